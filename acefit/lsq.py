@@ -1,0 +1,150 @@
+"""The linear least-squares problem every solver consumes.
+
+A problem is min_c ||y - A c||^2, given either densely as (A, y) or in the
+reduced form (R, Q^T y, ||y||^2, m) of a thin QR factorisation A = Q R. The two
+are interchangeable: for any c,
+
+    ||y - A c||^2 = ||Q^T y - R c||^2 + (||y||^2 - ||Q^T y||^2),
+
+so a solver may treat the square system (R, Q^T y) as its "A, y" and add the
+constant ``offset``. Only the row count ``m`` is lost in the reduction, and it
+matters only for statistics such as the Bayesian evidence or a noise variance.
+
+This module knows nothing about atoms: the weights are already in A and y.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+
+@dataclass(frozen=True)
+class LeastSquaresProblem:
+    """min_c ||y - A c||^2 in a form the solvers can use.
+
+    Attributes
+    ----------
+    A : ndarray, shape (k, n)
+        The design matrix, or the triangular factor R (k = n) of the reduced form.
+    y : ndarray, shape (k,)
+        The targets, or Q^T y.
+    m : int
+        Number of data rows of the original problem.
+    offset : float
+        ||y||^2 - ||Q^T y||^2 for a reduced problem (0 for a dense one), so that
+        ``rss(c)`` is the residual sum of squares of the original problem.
+    reduced : bool
+        True when ``A`` is the triangular factor R.
+    """
+
+    A: np.ndarray
+    y: np.ndarray
+    m: int
+    offset: float = 0.0
+    reduced: bool = False
+
+    @classmethod
+    def from_dense(cls, A, y, *, reduce: bool = False) -> "LeastSquaresProblem":
+        """Validate (A, y); with ``reduce=True`` replace them by their QR reduction."""
+        A = np.asarray(A, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if A.ndim != 2:
+            raise ValueError(f"A must be a 2-d array, got shape {A.shape}")
+        if y.ndim != 1 or y.shape[0] != A.shape[0]:
+            raise ValueError(
+                f"y must be a vector with A.shape[0] = {A.shape[0]} entries, got shape {y.shape}")
+        _check_finite(A, "A")
+        _check_finite(y, "y")
+        if not reduce:
+            return cls(A=A, y=y, m=A.shape[0])
+        m, n = A.shape
+        if m < n:
+            raise ValueError(f"cannot reduce an underdetermined problem ({m} rows < {n} columns)")
+        Q, R = scipy.linalg.qr(A, mode="economic")
+        qty = Q.T @ y
+        return cls.from_reduced(R, qty, float(y @ y), m)
+
+    @classmethod
+    def from_reduced(cls, R, qty, yty: float, m: int) -> "LeastSquaresProblem":
+        """Build from the triangular factor R, Q^T y, ||y||^2 and the row count m."""
+        R = np.asarray(R, dtype=float)
+        qty = np.asarray(qty, dtype=float)
+        if R.ndim != 2 or R.shape[0] != R.shape[1]:
+            raise ValueError(f"R must be square, got shape {R.shape}")
+        if qty.shape != (R.shape[0],):
+            raise ValueError(f"Q^T y must have shape ({R.shape[0]},), got {qty.shape}")
+        _check_finite(R, "R")
+        _check_finite(qty, "Q^T y")
+        if not np.isfinite(yty) or yty < 0:
+            raise ValueError(f"||y||^2 must be finite and >= 0, got {yty}")
+        if int(m) < R.shape[0]:
+            raise ValueError(f"row count m = {m} is smaller than the number of columns {R.shape[0]}")
+        offset = max(float(yty) - float(qty @ qty), 0.0)
+        return cls(A=R, y=qty, m=int(m), offset=offset, reduced=True)
+
+    @property
+    def n_features(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def yty(self) -> float:
+        """||y||^2 of the original problem."""
+        return float(self.y @ self.y) + self.offset
+
+    def gram(self) -> np.ndarray:
+        """A^T A."""
+        return self.A.T @ self.A
+
+    def aty(self) -> np.ndarray:
+        """A^T y."""
+        return self.A.T @ self.y
+
+    def rss(self, coef) -> float:
+        """Residual sum of squares ||y - A c||^2 of the original problem."""
+        r = self.y - self.A @ coef
+        return float(r @ r) + self.offset
+
+    def scale_columns(self, scale) -> "LeastSquaresProblem":
+        """The problem in variables d = scale * c, i.e. columns A[:, k] / scale[k].
+
+        This is how a diagonal prior Gamma enters: a solver that penalises ||d||
+        on the scaled problem penalises ||Gamma c|| on the original one, and the
+        coefficients map back as c = d / scale.
+        """
+        scale = np.asarray(scale, dtype=float)
+        if scale.shape != (self.n_features,) or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise ValueError(
+                f"column scale must be {self.n_features} finite positive numbers")
+        return LeastSquaresProblem(A=self.A / scale, y=self.y, m=self.m,
+                                   offset=self.offset, reduced=self.reduced)
+
+    def columns(self, idx) -> "LeastSquaresProblem":
+        """The sub-problem on columns ``idx`` (for a reduced problem, re-triangularised)."""
+        idx = np.asarray(idx, dtype=int)
+        sub = self.A[:, idx]
+        if not self.reduced:
+            return LeastSquaresProblem(A=sub, y=self.y, m=self.m)
+        # R[:, idx] is no longer triangular; one small QR restores the reduced form.
+        Q, R = scipy.linalg.qr(sub, mode="economic")
+        qty = Q.T @ self.y
+        return LeastSquaresProblem.from_reduced(R, qty, self.yty, self.m)
+
+
+def as_problem(A, y=None) -> LeastSquaresProblem:
+    """Accept a LeastSquaresProblem, or dense (A, y), at a solver's boundary."""
+    if isinstance(A, LeastSquaresProblem):
+        if y is not None:
+            raise ValueError("pass either a LeastSquaresProblem or (A, y), not both")
+        return A
+    if y is None:
+        raise ValueError("y is required when A is an array")
+    return LeastSquaresProblem.from_dense(A, y)
+
+
+def _check_finite(x, name):
+    if not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
