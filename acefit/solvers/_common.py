@@ -1,0 +1,269 @@
+"""What every solver does at its boundary: validate, scale by the prior, book errors.
+
+A solver calls :func:`prepare` once with the caller's arguments and gets a
+:class:`Setup`. It then works on ``setup.scaled`` (the problem in the variables
+d = Gamma c, i.e. columns A[:, k] / gamma_k) and hands each finished model to
+``setup.step(...)``, which maps the coefficients back to the caller's variables
+c = d / gamma, fills the training and validation errors, and streams the step to
+the ``on_step`` callback.
+
+Conventions shared by all solvers
+---------------------------------
+* ``train_error = sqrt(rss / m)`` where rss is the residual sum of squares of the
+  *original* problem (a reduced problem adds its constant ``offset``) and m its
+  number of data rows.
+* ``val_error = sqrt(mean((y_val - A_val c)^2))`` in the caller's variables.
+* A prior is a vector of positive gamma_k; an l1 (or l2) penalty on d = Gamma c is
+  a weighted penalty sum_k gamma_k |c_k| on the caller's coefficients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from acefit.lsq import LeastSquaresProblem, as_problem
+from acefit.solvers.path import Path, Step
+
+__all__ = ["Setup", "prepare", "validate_prior", "validate_validation",
+           "check_count", "check_nonnegative", "rss_from_gram", "column_norms2"]
+
+
+def validate_prior(prior, n_features: int) -> np.ndarray | None:
+    """Return the prior scale as a float vector of n_features positive numbers, or None."""
+    if prior is None:
+        return None
+    gamma = np.asarray(prior, dtype=float)
+    if gamma.shape != (n_features,):
+        raise ValueError(
+            f"prior must be a vector of {n_features} positive numbers (one per column), "
+            f"got shape {gamma.shape}")
+    bad = ~np.isfinite(gamma) | (gamma <= 0)
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"prior must be finite and > 0 for every column; prior[{k}] = {gamma[k]}")
+    return gamma
+
+
+def validate_validation(validation, n_features: int):
+    """Return ``(A_val, y_val)`` as checked float arrays, or None."""
+    if validation is None:
+        return None
+    try:
+        A_val, y_val = validation
+    except (TypeError, ValueError):
+        raise ValueError("validation must be a pair (A_val, y_val)") from None
+    A_val = np.asarray(A_val, dtype=float)
+    y_val = np.asarray(y_val, dtype=float)
+    if A_val.ndim != 2 or A_val.shape[1] != n_features:
+        raise ValueError(
+            f"validation A_val must be 2-d with {n_features} columns, got shape {A_val.shape}")
+    if y_val.shape != (A_val.shape[0],):
+        raise ValueError(
+            f"validation y_val must have shape ({A_val.shape[0]},), got {y_val.shape}")
+    if A_val.shape[0] == 0:
+        raise ValueError("validation set has no rows")
+    for arr, name in ((A_val, "validation A_val"), (y_val, "validation y_val")):
+        if not np.all(np.isfinite(arr)):
+            bad = np.argwhere(~np.isfinite(arr))[0]
+            raise ValueError(
+                f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)})")
+    return A_val, y_val
+
+
+def check_count(value, name: str, *, minimum: int = 1, allow_none: bool = True):
+    """An integer option >= minimum (or None when allowed)."""
+    if value is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name} is required")
+    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative(value, name: str, *, allow_none: bool = True, positive: bool = False):
+    """A finite float option >= 0 (> 0 with ``positive``), or None when allowed."""
+    if value is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name} is required")
+    v = float(value)
+    if not np.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
+    return v
+
+
+def column_norms2(problem: LeastSquaresProblem) -> np.ndarray:
+    """Squared column norms ||A[:, k]||^2."""
+    return np.einsum("ij,ij->j", problem.A, problem.A)
+
+
+def rss_from_gram(yty: float, aty_s: np.ndarray, x_s: np.ndarray, gx_s: np.ndarray) -> float:
+    """||y - A_S x||^2 = y'y - 2 x'A_S'y + x'G_SS x, given gx_s = G_SS x (clipped at 0)."""
+    return max(float(yty - 2.0 * (x_s @ aty_s) + x_s @ gx_s), 0.0)
+
+
+@dataclass
+class Setup:
+    """A validated problem in solver variables, and the book-keeping of its path.
+
+    Attributes
+    ----------
+    problem : LeastSquaresProblem
+        The caller's problem (dense or reduced), validated.
+    scaled : LeastSquaresProblem
+        The problem in the solver's variables d = gamma * c (``problem`` itself
+        when there is no prior).
+    scale : ndarray or None
+        The prior gamma, or None.
+    validation : tuple (A_val, y_val) or None
+        Validation data in the caller's variables.
+    path : Path
+        The path being built; ``step`` appends to it.
+    on_step : callable or None
+        Called with each finished step, in order.
+    """
+
+    problem: LeastSquaresProblem
+    scaled: LeastSquaresProblem
+    scale: np.ndarray | None
+    validation: tuple | None
+    path: Path
+    on_step: Callable[[Step], None] | None = None
+    _gram: np.ndarray | None = field(default=None, repr=False)
+    _aty: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        return self.problem.n_features
+
+    @property
+    def m(self) -> int:
+        return self.problem.m
+
+    @property
+    def yty(self) -> float:
+        return self.scaled.yty
+
+    def gram(self) -> np.ndarray:
+        """A'A of the scaled problem, computed once (R'R for a reduced problem)."""
+        if self._gram is None:
+            A = self.scaled.A
+            self._gram = A.T @ A
+        return self._gram
+
+    def aty(self) -> np.ndarray:
+        """A'y of the scaled problem, computed once."""
+        if self._aty is None:
+            self._aty = self.scaled.A.T @ self.scaled.y
+        return self._aty
+
+    def unscale(self, d: np.ndarray) -> np.ndarray:
+        """Map coefficients from solver variables d to the caller's c = d / gamma."""
+        d = np.asarray(d, dtype=float)
+        return d if self.scale is None else d / self.scale
+
+    def train_error(self, rss: float) -> float:
+        return float(np.sqrt(max(rss, 0.0) / self.m))
+
+    def val_error(self, coef: np.ndarray, active: np.ndarray | None = None) -> float | None:
+        """RMS validation residual of caller-variable coefficients (None without validation)."""
+        if self.validation is None:
+            return None
+        A_val, y_val = self.validation
+        if active is None:
+            pred = A_val @ coef
+        else:
+            pred = A_val[:, active] @ coef[active] if len(active) else np.zeros_like(y_val)
+        r = y_val - pred
+        return float(np.sqrt(r @ r / len(r)))
+
+    def step(self, active, values, *, lam: float = float("nan"), rss: float | None = None,
+             info: dict | None = None, scaled: bool = True) -> Step:
+        """Finish one model: build the full coefficient vector, errors, append and stream.
+
+        Parameters
+        ----------
+        active : sequence of int
+            Active columns, in the order the solver added them.
+        values : array, shape (len(active),)
+            Their coefficients, in solver variables d (``scaled=True``) or in the
+            caller's variables (``scaled=False``).
+        lam : float
+            The regularisation value of the step (NaN where none applies).
+        rss : float, optional
+            Residual sum of squares of the original problem if the solver already
+            knows it (e.g. from Gram updates); computed from the problem otherwise.
+        info : dict, optional
+            Solver-specific scalars.
+        """
+        active = np.asarray(active, dtype=np.intp).reshape(-1)
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if values.shape != active.shape:
+            raise ValueError(f"{len(values)} coefficient values for {len(active)} active columns")
+        coef = np.zeros(self.n_features)
+        if scaled and self.scale is not None:
+            values = values / self.scale[active]
+        coef[active] = values
+        if rss is None:
+            rss = self._rss(coef, active)
+        step = Step(active=active.copy(), coef=coef, lam=float(lam),
+                    train_error=self.train_error(rss),
+                    val_error=self.val_error(coef, active),
+                    info=dict(info or {}))
+        self.path.append(step, self.on_step)
+        return step
+
+    def _rss(self, coef, active) -> float:
+        p = self.problem
+        if len(active) == 0:
+            return p.yty
+        r = p.y - p.A[:, active] @ coef[active]
+        return float(r @ r) + p.offset
+
+
+def prepare(A, y=None, *, solver: str, params: dict | None = None, prior=None,
+            validation=None, on_step=None) -> Setup:
+    """Validate a solver's inputs once and return its :class:`Setup`.
+
+    Parameters
+    ----------
+    A : ndarray (m, n) or LeastSquaresProblem
+        Dense design matrix, or a dense/reduced problem.
+    y : ndarray (m,), optional
+        Targets (only with an array ``A``).
+    solver : str
+        Name recorded in the returned path.
+    params : dict, optional
+        Solver parameters recorded in the path (scalars only).
+    prior : array (n,), optional
+        Positive diagonal prior gamma; the solver works on columns A[:, k] / gamma_k.
+    validation : (A_val, y_val), optional
+        Validation data; each step then carries ``val_error``.
+    on_step : callable, optional
+        ``on_step(step)`` is called as each step is finished.
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape, NaN/inf anywhere, an empty problem, a non-positive prior
+        or a mismatched validation set.
+    """
+    problem = as_problem(A, y)
+    if problem.A.ndim != 2 or problem.A.shape[1] == 0 or problem.A.shape[0] == 0:
+        raise ValueError(f"the problem has no rows or no columns (A has shape {problem.A.shape})")
+    if on_step is not None and not callable(on_step):
+        raise ValueError(f"on_step must be callable, got {type(on_step).__name__}")
+    n = problem.n_features
+    gamma = validate_prior(prior, n)
+    val = validate_validation(validation, n)
+    scaled = problem if gamma is None else problem.scale_columns(gamma)
+    record = dict(params or {})
+    record["prior"] = gamma is not None
+    record["reduced"] = bool(problem.reduced)
+    return Setup(problem=problem, scaled=scaled, scale=gamma, validation=val,
+                 path=Path(solver=solver, params=record), on_step=on_step)

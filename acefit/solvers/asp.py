@@ -1,0 +1,217 @@
+"""ASP: the Friedlander-Saunders BPDual active-set method with its homotopy.
+
+The lasso path of
+
+    min_c  ||y - A c||^2 / 2 + lam ||c||_1                                (P)
+
+is traced from lam_max = ||A'y||_inf down to a stopping value (Torabi et al.,
+Appendices B and C). In BPDual's variables the dual point is y_d = r / lam
+(r = y - A c the residual) and the constraints are -1 <= A'y_d <= 1; a column is
+*active* when its constraint is binding, |a_j'y_d| = 1. On a fixed active set S
+with signs s the optimality conditions (Torabi eq. 5-6) are
+
+    S x_S + lam y_d = y,    S'y_d = s,
+
+so x_S(lam) = G_SS^{-1}(A_S'y - lam s) is linear in lam with direction
+dx = G_SS^{-1} s per unit decrease of lam. A step decreases lam by the largest
+alpha that keeps (x, y_d) optimal with the same S: it ends at a *breakpoint*
+where either an inactive constraint becomes binding (the column is added) or an
+active coefficient reaches zero (the column is dropped). One constraint is added
+or dropped per step, and the Cholesky factor of G_SS is updated, never
+refactorised. All work is on the Gram matrix G = A'A and A'y, computed once
+(for a reduced problem G = R'R), so a step costs one product with G[:, S].
+
+Each breakpoint is one :class:`~acefit.solvers.path.Step`; its ``active`` are
+the columns with non-zero coefficients at that lam (a column that becomes
+binding at a breakpoint enters the support just after it). ``lam`` is in the
+convention of (P): scikit-learn's ``alpha`` of ``lars_path`` is ``lam / m``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from acefit.solvers._cholesky import ActiveCholesky
+from acefit.solvers._common import check_count, check_nonnegative, prepare
+from acefit.solvers.path import Path
+
+__all__ = ["asp"]
+
+
+def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
+        tol: float = 0.0, prior=None, validation=None, on_step=None,
+        max_steps: int | None = None, dependence_tol: float = 1e-10,
+        refresh: int = 25) -> Path:
+    """Lasso path by the BPDual homotopy (Friedlander and Saunders).
+
+    Parameters
+    ----------
+    A : ndarray (m, n) or LeastSquaresProblem
+        Design matrix, or a dense or reduced problem (a reduced problem's (R, Q'y)
+        is used as (A, y); the path is the same).
+    y : ndarray (m,), optional
+        Targets, with an array ``A``.
+    max_active : int, optional
+        Stop at the first breakpoint with this many non-zero coefficients.
+    min_lambda : float, optional
+        Stop at this lam: the last step is the lasso solution at exactly ``min_lambda``.
+    tol : float, default 0
+        Stop once the residual norm is at most ``tol * ||y||``.
+    prior : array (n,), optional
+        Positive weights gamma: the penalty becomes lam * sum_k gamma_k |c_k|
+        (solved on columns A[:, k] / gamma_k and mapped back).
+    validation : (A_val, y_val), optional
+        Each step then carries the RMS validation residual.
+    on_step : callable, optional
+        Called with each step as it is finished.
+    max_steps : int, optional
+        Safety cap on the number of breakpoints (default 8 * n + 100).
+    dependence_tol : float, default 1e-10
+        A column whose squared distance to the span of the active columns is at
+        most this fraction of its squared norm never enters (duplicated or
+        dependent columns: the lasso solution is then not unique and one
+        representative is kept).
+    refresh : int, default 25
+        Recompute the correlations A'r exactly every ``refresh`` steps
+        (they are updated incrementally in between).
+
+    Returns
+    -------
+    Path
+        Steps at lam_max (all zero), then at each breakpoint. ``info`` holds
+        ``event`` ("start", "add", "drop", "min_lambda", "zero_lambda") and the
+        ``index`` of the column added or dropped.
+
+    Notes
+    -----
+    Zero columns never enter. For y = 0 (or A'y = 0) the path is a single zero
+    step with lam = 0.
+    """
+    max_active = check_count(max_active, "max_active")
+    min_lambda = check_nonnegative(min_lambda, "min_lambda")
+    tol = check_nonnegative(tol, "tol", allow_none=False)
+    max_steps = check_count(max_steps, "max_steps")
+    refresh = check_count(refresh, "refresh", allow_none=False)
+    setup = prepare(A, y, solver="asp", prior=prior, validation=validation, on_step=on_step,
+                    params=dict(max_active=max_active, min_lambda=min_lambda, tol=tol))
+    G = setup.gram()
+    b = setup.aty()
+    yty = setup.yty
+    n = len(b)
+    max_steps = max_steps or 8 * n + 100
+
+    eligible = np.diag(G) > 0  # zero columns never enter
+    corr = b.copy()  # A'r, r = y - A x
+    score = np.where(eligible, np.abs(corr), 0.0)
+    lam = float(score.max()) if n else 0.0
+    if lam == 0.0:
+        setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda"})
+        return setup.path
+    if min_lambda is not None and lam <= min_lambda:
+        setup.step([], [], lam=lam, rss=yty, info={"event": "start"})
+        return setup.path
+    setup.step([], [], lam=lam, rss=yty, info={"event": "start"})
+
+    chol = ActiveCholesky(dependence_tol)
+    S: list[int] = []
+    sgn = np.zeros(0)
+    GS = np.empty((0, n))  # rows G[S_i, :]
+    in_S = np.zeros(n, dtype=bool)
+    y_norm = np.sqrt(yty)
+    zero_step = 1e-12 * lam  # steps shorter than this are rounding, not breakpoints
+
+    def add(j: int) -> bool:
+        nonlocal sgn, GS
+        if not chol.append(GS[:, j] if S else np.zeros(0), G[j, j]):
+            eligible[j] = False
+            return False
+        S.append(j)
+        in_S[j] = True
+        sgn = np.append(sgn, np.sign(corr[j]))
+        GS = np.vstack([GS, G[j][None, :]])
+        return True
+
+    def drop(p: int) -> None:
+        nonlocal sgn, GS
+        j = S.pop(p)
+        in_S[j] = False
+        chol.delete(p)
+        sgn = np.delete(sgn, p)
+        GS = np.delete(GS, p, axis=0)
+
+    add(int(np.argmax(score)))
+    just_added, just_dropped = S[-1] if S else -1, -1
+    x = np.zeros(len(S))
+    for it in range(max_steps):
+        if not S:  # everything dropped: the most correlated column re-enters
+            score = np.where(eligible, np.abs(corr), 0.0)
+            if not score.any() or not add(int(np.argmax(score))):
+                break
+            x = np.zeros(1)
+        dx = chol.solve(sgn)
+        a = dx @ GS  # G[:, S] dx: rate of change of corr per unit decrease of lam
+
+        # Breakpoints where an inactive constraint becomes binding.
+        cand = eligible & ~in_S
+        alpha_add, j_add = np.inf, -1
+        if cand.any():
+            idx = np.flatnonzero(cand)
+            c, ai = corr[idx], a[idx]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t1 = np.where(1.0 - ai > 1e-12, (lam - c) / (1.0 - ai), np.inf)
+                t2 = np.where(1.0 + ai > 1e-12, (lam + c) / (1.0 + ai), np.inf)
+            if just_dropped >= 0:
+                # it sits on the bound it left: only a later crossing counts
+                q = np.flatnonzero(idx == just_dropped)
+                t1[q] = np.where(t1[q] <= zero_step, np.inf, t1[q])
+                t2[q] = np.where(t2[q] <= zero_step, np.inf, t2[q])
+            t = np.minimum(t1, t2)
+            t[t < 0] = 0.0
+            k = int(np.argmin(t))
+            alpha_add, j_add = float(t[k]), int(idx[k])
+
+        # Breakpoints where an active coefficient reaches zero.
+        alpha_drop, p_drop = np.inf, -1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.where(x * dx < 0, -x / dx, np.inf)
+        if just_added in S:
+            cross[S.index(just_added)] = np.inf
+        if len(cross) and np.isfinite(cross.min()):
+            p_drop = int(np.argmin(cross))
+            alpha_drop = float(cross[p_drop])
+
+        alpha = min(alpha_add, alpha_drop, lam)
+        event = "add" if alpha == alpha_add else "drop" if alpha == alpha_drop else "zero_lambda"
+        if min_lambda is not None and lam - alpha <= min_lambda:
+            alpha, event = lam - min_lambda, "min_lambda"
+
+        lam = lam - alpha if event != "zero_lambda" else 0.0
+        x = chol.solve(b[S] - lam * sgn)  # exact optimum on S at the new lam
+        corr -= alpha * a
+        if (it + 1) % refresh == 0:
+            corr = b - x @ GS
+
+        index = -1
+        just_added = just_dropped = -1
+        if event == "drop":
+            index = S[p_drop]
+            x = np.delete(x, p_drop)
+            drop(p_drop)
+            just_dropped = index
+        # rss = y'y - 2 x'b_S + x'G_SS x with G_SS x = b_S - lam s.
+        rss = max(yty - x @ b[S] - lam * (x @ sgn), 0.0)
+        if event == "add":
+            index = j_add
+        setup.step(list(S), x, lam=lam, rss=rss, info={"event": event, "index": index})
+
+        done = event in ("min_lambda", "zero_lambda")
+        done |= max_active is not None and len(S) >= max_active
+        done |= tol > 0 and np.sqrt(rss) <= tol * y_norm
+        if done:
+            break
+        if event == "add":
+            corr[j_add] = np.sign(corr[j_add]) * lam  # on the bound by construction
+            if add(j_add):
+                x = np.append(x, 0.0)
+                just_added = j_add
+    return setup.path
