@@ -1,0 +1,203 @@
+"""De-biasing of path steps: refit the coefficients on a step's active set.
+
+An l1 path shrinks the coefficients of its active functions towards zero. Two
+refits remove that bias while keeping the selected functions:
+
+* :func:`refit_ls`: the unregularised least-squares fit on the active columns
+  (Flaschel et al., "solve the unregularised problem considering only the active
+  features"). Rank-deficient active sets get the minimum-norm solution.
+* :func:`tsvd_refit`: truncated SVD of the active columns A_S = U S V^T, keeping
+  sigma_i > rtol * sigma_1, and x_S = V_k S_k^-1 U_k^T y (Torabi et al.,
+  Appendix F). The threshold is either given, or chosen among candidates by the
+  validation error.
+
+Both work on a reduced problem: ``problem.columns(active)`` is the exact reduced
+form of the sub-problem. :func:`debias_path` applies either to every step of a
+path and returns a new path (``solver = "<solver>+ls"`` or ``"<solver>+tsvd"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from acefit.lsq import LeastSquaresProblem
+from acefit.solvers._common import prepare, validate_prior, validate_validation
+from acefit.solvers.path import Path, Step
+
+__all__ = ["refit_ls", "tsvd_refit", "debias_path", "DEFAULT_RTOLS"]
+
+#: Candidate thresholds tried by :func:`tsvd_refit` when choosing by validation.
+DEFAULT_RTOLS = tuple(float(10.0 ** -k) for k in range(12, 0, -1)) + (0.0,)
+
+
+def _check(problem, active) -> np.ndarray:
+    if not isinstance(problem, LeastSquaresProblem):
+        raise ValueError(
+            f"problem must be a LeastSquaresProblem, got {type(problem).__name__}; "
+            "wrap arrays with LeastSquaresProblem.from_dense(A, y)")
+    active = np.asarray(active, dtype=np.intp).reshape(-1)
+    n = problem.n_features
+    if active.size and (active.min() < 0 or active.max() >= n):
+        raise ValueError(f"active indices must lie in [0, {n}), got {active.min()}..{active.max()}")
+    if np.unique(active).size != active.size:
+        raise ValueError("active indices must be distinct")
+    return active
+
+
+def refit_ls(problem: LeastSquaresProblem, active) -> tuple[np.ndarray, dict]:
+    """Unregularised least squares on the active columns.
+
+    Parameters
+    ----------
+    problem : LeastSquaresProblem
+        Dense or reduced.
+    active : sequence of int
+        Column indices.
+
+    Returns
+    -------
+    coef : ndarray (n_features,)
+        Zero off ``active``.
+    info : dict
+        ``{"rank": numerical rank of A_S}``.
+    """
+    active = _check(problem, active)
+    coef = np.zeros(problem.n_features)
+    if active.size == 0:
+        return coef, {"rank": 0}
+    sub = problem.columns(active)
+    x, _, rank, _ = scipy.linalg.lstsq(sub.A, sub.y, lapack_driver="gelsd")
+    coef[active] = x
+    return coef, {"rank": int(rank)}
+
+
+def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = None,
+               validation=None, rtols=DEFAULT_RTOLS, prior=None) -> tuple[np.ndarray, dict]:
+    """Truncated-SVD refit on the active columns (Torabi et al., Appendix F).
+
+    Parameters
+    ----------
+    problem : LeastSquaresProblem
+        Dense or reduced.
+    active : sequence of int
+    rtol : float, optional
+        Keep singular values sigma_i > rtol * sigma_1. Mutually exclusive with
+        ``validation``. Without either, rtol = 1e-6.
+    validation : (A_val, y_val), optional
+        Choose rtol among ``rtols`` by the smallest validation RMS error (ties:
+        the larger rtol, i.e. the lower rank).
+    rtols : sequence of float
+        Candidates for the validation choice (each in [0, 1]).
+    prior : array (n,), optional
+        Diagonal Gamma: the SVD is taken of the scaled columns A_S Gamma_S^-1.
+
+    Returns
+    -------
+    coef : ndarray (n_features,)
+    info : dict
+        ``rtol`` (used), ``rank`` (singular values kept), ``selected_by``
+        ("rtol" or "validation").
+    """
+    active = _check(problem, active)
+    n = problem.n_features
+    if rtol is not None and validation is not None:
+        raise ValueError("give tsvd_refit an rtol or a validation set, not both")
+    gamma = validate_prior(prior, n)
+    val = validate_validation(validation, n)
+    cands = np.asarray([1e-6 if rtol is None else rtol] if val is None else rtols, dtype=float)
+    if cands.ndim != 1 or cands.size == 0 or np.any(~np.isfinite(cands)) \
+            or np.any((cands < 0) | (cands > 1)):
+        raise ValueError(f"rtol values must lie in [0, 1], got {cands}")
+    coef = np.zeros(n)
+    if active.size == 0:
+        return coef, {"rtol": float(cands[0]), "rank": 0,
+                      "selected_by": "rtol" if val is None else "validation"}
+    sub = problem.columns(active)
+    scale = None if gamma is None else gamma[active]
+    As = sub.A if scale is None else sub.A / scale
+    U, s, Vt = scipy.linalg.svd(As, full_matrices=False, lapack_driver="gesdd")
+    uty = U.T @ sub.y
+    best = None
+    for r in sorted(cands, reverse=True):
+        keep = s > r * s[0]
+        x = Vt[keep].T @ (uty[keep] / s[keep])
+        if scale is not None:
+            x = x / scale
+        if val is None:
+            best = (0.0, r, int(keep.sum()), x)
+            break
+        res = val[1] - val[0][:, active] @ x
+        err = float(np.sqrt(res @ res / res.size))
+        if best is None or err < best[0]:
+            best = (err, r, int(keep.sum()), x)
+    _, r, rank, x = best
+    coef[active] = x
+    return coef, {"rtol": float(r), "rank": rank,
+                  "selected_by": "rtol" if val is None else "validation"}
+
+
+def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
+                rtol: float | None = None, validation=None, rtols=DEFAULT_RTOLS,
+                select_rtol_by_validation: bool = False, prior=None, on_step=None) -> Path:
+    """Refit every step of a path on its active set.
+
+    Parameters
+    ----------
+    path : Path
+        Steps whose ``active`` sets are kept (their order too).
+    problem : LeastSquaresProblem
+        The training problem the path was computed from (dense or reduced).
+    method : {"ls", "tsvd"}
+        :func:`refit_ls` or :func:`tsvd_refit`.
+    rtol : float, optional
+        TSVD threshold (default 1e-6 unless chosen by validation).
+    validation : (A_val, y_val), optional
+        Gives each new step its ``val_error``; with ``select_rtol_by_validation``
+        (method "tsvd") it also chooses rtol per step among ``rtols``, in which
+        case the reported validation error is the one minimised.
+    prior : array (n,), optional
+        Gamma for the TSVD scaling (no effect on "ls").
+    on_step : callable, optional
+
+    Returns
+    -------
+    Path
+        ``solver = path.solver + "+" + method``; ``params`` are the original ones
+        plus ``debias``; each step keeps ``active`` and ``lam`` and its info gains
+        ``debias``, ``rank``, the TSVD ``rtol`` and ``biased_train_error`` /
+        ``biased_val_error`` (the errors before the refit).
+    """
+    if method not in ("ls", "tsvd"):
+        raise ValueError(f"method must be 'ls' or 'tsvd', got {method!r}")
+    if not isinstance(problem, LeastSquaresProblem):
+        raise ValueError(f"problem must be a LeastSquaresProblem, got {type(problem).__name__}")
+    if select_rtol_by_validation and (method != "tsvd" or validation is None or rtol is not None):
+        raise ValueError("select_rtol_by_validation needs method='tsvd', a validation set and no rtol")
+    params = {k: v for k, v in path.params.items()}
+    params["debias"] = method
+    if method == "tsvd":
+        params["debias_rtol"] = "validation" if select_rtol_by_validation else (
+            1e-6 if rtol is None else float(rtol))
+    setup = prepare(problem, solver=f"{path.solver}+{method}", params=params, prior=prior,
+                    validation=validation, on_step=on_step)
+    n = problem.n_features
+    for i, step in enumerate(path.steps):
+        if np.shape(step.coef) != (n,):
+            raise ValueError(
+                f"step {i} of path '{path.solver}' has {np.size(step.coef)} coefficients, "
+                f"the problem has {n} columns")
+        if method == "ls":
+            coef, extra = refit_ls(problem, step.active)
+        else:
+            coef, extra = tsvd_refit(
+                problem, step.active, prior=prior, rtols=rtols,
+                rtol=None if select_rtol_by_validation else rtol,
+                validation=setup.validation if select_rtol_by_validation else None)
+        info = dict(step.info)
+        info.update(extra)
+        info.update({"debias": method, "biased_train_error": step.train_error,
+                     "biased_val_error": step.val_error})
+        active = np.asarray(step.active, dtype=np.intp)
+        setup.step(active, coef[active], lam=step.lam, info=info, scaled=False)
+    return setup.path
