@@ -1,0 +1,92 @@
+"""Validated neighbour lists from matscipy for any ASE Atoms.
+
+Handles periodic, non-periodic and mixed boundary conditions with any cell:
+cell vectors along non-periodic directions are irrelevant to the neighbours, so
+they are replaced by long vectors orthogonal to the periodic ones (matscipy needs
+an invertible cell); the atoms are translated into that box.  Pair vectors are
+unchanged by this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["validate_atoms", "neighbour_pairs", "stress_volume"]
+
+
+def validate_atoms(atoms, what="atoms"):
+    """Raise ValueError for non-finite positions/cell or a degenerate periodic cell."""
+    pos = np.asarray(atoms.positions, dtype=float)
+    if not np.all(np.isfinite(pos)):
+        bad = np.nonzero(~np.all(np.isfinite(pos), axis=1))[0]
+        raise ValueError(f"{what}: non-finite positions for atom indices {bad[:10].tolist()}")
+    cell = np.asarray(atoms.cell.array, dtype=float)
+    if not np.all(np.isfinite(cell)):
+        raise ValueError(f"{what}: the cell has non-finite entries: {cell.tolist()}")
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    if pbc.any():
+        periodic = cell[pbc]
+        if np.linalg.matrix_rank(periodic, tol=1e-8 * max(1.0, np.abs(cell).max())) < len(periodic):
+            raise ValueError(f"{what}: zero-volume cell with periodic directions pbc="
+                             f"{pbc.tolist()}: the periodic cell vectors {periodic.tolist()} "
+                             "are zero or linearly dependent")
+
+
+def stress_volume(atoms):
+    """Cell volume for the stress, or None when stress is undefined (no pbc / zero volume)."""
+    if not np.any(atoms.pbc):
+        return None
+    volume = abs(float(np.linalg.det(atoms.cell.array)))
+    return volume if volume > 1e-10 else None
+
+
+def _search_cell(cell, pbc, positions, cutoff):
+    """Invertible cell: periodic vectors kept, non-periodic ones orthogonal and long."""
+    periodic = cell[pbc]
+    # orthonormal complement of the periodic span
+    if len(periodic):
+        _, _, vt = np.linalg.svd(periodic)
+        complement = vt[len(periodic):]
+    else:
+        complement = np.eye(3)
+    extent = np.ptp(positions, axis=0).max() if len(positions) else 0.0
+    length = extent + 2.0 * cutoff + 1.0
+    new = cell.copy()
+    new[~pbc] = complement * length
+    return new
+
+
+def neighbour_pairs(atoms, cutoff):
+    """All pairs (i, j, shift) with |r_j - r_i| < cutoff, sorted by i.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Validated with :func:`validate_atoms`.
+    cutoff : float
+
+    Returns
+    -------
+    i, j : (P,) int64
+    D : (P, 3) float
+        r_ij = r_j - r_i (+ lattice shift).
+    d : (P,) float
+        |r_ij|.
+    """
+    from matscipy.neighbours import neighbour_list
+
+    pos = np.asarray(atoms.positions, dtype=float)
+    n = len(pos)
+    if n == 0:
+        return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0))
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    cell = _search_cell(np.asarray(atoms.cell.array, dtype=float), pbc, pos, cutoff)
+    # move atoms inside the box along the non-periodic directions
+    frac = pos @ np.linalg.inv(cell)
+    shift = np.where(pbc, 0.0, 0.5 - frac.mean(axis=0))
+    pos = (frac + shift) @ cell
+    i, j, D, d = neighbour_list("ijDd", positions=pos, cell=cell, pbc=pbc,
+                                cutoff=float(cutoff))
+    order = np.argsort(i, kind="stable")
+    return (i[order].astype(np.int64), j[order].astype(np.int64),
+            np.ascontiguousarray(D[order]), d[order])
