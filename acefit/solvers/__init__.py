@@ -6,6 +6,8 @@ Sparse paths: :func:`asp` (BPDual homotopy), :func:`omp`, :func:`lars_lasso`,
 """
 
 from acefit.solvers.asp import asp
+from acefit.solvers.greedy import omp
+from acefit.solvers.lasso import cd_lasso, lars_lasso
 from acefit.solvers.path import Path, Step
 
-__all__ = ["Path", "Step", "asp"]
+__all__ = ["Path", "Step", "asp", "cd_lasso", "lars_lasso", "omp"]

@@ -27,7 +27,7 @@ import numpy as np
 from acefit.lsq import LeastSquaresProblem, as_problem
 from acefit.solvers.path import Path, Step
 
-__all__ = ["Setup", "prepare", "validate_prior", "validate_validation",
+__all__ = ["Setup", "EntryOrder", "prepare", "validate_prior", "validate_validation",
            "check_count", "check_nonnegative", "rss_from_gram", "column_norms2"]
 
 
@@ -105,6 +105,20 @@ def column_norms2(problem: LeastSquaresProblem) -> np.ndarray:
 def rss_from_gram(yty: float, aty_s: np.ndarray, x_s: np.ndarray, gx_s: np.ndarray) -> float:
     """||y - A_S x||^2 = y'y - 2 x'A_S'y + x'G_SS x, given gx_s = G_SS x (clipped at 0)."""
     return max(float(yty - 2.0 * (x_s @ aty_s) + x_s @ gx_s), 0.0)
+
+
+class EntryOrder:
+    """Support of successive coefficient vectors, listed in order of first entry."""
+
+    def __init__(self, n_features: int):
+        self._order: list[int] = []
+        self._seen = np.zeros(n_features, dtype=bool)
+
+    def support(self, coef: np.ndarray) -> np.ndarray:
+        nz = coef != 0
+        self._order.extend(int(j) for j in np.flatnonzero(nz & ~self._seen))
+        self._seen |= nz
+        return np.array([j for j in self._order if nz[j]], dtype=np.intp)
 
 
 @dataclass

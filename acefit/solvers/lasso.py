@@ -1,0 +1,219 @@
+"""LARS-LASSO (knots of the lasso path) and coordinate-descent lasso (a grid of lam).
+
+Both wrap scikit-learn on the precomputed Gram matrix G = A'A and A'y (for a
+reduced problem G = R'R), behind the common solver interface.
+
+Scaling convention. Ours is
+
+    min_c  ||y - A c||^2 / 2 + lam ||c||_1,
+
+scikit-learn's is (1 / 2 n_samples) ||y - A c||^2 + alpha ||c||_1, so
+lam = n_samples * alpha. We pass n_samples = the row count of the system we hand
+over and convert back, so ``Step.lam`` is always in our convention (the same
+lam as :func:`acefit.solvers.asp`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import enet_path, lars_path_gram
+
+from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
+from acefit.solvers.path import Path
+
+__all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid"]
+
+
+def lambda_max(aty: np.ndarray) -> float:
+    """Smallest lam with the zero solution: ||A'y||_inf (Flaschel, Appendix A)."""
+    return float(np.abs(aty).max()) if aty.size else 0.0
+
+
+def lambda_grid(lam_max: float, n_lams: int, lam_ratio: float, min_lambda: float | None = None):
+    """Geometric grid from lam_max down to lam_max * lam_ratio, cut at min_lambda."""
+    grid = lam_max * np.geomspace(1.0, lam_ratio, n_lams)
+    if min_lambda is not None:
+        grid = grid[grid >= min_lambda]
+        if min_lambda < lam_max and (grid.size == 0 or grid[-1] > min_lambda):
+            grid = np.append(grid, min_lambda)
+    return grid
+
+
+def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
+               tol: float = 0.0, prior=None, validation=None, on_step=None,
+               max_iter: int | None = None) -> Path:
+    """The lasso path at its knots by LARS with the lasso modification (Flaschel §3.2).
+
+    Wraps :func:`sklearn.linear_model.lars_path_gram` (``method="lasso"``). Each
+    knot, where a column enters or leaves the support, is one step; its ``lam``
+    is the knot value in our convention, ``info["critical"]`` marks the critical
+    values of Flaschel's Problem 2 (the smallest lam at which the support has
+    that size: the last knot before the support grows for good).
+
+    Parameters
+    ----------
+    A, y
+        Dense (A, y) or a LeastSquaresProblem (dense or reduced).
+    max_active : int, optional
+        Stop at the first knot with this many non-zero coefficients.
+    min_lambda : float, optional
+        Stop at this lam (the last step is the solution at exactly ``min_lambda``).
+    tol : float, default 0
+        Stop at the first knot with residual norm at most ``tol * ||y||``.
+    prior, validation, on_step
+        As for every solver (see :func:`acefit.solvers.asp`). Steps are streamed to
+        ``on_step`` after scikit-learn has computed the path.
+    max_iter : int, optional
+        Number of knots to compute; default ``max_active`` plus room for drops,
+        or the number of columns.
+
+    Returns
+    -------
+    Path
+        Step 0 is the zero model at lam_max. y = 0 gives that single step with lam = 0.
+    """
+    max_active = check_count(max_active, "max_active")
+    min_lambda = check_nonnegative(min_lambda, "min_lambda")
+    tol = check_nonnegative(tol, "tol", allow_none=False)
+    max_iter = check_count(max_iter, "max_iter")
+    setup = prepare(A, y, solver="lars_lasso", prior=prior, validation=validation,
+                    on_step=on_step, params=dict(max_active=max_active,
+                                                 min_lambda=min_lambda, tol=tol))
+    G, b, yty = setup.gram(), setup.aty(), setup.yty
+    n = len(b)
+    rows = setup.scaled.A.shape[0]
+    # A zero column never enters (its correlation is always 0); scikit-learn skips it too.
+    if lambda_max(b) == 0.0:
+        setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
+        return setup.path
+    if max_iter is None:
+        max_iter = 8 * n + 100 if max_active is None else int(1.2 * max_active) + 10
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            alphas, _, coefs = lars_path_gram(
+                b, G, n_samples=rows, max_iter=max_iter, method="lasso",
+                alpha_min=(min_lambda or 0.0) / rows)
+        lams = alphas * rows
+        sizes = (coefs != 0).sum(axis=0)
+        finished = len(lams) <= max_iter or lams[-1] <= (min_lambda or 0.0)
+        if max_active is None or sizes.max() >= max_active or finished or max_iter >= 8 * n:
+            break
+        max_iter *= 2  # drops used up the knots: ask for more
+
+    entry = EntryOrder(n)
+    y_norm = np.sqrt(yty)
+    last = len(lams) - 1
+    prev = np.zeros(n, dtype=bool)
+    for k in range(len(lams)):
+        x = coefs[:, k]
+        nz = x != 0
+        active = entry.support(x)
+        xs = x[active]
+        rss = max(float(yty - 2 * xs @ b[active] + xs @ (G[np.ix_(active, active)] @ xs)), 0.0)
+        added, dropped = np.flatnonzero(nz & ~prev), np.flatnonzero(prev & ~nz)
+        event = "start" if k == 0 else "drop" if dropped.size else "add"
+        index = int(dropped[0]) if dropped.size else int(added[0]) if added.size else -1
+        stop = (max_active is not None and len(active) >= max_active) or \
+               (tol > 0 and np.sqrt(rss) <= tol * y_norm) or k == last
+        # critical value: the support never again shrinks to this size further down
+        critical = bool(k == last or sizes[k + 1:].min() > sizes[k])
+        setup.step(active, xs, lam=float(lams[k]), rss=rss,
+                   info={"event": event, "index": index, "critical": critical})
+        prev = nz
+        if stop:
+            break
+    return setup.path
+
+
+def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
+             lam_ratio: float = 1e-3, max_active: int | None = None,
+             min_lambda: float | None = None, tol: float = 0.0, cd_tol: float = 1e-10,
+             max_iter: int = 10000, prior=None, validation=None, on_step=None) -> Path:
+    """Coordinate-descent lasso at one lam, or pathwise with warm starts (Flaschel §3.1).
+
+    Wraps :func:`sklearn.linear_model.enet_path` (``l1_ratio=1``) on the
+    precomputed Gram matrix, one lam at a time so each step is streamed as it
+    finishes and the path can stop early.
+
+    Parameters
+    ----------
+    A, y
+        Dense (A, y) or a LeastSquaresProblem (dense or reduced).
+    lam : float, optional
+        Solve at this single lam (a one-step path).
+    lams : array, optional
+        Solve at these lam values (sorted decreasing), warm-starting each from the last.
+    n_lams, lam_ratio : int, float
+        Otherwise a geometric grid of ``n_lams`` values from lam_max = ||A'y||_inf
+        down to ``lam_ratio * lam_max`` (cut at ``min_lambda``).
+    max_active : int, optional
+        Stop at the first grid point with at least this many non-zero coefficients.
+    min_lambda : float, optional
+        Lower end of the default grid.
+    tol : float, default 0
+        Stop once the residual norm is at most ``tol * ||y||``.
+    cd_tol, max_iter : float, int
+        scikit-learn's duality-gap tolerance (relative to ||y||^2) and sweep limit.
+    prior, validation, on_step
+        As for every solver.
+
+    Returns
+    -------
+    Path
+        One step per lam; ``info["n_iter"]`` is the number of CD sweeps and
+        ``info["gap"]`` the final duality gap.
+    """
+    max_active = check_count(max_active, "max_active")
+    min_lambda = check_nonnegative(min_lambda, "min_lambda")
+    tol = check_nonnegative(tol, "tol", allow_none=False)
+    check_count(n_lams, "n_lams", allow_none=False)
+    check_count(max_iter, "max_iter", allow_none=False)
+    check_nonnegative(cd_tol, "cd_tol", allow_none=False, positive=True)
+    if not 0 < lam_ratio < 1:
+        raise ValueError(f"lam_ratio must be in (0, 1), got {lam_ratio!r}")
+    setup = prepare(A, y, solver="cd_lasso", prior=prior, validation=validation,
+                    on_step=on_step, params=dict(max_active=max_active, tol=tol))
+    G, b, yty = setup.gram(), setup.aty(), setup.yty
+    lmax = lambda_max(b)
+    if lam is not None:
+        grid = np.array([check_nonnegative(lam, "lam", allow_none=False)])
+    elif lams is not None:
+        grid = np.sort(np.asarray(lams, dtype=float).reshape(-1))[::-1]
+        if grid.size == 0 or not np.all(np.isfinite(grid)) or grid[-1] < 0:
+            raise ValueError("lams must be a non-empty sequence of finite numbers >= 0")
+    else:
+        grid = lambda_grid(lmax, n_lams, lam_ratio, min_lambda) if lmax > 0 else np.array([0.0])
+
+    X = setup.scaled.A  # only its shape is used on the Gram route
+    yv = np.ascontiguousarray(setup.scaled.y)
+    rows = X.shape[0]
+    Gc = np.ascontiguousarray(G)
+    coef = np.zeros(len(b))
+    y_norm = np.sqrt(yty)
+    entry = EntryOrder(len(b))
+    for lam_k in grid:
+        if lam_k >= lmax:
+            coef[:] = 0.0
+            n_iter, gap = 0, 0.0
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                _, coefs, gaps, iters = enet_path(
+                    X, yv, l1_ratio=1.0, alphas=[lam_k / rows], precompute=Gc, Xy=np.ascontiguousarray(b),
+                    coef_init=coef, check_input=False, return_n_iter=True,
+                    tol=cd_tol, max_iter=max_iter)
+            coef = coefs[:, 0].copy()
+            n_iter, gap = int(iters[0]), float(gaps[0]) * rows
+        active = entry.support(coef)
+        xs = coef[active]
+        rss = max(float(yty - 2 * xs @ b[active] + xs @ (G[np.ix_(active, active)] @ xs)), 0.0)
+        setup.step(active, xs, lam=float(lam_k), rss=rss,
+                   info={"n_iter": n_iter, "gap": gap})
+        if (max_active is not None and len(active) >= max_active) or \
+                (tol > 0 and np.sqrt(rss) <= tol * y_norm):
+            break
+    return setup.path
