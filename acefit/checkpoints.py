@@ -1,0 +1,395 @@
+"""Solver paths in HDF5, written step by step, and the rules that pick a step.
+
+File layout (``format = "acefit-path"``, ``format_version = 1`` on the root)::
+
+    /runs/<run>/                   one group per solver run (default name: the solver)
+        attrs: solver, params (JSON), n_features, n_steps, complete
+        steps/000000/              one group per finished step
+            active  int64 (k,)     active columns, in the solver's order
+            coef    float64 (k,)   coefficients on ``active`` (zero elsewhere)
+            arrays/<key>           ndarray values of step.info
+            attrs: lam, train_error, val_error (absent when None),
+                   info (JSON of the other info items), done
+
+Crash safety. :class:`CheckpointWriter` opens the file, appends one step, bumps
+the run's ``n_steps`` and closes (flushes) the file, for every step. A run is
+marked ``complete`` only by :meth:`CheckpointWriter.close` after a normal end
+(a ``with`` block that raises leaves it incomplete). A reader takes the first
+``n_steps`` steps, so a step interrupted half-way is ignored, and an interrupted
+run loads its finished steps with ``complete = False`` (or raises with
+``require_complete=True``). A new file is created atomically (temp file +
+os.replace), so it is never seen half-initialised.
+
+Round trip. ``read_path`` restores full-length coefficients (``n_features`` is
+stored), ``lam``, the errors (None stays None) and ``info``; JSON turns tuples
+into lists and numpy scalars into Python numbers; top-level ndarray values of
+``info`` are stored as datasets and come back as ndarrays.
+
+Selection rules (pure functions of a :class:`~acefit.solvers.path.Path`):
+``"final"``, ``"best_val"`` (smallest validation error with at most
+``max_active`` active functions: the protocol of Torabi et al., section III),
+``"sparsest_within"`` (fewest active functions whose validation error is within
+``factor`` of the best one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+import h5py
+import numpy as np
+
+from acefit.solvers.path import Path, Step
+
+__all__ = ["CheckpointError", "CheckpointPath", "CheckpointWriter", "write_path", "read_path",
+           "read_paths", "list_runs", "select", "select_index", "RULES"]
+
+FORMAT = "acefit-path"
+FORMAT_VERSION = 1
+RULES = ("final", "best_val", "sparsest_within")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable, or not what was asked for."""
+
+
+@dataclass
+class CheckpointPath(Path):
+    """A :class:`Path` read from a file: ``complete`` is False for an interrupted run."""
+
+    complete: bool = True
+    file: str = ""
+    run: str = ""
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _dumps(obj, what: str) -> str:
+    try:
+        return json.dumps(obj, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} cannot be stored in a checkpoint: {exc}") from None
+
+
+def _check_run_name(run: str) -> str:
+    if not isinstance(run, str) or not run or "/" in run or run in (".", ".."):
+        raise ValueError(f"run name must be a non-empty string without '/', got {run!r}")
+    return run
+
+
+def _create_empty(file: FsPath) -> None:
+    """Create an empty path file atomically."""
+    fd, tmp = tempfile.mkstemp(prefix=file.name + ".", suffix=".tmp", dir=file.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.create_group("runs")
+        os.replace(tmp, file)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _open(file: FsPath, mode: str) -> h5py.File:
+    """Open an existing path file, with errors that name it."""
+    if not file.exists():
+        raise CheckpointError(f"checkpoint file {file} does not exist")
+    try:
+        f = h5py.File(file, mode)
+    except OSError as exc:
+        raise CheckpointError(
+            f"checkpoint file {file} cannot be opened as HDF5 (corrupt or truncated?): {exc}") from None
+    if f.attrs.get("format") != FORMAT or "runs" not in f:
+        f.close()
+        raise CheckpointError(f"{file} is an HDF5 file but not an acefit path file "
+                              f"(missing format='{FORMAT}' or the 'runs' group)")
+    version = int(f.attrs.get("format_version", -1))
+    if version > FORMAT_VERSION:
+        f.close()
+        raise CheckpointError(f"{file} has path format version {version}; this acefit reads "
+                              f"up to {FORMAT_VERSION}")
+    return f
+
+
+class CheckpointWriter:
+    """Append the steps of one solver run to an HDF5 file as they finish.
+
+    Use it as a solver's ``on_step`` callback::
+
+        with CheckpointWriter("paths.h5", "omp", params) as ckpt:
+            omp(problem, max_active=500, on_step=ckpt)
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+        Path file; created if absent, otherwise a run is added to it.
+    solver : str
+        Solver name, stored with the run.
+    params : dict, optional
+        Solver parameters (JSON-serialisable).
+    n_features : int, optional
+        Length of the coefficient vectors; taken from the first step if omitted.
+    run : str, optional
+        Group name of the run (default: ``solver``).
+    overwrite : bool
+        Replace an existing run of the same name (otherwise that is an error).
+    """
+
+    def __init__(self, file, solver: str, params: dict | None = None, *,
+                 n_features: int | None = None, run: str | None = None, overwrite: bool = False):
+        self.file = FsPath(file)
+        self.solver = str(solver)
+        self.run = _check_run_name(self.solver if run is None else run)
+        self.n_features = None if n_features is None else int(n_features)
+        self.n_steps = 0
+        self.closed = False
+        params_json = _dumps(dict(params or {}), f"params of run '{self.run}'")
+        if not self.file.exists():
+            _create_empty(self.file)
+        with _open(self.file, "a") as f:
+            runs = f["runs"]
+            if self.run in runs:
+                if not overwrite:
+                    raise CheckpointError(
+                        f"checkpoint file {self.file} already has a run '{self.run}'; "
+                        "choose another run name or pass overwrite=True")
+                del runs[self.run]
+            g = runs.create_group(self.run)
+            g.attrs["solver"] = self.solver
+            g.attrs["params"] = params_json
+            g.attrs["n_steps"] = 0
+            g.attrs["complete"] = False
+            if self.n_features is not None:
+                g.attrs["n_features"] = self.n_features
+            g.create_group("steps")
+
+    def __call__(self, step: Step) -> None:
+        """Append one finished step (the ``on_step`` protocol)."""
+        if self.closed:
+            raise ValueError(f"checkpoint writer for run '{self.run}' in {self.file} is closed")
+        coef = np.asarray(step.coef, dtype=float)
+        active = np.asarray(step.active, dtype=np.int64).reshape(-1)
+        where = f"step {self.n_steps} of run '{self.run}'"
+        if self.n_features is None:
+            self.n_features = coef.size
+        if coef.shape != (self.n_features,):
+            raise ValueError(f"{where}: coef has shape {coef.shape}, expected ({self.n_features},)")
+        if active.size and (active.min() < 0 or active.max() >= self.n_features
+                            or np.unique(active).size != active.size):
+            raise ValueError(f"{where}: active must be distinct indices in [0, {self.n_features})")
+        off = np.ones(self.n_features, dtype=bool)
+        off[active] = False
+        if np.any(coef[off] != 0):
+            raise ValueError(f"{where}: coef is nonzero outside the active set "
+                             f"(e.g. column {int(np.flatnonzero(off & (coef != 0))[0])})")
+        arrays = {k: v for k, v in step.info.items() if isinstance(v, np.ndarray)}
+        plain = {k: v for k, v in step.info.items() if k not in arrays}
+        info_json = _dumps(plain, f"{where}: info")
+        with _open(self.file, "a") as f:
+            g = f["runs"][self.run]
+            if "n_features" not in g.attrs:
+                g.attrs["n_features"] = self.n_features
+            name = f"{self.n_steps:06d}"
+            steps = g["steps"]
+            if name in steps:      # left over from a step interrupted half-way
+                del steps[name]
+            s = steps.create_group(name)
+            s.create_dataset("active", data=active)
+            s.create_dataset("coef", data=coef[active])
+            if arrays:
+                a = s.create_group("arrays")
+                for k, v in arrays.items():
+                    a.create_dataset(k, data=v)
+            s.attrs["lam"] = float(step.lam)
+            if step.train_error is not None:
+                s.attrs["train_error"] = float(step.train_error)
+            if step.val_error is not None:
+                s.attrs["val_error"] = float(step.val_error)
+            s.attrs["info"] = info_json
+            s.attrs["done"] = True
+            g.attrs["n_steps"] = self.n_steps + 1
+        self.n_steps += 1
+
+    def close(self, complete: bool = True) -> None:
+        """Finish the run; only ``complete=True`` marks it as a completed path."""
+        if self.closed:
+            return
+        self.closed = True
+        if complete:
+            with _open(self.file, "a") as f:
+                f["runs"][self.run].attrs["complete"] = True
+
+    def __enter__(self) -> "CheckpointWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(complete=exc_type is None)
+
+
+def write_path(file, path: Path, *, run: str | None = None, n_features: int | None = None,
+               overwrite: bool = False) -> str:
+    """Write a finished path as a complete run; returns the run name."""
+    if n_features is None and not path.steps:
+        raise ValueError("n_features is required to write a path without steps")
+    writer = CheckpointWriter(file, path.solver, path.params, n_features=n_features, run=run,
+                              overwrite=overwrite)
+    with writer:
+        for step in path.steps:
+            writer(step)
+    return writer.run
+
+
+def list_runs(file) -> dict[str, dict]:
+    """The runs in a path file: ``{run: {"solver", "n_steps", "complete", "n_features"}}``."""
+    file = FsPath(file)
+    with _open(file, "r") as f:
+        out = {}
+        for name, g in f["runs"].items():
+            out[name] = {"solver": str(g.attrs.get("solver", "")),
+                         "n_steps": int(g.attrs.get("n_steps", 0)),
+                         "complete": bool(g.attrs.get("complete", False)),
+                         "n_features": int(g.attrs["n_features"]) if "n_features" in g.attrs
+                         else None}
+        return out
+
+
+def read_path(file, run: str | None = None, *, require_complete: bool = False) -> CheckpointPath:
+    """Read one run of a path file.
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+    run : str, optional
+        Run name; may be omitted when the file holds exactly one run.
+    require_complete : bool
+        Raise :class:`CheckpointError` for an interrupted run instead of returning
+        its finished steps with ``complete = False``.
+    """
+    file = FsPath(file)
+    with _open(file, "r") as f:
+        runs = f["runs"]
+        names = list(runs)
+        if run is None:
+            if len(names) != 1:
+                raise CheckpointError(
+                    f"checkpoint file {file} holds {len(names)} runs {names}; name one with run=")
+            run = names[0]
+        if run not in runs:
+            raise CheckpointError(f"checkpoint file {file} has no run '{run}'; it has {names}")
+        return _read_run(file, run, runs[run], require_complete)
+
+
+def read_paths(file, *, require_complete: bool = False) -> dict[str, CheckpointPath]:
+    """Read every run of a path file, keyed by run name."""
+    file = FsPath(file)
+    with _open(file, "r") as f:
+        return {name: _read_run(file, name, g, require_complete) for name, g in f["runs"].items()}
+
+
+def _read_run(file, run, g, require_complete) -> CheckpointPath:
+    where = f"checkpoint file {file}, run '{run}'"
+    try:
+        complete = bool(g.attrs.get("complete", False))
+        n_steps = int(g.attrs["n_steps"])
+        if require_complete and not complete:
+            raise CheckpointError(f"{where} is incomplete (interrupted after {n_steps} steps)")
+        params = json.loads(g.attrs["params"])
+        n = int(g.attrs["n_features"]) if "n_features" in g.attrs else 0
+        steps = []
+        for i in range(n_steps):
+            s = g["steps"][f"{i:06d}"]
+            if not s.attrs.get("done", False):
+                raise CheckpointError(f"{where}: step {i} is counted but was not finished")
+            active = np.asarray(s["active"][()], dtype=np.intp)
+            coef = np.zeros(n)
+            coef[active] = s["coef"][()]
+            info = json.loads(s.attrs["info"])
+            if "arrays" in s:
+                info.update({k: d[()] for k, d in s["arrays"].items()})
+            steps.append(Step(
+                active=active, coef=coef, lam=float(s.attrs["lam"]),
+                train_error=float(s.attrs["train_error"]) if "train_error" in s.attrs else None,
+                val_error=float(s.attrs["val_error"]) if "val_error" in s.attrs else None,
+                info=info))
+    except CheckpointError:
+        raise
+    except (KeyError, OSError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"{where} is damaged: {exc}") from None
+    return CheckpointPath(solver=str(g.attrs["solver"]), params=params, steps=steps,
+                          complete=complete, file=str(file), run=run)
+
+
+# ---------------------------------------------------------------- selection rules
+
+def select_index(path: Path, rule: str = "best_val", *, max_active: int | None = None,
+                 factor: float = 1.05) -> int:
+    """Index of the step of ``path`` chosen by ``rule``.
+
+    Parameters
+    ----------
+    path : Path
+    rule : {"final", "best_val", "sparsest_within"}
+        ``final``: the last step (with at most ``max_active`` active functions when
+        given). ``best_val``: the smallest validation error among steps with at
+        most ``max_active`` active functions (ties: fewer active, then earlier).
+        ``sparsest_within``: among those steps, the fewest active functions whose
+        validation error is at most ``factor`` times the best (ties: smaller
+        error, then earlier).
+    max_active : int, optional
+        The size cap t of the paper's protocol.
+    factor : float
+        >= 1, for ``sparsest_within``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown rule, no eligible step, or a validation rule on a path
+        without validation errors.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown selection rule {rule!r}; choose one of {RULES}")
+    if max_active is not None and (isinstance(max_active, bool) or int(max_active) != max_active
+                                   or max_active < 0):
+        raise ValueError(f"max_active must be an integer >= 0, got {max_active!r}")
+    sizes = np.array([s.n_active for s in path.steps], dtype=int)
+    eligible = np.arange(len(sizes)) if max_active is None else np.flatnonzero(sizes <= max_active)
+    if eligible.size == 0:
+        raise ValueError(f"path '{path.solver}' has no step with at most {max_active} active "
+                         f"functions (sizes {sizes.min() if sizes.size else '-'}..."
+                         f"{sizes.max() if sizes.size else '-'}, {len(sizes)} steps)")
+    if rule == "final":
+        return int(eligible[-1])
+    errs = np.array([np.nan if path.steps[i].val_error is None else path.steps[i].val_error
+                     for i in eligible], dtype=float)
+    if np.all(np.isnan(errs)):
+        raise ValueError(f"rule {rule!r} needs validation errors; path '{path.solver}' has none "
+                         "(fit with validation=(A_val, y_val))")
+    ok = ~np.isnan(errs)
+    idx, errs, sz = eligible[ok], errs[ok], sizes[eligible[ok]]
+    if rule == "best_val":
+        return int(idx[np.lexsort((idx, sz, errs))[0]])
+    factor = float(factor)
+    if not np.isfinite(factor) or factor < 1:
+        raise ValueError(f"factor must be a finite number >= 1, got {factor!r}")
+    within = errs <= factor * errs.min()
+    idx, errs, sz = idx[within], errs[within], sz[within]
+    return int(idx[np.lexsort((idx, errs, sz))[0]])
+
+
+def select(path: Path, rule: str = "best_val", *, max_active: int | None = None,
+           factor: float = 1.05) -> Step:
+    """The step chosen by ``rule`` (see :func:`select_index`)."""
+    return path.steps[select_index(path, rule, max_active=max_active, factor=factor)]
