@@ -1,0 +1,902 @@
+"""The YAML run configuration: one schema, used to validate configs and to write the docs.
+
+Every key a config may hold is declared once, in :data:`SCHEMA`, with its type,
+default, allowed values and a one-line description. :func:`load_config` checks a
+file against it *before any work starts* and returns plain nested dicts with
+every default filled and every relative path resolved against the config file's
+folder. :func:`render_markdown` turns the same schema into ``docs/config.md``
+(``python -m acefit.config > docs/config.md``; a test keeps the two in step).
+
+Every problem found is reported at once, as ``file:line: key.path: what was
+found; what is allowed``, in a :class:`ConfigError` (a ``ValueError``). Unknown
+keys and duplicate keys are errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["ConfigError", "load_config", "validate_config", "render_markdown", "SCHEMA",
+           "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run; ``problems`` lists every (where, message) found."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "<config>"):
+        self.problems = problems
+        self.source = source
+        lines = [f"{where}: {msg}" for where, msg in problems]
+        head = f"invalid config {source} ({len(problems)} problem{'s' * (len(problems) != 1)}):"
+        super().__init__("\n  ".join([head] + lines))
+
+
+# ---------------------------------------------------------------------------------------
+# Value types. Each checks (and normalises) one value and says in words what it allows.
+# ---------------------------------------------------------------------------------------
+
+_REQUIRED = object()
+
+
+class _Context:
+    """What checking needs besides the value: the config folder and the error sink."""
+
+    def __init__(self, base_dir: Path, lines: dict, source: str):
+        self.base_dir = base_dir
+        self.lines = lines
+        self.source = source
+        self.problems: list[tuple[str, str]] = []
+
+    def where(self, path: str) -> str:
+        line = self.lines.get(path)
+        loc = f"{self.source}:{line}" if line else self.source
+        return f"{loc}: {path or '<top level>'}"
+
+    def error(self, path: str, message: str) -> None:
+        self.problems.append((self.where(path), message))
+
+
+def _show(value) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, (dict, list)):
+        text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+        return text if len(text) < 80 else text[:77] + "..."
+    return repr(value)
+
+
+def _found(value) -> str:
+    return f"found {_show(value)} ({_type_name(value)})"
+
+
+def _type_name(value) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
+            dict: "mapping", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+class _Type:
+    doc_type = "value"
+
+    def describe(self) -> str:
+        return self.doc_type
+
+    def allowed(self) -> str:
+        """The 'allowed' column of the docs (empty when the type says it all)."""
+        return ""
+
+    def check(self, value, path, ctx):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def fail(self, value, path, ctx):
+        ctx.error(path, f"{_found(value)}; allowed: {self.describe()}")
+        return None
+
+
+@dataclass
+class Int(_Type):
+    lo: int | None = None
+    hi: int | None = None
+    doc_type = "integer"
+
+    def describe(self):
+        return "an integer" + _range_text(self.lo, self.hi, False, False)
+
+    def allowed(self):
+        return _range_text(self.lo, self.hi, False, False).strip()
+
+    def check(self, value, path, ctx):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return self.fail(value, path, ctx)
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            return self.fail(value, path, ctx)
+        return value
+
+
+@dataclass
+class Float(_Type):
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    doc_type = "number"
+
+    def describe(self):
+        return "a number" + _range_text(self.lo, self.hi, self.lo_open, self.hi_open)
+
+    def allowed(self):
+        return _range_text(self.lo, self.hi, self.lo_open, self.hi_open).strip()
+
+    def check(self, value, path, ctx):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return self.fail(value, path, ctx)
+        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
+            return self.fail(value, path, ctx)
+        if self.hi is not None and (value > self.hi or (self.hi_open and value == self.hi)):
+            return self.fail(value, path, ctx)
+        return float(value)
+
+
+def _range_text(lo, hi, lo_open, hi_open) -> str:
+    if lo is not None and hi is not None:
+        return f" in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f" {'>' if lo_open else '>='} {lo}"
+    if hi is not None:
+        return f" {'<' if hi_open else '<='} {hi}"
+    return ""
+
+
+@dataclass
+class Bool(_Type):
+    doc_type = "boolean"
+
+    def describe(self):
+        return "true or false"
+
+    def check(self, value, path, ctx):
+        return value if isinstance(value, bool) else self.fail(value, path, ctx)
+
+
+@dataclass
+class Str(_Type):
+    choices: tuple | None = None
+    doc_type = "string"
+
+    def describe(self):
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        return "a string"
+
+    def allowed(self):
+        return ", ".join(f"`{c}`" for c in self.choices) if self.choices else ""
+
+    def check(self, value, path, ctx):
+        if not isinstance(value, str) or (self.choices and value not in self.choices):
+            return self.fail(value, path, ctx)
+        if not self.choices and not value.strip():
+            return self.fail(value, path, ctx)
+        return value
+
+
+@dataclass
+class Element(_Type):
+    doc_type = "element"
+
+    def describe(self):
+        return "a chemical symbol such as 'Cu'"
+
+    def check(self, value, path, ctx):
+        from ase.data import atomic_numbers
+        if not isinstance(value, str) or value not in atomic_numbers or value == "X":
+            return self.fail(value, path, ctx)
+        return value
+
+
+@dataclass
+class File(_Type):
+    """A path, resolved against the config folder; ``must_exist`` checks it is a file."""
+
+    must_exist: bool = True
+    doc_type = "path"
+
+    def describe(self):
+        return "a path (relative to the config file's folder)" + (
+            " to an existing file" if self.must_exist else "")
+
+    def check(self, value, path, ctx):
+        if not isinstance(value, str) or not value.strip():
+            return self.fail(value, path, ctx)
+        resolved = (ctx.base_dir / Path(value).expanduser()).resolve()
+        if self.must_exist and not resolved.is_file():
+            reason = "is a folder" if resolved.is_dir() else "does not exist"
+            ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
+                            "a path to an existing file, relative to the config file's folder")
+            return None
+        return str(resolved)
+
+
+@dataclass
+class Nullable(_Type):
+    inner: _Type = None
+
+    def describe(self):
+        return f"null or {self.inner.describe()}"
+
+    @property
+    def doc_type(self):
+        return f"{self.inner.doc_type} or null"
+
+    def allowed(self):
+        return self.inner.allowed()
+
+    def check(self, value, path, ctx):
+        return None if value is None else self.inner.check(value, path, ctx)
+
+
+@dataclass
+class ListOf(_Type):
+    item: _Type = None
+    min_len: int = 0
+    unique: bool = False
+    increasing: bool = False
+
+    def describe(self):
+        adjectives = ["non-empty"] * bool(self.min_len) + ["increasing"] * self.increasing
+        return f"a {', '.join(adjectives + ['list'])}, each item {self.item.describe()}"
+
+    @property
+    def doc_type(self):
+        return f"list of {self.item.doc_type}"
+
+    def allowed(self):
+        return self.item.allowed()
+
+    def check(self, value, path, ctx):
+        if not isinstance(value, list) or len(value) < self.min_len:
+            return self.fail(value, path, ctx)
+        out = [self.item.check(v, f"{path}[{i}]", ctx) for i, v in enumerate(value)]
+        if self.unique and len({_freeze(v) for v in out}) != len(out):
+            ctx.error(path, f"{_found(value)}; allowed: {self.describe()} without repeats")
+        if self.increasing and any(b is not None and a is not None and b <= a
+                                   for a, b in zip(out, out[1:])):
+            ctx.error(path, f"{_found(value)}; allowed: {self.describe()}")
+        return out
+
+
+def _freeze(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+@dataclass
+class OneOrList(_Type):
+    """One value or a list of them; always returned as a list."""
+
+    item: _Type = None
+
+    def describe(self):
+        return f"{self.item.describe()}, or a list of them"
+
+    @property
+    def doc_type(self):
+        return f"{self.item.doc_type} or list"
+
+    def allowed(self):
+        return self.item.allowed()
+
+    def check(self, value, path, ctx):
+        if isinstance(value, list):
+            if not value:
+                return self.fail(value, path, ctx)
+            return [self.item.check(v, f"{path}[{i}]", ctx) for i, v in enumerate(value)]
+        return [self.item.check(value, path, ctx)]
+
+
+@dataclass
+class Either(_Type):
+    """The first alternative whose type matches the value (by Python type) checks it."""
+
+    options: tuple = ()
+
+    def describe(self):
+        return " or ".join(o.describe() for o in self.options)
+
+    @property
+    def doc_type(self):
+        return " or ".join(o.doc_type for o in self.options)
+
+    def allowed(self):
+        return "; ".join(a for a in (o.allowed() for o in self.options) if a)
+
+    def check(self, value, path, ctx):
+        for option in self.options:
+            probe = _Context(ctx.base_dir, ctx.lines, ctx.source)
+            out = option.check(value, path, probe)
+            if not probe.problems:
+                return out
+        # report through the option that takes this Python type, if any
+        for option in self.options:
+            if _accepts_type(option, value):
+                return option.check(value, path, ctx)
+        return self.fail(value, path, ctx)
+
+
+def _accepts_type(option, value) -> bool:
+    kinds = {Int: int, Float: (int, float), Str: str, Bool: bool, Element: str, File: str,
+             ListOf: list, MapOf: dict, Section: dict}
+    for cls, types in kinds.items():
+        if isinstance(option, cls):
+            return isinstance(value, types) and not (isinstance(value, bool) and cls is not Bool)
+    return False
+
+
+@dataclass
+class MapOf(_Type):
+    """A mapping with free keys (e.g. element -> E0)."""
+
+    key: _Type = None
+    value: _Type = None
+    doc_type = "mapping"
+
+    def describe(self):
+        return f"a mapping from {self.key.describe()} to {self.value.describe()}"
+
+    def check(self, value, path, ctx):
+        if not isinstance(value, dict):
+            return self.fail(value, path, ctx)
+        out = {}
+        for k, v in value.items():
+            sub = f"{path}.{k}"
+            kk = self.key.check(k, sub, ctx)
+            out[kk if kk is not None else k] = self.value.check(v, sub, ctx)
+        return out
+
+
+@dataclass
+class Key:
+    """One key of a section: its type, default (or required) and documentation."""
+
+    type: _Type
+    default: Any = _REQUIRED
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        # a missing section is filled from its own defaults (reporting its required keys)
+        return self.default is _REQUIRED and not isinstance(self.type, Section)
+
+
+@dataclass
+class Section(_Type):
+    """A mapping with fixed keys; unknown keys are errors; missing keys take defaults."""
+
+    keys: dict = field(default_factory=dict)
+    doc: str = ""
+    doc_type = "mapping"
+
+    def describe(self):
+        return "a mapping with keys " + ", ".join(self.keys)
+
+    def check(self, value, path, ctx):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            return self.fail(value, path, ctx)
+        out = {}
+        for k in value:
+            if k not in self.keys:
+                sub = f"{path}.{k}" if path else str(k)
+                hint = _close_match(k, self.keys)
+                ctx.error(sub, f"unknown key {k!r}{hint}; allowed keys here: "
+                               + ", ".join(self.keys))
+        for name, key in self.keys.items():
+            sub = f"{path}.{name}" if path else name
+            if name in value:
+                out[name] = key.type.check(value[name], sub, ctx)
+            elif key.required:
+                ctx.error(sub, f"missing required key; allowed: {key.type.describe()}")
+                out[name] = None
+            else:
+                out[name] = _default(key, sub, ctx)
+        return out
+
+
+def _default(key: Key, path, ctx):
+    if isinstance(key.type, Section):
+        return key.type.check({}, path, ctx)
+    if isinstance(key.type, Tagged) and isinstance(key.default, dict):
+        return key.type.check(dict(key.default), path, ctx)
+    if isinstance(key.default, (list, dict)):
+        return yaml.safe_load(yaml.safe_dump(key.default))  # a fresh copy
+    return key.default
+
+
+def _close_match(name, options) -> str:
+    import difflib
+    match = difflib.get_close_matches(str(name), list(options), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+@dataclass
+class Tagged(_Type):
+    """A mapping whose ``tag`` key picks which section checks the rest (solvers, priors)."""
+
+    tag: str = "name"
+    variants: dict = field(default_factory=dict)
+    doc_type = "mapping"
+
+    def describe(self):
+        return f"a mapping with {self.tag}: one of " + ", ".join(self.variants)
+
+    def check(self, value, path, ctx):
+        if not isinstance(value, dict):
+            return self.fail(value, path, ctx)
+        kind = value.get(self.tag)
+        if kind not in self.variants:
+            sub = f"{path}.{self.tag}"
+            what = "missing" if self.tag not in value else _found(kind)
+            ctx.error(sub, f"{what}{_close_match(kind, self.variants) if kind else ''}; "
+                           f"allowed: one of " + ", ".join(self.variants))
+            return None
+        section = self.variants[kind]
+        rest = {k: v for k, v in value.items() if k != self.tag}
+        for k in rest:
+            if k not in section.keys:
+                others = [n for n, s in self.variants.items() if k in s.keys]
+                extra = (f" ({k!r} is a parameter of {', '.join(others)})" if others
+                         else _close_match(k, section.keys))
+                ctx.error(f"{path}.{k}", f"unknown key {k!r} for {self.tag} {kind!r}{extra}; "
+                                         f"allowed keys for {kind}: "
+                                         + ", ".join([self.tag] + list(section.keys)))
+        checked = section.check({k: v for k, v in rest.items() if k in section.keys}, path, ctx)
+        return {self.tag: kind, **checked}
+
+
+# ---------------------------------------------------------------------------------------
+# The schema.
+# ---------------------------------------------------------------------------------------
+
+_LABEL_KEY = Nullable(Str())
+_WEIGHT = Section(keys={
+    "E": Key(Float(0), 30.0, "Weight of energy rows (applied to the energy per atom)."),
+    "F": Key(Float(0), 1.0, "Weight of force rows."),
+    "V": Key(Float(0), 1.0, "Weight of virial/stress rows."),
+})
+_WEIGHT_OVERRIDE = Section(keys={
+    "E": Key(Nullable(Float(0)), None, "Energy weight for this config_type (null: the default)."),
+    "F": Key(Nullable(Float(0)), None, "Force weight for this config_type (null: the default)."),
+    "V": Key(Nullable(Float(0)), None, "Virial weight for this config_type (null: the default)."),
+})
+
+DATA = Section(doc="Where the labelled configurations are, and how rows are weighted.", keys={
+    "train": Key(OneOrList(File()), doc="Training configurations: any file `ase.io.read` "
+                 "reads (extended XYZ, ...), or a list of files."),
+    "validation": Key(Section(keys={
+        "fraction": Key(Float(0, 0.9), 0.1, "Fraction of the training configurations held out "
+                        "at random for validation (0: none). Ignored when `file` or `key` is set."),
+        "seed": Key(Int(0), 0, "Seed of the random validation split."),
+        "file": Key(Nullable(OneOrList(File())), None, "Validation configurations from their "
+                    "own file(s) instead of a split of the training set."),
+        "key": Key(Nullable(Str()), None, "Hold out the training configurations whose "
+                   "`atoms.info[key]` is true instead of a random fraction."),
+    }), doc="How the validation set is made; it drives checkpoint selection."),
+    "test": Key(Nullable(OneOrList(File())), None, "Test configurations (never used to fit or "
+                "select; errors are reported)."),
+    "keys": Key(Section(keys={
+        "energy": Key(_LABEL_KEY, "energy", "Total energy (eV): calculator result or "
+                      "`atoms.info` key; null to ignore energies."),
+        "forces": Key(_LABEL_KEY, "forces", "Forces (eV/Å): calculator result or "
+                      "`atoms.arrays` key; null to ignore forces."),
+        "stress": Key(_LABEL_KEY, "stress", "Stress (eV/Å³, tensile positive); null to ignore."),
+        "virial": Key(_LABEL_KEY, None, "Read a virial (eV) instead of a stress; converted "
+                      "to stress = -virial/volume."),
+        "config_type": Key(Str(), "config_type", "`atoms.info` key of the configuration group "
+                           "(weights, per-group errors)."),
+        "force_weight": Key(_LABEL_KEY, None, "`atoms.arrays` key of per-atom force weight "
+                            "multipliers."),
+    }), doc="Where the labels are in each frame."),
+    "weights": Key(Section(keys={
+        "default": Key(_WEIGHT, doc="Weights of every configuration."),
+        "config_type": Key(MapOf(key=Str(), value=_WEIGHT_OVERRIDE), {},
+                           "Per-config_type overrides, e.g. `{surface: {E: 10}}`."),
+    }), doc="Row weights E, F, V; per config_type overrides."),
+    "e0": Key(Either(options=(Str(choices=("fit", "zero")), MapOf(key=Element(), value=Float()))),
+              "fit", "Isolated-atom reference energy per element (eV): `fit` (fitted constant "
+              "per element), `zero`, or a mapping such as `{Cu: -0.1, Au: -0.2}`."),
+})
+
+BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys={
+    "elements": Key(Nullable(ListOf(Element(), min_len=1, unique=True)), None,
+                    "Chemical symbols; null: every element in the training data."),
+    "order": Key(Int(1, 4), 3, "Maximal correlation order ν (body order ν + 1)."),
+    "totaldegree": Key(Either(options=(Float(1), ListOf(Float(1), min_len=1))), [20, 16, 12],
+                       "Total degree D_ν: one number, or one per order ν = 1..order; "
+                       "a function is admitted when Σ(n + wL·l) ≤ D_ν."),
+    "wL": Key(Float(0, lo_open=True), 1.5, "Weight of the angular degree l in the total degree."),
+    "maxl": Key(Nullable(Int(0)), None, "Cap on each angular degree l (null: none)."),
+    "maxn": Key(Nullable(Int(1)), None, "Cap on each radial index n (null: none)."),
+    "pair_degree": Key(Nullable(Int(0)), None, "Pair radial functions per species pair "
+                       "(0: no pair basis; null: D_1)."),
+    "rcut": Key(Float(0, lo_open=True), 5.0, "Cutoff radius (Å)."),
+    "r0": Key(Either(options=(Str(choices=("auto",)), Float(0, lo_open=True))), "auto",
+              "Typical nearest-neighbour distance (Å) for the distance transform; `auto`: "
+              "from the elements' covalent radii."),
+    "transform": Key(Str(choices=("agnesi", "polynomial")), "agnesi",
+                     "Distance transform of the radial basis."),
+})
+
+_PRIOR_VARIANTS = {
+    "none": Section(doc="No prior (Γ = I).", keys={}),
+    "algebraic": Section(doc="γ = offset + Σ_t (n_t^p + wL·l_t^p).", keys={
+        "p": Key(Float(0, lo_open=True), 4.0, "Exponent."),
+        "wL": Key(Float(0), 1.0, "Weight of the angular degree."),
+        "offset": Key(Float(0), 0.0, "Added to every γ."),
+    }),
+    "exponential": Section(doc="γ = exp(a_l Σ l_t + a_n Σ n_t).", keys={
+        "a_l": Key(Float(0), 1.0, "Rate in l."),
+        "a_n": Key(Float(0), 1.0, "Rate in n."),
+    }),
+    "gaussian": Section(doc="γ = exp(σ_l Σ l_t² + σ_n Σ n_t²).", keys={
+        "sigma_l": Key(Float(0), 2.0, "Rate in l²."),
+        "sigma_n": Key(Float(0), 2.0, "Rate in n²."),
+    }),
+}
+PRIOR = Tagged(tag="kind", variants=_PRIOR_VARIANTS)
+
+# Keys every solver takes.
+_COMMON = {
+    "label": Key(Nullable(Str()), None, "Name of this path in checkpoints, reports and plots "
+                 "(null: the solver name; must be unique)."),
+    "prior": Key(Bool(), True, "Scale columns by the `prior` section's Γ."),
+}
+_DEBIAS = {"debias": Key(Str(choices=("none", "ls", "tsvd")), "none",
+                         "Refit each step's active set: `ls` least squares, `tsvd` truncated "
+                         "SVD; `none` keeps the shrunk coefficients.")}
+_MAX_ACTIVE = {"max_active": Key(Nullable(Int(1)), 1000, "Stop the path at this many active "
+                                 "functions (null: the full basis).")}
+_APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len=1,
+                                                                     increasing=True)))), None,
+                         "A-priori basis path: fit nested sub-bases (ordered by smoothness "
+                         "cost γ) of these sizes, or this many evenly spaced sizes up to the full "
+                         "basis (null: one fit on the full basis).")}
+_ITER = {
+    "max_iter": Key(Int(1), 300, "Maximal number of evidence iterations."),
+    "tol": Key(Float(0, lo_open=True), 1e-8, "Relative change of the coefficients that stops "
+               "the iterations."),
+}
+
+
+def _solver(doc, **keys):
+    return Section(doc=doc, keys={**_COMMON, **keys})
+
+
+_SOLVER_VARIANTS = {
+    "asp": _solver("Active Set Pursuit: the lasso path by the BPDual homotopy.",
+                   **_MAX_ACTIVE, **_DEBIAS,
+                   min_lambda=Key(Nullable(Float(0)), None, "Stop the path at this λ."),
+                   tol=Key(Float(0), 0.0, "Stop once ‖r‖ ≤ tol·‖y‖."),
+                   max_steps=Key(Nullable(Int(1)), None, "Cap on breakpoints (null: 8n + 100).")),
+    "omp": _solver("Orthogonal Matching Pursuit: one function added per step.",
+                   **_MAX_ACTIVE, **_DEBIAS,
+                   tol=Key(Float(0), 0.0, "Stop once ‖r‖ ≤ tol·‖y‖.")),
+    "lars": _solver("LARS-lasso path (scikit-learn's lars_path on the Gram matrix).",
+                    **_MAX_ACTIVE, **_DEBIAS,
+                    min_lambda=Key(Nullable(Float(0)), None, "Stop the path at this λ.")),
+    "cd": _solver("Coordinate-descent lasso on a geometric λ grid (warm starts).",
+                  **_MAX_ACTIVE, **_DEBIAS,
+                  n_lambdas=Key(Int(2), 100, "Number of λ values on the grid."),
+                  lambda_ratio=Key(Float(0, 1, lo_open=True, hi_open=True), 1e-4,
+                                   "Smallest λ as a fraction of λ_max."),
+                  tol=Key(Float(0, lo_open=True), 1e-6, "Convergence tolerance."),
+                  max_iter=Key(Int(1), 10_000, "Maximal sweeps per λ.")),
+    "ista": _solver("ISTA / FISTA proximal-gradient lasso on a geometric λ grid.",
+                    **_MAX_ACTIVE, **_DEBIAS,
+                    n_lambdas=Key(Int(2), 50, "Number of λ values on the grid."),
+                    lambda_ratio=Key(Float(0, 1, lo_open=True, hi_open=True), 1e-4,
+                                     "Smallest λ as a fraction of λ_max."),
+                    fista=Key(Bool(), True, "Use Nesterov acceleration (FISTA)."),
+                    tol=Key(Float(0, lo_open=True), 1e-6, "Convergence tolerance."),
+                    max_iter=Key(Int(1), 5000, "Maximal iterations per λ.")),
+    "qr": _solver("Tikhonov-regularised least squares by QR.", **_APRIORI,
+                  lam=Key(Either(options=(Float(0), ListOf(Float(0), min_len=1))), 0.0,
+                          "Tikhonov λ (a list gives one checkpoint per λ).")),
+    "rrqr": _solver("Rank-revealing QR (column-pivoted), truncated at rtol.", **_APRIORI,
+                    rtol=Key(Nullable(Either(options=(Float(0, lo_open=True),
+                                                      ListOf(Float(0, lo_open=True), min_len=1)))),
+                             None, "Relative truncation of |R_kk|/|R_11| (a list gives one "
+                             "checkpoint per value); null: tied to `lam`."),
+                    lam=Key(Nullable(Either(options=(Float(0, lo_open=True),
+                                                     ListOf(Float(0, lo_open=True), min_len=1)))),
+                            None, "λ from which rtol is derived when rtol is null."),
+                    sketch=Key(Str(choices=("auto", "gaussian", "sparse", "none")), "auto",
+                               "Random sketch of a tall dense matrix before the RRQR."),
+                    sketch_size=Key(Nullable(Int(1)), None, "Rows of the sketch (null: auto)."),
+                    seed=Key(Int(0), 0, "Seed of the sketch.")),
+    "tsvd": _solver("Truncated SVD least squares.", **_APRIORI,
+                    rtol=Key(Either(options=(Float(0, lo_open=True),
+                                             ListOf(Float(0, lo_open=True), min_len=1))), 1e-6,
+                             "Singular values below rtol·σ_max are dropped (a list gives one "
+                             "checkpoint per value).")),
+    "blr": _solver("Bayesian linear (ridge) regression with evidence maximisation.",
+                   **_APRIORI, **_ITER),
+    "ard": _solver("Automatic relevance determination (sparse Bayesian regression).", **_ITER,
+                   threshold_lambda=Key(Float(0, lo_open=True), 1e4, "Precision above which "
+                                        "a function is pruned."),
+                   sizes=Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len=1,
+                                                                     increasing=True)))), None,
+                             "Sparsity sweep: target numbers of active functions (null: one "
+                             "fit at `threshold_lambda`).")),
+}
+SOLVER_KINDS = tuple(_SOLVER_VARIANTS)
+SPARSE_SOLVERS = ("asp", "omp", "lars", "cd", "ista")
+DENSE_SOLVERS = ("qr", "rrqr", "tsvd", "blr", "ard")
+SOLVER = Tagged(tag="name", variants=_SOLVER_VARIANTS)
+
+SELECTION = Section(doc="Which checkpoint(s) become the exported potential(s).", keys={
+    "metric": Key(Str(choices=("loss", "energy_mae", "forces_mae", "energy_rmse", "forces_rmse")),
+                  "loss", "What 'best' minimises on the validation set: `loss` is the weighted "
+                  "RMS residual of the fit; the others are physical errors."),
+    "budgets": Key(ListOf(Int(1), increasing=True), [],
+                   "Sizes t: for each, the best checkpoint with at most t active functions "
+                   "(per solver) is selected and exported. Empty: the best of any size."),
+})
+
+OUTPUT = Section(doc="Where the run is written.", keys={
+    "directory": Key(Nullable(File(must_exist=False)), None,
+                     "Run directory (null: `runs/<config name>` in the current directory)."),
+    "cache": Key(Nullable(File(must_exist=False)), None,
+                 "Design-matrix cache folder, shareable between runs (null: `<directory>/cache`)."),
+})
+
+PARALLEL = Section(doc="Parallel design-matrix assembly.", keys={
+    "workers": Key(Int(1), 1, "Local worker processes (ignored with `scheduler`)."),
+    "scheduler": Key(Nullable(Str()), None, "Address of a running dask scheduler, e.g. "
+                     "`tcp://10.0.0.1:8786`, to assemble on many machines."),
+})
+
+EXPORT = Section(doc="Files written for the selected potential(s).", keys={
+    "formats": Key(ListOf(Str(choices=("acefit", "yace")), unique=True), ["acefit", "yace"],
+                   "`acefit`: the open potential file (JSON) for `ACECalculator`; `yace`: "
+                   "LAMMPS ML-PACE (`pair_style pace`)."),
+})
+
+SCHEMA = Section(doc="A run configuration.", keys={
+    "name": Key(Nullable(Str()), None, "Name of the run (null: the config file's name "
+                "without extension)."),
+    "data": Key(DATA, doc=DATA.doc),
+    "basis": Key(BASIS, doc=BASIS.doc),
+    "prior": Key(PRIOR, {"kind": "algebraic"}, "Smoothness prior Γ; `kind` picks the "
+                 "family, the other keys are its parameters."),
+    "solvers": Key(ListOf(SOLVER, min_len=1), doc="The solver paths to run, in order: each a "
+                   "mapping with `name` and that solver's parameters."),
+    "selection": Key(SELECTION, doc=SELECTION.doc),
+    "output": Key(OUTPUT, doc=OUTPUT.doc),
+    "parallel": Key(PARALLEL, doc=PARALLEL.doc),
+    "export": Key(EXPORT, doc=EXPORT.doc),
+})
+
+
+# ---------------------------------------------------------------------------------------
+# Loading.
+# ---------------------------------------------------------------------------------------
+
+def load_config(path) -> dict:
+    """Read, validate and complete a YAML config file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The YAML file. Relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    dict
+        Every key of :data:`SCHEMA`, defaults filled, paths absolute. Also
+        ``"config_file"``: the absolute path of ``path``.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem, each as ``file:line: key.path: found ...; allowed ...``.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw, lines = _parse_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([(str(path), f"not valid YAML: {exc}")], str(path)) from None
+    except _DuplicateKey as exc:
+        raise ConfigError([(f"{path}:{exc.line}: {exc.path}", "duplicate key")], str(path)) from None
+    cfg = validate_config(raw, base_dir=path.resolve().parent, source=str(path), lines=lines)
+    if cfg["name"] is None:
+        cfg["name"] = path.stem
+    cfg["config_file"] = str(path.resolve())
+    return cfg
+
+
+def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict:
+    """Validate an already-parsed config mapping (see :func:`load_config`)."""
+    ctx = _Context(Path(base_dir).resolve(), lines or {}, source)
+    if not isinstance(raw, dict):
+        ctx.error("", f"{_found(raw)}; allowed: a mapping with keys " + ", ".join(SCHEMA.keys))
+        raise ConfigError(ctx.problems, source)
+    cfg = SCHEMA.check(raw, "", ctx)
+    if not ctx.problems:
+        _cross_checks(cfg, ctx)
+    if ctx.problems:
+        raise ConfigError(ctx.problems, source)
+    _fill_derived(cfg)
+    return cfg
+
+
+def _cross_checks(cfg, ctx) -> None:
+    """Rules that involve more than one key."""
+    basis = cfg["basis"]
+    degrees = basis["totaldegree"]
+    if isinstance(degrees, list) and len(degrees) != basis["order"]:
+        ctx.error("basis.totaldegree", f"{_found(degrees)}; allowed: one number, or "
+                                       f"{basis['order']} numbers (one per order)")
+    validation = cfg["data"]["validation"]
+    if validation["file"] is not None and validation["key"] is not None:
+        ctx.error("data.validation", "both `file` and `key` are set; allowed: at most one")
+    e0 = cfg["data"]["e0"]
+    if isinstance(e0, dict) and basis["elements"] is not None:
+        missing = [e for e in basis["elements"] if e not in e0]
+        extra = [e for e in e0 if e not in basis["elements"]]
+        if missing or extra:
+            ctx.error("data.e0", f"elements {sorted(e0)} do not match basis.elements "
+                                 f"{basis['elements']}; allowed: one value per basis element")
+    labels = {}
+    for i, solver in enumerate(cfg["solvers"]):
+        label = solver["label"] or solver["name"]
+        if label in labels:
+            ctx.error(f"solvers[{i}].label", f"found {label!r}, already used by "
+                      f"solvers[{labels[label]}]; allowed: a label unique among the solvers "
+                      "(set `label` to tell two runs of one solver apart)")
+        labels[label] = i
+        if solver["name"] == "rrqr" and solver["rtol"] is None and solver["lam"] is None:
+            ctx.error(f"solvers[{i}]", "rrqr needs `rtol` or `lam`; allowed: set one of them")
+    keys = cfg["data"]["keys"]
+    if keys["energy"] is None and keys["forces"] is None and keys["stress"] is None \
+            and keys["virial"] is None:
+        ctx.error("data.keys", "every label is switched off; allowed: at least one of energy, "
+                               "forces, stress, virial")
+
+
+def _fill_derived(cfg) -> None:
+    for solver in cfg["solvers"]:
+        solver["label"] = solver["label"] or solver["name"]
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, path, line):
+        self.path, self.line = path, line
+
+
+def _parse_yaml(text: str):
+    """Plain Python objects from YAML, plus the line number of every key path."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    lines: dict[str, int] = {}
+    if node is None:
+        return {}, lines
+
+    def build(node, path):
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in node.value:
+                key = build(key_node, path + ".<key>")
+                lines.pop(path + ".<key>", None)
+                sub = f"{path}.{key}" if path else str(key)
+                if key in out:
+                    raise _DuplicateKey(sub, key_node.start_mark.line + 1)
+                lines[sub] = key_node.start_mark.line + 1
+                out[key] = build(value_node, sub)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [build(item, f"{path}[{i}]") for i, item in enumerate(node.value)]
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+
+    return build(node, ""), lines
+
+
+# ---------------------------------------------------------------------------------------
+# Documentation.
+# ---------------------------------------------------------------------------------------
+
+_DOC_HEAD = """\
+# Configuration reference
+
+<!-- Generated by `python -m acefit.config > docs/config.md` from the schema in
+acefit/config.py. Do not edit by hand: tests/test_config.py checks that the two agree. -->
+
+A run is described by one YAML file: `acefit fit CONFIG.yaml`. It is checked against this
+schema before any work starts; every problem is reported with its file, line and key path.
+Unknown keys are errors. Relative paths are resolved against the folder of the config file.
+Only `data.train` and `solvers` are required; everything else has the default shown.
+
+A minimal config:
+
+```yaml
+data:
+  train: train.xyz
+  test: test.xyz
+basis:
+  elements: [Cu, Au]
+solvers:
+  - {name: asp, max_active: 300}
+  - {name: omp, max_active: 300}
+```
+
+Units follow ASE: eV, Å, eV/Å³. See `configs/` for complete examples.
+"""
+
+
+def render_markdown() -> str:
+    """The configuration reference (docs/config.md) from :data:`SCHEMA`."""
+    out = [_DOC_HEAD]
+    for name, key in SCHEMA.keys.items():
+        typ = key.type
+        if isinstance(typ, Section):
+            out.append(f"## `{name}`\n\n{typ.doc}\n")
+            out += _table(typ, name)
+        elif name == "prior":
+            out.append(f"## `prior`\n\n{key.doc} Default: `kind: algebraic`.\n")
+            for kind, section in PRIOR.variants.items():
+                out.append(f"### `kind: {kind}`\n\n{section.doc}\n")
+                out += _table(section, "prior") if section.keys else ["No parameters.\n"]
+        elif name == "solvers":
+            out.append(f"## `solvers` (required)\n\n{key.doc} Every solver takes `label` and "
+                       "`prior`; the rest are its own. Sparse paths: "
+                       + ", ".join(f"`{s}`" for s in SPARSE_SOLVERS) + ". Dense and Bayesian: "
+                       + ", ".join(f"`{s}`" for s in DENSE_SOLVERS) + ".\n")
+            for kind, section in SOLVER.variants.items():
+                out.append(f"### `name: {kind}`\n\n{section.doc}\n")
+                out += _table(section, "solvers[i]")
+        else:
+            out.append(f"## `{name}`\n\n{key.doc} Type: {typ.doc_type}; default: "
+                       f"{_doc_default(key)}.\n")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _table(section: Section, prefix: str) -> list[str]:
+    rows = ["| key | type | default | allowed | description |", "|---|---|---|---|---|"]
+    for name, key in section.keys.items():
+        if isinstance(key.type, Section):
+            continue
+        rows.append(f"| `{prefix}.{name}` | {key.type.doc_type} | {_doc_default(key)} | "
+                    f"{key.type.allowed()} | {key.doc} |")
+    out = ["\n".join(rows) + "\n"]
+    for name, key in section.keys.items():
+        if isinstance(key.type, Section):
+            out.append(f"### `{prefix}.{name}`\n\n{key.doc}\n")
+            out += _table(key.type, f"{prefix}.{name}")
+    return out
+
+
+def _doc_default(key: Key) -> str:
+    if key.required:
+        return "**required**"
+    if isinstance(key.type, Section):
+        return "(section)"
+    value = key.default
+    if value is None:
+        return "`null`"
+    return f"`{yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix('...').strip()}`"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_markdown())
