@@ -1,0 +1,232 @@
+"""ISTA/FISTA for a differentiable loss plus an l1 penalty, and pathwise ISTA.
+
+Flaschel et al. §3.3-3.4. The problem is
+
+    min_c  F(c) = sum_i rho(r_i) + lam ||c||_1,    r = y - A c,
+
+with rho(r) = r^2 / 2 (``loss="squared"``: the lasso in the same lam convention
+as :func:`acefit.solvers.asp`) or the Huber function rho(r) = r^2 / 2 for
+|r| <= delta and delta (|r| - delta / 2) beyond (``loss="huber"``), which grows
+only linearly in large residuals and so resists outliers in the labels.
+
+A proximal-gradient step is c <- soft(c - grad f(c) / L, lam / L), with
+grad f(c) = -A' psi(r), psi = rho', and L = ||A||_2^2 (a Lipschitz constant of
+grad f for both losses). FISTA adds Nesterov momentum, restarted whenever it
+points uphill (O'Donoghue and Candes). Iterations stop when the gradient
+mapping L ||c+ - v||_inf, a bound on the violation of the optimality conditions,
+is at most ``kkt_tol * lam_max``.
+
+The pathwise version solves on a geometric grid from lam_max = ||A'psi(y)||_inf
+(the smallest lam with solution 0) downwards, each lam warm-started from the
+previous solution; optionally each step is de-biased by an unregularised
+least-squares refit on its active set (Flaschel), see :mod:`acefit.solvers.debias`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from acefit.solvers import debias as _debias
+from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
+from acefit.solvers.lasso import lambda_grid
+from acefit.solvers.path import Path
+
+__all__ = ["ista", "soft_threshold"]
+
+LOSSES = ("squared", "huber")
+
+
+def soft_threshold(v: np.ndarray, t) -> np.ndarray:
+    """sign(v) max(|v| - t, 0), the proximal map of t ||.||_1."""
+    return np.sign(v) * np.maximum(np.abs(v) - t, 0.0)
+
+
+class _Loss:
+    """rho and its gradient in c for the chosen loss, using A or (for squared) G."""
+
+    def __init__(self, setup, loss: str, delta: float):
+        self.loss = loss
+        self.delta = delta
+        prob = setup.scaled
+        self.A, self.y, self.offset = prob.A, prob.y, prob.offset
+        # Squared loss: work on the Gram matrix when it is the smaller operator.
+        self.use_gram = loss == "squared" and prob.A.shape[0] >= prob.A.shape[1]
+        if self.use_gram:
+            self.G, self.b, self.yty = setup.gram(), setup.aty(), prob.yty
+
+    def psi(self, r):
+        return r if self.loss == "squared" else np.clip(r, -self.delta, self.delta)
+
+    def value(self, c) -> float:
+        if self.use_gram:
+            return 0.5 * max(float(self.yty - 2 * c @ self.b + c @ (self.G @ c)), 0.0)
+        r = self.y - self.A @ c
+        if self.loss == "squared":
+            return 0.5 * float(r @ r + self.offset)
+        a = np.abs(r)
+        return float(np.where(a <= self.delta, 0.5 * r * r, self.delta * (a - 0.5 * self.delta)).sum())
+
+    def grad(self, c) -> np.ndarray:
+        if self.use_gram:
+            return self.G @ c - self.b
+        return -(self.A.T @ self.psi(self.y - self.A @ c))
+
+    def lipschitz(self, n_iter: int = 100, rtol: float = 1e-6) -> float:
+        """||A||_2^2 by power iteration (padded by 1 % as a safe step bound)."""
+        rng = np.random.default_rng(0)
+        v = rng.standard_normal(self.A.shape[1])
+        v /= np.linalg.norm(v)
+        est = 0.0
+        for _ in range(n_iter):
+            w = self.G @ v if self.use_gram else self.A.T @ (self.A @ v)
+            new = float(np.linalg.norm(w))
+            if new == 0.0:
+                return 0.0
+            v = w / new
+            if abs(new - est) <= rtol * new:
+                est = new
+                break
+            est = new
+        return 1.01 * est
+
+
+def _fista(loss: _Loss, lam: float, x0: np.ndarray, L: float, *, accelerate: bool,
+           max_iter: int, kkt_tol: float) -> tuple[np.ndarray, int, float]:
+    """Minimise f + lam ||.||_1 from x0; returns (x, iterations, final gradient mapping)."""
+    x = x0.copy()
+    v = x.copy()
+    t = 1.0
+    mapping = np.inf
+    for it in range(1, max_iter + 1):
+        x_new = soft_threshold(v - loss.grad(v) / L, lam / L)
+        mapping = L * float(np.abs(x_new - v).max())
+        if accelerate:
+            if (v - x_new) @ (x_new - x) > 0:  # momentum points uphill: restart
+                t = 1.0
+                v_next = x_new
+            else:
+                t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
+                v_next = x_new + ((t - 1.0) / t_new) * (x_new - x)
+                t = t_new
+        else:
+            v_next = x_new
+        x = x_new
+        v = v_next
+        if mapping <= kkt_tol:
+            return x, it, mapping
+    return x, max_iter, mapping
+
+
+def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
+         lam_ratio: float = 1e-3, loss: str = "squared", delta: float = 1.0,
+         accelerate: bool = True, max_active: int | None = None,
+         min_lambda: float | None = None, tol: float = 0.0, kkt_tol: float = 1e-8,
+         max_iter: int = 20000, debias=None, prior=None, validation=None,
+         on_step=None) -> Path:
+    """(F)ISTA at one lam, or pathwise ISTA on a grid with warm starts.
+
+    Parameters
+    ----------
+    A, y
+        Dense (A, y) or a LeastSquaresProblem. The Huber loss needs the dense form:
+        the residuals of a reduced problem are not data residuals.
+    lam : float, optional
+        Solve at this single lam (a one-step path, started from zero).
+    lams : array, optional
+        Solve at these values, sorted decreasing, each warm-started from the last.
+    n_lams, lam_ratio : int, float
+        Otherwise a geometric grid of ``n_lams`` values from lam_max down to
+        ``lam_ratio * lam_max`` (cut at ``min_lambda``).
+    loss : {"squared", "huber"}
+        The data term (see the module docstring).
+    delta : float, default 1.0
+        Huber threshold, in the units of the (weighted) residuals.
+    accelerate : bool, default True
+        FISTA momentum with adaptive restart; False gives plain ISTA.
+    max_active : int, optional
+        Stop at the first grid point with at least this many non-zero coefficients.
+    tol : float, default 0
+        Stop once the residual norm is at most ``tol * ||y||``.
+    kkt_tol : float, default 1e-8
+        Stop iterating when the gradient mapping is at most ``kkt_tol * lam_max``.
+    max_iter : int
+        Iteration limit per lam (``info["converged"]`` records whether it was reached).
+    debias : None, "ls" or callable, optional
+        Refit each step on its active set: "ls" is
+        :func:`acefit.solvers.debias.refit_ls`; a callable is called as
+        ``debias(problem, active)`` with the caller's (unscaled) problem and must
+        return ``(coef (n,), info dict)``. The step then carries the refitted
+        coefficients and their errors; ``info["l1_train_error"]`` keeps the error
+        before the refit.
+    prior, validation, on_step
+        As for every solver (see :func:`acefit.solvers.asp`).
+
+    Returns
+    -------
+    Path
+        One step per lam. ``info``: ``n_iter``, ``converged``, ``objective`` (F at the
+        l1 solution), ``loss``.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    delta = check_nonnegative(delta, "delta", allow_none=False, positive=True)
+    max_active = check_count(max_active, "max_active")
+    min_lambda = check_nonnegative(min_lambda, "min_lambda")
+    tol = check_nonnegative(tol, "tol", allow_none=False)
+    kkt_tol = check_nonnegative(kkt_tol, "kkt_tol", allow_none=False, positive=True)
+    check_count(n_lams, "n_lams", allow_none=False)
+    check_count(max_iter, "max_iter", allow_none=False)
+    if not 0 < lam_ratio < 1:
+        raise ValueError(f"lam_ratio must be in (0, 1), got {lam_ratio!r}")
+    if debias == "ls":
+        debias = _debias.refit_ls
+    elif debias is not None and not callable(debias):
+        raise ValueError(f"debias must be None, 'ls' or a callable, got {debias!r}")
+    setup = prepare(A, y, solver="ista", prior=prior, validation=validation, on_step=on_step,
+                    params=dict(loss=loss, delta=delta, accelerate=bool(accelerate),
+                                max_active=max_active, tol=tol,
+                                debias=None if debias is None else getattr(debias, "__name__", "callable")))
+    if loss == "huber" and setup.problem.reduced:
+        raise ValueError("the Huber loss needs the dense problem (A, y): the residuals of a "
+                         "reduced problem (R, Q'y) are not the data residuals")
+    f = _Loss(setup, loss, delta)
+    n = setup.n_features
+    lmax = float(np.abs(f.grad(np.zeros(n))).max())
+    if lam is not None:
+        grid = np.array([check_nonnegative(lam, "lam", allow_none=False)])
+    elif lams is not None:
+        grid = np.sort(np.asarray(lams, dtype=float).reshape(-1))[::-1]
+        if grid.size == 0 or not np.all(np.isfinite(grid)) or grid[-1] < 0:
+            raise ValueError("lams must be a non-empty sequence of finite numbers >= 0")
+    else:
+        grid = lambda_grid(lmax, n_lams, lam_ratio, min_lambda) if lmax > 0 else np.array([0.0])
+
+    L = f.lipschitz()
+    scale = kkt_tol * (lmax if lmax > 0 else 1.0)
+    x = np.zeros(n)
+    entry = EntryOrder(n)
+    y_norm = np.sqrt(setup.yty)
+    for lam_k in grid:
+        if lam_k >= lmax or L == 0.0:
+            x, n_iter, mapping = np.zeros(n), 0, 0.0
+        else:
+            x, n_iter, mapping = _fista(f, float(lam_k), x, L, accelerate=accelerate,
+                                        max_iter=max_iter, kkt_tol=scale)
+        active = entry.support(x)
+        info = {"n_iter": n_iter, "converged": bool(mapping <= scale), "loss": loss,
+                "objective": f.value(x) + float(lam_k) * float(np.abs(x).sum())}
+        if debias is None:
+            step = setup.step(active, x[active], lam=float(lam_k), info=info)
+        else:
+            l1 = setup.problem.rss(setup.unscale(x))
+            coef, extra = debias(setup.problem, active)
+            info.update({k: v for k, v in extra.items() if np.isscalar(v)})
+            info["debias"] = getattr(debias, "__name__", "callable")
+            info["l1_train_error"] = setup.train_error(l1)
+            step = setup.step(active, np.asarray(coef)[active], lam=float(lam_k), info=info,
+                              scaled=False)
+        rss = step.train_error ** 2 * setup.m
+        if (max_active is not None and len(active) >= max_active) or \
+                (tol > 0 and np.sqrt(rss) <= tol * y_norm):
+            break
+    return setup.path
