@@ -1,0 +1,298 @@
+"""Labelled configurations: reading, validation and train/validation splits.
+
+A :class:`LabelledConfig` is one atomic configuration with whatever DFT labels it
+carries (energy, forces, stress). Labels are read from any file ``ase.io.read``
+understands, either from the calculator results ASE attaches (``energy``,
+``forces``, ``stress`` in extended XYZ) or from ``atoms.info`` / ``atoms.arrays``
+under custom keys (``REF_energy``, ``REF_forces``, ``REF_virial``, ...).
+
+Stress is always stored in ASE's convention: eV/Å³, tensile positive, Voigt
+order xx yy zz yz xz xy. A virial label W is converted as stress = -W / volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.data import atomic_numbers, chemical_symbols
+
+_VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
+DEFAULT_CONFIG_TYPE = "default"
+
+
+@dataclass
+class LabelledConfig:
+    """One configuration and its reference labels.
+
+    Attributes
+    ----------
+    atoms : ase.Atoms
+        Positions, numbers, cell, pbc (no calculator attached).
+    energy : float or None
+        Total energy in eV.
+    forces : ndarray, shape (n_atoms, 3), or None
+        Forces in eV/Å.
+    stress : ndarray, shape (6,), or None
+        Stress in eV/Å³, ASE sign (tensile positive), Voigt xx yy zz yz xz xy.
+    config_type : str
+        Group name used for weights and per-group errors.
+    force_weights : ndarray, shape (n_atoms,), or None
+        Optional per-atom multipliers of the force weight.
+    source : str
+        File the configuration was read from ("" if built in memory).
+    index : int
+        Frame index in ``source``.
+    """
+
+    atoms: Atoms
+    energy: float | None = None
+    forces: np.ndarray | None = None
+    stress: np.ndarray | None = None
+    config_type: str = DEFAULT_CONFIG_TYPE
+    force_weights: np.ndarray | None = None
+    source: str = ""
+    index: int = 0
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.atoms)
+
+    @property
+    def where(self) -> str:
+        """Human-readable location for error messages."""
+        return f"{self.source or '<memory>'}, frame {self.index}"
+
+    @property
+    def volume(self) -> float:
+        """Cell volume in Å³ (NaN when the cell is not three-dimensional)."""
+        return _volume(self.atoms)
+
+
+def load_configurations(path, energy_key="energy", forces_key="forces", stress_key="stress",
+                        virial_key=None, config_type_key="config_type",
+                        force_weight_key=None, index=":") -> list[LabelledConfig]:
+    """Read labelled configurations from a file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any file ``ase.io.read`` reads (extended XYZ, ASE trajectory, ...).
+    energy_key, forces_key, stress_key : str or None
+        Where the labels are: a key of the calculator results ASE attached, of
+        ``atoms.info`` (energy, stress) or of ``atoms.arrays`` (forces). ``None``
+        ignores that label.
+    virial_key : str or None
+        Read a virial (eV, 3x3, 9 or Voigt-6 values) instead of a stress; it is
+        converted to stress = -virial / volume. When given, ``stress_key`` is ignored.
+    config_type_key : str
+        ``atoms.info`` key of the configuration group (``"default"`` when absent).
+    force_weight_key : str or None
+        ``atoms.arrays`` key of optional per-atom force weights.
+    index : str or int or slice
+        Frame selection, as for ``ase.io.read``.
+
+    Returns
+    -------
+    list of LabelledConfig
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        On an unreadable or empty file, or a frame with no label, a NaN/inf
+        label, or a label of the wrong shape; the message names file and frame.
+    """
+    import ase.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file not found: {path}")
+    if virial_key is not None:
+        stress_key = None
+    try:
+        frames = ase.io.read(str(path), index=index)
+    except StopIteration:
+        frames = []
+    except Exception as exc:  # ase raises many types; name the file
+        raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
+    if isinstance(frames, Atoms):
+        frames = [frames]
+    if len(frames) == 0:
+        raise ValueError(f"no configurations in {path} (index={index!r})")
+    indices = _frame_indices(index, len(frames))
+    return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
+                      config_type_key, force_weight_key)
+            for atoms, i in zip(frames, indices)]
+
+
+def check_elements(configs, elements) -> None:
+    """Raise ValueError naming file and frame if a configuration has an element outside ``elements``."""
+    allowed = {_as_number(e) for e in elements}
+    for cfg in configs:
+        present = set(int(z) for z in np.unique(cfg.atoms.numbers))
+        extra = present - allowed
+        if extra:
+            names = ", ".join(chemical_symbols[z] for z in sorted(extra))
+            known = ", ".join(chemical_symbols[z] for z in sorted(allowed))
+            raise ValueError(f"{cfg.where}: element(s) {names} not in the basis (basis elements: {known})")
+
+
+def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True):
+    """Split configurations into (train, validation).
+
+    Exactly one of ``val_fraction`` (a seeded random fraction) and ``val_key``
+    (configurations whose ``atoms.info[val_key] == val_value`` go to validation)
+    must be given. A validation set from a separate file is simply a second
+    :func:`load_configurations`. Order within each part is preserved.
+
+    Returns
+    -------
+    train, val : list of LabelledConfig
+    """
+    configs = list(configs)
+    if (val_fraction is None) == (val_key is None):
+        raise ValueError("give exactly one of val_fraction and val_key")
+    if val_key is not None:
+        is_val = np.array([c.info.get(val_key, c.atoms.info.get(val_key)) == val_value
+                           for c in configs], dtype=bool)
+    else:
+        if not (0.0 <= float(val_fraction) < 1.0):
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        n_val = int(round(float(val_fraction) * len(configs)))
+        if val_fraction > 0 and len(configs) > 1:
+            n_val = min(max(n_val, 1), len(configs) - 1)
+        chosen = np.random.default_rng(seed).permutation(len(configs))[:n_val]
+        is_val = np.zeros(len(configs), dtype=bool)
+        is_val[chosen] = True
+    train = [c for c, v in zip(configs, is_val) if not v]
+    val = [c for c, v in zip(configs, is_val) if v]
+    if not train:
+        raise ValueError("the split leaves no training configurations")
+    return train, val
+
+
+def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
+              config_type_key, force_weight_key):
+    where = f"{source}, frame {i}"
+    n = len(atoms)
+    energy = _label(atoms, energy_key, where)
+    forces = _label(atoms, forces_key, where)
+    stress = _label(atoms, stress_key, where)
+    virial = _label(atoms, virial_key, where)
+    if energy is not None:
+        energy = np.asarray(energy, dtype=float)
+        if energy.size != 1:
+            raise ValueError(f"{where}: energy {energy_key!r} must be a scalar, got shape {energy.shape}")
+        energy = float(energy.reshape(()))
+        _finite(energy, energy_key, where)
+    if forces is not None:
+        forces = np.array(forces, dtype=float)
+        if forces.shape != (n, 3):
+            raise ValueError(f"{where}: forces {forces_key!r} must have shape ({n}, 3), got {forces.shape}")
+        _finite(forces, forces_key, where)
+    if stress is not None:
+        stress = _voigt(stress, stress_key, where)
+        _finite(stress, stress_key, where)
+    if virial is not None:
+        virial = _voigt(virial, virial_key, where)
+        _finite(virial, virial_key, where)
+        vol = _volume(atoms)
+        if not np.isfinite(vol):
+            raise ValueError(f"{where}: virial {virial_key!r} given but the cell has no volume")
+        stress = -virial / vol
+    if stress is not None and not np.isfinite(_volume(atoms)):
+        raise ValueError(f"{where}: stress {stress_key!r} given but the cell has no volume")
+    if energy is None and forces is None and stress is None:
+        keys = [k for k in (energy_key, forces_key, stress_key, virial_key) if k]
+        raise ValueError(f"{where}: no label found (looked for {keys} in calculator results, "
+                         f"info and arrays)")
+    weights = None
+    if force_weight_key is not None and force_weight_key in atoms.arrays:
+        weights = np.array(atoms.arrays[force_weight_key], dtype=float).reshape(-1)
+        if weights.shape != (n,):
+            raise ValueError(f"{where}: force weights {force_weight_key!r} must have {n} entries")
+        _finite(weights, force_weight_key, where)
+        if np.any(weights < 0):
+            raise ValueError(f"{where}: force weights {force_weight_key!r} must be >= 0")
+    config_type = str(atoms.info.get(config_type_key, DEFAULT_CONFIG_TYPE))
+    bare = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    return LabelledConfig(atoms=bare, energy=energy, forces=forces, stress=stress,
+                          config_type=config_type, force_weights=weights, source=source,
+                          index=i, info=dict(atoms.info))
+
+
+def _label(atoms, key, where):
+    """A label from calculator results, info or arrays; None when absent."""
+    if key is None:
+        return None
+    calc = atoms.calc
+    results = getattr(calc, "results", {}) if calc is not None else {}
+    if key in results:
+        return results[key]
+    if key in atoms.info:
+        return atoms.info[key]
+    if key in atoms.arrays:
+        return atoms.arrays[key]
+    return None
+
+
+def _voigt(value, key, where):
+    v = np.asarray(value, dtype=float)
+    if v.shape == (6,):
+        return v.copy()
+    if v.shape in ((9,), (3, 3)):
+        m = v.reshape(3, 3)
+        if not np.allclose(m, m.T, rtol=1e-6, atol=1e-8):
+            raise ValueError(f"{where}: {key!r} is not symmetric: {m.tolist()}")
+        return np.array([m[a, b] for a, b in _VOIGT])
+    raise ValueError(f"{where}: {key!r} must have 6, 9 or 3x3 entries, got shape {v.shape}")
+
+
+def _finite(x, key, where):
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{where}: label {key!r} contains NaN or inf")
+
+
+def _volume(atoms) -> float:
+    vol = abs(float(np.linalg.det(np.asarray(atoms.cell))))
+    return vol if vol > 1e-12 else float("nan")
+
+
+def _as_number(e) -> int:
+    if isinstance(e, str):
+        if e not in atomic_numbers:
+            raise ValueError(f"unknown element symbol {e!r}")
+        return atomic_numbers[e]
+    return int(e)
+
+
+def _frame_indices(index, n_frames):
+    """Frame numbers in the file of the frames ``ase.io.read`` returned."""
+    if isinstance(index, int):
+        return [index]
+    if isinstance(index, str):
+        if index.strip() in (":", ""):
+            return list(range(n_frames))
+        try:
+            parts = [int(p) if p.strip() else None for p in index.split(":")]
+        except ValueError:
+            return list(range(n_frames))
+        if len(parts) == 1:
+            return [parts[0]]
+        sl = slice(*parts)
+    elif isinstance(index, slice):
+        sl = index
+    else:
+        return list(range(n_frames))
+    start, step = sl.start or 0, sl.step or 1
+    if start < 0 or step < 0:
+        return list(range(n_frames))  # relative to the file end; keep positions
+    return [start + step * k for k in range(n_frames)]
+
+
+__all__ = ["LabelledConfig", "load_configurations", "check_elements", "split"]

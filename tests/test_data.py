@@ -1,0 +1,160 @@
+"""Reading labelled configurations, validation and splits (acefit.data)."""
+
+import ase.io
+import numpy as np
+import pytest
+from _toy_basis import emt_configs
+
+from acefit.data import LabelledConfig, check_elements, load_configurations, split
+
+
+@pytest.fixture
+def frames():
+    return emt_configs(6)
+
+
+@pytest.fixture
+def xyz(tmp_path, frames):
+    path = tmp_path / "train.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    return path
+
+
+def _custom_frames(frames):
+    """Frames with labels only in info/arrays under REF_* keys, virial instead of stress."""
+    out = []
+    for atoms in frames:
+        a = atoms.copy()
+        a.calc = None
+        a.info["REF_energy"] = atoms.get_potential_energy()
+        a.arrays["REF_forces"] = atoms.get_forces().copy()
+        a.info["REF_virial"] = -atoms.get_stress(voigt=False) * atoms.get_volume()
+        out.append(a)
+    return out
+
+
+def test_extxyz_labels_from_calculator(xyz, frames):
+    configs = load_configurations(xyz)
+    assert len(configs) == len(frames)
+    for i, (cfg, atoms) in enumerate(zip(configs, frames)):
+        assert isinstance(cfg, LabelledConfig)
+        assert cfg.source == str(xyz) and cfg.index == i
+        assert cfg.energy == pytest.approx(atoms.get_potential_energy(), abs=1e-8)
+        np.testing.assert_allclose(cfg.forces, atoms.get_forces(), atol=1e-8)
+        np.testing.assert_allclose(cfg.stress, atoms.get_stress(), atol=1e-10)
+        assert cfg.config_type == atoms.info["config_type"]
+        assert cfg.atoms.calc is None
+
+
+def test_custom_keys_and_virial(tmp_path, frames):
+    path = tmp_path / "ref.xyz"
+    ase.io.write(path, _custom_frames(frames), format="extxyz")
+    configs = load_configurations(path, energy_key="REF_energy", forces_key="REF_forces",
+                                  virial_key="REF_virial")
+    for cfg, atoms in zip(configs, frames):
+        assert cfg.energy == pytest.approx(atoms.get_potential_energy(), abs=1e-8)
+        np.testing.assert_allclose(cfg.forces, atoms.get_forces(), atol=1e-8)
+        # virial = -stress * volume  <=>  stress = -virial / volume
+        np.testing.assert_allclose(cfg.stress, atoms.get_stress(), atol=1e-9)
+
+
+def test_missing_label_per_frame(tmp_path, frames):
+    frames = _custom_frames(frames)
+    del frames[1].info["REF_virial"]
+    del frames[2].arrays["REF_forces"]
+    path = tmp_path / "partial.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    configs = load_configurations(path, energy_key="REF_energy", forces_key="REF_forces",
+                                  virial_key="REF_virial")
+    assert configs[1].stress is None and configs[1].forces is not None
+    assert configs[2].forces is None and configs[2].stress is not None
+    assert configs[0].stress is not None
+
+
+def test_index_selection_keeps_frame_numbers(xyz):
+    configs = load_configurations(xyz, index="2:5")
+    assert [c.index for c in configs] == [2, 3, 4]
+    assert load_configurations(xyz, index=3)[0].index == 3
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.xyz"):
+        load_configurations(tmp_path / "nope.xyz")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.xyz"
+    path.write_text("")
+    with pytest.raises(ValueError, match="empty.xyz"):
+        load_configurations(path)
+
+
+def test_nan_label_names_file_and_frame(tmp_path, frames):
+    frames = _custom_frames(frames)
+    frames[3].info["REF_energy"] = float("nan")
+    path = tmp_path / "nan.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"nan\.xyz, frame 3.*REF_energy.*NaN"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
+def test_inf_force_names_frame(tmp_path, frames):
+    frames = _custom_frames(frames)
+    frames[2].arrays["REF_forces"][1, 2] = np.inf
+    path = tmp_path / "inf.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"inf\.xyz, frame 2.*REF_forces"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
+def test_forces_shape_mismatch(tmp_path, frames):
+    frames = _custom_frames(frames)
+    for a in frames:
+        a.info["FLAT_forces"] = a.arrays["REF_forces"].ravel()  # (3N,) instead of (N, 3)
+    path = tmp_path / "shape.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"shape\.xyz, frame 0.*FLAT_forces.*shape \(4, 3\)"):
+        load_configurations(path, energy_key="REF_energy", forces_key="FLAT_forces")
+
+
+def test_frame_without_any_label(tmp_path, frames):
+    frames = _custom_frames(frames)
+    del frames[5].info["REF_energy"]
+    del frames[5].arrays["REF_forces"]
+    del frames[5].info["REF_virial"]
+    path = tmp_path / "nolabel.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"nolabel\.xyz, frame 5: no label"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces",
+                            virial_key="REF_virial")
+
+
+def test_element_not_in_basis(xyz):
+    configs = load_configurations(xyz)
+    check_elements(configs, ["Cu", "Au"])
+    with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the basis"):
+        check_elements(configs, ["Cu"])
+    check_elements(configs, [29, 79])
+
+
+def test_split_random_fraction_is_seeded(xyz):
+    configs = load_configurations(xyz)
+    train, val = split(configs, val_fraction=0.34, seed=3)
+    assert len(val) == 2 and len(train) == 4
+    again = split(configs, val_fraction=0.34, seed=3)[1]
+    assert [c.index for c in val] == [c.index for c in again]
+    assert {c.index for c in train} | {c.index for c in val} == set(range(6))
+    other = [tuple(c.index for c in split(configs, val_fraction=0.34, seed=s)[1]) for s in range(8)]
+    assert len(set(other)) > 1
+
+
+def test_split_by_key(tmp_path, frames):
+    for i, a in enumerate(frames):
+        a.info["is_val"] = i in (1, 4)
+    path = tmp_path / "k.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    train, val = split(load_configurations(path), val_key="is_val")
+    assert [c.index for c in val] == [1, 4]
+    assert [c.index for c in train] == [0, 2, 3, 5]
+    with pytest.raises(ValueError, match="exactly one"):
+        split(load_configurations(path), val_key="is_val", val_fraction=0.1)
