@@ -204,19 +204,24 @@ class RadialBasis:
     """
 
     def __init__(self, elements, nmax, npair=0, rcut=5.0, r0=None, rin=0.0,
-                 transform="agnesi", p=2, q=4, a=None, envelope=None):
+                 transform="agnesi", p=2, q=4, a=None, envelope=None,
+                 pair_envelope="repulsive"):
         self.elements = tuple(int(z) for z in elements)
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
         envelope = envelope or ("y" if transform == "agnesi" else "x")
         if envelope not in ENVELOPES:
             raise ValueError(f"envelope must be one of {ENVELOPES}, got {envelope!r}")
+        if pair_envelope not in ("repulsive",) + ENVELOPES:
+            raise ValueError("pair_envelope must be one of "
+                             f"{('repulsive',) + ENVELOPES}, got {pair_envelope!r}")
         if not (isinstance(p, Real) and p > 0):
             raise ValueError(f"p must be a positive number, got {p!r}")
         if transform == "agnesi" and not (isinstance(q, Real) and q > p):
             raise ValueError(f"q must be a number > p = {p}, got {q!r}")
         self.nmax, self.npair = int(nmax), int(npair)
         self.transform, self.envelope = transform, envelope
+        self.pair_envelope = pair_envelope
         self.p, self.q = float(p), float(q)
         self.rcut = _pair_table(self.elements, rcut, "rcut")
         self.r0 = _pair_table(self.elements, r0, "r0", default=default_r0)
@@ -239,14 +244,8 @@ class RadialBasis:
         self.y_cut, _ = self._y(self.rcut.ravel(), np.arange(self.rin.size))
         self.y_in = self.y_in.reshape(self.rin.shape)
         self.y_cut = self.y_cut.reshape(self.rin.shape)
-        if envelope == "y":
-            self.x_left = -1.0 - 2.0 * self.y_in / (self.y_cut - self.y_in)
-            self.p_left = 2
-        else:
-            self.x_left = np.full(self.rin.shape, -1.0)
-            self.p_left = 0
-        self.p_right = 2
-        self.env_scale = 1.0 / ((-1.0 - self.x_left) ** self.p_left * 2.0**self.p_right)
+        # left root of the "y" envelope: the x of y = 0 (r -> infinity)
+        self.x_zero = -1.0 - 2.0 * self.y_in / (self.y_cut - self.y_in)
 
     # -- transforms -------------------------------------------------------------------
     def _default_a(self):
@@ -281,6 +280,31 @@ class RadialBasis:
         below = x < -1.0
         return np.where(below, -1.0, x), np.where(below, 0.0, scale * dy)
 
+    def envelope_parameters(self, which):
+        """(x_l, p_l, x_r, p_r, scale) tables of envelope ``which`` ("y" or "x")."""
+        if which == "y":
+            x_l, p_l = self.x_zero, 2
+        else:
+            x_l, p_l = np.full(self.rin.shape, -1.0), 0
+        scale = 1.0 / ((-1.0 - x_l) ** p_l * 2.0**2)
+        return x_l, p_l, np.ones(self.rin.shape), 2, scale
+
+    def _envelope(self, x, pt, which):
+        """E(x) = scale (x - x_l)^p_l (x - 1)^2 and dE/dx."""
+        x_l, p_l, _, _, scale = self.envelope_parameters(which)
+        xl, scale = x_l.ravel()[pt], scale.ravel()[pt]
+        left = (x - xl) ** p_l
+        dleft = p_l * (x - xl) ** max(p_l - 1, 0)
+        right, dright = (x - 1.0) ** 2, 2.0 * (x - 1.0)
+        return scale * left * right, scale * (dleft * right + left * dright)
+
+    def _repulsive(self, r, pt):
+        """Torabi et al. App. A pair envelope and its r-derivative."""
+        r0 = self.r0.ravel()[pt]
+        rc = self.rcut.ravel()[pt]
+        f = r0 / r - r0 / rc + (r0 / rc) ** 2 * (r - rc) / r0
+        return f, -r0 / r**2 + r0 / rc**2
+
     # -- evaluation -------------------------------------------------------------------
     def pair_type(self, zi_index, zj_index):
         """Flat pair-type index from element indices."""
@@ -310,22 +334,17 @@ class RadialBasis:
         out = np.zeros((len(r), self.nmax + self.npair))
         dout = np.zeros_like(out)
         if self.nmax:
-            xl = self.x_left.ravel()[pt]
-            left = (x - xl) ** self.p_left
-            dleft = self.p_left * (x - xl) ** max(self.p_left - 1, 0)
-            right, dright = (x - 1.0) ** 2, 2.0 * (x - 1.0)
-            scale = self.env_scale.ravel()[pt]
-            env = scale * left * right
-            denv = scale * (dleft * right + left * dright)
+            env, denv = self._envelope(x, pt, self.envelope)
             out[:, : self.nmax] = env[:, None] * P[:, : self.nmax]
             dout[:, : self.nmax] = (denv[:, None] * P[:, : self.nmax]
                                     + env[:, None] * dP[:, : self.nmax]) * dx[:, None]
         if self.npair:
-            r0 = self.r0.ravel()[pt]
-            rc = self.rcut.ravel()[pt]
-            f = r0 / r - r0 / rc + (r0 / rc) ** 2 * (r - rc) / r0
-            df = -r0 / r**2 + r0 / rc**2
             sl = slice(self.nmax, self.nmax + self.npair)
+            if self.pair_envelope == "repulsive":
+                f, df = self._repulsive(r, pt)
+            else:
+                f, df = self._envelope(x, pt, self.pair_envelope)
+                f, df = f, df * dx
             out[:, sl] = f[:, None] * P[:, : self.npair]
             dout[:, sl] = df[:, None] * P[:, : self.npair] \
                 + f[:, None] * dP[:, : self.npair] * dx[:, None]
@@ -339,7 +358,8 @@ class RadialBasis:
 
     # -- serialisation ----------------------------------------------------------------
     def to_dict(self):
-        d = {"transform": self.transform, "envelope": self.envelope, "p": self.p,
+        d = {"transform": self.transform, "envelope": self.envelope,
+             "pair_envelope": self.pair_envelope, "p": self.p,
              "q": self.q, "nmax": self.nmax, "npair": self.npair,
              "rcut": _table_to_list(self.elements, self.rcut),
              "r0": _table_to_list(self.elements, self.r0),
@@ -353,4 +373,5 @@ class RadialBasis:
         get = lambda k: _table_from_list(tuple(elements), d[k])  # noqa: E731
         return cls(elements, d["nmax"], d["npair"], rcut=get("rcut"), r0=get("r0"),
                    rin=get("rin"), transform=d["transform"], p=d["p"], q=d["q"],
-                   a=get("a") if "a" in d else None, envelope=d["envelope"])
+                   a=get("a") if "a" in d else None, envelope=d["envelope"],
+                   pair_envelope=d["pair_envelope"])

@@ -1,0 +1,429 @@
+"""ACEBasis: spec + radial + couplings compiled into flat tables; evaluation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+from ase.data import chemical_symbols
+
+from . import kernels
+from .angular import real_sph_harm
+from .coupling import coupling_coefficients
+from .neighbours import neighbour_pairs, stress_volume, validate_atoms
+from .radial import RadialBasis
+from .spec import BasisFunction, BasisSpec, enumerate_multisets, parse_elements
+
+__all__ = ["ACEBasis", "BasisValues"]
+
+_FORMAT = "acefit.ACEBasis/1"
+_DEFAULT_DEGREES = (20, 16, 12, 10)
+# sites per chunk are chosen so that one chunk holds about this many pairs
+_PAIRS_PER_CHUNK = 20000
+_SQRT_4PI = float(np.sqrt(4.0 * np.pi))
+
+
+@dataclass
+class BasisValues:
+    """Per-function rows of one configuration (column k: the model with coefficients e_k).
+
+    Attributes
+    ----------
+    energy : (n,) float
+        sum_i B_k(i), eV per unit coefficient.
+    forces : (n_atoms, 3, n) float
+        -d/dr_a sum_i B_k(i), eV/Å.
+    stress : (6, n) float
+        (1/V) dE/d(strain) in ASE's sign and Voigt order (xx yy zz yz xz xy), eV/Å³;
+        NaN when the configuration has no periodic direction or zero volume.
+    site_values : (n_atoms, n) float
+        B_k(i).
+    """
+
+    energy: np.ndarray
+    forces: np.ndarray
+    stress: np.ndarray
+    site_values: np.ndarray
+
+
+class ACEBasis:
+    """Linear ACE basis: many-body invariants plus a pair basis, for any elements.
+
+    Site energy of atom i: E_i = sum_k c_k B_k(i).  B_k is zero unless atom i has
+    the function's centre species.  Many-body functions (kind ``"ace"``) are
+
+        B(i) = sum_m C_m prod_t A_{z_t n_t l_t m_t}(i),
+        A_{z n l m}(i) = sum_{j: Z_j = z, r_ij < rcut} R_n(r_ij) Y_lm(r_ij / r_ij),
+
+    for every admissible multiset of factors (z, n, l) (see :mod:`acefit.basis.spec`:
+    sum_t (n_t + wL l_t) <= D_nu, sum l even) and every independent O(3)-invariant
+    coupling C (:func:`acefit.basis.coupling.coupling_coefficients`).  Pair functions
+    (kind ``"pair"``) are B(i) = sum_{j: Z_j = z} R^pair_n(r_ij), n = 1..pair_degree,
+    for every (centre, neighbour) species pair, with the repulsive envelope of
+    Torabi et al. (2025) App. A (see :mod:`acefit.basis.radial`).
+
+    Sizes (one element, order 3, wL = 1.5, many-body functions only):
+    totaldegree [20, 16, 12] -> 299 (nu=1: 20, nu=2: 147, nu=3: 132);
+    [25, 21, 17] -> 1016; 25 -> 5292 (ACEpotentials.jl: about 300 / 1000 / 5000).
+    The pair basis adds ``pair_degree`` functions per ordered (centre, neighbour)
+    species pair, i.e. pair_degree * n_elements**2 (default pair_degree = int(D_1):
+    +20 / +25 / +25 for the three one-element bases above).  ``len(basis)``
+    counts both.
+
+    Parameters
+    ----------
+    elements : sequence of str or int
+        Species of the basis.
+    order : int
+        Maximal correlation order nu, 1..4.
+    totaldegree : float or sequence of float, optional
+        D_nu per order (scalar: the same for all); default the first ``order`` of
+        (20, 16, 12, 10).
+    wL : float
+        Weight of l in the total degree.
+    maxl, maxn : int, optional
+        Caps on l and n.
+    pair_degree : int, optional
+        Pair functions per species pair (default int(D_1); 0 disables).
+    rcut : float or dict
+        Cutoff in Å, scalar or per unordered element pair
+        ``{("Cu", "Au"): 5.0, "default": 5.5}``.
+    r0 : float, dict or None
+        Bond length per pair (default: reference nearest-neighbour distance, see
+        :func:`acefit.basis.radial.default_r0`).
+    rin : float or dict
+        Inner radius of the x-map (default 0).
+    transform : {"agnesi", "polynomial"}
+        Distance transform (``"polynomial"`` is exportable to ML-PACE .yace).
+    p, q, a : transform parameters (see :class:`acefit.basis.radial.RadialBasis`).
+    envelope : {"y", "x"}, optional
+        Many-body envelope (default "y" for Agnesi, "x" for polynomial).
+    pair_envelope : {"repulsive", "y", "x"}
+        Envelope of the pair functions (default the repulsive one of App. A).
+    """
+
+    def __init__(self, elements, order=3, totaldegree=None, wL=1.5, maxl=None, maxn=None,
+                 pair_degree=None, rcut=5.0, r0=None, rin=0.0, transform="agnesi", p=2,
+                 q=4, a=None, envelope=None, pair_envelope="repulsive"):
+        if totaldegree is None:
+            if not isinstance(order, Integral) or not 1 <= order <= 4:
+                raise ValueError(f"order must be an integer in 1..4, got {order!r}")
+            totaldegree = _DEFAULT_DEGREES[:order]
+        spec = BasisSpec.create(elements, order, totaldegree, wL, maxl, maxn, pair_degree)
+        functions = _enumerate(spec)
+        nmax = max((n for f in functions if f.kind == "ace" for _, n, _ in f.factors),
+                   default=0)
+        radial = RadialBasis(spec.elements, nmax, spec.pair_degree, rcut=rcut, r0=r0,
+                             rin=rin, transform=transform, p=p, q=q, a=a,
+                             envelope=envelope, pair_envelope=pair_envelope)
+        self._setup(spec, radial, functions)
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def _create(cls, spec, radial, functions):
+        self = cls.__new__(cls)
+        self._setup(spec, radial, functions)
+        return self
+
+    def _setup(self, spec, radial, functions):
+        self.spec = spec
+        self.radial = radial
+        self.functions = list(functions)
+        self.numbers = spec.elements
+        self.elements = tuple(chemical_symbols[z] for z in spec.elements)
+        self._tables = _compile(self.functions, spec.elements, radial.nmax)
+
+    @property
+    def rcut(self):
+        """Largest cutoff over all element pairs (Å)."""
+        return self.radial.max_cutoff
+
+    def __len__(self):
+        return len(self.functions)
+
+    def __repr__(self):
+        return (f"ACEBasis(elements={list(self.elements)}, order={self.spec.order}, "
+                f"n={len(self)}, rcut={self.rcut})")
+
+    def counts(self):
+        """Sizes ``{(centre symbol, label): count}``, label "pair" or "nu=<order>"."""
+        c = Counter()
+        for f in self.functions:
+            label = "pair" if f.kind == "pair" else f"nu={f.order}"
+            c[(chemical_symbols[f.centre], label)] += 1
+        return dict(sorted(c.items()))
+
+    def describe(self):
+        """Human-readable size table by centre species and order."""
+        counts = self.counts()
+        labels = sorted({lab for _, lab in counts}, key=lambda s: (s != "pair", s))
+        lines = [f"ACEBasis: {len(self)} functions, elements {list(self.elements)}, "
+                 f"order {self.spec.order}, totaldegree {list(self.spec.degrees)}, "
+                 f"wL {self.spec.wL}, transform {self.radial.transform}, "
+                 f"rcut {self.rcut:g} Å",
+                 "centre  " + "".join(f"{lab:>8}" for lab in labels) + f"{'total':>8}"]
+        for sym in self.elements:
+            row = [counts.get((sym, lab), 0) for lab in labels]
+            lines.append(f"{sym:<8}" + "".join(f"{v:>8}" for v in row) + f"{sum(row):>8}")
+        return "\n".join(lines)
+
+    def subset(self, idx):
+        """A basis of only the functions ``idx`` (in that order), evaluating only them."""
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            if idx.shape != (len(self),):
+                raise ValueError(f"boolean subset mask must have length {len(self)}")
+            idx = np.nonzero(idx)[0]
+        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer) and len(idx):
+            raise ValueError("subset index must be a 1-d array of integers or a mask")
+        idx = idx.astype(np.int64)
+        if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise ValueError(f"subset index out of range for a basis of {len(self)}")
+        functions = [self.functions[i] for i in idx]
+        d = self.radial.to_dict()
+        d["nmax"] = max((n for f in functions if f.kind == "ace" for _, n, _ in f.factors),
+                        default=0)
+        d["npair"] = max((f.factors[0][1] for f in functions if f.kind == "pair"),
+                         default=0)
+        radial = RadialBasis.from_dict(self.spec.elements, d)
+        return ACEBasis._create(self.spec, radial, functions)
+
+    def to_dict(self):
+        """Plain (JSON/YAML-able) description; :meth:`from_dict` rebuilds it exactly."""
+        s = self.spec
+        return {"format": _FORMAT,
+                "elements": list(s.elements),
+                "spec": {"order": s.order, "degrees": list(s.degrees), "wL": s.wL,
+                         "maxl": s.maxl, "maxn": s.maxn, "pair_degree": s.pair_degree},
+                "radial": self.radial.to_dict(),
+                "functions": [f.to_list() for f in self.functions]}
+
+    @classmethod
+    def from_dict(cls, d):
+        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+            raise ValueError(f"not an ACEBasis dict (expected format {_FORMAT!r})")
+        elements = parse_elements(d["elements"])
+        sd = d["spec"]
+        spec = BasisSpec(elements, int(sd["order"]), tuple(float(x) for x in sd["degrees"]),
+                         float(sd["wL"]), sd["maxl"], sd["maxn"], int(sd["pair_degree"]))
+        radial = RadialBasis.from_dict(elements, d["radial"])
+        functions = [BasisFunction.from_list(item) for item in d["functions"]]
+        return cls._create(spec, radial, functions)
+
+    # -- evaluation -------------------------------------------------------------------
+    def _prepare(self, atoms):
+        """Validated atoms -> species indices and neighbour pairs (sorted by i)."""
+        validate_atoms(atoms)
+        numbers = np.asarray(atoms.numbers)
+        lookup = {z: k for k, z in enumerate(self.numbers)}
+        unknown = sorted(set(numbers.tolist()) - set(lookup))
+        if unknown:
+            raise ValueError(f"atoms contain element(s) {[chemical_symbols[z] for z in unknown]}"
+                             f" not in the basis elements {list(self.elements)}")
+        site_sp = np.array([lookup[z] for z in numbers.tolist()], dtype=np.int64)
+        i, j, D, d = neighbour_pairs(atoms, self.rcut)
+        pair_zi, pair_zj = site_sp[i], site_sp[j]
+        keep = d < self.radial.rcut[pair_zi, pair_zj]
+        if not keep.all():
+            i, j, D, d = i[keep], j[keep], D[keep], d[keep]
+            pair_zi, pair_zj = pair_zi[keep], pair_zj[keep]
+        if len(d) and d.min() <= 1e-8:
+            raise ValueError("atoms: two atoms (or an atom and its periodic image) coincide")
+        site_ptr = np.searchsorted(i, np.arange(len(atoms) + 1)).astype(np.int64)
+        return site_sp, site_ptr, i, j, np.ascontiguousarray(D), d, pair_zi, pair_zj
+
+    def _chunks(self, site_ptr):
+        """Site ranges [i0, i1) holding about _PAIRS_PER_CHUNK pairs each."""
+        n = len(site_ptr) - 1
+        i0 = 0
+        while i0 < n:
+            i1 = int(np.searchsorted(site_ptr, site_ptr[i0] + _PAIRS_PER_CHUNK, "right")) - 1
+            i1 = min(max(i1, i0 + 1), n)
+            yield i0, i1
+            i0 = i1
+
+    def _pair_data(self, prep, i0, i1, gradients):
+        site_sp, site_ptr, i, j, D, d, zi, zj = prep
+        lo, hi = site_ptr[i0], site_ptr[i1]
+        sl = slice(lo, hi)
+        R, dR = self.radial.evaluate(d[sl], zi[sl], zj[sl])
+        if gradients:
+            Y, dY = real_sph_harm(D[sl], self._tables["lmax"], gradients=True)
+        else:
+            Y, dY = real_sph_harm(D[sl], self._tables["lmax"], gradients=False), None
+        ptr = site_ptr[i0:i1 + 1] - lo
+        return (ptr, np.ascontiguousarray(j[sl]), np.ascontiguousarray(zj[sl]),
+                np.ascontiguousarray(D[sl]), np.ascontiguousarray(d[sl]),
+                np.ascontiguousarray(R), np.ascontiguousarray(dR), np.ascontiguousarray(Y),
+                None if dY is None else np.ascontiguousarray(dY))
+
+    def site_values(self, atoms):
+        """B_k(i), shape (n_atoms, n)."""
+        prep = self._prepare(atoms)
+        t = self._tables
+        out = np.zeros((len(atoms), len(self)))
+        for i0, i1 in self._chunks(prep[1]):
+            ptr, _, zj, _, _, R, _, Y, _ = self._pair_data(prep, i0, i1, gradients=False)
+            kernels.site_values_kernel(i0, i1, prep[0], ptr, zj, R, Y, t["v_rad"], t["v_lm"],
+                                       t["sp_v_ptr"], t["centre_ptr"], t["centre_k"],
+                                       t["k_order"], t["term_ptr"], t["term_coef"],
+                                       t["term_v"], out)
+        return out
+
+    def evaluate(self, atoms):
+        """Energy, force and stress rows of every basis function (see :class:`BasisValues`)."""
+        prep = self._prepare(atoms)
+        t = self._tables
+        n, n_atoms = len(self), len(atoms)
+        values = np.zeros((n_atoms, n))
+        forces = np.zeros((n_atoms, 3, n))
+        virial = np.zeros((6, n))
+        max_neigh = int(np.diff(prep[1]).max()) if n_atoms else 0
+        for i0, i1 in self._chunks(prep[1]):
+            ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
+            kernels.design_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
+                                  t["v_rad"], t["v_lm"], t["sp_v_ptr"], t["centre_ptr"],
+                                  t["centre_k"], t["k_order"], t["term_ptr"],
+                                  t["term_coef"], t["term_v"], t["term_dpos"], t["d_ptr"],
+                                  t["d_col"], t["d_sptr"], max_neigh, values, forces,
+                                  virial)
+        volume = stress_volume(atoms)
+        stress = virial / volume if volume is not None else np.full((6, n), np.nan)
+        return BasisValues(values.sum(axis=0), forces, stress, values)
+
+    def energy_forces_stress(self, atoms, coef):
+        """Contracted model: E, per-atom energies, forces (n_atoms, 3), stress (6,).
+
+        Stress is NaN when the configuration has no periodic direction or zero volume.
+        """
+        coef = np.asarray(coef, dtype=float)
+        if coef.shape != (len(self),):
+            raise ValueError(f"coef must have shape ({len(self)},), got {coef.shape}")
+        if not np.all(np.isfinite(coef)):
+            raise ValueError("coef contains non-finite values")
+        prep = self._prepare(atoms)
+        t = self._tables
+        n_atoms = len(atoms)
+        energies = np.zeros(n_atoms)
+        forces = np.zeros((n_atoms, 3))
+        virial = np.zeros(6)
+        coef = np.ascontiguousarray(coef)
+        for i0, i1 in self._chunks(prep[1]):
+            ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
+            kernels.contracted_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
+                                      t["v_rad"], t["v_lm"], t["sp_v_ptr"],
+                                      t["centre_ptr"], t["centre_k"], t["k_order"],
+                                      t["term_ptr"], t["term_coef"], t["term_v"],
+                                      t["term_dpos"], t["d_ptr"], t["d_col"], coef,
+                                      energies, forces, virial)
+        volume = stress_volume(atoms)
+        stress = virial / volume if volume is not None else np.full(6, np.nan)
+        return float(energies.sum()), energies, forces, stress
+
+
+# ---------------------------------------------------------------------------------------
+def _enumerate(spec):
+    """BasisFunction list: per centre species, pair functions then ACE by order."""
+    multisets = enumerate_multisets(spec)
+    ace = []
+    for nu in range(1, spec.order + 1):
+        for factors in multisets[nu]:
+            C, _ = coupling_coefficients(*_coupling_key(factors))
+            ace.extend((nu, factors, q) for q in range(C.shape[0]))
+    functions = []
+    for zc in spec.elements:
+        for z in spec.elements:
+            functions.extend(BasisFunction(zc, 1, ((z, n, 0),), "pair")
+                             for n in range(1, spec.pair_degree + 1))
+        functions.extend(BasisFunction(zc, nu, factors, "ace", q) for nu, factors, q in ace)
+    return functions
+
+
+def _coupling_key(factors):
+    """(ls, identical) for coupling_coefficients; factors are sorted by (l, z, n)."""
+    labels = {}
+    identical = tuple(labels.setdefault(f, len(labels)) for f in factors)
+    return tuple(f[2] for f in factors), identical
+
+
+def _compile(functions, elements, nmax):
+    """Flat tables of the kernels (see :mod:`acefit.basis.kernels`)."""
+    index = {z: k for k, z in enumerate(elements)}
+    nel = len(elements)
+    # one-particle functions: (species index, kind 0 ace / 1 pair, n, l, m)
+    keys = set()
+    lmax = 0
+    for f in functions:
+        for z, n, l in f.factors:
+            if f.kind == "pair":
+                keys.add((index[z], 1, n, 0, 0))
+            else:
+                lmax = max(lmax, l)
+                keys.update((index[z], 0, n, l, m) for m in range(-l, l + 1))
+    keys = sorted(keys)
+    v_of = {key: v for v, key in enumerate(keys)}
+    v_sp = np.array([k[0] for k in keys], dtype=np.int64)
+    v_rad = np.array([(nmax + k[2] - 1) if k[1] else (k[2] - 1) for k in keys], dtype=np.int64)
+    v_lm = np.array([k[3] * k[3] + k[3] + k[4] for k in keys], dtype=np.int64)
+    sp_v_ptr = np.searchsorted(v_sp, np.arange(nel + 1)).astype(np.int64)
+
+    n = len(functions)
+    k_order = np.zeros(n, dtype=np.int64)
+    k_centre = np.zeros(n, dtype=np.int64)
+    term_coef, term_v, term_ptr = [], [], [0]
+    d_col, d_ptr, term_dpos = [], [0], []
+    for k, f in enumerate(functions):
+        k_centre[k] = index[f.centre]
+        if f.kind == "pair":
+            z, nn, _ = f.factors[0]
+            coefs = np.array([_SQRT_4PI])
+            vs = np.array([[v_of[(index[z], 1, nn, 0, 0)]]], dtype=np.int64)
+        else:
+            C, M = coupling_coefficients(*_coupling_key(f.factors))
+            coefs = C[f.coupling]
+            nz = coefs != 0.0
+            coefs = coefs[nz]
+            base = np.array([v_of[(index[z], 0, nn, l, -l)] for z, nn, l in f.factors],
+                            dtype=np.int64)
+            ls = np.array([l for _, _, l in f.factors], dtype=np.int64)
+            # one-particle indices of fixed (z, n, l) are contiguous in m
+            vs = base[None, :] + ls[None, :] + M[nz].astype(np.int64)
+        nu = vs.shape[1]
+        k_order[k] = nu
+        cols = np.unique(vs)
+        pos = np.searchsorted(cols, vs) + d_ptr[-1]
+        padded_v = np.zeros((len(coefs), 4), dtype=np.int64)
+        padded_v[:, :nu] = vs
+        padded_pos = np.zeros((len(coefs), 4), dtype=np.int64)
+        padded_pos[:, :nu] = pos
+        term_coef.append(coefs)
+        term_v.append(padded_v)
+        term_dpos.append(padded_pos)
+        term_ptr.append(term_ptr[-1] + len(coefs))
+        d_col.append(cols)
+        d_ptr.append(d_ptr[-1] + len(cols))
+    cat = lambda xs, shape, dt: (np.concatenate(xs).astype(dt) if xs  # noqa: E731
+                                 else np.zeros(shape, dtype=dt))
+    d_col = cat(d_col, (0,), np.int64)
+    d_ptr = np.array(d_ptr, dtype=np.int64)
+    # per function, the D entries of each neighbour species (columns sorted by species)
+    d_sptr = np.zeros((n, nel + 1), dtype=np.int64)
+    col_sp = v_sp[d_col] if len(d_col) else np.zeros(0, dtype=np.int64)
+    for k in range(n):
+        lo, hi = d_ptr[k], d_ptr[k + 1]
+        d_sptr[k] = lo + np.searchsorted(col_sp[lo:hi], np.arange(nel + 1))
+    order = np.argsort(k_centre, kind="stable")
+    return {
+        "lmax": int(lmax),
+        "v_rad": v_rad, "v_lm": v_lm, "sp_v_ptr": sp_v_ptr,
+        "centre_ptr": np.searchsorted(k_centre[order], np.arange(nel + 1)).astype(np.int64),
+        "centre_k": order.astype(np.int64),
+        "k_order": k_order,
+        "term_ptr": np.array(term_ptr, dtype=np.int64),
+        "term_coef": cat(term_coef, (0,), np.float64),
+        "term_v": np.ascontiguousarray(cat(term_v, (0, 4), np.int64)),
+        "term_dpos": np.ascontiguousarray(cat(term_dpos, (0, 4), np.int64)),
+        "d_ptr": d_ptr, "d_col": d_col, "d_sptr": d_sptr,
+    }

@@ -1,0 +1,226 @@
+"""numba kernels of the basis evaluation over flat, compiled tables.
+
+Notation (all arrays contiguous, int64 / float64):
+
+one-particle functions v (sorted by neighbour species; ``sp_v_ptr[z]..sp_v_ptr[z+1]``
+are those of species index z):  phi_v(r_ij) = R[p, v_rad[v]] * Y[p, v_lm[v]]
+for a pair p = (i, j) whose neighbour has that species.
+
+basis functions k: ``k_order[k]`` factors; product terms
+``term_ptr[k]..term_ptr[k+1]`` with coefficient ``term_coef[t]`` and one-particle
+indices ``term_v[t, :k_order[k]]``, so B_k(i) = sum_t coef_t prod_f A_{term_v[t, f]}(i).
+``centre_ptr[z]..centre_ptr[z+1]`` index ``centre_k``: the functions of centre species z.
+
+Derivative pattern: D_kv = dB_k/dA_v has fixed sparsity, stored CSR by k with sorted
+columns ``d_col`` (``d_ptr``); ``d_sptr[k, z]..d_sptr[k, z+1]`` are the entries whose
+v has species z; ``term_dpos[t, f]`` is where term t's derivative by its factor f
+goes.
+
+Pairs are sorted by centre; ``pair_ptr[i - i0]..pair_ptr[i - i0 + 1]`` are the pairs
+of site i of the chunk starting at site i0.  Virial rows are sum over pairs of
+sym(r_ij (x) dB/dr_ij) in Voigt order xx yy zz yz xz xy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["site_values_kernel", "design_kernel", "contracted_kernel"]
+
+
+@njit(cache=True)
+def _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr):
+    A[:] = 0.0
+    for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):
+        zj = pair_sp[p]
+        for v in range(sp_v_ptr[zj], sp_v_ptr[zj + 1]):
+            A[v] += R[p, v_rad[v]] * Y[p, v_lm[v]]
+
+
+@njit(cache=True)
+def _value(k, A, k_order, term_ptr, term_coef, term_v):
+    nu = k_order[k]
+    s = 0.0
+    for t in range(term_ptr[k], term_ptr[k + 1]):
+        prod = term_coef[t]
+        for f in range(nu):
+            prod *= A[term_v[t, f]]
+        s += prod
+    return s
+
+
+@njit(cache=True)
+def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, term_dpos, Dval,
+                          weight):
+    """B_k; adds weight * dB_k/dA_v into Dval at the pattern positions."""
+    nu = k_order[k]
+    s = 0.0
+    prefix = np.empty(5)
+    for t in range(term_ptr[k], term_ptr[k + 1]):
+        c = term_coef[t]
+        prefix[0] = 1.0
+        for f in range(nu):
+            prefix[f + 1] = prefix[f] * A[term_v[t, f]]
+        s += c * prefix[nu]
+        suffix = c * weight
+        for f in range(nu - 1, -1, -1):
+            Dval[term_dpos[t, f]] += prefix[f] * suffix
+            suffix *= A[term_v[t, f]]
+    return s
+
+
+@njit(cache=True)
+def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr,
+                       centre_ptr, centre_k, k_order, term_ptr, term_coef, term_v, out):
+    """out[i, k] = B_k(i) for sites i0 <= i < i1 (other entries untouched)."""
+    A = np.zeros(len(v_rad))
+    for i in range(i0, i1):
+        _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
+        zi = site_sp[i]
+        for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
+            k = centre_k[kk]
+            out[i, k] = _value(k, A, k_order, term_ptr, term_coef, term_v)
+
+
+@njit(cache=True)
+def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
+               sp_v_ptr):
+    """G[jj, v, :] = d phi_v(r_ij) / d r_ij for the jj-th neighbour of site i."""
+    start = pair_ptr[i - i0]
+    for p in range(start, pair_ptr[i - i0 + 1]):
+        jj = p - start
+        zj = pair_sp[p]
+        inv = 1.0 / dist[p]
+        ux, uy, uz = Dvec[p, 0] * inv, Dvec[p, 1] * inv, Dvec[p, 2] * inv
+        for v in range(sp_v_ptr[zj], sp_v_ptr[zj + 1]):
+            rv = R[p, v_rad[v]]
+            drv = dR[p, v_rad[v]]
+            lm = v_lm[v]
+            y = Y[p, lm]
+            G[jj, v, 0] = drv * ux * y + rv * dY[p, 0, lm]
+            G[jj, v, 1] = drv * uy * y + rv * dY[p, 1, lm]
+            G[jj, v, 2] = drv * uz * y + rv * dY[p, 2, lm]
+
+
+@njit(cache=True)
+def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
+                  v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
+                  term_coef, term_v, term_dpos, d_ptr, d_col, d_sptr, max_neigh,
+                  values, forces, virial):
+    """Site values, force rows and virial rows of sites i0 <= i < i1.
+
+    ``values[i, k] = B_k(i)``; ``forces[a, :, k] += -d B_k(i) / d r_a`` and
+    ``virial[:, k] += sum_j sym(r_ij (x) dB_k(i)/dr_ij)`` (accumulated, so chunks add).
+    """
+    n_v = len(v_rad)
+    A = np.zeros(n_v)
+    G = np.zeros((max(max_neigh, 1), n_v, 3))
+    Dval = np.zeros(len(d_col))
+    for i in range(i0, i1):
+        _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
+        _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
+                   sp_v_ptr)
+        zi = site_sp[i]
+        k_lo, k_hi = centre_ptr[zi], centre_ptr[zi + 1]
+        for kk in range(k_lo, k_hi):
+            k = centre_k[kk]
+            for q in range(d_ptr[k], d_ptr[k + 1]):
+                Dval[q] = 0.0
+            values[i, k] = _value_and_derivative(k, A, k_order, term_ptr, term_coef,
+                                                 term_v, term_dpos, Dval, 1.0)
+        start = pair_ptr[i - i0]
+        for p in range(start, pair_ptr[i - i0 + 1]):
+            jj = p - start
+            j = pair_j[p]
+            zj = pair_sp[p]
+            rx, ry, rz = Dvec[p, 0], Dvec[p, 1], Dvec[p, 2]
+            for kk in range(k_lo, k_hi):
+                k = centre_k[kk]
+                gx = 0.0
+                gy = 0.0
+                gz = 0.0
+                for q in range(d_sptr[k, zj], d_sptr[k, zj + 1]):
+                    dv = Dval[q]
+                    v = d_col[q]
+                    gx += dv * G[jj, v, 0]
+                    gy += dv * G[jj, v, 1]
+                    gz += dv * G[jj, v, 2]
+                forces[j, 0, k] -= gx
+                forces[j, 1, k] -= gy
+                forces[j, 2, k] -= gz
+                forces[i, 0, k] += gx
+                forces[i, 1, k] += gy
+                forces[i, 2, k] += gz
+                virial[0, k] += rx * gx
+                virial[1, k] += ry * gy
+                virial[2, k] += rz * gz
+                virial[3, k] += 0.5 * (ry * gz + rz * gy)
+                virial[4, k] += 0.5 * (rx * gz + rz * gx)
+                virial[5, k] += 0.5 * (rx * gy + ry * gx)
+
+
+@njit(cache=True)
+def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y,
+                      dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
+                      term_coef, term_v, term_dpos, d_ptr, d_col, coef, energies, forces,
+                      virial):
+    """Energy sum_k c_k B_k(i), forces and virial of the contracted model (adjoint)."""
+    n_v = len(v_rad)
+    A = np.zeros(n_v)
+    W = np.zeros(n_v)
+    Dval = np.zeros(len(d_col))
+    for i in range(i0, i1):
+        _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
+        zi = site_sp[i]
+        e = 0.0
+        for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
+            k = centre_k[kk]
+            c = coef[k]
+            if c == 0.0:
+                continue
+            for q in range(d_ptr[k], d_ptr[k + 1]):
+                Dval[q] = 0.0
+            e += c * _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v,
+                                           term_dpos, Dval, c)
+        energies[i] += e
+        # w_v = sum_k c_k dB_k/dA_v
+        W[:] = 0.0
+        for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
+            k = centre_k[kk]
+            if coef[k] == 0.0:
+                continue
+            for q in range(d_ptr[k], d_ptr[k + 1]):
+                W[d_col[q]] += Dval[q]
+        for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):
+            j = pair_j[p]
+            zj = pair_sp[p]
+            inv = 1.0 / dist[p]
+            rx, ry, rz = Dvec[p, 0], Dvec[p, 1], Dvec[p, 2]
+            ux, uy, uz = rx * inv, ry * inv, rz * inv
+            gx = 0.0
+            gy = 0.0
+            gz = 0.0
+            for v in range(sp_v_ptr[zj], sp_v_ptr[zj + 1]):
+                w = W[v]
+                if w == 0.0:
+                    continue
+                rv = R[p, v_rad[v]]
+                lm = v_lm[v]
+                radial = w * dR[p, v_rad[v]] * Y[p, lm]
+                ang = w * rv
+                gx += radial * ux + ang * dY[p, 0, lm]
+                gy += radial * uy + ang * dY[p, 1, lm]
+                gz += radial * uz + ang * dY[p, 2, lm]
+            forces[j, 0] -= gx
+            forces[j, 1] -= gy
+            forces[j, 2] -= gz
+            forces[i, 0] += gx
+            forces[i, 1] += gy
+            forces[i, 2] += gz
+            virial[0] += rx * gx
+            virial[1] += ry * gy
+            virial[2] += rz * gz
+            virial[3] += 0.5 * (ry * gz + rz * gy)
+            virial[4] += 0.5 * (rx * gz + rz * gx)
+            virial[5] += 0.5 * (rx * gy + ry * gx)
