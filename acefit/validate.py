@@ -1,0 +1,565 @@
+"""Validation of a potential in molecular dynamics and on cubic-crystal properties.
+
+``validate(calc_or_potential, configs, settings)`` runs
+
+* NVT Langevin stability runs (every start configuration x temperature x time step),
+  each reported stable or unstable with the reason: ``"min_distance"`` (two atoms
+  closer than ``min_distance``), ``"energy_blowup"`` (potential energy per atom rose
+  more than ``energy_blowup`` eV/atom above its start), or ``"non_finite"``;
+* NVE runs with the energy drift per atom per ps (slope of a linear fit of the total
+  energy per atom against time) and the largest deviation;
+* for cubic elements (fcc, bcc, diamond, sc): equilibrium lattice constant, C11, C12,
+  C44 (``matscipy.elasticity.fit_elastic_constants``), relaxed vacancy formation
+  energy and (100)/(110)/(111) surface energies, each next to a reference value
+  when the caller supplies one.
+
+Results: :class:`ValidationReport` with ``to_markdown()``, ``to_dict()`` and
+``to_json(path)``. Long runs show a tqdm progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+from ase import units
+from ase.data import atomic_numbers, reference_states
+
+__all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
+           "PROPERTY_KEYS", "CUBIC_STRUCTURES"]
+
+CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
+#: property keys (units in the name); reference values use the same keys
+PROPERTY_KEYS = ("a0_A", "C11_GPa", "C12_GPa", "C44_GPa", "E_vac_eV",
+                 "gamma_100_J_m2", "gamma_110_J_m2", "gamma_111_J_m2")
+_EV_A2_TO_J_M2 = units._e * 1e20
+
+
+@dataclass
+class ValidationSettings:
+    """Settings of :func:`validate` (all keys optional; the CLI maps YAML keys 1:1).
+
+    Attributes
+    ----------
+    temperatures : list of float
+        NVT temperatures (K).
+    md_steps : int
+        Steps per NVT run.
+    timesteps : list of float
+        NVT time steps (fs); every (config, T, dt) combination is run.
+    friction : float
+        Langevin friction (1/fs).
+    min_distance : float
+        Instability threshold on the smallest interatomic distance (Å).
+    energy_blowup : float
+        Instability threshold on the rise of potential energy per atom above the
+        start value (eV/atom).
+    check_every : int
+        Stability checks every this many steps.
+    nve_steps : int
+        Steps per NVE run (0 disables NVE).
+    nve_timestep : float
+        NVE time step (fs).
+    nve_temperature : float
+        Initial Maxwell-Boltzmann temperature of NVE runs (K).
+    max_md_configs : int or None
+        Use at most this many start configurations (the first ones).
+    min_atoms : int
+        Start configurations smaller than this are repeated (supercells) until they
+        have at least this many atoms.
+    crystals : dict or None
+        ``{"Cu": {"structure": "fcc", "a": 3.6}}``; elements of the potential not
+        listed use ``ase.data.reference_states`` when that is cubic. ``{}`` or
+        ``properties=False`` skips properties.
+    properties : bool
+        Compute crystal properties.
+    reference : dict
+        ``{"Cu": {"a0_A": 3.61, "C11_GPa": 170, ...}}`` with keys from
+        :data:`PROPERTY_KEYS`.
+    vacancy_repeat : int
+        Vacancy supercell: repeat of the conventional cubic cell.
+    surface_layers : int
+        Layers of the surface slabs (``ase.build.surface``).
+    vacuum : float
+        Vacuum on each side of the slabs (Å).
+    relax_fmax : float
+        Force tolerance of position relaxations (eV/Å).
+    elastic_delta : float
+        Strain increment of the elastic-constant fit.
+    seed : int
+    progress : bool
+        Show tqdm progress bars.
+    """
+
+    temperatures: list = field(default_factory=lambda: [300.0])
+    md_steps: int = 1000
+    timesteps: list = field(default_factory=lambda: [1.0])
+    friction: float = 0.01
+    min_distance: float = 1.0
+    energy_blowup: float = 1.0
+    check_every: int = 10
+    nve_steps: int = 1000
+    nve_timestep: float = 1.0
+    nve_temperature: float = 300.0
+    max_md_configs: int | None = 3
+    min_atoms: int = 32
+    crystals: dict | None = None
+    properties: bool = True
+    reference: dict = field(default_factory=dict)
+    vacancy_repeat: int = 3
+    surface_layers: int = 6
+    vacuum: float = 8.0
+    relax_fmax: float = 1e-3
+    elastic_delta: float = 5e-3
+    seed: int = 0
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, d):
+        """Settings from a plain dict; unknown keys raise ValueError naming them."""
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown validation settings {unknown}; allowed: {sorted(known)}")
+        s = cls(**d)
+        s.check()
+        return s
+
+    def check(self):
+        def positive(name, allow_zero=False):
+            v = getattr(self, name)
+            ok = isinstance(v, (int, float)) and (v >= 0 if allow_zero else v > 0)
+            if not ok or not math.isfinite(v):
+                raise ValueError(f"validation setting {name} must be a "
+                                 f"{'non-negative' if allow_zero else 'positive'} number, "
+                                 f"got {v!r}")
+
+        for name in ("friction", "min_distance", "energy_blowup", "nve_timestep",
+                     "vacuum", "relax_fmax", "elastic_delta"):
+            positive(name)
+        for name in ("md_steps", "nve_steps", "nve_temperature"):
+            positive(name, allow_zero=True)
+        for name in ("check_every", "vacancy_repeat", "surface_layers", "min_atoms"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"validation setting {name} must be a positive integer, "
+                                 f"got {getattr(self, name)!r}")
+        for name in ("temperatures", "timesteps"):
+            vals = getattr(self, name)
+            if isinstance(vals, (int, float)):
+                vals = [vals]
+                setattr(self, name, vals)
+            if not vals or any(not isinstance(v, (int, float)) or v < 0 or not math.isfinite(v)
+                               for v in vals):
+                raise ValueError(f"validation setting {name} must be a non-empty list of "
+                                 f"non-negative numbers, got {vals!r}")
+        if any(v <= 0 for v in self.timesteps):
+            raise ValueError(f"timesteps must be positive, got {self.timesteps!r}")
+        for el, ref in (self.reference or {}).items():
+            bad = sorted(set(ref) - set(PROPERTY_KEYS))
+            if bad:
+                raise ValueError(f"reference[{el!r}] has unknown keys {bad}; allowed: "
+                                 f"{list(PROPERTY_KEYS)}")
+        return self
+
+
+@dataclass
+class ValidationReport:
+    """Results of :func:`validate`."""
+
+    md: list = field(default_factory=list)
+    nve: list = field(default_factory=list)
+    properties: dict = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def all_stable(self):
+        return all(r["stable"] for r in self.md)
+
+    def to_dict(self):
+        return _jsonable(asdict(self))
+
+    def to_json(self, path=None):
+        """JSON text; also written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            _atomic_write(Path(path), text)
+        return text
+
+    def to_markdown(self):
+        out = []
+        if self.md:
+            out += ["### NVT stability", "",
+                    "| config | atoms | T (K) | dt (fs) | steps | stable | reason | "
+                    "min dist (Å) | max ΔE (eV/atom) |",
+                    "|---|---|---|---|---|---|---|---|---|"]
+            for r in self.md:
+                out.append(f"| {r['config']} | {r['n_atoms']} | {r['temperature']:g} | "
+                           f"{r['timestep']:g} | {r['steps_done']}/{r['steps']} | "
+                           f"{'yes' if r['stable'] else 'NO'} | {r['reason'] or ''} | "
+                           f"{_fmt(r['min_distance'])} | {_fmt(r['max_energy_rise'])} |")
+            out.append("")
+        if self.nve:
+            out += ["### NVE energy drift", "",
+                    "| config | atoms | dt (fs) | length (ps) | drift (meV/atom/ps) | "
+                    "max abs ΔE (meV/atom) | stable |",
+                    "|---|---|---|---|---|---|---|"]
+            for r in self.nve:
+                out.append(f"| {r['config']} | {r['n_atoms']} | {r['timestep']:g} | "
+                           f"{_fmt(r['length_ps'])} | {_fmt(1e3 * r['drift_eV_atom_ps'])} | "
+                           f"{_fmt(1e3 * r['max_deviation_eV_atom'])} | "
+                           f"{'yes' if r['stable'] else 'NO: ' + str(r['reason'])} |")
+            out.append("")
+        for el, props in self.properties.items():
+            out += [f"### {el} ({props.get('structure', '')})", "",
+                    "| property | acefit | reference | error |", "|---|---|---|---|"]
+            ref = props.get("reference", {})
+            for key in PROPERTY_KEYS:
+                if key not in props:
+                    continue
+                val, rv = props[key], ref.get(key)
+                err = "" if rv is None else f"{_fmt(val - rv)} ({_fmt(100 * (val - rv) / rv)} %)"
+                out.append(f"| {key} | {_fmt(val)} | {'' if rv is None else _fmt(rv)} | {err} |")
+            out.append("")
+        return "\n".join(out)
+
+
+def _fmt(x):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return str(x)
+    return f"{x:.4g}"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return obj
+
+
+def _atomic_write(path, text):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                               dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _as_calculator(obj):
+    from ase.calculators.calculator import BaseCalculator
+
+    if isinstance(obj, BaseCalculator):
+        return obj
+    from acefit.calculator import ACECalculator
+
+    if isinstance(obj, (str, PathLike)) or hasattr(obj, "energy_forces_stress"):
+        return ACECalculator(obj)
+    raise ValueError("validate needs an ASE calculator, an acefit.Potential or the path of a "
+                     f"potential file, got {type(obj).__name__}")
+
+
+def _progress(total, desc, enabled):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
+
+def _min_distance(atoms, cutoff):
+    """Smallest interatomic distance below ``cutoff`` (inf when none)."""
+    from matscipy.neighbours import neighbour_list
+
+    if len(atoms) < 2:
+        return math.inf
+    d = neighbour_list("d", atoms, cutoff)
+    return float(d.min()) if len(d) else math.inf
+
+
+def _prepare(atoms, min_atoms):
+    atoms = atoms.copy()
+    atoms.calc = None
+    if len(atoms) < min_atoms and atoms.pbc.any():
+        reps = [1, 1, 1]
+        while len(atoms) * np.prod(reps) < min_atoms:
+            k = min((i for i in range(3) if atoms.pbc[i]),
+                    key=lambda i: reps[i] * np.linalg.norm(atoms.cell[i]))
+            reps[k] += 1
+        atoms = atoms.repeat(reps)
+    return atoms
+
+
+# --------------------------------------------------------------------------- MD
+def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_total=False):
+    """Run ``steps`` MD steps with periodic checks; returns a result dict."""
+    atoms.calc = calc
+    n = len(atoms)
+    reason, steps_done = None, 0
+    try:
+        e_start = atoms.get_potential_energy() / n
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return {"stable": False, "reason": f"non_finite ({type(exc).__name__})", "steps_done": 0,
+                "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
+    dmin = _min_distance(atoms, 3.0 * s.min_distance)
+    max_rise = 0.0
+    totals = [(0.0, atoms.get_total_energy() / n)] if track_total else []
+    dyn = dyn_factory(atoms)
+    while steps_done < steps:
+        chunk = min(s.check_every, steps - steps_done)
+        try:
+            with np.errstate(all="ignore"):
+                dyn.run(chunk)
+            steps_done += chunk
+            bar.update(chunk)
+            epot = atoms.get_potential_energy() / n
+            finite = (np.isfinite(epot) and np.all(np.isfinite(atoms.positions))
+                      and np.all(np.isfinite(atoms.get_forces())))
+        except Exception as exc:  # noqa: BLE001 - e.g. neighbour list overflow
+            reason = f"non_finite ({type(exc).__name__}: {exc})"[:120]
+            break
+        if not finite:
+            reason = "non_finite"
+            break
+        dmin = min(dmin, _min_distance(atoms, 3.0 * s.min_distance))
+        max_rise = max(max_rise, epot - e_start)
+        if track_total:
+            totals.append((dyn.get_time() / (1000 * units.fs), atoms.get_total_energy() / n))
+        if dmin < s.min_distance:
+            reason = "min_distance"
+            break
+        if epot - e_start > s.energy_blowup:
+            reason = "energy_blowup"
+            break
+    bar.update(steps - steps_done)
+    return {"stable": reason is None, "reason": reason, "steps_done": steps_done,
+            "min_distance": dmin, "max_energy_rise": max_rise, "energies": totals}
+
+
+def _nvt(atoms, calc, T, dt, s, rng, bar):
+    from ase.md.langevin import Langevin
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    MaxwellBoltzmannDistribution(atoms, temperature_K=T, rng=rng)
+    factory = lambda a: Langevin(a, timestep=dt * units.fs, temperature_K=T,  # noqa: E731
+                                 friction=s.friction / units.fs, fixcm=False,
+                                 rng=rng)
+    return _md_run(atoms, calc, factory, s.md_steps, s, bar)
+
+
+def _nve(atoms, calc, s, rng, bar):
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.verlet import VelocityVerlet
+
+    MaxwellBoltzmannDistribution(atoms, temperature_K=s.nve_temperature, rng=rng)
+    Stationary(atoms)
+    factory = lambda a: VelocityVerlet(a, timestep=s.nve_timestep * units.fs)  # noqa: E731
+    res = _md_run(atoms, calc, factory, s.nve_steps, s, bar, track_total=True)
+    t, e = np.array(res["energies"]).T if res["energies"] else (np.zeros(0), np.zeros(0))
+    drift = float(np.polyfit(t, e, 1)[0]) if len(t) > 2 else math.nan
+    dev = float(np.max(np.abs(e - e[0]))) if len(e) else math.nan
+    res.update(drift_eV_atom_ps=drift, max_deviation_eV_atom=dev,
+               length_ps=float(t[-1]) if len(t) else 0.0)
+    del res["energies"]
+    return res
+
+
+# ------------------------------------------------------------------- properties
+def _bulk(symbol, structure, a):
+    from ase.build import bulk
+
+    return bulk(symbol, structure, a=a, cubic=True)
+
+
+def _relax(atoms, fmax, steps=500):
+    from ase.optimize import BFGS
+
+    if len(atoms) > 1:
+        BFGS(atoms, logfile=None).run(fmax=fmax, steps=steps)
+    return atoms.get_potential_energy()
+
+
+def _lattice_constant(symbol, structure, a_guess, calc):
+    from scipy.optimize import minimize_scalar
+
+    def energy(a):
+        atoms = _bulk(symbol, structure, a)
+        atoms.calc = calc
+        return atoms.get_potential_energy() / len(atoms)
+
+    lo, hi = 0.85 * a_guess, 1.15 * a_guess
+    res = minimize_scalar(energy, bounds=(lo, hi), method="bounded",
+                          options={"xatol": 1e-7 * a_guess})
+    if not lo * 1.001 < res.x < hi * 0.999:
+        raise RuntimeError(f"{symbol}: no energy minimum within ±15 % of a = {a_guess} Å")
+    return float(res.x), float(res.fun)
+
+
+def crystal_properties(calc, symbol, structure, a_guess, s: ValidationSettings | None = None):
+    """Lattice constant, cubic elastic constants, vacancy and surface energies.
+
+    Parameters
+    ----------
+    calc : ase calculator
+    symbol : str
+    structure : {"fcc", "bcc", "diamond", "sc"}
+    a_guess : float
+        Starting lattice constant (Å); the minimum is searched within ±15 %.
+    s : ValidationSettings, optional
+
+    Returns
+    -------
+    dict
+        Keys of :data:`PROPERTY_KEYS` plus ``"structure"`` and ``"E_coh_eV"``
+        (energy per atom of the bulk, E0 included).
+    """
+    from ase.build import surface
+    from matscipy.elasticity import fit_elastic_constants
+
+    s = s or ValidationSettings()
+    if structure not in CUBIC_STRUCTURES:
+        raise ValueError(f"{symbol}: structure must be one of {CUBIC_STRUCTURES}, "
+                         f"got {structure!r}")
+    a0, e_bulk = _lattice_constant(symbol, structure, a_guess, calc)
+    out = {"structure": structure, "a0_A": a0, "E_coh_eV": e_bulk}
+
+    unit = _bulk(symbol, structure, a0)
+    unit.calc = calc
+    optimizer = None
+    if structure == "diamond":  # internal relaxation matters for C11-C12, C44
+        from ase.optimize import BFGS as optimizer
+    kwargs = {"fmax": s.relax_fmax} if optimizer else {}
+    C, _ = fit_elastic_constants(unit, symmetry="cubic", N_steps=5, delta=s.elastic_delta,
+                                 optimizer=optimizer, verbose=False, **kwargs)
+    out.update(C11_GPa=float(C[0, 0] / units.GPa), C12_GPa=float(C[0, 1] / units.GPa),
+               C44_GPa=float(C[3, 3] / units.GPa))
+
+    sc = _bulk(symbol, structure, a0).repeat(s.vacancy_repeat)
+    n = len(sc)
+    sc.calc = calc
+    e_perfect = sc.get_potential_energy()
+    del sc[0]
+    sc.calc = calc
+    e_vac = _relax(sc, s.relax_fmax)
+    out["E_vac_eV"] = float(e_vac - (n - 1) / n * e_perfect)
+
+    for hkl in ((1, 0, 0), (1, 1, 0), (1, 1, 1)):
+        slab = surface(_bulk(symbol, structure, a0), hkl, s.surface_layers, vacuum=s.vacuum,
+                       periodic=True)
+        slab.calc = calc
+        e_slab = _relax(slab, s.relax_fmax)
+        area = np.linalg.norm(np.cross(slab.cell[0], slab.cell[1]))
+        gamma = (e_slab - len(slab) * e_bulk) / (2.0 * area)
+        out[f"gamma_{''.join(map(str, hkl))}_J_m2"] = float(gamma * _EV_A2_TO_J_M2)
+    return out
+
+
+def _crystals(elements, s: ValidationSettings):
+    if not s.properties or s.crystals == {}:
+        return {}
+    given = dict(s.crystals or {})
+    out = {}
+    for el in elements:
+        spec = given.get(el)
+        if spec is None:
+            ref = reference_states[atomic_numbers[el]] or {}
+            if ref.get("symmetry") not in CUBIC_STRUCTURES:
+                continue
+            spec = {"structure": ref["symmetry"], "a": ref["a"]}
+        if spec.get("structure") not in CUBIC_STRUCTURES or "a" not in spec:
+            raise ValueError(f"crystals[{el!r}] must give structure (one of "
+                             f"{CUBIC_STRUCTURES}) and a guess 'a' (Å), got {spec!r}")
+        out[el] = spec
+    unknown = sorted(set(given) - set(elements))
+    if unknown:
+        raise ValueError(f"crystals names elements {unknown} the potential does not cover "
+                         f"({elements})")
+    return out
+
+
+# ------------------------------------------------------------------------ main
+def validate(calc_or_potential, configs=(), settings=None):
+    """Validate a potential: MD stability, NVE drift and cubic-crystal properties.
+
+    Parameters
+    ----------
+    calc_or_potential : ase calculator, acefit.Potential or path-like
+    configs : sequence of ase.Atoms
+        Start configurations of the MD runs (e.g. the test set). Each may carry
+        ``atoms.info["name"]``; small periodic ones are repeated to ``min_atoms``.
+    settings : ValidationSettings or dict, optional
+        See :class:`ValidationSettings` for every key.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    s = settings if isinstance(settings, ValidationSettings) \
+        else ValidationSettings.from_dict(settings)
+    s.check()
+    calc = _as_calculator(calc_or_potential)
+    configs = list(configs)
+    for k, a in enumerate(configs):
+        if not hasattr(a, "get_positions"):
+            raise ValueError(f"configs[{k}] is not an ase.Atoms ({type(a).__name__})")
+    if s.max_md_configs is not None:
+        configs = configs[: s.max_md_configs]
+    rng = np.random.default_rng(s.seed)
+    report = ValidationReport(settings=asdict(s))
+
+    runs = [(k, T, dt) for k in range(len(configs)) for T in s.temperatures
+            for dt in s.timesteps]
+    total = len(runs) * s.md_steps + (len(configs) * s.nve_steps)
+    with _progress(total, "validate MD", s.progress) as bar:
+        for k, T, dt in runs:
+            atoms = _prepare(configs[k], s.min_atoms)
+            res = _nvt(atoms, calc, T, dt, s, rng, bar)
+            del res["energies"]
+            report.md.append({"config": configs[k].info.get("name", str(k)),
+                              "n_atoms": len(atoms), "temperature": float(T),
+                              "timestep": float(dt), "steps": s.md_steps, **res})
+        if s.nve_steps:
+            for k, a in enumerate(configs):
+                atoms = _prepare(a, s.min_atoms)
+                res = _nve(atoms, calc, s, rng, bar)
+                report.nve.append({"config": a.info.get("name", str(k)),
+                                   "n_atoms": len(atoms), "timestep": s.nve_timestep,
+                                   "steps": s.nve_steps, **res})
+
+    elements = _elements_of(calc, configs, extra=(s.crystals or {}))
+    crystals = _crystals(elements, s)
+    for el, spec in crystals.items():
+        props = crystal_properties(calc, el, spec["structure"], float(spec["a"]), s)
+        props["reference"] = dict((s.reference or {}).get(el, {}))
+        report.properties[el] = props
+    return report
+
+
+def _elements_of(calc, configs, extra=()):
+    pot = getattr(calc, "potential", None)
+    if pot is not None and hasattr(pot, "elements"):
+        return list(pot.elements)
+    seen = list(extra)
+    for a in configs:
+        for sym in a.get_chemical_symbols():
+            if sym not in seen:
+                seen.append(sym)
+    return seen
