@@ -50,8 +50,10 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     -------
     Path
         Step k has k selected columns and their least-squares coefficients; ``lam``
-        is the correlation |a_i'r| at which column i was selected (``info["index"]``).
-        Step 0 is the zero model. For y = 0 (or A'y = 0) the path is that single step.
+        is NaN (OMP has no regularisation parameter) and ``info`` holds the
+        ``index`` of the selected column and the correlation ``corr`` = |a_i'r| at
+        which it was selected. Step 0 is the zero model. For y = 0 (or A'y = 0) the
+        path is that single step.
     """
     max_active = check_count(max_active, "max_active")
     tol = check_nonnegative(tol, "tol", allow_none=False)
@@ -70,8 +72,7 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     corr = b.copy()
     x = np.zeros(0)
     rss = yty
-    setup.step([], [], lam=float(np.abs(corr).max()) if n else 0.0, rss=rss,
-               info={"event": "start", "index": -1})
+    setup.step([], [], lam=float("nan"), rss=rss, info={"event": "start", "index": -1})
     y_norm = np.sqrt(yty)
     while len(S) < limit:
         if tol > 0 and np.sqrt(rss) <= tol * y_norm:
@@ -91,5 +92,6 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         corr = b - x @ GS[: k + 1]
         # rss = y'y - 2 x'b_S + x'G_SS x and G_SS x = b_S at the least-squares fit
         rss = max(yty - float(x @ b[S]), 0.0)
-        setup.step(list(S), x, lam=float(score[j]), rss=rss, info={"event": "add", "index": j})
+        setup.step(list(S), x, rss=rss,
+                   info={"event": "add", "index": j, "corr": float(score[j])})
     return setup.path

@@ -42,12 +42,25 @@ def lambda_grid(lam_max: float, n_lams: int, lam_ratio: float, min_lambda: float
     return grid
 
 
+def _distinct_columns(G: np.ndarray, cos_tol: float = 1e-10) -> np.ndarray:
+    """Indices of non-zero columns not parallel to an earlier column (from the Gram matrix)."""
+    d = np.sqrt(np.diag(G))
+    nonzero = d > 0
+    inv = np.where(nonzero, 1.0 / np.where(nonzero, d, 1.0), 0.0)
+    cos = np.abs(G * inv[:, None] * inv[None, :])
+    parallel = np.triu(cos > 1.0 - cos_tol, k=1).any(axis=0)  # parallel to an earlier one
+    return np.flatnonzero(nonzero & ~parallel)
+
+
 def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
                tol: float = 0.0, prior=None, validation=None, on_step=None,
                max_iter: int | None = None) -> Path:
     """The lasso path at its knots by LARS with the lasso modification (Flaschel §3.2).
 
-    Wraps :func:`sklearn.linear_model.lars_path_gram` (``method="lasso"``). Each
+    Wraps :func:`sklearn.linear_model.lars_path_gram` (``method="lasso"``), on
+    the non-zero columns with duplicates (parallel columns) removed: those never
+    enter. Other rank deficiency is left to scikit-learn; :func:`acefit.solvers.asp`
+    handles it exactly. Each
     knot, where a column enters or leaves the support, is one step; its ``lam``
     is the knot value in our convention, ``info["critical"]`` marks the critical
     values of Flaschel's Problem 2 (the smallest lam at which the support has
@@ -85,18 +98,22 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     G, b, yty = setup.gram(), setup.aty(), setup.yty
     n = len(b)
     rows = setup.scaled.A.shape[0]
-    # A zero column never enters (its correlation is always 0); scikit-learn skips it too.
     if lambda_max(b) == 0.0:
         setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
         return setup.path
     if max_iter is None:
         max_iter = 8 * n + 100 if max_active is None else int(1.2 * max_active) + 10
+    # scikit-learn's Gram route mishandles zero and parallel columns: leave them out.
+    keep = _distinct_columns(G)
+    Gk, bk = G[np.ix_(keep, keep)], b[keep]
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            alphas, _, coefs = lars_path_gram(
-                b, G, n_samples=rows, max_iter=max_iter, method="lasso",
+            alphas, _, coefs_kept = lars_path_gram(
+                bk, Gk, n_samples=rows, max_iter=max_iter, method="lasso",
                 alpha_min=(min_lambda or 0.0) / rows)
+        coefs = np.zeros((n, coefs_kept.shape[1]))
+        coefs[keep] = coefs_kept
         lams = alphas * rows
         sizes = (coefs != 0).sum(axis=0)
         finished = len(lams) <= max_iter or lams[-1] <= (min_lambda or 0.0)

@@ -1,0 +1,276 @@
+"""Sparse path solvers: ASP, OMP, LARS-LASSO, CD lasso, ISTA/FISTA."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import lars_path, orthogonal_mp
+
+from acefit.lsq import LeastSquaresProblem
+from acefit.solvers import asp, cd_lasso, ista, lars_lasso, omp
+
+SOLVERS = {
+    "asp": asp,
+    "omp": omp,
+    "lars_lasso": lars_lasso,
+    "cd_lasso": lambda *a, **k: cd_lasso(*a, n_lams=60, **k),
+    "ista": lambda *a, **k: ista(*a, n_lams=60, **k),
+}
+L1_SOLVERS = ["asp", "lars_lasso", "cd_lasso", "ista"]
+
+
+def random_problem(m=60, n=40, k=5, noise=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    x = np.zeros(n)
+    support = rng.choice(n, k, replace=False)
+    x[support] = rng.choice([-1, 1], k) * rng.uniform(1.0, 3.0, k)
+    y = A @ x + noise * rng.standard_normal(m)
+    return A, y, x
+
+
+def kkt_violation(A, y, coef, lam, weights=None):
+    """Max violation of the weighted-lasso optimality conditions, relative to lam."""
+    w = np.ones(A.shape[1]) if weights is None else weights
+    g = A.T @ (y - A @ coef)
+    on = coef != 0
+    v_on = np.abs(g[on] - lam * w[on] * np.sign(coef[on])).max(initial=0.0)
+    v_off = np.maximum(np.abs(g[~on]) - lam * w[~on], 0).max(initial=0.0)
+    return max(v_on, v_off) / lam
+
+
+# --- agreement with references ------------------------------------------------------
+
+def test_asp_and_lars_lasso_agree_with_sklearn_lars_path():
+    A, y, _ = random_problem()
+    m = A.shape[0]
+    alphas, _, coefs = lars_path(A, y, method="lasso")
+    p_asp, p_lars = asp(A, y), lars_lasso(A, y)
+    events = [s.info["event"] for s in p_asp]
+    assert "drop" in events, "this problem is chosen so that the path drops a column"
+    assert len(p_asp) == len(p_lars) == len(alphas)
+    for k, (s_asp, s_lars) in enumerate(zip(p_asp, p_lars)):
+        np.testing.assert_allclose(s_asp.coef, coefs[:, k], atol=1e-8, rtol=0)
+        np.testing.assert_allclose(s_lars.coef, coefs[:, k], atol=1e-8, rtol=0)
+        assert s_asp.lam == pytest.approx(m * alphas[k], abs=1e-8)
+        assert s_lars.lam == pytest.approx(m * alphas[k], abs=1e-8)
+        assert set(s_asp.active) == set(np.flatnonzero(coefs[:, k]))
+    # every step is a lasso solution at its own lam
+    for s in p_asp.steps[1:-1]:
+        assert kkt_violation(A, y, s.coef, s.lam) < 1e-8
+
+
+def test_omp_agrees_with_sklearn_orthogonal_mp():
+    A, y, _ = random_problem(m=80, n=50, k=8)
+    ref = orthogonal_mp(A, y, n_nonzero_coefs=25, return_path=True)
+    path = omp(A, y, max_active=25)
+    assert path.sizes.tolist() == list(range(26))
+    for k in range(25):
+        np.testing.assert_allclose(path.steps[k + 1].coef, ref[:, k], atol=1e-10, rtol=0)
+
+
+def test_cd_and_ista_at_lambda_match_the_lasso_path():
+    A, y, _ = random_problem()
+    knots = asp(A, y).lams
+    lam = 0.6 * knots[8] + 0.4 * knots[9]  # between two knots
+    exact = asp(A, y, min_lambda=lam).steps[-1]
+    assert exact.lam == pytest.approx(lam) and exact.info["event"] == "min_lambda"
+    assert lars_lasso(A, y, min_lambda=lam).steps[-1].lam == pytest.approx(lam)
+    np.testing.assert_allclose(lars_lasso(A, y, min_lambda=lam).steps[-1].coef, exact.coef,
+                               atol=1e-8)
+    cd = cd_lasso(A, y, lam=lam)
+    assert len(cd) == 1 and cd.steps[0].lam == lam
+    np.testing.assert_allclose(cd.steps[0].coef, exact.coef, atol=1e-7)
+    for accelerate in (True, False):
+        fista = ista(A, y, lam=lam, accelerate=accelerate).steps[0]
+        assert fista.info["converged"]
+        np.testing.assert_allclose(fista.coef, exact.coef, atol=1e-6)
+    # the CD path (warm starts) passes through the same solution
+    cd_path = cd_lasso(A, y, lams=[knots[0], knots[3], lam])
+    np.testing.assert_allclose(cd_path.steps[-1].coef, exact.coef, atol=1e-7)
+
+
+# --- recovery, reduced form, prior --------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_recovers_planted_sparse_vector(name):
+    A, y, x = random_problem(m=200, n=60, k=5, noise=0.01, seed=3)
+    path = SOLVERS[name](A, y)
+    truth = set(np.flatnonzero(x))
+    hits = [s for s in path if set(s.active) == truth]
+    assert hits, f"{name} never has the planted support {sorted(truth)}"
+    # the planted support is found in the sparse part of the path: no false column first
+    first = next(s for s in path if s.n_active == len(truth))
+    assert set(first.active) == truth
+
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_reduced_problem_gives_the_same_path(name):
+    A, y, _ = random_problem(m=70, n=30, seed=5)
+    dense = SOLVERS[name](A, y, max_active=20)
+    reduced = SOLVERS[name](LeastSquaresProblem.from_dense(A, y, reduce=True), max_active=20)
+    assert dense.sizes.tolist() == reduced.sizes.tolist()
+    for a, b in zip(dense, reduced):
+        np.testing.assert_allclose(a.coef, b.coef, atol=1e-6 if name == "ista" else 1e-9)
+        assert a.train_error == pytest.approx(b.train_error, rel=1e-6, abs=1e-9)
+        assert list(a.active) == list(b.active)
+
+
+@pytest.mark.parametrize("name", L1_SOLVERS)
+def test_prior_is_a_weighted_l1_penalty(name):
+    A, y, _ = random_problem(seed=7)
+    gamma = np.random.default_rng(1).uniform(0.5, 2.0, A.shape[1])
+    path = SOLVERS[name](A, y, prior=gamma, max_active=12)
+    tol = 1e-5 if name == "ista" else 1e-6
+    checked = 0
+    for s in path.steps[1:]:
+        # optimality of min ||y - Ac||^2/2 + lam sum_k gamma_k |c_k| in the caller's variables
+        assert kkt_violation(A, y, s.coef, s.lam, gamma) < tol
+        checked += 1
+    assert checked >= 5
+    if name == "asp":  # and the same as solving on A / gamma and mapping back
+        scaled = asp(A / gamma, y, max_active=12)
+        for a, b in zip(path, scaled):
+            np.testing.assert_allclose(a.coef, b.coef / gamma, atol=1e-10)
+
+
+def test_omp_prior_changes_selection_but_not_the_fit():
+    A, y, _ = random_problem(seed=7)
+    gamma = np.random.default_rng(1).uniform(0.5, 2.0, A.shape[1])
+    path = omp(A, y, prior=gamma, max_active=10)
+    reference = omp(A / gamma, y, max_active=10)
+    for s, r in zip(path, reference):
+        assert list(s.active) == list(r.active)
+        if s.n_active:
+            c, *_ = np.linalg.lstsq(A[:, s.active], y, rcond=None)
+            np.testing.assert_allclose(s.coef[s.active], c, atol=1e-10)
+
+
+# --- Huber ----------------------------------------------------------------------------
+
+def test_huber_ista_resists_corrupted_labels():
+    rng = np.random.default_rng(11)
+    m, n = 200, 30
+    A = rng.standard_normal((m, n))
+    x = np.zeros(n)
+    x[[2, 7, 11, 19]] = [2.0, -1.5, 1.0, 3.0]
+    y = A @ x + 0.05 * rng.standard_normal(m)
+    y[:10] += rng.choice([-1, 1], 10) * 30.0  # 5 % grossly wrong labels
+    err = {}
+    for loss in ("squared", "huber"):
+        path = ista(A, y, loss=loss, delta=0.2, n_lams=30)
+        err[loss] = min(np.linalg.norm(s.coef - x) for s in path)
+    assert err["huber"] < 0.1
+    assert err["huber"] < 0.1 * err["squared"]
+
+
+def test_huber_needs_dense_problem():
+    A, y, _ = random_problem()
+    with pytest.raises(ValueError, match="Huber"):
+        ista(LeastSquaresProblem.from_dense(A, y, reduce=True), loss="huber")
+    with pytest.raises(ValueError, match="loss"):
+        ista(A, y, loss="absolute")
+
+
+def test_ista_ls_debias_refits_active_set():
+    A, y, _ = random_problem()
+    path = ista(A, y, n_lams=15, debias="ls")
+    for s in path.steps[1:]:
+        c, *_ = np.linalg.lstsq(A[:, s.active], y, rcond=None)
+        np.testing.assert_allclose(s.coef[s.active], c, atol=1e-9)
+        assert s.train_error <= s.info["l1_train_error"] + 1e-12
+
+
+# --- callbacks, validation, stopping rules ---------------------------------------------
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_on_step_in_order_and_validation_errors(name):
+    A, y, x = random_problem(m=90, seed=2)
+    A_val, y_val = A[60:], y[60:]
+    seen = []
+    path = SOLVERS[name](A[:60], y[:60], validation=(A_val, y_val), on_step=seen.append,
+                         max_active=10)
+    assert len(seen) == len(path) > 2
+    assert all(a is b for a, b in zip(seen, path.steps))
+    for s in path:
+        r_val = y_val - A_val @ s.coef
+        assert s.val_error == pytest.approx(np.sqrt(np.mean(r_val ** 2)), rel=1e-10)
+        r = y[:60] - A[:60] @ s.coef
+        assert s.train_error == pytest.approx(np.sqrt(np.mean(r ** 2)), rel=1e-6, abs=1e-10)
+        assert np.all(s.coef[np.setdiff1d(np.arange(A.shape[1]), s.active)] == 0)
+    assert path.sizes.max() <= 10 and path.sizes[-1] == 10
+    assert np.all(np.diff(path.lams[np.isfinite(path.lams)]) <= 0)
+
+
+@pytest.mark.parametrize("name", ["asp", "omp", "lars_lasso"])
+def test_tol_stops_at_relative_residual(name):
+    A, y, _ = random_problem(m=100, n=40, noise=0.01)
+    path = SOLVERS[name](A, y, tol=0.05)
+    last = path.steps[-1]
+    assert last.train_error * np.sqrt(100) <= 0.05 * np.linalg.norm(y) + 1e-12
+    assert all(s.train_error * 10 > 0.05 * np.linalg.norm(y) for s in path.steps[:-1])
+
+
+def test_asp_min_lambda_above_lambda_max_gives_zero_step():
+    A, y, _ = random_problem()
+    path = asp(A, y, min_lambda=1e9)
+    assert len(path) == 1 and path.steps[0].n_active == 0
+
+
+# --- degenerate input ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_zero_column_never_enters(name):
+    A, y, _ = random_problem(m=50, n=20)
+    A[:, 3] = 0.0
+    path = SOLVERS[name](A, y)
+    assert all(3 not in s.active for s in path)
+    assert path.sizes.max() >= 15
+
+
+@pytest.mark.parametrize("name", ["asp", "omp", "lars_lasso"])
+def test_duplicated_column_enters_once(name):
+    A, y, _ = random_problem(m=50, n=20, seed=4)
+    j = int(np.argmax(np.abs(A.T @ y)))  # duplicate the first column to enter
+    A = np.column_stack([A, A[:, j]])
+    path = SOLVERS[name](A, y)
+    for s in path:
+        assert not (j in s.active and 20 in s.active)
+    assert len(path) > 10
+    final = path.steps[-1]
+    assert final.n_active == 20  # the full rank-20 least-squares fit is reached
+    # the kept representative gives the same fit as the problem without the duplicate
+    ref = SOLVERS[name](A[:, :20], y)
+    assert final.train_error == pytest.approx(ref.steps[-1].train_error, rel=1e-8, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_zero_targets_give_single_zero_step(name):
+    A, _, _ = random_problem()
+    path = SOLVERS[name](A, np.zeros(A.shape[0]))
+    assert len(path) == 1
+    s = path.steps[0]
+    assert s.n_active == 0 and np.all(s.coef == 0) and s.train_error == 0.0
+    assert s.lam == 0.0 or (name == "omp" and np.isnan(s.lam))
+
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_bad_input_raises_clear_errors(name):
+    A, y, _ = random_problem()
+    solve = SOLVERS[name]
+    bad = A.copy()
+    bad[4, 7] = np.nan
+    with pytest.raises(ValueError, match=r"A contains NaN.*\(4, 7\)"):
+        solve(bad, y)
+    bad_y = y.copy()
+    bad_y[2] = np.inf
+    with pytest.raises(ValueError, match="y contains NaN or inf"):
+        solve(A, bad_y)
+    with pytest.raises(ValueError, match="y must be a vector"):
+        solve(A, y[:-1])
+    with pytest.raises(ValueError, match="prior"):
+        solve(A, y, prior=-np.ones(A.shape[1]))
+    with pytest.raises(ValueError, match="prior"):
+        solve(A, y, prior=np.ones(3))
+    with pytest.raises(ValueError, match="validation A_val"):
+        solve(A, y, validation=(A[:, :5], y))
+    with pytest.raises(ValueError, match="max_active"):
+        solve(A, y, max_active=0)
