@@ -1,0 +1,349 @@
+"""Parallel, out-of-core assembly of the training least-squares problem.
+
+The weighted training matrix [WA | Wy] (m × (n+1)) is never held in memory.
+Configurations are split into one part per worker (balanced by atom count);
+each worker evaluates its configurations a few at a time and folds every block
+of rows into a running triangular factor with LAPACK's triangular-pentagonal QR
+(``dtpqrt``), which updates R in place at the cost of a dense QR of the same
+rows. The workers' factors are merged the same way (stack two triangles,
+re-triangularise). The result is R (n×n), Qᵀy, ||y||² and m: exactly what
+:meth:`acefit.lsq.LeastSquaresProblem.from_reduced` takes.
+
+Validation and test sets are small and kept dense (:class:`DesignBlock`), with
+row metadata for unweighted errors.
+
+Parallelism uses Dask: ``n_workers=1`` runs in-process with no Dask at all,
+``n_workers>1`` starts a ``LocalCluster`` of single-threaded worker processes,
+and ``scheduler="tcp://host:port"`` (or ``client=``) runs the same tasks on an
+existing ``dask.distributed`` cluster. Results are cached in HDF5 (see
+:mod:`acefit.cache`), keyed by the basis, the data, the weights and E0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.linalg.lapack import dtpqrt
+
+from acefit import cache
+from acefit.data import check_elements
+from acefit.design import (DesignBlock, ReferenceEnergies, config_rows, design_block,
+                           reference_energies, resolve_weights)
+from acefit.lsq import LeastSquaresProblem
+
+
+@dataclass
+class AssembledSystem:
+    """Everything the solvers and the error reports need from the data.
+
+    Attributes
+    ----------
+    train : LeastSquaresProblem
+        The reduced, weighted training problem (R, Qᵀy, ||y||², m).
+    val, test : DesignBlock or None
+        Dense, unweighted rows with weights and metadata.
+    e0 : ReferenceEnergies
+        The E0 subtracted from every energy (given, or fitted to the training set).
+    weights : dict
+        The resolved weight table.
+    key : str
+        Cache key of the training problem.
+    cache_hit : bool
+        True when the training problem was loaded from the cache.
+    row_counts : dict
+        Training rows per kind ``{"E": ., "F": ., "V": .}``.
+    timings : dict
+        Wall times in seconds of the stages that ran.
+    """
+
+    train: LeastSquaresProblem
+    val: DesignBlock | None
+    test: DesignBlock | None
+    e0: ReferenceEnergies
+    weights: dict
+    key: str
+    cache_hit: bool
+    row_counts: dict
+    timings: dict = field(default_factory=dict)
+
+
+def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=1,
+             scheduler=None, client=None, block_size=4, cache_dir=None) -> AssembledSystem:
+    """Assemble the reduced training problem and the dense validation/test rows.
+
+    Parameters
+    ----------
+    basis : ACEBasis
+        Anything with ``len``, ``evaluate(atoms)``, ``elements`` and ``to_dict()``.
+    train : list of LabelledConfig
+        Training configurations.
+    val, test : list of LabelledConfig, optional
+        Kept as dense :class:`DesignBlock` rows.
+    weights : dict, optional
+        ``{config_type: {"E", "F", "V"}}`` (see :func:`acefit.design.resolve_weights`).
+    e0 : dict or None or "auto"
+        Reference energies per element; None/"auto" fits them to ``train``.
+    n_workers : int, default 1
+        1: in-process. >1: a local cluster of that many single-threaded processes.
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler (overrides ``n_workers``).
+    client : distributed.Client, optional
+        An existing client (overrides both).
+    block_size : int, default 4
+        Configurations evaluated and folded into R at a time.
+    cache_dir : str or Path, optional
+        Directory of the HDF5 cache; None disables caching.
+
+    Returns
+    -------
+    AssembledSystem
+    """
+    train = list(train)
+    if not train:
+        raise ValueError("no training configurations")
+    for name, part in (("training", train), ("validation", val or []), ("test", test or [])):
+        check_elements(part, basis.elements)
+    table = resolve_weights(weights)
+    e0_values = reference_energies(e0, train, basis.elements)
+    base = {"basis": basis.to_dict(), "weights": table,
+            "e0": {str(z): v for z, v in e0_values.values.items()}, "version": cache.FORMAT_VERSION}
+    timings = {}
+
+    key = cache.stable_hash({**base, "what": "train-reduced", "data": cache.configs_hash(train)})
+    hit = _load_problem(cache_dir, key)
+    if hit is not None:
+        problem, counts = hit
+    else:
+        t = time.perf_counter()
+        problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
+                                                scheduler=scheduler, client=client,
+                                                block_size=block_size, return_counts=True)
+        timings["reduce"] = time.perf_counter() - t
+        _save_problem(cache_dir, key, problem, counts)
+
+    blocks = {}
+    for name, part in (("val", val), ("test", test)):
+        if not part:
+            blocks[name] = None
+            continue
+        part_key = cache.stable_hash({**base, "what": "dense", "data": cache.configs_hash(part)})
+        block = _load_block(cache_dir, part_key)
+        if block is None:
+            t = time.perf_counter()
+            block = design_block(basis, part, table, e0_values)
+            timings[name] = time.perf_counter() - t
+            _save_block(cache_dir, part_key, block)
+        blocks[name] = block
+    return AssembledSystem(train=problem, val=blocks["val"], test=blocks["test"], e0=e0_values,
+                           weights=table, key=key, cache_hit=hit is not None, row_counts=counts,
+                           timings=timings)
+
+
+def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=1,
+                          scheduler=None, client=None, block_size=4, return_counts=False):
+    """The reduced weighted problem of ``configs`` without forming the m×n matrix.
+
+    Parameters are as for :func:`assemble`; ``e0`` must be a
+    :class:`ReferenceEnergies`. Returns a reduced :class:`LeastSquaresProblem`
+    (and the row counts per kind with ``return_counts=True``).
+    """
+    configs = list(configs)
+    table = resolve_weights(weights)
+    if int(block_size) < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    if int(n_workers) < 1:
+        raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+    check_elements(configs, basis.elements)
+    indexed = list(enumerate(configs))
+    if client is None and scheduler is None and int(n_workers) == 1:
+        total = _reduce_part(basis, indexed, table, e0, int(block_size))
+    else:
+        with _client(client, scheduler, int(n_workers)) as c:
+            total = _reduce_distributed(c, basis, indexed, table, e0, int(block_size))
+    problem = total.to_problem()
+    return (problem, dict(total.counts)) if return_counts else problem
+
+
+class StreamingQR:
+    """Running triangular factor of [A | y] fed by row blocks.
+
+    After any sequence of ``add`` and ``merge``, ``R_aug`` is the (n+1)×(n+1)
+    upper-triangular factor of all rows seen, stacked: its leading n×n block is R,
+    its last column holds Qᵀy, and its corner is ± the residual norm.
+    """
+
+    def __init__(self, n: int):
+        self.n = int(n)
+        self.R_aug = np.zeros((self.n + 1, self.n + 1), order="F")
+        self.yty = 0.0
+        self.m = 0
+        self.counts = {"E": 0, "F": 0, "V": 0}
+        self.stats = {"peak_rss_mb": [], "seconds": 0.0}
+
+    def add(self, A, y) -> None:
+        """Fold rows (already weighted) into the factor."""
+        if A.shape[0] == 0:
+            return
+        block = np.empty((A.shape[0], self.n + 1), order="F")
+        block[:, :self.n] = A
+        block[:, self.n] = y
+        self._fold(block, l=0)
+        self.yty += float(y @ y)
+        self.m += int(A.shape[0])
+
+    def merge(self, other: "StreamingQR") -> None:
+        """Fold another factor (of different rows) into this one."""
+        if other.n != self.n:
+            raise ValueError(f"cannot merge factors of {other.n} and {self.n} columns")
+        self._fold(np.asfortranarray(other.R_aug), l=self.n + 1)
+        self.yty += other.yty
+        self.m += other.m
+        for k, v in other.counts.items():
+            self.counts[k] += v
+
+    def to_problem(self) -> LeastSquaresProblem:
+        n = self.n
+        if self.m < n:
+            raise ValueError(f"the training set has {self.m} weighted rows but the basis has {n} "
+                             f"functions; the reduced form needs at least as many rows as columns")
+        R = np.triu(self.R_aug[:n, :n])
+        return LeastSquaresProblem.from_reduced(R, self.R_aug[:n, n].copy(), self.yty, self.m)
+
+    def _fold(self, block, l):
+        nb = max(1, min(64, self.n + 1, block.shape[0]))
+        self.R_aug, _, _, info = dtpqrt(l, nb, self.R_aug, block, overwrite_a=1, overwrite_b=1)
+        if info != 0:
+            raise RuntimeError(f"LAPACK dtpqrt failed (info={info})")
+
+
+def _reduce_part(basis, indexed, weights, e0, block_size) -> StreamingQR:
+    """Evaluate and fold one part's configurations, a block at a time (runs on a worker)."""
+    t = time.perf_counter()
+    qr = StreamingQR(len(basis))
+    with _single_threaded():
+        for start in range(0, len(indexed), block_size):
+            rows = DesignBlock.concatenate(
+                config_rows(basis.evaluate(cfg.atoms), cfg, weights, e0, i)
+                for i, cfg in indexed[start:start + block_size])
+            for kind in qr.counts:
+                qr.counts[kind] += int(np.count_nonzero(rows.kind == kind))
+            A, y = rows.weighted()
+            del rows  # only one block of rows is alive at a time
+            qr.add(A, y)
+    qr.stats = {"seconds": time.perf_counter() - t, "peak_rss_mb": [_peak_rss_mb()]}
+    return qr
+
+
+def _reduce_distributed(client, basis, indexed, weights, e0, block_size) -> StreamingQR:
+    from distributed import as_completed
+
+    n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
+    parts = _balanced_parts(indexed, n_parts)
+    basis_future = client.scatter(basis, broadcast=True)
+    futures = [client.submit(_reduce_part, basis_future, part, weights, e0, block_size, pure=False)
+               for part in parts if part]
+    total = None
+    rss = []
+    for _, qr in as_completed(futures, with_results=True):
+        rss += qr.stats["peak_rss_mb"]
+        if total is None:
+            total = qr
+        else:
+            total.merge(qr)
+        del qr
+    total.stats = {"peak_rss_mb": rss}
+    return total
+
+
+def _balanced_parts(indexed, n_parts):
+    """Greedy largest-first assignment of configurations to parts by atom count."""
+    order = sorted(indexed, key=lambda ic: -ic[1].n_atoms)
+    loads = [0] * n_parts
+    parts = [[] for _ in range(n_parts)]
+    for item in order:
+        k = int(np.argmin(loads))
+        parts[k].append(item)
+        loads[k] += item[1].n_atoms
+    return [sorted(p, key=lambda ic: ic[0]) for p in parts]
+
+
+@contextlib.contextmanager
+def _client(client, scheduler, n_workers):
+    if client is not None:
+        yield client
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as c:
+            yield c
+        return
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+@contextlib.contextmanager
+def _single_threaded():
+    """One BLAS and numba thread: parallelism comes from worker processes."""
+    from threadpoolctl import threadpool_limits
+
+    restore = None
+    try:
+        import numba
+        restore = numba.get_num_threads()
+        numba.set_num_threads(1)
+    except Exception:  # numba absent or not initialised for threading
+        restore = None
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        if restore is not None:
+            import numba
+            numba.set_num_threads(restore)
+
+
+def _peak_rss_mb() -> float:
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ---------------------------------------------------------------- cache I/O
+
+def _load_problem(cache_dir, key):
+    if cache_dir is None:
+        return None
+    found = cache.load(cache.cache_path(cache_dir, key, "train"), key)
+    if found is None:
+        return None
+    arrays, attrs = found
+    problem = LeastSquaresProblem.from_reduced(arrays["R"], arrays["qty"], float(attrs["yty"]),
+                                               int(attrs["m"]))
+    counts = {k: int(attrs[f"rows_{k}"]) for k in ("E", "F", "V")}
+    return problem, counts
+
+
+def _save_problem(cache_dir, key, problem, counts):
+    if cache_dir is None:
+        return
+    cache.save(cache.cache_path(cache_dir, key, "train"), key,
+               {"R": problem.A, "qty": problem.y},
+               {"yty": problem.yty, "m": problem.m, **{f"rows_{k}": v for k, v in counts.items()}})
+
+
+def _load_block(cache_dir, key):
+    if cache_dir is None:
+        return None
+    found = cache.load(cache.cache_path(cache_dir, key, "rows"), key)
+    return None if found is None else DesignBlock.from_arrays(found[0])
+
+
+def _save_block(cache_dir, key, block):
+    if cache_dir is not None:
+        cache.save(cache.cache_path(cache_dir, key, "rows"), key, block.to_arrays())

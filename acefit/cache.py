@@ -1,0 +1,162 @@
+"""Content hashes and an atomic HDF5 cache of assembled systems.
+
+A cache entry is one HDF5 file named by the hash of everything that determines
+its contents. It is written to a temporary file in the same directory, marked
+complete as the very last write, then moved into place with ``os.replace``; a
+reader accepts only a file whose completion marker and key match. An
+interrupted writer therefore leaves at most a stray temporary file, never an
+entry that loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+_COMPLETE = "acefit_complete"
+
+
+def stable_hash(obj) -> str:
+    """SHA-256 (hex) of a JSON-like object of dicts, lists, numbers, strings and arrays.
+
+    Dict keys are sorted, floats are hashed exactly (``repr``), arrays by dtype,
+    shape and bytes, so equal inputs give equal hashes across processes and runs.
+    """
+    h = hashlib.sha256()
+    _feed(h, obj)
+    return h.hexdigest()
+
+
+def configs_hash(configs) -> str:
+    """Hash of labelled configurations: structure, labels, weights, config types."""
+    h = hashlib.sha256()
+    for cfg in configs:
+        a = cfg.atoms
+        for arr in (a.numbers, a.positions, np.asarray(a.cell), a.pbc):
+            _feed(h, np.ascontiguousarray(arr))
+        for label in (cfg.energy, cfg.forces, cfg.stress, cfg.force_weights):
+            _feed(h, None if label is None else np.atleast_1d(np.asarray(label, dtype=float)))
+        _feed(h, cfg.config_type)
+    return h.hexdigest()
+
+
+def file_hash(path) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def cache_path(cache_dir, key: str, prefix: str = "design") -> Path:
+    return Path(cache_dir) / f"{prefix}-{key[:32]}.h5"
+
+
+def save(path, key: str, arrays: dict, attrs: dict | None = None) -> Path:
+    """Write ``arrays`` (and scalar ``attrs``) atomically to ``path``, tagged with ``key``."""
+    import h5py
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["key"] = key
+            f.attrs["format_version"] = FORMAT_VERSION
+            for name, value in (attrs or {}).items():
+                f.attrs[name] = value
+            for name, value in arrays.items():
+                f.create_dataset(name, data=value)
+            f.flush()
+            f.attrs[_COMPLETE] = True  # last write: a file without it never loads
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def load(path, key: str):
+    """``(arrays, attrs)`` of a complete entry written with ``key``, else None."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+            if not attrs.get(_COMPLETE, False) or attrs.get("key") != key \
+                    or attrs.get("format_version") != FORMAT_VERSION:
+                return None
+            arrays = {name: f[name][()] for name in f.keys()}
+    except (OSError, KeyError, ValueError):
+        return None  # truncated or foreign file: treat as a miss
+    attrs.pop(_COMPLETE, None)
+    return arrays, attrs
+
+
+def _fsync(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _feed(h, obj):
+    if obj is None:
+        h.update(b"N;")
+    elif isinstance(obj, (bool, np.bool_)):
+        h.update(b"b" + (b"1" if obj else b"0") + b";")
+    elif isinstance(obj, (int, np.integer)):
+        h.update(b"i" + str(int(obj)).encode() + b";")
+    elif isinstance(obj, (float, np.floating)):
+        h.update(b"f" + repr(float(obj)).encode() + b";")
+    elif isinstance(obj, str):
+        data = obj.encode("utf-8")
+        h.update(b"s" + str(len(data)).encode() + b":" + data)
+    elif isinstance(obj, bytes):
+        h.update(b"y" + str(len(obj)).encode() + b":" + obj)
+    elif isinstance(obj, np.ndarray):
+        arr = np.ascontiguousarray(obj)
+        if arr.dtype == object:
+            _feed(h, arr.tolist())
+            return
+        h.update(b"a" + str(arr.dtype.str).encode() + str(arr.shape).encode() + b":")
+        h.update(arr.tobytes())
+    elif isinstance(obj, dict):
+        items = sorted(((str(k), v) for k, v in obj.items()), key=lambda kv: kv[0])
+        h.update(b"d" + str(len(items)).encode() + b"{")
+        for k, v in items:
+            _feed(h, k)
+            _feed(h, v)
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"l" + str(len(obj)).encode() + b"[")
+        for v in obj:
+            _feed(h, v)
+        h.update(b"]")
+    else:
+        # dataclasses / namedtuples / other records: their JSON form if any
+        if hasattr(obj, "_asdict"):
+            _feed(h, obj._asdict())
+        elif hasattr(obj, "__dataclass_fields__"):
+            _feed(h, {k: getattr(obj, k) for k in obj.__dataclass_fields__})
+        else:
+            _feed(h, json.dumps(obj, sort_keys=True, default=repr))

@@ -1,0 +1,192 @@
+"""Out-of-core reduction, Dask parallelism and the HDF5 cache (acefit.assembly, acefit.cache)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from _toy_basis import PairBasis, emt_configs
+
+import acefit.assembly as assembly
+from acefit import cache
+from acefit.assembly import StreamingQR, assemble, reduce_configurations
+from acefit.data import load_configurations
+from acefit.design import ReferenceEnergies, design_block
+
+E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("a") / "emt.xyz"
+    ase.io.write(path, emt_configs(10), format="extxyz")
+    return load_configurations(path)
+
+
+@pytest.fixture(scope="module")
+def basis():
+    return PairBasis(K=4)
+
+
+def _ls(problem):
+    return np.linalg.solve(problem.gram(), problem.aty())
+
+
+def test_streaming_qr_matches_dense_qr():
+    rng = np.random.default_rng(0)
+    A, y = rng.standard_normal((57, 6)), rng.standard_normal(57)
+    left, right = StreamingQR(6), StreamingQR(6)
+    for s in range(0, 30, 4):  # uneven blocks, some with fewer rows than columns
+        left.add(A[s:min(s + 4, 30)], y[s:min(s + 4, 30)])
+    right.add(A[30:], y[30:])
+    left.merge(right)
+    p = left.to_problem()
+    dense = np.linalg.lstsq(A, y, rcond=None)
+    np.testing.assert_allclose(p.gram(), A.T @ A, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p.aty(), A.T @ y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(_ls(p), dense[0], rtol=1e-10)
+    assert p.m == 57 and p.yty == pytest.approx(y @ y)
+    assert p.rss(dense[0]) == pytest.approx(dense[1][0], rel=1e-10)
+
+
+@pytest.mark.parametrize("block_size", [1, 3])
+def test_reduced_problem_equals_dense(configs, basis, block_size):
+    weights = {"alloy": {"E": 10.0, "F": 2.0, "V": 0.5}}
+    reduced = reduce_configurations(basis, configs, weights, E0, block_size=block_size)
+    WA, Wy = design_block(basis, configs, weights, E0).weighted()
+    assert reduced.reduced and reduced.m == len(Wy)
+    coef = np.linalg.lstsq(WA, Wy, rcond=None)[0]
+    np.testing.assert_allclose(_ls(reduced), coef, rtol=1e-8)
+    c = np.random.default_rng(3).standard_normal(len(basis))
+    assert reduced.rss(c) == pytest.approx(np.sum((Wy - WA @ c) ** 2), rel=1e-10)
+
+
+def test_underdetermined_training_set_is_refused(configs):
+    big = PairBasis(K=60)  # 180 columns > rows of one configuration
+    with pytest.raises(ValueError, match="needs at least as many rows as columns"):
+        reduce_configurations(big, configs[:1], None, E0)
+
+
+def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
+    train, val = configs[:8], configs[8:]
+    first = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path)
+    assert not first.cache_hit and first.e0.method == "given"
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 2 and not any(f.endswith(".tmp") for f in files)
+
+    def boom(*a, **k):
+        raise AssertionError("assembly ran although the cache should have been used")
+
+    monkeypatch.setattr(assembly, "reduce_configurations", boom)
+    monkeypatch.setattr(assembly, "design_block", boom)
+    second = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path)
+    assert second.cache_hit and second.key == first.key
+    np.testing.assert_array_equal(second.train.A, first.train.A)
+    np.testing.assert_array_equal(second.val.A, first.val.A)
+    assert second.row_counts == first.row_counts
+    monkeypatch.undo()
+
+    perturbed = [c for c in train]
+    moved = perturbed[2].atoms.copy()
+    moved.positions[0, 0] += 1e-6
+    perturbed[2] = type(perturbed[2])(**{**perturbed[2].__dict__, "atoms": moved})
+    changes = {
+        "basis": dict(basis=PairBasis(K=3)),
+        "data": dict(train=perturbed),
+        "weights": dict(weights={"pure": {"F": 2.0}}),
+        "e0": dict(e0={"Cu": -0.3, "Au": -0.2}),
+    }
+    keys = {first.key}
+    for name, change in changes.items():
+        args = dict(basis=basis, train=train, e0={"Cu": -0.3, "Au": -0.1}) | change
+        res = assemble(args.pop("basis"), args.pop("train"), cache_dir=tmp_path, **args)
+        assert not res.cache_hit, f"changing {name} must invalidate the cache"
+        keys.add(res.key)
+    assert len(keys) == 5
+
+
+def test_interrupted_write_leaves_no_valid_cache(tmp_path, monkeypatch):
+    import h5py
+
+    target = tmp_path / "entry.h5"
+    calls = {"n": 0}
+    original = h5py.Group.create_dataset
+
+    def failing(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated interruption")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", failing)
+    with pytest.raises(KeyboardInterrupt):
+        cache.save(target, "k", {"a": np.ones(3), "b": np.zeros(2)})
+    monkeypatch.undo()
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    assert cache.load(target, "k") is None
+    cache.save(target, "k", {"a": np.ones(3)})
+    assert cache.load(target, "k") is not None
+    assert cache.load(target, "other-key") is None
+
+
+def test_killed_writer_leaves_no_valid_cache(tmp_path):
+    """SIGKILL a process while it writes an entry: nothing at the entry path loads."""
+    target = tmp_path / "entry.h5"
+    script = textwrap.dedent(f"""
+        import time, h5py, numpy as np
+        from acefit import cache
+        original = h5py.Group.create_dataset
+        def slow(self, *a, **k):
+            out = original(self, *a, **k)
+            self.file.flush()
+            print("written", flush=True)
+            time.sleep(60)
+            return out
+        h5py.Group.create_dataset = slow
+        cache.save({str(target)!r}, "k", {{"R": np.ones((50, 50)), "qty": np.ones(50)}})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=REPO)
+    try:
+        assert proc.stdout.readline().strip() == "written"
+        temps = list(tmp_path.glob(".entry.h5.*.tmp"))
+        assert len(temps) == 1
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert not target.exists()
+    assert cache.load(target, "k") is None
+    # even a partial file moved into place (e.g. copied by hand) is not accepted
+    os.replace(temps[0], target)
+    assert cache.load(target, "k") is None
+
+
+def test_two_worker_cluster_gives_the_same_factor(configs, basis):
+    distributed = pytest.importorskip("distributed")
+    import cloudpickle
+
+    import _toy_basis
+
+    cloudpickle.register_pickle_by_value(_toy_basis)  # workers cannot import tests/
+    weights = {"alloy": {"E": 10.0}}
+    single = reduce_configurations(basis, configs, weights, E0, block_size=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        t = time.perf_counter()
+        multi = reduce_configurations(basis, configs, weights, E0, block_size=2, client=client)
+        assert time.perf_counter() - t < 60
+        assert len(client.scheduler_info()["workers"]) == 2
+    # R is unique up to row signs: compare RᵀR, Rᵀ(Qᵀy) and the solution
+    np.testing.assert_allclose(multi.gram(), single.gram(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(multi.aty(), single.aty(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(np.abs(multi.A), np.abs(single.A), rtol=1e-8, atol=1e-10)
+    assert multi.m == single.m and multi.yty == pytest.approx(single.yty)
+    np.testing.assert_allclose(_ls(multi), _ls(single), rtol=1e-8)
