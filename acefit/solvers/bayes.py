@@ -20,6 +20,10 @@ Names: ``alpha`` is a prior precision, ``beta`` the noise precision (scikit-lear
 calls them ``lambda_`` and ``alpha_``). ``step.lam`` is the effective Tikhonov
 parameter alpha / beta of ||y - A c||^2 + lam ||Gamma c||^2.
 
+A column that is exactly zero gets an exactly zero coefficient (its posterior
+mean; rounding would otherwise leave ~1e-13) and is never active; duplicated
+columns share their weight equally.
+
 Initial values: beta_0 = m / ||y||^2 (computable from the reduced form; scikit-
 learn uses 1 / var(y), which needs the mean of y), alpha_0 = 1. Convergence: the
 relative l1 change of the coefficients falls below ``tol``.
@@ -42,6 +46,7 @@ import scipy.linalg
 
 from acefit.lsq import as_problem
 from acefit.solvers._common import check_count, check_nonnegative, prepare, validate_prior
+from acefit.solvers.dense import zero_columns
 from acefit.solvers.path import Path
 
 __all__ = ["blr", "ard", "blr_posterior", "GaussianPosterior"]
@@ -206,6 +211,7 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     if committee:
         post = GaussianPosterior(setup.unscale(d), float(alpha), float(beta), Vt.T, s, setup.scale)
         info["committee"] = post.committee(committee, seed)
+    d[zero_columns(P)] = 0.0        # exact posterior mean of an unseen column
     active = np.flatnonzero(d)
     setup.step(active, d[active], lam=float(alpha / beta), rss=None, info=info)
     return setup.path
@@ -309,6 +315,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         _, _, d = posterior(beta, prec, keep)
     else:
         d = np.zeros(n)
+    d[zero_columns(P)] = 0.0        # exact posterior mean of an unseen column
     active = np.flatnonzero(d)
     info = {"beta": float(beta), "precisions": prec[active].copy(),
             "threshold_lambda": threshold, "n_iter": it, "converged": converged}

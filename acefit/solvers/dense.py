@@ -37,9 +37,9 @@ Degenerate inputs
     NaN/inf anywhere raises ValueError. ``qr`` with ``lam = 0`` on a rank-deficient
     (scaled) matrix raises ValueError naming the first dependent column; with
     ``lam > 0`` it is always well posed. ``rrqr`` never keeps a zero column and
-    keeps one of two duplicated columns; ``tsvd`` gives a zero column a zero
-    coefficient and splits a duplicated column's weight equally. ``y = 0`` gives
-    zero coefficients.
+    keeps one of two duplicated columns; ``qr`` (lam > 0) and ``tsvd`` give an
+    exactly-zero column an exactly-zero coefficient (never active) and split a
+    duplicated column's weight equally. ``y = 0`` gives zero coefficients.
 
 A step's ``active`` is the set of columns with a nonzero coefficient (all of them
 for ``qr`` and ``tsvd`` in general, the kept pivots for ``rrqr``).
@@ -73,8 +73,19 @@ def _values(x, name: str, *, positive: bool = False) -> tuple[np.ndarray, bool]:
     return arr, scalar
 
 
-def _finish(setup, d, *, lam, info):
-    """Append a step for solver-variable coefficients d (active = nonzeros)."""
+def zero_columns(problem) -> np.ndarray:
+    """Mask of the exactly-zero columns of a problem's matrix."""
+    return ~np.any(problem.A != 0, axis=0)
+
+
+def _finish(setup, d, *, lam, info, zero=None):
+    """Append a step for solver-variable coefficients d (active = nonzeros).
+
+    Columns in the mask ``zero`` (exactly zero in A) get exactly zero coefficients:
+    their exact minimum-norm or posterior-mean value, which rounding would blur.
+    """
+    if zero is not None and zero.any():
+        d = np.where(zero, 0.0, d)
     active = np.flatnonzero(d)
     return setup.step(active, d[active], lam=lam, info=info)
 
@@ -111,6 +122,7 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
                     validation=validation, on_step=on_step)
     P = setup.scaled
     n = P.n_features
+    zero = zero_columns(P)
     for lam_k in lams:
         if lam_k > 0:
             stacked = np.vstack([P.A, np.sqrt(lam_k) * np.eye(n)])
@@ -130,7 +142,7 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
                 f"qr with lam = {lam_k:g}: the matrix is rank deficient (column {k} depends "
                 f"on the previous ones); use lam > 0, rrqr or tsvd")
         d = scipy.linalg.solve_triangular(R, Q.T @ rhs)
-        _finish(setup, d, lam=lam_k, info={"rank": n})
+        _finish(setup, d, lam=lam_k, info={"rank": n}, zero=zero)
     return setup.path
 
 
@@ -163,10 +175,12 @@ def tsvd(A, y=None, *, rtol: float | Sequence[float] = 1e-6, prior=None, validat
     U, s, Vt = scipy.linalg.svd(setup.scaled.A, full_matrices=False, lapack_driver="gesdd")
     uty = U.T @ setup.scaled.y
     s1 = s[0] if s.size else 0.0
+    zero = zero_columns(setup.scaled)
     for r in rtols:
         keep = s > max(r * s1, 0.0)
         d = Vt[keep].T @ (uty[keep] / s[keep])
-        _finish(setup, d, lam=float("nan"), info={"rtol": float(r), "rank": int(keep.sum())})
+        _finish(setup, d, lam=float("nan"), info={"rtol": float(r), "rank": int(keep.sum())},
+                zero=zero)
     return setup.path
 
 

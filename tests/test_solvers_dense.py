@@ -1,0 +1,343 @@
+"""Dense (QR, RRQR, TSVD), Bayesian (BLR, ARD) solvers and de-biasing."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+from scipy.stats import multivariate_normal
+from sklearn.linear_model import ARDRegression, BayesianRidge
+
+from acefit.lsq import LeastSquaresProblem
+from acefit.solvers import ard, blr, omp, qr, rrqr, tsvd
+from acefit.solvers.bayes import blr_posterior
+from acefit.solvers.debias import debias_path, refit_ls, tsvd_refit
+
+EPS = np.finfo(float).eps
+
+
+def _problem(m=120, n=25, seed=0, noise=0.05, n_true=6):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    c = np.zeros(n)
+    c[rng.choice(n, n_true, replace=False)] = 2 * rng.standard_normal(n_true)
+    y = A @ c + noise * rng.standard_normal(m)
+    return A, y, c
+
+
+@pytest.fixture(scope="module")
+def data():
+    A, y, c = _problem()
+    return A, y, c, LeastSquaresProblem.from_dense(A, y, reduce=True)
+
+
+# solver name -> (function, kwargs) for the shared contract tests
+SOLVERS = {
+    "qr": (qr, {"lam": 0.3}),
+    "rrqr": (rrqr, {"rtol": 1e-3, "sketch": None}),
+    "tsvd": (tsvd, {"rtol": 1e-2}),
+    "blr": (blr, {}),
+    "ard": (ard, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_reduced_form_gives_the_full_answer(data, name):
+    A, y, _, red = data
+    f, kw = SOLVERS[name]
+    full, reduced = f(A, y, **kw).steps[0], f(red, **kw).steps[0]
+    np.testing.assert_allclose(reduced.coef, full.coef, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(np.sort(reduced.active), np.sort(full.active))
+    assert reduced.train_error == pytest.approx(full.train_error, rel=1e-9)
+    r = y - A @ full.coef
+    assert full.train_error == pytest.approx(np.sqrt(r @ r / len(y)), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_prior_scales_columns_and_maps_back(data, name):
+    A, y, _, _ = data
+    f, kw = SOLVERS[name]
+    gamma = np.linspace(0.5, 3.0, A.shape[1])
+    with_prior = f(A, y, prior=gamma, **kw).steps[0]
+    scaled = f(A / gamma, y, **kw).steps[0]
+    np.testing.assert_allclose(with_prior.coef, scaled.coef / gamma, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_validation_error_and_callback(data, name):
+    A, y, c, _ = data
+    f, kw = SOLVERS[name]
+    rng = np.random.default_rng(5)
+    A_val = rng.standard_normal((30, A.shape[1]))
+    y_val = A_val @ c
+    seen = []
+    step = f(A, y, validation=(A_val, y_val), on_step=seen.append, **kw).steps[0]
+    assert seen == [step]
+    r = y_val - A_val @ step.coef
+    assert step.val_error == pytest.approx(np.sqrt(np.mean(r ** 2)), rel=1e-12)
+    assert np.all(step.coef[np.setdiff1d(np.arange(A.shape[1]), step.active)] == 0)
+
+
+def test_qr_matches_normal_equations_with_and_without_prior(data):
+    A, y, _, _ = data
+    n = A.shape[1]
+    gamma = np.linspace(1.0, 4.0, n)
+    path = qr(A, y, lam=[0.0, 0.5, 7.0], prior=gamma)
+    assert [s.lam for s in path] == [0.0, 0.5, 7.0]
+    for s in path:
+        expect = np.linalg.solve(A.T @ A + s.lam * np.diag(gamma ** 2), A.T @ y)
+        np.testing.assert_allclose(s.coef, expect, rtol=1e-10)
+
+
+def test_qr_without_lam_rejects_rank_deficiency():
+    A, y, _ = _problem()
+    A[:, 4] = A[:, 2]
+    with pytest.raises(ValueError, match="rank deficient"):
+        qr(A, y, lam=0.0)
+    # with lam > 0 the duplicated pair shares the weight equally
+    s = qr(A, y, lam=1e-3).steps[0]
+    assert s.coef[4] == pytest.approx(s.coef[2], rel=1e-8)
+
+
+def test_rrqr_truncates_dependent_columns():
+    A, y, _ = _problem(n=20)
+    A[:, 7] = A[:, 3] + 1e-12 * A[:, 1]      # numerically dependent
+    A[:, 11] = 0.0                            # zero column
+    path = rrqr(A, y, rtol=[1e-8, 0.0, 0.9], sketch=None)
+    s = path.steps[0]
+    assert s.info["rank"] == 18 and s.n_active == 18
+    assert 11 not in s.active and not ({3, 7} <= set(s.active))
+    # the kept columns are fitted exactly by least squares
+    x = np.linalg.lstsq(A[:, s.active], y, rcond=None)[0]
+    np.testing.assert_allclose(s.coef[s.active], x, rtol=1e-8)
+    # rtol = 0 still drops the exact zero column; a large rtol keeps fewer
+    assert 11 not in path.steps[1].active
+    assert path.steps[2].info["rank"] < 18
+
+
+def test_rrqr_rank_follows_the_pivoted_diagonal_and_lam_tie(data):
+    A, y, _, _ = data
+    _, R, _ = scipy.linalg.qr(A, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    for rtol in (1e-3, 0.2, 0.5):
+        s = rrqr(A, y, rtol=rtol, sketch=None).steps[0]
+        assert s.info["rank"] == int(np.sum(diag >= rtol * diag[0]))
+    lam = (0.4 * diag[0]) ** 2
+    by_lam = rrqr(A, y, lam=lam, sketch=None).steps[0]
+    by_rtol = rrqr(A, y, rtol=0.4, sketch=None).steps[0]
+    np.testing.assert_allclose(by_lam.coef, by_rtol.coef, rtol=1e-12)
+    assert by_lam.lam == lam and by_lam.info["rtol"] == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="not both"):
+        rrqr(A, y, rtol=0.1, lam=1.0)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "sparse"])
+def test_rrqr_sketch_on_a_tall_problem(kind):
+    A, y, _ = _problem(m=2000, n=30, seed=3)
+    s = rrqr(A, y, rtol=1e-8, sketch=kind, seed=1).steps[0]
+    assert s.info["sketch"] == kind and s.info["rank"] == 30
+    np.testing.assert_allclose(s.coef, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-8)
+    auto = rrqr(A, y, rtol=1e-8).steps[0]          # m >= 16 n: sketched by default
+    assert auto.info["sketch"] == "sparse"
+    red = LeastSquaresProblem.from_dense(A, y, reduce=True)
+    assert rrqr(red, rtol=1e-8).steps[0].info["sketch"] is None
+
+
+def test_tsvd_truncation(data):
+    A, y, _, _ = data
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    path = tsvd(A, y, rtol=[0.0, 0.6])
+    np.testing.assert_allclose(path.steps[0].coef, np.linalg.pinv(A) @ y, rtol=1e-9)
+    keep = s > 0.6 * s[0]
+    assert path.steps[1].info["rank"] == keep.sum() < len(s)
+    expect = Vt[keep].T @ ((U[:, keep].T @ y) / s[keep])
+    np.testing.assert_allclose(path.steps[1].coef, expect, rtol=1e-9)
+    with pytest.raises(ValueError, match="rtol"):
+        tsvd(A, y, rtol=1.5)
+
+
+# ------------------------------------------------------------------ BLR
+
+def test_blr_matches_sklearn_bayesian_ridge(data):
+    A, y, _, red = data
+    ref = BayesianRidge(fit_intercept=False, tol=1e-14, max_iter=10000).fit(A, y)
+    for problem in ((A, y), (red,)):
+        s = blr(*problem, tol=1e-14, max_iter=10000).steps[0]
+        assert s.info["converged"]
+        np.testing.assert_allclose(s.coef, ref.coef_, rtol=1e-7)
+        assert s.info["alpha"] == pytest.approx(ref.lambda_, rel=1e-6)
+        assert s.info["beta"] == pytest.approx(ref.alpha_, rel=1e-6)
+        assert s.lam == pytest.approx(ref.lambda_ / ref.alpha_, rel=1e-6)
+    post = blr_posterior(red, alpha=ref.lambda_, beta=ref.alpha_)
+    np.testing.assert_allclose(post.cov(), ref.sigma_, rtol=1e-8, atol=1e-14)
+
+
+def test_blr_underdetermined_matches_sklearn():
+    A, y, _ = _problem(m=15, n=30, seed=2)
+    ref = BayesianRidge(fit_intercept=False, tol=1e-14, max_iter=10000).fit(A, y)
+    s = blr(A, y, tol=1e-14, max_iter=10000).steps[0]
+    np.testing.assert_allclose(s.coef, ref.coef_, rtol=1e-6, atol=1e-10)
+    post = blr_posterior(A, y, alpha=ref.lambda_, beta=ref.alpha_)
+    np.testing.assert_allclose(post.cov(), ref.sigma_, rtol=1e-7, atol=1e-12)
+
+
+def test_blr_evidence_uses_the_row_count(data):
+    A, y, _, red = data
+    s = blr(A, y).steps[0]
+    alpha, beta = s.info["alpha"], s.info["beta"]
+    cov = np.eye(len(y)) / beta + A @ A.T / alpha
+    direct = multivariate_normal(np.zeros(len(y)), cov).logpdf(y)
+    assert s.info["log_evidence"] == pytest.approx(direct, rel=1e-9)
+    assert blr(red).steps[0].info["log_evidence"] == pytest.approx(direct, rel=1e-9)
+    # the same R, Q^T y, ||y||^2 with a wrong m is a different model
+    wrong = LeastSquaresProblem.from_reduced(red.A, red.y, red.yty, 2 * red.m)
+    assert blr(wrong).steps[0].info["beta"] > 1.5 * beta
+
+
+def test_blr_committee_samples_the_posterior(data):
+    A, y, _, red = data
+    s = blr(red, committee=4000, seed=7).steps[0]
+    members = s.info["committee"]
+    assert members.shape == (4000, A.shape[1])
+    post = blr_posterior(red, alpha=s.info["alpha"], beta=s.info["beta"])
+    np.testing.assert_allclose(post.mean, s.coef, rtol=1e-10)
+    sd = post.std()
+    assert np.all(np.abs(members.mean(0) - s.coef) < 5 * sd / np.sqrt(4000))
+    np.testing.assert_allclose(members.std(0), sd, rtol=0.1)
+    again = blr(red, committee=4000, seed=7).steps[0].info["committee"]
+    np.testing.assert_array_equal(members, again)
+
+
+# ------------------------------------------------------------------ ARD
+
+def test_ard_matches_sklearn_and_is_sparse(data):
+    A, y, c, red = data
+    ref = ARDRegression(fit_intercept=False, tol=1e-14, max_iter=3000).fit(A, y)
+    beta0 = 1.0 / (np.var(y) + EPS)          # scikit-learn's start
+    for problem in ((A, y), (red,)):
+        s = ard(*problem, beta_init=beta0, tol=1e-14, max_iter=3000).steps[0]
+        np.testing.assert_allclose(s.coef, ref.coef_, rtol=1e-6, atol=1e-10)
+        assert s.info["beta"] == pytest.approx(ref.alpha_, rel=1e-6)
+        np.testing.assert_allclose(s.info["precisions"], ref.lambda_[s.active], rtol=1e-5)
+    assert set(np.flatnonzero(c)) <= set(s.active) and s.n_active <= np.count_nonzero(c) + 2
+    assert ard(A, y, threshold_lambda=1e-3).steps[0].n_active == 0
+
+
+# ------------------------------------------------------------------ degenerate inputs
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_nan_is_a_clear_error(data, name):
+    A, y, _, _ = data
+    f, kw = SOLVERS[name]
+    bad = A.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        f(bad, y, **kw)
+    with pytest.raises(ValueError, match="NaN"):
+        f(A, y, validation=(A[:5], np.full(5, np.nan)), **kw)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVERS))
+def test_zero_target_gives_zero_coefficients(data, name):
+    A, _, _, _ = data
+    f, kw = SOLVERS[name]
+    s = f(A, np.zeros(A.shape[0]), **kw).steps[0]
+    assert np.all(s.coef == 0) and s.n_active == 0 and s.train_error == 0
+    assert all(np.all(np.isfinite(v)) for v in s.info.values() if not isinstance(v, str)
+               and v is not None)
+
+
+@pytest.mark.parametrize("name", ["qr", "blr", "ard", "tsvd", "rrqr"])
+def test_zero_and_duplicated_columns(name):
+    A, y, _ = _problem(seed=4)
+    A[:, 5] = 0.0
+    A[:, 9] = A[:, 8]
+    f, kw = SOLVERS[name]
+    s = f(A, y, **kw).steps[0]
+    assert s.coef[5] == 0 and 5 not in s.active
+    if name in ("qr", "blr", "tsvd"):       # symmetric solutions split the weight
+        assert s.coef[9] == pytest.approx(s.coef[8], rel=1e-6)
+    if name == "rrqr":
+        assert not ({8, 9} <= set(s.active))
+
+
+def test_bad_options_are_clear_errors(data):
+    A, y, _, _ = data
+    with pytest.raises(ValueError, match="lam"):
+        qr(A, y, lam=-1.0)
+    with pytest.raises(ValueError, match="threshold_lambda"):
+        ard(A, y, threshold_lambda=0)
+    with pytest.raises(ValueError, match="hyperprior"):
+        blr(A, y, hyperprior=(1, 2))
+    with pytest.raises(ValueError, match="prior"):
+        blr(A, y, prior=np.zeros(A.shape[1]))
+    with pytest.raises(ValueError, match="sketch"):
+        rrqr(A, y, sketch="fourier")
+
+
+# ------------------------------------------------------------------ de-biasing
+
+def test_refit_ls_dense_and_reduced(data):
+    A, y, _, red = data
+    active = [7, 2, 11]
+    dense = LeastSquaresProblem.from_dense(A, y)
+    c1, info = refit_ls(dense, active)
+    c2, _ = refit_ls(red, active)
+    np.testing.assert_allclose(c1[active], np.linalg.lstsq(A[:, active], y, rcond=None)[0],
+                               rtol=1e-10)
+    np.testing.assert_allclose(c2, c1, rtol=1e-9, atol=1e-13)
+    assert info["rank"] == 3 and np.count_nonzero(c1) == 3
+    assert np.all(refit_ls(dense, [])[0] == 0)
+    with pytest.raises(ValueError, match="distinct"):
+        refit_ls(dense, [1, 1])
+
+
+def test_tsvd_refit_by_rtol_and_by_validation(data):
+    A, y, c, red = data
+    active = np.arange(12)
+    As = A[:, active]
+    U, s, Vt = np.linalg.svd(As, full_matrices=False)
+    coef, info = tsvd_refit(red, active, rtol=0.4)
+    keep = s > 0.4 * s[0]
+    np.testing.assert_allclose(coef[active], Vt[keep].T @ ((U[:, keep].T @ y) / s[keep]),
+                               rtol=1e-9)
+    assert info["rank"] == keep.sum()
+    rng = np.random.default_rng(9)
+    A_val = rng.standard_normal((40, A.shape[1]))
+    y_val = A_val @ c
+    rtols = [0.9, 0.4, 0.05, 0.0]
+    chosen, info = tsvd_refit(red, active, validation=(A_val, y_val), rtols=rtols)
+    errs = [np.sqrt(np.mean((y_val - A_val @ tsvd_refit(red, active, rtol=r)[0]) ** 2))
+            for r in rtols]
+    assert info["rtol"] == rtols[int(np.argmin(errs))] and info["selected_by"] == "validation"
+    with pytest.raises(ValueError, match="not both"):
+        tsvd_refit(red, active, rtol=0.1, validation=(A_val, y_val))
+
+
+def test_debias_path_removes_shrinkage(data):
+    from acefit.solvers import asp
+    A, y, c, red = data
+    path = asp(red, max_active=8)
+    for method in ("ls", "tsvd"):
+        out = debias_path(path, red, method, rtol=1e-10)
+        assert out.solver == f"asp+{method}" and len(out) == len(path)
+        for before, after in zip(path, out):
+            np.testing.assert_array_equal(after.active, before.active)
+            assert after.lam == before.lam
+            assert after.train_error <= before.train_error * (1 + 1e-12)
+            assert after.info["biased_train_error"] == before.train_error
+    last = debias_path(path, red, "ls").steps[-1]
+    direct = np.linalg.lstsq(A[:, last.active], y, rcond=None)[0]
+    np.testing.assert_allclose(last.coef[last.active], direct, rtol=1e-9)
+
+
+def test_debias_path_on_omp_with_validation(data):
+    A, y, c, _ = data
+    rng = np.random.default_rng(2)
+    A_val = rng.standard_normal((30, A.shape[1]))
+    y_val = A_val @ c
+    dense = LeastSquaresProblem.from_dense(A, y)
+    path = omp(dense, max_active=6)
+    out = debias_path(path, dense, "tsvd", validation=(A_val, y_val),
+                      select_rtol_by_validation=True)
+    assert all(s.val_error is not None and s.info["selected_by"] == "validation" for s in out)
+    with pytest.raises(ValueError, match="method"):
+        debias_path(path, dense, "ridge")
