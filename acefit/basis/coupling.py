@@ -19,16 +19,24 @@ pattern of identical factors. Construction:
    ``Σ_μ G^{l1 l2 L}[.., μ] G^{l3 l4 L}[.., μ]`` for every admissible intermediate L;
 4. symmetrisation over permutations of identical factors, then a rank-revealing
    reduction (classical Gram–Schmidt with re-orthogonalisation in the order of
-   increasing L, dropping candidates whose residual is below ``RANK_RTOL`` of
-   their norm, cross-checked against the SVD rank);
+   increasing L, dropping candidates whose residual norm is below ``RANK_RTOL``,
+   the candidates having unit norm before symmetrisation; cross-checked against
+   the SVD rank at the same tolerance);
 5. the symmetric tensors are stored once per canonical m-tuple (see
    :func:`coupling_coefficients`).
 
 Results are cached (``functools.lru_cache``) on ``(ls, canonical identity pattern)``.
 
-Cold build time, measured with ``python scripts/bench_coupling.py`` (2-core machine):
-all couplings of a one-element order-3 basis with Σ(n + 1.5 l) ≤ 25 (l ≤ 16) take
-about 1.2 s; order 4 with Σ(n + 1.5 l) ≤ 12 about 0.03 s.
+Cold build time (fresh process, 2-core machine), calling coupling_coefficients once
+for every (ls, identity pattern) of a one-element basis with Σ(n + 1.5 l) ≤ D, n ≥ 1,
+Σl even: order 3, D = 25 (≈5300 functions, 176 keys) 0.14 s; order 4, D = 12 (70 keys)
+0.05 s; order 4, D = 20 (251 keys) 0.15 s. Single worst cases: (16, 16, 16) 0.05 s,
+(8, 8, 8, 8) with distinct factors 0.5 s.
+
+Tolerances, measured over ν = 3 (l ≤ 16) and ν = 4 (l ≤ 6) with several identity
+patterns: kept Gram–Schmidt residuals ≥ 0.084, dropped ones ≤ 2.3e-14 (``RANK_RTOL``
+= 1e-8 sits in the gap); genuine coefficients ≥ 4.4e-6 of their row maximum, rounding
+noise ≤ 2.7e-15 (``DROP_RTOL`` = 1e-12). Invariance error at l = 16: ~1e-14 relative.
 """
 
 from __future__ import annotations
