@@ -278,8 +278,8 @@ class ACEBasis:
         t = self._tables
         n, n_atoms = len(self), len(atoms)
         values = np.zeros((n_atoms, n))
-        forces = np.zeros((n_atoms, 3, n))
-        virial = np.zeros((6, n))
+        forces_t = np.zeros((n, n_atoms, 3))
+        virial_t = np.zeros((n, 6))
         max_neigh = int(np.diff(prep[1]).max()) if n_atoms else 0
         for i0, i1 in self._chunks(prep[1]):
             ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
@@ -287,10 +287,10 @@ class ACEBasis:
                                   t["v_rad"], t["v_lm"], t["sp_v_ptr"], t["centre_ptr"],
                                   t["centre_k"], t["k_order"], t["term_ptr"],
                                   t["term_coef"], t["term_v"], t["term_dpos"], t["d_ptr"],
-                                  t["d_col"], t["d_sptr"], max_neigh, values, forces,
-                                  virial)
+                                  t["d_col"], max_neigh, values, forces_t, virial_t)
+        forces = np.ascontiguousarray(forces_t.transpose(1, 2, 0))
         volume = stress_volume(atoms)
-        stress = virial / volume if volume is not None else np.full((6, n), np.nan)
+        stress = virial_t.T / volume if volume is not None else np.full((6, n), np.nan)
         return BasisValues(values.sum(axis=0), forces, stress, values)
 
     def energy_forces_stress(self, atoms, coef):

@@ -12,9 +12,8 @@ indices ``term_v[t, :k_order[k]]``, so B_k(i) = sum_t coef_t prod_f A_{term_v[t,
 ``centre_ptr[z]..centre_ptr[z+1]`` index ``centre_k``: the functions of centre species z.
 
 Derivative pattern: D_kv = dB_k/dA_v has fixed sparsity, stored CSR by k with sorted
-columns ``d_col`` (``d_ptr``); ``d_sptr[k, z]..d_sptr[k, z+1]`` are the entries whose
-v has species z; ``term_dpos[t, f]`` is where term t's derivative by its factor f
-goes.
+columns ``d_col`` (``d_ptr``); ``term_dpos[t, f]`` is where term t's derivative by
+its factor f goes.
 
 Pairs are sorted by centre; ``pair_ptr[i - i0]..pair_ptr[i - i0 + 1]`` are the pairs
 of site i of the chunk starting at site i0.  Virial rows are sum over pairs of
@@ -86,9 +85,12 @@ def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp
 @njit(cache=True)
 def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
                sp_v_ptr):
-    """G[jj, v, :] = d phi_v(r_ij) / d r_ij for the jj-th neighbour of site i."""
+    """G[v, :, jj] = d phi_v(r_ij) / d r_ij for the jj-th neighbour of site i (0 if
+    the neighbour's species differs from v's)."""
     start = pair_ptr[i - i0]
-    for p in range(start, pair_ptr[i - i0 + 1]):
+    nn = pair_ptr[i - i0 + 1] - start
+    G[:, :, :nn] = 0.0
+    for p in range(start, start + nn):
         jj = p - start
         zj = pair_sp[p]
         inv = 1.0 / dist[p]
@@ -98,66 +100,84 @@ def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_l
             drv = dR[p, v_rad[v]]
             lm = v_lm[v]
             y = Y[p, lm]
-            G[jj, v, 0] = drv * ux * y + rv * dY[p, 0, lm]
-            G[jj, v, 1] = drv * uy * y + rv * dY[p, 1, lm]
-            G[jj, v, 2] = drv * uz * y + rv * dY[p, 2, lm]
+            G[v, 0, jj] = drv * ux * y + rv * dY[p, 0, lm]
+            G[v, 1, jj] = drv * uy * y + rv * dY[p, 1, lm]
+            G[v, 2, jj] = drv * uz * y + rv * dY[p, 2, lm]
 
 
 @njit(cache=True)
 def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
                   v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
-                  term_coef, term_v, term_dpos, d_ptr, d_col, d_sptr, max_neigh,
-                  values, forces, virial):
+                  term_coef, term_v, term_dpos, d_ptr, d_col, max_neigh,
+                  values, forces_t, virial_t):
     """Site values, force rows and virial rows of sites i0 <= i < i1.
 
-    ``values[i, k] = B_k(i)``; ``forces[a, :, k] += -d B_k(i) / d r_a`` and
-    ``virial[:, k] += sum_j sym(r_ij (x) dB_k(i)/dr_ij)`` (accumulated, so chunks add).
+    ``values[i, k] = B_k(i)``; ``forces_t[k, a, :] += -d B_k(i) / d r_a`` and
+    ``virial_t[k, :] += sum_j sym(r_ij (x) dB_k(i)/dr_ij)`` (accumulated, so chunks
+    add).  Function-major output keeps the scatter of one function's rows local;
+    the inner loop over neighbours is contiguous (SIMD).
     """
     n_v = len(v_rad)
     A = np.zeros(n_v)
-    G = np.zeros((max(max_neigh, 1), n_v, 3))
+    nbuf = max(max_neigh, 1)
+    G = np.zeros((n_v, 3, nbuf))
+    g = np.zeros((3, nbuf))
     Dval = np.zeros(len(d_col))
     for i in range(i0, i1):
         _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
         _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
                    sp_v_ptr)
+        start = pair_ptr[i - i0]
+        nn = pair_ptr[i - i0 + 1] - start
         zi = site_sp[i]
-        k_lo, k_hi = centre_ptr[zi], centre_ptr[zi + 1]
-        for kk in range(k_lo, k_hi):
+        for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
             k = centre_k[kk]
             for q in range(d_ptr[k], d_ptr[k + 1]):
                 Dval[q] = 0.0
             values[i, k] = _value_and_derivative(k, A, k_order, term_ptr, term_coef,
                                                  term_v, term_dpos, Dval, 1.0)
-        start = pair_ptr[i - i0]
-        for p in range(start, pair_ptr[i - i0 + 1]):
-            jj = p - start
-            j = pair_j[p]
-            zj = pair_sp[p]
-            rx, ry, rz = Dvec[p, 0], Dvec[p, 1], Dvec[p, 2]
-            for kk in range(k_lo, k_hi):
-                k = centre_k[kk]
-                gx = 0.0
-                gy = 0.0
-                gz = 0.0
-                for q in range(d_sptr[k, zj], d_sptr[k, zj + 1]):
-                    dv = Dval[q]
-                    v = d_col[q]
-                    gx += dv * G[jj, v, 0]
-                    gy += dv * G[jj, v, 1]
-                    gz += dv * G[jj, v, 2]
-                forces[j, 0, k] -= gx
-                forces[j, 1, k] -= gy
-                forces[j, 2, k] -= gz
-                forces[i, 0, k] += gx
-                forces[i, 1, k] += gy
-                forces[i, 2, k] += gz
-                virial[0, k] += rx * gx
-                virial[1, k] += ry * gy
-                virial[2, k] += rz * gz
-                virial[3, k] += 0.5 * (ry * gz + rz * gy)
-                virial[4, k] += 0.5 * (rx * gz + rz * gx)
-                virial[5, k] += 0.5 * (rx * gy + ry * gx)
+            g[:, :nn] = 0.0
+            for q in range(d_ptr[k], d_ptr[k + 1]):
+                dv = Dval[q]
+                v = d_col[q]
+                for c in range(3):
+                    for jj in range(nn):
+                        g[c, jj] += dv * G[v, c, jj]
+            sx = 0.0
+            sy = 0.0
+            sz = 0.0
+            w0 = 0.0
+            w1 = 0.0
+            w2 = 0.0
+            w3 = 0.0
+            w4 = 0.0
+            w5 = 0.0
+            for jj in range(nn):
+                p = start + jj
+                j = pair_j[p]
+                gx, gy, gz = g[0, jj], g[1, jj], g[2, jj]
+                forces_t[k, j, 0] -= gx
+                forces_t[k, j, 1] -= gy
+                forces_t[k, j, 2] -= gz
+                sx += gx
+                sy += gy
+                sz += gz
+                rx, ry, rz = Dvec[p, 0], Dvec[p, 1], Dvec[p, 2]
+                w0 += rx * gx
+                w1 += ry * gy
+                w2 += rz * gz
+                w3 += 0.5 * (ry * gz + rz * gy)
+                w4 += 0.5 * (rx * gz + rz * gx)
+                w5 += 0.5 * (rx * gy + ry * gx)
+            forces_t[k, i, 0] += sx
+            forces_t[k, i, 1] += sy
+            forces_t[k, i, 2] += sz
+            virial_t[k, 0] += w0
+            virial_t[k, 1] += w1
+            virial_t[k, 2] += w2
+            virial_t[k, 3] += w3
+            virial_t[k, 4] += w4
+            virial_t[k, 5] += w5
 
 
 @njit(cache=True)
