@@ -155,3 +155,18 @@ def test_block_round_trip_and_select(configs, basis):
     assert list(again.config_type) == list(block.config_type)
     forces = block.select(block.kind == "F")
     assert len(forces) == 3 * sum(c.n_atoms for c in configs[:3])
+
+
+def test_real_ace_basis_stress_rows_recover_the_generating_model(configs):
+    basis_module = pytest.importorskip("acefit.basis")
+    ace = basis_module.ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5)
+    coef = np.random.default_rng(5).standard_normal(len(ace))
+    synthetic = []
+    for cfg in configs:
+        v = ace.evaluate(cfg.atoms)
+        synthetic.append(LabelledConfig(atoms=cfg.atoms, energy=float(v.energy @ coef) + E0.total(cfg.atoms.numbers),
+                                        forces=v.forces @ coef, stress=v.stress @ coef,
+                                        config_type=cfg.config_type, index=len(synthetic)))
+    WA, Wy = design_block(ace, synthetic, None, E0).weighted()
+    # the generating coefficients fit every row exactly (E0, signs and virial form consistent)
+    np.testing.assert_allclose(WA @ coef, Wy, rtol=0, atol=1e-9 * np.abs(Wy).max())

@@ -64,3 +64,14 @@ def test_column_scaling_solves_the_prior_regularised_problem():
         scaled = problem.scale_columns(gamma)
         d = np.linalg.solve(scaled.gram() + lam * np.eye(3), scaled.aty())
         np.testing.assert_allclose(d / gamma, direct, rtol=1e-10)
+
+
+def test_real_ace_basis_prior():
+    basis_module = pytest.importorskip("acefit.basis")
+    ace = basis_module.ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5)
+    g = algebraic_prior(ace, p=2, wL=1.5)
+    assert g.shape == (len(ace),) and np.all(g > 0)
+    for gk, f in zip(g, ace.functions):
+        assert gk == pytest.approx(sum(n ** 2 + 1.5 * l ** 2 for _, n, l in f.factors))
+        if f.kind == "pair":
+            assert gk == f.factors[0][1] ** 2
