@@ -1,0 +1,262 @@
+"""HDF5 path files: round trip for every solver, interrupted runs, errors, selection rules."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+
+from acefit import solvers
+from acefit.checkpoints import (CheckpointError, CheckpointWriter, list_runs, read_path,
+                                read_paths, select, select_index, write_path)
+from acefit.lsq import LeastSquaresProblem
+from acefit.solvers.apriori import apriori_path, ard_sweep
+from acefit.solvers.debias import debias_path
+from acefit.solvers.path import Path, Step
+
+
+def _data(seed=0, m=80, n=15):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((m, n))
+    c = np.zeros(n)
+    c[[1, 4, 9]] = [2.0, -1.5, 1.0]
+    y = A @ c + 0.05 * rng.standard_normal(m)
+    A_val = rng.standard_normal((20, n))
+    return A, y, (A_val, A_val @ c)
+
+
+def _all_paths():
+    A, y, val = _data()
+    red = LeastSquaresProblem.from_dense(A, y, reduce=True)
+    costs = np.arange(A.shape[1])[::-1].astype(float)
+    paths = {
+        "asp": solvers.asp(A, y, max_active=5, validation=val),
+        "omp": solvers.omp(A, y, max_active=5, validation=val),
+        "lars_lasso": solvers.lars_lasso(A, y, max_active=5),
+        "cd_lasso": solvers.cd_lasso(A, y, n_lams=6, validation=val),
+        "ista": solvers.ista(A, y, n_lams=4),
+        "qr": solvers.qr(A, y, lam=[0.0, 1.0], validation=val),
+        "rrqr": solvers.rrqr(red, rtol=[1e-6, 0.5]),
+        "tsvd": solvers.tsvd(A, y, rtol=0.1),
+        "blr": solvers.blr(red, committee=3, seed=0, validation=val),
+        "ard": solvers.ard(A, y),
+        "blr_apriori": apriori_path(red, costs=costs, sizes=3, validation=val),
+        "ard_sweep": ard_sweep(A, y, targets=[2, 3]),
+    }
+    paths["asp+tsvd"] = debias_path(paths["asp"], red, "tsvd", rtol=1e-8)
+    return paths, A.shape[1]
+
+
+def _same_value(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same_value, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same_value(a[k], b[k]) for k in a)
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == b
+
+
+def _assert_same_path(got, want):
+    assert got.solver == want.solver
+    assert _same_value(want.params, got.params)
+    assert len(got) == len(want)
+    for g, w in zip(got.steps, want.steps):
+        np.testing.assert_array_equal(g.active, w.active)
+        np.testing.assert_array_equal(g.coef, w.coef)
+        assert g.coef.shape == w.coef.shape
+        assert _same_value(float(w.lam), g.lam)
+        assert g.train_error == w.train_error and g.val_error == w.val_error
+        assert _same_value(w.info, g.info), (w.info, g.info)
+
+
+def test_round_trip_of_every_solver(tmp_path):
+    paths, n = _all_paths()
+    f = tmp_path / "paths.h5"
+    for name, path in paths.items():
+        assert len(path) > 0, name
+        write_path(f, path, run=name)
+    runs = list_runs(f)
+    assert set(runs) == set(paths)
+    assert all(r["complete"] and r["n_features"] == n for r in runs.values())
+    back = read_paths(f, require_complete=True)
+    for name, path in paths.items():
+        _assert_same_path(back[name], path)
+        assert back[name].complete and back[name].run == name
+    _assert_same_path(read_path(f, "blr"), paths["blr"])
+
+
+def test_writer_as_on_step_streams_each_step(tmp_path):
+    A, y, val = _data()
+    f = tmp_path / "omp.h5"
+    seen = []
+    with CheckpointWriter(f, "omp", {"max_active": 4}) as ckpt:
+        def on_step(step):
+            ckpt(step)
+            partial = read_path(f)          # readable between steps, flagged incomplete
+            seen.append((len(partial), partial.complete))
+        path = solvers.omp(A, y, max_active=4, validation=val, on_step=on_step)
+    assert seen == [(k, False) for k in range(1, len(path) + 1)]
+    done = read_path(f, require_complete=True)
+    assert done.complete and len(done) == len(path)
+    np.testing.assert_array_equal(done.steps[-1].coef, path.steps[-1].coef)
+
+
+def test_exception_inside_writer_leaves_run_incomplete(tmp_path):
+    f = tmp_path / "x.h5"
+    step = Step(active=np.array([2]), coef=np.array([0, 0, 1.5]), lam=0.1, train_error=1.0)
+    with pytest.raises(RuntimeError):
+        with CheckpointWriter(f, "asp") as ckpt:
+            ckpt(step)
+            raise RuntimeError("solver crashed")
+    path = read_path(f)
+    assert not path.complete and len(path) == 1
+    with pytest.raises(CheckpointError, match="incomplete"):
+        read_path(f, require_complete=True)
+
+
+def test_killed_process_keeps_finished_steps(tmp_path):
+    f = tmp_path / "killed.h5"
+    script = textwrap.dedent(f"""
+        import sys, time
+        import numpy as np
+        from acefit.checkpoints import CheckpointWriter
+        from acefit.solvers.path import Step
+        w = CheckpointWriter({str(f)!r}, "omp", {{"max_active": 100}}, n_features=10)
+        for k in range(100):
+            coef = np.zeros(10); coef[: k % 10 + 1] = 1.0
+            w(Step(active=np.arange(k % 10 + 1), coef=coef, lam=float(k), train_error=1.0 / (k + 1)))
+            print(k, flush=True)
+            if k == 2:
+                time.sleep(60)      # killed here, mid-path
+        w.close()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3):
+            assert proc.stdout.readline().strip() != ""
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    path = read_path(f)
+    assert not path.complete and len(path) == 3
+    assert [s.lam for s in path] == [0.0, 1.0, 2.0]
+    np.testing.assert_array_equal(path.steps[2].coef, [1, 1, 1] + [0] * 7)
+    assert not list_runs(f)["omp"]["complete"]
+    with pytest.raises(CheckpointError, match="incomplete"):
+        read_path(f, require_complete=True)
+
+
+def test_half_written_step_is_ignored(tmp_path):
+    f = tmp_path / "half.h5"
+    w = CheckpointWriter(f, "omp", n_features=3)
+    w(Step(active=np.array([0]), coef=np.array([1.0, 0, 0])))
+    with h5py.File(f, "a") as h:           # a step group the counter never reached
+        h["runs/omp/steps"].create_group("000001").create_dataset("active", data=[1])
+    assert len(read_path(f)) == 1
+    w(Step(active=np.array([1]), coef=np.array([0, 2.0, 0])))   # overwrites the debris
+    w.close()
+    assert len(read_path(f, require_complete=True)) == 2
+
+
+def test_errors_name_the_file(tmp_path):
+    missing = tmp_path / "nope.h5"
+    with pytest.raises(CheckpointError, match="nope.h5.*does not exist"):
+        read_path(missing)
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_bytes(b"not hdf5 at all" * 20)
+    with pytest.raises(CheckpointError, match="garbage.h5.*cannot be opened"):
+        read_path(garbage)
+    good = tmp_path / "good.h5"
+    write_path(good, Path("omp", {}, [Step(np.array([0]), np.array([1.0, 0.0]))]))
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated.h5"):
+        read_path(truncated)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as h:
+        h["x"] = 1
+    with pytest.raises(CheckpointError, match="other.h5.*not an acefit path file"):
+        read_path(other)
+    with pytest.raises(CheckpointError, match="no run 'asp'"):
+        read_path(good, "asp")
+    with pytest.raises(CheckpointError, match="already has a run 'omp'"):
+        CheckpointWriter(good, "omp")
+    with h5py.File(good, "a") as h:          # damaged: a counted step lost its data
+        del h["runs/omp/steps/000000/coef"]
+    with pytest.raises(CheckpointError, match="good.h5.*damaged"):
+        read_path(good)
+
+
+def test_writer_rejects_steps_that_break_the_contract(tmp_path):
+    f = tmp_path / "w.h5"
+    w = CheckpointWriter(f, "x", n_features=3)
+    with pytest.raises(ValueError, match="nonzero outside the active set"):
+        w(Step(active=np.array([0]), coef=np.array([1.0, 0.5, 0.0])))
+    with pytest.raises(ValueError, match="shape"):
+        w(Step(active=np.array([0]), coef=np.array([1.0, 0.0])))
+    with pytest.raises(ValueError, match="JSON|serialis"):
+        w(Step(active=np.array([0]), coef=np.array([1.0, 0, 0]), info={"f": object()}))
+    with pytest.raises(ValueError, match="run name"):
+        CheckpointWriter(f, "a/b")
+
+
+# ------------------------------------------------------------------ selection rules
+
+def _hand_path():
+    # sizes        1     2     3     4     5     6
+    # val_error  0.50  0.30  0.21  0.20  0.25  0.19
+    sizes = [1, 2, 3, 4, 5, 6]
+    vals = [0.50, 0.30, 0.21, 0.20, 0.25, 0.19]
+    steps = []
+    for k, v in zip(sizes, vals):
+        coef = np.zeros(8)
+        coef[:k] = 1.0
+        steps.append(Step(active=np.arange(k), coef=coef, lam=1.0 / k, train_error=v / 2,
+                          val_error=v))
+    return Path("omp", {}, steps)
+
+
+def test_selection_rules_on_a_known_path():
+    p = _hand_path()
+    assert select_index(p, "final") == 5
+    assert select_index(p, "final", max_active=4) == 3
+    assert select_index(p, "best_val") == 5
+    assert select_index(p, "best_val", max_active=5) == 3
+    assert select_index(p, "best_val", max_active=3) == 2
+    assert select_index(p, "sparsest_within", factor=1.1) == 3            # 0.20 <= 0.209
+    assert select_index(p, "sparsest_within", factor=1.15) == 2           # 0.21 <= 0.2185
+    assert select_index(p, "sparsest_within", factor=1.6, max_active=5) == 1   # 0.30 <= 0.32
+    assert select(p, "best_val", max_active=4) is p.steps[3]
+
+
+def test_selection_ties_and_errors():
+    p = _hand_path()
+    p.steps[4].val_error = 0.19          # tie with step 5: fewer active wins
+    assert select_index(p, "best_val") == 4
+    with pytest.raises(ValueError, match="unknown selection rule"):
+        select_index(p, "median")
+    with pytest.raises(ValueError, match="at most 0 active"):
+        select_index(p, "best_val", max_active=0)
+    with pytest.raises(ValueError, match="factor"):
+        select_index(p, "sparsest_within", factor=0.5)
+    for s in p.steps:
+        s.val_error = None
+    with pytest.raises(ValueError, match="validation"):
+        select_index(p, "best_val")
+    assert select_index(p, "final") == 5
+
+
+def test_selection_on_a_read_back_path(tmp_path):
+    f = tmp_path / "sel.h5"
+    write_path(f, _hand_path())
+    assert select_index(read_path(f), "best_val", max_active=5) == 3
