@@ -1,0 +1,139 @@
+"""A-priori nested basis paths and the ARD sparsity sweep."""
+
+import numpy as np
+import pytest
+
+from acefit.checkpoints import CheckpointWriter, read_path
+from acefit.lsq import LeastSquaresProblem
+from acefit.solvers import blr, qr, rrqr, tsvd
+from acefit.solvers.apriori import (NestedProblem, apriori_order, apriori_path, ard_sweep,
+                                    nested_sizes)
+
+DIRECT = {"blr": (blr, {}), "qr": (qr, {"lam": 0.05}), "rrqr": (rrqr, {"rtol": 0.05}),
+          "tsvd": (tsvd, {"rtol": 0.05})}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(11)
+    m, n = 150, 24
+    A = rng.standard_normal((m, n)) @ np.diag(np.linspace(1.0, 0.2, n))
+    c = rng.standard_normal(n) * np.exp(-np.arange(n) / 6)
+    y = A @ c + 0.02 * rng.standard_normal(m)
+    costs = rng.integers(0, 8, n).astype(float)        # many ties: broken by index
+    A_val = rng.standard_normal((25, n))
+    return A, y, costs, (A_val, A_val @ c)
+
+
+def test_order_is_by_cost_then_index():
+    np.testing.assert_array_equal(apriori_order([2.0, 1.0, 2.0, 0.5, 1.0]), [3, 1, 4, 0, 2])
+    with pytest.raises(ValueError, match="finite"):
+        apriori_order([1.0, np.nan])
+
+
+def test_sizes():
+    np.testing.assert_array_equal(nested_sizes(100, 4), [25, 50, 75, 100])
+    np.testing.assert_array_equal(nested_sizes(10, 20), np.arange(1, 11))
+    np.testing.assert_array_equal(nested_sizes(10, [7, 3, 3]), [3, 7])
+    for bad in ([0, 3], [11], [], [2.5], 0):
+        with pytest.raises(ValueError, match="sizes"):
+            nested_sizes(10, bad)
+
+
+@pytest.mark.parametrize("reduced", [False, True])
+def test_leading_blocks_are_the_sub_problems(data, reduced):
+    A, y, costs, _ = data
+    problem = LeastSquaresProblem.from_dense(A, y, reduce=reduced)
+    order = apriori_order(costs)
+    nested = NestedProblem(problem, order)
+    rng = np.random.default_rng(0)
+    for k in (1, 7, 24):
+        sub = nested.leading(k)
+        assert sub.reduced and sub.m == A.shape[0] and sub.A.shape == (k, k)
+        for _ in range(3):
+            c = rng.standard_normal(k)
+            r = y - A[:, order[:k]] @ c
+            assert sub.rss(c) == pytest.approx(r @ r, rel=1e-10)
+
+
+@pytest.mark.parametrize("solver", sorted(DIRECT))
+@pytest.mark.parametrize("reduced", [False, True])
+def test_nested_fits_equal_direct_fits_on_the_sub_matrix(data, solver, reduced):
+    A, y, costs, val = data
+    f, kw = DIRECT[solver]
+    problem = LeastSquaresProblem.from_dense(A, y, reduce=reduced)
+    gamma = 1.0 + costs
+    seen = []
+    path = apriori_path(problem, costs=costs, sizes=[3, 10, 24], solver=solver, prior=gamma,
+                        validation=val, on_step=seen.append, **kw)
+    assert path.solver == f"{solver}_apriori" and len(seen) == 3
+    order = apriori_order(costs)
+    for step, k in zip(path.steps, [3, 10, 24]):
+        cols = order[:k]
+        direct = f(A[:, cols], y, prior=gamma[cols], sketch=None, **kw) if solver == "rrqr" \
+            else f(A[:, cols], y, prior=gamma[cols], **kw)
+        d = direct.steps[0]
+        assert step.info["size"] == k
+        np.testing.assert_allclose(step.coef[cols], d.coef, rtol=1e-7, atol=1e-11)
+        assert np.all(step.coef[order[k:]] == 0) and set(step.active) <= set(cols)
+        assert step.train_error == pytest.approx(d.train_error, rel=1e-9)
+        r = val[1] - val[0] @ step.coef
+        assert step.val_error == pytest.approx(np.sqrt(np.mean(r ** 2)), rel=1e-10)
+    if solver == "blr":      # the evidence is that of the m-row sub-problem
+        d = blr(A[:, order[:10]], y, prior=gamma[order[:10]]).steps[0]
+        assert path.steps[1].info["log_evidence"] == pytest.approx(d.info["log_evidence"],
+                                                                   rel=1e-8)
+
+
+def test_underdetermined_dense_problem_uses_column_slices(data):
+    A, y, costs, _ = data
+    A, y = A[:15], y[:15]
+    path = apriori_path(A, y, costs=costs, sizes=[5, 24], solver="blr")
+    order = apriori_order(costs)
+    d = blr(A[:, order[:24]], y).steps[0]
+    np.testing.assert_allclose(path.steps[1].coef[order], d.coef, rtol=1e-8, atol=1e-12)
+
+
+def test_apriori_path_checkpoints(tmp_path, data):
+    A, y, costs, val = data
+    f = tmp_path / "curve.h5"
+    with CheckpointWriter(f, "blr_apriori") as ckpt:
+        path = apriori_path(A, y, costs=costs, sizes=4, validation=val, on_step=ckpt)
+    back = read_path(f, require_complete=True)
+    assert back.complete and [s.info["size"] for s in back] == [6, 12, 18, 24]
+    for a, b in zip(back, path):
+        np.testing.assert_array_equal(a.coef, b.coef)
+        assert a.val_error == b.val_error
+
+
+def test_apriori_errors(data):
+    A, y, costs, _ = data
+    with pytest.raises(ValueError, match="solver"):
+        apriori_path(A, y, costs=costs, solver="omp")
+    with pytest.raises(ValueError, match="costs"):
+        apriori_path(A, y, costs=costs[:-1])
+    with pytest.raises(ValueError, match="one fit per size"):
+        apriori_path(A, y, costs=costs, solver="qr", lam=[0.1, 1.0])
+
+
+def test_ard_sweep_hits_sizes_or_reports_the_nearest():
+    rng = np.random.default_rng(3)
+    m, n = 200, 40
+    A = rng.standard_normal((m, n))
+    c = rng.standard_normal(n) * np.exp(-np.arange(n) / 8)
+    y = A @ c + 0.05 * rng.standard_normal(m)
+    targets = [3, 10, 20, 40]
+    seen = []
+    path = ard_sweep(A, y, targets=targets, on_step=seen.append)
+    assert path.solver == "ard_sweep" and len(seen) == len(targets)
+    for step, t in zip(path.steps, targets):
+        assert step.info["target"] == t
+        assert step.info["hit"] == (abs(step.n_active - t) <= 0.05 * t)
+    assert all(s.info["hit"] for s in path.steps[:3])
+    # a size ARD never reaches: the nearest fit is reported, flagged as a miss
+    far = ard_sweep(A, y, targets=[40], max_fits=3, rel_tol=0.0)
+    s = far.steps[0]
+    assert s.info["target"] == 40 and s.info["n_fits"] <= 3 + 1
+    assert s.info["hit"] == (s.n_active == 40)
+    with pytest.raises(ValueError, match="targets"):
+        ard_sweep(A, y, targets=[0, 5])
