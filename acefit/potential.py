@@ -1,0 +1,263 @@
+"""A fitted potential: the active basis functions, their coefficients, E0 and metadata.
+
+Only functions with nonzero coefficients are kept (``basis.subset``), so a sparse
+model evaluates only its active functions. The site energy of atom i is
+
+    E_i = E0[Z_i] + sum_k c_k B_k(i)
+
+Files: one HDF5 file with a JSON header and numeric datasets, described in
+``docs/potential_format.md``. Writing is atomic (temporary file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+from ase.data import atomic_numbers, chemical_symbols
+
+__all__ = ["Potential", "PotentialFileError", "FORMAT_NAME", "FORMAT_VERSION"]
+
+FORMAT_NAME = "acefit-potential"
+FORMAT_VERSION = 1
+
+
+class PotentialFileError(ValueError):
+    """A potential file that cannot be read (truncated, wrong kind, newer version)."""
+
+
+def _symbol(key):
+    if isinstance(key, str) and key in atomic_numbers:
+        return key
+    if isinstance(key, Integral) and 0 < int(key) < len(chemical_symbols):
+        return chemical_symbols[int(key)]
+    raise ValueError(f"E0 keys must be element symbols or atomic numbers, got {key!r}")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, (tuple, set)):
+        return list(obj)
+    raise TypeError(f"cannot store {type(obj).__name__} in a potential header")
+
+
+def _json_hook(d):
+    if "__ndarray__" in d:
+        return np.asarray(d["__ndarray__"], dtype=d["dtype"])
+    return d
+
+
+def _sha256(arr):
+    return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
+
+
+def basis_hash(basis_dict):
+    """Stable hash of a basis description (``basis.to_dict()``)."""
+    text = json.dumps(basis_dict, sort_keys=True, default=_json_default)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Potential:
+    """Linear ACE potential: basis + coefficients + E0 + metadata.
+
+    Parameters
+    ----------
+    basis : acefit.ACEBasis
+        Basis the coefficients refer to (the full basis of a fit, or an active subset).
+    coefficients : array_like, shape (len(basis),)
+        Coefficients; zeros are dropped together with their basis functions.
+    e0 : dict, optional
+        Reference (isolated-atom) energy per element, ``{"Cu": -0.1}`` or ``{29: -0.1}``;
+        elements of the basis not listed get 0.
+    metadata : dict, optional
+        Free-form provenance, JSON-serialisable. Conventional keys: ``"provenance"``
+        (data files, acefit version, date), ``"config_hash"``, ``"solver"``, ``"step"``
+        (path step index), ``"n_active"``. Added here: ``"n_basis_full"`` and
+        ``"active_indices"`` (positions of the kept functions in the given basis).
+    prune : bool
+        Drop zero coefficients (default True). ``False`` keeps the basis as given.
+
+    Attributes
+    ----------
+    basis, coefficients, e0, metadata
+    """
+
+    def __init__(self, basis, coefficients, e0=None, metadata=None, *, prune=True):
+        coef = np.asarray(coefficients, dtype=float)
+        if coef.ndim != 1 or len(coef) != len(basis):
+            raise ValueError(f"coefficients must have shape ({len(basis)},) to match the "
+                             f"basis, got {coef.shape}")
+        if not np.all(np.isfinite(coef)):
+            raise ValueError("coefficients contain NaN or inf")
+        metadata = dict(metadata or {})
+        if prune:
+            active = np.flatnonzero(coef != 0.0)
+            metadata.setdefault("n_basis_full", int(len(coef)))
+            if "active_indices" in metadata:  # compose with an earlier subset
+                prev = np.asarray(metadata["active_indices"], dtype=int)
+                metadata["active_indices"] = prev[active].tolist()
+            else:
+                metadata["active_indices"] = active.tolist()
+            if len(active) < len(coef):
+                basis = basis.subset(active)
+                coef = coef[active]
+        self.basis = basis
+        self.coefficients = coef.copy()
+        self.coefficients.setflags(write=False)
+        self.e0 = {}
+        for key, value in (e0 or {}).items():
+            if not isinstance(value, Real) or not np.isfinite(value):
+                raise ValueError(f"E0[{key!r}] must be a finite number, got {value!r}")
+            self.e0[_symbol(key)] = float(value)
+        self.metadata = metadata
+
+    # -- convenience ----------------------------------------------------------------
+    def __len__(self):
+        return len(self.coefficients)
+
+    def __repr__(self):
+        return (f"Potential({len(self)} active functions, elements={self.elements}, "
+                f"cutoff={self.cutoff:g} Å)")
+
+    @property
+    def elements(self):
+        """Chemical symbols the basis covers."""
+        return list(self.basis.elements)
+
+    @property
+    def cutoff(self):
+        """Largest interaction cutoff (Å)."""
+        return float(self.basis.rcut)
+
+    def e0_array(self, numbers):
+        """E0 of each atom for an array of atomic numbers."""
+        table = np.zeros(max(np.max(numbers, initial=0), 1) + 1)
+        for sym, value in self.e0.items():
+            z = atomic_numbers[sym]
+            if z < len(table):
+                table[z] = value
+        return table[np.asarray(numbers)]
+
+    def energy_forces_stress(self, atoms):
+        """Energy, per-atom energies, forces and stress (ASE units and sign).
+
+        Contracts the coefficients with the basis (no design rows); stress is NaN
+        when the cell is not periodic in all directions.
+        """
+        energy, energies, forces, stress = self.basis.energy_forces_stress(
+            atoms, self.coefficients)
+        e0 = self.e0_array(atoms.numbers)
+        energies = np.asarray(energies, dtype=float) + e0
+        return float(energy) + float(e0.sum()), energies, np.asarray(forces), np.asarray(stress)
+
+    # -- files ----------------------------------------------------------------------
+    def header(self):
+        """The JSON-serialisable header written to files."""
+        basis_dict = self.basis.to_dict()
+        return {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "elements": self.elements,
+            "cutoff": self.cutoff,
+            "n_functions": len(self),
+            "e0": self.e0,
+            "metadata": self.metadata,
+            "basis_hash": basis_hash(basis_dict),
+            "basis": basis_dict,
+        }
+
+    def save(self, path):
+        """Write the potential to ``path`` (HDF5, see docs/potential_format.md), atomically."""
+        import h5py
+
+        path = Path(path)
+        header = self.header()
+        text = json.dumps(header, default=_json_default, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent if str(path.parent) else ".")
+        os.close(fd)
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["format"] = FORMAT_NAME
+                f.attrs["format_version"] = FORMAT_VERSION
+                f.create_dataset("header", data=text)
+                f.create_dataset("coefficients", data=np.asarray(self.coefficients))
+                f.attrs["coefficients_sha256"] = _sha256(np.asarray(self.coefficients))
+                f.attrs["header_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path):
+        """Read a potential written by :meth:`save`.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        PotentialFileError
+            If the file is truncated or corrupt, is not an acefit potential, or was
+            written by a newer format version.
+        """
+        import h5py
+
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"potential file {str(path)!r} does not exist")
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc:
+            raise PotentialFileError(
+                f"{str(path)!r} is not a readable acefit potential (HDF5) file: it is "
+                f"truncated, corrupt or of another kind ({exc})") from None
+        with f:
+            fmt = f.attrs.get("format")
+            if isinstance(fmt, bytes):
+                fmt = fmt.decode()
+            if fmt != FORMAT_NAME:
+                raise PotentialFileError(f"{str(path)!r} is an HDF5 file but not an acefit "
+                                         f"potential (format attribute {fmt!r})")
+            version = int(f.attrs.get("format_version", -1))
+            if version > FORMAT_VERSION:
+                raise PotentialFileError(
+                    f"{str(path)!r} has potential format version {version}, newer than "
+                    f"this acefit reads ({FORMAT_VERSION}); upgrade acefit")
+            if version < 1:
+                raise PotentialFileError(f"{str(path)!r}: invalid format_version {version}")
+            try:
+                text = f["header"][()]
+                coef = np.asarray(f["coefficients"][()], dtype=float)
+                want_c = f.attrs["coefficients_sha256"]
+                want_h = f.attrs["header_sha256"]
+            except (KeyError, OSError) as exc:
+                raise PotentialFileError(f"{str(path)!r} is incomplete or corrupt: "
+                                         f"{exc}") from None
+        text = text.decode() if isinstance(text, bytes) else str(text)
+        if hashlib.sha256(text.encode()).hexdigest() != want_h or _sha256(coef) != want_c:
+            raise PotentialFileError(f"{str(path)!r} is corrupt: checksum mismatch")
+        header = json.loads(text, object_hook=_json_hook)
+        from acefit.basis import ACEBasis
+
+        try:
+            basis = ACEBasis.from_dict(header["basis"])
+        except Exception as exc:
+            raise PotentialFileError(f"{str(path)!r}: cannot rebuild the basis: "
+                                     f"{exc}") from exc
+        if len(basis) != len(coef):
+            raise PotentialFileError(f"{str(path)!r}: basis has {len(basis)} functions but "
+                                     f"{len(coef)} coefficients are stored")
+        return cls(basis, coef, e0=header["e0"], metadata=header["metadata"], prune=False)

@@ -1,0 +1,95 @@
+"""ACECalculator: ASE protocol, agreement with basis rows, finite differences."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk, fcc111
+from ase.calculators.calculator import PropertyNotImplementedError
+from ase.calculators.fd import calculate_numerical_forces, calculate_numerical_stress
+
+from acefit import ACEBasis, ACECalculator, Potential
+
+
+@pytest.fixture(scope="module")
+def potential():
+    basis = ACEBasis(["Cu", "Au"], order=3, totaldegree=[7, 6, 5], rcut=4.2)
+    rng = np.random.default_rng(7)
+    c = 0.05 * rng.normal(size=len(basis))
+    c[rng.random(len(basis)) < 0.3] = 0.0
+    return Potential(basis, c, e0={"Cu": -0.3, "Au": -0.7})
+
+
+def _alloy(cell="cubic"):
+    if cell == "cubic":
+        a = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((2, 1, 1))
+    else:  # a skewed triclinic cell
+        a = bulk("Cu", "fcc", a=3.7).repeat((2, 2, 2))
+        a.set_cell(a.cell[:] + [[0, 0.2, 0], [0.1, 0, 0], [0, 0, 0.15]], scale_atoms=True)
+    a.numbers[::3] = 79
+    a.rattle(0.07, seed=11)
+    return a
+
+
+@pytest.mark.parametrize("cell", ["cubic", "triclinic"])
+def test_matches_contracted_basis_rows(potential, cell):
+    atoms = _alloy(cell)
+    atoms.calc = ACECalculator(potential)
+    rows = potential.basis.evaluate(atoms)
+    c = potential.coefficients
+    e0 = np.where(atoms.numbers == 29, -0.3, -0.7)
+    assert atoms.get_potential_energy() == pytest.approx(rows.energy @ c + e0.sum(), rel=1e-12)
+    assert atoms.get_potential_energy(force_consistent=True) == atoms.get_potential_energy()
+    np.testing.assert_allclose(atoms.get_potential_energies(), rows.site_values @ c + e0,
+                               rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(atoms.get_forces(), rows.forces @ c, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(atoms.get_stress(), rows.stress @ c, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("pbc", [(True, True, True), (True, True, False), (False, False, False)])
+def test_finite_differences(potential, pbc):
+    if pbc == (True, True, False):
+        atoms = fcc111("Cu", (2, 2, 3), a=3.7, vacuum=4.0)
+        atoms.numbers[::4] = 79
+    elif pbc == (False, False, False):
+        atoms = _alloy()
+        atoms.center(vacuum=3.0)
+    else:
+        atoms = _alloy("triclinic")
+    atoms.pbc = pbc
+    atoms.rattle(0.05, seed=2)
+    atoms.calc = ACECalculator(potential)
+    f_num = calculate_numerical_forces(atoms, eps=1e-5)
+    np.testing.assert_allclose(atoms.get_forces(), f_num, atol=2e-7)
+    if all(pbc):
+        s_num = calculate_numerical_stress(atoms, eps=1e-6)
+        np.testing.assert_allclose(atoms.get_stress(), s_num, atol=2e-8)
+    elif not any(pbc):
+        with pytest.raises(PropertyNotImplementedError):
+            atoms.get_stress()
+
+
+def test_energy_invariant_and_extensive(potential):
+    atoms = _alloy()
+    atoms.calc = ACECalculator(potential)
+    e = atoms.get_potential_energy()
+    big = atoms.repeat((1, 2, 2))
+    big.calc = ACECalculator(potential)
+    assert big.get_potential_energy() == pytest.approx(4 * e, rel=1e-11)
+    rot = atoms.copy()
+    rot.rotate(37, (1, 2, 3), rotate_cell=True)
+    rot.calc = ACECalculator(potential)
+    assert rot.get_potential_energy() == pytest.approx(e, rel=1e-11)
+
+
+def test_from_path_and_errors(tmp_path, potential):
+    path = potential.save(tmp_path / "m.h5")
+    calc = ACECalculator(path)
+    assert set(calc.implemented_properties) == {"energy", "free_energy", "forces", "stress",
+                                                "energies"}
+    atoms = _alloy()
+    assert calc.get_potential_energy(atoms) == pytest.approx(
+        ACECalculator(potential).get_potential_energy(atoms), rel=1e-14)
+    with pytest.raises(ValueError, match=r"\['Ni'\]"):
+        calc.get_potential_energy(Atoms("Ni2", positions=[[0, 0, 0], [2, 0, 0]]))
+    with pytest.raises(ValueError, match="acefit.Potential"):
+        ACECalculator(42)

@@ -1,0 +1,131 @@
+"""Potential: pruning, contracted evaluation, save/load round trip, file errors."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from acefit import ACEBasis, Potential
+from acefit.potential import FORMAT_VERSION, PotentialFileError
+
+
+@pytest.fixture(scope="module")
+def basis():
+    return ACEBasis(["Cu", "Au"], order=3, totaldegree=[7, 6, 5], rcut=4.5)
+
+
+@pytest.fixture(scope="module")
+def coef(basis):
+    rng = np.random.default_rng(3)
+    c = rng.normal(size=len(basis))
+    c[rng.random(len(basis)) < 0.6] = 0.0
+    return c
+
+
+@pytest.fixture
+def atoms():
+    a = bulk("Cu", "fcc", a=3.65, cubic=True).repeat((2, 2, 1))
+    a.numbers[[1, 5, 6]] = 79
+    a.rattle(0.08, seed=4)
+    return a
+
+
+def test_prunes_zero_coefficients_and_keeps_the_model(basis, coef, atoms):
+    pot = Potential(basis, coef, e0={"Cu": -0.5, 79: -1.25})
+    nz = np.flatnonzero(coef)
+    assert len(pot) == len(pot.basis) == len(nz) < len(basis)
+    assert pot.metadata["active_indices"] == nz.tolist()
+    assert pot.metadata["n_basis_full"] == len(basis)
+    assert np.all(pot.coefficients != 0)
+    e, energies, forces, stress = pot.energy_forces_stress(atoms)
+    full = basis.evaluate(atoms)
+    e0 = np.where(atoms.numbers == 29, -0.5, -1.25)
+    np.testing.assert_allclose(e, full.energy @ coef + e0.sum(), rtol=1e-12)
+    np.testing.assert_allclose(energies, full.site_values @ coef + e0, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(forces, full.forces @ coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(stress, full.stress @ coef, rtol=1e-10, atol=1e-13)
+
+
+def test_save_load_round_trip(tmp_path, basis, coef, atoms):
+    meta = {"solver": "omp", "step": 12, "config_hash": "abc123",
+            "provenance": {"data": ["train.xyz"]}}
+    pot = Potential(basis, coef, e0={"Cu": -0.5, "Au": -1.25}, metadata=meta)
+    path = pot.save(tmp_path / "model.h5")
+    back = Potential.load(path)
+    assert back.basis.to_dict() == pot.basis.to_dict()
+    np.testing.assert_array_equal(back.coefficients, pot.coefficients)
+    assert back.e0 == pot.e0
+    assert back.metadata == pot.metadata
+    assert back.energy_forces_stress(atoms)[0] == pot.energy_forces_stress(atoms)[0]
+    assert [p.name for p in tmp_path.iterdir()] == ["model.h5"]  # no temporary left
+    with h5py.File(path) as f:  # the header is plain JSON
+        header = json.loads(f["header"][()])
+    assert header["format_version"] == FORMAT_VERSION
+    assert header["n_functions"] == len(pot)
+
+
+def test_load_errors_name_the_file(tmp_path, basis, coef):
+    pot = Potential(basis, coef)
+    good = pot.save(tmp_path / "good.h5")
+    data = good.read_bytes()
+
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(PotentialFileError, match="truncated.h5"):
+        Potential.load(truncated)
+
+    garbage = tmp_path / "garbage.h5"
+    garbage.write_text("not a potential\n")
+    with pytest.raises(PotentialFileError, match="garbage.h5.*not a readable"):
+        Potential.load(garbage)
+
+    newer = tmp_path / "newer.h5"
+    newer.write_bytes(data)
+    with h5py.File(newer, "a") as f:
+        f.attrs["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(PotentialFileError, match="newer.h5.*newer than"):
+        Potential.load(newer)
+
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = 1
+    with pytest.raises(PotentialFileError, match="other.h5.*not an acefit potential"):
+        Potential.load(other)
+
+    tampered = tmp_path / "tampered.h5"
+    tampered.write_bytes(data)
+    with h5py.File(tampered, "a") as f:
+        f["coefficients"][0] += 1.0
+    with pytest.raises(PotentialFileError, match="checksum"):
+        Potential.load(tampered)
+
+    with pytest.raises(FileNotFoundError, match="missing.h5"):
+        Potential.load(tmp_path / "missing.h5")
+
+
+def test_failed_save_leaves_old_file(tmp_path, basis, coef, monkeypatch):
+    pot = Potential(basis, coef)
+    path = pot.save(tmp_path / "model.h5")
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        Potential(basis, coef * 2).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.h5"]
+
+
+def test_bad_inputs(basis):
+    with pytest.raises(ValueError, match="shape"):
+        Potential(basis, np.ones(3))
+    with pytest.raises(ValueError, match="NaN"):
+        Potential(basis, np.full(len(basis), np.nan))
+    with pytest.raises(ValueError, match="E0 keys"):
+        Potential(basis, np.ones(len(basis)), e0={"Xx": 1.0})
+    with pytest.raises(ValueError, match="finite"):
+        Potential(basis, np.ones(len(basis)), e0={"Cu": float("inf")})
