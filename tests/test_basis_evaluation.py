@@ -1,0 +1,276 @@
+"""ACEBasis evaluation: symmetry, derivatives, cutoff, independence, I/O, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from ase import Atoms
+from ase.build import bulk
+from scipy.spatial.transform import Rotation
+
+from acefit.basis import ACEBasis, BasisFunction
+
+
+@pytest.fixture(scope="module")
+def mo_basis():
+    return ACEBasis(["Mo"], order=3, totaldegree=[8, 7, 6], rcut=5.0, pair_degree=3)
+
+
+@pytest.fixture(scope="module")
+def cuau_basis():
+    return ACEBasis(["Cu", "Au"], order=3, totaldegree=[6, 6, 5], rcut={"default": 4.8,
+                    ("Cu", "Cu"): 4.5}, pair_degree=2)
+
+
+def _mo(seed=0, rep=(1, 1, 2)):
+    atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(rep)
+    atoms.rattle(0.15, seed=seed)
+    return atoms
+
+
+def _cuau(seed=0):
+    atoms = bulk("Cu", "fcc", 3.8, cubic=True)
+    atoms.symbols[[1, 2]] = "Au"
+    atoms = atoms.repeat((1, 1, 2))
+    atoms.rattle(0.12, seed=seed)
+    return atoms
+
+
+def _cluster(symbols, seed):
+    rng = np.random.default_rng(seed)
+    atoms = Atoms(symbols)
+    atoms.positions = rng.uniform(-2.5, 2.5, (len(atoms), 3))
+    return atoms
+
+
+def _close(a, b, rel=1e-10):
+    scale = max(np.abs(a).max(), np.abs(b).max(), 1e-300)
+    np.testing.assert_allclose(a, b, rtol=0, atol=rel * scale)
+
+
+@pytest.mark.parametrize("which", ["mo", "cuau"])
+def test_invariance_rotation_reflection_translation_permutation(which, mo_basis, cuau_basis):
+    basis = mo_basis if which == "mo" else cuau_basis
+    atoms = _mo() if which == "mo" else _cuau()
+    ref = basis.evaluate(atoms)
+    rng = np.random.default_rng(1)
+    for reflect in (False, True):
+        Q = Rotation.random(random_state=2).as_matrix()
+        if reflect:
+            Q = Q @ np.diag([1.0, 1.0, -1.0])
+        moved = atoms.copy()
+        moved.set_cell(atoms.cell.array @ Q.T, scale_atoms=False)
+        moved.positions = atoms.positions @ Q.T + rng.normal(size=3) * 3
+        out = basis.evaluate(moved)
+        _close(out.site_values, ref.site_values)
+        _close(out.energy, ref.energy)
+        _close(out.forces, np.einsum("ab,nbk->nak", Q, ref.forces))
+        # stress is a rank-2 tensor: compare rotated full tensors
+        def full(s):
+            v = s.T
+            return np.stack([[v[:, 0], v[:, 5], v[:, 4]], [v[:, 5], v[:, 1], v[:, 3]],
+                             [v[:, 4], v[:, 3], v[:, 2]]])
+        _close(full(out.stress), np.einsum("ab,bck,dc->adk", Q, full(ref.stress), Q))
+    perm = rng.permutation(len(atoms))
+    out = basis.evaluate(atoms[perm])
+    _close(out.site_values, ref.site_values[perm])
+    _close(out.forces, ref.forces[perm])
+    _close(out.stress, ref.stress)
+
+
+def _energy(basis, atoms):
+    return basis.site_values(atoms).sum(axis=0)
+
+
+@pytest.mark.parametrize("which", ["mo", "cuau"])
+def test_forces_and_stress_match_finite_differences(which, mo_basis, cuau_basis):
+    basis = mo_basis if which == "mo" else cuau_basis
+    atoms = _mo(3, (1, 1, 1)) if which == "mo" else _cuau(3)
+    out = basis.evaluate(atoms)
+    h = 1e-5
+    scale = np.abs(out.forces).max()
+    for i, c in [(0, 0), (1, 1), (len(atoms) - 1, 2)]:
+        ap, am = atoms.copy(), atoms.copy()
+        ap.positions[i, c] += h
+        am.positions[i, c] -= h
+        fd = -(_energy(basis, ap) - _energy(basis, am)) / (2 * h)
+        np.testing.assert_allclose(out.forces[i, c], fd, atol=1e-7 * scale)
+    volume = atoms.get_volume()
+    pairs = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+    sscale = np.abs(out.stress).max()
+    for k, (a, b) in enumerate(pairs):
+        eps = np.zeros((3, 3))
+        eps[a, b] = eps[b, a] = h / (1 if a == b else 2)
+        ap, am = atoms.copy(), atoms.copy()
+        ap.set_cell(atoms.cell.array @ (np.eye(3) + eps), scale_atoms=True)
+        am.set_cell(atoms.cell.array @ (np.eye(3) - eps), scale_atoms=True)
+        fd = (_energy(basis, ap) - _energy(basis, am)) / (2 * h * volume)
+        np.testing.assert_allclose(out.stress[k], fd, atol=1e-7 * sscale)
+
+
+def test_forces_of_order_four_and_polynomial_transform():
+    basis = ACEBasis(["Si"], order=4, totaldegree=[4, 4, 4, 9], maxl=2, rcut=4.5,
+                     transform="polynomial", pair_envelope="x", pair_degree=2)
+    assert max(f.order for f in basis.functions) == 4
+    atoms = _cluster("Si7", seed=4)
+    out = basis.evaluate(atoms)
+    h = 1e-5
+    for i, c in [(0, 1), (5, 2)]:
+        ap, am = atoms.copy(), atoms.copy()
+        ap.positions[i, c] += h
+        am.positions[i, c] -= h
+        fd = -(_energy(basis, ap) - _energy(basis, am)) / (2 * h)
+        np.testing.assert_allclose(out.forces[i, c], fd, atol=1e-7 * np.abs(out.forces).max())
+    assert np.isnan(out.stress).all()     # no periodic direction
+
+
+def test_values_and_forces_vanish_smoothly_at_cutoff(mo_basis):
+    rc = mo_basis.rcut
+    scale = np.abs(mo_basis.evaluate(Atoms("Mo2", positions=[[0, 0, 0], [2.7, 0, 0]]))
+                   .forces).max()
+    prev = None
+    for eps in (1e-2, 1e-3, 1e-4):
+        dimer = Atoms("Mo3", positions=[[0, 0, 0], [rc - eps, 0, 0], [0, rc - eps, 0]])
+        out = mo_basis.evaluate(dimer)
+        f = np.abs(out.forces).max()
+        assert f < 200 * eps * scale
+        if prev is not None:
+            assert f < prev / 5          # forces -> 0 linearly, values quadratically
+        prev = f
+    # beyond the cutoff: exactly the isolated-atom values
+    far = mo_basis.evaluate(Atoms("Mo2", positions=[[0, 0, 0], [rc + 1e-9, 0, 0]]))
+    assert not far.forces.any() and not far.site_values.any()
+
+
+@pytest.mark.parametrize("pair_degree", [0, 4])
+def test_linear_independence_over_random_environments(pair_degree):
+    basis = ACEBasis(["Mo"], order=3, totaldegree=[7, 6, 6], rcut=5.0,
+                     pair_degree=pair_degree)
+    rows = [basis.site_values(_cluster("Mo12", seed))[0] for seed in range(6 * len(basis))]
+    rows = np.array(rows)
+    rows /= np.linalg.norm(rows, axis=0)
+    s = np.linalg.svd(rows, compute_uv=False)
+    assert s[-1] / s[0] > 1e-8, (len(basis), s[-1] / s[0])
+
+
+def test_two_elements_centre_and_neighbour_species(cuau_basis):
+    atoms = _cuau()
+    vals = cuau_basis.site_values(atoms)
+    centres = np.array([f.centre for f in cuau_basis.functions])
+    for i, z in enumerate(atoms.numbers):
+        assert not vals[i, centres != z].any()
+        assert vals[i, centres == z].any()
+    # swapping species changes the values (neighbour species resolved)
+    swapped = atoms.copy()
+    swapped.numbers = np.where(atoms.numbers == 29, 79, 29)
+    assert not np.allclose(np.sort(cuau_basis.site_values(swapped).sum(0)),
+                           np.sort(vals.sum(0)))
+
+
+def test_isolated_atom_and_atom_without_neighbours(mo_basis):
+    single = Atoms("Mo", positions=[[0, 0, 0]])
+    out = mo_basis.evaluate(single)
+    assert out.site_values.shape == (1, len(mo_basis))
+    assert not out.site_values.any() and not out.forces.any() and np.isnan(out.stress).all()
+    # a far atom next to a dimer: its row is zero, the dimer's rows are unchanged
+    dimer = Atoms("Mo2", positions=[[0, 0, 0], [2.5, 0.3, 0]])
+    trio = Atoms("Mo3", positions=[[0, 0, 0], [2.5, 0.3, 0], [40, 0, 0]])
+    a, b = mo_basis.evaluate(dimer), mo_basis.evaluate(trio)
+    np.testing.assert_array_equal(b.site_values[2], 0)
+    np.testing.assert_allclose(b.site_values[:2], a.site_values, atol=1e-14)
+    np.testing.assert_allclose(b.forces[:2], a.forces, atol=1e-14)
+    # periodic single atom in a large box: stress defined and zero
+    box = Atoms("Mo", cell=[20, 20, 20], pbc=True)
+    np.testing.assert_array_equal(mo_basis.evaluate(box).stress, 0.0)
+    empty = mo_basis.evaluate(Atoms())
+    assert empty.energy.shape == (len(mo_basis),) and not empty.energy.any()
+
+
+def test_mixed_pbc_and_degenerate_nonperiodic_cell(mo_basis):
+    slab = bulk("Mo", "bcc", 3.15, cubic=True).repeat((2, 2, 1))
+    slab.rattle(0.05, seed=5)
+    slab.pbc = [True, True, False]
+    with_vac = slab.copy()
+    with_vac.cell[2] = [0, 0, 30.0]
+    flat = slab.copy()
+    flat.cell[2] = [0, 0, 0]
+    a, b = mo_basis.evaluate(with_vac), mo_basis.evaluate(flat)
+    np.testing.assert_allclose(a.site_values, b.site_values, atol=1e-13)
+    np.testing.assert_allclose(a.forces, b.forces, atol=1e-12)
+    assert np.isfinite(a.stress).all() and np.isnan(b.stress).all()
+
+
+def test_contracted_evaluation_equals_contracted_rows(cuau_basis):
+    atoms = _cuau(7)
+    coef = np.random.default_rng(0).normal(size=len(cuau_basis))
+    coef[::3] = 0.0
+    out = cuau_basis.evaluate(atoms)
+    E, energies, F, S = cuau_basis.energy_forces_stress(atoms, coef)
+    np.testing.assert_allclose(E, out.energy @ coef, rtol=1e-12)
+    np.testing.assert_allclose(energies, out.site_values @ coef, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(F, out.forces @ coef, atol=1e-11 * np.abs(F).max())
+    np.testing.assert_allclose(S, out.stress @ coef, atol=1e-11 * np.abs(S).max())
+    with pytest.raises(ValueError, match="coef must have shape"):
+        cuau_basis.energy_forces_stress(atoms, coef[:-1])
+
+
+def test_subset_equals_column_selection(cuau_basis):
+    atoms = _cuau(2)
+    idx = np.array([len(cuau_basis) - 1, 3, 0, 17, 40])
+    sub = cuau_basis.subset(idx)
+    assert len(sub) == 5 and sub.functions == [cuau_basis.functions[i] for i in idx]
+    full, part = cuau_basis.evaluate(atoms), sub.evaluate(atoms)
+    np.testing.assert_allclose(part.site_values, full.site_values[:, idx], atol=1e-14)
+    np.testing.assert_allclose(part.forces, full.forces[:, :, idx], atol=1e-13)
+    np.testing.assert_allclose(part.stress, full.stress[:, idx], atol=1e-13)
+    # genuinely smaller: fewer product terms and one-particle functions
+    assert sub._tables["term_coef"].size < cuau_basis._tables["term_coef"].size / 5
+    assert sub._tables["v_rad"].size < cuau_basis._tables["v_rad"].size
+    mask = np.zeros(len(cuau_basis), bool)
+    mask[[2, 5]] = True
+    assert cuau_basis.subset(mask).functions == [cuau_basis.functions[2],
+                                                 cuau_basis.functions[5]]
+
+
+def test_to_dict_round_trip(cuau_basis):
+    d = cuau_basis.to_dict()
+    text = json.dumps(d)
+    again = ACEBasis.from_dict(json.loads(text))
+    assert again.to_dict() == d
+    assert again.functions == cuau_basis.functions
+    again_yaml = ACEBasis.from_dict(yaml.safe_load(yaml.safe_dump(d)))
+    assert again_yaml.to_dict() == d
+    atoms = _cuau(4)
+    np.testing.assert_array_equal(again.evaluate(atoms).forces,
+                                  cuau_basis.evaluate(atoms).forces)
+    sub = cuau_basis.subset([1, 30, 31])
+    assert ACEBasis.from_dict(json.loads(json.dumps(sub.to_dict()))).functions == sub.functions
+    assert isinstance(again.functions[0], BasisFunction)
+    with pytest.raises(ValueError, match="not an ACEBasis"):
+        ACEBasis.from_dict({"format": "other"})
+
+
+def test_bad_atoms_raise_value_error_naming_the_problem(mo_basis):
+    with pytest.raises(ValueError, match=r"\['Cu'\] not in the basis"):
+        mo_basis.evaluate(Atoms("MoCu", positions=[[0, 0, 0], [2, 0, 0]]))
+    bad = Atoms("Mo2", positions=[[0, 0, 0], [np.nan, 0, 0]])
+    with pytest.raises(ValueError, match="non-finite positions"):
+        mo_basis.site_values(bad)
+    flat = Atoms("Mo", cell=[[3, 0, 0], [0, 3, 0], [0, 0, 0]], pbc=True)
+    with pytest.raises(ValueError, match="zero-volume cell"):
+        mo_basis.evaluate(flat)
+    with pytest.raises(ValueError, match="zero-volume cell"):
+        mo_basis.energy_forces_stress(flat, np.ones(len(mo_basis)))
+    with pytest.raises(ValueError, match="coincide"):
+        mo_basis.evaluate(Atoms("Mo2", positions=[[0, 0, 0], [0, 0, 0]]))
+
+
+def test_small_periodic_cell_counts_all_images(mo_basis):
+    # one-atom bcc primitive cell vs the 2-atom cubic cell: same per-atom values
+    prim = bulk("Mo", "bcc", 3.15)
+    cubic = bulk("Mo", "bcc", 3.15, cubic=True)
+    np.testing.assert_allclose(mo_basis.site_values(prim)[0],
+                               mo_basis.site_values(cubic)[1], atol=1e-11)
+    np.testing.assert_allclose(mo_basis.evaluate(prim).stress[:, :],
+                               mo_basis.evaluate(cubic).stress, atol=1e-11)

@@ -1,0 +1,94 @@
+"""Basis specification: admissible multisets, calibration counts, pair basis, validation."""
+
+import numpy as np
+import pytest
+
+from acefit.basis import ACEBasis
+from acefit.basis.spec import BasisSpec, enumerate_multisets
+
+
+def _by_order(basis):
+    counts = {}
+    for f in basis.functions:
+        if f.kind == "ace":
+            counts[f.order] = counts.get(f.order, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("degree, by_order, total", [
+    ([20, 16, 12], {1: 20, 2: 147, 3: 132}, 299),
+    ([25, 21, 17], {1: 25, 2: 314, 3: 677}, 1016),
+    (25, {1: 25, 2: 514, 3: 4753}, 5292),
+])
+def test_calibration_counts(degree, by_order, total):
+    # ACEpotentials.jl: about 300 / 1000 / 5000 for one element, order 3, wL = 1.5
+    basis = ACEBasis(["Mo"], order=3, totaldegree=degree, pair_degree=0)
+    assert _by_order(basis) == by_order
+    assert len(basis) == total
+
+
+def test_pair_basis_adds_degree_per_species_pair():
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 5], pair_degree=4)
+    pair = [f for f in basis.functions if f.kind == "pair"]
+    assert len(pair) == 4 * 2 * 2
+    assert {(f.centre, f.factors[0][0]) for f in pair} == {(29, 29), (29, 79), (79, 29),
+                                                           (79, 79)}
+    assert len(basis) == len(pair) + sum(_by_order(basis).values())
+    counts = basis.counts()
+    assert counts[("Cu", "pair")] == 8 and counts[("Au", "pair")] == 8
+    assert "pair" in basis.describe() and "Au" in basis.describe()
+
+
+def test_admissibility_rules_hold_for_every_function():
+    spec = BasisSpec.create(["Si", "O"], order=4, totaldegree=[9, 8, 7, 6], maxl=3, maxn=5)
+    for nu, multisets in enumerate_multisets(spec).items():
+        assert len(set(multisets)) == len(multisets)
+        for factors in multisets:
+            assert len(factors) == nu
+            ls = [l for _, _, l in factors]
+            assert sum(n + 1.5 * l for _, n, l in factors) <= spec.degrees[nu - 1] + 1e-12
+            assert sum(ls) % 2 == 0 and 2 * max(ls) <= sum(ls)
+            assert max(ls) <= 3 and max(n for _, n, _ in factors) <= 5
+            assert min(n for _, n, _ in factors) >= 1
+            assert list(factors) == sorted(factors, key=lambda f: (f[2], f[0], f[1]))
+
+
+def test_order_four_has_several_couplings_for_some_multisets():
+    basis = ACEBasis(["W"], order=4, totaldegree=[4, 4, 4, 13], maxl=2, pair_degree=0)
+    fours = [f for f in basis.functions if f.order == 4]
+    assert fours and max(f.coupling for f in fours) >= 1
+    # each (factors, q) once
+    keys = [(f.factors, f.coupling) for f in basis.functions]
+    assert len(set(keys)) == len(keys)
+
+
+def test_multi_element_coefficients_per_centre():
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[5, 5], pair_degree=0)
+    cu = [f for f in basis.functions if f.centre == 29]
+    au = [f for f in basis.functions if f.centre == 79]
+    assert len(cu) == len(au) > 0
+    assert [f.factors for f in cu] == [f.factors for f in au]
+    # neighbour species of factors span both elements
+    assert {z for f in cu for z, _, _ in f.factors} == {29, 79}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(elements=["Xx"]), "unknown element"),
+    (dict(elements=["Cu"], order=5), "order"),
+    (dict(elements=["Cu"], order=3, totaldegree=[5, 4]), "totaldegree"),
+    (dict(elements=["Cu"], wL=-1), "wL"),
+    (dict(elements=["Cu"], maxl=-1), "maxl"),
+    (dict(elements=["Cu"], pair_degree=-2), "pair_degree"),
+    (dict(elements=["Cu", "Cu"]), "duplicates"),
+    (dict(elements=[]), "at least one"),
+])
+def test_bad_spec_raises_value_error(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ACEBasis(**kwargs)
+
+
+def test_scalar_degree_equals_list():
+    a = ACEBasis(["Fe"], order=2, totaldegree=7)
+    b = ACEBasis(["Fe"], order=2, totaldegree=[7, 7])
+    assert a.functions == b.functions
+    assert np.array_equal(a.spec.degrees, b.spec.degrees)
