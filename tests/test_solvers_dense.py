@@ -131,7 +131,7 @@ def test_rrqr_rank_follows_the_pivoted_diagonal_and_lam_tie(data):
 
 @pytest.mark.parametrize("kind", ["gaussian", "sparse"])
 def test_rrqr_sketch_on_a_tall_problem(kind):
-    A, y, _ = _problem(m=2000, n=30, seed=3)
+    A, y, _ = _problem(m=800, n=30, seed=3)
     s = rrqr(A, y, rtol=1e-8, sketch=kind, seed=1).steps[0]
     assert s.info["sketch"] == kind and s.info["rank"] == 30
     np.testing.assert_allclose(s.coef, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-8)

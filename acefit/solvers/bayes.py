@@ -289,18 +289,29 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     converged, it = False, 0
 
     def posterior(beta, prec, keep):
+        """Kept indices, diag of the posterior covariance, posterior mean."""
         idx = np.flatnonzero(keep)
         H = beta * G[np.ix_(idx, idx)]
         H[np.diag_indices_from(H)] += prec[idx]
-        Sigma = scipy.linalg.pinvh(H)
         d = np.zeros(n)
-        d[idx] = beta * (Sigma @ aty[idx])
-        return idx, Sigma, d
+        try:
+            # H = L L^T: diag(H^-1) from L^-1 costs 2/3 k^3, a tenth of pinvh's eigh
+            L = scipy.linalg.cholesky(H, lower=True)
+            Linv, bad = scipy.linalg.lapack.dtrtri(L, lower=1)
+            if bad:
+                raise np.linalg.LinAlgError("singular Cholesky factor")
+            sigma_diag = np.einsum("ij,ij->j", Linv, Linv)
+            d[idx] = beta * (Linv.T @ (Linv @ aty[idx]))
+        except np.linalg.LinAlgError:
+            Sigma = scipy.linalg.pinvh(H)
+            sigma_diag = np.diag(Sigma).copy()
+            d[idx] = beta * (Sigma @ aty[idx])
+        return idx, sigma_diag, d
 
     for it in range(1, max_iter + 1):
-        idx, Sigma, d = posterior(beta, prec, keep)
+        idx, sigma_diag, d = posterior(beta, prec, keep)
         rss = P.rss(d)
-        g = 1.0 - prec[idx] * np.diag(Sigma)
+        g = 1.0 - prec[idx] * sigma_diag
         prec[idx] = (g + 2 * l1) / (d[idx] ** 2 + 2 * l2)
         beta = (m - g.sum() + 2 * a1) / (rss + 2 * a2)
         keep = prec < threshold
