@@ -1,0 +1,408 @@
+"""Export to LAMMPS ML-PACE ``.yace`` (``pair_style pace``), exact for polynomial radials.
+
+The format and every formula used here are in ``docs/yace_format.md``. In short, per
+ordered species pair the ``ACE.jl.base`` radial basis evaluates
+
+    t = ((1 + r0)/(1 + r))^p,  P_0 = A_0 (t - xl)^2,  P_k = (A_k t + B_k) P_{k-1} + C_k P_{k-2}
+
+and acefit's many-body radial functions (``transform: polynomial``, rin = 0, integer p)
+are exactly such a sequence: x = alpha t + beta is affine in t, so the Legendre
+recurrence in x is a recurrence in t, the envelope root at rcut is ``xl`` and a
+left envelope root (x - x_l)^p_l (the "y" envelope) becomes p_l leading
+recurrence steps. Rank-1 functions (pair functions and nu = 1) are linear
+combinations of the same P_k. Angular parts: acefit's real-harmonic couplings are
+rewritten in complex harmonics sqrt(4 pi) Y_lm (python-ace/ML-PACE convention).
+
+The Agnesi transform, rin > 0, a non-integer p and the repulsive pair envelope of
+Torabi et al. App. A are not expressible; such models are refused with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["export_yace", "yace_dict", "check_exportable"]
+
+_SQRT_4PI = float(np.sqrt(4.0 * np.pi))
+_IMAG_RTOL = 1e-10   # imaginary parts of complex ctildes, relative to the largest
+_FIT_RTOL = 1e-10    # rank-1 re-expansion residual, relative
+_SELF_CHECK_RTOL = 1e-11
+_EMBEDDING = {"ndensity": 1, "FS_parameters": [1.0, 1.0],
+              "npoti": "FinnisSinclairShiftedScaled",
+              "rho_core_cutoff": 100000.0, "drho_core_cutoff": 250.0}
+_HOW = ("exportable models use `radial: {transform: polynomial}` with an integer p, "
+        "rin = 0, envelope 'x' or 'y', and pair_envelope 'x' or 'y' (or no pair "
+        "functions)")
+
+
+def check_exportable(basis):
+    """Raise ValueError (with the reason and the settings that would work) if the
+    basis cannot be written exactly as ``.yace``."""
+    rad = basis.radial
+    problems = []
+    if rad.transform != "polynomial":
+        problems.append(f"the radial transform is {rad.transform!r}; ML-PACE's ACE.jl.base "
+                        "radial functions are polynomials in ((1+r0)/(1+r))^p only")
+    if float(rad.p) != int(rad.p):
+        problems.append(f"p = {rad.p} is not an integer (ML-PACE reads p as an integer)")
+    if np.any(rad.rin != 0.0):
+        problems.append("rin > 0 clamps x below rin, which no polynomial reproduces")
+    has_pair = any(f.kind == "pair" for f in basis.functions)
+    if has_pair and rad.pair_envelope == "repulsive":
+        problems.append("the pair functions use the repulsive envelope (r/r0)^-1 - ... of "
+                        "Torabi et al. App. A, which has a pole at r = 0 and is not a "
+                        "polynomial in t = ((1+r0)/(1+r))^p (finite at r = 0); ML-PACE's "
+                        "pair and rank-1 functions are such polynomials")
+    if problems:
+        raise ValueError("cannot export this potential to .yace exactly: "
+                         + "; ".join(problems) + ". " + _HOW)
+
+
+# ---------------------------------------------------------------------------- radial
+def _bond_parameters(rad, a, b, n_total):
+    """ACE.jl.base parameters for species pair (a, b) and the index shift s such that
+    P_{s + n - 1} equals acefit's many-body R_n exactly."""
+    p = int(rad.p)
+    r0 = float(rad.r0[a, b])
+    rcut = float(rad.rcut[a, b])
+    y_in = (1.0 + r0) ** p            # t at r = rin = 0
+    y_cut = ((1.0 + r0) / (1.0 + rcut)) ** p
+    alpha = 2.0 / (y_cut - y_in)      # x = alpha t + beta
+    beta = -1.0 - alpha * y_in
+    x_l, p_l, _, p_r, scale = rad.envelope_parameters(rad.envelope)
+    x_l, scale = float(np.ravel(x_l)[a * len(rad.elements) + b]), \
+        float(np.ravel(scale)[a * len(rad.elements) + b])
+    assert p_r == 2
+    t_l = (x_l - beta) / alpha
+    A, B, C = [np.zeros(n_total) for _ in range(3)]
+    LA, LB, LC = rad.A, rad.B, rad.C
+    A[0] = scale * alpha ** (p_l + 2) * LA[0]
+    for k in range(1, p_l + 1):       # multiply by (t - t_l) p_l times
+        A[k], B[k] = 1.0, -t_l
+    for k in range(1, n_total - p_l):
+        if k >= len(LA):
+            raise AssertionError("recurrence shorter than needed")
+        A[p_l + k] = LA[k] * alpha
+        B[p_l + k] = LA[k] * beta + LB[k]
+        C[p_l + k] = LC[k] if k >= 2 else 0.0
+    params = {"radbasename": "ACE.jl.base", "rcut": rcut, "r0": r0, "p": p,
+              "xl": y_cut, "xr": y_in + 1.0, "pl": 2, "pr": 0, "maxn": int(n_total),
+              "recursion_coefficients": {"A": A.tolist(), "B": B.tolist(), "C": C.tolist()}}
+    return params, p_l
+
+
+def ships_values(r, params):
+    """Values (len(r), maxn) of an ACE.jl.base radial basis (reference implementation
+    of ML-PACE's recurrence, used for checks)."""
+    r = np.asarray(r, dtype=float)
+    rc = params["recursion_coefficients"]
+    A, B, C = (np.asarray(rc[k]) for k in "ABC")
+    t = ((1.0 + params["r0"]) / (1.0 + r)) ** params["p"]
+    f = np.where(t < params["xl"], 0.0, (t - params["xl"]) ** params["pl"])
+    P = np.zeros((len(r), params["maxn"]))
+    P[:, 0] = A[0] * f
+    if params["maxn"] > 1:
+        P[:, 1] = (A[1] * t + B[1]) * P[:, 0]
+    for k in range(2, params["maxn"]):
+        P[:, k] = (A[k] * t + B[k]) * P[:, k - 1] + C[k] * P[:, k - 2]
+    return P
+
+
+def _sample_r(params, n):
+    """n distances in (0, rcut) at Chebyshev nodes of x."""
+    p, r0, rcut = params["p"], params["r0"], params["rcut"]
+    x = np.cos(np.pi * (np.arange(n) + 0.5) / n)
+    y_in, y_cut = (1.0 + r0) ** p, ((1.0 + r0) / (1.0 + rcut)) ** p
+    t = y_in + (x + 1.0) * (y_cut - y_in) / 2.0
+    return (1.0 + r0) / t ** (1.0 / p) - 1.0
+
+
+# --------------------------------------------------------------------------- angular
+@lru_cache(maxsize=None)
+def _real_to_complex(l):
+    """U with Yreal_{l mu} = sum_m U[mu + l, m + l] Y_lm (orthonormal complex harmonics,
+    Condon-Shortley phase), fitted on random directions and checked unitary."""
+    from scipy.special import sph_harm_y
+
+    from acefit.basis.angular import real_sph_harm
+
+    rng = np.random.default_rng(12345)
+    xyz = rng.normal(size=(8 * (2 * l + 1) + 16, 3))
+    r = np.linalg.norm(xyz, axis=1)
+    theta, phi = np.arccos(xyz[:, 2] / r), np.arctan2(xyz[:, 1], xyz[:, 0])
+    Yc = np.stack([sph_harm_y(l, m, theta, phi) for m in range(-l, l + 1)], axis=1)
+    Yr = real_sph_harm(xyz, l, gradients=False)[:, l * l: (l + 1) ** 2]
+    Ut, *_ = np.linalg.lstsq(Yc, Yr.astype(complex), rcond=None)
+    U = Ut.T
+    U.real[np.abs(U.real) < 1e-13] = 0.0
+    U.imag[np.abs(U.imag) < 1e-13] = 0.0
+    if not (np.allclose(U @ U.conj().T, np.eye(2 * l + 1), atol=1e-11)
+            and np.allclose(Yc @ U.T, Yr, atol=1e-11)):
+        raise AssertionError(f"real-to-complex harmonic transform for l={l} not unitary")
+    return U
+
+
+def _canonical(ms, groups):
+    """Sort m within runs of identical factors (products are symmetric there)."""
+    ms = list(ms)
+    for lo, hi in groups:
+        ms[lo:hi] = sorted(ms[lo:hi])
+    return tuple(ms)
+
+
+def _identical_runs(factors):
+    runs, lo = [], 0
+    for t in range(1, len(factors) + 1):
+        if t == len(factors) or factors[t] != factors[lo]:
+            runs.append((lo, t))
+            lo = t
+    return runs
+
+
+def _complex_terms(factors, coupling_rows, weights):
+    """{canonical m-tuple: complex coefficient} of sum_q w_q B_q in Yhat = sqrt(4pi) Y."""
+    from acefit.basis.coupling import coupling_coefficients
+
+    ls = tuple(l for _, _, l in factors)
+    labels = {}
+    identical = tuple(labels.setdefault(f, len(labels)) for f in factors)
+    C, M = coupling_coefficients(ls, identical)
+    coef = np.zeros(C.shape[1])
+    for q, w in zip(coupling_rows, weights):
+        coef += w * C[q]
+    Us = [_real_to_complex(l) for l in ls]
+    runs = _identical_runs(factors)
+    nu = len(ls)
+    out = defaultdict(complex)
+    norm = _SQRT_4PI ** (-nu)
+    for c, mreal in zip(coef, M):
+        if c == 0.0:
+            continue
+        # each real harmonic is a combination of complex m = +-mu
+        options = []
+        for t in range(nu):
+            row = Us[t][mreal[t] + ls[t]]
+            nz = np.flatnonzero(row)
+            options.append([(int(k) - ls[t], row[k]) for k in nz])
+        for combo in _product(options):
+            ms = tuple(m for m, _ in combo)
+            if sum(ms) != 0:
+                continue  # such terms cancel in an invariant (checked below via Im)
+            val = c * norm
+            for _, u in combo:
+                val *= u
+            out[_canonical(ms, runs)] += val
+    return out
+
+
+def _product(options):
+    if not options:
+        yield ()
+        return
+    for head in options[0]:
+        for tail in _product(options[1:]):
+            yield (head,) + tail
+
+
+def _merge_conjugates(terms, runs):
+    """Real ctildes, one of each (m, -m) pair: Re prod A_{-m} = Re prod A_m."""
+    scale = max((abs(v) for v in terms.values()), default=0.0)
+    out = {}
+    for ms, v in terms.items():
+        if abs(v.imag) > _IMAG_RTOL * max(scale, 1e-300):
+            raise AssertionError(f"complex ctilde {v} for m={ms}: coupling not real")
+        neg = _canonical(tuple(-m for m in ms), runs)
+        key = max(ms, neg)
+        out[key] = out.get(key, 0.0) + v.real
+    return {k: v for k, v in out.items() if v != 0.0}
+
+
+# ---------------------------------------------------------------------------- build
+def yace_dict(potential):
+    """The ``.yace`` content of a potential as a plain dict (see docs/yace_format.md)."""
+    basis = potential.basis
+    check_exportable(basis)
+    rad = basis.radial
+    elements = list(basis.elements)
+    numbers = list(basis.numbers)
+    index = {z: k for k, z in enumerate(numbers)}
+    nel = len(elements)
+
+    # radial basis per ordered pair: many-body R_n at P_{s+n-1}; pair functions need
+    # degree p_l(pair) + npair - 1 in t, i.e. maxn >= p_l(pair) + npair
+    _, p_l, *_ = rad.envelope_parameters(rad.envelope)
+    has_pair = any(f.kind == "pair" for f in basis.functions)
+    n_total = max(1, p_l + rad.nmax)
+    if has_pair:
+        _, p_l_pair, *_ = rad.envelope_parameters(rad.pair_envelope)
+        n_total = max(n_total, p_l_pair + rad.npair)
+    bonds, shift = {}, 0
+    for a in range(nel):
+        for b in range(nel):
+            bonds[(a, b)], shift = _bond_parameters(rad, a, b, n_total)
+    _self_check(rad, bonds, shift)
+
+    coef = np.asarray(potential.coefficients, dtype=float)
+    functions = {a: [] for a in range(nel)}
+    rank1 = defaultdict(lambda: np.zeros(n_total))       # (centre, neighbour) -> ctildes
+    groups = defaultdict(lambda: ([], []))                # (centre, factors) -> (q, w)
+    for f, c in zip(basis.functions, coef):
+        a = index[f.centre]
+        if f.kind == "pair":
+            z, n, _ = f.factors[0]
+            rank1[(a, index[z])] += c * _pair_expansion(rad, bonds, a, index[z], n,
+                                                        rad.nmax + n - 1)
+        elif f.order == 1:
+            z, n, _ = f.factors[0]
+            from acefit.basis.coupling import coupling_coefficients
+
+            C, _ = coupling_coefficients((0,), (0,))
+            rank1[(a, index[z])][shift + n - 1] += c * C[f.coupling, 0] / _SQRT_4PI
+        else:
+            q, w = groups[(a, f.factors)]
+            q.append(f.coupling)
+            w.append(c)
+
+    lmax = 0
+    for (a, b), cvec in sorted(rank1.items()):
+        for k in np.flatnonzero(cvec):
+            functions[a].append({"mu0": a, "rank": 1, "ndensity": 1, "num_ms_combs": 1,
+                                 "mus": [b], "ns": [int(k) + 1], "ls": [0],
+                                 "ms_combs": [0], "ctildes": [float(cvec[k])]})
+    for (a, factors), (qs, ws) in groups.items():
+        runs = _identical_runs(factors)
+        terms = _merge_conjugates(_complex_terms(factors, qs, ws), runs)
+        if not terms:
+            continue
+        ms_sorted = sorted(terms)
+        lmax = max(lmax, max(l for _, _, l in factors))
+        functions[a].append({
+            "mu0": a, "rank": len(factors), "ndensity": 1, "num_ms_combs": len(ms_sorted),
+            "mus": [index[z] for z, _, _ in factors],
+            "ns": [shift + n for _, n, _ in factors],
+            "ls": [l for _, _, l in factors],
+            "ms_combs": [m for ms in ms_sorted for m in ms],
+            "ctildes": [float(terms[ms]) for ms in ms_sorted]})
+    e0 = [float(potential.e0.get(el, 0.0)) for el in elements]
+    return {"elements": elements, "E0": e0, "lmax": int(lmax),
+            "embeddings": {a: dict(_EMBEDDING) for a in range(nel)},
+            "bonds": bonds, "functions": functions}
+
+
+def _pair_expansion(rad, bonds, a, b, n, column):
+    """Coefficients of acefit's pair function n on the bond's P_k (exact re-expansion:
+    both are the same polynomial space times (t - t_cut)^2)."""
+    params = bonds[(a, b)]
+    m = params["maxn"]
+    r = _sample_r(params, m)
+    P = ships_values(r, params)
+    R, _ = rad.evaluate(r, np.full(m, a), np.full(m, b))
+    g = R[:, column]
+    T = np.linalg.solve(P, g)
+    r_chk = _sample_r(params, 3 * m + 7)
+    R_chk, _ = rad.evaluate(r_chk, np.full(len(r_chk), a), np.full(len(r_chk), b))
+    err = np.abs(ships_values(r_chk, params) @ T - R_chk[:, column]).max()
+    if err > _FIT_RTOL * max(np.abs(R_chk[:, column]).max(), 1e-300):
+        raise AssertionError(f"pair function {n} of pair ({a}, {b}) is not reproduced "
+                             f"(max error {err:.3g})")
+    return T
+
+
+def _self_check(rad, bonds, shift):
+    """The written recurrences reproduce acefit's many-body radial functions."""
+    if rad.nmax == 0:
+        return
+    for (a, b), params in bonds.items():
+        r = np.linspace(0.05, params["rcut"] * 1.05, 97)
+        P = ships_values(r, params)[:, shift: shift + rad.nmax]
+        R, _ = rad.evaluate(r, np.full(len(r), a), np.full(len(r), b))
+        R = R[:, : rad.nmax]
+        if not np.allclose(P, R, rtol=_SELF_CHECK_RTOL, atol=_SELF_CHECK_RTOL * np.abs(R).max()):
+            raise AssertionError(f"yace radial basis of pair ({a}, {b}) differs from acefit's "
+                                 f"by {np.abs(P - R).max():.3g}")
+
+
+# ---------------------------------------------------------------------------- write
+def _fmt(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_key(k)}: {_fmt(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to yace")
+
+
+def _key(k):
+    return _fmt(list(k)) if isinstance(k, tuple) else _fmt(k)
+
+
+def yace_text(d):
+    """YAML text in the layout ML-PACE's reader (yaml-cpp) expects."""
+    lines = [f"elements: {_fmt(d['elements'])}", f"E0: {_fmt(d['E0'])}",
+             f"lmax: {d['lmax']}", "embeddings:"]
+    lines += [f"  {a}: {_fmt(e)}" for a, e in d["embeddings"].items()]
+    lines.append("bonds:")
+    lines += [f"  {_key(k)}: {_fmt(v)}" for k, v in d["bonds"].items()]
+    lines.append("functions:")
+    for a, funcs in d["functions"].items():
+        if not funcs:
+            lines.append(f"  {a}: []")
+            continue
+        lines.append(f"  {a}:")
+        lines += [f"    - {_fmt(f)}" for f in funcs]
+    return "\n".join(lines) + "\n"
+
+
+def export_yace(potential, path):
+    """Write ``potential`` as an ML-PACE ``.yace`` file (LAMMPS ``pair_style pace``).
+
+    Parameters
+    ----------
+    potential : acefit.Potential or path-like of a potential file
+    path : path-like
+        Output file; should end in ``.yace`` (python-ace and LAMMPS dispatch on it).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        If the model's radial basis or pair functions cannot be represented exactly
+        (the message says why and which settings are exportable), or ``path`` does
+        not end in ``.yace``.
+    """
+    from acefit.potential import Potential
+
+    if not hasattr(potential, "basis"):
+        potential = Potential.load(potential)
+    path = Path(path)
+    if path.suffix != ".yace":
+        raise ValueError(f"yace output {str(path)!r} must end in '.yace' (LAMMPS and "
+                         "python-ace recognise the format by it)")
+    text = yace_text(yace_dict(potential))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                               dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path

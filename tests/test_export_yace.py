@@ -1,0 +1,110 @@
+"""Export to ML-PACE .yace: python-ace (same C++ as LAMMPS pair_style pace) must
+reproduce acefit's energies, per-atom energies, forces and stress."""
+
+import numpy as np
+import pytest
+from ase.build import bulk, fcc111
+
+from acefit import ACEBasis, ACECalculator, Potential
+from acefit.export import export_yace
+from acefit.export.yace import ships_values, yace_dict
+
+pyace = pytest.importorskip("pyace", reason="python-ace (pyace) is not installed; "
+                            "`pip install --pre python-ace` to run the export checks")
+
+
+def _potential(elements, envelope="x", pair_envelope="x", order=3, seed=0, **kw):
+    degrees = {3: [8, 7, 6], 4: [7, 6, 5, 5]}[order]
+    basis = ACEBasis(elements, order=order, totaldegree=degrees, transform="polynomial",
+                     envelope=envelope, pair_envelope=pair_envelope, pair_degree=4, **kw)
+    rng = np.random.default_rng(seed)
+    c = 0.1 * rng.normal(size=len(basis))
+    c[rng.random(len(basis)) < 0.3] = 0.0  # sparse: only active functions are written
+    e0 = {el: -0.5 - k for k, el in enumerate(elements)}
+    return Potential(basis, c, e0=e0)
+
+
+def _configs(two_elements):
+    a = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((2, 2, 1))
+    slab = fcc111("Cu", (2, 2, 3), a=3.7, vacuum=5.5)
+    slab.pbc = True  # python-ace takes fully periodic or open cells only; vacuum > rcut
+    tri = bulk("Cu", "fcc", a=3.65).repeat((3, 2, 2))
+    tri.set_cell(tri.cell[:] + [[0, 0.3, 0], [0.2, 0, 0], [0, 0, 0.1]], scale_atoms=True)
+    cluster = bulk("Cu", "fcc", a=3.7, cubic=True).repeat(2)
+    cluster.pbc = False
+    cluster.center(vacuum=4.0)
+    out = []
+    for k, atoms in enumerate([a, slab, tri, cluster]):
+        if two_elements:
+            atoms.numbers[k % 3:: 3] = 79
+        atoms.rattle(0.12, seed=k)
+        out.append(atoms)
+    return out
+
+
+def _compare(pot, path, configs):
+    export_yace(pot, path)
+    ours, theirs = ACECalculator(pot), pyace.PyACECalculator(str(path))
+    for atoms in configs:
+        a1, a2 = atoms.copy(), atoms.copy()
+        a1.calc, a2.calc = ours, theirs
+        e1, e2 = a1.get_potential_energy(), a2.get_potential_energy()
+        assert abs(e1 - e2) <= 1e-8 * abs(e1)
+        np.testing.assert_allclose(a2.get_potential_energies(), a1.get_potential_energies(),
+                                   rtol=1e-8, atol=1e-10)
+        f1 = a1.get_forces()
+        np.testing.assert_allclose(a2.get_forces(), f1, rtol=0, atol=1e-8 * np.abs(f1).max())
+        if atoms.pbc.all():
+            s1 = a1.get_stress()
+            np.testing.assert_allclose(a2.get_stress(), s1, rtol=0,
+                                       atol=1e-8 * np.abs(s1).max())
+
+
+def test_one_element(tmp_path):
+    _compare(_potential(["Cu"]), tmp_path / "cu.yace", _configs(False))
+
+
+@pytest.mark.parametrize("envelope, pair_envelope, order", [("x", "x", 3), ("y", "x", 4),
+                                                            ("x", "y", 3)])
+def test_two_elements(tmp_path, envelope, pair_envelope, order):
+    rcut = {("Cu", "Cu"): 4.4, ("Cu", "Au"): 4.7, ("Au", "Au"): 5.0}
+    pot = _potential(["Cu", "Au"], envelope, pair_envelope, order=order, rcut=rcut, p=3)
+    _compare(pot, tmp_path / "cuau.yace", _configs(True))
+
+
+def test_radial_recurrence_is_acefits(tmp_path):
+    pot = _potential(["Cu", "Au"], envelope="y", rcut=4.6)
+    d = yace_dict(pot)
+    rad = pot.basis.radial
+    r = np.linspace(0.3, 5.0, 200)
+    for (a, b), params in d["bonds"].items():
+        P = ships_values(r, params)[:, 2: 2 + rad.nmax]  # "y" envelope: two leading steps
+        R = rad.evaluate(r, np.full(len(r), a), np.full(len(r), b))[0][:, : rad.nmax]
+        np.testing.assert_allclose(P, R, rtol=1e-12, atol=1e-12 * np.abs(R).max())
+
+
+@pytest.mark.parametrize("kw, reason", [
+    ({"transform": "agnesi"}, "transform is 'agnesi'"),
+    ({"transform": "polynomial", "pair_envelope": "repulsive"}, "repulsive envelope"),
+    ({"transform": "polynomial", "p": 2.5, "pair_degree": 0}, "not an integer"),
+    ({"transform": "polynomial", "rin": 0.5, "pair_degree": 0}, "rin > 0"),
+])
+def test_refuses_inexpressible_models(tmp_path, kw, reason):
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[5, 4], **kw)
+    pot = Potential(basis, np.ones(len(basis)))
+    with pytest.raises(ValueError, match=reason) as info:
+        export_yace(pot, tmp_path / "x.yace")
+    assert "transform: polynomial" in str(info.value)
+    assert not (tmp_path / "x.yace").exists()
+
+
+def test_repulsive_pair_exports_when_pair_coefficients_are_zero(tmp_path):
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 5], transform="polynomial",
+                     pair_envelope="repulsive")
+    c = np.array([0.0 if f.kind == "pair" else 0.1 for f in basis.functions])
+    _compare(Potential(basis, c), tmp_path / "nopair.yace", _configs(False)[:1])
+
+
+def test_suffix_required(tmp_path):
+    with pytest.raises(ValueError, match=r"\.yace"):
+        export_yace(_potential(["Cu"]), tmp_path / "model.yaml")
