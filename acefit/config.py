@@ -523,11 +523,17 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "pair_degree": Key(Nullable(Int(0)), None, "Pair radial functions per species pair "
                        "(0: no pair basis; null: D_1)."),
     "rcut": Key(Float(0, lo_open=True), 5.0, "Cutoff radius (Å)."),
-    "r0": Key(Either(options=(Str(choices=("auto",)), Float(0, lo_open=True))), "auto",
-              "Typical nearest-neighbour distance (Å) for the distance transform; `auto`: "
-              "from the elements' covalent radii."),
+    "r0": Key(Nullable(Float(0, lo_open=True)), None, "Bond length r0 (Å) of the distance "
+              "transform; null: the nearest-neighbour distance of each element's reference "
+              "crystal, averaged over the pair."),
+    "rin": Key(Float(0), 0.0, "Inner radius (Å) of the distance map."),
     "transform": Key(Str(choices=("agnesi", "polynomial")), "agnesi",
-                     "Distance transform of the radial basis."),
+                     "Distance transform of the radial basis (`polynomial` is the one LAMMPS "
+                     "ML-PACE evaluates, needed for `.yace` export)."),
+    "envelope": Key(Nullable(Str(choices=("y", "x"))), None, "Many-body radial envelope "
+                    "(null: `y` for agnesi, `x` for polynomial)."),
+    "pair_envelope": Key(Str(choices=("repulsive", "y", "x")), "repulsive",
+                         "Envelope of the pair functions."),
 })
 
 _PRIOR_VARIANTS = {
@@ -575,62 +581,75 @@ def _solver(doc, **keys):
     return Section(doc=doc, keys={**_COMMON, **keys})
 
 
+_MIN_LAMBDA = {"min_lambda": Key(Nullable(Float(0)), None, "Stop the path at this λ "
+                                  "(null: no limit).")}
+_RES_TOL = {"tol": Key(Float(0), 0.0, "Stop once the residual norm ‖r‖ ≤ tol·‖y‖.")}
+_GRID = {
+    "n_lams": Key(Int(2), 100, "Number of λ values on the geometric grid from λ_max."),
+    "lam_ratio": Key(Float(0, 1, lo_open=True, hi_open=True), 1e-3,
+                     "Smallest λ of the grid as a fraction of λ_max."),
+}
+_SCALAR_OR_LIST = Either(options=(Float(0), ListOf(Float(0), min_len=1)))
+_POSITIVE_OR_LIST = Either(options=(Float(0, lo_open=True),
+                                    ListOf(Float(0, lo_open=True), min_len=1)))
+
 _SOLVER_VARIANTS = {
-    "asp": _solver("Active Set Pursuit: the lasso path by the BPDual homotopy.",
-                   **_MAX_ACTIVE, **_DEBIAS,
-                   min_lambda=Key(Nullable(Float(0)), None, "Stop the path at this λ."),
-                   tol=Key(Float(0), 0.0, "Stop once ‖r‖ ≤ tol·‖y‖."),
+    "asp": _solver("Active Set Pursuit: the lasso path by the BPDual homotopy, one "
+                   "checkpoint per breakpoint.",
+                   **_MAX_ACTIVE, **_MIN_LAMBDA, **_RES_TOL, **_DEBIAS,
                    max_steps=Key(Nullable(Int(1)), None, "Cap on breakpoints (null: 8n + 100).")),
     "omp": _solver("Orthogonal Matching Pursuit: one function added per step.",
-                   **_MAX_ACTIVE, **_DEBIAS,
-                   tol=Key(Float(0), 0.0, "Stop once ‖r‖ ≤ tol·‖y‖.")),
-    "lars": _solver("LARS-lasso path (scikit-learn's lars_path on the Gram matrix).",
-                    **_MAX_ACTIVE, **_DEBIAS,
-                    min_lambda=Key(Nullable(Float(0)), None, "Stop the path at this λ.")),
-    "cd": _solver("Coordinate-descent lasso on a geometric λ grid (warm starts).",
-                  **_MAX_ACTIVE, **_DEBIAS,
-                  n_lambdas=Key(Int(2), 100, "Number of λ values on the grid."),
-                  lambda_ratio=Key(Float(0, 1, lo_open=True, hi_open=True), 1e-4,
-                                   "Smallest λ as a fraction of λ_max."),
-                  tol=Key(Float(0, lo_open=True), 1e-6, "Convergence tolerance."),
+                   **_MAX_ACTIVE, **_RES_TOL, **_DEBIAS),
+    "lars": _solver("LARS-lasso path at its knots (scikit-learn's lars_path_gram).",
+                    **_MAX_ACTIVE, **_MIN_LAMBDA, **_RES_TOL, **_DEBIAS,
+                    max_iter=Key(Nullable(Int(1)), None, "Number of knots to compute "
+                                 "(null: enough for max_active).")),
+    "cd": _solver("Coordinate-descent lasso on a geometric λ grid, warm-started.",
+                  **_MAX_ACTIVE, **_MIN_LAMBDA, **_GRID, **_RES_TOL, **_DEBIAS,
+                  cd_tol=Key(Float(0, lo_open=True), 1e-10, "Duality-gap tolerance."),
                   max_iter=Key(Int(1), 10_000, "Maximal sweeps per λ.")),
-    "ista": _solver("ISTA / FISTA proximal-gradient lasso on a geometric λ grid.",
-                    **_MAX_ACTIVE, **_DEBIAS,
-                    n_lambdas=Key(Int(2), 50, "Number of λ values on the grid."),
-                    lambda_ratio=Key(Float(0, 1, lo_open=True, hi_open=True), 1e-4,
-                                     "Smallest λ as a fraction of λ_max."),
-                    fista=Key(Bool(), True, "Use Nesterov acceleration (FISTA)."),
-                    tol=Key(Float(0, lo_open=True), 1e-6, "Convergence tolerance."),
-                    max_iter=Key(Int(1), 5000, "Maximal iterations per λ.")),
-    "qr": _solver("Tikhonov-regularised least squares by QR.", **_APRIORI,
-                  lam=Key(Either(options=(Float(0), ListOf(Float(0), min_len=1))), 0.0,
-                          "Tikhonov λ (a list gives one checkpoint per λ).")),
-    "rrqr": _solver("Rank-revealing QR (column-pivoted), truncated at rtol.", **_APRIORI,
-                    rtol=Key(Nullable(Either(options=(Float(0, lo_open=True),
-                                                      ListOf(Float(0, lo_open=True), min_len=1)))),
-                             None, "Relative truncation of |R_kk|/|R_11| (a list gives one "
-                             "checkpoint per value); null: tied to `lam`."),
-                    lam=Key(Nullable(Either(options=(Float(0, lo_open=True),
-                                                     ListOf(Float(0, lo_open=True), min_len=1)))),
-                            None, "λ from which rtol is derived when rtol is null."),
-                    sketch=Key(Str(choices=("auto", "gaussian", "sparse", "none")), "auto",
-                               "Random sketch of a tall dense matrix before the RRQR."),
+    "ista": _solver("ISTA / FISTA proximal gradient on a geometric λ grid, warm-started.",
+                    **_MAX_ACTIVE, **_MIN_LAMBDA, **_GRID, **_RES_TOL, **_DEBIAS,
+                    accelerate=Key(Bool(), True, "FISTA momentum with adaptive restart "
+                                   "(false: plain ISTA)."),
+                    kkt_tol=Key(Float(0, lo_open=True), 1e-8, "Stop iterating when the "
+                                "gradient mapping is at most kkt_tol·λ_max."),
+                    max_iter=Key(Int(1), 20_000, "Iteration limit per λ.")),
+    "qr": _solver("Tikhonov-regularised least squares min ‖y − Ac‖² + λ‖Γc‖² by QR.",
+                  **_APRIORI,
+                  lam=Key(_SCALAR_OR_LIST, 0.0, "Tikhonov λ; a list gives one checkpoint "
+                          "per λ (one value with `sizes`).")),
+    "rrqr": _solver("Rank-revealing (column-pivoted) QR, truncated at rtol.", **_APRIORI,
+                    rtol=Key(Nullable(_POSITIVE_OR_LIST), None, "Truncation |R_kk| ≤ "
+                             "rtol·|R_11|; a list gives one checkpoint per value (null: from "
+                             "`lam`)."),
+                    lam=Key(Nullable(_POSITIVE_OR_LIST), None, "λ from which rtol is derived "
+                            "when rtol is null."),
+                    sketch=Key(Nullable(Str(choices=("auto", "gaussian", "sparse"))), "auto",
+                               "Random sketch of a tall dense matrix (null: none)."),
                     sketch_size=Key(Nullable(Int(1)), None, "Rows of the sketch (null: auto)."),
                     seed=Key(Int(0), 0, "Seed of the sketch.")),
-    "tsvd": _solver("Truncated SVD least squares.", **_APRIORI,
-                    rtol=Key(Either(options=(Float(0, lo_open=True),
-                                             ListOf(Float(0, lo_open=True), min_len=1))), 1e-6,
-                             "Singular values below rtol·σ_max are dropped (a list gives one "
-                             "checkpoint per value).")),
-    "blr": _solver("Bayesian linear (ridge) regression with evidence maximisation.",
-                   **_APRIORI, **_ITER),
-    "ard": _solver("Automatic relevance determination (sparse Bayesian regression).", **_ITER,
+    "tsvd": _solver("Truncated-SVD least squares.", **_APRIORI,
+                    rtol=Key(_POSITIVE_OR_LIST, 1e-6, "Singular values ≤ rtol·σ_max are "
+                             "dropped; a list gives one checkpoint per value.")),
+    "blr": _solver("Bayesian linear regression, evidence-maximised precisions.", **_APRIORI,
+                   **_ITER,
+                   alpha_init=Key(Nullable(Float(0, lo_open=True)), None, "Starting prior "
+                                  "precision (null: 1)."),
+                   beta_init=Key(Nullable(Float(0, lo_open=True)), None, "Starting noise "
+                                 "precision (null: m/‖y‖²).")),
+    "ard": _solver("Automatic relevance determination: sparse Bayesian regression.", **_ITER,
                    threshold_lambda=Key(Float(0, lo_open=True), 1e4, "Precision above which "
-                                        "a function is pruned."),
-                   sizes=Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len=1,
-                                                                     increasing=True)))), None,
-                             "Sparsity sweep: target numbers of active functions (null: one "
-                             "fit at `threshold_lambda`).")),
+                                        "a function is pruned (smaller: sparser)."),
+                   beta_init=Key(Nullable(Float(0, lo_open=True)), None, "Starting noise "
+                                 "precision (null: m/‖y‖²)."),
+                   sizes=Key(Nullable(ListOf(Int(1), min_len=1, increasing=True)), None,
+                             "Sparsity sweep: target numbers of active functions, each reached "
+                             "by searching threshold_lambda (null: one fit at "
+                             "`threshold_lambda`)."),
+                   size_tol=Key(Float(0, 1, lo_open=True), 0.05, "Relative tolerance on each "
+                                "target size of the sweep."),
+                   max_fits=Key(Int(1), 12, "ARD fits allowed per target size.")),
 }
 SOLVER_KINDS = tuple(_SOLVER_VARIANTS)
 SPARSE_SOLVERS = ("asp", "omp", "lars", "cd", "ista")

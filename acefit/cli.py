@@ -1,0 +1,198 @@
+"""The ``acefit`` command: ``fit``, ``compare`` and ``validate``.
+
+Exit status: 0 on success, 2 for a bad config or command line (nothing was
+run), 3 when the output directory holds a finished run and ``--force`` was not
+given, 1 for any other error, 130 when interrupted (the run can be resumed by
+running the same command again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from acefit import __version__
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acefit",
+        description="Fit fast, sparse, linear ACE interatomic potentials from DFT data.")
+    parser.add_argument("--version", action="version", version=f"acefit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    fit = sub.add_parser("fit", help="run a fit described by a YAML config",
+                         description="Load data, assemble, run every solver path "
+                                     "(checkpointed), evaluate, select, export, report. "
+                                     "Re-running an interrupted fit resumes it.")
+    fit.add_argument("config", type=Path, help="YAML config (see docs/config.md)")
+    fit.add_argument("--force", action="store_true",
+                     help="overwrite a finished run in the output directory")
+    fit.add_argument("--check", action="store_true",
+                     help="only validate the config and print it with defaults filled")
+    fit.add_argument("-o", "--output", type=Path, default=None,
+                     help="run directory (overrides output.directory)")
+    _add_verbosity(fit)
+
+    compare = sub.add_parser("compare", help="compare the checkpoints of finished runs",
+                             description="Side-by-side table of checkpoints across runs and "
+                                         "solvers, best per size budget, learning curves and "
+                                         "basis-selection pictures (PNG + Markdown).")
+    compare.add_argument("runs", nargs="+", type=Path, help="run directories")
+    compare.add_argument("-o", "--output", type=Path, default=Path("comparison"),
+                         help="folder for compare.md and the PNGs (default: ./comparison)")
+    compare.add_argument("--budgets", type=int, nargs="+", default=None,
+                         help="size budgets t (default: the runs' selection budgets)")
+    compare.add_argument("--set", dest="split", choices=("test", "val", "train"), default=None,
+                         help="errors shown in the learning curve (default: test if present, "
+                              "else validation)")
+    _add_verbosity(compare)
+
+    val = sub.add_parser("validate", help="MD stability, NVE drift and crystal properties "
+                                          "of a fitted potential")
+    val.add_argument("potential", type=Path, help="potential file (.h5) or a run directory")
+    val.add_argument("--structures", type=Path, default=None,
+                     help="start configurations for MD (any ase-readable file)")
+    val.add_argument("--settings", type=Path, default=None,
+                     help="YAML file of ValidationSettings keys")
+    val.add_argument("-o", "--output", type=Path, default=None,
+                     help="folder for validation.md/.json (default: next to the potential)")
+    _add_verbosity(val)
+    return parser
+
+
+def _add_verbosity(p):
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``acefit`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_CONFIG
+    from acefit.progress import close_logging, setup_logging
+
+    setup_logging(None, verbose=args.verbose, quiet=args.quiet)
+    progress = False if args.no_progress else None
+    try:
+        if args.command == "fit":
+            return _fit(args, progress)
+        if args.command == "compare":
+            return _compare(args)
+        return _validate(args, progress)
+    except KeyboardInterrupt:
+        print("acefit: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # every failure ends with one clear line, not a traceback
+        from acefit.config import ConfigError
+        from acefit.pipeline import RunExistsError
+
+        if args.debug:
+            raise
+        if isinstance(exc, ConfigError):
+            print(f"acefit: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        if isinstance(exc, RunExistsError):
+            print(f"acefit: {exc}", file=sys.stderr)
+            return EXIT_EXISTS
+        print(f"acefit: error: {exc}", file=sys.stderr)
+        if not isinstance(exc, (ValueError, FileNotFoundError, OSError, RuntimeError)):
+            print("(run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        close_logging()
+
+
+def _fit(args, progress) -> int:
+    import yaml
+
+    from acefit.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.config)
+    except FileNotFoundError as exc:
+        raise ConfigError([(str(args.config), str(exc))], str(args.config)) from None
+    if args.output is not None:
+        cfg["output"]["directory"] = str(args.output.resolve())
+    if args.check:
+        print(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), end="")
+        print(f"# {args.config}: valid", file=sys.stderr)
+        return EXIT_OK
+    from acefit.pipeline import run_fit
+    from acefit.report import summary_table
+
+    result = run_fit(cfg, force=args.force, progress=progress)
+    print()
+    print(summary_table(result.report))
+    print()
+    head = [s for s in result.report["selection"]["selected"] if s["best"]]
+    files = head[-1].get("files", {}) if head else {}
+    print(f"Run directory: {result.run_dir}  (report.md, report.json, acefit.log)")
+    for fmt, paths in files.items():
+        print(f"Potential ({fmt}): " + ", ".join(str(result.run_dir / p) for p in paths))
+    print(f"Wall time: {result.wall_time:.1f} s")
+    return EXIT_OK
+
+
+def _compare(args) -> int:
+    from acefit.compare import compare_runs
+
+    out = compare_runs(args.runs, args.output, budgets=args.budgets, split=args.split)
+    print(out["table"])
+    print()
+    for f in out["files"]:
+        print(f"wrote {f}")
+    return EXIT_OK
+
+
+def _validate(args, progress) -> int:
+    import yaml
+
+    from acefit.validate import ValidationSettings, validate
+
+    target = args.potential
+    if target.is_dir():
+        target = target / "potential.h5"
+    if not target.is_file():
+        raise FileNotFoundError(f"potential file {target} not found")
+    settings = ValidationSettings()
+    if args.settings is not None:
+        raw = yaml.safe_load(args.settings.read_text()) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{args.settings}: expected a mapping of ValidationSettings keys")
+        known = set(ValidationSettings.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"{args.settings}: unknown key(s) {unknown}; allowed: "
+                             + ", ".join(sorted(known)))
+        settings = ValidationSettings(**raw)
+    configs = []
+    if args.structures is not None:
+        import ase.io
+
+        configs = ase.io.read(str(args.structures), ":")
+    report = validate(str(target), configs, settings)
+    out_dir = args.output or target.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.to_json(out_dir / "validation.json")
+    md = report.to_markdown()
+    from acefit.pipeline import _write_atomic
+
+    _write_atomic(out_dir / "validation.md", md)
+    print(md)
+    print(f"wrote {out_dir / 'validation.md'} and {out_dir / 'validation.json'}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

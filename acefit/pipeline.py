@@ -1,0 +1,716 @@
+"""``acefit fit``: one configured run, from data files to exported potentials and a report.
+
+Stages, each resumable (an interrupted run continues where it stopped)::
+
+    load data -> basis -> assemble (cached) -> prior -> solver paths (checkpointed step
+    by step) -> errors per checkpoint -> selection -> export -> report
+
+Run directory (``output.directory``)::
+
+    run.json            status (running / finished), config hash, times
+    config.yaml         the validated config with every default filled
+    acefit.log          everything that happened, with times
+    cache/              design-matrix cache (unless output.cache points elsewhere)
+    paths.h5            every solver path, one HDF5 run per solver label
+    errors/<label>.json train / validation / test errors of every checkpoint
+    potentials/         the selected potentials (.h5 for ACECalculator, .yace for LAMMPS)
+    potential.h5        the overall choice (and potential.yace)
+    report.md, report.json
+
+Resuming: a finished solver path whose problem and parameters are unchanged is
+read back from ``paths.h5``, not recomputed; an interrupted path is recomputed
+(paths are deterministic, so the result equals an uninterrupted run); errors
+already evaluated are read back; the cache makes re-assembly a file read. A
+finished run is never overwritten unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from acefit import __version__
+from acefit.progress import bar, get_logger
+
+__all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "RUN_FILES"]
+
+RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
+             "paths": "paths.h5", "errors": "errors", "potentials": "potentials",
+             "report_md": "report.md", "report_json": "report.json"}
+_FORCE_REMOVES = ("state", "config", "paths", "errors", "potentials", "report_md",
+                  "report_json")
+
+# Config keys of each solver that are not keyword arguments of the solver function.
+_PIPELINE_KEYS = {"name", "label", "prior", "debias", "sizes", "size_tol", "max_fits"}
+
+
+class RunExistsError(RuntimeError):
+    """The output directory holds a finished (or different) run and --force was not given."""
+
+
+@dataclass
+class FitResult:
+    """What :func:`run_fit` produced."""
+
+    run_dir: Path
+    report: dict
+    wall_time: float
+    resumed: bool = False
+    timings: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_json(path: Path, obj) -> None:
+    _write_atomic(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def config_hash(cfg: dict) -> str:
+    """Hash of everything in the config that can change the results."""
+    from acefit.cache import stable_hash
+
+    relevant = {k: v for k, v in cfg.items() if k not in ("output", "parallel", "config_file",
+                                                         "name")}
+    return stable_hash(relevant)
+
+
+def run_dir_of(cfg: dict) -> Path:
+    directory = cfg["output"]["directory"]
+    return Path(directory) if directory else Path.cwd() / "runs" / cfg["name"]
+
+
+# ---------------------------------------------------------------------------- stages
+
+@dataclass
+class Data:
+    train: list
+    val: list
+    test: list
+
+
+def _read_files(files, keys) -> list:
+    from acefit.data import load_configurations
+
+    out = []
+    for f in files or []:
+        out += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
+                                   stress_key=keys["stress"], virial_key=keys["virial"],
+                                   config_type_key=keys["config_type"],
+                                   force_weight_key=keys["force_weight"])
+    return out
+
+
+def load_data(cfg: dict) -> Data:
+    """Training, validation and test configurations as the config describes them."""
+    from acefit.data import split
+
+    data = cfg["data"]
+    keys = data["keys"]
+    train = _read_files(data["train"], keys)
+    v = data["validation"]
+    if v["file"]:
+        val = _read_files(v["file"], keys)
+    elif v["key"]:
+        train, val = split(train, val_key=v["key"])
+    elif v["fraction"] > 0:
+        train, val = split(train, val_fraction=v["fraction"], seed=v["seed"])
+    else:
+        val = []
+    test = _read_files(data["test"], keys)
+    return Data(train=train, val=val, test=test)
+
+
+def build_basis(cfg: dict, train=()):
+    """The ACE basis of the config; elements default to those in the training data."""
+    from ase.data import chemical_symbols
+
+    from acefit.basis import ACEBasis
+
+    b = cfg["basis"]
+    elements = b["elements"]
+    if elements is None:
+        zs = sorted({int(z) for c in train for z in np.unique(c.atoms.numbers)})
+        elements = [chemical_symbols[z] for z in zs]
+    return ACEBasis(elements, order=b["order"], totaldegree=b["totaldegree"], wL=b["wL"],
+                    maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
+                    rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
+                    envelope=b["envelope"], pair_envelope=b["pair_envelope"])
+
+
+def weight_table(cfg: dict) -> dict:
+    """The config's weights in :func:`acefit.design.resolve_weights` form."""
+    w = cfg["data"]["weights"]
+    table = {"default": dict(w["default"])}
+    for name, entry in w["config_type"].items():
+        table[name] = {k: v for k, v in entry.items() if v is not None}
+    return table
+
+
+def e0_setting(cfg: dict, elements):
+    e0 = cfg["data"]["e0"]
+    if e0 == "fit":
+        return None
+    if e0 == "zero":
+        return {e: 0.0 for e in elements}
+    return dict(e0)
+
+
+def prior_scale(cfg: dict, basis):
+    """The prior's γ per basis function (None for ``kind: none``)."""
+    from acefit.prior import smoothness_prior
+
+    params = dict(cfg["prior"])
+    kind = params.pop("kind")
+    if kind == "none":
+        return None
+    return smoothness_prior(basis.functions, kind, **params)
+
+
+def _apriori_costs(cfg, basis, gamma):
+    """Order of the a-priori paths: the prior's γ, or the default algebraic cost."""
+    if gamma is not None:
+        return gamma
+    from acefit.prior import algebraic_prior
+
+    return algebraic_prior(basis.functions)
+
+
+def _solver_function(name: str):
+    import acefit.solvers as s
+
+    return {"asp": s.asp, "omp": s.omp, "lars": s.lars_lasso, "cd": s.cd_lasso, "ista": s.ista,
+            "qr": s.qr, "rrqr": s.rrqr, "tsvd": s.tsvd, "blr": s.blr, "ard": s.ard}[name]
+
+
+def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step):
+    """Run one configured solver path on the assembled problem; returns its Path."""
+    from acefit.solvers import apriori
+
+    prior = gamma if spec["prior"] else None
+    kwargs = {k: v for k, v in spec.items() if k not in _PIPELINE_KEYS}
+    if spec["name"] == "rrqr" and kwargs.get("sketch") is None:
+        kwargs["sketch"] = None
+    name = spec["name"]
+    common = dict(prior=prior, validation=validation, on_step=on_step)
+    if name == "ard" and spec["sizes"]:
+        threshold = kwargs.pop("threshold_lambda")
+        return apriori.ard_sweep(problem, targets=spec["sizes"], rel_tol=spec["size_tol"],
+                                 max_fits=spec["max_fits"], threshold_init=threshold,
+                                 **common, **kwargs)
+    if name in apriori.APRIORI_SOLVERS and spec.get("sizes"):
+        return apriori.apriori_path(problem, costs=costs, sizes=spec["sizes"], solver=name,
+                                    **common, **kwargs)
+    return _solver_function(name)(problem, **common, **kwargs)
+
+
+class _StepSink:
+    """on_step callback: optional de-biasing, then the checkpoint file and the progress bar."""
+
+    def __init__(self, writer, spec, problem, gamma, validation, progress):
+        self.writer = writer
+        self.spec = spec
+        self.problem = problem
+        self.gamma = gamma if spec["prior"] else None
+        self.validation = validation
+        self.progress = progress
+        self.count = 0
+
+    def __call__(self, step):
+        method = self.spec.get("debias", "none")
+        if method != "none":
+            from acefit.solvers.debias import debias_path
+            from acefit.solvers.path import Path as SolverPath
+
+            one = SolverPath(solver=self.spec["name"], params={}, steps=[step])
+            step = debias_path(one, self.problem, method, validation=self.validation,
+                               prior=self.gamma).steps[0]
+        self.writer(step)
+        self.count += 1
+        self.progress.set_postfix_str(f"step {self.count}, val {_fmt(step.val_error)}",
+                                      refresh=False)
+        self.progress.n = step.n_active
+        self.progress.refresh()
+        get_logger().debug("%s step %d: %d active, lam %.4g, train %.5g, val %s",
+                           self.spec["label"], self.count - 1, step.n_active, step.lam,
+                           step.train_error, _fmt(step.val_error))
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.5g}"
+
+
+def _solver_params(spec, problem_key, gamma) -> dict:
+    from acefit.cache import stable_hash
+
+    return {"config": spec, "problem_key": problem_key,
+            "prior_hash": None if gamma is None else stable_hash(np.asarray(gamma))}
+
+
+def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> dict:
+    """Every configured solver path, reusing finished ones; ``{label: Path}``."""
+    from acefit.checkpoints import CheckpointWriter, list_runs, read_path
+
+    log = get_logger()
+    validation = system.val.weighted() if system.val is not None else None
+    costs = _apriori_costs(cfg, basis, gamma)
+    existing = list_runs(paths_file) if paths_file.exists() else {}
+    paths = {}
+    for spec in cfg["solvers"]:
+        label = spec["label"]
+        params = _solver_params(spec, system.key, gamma if spec["prior"] else None)
+        if label in existing and existing[label]["complete"]:
+            done = read_path(paths_file, label)
+            if done.params.get("acefit") == _jsonable(params):
+                log.info("solver %s: finished path read back from %s (%d steps)", label,
+                         paths_file.name, len(done))
+                paths[label] = done
+                continue
+            log.info("solver %s: stored path was made with other settings; recomputing", label)
+        elif label in existing:
+            log.info("solver %s: resuming an interrupted path (%d finished steps); "
+                     "recomputing it", label, existing[label]["n_steps"])
+        total = spec.get("max_active") or len(basis)
+        t = time.perf_counter()
+        with bar(total, f"{label:>8s}", unit="fn", enabled=progress) as pbar, \
+                CheckpointWriter(paths_file, spec["name"], {"acefit": params},
+                                 n_features=len(basis), run=label, overwrite=True) as writer:
+            sink = _StepSink(writer, spec, system.train, gamma, validation, pbar)
+            run_solver(spec, system.train, gamma=gamma, validation=validation, costs=costs,
+                       on_step=sink)
+        paths[label] = read_path(paths_file, label, require_complete=True)
+        sizes = paths[label].sizes
+        log.info("solver %s: %d checkpoints, %s active functions, %.1f s", label,
+                 len(sizes), f"{sizes.min()}..{sizes.max()}" if len(sizes) else "no",
+                 time.perf_counter() - t)
+    return paths
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=_json_default))
+
+
+# ---------------------------------------------------------------------------- errors
+
+_SETS = ("train", "val", "test")
+
+
+def _merge_stats(parts: list[dict]) -> dict:
+    """Combine :func:`acefit.metrics.errors` results of disjoint row blocks exactly."""
+    def combine(stats_list):
+        out = {}
+        for q in ("E", "F", "S"):
+            n = sum(s[q]["n"] for s in stats_list)
+            if n == 0:
+                out[q] = {"mae": float("nan"), "rmse": float("nan"), "n": 0}
+                continue
+            sa = sum(s[q]["mae"] * s[q]["n"] for s in stats_list if s[q]["n"])
+            ss = sum(s[q]["rmse"] ** 2 * s[q]["n"] for s in stats_list if s[q]["n"])
+            out[q] = {"mae": sa / n, "rmse": float(np.sqrt(ss / n)), "n": n}
+        return out
+
+    names = sorted({k for p in parts for k in p["by_config_type"]})
+    return {"units": parts[0]["units"], "all": combine([p["all"] for p in parts]),
+            "by_config_type": {k: combine([p["by_config_type"][k] for p in parts
+                                           if k in p["by_config_type"]]) for k in names}}
+
+
+def _train_chunks(train, n_features, max_floats=2.5e7):
+    """Groups of training configurations whose dense rows stay below ``max_floats``."""
+    chunk, rows = [], 0
+    for cfg in train:
+        r = 1 + 3 * cfg.n_atoms + 6
+        if chunk and (rows + r) * n_features > max_floats:
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(cfg)
+        rows += r
+    if chunk:
+        yield chunk
+
+
+def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, progress=None) -> dict:
+    """Train / validation / test errors of every checkpoint; ``{label: [per step]}``.
+
+    Validation and test use the assembled dense rows; training errors are
+    accumulated over chunks of the training set (its dense rows are never held
+    whole). Results are written to ``errors/<label>.json`` and reused.
+    """
+    from acefit.design import design_block
+    from acefit.metrics import errors
+
+    log = get_logger()
+    out, todo = {}, {}
+    for label, path in paths.items():
+        file = errors_dir / f"{label}.json"
+        stamp = {"problem_key": system.key, "n_steps": len(path),
+                 "coef_hash": _coef_hash(path)}
+        if file.exists():
+            stored = json.loads(file.read_text())
+            if stored.get("stamp") == stamp:
+                out[label] = stored["steps"]
+                continue
+        todo[label] = (path, stamp)
+    if not todo:
+        return out
+    coefs = [(label, i, step.coef) for label, (path, _) in todo.items()
+             for i, step in enumerate(path.steps)]
+    results = {label: [{"step": i, "n_active": s.n_active, "lam": s.lam,
+                        "train_loss": s.train_error, "val_loss": s.val_error}
+                       for i, s in enumerate(path.steps)] for label, (path, _) in todo.items()}
+    t = time.perf_counter()
+    with bar(len(coefs) * 2 + len(data.train), "  errors", unit="eval",
+             enabled=progress) as pbar:
+        for name, block in (("val", system.val), ("test", system.test)):
+            for label, i, coef in coefs:
+                results[label][i][name] = None if block is None else errors(block, coef)
+                pbar.update(1)
+        partial = {(label, i): [] for label, i, _ in coefs}
+        for chunk in _train_chunks(data.train, len(basis)):
+            block = design_block(basis, chunk, system.weights, system.e0)
+            for label, i, coef in coefs:
+                partial[(label, i)].append(errors(block, coef))
+            pbar.update(len(chunk))
+        for (label, i), parts in partial.items():
+            results[label][i]["train"] = _merge_stats(parts)
+    errors_dir.mkdir(parents=True, exist_ok=True)
+    for label, (path, stamp) in todo.items():
+        _write_json(errors_dir / f"{label}.json", {"stamp": stamp, "steps": results[label]})
+        out[label] = _jsonable(results[label])
+    log.info("errors of %d checkpoints evaluated in %.1f s", len(coefs), time.perf_counter() - t)
+    return {label: out[label] for label in paths}
+
+
+def _coef_hash(path) -> str:
+    from acefit.cache import stable_hash
+
+    return stable_hash([np.asarray(s.coef) for s in path.steps])
+
+
+# ---------------------------------------------------------------------------- selection
+
+METRIC_KEYS = {"energy_mae": ("E", "mae"), "forces_mae": ("F", "mae"),
+               "energy_rmse": ("E", "rmse"), "forces_rmse": ("F", "rmse")}
+
+
+def _score(entry: dict, metric: str, split: str) -> float:
+    """The selection score of one checkpoint's error entry (NaN when unavailable)."""
+    if metric == "loss":
+        v = entry.get(f"{split}_loss")
+        return float("nan") if v is None else float(v)
+    q, stat = METRIC_KEYS[metric]
+    e = entry.get(split)
+    return float("nan") if e is None else float(e["all"][q][stat])
+
+
+def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]:
+    """The selected checkpoints: per budget, one per solver plus the overall best.
+
+    Returns a list of ``{"budget", "label", "step", "n_active", "score", "best"}``;
+    ``best`` marks the overall choice of each budget. Without a validation set the
+    score is the training one (and the log says so).
+    """
+    metric = cfg["selection"]["metric"]
+    split = "val" if has_val else "train"
+    budgets = cfg["selection"]["budgets"] or [None]
+    chosen = []
+    for budget in budgets:
+        group = []
+        for label, path in paths.items():
+            entries = errors_by_label[label]
+            scores = np.array([_score(e, metric, split) for e in entries])
+            sizes = path.sizes
+            ok = ~np.isnan(scores) & (sizes <= (budget if budget is not None else np.inf))
+            if not ok.any():
+                continue
+            idx = np.flatnonzero(ok)
+            # smallest score, then fewer functions, then earlier
+            i = int(idx[np.lexsort((idx, sizes[idx], scores[idx]))[0]])
+            group.append({"budget": budget, "label": label, "step": i,
+                          "n_active": int(sizes[i]), "score": float(scores[i]), "best": False})
+        if group:
+            min(group, key=lambda g: (g["score"], g["n_active"]))["best"] = True
+        chosen += group
+    return chosen
+
+
+# ---------------------------------------------------------------------------- export
+
+def _potential_name(sel) -> str:
+    size = "any" if sel["budget"] is None else f"t{sel['budget']}"
+    return f"{sel['label']}_{size}"
+
+
+def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> list[dict]:
+    """Write the selected potentials; returns what was written (or why not) per selection."""
+    from acefit.potential import Potential
+
+    log = get_logger()
+    formats = cfg["export"]["formats"]
+    pot_dir = run_dir / RUN_FILES["potentials"]
+    pot_dir.mkdir(exist_ok=True)
+    overall = _overall_choice(selected)
+    records = []
+    for sel in selected:
+        step = paths[sel["label"]].steps[sel["step"]]
+        meta = {"solver": paths[sel["label"]].solver, "label": sel["label"], "step": sel["step"],
+                "n_active": sel["n_active"], "budget": sel["budget"],
+                "config_hash": config_hash(cfg), "run": cfg["name"],
+                "provenance": {"acefit": __version__, "created": _now(),
+                               "train": cfg["data"]["train"]}}
+        potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta)
+        targets = [pot_dir / _potential_name(sel)]
+        if sel is overall:
+            targets.append(run_dir / "potential")
+        files = {}
+        for target in targets:
+            for fmt in formats:
+                written = _write_format(potential, target, fmt)
+                if written is not None:
+                    files.setdefault(fmt, []).append(str(written.relative_to(run_dir)))
+        records.append({**sel, "files": files})
+    log.info("exported %d potential(s) to %s", len(records), pot_dir)
+    return records
+
+
+def _overall_choice(selected):
+    """The best checkpoint of the largest budget (the run's headline potential)."""
+    if not selected:
+        return None
+    budgets = [s["budget"] for s in selected]
+    top = None if None in budgets else max(budgets)
+    return next(s for s in selected if s["best"] and s["budget"] == top)
+
+
+def _write_format(potential, target: Path, fmt: str):
+    log = get_logger()
+    if fmt == "acefit":
+        path = target.with_suffix(".h5")
+        potential.save(path)
+        return path
+    try:
+        from acefit.export.yace import export_yace
+    except ImportError as exc:
+        log.warning("yace export unavailable (%s); skipped %s", exc, target.name)
+        return None
+    path = target.with_suffix(".yace")
+    try:
+        export_yace(potential, path)
+    except ValueError as exc:
+        log.warning("cannot write %s: %s", path.name, exc)
+        return None
+    return path
+
+
+# ---------------------------------------------------------------------------- the run
+
+def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
+    """Create or check the run directory; returns True when resuming."""
+    state_file = run_dir / RUN_FILES["state"]
+    chash = config_hash(cfg)
+    resumed = False
+    if state_file.exists():
+        state = json.loads(state_file.read_text())
+        if force:
+            for key in _FORCE_REMOVES:
+                target = run_dir / RUN_FILES[key]
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+            for extra in run_dir.glob("potential.*"):
+                extra.unlink()
+        elif state.get("status") == "finished":
+            raise RunExistsError(
+                f"{run_dir} holds a finished run (finished {state.get('finished', '?')}); "
+                "pass --force to overwrite it, or set output.directory to a new folder")
+        elif state.get("config_hash") != chash:
+            raise RunExistsError(
+                f"{run_dir} holds an unfinished run of a different configuration; pass "
+                "--force to discard it, or set output.directory to a new folder")
+        else:
+            resumed = True
+    elif run_dir.exists() and any(p.name != "cache" for p in run_dir.iterdir()) and not force:
+        raise RunExistsError(f"{run_dir} exists and is not an acefit run directory; choose "
+                             "another output.directory or pass --force")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return resumed
+
+
+def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> FitResult:
+    """Run a validated config (from :func:`acefit.config.load_config`) end to end.
+
+    Parameters
+    ----------
+    cfg : dict
+        The completed config.
+    force : bool
+        Overwrite a finished run in the output directory.
+    progress : bool, optional
+        Draw progress bars (default: when stderr is a terminal).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    RunExistsError
+        If the output directory holds a finished run (or another config's run)
+        and ``force`` is False.
+    """
+    from acefit.assembly import assemble
+    from acefit.report import build_report, write_report
+
+    t0 = time.perf_counter()
+    run_dir = run_dir_of(cfg)
+    resumed = _prepare_run_dir(run_dir, cfg, force)
+    log = get_logger()
+    _add_file_handler(run_dir / RUN_FILES["log"])
+    timings = {}
+    try:
+        state = {"status": "running", "config_hash": config_hash(cfg), "started": _now(),
+                 "acefit_version": __version__, "config_file": cfg.get("config_file")}
+        _write_json(run_dir / RUN_FILES["state"], state)
+        _write_atomic(run_dir / RUN_FILES["config"],
+                      yaml.safe_dump(_jsonable(cfg), sort_keys=False, allow_unicode=True))
+        log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
+                 " (resuming)" if resumed else "")
+
+        t = time.perf_counter()
+        data = load_data(cfg)
+        timings["load"] = time.perf_counter() - t
+        log.info("data: %d training, %d validation, %d test configurations", len(data.train),
+                 len(data.val), len(data.test))
+
+        t = time.perf_counter()
+        basis = build_basis(cfg, data.train)
+        timings["basis"] = time.perf_counter() - t
+        log.info("basis: %d functions (%s)", len(basis), _basis_summary(basis))
+
+        cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
+        t = time.perf_counter()
+        log.info("assembling the least-squares problem (%d worker%s%s)...",
+                 cfg["parallel"]["workers"], "s" * (cfg["parallel"]["workers"] > 1),
+                 f", scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
+                 else "")
+        system = assemble(basis, data.train, val=data.val or None, test=data.test or None,
+                          weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
+                          n_workers=cfg["parallel"]["workers"],
+                          scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir)
+        timings["assemble"] = time.perf_counter() - t
+        log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
+                 "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
+                 " from the cache" if system.cache_hit else "", timings["assemble"])
+
+        gamma = prior_scale(cfg, basis)
+        t = time.perf_counter()
+        paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],
+                          progress=progress)
+        timings["solvers"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        errs = evaluate_errors(paths, system, basis, data, run_dir / RUN_FILES["errors"],
+                               progress=progress)
+        timings["errors"] = time.perf_counter() - t
+
+        has_val = system.val is not None
+        if not has_val:
+            log.warning("no validation set: checkpoints are selected by their training error")
+        selected = select_checkpoints(paths, errs, cfg, has_val)
+        t = time.perf_counter()
+        exported = export_potentials(selected, paths, basis, system, cfg, run_dir)
+        timings["export"] = time.perf_counter() - t
+
+        wall = time.perf_counter() - t0
+        state.update(status="finished", finished=_now(), wall_time_s=wall)
+        report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
+                              paths=paths, errors=errs, selected=exported, timings=timings,
+                              wall_time=wall, resumed=resumed)
+        write_report(report, run_dir)
+        _write_json(run_dir / RUN_FILES["state"], state)
+        log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])
+        return FitResult(run_dir=run_dir, report=report, wall_time=wall, resumed=resumed,
+                         timings=timings)
+    except BaseException as exc:
+        log.debug("run stopped by %s: %s", type(exc).__name__, exc)
+        raise
+    finally:
+        _remove_file_handler(run_dir / RUN_FILES["log"])
+
+
+def basis_elements(basis) -> list[str]:
+    from ase.data import chemical_symbols
+
+    return [z if isinstance(z, str) else chemical_symbols[int(z)] for z in basis.elements]
+
+
+def _basis_summary(basis) -> str:
+    kinds = {}
+    for f in basis.functions:
+        key = "pair" if f.kind == "pair" else f"nu={f.order}"
+        kinds[key] = kinds.get(key, 0) + 1
+    return ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
+
+
+def _add_file_handler(path: Path):
+    import logging
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
+                                           "%Y-%m-%d %H:%M:%S"))
+    handler._acefit_run = str(path)
+    log = get_logger()
+    log.setLevel(logging.DEBUG)
+    log.addHandler(handler)
+
+
+def _remove_file_handler(path: Path):
+    log = get_logger()
+    for handler in list(log.handlers):
+        if getattr(handler, "_acefit_run", None) == str(path):
+            log.removeHandler(handler)
+            handler.close()

@@ -1,0 +1,68 @@
+"""Progress bars and the run log.
+
+Messages go to a log file in the run directory (everything, with times) and to
+the terminal (INFO and above) without breaking tqdm bars. Bars are drawn only
+when stderr is a terminal, unless forced.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+__all__ = ["get_logger", "setup_logging", "close_logging", "bar"]
+
+LOGGER_NAME = "acefit"
+
+
+def get_logger() -> logging.Logger:
+    return logging.getLogger(LOGGER_NAME)
+
+
+class _TqdmHandler(logging.StreamHandler):
+    """Console handler that prints through ``tqdm.write`` so bars stay intact."""
+
+    def emit(self, record):
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+def setup_logging(log_file: Path | None = None, *, verbose: bool = False,
+                  quiet: bool = False) -> logging.Logger:
+    """Send acefit's log to ``log_file`` (DEBUG) and to stderr (INFO; WARNING if quiet)."""
+    log = get_logger()
+    close_logging()
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    console = _TqdmHandler(sys.stderr)
+    console.setLevel(logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO))
+    console.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(console)
+    if log_file is not None:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+        handler.setLevel(logging.DEBUG)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s",
+                                               "%Y-%m-%d %H:%M:%S"))
+        log.addHandler(handler)
+    return log
+
+
+def close_logging() -> None:
+    log = get_logger()
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+
+
+def bar(total=None, desc: str = "", *, unit: str = "it", enabled: bool | None = None):
+    """A tqdm bar on stderr; silent (but still counting) when not on a terminal."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=True,
+                dynamic_ncols=True, file=sys.stderr)

@@ -1,0 +1,214 @@
+"""The run report: ``report.json`` (everything, machine-readable) and ``report.md``.
+
+Errors follow :mod:`acefit.metrics`: energy per atom in meV/atom, force
+components in eV/Å, stress components in GPa, as MAE and RMSE, in total and
+per config_type.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+__all__ = ["build_report", "write_report", "summary_table", "load_report"]
+
+REPORT_VERSION = 1
+
+
+def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, timings,
+                 wall_time, resumed=False) -> dict:
+    """Everything worth knowing about a finished run, as JSON-ready dicts."""
+    from acefit import __version__
+    from acefit.pipeline import _basis_summary, _now, basis_elements, config_hash
+
+    config_types = {}
+    for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
+        for c in part:
+            config_types.setdefault(c.config_type, {"train": 0, "val": 0, "test": 0})
+            config_types[c.config_type][name] += 1
+    solvers = {}
+    for label, path in paths.items():
+        sizes = [int(s) for s in path.sizes]
+        solvers[label] = {"solver": path.solver, "n_checkpoints": len(path),
+                          "min_active": min(sizes, default=0),
+                          "max_active": max(sizes, default=0),
+                          "complete": bool(getattr(path, "complete", True))}
+    chosen = []
+    for sel in selected:
+        entry = errors[sel["label"]][sel["step"]]
+        chosen.append({**sel, "lam": entry.get("lam"), "train_loss": entry.get("train_loss"),
+                       "val_loss": entry.get("val_loss"),
+                       "errors": {k: entry.get(k) for k in ("train", "val", "test")}})
+    return _clean({
+        "report_version": REPORT_VERSION,
+        "run": cfg["name"],
+        "run_dir": str(run_dir),
+        "config_file": cfg.get("config_file"),
+        "config_hash": config_hash(cfg),
+        "acefit_version": __version__,
+        "finished": _now(),
+        "resumed": resumed,
+        "wall_time_s": wall_time,
+        "timings_s": timings,
+        "data": {"files": {"train": cfg["data"]["train"], "test": cfg["data"]["test"],
+                           "validation": cfg["data"]["validation"]},
+                 "n_configs": {"train": len(data.train), "val": len(data.val),
+                               "test": len(data.test)},
+                 "n_atoms": {"train": sum(c.n_atoms for c in data.train),
+                             "val": sum(c.n_atoms for c in data.val),
+                             "test": sum(c.n_atoms for c in data.test)},
+                 "config_types": dict(sorted(config_types.items()))},
+        "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
+                  "composition": _basis_summary(basis), "settings": cfg["basis"]},
+        "e0": {"values": system.e0.as_symbols(), "method": system.e0.method},
+        "assembly": {"rows": system.train.m, "row_counts": system.row_counts,
+                     "cache_hit": system.cache_hit, "key": system.key},
+        "prior": cfg["prior"],
+        "solvers": solvers,
+        "selection": {"metric": cfg["selection"]["metric"],
+                      "budgets": cfg["selection"]["budgets"],
+                      "on": "validation" if system.val is not None else "training",
+                      "selected": chosen},
+        "units": {"E": "meV/atom", "F": "eV/Å", "S": "GPa"},
+    })
+
+
+def _clean(obj):
+    """NaN -> None (JSON has no NaN), numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        try:
+            obj = obj.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def load_report(run_dir) -> dict:
+    """The report.json of a finished run."""
+    path = Path(run_dir) / "report.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a finished acefit run?")
+    return json.loads(path.read_text())
+
+
+def _num(x, digits=3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return f"{x:.{digits}f}"
+
+
+def _err(entry, split, q, stat="mae"):
+    e = (entry.get("errors") or {}).get(split)
+    if not e:
+        return None
+    return e["all"][q][stat] if e["all"][q]["n"] else None
+
+
+def summary_table(report: dict) -> str:
+    """Markdown table of the selected checkpoints (what ``acefit fit`` prints at the end)."""
+    rows = ["| budget | solver | active | E MAE train | E MAE val | E MAE test | E RMSE test "
+            "| F MAE train | F MAE val | F MAE test | F RMSE test | S MAE test |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for sel in report["selection"]["selected"]:
+        budget = "any" if sel["budget"] is None else f"≤ {sel['budget']}"
+        star = " ★" if sel["best"] else ""
+        rows.append(
+            f"| {budget} | {sel['label']}{star} | {sel['n_active']} | "
+            + " | ".join(_num(_err(sel, s, "E", st), 2) for s, st in
+                         (("train", "mae"), ("val", "mae"), ("test", "mae"), ("test", "rmse")))
+            + " | "
+            + " | ".join(_num(_err(sel, s, "F", st), 4) for s, st in
+                         (("train", "mae"), ("val", "mae"), ("test", "mae"), ("test", "rmse")))
+            + f" | {_num(_err(sel, 'test', 'S'), 3)} |")
+    return "\n".join(rows)
+
+
+def _config_type_table(sel: dict) -> str:
+    rows = ["| config_type | set | E MAE | E RMSE | F MAE | F RMSE | S MAE | S RMSE |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for split in ("train", "val", "test"):
+        e = (sel.get("errors") or {}).get(split)
+        if not e:
+            continue
+        for name, stats in e["by_config_type"].items():
+            rows.append(f"| {name} | {split} | {_num(stats['E']['mae'], 2)} | "
+                        f"{_num(stats['E']['rmse'], 2)} | {_num(stats['F']['mae'], 4)} | "
+                        f"{_num(stats['F']['rmse'], 4)} | {_num(stats['S']['mae'], 3)} | "
+                        f"{_num(stats['S']['rmse'], 3)} |")
+    return "\n".join(rows)
+
+
+def to_markdown(report: dict) -> str:
+    sel = report["selection"]
+    best = [s for s in sel["selected"] if s["best"]]
+    headline = best[-1] if best else None
+    d = report["data"]
+    lines = [
+        f"# acefit run `{report['run']}`",
+        "",
+        f"acefit {report['acefit_version']}, finished {report['finished']}, wall time "
+        f"{report['wall_time_s']:.1f} s{' (resumed)' if report['resumed'] else ''}. "
+        f"Config: `{report['config_file']}`.",
+        "",
+        "## Data and basis",
+        "",
+        f"- configurations: {d['n_configs']['train']} train ({d['n_atoms']['train']} atoms), "
+        f"{d['n_configs']['val']} validation, {d['n_configs']['test']} test",
+        "- config types: " + ", ".join(f"{k} ({v['train']}/{v['val']}/{v['test']})"
+                                       for k, v in d["config_types"].items())
+        + " (train/val/test)",
+        f"- basis: {report['basis']['n_functions']} functions of {', '.join(report['basis']['elements'])} "
+        f"({report['basis']['composition']})",
+        "- E0 (" + report["e0"]["method"] + "): " + ", ".join(
+            f"{k} {v:.4f} eV" for k, v in report["e0"]["values"].items()),
+        f"- least squares: {report['assembly']['rows']} weighted rows (E/F/V "
+        + "/".join(str(report["assembly"]["row_counts"][k]) for k in ("E", "F", "V"))
+        + f"){', from the cache' if report['assembly']['cache_hit'] else ''}",
+        "",
+        "## Solver paths",
+        "",
+        "| solver | method | checkpoints | active functions |",
+        "|---|---|---:|---|",
+    ]
+    for label, s in report["solvers"].items():
+        lines.append(f"| {label} | {s['solver']} | {s['n_checkpoints']} | "
+                     f"{s['min_active']}–{s['max_active']} |")
+    lines += [
+        "",
+        "## Selected potentials",
+        "",
+        f"Best {sel['metric']} on the {sel['on']} set per size budget; ★ = best across "
+        f"solvers. Units: E meV/atom, F eV/Å, S GPa.",
+        "",
+        summary_table(report),
+        "",
+    ]
+    files = [(s, f) for s in sel["selected"] for fs in s.get("files", {}).values() for f in fs]
+    if files:
+        lines += ["Files:", ""]
+        lines += [f"- `{f}` ({s['label']}, {s['n_active']} functions)" for s, f in files]
+        lines.append("")
+    if headline:
+        lines += [f"## Errors per config_type of the headline potential ({headline['label']}, "
+                  f"{headline['n_active']} functions)", "", _config_type_table(headline), ""]
+    t = report["timings_s"]
+    lines += ["## Timings", "", "| stage | seconds |", "|---|---:|"]
+    lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]
+    lines += [f"| total | {report['wall_time_s']:.1f} |", ""]
+    return "\n".join(lines)
+
+
+def write_report(report: dict, run_dir) -> None:
+    """Write report.json and report.md atomically into ``run_dir``."""
+    from acefit.pipeline import _write_atomic
+
+    run_dir = Path(run_dir)
+    _write_atomic(run_dir / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
+    _write_atomic(run_dir / "report.md", to_markdown(report))
