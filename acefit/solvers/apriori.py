@@ -110,11 +110,13 @@ class NestedProblem:
         if not problem.reduced and problem.A.shape[0] < n:
             self._dense = LeastSquaresProblem(A=problem.A[:, order], y=problem.y, m=problem.m)
             return
-        Q, self._R = scipy.linalg.qr(problem.A[:, order], mode="economic")
-        self._y = Q.T @ problem.y
-        # residual outside the columns' span: what the reduction drops
-        rest = problem.y - Q @ self._y
-        self._offset = problem.offset + float(rest @ rest)
+        qty, self._R = scipy.linalg.qr_multiply(problem.A[:, order], problem.y[None, :],
+                                                mode="right")
+        self._y = qty[0]
+        # what the reduction drops: ||y||^2 - ||Q~^T y||^2 for a dense problem; nothing
+        # more for a reduced one, whose Q~ is square
+        self._offset = (problem.offset if problem.reduced
+                        else max(problem.yty - float(self._y @ self._y), 0.0))
         # ||y~[k:]||^2 for every k, accumulated from the tail
         tail = np.concatenate([np.cumsum((self._y ** 2)[::-1])[::-1], [0.0]])
         self._tail = tail

@@ -46,7 +46,7 @@ import scipy.linalg
 
 from acefit.lsq import as_problem
 from acefit.solvers._common import check_count, check_nonnegative, prepare, validate_prior
-from acefit.solvers.dense import zero_columns
+from acefit.solvers.dense import compact, zero_columns
 from acefit.solvers.path import Path
 
 __all__ = ["blr", "ard", "blr_posterior", "GaussianPosterior"]
@@ -177,7 +177,7 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
               "committee": committee}
     setup = prepare(A, y, solver="blr", params=params, prior=prior, validation=validation,
                     on_step=on_step)
-    P = setup.scaled
+    P = compact(setup.scaled)
     m, n = P.m, P.n_features
     _, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
     ev = s ** 2
@@ -232,7 +232,7 @@ def blr_posterior(A, y=None, *, alpha: float, beta: float, prior=None) -> Gaussi
     alpha = check_nonnegative(alpha, "alpha", allow_none=False, positive=True)
     beta = check_nonnegative(beta, "beta", allow_none=False, positive=True)
     gamma = validate_prior(prior, problem.n_features)
-    P = problem if gamma is None else problem.scale_columns(gamma)
+    P = compact(problem if gamma is None else problem.scale_columns(gamma))
     _, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
     d = Vt.T @ ((Vt @ P.aty()) / (s ** 2 + alpha / beta))
     c = d if gamma is None else d / gamma

@@ -41,6 +41,9 @@ Degenerate inputs
     exactly-zero column an exactly-zero coefficient (never active) and split a
     duplicated column's weight equally. ``y = 0`` gives zero coefficients.
 
+Memory: a tall dense problem (m >= 2 n) is first reduced by one QR without
+forming Q (:func:`compact`), so no m x n factor besides A is ever held.
+
 A step's ``active`` is the set of columns with a nonzero coefficient (all of them
 for ``qr`` and ``tsvd`` in general, the kept pivots for ``rrqr``).
 """
@@ -53,6 +56,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from acefit.lsq import LeastSquaresProblem
 from acefit.solvers._common import prepare
 from acefit.solvers.path import Path
 
@@ -71,6 +75,17 @@ def _values(x, name: str, *, positive: bool = False) -> tuple[np.ndarray, bool]:
         raise ValueError(
             f"{name} must be finite and {'>' if positive else '>='} 0, got {arr[bad][0]!r}")
     return arr, scalar
+
+
+def compact(problem: LeastSquaresProblem) -> LeastSquaresProblem:
+    """The reduced form of a tall dense problem (m >= 2 n), else the problem itself.
+
+    One Householder QR, applied to y on the fly: Q (as large as A) is never formed.
+    """
+    if problem.reduced or problem.A.shape[0] < 2 * problem.n_features:
+        return problem
+    qty, R = scipy.linalg.qr_multiply(problem.A, problem.y[None, :], mode="right")
+    return LeastSquaresProblem.from_reduced(R, qty[0], problem.yty, problem.m)
 
 
 def zero_columns(problem) -> np.ndarray:
@@ -120,7 +135,7 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
     lams, _ = _values(lam, "lam")
     setup = prepare(A, y, solver="qr", params={"lam": _param(lams)}, prior=prior,
                     validation=validation, on_step=on_step)
-    P = setup.scaled
+    P = compact(setup.scaled)
     n = P.n_features
     zero = zero_columns(P)
     for lam_k in lams:
@@ -172,10 +187,11 @@ def tsvd(A, y=None, *, rtol: float | Sequence[float] = 1e-6, prior=None, validat
         raise ValueError(f"rtol must be in [0, 1], got {rtols.max()!r}")
     setup = prepare(A, y, solver="tsvd", params={"rtol": _param(rtols)}, prior=prior,
                     validation=validation, on_step=on_step)
-    U, s, Vt = scipy.linalg.svd(setup.scaled.A, full_matrices=False, lapack_driver="gesdd")
-    uty = U.T @ setup.scaled.y
+    P = compact(setup.scaled)
+    U, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
+    uty = U.T @ P.y
     s1 = s[0] if s.size else 0.0
-    zero = zero_columns(setup.scaled)
+    zero = zero_columns(P)
     for r in rtols:
         keep = s > max(r * s1, 0.0)
         d = Vt[keep].T @ (uty[keep] / s[keep])
@@ -244,8 +260,8 @@ def rrqr(A, y=None, *, rtol: float | Sequence[float] | None = None,
         kind = None
 
     if kind is None:
-        Q, R, piv = scipy.linalg.qr(P.A, mode="economic", pivoting=True)
-        qty = Q.T @ P.y
+        qty, R, piv = scipy.linalg.qr_multiply(P.A, P.y[None, :], mode="right", pivoting=True)
+        qty = qty[0]
         diag = np.abs(np.diag(R))
     else:
         SA = _sketch(P.A, k_sketch, kind, seed)
@@ -262,8 +278,8 @@ def rrqr(A, y=None, *, rtol: float | Sequence[float] | None = None,
         elif kind is None:
             values = scipy.linalg.solve_triangular(R[:rank, :rank], qty[:rank])
         else:
-            Qs, Rsel = scipy.linalg.qr(P.A[:, sel], mode="economic")
-            values = scipy.linalg.solve_triangular(Rsel, Qs.T @ P.y)
+            qty_sel, Rsel = scipy.linalg.qr_multiply(P.A[:, sel], P.y[None, :], mode="right")
+            values = scipy.linalg.solve_triangular(Rsel, qty_sel[0])
         d = np.zeros(n)
         d[sel] = values
         rtol_eff = cut / r00 if r00 > 0 else float("nan")
