@@ -38,6 +38,30 @@ from acefit.solvers.path import Path
 __all__ = ["asp"]
 
 
+class _Rows:
+    """A stack of length-n rows with amortised O(n) append and a contiguous view."""
+
+    def __init__(self, n: int, capacity: int = 64):
+        self._buf = np.empty((capacity, n))
+        self._k = 0
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self._buf[: self._k]
+
+    def append(self, row: np.ndarray) -> None:
+        if self._k == len(self._buf):
+            grown = np.empty((2 * len(self._buf), self._buf.shape[1]))
+            grown[: self._k] = self._buf[: self._k]
+            self._buf = grown
+        self._buf[self._k] = row
+        self._k += 1
+
+    def delete(self, p: int) -> None:
+        self._buf[p: self._k - 1] = self._buf[p + 1: self._k].copy()
+        self._k -= 1
+
+
 def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
         tol: float = 0.0, prior=None, validation=None, on_step=None,
         max_steps: int | None = None, dependence_tol: float = 1e-10,
@@ -115,29 +139,29 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     chol = ActiveCholesky(dependence_tol)
     S: list[int] = []
     sgn = np.zeros(0)
-    GS = np.empty((0, n))  # rows G[S_i, :]
+    GS = _Rows(n)  # rows G[S_i, :], contiguous, grown by doubling
     in_S = np.zeros(n, dtype=bool)
     y_norm = np.sqrt(yty)
     zero_step = 1e-12 * lam  # steps shorter than this are rounding, not breakpoints
 
     def add(j: int) -> bool:
-        nonlocal sgn, GS
-        if not chol.append(GS[:, j] if S else np.zeros(0), G[j, j]):
+        nonlocal sgn
+        if not chol.append(GS.rows[:, j], G[j, j]):
             eligible[j] = False
             return False
         S.append(j)
         in_S[j] = True
         sgn = np.append(sgn, np.sign(corr[j]))
-        GS = np.vstack([GS, G[j][None, :]])
+        GS.append(G[j])
         return True
 
     def drop(p: int) -> None:
-        nonlocal sgn, GS
+        nonlocal sgn
         j = S.pop(p)
         in_S[j] = False
         chol.delete(p)
         sgn = np.delete(sgn, p)
-        GS = np.delete(GS, p, axis=0)
+        GS.delete(p)
 
     add(int(np.argmax(score)))
     just_added, just_dropped = S[-1] if S else -1, -1
@@ -149,7 +173,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
                 break
             x = np.zeros(1)
         dx = chol.solve(sgn)
-        a = dx @ GS  # G[:, S] dx: rate of change of corr per unit decrease of lam
+        a = dx @ GS.rows  # G[:, S] dx: rate of change of corr per unit decrease of lam
 
         # Breakpoints where an inactive constraint becomes binding.
         cand = eligible & ~in_S
@@ -189,7 +213,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         x = chol.solve(b[S] - lam * sgn)  # exact optimum on S at the new lam
         corr -= alpha * a
         if (it + 1) % refresh == 0:
-            corr = b - x @ GS
+            corr = b - x @ GS.rows
 
         index = -1
         just_added = just_dropped = -1
