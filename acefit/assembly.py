@@ -210,8 +210,10 @@ class StreamingQR:
         if self.m < n:
             raise ValueError(f"the training set has {self.m} weighted rows but the basis has {n} "
                              f"functions; the reduced form needs at least as many rows as columns")
-        R = np.triu(self.R_aug[:n, :n])
-        return LeastSquaresProblem.from_reduced(R, self.R_aug[:n, n].copy(), self.yty, self.m)
+        # dtpqrt never writes below the diagonal of the (zero-initialised) factor, so
+        # the leading block is already triangular: a view avoids a second n×n copy.
+        return LeastSquaresProblem.from_reduced(self.R_aug[:n, :n], self.R_aug[:n, n].copy(),
+                                                self.yty, self.m)
 
     def _fold(self, block, l):
         nb = max(1, min(64, self.n + 1, block.shape[0]))
