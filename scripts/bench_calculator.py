@@ -1,0 +1,137 @@
+"""Calculator speed: acefit.ACECalculator vs python-ace, and sparse vs dense models.
+
+Prints a Markdown table of energy + forces + stress time per atom (best of --repeat
+calls, positions perturbed before each call so nothing is cached):
+
+1. acefit, dense ~1000-function one-element basis (order 3, totaldegree 25/21/17,
+   polynomial transform so that it exports);
+2. python-ace on the *same* model, exported with ``export_yace`` (identical functions;
+   the energies are checked to agree);
+3. python-ace on a native PACE basis of about the same size (SBessel radial basis,
+   nradmax 15/10/4, lmax 0/8/4: 1058 functions);
+4. acefit, dense ~5000-function basis (totaldegree 25) vs a 300-function sparse model
+   from that basis (300 random nonzero coefficients; only they are evaluated), vs a
+   dense ~300-function basis (totaldegree 20/16/12).
+
+Run:  python scripts/bench_calculator.py [--repeat 5] [--size 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from ase.build import bulk
+
+from acefit import ACEBasis, ACECalculator, Potential
+
+
+def per_atom_ms(calcs, atoms, repeat):
+    """Best wall time (ms/atom) of one energy+forces+stress evaluation per calculator.
+
+    Calculators are timed round-robin (one call each per round) so that load from
+    other processes on a shared machine affects all of them alike.
+    """
+    systems = []
+    for calc in calcs:
+        a = atoms.copy()
+        a.calc = calc
+        calc.calculate(a, ["energy", "forces", "stress"])  # warm-up (numba, caches)
+        systems.append(a)
+    best = np.full(len(calcs), np.inf)
+    rng = np.random.default_rng(0)
+    for _ in range(repeat):
+        step = 1e-4 * rng.normal(size=atoms.positions.shape)
+        for k, (calc, a) in enumerate(zip(calcs, systems)):
+            a.positions += step
+            t = time.perf_counter()
+            calc.calculate(a, ["energy", "forces", "stress"])
+            best[k] = min(best[k], time.perf_counter() - t)
+    return 1e3 * best / len(atoms)
+
+
+def dense(totaldegree, seed=0):
+    basis = ACEBasis(["Cu"], order=3, totaldegree=totaldegree, rcut=5.0,
+                     transform="polynomial", pair_envelope="x")
+    c = 1e-3 * np.random.default_rng(seed).normal(size=len(basis))
+    return Potential(basis, c)
+
+
+def native_pace(nradmax, lmax):
+    from pyace import ACEBBasisSet, create_multispecies_basis_config
+
+    cfg = create_multispecies_basis_config({
+        "deltaSplineBins": 0.001, "elements": ["Cu"],
+        "embeddings": {"ALL": {"npot": "FinnisSinclairShiftedScaled",
+                               "fs_parameters": [1, 1], "ndensity": 1}},
+        "bonds": {"ALL": {"radbase": "SBessel", "radparameters": [5.25], "rcut": 5.0,
+                          "dcut": 0.01}},
+        "functions": {"ALL": {"nradmax_by_orders": nradmax, "lmax_by_orders": lmax}}})
+    n = sum(len(b.funcspecs) for b in cfg.funcspecs_blocks)
+    return ACEBBasisSet(cfg).to_ACECTildeBasisSet(), n
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--size", type=int, default=3, help="repeat of the 4-atom fcc cell")
+    args = ap.parse_args(argv)
+
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(args.size)
+    atoms.rattle(0.05, seed=1)
+    rows = []
+
+    pot1k = dense([25, 21, 17])
+    pot5k = dense(25)
+    rng = np.random.default_rng(2)
+    coef = np.zeros(len(pot5k))
+    coef[rng.choice(len(pot5k), 300, replace=False)] = 1e-3 * rng.normal(size=300)
+    sparse = Potential(pot5k.basis, coef)
+    pot300 = dense([20, 16, 12])
+    names = ["acefit ACECalculator", "acefit, dense",
+             "acefit, sparse: 300 active of the dense basis above", "acefit, dense"]
+    sizes = [len(pot1k), len(pot5k), len(sparse), len(pot300)]
+    calcs = [ACECalculator(p) for p in (pot1k, pot5k, sparse, pot300)]
+    try:
+        from pyace import PyACECalculator
+    except ImportError:
+        PyACECalculator = None
+        print("python-ace not installed: skipping the python-ace rows")
+    if PyACECalculator is not None:
+        from acefit.export import export_yace
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = export_yace(pot1k, Path(tmp) / "m.yace")
+            pc = PyACECalculator(str(path))
+        e_ours = ACECalculator(pot1k).get_potential_energy(atoms)
+        e_pace = pc.get_potential_energy(atoms.copy())
+        assert abs(e_ours - e_pace) <= 1e-8 * abs(e_ours), (e_ours, e_pace)
+        cb, n_native = native_pace([15, 10, 4], [0, 8, 4])
+        names[1:1] = ["python-ace, same model (exported .yace)",
+                      "python-ace, native PACE basis (SBessel)"]
+        sizes[1:1] = [len(pot1k), n_native]
+        calcs[1:1] = [pc, PyACECalculator(cb)]
+    times = per_atom_ms(calcs, atoms, args.repeat)
+    rows = list(zip(names, sizes, times))
+    t_ace, t_5k, t_sparse, t_300 = times[0], times[-3], times[-2], times[-1]
+    if PyACECalculator is not None:
+        t_same, t_native = times[1], times[2]
+
+    print(f"\n{len(atoms)} atoms fcc Cu (rattled), rcut 5 Å, energy+forces+stress, "
+          f"best of {args.repeat}\n")
+    print("| model | functions | ms/atom |")
+    print("|---|---|---|")
+    for name, n, t in rows:
+        print(f"| {name} | {n} | {t:.3f} |")
+    if PyACECalculator is not None:
+        print(f"\nspeed ratio python-ace / acefit: same model {t_same / t_ace:.2f}, "
+              f"native ~1000-function PACE basis {t_native / t_ace:.2f}")
+    print(f"dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
+          f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
