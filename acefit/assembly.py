@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -71,7 +72,7 @@ class AssembledSystem:
     timings: dict = field(default_factory=dict)
 
 
-def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=1,
+def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=None,
              scheduler=None, client=None, block_size=4, cache_dir=None) -> AssembledSystem:
     """Assemble the reduced training problem and the dense validation/test rows.
 
@@ -87,8 +88,9 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         ``{config_type: {"E", "F", "V"}}`` (see :func:`acefit.design.resolve_weights`).
     e0 : dict or None or "auto"
         Reference energies per element; None/"auto" fits them to ``train``.
-    n_workers : int, default 1
-        1: in-process. >1: a local cluster of that many single-threaded processes.
+    n_workers : int, optional
+        1: in-process, no Dask. >1: a local cluster of that many single-threaded
+        worker processes. Default: the number of CPUs available to this process.
     scheduler : str, optional
         Address of a running ``dask.distributed`` scheduler (overrides ``n_workers``).
     client : distributed.Client, optional
@@ -143,7 +145,7 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
                            timings=timings)
 
 
-def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=1,
+def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=None,
                           scheduler=None, client=None, block_size=4, return_counts=False):
     """The reduced weighted problem of ``configs`` without forming the m×n matrix.
 
@@ -155,6 +157,8 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     table = resolve_weights(weights)
     if int(block_size) < 1:
         raise ValueError(f"block_size must be >= 1, got {block_size}")
+    if n_workers is None:
+        n_workers = default_workers()
     if int(n_workers) < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
     check_elements(configs, basis.elements)
@@ -166,6 +170,14 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
             total = _reduce_distributed(c, basis, indexed, table, e0, int(block_size))
     problem = total.to_problem()
     return (problem, dict(total.counts)) if return_counts else problem
+
+
+def default_workers() -> int:
+    """CPUs available to this process (the default number of local workers)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class StreamingQR:

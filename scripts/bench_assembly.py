@@ -73,7 +73,8 @@ def child(args):
            "n_atoms": sum(c.n_atoms for c in configs), "client_base_rss_mb": base_rss}
     if args.n_workers == 1:
         t, c = time.perf_counter(), _cpu_s()
-        problem = reduce_configurations(basis, configs, None, e0, block_size=args.block_size)
+        problem = reduce_configurations(basis, configs, None, e0, block_size=args.block_size,
+                                        n_workers=1)
         out["reduce_s"] = time.perf_counter() - t
         out["client_cpu_s"] = _cpu_s() - c
         out["worker_cpu_s"] = []

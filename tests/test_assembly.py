@@ -58,7 +58,8 @@ def test_streaming_qr_matches_dense_qr():
 @pytest.mark.parametrize("block_size", [1, 3])
 def test_reduced_problem_equals_dense(configs, basis, block_size):
     weights = {"alloy": {"E": 10.0, "F": 2.0, "V": 0.5}}
-    reduced = reduce_configurations(basis, configs, weights, E0, block_size=block_size)
+    reduced = reduce_configurations(basis, configs, weights, E0, block_size=block_size,
+                                    n_workers=1)
     WA, Wy = design_block(basis, configs, weights, E0).weighted()
     assert reduced.reduced and reduced.m == len(Wy)
     coef = np.linalg.lstsq(WA, Wy, rcond=None)[0]
@@ -70,12 +71,13 @@ def test_reduced_problem_equals_dense(configs, basis, block_size):
 def test_underdetermined_training_set_is_refused(configs):
     big = PairBasis(K=60)  # 180 columns > rows of one configuration
     with pytest.raises(ValueError, match="needs at least as many rows as columns"):
-        reduce_configurations(big, configs[:1], None, E0)
+        reduce_configurations(big, configs[:1], None, E0, n_workers=1)
 
 
 def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
     train, val = configs[:8], configs[8:]
-    first = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path)
+    first = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path,
+                     n_workers=1)
     assert not first.cache_hit and first.e0.method == "given"
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 2 and not any(f.endswith(".tmp") for f in files)
@@ -85,7 +87,8 @@ def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
 
     monkeypatch.setattr(assembly, "reduce_configurations", boom)
     monkeypatch.setattr(assembly, "design_block", boom)
-    second = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path)
+    second = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path,
+                     n_workers=1)
     assert second.cache_hit and second.key == first.key
     np.testing.assert_array_equal(second.train.A, first.train.A)
     np.testing.assert_array_equal(second.val.A, first.val.A)
@@ -105,7 +108,8 @@ def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
     keys = {first.key}
     for name, change in changes.items():
         args = dict(basis=basis, train=train, e0={"Cu": -0.3, "Au": -0.1}) | change
-        res = assemble(args.pop("basis"), args.pop("train"), cache_dir=tmp_path, **args)
+        res = assemble(args.pop("basis"), args.pop("train"), cache_dir=tmp_path, n_workers=1,
+                       **args)
         assert not res.cache_hit, f"changing {name} must invalidate the cache"
         keys.add(res.key)
     assert len(keys) == 5
@@ -175,7 +179,7 @@ def _ace_basis():
 def test_real_ace_basis_reduction_equals_dense(configs):
     ace = _ace_basis()
     weights = {"alloy": {"E": 10.0, "V": 2.0}}
-    reduced = reduce_configurations(ace, configs, weights, E0, block_size=3)
+    reduced = reduce_configurations(ace, configs, weights, E0, block_size=3, n_workers=1)
     WA, Wy = design_block(ace, configs, weights, E0).weighted()
     scale = np.abs(WA.T @ WA).max()
     np.testing.assert_allclose(reduced.gram(), WA.T @ WA, rtol=0, atol=1e-10 * scale)
@@ -197,13 +201,17 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
         bases.append(_ace_basis())
     except pytest.skip.Exception:
         pass
-    singles = [reduce_configurations(b, configs, weights, E0, block_size=2) for b in bases]
+    singles = [reduce_configurations(b, configs, weights, E0, block_size=2, n_workers=1)
+               for b in bases]
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
-        multis = [reduce_configurations(b, configs, weights, E0, block_size=2, client=client)
-                  for b in bases]
+        # the first through a scheduler address, the others through the client
+        multis = [reduce_configurations(bases[0], configs, weights, E0, block_size=2,
+                                        scheduler=cluster.scheduler_address)]
+        multis += [reduce_configurations(b, configs, weights, E0, block_size=2, client=client)
+                   for b in bases[1:]]
     for single, multi in zip(singles, multis):
         # R is unique up to row signs: compare RᵀR, Rᵀ(Qᵀy), |R| and the solution
         scale = np.abs(single.gram()).max()
