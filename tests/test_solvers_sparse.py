@@ -58,6 +58,56 @@ def test_asp_and_lars_lasso_agree_with_sklearn_lars_path():
         assert kkt_violation(A, y, s.coef, s.lam) < 1e-8
 
 
+def correlated_problem(m=200, n=150, rho=0.95, seed=5):
+    """AR(1)-correlated columns: a path with many drops."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((m, n))
+    A = np.empty_like(Z)
+    A[:, 0] = Z[:, 0]
+    for j in range(1, n):
+        A[:, j] = rho * A[:, j - 1] + np.sqrt(1 - rho ** 2) * Z[:, j]
+    x = np.zeros(n)
+    x[rng.choice(n, 10, replace=False)] = rng.standard_normal(10)
+    return A, A @ x + 0.01 * rng.standard_normal(m)
+
+
+@pytest.mark.parametrize("case", ["underdetermined", "correlated"])
+def test_asp_matches_sklearn_on_hard_paths(case):
+    if case == "underdetermined":
+        rng = np.random.default_rng(5)
+        A, y = rng.standard_normal((40, 100)), rng.standard_normal(40)
+    else:
+        A, y = correlated_problem()
+    alphas, _, coefs = lars_path(A, y, method="lasso")
+    path = asp(A, y)
+    # scikit-learn stops once every column is active; ASP takes the last step to lam = 0
+    assert len(alphas) <= len(path) <= len(alphas) + 1
+    assert sum(s.info["event"] == "drop" for s in path) >= 2
+    for k in range(len(alphas)):
+        np.testing.assert_allclose(path.steps[k].coef, coefs[:, k], atol=1e-9, rtol=0)
+    assert path.steps[-1].lam == 0.0 and path.steps[-1].n_active == min(A.shape)
+
+
+def test_active_cholesky_updates_match_refactorisation():
+    from acefit.solvers._cholesky import ActiveCholesky
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 12))
+    G = X.T @ X
+    chol, S = ActiveCholesky(), []
+    for j in [3, 7, 0, 11, 5, 9, 2]:
+        assert chol.append(G[S, j], G[j, j])
+        S.append(j)
+    for p in [2, 0, 3]:
+        chol.delete(p)
+        S.pop(p)
+        np.testing.assert_allclose(chol.R.T @ chol.R, G[np.ix_(S, S)], atol=1e-10)
+        assert np.allclose(chol.R, np.triu(chol.R))
+    v = rng.standard_normal(len(S))
+    np.testing.assert_allclose(chol.solve(v), np.linalg.solve(G[np.ix_(S, S)], v), atol=1e-10)
+    assert not chol.append(G[S, S[0]], G[S[0], S[0]])  # an active column is dependent
+
+
 def test_omp_agrees_with_sklearn_orthogonal_mp():
     A, y, _ = random_problem(m=80, n=50, k=8)
     ref = orthogonal_mp(A, y, n_nonzero_coefs=25, return_path=True)

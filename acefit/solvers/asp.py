@@ -143,6 +143,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     in_S = np.zeros(n, dtype=bool)
     y_norm = np.sqrt(yty)
     zero_step = 1e-12 * lam  # steps shorter than this are rounding, not breakpoints
+    rank_limit = min(n, setup.scaled.A.shape[0])  # no more than rank(A) columns can be active
 
     def add(j: int) -> bool:
         nonlocal sgn
@@ -178,7 +179,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         # Breakpoints where an inactive constraint becomes binding.
         cand = eligible & ~in_S
         alpha_add, j_add = np.inf, -1
-        if cand.any():
+        if len(S) < rank_limit and cand.any():
             idx = np.flatnonzero(cand)
             c, ai = corr[idx], a[idx]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -206,6 +207,8 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
 
         alpha = min(alpha_add, alpha_drop, lam)
         event = "add" if alpha == alpha_add else "drop" if alpha == alpha_drop else "zero_lambda"
+        if lam - alpha <= zero_step:  # a breakpoint within rounding of lam = 0 is lam = 0
+            event = "zero_lambda"
         if min_lambda is not None and lam - alpha <= min_lambda:
             alpha, event = lam - min_lambda, "min_lambda"
 
