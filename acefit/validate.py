@@ -354,11 +354,18 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
             "min_distance": dmin, "max_energy_rise": max_rise, "energies": totals}
 
 
+def _thermalize(atoms, temperature, rng):
+    try:  # ASE >= 3.29
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution as thermalize_momenta
+    thermalize_momenta(atoms, temperature_K=temperature, rng=rng)
+
+
 def _nvt(atoms, calc, T, dt, s, rng, bar):
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
-    MaxwellBoltzmannDistribution(atoms, temperature_K=T, rng=rng)
+    _thermalize(atoms, T, rng)
     factory = lambda a: Langevin(a, timestep=dt * units.fs, temperature_K=T,  # noqa: E731
                                  friction=s.friction / units.fs, fixcm=False,
                                  rng=rng)
@@ -366,10 +373,10 @@ def _nvt(atoms, calc, T, dt, s, rng, bar):
 
 
 def _nve(atoms, calc, s, rng, bar):
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary
     from ase.md.verlet import VelocityVerlet
 
-    MaxwellBoltzmannDistribution(atoms, temperature_K=s.nve_temperature, rng=rng)
+    _thermalize(atoms, s.nve_temperature, rng)
     Stationary(atoms)
     factory = lambda a: VelocityVerlet(a, timestep=s.nve_timestep * units.fs)  # noqa: E731
     res = _md_run(atoms, calc, factory, s.nve_steps, s, bar, track_total=True)

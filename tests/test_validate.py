@@ -1,0 +1,166 @@
+"""validate: MD stability verdicts, NVE drift, cubic properties against direct computations."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import units
+from ase.build import bulk, fcc100, fcc111
+from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.emt import EMT
+from ase.calculators.lj import LennardJones
+from ase.eos import EquationOfState
+from ase.io import read
+from ase.optimize import FIRE
+
+from acefit import ACEBasis, Potential
+from acefit.validate import ValidationSettings, crystal_properties, validate
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "datasets" / "quickstart" / "train.xyz"
+FAST = dict(md_steps=40, nve_steps=0, check_every=10, properties=False, progress=False,
+            min_atoms=4)
+
+
+@pytest.fixture(scope="module")
+def cu_props():
+    s = ValidationSettings(vacancy_repeat=2, surface_layers=5, vacuum=6.0, progress=False)
+    return crystal_properties(EMT(), "Cu", "fcc", 3.6, s), s
+
+
+def _stress_derivative(atoms, voigt_strain, delta=1e-4):
+    """d(stress)/d(strain) by central differences of the analytic stress."""
+    out = []
+    for sign in (1, -1):
+        a = atoms.copy()
+        eps = np.zeros((3, 3))
+        i, j = voigt_strain
+        eps[i, j] = eps[j, i] = sign * delta / (1 if i == j else 2)
+        a.set_cell(a.cell[:] @ (np.eye(3) + eps), scale_atoms=True)
+        a.calc = EMT()
+        out.append(a.get_stress(voigt=True))
+    return (out[0] - out[1]) / (2 * delta) / units.GPa
+
+
+def test_emt_cu_properties_match_direct_computation(cu_props):
+    props, s = cu_props
+    # lattice constant: equation-of-state fit of E(V)
+    vols, ens = [], []
+    for a in np.linspace(3.55, 3.65, 11):
+        at = bulk("Cu", "fcc", a=a, cubic=True)
+        at.calc = EMT()
+        vols.append(at.get_volume())
+        ens.append(at.get_potential_energy())
+    v0, _, _ = EquationOfState(vols, ens).fit()
+    assert props["a0_A"] == pytest.approx(v0 ** (1 / 3), abs=2e-4)
+
+    # elastic constants: stress response to single strain components
+    unit = bulk("Cu", "fcc", a=props["a0_A"], cubic=True)
+    d_xx = _stress_derivative(unit, (0, 0))
+    d_yz = _stress_derivative(unit, (1, 2))
+    assert props["C11_GPa"] == pytest.approx(d_xx[0], rel=5e-3)
+    assert props["C12_GPa"] == pytest.approx(d_xx[1], rel=5e-3)
+    assert props["C44_GPa"] == pytest.approx(d_yz[3], rel=5e-3)
+
+    # vacancy in the 2x2x2 conventional supercell, relaxed with another optimiser
+    sc = bulk("Cu", "fcc", a=props["a0_A"], cubic=True).repeat(2)
+    sc.calc = EMT()
+    e_bulk = sc.get_potential_energy()
+    del sc[5]
+    sc.calc = EMT()
+    FIRE(sc, logfile=None).run(fmax=1e-4, steps=2000)
+    e_vac = sc.get_potential_energy() - (len(sc)) / (len(sc) + 1) * e_bulk
+    assert props["E_vac_eV"] == pytest.approx(e_vac, abs=2e-3)
+
+    # (111) and (100) surfaces built with ase.build.fcc111/fcc100 (other cells)
+    e_atom = e_bulk / 32
+    for name, build in (("111", fcc111), ("100", fcc100)):
+        slab = build("Cu", (1, 1, s.surface_layers), a=props["a0_A"], vacuum=6.0,
+                     periodic=True)
+        slab.calc = EMT()
+        FIRE(slab, logfile=None).run(fmax=1e-4, steps=2000)
+        area = np.linalg.norm(np.cross(slab.cell[0], slab.cell[1]))
+        gamma = (slab.get_potential_energy() - len(slab) * e_atom) / (2 * area)
+        assert props[f"gamma_{name}_J_m2"] == pytest.approx(gamma * units._e * 1e20, abs=2e-3)
+    assert 0 < props["gamma_111_J_m2"] < props["gamma_100_J_m2"]
+
+
+def test_report_tables_and_json(tmp_path, cu_props):
+    props, _ = cu_props
+    a = bulk("Cu", "fcc", a=3.6, cubic=True)
+    a.info["name"] = "fcc"
+    report = validate(EMT(), [a], dict(FAST, nve_steps=30, temperatures=[300, 600],
+                                       min_atoms=32))
+    report.properties["Cu"] = dict(props, reference={"a0_A": 3.615, "C44_GPa": 75.0})
+    md = report.to_markdown()
+    assert "| fcc | 32 | 600 | 1 | 40/40 | yes |" in md
+    assert "| a0_A |" in md and "3.615" in md and "NVE energy drift" in md
+    data = json.loads(report.to_json(tmp_path / "r.json"))
+    assert data == json.loads((tmp_path / "r.json").read_text())
+    assert [r["temperature"] for r in data["md"]] == [300.0, 600.0]
+    assert all(r["stable"] for r in data["md"]) and report.all_stable
+    assert np.isfinite(data["nve"][0]["drift_eV_atom_ps"])
+
+
+class _NaNCalc(Calculator):
+    """Zero forces until the 4th evaluation, then NaN."""
+
+    implemented_properties = ["energy", "forces"]
+    calls = 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        self.calls += 1
+        bad = self.calls > 3
+        self.results = {"energy": np.nan if bad else 0.0,
+                        "forces": np.full((len(self.atoms), 3), np.nan if bad else 0.0)}
+
+
+@pytest.mark.parametrize("calc, settings, reason", [
+    (LennardJones(sigma=2.3, epsilon=0.5, rc=6.0), {"min_distance": 2.7}, "min_distance"),
+    (EMT(), {"energy_blowup": 1e-4, "temperatures": [2000]}, "energy_blowup"),
+    (_NaNCalc(), {"temperatures": [3000]}, "non_finite"),
+])
+def test_unstable_runs_report_the_reason(calc, settings, reason):
+    a = bulk("Cu", "fcc", a=3.6, cubic=True)
+    report = validate(calc, [a], dict(FAST, **settings))
+    (run,) = report.md
+    assert not run["stable"] and run["reason"].startswith(reason)
+    assert run["steps_done"] < run["steps"]
+    assert "NO" in report.to_markdown()
+
+
+def test_settings_are_validated():
+    with pytest.raises(ValueError, match="unknown validation settings.*'md_step'"):
+        ValidationSettings.from_dict({"md_step": 10})
+    with pytest.raises(ValueError, match="timesteps"):
+        ValidationSettings.from_dict({"timesteps": [0.0]})
+    with pytest.raises(ValueError, match="md_steps"):
+        ValidationSettings.from_dict({"md_steps": -1})
+    with pytest.raises(ValueError, match=r"reference\['Cu'\].*'C13'"):
+        ValidationSettings.from_dict({"reference": {"Cu": {"C13": 1.0}}})
+    with pytest.raises(ValueError, match="crystals"):
+        validate(EMT(), [], {"crystals": {"Cu": {"structure": "hcp", "a": 2.5}},
+                             "progress": False})
+
+
+def test_fitted_potential_runs_stable_md():
+    frames = [a for a in read(QUICKSTART, ":") if set(a.get_chemical_symbols()) == {"Cu"}]
+    basis = ACEBasis(["Cu"], order=3, totaldegree=[10, 8, 6], rcut=4.5, pair_degree=6)
+    rows, y = [], []
+    for a in frames:
+        v = basis.evaluate(a)
+        rows.append(v.energy[None, :] / len(a))
+        y.append([a.get_potential_energy() / len(a)])
+        rows.append(v.forces.reshape(-1, len(basis)) * 0.3)
+        y.append(a.get_forces().ravel() * 0.3)
+    coef = np.linalg.lstsq(np.vstack(rows), np.concatenate(y), rcond=1e-10)[0]
+    pot = Potential(basis, coef, metadata={"solver": "lstsq"})
+    start = bulk("Cu", "fcc", a=3.61, cubic=True)
+    start.info["name"] = "fcc Cu"
+    report = validate(pot, [start], dict(FAST, md_steps=200, temperatures=[600],
+                                         timesteps=[2.0], nve_steps=100, min_atoms=32,
+                                         min_distance=1.8))
+    assert report.all_stable, report.to_markdown()
+    assert report.md[0]["min_distance"] > 1.8
+    assert abs(report.nve[0]["drift_eV_atom_ps"]) < 5e-3, report.to_markdown()
