@@ -46,15 +46,6 @@ def configs_hash(configs) -> str:
     return h.hexdigest()
 
 
-def file_hash(path) -> str:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def cache_path(cache_dir, key: str, prefix: str = "design") -> Path:
     return Path(cache_dir) / f"{prefix}-{key[:32]}.h5"
 

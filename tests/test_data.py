@@ -1,5 +1,7 @@
 """Reading labelled configurations, validation and splits (acefit.data)."""
 
+from pathlib import Path
+
 import ase.io
 import numpy as np
 import pytest
@@ -158,3 +160,16 @@ def test_split_by_key(tmp_path, frames):
     assert [c.index for c in train] == [0, 2, 3, 5]
     with pytest.raises(ValueError, match="exactly one"):
         split(load_configurations(path), val_key="is_val", val_fraction=0.1)
+
+
+ZUO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "zuo2020"
+
+
+@pytest.mark.zuo
+@pytest.mark.skipif(not (ZUO / "Mo" / "test.xyz").is_file(), reason="Zuo et al. data not present")
+def test_reads_zuo_mo_test_split():
+    configs = load_configurations(ZUO / "Mo" / "test.xyz")
+    assert len(configs) == 23 and sum(c.n_atoms for c in configs) == 1189
+    assert all(c.energy is not None and c.forces is not None and c.stress is not None
+               for c in configs)
+    assert {c.config_type for c in configs} <= {"Elastic", "Surface", "Vacancy", "AIMD-NVT"}
