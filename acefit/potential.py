@@ -121,6 +121,22 @@ class Potential:
             self.e0[_symbol(key)] = float(value)
         self.metadata = metadata
 
+    @classmethod
+    def from_step(cls, basis, step, e0=None, *, solver=None, step_index=None,
+                  config_hash=None, provenance=None, metadata=None):
+        """Potential of one solver path step (``acefit.solvers.path.Step``).
+
+        Records ``solver``, ``step`` (index on the path), ``lam``, ``n_active``,
+        ``train_error``/``val_error``, ``config_hash`` and ``provenance`` in the metadata.
+        """
+        meta = dict(metadata or {})
+        meta.update({"solver": solver, "step": step_index, "lam": float(step.lam),
+                     "n_active": int(step.n_active), "train_error": step.train_error,
+                     "val_error": step.val_error, "config_hash": config_hash,
+                     "provenance": provenance})
+        return cls(basis, step.coef, e0=e0, metadata={k: v for k, v in meta.items()
+                                                       if v is not None})
+
     # -- convenience ----------------------------------------------------------------
     def __len__(self):
         return len(self.coefficients)

@@ -129,3 +129,23 @@ def test_bad_inputs(basis):
         Potential(basis, np.ones(len(basis)), e0={"Xx": 1.0})
     with pytest.raises(ValueError, match="finite"):
         Potential(basis, np.ones(len(basis)), e0={"Cu": float("inf")})
+
+
+def test_from_step_records_provenance_and_composes_subsets(tmp_path, basis, coef):
+    from acefit.solvers.path import Step
+
+    active = np.flatnonzero(coef)[::2]
+    c = np.zeros(len(basis))
+    c[active] = coef[active]
+    step = Step(active=active, coef=c, lam=0.25, train_error=0.01)
+    pot = Potential.from_step(basis, step, {"Cu": -1.0}, solver="omp", step_index=7,
+                              config_hash="h")
+    assert pot.metadata["solver"] == "omp" and pot.metadata["step"] == 7
+    assert pot.metadata["lam"] == 0.25 and pot.metadata["n_active"] == len(active)
+    assert pot.metadata["active_indices"] == active.tolist()
+    # pruning a loaded (already pruned) potential again keeps indices in the full basis
+    half = pot.coefficients.copy()
+    half[::2] = 0.0
+    again = Potential(pot.basis, half, metadata=pot.metadata)
+    assert again.metadata["active_indices"] == active[1::2].tolist()
+    assert again.metadata["n_basis_full"] == len(basis)
