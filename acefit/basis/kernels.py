@@ -105,7 +105,7 @@ def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_l
             G[v, 2, jj] = drv * uz * y + rv * dY[p, 2, lm]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
                   v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
                   term_coef, term_v, term_dpos, d_ptr, d_col, max_neigh,
