@@ -128,6 +128,7 @@ def test_cd_and_ista_at_lambda_match_the_lasso_path():
                                atol=1e-8)
     cd = cd_lasso(A, y, lam=lam)
     assert len(cd) == 1 and cd.steps[0].lam == lam
+    assert 0 <= cd.steps[0].info["gap"] < 1e-8 * (y @ y)
     np.testing.assert_allclose(cd.steps[0].coef, exact.coef, atol=1e-7)
     for accelerate in (True, False):
         fista = ista(A, y, lam=lam, accelerate=accelerate).steps[0]
