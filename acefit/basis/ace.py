@@ -273,7 +273,19 @@ class ACEBasis:
         return out
 
     def evaluate(self, atoms):
-        """Energy, force and stress rows of every basis function (see :class:`BasisValues`)."""
+        """Energy, force and stress rows of every basis function (see :class:`BasisValues`).
+
+        Column k is what an ASE calculator of the model with coefficients e_k returns:
+        forces = -dE/dr, stress = (1/V) dE/d(strain) (ASE sign, Voigt xx yy zz yz xz
+        xy, eV/Å³), NaN when no direction is periodic or the cell volume is zero
+        (e.g. pbc = [True, True, False] with a zero third cell vector).
+
+        Raises
+        ------
+        ValueError
+            Unknown element, non-finite positions or cell, a degenerate periodic
+            cell (zero-volume cell with pbc), or coinciding atoms.
+        """
         prep = self._prepare(atoms)
         t = self._tables
         n, n_atoms = len(self), len(atoms)

@@ -37,10 +37,15 @@ with two envelopes:
 
 s_E normalises E(-1) = 1.  The envelope reaches zero with zero slope at rcut.
 
-Pair radial functions (the pair basis, Appendix A's repulsive envelope)::
+Pair radial functions (the pair basis; default ``pair_envelope="repulsive"``, the
+modified Coulomb envelope of Appendix A)::
 
     R^pair_n(r) = f(r) P_{n-1}(x),
-    f(r) = (r/r0)^-1 - (rcut/r0)^-1 + (rcut/r0)^-2 (r/r0 - rcut/r0).
+    f(r) = (r/r0)^-1 - (rcut/r0)^-1 + (rcut/r0)^-2 (r/r0 - rcut/r0),
+
+which is repulsive as r -> 0 and vanishes with zero slope at rcut.  With
+``pair_envelope="x"`` or ``"y"`` the pair functions use the many-body envelope E(x)
+instead (polynomial in x: exportable to ML-PACE with the polynomial transform).
 
 P_n are Legendre polynomials orthonormal on [-1, 1], computed by the explicit
 three-term recurrence stored in ``A``, ``B``, ``C`` (ML-PACE convention)::
