@@ -110,8 +110,8 @@ def _open(file: FsPath, mode: str) -> h5py.File:
     try:
         f = h5py.File(file, mode)
     except OSError as exc:
-        raise CheckpointError(
-            f"checkpoint file {file} cannot be opened as HDF5 (corrupt or truncated?): {exc}") from None
+        raise CheckpointError(f"checkpoint file {file} cannot be opened as HDF5 "
+                              f"(corrupt or truncated?): {exc}") from None
     if f.attrs.get("format") != FORMAT or "runs" not in f:
         f.close()
         raise CheckpointError(f"{file} is an HDF5 file but not an acefit path file "

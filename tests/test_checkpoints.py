@@ -133,7 +133,8 @@ def test_killed_process_keeps_finished_steps(tmp_path):
         w = CheckpointWriter({str(f)!r}, "omp", {{"max_active": 100}}, n_features=10)
         for k in range(100):
             coef = np.zeros(10); coef[: k % 10 + 1] = 1.0
-            w(Step(active=np.arange(k % 10 + 1), coef=coef, lam=float(k), train_error=1.0 / (k + 1)))
+            w(Step(active=np.arange(k % 10 + 1), coef=coef, lam=float(k),
+                   train_error=1.0 / (k + 1)))
             print(k, flush=True)
             if k == 2:
                 time.sleep(60)      # killed here, mid-path

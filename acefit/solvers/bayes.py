@@ -183,7 +183,8 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     ev = s ** 2
     vty = Vt @ P.aty()        # V^T A^T y
 
-    alpha = 1.0 if alpha_init is None else check_nonnegative(alpha_init, "alpha_init", positive=True)
+    alpha = (1.0 if alpha_init is None
+             else check_nonnegative(alpha_init, "alpha_init", positive=True))
     beta = _init_beta(P, beta_init)
 
     def mean(alpha, beta):

@@ -23,7 +23,7 @@ import scipy.linalg
 
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers._common import prepare, validate_prior, validate_validation
-from acefit.solvers.path import Path, Step
+from acefit.solvers.path import Path
 
 __all__ = ["refit_ls", "tsvd_refit", "debias_path", "DEFAULT_RTOLS"]
 
@@ -173,7 +173,8 @@ def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
     if not isinstance(problem, LeastSquaresProblem):
         raise ValueError(f"problem must be a LeastSquaresProblem, got {type(problem).__name__}")
     if select_rtol_by_validation and (method != "tsvd" or validation is None or rtol is not None):
-        raise ValueError("select_rtol_by_validation needs method='tsvd', a validation set and no rtol")
+        raise ValueError(
+            "select_rtol_by_validation needs method='tsvd', a validation set and no rtol")
     params = {k: v for k, v in path.params.items()}
     params["debias"] = method
     if method == "tsvd":

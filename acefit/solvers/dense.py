@@ -63,18 +63,16 @@ from acefit.solvers.path import Path
 __all__ = ["qr", "rrqr", "tsvd"]
 
 
-def _values(x, name: str, *, positive: bool = False) -> tuple[np.ndarray, bool]:
-    """A scalar or a non-empty sequence of finite numbers >= 0 (> 0 with positive)."""
-    arr = np.asarray(x, dtype=float)
-    scalar = arr.ndim == 0
-    arr = arr.reshape(-1)
+def _values(x, name: str, *, positive: bool = False) -> np.ndarray:
+    """A scalar or a non-empty sequence of finite numbers >= 0 (> 0 with positive), as 1-d."""
+    arr = np.asarray(x, dtype=float).reshape(-1)
     if arr.size == 0:
         raise ValueError(f"{name} must be a number or a non-empty sequence of numbers")
     bad = ~np.isfinite(arr) | (arr <= 0 if positive else arr < 0)
     if np.any(bad):
         raise ValueError(
             f"{name} must be finite and {'>' if positive else '>='} 0, got {arr[bad][0]!r}")
-    return arr, scalar
+    return arr
 
 
 def compact(problem: LeastSquaresProblem) -> LeastSquaresProblem:
@@ -132,7 +130,7 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
     ValueError
         For lam = 0 on a rank-deficient matrix (use lam > 0, ``rrqr`` or ``tsvd``).
     """
-    lams, _ = _values(lam, "lam")
+    lams = _values(lam, "lam")
     setup = prepare(A, y, solver="qr", params={"lam": _param(lams)}, prior=prior,
                     validation=validation, on_step=on_step)
     P = compact(setup.scaled)
@@ -182,7 +180,7 @@ def tsvd(A, y=None, *, rtol: float | Sequence[float] = 1e-6, prior=None, validat
         ``solver="tsvd"``; ``step.lam`` is NaN; ``step.info`` has ``rtol`` and
         ``rank`` (number of singular values kept).
     """
-    rtols, _ = _values(rtol, "rtol")
+    rtols = _values(rtol, "rtol")
     if np.any(rtols > 1):
         raise ValueError(f"rtol must be in [0, 1], got {rtols.max()!r}")
     setup = prepare(A, y, solver="tsvd", params={"rtol": _param(rtols)}, prior=prior,
@@ -237,9 +235,9 @@ def rrqr(A, y=None, *, rtol: float | Sequence[float] | None = None,
     if rtol is not None and lam is not None:
         raise ValueError("give rtol or lam to rrqr, not both")
     if lam is not None:
-        thresholds, _ = _values(lam, "lam", positive=True)
+        thresholds = _values(lam, "lam", positive=True)
     else:
-        thresholds, _ = _values(1e-6 if rtol is None else rtol, "rtol")
+        thresholds = _values(1e-6 if rtol is None else rtol, "rtol")
         if np.any(thresholds > 1):
             raise ValueError(f"rtol must be in [0, 1], got {thresholds.max()!r}")
     if sketch not in ("auto", "gaussian", "sparse", None):
