@@ -135,5 +135,6 @@ def test_ard_sweep_hits_sizes_or_reports_the_nearest():
     s = far.steps[0]
     assert s.info["target"] == 40 and s.info["n_fits"] <= 3 + 1
     assert s.info["hit"] == (s.n_active == 40)
-    with pytest.raises(ValueError, match="targets"):
-        ard_sweep(A, y, targets=[0, 5])
+    for bad in ([0, 5], [n + 1]):
+        with pytest.raises(ValueError, match="targets"):
+            ard_sweep(A, y, targets=bad)

@@ -230,6 +230,9 @@ def ard_sweep(A, y=None, *, targets, rel_tol: float = 0.05, max_fits: int = 12,
     if tgt.ndim != 1 or tgt.size == 0 or not np.all(np.equal(np.mod(tgt, 1), 0)) or tgt.min() < 1:
         raise ValueError(f"targets must be a non-empty list of integers >= 1, got {targets!r}")
     tgt = np.unique(tgt.astype(int))
+    if tgt.max() > problem.n_features:
+        raise ValueError(f"targets must not exceed the number of columns {problem.n_features}, "
+                         f"got {tgt.max()}")
     if not 0 <= float(rel_tol) < 1:
         raise ValueError(f"rel_tol must be in [0, 1), got {rel_tol!r}")
     max_fits = check_count(max_fits, "max_fits", allow_none=False)
