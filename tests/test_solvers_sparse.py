@@ -53,6 +53,8 @@ def test_asp_and_lars_lasso_agree_with_sklearn_lars_path():
         assert s_asp.lam == pytest.approx(m * alphas[k], abs=1e-8)
         assert s_lars.lam == pytest.approx(m * alphas[k], abs=1e-8)
         assert set(s_asp.active) == set(np.flatnonzero(coefs[:, k]))
+        assert s_asp.info["event"] == s_lars.info["event"] or k == len(alphas) - 1
+        assert s_asp.info["index"] == s_lars.info["index"] or k == len(alphas) - 1
     # every step is a lasso solution at its own lam
     for s in p_asp.steps[1:-1]:
         assert kkt_violation(A, y, s.coef, s.lam) < 1e-8
@@ -86,6 +88,21 @@ def test_asp_matches_sklearn_on_hard_paths(case):
     for k in range(len(alphas)):
         np.testing.assert_allclose(path.steps[k].coef, coefs[:, k], atol=1e-9, rtol=0)
     assert path.steps[-1].lam == 0.0 and path.steps[-1].n_active == min(A.shape)
+
+
+def test_lars_lasso_marks_critical_values():
+    A, y = correlated_problem()
+    path = lars_lasso(A, y)
+    sizes = path.sizes
+    critical = [k for k, s in enumerate(path) if s.info["critical"]]
+    assert len(critical) < len(path)  # the drops make some knots non-critical
+    assert np.all(np.diff(sizes[critical]) > 0)
+    for k in critical:  # below a critical value the support is always larger
+        assert np.all(sizes[k + 1:] > sizes[k])
+    for k in set(range(len(path))) - set(critical):
+        assert np.any(sizes[k + 1:] <= sizes[k]) or any(
+            np.count_nonzero(path.steps[j].coef + path.steps[j + 1].coef) <= sizes[k]
+            for j in range(k, len(path) - 1))
 
 
 def test_active_cholesky_updates_match_refactorisation():

@@ -129,12 +129,12 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     score = np.where(eligible, np.abs(corr), 0.0)
     lam = float(score.max()) if n else 0.0
     if lam == 0.0:
-        setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda"})
+        setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
         return setup.path
     if min_lambda is not None and lam <= min_lambda:
-        setup.step([], [], lam=lam, rss=yty, info={"event": "start"})
+        setup.step([], [], lam=lam, rss=yty, info={"event": "start", "index": -1})
         return setup.path
-    setup.step([], [], lam=lam, rss=yty, info={"event": "start"})
+    setup.step([], [], lam=lam, rss=yty, info={"event": "start", "index": -1})
 
     chol = ActiveCholesky(dependence_tol)
     S: list[int] = []

@@ -58,6 +58,30 @@ def lasso_gap(G: np.ndarray, aty: np.ndarray, yty: float, coef: np.ndarray, lam:
     return max(primal - dual, 0.0)
 
 
+def _critical(coefs: np.ndarray, lams: np.ndarray) -> np.ndarray:
+    """Which knots are critical values (Flaschel, Problem 2).
+
+    Knot k with support size c is critical when the support is larger than c for
+    every smaller lam: at all later knots and on every open interval between knots
+    (where the support is that of the mean of the two end points, the path being
+    linear and sign-consistent there). The last knot is critical only at lam = 0;
+    otherwise what follows it is unknown.
+    """
+    sizes = (coefs != 0).sum(axis=0)
+    between = (((coefs[:, :-1] + coefs[:, 1:]) / 2) != 0).sum(axis=0)
+    out = np.zeros(len(sizes), dtype=bool)
+    later = np.inf  # min support size over everything below knot k
+    for k in range(len(sizes) - 1, -1, -1):
+        if k == len(sizes) - 1:
+            out[k] = lams[k] == 0
+            later = sizes[k] if lams[k] == 0 else -1  # unknown beyond a truncated end
+        else:
+            later = min(later, between[k])
+            out[k] = later > sizes[k]
+            later = min(later, sizes[k])
+    return out
+
+
 def _distinct_columns(G: np.ndarray, cos_tol: float = 1e-10) -> np.ndarray:
     """Indices of non-zero columns not parallel to an earlier column (from the Gram matrix)."""
     d = np.sqrt(np.diag(G))
@@ -73,6 +97,9 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
                max_iter: int | None = None) -> Path:
     """The lasso path at its knots by LARS with the lasso modification (Flaschel §3.2).
 
+    ``info["event"]``/``info["index"]`` follow :func:`acefit.solvers.asp` ("add": the
+    column entering just below this knot, "drop": the column leaving at it).
+
     Wraps :func:`sklearn.linear_model.lars_path_gram` (``method="lasso"``), on
     the non-zero columns with duplicates (parallel columns) removed: those never
     enter. Other rank deficiency is left to scikit-learn; :func:`acefit.solvers.asp`
@@ -80,7 +107,7 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     knot, where a column enters or leaves the support, is one step; its ``lam``
     is the knot value in our convention, ``info["critical"]`` marks the critical
     values of Flaschel's Problem 2 (the smallest lam at which the support has
-    that size: the last knot before the support grows for good).
+    that size: below it the support is always larger).
 
     Parameters
     ----------
@@ -137,6 +164,7 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
             break
         max_iter *= 2  # drops used up the knots: ask for more
 
+    critical_knots = _critical(coefs, lams)
     entry = EntryOrder(n)
     y_norm = np.sqrt(yty)
     last = len(lams) - 1
@@ -147,13 +175,22 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
         active = entry.support(x)
         xs = x[active]
         rss = max(float(yty - 2 * xs @ b[active] + xs @ (G[np.ix_(active, active)] @ xs)), 0.0)
-        added, dropped = np.flatnonzero(nz & ~prev), np.flatnonzero(prev & ~nz)
-        event = "start" if k == 0 else "drop" if dropped.size else "add"
-        index = int(dropped[0]) if dropped.size else int(added[0]) if added.size else -1
+        # as in asp: what happens at this knot (a column leaves, or one enters just below)
+        dropped = np.flatnonzero(prev & ~nz)
+        entering = np.flatnonzero((coefs[:, k + 1] != 0) & ~nz) if k < last else np.zeros(0, int)
+        if k == 0:
+            event, index = "start", -1
+        elif dropped.size:
+            event, index = "drop", int(dropped[0])
+        elif entering.size:
+            event, index = "add", int(entering[0])
+        else:
+            event = "zero_lambda" if lams[k] == 0 else "min_lambda" if \
+                min_lambda is not None and np.isclose(lams[k], min_lambda) else "end"
+            index = -1
         stop = (max_active is not None and len(active) >= max_active) or \
                (tol > 0 and np.sqrt(rss) <= tol * y_norm) or k == last
-        # critical value: the support never again shrinks to this size further down
-        critical = bool(k == last or sizes[k + 1:].min() > sizes[k])
+        critical = bool(critical_knots[k])
         setup.step(active, xs, lam=float(lams[k]), rss=rss,
                    info={"event": event, "index": index, "critical": critical})
         prev = nz
