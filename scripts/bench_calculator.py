@@ -1,7 +1,7 @@
 """Calculator speed: acefit.ACECalculator vs python-ace, and sparse vs dense models.
 
 Prints a Markdown table of energy + forces + stress time per atom (best of --repeat
-calls, positions perturbed before each call so nothing is cached):
+calls, CPU and wall time, positions perturbed before each call so nothing is cached):
 
 1. acefit, dense ~1000-function one-element basis (order 3, totaldegree 25/21/17,
    polynomial transform so that it exports);
@@ -30,10 +30,11 @@ from acefit import ACEBasis, ACECalculator, Potential
 
 
 def per_atom_ms(calcs, atoms, repeat):
-    """Best wall time (ms/atom) of one energy+forces+stress evaluation per calculator.
+    """Best wall and CPU time (ms/atom) of one energy+forces+stress evaluation.
 
     Calculators are timed round-robin (one call each per round) so that load from
-    other processes on a shared machine affects all of them alike.
+    other processes on a shared machine affects all of them alike; CPU time
+    (``time.process_time``, all threads of this process) is the steadier figure there.
     """
     systems = []
     for calc in calcs:
@@ -41,15 +42,15 @@ def per_atom_ms(calcs, atoms, repeat):
         a.calc = calc
         calc.calculate(a, ["energy", "forces", "stress"])  # warm-up (numba, caches)
         systems.append(a)
-    best = np.full(len(calcs), np.inf)
+    best = np.full((len(calcs), 2), np.inf)
     rng = np.random.default_rng(0)
     for _ in range(repeat):
         step = 1e-4 * rng.normal(size=atoms.positions.shape)
         for k, (calc, a) in enumerate(zip(calcs, systems)):
             a.positions += step
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             calc.calculate(a, ["energy", "forces", "stress"])
-            best[k] = min(best[k], time.perf_counter() - t)
+            best[k] = np.minimum(best[k], [time.perf_counter() - t, time.process_time() - c])
     return 1e3 * best / len(atoms)
 
 
@@ -116,20 +117,21 @@ def main(argv=None):
         calcs[1:1] = [pc, PyACECalculator(cb)]
     times = per_atom_ms(calcs, atoms, args.repeat)
     rows = list(zip(names, sizes, times))
-    t_ace, t_5k, t_sparse, t_300 = times[0], times[-3], times[-2], times[-1]
+    cpu = times[:, 1]
+    t_ace, t_5k, t_sparse, t_300 = cpu[0], cpu[-3], cpu[-2], cpu[-1]
     if PyACECalculator is not None:
-        t_same, t_native = times[1], times[2]
+        t_same, t_native = cpu[1], cpu[2]
 
     print(f"\n{len(atoms)} atoms fcc Cu (rattled), rcut 5 Å, energy+forces+stress, "
           f"best of {args.repeat}\n")
-    print("| model | functions | ms/atom |")
-    print("|---|---|---|")
-    for name, n, t in rows:
-        print(f"| {name} | {n} | {t:.3f} |")
+    print("| model | functions | CPU ms/atom | wall ms/atom |")
+    print("|---|---|---|---|")
+    for name, n, (t_wall, t_cpu) in rows:
+        print(f"| {name} | {n} | {t_cpu:.3f} | {t_wall:.3f} |")
     if PyACECalculator is not None:
-        print(f"\nspeed ratio python-ace / acefit: same model {t_same / t_ace:.2f}, "
+        print(f"\nspeed ratio (CPU) python-ace / acefit: same model {t_same / t_ace:.2f}, "
               f"native ~1000-function PACE basis {t_native / t_ace:.2f}")
-    print(f"dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
+    print(f"cost (CPU) dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
           f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x")
 
 
