@@ -64,8 +64,8 @@ def _critical(coefs: np.ndarray, lams: np.ndarray) -> np.ndarray:
     Knot k with support size c is critical when the support is larger than c for
     every smaller lam: at all later knots and on every open interval between knots
     (where the support is that of the mean of the two end points, the path being
-    linear and sign-consistent there). The last knot is critical only at lam = 0;
-    otherwise what follows it is unknown.
+    linear and sign-consistent there). Only the computed part of the path is
+    considered; its last knot is marked critical only at lam = 0.
     """
     sizes = (coefs != 0).sum(axis=0)
     between = (((coefs[:, :-1] + coefs[:, 1:]) / 2) != 0).sum(axis=0)
@@ -73,8 +73,8 @@ def _critical(coefs: np.ndarray, lams: np.ndarray) -> np.ndarray:
     later = np.inf  # min support size over everything below knot k
     for k in range(len(sizes) - 1, -1, -1):
         if k == len(sizes) - 1:
-            out[k] = lams[k] == 0
-            later = sizes[k] if lams[k] == 0 else -1  # unknown beyond a truncated end
+            out[k] = lams[k] == 0  # otherwise what lies below is not computed
+            later = sizes[k]
         else:
             later = min(later, between[k])
             out[k] = later > sizes[k]
