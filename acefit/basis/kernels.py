@@ -28,7 +28,7 @@ from numba import njit
 __all__ = ["site_values_kernel", "design_kernel", "contracted_kernel"]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr):
     A[:] = 0.0
     for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):
@@ -37,7 +37,7 @@ def _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr):
             A[v] += R[p, v_rad[v]] * Y[p, v_lm[v]]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _value(k, A, k_order, term_ptr, term_coef, term_v):
     nu = k_order[k]
     s = 0.0
@@ -49,7 +49,7 @@ def _value(k, A, k_order, term_ptr, term_coef, term_v):
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, term_dpos, Dval,
                           weight):
     """B_k; adds weight * dB_k/dA_v into Dval at the pattern positions."""
@@ -69,7 +69,7 @@ def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, term_dpos,
     return s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr,
                        centre_ptr, centre_k, k_order, term_ptr, term_coef, term_v, out):
     """out[i, k] = B_k(i) for sites i0 <= i < i1 (other entries untouched)."""
@@ -82,7 +82,7 @@ def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp
             out[i, k] = _value(k, A, k_order, term_ptr, term_coef, term_v)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
                sp_v_ptr):
     """G[v, :, jj] = d phi_v(r_ij) / d r_ij for the jj-th neighbour of site i (0 if
@@ -105,7 +105,7 @@ def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_l
             G[v, 2, jj] = drv * uz * y + rv * dY[p, 2, lm]
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
                   v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
                   term_coef, term_v, term_dpos, d_ptr, d_col, max_neigh,
@@ -180,7 +180,7 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
             virial_t[k, 5] += w5
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y,
                       dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
                       term_coef, term_v, term_dpos, d_ptr, d_col, coef, energies, forces,
