@@ -99,7 +99,8 @@ def test_lars_lasso_marks_critical_values():
     assert np.all(np.diff(sizes[critical]) > 0)
     for k in critical:  # below a critical value the support is always larger
         assert np.all(sizes[k + 1:] > sizes[k])
-    for k in set(range(len(path))) - set(critical):
+    assert path.steps[-1].lam > 0 and not path.steps[-1].info["critical"]  # unknown below
+    for k in set(range(len(path) - 1)) - set(critical):
         assert np.any(sizes[k + 1:] <= sizes[k]) or any(
             np.count_nonzero(path.steps[j].coef + path.steps[j + 1].coef) <= sizes[k]
             for j in range(k, len(path) - 1))
