@@ -1,0 +1,47 @@
+"""Neighbour pairs from matscipy agree with ASE's neighbour list for any cell and pbc."""
+
+import itertools
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.neighborlist import neighbor_list
+
+from acefit.basis.neighbours import neighbour_pairs, stress_volume, validate_atoms
+
+
+def _canonical(i, j, D):
+    keys = np.round(np.column_stack([i, j, D]), 8)
+    return keys[np.lexsort(keys.T[::-1])]
+
+
+@pytest.mark.parametrize("pbc", list(itertools.product([False, True], repeat=3)))
+def test_pairs_match_ase_for_triclinic_cells(pbc):
+    rng = np.random.default_rng(sum(pbc))
+    cell = np.array([[4.0, 0.3, -0.2], [0.5, 3.6, 0.4], [-0.3, 0.6, 4.4]])
+    atoms = Atoms("Cu5", positions=rng.uniform(0, 4, (5, 3)), cell=cell, pbc=pbc)
+    i, j, D, d = neighbour_pairs(atoms, 5.0)
+    assert np.all(np.diff(i) >= 0)
+    np.testing.assert_allclose(d, np.linalg.norm(D, axis=1))
+    ri, rj, rD = neighbor_list("ijD", atoms, 5.0)
+    np.testing.assert_array_equal(_canonical(i, j, D), _canonical(ri, rj, rD))
+
+
+def test_non_periodic_without_cell_and_far_atoms():
+    atoms = Atoms("Cu3", positions=[[0, 0, 0], [2, 0, 0], [100, 50, -30]])
+    i, j, D, _ = neighbour_pairs(atoms, 3.0)
+    assert sorted(zip(i.tolist(), j.tolist())) == [(0, 1), (1, 0)]
+    assert stress_volume(atoms) is None
+
+
+def test_validation_messages():
+    with pytest.raises(ValueError, match="non-finite positions for atom indices \\[1\\]"):
+        validate_atoms(Atoms("Cu2", positions=[[0, 0, 0], [np.inf, 0, 0]]))
+    with pytest.raises(ValueError, match="zero-volume cell"):
+        validate_atoms(Atoms("Cu", cell=[[1, 0, 0], [2, 0, 0], [0, 0, 3]], pbc=True))
+    with pytest.raises(ValueError, match="cell has non-finite"):
+        validate_atoms(Atoms("Cu", cell=[[np.nan, 0, 0], [0, 1, 0], [0, 0, 1]]))
+    # a periodic slab with no third vector is valid; its stress is undefined
+    slab = Atoms("Cu", cell=[[2.5, 0, 0], [0, 2.5, 0], [0, 0, 0]], pbc=[True, True, False])
+    validate_atoms(slab)
+    assert stress_volume(slab) is None
