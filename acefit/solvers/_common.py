@@ -28,7 +28,7 @@ from acefit.lsq import LeastSquaresProblem, as_problem
 from acefit.solvers.path import Path, Step
 
 __all__ = ["Setup", "EntryOrder", "prepare", "validate_prior", "validate_validation",
-           "check_count", "check_nonnegative", "rss_from_gram", "column_norms2"]
+           "check_count", "check_nonnegative", "rss_from_gram"]
 
 
 def validate_prior(prior, n_features: int) -> np.ndarray | None:
@@ -95,11 +95,6 @@ def check_nonnegative(value, name: str, *, allow_none: bool = True, positive: bo
     if not np.isfinite(v) or v < 0 or (positive and v == 0):
         raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
     return v
-
-
-def column_norms2(problem: LeastSquaresProblem) -> np.ndarray:
-    """Squared column norms ||A[:, k]||^2."""
-    return np.einsum("ij,ij->j", problem.A, problem.A)
 
 
 def rss_from_gram(yty: float, aty_s: np.ndarray, x_s: np.ndarray, gx_s: np.ndarray) -> float:

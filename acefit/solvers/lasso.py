@@ -21,7 +21,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path, lars_path_gram
 
-from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
+from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, prepare,
+                                    rss_from_gram)
 from acefit.solvers.path import Path
 
 __all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "lasso_gap"]
@@ -174,7 +175,7 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
         nz = x != 0
         active = entry.support(x)
         xs = x[active]
-        rss = max(float(yty - 2 * xs @ b[active] + xs @ (G[np.ix_(active, active)] @ xs)), 0.0)
+        rss = rss_from_gram(yty, b[active], xs, G[np.ix_(active, active)] @ xs)
         # as in asp: what happens at this knot (a column leaves, or one enters just below)
         dropped = np.flatnonzero(prev & ~nz)
         entering = np.flatnonzero((coefs[:, k + 1] != 0) & ~nz) if k < last else np.zeros(0, int)
@@ -281,7 +282,7 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
             gap = lasso_gap(G, b, yty, coef, float(lam_k))
         active = entry.support(coef)
         xs = coef[active]
-        rss = max(float(yty - 2 * xs @ b[active] + xs @ (G[np.ix_(active, active)] @ xs)), 0.0)
+        rss = rss_from_gram(yty, b[active], xs, G[np.ix_(active, active)] @ xs)
         setup.step(active, xs, lam=float(lam_k), rss=rss,
                    info={"n_iter": n_iter, "gap": gap})
         if (max_active is not None and len(active) >= max_active) or \
