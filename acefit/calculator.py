@@ -7,6 +7,7 @@ the coefficients with the basis first and gets forces and stress from the adjoin
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from os import PathLike
 
 import numpy as np
@@ -22,6 +23,12 @@ class ACECalculator(Calculator):
     ----------
     potential : acefit.Potential or path-like
         The potential, or a file written by ``Potential.save``.
+    num_threads : int or None
+        OpenMP threads inside one evaluation (used by sphericart only; the numba
+        kernels are serial). The default 1 avoids OpenMP start-up and spinning,
+        which on small MD cells and busy machines costs more than it gains
+        (measured 3-4x on a 32-atom cell, see docs/benchmarks.md). ``None`` leaves
+        the process setting alone.
     **kwargs
         Passed to :class:`ase.calculators.calculator.Calculator`.
 
@@ -36,7 +43,7 @@ class ACECalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
-    def __init__(self, potential, **kwargs):
+    def __init__(self, potential, num_threads=1, **kwargs):
         if isinstance(potential, (str, PathLike)):
             from acefit.potential import Potential
 
@@ -44,8 +51,13 @@ class ACECalculator(Calculator):
         if not hasattr(potential, "energy_forces_stress"):
             raise ValueError("ACECalculator needs an acefit.Potential or the path of a "
                              f"potential file, got {type(potential).__name__}")
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive integer or None, got "
+                             f"{num_threads!r}")
         super().__init__(**kwargs)
         self.potential = potential
+        self.num_threads = num_threads
+        self._openmp = None
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -55,7 +67,8 @@ class ACECalculator(Calculator):
         if unknown:
             raise ValueError(f"atoms contain elements {unknown} that the potential does not "
                              f"cover (it covers {sorted(allowed)})")
-        energy, energies, forces, stress = self.potential.energy_forces_stress(atoms)
+        with self._thread_limit():
+            energy, energies, forces, stress = self.potential.energy_forces_stress(atoms)
         self.results = {
             "energy": energy,
             "free_energy": energy,
@@ -64,3 +77,21 @@ class ACECalculator(Calculator):
         }
         if np.all(np.isfinite(stress)):  # the basis gives NaN where stress is undefined
             self.results["stress"] = stress
+
+    def _thread_limit(self):
+        """Context limiting OpenMP threads (a no-op without threadpoolctl)."""
+        if self.num_threads is None:
+            return nullcontext()
+        if self._openmp is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                self._openmp = False
+            else:
+                from acefit.basis.angular import real_sph_harm
+
+                real_sph_harm(np.ones((1, 3)), 1)  # loads sphericart's OpenMP runtime
+                self._openmp = ThreadpoolController().select(user_api="openmp")
+        if self._openmp is False:
+            return nullcontext()
+        return self._openmp.limit(limits=self.num_threads)

@@ -93,3 +93,12 @@ def test_from_path_and_errors(tmp_path, potential):
         calc.get_potential_energy(Atoms("Ni2", positions=[[0, 0, 0], [2, 0, 0]]))
     with pytest.raises(ValueError, match="acefit.Potential"):
         ACECalculator(42)
+
+
+def test_thread_setting_does_not_change_results(potential):
+    atoms = _alloy()
+    e = [ACECalculator(potential, num_threads=n).get_forces(atoms) for n in (1, 2, None)]
+    np.testing.assert_allclose(e[0], e[1], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(e[0], e[2], rtol=1e-13, atol=1e-15)
+    with pytest.raises(ValueError, match="num_threads"):
+        ACECalculator(potential, num_threads=0)
