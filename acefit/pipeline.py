@@ -9,6 +9,7 @@ Run directory (``output.directory``)::
 
     run.json            status (running / finished), config hash, times
     config.yaml         the validated config with every default filled
+    basis_functions.json  (centre, order, factors (z, n, l), kind) of every basis column
     acefit.log          everything that happened, with times
     cache/              design-matrix cache (unless output.cache points elsewhere)
     paths.h5            every solver path, one HDF5 run per solver label
@@ -44,9 +45,10 @@ from acefit.progress import bar, get_logger
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "RUN_FILES"]
 
 RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
+             "functions": "basis_functions.json",
              "paths": "paths.h5", "errors": "errors", "potentials": "potentials",
              "report_md": "report.md", "report_json": "report.json"}
-_FORCE_REMOVES = ("state", "config", "paths", "errors", "potentials", "report_md",
+_FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials", "report_md",
                   "report_json")
 
 # Config keys of each solver that are not keyword arguments of the solver function.
@@ -400,9 +402,12 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, progress=No
     results = {label: [{"step": i, "n_active": s.n_active, "lam": s.lam,
                         "train_loss": s.train_error, "val_loss": s.val_error}
                        for i, s in enumerate(path.steps)] for label, (path, _) in todo.items()}
+    from threadpoolctl import threadpool_limits
+
     t = time.perf_counter()
+    # Many small matrix-vector products: threaded BLAS only adds overhead here.
     with bar(len(coefs) * 2 + len(data.train), "  errors", unit="eval",
-             enabled=progress) as pbar:
+             enabled=progress) as pbar, threadpool_limits(limits=1, user_api="blas"):
         for name, block in (("val", system.val), ("test", system.test)):
             for label, i, coef in coefs:
                 results[label][i][name] = None if block is None else errors(block, coef)
@@ -538,8 +543,8 @@ def _write_format(potential, target: Path, fmt: str):
     path = target.with_suffix(".yace")
     try:
         export_yace(potential, path)
-    except ValueError as exc:
-        log.warning("cannot write %s: %s", path.name, exc)
+    except Exception as exc:  # an export problem must not cost the finished fit
+        log.warning("cannot write %s: %s: %s", path.name, type(exc).__name__, exc)
         return None
     return path
 
@@ -629,6 +634,10 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         basis = build_basis(cfg, data.train)
         timings["basis"] = time.perf_counter() - t
         log.info("basis: %d functions (%s)", len(basis), _basis_summary(basis))
+        _write_json(run_dir / RUN_FILES["functions"], {
+            "elements": basis_elements(basis),
+            "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
+            "functions": [_function_record(f) for f in basis.functions]})
 
         cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
         t = time.perf_counter()
@@ -685,6 +694,12 @@ def basis_elements(basis) -> list[str]:
     from ase.data import chemical_symbols
 
     return [z if isinstance(z, str) else chemical_symbols[int(z)] for z in basis.elements]
+
+
+def _function_record(f) -> list:
+    if hasattr(f, "to_list"):
+        return f.to_list()
+    return [int(f.centre), int(f.order), [list(map(int, t)) for t in f.factors], str(f.kind), 0]
 
 
 def _basis_summary(basis) -> str:

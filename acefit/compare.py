@@ -1,0 +1,384 @@
+"""``acefit compare RUN [RUN ...]``: checkpoints of several runs and solvers side by side.
+
+Writes into the output folder:
+
+* ``compare.md`` (and ``compare.json``): for each size budget t, the checkpoint of
+  every (run, solver) with the best validation loss among those with at most t
+  active functions, with its validation and test errors; the best value of each
+  error column within a budget is in bold;
+* ``learning_curve.png``: test (or validation) energy and force MAE against the
+  number of active functions, one line per (run, solver) (Torabi et al., Figs. 1,
+  4, 6);
+* ``basis_selection.png``: which two-body (species pair × n) and three-body
+  (n₁ + n₂ × l) functions each solver picked, coloured by the path size at which
+  they first entered (Figs. 2, 3).
+
+Only files in the run directories are read (``paths.h5``, ``errors/*.json``,
+``basis_functions.json``, ``report.json``/``config.yaml``); nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["compare_runs", "load_run", "RunData"]
+
+
+@dataclass
+class RunData:
+    """What compare needs from one run directory."""
+
+    name: str
+    directory: Path
+    paths: dict          # label -> CheckpointPath
+    errors: dict         # label -> list of per-step error entries
+    functions: list      # (centre, order, factors, kind) per basis column
+    elements: list
+    budgets: list
+    finished: bool
+
+
+def load_run(directory) -> RunData:
+    """Read a run directory written by ``acefit fit`` (finished or interrupted)."""
+    import yaml
+
+    from acefit.checkpoints import read_paths
+
+    directory = Path(directory)
+    paths_file = directory / "paths.h5"
+    if not paths_file.is_file():
+        raise FileNotFoundError(f"{directory} is not an acefit run directory (no paths.h5)")
+    state = _read_json(directory / "run.json") or {}
+    cfg = yaml.safe_load((directory / "config.yaml").read_text()) \
+        if (directory / "config.yaml").is_file() else {}
+    paths = read_paths(paths_file)
+    errors = {}
+    for label in list(paths):
+        stored = _read_json(directory / "errors" / f"{label}.json")
+        if stored is None or len(stored["steps"]) != len(paths[label]):
+            del paths[label]  # interrupted before its errors were evaluated
+            continue
+        errors[label] = stored["steps"]
+    if not paths:
+        raise ValueError(f"{directory}: no solver path with evaluated errors yet "
+                         "(run `acefit fit` until it reaches the error stage)")
+    funcs = _read_json(directory / "basis_functions.json")
+    if funcs is None:
+        raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
+    budgets = ((cfg.get("selection") or {}).get("budgets")) or []
+    return RunData(name=cfg.get("name") or directory.name, directory=directory, paths=paths,
+                   errors=errors, functions=funcs["functions"], elements=funcs["elements"],
+                   budgets=list(budgets), finished=state.get("status") == "finished")
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _stat(entry, split, q, stat="mae"):
+    e = entry.get(split)
+    if not e or not e["all"][q]["n"]:
+        return None
+    v = e["all"][q][stat]
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _loss(entry):
+    v = entry.get("val_loss")
+    return entry.get("train_loss") if v is None else v
+
+
+def best_checkpoint(entries, budget):
+    """Index of the smallest validation loss with at most ``budget`` functions (ties: smaller)."""
+    best = None
+    for i, e in enumerate(entries):
+        loss = _loss(e)
+        if loss is None or (budget is not None and e["n_active"] > budget):
+            continue
+        key = (loss, e["n_active"], i)
+        if best is None or key < best:
+            best = key
+    return None if best is None else best[2]
+
+
+_COLUMNS = [("val", "E", "mae"), ("test", "E", "mae"), ("test", "E", "rmse"),
+            ("val", "F", "mae"), ("test", "F", "mae"), ("test", "F", "rmse"),
+            ("test", "S", "mae")]
+
+
+def comparison_rows(runs, budgets) -> list[dict]:
+    """One row per (budget, run, solver): the best-validation checkpoint within the budget."""
+    rows = []
+    for budget in budgets:
+        for run in runs:
+            for label, entries in run.errors.items():
+                i = best_checkpoint(entries, budget)
+                if i is None:
+                    continue
+                e = entries[i]
+                rows.append({"budget": budget, "run": run.name, "solver": label,
+                             "method": run.paths[label].solver, "step": i,
+                             "n_active": e["n_active"], "val_loss": e.get("val_loss"),
+                             **{f"{s}_{q}_{st}": _stat(e, s, q, st) for s, q, st in _COLUMNS}})
+    return rows
+
+
+def _fmt(v, digits):
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def markdown_table(rows, many_runs: bool) -> str:
+    head = ["budget"] + (["run"] if many_runs else []) + ["solver", "active", "val loss",
+                                                          "E MAE val", "E MAE test",
+                                                          "E RMSE test", "F MAE val",
+                                                          "F MAE test", "F RMSE test",
+                                                          "S MAE test"]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join(["---"] * (len(head) - 9) + ["---:"] * 9) + "|"]
+    keys = [f"{s}_{q}_{st}" for s, q, st in _COLUMNS]
+    digits = {"E": 2, "F": 4, "S": 3}
+    for budget in dict.fromkeys(r["budget"] for r in rows):
+        group = [r for r in rows if r["budget"] == budget]
+        best = {k: min((r[k] for r in group if r[k] is not None), default=None) for k in keys}
+        for r in group:
+            cells = ["any" if budget is None else f"≤ {budget}"]
+            cells += [r["run"]] if many_runs else []
+            cells += [r["solver"], str(r["n_active"]), _fmt(r["val_loss"], 5)]
+            for (s, q, st), k in zip(_COLUMNS, keys):
+                text = _fmt(r[k], digits[q])
+                cells.append(f"**{text}**" if r[k] is not None and r[k] == best[k]
+                             and len(group) > 1 else text)
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- plots
+
+def _curve(entries, split, q):
+    """(sizes, errors): for each size, the error of the last step of that size."""
+    last = {}
+    for e in entries:
+        v = _stat(e, split, q)
+        if v is not None:
+            last[e["n_active"]] = v
+    sizes = np.array(sorted(last), dtype=int)
+    return sizes, np.array([last[k] for k in sizes])
+
+
+def learning_curve_png(runs, out: Path, split: str) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    many = len(runs) > 1
+    for run in runs:
+        for label, entries in run.errors.items():
+            name = f"{run.name}/{label}" if many else label
+            for ax, q in zip(axes, ("E", "F")):
+                sizes, vals = _curve(entries, split, q)
+                keep = sizes > 0
+                if keep.any():
+                    style = "o-" if keep.sum() <= 30 else "-"
+                    ax.plot(sizes[keep], vals[keep], style, ms=3, lw=1.4, label=name)
+    units = {"E": "energy MAE (meV/atom)", "F": "force MAE (eV/Å)"}
+    for ax, q in zip(axes, ("E", "F")):
+        ax.set_xlabel("number of active basis functions")
+        ax.set_ylabel(f"{'test' if split == 'test' else 'validation'} {units[q]}")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Learning curves")
+    path = out / "learning_curve.png"
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def entry_sizes(path, n_functions: int) -> np.ndarray:
+    """Per column: the path size (active count) when it first became active; 0 if never."""
+    entry = np.zeros(n_functions, dtype=int)
+    for step in path.steps:
+        new = [k for k in step.active if entry[k] == 0]
+        if new:
+            entry[np.asarray(new, dtype=int)] = max(step.n_active, 1)
+    return entry
+
+
+def _two_body_grid(functions, entry, elements):
+    """Rows: (centre, neighbour, kind); columns: n. Value: earliest entry size (NaN: none)."""
+    from ase.data import chemical_symbols
+
+    cells = {}
+    for (centre, order, factors, kind, *_), e in zip(functions, entry):
+        if order != 1 or len(factors) != 1:
+            continue
+        z, n, _l = factors[0]
+        row = f"{_sym(centre, chemical_symbols)}-{_sym(z, chemical_symbols)}" + (
+            " pair" if kind == "pair" else "")
+        cells.setdefault(row, {})
+        cur = cells[row].get(n, np.nan)
+        if e > 0:
+            cur = e if np.isnan(cur) else min(cur, e)
+        cells[row][n] = cur
+    rows = sorted(cells)
+    nmax = max((n for r in cells.values() for n in r), default=0)
+    grid = np.full((len(rows), nmax), np.nan)
+    exists = np.zeros_like(grid, dtype=bool)
+    for i, r in enumerate(rows):
+        for n, v in cells[r].items():
+            grid[i, n - 1] = v
+            exists[i, n - 1] = True
+    return rows, grid, exists
+
+
+def _three_body_grid(functions, entry):
+    """Cells (l, n1 + n2) of the order-2 functions: earliest entry size (NaN: none picked)."""
+    pts = [(factors[0][2], factors[0][1] + factors[1][1], e)
+           for (centre, order, factors, kind, *_), e in zip(functions, entry) if order == 2]
+    if not pts:
+        return np.zeros((0, 0)), np.zeros((0, 0), dtype=bool)
+    lmax = max(p[0] for p in pts)
+    nmax = max(p[1] for p in pts)
+    grid = np.full((lmax + 1, nmax + 1), np.nan)
+    exists = np.zeros_like(grid, dtype=bool)
+    for l, n, e in pts:
+        exists[l, n] = True
+        if e > 0:
+            grid[l, n] = e if np.isnan(grid[l, n]) else min(grid[l, n], e)
+    return grid, exists
+
+
+def _sym(z, table):
+    return z if isinstance(z, str) else table[int(z)]
+
+
+def basis_selection_png(runs, out: Path) -> Path:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap, LogNorm
+
+    panels = [(run, label) for run in runs for label in run.paths]
+    fig, axes = plt.subplots(len(panels), 2, figsize=(12, 2.6 * len(panels) + 0.8),
+                             squeeze=False, constrained_layout=True)
+    vmax = max(max(run.paths[label].sizes.max(initial=1) for run in runs for label in run.paths
+                   if label in run.paths), 1)
+    norm = LogNorm(vmin=1, vmax=max(vmax, 2))  # early picks stay distinguishable
+    cmap = plt.get_cmap("viridis_r")
+    grey = ListedColormap(["#e6e6e6"])
+    many = len(runs) > 1
+    image = None
+    for (run, label), (ax2, ax3) in zip(panels, axes):
+        entry = entry_sizes(run.paths[label], len(run.functions))
+        name = f"{run.name}/{label}" if many else label
+        rows, grid, exists = _two_body_grid(run.functions, entry, run.elements)
+        if grid.size:
+            ax2.imshow(np.where(exists, 0.0, np.nan), cmap=grey, aspect="auto",
+                       extent=(0.5, grid.shape[1] + 0.5, len(rows) - 0.5, -0.5))
+            image = ax2.imshow(grid, cmap=cmap, norm=norm, aspect="auto",
+                               extent=(0.5, grid.shape[1] + 0.5, len(rows) - 0.5, -0.5))
+            ax2.set_yticks(range(len(rows)), rows, fontsize=8)
+        ax2.set_xlabel("n")
+        ax2.set_title(f"{name}: two-body functions", fontsize=10)
+        grid3, exists3 = _three_body_grid(run.functions, entry)
+        if grid3.size:
+            ext = (-0.5, grid3.shape[1] - 0.5, grid3.shape[0] - 0.5, -0.5)
+            ax3.imshow(np.where(exists3, 0.0, np.nan), cmap=grey, aspect="auto", extent=ext)
+            image = ax3.imshow(grid3, cmap=cmap, norm=norm, aspect="auto", extent=ext)
+            ax3.invert_yaxis()
+            ax3.set_yticks(range(grid3.shape[0]))
+        ax3.set_xlabel("n₁ + n₂")
+        ax3.set_ylabel("l (angular degree)")
+        ax3.set_title(f"{name}: three-body functions", fontsize=10)
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes, shrink=0.8)
+        bar.set_label("active functions when first selected")
+    fig.suptitle("Basis selection along the path (grey: available, never selected)")
+    path = out / "basis_selection.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------- entry point
+
+def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
+    """Compare finished (or interrupted) runs; write Markdown, JSON and two PNGs.
+
+    Parameters
+    ----------
+    run_dirs : list of path-like
+        Run directories written by ``acefit fit``.
+    out_dir : path-like
+        Folder for ``compare.md``, ``compare.json``, ``learning_curve.png`` and
+        ``basis_selection.png`` (created).
+    budgets : list of int, optional
+        Size budgets (default: the union of the runs' selection budgets, plus no limit).
+    split : {"test", "val", "train"}, optional
+        Errors on the learning curve (default: test when every run has a test set).
+
+    Returns
+    -------
+    dict
+        ``{"table": markdown, "rows": [...], "files": [paths]}``.
+    """
+    from acefit.pipeline import _write_atomic
+
+    runs = [load_run(d) for d in run_dirs]
+    names = [r.name for r in runs]
+    if len(set(names)) != len(names):  # two runs with one name: tell them apart by folder
+        for r in runs:
+            r.name = str(r.directory)
+    if budgets is None:
+        budgets = sorted({b for r in runs for b in r.budgets}) + [None]
+    else:
+        bad = [b for b in budgets if b < 1]
+        if bad:
+            raise ValueError(f"budgets must be integers >= 1, got {bad}")
+        budgets = sorted(set(budgets))
+    if split is None:
+        has_test = all(_stat(e, "test", "F") is not None or _stat(e, "test", "E") is not None
+                       for r in runs for entries in r.errors.values() for e in entries[-1:])
+        split = "test" if has_test else "val"
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = comparison_rows(runs, budgets)
+    table = markdown_table(rows, many_runs=len(runs) > 1)
+    curve = learning_curve_png(runs, out, split)
+    selection = basis_selection_png(runs, out)
+    md = "\n".join([
+        "# acefit compare",
+        "",
+        "Runs: " + ", ".join(f"`{r.name}` ({r.directory}"
+                             + ("" if r.finished else ", unfinished") + ")" for r in runs),
+        "",
+        "For each size budget, every solver's checkpoint with the best validation loss among "
+        "those with at most that many active functions. Bold: best in the budget. Units: "
+        "E meV/atom, F eV/Å, S GPa.",
+        "",
+        table,
+        "",
+        f"![learning curves]({curve.name})",
+        "",
+        f"Learning curves: {'test' if split == 'test' else split} errors against the number "
+        "of active functions.",
+        "",
+        f"![basis selection]({selection.name})",
+        "",
+        "Basis selection: two-body functions by species pair and radial index n, three-body "
+        "functions by n₁ + n₂ and l; colour is the path size at which the first function of "
+        "the cell entered; grey cells exist in the basis but were never selected.",
+        "",
+    ])
+    md_path = out / "compare.md"
+    _write_atomic(md_path, md)
+    json_path = out / "compare.json"
+    _write_atomic(json_path, json.dumps({"runs": [str(r.directory) for r in runs],
+                                         "split": split, "rows": rows}, indent=1) + "\n")
+    return {"table": table, "rows": rows, "files": [md_path, json_path, curve, selection]}
