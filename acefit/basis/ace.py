@@ -225,10 +225,11 @@ class ACEBasis:
         site_sp = np.array([lookup[z] for z in numbers.tolist()], dtype=np.int64)
         i, j, D, d = neighbour_pairs(atoms, self.rcut)
         pair_zi, pair_zj = site_sp[i], site_sp[j]
-        keep = d < self.radial.rcut[pair_zi, pair_zj]
-        if not keep.all():
-            i, j, D, d = i[keep], j[keep], D[keep], d[keep]
-            pair_zi, pair_zj = pair_zi[keep], pair_zj[keep]
+        # pairs within the pair's cutoff, sorted by centre then neighbour species
+        keep = np.nonzero(d < self.radial.rcut[pair_zi, pair_zj])[0]
+        keep = keep[np.lexsort((pair_zj[keep], i[keep]))]
+        i, j, D, d = i[keep], j[keep], D[keep], d[keep]
+        pair_zi, pair_zj = pair_zi[keep], pair_zj[keep]
         if len(d) and d.min() <= 1e-8:
             raise ValueError("atoms: two atoms (or an atom and its periodic image) coincide")
         site_ptr = np.searchsorted(i, np.arange(len(atoms) + 1)).astype(np.int64)
@@ -299,7 +300,8 @@ class ACEBasis:
                                   t["v_rad"], t["v_lm"], t["sp_v_ptr"], t["centre_ptr"],
                                   t["centre_k"], t["k_order"], t["term_ptr"],
                                   t["term_coef"], t["term_v"], t["term_dpos"], t["d_ptr"],
-                                  t["d_col"], max_neigh, values, forces_t, virial_t)
+                                  t["d_col"], t["d_sptr"], max_neigh, values, forces_t,
+                                  virial_t)
         forces = np.ascontiguousarray(forces_t.transpose(1, 2, 0))
         volume = stress_volume(atoms)
         stress = virial_t.T / volume if volume is not None else np.full((6, n), np.nan)

@@ -12,10 +12,11 @@ indices ``term_v[t, :k_order[k]]``, so B_k(i) = sum_t coef_t prod_f A_{term_v[t,
 ``centre_ptr[z]..centre_ptr[z+1]`` index ``centre_k``: the functions of centre species z.
 
 Derivative pattern: D_kv = dB_k/dA_v has fixed sparsity, stored CSR by k with sorted
-columns ``d_col`` (``d_ptr``); ``term_dpos[t, f]`` is where term t's derivative by
-its factor f goes.
+columns ``d_col`` (``d_ptr``); ``d_sptr[k, z]..d_sptr[k, z+1]`` are the entries whose
+v has species z; ``term_dpos[t, f]`` is where term t's derivative by its factor f
+goes.
 
-Pairs are sorted by centre; ``pair_ptr[i - i0]..pair_ptr[i - i0 + 1]`` are the pairs
+Pairs are sorted by centre, then neighbour species; ``pair_ptr[i - i0]..pair_ptr[i - i0 + 1]`` are the pairs
 of site i of the chunk starting at site i0.  Virial rows are sum over pairs of
 sym(r_ij (x) dB/dr_ij) in Voigt order xx yy zz yz xz xy.
 """
@@ -85,11 +86,10 @@ def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp
 @njit(cache=True, nogil=True)
 def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
                sp_v_ptr):
-    """G[v, :, jj] = d phi_v(r_ij) / d r_ij for the jj-th neighbour of site i (0 if
-    the neighbour's species differs from v's)."""
+    """G[v, :, jj] = d phi_v(r_ij) / d r_ij for the jj-th neighbour of site i, set
+    only for the v of that neighbour's species."""
     start = pair_ptr[i - i0]
     nn = pair_ptr[i - i0 + 1] - start
-    G[:, :, :nn] = 0.0
     for p in range(start, start + nn):
         jj = p - start
         zj = pair_sp[p]
@@ -108,15 +108,19 @@ def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_l
 @njit(cache=True, nogil=True, fastmath=True)
 def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
                   v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
-                  term_coef, term_v, term_dpos, d_ptr, d_col, max_neigh,
+                  term_coef, term_v, term_dpos, d_ptr, d_col, d_sptr, max_neigh,
                   values, forces_t, virial_t):
     """Site values, force rows and virial rows of sites i0 <= i < i1.
 
     ``values[i, k] = B_k(i)``; ``forces_t[k, a, :] += -d B_k(i) / d r_a`` and
     ``virial_t[k, :] += sum_j sym(r_ij (x) dB_k(i)/dr_ij)`` (accumulated, so chunks
     add).  Function-major output keeps the scatter of one function's rows local;
-    the inner loop over neighbours is contiguous (SIMD).
+    the inner loop over neighbours is contiguous (SIMD).  The pairs of a site must
+    be sorted by neighbour species: entries of D for species z then meet only the
+    neighbours of species z.
     """
+    n_sp = len(sp_v_ptr) - 1
+    nb_ptr = np.zeros(n_sp + 1, dtype=np.int64)
     n_v = len(v_rad)
     A = np.zeros(n_v)
     nbuf = max(max_neigh, 1)
@@ -129,6 +133,12 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
                    sp_v_ptr)
         start = pair_ptr[i - i0]
         nn = pair_ptr[i - i0 + 1] - start
+        # neighbours of species z are jj in nb_ptr[z]..nb_ptr[z+1]
+        nb_ptr[:] = 0
+        for p in range(start, start + nn):
+            nb_ptr[pair_sp[p] + 1] += 1
+        for z in range(n_sp):
+            nb_ptr[z + 1] += nb_ptr[z]
         zi = site_sp[i]
         for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
             k = centre_k[kk]
@@ -137,12 +147,19 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
             values[i, k] = _value_and_derivative(k, A, k_order, term_ptr, term_coef,
                                                  term_v, term_dpos, Dval, 1.0)
             g[:, :nn] = 0.0
-            for q in range(d_ptr[k], d_ptr[k + 1]):
-                dv = Dval[q]
-                v = d_col[q]
-                for c in range(3):
-                    for jj in range(nn):
-                        g[c, jj] += dv * G[v, c, jj]
+            for z in range(n_sp):
+                j_lo, j_hi = nb_ptr[z], nb_ptr[z + 1]
+                if j_lo == j_hi:
+                    continue
+                cnt = j_hi - j_lo
+                for q in range(d_sptr[k, z], d_sptr[k, z + 1]):
+                    dv = Dval[q]
+                    Gv = G[d_col[q]]
+                    for c in range(3):
+                        gc = g[c, j_lo:j_hi]
+                        Gc = Gv[c, j_lo:j_hi]
+                        for jj in range(cnt):
+                            gc[jj] += dv * Gc[jj]
             sx = 0.0
             sy = 0.0
             sz = 0.0
