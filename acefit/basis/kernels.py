@@ -16,8 +16,9 @@ columns ``d_col`` (``d_ptr``); ``d_sptr[k, z]..d_sptr[k, z+1]`` are the entries 
 v has species z; ``term_dpos[t, f]`` is where term t's derivative by its factor f
 goes.
 
-Pairs are sorted by centre, then neighbour species; ``pair_ptr[i - i0]..pair_ptr[i - i0 + 1]`` are the pairs
-of site i of the chunk starting at site i0.  Virial rows are sum over pairs of
+Pairs are sorted by centre, then neighbour species;
+``pair_ptr[i - i0]..pair_ptr[i - i0 + 1]`` are the pairs of site i of the chunk
+starting at site i0.  Virial rows are sum over pairs of
 sym(r_ij (x) dB/dr_ij) in Voigt order xx yy zz yz xz xy.
 """
 
