@@ -11,7 +11,9 @@ calls, CPU and wall time, positions perturbed before each call so nothing is cac
    nradmax 15/10/4, lmax 0/8/4: 1058 functions);
 4. acefit, dense ~5000-function basis (totaldegree 25) vs a 300-function sparse model
    from that basis (300 random nonzero coefficients; only they are evaluated), vs a
-   dense ~300-function basis (totaldegree 20/16/12).
+   dense ~300-function basis (totaldegree 20/16/12);
+5. a small MD-like case (32-atom Cu, 47 functions) with ``num_threads=1`` (default)
+   vs ``num_threads=None`` (OpenMP default of sphericart), ms per call.
 
 Run:  python scripts/bench_calculator.py [--repeat 5] [--size 3]
 """
@@ -131,6 +133,14 @@ def main(argv=None):
     if PyACECalculator is not None:
         print(f"\nspeed ratio (CPU) python-ace / acefit: same model {t_same / t_ace:.2f}, "
               f"native ~1000-function PACE basis {t_native / t_ace:.2f}")
+    small_basis = ACEBasis(["Cu"], order=3, totaldegree=[10, 8, 6], rcut=4.5, pair_degree=6)
+    small = Potential(small_basis, 1e-3 * np.ones(len(small_basis)))
+    cell = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(2)
+    cell.rattle(0.05, seed=3)
+    t1, tn = (per_atom_ms([ACECalculator(small, num_threads=n)], cell, args.repeat)[0, 0]
+              * len(cell) for n in (1, None))
+    print(f"32-atom cell, {len(small)} functions, wall ms per call: num_threads=1 {t1:.2f}, "
+          f"OpenMP default {tn:.2f}")
     print(f"cost (CPU) dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
           f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x")
 
