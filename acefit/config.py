@@ -236,7 +236,16 @@ class Nullable(_Type):
         return self.inner.allowed()
 
     def check(self, value, path, ctx):
-        return None if value is None else self.inner.check(value, path, ctx)
+        if value is None:
+            return None
+        probe = _Context(ctx.base_dir, ctx.lines, ctx.source)
+        out = self.inner.check(value, path, probe)
+        inner_allowed = f"allowed: {self.inner.describe()}"
+        for where, msg in probe.problems:  # say that null is allowed too
+            if where == ctx.where(path) and msg.endswith(inner_allowed):
+                msg = msg[: -len(inner_allowed)] + f"allowed: {self.describe()}"
+            ctx.problems.append((where, msg))
+        return out
 
 
 @dataclass
@@ -679,9 +688,10 @@ PARALLEL = Section(doc="Parallel design-matrix assembly.", keys={
 })
 
 EXPORT = Section(doc="Files written for the selected potential(s).", keys={
-    "formats": Key(ListOf(Str(choices=("acefit", "yace")), unique=True), ["acefit", "yace"],
-                   "`acefit`: the open potential file (JSON) for `ACECalculator`; `yace`: "
-                   "LAMMPS ML-PACE (`pair_style pace`)."),
+    "formats": Key(ListOf(Str(choices=("acefit", "yace")), unique=True), ["acefit"],
+                   "`acefit`: the acefit potential file (`.h5`, HDF5 with a JSON header) for `ACECalculator`; `yace`: "
+                   "LAMMPS ML-PACE (`pair_style pace`); needs `basis.transform: polynomial`, `rin: 0` "
+                   "and no repulsive pair envelope."),
 })
 
 SCHEMA = Section(doc="A run configuration.", keys={
@@ -784,6 +794,24 @@ def _cross_checks(cfg, ctx) -> None:
         labels[label] = i
         if solver["name"] == "rrqr" and solver["rtol"] is None and solver["lam"] is None:
             ctx.error(f"solvers[{i}]", "rrqr needs `rtol` or `lam`; allowed: set one of them")
+        if solver.get("sizes") is not None and solver["name"] in ("qr", "rrqr", "tsvd"):
+            for key in ("lam", "rtol"):
+                if isinstance(solver.get(key), list):
+                    ctx.error(f"solvers[{i}].{key}", f"{_found(solver[key])}; allowed: one "
+                              f"number when `sizes` is set (one fit per sub-basis)")
+    if "yace" in cfg["export"]["formats"]:
+        why = []
+        if basis["transform"] != "polynomial":
+            why.append(f"basis.transform is {basis['transform']!r} (needs 'polynomial')")
+        if basis["rin"] != 0:
+            why.append(f"basis.rin is {basis['rin']} (needs 0)")
+        if basis["pair_degree"] != 0 and basis["pair_envelope"] == "repulsive":
+            why.append("the pair basis uses pair_envelope 'repulsive' (needs 'x' or 'y', "
+                       "or pair_degree: 0)")
+        if why:
+            ctx.error("export.formats", "'yace' (LAMMPS ML-PACE) can only represent "
+                      "polynomial radial bases exactly, but " + "; ".join(why)
+                      + "; allowed: change those basis keys, or drop 'yace'")
     keys = cfg["data"]["keys"]
     if keys["energy"] is None and keys["forces"] is None and keys["stress"] is None \
             and keys["virial"] is None:

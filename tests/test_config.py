@@ -1,0 +1,145 @@
+"""The YAML schema: validation messages, defaults, paths, and the generated docs."""
+
+from pathlib import Path
+
+import pytest
+
+from acefit.config import ConfigError, SCHEMA, SOLVER, load_config, render_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+ZUO = ROOT.parent / "shared" / "datasets" / "zuo2020"
+
+
+def write(tmp_path, text, name="run.yaml"):
+    (tmp_path / "train.xyz").write_text("placeholder")
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+MINIMAL = """\
+data:
+  train: train.xyz
+solvers:
+  - {name: asp, max_active: 50}
+"""
+
+
+def problems(path):
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.problems, str(info.value)
+
+
+def test_minimal_config_gets_every_default(tmp_path):
+    cfg = load_config(write(tmp_path, MINIMAL))
+    assert cfg["name"] == "run"
+    assert cfg["data"]["train"] == [str((tmp_path / "train.xyz").resolve())]
+    assert cfg["data"]["validation"] == {"fraction": 0.1, "seed": 0, "file": None, "key": None}
+    assert cfg["data"]["weights"]["default"] == {"E": 30.0, "F": 1.0, "V": 1.0}
+    assert cfg["data"]["e0"] == "fit"
+    assert cfg["basis"]["order"] == 3 and cfg["basis"]["rcut"] == 5.0
+    assert cfg["prior"] == {"kind": "algebraic", "p": 4.0, "wL": 1.0, "offset": 0.0}
+    solver = cfg["solvers"][0]
+    assert solver["label"] == "asp" and solver["max_active"] == 50
+    assert solver["debias"] == "none" and solver["prior"] is True
+    assert cfg["selection"]["budgets"] == [] and cfg["export"]["formats"] == ["acefit"]
+    # every top-level section is present and complete
+    assert set(cfg) == set(SCHEMA.keys) | {"config_file"}
+
+
+def test_unknown_key_is_an_error_with_line_and_suggestion(tmp_path):
+    path = write(tmp_path, MINIMAL + "basis:\n  totaldegre: 10\n")
+    found, text = problems(path)
+    assert len(found) == 1
+    where, msg = found[0]
+    assert where == f"{path}:6: basis.totaldegre"
+    assert "unknown key 'totaldegre'" in msg and "did you mean 'totaldegree'" in msg
+
+
+def test_wrong_type_names_what_was_found_and_what_is_allowed(tmp_path):
+    path = write(tmp_path, MINIMAL + "basis:\n  order: three\n")
+    (where, msg), = problems(path)[0]
+    assert where.endswith(":6: basis.order")
+    assert "found 'three' (string)" in msg and "an integer in [1, 4]" in msg
+
+
+def test_missing_file_is_reported_with_its_resolved_path(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("train.xyz", "nope/train.xyz"))
+    (where, msg), = problems(path)[0]
+    assert where.endswith(":2: data.train")
+    assert "does not exist" in msg and str(tmp_path / "nope" / "train.xyz") in msg
+
+
+def test_solver_parameter_out_of_range_and_foreign_parameter(tmp_path):
+    text = MINIMAL + "  - {name: omp, max_active: 0}\n  - {name: omp, label: o2, min_lambda: 1}\n"
+    found, _ = problems(write(tmp_path, text))
+    messages = dict(found)
+    keys = [w.split(": ", 1)[1] for w, _ in found]
+    assert keys == ["solvers[1].max_active", "solvers[2].min_lambda"]
+    assert "found 0 (integer); allowed: null or an integer >= 1" in list(messages.values())[0]
+    assert "'min_lambda' is a parameter of asp, lars, cd, ista" in list(messages.values())[1]
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    text = MINIMAL + "selection: {metric: best}\nprior: {kind: gaussian, p: 2}\nfoo: 1\n"
+    found, text_out = problems(write(tmp_path, text))
+    keys = sorted(w.split(": ", 1)[1] for w, _ in found)
+    assert keys == ["foo", "prior.p", "selection.metric"]
+    assert text_out.startswith(f"invalid config {tmp_path / 'run.yaml'} (3 problems):")
+
+
+def test_unknown_solver_and_missing_required_keys(tmp_path):
+    path = write(tmp_path, "data: {}\nsolvers:\n  - {name: lassoo}\n")
+    found, _ = problems(path)
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["data.train", "solvers[0].name"]
+    assert "missing required key" in found[0][1]
+    assert "did you mean 'lasso'" not in found[1][1] and "one of asp, omp" in found[1][1]
+
+
+def test_duplicate_key_and_bad_yaml(tmp_path):
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {order: 2}\nbasis: {order: 3}\n"))
+    assert found == [(f"{tmp_path / 'run.yaml'}:6: basis", "duplicate key")]
+    found, _ = problems(write(tmp_path, "data: [unclosed\n"))
+    assert "not valid YAML" in found[0][1]
+
+
+def test_cross_checks(tmp_path):
+    text = MINIMAL + ("  - {name: asp}\n"                         # label clash
+                      "basis: {order: 2, totaldegree: [10, 8, 6]}\n"
+                      "export: {formats: [yace]}\n")
+    found, _ = problems(write(tmp_path, text))
+    keys = [w.split(": ", 1)[1] for w, _ in found]
+    assert keys == ["basis.totaldegree", "solvers[1].label", "export.formats"]
+    assert "already used by solvers[0]" in found[1][1]
+    assert "'polynomial'" in found[2][1]
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
+    sub = tmp_path / "configs"
+    sub.mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.xyz").write_text("x")
+    (sub / "c.yaml").write_text("data: {train: ../data/a.xyz, test: [../data/a.xyz]}\n"
+                                "solvers: [{name: omp}]\noutput: {directory: ../out}\n")
+    monkeypatch.chdir(ROOT)
+    cfg = load_config(sub / "c.yaml")
+    assert cfg["data"]["train"] == [str(tmp_path / "data" / "a.xyz")]
+    assert cfg["data"]["test"] == [str(tmp_path / "data" / "a.xyz")]
+    assert cfg["output"]["directory"] == str(tmp_path / "out")
+
+
+def test_docs_config_md_is_generated_from_the_schema():
+    text = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    assert text == render_markdown(), (
+        "docs/config.md is out of date: run `python -m acefit.config > docs/config.md`")
+    for name in SOLVER.variants:
+        assert f"### `name: {name}`" in text
+
+
+@pytest.mark.parametrize("name", ["quickstart.yaml", "zuo_mo.yaml", "zuo_si.yaml"])
+def test_shipped_configs_are_valid(name):
+    if name.startswith("zuo") and not ZUO.is_dir():
+        pytest.skip("needs ../shared/datasets/zuo2020")
+    cfg = load_config(ROOT / "configs" / name)
+    assert cfg["solvers"]
