@@ -249,6 +249,14 @@ def test_to_dict_round_trip(cuau_basis):
     assert isinstance(again.functions[0], BasisFunction)
     with pytest.raises(ValueError, match="not an ACEBasis"):
         ACEBasis.from_dict({"format": "other"})
+    broken = json.loads(text)
+    del broken["radial"]
+    with pytest.raises(ValueError, match="malformed"):
+        ACEBasis.from_dict(broken)
+    broken = json.loads(text)
+    broken["functions"][-1][4] = 7
+    with pytest.raises(ValueError, match="no such invariant coupling"):
+        ACEBasis.from_dict(broken)
 
 
 def test_bad_atoms_raise_value_error_naming_the_problem(mo_basis):

@@ -202,14 +202,20 @@ class ACEBasis:
 
     @classmethod
     def from_dict(cls, d):
+        """Rebuild a basis from :meth:`to_dict` output; ValueError if malformed."""
         if not isinstance(d, dict) or d.get("format") != _FORMAT:
             raise ValueError(f"not an ACEBasis dict (expected format {_FORMAT!r})")
-        elements = parse_elements(d["elements"])
-        sd = d["spec"]
-        spec = BasisSpec(elements, int(sd["order"]), tuple(float(x) for x in sd["degrees"]),
-                         float(sd["wL"]), sd["maxl"], sd["maxn"], int(sd["pair_degree"]))
-        radial = RadialBasis.from_dict(elements, d["radial"])
-        functions = [BasisFunction.from_list(item) for item in d["functions"]]
+        try:
+            elements = parse_elements(d["elements"])
+            sd = d["spec"]
+            spec = BasisSpec(elements, int(sd["order"]),
+                             tuple(float(x) for x in sd["degrees"]), float(sd["wL"]),
+                             sd["maxl"], sd["maxn"], int(sd["pair_degree"]))
+            radial = RadialBasis.from_dict(elements, d["radial"])
+            functions = [BasisFunction.from_list(item) for item in d["functions"]]
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"malformed ACEBasis dict: {err!r}") from None
+        _check_functions(functions, elements, radial)
         return cls._create(spec, radial, functions)
 
     # -- evaluation -------------------------------------------------------------------
@@ -353,6 +359,29 @@ def _enumerate(spec):
                              for n in range(1, spec.pair_degree + 1))
         functions.extend(BasisFunction(zc, nu, factors, "ace", q) for nu, factors, q in ace)
     return functions
+
+
+def _check_functions(functions, elements, radial):
+    """ValueError unless every function is consistent with the elements and radial basis."""
+    for k, f in enumerate(functions):
+        species = {f.centre} | {z for z, _, _ in f.factors}
+        problem = None
+        if not species <= set(elements):
+            problem = f"species {sorted(species - set(elements))} not in {list(elements)}"
+        elif f.kind not in ("pair", "ace") or f.order != len(f.factors) or not f.factors:
+            problem = "kind must be 'pair' or 'ace' with order = number of factors"
+        elif f.kind == "pair" and not (f.order == 1 and f.factors[0][2] == 0
+                                       and 1 <= f.factors[0][1] <= radial.npair):
+            problem = f"pair functions need one factor (z, n, 0) with 1 <= n <= {radial.npair}"
+        elif f.kind == "ace":
+            if any(not 1 <= n <= radial.nmax or l < 0 for _, n, l in f.factors):
+                problem = f"factors need 1 <= n <= {radial.nmax} and l >= 0"
+            elif list(f.factors) != sorted(f.factors, key=lambda x: (x[2], x[0], x[1])):
+                problem = "factors must be sorted by (l, z, n)"
+            elif not 0 <= f.coupling < coupling_coefficients(*_coupling_key(f.factors))[0].shape[0]:
+                problem = "no such invariant coupling for these factors"
+        if problem:
+            raise ValueError(f"basis function {k} {f}: {problem}")
 
 
 def _coupling_key(factors):
