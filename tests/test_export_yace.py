@@ -13,10 +13,12 @@ pyace = pytest.importorskip("pyace", reason="python-ace (pyace) is not installed
                             "`pip install --pre python-ace` to run the export checks")
 
 
-def _potential(elements, envelope="x", pair_envelope="x", order=3, seed=0, **kw):
+def _potential(elements, envelope="x", pair_envelope="x", order=3, seed=0, pair_degree=4,
+               **kw):
     degrees = {3: [8, 7, 6], 4: [7, 6, 5, 5]}[order]
     basis = ACEBasis(elements, order=order, totaldegree=degrees, transform="polynomial",
-                     envelope=envelope, pair_envelope=pair_envelope, pair_degree=4, **kw)
+                     envelope=envelope, pair_envelope=pair_envelope, pair_degree=pair_degree,
+                     **kw)
     rng = np.random.default_rng(seed)
     c = 0.1 * rng.normal(size=len(basis))
     c[rng.random(len(basis)) < 0.3] = 0.0  # sparse: only active functions are written
@@ -70,6 +72,13 @@ def test_two_elements(tmp_path, envelope, pair_envelope, order):
     rcut = {("Cu", "Cu"): 4.4, ("Cu", "Au"): 4.7, ("Au", "Au"): 5.0}
     pot = _potential(["Cu", "Au"], envelope, pair_envelope, order=order, rcut=rcut, p=3)
     _compare(pot, tmp_path / "cuau.yace", _configs(True))
+
+
+def test_pair_functions_of_higher_degree_than_the_many_body_basis(tmp_path):
+    # "y" pair envelope with pair_degree > nmax: the bond recurrence is extended
+    pot = _potential(["Cu"], envelope="x", pair_envelope="y", pair_degree=12)
+    assert pot.basis.radial.npair + 2 > pot.basis.radial.nmax
+    _compare(pot, tmp_path / "pairs.yace", _configs(False)[:2])
 
 
 def test_radial_recurrence_is_acefits(tmp_path):

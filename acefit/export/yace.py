@@ -81,13 +81,11 @@ def _bond_parameters(rad, a, b, n_total):
     assert p_r == 2
     t_l = (x_l - beta) / alpha
     A, B, C = [np.zeros(n_total) for _ in range(3)]
-    LA, LB, LC = rad.A, rad.B, rad.C
+    LA, LB, LC = _recurrence(rad, n_total)
     A[0] = scale * alpha ** (p_l + 2) * LA[0]
     for k in range(1, p_l + 1):       # multiply by (t - t_l) p_l times
         A[k], B[k] = 1.0, -t_l
     for k in range(1, n_total - p_l):
-        if k >= len(LA):
-            raise AssertionError("recurrence shorter than needed")
         A[p_l + k] = LA[k] * alpha
         B[p_l + k] = LA[k] * beta + LB[k]
         C[p_l + k] = LC[k] if k >= 2 else 0.0
@@ -95,6 +93,21 @@ def _bond_parameters(rad, a, b, n_total):
               "xl": y_cut, "xr": y_in + 1.0, "pl": 2, "pr": 0, "maxn": int(n_total),
               "recursion_coefficients": {"A": A.tolist(), "B": B.tolist(), "C": C.tolist()}}
     return params, p_l
+
+
+def _recurrence(rad, n):
+    """acefit's recurrence coefficients, extended to length >= n (pair functions of a
+    different envelope need a few more polynomial degrees than the basis stores)."""
+    from acefit.basis.radial import legendre_recurrence
+
+    if len(rad.A) >= n:
+        return rad.A, rad.B, rad.C
+    ext = legendre_recurrence(n)
+    m = len(rad.A)
+    if not all(np.array_equal(e[:m], r) for e, r in zip(ext, (rad.A, rad.B, rad.C))):
+        raise ValueError("the radial basis does not use acefit's Legendre recurrence; "
+                         "cannot extend it for the .yace pair functions")
+    return ext
 
 
 def ships_values(r, params):
