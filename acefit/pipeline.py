@@ -641,15 +641,16 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
         cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
         t = time.perf_counter()
-        log.info("assembling the least-squares problem (%d worker%s%s)...",
-                 cfg["parallel"]["workers"], "s" * (cfg["parallel"]["workers"] > 1),
-                 f", scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
-                 else "")
+        workers = cfg["parallel"]["workers"]
+        log.info("assembling the least-squares problem (%s)...",
+                 f"scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
+                 else f"{workers or 'all available'} local worker(s)")
         system = assemble(basis, data.train, val=data.val or None, test=data.test or None,
                           weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
                           n_workers=cfg["parallel"]["workers"],
                           scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir)
         timings["assemble"] = time.perf_counter() - t
+        system.train = _contiguous(system.train)
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
                  "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
                  " from the cache" if system.cache_hit else "", timings["assemble"])
@@ -688,6 +689,19 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])
+
+
+def _contiguous(problem):
+    """The same problem with C-ordered arrays.
+
+    A fresh assembly returns R as a view of a Fortran-ordered factor, a cached
+    one as a C-ordered array: equal numbers, but BLAS rounds differently on the
+    two layouts and a lasso path can branch differently at near-ties. One
+    layout makes a resumed run equal to an uninterrupted one, bit for bit.
+    """
+    from dataclasses import replace
+
+    return replace(problem, A=np.ascontiguousarray(problem.A), y=np.ascontiguousarray(problem.y))
 
 
 def basis_elements(basis) -> list[str]:

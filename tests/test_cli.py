@@ -1,0 +1,182 @@
+"""``acefit fit`` end to end on a tiny config: outputs, refusal to overwrite, resume, bad configs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acefit.cli import EXIT_CONFIG, EXIT_EXISTS, EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "datasets" / "quickstart"
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory):
+    """A quarter of the quickstart training set and a third of its test set."""
+    import ase.io
+
+    folder = tmp_path_factory.mktemp("data")
+    ase.io.write(folder / "train.xyz", ase.io.read(QUICKSTART / "train.xyz", ":")[::4])
+    ase.io.write(folder / "test.xyz", ase.io.read(QUICKSTART / "test.xyz", ":")[::3])
+    return folder
+
+
+def tiny_config(folder: Path, data: Path, *, solvers=None, degrees="[6, 4]", extra="",
+                name="tiny.yaml") -> Path:
+    """A config that fits in seconds: order 2, a few dozen functions."""
+    solvers = solvers or ["{name: asp, max_active: 20}", "{name: omp, max_active: 20}"]
+    text = (f"data:\n  train: {data / 'train.xyz'}\n  test: {data / 'test.xyz'}\n"
+            f"  validation: {{fraction: 0.2, seed: 1}}\n"
+            f"basis:\n  elements: [Cu, Au]\n  order: 2\n  totaldegree: {degrees}\n"
+            f"  rcut: 4.5\n"
+            "solvers:\n" + "".join(f"  - {s}\n" for s in solvers)
+            + "selection: {budgets: [10]}\nparallel: {workers: 1}\n" + extra)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def fit(config, out, *extra):
+    return main(["fit", str(config), "-o", str(out), "--no-progress", "-q", *extra])
+
+
+def test_fit_end_to_end(tmp_path, small_data, capsys):
+    from ase.io import read
+
+    from acefit.calculator import ACECalculator
+
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "| budget | solver | active |" in out and "Wall time:" in out
+    for name in ("run.json", "config.yaml", "acefit.log", "paths.h5", "report.md",
+                 "report.json", "potential.h5", "basis_functions.json",
+                 "errors/asp.json", "errors/omp.json", "potentials/asp_t10.h5",
+                 "potentials/omp_t10.h5"):
+        assert (run / name).is_file(), name
+    state = json.loads((run / "run.json").read_text())
+    assert state["status"] == "finished"
+    report = json.loads((run / "report.json").read_text())
+    selected = report["selection"]["selected"]
+    assert {s["label"] for s in selected} == {"asp", "omp"}
+    assert all(s["n_active"] <= 10 for s in selected)
+    best = [s for s in selected if s["best"]]
+    assert len(best) == 1 and best[0]["files"]["acefit"][-1] == "potential.h5"
+    # Every checkpoint has train / validation / test errors.
+    steps = json.loads((run / "errors" / "omp.json").read_text())["steps"]
+    assert len(steps) == 21 and all(s["test"]["all"]["F"]["n"] > 0 for s in steps)
+    assert set(steps[-1]["train"]["by_config_type"]) == {"md", "strain", "surface", "vacancy"}
+    # The exported potential reproduces the reported test energy MAE through ASE.
+    calc = ACECalculator(run / "potential.h5")
+    frames = read(small_data / "test.xyz", ":")
+    mae = np.mean([abs(calc.get_potential_energy(a.copy()) - a.get_potential_energy())
+                   / len(a) for a in frames]) * 1e3
+    assert mae == pytest.approx(best[0]["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
+    md = (run / "report.md").read_text()
+    assert "## Selected potentials" in md and "| md | test |" in md
+
+    # A finished run is never overwritten without --force.
+    assert fit(config, run) == EXIT_EXISTS
+    assert "--force" in capsys.readouterr().err
+    assert fit(config, run, "--force") == EXIT_OK
+
+
+@pytest.mark.parametrize("edit, where, what", [
+    ("basis:\n  elements: [Cu, Au]\n  colour: red\n", "basis.colour", "unknown key 'colour'"),
+    ("basis:\n  elements: [Cu, Au]\n  wL: heavy\n", "basis.wL", "found 'heavy' (string)"),
+    ("MISSING", "data.train", "does not exist"),
+    ("SOLVER", "solvers[0].max_active", "found -5 (integer)"),
+])
+def test_bad_configs_exit_2_with_a_clear_message(tmp_path, small_data, capsys, edit, where,
+                                                 what):
+    config = tiny_config(tmp_path, small_data)
+    text = config.read_text()
+    if edit == "MISSING":
+        text = text.replace(str(small_data / "train.xyz"), str(tmp_path / "absent.xyz"))
+    elif edit == "SOLVER":
+        text = text.replace("{name: asp, max_active: 20}", "{name: asp, max_active: -5}")
+    else:
+        text = text.replace("basis:\n  elements: [Cu, Au]\n", edit)
+    config.write_text(text)
+    assert fit(config, tmp_path / "run") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert f"{config}:" in err and f": {where}: " in err and what in err
+    assert not (tmp_path / "run").exists()  # nothing was started
+
+
+def test_missing_config_file_and_check_mode(tmp_path, small_data, capsys):
+    assert main(["fit", str(tmp_path / "nope.yaml")]) == EXIT_CONFIG
+    assert "config file not found" in capsys.readouterr().err
+    config = tiny_config(tmp_path, small_data)
+    assert main(["fit", str(config), "--check"]) == EXIT_OK
+    assert "max_active: 20" in capsys.readouterr().out
+
+
+def _wait_for(path: Path, text: str, proc, timeout=120.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if path.is_file() and text in path.read_text(errors="replace"):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_data):
+    from acefit.checkpoints import list_runs, read_path
+
+    solvers = ["{name: omp, max_active: 25}", "{name: asp, max_active: 60}"]
+    config = tiny_config(tmp_path, small_data, solvers=solvers, degrees="[8, 6]")
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    assert fit(config, reference) == EXIT_OK
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "acefit.cli", "fit", str(config), "-o",
+                             str(run), "--no-progress", "-q"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        reached = _wait_for(run / "acefit.log", "asp step 15:", proc)
+        if reached:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert reached, f"the run ended before it could be killed: {proc.stderr.read().decode()}"
+    assert json.loads((run / "run.json").read_text())["status"] == "running"
+    runs = list_runs(run / "paths.h5")
+    assert runs["omp"]["complete"] and not runs["asp"]["complete"]
+    assert runs["asp"]["n_steps"] >= 15
+    omp_before = read_path(run / "paths.h5", "omp")
+
+    assert fit(config, run) == EXIT_OK  # the same command resumes
+    log = (run / "acefit.log").read_text()
+    assert "solver omp: finished path read back" in log
+    assert "solver asp: resuming an interrupted path" in log
+    report = json.loads((run / "report.json").read_text())
+    assert report["resumed"] and report["assembly"]["cache_hit"]
+    omp_after = read_path(run / "paths.h5", "omp")
+    for a, b in zip(omp_before.steps, omp_after.steps):
+        assert np.array_equal(a.coef, b.coef)
+
+    ref_report = json.loads((reference / "report.json").read_text())
+    for label in ("omp", "asp"):
+        mine, ref = read_path(run / "paths.h5", label), read_path(reference / "paths.h5", label)
+        assert len(mine) == len(ref)
+        for a, b in zip(mine.steps, ref.steps):
+            assert np.array_equal(a.active, b.active)
+            np.testing.assert_allclose(a.coef, b.coef, rtol=1e-10, atol=1e-12)
+    pick = lambda r: [(s["budget"], s["label"], s["step"], s["n_active"], s["best"])  # noqa: E731
+                      for s in r["selection"]["selected"]]
+    assert pick(report) == pick(ref_report)
