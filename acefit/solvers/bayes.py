@@ -241,7 +241,7 @@ def blr_posterior(A, y=None, *, alpha: float, beta: float, prior=None) -> Gaussi
 
 
 def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None, on_step=None,
-        beta_init: float | None = None, max_iter: int = 300, tol: float = 1e-8,
+        beta_init: float | None = None, max_iter: int = 1000, tol: float = 1e-5,
         hyperprior=None) -> Path:
     """Automatic relevance determination: one precision per coefficient, with pruning.
 
@@ -261,6 +261,8 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     beta_init : float, optional
         Starting noise precision (default m / ||y||^2; precisions start at 1).
     max_iter, tol, hyperprior : as for :func:`blr`
+        (defaults 1000 and 1e-5: ARD's fixed point creeps, as precisions of
+        coefficients on their way out grow only geometrically).
 
     Returns
     -------
