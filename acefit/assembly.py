@@ -194,7 +194,19 @@ class StreamingQR:
         self.yty = 0.0
         self.m = 0
         self.counts = {"E": 0, "F": 0, "V": 0}
-        self.stats = {"peak_rss_mb": [], "seconds": 0.0}
+
+    def state(self):
+        """(R_aug, ||y||², m, row counts): everything, as plain values."""
+        return self.R_aug, self.yty, self.m, dict(self.counts)
+
+    @classmethod
+    def from_state(cls, state) -> "StreamingQR":
+        R_aug, yty, m, counts = state
+        qr = cls.__new__(cls)  # no zero n×n allocation: the state brings R
+        qr.n = R_aug.shape[0] - 1
+        qr.R_aug = np.asfortranarray(R_aug)
+        qr.yty, qr.m, qr.counts = float(yty), int(m), dict(counts)
+        return qr
 
     def add(self, A, y) -> None:
         """Fold rows (already weighted) into the factor."""
@@ -235,8 +247,7 @@ class StreamingQR:
 
 
 def _reduce_part(basis, indexed, weights, e0, block_size) -> StreamingQR:
-    """Evaluate and fold one part's configurations, a block at a time (runs on a worker)."""
-    t = time.perf_counter()
+    """Evaluate and fold one part's configurations, a block at a time."""
     qr = StreamingQR(len(basis))
     with _single_threaded():
         for start in range(0, len(indexed), block_size):
@@ -248,8 +259,12 @@ def _reduce_part(basis, indexed, weights, e0, block_size) -> StreamingQR:
             A, y = rows.weighted()
             del rows  # only one block of rows is alive at a time
             qr.add(A, y)
-    qr.stats = {"seconds": time.perf_counter() - t, "peak_rss_mb": [_peak_rss_mb()]}
     return qr
+
+
+def _reduce_part_task(basis, indexed, weights, e0, block_size):
+    """Worker task: the part's factor as plain values (a bare ndarray is sent without copies)."""
+    return _reduce_part(basis, indexed, weights, e0, block_size).state()
 
 
 def _reduce_distributed(client, basis, indexed, weights, e0, block_size) -> StreamingQR:
@@ -258,18 +273,19 @@ def _reduce_distributed(client, basis, indexed, weights, e0, block_size) -> Stre
     n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
     parts = _balanced_parts(indexed, n_parts)
     basis_future = client.scatter(basis, broadcast=True)
-    futures = [client.submit(_reduce_part, basis_future, part, weights, e0, block_size, pure=False)
+    futures = [client.submit(_reduce_part_task, basis_future, part, weights, e0, block_size,
+                             pure=False)
                for part in parts if part]
     total = None
-    rss = []
-    for _, qr in as_completed(futures, with_results=True):
-        rss += qr.stats["peak_rss_mb"]
+    # fetch one factor at a time: the client holds the running total and one incoming
+    for future in as_completed(futures):
+        part = StreamingQR.from_state(future.result())
+        future.release()
         if total is None:
-            total = qr
+            total = part
         else:
-            total.merge(qr)
-        del qr
-    total.stats = {"peak_rss_mb": rss}
+            total.merge(part)
+        del part
     return total
 
 
@@ -321,11 +337,6 @@ def _single_threaded():
         if restore is not None:
             import numba
             numba.set_num_threads(restore)
-
-
-def _peak_rss_mb() -> float:
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 # ---------------------------------------------------------------- cache I/O
