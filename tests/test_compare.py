@@ -1,0 +1,66 @@
+"""``acefit compare`` on two runs: table, best per budget, PNG + Markdown."""
+
+import json
+
+import numpy as np
+import pytest
+
+from acefit.cli import EXIT_OK, main
+from acefit.compare import best_checkpoint, compare_runs, entry_sizes, load_run
+from test_cli import fit, small_data, tiny_config  # noqa: F401  (fixture)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, small_data):  # noqa: F811
+    root = tmp_path_factory.mktemp("compare")
+    a = tiny_config(root / "a", small_data, name="sparse.yaml")
+    b = tiny_config(root / "b", small_data, name="dense.yaml",
+                    solvers=["{name: omp, max_active: 15}", "{name: blr, sizes: [4, 8, 30]}"])
+    assert fit(a, root / "run_a") == EXIT_OK
+    assert fit(b, root / "run_b") == EXIT_OK
+    return root / "run_a", root / "run_b"
+
+
+def test_compare_two_runs_writes_png_and_markdown(two_runs, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(two_runs[0]), str(two_runs[1]), "-o", str(out),
+                 "--budgets", "5", "10"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    for name in ("compare.md", "compare.json", "learning_curve.png", "basis_selection.png"):
+        assert (out / name).is_file(), name
+    for png in ("learning_curve.png", "basis_selection.png"):
+        data = (out / png).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+    md = (out / "compare.md").read_text()
+    assert "![learning curves](learning_curve.png)" in md and "| ≤ 5 | sparse | asp |" in md
+    assert "| ≤ 10 | dense | blr |" in md and printed.startswith("| budget | run | solver |")
+    rows = json.loads((out / "compare.json").read_text())["rows"]
+    assert {(r["run"], r["solver"]) for r in rows} == {("sparse", "asp"), ("sparse", "omp"),
+                                                      ("dense", "omp"), ("dense", "blr")}
+    assert all(r["n_active"] <= r["budget"] for r in rows)
+    # the bold entry of each error column is the smallest in its budget
+    for budget in (5, 10):
+        group = [r for r in rows if r["budget"] == budget]
+        best = min(r["test_E_mae"] for r in group)
+        line = next(l for l in md.splitlines() if f"| **{best:.2f}** |" in l)
+        assert f"| ≤ {budget} |" in line
+
+
+def test_best_checkpoint_respects_the_budget_and_the_validation_loss(two_runs):
+    run = load_run(two_runs[0])
+    entries = run.errors["asp"]
+    i = best_checkpoint(entries, 10)
+    ok = [e for e in entries if e["n_active"] <= 10]
+    assert entries[i]["n_active"] <= 10
+    assert entries[i]["val_loss"] == min(e["val_loss"] for e in ok)
+    # entry sizes: every active function of the last step entered at a size <= that step's
+    entry = entry_sizes(run.paths["asp"], len(run.functions))
+    last = run.paths["asp"].steps[-1]
+    assert np.all(entry[last.active] >= 1) and np.all(entry[last.active] <= last.n_active)
+
+
+def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["compare", str(tmp_path)]) == 1
+    assert "not an acefit run directory" in capsys.readouterr().err
