@@ -341,3 +341,16 @@ def test_debias_path_on_omp_with_validation(data):
     assert all(s.val_error is not None and s.info["selected_by"] == "validation" for s in out)
     with pytest.raises(ValueError, match="method"):
         debias_path(path, dense, "ridge")
+
+
+def test_underdetermined_dense_problems():
+    A, y, _ = _problem(m=12, n=30, seed=6)
+    s = qr(A, y, lam=0.1).steps[0]
+    np.testing.assert_allclose(s.coef, np.linalg.solve(A.T @ A + 0.1 * np.eye(30), A.T @ y),
+                               rtol=1e-9)
+    np.testing.assert_allclose(tsvd(A, y, rtol=0.0).steps[0].coef, np.linalg.pinv(A) @ y,
+                               rtol=1e-9)
+    r = rrqr(A, y, rtol=1e-10).steps[0]
+    assert r.info["rank"] == 12 and r.train_error < 1e-10
+    with pytest.raises(ValueError, match="at least as many rows"):
+        qr(A, y, lam=0.0)
