@@ -2,8 +2,8 @@
 
 The weighted training matrix [WA | Wy] (m × (n+1)) is never held in memory.
 Configurations are split into one part per worker (balanced by atom count);
-each worker evaluates its configurations a few at a time and folds every block
-of rows into a running triangular factor with LAPACK's triangular-pentagonal QR
+each worker evaluates its configurations and folds every block of a few
+hundred rows (``block_rows``, whole configurations) into a running triangular factor with LAPACK's triangular-pentagonal QR
 (``dtpqrt``), which updates R in place at the cost of a dense QR of the same
 rows. The workers' factors are merged the same way (stack two triangles,
 re-triangularise). The result is R (n×n), Qᵀy, ||y||² and m: exactly what
@@ -73,7 +73,7 @@ class AssembledSystem:
 
 
 def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=None,
-             scheduler=None, client=None, block_size=4, cache_dir=None) -> AssembledSystem:
+             scheduler=None, client=None, block_rows=512, cache_dir=None) -> AssembledSystem:
     """Assemble the reduced training problem and the dense validation/test rows.
 
     Parameters
@@ -95,8 +95,9 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         Address of a running ``dask.distributed`` scheduler (overrides ``n_workers``).
     client : distributed.Client, optional
         An existing client (overrides both).
-    block_size : int, default 4
-        Configurations evaluated and folded into R at a time.
+    block_rows : int, default 512
+        Rows (whole configurations) gathered before each fold into R: larger
+        blocks use BLAS better, smaller ones use less memory.
     cache_dir : str or Path, optional
         Directory of the HDF5 cache; None disables caching.
 
@@ -123,7 +124,7 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         t = time.perf_counter()
         problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
                                                 scheduler=scheduler, client=client,
-                                                block_size=block_size, return_counts=True)
+                                                block_rows=block_rows, return_counts=True)
         timings["reduce"] = time.perf_counter() - t
         _save_problem(cache_dir, key, problem, counts)
 
@@ -146,7 +147,7 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
 
 
 def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=None,
-                          scheduler=None, client=None, block_size=4, return_counts=False):
+                          scheduler=None, client=None, block_rows=512, return_counts=False):
     """The reduced weighted problem of ``configs`` without forming the m×n matrix.
 
     Parameters are as for :func:`assemble`; ``e0`` must be a
@@ -155,8 +156,8 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     """
     configs = list(configs)
     table = resolve_weights(weights)
-    if int(block_size) < 1:
-        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    if int(block_rows) < 1:
+        raise ValueError(f"block_rows must be >= 1, got {block_rows}")
     if n_workers is None:
         n_workers = default_workers()
     if int(n_workers) < 1:
@@ -164,10 +165,10 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     check_elements(configs, basis.elements)
     indexed = list(enumerate(configs))
     if client is None and scheduler is None and int(n_workers) == 1:
-        total = _reduce_part(basis, indexed, table, e0, int(block_size))
+        total = _reduce_part(basis, indexed, table, e0, int(block_rows))
     else:
         with _client(client, scheduler, int(n_workers)) as c:
-            total = _reduce_distributed(c, basis, indexed, table, e0, int(block_size))
+            total = _reduce_distributed(c, basis, indexed, table, e0, int(block_rows))
     problem = total.to_problem()
     return (problem, dict(total.counts)) if return_counts else problem
 
@@ -246,34 +247,42 @@ class StreamingQR:
             raise RuntimeError(f"LAPACK dtpqrt failed (info={info})")
 
 
-def _reduce_part(basis, indexed, weights, e0, block_size) -> StreamingQR:
-    """Evaluate and fold one part's configurations, a block at a time."""
+def _reduce_part(basis, indexed, weights, e0, block_rows) -> StreamingQR:
+    """Evaluate one part's configurations and fold their rows, ~``block_rows`` at a time."""
     qr = StreamingQR(len(basis))
+    pending = []
+
+    def fold():
+        rows = DesignBlock.concatenate(pending)
+        pending.clear()
+        for kind in qr.counts:
+            qr.counts[kind] += int(np.count_nonzero(rows.kind == kind))
+        A, y = rows.weighted()
+        del rows  # only one block of rows is alive at a time
+        qr.add(A, y)
+
     with _single_threaded():
-        for start in range(0, len(indexed), block_size):
-            rows = DesignBlock.concatenate(
-                config_rows(basis.evaluate(cfg.atoms), cfg, weights, e0, i)
-                for i, cfg in indexed[start:start + block_size])
-            for kind in qr.counts:
-                qr.counts[kind] += int(np.count_nonzero(rows.kind == kind))
-            A, y = rows.weighted()
-            del rows  # only one block of rows is alive at a time
-            qr.add(A, y)
+        for i, cfg in indexed:
+            pending.append(config_rows(basis.evaluate(cfg.atoms), cfg, weights, e0, i))
+            if sum(len(b) for b in pending) >= block_rows:
+                fold()
+        if pending:
+            fold()
     return qr
 
 
-def _reduce_part_task(basis, indexed, weights, e0, block_size):
+def _reduce_part_task(basis, indexed, weights, e0, block_rows):
     """Worker task: the part's factor as plain values (a bare ndarray is sent without copies)."""
-    return _reduce_part(basis, indexed, weights, e0, block_size).state()
+    return _reduce_part(basis, indexed, weights, e0, block_rows).state()
 
 
-def _reduce_distributed(client, basis, indexed, weights, e0, block_size) -> StreamingQR:
+def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> StreamingQR:
     from distributed import as_completed
 
     n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
     parts = _balanced_parts(indexed, n_parts)
     basis_future = client.scatter(basis, broadcast=True)
-    futures = [client.submit(_reduce_part_task, basis_future, part, weights, e0, block_size,
+    futures = [client.submit(_reduce_part_task, basis_future, part, weights, e0, block_rows,
                              pure=False)
                for part in parts if part]
     total = None

@@ -73,7 +73,7 @@ def child(args):
            "n_atoms": sum(c.n_atoms for c in configs), "client_base_rss_mb": base_rss}
     if args.n_workers == 1:
         t, c = time.perf_counter(), _cpu_s()
-        problem = reduce_configurations(basis, configs, None, e0, block_size=args.block_size,
+        problem = reduce_configurations(basis, configs, None, e0, block_rows=args.block_rows,
                                         n_workers=1)
         out["reduce_s"] = time.perf_counter() - t
         out["client_cpu_s"] = _cpu_s() - c
@@ -90,7 +90,7 @@ def child(args):
         out["worker_base_rss_mb"] = list(client.run(_rss_mb).values())
         cpu0 = client.run(_cpu_s)
         t, c = time.perf_counter(), _cpu_s()
-        problem = reduce_configurations(basis, configs, None, e0, block_size=args.block_size,
+        problem = reduce_configurations(basis, configs, None, e0, block_rows=args.block_rows,
                                         client=client)
         out["reduce_s"] = time.perf_counter() - t
         out["client_cpu_s"] = _cpu_s() - c
@@ -115,7 +115,7 @@ def main(argv=None):
     p.add_argument("--order", type=int, default=3)
     p.add_argument("--totaldegree", type=float, default=25)
     p.add_argument("--rcut", type=float, default=5.0)
-    p.add_argument("--block-size", type=int, default=4)
+    p.add_argument("--block-rows", type=int, default=512)
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--n-workers", type=int, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -129,7 +129,7 @@ def main(argv=None):
         cmd = [sys.executable, __file__, "--n-workers", str(k), "--data", args.data,
                "--configs", str(args.configs), "--order", str(args.order),
                "--totaldegree", str(args.totaldegree), "--rcut", str(args.rcut),
-               "--block-size", str(args.block_size)]
+               "--block-rows", str(args.block_rows)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO,
                               env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
