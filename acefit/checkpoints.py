@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
@@ -51,6 +52,7 @@ __all__ = ["CheckpointError", "CheckpointPath", "CheckpointWriter", "write_path"
 FORMAT = "acefit-path"
 FORMAT_VERSION = 1
 RULES = ("final", "best_val", "sparsest_within")
+_LOCK_RETRIES, _LOCK_WAIT = 50, 0.1      # wait up to 5 s for another process's lock
 
 
 class CheckpointError(ValueError):
@@ -107,11 +109,17 @@ def _open(file: FsPath, mode: str) -> h5py.File:
     """Open an existing path file, with errors that name it."""
     if not file.exists():
         raise CheckpointError(f"checkpoint file {file} does not exist")
-    try:
-        f = h5py.File(file, mode)
-    except OSError as exc:
-        raise CheckpointError(f"checkpoint file {file} cannot be opened as HDF5 "
-                              f"(corrupt or truncated?): {exc}") from None
+    for attempt in range(_LOCK_RETRIES + 1):
+        try:
+            f = h5py.File(file, mode)
+            break
+        except OSError as exc:
+            # another process (a reader such as `acefit compare`) holds the file briefly
+            if "lock" in str(exc).lower() and attempt < _LOCK_RETRIES:
+                time.sleep(_LOCK_WAIT)
+                continue
+            raise CheckpointError(f"checkpoint file {file} cannot be opened as HDF5 "
+                                  f"(corrupt, truncated or locked?): {exc}") from None
     if f.attrs.get("format") != FORMAT or "runs" not in f:
         f.close()
         raise CheckpointError(f"{file} is an HDF5 file but not an acefit path file "

@@ -261,3 +261,19 @@ def test_selection_on_a_read_back_path(tmp_path):
     f = tmp_path / "sel.h5"
     write_path(f, _hand_path())
     assert select_index(read_path(f), "best_val", max_active=5) == 3
+
+
+def test_writer_waits_for_a_reader_holding_the_file(tmp_path):
+    f = tmp_path / "busy.h5"
+    w = CheckpointWriter(f, "omp", n_features=2)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import h5py, time; h = h5py.File({str(f)!r}, 'r'); "
+         "print('open', flush=True); time.sleep(0.5); h.close()"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        w(Step(active=np.array([1]), coef=np.array([0.0, 2.0])))
+    finally:
+        holder.wait()
+    w.close()
+    assert len(read_path(f, require_complete=True)) == 1
