@@ -165,17 +165,17 @@ def _validate(args, progress) -> int:
         target = target / "potential.h5"
     if not target.is_file():
         raise FileNotFoundError(f"potential file {target} not found")
-    settings = ValidationSettings()
+    raw = {}
     if args.settings is not None:
         raw = yaml.safe_load(args.settings.read_text()) or {}
         if not isinstance(raw, dict):
-            raise ValueError(f"{args.settings}: expected a mapping of ValidationSettings keys")
-        known = set(ValidationSettings.__dataclass_fields__)
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"{args.settings}: unknown key(s) {unknown}; allowed: "
-                             + ", ".join(sorted(known)))
-        settings = ValidationSettings(**raw)
+            raise ValueError(f"{args.settings}: expected a mapping of validation settings")
+    if progress is False:
+        raw.setdefault("progress", False)
+    try:
+        settings = ValidationSettings.from_dict(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{args.settings}: {exc}") from None
     configs = []
     if args.structures is not None:
         import ase.io
