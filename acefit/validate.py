@@ -69,7 +69,7 @@ class ValidationSettings:
     nve_temperature : float
         Initial Maxwell-Boltzmann temperature of NVE runs (K).
     max_md_configs : int or None
-        Use at most this many start configurations (the first ones).
+        Use at most this many start configurations, evenly spread over the list.
     min_atoms : int
         Start configurations smaller than this are repeated (supercells) until they
         have at least this many atoms.
@@ -527,8 +527,11 @@ def validate(calc_or_potential, configs=(), settings=None):
     for k, a in enumerate(configs):
         if not hasattr(a, "get_positions"):
             raise ValueError(f"configs[{k}] is not an ase.Atoms ({type(a).__name__})")
-    if s.max_md_configs is not None:
-        configs = configs[: s.max_md_configs]
+    names = [_config_name(a, k) for k, a in enumerate(configs)]
+    if s.max_md_configs is not None and len(configs) > s.max_md_configs:
+        # spread over the list (data files are often grouped by kind)
+        keep = np.unique(np.linspace(0, len(configs) - 1, s.max_md_configs).round().astype(int))
+        configs, names = [configs[k] for k in keep], [names[k] for k in keep]
     rng = np.random.default_rng(s.seed)
     report = ValidationReport(settings=asdict(s))
 
@@ -540,24 +543,35 @@ def validate(calc_or_potential, configs=(), settings=None):
             atoms = _prepare(configs[k], s.min_atoms)
             res = _nvt(atoms, calc, T, dt, s, rng, bar)
             del res["energies"]
-            report.md.append({"config": configs[k].info.get("name", str(k)),
+            report.md.append({"config": names[k],
                               "n_atoms": len(atoms), "temperature": float(T),
                               "timestep": float(dt), "steps": s.md_steps, **res})
         if s.nve_steps:
             for k, a in enumerate(configs):
                 atoms = _prepare(a, s.min_atoms)
                 res = _nve(atoms, calc, s, rng, bar)
-                report.nve.append({"config": a.info.get("name", str(k)),
+                report.nve.append({"config": names[k],
                                    "n_atoms": len(atoms), "timestep": s.nve_timestep,
                                    "steps": s.nve_steps, **res})
 
     elements = _elements_of(calc, configs, extra=(s.crystals or {}))
     crystals = _crystals(elements, s)
-    for el, spec in crystals.items():
-        props = crystal_properties(calc, el, spec["structure"], float(spec["a"]), s)
-        props["reference"] = dict((s.reference or {}).get(el, {}))
-        report.properties[el] = props
+    with _progress(len(crystals), "crystal properties", s.progress) as bar:
+        for el, spec in crystals.items():
+            bar.set_postfix_str(el)
+            props = crystal_properties(calc, el, spec["structure"], float(spec["a"]), s)
+            props["reference"] = dict((s.reference or {}).get(el, {}))
+            report.properties[el] = props
+            bar.update(1)
     return report
+
+
+def _config_name(atoms, k):
+    """``info["name"]``, else index, config_type and formula."""
+    if "name" in atoms.info:
+        return str(atoms.info["name"])
+    kind = atoms.info.get("config_type")
+    return f"{k} {kind + ' ' if kind else ''}{atoms.get_chemical_formula()}"
 
 
 def _elements_of(calc, configs, extra=()):
