@@ -115,7 +115,7 @@ def _open(file: FsPath, mode: str) -> h5py.File:
             break
         except OSError as exc:
             # another process (a reader such as `acefit compare`) holds the file briefly
-            if "lock" in str(exc).lower() and attempt < _LOCK_RETRIES:
+            if "lock file" in str(exc).lower() and attempt < _LOCK_RETRIES:
                 time.sleep(_LOCK_WAIT)
                 continue
             raise CheckpointError(f"checkpoint file {file} cannot be opened as HDF5 "
