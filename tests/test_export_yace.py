@@ -66,6 +66,13 @@ def test_one_element(tmp_path):
     _compare(_potential(["Cu"]), tmp_path / "cu.yace", _configs(False))
 
 
+def test_export_from_potential_file(tmp_path):
+    pot = _potential(["Cu"], seed=5)
+    export_yace(pot.save(tmp_path / "m.h5"), tmp_path / "from_file.yace")
+    export_yace(pot, tmp_path / "direct.yace")
+    assert (tmp_path / "from_file.yace").read_text() == (tmp_path / "direct.yace").read_text()
+
+
 @pytest.mark.parametrize("envelope, pair_envelope, order", [("x", "x", 3), ("y", "x", 4),
                                                             ("x", "y", 3)])
 def test_two_elements(tmp_path, envelope, pair_envelope, order):
