@@ -44,11 +44,11 @@ class ACECalculator(Calculator):
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
     def __init__(self, potential, num_threads=1, **kwargs):
-        if isinstance(potential, (str, PathLike)):
-            from acefit.potential import Potential
+        from acefit.potential import Potential
 
+        if isinstance(potential, (str, PathLike)):
             potential = Potential.load(potential)
-        if not hasattr(potential, "energy_forces_stress"):
+        if not isinstance(potential, Potential):
             raise ValueError("ACECalculator needs an acefit.Potential or the path of a "
                              f"potential file, got {type(potential).__name__}")
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):

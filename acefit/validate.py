@@ -273,7 +273,9 @@ def _as_calculator(obj):
         return obj
     from acefit.calculator import ACECalculator
 
-    if isinstance(obj, (str, PathLike)) or hasattr(obj, "energy_forces_stress"):
+    from acefit.potential import Potential
+
+    if isinstance(obj, (str, PathLike, Potential)):
         return ACECalculator(obj)
     raise ValueError("validate needs an ASE calculator, an acefit.Potential or the path of a "
                      f"potential file, got {type(obj).__name__}")

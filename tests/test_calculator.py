@@ -91,8 +91,9 @@ def test_from_path_and_errors(tmp_path, potential):
         ACECalculator(potential).get_potential_energy(atoms), rel=1e-14)
     with pytest.raises(ValueError, match=r"\['Ni'\]"):
         calc.get_potential_energy(Atoms("Ni2", positions=[[0, 0, 0], [2, 0, 0]]))
-    with pytest.raises(ValueError, match="acefit.Potential"):
-        ACECalculator(42)
+    for bad in (42, potential.basis):
+        with pytest.raises(ValueError, match="acefit.Potential"):
+            ACECalculator(bad)
 
 
 def test_thread_setting_does_not_change_results(potential):
