@@ -286,14 +286,17 @@ def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> Stre
                              pure=False)
                for part in parts if part]
     total = None
-    # fetch one factor at a time: the client holds the running total and one incoming
+    # fetch one factor at a time: the client holds the running total and one incoming.
+    # Merging single-threaded: the cores belong to the workers, and a multi-threaded
+    # BLAS on busy cores is many times slower than one thread.
     for future in as_completed(futures):
         part = StreamingQR.from_state(future.result())
         future.release()
         if total is None:
             total = part
         else:
-            total.merge(part)
+            with _single_threaded():
+                total.merge(part)
         del part
     return total
 
