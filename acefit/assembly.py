@@ -108,7 +108,7 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
     train = list(train)
     if not train:
         raise ValueError("no training configurations")
-    for name, part in (("training", train), ("validation", val or []), ("test", test or [])):
+    for part in (train, val or [], test or []):
         check_elements(part, basis.elements)
     table = resolve_weights(weights)
     e0_values = reference_energies(e0, train, basis.elements)
