@@ -157,6 +157,9 @@ def test_linear_independence_over_random_environments(pair_degree):
 def test_two_elements_centre_and_neighbour_species(cuau_basis):
     atoms = _cuau()
     vals = cuau_basis.site_values(atoms)
+    out = cuau_basis.evaluate(atoms)
+    np.testing.assert_array_equal(out.site_values, vals)
+    np.testing.assert_array_equal(out.energy, vals.sum(axis=0))
     centres = np.array([f.centre for f in cuau_basis.functions])
     for i, z in enumerate(atoms.numbers):
         assert not vals[i, centres != z].any()

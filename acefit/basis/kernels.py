@@ -44,10 +44,10 @@ def _value(k, A, k_order, term_ptr, term_coef, term_v):
     nu = k_order[k]
     s = 0.0
     for t in range(term_ptr[k], term_ptr[k + 1]):
-        prod = term_coef[t]
+        prod = 1.0
         for f in range(nu):
             prod *= A[term_v[t, f]]
-        s += prod
+        s += term_coef[t] * prod    # same rounding as _value_and_derivative
     return s
 
 
@@ -106,7 +106,7 @@ def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_l
             G[v, 2, jj] = drv * uz * y + rv * dY[p, 2, lm]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True)
 def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
                   v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
                   term_coef, term_v, term_dpos, d_ptr, d_col, d_sptr, max_neigh,
