@@ -311,6 +311,22 @@ def test_duplicated_column_enters_once(name):
     assert final.train_error == pytest.approx(ref.steps[-1].train_error, rel=1e-8, abs=1e-12)
 
 
+@pytest.mark.parametrize("solve", [cd_lasso, ista])
+def test_duplicated_column_shares_weight_in_cd_and_ista(solve):
+    # The lasso solution is then not unique: CD and ISTA may split the weight between
+    # the copies; the sum, the fit and the objective are those of the problem without.
+    A, y, _ = random_problem(m=50, n=20, seed=4)
+    j = int(np.argmax(np.abs(A.T @ y)))
+    lam = 0.3 * np.abs(A.T @ y).max()
+    ref = asp(A, y, min_lambda=lam).steps[-1]
+    s = solve(np.column_stack([A, A[:, j]]), y, lam=lam).steps[0]
+    merged = s.coef[:20].copy()
+    merged[j] += s.coef[20]
+    np.testing.assert_allclose(merged, ref.coef, atol=1e-7)
+    assert np.sign(s.coef[20]) in (0, np.sign(ref.coef[j]))
+    assert s.train_error == pytest.approx(ref.train_error, rel=1e-7)
+
+
 @pytest.mark.parametrize("name", list(SOLVERS))
 def test_zero_targets_give_single_zero_step(name):
     A, _, _ = random_problem()

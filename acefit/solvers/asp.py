@@ -108,8 +108,11 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
 
     Notes
     -----
-    Zero columns never enter. For y = 0 (or A'y = 0) the path is a single zero
-    step with lam = 0.
+    Degenerate input: zero columns never enter; of duplicated (or dependent)
+    columns one representative enters (see ``dependence_tol``); y = 0 (or A'y = 0)
+    gives a single zero step with lam = 0; NaN/inf or mismatched shapes raise
+    ValueError naming the array. At most rank(A) columns are active: an
+    underdetermined path ends at lam = 0 with min(m, n) active columns.
     """
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")

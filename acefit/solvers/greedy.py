@@ -52,8 +52,14 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         Step k has k selected columns and their least-squares coefficients; ``lam``
         is NaN (OMP has no regularisation parameter) and ``info`` holds the
         ``index`` of the selected column and the correlation ``corr`` = |a_i'r| at
-        which it was selected. Step 0 is the zero model. For y = 0 (or A'y = 0) the
-        path is that single step.
+        which it was selected. Step 0 is the zero model.
+
+    Notes
+    -----
+    Degenerate input: zero columns never enter; of duplicated (or dependent)
+    columns only the first selected enters, the others are skipped for good; y = 0
+    (or A'y = 0) gives a single zero step; NaN/inf or mismatched shapes raise
+    ValueError naming the array.
     """
     max_active = check_count(max_active, "max_active")
     tol = check_nonnegative(tol, "tol", allow_none=False)

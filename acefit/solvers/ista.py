@@ -166,6 +166,13 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
     Path
         One step per lam. ``info``: ``n_iter``, ``converged``, ``objective`` (F at the
         l1 solution), ``loss``.
+
+    Notes
+    -----
+    Degenerate input: zero columns stay at zero; duplicated columns share their
+    weight equally (the lasso solution is then not unique; the sum of the copies,
+    the fit and the objective are); y = 0 gives a single zero step with lam = 0
+    (unless ``lam``/``lams`` are given); NaN/inf raise ValueError.
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")

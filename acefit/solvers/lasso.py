@@ -130,7 +130,13 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     Returns
     -------
     Path
-        Step 0 is the zero model at lam_max. y = 0 gives that single step with lam = 0.
+        Step 0 is the zero model at lam_max.
+
+    Notes
+    -----
+    Degenerate input: zero columns and all but the first of parallel columns never
+    enter; y = 0 (or A'y = 0) gives a single zero step with lam = 0; NaN/inf or
+    mismatched shapes raise ValueError naming the array.
     """
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
@@ -237,6 +243,13 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     Path
         One step per lam; ``info["n_iter"]`` is the number of CD sweeps and
         ``info["gap"]`` the duality gap of the result (:func:`lasso_gap`, our convention).
+
+    Notes
+    -----
+    Degenerate input: zero columns stay at zero; with duplicated columns the lasso
+    solution is not unique and CD may split the weight between the copies (their
+    sum, the fit and the objective are unique); y = 0 gives a single zero step with
+    lam = 0 (unless ``lam``/``lams`` are given); NaN/inf raise ValueError.
     """
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
