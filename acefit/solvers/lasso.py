@@ -18,8 +18,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import enet_path, lars_path_gram
 
 from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, prepare,
                                     rss_from_gram)
@@ -138,6 +136,9 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     enter; y = 0 (or A'y = 0) gives a single zero step with lam = 0; NaN/inf or
     mismatched shapes raise ValueError naming the array.
     """
+    from sklearn.exceptions import ConvergenceWarning  # deferred: scikit-learn imports slowly
+    from sklearn.linear_model import lars_path_gram
+
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
     tol = check_nonnegative(tol, "tol", allow_none=False)
@@ -251,6 +252,9 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     sum, the fit and the objective are unique); y = 0 gives a single zero step with
     lam = 0 (unless ``lam``/``lams`` are given); NaN/inf raise ValueError.
     """
+    from sklearn.exceptions import ConvergenceWarning  # deferred: scikit-learn imports slowly
+    from sklearn.linear_model import enet_path
+
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
     tol = check_nonnegative(tol, "tol", allow_none=False)
