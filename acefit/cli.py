@@ -170,8 +170,7 @@ def _validate(args, progress) -> int:
         raw = yaml.safe_load(args.settings.read_text()) or {}
         if not isinstance(raw, dict):
             raise ValueError(f"{args.settings}: expected a mapping of validation settings")
-    if progress is False:
-        raw.setdefault("progress", False)
+    raw.setdefault("progress", sys.stderr.isatty() if progress is None else progress)
     try:
         settings = ValidationSettings.from_dict(raw)
     except (TypeError, ValueError) as exc:

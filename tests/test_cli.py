@@ -180,3 +180,37 @@ def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_dat
     pick = lambda r: [(s["budget"], s["label"], s["step"], s["n_active"], s["best"])  # noqa: E731
                       for s in r["selection"]["selected"]]
     assert pick(report) == pick(ref_report)
+
+
+def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
+    from acefit.checkpoints import read_paths
+
+    solvers = ["{name: asp, max_active: 12, debias: ls}",
+               "{name: omp, max_active: 12, debias: tsvd}",
+               "{name: lars, max_active: 12}",
+               "{name: cd, max_active: 12, n_lams: 12}",
+               "{name: ista, max_active: 12, n_lams: 8}",
+               "{name: qr, lam: [1.0e-6, 1.0e-3]}",
+               "{name: qr, label: qr_apriori, lam: 1.0e-6, sizes: [10, 30]}",
+               "{name: rrqr, rtol: [1.0e-8, 1.0e-4]}",
+               "{name: tsvd, rtol: 1.0e-6, sizes: 2}",
+               "{name: blr}",
+               "{name: ard, sizes: [10, 25]}"]
+    config = tiny_config(tmp_path, small_data, solvers=solvers,
+                         extra="prior: {kind: gaussian, sigma_l: 0.5, sigma_n: 0.2}\n")
+    text = config.read_text().replace("validation: {fraction: 0.2, seed: 1}",
+                                      "validation: {fraction: 0}")
+    config.write_text(text.replace("budgets: [10]", "budgets: [15], metric: forces_mae"))
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    paths = read_paths(run / "paths.h5", require_complete=True)
+    assert sorted(paths) == sorted(["asp", "omp", "lars", "cd", "ista", "qr", "qr_apriori",
+                                    "rrqr", "tsvd", "blr", "ard"])
+    assert [s.info["size"] for s in paths["qr_apriori"].steps] == [10, 30]
+    assert len(paths["qr"]) == 2 and len(paths["rrqr"]) == 2
+    assert [s.info["target"] for s in paths["ard"].steps] == [10, 25]
+    assert all(s.info.get("debias") == "ls" for s in paths["asp"].steps)
+    assert all(s.info.get("debias") == "tsvd" for s in paths["omp"].steps)
+    report = json.loads((run / "report.json").read_text())
+    assert report["selection"]["on"] == "training"  # no validation set
+    assert all(s["n_active"] <= 15 for s in report["selection"]["selected"])
