@@ -1,0 +1,291 @@
+"""Zuo et al. (2020) Mo / Si benchmark with the protocol of Torabi et al., Table II.
+
+Runs ``configs/zuo_mo.yaml`` and/or ``configs/zuo_si.yaml`` through the acefit
+pipeline (:func:`acefit.pipeline.run_fit`: assembly with its HDF5 cache, solver
+paths, errors, selection) and prints a Markdown table in the shape of the one in
+``../shared/datasets/zuo2020/README.md``: for t = 300 ("small") and t = 1000
+("large") the best-validation checkpoint with at most t active functions of each
+sparse path, evaluated on the published test set, each cell ``ours / published``.
+Dense and Bayesian baselines (BLR on the full basis, ARD, a-priori BLR path) are
+listed below it. The wall time and peak memory of the whole run are measured
+here: peak resident memory of this process and of all its descendants (Dask
+workers), sampled every 0.5 s with psutil, and ``getrusage`` maxrss.
+
+Usage::
+
+    python scripts/zuo_benchmark.py --element both --out runs/zuo      # full (long)
+    python scripts/zuo_benchmark.py --element Mo --quick --out /tmp/zq  # smoke run, ~1 min
+
+``--quick`` keeps the protocol but shrinks it: every 10th training frame, the
+first 5 test frames, totaldegree [12, 10, 8], paths to 60 functions, budgets
+[20, 60]. Its numbers are not comparable with the paper's.
+
+The table and timings are also written to ``<out>/zuo_benchmark.md`` and
+``<out>/zuo_benchmark.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = {"Mo": REPO / "configs" / "zuo_mo.yaml", "Si": REPO / "configs" / "zuo_si.yaml"}
+
+# Torabi et al. (2025), Table II, as reproduced in ../shared/datasets/zuo2020/README.md:
+# {element: {size: {solver: (E meV/atom, F eV/Å)}}}
+PUBLISHED = {
+    "Mo": {"small": {"rrqr": (2.597, 0.123), "asp": (2.261, 0.104), "omp": (2.123, 0.098),
+                     "ard": (3.945, 0.138)},
+           "large": {"rrqr": (2.911, 0.097), "asp": (2.138, 0.087), "omp": (1.933, 0.086),
+                     "ard": (2.381, 0.092)}},
+    "Si": {"small": {"rrqr": (3.501, 0.086), "asp": (2.444, 0.074), "omp": (2.296, 0.072),
+                     "ard": (3.891, 0.086)},
+           "large": {"rrqr": (2.388, 0.066), "asp": (1.981, 0.061), "omp": (1.859, 0.059),
+                     "ard": (2.344, 0.060)}},
+}
+SIZES = {"small": 300, "large": 1000}
+QUICK_SIZES = {"small": 20, "large": 60}
+
+
+class PeakMemory:
+    """Peak resident memory (bytes) of this process plus all its descendants, sampled."""
+
+    def __init__(self, interval: float = 0.5):
+        import psutil
+
+        self._psutil = psutil
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> int:
+        me = self._psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except self._psutil.Error:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._sample())
+
+
+def _quick_data(raw: dict, out: Path) -> None:
+    """Point the config at small subsets of the data, written into ``out``."""
+    import ase.io
+
+    out.mkdir(parents=True, exist_ok=True)
+    for key, take in (("train", slice(None, None, 10)), ("test", slice(0, 5))):
+        src = Path(raw["data"][key])
+        frames = ase.io.read(src, ":")[take]
+        dst = out / f"{key}.xyz"
+        tmp = dst.with_suffix(".xyz.tmp")
+        ase.io.write(tmp, frames, format="extxyz")
+        os.replace(tmp, dst)
+        raw["data"][key] = str(dst)
+
+
+def _override(raw: dict, assignment: str) -> None:
+    """Apply one ``--set dotted.key=YAML`` to the raw config mapping."""
+    key, sep, value = assignment.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set expects dotted.key=value, got {assignment!r}")
+    *parents, last = key.split(".")
+    node = raw
+    for name in parents:
+        node = node.setdefault(name, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"--set {key}: {name} is not a mapping in the config")
+    node[last] = yaml.safe_load(value)
+
+
+def element_config(element: str, out: Path, *, quick: bool, workers: int | None,
+                   overrides=(), cache: Path | None = None) -> dict:
+    """The validated config of one element, with the output folder and overrides."""
+    from acefit.config import validate_config
+
+    path = CONFIGS[element]
+    raw = yaml.safe_load(path.read_text())
+    for assignment in overrides:
+        _override(raw, assignment)
+    base = path.resolve().parent
+    for key in ("train", "test"):
+        raw["data"][key] = str((base / raw["data"][key]).resolve())
+    run_dir = out / element.lower()
+    if quick:
+        _quick_data(raw, out / f"quick_data_{element.lower()}")
+        raw["basis"]["totaldegree"] = [12, 10, 8]
+        for spec in raw["solvers"]:
+            if "max_active" in spec:
+                spec["max_active"] = QUICK_SIZES["large"]
+            if spec["name"] == "ard" and spec.get("sizes"):
+                spec["sizes"] = sorted(QUICK_SIZES.values())
+        raw["selection"]["budgets"] = sorted(QUICK_SIZES.values())
+    raw.setdefault("output", {})
+    raw["output"]["directory"] = str(run_dir)
+    raw["output"]["cache"] = str(cache or out / "cache")
+    if workers is not None:
+        raw.setdefault("parallel", {})["workers"] = workers
+    raw["name"] = f"zuo_{element.lower()}" + ("_quick" if quick else "")
+    cfg = validate_config(raw, base_dir=base, source=str(path))
+    cfg["config_file"] = str(path.resolve())
+    return cfg
+
+
+def _entry_errors(entry) -> tuple:
+    t = entry.get("test") or {}
+    a = t.get("all") or {}
+    return ((a.get("E") or {}).get("mae"), (a.get("F") or {}).get("mae"))
+
+
+def results_of(run_dir: Path, budgets: dict) -> dict:
+    """Best-validation checkpoint per (solver label, size) and every label's best of any size."""
+    from acefit.compare import best_checkpoint, load_run
+
+    run = load_run(run_dir)
+    out = {"budgets": {}, "any": {}}
+    for label, entries in run.errors.items():
+        method = run.paths[label].solver
+        for size, t in list(budgets.items()) + [("any", None)]:
+            i = best_checkpoint(entries, t)
+            if i is None:
+                continue
+            e = entries[i]
+            E, F = _entry_errors(e)
+            row = {"label": label, "method": method, "step": i, "n_active": e["n_active"],
+                   "val_loss": e.get("val_loss"), "E": E, "F": F}
+            if size == "any":
+                out["any"][label] = row
+            else:
+                out["budgets"].setdefault(size, {})[label] = row
+    return out
+
+
+def _cell(ours, published, digits):
+    mine = "–" if ours is None else f"{ours:.{digits}f}"
+    if published is None:
+        return mine
+    mark = "**" if ours is not None and ours <= published else ""
+    return f"{mark}{mine}{mark} / {published:.{digits}f}"
+
+
+def markdown(results: dict, quick: bool) -> str:
+    """The README-shaped table (ours / published) and the baselines table."""
+    solvers = ["asp", "omp", "ard"]
+    head = (["element", "size"] + [f"{s.upper()} E" for s in solvers]
+            + [f"{s.upper()} F" for s in solvers])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for element, res in results.items():
+        pub = PUBLISHED[element]
+        for size in ("small", "large"):
+            got = res["budgets"].get(size, {})
+            cells = [element, f"{size} (t={(QUICK_SIZES if quick else SIZES)[size]})"]
+            for q, digits in (("E", 3), ("F", 4)):
+                for s in solvers:
+                    row = got.get(s)
+                    ref = None if quick else pub[size][s][0 if q == "E" else 1]
+                    cells.append(_cell(row and row[q], ref, digits))
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Baselines and sizes: every solver path's best-validation checkpoint "
+              "(any size, and within each budget), test MAE.", "",
+              "| element | solver | budget | active | E (meV/atom) | F (eV/Å) |",
+              "|---|---|---|---|---|---|"]
+    for element, res in results.items():
+        labels = list(res["any"])
+        for label in labels:
+            for size in ("small", "large", "any"):
+                row = (res["any"] if size == "any" else res["budgets"].get(size, {})).get(label)
+                if row is None:
+                    continue
+                budget = "any" if size == "any" else (QUICK_SIZES if quick else SIZES)[size]
+                lines.append(f"| {element} | {label} | {budget} | {row['n_active']} | "
+                             f"{_cell(row['E'], None, 3)} | {_cell(row['F'], None, 4)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--element", choices=["Mo", "Si", "both"], default="both")
+    p.add_argument("--quick", action="store_true", help="small basis and data (smoke run)")
+    p.add_argument("--out", type=Path, default=REPO / "runs" / "zuo", help="output folder")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="design-matrix cache folder (default: <out>/cache); share it between "
+                        "runs that differ only in solvers or prior")
+    p.add_argument("--workers", type=int, default=None,
+                   help="assembly workers (default: the config's parallel.workers)")
+    p.add_argument("--force", action="store_true", help="redo finished runs in --out")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=YAML",
+                   help="override a config key, e.g. --set prior.p=3 or "
+                        "--set 'solvers=[{name: omp, max_active: 300}]' (repeatable; "
+                        "applied before --quick)")
+    p.add_argument("--progress", action="store_true", help="progress bars on stderr")
+    args = p.parse_args(argv)
+
+    from acefit.pipeline import RunExistsError, run_fit
+    from acefit.progress import setup_logging
+
+    setup_logging(None, verbose=False, quiet=False)
+    out = args.out.resolve()
+    elements = ["Mo", "Si"] if args.element == "both" else [args.element]
+    budgets = QUICK_SIZES if args.quick else SIZES
+    results, timings = {}, {}
+    t0 = time.perf_counter()
+    with PeakMemory() as mem:
+        for element in elements:
+            cfg = element_config(element, out, quick=args.quick, workers=args.workers,
+                                 overrides=args.set, cache=args.cache)
+            t = time.perf_counter()
+            try:
+                fit = run_fit(cfg, force=args.force, progress=args.progress or None)
+                timings[element] = {"wall_s": time.perf_counter() - t,
+                                    "stages_s": fit.timings, "resumed": fit.resumed}
+            except RunExistsError:
+                print(f"{element}: finished run found in {out / element.lower()}; "
+                      "reporting it (use --force to redo)", file=sys.stderr)
+                state = json.loads((out / element.lower() / "run.json").read_text())
+                timings[element] = {"wall_s": state.get("wall_time_s"), "reused": True}
+            results[element] = results_of(out / element.lower(), budgets)
+    wall = time.perf_counter() - t0
+    kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    table = markdown(results, args.quick)
+    per = ", ".join(f"{e} {v['wall_s']:.0f} s" for e, v in timings.items() if v.get("wall_s"))
+    summary = (f"Whole run ({', '.join(elements)}{', quick' if args.quick else ''}): wall "
+               f"{wall:.0f} s ({per}); "
+               f"peak memory {mem.peak / 2**30:.2f} GiB (this process + descendants, sampled), "
+               f"largest single process {kib / 2**20:.2f} GiB (getrusage maxrss).")
+    text = table + "\n\n" + summary + "\n"
+    print(text)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "zuo_benchmark.md").write_text(text)
+    (out / "zuo_benchmark.json").write_text(json.dumps(
+        {"results": results, "timings": timings, "wall_s": wall, "peak_bytes": mem.peak,
+         "maxrss_kib": kib, "quick": args.quick, "argv": sys.argv}, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
