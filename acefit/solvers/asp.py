@@ -215,11 +215,17 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         if min_lambda is not None and lam - alpha <= min_lambda:
             alpha, event = lam - min_lambda, "min_lambda"
 
-        lam = lam - alpha if event != "zero_lambda" else 0.0
-        x = chol.solve(b[S] - lam * sgn)  # exact optimum on S at the new lam
-        corr -= alpha * a
+        if event == "zero_lambda":
+            alpha = lam
+        lam -= alpha
+        # Move along the segment rather than re-solving G_SS x = A_S'y - lam s: on an
+        # ill-conditioned active set a fresh solve puts rounding noise of either sign
+        # into a coefficient that has just left zero, and the noise would decide a drop.
+        x = x + alpha * dx
         if (it + 1) % refresh == 0:
             corr = b - x @ GS.rows
+        else:
+            corr -= alpha * a
 
         index = -1
         just_added = just_dropped = -1
@@ -228,8 +234,8 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             x = np.delete(x, p_drop)
             drop(p_drop)
             just_dropped = index
-        # rss = y'y - 2 x'b_S + x'G_SS x with G_SS x = b_S - lam s.
-        rss = max(yty - x @ b[S] - lam * (x @ sgn), 0.0)
+        # rss = y'y - 2 x'b_S + x'G_SS x, with G_SS x = b_S - corr_S
+        rss = max(float(yty - x @ b[S] - x @ corr[S]), 0.0)
         if event == "add":
             index = j_add
         setup.step(list(S), x, lam=lam, rss=rss, info={"event": event, "index": index})
