@@ -3,17 +3,22 @@
 Sparse paths: :func:`asp` (BPDual homotopy), :func:`omp`, :func:`lars_lasso`,
 :func:`cd_lasso`, :func:`ista` (ISTA/FISTA, squared or Huber loss). Dense and
 Bayesian solvers: :func:`qr`, :func:`rrqr`, :func:`tsvd`, :func:`blr`, :func:`ard`.
+Learning curves for the dense ones: :func:`apriori_path` (nested sub-bases in
+a-priori order) and :func:`ard_sweep` (ARD at target sparsities). De-biasing of
+any path: :func:`debias_path`.
 Every solver takes (A, y) or a :class:`~acefit.lsq.LeastSquaresProblem`, an
 optional ``prior``, ``validation`` and ``on_step``, and returns a Path.
 """
 
+from acefit.solvers.apriori import apriori_path, ard_sweep
 from acefit.solvers.asp import asp
 from acefit.solvers.bayes import ard, blr
+from acefit.solvers.debias import debias_path
 from acefit.solvers.dense import qr, rrqr, tsvd
 from acefit.solvers.greedy import omp
 from acefit.solvers.ista import ista
 from acefit.solvers.lasso import cd_lasso, lars_lasso
 from acefit.solvers.path import Path, Step
 
-__all__ = ["Path", "Step", "ard", "asp", "blr", "cd_lasso", "ista", "lars_lasso", "omp",
-           "qr", "rrqr", "tsvd"]
+__all__ = ["Path", "Step", "apriori_path", "ard", "ard_sweep", "asp", "blr", "cd_lasso",
+           "debias_path", "ista", "lars_lasso", "omp", "qr", "rrqr", "tsvd"]
