@@ -214,3 +214,18 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
     report = json.loads((run / "report.json").read_text())
     assert report["selection"]["on"] == "training"  # no validation set
     assert all(s["n_active"] <= 15 for s in report["selection"]["selected"])
+
+
+def test_validate_a_fitted_run(tmp_path, small_data, capsys):
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("md_steps: 20\nnve_steps: 20\nmax_md_configs: 1\nproperties: false\n")
+    capsys.readouterr()
+    assert main(["validate", str(run), "--settings", str(settings), "--structures",
+                 str(small_data / "test.xyz"), "--no-progress"]) == EXIT_OK
+    assert (run / "validation.md").is_file() and (run / "validation.json").is_file()
+    settings.write_text("md_stepz: 20\n")
+    assert main(["validate", str(run), "--settings", str(settings)]) == 1
+    assert "md_stepz" in capsys.readouterr().err
