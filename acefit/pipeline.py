@@ -20,7 +20,8 @@ Run directory (``output.directory``)::
 
 Resuming: a finished solver path whose problem and parameters are unchanged is
 read back from ``paths.h5``, not recomputed; an interrupted path is recomputed
-(paths are deterministic, so the result equals an uninterrupted run); errors
+(paths are deterministic, so the result equals an uninterrupted run; the log says
+whether it reproduced every checkpoint the interrupted run had written); errors
 already evaluated are read back; the cache makes re-assembly a file read. A
 finished run is never overwritten unless ``force=True``.
 """
@@ -311,9 +312,11 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
                 paths[label] = done
                 continue
             log.info("solver %s: stored path was made with other settings; recomputing", label)
-        elif label in existing:
+        interrupted = None
+        if label in existing and not existing[label]["complete"]:
+            interrupted = read_path(paths_file, label)
             log.info("solver %s: resuming an interrupted path (%d finished steps); "
-                     "recomputing it", label, existing[label]["n_steps"])
+                     "recomputing it", label, len(interrupted))
         total = spec.get("max_active") or len(basis)
         t = time.perf_counter()
         with bar(total, f"{label:>8s}", unit="fn", enabled=progress) as pbar, \
@@ -323,11 +326,28 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
             run_solver(spec, system.train, gamma=gamma, validation=validation, costs=costs,
                        on_step=sink)
         paths[label] = read_path(paths_file, label, require_complete=True)
+        if interrupted is not None:
+            _check_reproduced(label, interrupted, paths[label])
         sizes = paths[label].sizes
         log.info("solver %s: %d checkpoints, %s active functions, %.1f s", label,
                  len(sizes), f"{sizes.min()}..{sizes.max()}" if len(sizes) else "no",
                  time.perf_counter() - t)
     return paths
+
+
+def _check_reproduced(label, old, new) -> None:
+    """Log whether a recomputed path reproduces the checkpoints of its interrupted run."""
+    log = get_logger()
+    if old.params.get("acefit") != new.params.get("acefit"):
+        return  # other settings: nothing to compare
+    for i, (a, b) in enumerate(zip(old.steps, new.steps)):
+        if not (np.array_equal(a.active, b.active)
+                and np.allclose(a.coef, b.coef, rtol=1e-9, atol=1e-12)):
+            log.warning("solver %s: the recomputed path differs from the interrupted one "
+                        "from step %d on (the new path is kept)", label, i)
+            return
+    log.info("solver %s: the recomputed path reproduces all %d checkpoints of the "
+             "interrupted run", label, min(len(old), len(new)))
 
 
 def _jsonable(obj):

@@ -164,6 +164,7 @@ def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_dat
     log = (run / "acefit.log").read_text()
     assert "solver omp: finished path read back" in log
     assert "solver asp: resuming an interrupted path" in log
+    assert "solver asp: the recomputed path reproduces all" in log
     report = json.loads((run / "report.json").read_text())
     assert report["resumed"] and report["assembly"]["cache_hit"]
     omp_after = read_path(run / "paths.h5", "omp")
