@@ -320,7 +320,7 @@ class Either(_Type):
         return " or ".join(o.doc_type for o in self.options)
 
     def allowed(self):
-        return "; ".join(a for a in (o.allowed() for o in self.options) if a)
+        return "; ".join(dict.fromkeys(a for a in (o.allowed() for o in self.options) if a))
 
     def check(self, value, path, ctx):
         for option in self.options:
@@ -523,9 +523,10 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "elements": Key(Nullable(ListOf(Element(), min_len=1, unique=True)), None,
                     "Chemical symbols; null: every element in the training data."),
     "order": Key(Int(1, 4), 3, "Maximal correlation order ν (body order ν + 1)."),
-    "totaldegree": Key(Either(options=(Float(1), ListOf(Float(1), min_len=1))), [20, 16, 12],
-                       "Total degree D_ν: one number, or one per order ν = 1..order; "
-                       "a function is admitted when Σ(n + wL·l) ≤ D_ν."),
+    "totaldegree": Key(Nullable(Either(options=(Float(1), ListOf(Float(1), min_len=1)))), None,
+                       "Total degree D_ν: one number, or one per order ν = 1..order; a function "
+                       "is admitted when Σ(n + wL·l) ≤ D_ν (null: the first `order` of "
+                       "[20, 16, 12, 10])."),
     "wL": Key(Float(0, lo_open=True), 1.5, "Weight of the angular degree l in the total degree."),
     "maxl": Key(Nullable(Int(0)), None, "Cap on each angular degree l (null: none)."),
     "maxn": Key(Nullable(Int(1)), None, "Cap on each radial index n (null: none)."),
