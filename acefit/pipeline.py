@@ -234,8 +234,6 @@ def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step):
 
     prior = gamma if spec["prior"] else None
     kwargs = {k: v for k, v in spec.items() if k not in _PIPELINE_KEYS}
-    if spec["name"] == "rrqr" and kwargs.get("sketch") is None:
-        kwargs["sketch"] = None
     name = spec["name"]
     common = dict(prior=prior, validation=validation, on_step=on_step)
     if name == "ard" and spec["sizes"]:
