@@ -33,6 +33,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -683,10 +684,13 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("assembling the least-squares problem (%s)...",
                  f"scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
                  else f"{workers or 'all available'} local worker(s)")
-        system = assemble(basis, data.train, val=data.val or None, test=data.test or None,
-                          weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
-                          n_workers=cfg["parallel"]["workers"],
-                          scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir)
+        with warnings.catch_warnings():  # dask's "port 8787 in use" means nothing here
+            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+            system = assemble(basis, data.train, val=data.val or None, test=data.test or None,
+                              weights=weight_table(cfg),
+                              e0=e0_setting(cfg, basis_elements(basis)),
+                              n_workers=cfg["parallel"]["workers"],
+                              scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir)
         timings["assemble"] = time.perf_counter() - t
         system.train = _contiguous(system.train)
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
