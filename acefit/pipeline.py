@@ -734,16 +734,24 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
 
 def _contiguous(problem):
-    """The same problem with C-ordered arrays.
+    """The same problem in one canonical form: C-ordered, and diag(R) >= 0 when reduced.
 
     A fresh assembly returns R as a view of a Fortran-ordered factor, a cached
-    one as a C-ordered array: equal numbers, but BLAS rounds differently on the
-    two layouts and a lasso path can branch differently at near-ties. One
-    layout makes a resumed run equal to an uninterrupted one, bit for bit.
+    one as a C-ordered array, and R is unique only up to the sign of each row
+    (parallel assembly merges factors in whatever order workers finish). The
+    numbers are equivalent, but BLAS rounds differently and a lasso path can
+    branch differently at near-ties; one form makes a resumed run equal to an
+    uninterrupted one, bit for bit.
     """
     from dataclasses import replace
 
-    return replace(problem, A=np.ascontiguousarray(problem.A), y=np.ascontiguousarray(problem.y))
+    A = np.ascontiguousarray(problem.A)
+    y = np.ascontiguousarray(problem.y)
+    if problem.reduced:
+        sign = np.where(np.diag(A) < 0, -1.0, 1.0)
+        A = A * sign[:, None]
+        y = y * sign
+    return replace(problem, A=A, y=y)
 
 
 def basis_elements(basis) -> list[str]:
