@@ -205,7 +205,12 @@ class StreamingQR:
         R_aug, yty, m, counts = state
         qr = cls.__new__(cls)  # no zero n×n allocation: the state brings R
         qr.n = R_aug.shape[0] - 1
-        qr.R_aug = np.asfortranarray(R_aug)
+        R_aug = np.asarray(R_aug, dtype=float)
+        if not (R_aug.flags.f_contiguous and R_aug.flags.aligned and R_aug.flags.writeable):
+            # Dask hands over arrays in unaligned receive buffers; copy once here,
+            # or the LAPACK wrapper would copy both triangles at every merge.
+            R_aug = np.array(R_aug, order="F")
+        qr.R_aug = R_aug
         qr.yty, qr.m, qr.counts = float(yty), int(m), dict(counts)
         return qr
 
