@@ -35,8 +35,6 @@ Selection rules (pure functions of a :class:`~acefit.solvers.path.Path`):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -44,6 +42,7 @@ from pathlib import Path as FsPath
 import h5py
 import numpy as np
 
+from acefit.atomic import atomic_path
 from acefit.solvers.path import Path, Step
 
 __all__ = ["CheckpointError", "CheckpointPath", "CheckpointWriter", "write_path", "read_path",
@@ -91,18 +90,10 @@ def _check_run_name(run: str) -> str:
 
 def _create_empty(file: FsPath) -> None:
     """Create an empty path file atomically."""
-    fd, tmp = tempfile.mkstemp(prefix=file.name + ".", suffix=".tmp", dir=file.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = FORMAT
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.create_group("runs")
-        os.replace(tmp, file)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(file) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.create_group("runs")
 
 
 def _open(file: FsPath, mode: str) -> h5py.File:

@@ -185,9 +185,9 @@ def _validate(args, progress) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     report.to_json(out_dir / "validation.json")
     md = report.to_markdown()
-    from acefit.pipeline import _write_atomic
+    from acefit.atomic import write_text
 
-    _write_atomic(out_dir / "validation.md", md)
+    write_text(out_dir / "validation.md", md)
     print(md)
     print(f"wrote {out_dir / 'validation.md'} and {out_dir / 'validation.json'}")
     return EXIT_OK

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from acefit.atomic import atomic_path, write_text
+
 __all__ = ["compare_runs", "load_run", "RunData"]
 
 
@@ -195,7 +197,8 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
     axes[0].legend(fontsize=8)
     fig.suptitle("Learning curves")
     path = out / "learning_curve.png"
-    fig.savefig(path, dpi=120)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return path
 
@@ -301,7 +304,8 @@ def basis_selection_png(runs, out: Path) -> Path:
         bar.set_label("active functions when first selected")
     fig.suptitle("Basis selection along the path (grey: available, never selected)")
     path = out / "basis_selection.png"
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
 
@@ -328,7 +332,6 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     dict
         ``{"table": markdown, "rows": [...], "files": [paths]}``.
     """
-    from acefit.pipeline import _write_atomic
 
     runs = [load_run(d) for d in run_dirs]
     names = [r.name for r in runs]
@@ -377,8 +380,8 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         "",
     ])
     md_path = out / "compare.md"
-    _write_atomic(md_path, md)
+    write_text(md_path, md)
     json_path = out / "compare.json"
-    _write_atomic(json_path, json.dumps({"runs": [str(r.directory) for r in runs],
+    write_text(json_path, json.dumps({"runs": [str(r.directory) for r in runs],
                                          "split": split, "rows": rows}, indent=1) + "\n")
     return {"table": table, "rows": rows, "files": [md_path, json_path, curve, selection]}

@@ -29,9 +29,7 @@ finished run is never overwritten unless ``force=True``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ import numpy as np
 import yaml
 
 from acefit import __version__
+from acefit.atomic import write_text
 from acefit.progress import bar, get_logger
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "RUN_FILES"]
@@ -74,28 +73,8 @@ class FitResult:
 
 # ---------------------------------------------------------------------------- helpers
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_json(path: Path, obj) -> None:
-    _write_atomic(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default) + "\n")
+    write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default) + "\n")
 
 
 def _json_default(obj):
@@ -658,7 +637,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         state = {"status": "running", "config_hash": config_hash(cfg), "started": _now(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
         _write_json(run_dir / RUN_FILES["state"], state)
-        _write_atomic(run_dir / RUN_FILES["config"],
+        write_text(run_dir / RUN_FILES["config"],
                       yaml.safe_dump(_jsonable(cfg), sort_keys=False, allow_unicode=True))
         log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
                  " (resuming)" if resumed else "")

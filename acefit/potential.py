@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
+
+from acefit.atomic import atomic_path
 
 __all__ = ["Potential", "PotentialFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -199,22 +199,13 @@ class Potential:
         path = Path(path)
         header = self.header()
         text = json.dumps(header, default=_json_default, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent if str(path.parent) else ".")
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs["format"] = FORMAT_NAME
-                f.attrs["format_version"] = FORMAT_VERSION
-                f.create_dataset("header", data=text)
-                f.create_dataset("coefficients", data=np.asarray(self.coefficients))
-                f.attrs["coefficients_sha256"] = _sha256(np.asarray(self.coefficients))
-                f.attrs["header_sha256"] = hashlib.sha256(text.encode()).hexdigest()
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT_NAME
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.create_dataset("header", data=text)
+            f.create_dataset("coefficients", data=np.asarray(self.coefficients))
+            f.attrs["coefficients_sha256"] = _sha256(np.asarray(self.coefficients))
+            f.attrs["header_sha256"] = hashlib.sha256(text.encode()).hexdigest()
         return path
 
     @classmethod

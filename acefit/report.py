@@ -207,8 +207,8 @@ def to_markdown(report: dict) -> str:
 
 def write_report(report: dict, run_dir) -> None:
     """Write report.json and report.md atomically into ``run_dir``."""
-    from acefit.pipeline import _write_atomic
+    from acefit.atomic import write_text
 
     run_dir = Path(run_dir)
-    _write_atomic(run_dir / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
-    _write_atomic(run_dir / "report.md", to_markdown(report))
+    write_text(run_dir / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
+    write_text(run_dir / "report.md", to_markdown(report))

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from os import PathLike
 from pathlib import Path
@@ -30,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from ase import units
 from ase.data import atomic_numbers, reference_states
+
+from acefit.atomic import write_text
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "PROPERTY_KEYS", "CUBIC_STRUCTURES"]
@@ -189,7 +189,7 @@ class ValidationReport:
         """JSON text; also written atomically to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2)
         if path is not None:
-            _atomic_write(Path(path), text)
+            write_text(Path(path), text)
         return text
 
     def to_markdown(self):
@@ -251,19 +251,6 @@ def _jsonable(obj):
     if isinstance(obj, np.ndarray):
         return _jsonable(obj.tolist())
     return obj
-
-
-def _atomic_write(path, text):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                               dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _as_calculator(obj):

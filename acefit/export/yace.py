@@ -19,13 +19,13 @@ Torabi et al. App. A are not expressible; such models are refused with the reaso
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from acefit.atomic import write_text
 
 __all__ = ["export_yace", "yace_dict", "check_exportable"]
 
@@ -407,15 +407,4 @@ def export_yace(potential, path):
     if path.suffix != ".yace":
         raise ValueError(f"yace output {str(path)!r} must end in '.yace' (LAMMPS and "
                          "python-ace recognise the format by it)")
-    text = yace_text(yace_dict(potential))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                               dir=path.parent if str(path.parent) else ".")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return write_text(path, yace_text(yace_dict(potential)))

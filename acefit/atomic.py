@@ -1,0 +1,61 @@
+"""Atomic file writes: a file is either its old self or complete, never half-written.
+
+Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
+through :func:`atomic_path`: the content is written to a temporary file in the
+same folder, flushed to disk, given the usual permissions (the umask, not
+mkstemp's 0600), and renamed over the target only when the writer finished
+without an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path to write; on success it replaces ``path``.
+
+    Examples
+    --------
+    >>> with atomic_path("model.h5") as tmp:          # doctest: +SKIP
+    ...     with h5py.File(tmp, "w") as f:
+    ...         f["x"] = 1
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        _fsync(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def _fsync(name) -> None:
+    with open(name, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
