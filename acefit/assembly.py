@@ -282,8 +282,6 @@ def _reduce_part_task(basis, indexed, weights, e0, block_rows):
 
 
 def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> StreamingQR:
-    from distributed import as_completed
-
     n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
     parts = _balanced_parts(indexed, n_parts)
     basis_future = client.scatter(basis, broadcast=True)
@@ -291,10 +289,11 @@ def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> Stre
                              pure=False)
                for part in parts if part]
     total = None
-    # fetch one factor at a time: the client holds the running total and one incoming.
+    # Fetch one factor at a time (the client holds the running total and one incoming),
+    # in submission order, so that the merged R is bit-reproducible run to run.
     # Merging single-threaded: the cores belong to the workers, and a multi-threaded
     # BLAS on busy cores is many times slower than one thread.
-    for future in as_completed(futures):
+    for future in futures:
         part = StreamingQR.from_state(future.result())
         future.release()
         if total is None:

@@ -684,9 +684,9 @@ OUTPUT = Section(doc="Where the run is written.", keys={
 
 PARALLEL = Section(doc="Parallel design-matrix assembly.", keys={
     "workers": Key(Nullable(Int(1)), 1, "Local worker processes (null: one per available "
-                   "CPU). 1 assembles in-process, without Dask, and is reproducible bit for "
-                   "bit; with more workers the result can differ in the last digits from run "
-                   "to run. Ignored with `scheduler`."),
+                   "CPU). 1 assembles in-process, without Dask. Results are reproducible bit for "
+                   "bit for a given number of workers; different numbers of workers agree to "
+                   "rounding. Ignored with `scheduler`."),
     "scheduler": Key(Nullable(Str()), None, "Address of a running dask scheduler, e.g. "
                      "`tcp://10.0.0.1:8786`, to assemble on many machines."),
 })

@@ -212,6 +212,11 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
                                         scheduler=cluster.scheduler_address)]
         multis += [reduce_configurations(b, configs, weights, E0, block_rows=40, client=client)
                    for b in bases[1:]]
+        again = reduce_configurations(bases[-1], configs, weights, E0, block_rows=40,
+                                      client=client)
+    # factors are merged in a fixed order: the same inputs give the same bits
+    np.testing.assert_array_equal(again.A, multis[-1].A)
+    np.testing.assert_array_equal(again.y, multis[-1].y)
     for single, multi in zip(singles, multis):
         # R is unique up to row signs: compare RᵀR, Rᵀ(Qᵀy), |R| and the solution
         scale = np.abs(single.gram()).max()
