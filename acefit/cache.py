@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from acefit.atomic import atomic_path
 
 FORMAT_VERSION = 1
 _COMPLETE = "acefit_complete"
@@ -55,27 +55,15 @@ def save(path, key: str, arrays: dict, attrs: dict | None = None) -> Path:
     import h5py
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["key"] = key
-            f.attrs["format_version"] = FORMAT_VERSION
-            for name, value in (attrs or {}).items():
-                f.attrs[name] = value
-            for name, value in arrays.items():
-                f.create_dataset(name, data=value)
-            f.flush()
-            f.attrs[_COMPLETE] = True  # last write: a file without it never loads
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["key"] = key
+        f.attrs["format_version"] = FORMAT_VERSION
+        for name, value in (attrs or {}).items():
+            f.attrs[name] = value
+        for name, value in arrays.items():
+            f.create_dataset(name, data=value)
+        f.flush()
+        f.attrs[_COMPLETE] = True  # last write: a file without it never loads
     return path
 
 
@@ -98,16 +86,6 @@ def load(path, key: str):
     attrs.pop(_COMPLETE, None)
     return arrays, attrs
 
-
-def _fsync(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def _feed(h, obj):
