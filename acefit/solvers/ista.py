@@ -28,7 +28,7 @@ import numpy as np
 
 from acefit.solvers import debias as _debias
 from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
-from acefit.solvers.lasso import lambda_grid
+from acefit.solvers.lasso import resolve_grid
 from acefit.solvers.path import Path
 
 __all__ = ["ista", "soft_threshold"]
@@ -199,14 +199,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
     f = _Loss(setup, loss, delta)
     n = setup.n_features
     lmax = float(np.abs(f.grad(np.zeros(n))).max())
-    if lam is not None:
-        grid = np.array([check_nonnegative(lam, "lam", allow_none=False)])
-    elif lams is not None:
-        grid = np.sort(np.asarray(lams, dtype=float).reshape(-1))[::-1]
-        if grid.size == 0 or not np.all(np.isfinite(grid)) or grid[-1] < 0:
-            raise ValueError("lams must be a non-empty sequence of finite numbers >= 0")
-    else:
-        grid = lambda_grid(lmax, n_lams, lam_ratio, min_lambda) if lmax > 0 else np.array([0.0])
+    grid = resolve_grid(lmax, lam=lam, lams=lams, n_lams=n_lams, lam_ratio=lam_ratio,
+                        min_lambda=min_lambda)
 
     L = f.lipschitz()
     scale = kkt_tol * (lmax if lmax > 0 else 1.0)

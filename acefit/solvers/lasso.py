@@ -23,7 +23,7 @@ from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, 
                                     rss_from_gram)
 from acefit.solvers.path import Path
 
-__all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "lasso_gap"]
+__all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "resolve_grid", "lasso_gap"]
 
 
 def lambda_max(aty: np.ndarray) -> float:
@@ -40,6 +40,21 @@ def lambda_grid(lam_max: float, n_lams: int, lam_ratio: float, min_lambda: float
             grid = np.append(grid, min_lambda)
     return grid
 
+
+def resolve_grid(lam_max: float, *, lam=None, lams=None, n_lams: int = 100,
+                 lam_ratio: float = 1e-4, min_lambda: float | None = None) -> np.ndarray:
+    """The decreasing lam values of a pathwise solver: one ``lam``, the given ``lams``,
+    or the geometric grid below ``lam_max``."""
+    if lam is not None:
+        return np.array([check_nonnegative(lam, "lam", allow_none=False)])
+    if lams is not None:
+        grid = np.sort(np.asarray(lams, dtype=float).reshape(-1))[::-1]
+        if grid.size == 0 or not np.all(np.isfinite(grid)) or grid[-1] < 0:
+            raise ValueError("lams must be a non-empty sequence of finite numbers >= 0")
+        return grid
+    if lam_max <= 0:
+        return np.array([0.0])
+    return lambda_grid(lam_max, n_lams, lam_ratio, min_lambda)
 
 def lasso_gap(G: np.ndarray, aty: np.ndarray, yty: float, coef: np.ndarray, lam: float) -> float:
     """Duality gap of min ||y - A c||^2 / 2 + lam ||c||_1 at ``coef``, from the Gram matrix.
@@ -267,14 +282,8 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
                     on_step=on_step, params=dict(max_active=max_active, tol=tol))
     G, b, yty = setup.gram(), setup.aty(), setup.yty
     lmax = lambda_max(b)
-    if lam is not None:
-        grid = np.array([check_nonnegative(lam, "lam", allow_none=False)])
-    elif lams is not None:
-        grid = np.sort(np.asarray(lams, dtype=float).reshape(-1))[::-1]
-        if grid.size == 0 or not np.all(np.isfinite(grid)) or grid[-1] < 0:
-            raise ValueError("lams must be a non-empty sequence of finite numbers >= 0")
-    else:
-        grid = lambda_grid(lmax, n_lams, lam_ratio, min_lambda) if lmax > 0 else np.array([0.0])
+    grid = resolve_grid(lmax, lam=lam, lams=lams, n_lams=n_lams, lam_ratio=lam_ratio,
+                        min_lambda=min_lambda)
 
     X = setup.scaled.A  # only its shape is used on the Gram route
     yv = np.ascontiguousarray(setup.scaled.y)
