@@ -284,7 +284,9 @@ def _reduce_part_task(basis, indexed, weights, e0, block_rows):
 def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> StreamingQR:
     n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
     parts = _balanced_parts(indexed, n_parts)
-    basis_future = client.scatter(basis, broadcast=True)
+    # hash=False: a content-hashed key would be shared with an earlier call's basis that
+    # the scheduler may still be releasing ("lost dependencies" on a reused client).
+    basis_future = client.scatter(basis, broadcast=True, hash=False)
     futures = [client.submit(_reduce_part_task, basis_future, part, weights, e0, block_rows,
                              pure=False)
                for part in parts if part]
