@@ -73,7 +73,8 @@ class AssembledSystem:
 
 
 def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=None,
-             scheduler=None, client=None, block_rows=512, cache_dir=None) -> AssembledSystem:
+             scheduler=None, client=None, block_rows=512, cache_dir=None,
+             progress=None) -> AssembledSystem:
     """Assemble the reduced training problem and the dense validation/test rows.
 
     Parameters
@@ -100,6 +101,9 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         blocks use BLAS better, smaller ones use less memory.
     cache_dir : str or Path, optional
         Directory of the HDF5 cache; None disables caching.
+    progress : callable, optional
+        Called with a number of configurations each time that many are done
+        (train, validation and test together; cached parts count at once).
 
     Returns
     -------
@@ -120,11 +124,13 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
     hit = _load_problem(cache_dir, key)
     if hit is not None:
         problem, counts = hit
+        _tick(progress, len(train))
     else:
         t = time.perf_counter()
         problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
                                                 scheduler=scheduler, client=client,
-                                                block_rows=block_rows, return_counts=True)
+                                                block_rows=block_rows, return_counts=True,
+                                                progress=progress)
         timings["reduce"] = time.perf_counter() - t
         _save_problem(cache_dir, key, problem, counts)
 
@@ -140,6 +146,7 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
             block = design_block(basis, part, table, e0_values)
             timings[name] = time.perf_counter() - t
             _save_block(cache_dir, part_key, block)
+        _tick(progress, len(part))
         blocks[name] = block
     return AssembledSystem(train=problem, val=blocks["val"], test=blocks["test"], e0=e0_values,
                            weights=table, key=key, cache_hit=hit is not None, row_counts=counts,
@@ -147,11 +154,13 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
 
 
 def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=None,
-                          scheduler=None, client=None, block_rows=512, return_counts=False):
+                          scheduler=None, client=None, block_rows=512, return_counts=False,
+                          progress=None):
     """The reduced weighted problem of ``configs`` without forming the m×n matrix.
 
     Parameters are as for :func:`assemble`; ``e0`` must be a
-    :class:`ReferenceEnergies`. Returns a reduced :class:`LeastSquaresProblem`
+    :class:`ReferenceEnergies`; ``progress(k)`` is called as configurations are done
+    (one by one in-process, a worker's share at a time in parallel). Returns a reduced :class:`LeastSquaresProblem`
     (and the row counts per kind with ``return_counts=True``).
     """
     configs = list(configs)
@@ -165,10 +174,10 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     check_elements(configs, basis.elements)
     indexed = list(enumerate(configs))
     if client is None and scheduler is None and int(n_workers) == 1:
-        total = _reduce_part(basis, indexed, table, e0, int(block_rows))
+        total = _reduce_part(basis, indexed, table, e0, int(block_rows), progress)
     else:
         with _client(client, scheduler, int(n_workers)) as c:
-            total = _reduce_distributed(c, basis, indexed, table, e0, int(block_rows))
+            total = _reduce_distributed(c, basis, indexed, table, e0, int(block_rows), progress)
     problem = total.to_problem()
     return (problem, dict(total.counts)) if return_counts else problem
 
@@ -252,7 +261,7 @@ class StreamingQR:
             raise RuntimeError(f"LAPACK dtpqrt failed (info={info})")
 
 
-def _reduce_part(basis, indexed, weights, e0, block_rows) -> StreamingQR:
+def _reduce_part(basis, indexed, weights, e0, block_rows, progress=None) -> StreamingQR:
     """Evaluate one part's configurations and fold their rows, ~``block_rows`` at a time."""
     qr = StreamingQR(len(basis))
     pending = []
@@ -269,6 +278,7 @@ def _reduce_part(basis, indexed, weights, e0, block_rows) -> StreamingQR:
     with _single_threaded():
         for i, cfg in indexed:
             pending.append(config_rows(basis.evaluate(cfg.atoms), cfg, weights, e0, i))
+            _tick(progress, 1)
             if sum(len(b) for b in pending) >= block_rows:
                 fold()
         if pending:
@@ -281,21 +291,23 @@ def _reduce_part_task(basis, indexed, weights, e0, block_rows):
     return _reduce_part(basis, indexed, weights, e0, block_rows).state()
 
 
-def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> StreamingQR:
+def _reduce_distributed(client, basis, indexed, weights, e0, block_rows,
+                        progress=None) -> StreamingQR:
     n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
     parts = _balanced_parts(indexed, n_parts)
     # hash=False: a content-hashed key would be shared with an earlier call's basis that
     # the scheduler may still be releasing ("lost dependencies" on a reused client).
     basis_future = client.scatter(basis, broadcast=True, hash=False)
+    parts = [part for part in parts if part]
     futures = [client.submit(_reduce_part_task, basis_future, part, weights, e0, block_rows,
                              pure=False)
-               for part in parts if part]
+               for part in parts]
     total = None
     # Fetch one factor at a time (the client holds the running total and one incoming),
     # in submission order, so that the merged R is bit-reproducible run to run.
     # Merging single-threaded: the cores belong to the workers, and a multi-threaded
     # BLAS on busy cores is many times slower than one thread.
-    for future in futures:
+    for future, n_configs in zip(futures, map(len, parts)):
         part = StreamingQR.from_state(future.result())
         future.release()
         if total is None:
@@ -304,7 +316,13 @@ def _reduce_distributed(client, basis, indexed, weights, e0, block_rows) -> Stre
             with _single_threaded():
                 total.merge(part)
         del part
+        _tick(progress, n_configs)
     return total
+
+
+def _tick(progress, n):
+    if progress is not None and n:
+        progress(n)
 
 
 def _balanced_parts(indexed, n_parts):

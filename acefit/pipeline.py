@@ -663,13 +663,17 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("assembling the least-squares problem (%s)...",
                  f"scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
                  else f"{workers or 'all available'} local worker(s)")
-        with warnings.catch_warnings():  # dask's "port 8787 in use" means nothing here
+        n_configs = len(data.train) + len(data.val or []) + len(data.test or [])
+        with warnings.catch_warnings(), \
+                bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
+            # dask's "port 8787 in use" means nothing here
             warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
             system = assemble(basis, data.train, val=data.val or None, test=data.test or None,
                               weights=weight_table(cfg),
                               e0=e0_setting(cfg, basis_elements(basis)),
                               n_workers=cfg["parallel"]["workers"],
-                              scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir)
+                              scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
+                              progress=pbar.update)
         timings["assemble"] = time.perf_counter() - t
         system.train = _contiguous(system.train)
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),

@@ -76,9 +76,11 @@ def test_underdetermined_training_set_is_refused(configs):
 
 def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
     train, val = configs[:8], configs[8:]
+    ticks = []
     first = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path,
-                     n_workers=1)
+                     n_workers=1, progress=ticks.append)
     assert not first.cache_hit and first.e0.method == "given"
+    assert ticks == [1] * len(train) + [len(val)]  # one tick per training configuration
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 2 and not any(f.endswith(".tmp") for f in files)
 
@@ -87,9 +89,11 @@ def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
 
     monkeypatch.setattr(assembly, "reduce_configurations", boom)
     monkeypatch.setattr(assembly, "design_block", boom)
+    ticks.clear()
     second = assemble(basis, train, val=val, e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path,
-                     n_workers=1)
+                     n_workers=1, progress=ticks.append)
     assert second.cache_hit and second.key == first.key
+    assert ticks == [len(train), len(val)]
     np.testing.assert_array_equal(second.train.A, first.train.A)
     np.testing.assert_array_equal(second.val.A, first.val.A)
     assert second.row_counts == first.row_counts
@@ -212,8 +216,10 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
                                         scheduler=cluster.scheduler_address)]
         multis += [reduce_configurations(b, configs, weights, E0, block_rows=40, client=client)
                    for b in bases[1:]]
+        ticks = []
         again = reduce_configurations(bases[-1], configs, weights, E0, block_rows=40,
-                                      client=client)
+                                      client=client, progress=ticks.append)
+    assert sum(ticks) == len(configs) and len(ticks) == 2  # a worker's share at a time
     # factors are merged in a fixed order: the same inputs give the same bits
     np.testing.assert_array_equal(again.A, multis[-1].A)
     np.testing.assert_array_equal(again.y, multis[-1].y)
