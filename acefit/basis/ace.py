@@ -335,8 +335,7 @@ class ACEBasis:
             kernels.contracted_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
                                       t["v_rad"], t["v_lm"], t["sp_v_ptr"],
                                       t["centre_ptr"], t["centre_k"], t["k_order"],
-                                      t["term_ptr"], t["term_coef"], t["term_v"],
-                                      t["term_dpos"], t["d_ptr"], t["d_col"], coef,
+                                      t["term_ptr"], t["term_coef"], t["term_v"], coef,
                                       energies, forces, virial)
         volume = stress_volume(atoms)
         stress = virial / volume if volume is not None else np.full(6, np.nan)

@@ -52,12 +52,16 @@ def _value(k, A, k_order, term_ptr, term_coef, term_v):
 
 
 @njit(cache=True, nogil=True)
-def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, term_dpos, Dval,
-                          weight):
-    """B_k; adds weight * dB_k/dA_v into Dval at the pattern positions."""
+def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, pos, out, weight,
+                          prefix):
+    """B_k; adds weight * dB_k/dA_v into out[pos[t, f]] for factor f of term t.
+
+    With pos = term_dpos, out is the sparse row of D = dB/dA; with pos = term_v,
+    out is the dense adjoint w_v of a contracted model. ``prefix`` is scratch of
+    length max order + 1, allocated once by the caller.
+    """
     nu = k_order[k]
     s = 0.0
-    prefix = np.empty(5)
     for t in range(term_ptr[k], term_ptr[k + 1]):
         c = term_coef[t]
         prefix[0] = 1.0
@@ -66,7 +70,7 @@ def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, term_dpos,
         s += c * prefix[nu]
         suffix = c * weight
         for f in range(nu - 1, -1, -1):
-            Dval[term_dpos[t, f]] += prefix[f] * suffix
+            out[pos[t, f]] += prefix[f] * suffix
             suffix *= A[term_v[t, f]]
     return s
 
@@ -128,6 +132,7 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
     G = np.zeros((n_v, 3, nbuf))
     g = np.zeros((3, nbuf))
     Dval = np.zeros(len(d_col))
+    prefix = np.empty(5)  # scratch for _value_and_derivative (max order 4, plus one)
     for i in range(i0, i1):
         _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
         _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
@@ -146,7 +151,7 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
             for q in range(d_ptr[k], d_ptr[k + 1]):
                 Dval[q] = 0.0
             values[i, k] = _value_and_derivative(k, A, k_order, term_ptr, term_coef,
-                                                 term_v, term_dpos, Dval, 1.0)
+                                                 term_v, term_dpos, Dval, 1.0, prefix)
             g[:, :nn] = 0.0
             for z in range(n_sp):
                 j_lo, j_hi = nb_ptr[z], nb_ptr[z + 1]
@@ -201,35 +206,25 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
 @njit(cache=True, nogil=True)
 def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y,
                       dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
-                      term_coef, term_v, term_dpos, d_ptr, d_col, coef, energies, forces,
-                      virial):
+                      term_coef, term_v, coef, energies, forces, virial):
     """Energy sum_k c_k B_k(i), forces and virial of the contracted model (adjoint)."""
     n_v = len(v_rad)
     A = np.zeros(n_v)
     W = np.zeros(n_v)
-    Dval = np.zeros(len(d_col))
+    prefix = np.empty(5)  # scratch for _value_and_derivative (max order 4, plus one)
     for i in range(i0, i1):
         _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
         zi = site_sp[i]
         e = 0.0
+        W[:] = 0.0  # w_v = sum_k c_k dB_k/dA_v
         for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
             k = centre_k[kk]
             c = coef[k]
             if c == 0.0:
                 continue
-            for q in range(d_ptr[k], d_ptr[k + 1]):
-                Dval[q] = 0.0
             e += c * _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v,
-                                           term_dpos, Dval, c)
+                                           term_v, W, c, prefix)
         energies[i] += e
-        # w_v = sum_k c_k dB_k/dA_v
-        W[:] = 0.0
-        for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
-            k = centre_k[kk]
-            if coef[k] == 0.0:
-                continue
-            for q in range(d_ptr[k], d_ptr[k + 1]):
-                W[d_col[q]] += Dval[q]
         for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):
             j = pair_j[p]
             zj = pair_sp[p]
