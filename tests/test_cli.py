@@ -227,6 +227,9 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     assert main(["validate", str(run), "--settings", str(settings), "--structures",
                  str(small_data / "test.xyz"), "--no-progress"]) == EXIT_OK
     assert (run / "validation.md").is_file() and (run / "validation.json").is_file()
+    report = json.loads((run / "validation.json").read_text())
+    assert report["md"] and all(r["stable"] and r["steps_done"] == 20 for r in report["md"])
+    assert report["nve"] and all(r["stable"] for r in report["nve"])
     settings.write_text("md_stepz: 20\n")
     assert main(["validate", str(run), "--settings", str(settings)]) == 1
     assert "md_stepz" in capsys.readouterr().err
