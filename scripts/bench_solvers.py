@@ -5,6 +5,7 @@ Usage::
     python scripts/bench_solvers.py                      # 30000 x 5000 random problem
     python scripts/bench_solvers.py --m 6000 --n 1000 --k 200
     python scripts/bench_solvers.py --npz design.npz     # a real design matrix (keys A, y)
+    python scripts/bench_solvers.py --zuo 60             # real ACE rows: 60 Zuo Mo configs
 
 Measured in one run, each side including its Gram matrix A'A and A'y:
 
@@ -64,6 +65,25 @@ def random_problem(m, n, n_true, noise, seed):
     return A, y
 
 
+def zuo_design(n_configs):
+    """Weighted design rows of real ACE features (the matrix the fit's QR reduces)."""
+    from pathlib import Path
+
+    from acefit import ACEBasis
+    from acefit.data import load_configurations
+    from acefit.design import design_block, reference_energies
+
+    path = (Path(__file__).resolve().parents[2] / "shared" / "datasets" / "zuo2020" / "Mo"
+            / "train.xyz")
+    if not path.is_file():
+        raise SystemExit(f"--zuo needs {path}")
+    configs = load_configurations(path)[:n_configs]
+    basis = ACEBasis(["Mo"], order=3, totaldegree=25, rcut=5.0)
+    block = design_block(basis, configs, None, reference_energies(None, configs, ["Mo"]))
+    A, y = block.weighted()
+    return np.ascontiguousarray(A), np.asarray(y)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--m", type=int, default=30000, help="rows of the random problem")
@@ -73,6 +93,10 @@ def main(argv=None):
     ap.add_argument("--noise", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--npz", help="real design matrix: an .npz with arrays A and y")
+    ap.add_argument("--zuo", type=int, metavar="N_CONFIGS",
+                    help="real ACE design: the weighted rows (E 30, F 1, V 1; E0 fitted) of the "
+                         "first N_CONFIGS Zuo Mo training configurations on the order-3, "
+                         "totaldegree-25 basis (~5300 functions), from ../shared/datasets")
     ap.add_argument("--lstsq", action="store_true", help="also time numpy.linalg.lstsq (slow)")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS threads for every timed call (default 1: on a shared, loaded "
@@ -88,6 +112,9 @@ def run(args):
         with np.load(args.npz) as f:
             A, y = np.ascontiguousarray(f["A"], dtype=float), np.asarray(f["y"], dtype=float)
         label = f"{args.npz}: {A.shape[0]} x {A.shape[1]}"
+    elif args.zuo:
+        A, y = zuo_design(args.zuo)
+        label = f"Zuo Mo, first {args.zuo} training configurations: {A.shape[0]} x {A.shape[1]}"
     else:
         A, y = random_problem(args.m, args.n, args.n_true, args.noise, args.seed)
         label = f"random {args.m} x {args.n} (seed {args.seed}, {args.n_true} planted non-zeros)"
@@ -102,7 +129,10 @@ def run(args):
     times["sklearn Gram A'A, A'y"] = t_gram
 
     p_asp, times["acefit asp"] = timed(asp, A, y, max_active=k)
-    (_, _, coefs), t = timed(lars_path_gram, Xy, G, n_samples=A.shape[0], max_iter=k,
+    # one LARS iteration per breakpoint: with drops on the path, reaching k active
+    # functions takes more than k iterations, as many as ASP took.
+    n_breaks = len(p_asp) - 1
+    (_, _, coefs), t = timed(lars_path_gram, Xy, G, n_samples=A.shape[0], max_iter=n_breaks,
                              method="lasso")
     times["sklearn lars_path_gram + Gram"] = t + t_gram
     p_omp, times["acefit omp"] = timed(omp, A, y, max_active=k)
@@ -117,8 +147,9 @@ def run(args):
 
     dense = times["dense QR solve (dgels)"]
     print(f"problem: {label}; paths to {k} active functions; BLAS threads {args.threads}")
-    print(f"ASP: {len(p_asp)} steps, last n_active {p_asp.steps[-1].n_active}, "
-          f"max |coef - lars| at last step {lasso_diff:.2e}")
+    print(f"ASP: {n_breaks} breakpoints, last n_active {p_asp.steps[-1].n_active}; "
+          f"lars_path_gram: {coefs.shape[1] - 1} knots, last n_active "
+          f"{int((coefs[:, -1] != 0).sum())}; max |coef - lars| at the last step {lasso_diff:.2e}")
     print(f"OMP: {len(p_omp)} steps, max |coef - omp_gram| at last step {omp_diff:.2e}")
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
     print()
