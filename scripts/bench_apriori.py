@@ -48,13 +48,18 @@ def main(argv=None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
 
-    import numpy as np
     from threadpoolctl import threadpool_info
 
     from acefit.assembly import assemble
     from acefit.config import load_config
-    from acefit.pipeline import (basis_elements, build_basis, e0_setting, load_data,
-                                 prior_scale, weight_table)
+    from acefit.pipeline import (
+        basis_elements,
+        build_basis,
+        e0_setting,
+        load_data,
+        prior_scale,
+        weight_table,
+    )
     from acefit.solvers import blr
     from acefit.solvers.apriori import apriori_path
 

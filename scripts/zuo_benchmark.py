@@ -210,13 +210,14 @@ def markdown(results: dict, quick: bool) -> str:
                     cells.append(_cell(row and row[q], ref, digits))
             cells.append("/".join(str(got[s]["n_active"]) if s in got else "–" for s in solvers))
             lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Cells: ours / published (Torabi et al., Table II); bold: ours ≤ published. "
+    legend = ("Cells: ours / published (Torabi et al., Table II); bold: ours ≤ published. "
               "E: test energy MAE (meV/atom), F: test force MAE (eV/Å). `active`: active "
               "functions of the selected checkpoints (a path whose best-validation checkpoint "
               "within the large budget is small, or that has no larger checkpoint, repeats "
-              "its small choice).",
-              "", "Baselines and sizes: every solver path's best-validation checkpoint "
-              "(any size, and within each budget), test MAE.", "",
+              "its small choice).")
+    baselines = ("Baselines and sizes: every solver path's best-validation checkpoint "
+                 "(any size, and within each budget), test MAE.")
+    lines += ["", legend, "", baselines, "",
               "| element | solver | budget | active | E (meV/atom) | F (eV/Å) |",
               "|---|---|---|---|---|---|"]
     for element, res in results.items():
