@@ -135,6 +135,32 @@ def test_omp_agrees_with_sklearn_orthogonal_mp():
         np.testing.assert_allclose(path.steps[k + 1].coef, ref[:, k], atol=1e-10, rtol=0)
 
 
+def ill_conditioned_problem(m=200, n=100, seed=1):
+    """Near-dependent column pairs (1e-3 apart) at scales decaying over 4 decades."""
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((m, n // 2))
+    A = np.hstack([B, B + 1e-3 * rng.standard_normal(B.shape)]) * np.logspace(0, -4, n)
+    y = 1e3 * A[:, :40] @ rng.standard_normal(40) + 1e-3 * rng.standard_normal(m)
+    return A[:150], y[:150], (A[150:], y[150:])
+
+
+@pytest.mark.parametrize("reduced", [False, True])
+def test_omp_errors_stay_exact_on_an_ill_conditioned_problem(reduced):
+    # The Gram-Cholesky OMP reported training errors here that rose along the path
+    # and were 0.7% off the true residual (rss by cancellation, cond squared).
+    A, y, val = ill_conditioned_problem()
+    problem = LeastSquaresProblem.from_dense(A, y, reduce=reduced)
+    path = omp(problem, validation=val)
+    assert len(path) == A.shape[1] + 1  # every column enters: none is truly dependent
+    train = np.array([s.train_error for s in path.steps])
+    assert np.all(np.diff(train) <= 1e-12 * train[0])
+    true = np.array([np.sqrt(np.mean((y - A @ s.coef) ** 2)) for s in path.steps])
+    # a reduced problem's rss carries its offset ||y||^2 - ||Q'y||^2, itself a difference
+    # (here rss is 1e-13 of ||y||^2), so it is exact only to about eps ||y||^2 / rss
+    np.testing.assert_allclose(train, true, rtol=1e-2 if reduced else 1e-8)
+    assert np.all(np.isfinite([s.val_error for s in path.steps]))
+
+
 def test_cd_and_ista_at_lambda_match_the_lasso_path():
     A, y, _ = random_problem()
     knots = asp(A, y).lams

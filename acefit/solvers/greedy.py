@@ -1,27 +1,58 @@
-"""OMP: orthogonal matching pursuit with an incrementally updated Cholesky factor.
+"""OMP: orthogonal matching pursuit on an updated QR factorisation of the active columns.
 
 Torabi et al., Appendix D. Starting from c = 0 and r = y, each step selects the
 column most correlated with the residual, i = argmax_j |a_j'r| (columns are not
 normalised: as in the paper and in scikit-learn's ``orthogonal_mp_gram``; a prior
-Gamma rescales them), and refits least squares on the selected columns. The
-work is on the Gram matrix G = A'A and A'y, computed once (G = R'R for a reduced
-problem): selecting costs one product with G[:, S], refitting two triangular
-solves with the Cholesky factor of G_SS, which grows by one column per step.
+Gamma rescales them), and refits least squares on the selected columns.
+
+Numerics. The active columns are kept as A_S = Q_S R_S (thin Q_S, orthonormal
+columns by Gram-Schmidt, re-orthogonalised once when the first pass cancels:
+"twice is enough"), and
+the residual r = y - Q_S Q_S'y is kept explicitly and updated by one projection
+per step. So the coefficients solve R_S x = Q_S'y, whose error grows with
+cond(A_S), not with cond(A_S)^2 as a Cholesky factor of the Gram matrix G_SS
+would; and the residual sum of squares is ||r||^2, never a cancelling
+difference of Gram quantities, so it is non-increasing along the path. For a
+reduced problem A is the square factor R and y is Q'y, so the work is n x n.
+Selection needs A'r: it is updated with A'q_k = (G[:, j] - (A'Q_S) h) / nu,
+from the Gram matrix G = A'A computed once, and recomputed exactly every
+``refresh`` steps.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
-from acefit.solvers._cholesky import ActiveCholesky
 from acefit.solvers._common import check_count, check_nonnegative, prepare
 from acefit.solvers.path import Path
 
 __all__ = ["omp"]
 
 
+class _Columns:
+    """A Fortran-ordered (rows, k) stack of columns grown by doubling."""
+
+    def __init__(self, rows: int, capacity: int):
+        self.buf = np.empty((rows, max(capacity, 1)), order="F")
+        self.k = 0
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self.buf[:, : self.k]
+
+    def append(self, col: np.ndarray) -> None:
+        if self.k == self.buf.shape[1]:
+            grown = np.empty((self.buf.shape[0], 2 * self.k), order="F")
+            grown[:, : self.k] = self.buf[:, : self.k]
+            self.buf = grown
+        self.buf[:, self.k] = col
+        self.k += 1
+
+
 def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=None,
-        validation=None, on_step=None, dependence_tol: float = 1e-10) -> Path:
+        validation=None, on_step=None, dependence_tol: float = 1e-10,
+        refresh: int = 50) -> Path:
     """Orthogonal matching pursuit path.
 
     Parameters
@@ -43,8 +74,16 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     on_step : callable, optional
         Called with each step as it is finished.
     dependence_tol : float, default 1e-10
-        A column whose squared distance to the span of the selected ones is at most
-        this fraction of its squared norm is skipped for good (duplicates, zero columns).
+        A candidate whose squared distance to the span of the selected columns is
+        at most this fraction of its squared norm (sin^2 of its angle to that span)
+        is skipped for good: duplicates, zero columns, and columns too close to the
+        span for their coefficient to be determined. The distance comes from the
+        re-orthogonalised QR update, accurate to about machine precision times the
+        column norm, so the test is meaningful down to ~1e-28; it is not a squared
+        (Gram) quantity.
+    refresh : int, default 50
+        Recompute the correlations A'r exactly every ``refresh`` steps (they are
+        updated from the Gram matrix in between).
 
     Returns
     -------
@@ -59,27 +98,33 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     Degenerate input: zero columns never enter; of duplicated (or dependent)
     columns only the first selected enters, the others are skipped for good; y = 0
     (or A'y = 0) gives a single zero step; NaN/inf or mismatched shapes raise
-    ValueError naming the array.
+    ValueError naming the array. The training residual sum of squares is
+    non-increasing along the path (up to rounding of order eps * ||y||^2).
     """
     max_active = check_count(max_active, "max_active")
     tol = check_nonnegative(tol, "tol", allow_none=False)
+    dependence_tol = check_nonnegative(dependence_tol, "dependence_tol", allow_none=False)
+    refresh = check_count(refresh, "refresh", allow_none=False)
     setup = prepare(A, y, solver="omp", prior=prior, validation=validation, on_step=on_step,
                     params=dict(max_active=max_active, tol=tol))
+    A = setup.scaled.A
     G = setup.gram()
     b = setup.aty()
-    yty = setup.yty
+    offset = setup.scaled.offset
     n = len(b)
-    limit = min(n, setup.scaled.A.shape[0]) if max_active is None else min(max_active, n)
+    limit = min(n, A.shape[0]) if max_active is None else min(max_active, n)
 
     eligible = np.diag(G) > 0
-    chol = ActiveCholesky(dependence_tol)
     S: list[int] = []
-    GS = np.empty((limit, n))  # rows G[S_i, :]
+    Q = _Columns(A.shape[0], min(limit, 64))  # orthonormal basis of span(A_S)
+    P = _Columns(n, min(limit, 64))  # A'Q_S, to update the correlations
+    R = np.zeros((0, 0), order="F")  # A_S = Q_S R
+    z = np.zeros(0)  # Q_S'y
+    r = np.array(setup.scaled.y, dtype=float)
     corr = b.copy()
-    x = np.zeros(0)
-    rss = yty
+    rss = setup.yty
     setup.step([], [], lam=float("nan"), rss=rss, info={"event": "start", "index": -1})
-    y_norm = np.sqrt(yty)
+    y_norm = np.sqrt(rss)
     while len(S) < limit:
         if tol > 0 and np.sqrt(rss) <= tol * y_norm:
             break
@@ -87,17 +132,40 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         j = int(np.argmax(score))
         if score[j] <= 0.0:
             break  # the residual is orthogonal to every column that could enter
-        k = len(S)
-        if not chol.append(GS[:k, j], G[j, j]):
-            eligible[j] = False
-            continue
-        S.append(j)
         eligible[j] = False
-        GS[k] = G[j]
-        x = chol.solve(b[S])
-        corr = b - x @ GS[: k + 1]
-        # rss = y'y - 2 x'b_S + x'G_SS x and G_SS x = b_S at the least-squares fit
-        rss = max(yty - float(x @ b[S]), 0.0)
+        a = np.array(A[:, j], dtype=float)
+        Qs = Q.cols
+        a_norm = float(np.sqrt(a @ a))
+        h = Qs.T @ a
+        v = a - Qs @ h
+        nu = float(np.sqrt(v @ v))
+        if nu < 0.5 * a_norm:  # cancellation: a second pass restores orthogonality
+            h2 = Qs.T @ v
+            v -= Qs @ h2
+            h += h2
+            nu = float(np.sqrt(v @ v))
+        if not nu * nu > dependence_tol * a_norm * a_norm:
+            continue
+        q = v / nu
+        p = (G[:, j] - P.cols @ h) / nu  # A'q
+        k = len(S)
+        S.append(j)
+        Q.append(q)
+        P.append(p)
+        R_new = np.zeros((k + 1, k + 1), order="F")
+        R_new[:k, :k] = R
+        R_new[:k, k] = h
+        R_new[k, k] = nu
+        R = R_new
+        t = float(q @ r)
+        z = np.append(z, t)
+        r -= t * q
+        if (k + 1) % refresh == 0:
+            corr = A.T @ r
+        else:
+            corr -= t * p
+        x = solve_triangular(R, z, check_finite=False)
+        rss = float(r @ r) + offset
         setup.step(list(S), x, rss=rss,
                    info={"event": "add", "index": j, "corr": float(score[j])})
     return setup.path
