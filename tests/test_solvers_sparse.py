@@ -161,6 +161,36 @@ def test_omp_errors_stay_exact_on_an_ill_conditioned_problem(reduced):
     assert np.all(np.isfinite([s.val_error for s in path.steps]))
 
 
+def resolvable_kkt_violation(A, y, coef, lam):
+    """Max lasso-KKT violation beyond what rounding of A'(y - Ac) can resolve, over lam."""
+    g = A.T @ (y - A @ coef)
+    noise = 1e3 * np.finfo(float).eps * (np.abs(A).T @ (np.abs(y) + np.abs(A) @ np.abs(coef)))
+    on = coef != 0
+    v = np.where(on, np.abs(g - lam * np.sign(coef)), np.maximum(np.abs(g) - lam, 0.0))
+    return float(np.max(np.maximum(v - noise, 0.0))) / lam
+
+
+def test_asp_spans_many_decades_of_lambda():
+    # columns scaled over 10 decades, as a smoothness prior scales them: lam runs from
+    # lam_max to below 1e-15 lam_max, and rounding tolerances tied to lam_max ended the
+    # path early (at 1e-12 lam_max, 44 of 60 active)
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((120, 60)) * np.logspace(0, -10, 60)
+    y = A @ rng.standard_normal(60) + 1e-3 * rng.standard_normal(120)
+    path = asp(A, y, max_active=55)
+    assert len(path.steps[-1].active) == 55
+    assert path.lams[-1] < 1e-13 * path.lams[0]
+    assert all(s.info["event"] in ("start", "add", "drop") for s in path)
+    for s in path.steps[1:]:
+        assert resolvable_kkt_violation(A, y, s.coef, s.lam) < 1e-6
+    ref_alphas, _, ref_coefs = lars_path(A, y, method="lasso", max_iter=30)
+    assert len(ref_alphas) >= 15  # sklearn stops early where alpha is no longer controlled
+    for k in range(1, len(ref_alphas)):  # and agrees where its own path is reliable
+        np.testing.assert_allclose(path.steps[k].lam, ref_alphas[k] * len(y), rtol=1e-8)
+        np.testing.assert_allclose(path.steps[k].coef, ref_coefs[:, k], rtol=1e-6,
+                                   atol=1e-9 * np.abs(ref_coefs[:, k]).max())
+
+
 def test_cd_and_ista_at_lambda_match_the_lasso_path():
     A, y, _ = random_problem()
     knots = asp(A, y).lams

@@ -38,6 +38,10 @@ from acefit.solvers.path import Path
 __all__ = ["asp"]
 
 
+_ROUNDING = 1e-12  # a step shorter than this fraction of the current lam is rounding
+_RESOLVE = 0.5  # exact active correlations further than this fraction of lam from lam
+
+
 class _Rows:
     """A stack of length-n rows with amortised O(n) append and a contiguous view."""
 
@@ -113,6 +117,16 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     gives a single zero step with lam = 0; NaN/inf or mismatched shapes raise
     ValueError naming the array. At most rank(A) columns are active: an
     underdetermined path ends at lam = 0 with min(m, n) active columns.
+
+    Tolerances are relative, so the path may span any number of decades of lam
+    (a prior scaling easily gives more than 12). A step shorter than 1e-12 of the
+    current lam does not count as a crossing for the column just dropped, and a
+    breakpoint within 1e-12 of the current lam from 0 is lam = 0 (event
+    ``"zero_lambda"``). lam stays resolvable while the correlations do: on the
+    active set |a_j'r| = lam, and every ``refresh`` steps, when A'r is recomputed
+    exactly, the path stops (that step's ``info["stop"] = "unresolved_lambda"``)
+    if some active |a_j'r| is more than lam / 2 away from lam, i.e. rounding in
+    the Gram quantities (whose condition is cond(A_S)^2) has swamped lam.
     """
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
@@ -145,7 +159,8 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     GS = _Rows(n)  # rows G[S_i, :], contiguous, grown by doubling
     in_S = np.zeros(n, dtype=bool)
     y_norm = np.sqrt(yty)
-    zero_step = 1e-12 * lam  # steps shorter than this are rounding, not breakpoints
+    # Every tolerance is relative to the current lam, never to lam_max: with a prior
+    # scaling the path legitimately spans more than 12 decades of lam.
     rank_limit = min(n, setup.scaled.A.shape[0])  # no more than rank(A) columns can be active
 
     def add(j: int) -> bool:
@@ -189,10 +204,12 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
                 t1 = np.where(1.0 - ai > 1e-12, (lam - c) / (1.0 - ai), np.inf)
                 t2 = np.where(1.0 + ai > 1e-12, (lam + c) / (1.0 + ai), np.inf)
             if just_dropped >= 0:
-                # it sits on the bound it left: only a later crossing counts
+                # it sits on the bound it left: only a later crossing counts, and a
+                # step shorter than rounding of the current lam is no crossing
                 q = np.flatnonzero(idx == just_dropped)
-                t1[q] = np.where(t1[q] <= zero_step, np.inf, t1[q])
-                t2[q] = np.where(t2[q] <= zero_step, np.inf, t2[q])
+                short = _ROUNDING * lam
+                t1[q] = np.where(t1[q] <= short, np.inf, t1[q])
+                t2[q] = np.where(t2[q] <= short, np.inf, t2[q])
             t = np.minimum(t1, t2)
             t[t < 0] = 0.0
             k = int(np.argmin(t))
@@ -210,7 +227,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
 
         alpha = min(alpha_add, alpha_drop, lam)
         event = "add" if alpha == alpha_add else "drop" if alpha == alpha_drop else "zero_lambda"
-        if lam - alpha <= zero_step:  # a breakpoint within rounding of lam = 0 is lam = 0
+        if lam - alpha <= _ROUNDING * lam:  # a breakpoint within rounding of 0 is lam = 0
             event = "zero_lambda"
         if min_lambda is not None and lam - alpha <= min_lambda:
             alpha, event = lam - min_lambda, "min_lambda"
@@ -222,8 +239,13 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         # ill-conditioned active set a fresh solve puts rounding noise of either sign
         # into a coefficient that has just left zero, and the noise would decide a drop.
         x = x + alpha * dx
+        unresolved = False
         if (it + 1) % refresh == 0:
             corr = b - x @ GS.rows
+            # on the active set |a_j'r| = lam: if the exact correlations miss it by
+            # half of lam, rounding (cond(G_SS) = cond(A_S)^2) has swamped lam
+            miss = np.abs(np.abs(corr[S]) - lam).max(initial=0.0)
+            unresolved = lam > 0 and miss > _RESOLVE * lam
         else:
             corr -= alpha * a
 
@@ -238,9 +260,12 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         rss = max(float(yty - x @ b[S] - x @ corr[S]), 0.0)
         if event == "add":
             index = j_add
-        setup.step(list(S), x, lam=lam, rss=rss, info={"event": event, "index": index})
+        info = {"event": event, "index": index}
+        if unresolved:
+            info["stop"] = "unresolved_lambda"
+        setup.step(list(S), x, lam=lam, rss=rss, info=info)
 
-        done = event in ("min_lambda", "zero_lambda")
+        done = event in ("min_lambda", "zero_lambda") or unresolved
         done |= max_active is not None and len(S) >= max_active
         done |= tol > 0 and np.sqrt(rss) <= tol * y_norm
         if done:
