@@ -191,6 +191,21 @@ def test_asp_spans_many_decades_of_lambda():
                                    atol=1e-9 * np.abs(ref_coefs[:, k]).max())
 
 
+def test_asp_stops_where_rounding_swamps_lambda():
+    # near-dependent pairs over 10 decades: below ~1e-16 lam_max the Gram correlations
+    # no longer resolve lam; the path must stop there, flagged, not at a fixed ratio
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((120, 40))
+    A = np.hstack([B, B + 1e-3 * rng.standard_normal(B.shape)]) * np.logspace(0, -10, 80)
+    y = A @ rng.standard_normal(80) + 1e-3 * rng.standard_normal(120)
+    path = asp(A, y)
+    last = path.steps[-1]
+    assert last.info.get("stop") == "unresolved_lambda" and last.lam > 0
+    assert not any("stop" in s.info for s in path.steps[:-1])
+    assert last.lam < 1e-14 * path.lams[0]
+    assert np.all(np.diff(path.lams) <= 0)
+
+
 def test_cd_and_ista_at_lambda_match_the_lasso_path():
     A, y, _ = random_problem()
     knots = asp(A, y).lams
