@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.data import atomic_numbers, chemical_symbols
+from ase.data import chemical_symbols
+
+from acefit.elements import atomic_number
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 DEFAULT_CONFIG_TYPE = "default"
@@ -132,7 +134,7 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
 
 def check_elements(configs, elements) -> None:
     """Raise ValueError naming file and frame if a configuration has an element outside ``elements``."""
-    allowed = {_as_number(e) for e in elements}
+    allowed = {atomic_number(e) for e in elements}
     for cfg in configs:
         present = set(int(z) for z in np.unique(cfg.atoms.numbers))
         extra = present - allowed
@@ -261,14 +263,6 @@ def _finite(x, key, where):
 def _volume(atoms) -> float:
     vol = abs(float(np.linalg.det(np.asarray(atoms.cell))))
     return vol if vol > 1e-12 else float("nan")
-
-
-def _as_number(e) -> int:
-    if isinstance(e, str):
-        if e not in atomic_numbers:
-            raise ValueError(f"unknown element symbol {e!r}")
-        return atomic_numbers[e]
-    return int(e)
 
 
 def _frame_indices(index, n_frames):

@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from ase.data import atomic_numbers, chemical_symbols
+from ase.data import chemical_symbols
 
 from acefit.data import check_elements
+from acefit.elements import atomic_number
 
 DEFAULT_WEIGHTS = {"E": 30.0, "F": 1.0, "V": 1.0}
 ROW_KINDS = ("E", "F", "V")
@@ -121,7 +122,7 @@ def reference_energies(e0, configs, elements) -> ReferenceEnergies:
     elements : iterable of str or int
         The basis elements.
     """
-    zs = sorted(_number(e) for e in elements)
+    zs = sorted(atomic_number(e) for e in elements)
     if e0 is None or (isinstance(e0, str) and e0 == "auto"):
         return fit_reference_energies(configs, zs)
     if not isinstance(e0, dict):
@@ -131,7 +132,7 @@ def reference_energies(e0, configs, elements) -> ReferenceEnergies:
         value = float(value)
         if not np.isfinite(value):
             raise ValueError(f"E0[{key!r}] must be finite, got {value}")
-        values[_number(key)] = value
+        values[atomic_number(key)] = value
     missing = [chemical_symbols[z] for z in zs if z not in values]
     if missing:
         raise ValueError(f"E0 is missing element(s) {', '.join(missing)} of the basis")
@@ -145,7 +146,7 @@ def fit_reference_energies(configs, elements) -> ReferenceEnergies:
     configurations share one stoichiometry); the split between elements is then
     arbitrary but Σ E0 is still the best constant per composition.
     """
-    zs = sorted(_number(e) for e in elements)
+    zs = sorted(atomic_number(e) for e in elements)
     rows, energies = [], []
     for cfg in configs:
         if cfg.energy is None:
@@ -157,14 +158,6 @@ def fit_reference_energies(configs, elements) -> ReferenceEnergies:
         raise ValueError("cannot estimate E0: no training configuration has an energy")
     sol, *_ = np.linalg.lstsq(np.array(rows, dtype=float), np.array(energies), rcond=None)
     return ReferenceEnergies(values={z: float(v) for z, v in zip(zs, sol)}, method="least-squares")
-
-
-def _number(e) -> int:
-    if isinstance(e, str):
-        if e not in atomic_numbers:
-            raise ValueError(f"unknown element {e!r}")
-        return atomic_numbers[e]
-    return int(e)
 
 
 # ---------------------------------------------------------------- rows

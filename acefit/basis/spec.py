@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from ase.data import atomic_numbers, chemical_symbols
+
+from acefit.elements import atomic_number
 
 __all__ = ["BasisFunction", "BasisSpec", "enumerate_multisets", "parse_elements"]
 
@@ -71,17 +72,7 @@ def parse_elements(elements):
     """Atomic numbers (sorted, unique) from symbols or numbers; ValueError otherwise."""
     if isinstance(elements, (str, Integral)):
         elements = [elements]
-    out = []
-    for e in elements:
-        if isinstance(e, str):
-            if e not in atomic_numbers:
-                raise ValueError(f"unknown element symbol {e!r}")
-            out.append(atomic_numbers[e])
-        elif isinstance(e, Integral) and 0 < int(e) < len(chemical_symbols):
-            out.append(int(e))
-        else:
-            raise ValueError(f"unknown element {e!r}: give a symbol such as 'Mo' or an "
-                             "atomic number")
+    out = [atomic_number(e) for e in elements]
     if not out:
         raise ValueError("elements must name at least one element")
     if len(set(out)) != len(out):
