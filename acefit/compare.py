@@ -196,11 +196,7 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("Learning curves")
-    path = out / "learning_curve.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return path
+    return _save_png(fig, out / "learning_curve.png", dpi=120)
 
 
 def entry_sizes(path, n_functions: int) -> np.ndarray:
@@ -303,11 +299,7 @@ def basis_selection_png(runs, out: Path) -> Path:
         bar = fig.colorbar(image, ax=axes, shrink=0.8)
         bar.set_label("active functions when first selected")
     fig.suptitle("Basis selection along the path (grey: available, never selected)")
-    path = out / "basis_selection.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return _save_png(fig, out / "basis_selection.png", dpi=110)
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -385,3 +377,13 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     write_text(json_path, json.dumps({"runs": [str(r.directory) for r in runs],
                                          "split": split, "rows": rows}, indent=1) + "\n")
     return {"table": table, "rows": rows, "files": [md_path, json_path, curve, selection]}
+
+
+def _save_png(fig, path: Path, dpi: int) -> Path:
+    """Write a figure atomically and release it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return path
