@@ -721,8 +721,7 @@ def _contiguous(problem):
 
     A fresh assembly returns R as a view of a Fortran-ordered factor, a cached
     one as a C-ordered array, and R is unique only up to the sign of each row
-    (parallel assembly merges factors in whatever order workers finish). The
-    numbers are equivalent, but BLAS rounds differently and a lasso path can
+    (a different number of workers gives different signs). The numbers are equivalent, but BLAS rounds differently and a lasso path can
     branch differently at near-ties; one form makes a resumed run equal to an
     uninterrupted one, bit for bit.
     """
