@@ -249,10 +249,16 @@ class StreamingQR:
         if self.m < n:
             raise ValueError(f"the training set has {self.m} weighted rows but the basis has {n} "
                              f"functions; the reduced form needs at least as many rows as columns")
-        # dtpqrt never writes below the diagonal of the (zero-initialised) factor, so
-        # the leading block is already triangular: a view avoids a second n×n copy.
-        return LeastSquaresProblem.from_reduced(self.R_aug[:n, :n], self.R_aug[:n, n].copy(),
-                                                self.yty, self.m)
+        # One canonical form, whatever the number of workers and whether it comes
+        # from the cache: diag(R) >= 0 (rows of [R | Q'y] are unique up to sign) and
+        # C order (as the cache returns it). Equivalent numbers, but BLAS rounds each
+        # layout differently and a lasso path can branch at near-ties. dtpqrt never
+        # writes below the diagonal of the zero-initialised factor, so the leading
+        # block is already triangular.
+        flip = np.diag(self.R_aug)[:n] < 0
+        self.R_aug[np.flatnonzero(flip)] *= -1.0  # still a valid factor of the same rows
+        return LeastSquaresProblem.from_reduced(np.ascontiguousarray(self.R_aug[:n, :n]),
+                                                self.R_aug[:n, n].copy(), self.yty, self.m)
 
     def _fold(self, block, l):
         nb = max(1, min(64, self.n + 1, block.shape[0]))

@@ -18,7 +18,7 @@ import numpy as np
 
 from acefit.atomic import atomic_path
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: reduced R stored with diag(R) >= 0
 _COMPLETE = "acefit_complete"
 
 

@@ -675,7 +675,6 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                               scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
                               progress=pbar.update)
         timings["assemble"] = time.perf_counter() - t
-        system.train = _contiguous(system.train)
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
                  "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
                  " from the cache" if system.cache_hit else "", timings["assemble"])
@@ -714,26 +713,6 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])
-
-
-def _contiguous(problem):
-    """The same problem in one canonical form: C-ordered, and diag(R) >= 0 when reduced.
-
-    A fresh assembly returns R as a view of a Fortran-ordered factor, a cached
-    one as a C-ordered array, and R is unique only up to the sign of each row
-    (a different number of workers gives different signs). The numbers are equivalent, but BLAS rounds differently and a lasso path can
-    branch differently at near-ties; one form makes a resumed run equal to an
-    uninterrupted one, bit for bit.
-    """
-    from dataclasses import replace
-
-    A = np.ascontiguousarray(problem.A)
-    y = np.ascontiguousarray(problem.y)
-    if problem.reduced:
-        sign = np.where(np.diag(A) < 0, -1.0, 1.0)
-        A = A * sign[:, None]
-        y = y * sign
-    return replace(problem, A=A, y=y)
 
 
 def basis_elements(basis) -> list[str]:

@@ -231,4 +231,7 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
                                    atol=1e-11 * np.abs(single.aty()).max())
         assert multi.m == single.m and multi.yty == pytest.approx(single.yty)
     np.testing.assert_allclose(np.abs(multis[0].A), np.abs(singles[0].A), rtol=1e-8, atol=1e-10)
+    for problem in singles + multis:  # one canonical form whatever the number of workers
+        assert problem.A.flags.c_contiguous and np.all(np.diag(problem.A) >= 0)
+    np.testing.assert_allclose(multis[0].A, singles[0].A, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(_ls(multis[0]), _ls(singles[0]), rtol=1e-8)
