@@ -106,24 +106,30 @@ def test_lars_lasso_marks_critical_values():
             for j in range(k, len(path) - 1))
 
 
-def test_active_cholesky_updates_match_refactorisation():
-    from acefit.solvers._cholesky import ActiveCholesky
+@pytest.mark.parametrize("refresh", [1, 3, 100])
+def test_active_qr_updates_match_refactorisation(refresh):
+    from acefit.solvers._qr import ActiveQR
 
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((30, 12))
-    G = X.T @ X
-    chol, S = ActiveCholesky(), []
+    X = rng.standard_normal((30, 12)) * np.logspace(0, -6, 12)
+    y = rng.standard_normal(30)
+    qr = ActiveQR(X, y, X.T @ X, refresh=refresh, capacity=2)
     for j in [3, 7, 0, 11, 5, 9, 2]:
-        assert chol.append(G[S, j], G[j, j])
-        S.append(j)
-    for p in [2, 0, 3]:
-        chol.delete(p)
-        S.pop(p)
-        np.testing.assert_allclose(chol.R.T @ chol.R, G[np.ix_(S, S)], atol=1e-10)
-        assert np.allclose(chol.R, np.triu(chol.R))
-    v = rng.standard_normal(len(S))
-    np.testing.assert_allclose(chol.solve(v), np.linalg.solve(G[np.ix_(S, S)], v), atol=1e-10)
-    assert not chol.append(G[S, S[0]], G[S[0], S[0]])  # an active column is dependent
+        assert qr.append(j)
+    for p in [2, 0, 3, 3]:
+        qr.delete(p)
+        S = qr.active
+        Q = qr.Q.cols
+        np.testing.assert_allclose(Q.T @ Q, np.eye(len(S)), atol=1e-14)
+        np.testing.assert_allclose(Q @ qr.R, X[:, S], atol=1e-14)
+        assert np.allclose(qr.R, np.triu(qr.R))
+        np.testing.assert_allclose(qr.P.cols, X.T @ Q, atol=1e-13)
+        np.testing.assert_allclose(qr.z, Q.T @ y, atol=1e-14)
+        np.testing.assert_allclose(qr.r, y - Q @ qr.z, atol=1e-14)
+        ref, *_ = np.linalg.lstsq(X[:, S], y, rcond=None)
+        np.testing.assert_allclose(qr.coef, ref, rtol=1e-8)
+    assert not qr.append(qr.active[0])  # an active column is dependent
+    np.testing.assert_allclose(qr.coordinates(qr.active[1]), np.eye(len(qr))[1], atol=1e-10)
 
 
 def test_omp_agrees_with_sklearn_orthogonal_mp():
@@ -189,6 +195,28 @@ def test_asp_spans_many_decades_of_lambda():
         np.testing.assert_allclose(path.steps[k].lam, ref_alphas[k] * len(y), rtol=1e-8)
         np.testing.assert_allclose(path.steps[k].coef, ref_coefs[:, k], rtol=1e-6,
                                    atol=1e-9 * np.abs(ref_coefs[:, k]).max())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_asp_swaps_in_a_column_that_lies_in_the_active_span(seed):
+    # a_40 is a combination of a_0, a_1, a_2 (to 1e-9) and carries most of y: the
+    # lasso path needs it while they are active. A Cholesky update has to refuse it
+    # for good, and its correlation then ran past lam; a swap keeps the path exact.
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((100, 40))
+    dependent = A[:, :3] @ np.array([0.9, 0.8, -0.7]) + 1e-9 * rng.standard_normal(100)
+    A = np.column_stack([A, dependent])
+    y = A[:, [40, 5, 6, 7]] @ np.array([3.0, 1.0, -1.0, 0.5]) + 0.05 * rng.standard_normal(100)
+    path = asp(A, y)
+    swaps = [s for s in path if s.info["event"] == "swap"]
+    group = {0, 1, 2, 40}  # any three of them span the fourth
+    assert swaps and all({s.info["index"], s.info["dropped"]} <= group for s in swaps)
+    assert any(40 in s.active for s in path)
+    assert not any(group <= set(s.active) for s in path)
+    for s in path.steps[1:]:
+        if s.lam > 0:
+            assert resolvable_kkt_violation(A, y, s.coef, s.lam) < 1e-6
+    assert path.steps[-1].n_active == 40  # the full-rank least-squares fit
 
 
 def test_asp_stops_where_rounding_swamps_lambda():

@@ -17,9 +17,23 @@ dx = G_SS^{-1} s per unit decrease of lam. A step decreases lam by the largest
 alpha that keeps (x, y_d) optimal with the same S: it ends at a *breakpoint*
 where either an inactive constraint becomes binding (the column is added) or an
 active coefficient reaches zero (the column is dropped). One constraint is added
-or dropped per step, and the Cholesky factor of G_SS is updated, never
-refactorised. All work is on the Gram matrix G = A'A and A'y, computed once
-(for a reduced problem G = R'R), so a step costs one product with G[:, S].
+or dropped per step.
+
+Numerics. As BPDual does, the active columns are kept as A_S = Q R, updated by
+one Gram-Schmidt column (add) or Givens rotations (drop), never refactorised
+(:class:`~acefit.solvers._qr.ActiveQR`). With z = Q'y and w = R^{-T} s, the
+solution on S is x = R^{-1}(z - lam w), its residual is r = (y - Qz) + lam Q w,
+and every correlation is A'r = A'y - P(z - lam w) with P = A'Q kept alongside.
+So a step costs one pass over P (n x |S|), and lam is resolved to about
+eps cond(A_S), where a Cholesky factor of the Gram matrix G_SS (the previous
+implementation) resolved it only to eps cond(A_S)^2: on the real Zuo Si design
+that left the path inexact past ~200 active functions and stopped it at 889.
+
+A column that must enter but lies numerically in span(A_S) (sin^2 of its angle
+to the span at most ``dependence_tol``) is *swapped* in: at the same lam the fit
+is kept and an active column whose coefficient reaches zero along the null
+direction leaves (event ``"swap"``). Refusing it for good, as a Cholesky update
+must, let its correlation later exceed lam.
 
 Each breakpoint is one :class:`~acefit.solvers.path.Step`; its ``active`` are
 the columns with non-zero coefficients at that lam (a column that becomes
@@ -31,45 +45,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from acefit.solvers._cholesky import ActiveCholesky
 from acefit.solvers._common import check_count, check_nonnegative, prepare
+from acefit.solvers._qr import ActiveQR
 from acefit.solvers.path import Path
 
 __all__ = ["asp"]
 
 
-_ROUNDING = 1e-12  # a step shorter than this fraction of the current lam is rounding
-_RESOLVE = 0.5  # exact active correlations further than this fraction of lam from lam
-
-
-class _Rows:
-    """A stack of length-n rows with amortised O(n) append and a contiguous view."""
-
-    def __init__(self, n: int, capacity: int = 64):
-        self._buf = np.empty((capacity, n))
-        self._k = 0
-
-    @property
-    def rows(self) -> np.ndarray:
-        return self._buf[: self._k]
-
-    def append(self, row: np.ndarray) -> None:
-        if self._k == len(self._buf):
-            grown = np.empty((2 * len(self._buf), self._buf.shape[1]))
-            grown[: self._k] = self._buf[: self._k]
-            self._buf = grown
-        self._buf[self._k] = row
-        self._k += 1
-
-    def delete(self, p: int) -> None:
-        self._buf[p: self._k - 1] = self._buf[p + 1: self._k].copy()
-        self._k -= 1
+_ROUNDING = 1e-12  # a breakpoint this close (relative to lam) to lam = 0 is lam = 0
+_RESOLVE = 0.5  # active correlations further than this fraction of lam from lam
 
 
 def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
         tol: float = 0.0, prior=None, validation=None, on_step=None,
-        max_steps: int | None = None, dependence_tol: float = 1e-10,
-        refresh: int = 25) -> Path:
+        max_steps: int | None = None, dependence_tol: float = 1e-14,
+        refresh: int = 32) -> Path:
     """Lasso path by the BPDual homotopy (Friedlander and Saunders).
 
     Parameters
@@ -94,39 +84,42 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         Called with each step as it is finished.
     max_steps : int, optional
         Safety cap on the number of breakpoints (default 8 * n + 100).
-    dependence_tol : float, default 1e-10
+    dependence_tol : float, default 1e-14
         A column whose squared distance to the span of the active columns is at
-        most this fraction of its squared norm never enters (duplicated or
-        dependent columns: the lasso solution is then not unique and one
-        representative is kept).
-    refresh : int, default 25
-        Recompute the correlations A'r exactly every ``refresh`` steps
-        (they are updated incrementally in between).
+        most this fraction of its squared norm is dependent: it enters by a swap,
+        never beside the columns it depends on. (The distance comes from the
+        re-orthogonalised QR update and is meaningful far below 1e-14; on the Zuo
+        Si design 1e-10 sent near-dependent pair functions into swaps that could
+        not be made exactly, and their correlations then exceeded lam.)
+    refresh : int, default 32
+        The new column of P = A'Q is formed from the Gram matrix at each add, and
+        recomputed exactly as A'q every ``refresh`` adds.
 
     Returns
     -------
     Path
         Steps at lam_max (all zero), then at each breakpoint. ``info`` holds
-        ``event`` ("start", "add", "drop", "min_lambda", "zero_lambda") and the
-        ``index`` of the column added or dropped.
+        ``event`` ("start", "add", "drop", "swap", "min_lambda", "zero_lambda") and
+        the ``index`` of the column added, dropped or swapped in (a swap also
+        names the column that ``dropped``).
 
     Notes
     -----
     Degenerate input: zero columns never enter; of duplicated (or dependent)
-    columns one representative enters (see ``dependence_tol``); y = 0 (or A'y = 0)
-    gives a single zero step with lam = 0; NaN/inf or mismatched shapes raise
-    ValueError naming the array. At most rank(A) columns are active: an
-    underdetermined path ends at lam = 0 with min(m, n) active columns.
+    columns one representative is active at a time; y = 0 (or A'y = 0) gives a
+    single zero step with lam = 0; NaN/inf or mismatched shapes raise ValueError
+    naming the array. At most rank(A) columns are active: an underdetermined path
+    ends at lam = 0 with min(m, n) active columns.
 
     Tolerances are relative, so the path may span any number of decades of lam
-    (a prior scaling easily gives more than 12). A step shorter than 1e-12 of the
-    current lam does not count as a crossing for the column just dropped, and a
-    breakpoint within 1e-12 of the current lam from 0 is lam = 0 (event
-    ``"zero_lambda"``). lam stays resolvable while the correlations do: on the
-    active set |a_j'r| = lam, and every ``refresh`` steps, when A'r is recomputed
-    exactly, the path stops (that step's ``info["stop"] = "unresolved_lambda"``)
-    if some active |a_j'r| is more than lam / 2 away from lam, i.e. rounding in
-    the Gram quantities (whose condition is cond(A_S)^2) has swamped lam.
+    (a prior scaling easily gives more than 12). A breakpoint within 1e-12 of the
+    current lam from 0 is lam = 0 (event ``"zero_lambda"``). A column just
+    dropped sits on the bound it left, and only its crossing of the opposite
+    bound counts on the next segment. lam stays resolvable while the correlations
+    do: on the active set |a_j'r| = lam exactly, and their computed miss measures
+    the rounding; the path stops (that step's ``info["stop"] =
+    "unresolved_lambda"``) once some active |a_j'r| is more than lam / 2 away from
+    lam, i.e. rounding has swamped lam.
     """
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
@@ -135,64 +128,93 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     refresh = check_count(refresh, "refresh", allow_none=False)
     setup = prepare(A, y, solver="asp", prior=prior, validation=validation, on_step=on_step,
                     params=dict(max_active=max_active, min_lambda=min_lambda, tol=tol))
+    A = setup.scaled.A
     G = setup.gram()
     b = setup.aty()
     yty = setup.yty
+    offset = setup.scaled.offset
     n = len(b)
     max_steps = max_steps or 8 * n + 100
 
     eligible = np.diag(G) > 0  # zero columns never enter
     corr = b.copy()  # A'r, r = y - A x
-    score = np.where(eligible, np.abs(corr), 0.0)
-    lam = float(score.max()) if n else 0.0
+    lam = float(np.where(eligible, np.abs(corr), 0.0).max()) if n else 0.0
     if lam == 0.0:
         setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
         return setup.path
-    if min_lambda is not None and lam <= min_lambda:
-        setup.step([], [], lam=lam, rss=yty, info={"event": "start", "index": -1})
-        return setup.path
     setup.step([], [], lam=lam, rss=yty, info={"event": "start", "index": -1})
+    if min_lambda is not None and lam <= min_lambda:
+        return setup.path
 
-    chol = ActiveCholesky(dependence_tol)
-    S: list[int] = []
+    qr = ActiveQR(A, setup.scaled.y, G, dependence_tol=dependence_tol, refresh=refresh,
+                  capacity=min(max_active or 64, n))
+    S = qr.active  # the active columns, in the order of the factorisation
     sgn = np.zeros(0)
-    GS = _Rows(n)  # rows G[S_i, :], contiguous, grown by doubling
     in_S = np.zeros(n, dtype=bool)
     y_norm = np.sqrt(yty)
     # Every tolerance is relative to the current lam, never to lam_max: with a prior
     # scaling the path legitimately spans more than 12 decades of lam.
-    rank_limit = min(n, setup.scaled.A.shape[0])  # no more than rank(A) columns can be active
+    rank_limit = min(n, A.shape[0])  # no more than rank(A) columns can be active
 
-    def add(j: int) -> bool:
+    def add(j: int, sign: float) -> bool:
         nonlocal sgn
-        if not chol.append(GS.rows[:, j], G[j, j]):
-            eligible[j] = False
+        if not qr.append(j):
             return False
-        S.append(j)
         in_S[j] = True
-        sgn = np.append(sgn, np.sign(corr[j]))
-        GS.append(G[j])
+        sgn = np.append(sgn, sign)
         return True
 
     def drop(p: int) -> None:
         nonlocal sgn
-        j = S.pop(p)
-        in_S[j] = False
-        chol.delete(p)
+        in_S[S[p]] = False
+        qr.delete(p)
         sgn = np.delete(sgn, p)
-        GS.delete(p)
 
-    add(int(np.argmax(score)))
-    just_added, just_dropped = S[-1] if S else -1, -1
-    x = np.zeros(len(S))
+    def swap_in(j: int, sign: float, x: np.ndarray):
+        """Enter column j that lies numerically in span(A_S), at the same lam.
+
+        With a_j sign = A_S v, moving x -> x - t v, x_j = t sign keeps the fit, and
+        the l1 norm too (on the bound, 1 = s'v): the first coefficient to reach
+        zero leaves instead, a simplex-like ratio test. Returns (x, the column
+        that left, its sign), or None when none can leave.
+        """
+        v = sign * qr.coordinates(j)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(x * v > 0, x / v, np.inf)
+        if not len(t) or not np.isfinite(t.min()):
+            return None
+        p = int(np.argmin(t))
+        moved = x - t[p] * v
+        out, out_sign = S[p], sgn[p]
+        drop(p)
+        if add(j, sign):
+            return np.append(np.delete(moved, p), t[p] * sign), out, out_sign
+        add(out, out_sign)  # j is dependent on the rest too: undo (out moves to the end)
+        return None
+
+    def enter(j: int, sign: float, x: np.ndarray):
+        """Add j at a breakpoint: (x, column that left or -1, its sign), or None."""
+        if add(j, sign):
+            return np.append(x, 0.0), -1, 0.0
+        return swap_in(j, sign, x) if S else None
+
+    just_added, just_dropped, dropped_sign = -1, -1, 0.0
+    x = np.zeros(0)
     for it in range(max_steps):
-        if not S:  # everything dropped: the most correlated column re-enters
+        if not S:  # at the start, or everything dropped: the most correlated column enters
             score = np.where(eligible, np.abs(corr), 0.0)
-            if not score.any() or not add(int(np.argmax(score))):
+            j = int(np.argmax(score))
+            if not score[j] > 0.0 or not add(j, np.sign(corr[j])):
                 break
-            x = np.zeros(1)
-        dx = chol.solve(sgn)
-        a = dx @ GS.rows  # G[:, S] dx: rate of change of corr per unit decrease of lam
+            x, just_added = np.zeros(1), j
+        w = qr.solve(sgn, trans=True)  # lam Q w is the part of the residual in span(A_S)
+        dx = qr.solve(w)
+        # one pass over P = A'Q: a = A'Qw is the rate of change of corr per unit
+        # decrease of lam, and corr = A'r = b - A'Q(z - lam w) exactly at this lam
+        a, fit = (qr.P.cols @ np.column_stack([w, qr.z - lam * w])).T
+        corr = b - fit
+        # on the active set |a_j'r| = lam: the miss is how well lam is resolved
+        miss = np.abs(np.abs(corr[S]) - lam).max(initial=0.0) / lam
 
         # Breakpoints where an inactive constraint becomes binding.
         cand = eligible & ~in_S
@@ -204,12 +226,14 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
                 t1 = np.where(1.0 - ai > 1e-12, (lam - c) / (1.0 - ai), np.inf)
                 t2 = np.where(1.0 + ai > 1e-12, (lam + c) / (1.0 + ai), np.inf)
             if just_dropped >= 0:
-                # it sits on the bound it left: only a later crossing counts, and a
-                # step shorter than rounding of the current lam is no crossing
-                q = np.flatnonzero(idx == just_dropped)
-                short = _ROUNDING * lam
-                t1[q] = np.where(t1[q] <= short, np.inf, t1[q])
-                t2[q] = np.where(t2[q] <= short, np.inf, t2[q])
+                # it sits on the bound it left and, c being linear in alpha, cannot
+                # meet that bound again on this segment: only the opposite bound
+                # counts (its coefficient may change sign at once)
+                q = idx == just_dropped
+                if dropped_sign > 0:
+                    t1[q] = np.inf
+                else:
+                    t2[q] = np.inf
             t = np.minimum(t1, t2)
             t[t < 0] = 0.0
             k = int(np.argmin(t))
@@ -219,8 +243,8 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         alpha_drop, p_drop = np.inf, -1
         with np.errstate(divide="ignore", invalid="ignore"):
             cross = np.where(x * dx < 0, -x / dx, np.inf)
-        if just_added in S:
-            cross[S.index(just_added)] = np.inf
+        if just_added >= 0 and in_S[just_added]:
+            cross[S.index(just_added)] = np.inf  # it starts at zero, moving away from it
         if len(cross) and np.isfinite(cross.min()):
             p_drop = int(np.argmin(cross))
             alpha_drop = float(cross[p_drop])
@@ -231,33 +255,22 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             event = "zero_lambda"
         if min_lambda is not None and lam - alpha <= min_lambda:
             alpha, event = lam - min_lambda, "min_lambda"
-
         if event == "zero_lambda":
             alpha = lam
         lam -= alpha
-        # Move along the segment rather than re-solving G_SS x = A_S'y - lam s: on an
-        # ill-conditioned active set a fresh solve puts rounding noise of either sign
-        # into a coefficient that has just left zero, and the noise would decide a drop.
-        x = x + alpha * dx
-        unresolved = False
-        if (it + 1) % refresh == 0:
-            corr = b - x @ GS.rows
-            # on the active set |a_j'r| = lam: if the exact correlations miss it by
-            # half of lam, rounding (cond(G_SS) = cond(A_S)^2) has swamped lam
-            miss = np.abs(np.abs(corr[S]) - lam).max(initial=0.0)
-            unresolved = lam > 0 and miss > _RESOLVE * lam
-        else:
-            corr -= alpha * a
+        x = qr.solve(qr.z - lam * w)
+        # ||r||^2 = ||y - Qz||^2 + lam^2 ||w||^2 (the two parts are orthogonal); at a
+        # breakpoint the solution on S and on S after the add or drop coincide
+        rss = float(qr.r @ qr.r + lam * lam * (w @ w)) + offset
+        unresolved = lam > 0 and miss > _RESOLVE
 
         index = -1
         just_added = just_dropped = -1
         if event == "drop":
-            index = S[p_drop]
+            index, dropped_sign = S[p_drop], sgn[p_drop]
             x = np.delete(x, p_drop)
             drop(p_drop)
             just_dropped = index
-        # rss = y'y - 2 x'b_S + x'G_SS x, with G_SS x = b_S - corr_S
-        rss = max(float(yty - x @ b[S] - x @ corr[S]), 0.0)
         if event == "add":
             index = j_add
         info = {"event": event, "index": index}
@@ -271,8 +284,14 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         if done:
             break
         if event == "add":
-            corr[j_add] = np.sign(corr[j_add]) * lam  # on the bound by construction
-            if add(j_add):
-                x = np.append(x, 0.0)
-                just_added = j_add
+            entered = enter(j_add, np.sign(corr[j_add] - alpha * a[j_add]), x)
+            if entered is None:
+                eligible[j_add] = False  # dependent, with nothing to trade
+                continue
+            x, out, out_sign = entered
+            just_added = j_add
+            if out >= 0:  # a swap: the same fit on another support, at the same lam
+                just_dropped, dropped_sign = out, out_sign
+                setup.step(list(S), x, lam=lam, rss=rss,
+                           info={"event": "swap", "index": j_add, "dropped": out})
     return setup.path

@@ -7,7 +7,7 @@ Gamma rescales them), and refits least squares on the selected columns.
 
 Numerics. The active columns are kept as A_S = Q_S R_S (thin Q_S, orthonormal
 columns by Gram-Schmidt, re-orthogonalised once when the first pass cancels:
-"twice is enough"), and
+"twice is enough"; :class:`~acefit.solvers._qr.ActiveQR`, shared with ASP), and
 the residual r = y - Q_S Q_S'y is kept explicitly and updated by one projection
 per step. So the coefficients solve R_S x = Q_S'y, whose error grows with
 cond(A_S), not with cond(A_S)^2 as a Cholesky factor of the Gram matrix G_SS
@@ -15,39 +15,19 @@ would; and the residual sum of squares is ||r||^2, never a cancelling
 difference of Gram quantities, so it is non-increasing along the path. For a
 reduced problem A is the square factor R and y is Q'y, so the work is n x n.
 Selection needs A'r: it is updated with A'q_k = (G[:, j] - (A'Q_S) h) / nu,
-from the Gram matrix G = A'A computed once, and recomputed exactly every
-``refresh`` steps.
+from the Gram matrix G = A'A computed once; every ``refresh`` steps those
+columns of A'Q_S are recomputed exactly, and A'r = A'y - (A'Q_S) Q_S'y with them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from acefit.solvers._common import check_count, check_nonnegative, prepare
+from acefit.solvers._qr import ActiveQR
 from acefit.solvers.path import Path
 
 __all__ = ["omp"]
-
-
-class _Columns:
-    """A Fortran-ordered (rows, k) stack of columns grown by doubling."""
-
-    def __init__(self, rows: int, capacity: int):
-        self.buf = np.empty((rows, max(capacity, 1)), order="F")
-        self.k = 0
-
-    @property
-    def cols(self) -> np.ndarray:
-        return self.buf[:, : self.k]
-
-    def append(self, col: np.ndarray) -> None:
-        if self.k == self.buf.shape[1]:
-            grown = np.empty((self.buf.shape[0], 2 * self.k), order="F")
-            grown[:, : self.k] = self.buf[:, : self.k]
-            self.buf = grown
-        self.buf[:, self.k] = col
-        self.k += 1
 
 
 def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=None,
@@ -82,8 +62,9 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         column norm, so the test is meaningful down to ~1e-28; it is not a squared
         (Gram) quantity.
     refresh : int, default 50
-        Recompute the correlations A'r exactly every ``refresh`` steps (they are
-        updated from the Gram matrix in between).
+        Every ``refresh`` steps recompute A'q exactly for the columns selected since
+        the last time, and the correlations A'r with them (in between they are
+        updated from the Gram matrix).
 
     Returns
     -------
@@ -115,17 +96,13 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     limit = min(n, A.shape[0]) if max_active is None else min(max_active, n)
 
     eligible = np.diag(G) > 0
-    S: list[int] = []
-    Q = _Columns(A.shape[0], min(limit, 64))  # orthonormal basis of span(A_S)
-    P = _Columns(n, min(limit, 64))  # A'Q_S, to update the correlations
-    R = np.zeros((0, 0), order="F")  # A_S = Q_S R
-    z = np.zeros(0)  # Q_S'y
-    r = np.array(setup.scaled.y, dtype=float)
+    qr = ActiveQR(A, setup.scaled.y, G, dependence_tol=dependence_tol, refresh=refresh,
+                  capacity=min(limit, 64))
     corr = b.copy()
     rss = setup.yty
     setup.step([], [], lam=float("nan"), rss=rss, info={"event": "start", "index": -1})
     y_norm = np.sqrt(rss)
-    while len(S) < limit:
+    while len(qr) < limit:
         if tol > 0 and np.sqrt(rss) <= tol * y_norm:
             break
         score = np.where(eligible, np.abs(corr), -1.0)
@@ -133,39 +110,13 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         if score[j] <= 0.0:
             break  # the residual is orthogonal to every column that could enter
         eligible[j] = False
-        a = np.array(A[:, j], dtype=float)
-        Qs = Q.cols
-        a_norm = float(np.sqrt(a @ a))
-        h = Qs.T @ a
-        v = a - Qs @ h
-        nu = float(np.sqrt(v @ v))
-        if nu < 0.5 * a_norm:  # cancellation: a second pass restores orthogonality
-            h2 = Qs.T @ v
-            v -= Qs @ h2
-            h += h2
-            nu = float(np.sqrt(v @ v))
-        if not nu * nu > dependence_tol * a_norm * a_norm:
+        if not qr.append(j):
             continue
-        q = v / nu
-        p = (G[:, j] - P.cols @ h) / nu  # A'q
-        k = len(S)
-        S.append(j)
-        Q.append(q)
-        P.append(p)
-        R_new = np.zeros((k + 1, k + 1), order="F")
-        R_new[:k, :k] = R
-        R_new[:k, k] = h
-        R_new[k, k] = nu
-        R = R_new
-        t = float(q @ r)
-        z = np.append(z, t)
-        r -= t * q
-        if (k + 1) % refresh == 0:
-            corr = A.T @ r
+        if len(qr) % refresh == 0:  # P was just recomputed exactly: so is A'r
+            corr = b - qr.P.cols @ qr.z
         else:
-            corr -= t * p
-        x = solve_triangular(R, z, check_finite=False)
-        rss = float(r @ r) + offset
-        setup.step(list(S), x, rss=rss,
+            corr -= qr.z[-1] * qr.P.cols[:, -1]
+        rss = float(qr.r @ qr.r) + offset
+        setup.step(list(qr.active), qr.coef, rss=rss,
                    info={"event": "add", "index": j, "corr": float(score[j])})
     return setup.path

@@ -1,0 +1,184 @@
+"""An updatable QR factorisation of the active columns of a path solver.
+
+For a design A (m x n), targets y and an active list S, :class:`ActiveQR` keeps
+
+    A_S = Q R          Q (m x k) orthonormal columns, R (k x k) upper triangular
+    P = A'Q            (n x k), so that A'(Q v) costs one product with P
+    z = Q'y,  r = y - Q z   (the least-squares residual on S, kept explicitly)
+
+Appending a column orthogonalises it against Q by Gram-Schmidt, repeated once
+when the first pass cancels ("twice is enough"); deleting one restores R by
+Givens rotations and rotates Q, P and z alike. Nothing is refactorised. Because
+R comes from the columns themselves and not from the Gram matrix G_SS, solves
+with R lose accuracy like cond(A_S), not cond(A_S)^2.
+
+The new column of P, A'q, is first formed from the Gram matrix,
+(G[:, j] - P h) / nu, which costs O(nk) but loses accuracy like 1/nu; every
+``refresh`` appends, the columns formed that way are recomputed as A'Q[:, stale]
+in one matrix product, so errors never build up over more than a block.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg.blas import drot
+from scipy.linalg import solve_triangular
+
+
+class Columns:
+    """A Fortran-ordered (rows, k) stack of columns grown by doubling."""
+
+    def __init__(self, rows: int, capacity: int = 64):
+        self.buf = np.empty((rows, max(capacity, 1)), order="F")
+        self.k = 0
+
+    @property
+    def cols(self) -> np.ndarray:
+        return self.buf[:, : self.k]
+
+    def append(self, col: np.ndarray) -> None:
+        if self.k == self.buf.shape[1]:
+            grown = np.empty((self.buf.shape[0], 2 * self.k), order="F")
+            grown[:, : self.k] = self.buf[:, : self.k]
+            self.buf = grown
+        self.buf[:, self.k] = col
+        self.k += 1
+
+    def rotate(self, i: int, c: float, s: float) -> None:
+        """Columns (i, i+1) <- (c col_i + s col_{i+1}, -s col_i + c col_{i+1}), in place."""
+        drot(self.buf[:, i], self.buf[:, i + 1], c, s, overwrite_x=1, overwrite_y=1)
+
+    def pop(self) -> np.ndarray:
+        self.k -= 1
+        return self.buf[:, self.k].copy()
+
+
+class ActiveQR:
+    """A_S = Q R for the active columns S of A, with P = A'Q, z = Q'y and r = y - Qz.
+
+    Parameters
+    ----------
+    A : ndarray (m, n)
+        The design matrix (for a reduced problem its square factor).
+    y : ndarray (m,)
+        Targets.
+    gram : ndarray (n, n)
+        A'A, used to form each new column of P cheaply.
+    dependence_tol : float
+        A column whose squared distance to span(A_S) is at most this fraction of
+        its squared norm is refused (the distance comes from the re-orthogonalised
+        update, accurate to about eps times the column norm).
+    refresh : int
+        Recompute the Gram-formed columns of P exactly after this many appends.
+    capacity : int
+        Initial number of columns allocated (grown by doubling).
+    """
+
+    def __init__(self, A, y, gram, *, dependence_tol: float = 1e-10, refresh: int = 32,
+                 capacity: int = 64):
+        self.A, self.G = A, gram
+        m, n = A.shape
+        self.Q = Columns(m, capacity)
+        self.P = Columns(n, capacity)
+        self.R = np.zeros((0, 0), order="F")
+        self.z = np.zeros(0)
+        self.r = np.array(y, dtype=float)
+        self.active: list[int] = []
+        self.dependence_tol = float(dependence_tol)
+        self.refresh = int(refresh)
+        self._stale = np.zeros(0, dtype=bool)
+        self._appended = 0
+
+    def __len__(self) -> int:
+        return len(self.active)
+
+    def _orthogonalise(self, j: int):
+        """(h, v, ||a||^2, ||v||^2) with a = A[:, j] = Q h + v and Q'v = 0."""
+        a = np.array(self.A[:, j], dtype=float)
+        Q = self.Q.cols
+        a_norm2 = float(a @ a)
+        h = Q.T @ a
+        v = a - Q @ h
+        nu2 = float(v @ v)
+        if nu2 < 0.25 * a_norm2:  # cancellation: a second pass restores orthogonality
+            h2 = Q.T @ v
+            v -= Q @ h2
+            h += h2
+            nu2 = float(v @ v)
+        return h, v, a_norm2, nu2
+
+    def coordinates(self, j: int) -> np.ndarray:
+        """Least-squares coefficients of column j on the active columns: R^{-1} Q'a_j."""
+        return self.solve(self._orthogonalise(j)[0])
+
+    def append(self, j: int) -> bool:
+        """Add column j; False (nothing changes) if it lies numerically in span(A_S)."""
+        h, v, a_norm2, nu2 = self._orthogonalise(j)
+        if not nu2 > self.dependence_tol * a_norm2:
+            return False
+        nu = np.sqrt(nu2)
+        q = v / nu
+        k = len(self)
+        self.P.append((self.G[:, j] - self.P.cols @ h) / nu)
+        self.Q.append(q)
+        R = np.zeros((k + 1, k + 1), order="F")
+        R[:k, :k] = self.R
+        R[:k, k] = h
+        R[k, k] = nu
+        self.R = R
+        t = float(q @ self.r)
+        self.z = np.append(self.z, t)
+        self.r -= t * q
+        self.active.append(j)
+        self._stale = np.append(self._stale, True)
+        self._appended += 1
+        if self._appended % self.refresh == 0:
+            self.refresh_products()
+        return True
+
+    def delete(self, p: int) -> None:
+        """Remove the p-th active column; Givens rotations restore R to triangular."""
+        k = len(self)
+        H = np.delete(self.R, p, axis=1)  # (k, k-1), upper Hessenberg from column p
+        for i in range(p, k - 1):
+            a, b = H[i, i], H[i + 1, i]
+            rho = np.hypot(a, b)
+            if rho == 0.0:
+                continue
+            c, s = a / rho, b / rho
+            top = H[i, i:].copy()
+            H[i, i:] = c * top + s * H[i + 1, i:]
+            H[i + 1, i:] = -s * top + c * H[i + 1, i:]
+            H[i + 1, i] = 0.0
+            self.Q.rotate(i, c, s)
+            self.P.rotate(i, c, s)
+            zi = self.z[i]
+            self.z[i] = c * zi + s * self.z[i + 1]
+            self.z[i + 1] = -s * zi + c * self.z[i + 1]
+            stale = self._stale[i] | self._stale[i + 1]
+            self._stale[i] = self._stale[i + 1] = stale
+        self.R = np.asfortranarray(H[: k - 1])
+        # the last rotated direction left the span: its share of y returns to r
+        self.r += self.z[-1] * self.Q.pop()
+        self.P.pop()
+        self.z = self.z[:-1]
+        self._stale = self._stale[:-1]
+        self.active.pop(p)
+
+    def refresh_products(self) -> None:
+        """Recompute the Gram-formed columns of P as A'Q exactly."""
+        idx = np.flatnonzero(self._stale)
+        if len(idx):
+            self.P.buf[:, idx] = self.A.T @ self.Q.buf[:, idx]
+            self._stale[:] = False
+
+    def solve(self, v: np.ndarray, *, trans: bool = False) -> np.ndarray:
+        """R^{-1} v (or R^{-T} v)."""
+        if not len(self):
+            return np.zeros(0)
+        return solve_triangular(self.R, v, trans="T" if trans else "N", check_finite=False)
+
+    @property
+    def coef(self) -> np.ndarray:
+        """Least-squares coefficients on S: R x = z."""
+        return self.solve(self.z)
