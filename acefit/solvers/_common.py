@@ -23,12 +23,16 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import scipy.linalg
+from scipy.linalg.lapack import dtrcon
 
 from acefit.lsq import LeastSquaresProblem, as_problem
 from acefit.solvers.path import Path, Step
 
 __all__ = ["Setup", "EntryOrder", "prepare", "validate_prior", "validate_validation",
            "check_count", "check_nonnegative", "rss_from_gram"]
+
+_CHOLESKY_MAX_COND = 1e3  # reduce through the Gram matrix only while eps cond^2 <= ~1e-10
 
 
 def validate_prior(prior, n_features: int) -> np.ndarray | None:
@@ -170,6 +174,34 @@ class Setup:
         if self._aty is None:
             self._aty = self.scaled.A.T @ self.scaled.y
         return self._aty
+
+    def square_form(self):
+        """The scaled problem as a square one with the same least squares: (A, y, offset).
+
+        ``||y - A d||^2 + offset`` equals the scaled problem's residual sum of squares
+        for every d. A reduced (or not tall) problem is returned as it is. A tall
+        dense one is reduced to (R, Q'y) so that path solvers work on n-vectors, not
+        m-vectors: from the Gram matrix they need anyway (R = chol(A'A), one O(n^3)
+        step) when the 1-norm condition estimate of R is at most 1e3, so that the
+        squared conditioning of that route costs at most ~1e-10 relative; otherwise
+        by Householder QR of [A | y], which is accurate at any conditioning.
+        """
+        p = self.scaled
+        m, n = p.A.shape
+        if p.reduced or m <= n:
+            return p.A, p.y, p.offset
+        try:
+            R = scipy.linalg.cholesky(self.gram(), lower=False, check_finite=False)
+            rcond, info = dtrcon(R, norm="1", uplo="U", diag="N")
+            accurate = info == 0 and rcond * _CHOLESKY_MAX_COND >= 1.0
+        except np.linalg.LinAlgError:
+            accurate = False
+        if accurate:
+            qty = scipy.linalg.solve_triangular(R, self.aty(), trans="T", check_finite=False)
+            r = p.y - p.A @ scipy.linalg.solve_triangular(R, qty, check_finite=False)
+            return R, qty, float(r @ r)
+        R_aug = np.linalg.qr(np.column_stack([p.A, p.y]), mode="r")
+        return np.ascontiguousarray(R_aug[:n, :n]), R_aug[:n, n].copy(), float(R_aug[n, n] ** 2)
 
     def unscale(self, d: np.ndarray) -> np.ndarray:
         """Map coefficients from solver variables d to the caller's c = d / gamma."""

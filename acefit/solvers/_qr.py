@@ -21,8 +21,41 @@ in one matrix product, so errors never build up over more than a block.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg.blas import drot
+from numba import njit
 from scipy.linalg import solve_triangular
+from scipy.linalg.blas import dtrmm
+
+
+@njit(cache=True, nogil=True)
+def _givens_sweep(H, p, Q, P, z, stale):
+    """Restore the upper-Hessenberg H (k x k-1, column p removed) to triangular.
+
+    Each rotation of rows (i, i+1) of H is applied to columns (i, i+1) of Q and P,
+    entries (i, i+1) of z, and spreads staleness; one compiled pass, no copies.
+    """
+    k = H.shape[0]
+    for i in range(p, k - 1):
+        a, b = H[i, i], H[i + 1, i]
+        rho = np.hypot(a, b)
+        if rho == 0.0:
+            continue
+        c, s = a / rho, b / rho
+        for j in range(i, k - 1):
+            t = H[i, j]
+            H[i, j] = c * t + s * H[i + 1, j]
+            H[i + 1, j] = -s * t + c * H[i + 1, j]
+        H[i + 1, i] = 0.0
+        for M in (Q, P):
+            for r in range(M.shape[0]):
+                t = M[r, i]
+                M[r, i] = c * t + s * M[r, i + 1]
+                M[r, i + 1] = -s * t + c * M[r, i + 1]
+        t = z[i]
+        z[i] = c * t + s * z[i + 1]
+        z[i + 1] = -s * t + c * z[i + 1]
+        either = stale[i] or stale[i + 1]
+        stale[i] = either
+        stale[i + 1] = either
 
 
 class Columns:
@@ -43,10 +76,6 @@ class Columns:
             self.buf = grown
         self.buf[:, self.k] = col
         self.k += 1
-
-    def rotate(self, i: int, c: float, s: float) -> None:
-        """Columns (i, i+1) <- (c col_i + s col_{i+1}, -s col_i + c col_{i+1}), in place."""
-        drot(self.buf[:, i], self.buf[:, i + 1], c, s, overwrite_x=1, overwrite_y=1)
 
     def pop(self) -> np.ndarray:
         self.k -= 1
@@ -88,6 +117,7 @@ class ActiveQR:
         self.refresh = int(refresh)
         self._stale = np.zeros(0, dtype=bool)
         self._appended = 0
+        self._upper = m == n and not np.tril(A, -1).any()
 
     def __len__(self) -> int:
         return len(self.active)
@@ -97,7 +127,10 @@ class ActiveQR:
         a = np.array(self.A[:, j], dtype=float)
         Q = self.Q.cols
         a_norm2 = float(a @ a)
-        h = Q.T @ a
+        h = self.P.cols[j].copy()  # a'Q, exact where P is: no pass over Q for it
+        stale = np.flatnonzero(self._stale)
+        if len(stale):
+            h[stale] = Q[:, stale].T @ a
         v = a - Q @ h
         nu2 = float(v @ v)
         if nu2 < 0.25 * a_norm2:  # cancellation: a second pass restores orthogonality
@@ -140,23 +173,7 @@ class ActiveQR:
         """Remove the p-th active column; Givens rotations restore R to triangular."""
         k = len(self)
         H = np.delete(self.R, p, axis=1)  # (k, k-1), upper Hessenberg from column p
-        for i in range(p, k - 1):
-            a, b = H[i, i], H[i + 1, i]
-            rho = np.hypot(a, b)
-            if rho == 0.0:
-                continue
-            c, s = a / rho, b / rho
-            top = H[i, i:].copy()
-            H[i, i:] = c * top + s * H[i + 1, i:]
-            H[i + 1, i:] = -s * top + c * H[i + 1, i:]
-            H[i + 1, i] = 0.0
-            self.Q.rotate(i, c, s)
-            self.P.rotate(i, c, s)
-            zi = self.z[i]
-            self.z[i] = c * zi + s * self.z[i + 1]
-            self.z[i + 1] = -s * zi + c * self.z[i + 1]
-            stale = self._stale[i] | self._stale[i + 1]
-            self._stale[i] = self._stale[i + 1] = stale
+        _givens_sweep(H, p, self.Q.cols, self.P.cols, self.z, self._stale)
         self.R = np.asfortranarray(H[: k - 1])
         # the last rotated direction left the span: its share of y returns to r
         self.r += self.z[-1] * self.Q.pop()
@@ -169,7 +186,14 @@ class ActiveQR:
         """Recompute the Gram-formed columns of P as A'Q exactly."""
         idx = np.flatnonzero(self._stale)
         if len(idx):
-            self.P.buf[:, idx] = self.A.T @ self.Q.buf[:, idx]
+            Qs = np.asfortranarray(self.Q.buf[:, idx])
+            if self._upper and self.A.flags.c_contiguous:  # a reduced R: half the flops
+                # A' is then the Fortran-ordered lower triangle: no copy of A
+                self.P.buf[:, idx] = dtrmm(1.0, self.A.T, Qs, lower=1, overwrite_b=1)
+            elif self._upper and self.A.flags.f_contiguous:
+                self.P.buf[:, idx] = dtrmm(1.0, self.A, Qs, lower=0, trans_a=1, overwrite_b=1)
+            else:
+                self.P.buf[:, idx] = self.A.T @ Qs
             self._stale[:] = False
 
     def solve(self, v: np.ndarray, *, trans: bool = False) -> np.ndarray:

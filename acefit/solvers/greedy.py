@@ -13,7 +13,9 @@ per step. So the coefficients solve R_S x = Q_S'y, whose error grows with
 cond(A_S), not with cond(A_S)^2 as a Cholesky factor of the Gram matrix G_SS
 would; and the residual sum of squares is ||r||^2, never a cancelling
 difference of Gram quantities, so it is non-increasing along the path. For a
-reduced problem A is the square factor R and y is Q'y, so the work is n x n.
+reduced problem A is the square factor R and y is Q'y, and a tall dense problem
+is first brought to that form (:meth:`~acefit.solvers._common.Setup.square_form`),
+so the work is n x n whatever the number of rows.
 Selection needs A'r: it is updated with A'q_k = (G[:, j] - (A'Q_S) h) / nu,
 from the Gram matrix G = A'A computed once; every ``refresh`` steps those
 columns of A'Q_S are recomputed exactly, and A'r = A'y - (A'Q_S) Q_S'y with them.
@@ -88,15 +90,14 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     refresh = check_count(refresh, "refresh", allow_none=False)
     setup = prepare(A, y, solver="omp", prior=prior, validation=validation, on_step=on_step,
                     params=dict(max_active=max_active, tol=tol))
-    A = setup.scaled.A
     G = setup.gram()
     b = setup.aty()
-    offset = setup.scaled.offset
+    A, y_sq, offset = setup.square_form()  # n-vectors, whatever m is
     n = len(b)
-    limit = min(n, A.shape[0]) if max_active is None else min(max_active, n)
+    limit = min(n, setup.m) if max_active is None else min(max_active, n)
 
     eligible = np.diag(G) > 0
-    qr = ActiveQR(A, setup.scaled.y, G, dependence_tol=dependence_tol, refresh=refresh,
+    qr = ActiveQR(A, y_sq, G, dependence_tol=dependence_tol, refresh=refresh,
                   capacity=min(limit, 64))
     corr = b.copy()
     rss = setup.yty
