@@ -6,6 +6,7 @@ Usage::
     python scripts/bench_solvers.py --m 6000 --n 1000 --k 200
     python scripts/bench_solvers.py --npz design.npz     # a real design matrix (keys A, y)
     python scripts/bench_solvers.py --zuo 60             # real ACE rows: 60 Zuo Mo configs
+    python scripts/bench_solvers.py --zuo 60 --reduced   # + paths on (R, Q'y), as fits run them
 
 Measured in one run, each side including its Gram matrix A'A and A'y:
 
@@ -34,6 +35,7 @@ import scipy.linalg.lapack
 from sklearn.linear_model import lars_path_gram, orthogonal_mp_gram
 from threadpoolctl import threadpool_limits
 
+from acefit.lsq import LeastSquaresProblem
 from acefit.solvers import asp, omp
 
 
@@ -98,6 +100,9 @@ def main(argv=None):
                          "first N_CONFIGS Zuo Mo training configurations on the order-3, "
                          "totaldegree-25 basis (~5300 functions), from ../shared/datasets")
     ap.add_argument("--lstsq", action="store_true", help="also time numpy.linalg.lstsq (slow)")
+    ap.add_argument("--reduced", action="store_true",
+                    help="also time the paths on the QR-reduced problem, as the fitting "
+                         "pipeline calls them (the reduction timed on its own line)")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS threads for every timed call (default 1: on a shared, loaded "
                          "machine multi-threaded LAPACK timings are erratic)")
@@ -138,6 +143,12 @@ def run(args):
     p_omp, times["acefit omp"] = timed(omp, A, y, max_active=k)
     omp_ref, t = timed(orthogonal_mp_gram, G, Xy, n_nonzero_coefs=k)
     times["sklearn orthogonal_mp_gram + Gram"] = t + t_gram
+    if args.reduced:
+        # what the fitting pipeline does: assembly hands the solvers (R, Q'y)
+        problem, times["QR reduction (R, Q'y), as assembly makes"] = timed(
+            LeastSquaresProblem.from_dense, A, y, reduce=True)
+        _, times["acefit asp on (R, Q'y)"] = timed(asp, problem, max_active=k)
+        _, times["acefit omp on (R, Q'y)"] = timed(omp, problem, max_active=k)
     load_after = os.getloadavg()
 
     # the paths must agree, or the timings compare different work
@@ -153,10 +164,11 @@ def run(args):
     print(f"OMP: {len(p_omp)} steps, max |coef - omp_gram| at last step {omp_diff:.2e}")
     print(f"load average (1, 5, 15 min) before {load_before}, after {load_after}")
     print()
-    print(f"| {'method':36s} | time (s) | / dense QR |")
-    print(f"|{'-' * 38}|---------:|-----------:|")
+    w = max(map(len, times))
+    print(f"| {'method':{w}s} | time (s) | / dense QR |")
+    print(f"|{'-' * (w + 2)}|---------:|-----------:|")
     for name, t in times.items():
-        print(f"| {name:36s} | {t:8.2f} | {t / dense:10.2f} |")
+        print(f"| {name:{w}s} | {t:8.2f} | {t / dense:10.2f} |")
     print()
     r_asp = times["acefit asp"] / times["sklearn lars_path_gram + Gram"]
     r_omp = times["acefit omp"] / times["sklearn orthogonal_mp_gram + Gram"]
