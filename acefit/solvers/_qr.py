@@ -6,14 +6,15 @@ For a design A (m x n), targets y and an active list S, :class:`ActiveQR` keeps
     P = A'Q            (n x k), so that A'(Q v) costs one product with P
     z = Q'y,  r = y - Q z   (the least-squares residual on S, kept explicitly)
 
-Appending a column orthogonalises it against Q by Gram-Schmidt, repeated once
-when the first pass cancels ("twice is enough"); deleting one restores R by
+Appending a column orthogonalises it against Q by Gram-Schmidt (its coefficients
+Q'a are read off P's row, so one pass over Q), repeated once when that pass
+cancels ("twice is enough"); deleting one restores R by
 Givens rotations and rotates Q, P and z alike. Nothing is refactorised. Because
 R comes from the columns themselves and not from the Gram matrix G_SS, solves
 with R lose accuracy like cond(A_S), not cond(A_S)^2.
 
 The new column of P, A'q, is first formed from the Gram matrix,
-(G[:, j] - P h) / nu, which costs O(nk) but loses accuracy like 1/nu; every
+(G[j] - P h) / nu, which costs O(nk) but loses accuracy like 1/nu; every
 ``refresh`` appends, the columns formed that way are recomputed as A'Q[:, stale]
 in one matrix product, so errors never build up over more than a block.
 """
@@ -133,7 +134,9 @@ class ActiveQR:
             h[stale] = Q[:, stale].T @ a
         v = a - Q @ h
         nu2 = float(v @ v)
-        if nu2 < 0.25 * a_norm2:  # cancellation: a second pass restores orthogonality
+        # h is exact (from P), so one pass leaves v orthogonal to Q up to ~eps ||a|| / nu:
+        # repeat it ("twice is enough") only when that could exceed ~100 eps
+        if nu2 < 1e-4 * a_norm2:
             h2 = Q.T @ v
             v -= Q @ h2
             h += h2
@@ -152,7 +155,7 @@ class ActiveQR:
         nu = np.sqrt(nu2)
         q = v / nu
         k = len(self)
-        self.P.append((self.G[:, j] - self.P.cols @ h) / nu)
+        self.P.append((self.G[j] - self.P.cols @ h) / nu)  # G is symmetric: row j, contiguous
         self.Q.append(q)
         R = np.zeros((k + 1, k + 1), order="F")
         R[:k, :k] = self.R
