@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from scipy.linalg import solve_triangular
-from scipy.linalg.blas import dtrmm
+from scipy.linalg.blas import dtrmm, dtrsv
 
 
 @njit(cache=True, nogil=True)
@@ -57,6 +56,17 @@ def _givens_sweep(H, p, Q, P, z, stale):
         either = stale[i] or stale[i + 1]
         stale[i] = either
         stale[i + 1] = either
+
+
+@njit(cache=True, nogil=True)
+def _is_upper_triangular(A):
+    """True when every entry below the diagonal is zero (a scan, no copy)."""
+    n, m = A.shape
+    for i in range(n):
+        for j in range(min(i, m)):
+            if A[i, j] != 0.0:
+                return False
+    return True
 
 
 class Columns:
@@ -118,7 +128,7 @@ class ActiveQR:
         self.refresh = int(refresh)
         self._stale = np.zeros(0, dtype=bool)
         self._appended = 0
-        self._upper = m == n and not np.tril(A, -1).any()
+        self._upper = m == n and _is_upper_triangular(A)
 
     def __len__(self) -> int:
         return len(self.active)
@@ -203,7 +213,7 @@ class ActiveQR:
         """R^{-1} v (or R^{-T} v)."""
         if not len(self):
             return np.zeros(0)
-        return solve_triangular(self.R, v, trans="T" if trans else "N", check_finite=False)
+        return dtrsv(self.R, v, trans=1 if trans else 0)  # R is Fortran-ordered: no copy
 
     @property
     def coef(self) -> np.ndarray:
