@@ -22,6 +22,7 @@ import time
 import h5py
 import numpy as np
 
+from acefit import cache
 from acefit.config import load_config
 from acefit.lsq import LeastSquaresProblem
 from acefit.pipeline import build_basis, prior_scale
@@ -37,8 +38,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     with h5py.File(args.cache_file, "r") as f:
-        R, qty = f["R"][()], f["qty"][()]
-        m, yty = int(f.attrs["m"]), float(f.attrs["yty"])
+        key = str(f.attrs.get("key", ""))
+    loaded = cache.load(args.cache_file, key)  # None unless complete and of this format
+    if loaded is None:
+        raise SystemExit(f"{args.cache_file}: not a complete acefit cache of format "
+                         f"{cache.FORMAT_VERSION}")
+    (arrays, attrs) = loaded
+    R, qty, m, yty = arrays["R"], arrays["qty"], int(attrs["m"]), float(attrs["yty"])
     cfg = load_config(args.config)
     gamma = prior_scale(cfg, build_basis(cfg))
     problem = LeastSquaresProblem.from_reduced(R, qty, yty, m)

@@ -133,6 +133,11 @@ class ActiveQR:
     def __len__(self) -> int:
         return len(self.active)
 
+    @property
+    def exact_products(self) -> bool:
+        """True when every column of P is A'Q computed exactly (none Gram-formed)."""
+        return not self._stale.any()
+
     def _orthogonalise(self, j: int):
         """(h, v, ||a||^2, ||v||^2) with a = A[:, j] = Q h + v and Q'v = 0."""
         a = np.array(self.A[:, j], dtype=float)

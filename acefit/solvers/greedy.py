@@ -113,7 +113,7 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         eligible[j] = False
         if not qr.append(j):
             continue
-        if len(qr) % refresh == 0:  # P was just recomputed exactly: so is A'r
+        if qr.exact_products:  # P was just recomputed exactly: so is A'r
             corr = b - qr.P.cols @ qr.z
         else:
             corr -= qr.z[-1] * qr.P.cols[:, -1]
