@@ -132,6 +132,26 @@ def test_active_qr_updates_match_refactorisation(refresh):
     np.testing.assert_allclose(qr.coordinates(qr.active[1]), np.eye(len(qr))[1], atol=1e-10)
 
 
+def test_active_qr_delete_carries_coordinates_and_the_product_update():
+    """A carried u (coordinates in Q) comes back as the coordinates of Q Q'u in the
+    new basis, and P u - column * along is the new P times them: ASP's O(n) update."""
+    from acefit.solvers._qr import ActiveQR
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 15))
+    qr = ActiveQR(X, rng.standard_normal(40), X.T @ X, refresh=1)
+    for j in [4, 1, 9, 13, 6, 0]:
+        assert qr.append(j)
+    for p in [1, 0, 3]:
+        u = rng.standard_normal(len(qr))
+        Qu, Pu = qr.Q.cols @ u, qr.P.cols @ u
+        column, (along,) = qr.delete(p, carry=(u,))
+        Q = qr.Q.cols
+        kept = np.linalg.lstsq(Q, Qu, rcond=None)[0]  # the part of Qu left in the span
+        np.testing.assert_allclose(Pu - column * along, qr.P.cols @ kept, atol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(Qu - Q @ kept), abs(along), atol=1e-12)
+
+
 def test_omp_agrees_with_sklearn_orthogonal_mp():
     A, y, _ = random_problem(m=80, n=50, k=8)
     ref = orthogonal_mp(A, y, n_nonzero_coefs=25, return_path=True)

@@ -27,11 +27,12 @@ from scipy.linalg.blas import dtrmm, dtrsv
 
 
 @njit(cache=True, nogil=True)
-def _givens_sweep(H, p, Q, P, z, stale):
+def _givens_sweep(H, p, Q, P, Z, stale):
     """Restore the upper-Hessenberg H (k x k-1, column p removed) to triangular.
 
     Each rotation of rows (i, i+1) of H is applied to columns (i, i+1) of Q and P,
-    entries (i, i+1) of z, and spreads staleness; one compiled pass, no copies.
+    rows (i, i+1) of Z (z and any carried k-vectors, as columns), and spreads
+    staleness; one compiled pass, no copies.
     """
     k = H.shape[0]
     for i in range(p, k - 1):
@@ -50,9 +51,10 @@ def _givens_sweep(H, p, Q, P, z, stale):
                 t = M[r, i]
                 M[r, i] = c * t + s * M[r, i + 1]
                 M[r, i + 1] = -s * t + c * M[r, i + 1]
-        t = z[i]
-        z[i] = c * t + s * z[i + 1]
-        z[i + 1] = -s * t + c * z[i + 1]
+        for col in range(Z.shape[1]):
+            t = Z[i, col]
+            Z[i, col] = c * t + s * Z[i + 1, col]
+            Z[i + 1, col] = -s * t + c * Z[i + 1, col]
         either = stale[i] or stale[i + 1]
         stale[i] = either
         stale[i + 1] = either
@@ -187,18 +189,37 @@ class ActiveQR:
             self.refresh_products()
         return True
 
-    def delete(self, p: int) -> None:
-        """Remove the p-th active column; Givens rotations restore R to triangular."""
+    def delete(self, p: int, carry=()) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the p-th active column; Givens rotations restore R to triangular.
+
+        Parameters
+        ----------
+        p : int
+            Position of the column in ``active``.
+        carry : sequence of k-vectors, optional
+            Coordinates in the basis Q (such as z) to rotate along with z.
+
+        Returns
+        -------
+        (ndarray (n,), ndarray (len(carry),))
+            The column of P that left (A' times the direction rotated out of the
+            span) and each carried vector's coordinate along it; the first
+            ``k - 1`` rotated coordinates of a carried vector u are those of
+            Q Q'u in the new basis, so for any u held as P u the update is
+            P u -> P u - column * coordinate, with no pass over P.
+        """
         k = len(self)
         H = np.delete(self.R, p, axis=1)  # (k, k-1), upper Hessenberg from column p
-        _givens_sweep(H, p, self.Q.cols, self.P.cols, self.z, self._stale)
+        Z = np.column_stack([self.z, *carry]) if len(carry) else self.z[:, None].copy()
+        _givens_sweep(H, p, self.Q.cols, self.P.cols, Z, self._stale)
         self.R = np.asfortranarray(H[: k - 1])
+        self.z = Z[:-1, 0].copy()
         # the last rotated direction left the span: its share of y returns to r
-        self.r += self.z[-1] * self.Q.pop()
-        self.P.pop()
-        self.z = self.z[:-1]
+        self.r += Z[-1, 0] * self.Q.pop()
+        out = self.P.pop()
         self._stale = self._stale[:-1]
         self.active.pop(p)
+        return out, Z[-1, 1:].copy()
 
     def refresh_products(self) -> None:
         """Recompute the Gram-formed columns of P as A'Q exactly."""

@@ -26,8 +26,9 @@ solution on S is x = R^{-1}(z - lam w), its residual is r = (y - Qz) + lam Q w,
 and every correlation is A'r = A'y - P(z - lam w) with P = A'Q kept alongside.
 A tall dense problem is first brought to square form (R, Q'y) (see
 :meth:`~acefit.solvers._common.Setup.square_form`), so Q has n rows, not m.
-A step costs one pass over P (n x |S|) (two every 8 steps, when A'r is
-recomputed exactly rather than moved along the segment), and lam is resolved to about
+Between exact recomputations (two passes over P, n x |S|, every 8 steps) a step
+moves A'r along its segment and updates P w in O(n) per add or drop, and lam is
+resolved to about
 eps cond(A_S), where a Cholesky factor of the Gram matrix G_SS (the previous
 implementation) resolved it only to eps cond(A_S)^2: on the real Zuo Si design
 that left the path inexact past ~200 active functions and stopped it at 889.
@@ -159,19 +160,32 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     # scaling the path legitimately spans more than 12 decades of lam.
     rank_limit = min(n, setup.m)  # no more than rank(A) columns can be active
 
+    # w = R^{-T} s and a = P w follow every change of S: an append extends w by one
+    # entry (R' is lower triangular) and a by one column of P times it; a delete
+    # rotates w with Q and takes off the part along the direction that left. Both
+    # cost O(n), not a pass over P; a is recomputed exactly every few steps.
+    w = np.zeros(0)
+    a = np.zeros(n)
+
     def add(j: int, sign: float) -> bool:
-        nonlocal sgn
+        nonlocal sgn, w, a
         if not qr.append(j):
             return False
         in_S[j] = True
         sgn = np.append(sgn, sign)
+        w = qr.solve(sgn, trans=True)
+        a += qr.P.cols[:, -1] * w[-1]
         return True
 
     def drop(p: int) -> None:
-        nonlocal sgn
+        nonlocal sgn, w, a
         in_S[S[p]] = False
-        qr.delete(p)
+        column, (along,) = qr.delete(p, carry=(w,))
+        a -= column * along
         sgn = np.delete(sgn, p)
+        w = qr.solve(sgn, trans=True)
+        if not S:
+            a[:] = 0.0
 
     def swap_in(j: int, sign: float, x: np.ndarray):
         """Enter column j that lies numerically in span(A_S), at the same lam.
@@ -210,15 +224,15 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             if not score[j] > 0.0 or not add(j, np.sign(corr[j])):
                 break
             x, just_added = np.zeros(1), j
-        w = qr.solve(sgn, trans=True)  # lam Q w is the part of the residual in span(A_S)
+        # lam Q w is the part of the residual in span(A_S); with P = A'Q, a = A'Qw is
+        # the rate of change of corr per unit decrease of lam. corr moves by -alpha a
+        # per step (it is continuous at breakpoints); both are recomputed exactly,
+        # corr = A'r = b - A'Q(z - lam w), every few steps.
         dx = qr.solve(w)
-        # with P = A'Q: a = A'Qw is the rate of change of corr per unit decrease of
-        # lam. corr moves by -alpha a per step (it is continuous at breakpoints) and is
-        # recomputed exactly, corr = A'r = b - A'Q(z - lam w), every few steps.
-        P = qr.P.cols
-        a = P @ w
         exact = it % _EXACT_EVERY == 0
         if exact:
+            P = qr.P.cols
+            a = P @ w
             corr = b - P @ (qr.z - lam * w)
             # on the active set |a_j'r| = lam: the miss is how well lam is resolved
             miss = np.abs(np.abs(corr[S]) - lam).max(initial=0.0) / lam
