@@ -14,8 +14,10 @@ cond(A_S), not with cond(A_S)^2 as a Cholesky factor of the Gram matrix G_SS
 would; and the residual sum of squares is ||r||^2, never a cancelling
 difference of Gram quantities, so it is non-increasing along the path. For a
 reduced problem A is the square factor R and y is Q'y, and a tall dense problem
-is first brought to that form (:meth:`~acefit.solvers._common.Setup.square_form`),
-so the work is n x n whatever the number of rows.
+is first brought to that form when the Gram matrix gives it accurately
+(:meth:`~acefit.solvers._common.Setup.square_form`); an ill-conditioned one is
+used as it is (Q then has m rows), since its Householder reduction would cost
+more than the path.
 Selection needs A'r: it is updated with A'q_k = (G[:, j] - (A'Q_S) h) / nu,
 from the Gram matrix G = A'A computed once; every ``refresh`` steps those
 columns of A'Q_S are recomputed exactly, and A'r = A'y - (A'Q_S) Q_S'y with them.
@@ -92,7 +94,8 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
                     params=dict(max_active=max_active, tol=tol))
     G = setup.gram()
     b = setup.aty()
-    A, y_sq, offset = setup.square_form()  # n-vectors, whatever m is
+    # a Householder reduction costs more than the passes over m-vectors it saves here
+    A, y_sq, offset = setup.square_form(householder=False)
     n = len(b)
     limit = min(n, setup.m) if max_active is None else min(max_active, n)
 
