@@ -79,11 +79,12 @@ def child(args):
         out["client_cpu_s"] = _cpu_s() - c
         out["worker_cpu_s"] = []
     else:
-        from distributed import Client, LocalCluster
+        from distributed import Client
+
+        from acefit.assembly import local_cluster
 
         t = time.perf_counter()
-        cluster = LocalCluster(n_workers=args.n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+        cluster = local_cluster(args.n_workers)  # as the pipeline starts it
         client = Client(cluster)
         client.run(_warm, basis, small)
         out["cluster_start_s"] = time.perf_counter() - t

@@ -14,7 +14,7 @@ from _toy_basis import PairBasis, emt_configs
 
 import acefit.assembly as assembly
 from acefit import cache
-from acefit.assembly import StreamingQR, assemble, reduce_configurations
+from acefit.assembly import StreamingQR, assemble, local_cluster, reduce_configurations
 from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
 
@@ -207,10 +207,11 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
         pass
     singles = [reduce_configurations(b, configs, weights, E0, block_rows=40, n_workers=1)
                for b in bases]
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
+        # the workers keep glibc's malloc defaults, not Dask's trim threshold
+        inherited = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+        assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {inherited}
         # the first through a scheduler address, the others through the client
         multis = [reduce_configurations(bases[0], configs, weights, E0, block_rows=40,
                                         scheduler=cluster.scheduler_address)]
