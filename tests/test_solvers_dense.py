@@ -354,3 +354,29 @@ def test_underdetermined_dense_problems():
     assert r.info["rank"] == 12 and r.train_error < 1e-10
     with pytest.raises(ValueError, match="at least as many rows"):
         qr(A, y, lam=0.0)
+
+
+@pytest.mark.parametrize("n, block", [(1, 512), (7, 3), (50, 16), (64, 16)])
+def test_triangular_gram_is_exactly_symmetric_and_equals_RtR(n, block):
+    from acefit.solvers._common import triangular_gram
+
+    R = np.triu(np.random.default_rng(n).standard_normal((n, n)))
+    G = triangular_gram(R, block=block)
+    np.testing.assert_allclose(G, R.T @ R, rtol=1e-13, atol=1e-13)
+    assert np.array_equal(G, G.T)
+
+
+def test_reduced_problem_uses_the_triangular_gram(monkeypatch):
+    import acefit.solvers._common as common
+
+    calls = []
+    original = common.triangular_gram
+    monkeypatch.setattr(common, "triangular_gram", lambda R: calls.append(R.shape) or original(R))
+    rng = np.random.default_rng(3)
+    A, y, gamma = rng.standard_normal((40, 12)), rng.standard_normal(40), np.linspace(1, 2, 12)
+    reduced = common.prepare(LeastSquaresProblem.from_dense(A, y, reduce=True), solver="test",
+                             prior=gamma)
+    np.testing.assert_allclose(reduced.gram(), (A / gamma).T @ (A / gamma), rtol=1e-12, atol=1e-12)
+    assert calls == [(12, 12)]
+    common.prepare(A, y, solver="test").gram()  # a dense tall problem: the plain product
+    assert calls == [(12, 12)]

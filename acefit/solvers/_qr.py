@@ -61,7 +61,7 @@ def _givens_sweep(H, p, Q, P, Z, stale):
 
 
 @njit(cache=True, nogil=True)
-def _is_upper_triangular(A):
+def is_upper_triangular(A):
     """True when every entry below the diagonal is zero (a scan, no copy)."""
     n, m = A.shape
     for i in range(n):
@@ -130,7 +130,7 @@ class ActiveQR:
         self.refresh = int(refresh)
         self._stale = np.zeros(0, dtype=bool)
         self._appended = 0
-        self._upper = m == n and _is_upper_triangular(A)
+        self._upper = m == n and is_upper_triangular(A)
 
     def __len__(self) -> int:
         return len(self.active)
