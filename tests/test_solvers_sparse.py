@@ -478,3 +478,27 @@ def test_bad_input_raises_clear_errors(name):
         solve(A, y, validation=(A[:, :5], y))
     with pytest.raises(ValueError, match="max_active"):
         solve(A, y, max_active=0)
+
+
+def test_asp_path_through_the_rank_deficient_quickstart_system():
+    """Regression: the quickstart's reduced system is numerically rank-deficient; with a
+    stale direction P w after a refresh of P, ASP cycled through the same few columns at
+    one lam until max_steps (10 550 breakpoints, 16 active). It must get past 100 active
+    and end by a recognised stop, not by exhausting its steps."""
+    from pathlib import Path as FsPath
+
+    from acefit.assembly import assemble
+    from acefit.config import load_config
+    from acefit.pipeline import basis_elements, build_basis, e0_setting, load_data, prior_scale
+    from acefit.pipeline import weight_table
+
+    cfg = load_config(FsPath(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
+    data = load_data(cfg)
+    basis = build_basis(cfg, data.train)
+    system = assemble(basis, data.train, weights=weight_table(cfg), n_workers=1,
+                      e0=e0_setting(cfg, basis_elements(basis)))
+    path = asp(system.train, prior=prior_scale(cfg, basis), max_active=300)
+    last = path.steps[-1]
+    assert last.n_active >= 100
+    assert len(path) < 8 * len(basis)
+    assert last.info.get("stop") == "unresolved_lambda" or last.n_active == 300

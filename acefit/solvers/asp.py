@@ -124,7 +124,11 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     do: on the active set |a_j'r| = lam exactly, and their computed miss measures
     the rounding; the path stops (that step's ``info["stop"] =
     "unresolved_lambda"``) once some active |a_j'r| is more than lam / 2 away from
-    lam, i.e. rounding has swamped lam.
+    lam, i.e. rounding has swamped lam. It also stops (``"stalled"``) after more
+    than n consecutive breakpoints at one lam: ties that rounding decides could
+    otherwise cycle for good. (Long runs at one lam do occur on rank-deficient
+    designs: the quickstart's has one of 201 breakpoints, dependent columns
+    entering by swaps, with n = 652; the supports there repeat and still leave.)
     """
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
@@ -174,7 +178,10 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         in_S[j] = True
         sgn = np.append(sgn, sign)
         w = qr.solve(sgn, trans=True)
-        a += qr.P.cols[:, -1] * w[-1]
+        if qr.exact_products:  # P was just recomputed: a from the new P
+            a[:] = qr.P.cols @ w
+        else:
+            a += qr.P.cols[:, -1] * w[-1]
         return True
 
     def drop(p: int) -> None:
@@ -216,6 +223,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         return swap_in(j, sign, x) if S else None
 
     just_added, just_dropped, dropped_sign = -1, -1, 0.0
+    stalled = 0  # consecutive breakpoints at one lam
     x = np.zeros(0)
     for it in range(max_steps):
         if not S:  # at the start, or everything dropped: the most correlated column enters
@@ -285,6 +293,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         # breakpoint the solution on S and on S after the add or drop coincide
         rss = float(qr.r @ qr.r + lam * lam * (w @ w)) + offset
         unresolved = exact and lam > 0 and miss > _RESOLVE
+        stalled = stalled + 1 if alpha == 0.0 else 0
 
         index = -1
         just_added = just_dropped = -1
@@ -298,9 +307,11 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         info = {"event": event, "index": index}
         if unresolved:
             info["stop"] = "unresolved_lambda"
+        elif stalled > n:
+            info["stop"] = "stalled"
         setup.step(list(S), x, lam=lam, rss=rss, info=info)
 
-        done = event in ("min_lambda", "zero_lambda") or unresolved
+        done = event in ("min_lambda", "zero_lambda") or unresolved or stalled > n
         done |= max_active is not None and len(S) >= max_active
         done |= tol > 0 and np.sqrt(rss) <= tol * y_norm
         if done:
