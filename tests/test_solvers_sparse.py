@@ -489,8 +489,8 @@ def test_asp_path_through_the_rank_deficient_quickstart_system():
 
     from acefit.assembly import assemble
     from acefit.config import load_config
-    from acefit.pipeline import basis_elements, build_basis, e0_setting, load_data, prior_scale
-    from acefit.pipeline import weight_table
+    from acefit.pipeline import (basis_elements, build_basis, e0_setting, load_data, prior_scale,
+                                 weight_table)
 
     cfg = load_config(FsPath(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     data = load_data(cfg)

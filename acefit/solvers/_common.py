@@ -184,7 +184,7 @@ class Setup:
         """A'A of the scaled problem, computed once (R'R for a reduced problem)."""
         if self._gram is None:
             A = self.scaled.A
-            square = A.ndim == 2 and A.shape[0] == A.shape[1]
+            square = A.shape[0] == A.shape[1]
             self._gram = triangular_gram(A) if square and is_upper_triangular(A) else A.T @ A
         return self._gram
 

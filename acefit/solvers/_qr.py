@@ -210,7 +210,7 @@ class ActiveQR:
         """
         k = len(self)
         H = np.delete(self.R, p, axis=1)  # (k, k-1), upper Hessenberg from column p
-        Z = np.column_stack([self.z, *carry]) if len(carry) else self.z[:, None].copy()
+        Z = np.column_stack([self.z, *carry])  # a copy, z and each carried vector as columns
         _givens_sweep(H, p, self.Q.cols, self.P.cols, Z, self._stale)
         self.R = np.asfortranarray(H[: k - 1])
         self.z = Z[:-1, 0].copy()
