@@ -537,6 +537,11 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
               "transform; null: the nearest-neighbour distance of each element's reference "
               "crystal, averaged over the pair."),
     "rin": Key(Float(0), 0.0, "Inner radius (Å) of the distance map."),
+    "transform_p": Key(Float(0, lo_open=True), 2.0, "Exponent p of the distance transform: "
+                       "polynomial y = ((1 + r0)/(1 + r))^p; Agnesi y ~ s^-p / a for r >> r0 "
+                       "(s = (r - rin)/(r0 - rin))."),
+    "transform_q": Key(Float(0, lo_open=True), 4.0, "Agnesi only: exponent q > p near rin, "
+                       "where 1 - y ~ a s^q."),
     "transform": Key(Str(choices=("agnesi", "polynomial")), "agnesi",
                      "Distance transform of the radial basis (`polynomial` is the one LAMMPS "
                      "ML-PACE evaluates, needed for `.yace` export)."),
@@ -803,6 +808,9 @@ def _cross_checks(cfg, ctx) -> None:
                 if isinstance(solver.get(key), list):
                     ctx.error(f"solvers[{i}].{key}", f"{_found(solver[key])}; allowed: one "
                               f"number when `sizes` is set (one fit per sub-basis)")
+    if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
+        ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
+                  f"greater than basis.transform_p = {basis['transform_p']}")
     if "yace" in cfg["export"]["formats"]:
         why = []
         if basis["transform"] != "polynomial":

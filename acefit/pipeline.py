@@ -160,6 +160,7 @@ def build_basis(cfg: dict, train=()):
     return ACEBasis(elements, order=b["order"], totaldegree=b["totaldegree"], wL=b["wL"],
                     maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
                     rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
+                    p=b["transform_p"], q=b["transform_q"],
                     envelope=b["envelope"], pair_envelope=b["pair_envelope"])
 
 

@@ -115,6 +115,24 @@ def test_cross_checks(tmp_path):
     assert "'polynomial'" in found[2][1]
 
 
+def test_agnesi_exponents_must_be_ordered(tmp_path):
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {transform_p: 3, transform_q: 3}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.transform_q"]
+    assert "greater than basis.transform_p = 3" in found[0][1]
+    load_config(write(tmp_path, MINIMAL + "basis: {transform: polynomial, transform_p: 3, "
+                                          "transform_q: 3}\n"))
+
+
+def test_transform_exponents_reach_the_radial_basis(tmp_path):
+    from acefit.pipeline import build_basis
+
+    cfg = load_config(write(tmp_path, MINIMAL + "basis: {elements: [Si], order: 2, "
+                                                "totaldegree: 6, transform_p: 1.5, "
+                                                "transform_q: 6}\n"))
+    radial = build_basis(cfg).radial
+    assert (radial.p, radial.q) == (1.5, 6.0)
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
     sub = tmp_path / "configs"
     sub.mkdir()
