@@ -195,6 +195,7 @@ def test_real_ace_basis_reduction_equals_dense(configs):
 def test_two_worker_cluster_gives_the_same_factor(configs, basis):
     distributed = pytest.importorskip("distributed")
     import cloudpickle
+    import dask
 
     import _toy_basis
 
@@ -212,6 +213,9 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
         # the workers keep glibc's malloc defaults, not Dask's trim threshold
         inherited = os.environ.get("MALLOC_TRIM_THRESHOLD_")
         assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {inherited}
+        # ... and run without the dashboard's 10 ms stack sampler
+        assert set(client.run(dask.config.get, "distributed.worker.profile.enabled")
+                   .values()) == {False}
         # the first through a scheduler address, the others through the client
         multis = [reduce_configurations(bases[0], configs, weights, E0, block_rows=40,
                                         scheduler=cluster.scheduler_address)]
