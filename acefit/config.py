@@ -489,6 +489,9 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
         "fraction": Key(Float(0, 0.9), 0.1, "Fraction of the training configurations held out "
                         "at random for validation (0: none). Ignored when `file` or `key` is set."),
         "seed": Key(Int(0), 0, "Seed of the random validation split."),
+        "stratify": Key(Bool(), False, "Draw the random fraction within each `config_type`, "
+                        "in proportion to its size, so that every large enough group is "
+                        "represented in validation."),
         "file": Key(Nullable(OneOrList(File())), None, "Validation configurations from their "
                     "own file(s) instead of a split of the training set."),
         "key": Key(Nullable(Str()), None, "Hold out the training configurations whose "

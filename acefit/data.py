@@ -144,13 +144,17 @@ def check_elements(configs, elements) -> None:
             raise ValueError(f"{cfg.where}: element(s) {names} not in the basis (basis elements: {known})")
 
 
-def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True):
+def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
+          stratify=False):
     """Split configurations into (train, validation).
 
     Exactly one of ``val_fraction`` (a seeded random fraction) and ``val_key``
     (configurations whose ``atoms.info[val_key] == val_value`` go to validation)
-    must be given. A validation set from a separate file is simply a second
-    :func:`load_configurations`. Order within each part is preserved.
+    must be given. With ``stratify``, the random fraction is drawn within each
+    ``config_type`` (largest-remainder quotas summing to the unstratified count),
+    so that every group large enough is represented in validation. A validation
+    set from a separate file is simply a second :func:`load_configurations`.
+    Order within each part is preserved.
 
     Returns
     -------
@@ -168,14 +172,31 @@ def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True):
         n_val = int(round(float(val_fraction) * len(configs)))
         if val_fraction > 0 and len(configs) > 1:
             n_val = min(max(n_val, 1), len(configs) - 1)
-        chosen = np.random.default_rng(seed).permutation(len(configs))[:n_val]
+        rng = np.random.default_rng(seed)
+        if stratify:
+            groups = [np.flatnonzero([c.config_type == t for c in configs])
+                      for t in sorted({c.config_type for c in configs})]
+            quotas = _largest_remainder([len(g) for g in groups], n_val)
+            chosen = np.concatenate([rng.permutation(g)[:k] for g, k in zip(groups, quotas)])
+        else:
+            chosen = rng.permutation(len(configs))[:n_val]
         is_val = np.zeros(len(configs), dtype=bool)
-        is_val[chosen] = True
+        is_val[chosen.astype(int)] = True
     train = [c for c, v in zip(configs, is_val) if not v]
     val = [c for c, v in zip(configs, is_val) if v]
     if not train:
         raise ValueError("the split leaves no training configurations")
     return train, val
+
+
+def _largest_remainder(sizes, total):
+    """Integer quotas proportional to ``sizes`` that sum to ``total`` (Hamilton's method)."""
+    sizes = np.asarray(sizes, dtype=float)
+    exact = total * sizes / sizes.sum()
+    quotas = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - quotas), kind="stable")
+    quotas[order[:total - quotas.sum()]] += 1
+    return quotas
 
 
 def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,

@@ -139,7 +139,8 @@ def load_data(cfg: dict) -> Data:
     elif v["key"]:
         train, val = split(train, val_key=v["key"])
     elif v["fraction"] > 0:
-        train, val = split(train, val_fraction=v["fraction"], seed=v["seed"])
+        train, val = split(train, val_fraction=v["fraction"], seed=v["seed"],
+                           stratify=v["stratify"])
     else:
         val = []
     test = _read_files(data["test"], keys)

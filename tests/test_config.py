@@ -35,7 +35,8 @@ def test_minimal_config_gets_every_default(tmp_path):
     cfg = load_config(write(tmp_path, MINIMAL))
     assert cfg["name"] == "run"
     assert cfg["data"]["train"] == [str((tmp_path / "train.xyz").resolve())]
-    assert cfg["data"]["validation"] == {"fraction": 0.1, "seed": 0, "file": None, "key": None}
+    assert cfg["data"]["validation"] == {"fraction": 0.1, "seed": 0, "stratify": False,
+                                         "file": None, "key": None}
     assert cfg["data"]["weights"]["default"] == {"E": 30.0, "F": 1.0, "V": 1.0}
     assert cfg["data"]["e0"] == "fit"
     assert cfg["basis"]["order"] == 3 and cfg["basis"]["rcut"] == 5.0

@@ -150,6 +150,32 @@ def test_split_random_fraction_is_seeded(xyz):
     assert len(set(other)) > 1
 
 
+def test_stratified_split_draws_each_config_type_in_proportion(tmp_path):
+    frames = emt_configs(40)
+    sizes = {"bulk": 24, "surface": 9, "vacancy": 7}
+    types = [t for t, k in sizes.items() for _ in range(k)]
+    for a, t in zip(frames, types):
+        a.info["config_type"] = t
+    path = tmp_path / "typed.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    configs = load_configurations(path)
+    for seed in range(5):
+        train, val = split(configs, val_fraction=0.1, seed=seed, stratify=True)
+        counts = {t: sum(c.config_type == t for c in val) for t in sizes}
+        # quotas 2.4, 0.9, 0.7 -> 2 + 1 + 1 by largest remainder: every group is represented
+        assert counts == {"bulk": 2, "surface": 1, "vacancy": 1}
+        assert len(train) + len(val) == 40 and not {c.index for c in train} & {c.index for c in val}
+    picks = {tuple(c.index for c in split(configs, val_fraction=0.1, seed=s, stratify=True)[1])
+             for s in range(6)}
+    assert len(picks) > 1
+    assert [c.index for c in split(configs, val_fraction=0.1, seed=2, stratify=True)[1]] == \
+        [c.index for c in split(configs, val_fraction=0.1, seed=2, stratify=True)[1]]
+    # without stratification a seed can leave the small groups out
+    missed = [s for s in range(20) if {c.config_type for c in
+                                        split(configs, val_fraction=0.1, seed=s)[1]} != set(sizes)]
+    assert missed
+
+
 def test_split_by_key(tmp_path, frames):
     for i, a in enumerate(frames):
         a.info["is_val"] = i in (1, 4)
