@@ -654,6 +654,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         basis = build_basis(cfg, data.train)
         timings["basis"] = time.perf_counter() - t
         log.info("basis: %d functions (%s)", len(basis), _basis_summary(basis))
+        gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
@@ -681,7 +682,6 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                  "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
                  " from the cache" if system.cache_hit else "", timings["assemble"])
 
-        gamma = prior_scale(cfg, basis)
         t = time.perf_counter()
         paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],
                           progress=progress)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acefit.cli import EXIT_CONFIG, EXIT_EXISTS, EXIT_OK, main
+from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK, main
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "datasets" / "quickstart"
@@ -111,6 +111,15 @@ def test_bad_configs_exit_2_with_a_clear_message(tmp_path, small_data, capsys, e
     err = capsys.readouterr().err
     assert f"{config}:" in err and f": {where}: " in err and what in err
     assert not (tmp_path / "run").exists()  # nothing was started
+
+
+def test_an_overflowing_prior_stops_the_run_before_assembly(tmp_path, small_data, capsys):
+    config = tiny_config(tmp_path, small_data, degrees="[40, 4]",
+                         extra="prior: {kind: gaussian, sigma_n: 3.0}\n")
+    assert fit(config, tmp_path / "run") == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "gaussian prior is not a finite positive number" in err
+    assert not (tmp_path / "run" / "cache").exists()  # nothing was assembled
 
 
 def test_missing_config_file_and_check_mode(tmp_path, small_data, capsys):
