@@ -240,16 +240,18 @@ class _StepSink:
         self.validation = validation
         self.progress = progress
         self.count = 0
+        self.debiaser = None
+        method = spec.get("debias", "none")
+        if method != "none":
+            from acefit.solvers.debias import Debiaser
+
+            # one per path: its QR follows the active set from step to step
+            self.debiaser = Debiaser(problem, method, path_solver=spec["name"],
+                                     validation=validation, prior=self.gamma)
 
     def __call__(self, step):
-        method = self.spec.get("debias", "none")
-        if method != "none":
-            from acefit.solvers.debias import debias_path
-            from acefit.solvers.path import Path as SolverPath
-
-            one = SolverPath(solver=self.spec["name"], params={}, steps=[step])
-            step = debias_path(one, self.problem, method, validation=self.validation,
-                               prior=self.gamma).steps[0]
+        if self.debiaser is not None:
+            step = self.debiaser(step)
         self.writer(step)
         self.count += 1
         self.progress.set_postfix_str(f"step {self.count}, val {_fmt(step.val_error)}",

@@ -329,6 +329,31 @@ def test_debias_path_removes_shrinkage(data):
     np.testing.assert_allclose(last.coef[last.active], direct, rtol=1e-9)
 
 
+def test_ls_debias_follows_a_path_with_drops_exactly():
+    from acefit.solvers import asp
+    rng = np.random.default_rng(5)
+    Z = rng.standard_normal((200, 60))
+    A = np.empty_like(Z)
+    A[:, 0] = Z[:, 0]
+    for j in range(1, 60):  # AR(1)-correlated columns: the lasso path drops some
+        A[:, j] = 0.95 * A[:, j - 1] + np.sqrt(1 - 0.95**2) * Z[:, j]
+    y = A[:, rng.choice(60, 10, replace=False)] @ rng.standard_normal(10) \
+        + 0.01 * rng.standard_normal(200)
+    gamma = np.linspace(1.0, 3.0, 60)
+    for problem in (LeastSquaresProblem.from_dense(A, y),
+                    LeastSquaresProblem.from_dense(A, y, reduce=True)):
+        path = asp(problem, prior=gamma, max_active=40)
+        assert sum(s.info.get("event") == "drop" for s in path) >= 2
+        out = debias_path(path, problem, "ls", prior=gamma)
+        for before, after in zip(path, out):
+            np.testing.assert_array_equal(after.active, before.active)
+            direct = refit_ls(problem, before.active)[0]
+            np.testing.assert_allclose(after.coef, direct, rtol=1e-8,
+                                       atol=1e-10 * np.abs(direct).max(initial=1.0))
+            np.testing.assert_allclose(after.train_error, np.sqrt(np.mean(
+                (y - A @ direct) ** 2)), rtol=1e-8)
+
+
 def test_debias_path_on_omp_with_validation(data):
     A, y, c, _ = data
     rng = np.random.default_rng(2)

@@ -23,9 +23,10 @@ import scipy.linalg
 
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers._common import prepare, validate_prior, validate_validation
-from acefit.solvers.path import Path
+from acefit.solvers._qr import ActiveQR
+from acefit.solvers.path import Path, Step
 
-__all__ = ["refit_ls", "tsvd_refit", "debias_path", "DEFAULT_RTOLS"]
+__all__ = ["refit_ls", "tsvd_refit", "debias_path", "Debiaser", "DEFAULT_RTOLS"]
 
 #: Candidate thresholds tried by :func:`tsvd_refit` when choosing by validation.
 DEFAULT_RTOLS = tuple(float(10.0 ** -k) for k in range(12, 0, -1)) + (0.0,)
@@ -137,6 +138,94 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
                   "selected_by": "rtol" if val is None else "validation"}
 
 
+class _IncrementalLS:
+    """Least-squares coefficients on a sequence of active sets, updated column by column.
+
+    Consecutive steps of a path differ by a few columns, so one :class:`ActiveQR`
+    of the (scaled) square form follows them with Givens deletions and appends:
+    O(n k) per changed column instead of a new O(n k^2) factorisation per step.
+    A column that is numerically in the span of the others is refused and keeps
+    coefficient 0 (a basic, not minimum-norm, solution); it is offered again at
+    every later step while it stays active.
+    """
+
+    def __init__(self, setup):
+        A, y, self.offset = setup.square_form()
+        self.qr = ActiveQR(A, y, setup.gram())
+
+    def __call__(self, active) -> tuple[np.ndarray, float]:
+        """(coefficients in the scaled variables, in ``active``'s order; rss)."""
+        wanted = set(int(j) for j in active)
+        for p in reversed([p for p, j in enumerate(self.qr.active) if j not in wanted]):
+            self.qr.delete(p)
+        have = set(self.qr.active)
+        for j in active:
+            if int(j) not in have:
+                self.qr.append(int(j))
+        position = {int(j): i for i, j in enumerate(active)}
+        values = np.zeros(len(active))
+        values[[position[j] for j in self.qr.active]] = self.qr.coef
+        return values, float(self.qr.r @ self.qr.r) + self.offset
+
+
+class Debiaser:
+    """Refits path steps one at a time, in path order (see :func:`debias_path`).
+
+    Parameters are those of :func:`debias_path` without the path; ``path_solver``
+    and ``params`` name the new path. ``debiaser(step)`` returns the refitted step
+    and appends it to ``debiaser.path``. With method "ls", consecutive calls reuse
+    one QR of the active columns.
+    """
+
+    def __init__(self, problem: LeastSquaresProblem, method: str = "ls", *,
+                 path_solver: str = "path", params: dict | None = None,
+                 rtol: float | None = None, validation=None, rtols=DEFAULT_RTOLS,
+                 select_rtol_by_validation: bool = False, prior=None, on_step=None):
+        if method not in ("ls", "tsvd"):
+            raise ValueError(f"method must be 'ls' or 'tsvd', got {method!r}")
+        if not isinstance(problem, LeastSquaresProblem):
+            raise ValueError(
+                f"problem must be a LeastSquaresProblem, got {type(problem).__name__}")
+        if select_rtol_by_validation and (method != "tsvd" or validation is None
+                                          or rtol is not None):
+            raise ValueError(
+                "select_rtol_by_validation needs method='tsvd', a validation set and no rtol")
+        params = dict(params or {})
+        params["debias"] = method
+        if method == "tsvd":
+            params["debias_rtol"] = "validation" if select_rtol_by_validation else (
+                1e-6 if rtol is None else float(rtol))
+        self.problem, self.method, self.prior = problem, method, prior
+        self.rtol, self.rtols, self.by_validation = rtol, rtols, select_rtol_by_validation
+        self.setup = prepare(problem, solver=f"{path_solver}+{method}", params=params,
+                             prior=prior, validation=validation, on_step=on_step)
+        self._ls = _IncrementalLS(self.setup) if method == "ls" else None
+
+    @property
+    def path(self) -> Path:
+        return self.setup.path
+
+    def __call__(self, step) -> Step:
+        n = self.problem.n_features
+        if np.shape(step.coef) != (n,):
+            raise ValueError(f"a step with {np.size(step.coef)} coefficients; the problem has "
+                             f"{n} columns")
+        active = np.asarray(step.active, dtype=np.intp)
+        info = dict(step.info)
+        info.update({"debias": self.method, "biased_train_error": step.train_error,
+                     "biased_val_error": step.val_error})
+        if self.method == "ls":
+            values, rss = self._ls(active)
+            info["rank"] = len(self._ls.qr)
+            return self.setup.step(active, values, lam=step.lam, rss=rss, info=info)
+        coef, extra = tsvd_refit(
+            self.problem, active, prior=self.prior, rtols=self.rtols,
+            rtol=None if self.by_validation else self.rtol,
+            validation=self.setup.validation if self.by_validation else None)
+        info.update(extra)
+        return self.setup.step(active, coef[active], lam=step.lam, info=info, scaled=False)
+
+
 def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
                 rtol: float | None = None, validation=None, rtols=DEFAULT_RTOLS,
                 select_rtol_by_validation: bool = False, prior=None, on_step=None) -> Path:
@@ -149,7 +238,9 @@ def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
     problem : LeastSquaresProblem
         The training problem the path was computed from (dense or reduced).
     method : {"ls", "tsvd"}
-        :func:`refit_ls` or :func:`tsvd_refit`.
+        Least squares on the active columns (as :func:`refit_ls`, but updated from
+        step to step; a numerically dependent column gets 0 instead of a share of
+        the minimum-norm solution), or :func:`tsvd_refit`.
     rtol : float, optional
         TSVD threshold (default 1e-6 unless chosen by validation).
     validation : (A_val, y_val), optional
@@ -157,7 +248,8 @@ def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
         (method "tsvd") it also chooses rtol per step among ``rtols``, in which
         case the reported validation error is the one minimised.
     prior : array (n,), optional
-        Gamma for the TSVD scaling (no effect on "ls").
+        Gamma for the TSVD scaling and for the QR's dependence test (the "ls"
+        coefficients do not depend on it otherwise).
     on_step : callable, optional
 
     Returns
@@ -168,37 +260,13 @@ def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
         ``debias``, ``rank``, the TSVD ``rtol`` and ``biased_train_error`` /
         ``biased_val_error`` (the errors before the refit).
     """
-    if method not in ("ls", "tsvd"):
-        raise ValueError(f"method must be 'ls' or 'tsvd', got {method!r}")
-    if not isinstance(problem, LeastSquaresProblem):
-        raise ValueError(f"problem must be a LeastSquaresProblem, got {type(problem).__name__}")
-    if select_rtol_by_validation and (method != "tsvd" or validation is None or rtol is not None):
-        raise ValueError(
-            "select_rtol_by_validation needs method='tsvd', a validation set and no rtol")
-    params = {k: v for k, v in path.params.items()}
-    params["debias"] = method
-    if method == "tsvd":
-        params["debias_rtol"] = "validation" if select_rtol_by_validation else (
-            1e-6 if rtol is None else float(rtol))
-    setup = prepare(problem, solver=f"{path.solver}+{method}", params=params, prior=prior,
-                    validation=validation, on_step=on_step)
-    n = problem.n_features
+    debiaser = Debiaser(problem, method, path_solver=path.solver, params=path.params,
+                        rtol=rtol, validation=validation, rtols=rtols,
+                        select_rtol_by_validation=select_rtol_by_validation, prior=prior,
+                        on_step=on_step)
     for i, step in enumerate(path.steps):
-        if np.shape(step.coef) != (n,):
-            raise ValueError(
-                f"step {i} of path '{path.solver}' has {np.size(step.coef)} coefficients, "
-                f"the problem has {n} columns")
-        if method == "ls":
-            coef, extra = refit_ls(problem, step.active)
-        else:
-            coef, extra = tsvd_refit(
-                problem, step.active, prior=prior, rtols=rtols,
-                rtol=None if select_rtol_by_validation else rtol,
-                validation=setup.validation if select_rtol_by_validation else None)
-        info = dict(step.info)
-        info.update(extra)
-        info.update({"debias": method, "biased_train_error": step.train_error,
-                     "biased_val_error": step.val_error})
-        active = np.asarray(step.active, dtype=np.intp)
-        setup.step(active, coef[active], lam=step.lam, info=info, scaled=False)
-    return setup.path
+        try:
+            debiaser(step)
+        except ValueError as exc:
+            raise ValueError(f"step {i} of path '{path.solver}': {exc}") from None
+    return debiaser.path
