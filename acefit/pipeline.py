@@ -235,9 +235,6 @@ class _StepSink:
     def __init__(self, writer, spec, problem, gamma, validation, progress):
         self.writer = writer
         self.spec = spec
-        self.problem = problem
-        self.gamma = gamma if spec["prior"] else None
-        self.validation = validation
         self.progress = progress
         self.count = 0
         self.debiaser = None
@@ -247,7 +244,8 @@ class _StepSink:
 
             # one per path: its QR follows the active set from step to step
             self.debiaser = Debiaser(problem, method, path_solver=spec["name"],
-                                     validation=validation, prior=self.gamma)
+                                     validation=validation,
+                                     prior=gamma if spec["prior"] else None)
 
     def __call__(self, step):
         if self.debiaser is not None:
