@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.linalg
+from _problems import correlated_problem
 from scipy.stats import multivariate_normal
 from sklearn.linear_model import ARDRegression, BayesianRidge
 
@@ -331,14 +332,7 @@ def test_debias_path_removes_shrinkage(data):
 
 def test_ls_debias_follows_a_path_with_drops_exactly():
     from acefit.solvers import asp
-    rng = np.random.default_rng(5)
-    Z = rng.standard_normal((200, 60))
-    A = np.empty_like(Z)
-    A[:, 0] = Z[:, 0]
-    for j in range(1, 60):  # AR(1)-correlated columns: the lasso path drops some
-        A[:, j] = 0.95 * A[:, j - 1] + np.sqrt(1 - 0.95**2) * Z[:, j]
-    y = A[:, rng.choice(60, 10, replace=False)] @ rng.standard_normal(10) \
-        + 0.01 * rng.standard_normal(200)
+    A, y = correlated_problem(n=60)  # the lasso path drops some columns
     gamma = np.linspace(1.0, 3.0, 60)
     for problem in (LeastSquaresProblem.from_dense(A, y),
                     LeastSquaresProblem.from_dense(A, y, reduce=True)):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _problems import correlated_problem
 from sklearn.linear_model import lars_path, orthogonal_mp
 
 from acefit.lsq import LeastSquaresProblem
@@ -58,19 +59,6 @@ def test_asp_and_lars_lasso_agree_with_sklearn_lars_path():
     # every step is a lasso solution at its own lam
     for s in p_asp.steps[1:-1]:
         assert kkt_violation(A, y, s.coef, s.lam) < 1e-8
-
-
-def correlated_problem(m=200, n=150, rho=0.95, seed=5):
-    """AR(1)-correlated columns: a path with many drops."""
-    rng = np.random.default_rng(seed)
-    Z = rng.standard_normal((m, n))
-    A = np.empty_like(Z)
-    A[:, 0] = Z[:, 0]
-    for j in range(1, n):
-        A[:, j] = rho * A[:, j - 1] + np.sqrt(1 - rho ** 2) * Z[:, j]
-    x = np.zeros(n)
-    x[rng.choice(n, 10, replace=False)] = rng.standard_normal(10)
-    return A, A @ x + 0.01 * rng.standard_normal(m)
 
 
 @pytest.mark.parametrize("case", ["underdetermined", "correlated"])
