@@ -181,7 +181,7 @@ def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
         else:
             chosen = rng.permutation(len(configs))[:n_val]
         is_val = np.zeros(len(configs), dtype=bool)
-        is_val[chosen.astype(int)] = True
+        is_val[chosen] = True
     train = [c for c, v in zip(configs, is_val) if not v]
     val = [c for c, v in zip(configs, is_val) if v]
     if not train:
