@@ -552,6 +552,9 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
                     "(null: `y` for agnesi, `x` for polynomial)."),
     "pair_envelope": Key(Str(choices=("repulsive", "y", "x")), "repulsive",
                          "Envelope of the pair functions."),
+    "pure2b": Key(Bool(), False, "Remove the two-body part (all ν neighbours the same "
+                  "atom) from every many-body function of order ν ≥ 2, as ACE1x's `pure2b`: "
+                  "two-body physics is left to the pair basis."),
 })
 
 _PRIOR_VARIANTS = {
@@ -823,6 +826,8 @@ def _cross_checks(cfg, ctx) -> None:
         if basis["pair_degree"] != 0 and basis["pair_envelope"] == "repulsive":
             why.append("the pair basis uses pair_envelope 'repulsive' (needs 'x' or 'y', "
                        "or pair_degree: 0)")
+        if basis["pure2b"]:
+            why.append("basis.pure2b is true (needs false)")
         if why:
             ctx.error("export.formats", "'yace' (LAMMPS ML-PACE) can only represent "
                       "polynomial radial bases exactly, but " + "; ".join(why)

@@ -162,7 +162,8 @@ def build_basis(cfg: dict, train=()):
                     maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
                     rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
                     p=b["transform_p"], q=b["transform_q"],
-                    envelope=b["envelope"], pair_envelope=b["pair_envelope"])
+                    envelope=b["envelope"], pair_envelope=b["pair_envelope"],
+                    pure2b=b["pure2b"])
 
 
 def weight_table(cfg: dict) -> dict:

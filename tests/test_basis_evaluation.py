@@ -23,6 +23,16 @@ def cuau_basis():
                     ("Cu", "Cu"): 4.5}, pair_degree=2)
 
 
+@pytest.fixture(scope="module")
+def cuau_pure2b():
+    return ACEBasis(["Cu", "Au"], order=4, totaldegree=[6, 6, 5, 5], rcut={"default": 4.8,
+                    ("Cu", "Cu"): 4.5}, pair_degree=2, envelope="x", pure2b=True)
+
+
+def _basis(which, mo_basis, cuau_basis, cuau_pure2b):
+    return {"mo": mo_basis, "cuau": cuau_basis, "cuau_pure2b": cuau_pure2b}[which]
+
+
 def _mo(seed=0, rep=(1, 1, 2)):
     atoms = bulk("Mo", "bcc", 3.15, cubic=True).repeat(rep)
     atoms.rattle(0.15, seed=seed)
@@ -49,9 +59,10 @@ def _close(a, b, rel=1e-10):
     np.testing.assert_allclose(a, b, rtol=0, atol=rel * scale)
 
 
-@pytest.mark.parametrize("which", ["mo", "cuau"])
-def test_invariance_rotation_reflection_translation_permutation(which, mo_basis, cuau_basis):
-    basis = mo_basis if which == "mo" else cuau_basis
+@pytest.mark.parametrize("which", ["mo", "cuau", "cuau_pure2b"])
+def test_invariance_rotation_reflection_translation_permutation(which, mo_basis, cuau_basis,
+                                                                cuau_pure2b):
+    basis = _basis(which, mo_basis, cuau_basis, cuau_pure2b)
     atoms = _mo() if which == "mo" else _cuau()
     ref = basis.evaluate(atoms)
     rng = np.random.default_rng(1)
@@ -83,9 +94,9 @@ def _energy(basis, atoms):
     return basis.site_values(atoms).sum(axis=0)
 
 
-@pytest.mark.parametrize("which", ["mo", "cuau"])
-def test_forces_and_stress_match_finite_differences(which, mo_basis, cuau_basis):
-    basis = mo_basis if which == "mo" else cuau_basis
+@pytest.mark.parametrize("which", ["mo", "cuau", "cuau_pure2b"])
+def test_forces_and_stress_match_finite_differences(which, mo_basis, cuau_basis, cuau_pure2b):
+    basis = _basis(which, mo_basis, cuau_basis, cuau_pure2b)
     atoms = _mo(3, (1, 1, 1)) if which == "mo" else _cuau(3)
     out = basis.evaluate(atoms)
     h = 1e-5
@@ -107,6 +118,56 @@ def test_forces_and_stress_match_finite_differences(which, mo_basis, cuau_basis)
         am.set_cell(atoms.cell.array @ (np.eye(3) - eps), scale_atoms=True)
         fd = (_energy(basis, ap) - _energy(basis, am)) / (2 * h * volume)
         np.testing.assert_allclose(out.stress[k], fd, atol=1e-7 * sscale)
+
+
+def test_pure2b_removes_exactly_the_one_neighbour_terms(cuau_pure2b):
+    """B_pure(i) = B(i) - sum_j B({r_ij}), checked against the plain basis evaluated
+    on every one-neighbour environment separately."""
+    from matscipy.neighbours import neighbour_list
+
+    d = cuau_pure2b.to_dict()
+    del d["pure2b"]
+    d["radial"].pop("diagonal")
+    plain = ACEBasis.from_dict(d)
+    assert not plain.pure2b and plain.functions == cuau_pure2b.functions
+    atoms = _cuau(5)
+    i, j, D = neighbour_list("ijD", atoms, cuau_pure2b.rcut)
+    one_neighbour = np.zeros((len(atoms), len(plain)))
+    for a, b, v in zip(i, j, D):
+        dimer = Atoms(numbers=[atoms.numbers[a], atoms.numbers[b]], positions=[[0, 0, 0], v])
+        one_neighbour[a] += plain.site_values(dimer)[0]
+    expected = plain.site_values(atoms)
+    many = np.array([f.kind == "ace" and f.order >= 2 for f in plain.functions])
+    expected[:, many] -= one_neighbour[:, many]
+    _close(cuau_pure2b.site_values(atoms), expected, rel=1e-12)
+    # a lone pair: every many-body function of order >= 2 vanishes, the rest are unchanged
+    dimer = Atoms("CuAu", positions=[[0, 0, 0], [0.4, 1.2, 1.9]])
+    pure, ref = cuau_pure2b.site_values(dimer), plain.site_values(dimer)
+    assert np.abs(pure[:, many]).max() < 1e-14 * np.abs(ref[:, many]).max()
+    np.testing.assert_array_equal(pure[:, ~many], ref[:, ~many])
+
+
+def test_pure2b_round_trip_subset_and_contraction(cuau_pure2b):
+    atoms = _cuau(6)
+    d = json.loads(json.dumps(cuau_pure2b.to_dict()))
+    again = ACEBasis.from_dict(d)
+    assert again.pure2b and again.to_dict() == cuau_pure2b.to_dict()
+    full = cuau_pure2b.evaluate(atoms)
+    np.testing.assert_array_equal(again.evaluate(atoms).forces, full.forces)
+    idx = np.array([len(cuau_pure2b) - 1, 3, 40, 120])
+    part = cuau_pure2b.subset(idx).evaluate(atoms)
+    _close(part.forces, full.forces[:, :, idx], rel=1e-13)
+    coef = np.random.default_rng(1).normal(size=len(cuau_pure2b))
+    E, _, F, S = cuau_pure2b.energy_forces_stress(atoms, coef)
+    np.testing.assert_allclose(E, full.energy @ coef, rtol=1e-12)
+    _close(F, full.forces @ coef, rel=1e-11)
+    _close(S, full.stress @ coef, rel=1e-11)
+    d["radial"]["diagonal"] = [[2, 1]]
+    with pytest.raises(ValueError, match="pure2b needs diagonal radial channels"):
+        ACEBasis.from_dict(d)
+    d["pure2b"] = "yes"
+    with pytest.raises(ValueError, match="pure2b must be true or false"):
+        ACEBasis.from_dict(d)
 
 
 def test_forces_of_order_four_and_polynomial_transform():

@@ -134,6 +134,22 @@ def test_transform_exponents_reach_the_radial_basis(tmp_path):
     assert (radial.p, radial.q) == (1.5, 6.0)
 
 
+def test_pure2b_reaches_the_basis_and_blocks_yace(tmp_path):
+    from acefit.pipeline import build_basis
+
+    cfg = load_config(write(tmp_path, MINIMAL + "basis: {elements: [Si], order: 3, "
+                                                "totaldegree: 6, pure2b: true}\n"))
+    basis = build_basis(cfg)
+    assert basis.pure2b and set(basis.radial.diagonal) == {2, 3}
+    assert not build_basis(load_config(write(tmp_path, MINIMAL + "basis: {elements: [Si], "
+                                                                 "order: 2}\n"))).pure2b
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {transform: polynomial, "
+                                                  "pair_degree: 0, pure2b: true}\n"
+                                                  "export: {formats: [yace]}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["export.formats"]
+    assert "basis.pure2b is true" in found[0][1]
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
     sub = tmp_path / "configs"
     sub.mkdir()

@@ -104,6 +104,7 @@ def test_radial_recurrence_is_acefits(tmp_path):
     ({"transform": "polynomial", "pair_envelope": "repulsive"}, "repulsive envelope"),
     ({"transform": "polynomial", "p": 2.5, "pair_degree": 0}, "not an integer"),
     ({"transform": "polynomial", "rin": 0.5, "pair_degree": 0}, "rin > 0"),
+    ({"transform": "polynomial", "pair_degree": 0, "pure2b": True}, "basis is pure2b"),
 ])
 def test_refuses_inexpressible_models(tmp_path, kw, reason):
     basis = ACEBasis(["Cu"], order=2, totaldegree=[5, 4], **kw)

@@ -13,7 +13,7 @@ from . import kernels
 from .angular import real_sph_harm
 from .coupling import coupling_coefficients
 from .neighbours import neighbour_pairs, stress_volume, validate_atoms
-from .radial import RadialBasis
+from .radial import RadialBasis, polynomials
 from .spec import BasisFunction, BasisSpec, enumerate_multisets, parse_elements
 
 __all__ = ["ACEBasis", "BasisValues"]
@@ -102,11 +102,23 @@ class ACEBasis:
         Many-body envelope (default "y" for Agnesi, "x" for polynomial).
     pair_envelope : {"repulsive", "y", "x"}
         Envelope of the pair functions (default the repulsive one of App. A).
+    pure2b : bool
+        Remove the two-body part from every many-body function of order nu >= 2
+        (ACE1x's "pure2b"): the terms of the neighbour sums in which all nu
+        neighbours are the same atom j,
+
+            B_pure(i) = B(i) - sum_j B({r_ij}),
+
+        where B({r_ij}) is the function on the environment of j alone, a pair
+        function c prod_t R_{n_t}(r_ij) (c: the invariant coupling at one
+        direction).  The nu-correlations then start at genuine (nu + 1)-body terms
+        and two-body physics is left to the pair basis.  It is evaluated exactly
+        through the diagonal radial channels of :class:`RadialBasis`.
     """
 
     def __init__(self, elements, order=3, totaldegree=None, wL=1.5, maxl=None, maxn=None,
                  pair_degree=None, rcut=5.0, r0=None, rin=0.0, transform="agnesi", p=2,
-                 q=4, a=None, envelope=None, pair_envelope="repulsive"):
+                 q=4, a=None, envelope=None, pair_envelope="repulsive", pure2b=False):
         if totaldegree is None:
             if not isinstance(order, Integral) or not 1 <= order <= 4:
                 raise ValueError(f"order must be an integer in 1..4, got {order!r}")
@@ -117,23 +129,25 @@ class ACEBasis:
                    default=0)
         radial = RadialBasis(spec.elements, nmax, spec.pair_degree, rcut=rcut, r0=r0,
                              rin=rin, transform=transform, p=p, q=q, a=a,
-                             envelope=envelope, pair_envelope=pair_envelope)
-        self._setup(spec, radial, functions)
+                             envelope=envelope, pair_envelope=pair_envelope,
+                             diagonal=_diagonal_channels(functions) if pure2b else None)
+        self._setup(spec, radial, functions, pure2b)
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def _create(cls, spec, radial, functions):
+    def _create(cls, spec, radial, functions, pure2b):
         self = cls.__new__(cls)
-        self._setup(spec, radial, functions)
+        self._setup(spec, radial, functions, pure2b)
         return self
 
-    def _setup(self, spec, radial, functions):
+    def _setup(self, spec, radial, functions, pure2b):
         self.spec = spec
         self.radial = radial
         self.functions = list(functions)
+        self.pure2b = bool(pure2b)
         self.numbers = spec.elements
         self.elements = tuple(chemical_symbols[z] for z in spec.elements)
-        self._tables = _compile(self.functions, spec.elements, radial.nmax)
+        self._tables = _compile(self.functions, spec.elements, radial, self.pure2b)
 
     @property
     def rcut(self):
@@ -162,6 +176,7 @@ class ACEBasis:
         lines = [f"ACEBasis: {len(self)} functions, elements {list(self.elements)}, "
                  f"order {self.spec.order}, totaldegree {list(self.spec.degrees)}, "
                  f"wL {self.spec.wL}, transform {self.radial.transform}, "
+                 + ("pure2b, " if self.pure2b else "") +
                  f"rcut {self.rcut:g} Å",
                  "centre  " + "".join(f"{lab:>8}" for lab in labels) + f"{'total':>8}"]
         for sym in self.elements:
@@ -187,18 +202,22 @@ class ACEBasis:
                         default=0)
         d["npair"] = max((f.factors[0][1] for f in functions if f.kind == "pair"),
                          default=0)
+        d["diagonal"] = list(_diagonal_channels(functions).items()) if self.pure2b else []
         radial = RadialBasis.from_dict(self.spec.elements, d)
-        return ACEBasis._create(self.spec, radial, functions)
+        return ACEBasis._create(self.spec, radial, functions, self.pure2b)
 
     def to_dict(self):
         """Plain (JSON/YAML-able) description; :meth:`from_dict` rebuilds it exactly."""
         s = self.spec
-        return {"format": _FORMAT,
-                "elements": list(s.elements),
-                "spec": {"order": s.order, "degrees": list(s.degrees), "wL": s.wL,
-                         "maxl": s.maxl, "maxn": s.maxn, "pair_degree": s.pair_degree},
-                "radial": self.radial.to_dict(),
-                "functions": [f.to_list() for f in self.functions]}
+        d = {"format": _FORMAT,
+             "elements": list(s.elements),
+             "spec": {"order": s.order, "degrees": list(s.degrees), "wL": s.wL,
+                      "maxl": s.maxl, "maxn": s.maxn, "pair_degree": s.pair_degree},
+             "radial": self.radial.to_dict(),
+             "functions": [f.to_list() for f in self.functions]}
+        if self.pure2b:  # absent otherwise: older files and cache keys stay valid
+            d["pure2b"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d):
@@ -213,10 +232,19 @@ class ACEBasis:
                              sd["maxl"], sd["maxn"], int(sd["pair_degree"]))
             radial = RadialBasis.from_dict(elements, d["radial"])
             functions = [BasisFunction.from_list(item) for item in d["functions"]]
+            pure2b = d.get("pure2b", False)
         except (KeyError, TypeError) as err:
             raise ValueError(f"malformed ACEBasis dict: {err!r}") from None
+        if not isinstance(pure2b, bool):
+            raise ValueError(f"malformed ACEBasis dict: pure2b must be true or false, "
+                             f"got {pure2b!r}")
         _check_functions(functions, elements, radial)
-        return cls._create(spec, radial, functions)
+        if pure2b:
+            need = _diagonal_channels(functions)
+            if any(radial.diagonal.get(nu, 0) < m for nu, m in need.items()):
+                raise ValueError(f"malformed ACEBasis dict: pure2b needs diagonal radial "
+                                 f"channels {need}, the radial basis has {radial.diagonal}")
+        return cls._create(spec, radial, functions, pure2b)
 
     # -- evaluation -------------------------------------------------------------------
     def _prepare(self, atoms):
@@ -275,7 +303,7 @@ class ACEBasis:
             ptr, _, zj, _, _, R, _, Y, _ = self._pair_data(prep, i0, i1, gradients=False)
             kernels.site_values_kernel(i0, i1, prep[0], ptr, zj, R, Y, t["v_rad"], t["v_lm"],
                                        t["sp_v_ptr"], t["centre_ptr"], t["centre_k"],
-                                       t["k_order"], t["term_ptr"], t["term_coef"],
+                                       t["term_order"], t["term_ptr"], t["term_coef"],
                                        t["term_v"], out)
         return out
 
@@ -304,7 +332,7 @@ class ACEBasis:
             ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
             kernels.design_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
                                   t["v_rad"], t["v_lm"], t["sp_v_ptr"], t["centre_ptr"],
-                                  t["centre_k"], t["k_order"], t["term_ptr"],
+                                  t["centre_k"], t["term_order"], t["term_ptr"],
                                   t["term_coef"], t["term_v"], t["term_dpos"], t["d_ptr"],
                                   t["d_col"], t["d_sptr"], max_neigh, values, forces_t,
                                   virial_t)
@@ -334,7 +362,7 @@ class ACEBasis:
             ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
             kernels.contracted_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
                                       t["v_rad"], t["v_lm"], t["sp_v_ptr"],
-                                      t["centre_ptr"], t["centre_k"], t["k_order"],
+                                      t["centre_ptr"], t["centre_k"], t["term_order"],
                                       t["term_ptr"], t["term_coef"], t["term_v"], coef,
                                       energies, forces, virial)
         volume = stress_volume(atoms)
@@ -390,11 +418,59 @@ def _coupling_key(factors):
     return tuple(f[2] for f in factors), identical
 
 
-def _compile(functions, elements, nmax):
-    """Flat tables of the kernels (see :mod:`acefit.basis.kernels`)."""
+def _diagonal_channels(functions):
+    """{nu: M}: diagonal radial channels a pure2b basis of these functions needs."""
+    need = {}
+    for f in functions:
+        if f.kind == "ace" and f.order >= 2 and len({z for z, _, _ in f.factors}) == 1:
+            degree = sum(n - 1 for _, n, _ in f.factors)
+            need[f.order] = max(need.get(f.order, 0), degree + 1)
+    return dict(sorted(need.items()))
+
+
+def _diagonal_expansion(factors, coefs, ms, radial):
+    """(channel columns, coefficients) of the two-body part of one many-body function.
+
+    On the environment of one neighbour at r (all factors share its species) the
+    function is c prod_t R_{n_t}(r) = c E^nu prod_t P_{n_t - 1}(x) = c sum_m a_m Q^nu_m(r):
+    c is the coupling at one direction (rotation invariant, so any direction) and
+    a_m the Legendre linearisation coefficients, exact by Gauss quadrature.
+    """
+    nu = len(factors)
+    ls = [l for _, _, l in factors]
+    Y = real_sph_harm(np.array([[0.0, 0.0, 1.0]]), max(ls), gradients=False)[0]
+    c = float(sum(coef * np.prod([Y[l * l + l + m] for l, m in zip(ls, row)])
+                  for coef, row in zip(coefs, ms)))
+    degree = sum(n - 1 for _, n, _ in factors)
+    x, w = np.polynomial.legendre.leggauss(degree + 1)
+    P, _ = polynomials(x, radial.A, radial.B, radial.C)
+    product = np.prod([P[:, n - 1] for _, n, _ in factors], axis=0)
+    a = (w * product) @ P[:, : degree + 1]
+    keep = np.abs(c * a) > 1e-14 * max(np.abs(c * a).max(initial=0.0), 1e-300)
+    cols = np.array([radial.diagonal_column(nu, m) for m in np.nonzero(keep)[0]],
+                    dtype=np.int64)
+    return cols, c * a[keep]
+
+
+def _compile(functions, elements, radial, pure2b=False):
+    """Flat tables of the kernels (see :mod:`acefit.basis.kernels`).
+
+    One-particle functions v are keyed (species index, kind, n, l, m): kind 0 a
+    many-body R_n Y_lm, kind 1 a pair R^pair_n, kind 2 a diagonal channel (n is its
+    radial column; l = m = 0).
+    """
     index = {z: k for k, z in enumerate(elements)}
     nel = len(elements)
-    # one-particle functions: (species index, kind 0 ace / 1 pair, n, l, m)
+    nmax = radial.nmax
+    # the two-body part of each pure2b function: (species, channel columns, coefficients)
+    diagonal = {}
+    if pure2b:
+        for k, f in enumerate(functions):
+            if f.kind == "ace" and f.order >= 2 and len({z for z, _, _ in f.factors}) == 1:
+                C, M = coupling_coefficients(*_coupling_key(f.factors))
+                cols, a = _diagonal_expansion(f.factors, C[f.coupling], M, radial)
+                if len(cols):
+                    diagonal[k] = (index[f.factors[0][0]], cols, a)
     keys = set()
     lmax = 0
     for f in functions:
@@ -404,17 +480,19 @@ def _compile(functions, elements, nmax):
             else:
                 lmax = max(lmax, l)
                 keys.update((index[z], 0, n, l, m) for m in range(-l, l + 1))
+    for sp, cols, _ in diagonal.values():
+        keys.update((sp, 2, int(col), 0, 0) for col in cols)
     keys = sorted(keys)
     v_of = {key: v for v, key in enumerate(keys)}
     v_sp = np.array([k[0] for k in keys], dtype=np.int64)
-    v_rad = np.array([(nmax + k[2] - 1) if k[1] else (k[2] - 1) for k in keys], dtype=np.int64)
+    v_rad = np.array([k[2] if k[1] == 2 else (nmax + k[2] - 1) if k[1] else (k[2] - 1)
+                      for k in keys], dtype=np.int64)
     v_lm = np.array([k[3] * k[3] + k[3] + k[4] for k in keys], dtype=np.int64)
     sp_v_ptr = np.searchsorted(v_sp, np.arange(nel + 1)).astype(np.int64)
 
     n = len(functions)
-    k_order = np.zeros(n, dtype=np.int64)
     k_centre = np.zeros(n, dtype=np.int64)
-    term_coef, term_v, term_ptr = [], [], [0]
+    term_coef, term_v, term_ptr, term_order = [], [], [0], []
     d_col, d_ptr, term_dpos = [], [0], []
     for k, f in enumerate(functions):
         k_centre[k] = index[f.centre]
@@ -432,18 +510,24 @@ def _compile(functions, elements, nmax):
             ls = np.array([l for _, _, l in f.factors], dtype=np.int64)
             # one-particle indices of fixed (z, n, l) are contiguous in m
             vs = base[None, :] + ls[None, :] + M[nz].astype(np.int64)
-        nu = vs.shape[1]
-        k_order[k] = nu
-        cols = np.unique(vs)
-        pos = np.searchsorted(cols, vs) + d_ptr[-1]
-        padded_v = np.zeros((len(coefs), 4), dtype=np.int64)
-        padded_v[:, :nu] = vs
-        padded_pos = np.zeros((len(coefs), 4), dtype=np.int64)
-        padded_pos[:, :nu] = pos
-        term_coef.append(coefs)
-        term_v.append(padded_v)
-        term_dpos.append(padded_pos)
-        term_ptr.append(term_ptr[-1] + len(coefs))
+        groups = [(coefs, vs)]
+        if k in diagonal:
+            # minus the two-body part; A_v of a channel carries Y_00 = 1/sqrt(4 pi)
+            sp, cols, a = diagonal[k]
+            groups.append((-_SQRT_4PI * a, np.array([[v_of[(sp, 2, int(c), 0, 0)]]
+                                                     for c in cols], dtype=np.int64)))
+        cols = np.unique(np.concatenate([g.ravel() for _, g in groups]))
+        for coefs, vs in groups:
+            nu = vs.shape[1]
+            padded_v = np.zeros((len(coefs), 4), dtype=np.int64)
+            padded_v[:, :nu] = vs
+            padded_pos = np.zeros((len(coefs), 4), dtype=np.int64)
+            padded_pos[:, :nu] = np.searchsorted(cols, vs) + d_ptr[-1]
+            term_coef.append(coefs)
+            term_v.append(padded_v)
+            term_dpos.append(padded_pos)
+            term_order.append(np.full(len(coefs), nu, dtype=np.int64))
+        term_ptr.append(term_ptr[-1] + sum(len(c) for c, _ in groups))
         d_col.append(cols)
         d_ptr.append(d_ptr[-1] + len(cols))
     cat = lambda xs, shape, dt: (np.concatenate(xs).astype(dt) if xs  # noqa: E731
@@ -462,7 +546,7 @@ def _compile(functions, elements, nmax):
         "v_rad": v_rad, "v_lm": v_lm, "sp_v_ptr": sp_v_ptr,
         "centre_ptr": np.searchsorted(k_centre[order], np.arange(nel + 1)).astype(np.int64),
         "centre_k": order.astype(np.int64),
-        "k_order": k_order,
+        "term_order": cat(term_order, (0,), np.int64),
         "term_ptr": np.array(term_ptr, dtype=np.int64),
         "term_coef": cat(term_coef, (0,), np.float64),
         "term_v": np.ascontiguousarray(cat(term_v, (0, 4), np.int64)),

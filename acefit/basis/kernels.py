@@ -6,9 +6,11 @@ one-particle functions v (sorted by neighbour species; ``sp_v_ptr[z]..sp_v_ptr[z
 are those of species index z):  phi_v(r_ij) = R[p, v_rad[v]] * Y[p, v_lm[v]]
 for a pair p = (i, j) whose neighbour has that species.
 
-basis functions k: ``k_order[k]`` factors; product terms
-``term_ptr[k]..term_ptr[k+1]`` with coefficient ``term_coef[t]`` and one-particle
-indices ``term_v[t, :k_order[k]]``, so B_k(i) = sum_t coef_t prod_f A_{term_v[t, f]}(i).
+basis functions k: product terms ``term_ptr[k]..term_ptr[k+1]``, term t with
+``term_order[t]`` factors, coefficient ``term_coef[t]`` and one-particle indices
+``term_v[t, :term_order[t]]``, so B_k(i) = sum_t coef_t prod_f A_{term_v[t, f]}(i).
+(A function's terms share one order, except the order-1 diagonal corrections of
+pure2b bases.)
 ``centre_ptr[z]..centre_ptr[z+1]`` index ``centre_k``: the functions of centre species z.
 
 Derivative pattern: D_kv = dB_k/dA_v has fixed sparsity, stored CSR by k with sorted
@@ -40,10 +42,10 @@ def _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr):
 
 
 @njit(cache=True, nogil=True)
-def _value(k, A, k_order, term_ptr, term_coef, term_v):
-    nu = k_order[k]
+def _value(k, A, term_order, term_ptr, term_coef, term_v):
     s = 0.0
     for t in range(term_ptr[k], term_ptr[k + 1]):
+        nu = term_order[t]
         prod = 1.0
         for f in range(nu):
             prod *= A[term_v[t, f]]
@@ -52,7 +54,7 @@ def _value(k, A, k_order, term_ptr, term_coef, term_v):
 
 
 @njit(cache=True, nogil=True)
-def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, pos, out, weight,
+def _value_and_derivative(k, A, term_order, term_ptr, term_coef, term_v, pos, out, weight,
                           prefix):
     """B_k; adds weight * dB_k/dA_v into out[pos[t, f]] for factor f of term t.
 
@@ -60,9 +62,9 @@ def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, pos, out, 
     out is the dense adjoint w_v of a contracted model. ``prefix`` is scratch of
     length max order + 1, allocated once by the caller.
     """
-    nu = k_order[k]
     s = 0.0
     for t in range(term_ptr[k], term_ptr[k + 1]):
+        nu = term_order[t]
         c = term_coef[t]
         prefix[0] = 1.0
         for f in range(nu):
@@ -77,7 +79,7 @@ def _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v, pos, out, 
 
 @njit(cache=True, nogil=True)
 def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr,
-                       centre_ptr, centre_k, k_order, term_ptr, term_coef, term_v, out):
+                       centre_ptr, centre_k, term_order, term_ptr, term_coef, term_v, out):
     """out[i, k] = B_k(i) for sites i0 <= i < i1 (other entries untouched)."""
     A = np.zeros(len(v_rad))
     for i in range(i0, i1):
@@ -85,7 +87,7 @@ def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp
         zi = site_sp[i]
         for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
             k = centre_k[kk]
-            out[i, k] = _value(k, A, k_order, term_ptr, term_coef, term_v)
+            out[i, k] = _value(k, A, term_order, term_ptr, term_coef, term_v)
 
 
 @njit(cache=True, nogil=True)
@@ -112,7 +114,7 @@ def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_l
 
 @njit(cache=True, nogil=True)
 def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y, dY,
-                  v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
+                  v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, term_order, term_ptr,
                   term_coef, term_v, term_dpos, d_ptr, d_col, d_sptr, max_neigh,
                   values, forces_t, virial_t):
     """Site values, force rows and virial rows of sites i0 <= i < i1.
@@ -150,7 +152,7 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
             k = centre_k[kk]
             for q in range(d_ptr[k], d_ptr[k + 1]):
                 Dval[q] = 0.0
-            values[i, k] = _value_and_derivative(k, A, k_order, term_ptr, term_coef,
+            values[i, k] = _value_and_derivative(k, A, term_order, term_ptr, term_coef,
                                                  term_v, term_dpos, Dval, 1.0, prefix)
             g[:, :nn] = 0.0
             for z in range(n_sp):
@@ -205,7 +207,7 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
 
 @njit(cache=True, nogil=True)
 def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y,
-                      dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, k_order, term_ptr,
+                      dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, term_order, term_ptr,
                       term_coef, term_v, coef, energies, forces, virial):
     """Energy sum_k c_k B_k(i), forces and virial of the contracted model (adjoint)."""
     n_v = len(v_rad)
@@ -222,7 +224,7 @@ def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R,
             c = coef[k]
             if c == 0.0:
                 continue
-            e += c * _value_and_derivative(k, A, k_order, term_ptr, term_coef, term_v,
+            e += c * _value_and_derivative(k, A, term_order, term_ptr, term_coef, term_v,
                                            term_v, W, c, prefix)
         energies[i] += e
         for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):

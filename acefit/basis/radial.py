@@ -47,6 +47,14 @@ which is repulsive as r -> 0 and vanishes with zero slope at rcut.  With
 ``pair_envelope="x"`` or ``"y"`` the pair functions use the many-body envelope E(x)
 instead (polynomial in x: exportable to ML-PACE with the polynomial transform).
 
+Diagonal channels (only for bases with ``pure2b``; ``diagonal={nu: M}``)::
+
+    Q^nu_m(r) = E(x)^nu P_m(x),   m = 0..M-1,
+
+span the products R_{n_1}(r) ... R_{n_nu}(r) of one neighbour with
+sum_t (n_t - 1) < M: the two-body part that a pure2b basis removes from its
+nu-correlations (see :class:`acefit.basis.ACEBasis`).
+
 P_n are Legendre polynomials orthonormal on [-1, 1], computed by the explicit
 three-term recurrence stored in ``A``, ``B``, ``C`` (ML-PACE convention)::
 
@@ -206,11 +214,14 @@ class RadialBasis:
         ``a`` to the value maximising |dx/dr| at r0 per pair (Agnesi only).
     envelope : {"y", "x"} or None
         Many-body envelope (default "y" for Agnesi, "x" for polynomial).
+    pair_envelope : {"repulsive", "y", "x"}
+    diagonal : dict {int: int}, optional
+        Diagonal channels: for each power nu >= 2, the number M of Q^nu_m.
     """
 
     def __init__(self, elements, nmax, npair=0, rcut=5.0, r0=None, rin=0.0,
                  transform="agnesi", p=2, q=4, a=None, envelope=None,
-                 pair_envelope="repulsive"):
+                 pair_envelope="repulsive", diagonal=None):
         self.elements = tuple(int(z) for z in elements)
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
@@ -225,6 +236,10 @@ class RadialBasis:
         if transform == "agnesi" and not (isinstance(q, Real) and q > p):
             raise ValueError(f"q must be a number > p = {p}, got {q!r}")
         self.nmax, self.npair = int(nmax), int(npair)
+        self.diagonal = {int(nu): int(m) for nu, m in sorted((diagonal or {}).items())}
+        if any(nu < 2 or m < 0 for nu, m in self.diagonal.items()):
+            raise ValueError(f"diagonal channels need powers >= 2 and counts >= 0, got "
+                             f"{self.diagonal}")
         self.transform, self.envelope = transform, envelope
         self.pair_envelope = pair_envelope
         self.p, self.q = float(p), float(q)
@@ -243,7 +258,8 @@ class RadialBasis:
                 raise ValueError(f"Agnesi a must be positive, got {self.a.tolist()}")
         else:
             self.a = None
-        self.A, self.B, self.C = legendre_recurrence(max(self.nmax, self.npair))
+        self.A, self.B, self.C = legendre_recurrence(
+            max([self.nmax, self.npair, *self.diagonal.values()]))
         # y at rin / rcut and the envelope's left root, per pair
         self.y_in, _ = self._y(self.rin.ravel(), np.arange(self.rin.size))
         self.y_cut, _ = self._y(self.rcut.ravel(), np.arange(self.rin.size))
@@ -315,6 +331,17 @@ class RadialBasis:
         """Flat pair-type index from element indices."""
         return np.asarray(zi_index) * len(self.elements) + np.asarray(zj_index)
 
+    @property
+    def n_channels(self):
+        """Columns of :meth:`evaluate`: many-body, pair, then diagonal channels."""
+        return self.nmax + self.npair + sum(self.diagonal.values())
+
+    def diagonal_column(self, nu, m):
+        """Column of Q^nu_m in :meth:`evaluate`'s output."""
+        if not 0 <= m < self.diagonal.get(nu, 0):
+            raise ValueError(f"no diagonal channel Q^{nu}_{m} (have {self.diagonal})")
+        return self.nmax + self.npair + sum(c for p, c in self.diagonal.items() if p < nu) + m
+
     def evaluate(self, r, zi_index, zj_index):
         """Radial values and r-derivatives for all pairs at once.
 
@@ -327,22 +354,31 @@ class RadialBasis:
 
         Returns
         -------
-        R, dR : (P, nmax + npair) float
-            Columns 0..nmax-1 are the many-body R_1..R_nmax, then the pair functions.
-            Zero at and beyond the pair's rcut.
+        R, dR : (P, n_channels) float
+            Columns 0..nmax-1 are the many-body R_1..R_nmax, then the pair functions,
+            then the diagonal channels (:meth:`diagonal_column`).  Zero at and beyond
+            the pair's rcut.
         """
         r = np.asarray(r, dtype=float)
         pt = self.pair_type(zi_index, zj_index)
         x, dx = self.x_of_r(r, pt)
         P, dP = polynomials(x, self.A, self.B, self.C)
         inside = r < self.rcut.ravel()[pt]
-        out = np.zeros((len(r), self.nmax + self.npair))
+        out = np.zeros((len(r), self.n_channels))
         dout = np.zeros_like(out)
-        if self.nmax:
+        if self.nmax or self.diagonal:
             env, denv = self._envelope(x, pt, self.envelope)
+        if self.nmax:
             out[:, : self.nmax] = env[:, None] * P[:, : self.nmax]
             dout[:, : self.nmax] = (denv[:, None] * P[:, : self.nmax]
                                     + env[:, None] * dP[:, : self.nmax]) * dx[:, None]
+        for nu, m in self.diagonal.items():
+            if not m:
+                continue
+            sl = slice(self.diagonal_column(nu, 0), self.diagonal_column(nu, 0) + m)
+            e, de = env**nu, nu * env ** (nu - 1) * denv
+            out[:, sl] = e[:, None] * P[:, :m]
+            dout[:, sl] = (de[:, None] * P[:, :m] + e[:, None] * dP[:, :m]) * dx[:, None]
         if self.npair:
             sl = slice(self.nmax, self.nmax + self.npair)
             if self.pair_envelope == "repulsive":
@@ -371,6 +407,8 @@ class RadialBasis:
              "rin": _table_to_list(self.elements, self.rin)}
         if self.a is not None:
             d["a"] = _table_to_list(self.elements, self.a)
+        if self.diagonal:
+            d["diagonal"] = [[nu, m] for nu, m in self.diagonal.items()]
         return d
 
     @classmethod
@@ -379,4 +417,5 @@ class RadialBasis:
         return cls(elements, d["nmax"], d["npair"], rcut=get("rcut"), r0=get("r0"),
                    rin=get("rin"), transform=d["transform"], p=d["p"], q=d["q"],
                    a=get("a") if "a" in d else None, envelope=d["envelope"],
-                   pair_envelope=d["pair_envelope"])
+                   pair_envelope=d["pair_envelope"],
+                   diagonal={int(nu): int(m) for nu, m in d.get("diagonal", [])})

@@ -37,8 +37,8 @@ _EMBEDDING = {"ndensity": 1, "FS_parameters": [1.0, 1.0],
               "npoti": "FinnisSinclairShiftedScaled",
               "rho_core_cutoff": 100000.0, "drho_core_cutoff": 250.0}
 _HOW = ("exportable models use `radial: {transform: polynomial}` with an integer p, "
-        "rin = 0, envelope 'x' or 'y', and pair_envelope 'x' or 'y' (or no pair "
-        "functions)")
+        "rin = 0, envelope 'x' or 'y', pair_envelope 'x' or 'y' (or no pair "
+        "functions), and pure2b off")
 
 
 def check_exportable(basis):
@@ -59,6 +59,9 @@ def check_exportable(basis):
                         "Torabi et al. App. A, which has a pole at r = 0 and is not a "
                         "polynomial in t = ((1+r0)/(1+r))^p (finite at r = 0); ML-PACE's "
                         "pair and rank-1 functions are such polynomials")
+    if basis.pure2b:
+        problems.append("the basis is pure2b: its many-body functions subtract pair terms "
+                        "in E(x)^nu P_m(x), which ML-PACE's B-functions do not contain")
     if problems:
         raise ValueError("cannot export this potential to .yace exactly: "
                          + "; ".join(problems) + ". " + _HOW)
