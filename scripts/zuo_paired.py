@@ -1,0 +1,68 @@
+"""Paired comparison of two settings over seeded validation splits (docs/zuo_tuning.md).
+
+Each setting is a set of ``scripts/zuo_benchmark.py --out DIR`` runs, one per split
+seed; DIR patterns contain ``{seed}``. For ASP, OMP (best-validation checkpoint with
+at most ``--budget`` active functions) and BLR (its one checkpoint) the script prints
+the mean ± standard error over seeds of NEW − BASE in validation energy MAE
+(meV/atom), validation force MAE (eV/Å), test energy MAE and test force MAE::
+
+    python scripts/zuo_paired.py "/tmp/tune/base_s{seed}" "/tmp/tune/new_s{seed}" \\
+        --label "Mo new - base" --seeds 0 1 2 3 4
+
+Only the runs' ``errors/*.json`` are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from acefit.compare import best_checkpoint
+
+SOLVERS = ("asp", "omp", "blr")
+
+
+def cell(run_dir, label, budget):
+    """(val E, val F, test E, test F) of one solver's selected checkpoint, or None."""
+    files = sorted(Path(run_dir).glob(f"*/errors/{label}.json"))
+    if not files:
+        return None
+    steps = json.loads(files[0].read_text())["steps"]
+    e = steps[best_checkpoint(steps, None if label == "blr" else budget)]
+    return [e[split]["all"][q]["mae"] for split in ("val", "test") for q in ("E", "F")]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("base", help="run folder pattern with {seed}")
+    ap.add_argument("new", help="run folder pattern with {seed}")
+    ap.add_argument("--label", default="new - base")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--budget", type=int, default=300)
+    args = ap.parse_args(argv)
+    cols = []
+    n_pairs = []
+    for label in SOLVERS:
+        diffs = []
+        for seed in args.seeds:
+            a = cell(args.base.format(seed=seed), label, args.budget)
+            b = cell(args.new.format(seed=seed), label, args.budget)
+            if a is not None and b is not None:
+                diffs.append(np.subtract(b, a))
+        if len(diffs) < 2:
+            cols.append("–")
+            continue
+        d = np.array(diffs)
+        se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
+        n_pairs.append(len(d))
+        cols.append(f"{d[:, 0].mean():+.2f} ± {se[0]:.2f} / {d[:, 1].mean():+.4f} ± "
+                    f"{se[1]:.4f} / {d[:, 2].mean():+.2f} ± {se[2]:.2f} / "
+                    f"{d[:, 3].mean():+.4f}")
+    print(f"| {args.label} ({min(n_pairs, default=0)} splits) | " + " | ".join(cols) + " |")
+
+
+if __name__ == "__main__":
+    main()
