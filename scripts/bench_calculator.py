@@ -13,7 +13,8 @@ calls, CPU and wall time, positions perturbed before each call so nothing is cac
    from that basis (300 random nonzero coefficients; only they are evaluated), vs a
    dense ~300-function basis (totaldegree 20/16/12);
 5. a small MD-like case (32-atom Cu, 47 functions) with ``num_threads=1`` (default)
-   vs ``num_threads=None`` (OpenMP default of sphericart), ms per call.
+   vs ``num_threads=None`` (OpenMP default of sphericart), ms per call;
+6. the model of 1. with a pure2b basis (same functions, two-body parts removed).
 
 Run:  python scripts/bench_calculator.py [--repeat 5] [--size 3]
 """
@@ -56,9 +57,9 @@ def per_atom_ms(calcs, atoms, repeat):
     return 1e3 * best / len(atoms)
 
 
-def dense(totaldegree, seed=0):
+def dense(totaldegree, seed=0, pure2b=False):
     basis = ACEBasis(["Cu"], order=3, totaldegree=totaldegree, rcut=5.0,
-                     transform="polynomial", pair_envelope="x")
+                     transform="polynomial", pair_envelope="x", pure2b=pure2b)
     c = 1e-3 * np.random.default_rng(seed).normal(size=len(basis))
     return Potential(basis, c)
 
@@ -94,10 +95,12 @@ def main(argv=None):
     coef[rng.choice(len(pot5k), 300, replace=False)] = 1e-3 * rng.normal(size=300)
     sparse = Potential(pot5k.basis, coef)
     pot300 = dense([20, 16, 12])
+    pure1k = dense([25, 21, 17], pure2b=True)
     names = ["acefit ACECalculator", "acefit, dense",
-             "acefit, sparse: 300 active of the dense basis above", "acefit, dense"]
-    sizes = [len(pot1k), len(pot5k), len(sparse), len(pot300)]
-    calcs = [ACECalculator(p) for p in (pot1k, pot5k, sparse, pot300)]
+             "acefit, sparse: 300 active of the dense basis above", "acefit, dense",
+             "acefit, pure2b basis of the first row"]
+    sizes = [len(pot1k), len(pot5k), len(sparse), len(pot300), len(pure1k)]
+    calcs = [ACECalculator(p) for p in (pot1k, pot5k, sparse, pot300, pure1k)]
     try:
         from pyace import PyACECalculator
     except ImportError:
@@ -120,7 +123,7 @@ def main(argv=None):
     times = per_atom_ms(calcs, atoms, args.repeat)
     rows = list(zip(names, sizes, times))
     cpu = times[:, 1]
-    t_ace, t_5k, t_sparse, t_300 = cpu[0], cpu[-3], cpu[-2], cpu[-1]
+    t_ace, t_5k, t_sparse, t_300, t_pure = cpu[0], cpu[-4], cpu[-3], cpu[-2], cpu[-1]
     if PyACECalculator is not None:
         t_same, t_native = cpu[1], cpu[2]
 
@@ -142,7 +145,8 @@ def main(argv=None):
     print(f"32-atom cell, {len(small)} functions, wall ms per call: num_threads=1 {t1:.2f}, "
           f"OpenMP default {tn:.2f}")
     print(f"cost (CPU) dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
-          f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x")
+          f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x; "
+          f"pure2b / plain {len(pot1k)}: {t_pure / t_ace:.2f}x")
 
 
 if __name__ == "__main__":
