@@ -583,7 +583,14 @@ _COMMON = {
 }
 _DEBIAS = {"debias": Key(Str(choices=("none", "ls", "tsvd")), "none",
                          "Refit each step's active set: `ls` least squares, `tsvd` truncated "
-                         "SVD; `none` keeps the shrunk coefficients.")}
+                         "SVD of the prior-scaled active columns (Torabi et al. App. F; the "
+                         "truncation is chosen per step by the validation error when there is "
+                         "a validation set, else σ > 1e-6 σ₁); `none` keeps the shrunk "
+                         "coefficients."),
+           "debias_every": Key(Int(1), 1, "With `debias`: refit (and keep as checkpoints) "
+                               "only the steps whose active set first reaches a multiple of "
+                               "this many functions, as ACEfit keeps ~100 checkpoints; a "
+                               "TSVD refit costs one SVD per kept step.")}
 _MAX_ACTIVE = {"max_active": Key(Nullable(Int(1)), 1000, "Stop the path at this many active "
                                  "functions (null: the full basis).")}
 _APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len=1,

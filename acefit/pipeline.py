@@ -53,7 +53,8 @@ _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials
                   "report_json")
 
 # Config keys of each solver that are not keyword arguments of the solver function.
-_PIPELINE_KEYS = {"name", "label", "prior", "debias", "sizes", "size_tol", "max_fits"}
+_PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "sizes", "size_tol",
+                  "max_fits"}
 
 
 class RunExistsError(RuntimeError):
@@ -239,6 +240,8 @@ class _StepSink:
         self.progress = progress
         self.count = 0
         self.debiaser = None
+        self.every = spec.get("debias_every", 1)
+        self.sizes_done = set()
         method = spec.get("debias", "none")
         if method != "none":
             from acefit.solvers.debias import Debiaser
@@ -246,10 +249,24 @@ class _StepSink:
             # one per path: its QR follows the active set from step to step
             self.debiaser = Debiaser(problem, method, path_solver=spec["name"],
                                      validation=validation,
+                                     select_rtol_by_validation=(method == "tsvd"
+                                                                and validation is not None),
                                      prior=gamma if spec["prior"] else None)
+
+    def _kept(self, step) -> bool:
+        """With ``debias_every`` k: the first step of each active-set size divisible by k."""
+        n = step.n_active
+        if self.every == 1:
+            return True
+        if n % self.every or n in self.sizes_done:
+            return False
+        self.sizes_done.add(n)
+        return True
 
     def __call__(self, step):
         if self.debiaser is not None:
+            if not self._kept(step):
+                return
             step = self.debiaser(step)
         self.writer(step)
         self.count += 1
