@@ -418,11 +418,16 @@ def _coupling_key(factors):
     return tuple(f[2] for f in factors), identical
 
 
+def _has_two_body_part(f):
+    """A many-body function of order >= 2 whose factors share one neighbour species."""
+    return f.kind == "ace" and f.order >= 2 and len({z for z, _, _ in f.factors}) == 1
+
+
 def _diagonal_channels(functions):
     """{nu: M}: diagonal radial channels a pure2b basis of these functions needs."""
     need = {}
     for f in functions:
-        if f.kind == "ace" and f.order >= 2 and len({z for z, _, _ in f.factors}) == 1:
+        if _has_two_body_part(f):
             degree = sum(n - 1 for _, n, _ in f.factors)
             need[f.order] = max(need.get(f.order, 0), degree + 1)
     return dict(sorted(need.items()))
@@ -466,7 +471,7 @@ def _compile(functions, elements, radial, pure2b=False):
     diagonal = {}
     if pure2b:
         for k, f in enumerate(functions):
-            if f.kind == "ace" and f.order >= 2 and len({z for z, _, _ in f.factors}) == 1:
+            if _has_two_body_part(f):
                 C, M = coupling_coefficients(*_coupling_key(f.factors))
                 cols, a = _diagonal_expansion(f.factors, C[f.coupling], M, radial)
                 if len(cols):
