@@ -1,0 +1,37 @@
+"""scripts/zuo_benchmark.py end to end on a shrunken protocol (--quick), both elements
+side by side. Needs the Zuo data next to the project; skipped when it is absent."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "datasets" / "zuo2020"
+
+pytestmark = pytest.mark.skipif(not (DATA / "Mo" / "train.xyz").is_file()
+                                or not (DATA / "Si" / "train.xyz").is_file(),
+                                reason=f"Zuo data not found at {DATA}")
+
+
+def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
+    out = tmp_path / "zuo"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "zuo_benchmark.py"),
+                           "--element", "both", "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((out / "zuo_benchmark.json").read_text())
+    assert sorted(summary["results"]) == ["Mo", "Si"]
+    for element in ("Mo", "Si"):
+        timing = summary["timings"][element]
+        assert timing["side_by_side"] and timing["wall_s"] > 0
+        assert (out / element.lower() / "report.json").is_file()
+    table = (out / "zuo_benchmark.md").read_text()
+    assert "| Mo | small" in table and "| Si | large" in table
+    assert "Whole run (Mo, Si, quick): wall" in table
+    # the two element runs overlapped in time
+    starts = [json.loads((out / e / "run.json").read_text())["started"] for e in ("mo", "si")]
+    ends = [json.loads((out / e / "run.json").read_text())["finished"] for e in ("mo", "si")]
+    assert max(starts) < min(ends)
