@@ -242,6 +242,7 @@ class _StepSink:
         self.debiaser = None
         self.every = spec.get("debias_every", 1)
         self.sizes_done = set()
+        self.skipped = None  # the latest step not kept, refitted by finish() if it is last
         method = spec.get("debias", "none")
         if method != "none":
             from acefit.solvers.debias import Debiaser
@@ -254,7 +255,8 @@ class _StepSink:
                                      prior=gamma if spec["prior"] else None)
 
     def _kept(self, step) -> bool:
-        """With ``debias_every`` k: the first step of each active-set size divisible by k."""
+        """With ``debias_every`` k: the first step of each active-set size divisible by k
+        (and, through :meth:`finish`, the path's last step)."""
         n = step.n_active
         if self.every == 1:
             return True
@@ -266,8 +268,19 @@ class _StepSink:
     def __call__(self, step):
         if self.debiaser is not None:
             if not self._kept(step):
+                self.skipped = step
                 return
+            self.skipped = None
             step = self.debiaser(step)
+        self._write(step)
+
+    def finish(self):
+        """After the solver: keep the path's last step even if its size was skipped."""
+        if self.skipped is not None:
+            step, self.skipped = self.skipped, None
+            self._write(self.debiaser(step))
+
+    def _write(self, step):
         self.writer(step)
         self.count += 1
         self.progress.set_postfix_str(f"step {self.count}, val {_fmt(step.val_error)}",
@@ -323,6 +336,7 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
             sink = _StepSink(writer, spec, system.train, gamma, validation, pbar)
             run_solver(spec, system.train, gamma=gamma, validation=validation, costs=costs,
                        on_step=sink)
+            sink.finish()
         paths[label] = read_path(paths_file, label, require_complete=True)
         if interrupted is not None:
             _check_reproduced(label, interrupted, paths[label])

@@ -228,11 +228,11 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
 
 def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
     """debias: tsvd chooses each truncation by the validation error; debias_every keeps
-    the first step of each active-set size divisible by k."""
+    the first step of each active-set size divisible by k, and the path's last step."""
     from acefit.checkpoints import read_paths
 
     solvers = ["{name: asp, max_active: 12, debias: tsvd, debias_every: 4}",
-               "{name: omp, max_active: 12, debias: ls, debias_every: 3}"]
+               "{name: omp, max_active: 13, debias: ls, debias_every: 3}"]
     config = tiny_config(tmp_path, small_data, solvers=solvers)
     run = tmp_path / "run"
     assert fit(config, run) == EXIT_OK
@@ -240,7 +240,7 @@ def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
     sizes = [s.n_active for s in paths["asp"].steps]
     assert sizes == sorted(set(sizes)) and set(sizes) == {0, 4, 8, 12}
     assert all(s.info["selected_by"] == "validation" for s in paths["asp"].steps[1:])
-    assert [s.n_active for s in paths["omp"].steps] == [0, 3, 6, 9, 12]
+    assert [s.n_active for s in paths["omp"].steps] == [0, 3, 6, 9, 12, 13]  # and the last
 
 
 def test_validate_a_fitted_run(tmp_path, small_data, capsys):
