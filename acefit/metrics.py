@@ -40,15 +40,40 @@ def errors(block: DesignBlock, coef) -> dict:
         raise ValueError(f"coef must have shape ({block.n_features},), got {coef.shape}")
     if not np.all(np.isfinite(coef)):
         raise ValueError("coef contains NaN or inf")
-    residual = block.A @ coef - block.y
-    scaled = np.where(block.kind == "E", 1e3 * residual / block.n_atoms,
-                      np.where(block.kind == "V", -EV_PER_A3_TO_GPA * residual / block.volume,
-                               residual))
-    out = {"units": dict(UNITS), "all": _stats(scaled, block.kind), "by_config_type": {}}
-    for name in sorted(set(block.config_type.tolist())):
-        mask = block.config_type == name
-        out["by_config_type"][name] = _stats(scaled[mask], block.kind[mask])
-    return out
+    return errors_of_predictions(block, (block.A @ coef)[:, None])[0]
+
+
+def errors_of_predictions(block: DesignBlock, predictions) -> list:
+    """:func:`errors` of many models at once, from their predictions of the rows.
+
+    Parameters
+    ----------
+    block : DesignBlock
+    predictions : array_like, shape (n_rows, k)
+        Column j: model j's prediction of every row (``block.A @ coef_j``).
+
+    Returns
+    -------
+    list of dict
+        One :func:`errors` result per column.
+    """
+    predictions = np.asarray(predictions, dtype=float)
+    if predictions.ndim != 2 or predictions.shape[0] != len(block.y):
+        raise ValueError(f"predictions must have shape ({len(block.y)}, k), "
+                         f"got {predictions.shape}")
+    residual = predictions - block.y[:, None]
+    kind = block.kind
+    scale = np.where(kind == "E", 1e3 / block.n_atoms,
+                     np.where(kind == "V", -EV_PER_A3_TO_GPA / block.volume, 1.0))
+    scaled = residual * scale[:, None]
+    groups = {"all": np.ones(len(kind), dtype=bool)}
+    groups.update({name: block.config_type == name
+                   for name in sorted(set(block.config_type.tolist()))})
+    stats = {name: _stats(scaled[mask], kind[mask]) for name, mask in groups.items()}
+    return [{"units": dict(UNITS), "all": _pick(stats["all"], j),
+             "by_config_type": {name: _pick(st, j) for name, st in stats.items()
+                                if name != "all"}}
+            for j in range(predictions.shape[1])]
 
 
 def config_errors(basis, configs, coef, e0) -> dict:
@@ -57,12 +82,20 @@ def config_errors(basis, configs, coef, e0) -> dict:
 
 
 def _stats(values, kinds) -> dict:
+    """Per quantity, MAE and RMSE of every column of ``values`` (rows of that kind)."""
     out = {}
     for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
         v = values[kinds == kind]
-        if v.size == 0:
-            out[label] = {"mae": float("nan"), "rmse": float("nan"), "n": 0}
+        if v.shape[0] == 0:
+            out[label] = None
         else:
-            out[label] = {"mae": float(np.mean(np.abs(v))), "rmse": float(np.sqrt(np.mean(v ** 2))),
-                          "n": int(v.size)}
+            out[label] = (np.mean(np.abs(v), axis=0), np.sqrt(np.mean(v ** 2, axis=0)),
+                          int(v.shape[0]))
     return out
+
+
+def _pick(stats, j) -> dict:
+    """Model j's entry of :func:`_stats` output, as ``{"E": {"mae", "rmse", "n"}, ...}``."""
+    return {label: ({"mae": float("nan"), "rmse": float("nan"), "n": 0} if st is None
+                    else {"mae": float(st[0][j]), "rmse": float(st[1][j]), "n": st[2]})
+            for label, st in stats.items()}

@@ -461,22 +461,22 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, progress=No
 def _errors_many(block, matrix, batch: int = 256) -> list:
     """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k).
 
-    The predictions of a batch of models are one matrix product; each model's
-    errors are then those of a one-column design holding its predictions, with
-    coefficient 1 (errors are linear-model residuals, so this is exact).
+    The predictions of a batch of models are one matrix product over the columns
+    that any model of the batch uses (consecutive steps of a sparse path share most
+    of their few active functions), and their errors are reduced together
+    (:func:`acefit.metrics.errors_of_predictions`).
     """
-    from dataclasses import replace
-
-    from acefit.metrics import errors
+    from acefit.metrics import errors_of_predictions
 
     if block is None:
         return [None] * matrix.shape[1]
-    one = np.ones(1)
     out = []
     for start in range(0, matrix.shape[1], batch):
-        predictions = block.A @ matrix[:, start:start + batch]
-        for j in range(predictions.shape[1]):
-            out.append(errors(replace(block, A=predictions[:, j:j + 1]), one))
+        models = matrix[:, start:start + batch]
+        used = np.flatnonzero(np.any(models != 0.0, axis=1))
+        predictions = (block.A @ models if len(used) > 0.8 * len(models)
+                       else block.A[:, used] @ models[used])
+        out.extend(errors_of_predictions(block, predictions))
     return out
 
 

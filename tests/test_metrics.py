@@ -7,7 +7,7 @@ from _toy_basis import PairBasis, emt_configs
 
 from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
-from acefit.metrics import EV_PER_A3_TO_GPA, config_errors, errors
+from acefit.metrics import EV_PER_A3_TO_GPA, config_errors, errors, errors_of_predictions
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
 
@@ -63,3 +63,24 @@ def test_missing_quantities_and_bad_coef(setup):
         errors(block, coef[:-1])
     with pytest.raises(ValueError, match="NaN or inf"):
         errors(block, np.full_like(coef, np.nan))
+
+
+def test_many_models_at_once_equal_one_at_a_time(setup):
+    configs, basis, _ = setup
+    block = design_block(basis, configs, None, E0)
+    coefs = np.random.default_rng(5).standard_normal((len(basis), 4)) * 0.1
+    coefs[:, 2] = 0.0
+    many = errors_of_predictions(block, block.A @ coefs)
+    assert len(many) == 4
+    for j, res in enumerate(many):
+        one = errors(block, coefs[:, j])
+        assert res.keys() == one.keys() and res["by_config_type"].keys() == \
+            one["by_config_type"].keys()
+        for a, b in [(res["all"], one["all"])] + [
+                (res["by_config_type"][k], one["by_config_type"][k]) for k in one["by_config_type"]]:
+            for q in ("E", "F", "S"):
+                assert a[q]["n"] == b[q]["n"]
+                assert a[q]["mae"] == pytest.approx(b[q]["mae"], rel=1e-12)
+                assert a[q]["rmse"] == pytest.approx(b[q]["rmse"], rel=1e-12)
+    with pytest.raises(ValueError, match="predictions must have shape"):
+        errors_of_predictions(block, (block.A @ coefs)[:-1])

@@ -1,0 +1,102 @@
+"""Time the errors of every checkpoint: one model at a time vs batched (pipeline stage "errors").
+
+Reads a finished ``scripts/zuo_benchmark.py`` run (its design-matrix cache and
+``paths.h5``), stacks the coefficients of every checkpoint of every path, and
+computes the validation and test errors (MAE/RMSE of E, F, S, in total and per
+config_type) two ways, side by side in this process:
+
+* one at a time (what the pipeline did before session 5): the full product
+  ``A @ C`` of 256 checkpoints at a time, then :func:`acefit.metrics.errors` per
+  checkpoint on its one column of predictions;
+* batched: :func:`acefit.pipeline._errors_many`, 256 checkpoints per product over
+  only the columns they use, reduced together by
+  :func:`acefit.metrics.errors_of_predictions`.
+
+It prints wall and CPU time of each and the largest relative difference of an
+MAE between them. Training errors are not timed: their cost is re-evaluating the
+training rows, the same for both.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python scripts/bench_errors.py --element Mo --run /tmp/zuo_run
+    # where /tmp/zuo_run holds: python scripts/zuo_benchmark.py --element Mo --out /tmp/zuo_run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def one_at_a_time(block, matrix, batch=256):
+    from acefit.metrics import errors
+
+    one = np.ones(1)
+    out = []
+    for start in range(0, matrix.shape[1], batch):
+        predictions = block.A @ matrix[:, start:start + batch]
+        for j in range(predictions.shape[1]):
+            out.append(errors(replace(block, A=predictions[:, j:j + 1]), one))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--element", choices=["Mo", "Si"], default="Mo")
+    ap.add_argument("--run", type=Path, required=True,
+                    help="--out folder of a finished zuo_benchmark.py run of this element")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+
+    from zuo_benchmark import element_config
+
+    from acefit.assembly import assemble
+    from acefit.checkpoints import read_paths
+    from acefit.pipeline import (_errors_many, basis_elements, build_basis, e0_setting,
+                                 load_data, weight_table)
+
+    run = args.run.resolve()
+    paths_file = run / args.element.lower() / "paths.h5"
+    if not paths_file.is_file():
+        ap.error(f"no finished run at {paths_file}")
+    cfg = element_config(args.element, run, quick=False, workers=1, overrides=[],
+                         cache=run / "cache")
+    data = load_data(cfg)
+    basis = build_basis(cfg, data.train)
+    system = assemble(basis, data.train, val=data.val, test=data.test,
+                      weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
+                      n_workers=1, cache_dir=run / "cache")
+    paths = read_paths(paths_file)
+    matrix = np.stack([s.coef for p in paths.values() for s in p.steps], axis=1)
+    rows = system.val.A.shape[0] + system.test.A.shape[0]
+    print(f"{args.element}: {matrix.shape[1]} checkpoints of {len(paths)} paths, "
+          f"{len(basis)} functions, validation + test rows {rows}\n")
+    print("| method | wall s | CPU s |")
+    print("|---|---|---|")
+    best = {}
+    for _ in range(args.repeat):
+        for name, f in (("one at a time", one_at_a_time), ("batched", _errors_many)):
+            t, c = time.perf_counter(), time.process_time()
+            res = [f(b, matrix) for b in (system.val, system.test)]
+            times = (time.perf_counter() - t, time.process_time() - c)
+            if name not in best or times[1] < best[name][0][1]:
+                best[name] = (times, res)
+    for name, (times, _) in best.items():
+        print(f"| {name} | {times[0]:.2f} | {times[1]:.2f} |")
+    ref, new = best["one at a time"][1], best["batched"][1]
+    diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])
+               for k in range(2) for x, y in zip(ref[k], new[k]) for q in ("E", "F"))
+    print(f"\nCPU speed-up {best['one at a time'][0][1] / best['batched'][0][1]:.1f}x; "
+          f"largest relative difference of an MAE {diff:.1e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
