@@ -317,8 +317,7 @@ def main(argv=None) -> int:
 def _side_by_side(elements, argv, out: Path, jobs: int) -> dict:
     """Run each element in its own process of this script, ``jobs`` at a time;
     their timings, read back from the runs' ``report.json``."""
-    base = [a for i, a in enumerate(argv) if a not in ("--element", "both")
-            and not a.startswith("--element=") and not (i and argv[i - 1] == "--element")]
+    base = list(argv)  # the trailing --element overrides the parent's (argparse: last wins)
     waiting = list(elements)
     running, failed = {}, []
     while waiting or running:
