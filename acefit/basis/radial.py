@@ -215,6 +215,7 @@ class RadialBasis:
     envelope : {"y", "x"} or None
         Many-body envelope (default "y" for Agnesi, "x" for polynomial).
     pair_envelope : {"repulsive", "y", "x"}
+        Envelope of the pair functions (the repulsive one of App. A by default).
     diagonal : dict {int: int}, optional
         Diagonal channels: for each power nu >= 2, the number M of Q^nu_m.
     """
