@@ -433,28 +433,38 @@ def _diagonal_channels(functions):
     return dict(sorted(need.items()))
 
 
-def _diagonal_expansion(factors, coefs, ms, radial):
-    """(channel columns, coefficients) of the two-body part of one many-body function.
+def _two_body_parts(functions, radial, index):
+    """{k: (species index, channel columns, coefficients)}: the two-body part of each
+    many-body function k of a pure2b basis, as a combination of diagonal channels.
 
-    On the environment of one neighbour at r (all factors share its species) the
+    On the environment of one neighbour at r (all factors share its species) a
     function is c prod_t R_{n_t}(r) = c E^nu prod_t P_{n_t - 1}(x) = c sum_m a_m Q^nu_m(r):
-    c is the coupling at one direction (rotation invariant, so any direction) and
-    a_m the Legendre linearisation coefficients, exact by Gauss quadrature.
+    c is the coupling at one direction (rotation invariant, so any direction: z) and
+    a_m the Legendre linearisation coefficients. One Gauss rule with D + 1 nodes, D
+    the largest sum_t (n_t - 1), integrates every product P_m prod_t P_{n_t - 1}
+    exactly, so the nodes, the polynomials there and Y_lm(z) are computed once.
     """
-    nu = len(factors)
-    ls = [l for _, _, l in factors]
-    Y = real_sph_harm(np.array([[0.0, 0.0, 1.0]]), max(ls), gradients=False)[0]
-    c = float(sum(coef * np.prod([Y[l * l + l + m] for l, m in zip(ls, row)])
-                  for coef, row in zip(coefs, ms)))
-    degree = sum(n - 1 for _, n, _ in factors)
-    x, w = np.polynomial.legendre.leggauss(degree + 1)
+    parts = [(k, f) for k, f in enumerate(functions) if _has_two_body_part(f)]
+    if not parts:
+        return {}
+    degrees = {k: sum(n - 1 for _, n, _ in f.factors) for k, f in parts}
+    x, w = np.polynomial.legendre.leggauss(max(degrees.values()) + 1)
     P, _ = polynomials(x, radial.A, radial.B, radial.C)
-    product = np.prod([P[:, n - 1] for _, n, _ in factors], axis=0)
-    a = (w * product) @ P[:, : degree + 1]
-    keep = np.abs(c * a) > 1e-14 * max(np.abs(c * a).max(initial=0.0), 1e-300)
-    cols = np.array([radial.diagonal_column(nu, m) for m in np.nonzero(keep)[0]],
-                    dtype=np.int64)
-    return cols, c * a[keep]
+    lmax = max(l for _, f in parts for _, _, l in f.factors)
+    Yz = real_sph_harm(np.array([[0.0, 0.0, 1.0]]), lmax, gradients=False)[0]
+    out = {}
+    for k, f in parts:
+        C, M = coupling_coefficients(*_coupling_key(f.factors))
+        ls = np.array([l for _, _, l in f.factors])
+        c = float(C[f.coupling] @ np.prod(Yz[ls * ls + ls + M], axis=1))
+        degree = degrees[k]
+        product = np.prod([P[:, n - 1] for _, n, _ in f.factors], axis=0)
+        a = c * ((w * product) @ P[:, : degree + 1])
+        keep = np.nonzero(np.abs(a) > 1e-14 * max(np.abs(a).max(initial=0.0), 1e-300))[0]
+        if len(keep):
+            cols = np.array([radial.diagonal_column(f.order, m) for m in keep], dtype=np.int64)
+            out[k] = (index[f.factors[0][0]], cols, a[keep])
+    return out
 
 
 def _compile(functions, elements, radial, pure2b=False):
@@ -468,14 +478,7 @@ def _compile(functions, elements, radial, pure2b=False):
     nel = len(elements)
     nmax = radial.nmax
     # the two-body part of each pure2b function: (species, channel columns, coefficients)
-    diagonal = {}
-    if pure2b:
-        for k, f in enumerate(functions):
-            if _has_two_body_part(f):
-                C, M = coupling_coefficients(*_coupling_key(f.factors))
-                cols, a = _diagonal_expansion(f.factors, C[f.coupling], M, radial)
-                if len(cols):
-                    diagonal[k] = (index[f.factors[0][0]], cols, a)
+    diagonal = _two_body_parts(functions, radial, index) if pure2b else {}
     keys = set()
     lmax = 0
     for f in functions:
