@@ -119,6 +119,7 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
     As = sub.A if scale is None else sub.A / scale
     U, s, Vt = scipy.linalg.svd(As, full_matrices=False, lapack_driver="gesdd")
     uty = U.T @ sub.y
+    A_val = None if val is None else val[0][:, active]
     best = None
     for r in sorted(cands, reverse=True):
         keep = s > r * s[0]
@@ -128,7 +129,7 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
         if val is None:
             best = (0.0, r, int(keep.sum()), x)
             break
-        res = val[1] - val[0][:, active] @ x
+        res = val[1] - A_val @ x
         err = float(np.sqrt(res @ res / res.size))
         if best is None or err < best[0]:
             best = (err, r, int(keep.sum()), x)
