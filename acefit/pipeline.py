@@ -43,7 +43,8 @@ from acefit import __version__
 from acefit.atomic import write_text
 from acefit.progress import bar, get_logger
 
-__all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "RUN_FILES"]
+__all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
+           "RUN_FILES"]
 
 RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
              "functions": "basis_functions.json",
@@ -174,6 +175,21 @@ def weight_table(cfg: dict) -> dict:
     for name, entry in w["config_type"].items():
         table[name] = {k: v for k, v in entry.items() if v is not None}
     return table
+
+
+def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=None):
+    """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
+    from ``cfg``), read from ``cache_dir`` when it is there."""
+    from acefit.assembly import assemble
+
+    with warnings.catch_warnings():
+        # dask's "port 8787 in use" means nothing here
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+        return assemble(basis, data.train, val=data.val or None, test=data.test or None,
+                        weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
+                        n_workers=cfg["parallel"]["workers"],
+                        scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
+                        progress=progress)
 
 
 def e0_setting(cfg: dict, elements):
@@ -658,7 +674,6 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         If the output directory holds a finished run (or another config's run)
         and ``force`` is False.
     """
-    from acefit.assembly import assemble
     from acefit.report import build_report, write_report
 
     t0 = time.perf_counter()
@@ -699,16 +714,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                  f"scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
                  else f"{workers or 'all available'} local worker(s)")
         n_configs = len(data.train) + len(data.val or []) + len(data.test or [])
-        with warnings.catch_warnings(), \
-                bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
-            # dask's "port 8787 in use" means nothing here
-            warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
-            system = assemble(basis, data.train, val=data.val or None, test=data.test or None,
-                              weights=weight_table(cfg),
-                              e0=e0_setting(cfg, basis_elements(basis)),
-                              n_workers=cfg["parallel"]["workers"],
-                              scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
-                              progress=pbar.update)
+        with bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
+            system = assemble_system(cfg, data, basis, cache_dir, progress=pbar.update)
         timings["assemble"] = time.perf_counter() - t
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
                  "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),

@@ -57,10 +57,8 @@ def main(argv=None) -> int:
 
     from zuo_benchmark import element_config
 
-    from acefit.assembly import assemble
     from acefit.checkpoints import read_paths
-    from acefit.pipeline import (_errors_many, basis_elements, build_basis, e0_setting,
-                                 load_data, weight_table)
+    from acefit.pipeline import _errors_many, assemble_system, build_basis, load_data
 
     run = args.run.resolve()
     paths_file = run / args.element.lower() / "paths.h5"
@@ -70,9 +68,7 @@ def main(argv=None) -> int:
                          cache=run / "cache")
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
-    system = assemble(basis, data.train, val=data.val, test=data.test,
-                      weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
-                      n_workers=1, cache_dir=run / "cache")
+    system = assemble_system(cfg, data, basis, run / "cache")
     paths = read_paths(paths_file)
     matrix = np.stack([s.coef for p in paths.values() for s in p.steps], axis=1)
     rows = system.val.A.shape[0] + system.test.A.shape[0]
