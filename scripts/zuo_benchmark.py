@@ -268,16 +268,15 @@ def main(argv=None) -> int:
     out = args.out.resolve()
     elements = ["Mo", "Si"] if args.element == "both" else [args.element]
     budgets = QUICK_SIZES if args.quick else SIZES
-    results, timings = {}, {}
+    timings = {}
     t0 = time.perf_counter()
     with PeakMemory() as mem:
+        in_process = elements
         if len(elements) > 1 and args.jobs > 1:
             timings = _side_by_side(elements, argv if argv is not None else sys.argv[1:],
                                     out, args.jobs)
-            elements_left = []
-        else:
-            elements_left = elements
-        for element in elements_left:
+            in_process = []
+        for element in in_process:
             cfg = element_config(element, out, quick=args.quick, workers=args.workers,
                                  overrides=args.set, cache=args.cache)
             t = time.perf_counter()
@@ -290,11 +289,9 @@ def main(argv=None) -> int:
                       "reporting it (use --force to redo)", file=sys.stderr)
                 state = json.loads((out / element.lower() / "run.json").read_text())
                 timings[element] = {"wall_s": state.get("wall_time_s"), "reused": True}
-            results[element] = results_of(out / element.lower(), budgets)
-        for element in elements:
-            results.setdefault(element, results_of(out / element.lower(), budgets))
     if args.no_summary:
         return 0
+    results = {element: results_of(out / element.lower(), budgets) for element in elements}
     wall = time.perf_counter() - t0
     kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
