@@ -50,16 +50,8 @@ def main(argv=None) -> int:
 
     from threadpoolctl import threadpool_info
 
-    from acefit.assembly import assemble
     from acefit.config import load_config
-    from acefit.pipeline import (
-        basis_elements,
-        build_basis,
-        e0_setting,
-        load_data,
-        prior_scale,
-        weight_table,
-    )
+    from acefit.pipeline import assemble_system, build_basis, load_data, prior_scale
     from acefit.solvers import blr
     from acefit.solvers.apriori import apriori_path
 
@@ -69,9 +61,7 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
-    system = assemble(basis, data.train, val=data.val or None, test=None,
-                      weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
-                      n_workers=1, cache_dir=args.cache)
+    system = assemble_system(cfg, data, basis, args.cache)
     if not system.cache_hit:
         print(f"warning: no cached system for this config in {args.cache}; it was assembled "
               "(and is now cached)", file=sys.stderr)
