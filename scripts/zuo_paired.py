@@ -4,7 +4,9 @@ Each setting is a set of ``scripts/zuo_benchmark.py --out DIR`` runs, one per sp
 seed; DIR patterns contain ``{seed}``. For ASP, OMP (best-validation checkpoint with
 at most ``--budget`` active functions) and BLR (its one checkpoint) the script prints
 the mean ± standard error over seeds of NEW − BASE in validation energy MAE
-(meV/atom), validation force MAE (eV/Å), test energy MAE and test force MAE::
+(meV/atom), validation force MAE (eV/Å), test energy MAE and test force MAE, and with
+``--loss`` the relative change of the validation loss (the weighted RMS residual that
+selects checkpoints), in %::
 
     python scripts/zuo_paired.py "/tmp/tune/base_s{seed}" "/tmp/tune/new_s{seed}" \\
         --label "Mo new - base" --seeds 0 1 2 3 4
@@ -26,13 +28,14 @@ SOLVERS = ("asp", "omp", "blr")
 
 
 def cell(run_dir, label, budget):
-    """(val E, val F, test E, test F) of one solver's selected checkpoint, or None."""
+    """(val E, val F, test E, test F, val loss) of one solver's selected checkpoint, or None."""
     files = sorted(Path(run_dir).glob(f"*/errors/{label}.json"))
     if not files:
         return None
     steps = json.loads(files[0].read_text())["steps"]
     e = steps[best_checkpoint(steps, None if label == "blr" else budget)]
-    return [e[split]["all"][q]["mae"] for split in ("val", "test") for q in ("E", "F")]
+    return [e[split]["all"][q]["mae"] for split in ("val", "test") for q in ("E", "F")] + [
+        e["val_loss"]]
 
 
 def main(argv=None):
@@ -42,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--label", default="new - base")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--budget", type=int, default=300)
+    ap.add_argument("--loss", action="store_true", help="add the validation loss change (%%)")
     args = ap.parse_args(argv)
     cols = []
     n_pairs = []
@@ -51,7 +55,9 @@ def main(argv=None):
             a = cell(args.base.format(seed=seed), label, args.budget)
             b = cell(args.new.format(seed=seed), label, args.budget)
             if a is not None and b is not None:
-                diffs.append(np.subtract(b, a))
+                d = np.subtract(b, a)
+                d[4] = 100.0 * d[4] / a[4]
+                diffs.append(d)
         if len(diffs) < 2:
             cols.append("–")
             continue
@@ -60,7 +66,8 @@ def main(argv=None):
         n_pairs.append(len(d))
         cols.append(f"{d[:, 0].mean():+.2f} ± {se[0]:.2f} / {d[:, 1].mean():+.4f} ± "
                     f"{se[1]:.4f} / {d[:, 2].mean():+.2f} ± {se[2]:.2f} / "
-                    f"{d[:, 3].mean():+.4f}")
+                    f"{d[:, 3].mean():+.4f}"
+                    + (f" / {d[:, 4].mean():+.1f} ± {se[4]:.1f} %" if args.loss else ""))
     print(f"| {args.label} ({min(n_pairs, default=0)} splits) | " + " | ".join(cols) + " |")
 
 
