@@ -173,14 +173,76 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     if int(n_workers) < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers}")
     check_elements(configs, basis.elements)
-    indexed = list(enumerate(configs))
-    if client is None and scheduler is None and int(n_workers) == 1:
-        total = _reduce_part(basis, indexed, table, e0, int(block_rows), progress)
-    else:
-        with _client(client, scheduler, int(n_workers)) as c:
-            total = _reduce_distributed(c, basis, indexed, table, e0, int(block_rows), progress)
+    total = None
+    # Factors arrive one at a time, in part order, so that the merged R is
+    # bit-reproducible run to run. Merging single-threaded: the cores belong to the
+    # workers, and a multi-threaded BLAS on busy cores is many times slower than one
+    # thread (the last merge, once the workers are idle, took 3.0 s on one thread and
+    # 1.9-3.7 s on two: no gain).
+    for state in map_configurations(_reduce_part_task, basis, configs, weights=table, e0=e0,
+                                    block_rows=int(block_rows), n_workers=int(n_workers),
+                                    scheduler=scheduler, client=client, progress=progress):
+        part = StreamingQR.from_state(state)
+        if total is None:
+            total = part
+        else:
+            with _single_threaded():
+                total.merge(part)
+        del part
     problem = total.to_problem()
     return (problem, dict(total.counts)) if return_counts else problem
+
+
+def map_configurations(task, basis, configs, *, n_workers=1, scheduler=None, client=None,
+                       progress=None, **arguments):
+    """``task(basis, part, **arguments)`` over parts of ``configs``, in-process or on Dask.
+
+    Parameters
+    ----------
+    task : callable
+        A module-level function ``task(basis, indexed, progress=None, **arguments)``
+        of a list of ``(index, config)`` pairs; it calls ``progress(k)`` as it
+        finishes configurations, when given one.
+    basis : ACEBasis
+        Sent to every worker once.
+    configs : list of LabelledConfig
+    n_workers, scheduler, client
+        As for :func:`assemble` (``n_workers=None``: one per CPU); ``n_workers=1`` with neither ``scheduler`` nor
+        ``client`` runs ``task`` once, in-process, on all configurations; otherwise
+        the configurations are split into one part per worker of equal cost (atoms
+        and neighbour pairs) and each part is one task.
+    progress : callable, optional
+        Called with a number of configurations as they are done (a part at a time
+        on Dask).
+    **arguments
+        Passed to every task; arrays are sent to every worker once.
+
+    Yields
+    ------
+    The tasks' results, in part order (one result in-process).
+    """
+    indexed = list(enumerate(configs))
+    n_workers = default_workers() if n_workers is None else int(n_workers)
+    if client is None and scheduler is None and n_workers == 1:
+        yield task(basis, indexed, progress=progress, **arguments)
+        return
+    with _client(client, scheduler, n_workers) as c:
+        n_parts = max(1, min(len(indexed), len(c.scheduler_info().get("workers", {})) or 1))
+        parts = [part for part in _balanced_parts(indexed, n_parts, getattr(basis, "rcut", None))
+                 if part]  # rcut: optional
+        # hash=False: a content-hashed key would be shared with an earlier call's data
+        # that the scheduler may still be releasing ("lost dependencies" on a reused client).
+        basis_future = c.scatter(basis, broadcast=True, hash=False)
+        sent = {k: c.scatter(v, broadcast=True, hash=False) if isinstance(v, np.ndarray) else v
+                for k, v in arguments.items()}
+        futures = [c.submit(task, basis_future, part, pure=False, **sent) for part in parts]
+        # one result at a time, so that the caller holds at most one besides its own
+        for future, n_configs in zip(futures, map(len, parts)):
+            result = future.result()
+            future.release()
+            yield result
+            del result
+            _tick(progress, n_configs)
 
 
 def default_workers() -> int:
@@ -294,39 +356,10 @@ def _reduce_part(basis, indexed, weights, e0, block_rows, progress=None) -> Stre
     return qr
 
 
-def _reduce_part_task(basis, indexed, weights, e0, block_rows):
-    """Worker task: the part's factor as plain values (a bare ndarray is sent without copies)."""
-    return _reduce_part(basis, indexed, weights, e0, block_rows).state()
-
-
-def _reduce_distributed(client, basis, indexed, weights, e0, block_rows,
-                        progress=None) -> StreamingQR:
-    n_parts = max(1, min(len(indexed), len(client.scheduler_info().get("workers", {})) or 1))
-    parts = _balanced_parts(indexed, n_parts, getattr(basis, "rcut", None))  # rcut: optional
-    # hash=False: a content-hashed key would be shared with an earlier call's basis that
-    # the scheduler may still be releasing ("lost dependencies" on a reused client).
-    basis_future = client.scatter(basis, broadcast=True, hash=False)
-    parts = [part for part in parts if part]
-    futures = [client.submit(_reduce_part_task, basis_future, part, weights, e0, block_rows,
-                             pure=False)
-               for part in parts]
-    total = None
-    # Fetch one factor at a time (the client holds the running total and one incoming),
-    # in submission order, so that the merged R is bit-reproducible run to run.
-    # Merging single-threaded: the cores belong to the workers, and a multi-threaded
-    # BLAS on busy cores is many times slower than one thread (the last merge, once
-    # the workers are idle, took 3.0 s on one thread and 1.9-3.7 s on two: no gain).
-    for future, n_configs in zip(futures, map(len, parts)):
-        part = StreamingQR.from_state(future.result())
-        future.release()
-        if total is None:
-            total = part
-        else:
-            with _single_threaded():
-                total.merge(part)
-        del part
-        _tick(progress, n_configs)
-    return total
+def _reduce_part_task(basis, indexed, weights, e0, block_rows, progress=None):
+    """Task of :func:`map_configurations`: the part's factor as plain values (a bare
+    ndarray is sent from a worker without copies)."""
+    return _reduce_part(basis, indexed, weights, e0, block_rows, progress).state()
 
 
 def _tick(progress, n):

@@ -700,13 +700,16 @@ OUTPUT = Section(doc="Where the run is written.", keys={
                  "Design-matrix cache folder, shareable between runs (null: `<directory>/cache`)."),
 })
 
-PARALLEL = Section(doc="Parallel design-matrix assembly.", keys={
+PARALLEL = Section(doc="Parallel design-matrix assembly, and the training errors of every "
+                   "checkpoint (the training rows are evaluated again, on the same workers).",
+                   keys={
     "workers": Key(Nullable(Int(1)), 1, "Local worker processes (null: one per available "
                    "CPU). 1 assembles in-process, without Dask. Results are reproducible bit for "
                    "bit for a given number of workers; different numbers of workers agree to "
                    "rounding. Ignored with `scheduler`."),
     "scheduler": Key(Nullable(Str()), None, "Address of a running dask scheduler, e.g. "
-                     "`tcp://10.0.0.1:8786`, to assemble on many machines."),
+                     "`tcp://10.0.0.1:8786`, to assemble (and evaluate training errors) "
+                     "on many machines."),
 })
 
 EXPORT = Section(doc="Files written for the selected potential(s).", keys={

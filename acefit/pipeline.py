@@ -28,6 +28,7 @@ finished run is never overwritten unless ``force=True``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -182,14 +183,20 @@ def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=N
     from ``cfg``), read from ``cache_dir`` when it is there."""
     from acefit.assembly import assemble
 
-    with warnings.catch_warnings():
-        # dask's "port 8787 in use" means nothing here
-        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+    with _quiet_dask():
         return assemble(basis, data.train, val=data.val or None, test=data.test or None,
                         weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
                         n_workers=cfg["parallel"]["workers"],
                         scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
                         progress=progress)
+
+
+@contextlib.contextmanager
+def _quiet_dask():
+    with warnings.catch_warnings():
+        # dask's "port 8787 in use" means nothing here
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+        yield
 
 
 def e0_setting(cfg: dict, elements):
@@ -421,14 +428,18 @@ def _train_chunks(train, n_features, max_floats=2.5e7):
         yield chunk
 
 
-def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, progress=None) -> dict:
+def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1,
+                    scheduler=None, progress=None) -> dict:
     """Train / validation / test errors of every checkpoint; ``{label: [per step]}``.
 
     Validation and test use the assembled dense rows; training errors are
     accumulated over chunks of the training set (its dense rows are never held
-    whole). Results are written to ``errors/<label>.json`` and reused.
+    whole), on the assembly's workers (``n_workers``, ``scheduler``: as in
+    ``parallel``; None: one per CPU), since re-evaluating the basis there is most of
+    this stage's cost.
+    Results are written to ``errors/<label>.json`` and reused.
     """
-    from acefit.design import design_block
+    from acefit.assembly import map_configurations
 
     log = get_logger()
     out, todo = {}, {}
@@ -459,11 +470,13 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, progress=No
                 results[label][i][name] = st
             pbar.update(len(coefs))
         partial = [[] for _ in coefs]
-        for chunk in _train_chunks(data.train, len(basis)):
-            block = design_block(basis, chunk, system.weights, system.e0)
-            for parts, st in zip(partial, _errors_many(block, matrix)):
-                parts.append(st)
-            pbar.update(len(chunk))
+        with _quiet_dask():
+            for part in map_configurations(_train_errors_task, basis, data.train,
+                                           n_workers=n_workers, scheduler=scheduler,
+                                           progress=pbar.update, weights=system.weights,
+                                           e0=system.e0, matrix=matrix):
+                for parts, st in zip(partial, part):
+                    parts.append(st)
         for (label, i, _), parts in zip(coefs, partial):
             results[label][i]["train"] = _merge_stats(parts)
     errors_dir.mkdir(parents=True, exist_ok=True)
@@ -472,6 +485,22 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, progress=No
         out[label] = _jsonable(results[label])
     log.info("errors of %d checkpoints evaluated in %.1f s", len(coefs), time.perf_counter() - t)
     return {label: out[label] for label in paths}
+
+
+def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> list:
+    """Errors of every column of ``matrix`` on some training configurations, one
+    entry per column (:func:`_merge_stats` combines those of disjoint parts)."""
+    from acefit.design import design_block
+
+    partial = [[] for _ in range(matrix.shape[1])]
+    for chunk in _train_chunks([cfg for _, cfg in indexed], len(basis)):
+        block = design_block(basis, chunk, weights, e0)
+        for parts, st in zip(partial, _errors_many(block, matrix)):
+            parts.append(st)
+        del block
+        if progress is not None:
+            progress(len(chunk))
+    return [_merge_stats(parts) for parts in partial]
 
 
 def _errors_many(block, matrix, batch: int = 256) -> list:
@@ -728,7 +757,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
         t = time.perf_counter()
         errs = evaluate_errors(paths, system, basis, data, run_dir / RUN_FILES["errors"],
-                               progress=progress)
+                               n_workers=cfg["parallel"]["workers"],
+                               scheduler=cfg["parallel"]["scheduler"], progress=progress)
         timings["errors"] = time.perf_counter() - t
 
         has_val = system.val is not None

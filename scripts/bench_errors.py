@@ -13,12 +13,15 @@ config_type) two ways, side by side in this process:
   :func:`acefit.metrics.errors_of_predictions`.
 
 It prints wall and CPU time of each and the largest relative difference of an
-MAE between them. Training errors are not timed: their cost is re-evaluating the
-training rows, the same for both.
+MAE between them. The training errors cost the same both ways (most of it
+re-evaluating the training rows); ``--train`` times them in-process and on a local
+cluster of ``--workers`` worker processes, as the pipeline computes them with
+``parallel.workers``, and compares the two.
 
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python scripts/bench_errors.py --element Mo --run /tmp/zuo_run
+    OPENBLAS_NUM_THREADS=1 python scripts/bench_errors.py --element Mo --run /tmp/zuo_run --train
     # where /tmp/zuo_run holds: python scripts/zuo_benchmark.py --element Mo --out /tmp/zuo_run
 """
 
@@ -53,6 +56,9 @@ def main(argv=None) -> int:
     ap.add_argument("--run", type=Path, required=True,
                     help="--out folder of a finished zuo_benchmark.py run of this element")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--train", action="store_true",
+                    help="also time the training errors, in-process and on --workers workers")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
 
     from zuo_benchmark import element_config
@@ -91,7 +97,33 @@ def main(argv=None) -> int:
                for k in range(2) for x, y in zip(ref[k], new[k]) for q in ("E", "F"))
     print(f"\nCPU speed-up {best['one at a time'][0][1] / best['batched'][0][1]:.1f}x; "
           f"largest relative difference of an MAE {diff:.1e}")
+    if args.train:
+        train_errors(data, basis, system, matrix, args.workers)
     return 0
+
+
+def train_errors(data, basis, system, matrix, workers):
+    """Wall and client CPU time of the training errors of every checkpoint, in-process
+    and on ``workers`` local worker processes (cluster start-up included)."""
+    from acefit.assembly import map_configurations
+    from acefit.pipeline import _merge_stats, _quiet_dask, _train_errors_task
+
+    print(f"\ntraining errors: {len(data.train)} configurations, {matrix.shape[1]} checkpoints\n")
+    print("| workers | wall s | client CPU s |")
+    print("|---|---|---|")
+    results = {}
+    for n in (1, workers):
+        t, c = time.perf_counter(), time.process_time()
+        with _quiet_dask():
+            parts = list(map_configurations(_train_errors_task, basis, data.train, n_workers=n,
+                                            weights=system.weights, e0=system.e0,
+                                            matrix=matrix))
+        results[n] = [_merge_stats(list(column)) for column in zip(*parts)]
+        print(f"| {n} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
+    diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])
+               for x, y in zip(results[1], results[workers]) for q in ("E", "F"))
+    print(f"\nlargest relative difference of a training MAE, 1 against {workers} workers: "
+          f"{diff:.1e}")
 
 
 if __name__ == "__main__":

@@ -259,3 +259,31 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     settings.write_text("md_stepz: 20\n")
     assert main(["validate", str(run), "--settings", str(settings)]) == 1
     assert "md_stepz" in capsys.readouterr().err
+
+
+def test_training_errors_on_two_workers_equal_the_in_process_ones(tmp_path, small_data):
+    pytest.importorskip("distributed")
+    from acefit.compare import load_run
+    from acefit.config import load_config
+    from acefit.pipeline import assemble_system, build_basis, evaluate_errors, load_data
+
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 12}"])
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    cfg = load_config(config)
+    data = load_data(cfg)
+    basis = build_basis(cfg, data.train)
+    system = assemble_system(cfg, data, basis, run / "cache")
+    assert system.cache_hit
+    paths = load_run(run).paths
+    two = evaluate_errors(paths, system, basis, data, tmp_path / "errors2", n_workers=2)["omp"]
+    one = json.loads((run / "errors" / "omp.json").read_text())["steps"]
+    assert len(two) == len(one) == 13
+    for a, b in zip(one, two):
+        assert a["train"]["all"]["F"]["n"] == b["train"]["all"]["F"]["n"] > 0
+        assert set(a["train"]["by_config_type"]) == set(b["train"]["by_config_type"])
+        for q in ("E", "F", "S"):
+            for stat in ("mae", "rmse"):
+                assert b["train"]["all"][q][stat] == pytest.approx(
+                    a["train"]["all"][q][stat], rel=1e-9, abs=1e-12)
+        assert b["test"] == a["test"]
