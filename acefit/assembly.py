@@ -188,7 +188,7 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
         else:
             with _single_threaded():
                 total.merge(part)
-        del part
+        del part, state  # the next factor arrives while only the running total is held
     problem = total.to_problem()
     return (problem, dict(total.counts)) if return_counts else problem
 
