@@ -439,8 +439,6 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
     this stage's cost.
     Results are written to ``errors/<label>.json`` and reused.
     """
-    from acefit.assembly import map_configurations
-
     log = get_logger()
     out, todo = {}, {}
     for label, path in paths.items():
@@ -469,22 +467,32 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
             for (label, i, _), st in zip(coefs, stats):
                 results[label][i][name] = st
             pbar.update(len(coefs))
-        partial = [[] for _ in coefs]
-        with _quiet_dask():
-            for part in map_configurations(_train_errors_task, basis, data.train,
-                                           n_workers=n_workers, scheduler=scheduler,
-                                           progress=pbar.update, weights=system.weights,
-                                           e0=system.e0, matrix=matrix):
-                for parts, st in zip(partial, part):
-                    parts.append(st)
-        for (label, i, _), parts in zip(coefs, partial):
-            results[label][i]["train"] = _merge_stats(parts)
+        train = _train_errors(basis, data.train, system.weights, system.e0, matrix,
+                              n_workers=n_workers, scheduler=scheduler, progress=pbar.update)
+        for (label, i, _), st in zip(coefs, train):
+            results[label][i]["train"] = st
     errors_dir.mkdir(parents=True, exist_ok=True)
     for label, (path, stamp) in todo.items():
         _write_json(errors_dir / f"{label}.json", {"stamp": stamp, "steps": results[label]})
         out[label] = _jsonable(results[label])
     log.info("errors of %d checkpoints evaluated in %.1f s", len(coefs), time.perf_counter() - t)
     return {label: out[label] for label in paths}
+
+
+def _train_errors(basis, train, weights, e0, matrix, *, n_workers=1, scheduler=None,
+                  progress=None) -> list:
+    """Training errors of every column of ``matrix``, its rows re-evaluated in parts on
+    the workers (:func:`acefit.assembly.map_configurations`) and the parts' errors merged."""
+    from acefit.assembly import map_configurations
+
+    partial = [[] for _ in range(matrix.shape[1])]
+    with _quiet_dask():
+        for part in map_configurations(_train_errors_task, basis, train, n_workers=n_workers,
+                                       scheduler=scheduler, progress=progress,
+                                       weights=weights, e0=e0, matrix=matrix):
+            for parts, st in zip(partial, part):
+                parts.append(st)
+    return [_merge_stats(parts) for parts in partial]
 
 
 def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> list:

@@ -105,8 +105,7 @@ def main(argv=None) -> int:
 def train_errors(data, basis, system, matrix, workers):
     """Wall and client CPU time of the training errors of every checkpoint, in-process
     and on ``workers`` local worker processes (cluster start-up included)."""
-    from acefit.assembly import map_configurations
-    from acefit.pipeline import _merge_stats, _quiet_dask, _train_errors_task
+    from acefit.pipeline import _train_errors
 
     print(f"\ntraining errors: {len(data.train)} configurations, {matrix.shape[1]} checkpoints\n")
     print("| workers | wall s | client CPU s |")
@@ -114,11 +113,8 @@ def train_errors(data, basis, system, matrix, workers):
     results = {}
     for n in (1, workers):
         t, c = time.perf_counter(), time.process_time()
-        with _quiet_dask():
-            parts = list(map_configurations(_train_errors_task, basis, data.train, n_workers=n,
-                                            weights=system.weights, e0=system.e0,
-                                            matrix=matrix))
-        results[n] = [_merge_stats(list(column)) for column in zip(*parts)]
+        results[n] = _train_errors(basis, data.train, system.weights, system.e0, matrix,
+                                   n_workers=n)
         print(f"| {n} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
     diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])
                for x, y in zip(results[1], results[workers]) for q in ("E", "F"))
