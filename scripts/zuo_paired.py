@@ -27,11 +27,14 @@ from acefit.compare import best_checkpoint
 SOLVERS = ("asp", "omp", "blr")
 
 
-def cell(run_dir, label, budget):
+def cell(run_dir, label, budget, element=None):
     """(val E, val F, test E, test F, val loss) of one solver's selected checkpoint, or None."""
-    files = sorted(Path(run_dir).glob(f"*/errors/{label}.json"))
+    files = sorted(Path(run_dir).glob(f"{element.lower() if element else '*'}/errors/{label}.json"))
     if not files:
         return None
+    if len(files) > 1:
+        raise SystemExit(f"{run_dir} holds runs of several elements "
+                         f"({', '.join(f.parts[-3] for f in files)}): pass --element")
     steps = json.loads(files[0].read_text())["steps"]
     e = steps[best_checkpoint(steps, None if label == "blr" else budget)]
     return [e[split]["all"][q]["mae"] for split in ("val", "test") for q in ("E", "F")] + [
@@ -46,14 +49,15 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--budget", type=int, default=300)
     ap.add_argument("--loss", action="store_true", help="add the validation loss change (%%)")
+    ap.add_argument("--element", help="the element's run, in folders that hold both")
     args = ap.parse_args(argv)
     cols = []
     n_pairs = []
     for label in SOLVERS:
         diffs = []
         for seed in args.seeds:
-            a = cell(args.base.format(seed=seed), label, args.budget)
-            b = cell(args.new.format(seed=seed), label, args.budget)
+            a = cell(args.base.format(seed=seed), label, args.budget, args.element)
+            b = cell(args.new.format(seed=seed), label, args.budget, args.element)
             if a is not None and b is not None:
                 d = np.subtract(b, a)
                 d[4] = 100.0 * d[4] / a[4]
