@@ -423,13 +423,17 @@ def _has_two_body_part(f):
     return f.kind == "ace" and f.order >= 2 and len({z for z, _, _ in f.factors}) == 1
 
 
+def _two_body_degree(f):
+    """D = sum_t (n_t - 1): the Legendre degree of f's two-body part, E^nu P_0..P_D."""
+    return sum(n - 1 for _, n, _ in f.factors)
+
+
 def _diagonal_channels(functions):
     """{nu: M}: diagonal radial channels a pure2b basis of these functions needs."""
     need = {}
     for f in functions:
         if _has_two_body_part(f):
-            degree = sum(n - 1 for _, n, _ in f.factors)
-            need[f.order] = max(need.get(f.order, 0), degree + 1)
+            need[f.order] = max(need.get(f.order, 0), _two_body_degree(f) + 1)
     return dict(sorted(need.items()))
 
 
@@ -447,7 +451,7 @@ def _two_body_parts(functions, radial, index):
     parts = [(k, f) for k, f in enumerate(functions) if _has_two_body_part(f)]
     if not parts:
         return {}
-    degrees = {k: sum(n - 1 for _, n, _ in f.factors) for k, f in parts}
+    degrees = {k: _two_body_degree(f) for k, f in parts}
     x, w = np.polynomial.legendre.leggauss(max(degrees.values()) + 1)
     P, _ = polynomials(x, radial.A, radial.B, radial.C)
     lmax = max(l for _, f in parts for _, _, l in f.factors)
