@@ -180,15 +180,17 @@ def weight_table(cfg: dict) -> dict:
 
 def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=None):
     """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
-    from ``cfg``), read from ``cache_dir`` when it is there."""
+    from ``cfg``), read from ``cache_dir`` when it is there. ``progress``: draw a bar
+    (None: when stderr is a terminal), as in the other stages."""
     from acefit.assembly import assemble
 
-    with _quiet_dask():
+    n_configs = len(data.train) + len(data.val or []) + len(data.test or [])
+    with _quiet_dask(), bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
         return assemble(basis, data.train, val=data.val or None, test=data.test or None,
                         weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
                         n_workers=cfg["parallel"]["workers"],
                         scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
-                        progress=progress)
+                        progress=pbar.update)
 
 
 @contextlib.contextmanager
@@ -750,9 +752,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("assembling the least-squares problem (%s)...",
                  f"scheduler {cfg['parallel']['scheduler']}" if cfg["parallel"]["scheduler"]
                  else f"{workers or 'all available'} local worker(s)")
-        n_configs = len(data.train) + len(data.val or []) + len(data.test or [])
-        with bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
-            system = assemble_system(cfg, data, basis, cache_dir, progress=pbar.update)
+        system = assemble_system(cfg, data, basis, cache_dir, progress=progress)
         timings["assemble"] = time.perf_counter() - t
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
                  "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
