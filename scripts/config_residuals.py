@@ -1,0 +1,152 @@
+"""Where a run's test (or validation) energy error sits, configuration by configuration.
+
+For the checkpoints a finished ``acefit fit`` run selected (its ``report.json``), this
+prints the signed energy error per atom (model − DFT, meV/atom) of every configuration
+of the split, and per ``config_type`` its share of the energy MAE::
+
+    python scripts/config_residuals.py runs/zuo_mo/mo                 # test set
+    python scripts/config_residuals.py runs/zuo_mo/mo --split val
+    python scripts/config_residuals.py runs/zuo_mo/mo --refit         # + refits, below
+
+``--refit`` adds, per checkpoint, the test energy and force MAE of least-squares refits
+of its active functions: on the training rows, and on training + validation rows (the
+validation rows then choose only which functions are active). For an OMP checkpoint the
+first refit is the checkpoint itself.
+
+The run's systems are read from its assembly cache (``output.cache`` or ``RUN/cache``);
+without the cache they are assembled again, which takes as long as the run's assembly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+
+def load(run_dir: Path):
+    """(data, system, checkpoints) of a finished run; checkpoints are
+    ``[(name, coef)]`` of its selected checkpoints, each (solver, step) once."""
+    from acefit.checkpoints import read_paths
+    from acefit.pipeline import assemble_system, build_basis, load_data
+
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    report = json.loads((run_dir / "report.json").read_text())
+    data = load_data(cfg)
+    basis = build_basis(cfg, data.train)
+    cache = Path(cfg["output"]["cache"]) if cfg["output"].get("cache") else run_dir / "cache"
+    system = assemble_system(cfg, data, basis, cache, progress=False)
+    if not system.cache_hit:
+        print(f"note: {cache} did not hold this run's system; it was assembled again",
+              file=sys.stderr)
+    paths = read_paths(run_dir / "paths.h5")
+    seen, checkpoints = set(), []
+    for s in report["selection"]["selected"]:
+        if (s["label"], s["step"]) not in seen:
+            seen.add((s["label"], s["step"]))
+            coef = np.asarray(paths[s["label"]].steps[s["step"]].coef, dtype=float)
+            checkpoints.append((f"{s['label']}≤{s['budget']}", coef))
+    return data, system, checkpoints
+
+
+def energy_residuals(block, coefs) -> np.ndarray:
+    """(configurations, models): model − DFT energy per atom in meV/atom."""
+    rows = block.kind == "E"
+    pred = block.A[rows] @ np.stack(coefs, axis=1)
+    return (pred - block.y[rows, None]) / block.n_atoms[rows, None] * 1000.0
+
+
+def mae(block, coef) -> tuple[float, float]:
+    """(energy MAE meV/atom, force MAE eV/Å) of one coefficient vector."""
+    r = block.A @ coef - block.y
+    e, f = block.kind == "E", block.kind == "F"
+    return (float(np.mean(np.abs(r[e] / block.n_atoms[e]))) * 1000.0,
+            float(np.mean(np.abs(r[f]))))
+
+
+def refits(system, coef) -> dict:
+    """Least-squares refits of ``coef``'s active functions: on the training rows
+    (the reduced system R, Qᵀy) and on training + validation rows."""
+    active = np.flatnonzero(coef)
+    R, qty = system.train.A[:, active], system.train.y
+    out = {"train": _fill(coef, active, np.linalg.lstsq(R, qty, rcond=None)[0])}
+    if system.val is not None:
+        Av, yv = system.val.weighted()
+        A = np.vstack([R, Av[:, active]])
+        out["train+val"] = _fill(coef, active,
+                                 np.linalg.lstsq(A, np.concatenate([qty, yv]), rcond=None)[0])
+    return out
+
+
+def _fill(like, active, values):
+    out = np.zeros_like(like)
+    out[active] = values
+    return out
+
+
+def residual_table(data_configs, block, checkpoints) -> str:
+    names = [name for name, _ in checkpoints]
+    res = energy_residuals(block, [c for _, c in checkpoints])
+    configs = block.config[block.kind == "E"]
+    types = block.config_type[block.kind == "E"]
+    lines = ["| configuration | config_type | atoms | " + " | ".join(names) + " |",
+             "|---|---|---|" + "---|" * len(names)]
+    for i, k in enumerate(configs):
+        cfg = data_configs[k]
+        lines.append(f"| {Path(cfg.source).name}, frame {cfg.index} | {types[i]} | {cfg.n_atoms} | "
+                     + " | ".join(f"{v:+.2f}" for v in res[i]) + " |")
+    total = np.abs(res).sum(axis=0)
+    lines.append("| **MAE** | | | " + " | ".join(f"**{v:.3f}**" for v in np.abs(res).mean(0))
+                 + " |")
+    lines.append("| mean (signed) | | | " + " | ".join(f"{v:+.3f}" for v in res.mean(0)) + " |")
+    for t in sorted(set(types)):
+        part = np.abs(res[types == t]).sum(axis=0)
+        lines.append(f"| MAE share: {t} ({int(np.sum(types == t))}) | | | "
+                     + " | ".join(f"{p / len(res):.3f} ({100 * p / max(s, 1e-300):.0f} %)"
+                                  for p, s in zip(part, total)) + " |")
+    return "\n".join(lines)
+
+
+def refit_table(system, block, checkpoints) -> str:
+    lines = ["| checkpoint | active | checkpoint E / F | LS on train E / F | LS on train+val E / F |",
+             "|---|---|---|---|---|"]
+    for name, coef in checkpoints:
+        fits = refits(system, coef)
+        cells = [mae(block, coef), mae(block, fits["train"])]
+        cells.append(mae(block, fits["train+val"]) if "train+val" in fits else None)
+        lines.append(f"| {name} | {np.count_nonzero(coef)} | " + " | ".join(
+            "–" if c is None else f"{c[0]:.3f} / {c[1]:.4f}" for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run", type=Path, help="a finished run directory (with report.json)")
+    ap.add_argument("--split", choices=("test", "val"), default="test")
+    ap.add_argument("--refit", action="store_true",
+                    help="add least-squares refits on train and on train+validation")
+    args = ap.parse_args(argv)
+    for name in ("config.yaml", "report.json", "paths.h5"):
+        if not (args.run / name).is_file():
+            ap.error(f"{args.run} is not a finished acefit run: no {name}")
+    data, system, checkpoints = load(args.run)
+    block = system.test if args.split == "test" else system.val
+    if block is None:
+        ap.error(f"the run {args.run} has no {args.split} set")
+    configs = data.test if args.split == "test" else data.val
+    print(f"Energy error per configuration, model − DFT (meV/atom), {args.split} set of "
+          f"{args.run}:\n")
+    print(residual_table(configs, block, checkpoints))
+    if args.refit:
+        print(f"\nLeast-squares refits of each checkpoint's active functions, {args.split} "
+              "MAE (E meV/atom / F eV/Å):\n")
+        print(refit_table(system, block, checkpoints))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""scripts/config_residuals.py: per-configuration energy errors and refits of a finished run."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_cli import EXIT_OK, fit, small_data, tiny_config  # noqa: F401  (fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def residuals():
+    spec = importlib.util.spec_from_file_location(
+        "config_residuals", ROOT / "scripts" / "config_residuals.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, small_data):  # noqa: F811
+    folder = tmp_path_factory.mktemp("residuals")
+    config = tiny_config(folder, small_data, solvers=["{name: omp, max_active: 12}",
+                                                      "{name: asp, max_active: 12}"])
+    assert fit(config, folder / "run") == EXIT_OK
+    return folder / "run"
+
+
+def test_residuals_reproduce_the_reported_test_energy_mae(residuals, run):
+    data, system, checkpoints = residuals.load(run)
+    assert system.cache_hit
+    report = json.loads((run / "report.json").read_text())
+    reported = {f"{s['label']}≤{s['budget']}": s["errors"]["test"]["all"]["E"]["mae"]
+                for s in report["selection"]["selected"]}
+    res = residuals.energy_residuals(system.test, [c for _, c in checkpoints])
+    assert res.shape == (len(data.test), len(checkpoints))
+    for j, (name, _) in enumerate(checkpoints):
+        assert np.mean(np.abs(res[:, j])) == pytest.approx(reported[name], rel=1e-9)
+
+
+def test_refits_on_train_reproduce_omp_and_train_val_is_least_squares(residuals, run):
+    _, system, checkpoints = residuals.load(run)
+    coef = next(c for name, c in checkpoints if name.startswith("omp"))
+    fits = residuals.refits(system, coef)
+    # OMP checkpoints are least-squares fits of their active functions on the training rows
+    np.testing.assert_allclose(fits["train"], coef, rtol=1e-7, atol=1e-9 * np.abs(coef).max())
+    active = np.flatnonzero(coef)
+    assert np.array_equal(np.flatnonzero(fits["train+val"]), active)
+
+    def rss(c):  # training + validation, weighted
+        Av, yv = system.val.weighted()
+        return system.train.rss(c) + float(np.sum((yv - Av @ c) ** 2))
+
+    assert rss(fits["train+val"]) < rss(fits["train"])
+    # ... and least squares: no perturbation of the active coefficients does better
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        step = np.zeros_like(coef)
+        step[active] = rng.normal(size=active.size) * 1e-3 * np.abs(coef[active]).max()
+        assert rss(fits["train+val"] + step) > rss(fits["train+val"])
+
+
+def test_command_line_tables_and_errors(residuals, run, tmp_path, capsys):
+    assert residuals.main([str(run), "--refit"]) == 0
+    out = capsys.readouterr().out
+    assert "| **MAE** |" in out and "MAE share: surface" in out
+    assert "| LS on train E / F | LS on train+val E / F |" in out
+    assert residuals.main([str(run), "--split", "val"]) == 0
+    assert "val set of" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        residuals.main([str(tmp_path)])
+    assert "not a finished acefit run: no config.yaml" in capsys.readouterr().err
