@@ -34,7 +34,7 @@ def load(run_dir: Path):
     from acefit.checkpoints import read_paths
     from acefit.pipeline import assemble_system, build_basis, load_data
 
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    cfg = _run_config(run_dir / "config.yaml")
     report = json.loads((run_dir / "report.json").read_text())
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
@@ -51,6 +51,15 @@ def load(run_dir: Path):
             coef = np.asarray(paths[s["label"]].steps[s["step"]].coef, dtype=float)
             checkpoints.append((f"{s['label']}≤{s['budget']}", coef))
     return data, system, checkpoints
+
+
+def _run_config(path: Path) -> dict:
+    """A run's resolved config, validated again: runs of older versions lack newer keys."""
+    from acefit.config import validate_config
+
+    raw = yaml.safe_load(path.read_text())
+    raw.pop("config_file", None)            # provenance, not a setting
+    return validate_config(raw, base_dir=path.parent, source=str(path))
 
 
 def energy_residuals(block, coefs) -> np.ndarray:

@@ -73,3 +73,18 @@ def test_command_line_tables_and_errors(residuals, run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         residuals.main([str(tmp_path)])
     assert "not a finished acefit run: no config.yaml" in capsys.readouterr().err
+
+
+def test_a_run_written_before_a_config_key_existed_still_loads(residuals, run, tmp_path):
+    import shutil
+
+    import yaml
+
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    cfg = yaml.safe_load((old / "config.yaml").read_text())
+    del cfg["data"]["validation"]["stratify"]      # added after the first runs
+    cfg["output"]["cache"] = str(run / "cache")
+    (old / "config.yaml").write_text(yaml.safe_dump(cfg))
+    _, system, checkpoints = residuals.load(old)
+    assert system.cache_hit and checkpoints
