@@ -178,3 +178,13 @@ def test_shipped_configs_are_valid(name):
         pytest.skip("needs ../shared/datasets/zuo2020")
     cfg = load_config(ROOT / "configs" / name)
     assert cfg["solvers"]
+
+
+def test_shipped_validation_settings_are_valid():
+    import yaml
+
+    from acefit.validate import ValidationSettings
+
+    raw = yaml.safe_load((ROOT / "configs" / "zuo_validate.yaml").read_text())
+    settings = ValidationSettings.from_dict(raw)
+    assert settings.timesteps == [5.0] and settings.temperatures == [300.0, 500.0]
