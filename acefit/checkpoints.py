@@ -11,14 +11,18 @@ File layout (``format = "acefit-path"``, ``format_version = 1`` on the root)::
             attrs: lam, train_error, val_error (absent when None),
                    info (JSON of the other info items), done
 
-Crash safety. :class:`CheckpointWriter` opens the file, appends one step, bumps
-the run's ``n_steps`` and closes (flushes) the file, for every step. A run is
-marked ``complete`` only by :meth:`CheckpointWriter.close` after a normal end
-(a ``with`` block that raises leaves it incomplete). A reader takes the first
-``n_steps`` steps, so a step interrupted half-way is ignored, and an interrupted
-run loads its finished steps with ``complete = False`` (or raises with
-``require_complete=True``). A new file is created atomically (temp file +
-os.replace), so it is never seen half-initialised.
+Crash safety. The HDF5 file is never written in place: every change is made to a
+copy that is then renamed over it, so a reader sees the old file or the new one,
+never a half-written one (HDF5 itself is not crash-safe: a process killed while it
+holds the file open for writing can leave it unreadable). While a solver runs,
+:class:`CheckpointWriter` saves each finished step at once as its own file,
+``<file>.steps/<run>/000123.npz`` (written to a temporary name, then renamed), and
+:meth:`CheckpointWriter.close` folds them into the HDF5 file and removes them. A
+run is marked ``complete`` only by a close after a normal end (a ``with`` block that
+raises folds its steps but leaves it incomplete). Readers add the saved steps of an
+incomplete run to those in the file, up to the first missing or unreadable one, so a
+killed run loads its finished steps with ``complete = False`` (or raises with
+``require_complete=True``).
 
 Round trip. ``read_path`` restores full-length coefficients (``n_features`` is
 stored), ``lam``, the errors (None stays None) and ``info``; JSON turns tuples
@@ -35,7 +39,9 @@ Selection rules (pure functions of a :class:`~acefit.solvers.path.Path`):
 from __future__ import annotations
 
 import json
+import shutil
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
@@ -124,12 +130,18 @@ def _open(file: FsPath, mode: str) -> h5py.File:
 
 
 class CheckpointWriter:
-    """Append the steps of one solver run to an HDF5 file as they finish.
+    """Append the steps of one solver run to a path file as they finish.
 
     Use it as a solver's ``on_step`` callback::
 
         with CheckpointWriter("paths.h5", "omp", params) as ckpt:
             omp(problem, max_active=500, on_step=ckpt)
+
+    Each step is saved at once as its own small file in the run's step folder
+    (``paths.h5.steps/<run>/``, atomically); :meth:`close` folds them into the
+    HDF5 file (a new copy renamed over it) and removes the folder. The HDF5 file
+    itself is therefore only ever replaced whole, and a process killed at any
+    moment leaves every finished step readable.
 
     Parameters
     ----------
@@ -158,13 +170,18 @@ class CheckpointWriter:
         params_json = _dumps(dict(params or {}), f"params of run '{self.run}'")
         if not self.file.exists():
             _create_empty(self.file)
-        with _open(self.file, "a") as f:
+        with _open(self.file, "r") as f:
+            exists = self.run in f["runs"]
+        if exists and not overwrite:
+            raise CheckpointError(
+                f"checkpoint file {self.file} already has a run '{self.run}'; "
+                "choose another run name or pass overwrite=True")
+        # steps of an earlier run of this name go first: they must never join the new one
+        shutil.rmtree(_step_folder(self.file, self.run), ignore_errors=True)
+
+        def add_run(f):
             runs = f["runs"]
             if self.run in runs:
-                if not overwrite:
-                    raise CheckpointError(
-                        f"checkpoint file {self.file} already has a run '{self.run}'; "
-                        "choose another run name or pass overwrite=True")
                 del runs[self.run]
             g = runs.create_group(self.run)
             g.attrs["solver"] = self.solver
@@ -175,67 +192,166 @@ class CheckpointWriter:
                 g.attrs["n_features"] = self.n_features
             g.create_group("steps")
 
+        _replace(self.file, add_run)
+
     def __call__(self, step: Step) -> None:
-        """Append one finished step (the ``on_step`` protocol)."""
+        """Save one finished step (the ``on_step`` protocol)."""
         if self.closed:
             raise ValueError(f"checkpoint writer for run '{self.run}' in {self.file} is closed")
-        coef = np.asarray(step.coef, dtype=float)
-        active = np.asarray(step.active, dtype=np.int64).reshape(-1)
         where = f"step {self.n_steps} of run '{self.run}'"
         if self.n_features is None:
-            self.n_features = coef.size
-        if coef.shape != (self.n_features,):
-            raise ValueError(f"{where}: coef has shape {coef.shape}, expected ({self.n_features},)")
-        if active.size and (active.min() < 0 or active.max() >= self.n_features
-                            or np.unique(active).size != active.size):
-            raise ValueError(f"{where}: active must be distinct indices in [0, {self.n_features})")
-        off = np.ones(self.n_features, dtype=bool)
-        off[active] = False
-        if np.any(coef[off] != 0):
-            raise ValueError(f"{where}: coef is nonzero outside the active set "
-                             f"(e.g. column {int(np.flatnonzero(off & (coef != 0))[0])})")
-        arrays = {k: v for k, v in step.info.items() if isinstance(v, np.ndarray)}
-        plain = {k: v for k, v in step.info.items() if k not in arrays}
-        info_json = _dumps(plain, f"{where}: info")
-        with _open(self.file, "a") as f:
-            g = f["runs"][self.run]
-            if "n_features" not in g.attrs:
-                g.attrs["n_features"] = self.n_features
-            name = f"{self.n_steps:06d}"
-            steps = g["steps"]
-            if name in steps:      # left over from a step interrupted half-way
-                del steps[name]
-            s = steps.create_group(name)
-            s.create_dataset("active", data=active)
-            s.create_dataset("coef", data=coef[active])
-            if arrays:
-                a = s.create_group("arrays")
-                for k, v in arrays.items():
-                    a.create_dataset(k, data=v)
-            s.attrs["lam"] = float(step.lam)
-            if step.train_error is not None:
-                s.attrs["train_error"] = float(step.train_error)
-            if step.val_error is not None:
-                s.attrs["val_error"] = float(step.val_error)
-            s.attrs["info"] = info_json
-            s.attrs["done"] = True
-            g.attrs["n_steps"] = self.n_steps + 1
+            self.n_features = np.asarray(step.coef).size
+        record = _record(step, self.n_features, where)
+        _save_record(_step_folder(self.file, self.run) / _step_name(self.n_steps, ".npz"),
+                     record, self.n_features)
         self.n_steps += 1
 
     def close(self, complete: bool = True) -> None:
-        """Finish the run; only ``complete=True`` marks it as a completed path."""
+        """Fold the saved steps into the file; only ``complete=True`` marks the run as a
+        completed path."""
         if self.closed:
             return
         self.closed = True
-        if complete:
-            with _open(self.file, "a") as f:
-                f["runs"][self.run].attrs["complete"] = True
+        folder = _step_folder(self.file, self.run)
+
+        def fold(f):
+            g = f["runs"][self.run]
+            steps = g["steps"]
+            first = int(g.attrs["n_steps"])
+            records = _saved_records(folder, first)
+            for i, (record, _) in enumerate(records, start=first):
+                _write_record(steps, _step_name(i), record)
+            g.attrs["n_steps"] = first + len(records)
+            if self.n_features is not None:
+                g.attrs["n_features"] = self.n_features
+            g.attrs["complete"] = bool(complete)
+
+        _replace(self.file, fold)
+        shutil.rmtree(folder, ignore_errors=True)
+        _remove_if_empty(folder.parent)
 
     def __enter__(self) -> "CheckpointWriter":
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(complete=exc_type is None)
+
+
+def _step_folder(file: FsPath, run: str) -> FsPath:
+    """Where the steps of a running (or killed) run wait to be folded into ``file``."""
+    return file.with_name(file.name + ".steps") / run
+
+
+def _step_name(i: int, suffix: str = "") -> str:
+    return f"{i:06d}{suffix}"
+
+
+def _remove_if_empty(folder: FsPath) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _replace(file: FsPath, change) -> None:
+    """Apply ``change(h5 file)`` to a copy of ``file`` and rename the copy over it."""
+    with atomic_path(file) as tmp:
+        shutil.copyfile(file, tmp)
+        with _open(tmp, "a") as f:
+            change(f)
+
+
+def _record(step: Step, n_features: int, where: str) -> dict:
+    """A step as stored: active columns, their coefficients, ndarray info, the rest."""
+    coef = np.asarray(step.coef, dtype=float)
+    active = np.asarray(step.active, dtype=np.int64).reshape(-1)
+    if coef.shape != (n_features,):
+        raise ValueError(f"{where}: coef has shape {coef.shape}, expected ({n_features},)")
+    if active.size and (active.min() < 0 or active.max() >= n_features
+                        or np.unique(active).size != active.size):
+        raise ValueError(f"{where}: active must be distinct indices in [0, {n_features})")
+    off = np.ones(n_features, dtype=bool)
+    off[active] = False
+    if np.any(coef[off] != 0):
+        raise ValueError(f"{where}: coef is nonzero outside the active set "
+                         f"(e.g. column {int(np.flatnonzero(off & (coef != 0))[0])})")
+    arrays = {k: v for k, v in step.info.items() if isinstance(v, np.ndarray)}
+    plain = {k: v for k, v in step.info.items() if k not in arrays}
+    return {"active": active, "coef": coef[active], "arrays": arrays, "lam": float(step.lam),
+            "train_error": None if step.train_error is None else float(step.train_error),
+            "val_error": None if step.val_error is None else float(step.val_error),
+            "info": _dumps(plain, f"{where}: info")}
+
+
+def _write_record(steps, name: str, record: dict) -> None:
+    if name in steps:      # debris of a step interrupted half-way
+        del steps[name]
+    s = steps.create_group(name)
+    s.create_dataset("active", data=record["active"])
+    s.create_dataset("coef", data=record["coef"])
+    if record["arrays"]:
+        a = s.create_group("arrays")
+        for k, v in record["arrays"].items():
+            a.create_dataset(k, data=v)
+    s.attrs["lam"] = record["lam"]
+    for key in ("train_error", "val_error"):
+        if record[key] is not None:
+            s.attrs[key] = record[key]
+    s.attrs["info"] = record["info"]
+    s.attrs["done"] = True
+
+
+def _read_record(s) -> dict:
+    if not s.attrs.get("done", False):
+        raise CheckpointError("is counted but was not finished")
+    return {"active": s["active"][()], "coef": s["coef"][()],
+            "arrays": {k: d[()] for k, d in s["arrays"].items()} if "arrays" in s else {},
+            "lam": float(s.attrs["lam"]),
+            "train_error": float(s.attrs["train_error"]) if "train_error" in s.attrs else None,
+            "val_error": float(s.attrs["val_error"]) if "val_error" in s.attrs else None,
+            "info": s.attrs["info"]}
+
+
+def _save_record(file: FsPath, record: dict, n_features: int) -> None:
+    scalars = {k: record[k] for k in ("lam", "train_error", "val_error", "info")}
+    payload = {"active": record["active"], "coef": record["coef"],
+               "meta": np.array(json.dumps({**scalars, "n_features": n_features}))}
+    payload.update({f"array:{k}": v for k, v in record["arrays"].items()})
+    with atomic_path(file) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **payload)
+
+
+def _saved_records(folder: FsPath, first: int) -> list[tuple[dict, int]]:
+    """``(record, n_features)`` of the saved steps ``first``, ``first + 1``, ... up to
+    the first one missing or unreadable."""
+    out = []
+    i = first
+    while True:
+        file = folder / _step_name(i, ".npz")
+        if not file.is_file():
+            return out
+        try:
+            with np.load(file, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"][()]))
+                record = {"active": z["active"], "coef": z["coef"],
+                          "arrays": {k.split(":", 1)[1]: z[k] for k in z.files
+                                     if k.startswith("array:")}}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return out     # a step file cut short by a power loss: the steps before it stand
+        n_features = int(meta.pop("n_features"))
+        record.update(meta)
+        out.append((record, n_features))
+        i += 1
+
+
+def _step_of(record: dict, n_features: int) -> Step:
+    active = np.asarray(record["active"], dtype=np.intp)
+    coef = np.zeros(n_features)
+    coef[active] = record["coef"]
+    info = json.loads(record["info"])
+    info.update(record["arrays"])
+    return Step(active=active, coef=coef, lam=record["lam"], train_error=record["train_error"],
+                val_error=record["val_error"], info=info)
 
 
 def write_path(file, path: Path, *, run: str | None = None, n_features: int | None = None,
@@ -252,16 +368,22 @@ def write_path(file, path: Path, *, run: str | None = None, n_features: int | No
 
 
 def list_runs(file) -> dict[str, dict]:
-    """The runs in a path file: ``{run: {"solver", "n_steps", "complete", "n_features"}}``."""
+    """The runs in a path file: ``{run: {"solver", "n_steps", "complete", "n_features"}}``
+    (a running or killed run counts its saved steps too)."""
     file = FsPath(file)
     with _open(file, "r") as f:
         out = {}
         for name, g in f["runs"].items():
-            out[name] = {"solver": str(g.attrs.get("solver", "")),
-                         "n_steps": int(g.attrs.get("n_steps", 0)),
-                         "complete": bool(g.attrs.get("complete", False)),
-                         "n_features": int(g.attrs["n_features"]) if "n_features" in g.attrs
-                         else None}
+            complete = bool(g.attrs.get("complete", False))
+            n_steps = int(g.attrs.get("n_steps", 0))
+            n = int(g.attrs["n_features"]) if "n_features" in g.attrs else None
+            if not complete:
+                saved = _saved_records(_step_folder(file, name), n_steps)
+                n_steps += len(saved)
+                if n is None and saved:
+                    n = saved[0][1]
+            out[name] = {"solver": str(g.attrs.get("solver", "")), "n_steps": n_steps,
+                         "complete": complete, "n_features": n}
         return out
 
 
@@ -303,26 +425,21 @@ def _read_run(file, run, g, require_complete) -> CheckpointPath:
     try:
         complete = bool(g.attrs.get("complete", False))
         n_steps = int(g.attrs["n_steps"])
+        saved = [] if complete else _saved_records(_step_folder(file, run), n_steps)
         if require_complete and not complete:
-            raise CheckpointError(f"{where} is incomplete (interrupted after {n_steps} steps)")
+            raise CheckpointError(
+                f"{where} is incomplete (interrupted after {n_steps + len(saved)} steps)")
         params = json.loads(g.attrs["params"])
-        n = int(g.attrs["n_features"]) if "n_features" in g.attrs else 0
+        n = int(g.attrs["n_features"]) if "n_features" in g.attrs else \
+            (saved[0][1] if saved else 0)
         steps = []
         for i in range(n_steps):
-            s = g["steps"][f"{i:06d}"]
-            if not s.attrs.get("done", False):
-                raise CheckpointError(f"{where}: step {i} is counted but was not finished")
-            active = np.asarray(s["active"][()], dtype=np.intp)
-            coef = np.zeros(n)
-            coef[active] = s["coef"][()]
-            info = json.loads(s.attrs["info"])
-            if "arrays" in s:
-                info.update({k: d[()] for k, d in s["arrays"].items()})
-            steps.append(Step(
-                active=active, coef=coef, lam=float(s.attrs["lam"]),
-                train_error=float(s.attrs["train_error"]) if "train_error" in s.attrs else None,
-                val_error=float(s.attrs["val_error"]) if "val_error" in s.attrs else None,
-                info=info))
+            try:
+                record = _read_record(g["steps"][_step_name(i)])
+            except CheckpointError as exc:
+                raise CheckpointError(f"{where}: step {i} {exc}") from None
+            steps.append(_step_of(record, n))
+        steps += [_step_of(record, n) for record, _ in saved]
     except CheckpointError:
         raise
     except (KeyError, OSError, ValueError, IndexError) as exc:

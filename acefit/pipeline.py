@@ -13,6 +13,7 @@ Run directory (``output.directory``)::
     acefit.log          everything that happened, with times
     cache/              design-matrix cache (unless output.cache points elsewhere)
     paths.h5            every solver path, one HDF5 run per solver label
+    paths.h5.steps/     the steps of a running (or killed) solver path, until it ends
     errors/<label>.json train / validation / test errors of every checkpoint
     potentials/         the selected potentials (.h5 for ACECalculator, .yace for LAMMPS)
     potential.h5        the overall choice (and potential.yace)

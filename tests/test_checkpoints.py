@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path as FsPath
 
 import h5py
 import numpy as np
@@ -154,6 +156,73 @@ def test_killed_process_keeps_finished_steps(tmp_path):
     assert not list_runs(f)["omp"]["complete"]
     with pytest.raises(CheckpointError, match="incomplete"):
         read_path(f, require_complete=True)
+
+
+@pytest.mark.parametrize("delay_ms", [0, 1, 3, 7, 15])
+def test_kill_at_any_moment_leaves_every_finished_step_readable(tmp_path, delay_ms):
+    # steps are written back to back (no safe point to be killed at); a kill lands
+    # mid-write at some delay, and everything written before it must still load
+    f = tmp_path / "paths.h5"
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from acefit.checkpoints import CheckpointWriter, write_path
+        from acefit.solvers.path import Path, Step
+        n = 20000
+        done = Path(solver="omp", steps=[Step(active=np.array([0]), coef=np.eye(1, n)[0])])
+        write_path({str(f)!r}, done, run="finished")
+        w = CheckpointWriter({str(f)!r}, "asp", {{}}, n_features=n)
+        for k in range(100000):
+            active = np.arange(k % 500 + 1)
+            coef = np.zeros(n); coef[active] = k + 1.0
+            w(Step(active=active, coef=coef, lam=float(k), info={{"v": np.full(50, k)}}))
+            print(k, flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        for _ in range(5):
+            assert proc.stdout.readline().strip() != ""
+        time.sleep(delay_ms / 1000)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    path = read_path(f, "asp")
+    assert not path.complete and len(path) >= 5
+    assert list_runs(f)["asp"]["n_steps"] == len(path)
+    for k, step in enumerate(path.steps):
+        assert step.lam == k and step.n_active == k % 500 + 1
+        assert np.all(step.coef[step.active] == k + 1.0) and np.all(step.info["v"] == k)
+    assert read_path(f, "finished", require_complete=True).steps[0].coef[0] == 1.0
+    # the same run started again: the killed run's steps are cleared, then folded away
+    with CheckpointWriter(f, "asp", n_features=3, overwrite=True) as w:
+        w(Step(active=np.array([1]), coef=np.array([0, 2.0, 0])))
+    again = read_path(f, "asp", require_complete=True)
+    assert len(again) == 1 and again.steps[0].coef[1] == 2.0
+    assert not (tmp_path / "paths.h5.steps").exists()
+
+
+def test_the_path_file_is_never_opened_for_writing_in_place(tmp_path, monkeypatch):
+    # HDF5 is not crash-safe: a process killed while it holds a file open for writing
+    # can leave it unreadable, so the writer only writes copies and renames them
+    import acefit.checkpoints as ckpt_module
+
+    f = tmp_path / "paths.h5"
+    write_path(f, Path(solver="omp", steps=[Step(active=np.array([0]),
+                                                 coef=np.array([1.0, 0.0]))]))
+    opened = []
+    real = ckpt_module.h5py.File
+
+    def recording(name, mode="r", *args, **kwargs):
+        opened.append((FsPath(name).resolve(), mode))
+        return real(name, mode, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt_module.h5py, "File", recording)
+    with CheckpointWriter(f, "asp", n_features=2) as w:
+        for k in range(3):
+            w(Step(active=np.array([1]), coef=np.array([0.0, k + 1.0])))
+            assert len(read_path(f, "asp")) == k + 1
+    assert read_path(f, "asp", require_complete=True).steps[-1].coef[1] == 3.0
+    writes = [(name, mode) for name, mode in opened if mode != "r"]
+    assert writes and all(name != f.resolve() for name, _ in writes)
 
 
 def test_half_written_step_is_ignored(tmp_path):
