@@ -488,14 +488,10 @@ def _train_errors(basis, train, weights, e0, matrix, *, n_workers=1, scheduler=N
     the workers (:func:`acefit.assembly.map_configurations`) and the parts' errors merged."""
     from acefit.assembly import map_configurations
 
-    partial = [[] for _ in range(matrix.shape[1])]
     with _quiet_dask():
-        for part in map_configurations(_train_errors_task, basis, train, n_workers=n_workers,
-                                       scheduler=scheduler, progress=progress,
-                                       weights=weights, e0=e0, matrix=matrix):
-            for parts, st in zip(partial, part):
-                parts.append(st)
-    return [_merge_stats(parts) for parts in partial]
+        return _merge_columns(map_configurations(
+            _train_errors_task, basis, train, n_workers=n_workers, scheduler=scheduler,
+            progress=progress, weights=weights, e0=e0, matrix=matrix))
 
 
 def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> list:
@@ -503,15 +499,19 @@ def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> li
     entry per column (:func:`_merge_stats` combines those of disjoint parts)."""
     from acefit.design import design_block
 
-    partial = [[] for _ in range(matrix.shape[1])]
-    for chunk in _train_chunks([cfg for _, cfg in indexed], len(basis)):
-        block = design_block(basis, chunk, weights, e0)
-        for parts, st in zip(partial, _errors_many(block, matrix)):
-            parts.append(st)
-        del block
-        if progress is not None:
-            progress(len(chunk))
-    return [_merge_stats(parts) for parts in partial]
+    def chunk_errors():
+        for chunk in _train_chunks([cfg for _, cfg in indexed], len(basis)):
+            yield _errors_many(design_block(basis, chunk, weights, e0), matrix)
+            if progress is not None:
+                progress(len(chunk))
+
+    return _merge_columns(chunk_errors())
+
+
+def _merge_columns(blocks) -> list:
+    """Per column, :func:`_merge_stats` of its errors on disjoint row blocks; ``blocks``
+    yields one list per block with one entry per column."""
+    return [_merge_stats(list(parts)) for parts in zip(*blocks)]
 
 
 def _errors_many(block, matrix, batch: int = 256) -> list:
