@@ -69,14 +69,6 @@ def energy_residuals(block, coefs) -> np.ndarray:
     return (pred - block.y[rows, None]) / block.n_atoms[rows, None] * 1000.0
 
 
-def mae(block, coef) -> tuple[float, float]:
-    """(energy MAE meV/atom, force MAE eV/Å) of one coefficient vector."""
-    r = block.A @ coef - block.y
-    e, f = block.kind == "E", block.kind == "F"
-    return (float(np.mean(np.abs(r[e] / block.n_atoms[e]))) * 1000.0,
-            float(np.mean(np.abs(r[f]))))
-
-
 def refits(system, coef) -> dict:
     """Least-squares refits of ``coef``'s active functions: on the training rows
     (the reduced system R, Qᵀy) and on training + validation rows."""
@@ -121,14 +113,17 @@ def residual_table(data_configs, block, checkpoints) -> str:
 
 
 def refit_table(system, block, checkpoints) -> str:
+    from acefit.metrics import errors
+
     lines = ["| checkpoint | active | checkpoint E / F | LS on train E / F | LS on train+val E / F |",
              "|---|---|---|---|---|"]
     for name, coef in checkpoints:
         fits = refits(system, coef)
-        cells = [mae(block, coef), mae(block, fits["train"])]
-        cells.append(mae(block, fits["train+val"]) if "train+val" in fits else None)
+        cells = [errors(block, c)["all"] if c is not None else None
+                 for c in (coef, fits["train"], fits.get("train+val"))]
         lines.append(f"| {name} | {np.count_nonzero(coef)} | " + " | ".join(
-            "–" if c is None else f"{c[0]:.3f} / {c[1]:.4f}" for c in cells) + " |")
+            "–" if c is None else f"{c['E']['mae']:.3f} / {c['F']['mae']:.4f}" for c in cells)
+            + " |")
     return "\n".join(lines)
 
 
