@@ -88,3 +88,38 @@ def test_a_run_written_before_a_config_key_existed_still_loads(residuals, run, t
     (old / "config.yaml").write_text(yaml.safe_dump(cfg))
     _, system, checkpoints = residuals.load(old)
     assert system.cache_hit and checkpoints
+
+
+@pytest.fixture(scope="module")
+def ridge():
+    spec = importlib.util.spec_from_file_location("ridge_refit", ROOT / "scripts" / "ridge_refit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ridge_candidates_solve_the_prior_weighted_normal_equations(ridge):
+    rng = np.random.default_rng(3)
+    R = np.triu(rng.normal(size=(9, 9))) + 3 * np.eye(9)
+    y = rng.normal(size=9)
+    gamma = 1.0 + rng.random(9)
+    G, b, active = R.T @ R, R.T @ y, np.array([0, 2, 3, 7])
+    Gs = G[np.ix_(active, active)]
+    top = np.linalg.eigvalsh(Gs / np.outer(gamma[active], gamma[active]))[-1]
+    for rho, x in ridge.ridge_candidates(G, b, gamma, active):
+        lhs = (Gs + rho * top * np.diag(gamma[active] ** 2)) @ x
+        np.testing.assert_allclose(lhs, b[active], rtol=1e-8, atol=1e-10)
+
+
+def test_ridge_refit_baseline_is_the_runs_own_selection(ridge, run, capsys):
+    """With every size kept, the unrefitted OMP choice is the run's selected checkpoint."""
+    assert ridge.main([str(run), "--paths", "omp", "--every", "1", "--budgets", "10"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["omp"]
+    report = json.loads((run / "report.json").read_text())
+    chosen = next(s for s in report["selection"]["selected"]
+                  if s["label"] == "omp" and s["budget"] == 10)
+    assert out["base10"]["k"] == chosen["n_active"]
+    assert out["base10"]["test_E"] == pytest.approx(chosen["errors"]["test"]["all"]["E"]["mae"],
+                                                    rel=1e-9)
+    assert out["ridge10"]["val_loss"] <= out["base10"]["val_loss"]
+    assert out["ridge10"]["rho"] in ridge.RHOS
