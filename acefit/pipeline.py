@@ -742,6 +742,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         timings["basis"] = time.perf_counter() - t
         log.info("basis: %d functions (%s)", len(basis), _basis_summary(basis))
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
+        _check_sizes(cfg, len(basis))
         _write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
@@ -793,6 +794,19 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])
+
+
+def _check_sizes(cfg: dict, n_functions: int) -> None:
+    """A-priori sub-basis sizes beyond the basis fail before assembly, not after it."""
+    from acefit.config import ConfigError
+
+    problems = [(f"solvers[{i}].sizes", f"found {max(spec['sizes'])}; allowed: at most the "
+                 f"{n_functions} functions of the basis (or a count of evenly spaced sizes)")
+                for i, spec in enumerate(cfg["solvers"])
+                if spec["name"] != "ard" and isinstance(spec.get("sizes"), list)
+                and max(spec["sizes"]) > n_functions]
+    if problems:
+        raise ConfigError(problems, cfg.get("config_file", "<config>"))
 
 
 def basis_elements(basis) -> list[str]:

@@ -22,7 +22,7 @@ each for that reason.
 
 ``--quick`` keeps the protocol but shrinks it: every 10th training frame, the
 first 5 test frames, totaldegree [12, 10, 8] (and 6 at order 4), paths to 60
-functions, budgets [20, 60]. Its numbers are not comparable with the paper's.
+functions, budgets [20, 60], a-priori paths of as many sizes spread over the small basis. Its numbers are not comparable with the paper's.
 
 The table and timings are also written to ``<out>/zuo_benchmark.md`` and
 ``<out>/zuo_benchmark.json``.
@@ -148,6 +148,8 @@ def element_config(element: str, out: Path, *, quick: bool, workers: int | None,
                 spec["max_active"] = QUICK_SIZES["large"]
             if spec["name"] == "ard" and spec.get("sizes"):
                 spec["sizes"] = sorted(QUICK_SIZES.values())
+            elif isinstance(spec.get("sizes"), list):      # a-priori sizes of the full basis
+                spec["sizes"] = len(spec["sizes"])          # as many, spread over the small one
         raw["selection"]["budgets"] = sorted(QUICK_SIZES.values())
     raw.setdefault("output", {})
     raw["output"]["directory"] = str(run_dir)

@@ -122,6 +122,16 @@ def test_an_overflowing_prior_stops_the_run_before_assembly(tmp_path, small_data
     assert not (tmp_path / "run" / "cache").exists()  # nothing was assembled
 
 
+def test_apriori_sizes_beyond_the_basis_stop_the_run_before_assembly(tmp_path, small_data,
+                                                                     capsys):
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 5}",
+                                                        "{name: blr, sizes: [10, 100000]}"])
+    assert fit(config, tmp_path / "run") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "solvers[1].sizes: found 100000; allowed: at most the" in err
+    assert not (tmp_path / "run" / "cache").exists()
+
+
 def test_missing_config_file_and_check_mode(tmp_path, small_data, capsys):
     assert main(["fit", str(tmp_path / "nope.yaml")]) == EXIT_CONFIG
     assert "config file not found" in capsys.readouterr().err
