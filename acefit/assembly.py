@@ -25,7 +25,8 @@ import contextlib
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import numpy as np
 from scipy.linalg.lapack import dtpqrt
@@ -60,6 +61,9 @@ class AssembledSystem:
         Training rows per kind ``{"E": ., "F": ., "V": .}``.
     timings : dict
         Wall times in seconds of the stages that ran.
+    train_rows : tuple of Path or None
+        Cached files that hold the dense, unweighted training rows (read them with
+        :func:`train_row_blocks`), or None when they were not kept.
     """
 
     train: LeastSquaresProblem
@@ -71,10 +75,11 @@ class AssembledSystem:
     cache_hit: bool
     row_counts: dict
     timings: dict = field(default_factory=dict)
+    train_rows: tuple | None = None
 
 
 def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=None,
-             scheduler=None, client=None, block_rows=512, cache_dir=None,
+             scheduler=None, client=None, block_rows=512, cache_dir=None, train_rows_gib=0.0,
              progress=None) -> AssembledSystem:
     """Assemble the reduced training problem and the dense validation/test rows.
 
@@ -102,6 +107,12 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         blocks use BLAS better, smaller ones use less memory.
     cache_dir : str or Path, optional
         Directory of the HDF5 cache; None disables caching.
+    train_rows_gib : float, default 0
+        Also keep the dense, unweighted training rows in the cache (one file per
+        part, written by whoever evaluates the part) when they take at most this
+        many GiB, so that training errors can be read back instead of evaluated
+        again (``AssembledSystem.train_rows``). Only with a cache and local workers
+        (not with ``scheduler`` or ``client``: their workers may not share this disk).
     progress : callable, optional
         Called with a number of configurations each time that many are done
         (train, validation and test together; cached parts count at once).
@@ -127,11 +138,18 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         problem, counts = hit
         _tick(progress, len(train))
     else:
+        keep = (cache_dir is not None and scheduler is None and client is None
+                and _rows_bytes(train, len(basis)) <= float(train_rows_gib) * 2 ** 30)
+        if keep:
+            for stale in _row_file_candidates(cache_dir, key):
+                stale.unlink(missing_ok=True)
         t = time.perf_counter()
         problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
                                                 scheduler=scheduler, client=client,
                                                 block_rows=block_rows, return_counts=True,
-                                                progress=progress)
+                                                progress=progress,
+                                                rows_to=(str(_rows_prefix(cache_dir, key)), key)
+                                                if keep else None)
         timings["reduce"] = time.perf_counter() - t
         _save_problem(cache_dir, key, problem, counts)
 
@@ -151,18 +169,20 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         blocks[name] = block
     return AssembledSystem(train=problem, val=blocks["val"], test=blocks["test"], e0=e0_values,
                            weights=table, key=key, cache_hit=hit is not None, row_counts=counts,
-                           timings=timings)
+                           timings=timings, train_rows=_row_files(cache_dir, key, len(train)))
 
 
 def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=None,
                           scheduler=None, client=None, block_rows=512, return_counts=False,
-                          progress=None):
+                          progress=None, rows_to=None):
     """The reduced weighted problem of ``configs`` without forming the m×n matrix.
 
     Parameters are as for :func:`assemble`; ``e0`` must be a
     :class:`ReferenceEnergies`; ``progress(k)`` is called as configurations are done
     (one by one in-process, a worker's share at a time in parallel). Returns a reduced :class:`LeastSquaresProblem`
-    (and the row counts per kind with ``return_counts=True``).
+    (and the row counts per kind with ``return_counts=True``). ``rows_to``: (path
+    prefix, key) to also write each part's unweighted rows to ``<prefix>-<first
+    configuration>.h5`` (see :func:`train_row_blocks`).
     """
     configs = list(configs)
     table = resolve_weights(weights)
@@ -181,7 +201,8 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     # 1.9-3.7 s on two: no gain).
     for state in map_configurations(_reduce_part_task, basis, configs, weights=table, e0=e0,
                                     block_rows=int(block_rows), n_workers=int(n_workers),
-                                    scheduler=scheduler, client=client, progress=progress):
+                                    scheduler=scheduler, client=client, progress=progress,
+                                    rows_to=rows_to):
         part = StreamingQR.from_state(state)
         if total is None:
             total = part
@@ -331,21 +352,24 @@ class StreamingQR:
             raise RuntimeError(f"LAPACK dtpqrt failed (info={info})")
 
 
-def _reduce_part(basis, indexed, weights, e0, block_rows, progress=None) -> StreamingQR:
-    """Evaluate one part's configurations and fold their rows, ~``block_rows`` at a time."""
+def _reduce_part(basis, indexed, weights, e0, block_rows, progress=None,
+                 rows_to=None) -> StreamingQR:
+    """Evaluate one part's configurations and fold their rows, ~``block_rows`` at a time
+    (and write them, unweighted, with ``rows_to``: see :func:`reduce_configurations`)."""
     qr = StreamingQR(len(basis))
     pending = []
 
     def fold():
         rows = DesignBlock.concatenate(pending)
         pending.clear()
+        keep(rows)
         for kind in qr.counts:
             qr.counts[kind] += int(np.count_nonzero(rows.kind == kind))
         A, y = rows.weighted()
         del rows  # only one block of rows is alive at a time
         qr.add(A, y)
 
-    with _single_threaded():
+    with _single_threaded(), _row_writer(rows_to, indexed) as keep:
         for i, cfg in indexed:
             pending.append(config_rows(basis.evaluate(cfg.atoms), cfg, weights, e0, i))
             _tick(progress, 1)
@@ -356,10 +380,87 @@ def _reduce_part(basis, indexed, weights, e0, block_rows, progress=None) -> Stre
     return qr
 
 
-def _reduce_part_task(basis, indexed, weights, e0, block_rows, progress=None):
+def _reduce_part_task(basis, indexed, weights, e0, block_rows, progress=None, rows_to=None):
     """Task of :func:`map_configurations`: the part's factor as plain values (a bare
     ndarray is sent from a worker without copies)."""
-    return _reduce_part(basis, indexed, weights, e0, block_rows, progress).state()
+    return _reduce_part(basis, indexed, weights, e0, block_rows, progress, rows_to).state()
+
+
+# ---------------------------------------------------------------- kept training rows
+
+@contextlib.contextmanager
+def _row_writer(rows_to, indexed):
+    """``keep(rows)`` for one part: appends to the part's row file, or does nothing."""
+    if rows_to is None or not indexed:
+        yield lambda rows: None
+        return
+    prefix, key = rows_to
+    configs = np.array([i for i, _ in indexed], dtype=np.int64)
+    with cache.appending(f"{prefix}-{configs[0]:06d}.h5", key, {"configs": configs}) as append:
+        yield lambda rows: append({f.name: getattr(rows, f.name) for f in fields(rows)})
+
+
+def _rows_prefix(cache_dir, key) -> Path:
+    return Path(cache_dir) / f"trainrows-{key[:32]}"
+
+
+def _row_file_candidates(cache_dir, key) -> list:
+    prefix = _rows_prefix(cache_dir, key)
+    return sorted(prefix.parent.glob(prefix.name + "-*.h5"))
+
+
+def _rows_bytes(configs, n_features) -> int:
+    rows = sum((cfg.energy is not None) + 3 * cfg.n_atoms * (cfg.forces is not None)
+               + 6 * (cfg.stress is not None) for cfg in configs)
+    return 8 * rows * int(n_features)
+
+
+def _row_files(cache_dir, key, n_configs):
+    """The complete row files of ``key`` when together they hold every training
+    configuration exactly once; None otherwise (then errors evaluate the rows again)."""
+    if cache_dir is None:
+        return None
+    files = _row_file_candidates(cache_dir, key)
+    seen = np.zeros(n_configs, dtype=np.int64)
+    for path in files:
+        f = cache.open_entry(path, key)
+        if f is None:
+            return None
+        with f:
+            configs = np.asarray(f.attrs.get("configs", []), dtype=np.int64)
+        if configs.size and (configs.min() < 0 or configs.max() >= n_configs):
+            return None
+        np.add.at(seen, configs, 1)
+    return tuple(files) if files and np.all(seen == 1) else None
+
+
+def train_row_blocks(files, max_floats=2.5e7):
+    """Read kept training rows back: yields ``(DesignBlock, configurations)`` of whole
+    configurations, at most ``max_floats`` matrix entries per block (or one
+    configuration); ``configurations`` counts those finished with the block."""
+    import h5py
+
+    for path in files:
+        with h5py.File(path, "r") as f:
+            total = len(f.attrs.get("configs", []))
+            if "config" not in f:          # a part without any labelled rows
+                yield None, total
+                continue
+            config = f["config"][()]
+            ends = np.append(np.flatnonzero(np.diff(config)) + 1, len(config))
+            per_block = max(1, int(max_floats // max(1, f["A"].shape[1])))
+            start, done = 0, 0
+            while start < len(config):
+                fit = ends[(ends > start) & (ends <= start + per_block)]
+                stop = int(fit[-1] if fit.size else ends[ends > start][0])
+                block = DesignBlock(**{
+                    fld.name: f[fld.name].asstr()[start:stop].astype(str)
+                    if h5py.check_string_dtype(f[fld.name].dtype) else f[fld.name][start:stop]
+                    for fld in fields(DesignBlock)})
+                n = int(np.unique(block.config).size)
+                done += n
+                yield block, n + (total - done if stop == len(config) else 0)
+                start = stop
 
 
 def _tick(progress, n):

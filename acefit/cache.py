@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,62 @@ def load(path, key: str):
         return None  # truncated or foreign file: treat as a miss
     attrs.pop(_COMPLETE, None)
     return arrays, attrs
+
+
+
+@contextmanager
+def appending(path, key: str, attrs: dict | None = None):
+    """Write an entry block by block: yields ``append(arrays)``, which grows every
+    dataset along its first axis (``str`` arrays as UTF-8 strings of any length).
+
+    Like :func:`save`, the entry is complete, and moved to ``path``, only when the
+    ``with`` block ends without an exception.
+    """
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["key"] = key
+        f.attrs["format_version"] = FORMAT_VERSION
+        for name, value in (attrs or {}).items():
+            f.attrs[name] = value
+
+        def append(arrays: dict) -> None:
+            for name, value in arrays.items():
+                value = np.asarray(value)
+                text = value.dtype.kind == "U"
+                if text:
+                    value = value.astype(object)
+                if name not in f:
+                    f.create_dataset(name, data=value, maxshape=(None,) + value.shape[1:],
+                                     chunks=True, dtype=h5py.string_dtype() if text else None)
+                    continue
+                ds = f[name]
+                start = ds.shape[0]
+                ds.resize(start + value.shape[0], axis=0)
+                ds[start:] = value
+
+        yield append
+        f.flush()
+        f.attrs[_COMPLETE] = True
+
+
+def open_entry(path, key: str):
+    """The open (read-only) h5py file of a complete entry written with ``key``, else None."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        return None
+    attrs = f.attrs
+    if not attrs.get(_COMPLETE, False) or attrs.get("key") != key \
+            or attrs.get("format_version") != FORMAT_VERSION:
+        f.close()
+        return None
+    return f
 
 
 

@@ -698,6 +698,11 @@ OUTPUT = Section(doc="Where the run is written.", keys={
                      "Run directory (null: `runs/<config name>` in the current directory)."),
     "cache": Key(Nullable(File(must_exist=False)), None,
                  "Design-matrix cache folder, shareable between runs (null: `<directory>/cache`)."),
+    "train_rows_gib": Key(Float(0), 4.0,
+                          "Also keep the dense training rows in the cache when they take at most "
+                          "this many GiB (8 bytes × rows × functions), so that the training errors "
+                          "of every checkpoint are read back instead of evaluating the basis again. "
+                          "0: never. Not with `parallel.scheduler` (remote workers)."),
 })
 
 PARALLEL = Section(doc="Parallel design-matrix assembly, and the training errors of every "

@@ -191,7 +191,7 @@ def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=N
                         weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
                         n_workers=cfg["parallel"]["workers"],
                         scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
-                        progress=pbar.update)
+                        train_rows_gib=cfg["output"]["train_rows_gib"], progress=pbar.update)
 
 
 @contextlib.contextmanager
@@ -471,7 +471,8 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
                 results[label][i][name] = st
             pbar.update(len(coefs))
         train = _train_errors(basis, data.train, system.weights, system.e0, matrix,
-                              n_workers=n_workers, scheduler=scheduler, progress=pbar.update)
+                              rows=system.train_rows, n_workers=n_workers, scheduler=scheduler,
+                              progress=pbar.update)
         for (label, i, _), st in zip(coefs, train):
             results[label][i]["train"] = st
     errors_dir.mkdir(parents=True, exist_ok=True)
@@ -482,12 +483,26 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
     return {label: out[label] for label in paths}
 
 
-def _train_errors(basis, train, weights, e0, matrix, *, n_workers=1, scheduler=None,
+def _train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, scheduler=None,
                   progress=None) -> list:
-    """Training errors of every column of ``matrix``, its rows re-evaluated in parts on
-    the workers (:func:`acefit.assembly.map_configurations`) and the parts' errors merged."""
-    from acefit.assembly import map_configurations
+    """Training errors of every column of ``matrix``: from the rows the assembly kept
+    (``rows``, see :func:`acefit.assembly.train_row_blocks`), or else with the rows
+    re-evaluated in parts on the workers (:func:`acefit.assembly.map_configurations`);
+    the errors of the parts are merged."""
+    from acefit.assembly import map_configurations, train_row_blocks
 
+    if rows is not None:
+        def kept():
+            for block, n_configs in train_row_blocks(rows):
+                if block is not None:
+                    yield _errors_many(block, matrix)
+                if progress is not None:
+                    progress(n_configs)
+        try:
+            return _merge_columns(kept())
+        except (OSError, KeyError, ValueError) as exc:   # e.g. removed by another run
+            get_logger().warning("the kept training rows could not be read (%s); "
+                                 "evaluating them again", exc)
     with _quiet_dask():
         return _merge_columns(map_configurations(
             _train_errors_task, basis, train, n_workers=n_workers, scheduler=scheduler,

@@ -16,12 +16,16 @@ It prints wall and CPU time of each and the largest relative difference of an
 MAE between them. The training errors cost the same both ways (most of it
 re-evaluating the training rows); ``--train`` times them in-process and on a local
 cluster of ``--workers`` worker processes, as the pipeline computes them with
-``parallel.workers``, and compares the two.
+``parallel.workers``, and compares the two. ``--kept`` instead measures the
+training rows kept in the cache (``output.train_rows_gib``): the reduction of the
+training set without and with writing its rows (each into a fresh temporary cache),
+then the training errors re-evaluated in-process against read back from the rows.
 
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python scripts/bench_errors.py --element Mo --run /tmp/zuo_run
     OPENBLAS_NUM_THREADS=1 python scripts/bench_errors.py --element Mo --run /tmp/zuo_run --train
+    OPENBLAS_NUM_THREADS=1 python scripts/bench_errors.py --element Mo --run /tmp/zuo_run --kept
     # where /tmp/zuo_run holds: python scripts/zuo_benchmark.py --element Mo --out /tmp/zuo_run
 """
 
@@ -59,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--train", action="store_true",
                     help="also time the training errors, in-process and on --workers workers")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--kept", action="store_true",
+                    help="also time keeping the training rows, and errors read back from them")
     args = ap.parse_args(argv)
 
     from zuo_benchmark import element_config
@@ -99,7 +105,46 @@ def main(argv=None) -> int:
           f"largest relative difference of an MAE {diff:.1e}")
     if args.train:
         train_errors(data, basis, system, matrix, args.workers)
+    if args.kept:
+        kept_rows(data, basis, system, matrix)
     return 0
+
+
+def kept_rows(data, basis, system, matrix):
+    """Reduction without and with keeping the rows, then training errors evaluated
+    again against read from the kept rows; all in-process, one after the other."""
+    import tempfile
+
+    from acefit.assembly import assemble
+    from acefit.pipeline import _train_errors
+
+    print(f"\nkept training rows: {len(data.train)} configurations, {len(basis)} functions, "
+          f"{matrix.shape[1]} checkpoints\n")
+    print("| step | wall s | CPU s |")
+    print("|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        kept = None
+        for name, gib in (("reduce the training set", 0.0),
+                          ("reduce the training set and keep its rows", 1e3)):
+            t, c = time.perf_counter(), time.process_time()
+            res = assemble(basis, data.train, weights=system.weights, e0=system.e0.as_symbols(),
+                           n_workers=1, cache_dir=Path(tmp) / name.replace(" ", "_"),
+                           train_rows_gib=gib)
+            print(f"| {name} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
+            kept = res.train_rows or kept
+        size = sum(p.stat().st_size for p in kept) / 2 ** 30
+        results = {}
+        for name, rows in (("training errors, rows evaluated again", None),
+                           ("training errors, rows read back", kept)):
+            t, c = time.perf_counter(), time.process_time()
+            results[name] = _train_errors(basis, data.train, system.weights, system.e0, matrix,
+                                          rows=rows, n_workers=1)
+            print(f"| {name} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
+    a, b = results.values()
+    diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])
+               for x, y in zip(a, b) for q in ("E", "F"))
+    print(f"\nkept rows: {size:.2f} GiB on disk; largest relative difference of a training "
+          f"MAE, read back against evaluated again: {diff:.1e}")
 
 
 def train_errors(data, basis, system, matrix, workers):

@@ -240,3 +240,89 @@ def test_two_worker_cluster_gives_the_same_factor(configs, basis):
         assert problem.A.flags.c_contiguous and np.all(np.diag(problem.A) >= 0)
     np.testing.assert_allclose(multis[0].A, singles[0].A, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(_ls(multis[0]), _ls(singles[0]), rtol=1e-8)
+
+
+def _read_rows(files, **kw):
+    read = list(assembly.train_row_blocks(files, **kw))
+    blocks = [b for b, _ in read if b is not None]
+    return blocks, sum(n for _, n in read)
+
+
+def _assert_same_rows(blocks, expected):
+    from dataclasses import fields
+
+    from acefit.design import DesignBlock
+
+    got = DesignBlock.concatenate(blocks)
+    order = np.argsort(got.config, kind="stable")   # parts hold configurations out of order
+    for f in fields(DesignBlock):
+        np.testing.assert_array_equal(getattr(got, f.name)[order], getattr(expected, f.name),
+                                      err_msg=f.name)
+
+
+def test_kept_training_rows_are_the_design_rows(tmp_path, configs, basis, monkeypatch):
+    weights = {"alloy": {"E": 10.0, "F": 2.0, "V": 0.5}}
+    system = assemble(basis, configs, weights=weights, e0=E0.as_symbols(), cache_dir=tmp_path,
+                      n_workers=1, train_rows_gib=1.0)
+    assert system.train_rows is not None and len(system.train_rows) == 1
+    expected = design_block(basis, configs, weights, E0)
+    # whole configurations per block, however small the block limit
+    n_features = len(basis)
+    for max_floats in (1, 7 * n_features, 1e9):
+        blocks, n_configs = _read_rows(system.train_rows, max_floats=max_floats)
+        assert n_configs == len(configs)
+        seen = [set(b.config) for b in blocks]
+        assert sum(len(s) for s in seen) == len(configs)   # no configuration split
+        _assert_same_rows(blocks, expected)
+    assert len(_read_rows(system.train_rows, max_floats=1)[0]) == len(configs)
+    # a cache hit finds them again without evaluating anything
+    monkeypatch.setattr(assembly, "reduce_configurations", None)
+    again = assemble(basis, configs, weights=weights, e0=E0.as_symbols(), cache_dir=tmp_path,
+                     n_workers=1, train_rows_gib=1.0)
+    assert again.cache_hit and again.train_rows == system.train_rows
+
+
+def test_training_rows_over_the_limit_or_incomplete_are_not_used(tmp_path, configs, basis):
+    kw = {"e0": E0.as_symbols(), "n_workers": 1}
+    rows_bytes = 8 * len(basis) * sum(1 + 3 * c.n_atoms + 6 for c in configs)
+    small = assemble(basis, configs, cache_dir=tmp_path / "a", train_rows_gib=0.99 * rows_bytes
+                     / 2 ** 30, **kw)
+    assert small.train_rows is None and not list((tmp_path / "a").glob("trainrows-*"))
+    assert assemble(basis, configs, cache_dir=tmp_path / "b", **kw).train_rows is None  # default 0
+    kept = assemble(basis, configs, cache_dir=tmp_path / "c",
+                    train_rows_gib=1.01 * rows_bytes / 2 ** 30, **kw).train_rows
+    assert kept is not None
+    (only,) = kept
+    # a second complete file of the same configurations: not a partition, so not used
+    copy = only.with_name(only.name.replace(".h5", "9.h5"))
+    copy.write_bytes(only.read_bytes())
+    assert assembly._row_files(tmp_path / "c", small.key, len(configs)) is None
+    copy.unlink()
+    assert assembly._row_files(tmp_path / "c", small.key, len(configs)) == kept
+    # one configuration fewer (a different training set with the same key cannot happen,
+    # but a missing part can): not used either
+    assert assembly._row_files(tmp_path / "c", small.key, len(configs) + 1) is None
+    only.write_bytes(only.read_bytes()[:1000])   # truncated
+    assert assembly._row_files(tmp_path / "c", small.key, len(configs)) is None
+    # a new reduction (the reduced problem gone) replaces stale row files
+    for p in (tmp_path / "c").glob("train-*.h5"):
+        p.unlink()
+    again = assemble(basis, configs, cache_dir=tmp_path / "c",
+                     train_rows_gib=1.01 * rows_bytes / 2 ** 30, **kw)
+    assert again.train_rows == kept
+    _assert_same_rows(_read_rows(again.train_rows)[0], design_block(basis, configs, None, E0))
+
+
+def test_two_workers_keep_one_row_file_per_part(tmp_path, configs, basis):
+    pytest.importorskip("distributed")
+    import cloudpickle
+
+    import _toy_basis
+
+    cloudpickle.register_pickle_by_value(_toy_basis)
+    system = assemble(basis, configs, e0=E0.as_symbols(), cache_dir=tmp_path, n_workers=2,
+                      train_rows_gib=1.0)
+    assert system.train_rows is not None and len(system.train_rows) == 2
+    blocks, n_configs = _read_rows(system.train_rows)
+    assert n_configs == len(configs)
+    _assert_same_rows(blocks, design_block(basis, configs, None, E0))

@@ -271,8 +271,11 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     assert "md_stepz" in capsys.readouterr().err
 
 
-def test_training_errors_on_two_workers_equal_the_in_process_ones(tmp_path, small_data):
+def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_ones(
+        tmp_path, small_data):
     pytest.importorskip("distributed")
+    import dataclasses
+
     from acefit.compare import load_run
     from acefit.config import load_config
     from acefit.pipeline import assemble_system, build_basis, evaluate_errors, load_data
@@ -284,16 +287,25 @@ def test_training_errors_on_two_workers_equal_the_in_process_ones(tmp_path, smal
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
     system = assemble_system(cfg, data, basis, run / "cache")
-    assert system.cache_hit
+    assert system.cache_hit and system.train_rows is not None   # the run's errors read them
     paths = load_run(run).paths
-    two = evaluate_errors(paths, system, basis, data, tmp_path / "errors2", n_workers=2)["omp"]
-    one = json.loads((run / "errors" / "omp.json").read_text())["steps"]
-    assert len(two) == len(one) == 13
-    for a, b in zip(one, two):
+    kept = json.loads((run / "errors" / "omp.json").read_text())["steps"]
+    evaluated = dataclasses.replace(system, train_rows=None)
+    one = evaluate_errors(paths, evaluated, basis, data, tmp_path / "errors1", n_workers=1)["omp"]
+    two = evaluate_errors(paths, evaluated, basis, data, tmp_path / "errors2", n_workers=2)["omp"]
+    assert len(two) == len(one) == len(kept) == 13
+    for a, b, c in zip(one, two, kept):
         assert a["train"]["all"]["F"]["n"] == b["train"]["all"]["F"]["n"] > 0
         assert set(a["train"]["by_config_type"]) == set(b["train"]["by_config_type"])
+        assert c["train"]["by_config_type"].keys() == a["train"]["by_config_type"].keys()
         for q in ("E", "F", "S"):
             for stat in ("mae", "rmse"):
                 assert b["train"]["all"][q][stat] == pytest.approx(
                     a["train"]["all"][q][stat], rel=1e-9, abs=1e-12)
-        assert b["test"] == a["test"]
+                assert c["train"]["all"][q][stat] == pytest.approx(
+                    a["train"]["all"][q][stat], rel=1e-12, abs=1e-14)
+        assert b["test"] == a["test"] == c["test"]
+    # kept rows that vanished (another run replaced them): evaluated again, same numbers
+    gone = dataclasses.replace(system, train_rows=(tmp_path / "gone.h5",))
+    again = evaluate_errors(paths, gone, basis, data, tmp_path / "errors3")["omp"]
+    assert [e["train"] for e in again] == [e["train"] for e in one]
