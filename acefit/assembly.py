@@ -167,9 +167,14 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
             _save_block(cache_dir, part_key, block)
         _tick(progress, len(part))
         blocks[name] = block
+    train_rows = _row_files(cache_dir, key, len(train))
+    if hit is None and keep and train_rows is None:
+        logging.getLogger(__name__).warning(
+            "the training rows were not kept in %s; the training errors will evaluate them "
+            "again", cache_dir)
     return AssembledSystem(train=problem, val=blocks["val"], test=blocks["test"], e0=e0_values,
                            weights=table, key=key, cache_hit=hit is not None, row_counts=counts,
-                           timings=timings, train_rows=_row_files(cache_dir, key, len(train)))
+                           timings=timings, train_rows=train_rows)
 
 
 def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_workers=None,
@@ -390,14 +395,48 @@ def _reduce_part_task(basis, indexed, weights, e0, block_rows, progress=None, ro
 
 @contextlib.contextmanager
 def _row_writer(rows_to, indexed):
-    """``keep(rows)`` for one part: appends to the part's row file, or does nothing."""
+    """``keep(rows)`` for one part: appends to the part's row file, or does nothing.
+
+    The rows are optional: a write that fails (a full disk) abandons the file, whose
+    temporary is removed, and the reduction goes on without it.
+    """
     if rows_to is None or not indexed:
         yield lambda rows: None
         return
     prefix, key = rows_to
     configs = np.array([i for i, _ in indexed], dtype=np.int64)
-    with cache.appending(f"{prefix}-{configs[0]:06d}.h5", key, {"configs": configs}) as append:
-        yield lambda rows: append({f.name: getattr(rows, f.name) for f in fields(rows)})
+    writer = contextlib.ExitStack()
+    state = {"append": None}
+
+    def abandon(exc):
+        state["append"] = None
+        with contextlib.suppress(OSError):
+            writer.__exit__(type(exc), exc, exc.__traceback__)   # removes the temporary
+        logging.getLogger(__name__).warning("training rows not kept: %s", exc)
+
+    def keep(rows):
+        if state["append"] is not None:
+            try:
+                state["append"]({f.name: getattr(rows, f.name) for f in fields(rows)})
+            except OSError as exc:
+                abandon(exc)
+
+    try:
+        state["append"] = writer.enter_context(
+            cache.appending(f"{prefix}-{configs[0]:06d}.h5", key, {"configs": configs}))
+    except OSError as exc:
+        abandon(exc)
+    try:
+        yield keep
+    except BaseException as exc:
+        if state["append"] is not None:
+            writer.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    if state["append"] is not None:
+        try:
+            writer.close()
+        except OSError as exc:
+            logging.getLogger(__name__).warning("training rows not kept: %s", exc)
 
 
 def _rows_prefix(cache_dir, key) -> Path:

@@ -326,3 +326,32 @@ def test_two_workers_keep_one_row_file_per_part(tmp_path, configs, basis):
     blocks, n_configs = _read_rows(system.train_rows)
     assert n_configs == len(configs)
     _assert_same_rows(blocks, design_block(basis, configs, None, E0))
+
+
+def test_a_failing_row_write_drops_the_rows_not_the_reduction(tmp_path, configs, basis,
+                                                              monkeypatch, caplog):
+    import contextlib
+
+    real = cache.appending
+
+    @contextlib.contextmanager
+    def disk_fills_up(path, key, attrs=None):
+        with real(path, key, attrs) as append:
+            calls = []
+
+            def failing(arrays):
+                calls.append(1)
+                if len(calls) > 1:
+                    raise OSError(28, "No space left on device")
+                append(arrays)
+            yield failing
+
+    monkeypatch.setattr(cache, "appending", disk_fills_up)
+    kw = {"e0": E0.as_symbols(), "n_workers": 1, "block_rows": 40}
+    with caplog.at_level("WARNING", logger="acefit"):
+        system = assemble(basis, configs, cache_dir=tmp_path / "full", train_rows_gib=1.0, **kw)
+    assert system.train_rows is None
+    assert "No space left on device" in caplog.text and "training rows were not kept" in caplog.text
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "full").iterdir()) == ["train"]
+    plain = assemble(basis, configs, cache_dir=None, **kw)
+    np.testing.assert_array_equal(system.train.A, plain.train.A)
