@@ -470,25 +470,28 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
             for (label, i, _), st in zip(coefs, stats):
                 results[label][i][name] = st
             pbar.update(len(coefs))
+        source = {}
         train = _train_errors(basis, data.train, system.weights, system.e0, matrix,
                               rows=system.train_rows, n_workers=n_workers, scheduler=scheduler,
-                              progress=pbar.update)
+                              progress=pbar.update, source=source)
         for (label, i, _), st in zip(coefs, train):
             results[label][i]["train"] = st
     errors_dir.mkdir(parents=True, exist_ok=True)
     for label, (path, stamp) in todo.items():
         _write_json(errors_dir / f"{label}.json", {"stamp": stamp, "steps": results[label]})
         out[label] = _jsonable(results[label])
-    log.info("errors of %d checkpoints evaluated in %.1f s", len(coefs), time.perf_counter() - t)
+    log.info("errors of %d checkpoints evaluated in %.1f s (training rows %s)", len(coefs),
+             time.perf_counter() - t, source["rows"])
     return {label: out[label] for label in paths}
 
 
 def _train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, scheduler=None,
-                  progress=None) -> list:
+                  progress=None, source=None) -> list:
     """Training errors of every column of ``matrix``: from the rows the assembly kept
     (``rows``, see :func:`acefit.assembly.train_row_blocks`), or else with the rows
     re-evaluated in parts on the workers (:func:`acefit.assembly.map_configurations`);
-    the errors of the parts are merged."""
+    the errors of the parts are merged. ``source["rows"]`` (a dict, when given) says which."""
+    source = {} if source is None else source
     from acefit.assembly import map_configurations, train_row_blocks
 
     if rows is not None:
@@ -499,10 +502,12 @@ def _train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, 
                 if progress is not None:
                     progress(n_configs)
         try:
+            source["rows"] = "read from the cache"
             return _merge_columns(kept())
         except (OSError, KeyError, ValueError) as exc:   # e.g. removed by another run
             get_logger().warning("the kept training rows could not be read (%s); "
                                  "evaluating them again", exc)
+    source["rows"] = "evaluated again"
     with _quiet_dask():
         return _merge_columns(map_configurations(
             _train_errors_task, basis, train, n_workers=n_workers, scheduler=scheduler,
@@ -774,6 +779,9 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
                  "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
                  " from the cache" if system.cache_hit else "", timings["assemble"])
+        if system.train_rows:
+            log.info("training rows kept in %s for the errors stage: %.2f GiB", cache_dir,
+                     sum(f.stat().st_size for f in system.train_rows) / 2 ** 30)
 
         t = time.perf_counter()
         paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],

@@ -65,6 +65,8 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
         assert (run / name).is_file(), name
     state = json.loads((run / "run.json").read_text())
     assert state["status"] == "finished"
+    log = (run / "acefit.log").read_text()
+    assert "training rows kept in" in log and "(training rows read from the cache)" in log
     report = json.loads((run / "report.json").read_text())
     selected = report["selection"]["selected"]
     assert {s["label"] for s in selected} == {"asp", "omp"}
@@ -272,9 +274,10 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
 
 
 def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_ones(
-        tmp_path, small_data):
+        tmp_path, small_data, caplog, monkeypatch):
     pytest.importorskip("distributed")
     import dataclasses
+    import logging
 
     from acefit.compare import load_run
     from acefit.config import load_config
@@ -307,5 +310,8 @@ def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_
         assert b["test"] == a["test"] == c["test"]
     # kept rows that vanished (another run replaced them): evaluated again, same numbers
     gone = dataclasses.replace(system, train_rows=(tmp_path / "gone.h5",))
-    again = evaluate_errors(paths, gone, basis, data, tmp_path / "errors3")["omp"]
+    monkeypatch.setattr(logging.getLogger("acefit"), "propagate", True)  # the CLI turned it off
+    with caplog.at_level("INFO", logger="acefit"):
+        again = evaluate_errors(paths, gone, basis, data, tmp_path / "errors3")["omp"]
     assert [e["train"] for e in again] == [e["train"] for e in one]
+    assert "could not be read" in caplog.text and "(training rows evaluated again)" in caplog.text
