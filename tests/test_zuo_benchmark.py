@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,3 +36,19 @@ def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
     starts = [json.loads((out / e / "run.json").read_text())["started"] for e in ("mo", "si")]
     ends = [json.loads((out / e / "run.json").read_text())["finished"] for e in ("mo", "si")]
     assert max(starts) < min(ends)
+
+
+def test_joint_constant_script_runs_both_fits_on_the_quick_protocol(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "zuo_joint_e0.py"),
+                           "--element", "Mo", "--quick", "--out", str(tmp_path / "e0")],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sorted(report) == ["joint", "plain"]
+    assert sorted(report["plain"]) == sorted(report["joint"]) == [
+        "asp/20", "asp/60", "omp/20", "omp/60"]
+    assert all(r["constant_meV"] is None for r in report["plain"].values())
+    assert all(np.isfinite(r["constant_meV"]) for r in report["joint"].values())
+    # the plain fits are what zuo_benchmark.py --quick selects on the same split
+    for r in report["plain"].values():
+        assert r["k"] <= 60 and r["test_E"] > 0
