@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -139,7 +140,8 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         _tick(progress, len(train))
     else:
         keep = (cache_dir is not None and scheduler is None and client is None
-                and _rows_bytes(train, len(basis)) <= float(train_rows_gib) * 2 ** 30)
+                and _rows_bytes(train, len(basis)) <= float(train_rows_gib) * 2 ** 30
+                and _room_for(cache_dir, _rows_bytes(train, len(basis))))
         if keep:
             for stale in _row_file_candidates(cache_dir, key):
                 stale.unlink(missing_ok=True)
@@ -448,6 +450,25 @@ def _row_file_candidates(cache_dir, key) -> list:
     return sorted(prefix.parent.glob(prefix.name + "-*.h5"))
 
 
+#: Free disk space the kept training rows must leave behind them.
+ROWS_DISK_MARGIN = 2 * 2 ** 30
+
+
+def _room_for(cache_dir, n_bytes) -> bool:
+    """Whether ``n_bytes`` of rows fit in the cache's file system with the margin to spare."""
+    folder = Path(cache_dir)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if free - n_bytes >= ROWS_DISK_MARGIN:
+        return True
+    logging.getLogger(__name__).warning(
+        "training rows not kept: %.2f GiB would leave %.2f GiB free in %s (at least %.0f GiB "
+        "must stay free); the training errors will evaluate them again", n_bytes / 2 ** 30,
+        (free - n_bytes) / 2 ** 30, folder, ROWS_DISK_MARGIN / 2 ** 30)
+    return False
+
+
 def _rows_bytes(configs, n_features) -> int:
     rows = sum((cfg.energy is not None) + 3 * cfg.n_atoms * (cfg.forces is not None)
                + 6 * (cfg.stress is not None) for cfg in configs)
@@ -620,9 +641,11 @@ def _load_problem(cache_dir, key):
 def _save_problem(cache_dir, key, problem, counts):
     if cache_dir is None:
         return
-    cache.save(cache.cache_path(cache_dir, key, "train"), key,
-               {"R": problem.A, "qty": problem.y},
-               {"yty": problem.yty, "m": problem.m, **{f"rows_{k}": v for k, v in counts.items()}})
+    with _optional_write(cache_dir):
+        cache.save(cache.cache_path(cache_dir, key, "train"), key,
+                   {"R": problem.A, "qty": problem.y},
+                   {"yty": problem.yty, "m": problem.m,
+                    **{f"rows_{k}": v for k, v in counts.items()}})
 
 
 def _load_block(cache_dir, key):
@@ -634,4 +657,15 @@ def _load_block(cache_dir, key):
 
 def _save_block(cache_dir, key, block):
     if cache_dir is not None:
-        cache.save(cache.cache_path(cache_dir, key, "rows"), key, block.to_arrays())
+        with _optional_write(cache_dir):
+            cache.save(cache.cache_path(cache_dir, key, "rows"), key, block.to_arrays())
+
+
+@contextlib.contextmanager
+def _optional_write(cache_dir):
+    """A cache entry that cannot be written (a full disk) costs a recomputation next time,
+    not this run: log it and go on (the atomic write leaves no partial entry)."""
+    try:
+        yield
+    except OSError as exc:
+        logging.getLogger(__name__).warning("not cached in %s: %s", cache_dir, exc)

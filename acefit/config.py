@@ -702,7 +702,8 @@ OUTPUT = Section(doc="Where the run is written.", keys={
                           "Also keep the dense training rows in the cache when they take at most "
                           "this many GiB (8 bytes × rows × functions), so that the training errors "
                           "of every checkpoint are read back instead of evaluating the basis again. "
-                          "0: never. Not with `parallel.scheduler` (remote workers)."),
+                          "0: never. Not with `parallel.scheduler` (remote workers), and not when "
+                          "they would leave less than 2 GiB free on the cache's disk."),
 })
 
 PARALLEL = Section(doc="Parallel design-matrix assembly, and the training errors of every "

@@ -355,3 +355,32 @@ def test_a_failing_row_write_drops_the_rows_not_the_reduction(tmp_path, configs,
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "full").iterdir()) == ["train"]
     plain = assemble(basis, configs, cache_dir=None, **kw)
     np.testing.assert_array_equal(system.train.A, plain.train.A)
+
+
+def test_rows_are_not_kept_without_disk_room_and_failed_cache_writes_do_not_stop_a_run(
+        tmp_path, configs, basis, monkeypatch, caplog):
+    import collections
+
+    kw = {"e0": E0.as_symbols(), "n_workers": 1}
+    rows = assembly._rows_bytes(configs, len(basis))
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(assembly.shutil, "disk_usage",
+                        lambda p: usage(10 * rows, 0, rows + assembly.ROWS_DISK_MARGIN - 1))
+    with caplog.at_level("WARNING", logger="acefit"):
+        tight = assemble(basis, configs, cache_dir=tmp_path / "tight", train_rows_gib=1.0, **kw)
+    assert tight.train_rows is None and "must stay free" in caplog.text
+    monkeypatch.undo()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(assembly.cache, "save", full)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="acefit"):
+        system = assemble(basis, configs[:8], val=configs[8:], cache_dir=tmp_path / "full", **kw)
+    assert system.val is not None and "not cached in" in caplog.text
+    plain = assemble(basis, configs[:8], cache_dir=None, **kw)
+    np.testing.assert_array_equal(system.train.A, plain.train.A)
+    monkeypatch.undo()
+    again = assemble(basis, configs[:8], val=configs[8:], cache_dir=tmp_path / "full", **kw)
+    assert not again.cache_hit       # nothing was cached, so it is assembled again
