@@ -91,11 +91,14 @@ def main(argv=None) -> int:
     ap.add_argument("--element", choices=("Mo", "Si"), default="Mo")
     ap.add_argument("--seed", type=int, default=0, help="validation split seed")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--stratify", action="store_true",
+                    help="draw the validation split within each config_type")
     ap.add_argument("--quick", action="store_true", help="zuo_benchmark's --quick protocol")
     args = ap.parse_args(argv)
     cfg = element_config(args.element, args.out, quick=args.quick, workers=1,
                          cache=args.out / "cache", overrides=[
-                             f"data.validation={{fraction: 0.1, seed: {args.seed}}}",
+                             f"data.validation={{fraction: 0.1, seed: {args.seed}, "
+                             f"stratify: {str(args.stratify).lower()}}}",
                              f"solvers={SOLVERS}", "output.train_rows_gib=1000"])
     budgets = cfg["selection"]["budgets"]
     data = load_data(cfg)
