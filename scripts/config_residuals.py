@@ -83,6 +83,23 @@ def refits(system, coef) -> dict:
     return out
 
 
+def split_errors(system, coef) -> dict:
+    """Validation and test energy / force MAE of one model: val_E, val_F, test_E, test_F."""
+    from acefit.metrics import errors
+
+    out = {}
+    for name, block in (("val", system.val), ("test", system.test)):
+        stats = errors(block, coef)["all"]
+        out[f"{name}_E"], out[f"{name}_F"] = stats["E"]["mae"], stats["F"]["mae"]
+    return out
+
+
+def describe(row: dict) -> str:
+    """One printed line of a checkpoint row (k, val_loss and :func:`split_errors`)."""
+    return (f"k {row['k']:4d}  val loss {row['val_loss']:.5f} E {row['val_E']:.3f} F "
+            f"{row['val_F']:.4f} | test E {row['test_E']:.3f} F {row['test_F']:.4f}")
+
+
 def _fill(like, active, values):
     out = np.zeros_like(like)
     out[active] = values

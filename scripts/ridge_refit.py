@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from config_residuals import _run_config, load
+from config_residuals import _run_config, describe, load, split_errors
 
 RHOS = (0.0,) + tuple(10.0 ** -k for k in range(14, 1, -1))
 
@@ -68,7 +68,6 @@ def refit_path(path, G, b, gamma, val, every):
 
 def main(argv=None) -> int:
     from acefit.checkpoints import read_paths
-    from acefit.metrics import errors
     from acefit.pipeline import build_basis, prior_scale
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -96,14 +95,10 @@ def main(argv=None) -> int:
                 val_loss, rho, x = s[kind]
                 coef = np.zeros(R.shape[1])
                 coef[s["active"]] = x
-                ev, et = errors(system.val, coef)["all"], errors(system.test, coef)["all"]
                 row = {"k": s["k"], "rho": rho, "val_loss": val_loss,
-                       "val_E": ev["E"]["mae"], "val_F": ev["F"]["mae"],
-                       "test_E": et["E"]["mae"], "test_F": et["F"]["mae"]}
+                       **split_errors(system, coef)}
                 report.setdefault(label, {})[f"{kind}{t}"] = row
-                print(f"{label} t ≤ {t} {kind:5s} k {s['k']:4d} ρ {rho:.0e}  val loss "
-                      f"{val_loss:.5f} E {row['val_E']:.3f} F {row['val_F']:.4f} | test E "
-                      f"{row['test_E']:.3f} F {row['test_F']:.4f}")
+                print(f"{label} t ≤ {t} {kind:5s} ρ {rho:.0e} {describe(row)}")
     print(json.dumps(report))
     return 0
 

@@ -58,7 +58,7 @@ class _Columns:
 
 
 def best_checkpoints(paths, system, budgets, constant: bool):
-    from acefit.metrics import errors
+    from config_residuals import split_errors
 
     out = {}
     for label, path in paths.items():
@@ -67,16 +67,15 @@ def best_checkpoints(paths, system, budgets, constant: bool):
             ok = np.flatnonzero(path.sizes <= budget)
             i = ok[np.nanargmin(loss[ok])]
             coef = np.asarray(path.steps[i].coef)
-            val, test = errors(system.val, coef)["all"], errors(system.test, coef)["all"]
             out[f"{label}/{budget}"] = {
                 "k": int(path.sizes[i]), "val_loss": float(loss[i]),
-                "val_E": val["E"]["mae"], "val_F": val["F"]["mae"],
-                "test_E": test["E"]["mae"], "test_F": test["F"]["mae"],
+                **split_errors(system, coef),
                 "constant_meV": float(coef[-1] * 1e3) if constant else None}
     return out
 
 
 def main(argv=None) -> int:
+    from config_residuals import describe
     from zuo_benchmark import element_config
 
     from acefit.pipeline import (
@@ -97,8 +96,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cfg = element_config(args.element, args.out, quick=args.quick, workers=1,
                          cache=args.out / "cache", overrides=[
-                             f"data.validation={{fraction: 0.1, seed: {args.seed}, "
-                             f"stratify: {str(args.stratify).lower()}}}",
+                             (f"data.validation={{fraction: 0.1, seed: {args.seed}, "
+                              f"stratify: {str(args.stratify).lower()}}}"),
                              f"solvers={SOLVERS}", "output.train_rows_gib=1000"])
     budgets = cfg["selection"]["budgets"]
     data = load_data(cfg)
@@ -121,9 +120,7 @@ def main(argv=None) -> int:
         for key, r in report[name].items():
             constant = ("" if r["constant_meV"] is None
                         else f", constant {r['constant_meV']:+.0f} meV/atom")
-            print(f"{name:5s} {key:9s} k {r['k']:4d}  val loss {r['val_loss']:.5f} E "
-                  f"{r['val_E']:.3f} F {r['val_F']:.4f} | test E {r['test_E']:.3f} F "
-                  f"{r['test_F']:.4f}{constant}")
+            print(f"{name:5s} {key:9s} {describe(r)}{constant}")
     print(json.dumps(report))
     return 0
 
