@@ -139,9 +139,10 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         problem, counts = hit
         _tick(progress, len(train))
     else:
+        rows_bytes = _rows_bytes(train, len(basis))
         keep = (cache_dir is not None and scheduler is None and client is None
-                and _rows_bytes(train, len(basis)) <= float(train_rows_gib) * 2 ** 30
-                and _room_for(cache_dir, _rows_bytes(train, len(basis))))
+                and rows_bytes <= float(train_rows_gib) * 2 ** 30
+                and _room_for(cache_dir, rows_bytes))
         if keep:
             for stale in _row_file_candidates(cache_dir, key):
                 stale.unlink(missing_ok=True)

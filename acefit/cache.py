@@ -53,40 +53,26 @@ def cache_path(cache_dir, key: str, prefix: str = "design") -> Path:
 
 def save(path, key: str, arrays: dict, attrs: dict | None = None) -> Path:
     """Write ``arrays`` (and scalar ``attrs``) atomically to ``path``, tagged with ``key``."""
-    import h5py
-
     path = Path(path)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["key"] = key
-        f.attrs["format_version"] = FORMAT_VERSION
-        for name, value in (attrs or {}).items():
-            f.attrs[name] = value
+    with _entry(path, key, attrs) as f:
         for name, value in arrays.items():
             f.create_dataset(name, data=value)
-        f.flush()
-        f.attrs[_COMPLETE] = True  # last write: a file without it never loads
     return path
 
 
 def load(path, key: str):
     """``(arrays, attrs)`` of a complete entry written with ``key``, else None."""
-    import h5py
-
-    path = Path(path)
-    if not path.is_file():
+    f = open_entry(path, key)
+    if f is None:
         return None
     try:
-        with h5py.File(path, "r") as f:
+        with f:
             attrs = dict(f.attrs)
-            if not attrs.get(_COMPLETE, False) or attrs.get("key") != key \
-                    or attrs.get("format_version") != FORMAT_VERSION:
-                return None
             arrays = {name: f[name][()] for name in f.keys()}
     except (OSError, KeyError, ValueError):
         return None  # truncated or foreign file: treat as a miss
     attrs.pop(_COMPLETE, None)
     return arrays, attrs
-
 
 
 @contextmanager
@@ -99,12 +85,7 @@ def appending(path, key: str, attrs: dict | None = None):
     """
     import h5py
 
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs["key"] = key
-        f.attrs["format_version"] = FORMAT_VERSION
-        for name, value in (attrs or {}).items():
-            f.attrs[name] = value
-
+    with _entry(path, key, attrs) as f:
         def append(arrays: dict) -> None:
             for name, value in arrays.items():
                 value = np.asarray(value)
@@ -121,8 +102,6 @@ def appending(path, key: str, attrs: dict | None = None):
                 ds[start:] = value
 
         yield append
-        f.flush()
-        f.attrs[_COMPLETE] = True
 
 
 def open_entry(path, key: str):
@@ -143,6 +122,21 @@ def open_entry(path, key: str):
         return None
     return f
 
+
+@contextmanager
+def _entry(path, key: str, attrs: dict | None):
+    """The open HDF5 file of a new entry: tagged first, marked complete last, then moved
+    into place (an exception inside leaves nothing that loads)."""
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["key"] = key
+        f.attrs["format_version"] = FORMAT_VERSION
+        for name, value in (attrs or {}).items():
+            f.attrs[name] = value
+        yield f
+        f.flush()
+        f.attrs[_COMPLETE] = True  # last write: a file without it never loads
 
 
 def _feed(h, obj):

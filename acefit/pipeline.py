@@ -491,8 +491,9 @@ def _train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, 
     (``rows``, see :func:`acefit.assembly.train_row_blocks`), or else with the rows
     re-evaluated in parts on the workers (:func:`acefit.assembly.map_configurations`);
     the errors of the parts are merged. ``source["rows"]`` (a dict, when given) says which."""
-    source = {} if source is None else source
     from acefit.assembly import map_configurations, train_row_blocks
+
+    source = {} if source is None else source
 
     if rows is not None:
         def kept():
