@@ -555,6 +555,10 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "pure2b": Key(Bool(), False, "Remove the two-body part (all ν neighbours the same "
                   "atom) from every many-body function of order ν ≥ 2, as ACE1x's `pure2b`: "
                   "two-body physics is left to the pair basis."),
+    "one_body": Key(Bool(), False, "Add the ν = 0 function of each element (1 on every site "
+                    "of that element) to the basis: a per-atom energy the solvers select and "
+                    "fit with the rest, on top of `data.e0` (prior weight 1; exported as part "
+                    "of E0)."),
 })
 
 _PRIOR_VARIANTS = {

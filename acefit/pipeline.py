@@ -167,7 +167,7 @@ def build_basis(cfg: dict, train=()):
                     rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
                     p=b["transform_p"], q=b["transform_q"],
                     envelope=b["envelope"], pair_envelope=b["pair_envelope"],
-                    pure2b=b["pure2b"])
+                    pure2b=b["pure2b"], one_body=b["one_body"])
 
 
 def weight_table(cfg: dict) -> dict:
@@ -848,8 +848,7 @@ def _function_record(f) -> list:
 def _basis_summary(basis) -> str:
     kinds = {}
     for f in basis.functions:
-        key = "pair" if f.kind == "pair" else f"nu={f.order}"
-        kinds[key] = kinds.get(key, 0) + 1
+        kinds[f.label] = kinds.get(f.label, 0) + 1
     return ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
 
 

@@ -16,8 +16,9 @@ Definitions (ACEpotentials' ``algebraic_smoothness_prior``,
 - exponential: γ = exp(a_l Σ_t l_t + a_n Σ_t n_t)
 - Gaussian:    γ = exp(σ_l Σ_t l_t² + σ_n Σ_t n_t²)
 
-A function without factors (none exist in an ACEBasis, but the rule is total)
-gets γ = 1.
+A function without factors (the one-body functions of an ACEBasis built with
+``one_body=True``) gets γ = 1, the smallest weight an algebraic prior with
+offset 0 gives any function (a pair function with n = 1).
 """
 
 from __future__ import annotations

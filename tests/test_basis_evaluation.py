@@ -346,3 +346,46 @@ def test_small_periodic_cell_counts_all_images(mo_basis):
                                mo_basis.site_values(cubic)[1], atol=1e-11)
     np.testing.assert_allclose(mo_basis.evaluate(prim).stress[:, :],
                                mo_basis.evaluate(cubic).stress, atol=1e-11)
+
+
+def test_one_body_functions_count_the_atoms_of_their_species():
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 5], rcut=4.5, pair_degree=2,
+                     one_body=True)
+    plain = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 5], rcut=4.5, pair_degree=2)
+    k = [i for i, f in enumerate(basis.functions) if f.kind == "onebody"]
+    # one per species, first among its centre's functions; the rest is the plain basis
+    assert [basis.functions[i].centre for i in k] == [29, 79] and len(basis) == len(plain) + 2
+    assert [f for f in basis.functions if f.kind != "onebody"] == plain.functions
+    assert basis.counts()[("Cu", "one-body")] == 1 and "one-body" in basis.describe()
+    rest = [i for i in range(len(basis)) if i not in k]
+    trio = Atoms("CuAuCu", positions=[[0, 0, 0], [2.5, 0.3, 0], [40, 0, 0]])  # one far atom
+    for atoms in (_cuau(3), trio, Atoms("Au", cell=[9, 9, 9], pbc=True)):
+        out, ref = basis.evaluate(atoms), plain.evaluate(atoms)
+        is_cu = atoms.numbers == 29
+        np.testing.assert_array_equal(out.site_values[:, k], np.c_[is_cu, ~is_cu])
+        np.testing.assert_array_equal(out.energy[k], [is_cu.sum(), (~is_cu).sum()])
+        assert not out.forces[:, :, k].any()
+        assert not np.nan_to_num(out.stress[:, k]).any()
+        np.testing.assert_allclose(out.site_values[:, rest], ref.site_values, atol=1e-14)
+        np.testing.assert_allclose(out.forces[:, :, rest], ref.forces, atol=1e-13)
+    # the contracted model: a per-atom energy shift, forces and stress untouched
+    atoms = _cuau(5)
+    coef = np.random.default_rng(1).normal(size=len(basis))
+    shifted = coef.copy()
+    shifted[k] += [0.25, -1.5]
+    E, e, F, S = basis.energy_forces_stress(atoms, coef)
+    E2, e2, F2, S2 = basis.energy_forces_stress(atoms, shifted)
+    is_cu = atoms.numbers == 29
+    np.testing.assert_allclose(e2 - e, np.where(is_cu, 0.25, -1.5), atol=1e-12)
+    np.testing.assert_allclose(E2 - E, 0.25 * is_cu.sum() - 1.5 * (~is_cu).sum(), atol=1e-11)
+    np.testing.assert_array_equal(F2, F)
+    np.testing.assert_array_equal(S2, S)
+    # I/O and subsets keep them
+    again = ACEBasis.from_dict(json.loads(json.dumps(basis.to_dict())))
+    assert again.functions == basis.functions
+    sub = basis.subset([k[1], 5])
+    np.testing.assert_array_equal(sub.evaluate(atoms).site_values[:, 0], ~is_cu)
+    broken = basis.to_dict()
+    broken["functions"][0][2] = [[29, 1, 0]]
+    with pytest.raises(ValueError, match="one-body function has order 0"):
+        ACEBasis.from_dict(broken)

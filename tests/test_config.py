@@ -150,6 +150,19 @@ def test_pure2b_reaches_the_basis_and_blocks_yace(tmp_path):
     assert "basis.pure2b is true" in found[0][1]
 
 
+def test_one_body_reaches_the_basis(tmp_path):
+    from acefit.pipeline import build_basis
+
+    basis = build_basis(load_config(write(tmp_path, MINIMAL + "basis: {elements: [Si, C], "
+                                                              "order: 2, one_body: true}\n")))
+    assert [(f.centre, f.kind) for f in basis.functions if f.order == 0] == [(6, "onebody"),
+                                                                           (14, "onebody")]
+    assert not any(f.kind == "onebody" for f in build_basis(load_config(
+        write(tmp_path, MINIMAL + "basis: {elements: [Si], order: 2}\n"))).functions)
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {one_body: maybe}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.one_body"]
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
     sub = tmp_path / "configs"
     sub.mkdir()

@@ -125,3 +125,15 @@ def test_repulsive_pair_exports_when_pair_coefficients_are_zero(tmp_path):
 def test_suffix_required(tmp_path):
     with pytest.raises(ValueError, match=r"\.yace"):
         export_yace(_potential(["Cu"]), tmp_path / "model.yaml")
+
+
+def test_one_body_functions_become_part_of_e0(tmp_path):
+    pot = _potential(["Cu", "Au"], one_body=True, seed=3)
+    k = [i for i, f in enumerate(pot.basis.functions) if f.kind == "onebody"]
+    assert len(k) == 2
+    coef = pot.coefficients.copy()
+    coef[k] = [0.375, -2.25]
+    pot = Potential(pot.basis, coef, e0=pot.e0)
+    d = yace_dict(pot)
+    assert d["E0"] == [pot.e0["Cu"] + 0.375, pot.e0["Au"] - 2.25]
+    _compare(pot, tmp_path / "onebody.yace", _configs(True))

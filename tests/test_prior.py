@@ -75,3 +75,9 @@ def test_real_ace_basis_prior():
         assert gk == pytest.approx(sum(n ** 2 + 1.5 * l ** 2 for _, n, l in f.factors))
         if f.kind == "pair":
             assert gk == f.factors[0][1] ** 2
+    # one-body functions (no factors) get the smallest weight, 1
+    with_one_body = basis_module.ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5,
+                                          one_body=True)
+    g1 = algebraic_prior(with_one_body, p=4)
+    k = [i for i, f in enumerate(with_one_body.functions) if f.kind == "onebody"]
+    assert len(k) == 2 and np.all(g1[k] == 1.0) and g1.min() == 1.0

@@ -64,6 +64,11 @@ class ACEBasis:
     for every (centre, neighbour) species pair, with the repulsive envelope of
     Torabi et al. (2025) App. A (see :mod:`acefit.basis.radial`).
 
+    With ``one_body=True`` each species also gets the nu = 0 function B(i) = 1 on
+    its sites (kind ``"onebody"``): a per-atom energy that the solvers select and
+    fit with the rest, on top of the reference energies E0 subtracted before the
+    fit (no force or stress; its prior weight is 1, see :mod:`acefit.prior`).
+
     Sizes (one element, order 3, wL = 1.5, many-body functions only):
     totaldegree [20, 16, 12] -> 299 (nu=1: 20, nu=2: 147, nu=3: 132);
     [25, 21, 17] -> 1016; 25 -> 5292 (ACEpotentials.jl: about 300 / 1000 / 5000).
@@ -114,17 +119,20 @@ class ACEBasis:
         direction).  The nu-correlations then start at genuine (nu + 1)-body terms
         and two-body physics is left to the pair basis.  It is evaluated exactly
         through the diagonal radial channels of :class:`RadialBasis`.
+    one_body : bool
+        Add one one-body function per species (listed first for its centre).
     """
 
     def __init__(self, elements, order=3, totaldegree=None, wL=1.5, maxl=None, maxn=None,
                  pair_degree=None, rcut=5.0, r0=None, rin=0.0, transform="agnesi", p=2,
-                 q=4, a=None, envelope=None, pair_envelope="repulsive", pure2b=False):
+                 q=4, a=None, envelope=None, pair_envelope="repulsive", pure2b=False,
+                 one_body=False):
         if totaldegree is None:
             if not isinstance(order, Integral) or not 1 <= order <= 4:
                 raise ValueError(f"order must be an integer in 1..4, got {order!r}")
             totaldegree = _DEFAULT_DEGREES[:order]
         spec = BasisSpec.create(elements, order, totaldegree, wL, maxl, maxn, pair_degree)
-        functions = _enumerate(spec)
+        functions = _enumerate(spec, one_body)
         nmax = max((n for f in functions if f.kind == "ace" for _, n, _ in f.factors),
                    default=0)
         radial = RadialBasis(spec.elements, nmax, spec.pair_degree, rcut=rcut, r0=r0,
@@ -162,17 +170,17 @@ class ACEBasis:
                 f"n={len(self)}, rcut={self.rcut})")
 
     def counts(self):
-        """Sizes ``{(centre symbol, label): count}``, label "pair" or "nu=<order>"."""
+        """Sizes ``{(centre symbol, label): count}``, label ``BasisFunction.label``."""
         c = Counter()
         for f in self.functions:
-            label = "pair" if f.kind == "pair" else f"nu={f.order}"
-            c[(chemical_symbols[f.centre], label)] += 1
+            c[(chemical_symbols[f.centre], f.label)] += 1
         return dict(sorted(c.items()))
 
     def describe(self):
         """Human-readable size table by centre species and order."""
         counts = self.counts()
-        labels = sorted({lab for _, lab in counts}, key=lambda s: (s != "pair", s))
+        labels = sorted({lab for _, lab in counts},
+                        key=lambda s: (s != "one-body", s != "pair", s))
         lines = [f"ACEBasis: {len(self)} functions, elements {list(self.elements)}, "
                  f"order {self.spec.order}, totaldegree {list(self.spec.degrees)}, "
                  f"wL {self.spec.wL}, transform {self.radial.transform}, "
@@ -371,8 +379,9 @@ class ACEBasis:
 
 
 # ---------------------------------------------------------------------------------------
-def _enumerate(spec):
-    """BasisFunction list: per centre species, pair functions then ACE by order."""
+def _enumerate(spec, one_body=False):
+    """BasisFunction list: per centre species, the one-body function (if asked for),
+    pair functions, then ACE by order."""
     multisets = enumerate_multisets(spec)
     ace = []
     for nu in range(1, spec.order + 1):
@@ -381,6 +390,8 @@ def _enumerate(spec):
             ace.extend((nu, factors, q) for q in range(C.shape[0]))
     functions = []
     for zc in spec.elements:
+        if one_body:
+            functions.append(BasisFunction(zc, 0, (), "onebody"))
         for z in spec.elements:
             functions.extend(BasisFunction(zc, 1, ((z, n, 0),), "pair")
                              for n in range(1, spec.pair_degree + 1))
@@ -395,8 +406,12 @@ def _check_functions(functions, elements, radial):
         problem = None
         if not species <= set(elements):
             problem = f"species {sorted(species - set(elements))} not in {list(elements)}"
+        elif f.kind == "onebody":
+            if f.order != 0 or f.factors or f.coupling != 0:
+                problem = "a one-body function has order 0, no factors and coupling 0"
         elif f.kind not in ("pair", "ace") or f.order != len(f.factors) or not f.factors:
-            problem = "kind must be 'pair' or 'ace' with order = number of factors"
+            problem = ("kind must be 'onebody' (order 0, no factors), or 'pair' or 'ace' "
+                       "with order = number of factors")
         elif f.kind == "pair" and not (f.order == 1 and f.factors[0][2] == 0
                                        and 1 <= f.factors[0][1] <= radial.npair):
             problem = f"pair functions need one factor (z, n, 0) with 1 <= n <= {radial.npair}"
@@ -508,7 +523,11 @@ def _compile(functions, elements, radial, pure2b=False):
     d_col, d_ptr, term_dpos = [], [0], []
     for k, f in enumerate(functions):
         k_centre[k] = index[f.centre]
-        if f.kind == "pair":
+        if f.kind == "onebody":
+            # one term with no factors: the empty product is 1, no derivative
+            coefs = np.ones(1)
+            vs = np.zeros((1, 0), dtype=np.int64)
+        elif f.kind == "pair":
             z, nn, _ = f.factors[0]
             coefs = np.array([_SQRT_4PI])
             vs = np.array([[v_of[(index[z], 1, nn, 0, 0)]]], dtype=np.int64)

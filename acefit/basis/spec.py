@@ -39,13 +39,16 @@ class BasisFunction:
     centre : int
         Atomic number of the centre atom (the function is zero on other sites).
     order : int
-        Correlation order nu (number of factors); 1 for pair functions.
+        Correlation order nu (number of factors); 1 for pair functions, 0 for the
+        one-body function.
     factors : tuple of (int, int, int)
         ``(z, n, l)`` per factor: neighbour atomic number, radial index (from 1)
-        and angular degree, sorted by ``(l, z, n)``.
+        and angular degree, sorted by ``(l, z, n)``; empty for the one-body function.
     kind : str
-        ``"pair"`` (order-1 radial function with the repulsive envelope) or
-        ``"ace"`` (many-body invariant).
+        ``"pair"`` (order-1 radial function with the repulsive envelope), ``"ace"``
+        (many-body invariant) or ``"onebody"`` (the nu = 0 term of the expansion:
+        B(i) = 1 on every site of the centre species, a per-atom energy fitted with
+        the rest).
     coupling : int
         Index q of the invariant coupling among those of the same factors
         (0 unless the multiset admits several couplings, possible for nu = 4).
@@ -56,6 +59,11 @@ class BasisFunction:
     factors: tuple
     kind: str
     coupling: int = 0
+
+    @property
+    def label(self):
+        """Size-table label: ``"one-body"``, ``"pair"`` or ``"nu=<order>"``."""
+        return {"onebody": "one-body", "pair": "pair"}.get(self.kind, f"nu={self.order}")
 
     def to_list(self):
         return [self.centre, self.order, [list(f) for f in self.factors], self.kind,

@@ -268,9 +268,12 @@ def yace_dict(potential):
     functions = {a: [] for a in range(nel)}
     rank1 = defaultdict(lambda: np.zeros(n_total))       # (centre, neighbour) -> ctildes
     groups = defaultdict(lambda: ([], []))                # (centre, factors) -> (q, w)
+    one_body = np.zeros(nel)                              # per-atom energy, part of E0
     for f, c in zip(basis.functions, coef):
         a = index[f.centre]
-        if f.kind == "pair":
+        if f.kind == "onebody":
+            one_body[a] += c
+        elif f.kind == "pair":
             z, n, _ = f.factors[0]
             rank1[(a, index[z])] += c * _pair_expansion(rad, bonds, a, index[z], n,
                                                         rad.nmax + n - 1)
@@ -305,7 +308,7 @@ def yace_dict(potential):
             "ls": [l for _, _, l in factors],
             "ms_combs": [m for ms in ms_sorted for m in ms],
             "ctildes": [float(terms[ms]) for ms in ms_sorted]})
-    e0 = [float(potential.e0.get(el, 0.0)) for el in elements]
+    e0 = [float(potential.e0.get(el, 0.0) + one_body[a]) for a, el in enumerate(elements)]
     return {"elements": elements, "E0": e0, "lmax": int(lmax),
             "embeddings": {a: dict(_EMBEDDING) for a in range(nel)},
             "bonds": bonds, "functions": functions}
