@@ -6,12 +6,19 @@ complete as the very last write, then moved into place with ``os.replace``; a
 reader accepts only a file whose completion marker and key match. An
 interrupted writer therefore leaves at most a stray temporary file, never an
 entry that loads.
+
+Reading an entry marks it used (its modification time is set to now), so that
+:func:`prune` can bound the folder's size by deleting the least recently used
+entries first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,6 +28,10 @@ from acefit.atomic import atomic_path
 
 FORMAT_VERSION = 2  # 2: reduced R stored with diag(R) >= 0
 _COMPLETE = "acefit_complete"
+# entries are <prefix>-<32 hex>[-<part>].h5; a writer's temporary is .<entry name>.<random>.tmp
+_ENTRY = re.compile(r"[a-z]+-[0-9a-f]{32}(-\d+)?\.h5")
+_TEMPORARY = re.compile(r"\.[a-z]+-[0-9a-f]{32}(-\d+)?\.h5\..+\.tmp")
+STALE_TEMPORARY_S = 3600.0  # a live writer keeps its temporary file fresher than this
 
 
 def stable_hash(obj) -> str:
@@ -120,7 +131,57 @@ def open_entry(path, key: str):
             or attrs.get("format_version") != FORMAT_VERSION:
         f.close()
         return None
+    try:
+        os.utime(path)  # used now: the last entry prune deletes
+    except OSError:
+        pass
     return f
+
+
+def prune(cache_dir, max_bytes: float, *, keep_since: float) -> tuple[list[Path], int]:
+    """Delete least recently used entries until ``cache_dir`` holds at most ``max_bytes``.
+
+    Entries written or read since ``keep_since`` (a ``time.time()``, e.g. the start of
+    the run that calls this) are never deleted, nor are files that are not cache
+    entries. Temporary files that no writer touched for ``STALE_TEMPORARY_S`` (left
+    by killed writers) go first.
+
+    Returns
+    -------
+    removed : list of Path
+    remaining : int
+        Bytes the folder's entries and temporaries hold afterwards.
+    """
+    folder = Path(cache_dir)
+    if not folder.is_dir():
+        return [], 0
+    now = time.time()
+    candidates, total = [], 0
+    for path in folder.iterdir():
+        entry = _ENTRY.fullmatch(path.name)
+        temporary = _TEMPORARY.fullmatch(path.name)
+        if not (entry or temporary):
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # removed meanwhile
+        total += st.st_size
+        if temporary and now - st.st_mtime > STALE_TEMPORARY_S:
+            candidates.append((0, st.st_mtime, path, st.st_size))   # strays first
+        elif entry and st.st_mtime < keep_since:
+            candidates.append((1, st.st_mtime, path, st.st_size))
+    removed = []
+    for _, _, path, size in sorted(candidates):
+        if total <= max_bytes:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+        total -= size
+    return removed, total
 
 
 @contextmanager

@@ -770,6 +770,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             "functions": [_function_record(f) for f in basis.functions]})
 
         cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
+        started = time.time()
         t = time.perf_counter()
         workers = cfg["parallel"]["workers"]
         log.info("assembling the least-squares problem (%s)...",
@@ -783,6 +784,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         if system.train_rows:
             log.info("training rows kept in %s for the errors stage: %.2f GiB", cache_dir,
                      sum(f.stat().st_size for f in system.train_rows) / 2 ** 30)
+        _prune_cache(cache_dir, cfg["output"]["cache_gib"], started)
 
         t = time.perf_counter()
         paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],
@@ -843,6 +845,23 @@ def _function_record(f) -> list:
     if hasattr(f, "to_list"):
         return f.to_list()
     return [int(f.centre), int(f.order), [list(map(int, t)) for t in f.factors], str(f.kind), 0]
+
+
+def _prune_cache(cache_dir: Path, cap_gib, since: float) -> None:
+    """Keep the cache folder under ``output.cache_gib`` (entries of this run stay)."""
+    if cap_gib is None:
+        return
+    from acefit import cache
+
+    log = get_logger()
+    # file times come from a coarse clock (a few ms behind time.time()): a margin
+    removed, remaining = cache.prune(cache_dir, cap_gib * 2 ** 30, keep_since=since - 2.0)
+    if removed:
+        log.info("cache: removed %d least recently used file(s) from %s (output.cache_gib "
+                 "%g)", len(removed), cache_dir, cap_gib)
+    if remaining > cap_gib * 2 ** 30:
+        log.info("cache: %s holds %.2f GiB, above output.cache_gib %g, in files this run "
+                 "uses", cache_dir, remaining / 2 ** 30, cap_gib)
 
 
 def _basis_summary(basis) -> str:

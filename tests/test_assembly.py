@@ -384,3 +384,34 @@ def test_rows_are_not_kept_without_disk_room_and_failed_cache_writes_do_not_stop
     monkeypatch.undo()
     again = assemble(basis, configs[:8], val=configs[8:], cache_dir=tmp_path / "full", **kw)
     assert not again.cache_hit       # nothing was cached, so it is assembled again
+
+
+def test_prune_deletes_least_recently_used_entries_first(tmp_path):
+    def entry(name, size, age):
+        path = tmp_path / name
+        path.write_bytes(b"x" * size)
+        t = 1_000_000.0 - age
+        os.utime(path, (t, t))
+        return path
+
+    hexkey = "0123456789abcdef" * 2
+    old = entry(f"train-{hexkey}.h5", 300, age=500)
+    older = entry(f"rows-{hexkey}.h5", 200, age=900)
+    part = entry(f"trainrows-{hexkey}-000012.h5", 100, age=100)
+    stray = entry(f".train-{'f' * 32}.h5.abc123.tmp", 50, age=10 ** 7)
+    foreign = entry("notes.h5", 10 ** 6, age=10 ** 7)            # not ours: never touched
+    # 650 bytes of entries and a stray temporary; keep at most 400
+    removed, remaining = cache.prune(tmp_path, 400, keep_since=1_000_000.0 - 50)
+    assert removed == [stray, older] and remaining == 400
+    assert old.exists() and part.exists() and foreign.exists()
+    # entries used since keep_since stay even when the folder is over the limit
+    removed, remaining = cache.prune(tmp_path, 0, keep_since=1_000_000.0 - 200)
+    assert removed == [old] and remaining == 100 and part.exists()
+    assert cache.prune(tmp_path / "missing", 0, keep_since=0.0) == ([], 0)
+
+
+def test_reading_an_entry_marks_it_used(tmp_path):
+    path = cache.save(tmp_path / f"train-{'a' * 32}.h5", "k", {"a": np.ones(2)})
+    os.utime(path, (1000.0, 1000.0))
+    assert cache.load(path, "other") is None and path.stat().st_mtime == 1000.0
+    assert cache.load(path, "k") is not None and path.stat().st_mtime > 1000.0

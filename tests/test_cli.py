@@ -357,3 +357,32 @@ def test_one_body_functions_absorb_the_reference_energies(tmp_path, small_data):
                        / len(a) for a in frames]) * 1e3
         assert mae == pytest.approx(maes[True], rel=1e-6)
     assert maes[True] < 0.75 * maes[False]  # measured: 13.2 against 23.0 meV/atom
+
+
+def test_a_shared_cache_is_pruned_to_output_cache_gib(tmp_path, small_data):
+    """Runs sharing a cache folder: a run with output.cache_gib 0 deletes what only
+    other runs used, keeps its own entries, and its rerun reads them back."""
+    shared = tmp_path / "shared_cache"
+    solvers = ["{name: omp, max_active: 8}"]
+
+    def run(name, degrees, cap):
+        config = tiny_config(tmp_path, small_data, solvers=solvers, degrees=degrees,
+                             name=f"{name}.yaml",
+                             extra=f"output: {{cache: {shared}, cache_gib: {cap}}}\n")
+        assert fit(config, tmp_path / name, "--force") == EXIT_OK
+        log = (tmp_path / name / "acefit.log").read_text()
+        return log[log.rindex(": run '"):]          # this run's part of the log
+
+    run("first", "[6, 4]", "null")
+    first = set(p.name for p in shared.iterdir())
+    for p in shared.iterdir():                  # the first run was an hour ago
+        os.utime(p, (time.time() - 3600,) * 2)
+    assert {n.split("-")[0] for n in first} == {"train", "rows", "trainrows"}
+    log = run("second", "[5, 3]", 0)
+    second = set(p.name for p in shared.iterdir())
+    assert not first & second and second
+    assert f"removed {len(first)} least recently used file(s)" in log
+    assert "above output.cache_gib 0, in files this run uses" in log
+    log = run("second", "[5, 3]", 0)           # its own entries are still there
+    assert "from the cache" in log and "removed" not in log
+    assert set(p.name for p in shared.iterdir()) == second
