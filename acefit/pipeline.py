@@ -829,8 +829,8 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
     """A-priori sub-basis sizes beyond the basis fail before assembly, not after it."""
     from acefit.config import ConfigError
 
-    problems = [(f"solvers[{i}].sizes", f"found {max(spec['sizes'])}; allowed: at most the "
-                 f"{n_functions} functions of the basis (or a count of evenly spaced sizes)")
+    problems = [(f"solvers[{i}].sizes", (f"found {max(spec['sizes'])}; allowed: at most the "
+                 f"{n_functions} functions of the basis (or a count of evenly spaced sizes)"))
                 for i, spec in enumerate(cfg["solvers"])
                 if spec["name"] != "ard" and isinstance(spec.get("sizes"), list)
                 and max(spec["sizes"]) > n_functions]

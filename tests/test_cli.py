@@ -374,15 +374,15 @@ def test_a_shared_cache_is_pruned_to_output_cache_gib(tmp_path, small_data):
         return log[log.rindex(": run '"):]          # this run's part of the log
 
     run("first", "[6, 4]", "null")
-    first = set(p.name for p in shared.iterdir())
+    first = {p.name for p in shared.iterdir()}
     for p in shared.iterdir():                  # the first run was an hour ago
         os.utime(p, (time.time() - 3600,) * 2)
     assert {n.split("-")[0] for n in first} == {"train", "rows", "trainrows"}
     log = run("second", "[5, 3]", 0)
-    second = set(p.name for p in shared.iterdir())
+    second = {p.name for p in shared.iterdir()}
     assert not first & second and second
     assert f"removed {len(first)} least recently used file(s)" in log
     assert "above output.cache_gib 0, in files this run uses" in log
     log = run("second", "[5, 3]", 0)           # its own entries are still there
     assert "from the cache" in log and "removed" not in log
-    assert set(p.name for p in shared.iterdir()) == second
+    assert {p.name for p in shared.iterdir()} == second

@@ -399,3 +399,28 @@ def test_reduced_problem_uses_the_triangular_gram(monkeypatch):
     assert calls == [(12, 12)]
     common.prepare(A, y, solver="test").gram()  # a dense tall problem: the plain product
     assert calls == [(12, 12)]
+
+
+@pytest.mark.parametrize("idx", [[3], [0, 7, 2, 24], list(range(25)), []])
+def test_reduced_columns_equal_the_dense_subproblem(data, idx):
+    A, y, _, reduced = data
+    dense = LeastSquaresProblem.from_dense(A, y)
+    sub_r, sub_d = reduced.columns(idx), dense.columns(idx)
+    assert sub_r.reduced and sub_r.A.shape == (len(idx), len(idx))
+    scale = np.abs(A.T @ A).max()
+    np.testing.assert_allclose(sub_r.gram(), sub_d.gram(), rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(sub_r.aty(), sub_d.aty(), rtol=0,
+                               atol=1e-12 * np.abs(A.T @ y).max())
+    assert sub_r.yty == pytest.approx(sub_d.yty, rel=1e-12)
+    coef = np.random.default_rng(1).normal(size=len(idx))
+    assert sub_r.rss(coef) == pytest.approx(sub_d.rss(coef), rel=1e-10)
+
+
+def test_validation_rows_are_taken_column_major(data):
+    from acefit.solvers._common import validate_validation
+
+    A, y, _, _ = data
+    A_val, _ = validate_validation((A[:30], y[:30]), A.shape[1])
+    assert A_val.flags.f_contiguous and np.array_equal(A_val, A[:30])
+    already = np.asfortranarray(A[:30])
+    assert validate_validation((already, y[:30]), A.shape[1])[0] is already   # no copy

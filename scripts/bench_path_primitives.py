@@ -1,0 +1,90 @@
+"""The two per-step primitives of a checkpointed solver path, each beside its old form.
+
+Usage::
+
+    python scripts/bench_path_primitives.py                 # Zuo Mo sizes
+    python scripts/bench_path_primitives.py --n 2000 --m-val 1000 --sizes 100 500
+
+1. **Validation error of a step**: ``A_val[:, S] @ c[S]`` with the validation rows
+   stored row-major (the old layout) and column-major (``validate_validation``
+   now converts to it; the pipeline builds it so): every step gathers its active
+   columns, contiguous only in the second layout.
+2. **Sub-problem of a reduced system on columns S** (``LeastSquaresProblem.columns``,
+   each TSVD / least-squares refit): the old economic QR of R[:, S] with Q_S
+   formed and Q_S^T y multiplied out, and the new single QR (LAPACK geqrf, Q never
+   formed) of [R[:, S] | Q^T y], whose last column holds Q_S^T y.
+
+Random data of the real shapes (R upper triangular, n x n); BLAS on one thread;
+each figure is the median of ``--repeat`` calls, both forms timed side by side in
+one run. The script checks that both forms agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import scipy.linalg
+from threadpoolctl import threadpool_limits
+
+from acefit.lsq import LeastSquaresProblem
+
+
+def median_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def old_columns(problem, idx):
+    Q, R = scipy.linalg.qr(problem.A[:, idx], mode="economic")
+    return R, Q.T @ problem.y
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=5317, help="basis size (Zuo Mo: 5317)")
+    ap.add_argument("--m-val", type=int, default=2900, help="validation rows (Zuo Mo: ~2900)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 500, 1000])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    A_rows = rng.normal(size=(args.m_val, args.n))
+    A_cols = np.asfortranarray(A_rows)
+    R = np.triu(rng.normal(size=(args.n, args.n))) + 10 * np.eye(args.n)
+    problem = LeastSquaresProblem.from_reduced(R, rng.normal(size=args.n),
+                                               yty=1e6, m=10 * args.n)
+    print(f"n = {args.n}, validation rows = {args.m_val}, BLAS threads = {args.threads}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    print("| active | val. error, row-major (ms) | column-major (ms) | speed-up "
+          "| sub-problem, QR with Q (ms) | QR of [R_S, Q'y] (ms) | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    with threadpool_limits(args.threads):
+        for k in args.sizes:
+            idx = np.sort(rng.choice(args.n, k, replace=False))
+            coef = rng.normal(size=k)
+            p_rows = A_rows[:, idx] @ coef
+            p_cols = A_cols[:, idx] @ coef
+            assert np.allclose(p_rows, p_cols, rtol=0, atol=1e-10 * np.abs(p_rows).max())
+            t_rows = median_time(lambda: A_rows[:, idx] @ coef, args.repeat)
+            t_cols = median_time(lambda: A_cols[:, idx] @ coef, args.repeat)
+            R_old, z_old = old_columns(problem, idx)
+            sub = problem.columns(idx)
+            # both are R_S up to the signs of its rows
+            s = np.sign(np.diag(R_old)) * np.sign(np.diag(sub.A))
+            assert np.allclose(s[:, None] * sub.A, R_old, rtol=0, atol=1e-10 * np.abs(R_old).max())
+            assert np.allclose(s * sub.y, z_old, rtol=0, atol=1e-10 * np.abs(z_old).max())
+            t_old = median_time(lambda: old_columns(problem, idx), args.repeat)
+            t_new = median_time(lambda: problem.columns(idx), args.repeat)
+            print(f"| {k} | {1e3 * t_rows:.2f} | {1e3 * t_cols:.2f} | {t_rows / t_cols:.1f}x "
+                  f"| {1e3 * t_old:.1f} | {1e3 * t_new:.1f} | {t_old / t_new:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
