@@ -208,9 +208,9 @@ class DesignBlock:
     def n_features(self) -> int:
         return int(self.A.shape[1])
 
-    def weighted(self):
-        """(W A, W y): the rows as the solvers see them."""
-        return self.A * self.w[:, None], self.y * self.w
+    def weighted(self, order="C"):
+        """(W A, W y): the rows as the solvers see them; ``order`` is W A's memory layout."""
+        return np.multiply(self.A, self.w[:, None], order=order), self.y * self.w
 
     def select(self, mask) -> "DesignBlock":
         """Rows where ``mask`` is true (or rows ``mask`` if integer indices)."""

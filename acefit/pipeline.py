@@ -334,10 +334,8 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
     from acefit.checkpoints import CheckpointWriter, list_runs, read_path
 
     log = get_logger()
-    validation = None
-    if system.val is not None:  # column-major once, as every solver takes it
-        A_val, y_val = system.val.weighted()
-        validation = (np.asfortranarray(A_val), y_val)
+    # column-major, as every solver takes it
+    validation = system.val.weighted(order="F") if system.val is not None else None
     costs = _apriori_costs(cfg, basis, gamma)
     existing = list_runs(paths_file) if paths_file.exists() else {}
     paths = {}

@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     load_s = time.perf_counter() - t
     problem = system.train
     gamma = prior_scale(cfg, basis)
-    validation = system.val.weighted() if system.val is not None else None
+    validation = system.val.weighted(order="F") if system.val is not None else None
     print(f"config {args.config.name}: {len(basis)} functions, reduced R "
           f"{problem.A.shape[0]} x {problem.A.shape[1]} from {problem.m} rows "
           f"(cache hit: {system.cache_hit}, load {load_s:.1f} s); BLAS {blas}")
