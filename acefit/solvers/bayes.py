@@ -292,7 +292,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     converged, it = False, 0
 
     def posterior(beta, prec, keep):
-        """Kept indices, diag of the posterior covariance, posterior mean."""
+        """Kept indices, diag of the posterior covariance, posterior mean, its rss."""
         idx = np.flatnonzero(keep)
         H = beta * G[np.ix_(idx, idx)]
         H[np.diag_indices_from(H)] += prec[idx]
@@ -304,16 +304,20 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
             if bad:
                 raise np.linalg.LinAlgError("singular Cholesky factor")
             sigma_diag = np.einsum("ij,ij->j", Linv, Linv)
-            d[idx] = beta * (Linv.T @ (Linv @ aty[idx]))
+            d_s = beta * (Linv.T @ (Linv @ aty[idx]))
+            # H d = beta A^T y gives d^T G d = d.aty - sum(prec d^2) / beta, so the rss
+            # comes without a product with A (one n x n matvec per iteration otherwise)
+            rss = P.yty - d_s @ aty[idx] - (prec[idx] * d_s) @ d_s / beta
+            d[idx] = d_s
+            return idx, sigma_diag, d, max(float(rss), 0.0)
         except np.linalg.LinAlgError:
             Sigma = scipy.linalg.pinvh(H)
             sigma_diag = np.diag(Sigma).copy()
             d[idx] = beta * (Sigma @ aty[idx])
-        return idx, sigma_diag, d
+        return idx, sigma_diag, d, P.rss(d)
 
     for it in range(1, max_iter + 1):
-        idx, sigma_diag, d = posterior(beta, prec, keep)
-        rss = P.rss(d)
+        idx, sigma_diag, d, rss = posterior(beta, prec, keep)
         g = 1.0 - prec[idx] * sigma_diag
         prec[idx] = (g + 2 * l1) / (d[idx] ** 2 + 2 * l2)
         beta = (m - g.sum() + 2 * a1) / (rss + 2 * a2)
@@ -326,7 +330,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         if not keep.any():
             break
     if keep.any():
-        _, _, d = posterior(beta, prec, keep)
+        d = posterior(beta, prec, keep)[2]
     else:
         d = np.zeros(n)
     d[zero_columns(P)] = 0.0        # exact posterior mean of an unseen column
