@@ -1,4 +1,4 @@
-"""The two per-step primitives of a checkpointed solver path, each beside its old form.
+"""Per-step primitives of the solver paths, each beside its old form.
 
 Usage::
 
@@ -13,6 +13,10 @@ Usage::
    each TSVD / least-squares refit): the old economic QR of R[:, S] with Q_S
    formed and Q_S^T y multiplied out, and the new single QR (LAPACK geqrf, Q never
    formed) of [R[:, S] | Q^T y], whose last column holds Q_S^T y.
+3. **Residual sum of squares of an ARD iteration** at a posterior mean d on the kept
+   columns S: the old product ||Q^T y - R d||^2 (an n x n matrix-vector product)
+   and the new form from the posterior's own system, H d = beta A^T y, which costs
+   two dot products over S.
 
 Random data of the real shapes (R upper triangular, n x n); BLAS on one thread;
 each figure is the median of ``--repeat`` calls, both forms timed side by side in
@@ -63,8 +67,10 @@ def main(argv=None):
     print(f"n = {args.n}, validation rows = {args.m_val}, BLAS threads = {args.threads}, "
           f"load average {os.getloadavg()[0]:.2f}")
     print("| active | val. error, row-major (ms) | column-major (ms) | speed-up "
-          "| sub-problem, QR with Q (ms) | QR of [R_S, Q'y] (ms) | speed-up |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+          "| sub-problem, QR with Q (ms) | QR of [R_S, Q'y] (ms) | speed-up "
+          "| ARD rss, product (ms) | from H d = beta A'y (ms) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    G, aty = problem.gram(), problem.aty()
     with threadpool_limits(args.threads):
         for k in args.sizes:
             idx = np.sort(rng.choice(args.n, k, replace=False))
@@ -82,8 +88,22 @@ def main(argv=None):
             assert np.allclose(s * sub.y, z_old, rtol=0, atol=1e-10 * np.abs(z_old).max())
             t_old = median_time(lambda: old_columns(problem, idx), args.repeat)
             t_new = median_time(lambda: problem.columns(idx), args.repeat)
+            # an ARD posterior mean on S: H d_S = beta A_S^T y, H = beta G_SS + diag(prec)
+            beta, prec = 2.0, rng.uniform(0.5, 2.0, k)
+            H = beta * G[np.ix_(idx, idx)] + np.diag(prec)
+            d_s = np.linalg.solve(H, beta * aty[idx])
+            d = np.zeros(args.n)
+            d[idx] = d_s
+
+            def rss_posterior():
+                return problem.yty - d_s @ aty[idx] - (prec * d_s) @ d_s / beta
+
+            assert np.isclose(rss_posterior(), problem.rss(d), rtol=1e-8)
+            t_prod = median_time(lambda: problem.rss(d), args.repeat)
+            t_post = median_time(rss_posterior, args.repeat)
             print(f"| {k} | {1e3 * t_rows:.2f} | {1e3 * t_cols:.2f} | {t_rows / t_cols:.1f}x "
-                  f"| {1e3 * t_old:.1f} | {1e3 * t_new:.1f} | {t_old / t_new:.1f}x |")
+                  f"| {1e3 * t_old:.1f} | {1e3 * t_new:.1f} | {t_old / t_new:.1f}x "
+                  f"| {1e3 * t_prod:.2f} | {1e3 * t_post:.3f} |")
 
 
 if __name__ == "__main__":
