@@ -645,9 +645,21 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
                 written = _write_format(potential, target, fmt)
                 if written is not None:
                     files.setdefault(fmt, []).append(str(written.relative_to(run_dir)))
-        records.append({**sel, "files": files})
+        record = {**sel, "files": files}
+        one_body = _one_body_energies(basis, step.coef)
+        if one_body:
+            record["one_body_eV"] = one_body
+        records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
+
+
+def _one_body_energies(basis, coef) -> dict:
+    """{element: coefficient} of the basis's one-body functions (eV per atom on top of E0)."""
+    from ase.data import chemical_symbols
+
+    return {chemical_symbols[f.centre]: float(c) for f, c in zip(basis.functions, coef)
+            if f.kind == "onebody"}
 
 
 def _overall_choice(selected):

@@ -193,7 +193,8 @@ def to_markdown(report: dict) -> str:
     files = [(s, f) for s in sel["selected"] for fs in s.get("files", {}).values() for f in fs]
     if files:
         lines += ["Files:", ""]
-        lines += [f"- `{f}` ({s['label']}, {s['n_active']} functions)" for s, f in files]
+        lines += [f"- `{f}` ({s['label']}, {s['n_active']} functions{_one_body(s)})"
+                  for s, f in files]
         lines.append("")
     if headline:
         lines += [f"## Errors per config_type of the headline potential ({headline['label']}, "
@@ -212,3 +213,11 @@ def write_report(report: dict, run_dir) -> None:
     run_dir = Path(run_dir)
     write_text(run_dir / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
     write_text(run_dir / "report.md", to_markdown(report))
+
+
+def _one_body(selected) -> str:
+    values = selected.get("one_body_eV")
+    if not values:
+        return ""
+    return "; one-body energies on top of E0: " + ", ".join(
+        f"{el} {v:+.4f} eV/atom" for el, v in values.items())

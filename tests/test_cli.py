@@ -345,9 +345,16 @@ def test_one_body_functions_absorb_the_reference_energies(tmp_path, small_data):
         report = json.loads((run / "report.json").read_text())
         maes[one_body] = report["selection"]["selected"][0]["errors"]["test"]["all"]["E"]["mae"]
         if not one_body:
+            assert "one_body_eV" not in report["selection"]["selected"][0]
             continue
         pot = Potential.load(run / "potential.h5")
         assert pot.e0 == {"Au": 0.0, "Cu": 0.0}
+        # the report names the fitted one-body energies of every selected potential
+        record = report["selection"]["selected"][0]
+        k = {f.centre: i for i, f in enumerate(pot.basis.functions) if f.kind == "onebody"}
+        assert record["one_body_eV"] == {"Cu": pot.coefficients[k[29]],
+                                         "Au": pot.coefficients[k[79]]}
+        assert f"Cu {pot.coefficients[k[29]]:+.4f} eV/atom" in (run / "report.md").read_text()
         # both are active (their split with the basis is not unique: pair functions
         # summed over neighbours are close to a per-atom constant in dense phases)
         assert sum(f.kind == "onebody" for f in pot.basis.functions) == 2
