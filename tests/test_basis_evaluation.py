@@ -385,6 +385,10 @@ def test_one_body_functions_count_the_atoms_of_their_species():
     assert again.functions == basis.functions
     sub = basis.subset([k[1], 5])
     np.testing.assert_array_equal(sub.evaluate(atoms).site_values[:, 0], ~is_cu)
+    only = basis.subset(k)          # no radial functions left at all
+    E, e, F, S = only.energy_forces_stress(atoms, np.array([0.25, -1.5]))
+    np.testing.assert_array_equal(e, np.where(is_cu, 0.25, -1.5))
+    assert not F.any() and not S.any()
     broken = basis.to_dict()
     broken["functions"][0][2] = [[29, 1, 0]]
     with pytest.raises(ValueError, match="one-body function has order 0"):
