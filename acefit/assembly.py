@@ -144,14 +144,14 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
                 and rows_bytes <= float(train_rows_gib) * 2 ** 30
                 and _room_for(cache_dir, rows_bytes))
         if keep:
-            for stale in _row_file_candidates(cache_dir, key):
+            for stale in cache.part_paths(cache_dir, key, _ROWS):
                 stale.unlink(missing_ok=True)
         t = time.perf_counter()
         problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
                                                 scheduler=scheduler, client=client,
                                                 block_rows=block_rows, return_counts=True,
                                                 progress=progress,
-                                                rows_to=(str(_rows_prefix(cache_dir, key)), key)
+                                                rows_to=(str(cache_dir), key)
                                                 if keep else None)
         timings["reduce"] = time.perf_counter() - t
         _save_problem(cache_dir, key, problem, counts)
@@ -188,9 +188,10 @@ def reduce_configurations(basis, configs, weights, e0: ReferenceEnergies, *, n_w
     Parameters are as for :func:`assemble`; ``e0`` must be a
     :class:`ReferenceEnergies`; ``progress(k)`` is called as configurations are done
     (one by one in-process, a worker's share at a time in parallel). Returns a reduced :class:`LeastSquaresProblem`
-    (and the row counts per kind with ``return_counts=True``). ``rows_to``: (path
-    prefix, key) to also write each part's unweighted rows to ``<prefix>-<first
-    configuration>.h5`` (see :func:`train_row_blocks`).
+    (and the row counts per kind with ``return_counts=True``). ``rows_to``: (cache
+    folder, key) to also write each part's unweighted rows to the cache entry
+    ``trainrows`` of ``key``, one part file per part, numbered by its first
+    configuration (see :func:`train_row_blocks`).
     """
     configs = list(configs)
     table = resolve_weights(weights)
@@ -406,7 +407,7 @@ def _row_writer(rows_to, indexed):
     if rows_to is None or not indexed:
         yield lambda rows: None
         return
-    prefix, key = rows_to
+    cache_dir, key = rows_to
     configs = np.array([i for i, _ in indexed], dtype=np.int64)
     writer = contextlib.ExitStack()
     state = {"append": None}
@@ -426,7 +427,8 @@ def _row_writer(rows_to, indexed):
 
     try:
         state["append"] = writer.enter_context(
-            cache.appending(f"{prefix}-{configs[0]:06d}.h5", key, {"configs": configs}))
+            cache.appending(cache.cache_path(cache_dir, key, _ROWS, part=configs[0]), key,
+                            {"configs": configs}))
     except OSError as exc:
         abandon(exc)
     try:
@@ -442,17 +444,9 @@ def _row_writer(rows_to, indexed):
             logging.getLogger(__name__).warning("training rows not kept: %s", exc)
 
 
-def _rows_prefix(cache_dir, key) -> Path:
-    return Path(cache_dir) / f"trainrows-{key[:32]}"
-
-
-def _row_file_candidates(cache_dir, key) -> list:
-    prefix = _rows_prefix(cache_dir, key)
-    return sorted(prefix.parent.glob(prefix.name + "-*.h5"))
-
-
 #: Free disk space the kept training rows must leave behind them.
 ROWS_DISK_MARGIN = 2 * 2 ** 30
+_ROWS = "trainrows"  # cache prefix of the kept training rows (part files)
 
 
 def _room_for(cache_dir, n_bytes) -> bool:
@@ -481,7 +475,7 @@ def _row_files(cache_dir, key, n_configs):
     configuration exactly once; None otherwise (then errors evaluate the rows again)."""
     if cache_dir is None:
         return None
-    files = _row_file_candidates(cache_dir, key)
+    files = cache.part_paths(cache_dir, key, _ROWS)
     seen = np.zeros(n_configs, dtype=np.int64)
     for path in files:
         f = cache.open_entry(path, key)

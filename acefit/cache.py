@@ -58,8 +58,16 @@ def configs_hash(configs) -> str:
     return h.hexdigest()
 
 
-def cache_path(cache_dir, key: str, prefix: str = "design") -> Path:
-    return Path(cache_dir) / f"{prefix}-{key[:32]}.h5"
+def cache_path(cache_dir, key: str, prefix: str = "design", part: int | None = None) -> Path:
+    """``<prefix>-<key[:32]>.h5``, or with ``part`` one file of an entry written in
+    several parts, ``<prefix>-<key[:32]>-<part:06d>.h5`` (the names :func:`prune` knows)."""
+    suffix = "" if part is None else f"-{int(part):06d}"
+    return Path(cache_dir) / f"{prefix}-{key[:32]}{suffix}.h5"
+
+
+def part_paths(cache_dir, key: str, prefix: str) -> list[Path]:
+    """The existing part files (:func:`cache_path` with ``part``) of one entry, sorted."""
+    return sorted(Path(cache_dir).glob(f"{prefix}-{key[:32]}-*.h5"))
 
 
 def save(path, key: str, arrays: dict, attrs: dict | None = None) -> Path:
