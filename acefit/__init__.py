@@ -20,7 +20,7 @@ _LAZY = {
     "LeastSquaresProblem": "acefit.lsq",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = ["ACECalculator", "ACEBasis", "LeastSquaresProblem", "Potential", "__version__"]
 
 
 def __getattr__(name):

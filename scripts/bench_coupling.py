@@ -1,7 +1,7 @@
 """Cold build time of all coupling coefficients of a one-element ACE basis.
 
 Run in a fresh process: python scripts/bench_coupling.py ORDER DEGREE (e.g. 3 25, 4 12)."""
-import itertools, sys, time
+import sys, time
 from acefit.basis.coupling import coupling_coefficients
 
 def coupling_keys(order, degree, wl=1.5):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from acefit.cli import EXIT_OK, main
-from acefit.compare import best_checkpoint, compare_runs, entry_sizes, load_run
+from acefit.compare import best_checkpoint, entry_sizes, load_run
 from test_cli import fit, small_data, tiny_config  # noqa: F401  (fixture)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

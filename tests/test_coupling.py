@@ -1,7 +1,6 @@
 """Tests for acefit.basis.coupling: O(3) invariance, counts, independence, symmetry."""
 
 import itertools
-import math
 
 import numpy as np
 import pytest

@@ -149,3 +149,11 @@ def test_from_step_records_provenance_and_composes_subsets(tmp_path, basis, coef
     again = Potential(pot.basis, half, metadata=pot.metadata)
     assert again.metadata["active_indices"] == active[1::2].tolist()
     assert again.metadata["n_basis_full"] == len(basis)
+
+
+def test_public_names_resolve():
+    import acefit
+
+    for name in acefit.__all__:
+        assert getattr(acefit, name) is not None
+    assert set(acefit.__all__) == set(acefit._LAZY) | {"__version__"}

@@ -386,7 +386,7 @@ class RadialBasis:
                 f, df = self._repulsive(r, pt)
             else:
                 f, df = self._envelope(x, pt, self.pair_envelope)
-                f, df = f, df * dx
+                df = df * dx
             out[:, sl] = f[:, None] * P[:, : self.npair]
             dout[:, sl] = df[:, None] * P[:, : self.npair] \
                 + f[:, None] * dP[:, : self.npair] * dx[:, None]
