@@ -594,7 +594,12 @@ _DEBIAS = {"debias": Key(Str(choices=("none", "ls", "tsvd")), "none",
            "debias_every": Key(Int(1), 1, "With `debias`: refit (and keep as checkpoints) "
                                "only the steps whose active set first reaches a multiple of "
                                "this many functions, as ACEfit keeps ~100 checkpoints; a "
-                               "TSVD refit costs one SVD per kept step.")}
+                               "TSVD refit costs one SVD per kept step."),
+           "tsvd_truncation": Key(Str(choices=("thresholds", "rank")), "thresholds",
+                                  "With `debias: tsvd` and a validation set, the truncations "
+                                  "the validation error chooses among: σ > ε σ₁ for ε ∈ "
+                                  "{1e-12, …, 1e-1, 0} (`thresholds`), or every rank 1 … |S| "
+                                  "(`rank`, as ACEfit's post-ASP TSVD).")}
 _MAX_ACTIVE = {"max_active": Key(Nullable(Int(1)), 1000, "Stop the path at this many active "
                                  "functions (null: the full basis).")}
 _APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len=1,

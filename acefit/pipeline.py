@@ -56,8 +56,8 @@ _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials
                   "report_json")
 
 # Config keys of each solver that are not keyword arguments of the solver function.
-_PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "sizes", "size_tol",
-                  "max_fits"}
+_PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
+                  "size_tol", "max_fits"}
 
 
 class RunExistsError(RuntimeError):
@@ -271,11 +271,13 @@ class _StepSink:
         self.skipped = None  # the latest step not kept, refitted by finish() if it is last
         method = spec.get("debias", "none")
         if method != "none":
-            from acefit.solvers.debias import Debiaser
+            from acefit.solvers.debias import DEFAULT_RTOLS, Debiaser
 
             # one per path: its QR follows the active set from step to step
+            every_rank = spec.get("tsvd_truncation") == "rank"
             self.debiaser = Debiaser(problem, method, path_solver=spec["name"],
                                      validation=validation,
+                                     rtols="rank" if every_rank else DEFAULT_RTOLS,
                                      select_rtol_by_validation=(method == "tsvd"
                                                                 and validation is not None),
                                      prior=gamma if spec["prior"] else None)

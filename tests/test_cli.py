@@ -242,9 +242,12 @@ def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
     """debias: tsvd chooses each truncation by the validation error; debias_every keeps
     the first step of each active-set size divisible by k, and the path's last step."""
     from acefit.checkpoints import read_paths
+    from acefit.solvers.debias import DEFAULT_RTOLS
 
     solvers = ["{name: asp, max_active: 12, debias: tsvd, debias_every: 4}",
-               "{name: omp, max_active: 13, debias: ls, debias_every: 3}"]
+               "{name: omp, max_active: 13, debias: ls, debias_every: 3}",
+               "{name: asp, label: asp_rank, max_active: 12, debias: tsvd, debias_every: 4, "
+               "tsvd_truncation: rank}"]
     config = tiny_config(tmp_path, small_data, solvers=solvers)
     run = tmp_path / "run"
     assert fit(config, run) == EXIT_OK
@@ -253,6 +256,14 @@ def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
     assert sizes == sorted(set(sizes)) and set(sizes) == {0, 4, 8, 12}
     assert all(s.info["selected_by"] == "validation" for s in paths["asp"].steps[1:])
     assert [s.n_active for s in paths["omp"].steps] == [0, 3, 6, 9, 12, 13]  # and the last
+    # every rank: the same active sets, each refit at least as good on validation
+    ranked = paths["asp_rank"]
+    assert ranked.params["acefit"]["config"]["tsvd_truncation"] == "rank"
+    assert paths["asp"].params["acefit"]["config"]["tsvd_truncation"] == "thresholds"
+    for a, b in zip(paths["asp"].steps[1:], ranked.steps[1:], strict=True):
+        np.testing.assert_array_equal(a.active, b.active)
+        assert b.val_error <= a.val_error * (1 + 1e-12)
+        assert a.info["rtol"] in DEFAULT_RTOLS and b.info["rtol"] not in DEFAULT_RTOLS
 
 
 def test_validate_a_fitted_run(tmp_path, small_data, capsys):

@@ -313,6 +313,30 @@ def test_tsvd_refit_by_rtol_and_by_validation(data):
         tsvd_refit(red, active, rtol=0.1, validation=(A_val, y_val))
 
 
+def test_tsvd_refit_over_every_rank_is_the_best_truncation(data):
+    """rtols="rank": the validation error chooses among all ranks 1..|S| (on the
+    prior-scaled columns), computed block by block; brute force agrees."""
+    A, y, c, red = data
+    active = np.arange(3, 15)
+    rng = np.random.default_rng(4)
+    gamma = rng.uniform(1.0, 20.0, A.shape[1])
+    A_val = rng.standard_normal((5000, A.shape[1]))  # more rows than one block
+    y_val = A_val @ (c + 0.3 * rng.standard_normal(c.size))
+    U, s, Vt = np.linalg.svd(A[:, active] / gamma[active], full_matrices=False)
+    fits = [Vt[:k].T @ ((U[:, :k].T @ y) / s[:k]) / gamma[active] for k in range(1, 13)]
+    errs = [np.mean((y_val - A_val[:, active] @ x) ** 2) for x in fits]
+    best = int(np.argmin(errs))
+    assert 0 < best < 11  # an interior rank: the test can tell ranks apart
+    coef, info = tsvd_refit(red, active, validation=(A_val, y_val), rtols="rank", prior=gamma)
+    np.testing.assert_allclose(coef[active], fits[best], rtol=1e-8)
+    assert info["rank"] == best + 1 and info["selected_by"] == "validation"
+    assert info["rtol"] == pytest.approx(s[best] / s[0])
+    thresholds, _ = tsvd_refit(red, active, validation=(A_val, y_val), prior=gamma)
+    assert np.mean((y_val - A_val @ coef) ** 2) <= np.mean((y_val - A_val @ thresholds) ** 2)
+    with pytest.raises(ValueError, match="'rank'"):
+        tsvd_refit(red, active, validation=(A_val, y_val), rtols="ranks")
+
+
 def test_debias_path_removes_shrinkage(data):
     from acefit.solvers import asp
     A, y, c, red = data

@@ -86,10 +86,12 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
         Keep singular values sigma_i > rtol * sigma_1. Mutually exclusive with
         ``validation``. Without either, rtol = 1e-6.
     validation : (A_val, y_val), optional
-        Choose rtol among ``rtols`` by the smallest validation RMS error (ties:
-        the larger rtol, i.e. the lower rank).
-    rtols : sequence of float
-        Candidates for the validation choice (each in [0, 1]).
+        Choose the truncation by the smallest validation RMS error (ties: the
+        lower rank).
+    rtols : sequence of float, or "rank"
+        Candidates for the validation choice: thresholds in [0, 1], or ``"rank"``
+        for every truncation rank 1 ... |S| (as ACEfit's post-ASP TSVD); the
+        reported ``rtol`` is then sigma_rank / sigma_1.
     prior : array (n,), optional
         Diagonal Gamma: the SVD is taken of the scaled columns A_S Gamma_S^-1.
 
@@ -106,7 +108,11 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
         raise ValueError("give tsvd_refit an rtol or a validation set, not both")
     gamma = validate_prior(prior, n)
     val = validate_validation(validation, n)
-    cands = np.asarray([1e-6 if rtol is None else rtol] if val is None else rtols, dtype=float)
+    every_rank = val is not None and isinstance(rtols, str)
+    if every_rank and rtols != "rank":
+        raise ValueError(f"rtols must be a sequence of thresholds or 'rank', got {rtols!r}")
+    cands = np.asarray([1e-6 if rtol is None else rtol] if val is None
+                       else [0.0] if every_rank else rtols, dtype=float)
     if cands.ndim != 1 or cands.size == 0 or np.any(~np.isfinite(cands)) \
             or np.any((cands < 0) | (cands > 1)):
         raise ValueError(f"rtol values must lie in [0, 1], got {cands}")
@@ -120,6 +126,13 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
     U, s, Vt = scipy.linalg.svd(As, full_matrices=False, lapack_driver="gesdd")
     uty = U.T @ sub.y
     A_val = None if val is None else val[0][:, active]
+    if every_rank:
+        rank = _best_rank(s, uty, Vt, scale, A_val, val[1])
+        if rank:
+            x = Vt[:rank].T @ (uty[:rank] / s[:rank])
+            coef[active] = x if scale is None else x / scale
+        return coef, {"rtol": float(s[rank - 1] / s[0]) if rank else 0.0, "rank": rank,
+                      "selected_by": "validation"}
     best = None
     for r in sorted(cands, reverse=True):
         keep = s > r * s[0]
@@ -137,6 +150,26 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
     coef[active] = x
     return coef, {"rtol": float(r), "rank": rank,
                   "selected_by": "rtol" if val is None else "validation"}
+
+
+def _best_rank(s, uty, Vt, scale, A_val, y_val, chunk=4096) -> int:
+    """The truncation rank k whose validation RMS error is smallest (first on ties).
+
+    The rank-k coefficients are the partial sums of the terms V_j u_j^T y / s_j, so
+    the validation predictions of every k are the cumulative sums of those terms'
+    predictions, taken over row blocks to bound memory.
+    """
+    keep = s > 0
+    if not keep.any():
+        return 0
+    terms = Vt[keep].T * (uty[keep] / s[keep])
+    if scale is not None:
+        terms = terms / scale[:, None]
+    sq = np.zeros(terms.shape[1])
+    for start in range(0, A_val.shape[0], chunk):
+        pred = np.cumsum(A_val[start:start + chunk] @ terms, axis=1)
+        sq += ((y_val[start:start + chunk, None] - pred) ** 2).sum(axis=0)
+    return int(np.argmin(sq)) + 1
 
 
 class _IncrementalLS:
@@ -196,6 +229,8 @@ class Debiaser:
         if method == "tsvd":
             params["debias_rtol"] = "validation" if select_rtol_by_validation else (
                 1e-6 if rtol is None else float(rtol))
+            if select_rtol_by_validation and isinstance(rtols, str):
+                params["debias_truncation"] = rtols
         self.problem, self.method, self.prior = problem, method, prior
         self.rtol, self.rtols, self.by_validation = rtol, rtols, select_rtol_by_validation
         self.setup = prepare(problem, solver=f"{path_solver}+{method}", params=params,
