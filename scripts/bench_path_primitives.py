@@ -17,6 +17,10 @@ Usage::
    columns S: the old product ||Q^T y - R d||^2 (an n x n matrix-vector product)
    and the new form from the posterior's own system, H d = beta A^T y, which costs
    two dot products over S.
+4. **A TSVD refit chosen by validation** (``debias: tsvd``, every kept step): the
+   truncation chosen among the 13 thresholds, and among every rank 1 ... |S|
+   (``tsvd_truncation: rank``, all ranks' validation predictions as cumulative sums
+   of one product). Not an old and a new form: the cost of the option.
 
 Random data of the real shapes (R upper triangular, n x n); BLAS on one thread;
 each figure is the median of ``--repeat`` calls, both forms timed side by side in
@@ -34,6 +38,7 @@ import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 from acefit.lsq import LeastSquaresProblem
+from acefit.solvers.debias import tsvd_refit
 
 
 def median_time(fn, repeat):
@@ -68,8 +73,10 @@ def main(argv=None):
           f"load average {os.getloadavg()[0]:.2f}")
     print("| active | val. error, row-major (ms) | column-major (ms) | speed-up "
           "| sub-problem, QR with Q (ms) | QR of [R_S, Q'y] (ms) | speed-up "
-          "| ARD rss, product (ms) | from H d = beta A'y (ms) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| ARD rss, product (ms) | from H d = beta A'y (ms) "
+          "| TSVD refit, thresholds (ms) | every rank (ms) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    y_val = rng.normal(size=args.m_val)
     G, aty = problem.gram(), problem.aty()
     with threadpool_limits(args.threads):
         for k in args.sizes:
@@ -101,9 +108,14 @@ def main(argv=None):
             assert np.isclose(rss_posterior(), problem.rss(d), rtol=1e-8)
             t_prod = median_time(lambda: problem.rss(d), args.repeat)
             t_post = median_time(rss_posterior, args.repeat)
+            val = (A_cols, y_val)
+            t_thr = median_time(lambda: tsvd_refit(problem, idx, validation=val), args.repeat)
+            t_rank = median_time(lambda: tsvd_refit(problem, idx, validation=val, rtols="rank"),
+                                 args.repeat)
             print(f"| {k} | {1e3 * t_rows:.2f} | {1e3 * t_cols:.2f} | {t_rows / t_cols:.1f}x "
                   f"| {1e3 * t_old:.1f} | {1e3 * t_new:.1f} | {t_old / t_new:.1f}x "
-                  f"| {1e3 * t_prod:.2f} | {1e3 * t_post:.3f} |")
+                  f"| {1e3 * t_prod:.2f} | {1e3 * t_post:.3f} "
+                  f"| {1e3 * t_thr:.0f} | {1e3 * t_rank:.0f} |")
 
 
 if __name__ == "__main__":
