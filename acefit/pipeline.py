@@ -582,6 +582,24 @@ def _score(entry: dict, metric: str, split: str) -> float:
     return float("nan") if e is None else float(e["all"][q][stat])
 
 
+def path_scores(entries, metric: str, split: str) -> np.ndarray:
+    """The selection score (:func:`_score`) of every checkpoint of one path."""
+    return np.array([_score(e, metric, split) for e in entries], dtype=float)
+
+
+def best_step(scores, sizes, allowed=None) -> int | None:
+    """The selection rule on one path: the index of the step with the smallest score,
+    then the fewest active functions, then the earliest, among the ``allowed`` ones
+    (a boolean mask; None: all) that have a score; None when there is no such step."""
+    ok = ~np.isnan(scores)
+    if allowed is not None:
+        ok &= allowed
+    if not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    return int(idx[np.lexsort((idx, sizes[idx], scores[idx]))[0]])
+
+
 def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]:
     """The selected checkpoints: per budget, one per solver plus the overall best.
 
@@ -596,15 +614,11 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
     for budget in budgets:
         group = []
         for label, path in paths.items():
-            entries = errors_by_label[label]
-            scores = np.array([_score(e, metric, split) for e in entries])
+            scores = path_scores(errors_by_label[label], metric, split)
             sizes = path.sizes
-            ok = ~np.isnan(scores) & (sizes <= (budget if budget is not None else np.inf))
-            if not ok.any():
+            i = best_step(scores, sizes, sizes <= (budget if budget is not None else np.inf))
+            if i is None:
                 continue
-            idx = np.flatnonzero(ok)
-            # smallest score, then fewer functions, then earlier
-            i = int(idx[np.lexsort((idx, sizes[idx], scores[idx]))[0]])
             group.append({"budget": budget, "label": label, "step": i,
                           "n_active": int(sizes[i]), "score": float(scores[i]), "best": False})
         if group:
@@ -632,11 +646,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     records = []
     for sel in selected:
         step = paths[sel["label"]].steps[sel["step"]]
-        meta = {"solver": paths[sel["label"]].solver, "label": sel["label"], "step": sel["step"],
-                "n_active": sel["n_active"], "budget": sel["budget"],
-                "config_hash": config_hash(cfg), "run": cfg["name"],
-                "provenance": {"acefit": __version__, "created": _now(),
-                               "train": cfg["data"]["train"]}}
+        meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
         potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta)
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
@@ -654,6 +664,17 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
+
+
+def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:
+    """The metadata of a checkpoint's potential file: ``solver``, the ``label``, ``step``,
+    ``n_active`` and ``budget`` of ``sel``, the config hash, the run name and the
+    provenance (acefit version, time, training files, and the ``provenance`` items)."""
+    return {"solver": solver, "label": sel["label"], "step": sel["step"],
+            "n_active": sel["n_active"], "budget": sel["budget"],
+            "config_hash": config_hash(cfg), "run": cfg["name"],
+            "provenance": {"acefit": __version__, "created": _now(),
+                           "train": cfg["data"]["train"], **provenance}}
 
 
 def _one_body_energies(basis, coef) -> dict:
