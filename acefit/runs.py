@@ -1,0 +1,338 @@
+"""A finished run read back: its config, basis, E0 and checkpoints as potentials.
+
+``acefit fit`` exports only the selected checkpoints (the best validation score per
+size budget). This module makes a potential of *any* checkpoint of a run directory,
+the same one the fit would have written for that step (``acefit export``)::
+
+    potential, info = checkpoint_potential("runs/quickstart", "omp", active=250)
+    export_checkpoint("runs/quickstart", "omp", step=120)       # writes the files
+
+What is read: ``config.yaml`` (validated again), ``paths.h5`` and ``errors/<label>.json``
+(through :func:`acefit.compare.load_run`), ``basis_functions.json`` and, when present,
+``report.json``; the data files only when the basis elements or E0 must come from
+them. The basis is built again from the config and checked against
+``basis_functions.json``; nothing is assembled or fitted.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
+           "open_run", "run_basis", "run_config", "run_e0"]
+
+
+class RunSelectionError(ValueError):
+    """The request does not match the run: no such run directory, solver path, step or
+    size (``acefit export`` exits with status 2 for these)."""
+
+
+@dataclass
+class RunFiles:
+    """A run directory's files, read: see :func:`open_run`."""
+
+    directory: Path
+    cfg: dict            # the resolved config, validated again
+    paths: dict          # label -> CheckpointPath (only paths with evaluated errors)
+    errors: dict         # label -> list of per-step error entries (errors/<label>.json)
+    functions: list      # basis_functions.json records
+    elements: list
+    report: dict | None  # report.json (None: the run did not finish)
+    _data: object = field(default=None, repr=False)
+
+    def data(self):
+        """The run's training / validation / test data (:func:`acefit.pipeline.load_data`),
+        read on first use."""
+        if self._data is None:
+            from acefit.pipeline import load_data
+
+            self._data = load_data(self.cfg)
+        return self._data
+
+
+def run_config(run_dir) -> dict:
+    """A run's resolved ``config.yaml``, validated again (runs of older versions lack
+    newer keys, which get their defaults)."""
+    import yaml
+
+    from acefit.config import validate_config
+
+    path = Path(run_dir) / "config.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw.pop("config_file", None)            # provenance, not a setting
+    return validate_config(raw, base_dir=path.parent, source=str(path))
+
+
+def open_run(run_dir) -> RunFiles:
+    """Read a run directory written by ``acefit fit`` (finished, or interrupted after
+    the errors of some of its paths were evaluated).
+
+    Raises
+    ------
+    RunSelectionError
+        If ``run_dir`` does not exist or is not a run directory.
+    ValueError
+        If no solver path has evaluated errors yet.
+    """
+    from acefit.compare import load_run
+
+    directory = Path(run_dir)
+    if not directory.is_dir():
+        raise RunSelectionError(f"run directory {directory} "
+                                + ("is not a directory" if directory.exists()
+                                   else "does not exist"))
+    missing = [name for name in ("config.yaml", "paths.h5", "basis_functions.json")
+               if not (directory / name).is_file()]
+    if missing:
+        raise RunSelectionError(f"{directory} is not an acefit run directory (no "
+                                f"{', '.join(missing)}); give a directory written by "
+                                "`acefit fit`")
+    run = load_run(directory)
+    report_file = directory / "report.json"
+    report = json.loads(report_file.read_text()) if report_file.is_file() else None
+    return RunFiles(directory=directory, cfg=run_config(directory), paths=run.paths,
+                    errors=run.errors, functions=run.functions, elements=run.elements,
+                    report=report)
+
+
+def run_basis(run: RunFiles):
+    """The run's basis, built again from its config and checked against the
+    ``basis_functions.json`` the fit wrote.
+
+    The training data are read only when the config leaves ``basis.elements`` to
+    them.
+
+    Raises
+    ------
+    ValueError
+        If the rebuilt basis differs from the run's (the config or the training data
+        changed since the fit): its coefficients would then belong to other functions.
+    """
+    from acefit.pipeline import _function_record, _jsonable, basis_elements, build_basis
+
+    elements_from_data = run.cfg["basis"]["elements"] is None
+    basis = build_basis(run.cfg, run.data().train if elements_from_data else ())
+    records = _jsonable([_function_record(f) for f in basis.functions])
+    elements = basis_elements(basis)
+    if elements == run.elements and records == run.functions:
+        return basis
+    if elements != run.elements:
+        what = f"elements {', '.join(elements)} against {', '.join(run.elements)}"
+    else:
+        k = next((i for i, (a, b) in enumerate(zip(records, run.functions)) if a != b),
+                 min(len(records), len(run.functions)))
+        first = (f"first difference at function {k}: {_record(records, k)} against "
+                 f"{_record(run.functions, k)}")
+        what = f"{len(records)} functions against {len(run.functions)}; {first}"
+    raise ValueError(f"{run.directory}: the basis built from config.yaml does not match "
+                     f"basis_functions.json ({what}); config.yaml or the training data "
+                     "changed since the fit, so its checkpoints cannot be exported")
+
+
+def _record(records, k) -> str:
+    return str(records[k]) if k < len(records) else "none"
+
+
+def run_e0(run: RunFiles, basis) -> tuple[dict, str]:
+    """The run's E0, ``{symbol: eV}``, and where it came from.
+
+    A finished run's ``report.json`` holds the values the fit used (``e0.values``).
+    Without it (an interrupted run) they are computed again exactly as the assembly
+    computed them (:func:`acefit.design.reference_energies` of the config's
+    ``data.e0`` on the training set): given values are copied, fitted ones are one
+    small least-squares problem on the configurations' energies and compositions,
+    deterministic, so this equals the fit's E0 as long as the training data are
+    unchanged. Failing instead would leave interrupted runs, whose checkpoints are
+    as good as a finished run's, without an export.
+    """
+    from acefit.design import reference_energies
+    from acefit.pipeline import basis_elements, e0_setting
+
+    if run.report is not None and (run.report.get("e0") or {}).get("values"):
+        return dict(run.report["e0"]["values"]), "report.json"
+    setting = e0_setting(run.cfg, basis_elements(basis))
+    train = run.data().train if setting is None else ()
+    values = reference_energies(setting, train, basis.elements).as_symbols()
+    return values, "computed again from the config and training data (no report.json)"
+
+
+def _choose_label(run: RunFiles, label):
+    labels = list(run.paths)
+    if label is not None:
+        if label not in run.paths:
+            raise RunSelectionError(f"{run.directory}: no solver path '{label}' with "
+                                    f"evaluated errors; available: {', '.join(labels)}")
+        return label
+    if len(labels) == 1:
+        return labels[0]
+    headline = _headline_label(run.report)
+    if headline in run.paths:
+        return headline
+    raise RunSelectionError(f"{run.directory} has {len(labels)} solver paths and no "
+                            f"headline potential; choose one (--path): {', '.join(labels)}")
+
+
+def _headline_label(report):
+    """The label of the run's ``potential.h5`` (None without a report)."""
+    from acefit.pipeline import _overall_choice
+
+    if report is None:
+        return None
+    head = _overall_choice((report.get("selection") or {}).get("selected") or [])
+    return None if head is None else head["label"]
+
+
+def _choose_step(run: RunFiles, label, step, active, budget) -> int:
+    from acefit.pipeline import best_step, path_scores
+
+    given = [name for name, v in (("step", step), ("active", active), ("budget", budget))
+             if v is not None]
+    if len(given) != 1:
+        raise RunSelectionError(f"give exactly one of step, active, budget (found "
+                                f"{', '.join(given) or 'none'})")
+    where = f"{run.directory}: path '{label}'"
+    sizes = run.paths[label].sizes
+    n = len(sizes)
+    if step is not None:
+        if not 0 <= step < n:
+            raise RunSelectionError(f"{where} has steps 0 to {n - 1}; found step {step}")
+        return int(step)
+    entries = run.errors[label]
+    scores = path_scores(entries, run.cfg["selection"]["metric"], _split(entries))
+    if active is not None:
+        i = best_step(scores, sizes, sizes == active)
+        if i is None:
+            below, above = sizes[sizes < active], sizes[sizes > active]
+            near = [f"{side} {_first_step(sizes, v)}" if v is not None else f"none {side}"
+                    for side, v in (("below", below.max() if below.size else None),
+                                    ("above", above.min() if above.size else None))]
+            raise RunSelectionError(
+                f"{where} has no {'scored ' if np.any(sizes == active) else ''}step with "
+                f"{active} active functions; nearest sizes: {', '.join(near)}")
+        return i
+    i = best_step(scores, sizes, sizes <= budget)
+    if i is None:
+        smallest = int(sizes.min()) if n else None
+        raise RunSelectionError(
+            f"{where}: budget {budget} is below its smallest step ({smallest} active "
+            f"functions)" if smallest is not None and budget < smallest
+            else f"{where} has no scored step with at most {budget} active functions")
+    return i
+
+
+def _split(entries) -> str:
+    """What selects checkpoints: the validation set, or the training set of a run
+    without one (as in ``acefit fit``)."""
+    return "val" if any(e.get("val") is not None for e in entries) else "train"
+
+
+def _first_step(sizes, n) -> str:
+    return f"{n} (from step {int(np.flatnonzero(sizes == n)[0])})"
+
+
+def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=None,
+                         run: RunFiles | None = None):
+    """The potential of one checkpoint of a run, as the fit would have exported it.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory written by ``acefit fit``.
+    label : str, optional
+        The solver path (its label in ``paths.h5``). Default: the only path, else the
+        path of the run's headline potential (``potential.h5``, from ``report.json``).
+    step : int, optional
+        That step of the path (0 to number of steps − 1).
+    active : int, optional
+        Of the steps with exactly this many active functions, the one with the best
+        selection score (``selection.metric`` on the validation set; on the training
+        set when the run has none), ties to the earlier step.
+    budget : int, optional
+        The step ``acefit fit`` selects for this size budget: the best score among
+        the steps with at most ``budget`` active functions
+        (:func:`acefit.pipeline.best_step`, the rule of ``select_checkpoints``).
+    run : RunFiles, optional
+        ``open_run(run_dir)``, when the caller has it already.
+
+    Exactly one of ``step``, ``active``, ``budget`` is given.
+
+    Returns
+    -------
+    potential : acefit.Potential
+        The run's basis (checked, :func:`run_basis`), the step's coefficients, E0
+        (:func:`run_e0`) and the fit's metadata (solver, label, step, n_active,
+        budget, config_hash, run, provenance with ``exported_from``: the run directory).
+    info : dict
+        ``run``, ``label``, ``solver``, ``step``, ``n_active``, ``budget``, ``score``
+        (NaN when unavailable), ``entry`` (the step's ``errors/<label>.json`` entry:
+        lam, losses and ``train``/``val``/``test`` errors), ``e0_source`` and
+        ``labels`` (every path of the run with evaluated errors).
+
+    Raises
+    ------
+    RunSelectionError
+        No such run, path, step or size (the message lists what the run has).
+    ValueError
+        The basis built from the config no longer matches the run's.
+    """
+    from acefit.pipeline import _score, potential_metadata
+    from acefit.potential import Potential
+
+    run = run if run is not None else open_run(run_dir)
+    label = _choose_label(run, label)
+    i = _choose_step(run, label, step, active, budget)
+    path = run.paths[label]
+    entry = run.errors[label][i]
+    basis = run_basis(run)
+    e0, e0_source = run_e0(run, basis)
+    sel = {"label": label, "step": i, "n_active": int(path.sizes[i]), "budget": budget}
+    meta = potential_metadata(run.cfg, path.solver, sel,
+                              exported_from=str(run.directory.resolve()))
+    potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta)
+    info = {"run": str(run.directory), **sel, "solver": path.solver,
+            "score": _score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
+            "entry": entry, "e0_source": e0_source, "labels": list(run.paths)}
+    return potential, info
+
+
+def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=None,
+                      output=None, formats=None) -> dict:
+    """Write one checkpoint's potential (:func:`checkpoint_potential`) to files.
+
+    Parameters
+    ----------
+    run_dir, label, step, active, budget
+        As for :func:`checkpoint_potential`.
+    output : str or Path, optional
+        Output path stem; each format replaces its suffix (``.h5`` for ``acefit``,
+        ``.yace``). Default: ``RUN/potentials/<label>_step<I>``.
+    formats : list of str, optional
+        ``acefit`` and/or ``yace`` (default: the run's ``export.formats``).
+
+    Returns
+    -------
+    dict
+        The ``info`` of :func:`checkpoint_potential` plus ``files`` (format -> path
+        written) and ``not_written`` (formats that could not be written; the log
+        says why, as in ``acefit fit``).
+    """
+    from acefit.pipeline import _write_format
+
+    run = open_run(run_dir)
+    potential, info = checkpoint_potential(run_dir, label, step=step, active=active,
+                                           budget=budget, run=run)
+    target = Path(output) if output is not None else \
+        run.directory / "potentials" / f"{info['label']}_step{info['step']}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    files, not_written = {}, []
+    for fmt in formats or run.cfg["export"]["formats"]:
+        written = _write_format(potential, target, fmt)
+        if written is None:
+            not_written.append(fmt)
+        else:
+            files[fmt] = written
+    return {**info, "files": files, "not_written": not_written}
