@@ -103,8 +103,11 @@ def run_basis(run: RunFiles):
     """The run's basis, built again from its config and checked against the
     ``basis_functions.json`` the fit wrote.
 
-    The training data are read only when the config leaves ``basis.elements`` to
-    them.
+    ``basis_functions.json`` names the functions (centre, order, (z, n, l) factors,
+    kind, coupling), not the radial basis they are made of: when the run exported
+    potentials (``report.json``), the basis of one of those files is compared too,
+    which covers the radial settings (transform, cutoffs, envelopes). The training
+    data are read only when the config leaves ``basis.elements`` to them.
 
     Raises
     ------
@@ -119,6 +122,7 @@ def run_basis(run: RunFiles):
     records = _jsonable([_function_record(f) for f in basis.functions])
     elements = basis_elements(basis)
     if elements == run.elements and records == run.functions:
+        _check_exported_basis(run, basis)
         return basis
     if elements != run.elements:
         what = f"elements {', '.join(elements)} against {', '.join(run.elements)}"
@@ -131,6 +135,28 @@ def run_basis(run: RunFiles):
     raise ValueError(f"{run.directory}: the basis built from config.yaml does not match "
                      f"basis_functions.json ({what}); config.yaml or the training data "
                      "changed since the fit, so its checkpoints cannot be exported")
+
+
+def _check_exported_basis(run: RunFiles, basis) -> None:
+    """The rebuilt basis against that of the first potential file the fit exported
+    (its active functions: ``metadata.active_indices``); nothing to check without one."""
+    from acefit.potential import Potential, basis_hash
+
+    selected = ((run.report or {}).get("selection") or {}).get("selected") or []
+    files = [run.directory / f for s in selected for f in s.get("files", {}).get("acefit", [])]
+    file = next((f for f in files if f.is_file()), None)
+    if file is None:
+        return
+    stored = Potential.load(file)
+    mine = basis.subset(stored.metadata["active_indices"]).to_dict()
+    theirs = stored.basis.to_dict()
+    differ = [k for k in sorted(set(mine) | set(theirs))
+              if basis_hash({k: mine.get(k)}) != basis_hash({k: theirs.get(k)})]
+    if differ:
+        raise ValueError(f"{run.directory}: the basis built from config.yaml does not match "
+                         f"that of {file.relative_to(run.directory)} (it differs in: "
+                         f"{', '.join(differ)}); config.yaml changed since the fit, so its "
+                         "checkpoints cannot be exported")
 
 
 def _record(records, k) -> str:
