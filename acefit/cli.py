@@ -1,8 +1,9 @@
-"""The ``acefit`` command: ``fit``, ``compare`` and ``validate``.
+"""The ``acefit`` command: ``fit``, ``compare``, ``export`` and ``validate``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was
-run), 3 when the output directory holds a finished run and ``--force`` was not
-given, 1 for any other error, 130 when interrupted (the run can be resumed by
+run; for ``export`` also a run directory, solver path, step or size that the
+run does not have), 3 when the output directory holds a finished run and
+``--force`` was not given, 1 for any other error, 130 when interrupted (the run can be resumed by
 running the same command again).
 """
 
@@ -53,6 +54,30 @@ def _parser() -> argparse.ArgumentParser:
                               "else validation)")
     _add_verbosity(compare)
 
+    export = sub.add_parser("export", help="write any checkpoint of a run as a potential file",
+                            description="Write one checkpoint of a run's solver path (any "
+                                        "step, not only the selected ones) as the potential "
+                                        "file the fit would have written for it, and print "
+                                        "its errors.")
+    export.add_argument("run", type=Path, metavar="RUN",
+                        help="run directory written by `acefit fit`")
+    export.add_argument("--path", dest="label", metavar="LABEL", default=None,
+                        help="solver path label, as in errors/<label>.json (default: the only "
+                             "one, else that of the run's potential.h5)")
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--step", type=int, metavar="I", help="step index I of the path")
+    which.add_argument("--active", type=int, metavar="N",
+                       help="the best-validation step with exactly N active functions")
+    which.add_argument("--budget", type=int, metavar="T",
+                       help="the best-validation step with at most T active functions (the "
+                            "fit's selection for budget T)")
+    export.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
+                        help="output path stem; each format sets its suffix, .h5 or .yace "
+                             "(default: RUN/potentials/<label>_step<I>)")
+    export.add_argument("--format", dest="formats", nargs="+", choices=("acefit", "yace"),
+                        default=None, help="file formats (default: the run's export.formats)")
+    _add_verbosity(export)
+
     val = sub.add_parser("validate", help="MD stability, NVE drift and crystal properties "
                                           "of a fitted potential")
     val.add_argument("potential", type=Path, help="potential file (.h5) or a run directory")
@@ -89,6 +114,8 @@ def main(argv=None) -> int:
             return _fit(args, progress)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "export":
+            return _export(args)
         return _validate(args, progress)
     except KeyboardInterrupt:
         print("acefit: interrupted; run the same command again to resume", file=sys.stderr)
@@ -96,9 +123,13 @@ def main(argv=None) -> int:
     except Exception as exc:  # every failure ends with one clear line, not a traceback
         from acefit.config import ConfigError
         from acefit.pipeline import RunExistsError
+        from acefit.runs import RunSelectionError
 
         if args.debug:
             raise
+        if isinstance(exc, RunSelectionError):
+            print(f"acefit: error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
         if isinstance(exc, ConfigError):
             print(f"acefit: {exc}", file=sys.stderr)
             return EXIT_CONFIG
@@ -153,6 +184,39 @@ def _compare(args) -> int:
     for f in out["files"]:
         print(f"wrote {f}")
     return EXIT_OK
+
+
+def _export(args) -> int:
+    from acefit.runs import export_checkpoint
+
+    out = export_checkpoint(args.run, args.label, step=args.step, active=args.active,
+                            budget=args.budget, output=args.output, formats=args.formats)
+    label = out["label"]
+    if args.label is None and len(out["labels"]) > 1:
+        others = ", ".join(x for x in out["labels"] if x != label)
+        print(f"path {label}: that of the run's potential.h5 (--path for {others})")
+    solver = "" if out["solver"] == label else f" ({out['solver']})"
+    print(f"{out['run']}: path {label}{solver}, step {out['step']}: "
+          f"{out['n_active']} active functions")
+    entry = out["entry"]
+    for q, unit, digits in (("E", "meV/atom", 3), ("F", "eV/Å", 4)):
+        print(f"  {q} MAE ({unit}): " + ", ".join(
+            f"{split} {_mae(entry, split, q, digits)}" for split in ("train", "val", "test")))
+    if out["e0_source"] != "report.json":
+        print(f"  E0 {out['e0_source']}")
+    for path in out["files"].values():
+        print(f"wrote {path}")
+    if out["not_written"]:
+        print(f"acefit: error: {', '.join(out['not_written'])} not written (see the "
+              "warning above)", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _mae(entry, split, q, digits) -> str:
+    stats = entry.get(split)
+    value = None if not stats or not stats["all"][q]["n"] else stats["all"][q]["mae"]
+    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _validate(args, progress) -> int:
