@@ -243,3 +243,17 @@ def test_bad_input_gives_one_clear_line(run, tmp_path, capsys, args):
     assert BAD_INPUT[args].format(**fill) in err
     assert "Traceback" not in err
 
+
+
+def test_a_format_that_cannot_be_written_is_an_error(run, tmp_path, capsys, monkeypatch):
+    import acefit.export.yace
+
+    def refuse(potential, path):
+        raise ValueError("not representable")
+
+    monkeypatch.setattr(acefit.export.yace, "export_yace", refuse)
+    assert export(run, "--path", "omp", "--step", 2, "-o", tmp_path / "p") == EXIT_ERROR
+    captured = capsys.readouterr()
+    assert f"wrote {tmp_path / 'p.h5'}" in captured.out and (tmp_path / "p.h5").is_file()
+    assert "cannot write p.yace: ValueError: not representable" in captured.err
+    assert "acefit: error: yace not written (see the warning above)" in captured.err
