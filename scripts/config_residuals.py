@@ -25,7 +25,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from acefit.runs import run_config
 
 
 def load(run_dir: Path):
@@ -34,7 +35,7 @@ def load(run_dir: Path):
     from acefit.checkpoints import read_paths
     from acefit.pipeline import assemble_system, build_basis, load_data
 
-    cfg = _run_config(run_dir / "config.yaml")
+    cfg = run_config(run_dir)
     report = json.loads((run_dir / "report.json").read_text())
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
@@ -51,15 +52,6 @@ def load(run_dir: Path):
             coef = np.asarray(paths[s["label"]].steps[s["step"]].coef, dtype=float)
             checkpoints.append((f"{s['label']}≤{s['budget']}", coef))
     return data, system, checkpoints
-
-
-def _run_config(path: Path) -> dict:
-    """A run's resolved config, validated again: runs of older versions lack newer keys."""
-    from acefit.config import validate_config
-
-    raw = yaml.safe_load(path.read_text())
-    raw.pop("config_file", None)            # provenance, not a setting
-    return validate_config(raw, base_dir=path.parent, source=str(path))
 
 
 def energy_residuals(block, coefs) -> np.ndarray:

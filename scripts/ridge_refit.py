@@ -27,7 +27,9 @@ import numpy as np
 import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from config_residuals import _run_config, describe, load, split_errors
+from config_residuals import describe, load, split_errors
+
+from acefit.runs import run_config
 
 RHOS = (0.0,) + tuple(10.0 ** -k for k in range(14, 1, -1))
 
@@ -79,7 +81,7 @@ def main(argv=None) -> int:
     data, system, _ = load(args.run)
     if system.val is None:
         ap.error(f"the run {args.run} has no validation set to choose λ by")
-    cfg = _run_config(args.run / "config.yaml")
+    cfg = run_config(args.run)
     gamma = prior_scale(cfg, build_basis(cfg, data.train))
     if gamma is None:
         gamma = np.ones(system.train.n_features)

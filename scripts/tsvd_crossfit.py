@@ -30,7 +30,9 @@ import numpy as np
 import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from config_residuals import _run_config, load
+from config_residuals import load
+
+from acefit.runs import run_config
 
 RULES = ("thresholds", "rank")
 
@@ -95,7 +97,7 @@ def main(argv=None) -> int:
     data, system, _ = load(args.run)
     if system.val is None:
         ap.error(f"the run {args.run} has no validation set")
-    cfg = _run_config(args.run / "config.yaml")
+    cfg = run_config(args.run)
     gamma = prior_scale(cfg, build_basis(cfg, data.train))
     if gamma is None:
         gamma = np.ones(system.train.n_features)

@@ -37,7 +37,7 @@ def test_all_validation_configs_reproduce_the_pipeline_refits(crossfit, run):
     from acefit.pipeline import build_basis, prior_scale
 
     data, system, _ = crossfit.load(run)
-    cfg = crossfit._run_config(run / "config.yaml")
+    cfg = crossfit.run_config(run)
     gamma = prior_scale(cfg, build_basis(cfg, data.train))
     Av, yv = system.val.weighted(order="F")
     _, row_config = np.unique(system.val.config, return_inverse=True)
