@@ -54,6 +54,27 @@ def load(run_dir: Path):
     return data, system, checkpoints
 
 
+def refit_arguments(ap, paths: str) -> None:
+    """The command-line arguments of the scripts that refit a run's path steps."""
+    ap.add_argument("run", type=Path, help="a finished run directory (with report.json)")
+    ap.add_argument("--paths", default=paths, help="comma-separated path labels")
+    ap.add_argument("--every", type=int, default=10, help="refit every k-th active size")
+    ap.add_argument("--budgets", default="300,1000")
+
+
+def load_with_prior(run_dir: Path):
+    """(data, system, gamma) of a finished run with a validation set: :func:`load` and
+    the run's prior scale Γ (ones when it has none)."""
+    from acefit.pipeline import build_basis, prior_scale
+
+    data, system, _ = load(run_dir)
+    if system.val is None:
+        raise SystemExit(f"the run {run_dir} has no validation set")
+    cfg = run_config(run_dir)
+    gamma = prior_scale(cfg, build_basis(cfg, data.train))
+    return data, system, np.ones(system.train.n_features) if gamma is None else gamma
+
+
 def energy_residuals(block, coefs) -> np.ndarray:
     """(configurations, models): model − DFT energy per atom in meV/atom."""
     rows = block.kind == "E"

@@ -27,9 +27,7 @@ import numpy as np
 import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from config_residuals import describe, load, split_errors
-
-from acefit.runs import run_config
+from config_residuals import describe, load_with_prior, refit_arguments, split_errors
 
 RHOS = (0.0,) + tuple(10.0 ** -k for k in range(14, 1, -1))
 
@@ -70,21 +68,11 @@ def refit_path(path, G, b, gamma, val, every):
 
 def main(argv=None) -> int:
     from acefit.checkpoints import read_paths
-    from acefit.pipeline import build_basis, prior_scale
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("run", type=Path, help="a finished run directory (with report.json)")
-    ap.add_argument("--paths", default="omp,asp", help="comma-separated path labels")
-    ap.add_argument("--every", type=int, default=10, help="refit every k-th active size")
-    ap.add_argument("--budgets", default="300,1000")
+    refit_arguments(ap, "omp,asp")
     args = ap.parse_args(argv)
-    data, system, _ = load(args.run)
-    if system.val is None:
-        ap.error(f"the run {args.run} has no validation set to choose λ by")
-    cfg = run_config(args.run)
-    gamma = prior_scale(cfg, build_basis(cfg, data.train))
-    if gamma is None:
-        gamma = np.ones(system.train.n_features)
+    _, system, gamma = load_with_prior(args.run)
     R, qty = system.train.A, system.train.y
     G, b = R.T @ R, R.T @ qty
     paths = read_paths(args.run / "paths.h5")

@@ -30,9 +30,7 @@ import numpy as np
 import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from config_residuals import load
-
-from acefit.runs import run_config
+from config_residuals import load_with_prior, refit_arguments
 
 RULES = ("thresholds", "rank")
 
@@ -85,22 +83,12 @@ def crossfit(steps, n_rows, budgets, halvings, seed=0):
 
 def main(argv=None) -> int:
     from acefit.checkpoints import read_paths
-    from acefit.pipeline import build_basis, prior_scale
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("run", type=Path, help="a finished run directory (with report.json)")
-    ap.add_argument("--paths", default="asp", help="comma-separated path labels")
-    ap.add_argument("--every", type=int, default=10, help="refit every k-th active size")
-    ap.add_argument("--budgets", default="300,1000")
+    refit_arguments(ap, "asp")
     ap.add_argument("--halvings", type=int, default=50)
     args = ap.parse_args(argv)
-    data, system, _ = load(args.run)
-    if system.val is None:
-        ap.error(f"the run {args.run} has no validation set")
-    cfg = run_config(args.run)
-    gamma = prior_scale(cfg, build_basis(cfg, data.train))
-    if gamma is None:
-        gamma = np.ones(system.train.n_features)
+    _, system, gamma = load_with_prior(args.run)
     Av, yv = system.val.weighted(order="F")
     configs, row_config = np.unique(system.val.config, return_inverse=True)
     onehot = np.zeros((yv.size, configs.size))

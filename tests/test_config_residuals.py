@@ -1,23 +1,16 @@
 """scripts/config_residuals.py: per-configuration energy errors and refits of a finished run."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _scripts import load_script
 from test_cli import EXIT_OK, fit, small_data, tiny_config  # noqa: F401  (fixture)
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def residuals():
-    spec = importlib.util.spec_from_file_location(
-        "config_residuals", ROOT / "scripts" / "config_residuals.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("config_residuals")
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +85,7 @@ def test_a_run_written_before_a_config_key_existed_still_loads(residuals, run, t
 
 @pytest.fixture(scope="module")
 def ridge():
-    spec = importlib.util.spec_from_file_location("ridge_refit", ROOT / "scripts" / "ridge_refit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("ridge_refit")
 
 
 def test_ridge_candidates_solve_the_prior_weighted_normal_equations(ridge):

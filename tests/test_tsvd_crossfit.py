@@ -1,23 +1,16 @@
 """scripts/tsvd_crossfit.py: the TSVD truncation rules scored on held-out validation halves."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from _scripts import load_script
 from test_cli import EXIT_OK, fit, small_data, tiny_config  # noqa: F401  (fixture)
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def crossfit():
-    spec = importlib.util.spec_from_file_location(
-        "tsvd_crossfit", ROOT / "scripts" / "tsvd_crossfit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tsvd_crossfit")
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +27,8 @@ def test_all_validation_configs_reproduce_the_pipeline_refits(crossfit, run):
     """Chosen on every validation configuration, each rule's best truncation has the
     validation error of the pipeline's refit under that rule."""
     from acefit.checkpoints import read_paths
-    from acefit.pipeline import build_basis, prior_scale
 
-    data, system, _ = crossfit.load(run)
-    cfg = crossfit.run_config(run)
-    gamma = prior_scale(cfg, build_basis(cfg, data.train))
+    _, system, gamma = crossfit.load_with_prior(run)
     Av, yv = system.val.weighted(order="F")
     _, row_config = np.unique(system.val.config, return_inverse=True)
     onehot = np.eye(row_config.max() + 1)[row_config]
