@@ -52,7 +52,10 @@ def test_choice_and_held_out_scores(crossfit):
     assert crossfit.choose(steps, "rank", [0, 1], 10) == (1, 2)         # 1.0 beats 2.0
     assert crossfit.choose(steps, "thresholds", [0, 1], 10) == (1, 0)   # ties: lower rank
     assert crossfit.choose(steps, "rank", [0, 1], 5) == (0, 1)          # budget: step 0 only
+    assert crossfit.choose(steps, "ls", [0, 1], 10) == (1, 2)           # full rank only: 1 < 6
+    assert crossfit.choose(steps, "ls", [2], 10) == (0, 2)              # 3 < 9
     held = crossfit.crossfit(steps, np.array([10.0, 10.0, 10.0]), [10], halvings=3)
+    assert set(held[10]) == {"thresholds", "rank", "ls"}
     assert all(v.shape == (6,) and np.all(v > 0) for v in held[10].values())
 
 
@@ -61,4 +64,4 @@ def test_main_prints_both_rules(crossfit, run, capsys):
                           "--halvings", "3"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(report["asp"]) == {"8", "12"}
-    assert {"thresholds", "rank", "diff_pct"} <= set(report["asp"]["12"])
+    assert {"thresholds", "rank", "ls", "rank_diff_pct", "ls_diff_pct"} <= set(report["asp"]["12"])
