@@ -224,9 +224,10 @@ def _choose_step(run: RunFiles, label, step, active, budget) -> int:
     sizes = run.paths[label].sizes
     n = len(sizes)
     if step is not None:
-        if not 0 <= step < n:
-            raise RunSelectionError(f"{where} has steps 0 to {n - 1}; found step {step}")
-        return int(step)
+        if not -n <= step < n:
+            raise RunSelectionError(f"{where} has steps 0 to {n - 1} (or -{n} to -1 from its "
+                                    f"end); found step {step}")
+        return int(step) % n
     entries = run.errors[label]
     scores = path_scores(entries, run.cfg["selection"]["metric"], _split(entries))
     if active is not None:
@@ -272,7 +273,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         The solver path (its label in ``paths.h5``). Default: the only path, else the
         path of the run's headline potential (``potential.h5``, from ``report.json``).
     step : int, optional
-        That step of the path (0 to number of steps − 1).
+        That step of the path (0 to number of steps − 1; negative: from the end, −1 is
+        the last).
     active : int, optional
         Of the steps with exactly this many active functions, the one with the best
         selection score (``selection.metric`` on the validation set; on the training

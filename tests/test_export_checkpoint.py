@@ -95,6 +95,20 @@ def test_budget_reproduces_the_fits_selected_potential(run, small_data, tmp_path
     np.testing.assert_allclose(a.get_forces(), b.get_forces(), rtol=1e-12, atol=1e-12)
 
 
+def test_a_negative_step_counts_from_the_end(run):
+    from acefit.runs import checkpoint_potential
+
+    from acefit.checkpoints import read_paths
+
+    n_steps = len(read_paths(run / "paths.h5")["omp"].steps)
+    last, info = checkpoint_potential(run, "omp", step=-1)
+    direct, _ = checkpoint_potential(run, "omp", step=n_steps - 1)
+    assert info["step"] == n_steps - 1 > 0
+    np.testing.assert_array_equal(last.coefficients, direct.coefficients)
+    assert export(run, "--path", "omp", "--step", -1) == EXIT_OK
+    assert (run / "potentials" / f"omp_step{info['step']}.h5").is_file()
+
+
 def test_a_step_not_selected_reproduces_its_test_errors_through_ase(run, small_data):  # noqa: F811
     chosen = {(s["label"], s["step"]) for s in _report(run)["selection"]["selected"]}
     step = 15
@@ -215,8 +229,10 @@ BAD_INPUT = {
                       "basis_functions.json)",
     "{run} --path lasso --step 1": "{run}: no solver path 'lasso' with evaluated errors; "
                                    "available: asp, blr, omp",
-    "{run} --path omp --step 21": "{run}: path 'omp' has steps 0 to 20; found step 21",
-    "{run} --path omp --step -1": "{run}: path 'omp' has steps 0 to 20; found step -1",
+    "{run} --path omp --step 21": "{run}: path 'omp' has steps 0 to 20 (or -21 to -1 from its "
+                                  "end); found step 21",
+    "{run} --path omp --step -22": "{run}: path 'omp' has steps 0 to 20 (or -21 to -1 from its "
+                                   "end); found step -22",
     "{run} --path omp --active 25": "{run}: path 'omp' has no step with 25 active functions; "
                                     "nearest sizes: below 20 (from step 20), none above",
     "{run} --path blr --active 8": "{run}: path 'blr' has no step with 8 active functions; "
