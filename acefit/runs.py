@@ -127,7 +127,7 @@ def run_basis(run: RunFiles):
     if elements != run.elements:
         what = f"elements {', '.join(elements)} against {', '.join(run.elements)}"
     else:
-        k = next((i for i, (a, b) in enumerate(zip(records, run.functions)) if a != b),
+        k = next((i for i, (a, b) in enumerate(zip(records, run.functions, strict=False)) if a != b),
                  min(len(records), len(run.functions)))
         first = (f"first difference at function {k}: {_record(records, k)} against "
                  f"{_record(run.functions, k)}")

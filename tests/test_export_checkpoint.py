@@ -96,9 +96,8 @@ def test_budget_reproduces_the_fits_selected_potential(run, small_data, tmp_path
 
 
 def test_a_negative_step_counts_from_the_end(run):
-    from acefit.runs import checkpoint_potential
-
     from acefit.checkpoints import read_paths
+    from acefit.runs import checkpoint_potential
 
     n_steps = len(read_paths(run / "paths.h5")["omp"].steps)
     last, info = checkpoint_potential(run, "omp", step=-1)
