@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="solver path label, as in errors/<label>.json (default: the only "
                              "one, else that of the run's potential.h5)")
     which = export.add_mutually_exclusive_group(required=True)
-    which.add_argument("--step", type=int, metavar="I", help="step index I of the path (negative: from its end, -1 is the last step)")
+    which.add_argument("--step", type=int, metavar="I",
+                       help="step index I of the path (negative: from its end, -1 is the last)")
     which.add_argument("--active", type=int, metavar="N",
                        help="the best-validation step with exactly N active functions")
     which.add_argument("--budget", type=int, metavar="T",

@@ -127,8 +127,8 @@ def run_basis(run: RunFiles):
     if elements != run.elements:
         what = f"elements {', '.join(elements)} against {', '.join(run.elements)}"
     else:
-        k = next((i for i, (a, b) in enumerate(zip(records, run.functions, strict=False)) if a != b),
-                 min(len(records), len(run.functions)))
+        pairs = enumerate(zip(records, run.functions, strict=False))
+        k = next((i for i, (a, b) in pairs if a != b), min(len(records), len(run.functions)))
         first = (f"first difference at function {k}: {_record(records, k)} against "
                  f"{_record(run.functions, k)}")
         what = f"{len(records)} functions against {len(run.functions)}; {first}"
