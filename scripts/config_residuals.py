@@ -32,6 +32,12 @@ from acefit.runs import run_config
 def load(run_dir: Path):
     """(data, system, checkpoints) of a finished run; checkpoints are
     ``[(name, coef)]`` of its selected checkpoints, each (solver, step) once."""
+    _, data, _, system, checkpoints = _load_run(run_dir)
+    return data, system, checkpoints
+
+
+def _load_run(run_dir: Path):
+    """(cfg, data, basis, system, checkpoints): :func:`load` and what it was built from."""
     from acefit.checkpoints import read_paths
     from acefit.pipeline import assemble_system, build_basis, load_data
 
@@ -51,7 +57,7 @@ def load(run_dir: Path):
             seen.add((s["label"], s["step"]))
             coef = np.asarray(paths[s["label"]].steps[s["step"]].coef, dtype=float)
             checkpoints.append((f"{s['label']}≤{s['budget']}", coef))
-    return data, system, checkpoints
+    return cfg, data, basis, system, checkpoints
 
 
 def refit_arguments(ap, paths: str) -> None:
@@ -65,13 +71,12 @@ def refit_arguments(ap, paths: str) -> None:
 def load_with_prior(run_dir: Path):
     """(data, system, gamma) of a finished run with a validation set: :func:`load` and
     the run's prior scale Γ (ones when it has none)."""
-    from acefit.pipeline import build_basis, prior_scale
+    from acefit.pipeline import prior_scale
 
-    data, system, _ = load(run_dir)
+    cfg, data, basis, system, _ = _load_run(run_dir)
     if system.val is None:
         raise SystemExit(f"the run {run_dir} has no validation set")
-    cfg = run_config(run_dir)
-    gamma = prior_scale(cfg, build_basis(cfg, data.train))
+    gamma = prior_scale(cfg, basis)
     return data, system, np.ones(system.train.n_features) if gamma is None else gamma
 
 
