@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from config_residuals import load_with_prior, refit_arguments
@@ -39,13 +38,10 @@ RULES = ("thresholds", "rank", "ls")
 def step_sse(problem, active, gamma, Av, yv, onehot):
     """(configurations, ranks) squared weighted validation residuals of every truncation
     rank of the TSVD refit on ``active``, and the ranks the thresholds rule can pick."""
-    from acefit.solvers.debias import DEFAULT_RTOLS
+    from acefit.solvers.debias import DEFAULT_RTOLS, tsvd_terms
 
-    sub = problem.columns(active)
-    g = gamma[active]
-    U, s, Vt = scipy.linalg.svd(sub.A / g, full_matrices=False, lapack_driver="gesdd")
+    s, terms = tsvd_terms(problem, active, prior=gamma)
     s = s[s > 0]
-    terms = Vt[: s.size].T * ((U[:, : s.size].T @ sub.y) / s) / g[:, None]
     pred = np.cumsum(Av[:, active] @ terms, axis=1)
     sse = onehot.T @ (yv[:, None] - pred) ** 2
     thresholds = sorted({int(np.count_nonzero(s > r * s[0])) for r in DEFAULT_RTOLS} - {0})

@@ -10,7 +10,7 @@ from sklearn.linear_model import ARDRegression, BayesianRidge
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers import ard, blr, omp, qr, rrqr, tsvd
 from acefit.solvers.bayes import blr_posterior
-from acefit.solvers.debias import debias_path, refit_ls, tsvd_refit
+from acefit.solvers.debias import debias_path, refit_ls, tsvd_refit, tsvd_terms
 
 EPS = np.finfo(float).eps
 
@@ -331,6 +331,10 @@ def test_tsvd_refit_over_every_rank_is_the_best_truncation(data):
     np.testing.assert_allclose(coef[active], fits[best], rtol=1e-8)
     assert info["rank"] == best + 1 and info["selected_by"] == "validation"
     assert info["rtol"] == pytest.approx(s[best] / s[0])
+    s_terms, terms = tsvd_terms(red, active, prior=gamma)  # every rank as partial sums
+    np.testing.assert_allclose(s_terms, s, rtol=1e-10)
+    for k in (1, best + 1, 12):
+        np.testing.assert_allclose(terms[:, :k].sum(axis=1), fits[k - 1], rtol=1e-8)
     thresholds, _ = tsvd_refit(red, active, validation=(A_val, y_val), prior=gamma)
     assert np.mean((y_val - A_val @ coef) ** 2) <= np.mean((y_val - A_val @ thresholds) ** 2)
     with pytest.raises(ValueError, match="'rank'"):

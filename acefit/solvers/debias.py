@@ -26,7 +26,8 @@ from acefit.solvers._common import prepare, validate_prior, validate_validation
 from acefit.solvers._qr import ActiveQR
 from acefit.solvers.path import Path, Step
 
-__all__ = ["refit_ls", "tsvd_refit", "debias_path", "Debiaser", "DEFAULT_RTOLS"]
+__all__ = ["refit_ls", "tsvd_refit", "tsvd_terms", "debias_path", "Debiaser",
+           "DEFAULT_RTOLS"]
 
 #: Candidate thresholds tried by :func:`tsvd_refit` when choosing by validation.
 DEFAULT_RTOLS = tuple(float(10.0 ** -k) for k in range(12, 0, -1)) + (0.0,)
@@ -120,14 +121,11 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
     if active.size == 0:
         return coef, {"rtol": float(cands[0]), "rank": 0,
                       "selected_by": "rtol" if val is None else "validation"}
-    sub = problem.columns(active)
     scale = None if gamma is None else gamma[active]
-    As = sub.A if scale is None else sub.A / scale
-    U, s, Vt = scipy.linalg.svd(As, full_matrices=False, lapack_driver="gesdd")
-    uty = U.T @ sub.y
+    s, Vt, uty = _scaled_svd(problem, active, scale)
     A_val = None if val is None else val[0][:, active]
     if every_rank:
-        rank = _best_rank(s, uty, Vt, scale, A_val, val[1])
+        rank = _best_rank(_rank_terms(s, Vt, uty, scale), A_val, val[1])
         if rank:
             x = Vt[:rank].T @ (uty[:rank] / s[:rank])
             coef[active] = x if scale is None else x / scale
@@ -152,19 +150,47 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
                   "selected_by": "rtol" if val is None else "validation"}
 
 
-def _best_rank(s, uty, Vt, scale, A_val, y_val, chunk=4096) -> int:
+def tsvd_terms(problem: LeastSquaresProblem, active, prior=None):
+    """The TSVD refits of every rank on ``active``, as partial sums (see :func:`tsvd_refit`).
+
+    Returns
+    -------
+    s : ndarray
+        Singular values of the (prior-scaled) active columns, decreasing.
+    terms : ndarray (len(active), number of nonzero s)
+        Column j is V_j u_j^T y / s_j in the unscaled coefficients of ``active``; the
+        rank-k refit is the sum of the first k columns.
+    """
+    active = _check(problem, active)
+    gamma = validate_prior(prior, problem.n_features)
+    scale = None if gamma is None else gamma[active]
+    s, Vt, uty = _scaled_svd(problem, active, scale)
+    return s, _rank_terms(s, Vt, uty, scale)
+
+
+def _scaled_svd(problem, active, scale):
+    """(s, V^T, U^T y) of the sub-problem's columns A_S, divided by ``scale`` if given."""
+    sub = problem.columns(active)
+    As = sub.A if scale is None else sub.A / scale
+    U, s, Vt = scipy.linalg.svd(As, full_matrices=False, lapack_driver="gesdd")
+    return s, Vt, U.T @ sub.y
+
+
+def _rank_terms(s, Vt, uty, scale):
+    keep = s > 0
+    terms = Vt[keep].T * (uty[keep] / s[keep])
+    return terms if scale is None else terms / scale[:, None]
+
+
+def _best_rank(terms, A_val, y_val, chunk=4096) -> int:
     """The truncation rank k whose validation RMS error is smallest (first on ties).
 
-    The rank-k coefficients are the partial sums of the terms V_j u_j^T y / s_j, so
-    the validation predictions of every k are the cumulative sums of those terms'
+    The rank-k coefficients are the partial sums of the ``terms`` (:func:`tsvd_terms`),
+    so the validation predictions of every k are the cumulative sums of those terms'
     predictions, taken over row blocks to bound memory.
     """
-    keep = s > 0
-    if not keep.any():
+    if terms.shape[1] == 0:
         return 0
-    terms = Vt[keep].T * (uty[keep] / s[keep])
-    if scale is not None:
-        terms = terms / scale[:, None]
     sq = np.zeros(terms.shape[1])
     for start in range(0, A_val.shape[0], chunk):
         pred = np.cumsum(A_val[start:start + chunk] @ terms, axis=1)
