@@ -555,6 +555,10 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "pure2b": Key(Bool(), False, "Remove the two-body part (all ν neighbours the same "
                   "atom) from every many-body function of order ν ≥ 2, as ACE1x's `pure2b`: "
                   "two-body physics is left to the pair basis."),
+    "radial_orthonormal": Key(Bool(), False, "Orthonormalise each radial family "
+                              "(many-body, pair) with its envelope over x in [-1, 1], in "
+                              "order of n, as ACE1/ACE1x's `transformed_jacobi`: same span, "
+                              "other functions for the sparse solvers and the prior."),
     "one_body": Key(Bool(), False, "Add the ν = 0 function of each element (1 on every site "
                     "of that element) to the basis: a per-atom energy the solvers select and "
                     "fit with the rest, on top of `data.e0` (prior weight 1; exported as part "
@@ -847,6 +851,10 @@ def _cross_checks(cfg, ctx) -> None:
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")
+    if basis["pure2b"] and basis["radial_orthonormal"]:
+        ctx.error("basis.radial_orthonormal", "true together with basis.pure2b: true; "
+                  "allowed: one of them (pure2b subtracts two-body parts in the Legendre "
+                  "radial functions)")
     if "yace" in cfg["export"]["formats"]:
         why = []
         if basis["transform"] != "polynomial":
@@ -858,6 +866,8 @@ def _cross_checks(cfg, ctx) -> None:
                        "or pair_degree: 0)")
         if basis["pure2b"]:
             why.append("basis.pure2b is true (needs false)")
+        if basis["radial_orthonormal"]:
+            why.append("basis.radial_orthonormal is true (needs false)")
         if why:
             ctx.error("export.formats", "'yace' (LAMMPS ML-PACE) can only represent "
                       "polynomial radial bases exactly, but " + "; ".join(why)

@@ -167,7 +167,8 @@ def build_basis(cfg: dict, train=()):
                     rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
                     p=b["transform_p"], q=b["transform_q"],
                     envelope=b["envelope"], pair_envelope=b["pair_envelope"],
-                    pure2b=b["pure2b"], one_body=b["one_body"])
+                    pure2b=b["pure2b"], one_body=b["one_body"],
+                    radial_orthonormal=b["radial_orthonormal"])
 
 
 def weight_table(cfg: dict) -> dict:

@@ -297,6 +297,39 @@ def test_subset_equals_column_selection(cuau_basis):
                                                  cuau_basis.functions[5]]
 
 
+def test_orthonormal_radials_span_the_same_basis_and_stay_consistent():
+    """Orthonormalised radial families are triangular combinations of the plain ones,
+    so the total-degree basis spans the same space: the same full least-squares fit.
+    Forces are checked against finite differences, and .yace export is refused."""
+    from acefit.export.yace import check_exportable
+
+    kw = dict(order=3, totaldegree=[7, 6, 5], rcut=5.0, pair_degree=3, envelope="x")
+    plain, orth = ACEBasis(["Mo"], **kw), ACEBasis(["Mo"], radial_orthonormal=True, **kw)
+    assert orth.radial.orthonormal and orth.functions == plain.functions
+    structures = [_mo(s, (1, 1, 1)) for s in range(12)]
+    rows = lambda b: np.vstack([np.vstack([b.evaluate(a).energy[None],  # noqa: E731
+                                           b.evaluate(a).forces.reshape(-1, len(b))])
+                                for a in structures])
+    A0, A1 = rows(plain), rows(orth)
+    T, *_ = np.linalg.lstsq(A0, A1, rcond=None)
+    _close(A0 @ T, A1, rel=1e-8)
+    assert not np.allclose(A0, A1)
+    atoms = _mo(5, (1, 1, 1))
+    out = orth.evaluate(atoms)
+    h, scale = 1e-5, np.abs(out.forces).max()
+    ap, am = atoms.copy(), atoms.copy()
+    ap.positions[1, 2] += h
+    am.positions[1, 2] -= h
+    fd = -(_energy(orth, ap) - _energy(orth, am)) / (2 * h)
+    np.testing.assert_allclose(out.forces[1, 2], fd, atol=1e-7 * scale)
+    again = ACEBasis.from_dict(json.loads(json.dumps(orth.to_dict())))
+    np.testing.assert_array_equal(again.evaluate(atoms).forces, out.forces)
+    poly = ACEBasis(["Mo"], order=2, totaldegree=[6, 5], rcut=5.0, pair_degree=0,
+                    transform="polynomial", radial_orthonormal=True)
+    with pytest.raises(ValueError, match="orthonormalised"):
+        check_exportable(poly)
+
+
 def test_to_dict_round_trip(cuau_basis):
     d = cuau_basis.to_dict()
     text = json.dumps(d)

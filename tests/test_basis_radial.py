@@ -121,3 +121,58 @@ def test_default_r0_is_a_bond_length():
 def test_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         RadialBasis((CU,), nmax=3, **kw)
+
+
+# -- orthonormal families (ACE1/ACE1x's transformed_jacobi) ----------------------------
+ORTH = dict(nmax=10, npair=6, rcut={"default": 5.0, (CU, AU): 5.5}, envelope="x",
+            orthonormal=True)
+
+
+def _mean_over_x(rb, a, b, n=400_001):
+    """(1/2) int_{-1}^{1} R_i R_j dx by the trapezoid rule on a fine grid in r: an
+    independent check of the Gauss rule the basis uses."""
+    pt = rb.pair_type(a, b)
+    r = np.linspace(rb.rin[a, b], rb.rcut[a, b], n)[1:-1]
+    zi, zj = np.full(len(r), a), np.full(len(r), b)
+    R, _ = rb.evaluate(r, zi, zj)
+    x, _ = rb.x_of_r(r, np.full(len(r), pt))
+    w = 0.5 * np.gradient(x)
+    return (R * w[:, None]).T @ R
+
+
+@pytest.mark.parametrize("pair_envelope", ["repulsive", "y"])
+def test_orthonormal_families_are_orthonormal_per_pair(pair_envelope):
+    rb = RadialBasis((CU, AU), pair_envelope=pair_envelope, **ORTH)
+    for a, b in [(0, 0), (0, 1), (1, 1)]:
+        G = _mean_over_x(rb, a, b)
+        np.testing.assert_allclose(G[:10, :10], np.eye(10), atol=1e-6)
+        np.testing.assert_allclose(G[10:, 10:], np.eye(6), atol=1e-6)
+
+
+def test_orthonormal_families_keep_the_span_of_each_degree():
+    kw = {**ORTH, "rcut": 5.0}
+    plain = RadialBasis((CU,), **{**kw, "orthonormal": False})
+    orth = RadialBasis((CU,), **kw)
+    r = np.linspace(0.8, 4.99, 300)
+    z = np.zeros(len(r), dtype=int)
+    R0, _ = plain.evaluate(r, z, z)
+    R1, dR1 = orth.evaluate(r, z, z)
+    for fam in (slice(0, 10), slice(10, 16)):
+        # each orthonormal function n is a combination of the plain ones up to n
+        T, *_ = np.linalg.lstsq(R0[:, fam], R1[:, fam], rcond=None)
+        np.testing.assert_allclose(R0[:, fam] @ T, R1[:, fam], atol=1e-9)
+        np.testing.assert_allclose(np.tril(T, -1), 0.0, atol=1e-7 * np.abs(T).max())
+    np.testing.assert_allclose(dR1, _fd(orth, r, z, z), rtol=1e-6,
+                               atol=1e-6 * np.abs(dR1).max())
+
+
+def test_orthonormal_round_trip_and_refusals():
+    rb = RadialBasis((CU, AU), **ORTH)
+    again = RadialBasis.from_dict((CU, AU), rb.to_dict())
+    assert again.orthonormal and again.to_dict() == rb.to_dict()
+    r = np.linspace(1.0, 5.2, 20)
+    zi, zj = np.zeros(20, int), np.ones(20, int)
+    np.testing.assert_array_equal(again.evaluate(r, zi, zj)[0], rb.evaluate(r, zi, zj)[0])
+    assert "orthonormal" not in RadialBasis((CU,), nmax=4).to_dict()
+    with pytest.raises(ValueError, match="pure2b"):
+        RadialBasis((CU,), nmax=4, diagonal={2: 3}, orthonormal=True)

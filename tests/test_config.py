@@ -150,6 +150,23 @@ def test_pure2b_reaches_the_basis_and_blocks_yace(tmp_path):
     assert "basis.pure2b is true" in found[0][1]
 
 
+def test_radial_orthonormal_reaches_the_basis_and_blocks_yace_and_pure2b(tmp_path):
+    from acefit.pipeline import build_basis
+
+    basis = build_basis(load_config(write(tmp_path, MINIMAL + "basis: {elements: [Si], "
+                                          "order: 2, totaldegree: 6, "
+                                          "radial_orthonormal: true}\n")))
+    assert basis.radial.orthonormal
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {transform: polynomial, "
+                                                  "pair_degree: 0, radial_orthonormal: true}\n"
+                                                  "export: {formats: [yace]}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["export.formats"]
+    assert "basis.radial_orthonormal is true" in found[0][1]
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {pure2b: true, "
+                                                  "radial_orthonormal: true}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.radial_orthonormal"]
+
+
 def test_one_body_reaches_the_basis(tmp_path):
     from acefit.pipeline import build_basis
 

@@ -121,12 +121,17 @@ class ACEBasis:
         through the diagonal radial channels of :class:`RadialBasis`.
     one_body : bool
         Add one one-body function per species (listed first for its centre).
+    radial_orthonormal : bool
+        Orthonormalise each radial family over x in [-1, 1], as ACE1/ACE1x's
+        ``transformed_jacobi`` (see :class:`acefit.basis.radial.RadialBasis`): the same
+        span, other functions for the sparse solvers and the prior. Not with ``pure2b``;
+        not exportable to ``.yace``.
     """
 
     def __init__(self, elements, order=3, totaldegree=None, wL=1.5, maxl=None, maxn=None,
                  pair_degree=None, rcut=5.0, r0=None, rin=0.0, transform="agnesi", p=2,
                  q=4, a=None, envelope=None, pair_envelope="repulsive", pure2b=False,
-                 one_body=False):
+                 one_body=False, radial_orthonormal=False):
         if totaldegree is None:
             if not isinstance(order, Integral) or not 1 <= order <= 4:
                 raise ValueError(f"order must be an integer in 1..4, got {order!r}")
@@ -138,7 +143,8 @@ class ACEBasis:
         radial = RadialBasis(spec.elements, nmax, spec.pair_degree, rcut=rcut, r0=r0,
                              rin=rin, transform=transform, p=p, q=q, a=a,
                              envelope=envelope, pair_envelope=pair_envelope,
-                             diagonal=_diagonal_channels(functions) if pure2b else None)
+                             diagonal=_diagonal_channels(functions) if pure2b else None,
+                             orthonormal=radial_orthonormal)
         self._setup(spec, radial, functions, pure2b)
 
     # -- construction -----------------------------------------------------------------

@@ -218,11 +218,17 @@ class RadialBasis:
         Envelope of the pair functions (the repulsive one of App. A by default).
     diagonal : dict {int: int}, optional
         Diagonal channels: for each power nu >= 2, the number M of Q^nu_m.
+    orthonormal : bool
+        Replace each family (many-body R_1..R_nmax, pair R^pair_1..) by its Gram-Schmidt
+        orthonormalisation, in order of n, in the mean over x in [-1, 1] of each element
+        pair: the radial functions of ACE1/ACE1x's ``transformed_jacobi`` (orthonormal
+        with their envelope on a uniform grid of the transformed coordinate). Same span
+        for every n; changes which functions a sparse solver and the prior see.
     """
 
     def __init__(self, elements, nmax, npair=0, rcut=5.0, r0=None, rin=0.0,
                  transform="agnesi", p=2, q=4, a=None, envelope=None,
-                 pair_envelope="repulsive", diagonal=None):
+                 pair_envelope="repulsive", diagonal=None, orthonormal=False):
         self.elements = tuple(int(z) for z in elements)
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
@@ -268,6 +274,13 @@ class RadialBasis:
         self.y_cut = self.y_cut.reshape(self.rin.shape)
         # left root of the "y" envelope: the x of y = 0 (r -> infinity)
         self.x_zero = -1.0 - 2.0 * self.y_in / (self.y_cut - self.y_in)
+        self.orthonormal = bool(orthonormal)
+        if self.orthonormal and self.diagonal:
+            raise ValueError("orthonormal radial functions cannot be combined with the "
+                             "diagonal channels of a pure2b basis")
+        self._orth = None  # evaluate() gives the plain families while these are built
+        if self.orthonormal:
+            self._orth = self._orthonormalisers()
 
     # -- transforms -------------------------------------------------------------------
     def _default_a(self):
@@ -390,9 +403,48 @@ class RadialBasis:
             out[:, sl] = f[:, None] * P[:, : self.npair]
             dout[:, sl] = df[:, None] * P[:, : self.npair] \
                 + f[:, None] * dP[:, : self.npair] * dx[:, None]
+        if self._orth is not None:
+            self._apply_orthonormalisers(out, dout, pt)
         out[~inside] = 0.0
         dout[~inside] = 0.0
         return out, dout
+
+    # -- orthonormal families -----------------------------------------------------------
+    def _families(self):
+        return [sl for sl in (slice(0, self.nmax), slice(self.nmax, self.nmax + self.npair))
+                if sl.stop > sl.start]
+
+    def _orthonormalisers(self, panels=400, order=8):
+        """Per pair type and family, the lower-triangular T with T R orthonormal in
+        (1/2) int_{-1}^{1} . dx, from a composite Gauss rule in r (x(r) is smooth in r;
+        its inverse is not near rin)."""
+        g, gw = np.polynomial.legendre.leggauss(order)
+        n_types = self.rin.size
+        out = []
+        for pt in range(n_types):
+            rin, rc = self.rin.ravel()[pt], self.rcut.ravel()[pt]
+            edges = np.linspace(rin, rc, panels + 1)
+            half = 0.5 * np.diff(edges)
+            r = ((edges[:-1] + half)[:, None] + half[:, None] * g[None, :]).ravel()
+            w = (half[:, None] * gw[None, :]).ravel()
+            idx = np.full(len(r), pt)
+            _, dx = self.x_of_r(r, idx)
+            R, _ = self.evaluate(r, idx // len(self.elements), idx % len(self.elements))
+            per_family = []
+            for sl in self._families():
+                F = R[:, sl]
+                G = 0.5 * (F * (w * np.abs(dx))[:, None]).T @ F
+                L = np.linalg.cholesky(G)
+                per_family.append((sl, np.linalg.inv(L)))
+            out.append(per_family)
+        return out
+
+    def _apply_orthonormalisers(self, out, dout, pt):
+        for t in np.unique(pt):
+            rows = pt == t
+            for sl, T in self._orth[t]:
+                out[rows, sl] = out[rows, sl] @ T.T
+                dout[rows, sl] = dout[rows, sl] @ T.T
 
     @property
     def max_cutoff(self):
@@ -410,6 +462,8 @@ class RadialBasis:
             d["a"] = _table_to_list(self.elements, self.a)
         if self.diagonal:
             d["diagonal"] = [[nu, m] for nu, m in self.diagonal.items()]
+        if self.orthonormal:
+            d["orthonormal"] = True
         return d
 
     @classmethod
@@ -419,4 +473,5 @@ class RadialBasis:
                    rin=get("rin"), transform=d["transform"], p=d["p"], q=d["q"],
                    a=get("a") if "a" in d else None, envelope=d["envelope"],
                    pair_envelope=d["pair_envelope"],
-                   diagonal={int(nu): int(m) for nu, m in d.get("diagonal", [])})
+                   diagonal={int(nu): int(m) for nu, m in d.get("diagonal", [])},
+                   orthonormal=bool(d.get("orthonormal", False)))

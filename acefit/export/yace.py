@@ -59,6 +59,9 @@ def check_exportable(basis):
                         "Torabi et al. App. A, which has a pole at r = 0 and is not a "
                         "polynomial in t = ((1+r0)/(1+r))^p (finite at r = 0); ML-PACE's "
                         "pair and rank-1 functions are such polynomials")
+    if rad.orthonormal:
+        problems.append("the radial functions are orthonormalised (radial_orthonormal), "
+                        "not the Legendre recurrence this writer maps to ML-PACE")
     if basis.pure2b:
         problems.append("the basis is pure2b: its many-body functions subtract pair terms "
                         "in E(x)^nu P_m(x), which ML-PACE's B-functions do not contain")
