@@ -452,3 +452,35 @@ def test_validation_rows_are_taken_column_major(data):
     assert A_val.flags.f_contiguous and np.array_equal(A_val, A[:30])
     already = np.asfortranarray(A[:30])
     assert validate_validation((already, y[:30]), A.shape[1])[0] is already   # no copy
+
+
+def test_blr_ignores_directions_below_rounding():
+    """A polynomial-transform ACE basis of high degree is numerically rank-deficient
+    (most singular values of the prior-scaled design are below rounding). The evidence
+    fixed point used to fit the rounding noise of those directions, driving alpha / beta
+    to ~1e-29 and the training error up by four orders of magnitude; they now get the
+    prior mean and the fit stays as good as least squares."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from acefit.basis import ACEBasis
+    from acefit.prior import algebraic_prior
+
+    rng = np.random.default_rng(0)
+    basis = ACEBasis(["Cu"], order=3, totaldegree=[25, 21, 17], rcut=5.0, pair_degree=25,
+                     pair_envelope="x", transform="polynomial", envelope="x")
+    rows, ys = [], []
+    for i in range(40):
+        atoms = bulk("Cu", "fcc", 3.6, cubic=True).repeat((2, 2, 2))
+        atoms.rattle(0.1, seed=i)
+        atoms.set_cell(atoms.cell * (1 + 0.03 * rng.standard_normal()), scale_atoms=True)
+        atoms.calc = EMT()
+        out = basis.evaluate(atoms)
+        w = 30 / np.sqrt(len(atoms))
+        rows += [w * out.energy[None], out.forces.reshape(-1, len(basis))]
+        ys += [[w * atoms.get_potential_energy()], atoms.get_forces().ravel()]
+    A, y = np.vstack(rows), np.concatenate(ys)
+    step = blr(A, y, prior=algebraic_prior(basis, p=4)).steps[0]
+    lstsq_rms = np.sqrt(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
+    assert np.sqrt(np.mean((A @ step.coef - y) ** 2)) < 2 * lstsq_rms
+    assert step.info["converged"] and step.info["null_directions"] > len(basis) // 2

@@ -24,6 +24,12 @@ A column that is exactly zero gets an exactly zero coefficient (its posterior
 mean; rounding would otherwise leave ~1e-13) and is never active; duplicated
 columns share their weight equally.
 
+:func:`blr` treats singular directions of the (prior-scaled) design below rounding,
+sigma <= eps max(shape) sigma_max as in ``lstsq``, as carrying no data: their posterior
+mean is the prior mean 0 (``step.info["null_directions"]`` counts them). Otherwise
+the evidence can drive alpha / beta towards 0 while the mean fits the rounding noise
+of those directions, as it did on a degree-25 polynomial-transform basis.
+
 Initial values: beta_0 = m / ||y||^2 (computable from the reduced form; scikit-
 learn uses 1 / var(y), which needs the mean of y), alpha_0 = 1. Convergence: the
 relative l1 change of the coefficients falls below ``tol``.
@@ -180,8 +186,14 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     P = compact(setup.scaled)
     m, n = P.m, P.n_features
     _, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
-    ev = s ** 2
     vty = Vt @ P.aty()        # V^T A^T y
+    # Directions below rounding (as lstsq's rcond) carry no information about y: without
+    # this, a numerically rank-deficient A lets the evidence drive alpha / beta to ~0 and
+    # the mean follows the rounding noise of those directions (seen: |c| ~ 1e15).
+    null = s <= np.finfo(float).eps * max(P.A.shape) * (s[0] if s.size else 0.0)
+    s = np.where(null, 0.0, s)
+    vty[null] = 0.0
+    ev = s ** 2
 
     alpha = (1.0 if alpha_init is None
              else check_nonnegative(alpha_init, "alpha_init", positive=True))
@@ -208,7 +220,8 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     log_ev = 0.5 * (n * np.log(alpha) + m * np.log(beta) - beta * rss - alpha * (d @ d)
                     - logdet_prec - m * np.log(2 * np.pi))
     info = {"alpha": float(alpha), "beta": float(beta), "log_evidence": float(log_ev),
-            "effective_params": gamma, "n_iter": it, "converged": converged}
+            "effective_params": gamma, "n_iter": it, "converged": converged,
+            "null_directions": int(null.sum())}
     if committee:
         post = GaussianPosterior(setup.unscale(d), float(alpha), float(beta), Vt.T, s, setup.scale)
         info["committee"] = post.committee(committee, seed)
