@@ -303,13 +303,17 @@ def test_orthonormal_radials_span_the_same_basis_and_stay_consistent():
     Forces are checked against finite differences, and .yace export is refused."""
     from acefit.export.yace import check_exportable
 
-    kw = dict(order=3, totaldegree=[7, 6, 5], rcut=5.0, pair_degree=3, envelope="x")
+    kw = {"order": 3, "totaldegree": [7, 6, 5], "rcut": 5.0, "pair_degree": 3,
+          "envelope": "x"}
     plain, orth = ACEBasis(["Mo"], **kw), ACEBasis(["Mo"], radial_orthonormal=True, **kw)
     assert orth.radial.orthonormal and orth.functions == plain.functions
     structures = [_mo(s, (1, 1, 1)) for s in range(12)]
-    rows = lambda b: np.vstack([np.vstack([b.evaluate(a).energy[None],  # noqa: E731
-                                           b.evaluate(a).forces.reshape(-1, len(b))])
-                                for a in structures])
+
+    def rows(b):
+        outs = [b.evaluate(a) for a in structures]
+        return np.vstack([np.vstack([o.energy[None], o.forces.reshape(-1, len(b))])
+                          for o in outs])
+
     A0, A1 = rows(plain), rows(orth)
     T, *_ = np.linalg.lstsq(A0, A1, rcond=None)
     _close(A0 @ T, A1, rel=1e-8)

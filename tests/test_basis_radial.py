@@ -124,8 +124,8 @@ def test_bad_parameters(kw, match):
 
 
 # -- orthonormal families (ACE1/ACE1x's transformed_jacobi) ----------------------------
-ORTH = dict(nmax=10, npair=6, rcut={"default": 5.0, (CU, AU): 5.5}, envelope="x",
-            orthonormal=True)
+ORTH = {"nmax": 10, "npair": 6, "rcut": {"default": 5.0, (CU, AU): 5.5}, "envelope": "x",
+        "orthonormal": True}
 
 
 def _mean_over_x(rb, a, b, n=400_001):

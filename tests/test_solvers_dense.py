@@ -480,7 +480,12 @@ def test_blr_ignores_directions_below_rounding():
         rows += [w * out.energy[None], out.forces.reshape(-1, len(basis))]
         ys += [[w * atoms.get_potential_energy()], atoms.get_forces().ravel()]
     A, y = np.vstack(rows), np.concatenate(ys)
-    step = blr(A, y, prior=algebraic_prior(basis, p=4)).steps[0]
+    gamma = algebraic_prior(basis, p=4)
+    step = blr(A, y, prior=gamma).steps[0]
     lstsq_rms = np.sqrt(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
     assert np.sqrt(np.mean((A @ step.coef - y) ** 2)) < 2 * lstsq_rms
     assert step.info["converged"] and step.info["null_directions"] > len(basis) // 2
+    # the posterior rebuilt from the step's precisions has the same mean
+    post = blr_posterior(A, y, alpha=step.info["alpha"], beta=step.info["beta"], prior=gamma)
+    np.testing.assert_allclose(post.mean, step.coef, rtol=1e-8,
+                               atol=1e-8 * np.abs(step.coef).max())

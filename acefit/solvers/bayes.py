@@ -139,6 +139,20 @@ def _converged(c_old, c, tol) -> bool:
     return np.sum(np.abs(c - c_old)) <= tol * max(np.sum(np.abs(c)), np.finfo(float).tiny)
 
 
+def _svd_above_rounding(P):
+    """s, Vt, V^T A^T y of the problem, with the directions below rounding (s <= eps
+    max(shape) s_max, lstsq's rcond) set to s = 0 and no data, and their mask.
+
+    Without this a numerically rank-deficient A lets the evidence drive alpha / beta to
+    ~0 while the mean follows the rounding noise of those directions (seen: |c| ~ 1e15).
+    """
+    _, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
+    vty = Vt @ P.aty()
+    null = s <= np.finfo(float).eps * max(P.A.shape) * (s[0] if s.size else 0.0)
+    vty[null] = 0.0
+    return np.where(null, 0.0, s), Vt, vty, null
+
+
 def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: float | None = None,
         beta_init: float | None = None, max_iter: int = 300, tol: float = 1e-8,
         hyperprior=None, committee: int = 0, seed=None) -> Path:
@@ -185,14 +199,7 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
                     on_step=on_step)
     P = compact(setup.scaled)
     m, n = P.m, P.n_features
-    _, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
-    vty = Vt @ P.aty()        # V^T A^T y
-    # Directions below rounding (as lstsq's rcond) carry no information about y: without
-    # this, a numerically rank-deficient A lets the evidence drive alpha / beta to ~0 and
-    # the mean follows the rounding noise of those directions (seen: |c| ~ 1e15).
-    null = s <= np.finfo(float).eps * max(P.A.shape) * (s[0] if s.size else 0.0)
-    s = np.where(null, 0.0, s)
-    vty[null] = 0.0
+    s, Vt, vty, null = _svd_above_rounding(P)
     ev = s ** 2
 
     alpha = (1.0 if alpha_init is None
@@ -247,8 +254,8 @@ def blr_posterior(A, y=None, *, alpha: float, beta: float, prior=None) -> Gaussi
     beta = check_nonnegative(beta, "beta", allow_none=False, positive=True)
     gamma = validate_prior(prior, problem.n_features)
     P = compact(problem if gamma is None else problem.scale_columns(gamma))
-    _, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
-    d = Vt.T @ ((Vt @ P.aty()) / (s ** 2 + alpha / beta))
+    s, Vt, vty, _ = _svd_above_rounding(P)
+    d = Vt.T @ (vty / (s ** 2 + alpha / beta))
     c = d if gamma is None else d / gamma
     return GaussianPosterior(c, alpha, beta, Vt.T, s, gamma)
 
