@@ -215,8 +215,9 @@ def _export(args) -> int:
 
 
 def _mae(entry, split, q, digits) -> str:
-    stats = entry.get(split)
-    value = None if not stats or not stats["all"][q]["n"] else stats["all"][q]["mae"]
+    from acefit.compare import entry_stat
+
+    value = entry_stat(entry, split, q)
     return "–" if value is None else f"{value:.{digits}f}"
 
 

@@ -82,7 +82,9 @@ def _read_json(path: Path):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _stat(entry, split, q, stat="mae"):
+def entry_stat(entry, split, q, stat="mae"):
+    """One statistic of a checkpoint's errors entry (``errors/<label>.json``), e.g. the
+    test force MAE; None when the split has no such rows or the value is NaN."""
     e = entry.get(split)
     if not e or not e["all"][q]["n"]:
         return None
@@ -126,7 +128,8 @@ def comparison_rows(runs, budgets) -> list[dict]:
                 rows.append({"budget": budget, "run": run.name, "solver": label,
                              "method": run.paths[label].solver, "step": i,
                              "n_active": e["n_active"], "val_loss": e.get("val_loss"),
-                             **{f"{s}_{q}_{st}": _stat(e, s, q, st) for s, q, st in _COLUMNS}})
+                             **{f"{s}_{q}_{st}": entry_stat(e, s, q, st)
+                                for s, q, st in _COLUMNS}})
     return rows
 
 
@@ -165,7 +168,7 @@ def _curve(entries, split, q):
     """(sizes, errors): for each size, the error of the last step of that size."""
     last = {}
     for e in entries:
-        v = _stat(e, split, q)
+        v = entry_stat(e, split, q)
         if v is not None:
             last[e["n_active"]] = v
     sizes = np.array(sorted(last), dtype=int)
@@ -338,7 +341,8 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
             raise ValueError(f"budgets must be integers >= 1, got {bad}")
         budgets = sorted(set(budgets))
     if split is None:
-        has_test = all(_stat(e, "test", "F") is not None or _stat(e, "test", "E") is not None
+        has_test = all(entry_stat(e, "test", "F") is not None
+                       or entry_stat(e, "test", "E") is not None
                        for r in runs for entries in r.errors.values() for e in entries[-1:])
         split = "test" if has_test else "val"
     out = Path(out_dir)
