@@ -125,10 +125,9 @@ def tsvd_refit(problem: LeastSquaresProblem, active, *, rtol: float | None = Non
     s, Vt, uty = _scaled_svd(problem, active, scale)
     A_val = None if val is None else val[0][:, active]
     if every_rank:
-        rank = _best_rank(_rank_terms(s, Vt, uty, scale), A_val, val[1])
-        if rank:
-            x = Vt[:rank].T @ (uty[:rank] / s[:rank])
-            coef[active] = x if scale is None else x / scale
+        terms = _rank_terms(s, Vt, uty, scale)
+        rank = _best_rank(terms, A_val, val[1])
+        coef[active] = terms[:, :rank].sum(axis=1)  # the rank-k refit (tsvd_terms)
         return coef, {"rtol": float(s[rank - 1] / s[0]) if rank else 0.0, "rank": rank,
                       "selected_by": "validation"}
     best = None
