@@ -6,7 +6,9 @@ at most ``--budget`` active functions) and BLR (its one checkpoint) the script p
 the mean ± standard error over seeds of NEW − BASE in validation energy MAE
 (meV/atom), validation force MAE (eV/Å), test energy MAE and test force MAE, and with
 ``--loss`` the relative change of the validation loss (the weighted RMS residual that
-selects checkpoints), in %::
+selects checkpoints), in %; with ``--ef`` the sum of the relative changes of the
+validation energy and force MAE, in %, and in how many splits it is lower (the rule for
+settings that change the weights, where the two losses cannot be compared)::
 
     python scripts/zuo_paired.py "/tmp/tune/base_s{seed}" "/tmp/tune/new_s{seed}" \\
         --label "Mo new - base" --seeds 0 1 2 3 4
@@ -49,6 +51,8 @@ def main(argv=None):
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--budget", type=int, default=300)
     ap.add_argument("--loss", action="store_true", help="add the validation loss change (%%)")
+    ap.add_argument("--ef", action="store_true",
+                    help="add the summed relative change of validation E and F MAE (%%)")
     ap.add_argument("--element", help="the element's run, in folders that hold both")
     args = ap.parse_args(argv)
     cols = []
@@ -61,7 +65,8 @@ def main(argv=None):
             if a is not None and b is not None:
                 d = np.subtract(b, a)
                 d[4] = 100.0 * d[4] / a[4]
-                diffs.append(d)
+                ef = 100.0 * (d[0] / a[0] + d[1] / a[1])
+                diffs.append(np.append(d, ef))
         if len(diffs) < 2:
             cols.append("–")
             continue
@@ -71,7 +76,9 @@ def main(argv=None):
         cols.append(f"{d[:, 0].mean():+.2f} ± {se[0]:.2f} / {d[:, 1].mean():+.4f} ± "
                     f"{se[1]:.4f} / {d[:, 2].mean():+.2f} ± {se[2]:.2f} / "
                     f"{d[:, 3].mean():+.4f}"
-                    + (f" / {d[:, 4].mean():+.1f} ± {se[4]:.1f} %" if args.loss else ""))
+                    + (f" / {d[:, 4].mean():+.1f} ± {se[4]:.1f} %" if args.loss else "")
+                    + (f" / E+F {d[:, 5].mean():+.1f} ± {se[5]:.1f} % (lower in "
+                       f"{int((d[:, 5] < 0).sum())} of {len(d)})" if args.ef else ""))
     print(f"| {args.label} ({min(n_pairs, default=0)} splits) | " + " | ".join(cols) + " |")
 
 
