@@ -41,7 +41,6 @@ def step_sse(problem, active, gamma, Av, yv, onehot):
     from acefit.solvers.debias import DEFAULT_RTOLS, tsvd_terms
 
     s, terms = tsvd_terms(problem, active, prior=gamma)
-    s = s[s > 0]
     pred = np.cumsum(Av[:, active] @ terms, axis=1)
     sse = onehot.T @ (yv[:, None] - pred) ** 2
     thresholds = sorted({int(np.count_nonzero(s > r * s[0])) for r in DEFAULT_RTOLS} - {0})

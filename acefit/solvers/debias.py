@@ -155,8 +155,8 @@ def tsvd_terms(problem: LeastSquaresProblem, active, prior=None):
     Returns
     -------
     s : ndarray
-        Singular values of the (prior-scaled) active columns, decreasing.
-    terms : ndarray (len(active), number of nonzero s)
+        The nonzero singular values of the (prior-scaled) active columns, decreasing.
+    terms : ndarray (len(active), len(s))
         Column j is V_j u_j^T y / s_j in the unscaled coefficients of ``active``; the
         rank-k refit is the sum of the first k columns.
     """
@@ -164,7 +164,7 @@ def tsvd_terms(problem: LeastSquaresProblem, active, prior=None):
     gamma = validate_prior(prior, problem.n_features)
     scale = None if gamma is None else gamma[active]
     s, Vt, uty = _scaled_svd(problem, active, scale)
-    return s, _rank_terms(s, Vt, uty, scale)
+    return s[s > 0], _rank_terms(s, Vt, uty, scale)
 
 
 def _scaled_svd(problem, active, scale):
