@@ -92,7 +92,8 @@ def _json_default(obj):
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # milliseconds: runs started side by side must be orderable by their stamps
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def config_hash(cfg: dict) -> str:
