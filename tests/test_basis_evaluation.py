@@ -300,7 +300,8 @@ def test_subset_equals_column_selection(cuau_basis):
 def test_orthonormal_radials_span_the_same_basis_and_stay_consistent():
     """Orthonormalised radial families are triangular combinations of the plain ones,
     so the total-degree basis spans the same space: the same full least-squares fit.
-    Forces are checked against finite differences, and .yace export is refused."""
+    Forces are checked against finite differences; .yace export takes them as splines
+    and refuses them as recurrences."""
     from acefit.export.yace import check_exportable
 
     kw = {"order": 3, "totaldegree": [7, 6, 5], "rcut": 5.0, "pair_degree": 3,
@@ -331,7 +332,8 @@ def test_orthonormal_radials_span_the_same_basis_and_stay_consistent():
     poly = ACEBasis(["Mo"], order=2, totaldegree=[6, 5], rcut=5.0, pair_degree=0,
                     transform="polynomial", radial_orthonormal=True)
     with pytest.raises(ValueError, match="orthonormalised"):
-        check_exportable(poly)
+        check_exportable(poly, "recurrence")
+    check_exportable(poly, "spline")
 
 
 def test_to_dict_round_trip(cuau_basis):

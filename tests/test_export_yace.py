@@ -1,5 +1,6 @@
-"""Export to ML-PACE .yace: python-ace (same C++ as LAMMPS pair_style pace) must
-reproduce acefit's energies, per-atom energies, forces and stress."""
+"""Export to ML-PACE .yace, recurrence dialect: python-ace 0.4 (the C++ of LAMMPS
+pair_style pace before its 2023 spline change) must reproduce acefit's energies,
+per-atom energies, forces and stress. The spline dialect: test_export_yace_spline.py."""
 
 import numpy as np
 import pytest
@@ -45,7 +46,7 @@ def _configs(two_elements):
 
 
 def _compare(pot, path, configs):
-    export_yace(pot, path)
+    export_yace(pot, path, radial="recurrence")
     ours, theirs = ACECalculator(pot), pyace.PyACECalculator(str(path))
     for atoms in configs:
         a1, a2 = atoms.copy(), atoms.copy()
@@ -68,8 +69,8 @@ def test_one_element(tmp_path):
 
 def test_export_from_potential_file(tmp_path):
     pot = _potential(["Cu"], seed=5)
-    export_yace(pot.save(tmp_path / "m.h5"), tmp_path / "from_file.yace")
-    export_yace(pot, tmp_path / "direct.yace")
+    export_yace(pot.save(tmp_path / "m.h5"), tmp_path / "from_file.yace", radial="recurrence")
+    export_yace(pot, tmp_path / "direct.yace", radial="recurrence")
     assert (tmp_path / "from_file.yace").read_text() == (tmp_path / "direct.yace").read_text()
 
 
@@ -90,7 +91,7 @@ def test_pair_functions_of_higher_degree_than_the_many_body_basis(tmp_path):
 
 def test_radial_recurrence_is_acefits(tmp_path):
     pot = _potential(["Cu", "Au"], envelope="y", rcut=4.6)
-    d = yace_dict(pot)
+    d = yace_dict(pot, "recurrence")
     rad = pot.basis.radial
     r = np.linspace(0.3, 5.0, 200)
     for (a, b), params in d["bonds"].items():
@@ -110,7 +111,7 @@ def test_refuses_inexpressible_models(tmp_path, kw, reason):
     basis = ACEBasis(["Cu"], order=2, totaldegree=[5, 4], **kw)
     pot = Potential(basis, np.ones(len(basis)))
     with pytest.raises(ValueError, match=reason) as info:
-        export_yace(pot, tmp_path / "x.yace")
+        export_yace(pot, tmp_path / "x.yace", radial="recurrence")
     assert "transform: polynomial" in str(info.value)
     assert not (tmp_path / "x.yace").exists()
 
@@ -134,6 +135,6 @@ def test_one_body_functions_become_part_of_e0(tmp_path):
     coef = pot.coefficients.copy()
     coef[k] = [0.375, -2.25]
     pot = Potential(pot.basis, coef, e0=pot.e0)
-    d = yace_dict(pot)
+    d = yace_dict(pot, "recurrence")
     assert d["E0"] == [pot.e0["Cu"] + 0.375, pot.e0["Au"] - 2.25]
     _compare(pot, tmp_path / "onebody.yace", _configs(True))

@@ -1,33 +1,41 @@
-"""Export to LAMMPS ML-PACE ``.yace`` (``pair_style pace``), exact for polynomial radials.
+"""Export to LAMMPS ML-PACE ``.yace`` (``pair_style pace``).
 
-The format and every formula used here are in ``docs/yace_format.md``. In short, per
-ordered species pair the ``ACE.jl.base`` radial basis evaluates
+The format and every formula used here are in ``docs/yace_format.md``. Two dialects of
+the ``ACE.jl`` radial block exist, and each ML-PACE release reads one of them:
 
-    t = ((1 + r0)/(1 + r))^p,  P_0 = A_0 (t - xl)^2,  P_k = (A_k t + B_k) P_{k-1} + C_k P_{k-2}
+``radial="spline"`` (default; ML-PACE since 2023, i.e. current LAMMPS)
+    every radial function is a cubic Hermite spline on ``nbins`` equal bins of
+    [0, rcut], stored as nodal values and derivatives. Any acefit radial basis is
+    written (Agnesi or polynomial transform, rin > 0, repulsive pair envelope,
+    orthonormal radials); only the radial functions the active coefficients use are
+    tabulated, and ``nbins`` is doubled until the spline reproduces each of them to
+    ``spline_rtol`` (relative to its largest value) on [``spline_rmin``, rcut].
+``radial="recurrence"`` (python-ace 0.4 and ML-PACE before the spline change)
+    per ordered species pair ``t = ((1 + r0)/(1 + r))^p``, ``P_0 = A_0 (t - xl)^2``,
+    ``P_k = (A_k t + B_k) P_{k-1} + C_k P_{k-2}``: exact for acefit's polynomial
+    transform (rin = 0, integer p), whose Legendre recurrence in x = alpha t + beta is
+    a recurrence in t; a left envelope root (x - x_l)^p_l (the "y" envelope) becomes
+    p_l leading recurrence steps and pair functions are re-expanded in the same P_k.
 
-and acefit's many-body radial functions (``transform: polynomial``, rin = 0, integer p)
-are exactly such a sequence: x = alpha t + beta is affine in t, so the Legendre
-recurrence in x is a recurrence in t, the envelope root at rcut is ``xl`` and a
-left envelope root (x - x_l)^p_l (the "y" envelope) becomes p_l leading
-recurrence steps. Rank-1 functions (pair functions and nu = 1) are linear
-combinations of the same P_k. Angular parts: acefit's real-harmonic couplings are
-rewritten in complex harmonics sqrt(4 pi) Y_lm (python-ace/ML-PACE convention).
-
-The Agnesi transform, rin > 0, a non-integer p and the repulsive pair envelope of
-Torabi et al. App. A are not expressible; such models are refused with the reason.
+Angular parts: acefit's real-harmonic couplings are rewritten in complex harmonics
+sqrt(4 pi) Y_lm (python-ace/ML-PACE convention). Rank-1 functions (pair functions
+and nu = 1) are site sums of one radial function. ``pure2b`` bases are refused in
+both dialects: their functions subtract pair terms that ML-PACE's products lack.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from acefit.atomic import write_text
 
-__all__ = ["export_yace", "yace_dict", "check_exportable"]
+__all__ = ["RADIAL_DIALECTS", "check_exportable", "export_yace", "yace_dict"]
 
 _SQRT_4PI = float(np.sqrt(4.0 * np.pi))
 _IMAG_RTOL = 1e-10   # imaginary parts of complex ctildes, relative to the largest
@@ -36,19 +44,39 @@ _SELF_CHECK_RTOL = 1e-11
 _EMBEDDING = {"ndensity": 1, "FS_parameters": [1.0, 1.0],
               "npoti": "FinnisSinclairShiftedScaled",
               "rho_core_cutoff": 100000.0, "drho_core_cutoff": 250.0}
-_HOW = ("exportable models use `radial: {transform: polynomial}` with an integer p, "
-        "rin = 0, envelope 'x' or 'y', pair_envelope 'x' or 'y' (or no pair "
+_HOW = ("models exportable with recurrence radials use `radial: {transform: "
+        "polynomial}` with an integer p, rin = 0, envelope 'x' or 'y', pair_envelope 'x' or 'y' (or no pair "
         "functions), and pure2b off")
 
 
-def check_exportable(basis):
+RADIAL_DIALECTS = ("spline", "recurrence")
+
+
+def check_exportable(basis, radial="spline"):
     """Raise ValueError (with the reason and the settings that would work) if the
-    basis cannot be written exactly as ``.yace``."""
+    basis cannot be written as ``.yace`` in the ``radial`` dialect."""
+    if radial not in RADIAL_DIALECTS:
+        raise ValueError(f"yace radial dialect {radial!r} is unknown; allowed: "
+                         + ", ".join(RADIAL_DIALECTS))
+    problems = []
+    if basis.pure2b:
+        problems.append("the basis is pure2b: its many-body functions subtract pair terms "
+                        "in E(x)^nu P_m(x), which ML-PACE's B-functions do not contain")
+    if radial == "recurrence":
+        problems += _recurrence_problems(basis)
+    if problems:
+        how = _HOW if radial == "recurrence" else "exportable models have pure2b off"
+        raise ValueError(f"cannot export this potential to .yace ({radial} radials): "
+                         + "; ".join(problems) + ". " + how)
+
+
+def _recurrence_problems(basis):
     rad = basis.radial
     problems = []
     if rad.transform != "polynomial":
-        problems.append(f"the radial transform is {rad.transform!r}; ML-PACE's ACE.jl.base "
-                        "radial functions are polynomials in ((1+r0)/(1+r))^p only")
+        problems.append(f"the radial transform is {rad.transform!r}; the recurrence "
+                        "dialect holds polynomials in ((1+r0)/(1+r))^p only (the spline "
+                        "dialect, the default, holds any radial basis)")
     if float(rad.p) != int(rad.p):
         problems.append(f"p = {rad.p} is not an integer (ML-PACE reads p as an integer)")
     if np.any(rad.rin != 0.0):
@@ -62,12 +90,7 @@ def check_exportable(basis):
     if rad.orthonormal:
         problems.append("the radial functions are orthonormalised (radial_orthonormal), "
                         "not the Legendre recurrence this writer maps to ML-PACE")
-    if basis.pure2b:
-        problems.append("the basis is pure2b: its many-body functions subtract pair terms "
-                        "in E(x)^nu P_m(x), which ML-PACE's B-functions do not contain")
-    if problems:
-        raise ValueError("cannot export this potential to .yace exactly: "
-                         + "; ".join(problems) + ". " + _HOW)
+    return problems
 
 
 # ---------------------------------------------------------------------------- radial
@@ -143,7 +166,7 @@ def _sample_r(params, n):
 
 
 # --------------------------------------------------------------------------- angular
-@lru_cache(maxsize=None)
+@cache
 def _real_to_complex(l):
     """U with Yreal_{l mu} = sum_m U[mu + l, m + l] Y_lm (orthonormal complex harmonics,
     Condon-Shortley phase), fitted on random directions and checked unitary."""
@@ -243,22 +266,23 @@ def _merge_conjugates(terms, runs):
 
 
 # ---------------------------------------------------------------------------- build
-def yace_dict(potential):
-    """The ``.yace`` content of a potential as a plain dict (see docs/yace_format.md)."""
-    basis = potential.basis
-    check_exportable(basis)
-    rad = basis.radial
-    elements = list(basis.elements)
-    numbers = list(basis.numbers)
-    index = {z: k for k, z in enumerate(numbers)}
-    nel = len(elements)
+class _RadialLayout(NamedTuple):
+    """Where acefit's radial functions sit in the written bonds: many-body R_n is the
+    bond's function ``many_body(n)`` (0-based); pair function n of the pair (a, b) is
+    ``sum_k w_k g_k`` for ``(k, w_k)`` in ``pair(a, b, n)``."""
 
-    # radial basis per ordered pair: many-body R_n at P_{s+n-1}; pair functions need
-    # degree p_l(pair) + npair - 1 in t, i.e. maxn >= p_l(pair) + npair
+    bonds: dict
+    many_body: Callable[[int], int]
+    pair: Callable[[int, int, int], list]
+
+
+def _recurrence_layout(basis):
+    rad = basis.radial
+    nel = len(rad.elements)
+    # pair functions need degree p_l(pair) + npair - 1 in t, i.e. maxn >= p_l + npair
     _, p_l, *_ = rad.envelope_parameters(rad.envelope)
-    has_pair = any(f.kind == "pair" for f in basis.functions)
     n_total = max(1, p_l + rad.nmax)
-    if has_pair:
+    if any(f.kind == "pair" for f in basis.functions):
         _, p_l_pair, *_ = rad.envelope_parameters(rad.pair_envelope)
         n_total = max(n_total, p_l_pair + rad.npair)
     bonds, shift = {}, 0
@@ -267,36 +291,174 @@ def yace_dict(potential):
             bonds[(a, b)], shift = _bond_parameters(rad, a, b, n_total)
     _self_check(rad, bonds, shift)
 
+    def pair(a, b, n):
+        T = _pair_expansion(rad, bonds, a, b, n, rad.nmax + n - 1)
+        return [(int(k), float(T[k])) for k in np.flatnonzero(T)]
+
+    return _RadialLayout(bonds, lambda n: shift + n - 1, pair)
+
+
+def _spline_layout(basis, columns, rtol, rmin):
+    """Splines of the radial channels ``columns`` (acefit's columns of
+    ``RadialBasis.evaluate``, in the order they are written)."""
+    rad = basis.radial
+    nel = len(rad.elements)
+    index = {c: k for k, c in enumerate(columns)}
+    bonds = {(a, b): spline_bond(rad, a, b, columns, rtol, rmin)
+             for a in range(nel) for b in range(nel)}
+    return _RadialLayout(bonds, lambda n: index[n - 1],
+                         lambda a, b, n: [(index[rad.nmax + n - 1], 1.0)])
+
+
+def spline_bond(rad, a, b, columns, rtol=1e-6, rmin=0.5, max_bins=2 ** 18):
+    """The spline-dialect bond of the ordered species pair (a, b).
+
+    Parameters
+    ----------
+    rad : acefit.basis.radial.RadialBasis
+    a, b : int
+        Element indices of centre and neighbour.
+    columns : sequence of int
+        Channels of ``rad.evaluate`` to tabulate, as spline functions 0, 1, ...
+    rtol : float
+        Required accuracy of every spline and of its derivative on [rmin, rcut],
+        relative to the largest absolute value of the function (of its derivative)
+        there, checked at the nodes and at 3 points in every bin.
+    rmin : float
+        Shortest distance (Å) at which the accuracy is required. ML-PACE refuses
+        distances below one bin; between that and ``rmin`` the spline interpolates the
+        same function, unchecked.
+    max_bins : int
+        ValueError beyond this many bins.
+
+    Returns
+    -------
+    dict
+        ``radbasename``, ``rcut``, ``nradial``, ``nbins``, ``splinenodalvals`` and
+        ``splinenodalderivs`` (``{k: [nbins + 1 floats]}``), as ML-PACE reads them.
+    """
+    rcut = float(rad.rcut[a, b])
+    columns = list(columns)
+    nbins = max(16, int(np.ceil(rcut / 0.02)))
+    while True:
+        r = np.arange(1, nbins + 1) * (rcut / nbins)
+        vals, ders = _radial(rad, a, b, r, columns)
+        err, scale = _spline_error(rad, a, b, columns, nbins, rcut, vals, ders,
+                                   min(rmin, rcut / 2))
+        if np.all(err <= rtol * scale):
+            break
+        if 2 * nbins > max_bins:
+            worst = int(np.argmax(err / np.maximum(scale, 1e-300)))
+            raise ValueError(f"the spline of radial channel {columns[worst]} of pair ({a}, "
+                             f"{b}) misses rtol = {rtol:g} with {nbins} bins (relative error "
+                             f"{err[worst] / max(scale[worst], 1e-300):.2g}); raise "
+                             "spline_rtol or spline_rmin")
+        nbins *= 2
+    zero = np.zeros((1, len(columns)))   # node r = 0 is never read (bin 0 is refused)
+    vals, ders = np.vstack([zero, vals]), np.vstack([zero, ders])
+    return {"radbasename": "ACE.jl.base", "rcut": rcut, "nradial": len(columns),
+            "nbins": int(nbins),
+            "splinenodalvals": {k: vals[:, k].tolist() for k in range(len(columns))},
+            "splinenodalderivs": {k: ders[:, k].tolist() for k in range(len(columns))}}
+
+
+def _radial(rad, a, b, r, columns):
+    R, dR = rad.evaluate(r, np.full(len(r), a), np.full(len(r), b))
+    return R[:, columns], dR[:, columns]
+
+
+def hermite(nodes_v, nodes_d, h, x):
+    """ML-PACE's cubic Hermite spline at bin coordinates x = r / h (0 < x < nbins):
+    values and r-derivatives, (len(x), n_functions)."""
+    nl = np.floor(x).astype(int)
+    w = (x - nl)[:, None]
+    f0, f1 = nodes_v[nl], nodes_v[nl + 1]
+    d0, d1 = nodes_d[nl] * h, nodes_d[nl + 1] * h
+    c2 = 3.0 * (f1 - f0) - d1 - 2.0 * d0
+    c3 = -2.0 * (f1 - f0) + d1 + d0
+    value = f0 + w * (d0 + w * (c2 + w * c3))
+    deriv = (d0 + w * (2.0 * c2 + 3.0 * w * c3)) / h
+    return value, deriv
+
+
+def _spline_error(rad, a, b, columns, nbins, rcut, vals, ders, rmin):
+    """Largest spline error per function on [rmin, rcut] and the function's scale."""
+    h = rcut / nbins
+    first = max(1, int(np.floor(rmin / h)))
+    nodes_v = np.vstack([np.zeros((1, len(columns))), vals])
+    nodes_d = np.vstack([np.zeros((1, len(columns))), ders])
+    x = (np.arange(first, nbins)[:, None] + np.array([0.25, 0.5, 0.75])).ravel()
+    exact, d_exact = _radial(rad, a, b, x * h, columns)
+    spline, d_spline = hermite(nodes_v, nodes_d, h, x)
+    scale = np.maximum(np.abs(exact).max(axis=0), np.abs(vals[first - 1:]).max(axis=0))
+    d_scale = np.maximum(np.abs(d_exact).max(axis=0), np.abs(ders[first - 1:]).max(axis=0))
+    # values and derivatives (forces) each relative to their own scale
+    err = np.maximum(np.abs(spline - exact).max(axis=0),
+                     np.abs(d_spline - d_exact).max(axis=0) * scale / np.maximum(d_scale, 1e-300))
+    return err, scale
+
+
+def _used_columns(basis, coef):
+    """acefit's radial channels that functions with nonzero coefficients use."""
+    rad = basis.radial
+    used = set()
+    for f, c in zip(basis.functions, coef):
+        if c == 0.0 or f.kind == "onebody":
+            continue
+        if f.kind == "pair":
+            used.add(rad.nmax + f.factors[0][1] - 1)
+        else:
+            used.update(n - 1 for _, n, _ in f.factors)
+    return sorted(used) or [0]
+
+
+def yace_dict(potential, radial="spline", spline_rtol=1e-6, spline_rmin=0.5):
+    """The ``.yace`` content of a potential as a plain dict (see docs/yace_format.md);
+    ``radial``, ``spline_rtol`` and ``spline_rmin`` as in :func:`export_yace`."""
+    basis = potential.basis
+    check_exportable(basis, radial)
+    elements = list(basis.elements)
+    numbers = list(basis.numbers)
+    index = {z: k for k, z in enumerate(numbers)}
+    nel = len(elements)
     coef = np.asarray(potential.coefficients, dtype=float)
+    if radial == "spline":
+        layout = _spline_layout(basis, _used_columns(basis, coef), spline_rtol, spline_rmin)
+    else:
+        layout = _recurrence_layout(basis)
+
     functions = {a: [] for a in range(nel)}
-    rank1 = defaultdict(lambda: np.zeros(n_total))       # (centre, neighbour) -> ctildes
+    rank1 = defaultdict(lambda: defaultdict(float))      # (centre, neighbour) -> {k: ctilde}
     groups = defaultdict(lambda: ([], []))                # (centre, factors) -> (q, w)
     one_body = np.zeros(nel)                              # per-atom energy, part of E0
     for f, c in zip(basis.functions, coef):
         a = index[f.centre]
         if f.kind == "onebody":
             one_body[a] += c
+        elif c == 0.0:
+            continue
         elif f.kind == "pair":
             z, n, _ = f.factors[0]
-            rank1[(a, index[z])] += c * _pair_expansion(rad, bonds, a, index[z], n,
-                                                        rad.nmax + n - 1)
+            for k, w in layout.pair(a, index[z], n):
+                rank1[(a, index[z])][k] += c * w
         elif f.order == 1:
             z, n, _ = f.factors[0]
             from acefit.basis.coupling import coupling_coefficients
 
             C, _ = coupling_coefficients((0,), (0,))
-            rank1[(a, index[z])][shift + n - 1] += c * C[f.coupling, 0] / _SQRT_4PI
+            rank1[(a, index[z])][layout.many_body(n)] += c * C[f.coupling, 0] / _SQRT_4PI
         else:
             q, w = groups[(a, f.factors)]
             q.append(f.coupling)
             w.append(c)
 
     lmax = 0
-    for (a, b), cvec in sorted(rank1.items()):
-        for k in np.flatnonzero(cvec):
-            functions[a].append({"mu0": a, "rank": 1, "ndensity": 1, "num_ms_combs": 1,
-                                 "mus": [b], "ns": [int(k) + 1], "ls": [0],
-                                 "ms_combs": [0], "ctildes": [float(cvec[k])]})
+    for (a, b), ctildes in sorted(rank1.items()):
+        for k, ct in sorted(ctildes.items()):
+            if ct != 0.0:
+                functions[a].append({"mu0": a, "rank": 1, "ndensity": 1, "num_ms_combs": 1,
+                                     "mus": [b], "ns": [k + 1], "ls": [0],
+                                     "ms_combs": [0], "ctildes": [float(ct)]})
     for (a, factors), (qs, ws) in groups.items():
         runs = _identical_runs(factors)
         terms = _merge_conjugates(_complex_terms(factors, qs, ws), runs)
@@ -307,14 +469,14 @@ def yace_dict(potential):
         functions[a].append({
             "mu0": a, "rank": len(factors), "ndensity": 1, "num_ms_combs": len(ms_sorted),
             "mus": [index[z] for z, _, _ in factors],
-            "ns": [shift + n for _, n, _ in factors],
+            "ns": [layout.many_body(n) + 1 for _, n, _ in factors],
             "ls": [l for _, _, l in factors],
             "ms_combs": [m for ms in ms_sorted for m in ms],
             "ctildes": [float(terms[ms]) for ms in ms_sorted]})
     e0 = [float(potential.e0.get(el, 0.0) + one_body[a]) for a, el in enumerate(elements)]
     return {"elements": elements, "E0": e0, "lmax": int(lmax),
             "embeddings": {a: dict(_EMBEDDING) for a in range(nel)},
-            "bonds": bonds, "functions": functions}
+            "bonds": layout.bonds, "functions": functions}
 
 
 def _pair_expansion(rad, bonds, a, b, n, column):
@@ -388,7 +550,7 @@ def yace_text(d):
     return "\n".join(lines) + "\n"
 
 
-def export_yace(potential, path):
+def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=0.5):
     """Write ``potential`` as an ML-PACE ``.yace`` file (LAMMPS ``pair_style pace``).
 
     Parameters
@@ -396,6 +558,14 @@ def export_yace(potential, path):
     potential : acefit.Potential or path-like of a potential file
     path : path-like
         Output file; should end in ``.yace`` (python-ace and LAMMPS dispatch on it).
+    radial : {"spline", "recurrence"}
+        Dialect of the radial functions. ``spline`` (cubic Hermite tables) is what
+        ML-PACE has read since 2023 (current LAMMPS) and holds any acefit radial
+        basis; ``recurrence`` is what python-ace 0.4 and older ML-PACE read, exact but
+        for polynomial-transform bases only.
+    spline_rtol, spline_rmin : float
+        Spline accuracy relative to each radial function's largest value, required on
+        [spline_rmin (Å), rcut]; the number of bins is doubled until it holds.
 
     Returns
     -------
@@ -404,9 +574,9 @@ def export_yace(potential, path):
     Raises
     ------
     ValueError
-        If the model's radial basis or pair functions cannot be represented exactly
-        (the message says why and which settings are exportable), or ``path`` does
-        not end in ``.yace``.
+        If the model cannot be written in the chosen dialect (the message says why and
+        which settings are exportable), the spline accuracy cannot be reached, or
+        ``path`` does not end in ``.yace``.
     """
     from acefit.potential import Potential
 
@@ -416,4 +586,5 @@ def export_yace(potential, path):
     if path.suffix != ".yace":
         raise ValueError(f"yace output {str(path)!r} must end in '.yace' (LAMMPS and "
                          "python-ace recognise the format by it)")
-    return write_text(path, yace_text(yace_dict(potential)))
+    d = yace_dict(potential, radial, spline_rtol=spline_rtol, spline_rmin=spline_rmin)
+    return write_text(path, yace_text(d))
