@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
                              "(default: RUN/potentials/<label>_step<I>)")
     export.add_argument("--format", dest="formats", nargs="+", choices=("acefit", "yace"),
                         default=None, help="file formats (default: the run's export.formats)")
+    export.add_argument("--yace-radial", choices=("spline", "recurrence"), default=None,
+                        help="radial functions in .yace: spline (current LAMMPS ML-PACE, any "
+                             "basis) or recurrence (python-ace 0.4, polynomial bases only); "
+                             "default: the run's export.yace_radial")
     _add_verbosity(export)
 
     val = sub.add_parser("validate", help="MD stability, NVE drift and crystal properties "
@@ -191,7 +195,8 @@ def _export(args) -> int:
     from acefit.runs import export_checkpoint
 
     out = export_checkpoint(args.run, args.label, step=args.step, active=args.active,
-                            budget=args.budget, output=args.output, formats=args.formats)
+                            budget=args.budget, output=args.output, formats=args.formats,
+                            yace_radial=args.yace_radial)
     label = out["label"]
     if args.label is None and len(out["labels"]) > 1:
         others = ", ".join(x for x in out["labels"] if x != label)

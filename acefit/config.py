@@ -739,8 +739,18 @@ PARALLEL = Section(doc="Parallel design-matrix assembly, and the training errors
 EXPORT = Section(doc="Files written for the selected potential(s).", keys={
     "formats": Key(ListOf(Str(choices=("acefit", "yace")), unique=True), ["acefit"],
                    "`acefit`: the acefit potential file (`.h5`, HDF5 with a JSON header) for `ACECalculator`; `yace`: "
-                   "LAMMPS ML-PACE (`pair_style pace`); needs `basis.transform: polynomial`, `rin: 0` "
-                   "and no repulsive pair envelope."),
+                   "LAMMPS ML-PACE (`pair_style pace`), any basis but `pure2b`."),
+    "yace_radial": Key(Str(choices=("spline", "recurrence")), "spline",
+                       "Radial functions in `.yace`: `spline` (cubic Hermite tables, what "
+                       "ML-PACE reads since 2023, i.e. current LAMMPS; any radial basis) or "
+                       "`recurrence` (python-ace 0.4 and older ML-PACE; exact, but only for "
+                       "`basis.transform: polynomial`, `rin: 0`, no repulsive pair envelope, "
+                       "no orthonormal radials)."),
+    "spline_rtol": Key(Float(0, lo_open=True), 1e-6,
+                       "Accuracy of every `.yace` radial spline, relative to the function's "
+                       "largest value, on [spline_rmin, rcut]; bins are doubled until it holds."),
+    "spline_rmin": Key(Float(0, lo_open=True), 0.5,
+                       "Shortest distance (Å) where `spline_rtol` is required."),
 })
 
 SCHEMA = Section(doc="A run configuration.", keys={
@@ -855,7 +865,10 @@ def _cross_checks(cfg, ctx) -> None:
         ctx.error("basis.radial_orthonormal", "true together with basis.pure2b: true; "
                   "allowed: one of them (pure2b subtracts two-body parts in the Legendre "
                   "radial functions)")
-    if "yace" in cfg["export"]["formats"]:
+    if "yace" in cfg["export"]["formats"] and basis["pure2b"]:
+        ctx.error("export.formats", "'yace' (LAMMPS ML-PACE) cannot represent basis.pure2b: "
+                  "true; allowed: basis.pure2b: false, or drop 'yace'")
+    elif "yace" in cfg["export"]["formats"] and cfg["export"]["yace_radial"] == "recurrence":
         why = []
         if basis["transform"] != "polynomial":
             why.append(f"basis.transform is {basis['transform']!r} (needs 'polynomial')")
@@ -864,14 +877,12 @@ def _cross_checks(cfg, ctx) -> None:
         if basis["pair_degree"] != 0 and basis["pair_envelope"] == "repulsive":
             why.append("the pair basis uses pair_envelope 'repulsive' (needs 'x' or 'y', "
                        "or pair_degree: 0)")
-        if basis["pure2b"]:
-            why.append("basis.pure2b is true (needs false)")
         if basis["radial_orthonormal"]:
             why.append("basis.radial_orthonormal is true (needs false)")
         if why:
-            ctx.error("export.formats", "'yace' (LAMMPS ML-PACE) can only represent "
-                      "polynomial radial bases exactly, but " + "; ".join(why)
-                      + "; allowed: change those basis keys, or drop 'yace'")
+            ctx.error("export.yace_radial", "'recurrence' can only represent polynomial "
+                      "radial bases exactly, but " + "; ".join(why) + "; allowed: "
+                      "export.yace_radial: spline, or change those basis keys")
     keys = cfg["data"]["keys"]
     if keys["energy"] is None and keys["forces"] is None and keys["stress"] is None \
             and keys["virial"] is None:

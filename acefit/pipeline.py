@@ -656,7 +656,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         files = {}
         for target in targets:
             for fmt in formats:
-                written = _write_format(potential, target, fmt)
+                written = _write_format(potential, target, fmt, cfg["export"])
                 if written is not None:
                     files.setdefault(fmt, []).append(str(written.relative_to(run_dir)))
         record = {**sel, "files": files}
@@ -696,7 +696,9 @@ def _overall_choice(selected):
     return next(s for s in selected if s["best"] and s["budget"] == top)
 
 
-def _write_format(potential, target: Path, fmt: str):
+def _write_format(potential, target: Path, fmt: str, export_cfg: dict | None = None):
+    """Write one format; ``export_cfg`` is the config's ``export`` section (its yace
+    options; defaults where absent, as in runs made before they existed)."""
     log = get_logger()
     if fmt == "acefit":
         path = target.with_suffix(".h5")
@@ -708,8 +710,10 @@ def _write_format(potential, target: Path, fmt: str):
         log.warning("yace export unavailable (%s); skipped %s", exc, target.name)
         return None
     path = target.with_suffix(".yace")
+    names = {"yace_radial": "radial", "spline_rtol": "spline_rtol", "spline_rmin": "spline_rmin"}
+    options = {names[k]: v for k, v in (export_cfg or {}).items() if k in names}
     try:
-        export_yace(potential, path)
+        export_yace(potential, path, **options)
     except Exception as exc:  # an export problem must not cost the finished fit
         log.warning("cannot write %s: %s: %s", path.name, type(exc).__name__, exc)
         return None

@@ -328,7 +328,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
 
 
 def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=None,
-                      output=None, formats=None) -> dict:
+                      output=None, formats=None, yace_radial=None) -> dict:
     """Write one checkpoint's potential (:func:`checkpoint_potential`) to files.
 
     Parameters
@@ -340,6 +340,8 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         ``.yace``). Default: ``RUN/potentials/<label>_step<I>``.
     formats : list of str, optional
         ``acefit`` and/or ``yace`` (default: the run's ``export.formats``).
+    yace_radial : {"spline", "recurrence"}, optional
+        Radial dialect of ``.yace`` (default: the run's ``export.yace_radial``).
 
     Returns
     -------
@@ -357,8 +359,11 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         run.directory / "potentials" / f"{info['label']}_step{info['step']}"
     target.parent.mkdir(parents=True, exist_ok=True)
     files, not_written = {}, []
+    export_cfg = dict(run.cfg.get("export", {}))
+    if yace_radial is not None:
+        export_cfg["yace_radial"] = yace_radial
     for fmt in formats or run.cfg["export"]["formats"]:
-        written = _write_format(potential, target, fmt)
+        written = _write_format(potential, target, fmt, export_cfg)
         if written is None:
             not_written.append(fmt)
         else:

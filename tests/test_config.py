@@ -108,12 +108,16 @@ def test_duplicate_key_and_bad_yaml(tmp_path):
 def test_cross_checks(tmp_path):
     text = MINIMAL + ("  - {name: asp}\n"                         # label clash
                       "basis: {order: 2, totaldegree: [10, 8, 6]}\n"
-                      "export: {formats: [yace]}\n")
+                      "export: {formats: [yace], yace_radial: recurrence}\n")
     found, _ = problems(write(tmp_path, text))
     keys = [w.split(": ", 1)[1] for w, _ in found]
-    assert keys == ["basis.totaldegree", "solvers[1].label", "export.formats"]
+    assert keys == ["basis.totaldegree", "solvers[1].label", "export.yace_radial"]
     assert "already used by solvers[0]" in found[1][1]
-    assert "'polynomial'" in found[2][1]
+    assert "'polynomial'" in found[2][1] and "export.yace_radial: spline" in found[2][1]
+    # the default spline radials take the Agnesi basis
+    load_config(write(tmp_path, MINIMAL + "export: {formats: [yace]}\n"))
+    found, _ = problems(write(tmp_path, MINIMAL + "export: {yace_radial: splines}\n"))
+    assert "spline, recurrence" in found[0][1] or "'spline'" in found[0][1]
 
 
 def test_agnesi_exponents_must_be_ordered(tmp_path):
@@ -147,10 +151,10 @@ def test_pure2b_reaches_the_basis_and_blocks_yace(tmp_path):
                                                   "pair_degree: 0, pure2b: true}\n"
                                                   "export: {formats: [yace]}\n"))
     assert [w.split(": ", 1)[1] for w, _ in found] == ["export.formats"]
-    assert "basis.pure2b is true" in found[0][1]
+    assert "basis.pure2b: true" in found[0][1]
 
 
-def test_radial_orthonormal_reaches_the_basis_and_blocks_yace_and_pure2b(tmp_path):
+def test_radial_orthonormal_reaches_the_basis_and_blocks_recurrence_yace_and_pure2b(tmp_path):
     from acefit.pipeline import build_basis
 
     basis = build_basis(load_config(write(tmp_path, MINIMAL + "basis: {elements: [Si], "
@@ -159,8 +163,9 @@ def test_radial_orthonormal_reaches_the_basis_and_blocks_yace_and_pure2b(tmp_pat
     assert basis.radial.orthonormal
     found, _ = problems(write(tmp_path, MINIMAL + "basis: {transform: polynomial, "
                                                   "pair_degree: 0, radial_orthonormal: true}\n"
-                                                  "export: {formats: [yace]}\n"))
-    assert [w.split(": ", 1)[1] for w, _ in found] == ["export.formats"]
+                                                  "export: {formats: [yace], "
+                                                  "yace_radial: recurrence}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["export.yace_radial"]
     assert "basis.radial_orthonormal is true" in found[0][1]
     found, _ = problems(write(tmp_path, MINIMAL + "basis: {pure2b: true, "
                                                   "radial_orthonormal: true}\n"))

@@ -154,7 +154,8 @@ def test_formats_and_the_yace_file(run, small_data, tmp_path):  # noqa: F811
     assert (tmp_path / "only.h5").is_file() and not (tmp_path / "only.yace").exists()
     pyace = pytest.importorskip("pyace", reason="python-ace (pyace) is not installed; "
                                 "`pip install --pre python-ace` to check the .yace export")
-    assert export(run, "--path", "omp", "--step", 8, "-o", tmp_path / "both") == EXIT_OK
+    assert export(run, "--path", "omp", "--step", 8, "-o", tmp_path / "both",
+                  "--yace-radial", "recurrence") == EXIT_OK
     atoms = _test_frames(small_data)[1]
     a, b = atoms.copy(), atoms.copy()
     a.calc = ACECalculator(tmp_path / "both.h5")
@@ -263,7 +264,7 @@ def test_bad_input_gives_one_clear_line(run, tmp_path, capsys, args):
 def test_a_format_that_cannot_be_written_is_an_error(run, tmp_path, capsys, monkeypatch):
     import acefit.export.yace
 
-    def refuse(potential, path):
+    def refuse(potential, path, **options):
         raise ValueError("not representable")
 
     monkeypatch.setattr(acefit.export.yace, "export_yace", refuse)
