@@ -432,3 +432,47 @@ def test_one_body_functions_count_the_atoms_of_their_species():
     broken["functions"][0][2] = [[29, 1, 0]]
     with pytest.raises(ValueError, match="one-body function has order 0"):
         ACEBasis.from_dict(broken)
+
+
+def test_harmonics_calculator_is_not_reused_with_more_openmp_threads():
+    """sphericart sizes per-thread buffers by omp_get_max_threads() when a calculator
+    is built: one built under a thread limit (ACECalculator's default) must not be
+    reused with more threads (heap corruption for lmax > 6, its hard-coded range)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from acefit.basis.angular import _calculator, _omp_threads, real_sph_harm
+
+    xyz = np.random.default_rng(0).normal(size=(5, 3))
+    outside = real_sph_harm(xyz, 7, gradients=False)
+    with threadpoolctl.threadpool_limits(limits=1, user_api="openmp"):
+        assert _omp_threads() in (0, 1)
+        inside = real_sph_harm(xyz, 7, gradients=False)
+    np.testing.assert_array_equal(inside, outside)
+    if _omp_threads() > 1:
+        assert _calculator(7, 1) is not _calculator(7, _omp_threads())
+
+
+def test_calculator_then_harmonics_with_more_threads_runs_clean(tmp_path):
+    """The crash this guards against: an lmax-7 model evaluated by ACECalculator (one
+    OpenMP thread), then harmonics of lmax 7 with all threads, as the .yace export
+    does. Before the fix this aborted or segfaulted at the next free on 2 cores."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from ase.build import bulk\n"
+        "from acefit import ACEBasis, ACECalculator, Potential\n"
+        "from acefit.basis.angular import real_sph_harm\n"
+        "b = ACEBasis(['Mo'], order=2, totaldegree=[4, 23], pair_degree=0, rcut=4.5)\n"
+        "assert max(l for f in b.functions for _, _, l in f.factors) == 7\n"
+        "atoms = bulk('Mo', 'bcc', a=3.16, cubic=True).repeat(2)\n"
+        "atoms.rattle(0.1, seed=1)\n"
+        "atoms.calc = ACECalculator(Potential(b, np.full(len(b), 0.01)))\n"
+        "atoms.get_forces()\n"
+        "for n in (2, 1, 3, 136, 2):\n"
+        "    real_sph_harm(np.random.default_rng(n).normal(size=(n, 3)), 7, gradients=False)\n"
+        "import gc; gc.collect()\n"
+        "print('clean')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "clean", done.stderr[-2000:]
