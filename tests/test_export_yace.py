@@ -4,7 +4,7 @@ per-atom energies, forces and stress. The spline dialect: test_export_yace_splin
 
 import numpy as np
 import pytest
-from ase.build import bulk, fcc111
+from _models import cu_au_configurations
 
 from acefit import ACEBasis, ACECalculator, Potential
 from acefit.export import export_yace
@@ -27,24 +27,6 @@ def _potential(elements, envelope="x", pair_envelope="x", order=3, seed=0, pair_
     return Potential(basis, c, e0=e0)
 
 
-def _configs(two_elements):
-    a = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((2, 2, 1))
-    slab = fcc111("Cu", (2, 2, 3), a=3.7, vacuum=5.5)
-    slab.pbc = True  # python-ace takes fully periodic or open cells only; vacuum > rcut
-    tri = bulk("Cu", "fcc", a=3.65).repeat((3, 2, 2))
-    tri.set_cell(tri.cell[:] + [[0, 0.3, 0], [0.2, 0, 0], [0, 0, 0.1]], scale_atoms=True)
-    cluster = bulk("Cu", "fcc", a=3.7, cubic=True).repeat(2)
-    cluster.pbc = False
-    cluster.center(vacuum=4.0)
-    out = []
-    for k, atoms in enumerate([a, slab, tri, cluster]):
-        if two_elements:
-            atoms.numbers[k % 3:: 3] = 79
-        atoms.rattle(0.12, seed=k)
-        out.append(atoms)
-    return out
-
-
 def _compare(pot, path, configs):
     export_yace(pot, path, radial="recurrence")
     ours, theirs = ACECalculator(pot), pyace.PyACECalculator(str(path))
@@ -64,7 +46,7 @@ def _compare(pot, path, configs):
 
 
 def test_one_element(tmp_path):
-    _compare(_potential(["Cu"]), tmp_path / "cu.yace", _configs(False))
+    _compare(_potential(["Cu"]), tmp_path / "cu.yace", cu_au_configurations(False))
 
 
 def test_export_from_potential_file(tmp_path):
@@ -79,14 +61,14 @@ def test_export_from_potential_file(tmp_path):
 def test_two_elements(tmp_path, envelope, pair_envelope, order):
     rcut = {("Cu", "Cu"): 4.4, ("Cu", "Au"): 4.7, ("Au", "Au"): 5.0}
     pot = _potential(["Cu", "Au"], envelope, pair_envelope, order=order, rcut=rcut, p=3)
-    _compare(pot, tmp_path / "cuau.yace", _configs(True))
+    _compare(pot, tmp_path / "cuau.yace", cu_au_configurations(True))
 
 
 def test_pair_functions_of_higher_degree_than_the_many_body_basis(tmp_path):
     # "y" pair envelope with pair_degree > nmax: the bond recurrence is extended
     pot = _potential(["Cu"], envelope="x", pair_envelope="y", pair_degree=12)
     assert pot.basis.radial.npair + 2 > pot.basis.radial.nmax
-    _compare(pot, tmp_path / "pairs.yace", _configs(False)[:2])
+    _compare(pot, tmp_path / "pairs.yace", cu_au_configurations(False)[:2])
 
 
 def test_radial_recurrence_is_acefits(tmp_path):
@@ -120,7 +102,7 @@ def test_repulsive_pair_exports_when_pair_coefficients_are_zero(tmp_path):
     basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 5], transform="polynomial",
                      pair_envelope="repulsive")
     c = np.array([0.0 if f.kind == "pair" else 0.1 for f in basis.functions])
-    _compare(Potential(basis, c), tmp_path / "nopair.yace", _configs(False)[:1])
+    _compare(Potential(basis, c), tmp_path / "nopair.yace", cu_au_configurations(False)[:1])
 
 
 def test_suffix_required(tmp_path):
@@ -137,4 +119,4 @@ def test_one_body_functions_become_part_of_e0(tmp_path):
     pot = Potential(pot.basis, coef, e0=pot.e0)
     d = yace_dict(pot, "recurrence")
     assert d["E0"] == [pot.e0["Cu"] + 0.375, pot.e0["Au"] - 2.25]
-    _compare(pot, tmp_path / "onebody.yace", _configs(True))
+    _compare(pot, tmp_path / "onebody.yace", cu_au_configurations(True))

@@ -4,9 +4,8 @@ tests/_yace_reference.py, reproduces ACECalculator for every kind of radial basi
 
 import numpy as np
 import pytest
-from _models import balanced
+from _models import balanced, cu_au_configurations
 from _yace_reference import YaceReference, load
-from ase.build import bulk
 
 from acefit import ACEBasis, ACECalculator, Potential
 from acefit.export import export_yace
@@ -24,18 +23,10 @@ def _potential(elements=("Mo",), seed=0, sparsity=0.3, **kw):
 
 
 def _configs(two_elements=False):
-    bcc = bulk("Mo", "bcc", a=3.16, cubic=True).repeat((2, 2, 2))
-    tri = bulk("Mo", "bcc", a=3.1).repeat((3, 3, 2))
-    tri.set_cell(tri.cell[:] + [[0, 0.3, 0], [0.2, 0, 0], [0, 0, 0.1]], scale_atoms=True)
-    cluster = bulk("Mo", "bcc", a=3.16, cubic=True).repeat(2)
-    cluster.pbc = False
-    cluster.center(vacuum=3.0)
-    out = []
-    for k, atoms in enumerate([bcc, tri, cluster]):
-        if two_elements:
-            atoms.numbers[k % 3:: 3] = 74
-        atoms.rattle(0.15, seed=k)
-        out.append(atoms)
+    """The Cu/Au test configurations with Mo for Cu and W for Au."""
+    out = cu_au_configurations(two_elements)
+    for atoms in out:
+        atoms.numbers = np.where(atoms.numbers == 29, 42, 74)
     return out
 
 

@@ -5,10 +5,10 @@ dialect, hand-written file)."""
 
 import numpy as np
 import pytest
-from _models import balanced
+from _models import balanced, cu_au_configurations
 from _yace_reference import YaceReference, harmonics, load, radial_basis
 from ase import Atoms
-from ase.build import bulk, fcc111
+from ase.build import bulk
 from ase.neighborlist import neighbor_list
 
 from acefit import ACEBasis, Potential
@@ -31,25 +31,7 @@ def _model(elements, envelope="x", pair_envelope="x", order=3, degrees=None, see
     c = 0.1 * rng.normal(size=len(basis))
     c[rng.random(len(basis)) < 0.3] = 0.0
     pot = Potential(basis, c, e0={el: -0.5 - k for k, el in enumerate(elements)})
-    return balanced(pot, _structures(len(elements) == 2)[0])
-
-
-def _structures(two_elements):
-    a = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((2, 2, 1))
-    slab = fcc111("Cu", (2, 2, 3), a=3.7, vacuum=5.5)
-    slab.pbc = True  # python-ace takes fully periodic or open cells only
-    tri = bulk("Cu", "fcc", a=3.65).repeat((3, 2, 2))
-    tri.set_cell(tri.cell[:] + [[0, 0.3, 0], [0.2, 0, 0], [0, 0, 0.1]], scale_atoms=True)
-    cluster = bulk("Cu", "fcc", a=3.7, cubic=True).repeat(2)
-    cluster.pbc = False
-    cluster.center(vacuum=4.0)
-    out = []
-    for k, atoms in enumerate([a, slab, tri, cluster]):
-        if two_elements:
-            atoms.numbers[k % 3:: 3] = 79
-        atoms.rattle(0.12, seed=k)
-        out.append(atoms)
-    return out
+    return balanced(pot, cu_au_configurations(len(elements) == 2)[0])
 
 
 def _export(pot, path):
@@ -105,7 +87,7 @@ def test_matches_python_ace(tmp_path, pyace, elements, envelope, pair_envelope, 
     assert ranks == set(range(1, order + 1))      # every rank is exercised
     assert max(max(f["ls"]) for funcs in d["functions"].values() for f in funcs) >= 1
     ref, theirs = YaceReference(path), pyace.PyACECalculator(str(path))
-    for atoms in _structures(len(elements) == 2):
+    for atoms in cu_au_configurations(len(elements) == 2):
         e0 = ref.E0[ref.species(atoms)]
         _assert_same(_results(ref, atoms), _results(theirs, atoms), e0)
 
@@ -116,7 +98,7 @@ def test_detects_a_changed_coefficient(tmp_path, pyace):
     pot = _model(["Cu", "Au"], "y", "x", order=4, rcut=CUAU_RCUT, p=3, **HIGH_L4)
     path = _export(pot, tmp_path / "m.yace")
     d = load(path)
-    atoms = _structures(True)[2]
+    atoms = cu_au_configurations(True)[2]
     ref, theirs = YaceReference(d), _results(pyace.PyACECalculator(str(path)), atoms)
     e0 = ref.E0[ref.species(atoms)]
     _assert_same(_results(ref, atoms), theirs, e0)
@@ -134,7 +116,7 @@ def test_exported_spline_dialect_matches_python_ace(pyace, tmp_path):
     spline = YaceReference(yace_dict(pot, radial="spline", spline_rtol=1e-8))
     assert all("splinenodalvals" in b for b in spline.data["bonds"].values())
     theirs = pyace.PyACECalculator(str(_export(pot, tmp_path / "r.yace")))
-    for atoms in _structures(True):
+    for atoms in cu_au_configurations(True):
         ours, ref = _results(spline, atoms), _results(theirs, atoms)
         rho = ref["energies"] - spline.E0[spline.species(atoms)]
         assert abs(ours["energy"] - ref["energy"]) <= 1e-7 * np.abs(rho).sum()
@@ -192,7 +174,7 @@ def test_recurrence_forces_and_stress_are_derivatives(tmp_path):
     path = _export(_model(["Cu", "Au"], "y", "x", order=4, rcut=CUAU_RCUT, p=3),
                    tmp_path / "m.yace")
     ref = YaceReference(path)
-    atoms = _structures(True)[2]
+    atoms = cu_au_configurations(True)[2]
     r = _results(ref, atoms)
 
     def energy(b):
