@@ -45,8 +45,8 @@ _EMBEDDING = {"ndensity": 1, "FS_parameters": [1.0, 1.0],
               "npoti": "FinnisSinclairShiftedScaled",
               "rho_core_cutoff": 100000.0, "drho_core_cutoff": 250.0}
 _HOW = ("models exportable with recurrence radials use `radial: {transform: "
-        "polynomial}` with an integer p, rin = 0, envelope 'x' or 'y', pair_envelope 'x' or 'y' (or no pair "
-        "functions), and pure2b off")
+        "polynomial}` with an integer p, rin = 0, envelope 'x' or 'y', pair_envelope "
+        "'x' or 'y' (or no pair functions), and pure2b off")
 
 
 RADIAL_DIALECTS = ("spline", "recurrence")
@@ -341,9 +341,11 @@ def spline_bond(rad, a, b, columns, rtol=1e-6, rmin=0.5, max_bins=2 ** 18):
     columns = list(columns)
     nbins = max(16, int(np.ceil(rcut / 0.02)))
     while True:
-        r = np.arange(1, nbins + 1) * (rcut / nbins)
-        vals, ders = _radial(rad, a, b, r, columns)
-        err, scale = _spline_error(rad, a, b, columns, nbins, rcut, vals, ders,
+        # nodes r = q h, q = 0..nbins; node 0 is never read (ML-PACE refuses bin 0)
+        r = np.arange(nbins + 1) * (rcut / nbins)
+        vals, ders = _radial(rad, a, b, r[1:], columns)
+        vals, ders = (np.vstack([np.zeros((1, len(columns))), v]) for v in (vals, ders))
+        err, scale = _spline_error(rad, a, b, columns, rcut / nbins, vals, ders,
                                    min(rmin, rcut / 2))
         if np.all(err <= rtol * scale):
             break
@@ -354,8 +356,6 @@ def spline_bond(rad, a, b, columns, rtol=1e-6, rmin=0.5, max_bins=2 ** 18):
                              f"{err[worst] / max(scale[worst], 1e-300):.2g}); raise "
                              "spline_rtol or spline_rmin")
         nbins *= 2
-    zero = np.zeros((1, len(columns)))   # node r = 0 is never read (bin 0 is refused)
-    vals, ders = np.vstack([zero, vals]), np.vstack([zero, ders])
     return {"radbasename": "ACE.jl.base", "rcut": rcut, "nradial": len(columns),
             "nbins": int(nbins),
             "splinenodalvals": {k: vals[:, k].tolist() for k in range(len(columns))},
@@ -381,21 +381,19 @@ def hermite(nodes_v, nodes_d, h, x):
     return value, deriv
 
 
-def _spline_error(rad, a, b, columns, nbins, rcut, vals, ders, rmin):
-    """Largest spline error per function on [rmin, rcut] and the function's scale."""
-    h = rcut / nbins
+def _spline_error(rad, a, b, columns, h, vals, ders, rmin):
+    """Largest spline error per function on [rmin, rcut], values and derivatives (the
+    forces) each relative to their own scale, and the function's scale; ``vals`` and
+    ``ders`` are the nodal values at r = q h, q = 0..nbins."""
+    nbins = len(vals) - 1
     first = max(1, int(np.floor(rmin / h)))
-    nodes_v = np.vstack([np.zeros((1, len(columns))), vals])
-    nodes_d = np.vstack([np.zeros((1, len(columns))), ders])
     x = (np.arange(first, nbins)[:, None] + np.array([0.25, 0.5, 0.75])).ravel()
     exact, d_exact = _radial(rad, a, b, x * h, columns)
-    spline, d_spline = hermite(nodes_v, nodes_d, h, x)
-    scale = np.maximum(np.abs(exact).max(axis=0), np.abs(vals[first - 1:]).max(axis=0))
-    d_scale = np.maximum(np.abs(d_exact).max(axis=0), np.abs(ders[first - 1:]).max(axis=0))
-    # values and derivatives (forces) each relative to their own scale
-    err = np.maximum(np.abs(spline - exact).max(axis=0),
-                     np.abs(d_spline - d_exact).max(axis=0) * scale / np.maximum(d_scale, 1e-300))
-    return err, scale
+    spline, d_spline = hermite(vals, ders, h, x)
+    scale = np.maximum(np.abs(exact).max(axis=0), np.abs(vals[first:]).max(axis=0))
+    d_scale = np.maximum(np.abs(d_exact).max(axis=0), np.abs(ders[first:]).max(axis=0))
+    d_err = np.abs(d_spline - d_exact).max(axis=0) * scale / np.maximum(d_scale, 1e-300)
+    return np.maximum(np.abs(spline - exact).max(axis=0), d_err), scale
 
 
 def _used_columns(basis, coef):
