@@ -696,9 +696,9 @@ def _overall_choice(selected):
     return next(s for s in selected if s["best"] and s["budget"] == top)
 
 
-def _write_format(potential, target: Path, fmt: str, export_cfg: dict | None = None):
-    """Write one format; ``export_cfg`` is the config's ``export`` section (its yace
-    options; defaults where absent, as in runs made before they existed)."""
+def _write_format(potential, target: Path, fmt: str, export_cfg: dict):
+    """Write one format; ``export_cfg`` is the validated config's ``export`` section,
+    whose yace options go to :func:`~acefit.export.yace.export_yace`."""
     log = get_logger()
     if fmt == "acefit":
         path = target.with_suffix(".h5")
@@ -711,7 +711,7 @@ def _write_format(potential, target: Path, fmt: str, export_cfg: dict | None = N
         return None
     path = target.with_suffix(".yace")
     names = {"yace_radial": "radial", "spline_rtol": "spline_rtol", "spline_rmin": "spline_rmin"}
-    options = {names[k]: v for k, v in (export_cfg or {}).items() if k in names}
+    options = {names[k]: v for k, v in export_cfg.items() if k in names}
     try:
         export_yace(potential, path, **options)
     except Exception as exc:  # an export problem must not cost the finished fit

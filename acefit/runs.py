@@ -359,10 +359,10 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         run.directory / "potentials" / f"{info['label']}_step{info['step']}"
     target.parent.mkdir(parents=True, exist_ok=True)
     files, not_written = {}, []
-    export_cfg = dict(run.cfg.get("export", {}))
+    export_cfg = dict(run.cfg["export"])     # validated: every key, defaults included
     if yace_radial is not None:
         export_cfg["yace_radial"] = yace_radial
-    for fmt in formats or run.cfg["export"]["formats"]:
+    for fmt in formats or export_cfg["formats"]:
         written = _write_format(potential, target, fmt, export_cfg)
         if written is None:
             not_written.append(fmt)
