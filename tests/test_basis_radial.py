@@ -176,3 +176,16 @@ def test_orthonormal_round_trip_and_refusals():
     assert "orthonormal" not in RadialBasis((CU,), nmax=4).to_dict()
     with pytest.raises(ValueError, match="pure2b"):
         RadialBasis((CU,), nmax=4, diagonal={2: 3}, orthonormal=True)
+
+
+def test_pair_column_is_the_pair_function_in_evaluate():
+    rb = RadialBasis((CU,), nmax=8, npair=5, rcut=5.0, pair_envelope="x", envelope="x")
+    plain = RadialBasis((CU,), nmax=5, rcut=5.0, envelope="x")  # R_n is the "x" pair function n
+    r = np.linspace(1.5, 4.9, 7)
+    z = np.zeros(len(r), dtype=int)
+    R, _ = rb.evaluate(r, z, z)
+    P, _ = plain.evaluate(r, z, z)
+    assert [rb.pair_column(n) for n in (1, 5)] == [8, 12]
+    np.testing.assert_allclose(R[:, rb.pair_column(3)], P[:, 2], rtol=1e-13)
+    with pytest.raises(ValueError, match="no pair function 6"):
+        rb.pair_column(6)

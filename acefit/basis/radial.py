@@ -350,6 +350,12 @@ class RadialBasis:
         """Columns of :meth:`evaluate`: many-body, pair, then diagonal channels."""
         return self.nmax + self.npair + sum(self.diagonal.values())
 
+    def pair_column(self, n):
+        """Column of pair function n (1-based) in :meth:`evaluate`'s output."""
+        if not 1 <= n <= self.npair:
+            raise ValueError(f"no pair function {n} (have {self.npair})")
+        return self.nmax + n - 1
+
     def diagonal_column(self, nu, m):
         """Column of Q^nu_m in :meth:`evaluate`'s output."""
         if not 0 <= m < self.diagonal.get(nu, 0):

@@ -292,7 +292,7 @@ def _recurrence_layout(basis):
     _self_check(rad, bonds, shift)
 
     def pair(a, b, n):
-        T = _pair_expansion(rad, bonds, a, b, n, rad.nmax + n - 1)
+        T = _pair_expansion(rad, bonds, a, b, n)
         return [(int(k), float(T[k])) for k in np.flatnonzero(T)]
 
     return _RadialLayout(bonds, lambda n: shift + n - 1, pair)
@@ -307,7 +307,7 @@ def _spline_layout(basis, columns, rtol, rmin):
     bonds = {(a, b): spline_bond(rad, a, b, columns, rtol, rmin)
              for a in range(nel) for b in range(nel)}
     return _RadialLayout(bonds, lambda n: index[n - 1],
-                         lambda a, b, n: [(index[rad.nmax + n - 1], 1.0)])
+                         lambda a, b, n: [(index[rad.pair_column(n)], 1.0)])
 
 
 def spline_bond(rad, a, b, columns, rtol=1e-6, rmin=0.5, max_bins=2 ** 18):
@@ -404,7 +404,7 @@ def _used_columns(basis, coef):
         if c == 0.0 or f.kind == "onebody":
             continue
         if f.kind == "pair":
-            used.add(rad.nmax + f.factors[0][1] - 1)
+            used.add(rad.pair_column(f.factors[0][1]))
         else:
             used.update(n - 1 for _, n, _ in f.factors)
     return sorted(used) or [0]
@@ -477,7 +477,7 @@ def yace_dict(potential, radial="spline", spline_rtol=1e-6, spline_rmin=0.5):
             "bonds": layout.bonds, "functions": functions}
 
 
-def _pair_expansion(rad, bonds, a, b, n, column):
+def _pair_expansion(rad, bonds, a, b, n):
     """Coefficients of acefit's pair function n on the bond's P_k (exact re-expansion:
     both are the same polynomial space times (t - t_cut)^2)."""
     params = bonds[(a, b)]
@@ -485,6 +485,7 @@ def _pair_expansion(rad, bonds, a, b, n, column):
     r = _sample_r(params, m)
     P = ships_values(r, params)
     R, _ = rad.evaluate(r, np.full(m, a), np.full(m, b))
+    column = rad.pair_column(n)
     g = R[:, column]
     T = np.linalg.solve(P, g)
     r_chk = _sample_r(params, 3 * m + 7)
