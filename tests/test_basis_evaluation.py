@@ -476,3 +476,25 @@ def test_calculator_then_harmonics_with_more_threads_runs_clean(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "clean", done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("orthonormal", [False, True])
+def test_smaller_total_degree_columns_equal_the_smaller_basis(orthonormal):
+    # an a-priori `totaldegrees` path fits the assembled columns of the sub-basis: they
+    # must be the columns of the basis built with those degrees (radials do not depend
+    # on the largest n)
+    from acefit.basis.spec import within_totaldegree
+
+    kw = dict(rcut=4.8, envelope="x", radial_orthonormal=orthonormal)
+    big = ACEBasis(["Cu", "Au"], order=3, totaldegree=[7, 6, 5], **kw)
+    small = ACEBasis(["Cu", "Au"], order=2, totaldegree=[5, 4], **kw)
+    keep = np.flatnonzero(within_totaldegree(big.functions, [5, 4], wL=big.spec.wL))
+    position = {f: i for i, f in enumerate(small.functions)}
+    cols = np.array([position[big.functions[k]] for k in keep])
+    assert sorted(cols) == list(range(len(small)))
+    atoms = _cuau(4)
+    full, part = big.evaluate(atoms), small.evaluate(atoms)
+    np.testing.assert_allclose(full.site_values[:, keep], part.site_values[:, cols],
+                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(full.forces[:, :, keep], part.forces[:, :, cols], atol=1e-12)
+    np.testing.assert_allclose(full.stress[:, keep], part.stress[:, cols], atol=1e-12)

@@ -92,3 +92,32 @@ def test_scalar_degree_equals_list():
     b = ACEBasis(["Fe"], order=2, totaldegree=[7, 7])
     assert a.functions == b.functions
     assert np.array_equal(a.spec.degrees, b.spec.degrees)
+
+
+@pytest.mark.parametrize("small, kwargs", [
+    ([20, 16, 12], {"order": 3, "totaldegree": 25}),
+    ([25, 21, 17], {"order": 3, "totaldegree": 25}),
+    ([8, 6], {"order": 4, "totaldegree": [10, 9, 8, 7], "pair_degree": 12}),   # orders 3, 4 out
+    (7, {"order": 3, "totaldegree": [10, 9, 8], "one_body": True}),
+])
+def test_within_totaldegree_is_the_smaller_basis(small, kwargs):
+    from acefit.basis.spec import within_totaldegree
+
+    big = ACEBasis(["Cu", "Au"] if kwargs["order"] == 4 else ["Mo"], **kwargs)
+    keep = within_totaldegree(big.functions, small, wL=big.spec.wL)
+    order = len(small) if isinstance(small, list) else kwargs["order"]
+    expected = ACEBasis(big.elements, order=order, totaldegree=small,
+                        one_body=kwargs.get("one_body", False),
+                        pair_degree=None if "pair_degree" not in kwargs
+                        else min(kwargs["pair_degree"], int(np.atleast_1d(small)[0])))
+    kept = [f for f, k in zip(big.functions, keep) if k]
+    assert 0 < len(kept) < len(big)
+    assert sorted(kept, key=repr) == sorted(expected.functions, key=repr)
+
+
+def test_within_totaldegree_rejects_bad_degrees():
+    from acefit.basis.spec import within_totaldegree
+
+    basis = ACEBasis(["Mo"], order=2, totaldegree=[6, 5])
+    with pytest.raises(ValueError, match="totaldegree"):
+        within_totaldegree(basis.functions, [6, 0.5], wL=basis.spec.wL)

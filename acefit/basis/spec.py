@@ -25,7 +25,8 @@ import numpy as np
 
 from acefit.elements import atomic_number
 
-__all__ = ["BasisFunction", "BasisSpec", "enumerate_multisets", "parse_elements"]
+__all__ = ["BasisFunction", "BasisSpec", "enumerate_multisets", "parse_elements",
+           "within_totaldegree"]
 
 MAX_ORDER = 4
 
@@ -166,6 +167,43 @@ class BasisSpec:
                     out.append((z, n, l))
         out.sort(key=lambda f: (f[1] + self.wL * f[2], f))
         return out
+
+
+def within_totaldegree(functions, totaldegree, *, wL: float) -> np.ndarray:
+    """Which functions a basis of smaller total degrees would have: a boolean mask.
+
+    A many-body function of order nu is kept when nu <= len(totaldegree) and
+    sum_t (n_t + wL l_t) <= totaldegree[nu - 1]; a pair function when n <= int(D_1)
+    (the default ``pair_degree``); one-body functions always. Within a basis whose
+    degrees are at least these (and with the same wL and caps), the kept functions
+    are exactly those of the basis built with ``totaldegree``, because admission
+    depends on a function's own factors only.
+
+    Parameters
+    ----------
+    functions : sequence of BasisFunction
+    totaldegree : float or sequence of float
+        One number (every order of the functions) or D_nu for nu = 1..len.
+    wL : float
+        The basis' weight of the angular degree.
+    """
+    functions = list(functions)
+    if isinstance(totaldegree, Real) and not isinstance(totaldegree, bool):
+        top = max((f.order for f in functions if f.kind == "ace"), default=1)
+        degrees = _degrees(totaldegree, top)
+    else:
+        degrees = _degrees(totaldegree, len(totaldegree))
+    tol = 1e-9
+    keep = np.zeros(len(functions), dtype=bool)
+    for i, f in enumerate(functions):
+        if f.kind == "onebody":
+            keep[i] = True
+        elif f.kind == "pair":
+            keep[i] = f.factors[0][1] <= int(degrees[0])
+        else:
+            cost = sum(n + wL * l for _, n, l in f.factors)
+            keep[i] = f.order <= len(degrees) and cost <= degrees[f.order - 1] + tol
+    return keep
 
 
 def enumerate_multisets(spec: BasisSpec):
