@@ -7,7 +7,7 @@ from acefit.checkpoints import CheckpointWriter, read_path
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers import blr, qr, rrqr, tsvd
 from acefit.solvers.apriori import (NestedProblem, apriori_order, apriori_path, ard_sweep,
-                                    nested_sizes)
+                                    nested_sizes, subbasis_levels)
 
 DIRECT = {"blr": (blr, {}), "qr": (qr, {"lam": 0.05}), "rrqr": (rrqr, {"rtol": 0.05}),
           "tsvd": (tsvd, {"rtol": 0.05})}
@@ -112,8 +112,52 @@ def test_apriori_errors(data):
         apriori_path(A, y, costs=costs, solver="omp")
     with pytest.raises(ValueError, match="costs"):
         apriori_path(A, y, costs=costs[:-1])
-    with pytest.raises(ValueError, match="one fit per size"):
-        apriori_path(A, y, costs=costs, solver="qr", lam=[0.1, 1.0])
+    with pytest.raises(ValueError, match="exactly one"):
+        apriori_path(A, y, solver="qr")
+    with pytest.raises(ValueError, match="exactly one"):
+        apriori_path(A, y, costs=costs, subbases=[costs < 3], solver="qr")
+
+
+@pytest.mark.parametrize("reduced", [False, True])
+def test_subbases_are_fitted_on_exactly_their_columns(data, reduced):
+    A, y, costs, val = data
+    n = A.shape[1]
+    rng = np.random.default_rng(5)
+    first = np.zeros(n, bool)
+    first[rng.choice(n, 6, replace=False)] = True          # not a prefix of any cost order
+    second = first.copy()
+    second[rng.choice(np.flatnonzero(~first), 9, replace=False)] = True
+    problem = LeastSquaresProblem.from_dense(A, y, reduce=reduced)
+    gamma = 1.0 + costs
+    rtols = [1e-1, 1e-3]
+    path = apriori_path(problem, subbases=[first, second], solver="rrqr", rtol=rtols,
+                        prior=gamma, validation=val)
+    # one step per sub-basis and rtol, in that order
+    assert [(s.info["subbasis"], s.info["size"]) for s in path.steps] == \
+        [(0, 6), (0, 6), (1, 15), (1, 15)]
+    assert path.params["rtol"] == rtols
+    for step, (mask, rtol) in zip(path.steps, [(m, r) for m in (first, second) for r in rtols]):
+        cols = np.flatnonzero(mask)
+        d = rrqr(A[:, cols], y, rtol=rtol, prior=gamma[cols], sketch=None).steps[0]
+        np.testing.assert_allclose(step.coef[cols], d.coef, rtol=1e-7, atol=1e-11)
+        assert np.all(step.coef[~mask] == 0)
+        assert step.val_error is not None
+
+
+def test_subbasis_levels():
+    a = np.array([True, False, False, True])
+    b = np.array([True, True, False, True])
+    costs, sizes = subbasis_levels([a, b], 4)
+    np.testing.assert_array_equal(costs, [0, 1, 2, 0])
+    np.testing.assert_array_equal(sizes, [2, 3])
+    with pytest.raises(ValueError, match="strictly contain"):
+        subbasis_levels([b, a], 4)
+    with pytest.raises(ValueError, match="strictly contain"):
+        subbasis_levels([a, a], 4)
+    with pytest.raises(ValueError, match="at least one column"):
+        subbasis_levels([np.zeros(4, bool)], 4)
+    with pytest.raises(ValueError, match="boolean mask"):
+        subbasis_levels([np.array([1, 0, 0, 1])], 4)
 
 
 def test_ard_sweep_hits_sizes_or_reports_the_nearest():

@@ -7,7 +7,9 @@ own (Torabi et al., Figs. 1 and 4):
 * :func:`apriori_path` fits BLR, QR (Tikhonov), RRQR or TSVD on nested sub-bases
   chosen a priori: the columns ordered by increasing smoothness cost gamma_k
   (ties broken by column index), equivalently increasing total degree and
-  correlation order, and the first k columns for each requested size k.
+  correlation order, and the first k columns for each requested size k; or
+  given nested column sets (``subbases``, e.g. the bases of smaller total
+  degrees, :func:`acefit.basis.spec.within_totaldegree`).
 * :func:`ard_sweep` varies ARD's pruning threshold to reach target numbers of
   active functions.
 
@@ -48,8 +50,8 @@ from acefit.solvers.bayes import ard, blr
 from acefit.solvers.dense import qr, rrqr, tsvd
 from acefit.solvers.path import Path
 
-__all__ = ["apriori_order", "nested_sizes", "NestedProblem", "apriori_path", "ard_sweep",
-           "APRIORI_SOLVERS"]
+__all__ = ["apriori_order", "nested_sizes", "subbasis_levels", "NestedProblem", "apriori_path",
+           "ard_sweep", "APRIORI_SOLVERS"]
 
 APRIORI_SOLVERS = {"blr": blr, "qr": qr, "rrqr": rrqr, "tsvd": tsvd}
 
@@ -86,6 +88,40 @@ def nested_sizes(n_features: int, sizes) -> np.ndarray:
         raise ValueError(f"sizes must lie in [1, {n}] (the number of columns), got "
                          f"{arr.min()}..{arr.max()}")
     return np.unique(arr)
+
+
+def subbasis_levels(subbases, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Costs and sizes that make nested column sets the sub-bases of an a-priori path.
+
+    Parameters
+    ----------
+    subbases : sequence of boolean arrays (n_features,)
+        Column sets, each a strict superset of the one before.
+    n_features : int
+
+    Returns
+    -------
+    costs : ndarray (n_features,)
+        The index of the first set holding each column (``len(subbases)`` for none).
+    sizes : ndarray of int
+        The sizes of the sets.
+    """
+    masks = [np.asarray(m) for m in subbases]
+    if not masks:
+        raise ValueError("subbases must hold at least one column set")
+    costs = np.full(n_features, float(len(masks)))
+    previous = np.zeros(n_features, dtype=bool)
+    for i, mask in enumerate(masks):
+        if mask.shape != (n_features,) or mask.dtype != bool:
+            raise ValueError(f"subbases[{i}] must be a boolean mask of {n_features} columns, "
+                             f"got {mask.dtype} of shape {mask.shape}")
+        if np.any(previous & ~mask) or mask.sum() <= previous.sum():
+            raise ValueError(f"subbases[{i}] ({int(mask.sum())} columns) must strictly contain "
+                             f"subbases[{i - 1}] ({int(previous.sum())} columns)" if i else
+                             "subbases[0] must hold at least one column")
+        costs[mask & ~previous] = i
+        previous = mask
+    return costs, np.array([int(m.sum()) for m in masks])
 
 
 class NestedProblem:
@@ -130,9 +166,9 @@ class NestedProblem:
                                    offset=self._offset + float(self._tail[k]), reduced=True)
 
 
-def apriori_path(A, y=None, *, costs, sizes=10, solver: str = "blr", prior=None,
-                 validation=None, on_step=None, **solver_kwargs) -> Path:
-    """Fit a dense solver on nested a-priori sub-bases: one step per size.
+def apriori_path(A, y=None, *, costs=None, sizes=10, subbases=None, solver: str = "blr",
+                 prior=None, validation=None, on_step=None, **solver_kwargs) -> Path:
+    """Fit a dense solver on nested a-priori sub-bases: one step per size and parameter.
 
     Parameters
     ----------
@@ -143,6 +179,9 @@ def apriori_path(A, y=None, *, costs, sizes=10, solver: str = "blr", prior=None,
         Smoothness cost gamma_k of each column; columns enter by increasing cost.
     sizes : int or sequence of int
         See :func:`nested_sizes` (default: 10 evenly spaced sizes).
+    subbases : sequence of boolean arrays (n,), optional
+        Instead of ``costs`` and ``sizes``: nested column sets, fitted in turn (see
+        :func:`subbasis_levels`); each step's ``info["subbasis"]`` is its set's index.
     solver : {"blr", "qr", "rrqr", "tsvd"}
     prior : array (n,), optional
         Diagonal Gamma passed (restricted to the sub-basis) to every fit.
@@ -151,7 +190,8 @@ def apriori_path(A, y=None, *, costs, sizes=10, solver: str = "blr", prior=None,
     on_step : callable, optional
         Called with each step as it is finished (e.g. a CheckpointWriter).
     **solver_kwargs
-        Passed to the solver (one value each: e.g. ``lam=1e-3`` for qr).
+        Passed to the solver (e.g. ``lam=1e-3`` for qr); a list of ``lam`` / ``rtol``
+        values gives one step per value and size, for the validation set to choose.
 
     Returns
     -------
@@ -163,6 +203,10 @@ def apriori_path(A, y=None, *, costs, sizes=10, solver: str = "blr", prior=None,
         raise ValueError(f"solver must be one of {sorted(APRIORI_SOLVERS)}, got {solver!r}")
     problem = as_problem(A, y)
     n = problem.n_features
+    if (costs is None) == (subbases is None):
+        raise ValueError("give exactly one of costs (with sizes) and subbases")
+    if subbases is not None:
+        costs, sizes = subbasis_levels(subbases, n)
     costs = np.asarray(costs, dtype=float)
     if costs.shape != (n,):
         raise ValueError(f"costs must have one entry per column ({n}), got shape {costs.shape}")
@@ -170,24 +214,24 @@ def apriori_path(A, y=None, *, costs, sizes=10, solver: str = "blr", prior=None,
     ks = nested_sizes(n, sizes)
     gamma = validate_prior(prior, n)
     params = {"solver": solver, "sizes": [int(k) for k in ks]}
-    params.update({k: v for k, v in solver_kwargs.items() if np.ndim(v) == 0})
+    params.update({k: np.asarray(v).tolist() if np.ndim(v) else v
+                   for k, v in solver_kwargs.items()})
     setup = prepare(problem, solver=f"{solver}_apriori", params=params, validation=validation,
                     on_step=on_step)
     setup.path.params["prior"] = gamma is not None
     fit = APRIORI_SOLVERS[solver]
     nested = NestedProblem(problem, order)
-    for k in ks:
+    for i, k in enumerate(ks):
         sub = nested.leading(k)
         cols = order[:k]
         inner = fit(sub, prior=None if gamma is None else gamma[cols], **solver_kwargs)
-        if len(inner) != 1:
-            raise ValueError(f"apriori_path needs one fit per size; {solver} returned "
-                             f"{len(inner)} steps (give a single lam/rtol)")
-        st = inner.steps[0]
-        info = dict(st.info)
-        info["size"] = int(k)
-        setup.step(cols[st.active], st.coef[st.active], lam=st.lam, info=info,
-                   rss=sub.rss(st.coef), scaled=False)
+        for st in inner.steps:
+            info = dict(st.info)
+            info["size"] = int(k)
+            if subbases is not None:
+                info["subbasis"] = i
+            setup.step(cols[st.active], st.coef[st.active], lam=st.lam, info=info,
+                       rss=sub.rss(st.coef), scaled=False)
     return setup.path
 
 
