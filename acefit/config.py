@@ -471,6 +471,7 @@ class Tagged(_Type):
 # ---------------------------------------------------------------------------------------
 
 _LABEL_KEY = Nullable(Str())
+_DEFAULT_TOTALDEGREE = (20, 16, 12, 10)   # ACEBasis' default (a test checks they agree)
 _WEIGHT = Section(keys={
     "E": Key(Float(0), 30.0, "Weight of energy rows (applied to the energy per atom)."),
     "F": Key(Float(0), 1.0, "Weight of force rows."),
@@ -610,7 +611,16 @@ _APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len
                                                                      increasing=True)))), None,
                          "A-priori basis path: fit nested sub-bases (ordered by smoothness "
                          "cost γ) of these sizes, or this many evenly spaced sizes up to the full "
-                         "basis (null: one fit on the full basis).")}
+                         "basis (null: one fit on the full basis)."),
+            "totaldegrees": Key(Nullable(ListOf(Either(options=(Float(1), ListOf(Float(1),
+                                                                                  min_len=1))),
+                                                min_len=1)), None,
+                                "A-priori basis path over the bases of smaller total degrees "
+                                "(instead of `sizes`): each entry is a `basis.totaldegree` (one "
+                                "number, or D_ν for ν = 1, 2, …; orders beyond the list are "
+                                "left out), nested and within the basis, e.g. [[20, 16, 12], "
+                                "[25, 21, 17]]; taken from the assembled basis, no new "
+                                "assembly.")}
 _ITER = {
     "max_iter": Key(Int(1), 300, "Maximal number of evidence iterations."),
     "tol": Key(Float(0, lo_open=True), 1e-8, "Relative change of the coefficients that stops "
@@ -659,7 +669,7 @@ _SOLVER_VARIANTS = {
     "qr": _solver("Tikhonov-regularised least squares min ‖y − Ac‖² + λ‖Γc‖² by QR.",
                   **_APRIORI,
                   lam=Key(_SCALAR_OR_LIST, 0.0, "Tikhonov λ; a list gives one checkpoint "
-                          "per λ (one value with `sizes`).")),
+                          "per λ (and sub-basis).")),
     "rrqr": _solver("Rank-revealing (column-pivoted) QR, truncated at rtol.", **_APRIORI,
                     rtol=Key(Nullable(_POSITIVE_OR_LIST), None, "Truncation |R_kk| ≤ "
                              "rtol·|R_11|; a list gives one checkpoint per value (null: from "
@@ -826,6 +836,39 @@ def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict
     return cfg
 
 
+def _check_subbasis_degrees(ctx, where: str, solver: dict, basis: dict) -> None:
+    """`totaldegrees` of an a-priori path: not with `sizes`, nested, within the basis."""
+    key = f"{where}.totaldegrees"
+    if solver.get("sizes") is not None:
+        ctx.error(key, "set together with `sizes`; allowed: one of them")
+    order = basis["order"]
+    full = basis["totaldegree"]
+    if full is None:
+        full = list(_DEFAULT_TOTALDEGREE[:order])
+    elif not isinstance(full, list):
+        full = [full] * order
+
+    def show(degrees):
+        return "[" + ", ".join(f"{d:g}" for d in degrees) + "]"
+
+    previous = None
+    for j, entry in enumerate(solver["totaldegrees"]):
+        degrees = entry if isinstance(entry, list) else [entry] * order
+        where_j = f"{key}[{j}]"
+        if len(degrees) > order:
+            ctx.error(where_j, f"found {show(degrees)}; allowed: at most {order} numbers "
+                      f"(basis.order)")
+            return
+        if any(d > f for d, f in zip(degrees, full)):
+            ctx.error(where_j, f"found {show(degrees)}; allowed: at most the basis' total "
+                      f"degrees {show(full)}, order by order")
+        if previous is not None and (len(degrees) < len(previous)
+                                     or any(d < e for d, e in zip(degrees, previous))):
+            ctx.error(where_j, f"found {show(degrees)}; allowed: at least the entry before, "
+                      f"{show(previous)}, in every order (nested sub-bases)")
+        previous = degrees
+
+
 def _cross_checks(cfg, ctx) -> None:
     """Rules that involve more than one key."""
     basis = cfg["basis"]
@@ -853,11 +896,8 @@ def _cross_checks(cfg, ctx) -> None:
         labels[label] = i
         if solver["name"] == "rrqr" and solver["rtol"] is None and solver["lam"] is None:
             ctx.error(f"solvers[{i}]", "rrqr needs `rtol` or `lam`; allowed: set one of them")
-        if solver.get("sizes") is not None and solver["name"] in ("qr", "rrqr", "tsvd"):
-            for key in ("lam", "rtol"):
-                if isinstance(solver.get(key), list):
-                    ctx.error(f"solvers[{i}].{key}", f"{_found(solver[key])}; allowed: one "
-                              f"number when `sizes` is set (one fit per sub-basis)")
+        if solver.get("totaldegrees") is not None:
+            _check_subbasis_degrees(ctx, f"solvers[{i}]", solver, basis)
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")

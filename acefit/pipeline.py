@@ -57,7 +57,7 @@ _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials
 
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
-                  "size_tol", "max_fits"}
+                  "size_tol", "max_fits", "totaldegrees"}
 
 
 class RunExistsError(RuntimeError):
@@ -240,8 +240,28 @@ def _solver_function(name: str):
             "qr": s.qr, "rrqr": s.rrqr, "tsvd": s.tsvd, "blr": s.blr, "ard": s.ard}[name]
 
 
-def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step):
-    """Run one configured solver path on the assembled problem; returns its Path."""
+def subbasis_masks(spec: dict, basis) -> list | None:
+    """The column sets of a solver's ``totaldegrees`` a-priori path (None without it)."""
+    from acefit.basis.spec import within_totaldegree
+
+    if not spec.get("totaldegrees"):
+        return None
+    masks = [within_totaldegree(basis.functions, d, wL=basis.spec.wL)
+             for d in spec["totaldegrees"]]
+    for j in range(1, len(masks)):
+        if masks[j].sum() <= masks[j - 1].sum():
+            raise ValueError(f"solvers ({spec['label']}).totaldegrees[{j}] = "
+                             f"{spec['totaldegrees'][j]} adds no function to the entry before "
+                             f"({int(masks[j - 1].sum())} functions); allowed: larger degrees")
+    return masks
+
+
+def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step, subbases=None):
+    """Run one configured solver path on the assembled problem; returns its Path.
+
+    ``costs`` order the ``sizes`` of an a-priori path; ``subbases`` (from
+    :func:`subbasis_masks`) replace both for a ``totaldegrees`` one.
+    """
     from acefit.solvers import apriori
 
     prior = gamma if spec["prior"] else None
@@ -253,6 +273,8 @@ def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step):
         return apriori.ard_sweep(problem, targets=spec["sizes"], rel_tol=spec["size_tol"],
                                  max_fits=spec["max_fits"], threshold_init=threshold,
                                  **common, **kwargs)
+    if name in apriori.APRIORI_SOLVERS and subbases is not None:
+        return apriori.apriori_path(problem, subbases=subbases, solver=name, **common, **kwargs)
     if name in apriori.APRIORI_SOLVERS and spec.get("sizes"):
         return apriori.apriori_path(problem, costs=costs, sizes=spec["sizes"], solver=name,
                                     **common, **kwargs)
@@ -341,6 +363,8 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
     # column-major, as every solver takes it
     validation = system.val.weighted(order="F") if system.val is not None else None
     costs = _apriori_costs(cfg, basis, gamma)
+    # before any path runs, so that a bad `totaldegrees` stops the run at once
+    subbases = {spec["label"]: subbasis_masks(spec, basis) for spec in cfg["solvers"]}
     existing = list_runs(paths_file) if paths_file.exists() else {}
     paths = {}
     for spec in cfg["solvers"]:
@@ -366,7 +390,7 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
                                  n_features=len(basis), run=label, overwrite=True) as writer:
             sink = _StepSink(writer, spec, system.train, gamma, validation, pbar)
             run_solver(spec, system.train, gamma=gamma, validation=validation, costs=costs,
-                       on_step=sink)
+                       on_step=sink, subbases=subbases[label])
             sink.finish()
         paths[label] = read_path(paths_file, label, require_complete=True)
         if interrupted is not None:

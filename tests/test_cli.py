@@ -238,6 +238,42 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
     assert all(s["n_active"] <= 15 for s in report["selection"]["selected"])
 
 
+def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
+    """`totaldegrees`: the sub-bases of smaller degrees, from the assembled columns; a
+    sub-basis that adds nothing stops the run before any path."""
+    from acefit.basis.spec import BasisFunction, within_totaldegree
+    from acefit.checkpoints import read_paths
+
+    solvers = ["{name: omp, max_active: 10}",
+               "{name: rrqr, totaldegrees: [[4], [6, 3]], rtol: [1.0e-9, 1.0e-3]}",
+               "{name: blr, totaldegrees: [[5, 4]]}"]
+    config = tiny_config(tmp_path, small_data, solvers=solvers)
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    paths = read_paths(run / "paths.h5", require_complete=True)
+    functions = [BasisFunction.from_list(f) for f in
+                 json.loads((run / "basis_functions.json").read_text())["functions"]]
+    masks = [within_totaldegree(functions, d, wL=1.5) for d in ([4], [6, 3], [5, 4])]
+    rr = paths["rrqr"].steps
+    assert [(s.info["subbasis"], s.info["size"]) for s in rr] == \
+        [(0, masks[0].sum()), (0, masks[0].sum()), (1, masks[1].sum()), (1, masks[1].sum())]
+    assert masks[0].sum() < masks[1].sum() < len(functions)
+    assert all(functions[k].order == 1 for k in np.flatnonzero(masks[0]))   # order 2 left out
+    for step in rr:
+        assert masks[step.info["subbasis"]][step.active].all()
+    assert rr[0].n_active > rr[1].n_active          # the rtols differ
+    (b,) = paths["blr"].steps
+    assert b.n_active == masks[2].sum() and masks[2][b.active].all()
+
+    bad = tiny_config(tmp_path / "bad", small_data,
+                      solvers=["{name: omp, max_active: 10}",
+                               "{name: qr, totaldegrees: [[4, 3], [4.2, 3]]}"])
+    assert fit(bad, tmp_path / "bad_run") != EXIT_OK
+    err = capsys.readouterr().err
+    assert "totaldegrees[1]" in err and "adds no function" in err
+    assert not (tmp_path / "bad_run" / "paths.h5").exists()
+
+
 def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
     """debias: tsvd chooses each truncation by the validation error; debias_every keeps
     the first step of each active-set size divisible by k, and the path's last step."""

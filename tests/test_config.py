@@ -120,6 +120,36 @@ def test_cross_checks(tmp_path):
     assert "spline, recurrence" in found[0][1] or "'spline'" in found[0][1]
 
 
+def test_apriori_totaldegrees_are_checked_against_the_basis(tmp_path):
+    def found_for(solver, basis="basis: {order: 3, totaldegree: [12, 10, 8]}\n"):
+        text = MINIMAL + f"  - {solver}\n" + basis
+        return [(w.split(": ", 1)[1], msg) for w, msg in problems(write(tmp_path, text))[0]]
+
+    ok = MINIMAL + ("  - {name: rrqr, totaldegrees: [[8, 6], [10, 8, 6], 12], "
+                    "rtol: [1.0e-6, 1.0e-9]}\nbasis: {order: 3, totaldegree: 12}\n")
+    cfg = load_config(write(tmp_path, ok))
+    assert cfg["solvers"][1]["totaldegrees"] == [[8, 6], [10, 8, 6], 12]
+    # default basis degrees [20, 16, 12]
+    load_config(write(tmp_path, MINIMAL + "  - {name: blr, totaldegrees: [[20, 16, 12]]}\n"))
+    (key, msg), = found_for("{name: blr, totaldegrees: [[12, 11, 8]]}")
+    assert key == "solvers[1].totaldegrees[0]" and "[12, 10, 8]" in msg
+    (key, msg), = found_for("{name: blr, totaldegrees: [[10, 8, 6], [10, 7, 6]]}")
+    assert key == "solvers[1].totaldegrees[1]" and "nested" in msg
+    (key, msg), = found_for("{name: blr, totaldegrees: [[10, 8, 6], [10, 8]]}")
+    assert key == "solvers[1].totaldegrees[1]" and "nested" in msg
+    (key, msg), = found_for("{name: blr, totaldegrees: [[8, 6, 4, 2]]}")
+    assert key == "solvers[1].totaldegrees[0]" and "at most 3 numbers" in msg
+    (key, msg), = found_for("{name: blr, totaldegrees: [[8, 6, 4]], sizes: [10]}")
+    assert key == "solvers[1].totaldegrees" and "one of them" in msg
+
+
+def test_default_totaldegree_matches_the_basis():
+    from acefit.basis.ace import _DEFAULT_DEGREES
+    from acefit.config import _DEFAULT_TOTALDEGREE
+
+    assert tuple(_DEFAULT_TOTALDEGREE) == tuple(_DEFAULT_DEGREES)
+
+
 def test_agnesi_exponents_must_be_ordered(tmp_path):
     found, _ = problems(write(tmp_path, MINIMAL + "basis: {transform_p: 3, transform_q: 3}\n"))
     assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.transform_q"]
