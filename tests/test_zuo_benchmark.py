@@ -32,6 +32,14 @@ def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
         assert (out / element.lower() / "report.json").is_file()
     table = (out / "zuo_benchmark.md").read_text()
     assert "| Mo | small" in table and "| Si | large" in table
+    # the RRQR cells: each of the config's two a-priori sub-bases (shrunk to [8, 6, 4] and
+    # [10, 8, 6] by --quick), at its best-validation rtol
+    assert "| element | size | RRQR E | ASP E | OMP E | ARD E | RRQR F |" in table
+    for element in ("Mo", "Si"):
+        rrqr = summary["results"][element]["subbases"]["rrqr"]
+        assert sorted(rrqr) == ["0", "1"] and 0 < rrqr["0"]["n_active"] < rrqr["1"]["n_active"]
+        row = next(line for line in table.splitlines() if line.startswith(f"| {element} | large"))
+        assert row.split(" | ")[-1].split("/")[0] == str(rrqr["1"]["n_active"])
     assert "Whole run (Mo, Si, quick): wall" in table
     # the two element runs overlapped in time
     starts = [json.loads((out / e / "run.json").read_text())["started"] for e in ("mo", "si")]
