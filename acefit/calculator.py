@@ -78,6 +78,12 @@ class ACECalculator(Calculator):
         if np.all(np.isfinite(stress)):  # the basis gives NaN where stress is undefined
             self.results["stress"] = stress
 
+    def __getstate__(self):
+        # the threadpoolctl controller holds ctypes handles (unpicklable); rebuilt on use
+        state = self.__dict__.copy()
+        state["_openmp"] = None
+        return state
+
     def _thread_limit(self):
         """Context limiting OpenMP threads (a no-op without threadpoolctl)."""
         if self.num_threads is None:

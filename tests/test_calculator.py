@@ -103,3 +103,18 @@ def test_thread_setting_does_not_change_results(potential):
     np.testing.assert_allclose(e[0], e[2], rtol=1e-13, atol=1e-15)
     with pytest.raises(ValueError, match="num_threads"):
         ACECalculator(potential, num_threads=0)
+
+
+def test_used_calculator_pickles_and_deep_copies(potential):
+    # multiprocessing, Dask and copy.deepcopy(atoms) pickle the calculator after use
+    import copy
+    import pickle
+
+    atoms = _alloy()
+    atoms.calc = ACECalculator(potential, num_threads=1)
+    forces = atoms.get_forces()
+    for clone in (pickle.loads(pickle.dumps(atoms)), copy.deepcopy(atoms)):
+        assert clone.calc is not atoms.calc
+        clone.calc.reset()
+        np.testing.assert_array_equal(clone.get_forces(), forces)
+        assert clone.calc._openmp is not None          # the thread limit is back in use
