@@ -485,8 +485,42 @@ def test_asp_path_through_the_rank_deficient_quickstart_system():
     basis = build_basis(cfg, data.train)
     system = assemble(basis, data.train, weights=weight_table(cfg), n_workers=1,
                       e0=e0_setting(cfg, basis_elements(basis)))
-    path = asp(system.train, prior=prior_scale(cfg, basis), max_active=300)
+    gamma = prior_scale(cfg, basis)
+    path = asp(system.train, prior=gamma, max_active=300)
     last = path.steps[-1]
     assert last.n_active >= 100
     assert len(path) < 8 * len(basis)
     assert last.info.get("stop") == "unresolved_lambda" or last.n_active == 300
+    # a lasso path through its ties (several columns binding at one lam, dependent ones
+    # entering by swaps): the solution reached at each new lam satisfies the optimality
+    # conditions to rounding, up to 20 active functions (the earlier tie handling broke
+    # them from 9 on: a column entered at a tie left at once on a rounding-level
+    # coefficient of the wrong sign, and its correlation then ran past lam)
+    A = system.train.A / gamma
+    checked = 0
+    for before, step in zip(path.steps, path.steps[1:]):
+        if not 0 < step.lam < before.lam or step.n_active > 20:
+            continue
+        d = step.coef * gamma
+        corr = A.T @ (system.train.y - A @ d) / step.lam
+        on = d != 0
+        assert np.all(np.abs(corr[~on]) <= 1 + 1e-6)
+        np.testing.assert_allclose(corr[on], np.sign(d[on]), atol=1e-6)
+        checked += 1
+    assert checked >= 30
+
+
+def test_asp_drop_steps_store_the_solution_on_the_smaller_set():
+    """At a drop on an ill-conditioned active set the coefficient that leaves is not zero
+    to rounding; each step's coefficients must be the solution on its own active set, so
+    that its train_error (and validation error) are those of its coefficients."""
+    x = np.linspace(-1, 1, 200)
+    y = np.sin(3 * x) + 0.01 * np.random.default_rng(11).standard_normal(200)
+    A = np.vander(x, 25, increasing=True)        # cond 5.6e8
+    path = asp(A, y)
+    drops = 0
+    for step in path.steps:
+        rms = np.sqrt(np.mean((y - A @ step.coef) ** 2))
+        assert step.train_error == pytest.approx(rms, rel=1e-3)
+        drops += step.info["event"] == "drop"
+    assert drops >= 5

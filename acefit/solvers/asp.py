@@ -118,9 +118,14 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
 
     Tolerances are relative, so the path may span any number of decades of lam
     (a prior scaling easily gives more than 12). A breakpoint within 1e-12 of the
-    current lam from 0 is lam = 0 (event ``"zero_lambda"``). A column just
-    dropped sits on the bound it left, and only its crossing of the opposite
-    bound counts on the next segment. lam stays resolvable while the correlations
+    current lam from 0 is lam = 0 (event ``"zero_lambda"``). Ties, several
+    columns binding at one lam: a column whose coefficient moves towards the wrong
+    side of zero leaves when it reaches zero, or at once when it sits at zero (a
+    column entered at the tie); a column that left at the current lam (dropped or
+    swapped out) sits on the bound it left, and only its crossing of the opposite
+    bound counts on the next segment. A drop step stores the solution on the
+    smaller set (at an ill-conditioned breakpoint the leaving coefficient is not
+    zero to rounding). lam stays resolvable while the correlations
     do: on the active set |a_j'r| = lam exactly, and their computed miss measures
     the rounding; the path stops (that step's ``info["stop"] =
     "unresolved_lambda"``) once some active |a_j'r| is more than lam / 2 away from
@@ -222,7 +227,8 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             return np.append(x, 0.0), -1, 0.0
         return swap_in(j, sign, x) if S else None
 
-    just_added, just_dropped, dropped_sign = -1, -1, 0.0
+    just_added = -1
+    left = {}  # columns that left at the current lam -> the sign of the bound each left
     stalled = 0  # consecutive breakpoints at one lam
     x = np.zeros(0)
     for it in range(max_steps):
@@ -254,12 +260,14 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             with np.errstate(divide="ignore", invalid="ignore"):
                 t1 = np.where(1.0 - ai > 1e-12, (lam - c) / (1.0 - ai), np.inf)
                 t2 = np.where(1.0 + ai > 1e-12, (lam + c) / (1.0 + ai), np.inf)
-            if just_dropped >= 0:
-                # it sits on the bound it left and, c being linear in alpha, cannot
-                # meet that bound again on this segment: only the opposite bound
-                # counts (its coefficient may change sign at once)
-                q = idx == just_dropped
-                if dropped_sign > 0:
+            # A column that left at this lam sits on the bound it left and, c being
+            # linear in alpha, cannot meet that bound again on the next segment: only
+            # the opposite bound counts (its coefficient may change sign at once). All
+            # of them, not only the latest: at a tie of several dependent pairs, each
+            # re-entering by a swap as soon as another left cycled at one lam.
+            for col, sign in left.items():
+                q = idx == col
+                if sign > 0:
                     t1[q] = np.inf
                 else:
                     t2[q] = np.inf
@@ -268,10 +276,15 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             k = int(np.argmin(t))
             alpha_add, j_add = float(t[k]), int(idx[k])
 
-        # Breakpoints where an active coefficient reaches zero.
+        # Breakpoints where an active coefficient reaches zero: one moving towards the
+        # wrong side of zero (sgn dx < 0) leaves there, or at once when it sits at or
+        # past zero. That is a column entered at a tie, whose coefficient is zero up to
+        # rounding; the sign of that rounding must not decide (a column entered at the
+        # same lam before it would otherwise leave at once and its correlation then run
+        # past lam unchecked: seen on the quickstart design).
         alpha_drop, p_drop = np.inf, -1
         with np.errstate(divide="ignore", invalid="ignore"):
-            cross = np.where(x * dx < 0, -x / dx, np.inf)
+            cross = np.where(sgn * dx < 0, np.maximum(-x / dx, 0.0), np.inf)
         if just_added >= 0 and in_S[just_added]:
             cross[S.index(just_added)] = np.inf  # it starts at zero, moving away from it
         if len(cross) and np.isfinite(cross.min()):
@@ -296,12 +309,17 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         stalled = stalled + 1 if alpha == 0.0 else 0
 
         index = -1
-        just_added = just_dropped = -1
+        just_added = -1
+        if alpha > 0:
+            left.clear()
         if event == "drop":
-            index, dropped_sign = S[p_drop], sgn[p_drop]
-            x = np.delete(x, p_drop)
+            index = S[p_drop]
+            left[index] = sgn[p_drop]
             drop(p_drop)
-            just_dropped = index
+            # the solution on the smaller set, not x without entry p: on an ill-conditioned
+            # set x_p is far from zero at the computed breakpoint, and the rest with it
+            x = qr.solve(qr.z - lam * w)
+            rss = float(qr.r @ qr.r + lam * lam * (w @ w)) + offset
         if event == "add":
             index = j_add
         info = {"event": event, "index": index}
@@ -320,11 +338,16 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
             entered = enter(j_add, np.sign(corr[j_add]), x)
             if entered is None:
                 eligible[j_add] = False  # dependent, with nothing to trade
+                # a failed swap may have reordered (or, if the column that left could not
+                # return, shrunk) the active set: x from the factorisation, in its order
+                x = qr.solve(qr.z - lam * w)
                 continue
             x, out, out_sign = entered
-            just_added = j_add
+            # an added column starts at zero, moving away from it; one swapped in starts
+            # at a coefficient of its own, which the ratio test must watch
+            just_added = j_add if out < 0 else -1
             if out >= 0:  # a swap: the same fit on another support, at the same lam
-                just_dropped, dropped_sign = out, out_sign
+                left[out] = out_sign
                 setup.step(list(S), x, lam=lam, rss=rss,
                            info={"event": "swap", "index": j_add, "dropped": out})
     return setup.path
