@@ -524,3 +524,37 @@ def test_asp_drop_steps_store_the_solution_on_the_smaller_set():
         assert step.train_error == pytest.approx(rms, rel=1e-3)
         drops += step.info["event"] == "drop"
     assert drops >= 5
+
+
+def test_lars_keeps_the_longest_of_parallel_columns():
+    # a_4 = 3 a_2: the lasso uses a_4 (the same fit for a third of the l1 cost)
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((30, 6))
+    A[:, 4] = 3 * A[:, 2]
+    y = A[:, 2] + 0.1 * rng.standard_normal(30)
+    lars, homotopy = lars_lasso(A, y), asp(A, y)
+    assert lars.lams[0] == pytest.approx(np.abs(A.T @ y).max(), rel=1e-12)
+    assert 4 in lars.steps[1].active and 2 not in lars.steps[-1].active
+    for step in lars.steps:     # the same path as the homotopy, at its knots
+        d = homotopy.steps[int(np.argmin(np.abs(homotopy.lams - step.lam)))]
+        if d.lam == pytest.approx(step.lam, rel=1e-9):
+            np.testing.assert_allclose(step.coef, d.coef, atol=1e-9)
+    # one row: every column is parallel; the largest one carries the fit
+    one = lars_lasso(np.array([[0.5, -2.0, 1.0]]), np.array([2.0]))
+    assert list(one.steps[-1].active) == [1]
+
+
+def test_lars_says_when_it_ends_early():
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((40, 10))
+    c = np.zeros(10)
+    c[rng.choice(10, 5, replace=False)] = rng.standard_normal(5)
+    y = A @ c + 0.1 * rng.standard_normal(40)
+    A *= np.logspace(-8, 8, 10)          # 16 decades of column scale: scikit-learn gives up
+    last = lars_lasso(A, y, max_active=10).steps[-1]
+    assert last.n_active < 10 and last.lam > 0 and last.info["stop"] == "degenerate"
+    assert asp(A, y).sizes.max() == 10
+    full = lars_lasso(*random_problem()[:2])
+    assert full.steps[-1].lam == 0 and "stop" not in full.steps[-1].info
+    capped = lars_lasso(*random_problem()[:2], max_active=3)
+    assert capped.steps[-1].n_active == 3 and "stop" not in capped.steps[-1].info

@@ -97,13 +97,18 @@ def _critical(coefs: np.ndarray, lams: np.ndarray) -> np.ndarray:
 
 
 def _distinct_columns(G: np.ndarray, cos_tol: float = 1e-10) -> np.ndarray:
-    """Indices of non-zero columns not parallel to an earlier column (from the Gram matrix)."""
+    """Indices of the non-zero columns that represent their parallel groups (from the
+    Gram matrix): of parallel columns the longest (ties: the first), which the lasso
+    prefers, as it gives the same fit for the smallest l1 norm."""
     d = np.sqrt(np.diag(G))
     nonzero = d > 0
     inv = np.where(nonzero, 1.0 / np.where(nonzero, d, 1.0), 0.0)
-    cos = np.abs(G * inv[:, None] * inv[None, :])
-    parallel = np.triu(cos > 1.0 - cos_tol, k=1).any(axis=0)  # parallel to an earlier one
-    return np.flatnonzero(nonzero & ~parallel)
+    parallel = np.abs(G * inv[:, None] * inv[None, :]) > 1.0 - cos_tol
+    np.fill_diagonal(parallel, False)
+    idx = np.arange(len(d))
+    longer = (d[:, None] > d[None, :]) | ((d[:, None] == d[None, :]) & (idx[:, None] < idx[None, :]))
+    beaten = (parallel & longer).any(axis=0)  # column j has a longer (or earlier) twin
+    return np.flatnonzero(nonzero & ~beaten)
 
 
 def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
@@ -147,9 +152,12 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
 
     Notes
     -----
-    Degenerate input: zero columns and all but the first of parallel columns never
-    enter; y = 0 (or A'y = 0) gives a single zero step with lam = 0; NaN/inf or
-    mismatched shapes raise ValueError naming the array.
+    Degenerate input: zero columns never enter, nor do parallel columns but the
+    longest of each group; y = 0 (or A'y = 0) gives a single zero step with lam = 0;
+    NaN/inf or mismatched shapes raise ValueError naming the array. When
+    scikit-learn ends the path early on a degenerate active set (rounding), the last
+    step says so: ``info["stop"] = "degenerate"`` (a path that reaches
+    ``max_active``, ``tol``, ``min_lambda`` or lam = 0 does not).
     """
     from sklearn.exceptions import ConvergenceWarning  # deferred: scikit-learn imports slowly
     from sklearn.linear_model import lars_path_gram
@@ -188,6 +196,12 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
         max_iter *= 2  # drops used up the knots: ask for more
 
     critical_knots = _critical(coefs, lams)
+    floor = min_lambda or 0.0
+
+    def stop_reached(k, active, rss):
+        """Did knot k reach a requested end (size, residual, lam)?"""
+        return ((max_active is not None and len(active) >= max_active)
+                or (tol > 0 and np.sqrt(rss) <= tol * y_norm) or lams[k] <= floor * (1 + 1e-12))
     entry = EntryOrder(n)
     y_norm = np.sqrt(yty)
     last = len(lams) - 1
@@ -211,11 +225,14 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
             event = "zero_lambda" if lams[k] == 0 else "min_lambda" if \
                 min_lambda is not None and np.isclose(lams[k], min_lambda) else "end"
             index = -1
-        stop = (max_active is not None and len(active) >= max_active) or \
-               (tol > 0 and np.sqrt(rss) <= tol * y_norm) or k == last
+        stop = stop_reached(k, active, rss) or k == last
         critical = bool(critical_knots[k])
-        setup.step(active, xs, lam=float(lams[k]), rss=rss,
-                   info={"event": event, "index": index, "critical": critical})
+        info = {"event": event, "index": index, "critical": critical}
+        if k == last and not stop_reached(k, active, rss) and len(lams) <= max_iter:
+            # scikit-learn ended the path by itself above lam = 0 (degenerate active
+            # sets, rounding), saying so at most by a warning
+            info["stop"] = "degenerate"
+        setup.step(active, xs, lam=float(lams[k]), rss=rss, info=info)
         prev = nz
         if stop:
             break
