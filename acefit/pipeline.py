@@ -60,6 +60,14 @@ _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_trun
                   "size_tol", "max_fits", "totaldegrees"}
 
 
+_STOP_REASONS = {
+    "unresolved_lambda": "rounding no longer resolves λ on this system (numerically "
+                         "rank-deficient; see acefit.solvers.asp)",
+    "stalled": "more breakpoints at one λ than columns (ties that rounding decides)",
+    "degenerate": "scikit-learn's LARS met a degenerate active set (rounding)",
+}
+
+
 class RunExistsError(RuntimeError):
     """The output directory holds a finished (or different) run and --force was not given."""
 
@@ -399,6 +407,10 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> 
         log.info("solver %s: %d checkpoints, %s active functions, %.1f s", label,
                  len(sizes), f"{sizes.min()}..{sizes.max()}" if len(sizes) else "no",
                  time.perf_counter() - t)
+        stop = paths[label].steps[-1].info.get("stop") if len(sizes) else None
+        if stop:
+            log.warning("solver %s: the path ended early, at %d active functions: %s", label,
+                        sizes[-1], _STOP_REASONS.get(stop, stop))
     return paths
 
 
