@@ -142,10 +142,22 @@ def as_problem(A, y=None) -> LeastSquaresProblem:
     if isinstance(A, LeastSquaresProblem):
         if y is not None:
             raise ValueError("pass either a LeastSquaresProblem or (A, y), not both")
+        _check_problem(A)
         return A
     if y is None:
         raise ValueError("y is required when A is an array")
     return LeastSquaresProblem.from_dense(A, y)
+
+
+def _check_problem(problem: LeastSquaresProblem) -> None:
+    """What ``from_dense`` / ``from_reduced`` check, for a problem built directly."""
+    A, y = np.asarray(problem.A), np.asarray(problem.y)
+    name = "R" if problem.reduced else "A"
+    if A.ndim != 2 or y.ndim != 1 or y.shape[0] != A.shape[0]:
+        raise ValueError(f"the problem's {name} must be a matrix and its y a vector of one "
+                         f"entry per row; got shapes {A.shape} and {y.shape}")
+    _check_finite(A, name)
+    _check_finite(y, "Q^T y" if problem.reduced else "y")
 
 
 def _check_finite(x, name):

@@ -558,3 +558,14 @@ def test_lars_says_when_it_ends_early():
     assert full.steps[-1].lam == 0 and "stop" not in full.steps[-1].info
     capped = lars_lasso(*random_problem()[:2], max_active=3)
     assert capped.steps[-1].n_active == 3 and "stop" not in capped.steps[-1].info
+
+
+@pytest.mark.parametrize("name", list(SOLVERS))
+def test_a_problem_built_directly_is_checked_too(name):
+    A, y, _ = random_problem()
+    bad = A.copy()
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match=r"A contains NaN or inf.*\(3, 1\)"):
+        SOLVERS[name](LeastSquaresProblem(A=bad, y=y, m=len(y)))
+    with pytest.raises(ValueError, match="one entry per row"):
+        SOLVERS[name](LeastSquaresProblem(A=A, y=y[:-1], m=len(y)))
