@@ -91,11 +91,21 @@ def test_qr_matches_normal_equations_with_and_without_prior(data):
 def test_qr_without_lam_rejects_rank_deficiency():
     A, y, _ = _problem()
     A[:, 4] = A[:, 2]
-    with pytest.raises(ValueError, match="rank deficient"):
+    with pytest.raises(ValueError, match=r"rank deficient \(column 4 lies in the span"):
         qr(A, y, lam=0.0)
     # with lam > 0 the duplicated pair shares the weight equally
     s = qr(A, y, lam=1e-3).steps[0]
     assert s.coef[4] == pytest.approx(s.coef[2], rel=1e-8)
+
+
+def test_qr_without_lam_takes_columns_of_any_scale():
+    # full rank, column scales over 16 decades (as a steep prior gives): not rank deficient
+    A, y, _ = _problem()
+    scale = np.logspace(-8, 8, A.shape[1])
+    s = qr(A * scale, y, lam=0.0).steps[0]
+    np.testing.assert_allclose(s.coef * scale, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-7)
+    t = qr(A, y, lam=0.0, prior=1.0 / scale).steps[0]
+    np.testing.assert_allclose(t.coef, np.linalg.lstsq(A, y, rcond=None)[0], rtol=1e-7)
 
 
 def test_rrqr_truncates_dependent_columns():
@@ -272,6 +282,11 @@ def test_bad_options_are_clear_errors(data):
         blr(A, y, prior=np.zeros(A.shape[1]))
     with pytest.raises(ValueError, match="sketch"):
         rrqr(A, y, sketch="fourier")
+    # a CountSketch hashing about as many rows as it has would lose rank silently
+    B = np.random.default_rng(2).standard_normal((60, 30))
+    with pytest.raises(ValueError, match="4 rows per sketch row"):
+        rrqr(B, B @ np.ones(30), rtol=1e-8, sketch="sparse")
+    assert rrqr(B, B @ np.ones(30), rtol=1e-8, sketch="gaussian").steps[0].info["rank"] == 30
 
 
 # ------------------------------------------------------------------ de-biasing

@@ -147,13 +147,17 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
                     f"({P.A.shape[0]} < {n}); use lam > 0, rrqr or tsvd")
             stacked, rhs = P.A, P.y
         Q, R = scipy.linalg.qr(stacked, mode="economic")
-        diag = np.abs(np.diag(R))
-        tiny = diag <= n * np.finfo(float).eps * max(diag.max(initial=0.0), 1e-300)
+        # |R_kk| is column k's distance to the span of the columns before it: compared
+        # with the column's own norm, so that column scales (a prior spans many
+        # decades) do not read as rank deficiency
+        norms = np.linalg.norm(stacked, axis=0)
+        tiny = np.abs(np.diag(R)) <= n * np.finfo(float).eps * norms
         if np.any(tiny):
             k = int(np.flatnonzero(tiny)[0])
+            what = "is zero" if norms[k] == 0 else "lies in the span of the columns before it"
             raise ValueError(
-                f"qr with lam = {lam_k:g}: the matrix is rank deficient (column {k} depends "
-                f"on the previous ones); use lam > 0, rrqr or tsvd")
+                f"qr with lam = {lam_k:g}: the matrix is rank deficient (column {k} {what}); "
+                f"use lam > 0, rrqr or tsvd")
         d = scipy.linalg.solve_triangular(R, Q.T @ rhs)
         _finish(setup, d, lam=lam_k, info={"rank": n}, zero=zero)
     return setup.path
@@ -254,6 +258,11 @@ def rrqr(A, y=None, *, rtol: float | Sequence[float] | None = None,
     kind = sketch
     if sketch == "auto":
         kind = "sparse" if (not P.reduced and m_rows >= 4 * k_sketch) else None
+    elif sketch == "sparse" and not P.reduced and m_rows < 4 * k_sketch:
+        # hashing m rows into about m buckets collides: the sketch loses rank silently
+        raise ValueError(f"sketch='sparse' needs at least 4 rows per sketch row: {m_rows} "
+                         f"rows for {k_sketch} sketch rows; use sketch='gaussian', None, "
+                         f"or a sketch_size of at most {m_rows // 4}")
     if P.reduced:
         kind = None
 
