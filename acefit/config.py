@@ -930,6 +930,13 @@ def _cross_checks(cfg, ctx) -> None:
                                "forces, stress, virial")
 
 
+def explicit_label_keys(cfg: dict) -> set:
+    """The ``data.keys`` entries set to other than their defaults (and not null)."""
+    defaults = SCHEMA.keys["data"].type.keys["keys"].type.keys
+    return {name for name, value in cfg["data"]["keys"].items()
+            if value is not None and value != defaults[name].default}
+
+
 def _fill_derived(cfg) -> None:
     for solver in cfg["solvers"]:
         solver["label"] = solver["label"] or solver["name"]

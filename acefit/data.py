@@ -76,7 +76,7 @@ class LabelledConfig:
 
 def load_configurations(path, energy_key="energy", forces_key="forces", stress_key="stress",
                         virial_key=None, config_type_key="config_type",
-                        force_weight_key=None, index=":") -> list[LabelledConfig]:
+                        force_weight_key=None, index=":", require=()) -> list[LabelledConfig]:
     """Read labelled configurations from a file.
 
     Parameters
@@ -96,6 +96,11 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
         ``atoms.arrays`` key of optional per-atom force weights.
     index : str or int or slice
         Frame selection, as for ``ase.io.read``.
+    require : collection of str
+        Labels (``"energy"``, ``"forces"``, ``"stress"``, ``"virial"``,
+        ``"config_type"``, ``"force_weight"``) whose key must be found in at least one
+        frame of the file: a key set on purpose that matches nothing is a typo, not
+        a dataset without that label.
 
     Returns
     -------
@@ -127,9 +132,35 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
     if len(frames) == 0:
         raise ValueError(f"no configurations in {path} (index={index!r})")
     indices = _frame_indices(index, len(frames))
+    keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
+            "virial": virial_key, "config_type": config_type_key,
+            "force_weight": force_weight_key}
+    for label in require:
+        key = keys[label]
+        if key is not None and not any(_has_key(atoms, key) for atoms in frames):
+            raise ValueError(
+                f"{path}: data.keys.{label} = {key!r} is in no frame of this file; keys there: "
+                f"{_keys_present(frames)}")
     return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
                       config_type_key, force_weight_key)
             for atoms, i in zip(frames, indices)]
+
+
+def _has_key(atoms, key) -> bool:
+    results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+    return key in results or key in atoms.info or key in atoms.arrays
+
+
+def _keys_present(frames) -> str:
+    """The label keys a file's frames have, by where they are."""
+    found = {"calculator results": set(), "info": set(), "arrays": set()}
+    for atoms in frames:
+        if atoms.calc is not None:
+            found["calculator results"] |= set(getattr(atoms.calc, "results", {}))
+        found["info"] |= set(atoms.info)
+        found["arrays"] |= set(atoms.arrays) - {"numbers", "positions"}
+    return "; ".join(f"{where}: {', '.join(sorted(map(str, k))) or '(none)'}"
+                     for where, k in found.items())
 
 
 def check_elements(configs, elements) -> None:
@@ -166,6 +197,10 @@ def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
     if val_key is not None:
         is_val = np.array([c.info.get(val_key, c.atoms.info.get(val_key)) == val_value
                            for c in configs], dtype=bool)
+        if not is_val.any():
+            raise ValueError(f"data.validation.key: no training configuration has "
+                             f"info[{val_key!r}] == {val_value!r}, so the validation set would "
+                             f"be empty")
     else:
         if not (0.0 <= float(val_fraction) < 1.0):
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -208,13 +243,13 @@ def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
     stress = _label(atoms, stress_key, where)
     virial = _label(atoms, virial_key, where)
     if energy is not None:
-        energy = np.asarray(energy, dtype=float)
+        energy = _numbers(energy, "energy", energy_key, where)
         if energy.size != 1:
             raise ValueError(f"{where}: energy {energy_key!r} must be a scalar, got shape {energy.shape}")
         energy = float(energy.reshape(()))
         _finite(energy, energy_key, where)
     if forces is not None:
-        forces = np.array(forces, dtype=float)
+        forces = _numbers(forces, "forces", forces_key, where)
         if forces.shape != (n, 3):
             raise ValueError(f"{where}: forces {forces_key!r} must have shape ({n}, 3), got {forces.shape}")
         _finite(forces, forces_key, where)
@@ -236,7 +271,8 @@ def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
                          f"info and arrays)")
     weights = None
     if force_weight_key is not None and force_weight_key in atoms.arrays:
-        weights = np.array(atoms.arrays[force_weight_key], dtype=float).reshape(-1)
+        weights = _numbers(atoms.arrays[force_weight_key], "force weights", force_weight_key,
+                           where).reshape(-1)
         if weights.shape != (n,):
             raise ValueError(f"{where}: force weights {force_weight_key!r} must have {n} entries")
         _finite(weights, force_weight_key, where)
@@ -264,8 +300,17 @@ def _label(atoms, key, where):
     return None
 
 
+def _numbers(value, label, key, where) -> np.ndarray:
+    """A label as a float array (a copy); an unreadable one named with its frame."""
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {label} {key!r} is not a number or array of numbers: "
+                         f"{value!r}") from None
+
+
 def _voigt(value, key, where):
-    v = np.asarray(value, dtype=float)
+    v = _numbers(value, "stress/virial", key, where)
     if v.shape == (6,):
         return v.copy()
     if v.shape in ((9,), (3, 3)):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import time
 import warnings
@@ -127,7 +128,7 @@ class Data:
     test: list
 
 
-def _read_files(files, keys) -> list:
+def _read_files(files, keys, require=()) -> list:
     from acefit.data import load_configurations
 
     out = []
@@ -135,17 +136,32 @@ def _read_files(files, keys) -> list:
         out += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
                                    stress_key=keys["stress"], virial_key=keys["virial"],
                                    config_type_key=keys["config_type"],
-                                   force_weight_key=keys["force_weight"])
+                                   force_weight_key=keys["force_weight"], require=require)
     return out
+
+
+def _report_missing_labels(configs, name: str) -> None:
+    """Warn when some configurations of a set lack a label that others in it have."""
+    log = get_logger()
+    for label, attr in (("energy", "energy"), ("forces", "forces"), ("stress", "stress")):
+        missing = [c for c in configs if getattr(c, attr) is None]
+        if missing and len(missing) < len(configs):
+            shown = ", ".join(c.where for c in missing[:3]) + (", ..." if len(missing) > 3 else "")
+            log.warning("%s data: %d of %d configurations have no %s (%s): they add no %s rows",
+                        name, len(missing), len(configs), label, shown, label)
 
 
 def load_data(cfg: dict) -> Data:
     """Training, validation and test configurations as the config describes them."""
     from acefit.data import split
 
+    from acefit.config import explicit_label_keys
+
     data = cfg["data"]
     keys = data["keys"]
-    train = _read_files(data["train"], keys)
+    # keys set on purpose must match something in the training data (typos)
+    train = _read_files(data["train"], keys, require=explicit_label_keys(cfg))
+    _report_missing_labels(train, "training")
     v = data["validation"]
     if v["file"]:
         val = _read_files(v["file"], keys)
@@ -758,6 +774,46 @@ def _write_format(potential, target: Path, fmt: str, export_cfg: dict):
 
 # ---------------------------------------------------------------------------- the run
 
+_LOCK_NAME = ".acefit.lock"
+
+
+class _RunLock:
+    """An exclusive lock on a run directory for the life of one ``acefit fit``.
+
+    Two processes on one directory would both "resume" it and write the same path
+    files. ``fcntl.flock`` is released by the system when the process dies, so a
+    killed run never leaves a stale lock (no locking where fcntl is missing).
+    """
+
+    def __init__(self, run_dir: Path):
+        self.file = None
+        try:
+            import fcntl
+        except ImportError:
+            return
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(run_dir / _LOCK_NAME, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise RunExistsError(f"{run_dir} is in use by another acefit process (PID "
+                                 f"{holder}); wait for it to end, or set output.directory "
+                                 f"to another folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self.file = handle
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()  # closing drops the flock
+            self.file = None
+
+
 def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
     """Create or check the run directory; returns True when resuming."""
     state_file = run_dir / RUN_FILES["state"]
@@ -774,6 +830,8 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
                     target.unlink()
             for extra in run_dir.glob("potential.*"):
                 extra.unlink()
+        elif state.get("status") == "invalid":
+            pass  # stopped by its config or data before any work: start afresh
         elif state.get("status") == "finished":
             raise RunExistsError(
                 f"{run_dir} holds a finished run (finished {state.get('finished', '?')}); "
@@ -784,7 +842,8 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
                 "--force to discard it, or set output.directory to a new folder")
         else:
             resumed = True
-    elif run_dir.exists() and any(p.name != "cache" for p in run_dir.iterdir()) and not force:
+    elif run_dir.exists() and any(p.name not in ("cache", _LOCK_NAME) for p in run_dir.iterdir()) \
+            and not force:
         raise RunExistsError(f"{run_dir} exists and is not an acefit run directory; choose "
                              "another output.directory or pass --force")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -817,10 +876,16 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
     t0 = time.perf_counter()
     run_dir = run_dir_of(cfg)
-    resumed = _prepare_run_dir(run_dir, cfg, force)
+    lock = _RunLock(run_dir)
+    try:
+        resumed = _prepare_run_dir(run_dir, cfg, force)
+    except BaseException:
+        lock.release()
+        raise
     log = get_logger()
     _add_file_handler(run_dir / RUN_FILES["log"])
     timings = {}
+    assembling = False
     try:
         state = {"status": "running", "config_hash": config_hash(cfg), "started": _now(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
@@ -842,12 +907,14 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("basis: %d functions (%s)", len(basis), _basis_summary(basis))
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
+        _check_against_data(cfg, data)
         _write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
             "functions": [_function_record(f) for f in basis.functions]})
 
         cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
+        assembling = True
         started = time.time()
         t = time.perf_counter()
         workers = cfg["parallel"]["workers"]
@@ -895,22 +962,60 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                          timings=timings)
     except BaseException as exc:
         log.debug("run stopped by %s: %s", type(exc).__name__, exc)
+        if not assembling and not resumed and isinstance(exc, (ValueError, OSError)):
+            # nothing was computed: a corrected config may reuse the directory
+            _write_json(run_dir / RUN_FILES["state"], {
+                "status": "invalid", "reason": f"{type(exc).__name__}: {exc}",
+                "config_hash": config_hash(cfg), "stopped": _now()})
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])
+        lock.release()
 
 
 def _check_sizes(cfg: dict, n_functions: int) -> None:
-    """A-priori sub-basis sizes beyond the basis fail before assembly, not after it."""
+    """Sizes beyond the basis: a-priori sub-bases and ARD targets fail before assembly,
+    not after it; budgets and max_active beyond it (no limit, then) are logged."""
     from acefit.config import ConfigError
 
     problems = [(f"solvers[{i}].sizes", (f"found {max(spec['sizes'])}; allowed: at most the "
-                 f"{n_functions} functions of the basis (or a count of evenly spaced sizes)"))
+                 f"{n_functions} functions of the basis"
+                 + ("" if spec["name"] == "ard" else " (or a count of evenly spaced sizes)")))
                 for i, spec in enumerate(cfg["solvers"])
-                if spec["name"] != "ard" and isinstance(spec.get("sizes"), list)
-                and max(spec["sizes"]) > n_functions]
+                if isinstance(spec.get("sizes"), list) and max(spec["sizes"]) > n_functions]
     if problems:
         raise ConfigError(problems, cfg.get("config_file", "<config>"))
+    log = get_logger()
+    beyond = [f"selection.budgets {b}" for b in cfg["selection"]["budgets"] if b > n_functions]
+    beyond += [f"solvers[{i}].max_active {spec['max_active']}"
+               for i, spec in enumerate(cfg["solvers"])
+               if (spec.get("max_active") or 0) > n_functions]
+    if beyond:
+        log.warning("%s: more than the %d functions of the basis (no limit, then)",
+                    ", ".join(beyond), n_functions)
+
+
+def _check_against_data(cfg: dict, data) -> None:
+    """Config entries the loaded data cannot serve: an error for a selection metric whose
+    quantity the selecting set lacks (nothing would be exported), a warning for
+    config_type weights that match no training configuration (typos)."""
+    from acefit.config import ConfigError
+
+    metric = cfg["selection"]["metric"]
+    if metric in METRIC_KEYS:
+        quantity = {"E": "energy", "F": "forces"}[METRIC_KEYS[metric][0]]
+        on, name = (data.val, "validation") if data.val else (data.train, "training")
+        if all(getattr(c, quantity) is None for c in on):
+            raise ConfigError([("selection.metric", (
+                f"found {metric!r}, but the {name} data have no {quantity} to score it; "
+                f"allowed: 'loss', or a metric of a quantity they have"))],
+                cfg.get("config_file", "<config>"))
+    present = {c.config_type for c in data.train}
+    unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
+    if unused:
+        get_logger().warning(
+            "data.weights.config_type: %s match no training configuration (their weights are "
+            "unused); config_types in the training data: %s", unused, sorted(present))
 
 
 def basis_elements(basis) -> list[str]:

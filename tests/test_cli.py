@@ -440,3 +440,63 @@ def test_a_shared_cache_is_pruned_to_output_cache_gib(tmp_path, small_data):
     log = run("second", "[5, 3]", 0)           # its own entries are still there
     assert "from the cache" in log and "removed" not in log
     assert {p.name for p in shared.iterdir()} == second
+
+
+def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
+    """Found by review: each of these finished with exit 0 and a silently wrong fit."""
+    def run(name, solvers=None):
+        config = tiny_config(tmp_path / name, small_data, solvers=solvers)
+        code = fit(config, tmp_path / name / "run")
+        return code, capsys.readouterr().err
+
+    # a label key set on purpose that is in no frame: a typo, not a dataset without forces
+    config = tiny_config(tmp_path / "forces", small_data)
+    config.write_text(config.read_text().replace(
+        "  validation:", "  keys: {forces: force}\n  validation:"))
+    assert fit(config, tmp_path / "forces" / "run") == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "data.keys.forces = 'force' is in no frame" in err and "train.xyz" in err
+    assert "calculator results: energy, forces, stress" in err
+    # a selection metric of a quantity the validation data lack: nothing would be exported
+    config = tiny_config(tmp_path / "metric", small_data)
+    config.write_text(config.read_text().replace("  validation:", "  keys: {forces: null}\n"
+                                                 "  validation:").replace(
+        "budgets: [10]}", "budgets: [10], metric: forces_mae}"))
+    assert fit(config, tmp_path / "metric" / "run") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "selection.metric: found 'forces_mae'" in err and "no forces" in err
+    # the corrected config may reuse the directory: nothing was computed there
+    config.write_text(config.read_text().replace("metric: forces_mae", "metric: energy_mae"))
+    assert fit(config, tmp_path / "metric" / "run") == EXIT_OK
+    capsys.readouterr()
+    # ARD targets beyond the basis fail before assembly, naming the key
+    code, err = run("ard", solvers=["{name: ard, sizes: [5000]}"])
+    assert code == EXIT_CONFIG and "solvers[0].sizes: found 5000" in err
+    assert not (tmp_path / "ard" / "run" / "cache").exists()
+    # a weight for a config_type that is not in the data, and budgets beyond the basis
+    config = tiny_config(tmp_path / "weights", small_data,
+                         solvers=["{name: omp, max_active: 5000}"])
+    config.write_text(config.read_text().replace(
+        "  validation:", "  weights: {config_type: {surfce: {E: 100}}}\n  validation:"))
+    assert fit(config, tmp_path / "weights" / "run2", "-v") == EXIT_OK
+    log = (tmp_path / "weights" / "run2" / "acefit.log").read_text()
+    assert "data.weights.config_type: ['surfce'] match no training configuration" in log
+    assert "solvers[0].max_active 5000: more than the" in log
+
+
+def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, capsys):
+    """Two processes on one run directory would both resume it and write the same paths
+    (found by review: both exited 0 with a truncated ASP path)."""
+    from acefit.pipeline import _RunLock
+
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    held = _RunLock(run)            # another live fit
+    try:
+        assert fit(config, run) == EXIT_EXISTS
+        err = capsys.readouterr().err
+        assert f"is in use by another acefit process (PID {os.getpid()})" in err
+        assert not (run / "run.json").exists()
+    finally:
+        held.release()
+    assert fit(config, run) == EXIT_OK          # released: the run goes ahead

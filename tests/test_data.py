@@ -186,6 +186,29 @@ def test_split_by_key(tmp_path, frames):
     assert [c.index for c in train] == [0, 2, 3, 5]
     with pytest.raises(ValueError, match="exactly one"):
         split(load_configurations(path), val_key="is_val", val_fraction=0.1)
+    with pytest.raises(ValueError, match=r"data.validation.key: no training configuration has "
+                                         r"info\['is_validation'\]"):
+        split(load_configurations(path), val_key="is_validation")
+
+
+def test_keys_set_on_purpose_must_match_something(xyz):
+    # the quickstart-like frames carry energy/forces/stress as calculator results
+    with pytest.raises(ValueError, match=r"data.keys.forces = 'force' is in no frame.*"
+                                         r"calculator results: energy, forces, stress"):
+        load_configurations(xyz, forces_key="force", require=["forces"])
+    assert load_configurations(xyz, forces_key="force")[0].forces is None  # not required
+    load_configurations(xyz, require=["energy", "forces", "config_type"])
+
+
+def test_a_label_that_is_not_a_number_names_its_frame(tmp_path, frames):
+    for i, a in enumerate(frames):
+        a.calc = None
+        a.info["REF_energy"] = "n/a" if i == 2 else -1.0 * i
+    path = tmp_path / "bad.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"bad.xyz, frame 2: energy 'REF_energy' is not a "
+                                         r"number or array of numbers: 'n/a'"):
+        load_configurations(path, energy_key="REF_energy", forces_key=None, stress_key=None)
 
 
 ZUO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "zuo2020"
