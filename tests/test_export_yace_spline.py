@@ -135,4 +135,10 @@ def test_refusals(tmp_path):
     with pytest.raises(ValueError, match="dialect 'table' is unknown; allowed: spline, "
                                          "recurrence"):
         export_yace(_potential(), tmp_path / "t.yace", radial="table")
+    plain = ACEBasis(["Mo"], order=2, totaldegree=[5, 4], transform="polynomial",
+                     pair_degree=0)
+    for radial in ("spline", "recurrence"):
+        with pytest.raises(ValueError, match="no active function"):
+            export_yace(Potential(plain, np.zeros(len(plain))), tmp_path / "e.yace",
+                        radial=radial)
     assert not list(tmp_path.iterdir())

@@ -420,6 +420,10 @@ def yace_dict(potential, radial="spline", spline_rtol=1e-6, spline_rmin=0.5):
     index = {z: k for k, z in enumerate(numbers)}
     nel = len(elements)
     coef = np.asarray(potential.coefficients, dtype=float)
+    if not np.any(coef):
+        raise ValueError("the potential has no active function (an empty checkpoint, e.g. "
+                         "the start of a path): nothing for ML-PACE but the one-body "
+                         "energies; export a checkpoint with active functions")
     if radial == "spline":
         layout = _spline_layout(basis, _used_columns(basis, coef), spline_rtol, spline_rmin)
     else:
