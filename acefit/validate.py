@@ -306,7 +306,9 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
     try:
         e_start = atoms.get_potential_energy() / n
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        return {"stable": False, "reason": f"non_finite ({type(exc).__name__})", "steps_done": 0,
+        # the start structure itself (e.g. coinciding atoms), before any MD step
+        return {"stable": False, "reason": f"start not evaluable ({type(exc).__name__}: "
+                                           f"{exc})"[:160], "steps_done": 0,
                 "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
     dmin = _min_distance(atoms, 3.0 * s.min_distance)
     max_rise = 0.0
@@ -516,6 +518,15 @@ def validate(calc_or_potential, configs=(), settings=None):
     for k, a in enumerate(configs):
         if not hasattr(a, "get_positions"):
             raise ValueError(f"configs[{k}] is not an ase.Atoms ({type(a).__name__})")
+    pot = getattr(calc, "potential", None)
+    if pot is not None and hasattr(pot, "elements"):
+        # a structure the potential cannot evaluate is bad input, not an unstable run
+        for k, a in enumerate(configs):
+            unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements))
+            if unknown:
+                raise ValueError(f"structure {k} ({_config_name(a, k)}) contains elements "
+                                 f"{unknown} that the potential does not cover (it covers "
+                                 f"{sorted(pot.elements)})")
     names = [_config_name(a, k) for k, a in enumerate(configs)]
     if s.max_md_configs is not None and len(configs) > s.max_md_configs:
         # spread over the list (data files are often grouped by kind)

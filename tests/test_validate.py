@@ -164,3 +164,12 @@ def test_fitted_potential_runs_stable_md():
     assert report.all_stable, report.to_markdown()
     assert report.md[0]["min_distance"] > 1.8
     assert abs(report.nve[0]["drift_eV_atom_ps"]) < 5e-3, report.to_markdown()
+    # bad start structures are bad input, not unstable MD (found by review)
+    with pytest.raises(ValueError, match=r"structure 1 \(.*Ni.*\) contains elements \['Ni'\] "
+                                         r"that the potential does not cover"):
+        validate(pot, [start, bulk("Ni", "fcc", a=3.52, cubic=True)], FAST)
+    overlap = start.copy()
+    overlap.positions[1] = overlap.positions[0]
+    (run,) = validate(pot, [overlap], dict(FAST, nve_steps=0, min_atoms=1)).md
+    assert run["reason"].startswith("start not evaluable (ValueError: ") and \
+        "coincide" in run["reason"]
