@@ -1,4 +1,5 @@
 """Atomic file writes: a file is either its old self or complete, never half-written.
+(And :func:`read_json`, which names a damaged file.)
 
 Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
 through :func:`atomic_path`: the content is written to a temporary file in the
@@ -9,6 +10,7 @@ without an exception.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
@@ -48,6 +50,16 @@ def write_text(path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def read_json(path):
+    """The content of a JSON file; a damaged one (edited by hand, disk trouble) is a
+    ValueError that names it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
 
 
 def _fsync(name) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import atomic_path, write_text
+from acefit.atomic import atomic_path, read_json, write_text
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
@@ -79,7 +79,7 @@ def load_run(directory) -> RunData:
 
 
 def _read_json(path: Path):
-    return json.loads(path.read_text()) if path.is_file() else None
+    return read_json(path) if path.is_file() else None
 
 
 def entry_stat(entry, split, q, stat="mae"):

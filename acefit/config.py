@@ -807,7 +807,12 @@ def load_config(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([(str(path), f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                            f"position {exc.start}); save the file as UTF-8")],
+                          str(path)) from None
     try:
         raw, lines = _parse_yaml(text)
     except yaml.YAMLError as exc:

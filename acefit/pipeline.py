@@ -43,7 +43,7 @@ import numpy as np
 import yaml
 
 from acefit import __version__
-from acefit.atomic import write_text
+from acefit.atomic import read_json, write_text
 from acefit.progress import bar, get_logger
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
@@ -506,7 +506,10 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
         stamp = {"problem_key": system.key, "n_steps": len(path),
                  "coef_hash": _coef_hash(path)}
         if file.exists():
-            stored = json.loads(file.read_text())
+            try:
+                stored = read_json(file)
+            except ValueError:
+                stored = {}  # damaged: evaluated again
             if stored.get("stamp") == stamp:
                 out[label] = stored["steps"]
                 continue
@@ -820,7 +823,7 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
     chash = config_hash(cfg)
     resumed = False
     if state_file.exists():
-        state = json.loads(state_file.read_text())
+        state = read_json(state_file)
         if force:
             for key in _FORCE_REMOVES:
                 target = run_dir / RUN_FILES[key]
@@ -882,6 +885,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     except BaseException:
         lock.release()
         raise
+    for stray in run_dir.glob(".*.tmp"):  # half-written copies of a killed run (we hold the lock)
+        stray.unlink(missing_ok=True)
     log = get_logger()
     _add_file_handler(run_dir / RUN_FILES["log"])
     timings = {}

@@ -95,7 +95,9 @@ def load_report(run_dir) -> dict:
     path = Path(run_dir) / "report.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} a finished acefit run?")
-    return json.loads(path.read_text())
+    from acefit.atomic import read_json
+
+    return read_json(path)
 
 
 def _num(x, digits=3) -> str:

@@ -16,11 +16,12 @@ them. The basis is built again from the config and checked against
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from acefit.atomic import read_json
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
            "open_run", "run_basis", "run_config", "run_e0"]
@@ -93,7 +94,7 @@ def open_run(run_dir) -> RunFiles:
                                 "`acefit fit`")
     run = load_run(directory)
     report_file = directory / "report.json"
-    report = json.loads(report_file.read_text()) if report_file.is_file() else None
+    report = read_json(report_file) if report_file.is_file() else None
     return RunFiles(directory=directory, cfg=run_config(directory), paths=run.paths,
                     errors=run.errors, functions=run.functions, elements=run.elements,
                     report=report)

@@ -500,3 +500,7 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
     finally:
         held.release()
     assert fit(config, run) == EXIT_OK          # released: the run goes ahead
+    # a killed run's half-written temporary copies are removed by the next one
+    stray = run / ".paths.h5.k1ll3d.tmp"
+    stray.write_bytes(b"partial")
+    assert fit(config, run, "--force") == EXIT_OK and not stray.exists()

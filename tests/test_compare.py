@@ -64,3 +64,14 @@ def test_best_checkpoint_respects_the_budget_and_the_validation_loss(two_runs):
 def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 1
     assert "not an acefit run directory" in capsys.readouterr().err
+
+
+def test_a_damaged_json_file_of_a_run_is_named(two_runs, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "damaged"
+    shutil.copytree(two_runs[0], run)
+    (run / "errors" / "omp.json").write_text('{"broken')
+    assert main(["compare", str(run), "-o", str(tmp_path / "cmp")]) == 1
+    err = capsys.readouterr().err
+    assert f"{run / 'errors' / 'omp.json'} is not valid JSON" in err

@@ -98,6 +98,13 @@ def test_unknown_solver_and_missing_required_keys(tmp_path):
     assert "did you mean 'lasso'" not in found[1][1] and "one of asp, omp" in found[1][1]
 
 
+def test_a_config_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "utf16.yaml"
+    path.write_bytes("data: {train: train.xyz}\n".encode("utf-16"))
+    found, text = problems(path)
+    assert "not UTF-8 text (byte 0xff at position 0)" in text and str(path) in text
+
+
 def test_duplicate_key_and_bad_yaml(tmp_path):
     found, _ = problems(write(tmp_path, MINIMAL + "basis: {order: 2}\nbasis: {order: 3}\n"))
     assert found == [(f"{tmp_path / 'run.yaml'}:6: basis", "duplicate key")]
