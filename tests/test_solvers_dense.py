@@ -504,3 +504,26 @@ def test_blr_ignores_directions_below_rounding():
     post = blr_posterior(A, y, alpha=step.info["alpha"], beta=step.info["beta"], prior=gamma)
     np.testing.assert_allclose(post.mean, step.coef, rtol=1e-8,
                                atol=1e-8 * np.abs(step.coef).max())
+
+
+def test_blr_finds_the_evidence_optimum_whatever_the_scale():
+    """scikit-learn's start alpha_0 = 1 is not scale-invariant: with a prior spanning six
+    decades (or y a million times larger) it collapsed to c = 0 with converged = True,
+    60 nats of evidence below the optimum (found by review)."""
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((40, 10))
+    c = np.zeros(10)
+    c[rng.choice(10, 5, replace=False)] = rng.standard_normal(5)
+    y = A @ c + 0.1 * rng.standard_normal(40)
+    gamma = np.logspace(0, 6, 10)
+    for prior, target in ((gamma, y), (None, 1e5 * y)):
+        fit = blr(A, target, prior=prior).steps[0]
+        ref = blr(A, target, prior=prior, alpha_init=1e-12).steps[0]
+        assert np.linalg.norm(target - A @ fit.coef) < 0.1 * np.linalg.norm(target)
+        assert fit.info["log_evidence"] >= ref.info["log_evidence"] - 1e-6
+    # where alpha_0 = 1 finds the optimum, the answer is the same as scikit-learn's
+    plain = blr(A, y).steps[0]
+    from sklearn.linear_model import BayesianRidge
+
+    sk = BayesianRidge(fit_intercept=False, tol=1e-10, max_iter=1000).fit(A, y)
+    np.testing.assert_allclose(plain.coef, sk.coef_, rtol=1e-6)
