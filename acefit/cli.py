@@ -238,7 +238,12 @@ def _validate(args, progress) -> int:
         raise FileNotFoundError(f"potential file {target} not found")
     raw = {}
     if args.settings is not None:
-        raw = yaml.safe_load(args.settings.read_text()) or {}
+        if not args.settings.is_file():
+            raise FileNotFoundError(f"validation settings file {args.settings} not found")
+        try:
+            raw = yaml.safe_load(args.settings.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{args.settings}: not valid YAML: {exc}") from None
         if not isinstance(raw, dict):
             raise ValueError(f"{args.settings}: expected a mapping of validation settings")
     raw.setdefault("progress", sys.stderr.isatty() if progress is None else progress)
@@ -250,6 +255,8 @@ def _validate(args, progress) -> int:
     if args.structures is not None:
         import ase.io
 
+        if not args.structures.is_file():
+            raise FileNotFoundError(f"structures file {args.structures} not found")
         configs = ase.io.read(str(args.structures), ":")
     report = validate(str(target), configs, settings)
     out_dir = args.output or target.parent

@@ -133,30 +133,55 @@ class ValidationSettings:
         return s
 
     def check(self):
+        def number(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
         def positive(name, allow_zero=False):
             v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and (v >= 0 if allow_zero else v > 0)
-            if not ok or not math.isfinite(v):
+            if not number(v) or not (v >= 0 if allow_zero else v > 0):
                 raise ValueError(f"validation setting {name} must be a "
                                  f"{'non-negative' if allow_zero else 'positive'} number, "
                                  f"got {v!r}")
 
+        def integer(name, low, allow_none=False):
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise ValueError(f"validation setting {name} must be an integer >= {low}"
+                                 f"{' or null' if allow_none else ''}, got {v!r}")
+
         for name in ("friction", "min_distance", "energy_blowup", "nve_timestep",
                      "vacuum", "relax_fmax", "elastic_delta"):
             positive(name)
-        for name in ("md_steps", "nve_steps", "nve_temperature"):
-            positive(name, allow_zero=True)
+        positive("nve_temperature", allow_zero=True)
+        for name in ("md_steps", "nve_steps", "seed"):
+            integer(name, 0)
         for name in ("check_every", "vacancy_repeat", "surface_layers", "min_atoms"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"validation setting {name} must be a positive integer, "
-                                 f"got {getattr(self, name)!r}")
+            integer(name, 1)
+        integer("max_md_configs", 1, allow_none=True)
+        for name in ("properties", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"validation setting {name} must be true or false, got "
+                                 f"{getattr(self, name)!r}")
+        if self.crystals is not None:
+            if not isinstance(self.crystals, dict):
+                raise ValueError(f"validation setting crystals must be a mapping of element "
+                                 f"to {{structure, a}}, got {self.crystals!r}")
+            for el, spec in self.crystals.items():
+                if not isinstance(spec, dict) or set(spec) - {"structure", "a"} \
+                        or spec.get("structure") not in CUBIC_STRUCTURES \
+                        or not number(spec.get("a")) or spec["a"] <= 0:
+                    raise ValueError(f"crystals[{el!r}] must be {{structure: one of "
+                                     f"{list(CUBIC_STRUCTURES)}, a: lattice constant guess "
+                                     f"> 0 (Å)}}, got {spec!r}")
         for name in ("temperatures", "timesteps"):
             vals = getattr(self, name)
             if isinstance(vals, (int, float)):
                 vals = [vals]
                 setattr(self, name, vals)
-            if not vals or any(not isinstance(v, (int, float)) or v < 0 or not math.isfinite(v)
-                               for v in vals):
+            if not isinstance(vals, list) or not vals or any(not number(v) or v < 0
+                                                               for v in vals):
                 raise ValueError(f"validation setting {name} must be a non-empty list of "
                                  f"non-negative numbers, got {vals!r}")
         if any(v <= 0 for v in self.timesteps):

@@ -318,6 +318,11 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     settings.write_text("md_stepz: 20\n")
     assert main(["validate", str(run), "--settings", str(settings)]) == 1
     assert "md_stepz" in capsys.readouterr().err
+    settings.write_text("md_steps: [20\n")
+    assert main(["validate", str(run), "--settings", str(settings)]) == 1
+    assert f"{settings}: not valid YAML" in capsys.readouterr().err
+    assert main(["validate", str(run), "--structures", str(tmp_path / "none.xyz")]) == 1
+    assert f"structures file {tmp_path / 'none.xyz'} not found" in capsys.readouterr().err
 
 
 def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_ones(

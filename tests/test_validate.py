@@ -139,6 +139,23 @@ def test_settings_are_validated():
         ValidationSettings.from_dict({"md_steps": -1})
     with pytest.raises(ValueError, match=r"reference\['Cu'\].*'C13'"):
         ValidationSettings.from_dict({"reference": {"Cu": {"C13": 1.0}}})
+    # each of these reached numpy or scipy, or was taken as something else (found by review)
+    for bad, match in [({"max_md_configs": -2}, "max_md_configs must be an integer >= 1"),
+                       ({"max_md_configs": "all"}, "max_md_configs must be an integer >= 1"),
+                       ({"max_md_configs": 0}, "max_md_configs must be an integer >= 1"),
+                       ({"seed": -1}, "seed must be an integer >= 0"),
+                       ({"md_steps": 10.5}, "md_steps must be an integer >= 0"),
+                       ({"check_every": True}, "check_every must be an integer >= 1"),
+                       ({"min_distance": True}, "min_distance must be a positive number"),
+                       ({"properties": "no"}, "properties must be true or false"),
+                       ({"crystals": {"Cu": {"structure": "fcc", "a": -3.6}}},
+                        r"crystals\['Cu'\] must be"),
+                       ({"crystals": {"Cu": {"structure": "fcc", "a": 3.6, "foo": 1}}},
+                        r"crystals\['Cu'\] must be")]:
+        with pytest.raises(ValueError, match=match):
+            ValidationSettings.from_dict(bad)
+    ValidationSettings.from_dict({"max_md_configs": None, "seed": 3, "md_steps": 0,
+                                  "crystals": {"Cu": {"structure": "fcc", "a": 3.6}}})
     with pytest.raises(ValueError, match="crystals"):
         validate(EMT(), [], {"crystals": {"Cu": {"structure": "hcp", "a": 2.5}},
                              "progress": False})
