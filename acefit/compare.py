@@ -3,7 +3,8 @@
 Writes into the output folder:
 
 * ``compare.md`` (and ``compare.json``): for each size budget t, the checkpoint of
-  every (run, solver) with the best validation loss among those with at most t
+  every (run, solver) that its fit selects (the run's ``selection.metric`` on
+  validation, or training without a validation set) among those with at most t
   active functions, with its validation and test errors; the best value of each
   error column within a budget is in bold;
 * ``learning_curve.png``: test (or validation) energy and force MAE against the
@@ -43,6 +44,7 @@ class RunData:
     elements: list
     budgets: list
     finished: bool
+    metric: str = "loss"  # the fit's selection.metric, which compare selects by too
 
 
 def load_run(directory) -> RunData:
@@ -72,10 +74,12 @@ def load_run(directory) -> RunData:
     funcs = _read_json(directory / "basis_functions.json")
     if funcs is None:
         raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
-    budgets = ((cfg.get("selection") or {}).get("budgets")) or []
+    selection = cfg.get("selection") or {}
     return RunData(name=cfg.get("name") or directory.name, directory=directory, paths=paths,
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
-                   budgets=list(budgets), finished=state.get("status") == "finished")
+                   budgets=list(selection.get("budgets") or []),
+                   finished=state.get("status") == "finished",
+                   metric=selection.get("metric") or "loss")
 
 
 def _read_json(path: Path):
@@ -92,22 +96,21 @@ def entry_stat(entry, split, q, stat="mae"):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def _loss(entry):
-    v = entry.get("val_loss")
-    return entry.get("train_loss") if v is None else v
+def selection_split(entries) -> str:
+    """The split a path's checkpoints are selected on: validation when it was scored."""
+    return "val" if any(e.get("val_loss") is not None for e in entries) else "train"
 
 
-def best_checkpoint(entries, budget):
-    """Index of the smallest validation loss with at most ``budget`` functions (ties: smaller)."""
-    best = None
-    for i, e in enumerate(entries):
-        loss = _loss(e)
-        if loss is None or (budget is not None and e["n_active"] > budget):
-            continue
-        key = (loss, e["n_active"], i)
-        if best is None or key < best:
-            best = key
-    return None if best is None else best[2]
+def best_checkpoint(entries, budget, metric: str = "loss"):
+    """The fit's selection rule (:func:`acefit.pipeline.best_step`) on a path's error
+    entries: the index of the best ``metric`` on validation (training without a
+    validation set) among the checkpoints with at most ``budget`` functions; ties go
+    to fewer functions, then the earlier step. None when none is scored."""
+    from acefit.pipeline import best_step, path_scores
+
+    scores = path_scores(entries, metric, selection_split(entries))
+    sizes = np.array([e["n_active"] for e in entries])
+    return best_step(scores, sizes, None if budget is None else sizes <= budget)
 
 
 _COLUMNS = [("val", "E", "mae"), ("test", "E", "mae"), ("test", "E", "rmse"),
@@ -121,7 +124,7 @@ def comparison_rows(runs, budgets) -> list[dict]:
     for budget in budgets:
         for run in runs:
             for label, entries in run.errors.items():
-                i = best_checkpoint(entries, budget)
+                i = best_checkpoint(entries, budget, run.metric)
                 if i is None:
                     continue
                 e = entries[i]
@@ -131,6 +134,18 @@ def comparison_rows(runs, budgets) -> list[dict]:
                              **{f"{s}_{q}_{st}": entry_stat(e, s, q, st)
                                 for s, q, st in _COLUMNS}})
     return rows
+
+
+def _rule_text(runs) -> str:
+    """'validation loss', 'validation energy_mae', ... as the runs' fits selected."""
+    def one(run):
+        splits = {selection_split(entries) for entries in run.errors.values()}
+        where = "validation" if splits == {"val"} else "training" if splits == {"train"} \
+            else "validation (training where none)"
+        return f"{where} {run.metric}"
+
+    rules = list(dict.fromkeys(one(r) for r in runs))
+    return rules[0] if len(rules) == 1 else "; ".join(f"{r.name}: {one(r)}" for r in runs)
 
 
 def _fmt(v, digits):
@@ -357,9 +372,9 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         "Runs: " + ", ".join(f"`{r.name}` ({r.directory}"
                              + ("" if r.finished else ", unfinished") + ")" for r in runs),
         "",
-        "For each size budget, every solver's checkpoint with the best validation loss among "
-        "those with at most that many active functions. Bold: best in the budget. Units: "
-        "E meV/atom, F eV/Å, S GPa.",
+        "For each size budget, every solver's checkpoint that its fit selects: the best "
+        f"{_rule_text(runs)} among those with at most that many active functions. Bold: best "
+        "in the budget. Units: E meV/atom, F eV/Å (per component), S GPa.",
         "",
         table,
         "",

@@ -473,9 +473,10 @@ class Tagged(_Type):
 _LABEL_KEY = Nullable(Str())
 _DEFAULT_TOTALDEGREE = (20, 16, 12, 10)   # ACEBasis' default (a test checks they agree)
 _WEIGHT = Section(keys={
-    "E": Key(Float(0), 30.0, "Weight of energy rows (applied to the energy per atom)."),
-    "F": Key(Float(0), 1.0, "Weight of force rows."),
-    "V": Key(Float(0), 1.0, "Weight of virial/stress rows."),
+    "E": Key(Float(0), 30.0, "Weight of energy rows: w_E / √N on the total energy of an "
+             "N-atom configuration (w_E √N on its energy per atom; docs/fitting.md)."),
+    "F": Key(Float(0), 1.0, "Weight of force rows (each Cartesian component)."),
+    "V": Key(Float(0), 1.0, "Weight of virial/stress rows: w_V / √N on the virial V·σ."),
 })
 _WEIGHT_OVERRIDE = Section(keys={
     "E": Key(Nullable(Float(0)), None, "Energy weight for this config_type (null: the default)."),

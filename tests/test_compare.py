@@ -75,3 +75,24 @@ def test_a_damaged_json_file_of_a_run_is_named(two_runs, tmp_path, capsys):
     assert main(["compare", str(run), "-o", str(tmp_path / "cmp")]) == 1
     err = capsys.readouterr().err
     assert f"{run / 'errors' / 'omp.json'} is not valid JSON" in err
+
+
+def test_compare_selects_as_the_fit_did(tmp_path, small_data):  # noqa: F811
+    """With selection.metric other than loss, compare showed checkpoints the fit never
+    selected (found by review)."""
+    from acefit.compare import comparison_rows
+
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 30}",
+                                                         "{name: asp, max_active: 30}"])
+    config.write_text(config.read_text().replace("budgets: [10]}",
+                                                 "budgets: [10, 30], metric: energy_mae}"))
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    fitted = {(s["budget"], s["label"]): s["step"]
+              for s in json.loads((run / "report.json").read_text())["selection"]["selected"]}
+    rows = comparison_rows([load_run(run)], [10, 30])
+    assert {(r["budget"], r["solver"]): r["step"] for r in rows} == fitted
+    # and it is not what the validation loss would pick, for at least one cell
+    by_loss = {(t, label): best_checkpoint(entries, t)
+               for t in (10, 30) for label, entries in load_run(run).errors.items()}
+    assert by_loss != fitted
