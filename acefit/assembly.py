@@ -143,9 +143,6 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         keep = (cache_dir is not None and scheduler is None and client is None
                 and rows_bytes <= float(train_rows_gib) * 2 ** 30
                 and _room_for(cache_dir, rows_bytes))
-        if keep:
-            for stale in cache.part_paths(cache_dir, key, _ROWS):
-                stale.unlink(missing_ok=True)
         t = time.perf_counter()
         problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
                                                 scheduler=scheduler, client=client,
@@ -427,8 +424,8 @@ def _row_writer(rows_to, indexed):
 
     try:
         state["append"] = writer.enter_context(
-            cache.appending(cache.cache_path(cache_dir, key, _ROWS, part=configs[0]), key,
-                            {"configs": configs}))
+            cache.appending(cache.cache_path(cache_dir, key, _ROWS, part=_part_id(configs)),
+                            key, {"configs": configs}))
     except OSError as exc:
         abandon(exc)
     try:
@@ -470,23 +467,60 @@ def _rows_bytes(configs, n_features) -> int:
     return 8 * rows * int(n_features)
 
 
+def _part_id(configs) -> int:
+    """The file number of a part: a digest of its configuration indices. Runs that split
+    the data differently (other worker counts) write other files, never over each
+    other's; the same part is the same file, with the same rows."""
+    digest = cache.stable_hash(np.asarray(configs, dtype=np.int64))
+    return int(digest[:12], 16)
+
+
 def _row_files(cache_dir, key, n_configs):
-    """The complete row files of ``key`` when together they hold every training
-    configuration exactly once; None otherwise (then errors evaluate the rows again)."""
+    """Row files of ``key`` that together hold every training configuration exactly once
+    (of the splits different runs wrote, any complete one); None when there are none
+    (then errors evaluate the rows again)."""
     if cache_dir is None:
         return None
-    files = cache.part_paths(cache_dir, key, _ROWS)
-    seen = np.zeros(n_configs, dtype=np.int64)
-    for path in files:
+    parts = []
+    for path in cache.part_paths(cache_dir, key, _ROWS):
         f = cache.open_entry(path, key)
         if f is None:
-            return None
+            continue  # removed meanwhile, or incomplete
         with f:
             configs = np.asarray(f.attrs.get("configs", []), dtype=np.int64)
-        if configs.size and (configs.min() < 0 or configs.max() >= n_configs):
-            return None
-        np.add.at(seen, configs, 1)
-    return tuple(files) if files and np.all(seen == 1) else None
+        if configs.size and configs.min() >= 0 and configs.max() < n_configs \
+                and len(np.unique(configs)) == configs.size:
+            parts.append((path, frozenset(configs.tolist())))
+    chosen = _exact_cover(parts, n_configs)
+    return None if chosen is None else tuple(sorted(chosen))
+
+
+def _exact_cover(parts, n_configs):
+    """Paths of ``parts`` ((path, set of indices)) whose sets partition range(n_configs),
+    or None; the parts are few (one per worker of each split), so a search is cheap."""
+    if n_configs == 0:
+        return None
+    by_first = {}
+    for path, configs in parts:
+        if configs:
+            by_first.setdefault(min(configs), []).append((path, configs))
+
+    def search(start, covered, chosen):
+        if start == n_configs:
+            return list(chosen)
+        for path, configs in by_first.get(start, []):
+            if covered.isdisjoint(configs):
+                # the next uncovered index after adding this part
+                joined = covered | configs
+                nxt = start
+                while nxt in joined:
+                    nxt += 1
+                found = search(nxt, joined, chosen + [path])
+                if found is not None:
+                    return found
+        return None
+
+    return search(0, frozenset(), [])
 
 
 def train_row_blocks(files, max_floats=2.5e7):

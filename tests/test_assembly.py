@@ -293,10 +293,10 @@ def test_training_rows_over_the_limit_or_incomplete_are_not_used(tmp_path, confi
                     train_rows_gib=1.01 * rows_bytes / 2 ** 30, **kw).train_rows
     assert kept is not None
     (only,) = kept
-    # a second complete file of the same configurations: not a partition, so not used
+    # a second complete file of the same configurations: either one is a partition
     copy = only.with_name(only.name.replace(".h5", "9.h5"))
     copy.write_bytes(only.read_bytes())
-    assert assembly._row_files(tmp_path / "c", small.key, len(configs)) is None
+    assert assembly._row_files(tmp_path / "c", small.key, len(configs)) in ((only,), (copy,))
     copy.unlink()
     assert assembly._row_files(tmp_path / "c", small.key, len(configs)) == kept
     # one configuration fewer (a different training set with the same key cannot happen,
@@ -311,6 +311,37 @@ def test_training_rows_over_the_limit_or_incomplete_are_not_used(tmp_path, confi
                      train_rows_gib=1.01 * rows_bytes / 2 ** 30, **kw)
     assert again.train_rows == kept
     _assert_same_rows(_read_rows(again.train_rows)[0], design_block(basis, configs, None, E0))
+
+
+def test_runs_that_split_the_data_differently_keep_rows_side_by_side(tmp_path, configs, basis):
+    """Two runs on one cache with other worker counts: each split writes its own part
+    files, and the rows read back are one complete split, never a mix (found by review:
+    a shared file name per first configuration gave duplicated rows and wrong training
+    errors)."""
+    weights = {"alloy": {"E": 10.0}}
+    one = assemble(basis, configs, weights=weights, e0=E0.as_symbols(), cache_dir=tmp_path,
+                   n_workers=1, train_rows_gib=1.0)
+    (whole,) = one.train_rows
+    # a two-worker run that missed the same cache entry writes its parts meanwhile
+    indexed = list(enumerate(configs))
+    halves = [indexed[::2], indexed[1::2]]
+    for part in halves:
+        assembly._reduce_part(basis, part, one.weights, one.e0, 40,
+                              rows_to=(str(tmp_path), one.key))
+    files = assembly._row_files(tmp_path, one.key, len(configs))
+    assert len(list(tmp_path.glob("trainrows-*"))) == 3 and whole.exists()
+    assert files in ((whole,), tuple(sorted(set(tmp_path.glob("trainrows-*")) - {whole})))
+    blocks, n_configs = _read_rows(files)
+    assert n_configs == len(configs)
+    _assert_same_rows(blocks, design_block(basis, configs, weights, E0))
+    # without the one-part file the two halves are the complete split
+    whole.unlink()
+    files = assembly._row_files(tmp_path, one.key, len(configs))
+    assert len(files) == 2
+    _assert_same_rows(_read_rows(files)[0], design_block(basis, configs, weights, E0))
+    # and half of them is not
+    files[0].unlink()
+    assert assembly._row_files(tmp_path, one.key, len(configs)) is None
 
 
 def test_two_workers_keep_one_row_file_per_part(tmp_path, configs, basis):
