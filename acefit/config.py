@@ -730,9 +730,9 @@ OUTPUT = Section(doc="Where the run is written.", keys={
                           "they would leave less than 2 GiB free on the cache's disk."),
     "cache_gib": Key(Nullable(Float(0)), 20.0,
                      "Largest size of the cache folder: after the assembly, the least recently "
-                     "used entries that this run neither wrote nor read are deleted until the "
-                     "folder holds at most this many GiB (null: never delete; entries are "
-                     "recomputed when needed again)."),
+                     "used entries that this run neither wrote nor read, nor any run in the "
+                     "last 30 minutes, are deleted until the folder holds at most this many "
+                     "GiB (null: never delete; entries are recomputed when needed again)."),
 })
 
 PARALLEL = Section(doc="Parallel design-matrix assembly, and the training errors of every "

@@ -1035,15 +1035,23 @@ def _function_record(f) -> list:
     return [int(f.centre), int(f.order), [list(map(int, t)) for t in f.factors], str(f.kind), 0]
 
 
+#: Cache entries used this recently are never pruned: another run may be using them.
+CACHE_IN_USE_S = 1800.0
+
+
 def _prune_cache(cache_dir: Path, cap_gib, since: float) -> None:
-    """Keep the cache folder under ``output.cache_gib`` (entries of this run stay)."""
+    """Keep the cache folder under ``output.cache_gib`` (entries of this run, and any used
+    in the last ``CACHE_IN_USE_S``, stay)."""
     if cap_gib is None:
         return
     from acefit import cache
 
     log = get_logger()
-    # file times come from a coarse clock (a few ms behind time.time()): a margin
-    removed, remaining = cache.prune(cache_dir, cap_gib * 2 ** 30, keep_since=since - 2.0)
+    # a run sharing the folder may still read what it used a while ago (found by review:
+    # pruning by this run's start deleted a concurrent run's kept rows); file times come
+    # from a coarse clock (a few ms behind time.time()): a margin
+    keep_since = min(since, time.time() - CACHE_IN_USE_S) - 2.0
+    removed, remaining = cache.prune(cache_dir, cap_gib * 2 ** 30, keep_since=keep_since)
     if removed:
         log.info("cache: removed %d least recently used file(s) from %s (output.cache_gib "
                  "%g)", len(removed), cache_dir, cap_gib)

@@ -445,6 +445,13 @@ def test_a_shared_cache_is_pruned_to_output_cache_gib(tmp_path, small_data):
     log = run("second", "[5, 3]", 0)           # its own entries are still there
     assert "from the cache" in log and "removed" not in log
     assert {p.name for p in shared.iterdir()} == second
+    # entries another run used in the last half hour stay: it may still be reading them
+    run("third", "[4, 3]", "null")
+    third = {p.name for p in shared.iterdir()} - second
+    for name in third:
+        os.utime(shared / name, (time.time() - 600,) * 2)
+    run("second", "[5, 3]", 0)
+    assert third <= {p.name for p in shared.iterdir()}
 
 
 def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
