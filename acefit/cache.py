@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import time
@@ -28,6 +29,7 @@ from acefit.atomic import atomic_path
 
 FORMAT_VERSION = 2  # 2: reduced R stored with diag(R) >= 0
 _COMPLETE = "acefit_complete"
+_CHECKSUM = "acefit_checksum"  # of the arrays of a saved entry
 # entries are <prefix>-<32 hex>[-<part>].h5; a writer's temporary is .<entry name>.<random>.tmp
 _ENTRY = re.compile(r"[a-z]+-[0-9a-f]{32}(-\d+)?\.h5")
 _TEMPORARY = re.compile(r"\.[a-z]+-[0-9a-f]{32}(-\d+)?\.h5\..+\.tmp")
@@ -70,17 +72,23 @@ def part_paths(cache_dir, key: str, prefix: str) -> list[Path]:
     return sorted(Path(cache_dir).glob(f"{prefix}-{key[:32]}-*.h5"))
 
 
+def _checksum(arrays: dict) -> str:
+    return stable_hash({name: np.asarray(value) for name, value in arrays.items()})
+
+
 def save(path, key: str, arrays: dict, attrs: dict | None = None) -> Path:
-    """Write ``arrays`` (and scalar ``attrs``) atomically to ``path``, tagged with ``key``."""
+    """Write ``arrays`` (and scalar ``attrs``) atomically to ``path``, tagged with ``key``
+    and with a checksum of the arrays, which :func:`load` verifies."""
     path = Path(path)
-    with _entry(path, key, attrs) as f:
+    with _entry(path, key, {**(attrs or {}), _CHECKSUM: _checksum(arrays)}) as f:
         for name, value in arrays.items():
             f.create_dataset(name, data=value)
     return path
 
 
 def load(path, key: str):
-    """``(arrays, attrs)`` of a complete entry written with ``key``, else None."""
+    """``(arrays, attrs)`` of a complete entry written with ``key``, else None (also when
+    its arrays no longer match their checksum: damaged on disk)."""
     f = open_entry(path, key)
     if f is None:
         return None
@@ -91,6 +99,12 @@ def load(path, key: str):
     except (OSError, KeyError, ValueError):
         return None  # truncated or foreign file: treat as a miss
     attrs.pop(_COMPLETE, None)
+    expected = attrs.pop(_CHECKSUM, None)
+    if expected is not None and expected != _checksum(arrays):
+        logging.getLogger(__name__).warning(
+            "cache entry %s is damaged (its data no longer match their checksum); "
+            "computing it again", path)
+        return None
     return arrays, attrs
 
 

@@ -446,3 +446,20 @@ def test_reading_an_entry_marks_it_used(tmp_path):
     os.utime(path, (1000.0, 1000.0))
     assert cache.load(path, "other") is None and path.stat().st_mtime == 1000.0
     assert cache.load(path, "k") is not None and path.stat().st_mtime > 1000.0
+
+
+def test_a_damaged_cache_entry_is_computed_again(tmp_path, configs, basis, caplog):
+    """Bytes changed inside a cached array (disk trouble) were loaded as a hit and changed
+    the fit (found by review); a checksum of the arrays makes them a miss."""
+    import h5py
+
+    kw = dict(e0={"Cu": -0.3, "Au": -0.1}, cache_dir=tmp_path, n_workers=1)
+    first = assemble(basis, configs, **kw)
+    (entry,) = tmp_path.glob("train-*.h5")
+    with h5py.File(entry, "r+") as f:
+        f["R"][0, 0] = f["R"][0, 0] * (1 + 1e-9)
+    with caplog.at_level("WARNING"):
+        again = assemble(basis, configs, **kw)
+    assert not again.cache_hit and "is damaged" in caplog.text
+    np.testing.assert_array_equal(again.train.A, first.train.A)
+    assert assemble(basis, configs, **kw).cache_hit        # rewritten whole
