@@ -134,24 +134,23 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
     timings = {}
 
     key = cache.stable_hash({**base, "what": "train-reduced", "data": cache.configs_hash(train)})
-    hit = _load_problem(cache_dir, key)
-    if hit is not None:
-        problem, counts = hit
-        _tick(progress, len(train))
-    else:
-        rows_bytes = _rows_bytes(train, len(basis))
-        keep = (cache_dir is not None and scheduler is None and client is None
-                and rows_bytes <= float(train_rows_gib) * 2 ** 30
-                and _room_for(cache_dir, rows_bytes))
-        t = time.perf_counter()
-        problem, counts = reduce_configurations(basis, train, table, e0_values, n_workers=n_workers,
-                                                scheduler=scheduler, client=client,
-                                                block_rows=block_rows, return_counts=True,
-                                                progress=progress,
-                                                rows_to=(str(cache_dir), key)
-                                                if keep else None)
-        timings["reduce"] = time.perf_counter() - t
-        _save_problem(cache_dir, key, problem, counts)
+    with cache.entry_lock(cache_dir, key):  # a run assembling the same system: wait, then hit
+        hit = _load_problem(cache_dir, key)
+        if hit is not None:
+            problem, counts = hit
+            _tick(progress, len(train))
+        else:
+            rows_bytes = _rows_bytes(train, len(basis))
+            keep = (cache_dir is not None and scheduler is None and client is None
+                    and rows_bytes <= float(train_rows_gib) * 2 ** 30
+                    and _room_for(cache_dir, rows_bytes))
+            t = time.perf_counter()
+            problem, counts = reduce_configurations(
+                basis, train, table, e0_values, n_workers=n_workers, scheduler=scheduler,
+                client=client, block_rows=block_rows, return_counts=True, progress=progress,
+                rows_to=(str(cache_dir), key) if keep else None)
+            timings["reduce"] = time.perf_counter() - t
+            _save_problem(cache_dir, key, problem, counts)
 
     blocks = {}
     for name, part in (("val", val), ("test", test)):

@@ -137,6 +137,35 @@ def appending(path, key: str, attrs: dict | None = None):
         yield append
 
 
+@contextmanager
+def entry_lock(cache_dir, key: str):
+    """Hold the exclusive lock of one entry while it is looked up and, on a miss, made:
+    a second run that wants it waits, then reads it, instead of computing it too. The
+    system frees the lock of a killed process. (No locking without a cache or fcntl.)"""
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None
+    if cache_dir is None or fcntl is None:
+        yield
+        return
+    folder = Path(cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / f".lock-{key[:32]}", "a+")
+    except OSError:
+        yield  # an unusable cache folder: the writes will say so
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            logging.getLogger(__name__).info(
+                "another run is assembling the same system in %s; waiting for it", folder)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def open_entry(path, key: str):
     """The open (read-only) h5py file of a complete entry written with ``key``, else None."""
     import h5py

@@ -81,7 +81,7 @@ def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
                      n_workers=1, progress=ticks.append)
     assert not first.cache_hit and first.e0.method == "given"
     assert ticks == [1] * len(train) + [len(val)]  # one tick per training configuration
-    files = sorted(p.name for p in tmp_path.iterdir())
+    files = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock-"))
     assert len(files) == 2 and not any(f.endswith(".tmp") for f in files)
 
     def boom(*a, **k):
@@ -383,7 +383,8 @@ def test_a_failing_row_write_drops_the_rows_not_the_reduction(tmp_path, configs,
         system = assemble(basis, configs, cache_dir=tmp_path / "full", train_rows_gib=1.0, **kw)
     assert system.train_rows is None
     assert "No space left on device" in caplog.text and "training rows were not kept" in caplog.text
-    assert sorted(p.name.split("-")[0] for p in (tmp_path / "full").iterdir()) == ["train"]
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "full").iterdir()
+                  if not p.name.startswith(".lock-")) == ["train"]
     plain = assemble(basis, configs, cache_dir=None, **kw)
     np.testing.assert_array_equal(system.train.A, plain.train.A)
 
@@ -463,3 +464,34 @@ def test_a_damaged_cache_entry_is_computed_again(tmp_path, configs, basis, caplo
     assert not again.cache_hit and "is damaged" in caplog.text
     np.testing.assert_array_equal(again.train.A, first.train.A)
     assert assemble(basis, configs, **kw).cache_hit        # rewritten whole
+
+
+def test_a_second_run_waits_for_the_same_assembly_then_reads_it(tmp_path, configs, basis):
+    """Two runs starting together on one cache assembled the same system twice (found by
+    review); the second now waits for the first's entry and reads it."""
+    import threading
+
+    kw = dict(e0={"Cu": -0.3, "Au": -0.1}, n_workers=1)
+    made = assemble(basis, configs, **kw)            # no cache: the system and its key
+    held, release = threading.Event(), threading.Event()
+
+    def first_run():   # holds the entry's lock, then saves the entry
+        with cache.entry_lock(tmp_path, made.key):
+            held.set()
+            release.wait(30)
+            assembly._save_problem(tmp_path, made.key, made.train, made.row_counts)
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    assert held.wait(30)
+    result = {}
+    second = threading.Thread(
+        target=lambda: result.update(s=assemble(basis, configs, cache_dir=tmp_path, **kw)))
+    second.start()
+    second.join(1.0)
+    assert second.is_alive()          # waiting for the first run's entry
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert result["s"].cache_hit and result["s"].key == made.key
+    np.testing.assert_array_equal(result["s"].train.A, made.train.A)
