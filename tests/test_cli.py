@@ -424,6 +424,9 @@ def test_a_shared_cache_is_pruned_to_output_cache_gib(tmp_path, small_data):
     shared = tmp_path / "shared_cache"
     solvers = ["{name: omp, max_active: 8}"]
 
+    def entries():   # the cache's entries (its .lock-<key> files are not)
+        return {p.name for p in shared.iterdir() if not p.name.startswith(".lock-")}
+
     def run(name, degrees, cap):
         config = tiny_config(tmp_path, small_data, solvers=solvers, degrees=degrees,
                              name=f"{name}.yaml",
@@ -433,25 +436,25 @@ def test_a_shared_cache_is_pruned_to_output_cache_gib(tmp_path, small_data):
         return log[log.rindex(": run '"):]          # this run's part of the log
 
     run("first", "[6, 4]", "null")
-    first = {p.name for p in shared.iterdir()}
-    for p in shared.iterdir():                  # the first run was an hour ago
-        os.utime(p, (time.time() - 3600,) * 2)
+    first = entries()
+    for name in first:                          # the first run was an hour ago
+        os.utime(shared / name, (time.time() - 3600,) * 2)
     assert {n.split("-")[0] for n in first} == {"train", "rows", "trainrows"}
     log = run("second", "[5, 3]", 0)
-    second = {p.name for p in shared.iterdir()}
+    second = entries()
     assert not first & second and second
     assert f"removed {len(first)} least recently used file(s)" in log
     assert "above output.cache_gib 0, in files this run uses" in log
     log = run("second", "[5, 3]", 0)           # its own entries are still there
     assert "from the cache" in log and "removed" not in log
-    assert {p.name for p in shared.iterdir()} == second
+    assert entries() == second
     # entries another run used in the last half hour stay: it may still be reading them
     run("third", "[4, 3]", "null")
-    third = {p.name for p in shared.iterdir()} - second
+    third = entries() - second
     for name in third:
         os.utime(shared / name, (time.time() - 600,) * 2)
     run("second", "[5, 3]", 0)
-    assert third <= {p.name for p in shared.iterdir()}
+    assert third <= entries()
 
 
 def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
