@@ -1,8 +1,8 @@
 """The ``acefit`` command: ``fit``, ``compare``, ``export`` and ``validate``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was
-run; for ``export`` also a run directory, solver path, step or size that the
-run does not have), 3 when the output directory holds a finished run and
+run: also a file or run directory named there that does not exist, and for
+``export`` a solver path, step or size that the run does not have), 3 when the output directory holds a finished run and
 ``--force`` was not given, 1 for any other error, 130 when interrupted (the run can be resumed by
 running the same command again).
 """
@@ -141,6 +141,10 @@ def main(argv=None) -> int:
         if isinstance(exc, RunExistsError):
             print(f"acefit: {exc}", file=sys.stderr)
             return EXIT_EXISTS
+        if isinstance(exc, FileNotFoundError):   # a path the command line or config named
+            what = f"{exc.filename}: no such file or directory" if exc.filename else exc
+            print(f"acefit: error: {what}", file=sys.stderr)
+            return EXIT_CONFIG
         print(f"acefit: error: {exc}", file=sys.stderr)
         if not isinstance(exc, (ValueError, FileNotFoundError, OSError, RuntimeError)):
             print("(run with --debug for the traceback)", file=sys.stderr)

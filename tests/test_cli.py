@@ -321,8 +321,11 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     settings.write_text("md_steps: [20\n")
     assert main(["validate", str(run), "--settings", str(settings)]) == 1
     assert f"{settings}: not valid YAML" in capsys.readouterr().err
-    assert main(["validate", str(run), "--structures", str(tmp_path / "none.xyz")]) == 1
+    assert main(["validate", str(run), "--structures", str(tmp_path / "none.xyz")]) == \
+        EXIT_CONFIG     # a path the command line names that does not exist
     assert f"structures file {tmp_path / 'none.xyz'} not found" in capsys.readouterr().err
+    assert main(["validate", str(tmp_path / "no_run")]) == EXIT_CONFIG
+    assert "not found" in capsys.readouterr().err
 
 
 def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_ones(

@@ -62,8 +62,9 @@ def test_best_checkpoint_respects_the_budget_and_the_validation_loss(two_runs):
 
 
 def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
-    assert main(["compare", str(tmp_path)]) == 1
+    assert main(["compare", str(tmp_path)]) == 2      # as export: a bad command line
     assert "not an acefit run directory" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "missing")]) == 2
 
 
 def test_a_damaged_json_file_of_a_run_is_named(two_runs, tmp_path, capsys):
