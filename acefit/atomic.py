@@ -10,6 +10,7 @@ without an exception.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -60,6 +61,24 @@ def read_json(path):
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON ({exc})") from None
+
+
+def flock(handle, *, wait: bool):
+    """Take an exclusive ``fcntl.flock`` on an open file: True when held, False when
+    another process holds it (only with ``wait=False``), None when the file system or
+    platform has no such locks (no fcntl; ENOLCK/ENOTSUP on some network mounts), so
+    that the caller goes on without."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        return None
+    return True
 
 
 def _fsync(name) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import atomic_path
+from acefit.atomic import atomic_path, flock
 
 FORMAT_VERSION = 2  # 2: reduced R stored with diag(R) >= 0
 _COMPLETE = "acefit_complete"
@@ -141,12 +141,9 @@ def appending(path, key: str, attrs: dict | None = None):
 def entry_lock(cache_dir, key: str):
     """Hold the exclusive lock of one entry while it is looked up and, on a miss, made:
     a second run that wants it waits, then reads it, instead of computing it too. The
-    system frees the lock of a killed process. (No locking without a cache or fcntl.)"""
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None
-    if cache_dir is None or fcntl is None:
+    system frees the lock of a killed process. (No locking without a cache, or where
+    the file system has no locks.)"""
+    if cache_dir is None:
         yield
         return
     folder = Path(cache_dir)
@@ -157,12 +154,10 @@ def entry_lock(cache_dir, key: str):
         yield  # an unusable cache folder: the writes will say so
         return
     with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if flock(handle, wait=False) is False:
             logging.getLogger(__name__).info(
                 "another run is assembling the same system in %s; waiting for it", folder)
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            flock(handle, wait=True)
         yield
 
 

@@ -3,7 +3,7 @@
 Exit status: 0 on success, 2 for a bad config or command line (nothing was
 run: also a file or run directory named there that does not exist, and for
 ``export`` a solver path, step or size that the run does not have), 3 when the output directory holds a finished run and
-``--force`` was not given, 1 for any other error, 130 when interrupted (the run can be resumed by
+``--force`` was not given (or another ``acefit fit`` is using it), 1 for any other error, 130 when interrupted (the run can be resumed by
 running the same command again).
 """
 

@@ -619,9 +619,9 @@ _APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len
                                 "A-priori basis path over the bases of smaller total degrees "
                                 "(instead of `sizes`): each entry is a `basis.totaldegree` (one "
                                 "number, or D_ν for ν = 1, 2, …; orders beyond the list are "
-                                "left out), nested and within the basis, e.g. [[20, 16, 12], "
-                                "[25, 21, 17]]; taken from the assembled basis, no new "
-                                "assembly.")}
+                                "left out; pair functions up to n = D_1), nested and within "
+                                "the basis, e.g. [[20, 16, 12], [25, 21, 17]]; taken from "
+                                "the assembled basis, no new assembly.")}
 _ITER = {
     "max_iter": Key(Int(1), 300, "Maximal number of evidence iterations."),
     "tol": Key(Float(0, lo_open=True), 1e-8, "Relative change of the coefficients that stops "

@@ -76,7 +76,8 @@ class LabelledConfig:
 
 def load_configurations(path, energy_key="energy", forces_key="forces", stress_key="stress",
                         virial_key=None, config_type_key="config_type",
-                        force_weight_key=None, index=":", require=()) -> list[LabelledConfig]:
+                        force_weight_key=None, index=":", require=(),
+                        found=None) -> list[LabelledConfig]:
     """Read labelled configurations from a file.
 
     Parameters
@@ -100,7 +101,11 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
         Labels (``"energy"``, ``"forces"``, ``"stress"``, ``"virial"``,
         ``"config_type"``, ``"force_weight"``) whose key must be found in at least one
         frame of the file: a key set on purpose that matches nothing is a typo, not
-        a dataset without that label.
+        a dataset without that label. (Over several files: see ``found``.)
+    found : dict, optional
+        Filled instead of checking ``require`` here: ``found["labels"]`` (a set) gains
+        the labels whose key this file has, ``found["keys"]`` (a list) a line on the
+        keys it has; :func:`check_required_keys` then checks all files together.
 
     Returns
     -------
@@ -135,15 +140,27 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
     keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
             "virial": virial_key, "config_type": config_type_key,
             "force_weight": force_weight_key}
-    for label in require:
-        key = keys[label]
-        if key is not None and not any(_has_key(atoms, key) for atoms in frames):
-            raise ValueError(
-                f"{path}: data.keys.{label} = {key!r} is in no frame of this file; keys there: "
-                f"{_keys_present(frames)}")
+    here = {label for label, key in keys.items()
+            if key is not None and any(_has_key(atoms, key) for atoms in frames)}
+    if found is not None:
+        found.setdefault("labels", set()).update(here)
+        found.setdefault("keys", []).append(f"{path}: {_keys_present(frames)}")
+    else:
+        check_required_keys(require, keys, {"labels": here,
+                                            "keys": [f"{path}: {_keys_present(frames)}"]})
     return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
                       config_type_key, force_weight_key)
             for atoms, i in zip(frames, indices)]
+
+
+def check_required_keys(require, keys: dict, found: dict) -> None:
+    """Raise ValueError for a required label whose key no file had (``found`` as filled
+    by :func:`load_configurations`), listing the keys the files have."""
+    for label in require:
+        if keys.get(label) is not None and label not in found.get("labels", ()):
+            where = "; ".join(found.get("keys", []))
+            raise ValueError(f"data.keys.{label} = {keys[label]!r} is in no frame of the "
+                             f"training data; keys there: {where}")
 
 
 def _has_key(atoms, key) -> bool:

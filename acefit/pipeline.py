@@ -129,14 +129,17 @@ class Data:
 
 
 def _read_files(files, keys, require=()) -> list:
-    from acefit.data import load_configurations
+    """The configurations of ``files``; each ``require``d label key must be in at least
+    one frame of one of them (one file may hold only energies, e.g. isolated atoms)."""
+    from acefit.data import check_required_keys, load_configurations
 
-    out = []
+    out, found = [], {}
     for f in files or []:
         out += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
                                    stress_key=keys["stress"], virial_key=keys["virial"],
                                    config_type_key=keys["config_type"],
-                                   force_weight_key=keys["force_weight"], require=require)
+                                   force_weight_key=keys["force_weight"], found=found)
+    check_required_keys(require, keys, found)
     return out
 
 
@@ -784,35 +787,39 @@ class _RunLock:
     """An exclusive lock on a run directory for the life of one ``acefit fit``.
 
     Two processes on one directory would both "resume" it and write the same path
-    files. ``fcntl.flock`` is released by the system when the process dies, so a
-    killed run never leaves a stale lock (no locking where fcntl is missing).
+    files. ``flock`` is released by the system when the process dies, so a killed run
+    never leaves a stale lock (no locking where the file system has none).
     """
 
     def __init__(self, run_dir: Path):
+        from acefit.atomic import flock
+
         self.file = None
-        try:
-            import fcntl
-        except ImportError:
-            return
+        self.created = not (run_dir / _LOCK_NAME).exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         handle = open(run_dir / _LOCK_NAME, "a+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        held = flock(handle, wait=False)
+        if held is False:
             handle.seek(0)
             holder = handle.read().strip() or "?"
             handle.close()
             raise RunExistsError(f"{run_dir} is in use by another acefit process (PID "
                                  f"{holder}); wait for it to end, or set output.directory "
-                                 f"to another folder") from None
+                                 f"to another folder")
+        if held is None:
+            handle.close()
+            return
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
         self.file = handle
 
-    def release(self) -> None:
+    def release(self, *, discard: bool = False) -> None:
+        """Drop the lock; ``discard`` also removes a lock file this lock created."""
         if self.file is not None:
+            if discard and self.created:
+                Path(self.file.name).unlink(missing_ok=True)
             self.file.close()  # closing drops the flock
             self.file = None
 
@@ -882,16 +889,16 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     lock = _RunLock(run_dir)
     try:
         resumed = _prepare_run_dir(run_dir, cfg, force)
+        for stray in run_dir.glob(".*.tmp"):  # half-written copies of a killed run (locked)
+            stray.unlink(missing_ok=True)
     except BaseException:
-        lock.release()
+        lock.release(discard=True)  # a refused directory keeps no lock file of ours
         raise
-    for stray in run_dir.glob(".*.tmp"):  # half-written copies of a killed run (we hold the lock)
-        stray.unlink(missing_ok=True)
     log = get_logger()
-    _add_file_handler(run_dir / RUN_FILES["log"])
     timings = {}
     assembling = False
     try:
+        _add_file_handler(run_dir / RUN_FILES["log"])
         state = {"status": "running", "config_hash": config_hash(cfg), "started": _now(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
         _write_json(run_dir / RUN_FILES["state"], state)
@@ -913,6 +920,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
         _check_against_data(cfg, data)
+        for spec in cfg["solvers"]:
+            subbasis_masks(spec, basis)  # a `totaldegrees` entry that adds nothing fails here
         _write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
@@ -969,9 +978,10 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.debug("run stopped by %s: %s", type(exc).__name__, exc)
         if not assembling and not resumed and isinstance(exc, (ValueError, OSError)):
             # nothing was computed: a corrected config may reuse the directory
-            _write_json(run_dir / RUN_FILES["state"], {
-                "status": "invalid", "reason": f"{type(exc).__name__}: {exc}",
-                "config_hash": config_hash(cfg), "stopped": _now()})
+            with contextlib.suppress(OSError):  # the original error is the one to report
+                _write_json(run_dir / RUN_FILES["state"], {
+                    "status": "invalid", "reason": f"{type(exc).__name__}: {exc}",
+                    "config_hash": config_hash(cfg), "stopped": _now()})
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])

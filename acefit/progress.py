@@ -54,10 +54,13 @@ def setup_logging(log_file: Path | None = None, *, verbose: bool = False,
 
 
 def close_logging() -> None:
+    """Undo :func:`setup_logging`: its handlers go, and records propagate again (to the
+    caller's logging, e.g. pytest's caplog after an in-process CLI call)."""
     log = get_logger()
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
+    log.propagate = True
 
 
 def bar(total=None, desc: str = "", *, unit: str = "it", enabled: bool | None = None):

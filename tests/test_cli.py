@@ -272,6 +272,10 @@ def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
     err = capsys.readouterr().err
     assert "totaldegrees[1]" in err and "adds no function" in err
     assert not (tmp_path / "bad_run" / "paths.h5").exists()
+    assert not (tmp_path / "bad_run" / "cache").exists()       # found before assembly
+    # ... so the corrected config reuses the directory without --force
+    bad.write_text(bad.read_text().replace("[4.2, 3]]}", "[6, 3]], lam: 1.0e-6}"))
+    assert fit(bad, tmp_path / "bad_run") == EXIT_OK
 
 
 def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
@@ -518,6 +522,23 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
     finally:
         held.release()
     assert fit(config, run) == EXIT_OK          # released: the run goes ahead
+    # a file system without locks (ENOLCK on some network mounts): the fit goes on unlocked
+    import errno
+    import fcntl
+
+    def no_locks(handle, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fcntl, "flock", no_locks)
+        assert fit(config, run, "--force") == EXIT_OK
+    # a directory that is refused keeps no lock file of ours
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    assert fit(config, foreign) == EXIT_EXISTS
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    capsys.readouterr()
     # a killed run's half-written temporary copies are removed by the next one
     stray = run / ".paths.h5.k1ll3d.tmp"
     stray.write_bytes(b"partial")

@@ -222,3 +222,30 @@ def test_reads_zuo_mo_test_split():
     assert all(c.energy is not None and c.forces is not None and c.stress is not None
                for c in configs)
     assert {c.config_type for c in configs} <= {"Elastic", "Surface", "Vacancy", "AIMD-NVT"}
+
+
+def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
+    """A training set split over files, one holding only energies (isolated atoms): an
+    explicit forces key must be in some file, not in each (found by review)."""
+    from ase import Atoms
+
+    from acefit.pipeline import _read_files
+
+    bulk_frames = []
+    for a in frames:
+        b = a.copy()
+        b.info["REF_energy"] = a.get_potential_energy()
+        b.arrays["REF_forces"] = a.get_forces()
+        bulk_frames.append(b)
+    ase.io.write(tmp_path / "bulk.xyz", bulk_frames, format="extxyz")
+    iso = Atoms("Cu", positions=[[0, 0, 0]], cell=[10, 10, 10], pbc=True)
+    iso.info["REF_energy"] = -0.1
+    ase.io.write(tmp_path / "iso.xyz", [iso], format="extxyz")
+    keys = {"energy": "REF_energy", "forces": "REF_forces", "stress": None, "virial": None,
+            "config_type": "config_type", "force_weight": None}
+    files = [tmp_path / "bulk.xyz", tmp_path / "iso.xyz"]
+    configs = _read_files(files, keys, require={"energy", "forces"})
+    assert len(configs) == len(frames) + 1 and configs[-1].forces is None
+    with pytest.raises(ValueError, match=r"data.keys.forces = 'REF_forces' is in no frame of "
+                                         r"the training data.*iso.xyz"):
+        _read_files(files[1:], keys, require={"forces"})

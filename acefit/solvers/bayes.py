@@ -168,7 +168,11 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     validation : (A_val, y_val), optional
     on_step : callable, optional
     alpha_init, beta_init : float, optional
-        Starting precisions (defaults 1 and m / ||y||^2).
+        Starting precisions. Without ``alpha_init`` the iteration starts from 1
+        (scikit-learn's start) and from beta_0 times the mean and the geometric mean of
+        the squared singular values, and the highest evidence wins (a start that is
+        not scale-invariant can end at c = 0 on steep priors); beta_0 defaults to
+        m / ||y||^2.
     max_iter : int
         Maximum number of fixed-point iterations.
     tol : float
@@ -243,7 +247,8 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
                 if np.isclose(start, 1.0, rtol=1e-3):
                     continue
                 other = fixed_point(start, beta0)
-                if other[5] > best[5] + 1e-6 * abs(best[5]) + 1e-3:
+                if np.isfinite(other[5]) and (not np.isfinite(best[5]) or
+                                              other[5] > best[5] + 1e-6 * abs(best[5]) + 1e-3):
                     best = other
     d, alpha, beta, it, converged, log_ev = best
     gamma = float(np.sum(beta * ev / (alpha + beta * ev)))
