@@ -140,14 +140,14 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
     keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
             "virial": virial_key, "config_type": config_type_key,
             "force_weight": force_weight_key}
-    here = {label for label, key in keys.items()
-            if key is not None and any(_has_key(atoms, key) for atoms in frames)}
-    if found is not None:
-        found.setdefault("labels", set()).update(here)
-        found.setdefault("keys", []).append(f"{path}: {_keys_present(frames)}")
-    else:
-        check_required_keys(require, keys, {"labels": here,
-                                            "keys": [f"{path}: {_keys_present(frames)}"]})
+    present = _label_keys(frames)
+    anywhere = set().union(*present.values())
+    record = {} if found is None else found
+    record.setdefault("labels", set()).update(
+        label for label, key in keys.items() if key is not None and key in anywhere)
+    record.setdefault("keys", []).append(f"{path}: {_describe_keys(present)}")
+    if found is None:
+        check_required_keys(require, keys, record)
     return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
                       config_type_key, force_weight_key)
             for atoms, i in zip(frames, indices)]
@@ -163,21 +163,22 @@ def check_required_keys(require, keys: dict, found: dict) -> None:
                              f"training data; keys there: {where}")
 
 
-def _has_key(atoms, key) -> bool:
-    results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
-    return key in results or key in atoms.info or key in atoms.arrays
-
-
-def _keys_present(frames) -> str:
-    """The label keys a file's frames have, by where they are."""
+def _label_keys(frames) -> dict:
+    """The keys a file's frames have, by where a label can be: one pass over them."""
     found = {"calculator results": set(), "info": set(), "arrays": set()}
     for atoms in frames:
         if atoms.calc is not None:
             found["calculator results"] |= set(getattr(atoms.calc, "results", {}))
         found["info"] |= set(atoms.info)
-        found["arrays"] |= set(atoms.arrays) - {"numbers", "positions"}
+        found["arrays"] |= set(atoms.arrays)
+    return found
+
+
+def _describe_keys(present: dict) -> str:
+    """:func:`_label_keys` as text, without the arrays every frame has."""
+    shown = {**present, "arrays": present["arrays"] - {"numbers", "positions"}}
     return "; ".join(f"{where}: {', '.join(sorted(map(str, k))) or '(none)'}"
-                     for where, k in found.items())
+                     for where, k in shown.items())
 
 
 def check_elements(configs, elements) -> None:
