@@ -43,7 +43,7 @@ import numpy as np
 import yaml
 
 from acefit import __version__
-from acefit.atomic import read_json, write_text
+from acefit.atomic import flock, read_json, write_text
 from acefit.progress import bar, get_logger
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
@@ -283,6 +283,11 @@ def subbasis_masks(spec: dict, basis) -> list | None:
     return masks
 
 
+def all_subbasis_masks(cfg: dict, basis) -> dict:
+    """:func:`subbasis_masks` of every solver, by label."""
+    return {spec["label"]: subbasis_masks(spec, basis) for spec in cfg["solvers"]}
+
+
 def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step, subbases=None):
     """Run one configured solver path on the assembled problem; returns its Path.
 
@@ -382,16 +387,18 @@ def _solver_params(spec, problem_key, gamma) -> dict:
             "prior_hash": None if gamma is None else stable_hash(np.asarray(gamma))}
 
 
-def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None) -> dict:
-    """Every configured solver path, reusing finished ones; ``{label: Path}``."""
+def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
+              subbases=None) -> dict:
+    """Every configured solver path, reusing finished ones; ``{label: Path}``.
+    ``subbases``: :func:`all_subbasis_masks` of the config, when already made."""
     from acefit.checkpoints import CheckpointWriter, list_runs, read_path
 
     log = get_logger()
     # column-major, as every solver takes it
     validation = system.val.weighted(order="F") if system.val is not None else None
     costs = _apriori_costs(cfg, basis, gamma)
-    # before any path runs, so that a bad `totaldegrees` stops the run at once
-    subbases = {spec["label"]: subbasis_masks(spec, basis) for spec in cfg["solvers"]}
+    if subbases is None:  # before any path runs: a bad `totaldegrees` stops the run at once
+        subbases = all_subbasis_masks(cfg, basis)
     existing = list_runs(paths_file) if paths_file.exists() else {}
     paths = {}
     for spec in cfg["solvers"]:
@@ -792,8 +799,6 @@ class _RunLock:
     """
 
     def __init__(self, run_dir: Path):
-        from acefit.atomic import flock
-
         self.file = None
         self.created = not (run_dir / _LOCK_NAME).exists()
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -920,8 +925,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
         _check_against_data(cfg, data)
-        for spec in cfg["solvers"]:
-            subbasis_masks(spec, basis)  # a `totaldegrees` entry that adds nothing fails here
+        subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
         _write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
@@ -947,7 +951,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
         t = time.perf_counter()
         paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],
-                          progress=progress)
+                          progress=progress, subbases=subbases)
         timings["solvers"] = time.perf_counter() - t
 
         t = time.perf_counter()
