@@ -51,7 +51,8 @@ class AssembledSystem:
     val, test : DesignBlock or None
         Dense, unweighted rows with weights and metadata.
     e0 : ReferenceEnergies
-        The E0 subtracted from every energy (given, or fitted to the training set).
+        The E0 subtracted from every energy (given, or fitted to the training set),
+        and the core repulsion subtracted from every label (if any).
     weights : dict
         The resolved weight table.
     key : str
@@ -79,9 +80,9 @@ class AssembledSystem:
     train_rows: tuple | None = None
 
 
-def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_workers=None,
-             scheduler=None, client=None, block_rows=512, cache_dir=None, train_rows_gib=0.0,
-             progress=None) -> AssembledSystem:
+def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repulsion=None,
+             n_workers=None, scheduler=None, client=None, block_rows=512, cache_dir=None,
+             train_rows_gib=0.0, progress=None) -> AssembledSystem:
     """Assemble the reduced training problem and the dense validation/test rows.
 
     Parameters
@@ -96,6 +97,9 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
         ``{config_type: {"E", "F", "V"}}`` (see :func:`acefit.design.resolve_weights`).
     e0 : dict or None or "auto"
         Reference energies per element; None/"auto" fits them to ``train``.
+    repulsion : acefit.repulsion.ZBL, optional
+        Core repulsion under the model: subtracted from every label (and before E0 is
+        fitted); it ends up in ``AssembledSystem.e0.repulsion``.
     n_workers : int, optional
         1: in-process, no Dask. >1: a local cluster of that many single-threaded
         worker processes. Default: the number of CPUs available to this process.
@@ -128,9 +132,11 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, n_work
     for part in (train, val or [], test or []):
         check_elements(part, basis.elements)
     table = resolve_weights(weights)
-    e0_values = reference_energies(e0, train, basis.elements)
+    e0_values = reference_energies(e0, train, basis.elements, repulsion)
     base = {"basis": basis.to_dict(), "weights": table,
             "e0": {str(z): v for z, v in e0_values.values.items()}, "version": cache.FORMAT_VERSION}
+    if repulsion is not None:  # absent otherwise, so that earlier keys still hit
+        base["repulsion"] = repulsion.to_dict()
     timings = {}
 
     key = cache.stable_hash({**base, "what": "train-reduced", "data": cache.configs_hash(train)})

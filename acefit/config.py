@@ -585,6 +585,25 @@ _PRIOR_VARIANTS = {
 }
 PRIOR = Tagged(tag="kind", variants=_PRIOR_VARIANTS)
 
+_REPULSION_VARIANTS = {
+    "none": Section(doc="No core repulsion: the fitted model alone.", keys={}),
+    "zbl": Section(doc="Ziegler-Biersack-Littmark screened nuclear repulsion between every "
+                   "pair of atoms, exactly LAMMPS' `pair_style zbl inner outer` (energy, "
+                   "slope and curvature switched to zero between the two distances). It is "
+                   "subtracted from the labels before the fit (and before E0 is fitted) and "
+                   "added back by the potential; LAMMPS runs it as `pair_style hybrid/overlay "
+                   "pace zbl inner outer` (the `.lammps` file written beside each `.yace`). "
+                   "With `outer` below the shortest distance in the data, the fit is the one "
+                   "without it and the repulsion only holds atoms apart where there were no "
+                   "data.", keys={
+                       "inner": Key(Float(0, lo_open=True), doc="Distance (Å) where the "
+                                    "switching starts."),
+                       "outer": Key(Float(0, lo_open=True), doc="Distance (Å) from which the "
+                                    "repulsion is zero; greater than `inner`."),
+                   }),
+}
+REPULSION = Tagged(tag="kind", variants=_REPULSION_VARIANTS)
+
 # Keys every solver takes.
 _COMMON = {
     "label": Key(Nullable(Str()), None, "Name of this path in checkpoints, reports and plots "
@@ -771,6 +790,8 @@ SCHEMA = Section(doc="A run configuration.", keys={
     "basis": Key(BASIS, doc=BASIS.doc),
     "prior": Key(PRIOR, {"kind": "algebraic"}, "Smoothness prior Γ; `kind` picks the "
                  "family, the other keys are its parameters."),
+    "repulsion": Key(REPULSION, {"kind": "none"}, "Core repulsion under the fitted model; "
+                     "`kind` picks it, the other keys are its parameters."),
     "solvers": Key(ListOf(SOLVER, min_len=1), doc="The solver paths to run, in order: each a "
                    "mapping with `name` and that solver's parameters."),
     "selection": Key(SELECTION, doc=SELECTION.doc),
@@ -907,6 +928,10 @@ def _cross_checks(cfg, ctx) -> None:
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")
+    repulsion = cfg["repulsion"]
+    if repulsion["kind"] == "zbl" and not repulsion["inner"] < repulsion["outer"]:
+        ctx.error("repulsion.outer", f"{_found(repulsion['outer'])}; allowed: a distance "
+                  f"greater than repulsion.inner = {repulsion['inner']}")
     if basis["pure2b"] and basis["radial_orthonormal"]:
         ctx.error("basis.radial_orthonormal", "true together with basis.pure2b: true; "
                   "allowed: one of them (pure2b subtracts two-body parts in the Legendre "
@@ -1029,6 +1054,11 @@ def render_markdown() -> str:
             for kind, section in PRIOR.variants.items():
                 out.append(f"### `kind: {kind}`\n\n{section.doc}\n")
                 out += _table(section, "prior") if section.keys else ["No parameters.\n"]
+        elif name == "repulsion":
+            out.append(f"## `repulsion`\n\n{key.doc} Default: `kind: none`.\n")
+            for kind, section in REPULSION.variants.items():
+                out.append(f"### `kind: {kind}`\n\n{section.doc}\n")
+                out += _table(section, "repulsion") if section.keys else ["No parameters.\n"]
         elif name == "solvers":
             out.append(f"## `solvers` (required)\n\n{key.doc} Every solver takes `label` and "
                        "`prior`; the rest are its own. Sparse paths: "

@@ -9,7 +9,9 @@ values B (``basis.evaluate(atoms)``), the rows are (see docs/fitting.md):
 
 with s over Voigt xx yy zz yz xz xy, σ the reference stress (ASE sign), f_i
 the optional per-atom force weights (1 by default) and (w_E, w_F, w_V) the
-weights of the configuration's ``config_type``. A :class:`DesignBlock` keeps the
+weights of the configuration's ``config_type``. With a core repulsion
+(``ReferenceEnergies.repulsion``), its energy, forces and stress are subtracted
+from E, F and σ as well. A :class:`DesignBlock` keeps the
 rows unweighted together with their weights and metadata, so that errors can
 always be reported unweighted.
 """
@@ -81,18 +83,24 @@ def _weight_entry(config_type, entry):
 
 @dataclass(frozen=True)
 class ReferenceEnergies:
-    """Per-element reference energies E0 (eV) and how they were obtained.
+    """The fixed part of the model: E0 per element (eV), and an optional core repulsion.
+
+    Both are subtracted from the labels before the fit and added back by the potential.
 
     Attributes
     ----------
     values : dict
         ``{atomic number: E0}``.
     method : str
-        ``"given"`` or ``"least-squares"`` (fitted to the training energies).
+        ``"given"`` or ``"least-squares"`` (fitted to the training energies, with the
+        repulsion's energies subtracted first).
+    repulsion : acefit.repulsion.ZBL or None
+        Core repulsion, or None.
     """
 
     values: dict
     method: str
+    repulsion: object = None
 
     def total(self, numbers) -> float:
         """Σ_i E0[z_i] for a configuration with atomic numbers ``numbers``."""
@@ -103,12 +111,19 @@ class ReferenceEnergies:
                              f"{', '.join(chemical_symbols[z] for z in missing)}")
         return float(sum(self.values[int(z)] * c for z, c in zip(zs, counts)))
 
+    def repulsion_labels(self, atoms):
+        """The core repulsion's (energy, forces, stress) of ``atoms``, or None without one."""
+        if self.repulsion is None:
+            return None
+        energy, _, forces, stress = self.repulsion.energy_forces_stress(atoms)
+        return energy, forces, stress
+
     def as_symbols(self) -> dict:
         """``{symbol: E0}``, e.g. for reports and potential files."""
         return {chemical_symbols[z]: v for z, v in sorted(self.values.items())}
 
 
-def reference_energies(e0, configs, elements) -> ReferenceEnergies:
+def reference_energies(e0, configs, elements, repulsion=None) -> ReferenceEnergies:
     """E0 given per element, or estimated by least squares from training energies.
 
     Parameters
@@ -116,15 +131,18 @@ def reference_energies(e0, configs, elements) -> ReferenceEnergies:
     e0 : dict or None or "auto"
         ``{element (symbol or atomic number): E0 in eV}`` for every element of
         ``elements``; ``None``/``"auto"`` fits E0 by least squares:
-        min Σ_c (E_c − Σ_z N_{c,z} E0_z)² over the configurations with an energy.
+        min Σ_c (E_c − E_rep,c − Σ_z N_{c,z} E0_z)² over the configurations with an
+        energy (E_rep the core repulsion's energy, if any).
     configs : list of LabelledConfig
         Training configurations (used only for the estimate).
     elements : iterable of str or int
         The basis elements.
+    repulsion : acefit.repulsion.ZBL, optional
+        Core repulsion under the fitted model.
     """
     zs = sorted(atomic_number(e) for e in elements)
     if e0 is None or (isinstance(e0, str) and e0 == "auto"):
-        return fit_reference_energies(configs, zs)
+        return fit_reference_energies(configs, zs, repulsion)
     if not isinstance(e0, dict):
         raise ValueError(f"E0 must be a dict {{element: energy}} or 'auto', got {e0!r}")
     values = {}
@@ -136,10 +154,11 @@ def reference_energies(e0, configs, elements) -> ReferenceEnergies:
     missing = [chemical_symbols[z] for z in zs if z not in values]
     if missing:
         raise ValueError(f"E0 is missing element(s) {', '.join(missing)} of the basis")
-    return ReferenceEnergies(values={z: values[z] for z in zs}, method="given")
+    return ReferenceEnergies(values={z: values[z] for z in zs}, method="given",
+                             repulsion=repulsion)
 
 
-def fit_reference_energies(configs, elements) -> ReferenceEnergies:
+def fit_reference_energies(configs, elements, repulsion=None) -> ReferenceEnergies:
     """Least-squares E0 per element from total energies and compositions.
 
     The minimum-norm solution is used when compositions are collinear (e.g. all
@@ -153,11 +172,13 @@ def fit_reference_energies(configs, elements) -> ReferenceEnergies:
             continue
         counts = np.bincount(cfg.atoms.numbers, minlength=max(zs) + 1)
         rows.append([counts[z] for z in zs])
-        energies.append(cfg.energy)
+        core = 0.0 if repulsion is None else repulsion.energy_forces_stress(cfg.atoms)[0]
+        energies.append(cfg.energy - core)
     if not rows:
         raise ValueError("cannot estimate E0: no training configuration has an energy")
     sol, *_ = np.linalg.lstsq(np.array(rows, dtype=float), np.array(energies), rcond=None)
-    return ReferenceEnergies(values={z: float(v) for z, v in zip(zs, sol)}, method="least-squares")
+    return ReferenceEnergies(values={z: float(v) for z, v in zip(zs, sol)}, method="least-squares",
+                             repulsion=repulsion)
 
 
 # ---------------------------------------------------------------- rows
@@ -258,14 +279,16 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
     energy = np.asarray(values.energy, dtype=float)
     n = energy.shape[0]
     parts = []  # (A, y, w, kind, atom, component)
+    core = e0.repulsion_labels(cfg.atoms)
     if cfg.energy is not None:
-        y = cfg.energy - e0.total(cfg.atoms.numbers)
+        y = cfg.energy - e0.total(cfg.atoms.numbers) - (core[0] if core else 0.0)
         parts.append((energy[None, :], np.array([y]), np.array([w["E"] / np.sqrt(n_atoms)]),
                       "E", np.array([-1]), np.array([-1])))
     if cfg.forces is not None:
         forces = np.asarray(values.forces, dtype=float).reshape(3 * n_atoms, n)
         per_atom = np.ones(n_atoms) if cfg.force_weights is None else cfg.force_weights
-        parts.append((forces, cfg.forces.reshape(-1), np.repeat(w["F"] * per_atom, 3), "F",
+        labels = cfg.forces if core is None else cfg.forces - core[1]
+        parts.append((forces, labels.reshape(-1), np.repeat(w["F"] * per_atom, 3), "F",
                       np.repeat(np.arange(n_atoms), 3), np.tile(np.arange(3), n_atoms)))
     if cfg.stress is not None:
         stress = np.asarray(values.stress, dtype=float)
@@ -273,7 +296,8 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
             raise ValueError(f"{cfg.where}: the basis gives no stress for this cell "
                              f"(pbc={cfg.atoms.pbc.tolist()}) but the frame has a stress label")
         vol = cfg.volume
-        parts.append((-vol * stress, -vol * cfg.stress, np.full(6, w["V"] / np.sqrt(n_atoms)), "V",
+        labels = cfg.stress if core is None else cfg.stress - core[2]
+        parts.append((-vol * stress, -vol * labels, np.full(6, w["V"] / np.sqrt(n_atoms)), "V",
                       np.full(6, -1), np.arange(6)))
     k = sum(len(p[1]) for p in parts)
     A = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, n))

@@ -15,8 +15,9 @@ Run directory (``output.directory``)::
     paths.h5            every solver path, one HDF5 run per solver label
     paths.h5.steps/     the steps of a running (or killed) solver path, until it ends
     errors/<label>.json train / validation / test errors of every checkpoint
-    potentials/         the selected potentials (.h5 for ACECalculator, .yace for LAMMPS)
-    potential.h5        the overall choice (and potential.yace)
+    potentials/         the selected potentials (.h5 for ACECalculator, .yace for LAMMPS
+                        with its pair commands in .lammps)
+    potential.h5        the overall choice (and potential.yace, potential.lammps)
     report.md, report.json
 
 Resuming: a finished solver path whose problem and parameters are unchanged is
@@ -218,7 +219,7 @@ def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=N
     with _quiet_dask(), bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
         return assemble(basis, data.train, val=data.val or None, test=data.test or None,
                         weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
-                        n_workers=cfg["parallel"]["workers"],
+                        repulsion=repulsion_setting(cfg), n_workers=cfg["parallel"]["workers"],
                         scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
                         train_rows_gib=cfg["output"]["train_rows_gib"], progress=pbar.update)
 
@@ -238,6 +239,13 @@ def e0_setting(cfg: dict, elements):
     if e0 == "zero":
         return {e: 0.0 for e in elements}
     return dict(e0)
+
+
+def repulsion_setting(cfg: dict):
+    """The config's core repulsion (None for ``kind: none``)."""
+    from acefit.repulsion import repulsion_from_dict
+
+    return repulsion_from_dict(cfg["repulsion"])
 
 
 def prior_scale(cfg: dict, basis):
@@ -714,7 +722,8 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     for sel in selected:
         step = paths[sel["label"]].steps[sel["step"]]
         meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
-        potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta)
+        potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta,
+                              repulsion=system.e0.repulsion)
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
             targets.append(run_dir / "potential")
@@ -770,6 +779,7 @@ def _write_format(potential, target: Path, fmt: str, export_cfg: dict):
         potential.save(path)
         return path
     try:
+        from acefit.export.lammps import write_pair_commands
         from acefit.export.yace import export_yace
     except ImportError as exc:
         log.warning("yace export unavailable (%s); skipped %s", exc, target.name)
@@ -779,6 +789,7 @@ def _write_format(potential, target: Path, fmt: str, export_cfg: dict):
     options = {names[k]: v for k, v in export_cfg.items() if k in names}
     try:
         export_yace(potential, path, **options)
+        write_pair_commands(potential, path)  # with a core repulsion, the .yace is half the model
     except Exception as exc:  # an export problem must not cost the finished fit
         log.warning("cannot write %s: %s: %s", path.name, type(exc).__name__, exc)
         return None

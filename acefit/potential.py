@@ -3,7 +3,7 @@
 Only functions with nonzero coefficients are kept (``basis.subset``), so a sparse
 model evaluates only its active functions. The site energy of atom i is
 
-    E_i = E0[Z_i] + sum_k c_k B_k(i)
+    E_i = E0[Z_i] + sum_k c_k B_k(i)  (+ half of atom i's core-repulsion pair energies)
 
 Files: one HDF5 file with a JSON header and numeric datasets, described in
 ``docs/potential_format.md``. Writing is atomic (temporary file + ``os.replace``).
@@ -24,7 +24,7 @@ from acefit.atomic import atomic_path
 __all__ = ["Potential", "PotentialFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "acefit-potential"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the header may hold a core repulsion; files without one stay version 1
 
 
 class PotentialFileError(ValueError):
@@ -86,13 +86,18 @@ class Potential:
         ``"active_indices"`` (positions of the kept functions in the given basis).
     prune : bool
         Drop zero coefficients (default True). ``False`` keeps the basis as given.
+    repulsion : acefit.repulsion.ZBL or dict, optional
+        Core repulsion added to the model (the one the fit subtracted from its labels),
+        or its ``to_dict()``.
 
     Attributes
     ----------
-    basis, coefficients, e0, metadata
+    basis, coefficients, e0, metadata, repulsion
     """
 
-    def __init__(self, basis, coefficients, e0=None, metadata=None, *, prune=True):
+    def __init__(self, basis, coefficients, e0=None, metadata=None, *, prune=True,
+                 repulsion=None):
+        from acefit.repulsion import repulsion_from_dict
         coef = np.asarray(coefficients, dtype=float)
         if coef.ndim != 1 or len(coef) != len(basis):
             raise ValueError(f"coefficients must have shape ({len(basis)},) to match the "
@@ -120,10 +125,11 @@ class Potential:
                 raise ValueError(f"E0[{key!r}] must be a finite number, got {value!r}")
             self.e0[_symbol(key)] = float(value)
         self.metadata = metadata
+        self.repulsion = repulsion_from_dict(repulsion)
 
     @classmethod
     def from_step(cls, basis, step, e0=None, *, solver=None, step_index=None,
-                  config_hash=None, provenance=None, metadata=None):
+                  config_hash=None, provenance=None, metadata=None, repulsion=None):
         """Potential of one solver path step (``acefit.solvers.path.Step``).
 
         Records ``solver``, ``step`` (index on the path), ``lam``, ``n_active``,
@@ -135,15 +141,16 @@ class Potential:
                      "val_error": step.val_error, "config_hash": config_hash,
                      "provenance": provenance})
         return cls(basis, step.coef, e0=e0, metadata={k: v for k, v in meta.items()
-                                                       if v is not None})
+                                                       if v is not None}, repulsion=repulsion)
 
     # -- convenience ----------------------------------------------------------------
     def __len__(self):
         return len(self.coefficients)
 
     def __repr__(self):
+        core = "" if self.repulsion is None else f", repulsion={self.repulsion}"
         return (f"Potential({len(self)} active functions, elements={self.elements}, "
-                f"cutoff={self.cutoff:g} Å)")
+                f"cutoff={self.cutoff:g} Å{core})")
 
     @property
     def elements(self):
@@ -167,22 +174,28 @@ class Potential:
     def energy_forces_stress(self, atoms):
         """Energy, per-atom energies, forces and stress (ASE units and sign).
 
-        Contracts the coefficients with the basis (no design rows); stress is NaN
-        when the cell is not periodic in all directions.
+        Contracts the coefficients with the basis (no design rows), then adds E0 and
+        the core repulsion; stress is NaN when the cell has no volume.
         """
         energy, energies, forces, stress = self.basis.energy_forces_stress(
             atoms, self.coefficients)
         e0 = self.e0_array(atoms.numbers)
+        energy = float(energy) + float(e0.sum())
         energies = np.asarray(energies, dtype=float) + e0
-        return float(energy) + float(e0.sum()), energies, np.asarray(forces), np.asarray(stress)
+        forces, stress = np.asarray(forces, dtype=float), np.asarray(stress, dtype=float)
+        if self.repulsion is not None:
+            core = self.repulsion.energy_forces_stress(atoms)
+            energy += core[0]
+            energies, forces, stress = energies + core[1], forces + core[2], stress + core[3]
+        return energy, energies, forces, stress
 
     # -- files ----------------------------------------------------------------------
     def header(self):
         """The JSON-serialisable header written to files."""
         basis_dict = self.basis.to_dict()
-        return {
+        header = {
             "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
+            "format_version": self._format_version(),
             "elements": self.elements,
             "cutoff": self.cutoff,
             "n_functions": len(self),
@@ -191,6 +204,13 @@ class Potential:
             "basis_hash": basis_hash(basis_dict),
             "basis": basis_dict,
         }
+        if self.repulsion is not None:
+            header["repulsion"] = self.repulsion.to_dict()
+        return header
+
+    def _format_version(self):
+        # a reader older than the repulsion would drop it silently; version 2 stops it
+        return 1 if self.repulsion is None else FORMAT_VERSION
 
     def save(self, path):
         """Write the potential to ``path`` (HDF5, see docs/potential_format.md), atomically."""
@@ -201,7 +221,7 @@ class Potential:
         text = json.dumps(header, default=_json_default, sort_keys=True)
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT_NAME
-            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["format_version"] = header["format_version"]
             f.create_dataset("header", data=text)
             f.create_dataset("coefficients", data=np.asarray(self.coefficients))
             f.attrs["coefficients_sha256"] = _sha256(np.asarray(self.coefficients))
@@ -267,4 +287,10 @@ class Potential:
         if len(basis) != len(coef):
             raise PotentialFileError(f"{str(path)!r}: basis has {len(basis)} functions but "
                                      f"{len(coef)} coefficients are stored")
-        return cls(basis, coef, e0=header["e0"], metadata=header["metadata"], prune=False)
+        try:
+            repulsion = header.get("repulsion")
+            potential = cls(basis, coef, e0=header["e0"], metadata=header["metadata"],
+                            prune=False, repulsion=repulsion)
+        except (TypeError, ValueError) as exc:
+            raise PotentialFileError(f"{str(path)!r}: invalid header: {exc}") from exc
+        return potential

