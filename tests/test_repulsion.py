@@ -253,3 +253,24 @@ def test_the_cache_tells_systems_with_and_without_the_repulsion_apart(tmp_path):
     assert len({plain.key, core.key, other.key}) == 3
     assert core.e0.repulsion == ZBL(1.2, 2.4) and plain.e0.repulsion is None
     assert abs(core.train.yty - plain.train.yty) > 1.0
+
+
+@pytest.mark.parametrize("name", ["quickstart", "zuo_mo", "zuo_si"])
+def test_shipped_configs_switch_the_repulsion_off_before_their_data_begin(name):
+    """Their comments promise fits identical to those without the repulsion."""
+    from pathlib import Path
+
+    from matscipy.neighbours import neighbour_list
+
+    import ase.io
+
+    from acefit.config import load_config
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml")
+    files = [Path(f) for key in ("train", "test") for f in cfg["data"][key]]
+    if not all(f.exists() for f in files):
+        pytest.skip(f"data of {name} not present")
+    outer = cfg["repulsion"]["outer"]
+    shortest = min(neighbour_list("d", atoms, outer + 0.5).min(initial=np.inf)
+                   for f in files for atoms in ase.io.read(f, ":"))
+    assert outer < shortest
