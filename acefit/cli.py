@@ -214,8 +214,10 @@ def _export(args) -> int:
             f"{split} {_mae(entry, split, q, digits)}" for split in ("train", "val", "test")))
     if out["e0_source"] != "report.json":
         print(f"  E0 {out['e0_source']}")
-    for path in out["files"].values():
+    for fmt, path in out["files"].items():
         print(f"wrote {path}")
+        if fmt == "yace":
+            print(f"wrote {path.with_suffix('.lammps')} (its LAMMPS pair commands)")
     if out["not_written"]:
         print(f"acefit: error: {', '.join(out['not_written'])} not written (see the "
               "warning above)", file=sys.stderr)

@@ -75,6 +75,8 @@ def test_budget_reproduces_the_fits_selected_potential(run, small_data, tmp_path
     out = capsys.readouterr().out
     assert f"path {label}, step {selected['step']}: {selected['n_active']} active" in out
     assert f"wrote {tmp_path / 'mine.h5'}" in out and f"wrote {tmp_path / 'mine.yace'}" in out
+    assert f"wrote {tmp_path / 'mine.lammps'}" in out
+    assert "pair_coeff * * mine.yace Cu Au" in (tmp_path / "mine.lammps").read_text()
     ours, theirs = Potential.load(tmp_path / "mine.h5"), Potential.load(
         run / "potentials" / f"{label}_t10.h5")
     assert np.array_equal(ours.coefficients, theirs.coefficients)
