@@ -11,7 +11,12 @@
 * for cubic elements (fcc, bcc, diamond, sc): equilibrium lattice constant, C11, C12,
   C44 (``matscipy.elasticity.fit_elastic_constants``), relaxed vacancy formation
   energy and (100)/(110)/(111) surface energies, each next to a reference value
-  when the caller supplies one.
+  when the caller supplies one;
+* the short range, closer than training data usually go: every dimer's energy from
+  0.5 to 3 Å (does it rise at every step inwards from its lowest point, or does it
+  fall again: a potential that binds atoms on top of each other), and each cubic
+  crystal compressed to 60-90 % of its lattice constant (above its equilibrium
+  energy, or below: collapse under pressure).
 
 Results: :class:`ValidationReport` with ``to_markdown()``, ``to_dict()`` and
 ``to_json(path)``. Long runs show a tqdm progress bar.
@@ -32,13 +37,16 @@ from ase.data import atomic_numbers, reference_states
 from acefit.atomic import write_text
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
-           "PROPERTY_KEYS", "CUBIC_STRUCTURES"]
+           "dimer_curve", "dimer_check", "compression_check", "PROPERTY_KEYS",
+           "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES"]
 
 CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
 #: property keys (units in the name); reference values use the same keys
 PROPERTY_KEYS = ("a0_A", "C11_GPa", "C12_GPa", "C44_GPa", "E_vac_eV",
                  "gamma_100_J_m2", "gamma_110_J_m2", "gamma_111_J_m2")
 _EV_A2_TO_J_M2 = units._e * 1e20
+DIMER_DISTANCES = tuple(round(0.5 + 0.05 * k, 2) for k in range(51))  # 0.5 ... 3.0 Å
+COMPRESSION_SCALES = (0.6, 0.7, 0.8, 0.9)
 
 
 @dataclass
@@ -92,6 +100,8 @@ class ValidationSettings:
         Force tolerance of position relaxations (eV/Å).
     elastic_delta : float
         Strain increment of the elastic-constant fit.
+    short_range : bool
+        Dimer curves of every element pair and compressed cubic crystals.
     seed : int
     progress : bool
         Show tqdm progress bars.
@@ -117,6 +127,7 @@ class ValidationSettings:
     vacuum: float = 8.0
     relax_fmax: float = 1e-3
     elastic_delta: float = 5e-3
+    short_range: bool = True
     seed: int = 0
     progress: bool = True
 
@@ -160,7 +171,7 @@ class ValidationSettings:
         for name in ("check_every", "vacancy_repeat", "surface_layers", "min_atoms"):
             integer(name, 1)
         integer("max_md_configs", 1, allow_none=True)
-        for name in ("properties", "progress"):
+        for name in ("properties", "short_range", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"validation setting {name} must be true or false, got "
                                  f"{getattr(self, name)!r}")
@@ -201,11 +212,19 @@ class ValidationReport:
     md: list = field(default_factory=list)
     nve: list = field(default_factory=list)
     properties: dict = field(default_factory=dict)
+    dimers: list = field(default_factory=list)
+    compression: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
 
     @property
     def all_stable(self):
         return all(r["stable"] for r in self.md)
+
+    @property
+    def short_range_ok(self):
+        """Every dimer has a repulsive core and no compressed crystal collapses."""
+        return all(r["repulsive_core"] for r in self.dimers) and \
+            all(r["holds"] for r in self.compression)
 
     def to_dict(self):
         return _jsonable(asdict(self))
@@ -241,6 +260,28 @@ class ValidationReport:
                            f"{_fmt(1e3 * r['max_deviation_eV_atom'])} | "
                            f"{'yes' if r['stable'] else 'NO: ' + str(r['reason'])} |")
             out.append("")
+        if self.dimers:
+            out += ["### Dimers (0.5-3 Å)", "",
+                    "| pair | lowest E (eV) | at r (Å) | E(0.5 Å) (eV) | rises inwards below (Å) | "
+                    "repulsive core |", "|---|---|---|---|---|---|"]
+            for r in self.dimers:
+                wall = r["rises_inwards_from_A"]
+                out.append(f"| {r['pair']} | {_fmt(r['lowest_eV'])} | {_fmt(r['lowest_at_A'])} | "
+                           f"{_fmt(r['shortest_eV'])} | {'-' if wall is None else _fmt(wall)} | "
+                           f"{'yes' if r['repulsive_core'] else 'NO'} |")
+            out += ["", "E relative to the separated atoms. A repulsive core rises at every "
+                        "0.05 Å step inwards from the lowest point down to 0.5 Å.", ""]
+        if self.compression:
+            scales = self.compression[0]["scales"]
+            out += ["### Compressed crystals", "",
+                    "| crystal | a (Å) | " + " | ".join(f"E({s:g} a) - E(a)" for s in scales)
+                    + " | holds |", "|---|---|" + "---|" * len(scales) + "---|"]
+            for r in self.compression:
+                out.append(f"| {r['element']} {r['structure']} | {_fmt(r['a_A'])} | "
+                           + " | ".join(_fmt(e) for e in r["energies_eV_atom"])
+                           + f" | {'yes' if r['holds'] else 'NO'} |")
+            out += ["", "eV/atom. A crystal holds when each compression costs more energy "
+                        "than the one before.", ""]
         for el, props in self.properties.items():
             out += [f"### {el} ({props.get('structure', '')})", "",
                     "| property | acefit | reference | error |", "|---|---|---|---|"]
@@ -495,8 +536,61 @@ def crystal_properties(calc, symbol, structure, a_guess, s: ValidationSettings |
     return out
 
 
-def _crystals(elements, s: ValidationSettings):
-    if not s.properties or s.crystals == {}:
+# ------------------------------------------------------------------ short range
+def dimer_curve(calc, a, b, distances=DIMER_DISTANCES):
+    """Energy (eV) of an isolated a-b dimer at each distance, relative to far apart."""
+    def energy(r):
+        from ase import Atoms
+
+        atoms = Atoms([a, b], positions=[[0.0, 0.0, 0.0], [0.0, 0.0, r]])
+        atoms.calc = calc
+        return atoms.get_potential_energy()
+
+    cutoff = float(getattr(getattr(calc, "potential", None), "cutoff", 10.0))
+    far = energy(2.0 * cutoff + 10.0)
+    return np.array([energy(r) - far for r in distances])
+
+
+def dimer_check(calc, a, b):
+    """The a-b dimer curve and whether it has a repulsive core.
+
+    The core is repulsive when, from the curve's lowest point inwards to the shortest
+    distance, the energy rises at every step. ``rises_inwards_from_A`` is the largest
+    distance up to which it rises at every step inwards from there (None: it falls
+    already between the two shortest distances).
+    """
+    r = np.asarray(DIMER_DISTANCES)
+    e = dimer_curve(calc, a, b, r)
+    lowest = int(np.argmin(e))
+    rising = np.diff(e) < 0  # rising[k]: E(r_k) > E(r_k+1), higher inwards
+    wall = int(np.argmin(rising)) if not rising.all() else len(rising)
+    return {"pair": f"{a}-{b}", "distances_A": r, "energies_eV": e,
+            "lowest_eV": float(e[lowest]), "lowest_at_A": float(r[lowest]),
+            "shortest_eV": float(e[0]),
+            "rises_inwards_from_A": float(r[wall]) if wall > 0 else None,
+            "repulsive_core": bool(lowest > 0 and wall >= lowest)}
+
+
+def compression_check(calc, symbol, structure, a, scales=COMPRESSION_SCALES):
+    """Energy per atom of a cubic crystal compressed to ``scales`` of ``a``, relative to
+    ``a``; it holds when every further compression costs more energy."""
+    def energy(f):
+        atoms = _bulk(symbol, structure, a * f)
+        atoms.calc = calc
+        return atoms.get_potential_energy() / len(atoms)
+
+    ref = energy(1.0)
+    e = np.array([energy(f) - ref for f in scales])
+    ordered = np.argsort(scales)  # from the most compressed
+    holds = bool(e.min() > 0 and np.all(np.diff(e[ordered]) < 0))
+    return {"element": symbol, "structure": structure, "a_A": float(a),
+            "scales": list(scales), "energies_eV_atom": e, "holds": holds}
+
+
+def _crystals(elements, s: ValidationSettings, need=None):
+    if need is None:
+        need = s.properties
+    if not need or s.crystals == {}:
         return {}
     given = dict(s.crystals or {})
     out = {}
@@ -585,6 +679,12 @@ def validate(calc_or_potential, configs=(), settings=None):
             props["reference"] = dict((s.reference or {}).get(el, {}))
             report.properties[el] = props
             bar.update(1)
+    if s.short_range:
+        report.dimers = [dimer_check(calc, a, b) for i, a in enumerate(elements)
+                         for b in elements[i:]]
+        for el, spec in _crystals(elements, s, need=True).items():
+            a0 = report.properties.get(el, {}).get("a0_A", float(spec["a"]))
+            report.compression.append(compression_check(calc, el, spec["structure"], a0))
     return report
 
 

@@ -275,23 +275,3 @@ def test_shipped_configs_switch_the_repulsion_off_before_their_data_begin(name):
                    for f in files for atoms in ase.io.read(f, ":"))
     assert outer < shortest
 
-
-def test_short_range_script_shows_what_the_repulsion_adds(tmp_path, capsys):
-    from _scripts import load_script
-
-    from acefit import ACEBasis, ACECalculator, Potential
-
-    short_range = load_script("short_range")
-    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5)
-    coef = -1e-2 * np.ones(len(basis))
-    plain = Potential(basis, coef, e0={"Cu": -0.3})
-    core = Potential(basis, coef, e0={"Cu": -0.3}, repulsion=ZBL(1.0, 2.0))
-    r = np.array(short_range.DISTANCES)
-    gap = (short_range.dimer_curve(ACECalculator(core), "Cu", "Cu")
-           - short_range.dimer_curve(ACECalculator(plain), "Cu", "Cu"))
-    np.testing.assert_allclose(gap, zbl_pair(r, 29, 29, 1.0, 2.0)[0], rtol=1e-10, atol=1e-10)
-    assert short_range.main([str(core.save(tmp_path / "core.h5")),
-                             "--crystal", "Cu", "fcc", "3.61"]) == 0
-    out = capsys.readouterr().out
-    assert "repulsion=ZBL(inner=1.0, outer=2.0)" in out and "Cu-Cu" in out
-    assert "Cu fcc E(s a) - E(a), eV/atom" in out

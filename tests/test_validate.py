@@ -19,7 +19,7 @@ from acefit.validate import ValidationSettings, crystal_properties, validate
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "datasets" / "quickstart" / "train.xyz"
 FAST = dict(md_steps=40, nve_steps=0, check_every=10, properties=False, progress=False,
-            min_atoms=4)
+            min_atoms=4, short_range=False)
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +148,7 @@ def test_settings_are_validated():
                        ({"check_every": True}, "check_every must be an integer >= 1"),
                        ({"min_distance": True}, "min_distance must be a positive number"),
                        ({"properties": "no"}, "properties must be true or false"),
+                       ({"short_range": 1}, "short_range must be true or false"),
                        ({"crystals": {"Cu": {"structure": "fcc", "a": -3.6}}},
                         r"crystals\['Cu'\] must be"),
                        ({"crystals": {"Cu": {"structure": "fcc", "a": 3.6, "foo": 1}}},
@@ -190,3 +191,41 @@ def test_fitted_potential_runs_stable_md():
     (run,) = validate(pot, [overlap], dict(FAST, nve_steps=0, min_atoms=1)).md
     assert run["reason"].startswith("start not evaluable (ValueError: ") and \
         "coincide" in run["reason"]
+
+
+def test_short_range_tells_a_repulsive_core_from_a_collapse():
+    from acefit.repulsion import ZBL
+    from acefit.validate import DIMER_DISTANCES, compression_check, dimer_check
+
+    lj = LennardJones(sigma=2.3, epsilon=0.4, rc=6.0, smooth=True)
+    good = dimer_check(lj, "Cu", "Cu")
+    r_min = 2 ** (1 / 6) * 2.3  # the LJ minimum, on the 0.05 Å grid
+    assert good["repulsive_core"] and abs(good["lowest_at_A"] - r_min) <= 0.025
+    assert good["rises_inwards_from_A"] == good["lowest_at_A"]
+    assert good["shortest_eV"] > 1e3 and good["lowest_eV"] == pytest.approx(-0.4, abs=0.01)
+    assert compression_check(lj, "Cu", "fcc", 3.6)["holds"]
+
+    # a fitted potential whose many-body terms fall at short range ...
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
+    coef = np.zeros(len(basis))
+    coef[0] = 5.0  # order-1 radial function: large where neighbours are close
+    from acefit import ACECalculator
+
+    bare = dimer_check(ACECalculator(Potential(basis, -coef)), "Cu", "Cu")
+    assert not bare["repulsive_core"] and bare["lowest_at_A"] == DIMER_DISTANCES[0]
+    # ... has a repulsive core with ZBL under it
+    core = dimer_check(ACECalculator(Potential(basis, -coef, repulsion=ZBL(1.0, 2.0))),
+                       "Cu", "Cu")
+    assert core["repulsive_core"] and core["shortest_eV"] > bare["shortest_eV"] + 1e3
+    collapse = compression_check(ACECalculator(Potential(basis, -coef)), "Cu", "fcc", 3.6)
+    assert not collapse["holds"] and collapse["energies_eV_atom"][0] < 0
+
+    report = validate(ACECalculator(Potential(basis, -coef)), [],
+                      dict(FAST, short_range=True))
+    assert [d["pair"] for d in report.dimers] == ["Cu-Cu"] and not report.short_range_ok
+    assert [c["element"] for c in report.compression] == ["Cu"]
+    md = report.to_markdown()
+    assert "### Dimers (0.5-3 Å)" in md and "| Cu-Cu |" in md and "| NO |" in md
+    assert "### Compressed crystals" in md and "| Cu fcc | 3.61 |" in md  # ase reference state
+    assert json.loads(report.to_json())["dimers"][0]["repulsive_core"] is False
+
