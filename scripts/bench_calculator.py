@@ -14,7 +14,9 @@ calls, CPU and wall time, positions perturbed before each call so nothing is cac
    dense ~300-function basis (totaldegree 20/16/12);
 5. a small MD-like case (32-atom Cu, 47 functions) with ``num_threads=1`` (default)
    vs ``num_threads=None`` (OpenMP default of sphericart), ms per call;
-6. the model of 1. with a pure2b basis (same functions, two-body parts removed).
+6. the model of 1. with a pure2b basis (same functions, two-body parts removed);
+7. the cost of a ZBL core repulsion (inner 1.0, outer 2.0 Å, as the quickstart) on the
+   models of 5. and of the 319-function basis of 4.
 
 Run:  python scripts/bench_calculator.py [--repeat 5] [--size 3]
 """
@@ -30,6 +32,7 @@ import numpy as np
 from ase.build import bulk
 
 from acefit import ACEBasis, ACECalculator, Potential
+from acefit.repulsion import ZBL
 
 
 def per_atom_ms(calcs, atoms, repeat):
@@ -110,7 +113,7 @@ def main(argv=None):
         from acefit.export import export_yace
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = export_yace(pot1k, Path(tmp) / "m.yace")
+            path = export_yace(pot1k, Path(tmp) / "m.yace", radial="recurrence")  # python-ace 0.4
             pc = PyACECalculator(str(path))
         e_ours = ACECalculator(pot1k).get_potential_energy(atoms)
         e_pace = pc.get_potential_energy(atoms.copy())
@@ -144,6 +147,13 @@ def main(argv=None):
               * len(cell) for n in (1, None))
     print(f"32-atom cell, {len(small)} functions, wall ms per call: num_threads=1 {t1:.2f}, "
           f"OpenMP default {tn:.2f}")
+    zbl = ZBL(1.0, 2.0)
+    for pot, cell_ in ((small, cell), (pot300, atoms)):
+        plain, core = per_atom_ms([ACECalculator(pot), ACECalculator(Potential(
+            pot.basis, pot.coefficients, e0=pot.e0, prune=False, repulsion=zbl))],
+            cell_, args.repeat)[:, 1] * len(cell_)
+        print(f"ZBL core repulsion, {len(cell_)} atoms, {len(pot)} functions, CPU ms per call: "
+              f"{plain:.2f} without, {core:.2f} with ({core / plain:.2f}x)")
     print(f"cost (CPU) dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
           f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x; "
           f"pure2b / plain {len(pot1k)}: {t_pure / t_ace:.2f}x")
