@@ -126,6 +126,10 @@ class ZBL:
         validate_atoms(atoms)
         n = len(atoms)
         i, j, vec, dist = neighbour_pairs(atoms, self.outer)
+        volume = stress_volume(atoms)
+        if len(i) == 0:  # the usual case in MD: nobody inside the core
+            stress = np.full(6, np.nan) if volume is None else np.zeros(6)
+            return 0.0, np.zeros(n), np.zeros((n, 3)), stress
         numbers = np.asarray(atoms.numbers)
         energy_ij = np.zeros(len(i))
         slope_ij = np.zeros(len(i))
@@ -138,7 +142,6 @@ class ZBL:
         along = (slope_ij / np.where(dist > 0, dist, 1.0))[:, None] * vec
         forces = np.zeros((n, 3))
         np.add.at(forces, i, along)
-        volume = stress_volume(atoms)
         if volume is None:
             stress = np.full(6, np.nan)
         else:

@@ -108,6 +108,9 @@ def test_no_volume_no_stress_and_far_atoms_feel_nothing():
     far = Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 2.5]], cell=[8, 8, 8], pbc=True)
     e, _, f, s = zbl.energy_forces_stress(far)
     assert e == 0 and not f.any() and not s.any()
+    far.pbc = False
+    e, energies, f, s = zbl.energy_forces_stress(far)
+    assert e == 0 and energies.shape == (2,) and f.shape == (2, 3) and np.all(np.isnan(s))
 
 
 @pytest.mark.parametrize("spec, message", [
