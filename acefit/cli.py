@@ -179,7 +179,8 @@ def _fit(args, progress) -> int:
     files = head[-1].get("files", {}) if head else {}
     print(f"Run directory: {result.run_dir}  (report.md, report.json, acefit.log)")
     for fmt, paths in files.items():
-        print(f"Potential ({fmt}): " + ", ".join(str(result.run_dir / p) for p in paths))
+        what = "LAMMPS pair commands" if fmt == "lammps" else f"Potential ({fmt})"
+        print(f"{what}: " + ", ".join(str(result.run_dir / p) for p in paths))
     print(f"Wall time: {result.wall_time:.1f} s")
     return EXIT_OK
 

@@ -112,6 +112,8 @@ def config_hash(cfg: dict) -> str:
 
     relevant = {k: v for k, v in cfg.items() if k not in ("output", "parallel", "config_file",
                                                          "name")}
+    if relevant.get("repulsion") == {"kind": "none"}:  # as before the key existed: such runs resume
+        del relevant["repulsion"]
     return stable_hash(relevant)
 
 
@@ -733,6 +735,9 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
                 written = _write_format(potential, target, fmt, cfg["export"])
                 if written is not None:
                     files.setdefault(fmt, []).append(str(written.relative_to(run_dir)))
+                    if fmt == "yace":  # its pair commands, without which a repulsion is lost
+                        files.setdefault("lammps", []).append(
+                            str(written.with_suffix(".lammps").relative_to(run_dir)))
         record = {**sel, "files": files}
         one_body = _one_body_energies(basis, step.coef)
         if one_body:

@@ -223,7 +223,10 @@ def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, ca
     assert "pair_coeff * * pace potential.yace Cu Au" in lammps
     assert {"pair_coeff 1 1 zbl 29 29", "pair_coeff 1 2 zbl 29 79",
             "pair_coeff 2 2 zbl 79 79"} <= set(lammps)
-    assert (run / "potential.yace").is_file()
+    assert (run / "potential.yace").read_text().startswith(
+        "# acefit: this file holds the fitted part only; the model also has a ZBL core")
+    assert best["files"]["lammps"][-1] == "potential.lammps"
+    assert "`potential.lammps`" in (run / "report.md").read_text()
 
     out = export_checkpoint(run, best["label"], step=best["step"], output=tmp_path / "again")
     again = ACECalculator(out["files"]["acefit"])
@@ -277,4 +280,32 @@ def test_shipped_configs_switch_the_repulsion_off_before_their_data_begin(name):
     shortest = min(neighbour_list("d", atoms, outer + 0.5).min(initial=np.inf)
                    for f in files for atoms in ase.io.read(f, ":"))
     assert outer < shortest
+
+
+def test_pair_commands_quote_a_file_name_with_spaces():
+    from types import SimpleNamespace
+
+    from acefit.export.lammps import pair_commands
+
+    plain = SimpleNamespace(elements=["Mo"], repulsion=None)
+    assert 'pair_coeff * * "my pot.yace" Mo' in pair_commands(plain, "my pot.yace")
+    core = SimpleNamespace(elements=["Mo"], repulsion=ZBL(1.0, 1.8))
+    text = pair_commands(core, "pot.yace")
+    assert "pair_style hybrid/overlay pace zbl 1 1.8\npair_coeff * * pace pot.yace Mo\n" \
+           "pair_coeff 1 1 zbl 42 42\n" in text
+
+
+def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():
+    """Runs interrupted before the repulsion existed resume with an unchanged config."""
+    from pathlib import Path
+
+    from acefit.config import load_config
+    from acefit.pipeline import config_hash
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
+    cfg["repulsion"] = {"kind": "none"}
+    earlier = {k: v for k, v in cfg.items() if k != "repulsion"}
+    assert config_hash(cfg) == config_hash(earlier)
+    cfg["repulsion"] = {"kind": "zbl", "inner": 1.0, "outer": 2.0}
+    assert config_hash(cfg) != config_hash(earlier)
 

@@ -220,12 +220,30 @@ def test_short_range_tells_a_repulsive_core_from_a_collapse():
     collapse = compression_check(ACECalculator(Potential(basis, -coef)), "Cu", "fcc", 3.6)
     assert not collapse["holds"] and collapse["energies_eV_atom"][0] < 0
 
+    # a lowest point far inside any bond is no repulsive core, however steep below it
+    inside = dimer_check(ACECalculator(Potential(basis, -coef, repulsion=ZBL(0.5, 1.2))),
+                         "Cu", "Cu")
+    assert inside["lowest_at_A"] < inside["core_limit_A"] and not inside["repulsive_core"]
+    # a flat curve (nothing but a core repulsion that ends before a) holds
+    flat = compression_check(ACECalculator(Potential(basis, 0 * coef, repulsion=ZBL(1.0, 2.0))),
+                             "Cu", "fcc", 3.61)
+    assert flat["holds"] and flat["energies_eV_atom"][-1] == 0
+
     report = validate(ACECalculator(Potential(basis, -coef)), [],
                       dict(FAST, short_range=True))
-    assert [d["pair"] for d in report.dimers] == ["Cu-Cu"] and not report.short_range_ok
-    assert [c["element"] for c in report.compression] == ["Cu"]
+    assert [d["pair"] for d in report.dimers] == ["Cu-Cu"] and report.short_range_ok is False
+    assert report.compression == [] and report.not_compressed[0].startswith(
+        "Cu (no energy minimum within ±15 % of a = 3.61 Å)")
     md = report.to_markdown()
     assert "### Dimers (0.5-3 Å)" in md and "| Cu-Cu |" in md and "| NO |" in md
-    assert "### Compressed crystals" in md and "| Cu fcc | 3.61 |" in md  # ase reference state
+    assert "Not compressed (no cubic reference crystal; give one in `crystals`): Cu (no" in md
     assert json.loads(report.to_json())["dimers"][0]["repulsive_core"] is False
+    # without properties, the crystal is compressed from the potential's own a
+    report = validate(lj, [], dict(FAST, short_range=True, crystals={"Cu": {"structure": "fcc",
+                                                                           "a": 3.3}}))
+    (row,) = report.compression
+    assert report.short_range_ok and row["holds"]
+    assert row["a_A"] == pytest.approx(2 ** (1 / 6) * 2.3 * np.sqrt(2), rel=0.03)
+    assert "### Compressed crystals" in report.to_markdown()
+    assert validate(lj, [], FAST).short_range_ok is None  # not checked
 

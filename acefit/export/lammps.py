@@ -31,6 +31,9 @@ def pair_commands(potential, yace_file) -> str:
     """
     elements = list(potential.elements)
     symbols = " ".join(elements)
+    yace_file = str(yace_file)
+    if any(c.isspace() for c in yace_file):
+        yace_file = f'"{yace_file}"'  # LAMMPS takes a quoted word whole
     head = [f"# LAMMPS pair commands for {Path(yace_file).name} (written by acefit); "
             "`include` this file after the box is defined.",
             f"# Atom types 1-{len(elements)} must be {symbols}, in this order; the .yace path "

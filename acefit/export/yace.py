@@ -590,4 +590,11 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
         raise ValueError(f"yace output {str(path)!r} must end in '.yace' (LAMMPS and "
                          "python-ace recognise the format by it)")
     d = yace_dict(potential, radial, spline_rtol=spline_rtol, spline_rmin=spline_rmin)
-    return write_text(path, yace_text(d))
+    head = ""
+    repulsion = getattr(potential, "repulsion", None)
+    if repulsion is not None:  # a YAML comment: ML-PACE and python-ace skip it
+        head = (f"# acefit: this file holds the fitted part only; the model also has a "
+                f"{repulsion.kind.upper()} core repulsion ({repulsion.to_dict()}).\n"
+                f"# Run it with the pair commands of {path.with_suffix('.lammps').name} "
+                "(pair_style hybrid/overlay pace zbl).\n")
+    return write_text(path, head + yace_text(d))
