@@ -287,8 +287,13 @@ class Potential:
         if len(basis) != len(coef):
             raise PotentialFileError(f"{str(path)!r}: basis has {len(basis)} functions but "
                                      f"{len(coef)} coefficients are stored")
+        repulsion = header.get("repulsion")
+        if (repulsion is not None) != (version >= 2):  # written together, so edited by hand
+            raise PotentialFileError(
+                f"{str(path)!r}: format version {version} "
+                f"{'without' if repulsion is None else 'with'} a core repulsion in its header; "
+                "acefit writes version 2 exactly when there is one")
         try:
-            repulsion = header.get("repulsion")
             potential = cls(basis, coef, e0=header["e0"], metadata=header["metadata"],
                             prune=False, repulsion=repulsion)
         except (TypeError, ValueError) as exc:

@@ -152,6 +152,20 @@ def test_potential_adds_the_repulsion_and_files_keep_it(tmp_path):
                                                             "outer": 2.4}
     with pytest.raises(ValueError, match="0 < inner < outer"):
         Potential(basis, coef, repulsion={"kind": "zbl", "inner": 3.0, "outer": 2.0})
+    # a header edited by hand, checksum and all: repulsion and version no longer agree
+    import hashlib
+
+    from acefit.potential import PotentialFileError
+
+    with h5py.File(tmp_path / "core.h5", "a") as f:
+        header = json.loads(f["header"][()])
+        del header["repulsion"]
+        text = json.dumps(header, sort_keys=True)
+        del f["header"]
+        f.create_dataset("header", data=text)
+        f.attrs["header_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    with pytest.raises(PotentialFileError, match="format version 2 without a core repulsion"):
+        Potential.load(tmp_path / "core.h5")
 
 
 def test_rows_hold_the_labels_less_the_repulsion():
