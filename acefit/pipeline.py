@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import time
@@ -248,6 +249,30 @@ def repulsion_setting(cfg: dict):
     from acefit.repulsion import repulsion_from_dict
 
     return repulsion_from_dict(cfg["repulsion"])
+
+
+def _log_repulsion_reach(cfg: dict, data) -> None:
+    """Say how far into the training data the core repulsion reaches: where it does, the
+    fit learns the labels less the repulsion; where it does not, the fit is unchanged."""
+    from acefit.basis.neighbours import neighbour_pairs
+
+    repulsion = repulsion_setting(cfg)
+    if repulsion is None:
+        return
+    shortest, reached = math.inf, 0
+    for c in data.train:
+        distances = neighbour_pairs(c.atoms, repulsion.outer)[3]
+        if len(distances):
+            reached += 1
+            shortest = min(shortest, float(distances.min()))
+    if reached:
+        get_logger().info("core repulsion %s: inside %g Å in %d of %d training configurations "
+                          "(shortest distance %.2f Å); the fit learns their labels less it",
+                          repulsion.kind.upper(), repulsion.outer, reached, len(data.train),
+                          shortest)
+    else:
+        get_logger().info("core repulsion %s: no training pair inside %g Å, so the fit is the "
+                          "one without it", repulsion.kind.upper(), repulsion.outer)
 
 
 def prior_scale(cfg: dict, basis):
@@ -941,6 +966,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
         _check_against_data(cfg, data)
+        _log_repulsion_reach(cfg, data)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
         _write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),

@@ -221,6 +221,8 @@ def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, ca
     assert fit(config, run) == EXIT_OK
     report = json.loads((run / "report.json").read_text())
     assert report["repulsion"] == {"kind": "zbl", "inner": 1.6, "outer": 2.4}
+    log = (run / "acefit.log").read_text()
+    assert "core repulsion ZBL: inside 2.4 Å in " in log and "shortest distance 2.1" in log
     assert "- core repulsion: ZBL, switched off between 1.6 and 2.4 Å" in (
         run / "report.md").read_text()
     best = next(s for s in report["selection"]["selected"] if s["best"])
