@@ -60,7 +60,8 @@ class AssembledSystem:
     cache_hit : bool
         True when the training problem was loaded from the cache.
     row_counts : dict
-        Training rows per kind ``{"E": ., "F": ., "V": .}``.
+        Training rows per kind ``{"E": ., "F": ., "V": .}`` with a nonzero weight: those
+        in the problem (its ``m``, the Bayesian solvers' number of observations).
     timings : dict
         Wall times in seconds of the stages that ran.
     train_rows : tuple of Path or None
@@ -373,7 +374,8 @@ def _reduce_part(basis, indexed, weights, e0, block_rows, progress=None,
     def fold():
         rows = DesignBlock.concatenate(pending)
         pending.clear()
-        keep(rows)
+        keep(rows)  # all of them: the training errors report zero-weight labels too
+        rows = rows.select(rows.w != 0)  # no observations: not in m, the Bayesian row count
         for kind in qr.counts:
             qr.counts[kind] += int(np.count_nonzero(rows.kind == kind))
         A, y = rows.weighted()

@@ -27,7 +27,7 @@ import numpy as np
 
 from acefit.atomic import atomic_path, flock
 
-FORMAT_VERSION = 2  # 2: reduced R stored with diag(R) >= 0
+FORMAT_VERSION = 3  # 2: reduced R stored with diag(R) >= 0; 3: m counts weighted rows only
 _COMPLETE = "acefit_complete"
 _CHECKSUM = "acefit_checksum"  # of the arrays of a saved entry
 # entries are <prefix>-<32 hex>[-<part>].h5; a writer's temporary is .<entry name>.<random>.tmp

@@ -68,6 +68,21 @@ def test_reduced_problem_equals_dense(configs, basis, block_rows):
     assert reduced.rss(c) == pytest.approx(np.sum((Wy - WA @ c) ** 2), rel=1e-10)
 
 
+def test_zero_weight_rows_are_no_observations(configs, basis):
+    """They add nothing to R or Qᵀy; counted in m they would bias the Bayesian noise."""
+    weights = {"default": {"E": 10.0, "F": 2.0, "V": 0.0}, "alloy": {"E": 10.0, "F": 0.0,
+                                                                       "V": 0.5}}
+    reduced, counts = reduce_configurations(basis, configs, weights, E0, n_workers=1,
+                                            return_counts=True)
+    rows = design_block(basis, configs, weights, E0)
+    WA, Wy = rows.weighted()
+    assert reduced.m == np.count_nonzero(rows.w) < len(Wy)
+    assert counts == {k: int(np.count_nonzero((rows.kind == k) & (rows.w != 0)))
+                      for k in ("E", "F", "V")}
+    np.testing.assert_allclose(reduced.gram(), WA.T @ WA, rtol=1e-10, atol=1e-10)
+    assert reduced.yty == pytest.approx(Wy @ Wy, rel=1e-12)
+
+
 def test_underdetermined_training_set_is_refused(configs):
     big = PairBasis(K=60)  # 180 columns > rows of one configuration
     with pytest.raises(ValueError, match="needs at least as many rows as columns"):
