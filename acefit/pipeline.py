@@ -767,9 +767,35 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
+        if sel is overall:
+            record["dimers"] = _dimer_verdicts(potential)
         records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
+
+
+def _dimer_verdicts(potential) -> dict:
+    """Whether every dimer of ``potential`` has a repulsive core (``acefit.validate``), by
+    pair; a warning names those that bind atoms closer than any bond, for MD's sake."""
+    from acefit.calculator import ACECalculator
+    from acefit.validate import dimer_check
+
+    calc = ACECalculator(potential)
+    elements = list(potential.elements)
+    verdicts = {}
+    for i, a in enumerate(elements):
+        for b in elements[i:]:
+            check = dimer_check(calc, a, b)
+            verdicts[check["pair"]] = {k: check[k] for k in (
+                "repulsive_core", "lowest_eV", "lowest_at_A", "shortest_eV")}
+    bad = [pair for pair, v in verdicts.items() if not v["repulsive_core"]]
+    if bad:
+        get_logger().warning(
+            "the selected potential has no repulsive core for %s: its dimer energy falls again "
+            "inside its lowest point, or that point is closer than any bond (acefit validate "
+            "shows the curves); for MD, put a core repulsion under the fit (repulsion: "
+            "{kind: zbl, inner, outer}, docs/config.md)", ", ".join(bad))
+    return verdicts
 
 
 def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:

@@ -200,6 +200,14 @@ def to_markdown(report: dict) -> str:
         lines += [f"- `{f}` ({s['label']}, {s['n_active']} functions{_one_body(s)})"
                   for s, f in files]
         lines.append("")
+    if headline and headline.get("dimers"):
+        dimers = headline["dimers"]
+        bad = [pair for pair, v in dimers.items() if not v["repulsive_core"]]
+        lines += [f"Dimers of the headline potential (0.5-3 Å, `acefit validate` for more): "
+                  + (f"**no repulsive core for {', '.join(bad)}**" if bad else
+                     "every pair has a repulsive core") + ", "
+                  + ", ".join(f"{pair} {v['shortest_eV']:.4g} eV at 0.5 Å"
+                              for pair, v in dimers.items()) + ".", ""]
     if headline:
         lines += [f"## Errors per config_type of the headline potential ({headline['label']}, "
                   f"{headline['n_active']} functions)", "", _config_type_table(headline), ""]

@@ -226,6 +226,9 @@ def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, ca
     assert "- core repulsion: ZBL, switched off between 1.6 and 2.4 Å" in (
         run / "report.md").read_text()
     best = next(s for s in report["selection"]["selected"] if s["best"])
+    assert set(best["dimers"]) == {"Cu-Cu", "Cu-Au", "Au-Au"}
+    assert all(v["repulsive_core"] and v["shortest_eV"] > 100 for v in best["dimers"].values())
+    assert "every pair has a repulsive core" in (run / "report.md").read_text()
     calc = ACECalculator(run / "potential.h5")
     assert calc.potential.repulsion == ZBL(1.6, 2.4)
     frames = ase.io.read(data / "test.xyz", ":")
@@ -325,3 +328,22 @@ def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():
     cfg["repulsion"] = {"kind": "zbl", "inner": 1.0, "outer": 2.0}
     assert config_hash(cfg) != config_hash(earlier)
 
+
+
+def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog):
+    import logging
+
+    from acefit import ACEBasis, Potential
+    from acefit.pipeline import _dimer_verdicts
+
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
+    coef = np.zeros(len(basis))
+    coef[0] = -5.0  # the order-1 radial function: falls where neighbours are close
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        verdicts = _dimer_verdicts(Potential(basis, coef))
+    assert verdicts["Cu-Cu"]["repulsive_core"] is False
+    assert "no repulsive core for Cu-Cu" in caplog.text and "kind: zbl" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        verdicts = _dimer_verdicts(Potential(basis, coef, repulsion=ZBL(1.0, 2.0)))
+    assert verdicts["Cu-Cu"]["repulsive_core"] and "repulsive core" not in caplog.text
