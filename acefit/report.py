@@ -203,7 +203,7 @@ def to_markdown(report: dict) -> str:
     if headline and headline.get("dimers"):
         dimers = headline["dimers"]
         bad = [pair for pair, v in dimers.items() if not v["repulsive_core"]]
-        lines += [f"Dimers of the headline potential (0.5-3 Å, `acefit validate` for more): "
+        lines += ["Dimers of the headline potential (0.5-3 Å, `acefit validate` for more): "
                   + (f"**no repulsive core for {', '.join(bad)}**" if bad else
                      "every pair has a repulsive core") + ", "
                   + ", ".join(f"{pair} {v['shortest_eV']:.4g} eV at 0.5 Å"
