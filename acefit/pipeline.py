@@ -778,16 +778,11 @@ def _dimer_verdicts(potential) -> dict:
     """Whether every dimer of ``potential`` has a repulsive core (``acefit.validate``), by
     pair; a warning names those that bind atoms closer than any bond, for MD's sake."""
     from acefit.calculator import ACECalculator
-    from acefit.validate import dimer_check
+    from acefit.validate import dimer_checks
 
-    calc = ACECalculator(potential)
-    elements = list(potential.elements)
-    verdicts = {}
-    for i, a in enumerate(elements):
-        for b in elements[i:]:
-            check = dimer_check(calc, a, b)
-            verdicts[check["pair"]] = {k: check[k] for k in (
-                "repulsive_core", "lowest_eV", "lowest_at_A", "shortest_eV")}
+    verdicts = {check["pair"]: {k: check[k] for k in ("repulsive_core", "lowest_eV",
+                                                      "lowest_at_A", "shortest_eV")}
+                for check in dimer_checks(ACECalculator(potential), potential.elements)}
     bad = [pair for pair, v in verdicts.items() if not v["repulsive_core"]]
     if bad:
         get_logger().warning(

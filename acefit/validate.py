@@ -37,7 +37,7 @@ from ase.data import atomic_numbers, reference_states
 from acefit.atomic import write_text
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
-           "dimer_curve", "dimer_check", "compression_check", "PROPERTY_KEYS",
+           "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
            "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES"]
 
 CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
@@ -470,13 +470,17 @@ def _relax(atoms, fmax, steps=500):
     return atoms.get_potential_energy()
 
 
+def _energy_per_atom(calc, symbol, structure, a):
+    atoms = _bulk(symbol, structure, a)
+    atoms.calc = calc
+    return atoms.get_potential_energy() / len(atoms)
+
+
 def _lattice_constant(symbol, structure, a_guess, calc):
     from scipy.optimize import minimize_scalar
 
     def energy(a):
-        atoms = _bulk(symbol, structure, a)
-        atoms.calc = calc
-        return atoms.get_potential_energy() / len(atoms)
+        return _energy_per_atom(calc, symbol, structure, a)
 
     lo, hi = 0.85 * a_guess, 1.15 * a_guess
     res = minimize_scalar(energy, bounds=(lo, hi), method="bounded",
@@ -586,27 +590,26 @@ def dimer_check(calc, a, b):
             "repulsive_core": bool(0 < lowest <= wall and r[lowest] >= limit)}
 
 
+def dimer_checks(calc, elements):
+    """:func:`dimer_check` of every pair of ``elements`` (each pair once)."""
+    elements = list(elements)
+    return [dimer_check(calc, a, b) for i, a in enumerate(elements) for b in elements[i:]]
+
+
 def compression_check(calc, symbol, structure, a, scales=COMPRESSION_SCALES):
     """Energy per atom of a cubic crystal compressed to ``scales`` of ``a`` (its
     equilibrium lattice constant), relative to ``a``; it holds when no compression
     lowers the energy and each costs at least as much as a milder one."""
-    def energy(f):
-        atoms = _bulk(symbol, structure, a * f)
-        atoms.calc = calc
-        return atoms.get_potential_energy() / len(atoms)
-
-    ref = energy(1.0)
-    e = np.array([energy(f) - ref for f in scales])
+    ref = _energy_per_atom(calc, symbol, structure, a)
+    e = np.array([_energy_per_atom(calc, symbol, structure, a * f) - ref for f in scales])
     ordered = np.argsort(scales)  # from the most compressed
     holds = bool(e.min() >= 0 and np.all(np.diff(e[ordered]) <= 0))
     return {"element": symbol, "structure": structure, "a_A": float(a),
             "scales": list(scales), "energies_eV_atom": e, "holds": holds}
 
 
-def _crystals(elements, s: ValidationSettings, need=None):
-    if need is None:
-        need = s.properties
-    if not need or s.crystals == {}:
+def _crystals(elements, s: ValidationSettings):
+    if s.crystals == {}:
         return {}
     given = dict(s.crystals or {})
     out = {}
@@ -687,7 +690,8 @@ def validate(calc_or_potential, configs=(), settings=None):
                                    "steps": s.nve_steps, **res})
 
     elements = _elements_of(calc, configs, extra=(s.crystals or {}))
-    crystals = _crystals(elements, s)
+    cubic = _crystals(elements, s) if s.properties or s.short_range else {}
+    crystals = cubic if s.properties else {}
     with _progress(len(crystals), "crystal properties", s.progress) as bar:
         for el, spec in crystals.items():
             bar.set_postfix_str(el)
@@ -696,9 +700,7 @@ def validate(calc_or_potential, configs=(), settings=None):
             report.properties[el] = props
             bar.update(1)
     if s.short_range:
-        report.dimers = [dimer_check(calc, a, b) for i, a in enumerate(elements)
-                         for b in elements[i:]]
-        cubic = _crystals(elements, s, need=True)
+        report.dimers = dimer_checks(calc, elements)
         report.not_compressed = [el for el in elements if el not in cubic]
         for el, spec in cubic.items():
             a0 = report.properties.get(el, {}).get("a0_A")
