@@ -197,6 +197,7 @@ def _compare(args) -> int:
 
 
 def _export(args) -> int:
+    from acefit.export.lammps import pair_commands_path
     from acefit.runs import export_checkpoint
 
     out = export_checkpoint(args.run, args.label, step=args.step, active=args.active,
@@ -218,7 +219,7 @@ def _export(args) -> int:
     for fmt, path in out["files"].items():
         print(f"wrote {path}")
         if fmt == "yace":
-            print(f"wrote {path.with_suffix('.lammps')} (its LAMMPS pair commands)")
+            print(f"wrote {pair_commands_path(path)} (its LAMMPS pair commands)")
     if out["not_written"]:
         print(f"acefit: error: {', '.join(out['not_written'])} not written (see the "
               "warning above)", file=sys.stderr)

@@ -738,6 +738,7 @@ def _potential_name(sel) -> str:
 
 def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> list[dict]:
     """Write the selected potentials; returns what was written (or why not) per selection."""
+    from acefit.export.lammps import pair_commands_path
     from acefit.potential import Potential
 
     log = get_logger()
@@ -762,7 +763,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
                     files.setdefault(fmt, []).append(str(written.relative_to(run_dir)))
                     if fmt == "yace":  # its pair commands, without which a repulsion is lost
                         files.setdefault("lammps", []).append(
-                            str(written.with_suffix(".lammps").relative_to(run_dir)))
+                            str(pair_commands_path(written).relative_to(run_dir)))
         record = {**sel, "files": files}
         one_body = _one_body_energies(basis, step.coef)
         if one_body:

@@ -20,7 +20,7 @@ from ase.data import atomic_numbers
 
 from acefit.atomic import write_text
 
-__all__ = ["pair_commands", "write_pair_commands"]
+__all__ = ["pair_commands", "pair_commands_path", "write_pair_commands"]
 
 
 def pair_commands(potential, yace_file) -> str:
@@ -53,7 +53,12 @@ def pair_commands(potential, yace_file) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pair_commands_path(yace_path) -> Path:
+    """Where :func:`write_pair_commands` puts the commands of ``yace_path``: ``<stem>.lammps``."""
+    return Path(yace_path).with_suffix(".lammps")
+
+
 def write_pair_commands(potential, yace_path) -> Path:
-    """Write :func:`pair_commands` beside ``yace_path`` as ``<stem>.lammps``."""
+    """Write :func:`pair_commands` beside ``yace_path`` (:func:`pair_commands_path`)."""
     yace_path = Path(yace_path)
-    return write_text(yace_path.with_suffix(".lammps"), pair_commands(potential, yace_path.name))
+    return write_text(pair_commands_path(yace_path), pair_commands(potential, yace_path.name))

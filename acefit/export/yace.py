@@ -581,6 +581,7 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
         which settings are exportable), the spline accuracy cannot be reached, or
         ``path`` does not end in ``.yace``.
     """
+    from acefit.export.lammps import pair_commands_path
     from acefit.potential import Potential
 
     if not hasattr(potential, "basis"):
@@ -595,6 +596,6 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
     if repulsion is not None:  # a YAML comment: ML-PACE and python-ace skip it
         head = (f"# acefit: this file holds the fitted part only; the model also has a "
                 f"{repulsion.kind.upper()} core repulsion ({repulsion.to_dict()}).\n"
-                f"# Run it with the pair commands of {path.with_suffix('.lammps').name} "
+                f"# Run it with the pair commands of {pair_commands_path(path).name} "
                 "(pair_style hybrid/overlay pace zbl).\n")
     return write_text(path, head + yace_text(d))
