@@ -709,6 +709,19 @@ _SOLVER_VARIANTS = {
                                   "precision (null: 1)."),
                    beta_init=Key(Nullable(Float(0, lo_open=True)), None, "Starting noise "
                                  "precision (null: m/‖y‖²).")),
+    "ard_path": _solver("Automatic relevance determination fitted one precision at a time "
+                        "(Tipping & Faul 2003): functions enter, are re-estimated or leave "
+                        "by the largest evidence gain, a checkpoint per entry or exit, the "
+                        "converged ARD model last. No pruning threshold; O(n k) per move.",
+                        **_MAX_ACTIVE,
+                        max_iter=Key(Nullable(Int(1)), None, "Cap on moves (null: 20 n)."),
+                        tol=Key(Float(0, lo_open=True), 1e-3, "Converged when no function would "
+                                "enter or leave, no precision would change by more than this "
+                                "in log α, and β moves by at most this fraction."),
+                        refresh=Key(Int(1), 50, "Re-estimate the noise precision β and "
+                                    "recompute the posterior every this many moves."),
+                        beta_init=Key(Nullable(Float(0, lo_open=True)), None, "Starting noise "
+                                      "precision (null: m/‖y‖²).")),
     "ard": _solver("Automatic relevance determination: sparse Bayesian regression.", **_ITER,
                    threshold_lambda=Key(Float(0, lo_open=True), 1e4, "Precision above which "
                                         "a function is pruned (smaller: sparser)."),
@@ -723,7 +736,7 @@ _SOLVER_VARIANTS = {
                    max_fits=Key(Int(1), 12, "ARD fits allowed per target size.")),
 }
 SOLVER_KINDS = tuple(_SOLVER_VARIANTS)
-SPARSE_SOLVERS = ("asp", "omp", "lars", "cd", "ista")
+SPARSE_SOLVERS = ("asp", "omp", "lars", "cd", "ista", "ard_path")
 DENSE_SOLVERS = ("qr", "rrqr", "tsvd", "blr", "ard")
 SOLVER = Tagged(tag="name", variants=_SOLVER_VARIANTS)
 

@@ -299,7 +299,8 @@ def _solver_function(name: str):
     import acefit.solvers as s
 
     return {"asp": s.asp, "omp": s.omp, "lars": s.lars_lasso, "cd": s.cd_lasso, "ista": s.ista,
-            "qr": s.qr, "rrqr": s.rrqr, "tsvd": s.tsvd, "blr": s.blr, "ard": s.ard}[name]
+            "qr": s.qr, "rrqr": s.rrqr, "tsvd": s.tsvd, "blr": s.blr, "ard": s.ard,
+            "ard_path": s.ard_path}[name]
 
 
 def subbasis_masks(spec: dict, basis) -> list | None:

@@ -1,7 +1,8 @@
 """Solvers: a least-squares problem in, a :class:`~acefit.solvers.path.Path` out.
 
 Sparse paths: :func:`asp` (BPDual homotopy), :func:`omp`, :func:`lars_lasso`,
-:func:`cd_lasso`, :func:`ista` (ISTA/FISTA, squared or Huber loss). Dense and
+:func:`cd_lasso`, :func:`ista` (ISTA/FISTA, squared or Huber loss), :func:`ard_path`
+(ARD one precision at a time). Dense and
 Bayesian solvers: :func:`qr`, :func:`rrqr`, :func:`tsvd`, :func:`blr`, :func:`ard`.
 Learning curves for the dense ones: :func:`apriori_path` (nested sub-bases in
 a-priori order) and :func:`ard_sweep` (ARD at target sparsities). De-biasing of
@@ -19,6 +20,7 @@ from acefit.solvers.greedy import omp
 from acefit.solvers.ista import ista
 from acefit.solvers.lasso import cd_lasso, lars_lasso
 from acefit.solvers.path import Path, Step
+from acefit.solvers.sequential_ard import ard_path
 
-__all__ = ["Path", "Step", "apriori_path", "ard", "ard_sweep", "asp", "blr", "cd_lasso",
+__all__ = ["Path", "Step", "apriori_path", "ard", "ard_path", "ard_sweep", "asp", "blr", "cd_lasso",
            "debias_path", "ista", "lars_lasso", "omp", "qr", "rrqr", "tsvd"]

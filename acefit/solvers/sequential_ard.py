@@ -1,0 +1,327 @@
+"""ARD by sequential evidence maximisation: a path of sparse Bayesian models.
+
+Tipping & Faul (2003), "Fast marginal likelihood maximisation for sparse Bayesian
+models". The model is that of :func:`~acefit.solvers.bayes.ard`: y = A c + noise
+of precision beta, and c_k ~ N(0, 1 / alpha_k), with alpha_k = inf for a function
+outside the model. Instead of updating every precision at once and pruning those
+that pass a threshold (whose cost is that of a dense k x k inverse per iteration,
+k the number of kept functions: minutes per iteration at k ~ 5000), it starts from
+the empty model and changes one precision per step, the change that raises the
+log evidence most: add a function, re-estimate a precision, or delete a function.
+Each step costs O(n k) on the Gram matrix (n columns); the evidence never falls.
+
+For column i, with the posterior of the current model (Sigma, mu over its k
+functions), S_i = beta a_i'a_i - beta^2 a_i'A_S Sigma A_S'a_i and Q_i = beta a_i'y -
+beta^2 a_i'A_S Sigma A_S'y; for a function in the model s_i = alpha_i S_i / (alpha_i -
+S_i), q_i = alpha_i Q_i / (alpha_i - S_i), else s_i = S_i, q_i = Q_i. The evidence as
+a function of alpha_i alone is maximal at alpha_i = s_i^2 / (q_i^2 - s_i) when q_i^2 >
+s_i and at alpha_i = inf (out of the model) otherwise. At convergence every
+precision sits at that maximum, and beta at its fixed point: a local maximum of
+the ARD evidence, reached without a pruning threshold.
+
+Checkpoints. Every addition or deletion is a step of the returned path (the
+posterior mean of the model at that moment), so a path to ``max_active`` gives
+models of every size, as OMP's does; the last step is the converged model.
+The evidence is invariant to a rescaling of the columns (the precisions absorb
+it), so a smoothness prior changes neither the model nor its order of entry.
+
+Numerics. Sigma, mu, S and Q are updated by the rank-one formulas of the paper
+(appendix) from the Gram matrix G = A'A computed once, and with them E = beta
+G[:, S] Sigma (n x k). Every ``refresh`` moves (every k / 4 while that is fewer),
+and whenever no move would raise the evidence, beta is re-estimated, beta = (m -
+sum_k gamma_k) / rss with gamma_k = 1 - alpha_k Sigma_kk, and Sigma, mu, E, S and Q
+are recomputed from a Cholesky factor. The same recompute follows any move after
+which mu leaves a relative residual above 1e-9 (or ten times that of the last
+recompute) in (diag(alpha) + beta G_SS) mu = beta b_S. A column whose S_i is at
+most ``dependence_tol`` times beta a_i'a_i, i.e. whose part outside the model is
+that small, is not added: with 1e-10 instead of 1e-6, such additions on the Zuo Mo
+design (5317 functions, k ~ 900) left steps whose training error was 1.5-2.3 times
+that of the next step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+from scipy.linalg.blas import dger as _dger
+
+from acefit.solvers._common import check_count, check_nonnegative, prepare, rss_from_gram
+from acefit.solvers.path import Path
+
+__all__ = ["ard_path"]
+
+_DRIFT_TOL = 1e-9
+
+
+class _Posterior:
+    """The posterior of the current model and the S, Q of every column, kept current."""
+
+    def __init__(self, G: np.ndarray, b: np.ndarray, beta: float, capacity: int):
+        self.G, self.b, self.beta = G, b, beta
+        self.g_diag = np.diag(G).copy()
+        n = len(b)
+        self.active: list[int] = []
+        self.alpha = np.empty(0)
+        self.Sigma = np.empty((0, 0))
+        self.mu = np.empty(0)
+        self._E = np.empty((n, max(capacity, 1)), order="F")
+        self.S = beta * self.g_diag
+        self.Q = beta * b
+
+    @property
+    def E(self) -> np.ndarray:
+        return self._E[:, :len(self.active)]
+
+    def sq(self):
+        """s and q of every column (the S and Q with the column's own precision left out)."""
+        s, q = self.S.copy(), self.Q.copy()
+        if self.active:
+            idx = np.asarray(self.active)
+            denom = self.alpha - self.S[idx]
+            s[idx] = self.alpha * self.S[idx] / denom
+            q[idx] = self.alpha * self.Q[idx] / denom
+        return s, q
+
+    def add(self, i: int, alpha_i: float) -> None:
+        k = len(self.active)
+        if k == self._E.shape[1]:
+            E = np.empty((self._E.shape[0], 2 * k), order="F")
+            E[:, :k] = self._E
+            self._E = E
+        idx = np.asarray(self.active, dtype=np.intp)
+        sigma_ii = 1.0 / (alpha_i + self.S[i])
+        mu_i = sigma_ii * self.Q[i]
+        u = self.E[i].copy()
+        e = self.beta * self.G[:, i]
+        if k:
+            e = e - self.E @ (self.beta * self.G[idx, i])
+        Sigma = np.empty((k + 1, k + 1))
+        Sigma[:k, :k] = self.Sigma + sigma_ii * np.outer(u, u)
+        Sigma[:k, k] = Sigma[k, :k] = -sigma_ii * u
+        Sigma[k, k] = sigma_ii
+        self.Sigma = Sigma
+        self.mu = np.append(self.mu - mu_i * u, mu_i)
+        if k:
+            self._rank_one(-sigma_ii, e, u)
+        self._E[:, k] = sigma_ii * e
+        self.S -= sigma_ii * e * e
+        self.Q -= mu_i * e
+        self.active.append(i)
+        self.alpha = np.append(self.alpha, alpha_i)
+
+    def _rank_one(self, scale: float, x: np.ndarray, y: np.ndarray) -> None:
+        """E += scale x y' in place (BLAS dger on the Fortran-ordered block: no n x k temporary)."""
+        k = len(y)
+        self._E[:, :k] = _dger(scale, x, y, a=self._E[:, :k], overwrite_a=True)
+
+    def reestimate(self, p: int, alpha_new: float) -> None:
+        """Set the precision of the model's p-th function (inf: delete it)."""
+        col = self.Sigma[:, p].copy()
+        e = self.E[:, p].copy()
+        kappa = 1.0 / (col[p] + (0.0 if np.isinf(alpha_new) else 1.0 / (alpha_new - self.alpha[p])))
+        mu_p = self.mu[p]
+        self.Sigma -= kappa * np.outer(col, col)
+        self.mu -= kappa * mu_p * col
+        self._rank_one(-kappa, e, col)
+        self.S += kappa * e * e
+        self.Q += kappa * mu_p * e
+        if np.isinf(alpha_new):
+            self._drop(p)
+        else:
+            self.alpha[p] = alpha_new
+
+    def _drop(self, p: int) -> None:
+        k = len(self.active)
+        keep = np.r_[0:p, p + 1:k]
+        self.Sigma = self.Sigma[np.ix_(keep, keep)]
+        self.mu = self.mu[keep]
+        self.alpha = self.alpha[keep]
+        self._E[:, p:k - 1] = self._E[:, p + 1:k]
+        del self.active[p]
+
+    def recompute(self, beta: float) -> None:
+        """Sigma, mu, E, S, Q from scratch at noise precision beta."""
+        self.beta = beta
+        self.S = beta * self.g_diag
+        self.Q = beta * self.b
+        if not self.active:
+            return
+        idx = np.asarray(self.active, dtype=np.intp)
+        G_s = self.G[:, idx]
+        M = beta * G_s[idx]
+        M[np.diag_indices_from(M)] += self.alpha
+        try:
+            c = scipy.linalg.cho_factor(M, lower=True, check_finite=False)
+            Sigma = scipy.linalg.cho_solve(c, np.eye(len(idx)), check_finite=False)
+        except np.linalg.LinAlgError:
+            Sigma = scipy.linalg.pinvh(M)
+        self.Sigma = 0.5 * (Sigma + Sigma.T)
+        self.mu = beta * (self.Sigma @ self.b[idx])
+        E = beta * (G_s @ self.Sigma)
+        self._E[:, :len(idx)] = E
+        self.S -= beta * np.einsum("ij,ij->i", E, G_s)
+        self.Q -= beta * (G_s @ self.mu)
+
+    def drift(self) -> float:
+        """Relative residual of the posterior mean in (diag(alpha) + beta G_SS) mu = beta b_S."""
+        if not self.active:
+            return 0.0
+        idx = np.asarray(self.active, dtype=np.intp)
+        rhs = self.beta * self.b[idx]
+        r = self.beta * (self.G[np.ix_(idx, idx)] @ self.mu) + self.alpha * self.mu - rhs
+        return float(np.linalg.norm(r) / max(np.linalg.norm(rhs), np.finfo(float).tiny))
+
+    def noise_update(self, yty: float, m: int) -> tuple[float, float]:
+        """The fixed point of beta for the current precisions, and the model's rss."""
+        rss = self.rss(yty)
+        gamma = 1.0 - self.alpha * np.diag(self.Sigma)
+        return max(m - float(gamma.sum()), 1.0) / max(rss, np.finfo(float).tiny), rss
+
+    def rss(self, yty: float) -> float:
+        if not self.active:
+            return yty
+        idx = np.asarray(self.active, dtype=np.intp)
+        return rss_from_gram(yty, self.b[idx], self.mu, self.G[np.ix_(idx, idx)] @ self.mu)
+
+
+def _gains(post: _Posterior, can_add: bool, dependence_tol: float, tol: float):
+    """Log-evidence gain of the best move for every column, and the new precision.
+
+    A re-estimate that changes log alpha by at most ``tol`` counts as no move."""
+    s, q = post.sq()
+    theta = q * q - s
+    n = len(s)
+    gain = np.full(n, -np.inf)
+    alpha_new = np.full(n, np.inf)
+    positive = theta > 0
+    alpha_new[positive] = s[positive] ** 2 / theta[positive]
+    inside = np.zeros(n, dtype=bool)
+    inside[post.active] = True
+    S, Q = post.S, post.Q
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if can_add:
+            add = ~inside & positive & (S > dependence_tol * post.beta * post.g_diag)
+            gain[add] = (Q[add] ** 2 - S[add]) / S[add] + np.log(S[add] / Q[add] ** 2)
+        idx = np.asarray(post.active, dtype=np.intp)
+        if len(idx):
+            a_old = post.alpha
+            S_a, Q_a = S[idx], Q[idx]
+            re = positive[idx]
+            delta = 1.0 / alpha_new[idx] - 1.0 / a_old
+            g_re = Q_a ** 2 / (S_a + 1.0 / delta) - np.log1p(S_a * delta)
+            g_re[np.abs(np.log(alpha_new[idx] / a_old)) <= tol] = -np.inf
+            g_del = Q_a ** 2 / (S_a - a_old) - np.log1p(-S_a / a_old)
+            g = np.where(re, g_re, g_del if len(idx) > 1 else -np.inf)  # keep one function
+            gain[idx] = np.where(np.isfinite(g), g, -np.inf)
+    return 0.5 * gain, alpha_new
+
+
+def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation=None,
+             on_step=None, beta_init: float | None = None, max_iter: int | None = None,
+             tol: float = 1e-3, refresh: int = 50, dependence_tol: float = 1e-6) -> Path:
+    """ARD fitted one precision at a time (Tipping & Faul): a path of growing models.
+
+    Parameters
+    ----------
+    A : ndarray (m, n) or LeastSquaresProblem
+        Design matrix, or a dense or reduced problem.
+    y : ndarray (m,), optional
+        Targets, with an array ``A``.
+    max_active : int, optional
+        No function is added to a model of this size (it may still be re-estimated
+        or deleted); default: no limit.
+    prior : array (n,), optional
+        Positive gamma. The ARD evidence is invariant to column scales, so the prior
+        leaves the fit unchanged; it is accepted for a uniform interface.
+    validation : (A_val, y_val), optional
+        Each step then carries the RMS validation residual.
+    on_step : callable, optional
+        Called with each step as it is finished.
+    beta_init : float, optional
+        Starting noise precision (default m / ||y||^2).
+    max_iter : int, optional
+        Number of moves allowed (default 20 n).
+    tol : float, default 1e-3
+        Converged when no function would enter or leave, no precision would change by
+        more than this in log alpha, and a re-estimate of beta changes it by at most
+        this fraction (the rule of Tipping's SparseBayes).
+    refresh : int, default 50
+        Re-estimate beta and recompute the posterior from scratch every this many moves
+        (every k / 4 moves while the model has fewer than 4 ``refresh`` functions).
+    dependence_tol : float, default 1e-6
+        Columns whose S_i is at most this fraction of beta a_i'a_i are not added.
+
+    Returns
+    -------
+    Path
+        ``solver="ard_path"``. Step 0 is the zero model; then one step per addition or
+        deletion, and the converged model last. ``lam`` is NaN; ``info`` has the
+        ``event`` ("add", "delete", "converged" or "max_iter"), the column ``index``,
+        ``beta``, the ``precisions`` of the active functions (solver variables) and the
+        move count ``n_iter``.
+
+    Notes
+    -----
+    y = 0, or no column with q_i^2 > s_i at the starting beta, gives only the zero
+    step. NaN/inf or mismatched shapes raise ValueError naming the array.
+    """
+    max_active = check_count(max_active, "max_active")
+    tol = check_nonnegative(tol, "tol", allow_none=False)
+    refresh = check_count(refresh, "refresh", allow_none=False)
+    dependence_tol = check_nonnegative(dependence_tol, "dependence_tol", allow_none=False)
+    max_iter = check_count(max_iter, "max_iter")
+    params = dict(max_active=max_active, tol=tol, refresh=refresh, max_iter=max_iter)
+    setup = prepare(A, y, solver="ard_path", prior=prior, validation=validation,
+                    on_step=on_step, params=params)
+    G, b = setup.gram(), setup.aty()
+    n, m, yty = len(b), setup.m, setup.yty
+    if beta_init is None:
+        beta = m / (yty + np.finfo(float).eps)
+    else:
+        beta = check_nonnegative(beta_init, "beta_init", positive=True)
+    limit = n if max_active is None else min(max_active, n)
+    max_iter = 20 * n if max_iter is None else max_iter
+    post = _Posterior(G, b, beta, capacity=min(limit, 64))
+
+    def record(event, index, it, final=False):
+        info = {"event": event, "index": int(index), "beta": float(post.beta), "n_iter": it}
+        if final:
+            info["precisions"] = post.alpha.copy()
+        setup.step(list(post.active), post.mu, rss=post.rss(yty), info=info)
+
+    record("start", -1, 0)
+    if yty == 0.0 or not np.any(b):
+        return setup.path
+    it, since_refresh, event = 0, 0, "max_iter"
+    drift_floor = 0.0
+    while it < max_iter:
+        gain, alpha_new = _gains(post, len(post.active) < limit, dependence_tol, tol)
+        j = int(np.argmax(gain))
+        stalled = not gain[j] > 0.0
+        # a small model gets beta every k / 4 moves: the recompute, O(n k^2), costs ~ a move then
+        if stalled or since_refresh >= min(refresh, max(1, len(post.active) // 4)):
+            beta_old = post.beta
+            beta_new = post.noise_update(yty, m)[0] if post.active else beta_old
+            post.recompute(beta_new)
+            drift_floor, since_refresh = post.drift(), 0
+            if stalled and abs(beta_new - beta_old) <= tol * beta_old:
+                event = "converged"
+                break
+            continue  # the gains at the new beta
+        it += 1
+        since_refresh += 1
+        if j in post.active:
+            post.reestimate(post.active.index(j), alpha_new[j])
+            moved = "delete" if np.isinf(alpha_new[j]) else None
+        else:
+            post.add(j, alpha_new[j])
+            moved = "add"
+        # a move next to a near-dependence can spoil the updated posterior: start afresh
+        if post.drift() > max(_DRIFT_TOL, 10.0 * drift_floor):
+            post.recompute(post.beta)
+            drift_floor = post.drift()
+        if moved:
+            record(moved, j, it)
+    if post.active:
+        record(event, -1, it, final=True)
+    return setup.path
