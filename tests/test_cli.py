@@ -217,7 +217,8 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
                "{name: rrqr, rtol: [1.0e-8, 1.0e-4]}",
                "{name: tsvd, rtol: 1.0e-6, sizes: 2}",
                "{name: blr}",
-               "{name: ard, sizes: [10, 25]}"]
+               "{name: ard, sizes: [10, 25]}",
+               "{name: ard_path, max_active: 20}"]
     config = tiny_config(tmp_path, small_data, solvers=solvers,
                          extra="prior: {kind: gaussian, sigma_l: 0.5, sigma_n: 0.2}\n")
     text = config.read_text().replace("validation: {fraction: 0.2, seed: 1}",
@@ -227,10 +228,12 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
     assert fit(config, run) == EXIT_OK
     paths = read_paths(run / "paths.h5", require_complete=True)
     assert sorted(paths) == sorted(["asp", "omp", "lars", "cd", "ista", "qr", "qr_apriori",
-                                    "rrqr", "tsvd", "blr", "ard"])
+                                    "rrqr", "tsvd", "blr", "ard", "ard_path"])
     assert [s.info["size"] for s in paths["qr_apriori"].steps] == [10, 30]
     assert len(paths["qr"]) == 2 and len(paths["rrqr"]) == 2
     assert [s.info["target"] for s in paths["ard"].steps] == [10, 25]
+    assert paths["ard_path"].steps[-1].info["event"] in ("converged", "max_iter")
+    assert 0 < paths["ard_path"].steps[-1].n_active <= 20
     assert all(s.info.get("debias") == "ls" for s in paths["asp"].steps)
     assert all(s.info.get("debias") == "tsvd" for s in paths["omp"].steps)
     report = json.loads((run / "report.json").read_text())

@@ -47,7 +47,10 @@ def test_rank_one_updates_agree_with_a_fresh_posterior():
     post.reestimate(0, np.inf)
     post.add(int(np.setdiff1d(np.arange(40), post.active)[0]), 2.5)
     S, Q, mu, Sigma, E = post.S.copy(), post.Q.copy(), post.mu.copy(), post.Sigma.copy(), post.E.copy()
+    G_SS, drift = post.G_SS.copy(), post.drift()
     post.recompute(beta)
+    assert drift < 1e-12 and post.drift() < 1e-12
+    np.testing.assert_array_equal(G_SS, post.G_SS)
     np.testing.assert_allclose(S, post.S, rtol=1e-10, atol=1e-8 * np.abs(post.S).max())
     np.testing.assert_allclose(Q, post.Q, rtol=1e-10, atol=1e-8 * np.abs(post.Q).max())
     np.testing.assert_allclose(mu, post.mu, rtol=1e-10, atol=1e-12)

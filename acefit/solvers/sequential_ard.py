@@ -63,6 +63,7 @@ class _Posterior:
         self.active: list[int] = []
         self.alpha = np.empty(0)
         self.Sigma = np.empty((0, 0))
+        self.G_SS = np.empty((0, 0))  # G over the model, kept beside Sigma: no gather per move
         self.mu = np.empty(0)
         self._E = np.empty((n, max(capacity, 1)), order="F")
         self.S = beta * self.g_diag
@@ -100,6 +101,11 @@ class _Posterior:
         Sigma[:k, k] = Sigma[k, :k] = -sigma_ii * u
         Sigma[k, k] = sigma_ii
         self.Sigma = Sigma
+        G_SS = np.empty((k + 1, k + 1))
+        G_SS[:k, :k] = self.G_SS
+        G_SS[:k, k] = G_SS[k, :k] = self.G[idx, i]
+        G_SS[k, k] = self.g_diag[i]
+        self.G_SS = G_SS
         self.mu = np.append(self.mu - mu_i * u, mu_i)
         if k:
             self._rank_one(-sigma_ii, e, u)
@@ -134,6 +140,7 @@ class _Posterior:
         k = len(self.active)
         keep = np.r_[0:p, p + 1:k]
         self.Sigma = self.Sigma[np.ix_(keep, keep)]
+        self.G_SS = self.G_SS[np.ix_(keep, keep)]
         self.mu = self.mu[keep]
         self.alpha = self.alpha[keep]
         self._E[:, p:k - 1] = self._E[:, p + 1:k]
@@ -148,7 +155,8 @@ class _Posterior:
             return
         idx = np.asarray(self.active, dtype=np.intp)
         G_s = self.G[:, idx]
-        M = beta * G_s[idx]
+        self.G_SS = G_s[idx]
+        M = beta * self.G_SS
         M[np.diag_indices_from(M)] += self.alpha
         try:
             c = scipy.linalg.cho_factor(M, lower=True, check_finite=False)
@@ -168,7 +176,7 @@ class _Posterior:
             return 0.0
         idx = np.asarray(self.active, dtype=np.intp)
         rhs = self.beta * self.b[idx]
-        r = self.beta * (self.G[np.ix_(idx, idx)] @ self.mu) + self.alpha * self.mu - rhs
+        r = self.beta * (self.G_SS @ self.mu) + self.alpha * self.mu - rhs
         return float(np.linalg.norm(r) / max(np.linalg.norm(rhs), np.finfo(float).tiny))
 
     def noise_update(self, yty: float, m: int) -> tuple[float, float]:
@@ -181,7 +189,7 @@ class _Posterior:
         if not self.active:
             return yty
         idx = np.asarray(self.active, dtype=np.intp)
-        return rss_from_gram(yty, self.b[idx], self.mu, self.G[np.ix_(idx, idx)] @ self.mu)
+        return rss_from_gram(yty, self.b[idx], self.mu, self.G_SS @ self.mu)
 
 
 def _gains(post: _Posterior, can_add: bool, dependence_tol: float, tol: float):
