@@ -9,6 +9,7 @@ and solver, the test MAE of every seed, their mean ± standard deviation, and in
 many splits ours is at or below the published value::
 
     python scripts/zuo_splits.py "runs/zuo_s{seed}" --seeds 0 1 2 3 4
+    python scripts/zuo_splits.py "runs/zuo_s{seed}" --solvers ard    # another column
 
 A seed whose run folder is missing, or lacks an element, is left out of that element.
 Only the runs' ``zuo_benchmark.json`` files are read.
@@ -40,8 +41,8 @@ def split_results(pattern: str, seeds) -> dict:
     return out
 
 
-def table(runs: dict) -> str:
-    """Markdown: one row per element, size, solver and quantity."""
+def table(runs: dict, solvers=SOLVERS) -> str:
+    """Markdown: one row per element, size, solver and quantity (columns of the table)."""
     seeds = list(runs)
     lines = ["| element | size | solver | | " + " | ".join(f"seed {s}" for s in seeds)
              + " | mean ± sd | published | splits ≤ published |",
@@ -49,7 +50,7 @@ def table(runs: dict) -> str:
     elements = sorted({e for res in runs.values() for e in res})
     for element in elements:
         for size in ("small", "large"):
-            for solver in SOLVERS:
+            for solver in solvers:
                 for q, k, digits, unit in QUANTITIES:
                     values = []
                     for seed in seeds:
@@ -73,6 +74,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pattern", help="zuo_benchmark.py --out folder pattern with {seed}")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    ap.add_argument("--solvers", nargs="+", default=list(SOLVERS),
+                    choices=sorted(PUBLISHED["Mo"]["small"]), help="table columns")
     args = ap.parse_args(argv)
     if "{seed}" not in args.pattern:
         ap.error(f"the pattern {args.pattern!r} has no {{seed}}")
@@ -81,7 +84,7 @@ def main(argv=None) -> int:
         print(f"no zuo_benchmark.json under {args.pattern!r} for seeds {args.seeds}",
               file=sys.stderr)
         return 2
-    print(table(runs))
+    print(table(runs, args.solvers))
     return 0
 
 

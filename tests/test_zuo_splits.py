@@ -12,7 +12,7 @@ SCRIPT = ROOT / "scripts" / "zuo_splits.py"
 def _write_run(folder: Path, asp_small_e: float, omp_large_f: float):
     row = lambda e, f: {"E": e, "F": f, "n_active": 300}  # noqa: E731
     results = {"Mo": {"budgets": {
-        "small": {"asp": row(asp_small_e, 0.09), "omp": row(2.0, 0.09)},
+        "small": {"asp": row(asp_small_e, 0.09), "omp": row(2.0, 0.09), "ard": row(3.0, 0.1)},
         "large": {"asp": row(2.0, 0.08), "omp": row(1.9, omp_large_f)}}}}
     folder.mkdir(parents=True)
     (folder / "zuo_benchmark.json").write_text(json.dumps({"results": results}))
@@ -36,6 +36,11 @@ def test_mean_spread_and_count_at_or_below_published(tmp_path):
     omp_f = next(x for x in lines if "| Mo | large | OMP | F" in x)
     assert "| 0.0800 | 0.0900 | 0.0850 ± 0.0071 | 0.0860 | 1 of 2 |" in omp_f
     assert not any("| Si |" in x for x in lines)
+    assert not any("| ARD |" in x for x in lines)  # the ASP and OMP columns by default
+    done = _run(str(tmp_path / "s{seed}"), "--seeds", "0", "3", "--solvers", "ard")
+    lines = done.stdout.splitlines()
+    assert [x.split("|")[3].strip() for x in lines[2:]] == ["ARD", "ARD"]  # small E, F only
+    assert "| 3.000 | 3.000 | 3.000 ± 0.000 | 3.945 | 2 of 2 |" in lines[2]
 
 
 def test_no_runs_and_bad_pattern_are_errors(tmp_path):
