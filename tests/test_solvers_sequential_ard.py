@@ -2,19 +2,11 @@
 
 import numpy as np
 import pytest
+from _problems import random_problem
 
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers import ard, ard_path
 from acefit.solvers.sequential_ard import _Posterior
-
-
-def planted(m=300, n=80, k=8, noise=0.01, seed=0):
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n))
-    x = np.zeros(n)
-    support = rng.choice(n, k, replace=False)
-    x[support] = rng.choice([-1, 1], k) * rng.uniform(1.0, 3.0, k)
-    return A, A @ x + noise * rng.standard_normal(m), x
 
 
 def evidence_terms(A, y, active, alpha, beta):
@@ -36,7 +28,7 @@ def evidence_terms(A, y, active, alpha, beta):
 
 
 def test_rank_one_updates_agree_with_a_fresh_posterior():
-    A, y, _ = planted(m=120, n=40, seed=1)
+    A, y, _ = random_problem(m=120, n=40, k=8, noise=0.01, seed=1)
     beta = 50.0
     post = _Posterior(A.T @ A, A.T @ y, beta, capacity=2)  # capacity grows
     rng = np.random.default_rng(0)
@@ -60,7 +52,7 @@ def test_rank_one_updates_agree_with_a_fresh_posterior():
 
 
 def test_converged_model_is_a_maximum_of_the_evidence():
-    A, y, x = planted()
+    A, y, x = random_problem(m=300, n=80, k=8, noise=0.01)
     last = ard_path(A, y).steps[-1]
     assert last.info["event"] == "converged"
     active, alpha, beta = last.active, last.info["precisions"], last.info["beta"]
@@ -92,7 +84,7 @@ def test_converged_model_is_a_maximum_of_the_evidence():
 
 
 def test_the_evidence_matches_or_beats_the_fixed_point_ard():
-    A, y, _ = planted(seed=4)
+    A, y, _ = random_problem(m=300, n=80, k=8, noise=0.01, seed=4)
     seq = ard_path(A, y).steps[-1]
     fixed = ard(A, y, threshold_lambda=1e12, max_iter=3000, tol=1e-10).steps[-1]
     ev_seq = evidence_terms(A, y, seq.active, seq.info["precisions"], seq.info["beta"])[3]
@@ -102,7 +94,7 @@ def test_the_evidence_matches_or_beats_the_fixed_point_ard():
 
 
 def test_path_steps_and_max_active():
-    A, y, x = planted(n=60, k=10, seed=2)
+    A, y, x = random_problem(m=300, n=60, k=10, noise=0.01, seed=2)
     A_val, y_val = A[250:], y[250:]
     seen = []
     path = ard_path(A[:250], y[:250], max_active=6, validation=(A_val, y_val),
@@ -118,6 +110,9 @@ def test_path_steps_and_max_active():
         r = y[:250] - A[:250] @ s.coef
         assert s.train_error == pytest.approx(np.sqrt(np.mean(r ** 2)), rel=1e-6)
         assert np.all(np.delete(s.coef, s.active) == 0)
+    short = ard_path(A, y, max_iter=4)
+    assert short.steps[-1].info["event"] == "max_iter" and short.steps[-1].info["n_iter"] == 4
+    assert short.sizes[-1] <= 4
     # every step adds or removes one function
     assert np.all(np.abs(np.diff(path.sizes[:-1])) == 1)
     # the first functions to enter are planted ones
@@ -125,7 +120,7 @@ def test_path_steps_and_max_active():
 
 
 def test_prior_scaling_and_reduced_form_leave_the_path_unchanged():
-    A, y, _ = planted(m=150, n=50, seed=3)
+    A, y, _ = random_problem(m=150, n=50, k=8, noise=0.01, seed=3)
     base = ard_path(A, y)
     scale = np.random.default_rng(1).uniform(0.01, 100.0, A.shape[1])
     scaled = ard_path(A * scale, y, prior=1 / scale)
@@ -142,7 +137,7 @@ def test_prior_scaling_and_reduced_form_leave_the_path_unchanged():
 
 
 def test_degenerate_input():
-    A, y, _ = planted(m=100, n=30, seed=5)
+    A, y, _ = random_problem(m=100, n=30, k=8, noise=0.01, seed=5)
     assert len(ard_path(A, np.zeros(100))) == 1
     A2 = A.copy()
     A2[:, 4] = 0.0

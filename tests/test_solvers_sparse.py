@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _problems import correlated_problem
+from _problems import correlated_problem, random_problem
 from sklearn.linear_model import lars_path, orthogonal_mp
 
 from acefit.lsq import LeastSquaresProblem
@@ -16,16 +16,6 @@ SOLVERS = {
     "ista": lambda *a, **k: ista(*a, n_lams=60, **k),
 }
 L1_SOLVERS = ["asp", "lars_lasso", "cd_lasso", "ista"]
-
-
-def random_problem(m=60, n=40, k=5, noise=0.1, seed=0):
-    rng = np.random.default_rng(seed)
-    A = rng.standard_normal((m, n))
-    x = np.zeros(n)
-    support = rng.choice(n, k, replace=False)
-    x[support] = rng.choice([-1, 1], k) * rng.uniform(1.0, 3.0, k)
-    y = A @ x + noise * rng.standard_normal(m)
-    return A, y, x
 
 
 def kkt_violation(A, y, coef, lam, weights=None):

@@ -301,8 +301,8 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
     if yty == 0.0 or not np.any(b):
         return setup.path
     it, since_refresh, event = 0, 0, "max_iter"
-    drift_floor = 0.0
-    while it < max_iter:
+    drift_floor, beta_only = 0.0, 0
+    while it < max_iter and beta_only < max_iter:  # beta_only: noise updates with no move
         gain, alpha_new = _gains(post, len(post.active) < limit, dependence_tol, tol)
         j = int(np.argmax(gain))
         stalled = not gain[j] > 0.0
@@ -315,6 +315,7 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
             if stalled and abs(beta_new - beta_old) <= tol * beta_old:
                 event = "converged"
                 break
+            beta_only += stalled
             continue  # the gains at the new beta
         it += 1
         since_refresh += 1
