@@ -4,8 +4,9 @@ Tipping & Faul (2003), "Fast marginal likelihood maximisation for sparse Bayesia
 models". The model is that of :func:`~acefit.solvers.bayes.ard`: y = A c + noise
 of precision beta, and c_k ~ N(0, 1 / alpha_k), with alpha_k = inf for a function
 outside the model. Instead of updating every precision at once and pruning those
-that pass a threshold (whose cost is that of a dense k x k inverse per iteration,
-k the number of kept functions: minutes per iteration at k ~ 5000), it starts from
+that pass a threshold (a dense k x k inverse per iteration, k the number of kept
+functions: seconds per iteration at k ~ 5000, and a threshold that keeps many
+functions needs many iterations), it starts from
 the empty model and changes one precision per step, the change that raises the
 log evidence most: add a function, re-estimate a precision, or delete a function.
 Each step costs O(n k) on the Gram matrix (n columns); the evidence never falls.
