@@ -8,10 +8,11 @@ of the split, and per ``config_type`` its share of the energy MAE::
     python scripts/config_residuals.py runs/zuo_mo/mo --split val
     python scripts/config_residuals.py runs/zuo_mo/mo --refit         # + refits, below
 
-``--refit`` adds, per checkpoint, the test energy and force MAE of least-squares refits
-of its active functions: on the training rows, and on training + validation rows (the
-validation rows then choose only which functions are active). For an OMP checkpoint the
-first refit is the checkpoint itself.
+``--refit`` adds, per checkpoint, the test energy and force MAE of refits of its active
+functions: least squares on the training rows, and on training + validation rows (the
+validation rows then choose only which functions are active), and BLR and ARD on the
+training rows with the run's prior. For an OMP checkpoint the first refit is the
+checkpoint itself.
 
 The run's systems are read from its assembly cache (``output.cache`` or ``RUN/cache``);
 without the cache they are assembled again, which takes as long as the run's assembly.
@@ -87,12 +88,21 @@ def energy_residuals(block, coefs) -> np.ndarray:
     return (pred - block.y[rows, None]) / block.n_atoms[rows, None] * 1000.0
 
 
-def refits(system, coef) -> dict:
-    """Least-squares refits of ``coef``'s active functions: on the training rows
-    (the reduced system R, Qᵀy) and on training + validation rows."""
+def refits(system, coef, gamma=None) -> dict:
+    """Refits of ``coef``'s active functions: least squares on the training rows (the
+    reduced system R, Qᵀy) and on training + validation rows; and, on the training rows,
+    BLR (one evidence-chosen precision) and ARD (``ard_path`` restricted to them, which
+    may drop some), with the prior ``gamma`` (default: none)."""
+    from acefit.lsq import LeastSquaresProblem
+    from acefit.solvers import ard_path, blr
+
     active = np.flatnonzero(coef)
     R, qty = system.train.A[:, active], system.train.y
     out = {"train": _fill(coef, active, np.linalg.lstsq(R, qty, rcond=None)[0])}
+    sub = LeastSquaresProblem(A=R, y=qty, m=system.train.m, offset=system.train.offset)
+    prior = None if gamma is None else gamma[active]
+    for name, solve in (("blr", blr), ("ard", ard_path)):
+        out[name] = _fill(coef, active, solve(sub, prior=prior).steps[-1].coef)
     if system.val is not None:
         Av, yv = system.val.weighted()
         A = np.vstack([R, Av[:, active]])
@@ -147,17 +157,19 @@ def residual_table(data_configs, block, checkpoints) -> str:
     return "\n".join(lines)
 
 
-def refit_table(system, block, checkpoints) -> str:
+def refit_table(system, block, checkpoints, gamma=None) -> str:
     from acefit.metrics import errors
 
-    lines = ["| checkpoint | active | checkpoint E / F | LS on train E / F | LS on train+val E / F |",
-             "|---|---|---|---|---|"]
+    lines = ["| checkpoint | active | checkpoint E / F | LS on train E / F | LS on train+val E / F "
+             "| BLR on train E / F | ARD on train E / F (kept) |", "|---|---|---|---|---|---|---|"]
     for name, coef in checkpoints:
-        fits = refits(system, coef)
+        fits = refits(system, coef, gamma)
         cells = [errors(block, c)["all"] if c is not None else None
-                 for c in (coef, fits["train"], fits.get("train+val"))]
+                 for c in (coef, fits["train"], fits.get("train+val"), fits["blr"], fits["ard"])]
+        cells[-1]["kept"] = np.count_nonzero(fits["ard"])
         lines.append(f"| {name} | {np.count_nonzero(coef)} | " + " | ".join(
-            "–" if c is None else f"{c['E']['mae']:.3f} / {c['F']['mae']:.4f}" for c in cells)
+            "–" if c is None else f"{c['E']['mae']:.3f} / {c['F']['mae']:.4f}"
+            + (f" ({c['kept']})" if "kept" in c else "") for c in cells)
             + " |")
     return "\n".join(lines)
 
@@ -172,7 +184,7 @@ def main(argv=None) -> int:
     for name in ("config.yaml", "report.json", "paths.h5"):
         if not (args.run / name).is_file():
             ap.error(f"{args.run} is not a finished acefit run: no {name}")
-    data, system, checkpoints = load(args.run)
+    cfg, data, basis, system, checkpoints = _load_run(args.run)
     block = system.test if args.split == "test" else system.val
     if block is None:
         ap.error(f"the run {args.run} has no {args.split} set")
@@ -181,9 +193,11 @@ def main(argv=None) -> int:
           f"{args.run}:\n")
     print(residual_table(configs, block, checkpoints))
     if args.refit:
-        print(f"\nLeast-squares refits of each checkpoint's active functions, {args.split} "
+        from acefit.pipeline import prior_scale
+
+        print(f"\nRefits of each checkpoint's active functions, {args.split} "
               "MAE (E meV/atom / F eV/Å):\n")
-        print(refit_table(system, block, checkpoints))
+        print(refit_table(system, block, checkpoints, prior_scale(cfg, basis)))
     return 0
 
 

@@ -48,6 +48,10 @@ def test_refits_on_train_reproduce_omp_and_train_val_is_least_squares(residuals,
         return system.train.rss(c) + float(np.sum((yv - Av @ c) ** 2))
 
     assert rss(fits["train+val"]) < rss(fits["train"])
+    # the Bayesian refits use only the active functions and shrink: a larger training rss
+    for name in ("blr", "ard"):
+        assert set(np.flatnonzero(fits[name])) <= set(active)
+        assert system.train.rss(fits[name]) >= system.train.rss(fits["train"]) * (1 - 1e-9)
     # ... and least squares: no perturbation of the active coefficients does better
     rng = np.random.default_rng(0)
     for _ in range(3):
@@ -60,7 +64,7 @@ def test_command_line_tables_and_errors(residuals, run, tmp_path, capsys):
     assert residuals.main([str(run), "--refit"]) == 0
     out = capsys.readouterr().out
     assert "| **MAE** |" in out and "MAE share: surface" in out
-    assert "| LS on train E / F | LS on train+val E / F |" in out
+    assert "| LS on train E / F | LS on train+val E / F | BLR on train E / F |" in out
     assert residuals.main([str(run), "--split", "val"]) == 0
     assert "val set of" in capsys.readouterr().out
     with pytest.raises(SystemExit):
