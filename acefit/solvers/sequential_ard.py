@@ -47,6 +47,7 @@ import scipy.linalg
 from scipy.linalg.blas import dger as _dger
 
 from acefit.solvers._common import check_count, check_nonnegative, prepare, rss_from_gram
+from acefit.solvers.bayes import _init_beta
 from acefit.solvers.path import Path
 
 __all__ = ["ard_path"]
@@ -90,13 +91,13 @@ class _Posterior:
             E = np.empty((self._E.shape[0], 2 * k), order="F")
             E[:, :k] = self._E
             self._E = E
-        idx = np.asarray(self.active, dtype=np.intp)
+        g_si = self.G[np.asarray(self.active, dtype=np.intp), i]
         sigma_ii = 1.0 / (alpha_i + self.S[i])
         mu_i = sigma_ii * self.Q[i]
         u = self.E[i].copy()
         e = self.beta * self.G[:, i]
         if k:
-            e = e - self.E @ (self.beta * self.G[idx, i])
+            e = e - self.E @ (self.beta * g_si)
         Sigma = np.empty((k + 1, k + 1))
         Sigma[:k, :k] = self.Sigma + sigma_ii * np.outer(u, u)
         Sigma[:k, k] = Sigma[k, :k] = -sigma_ii * u
@@ -104,7 +105,7 @@ class _Posterior:
         self.Sigma = Sigma
         G_SS = np.empty((k + 1, k + 1))
         G_SS[:k, :k] = self.G_SS
-        G_SS[:k, k] = G_SS[k, :k] = self.G[idx, i]
+        G_SS[:k, k] = G_SS[k, :k] = g_si
         G_SS[k, k] = self.g_diag[i]
         self.G_SS = G_SS
         self.mu = np.append(self.mu - mu_i * u, mu_i)
@@ -284,10 +285,7 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
                     on_step=on_step, params=params)
     G, b = setup.gram(), setup.aty()
     n, m, yty = len(b), setup.m, setup.yty
-    if beta_init is None:
-        beta = m / (yty + np.finfo(float).eps)
-    else:
-        beta = check_nonnegative(beta_init, "beta_init", positive=True)
+    beta = _init_beta(setup.scaled, beta_init)
     limit = n if max_active is None else min(max_active, n)
     max_iter = 20 * n if max_iter is None else max_iter
     post = _Posterior(G, b, beta, capacity=min(limit, 64))
