@@ -32,12 +32,13 @@ from config_residuals import load_with_prior
 from acefit.solvers import ard, ard_path
 
 
-def log_evidence(G, b, yty, m, active, alpha, beta):
-    """log p(y | alpha, beta) of the ARD model on ``active`` (scaled variables)."""
-    M = beta * G[np.ix_(active, active)] + np.diag(alpha)
+def log_evidence(A_s, y, yty, m, active, alpha, beta):
+    """log p(y | alpha, beta) of the ARD model on ``active`` (scaled columns ``A_s``)."""
+    G, b = A_s[:, active].T @ A_s[:, active], A_s[:, active].T @ y  # the model's block only
+    M = beta * G + np.diag(alpha)
     L = np.linalg.cholesky(M)
-    mu = beta * np.linalg.solve(M, b[active])
-    rss = yty - 2 * mu @ b[active] + mu @ G[np.ix_(active, active)] @ mu
+    mu = beta * np.linalg.solve(M, b)
+    rss = yty - 2 * mu @ b + mu @ G @ mu
     logdet = 2 * np.log(np.diag(L)).sum() - np.log(alpha).sum() - m * np.log(beta)
     return -0.5 * (m * np.log(2 * np.pi) + logdet + beta * rss + alpha @ mu ** 2)
 
@@ -54,7 +55,6 @@ def main(argv=None) -> int:
     P = system.train
     val = system.val.weighted()
     A_s = P.A / gamma
-    G, b = A_s.T @ A_s, A_s.T @ P.y
     yty = P.y @ P.y + P.offset
 
     marks, t0 = {}, [0.0]
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         t_fixed = time.perf_counter() - t
     for name, p, secs in (("ard_path", path, t_path), ("ard (fixed point)", fixed, t_fixed)):
         s = p.steps[-1]
-        ev = log_evidence(G, b, yty, P.m, s.active, s.info["precisions"], s.info["beta"])
+        ev = log_evidence(A_s, P.y, yty, P.m, s.active, s.info["precisions"], s.info["beta"])
         best = min(p.steps, key=lambda x: x.val_error)
         rows.append(f"| {name} | {secs:.1f} | {s.n_active} | {s.info.get('event', '')} | "
                     f"{ev:.1f} | {s.val_error:.5f} | {best.n_active}: {best.val_error:.5f} |")
