@@ -1,5 +1,5 @@
 """Atomic file writes: a file is either its old self or complete, never half-written.
-(And :func:`read_json`, which names a damaged file.)
+(And :func:`write_json` / :func:`read_json`: strict JSON out, a damaged file named.)
 
 Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
 through :func:`atomic_path`: the content is written to a temporary file in the
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 
 
 @contextmanager
@@ -51,6 +52,28 @@ def write_text(path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def json_ready(obj):
+    """``obj`` with only JSON types: numpy arrays and scalars become lists and Python
+    numbers, paths strings, and NaN or infinite floats None (strict JSON has no NaN,
+    and other readers, such as jq or JavaScript, reject it)."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return json_ready(obj.tolist())        # numpy array or scalar
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def write_json(path, obj, indent: int | None = 1) -> Path:
+    """Write ``obj`` (made :func:`json_ready`) as strict JSON to ``path`` atomically."""
+    return write_text(path, json.dumps(json_ready(obj), indent=indent, allow_nan=False) + "\n")
 
 
 def read_json(path):

@@ -20,14 +20,13 @@ Only files in the run directories are read (``paths.h5``, ``errors/*.json``,
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import atomic_path, read_json, write_text
+from acefit.atomic import atomic_path, read_json, write_json, write_text
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
@@ -393,8 +392,8 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     md_path = out / "compare.md"
     write_text(md_path, md)
     json_path = out / "compare.json"
-    write_text(json_path, json.dumps({"runs": [str(r.directory) for r in runs],
-                                         "split": split, "rows": rows}, indent=1) + "\n")
+    write_json(json_path, {"runs": [str(r.directory) for r in runs], "split": split,
+                           "rows": rows})
     return {"table": table, "rows": rows, "files": [md_path, json_path, curve, selection]}
 
 

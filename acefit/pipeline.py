@@ -31,7 +31,6 @@ finished run is never overwritten unless ``force=True``.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import shutil
@@ -45,7 +44,7 @@ import numpy as np
 import yaml
 
 from acefit import __version__
-from acefit.atomic import flock, read_json, write_text
+from acefit.atomic import flock, json_ready, read_json, write_json, write_text
 from acefit.progress import bar, get_logger
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
@@ -87,20 +86,6 @@ class FitResult:
 
 
 # ---------------------------------------------------------------------------- helpers
-
-def _write_json(path: Path, obj) -> None:
-    write_text(path, json.dumps(obj, indent=1, sort_keys=False, default=_json_default) + "\n")
-
-
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
 
 def _now() -> str:
     # milliseconds: runs started side by side must be orderable by their stamps
@@ -442,7 +427,7 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
         params = _solver_params(spec, system.key, gamma if spec["prior"] else None)
         if label in existing and existing[label]["complete"]:
             done = read_path(paths_file, label)
-            if done.params.get("acefit") == _jsonable(params):
+            if json_ready(done.params.get("acefit")) == json_ready(params):
                 log.info("solver %s: finished path read back from %s (%d steps)", label,
                          paths_file.name, len(done))
                 paths[label] = done
@@ -489,10 +474,6 @@ def _check_reproduced(label, old, new) -> None:
             return
     log.info("solver %s: the recomputed path reproduces all %d checkpoints of the "
              "interrupted run", label, min(len(old), len(new)))
-
-
-def _jsonable(obj):
-    return json.loads(json.dumps(obj, default=_json_default))
 
 
 # ---------------------------------------------------------------------------- errors
@@ -584,8 +565,8 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
             results[label][i]["train"] = st
     errors_dir.mkdir(parents=True, exist_ok=True)
     for label, (path, stamp) in todo.items():
-        _write_json(errors_dir / f"{label}.json", {"stamp": stamp, "steps": results[label]})
-        out[label] = _jsonable(results[label])
+        write_json(errors_dir / f"{label}.json", {"stamp": stamp, "steps": results[label]})
+        out[label] = json_ready(results[label])
     log.info("errors of %d checkpoints evaluated in %.1f s (training rows %s)", len(coefs),
              time.perf_counter() - t, source["rows"])
     return {label: out[label] for label in paths}
@@ -682,7 +663,8 @@ def _score(entry: dict, metric: str, split: str) -> float:
         return float("nan") if v is None else float(v)
     q, stat = METRIC_KEYS[metric]
     e = entry.get(split)
-    return float("nan") if e is None else float(e["all"][q][stat])
+    v = None if e is None else e["all"][q][stat]
+    return float("nan") if v is None else float(v)
 
 
 def path_scores(entries, metric: str, split: str) -> np.ndarray:
@@ -970,9 +952,9 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         _add_file_handler(run_dir / RUN_FILES["log"])
         state = {"status": "running", "config_hash": config_hash(cfg), "started": _now(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
-        _write_json(run_dir / RUN_FILES["state"], state)
+        write_json(run_dir / RUN_FILES["state"], state)
         write_text(run_dir / RUN_FILES["config"],
-                      yaml.safe_dump(_jsonable(cfg), sort_keys=False, allow_unicode=True))
+                      yaml.safe_dump(json_ready(cfg), sort_keys=False, allow_unicode=True))
         log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
                  " (resuming)" if resumed else "")
 
@@ -991,7 +973,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         _check_against_data(cfg, data)
         _log_repulsion_reach(cfg, data)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
-        _write_json(run_dir / RUN_FILES["functions"], {
+        write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
             "functions": [_function_record(f) for f in basis.functions]})
@@ -1039,7 +1021,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                               paths=paths, errors=errs, selected=exported, timings=timings,
                               wall_time=wall, resumed=resumed)
         write_report(report, run_dir)
-        _write_json(run_dir / RUN_FILES["state"], state)
+        write_json(run_dir / RUN_FILES["state"], state)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])
         return FitResult(run_dir=run_dir, report=report, wall_time=wall, resumed=resumed,
                          timings=timings)
@@ -1048,7 +1030,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         if not assembling and not resumed and isinstance(exc, (ValueError, OSError)):
             # nothing was computed: a corrected config may reuse the directory
             with contextlib.suppress(OSError):  # the original error is the one to report
-                _write_json(run_dir / RUN_FILES["state"], {
+                write_json(run_dir / RUN_FILES["state"], {
                     "status": "invalid", "reason": f"{type(exc).__name__}: {exc}",
                     "config_hash": config_hash(cfg), "stopped": _now()})
         raise

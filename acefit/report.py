@@ -7,9 +7,10 @@ per config_type.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
+
+from acefit.atomic import json_ready
 
 __all__ = ["build_report", "write_report", "summary_table", "load_report"]
 
@@ -40,7 +41,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         chosen.append({**sel, "lam": entry.get("lam"), "train_loss": entry.get("train_loss"),
                        "val_loss": entry.get("val_loss"),
                        "errors": {k: entry.get(k) for k in ("train", "val", "test")}})
-    return _clean({
+    return json_ready({
         "report_version": REPORT_VERSION,
         "run": cfg["name"],
         "run_dir": str(run_dir),
@@ -73,22 +74,6 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                       "selected": chosen},
         "units": {"E": "meV/atom", "F": "eV/Å", "S": "GPa"},
     })
-
-
-def _clean(obj):
-    """NaN -> None (JSON has no NaN), numpy scalars -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        try:
-            obj = obj.item()
-        except (TypeError, ValueError):
-            pass
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def load_report(run_dir) -> dict:
@@ -220,10 +205,10 @@ def to_markdown(report: dict) -> str:
 
 def write_report(report: dict, run_dir) -> None:
     """Write report.json and report.md atomically into ``run_dir``."""
-    from acefit.atomic import write_text
+    from acefit.atomic import write_json, write_text
 
     run_dir = Path(run_dir)
-    write_text(run_dir / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
+    write_json(run_dir / "report.json", report)
     write_text(run_dir / "report.md", to_markdown(report))
 
 

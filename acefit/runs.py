@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import read_json
+from acefit.atomic import json_ready, read_json
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
            "open_run", "run_basis", "run_config", "run_e0"]
@@ -116,11 +116,11 @@ def run_basis(run: RunFiles):
         If the rebuilt basis differs from the run's (the config or the training data
         changed since the fit): its coefficients would then belong to other functions.
     """
-    from acefit.pipeline import _function_record, _jsonable, basis_elements, build_basis
+    from acefit.pipeline import _function_record, basis_elements, build_basis
 
     elements_from_data = run.cfg["basis"]["elements"] is None
     basis = build_basis(run.cfg, run.data().train if elements_from_data else ())
-    records = _jsonable([_function_record(f) for f in basis.functions])
+    records = json_ready([_function_record(f) for f in basis.functions])
     elements = basis_elements(basis)
     if elements == run.elements and records == run.functions:
         _check_exported_basis(run, basis)

@@ -34,7 +34,7 @@ import numpy as np
 from ase import units
 from ase.data import atomic_numbers, reference_states
 
-from acefit.atomic import write_text
+from acefit.atomic import json_ready, write_text
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
@@ -231,11 +231,11 @@ class ValidationReport:
             all(r["holds"] for r in self.compression)
 
     def to_dict(self):
-        return _jsonable(asdict(self))
+        return json_ready(asdict(self))
 
     def to_json(self, path=None):
         """JSON text; also written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
         if path is not None:
             write_text(Path(path), text)
         return text
@@ -309,23 +309,6 @@ def _fmt(x):
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return str(x)
     return f"{x:.4g}"
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    return obj
 
 
 def _as_calculator(obj):

@@ -292,6 +292,7 @@ def main(argv=None) -> int:
     if args.jobs < 1:
         p.error(f"--jobs must be at least 1, got {args.jobs}")
 
+    from acefit.atomic import write_json
     from acefit.pipeline import RunExistsError, run_fit
     from acefit.progress import setup_logging
 
@@ -336,9 +337,9 @@ def main(argv=None) -> int:
     print(text)
     out.mkdir(parents=True, exist_ok=True)
     (out / "zuo_benchmark.md").write_text(text)
-    (out / "zuo_benchmark.json").write_text(json.dumps(
-        {"results": results, "timings": timings, "wall_s": wall, "peak_bytes": mem.peak,
-         "maxrss_kib": kib, "quick": args.quick, "argv": sys.argv}, indent=1, default=str))
+    write_json(out / "zuo_benchmark.json",
+               {"results": results, "timings": timings, "wall_s": wall, "peak_bytes": mem.peak,
+                "maxrss_kib": kib, "quick": args.quick, "argv": sys.argv})
     return 0
 
 

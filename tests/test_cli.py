@@ -28,6 +28,12 @@ def small_data(tmp_path_factory):
     return folder
 
 
+def _reject_constant(file):
+    def reject(name):
+        raise AssertionError(f"{file} holds the non-JSON constant {name}")
+    return reject
+
+
 def tiny_config(folder: Path, data: Path, *, solvers=None, degrees="[6, 4]", extra="",
                 name="tiny.yaml") -> Path:
     """A config that fits in seconds: order 2, a few dozen functions."""
@@ -63,6 +69,9 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
                  "errors/asp.json", "errors/omp.json", "potentials/asp_t10.h5",
                  "potentials/omp_t10.h5"):
         assert (run / name).is_file(), name
+    # Strict JSON everywhere (jq, JavaScript): no bare NaN or Infinity.
+    for file in run.rglob("*.json"):
+        json.loads(file.read_text(), parse_constant=_reject_constant(file))
     state = json.loads((run / "run.json").read_text())
     assert state["status"] == "finished"
     log = (run / "acefit.log").read_text()
@@ -76,6 +85,7 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     # Every checkpoint has train / validation / test errors.
     steps = json.loads((run / "errors" / "omp.json").read_text())["steps"]
     assert len(steps) == 21 and all(s["test"]["all"]["F"]["n"] > 0 for s in steps)
+    assert all(s["lam"] is None for s in steps)   # OMP has no regularisation parameter
     assert set(steps[-1]["train"]["by_config_type"]) == {"md", "strain", "surface", "vacancy"}
     # The exported potential reproduces the reported test energy MAE through ASE.
     calc = ACECalculator(run / "potential.h5")
