@@ -31,8 +31,9 @@ FORMAT_VERSION = 3  # 2: reduced R stored with diag(R) >= 0; 3: m counts weighte
 _COMPLETE = "acefit_complete"
 _CHECKSUM = "acefit_checksum"  # of the arrays of a saved entry
 # entries are <prefix>-<32 hex>[-<part>].h5; a writer's temporary is .<entry name>.<random>.tmp
-_ENTRY = re.compile(r"[a-z]+-[0-9a-f]{32}(-\d+)?\.h5")
+_ENTRY = re.compile(r"[a-z]+-([0-9a-f]{32})(-\d+)?\.h5")
 _TEMPORARY = re.compile(r"\.[a-z]+-[0-9a-f]{32}(-\d+)?\.h5\..+\.tmp")
+_LOCK = re.compile(r"\.lock-([0-9a-f]{32})")
 STALE_TEMPORARY_S = 3600.0  # a live writer keeps its temporary file fresher than this
 
 
@@ -190,7 +191,8 @@ def prune(cache_dir, max_bytes: float, *, keep_since: float) -> tuple[list[Path]
     Entries written or read since ``keep_since`` (a ``time.time()``, e.g. the start of
     the run that calls this) are never deleted, nor are files that are not cache
     entries. Temporary files that no writer touched for ``STALE_TEMPORARY_S`` (left
-    by killed writers) go first.
+    by killed writers) go first. Afterwards the lock files (:func:`entry_lock`) of keys
+    without an entry go too, when made before ``keep_since`` and held by no one.
 
     Returns
     -------
@@ -227,7 +229,30 @@ def prune(cache_dir, max_bytes: float, *, keep_since: float) -> tuple[list[Path]
             continue
         removed.append(path)
         total -= size
+    _remove_orphan_locks(folder, keep_since)
     return removed, total
+
+
+def _remove_orphan_locks(folder: Path, keep_since: float) -> None:
+    """Delete ``.lock-<key>`` files whose key has no entry left (one per system ever
+    assembled, they would pile up in a shared cache). Each is deleted while this process
+    holds it, so no run is assembling that key; one that opened it just before waits on
+    the deleted file and then assembles the key again: work repeated, nothing damaged."""
+    names = [p.name for p in folder.iterdir()]
+    live = {m.group(1) for n in names if (m := _ENTRY.fullmatch(n))}
+    for name in names:
+        m = _LOCK.fullmatch(name)
+        if not m or m.group(1) in live:
+            continue
+        path = folder / name
+        try:
+            if path.stat().st_mtime >= keep_since:
+                continue
+            with open(path, "a+") as handle:
+                if flock(handle, wait=False) is not False:
+                    path.unlink()
+        except OSError:
+            continue
 
 
 @contextmanager

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import ase.io
@@ -455,6 +456,29 @@ def test_prune_deletes_least_recently_used_entries_first(tmp_path):
     removed, remaining = cache.prune(tmp_path, 0, keep_since=1_000_000.0 - 200)
     assert removed == [old] and remaining == 100 and part.exists()
     assert cache.prune(tmp_path / "missing", 0, keep_since=0.0) == ([], 0)
+
+
+def test_prune_deletes_the_locks_of_gone_entries_unless_held(tmp_path):
+    """One lock file per system ever assembled piled up in shared caches."""
+    from acefit.atomic import flock
+
+    def lock(key, age=10 ** 6):
+        path = tmp_path / f".lock-{key}"
+        path.touch()
+        os.utime(path, (time.time() - age,) * 2)
+        return path
+
+    kept, gone, held, fresh = "a" * 32, "b" * 32, "c" * 32, "d" * 32
+    (tmp_path / f"trainrows-{kept}-000001.h5").write_bytes(b"x")
+    locks = {k: lock(k) for k in (kept, gone, held)} | {fresh: lock(fresh, age=0)}
+    with open(locks[held], "a+") as handle:
+        if flock(handle, wait=False) is None:
+            pytest.skip("no file locks on this file system")
+        cache.prune(tmp_path, 10 ** 9, keep_since=time.time() - 60)
+        assert locks[held].exists()      # a run is assembling that key
+    assert locks[kept].exists() and locks[fresh].exists() and not locks[gone].exists()
+    cache.prune(tmp_path, 10 ** 9, keep_since=time.time() - 60)
+    assert not locks[held].exists()
 
 
 def test_reading_an_entry_marks_it_used(tmp_path):
