@@ -1,5 +1,7 @@
 """scripts/huber_refit.py: Huber refits of a finished run's selected checkpoints."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from _scripts import load_script
@@ -59,10 +61,16 @@ def test_scales_are_per_row_kind(huber):
     assert np.allclose(delta[:101], 2 * 1.4826 * 0.5) and np.allclose(delta[101:], 100 * delta[0])
 
 
-def test_refits_of_a_run(huber, tmp_path, small_data, capsys):  # noqa: F811
-    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 12}"])
-    assert fit(config, tmp_path / "run") == EXIT_OK
-    _, _, _, system, checkpoints = huber._load_run(tmp_path / "run")
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, small_data):  # noqa: F811
+    folder = tmp_path_factory.mktemp("huber")
+    config = tiny_config(folder, small_data, solvers=["{name: omp, max_active: 12}"])
+    assert fit(config, folder / "run") == EXIT_OK
+    return folder / "run"
+
+
+def test_refits_of_a_run(huber, run, capsys):
+    _, _, _, system, checkpoints = huber._load_run(run)
     A, y, kind = huber.training_rows(system)
     assert A.shape == (system.train.m, system.train.n_features) and set(kind) <= {"E", "F", "V"}
     _, coef = checkpoints[0]
@@ -71,6 +79,25 @@ def test_refits_of_a_run(huber, tmp_path, small_data, capsys):  # noqa: F811
     np.testing.assert_allclose(fits["ls"], coef, rtol=1e-7, atol=1e-9 * np.abs(coef).max())
     assert np.array_equal(np.flatnonzero(fits[2.0]), np.flatnonzero(coef))
     assert not np.allclose(fits[2.0], coef)
-    assert huber.main([str(tmp_path / "run"), "--k", "2"]) == 0
+    assert huber.main([str(run), "--k", "2", "--crossfit", "3"]) == 0
     out = capsys.readouterr().out
-    assert out.count("| omp≤") == 3 and "Huber k=2" in out
+    assert out.count("| omp≤") == 4 and "Huber k=2" in out and "held out (3 halvings)" in out
+
+
+def test_crossfit_scores_the_choice_on_the_other_half(huber, run):
+    from acefit.metrics import errors
+
+    _, _, _, system, checkpoints = huber._load_run(run)
+    block, (_, coef) = system.val, checkpoints[0]
+    abs_E, abs_F, n_F, has_E = huber.config_errors(block, [coef])
+    stats = errors(block, coef)["all"]
+    assert abs_E[has_E, 0].mean() * 1e3 == pytest.approx(stats["E"]["mae"], rel=1e-10)
+    assert abs_F[:, 0].sum() / n_F.sum() == pytest.approx(stats["F"]["mae"], rel=1e-10)
+    # a copy of the baseline changes nothing; a model twice as wrong on every row is
+    # never chosen; the validation set's own least-squares fit is chosen and better
+    assert huber.crossfit(block, [coef, coef.copy()], 5) == 0.0
+    step = 1e-2 * np.random.default_rng(0).standard_normal(coef.size)
+    exact = dataclasses.replace(block, y=block.A @ coef)
+    assert huber.crossfit(exact, [coef + step, coef + 2 * step], 5) == 0.0
+    best = np.linalg.lstsq(block.A, block.y, rcond=None)[0]
+    assert huber.crossfit(block, [coef, best], 5) < -10.0
