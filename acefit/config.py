@@ -75,6 +75,11 @@ def _found(value) -> str:
     return f"found {_show(value)} ({_type_name(value)})"
 
 
+def _show_numbers(values) -> str:
+    """A list of numbers as written (validation stores total degrees as floats)."""
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
+
+
 def _type_name(value) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
             dict: "mapping", type(None): "null"}.get(type(value), type(value).__name__)
@@ -888,24 +893,21 @@ def _check_subbasis_degrees(ctx, where: str, solver: dict, basis: dict) -> None:
     elif not isinstance(full, list):
         full = [full] * order
 
-    def show(degrees):
-        return "[" + ", ".join(f"{d:g}" for d in degrees) + "]"
-
     previous = None
     for j, entry in enumerate(solver["totaldegrees"]):
         degrees = entry if isinstance(entry, list) else [entry] * order
         where_j = f"{key}[{j}]"
         if len(degrees) > order:
-            ctx.error(where_j, f"found {show(degrees)}; allowed: at most {order} numbers "
-                      f"(basis.order)")
+            ctx.error(where_j, f"found {_show_numbers(degrees)}; allowed: at most {order} "
+                      "numbers (basis.order)")
             return
         if any(d > f for d, f in zip(degrees, full)):
-            ctx.error(where_j, f"found {show(degrees)}; allowed: at most the basis' total "
-                      f"degrees {show(full)}, order by order")
+            ctx.error(where_j, f"found {_show_numbers(degrees)}; allowed: at most the basis' "
+                      f"total degrees {_show_numbers(full)}, order by order")
         if previous is not None and (len(degrees) < len(previous)
                                      or any(d < e for d, e in zip(degrees, previous))):
-            ctx.error(where_j, f"found {show(degrees)}; allowed: at least the entry before, "
-                      f"{show(previous)}, in every order (nested sub-bases)")
+            ctx.error(where_j, f"found {_show_numbers(degrees)}; allowed: at least the entry "
+                      f"before, {_show_numbers(previous)}, in every order (nested sub-bases)")
         previous = degrees
 
 
@@ -914,8 +916,8 @@ def _cross_checks(cfg, ctx) -> None:
     basis = cfg["basis"]
     degrees = basis["totaldegree"]
     if isinstance(degrees, list) and len(degrees) != basis["order"]:
-        ctx.error("basis.totaldegree", f"{_found(degrees)}; allowed: one number, or "
-                                       f"{basis['order']} numbers (one per order)")
+        ctx.error("basis.totaldegree", f"found {_show_numbers(degrees)} (list); allowed: one "
+                                       f"number, or {basis['order']} numbers (one per order)")
     validation = cfg["data"]["validation"]
     if validation["file"] is not None and validation["key"] is not None:
         ctx.error("data.validation", "both `file` and `key` are set; allowed: at most one")

@@ -119,6 +119,7 @@ def test_cross_checks(tmp_path):
     found, _ = problems(write(tmp_path, text))
     keys = [w.split(": ", 1)[1] for w, _ in found]
     assert keys == ["basis.totaldegree", "solvers[1].label", "export.yace_radial"]
+    assert found[0][1].startswith("found [10, 8, 6] (list)")   # as written, not 10.0, ...
     assert "already used by solvers[0]" in found[1][1]
     assert "'polynomial'" in found[2][1] and "export.yace_radial: spline" in found[2][1]
     # the default spline radials take the Agnesi basis
