@@ -46,8 +46,9 @@ class RunData:
     metric: str = "loss"  # the fit's selection.metric, which compare selects by too
 
 
-def load_run(directory) -> RunData:
-    """Read a run directory written by ``acefit fit`` (finished or interrupted)."""
+def load_run(directory, cfg: dict | None = None) -> RunData:
+    """Read a run directory written by ``acefit fit`` (finished or interrupted); ``cfg``:
+    its config when the caller has read it already (else ``config.yaml`` is read)."""
     import yaml
 
     from acefit.checkpoints import read_paths
@@ -57,8 +58,9 @@ def load_run(directory) -> RunData:
     if not paths_file.is_file():
         raise FileNotFoundError(f"{directory} is not an acefit run directory (no paths.h5)")
     state = _read_json(directory / "run.json") or {}
-    cfg = yaml.safe_load((directory / "config.yaml").read_text()) \
-        if (directory / "config.yaml").is_file() else {}
+    if cfg is None:
+        cfg = yaml.safe_load((directory / "config.yaml").read_text()) \
+            if (directory / "config.yaml").is_file() else {}
     paths = read_paths(paths_file)
     errors = {}
     for label in list(paths):

@@ -92,10 +92,11 @@ def open_run(run_dir) -> RunFiles:
         raise RunSelectionError(f"{directory} is not an acefit run directory (no "
                                 f"{', '.join(missing)}); give a directory written by "
                                 "`acefit fit`")
-    run = load_run(directory)
+    cfg = run_config(directory)
+    run = load_run(directory, cfg)
     report_file = directory / "report.json"
     report = read_json(report_file) if report_file.is_file() else None
-    return RunFiles(directory=directory, cfg=run_config(directory), paths=run.paths,
+    return RunFiles(directory=directory, cfg=cfg, paths=run.paths,
                     errors=run.errors, functions=run.functions, elements=run.elements,
                     report=report)
 
