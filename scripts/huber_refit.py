@@ -73,19 +73,25 @@ def huber_loss(r, delta) -> float:
     return float(np.sum(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))))
 
 
-def huber_fit(A, y, delta, *, max_iter: int = 100, rtol: float = 1e-8):
+def column_space(A):
+    """(U, s, V') of A with the singular values below lstsq's cut dropped: the least-squares
+    fit is V S^-1 U'y, lstsq's minimum-norm answer (active sets can be dependent)."""
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    keep = s > np.finfo(float).eps * max(A.shape) * s[0]
+    return U[:, keep], s[keep], Vt[keep]
+
+
+def huber_fit(A, y, delta, *, svd=None, max_iter: int = 100, rtol: float = 1e-8):
     """argmin_x sum rho_delta(y - A x) by IRLS; returns (x, iterations).
 
     Each step is the weighted least-squares fit with W = min(1, delta / |r|), along
     which the Huber loss never increases. Active sets can be numerically dependent
     (ASP's), so the steps are taken in the coordinates z of the column space,
-    A = U S V' (singular values below lstsq's cut dropped): (U' W U) z = U' W y is as
-    well conditioned as the weights, and x = V S^-1 z is lstsq's minimum-norm answer."""
+    A = U S V' (``svd``: :func:`column_space` of A, when the caller has it): (U' W U) z =
+    U' W y is as well conditioned as the weights, and x = V S^-1 z."""
     from scipy.linalg import cho_factor, cho_solve
 
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    keep = s > np.finfo(float).eps * max(A.shape) * s[0]
-    U, s, Vt = U[:, keep], s[keep], Vt[keep]
+    U, s, Vt = column_space(A) if svd is None else svd
     uty = U.T @ y
     z = uty                                  # the least-squares fit
     for it in range(1, max_iter + 1):
@@ -103,22 +109,24 @@ def huber_fit(A, y, delta, *, max_iter: int = 100, rtol: float = 1e-8):
 
 
 def refit_rows(A, y, kind, coef, ks):
-    """{"ls": least-squares refit, k: Huber refit} of ``coef``'s active functions."""
+    """{"ls": least-squares refit, k: Huber refit} of ``coef``'s active functions (one
+    SVD of the active columns serves them all)."""
     active = np.flatnonzero(coef)
     As = A[:, active]
-    x_ls = np.linalg.lstsq(As, y, rcond=None)[0]
+    svd = U, s, Vt = column_space(As)
+    x_ls = Vt.T @ ((U.T @ y) / s)
     out = {"ls": _fill(coef, active, x_ls)}
     r = y - As @ x_ls
     for k in ks:
-        x, _ = huber_fit(As, y, huber_scales(r, kind, k))
+        x, _ = huber_fit(As, y, huber_scales(r, kind, k), svd=svd)
         out[k] = _fill(coef, active, x)
     return out
 
 
 def config_errors(block, coefs):
-    """Per validation configuration: energy error per atom and summed |force error| of
-    every model in ``coefs``, and its force components: (abs_E, abs_F, n_F), the first
-    two of shape (configurations, models)."""
+    """Per validation configuration, for every model in ``coefs``: (abs_E, abs_F, n_F,
+    has_E): the energy error per atom and the summed |force error|, both (configurations,
+    models); the configuration's force components; whether it has an energy row."""
     configs, index = np.unique(block.config, return_inverse=True)
     pred = block.A @ np.stack(coefs, axis=1)
     err = np.abs(pred - block.y[:, None])
@@ -148,8 +156,8 @@ def crossfit(block, coefs, halvings: int, seed: int = 0) -> float:
     for _ in range(halvings):
         half = np.zeros(len(n_F), bool)
         half[rng.permutation(len(n_F))[: len(n_F) // 2]] = True
-        for choose, judge in ((half, ~half), (~half, half)):
-            held_out.append(score(judge)[int(np.argmin(score(choose)))])
+        a, b = score(half), score(~half)
+        held_out += [b[int(np.argmin(a))], a[int(np.argmin(b))]]
     return 100.0 * float(np.mean(held_out))
 
 
