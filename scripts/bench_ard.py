@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,9 +36,8 @@ from acefit.solvers import ard, ard_path
 def log_evidence(A_s, y, yty, m, active, alpha, beta):
     """log p(y | alpha, beta) of the ARD model on ``active`` (scaled columns ``A_s``)."""
     G, b = A_s[:, active].T @ A_s[:, active], A_s[:, active].T @ y  # the model's block only
-    M = beta * G + np.diag(alpha)
-    L = np.linalg.cholesky(M)
-    mu = beta * np.linalg.solve(M, b)
+    L = scipy.linalg.cholesky(beta * G + np.diag(alpha), lower=True)
+    mu = beta * scipy.linalg.cho_solve((L, True), b)
     rss = yty - 2 * mu @ b + mu @ G @ mu
     logdet = 2 * np.log(np.diag(L)).sum() - np.log(alpha).sum() - m * np.log(beta)
     return -0.5 * (m * np.log(2 * np.pi) + logdet + beta * rss + alpha @ mu ** 2)

@@ -181,11 +181,10 @@ class _Posterior:
         r = self.beta * (self.G_SS @ self.mu) + self.alpha * self.mu - rhs
         return float(np.linalg.norm(r) / max(np.linalg.norm(rhs), np.finfo(float).tiny))
 
-    def noise_update(self, yty: float, m: int) -> tuple[float, float]:
-        """The fixed point of beta for the current precisions, and the model's rss."""
-        rss = self.rss(yty)
+    def noise_update(self, yty: float, m: int) -> float:
+        """The fixed point of beta for the current precisions."""
         gamma = 1.0 - self.alpha * np.diag(self.Sigma)
-        return max(m - float(gamma.sum()), 1.0) / max(rss, np.finfo(float).tiny), rss
+        return max(m - float(gamma.sum()), 1.0) / max(self.rss(yty), np.finfo(float).tiny)
 
     def rss(self, yty: float) -> float:
         if not self.active:
@@ -308,7 +307,7 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         # a small model gets beta every k / 4 moves: the recompute, O(n k^2), costs ~ a move then
         if stalled or since_refresh >= min(refresh, max(1, len(post.active) // 4)):
             beta_old = post.beta
-            beta_new = post.noise_update(yty, m)[0] if post.active else beta_old
+            beta_new = post.noise_update(yty, m) if post.active else beta_old
             post.recompute(beta_new)
             drift_floor, since_refresh = post.drift(), 0
             if stalled and abs(beta_new - beta_old) <= tol * beta_old:
