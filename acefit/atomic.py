@@ -64,7 +64,7 @@ def json_ready(obj):
         return [json_ready(v) for v in obj]
     if isinstance(obj, PurePath):
         return str(obj)
-    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+    if hasattr(obj, "tolist"):
         return json_ready(obj.tolist())        # numpy array or scalar
     if isinstance(obj, float) and not math.isfinite(obj):
         return None

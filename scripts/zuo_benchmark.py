@@ -7,8 +7,8 @@ paths, errors, selection) and prints a Markdown table in the shape of the one in
 ("large") the best-validation checkpoint with at most t active functions of each
 sparse path (the ARD column: the ``ard_path`` solver labelled ``ard``), evaluated on
 the published test set, each cell ``ours / published``. Dense and Bayesian baselines
-(BLR on the full basis, a-priori BLR path) are listed below it. The wall time and peak memory of the whole run are measured
-here: peak resident memory of this process and of all its descendants (Dask
+(BLR on the full basis, a-priori BLR path) are listed below it. The wall time and peak
+memory of the whole run are measured here: peak resident memory of this process and of all its descendants (Dask
 workers), sampled every 0.5 s with psutil, and ``getrusage`` maxrss.
 
 Usage::

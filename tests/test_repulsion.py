@@ -329,7 +329,6 @@ def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():
     assert config_hash(cfg) != config_hash(earlier)
 
 
-
 def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog):
     import logging
 
