@@ -57,15 +57,8 @@ def errors_of_predictions(block: DesignBlock, predictions) -> list:
     list of dict
         One :func:`errors` result per column.
     """
-    predictions = np.asarray(predictions, dtype=float)
-    if predictions.ndim != 2 or predictions.shape[0] != len(block.y):
-        raise ValueError(f"predictions must have shape ({len(block.y)}, k), "
-                         f"got {predictions.shape}")
-    residual = predictions - block.y[:, None]
+    scaled = _scaled_residuals(block, predictions)
     kind = block.kind
-    scale = np.where(kind == "E", 1e3 / block.n_atoms,
-                     np.where(kind == "V", -EV_PER_A3_TO_GPA / block.volume, 1.0))
-    scaled = residual * scale[:, None]
     groups = {"all": np.ones(len(kind), dtype=bool)}
     groups.update({name: block.config_type == name
                    for name in sorted(set(block.config_type.tolist()))})
@@ -74,6 +67,123 @@ def errors_of_predictions(block: DesignBlock, predictions) -> list:
              "by_config_type": {name: _pick(st, j) for name, st in stats.items()
                                 if name != "all"}}
             for j in range(predictions.shape[1])]
+
+
+def bootstrap_errors(block: DesignBlock, predictions, *, resamples: int = 10000,
+                     level: float = 0.95, seed: int = 0) -> list:
+    """How precisely the rows measure each model's MAE: a bootstrap over configurations.
+
+    A test set of a few dozen configurations measures an MAE with a sampling error of its
+    own. Drawing the configurations with replacement (all rows of a drawn configuration
+    together, since its force components are not independent) gives that error as the
+    standard deviation of the resampled MAEs, and a percentile interval. Every model is
+    scored on the same draws.
+
+    Parameters
+    ----------
+    block : DesignBlock
+    predictions : array_like, shape (n_rows, k)
+        Column j: model j's prediction of every row (``block.A @ coef_j``).
+    resamples : int, default 10000
+        Number of bootstrap draws (at least 2).
+    level : float, default 0.95
+        Coverage of the percentile interval, in (0, 1).
+    seed : int, default 0
+        Seed of the draws (the result is reproducible).
+
+    Returns
+    -------
+    list of dict
+        Per model, ``{"E": entry, "F": entry, "S": entry}`` in the units of
+        :func:`errors`, with ``entry = {"mae", "se", "low", "high", "configs"}``
+        (``configs``: configurations with rows of that quantity; NaN values and 0
+        when there are none).
+    """
+    draws = _bootstrap_maes(block, predictions, resamples, level, seed)
+    k = np.asarray(predictions).shape[1]
+    return [{label: _interval(mae[j], boot[:, j], level, n) for label, (mae, boot, n)
+             in draws.items()} for j in range(k)]
+
+
+def bootstrap_differences(block: DesignBlock, predictions, pairs, *, resamples: int = 10000,
+                          level: float = 0.95, seed: int = 0) -> list:
+    """:func:`bootstrap_errors` of the MAE differences MAE_i − MAE_j of model pairs.
+
+    Two models scored on the same configurations share most of their sampling error
+    (the configurations hard for one are hard for the other), so the rows rank two models
+    more precisely than the intervals of their MAEs suggest.
+
+    Parameters
+    ----------
+    block, predictions, resamples, level, seed
+        As in :func:`bootstrap_errors`.
+    pairs : sequence of (i, j)
+        Column indices of ``predictions``.
+
+    Returns
+    -------
+    list of dict
+        Per pair, entries as in :func:`bootstrap_errors` for the difference.
+    """
+    k = np.asarray(predictions).shape[1] if np.ndim(predictions) == 2 else 0
+    pairs = [(int(i), int(j)) for i, j in pairs]
+    bad = [p for p in pairs if not (0 <= p[0] < k and 0 <= p[1] < k)]
+    if bad:
+        raise ValueError(f"pairs must index the {k} prediction columns, got {bad}")
+    draws = _bootstrap_maes(block, predictions, resamples, level, seed)
+    return [{label: _interval(mae[i] - mae[j], boot[:, i] - boot[:, j], level, n)
+             for label, (mae, boot, n) in draws.items()} for i, j in pairs]
+
+
+def _bootstrap_maes(block, predictions, resamples, level, seed) -> dict:
+    """Per quantity (E, F, S): (MAE per model, (resamples, k) resampled MAEs, configs)."""
+    if int(resamples) != resamples or resamples < 2:
+        raise ValueError(f"resamples must be an integer >= 2, got {resamples}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    scaled = np.abs(_scaled_residuals(block, predictions))
+    k = scaled.shape[1]
+    ids, config = np.unique(block.config, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    # draw counts per configuration: the multinomial is the bootstrap's distribution
+    counts_drawn = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)),
+                                   size=int(resamples))
+    out = {}
+    for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
+        rows = block.kind == kind
+        sums = np.zeros((len(ids), k))
+        np.add.at(sums, config[rows], scaled[rows])
+        counts = np.bincount(config[rows], minlength=len(ids)).astype(float)
+        n_configs = int(np.count_nonzero(counts))
+        if n_configs == 0:
+            out[label] = (np.full(k, np.nan), np.full((int(resamples), k), np.nan), 0)
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot = (counts_drawn @ sums) / (counts_drawn @ counts)[:, None]  # NaN: none drawn
+        out[label] = (sums.sum(axis=0) / counts.sum(), boot, n_configs)
+    return out
+
+
+def _interval(value, boot, level, n_configs) -> dict:
+    if n_configs == 0:
+        nan = float("nan")
+        return {"mae": nan, "se": nan, "low": nan, "high": nan, "configs": 0}
+    tail = 50.0 * (1.0 - level)
+    low, high = np.nanpercentile(boot, [tail, 100.0 - tail])
+    return {"mae": float(value), "se": float(np.nanstd(boot, ddof=1)), "low": float(low),
+            "high": float(high), "configs": n_configs}
+
+
+def _scaled_residuals(block: DesignBlock, predictions) -> np.ndarray:
+    """Residuals of the predictions in report units: meV/atom, eV/Å, GPa."""
+    predictions = np.asarray(predictions, dtype=float)
+    if predictions.ndim != 2 or predictions.shape[0] != len(block.y):
+        raise ValueError(f"predictions must have shape ({len(block.y)}, k), "
+                         f"got {predictions.shape}")
+    kind = block.kind
+    scale = np.where(kind == "E", 1e3 / block.n_atoms,
+                     np.where(kind == "V", -EV_PER_A3_TO_GPA / block.volume, 1.0))
+    return (predictions - block.y[:, None]) * scale[:, None]
 
 
 def config_errors(basis, configs, coef, e0) -> dict:
