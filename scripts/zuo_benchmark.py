@@ -40,6 +40,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,6 +59,7 @@ PUBLISHED = {
                      "ard": (2.344, 0.060)}},
 }
 SIZES = {"small": 300, "large": 1000}
+TABLE_SOLVERS = ["rrqr", "asp", "omp", "ard"]
 QUICK_SIZES = {"small": 20, "large": 60}
 QUICK_SUBBASES = [[8, 6, 4], [10, 8, 6]]
 # The published RRQR cells are a priori bases, not budgets: ACE1x's "small" and "large"
@@ -208,6 +210,38 @@ def results_of(run_dir: Path, budgets: dict) -> dict:
     return out
 
 
+def test_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
+    """How precisely the test set measures each table cell: the bootstrap SE and 95 %
+    interval of the cell's test MAEs over the test configurations
+    (:func:`acefit.metrics.bootstrap_errors`), ``{size: {solver: {"E": .., "F": ..}}}``."""
+    from acefit.checkpoints import read_paths
+    from acefit.metrics import bootstrap_differences, bootstrap_errors
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from config_residuals import _load_run
+
+    system = _load_run(run_dir)[3]
+    paths = read_paths(run_dir / "paths.h5")
+    cells = [(size, solver, row) for size in SIZES for solver in TABLE_SOLVERS
+             if (row := _table_row(res, size, solver)) is not None]
+    if system.test is None or not cells:
+        return {}
+    coefs = np.stack([paths[row["label"]].steps[row["step"]].coef for _, _, row in cells], axis=1)
+    pred = system.test.A @ coefs
+    boot = bootstrap_errors(system.test, pred, resamples=resamples)
+    out = {}
+    for (size, solver, _), b in zip(cells, boot):
+        out.setdefault(size, {})[solver] = {q: b[q] for q in ("E", "F")}
+    column = {(size, solver): j for j, (size, solver, _) in enumerate(cells)}
+    pairs = [(size, column[size, "asp"], column[size, "omp"]) for size in SIZES
+             if (size, "asp") in column and (size, "omp") in column]
+    diffs = bootstrap_differences(system.test, pred, [(i, j) for _, i, j in pairs],
+                                  resamples=resamples)
+    for (size, _, _), d in zip(pairs, diffs):
+        out[size]["asp-omp"] = {q: d[q] for q in ("E", "F")}
+    return out
+
+
 def _table_row(res: dict, size: str, solver: str):
     """The row of a table cell: RRQR from its sub-basis, the others from the budget."""
     if solver == "rrqr":
@@ -224,8 +258,9 @@ def _cell(ours, published, digits):
 
 
 def markdown(results: dict, quick: bool) -> str:
-    """The README-shaped table (ours / published) and the baselines table."""
-    solvers = ["rrqr", "asp", "omp", "ard"]
+    """The README-shaped table (ours / published), the test-set resolution of its cells,
+    and the baselines table."""
+    solvers = TABLE_SOLVERS
     head = (["element", "size"] + [f"{s.upper()} E" for s in solvers]
             + [f"{s.upper()} F" for s in solvers] + ["active " + "/".join(map(str.upper, solvers))])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -248,9 +283,12 @@ def markdown(results: dict, quick: bool) -> str:
               "its small choice). RRQR, as published: not a budget but the a-priori bases of "
               "total degrees [20, 16, 12] (small) and [25, 21, 17] (large), each with its "
               "best-validation rtol.")
+    lines += ["", legend]
+    if any(res.get("intervals") for res in results.values()):
+        lines += ["", *resolution_table(results, quick)]
     baselines = ("Baselines and sizes: every solver path's best-validation checkpoint "
                  "(any size, within each budget, and of each a-priori sub-basis), test MAE.")
-    lines += ["", legend, "", baselines, "",
+    lines += ["", baselines, "",
               "| element | solver | budget | active | E (meV/atom) | F (eV/Å) |",
               "|---|---|---|---|---|---|"]
     for element, res in results.items():
@@ -267,6 +305,48 @@ def markdown(results: dict, quick: bool) -> str:
                 lines.append(f"| {element} | {label} | sub-basis {level} | {row['n_active']} | "
                              f"{_cell(row['E'], None, 3)} | {_cell(row['F'], None, 4)} |")
     return "\n".join(lines)
+
+
+def resolution_table(results: dict, quick: bool) -> list:
+    """Lines of the table of bootstrap SEs and 95 % intervals of the main table's cells."""
+    solvers = TABLE_SOLVERS
+    head = (["element", "size"] + [f"{s.upper()} E" for s in solvers]
+            + [f"{s.upper()} F" for s in solvers])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    outside = []
+    for element, res in results.items():
+        for size in ("small", "large"):
+            got = res.get("intervals", {}).get(size, {})
+            cells = [element, size]
+            for q, digits in (("E", 2), ("F", 4)):
+                for s in solvers:
+                    b = got.get(s, {}).get(q)
+                    if b is None:
+                        cells.append("–")
+                        continue
+                    cells.append(f"±{b['se']:.{digits}f} [{b['low']:.{digits}f}, "
+                                 f"{b['high']:.{digits}f}]")
+                    ref = None if quick else PUBLISHED[element][size][s][0 if q == "E" else 1]
+                    if ref is not None and not b["low"] <= ref <= b["high"]:
+                        outside.append(f"{element} {size} {s.upper()} {q}")
+            lines.append("| " + " | ".join(cells) + " |")
+    n = next(iter(r["intervals_resamples"] for r in results.values()
+                  if r.get("intervals_resamples")), 0)
+    note = ("Test-set resolution of the cells above: bootstrap standard error and 95 % "
+            f"percentile interval of each test MAE, {n} draws of the test configurations "
+            "with replacement (a configuration's rows together; "
+            "`acefit.metrics.bootstrap_errors`, seed 0).")
+    if not quick:
+        note += (" Published values outside our interval: "
+                 + (", ".join(outside) if outside else "none") + ".")
+    paired = [f"{element} {size} {d['E']['mae']:+.2f} ± {d['E']['se']:.2f} meV/atom, "
+              f"{d['F']['mae']:+.4f} ± {d['F']['se']:.4f} eV/Å"
+              for element, res in results.items() for size in ("small", "large")
+              if (d := res.get("intervals", {}).get(size, {}).get("asp-omp"))]
+    if paired:
+        note += (" Two models scored on the same configurations are ranked more precisely: "
+                 "ASP − OMP, the same draws, " + "; ".join(paired) + ".")
+    return [note, "", *lines]
 
 
 def main(argv=None) -> int:
@@ -287,10 +367,15 @@ def main(argv=None) -> int:
     p.add_argument("--progress", action="store_true", help="progress bars on stderr")
     p.add_argument("--jobs", type=int, default=2,
                    help="elements run side by side, one process each (default 2)")
+    p.add_argument("--resamples", type=int, default=10000,
+                   help="bootstrap draws of the test configurations for the intervals of "
+                        "the table's cells (0: none)")
     p.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.jobs < 1:
         p.error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.resamples < 0 or args.resamples == 1:
+        p.error(f"--resamples must be 0 or at least 2, got {args.resamples}")
 
     from acefit.atomic import write_json
     from acefit.pipeline import RunExistsError, run_fit
@@ -324,6 +409,11 @@ def main(argv=None) -> int:
     if args.no_summary:
         return 0
     results = {element: results_of(out / element.lower(), budgets) for element in elements}
+    if args.resamples:
+        for element, res in results.items():
+            res["intervals"] = test_intervals(out / element.lower(), res,
+                                              resamples=args.resamples)
+            res["intervals_resamples"] = args.resamples
     wall = time.perf_counter() - t0
     kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)

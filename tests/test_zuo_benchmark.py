@@ -41,6 +41,16 @@ def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
         row = next(line for line in table.splitlines() if line.startswith(f"| {element} | large"))
         assert row.split(" | ")[-1].split("/")[0] == str(rrqr["1"]["n_active"])
     assert "Whole run (Mo, Si, quick): wall" in table
+    # every cell's test MAEs with their bootstrap interval over the test configurations
+    assert "Test-set resolution of the cells above" in table
+    for element in ("Mo", "Si"):
+        for size, cells in summary["results"][element]["intervals"].items():
+            assert set(cells) == {"rrqr", "asp", "omp", "ard", "asp-omp"}
+            for solver in ("asp", "omp"):
+                b = cells[solver]["E"]
+                assert b["mae"] == pytest.approx(
+                    summary["results"][element]["budgets"][size][solver]["E"])
+                assert b["low"] <= b["mae"] <= b["high"] and b["configs"] == 5
     # the two element runs overlapped in time
     starts = [json.loads((out / e / "run.json").read_text())["started"] for e in ("mo", "si")]
     ends = [json.loads((out / e / "run.json").read_text())["finished"] for e in ("mo", "si")]
