@@ -15,6 +15,7 @@ from acefit.design import DesignBlock, design_block
 
 UNITS = {"E": "meV/atom", "F": "eV/Å", "S": "GPa"}
 EV_PER_A3_TO_GPA = 160.21766208
+_BOOTSTRAP_CHUNK = 2 ** 22        # draw counts held at once (configurations × draws)
 
 
 def errors(block: DesignBlock, coef) -> dict:
@@ -144,23 +145,27 @@ def _bootstrap_maes(block, predictions, resamples, level, seed) -> dict:
     scaled = np.abs(_scaled_residuals(block, predictions))
     k = scaled.shape[1]
     ids, config = np.unique(block.config, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    # draw counts per configuration: the multinomial is the bootstrap's distribution
-    counts_drawn = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)),
-                                   size=int(resamples))
-    out = {}
+    quantities = []
     for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
         rows = block.kind == kind
         sums = np.zeros((len(ids), k))
         np.add.at(sums, config[rows], scaled[rows])
         counts = np.bincount(config[rows], minlength=len(ids)).astype(float)
+        quantities.append((label, sums, counts, np.full((int(resamples), k), np.nan)))
+    rng = np.random.default_rng(seed)
+    chunk = max(1, int(_BOOTSTRAP_CHUNK // len(ids)))      # bounded memory for big sets
+    for start in range(0, int(resamples), chunk):
+        stop = min(int(resamples), start + chunk)
+        # draw counts per configuration: the multinomial is the bootstrap's distribution
+        drawn = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=stop - start)
+        for _, sums, counts, boot in quantities:
+            with np.errstate(invalid="ignore", divide="ignore"):   # NaN: none of it drawn
+                boot[start:stop] = (drawn @ sums) / (drawn @ counts)[:, None]
+    out = {}
+    for label, sums, counts, boot in quantities:
         n_configs = int(np.count_nonzero(counts))
-        if n_configs == 0:
-            out[label] = (np.full(k, np.nan), np.full((int(resamples), k), np.nan), 0)
-            continue
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot = (counts_drawn @ sums) / (counts_drawn @ counts)[:, None]  # NaN: none drawn
-        out[label] = (sums.sum(axis=0) / counts.sum(), boot, n_configs)
+        out[label] = ((sums.sum(axis=0) / counts.sum(), boot, n_configs) if n_configs else
+                      (np.full(k, np.nan), boot, 0))
     return out
 
 

@@ -712,6 +712,30 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
     return chosen
 
 
+def test_resolution(system, paths, selected, *, resamples: int = 2000) -> list:
+    """How precisely the test set measures each selected checkpoint's test MAEs.
+
+    Per entry of ``selected`` (same order): ``{"E": .., "F": .., "S": ..}`` from
+    :func:`acefit.metrics.bootstrap_errors` over the test configurations, plus
+    ``"minus_headline"``: the paired difference to the headline potential
+    (:func:`acefit.metrics.bootstrap_differences`; None for the headline itself).
+    Empty without a test set.
+    """
+    from acefit.metrics import bootstrap_differences, bootstrap_errors
+
+    if system.test is None or not selected:
+        return []
+    coefs = np.stack([paths[s["label"]].steps[s["step"]].coef for s in selected], axis=1)
+    pred = system.test.A @ coefs
+    own = bootstrap_errors(system.test, pred, resamples=resamples)
+    head = selected.index(_overall_choice(selected))
+    others = [i for i in range(len(selected)) if i != head]
+    diffs = dict(zip(others, bootstrap_differences(system.test, pred,
+                                                   [(i, head) for i in others],
+                                                   resamples=resamples)))
+    return [{**own[i], "minus_headline": diffs.get(i)} for i in range(len(selected))]
+
+
 # ---------------------------------------------------------------------------- export
 
 def _potential_name(sel) -> str:
@@ -1014,6 +1038,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         t = time.perf_counter()
         exported = export_potentials(selected, paths, basis, system, cfg, run_dir)
         timings["export"] = time.perf_counter() - t
+        for sel, resolution in zip(exported, test_resolution(system, paths, exported)):
+            sel["test_resolution"] = resolution
 
         wall = time.perf_counter() - t0
         state.update(status="finished", finished=_now(), wall_time_s=wall)

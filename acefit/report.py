@@ -118,6 +118,39 @@ def summary_table(report: dict) -> str:
     return "\n".join(rows)
 
 
+def _resolution_table(selected) -> str:
+    """How precisely the test set measures the selected potentials' test MAEs."""
+    rows = [s for s in selected if s.get("test_resolution")]
+    if not rows:
+        return ""
+    n = rows[0]["test_resolution"]["E"]["configs"] or rows[0]["test_resolution"]["F"]["configs"]
+
+    def cell(b, digits):
+        if b is None or b["configs"] == 0:
+            return "–"
+        return (f"{b['mae']:.{digits}f} ± {b['se']:.{digits}f} "
+                f"[{b['low']:.{digits}f}, {b['high']:.{digits}f}]")
+
+    out = [f"How precisely the test set ({n} configurations) measures these errors: test MAE ± "
+           "bootstrap standard error [95 % interval], drawing whole configurations; and the "
+           "difference to the headline potential (`potential.h5`) on the same draws (paired: a difference "
+           "within about two of its standard errors is one the test set cannot resolve).",
+           "",
+           "| budget | solver | E MAE test | F MAE test | E − headline | F − headline |",
+           "|---|---|---|---|---|---|"]
+    for sel in rows:
+        r = sel["test_resolution"]
+        d = r.get("minus_headline") or {}
+        budget = "any" if sel["budget"] is None else f"≤ {sel['budget']}"
+        star = " ★" if sel["best"] else ""
+        diff = [("(headline)" if not d else
+                 f"{d[q]['mae']:+.{k}f} ± {d[q]['se']:.{k}f}" if d[q]["configs"] else "–")
+                for q, k in (("E", 2), ("F", 4))]
+        out.append(f"| {budget} | {sel['label']}{star} | {cell(r['E'], 2)} | {cell(r['F'], 4)} "
+                   f"| {diff[0]} | {diff[1]} |")
+    return "\n".join(out)
+
+
 def _config_type_table(sel: dict) -> str:
     rows = ["| config_type | set | E MAE | E RMSE | F MAE | F RMSE | S MAE | S RMSE |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -179,6 +212,9 @@ def to_markdown(report: dict) -> str:
         summary_table(report),
         "",
     ]
+    resolution = _resolution_table(sel["selected"])
+    if resolution:
+        lines += [resolution, ""]
     files = [(s, f) for s in sel["selected"] for fs in s.get("files", {}).values() for f in fs]
     if files:
         lines += ["Files:", ""]

@@ -95,6 +95,20 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     assert mae == pytest.approx(best[0]["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
     md = (run / "report.md").read_text()
     assert "## Selected potentials" in md and "| md | test |" in md
+    # How precisely the test set measures them: bootstrap over its configurations, and the
+    # paired difference to the headline potential.
+    assert "How precisely the test set (" in md and "| (headline) | (headline) |" in md
+    for s in selected:
+        r, test = s["test_resolution"], s["errors"]["test"]["all"]
+        for q in ("E", "F", "S"):
+            assert r[q]["mae"] == pytest.approx(test[q]["mae"], rel=1e-10)
+            assert r[q]["low"] <= r[q]["mae"] <= r[q]["high"] and r[q]["se"] > 0
+        d = r["minus_headline"]
+        if s is best[0]:
+            assert d is None
+        else:
+            head = best[0]["errors"]["test"]["all"]
+            assert d["E"]["mae"] == pytest.approx(test["E"]["mae"] - head["E"]["mae"], abs=1e-10)
 
     # A finished run is never overwritten without --force.
     assert fit(config, run) == EXIT_EXISTS

@@ -92,7 +92,7 @@ def _with_residuals(block, residual_of_row):
     return (block.y + residual_of_row)[:, None]
 
 
-def test_bootstrap_mae_is_the_errors_mae_and_draws_are_shared(setup):
+def test_bootstrap_mae_is_the_errors_mae_and_draws_are_shared(setup, monkeypatch):
     configs, basis, _ = setup
     block = design_block(basis, configs, None, E0)
     coefs = np.random.default_rng(6).standard_normal((len(basis), 3)) * 0.1
@@ -104,6 +104,8 @@ def test_bootstrap_mae_is_the_errors_mae_and_draws_are_shared(setup):
             assert b[q]["low"] <= b[q]["mae"] <= b[q]["high"] and b[q]["se"] > 0
             assert b[q]["configs"] == len(configs)
     assert bootstrap_errors(block, pred, resamples=500) == boot           # seeded
+    monkeypatch.setattr("acefit.metrics._BOOTSTRAP_CHUNK", 7 * len(configs))  # in chunks
+    assert bootstrap_errors(block, pred, resamples=500) == boot
     assert bootstrap_errors(block, pred, resamples=500, seed=1) != boot
     # every model on the same draws: a model twice as wrong has exactly twice the spread
     twice = block.y[:, None] + 2.0 * (pred[:, :1] - block.y[:, None])
