@@ -712,7 +712,7 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
     return chosen
 
 
-def test_resolution(system, paths, selected, *, resamples: int = 2000) -> list:
+def resolution_on_test_set(system, paths, selected, *, resamples: int = 2000) -> list:
     """How precisely the test set measures each selected checkpoint's test MAEs.
 
     Per entry of ``selected`` (same order): ``{"E": .., "F": .., "S": ..}`` from
@@ -1038,7 +1038,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         t = time.perf_counter()
         exported = export_potentials(selected, paths, basis, system, cfg, run_dir)
         timings["export"] = time.perf_counter() - t
-        for sel, resolution in zip(exported, test_resolution(system, paths, exported)):
+        for sel, resolution in zip(exported, resolution_on_test_set(system, paths, exported)):
             sel["test_resolution"] = resolution
 
         wall = time.perf_counter() - t0

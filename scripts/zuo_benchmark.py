@@ -210,7 +210,7 @@ def results_of(run_dir: Path, budgets: dict) -> dict:
     return out
 
 
-def test_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
+def cell_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
     """How precisely the test set measures each table cell: the bootstrap SE and 95 %
     interval of the cell's test MAEs over the test configurations
     (:func:`acefit.metrics.bootstrap_errors`), ``{size: {solver: {"E": .., "F": ..}}}``."""
@@ -411,7 +411,7 @@ def main(argv=None) -> int:
     results = {element: results_of(out / element.lower(), budgets) for element in elements}
     if args.resamples:
         for element, res in results.items():
-            res["intervals"] = test_intervals(out / element.lower(), res,
+            res["intervals"] = cell_intervals(out / element.lower(), res,
                                               resamples=args.resamples)
             res["intervals_resamples"] = args.resamples
     wall = time.perf_counter() - t0
