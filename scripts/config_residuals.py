@@ -61,6 +61,26 @@ def _load_run(run_dir: Path):
     return cfg, data, basis, system, checkpoints
 
 
+def training_rows(system):
+    """The weighted training rows with a nonzero weight, from the run's cache:
+    (A, y, kind of each row, configuration of each row)."""
+    from acefit.assembly import train_row_blocks
+
+    if system.train_rows is None:
+        raise SystemExit("the run's cache holds no training rows (output.train_rows_gib)")
+    As, ys, kinds, configs = [], [], [], []
+    for block, _ in train_row_blocks(system.train_rows):
+        if block is None:
+            continue
+        A, y = block.weighted()
+        keep = block.w != 0
+        As.append(A[keep])
+        ys.append(y[keep])
+        kinds.append(block.kind[keep])
+        configs.append(block.config[keep])
+    return np.vstack(As), np.concatenate(ys), np.concatenate(kinds), np.concatenate(configs)
+
+
 def refit_arguments(ap, paths: str) -> None:
     """The command-line arguments of the scripts that refit a run's path steps."""
     ap.add_argument("run", type=Path, help="a finished run directory (with report.json)")

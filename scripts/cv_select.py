@@ -30,25 +30,7 @@ import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from config_residuals import _load_run  # noqa: E402
-
-
-def training_rows_by_config(system):
-    """Weighted training rows with a nonzero weight: (A, y, configuration of each row)."""
-    from acefit.assembly import train_row_blocks
-
-    if system.train_rows is None:
-        raise SystemExit("the run's cache holds no training rows (output.train_rows_gib)")
-    As, ys, configs = [], [], []
-    for block, _ in train_row_blocks(system.train_rows):
-        if block is None:
-            continue
-        A, y = block.weighted()
-        keep = block.w != 0
-        As.append(A[keep])
-        ys.append(y[keep])
-        configs.append(block.config[keep])
-    return np.vstack(As), np.concatenate(ys), np.concatenate(configs)
+from config_residuals import _load_run, training_rows  # noqa: E402
 
 
 def reduced_problem(A, y):
@@ -125,7 +107,7 @@ def main(argv=None) -> int:
     report = json.loads((args.run / "report.json").read_text())
     budgets = [int(b) for b in args.budgets.split(",")]
 
-    A, y, configs = training_rows_by_config(system)
+    A, y, _, configs = training_rows(system)
     print(f"{args.run}: {A.shape[0]} training rows of {np.unique(configs).size} configurations, "
           f"{args.folds} folds (seed {args.seed}), {solver}", flush=True)
     cv_sse, cv_rows = fold_curves(A, y, configs, folds=args.folds, seed=args.seed,

@@ -36,27 +36,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from config_residuals import _fill, _load_run, split_errors  # noqa: E402
+from config_residuals import _fill, _load_run, split_errors, training_rows  # noqa: E402
 
 MAD_TO_SIGMA = 1.4826
-
-
-def training_rows(system):
-    """The weighted training rows with a nonzero weight: (A, y, kind)."""
-    from acefit.assembly import train_row_blocks
-
-    if system.train_rows is None:
-        raise SystemExit("the run's cache holds no training rows (output.train_rows_gib)")
-    As, ys, kinds = [], [], []
-    for block, _ in train_row_blocks(system.train_rows):
-        if block is None:
-            continue
-        A, y = block.weighted()
-        keep = block.w != 0
-        As.append(A[keep])
-        ys.append(y[keep])
-        kinds.append(block.kind[keep])
-    return np.vstack(As), np.concatenate(ys), np.concatenate(kinds)
 
 
 def huber_scales(r, kind, k: float) -> np.ndarray:
@@ -173,7 +155,7 @@ def main(argv=None) -> int:
     _, _, _, system, checkpoints = _load_run(args.run)
     if system.val is None:
         raise SystemExit(f"the run {args.run} has no validation set")
-    A, y, kind = training_rows(system)
+    A, y, kind, _ = training_rows(system)
     print(f"{args.run}: {A.shape[0]} weighted training rows, {A.shape[1]} functions")
     print("| checkpoint | active | fit | val E | val F | test E | test F |")
     print("|---|---|---|---|---|---|---|")

@@ -54,6 +54,13 @@ def fit(config, out, *extra):
     return main(["fit", str(config), "-o", str(out), "--no-progress", "-q", *extra])
 
 
+def fitted_run(tmp_path_factory, data: Path, solvers) -> Path:
+    """A finished tiny run in a fresh folder (for the script tests' module fixtures)."""
+    folder = tmp_path_factory.mktemp("run")
+    assert fit(tiny_config(folder, data, solvers=solvers), folder / "run") == EXIT_OK
+    return folder / "run"
+
+
 def test_fit_end_to_end(tmp_path, small_data, capsys):
     from ase.io import read
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from _scripts import load_script
-from test_cli import EXIT_OK, fit, small_data, tiny_config  # noqa: F401  (fixture)
+from test_cli import fitted_run, small_data  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -13,15 +13,12 @@ def cv():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, small_data):  # noqa: F811
-    folder = tmp_path_factory.mktemp("cv")
-    config = tiny_config(folder, small_data, solvers=["{name: omp, max_active: 12}"])
-    assert fit(config, folder / "run") == EXIT_OK
-    return folder / "run"
+    return fitted_run(tmp_path_factory, small_data, ["{name: omp, max_active: 12}"])
 
 
 def test_folds_hold_out_every_configuration_once(cv, run):
     cfg, _, _, system, _ = cv._load_run(run)
-    A, y, configs = cv.training_rows_by_config(system)
+    A, y, _, configs = cv.training_rows(system)
     assert A.shape == (system.train.m, system.train.n_features)
     spec = next(s for s in cfg["solvers"] if s["name"] == "omp")
     sse, rows = cv.fold_curves(A, y, configs, folds=3, seed=0, spec=spec, gamma=None,
@@ -36,7 +33,7 @@ def test_held_out_sse_and_the_reduced_problem(cv, run):
     from acefit.solvers import omp
 
     _, _, _, system, _ = cv._load_run(run)
-    A, y, _ = cv.training_rows_by_config(system)
+    A, y, _, _ = cv.training_rows(system)
     problem = cv.reduced_problem(A.copy(), y)
     # the reduction of the kept rows is the run's own training problem
     assert problem.yty == pytest.approx(system.train.yty)

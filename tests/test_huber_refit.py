@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 from _scripts import load_script
-from test_cli import EXIT_OK, fit, small_data, tiny_config  # noqa: F401  (fixture)
+from test_cli import fitted_run, small_data  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +63,13 @@ def test_scales_are_per_row_kind(huber):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, small_data):  # noqa: F811
-    folder = tmp_path_factory.mktemp("huber")
-    config = tiny_config(folder, small_data, solvers=["{name: omp, max_active: 12}"])
-    assert fit(config, folder / "run") == EXIT_OK
-    return folder / "run"
+    return fitted_run(tmp_path_factory, small_data, ["{name: omp, max_active: 12}"])
 
 
 def test_refits_of_a_run(huber, run, capsys):
     _, _, _, system, checkpoints = huber._load_run(run)
-    A, y, kind = huber.training_rows(system)
+    A, y, kind, configs = huber.training_rows(system)
+    assert configs.shape == y.shape and configs.min() >= 0
     assert A.shape == (system.train.m, system.train.n_features) and set(kind) <= {"E", "F", "V"}
     _, coef = checkpoints[0]
     fits = huber.refit_rows(A, y, kind, coef, [2.0])
