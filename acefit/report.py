@@ -131,10 +131,11 @@ def _resolution_table(selected) -> str:
         return (f"{b['mae']:.{digits}f} ± {b['se']:.{digits}f} "
                 f"[{b['low']:.{digits}f}, {b['high']:.{digits}f}]")
 
-    out = [f"How precisely the test set ({n} configurations) measures these errors: test MAE ± "
-           "bootstrap standard error [95 % interval], drawing whole configurations; and the "
-           "difference to the headline potential (`potential.h5`) on the same draws (paired: a difference "
-           "within about two of its standard errors is one the test set cannot resolve).",
+    out = [f"How precisely the test set ({n} configurations) measures these errors: test MAE "
+           "± bootstrap standard error [95 % interval], drawing whole configurations; and "
+           "the difference to the headline potential (`potential.h5`) on the same draws "
+           "(paired: a difference within about two of its standard errors is one the test "
+           "set cannot resolve).",
            "",
            "| budget | solver | E MAE test | F MAE test | E − headline | F − headline |",
            "|---|---|---|---|---|---|"]
