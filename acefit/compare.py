@@ -6,7 +6,9 @@ Writes into the output folder:
   every (run, solver) that its fit selects (the run's ``selection.metric`` on
   validation, or training without a validation set) among those with at most t
   active functions, with its validation and test errors; the best value of each
-  error column within a budget is in bold;
+  error column within a budget is in bold; and, for runs on the same test set, each run's
+  selected checkpoints minus the first run's, paired on the test configurations
+  (``test_errors.json``) with their bootstrap standard error;
 * ``learning_curve.png``: test (or validation) energy and force MAE against the
   number of active functions, one line per (run, solver) (Torabi et al., Figs. 1,
   4, 6);
@@ -15,7 +17,8 @@ Writes into the output folder:
   they first entered (Figs. 2, 3).
 
 Only files in the run directories are read (``paths.h5``, ``errors/*.json``,
-``basis_functions.json``, ``report.json``/``config.yaml``); nothing is recomputed.
+``basis_functions.json``, ``report.json``/``config.yaml``, ``test_errors.json``); no
+model is evaluated again.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class RunData:
     budgets: list
     finished: bool
     metric: str = "loss"  # the fit's selection.metric, which compare selects by too
+    test_errors: dict | None = None  # test_errors.json: per-configuration test errors
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
@@ -80,7 +84,8 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
                    budgets=list(selection.get("budgets") or []),
                    finished=state.get("status") == "finished",
-                   metric=selection.get("metric") or "loss")
+                   metric=selection.get("metric") or "loss",
+                   test_errors=_read_json(directory / "test_errors.json"))
 
 
 def _read_json(path: Path):
@@ -175,6 +180,57 @@ def markdown_table(rows, many_runs: bool) -> str:
                 cells.append(f"**{text}**" if r[k] is not None and r[k] == best[k]
                              and len(group) > 1 else text)
             lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def paired_rows(runs, *, resamples: int = 10000) -> list[dict]:
+    """Each later run's selected checkpoints against the first run's, on the same test
+    configurations: the paired bootstrap difference of their test MAEs
+    (:func:`acefit.metrics.bootstrap_differences`), per size budget and solver label that
+    both selected. Empty unless every run wrote ``test_errors.json`` for the same test
+    configurations (names and rows)."""
+    from acefit.metrics import ConfigurationErrors, bootstrap_differences
+
+    records = [r.test_errors for r in runs]
+    if len(runs) < 2 or any(rec is None for rec in records):
+        return []
+    first = records[0]
+    if any(rec["configurations"] != first["configurations"] or rec["counts"] != first["counts"]
+           for rec in records[1:]):
+        return []
+    counts = {q: np.asarray(v, dtype=float) for q, v in first["counts"].items()}
+    configs = np.arange(len(first["configurations"]))
+
+    def model(sel):
+        sums = {q: np.asarray(v, dtype=float)[:, None] for q, v in sel["abs_error_sums"].items()}
+        return ConfigurationErrors(configs, sums, counts)
+
+    rows = []
+    reference = {(s["budget"], s["label"]): s for s in first["selected"]}
+    for run, rec in zip(runs[1:], records[1:]):
+        for sel in rec["selected"]:
+            ref = reference.get((sel["budget"], sel["label"]))
+            if ref is None:
+                continue
+            (d,) = bootstrap_differences(ConfigurationErrors.join([model(sel), model(ref)]),
+                                         [(0, 1)], resamples=resamples)
+            rows.append({"budget": sel["budget"], "solver": sel["label"], "run": run.name,
+                         "reference": runs[0].name, "n_active": sel["n_active"],
+                         "reference_n_active": ref["n_active"], **{q: d[q] for q in ("E", "F")}})
+    return rows
+
+
+def paired_table(rows) -> str:
+    """Markdown of :func:`paired_rows`."""
+    lines = ["| budget | solver | run | active (reference) | E MAE test − reference | "
+             "F MAE test − reference |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        budget = "any" if r["budget"] is None else f"≤ {r['budget']}"
+        cells = [f"{r[q]['mae']:+.{k}f} ± {r[q]['se']:.{k}f} [{r[q]['low']:+.{k}f}, "
+                 f"{r[q]['high']:+.{k}f}]" if r[q]["configs"] else "–"
+                 for q, k in (("E", 2), ("F", 4))]
+        lines.append(f"| {budget} | {r['solver']} | {r['run']} | {r['n_active']} "
+                     f"({r['reference_n_active']}) | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
@@ -341,7 +397,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     Returns
     -------
     dict
-        ``{"table": markdown, "rows": [...], "files": [paths]}``.
+        ``{"table": markdown, "rows": [...], "paired": [...], "files": [paths]}``.
     """
 
     runs = [load_run(d) for d in run_dirs]
@@ -365,6 +421,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     rows = comparison_rows(runs, budgets)
     table = markdown_table(rows, many_runs=len(runs) > 1)
+    paired = paired_rows(runs)
     curve = learning_curve_png(runs, out, split)
     selection = basis_selection_png(runs, out)
     md = "\n".join([
@@ -379,6 +436,12 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         "",
         table,
         "",
+        *([f"Paired on the same {len(runs[0].test_errors['configurations'])} test "
+           f"configurations: each run's selected checkpoint minus `{runs[0].name}`'s (same "
+           "budget and solver), test MAE difference ± bootstrap standard error [95 % "
+           "interval], whole configurations drawn (10000 draws). A difference within about "
+           "two standard errors is one this test set cannot resolve.", "",
+           paired_table(paired), ""] if paired else []),
         f"![learning curves]({curve.name})",
         "",
         f"Learning curves: {'test' if split == 'test' else split} errors against the number "
@@ -395,8 +458,9 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     write_text(md_path, md)
     json_path = out / "compare.json"
     write_json(json_path, {"runs": [str(r.directory) for r in runs], "split": split,
-                           "rows": rows})
-    return {"table": table, "rows": rows, "files": [md_path, json_path, curve, selection]}
+                           "rows": rows, "paired": paired})
+    return {"table": table, "rows": rows, "paired": paired,
+            "files": [md_path, json_path, curve, selection]}
 
 
 def _save_png(fig, path: Path, dpi: int) -> Path:

@@ -9,11 +9,14 @@ components, recovered from the virial rows as σ = −virial / V.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from acefit.design import DesignBlock, design_block
 
 UNITS = {"E": "meV/atom", "F": "eV/Å", "S": "GPa"}
+QUANTITIES = ("E", "F", "S")
 EV_PER_A3_TO_GPA = 160.21766208
 _BOOTSTRAP_CHUNK = 2 ** 22        # draw counts held at once (configurations × draws)
 
@@ -70,7 +73,64 @@ def errors_of_predictions(block: DesignBlock, predictions) -> list:
             for j in range(predictions.shape[1])]
 
 
-def bootstrap_errors(block: DesignBlock, predictions, *, resamples: int = 10000,
+@dataclass
+class ConfigurationErrors:
+    """Absolute errors of k models summed per configuration, in the units of :func:`errors`:
+    what a bootstrap over configurations needs, small enough to store with a run.
+
+    Attributes
+    ----------
+    configs : ndarray of int, shape (c,)
+        The configurations (``DesignBlock.config`` values), in increasing order.
+    sums : dict
+        ``{"E" | "F" | "S": (c, k) array}``: per configuration, the summed absolute
+        errors of its rows of that quantity (meV/atom, eV/Å, GPa).
+    counts : dict
+        ``{"E" | "F" | "S": (c,) array}``: the rows summed.
+    """
+
+    configs: np.ndarray
+    sums: dict
+    counts: dict
+
+    @property
+    def n_models(self) -> int:
+        return next(iter(self.sums.values())).shape[1]
+
+    def models(self, columns) -> "ConfigurationErrors":
+        """The same configurations, models ``columns`` only."""
+        return ConfigurationErrors(self.configs, {q: v[:, columns] for q, v in self.sums.items()},
+                                   self.counts)
+
+    @classmethod
+    def join(cls, parts) -> "ConfigurationErrors":
+        """The models of several parts side by side; they must cover the same rows."""
+        parts = list(parts)
+        first = parts[0]
+        for part in parts[1:]:
+            if not (np.array_equal(part.configs, first.configs)
+                    and all(np.array_equal(part.counts[q], first.counts[q]) for q in QUANTITIES)):
+                raise ValueError("configuration errors of different rows cannot be paired")
+        return cls(first.configs, {q: np.hstack([p.sums[q] for p in parts]) for q in QUANTITIES},
+                   first.counts)
+
+
+
+def configuration_errors(block: DesignBlock, predictions) -> ConfigurationErrors:
+    """Absolute errors of each model (column of ``predictions``, shape (n_rows, k)) summed
+    per configuration of ``block``."""
+    scaled = np.abs(_scaled_residuals(block, predictions))
+    configs, index = np.unique(block.config, return_inverse=True)
+    sums, counts = {}, {}
+    for kind, label in zip(("E", "F", "V"), QUANTITIES):
+        rows = block.kind == kind
+        sums[label] = np.zeros((len(configs), scaled.shape[1]))
+        np.add.at(sums[label], index[rows], scaled[rows])
+        counts[label] = np.bincount(index[rows], minlength=len(configs)).astype(float)
+    return ConfigurationErrors(configs, sums, counts)
+
+
+def bootstrap_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
                      level: float = 0.95, seed: int = 0) -> list:
     """How precisely the rows measure each model's MAE: a bootstrap over configurations.
 
@@ -82,9 +142,8 @@ def bootstrap_errors(block: DesignBlock, predictions, *, resamples: int = 10000,
 
     Parameters
     ----------
-    block : DesignBlock
-    predictions : array_like, shape (n_rows, k)
-        Column j: model j's prediction of every row (``block.A @ coef_j``).
+    errors : ConfigurationErrors
+        From :func:`configuration_errors` (of a block and the models' predictions).
     resamples : int, default 10000
         Number of bootstrap draws (at least 2).
     level : float, default 0.95
@@ -100,13 +159,12 @@ def bootstrap_errors(block: DesignBlock, predictions, *, resamples: int = 10000,
         (``configs``: configurations with rows of that quantity; NaN values and 0
         when there are none).
     """
-    draws = _bootstrap_maes(block, predictions, resamples, level, seed)
-    k = np.asarray(predictions).shape[1]
-    return [{label: _interval(mae[j], boot[:, j], level, n) for label, (mae, boot, n)
-             in draws.items()} for j in range(k)]
+    draws = _bootstrap_maes(errors, resamples, level, seed)
+    return [{q: _interval(mae[j], boot[:, j], level, n) for q, (mae, boot, n) in draws.items()}
+            for j in range(errors.n_models)]
 
 
-def bootstrap_differences(block: DesignBlock, predictions, pairs, *, resamples: int = 10000,
+def bootstrap_differences(errors: ConfigurationErrors, pairs, *, resamples: int = 10000,
                           level: float = 0.95, seed: int = 0) -> list:
     """:func:`bootstrap_errors` of the MAE differences MAE_i − MAE_j of model pairs.
 
@@ -116,56 +174,50 @@ def bootstrap_differences(block: DesignBlock, predictions, pairs, *, resamples: 
 
     Parameters
     ----------
-    block, predictions, resamples, level, seed
+    errors, resamples, level, seed
         As in :func:`bootstrap_errors`.
     pairs : sequence of (i, j)
-        Column indices of ``predictions``.
+        Model indices.
 
     Returns
     -------
     list of dict
         Per pair, entries as in :func:`bootstrap_errors` for the difference.
     """
-    k = np.asarray(predictions).shape[1] if np.ndim(predictions) == 2 else 0
+    k = errors.n_models
     pairs = [(int(i), int(j)) for i, j in pairs]
     bad = [p for p in pairs if not (0 <= p[0] < k and 0 <= p[1] < k)]
     if bad:
-        raise ValueError(f"pairs must index the {k} prediction columns, got {bad}")
-    draws = _bootstrap_maes(block, predictions, resamples, level, seed)
-    return [{label: _interval(mae[i] - mae[j], boot[:, i] - boot[:, j], level, n)
-             for label, (mae, boot, n) in draws.items()} for i, j in pairs]
+        raise ValueError(f"pairs must index the {k} models, got {bad}")
+    draws = _bootstrap_maes(errors, resamples, level, seed)
+    return [{q: _interval(mae[i] - mae[j], boot[:, i] - boot[:, j], level, n)
+             for q, (mae, boot, n) in draws.items()} for i, j in pairs]
 
 
-def _bootstrap_maes(block, predictions, resamples, level, seed) -> dict:
-    """Per quantity (E, F, S): (MAE per model, (resamples, k) resampled MAEs, configs)."""
+def _bootstrap_maes(errors: ConfigurationErrors, resamples, level, seed) -> dict:
+    """Per quantity: (MAE per model, (resamples, k) resampled MAEs, configurations)."""
     if int(resamples) != resamples or resamples < 2:
         raise ValueError(f"resamples must be an integer >= 2, got {resamples}")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    scaled = np.abs(_scaled_residuals(block, predictions))
-    k = scaled.shape[1]
-    ids, config = np.unique(block.config, return_inverse=True)
-    quantities = []
-    for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
-        rows = block.kind == kind
-        sums = np.zeros((len(ids), k))
-        np.add.at(sums, config[rows], scaled[rows])
-        counts = np.bincount(config[rows], minlength=len(ids)).astype(float)
-        quantities.append((label, sums, counts, np.full((int(resamples), k), np.nan)))
+    c, k, resamples = len(errors.configs), errors.n_models, int(resamples)
+    boots = {q: np.full((resamples, k), np.nan) for q in QUANTITIES}
     rng = np.random.default_rng(seed)
-    chunk = max(1, int(_BOOTSTRAP_CHUNK // len(ids)))      # bounded memory for big sets
-    for start in range(0, int(resamples), chunk):
-        stop = min(int(resamples), start + chunk)
+    chunk = max(1, int(_BOOTSTRAP_CHUNK // c))      # bounded memory for big sets
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
         # draw counts per configuration: the multinomial is the bootstrap's distribution
-        drawn = rng.multinomial(len(ids), np.full(len(ids), 1.0 / len(ids)), size=stop - start)
-        for _, sums, counts, boot in quantities:
+        drawn = rng.multinomial(c, np.full(c, 1.0 / c), size=stop - start)
+        for q in QUANTITIES:
             with np.errstate(invalid="ignore", divide="ignore"):   # NaN: none of it drawn
-                boot[start:stop] = (drawn @ sums) / (drawn @ counts)[:, None]
+                boots[q][start:stop] = ((drawn @ errors.sums[q])
+                                        / (drawn @ errors.counts[q])[:, None])
     out = {}
-    for label, sums, counts, boot in quantities:
-        n_configs = int(np.count_nonzero(counts))
-        out[label] = ((sums.sum(axis=0) / counts.sum(), boot, n_configs) if n_configs else
-                      (np.full(k, np.nan), boot, 0))
+    for q in QUANTITIES:
+        n_configs = int(np.count_nonzero(errors.counts[q]))
+        mae = (errors.sums[q].sum(axis=0) / errors.counts[q].sum() if n_configs
+               else np.full(k, np.nan))
+        out[q] = (mae, boots[q], n_configs)
     return out
 
 

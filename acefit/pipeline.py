@@ -53,9 +53,10 @@ __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis",
 RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
              "functions": "basis_functions.json",
              "paths": "paths.h5", "errors": "errors", "potentials": "potentials",
-             "report_md": "report.md", "report_json": "report.json"}
+             "report_md": "report.md", "report_json": "report.json",
+             "test_errors": "test_errors.json"}
 _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials", "report_md",
-                  "report_json")
+                  "report_json", "test_errors")
 
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
@@ -712,28 +713,45 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
     return chosen
 
 
-def resolution_on_test_set(system, paths, selected, *, resamples: int = 2000) -> list:
+def resolution_on_test_set(system, paths, selected, *, resamples: int = 2000):
     """How precisely the test set measures each selected checkpoint's test MAEs.
 
-    Per entry of ``selected`` (same order): ``{"E": .., "F": .., "S": ..}`` from
-    :func:`acefit.metrics.bootstrap_errors` over the test configurations, plus
-    ``"minus_headline"``: the paired difference to the headline potential
-    (:func:`acefit.metrics.bootstrap_differences`; None for the headline itself).
-    Empty without a test set.
+    Returns ``(entries, per_config)``. ``entries`` has per entry of ``selected`` (same
+    order) ``{"E": .., "F": .., "S": ..}`` from :func:`acefit.metrics.bootstrap_errors`
+    over the test configurations, plus ``"minus_headline"``: the paired difference to the
+    headline potential (:func:`acefit.metrics.bootstrap_differences`; None for the
+    headline itself). ``per_config``: the selected checkpoints' summed absolute errors per
+    test configuration (:class:`acefit.metrics.ConfigurationErrors`), from which other
+    comparisons can be paired (``acefit compare``). ``([], None)`` without a test set.
     """
-    from acefit.metrics import bootstrap_differences, bootstrap_errors
+    from acefit.metrics import bootstrap_differences, bootstrap_errors, configuration_errors
 
     if system.test is None or not selected:
-        return []
+        return [], None
     coefs = np.stack([paths[s["label"]].steps[s["step"]].coef for s in selected], axis=1)
-    pred = system.test.A @ coefs
-    own = bootstrap_errors(system.test, pred, resamples=resamples)
+    per_config = configuration_errors(system.test, system.test.A @ coefs)
+    own = bootstrap_errors(per_config, resamples=resamples)
     head = selected.index(_overall_choice(selected))
     others = [i for i in range(len(selected)) if i != head]
-    diffs = dict(zip(others, bootstrap_differences(system.test, pred,
-                                                   [(i, head) for i in others],
+    diffs = dict(zip(others, bootstrap_differences(per_config, [(i, head) for i in others],
                                                    resamples=resamples)))
-    return [{**own[i], "minus_headline": diffs.get(i)} for i in range(len(selected))]
+    return [{**own[i], "minus_headline": diffs.get(i)} for i in range(len(selected))], per_config
+
+
+def record_of_test_errors(per_config, selected, test_configs) -> dict:
+    """``test_errors.json``: each selected checkpoint's summed absolute errors per test
+    configuration (named ``<file>:<frame>``), with the rows summed, so that runs on the
+    same test set can be compared pairwise."""
+    from acefit.metrics import UNITS
+
+    return {"configurations": [f"{Path(test_configs[int(k)].source).name}:"
+                               f"{test_configs[int(k)].index}" for k in per_config.configs],
+            "counts": per_config.counts,
+            "units": dict(UNITS),
+            "selected": [{"budget": s["budget"], "label": s["label"], "step": s["step"],
+                          "n_active": s["n_active"],
+                          "abs_error_sums": {q: v[:, j] for q, v in per_config.sums.items()}}
+                         for j, s in enumerate(selected)]}
 
 
 # ---------------------------------------------------------------------------- export
@@ -1038,8 +1056,12 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         t = time.perf_counter()
         exported = export_potentials(selected, paths, basis, system, cfg, run_dir)
         timings["export"] = time.perf_counter() - t
-        for sel, resolution in zip(exported, resolution_on_test_set(system, paths, exported)):
-            sel["test_resolution"] = resolution
+        resolution, per_config = resolution_on_test_set(system, paths, exported)
+        for sel, entry in zip(exported, resolution):
+            sel["test_resolution"] = entry
+        if per_config is not None:
+            write_json(run_dir / RUN_FILES["test_errors"],
+                       record_of_test_errors(per_config, exported, data.test))
 
         wall = time.perf_counter() - t0
         state.update(status="finished", finished=_now(), wall_time_s=wall)

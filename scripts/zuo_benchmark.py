@@ -215,7 +215,7 @@ def cell_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
     interval of the cell's test MAEs over the test configurations
     (:func:`acefit.metrics.bootstrap_errors`), ``{size: {solver: {"E": .., "F": ..}}}``."""
     from acefit.checkpoints import read_paths
-    from acefit.metrics import bootstrap_differences, bootstrap_errors
+    from acefit.metrics import bootstrap_differences, bootstrap_errors, configuration_errors
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from config_residuals import _load_run
@@ -227,15 +227,15 @@ def cell_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
     if system.test is None or not cells:
         return {}
     coefs = np.stack([paths[row["label"]].steps[row["step"]].coef for _, _, row in cells], axis=1)
-    pred = system.test.A @ coefs
-    boot = bootstrap_errors(system.test, pred, resamples=resamples)
+    per_config = configuration_errors(system.test, system.test.A @ coefs)
+    boot = bootstrap_errors(per_config, resamples=resamples)
     out = {}
     for (size, solver, _), b in zip(cells, boot):
         out.setdefault(size, {})[solver] = {q: b[q] for q in ("E", "F")}
     column = {(size, solver): j for j, (size, solver, _) in enumerate(cells)}
     pairs = [(size, column[size, "asp"], column[size, "omp"]) for size in SIZES
              if (size, "asp") in column and (size, "omp") in column]
-    diffs = bootstrap_differences(system.test, pred, [(i, j) for _, i, j in pairs],
+    diffs = bootstrap_differences(per_config, [(i, j) for _, i, j in pairs],
                                   resamples=resamples)
     for (size, _, _), d in zip(pairs, diffs):
         out[size]["asp-omp"] = {q: d[q] for q in ("E", "F")}

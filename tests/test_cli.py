@@ -72,7 +72,7 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     out = capsys.readouterr().out
     assert "| budget | solver | active |" in out and "Wall time:" in out
     for name in ("run.json", "config.yaml", "acefit.log", "paths.h5", "report.md",
-                 "report.json", "potential.h5", "basis_functions.json",
+                 "report.json", "potential.h5", "basis_functions.json", "test_errors.json",
                  "errors/asp.json", "errors/omp.json", "potentials/asp_t10.h5",
                  "potentials/omp_t10.h5"):
         assert (run / name).is_file(), name
@@ -110,6 +110,12 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
         for q in ("E", "F", "S"):
             assert r[q]["mae"] == pytest.approx(test[q]["mae"], rel=1e-10)
             assert r[q]["low"] <= r[q]["mae"] <= r[q]["high"] and r[q]["se"] > 0
+        record = json.loads((run / "test_errors.json").read_text())
+        sums = next(m["abs_error_sums"] for m in record["selected"]
+                    if (m["label"], m["step"]) == (s["label"], s["step"]))
+        assert np.sum(sums["F"]) / np.sum(record["counts"]["F"]) == pytest.approx(
+            test["F"]["mae"], rel=1e-10)
+        assert len(record["configurations"]) == len(sums["E"]) == r["E"]["configs"]
         d = r["minus_headline"]
         if s is best[0]:
             assert d is None

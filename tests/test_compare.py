@@ -17,7 +17,8 @@ def two_runs(tmp_path_factory, small_data):  # noqa: F811
     root = tmp_path_factory.mktemp("compare")
     a = tiny_config(root / "a", small_data, name="sparse.yaml")
     b = tiny_config(root / "b", small_data, name="dense.yaml",
-                    solvers=["{name: omp, max_active: 15}", "{name: blr, sizes: [4, 8, 30]}"])
+                    solvers=["{name: omp, max_active: 15}", "{name: blr, sizes: [4, 8, 30]}"],
+                    extra="prior: {kind: algebraic, p: 2}\n")   # another OMP path
     assert fit(a, root / "run_a") == EXIT_OK
     assert fit(b, root / "run_b") == EXIT_OK
     return root / "run_a", root / "run_b"
@@ -46,6 +47,35 @@ def test_compare_two_runs_writes_png_and_markdown(two_runs, tmp_path, capsys):
         best = min(r["test_E_mae"] for r in group)
         line = next(l for l in md.splitlines() if f"| **{best:.2f}** |" in l)
         assert f"| ≤ {budget} |" in line
+
+
+def test_runs_on_one_test_set_are_compared_pairwise(two_runs, tmp_path):
+    import shutil
+
+    from acefit.compare import compare_runs
+
+    out = compare_runs(two_runs, tmp_path / "cmp")
+    reports = [json.loads((run / "report.json").read_text()) for run in two_runs]
+    selected = [{(s["budget"], s["label"]): s for s in r["selection"]["selected"]}
+                for r in reports]
+    shared = sorted(set(selected[0]) & set(selected[1]), key=str)
+    assert shared and [(r["budget"], r["solver"]) for r in out["paired"]] == shared
+    for r in out["paired"]:
+        assert (r["run"], r["reference"]) == ("dense", "sparse")
+        b, a = (sel[r["budget"], r["solver"]]["errors"]["test"]["all"] for sel in selected[::-1])
+        for q in ("E", "F"):
+            assert r[q]["mae"] == pytest.approx(b[q]["mae"] - a[q]["mae"], abs=1e-9)
+            assert r[q]["se"] > 0 and r[q]["low"] <= r[q]["mae"] <= r[q]["high"]
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "Paired on the same" in md and "| ≤ 10 | omp | dense |" in md
+    # another test set (here: one configuration renamed) is not paired
+    other = tmp_path / "other"
+    shutil.copytree(two_runs[1], other)
+    record = json.loads((other / "test_errors.json").read_text())
+    record["configurations"][0] = "elsewhere.xyz:0"
+    (other / "test_errors.json").write_text(json.dumps(record))
+    assert compare_runs([two_runs[0], other], tmp_path / "cmp2")["paired"] == []
+    assert "Paired on the same" not in (tmp_path / "cmp2" / "compare.md").read_text()
 
 
 def test_best_checkpoint_respects_the_budget_and_the_validation_loss(two_runs):

@@ -7,8 +7,9 @@ from _toy_basis import PairBasis, emt_configs
 
 from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
-from acefit.metrics import (EV_PER_A3_TO_GPA, bootstrap_differences, bootstrap_errors,
-                            config_errors, errors, errors_of_predictions)
+from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
+                            bootstrap_errors, config_errors, configuration_errors, errors,
+                            errors_of_predictions)
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
 
@@ -87,6 +88,14 @@ def test_many_models_at_once_equal_one_at_a_time(setup):
         errors_of_predictions(block, (block.A @ coefs)[:-1])
 
 
+def _boot(block, predictions, **kwargs):
+    return bootstrap_errors(configuration_errors(block, predictions), **kwargs)
+
+
+def _diff(block, predictions, pairs, **kwargs):
+    return bootstrap_differences(configuration_errors(block, predictions), pairs, **kwargs)
+
+
 def _with_residuals(block, residual_of_row):
     """Predictions whose unscaled residual on each row is ``residual_of_row``."""
     return (block.y + residual_of_row)[:, None]
@@ -97,19 +106,19 @@ def test_bootstrap_mae_is_the_errors_mae_and_draws_are_shared(setup, monkeypatch
     block = design_block(basis, configs, None, E0)
     coefs = np.random.default_rng(6).standard_normal((len(basis), 3)) * 0.1
     pred = block.A @ coefs
-    boot = bootstrap_errors(block, pred, resamples=500)
+    boot = _boot(block, pred, resamples=500)
     for res, b in zip(errors_of_predictions(block, pred), boot):
         for q in ("E", "F", "S"):
             assert b[q]["mae"] == pytest.approx(res["all"][q]["mae"], rel=1e-12)
             assert b[q]["low"] <= b[q]["mae"] <= b[q]["high"] and b[q]["se"] > 0
             assert b[q]["configs"] == len(configs)
-    assert bootstrap_errors(block, pred, resamples=500) == boot           # seeded
+    assert _boot(block, pred, resamples=500) == boot           # seeded
     monkeypatch.setattr("acefit.metrics._BOOTSTRAP_CHUNK", 7 * len(configs))  # in chunks
-    assert bootstrap_errors(block, pred, resamples=500) == boot
-    assert bootstrap_errors(block, pred, resamples=500, seed=1) != boot
+    assert _boot(block, pred, resamples=500) == boot
+    assert _boot(block, pred, resamples=500, seed=1) != boot
     # every model on the same draws: a model twice as wrong has exactly twice the spread
     twice = block.y[:, None] + 2.0 * (pred[:, :1] - block.y[:, None])
-    one, two = bootstrap_errors(block, np.hstack([pred[:, :1], twice]), resamples=500)
+    one, two = _boot(block, np.hstack([pred[:, :1], twice]), resamples=500)
     for q in ("E", "F", "S"):
         for key in ("mae", "se", "low", "high"):
             assert two[q][key] == pytest.approx(2.0 * one[q][key], rel=1e-9)
@@ -124,7 +133,7 @@ def test_bootstrap_se_of_energies_is_that_of_a_mean(setup):
     r = np.zeros(len(block.y))
     rows = np.flatnonzero(block.kind == "E")
     r[rows] = e[block.config[rows]] * block.n_atoms[rows] / 1e3 * rng.choice([-1, 1], rows.size)
-    (b,) = bootstrap_errors(block, _with_residuals(block, r), resamples=40000)
+    (b,) = _boot(block, _with_residuals(block, r), resamples=40000)
     assert b["E"]["mae"] == pytest.approx(e.mean(), rel=1e-12)
     assert b["E"]["se"] == pytest.approx(e.std() / np.sqrt(len(e)), rel=0.03)
 
@@ -140,11 +149,11 @@ def test_bootstrap_draws_whole_configurations(setup):
     ids = np.unique(block.config)
     level = {c: i + 1.0 for i, c in enumerate(ids)}
     r = np.array([level[c] for c in block.config])
-    (b,) = bootstrap_errors(block, _with_residuals(block, r), resamples=40000)
+    (b,) = _boot(block, _with_residuals(block, r), resamples=40000)
     means = np.array(list(level.values()))
     assert b["F"]["mae"] == pytest.approx(means.mean())
     assert b["F"]["se"] == pytest.approx(means.std() / np.sqrt(len(ids)), rel=0.03)
-    (flat,) = bootstrap_errors(block, _with_residuals(block, np.full(len(r), 0.25)),
+    (flat,) = _boot(block, _with_residuals(block, np.full(len(r), 0.25)),
                                resamples=200)
     assert flat["F"]["se"] == pytest.approx(0.0, abs=1e-15)
     assert flat["F"]["low"] == pytest.approx(0.25) and flat["F"]["high"] == pytest.approx(0.25)
@@ -154,16 +163,16 @@ def test_bootstrap_missing_quantity_and_bad_arguments(setup):
     configs, basis, coef = setup
     block = design_block(basis, configs, None, E0)
     only_forces = block.select(block.kind == "F")
-    (b,) = bootstrap_errors(only_forces, (only_forces.A @ coef)[:, None], resamples=50)
+    (b,) = _boot(only_forces, (only_forces.A @ coef)[:, None], resamples=50)
     assert b["E"]["configs"] == 0 and np.isnan(b["E"]["mae"]) and np.isnan(b["E"]["se"])
     assert b["F"]["configs"] == len(configs)
     pred = (block.A @ coef)[:, None]
     for kwargs, match in (({"resamples": 1}, "resamples"), ({"resamples": 10.5}, "resamples"),
                           ({"level": 1.0}, "level"), ({"level": 0.0}, "level")):
         with pytest.raises(ValueError, match=match):
-            bootstrap_errors(block, pred, **kwargs)
+            _boot(block, pred, **kwargs)
     with pytest.raises(ValueError, match="predictions must have shape"):
-        bootstrap_errors(block, pred[:-1])
+        _boot(block, pred[:-1])
 
 
 def test_bootstrap_differences_are_paired(setup):
@@ -175,12 +184,32 @@ def test_bootstrap_differences_are_paired(setup):
     base = (block.A @ coef)[:, None]
     worse = block.y[:, None] + 1.1 * (base - block.y[:, None])
     pred = np.hstack([base, worse])
-    one, _ = bootstrap_errors(block, pred, resamples=2000)
-    diff, same = bootstrap_differences(block, pred, [(1, 0), (0, 0)], resamples=2000)
+    one, _ = _boot(block, pred, resamples=2000)
+    diff, same = _diff(block, pred, [(1, 0), (0, 0)], resamples=2000)
     for q in ("E", "F", "S"):
         assert diff[q]["mae"] == pytest.approx(0.1 * one[q]["mae"], rel=1e-9)
         assert diff[q]["se"] == pytest.approx(0.1 * one[q]["se"], rel=1e-9)
         assert diff[q]["low"] > 0
         assert same[q]["mae"] == 0 and same[q]["se"] == 0
-    with pytest.raises(ValueError, match="pairs must index the 2 prediction columns"):
-        bootstrap_differences(block, pred, [(0, 2)])
+    with pytest.raises(ValueError, match="pairs must index the 2 models"):
+        _diff(block, pred, [(0, 2)])
+
+
+def test_configuration_errors_join_models_of_the_same_rows_only(setup):
+    configs, basis, _ = setup
+    block = design_block(basis, configs, None, E0)
+    coefs = np.random.default_rng(8).standard_normal((len(basis), 3)) * 0.1
+    together = configuration_errors(block, block.A @ coefs)
+    apart = [configuration_errors(block, block.A @ coefs[:, [j]]) for j in range(3)]
+    joined = ConfigurationErrors.join(apart)
+    for q in ("E", "F", "S"):
+        np.testing.assert_allclose(joined.sums[q], together.sums[q], rtol=1e-12)
+    for a, b in zip(bootstrap_errors(joined, resamples=300),
+                    bootstrap_errors(together, resamples=300), strict=True):
+        for q in ("E", "F", "S"):
+            assert a[q] == pytest.approx(b[q], rel=1e-10)
+    swapped = together.models([2, 0])
+    np.testing.assert_array_equal(swapped.sums["F"], together.sums["F"][:, [2, 0]])
+    fewer = block.select(block.config != block.config[0])
+    with pytest.raises(ValueError, match="different rows cannot be paired"):
+        ConfigurationErrors.join([together, configuration_errors(fewer, fewer.A @ coefs)])
