@@ -237,14 +237,17 @@ def paired_table(rows) -> str:
 # ---------------------------------------------------------------------------- plots
 
 def _curve(entries, split, q):
-    """(sizes, errors): for each size, the error of the last step of that size."""
+    """(sizes, errors, standard errors): for each size, the error of the last step of that
+    size and its bootstrap SE over the split's configurations (NaN where not stored)."""
     last = {}
     for e in entries:
         v = entry_stat(e, split, q)
         if v is not None:
-            last[e["n_active"]] = v
+            se = e[split]["all"][q].get("mae_se")      # runs before session 18 have none
+            last[e["n_active"]] = (v, np.nan if se is None else float(se))
     sizes = np.array(sorted(last), dtype=int)
-    return sizes, np.array([last[k] for k in sizes])
+    return (sizes, np.array([last[k][0] for k in sizes]),
+            np.array([last[k][1] for k in sizes]))
 
 
 def learning_curve_png(runs, out: Path, split: str) -> Path:
@@ -258,11 +261,16 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
         for label, entries in run.errors.items():
             name = f"{run.name}/{label}" if many else label
             for ax, q in zip(axes, ("E", "F")):
-                sizes, vals = _curve(entries, split, q)
+                sizes, vals, se = _curve(entries, split, q)
                 keep = sizes > 0
                 if keep.any():
                     style = "o-" if keep.sum() <= 30 else "-"
-                    ax.plot(sizes[keep], vals[keep], style, ms=3, lw=1.4, label=name)
+                    (line,) = ax.plot(sizes[keep], vals[keep], style, ms=3, lw=1.4, label=name)
+                    band = keep & np.isfinite(se)
+                    if band.any():      # what the split's few configurations cannot resolve
+                        ax.fill_between(sizes[band], np.maximum(vals[band] - se[band], 1e-12),
+                                        vals[band] + se[band], color=line.get_color(),
+                                        alpha=0.15, lw=0)
     units = {"E": "energy MAE (meV/atom)", "F": "force MAE (eV/Å)"}
     for ax, q in zip(axes, ("E", "F")):
         ax.set_xlabel("number of active basis functions")
@@ -270,7 +278,7 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("Learning curves")
+    fig.suptitle("Learning curves (bands: ± bootstrap standard error over the configurations)")
     return _save_png(fig, out / "learning_curve.png", dpi=120)
 
 

@@ -623,15 +623,18 @@ def _merge_columns(blocks) -> list:
     return [_merge_stats(list(parts)) for parts in zip(*blocks)]
 
 
-def _errors_many(block, matrix, batch: int = 256) -> list:
-    """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k).
+def _errors_many(block, matrix, batch: int = 256, se_resamples: int = 1000) -> list:
+    """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k), each
+    total MAE with its bootstrap standard error over the block's configurations
+    (``mae_se``, from ``se_resamples`` draws, the same for every model).
 
     The predictions of a batch of models are one matrix product over the columns
     that any model of the batch uses (consecutive steps of a sparse path share most
     of their few active functions), and their errors are reduced together
     (:func:`acefit.metrics.errors_of_predictions`).
     """
-    from acefit.metrics import errors_of_predictions
+    from acefit.metrics import (bootstrap_standard_errors, configuration_errors,
+                                errors_of_predictions)
 
     if block is None:
         return [None] * matrix.shape[1]
@@ -641,7 +644,13 @@ def _errors_many(block, matrix, batch: int = 256) -> list:
         used = np.flatnonzero(np.any(models != 0.0, axis=1))
         predictions = (block.A @ models if len(used) > 0.8 * len(models)
                        else block.A[:, used] @ models[used])
-        out.extend(errors_of_predictions(block, predictions))
+        stats = errors_of_predictions(block, predictions)
+        se = bootstrap_standard_errors(configuration_errors(block, predictions),
+                                       resamples=se_resamples)
+        for j, st in enumerate(stats):
+            for q, entry in st["all"].items():
+                entry["mae_se"] = float(se[q][j])
+        out.extend(stats)
     return out
 
 

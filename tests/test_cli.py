@@ -93,6 +93,9 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     steps = json.loads((run / "errors" / "omp.json").read_text())["steps"]
     assert len(steps) == 21 and all(s["test"]["all"]["F"]["n"] > 0 for s in steps)
     assert all(s["lam"] is None for s in steps)   # OMP has no regularisation parameter
+    # every total MAE carries its bootstrap SE over the split's configurations
+    assert all(s[split]["all"][q]["mae_se"] > 0 for s in steps[1:] for split in ("val", "test")
+               for q in ("E", "F"))
     assert set(steps[-1]["train"]["by_config_type"]) == {"md", "strain", "surface", "vacancy"}
     # The exported potential reproduces the reported test energy MAE through ASE.
     calc = ACECalculator(run / "potential.h5")
@@ -116,6 +119,10 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
         assert np.sum(sums["F"]) / np.sum(record["counts"]["F"]) == pytest.approx(
             test["F"]["mae"], rel=1e-10)
         assert len(record["configurations"]) == len(sums["E"]) == r["E"]["configs"]
+        stored = json.loads((run / "errors" / f"{s['label']}.json").read_text())["steps"]
+        # 1000 draws in errors/*.json, 2000 in the report: the same SE to a few per cent
+        assert stored[s["step"]]["test"]["all"]["E"]["mae_se"] == pytest.approx(
+            r["E"]["se"], rel=0.15)
         d = r["minus_headline"]
         if s is best[0]:
             assert d is None

@@ -78,6 +78,20 @@ def test_runs_on_one_test_set_are_compared_pairwise(two_runs, tmp_path):
     assert "Paired on the same" not in (tmp_path / "cmp2" / "compare.md").read_text()
 
 
+def test_learning_curves_carry_the_standard_error_where_stored():
+    from acefit.compare import _curve
+
+    def entry(n, mae, se=None):
+        stats = {"mae": mae, "rmse": mae, "n": 5, **({} if se is None else {"mae_se": se})}
+        return {"n_active": n, "test": {"all": {"E": stats}}}
+
+    sizes, vals, se = _curve([entry(1, 3.0, 0.5), entry(2, 2.0), entry(2, 1.5, 0.25)],
+                             "test", "E")
+    assert list(sizes) == [1, 2] and list(vals) == [3.0, 1.5] and list(se) == [0.5, 0.25]
+    _, _, old = _curve([entry(1, 3.0)], "test", "E")      # a run written before the SEs
+    assert np.isnan(old).all()
+
+
 def test_best_checkpoint_respects_the_budget_and_the_validation_loss(two_runs):
     run = load_run(two_runs[0])
     entries = run.errors["asp"]

@@ -8,8 +8,8 @@ from _toy_basis import PairBasis, emt_configs
 from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, config_errors, configuration_errors, errors,
-                            errors_of_predictions)
+                            bootstrap_errors, bootstrap_standard_errors, config_errors,
+                            configuration_errors, errors, errors_of_predictions)
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
 
@@ -213,3 +213,17 @@ def test_configuration_errors_join_models_of_the_same_rows_only(setup):
     fewer = block.select(block.config != block.config[0])
     with pytest.raises(ValueError, match="different rows cannot be paired"):
         ConfigurationErrors.join([together, configuration_errors(fewer, fewer.A @ coefs)])
+
+
+def test_standard_errors_alone_are_those_of_the_full_bootstrap(setup):
+    configs, basis, _ = setup
+    block = design_block(basis, configs, None, E0)
+    coefs = np.random.default_rng(9).standard_normal((len(basis), 4)) * 0.1
+    per_config = configuration_errors(block, block.A @ coefs)
+    se = bootstrap_standard_errors(per_config, resamples=700, seed=3)
+    full = bootstrap_errors(per_config, resamples=700, seed=3)
+    for q in ("E", "F", "S"):
+        np.testing.assert_allclose(se[q], [b[q]["se"] for b in full], rtol=1e-12)
+    no_energy = configuration_errors(block.select(block.kind != "E"),
+                                     block.select(block.kind != "E").A @ coefs)
+    assert np.isnan(bootstrap_standard_errors(no_energy, resamples=50)["E"]).all()
