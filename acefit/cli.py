@@ -228,10 +228,15 @@ def _export(args) -> int:
 
 
 def _mae(entry, split, q, digits) -> str:
+    """The MAE, with its bootstrap SE over the split's configurations where the fit stored
+    one (validation and test, runs since session 18)."""
     from acefit.compare import entry_stat
 
     value = entry_stat(entry, split, q)
-    return "–" if value is None else f"{value:.{digits}f}"
+    if value is None:
+        return "–"
+    se = entry[split]["all"][q].get("mae_se")
+    return f"{value:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
 
 
 def _validate(args, progress) -> int:

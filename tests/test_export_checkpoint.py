@@ -74,6 +74,8 @@ def test_budget_reproduces_the_fits_selected_potential(run, small_data, tmp_path
     assert export(run, "--path", label, "--budget", 10, "-o", tmp_path / "mine") == EXIT_OK
     out = capsys.readouterr().out
     assert f"path {label}, step {selected['step']}: {selected['n_active']} active" in out
+    test = selected["errors"]["test"]["all"]["E"]     # with the SE over the configurations
+    assert f"test {test['mae']:.3f} ± {test['mae_se']:.3f}" in out
     assert f"wrote {tmp_path / 'mine.h5'}" in out and f"wrote {tmp_path / 'mine.yace'}" in out
     assert f"wrote {tmp_path / 'mine.lammps'}" in out
     assert "pair_coeff * * mine.yace Cu Au" in (tmp_path / "mine.lammps").read_text()
