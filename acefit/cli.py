@@ -235,7 +235,7 @@ def _mae(entry, split, q, digits) -> str:
     value = entry_stat(entry, split, q)
     if value is None:
         return "–"
-    se = entry[split]["all"][q].get("mae_se")
+    se = entry_stat(entry, split, q, "mae_se")
     return f"{value:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
 
 

@@ -94,11 +94,12 @@ def _read_json(path: Path):
 
 def entry_stat(entry, split, q, stat="mae"):
     """One statistic of a checkpoint's errors entry (``errors/<label>.json``), e.g. the
-    test force MAE; None when the split has no such rows or the value is NaN."""
+    test force MAE; None when the split has no such rows, the value is NaN, or the run
+    did not store it (``mae_se`` before session 18)."""
     e = entry.get(split)
     if not e or not e["all"][q]["n"]:
         return None
-    v = e["all"][q][stat]
+    v = e["all"][q].get(stat)
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
@@ -243,8 +244,8 @@ def _curve(entries, split, q):
     for e in entries:
         v = entry_stat(e, split, q)
         if v is not None:
-            se = e[split]["all"][q].get("mae_se")      # runs before session 18 have none
-            last[e["n_active"]] = (v, np.nan if se is None else float(se))
+            se = entry_stat(e, split, q, "mae_se")
+            last[e["n_active"]] = (v, np.nan if se is None else se)
     sizes = np.array(sorted(last), dtype=int)
     return (sizes, np.array([last[k][0] for k in sizes]),
             np.array([last[k][1] for k in sizes]))
