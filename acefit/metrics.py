@@ -169,7 +169,7 @@ def bootstrap_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
             for j in range(errors.n_models)]
 
 
-def bootstrap_standard_errors(errors: ConfigurationErrors, *, resamples: int = 1000,
+def bootstrap_standard_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
                               seed: int = 0) -> dict:
     """The standard errors of :func:`bootstrap_errors` alone, for many models at once:
     ``{"E" | "F" | "S": (k,) array}`` (NaN for a quantity without rows)."""

@@ -58,6 +58,10 @@ RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
 _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials", "report_md",
                   "report_json", "test_errors")
 
+# Bootstrap draws of the configurations behind every stored SE (errors/*.json and the
+# report): one count and one seed, so a checkpoint's test SE is the same number in both.
+SE_RESAMPLES = 2000
+
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
                   "size_tol", "max_fits", "totaldegrees"}
@@ -623,10 +627,10 @@ def _merge_columns(blocks) -> list:
     return [_merge_stats(list(parts)) for parts in zip(*blocks)]
 
 
-def _errors_many(block, matrix, batch: int = 256, se_resamples: int = 1000) -> list:
+def _errors_many(block, matrix, batch: int = 256) -> list:
     """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k), each
     total MAE with its bootstrap standard error over the block's configurations
-    (``mae_se``, from ``se_resamples`` draws, the same for every model).
+    (``mae_se``, from ``SE_RESAMPLES`` draws, the same for every model).
 
     The predictions of a batch of models are one matrix product over the columns
     that any model of the batch uses (consecutive steps of a sparse path share most
@@ -646,7 +650,7 @@ def _errors_many(block, matrix, batch: int = 256, se_resamples: int = 1000) -> l
                        else block.A[:, used] @ models[used])
         stats = errors_of_predictions(block, predictions)
         se = bootstrap_standard_errors(configuration_errors(block, predictions),
-                                       resamples=se_resamples)
+                                       resamples=SE_RESAMPLES)
         for j, st in enumerate(stats):
             for q, entry in st["all"].items():
                 entry["mae_se"] = float(se[q][j])
@@ -722,7 +726,7 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
     return chosen
 
 
-def resolution_on_test_set(system, paths, selected, *, resamples: int = 2000):
+def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAMPLES):
     """How precisely the test set measures each selected checkpoint's test MAEs.
 
     Returns ``(entries, per_config)``. ``entries`` has per entry of ``selected`` (same
