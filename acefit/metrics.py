@@ -117,7 +117,6 @@ class ConfigurationErrors:
                    first.counts)
 
 
-
 def configuration_errors(block: DesignBlock, predictions) -> ConfigurationErrors:
     """Absolute errors of each model (column of ``predictions``, shape (n_rows, k)) summed
     per configuration of ``block``."""
@@ -164,7 +163,8 @@ def bootstrap_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
         (``configs``: configurations with rows of that quantity; NaN values and 0
         when there are none).
     """
-    draws = _bootstrap_maes(errors, resamples, level, seed)
+    _check_level(level)
+    draws = _bootstrap_maes(errors, resamples, seed)
     return [{q: _interval(mae[j], boot[:, j], level, n) for q, (mae, boot, n) in draws.items()}
             for j in range(errors.n_models)]
 
@@ -173,7 +173,7 @@ def bootstrap_standard_errors(errors: ConfigurationErrors, *, resamples: int = 1
                               seed: int = 0) -> dict:
     """The standard errors of :func:`bootstrap_errors` alone, for many models at once:
     ``{"E" | "F" | "S": (k,) array}`` (NaN for a quantity without rows)."""
-    draws = _bootstrap_maes(errors, resamples, 0.95, seed)
+    draws = _bootstrap_maes(errors, resamples, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN: no such rows
         return {q: np.nanstd(boot, axis=0, ddof=1) for q, (_, boot, _) in draws.items()}
@@ -204,17 +204,21 @@ def bootstrap_differences(errors: ConfigurationErrors, pairs, *, resamples: int 
     bad = [p for p in pairs if not (0 <= p[0] < k and 0 <= p[1] < k)]
     if bad:
         raise ValueError(f"pairs must index the {k} models, got {bad}")
-    draws = _bootstrap_maes(errors, resamples, level, seed)
+    _check_level(level)
+    draws = _bootstrap_maes(errors, resamples, seed)
     return [{q: _interval(mae[i] - mae[j], boot[:, i] - boot[:, j], level, n)
              for q, (mae, boot, n) in draws.items()} for i, j in pairs]
 
 
-def _bootstrap_maes(errors: ConfigurationErrors, resamples, level, seed) -> dict:
+def _check_level(level) -> None:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+
+def _bootstrap_maes(errors: ConfigurationErrors, resamples, seed) -> dict:
     """Per quantity: (MAE per model, (resamples, k) resampled MAEs, configurations)."""
     if int(resamples) != resamples or resamples < 2:
         raise ValueError(f"resamples must be an integer >= 2, got {resamples}")
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level}")
     c, k, resamples = len(errors.configs), errors.n_models, int(resamples)
     boots = {q: np.full((resamples, k), np.nan) for q in QUANTITIES}
     rng = np.random.default_rng(seed)
