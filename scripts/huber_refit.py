@@ -105,31 +105,18 @@ def refit_rows(A, y, kind, coef, ks):
     return out
 
 
-def config_errors(block, coefs):
-    """Per validation configuration, for every model in ``coefs``: (abs_E, abs_F, n_F,
-    has_E): the energy error per atom and the summed |force error|, both (configurations,
-    models); the configuration's force components; whether it has an energy row."""
-    configs, index = np.unique(block.config, return_inverse=True)
-    pred = block.A @ np.stack(coefs, axis=1)
-    err = np.abs(pred - block.y[:, None])
-    abs_E = np.zeros((len(configs), len(coefs)))
-    abs_F = np.zeros_like(abs_E)
-    n_F = np.zeros(len(configs))
-    e, f = block.kind == "E", block.kind == "F"
-    np.add.at(abs_E, index[e], err[e] / block.n_atoms[e, None])
-    np.add.at(abs_F, index[f], err[f])
-    np.add.at(n_F, index[f], 1.0)
-    return abs_E, abs_F, n_F, np.bincount(index[e], minlength=len(configs)) > 0
-
-
 def crossfit(block, coefs, halvings: int, seed: int = 0) -> float:
     """Mean held-out change (%) of the relative energy + force MAE sum when one half of
     the validation configurations chooses among ``coefs`` (the first is the baseline)
     and the other half scores the choice; both ways, over ``halvings`` halvings."""
-    abs_E, abs_F, n_F, has_E = config_errors(block, coefs)
+    from acefit.metrics import configuration_errors
+
+    per_config = configuration_errors(block, block.A @ np.stack(coefs, axis=1))
+    abs_E, abs_F = per_config.sums["E"], per_config.sums["F"]
+    n_E, n_F = per_config.counts["E"], per_config.counts["F"]
 
     def score(half):
-        mae_E = abs_E[half & has_E].sum(0) / max(np.count_nonzero(half & has_E), 1)
+        mae_E = abs_E[half].sum(0) / max(n_E[half].sum(), 1.0)
         mae_F = abs_F[half].sum(0) / max(n_F[half].sum(), 1.0)
         return mae_E / mae_E[0] + mae_F / mae_F[0] - 2.0
 

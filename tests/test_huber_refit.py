@@ -83,14 +83,17 @@ def test_refits_of_a_run(huber, run, capsys):
 
 
 def test_crossfit_scores_the_choice_on_the_other_half(huber, run):
-    from acefit.metrics import errors
+    from acefit.metrics import configuration_errors, errors
 
     _, _, _, system, checkpoints = huber._load_run(run)
     block, (_, coef) = system.val, checkpoints[0]
-    abs_E, abs_F, n_F, has_E = huber.config_errors(block, [coef])
+    # the per-configuration errors crossfit scores with
+    per_config = configuration_errors(block, (block.A @ coef)[:, None])
+    has_E = per_config.counts["E"] > 0
     stats = errors(block, coef)["all"]
-    assert abs_E[has_E, 0].mean() * 1e3 == pytest.approx(stats["E"]["mae"], rel=1e-10)
-    assert abs_F[:, 0].sum() / n_F.sum() == pytest.approx(stats["F"]["mae"], rel=1e-10)
+    assert per_config.sums["E"][has_E, 0].mean() == pytest.approx(stats["E"]["mae"], rel=1e-10)
+    assert per_config.sums["F"][:, 0].sum() / per_config.counts["F"].sum() == pytest.approx(
+        stats["F"]["mae"], rel=1e-10)
     # a copy of the baseline changes nothing; a model twice as wrong on every row is
     # never chosen; the validation set's own least-squares fit is chosen and better
     assert huber.crossfit(block, [coef, coef.copy()], 5) == 0.0
