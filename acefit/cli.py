@@ -1,4 +1,4 @@
-"""The ``acefit`` command: ``fit``, ``compare``, ``export`` and ``validate``.
+"""The ``acefit`` command: ``fit``, ``compare``, ``export``, ``evaluate`` and ``validate``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was
 run: also a file or run directory named there that does not exist, and for
@@ -18,6 +18,8 @@ from acefit import __version__
 __all__ = ["main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+_DEFAULT_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress",
+                 "config_type": "config_type"}     # those of load_configurations
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +85,32 @@ def _parser() -> argparse.ArgumentParser:
                              "default: the run's export.yace_radial")
     _add_verbosity(export)
 
+    ev = sub.add_parser("evaluate", help="errors of fitted potentials on any labelled data",
+                        description="Score fitted potentials on labelled configurations "
+                                    "(any file ase.io.read reads): energy, force and stress "
+                                    "MAE and RMSE, in total and per config_type, each MAE "
+                                    "with its bootstrap standard error over the "
+                                    "configurations; with several potentials, each one's "
+                                    "paired difference to the first.")
+    ev.add_argument("potentials", nargs="+", type=Path, metavar="POTENTIAL",
+                    help="potential file (.h5) or run directory (its potential.h5)")
+    ev.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE",
+                    help="labelled configurations (extended XYZ, ASE trajectory, ...)")
+    for label in ("energy", "forces", "stress", "virial", "config_type"):
+        default = _DEFAULT_KEYS.get(label)
+        ev.add_argument(f"--{label.replace('_', '-')}-key", default=default, metavar="KEY",
+                        help=f"where the {label} labels are (default: "
+                             f"{default or 'none; read instead of the stress when given'})")
+    ev.add_argument("--predictions", type=Path, default=None, metavar="XYZ",
+                    help="write the configurations with their labels and every potential's "
+                         "predictions (extended XYZ: <label>_energy, <label>_forces, "
+                         "<label>_stress)")
+    ev.add_argument("--json", type=Path, default=None, metavar="FILE",
+                    help="write the errors as JSON")
+    ev.add_argument("--resamples", type=int, default=10000,
+                    help="bootstrap draws of the configurations (default 10000)")
+    _add_verbosity(ev)
+
     val = sub.add_parser("validate", help="MD stability, NVE drift and crystal properties "
                                           "of a fitted potential")
     val.add_argument("potential", type=Path, help="potential file (.h5) or a run directory")
@@ -121,6 +149,8 @@ def main(argv=None) -> int:
             return _compare(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         return _validate(args, progress)
     except KeyboardInterrupt:
         print("acefit: interrupted; run the same command again to resume", file=sys.stderr)
@@ -237,6 +267,64 @@ def _mae(entry, split, q, digits) -> str:
         return "–"
     se = entry_stat(entry, split, q, "mae_se")
     return f"{value:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
+
+
+def _evaluate(args) -> int:
+    from acefit.data import load_configurations
+    from acefit.evaluate import errors_table, evaluate, paired_table, write_predictions
+    from acefit.potential import Potential
+
+    files = [p / "potential.h5" if p.is_dir() else p for p in args.potentials]
+    potentials = [Potential.load(f) for f in files]
+    labels = potential_labels(args.potentials)
+    keys = {"energy": args.energy_key, "forces": args.forces_key, "stress": args.stress_key,
+            "virial": args.virial_key, "config_type": args.config_type_key}
+    # a key changed on purpose that no frame has is a typo, not missing labels
+    require = [k for k, v in keys.items() if v is not None and v != _DEFAULT_KEYS.get(k)]
+    configs = []
+    for f in args.data:
+        configs += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
+                                       stress_key=keys["stress"], virial_key=keys["virial"],
+                                       config_type_key=keys["config_type"], require=require)
+    result = evaluate(potentials, configs, labels, resamples=args.resamples)
+    n_atoms = sum(cfg.n_atoms for cfg in configs)
+    print(f"{len(configs)} configurations ({n_atoms} atoms) from "
+          + ", ".join(str(f) for f in args.data)
+          + ". MAE ± bootstrap standard error over the configurations, and RMSE: "
+            "E meV/atom, F eV/Å, S GPa.")
+    for j, (label, pot, f) in enumerate(zip(labels, potentials, files)):
+        solver = pot.metadata.get("solver")
+        print(f"\n{label}: {f} ({len(pot)} active functions"
+              + (f", {solver}" if solver else "") + ")\n")
+        print(errors_table(result, j))
+    if len(potentials) > 1:
+        print("\nPaired on the same draws of the configurations (a difference within about "
+              "two standard errors is one this data cannot resolve):\n")
+        print(paired_table(result))
+    if args.predictions is not None:
+        print(f"\nwrote {write_predictions(args.predictions, result)}")
+    if args.json is not None:
+        from acefit.atomic import write_json
+
+        record = result.to_dict()
+        record["potentials"] = [{"file": str(f), **p}
+                                for f, p in zip(files, record["potentials"])]
+        print(f"wrote {write_json(args.json, record)}")
+    return EXIT_OK
+
+
+def potential_labels(paths) -> list[str]:
+    """Short distinct names of potential files or run directories, for tables and keys:
+    the file stem (or the run directory's name), with its folder's name where two
+    stems are the same, and a number where that is not enough."""
+    paths = [Path(p) for p in paths]
+    names = [p.name if p.is_dir() else p.stem for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    qualified = [f"{p.resolve().parent.name}_{n}" for p, n in zip(paths, names)]
+    if len(set(qualified)) == len(qualified):
+        return qualified
+    return [f"{j}_{n}" for j, n in enumerate(names)]
 
 
 def _validate(args, progress) -> int:

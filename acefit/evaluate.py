@@ -1,0 +1,217 @@
+"""Fitted potentials scored on labelled configurations: any potential file, any data.
+
+The fit reports errors on its own validation and test split; this is for the data that
+comes later (a new DFT batch, another group's test set, an MD snapshot recomputed in
+DFT). What the potentials predict for a configuration (energy, forces, virial: E0 and
+core repulsion included) is laid out as design rows with one column per potential, so
+:mod:`acefit.metrics` scores them exactly as it scores a fit's checkpoints: MAE and RMSE
+in total and per ``config_type``, the bootstrap standard error and interval of each MAE
+over the configurations, and the paired differences between potentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from acefit.data import LabelledConfig, check_elements
+from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
+from acefit.metrics import (bootstrap_differences, bootstrap_errors, configuration_errors,
+                            errors_of_predictions)
+
+__all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions",
+           "errors_table", "paired_table"]
+
+QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
+
+
+@dataclass
+class Evaluation:
+    """Potentials scored on configurations (:func:`evaluate`).
+
+    Attributes
+    ----------
+    labels : list of str
+        One name per potential (columns of ``rows.A``).
+    configs : list of LabelledConfig
+    rows : DesignBlock
+        The labels (``y``: total energy, forces, virial −V·σ) and, in ``A`` (rows ×
+        potentials), each potential's prediction of them.
+    errors : list of dict
+        Per potential, :func:`acefit.metrics.errors` form (``all``, ``by_config_type``);
+        each MAE entry also has ``se``, ``low``, ``high`` (bootstrap over the group's
+        configurations).
+    paired : list of dict
+        For potentials 1, 2, ...: the difference of their MAEs to potential 0 on the same
+        bootstrap draws (:func:`acefit.metrics.bootstrap_differences`), ``{"E", "F",
+        "S"}`` entries.
+    """
+
+    labels: list
+    configs: list
+    rows: DesignBlock
+    errors: list
+    paired: list
+
+    def to_dict(self) -> dict:
+        return {"units": self.errors[0]["units"], "potentials": [
+            {"label": label, "errors": {k: v for k, v in e.items() if k != "units"}}
+            for label, e in zip(self.labels, self.errors)],
+            "minus_first": [{"label": label, **d} for label, d in
+                            zip(self.labels[1:], self.paired)],
+            "configurations": [cfg.where for cfg in self.configs]}
+
+
+def prediction_rows(potentials, configs) -> DesignBlock:
+    """Rows of ``configs`` whose column j is potential j's prediction of each label.
+
+    ``y`` holds the labels as they are (total energy, forces, virial) and ``A`` the
+    predictions of the whole models, so ``A[:, j] - y`` is potential j's residual.
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("no configurations to evaluate")
+    for pot in potentials:
+        check_elements(configs, pot.elements)
+    numbers = set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs))
+    as_given = ReferenceEnergies(values={int(z): 0.0 for z in numbers}, method="given")
+    weights = resolve_weights(None)
+    blocks = []
+    for i, cfg in enumerate(configs):
+        if cfg.energy is None and cfg.forces is None and cfg.stress is None:
+            raise ValueError(f"{cfg.where}: no energy, forces or stress label to compare with")
+        predicted = [pot.energy_forces_stress(cfg.atoms) for pot in potentials]
+        values = SimpleNamespace(energy=np.array([p[0] for p in predicted]),
+                                 forces=np.stack([p[2] for p in predicted], axis=-1),
+                                 stress=np.stack([p[3] for p in predicted], axis=-1))
+        blocks.append(config_rows(values, cfg, weights, as_given, i))
+    return DesignBlock.concatenate(blocks)
+
+
+def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
+             resamples: int = 10000, seed: int = 0) -> Evaluation:
+    """Score ``potentials`` (:class:`acefit.Potential`) on labelled ``configs``.
+
+    Parameters
+    ----------
+    potentials : sequence of Potential
+    configs : list of LabelledConfig
+        From :func:`acefit.data.load_configurations`; every label a frame has is scored.
+    labels : list of str, optional
+        Names of the potentials (default ``p0``, ``p1``, ...).
+    resamples, seed
+        Of the bootstrap over configurations (:func:`acefit.metrics.bootstrap_errors`).
+
+    Raises
+    ------
+    ValueError
+        A frame with an element a potential does not cover, or without any label, or
+        with a stress label in a cell without a volume (the message names the frame).
+    """
+    potentials = list(potentials)
+    if not potentials:
+        raise ValueError("no potentials to evaluate")
+    labels = [f"p{j}" for j in range(len(potentials))] if labels is None else list(labels)
+    if len(labels) != len(potentials):
+        raise ValueError(f"{len(labels)} labels for {len(potentials)} potentials")
+    rows = prediction_rows(potentials, configs)
+    errors = errors_of_predictions(rows, rows.A)
+    groups = {"all": np.ones(len(rows), dtype=bool)}
+    groups.update({name: rows.config_type == name for name in errors[0]["by_config_type"]})
+    for name, mask in groups.items():
+        block = rows.select(mask)
+        boots = bootstrap_errors(configuration_errors(block, block.A), resamples=resamples,
+                                 seed=seed)
+        for err, boot in zip(errors, boots):
+            stats = err["all"] if name == "all" else err["by_config_type"][name]
+            for q, b in boot.items():
+                stats[q].update({k: b[k] for k in ("se", "low", "high")})
+    paired = []
+    if len(potentials) > 1:
+        per_config = configuration_errors(rows, rows.A)
+        paired = bootstrap_differences(per_config, [(j, 0) for j in range(1, len(potentials))],
+                                       resamples=resamples, seed=seed)
+    return Evaluation(labels, list(configs), rows, errors, paired)
+
+
+def write_predictions(path, evaluation: Evaluation) -> Path:
+    """Extended XYZ of the configurations with their labels and every potential's
+    predictions, for parity plots elsewhere: ``<label>_energy`` (eV), ``<label>_stress``
+    (eV/Å³, Voigt) in ``info``, ``<label>_forces`` (eV/Å) in ``arrays`` (written
+    atomically)."""
+    import ase.io
+
+    from acefit.atomic import atomic_path
+
+    rows = evaluation.rows
+    frames = []
+    for i, cfg in enumerate(evaluation.configs):
+        atoms = cfg.atoms.copy()
+        atoms.info.update({"config_type": cfg.config_type, "source": cfg.where})
+        if cfg.energy is not None:
+            atoms.info["ref_energy"] = cfg.energy
+        if cfg.forces is not None:
+            atoms.arrays["ref_forces"] = np.asarray(cfg.forces, dtype=float)
+        if cfg.stress is not None:
+            atoms.info["ref_stress"] = np.asarray(cfg.stress, dtype=float)
+        mine = rows.config == i
+        for j, label in enumerate(evaluation.labels):
+            pred = rows.A[mine, j]
+            kind = rows.kind[mine]
+            if cfg.energy is not None:
+                atoms.info[f"{label}_energy"] = float(pred[kind == "E"][0])
+            if cfg.forces is not None:
+                atoms.arrays[f"{label}_forces"] = pred[kind == "F"].reshape(-1, 3)
+            if cfg.stress is not None:
+                atoms.info[f"{label}_stress"] = -pred[kind == "V"] / cfg.volume
+        frames.append(atoms)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        ase.io.write(tmp, frames, format="extxyz")
+    return path
+
+
+def _cell(stats, digits) -> str:
+    if not stats["n"]:
+        return "–"
+    text = f"{stats['mae']:.{digits}f}"
+    if stats.get("se") is not None and np.isfinite(stats["se"]) and stats["se"] > 0:
+        text += f" ± {stats['se']:.{digits}f}"
+    return text
+
+
+def errors_table(evaluation: Evaluation, j: int = 0) -> str:
+    """Markdown: potential j's MAE ± bootstrap SE and RMSE, in total and per config_type."""
+    err = evaluation.errors[j]
+    rows = evaluation.rows
+    head = ["| config_type | configs | E MAE | E RMSE | F MAE | F RMSE | S MAE | S RMSE |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    groups = [("all", err["all"], np.ones(len(rows), dtype=bool))]
+    groups += [(name, stats, rows.config_type == name)
+               for name, stats in err["by_config_type"].items()]
+    for name, stats, mask in groups:
+        n_configs = np.unique(rows.config[mask]).size
+        cells = []
+        for q, digits in QUANTITY_DIGITS:
+            rmse = f"{stats[q]['rmse']:.{digits}f}" if stats[q]["n"] else "–"
+            cells += [_cell(stats[q], digits), rmse]
+        head.append(f"| {name} | {n_configs} | " + " | ".join(cells) + " |")
+    return "\n".join(head)
+
+
+def paired_table(evaluation: Evaluation) -> str:
+    """Markdown: each later potential's MAE minus the first one's, paired on the same
+    bootstrap draws of the configurations (empty for one potential)."""
+    if not evaluation.paired:
+        return ""
+    lines = [f"| potential | E MAE − {evaluation.labels[0]} | F MAE − {evaluation.labels[0]} "
+             f"| S MAE − {evaluation.labels[0]} |", "|---|---|---|---|"]
+    for label, d in zip(evaluation.labels[1:], evaluation.paired):
+        cells = [f"{d[q]['mae']:+.{k}f} ± {d[q]['se']:.{k}f} [{d[q]['low']:+.{k}f}, "
+                 f"{d[q]['high']:+.{k}f}]" if d[q]["configs"] else "–"
+                 for q, k in QUANTITY_DIGITS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""acefit.evaluate and `acefit evaluate`: potentials scored on labelled files."""
+
+import json
+
+import ase.io
+import numpy as np
+import pytest
+from _toy_basis import emt_configs
+from test_cli import fitted_run, small_data  # noqa: F401  (fixture)
+
+from acefit import ACEBasis, ACECalculator, Potential
+from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
+from acefit.data import load_configurations
+from acefit.design import design_block, reference_energies
+from acefit.evaluate import errors_table, evaluate, paired_table, write_predictions
+from acefit.metrics import bootstrap_errors, configuration_errors, errors
+from acefit.repulsion import ZBL
+
+
+@pytest.fixture(scope="module")
+def configs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ev") / "emt.xyz"
+    frames = emt_configs(10, seed=3)
+    frames[4].calc.results.pop("stress")          # a frame without a stress label
+    ase.io.write(path, frames, format="extxyz")
+    return load_configurations(path)
+
+
+@pytest.fixture(scope="module")
+def basis():
+    return ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+
+
+def _potential(basis, seed, repulsion=None):
+    c = 0.02 * np.random.default_rng(seed).standard_normal(len(basis))
+    return Potential(basis, c, e0={"Cu": -3.1, "Au": -2.7}, repulsion=repulsion), c
+
+
+def test_errors_are_those_of_the_fit_rows(configs, basis):
+    # The fit scores a checkpoint from design rows with E0 and the core repulsion taken
+    # off the labels; a potential file predicts the whole energy. Same numbers.
+    zbl = ZBL(inner=1.0, outer=2.3)
+    pot, c = _potential(basis, 0, repulsion=zbl)
+    e0 = reference_energies({"Cu": -3.1, "Au": -2.7}, configs, basis.elements, repulsion=zbl)
+    expected = errors(design_block(basis, configs, None, e0), c)
+    got = evaluate([pot], configs, resamples=200).errors[0]
+    for group in ["all", "pure", "alloy"]:
+        want = expected["all"] if group == "all" else expected["by_config_type"][group]
+        have = got["all"] if group == "all" else got["by_config_type"][group]
+        for q in ("E", "F", "S"):
+            assert have[q]["n"] == want[q]["n"]
+            assert have[q]["mae"] == pytest.approx(want[q]["mae"], rel=1e-9)
+            assert have[q]["rmse"] == pytest.approx(want[q]["rmse"], rel=1e-9)
+    assert got["all"]["S"]["n"] == 6 * 9           # the frame without stress adds none
+
+
+def test_bootstrap_and_paired_differences(configs, basis):
+    a, _ = _potential(basis, 1)
+    b, _ = _potential(basis, 2)
+    result = evaluate([a, b, a], configs, ["a", "b", "a2"], resamples=500, seed=4)
+    rows = result.rows
+    boot = bootstrap_errors(configuration_errors(rows, rows.A), resamples=500, seed=4)
+    for j in range(3):
+        for q in ("E", "F", "S"):
+            assert result.errors[j]["all"][q]["se"] == pytest.approx(boot[j][q]["se"])
+            assert result.errors[j]["all"][q]["mae"] == pytest.approx(boot[j][q]["mae"])
+    # per config_type: its own configurations only
+    pure = rows.select(rows.config_type == "pure")
+    (pure_boot,) = bootstrap_errors(configuration_errors(pure, pure.A[:, [1]]),
+                                    resamples=500, seed=4)
+    assert result.errors[1]["by_config_type"]["pure"]["F"]["se"] == pytest.approx(
+        pure_boot["F"]["se"])
+    b_minus_a, a_minus_a = result.paired
+    assert b_minus_a["E"]["mae"] == pytest.approx(result.errors[1]["all"]["E"]["mae"]
+                                                  - result.errors[0]["all"]["E"]["mae"])
+    assert b_minus_a["F"]["se"] > 0
+    assert a_minus_a["E"]["mae"] == 0 and a_minus_a["E"]["se"] == 0
+    table = paired_table(result)
+    assert "| b |" in table and "| a2 | +0.00 ± 0.00" in table
+    assert errors_table(result, 1).splitlines()[2].startswith("| all | 10 |")
+
+
+def test_predictions_file_holds_labels_and_predictions(tmp_path, configs, basis):
+    pot, _ = _potential(basis, 5, repulsion=ZBL(inner=1.0, outer=2.3))
+    result = evaluate([pot], configs, ["fit"], resamples=50)
+    frames = ase.io.read(write_predictions(tmp_path / "pred.xyz", result), ":")
+    assert len(frames) == len(configs)
+    for cfg, frame in zip(configs, frames):
+        atoms = cfg.atoms.copy()
+        atoms.calc = ACECalculator(pot)
+        assert frame.info["fit_energy"] == pytest.approx(atoms.get_potential_energy(), rel=1e-12)
+        # per-atom arrays: extended XYZ's fixed format, 8 decimals
+        np.testing.assert_allclose(frame.arrays["fit_forces"], atoms.get_forces(), atol=1e-8)
+        assert frame.info["ref_energy"] == pytest.approx(cfg.energy, rel=1e-14)
+        np.testing.assert_allclose(frame.arrays["ref_forces"], cfg.forces, atol=1e-8)
+        if cfg.stress is None:
+            assert "fit_stress" not in frame.info
+        else:
+            np.testing.assert_allclose(frame.info["fit_stress"], atoms.get_stress(),
+                                       rtol=1e-9, atol=1e-14)
+        assert frame.info["config_type"] == cfg.config_type
+
+
+def test_bad_input_names_the_frame(configs, basis):
+    cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
+    with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the basis"):
+        evaluate([cu_only], configs)
+    bare = configs[0].__class__(atoms=configs[0].atoms, source="x.xyz", index=7)
+    pot, _ = _potential(basis, 0)
+    with pytest.raises(ValueError, match="x.xyz, frame 7: no energy, forces or stress"):
+        evaluate([pot], [bare])
+    with pytest.raises(ValueError, match="no potentials"):
+        evaluate([], configs)
+    with pytest.raises(ValueError, match="2 labels for 1 potentials"):
+        evaluate([pot], configs, ["a", "b"])
+
+
+def test_labels_of_files_and_runs(tmp_path):
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r2").mkdir()
+    assert potential_labels([tmp_path / "r1", tmp_path / "x" / "omp_t300.h5"]) == [
+        "r1", "omp_t300"]
+    assert potential_labels([tmp_path / "r1" / "potential.h5",
+                             tmp_path / "r2" / "potential.h5"]) == ["r1_potential",
+                                                                     "r2_potential"]
+    assert potential_labels([tmp_path / "a.h5", tmp_path / "a.h5"]) == ["0_a", "1_a"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, small_data):  # noqa: F811
+    return fitted_run(tmp_path_factory, small_data,
+                      ["{name: asp, max_active: 20}", "{name: omp, max_active: 20}"])
+
+
+def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys):  # noqa: F811
+    report = json.loads((run / "report.json").read_text())
+    selected = {s["label"]: s for s in report["selection"]["selected"] if s["budget"] == 10}
+    args = ["evaluate", str(run), str(run / "potentials" / "asp_t10.h5"), "--data",
+            str(small_data / "test.xyz"), "--json", str(tmp_path / "ev.json"),
+            "--predictions", str(tmp_path / "p.xyz"), "--resamples", "100"]
+    assert main(args) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "| potential | E MAE − run |" in out and "wrote" in out
+    record = json.loads((tmp_path / "ev.json").read_text(), parse_constant=pytest.fail)
+    best = next(s for s in selected.values() if s["best"])
+    for entry, sel in zip(record["potentials"], [best, selected["asp"]]):
+        for q in ("E", "F"):
+            assert entry["errors"]["all"][q]["mae"] == pytest.approx(
+                sel["errors"]["test"]["all"][q]["mae"], rel=1e-9)
+    assert record["potentials"][0]["file"] == str(run / "potential.h5")
+    assert len(ase.io.read(tmp_path / "p.xyz", ":")) == len(record["configurations"])
+
+
+def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
+    data = str(small_data / "test.xyz")
+    assert main(["evaluate", str(tmp_path / "none.h5"), "--data", data]) == EXIT_CONFIG
+    assert "none.h5" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--data", str(tmp_path / "none.xyz")]) == EXIT_CONFIG
+    assert "none.xyz" in capsys.readouterr().err
+    assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_ERROR
+    assert "dft_e" in capsys.readouterr().err
