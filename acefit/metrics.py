@@ -99,11 +99,6 @@ class ConfigurationErrors:
     def n_models(self) -> int:
         return next(iter(self.sums.values())).shape[1]
 
-    def models(self, columns) -> "ConfigurationErrors":
-        """The same configurations, models ``columns`` only."""
-        return ConfigurationErrors(self.configs, {q: v[:, columns] for q, v in self.sums.items()},
-                                   self.counts)
-
     @classmethod
     def join(cls, parts) -> "ConfigurationErrors":
         """The models of several parts side by side; they must cover the same rows."""
