@@ -105,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="write the configurations with their labels and every potential's "
                          "predictions (extended XYZ: <label>_energy, <label>_forces, "
                          "<label>_stress)")
+    ev.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                    help="write parity plots: predicted against reference energy per atom, "
+                         "force and stress components")
     ev.add_argument("--json", type=Path, default=None, metavar="FILE",
                     help="write the errors as JSON")
     ev.add_argument("--resamples", type=int, default=10000,
@@ -271,7 +274,8 @@ def _mae(entry, split, q, digits) -> str:
 
 def _evaluate(args) -> int:
     from acefit.data import load_configurations
-    from acefit.evaluate import errors_table, evaluate, paired_table, write_predictions
+    from acefit.evaluate import (errors_table, evaluate, paired_table, parity_png,
+                                 write_predictions)
     from acefit.potential import Potential
 
     files = [p / "potential.h5" if p.is_dir() else p for p in args.potentials]
@@ -303,6 +307,8 @@ def _evaluate(args) -> int:
         print(paired_table(result))
     if args.predictions is not None:
         print(f"\nwrote {write_predictions(args.predictions, result)}")
+    if args.plot is not None:
+        print(f"wrote {parity_png(args.plot, result)}")
     if args.json is not None:
         from acefit.atomic import write_json
 

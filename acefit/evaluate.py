@@ -19,10 +19,10 @@ import numpy as np
 
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
-from acefit.metrics import (bootstrap_differences, bootstrap_errors, configuration_errors,
-                            errors_of_predictions)
+from acefit.metrics import (EV_PER_A3_TO_GPA, bootstrap_differences, bootstrap_errors,
+                            configuration_errors, errors_of_predictions)
 
-__all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions",
+__all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
            "errors_table", "paired_table"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
@@ -172,6 +172,43 @@ def write_predictions(path, evaluation: Evaluation) -> Path:
     with atomic_path(path) as tmp:
         ase.io.write(tmp, frames, format="extxyz")
     return path
+
+
+def parity_png(path, evaluation: Evaluation) -> Path:
+    """Predicted against reference values, one panel per quantity present (energy per atom,
+    force components, stress components), one colour per potential, its MAE in the
+    legend (written atomically)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from acefit.compare import _save_png
+
+    rows = evaluation.rows
+    # report units, without subtracting anything: E in eV/atom, stress in GPa
+    scale = np.where(rows.kind == "E", 1.0 / rows.n_atoms,
+                     np.where(rows.kind == "V", -EV_PER_A3_TO_GPA / rows.volume, 1.0))
+    panels = [(kind, q, title) for kind, q, title in
+              (("E", "E", "energy (eV/atom)"), ("F", "F", "force components (eV/Å)"),
+               ("V", "S", "stress components (GPa)")) if np.any(rows.kind == kind)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 4.3),
+                             constrained_layout=True, squeeze=False)
+    units = evaluation.errors[0]["units"]
+    for ax, (kind, q, title) in zip(axes[0], panels):
+        mine = rows.kind == kind
+        ref = rows.y[mine] * scale[mine]
+        for j, label in enumerate(evaluation.labels):
+            mae = evaluation.errors[j]["all"][q]["mae"]
+            ax.plot(ref, rows.A[mine, j] * scale[mine], "o", ms=2.5, alpha=0.5,
+                    label=f"{label}: MAE {mae:.3g} {units[q]}")
+        low, high = float(np.min(ref)), float(np.max(ref))
+        pad = 0.05 * (high - low or 1.0)
+        ax.plot([low - pad, high + pad], [low - pad, high + pad], "k-", lw=0.8)
+        ax.set_xlabel(f"reference {title}")
+        ax.set_ylabel(f"predicted {title}")
+        ax.legend(fontsize=7, markerscale=2)
+        ax.grid(True, alpha=0.3)
+    return _save_png(fig, Path(path), dpi=120)
 
 
 def _cell(stats, digits) -> str:

@@ -12,7 +12,7 @@ from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
-from acefit.evaluate import errors_table, evaluate, paired_table, write_predictions
+from acefit.evaluate import errors_table, evaluate, paired_table, parity_png, write_predictions
 from acefit.metrics import bootstrap_errors, configuration_errors, errors
 from acefit.repulsion import ZBL
 
@@ -101,6 +101,19 @@ def test_predictions_file_holds_labels_and_predictions(tmp_path, configs, basis)
         assert frame.info["config_type"] == cfg.config_type
 
 
+def test_parity_plot_has_a_panel_per_quantity_present(tmp_path, configs, basis):
+    import matplotlib.image
+
+    pot, _ = _potential(basis, 6)
+    both = evaluate([pot, pot], configs, ["a", "b"], resamples=20)
+    forces_only = [cfg.__class__(atoms=cfg.atoms, forces=cfg.forces, config_type="x")
+                   for cfg in configs[:3]]
+    one = evaluate([pot], forces_only, resamples=20)
+    wide = matplotlib.image.imread(parity_png(tmp_path / "all.png", both))
+    narrow = matplotlib.image.imread(parity_png(tmp_path / "f.png", one))
+    assert wide.shape[1] == pytest.approx(3 * narrow.shape[1], abs=3)   # E, F, S against F
+
+
 def test_bad_input_names_the_frame(configs, basis):
     cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
     with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the basis"):
@@ -137,7 +150,8 @@ def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys): 
     selected = {s["label"]: s for s in report["selection"]["selected"] if s["budget"] == 10}
     args = ["evaluate", str(run), str(run / "potentials" / "asp_t10.h5"), "--data",
             str(small_data / "test.xyz"), "--json", str(tmp_path / "ev.json"),
-            "--predictions", str(tmp_path / "p.xyz"), "--resamples", "100"]
+            "--predictions", str(tmp_path / "p.xyz"), "--plot", str(tmp_path / "p.png"),
+            "--resamples", "100"]
     assert main(args) == EXIT_OK
     out = capsys.readouterr().out
     assert "| potential | E MAE − run |" in out and "wrote" in out
@@ -149,6 +163,7 @@ def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys): 
                 sel["errors"]["test"]["all"][q]["mae"], rel=1e-9)
     assert record["potentials"][0]["file"] == str(run / "potential.h5")
     assert len(ase.io.read(tmp_path / "p.xyz", ":")) == len(record["configurations"])
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
