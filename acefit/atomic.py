@@ -54,6 +54,17 @@ def write_text(path, text: str) -> Path:
     return Path(path)
 
 
+def write_png(fig, path, dpi: int) -> Path:
+    """Write a matplotlib figure as PNG atomically, and release it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    plt.close(fig)
+    return path
+
+
 def json_ready(obj):
     """``obj`` with only JSON types: numpy arrays and scalars become lists and Python
     numbers, paths strings, and NaN or infinite floats None (strict JSON has no NaN,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import atomic_path, read_json, write_json, write_text
+from acefit.atomic import read_json, write_json, write_png, write_text
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
@@ -280,7 +280,7 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("Learning curves (bands: ± bootstrap standard error over the configurations)")
-    return _save_png(fig, out / "learning_curve.png", dpi=120)
+    return write_png(fig, out / "learning_curve.png", dpi=120)
 
 
 def entry_sizes(path, n_functions: int) -> np.ndarray:
@@ -383,7 +383,7 @@ def basis_selection_png(runs, out: Path) -> Path:
         bar = fig.colorbar(image, ax=axes, shrink=0.8)
         bar.set_label("active functions when first selected")
     fig.suptitle("Basis selection along the path (grey: available, never selected)")
-    return _save_png(fig, out / "basis_selection.png", dpi=110)
+    return write_png(fig, out / "basis_selection.png", dpi=110)
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -470,13 +470,3 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
                            "rows": rows, "paired": paired})
     return {"table": table, "rows": rows, "paired": paired,
             "files": [md_path, json_path, curve, selection]}
-
-
-def _save_png(fig, path: Path, dpi: int) -> Path:
-    """Write a figure atomically and release it."""
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
-    return path

@@ -182,7 +182,7 @@ def parity_png(path, evaluation: Evaluation) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from acefit.compare import _save_png
+    from acefit.atomic import write_png
 
     rows = evaluation.rows
     # report units, without subtracting anything: E in eV/atom, stress in GPa
@@ -208,7 +208,7 @@ def parity_png(path, evaluation: Evaluation) -> Path:
         ax.set_ylabel(f"predicted {title}")
         ax.legend(fontsize=7, markerscale=2)
         ax.grid(True, alpha=0.3)
-    return _save_png(fig, Path(path), dpi=120)
+    return write_png(fig, path, dpi=120)
 
 
 def _cell(stats, digits) -> str:
