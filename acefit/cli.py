@@ -4,12 +4,13 @@ Exit status: 0 on success, 2 for a bad config or command line (nothing was
 run: also a file or run directory named there that does not exist, and for
 ``export`` a solver path, step or size that the run does not have), 3 when the output directory holds a finished run and
 ``--force`` was not given (or another ``acefit fit`` is using it), 1 for any other error, 130 when interrupted (the run can be resumed by
-running the same command again).
+running the same command again), 141 when the reader of the output went away (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from acefit import __version__
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
 _DEFAULT_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress",
                  "config_type": "config_type"}     # those of load_configurations
 
@@ -158,6 +159,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("acefit: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of the output went away (`acefit evaluate ... | head`): stop quietly,
+        # as cat does; what the command wrote to files is complete
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
     except Exception as exc:  # every failure ends with one clear line, not a traceback
         from acefit.config import ConfigError
         from acefit.pipeline import RunExistsError

@@ -174,3 +174,16 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
     assert "none.xyz" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_ERROR
     assert "dft_e" in capsys.readouterr().err
+
+
+def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "acefit.cli", "evaluate", str(run),
+                             "--data", str(small_data / "test.xyz"), "--resamples", "20"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()             # `| head` that has read enough before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141
+    assert "rror" not in err and "Traceback" not in err, err
