@@ -285,6 +285,10 @@ def _evaluate(args) -> int:
     from acefit.potential import Potential
 
     files = [p / "potential.h5" if p.is_dir() else p for p in args.potentials]
+    for f in files:
+        if f.suffix == ".yace":
+            raise ValueError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
+                             f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
     potentials = [Potential.load(f) for f in files]
     labels = potential_labels(args.potentials)
     keys = {"energy": args.energy_key, "forces": args.forces_key, "stress": args.stress_key,

@@ -174,6 +174,9 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
     assert "none.xyz" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_ERROR
     assert "dft_e" in capsys.readouterr().err
+    yace = run / "potentials" / "asp_t10.yace"
+    assert main(["evaluate", str(yace), "--data", data]) == EXIT_ERROR
+    assert "asp_t10.h5 beside it" in capsys.readouterr().err
 
 
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811
