@@ -309,7 +309,8 @@ def _evaluate(args) -> int:
     for j, (label, pot, f) in enumerate(zip(labels, potentials, files)):
         solver = pot.metadata.get("solver")
         print(f"\n{label}: {f} ({len(pot)} active functions"
-              + (f", {solver}" if solver else "") + ")\n")
+              + (f", {solver}" if solver else "")
+              + f"; energy, forces and stress in {result.ms_per_atom[j]:.3f} ms/atom here)\n")
         print(errors_table(result, j))
     if len(potentials) > 1:
         print("\nPaired on the same draws of the configurations (a difference within about "

@@ -11,6 +11,7 @@ over the configurations, and the paired differences between potentials.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,6 +49,10 @@ class Evaluation:
         For potentials 1, 2, ...: the difference of their MAEs to potential 0 on the same
         bootstrap draws (:func:`acefit.metrics.bootstrap_differences`), ``{"E", "F",
         "S"}`` entries.
+    ms_per_atom : list of float
+        Per potential, the wall time of its energy, forces and stress over all
+        configurations per atom (ms; after one untimed call that compiles the kernels):
+        the cost side of choosing a checkpoint, on this machine, in Python.
     """
 
     labels: list
@@ -55,6 +60,7 @@ class Evaluation:
     rows: DesignBlock
     errors: list
     paired: list
+    ms_per_atom: list
 
     def to_dict(self) -> dict:
         return {"units": self.errors[0]["units"], "potentials": [
@@ -62,14 +68,17 @@ class Evaluation:
             for label, e in zip(self.labels, self.errors)],
             "minus_first": [{"label": label, **d} for label, d in
                             zip(self.labels[1:], self.paired)],
+            "ms_per_atom": dict(zip(self.labels, self.ms_per_atom)),
             "configurations": [cfg.where for cfg in self.configs]}
 
 
-def prediction_rows(potentials, configs) -> DesignBlock:
+def prediction_rows(potentials, configs, seconds=None) -> DesignBlock:
     """Rows of ``configs`` whose column j is potential j's prediction of each label.
 
     ``y`` holds the labels as they are (total energy, forces, virial) and ``A`` the
     predictions of the whole models, so ``A[:, j] - y`` is potential j's residual.
+    ``seconds``, a list with one number per potential, gains the wall time of each
+    potential's calls.
     """
     configs = list(configs)
     if not configs:
@@ -83,7 +92,12 @@ def prediction_rows(potentials, configs) -> DesignBlock:
     for i, cfg in enumerate(configs):
         if cfg.energy is None and cfg.forces is None and cfg.stress is None:
             raise ValueError(f"{cfg.where}: no energy, forces or stress label to compare with")
-        predicted = [pot.energy_forces_stress(cfg.atoms) for pot in potentials]
+        predicted = []
+        for j, pot in enumerate(potentials):
+            start = time.perf_counter()
+            predicted.append(pot.energy_forces_stress(cfg.atoms))
+            if seconds is not None:
+                seconds[j] += time.perf_counter() - start
         values = SimpleNamespace(energy=np.array([p[0] for p in predicted]),
                                  forces=np.stack([p[2] for p in predicted], axis=-1),
                                  stress=np.stack([p[3] for p in predicted], axis=-1))
@@ -117,7 +131,15 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     labels = [f"p{j}" for j in range(len(potentials))] if labels is None else list(labels)
     if len(labels) != len(potentials):
         raise ValueError(f"{len(labels)} labels for {len(potentials)} potentials")
-    rows = prediction_rows(potentials, configs)
+    configs = list(configs)
+    if configs:         # compile the kernels outside the timing
+        for pot in potentials:
+            if set(configs[0].atoms.symbols) <= set(pot.elements):
+                pot.energy_forces_stress(configs[0].atoms)
+    seconds = [0.0] * len(potentials)
+    rows = prediction_rows(potentials, configs, seconds)
+    n_atoms = sum(cfg.n_atoms for cfg in configs)
+    ms_per_atom = [1e3 * t / n_atoms for t in seconds]
     errors = errors_of_predictions(rows, rows.A)
     groups = {"all": np.ones(len(rows), dtype=bool)}
     groups.update({name: rows.config_type == name for name in errors[0]["by_config_type"]})
@@ -134,7 +156,7 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
         per_config = configuration_errors(rows, rows.A)
         paired = bootstrap_differences(per_config, [(j, 0) for j in range(1, len(potentials))],
                                        resamples=resamples, seed=seed)
-    return Evaluation(labels, list(configs), rows, errors, paired)
+    return Evaluation(labels, configs, rows, errors, paired, ms_per_atom)
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:

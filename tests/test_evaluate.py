@@ -154,7 +154,7 @@ def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys): 
             "--resamples", "100"]
     assert main(args) == EXIT_OK
     out = capsys.readouterr().out
-    assert "| potential | E MAE − run |" in out and "wrote" in out
+    assert "| potential | E MAE − run |" in out and "wrote" in out and "ms/atom here" in out
     record = json.loads((tmp_path / "ev.json").read_text(), parse_constant=pytest.fail)
     best = next(s for s in selected.values() if s["best"])
     for entry, sel in zip(record["potentials"], [best, selected["asp"]]):
@@ -162,6 +162,8 @@ def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys): 
             assert entry["errors"]["all"][q]["mae"] == pytest.approx(
                 sel["errors"]["test"]["all"][q]["mae"], rel=1e-9)
     assert record["potentials"][0]["file"] == str(run / "potential.h5")
+    assert set(record["ms_per_atom"]) == {"run", "asp_t10"}
+    assert all(t > 0 for t in record["ms_per_atom"].values())
     assert len(ase.io.read(tmp_path / "p.xyz", ":")) == len(record["configurations"])
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
