@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                          "force and stress components")
     ev.add_argument("--json", type=Path, default=None, metavar="FILE",
                     help="write the errors as JSON")
+    ev.add_argument("--worst", type=int, default=5, metavar="N",
+                    help="list the N configurations with the largest energy error per atom "
+                         "of the first potential (default 5; 0: none)")
     ev.add_argument("--resamples", type=int, default=10000,
                     help="bootstrap draws of the configurations (default 10000)")
     _add_verbosity(ev)
@@ -281,7 +284,7 @@ def _mae(entry, split, q, digits) -> str:
 def _evaluate(args) -> int:
     from acefit.data import load_configurations
     from acefit.evaluate import (errors_table, evaluate, paired_table, parity_png,
-                                 write_predictions)
+                                 worst_table, write_predictions)
     from acefit.potential import Potential
 
     files = [p / "potential.h5" if p.is_dir() else p for p in args.potentials]
@@ -312,6 +315,9 @@ def _evaluate(args) -> int:
               + (f", {solver}" if solver else "")
               + f"; energy, forces and stress in {result.ms_per_atom[j]:.3f} ms/atom here)\n")
         print(errors_table(result, j))
+    worst = worst_table(result, args.worst) if args.worst > 0 else ""
+    if worst:
+        print(f"\nLargest errors (ΔE: prediction − label, meV/atom; F MAE eV/Å):\n\n{worst}")
     if len(potentials) > 1:
         print("\nPaired on the same draws of the configurations (a difference within about "
               "two standard errors is one this data cannot resolve):\n")

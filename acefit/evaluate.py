@@ -24,7 +24,7 @@ from acefit.metrics import (EV_PER_A3_TO_GPA, bootstrap_differences, bootstrap_e
                             configuration_errors, errors_of_predictions)
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
-           "errors_table", "paired_table"]
+           "errors_table", "paired_table", "worst_table"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
 
@@ -273,4 +273,33 @@ def paired_table(evaluation: Evaluation) -> str:
                  f"{d[q]['high']:+.{k}f}]" if d[q]["configs"] else "–"
                  for q, k in QUANTITY_DIGITS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def worst_table(evaluation: Evaluation, n: int = 5) -> str:
+    """Markdown: the ``n`` configurations with the largest energy error per atom of the
+    first potential (or, without energies, the largest force MAE): where to look for an
+    extrapolation or a doubtful label. Signed errors are prediction − label."""
+    rows = evaluation.rows
+    per_config = configuration_errors(rows, rows.A)
+    energy = rows.kind == "E"
+    signed = np.full((len(evaluation.configs), rows.A.shape[1]), np.nan)
+    signed[rows.config[energy]] = ((rows.A[energy] - rows.y[energy, None])
+                                   * (1e3 / rows.n_atoms[energy])[:, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        force_mae = per_config.sums["F"][:, 0] / per_config.counts["F"]
+    forces = np.full(len(evaluation.configs), np.nan)
+    forces[per_config.configs] = force_mae
+    key = np.abs(signed[:, 0]) if energy.any() else forces
+    order = [i for i in np.argsort(-np.nan_to_num(key, nan=-1.0)) if np.isfinite(key[i])][:n]
+    if not order:
+        return ""
+    names = " | ".join(f"ΔE {label}" for label in evaluation.labels)
+    lines = [f"| configuration | config_type | atoms | {names} | F MAE "
+             f"{evaluation.labels[0]} |", "|---|---|---:|" + "---:|" * (len(evaluation.labels) + 1)]
+    for i in order:
+        cfg = evaluation.configs[i]
+        cells = " | ".join("–" if not np.isfinite(v) else f"{v:+.2f}" for v in signed[i])
+        force = "–" if not np.isfinite(forces[i]) else f"{forces[i]:.4f}"
+        lines.append(f"| {cfg.where} | {cfg.config_type} | {cfg.n_atoms} | {cells} | {force} |")
     return "\n".join(lines)

@@ -12,7 +12,8 @@ from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
-from acefit.evaluate import errors_table, evaluate, paired_table, parity_png, write_predictions
+from acefit.evaluate import (errors_table, evaluate, paired_table, parity_png, worst_table,
+                             write_predictions)
 from acefit.metrics import bootstrap_errors, configuration_errors, errors
 from acefit.repulsion import ZBL
 
@@ -114,6 +115,30 @@ def test_parity_plot_has_a_panel_per_quantity_present(tmp_path, configs, basis):
     assert wide.shape[1] == pytest.approx(3 * narrow.shape[1], abs=3)   # E, F, S against F
 
 
+def test_worst_configurations_come_first(configs, basis):
+    import dataclasses
+
+    pot, _ = _potential(basis, 7)
+    shifted = list(configs)
+    shifted[3] = dataclasses.replace(configs[3], energy=configs[3].energy + 50.0)  # a bad label
+    before = evaluate([pot], configs, ["p"], resamples=20)
+    after = evaluate([pot, pot], shifted, ["p", "q"], resamples=20)
+    rows = before.rows
+    e = rows.kind == "E"
+    delta = (rows.A[e, 0] - rows.y[e]) * 1e3 / rows.n_atoms[e]
+    lines = worst_table(after, 3).splitlines()
+    assert len(lines) == 2 + 3
+    expected = delta[3] - 5e4 / configs[3].n_atoms
+    assert lines[2].startswith(f"| {configs[3].where} | {configs[3].config_type} | "
+                               f"{configs[3].n_atoms} | {expected:+.2f} | {expected:+.2f} |")
+    second = int(np.argsort(-np.abs(np.delete(delta, 3)))[0])
+    second += second >= 3
+    assert f"{configs[second].where} |" in lines[3]
+    forces_only = [dataclasses.replace(cfg, energy=None, stress=None) for cfg in configs]
+    by_force = worst_table(evaluate([pot], forces_only, resamples=20), 1).splitlines()
+    assert by_force[2].split(" | ")[3] == "–"          # no energy: ranked by force MAE
+
+
 def test_bad_input_names_the_frame(configs, basis):
     cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
     with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the basis"):
@@ -155,6 +180,7 @@ def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys): 
     assert main(args) == EXIT_OK
     out = capsys.readouterr().out
     assert "| potential | E MAE − run |" in out and "wrote" in out and "ms/atom here" in out
+    assert "Largest errors" in out
     record = json.loads((tmp_path / "ev.json").read_text(), parse_constant=pytest.fail)
     best = next(s for s in selected.values() if s["best"])
     for entry, sel in zip(record["potentials"], [best, selected["asp"]]):
