@@ -51,6 +51,12 @@ def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
                 assert b["mae"] == pytest.approx(
                     summary["results"][element]["budgets"][size][solver]["E"])
                 assert b["low"] <= b["mae"] <= b["high"] and b["configs"] == 5
+    # the exported potential files give the same cells through their own evaluation
+    for element in ("Mo", "Si"):
+        check = summary["results"][element]["exported"]
+        assert check["cells"] == 6 and not check["missing"]
+        assert check["max_dE"] < 1e-6 and check["max_dF"] < 1e-8
+    assert "The exported potential files" in table
     # the two element runs overlapped in time
     starts = [json.loads((out / e / "run.json").read_text())["started"] for e in ("mo", "si")]
     ends = [json.loads((out / e / "run.json").read_text())["finished"] for e in ("mo", "si")]
