@@ -322,17 +322,20 @@ def _evaluate(args) -> int:
         print("\nPaired on the same draws of the configurations (a difference within about "
               "two standard errors is one this data cannot resolve):\n")
         print(paired_table(result))
+    written = []
     if args.predictions is not None:
-        print(f"\nwrote {write_predictions(args.predictions, result)}")
+        written.append(write_predictions(args.predictions, result))
     if args.plot is not None:
-        print(f"wrote {parity_png(args.plot, result)}")
+        written.append(parity_png(args.plot, result))
     if args.json is not None:
         from acefit.atomic import write_json
 
         record = result.to_dict()
         record["potentials"] = [{"file": str(f), **p}
                                 for f, p in zip(files, record["potentials"])]
-        print(f"wrote {write_json(args.json, record)}")
+        written.append(write_json(args.json, record))
+    if written:
+        print("\n" + "\n".join(f"wrote {path}" for path in written))
     return EXIT_OK
 
 
