@@ -303,7 +303,8 @@ def _evaluate(args) -> int:
         configs += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
                                        stress_key=keys["stress"], virial_key=keys["virial"],
                                        config_type_key=keys["config_type"], require=require)
-    result = evaluate(potentials, configs, labels, resamples=args.resamples)
+    result = evaluate(potentials, configs, labels, resamples=args.resamples,
+                      progress=False if args.no_progress else None)
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     print(f"{len(configs)} configurations ({n_atoms} atoms) from "
           + ", ".join(str(f) for f in args.data)

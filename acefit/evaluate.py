@@ -22,6 +22,7 @@ from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.metrics import (EV_PER_A3_TO_GPA, bootstrap_differences, bootstrap_errors,
                             configuration_errors, errors_of_predictions)
+from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
            "errors_table", "paired_table", "worst_table"]
@@ -72,13 +73,13 @@ class Evaluation:
             "configurations": [cfg.where for cfg in self.configs]}
 
 
-def prediction_rows(potentials, configs, seconds=None) -> DesignBlock:
+def prediction_rows(potentials, configs, seconds=None, progress=None) -> DesignBlock:
     """Rows of ``configs`` whose column j is potential j's prediction of each label.
 
     ``y`` holds the labels as they are (total energy, forces, virial) and ``A`` the
     predictions of the whole models, so ``A[:, j] - y`` is potential j's residual.
     ``seconds``, a list with one number per potential, gains the wall time of each
-    potential's calls.
+    potential's calls. ``progress``: a progress bar (None: when stderr is a terminal).
     """
     configs = list(configs)
     if not configs:
@@ -89,24 +90,31 @@ def prediction_rows(potentials, configs, seconds=None) -> DesignBlock:
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in numbers}, method="given")
     weights = resolve_weights(None)
     blocks = []
-    for i, cfg in enumerate(configs):
-        if cfg.energy is None and cfg.forces is None and cfg.stress is None:
-            raise ValueError(f"{cfg.where}: no energy, forces or stress label to compare with")
-        predicted = []
-        for j, pot in enumerate(potentials):
-            start = time.perf_counter()
-            predicted.append(pot.energy_forces_stress(cfg.atoms))
-            if seconds is not None:
-                seconds[j] += time.perf_counter() - start
-        values = SimpleNamespace(energy=np.array([p[0] for p in predicted]),
-                                 forces=np.stack([p[2] for p in predicted], axis=-1),
-                                 stress=np.stack([p[3] for p in predicted], axis=-1))
-        blocks.append(config_rows(values, cfg, weights, as_given, i))
+    with bar(len(configs), "evaluate", unit="cfg", enabled=progress) as pbar:
+        for i, cfg in enumerate(configs):
+            blocks.append(_config_predictions(potentials, cfg, i, as_given, weights, seconds))
+            pbar.update(1)
     return DesignBlock.concatenate(blocks)
 
 
+def _config_predictions(potentials, cfg, index, as_given, weights, seconds) -> DesignBlock:
+    """The rows of one configuration, a column per potential (:func:`prediction_rows`)."""
+    if cfg.energy is None and cfg.forces is None and cfg.stress is None:
+        raise ValueError(f"{cfg.where}: no energy, forces or stress label to compare with")
+    predicted = []
+    for j, pot in enumerate(potentials):
+        start = time.perf_counter()
+        predicted.append(pot.energy_forces_stress(cfg.atoms))
+        if seconds is not None:
+            seconds[j] += time.perf_counter() - start
+    values = SimpleNamespace(energy=np.array([p[0] for p in predicted]),
+                             forces=np.stack([p[2] for p in predicted], axis=-1),
+                             stress=np.stack([p[3] for p in predicted], axis=-1))
+    return config_rows(values, cfg, weights, as_given, index)
+
+
 def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
-             resamples: int = 10000, seed: int = 0) -> Evaluation:
+             resamples: int = 10000, seed: int = 0, progress=None) -> Evaluation:
     """Score ``potentials`` (:class:`acefit.Potential`) on labelled ``configs``.
 
     Parameters
@@ -118,6 +126,8 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
         Names of the potentials (default ``p0``, ``p1``, ...).
     resamples, seed
         Of the bootstrap over configurations (:func:`acefit.metrics.bootstrap_errors`).
+    progress : bool, optional
+        A progress bar over the configurations (default: when stderr is a terminal).
 
     Raises
     ------
@@ -137,7 +147,7 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
             if set(configs[0].atoms.symbols) <= set(pot.elements):
                 pot.energy_forces_stress(configs[0].atoms)
     seconds = [0.0] * len(potentials)
-    rows = prediction_rows(potentials, configs, seconds)
+    rows = prediction_rows(potentials, configs, seconds, progress)
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     ms_per_atom = [1e3 * t / n_atoms for t in seconds]
     errors = errors_of_predictions(rows, rows.A)
