@@ -223,13 +223,13 @@ def paired_rows(runs, *, resamples: int = 10000) -> list[dict]:
 
 def paired_table(rows) -> str:
     """Markdown of :func:`paired_rows`."""
+    from acefit.metrics import interval_text
+
     lines = ["| budget | solver | run | active (reference) | E MAE test − reference | "
              "F MAE test − reference |", "|---|---|---|---|---|---|"]
     for r in rows:
         budget = "any" if r["budget"] is None else f"≤ {r['budget']}"
-        cells = [f"{r[q]['mae']:+.{k}f} ± {r[q]['se']:.{k}f} [{r[q]['low']:+.{k}f}, "
-                 f"{r[q]['high']:+.{k}f}]" if r[q]["configs"] else "–"
-                 for q, k in (("E", 2), ("F", 4))]
+        cells = [interval_text(r[q], k, signed=True) for q, k in (("E", 2), ("F", 4))]
         lines.append(f"| {budget} | {r['solver']} | {r['run']} | {r['n_active']} "
                      f"({r['reference_n_active']}) | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)

@@ -20,8 +20,9 @@ import numpy as np
 
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
-from acefit.metrics import (EV_PER_A3_TO_GPA, bootstrap_differences, bootstrap_errors,
-                            configuration_errors, errors_of_predictions)
+from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
+                            bootstrap_errors, configuration_errors, errors_of_predictions,
+                            interval_text)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
@@ -46,6 +47,9 @@ class Evaluation:
         Per potential, :func:`acefit.metrics.errors` form (``all``, ``by_config_type``);
         each MAE entry also has ``se``, ``low``, ``high`` (bootstrap over the group's
         configurations).
+    per_config : ConfigurationErrors
+        The potentials' absolute errors summed per configuration (what the bootstrap and
+        the list of the largest errors are computed from).
     paired : list of dict
         For potentials 1, 2, ...: the difference of their MAEs to potential 0 on the same
         bootstrap draws (:func:`acefit.metrics.bootstrap_differences`), ``{"E", "F",
@@ -60,6 +64,7 @@ class Evaluation:
     configs: list
     rows: DesignBlock
     errors: list
+    per_config: ConfigurationErrors
     paired: list
     ms_per_atom: list
 
@@ -86,6 +91,9 @@ def prediction_rows(potentials, configs, seconds=None, progress=None) -> DesignB
         raise ValueError("no configurations to evaluate")
     for pot in potentials:
         check_elements(configs, pot.elements)
+    if seconds is not None:          # compile the kernels outside the timing
+        for pot in potentials:
+            pot.energy_forces_stress(configs[0].atoms)
     numbers = set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs))
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in numbers}, method="given")
     weights = resolve_weights(None)
@@ -142,31 +150,26 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     if len(labels) != len(potentials):
         raise ValueError(f"{len(labels)} labels for {len(potentials)} potentials")
     configs = list(configs)
-    if configs:         # compile the kernels outside the timing
-        for pot in potentials:
-            if set(configs[0].atoms.symbols) <= set(pot.elements):
-                pot.energy_forces_stress(configs[0].atoms)
     seconds = [0.0] * len(potentials)
     rows = prediction_rows(potentials, configs, seconds, progress)
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     ms_per_atom = [1e3 * t / n_atoms for t in seconds]
     errors = errors_of_predictions(rows, rows.A)
-    groups = {"all": np.ones(len(rows), dtype=bool)}
-    groups.update({name: rows.config_type == name for name in errors[0]["by_config_type"]})
+    per_config = configuration_errors(rows, rows.A)
+    types = np.array([configs[c].config_type for c in per_config.configs])
+    groups = {"all": np.ones(len(types), dtype=bool)}
+    groups.update({name: types == name for name in errors[0]["by_config_type"]})
     for name, mask in groups.items():
-        block = rows.select(mask)
-        boots = bootstrap_errors(configuration_errors(block, block.A), resamples=resamples,
-                                 seed=seed)
+        boots = bootstrap_errors(per_config.select(mask), resamples=resamples, seed=seed)
         for err, boot in zip(errors, boots):
             stats = err["all"] if name == "all" else err["by_config_type"][name]
             for q, b in boot.items():
                 stats[q].update({k: b[k] for k in ("se", "low", "high")})
     paired = []
     if len(potentials) > 1:
-        per_config = configuration_errors(rows, rows.A)
         paired = bootstrap_differences(per_config, [(j, 0) for j in range(1, len(potentials))],
                                        resamples=resamples, seed=seed)
-    return Evaluation(labels, configs, rows, errors, paired, ms_per_atom)
+    return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom)
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:
@@ -279,9 +282,7 @@ def paired_table(evaluation: Evaluation) -> str:
     lines = [f"| potential | E MAE − {evaluation.labels[0]} | F MAE − {evaluation.labels[0]} "
              f"| S MAE − {evaluation.labels[0]} |", "|---|---|---|---|"]
     for label, d in zip(evaluation.labels[1:], evaluation.paired):
-        cells = [f"{d[q]['mae']:+.{k}f} ± {d[q]['se']:.{k}f} [{d[q]['low']:+.{k}f}, "
-                 f"{d[q]['high']:+.{k}f}]" if d[q]["configs"] else "–"
-                 for q, k in QUANTITY_DIGITS]
+        cells = [interval_text(d[q], k, signed=True) for q, k in QUANTITY_DIGITS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -290,8 +291,7 @@ def worst_table(evaluation: Evaluation, n: int = 5) -> str:
     """Markdown: the ``n`` configurations with the largest energy error per atom of the
     first potential (or, without energies, the largest force MAE): where to look for an
     extrapolation or a doubtful label. Signed errors are prediction − label."""
-    rows = evaluation.rows
-    per_config = configuration_errors(rows, rows.A)
+    rows, per_config = evaluation.rows, evaluation.per_config
     energy = rows.kind == "E"
     signed = np.full((len(evaluation.configs), rows.A.shape[1]), np.nan)
     signed[rows.config[energy]] = ((rows.A[energy] - rows.y[energy, None])

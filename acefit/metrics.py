@@ -99,6 +99,11 @@ class ConfigurationErrors:
     def n_models(self) -> int:
         return next(iter(self.sums.values())).shape[1]
 
+    def select(self, mask) -> "ConfigurationErrors":
+        """The configurations where ``mask`` (one entry per configuration) is true."""
+        return ConfigurationErrors(self.configs[mask], {q: v[mask] for q, v in self.sums.items()},
+                                   {q: v[mask] for q, v in self.counts.items()})
+
     @classmethod
     def join(cls, parts) -> "ConfigurationErrors":
         """The models of several parts side by side; they must cover the same rows."""
@@ -203,6 +208,17 @@ def bootstrap_differences(errors: ConfigurationErrors, pairs, *, resamples: int 
     draws = _bootstrap_maes(errors, resamples, seed)
     return [{q: _interval(mae[i] - mae[j], boot[:, i] - boot[:, j], level, n)
              for q, (mae, boot, n) in draws.items()} for i, j in pairs]
+
+
+def interval_text(entry, digits: int, *, signed: bool = False) -> str:
+    """``mae ± se [low, high]`` of a :func:`bootstrap_errors` or
+    :func:`bootstrap_differences` entry (``signed``: with + on positive values), "–" for
+    a quantity without configurations."""
+    if entry is None or not entry["configs"]:
+        return "–"
+    sign = "+" if signed else ""
+    return (f"{entry['mae']:{sign}.{digits}f} ± {entry['se']:.{digits}f} "
+            f"[{entry['low']:{sign}.{digits}f}, {entry['high']:{sign}.{digits}f}]")
 
 
 def _check_level(level) -> None:

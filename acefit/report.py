@@ -120,16 +120,12 @@ def summary_table(report: dict) -> str:
 
 def _resolution_table(selected) -> str:
     """How precisely the test set measures the selected potentials' test MAEs."""
+    from acefit.metrics import interval_text
+
     rows = [s for s in selected if s.get("test_resolution")]
     if not rows:
         return ""
     n = rows[0]["test_resolution"]["E"]["configs"] or rows[0]["test_resolution"]["F"]["configs"]
-
-    def cell(b, digits):
-        if b is None or b["configs"] == 0:
-            return "–"
-        return (f"{b['mae']:.{digits}f} ± {b['se']:.{digits}f} "
-                f"[{b['low']:.{digits}f}, {b['high']:.{digits}f}]")
 
     out = [f"How precisely the test set ({n} configurations) measures these errors: test MAE "
            "± bootstrap standard error [95 % interval], drawing whole configurations; and "
@@ -147,7 +143,8 @@ def _resolution_table(selected) -> str:
         diff = [("(headline)" if not d else
                  f"{d[q]['mae']:+.{k}f} ± {d[q]['se']:.{k}f}" if d[q]["configs"] else "–")
                 for q, k in (("E", 2), ("F", 4))]
-        out.append(f"| {budget} | {sel['label']}{star} | {cell(r['E'], 2)} | {cell(r['F'], 4)} "
+        out.append(f"| {budget} | {sel['label']}{star} | {interval_text(r['E'], 2)} | "
+                   f"{interval_text(r['F'], 4)} "
                    f"| {diff[0]} | {diff[1]} |")
     return "\n".join(out)
 
