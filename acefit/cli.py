@@ -287,7 +287,7 @@ def _evaluate(args) -> int:
                                  worst_table, write_predictions)
     from acefit.potential import Potential
 
-    files = [p / "potential.h5" if p.is_dir() else p for p in args.potentials]
+    files = [_potential_file(p) for p in args.potentials]
     for f in files:
         if f.suffix == ".yace":
             raise ValueError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
@@ -340,6 +340,11 @@ def _evaluate(args) -> int:
     return EXIT_OK
 
 
+def _potential_file(path: Path) -> Path:
+    """A potential file named as it is, or the headline potential of a run directory."""
+    return path / "potential.h5" if path.is_dir() else path
+
+
 def potential_labels(paths) -> list[str]:
     """Short distinct names of potential files or run directories, for tables and keys:
     the file stem (or the run directory's name), with its folder's name where two
@@ -359,9 +364,7 @@ def _validate(args, progress) -> int:
 
     from acefit.validate import ValidationSettings, validate
 
-    target = args.potential
-    if target.is_dir():
-        target = target / "potential.h5"
+    target = _potential_file(args.potential)
     if not target.is_file():
         raise FileNotFoundError(f"potential file {target} not found")
     raw = {}
