@@ -259,9 +259,11 @@ def exported_cells(run_dir: Path, res: dict, budgets: dict) -> dict:
             if row is None:
                 continue
             f = run_dir / "potentials" / f"{row['label']}_t{t}.h5"
-            (files if f.is_file() else missing).append(f)
             if f.is_file():
+                files.append(f)
                 wanted.append(row)
+            else:
+                missing.append(f)
     if not files:
         return {"cells": 0, "missing": [str(f) for f in missing]}
     test = load_data(run_config(run_dir)).test
