@@ -63,9 +63,9 @@ class LeastSquaresProblem:
         m, n = A.shape
         if m < n:
             raise ValueError(f"cannot reduce an underdetermined problem ({m} rows < {n} columns)")
-        Q, R = scipy.linalg.qr(A, mode="economic")
-        qty = Q.T @ y
-        return cls.from_reduced(R, qty, float(y @ y), m)
+        # Householder QR applied to y on the fly: Q, as large as A, is never formed
+        qty, R = scipy.linalg.qr_multiply(A, y[None, :], mode="right")
+        return cls.from_reduced(R, qty[0], float(y @ y), m)
 
     @classmethod
     def from_reduced(cls, R, qty, yty: float, m: int) -> "LeastSquaresProblem":

@@ -27,21 +27,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import scipy.linalg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from config_residuals import _load_run, training_rows  # noqa: E402
-
-
-def reduced_problem(A, y):
-    """The QR-reduced problem of (A, y), without forming Q."""
-    from acefit.lsq import LeastSquaresProblem
-
-    n = A.shape[1]
-    ext = scipy.linalg.qr(np.column_stack([A, y]), mode="r", overwrite_a=True,
-                          check_finite=False)[0]
-    return LeastSquaresProblem.from_reduced(ext[:n, :n], ext[:n, n], float(y @ y), A.shape[0])
 
 
 def held_out_sse(path, A, y) -> dict[int, float]:
@@ -60,6 +49,7 @@ def fold_curves(A, y, configs, *, folds: int, seed: int, spec: dict, gamma,
     """Summed held-out SSE per active size over the folds, and the held-out row count.
     Each fold's path is the run's solver ``spec`` (its config entry) on the other folds;
     sizes every fold's path reached are kept."""
+    from acefit.lsq import LeastSquaresProblem
     from acefit.pipeline import run_solver
 
     ids = np.unique(configs)
@@ -69,7 +59,7 @@ def fold_curves(A, y, configs, *, folds: int, seed: int, spec: dict, gamma,
     total, rows = None, 0
     for k in range(folds):
         out = row_fold == k
-        problem = reduced_problem(A[~out], y[~out])
+        problem = LeastSquaresProblem.from_dense(A[~out], y[~out], reduce=True)
         path = run_solver(spec, problem, gamma=gamma, validation=None, costs=None,
                           on_step=None)
         sse = held_out_sse(path, A[out], y[out])
