@@ -19,8 +19,7 @@ from acefit import __version__
 __all__ = ["main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
-_DEFAULT_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress",
-                 "config_type": "config_type"}     # those of load_configurations
+_EVALUATE_LABELS = ("energy", "forces", "stress", "virial", "config_type")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,9 +96,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="potential file (.h5) or run directory (its potential.h5)")
     ev.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE",
                     help="labelled configurations (extended XYZ, ASE trajectory, ...)")
-    for label in ("energy", "forces", "stress", "virial", "config_type"):
-        default = _DEFAULT_KEYS.get(label)
-        ev.add_argument(f"--{label.replace('_', '-')}-key", default=default, metavar="KEY",
+    from acefit.data import LABEL_KEYS
+
+    for label in _EVALUATE_LABELS:
+        default = LABEL_KEYS[label]
+        ev.add_argument(_key_option(label), default=default, metavar="KEY",
                         help=f"where the {label} labels are (default: "
                              f"{default or 'none; read instead of the stress when given'})")
     ev.add_argument("--predictions", type=Path, default=None, metavar="XYZ",
@@ -281,8 +282,12 @@ def _mae(entry, split, q, digits) -> str:
     return f"{value:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
 
 
+def _key_option(label: str) -> str:
+    return f"--{label.replace('_', '-')}-key"
+
+
 def _evaluate(args) -> int:
-    from acefit.data import load_configurations
+    from acefit.data import changed_label_keys, read_configurations
     from acefit.evaluate import (errors_table, evaluate, paired_table, parity_png,
                                  worst_table, write_predictions)
     from acefit.potential import Potential
@@ -294,15 +299,9 @@ def _evaluate(args) -> int:
                              f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
     potentials = [Potential.load(f) for f in files]
     labels = potential_labels(args.potentials)
-    keys = {"energy": args.energy_key, "forces": args.forces_key, "stress": args.stress_key,
-            "virial": args.virial_key, "config_type": args.config_type_key}
-    # a key changed on purpose that no frame has is a typo, not missing labels
-    require = [k for k, v in keys.items() if v is not None and v != _DEFAULT_KEYS.get(k)]
-    configs = []
-    for f in args.data:
-        configs += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
-                                       stress_key=keys["stress"], virial_key=keys["virial"],
-                                       config_type_key=keys["config_type"], require=require)
+    keys = {label: getattr(args, f"{label}_key") for label in _EVALUATE_LABELS}
+    configs = read_configurations(args.data, keys, require=changed_label_keys(keys),
+                                  option=_key_option)
     result = evaluate(potentials, configs, labels, resamples=args.resamples,
                       progress=False if args.no_progress else None)
     n_atoms = sum(cfg.n_atoms for cfg in configs)

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from acefit.data import LABEL_KEYS
+
 __all__ = ["ConfigError", "load_config", "validate_config", "render_markdown", "SCHEMA",
            "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
@@ -507,17 +509,18 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
     "test": Key(Nullable(OneOrList(File())), None, "Test configurations (never used to fit or "
                 "select; errors are reported)."),
     "keys": Key(Section(keys={
-        "energy": Key(_LABEL_KEY, "energy", "Total energy (eV): calculator result or "
-                      "`atoms.info` key; null to ignore energies."),
-        "forces": Key(_LABEL_KEY, "forces", "Forces (eV/Å): calculator result or "
-                      "`atoms.arrays` key; null to ignore forces."),
-        "stress": Key(_LABEL_KEY, "stress", "Stress (eV/Å³, tensile positive); null to ignore."),
-        "virial": Key(_LABEL_KEY, None, "Read a virial (eV) instead of a stress; converted "
-                      "to stress = -virial/volume."),
-        "config_type": Key(Str(), "config_type", "`atoms.info` key of the configuration group "
-                           "(weights, per-group errors)."),
-        "force_weight": Key(_LABEL_KEY, None, "`atoms.arrays` key of per-atom force weight "
-                            "multipliers."),
+        "energy": Key(_LABEL_KEY, LABEL_KEYS["energy"], "Total energy (eV): calculator "
+                      "result or `atoms.info` key; null to ignore energies."),
+        "forces": Key(_LABEL_KEY, LABEL_KEYS["forces"], "Forces (eV/Å): calculator result "
+                      "or `atoms.arrays` key; null to ignore forces."),
+        "stress": Key(_LABEL_KEY, LABEL_KEYS["stress"], "Stress (eV/Å³, tensile positive); "
+                      "null to ignore."),
+        "virial": Key(_LABEL_KEY, LABEL_KEYS["virial"], "Read a virial (eV) instead of a "
+                      "stress; converted to stress = -virial/volume."),
+        "config_type": Key(Str(), LABEL_KEYS["config_type"], "`atoms.info` key of the "
+                           "configuration group (weights, per-group errors)."),
+        "force_weight": Key(_LABEL_KEY, LABEL_KEYS["force_weight"], "`atoms.arrays` key of "
+                            "per-atom force weight multipliers."),
     }), doc="Where the labels are in each frame."),
     "weights": Key(Section(keys={
         "default": Key(_WEIGHT, doc="Weights of every configuration."),
@@ -974,13 +977,6 @@ def _cross_checks(cfg, ctx) -> None:
             and keys["virial"] is None:
         ctx.error("data.keys", "every label is switched off; allowed: at least one of energy, "
                                "forces, stress, virial")
-
-
-def explicit_label_keys(cfg: dict) -> set:
-    """The ``data.keys`` entries set to other than their defaults (and not null)."""
-    defaults = SCHEMA.keys["data"].type.keys["keys"].type.keys
-    return {name for name, value in cfg["data"]["keys"].items()
-            if value is not None and value != defaults[name].default}
 
 
 def _fill_derived(cfg) -> None:

@@ -23,6 +23,9 @@ from acefit.elements import atomic_number
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 DEFAULT_CONFIG_TYPE = "default"
+LABEL_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress", "virial": None,
+              "config_type": "config_type", "force_weight": None}
+"""Where each label is looked for unless told otherwise (None: not read)."""
 
 
 @dataclass
@@ -74,9 +77,11 @@ class LabelledConfig:
         return _volume(self.atoms)
 
 
-def load_configurations(path, energy_key="energy", forces_key="forces", stress_key="stress",
-                        virial_key=None, config_type_key="config_type",
-                        force_weight_key=None, index=":", require=(),
+def load_configurations(path, energy_key=LABEL_KEYS["energy"],
+                        forces_key=LABEL_KEYS["forces"], stress_key=LABEL_KEYS["stress"],
+                        virial_key=LABEL_KEYS["virial"],
+                        config_type_key=LABEL_KEYS["config_type"],
+                        force_weight_key=LABEL_KEYS["force_weight"], index=":", require=(),
                         found=None) -> list[LabelledConfig]:
     """Read labelled configurations from a file.
 
@@ -105,7 +110,8 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
     found : dict, optional
         Filled instead of checking ``require`` here: ``found["labels"]`` (a set) gains
         the labels whose key this file has, ``found["keys"]`` (a list) a line on the
-        keys it has; :func:`check_required_keys` then checks all files together.
+        keys it has; :func:`check_required_keys` then checks all files together
+        (:func:`read_configurations` does both).
 
     Returns
     -------
@@ -153,14 +159,51 @@ def load_configurations(path, energy_key="energy", forces_key="forces", stress_k
             for atoms, i in zip(frames, indices)]
 
 
-def check_required_keys(require, keys: dict, found: dict) -> None:
+def _key_argument(label: str) -> str:
+    return f"{label}_key"
+
+
+def read_configurations(files, keys=None, require=(),
+                        option=_key_argument) -> list[LabelledConfig]:
+    """The labelled configurations of several files, in order.
+
+    Parameters
+    ----------
+    files : sequence of str or Path
+    keys : dict, optional
+        Label keys by label (those of :data:`LABEL_KEYS`); missing ones take its values.
+    require : collection of str
+        Labels whose key must be in at least one frame of one of the files (one file
+        may hold only energies, e.g. isolated atoms); see :func:`changed_label_keys`.
+    option : callable
+        The name of a label's key option in error messages, e.g.
+        ``lambda label: f"data.keys.{label}"`` (default: the argument of
+        :func:`load_configurations`, ``forces_key``).
+    """
+    keys = {**LABEL_KEYS, **(keys or {})}
+    out, found = [], {}
+    for f in files:
+        out += load_configurations(f, **{f"{label}_key": key for label, key in keys.items()},
+                                   found=found)
+    check_required_keys(require, keys, found, option)
+    return out
+
+
+def changed_label_keys(keys: dict) -> set:
+    """The labels whose key is set to other than its default (and not None): such a key
+    found in no frame is a typo, not a dataset without that label."""
+    return {label for label, key in keys.items()
+            if key is not None and key != LABEL_KEYS[label]}
+
+
+def check_required_keys(require, keys: dict, found: dict, option=_key_argument) -> None:
     """Raise ValueError for a required label whose key no file had (``found`` as filled
     by :func:`load_configurations`), listing the keys the files have."""
     for label in require:
         if keys.get(label) is not None and label not in found.get("labels", ()):
             where = "; ".join(found.get("keys", []))
-            raise ValueError(f"data.keys.{label} = {keys[label]!r} is in no frame of the "
-                             f"training data; keys there: {where}")
+            raise ValueError(f"{option(label)} = {keys[label]!r} is in no frame; "
+                             f"keys there: {where}")
 
 
 def _label_keys(frames) -> dict:

@@ -122,21 +122,6 @@ class Data:
     test: list
 
 
-def _read_files(files, keys, require=()) -> list:
-    """The configurations of ``files``; each ``require``d label key must be in at least
-    one frame of one of them (one file may hold only energies, e.g. isolated atoms)."""
-    from acefit.data import check_required_keys, load_configurations
-
-    out, found = [], {}
-    for f in files or []:
-        out += load_configurations(f, energy_key=keys["energy"], forces_key=keys["forces"],
-                                   stress_key=keys["stress"], virial_key=keys["virial"],
-                                   config_type_key=keys["config_type"],
-                                   force_weight_key=keys["force_weight"], found=found)
-    check_required_keys(require, keys, found)
-    return out
-
-
 def _report_missing_labels(configs, name: str) -> None:
     """Warn when some configurations of a set lack a label that others in it have."""
     log = get_logger()
@@ -150,18 +135,20 @@ def _report_missing_labels(configs, name: str) -> None:
 
 def load_data(cfg: dict) -> Data:
     """Training, validation and test configurations as the config describes them."""
-    from acefit.data import split
-
-    from acefit.config import explicit_label_keys
+    from acefit.data import changed_label_keys, read_configurations, split
 
     data = cfg["data"]
     keys = data["keys"]
+
+    def read(files, require=()):
+        return read_configurations(files or [], keys, require, option=lambda label: f"data.keys.{label}")
+
     # keys set on purpose must match something in the training data (typos)
-    train = _read_files(data["train"], keys, require=explicit_label_keys(cfg))
+    train = read(data["train"], require=changed_label_keys(keys))
     _report_missing_labels(train, "training")
     v = data["validation"]
     if v["file"]:
-        val = _read_files(v["file"], keys)
+        val = read(v["file"])
     elif v["key"]:
         train, val = split(train, val_key=v["key"])
     elif v["fraction"] > 0:
@@ -169,7 +156,7 @@ def load_data(cfg: dict) -> Data:
                            stratify=v["stratify"])
     else:
         val = []
-    test = _read_files(data["test"], keys)
+    test = read(data["test"])
     return Data(train=train, val=val, test=test)
 
 

@@ -193,7 +193,7 @@ def test_split_by_key(tmp_path, frames):
 
 def test_keys_set_on_purpose_must_match_something(xyz):
     # the quickstart-like frames carry energy/forces/stress as calculator results
-    with pytest.raises(ValueError, match=r"data.keys.forces = 'force' is in no frame.*"
+    with pytest.raises(ValueError, match=r"forces_key = 'force' is in no frame.*"
                                          r"calculator results: energy, forces, stress"):
         load_configurations(xyz, forces_key="force", require=["forces"])
     assert load_configurations(xyz, forces_key="force")[0].forces is None  # not required
@@ -229,7 +229,7 @@ def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
     explicit forces key must be in some file, not in each (found by review)."""
     from ase import Atoms
 
-    from acefit.pipeline import _read_files
+    from acefit.data import read_configurations
 
     bulk_frames = []
     for a in frames:
@@ -244,8 +244,9 @@ def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
     keys = {"energy": "REF_energy", "forces": "REF_forces", "stress": None, "virial": None,
             "config_type": "config_type", "force_weight": None}
     files = [tmp_path / "bulk.xyz", tmp_path / "iso.xyz"]
-    configs = _read_files(files, keys, require={"energy", "forces"})
+    configs = read_configurations(files, keys, require={"energy", "forces"})
     assert len(configs) == len(frames) + 1 and configs[-1].forces is None
-    with pytest.raises(ValueError, match=r"data.keys.forces = 'REF_forces' is in no frame of "
-                                         r"the training data.*iso.xyz"):
-        _read_files(files[1:], keys, require={"forces"})
+    with pytest.raises(ValueError, match=r"data.keys.forces = 'REF_forces' is in no frame; "
+                                         r"keys there: .*iso.xyz"):
+        read_configurations(files[1:], keys, require={"forces"},
+                            option=lambda label: f"data.keys.{label}")

@@ -201,7 +201,10 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
     assert main(["evaluate", str(run), "--data", str(tmp_path / "none.xyz")]) == EXIT_CONFIG
     assert "none.xyz" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_ERROR
-    assert "dft_e" in capsys.readouterr().err
+    assert "--energy-key = 'dft_e' is in no frame" in capsys.readouterr().err
+    # named as the option is spelled
+    assert main(["evaluate", str(run), "--data", data, "--config-type-key", "ct"]) == EXIT_ERROR
+    assert "--config-type-key = 'ct' is in no frame" in capsys.readouterr().err
     yace = run / "potentials" / "asp_t10.yace"
     assert main(["evaluate", str(yace), "--data", data]) == EXIT_ERROR
     assert "asp_t10.h5 beside it" in capsys.readouterr().err
