@@ -713,6 +713,18 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
     return chosen
 
 
+def checkpoint_test_errors(system, paths, chosen):
+    """The test set's errors per configuration (:class:`acefit.metrics.ConfigurationErrors`)
+    of checkpoints named by ``{"label": .., "step": ..}`` entries, one column each; None
+    without a test set or checkpoints."""
+    from acefit.metrics import configuration_errors
+
+    if system.test is None or not chosen:
+        return None
+    coefs = np.stack([paths[c["label"]].steps[c["step"]].coef for c in chosen], axis=1)
+    return configuration_errors(system.test, system.test.A @ coefs)
+
+
 def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAMPLES):
     """How precisely the test set measures each selected checkpoint's test MAEs.
 
@@ -724,12 +736,11 @@ def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAM
     test configuration (:class:`acefit.metrics.ConfigurationErrors`), from which other
     comparisons can be paired (``acefit compare``). ``([], None)`` without a test set.
     """
-    from acefit.metrics import bootstrap_differences, bootstrap_errors, configuration_errors
+    from acefit.metrics import bootstrap_differences, bootstrap_errors
 
-    if system.test is None or not selected:
+    per_config = checkpoint_test_errors(system, paths, selected)
+    if per_config is None:
         return [], None
-    coefs = np.stack([paths[s["label"]].steps[s["step"]].coef for s in selected], axis=1)
-    per_config = configuration_errors(system.test, system.test.A @ coefs)
     own = bootstrap_errors(per_config, resamples=resamples)
     head = selected.index(_overall_choice(selected))
     others = [i for i in range(len(selected)) if i != head]

@@ -40,7 +40,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -215,7 +214,8 @@ def cell_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
     interval of the cell's test MAEs over the test configurations
     (:func:`acefit.metrics.bootstrap_errors`), ``{size: {solver: {"E": .., "F": ..}}}``."""
     from acefit.checkpoints import read_paths
-    from acefit.metrics import bootstrap_differences, bootstrap_errors, configuration_errors
+    from acefit.metrics import bootstrap_differences, bootstrap_errors
+    from acefit.pipeline import checkpoint_test_errors
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from config_residuals import _load_run
@@ -224,10 +224,9 @@ def cell_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
     paths = read_paths(run_dir / "paths.h5")
     cells = [(size, solver, row) for size in SIZES for solver in TABLE_SOLVERS
              if (row := _table_row(res, size, solver)) is not None]
-    if system.test is None or not cells:
+    per_config = checkpoint_test_errors(system, paths, [row for _, _, row in cells])
+    if per_config is None:
         return {}
-    coefs = np.stack([paths[row["label"]].steps[row["step"]].coef for _, _, row in cells], axis=1)
-    per_config = configuration_errors(system.test, system.test.A @ coefs)
     boot = bootstrap_errors(per_config, resamples=resamples)
     out = {}
     for (size, solver, _), b in zip(cells, boot):
