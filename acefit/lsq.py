@@ -58,14 +58,8 @@ class LeastSquaresProblem:
                 f"y must be a vector with A.shape[0] = {A.shape[0]} entries, got shape {y.shape}")
         _check_finite(A, "A")
         _check_finite(y, "y")
-        if not reduce:
-            return cls(A=A, y=y, m=A.shape[0])
-        m, n = A.shape
-        if m < n:
-            raise ValueError(f"cannot reduce an underdetermined problem ({m} rows < {n} columns)")
-        # Householder QR applied to y on the fly: Q, as large as A, is never formed
-        qty, R = scipy.linalg.qr_multiply(A, y[None, :], mode="right")
-        return cls.from_reduced(R, qty[0], float(y @ y), m)
+        problem = cls(A=A, y=y, m=A.shape[0])
+        return problem.reduce() if reduce else problem
 
     @classmethod
     def from_reduced(cls, R, qty, yty: float, m: int) -> "LeastSquaresProblem":
@@ -84,6 +78,17 @@ class LeastSquaresProblem:
             raise ValueError(f"row count m = {m} is smaller than the number of columns {R.shape[0]}")
         offset = max(float(yty) - float(qty @ qty), 0.0)
         return cls(A=R, y=qty, m=int(m), offset=offset, reduced=True)
+
+    def reduce(self) -> "LeastSquaresProblem":
+        """The reduced form of this problem (itself if already reduced)."""
+        if self.reduced:
+            return self
+        m, n = self.A.shape
+        if m < n:
+            raise ValueError(f"cannot reduce an underdetermined problem ({m} rows < {n} columns)")
+        # Householder QR applied to y on the fly: Q, as large as A, is never formed
+        qty, R = scipy.linalg.qr_multiply(self.A, self.y[None, :], mode="right")
+        return LeastSquaresProblem.from_reduced(R, qty[0], self.yty, self.m)
 
     @property
     def n_features(self) -> int:

@@ -76,14 +76,10 @@ def _values(x, name: str, *, positive: bool = False) -> np.ndarray:
 
 
 def compact(problem: LeastSquaresProblem) -> LeastSquaresProblem:
-    """The reduced form of a tall dense problem (m >= 2 n), else the problem itself.
-
-    One Householder QR, applied to y on the fly: Q (as large as A) is never formed.
-    """
-    if problem.reduced or problem.A.shape[0] < 2 * problem.n_features:
+    """The reduced form of a tall dense problem (m >= 2 n), else the problem itself."""
+    if problem.A.shape[0] < 2 * problem.n_features:
         return problem
-    qty, R = scipy.linalg.qr_multiply(problem.A, problem.y[None, :], mode="right")
-    return LeastSquaresProblem.from_reduced(R, qty[0], problem.yty, problem.m)
+    return problem.reduce()
 
 
 def zero_columns(problem) -> np.ndarray:
