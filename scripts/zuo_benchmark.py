@@ -246,8 +246,8 @@ def exported_cells(run_dir: Path, res: dict, budgets: dict) -> dict:
     (``potentials/<label>_t<budget>.h5``), scored on the test file by
     :func:`acefit.evaluate.evaluate` (the potential's own evaluation, not the fit's design
     rows): ``{"cells": n, "max_dE": meV/atom, "max_dF": eV/Å, "missing": [files]}``."""
+    from acefit.data import read_configurations
     from acefit.evaluate import evaluate
-    from acefit.pipeline import load_data
     from acefit.potential import Potential
     from acefit.runs import run_config
 
@@ -265,7 +265,8 @@ def exported_cells(run_dir: Path, res: dict, budgets: dict) -> dict:
                 missing.append(f)
     if not files:
         return {"cells": 0, "missing": [str(f) for f in missing]}
-    test = load_data(run_config(run_dir)).test
+    data = run_config(run_dir)["data"]
+    test = read_configurations(data["test"], data["keys"])
     result = evaluate([Potential.load(f) for f in files], test, resamples=2)
     dE = [abs(e["all"]["E"]["mae"] - row["E"]) for e, row in zip(result.errors, wanted)]
     dF = [abs(e["all"]["F"]["mae"] - row["F"]) for e, row in zip(result.errors, wanted)]
