@@ -1,5 +1,5 @@
 """Atomic file writes: a file is either its old self or complete, never half-written.
-(And :func:`write_json` / :func:`read_json`: strict JSON out, a damaged file named.)
+(And :func:`write_json` / :func:`json_text` / :func:`read_json`: strict JSON out, a damaged file named.)
 
 Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
 through :func:`atomic_path`: the content is written to a temporary file in the
@@ -82,9 +82,14 @@ def json_ready(obj):
     return obj
 
 
+def json_text(obj, indent: int | None = 1) -> str:
+    """``obj`` (made :func:`json_ready`) as strict JSON text."""
+    return json.dumps(json_ready(obj), indent=indent, allow_nan=False) + "\n"
+
+
 def write_json(path, obj, indent: int | None = 1) -> Path:
-    """Write ``obj`` (made :func:`json_ready`) as strict JSON to ``path`` atomically."""
-    return write_text(path, json.dumps(json_ready(obj), indent=indent, allow_nan=False) + "\n")
+    """Write :func:`json_text` of ``obj`` to ``path`` atomically."""
+    return write_text(path, json_text(obj, indent))
 
 
 def read_json(path):

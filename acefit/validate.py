@@ -24,7 +24,6 @@ Results: :class:`ValidationReport` with ``to_markdown()``, ``to_dict()`` and
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 from os import PathLike
@@ -34,7 +33,7 @@ import numpy as np
 from ase import units
 from ase.data import atomic_numbers, reference_states
 
-from acefit.atomic import json_ready, write_text
+from acefit.atomic import json_ready, json_text, write_text
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
@@ -235,7 +234,7 @@ class ValidationReport:
 
     def to_json(self, path=None):
         """JSON text; also written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        text = json_text(self.to_dict(), indent=2)
         if path is not None:
             write_text(Path(path), text)
         return text
