@@ -1,4 +1,5 @@
-"""Solver paths in HDF5, written step by step, and the rules that pick a step.
+"""Solver paths in HDF5, written step by step (the rules that pick a step are in
+:mod:`acefit.selection`).
 
 File layout (``format = "acefit-path"``, ``format_version = 1`` on the root)::
 
@@ -28,12 +29,6 @@ Round trip. ``read_path`` restores full-length coefficients (``n_features`` is
 stored), ``lam``, the errors (None stays None) and ``info``; JSON turns tuples
 into lists and numpy scalars into Python numbers; top-level ndarray values of
 ``info`` are stored as datasets and come back as ndarrays.
-
-Selection rules (pure functions of a :class:`~acefit.solvers.path.Path`):
-``"final"``, ``"best_val"`` (smallest validation error with at most
-``max_active`` active functions: the protocol of Torabi et al., section III),
-``"sparsest_within"`` (fewest active functions whose validation error is within
-``factor`` of the best one).
 """
 
 from __future__ import annotations
@@ -52,11 +47,10 @@ from acefit.atomic import atomic_path
 from acefit.solvers.path import Path, Step
 
 __all__ = ["CheckpointError", "CheckpointPath", "CheckpointWriter", "write_path", "read_path",
-           "read_paths", "list_runs", "select", "select_index", "RULES"]
+           "read_paths", "list_runs"]
 
 FORMAT = "acefit-path"
 FORMAT_VERSION = 1
-RULES = ("final", "best_val", "sparsest_within")
 _LOCK_RETRIES, _LOCK_WAIT = 50, 0.1      # wait up to 5 s for another process's lock
 
 
@@ -446,66 +440,3 @@ def _read_run(file, run, g, require_complete) -> CheckpointPath:
         raise CheckpointError(f"{where} is damaged: {exc}") from None
     return CheckpointPath(solver=str(g.attrs["solver"]), params=params, steps=steps,
                           complete=complete, file=str(file), run=run)
-
-
-# ---------------------------------------------------------------- selection rules
-
-def select_index(path: Path, rule: str = "best_val", *, max_active: int | None = None,
-                 factor: float = 1.05) -> int:
-    """Index of the step of ``path`` chosen by ``rule``.
-
-    Parameters
-    ----------
-    path : Path
-    rule : {"final", "best_val", "sparsest_within"}
-        ``final``: the last step (with at most ``max_active`` active functions when
-        given). ``best_val``: the smallest validation error among steps with at
-        most ``max_active`` active functions (ties: fewer active, then earlier).
-        ``sparsest_within``: among those steps, the fewest active functions whose
-        validation error is at most ``factor`` times the best (ties: smaller
-        error, then earlier).
-    max_active : int, optional
-        The size cap t of the paper's protocol.
-    factor : float
-        >= 1, for ``sparsest_within``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown rule, no eligible step, or a validation rule on a path
-        without validation errors.
-    """
-    if rule not in RULES:
-        raise ValueError(f"unknown selection rule {rule!r}; choose one of {RULES}")
-    if max_active is not None and (isinstance(max_active, bool) or int(max_active) != max_active
-                                   or max_active < 0):
-        raise ValueError(f"max_active must be an integer >= 0, got {max_active!r}")
-    sizes = np.array([s.n_active for s in path.steps], dtype=int)
-    eligible = np.arange(len(sizes)) if max_active is None else np.flatnonzero(sizes <= max_active)
-    if eligible.size == 0:
-        raise ValueError(f"path '{path.solver}' has no step with at most {max_active} active "
-                         f"functions (sizes {sizes.min() if sizes.size else '-'}..."
-                         f"{sizes.max() if sizes.size else '-'}, {len(sizes)} steps)")
-    if rule == "final":
-        return int(eligible[-1])
-    errs = np.array([np.nan if path.steps[i].val_error is None else path.steps[i].val_error
-                     for i in eligible], dtype=float)
-    if np.all(np.isnan(errs)):
-        raise ValueError(f"rule {rule!r} needs validation errors; path '{path.solver}' has none "
-                         "(fit with validation=(A_val, y_val))")
-    ok = ~np.isnan(errs)
-    idx, errs, sz = eligible[ok], errs[ok], sizes[eligible[ok]]
-    if rule == "best_val":
-        return int(idx[np.lexsort((idx, sz, errs))[0]])
-    factor = float(factor)
-    if not np.isfinite(factor) or factor < 1:
-        raise ValueError(f"factor must be a finite number >= 1, got {factor!r}")
-    within = errs <= factor * errs.min()
-    idx, errs, sz = idx[within], errs[within], sz[within]
-    return int(idx[np.lexsort((idx, errs, sz))[0]])
-
-
-def select(path: Path, rule: str = "best_val", *, max_active: int | None = None,
-           factor: float = 1.05) -> Step:
-    """The step chosen by ``rule`` (see :func:`select_index`)."""
-    return path.steps[select_index(path, rule, max_active=max_active, factor=factor)]

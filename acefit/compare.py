@@ -109,11 +109,11 @@ def selection_split(entries) -> str:
 
 
 def best_checkpoint(entries, budget, metric: str = "loss"):
-    """The fit's selection rule (:func:`acefit.pipeline.best_step`) on a path's error
+    """The fit's selection rule (:func:`acefit.selection.best_step`) on a path's error
     entries: the index of the best ``metric`` on validation (training without a
     validation set) among the checkpoints with at most ``budget`` functions; ties go
     to fewer functions, then the earlier step. None when none is scored."""
-    from acefit.pipeline import best_step, path_scores
+    from acefit.selection import best_step, path_scores
 
     scores = path_scores(entries, metric, selection_split(entries))
     sizes = np.array([e["n_active"] for e in entries])

@@ -46,6 +46,8 @@ import yaml
 from acefit import __version__
 from acefit.atomic import flock, json_ready, read_json, write_json, write_text
 from acefit.progress import bar, get_logger
+from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, headline, record_of_test_errors,
+                              resolution_on_test_set, select_checkpoints)
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
            "RUN_FILES"]
@@ -60,7 +62,6 @@ _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials
 
 # Bootstrap draws of the configurations behind every stored SE (errors/*.json and the
 # report): one count and one seed, so a checkpoint's test SE is the same number in both.
-SE_RESAMPLES = 2000
 
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
@@ -651,120 +652,6 @@ def _coef_hash(path) -> str:
     return stable_hash([np.asarray(s.coef) for s in path.steps])
 
 
-# ---------------------------------------------------------------------------- selection
-
-METRIC_KEYS = {"energy_mae": ("E", "mae"), "forces_mae": ("F", "mae"),
-               "energy_rmse": ("E", "rmse"), "forces_rmse": ("F", "rmse")}
-
-
-def _score(entry: dict, metric: str, split: str) -> float:
-    """The selection score of one checkpoint's error entry (NaN when unavailable)."""
-    if metric == "loss":
-        v = entry.get(f"{split}_loss")
-        return float("nan") if v is None else float(v)
-    q, stat = METRIC_KEYS[metric]
-    e = entry.get(split)
-    v = None if e is None else e["all"][q][stat]
-    return float("nan") if v is None else float(v)
-
-
-def path_scores(entries, metric: str, split: str) -> np.ndarray:
-    """The selection score (:func:`_score`) of every checkpoint of one path."""
-    return np.array([_score(e, metric, split) for e in entries], dtype=float)
-
-
-def best_step(scores, sizes, allowed=None) -> int | None:
-    """The selection rule on one path: the index of the step with the smallest score,
-    then the fewest active functions, then the earliest, among the ``allowed`` ones
-    (a boolean mask; None: all) that have a score; None when there is no such step."""
-    ok = ~np.isnan(scores)
-    if allowed is not None:
-        ok &= allowed
-    if not ok.any():
-        return None
-    idx = np.flatnonzero(ok)
-    return int(idx[np.lexsort((idx, sizes[idx], scores[idx]))[0]])
-
-
-def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]:
-    """The selected checkpoints: per budget, one per solver plus the overall best.
-
-    Returns a list of ``{"budget", "label", "step", "n_active", "score", "best"}``;
-    ``best`` marks the overall choice of each budget. Without a validation set the
-    score is the training one (and the log says so).
-    """
-    metric = cfg["selection"]["metric"]
-    split = "val" if has_val else "train"
-    budgets = cfg["selection"]["budgets"] or [None]
-    chosen = []
-    for budget in budgets:
-        group = []
-        for label, path in paths.items():
-            scores = path_scores(errors_by_label[label], metric, split)
-            sizes = path.sizes
-            i = best_step(scores, sizes, sizes <= (budget if budget is not None else np.inf))
-            if i is None:
-                continue
-            group.append({"budget": budget, "label": label, "step": i,
-                          "n_active": int(sizes[i]), "score": float(scores[i]), "best": False})
-        if group:
-            min(group, key=lambda g: (g["score"], g["n_active"]))["best"] = True
-        chosen += group
-    return chosen
-
-
-def checkpoint_test_errors(system, paths, chosen):
-    """The test set's errors per configuration (:class:`acefit.metrics.ConfigurationErrors`)
-    of checkpoints named by ``{"label": .., "step": ..}`` entries, one column each; None
-    without a test set or checkpoints."""
-    from acefit.metrics import configuration_errors
-
-    if system.test is None or not chosen:
-        return None
-    coefs = np.stack([paths[c["label"]].steps[c["step"]].coef for c in chosen], axis=1)
-    return configuration_errors(system.test, system.test.A @ coefs)
-
-
-def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAMPLES):
-    """How precisely the test set measures each selected checkpoint's test MAEs.
-
-    Returns ``(entries, per_config)``. ``entries`` has per entry of ``selected`` (same
-    order) ``{"E": .., "F": .., "S": ..}`` from :func:`acefit.metrics.bootstrap_errors`
-    over the test configurations, plus ``"minus_headline"``: the paired difference to the
-    headline potential (:func:`acefit.metrics.bootstrap_differences`; None for the
-    headline itself). ``per_config``: the selected checkpoints' summed absolute errors per
-    test configuration (:class:`acefit.metrics.ConfigurationErrors`), from which other
-    comparisons can be paired (``acefit compare``). ``([], None)`` without a test set.
-    """
-    from acefit.metrics import bootstrap_differences, bootstrap_errors
-
-    per_config = checkpoint_test_errors(system, paths, selected)
-    if per_config is None:
-        return [], None
-    own = bootstrap_errors(per_config, resamples=resamples)
-    head = selected.index(_overall_choice(selected))
-    others = [i for i in range(len(selected)) if i != head]
-    diffs = dict(zip(others, bootstrap_differences(per_config, [(i, head) for i in others],
-                                                   resamples=resamples)))
-    return [{**own[i], "minus_headline": diffs.get(i)} for i in range(len(selected))], per_config
-
-
-def record_of_test_errors(per_config, selected, test_configs) -> dict:
-    """``test_errors.json``: each selected checkpoint's summed absolute errors per test
-    configuration (named ``<file>:<frame>``), with the rows summed, so that runs on the
-    same test set can be compared pairwise."""
-    from acefit.metrics import UNITS
-
-    return {"configurations": [f"{Path(test_configs[int(k)].source).name}:"
-                               f"{test_configs[int(k)].index}" for k in per_config.configs],
-            "counts": per_config.counts,
-            "units": dict(UNITS),
-            "selected": [{"budget": s["budget"], "label": s["label"], "step": s["step"],
-                          "n_active": s["n_active"],
-                          "abs_error_sums": {q: v[:, j] for q, v in per_config.sums.items()}}
-                         for j, s in enumerate(selected)]}
-
-
 # ---------------------------------------------------------------------------- export
 
 def _potential_name(sel) -> str:
@@ -781,7 +668,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     formats = cfg["export"]["formats"]
     pot_dir = run_dir / RUN_FILES["potentials"]
     pot_dir.mkdir(exist_ok=True)
-    overall = _overall_choice(selected)
+    overall = headline(selected)
     records = []
     for sel in selected:
         step = paths[sel["label"]].steps[sel["step"]]
@@ -847,15 +734,6 @@ def _one_body_energies(basis, coef) -> dict:
 
     return {chemical_symbols[f.centre]: float(c) for f, c in zip(basis.functions, coef)
             if f.kind == "onebody"}
-
-
-def _overall_choice(selected):
-    """The best checkpoint of the largest budget (the run's headline potential)."""
-    if not selected:
-        return None
-    budgets = [s["budget"] for s in selected]
-    top = None if None in budgets else max(budgets)
-    return next(s for s in selected if s["best"] and s["budget"] == top)
 
 
 def _write_format(potential, target: Path, fmt: str, export_cfg: dict):

@@ -207,16 +207,16 @@ def _choose_label(run: RunFiles, label):
 
 def _headline_label(report):
     """The label of the run's ``potential.h5`` (None without a report)."""
-    from acefit.pipeline import _overall_choice
+    from acefit.selection import headline
 
     if report is None:
         return None
-    head = _overall_choice((report.get("selection") or {}).get("selected") or [])
+    head = headline((report.get("selection") or {}).get("selected") or [])
     return None if head is None else head["label"]
 
 
 def _choose_step(run: RunFiles, label, step, active, budget) -> int:
-    from acefit.pipeline import best_step, path_scores
+    from acefit.selection import best_step, path_scores
 
     given = [name for name, v in (("step", step), ("active", active), ("budget", budget))
              if v is not None]
@@ -285,7 +285,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     budget : int, optional
         The step ``acefit fit`` selects for this size budget: the best score among
         the steps with at most ``budget`` active functions
-        (:func:`acefit.pipeline.best_step`, the rule of ``select_checkpoints``).
+        (:func:`acefit.selection.best_step`, the rule of ``select_checkpoints``).
     run : RunFiles, optional
         ``open_run(run_dir)``, when the caller has it already.
 
@@ -310,8 +310,9 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     ValueError
         The basis built from the config no longer matches the run's.
     """
-    from acefit.pipeline import _score, potential_metadata, repulsion_setting
+    from acefit.pipeline import potential_metadata, repulsion_setting
     from acefit.potential import Potential
+    from acefit.selection import score
 
     run = run if run is not None else open_run(run_dir)
     label = _choose_label(run, label)
@@ -326,7 +327,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
                           repulsion=repulsion_setting(run.cfg))
     info = {"run": str(run.directory), **sel, "solver": path.solver,
-            "score": _score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
+            "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths)}
     return potential, info
 

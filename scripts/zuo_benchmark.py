@@ -215,7 +215,7 @@ def cell_intervals(run_dir: Path, res: dict, *, resamples: int = 10000) -> dict:
     (:func:`acefit.metrics.bootstrap_errors`), ``{size: {solver: {"E": .., "F": ..}}}``."""
     from acefit.checkpoints import read_paths
     from acefit.metrics import bootstrap_differences, bootstrap_errors
-    from acefit.pipeline import checkpoint_test_errors
+    from acefit.selection import checkpoint_test_errors
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from config_residuals import _load_run

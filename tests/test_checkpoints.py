@@ -15,7 +15,7 @@ import pytest
 
 from acefit import solvers
 from acefit.checkpoints import (CheckpointError, CheckpointWriter, list_runs, read_path,
-                                read_paths, select, select_index, write_path)
+                                read_paths, write_path)
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers.apriori import apriori_path, ard_sweep
 from acefit.solvers.debias import debias_path
@@ -281,56 +281,6 @@ def test_writer_rejects_steps_that_break_the_contract(tmp_path):
 
 
 # ------------------------------------------------------------------ selection rules
-
-def _hand_path():
-    # sizes        1     2     3     4     5     6
-    # val_error  0.50  0.30  0.21  0.20  0.25  0.19
-    sizes = [1, 2, 3, 4, 5, 6]
-    vals = [0.50, 0.30, 0.21, 0.20, 0.25, 0.19]
-    steps = []
-    for k, v in zip(sizes, vals):
-        coef = np.zeros(8)
-        coef[:k] = 1.0
-        steps.append(Step(active=np.arange(k), coef=coef, lam=1.0 / k, train_error=v / 2,
-                          val_error=v))
-    return Path("omp", {}, steps)
-
-
-def test_selection_rules_on_a_known_path():
-    p = _hand_path()
-    assert select_index(p, "final") == 5
-    assert select_index(p, "final", max_active=4) == 3
-    assert select_index(p, "best_val") == 5
-    assert select_index(p, "best_val", max_active=5) == 3
-    assert select_index(p, "best_val", max_active=3) == 2
-    assert select_index(p, "sparsest_within", factor=1.1) == 3            # 0.20 <= 0.209
-    assert select_index(p, "sparsest_within", factor=1.15) == 2           # 0.21 <= 0.2185
-    assert select_index(p, "sparsest_within", factor=1.6, max_active=5) == 1   # 0.30 <= 0.32
-    assert select(p, "best_val", max_active=4) is p.steps[3]
-
-
-def test_selection_ties_and_errors():
-    p = _hand_path()
-    p.steps[4].val_error = 0.19          # tie with step 5: fewer active wins
-    assert select_index(p, "best_val") == 4
-    with pytest.raises(ValueError, match="unknown selection rule"):
-        select_index(p, "median")
-    with pytest.raises(ValueError, match="at most 0 active"):
-        select_index(p, "best_val", max_active=0)
-    with pytest.raises(ValueError, match="factor"):
-        select_index(p, "sparsest_within", factor=0.5)
-    for s in p.steps:
-        s.val_error = None
-    with pytest.raises(ValueError, match="validation"):
-        select_index(p, "best_val")
-    assert select_index(p, "final") == 5
-
-
-def test_selection_on_a_read_back_path(tmp_path):
-    f = tmp_path / "sel.h5"
-    write_path(f, _hand_path())
-    assert select_index(read_path(f), "best_val", max_active=5) == 3
-
 
 def test_writer_waits_for_a_reader_holding_the_file(tmp_path):
     f = tmp_path / "busy.h5"

@@ -180,7 +180,7 @@ def test_the_default_path_is_the_headline_potentials(run, capsys):
 
 
 def test_select_checkpoints_from_the_files_is_the_fits_selection(run):
-    from acefit.pipeline import select_checkpoints
+    from acefit.selection import select_checkpoints
 
     opened = open_run(run)
     mine = select_checkpoints(opened.paths, opened.errors, opened.cfg, has_val=True)

@@ -1,0 +1,209 @@
+"""Checkpoint selection: which step of each solver path becomes a potential.
+
+The fit's rule, shared by ``acefit fit``, ``acefit export --budget`` and ``acefit
+compare``: per size budget t, each path's step with the best validation score
+(:func:`score`: the weighted loss or an MAE/RMSE, ``selection.metric``) among those
+with at most t active functions (:func:`best_step`); the best of those over all paths
+is the budget's overall choice, and that of the largest budget the run's
+:func:`headline` potential. Then how precisely the test set measures the chosen
+checkpoints (:func:`resolution_on_test_set`, bootstrap over its configurations).
+
+Knows error entries (``errors/<label>.json``) and paths, not atoms or solvers. For a
+path a solver returned in Python, :func:`select` applies the same rule to the steps'
+validation residuals (and two other rules).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "best_step",
+           "select_checkpoints", "headline", "select", "select_index",
+           "checkpoint_test_errors", "resolution_on_test_set", "record_of_test_errors"]
+
+SE_RESAMPLES = 2000
+"""Bootstrap draws behind every standard error of a fit's errors and report."""
+
+RULES = ("final", "best_val", "sparsest_within")
+
+METRIC_KEYS = {"energy_mae": ("E", "mae"), "forces_mae": ("F", "mae"),
+               "energy_rmse": ("E", "rmse"), "forces_rmse": ("F", "rmse")}
+
+
+def score(entry: dict, metric: str, split: str) -> float:
+    """The selection score of one checkpoint's error entry (NaN when unavailable)."""
+    if metric == "loss":
+        v = entry.get(f"{split}_loss")
+        return float("nan") if v is None else float(v)
+    q, stat = METRIC_KEYS[metric]
+    e = entry.get(split)
+    v = None if e is None else e["all"][q][stat]
+    return float("nan") if v is None else float(v)
+
+
+def path_scores(entries, metric: str, split: str) -> np.ndarray:
+    """The selection score (:func:`score`) of every checkpoint of one path."""
+    return np.array([score(e, metric, split) for e in entries], dtype=float)
+
+
+def best_step(scores, sizes, allowed=None) -> int | None:
+    """The selection rule on one path: the index of the step with the smallest score,
+    then the fewest active functions, then the earliest, among the ``allowed`` ones
+    (a boolean mask; None: all) that have a score; None when there is no such step."""
+    ok = ~np.isnan(scores)
+    if allowed is not None:
+        ok &= allowed
+    if not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    return int(idx[np.lexsort((idx, sizes[idx], scores[idx]))[0]])
+
+
+def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]:
+    """The selected checkpoints: per budget, one per solver plus the overall best.
+
+    Returns a list of ``{"budget", "label", "step", "n_active", "score", "best"}``;
+    ``best`` marks the overall choice of each budget. Without a validation set the
+    score is the training one (and the log says so).
+    """
+    metric = cfg["selection"]["metric"]
+    split = "val" if has_val else "train"
+    budgets = cfg["selection"]["budgets"] or [None]
+    chosen = []
+    for budget in budgets:
+        group = []
+        for label, path in paths.items():
+            scores = path_scores(errors_by_label[label], metric, split)
+            sizes = path.sizes
+            i = best_step(scores, sizes, sizes <= (budget if budget is not None else np.inf))
+            if i is None:
+                continue
+            group.append({"budget": budget, "label": label, "step": i,
+                          "n_active": int(sizes[i]), "score": float(scores[i]), "best": False})
+        if group:
+            min(group, key=lambda g: (g["score"], g["n_active"]))["best"] = True
+        chosen += group
+    return chosen
+
+
+def checkpoint_test_errors(system, paths, chosen):
+    """The test set's errors per configuration (:class:`acefit.metrics.ConfigurationErrors`)
+    of checkpoints named by ``{"label": .., "step": ..}`` entries, one column each; None
+    without a test set or checkpoints."""
+    from acefit.metrics import configuration_errors
+
+    if system.test is None or not chosen:
+        return None
+    coefs = np.stack([paths[c["label"]].steps[c["step"]].coef for c in chosen], axis=1)
+    return configuration_errors(system.test, system.test.A @ coefs)
+
+
+def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAMPLES):
+    """How precisely the test set measures each selected checkpoint's test MAEs.
+
+    Returns ``(entries, per_config)``. ``entries`` has per entry of ``selected`` (same
+    order) ``{"E": .., "F": .., "S": ..}`` from :func:`acefit.metrics.bootstrap_errors`
+    over the test configurations, plus ``"minus_headline"``: the paired difference to the
+    headline potential (:func:`acefit.metrics.bootstrap_differences`; None for the
+    headline itself). ``per_config``: the selected checkpoints' summed absolute errors per
+    test configuration (:class:`acefit.metrics.ConfigurationErrors`), from which other
+    comparisons can be paired (``acefit compare``). ``([], None)`` without a test set.
+    """
+    from acefit.metrics import bootstrap_differences, bootstrap_errors
+
+    per_config = checkpoint_test_errors(system, paths, selected)
+    if per_config is None:
+        return [], None
+    own = bootstrap_errors(per_config, resamples=resamples)
+    head = selected.index(headline(selected))
+    others = [i for i in range(len(selected)) if i != head]
+    diffs = dict(zip(others, bootstrap_differences(per_config, [(i, head) for i in others],
+                                                   resamples=resamples)))
+    return [{**own[i], "minus_headline": diffs.get(i)} for i in range(len(selected))], per_config
+
+
+def record_of_test_errors(per_config, selected, test_configs) -> dict:
+    """``test_errors.json``: each selected checkpoint's summed absolute errors per test
+    configuration (named ``<file>:<frame>``), with the rows summed, so that runs on the
+    same test set can be compared pairwise."""
+    from acefit.metrics import UNITS
+
+    return {"configurations": [f"{Path(test_configs[int(k)].source).name}:"
+                               f"{test_configs[int(k)].index}" for k in per_config.configs],
+            "counts": per_config.counts,
+            "units": dict(UNITS),
+            "selected": [{"budget": s["budget"], "label": s["label"], "step": s["step"],
+                          "n_active": s["n_active"],
+                          "abs_error_sums": {q: v[:, j] for q, v in per_config.sums.items()}}
+                         for j, s in enumerate(selected)]}
+
+
+def headline(selected):
+    """The best checkpoint of the largest budget (the run's headline potential)."""
+    if not selected:
+        return None
+    budgets = [s["budget"] for s in selected]
+    top = None if None in budgets else max(budgets)
+    return next(s for s in selected if s["best"] and s["budget"] == top)
+
+
+def select_index(path, rule: str = "best_val", *, max_active: int | None = None,
+                 factor: float = 1.05) -> int:
+    """Index of the step of a :class:`~acefit.solvers.path.Path` chosen by ``rule``.
+
+    Parameters
+    ----------
+    path : Path
+    rule : {"final", "best_val", "sparsest_within"}
+        ``final``: the last step (with at most ``max_active`` active functions when
+        given). ``best_val``: the smallest validation error among steps with at
+        most ``max_active`` active functions (ties: fewer active, then earlier), the
+        fit's rule (:func:`best_step`) and the protocol of Torabi et al., section III.
+        ``sparsest_within``: among those steps, the fewest active functions whose
+        validation error is at most ``factor`` times the best (ties: smaller
+        error, then earlier).
+    max_active : int, optional
+        The size cap t of the paper's protocol.
+    factor : float
+        >= 1, for ``sparsest_within``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown rule, no eligible step, or a validation rule on a path
+        without validation errors.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown selection rule {rule!r}; choose one of {RULES}")
+    if max_active is not None and (isinstance(max_active, bool) or int(max_active) != max_active
+                                   or max_active < 0):
+        raise ValueError(f"max_active must be an integer >= 0, got {max_active!r}")
+    sizes = np.array([s.n_active for s in path.steps], dtype=int)
+    allowed = np.ones(len(sizes), bool) if max_active is None else sizes <= max_active
+    if not allowed.any():
+        raise ValueError(f"path '{path.solver}' has no step with at most {max_active} active "
+                         f"functions (sizes {sizes.min() if sizes.size else '-'}..."
+                         f"{sizes.max() if sizes.size else '-'}, {len(sizes)} steps)")
+    if rule == "final":
+        return int(np.flatnonzero(allowed)[-1])
+    errs = np.array([np.nan if s.val_error is None else s.val_error for s in path.steps],
+                    dtype=float)
+    if np.all(np.isnan(errs[allowed])):
+        raise ValueError(f"rule {rule!r} needs validation errors; path '{path.solver}' has none "
+                         "(fit with validation=(A_val, y_val))")
+    best = best_step(errs, sizes, allowed)
+    if rule == "best_val":
+        return best
+    factor = float(factor)
+    if not np.isfinite(factor) or factor < 1:
+        raise ValueError(f"factor must be a finite number >= 1, got {factor!r}")
+    idx = np.flatnonzero(allowed & (errs <= factor * errs[best]))
+    return int(idx[np.lexsort((idx, errs[idx], sizes[idx]))[0]])
+
+
+def select(path, rule: str = "best_val", *, max_active: int | None = None,
+           factor: float = 1.05):
+    """The step chosen by ``rule`` (see :func:`select_index`)."""
+    return path.steps[select_index(path, rule, max_active=max_active, factor=factor)]
