@@ -93,7 +93,8 @@ class FitResult:
 
 # ---------------------------------------------------------------------------- helpers
 
-def _now() -> str:
+def timestamp() -> str:
+    """Now, in UTC, as ISO 8601 with milliseconds (the run's and report's stamps)."""
     # milliseconds: runs started side by side must be orderable by their stamps
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -142,7 +143,8 @@ def load_data(cfg: dict) -> Data:
     keys = data["keys"]
 
     def read(files, require=()):
-        return read_configurations(files or [], keys, require, option=lambda label: f"data.keys.{label}")
+        return read_configurations(files or [], keys, require,
+                                   option=lambda label: f"data.keys.{label}")
 
     # keys set on purpose must match something in the training data (typos)
     train = read(data["train"], require=changed_label_keys(keys))
@@ -681,7 +683,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         files = {}
         for target in targets:
             for fmt in formats:
-                written = _write_format(potential, target, fmt, cfg["export"])
+                written = write_format(potential, target, fmt, cfg["export"])
                 if written is not None:
                     files.setdefault(fmt, []).append(str(written.relative_to(run_dir)))
                     if fmt == "yace":  # its pair commands, without which a repulsion is lost
@@ -724,7 +726,7 @@ def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:
     return {"solver": solver, "label": sel["label"], "step": sel["step"],
             "n_active": sel["n_active"], "budget": sel["budget"],
             "config_hash": config_hash(cfg), "run": cfg["name"],
-            "provenance": {"acefit": __version__, "created": _now(),
+            "provenance": {"acefit": __version__, "created": timestamp(),
                            "train": cfg["data"]["train"], **provenance}}
 
 
@@ -736,7 +738,7 @@ def _one_body_energies(basis, coef) -> dict:
             if f.kind == "onebody"}
 
 
-def _write_format(potential, target: Path, fmt: str, export_cfg: dict):
+def write_format(potential, target: Path, fmt: str, export_cfg: dict):
     """Write one format; ``export_cfg`` is the validated config's ``export`` section,
     whose yace options go to :func:`~acefit.export.yace.export_yace`."""
     log = get_logger()
@@ -881,7 +883,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     assembling = False
     try:
         _add_file_handler(run_dir / RUN_FILES["log"])
-        state = {"status": "running", "config_hash": config_hash(cfg), "started": _now(),
+        state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
         write_json(run_dir / RUN_FILES["state"], state)
         write_text(run_dir / RUN_FILES["config"],
@@ -898,7 +900,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         t = time.perf_counter()
         basis = build_basis(cfg, data.train)
         timings["basis"] = time.perf_counter() - t
-        log.info("basis: %d functions (%s)", len(basis), _basis_summary(basis))
+        log.info("basis: %d functions (%s)", len(basis), basis_summary(basis))
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
         _check_against_data(cfg, data)
@@ -907,7 +909,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
-            "functions": [_function_record(f) for f in basis.functions]})
+            "functions": [function_record(f) for f in basis.functions]})
 
         cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
         assembling = True
@@ -953,7 +955,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                        record_of_test_errors(per_config, exported, data.test))
 
         wall = time.perf_counter() - t0
-        state.update(status="finished", finished=_now(), wall_time_s=wall)
+        state.update(status="finished", finished=timestamp(), wall_time_s=wall)
         report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
                               paths=paths, errors=errs, selected=exported, timings=timings,
                               wall_time=wall, resumed=resumed)
@@ -969,7 +971,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             with contextlib.suppress(OSError):  # the original error is the one to report
                 write_json(run_dir / RUN_FILES["state"], {
                     "status": "invalid", "reason": f"{type(exc).__name__}: {exc}",
-                    "config_hash": config_hash(cfg), "stopped": _now()})
+                    "config_hash": config_hash(cfg), "stopped": timestamp()})
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])
@@ -1027,7 +1029,8 @@ def basis_elements(basis) -> list[str]:
     return [z if isinstance(z, str) else chemical_symbols[int(z)] for z in basis.elements]
 
 
-def _function_record(f) -> list:
+def function_record(f) -> list:
+    """One entry of ``basis_functions.json``: centre, order, factors (z, n, l), kind, coupling."""
     if hasattr(f, "to_list"):
         return f.to_list()
     return [int(f.centre), int(f.order), [list(map(int, t)) for t in f.factors], str(f.kind), 0]
@@ -1058,7 +1061,8 @@ def _prune_cache(cache_dir: Path, cap_gib, since: float) -> None:
                  "uses", cache_dir, remaining / 2 ** 30, cap_gib)
 
 
-def _basis_summary(basis) -> str:
+def basis_summary(basis) -> str:
+    """How many functions of each kind a basis has, as text for the log and report."""
     kinds = {}
     for f in basis.functions:
         kinds[f.label] = kinds.get(f.label, 0) + 1

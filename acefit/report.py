@@ -21,7 +21,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                  wall_time, resumed=False) -> dict:
     """Everything worth knowing about a finished run, as JSON-ready dicts."""
     from acefit import __version__
-    from acefit.pipeline import _basis_summary, _now, basis_elements, config_hash
+    from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
@@ -48,7 +48,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         "config_file": cfg.get("config_file"),
         "config_hash": config_hash(cfg),
         "acefit_version": __version__,
-        "finished": _now(),
+        "finished": timestamp(),
         "resumed": resumed,
         "wall_time_s": wall_time,
         "timings_s": timings,
@@ -61,7 +61,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                              "test": sum(c.n_atoms for c in data.test)},
                  "config_types": dict(sorted(config_types.items()))},
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
-                  "composition": _basis_summary(basis), "settings": cfg["basis"]},
+                  "composition": basis_summary(basis), "settings": cfg["basis"]},
         "e0": {"values": system.e0.as_symbols(), "method": system.e0.method},
         "repulsion": cfg["repulsion"],
         "assembly": {"rows": system.train.m, "row_counts": system.row_counts,

@@ -117,11 +117,11 @@ def run_basis(run: RunFiles):
         If the rebuilt basis differs from the run's (the config or the training data
         changed since the fit): its coefficients would then belong to other functions.
     """
-    from acefit.pipeline import _function_record, basis_elements, build_basis
+    from acefit.pipeline import basis_elements, build_basis, function_record
 
     elements_from_data = run.cfg["basis"]["elements"] is None
     basis = build_basis(run.cfg, run.data().train if elements_from_data else ())
-    records = json_ready([_function_record(f) for f in basis.functions])
+    records = json_ready([function_record(f) for f in basis.functions])
     elements = basis_elements(basis)
     if elements == run.elements and records == run.functions:
         _check_exported_basis(run, basis)
@@ -355,7 +355,7 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         written) and ``not_written`` (formats that could not be written; the log
         says why, as in ``acefit fit``).
     """
-    from acefit.pipeline import _write_format
+    from acefit.pipeline import write_format
 
     run = open_run(run_dir)
     potential, info = checkpoint_potential(run_dir, label, step=step, active=active,
@@ -368,7 +368,7 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
     if yace_radial is not None:
         export_cfg["yace_radial"] = yace_radial
     for fmt in formats or export_cfg["formats"]:
-        written = _write_format(potential, target, fmt, export_cfg)
+        written = write_format(potential, target, fmt, export_cfg)
         if written is None:
             not_written.append(fmt)
         else:
