@@ -129,7 +129,9 @@ def _hyper(hyperprior) -> tuple[float, float, float, float]:
     return vals
 
 
-def _init_beta(problem, beta_init):
+def initial_beta(problem, beta_init):
+    """The noise precision an evidence iteration starts from: ``beta_init``, or m / ||y||^2
+    (the data taken as all noise)."""
     if beta_init is not None:
         return check_nonnegative(beta_init, "beta_init", positive=True)
     return problem.m / (problem.yty + np.finfo(float).eps)
@@ -206,7 +208,7 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     s, Vt, vty, null = _svd_above_rounding(P)
     ev = s ** 2
 
-    beta0 = _init_beta(P, beta_init)
+    beta0 = initial_beta(P, beta_init)
 
     def mean(alpha, beta):
         return Vt.T @ (vty / (ev + alpha / beta))
@@ -330,7 +332,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     P = setup.scaled
     m, n = P.m, P.n_features
     G, aty = setup.gram(), setup.aty()
-    beta = _init_beta(P, beta_init)
+    beta = initial_beta(P, beta_init)
     prec = np.ones(n)
     keep = np.ones(n, dtype=bool)
     d = np.zeros(n)

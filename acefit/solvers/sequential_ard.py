@@ -47,7 +47,7 @@ import scipy.linalg
 from scipy.linalg.blas import dger as _dger
 
 from acefit.solvers._common import check_count, check_nonnegative, prepare, rss_from_gram
-from acefit.solvers.bayes import _init_beta
+from acefit.solvers.bayes import initial_beta
 from acefit.solvers.path import Path
 
 __all__ = ["ard_path"]
@@ -284,7 +284,7 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
                     on_step=on_step, params=params)
     G, b = setup.gram(), setup.aty()
     n, m, yty = len(b), setup.m, setup.yty
-    beta = _init_beta(setup.scaled, beta_init)
+    beta = initial_beta(setup.scaled, beta_init)
     limit = n if max_active is None else min(max_active, n)
     max_iter = 20 * n if max_iter is None else max_iter
     post = _Posterior(G, b, beta, capacity=min(limit, 64))
