@@ -179,7 +179,21 @@ def read_configurations(files, keys=None, require=(),
         The name of a label's key option in error messages, e.g.
         ``lambda label: f"data.keys.{label}"`` (default: the argument of
         :func:`load_configurations`, ``forces_key``).
+
+    Returns
+    -------
+    list of LabelledConfig
+
+    Raises
+    ------
+    ValueError
+        For a label that is not one of :data:`LABEL_KEYS`, a required key in no frame
+        (naming it as ``option`` does and listing the keys the files have), and what
+        :func:`load_configurations` raises for.
     """
+    unknown = sorted(set(keys or {}) - set(LABEL_KEYS))
+    if unknown:
+        raise ValueError(f"unknown label {unknown[0]!r}; allowed: {', '.join(LABEL_KEYS)}")
     keys = {**LABEL_KEYS, **(keys or {})}
     out, found = [], {}
     for f in files:

@@ -250,3 +250,5 @@ def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
                                          r"keys there: .*iso.xyz"):
         read_configurations(files[1:], keys, require={"forces"},
                             option=lambda label: f"data.keys.{label}")
+    with pytest.raises(ValueError, match="unknown label 'force'; allowed: energy, forces"):
+        read_configurations(files, {"force": "REF_forces"})
