@@ -712,10 +712,10 @@ def _dimer_verdicts(potential) -> dict:
     bad = [pair for pair, v in verdicts.items() if not v["repulsive_core"]]
     if bad:
         get_logger().warning(
-            "the selected potential has no repulsive core for %s: its dimer energy falls again "
-            "inside its lowest point, or that point is closer than any bond (acefit validate "
-            "shows the curves); for MD, put a core repulsion under the fit (repulsion: "
-            "{kind: zbl, inner, outer}, docs/config.md)", ", ".join(bad))
+            "the selected potential has no repulsive core for %s: closer than any bond, its "
+            "dimer energy does not rise at every step inwards, or its lowest point is there "
+            "(acefit validate shows the curves); for MD, put a core repulsion under the fit "
+            "(repulsion: {kind: zbl, inner, outer}, docs/config.md)", ", ".join(bad))
     return verdicts
 
 

@@ -193,7 +193,7 @@ def test_fitted_potential_runs_stable_md():
         "coincide" in run["reason"]
 
 
-def test_short_range_tells_a_repulsive_core_from_a_collapse():
+def test_short_range_tells_a_repulsive_core_from_a_collapse(monkeypatch):
     from acefit.repulsion import ZBL
     from acefit.validate import DIMER_DISTANCES, compression_check, dimer_check
 
@@ -224,6 +224,23 @@ def test_short_range_tells_a_repulsive_core_from_a_collapse():
     inside = dimer_check(ACECalculator(Potential(basis, -coef, repulsion=ZBL(0.5, 1.2))),
                          "Cu", "Cu")
     assert inside["lowest_at_A"] < inside["core_limit_A"] and not inside["repulsive_core"]
+    # a wiggle between the core limit and the lowest point leaves the core repulsive (the
+    # Zuo Mo ARD model of a benchmark run: a 39 meV bump at 2.65 Å between a dip at 2.4 Å
+    # and its lowest point at 3.0 Å, and 2604 eV at 0.5 Å); a dip inside the limit does
+    # not, though the lowest point is the bond's
+    r = np.asarray(DIMER_DISTANCES)
+    smooth = 4.0 * 0.4 * ((2.3 / r) ** 12 - (2.3 / r) ** 6)
+    bump = 0.05 * np.exp(-(((r - 2.5) / 0.03) ** 2))
+    dip = -400.0 * np.exp(-(((r - 1.4) / 0.05) ** 2))
+    checks = []
+    for extra in (bump, dip):
+        monkeypatch.setattr("acefit.validate.dimer_curve", lambda *args, e=extra: smooth + e)
+        checks.append(dimer_check(lj, "Cu", "Cu"))
+    monkeypatch.undo()
+    wiggle, inner_dip = checks
+    assert wiggle["repulsive_core"] and wiggle["rises_inwards_from_A"] < wiggle["lowest_at_A"]
+    assert not inner_dip["repulsive_core"]
+    assert inner_dip["lowest_at_A"] == wiggle["lowest_at_A"] > inner_dip["core_limit_A"]
     # a flat curve (nothing but a core repulsion that ends before a) holds
     flat = compression_check(ACECalculator(Potential(basis, 0 * coef, repulsion=ZBL(1.0, 2.0))),
                              "Cu", "fcc", 3.61)
