@@ -693,16 +693,15 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
-        if sel is overall:
-            record["dimers"] = _dimer_verdicts(potential)
+        record["dimers"] = _dimer_verdicts(potential, warn=sel is overall)
         records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
 
 
-def _dimer_verdicts(potential) -> dict:
+def _dimer_verdicts(potential, warn: bool = True) -> dict:
     """Whether every dimer of ``potential`` has a repulsive core (``acefit.validate``), by
-    pair; a warning names those that bind atoms closer than any bond, for MD's sake."""
+    pair; with ``warn``, a warning names those that have not, for MD's sake."""
     from acefit.calculator import ACECalculator
     from acefit.validate import dimer_checks
 
@@ -710,7 +709,7 @@ def _dimer_verdicts(potential) -> dict:
                                                       "lowest_at_A", "shortest_eV")}
                 for check in dimer_checks(ACECalculator(potential), potential.elements)}
     bad = [pair for pair, v in verdicts.items() if not v["repulsive_core"]]
-    if bad:
+    if bad and warn:
         get_logger().warning(
             "the selected potential has no repulsive core for %s: closer than any bond, its "
             "dimer energy does not rise at every step inwards, or its lowest point is there "

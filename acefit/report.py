@@ -216,8 +216,8 @@ def to_markdown(report: dict) -> str:
     files = [(s, f) for s in sel["selected"] for fs in s.get("files", {}).values() for f in fs]
     if files:
         lines += ["Files:", ""]
-        lines += [f"- `{f}` ({s['label']}, {s['n_active']} functions{_one_body(s)})"
-                  for s, f in files]
+        lines += [f"- `{f}` ({s['label']}, {s['n_active']} functions{_one_body(s)}"
+                  f"{_no_core(s)})" for s, f in files]
         lines.append("")
     if headline and headline.get("dimers"):
         dimers = headline["dimers"]
@@ -244,6 +244,11 @@ def write_report(report: dict, run_dir) -> None:
     run_dir = Path(run_dir)
     write_json(run_dir / "report.json", report)
     write_text(run_dir / "report.md", to_markdown(report))
+
+
+def _no_core(selected) -> str:
+    bad = [pair for pair, v in (selected.get("dimers") or {}).items() if not v["repulsive_core"]]
+    return f"; **no repulsive core for {', '.join(bad)}**" if bad else ""
 
 
 def _one_body(selected) -> str:

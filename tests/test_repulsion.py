@@ -229,6 +229,15 @@ def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, ca
     assert set(best["dimers"]) == {"Cu-Cu", "Cu-Au", "Au-Au"}
     assert all(v["repulsive_core"] and v["shortest_eV"] > 100 for v in best["dimers"].values())
     assert "every pair has a repulsive core" in (run / "report.md").read_text()
+    # every selected potential's dimers are checked; the file list names those without a core
+    from acefit.report import to_markdown
+
+    others = [s for s in report["selection"]["selected"] if s is not best]
+    assert others and all(set(s["dimers"]) == set(best["dimers"]) for s in others)
+    others[0]["dimers"]["Cu-Au"]["repulsive_core"] = False
+    marked = [line for line in to_markdown(report).splitlines()
+              if "**no repulsive core for Cu-Au**" in line]
+    assert marked and all(line.startswith("- `potentials/") for line in marked)
     calc = ACECalculator(run / "potential.h5")
     assert calc.potential.repulsion == ZBL(1.6, 2.4)
     frames = ase.io.read(data / "test.xyz", ":")
@@ -343,6 +352,9 @@ def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog)
     assert verdicts["Cu-Cu"]["repulsive_core"] is False
     assert "no repulsive core for Cu-Cu" in caplog.text and "kind: zbl" in caplog.text
     caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        verdicts = _dimer_verdicts(Potential(basis, coef), warn=False)  # not the headline
+    assert verdicts["Cu-Cu"]["repulsive_core"] is False and "repulsive core" not in caplog.text
     with caplog.at_level(logging.WARNING, logger="acefit"):
         verdicts = _dimer_verdicts(Potential(basis, coef, repulsion=ZBL(1.0, 2.0)))
     assert verdicts["Cu-Cu"]["repulsive_core"] and "repulsive core" not in caplog.text
