@@ -259,6 +259,10 @@ def _export(args) -> int:
             f"{split} {_mae(entry, split, q, digits)}" for split in ("train", "val", "test")))
     if out["e0_source"] != "report.json":
         print(f"  E0 {out['e0_source']}")
+    bad = [pair for pair, v in out["dimers"].items() if not v["repulsive_core"]]
+    print("  dimers (0.5-3 Å): " + (f"NO repulsive core for {', '.join(bad)} (acefit validate "
+                                     "shows the curves)" if bad else
+                                     "every pair has a repulsive core"))
     for fmt, path in out["files"].items():
         print(f"wrote {path}")
         if fmt == "yace":

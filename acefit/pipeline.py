@@ -693,13 +693,13 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
-        record["dimers"] = _dimer_verdicts(potential, warn=sel is overall)
+        record["dimers"] = dimer_verdicts(potential, warn=sel is overall)
         records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
 
 
-def _dimer_verdicts(potential, warn: bool = True) -> dict:
+def dimer_verdicts(potential, warn: bool = True) -> dict:
     """Whether every dimer of ``potential`` has a repulsive core (``acefit.validate``), by
     pair; with ``warn``, a warning names those that have not, for MD's sake."""
     from acefit.calculator import ACECalculator

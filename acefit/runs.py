@@ -352,10 +352,11 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
     -------
     dict
         The ``info`` of :func:`checkpoint_potential` plus ``files`` (format -> path
-        written) and ``not_written`` (formats that could not be written; the log
-        says why, as in ``acefit fit``).
+        written), ``not_written`` (formats that could not be written; the log
+        says why, as in ``acefit fit``) and ``dimers`` (whether each pair's dimer has a
+        repulsive core, :func:`acefit.pipeline.dimer_verdicts`).
     """
-    from acefit.pipeline import write_format
+    from acefit.pipeline import dimer_verdicts, write_format
 
     run = open_run(run_dir)
     potential, info = checkpoint_potential(run_dir, label, step=step, active=active,
@@ -373,4 +374,5 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
             not_written.append(fmt)
         else:
             files[fmt] = written
-    return {**info, "files": files, "not_written": not_written}
+    return {**info, "files": files, "not_written": not_written,
+            "dimers": dimer_verdicts(potential, warn=False)}

@@ -79,6 +79,9 @@ def test_budget_reproduces_the_fits_selected_potential(run, small_data, tmp_path
     assert f"wrote {tmp_path / 'mine.h5'}" in out and f"wrote {tmp_path / 'mine.yace'}" in out
     assert f"wrote {tmp_path / 'mine.lammps'}" in out
     assert "pair_coeff * * mine.yace Cu Au" in (tmp_path / "mine.lammps").read_text()
+    cores = [v["repulsive_core"] for v in selected["dimers"].values()]   # the fit's verdicts
+    assert len(cores) == 3 and ("  dimers (0.5-3 Å): " + (
+        "every pair has a repulsive core" if all(cores) else "NO repulsive core for")) in out
     ours, theirs = Potential.load(tmp_path / "mine.h5"), Potential.load(
         run / "potentials" / f"{label}_t10.h5")
     assert np.array_equal(ours.coefficients, theirs.coefficients)
