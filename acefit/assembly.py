@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -620,6 +621,15 @@ _LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.memory.monitor-interval": "1s", # 100 ms memory-limit check
     "distributed.scheduler.work-stealing": False,       # parts are balanced up front
 }
+
+
+@contextlib.contextmanager
+def quiet_dask():
+    """Dask's warnings that mean nothing here silenced (a run needs no dashboard)."""
+    with warnings.catch_warnings():
+        # dask's "port 8787 in use" means nothing here
+        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
+        yield
 
 
 def local_cluster(n_workers: int):

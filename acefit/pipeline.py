@@ -35,7 +35,6 @@ import math
 import os
 import shutil
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,8 +44,9 @@ import yaml
 
 from acefit import __version__
 from acefit.atomic import flock, json_ready, read_json, write_json, write_text
+from acefit.checkpoint_errors import evaluate_errors
 from acefit.progress import bar, get_logger
-from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, headline, record_of_test_errors,
+from acefit.selection import (METRIC_KEYS, headline, record_of_test_errors,
                               resolution_on_test_set, select_checkpoints)
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
@@ -196,23 +196,15 @@ def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=N
     """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
     from ``cfg``), read from ``cache_dir`` when it is there. ``progress``: draw a bar
     (None: when stderr is a terminal), as in the other stages."""
-    from acefit.assembly import assemble
+    from acefit.assembly import assemble, quiet_dask
 
     n_configs = len(data.train) + len(data.val or []) + len(data.test or [])
-    with _quiet_dask(), bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
+    with quiet_dask(), bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
         return assemble(basis, data.train, val=data.val or None, test=data.test or None,
                         weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
                         repulsion=repulsion_setting(cfg), n_workers=cfg["parallel"]["workers"],
                         scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
                         train_rows_gib=cfg["output"]["train_rows_gib"], progress=pbar.update)
-
-
-@contextlib.contextmanager
-def _quiet_dask():
-    with warnings.catch_warnings():
-        # dask's "port 8787 in use" means nothing here
-        warnings.filterwarnings("ignore", message=r"Port \d+ is already in use")
-        yield
 
 
 def e0_setting(cfg: dict, elements):
@@ -469,189 +461,6 @@ def _check_reproduced(label, old, new) -> None:
             return
     log.info("solver %s: the recomputed path reproduces all %d checkpoints of the "
              "interrupted run", label, min(len(old), len(new)))
-
-
-# ---------------------------------------------------------------------------- errors
-
-_SETS = ("train", "val", "test")
-
-
-def _merge_stats(parts: list[dict]) -> dict:
-    """Combine :func:`acefit.metrics.errors` results of disjoint row blocks exactly."""
-    def combine(stats_list):
-        out = {}
-        for q in ("E", "F", "S"):
-            n = sum(s[q]["n"] for s in stats_list)
-            if n == 0:
-                out[q] = {"mae": float("nan"), "rmse": float("nan"), "n": 0}
-                continue
-            sa = sum(s[q]["mae"] * s[q]["n"] for s in stats_list if s[q]["n"])
-            ss = sum(s[q]["rmse"] ** 2 * s[q]["n"] for s in stats_list if s[q]["n"])
-            out[q] = {"mae": sa / n, "rmse": float(np.sqrt(ss / n)), "n": n}
-        return out
-
-    names = sorted({k for p in parts for k in p["by_config_type"]})
-    return {"units": parts[0]["units"], "all": combine([p["all"] for p in parts]),
-            "by_config_type": {k: combine([p["by_config_type"][k] for p in parts
-                                           if k in p["by_config_type"]]) for k in names}}
-
-
-def _train_chunks(train, n_features, max_floats=2.5e7):
-    """Groups of training configurations whose dense rows stay below ``max_floats``."""
-    chunk, rows = [], 0
-    for cfg in train:
-        r = 1 + 3 * cfg.n_atoms + 6
-        if chunk and (rows + r) * n_features > max_floats:
-            yield chunk
-            chunk, rows = [], 0
-        chunk.append(cfg)
-        rows += r
-    if chunk:
-        yield chunk
-
-
-def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1,
-                    scheduler=None, progress=None) -> dict:
-    """Train / validation / test errors of every checkpoint; ``{label: [per step]}``.
-
-    Validation and test use the assembled dense rows; training errors are
-    accumulated over chunks of the training set (its dense rows are never held
-    whole), on the assembly's workers (``n_workers``, ``scheduler``: as in
-    ``parallel``; None: one per CPU), since re-evaluating the basis there is most of
-    this stage's cost.
-    Results are written to ``errors/<label>.json`` and reused.
-    """
-    log = get_logger()
-    out, todo = {}, {}
-    for label, path in paths.items():
-        file = errors_dir / f"{label}.json"
-        stamp = {"problem_key": system.key, "n_steps": len(path),
-                 "coef_hash": _coef_hash(path)}
-        if file.exists():
-            try:
-                stored = read_json(file)
-            except ValueError:
-                stored = {}  # damaged: evaluated again
-            if stored.get("stamp") == stamp:
-                out[label] = stored["steps"]
-                continue
-        todo[label] = (path, stamp)
-    if not todo:
-        return out
-    coefs = [(label, i, step.coef) for label, (path, _) in todo.items()
-             for i, step in enumerate(path.steps)]
-    results = {label: [{"step": i, "n_active": s.n_active, "lam": s.lam,
-                        "train_loss": s.train_error, "val_loss": s.val_error}
-                       for i, s in enumerate(path.steps)] for label, (path, _) in todo.items()}
-    t = time.perf_counter()
-    with bar(len(coefs) * 2 + len(data.train), "  errors", unit="eval",
-             enabled=progress) as pbar:
-        matrix = np.stack([coef for _, _, coef in coefs], axis=1)
-        for name, block in (("val", system.val), ("test", system.test)):
-            stats = _errors_many(block, matrix)
-            for (label, i, _), st in zip(coefs, stats):
-                results[label][i][name] = st
-            pbar.update(len(coefs))
-        source = {}
-        train = _train_errors(basis, data.train, system.weights, system.e0, matrix,
-                              rows=system.train_rows, n_workers=n_workers, scheduler=scheduler,
-                              progress=pbar.update, source=source)
-        for (label, i, _), st in zip(coefs, train):
-            results[label][i]["train"] = st
-    errors_dir.mkdir(parents=True, exist_ok=True)
-    for label, (path, stamp) in todo.items():
-        write_json(errors_dir / f"{label}.json", {"stamp": stamp, "steps": results[label]})
-        out[label] = json_ready(results[label])
-    log.info("errors of %d checkpoints evaluated in %.1f s (training rows %s)", len(coefs),
-             time.perf_counter() - t, source["rows"])
-    return {label: out[label] for label in paths}
-
-
-def _train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, scheduler=None,
-                  progress=None, source=None) -> list:
-    """Training errors of every column of ``matrix``: from the rows the assembly kept
-    (``rows``, see :func:`acefit.assembly.train_row_blocks`), or else with the rows
-    re-evaluated in parts on the workers (:func:`acefit.assembly.map_configurations`);
-    the errors of the parts are merged. ``source["rows"]`` (a dict, when given) says which."""
-    from acefit.assembly import map_configurations, train_row_blocks
-
-    source = {} if source is None else source
-
-    if rows is not None:
-        def kept():
-            for block, n_configs in train_row_blocks(rows):
-                if block is not None:
-                    yield _errors_many(block, matrix)
-                if progress is not None:
-                    progress(n_configs)
-        try:
-            source["rows"] = "read from the cache"
-            return _merge_columns(kept())
-        except (OSError, KeyError, ValueError) as exc:   # e.g. removed by another run
-            get_logger().warning("the kept training rows could not be read (%s); "
-                                 "evaluating them again", exc)
-    source["rows"] = "evaluated again"
-    with _quiet_dask():
-        return _merge_columns(map_configurations(
-            _train_errors_task, basis, train, n_workers=n_workers, scheduler=scheduler,
-            progress=progress, weights=weights, e0=e0, matrix=matrix))
-
-
-def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> list:
-    """Errors of every column of ``matrix`` on some training configurations, one
-    entry per column (:func:`_merge_stats` combines those of disjoint parts)."""
-    from acefit.design import design_block
-
-    def chunk_errors():
-        for chunk in _train_chunks([cfg for _, cfg in indexed], len(basis)):
-            yield _errors_many(design_block(basis, chunk, weights, e0), matrix)
-            if progress is not None:
-                progress(len(chunk))
-
-    return _merge_columns(chunk_errors())
-
-
-def _merge_columns(blocks) -> list:
-    """Per column, :func:`_merge_stats` of its errors on disjoint row blocks; ``blocks``
-    yields one list per block with one entry per column."""
-    return [_merge_stats(list(parts)) for parts in zip(*blocks)]
-
-
-def _errors_many(block, matrix, batch: int = 256) -> list:
-    """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k), each
-    total MAE with its bootstrap standard error over the block's configurations
-    (``mae_se``, from ``SE_RESAMPLES`` draws, the same for every model).
-
-    The predictions of a batch of models are one matrix product over the columns
-    that any model of the batch uses (consecutive steps of a sparse path share most
-    of their few active functions), and their errors are reduced together
-    (:func:`acefit.metrics.errors_of_predictions`).
-    """
-    from acefit.metrics import (bootstrap_standard_errors, configuration_errors,
-                                errors_of_predictions)
-
-    if block is None:
-        return [None] * matrix.shape[1]
-    out = []
-    for start in range(0, matrix.shape[1], batch):
-        models = matrix[:, start:start + batch]
-        used = np.flatnonzero(np.any(models != 0.0, axis=1))
-        predictions = (block.A @ models if len(used) > 0.8 * len(models)
-                       else block.A[:, used] @ models[used])
-        stats = errors_of_predictions(block, predictions)
-        se = bootstrap_standard_errors(configuration_errors(block, predictions),
-                                       resamples=SE_RESAMPLES)
-        for j, st in enumerate(stats):
-            for q, entry in st["all"].items():
-                entry["mae_se"] = float(se[q][j])
-        out.extend(stats)
-    return out
-
-
-def _coef_hash(path) -> str:
-    from acefit.cache import stable_hash
-
-    return stable_hash([np.asarray(s.coef) for s in path.steps])
 
 
 # ---------------------------------------------------------------------------- export

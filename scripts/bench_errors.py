@@ -8,7 +8,7 @@ config_type) two ways, side by side in this process:
 * one at a time (what the pipeline did before session 5): the full product
   ``A @ C`` of 256 checkpoints at a time, then :func:`acefit.metrics.errors` per
   checkpoint on its one column of predictions;
-* batched: :func:`acefit.pipeline._errors_many`, 256 checkpoints per product over
+* batched: :func:`acefit.checkpoint_errors.column_errors`, 256 checkpoints per product over
   only the columns they use, reduced together by
   :func:`acefit.metrics.errors_of_predictions`.
 
@@ -70,7 +70,8 @@ def main(argv=None) -> int:
     from zuo_benchmark import element_config
 
     from acefit.checkpoints import read_paths
-    from acefit.pipeline import _errors_many, assemble_system, build_basis, load_data
+    from acefit.checkpoint_errors import column_errors
+    from acefit.pipeline import assemble_system, build_basis, load_data
 
     run = args.run.resolve()
     paths_file = run / args.element.lower() / "paths.h5"
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
     print("|---|---|---|")
     best = {}
     for _ in range(args.repeat):
-        for name, f in (("one at a time", one_at_a_time), ("batched", _errors_many)):
+        for name, f in (("one at a time", one_at_a_time), ("batched", column_errors)):
             t, c = time.perf_counter(), time.process_time()
             res = [f(b, matrix) for b in (system.val, system.test)]
             times = (time.perf_counter() - t, time.process_time() - c)
@@ -116,7 +117,7 @@ def kept_rows(data, basis, system, matrix):
     import tempfile
 
     from acefit.assembly import assemble
-    from acefit.pipeline import _train_errors
+    from acefit.checkpoint_errors import train_errors
 
     print(f"\nkept training rows: {len(data.train)} configurations, {len(basis)} functions, "
           f"{matrix.shape[1]} checkpoints\n")
@@ -137,7 +138,7 @@ def kept_rows(data, basis, system, matrix):
         for name, rows in (("training errors, rows evaluated again", None),
                            ("training errors, rows read back", kept)):
             t, c = time.perf_counter(), time.process_time()
-            results[name] = _train_errors(basis, data.train, system.weights, system.e0, matrix,
+            results[name] = train_errors(basis, data.train, system.weights, system.e0, matrix,
                                           rows=rows, n_workers=1)
             print(f"| {name} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
     a, b = results.values()
@@ -150,7 +151,7 @@ def kept_rows(data, basis, system, matrix):
 def train_errors(data, basis, system, matrix, workers):
     """Wall and client CPU time of the training errors of every checkpoint, in-process
     and on ``workers`` local worker processes (cluster start-up included)."""
-    from acefit.pipeline import _train_errors
+    from acefit.checkpoint_errors import train_errors
 
     print(f"\ntraining errors: {len(data.train)} configurations, {matrix.shape[1]} checkpoints\n")
     print("| workers | wall s | client CPU s |")
@@ -158,7 +159,7 @@ def train_errors(data, basis, system, matrix, workers):
     results = {}
     for n in (1, workers):
         t, c = time.perf_counter(), time.process_time()
-        results[n] = _train_errors(basis, data.train, system.weights, system.e0, matrix,
+        results[n] = train_errors(basis, data.train, system.weights, system.e0, matrix,
                                    n_workers=n)
         print(f"| {n} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
     diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])

@@ -388,7 +388,8 @@ def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_
 
     from acefit.compare import load_run
     from acefit.config import load_config
-    from acefit.pipeline import assemble_system, build_basis, evaluate_errors, load_data
+    from acefit.checkpoint_errors import evaluate_errors
+    from acefit.pipeline import assemble_system, build_basis, load_data
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 12}"])
     run = tmp_path / "run"
