@@ -60,9 +60,6 @@ RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
 _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials", "report_md",
                   "report_json", "test_errors")
 
-# Bootstrap draws of the configurations behind every stored SE (errors/*.json and the
-# report): one count and one seed, so a checkpoint's test SE is the same number in both.
-
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
                   "size_tol", "max_fits", "totaldegrees"}

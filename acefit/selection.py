@@ -24,7 +24,8 @@ __all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "best
            "checkpoint_test_errors", "resolution_on_test_set", "record_of_test_errors"]
 
 SE_RESAMPLES = 2000
-"""Bootstrap draws behind every standard error of a fit's errors and report."""
+"""Bootstrap draws of the configurations behind every stored SE (``errors/*.json`` and
+the report): one count and one seed, so a checkpoint's test SE is the same number in both."""
 
 RULES = ("final", "best_val", "sparsest_within")
 
