@@ -241,6 +241,7 @@ def _compare(args) -> int:
 
 def _export(args) -> int:
     from acefit.export.lammps import pair_commands_path
+    from acefit.pipeline import pairs_without_core
     from acefit.runs import export_checkpoint
 
     out = export_checkpoint(args.run, args.label, step=args.step, active=args.active,
@@ -259,7 +260,7 @@ def _export(args) -> int:
             f"{split} {_mae(entry, split, q, digits)}" for split in ("train", "val", "test")))
     if out["e0_source"] != "report.json":
         print(f"  E0 {out['e0_source']}")
-    bad = [pair for pair, v in out["dimers"].items() if not v["repulsive_core"]]
+    bad = pairs_without_core(out["dimers"])
     print("  dimers (0.5-3 Å): " + (f"NO repulsive core for {', '.join(bad)} (acefit validate "
                                      "shows the curves)" if bad else
                                      "every pair has a repulsive core"))

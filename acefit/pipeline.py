@@ -514,7 +514,7 @@ def dimer_verdicts(potential, warn: bool = True) -> dict:
     verdicts = {check["pair"]: {k: check[k] for k in ("repulsive_core", "lowest_eV",
                                                       "lowest_at_A", "shortest_eV")}
                 for check in dimer_checks(ACECalculator(potential), potential.elements)}
-    bad = [pair for pair, v in verdicts.items() if not v["repulsive_core"]]
+    bad = pairs_without_core(verdicts)
     if bad and warn:
         get_logger().warning(
             "the selected potential has no repulsive core for %s: closer than any bond, its "
@@ -522,6 +522,12 @@ def dimer_verdicts(potential, warn: bool = True) -> dict:
             "(acefit validate shows the curves); for MD, put a core repulsion under the fit "
             "(repulsion: {kind: zbl, inner, outer}, docs/config.md)", ", ".join(bad))
     return verdicts
+
+
+def pairs_without_core(verdicts) -> list:
+    """The pairs of :func:`dimer_verdicts` (or of a report entry's ``dimers``) whose dimer
+    has no repulsive core."""
+    return [pair for pair, v in (verdicts or {}).items() if not v["repulsive_core"]]
 
 
 def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:

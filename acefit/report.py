@@ -165,6 +165,8 @@ def _config_type_table(sel: dict) -> str:
 
 
 def to_markdown(report: dict) -> str:
+    from acefit.pipeline import pairs_without_core
+
     sel = report["selection"]
     best = [s for s in sel["selected"] if s["best"]]
     headline = best[-1] if best else None
@@ -221,7 +223,7 @@ def to_markdown(report: dict) -> str:
         lines.append("")
     if headline and headline.get("dimers"):
         dimers = headline["dimers"]
-        bad = [pair for pair, v in dimers.items() if not v["repulsive_core"]]
+        bad = pairs_without_core(dimers)
         lines += ["Dimers of the headline potential (0.5-3 Å, `acefit validate` for more): "
                   + (f"**no repulsive core for {', '.join(bad)}**" if bad else
                      "every pair has a repulsive core") + ", "
@@ -247,7 +249,9 @@ def write_report(report: dict, run_dir) -> None:
 
 
 def _no_core(selected) -> str:
-    bad = [pair for pair, v in (selected.get("dimers") or {}).items() if not v["repulsive_core"]]
+    from acefit.pipeline import pairs_without_core
+
+    bad = pairs_without_core(selected.get("dimers"))
     return f"; **no repulsive core for {', '.join(bad)}**" if bad else ""
 
 
