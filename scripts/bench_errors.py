@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     print(f"\nCPU speed-up {best['one at a time'][0][1] / best['batched'][0][1]:.1f}x; "
           f"largest relative difference of an MAE {diff:.1e}")
     if args.train:
-        train_errors(data, basis, system, matrix, args.workers)
+        time_train_errors(data, basis, system, matrix, args.workers)
     if args.kept:
         kept_rows(data, basis, system, matrix)
     return 0
@@ -139,7 +139,7 @@ def kept_rows(data, basis, system, matrix):
                            ("training errors, rows read back", kept)):
             t, c = time.perf_counter(), time.process_time()
             results[name] = train_errors(basis, data.train, system.weights, system.e0, matrix,
-                                          rows=rows, n_workers=1)
+                                         rows=rows, n_workers=1)
             print(f"| {name} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
     a, b = results.values()
     diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])
@@ -148,7 +148,7 @@ def kept_rows(data, basis, system, matrix):
           f"MAE, read back against evaluated again: {diff:.1e}")
 
 
-def train_errors(data, basis, system, matrix, workers):
+def time_train_errors(data, basis, system, matrix, workers):
     """Wall and client CPU time of the training errors of every checkpoint, in-process
     and on ``workers`` local worker processes (cluster start-up included)."""
     from acefit.checkpoint_errors import train_errors
@@ -160,7 +160,7 @@ def train_errors(data, basis, system, matrix, workers):
     for n in (1, workers):
         t, c = time.perf_counter(), time.process_time()
         results[n] = train_errors(basis, data.train, system.weights, system.e0, matrix,
-                                   n_workers=n)
+                                  n_workers=n)
         print(f"| {n} | {time.perf_counter() - t:.1f} | {time.process_time() - c:.1f} |")
     diff = max(abs(x["all"][q]["mae"] - y["all"][q]["mae"]) / abs(x["all"][q]["mae"])
                for x, y in zip(results[1], results[workers]) for q in ("E", "F"))
