@@ -648,7 +648,13 @@ _APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len
                                 "number, or D_ν for ν = 1, 2, …; orders beyond the list are "
                                 "left out; pair functions up to n = D_1), nested and within "
                                 "the basis, e.g. [[20, 16, 12], [25, 21, 17]]; taken from "
-                                "the assembled basis, no new assembly.")}
+                                "the assembled basis, no new assembly."),
+            "patience": Key(Nullable(Int(1)), None,
+                            "With `sizes` or `totaldegrees`: stop the a-priori path once this "
+                            "many sizes in a row have not lowered the best validation loss (the "
+                            "weighted RMS residual) of the sizes before them; needs a "
+                            "validation set. The sizes left out are the largest, and the "
+                            "dearest: a dense fit costs O(k³) (null: fit every size).")}
 _ITER = {
     "max_iter": Key(Int(1), 300, "Maximal number of evidence iterations."),
     "tol": Key(Float(0, lo_open=True), 1e-8, "Relative change of the coefficients that stops "
@@ -914,6 +920,16 @@ def _check_subbasis_degrees(ctx, where: str, solver: dict, basis: dict) -> None:
         previous = degrees
 
 
+def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
+    """`patience` stops a path of several sizes, by a validation set."""
+    if solver.get("sizes") is None and solver.get("totaldegrees") is None:
+        ctx.error(key, f"{_found(solver['patience'])} for a single fit on the full basis; "
+                  "allowed: null, or set `sizes` or `totaldegrees` (an a-priori path)")
+    if validation["fraction"] == 0 and validation["file"] is None and validation["key"] is None:
+        ctx.error(key, f"{_found(solver['patience'])} without a validation set "
+                  "(data.validation.fraction is 0); allowed: null, or a validation set")
+
+
 def _cross_checks(cfg, ctx) -> None:
     """Rules that involve more than one key."""
     basis = cfg["basis"]
@@ -943,6 +959,8 @@ def _cross_checks(cfg, ctx) -> None:
             ctx.error(f"solvers[{i}]", "rrqr needs `rtol` or `lam`; allowed: set one of them")
         if solver.get("totaldegrees") is not None:
             _check_subbasis_degrees(ctx, f"solvers[{i}]", solver, basis)
+        if solver.get("patience") is not None:
+            _check_patience(ctx, f"solvers[{i}].patience", solver, validation)
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")

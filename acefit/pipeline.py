@@ -62,7 +62,7 @@ _FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials
 
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
-                  "size_tol", "max_fits", "totaldegrees"}
+                  "size_tol", "max_fits", "totaldegrees", "patience"}
 
 
 _STOP_REASONS = {
@@ -310,10 +310,15 @@ def run_solver(spec: dict, problem, *, gamma, validation, costs, on_step, subbas
         return apriori.ard_sweep(problem, targets=spec["sizes"], rel_tol=spec["size_tol"],
                                  max_fits=spec["max_fits"], threshold_init=threshold,
                                  **common, **kwargs)
-    if name in apriori.APRIORI_SOLVERS and subbases is not None:
-        return apriori.apriori_path(problem, subbases=subbases, solver=name, **common, **kwargs)
-    if name in apriori.APRIORI_SOLVERS and spec.get("sizes"):
-        return apriori.apriori_path(problem, costs=costs, sizes=spec["sizes"], solver=name,
+    if name in apriori.APRIORI_SOLVERS and (subbases is not None or spec.get("sizes")):
+        patience = spec.get("patience")
+        if patience is not None and validation is None:
+            get_logger().warning("solver %s: no validation set, so `patience` is ignored and "
+                                 "every size is fitted", spec["label"])
+            patience = None
+        levels = (dict(subbases=subbases) if subbases is not None
+                  else dict(costs=costs, sizes=spec["sizes"]))
+        return apriori.apriori_path(problem, solver=name, patience=patience, **levels,
                                     **common, **kwargs)
     return _solver_function(name)(problem, **common, **kwargs)
 
@@ -439,7 +444,11 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
                  len(sizes), f"{sizes.min()}..{sizes.max()}" if len(sizes) else "no",
                  time.perf_counter() - t)
         stop = paths[label].steps[-1].info.get("stop") if len(sizes) else None
-        if stop:
+        if stop == "patience":
+            log.info("solver %s: stopped at size %d, after %d sizes in a row did not lower the "
+                     "validation loss (patience)", label, paths[label].steps[-1].info["size"],
+                     spec["patience"])
+        elif stop:
             log.warning("solver %s: the path ended early, at %d active functions: %s", label,
                         sizes[-1], _STOP_REASONS.get(stop, stop))
     return paths

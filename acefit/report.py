@@ -34,7 +34,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         solvers[label] = {"solver": path.solver, "n_checkpoints": len(path),
                           "min_active": min(sizes, default=0),
                           "max_active": max(sizes, default=0),
-                          "complete": bool(getattr(path, "complete", True))}
+                          "complete": bool(getattr(path, "complete", True)),
+                          "stop": path.steps[-1].info.get("stop") if len(path) else None}
     chosen = []
     for sel in selected:
         entry = errors[sel["label"]][sel["step"]]
@@ -196,12 +197,12 @@ def to_markdown(report: dict) -> str:
         "",
         "## Solver paths",
         "",
-        "| solver | method | checkpoints | active functions |",
-        "|---|---|---:|---|",
+        "| solver | method | checkpoints | active functions | ended early |",
+        "|---|---|---:|---|---|",
     ]
     for label, s in report["solvers"].items():
         lines.append(f"| {label} | {s['solver']} | {s['n_checkpoints']} | "
-                     f"{s['min_active']}–{s['max_active']} |")
+                     f"{s['min_active']}–{s['max_active']} | {s.get('stop') or ''} |")
     lines += [
         "",
         "## Selected potentials",

@@ -106,8 +106,53 @@ def test_apriori_path_checkpoints(tmp_path, data):
         assert a.val_error == b.val_error
 
 
+def _sizes_to_fit(val_errors, patience):
+    """How many sizes a path with ``patience`` fits, given each size's best val error."""
+    best, worse = np.inf, 0
+    for i, e in enumerate(val_errors):
+        best, worse = (e, 0) if e < best else (best, worse + 1)
+        if worse >= patience:
+            return i + 1
+    return len(val_errors)
+
+
+@pytest.mark.parametrize("solver, kwargs", [("qr", {"lam": [0.0, 1e-3]}), ("blr", {})])
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_patience_stops_when_the_validation_error_stops_falling(solver, kwargs, patience):
+    # few noisy rows: least squares on more columns than the 4 true ones over-fits
+    rng = np.random.default_rng(3)
+    m, n = 40, 30
+    A = rng.standard_normal((m, n))
+    c = np.zeros(n)
+    c[:4] = [2.0, -1.0, 0.5, 1.5]
+    y = A @ c + 0.8 * rng.standard_normal(m)
+    A_val = rng.standard_normal((200, n))
+    val = (A_val, A_val @ c)
+    common = dict(costs=np.arange(n, dtype=float), sizes=[2, 4, 8, 12, 16, 20, 24, 28, 30],
+                  solver=solver, validation=val, **kwargs)
+    full = apriori_path(A, y, **common)
+    sizes = common["sizes"]
+    per_size = [min(s.val_error for s in full if s.info["size"] == k) for k in sizes]
+    n_fit = _sizes_to_fit(per_size, patience)
+    assert n_fit < len(sizes)  # the data make the path stop early
+    stopped = apriori_path(A, y, patience=patience, **common)
+    assert len(stopped) == sum(s.info["size"] <= sizes[n_fit - 1] for s in full)
+    for a, b in zip(stopped, full):
+        np.testing.assert_array_equal(a.coef, b.coef)
+    assert stopped.steps[-1].info["stop"] == "patience"
+    assert all("stop" not in s.info for s in stopped.steps[:-1])
+    assert stopped.params["patience"] == patience
+
+
+def test_patience_beyond_the_sizes_fits_them_all(data):
+    A, y, costs, val = data
+    path = apriori_path(A, y, costs=costs, sizes=4, validation=val, patience=4)
+    assert [s.info["size"] for s in path] == [6, 12, 18, 24]
+    assert "stop" not in path.steps[-1].info
+
+
 def test_apriori_errors(data):
-    A, y, costs, _ = data
+    A, y, costs, val = data
     with pytest.raises(ValueError, match="solver"):
         apriori_path(A, y, costs=costs, solver="omp")
     with pytest.raises(ValueError, match="costs"):
@@ -116,6 +161,10 @@ def test_apriori_errors(data):
         apriori_path(A, y, solver="qr")
     with pytest.raises(ValueError, match="exactly one"):
         apriori_path(A, y, costs=costs, subbases=[costs < 3], solver="qr")
+    with pytest.raises(ValueError, match="patience needs a validation set"):
+        apriori_path(A, y, costs=costs, patience=2)
+    with pytest.raises(ValueError, match="patience"):
+        apriori_path(A, y, costs=costs, validation=val, patience=0)
 
 
 @pytest.mark.parametrize("reduced", [False, True])

@@ -326,6 +326,35 @@ def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
     assert fit(bad, tmp_path / "bad_run") == EXIT_OK
 
 
+def test_apriori_patience_stops_the_path_where_validation_stops_improving(tmp_path, small_data):
+    """`patience` ends an a-priori path once the validation loss has stopped falling: the
+    steps are those of the same path without it, up to the size it stops at."""
+    from acefit.checkpoints import read_paths
+
+    solvers = ["{name: omp, max_active: 10}",
+               "{name: qr, label: every, lam: 1.0e-9, sizes: 12}",
+               "{name: qr, label: early, lam: 1.0e-9, sizes: 12, patience: 1}"]
+    config = tiny_config(tmp_path, small_data, solvers=solvers)
+    run = tmp_path / "run"
+    assert fit(config, run, "-v") == EXIT_OK
+    paths = read_paths(run / "paths.h5", require_complete=True)
+    every, early = paths["every"].steps, paths["early"].steps
+    errors = [s.val_error for s in every]
+    first_worse = next(i for i in range(1, len(errors)) if errors[i] >= min(errors[:i]))
+    assert first_worse < len(every) - 1      # this data stops the path early
+    assert len(early) == first_worse + 1
+    for a, b in zip(early, every):
+        np.testing.assert_array_equal(a.coef, b.coef)
+    assert early[-1].info["stop"] == "patience"
+    report = json.loads((run / "report.json").read_text())
+    assert report["solvers"]["early"]["stop"] == "patience"
+    assert report["solvers"]["every"]["stop"] is None
+    md = (run / "report.md").read_text()
+    assert f"| early | qr | {len(early)} |" in md and "| patience |" in md
+    log = (run / "acefit.log").read_text()
+    assert f"solver early: stopped at size {early[-1].info['size']}, after 1 sizes" in log
+
+
 def test_tsvd_debiasing_by_validation_on_every_kth_size(tmp_path, small_data):
     """debias: tsvd chooses each truncation by the validation error; debias_every keeps
     the first step of each active-set size divisible by k, and the path's last step."""

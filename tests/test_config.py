@@ -151,6 +151,28 @@ def test_apriori_totaldegrees_are_checked_against_the_basis(tmp_path):
     assert key == "solvers[1].totaldegrees" and "one of them" in msg
 
 
+def test_apriori_patience_needs_a_path_and_a_validation_set(tmp_path):
+    def found_for(solver, data=""):
+        text = MINIMAL.replace("  train: train.xyz\n", "  train: train.xyz\n" + data)
+        return [(w.split(": ", 1)[1], msg)
+                for w, msg in problems(write(tmp_path, text + f"  - {solver}\n"))[0]]
+
+    cfg = load_config(write(tmp_path, MINIMAL + "  - {name: blr, sizes: [10, 20], patience: 2}\n"))
+    assert cfg["solvers"][1]["patience"] == 2
+    assert load_config(write(tmp_path, MINIMAL + "  - {name: qr}\n"))["solvers"][1]["patience"] \
+        is None
+    (key, msg), = found_for("{name: blr, patience: 2}")
+    assert key == "solvers[1].patience" and "single fit" in msg and "`sizes`" in msg
+    (key, msg), = found_for("{name: rrqr, rtol: 1.0e-6, totaldegrees: [6], patience: 1}",
+                            "  validation: {fraction: 0.0}\n")
+    assert key == "solvers[1].patience" and "without a validation set" in msg
+    (key, msg), = found_for("{name: blr, sizes: 3, patience: 0}")
+    assert key == "solvers[1].patience"
+    load_config(write(tmp_path, MINIMAL.replace("  train: train.xyz\n", "  train: train.xyz\n"
+                                                "  validation: {fraction: 0.0, key: hold}\n")
+                      + "  - {name: blr, sizes: 3, patience: 1}\n"))
+
+
 def test_default_totaldegree_matches_the_basis():
     from acefit.basis.ace import _DEFAULT_DEGREES
     from acefit.config import _DEFAULT_TOTALDEGREE

@@ -9,7 +9,9 @@ own (Torabi et al., Figs. 1 and 4):
   (ties broken by column index), equivalently increasing total degree and
   correlation order, and the first k columns for each requested size k; or
   given nested column sets (``subbases``, e.g. the bases of smaller total
-  degrees, :func:`acefit.basis.spec.within_totaldegree`).
+  degrees, :func:`acefit.basis.spec.within_totaldegree`). With ``patience`` it
+  stops once the validation error has stopped falling, before the largest (and,
+  at O(k^3) a fit, dearest) sizes.
 * :func:`ard_sweep` varies ARD's pruning threshold to reach target numbers of
   active functions.
 
@@ -167,7 +169,8 @@ class NestedProblem:
 
 
 def apriori_path(A, y=None, *, costs=None, sizes=10, subbases=None, solver: str = "blr",
-                 prior=None, validation=None, on_step=None, **solver_kwargs) -> Path:
+                 prior=None, validation=None, on_step=None, patience: int | None = None,
+                 **solver_kwargs) -> Path:
     """Fit a dense solver on nested a-priori sub-bases: one step per size and parameter.
 
     Parameters
@@ -189,6 +192,12 @@ def apriori_path(A, y=None, *, costs=None, sizes=10, subbases=None, solver: str 
         Full-width validation data; each step gets its ``val_error``.
     on_step : callable, optional
         Called with each step as it is finished (e.g. a CheckpointWriter).
+    patience : int, optional
+        Stop once this many sizes in a row have not lowered the best validation error
+        of the sizes before them (each size scored by its best step). Needs
+        ``validation``. The sizes left out are the largest, and a dense fit costs
+        O(k^3): for BLR they are most of the path's time. The last step then has
+        ``info["stop"] = "patience"``.
     **solver_kwargs
         Passed to the solver (e.g. ``lam=1e-3`` for qr); a list of ``lam`` / ``rtol``
         values gives one step per value and size, for the validation set to choose.
@@ -213,7 +222,13 @@ def apriori_path(A, y=None, *, costs=None, sizes=10, subbases=None, solver: str 
     order = apriori_order(costs)
     ks = nested_sizes(n, sizes)
     gamma = validate_prior(prior, n)
+    patience = check_count(patience, "patience")
+    if patience is not None and validation is None:
+        raise ValueError("patience needs a validation set: it stops the path when the "
+                         "validation error stops falling")
     params = {"solver": solver, "sizes": [int(k) for k in ks]}
+    if patience is not None:
+        params["patience"] = patience
     params.update({k: np.asarray(v).tolist() if np.ndim(v) else v
                    for k, v in solver_kwargs.items()})
     setup = prepare(problem, solver=f"{solver}_apriori", params=params, validation=validation,
@@ -221,18 +236,36 @@ def apriori_path(A, y=None, *, costs=None, sizes=10, subbases=None, solver: str 
     setup.path.params["prior"] = gamma is not None
     fit = APRIORI_SOLVERS[solver]
     nested = NestedProblem(problem, order)
+    best, worse = np.inf, 0     # best validation error so far; sizes in a row not below it
     for i, k in enumerate(ks):
         sub = nested.leading(k)
         cols = order[:k]
         inner = fit(sub, prior=None if gamma is None else gamma[cols], **solver_kwargs)
-        for st in inner.steps:
+        stop = False
+        if patience is not None:
+            error = min((_val_error(setup, cols, st) for st in inner.steps), default=np.inf)
+            best, worse = (error, 0) if error < best else (best, worse + 1)
+            stop = worse >= patience and i < len(ks) - 1
+        for j, st in enumerate(inner.steps):
             info = dict(st.info)
             info["size"] = int(k)
             if subbases is not None:
                 info["subbasis"] = i
+            if stop and j == len(inner.steps) - 1:
+                info["stop"] = "patience"
             setup.step(cols[st.active], st.coef[st.active], lam=st.lam, info=info,
                        rss=sub.rss(st.coef), scaled=False)
+        if stop:
+            break
     return setup.path
+
+
+def _val_error(setup, cols, step) -> float:
+    """Validation error of a sub-basis step (NaN counts as no improvement)."""
+    coef = np.zeros(setup.n_features)
+    coef[cols] = step.coef
+    error = setup.val_error(coef, cols[step.active])
+    return error if np.isfinite(error) else np.inf
 
 
 def ard_sweep(A, y=None, *, targets, rel_tol: float = 0.05, max_fits: int = 12,
