@@ -487,6 +487,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     pot_dir.mkdir(exist_ok=True)
     overall = headline(selected)
     records = []
+    dimers = {}  # (label, step): budgets that select one step share its dimer curves
     for sel in selected:
         step = paths[sel["label"]].steps[sel["step"]]
         meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
@@ -508,7 +509,12 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
-        record["dimers"] = dimer_verdicts(potential, warn=sel is overall)
+        key = (sel["label"], sel["step"])
+        if key not in dimers:
+            dimers[key] = dimer_verdicts(potential, warn=False)
+        record["dimers"] = dimers[key]
+        if sel is overall:
+            warn_without_core(record["dimers"])
         records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
@@ -523,14 +529,20 @@ def dimer_verdicts(potential, warn: bool = True) -> dict:
     verdicts = {check["pair"]: {k: check[k] for k in ("repulsive_core", "lowest_eV",
                                                       "lowest_at_A", "shortest_eV")}
                 for check in dimer_checks(ACECalculator(potential), potential.elements)}
+    if warn:
+        warn_without_core(verdicts)
+    return verdicts
+
+
+def warn_without_core(verdicts) -> None:
+    """Warn, for MD's sake, of the pairs of :func:`dimer_verdicts` without a repulsive core."""
     bad = pairs_without_core(verdicts)
-    if bad and warn:
+    if bad:
         get_logger().warning(
             "the selected potential has no repulsive core for %s: closer than any bond, its "
             "dimer energy does not rise at every step inwards, or its lowest point is there "
             "(acefit validate shows the curves); for MD, put a core repulsion under the fit "
             "(repulsion: {kind: zbl, inner, outer}, docs/config.md)", ", ".join(bad))
-    return verdicts
 
 
 def pairs_without_core(verdicts) -> list:
