@@ -21,6 +21,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                  wall_time, resumed=False) -> dict:
     """Everything worth knowing about a finished run, as JSON-ready dicts."""
     from acefit import __version__
+    from acefit.environment import environment
     from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp
 
     config_types = {}
@@ -53,6 +54,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         "resumed": resumed,
         "wall_time_s": wall_time,
         "timings_s": timings,
+        "environment": environment(),
         "data": {"files": {"train": cfg["data"]["train"], "test": cfg["data"]["test"],
                            "validation": cfg["data"]["validation"]},
                  "n_configs": {"train": len(data.train), "val": len(data.val),
@@ -166,6 +168,7 @@ def _config_type_table(sel: dict) -> str:
 
 
 def to_markdown(report: dict) -> str:
+    from acefit.environment import environment_line
     from acefit.pipeline import pairs_without_core
 
     sel = report["selection"]
@@ -177,7 +180,9 @@ def to_markdown(report: dict) -> str:
         "",
         f"acefit {report['acefit_version']}, finished {report['finished']}, wall time "
         f"{report['wall_time_s']:.1f} s{' (resumed)' if report['resumed'] else ''}. "
-        f"Config: `{report['config_file']}`.",
+        f"Config: `{report['config_file']}`."
+        + (f" Ran on: {environment_line(report['environment'])}."
+           if report.get("environment") else ""),
         "",
         "## Data and basis",
         "",

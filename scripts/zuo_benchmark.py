@@ -417,6 +417,7 @@ def main(argv=None) -> int:
         p.error(f"--resamples must be 0 or at least 2, got {args.resamples}")
 
     from acefit.atomic import write_json
+    from acefit.environment import environment, environment_line
     from acefit.pipeline import RunExistsError, run_fit
     from acefit.progress import setup_logging
 
@@ -464,13 +465,14 @@ def main(argv=None) -> int:
                f"{wall:.0f} s ({per}); "
                f"peak memory {mem.peak / 2**30:.2f} GiB (this process + descendants, sampled), "
                f"largest single process {kib / 2**20:.2f} GiB (getrusage maxrss).")
-    text = table + "\n\n" + summary + "\n"
+    env = environment()
+    text = table + "\n\n" + summary + "\n\nRan on: " + environment_line(env) + "\n"
     print(text)
     out.mkdir(parents=True, exist_ok=True)
     (out / "zuo_benchmark.md").write_text(text)
     write_json(out / "zuo_benchmark.json",
                {"results": results, "timings": timings, "wall_s": wall, "peak_bytes": mem.peak,
-                "maxrss_kib": kib, "quick": args.quick, "argv": sys.argv})
+                "maxrss_kib": kib, "quick": args.quick, "argv": sys.argv, "environment": env})
     return 0
 
 

@@ -89,6 +89,7 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     assert all(s["n_active"] <= 10 for s in selected)
     best = [s for s in selected if s["best"]]
     assert len(best) == 1 and best[0]["files"]["acefit"][-1] == "potential.h5"
+    assert report["environment"]["blas"] and "Ran on: " in (run / "report.md").read_text()
     # Every checkpoint has train / validation / test errors.
     steps = json.loads((run / "errors" / "omp.json").read_text())["steps"]
     assert len(steps) == 21 and all(s["test"]["all"]["F"]["n"] > 0 for s in steps)

@@ -41,6 +41,9 @@ def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
         row = next(line for line in table.splitlines() if line.startswith(f"| {element} | large"))
         assert row.split(" | ")[-1].split("/")[0] == str(rrqr["1"]["n_active"])
     assert "Whole run (Mo, Si, quick): wall" in table
+    # ... and what it ran on: the BLAS kernel decides the last bits of every fit
+    assert "Ran on: " in table and " kernel, " in table
+    assert summary["environment"]["blas"] and summary["environment"]["packages"]["numpy"]
     # every cell's test MAEs with their bootstrap interval over the test configurations
     assert "Test-set resolution of the cells above" in table
     for element in ("Mo", "Si"):

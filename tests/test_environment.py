@@ -1,0 +1,35 @@
+"""What a run records of the machine and libraries it ran on."""
+
+import json
+import os
+import subprocess
+import sys
+
+from acefit.environment import environment, environment_line
+
+
+def test_environment_names_the_blas_kernel_and_the_libraries():
+    env = environment()
+    assert env["cores"] == os.cpu_count() and env["cpu"]
+    assert env["python"] == ".".join(map(str, sys.version_info[:3]))
+    import numpy
+    assert env["packages"]["numpy"] == numpy.__version__
+    assert env["blas"], "numpy's BLAS not found"
+    for lib in env["blas"]:
+        assert lib["architecture"] and lib["version"] and lib["num_threads"] >= 1
+    line = environment_line(env)
+    assert line.startswith(f"{env['cpu']} ({env['cores']} cores), ")
+    assert f"{env['blas'][0]['architecture']} kernel" in line and "numpy " in line
+    json.dumps(env)  # report.json takes it as it is
+
+
+def test_environment_sees_the_thread_count_the_process_runs_with():
+    code = ("import json; from acefit.environment import environment; "
+            "print(json.dumps(environment()['blas']))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, check=True)
+    blas = json.loads(run.stdout)
+    openblas = [b for b in blas if b["internal_api"] == "openblas"]
+    assert all(b["num_threads"] == 1 for b in openblas)
+    assert environment_line({"cpu": "x", "cores": 1, "blas": [], "packages": {}}) \
+        .startswith("x (1 cores), unknown BLAS")
