@@ -543,8 +543,8 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "wL": Key(Float(0, lo_open=True), 1.5, "Weight of the angular degree l in the total degree."),
     "maxl": Key(Nullable(Int(0)), None, "Cap on each angular degree l (null: none)."),
     "maxn": Key(Nullable(Int(1)), None, "Cap on each radial index n (null: none)."),
-    "pair_degree": Key(Nullable(Int(0)), None, "Pair radial functions per species pair "
-                       "(0: no pair basis; null: D_1)."),
+    "pair_degree": Key(Nullable(Int(0)), None, "Pair radial functions per unordered species "
+                       "pair, on the lighter centre (0: no pair basis; null: D_1)."),
     "rcut": Key(Float(0, lo_open=True), 5.0, "Cutoff radius (Å)."),
     "r0": Key(Nullable(Float(0, lo_open=True)), None, "Bond length r0 (Å) of the distance "
               "transform; null: the nearest-neighbour distance of each element's reference "

@@ -160,8 +160,9 @@ def load_data(cfg: dict) -> Data:
     return Data(train=train, val=val, test=test)
 
 
-def build_basis(cfg: dict, train=()):
-    """The ACE basis of the config; elements default to those in the training data."""
+def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
+    """The ACE basis of the config; elements default to those in the training data.
+    ``mirrored``: acefit 0.1's basis (:class:`acefit.basis.ACEBasis`), for its runs."""
     from ase.data import chemical_symbols
 
     from acefit.basis import ACEBasis
@@ -177,7 +178,7 @@ def build_basis(cfg: dict, train=()):
                     p=b["transform_p"], q=b["transform_q"],
                     envelope=b["envelope"], pair_envelope=b["pair_envelope"],
                     pure2b=b["pure2b"], one_body=b["one_body"],
-                    radial_orthonormal=b["radial_orthonormal"])
+                    radial_orthonormal=b["radial_orthonormal"], mirrored=mirrored)
 
 
 def weight_table(cfg: dict) -> dict:

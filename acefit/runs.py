@@ -120,12 +120,18 @@ def run_basis(run: RunFiles):
     from acefit.pipeline import basis_elements, build_basis, function_record
 
     elements_from_data = run.cfg["basis"]["elements"] is None
-    basis = build_basis(run.cfg, run.data().train if elements_from_data else ())
+    train = run.data().train if elements_from_data else ()
+    basis = build_basis(run.cfg, train)
     records = json_ready([function_record(f) for f in basis.functions])
     elements = basis_elements(basis)
     if elements == run.elements and records == run.functions:
         _check_exported_basis(run, basis)
         return basis
+    if elements == run.elements and len(elements) > 1:  # a run of acefit 0.1?
+        mirrored = build_basis(run.cfg, train, mirrored=True)
+        if json_ready([function_record(f) for f in mirrored.functions]) == run.functions:
+            _check_exported_basis(run, mirrored)
+            return mirrored
     if elements != run.elements:
         what = f"elements {', '.join(elements)} against {', '.join(run.elements)}"
     else:

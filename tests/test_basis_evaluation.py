@@ -498,3 +498,36 @@ def test_smaller_total_degree_columns_equal_the_smaller_basis(orthonormal):
                                rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(full.forces[:, :, keep], part.forces[:, :, cols], atol=1e-12)
     np.testing.assert_allclose(full.stress[:, keep], part.stress[:, cols], atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [{}, {"radial_orthonormal": True},
+                                     {"order": 4, "totaldegree": [6, 6, 5, 5], "envelope": "x",
+                                      "pure2b": True}])
+def test_mirrored_order_one_functions_are_the_same_column(options):
+    """Why a basis makes each order-1 function of two species once: its mirror image,
+    centred on the other species, has the same energy, force and stress rows on any data.
+    The basis then has no two equal columns, where the mirrored one had one per pair."""
+    kw = {"order": 3, "totaldegree": [6, 6, 5], "rcut": {"default": 4.8, ("Cu", "Cu"): 4.5},
+          "pair_degree": 2, **options}
+    mirrored = ACEBasis(["Cu", "Au"], mirrored=True, **kw)
+    basis = ACEBasis(["Cu", "Au"], **kw)
+    index = {f: k for k, f in enumerate(mirrored.functions)}
+    extra = [f for f in mirrored.functions if f not in basis.functions]
+    assert len(extra) == 2 + 6        # Au-centred with Cu neighbours: pair n <= 2, nu = 1 n <= 6
+
+    def rows(b, atoms):
+        v = b.evaluate(atoms)
+        return np.vstack([v.energy, v.forces.reshape(-1, len(b)), v.stress])
+
+    for atoms in (_cuau(3), _cluster("CuAuAuCuAu", 4)):
+        atoms_rows = np.nan_to_num(rows(mirrored, atoms))
+        for f in extra:
+            twin = BasisFunction(f.factors[0][0], 1, ((f.centre, f.factors[0][1], 0),), f.kind)
+            a, b = atoms_rows[:, index[f]], atoms_rows[:, index[twin]]
+            assert np.abs(a).max() > 0
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(a).max())
+    both = np.vstack([np.nan_to_num(rows(basis, _cuau(s))) for s in range(3)])
+    scale = np.abs(both).max(axis=0)
+    for k in range(len(basis)):
+        same = np.all(np.isclose(both, both[:, [k]], rtol=1e-12, atol=1e-12 * scale[k]), axis=0)
+        assert same.sum() == 1, [basis.functions[j] for j in np.flatnonzero(same)]

@@ -27,16 +27,31 @@ def test_calibration_counts(degree, by_order, total):
     assert len(basis) == total
 
 
-def test_pair_basis_adds_degree_per_species_pair():
+def test_pair_basis_adds_degree_per_unordered_species_pair():
     basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 5], pair_degree=4)
     pair = [f for f in basis.functions if f.kind == "pair"]
-    assert len(pair) == 4 * 2 * 2
-    assert {(f.centre, f.factors[0][0]) for f in pair} == {(29, 29), (29, 79), (79, 29),
-                                                           (79, 79)}
+    assert len(pair) == 4 * 3
+    # Cu-Au bonds once, on the lighter centre
+    assert {(f.centre, f.factors[0][0]) for f in pair} == {(29, 29), (29, 79), (79, 79)}
     assert len(basis) == len(pair) + sum(_by_order(basis).values())
     counts = basis.counts()
-    assert counts[("Cu", "pair")] == 8 and counts[("Au", "pair")] == 8
+    assert counts[("Cu", "pair")] == 8 and counts[("Au", "pair")] == 4
     assert "pair" in basis.describe() and "Au" in basis.describe()
+
+
+def test_order_one_functions_of_two_species_are_made_once():
+    kw = dict(order=3, totaldegree=[8, 6, 5], pair_degree=3)
+    basis = ACEBasis(["Ni", "Al", "Cu"], **kw)
+    mirrored = ACEBasis(["Ni", "Al", "Cu"], mirrored=True, **kw)
+    ones = [(f.kind, f.centre, f.factors[0][0], f.factors[0][1]) for f in basis.functions
+            if f.order == 1]
+    assert all(z >= zc for _, zc, z, _ in ones)
+    # every (kind, unordered pair, n) once; three elements, six unordered pairs
+    assert len(ones) == len(set(ones)) == 6 * (3 + 8)
+    extra = [f for f in mirrored.functions if f not in basis.functions]
+    assert len(extra) == 3 * (3 + 8)              # the other orientation of the 3 mixed pairs
+    assert all(f.order == 1 and f.factors[0][0] < f.centre for f in extra)
+    assert [f for f in mirrored.functions if f in basis.functions] == basis.functions
 
 
 def test_admissibility_rules_hold_for_every_function():
@@ -66,10 +81,15 @@ def test_multi_element_coefficients_per_centre():
     basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[5, 5], pair_degree=0)
     cu = [f for f in basis.functions if f.centre == 29]
     au = [f for f in basis.functions if f.centre == 79]
-    assert len(cu) == len(au) > 0
-    assert [f.factors for f in cu] == [f.factors for f in au]
+    # the same many-body functions on each centre; the order-1 ones of the Cu-Au bond on
+    # the lighter centre (Cu) only
+    assert [f.factors for f in cu if f.order > 1] == [f.factors for f in au if f.order > 1]
+    assert sorted(f.factors for f in cu if f.order == 1) == [((z, n, 0),) for z in (29, 79)
+                                                            for n in range(1, 6)]
+    assert sorted(f.factors for f in au if f.order == 1) == [((79, n, 0),) for n in range(1, 6)]
     # neighbour species of factors span both elements
     assert {z for f in cu for z, _, _ in f.factors} == {29, 79}
+    assert {z for f in au for z, _, _ in f.factors} == {29, 79}
 
 
 @pytest.mark.parametrize("kwargs, match", [

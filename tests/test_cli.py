@@ -333,8 +333,8 @@ def test_apriori_patience_stops_the_path_where_validation_stops_improving(tmp_pa
     from acefit.checkpoints import read_paths
 
     solvers = ["{name: omp, max_active: 10}",
-               "{name: qr, label: every, lam: 1.0e-9, sizes: 12}",
-               "{name: qr, label: early, lam: 1.0e-9, sizes: 12, patience: 1}"]
+               "{name: qr, label: every, lam: 0.0, sizes: 20}",
+               "{name: qr, label: early, lam: 0.0, sizes: 20, patience: 1}"]
     config = tiny_config(tmp_path, small_data, solvers=solvers)
     run = tmp_path / "run"
     assert fit(config, run, "-v") == EXIT_OK

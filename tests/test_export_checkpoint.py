@@ -210,7 +210,7 @@ def test_an_interrupted_run_computes_e0_again(run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("key, before, after, message", [
-    ("totaldegree", [6, 4], [7, 4], "basis_functions.json (56 functions against 52"),
+    ("totaldegree", [6, 4], [7, 4], "basis_functions.json (49 functions against 46"),
     ("rcut", 4.5, 5.0, "that of potentials/asp_t10.h5 (it differs in: radial)"),
 ])
 def test_the_basis_check_fires_when_the_config_changed(run, tmp_path, capsys, key, before,
@@ -280,3 +280,24 @@ def test_a_format_that_cannot_be_written_is_an_error(run, tmp_path, capsys, monk
     assert f"wrote {tmp_path / 'p.h5'}" in captured.out and (tmp_path / "p.h5").is_file()
     assert "cannot write p.yace: ValueError: not representable" in captured.err
     assert "acefit: error: yace not written (see the warning above)" in captured.err
+
+
+def test_a_run_of_the_mirrored_basis_is_still_exported(small_data, tmp_path, monkeypatch):  # noqa: F811
+    """acefit 0.1 made both orientations of every order-1 function of two species; a run
+    fitted then is exported with that basis, which its basis_functions.json names."""
+    import acefit.pipeline
+
+    build = acefit.pipeline.build_basis
+    monkeypatch.setattr(acefit.pipeline, "build_basis",
+                        lambda cfg, train=(), mirrored=False: build(cfg, train, mirrored=True))
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 12}"])
+    assert fit(config, tmp_path / "old") == EXIT_OK
+    monkeypatch.undo()
+    old = open_run(tmp_path / "old")
+    assert len(old.functions) == len(build(old.cfg)) + 6 + 6   # Au-Cu pair and nu = 1, n <= 6
+    assert export(tmp_path / "old", "--path", "omp", "--budget", 10, "-o",
+                  tmp_path / "again") == EXIT_OK
+    again = Potential.load(tmp_path / "again.h5")
+    selected = Potential.load(tmp_path / "old" / "potentials" / "omp_t10.h5")
+    assert len(again.basis) == len(selected.basis)
+    np.testing.assert_array_equal(again.coefficients, selected.coefficients)

@@ -72,10 +72,12 @@ class ACEBasis:
     Sizes (one element, order 3, wL = 1.5, many-body functions only):
     totaldegree [20, 16, 12] -> 299 (nu=1: 20, nu=2: 147, nu=3: 132);
     [25, 21, 17] -> 1016; 25 -> 5292 (ACEpotentials.jl: about 300 / 1000 / 5000).
-    The pair basis adds ``pair_degree`` functions per ordered (centre, neighbour)
-    species pair, i.e. pair_degree * n_elements**2 (default pair_degree = int(D_1):
+    The pair basis adds ``pair_degree`` functions per unordered species pair, i.e.
+    pair_degree * K (K + 1) / 2 for K elements (default pair_degree = int(D_1):
     +20 / +25 / +25 for the three one-element bases above).  ``len(basis)``
-    counts both.
+    counts both.  An order-1 function (pair or many-body) of a pair of two species is
+    made for the lighter centre only: its mirror image, centred on the other species,
+    sums the same bonds and gives the same column on any data.
 
     Parameters
     ----------
@@ -126,18 +128,21 @@ class ACEBasis:
         ``transformed_jacobi`` (see :class:`acefit.basis.radial.RadialBasis`): the same
         span, other functions for the sparse solvers and the prior. Not with ``pure2b``;
         not exportable to ``.yace``.
+    mirrored : bool
+        Also make the mirror image of every order-1 function of two species (acefit
+        0.1's basis, kept so that runs fitted then can be exported; see above).
     """
 
     def __init__(self, elements, order=3, totaldegree=None, wL=1.5, maxl=None, maxn=None,
                  pair_degree=None, rcut=5.0, r0=None, rin=0.0, transform="agnesi", p=2,
                  q=4, a=None, envelope=None, pair_envelope="repulsive", pure2b=False,
-                 one_body=False, radial_orthonormal=False):
+                 one_body=False, radial_orthonormal=False, mirrored=False):
         if totaldegree is None:
             if not isinstance(order, Integral) or not 1 <= order <= 4:
                 raise ValueError(f"order must be an integer in 1..4, got {order!r}")
             totaldegree = _DEFAULT_DEGREES[:order]
         spec = BasisSpec.create(elements, order, totaldegree, wL, maxl, maxn, pair_degree)
-        functions = _enumerate(spec, one_body)
+        functions = _enumerate(spec, one_body, mirrored)
         nmax = max((n for f in functions if f.kind == "ace" for _, n, _ in f.factors),
                    default=0)
         radial = RadialBasis(spec.elements, nmax, spec.pair_degree, rcut=rcut, r0=r0,
@@ -385,9 +390,15 @@ class ACEBasis:
 
 
 # ---------------------------------------------------------------------------------------
-def _enumerate(spec, one_body=False):
+def _enumerate(spec, one_body=False, mirrored=False):
     """BasisFunction list: per centre species, the one-body function (if asked for),
-    pair functions, then ACE by order."""
+    pair functions, then ACE by order.
+
+    An order-1 function sums R_n(r_ij) over the neighbours of one species, and the radial
+    functions are those of the unordered pair, so the function of centre a with
+    neighbours b and that of centre b with neighbours a sum the same bonds: on energies,
+    forces and virials they are one column. Only the one with the lighter centre is
+    made (``mirrored``: both, as acefit 0.1 did)."""
     multisets = enumerate_multisets(spec)
     ace = []
     for nu in range(1, spec.order + 1):
@@ -399,9 +410,11 @@ def _enumerate(spec, one_body=False):
         if one_body:
             functions.append(BasisFunction(zc, 0, (), "onebody"))
         for z in spec.elements:
-            functions.extend(BasisFunction(zc, 1, ((z, n, 0),), "pair")
-                             for n in range(1, spec.pair_degree + 1))
-        functions.extend(BasisFunction(zc, nu, factors, "ace", q) for nu, factors, q in ace)
+            if mirrored or z >= zc:
+                functions.extend(BasisFunction(zc, 1, ((z, n, 0),), "pair")
+                                 for n in range(1, spec.pair_degree + 1))
+        functions.extend(BasisFunction(zc, nu, factors, "ace", q) for nu, factors, q in ace
+                         if mirrored or nu > 1 or factors[0][0] >= zc)
     return functions
 
 
