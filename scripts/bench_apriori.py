@@ -9,7 +9,10 @@ Then, with the config's prior Γ:
 * one BLR fit on the full basis (:func:`acefit.solvers.blr`);
 * the BLR a-priori path (:func:`acefit.solvers.apriori.apriori_path`, costs = the
   prior's γ, ``--sizes`` evenly spaced nested sub-bases up to the full basis),
-  with the wall time of each size.
+  with the wall time of each size;
+* with ``--patience N``, the same path stopped once N sizes in a row have not lowered
+  the validation loss: its wall time against the whole path, and whether it keeps the
+  whole path's steps and its best one.
 
 Both wall and CPU time are printed. BLAS threads are fixed with ``--threads``
 (default 1: the machine is shared, and one thread gives reproducible ratios);
@@ -20,6 +23,7 @@ Usage::
 
     python scripts/bench_apriori.py --cache runs/zuo/cache            # Mo, 10 sizes
     python scripts/bench_apriori.py --cache runs/zuo/cache --threads 2
+    python scripts/bench_apriori.py --cache runs/zuo/cache --patience 2
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def _parse(argv):
                    help="design-matrix cache folder of a finished run of the config")
     p.add_argument("--sizes", type=int, default=10, help="number of a-priori sizes")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    p.add_argument("--patience", type=int, default=None,
+                   help="also time the path stopped by this patience")
     return p.parse_args(argv)
 
 
@@ -48,6 +54,7 @@ def main(argv=None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(args.threads)
 
+    import numpy as np
     from threadpoolctl import threadpool_info
 
     from acefit.config import load_config
@@ -102,9 +109,23 @@ def main(argv=None) -> int:
     print(f"| **BLR a-priori path, {len(path)} sizes** | {path.sizes.min()}..{path.sizes.max()} "
           f"| **{path_wall:.1f}** | {path_cpu:.1f} | best "
           f"{min(s.val_error for s in path.steps):.5g} |")
+    if args.patience is not None:
+        stopped, stop_wall, stop_cpu = timed(lambda: apriori_path(
+            problem, costs=gamma, sizes=args.sizes, solver="blr", prior=gamma,
+            validation=validation, patience=args.patience))
+        kept = all(np.array_equal(a.coef, b.coef) for a, b in zip(stopped, path))
+        best = min(range(len(path)), key=lambda i: path.steps[i].val_error)
+        print(f"| BLR a-priori path, patience {args.patience}: {len(stopped)} sizes | "
+              f"{stopped.sizes.min()}..{stopped.sizes.max()} | {stop_wall:.1f} | "
+              f"{stop_cpu:.1f} | best {min(s.val_error for s in stopped.steps):.5g} |")
     print()
     print(f"ratio path / one full fit: wall {path_wall / full_wall:.2f}, "
           f"CPU {path_cpu / full_cpu:.2f}")
+    if args.patience is not None:
+        print(f"patience {args.patience}: {len(stopped)} of {len(path)} sizes, wall "
+              f"{stop_wall:.1f} s against {path_wall:.1f} s ({path_wall / stop_wall:.2f}x); "
+              f"its steps are the whole path's: {kept}; it holds the whole path's best "
+              f"step: {best < len(stopped)}")
     print(spectrum_line(problem.A if gamma is None else problem.A / gamma[None, :], f.lam))
     return 0
 
