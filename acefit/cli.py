@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="overwrite a finished run in the output directory")
     fit.add_argument("--check", action="store_true",
                      help="only validate the config and print it with defaults filled")
+    fit.add_argument("--plan", action="store_true",
+                     help="read the data and build the basis, print the rows, basis size and "
+                          "the memory and disk the run will take, and stop (nothing assembled)")
     fit.add_argument("-o", "--output", type=Path, default=None,
                      help="run directory (overrides output.directory)")
     _add_verbosity(fit)
@@ -210,6 +213,11 @@ def _fit(args, progress) -> int:
     if args.check:
         print(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), end="")
         print(f"# {args.config}: valid", file=sys.stderr)
+        return EXIT_OK
+    if args.plan:
+        from acefit.plan import plan, plan_text
+
+        print(plan_text(plan(cfg)))
         return EXIT_OK
     from acefit.pipeline import run_fit
     from acefit.report import summary_table

@@ -260,6 +260,23 @@ class DesignBlock:
         return cls(**data)
 
 
+def row_weights(cfg, weights: dict) -> dict:
+    """The weight of every row of ``cfg``, by kind, for the labels it has: ``E`` one row,
+    w_E / sqrt(N); ``F`` 3N rows, w_F (times the frame's per-atom force weights); ``V`` six
+    rows, w_V / sqrt(N). ``weights``: a table from :func:`resolve_weights`."""
+    n_atoms = cfg.n_atoms
+    w = weights_for(weights, cfg.config_type)
+    out = {}
+    if cfg.energy is not None:
+        out["E"] = np.array([w["E"] / np.sqrt(n_atoms)])
+    if cfg.forces is not None:
+        per_atom = np.ones(n_atoms) if cfg.force_weights is None else cfg.force_weights
+        out["F"] = np.repeat(w["F"] * per_atom, 3)
+    if cfg.stress is not None:
+        out["V"] = np.full(6, w["V"] / np.sqrt(n_atoms))
+    return out
+
+
 def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index: int = 0) -> DesignBlock:
     """The rows of one configuration from its basis values.
 
@@ -275,20 +292,19 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
         Stored in the rows' ``config`` metadata.
     """
     n_atoms = cfg.n_atoms
-    w = weights_for(weights, cfg.config_type)
+    w = row_weights(cfg, weights)
     energy = np.asarray(values.energy, dtype=float)
     n = energy.shape[0]
     parts = []  # (A, y, w, kind, atom, component)
     core = e0.repulsion_labels(cfg.atoms)
     if cfg.energy is not None:
         y = cfg.energy - e0.total(cfg.atoms.numbers) - (core[0] if core else 0.0)
-        parts.append((energy[None, :], np.array([y]), np.array([w["E"] / np.sqrt(n_atoms)]),
-                      "E", np.array([-1]), np.array([-1])))
+        parts.append((energy[None, :], np.array([y]), w["E"], "E", np.array([-1]),
+                      np.array([-1])))
     if cfg.forces is not None:
         forces = np.asarray(values.forces, dtype=float).reshape(3 * n_atoms, n)
-        per_atom = np.ones(n_atoms) if cfg.force_weights is None else cfg.force_weights
         labels = cfg.forces if core is None else cfg.forces - core[1]
-        parts.append((forces, labels.reshape(-1), np.repeat(w["F"] * per_atom, 3), "F",
+        parts.append((forces, labels.reshape(-1), w["F"], "F",
                       np.repeat(np.arange(n_atoms), 3), np.tile(np.arange(3), n_atoms)))
     if cfg.stress is not None:
         stress = np.asarray(values.stress, dtype=float)
@@ -297,8 +313,7 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
                              f"(pbc={cfg.atoms.pbc.tolist()}) but the frame has a stress label")
         vol = cfg.volume
         labels = cfg.stress if core is None else cfg.stress - core[2]
-        parts.append((-vol * stress, -vol * labels, np.full(6, w["V"] / np.sqrt(n_atoms)), "V",
-                      np.full(6, -1), np.arange(6)))
+        parts.append((-vol * stress, -vol * labels, w["V"], "V", np.full(6, -1), np.arange(6)))
     k = sum(len(p[1]) for p in parts)
     A = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, n))
     _check_finite_rows(A, cfg)

@@ -327,6 +327,38 @@ def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
     assert fit(bad, tmp_path / "bad_run") == EXIT_OK
 
 
+def test_plan_counts_what_the_fit_then_assembles(tmp_path, small_data, capsys):
+    """`acefit fit --plan` reads the data and builds the basis only; its counts are the
+    fit's. Stress rows of weight 0 are left out of the fit but kept for the errors."""
+    config = tiny_config(tmp_path, small_data)
+    config.write_text(config.read_text().replace(
+        "  validation: {fraction: 0.2, seed: 1}\n",
+        "  validation: {fraction: 0.2, seed: 1}\n  weights: {default: {E: 30.0, F: 1.0, V: 0.0}}\n"))
+    run = tmp_path / "run"
+    assert main(["fit", str(config), "-o", str(run), "--plan"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert not run.exists()                      # nothing assembled, nothing written
+    from acefit.config import load_config
+    from acefit.plan import plan
+
+    p = plan(load_config(config))
+    assert fit(config, run) == EXIT_OK
+    report = json.loads((run / "report.json").read_text())
+    assert p["rows"]["train"] == report["assembly"]["row_counts"]
+    assert sum(p["rows"]["train"].values()) == report["assembly"]["rows"]
+    assert p["rows"]["train"]["V"] == 0 < p["rows"]["train_all"]["V"]
+    assert p["configs"] == report["data"]["n_configs"] and p["atoms"] == report["data"]["n_atoms"]
+    assert p["basis"]["n_functions"] == report["basis"]["n_functions"]
+    n = p["basis"]["n_functions"]
+    assert p["bytes"]["reduced_system"] == 8 * n * n
+    assert p["bytes"]["val_rows"] == 8 * n * sum(p["rows"]["val"].values()) > 0
+    assert out.startswith("Plan for run 'tiny' (nothing assembled):")
+    counts = "/".join(str(p["rows"]["train"][k]) for k in "EFV")
+    assert f"- training rows in the fit: {report['assembly']['rows']} (E/F/V {counts}); " \
+           f"{p['rows']['train_all']['V']} more with zero weight" in out
+    assert f"- basis: {n} functions (" in out and "(kept: within output.train_rows_gib" in out
+
+
 def test_apriori_patience_stops_the_path_where_validation_stops_improving(tmp_path, small_data):
     """`patience` ends an a-priori path once the validation loss has stopped falling: the
     steps are those of the same path without it, up to the size it stops at."""
