@@ -32,6 +32,12 @@ def _rows(configs, weights) -> tuple[dict, dict]:
 def plan(cfg: dict) -> dict:
     """Sizes of the run ``cfg`` (a config from :func:`acefit.config.load_config`).
 
+    Raises
+    ------
+    ValueError
+        A configuration with an element outside the basis (naming its file and frame), as
+        the assembly would.
+
     Returns
     -------
     dict
@@ -43,10 +49,13 @@ def plan(cfg: dict) -> dict:
         and test rows, as float64; ``train_rows_limit_bytes``: ``output.train_rows_gib``;
         ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept).
     """
+    from acefit.data import check_elements
     from acefit.pipeline import basis_summary, build_basis, load_data, weight_table
 
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
+    for part in (data.train, data.val, data.test):  # what the assembly would stop at
+        check_elements(part, basis.elements)
     weights = weight_table(cfg)
     train_all, train = _rows(data.train, weights)
     val, _ = _rows(data.val, weights)

@@ -357,6 +357,11 @@ def test_plan_counts_what_the_fit_then_assembles(tmp_path, small_data, capsys):
     assert f"- training rows in the fit: {report['assembly']['rows']} (E/F/V {counts}); " \
            f"{p['rows']['train_all']['V']} more with zero weight" in out
     assert f"- basis: {n} functions (" in out and "(kept: within output.train_rows_gib" in out
+    # data the fit would stop at stop the plan, with the fit's message
+    config.write_text(config.read_text().replace("elements: [Cu, Au]", "elements: [Cu]"))
+    assert main(["fit", str(config), "-o", str(tmp_path / "cu"), "--plan"]) != EXIT_OK
+    err = capsys.readouterr().err
+    assert "frame" in err and "element(s) Au not in the basis (basis elements: Cu)" in err
 
 
 def test_apriori_patience_stops_the_path_where_validation_stops_improving(tmp_path, small_data):
