@@ -301,3 +301,11 @@ def test_a_run_of_the_mirrored_basis_is_still_exported(small_data, tmp_path, mon
     selected = Potential.load(tmp_path / "old" / "potentials" / "omp_t10.h5")
     assert len(again.basis) == len(selected.basis)
     np.testing.assert_array_equal(again.coefficients, selected.coefficients)
+    # an interrupted 0.1 run, resumed by this version, is fitted again on today's basis
+    state = json.loads((tmp_path / "old" / "run.json").read_text())
+    (tmp_path / "old" / "run.json").write_text(json.dumps({**state, "status": "running"}))
+    assert fit(config, tmp_path / "old") == EXIT_OK
+    resumed = open_run(tmp_path / "old")
+    assert len(resumed.functions) == len(build(resumed.cfg))
+    assert Potential.load(tmp_path / "old" / "potential.h5").metadata["n_basis_full"] == \
+        len(resumed.functions)
