@@ -144,6 +144,24 @@ def test_patience_stops_when_the_validation_error_stops_falling(solver, kwargs, 
     assert stopped.params["patience"] == patience
 
 
+def test_patience_on_given_subbases():
+    rng = np.random.default_rng(4)
+    m, n = 40, 30
+    A = rng.standard_normal((m, n))
+    c = np.zeros(n)
+    c[:4] = [2.0, -1.0, 0.5, 1.5]
+    y = A @ c + 0.8 * rng.standard_normal(m)
+    A_val = rng.standard_normal((200, n))
+    subbases = [np.arange(n) < k for k in (4, 10, 20, 25, 30)]
+    common = dict(subbases=subbases, solver="qr", validation=(A_val, A_val @ c), lam=0.0)
+    full = apriori_path(A, y, **common)
+    n_fit = _sizes_to_fit([s.val_error for s in full], 1)
+    assert n_fit < len(subbases)
+    stopped = apriori_path(A, y, patience=1, **common)
+    assert [s.info["subbasis"] for s in stopped] == list(range(n_fit))
+    assert stopped.steps[-1].info["stop"] == "patience"
+
+
 def test_patience_beyond_the_sizes_fits_them_all(data):
     A, y, costs, val = data
     path = apriori_path(A, y, costs=costs, sizes=4, validation=val, patience=4)
