@@ -118,16 +118,21 @@ def _sizes_to_fit(val_errors, patience):
 
 @pytest.mark.parametrize("solver, kwargs", [("qr", {"lam": [0.0, 1e-3]}), ("blr", {})])
 @pytest.mark.parametrize("patience", [1, 2, 3])
-def test_patience_stops_when_the_validation_error_stops_falling(solver, kwargs, patience):
-    # few noisy rows: least squares on more columns than the 4 true ones over-fits
-    rng = np.random.default_rng(3)
+def _overfitted(seed):
+    """Few noisy rows: least squares on more columns than the 4 true ones over-fits.
+    Returns A, y, the noise-free validation data and the column count."""
+    rng = np.random.default_rng(seed)
     m, n = 40, 30
     A = rng.standard_normal((m, n))
     c = np.zeros(n)
     c[:4] = [2.0, -1.0, 0.5, 1.5]
     y = A @ c + 0.8 * rng.standard_normal(m)
     A_val = rng.standard_normal((200, n))
-    val = (A_val, A_val @ c)
+    return A, y, (A_val, A_val @ c), n
+
+
+def test_patience_stops_when_the_validation_error_stops_falling(solver, kwargs, patience):
+    A, y, val, n = _overfitted(3)
     common = dict(costs=np.arange(n, dtype=float), sizes=[2, 4, 8, 12, 16, 20, 24, 28, 30],
                   solver=solver, validation=val, **kwargs)
     full = apriori_path(A, y, **common)
@@ -145,15 +150,9 @@ def test_patience_stops_when_the_validation_error_stops_falling(solver, kwargs, 
 
 
 def test_patience_on_given_subbases():
-    rng = np.random.default_rng(4)
-    m, n = 40, 30
-    A = rng.standard_normal((m, n))
-    c = np.zeros(n)
-    c[:4] = [2.0, -1.0, 0.5, 1.5]
-    y = A @ c + 0.8 * rng.standard_normal(m)
-    A_val = rng.standard_normal((200, n))
+    A, y, val, n = _overfitted(4)
     subbases = [np.arange(n) < k for k in (4, 10, 20, 25, 30)]
-    common = dict(subbases=subbases, solver="qr", validation=(A_val, A_val @ c), lam=0.0)
+    common = dict(subbases=subbases, solver="qr", validation=val, lam=0.0)
     full = apriori_path(A, y, **common)
     n_fit = _sizes_to_fit([s.val_error for s in full], 1)
     assert n_fit < len(subbases)
