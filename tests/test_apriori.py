@@ -116,8 +116,6 @@ def _sizes_to_fit(val_errors, patience):
     return len(val_errors)
 
 
-@pytest.mark.parametrize("solver, kwargs", [("qr", {"lam": [0.0, 1e-3]}), ("blr", {})])
-@pytest.mark.parametrize("patience", [1, 2, 3])
 def _overfitted(seed):
     """Few noisy rows: least squares on more columns than the 4 true ones over-fits.
     Returns A, y, the noise-free validation data and the column count."""
@@ -131,6 +129,8 @@ def _overfitted(seed):
     return A, y, (A_val, A_val @ c), n
 
 
+@pytest.mark.parametrize("solver, kwargs", [("qr", {"lam": [0.0, 1e-3]}), ("blr", {})])
+@pytest.mark.parametrize("patience", [1, 2, 3])
 def test_patience_stops_when_the_validation_error_stops_falling(solver, kwargs, patience):
     A, y, val, n = _overfitted(3)
     common = dict(costs=np.arange(n, dtype=float), sizes=[2, 4, 8, 12, 16, 20, 24, 28, 30],
