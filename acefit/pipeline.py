@@ -512,7 +512,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
             record["one_body_eV"] = one_body
         key = (sel["label"], sel["step"])
         if key not in dimers:
-            dimers[key] = dimer_verdicts(potential, warn=False)
+            dimers[key] = dimer_verdicts(potential)
         record["dimers"] = dimers[key]
         if sel is overall:
             warn_without_core(record["dimers"])
@@ -521,17 +521,15 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     return records
 
 
-def dimer_verdicts(potential, warn: bool = True) -> dict:
+def dimer_verdicts(potential) -> dict:
     """Whether every dimer of ``potential`` has a repulsive core (``acefit.validate``), by
-    pair; with ``warn``, a warning names those that have not, for MD's sake."""
+    pair (:func:`warn_without_core` names those that have not)."""
     from acefit.calculator import ACECalculator
     from acefit.validate import dimer_checks
 
     verdicts = {check["pair"]: {k: check[k] for k in ("repulsive_core", "lowest_eV",
                                                       "lowest_at_A", "shortest_eV")}
                 for check in dimer_checks(ACECalculator(potential), potential.elements)}
-    if warn:
-        warn_without_core(verdicts)
     return verdicts
 
 

@@ -342,19 +342,21 @@ def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog)
     import logging
 
     from acefit import ACEBasis, Potential
-    from acefit.pipeline import dimer_verdicts
+    from acefit.pipeline import dimer_verdicts, warn_without_core
 
     basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
     coef = np.zeros(len(basis))
     coef[0] = -5.0  # the order-1 radial function: falls where neighbours are close
     with caplog.at_level(logging.WARNING, logger="acefit"):
         verdicts = dimer_verdicts(Potential(basis, coef))
+        warn_without_core(verdicts)  # what the fit does for its headline potential
     assert verdicts["Cu-Cu"]["repulsive_core"] is False
     assert "no repulsive core for Cu-Cu" in caplog.text and "kind: zbl" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="acefit"):
-        verdicts = dimer_verdicts(Potential(basis, coef), warn=False)  # not the headline
+        verdicts = dimer_verdicts(Potential(basis, coef))  # not the headline: no warning
     assert verdicts["Cu-Cu"]["repulsive_core"] is False and "repulsive core" not in caplog.text
     with caplog.at_level(logging.WARNING, logger="acefit"):
         verdicts = dimer_verdicts(Potential(basis, coef, repulsion=ZBL(1.0, 2.0)))
+        warn_without_core(verdicts)
     assert verdicts["Cu-Cu"]["repulsive_core"] and "repulsive core" not in caplog.text
