@@ -119,17 +119,20 @@ def run_basis(run: RunFiles):
     """
     from acefit.pipeline import basis_elements, build_basis, function_record
 
+    def records_of(b):
+        return json_ready([function_record(f) for f in b.functions])
+
     elements_from_data = run.cfg["basis"]["elements"] is None
     train = run.data().train if elements_from_data else ()
     basis = build_basis(run.cfg, train)
-    records = json_ready([function_record(f) for f in basis.functions])
+    records = records_of(basis)
     elements = basis_elements(basis)
     if elements == run.elements and records == run.functions:
         _check_exported_basis(run, basis)
         return basis
     if elements == run.elements and len(elements) > 1:  # a run of acefit 0.1?
         mirrored = build_basis(run.cfg, train, mirrored=True)
-        if json_ready([function_record(f) for f in mirrored.functions]) == run.functions:
+        if records_of(mirrored) == run.functions:
             _check_exported_basis(run, mirrored)
             return mirrored
     if elements != run.elements:
@@ -381,4 +384,4 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         else:
             files[fmt] = written
     return {**info, "files": files, "not_written": not_written,
-            "dimers": dimer_verdicts(potential, warn=False)}
+            "dimers": dimer_verdicts(potential)}
