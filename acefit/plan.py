@@ -44,9 +44,9 @@ def plan(cfg: dict) -> dict:
         ``configs`` and ``atoms`` per split; ``basis`` (``n_functions``, ``composition``);
         ``rows``: the training rows with a nonzero weight per kind (the assembly's m,
         ``train``), every training row (``train_all``: what is kept on disk), and the
-        validation and test rows (``val``, ``test``); ``bytes``: the reduced system R,
-        the Gram matrix of the path solvers, the kept training rows and the validation
-        and test rows, as float64; ``train_rows_limit_bytes``: ``output.train_rows_gib``;
+        validation and test rows (``val``, ``test``); ``bytes``: the reduced system R
+        (the path solvers' Gram matrix is as large), the kept training rows and the
+        validation and test rows, as float64; ``train_rows_limit_bytes``: ``output.train_rows_gib``;
         ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept).
     """
     from acefit.data import check_elements
@@ -68,7 +68,7 @@ def plan(cfg: dict) -> dict:
         "atoms": {k: sum(c.n_atoms for c in v) for k, v in splits.items()},
         "basis": {"n_functions": n, "composition": basis_summary(basis)},
         "rows": {"train": train, "train_all": train_all, "val": val, "test": test},
-        "bytes": {"reduced_system": 8 * n * n, "gram": 8 * n * n,
+        "bytes": {"reduced_system": 8 * n * n,
                   "train_rows": 8 * n * sum(train_all.values()),
                   "val_rows": 8 * n * sum(val.values()), "test_rows": 8 * n * sum(test.values())},
         "train_rows_limit_bytes": int(cfg["output"]["train_rows_gib"] * 2**30),

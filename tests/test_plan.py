@@ -9,7 +9,7 @@ def _plan(train_rows_bytes, limit, remote=False):
             "atoms": {"train": 100, "val": 20, "test": 30},
             "basis": {"n_functions": 5000, "composition": "nu=1: 20"},
             "rows": {"train": rows, "train_all": rows, "val": rows, "test": rows},
-            "bytes": {"reduced_system": 8 * 5000**2, "gram": 8 * 5000**2,
+            "bytes": {"reduced_system": 8 * 5000**2,
                       "train_rows": train_rows_bytes, "val_rows": 3 * 2**20,
                       "test_rows": 512},
             "train_rows_limit_bytes": limit, "remote_workers": remote}
