@@ -37,7 +37,7 @@ from acefit import cache
 from acefit.basis.neighbours import neighbour_pairs
 from acefit.data import check_elements
 from acefit.design import (DesignBlock, ReferenceEnergies, config_rows, design_block,
-                           reference_energies, resolve_weights)
+                           reference_energies, resolve_weights, row_count)
 from acefit.lsq import LeastSquaresProblem
 
 
@@ -470,9 +470,7 @@ def _room_for(cache_dir, n_bytes) -> bool:
 
 
 def _rows_bytes(configs, n_features) -> int:
-    rows = sum((cfg.energy is not None) + 3 * cfg.n_atoms * (cfg.forces is not None)
-               + 6 * (cfg.stress is not None) for cfg in configs)
-    return 8 * rows * int(n_features)
+    return 8 * sum(row_count(cfg) for cfg in configs) * int(n_features)
 
 
 def _part_id(configs) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from acefit.atomic import json_ready, read_json, write_json
+from acefit.design import row_count
 from acefit.progress import bar, get_logger
 from acefit.selection import SE_RESAMPLES
 
@@ -47,7 +48,7 @@ def _train_chunks(train, n_features, max_floats=2.5e7):
     """Groups of training configurations whose dense rows stay below ``max_floats``."""
     chunk, rows = [], 0
     for cfg in train:
-        r = 1 + 3 * cfg.n_atoms + 6
+        r = row_count(cfg)
         if chunk and (rows + r) * n_features > max_floats:
             yield chunk
             chunk, rows = [], 0

@@ -260,6 +260,13 @@ class DesignBlock:
         return cls(**data)
 
 
+def row_count(cfg) -> int:
+    """The dense rows of ``cfg``, whatever their weights: one for an energy, 3N for forces
+    and six for a stress, for the labels it has (the rows of :func:`row_weights`)."""
+    return ((cfg.energy is not None) + 3 * cfg.n_atoms * (cfg.forces is not None)
+            + 6 * (cfg.stress is not None))
+
+
 def row_weights(cfg, weights: dict) -> dict:
     """The weight of every row of ``cfg``, by kind, for the labels it has: ``E`` one row,
     w_E / sqrt(N); ``F`` 3N rows, w_F (times the frame's per-atom force weights); ``V`` six

@@ -7,7 +7,8 @@ from _toy_basis import PairBasis, emt_configs
 
 from acefit.data import LabelledConfig, load_configurations
 from acefit.design import (DesignBlock, ReferenceEnergies, config_rows, design_block,
-                           fit_reference_energies, reference_energies, resolve_weights)
+                           fit_reference_energies, reference_energies, resolve_weights,
+                           row_count)
 
 VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
 
@@ -130,6 +131,16 @@ def test_per_atom_force_weights_and_missing_labels(configs, basis):
     block = design_block(basis, [weighted], {"default": {"F": 2.0}}, E0)
     assert set(block.kind) == {"F"}  # no energy, no stress label: no such rows
     np.testing.assert_allclose(block.w, np.repeat(2.0 * fw, 3))
+    assert row_count(weighted) == len(block.y) == 3 * cfg.n_atoms
+
+
+def test_row_count_is_the_rows_design_block_makes(configs, basis):
+    """The count the assembly sizes its kept rows by, and the errors stage its chunks."""
+    table = resolve_weights({"default": {"E": 1.0, "F": 1.0, "V": 0.0}})
+    block = design_block(basis, configs, table, E0)
+    assert sum(row_count(c) for c in configs) == len(block.y)
+    for i, cfg in enumerate(configs):
+        assert row_count(cfg) == np.count_nonzero(block.config == i)
 
 
 def test_stress_label_on_cell_without_stress(configs, basis):
