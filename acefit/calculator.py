@@ -2,7 +2,10 @@
 
 ``ACECalculator(potential)`` or ``ACECalculator("model.h5")``. Evaluation contracts
 the coefficients with the basis first and gets forces and stress from the adjoint
-(``basis.energy_forces_stress``); no design rows are built.
+(``basis.energy_forces_stress``); no design rows are built. With ``committee=True``
+(a potential that carries a committee) each calculation also gives the members'
+energies and their spread; their forces cost the design rows, so they are computed
+only when asked for.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ class ACECalculator(Calculator):
         which on small MD cells and busy machines costs more than it gains
         (measured 3-4x on a 32-atom cell, see docs/benchmarks.md). ``None`` leaves
         the process setting alone.
+    committee : bool, default False
+        Also give the committee properties (below); needs a potential with a committee
+        (``export.committee`` in the fit's config).
     **kwargs
         Passed to :class:`ase.calculators.calculator.Calculator`.
 
@@ -39,11 +45,19 @@ class ACECalculator(Calculator):
     positive). Any cell and any mix of periodic directions is accepted; where the
     basis cannot define a stress (no periodic cell) requesting it raises
     ``PropertyNotImplementedError``.
+
+    With ``committee``: ``energy_committee`` (K,) the members' energies and
+    ``energy_std`` their standard deviation (eV; ``atoms.calc.results`` after any
+    calculation); ``forces_committee`` (K, n_atoms, 3) and ``forces_std`` (n_atoms, 3),
+    eV/Å, when asked for (``calc.get_property("forces_std", atoms)``), at the cost of
+    the design rows (several times a plain evaluation).
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+    committee_properties = ["energy_committee", "energy_std", "forces_committee",
+                            "forces_std"]
 
-    def __init__(self, potential, num_threads=1, **kwargs):
+    def __init__(self, potential, num_threads=1, committee=False, **kwargs):
         from acefit.potential import Potential
 
         if isinstance(potential, (str, PathLike)):
@@ -54,8 +68,15 @@ class ACECalculator(Calculator):
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be a positive integer or None, got "
                              f"{num_threads!r}")
+        if committee and potential.committee is None:
+            raise ValueError("committee=True needs a potential with a committee; this one "
+                             "has none (fit it with export.committee >= 2, docs/config.md)")
         super().__init__(**kwargs)
         self.potential = potential
+        self.committee = bool(committee)
+        if self.committee:
+            self.implemented_properties = (type(self).implemented_properties
+                                           + self.committee_properties)
         self.num_threads = num_threads
         self._openmp = None
 
@@ -68,15 +89,27 @@ class ACECalculator(Calculator):
             raise ValueError(f"atoms contain elements {unknown} that the potential does not "
                              f"cover (it covers {sorted(allowed)})")
         with self._thread_limit():
-            energy, energies, forces, stress = self.potential.energy_forces_stress(atoms)
+            fit = self.potential.energy_forces_stress(atoms)
+            spread = self._committee_results(atoms, properties, fit) if self.committee else {}
+        energy, energies, forces, stress = fit
         self.results = {
             "energy": energy,
             "free_energy": energy,
             "energies": energies,
             "forces": forces,
+            **spread,
         }
         if np.all(np.isfinite(stress)):  # the basis gives NaN where stress is undefined
             self.results["stress"] = stress
+
+    def _committee_results(self, atoms, properties, fit) -> dict:
+        with_forces = any(p in ("forces_committee", "forces_std") for p in properties)
+        energy, forces = self.potential.committee_predictions(atoms, forces=with_forces,
+                                                              fit=fit)
+        out = {"energy_committee": energy, "energy_std": float(np.std(energy, ddof=1))}
+        if with_forces:
+            out.update(forces_committee=forces, forces_std=np.std(forces, axis=0, ddof=1))
+        return out
 
     def __getstate__(self):
         # the threadpoolctl controller holds ctypes handles (unpicklable); rebuilt on use

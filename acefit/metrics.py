@@ -210,6 +210,59 @@ def bootstrap_differences(errors: ConfigurationErrors, pairs, *, resamples: int 
              for q, (mae, boot, n) in draws.items()} for i, j in pairs]
 
 
+def committee_calibration(block: DesignBlock, predictions, members) -> dict:
+    """Whether a committee's spread measures the model's errors, per quantity.
+
+    Parameters
+    ----------
+    block : DesignBlock
+        The labelled rows.
+    predictions : array_like, shape (n_rows,)
+        The model's prediction of every row.
+    members : array_like, shape (n_rows, K)
+        Each committee member's prediction of every row.
+
+    Returns
+    -------
+    dict
+        For each quantity the rows have (``E`` per configuration, ``F`` and ``S`` per
+        component, in the units of :func:`errors`): ``n``; ``rmse`` of the model;
+        ``spread``, the RMS of the members' standard deviations (near ``rmse`` when
+        they match the errors in size); ``z_rms``, the RMS of error / standard
+        deviation (1 for a calibrated Gaussian; above 1: the committee is overconfident);
+        ``within_2sd``, the share of errors within two standard deviations (0.95 for a
+        calibrated Gaussian); ``rank_correlation``, Spearman's between the standard
+        deviations and the absolute errors (does a larger spread flag a larger error;
+        NaN below three rows).
+    """
+    import scipy.stats
+
+    members = np.asarray(members, dtype=float)
+    predictions = np.asarray(predictions, dtype=float).reshape(-1, 1)
+    if members.ndim != 2 or members.shape[0] != predictions.shape[0] or members.shape[1] < 2:
+        raise ValueError(f"members must have shape ({predictions.shape[0]}, K >= 2), got "
+                         f"{members.shape}")
+    error = _scaled_residuals(block, predictions)[:, 0]
+    member_errors = _scaled_residuals(block, members)   # labels cancel in the spread
+    sd = np.std(member_errors, axis=1, ddof=1)
+    out = {}
+    for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
+        rows = block.kind == kind
+        e, s = error[rows], sd[rows]
+        if not e.size:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.abs(e) / s
+            rank = (scipy.stats.spearmanr(s, np.abs(e)).statistic if e.size >= 3
+                    else float("nan"))
+        out[label] = {"n": int(e.size), "rmse": float(np.sqrt(np.mean(e ** 2))),
+                      "spread": float(np.sqrt(np.mean(s ** 2))),
+                      "z_rms": float(np.sqrt(np.mean(z ** 2))),
+                      "within_2sd": float(np.mean(z <= 2.0)),
+                      "rank_correlation": float(rank)}
+    return out
+
+
 def interval_text(entry, digits: int, *, signed: bool = False) -> str:
     """``mae ± se [low, high]`` of a :func:`bootstrap_errors` or
     :func:`bootstrap_differences` entry (``signed``: with + on positive values), "–" for

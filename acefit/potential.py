@@ -61,6 +61,22 @@ def _sha256(arr):
     return hashlib.sha256(np.ascontiguousarray(arr).tobytes()).hexdigest()
 
 
+def _check_committee(committee, coef):
+    """``committee`` as a (K, n) float array, K >= 2, finite, zero where ``coef`` is."""
+    if committee is None:
+        return None
+    members = np.array(committee, dtype=float)
+    if members.ndim != 2 or members.shape[1] != len(coef) or members.shape[0] < 2:
+        raise ValueError(f"committee must have shape (K, {len(coef)}) with K >= 2 members, "
+                         f"got {members.shape}")
+    if not np.all(np.isfinite(members)):
+        raise ValueError("committee contains NaN or inf")
+    if np.any(members[:, coef == 0.0] != 0.0):
+        raise ValueError("committee members use functions whose coefficient is zero; "
+                         "allowed: members on the active functions only")
+    return members
+
+
 def basis_hash(basis_dict):
     """Stable hash of a basis description (``basis.to_dict()``)."""
     text = json.dumps(basis_dict, sort_keys=True, default=_json_default)
@@ -89,14 +105,20 @@ class Potential:
     repulsion : acefit.repulsion.ZBL or dict, optional
         Core repulsion added to the model (the one the fit subtracted from its labels),
         or its ``to_dict()``.
+    committee : array_like, shape (K, len(basis)), optional
+        K >= 2 coefficient vectors of the same functions (e.g. posterior draws,
+        :func:`acefit.solvers.bayes.committee_deviations` added to ``coefficients``):
+        the spread of their predictions is the model's uncertainty
+        (:meth:`committee_predictions`). They may not use a function whose coefficient
+        is zero. The model itself is ``coefficients``.
 
     Attributes
     ----------
-    basis, coefficients, e0, metadata, repulsion
+    basis, coefficients, e0, metadata, repulsion, committee (None without one)
     """
 
     def __init__(self, basis, coefficients, e0=None, metadata=None, *, prune=True,
-                 repulsion=None):
+                 repulsion=None, committee=None):
         from acefit.repulsion import repulsion_from_dict
         coef = np.asarray(coefficients, dtype=float)
         if coef.ndim != 1 or len(coef) != len(basis):
@@ -104,6 +126,7 @@ class Potential:
                              f"basis, got {coef.shape}")
         if not np.all(np.isfinite(coef)):
             raise ValueError("coefficients contain NaN or inf")
+        committee = _check_committee(committee, coef)
         metadata = dict(metadata or {})
         if prune:
             active = np.flatnonzero(coef != 0.0)
@@ -116,9 +139,13 @@ class Potential:
             if len(active) < len(coef):
                 basis = basis.subset(active)
                 coef = coef[active]
+                committee = None if committee is None else committee[:, active]
         self.basis = basis
         self.coefficients = coef.copy()
         self.coefficients.setflags(write=False)
+        self.committee = committee
+        if committee is not None:
+            committee.setflags(write=False)
         self.e0 = {}
         for key, value in (e0 or {}).items():
             if not isinstance(value, Real) or not np.isfinite(value):
@@ -189,6 +216,31 @@ class Potential:
             energies, forces, stress = energies + core[1], forces + core[2], stress + core[3]
         return energy, energies, forces, stress
 
+    def committee_predictions(self, atoms, *, forces: bool = False, fit=None):
+        """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) of each member.
+
+        A member differs from the model only in its coefficients, so its prediction is
+        the model's plus the basis values times the difference: the energy needs only
+        the site values (cheap), forces the design rows. ``fit``: the model's
+        :meth:`energy_forces_stress` of ``atoms``, when the caller has it.
+
+        Raises
+        ------
+        ValueError
+            The potential has no committee.
+        """
+        if self.committee is None:
+            raise ValueError("this potential has no committee; allowed: one fitted with "
+                             "export.committee >= 2 (docs/config.md)")
+        fit = self.energy_forces_stress(atoms) if fit is None else fit
+        deviations = self.committee - self.coefficients
+        if not forces:
+            basis_energy = self.basis.site_values(atoms).sum(axis=0)
+            return fit[0] + deviations @ basis_energy, None
+        values = self.basis.evaluate(atoms)
+        member_forces = fit[2][None] + np.einsum("iak,mk->mia", values.forces, deviations)
+        return fit[0] + deviations @ values.energy, member_forces
+
     # -- files ----------------------------------------------------------------------
     def header(self):
         """The JSON-serialisable header written to files."""
@@ -226,6 +278,9 @@ class Potential:
             f.create_dataset("coefficients", data=np.asarray(self.coefficients))
             f.attrs["coefficients_sha256"] = _sha256(np.asarray(self.coefficients))
             f.attrs["header_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+            if self.committee is not None:
+                f.create_dataset("committee", data=np.asarray(self.committee))
+                f.attrs["committee_sha256"] = _sha256(np.asarray(self.committee))
         return path
 
     @classmethod
@@ -270,6 +325,12 @@ class Potential:
                 coef = np.asarray(f["coefficients"][()], dtype=float)
                 want_c = f.attrs["coefficients_sha256"]
                 want_h = f.attrs["header_sha256"]
+                committee = None
+                if "committee" in f:
+                    committee = np.asarray(f["committee"][()], dtype=float)
+                    if _sha256(committee) != f.attrs["committee_sha256"]:
+                        raise PotentialFileError(f"{str(path)!r} is corrupt: committee "
+                                                 "checksum mismatch")
             except (KeyError, OSError) as exc:
                 raise PotentialFileError(f"{str(path)!r} is incomplete or corrupt: "
                                          f"{exc}") from None
@@ -295,7 +356,7 @@ class Potential:
                 "acefit writes version 2 exactly when there is one")
         try:
             potential = cls(basis, coef, e0=header["e0"], metadata=header["metadata"],
-                            prune=False, repulsion=repulsion)
+                            prune=False, repulsion=repulsion, committee=committee)
         except (TypeError, ValueError) as exc:
             raise PotentialFileError(f"{str(path)!r}: invalid header: {exc}") from exc
         return potential

@@ -40,7 +40,9 @@ Uncertainty
 (array (K, n_features)). :func:`blr_posterior` rebuilds the full posterior from a
 problem and the ``alpha``, ``beta`` of a step (e.g. one read from a checkpoint)
 as a :class:`GaussianPosterior` with ``.mean``, ``.cov()``, ``.std()`` and
-``.committee(K, seed)``.
+``.committee(K, seed)``. :func:`committee_deviations` gives a committee for the
+functions a sparse solver chose: K posterior draws of a BLR on those columns alone,
+less the posterior mean, to add to any coefficients of theirs.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from acefit.solvers._common import check_count, check_nonnegative, prepare, vali
 from acefit.solvers.dense import compact, zero_columns
 from acefit.solvers.path import Path
 
-__all__ = ["blr", "ard", "blr_posterior", "GaussianPosterior"]
+__all__ = ["blr", "ard", "blr_posterior", "committee_deviations", "GaussianPosterior"]
 
 _HYPER = 1e-6
 
@@ -286,6 +288,40 @@ def blr_posterior(A, y=None, *, alpha: float, beta: float, prior=None) -> Gaussi
     d = Vt.T @ (vty / (s ** 2 + alpha / beta))
     c = d if gamma is None else d / gamma
     return GaussianPosterior(c, alpha, beta, Vt.T, s, gamma)
+
+
+def committee_deviations(A, y=None, *, n_members: int, prior=None, seed=0):
+    """A committee for a fixed set of functions: BLR posterior draws less their mean.
+
+    The BLR of :func:`blr` (alpha and beta by evidence) is fitted on the given columns,
+    typically the active set of a sparse checkpoint (``problem.columns(active)``). Its
+    posterior, less its mean, is the spread of coefficients the data leave open, so
+    ``coef + deviations[k]`` are committee members around a fit ``coef`` of the same
+    columns (a de-biased sparse fit, which is not the BLR mean), and the spread of their
+    predictions is the posterior predictive spread, noise excluded.
+
+    Parameters
+    ----------
+    A, y : problem, as for :func:`blr` (dense or reduced)
+    n_members : int
+        Committee size K (>= 2: a spread needs two).
+    prior : array (n,), optional
+        The Gamma of the fit, restricted to the columns.
+    seed : int, default 0
+        Seed of the draws: the same problem and seed give the same committee.
+
+    Returns
+    -------
+    deviations : ndarray (K, n)
+    info : dict
+        ``alpha``, ``beta`` (the evidence-optimal precisions), ``effective_params``,
+        ``members`` (K) and ``seed``.
+    """
+    n_members = check_count(n_members, "n_members", minimum=2, allow_none=False)
+    step = blr(A, y, prior=prior, committee=n_members, seed=seed).steps[-1]
+    info = {k: step.info[k] for k in ("alpha", "beta", "effective_params")}
+    info.update(members=n_members, seed=seed)
+    return step.info["committee"] - step.coef, info
 
 
 def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None, on_step=None,
