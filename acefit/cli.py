@@ -86,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="radial functions in .yace: spline (current LAMMPS ML-PACE, any "
                              "basis) or recurrence (python-ace 0.4, polynomial bases only); "
                              "default: the run's export.yace_radial")
+    export.add_argument("--committee", type=_committee_size, default=None, metavar="K",
+                        help="store a committee of K >= 2 members in the .h5, calibrated on "
+                             "the run's validation set as export.committee does (0: none; "
+                             "default: the run's export.committee)")
     _add_verbosity(export)
 
     ev = sub.add_parser("evaluate", help="errors of fitted potentials on any labelled data",
@@ -133,6 +137,18 @@ def _parser() -> argparse.ArgumentParser:
                      help="folder for validation.md/.json (default: next to the potential)")
     _add_verbosity(val)
     return parser
+
+
+def _committee_size(text: str) -> int:
+    """``--committee K``: 0 (none) or K >= 2 (argparse names the option on an error)."""
+    try:
+        size = int(text)
+    except ValueError:
+        size = -1
+    if size < 0 or size == 1:
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: 0 (none) or an integer "
+                                         ">= 2 (a spread needs two members)")
+    return size
 
 
 def _add_verbosity(p):
@@ -254,7 +270,7 @@ def _export(args) -> int:
 
     out = export_checkpoint(args.run, args.label, step=args.step, active=args.active,
                             budget=args.budget, output=args.output, formats=args.formats,
-                            yace_radial=args.yace_radial)
+                            yace_radial=args.yace_radial, committee=args.committee)
     label = out["label"]
     if args.label is None and len(out["labels"]) > 1:
         others = ", ".join(x for x in out["labels"] if x != label)
@@ -268,6 +284,12 @@ def _export(args) -> int:
             f"{split} {_mae(entry, split, q, digits)}" for split in ("train", "val", "test")))
     if out["e0_source"] != "report.json":
         print(f"  E0 {out['e0_source']}")
+    if out["committee"]:
+        c = out["committee"]
+        print(f"  committee: {c['members']} members, spread scaled by {c['scale']:.3g} to the "
+              "validation errors" + "".join(
+                  f"; test {q}: RMS error / SD {v['z_rms']:.2f}, {100 * v['within_2sd']:.0f} % "
+                  "within 2 SD" for q, v in c.get("test", {}).items() if q in ("E", "F")))
     bad = pairs_without_core(out["dimers"])
     print("  dimers (0.5-3 Å): " + (f"NO repulsive core for {', '.join(bad)} (acefit validate "
                                      "shows the curves)" if bad else
@@ -301,8 +323,8 @@ def _key_option(label: str) -> str:
 
 def _evaluate(args) -> int:
     from acefit.data import changed_label_keys, read_configurations
-    from acefit.evaluate import (errors_table, evaluate, paired_table, parity_png,
-                                 worst_table, write_predictions)
+    from acefit.evaluate import (committee_table, errors_table, evaluate, paired_table,
+                                 parity_png, worst_table, write_predictions)
     from acefit.potential import Potential
 
     files = [_potential_file(p) for p in args.potentials]
@@ -331,6 +353,11 @@ def _evaluate(args) -> int:
     worst = worst_table(result, args.worst) if args.worst > 0 else ""
     if worst:
         print(f"\nLargest errors (ΔE: prediction − label, meV/atom; F MAE eV/Å):\n\n{worst}")
+    committee = committee_table(result.labels, result.committee)
+    if committee:
+        print("\nCommittees: does the spread of the members measure the errors (calibrated: "
+              "RMS of error / SD near 1, 95 % within 2 SD)? E meV/atom per configuration, F "
+              f"eV/Å per component.\n\n{committee}")
     if len(potentials) > 1:
         print("\nPaired on the same draws of the configurations (a difference within about "
               "two standard errors is one this data cannot resolve):\n")

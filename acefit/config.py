@@ -808,6 +808,13 @@ EXPORT = Section(doc="Files written for the selected potential(s).", keys={
                        "largest value, on [spline_rmin, rcut]; bins are doubled until it holds."),
     "spline_rmin": Key(Float(0, lo_open=True), 0.5,
                        "Shortest distance (Å) where `spline_rtol` is required."),
+    "committee": Key(Int(0), 0,
+                     "Committee size K stored with each selected potential's `.h5` (0: none; "
+                     "K >= 2): draws from the posterior of a Bayesian linear regression "
+                     "(α, β by evidence) on the potential's active functions, centred on its "
+                     "coefficients, seed 0. `ACECalculator(..., committee=True)` gives their "
+                     "spread as `energy_std` / `forces_std`; `acefit evaluate` tests it "
+                     "against the errors. Not in `.yace` (ML-PACE has no committee)."),
 })
 
 SCHEMA = Section(doc="A run configuration.", keys={
@@ -990,6 +997,14 @@ def _cross_checks(cfg, ctx) -> None:
             ctx.error("export.yace_radial", "'recurrence' can only represent polynomial "
                       "radial bases exactly, but " + "; ".join(why) + "; allowed: "
                       "export.yace_radial: spline, or change those basis keys")
+    committee = cfg["export"]["committee"]
+    if committee == 1:
+        ctx.error("export.committee", "found 1, and a spread needs two members; allowed: 0 "
+                  "(none) or an integer >= 2")
+    elif committee and "acefit" not in cfg["export"]["formats"]:
+        ctx.error("export.committee", f"found {committee}, but only the acefit format "
+                  "(`.h5`) stores a committee and export.formats lacks it; allowed: add "
+                  "'acefit' to export.formats, or committee: 0")
     keys = cfg["data"]["keys"]
     if keys["energy"] is None and keys["forces"] is None and keys["stress"] is None \
             and keys["virial"] is None:

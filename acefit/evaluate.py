@@ -6,7 +6,9 @@ DFT). What the potentials predict for a configuration (energy, forces, virial: E
 core repulsion included) is laid out as design rows with one column per potential, so
 :mod:`acefit.metrics` scores them exactly as it scores a fit's checkpoints: MAE and RMSE
 in total and per ``config_type``, the bootstrap standard error and interval of each MAE
-over the configurations, and the paired differences between potentials.
+over the configurations, and the paired differences between potentials. A potential
+with a committee is also asked whether its committee's spread measures its errors
+(:func:`acefit.metrics.committee_calibration`, energies and forces).
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ import numpy as np
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, configuration_errors, errors_of_predictions,
-                            interval_text)
+                            bootstrap_errors, committee_calibration, configuration_errors,
+                            errors_of_predictions, interval_text)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
-           "errors_table", "paired_table", "worst_table"]
+           "errors_table", "paired_table", "worst_table", "committee_table"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
 
@@ -58,6 +60,9 @@ class Evaluation:
         Per potential, the wall time of its energy, forces and stress over all
         configurations per atom (ms; after one untimed call that compiles the kernels):
         the cost side of choosing a checkpoint, on this machine, in Python.
+    committee : list of (dict or None)
+        Per potential, :func:`acefit.metrics.committee_calibration` of its committee on
+        the energy and force labels (None for a potential without one).
     """
 
     labels: list
@@ -67,6 +72,7 @@ class Evaluation:
     per_config: ConfigurationErrors
     paired: list
     ms_per_atom: list
+    committee: list
 
     def to_dict(self) -> dict:
         return {"units": self.errors[0]["units"], "potentials": [
@@ -75,6 +81,7 @@ class Evaluation:
             "minus_first": [{"label": label, **d} for label, d in
                             zip(self.labels[1:], self.paired)],
             "ms_per_atom": dict(zip(self.labels, self.ms_per_atom)),
+            "committee": dict(zip(self.labels, self.committee)),
             "configurations": [cfg.where for cfg in self.configs]}
 
 
@@ -169,7 +176,31 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     if len(potentials) > 1:
         paired = bootstrap_differences(per_config, [(j, 0) for j in range(1, len(potentials))],
                                        resamples=resamples, seed=seed)
-    return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom)
+    committee = [None if pot.committee is None else
+                 _committee_calibration(pot, configs, rows.A[:, j])
+                 for j, pot in enumerate(potentials)]
+    return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom,
+                      committee)
+
+
+def _committee_calibration(potential, configs, predictions) -> dict:
+    """:func:`committee_calibration` of ``potential``'s committee on the energy and force
+    rows of ``configs`` (``predictions``: the potential's column of the prediction rows)."""
+    as_given = ReferenceEnergies(values={int(z): 0.0 for z in potential.basis.numbers},
+                                 method="given")
+    weights = resolve_weights(None)
+    blocks = []
+    for i, cfg in enumerate(configs):
+        energy, forces = potential.committee_predictions(cfg.atoms,
+                                                         forces=cfg.forces is not None)
+        k = len(energy)
+        values = SimpleNamespace(
+            energy=energy, stress=np.zeros((6, k)),
+            forces=np.zeros((cfg.n_atoms, 3, k)) if forces is None else forces.transpose(1, 2, 0))
+        blocks.append(config_rows(values, cfg, weights, as_given, i))
+    members = DesignBlock.concatenate(blocks)
+    keep = members.kind != "V"          # the committee gives no stress
+    return committee_calibration(members.select(keep), predictions[keep], members.A[keep])
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:
@@ -285,6 +316,21 @@ def paired_table(evaluation: Evaluation) -> str:
         cells = [interval_text(d[q], k, signed=True) for q, k in QUANTITY_DIGITS]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def committee_table(labels, calibrations) -> str:
+    """Markdown: per potential with a committee, how its spread compares with its errors
+    (:func:`acefit.metrics.committee_calibration`, one per label, None without a
+    committee); empty when none has one."""
+    lines = ["| potential | quantity | RMSE | committee SD (RMS) | RMS of error / SD | "
+             "within 2 SD | rank correlation SD ~ error |", "|---|---|---:|---:|---:|---:|---:|"]
+    for label, calibration in zip(labels, calibrations):
+        for q, c in (calibration or {}).items():
+            digits = dict(QUANTITY_DIGITS)[q]
+            lines.append(f"| {label} | {q} | {c['rmse']:.{digits}f} | {c['spread']:.{digits}f} "
+                         f"| {c['z_rms']:.2f} | {100 * c['within_2sd']:.0f} % | "
+                         f"{c['rank_correlation']:.2f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def worst_table(evaluation: Evaluation, n: int = 5) -> str:

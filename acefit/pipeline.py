@@ -190,6 +190,11 @@ def weight_table(cfg: dict) -> dict:
     return table
 
 
+def cache_dir_of(cfg: dict, run_dir: Path) -> Path:
+    """Where the run keeps its assembled systems: ``output.cache``, else ``RUN/cache``."""
+    return Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else Path(run_dir) / "cache"
+
+
 def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=None):
     """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
     from ``cfg``), read from ``cache_dir`` when it is there. ``progress``: draw a bar
@@ -487,13 +492,22 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     pot_dir = run_dir / RUN_FILES["potentials"]
     pot_dir.mkdir(exist_ok=True)
     overall = headline(selected)
+    size = cfg["export"]["committee"]
+    gamma = prior_scale(cfg, basis) if size else None
     records = []
     dimers = {}  # (label, step): budgets that select one step share its dimer curves
+    committees = {}  # and its committee
     for sel in selected:
         step = paths[sel["label"]].steps[sel["step"]]
         meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
+        key = (sel["label"], sel["step"])
+        members = None
+        if size:
+            if key not in committees:
+                committees[key] = posterior_committee(step.coef, system, gamma, size)
+            members, meta["committee"] = committees[key]
         potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta,
-                              repulsion=system.e0.repulsion)
+                              repulsion=system.e0.repulsion, committee=members)
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
             targets.append(run_dir / "potential")
@@ -510,7 +524,8 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
-        key = (sel["label"], sel["step"])
+        if size:
+            record["committee"] = meta["committee"]
         if key not in dimers:
             dimers[key] = dimer_verdicts(potential)
         record["dimers"] = dimers[key]
@@ -519,6 +534,47 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         records.append(record)
     log.info("exported %d potential(s) to %s", len(records), pot_dir)
     return records
+
+
+def posterior_committee(coef, system, gamma, size: int):
+    """A committee of ``size`` members for the checkpoint ``coef`` of the fit ``system``.
+
+    The draws of a BLR posterior on the checkpoint's active functions
+    (:func:`acefit.solvers.bayes.committee_deviations`, same prior γ, seed 0), less its
+    mean, are scaled and added to ``coef``. The posterior knows only the noise of the
+    fit's residuals, not its model error, so its spread is far below the errors on new
+    data; the scale is the maximum-likelihood one of a Gaussian on the validation set,
+    s² = mean (error / member SD)² over its rows (every energy, force and virial row
+    once); 1 without a validation set. Returns the members (size, n) and their record:
+    ``members``, ``alpha``, ``beta``, ``effective_params``, ``seed``, ``scale`` and,
+    on the validation and test sets, ``val`` and ``test``
+    (:func:`acefit.metrics.committee_calibration` of the scaled committee).
+    """
+    from acefit.metrics import committee_calibration
+    from acefit.solvers.bayes import committee_deviations
+
+    coef = np.asarray(coef, dtype=float)
+    active = np.flatnonzero(coef)
+    deviations, info = committee_deviations(
+        system.train.columns(active), n_members=size,
+        prior=None if gamma is None else gamma[active], seed=0)
+    scale = 1.0
+    if system.val is not None:
+        A = system.val.A[:, active]
+        error = A @ coef[active] - system.val.y
+        sd = np.std(A @ deviations.T, axis=1, ddof=1)
+        seen = sd > 0.0
+        if seen.any():
+            scale = float(np.sqrt(np.mean((error[seen] / sd[seen]) ** 2)))
+    info["scale"] = scale
+    members = np.zeros((size, len(coef)))
+    members[:, active] = coef[active] + scale * deviations
+    for name, block in (("val", system.val), ("test", system.test)):
+        if block is not None:
+            A = block.A[:, active]
+            info[name] = committee_calibration(block, A @ coef[active],
+                                               A @ members[:, active].T)
+    return members, info
 
 
 def dimer_verdicts(potential) -> dict:
@@ -742,7 +798,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
             "functions": [function_record(f) for f in basis.functions]})
 
-        cache_dir = Path(cfg["output"]["cache"]) if cfg["output"]["cache"] else run_dir / "cache"
+        cache_dir = cache_dir_of(cfg, run_dir)
         assembling = True
         started = time.time()
         t = time.perf_counter()

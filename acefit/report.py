@@ -152,6 +152,28 @@ def _resolution_table(selected) -> str:
     return "\n".join(out)
 
 
+def _committee_text(selected) -> str:
+    """The committees of the selected potentials (``export.committee``) on the test set."""
+    from acefit.evaluate import committee_table
+
+    rows = [s for s in selected if s.get("committee")]
+    if not rows:
+        return ""
+    table = committee_table([_budget_label(s) for s in rows],
+                            [s["committee"].get("test") for s in rows])
+    scales = ", ".join(f"{_budget_label(s)} {s['committee']['scale']:.3g}" for s in rows)
+    return (f"Committees of {rows[0]['committee']['members']} members: BLR posterior draws on "
+            "each potential's functions, their spread scaled to the validation errors (by "
+            f"{scales}). On the test set (calibrated: RMS of error / SD near 1, 95 % within "
+            "2 SD; E per configuration, F per component):\n\n" + table
+            if table else "")
+
+
+def _budget_label(sel) -> str:
+    budget = "any" if sel["budget"] is None else f"≤ {sel['budget']}"
+    return f"{sel['label']} {budget}"
+
+
 def _config_type_table(sel: dict) -> str:
     rows = ["| config_type | set | E MAE | E RMSE | F MAE | F RMSE | S MAE | S RMSE |",
             "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -221,6 +243,9 @@ def to_markdown(report: dict) -> str:
     resolution = _resolution_table(sel["selected"])
     if resolution:
         lines += [resolution, ""]
+    committee = _committee_text(sel["selected"])
+    if committee:
+        lines += [committee, ""]
     files = [(s, f) for s in sel["selected"] for fs in s.get("files", {}).values() for f in fs]
     if files:
         lines += ["Files:", ""]

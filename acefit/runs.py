@@ -274,7 +274,7 @@ def _first_step(sizes, n) -> str:
 
 
 def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=None,
-                         run: RunFiles | None = None):
+                         run: RunFiles | None = None, committee: int = 0):
     """The potential of one checkpoint of a run, as the fit would have exported it.
 
     Parameters
@@ -297,6 +297,11 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         (:func:`acefit.selection.best_step`, the rule of ``select_checkpoints``).
     run : RunFiles, optional
         ``open_run(run_dir)``, when the caller has it already.
+    committee : int, default 0
+        With K >= 2, give the potential a committee of K members, as the fit does with
+        ``export.committee: K`` (:func:`acefit.pipeline.posterior_committee`). It needs
+        the run's assembled system: read from its cache, or assembled again when the
+        cache no longer holds it (as long as the fit's assembly).
 
     Exactly one of ``step``, ``active``, ``budget`` is given.
 
@@ -309,8 +314,9 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     info : dict
         ``run``, ``label``, ``solver``, ``step``, ``n_active``, ``budget``, ``score``
         (NaN when unavailable), ``entry`` (the step's ``errors/<label>.json`` entry:
-        lam, losses and ``train``/``val``/``test`` errors), ``e0_source`` and
-        ``labels`` (every path of the run with evaluated errors).
+        lam, losses and ``train``/``val``/``test`` errors), ``e0_source``,
+        ``labels`` (every path of the run with evaluated errors) and ``committee`` (its
+        record, :func:`acefit.pipeline.posterior_committee`; None without one).
 
     Raises
     ------
@@ -319,7 +325,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     ValueError
         The basis built from the config no longer matches the run's.
     """
-    from acefit.pipeline import potential_metadata, repulsion_setting
+    from acefit.pipeline import (assemble_system, cache_dir_of, posterior_committee,
+                                 potential_metadata, prior_scale, repulsion_setting)
     from acefit.potential import Potential
     from acefit.selection import score
 
@@ -333,16 +340,23 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     sel = {"label": label, "step": i, "n_active": int(path.sizes[i]), "budget": budget}
     meta = potential_metadata(run.cfg, path.solver, sel,
                               exported_from=str(run.directory.resolve()))
+    members = None
+    if committee:
+        system = assemble_system(run.cfg, run.data(), basis,
+                                 cache_dir_of(run.cfg, run.directory), progress=False)
+        members, meta["committee"] = posterior_committee(
+            path.steps[i].coef, system, prior_scale(run.cfg, basis), committee)
     potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
-                          repulsion=repulsion_setting(run.cfg))
+                          repulsion=repulsion_setting(run.cfg), committee=members)
     info = {"run": str(run.directory), **sel, "solver": path.solver,
             "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
-            "entry": entry, "e0_source": e0_source, "labels": list(run.paths)}
+            "entry": entry, "e0_source": e0_source, "labels": list(run.paths),
+            "committee": meta.get("committee")}
     return potential, info
 
 
 def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=None,
-                      output=None, formats=None, yace_radial=None) -> dict:
+                      output=None, formats=None, yace_radial=None, committee=None) -> dict:
     """Write one checkpoint's potential (:func:`checkpoint_potential`) to files.
 
     Parameters
@@ -356,6 +370,9 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         ``acefit`` and/or ``yace`` (default: the run's ``export.formats``).
     yace_radial : {"spline", "recurrence"}, optional
         Radial dialect of ``.yace`` (default: the run's ``export.yace_radial``).
+    committee : int, optional
+        Committee size K, 0 (none) or >= 2, stored in the ``.h5`` (default: the run's
+        ``export.committee``).
 
     Returns
     -------
@@ -367,9 +384,14 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
     """
     from acefit.pipeline import dimer_verdicts, write_format
 
+    if committee is not None and (isinstance(committee, bool) or committee not in range(2**31)
+                                  or committee == 1):
+        raise ValueError(f"committee: found {committee!r}; allowed: 0 (none) or an integer "
+                         ">= 2 (a spread needs two members)")
     run = open_run(run_dir)
+    size = run.cfg["export"]["committee"] if committee is None else committee
     potential, info = checkpoint_potential(run_dir, label, step=step, active=active,
-                                           budget=budget, run=run)
+                                           budget=budget, run=run, committee=size)
     target = Path(output) if output is not None else \
         run.directory / "potentials" / f"{info['label']}_step{info['step']}"
     target.parent.mkdir(parents=True, exist_ok=True)

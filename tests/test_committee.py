@@ -1,0 +1,259 @@
+"""Committees: posterior draws on an active set, stored with a potential, evaluated by the
+calculator and `acefit evaluate`, made and calibrated by the fit and by `acefit export`."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.calculator import PropertyNotImplementedError
+from test_cli import EXIT_CONFIG, EXIT_OK, fit, main, small_data, tiny_config  # noqa: F401
+
+from acefit import ACEBasis, Potential
+from acefit.calculator import ACECalculator
+from acefit.design import DesignBlock
+from acefit.lsq import LeastSquaresProblem
+from acefit.metrics import committee_calibration
+from acefit.potential import PotentialFileError
+from acefit.solvers.bayes import blr, blr_posterior, committee_deviations
+
+K = 6
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(120, 8))
+    y = A @ rng.normal(size=8) + 0.3 * rng.normal(size=120)
+    return A, y
+
+
+def test_deviations_are_draws_from_the_blr_posterior(problem):
+    A, y = problem
+    prior = np.linspace(1.0, 3.0, 8)
+    dev, info = committee_deviations(A, y, n_members=20000, prior=prior, seed=1)
+    step = blr(A, y, prior=prior).steps[-1]
+    assert (info["alpha"], info["beta"]) == (step.info["alpha"], step.info["beta"])
+    post = blr_posterior(A, y, alpha=info["alpha"], beta=info["beta"], prior=prior)
+    cov = post.cov()
+    scale = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(dev.mean(axis=0) / scale, 0.0, atol=0.05)
+    np.testing.assert_allclose(np.cov(dev.T) / np.outer(scale, scale),
+                               cov / np.outer(scale, scale), atol=0.05)
+
+
+def test_deviations_of_the_reduced_problem_are_those_of_the_dense_one(problem):
+    A, y = problem
+    dense, _ = committee_deviations(A, y, n_members=K, seed=3)
+    reduced, _ = committee_deviations(LeastSquaresProblem.from_dense(A, y, reduce=True),
+                                      n_members=K, seed=3)
+    np.testing.assert_allclose(reduced, dense, rtol=1e-6, atol=1e-9)
+    again, _ = committee_deviations(A, y, n_members=K, seed=3)
+    np.testing.assert_array_equal(again, dense)
+    with pytest.raises(ValueError, match="n_members"):
+        committee_deviations(A, y, n_members=1)
+
+
+@pytest.fixture(scope="module")
+def basis():
+    return ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 5], rcut=4.5)
+
+
+@pytest.fixture(scope="module")
+def model(basis):
+    rng = np.random.default_rng(5)
+    coef = rng.normal(size=len(basis)) * (rng.random(len(basis)) < 0.5)
+    members = (coef + 0.05 * rng.normal(size=(K, len(basis)))) * (coef != 0.0)
+    return Potential(basis, coef, e0={"Cu": -0.5, "Au": -1.0}, committee=members,
+                     repulsion={"kind": "zbl", "inner": 1.0, "outer": 1.8})
+
+
+@pytest.fixture
+def atoms():
+    a = bulk("Cu", "fcc", a=3.65, cubic=True).repeat((2, 1, 1))
+    a.numbers[[1, 4]] = 79
+    a.rattle(0.1, seed=2)
+    return a
+
+
+def _member(model, k):
+    return Potential(model.basis, model.committee[k], e0=model.e0, prune=False,
+                     repulsion=model.repulsion)
+
+
+def test_member_predictions_are_those_of_the_members_as_potentials(model, atoms):
+    energy, forces = model.committee_predictions(atoms, forces=True)
+    only_energy, none = model.committee_predictions(atoms)
+    assert none is None and energy.shape == (K,) and forces.shape == (K, len(atoms), 3)
+    np.testing.assert_allclose(only_energy, energy, rtol=1e-12)
+    for k in range(K):
+        e, _, f, _ = _member(model, k).energy_forces_stress(atoms)
+        np.testing.assert_allclose(energy[k], e, rtol=1e-10)
+        np.testing.assert_allclose(forces[k], f, rtol=1e-9, atol=1e-12)
+
+
+def test_calculator_gives_the_spread_only_when_asked(model, atoms):
+    atoms.calc = ACECalculator(model, committee=True)
+    energy = atoms.get_potential_energy()
+    res = atoms.calc.results
+    assert np.isclose(np.mean(res["energy_committee"]), energy, atol=5 * res["energy_std"])
+    assert res["energy_std"] == pytest.approx(np.std(res["energy_committee"], ddof=1))
+    assert "forces_std" not in res             # design rows only on request
+    forces_std = atoms.calc.get_property("forces_std", atoms)
+    members = [_member(model, k).energy_forces_stress(atoms)[2] for k in range(K)]
+    np.testing.assert_allclose(forces_std, np.std(members, axis=0, ddof=1), rtol=1e-8,
+                               atol=1e-14)
+    plain = ACECalculator(model)
+    atoms.calc = plain
+    atoms.get_potential_energy()
+    assert "energy_std" not in plain.results
+    with pytest.raises(PropertyNotImplementedError):
+        plain.get_property("energy_std", atoms)
+    with pytest.raises(ValueError, match="has none"):
+        ACECalculator(Potential(model.basis, model.coefficients, prune=False), committee=True)
+
+
+def test_committee_file_round_trip_and_damage(tmp_path, model, basis, atoms):
+    path = model.save(tmp_path / "m.h5")
+    back = Potential.load(path)
+    np.testing.assert_array_equal(back.committee, model.committee)
+    np.testing.assert_array_equal(back.committee_predictions(atoms)[0],
+                                  model.committee_predictions(atoms)[0])
+    with h5py.File(path, "r+") as f:
+        f["committee"][0, 0] += 1.0
+    with pytest.raises(PotentialFileError, match="committee checksum"):
+        Potential.load(path)
+    plain = Potential(basis, np.ones(len(basis))).save(tmp_path / "plain.h5")
+    assert Potential.load(plain).committee is None
+    with pytest.raises(ValueError, match="no committee"):
+        Potential.load(plain).committee_predictions(atoms)
+
+
+def test_committee_follows_pruning_and_is_checked(basis, model):
+    full = np.zeros((K, len(basis)))
+    active = np.asarray(model.metadata["active_indices"])
+    full[:, active] = model.committee
+    coef = np.zeros(len(basis))
+    coef[active] = model.coefficients
+    pruned = Potential(basis, coef, committee=full)
+    np.testing.assert_array_equal(pruned.committee, model.committee)
+    outside = full.copy()
+    outside[:, np.flatnonzero(coef == 0.0)[0]] = 1.0
+    with pytest.raises(ValueError, match="coefficient is zero"):
+        Potential(basis, coef, committee=outside)
+    with pytest.raises(ValueError, match="K >= 2"):
+        Potential(basis, coef, committee=full[:1])
+    with pytest.raises(ValueError, match="NaN"):
+        Potential(basis, coef, committee=np.where(full != 0, np.nan, 0.0))
+
+
+def test_calibration_statistics_match_a_direct_computation():
+    rng = np.random.default_rng(7)
+    n = 40
+    kind = np.array(["E"] * 10 + ["F"] * 30)
+    block = DesignBlock(A=np.zeros((n, 1)), y=rng.normal(size=n), w=np.ones(n),
+                        config=np.repeat(np.arange(10), 4), kind=kind,
+                        atom=np.zeros(n, dtype=np.int64), component=np.zeros(n, dtype=np.int64),
+                        n_atoms=np.full(n, 4), volume=np.full(n, 50.0),
+                        config_type=np.full(n, "bulk"))
+    predictions = block.y + rng.normal(size=n)
+    members = predictions[:, None] + rng.normal(size=(n, 5)) * rng.uniform(0.5, 2, (n, 1))
+    out = committee_calibration(block, predictions, members)
+    assert set(out) == {"E", "F"}
+    for q, rows, scale in (("E", kind == "E", 1e3 / 4), ("F", kind == "F", 1.0)):
+        e = (predictions - block.y)[rows] * scale
+        sd = np.std(members[rows], axis=1, ddof=1) * scale
+        z = np.abs(e) / sd
+        assert out[q]["n"] == rows.sum()
+        assert out[q]["rmse"] == pytest.approx(np.sqrt(np.mean(e ** 2)))
+        assert out[q]["spread"] == pytest.approx(np.sqrt(np.mean(sd ** 2)))
+        assert out[q]["z_rms"] == pytest.approx(np.sqrt(np.mean(z ** 2)))
+        assert out[q]["within_2sd"] == pytest.approx(np.mean(z <= 2))
+    with pytest.raises(ValueError, match="members"):
+        committee_calibration(block, predictions, members[:, :1])
+
+
+@pytest.fixture(scope="module")
+def committee_run(tmp_path_factory, small_data):  # noqa: F811
+    folder = tmp_path_factory.mktemp("committee")
+    config = tiny_config(folder, small_data, extra=f"export: {{committee: {K}}}\n")
+    assert fit(config, folder / "run") == EXIT_OK
+    return folder / "run"
+
+
+def test_fit_stores_a_committee_calibrated_on_the_validation_set(committee_run):
+    report = json.loads((committee_run / "report.json").read_text())
+    for sel in report["selection"]["selected"]:
+        pot = Potential.load(committee_run / "potentials" / f"{sel['label']}_t10.h5")
+        record = sel["committee"]
+        assert pot.committee.shape == (K, len(pot)) and record["members"] == K
+        assert pot.metadata["committee"]["scale"] == record["scale"] > 1.0
+        # the scale sets the mean squared error / SD of the validation rows to 1
+        val = record["val"]
+        pooled = sum(v["n"] * v["z_rms"] ** 2 for v in val.values()) / sum(
+            v["n"] for v in val.values())
+        assert pooled == pytest.approx(1.0, rel=1e-9)
+        assert set(record["test"]) == {"E", "F", "S"}
+
+
+def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, small_data,  # noqa: F811
+                                                    capsys):
+    assert main(["export", str(committee_run), "--path", "omp", "--budget", "10",
+                 "-o", str(tmp_path / "omp"), "-q", "--no-progress"]) == EXIT_OK
+    again = Potential.load(tmp_path / "omp.h5")
+    fitted = Potential.load(committee_run / "potentials" / "omp_t10.h5")
+    np.testing.assert_array_equal(again.committee, fitted.committee)
+    capsys.readouterr()
+    assert main(["evaluate", str(committee_run / "potentials" / "omp_t10.h5"), "--data",
+                 str(small_data / "test.xyz"), "--no-progress", "--json",
+                 str(tmp_path / "ev.json")]) == EXIT_OK
+    assert "| omp_t10 | F |" in capsys.readouterr().out
+    calibration = json.loads((tmp_path / "ev.json").read_text())["committee"]["omp_t10"]
+    record = fitted.metadata["committee"]["test"]   # the fit's test rows: the same data
+    for q in ("E", "F"):
+        for key in ("rmse", "spread", "z_rms", "within_2sd"):
+            assert calibration[q][key] == pytest.approx(record[q][key], rel=1e-6), (q, key)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("export: {committee: 1}\n", "a spread needs two members"),
+    ("export: {committee: 4, formats: [yace]}\n", "only the acefit format"),
+])
+def test_config_rejects_a_committee_it_cannot_make(tmp_path, small_data, capsys,  # noqa: F811
+                                                   extra, message):
+    config = tiny_config(tmp_path, small_data, extra=extra)
+    assert fit(config, tmp_path / "run") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "export.committee" in err and message in err
+
+
+def test_export_overrides_the_committee_size(committee_run, tmp_path, capsys):
+    def export(size, name):
+        return main(["export", str(committee_run), "--path", "asp", "--budget", "10",
+                     "--committee", size, "-o", str(tmp_path / name), "--no-progress"])
+
+    assert export("0", "none") == EXIT_OK
+    assert Potential.load(tmp_path / "none.h5").committee is None
+    assert export("3", "three") == EXIT_OK
+    assert "committee: 3 members, spread scaled by" in capsys.readouterr().out
+    assert Potential.load(tmp_path / "three.h5").committee.shape[0] == 3
+    with pytest.raises(SystemExit) as stop:
+        export("1", "one")
+    assert stop.value.code == EXIT_CONFIG
+    assert "--committee: found '1'; allowed: 0 (none) or an integer >= 2" in \
+        capsys.readouterr().err
+
+
+def test_the_spread_grows_away_from_the_training_data(committee_run):
+    """The quickstart data are near the EMT lattice constants (Cu 3.6 Å); a crystal
+    compressed by 11 % is far from them, and the committee says so."""
+    calc = ACECalculator(committee_run / "potential.h5", committee=True)
+    spread = {}
+    for a in (3.2, 3.6):
+        atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat(2)
+        atoms.rattle(0.02, seed=1)
+        atoms.calc = calc
+        atoms.get_potential_energy()
+        spread[a] = calc.results["energy_std"]
+    assert spread[3.2] > 5 * spread[3.6] > 0.0     # 8.5x measured (quickstart: 420x)
