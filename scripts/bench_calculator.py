@@ -17,6 +17,9 @@ calls, CPU and wall time, positions perturbed before each call so nothing is cac
 6. the model of 1. with a pure2b basis (same functions, two-body parts removed);
 7. the cost of a ZBL core repulsion (inner 1.0, outer 2.0 Å, as the quickstart) on the
    models of 5. and of the 319-function basis of 4.
+8. the cost of a 32-member committee (``ACECalculator(..., committee=True)``) on the
+   sparse model of 4.: its energy spread (every call), and its force spread too (on
+   request: the design rows of the active functions).
 
 Run:  python scripts/bench_calculator.py [--repeat 5] [--size 3]
 """
@@ -35,7 +38,10 @@ from acefit import ACEBasis, ACECalculator, Potential
 from acefit.repulsion import ZBL
 
 
-def per_atom_ms(calcs, atoms, repeat):
+PROPERTIES = ("energy", "forces", "stress")
+
+
+def per_atom_ms(calcs, atoms, repeat, properties=PROPERTIES):
     """Best wall and CPU time (ms/atom) of one energy+forces+stress evaluation.
 
     Calculators are timed round-robin (one call each per round) so that load from
@@ -46,7 +52,7 @@ def per_atom_ms(calcs, atoms, repeat):
     for calc in calcs:
         a = atoms.copy()
         a.calc = calc
-        calc.calculate(a, ["energy", "forces", "stress"])  # warm-up (numba, caches)
+        calc.calculate(a, list(properties))  # warm-up (numba, caches)
         systems.append(a)
     best = np.full((len(calcs), 2), np.inf)
     rng = np.random.default_rng(0)
@@ -55,7 +61,7 @@ def per_atom_ms(calcs, atoms, repeat):
         for k, (calc, a) in enumerate(zip(calcs, systems)):
             a.positions += step
             t, c = time.perf_counter(), time.process_time()
-            calc.calculate(a, ["energy", "forces", "stress"])
+            calc.calculate(a, list(properties))
             best[k] = np.minimum(best[k], [time.perf_counter() - t, time.process_time() - c])
     return 1e3 * best / len(atoms)
 
@@ -154,6 +160,15 @@ def main(argv=None):
             cell_, args.repeat)[:, 1] * len(cell_)
         print(f"ZBL core repulsion, {len(cell_)} atoms, {len(pot)} functions, CPU ms per call: "
               f"{plain:.2f} without, {core:.2f} with ({core / plain:.2f}x)")
+    members = coef + 1e-4 * rng.normal(size=(32, len(coef))) * (coef != 0.0)
+    with_committee = ACECalculator(Potential(pot5k.basis, coef, committee=members),
+                                   committee=True)
+    plain, energy_spread = per_atom_ms([calcs[-3], with_committee], atoms, args.repeat)[:, 1]
+    force_spread = per_atom_ms([with_committee], atoms, args.repeat,
+                               PROPERTIES + ("forces_std",))[0, 1]
+    print(f"32-member committee, sparse 300, CPU ms/atom: {plain:.3f} without, "
+          f"{energy_spread:.3f} with the energy spread ({energy_spread / plain:.2f}x), "
+          f"{force_spread:.3f} with the force spread too ({force_spread / plain:.2f}x)")
     print(f"cost (CPU) dense {len(pot5k)} / sparse 300: {t_5k / t_sparse:.1f}x; "
           f"sparse 300 / dense {len(pot300)}: {t_sparse / t_300:.2f}x; "
           f"pure2b / plain {len(pot1k)}: {t_pure / t_ace:.2f}x")
