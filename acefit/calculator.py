@@ -4,8 +4,8 @@
 the coefficients with the basis first and gets forces and stress from the adjoint
 (``basis.energy_forces_stress``); no design rows are built. With ``committee=True``
 (a potential that carries a committee) each calculation also gives the members'
-energies and their spread; their forces cost the design rows, so they are computed
-only when asked for.
+energies and their spread; their forces and stresses cost the design rows, so they are
+computed only when asked for.
 """
 
 from __future__ import annotations
@@ -48,14 +48,15 @@ class ACECalculator(Calculator):
 
     With ``committee``: ``energy_committee`` (K,) the members' energies and
     ``energy_std`` their standard deviation (eV; ``atoms.calc.results`` after any
-    calculation); ``forces_committee`` (K, n_atoms, 3) and ``forces_std`` (n_atoms, 3),
-    eV/Å, when asked for (``calc.get_property("forces_std", atoms)``), at the cost of
-    the design rows (several times a plain evaluation).
+    calculation); ``forces_committee`` (K, n_atoms, 3), ``forces_std`` (n_atoms, 3, eV/Å)
+    and ``stress_std`` (6, eV/Å³; periodic cells) when any of them is asked for
+    (``calc.get_property("forces_std", atoms)``), at the cost of the design rows (about
+    3x a plain evaluation, docs/benchmarks.md).
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
     committee_properties = ["energy_committee", "energy_std", "forces_committee",
-                            "forces_std"]
+                            "forces_std", "stress_std"]
 
     def __init__(self, potential, num_threads=1, committee=False, **kwargs):
         from acefit.potential import Potential
@@ -103,12 +104,15 @@ class ACECalculator(Calculator):
             self.results["stress"] = stress
 
     def _committee_results(self, atoms, properties, fit) -> dict:
-        with_forces = any(p in ("forces_committee", "forces_std") for p in properties)
-        energy, forces = self.potential.committee_predictions(atoms, forces=with_forces,
-                                                              fit=fit)
+        with_forces = any(p in ("forces_committee", "forces_std", "stress_std")
+                          for p in properties)
+        energy, forces, stress = self.potential.committee_predictions(
+            atoms, forces=with_forces, fit=fit)
         out = {"energy_committee": energy, "energy_std": float(np.std(energy, ddof=1))}
         if with_forces:
             out.update(forces_committee=forces, forces_std=np.std(forces, axis=0, ddof=1))
+            if np.all(np.isfinite(stress)):
+                out["stress_std"] = np.std(stress, axis=0, ddof=1)
         return out
 
     def __getstate__(self):

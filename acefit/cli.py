@@ -286,10 +286,10 @@ def _export(args) -> int:
         print(f"  E0 {out['e0_source']}")
     if out["committee"]:
         c = out["committee"]
-        print(f"  committee: {c['members']} members, spread scaled by {c['scale']:.3g} to the "
-              "validation errors" + "".join(
+        print(f"  committee: {c['members']} members, spread scaled to the validation errors by "
+              + ", ".join(f"{q} {v:.3g}" for q, v in c["scale"].items()) + "".join(
                   f"; test {q}: RMS error / SD {v['z_rms']:.2f}, {100 * v['within_2sd']:.0f} % "
-                  "within 2 SD" for q, v in c.get("test", {}).items() if q in ("E", "F")))
+                  "within 2 SD" for q, v in c.get("test", {}).items()))
     bad = pairs_without_core(out["dimers"])
     print("  dimers (0.5-3 Å): " + (f"NO repulsive core for {', '.join(bad)} (acefit validate "
                                      "shows the curves)" if bad else
@@ -353,11 +353,12 @@ def _evaluate(args) -> int:
     worst = worst_table(result, args.worst) if args.worst > 0 else ""
     if worst:
         print(f"\nLargest errors (ΔE: prediction − label, meV/atom; F MAE eV/Å):\n\n{worst}")
-    committee = committee_table(result.labels, result.committee)
+    committee = committee_table(result.labels, result.committee,
+                                [pot.committee_scale for pot in potentials])
     if committee:
         print("\nCommittees: does the spread of the members measure the errors (calibrated: "
               "RMS of error / SD near 1, 95 % within 2 SD)? E meV/atom per configuration, F "
-              f"eV/Å per component.\n\n{committee}")
+              f"eV/Å and S GPa per component.\n\n{committee}")
     if len(potentials) > 1:
         print("\nPaired on the same draws of the configurations (a difference within about "
               "two standard errors is one this data cannot resolve):\n")

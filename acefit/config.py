@@ -812,9 +812,11 @@ EXPORT = Section(doc="Files written for the selected potential(s).", keys={
                      "Committee size K stored with each selected potential's `.h5` (0: none; "
                      "K >= 2): draws from the posterior of a Bayesian linear regression "
                      "(α, β by evidence) on the potential's active functions, centred on its "
-                     "coefficients, seed 0. `ACECalculator(..., committee=True)` gives their "
-                     "spread as `energy_std` / `forces_std`; `acefit evaluate` tests it "
-                     "against the errors. Not in `.yace` (ML-PACE has no committee)."),
+                     "coefficients, seed 0, their spread of energies, forces and stresses "
+                     "each scaled to the validation errors (docs/fitting.md). "
+                     "`ACECalculator(..., committee=True)` gives it as `energy_std`, "
+                     "`forces_std`, `stress_std`; `acefit evaluate` tests it against the "
+                     "errors. Not in `.yace` (ML-PACE has no committee)."),
 })
 
 SCHEMA = Section(doc="A run configuration.", keys={

@@ -8,7 +8,7 @@ core repulsion included) is laid out as design rows with one column per potentia
 in total and per ``config_type``, the bootstrap standard error and interval of each MAE
 over the configurations, and the paired differences between potentials. A potential
 with a committee is also asked whether its committee's spread measures its errors
-(:func:`acefit.metrics.committee_calibration`, energies and forces).
+(:func:`acefit.metrics.committee_calibration`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class Evaluation:
         the cost side of choosing a checkpoint, on this machine, in Python.
     committee : list of (dict or None)
         Per potential, :func:`acefit.metrics.committee_calibration` of its committee on
-        the energy and force labels (None for a potential without one).
+        the labels (None for a potential without one).
     """
 
     labels: list
@@ -184,23 +184,23 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
 
 
 def _committee_calibration(potential, configs, predictions) -> dict:
-    """:func:`committee_calibration` of ``potential``'s committee on the energy and force
-    rows of ``configs`` (``predictions``: the potential's column of the prediction rows)."""
+    """:func:`committee_calibration` of ``potential``'s committee on the rows of
+    ``configs`` (``predictions``: the potential's column of the prediction rows)."""
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in potential.basis.numbers},
                                  method="given")
     weights = resolve_weights(None)
     blocks = []
     for i, cfg in enumerate(configs):
-        energy, forces = potential.committee_predictions(cfg.atoms,
-                                                         forces=cfg.forces is not None)
+        design = cfg.forces is not None or cfg.stress is not None
+        energy, forces, stress = potential.committee_predictions(cfg.atoms, forces=design)
         k = len(energy)
         values = SimpleNamespace(
-            energy=energy, stress=np.zeros((6, k)),
-            forces=np.zeros((cfg.n_atoms, 3, k)) if forces is None else forces.transpose(1, 2, 0))
+            energy=energy,
+            forces=forces.transpose(1, 2, 0) if design else np.zeros((cfg.n_atoms, 3, k)),
+            stress=stress.T if design else np.zeros((6, k)))
         blocks.append(config_rows(values, cfg, weights, as_given, i))
     members = DesignBlock.concatenate(blocks)
-    keep = members.kind != "V"          # the committee gives no stress
-    return committee_calibration(members.select(keep), predictions[keep], members.A[keep])
+    return committee_calibration(members, predictions, members.A)
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:
@@ -318,18 +318,20 @@ def paired_table(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def committee_table(labels, calibrations) -> str:
+def committee_table(labels, calibrations, scales) -> str:
     """Markdown: per potential with a committee, how its spread compares with its errors
     (:func:`acefit.metrics.committee_calibration`, one per label, None without a
-    committee); empty when none has one."""
-    lines = ["| potential | quantity | RMSE | committee SD (RMS) | RMS of error / SD | "
-             "within 2 SD | rank correlation SD ~ error |", "|---|---|---:|---:|---:|---:|---:|"]
-    for label, calibration in zip(labels, calibrations):
+    committee) and the scale of each quantity's spread (``Potential.committee_scale``);
+    empty when none has a committee."""
+    lines = ["| potential | quantity | scale | RMSE | committee SD (RMS) | RMS of error / SD "
+             "| within 2 SD | rank correlation SD ~ error |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for label, calibration, scale in zip(labels, calibrations, scales):
         for q, c in (calibration or {}).items():
             digits = dict(QUANTITY_DIGITS)[q]
-            lines.append(f"| {label} | {q} | {c['rmse']:.{digits}f} | {c['spread']:.{digits}f} "
-                         f"| {c['z_rms']:.2f} | {100 * c['within_2sd']:.0f} % | "
-                         f"{c['rank_correlation']:.2f} |")
+            lines.append(f"| {label} | {q} | {scale[q]:.3g} | {c['rmse']:.{digits}f} | "
+                         f"{c['spread']:.{digits}f} | {c['z_rms']:.2f} | "
+                         f"{100 * c['within_2sd']:.0f} % | {c['rank_correlation']:.2f} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 

@@ -507,7 +507,8 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
                 committees[key] = posterior_committee(step.coef, system, gamma, size)
             members, meta["committee"] = committees[key]
         potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta,
-                              repulsion=system.e0.repulsion, committee=members)
+                              repulsion=system.e0.repulsion, committee=members,
+                              committee_scale=meta.get("committee", {}).get("scale"))
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
             targets.append(run_dir / "potential")
@@ -541,14 +542,19 @@ def posterior_committee(coef, system, gamma, size: int):
 
     The draws of a BLR posterior on the checkpoint's active functions
     (:func:`acefit.solvers.bayes.committee_deviations`, same prior γ, seed 0), less its
-    mean, are scaled and added to ``coef``. The posterior knows only the noise of the
-    fit's residuals, not its model error, so its spread is far below the errors on new
-    data; the scale is the maximum-likelihood one of a Gaussian on the validation set,
-    s² = mean (error / member SD)² over its rows (every energy, force and virial row
-    once); 1 without a validation set. Returns the members (size, n) and their record:
-    ``members``, ``alpha``, ``beta``, ``effective_params``, ``seed``, ``scale`` and,
-    on the validation and test sets, ``val`` and ``test``
-    (:func:`acefit.metrics.committee_calibration` of the scaled committee).
+    mean, are added to ``coef``. The posterior knows the noise of the weighted residuals,
+    not the model error, so its spread is far below the errors on new data, by a factor
+    that differs between energies, forces and stresses. Each quantity q gets the
+    maximum-likelihood scale of a Gaussian on the validation set, s_q² = mean over its
+    rows of (error / member SD)² (:func:`committee_scales`).
+
+    Returns
+    -------
+    members : ndarray (size, n)
+    record : dict
+        ``members``, ``alpha``, ``beta``, ``effective_params``, ``seed``, ``scale``
+        (``{"E", "F", "S"}``) and, on the validation and test sets, ``val`` and ``test``
+        (:func:`acefit.metrics.committee_calibration` of the scaled committee).
     """
     from acefit.metrics import committee_calibration
     from acefit.solvers.bayes import committee_deviations
@@ -558,23 +564,44 @@ def posterior_committee(coef, system, gamma, size: int):
     deviations, info = committee_deviations(
         system.train.columns(active), n_members=size,
         prior=None if gamma is None else gamma[active], seed=0)
-    scale = 1.0
-    if system.val is not None:
-        A = system.val.A[:, active]
-        error = A @ coef[active] - system.val.y
-        sd = np.std(A @ deviations.T, axis=1, ddof=1)
-        seen = sd > 0.0
-        if seen.any():
-            scale = float(np.sqrt(np.mean((error[seen] / sd[seen]) ** 2)))
-    info["scale"] = scale
-    members = np.zeros((size, len(coef)))
-    members[:, active] = coef[active] + scale * deviations
-    for name, block in (("val", system.val), ("test", system.test)):
+    blocks = {"val": system.val, "test": system.test}
+    spreads = {name: None if block is None else block.A[:, active] @ deviations.T
+               for name, block in blocks.items()}
+    predictions = {name: None if block is None else block.A[:, active] @ coef[active]
+                   for name, block in blocks.items()}
+    info["scale"] = committee_scales(system.val, predictions["val"], spreads["val"])
+    for name, block in blocks.items():
         if block is not None:
-            A = block.A[:, active]
-            info[name] = committee_calibration(block, A @ coef[active],
-                                               A @ members[:, active].T)
+            row_scale = np.array([info["scale"][_QUANTITY_OF_KIND[k]] for k in block.kind])
+            info[name] = committee_calibration(
+                block, predictions[name],
+                predictions[name][:, None] + row_scale[:, None] * spreads[name])
+    members = np.zeros((size, len(coef)))
+    members[:, active] = coef[active] + deviations
     return members, info
+
+
+_QUANTITY_OF_KIND = {"E": "E", "F": "F", "V": "S"}
+
+
+def committee_scales(block, predictions, spreads) -> dict:
+    """Per quantity (``E``, ``F``, ``S``), the scale s that makes the committee's spread
+    match the errors on ``block`` (the validation rows): s² = mean of (error / SD)² over
+    that quantity's rows with a spread, the maximum-likelihood scale of a Gaussian.
+    ``spreads``: each member's difference to ``predictions`` (rows, K). A quantity
+    without rows gets the scale of all rows together; without a block, 1."""
+    if block is None:
+        return dict.fromkeys(_QUANTITY_OF_KIND.values(), 1.0)
+    sd = np.std(spreads, axis=1, ddof=1)
+    seen = sd > 0.0
+    z2 = np.zeros(len(sd))
+    z2[seen] = ((predictions - block.y)[seen] / sd[seen]) ** 2
+    pooled = float(np.sqrt(np.mean(z2[seen]))) if seen.any() else 1.0
+    scales = {}
+    for kind, q in _QUANTITY_OF_KIND.items():
+        rows = seen & (block.kind == kind)
+        scales[q] = float(np.sqrt(np.mean(z2[rows]))) if rows.any() else pooled
+    return scales
 
 
 def dimer_verdicts(potential) -> dict:

@@ -25,6 +25,7 @@ __all__ = ["Potential", "PotentialFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "acefit-potential"
 FORMAT_VERSION = 2  # 2: the header may hold a core repulsion; files without one stay version 1
+COMMITTEE_QUANTITIES = ("E", "F", "S")
 
 
 class PotentialFileError(ValueError):
@@ -77,6 +78,19 @@ def _check_committee(committee, coef):
     return members
 
 
+def _check_committee_scale(scale) -> dict:
+    """``{"E", "F", "S"}``: positive finite scales, 1 where not given."""
+    scale = dict(scale or {})
+    unknown = sorted(set(scale) - set(COMMITTEE_QUANTITIES))
+    if unknown:
+        raise ValueError(f"committee_scale: unknown quantities {unknown}; allowed: "
+                         f"{list(COMMITTEE_QUANTITIES)}")
+    for q, value in scale.items():
+        if not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"committee_scale[{q!r}] must be a positive number, got {value!r}")
+    return {q: float(scale.get(q, 1.0)) for q in COMMITTEE_QUANTITIES}
+
+
 def basis_hash(basis_dict):
     """Stable hash of a basis description (``basis.to_dict()``)."""
     text = json.dumps(basis_dict, sort_keys=True, default=_json_default)
@@ -111,14 +125,19 @@ class Potential:
         the spread of their predictions is the model's uncertainty
         (:meth:`committee_predictions`). They may not use a function whose coefficient
         is zero. The model itself is ``coefficients``.
+    committee_scale : dict, optional
+        ``{"E": s_E, "F": s_F, "S": s_S}``: each member's difference to the model is
+        scaled by s_q in its predictions of energies, forces and stresses (calibrated
+        spreads, ``docs/fitting.md``); a quantity not given has 1.
 
     Attributes
     ----------
-    basis, coefficients, e0, metadata, repulsion, committee (None without one)
+    basis, coefficients, e0, metadata, repulsion, committee (None without one),
+    committee_scale
     """
 
     def __init__(self, basis, coefficients, e0=None, metadata=None, *, prune=True,
-                 repulsion=None, committee=None):
+                 repulsion=None, committee=None, committee_scale=None):
         from acefit.repulsion import repulsion_from_dict
         coef = np.asarray(coefficients, dtype=float)
         if coef.ndim != 1 or len(coef) != len(basis):
@@ -146,6 +165,7 @@ class Potential:
         self.committee = committee
         if committee is not None:
             committee.setflags(write=False)
+        self.committee_scale = _check_committee_scale(committee_scale)
         self.e0 = {}
         for key, value in (e0 or {}).items():
             if not isinstance(value, Real) or not np.isfinite(value):
@@ -217,12 +237,15 @@ class Potential:
         return energy, energies, forces, stress
 
     def committee_predictions(self, atoms, *, forces: bool = False, fit=None):
-        """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) of each member.
+        """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) and stress (K, 6) of
+        each member.
 
         A member differs from the model only in its coefficients, so its prediction is
-        the model's plus the basis values times the difference: the energy needs only
-        the site values (cheap), forces the design rows. ``fit``: the model's
-        :meth:`energy_forces_stress` of ``atoms``, when the caller has it.
+        the model's plus the basis values times the difference (scaled by
+        ``committee_scale`` per quantity): the energy needs only the site values (cheap),
+        forces and stress the design rows. ``fit``: the model's
+        :meth:`energy_forces_stress` of ``atoms``, when the caller has it. Returns
+        ``(energy, forces, stress)``, the last two None without ``forces``.
 
         Raises
         ------
@@ -234,12 +257,16 @@ class Potential:
                              "export.committee >= 2 (docs/config.md)")
         fit = self.energy_forces_stress(atoms) if fit is None else fit
         deviations = self.committee - self.coefficients
+        scale = self.committee_scale
         if not forces:
             basis_energy = self.basis.site_values(atoms).sum(axis=0)
-            return fit[0] + deviations @ basis_energy, None
+            return fit[0] + scale["E"] * (deviations @ basis_energy), None, None
         values = self.basis.evaluate(atoms)
-        member_forces = fit[2][None] + np.einsum("iak,mk->mia", values.forces, deviations)
-        return fit[0] + deviations @ values.energy, member_forces
+        member_forces = fit[2][None] + scale["F"] * np.einsum("iak,mk->mia", values.forces,
+                                                             deviations)
+        member_stress = fit[3][None] + scale["S"] * (deviations @ values.stress.T)
+        return (fit[0] + scale["E"] * (deviations @ values.energy), member_forces,
+                member_stress)
 
     # -- files ----------------------------------------------------------------------
     def header(self):
@@ -258,6 +285,8 @@ class Potential:
         }
         if self.repulsion is not None:
             header["repulsion"] = self.repulsion.to_dict()
+        if self.committee is not None:
+            header["committee_scale"] = self.committee_scale
         return header
 
     def _format_version(self):
@@ -356,7 +385,8 @@ class Potential:
                 "acefit writes version 2 exactly when there is one")
         try:
             potential = cls(basis, coef, e0=header["e0"], metadata=header["metadata"],
-                            prune=False, repulsion=repulsion, committee=committee)
+                            prune=False, repulsion=repulsion, committee=committee,
+                            committee_scale=header.get("committee_scale"))
         except (TypeError, ValueError) as exc:
             raise PotentialFileError(f"{str(path)!r}: invalid header: {exc}") from exc
         return potential

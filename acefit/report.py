@@ -157,16 +157,15 @@ def _committee_text(selected) -> str:
     from acefit.evaluate import committee_table
 
     rows = [s for s in selected if s.get("committee")]
-    if not rows:
-        return ""
     table = committee_table([_budget_label(s) for s in rows],
-                            [s["committee"].get("test") for s in rows])
-    scales = ", ".join(f"{_budget_label(s)} {s['committee']['scale']:.3g}" for s in rows)
+                            [s["committee"].get("test") for s in rows],
+                            [s["committee"]["scale"] for s in rows])
+    if not table:
+        return ""
     return (f"Committees of {rows[0]['committee']['members']} members: BLR posterior draws on "
-            "each potential's functions, their spread scaled to the validation errors (by "
-            f"{scales}). On the test set (calibrated: RMS of error / SD near 1, 95 % within "
-            "2 SD; E per configuration, F per component):\n\n" + table
-            if table else "")
+            "each potential's functions, the spread of each quantity scaled to its "
+            "validation errors. On the test set (calibrated: RMS of error / SD near 1, 95 % "
+            "within 2 SD; E per configuration, F and S per component):\n\n" + table)
 
 
 def _budget_label(sel) -> str:

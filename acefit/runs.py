@@ -347,7 +347,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         members, meta["committee"] = posterior_committee(
             path.steps[i].coef, system, prior_scale(run.cfg, basis), committee)
     potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
-                          repulsion=repulsion_setting(run.cfg), committee=members)
+                          repulsion=repulsion_setting(run.cfg), committee=members,
+                          committee_scale=meta.get("committee", {}).get("scale"))
     info = {"run": str(run.directory), **sel, "solver": path.solver,
             "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths),

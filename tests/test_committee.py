@@ -83,14 +83,35 @@ def _member(model, k):
 
 
 def test_member_predictions_are_those_of_the_members_as_potentials(model, atoms):
-    energy, forces = model.committee_predictions(atoms, forces=True)
-    only_energy, none = model.committee_predictions(atoms)
-    assert none is None and energy.shape == (K,) and forces.shape == (K, len(atoms), 3)
+    energy, forces, stress = model.committee_predictions(atoms, forces=True)
+    only_energy, none, nothing = model.committee_predictions(atoms)
+    assert none is None and nothing is None
+    assert energy.shape == (K,) and forces.shape == (K, len(atoms), 3) and stress.shape == (K, 6)
     np.testing.assert_allclose(only_energy, energy, rtol=1e-12)
     for k in range(K):
-        e, _, f, _ = _member(model, k).energy_forces_stress(atoms)
+        e, _, f, st = _member(model, k).energy_forces_stress(atoms)
         np.testing.assert_allclose(energy[k], e, rtol=1e-10)
         np.testing.assert_allclose(forces[k], f, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(stress[k], st, rtol=1e-9, atol=1e-14)
+
+
+def test_committee_scale_widens_each_quantity_on_its_own(model, atoms):
+    scale = {"E": 2.0, "F": 3.0, "S": 0.5}
+    scaled = Potential(model.basis, model.coefficients, e0=model.e0, prune=False,
+                       repulsion=model.repulsion, committee=model.committee,
+                       committee_scale=scale)
+    fit = model.energy_forces_stress(atoms)
+    for got, plain, q in zip(scaled.committee_predictions(atoms, forces=True),
+                             model.committee_predictions(atoms, forces=True), "EFS"):
+        centre = fit[{"E": 0, "F": 2, "S": 3}[q]]
+        np.testing.assert_allclose(got - centre, scale[q] * (plain - centre), rtol=1e-9,
+                                   atol=1e-14)
+    with pytest.raises(ValueError, match="unknown quantities"):
+        Potential(model.basis, model.coefficients, prune=False, committee=model.committee,
+                  committee_scale={"V": 1.0})
+    with pytest.raises(ValueError, match="positive"):
+        Potential(model.basis, model.coefficients, prune=False, committee=model.committee,
+                  committee_scale={"E": 0.0})
 
 
 def test_calculator_gives_the_spread_only_when_asked(model, atoms):
@@ -115,11 +136,15 @@ def test_calculator_gives_the_spread_only_when_asked(model, atoms):
 
 
 def test_committee_file_round_trip_and_damage(tmp_path, model, basis, atoms):
-    path = model.save(tmp_path / "m.h5")
+    scaled = Potential(model.basis, model.coefficients, prune=False, committee=model.committee,
+                       committee_scale={"F": 2.5})
+    path = scaled.save(tmp_path / "m.h5")
     back = Potential.load(path)
+    assert back.committee_scale == {"E": 1.0, "F": 2.5, "S": 1.0}
     np.testing.assert_array_equal(back.committee, model.committee)
-    np.testing.assert_array_equal(back.committee_predictions(atoms)[0],
-                                  model.committee_predictions(atoms)[0])
+    for got, want in zip(back.committee_predictions(atoms, forces=True),
+                         scaled.committee_predictions(atoms, forces=True)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
     with h5py.File(path, "r+") as f:
         f["committee"][0, 0] += 1.0
     with pytest.raises(PotentialFileError, match="committee checksum"):
@@ -188,13 +213,12 @@ def test_fit_stores_a_committee_calibrated_on_the_validation_set(committee_run):
         pot = Potential.load(committee_run / "potentials" / f"{sel['label']}_t10.h5")
         record = sel["committee"]
         assert pot.committee.shape == (K, len(pot)) and record["members"] == K
-        assert pot.metadata["committee"]["scale"] == record["scale"] > 1.0
-        # the scale sets the mean squared error / SD of the validation rows to 1
-        val = record["val"]
-        pooled = sum(v["n"] * v["z_rms"] ** 2 for v in val.values()) / sum(
-            v["n"] for v in val.values())
-        assert pooled == pytest.approx(1.0, rel=1e-9)
-        assert set(record["test"]) == {"E", "F", "S"}
+        assert pot.committee_scale == record["scale"] == pot.metadata["committee"]["scale"]
+        assert all(s > 1.0 for s in record["scale"].values())   # the posterior alone is narrow
+        # each quantity's scale sets the mean squared error / SD of its validation rows to 1
+        assert set(record["val"]) == set(record["test"]) == {"E", "F", "S"}
+        for q, v in record["val"].items():
+            assert v["z_rms"] == pytest.approx(1.0, rel=1e-9), q
 
 
 def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, small_data,  # noqa: F811
@@ -211,7 +235,7 @@ def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, sma
     assert "| omp_t10 | F |" in capsys.readouterr().out
     calibration = json.loads((tmp_path / "ev.json").read_text())["committee"]["omp_t10"]
     record = fitted.metadata["committee"]["test"]   # the fit's test rows: the same data
-    for q in ("E", "F"):
+    for q in ("E", "F", "S"):
         for key in ("rmse", "spread", "z_rms", "within_2sd"):
             assert calibration[q][key] == pytest.approx(record[q][key], rel=1e-6), (q, key)
 
@@ -236,7 +260,8 @@ def test_export_overrides_the_committee_size(committee_run, tmp_path, capsys):
     assert export("0", "none") == EXIT_OK
     assert Potential.load(tmp_path / "none.h5").committee is None
     assert export("3", "three") == EXIT_OK
-    assert "committee: 3 members, spread scaled by" in capsys.readouterr().out
+    assert "committee: 3 members, spread scaled to the validation errors by E " in \
+        capsys.readouterr().out
     assert Potential.load(tmp_path / "three.h5").committee.shape[0] == 3
     with pytest.raises(SystemExit) as stop:
         export("1", "one")
@@ -256,4 +281,4 @@ def test_the_spread_grows_away_from_the_training_data(committee_run):
         atoms.calc = calc
         atoms.get_potential_energy()
         spread[a] = calc.results["energy_std"]
-    assert spread[3.2] > 5 * spread[3.6] > 0.0     # 8.5x measured (quickstart: 420x)
+    assert spread[3.2] > 5 * spread[3.6] > 0.0
