@@ -502,7 +502,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
         key = (sel["label"], sel["step"])
         members = None
-        if size:
+        if size and np.any(step.coef):       # the zero model has nothing to vary
             if key not in committees:
                 committees[key] = posterior_committee(step.coef, system, gamma, size)
             members, meta["committee"] = committees[key]
@@ -525,7 +525,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
-        if size:
+        if "committee" in meta:
             record["committee"] = meta["committee"]
         if key not in dimers:
             dimers[key] = dimer_verdicts(potential)

@@ -341,7 +341,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     meta = potential_metadata(run.cfg, path.solver, sel,
                               exported_from=str(run.directory.resolve()))
     members = None
-    if committee:
+    if committee and np.any(path.steps[i].coef):      # the zero model has nothing to vary
         system = assemble_system(run.cfg, run.data(), basis,
                                  cache_dir_of(run.cfg, run.directory), progress=False)
         members, meta["committee"] = posterior_committee(

@@ -282,3 +282,11 @@ def test_the_spread_grows_away_from_the_training_data(committee_run):
         atoms.get_potential_energy()
         spread[a] = calc.results["energy_std"]
     assert spread[3.2] > 5 * spread[3.6] > 0.0
+
+
+def test_the_zero_model_gets_no_committee(committee_run, tmp_path):
+    assert main(["export", str(committee_run), "--path", "omp", "--step", "0",
+                 "--format", "acefit", "-o", str(tmp_path / "zero"), "-q",
+                 "--no-progress"]) == EXIT_OK
+    zero = Potential.load(tmp_path / "zero.h5")
+    assert len(zero) == 0 and zero.committee is None and "committee" not in zero.metadata
