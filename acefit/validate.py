@@ -242,15 +242,21 @@ class ValidationReport:
     def to_markdown(self):
         out = []
         if self.md:
+            sd = any("max_energy_sd_meV_atom" in r for r in self.md)
             out += ["### NVT stability", "",
                     "| config | atoms | T (K) | dt (fs) | steps | stable | reason | "
-                    "min dist (Å) | max ΔE (eV/atom) |",
-                    "|---|---|---|---|---|---|---|---|---|"]
+                    "min dist (Å) | max ΔE (eV/atom) |" + (" max E SD (meV/atom) |" if sd else ""),
+                    "|---|---|---|---|---|---|---|---|---|" + ("---|" if sd else "")]
             for r in self.md:
                 out.append(f"| {r['config']} | {r['n_atoms']} | {r['temperature']:g} | "
                            f"{r['timestep']:g} | {r['steps_done']}/{r['steps']} | "
                            f"{'yes' if r['stable'] else 'NO'} | {r['reason'] or ''} | "
-                           f"{_fmt(r['min_distance'])} | {_fmt(r['max_energy_rise'])} |")
+                           f"{_fmt(r['min_distance'])} | {_fmt(r['max_energy_rise'])} |"
+                           + (f" {_fmt(r.get('max_energy_sd_meV_atom'))} |" if sd else ""))
+            if sd:
+                out += ["", "max E SD: the largest energy spread of the potential's "
+                            "committee at the checks of the run, per atom; a value far above "
+                            "that of the test set marks a run that left the training data."]
             out.append("")
         if self.nve:
             out += ["### NVE energy drift", "",
@@ -355,8 +361,23 @@ def _prepare(atoms, min_atoms):
 
 
 # --------------------------------------------------------------------------- MD
+def _committee_of(calc):
+    """The potential of an acefit calculator whose potential has a committee, else None."""
+    pot = getattr(calc, "potential", None)
+    return pot if getattr(pot, "committee", None) is not None else None
+
+
+def _energy_sd(atoms, pot) -> float:
+    """The committee's energy SD per atom (meV/atom); the site values only, at checks."""
+    # the spread does not depend on the model's own energy, so none is computed for it
+    energies, _, _ = pot.committee_predictions(atoms, fit=(0.0, None, None, None))
+    return 1e3 * float(np.std(energies, ddof=1)) / len(atoms)
+
+
 def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_total=False):
-    """Run ``steps`` MD steps with periodic checks; returns a result dict."""
+    """Run ``steps`` MD steps with periodic checks; returns a result dict (with a
+    committee, also the largest energy SD per atom met at a check, in meV/atom: how far
+    the run went from the training data)."""
     atoms.calc = calc
     n = len(atoms)
     reason, steps_done = None, 0
@@ -367,6 +388,8 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
         return {"stable": False, "reason": f"start not evaluable ({type(exc).__name__}: "
                                            f"{exc})"[:160], "steps_done": 0,
                 "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
+    committee = _committee_of(calc)
+    sd = [_energy_sd(atoms, committee)] if committee is not None else []
     dmin = _min_distance(atoms, 3.0 * s.min_distance)
     max_rise = 0.0
     totals = [(0.0, atoms.get_total_energy() / n)] if track_total else []
@@ -389,6 +412,8 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
             break
         dmin = min(dmin, _min_distance(atoms, 3.0 * s.min_distance))
         max_rise = max(max_rise, epot - e_start)
+        if committee is not None:
+            sd.append(_energy_sd(atoms, committee))
         if track_total:
             totals.append((dyn.get_time() / (1000 * units.fs), atoms.get_total_energy() / n))
         if dmin < s.min_distance:
@@ -398,8 +423,11 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
             reason = "energy_blowup"
             break
     bar.update(steps - steps_done)
-    return {"stable": reason is None, "reason": reason, "steps_done": steps_done,
-            "min_distance": dmin, "max_energy_rise": max_rise, "energies": totals}
+    out = {"stable": reason is None, "reason": reason, "steps_done": steps_done,
+           "min_distance": dmin, "max_energy_rise": max_rise, "energies": totals}
+    if sd:
+        out["max_energy_sd_meV_atom"] = max(sd)
+    return out
 
 
 def _thermalize(atoms, temperature, rng):

@@ -290,3 +290,22 @@ def test_the_zero_model_gets_no_committee(committee_run, tmp_path):
                  "--no-progress"]) == EXIT_OK
     zero = Potential.load(tmp_path / "zero.h5")
     assert len(zero) == 0 and zero.committee is None and "committee" not in zero.metadata
+
+
+def test_validate_reports_how_far_md_went_from_the_data(committee_run):
+    from acefit.validate import validate
+
+    pot = Potential.load(committee_run / "potential.h5")
+    start = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    settings = dict(md_steps=20, nve_steps=0, check_every=10, properties=False,
+                    progress=False, temperatures=[300], timesteps=[1.0])
+    (run,) = validate(pot, [start], settings).md
+    energies, _, _ = pot.committee_predictions(start)
+    at_start = 1e3 * np.std(energies, ddof=1) / len(start)      # the first check
+    assert run["max_energy_sd_meV_atom"] >= at_start * (1 - 1e-12) > 0
+    report = validate(pot, [start], settings)
+    assert "max E SD (meV/atom)" in report.to_markdown()
+    plain = Potential(pot.basis, pot.coefficients, e0=pot.e0, prune=False,
+                      repulsion=pot.repulsion)
+    (run,) = validate(plain, [start], settings).md
+    assert "max_energy_sd_meV_atom" not in run
