@@ -324,14 +324,15 @@ def committee_table(labels, calibrations, scales) -> str:
     committee) and the scale of each quantity's spread (``Potential.committee_scale``);
     empty when none has a committee."""
     lines = ["| potential | quantity | scale | RMSE | committee SD (RMS) | RMS of error / SD "
-             "| within 2 SD | rank correlation SD ~ error |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| within 2 SD | rank correlation SD ~ error | rows without spread |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for label, calibration, scale in zip(labels, calibrations, scales):
         for q, c in (calibration or {}).items():
             digits = dict(QUANTITY_DIGITS)[q]
             lines.append(f"| {label} | {q} | {scale[q]:.3g} | {c['rmse']:.{digits}f} | "
                          f"{c['spread']:.{digits}f} | {c['z_rms']:.2f} | "
-                         f"{100 * c['within_2sd']:.0f} % | {c['rank_correlation']:.2f} |")
+                         f"{100 * c['within_2sd']:.0f} % | {c['rank_correlation']:.2f} | "
+                         f"{c['without_spread']} of {c['n']} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 

@@ -233,7 +233,8 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
         ``within_2sd``, the share of errors within two standard deviations (0.95 for a
         calibrated Gaussian); ``rank_correlation``, Spearman's between the standard
         deviations and the absolute errors (does a larger spread flag a larger error;
-        NaN below three rows).
+        NaN below three rows). The last three leave out the rows where the spread is
+        rounding (:func:`rows_with_spread`), counted in ``without_spread``.
     """
     import scipy.stats
 
@@ -245,21 +246,41 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
     error = _scaled_residuals(block, predictions)[:, 0]
     member_errors = _scaled_residuals(block, members)   # labels cancel in the spread
     sd = np.std(member_errors, axis=1, ddof=1)
+    spread = rows_with_spread(block.kind, sd)
     out = {}
     for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
         rows = block.kind == kind
-        e, s = error[rows], sd[rows]
-        if not e.size:
+        if not rows.any():
             continue
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.abs(e) / s
-            rank = (scipy.stats.spearmanr(s, np.abs(e)).statistic if e.size >= 3
-                    else float("nan"))
+        e, s = error[rows], sd[rows]
+        seen = spread[rows]
+        z = np.abs(e[seen]) / s[seen]
+        with warnings.catch_warnings():     # constant SDs: no rank, NaN says so
+            warnings.simplefilter("ignore", scipy.stats.ConstantInputWarning)
+            rank = (scipy.stats.spearmanr(s[seen], np.abs(e[seen])).statistic
+                    if seen.sum() >= 3 else float("nan"))
         out[label] = {"n": int(e.size), "rmse": float(np.sqrt(np.mean(e ** 2))),
                       "spread": float(np.sqrt(np.mean(s ** 2))),
-                      "z_rms": float(np.sqrt(np.mean(z ** 2))),
-                      "within_2sd": float(np.mean(z <= 2.0)),
+                      "without_spread": int(e.size - seen.sum()),
+                      "z_rms": float(np.sqrt(np.mean(z ** 2))) if z.size else float("nan"),
+                      "within_2sd": float(np.mean(z <= 2.0)) if z.size else float("nan"),
                       "rank_correlation": float(rank)}
+    return out
+
+
+def rows_with_spread(kinds, sd, rtol: float = 1e-6) -> np.ndarray:
+    """Rows where a committee's SD is more than rounding: above ``rtol`` times the median
+    SD of the rows of the same kind. Symmetry zeroes some rows in every member alike (the
+    forces of a perfect crystal, the shear stresses of a cubic cell), so their SD is
+    rounding while their labels carry the reference's noise: their error / SD says
+    nothing about the committee, and a handful of them would decide a mean of it."""
+    kinds, sd = np.asarray(kinds), np.asarray(sd, dtype=float)
+    out = np.zeros(len(sd), dtype=bool)
+    for kind in np.unique(kinds):
+        rows = kinds == kind
+        positive = sd[rows][sd[rows] > 0]
+        if positive.size:
+            out[rows] = sd[rows] > rtol * np.median(positive)
     return out
 
 

@@ -587,13 +587,16 @@ _QUANTITY_OF_KIND = {"E": "E", "F": "F", "V": "S"}
 def committee_scales(block, predictions, spreads) -> dict:
     """Per quantity (``E``, ``F``, ``S``), the scale s that makes the committee's spread
     match the errors on ``block`` (the validation rows): s² = mean of (error / SD)² over
-    that quantity's rows with a spread, the maximum-likelihood scale of a Gaussian.
+    that quantity's rows with a spread above rounding
+    (:func:`acefit.metrics.rows_with_spread`), the maximum-likelihood scale of a Gaussian.
     ``spreads``: each member's difference to ``predictions`` (rows, K). A quantity
     without rows gets the scale of all rows together; without a block, 1."""
     if block is None:
         return dict.fromkeys(_QUANTITY_OF_KIND.values(), 1.0)
+    from acefit.metrics import rows_with_spread
+
     sd = np.std(spreads, axis=1, ddof=1)
-    seen = sd > 0.0
+    seen = rows_with_spread(block.kind, sd)     # not rows that symmetry zeroes
     z2 = np.zeros(len(sd))
     z2[seen] = ((predictions - block.y)[seen] / sd[seen]) ** 2
     pooled = float(np.sqrt(np.mean(z2[seen]))) if seen.any() else 1.0

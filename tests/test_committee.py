@@ -309,3 +309,25 @@ def test_validate_reports_how_far_md_went_from_the_data(committee_run):
                       repulsion=pot.repulsion)
     (run,) = validate(plain, [start], settings).md
     assert "max_energy_sd_meV_atom" not in run
+
+
+def test_rows_that_symmetry_zeroes_do_not_decide_the_calibration():
+    """A force component zero by symmetry in every member (SD at rounding) with a noisy
+    label would make error / SD astronomical; it is left out, and counted."""
+    from acefit.metrics import rows_with_spread
+
+    n = 12
+    block = DesignBlock(A=np.zeros((n, 1)), y=np.zeros(n), w=np.ones(n),
+                        config=np.zeros(n, dtype=np.int64), kind=np.full(n, "F"),
+                        atom=np.zeros(n, dtype=np.int64), component=np.zeros(n, dtype=np.int64),
+                        n_atoms=np.full(n, 4), volume=np.full(n, 50.0),
+                        config_type=np.full(n, "bulk"))
+    spread = np.tile([-1.0, 1.0], (n, 1)) * 0.1
+    spread[0] = [0.0, 1e-17]                       # the symmetry zero
+    predictions = np.full(n, 0.1)
+    predictions[0] = 0.05                          # its label noise
+    out = committee_calibration(block, predictions, predictions[:, None] + spread)["F"]
+    assert out["without_spread"] == 1 and out["n"] == n
+    assert out["z_rms"] == pytest.approx(0.1 / np.std([-0.1, 0.1], ddof=1))
+    assert rows_with_spread(block.kind, np.std(spread, axis=1, ddof=1)).tolist() == \
+        [False] + [True] * (n - 1)
