@@ -561,9 +561,10 @@ def posterior_committee(coef, system, gamma, size: int):
 
     coef = np.asarray(coef, dtype=float)
     active = np.flatnonzero(coef)
+    # every column active (a full BLR fit): R is already that problem's triangle
+    problem = system.train if active.size == len(coef) else system.train.columns(active)
     deviations, info = committee_deviations(
-        system.train.columns(active), n_members=size,
-        prior=None if gamma is None else gamma[active], seed=0)
+        problem, n_members=size, prior=None if gamma is None else gamma[active], seed=0)
     blocks = {"val": system.val, "test": system.test}
     spreads = {name: None if block is None else block.A[:, active] @ deviations.T
                for name, block in blocks.items()}

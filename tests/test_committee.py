@@ -331,3 +331,20 @@ def test_rows_that_symmetry_zeroes_do_not_decide_the_calibration():
     assert out["z_rms"] == pytest.approx(0.1 / np.std([-0.1, 0.1], ddof=1))
     assert rows_with_spread(block.kind, np.std(spread, axis=1, ddof=1)).tolist() == \
         [False] + [True] * (n - 1)
+
+
+def test_a_committee_on_every_column_uses_the_system_as_it_is(problem):
+    """A full-basis checkpoint (every coefficient nonzero) needs no re-triangularised
+    sub-problem; its members are the posterior draws of the whole system."""
+    from types import SimpleNamespace
+
+    from acefit.pipeline import posterior_committee
+
+    A, y = problem
+    system = SimpleNamespace(train=LeastSquaresProblem.from_dense(A, y, reduce=True),
+                             val=None, test=None)
+    coef = np.linalg.lstsq(A, y, rcond=None)[0]
+    members, record = posterior_committee(coef, system, None, 5)
+    deviations, _ = committee_deviations(system.train, n_members=5, seed=0)
+    np.testing.assert_allclose(members, coef + deviations, rtol=1e-12)
+    assert record["scale"] == {"E": 1.0, "F": 1.0, "S": 1.0}     # no validation set
