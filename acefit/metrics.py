@@ -19,6 +19,7 @@ from acefit.design import DesignBlock, design_block
 
 UNITS = {"E": "meV/atom", "F": "eV/Å", "S": "GPa"}
 QUANTITIES = ("E", "F", "S")
+QUANTITY_OF_KIND = {"E": "E", "F": "F", "V": "S"}   # row kind -> reported quantity
 EV_PER_A3_TO_GPA = 160.21766208
 _BOOTSTRAP_CHUNK = 2 ** 22        # draw counts held at once (configurations × draws)
 
@@ -248,7 +249,7 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
     sd = np.std(member_errors, axis=1, ddof=1)
     spread = rows_with_spread(block.kind, sd)
     out = {}
-    for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
+    for kind, label in QUANTITY_OF_KIND.items():
         rows = block.kind == kind
         if not rows.any():
             continue
@@ -355,7 +356,7 @@ def config_errors(basis, configs, coef, e0) -> dict:
 def _stats(values, kinds) -> dict:
     """Per quantity, MAE and RMSE of every column of ``values`` (rows of that kind)."""
     out = {}
-    for kind, label in (("E", "E"), ("F", "F"), ("V", "S")):
+    for kind, label in QUANTITY_OF_KIND.items():
         v = values[kinds == kind]
         if v.shape[0] == 0:
             out[label] = None

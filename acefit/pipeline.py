@@ -556,7 +556,7 @@ def posterior_committee(coef, system, gamma, size: int):
         (``{"E", "F", "S"}``) and, on the validation and test sets, ``val`` and ``test``
         (:func:`acefit.metrics.committee_calibration` of the scaled committee).
     """
-    from acefit.metrics import committee_calibration
+    from acefit.metrics import QUANTITY_OF_KIND, committee_calibration
     from acefit.solvers.bayes import committee_deviations
 
     coef = np.asarray(coef, dtype=float)
@@ -573,16 +573,13 @@ def posterior_committee(coef, system, gamma, size: int):
     info["scale"] = committee_scales(system.val, predictions["val"], spreads["val"])
     for name, block in blocks.items():
         if block is not None:
-            row_scale = np.array([info["scale"][_QUANTITY_OF_KIND[k]] for k in block.kind])
+            row_scale = np.array([info["scale"][QUANTITY_OF_KIND[k]] for k in block.kind])
             info[name] = committee_calibration(
                 block, predictions[name],
                 predictions[name][:, None] + row_scale[:, None] * spreads[name])
     members = np.zeros((size, len(coef)))
     members[:, active] = coef[active] + deviations
     return members, info
-
-
-_QUANTITY_OF_KIND = {"E": "E", "F": "F", "V": "S"}
 
 
 def committee_scales(block, predictions, spreads) -> dict:
@@ -592,9 +589,10 @@ def committee_scales(block, predictions, spreads) -> dict:
     (:func:`acefit.metrics.rows_with_spread`), the maximum-likelihood scale of a Gaussian.
     ``spreads``: each member's difference to ``predictions`` (rows, K). A quantity
     without rows gets the scale of all rows together; without a block, 1."""
+    from acefit.metrics import QUANTITY_OF_KIND, rows_with_spread
+
     if block is None:
-        return dict.fromkeys(_QUANTITY_OF_KIND.values(), 1.0)
-    from acefit.metrics import rows_with_spread
+        return dict.fromkeys(QUANTITY_OF_KIND.values(), 1.0)
 
     sd = np.std(spreads, axis=1, ddof=1)
     seen = rows_with_spread(block.kind, sd)     # not rows that symmetry zeroes
@@ -602,7 +600,7 @@ def committee_scales(block, predictions, spreads) -> dict:
     z2[seen] = ((predictions - block.y)[seen] / sd[seen]) ** 2
     pooled = float(np.sqrt(np.mean(z2[seen]))) if seen.any() else 1.0
     scales = {}
-    for kind, q in _QUANTITY_OF_KIND.items():
+    for kind, q in QUANTITY_OF_KIND.items():
         rows = seen & (block.kind == kind)
         scales[q] = float(np.sqrt(np.mean(z2[rows]))) if rows.any() else pooled
     return scales
