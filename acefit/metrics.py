@@ -124,7 +124,7 @@ def configuration_errors(block: DesignBlock, predictions) -> ConfigurationErrors
     scaled = np.abs(_scaled_residuals(block, predictions))
     configs, index = np.unique(block.config, return_inverse=True)
     sums, counts = {}, {}
-    for kind, label in zip(("E", "F", "V"), QUANTITIES):
+    for kind, label in QUANTITY_OF_KIND.items():
         rows = np.flatnonzero(block.kind == kind)
         # a sparse configuration-by-row indicator sums the rows far faster than np.add.at
         member = scipy.sparse.csr_matrix(
