@@ -185,22 +185,23 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
 
 def _committee_calibration(potential, configs, predictions) -> dict:
     """:func:`committee_calibration` of ``potential``'s committee on the rows of
-    ``configs`` (``predictions``: the potential's column of the prediction rows)."""
+    ``configs`` (``predictions``: the potential's column of the prediction rows, to which
+    each member's spread is added; the model is not evaluated again)."""
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in potential.basis.numbers},
                                  method="given")
     weights = resolve_weights(None)
     blocks = []
     for i, cfg in enumerate(configs):
         design = cfg.forces is not None or cfg.stress is not None
-        energy, forces, stress = potential.committee_predictions(cfg.atoms, forces=design)
+        energy, forces, stress = potential.committee_spread(cfg.atoms, forces=design)
         k = len(energy)
         values = SimpleNamespace(
             energy=energy,
             forces=forces.transpose(1, 2, 0) if design else np.zeros((cfg.n_atoms, 3, k)),
             stress=stress.T if design else np.zeros((6, k)))
         blocks.append(config_rows(values, cfg, weights, as_given, i))
-    members = DesignBlock.concatenate(blocks)
-    return committee_calibration(members, predictions, members.A)
+    spread = DesignBlock.concatenate(blocks)      # rows are linear in the values
+    return committee_calibration(spread, predictions, predictions[:, None] + spread.A)
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:

@@ -501,14 +501,14 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         step = paths[sel["label"]].steps[sel["step"]]
         meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
         key = (sel["label"], sel["step"])
-        members = None
-        if size and np.any(step.coef):       # the zero model has nothing to vary
-            if key not in committees:
-                committees[key] = posterior_committee(step.coef, system, gamma, size)
-            members, meta["committee"] = committees[key]
+        if size and key not in committees:
+            committees[key] = posterior_committee(step.coef, system, gamma, size)
+        members, committee = committees.get(key, (None, None))
+        if committee:
+            meta["committee"] = committee
         potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta,
                               repulsion=system.e0.repulsion, committee=members,
-                              committee_scale=meta.get("committee", {}).get("scale"))
+                              committee_scale=committee and committee["scale"])
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
             targets.append(run_dir / "potential")
@@ -525,8 +525,8 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
         one_body = _one_body_energies(basis, step.coef)
         if one_body:
             record["one_body_eV"] = one_body
-        if "committee" in meta:
-            record["committee"] = meta["committee"]
+        if committee:
+            record["committee"] = committee
         if key not in dimers:
             dimers[key] = dimer_verdicts(potential)
         record["dimers"] = dimers[key]
@@ -550,8 +550,8 @@ def posterior_committee(coef, system, gamma, size: int):
 
     Returns
     -------
-    members : ndarray (size, n)
-    record : dict
+    members : ndarray (size, n), or None for the zero model (nothing to vary)
+    record : dict or None
         ``members``, ``alpha``, ``beta``, ``effective_params``, ``seed``, ``scale``
         (``{"E", "F", "S"}``) and, on the validation and test sets, ``val`` and ``test``
         (:func:`acefit.metrics.committee_calibration` of the scaled committee).
@@ -561,6 +561,8 @@ def posterior_committee(coef, system, gamma, size: int):
 
     coef = np.asarray(coef, dtype=float)
     active = np.flatnonzero(coef)
+    if not active.size:
+        return None, None
     # every column active (a full BLR fit): R is already that problem's triangle
     problem = system.train if active.size == len(coef) else system.train.columns(active)
     deviations, info = committee_deviations(
@@ -612,10 +614,9 @@ def dimer_verdicts(potential) -> dict:
     from acefit.calculator import ACECalculator
     from acefit.validate import dimer_checks
 
-    verdicts = {check["pair"]: {k: check[k] for k in ("repulsive_core", "lowest_eV",
-                                                      "lowest_at_A", "shortest_eV")}
-                for check in dimer_checks(ACECalculator(potential), potential.elements)}
-    return verdicts
+    return {check["pair"]: {k: check[k] for k in ("repulsive_core", "lowest_eV",
+                                                  "lowest_at_A", "shortest_eV")}
+            for check in dimer_checks(ACECalculator(potential), potential.elements)}
 
 
 def warn_without_core(verdicts) -> None:

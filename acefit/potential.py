@@ -236,16 +236,15 @@ class Potential:
             energies, forces, stress = energies + core[1], forces + core[2], stress + core[3]
         return energy, energies, forces, stress
 
-    def committee_predictions(self, atoms, *, forces: bool = False, fit=None):
-        """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) and stress (K, 6) of
-        each member.
+    def committee_spread(self, atoms, *, forces: bool = False):
+        """Each member's prediction less the model's: energy (K,) and, with ``forces``,
+        forces (K, n_atoms, 3) and stress (K, 6); ``(energy, forces, stress)``, the last two
+        None without ``forces``.
 
-        A member differs from the model only in its coefficients, so its prediction is
-        the model's plus the basis values times the difference (scaled by
-        ``committee_scale`` per quantity): the energy needs only the site values (cheap),
-        forces and stress the design rows. ``fit``: the model's
-        :meth:`energy_forces_stress` of ``atoms``, when the caller has it. Returns
-        ``(energy, forces, stress)``, the last two None without ``forces``.
+        A member differs from the model only in its coefficients, so this is the basis
+        values times the difference, scaled by ``committee_scale`` per quantity: the
+        energy needs only the site values (cheap), forces and stress the design rows. The
+        model itself is not evaluated.
 
         Raises
         ------
@@ -255,18 +254,26 @@ class Potential:
         if self.committee is None:
             raise ValueError("this potential has no committee; allowed: one fitted with "
                              "export.committee >= 2 (docs/config.md)")
-        fit = self.energy_forces_stress(atoms) if fit is None else fit
         deviations = self.committee - self.coefficients
         scale = self.committee_scale
         if not forces:
             basis_energy = self.basis.site_values(atoms).sum(axis=0)
-            return fit[0] + scale["E"] * (deviations @ basis_energy), None, None
+            return scale["E"] * (deviations @ basis_energy), None, None
         values = self.basis.evaluate(atoms)
-        member_forces = fit[2][None] + scale["F"] * np.einsum("iak,mk->mia", values.forces,
-                                                             deviations)
-        member_stress = fit[3][None] + scale["S"] * (deviations @ values.stress.T)
-        return (fit[0] + scale["E"] * (deviations @ values.energy), member_forces,
-                member_stress)
+        return (scale["E"] * (deviations @ values.energy),
+                scale["F"] * np.einsum("iak,mk->mia", values.forces, deviations),
+                scale["S"] * (deviations @ values.stress.T))
+
+    def committee_predictions(self, atoms, *, forces: bool = False, fit=None):
+        """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) and stress (K, 6) of
+        each member: the model's prediction plus :meth:`committee_spread`. ``fit``: the
+        model's :meth:`energy_forces_stress` of ``atoms``, when the caller has it.
+        Returns ``(energy, forces, stress)``, the last two None without ``forces``."""
+        energy, member_forces, member_stress = self.committee_spread(atoms, forces=forces)
+        fit = self.energy_forces_stress(atoms) if fit is None else fit
+        if not forces:
+            return fit[0] + energy, None, None
+        return fit[0] + energy, fit[2][None] + member_forces, fit[3][None] + member_stress
 
     # -- files ----------------------------------------------------------------------
     def header(self):

@@ -340,19 +340,20 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     sel = {"label": label, "step": i, "n_active": int(path.sizes[i]), "budget": budget}
     meta = potential_metadata(run.cfg, path.solver, sel,
                               exported_from=str(run.directory.resolve()))
-    members = None
-    if committee and np.any(path.steps[i].coef):      # the zero model has nothing to vary
+    members = record = None
+    if committee and np.any(path.steps[i].coef):      # not assembled for the zero model
         system = assemble_system(run.cfg, run.data(), basis,
                                  cache_dir_of(run.cfg, run.directory), progress=False)
-        members, meta["committee"] = posterior_committee(
-            path.steps[i].coef, system, prior_scale(run.cfg, basis), committee)
+        members, record = posterior_committee(path.steps[i].coef, system,
+                                              prior_scale(run.cfg, basis), committee)
+        meta["committee"] = record
     potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
                           repulsion=repulsion_setting(run.cfg), committee=members,
-                          committee_scale=meta.get("committee", {}).get("scale"))
+                          committee_scale=record and record["scale"])
     info = {"run": str(run.directory), **sel, "solver": path.solver,
             "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths),
-            "committee": meta.get("committee")}
+            "committee": record}
     return potential, info
 
 

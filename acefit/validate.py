@@ -369,9 +369,8 @@ def _committee_of(calc):
 
 def _energy_sd(atoms, pot) -> float:
     """The committee's energy SD per atom (meV/atom); the site values only, at checks."""
-    # the spread does not depend on the model's own energy, so none is computed for it
-    energies, _, _ = pot.committee_predictions(atoms, fit=(0.0, None, None, None))
-    return 1e3 * float(np.std(energies, ddof=1)) / len(atoms)
+    spread, _, _ = pot.committee_spread(atoms)
+    return 1e3 * float(np.std(spread, ddof=1)) / len(atoms)
 
 
 def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_total=False):

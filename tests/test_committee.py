@@ -88,6 +88,10 @@ def test_member_predictions_are_those_of_the_members_as_potentials(model, atoms)
     assert none is None and nothing is None
     assert energy.shape == (K,) and forces.shape == (K, len(atoms), 3) and stress.shape == (K, 6)
     np.testing.assert_allclose(only_energy, energy, rtol=1e-12)
+    fit = model.energy_forces_stress(atoms)
+    for spread, members, centre in zip(model.committee_spread(atoms, forces=True),
+                                       (energy, forces, stress), (fit[0], fit[2], fit[3])):
+        np.testing.assert_allclose(spread, members - centre, rtol=1e-9, atol=1e-12)
     for k in range(K):
         e, _, f, st = _member(model, k).energy_forces_stress(atoms)
         np.testing.assert_allclose(energy[k], e, rtol=1e-10)
@@ -348,3 +352,4 @@ def test_a_committee_on_every_column_uses_the_system_as_it_is(problem):
     deviations, _ = committee_deviations(system.train, n_members=5, seed=0)
     np.testing.assert_allclose(members, coef + deviations, rtol=1e-12)
     assert record["scale"] == {"E": 1.0, "F": 1.0, "S": 1.0}     # no validation set
+    assert posterior_committee(np.zeros_like(coef), system, None, 5) == (None, None)
