@@ -163,7 +163,8 @@ def main(argv=None):
     members = coef + 1e-4 * rng.normal(size=(32, len(coef))) * (coef != 0.0)
     with_committee = ACECalculator(Potential(pot5k.basis, coef, committee=members),
                                    committee=True)
-    plain, energy_spread = per_atom_ms([calcs[-3], with_committee], atoms, args.repeat)[:, 1]
+    plain, energy_spread = per_atom_ms([ACECalculator(sparse), with_committee], atoms,
+                                       args.repeat)[:, 1]
     force_spread = per_atom_ms([with_committee], atoms, args.repeat,
                                PROPERTIES + ("forces_std",))[0, 1]
     print(f"32-member committee, sparse 300, CPU ms/atom: {plain:.3f} without, "
