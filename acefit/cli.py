@@ -323,8 +323,9 @@ def _key_option(label: str) -> str:
 
 def _evaluate(args) -> int:
     from acefit.data import changed_label_keys, read_configurations
-    from acefit.evaluate import (committee_table, errors_table, evaluate, paired_table,
-                                 parity_png, worst_table, write_predictions)
+    from acefit.evaluate import (committee_by_config_type_table, committee_table, errors_table,
+                                 evaluate, paired_table, parity_png, worst_table,
+                                 write_predictions)
     from acefit.potential import Potential
 
     files = [_potential_file(p) for p in args.potentials]
@@ -353,12 +354,17 @@ def _evaluate(args) -> int:
     worst = worst_table(result, args.worst) if args.worst > 0 else ""
     if worst:
         print(f"\nLargest errors (ΔE: prediction − label, meV/atom; F MAE eV/Å):\n\n{worst}")
-    committee = committee_table(result.labels, result.committee,
-                                [pot.committee_scale for pot in potentials])
+    scales = [pot.committee_scale for pot in potentials]
+    committee = committee_table(result.labels, result.committee, scales)
     if committee:
         print("\nCommittees: does the spread of the members measure the errors (calibrated: "
               "RMS of error / SD near 1, 95 % within 2 SD)? E meV/atom per configuration, F "
               f"eV/Å and S GPa per component.\n\n{committee}")
+    by_type = committee_by_config_type_table(result.labels, result.committee_by_config_type,
+                                             scales)
+    if by_type:
+        print("\nThe same per config_type: where the committee is cautious (below 1) or "
+              f"overconfident (above 1).\n\n{by_type}")
     if len(potentials) > 1:
         print("\nPaired on the same draws of the configurations (a difference within about "
               "two standard errors is one this data cannot resolve):\n")

@@ -23,12 +23,14 @@ import numpy as np
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, committee_calibration, configuration_errors,
+                            bootstrap_errors, committee_calibration,
+                            committee_calibration_by_config_type, configuration_errors,
                             errors_of_predictions, interval_text)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
-           "errors_table", "paired_table", "worst_table", "committee_table"]
+           "errors_table", "paired_table", "worst_table", "committee_table",
+           "committee_by_config_type_table", "committee_spread_rows"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
 
@@ -63,6 +65,9 @@ class Evaluation:
     committee : list of (dict or None)
         Per potential, :func:`acefit.metrics.committee_calibration` of its committee on
         the labels (None for a potential without one).
+    committee_by_config_type : list of (dict or None)
+        The same per ``config_type``
+        (:func:`acefit.metrics.committee_calibration_by_config_type`).
     """
 
     labels: list
@@ -73,6 +78,7 @@ class Evaluation:
     paired: list
     ms_per_atom: list
     committee: list
+    committee_by_config_type: list
 
     def to_dict(self) -> dict:
         return {"units": self.errors[0]["units"], "potentials": [
@@ -82,6 +88,7 @@ class Evaluation:
                             zip(self.labels[1:], self.paired)],
             "ms_per_atom": dict(zip(self.labels, self.ms_per_atom)),
             "committee": dict(zip(self.labels, self.committee)),
+            "committee_by_config_type": dict(zip(self.labels, self.committee_by_config_type)),
             "configurations": [cfg.where for cfg in self.configs]}
 
 
@@ -176,17 +183,25 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     if len(potentials) > 1:
         paired = bootstrap_differences(per_config, [(j, 0) for j in range(1, len(potentials))],
                                        resamples=resamples, seed=seed)
-    committee = [None if pot.committee is None else
-                 _committee_calibration(pot, configs, rows.A[:, j])
-                 for j, pot in enumerate(potentials)]
+    committee, committee_by_type = [], []
+    for j, pot in enumerate(potentials):
+        if pot.committee is None:
+            committee.append(None)
+            committee_by_type.append(None)
+            continue
+        spread = committee_spread_rows(pot, configs)
+        members = rows.A[:, j, None] + spread.A
+        committee.append(committee_calibration(spread, rows.A[:, j], members))
+        committee_by_type.append(committee_calibration_by_config_type(spread, rows.A[:, j],
+                                                                      members))
     return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom,
-                      committee)
+                      committee, committee_by_type)
 
 
-def _committee_calibration(potential, configs, predictions) -> dict:
-    """:func:`committee_calibration` of ``potential``'s committee on the rows of
-    ``configs`` (``predictions``: the potential's column of the prediction rows, to which
-    each member's spread is added; the model is not evaluated again)."""
+def committee_spread_rows(potential, configs) -> DesignBlock:
+    """The rows of ``configs`` with, in ``A``, each committee member's difference to
+    ``potential``'s prediction (the model is not evaluated again: a member's prediction is
+    the potential's column of the prediction rows plus its spread)."""
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in potential.basis.numbers},
                                  method="given")
     weights = resolve_weights(None)
@@ -200,8 +215,7 @@ def _committee_calibration(potential, configs, predictions) -> dict:
             forces=forces.transpose(1, 2, 0) if design else np.zeros((cfg.n_atoms, 3, k)),
             stress=stress.T if design else np.zeros((6, k)))
         blocks.append(config_rows(values, cfg, weights, as_given, i))
-    spread = DesignBlock.concatenate(blocks)      # rows are linear in the values
-    return committee_calibration(spread, predictions, predictions[:, None] + spread.A)
+    return DesignBlock.concatenate(blocks)      # rows are linear in the values
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:
@@ -335,6 +349,16 @@ def committee_table(labels, calibrations, scales) -> str:
                          f"{100 * c['within_2sd']:.0f} % | {c['rank_correlation']:.2f} | "
                          f"{c['without_spread']} of {c['n']} |")
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def committee_by_config_type_table(labels, by_config_type, scales) -> str:
+    """:func:`committee_table` per ``config_type`` (rows "potential, config_type"; the
+    ``committee_by_config_type`` of an :class:`Evaluation`); empty when no potential has
+    a committee or the data have one config_type."""
+    flat = [(f"{label}, {name}", calibration, scale)
+            for label, groups, scale in zip(labels, by_config_type, scales)
+            if groups and len(groups) > 1 for name, calibration in groups.items()]
+    return committee_table(*zip(*flat)) if flat else ""
 
 
 def worst_table(evaluation: Evaluation, n: int = 5) -> str:

@@ -237,8 +237,21 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
         NaN below three rows). The last three leave out the rows where the spread is
         rounding (:func:`rows_with_spread`), counted in ``without_spread``.
     """
-    import scipy.stats
+    return _calibration(*_committee_rows(block, predictions, members), block.kind)
 
+
+def committee_calibration_by_config_type(block: DesignBlock, predictions, members) -> dict:
+    """:func:`committee_calibration` of each ``config_type``'s rows, ``{name: {...}}`` in
+    sorted order: where a committee is cautious and where it is overconfident. Which rows
+    have a spread is decided over all rows (:func:`rows_with_spread`), as in the total."""
+    rows = _committee_rows(block, predictions, members)
+    return {name: _calibration(*rows, block.kind, block.config_type == name)
+            for name in sorted(set(block.config_type.tolist()))}
+
+
+def _committee_rows(block: DesignBlock, predictions, members):
+    """The model's error, the members' SD and :func:`rows_with_spread` of every row, in the
+    units of :func:`errors`."""
     members = np.asarray(members, dtype=float)
     predictions = np.asarray(predictions, dtype=float).reshape(-1, 1)
     if members.ndim != 2 or members.shape[0] != predictions.shape[0] or members.shape[1] < 2:
@@ -247,10 +260,18 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
     error = _scaled_residuals(block, predictions)[:, 0]
     member_errors = _scaled_residuals(block, members)   # labels cancel in the spread
     sd = np.std(member_errors, axis=1, ddof=1)
-    spread = rows_with_spread(block.kind, sd)
+    return error, sd, rows_with_spread(block.kind, sd)
+
+
+def _calibration(error, sd, spread, kinds, mask=None) -> dict:
+    """The statistics of :func:`committee_calibration` over the rows in ``mask`` (all)."""
+    import scipy.stats
+
     out = {}
     for kind, label in QUANTITY_OF_KIND.items():
-        rows = block.kind == kind
+        rows = kinds == kind
+        if mask is not None:
+            rows &= mask
         if not rows.any():
             continue
         e, s = error[rows], sd[rows]

@@ -14,7 +14,7 @@ from acefit import ACEBasis, Potential
 from acefit.calculator import ACECalculator
 from acefit.design import DesignBlock
 from acefit.lsq import LeastSquaresProblem
-from acefit.metrics import committee_calibration
+from acefit.metrics import committee_calibration, committee_calibration_by_config_type
 from acefit.potential import PotentialFileError
 from acefit.solvers.bayes import blr, blr_posterior, committee_deviations
 
@@ -203,6 +203,39 @@ def test_calibration_statistics_match_a_direct_computation():
         committee_calibration(block, predictions, members[:, :1])
 
 
+def test_calibration_per_config_type_splits_the_total():
+    """Each config_type's statistics are those of its own rows; which rows have a spread
+    is decided over all rows, so a config_type whose every SD is rounding is not judged
+    against its own median."""
+    rng = np.random.default_rng(11)
+    n = 60
+    kind = np.array((["E"] * 5 + ["F"] * 25) * 2)
+    config_type = np.array(["bulk"] * 30 + ["slab"] * 30)
+    block = DesignBlock(A=np.zeros((n, 1)), y=rng.normal(size=n), w=np.ones(n),
+                        config=np.repeat(np.arange(12), 5), kind=kind,
+                        atom=np.zeros(n, dtype=np.int64), component=np.zeros(n, dtype=np.int64),
+                        n_atoms=np.full(n, 4), volume=np.full(n, 50.0), config_type=config_type)
+    predictions = block.y + rng.normal(size=n)
+    width = rng.uniform(0.5, 2, (n, 1))
+    width[(config_type == "slab") & (kind == "F")] = 1e-9      # symmetry: rounding only
+    members = predictions[:, None] + rng.normal(size=(n, 5)) * width
+    total = committee_calibration(block, predictions, members)
+    groups = committee_calibration_by_config_type(block, predictions, members)
+    assert list(groups) == ["bulk", "slab"]
+    for q in ("E", "F"):
+        assert sum(g[q]["n"] for g in groups.values()) == total[q]["n"]
+        assert (sum(g[q]["without_spread"] for g in groups.values())
+                == total[q]["without_spread"])
+    assert groups["slab"]["F"]["without_spread"] == 25
+    assert np.isnan(groups["slab"]["F"]["z_rms"])
+    bulk_rows = config_type == "bulk"
+    direct = committee_calibration(block.select(bulk_rows), predictions[bulk_rows],
+                                   members[bulk_rows])
+    for q in ("E", "F"):
+        for key, value in direct[q].items():
+            assert groups["bulk"][q][key] == pytest.approx(value), (q, key)
+
+
 @pytest.fixture(scope="module")
 def committee_run(tmp_path_factory, small_data):  # noqa: F811
     folder = tmp_path_factory.mktemp("committee")
@@ -236,8 +269,14 @@ def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, sma
     assert main(["evaluate", str(committee_run / "potentials" / "omp_t10.h5"), "--data",
                  str(small_data / "test.xyz"), "--no-progress", "--json",
                  str(tmp_path / "ev.json")]) == EXIT_OK
-    assert "| omp_t10 | F |" in capsys.readouterr().out
-    calibration = json.loads((tmp_path / "ev.json").read_text())["committee"]["omp_t10"]
+    out = capsys.readouterr().out
+    assert "| omp_t10 | F |" in out
+    assert "| omp_t10, md | F |" in out and "| omp_t10, surface | E |" in out
+    result = json.loads((tmp_path / "ev.json").read_text())
+    calibration = result["committee"]["omp_t10"]
+    by_type = result["committee_by_config_type"]["omp_t10"]
+    assert set(by_type) == {"md", "strain", "surface", "vacancy"}
+    assert sum(g["F"]["n"] for g in by_type.values()) == calibration["F"]["n"]
     record = fitted.metadata["committee"]["test"]   # the fit's test rows: the same data
     for q in ("E", "F", "S"):
         for key in ("rmse", "spread", "z_rms", "within_2sd"):
