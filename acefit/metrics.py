@@ -64,7 +64,7 @@ def errors_of_predictions(block: DesignBlock, predictions) -> list:
     list of dict
         One :func:`errors` result per column.
     """
-    scaled = _scaled_residuals(block, predictions)
+    scaled = report_unit_residuals(block, predictions)
     kind = block.kind
     groups = {"all": np.ones(len(kind), dtype=bool)}
     groups.update({name: block.config_type == name
@@ -121,7 +121,7 @@ class ConfigurationErrors:
 def configuration_errors(block: DesignBlock, predictions) -> ConfigurationErrors:
     """Absolute errors of each model (column of ``predictions``, shape (n_rows, k)) summed
     per configuration of ``block``."""
-    scaled = np.abs(_scaled_residuals(block, predictions))
+    scaled = np.abs(report_unit_residuals(block, predictions))
     configs, index = np.unique(block.config, return_inverse=True)
     sums, counts = {}, {}
     for kind, label in QUANTITY_OF_KIND.items():
@@ -257,8 +257,8 @@ def _committee_rows(block: DesignBlock, predictions, members):
     if members.ndim != 2 or members.shape[0] != predictions.shape[0] or members.shape[1] < 2:
         raise ValueError(f"members must have shape ({predictions.shape[0]}, K >= 2), got "
                          f"{members.shape}")
-    error = _scaled_residuals(block, predictions)[:, 0]
-    member_errors = _scaled_residuals(block, members)   # labels cancel in the spread
+    error = report_unit_residuals(block, predictions)[:, 0]
+    member_errors = report_unit_residuals(block, members)   # labels cancel in the spread
     sd = np.std(member_errors, axis=1, ddof=1)
     return error, sd, rows_with_spread(block.kind, sd)
 
@@ -357,7 +357,7 @@ def _interval(value, boot, level, n_configs) -> dict:
             "high": float(high), "configs": n_configs}
 
 
-def _scaled_residuals(block: DesignBlock, predictions) -> np.ndarray:
+def report_unit_residuals(block: DesignBlock, predictions) -> np.ndarray:
     """Residuals of the predictions in report units: meV/atom, eV/Å, GPa."""
     predictions = np.asarray(predictions, dtype=float)
     if predictions.ndim != 2 or predictions.shape[0] != len(block.y):
