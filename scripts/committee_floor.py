@@ -56,6 +56,20 @@ def scale_and_floor(error, sd) -> tuple[float, float]:
     return float(a), float(f) if fit.x[1] > low + 1e-6 else 0.0
 
 
+def log_likelihood_gain(error, sd, scale, s, f) -> float:
+    """How much the floor raises the validation log-likelihood: log L(s, f) − log L(scale, 0),
+    Gaussian, over the rows with sd > 0. A floor is worth its parameter by BIC when this
+    exceeds ½ log(rows)."""
+    error, sd = np.asarray(error, dtype=float), np.asarray(sd, dtype=float)
+    keep = sd > 0
+    e2, s2 = error[keep] ** 2, sd[keep] ** 2
+
+    def log_l(v):
+        return -0.5 * float(np.sum(np.log(2 * np.pi * v) + e2 / v))
+
+    return log_l(s * s * s2 + f * f) - log_l(scale * scale * s2)
+
+
 def calibration(error, sd) -> tuple[float, float]:
     """RMS of error / SD and the share of errors within 2 SD."""
     z = np.abs(error) / sd
@@ -87,7 +101,9 @@ def floor_table(rows: dict, record: dict) -> list:
     out = []
     for q, (error, sd, seen) in rows["val"].items():
         s, f = scale_and_floor(error[seen], sd[seen])
-        entry = {"quantity": q, "scale": record["scale"][q], "scale_with_floor": s, "floor": f}
+        gain = log_likelihood_gain(error[seen], sd[seen], record["scale"][q], s, f)
+        entry = {"quantity": q, "scale": record["scale"][q], "scale_with_floor": s, "floor": f,
+                 "val_rows": int(seen.sum()), "log_likelihood_gain": gain}
         if "test" in rows and q in rows["test"]:
             t_error, t_sd, t_seen = rows["test"][q]
             entry["test_in_use"] = calibration(t_error[t_seen], record["scale"][q] * t_sd[t_seen])
@@ -112,7 +128,8 @@ def main(argv=None) -> int:
     gamma = prior_scale(run.cfg, basis)
     report = json.loads((run.directory / "report.json").read_text())
     print("| checkpoint | quantity | scale in use | test RMS z, within 2 SD | scale with floor "
-          "| floor | test RMS z, within 2 SD |\n|---|---|---:|---|---:|---:|---|")
+          "| floor | test RMS z, within 2 SD | validation rows | log L gain (BIC: > ½ log rows) |"
+          "\n|---|---|---:|---|---:|---:|---|---:|---:|")
     for sel in report["selection"]["selected"]:
         coef = run.paths[sel["label"]].steps[sel["step"]].coef
         if not np.any(coef):
@@ -125,7 +142,9 @@ def main(argv=None) -> int:
                      f"{e['test_with_floor'][0]:.2f}, {100 * e['test_with_floor'][1]:.1f} %"
                      ] if "test_in_use" in e else ["–", "–"]
             print(f"| {name} | {e['quantity']} | {e['scale']:.3g} | {cells[0]} | "
-                  f"{e['scale_with_floor']:.3g} | {e['floor']:.3g} | {cells[1]} |")
+                  f"{e['scale_with_floor']:.3g} | {e['floor']:.3g} | {cells[1]} | "
+                  f"{e['val_rows']} | {e['log_likelihood_gain']:.1f} "
+                  f"({'yes' if e['log_likelihood_gain'] > 0.5 * np.log(e['val_rows']) else 'no'}) |")
     return 0
 
 

@@ -31,6 +31,11 @@ def test_scale_and_floor_are_the_maximum_likelihood_ones(floor):
     best = nll(s, f)
     for da, db in ((1.01, 1), (0.99, 1), (1, 1.05), (1, 0.95)):
         assert nll(s * da, f * db) > best
+    # against the scale alone (its maximum-likelihood value), a real floor gains a lot
+    alone = np.sqrt(np.mean((error / sd) ** 2))
+    gain = floor.log_likelihood_gain(error, sd, alone, s, f)
+    assert gain == pytest.approx(0.5 * (nll(alone, 0.0) - best))
+    assert gain > 0.5 * np.log(len(error))
 
 
 def test_without_a_floor_in_the_data_the_floor_is_small(floor):
@@ -38,6 +43,8 @@ def test_without_a_floor_in_the_data_the_floor_is_small(floor):
     s, f = floor.scale_and_floor(error, sd)
     assert s == pytest.approx(2.0, rel=0.03)
     assert f < 0.02 * np.sqrt(np.mean(error ** 2))
+    alone = np.sqrt(np.mean((error / sd) ** 2))
+    assert -1e-6 < floor.log_likelihood_gain(error, sd, alone, s, f) < 0.5 * np.log(len(error))
     # rows the model fits exactly do not send the likelihood to infinity
     s2, f2 = floor.scale_and_floor(np.append(error, np.zeros(50)), np.append(sd, np.full(50, 1e-12)))
     assert np.isfinite(s2) and np.isfinite(f2) and s2 == pytest.approx(s, rel=0.05)
