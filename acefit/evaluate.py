@@ -344,11 +344,21 @@ def committee_table(labels, calibrations, scales) -> str:
     for label, calibration, scale in zip(labels, calibrations, scales):
         for q, c in (calibration or {}).items():
             digits = dict(QUANTITY_DIGITS)[q]
+            within = None if c["within_2sd"] is None else 100 * c["within_2sd"]
             lines.append(f"| {label} | {q} | {scale[q]:.3g} | {c['rmse']:.{digits}f} | "
-                         f"{c['spread']:.{digits}f} | {c['z_rms']:.2f} | "
-                         f"{100 * c['within_2sd']:.0f} % | {c['rank_correlation']:.2f} | "
+                         f"{c['spread']:.{digits}f} | {_number(c['z_rms'], '.2f')} | "
+                         f"{_number(within, '.0f', ' %')} | "
+                         f"{_number(c['rank_correlation'], '.2f')} | "
                          f"{c['without_spread']} of {c['n']} |")
     return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def _number(x, spec: str, suffix: str = "") -> str:
+    """``x`` formatted, or "–" where it does not exist (NaN; None in a report read back
+    from strict JSON)."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    return f"{x:{spec}}{suffix}"
 
 
 def committee_by_config_type_table(labels, by_config_type, scales) -> str:

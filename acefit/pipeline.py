@@ -554,9 +554,11 @@ def posterior_committee(coef, system, gamma, size: int):
     record : dict or None
         ``members``, ``alpha``, ``beta``, ``effective_params``, ``seed``, ``scale``
         (``{"E", "F", "S"}``) and, on the validation and test sets, ``val`` and ``test``
-        (:func:`acefit.metrics.committee_calibration` of the scaled committee).
+        (:func:`acefit.metrics.committee_calibration` of the scaled committee), and
+        ``test_by_config_type`` (the test set's per ``config_type``).
     """
-    from acefit.metrics import QUANTITY_OF_KIND, committee_calibration
+    from acefit.metrics import (QUANTITY_OF_KIND, committee_calibration,
+                                committee_calibration_by_config_type)
     from acefit.solvers.bayes import committee_deviations
 
     coef = np.asarray(coef, dtype=float)
@@ -574,11 +576,14 @@ def posterior_committee(coef, system, gamma, size: int):
                    for name, block in blocks.items()}
     info["scale"] = committee_scales(system.val, predictions["val"], spreads["val"])
     for name, block in blocks.items():
-        if block is not None:
-            row_scale = np.array([info["scale"][QUANTITY_OF_KIND[k]] for k in block.kind])
-            info[name] = committee_calibration(
-                block, predictions[name],
-                predictions[name][:, None] + row_scale[:, None] * spreads[name])
+        if block is None:
+            continue
+        row_scale = np.array([info["scale"][QUANTITY_OF_KIND[k]] for k in block.kind])
+        members = predictions[name][:, None] + row_scale[:, None] * spreads[name]
+        info[name] = committee_calibration(block, predictions[name], members)
+        if name == "test":      # where on the test set the spread is off
+            info["test_by_config_type"] = committee_calibration_by_config_type(
+                block, predictions[name], members)
     members = np.zeros((size, len(coef)))
     members[:, active] = coef[active] + deviations
     return members, info

@@ -153,8 +153,9 @@ def _resolution_table(selected) -> str:
 
 
 def _committee_text(selected) -> str:
-    """The committees of the selected potentials (``export.committee``) on the test set."""
-    from acefit.evaluate import committee_table
+    """The committees of the selected potentials (``export.committee``) on the test set,
+    and the headline potential's per ``config_type``."""
+    from acefit.evaluate import committee_by_config_type_table, committee_table
 
     rows = [s for s in selected if s.get("committee")]
     table = committee_table([_budget_label(s) for s in rows],
@@ -162,10 +163,19 @@ def _committee_text(selected) -> str:
                             [s["committee"]["scale"] for s in rows])
     if not table:
         return ""
-    return (f"Committees of {rows[0]['committee']['members']} members: BLR posterior draws on "
+    text = (f"Committees of {rows[0]['committee']['members']} members: BLR posterior draws on "
             "each potential's functions, the spread of each quantity scaled to its "
             "validation errors. On the test set (calibrated: RMS of error / SD near 1, 95 % "
             "within 2 SD; E per configuration, F and S per component):\n\n" + table)
+    headline = [s for s in rows if s["best"]][-1:]
+    by_type = headline and committee_by_config_type_table(
+        [_budget_label(headline[0])], [headline[0]["committee"].get("test_by_config_type")],
+        [headline[0]["committee"]["scale"]])
+    if by_type:
+        text += ("\n\nThe headline potential's per config_type (one scale per quantity "
+                 "can be cautious on one kind of configuration, below 1, and overconfident "
+                 "on another, above 1):\n\n" + by_type)
+    return text
 
 
 def _budget_label(sel) -> str:

@@ -256,6 +256,14 @@ def test_fit_stores_a_committee_calibrated_on_the_validation_set(committee_run):
         assert set(record["val"]) == set(record["test"]) == {"E", "F", "S"}
         for q, v in record["val"].items():
             assert v["z_rms"] == pytest.approx(1.0, rel=1e-9), q
+        by_type = record["test_by_config_type"]
+        for q, v in record["test"].items():
+            assert sum(g[q]["n"] for g in by_type.values() if q in g) == v["n"]
+    headline = [s for s in report["selection"]["selected"] if s["best"]][-1]
+    text = (committee_run / "report.md").read_text()
+    assert "The headline potential's per config_type" in text
+    for name in headline["committee"]["test_by_config_type"]:
+        assert f"| {headline['label']} ≤ 10, {name} | F |" in text
 
 
 def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, small_data,  # noqa: F811
