@@ -579,11 +579,11 @@ def posterior_committee(coef, system, gamma, size: int):
         if block is None:
             continue
         row_scale = np.array([info["scale"][QUANTITY_OF_KIND[k]] for k in block.kind])
-        members = predictions[name][:, None] + row_scale[:, None] * spreads[name]
-        info[name] = committee_calibration(block, predictions[name], members)
+        member_rows = predictions[name][:, None] + row_scale[:, None] * spreads[name]
+        info[name] = committee_calibration(block, predictions[name], member_rows)
         if name == "test":      # where on the test set the spread is off
             info["test_by_config_type"] = committee_calibration_by_config_type(
-                block, predictions[name], members)
+                block, predictions[name], member_rows)
     members = np.zeros((size, len(coef)))
     members[:, active] = coef[active] + deviations
     return members, info
