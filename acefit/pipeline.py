@@ -825,7 +825,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("basis: %d functions (%s)", len(basis), basis_summary(basis))
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
-        _check_against_data(cfg, data)
+        check_against_data(cfg, data, basis)
         _log_repulsion_reach(cfg, data)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
         write_json(run_dir / RUN_FILES["functions"], {
@@ -922,12 +922,17 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
                     ", ".join(beyond), n_functions)
 
 
-def _check_against_data(cfg: dict, data) -> None:
-    """Config entries the loaded data cannot serve: an error for a selection metric whose
+def check_against_data(cfg: dict, data, basis) -> None:
+    """What the loaded data and the config cannot do together, found before the assembly
+    (so that a corrected config reuses the run directory): an error for an element the
+    basis lacks (naming the file and frame), an error for a selection metric whose
     quantity the selecting set lacks (nothing would be exported), a warning for
     config_type weights that match no training configuration (typos)."""
     from acefit.config import ConfigError
+    from acefit.data import check_elements
 
+    for part in (data.train, data.val, data.test):
+        check_elements(part, basis.elements)
     metric = cfg["selection"]["metric"]
     if metric in METRIC_KEYS:
         quantity = {"E": "energy", "F": "forces"}[METRIC_KEYS[metric][0]]

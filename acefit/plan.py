@@ -49,13 +49,12 @@ def plan(cfg: dict) -> dict:
         validation and test rows, as float64; ``train_rows_limit_bytes``: ``output.train_rows_gib``;
         ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept).
     """
-    from acefit.data import check_elements
-    from acefit.pipeline import basis_summary, build_basis, load_data, weight_table
+    from acefit.pipeline import (basis_summary, build_basis, check_against_data, load_data,
+                                 weight_table)
 
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
-    for part in (data.train, data.val, data.test):  # what the assembly would stop at
-        check_elements(part, basis.elements)
+    check_against_data(cfg, data, basis)        # what the fit would stop at
     weights = weight_table(cfg)
     train_all, train = _rows(data.train, weights)
     val, _ = _rows(data.val, weights)

@@ -362,6 +362,13 @@ def test_plan_counts_what_the_fit_then_assembles(tmp_path, small_data, capsys):
     assert main(["fit", str(config), "-o", str(tmp_path / "cu"), "--plan"]) != EXIT_OK
     err = capsys.readouterr().err
     assert "frame" in err and "element(s) Au not in the basis (basis elements: Cu)" in err
+    # the fit stops there too, before the assembly, so the corrected config reuses the run
+    assert fit(config, tmp_path / "cu") != EXIT_OK
+    assert "element(s) Au not in the basis" in capsys.readouterr().err
+    assert json.loads((tmp_path / "cu" / "run.json").read_text())["status"] == "invalid"
+    assert not (tmp_path / "cu" / "cache").exists()
+    config.write_text(config.read_text().replace("elements: [Cu]", "elements: [Cu, Au]"))
+    assert fit(config, tmp_path / "cu") == EXIT_OK
 
 
 def test_apriori_patience_stops_the_path_where_validation_stops_improving(tmp_path, small_data):
