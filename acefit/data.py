@@ -19,6 +19,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
+from acefit.basis.neighbours import validate_atoms
 from acefit.elements import atomic_number
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -312,6 +313,7 @@ def _largest_remainder(sizes, total):
 def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
               config_type_key, force_weight_key):
     where = f"{source}, frame {i}"
+    validate_atoms(atoms, where)    # here the message can name the file and frame
     n = len(atoms)
     energy = _label(atoms, energy_key, where)
     forces = _label(atoms, forces_key, where)

@@ -109,6 +109,17 @@ def test_inf_force_names_frame(tmp_path, frames):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
 
 
+def test_nan_position_names_file_and_frame(tmp_path, frames):
+    """Caught where the file and frame are known, not later in the neighbour search."""
+    frames = _custom_frames(frames)
+    frames[1].positions[2, 0] = np.nan
+    path = tmp_path / "nanpos.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"nanpos\.xyz, frame 1: non-finite positions for "
+                                         r"atom indices \[2\]"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
 def test_forces_shape_mismatch(tmp_path, frames):
     frames = _custom_frames(frames)
     for a in frames:
