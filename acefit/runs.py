@@ -374,7 +374,8 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         Radial dialect of ``.yace`` (default: the run's ``export.yace_radial``).
     committee : int, optional
         Committee size K, 0 (none) or >= 2, stored in the ``.h5`` (default: the run's
-        ``export.committee``).
+        ``export.committee`` when ``formats`` has ``acefit``, else none; a K >= 2 without
+        ``acefit`` is refused).
 
     Returns
     -------
@@ -391,17 +392,24 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         raise ValueError(f"committee: found {committee!r}; allowed: 0 (none) or an integer "
                          ">= 2 (a spread needs two members)")
     run = open_run(run_dir)
-    size = run.cfg["export"]["committee"] if committee is None else committee
+    export_cfg = dict(run.cfg["export"])     # validated: every key, defaults included
+    formats = list(formats or export_cfg["formats"])
+    if committee and "acefit" not in formats:
+        raise ValueError(f"committee: found {committee}, but only the acefit format (.h5) "
+                         f"stores a committee and the formats are {formats}; allowed: 0, or "
+                         "add the acefit format")
+    # the run's own committee goes where it can be stored: not into a .yace alone
+    size = (export_cfg["committee"] if "acefit" in formats else 0) if committee is None \
+        else committee
     potential, info = checkpoint_potential(run_dir, label, step=step, active=active,
                                            budget=budget, run=run, committee=size)
     target = Path(output) if output is not None else \
         run.directory / "potentials" / f"{info['label']}_step{info['step']}"
     target.parent.mkdir(parents=True, exist_ok=True)
     files, not_written = {}, []
-    export_cfg = dict(run.cfg["export"])     # validated: every key, defaults included
     if yace_radial is not None:
         export_cfg["yace_radial"] = yace_radial
-    for fmt in formats or export_cfg["formats"]:
+    for fmt in formats:
         written = write_format(potential, target, fmt, export_cfg)
         if written is None:
             not_written.append(fmt)

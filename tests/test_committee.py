@@ -273,6 +273,15 @@ def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, sma
     again = Potential.load(tmp_path / "omp.h5")
     fitted = Potential.load(committee_run / "potentials" / "omp_t10.h5")
     np.testing.assert_array_equal(again.committee, fitted.committee)
+    # a .yace holds no committee: the run's is not drawn for it, and one asked for is refused
+    from acefit.runs import export_checkpoint
+
+    out = export_checkpoint(committee_run, "omp", budget=10, output=tmp_path / "y",
+                            formats=["yace"])
+    assert out["committee"] is None and set(out["files"]) == {"yace"}
+    with pytest.raises(ValueError, match="only the acefit format"):
+        export_checkpoint(committee_run, "omp", budget=10, output=tmp_path / "y",
+                          formats=["yace"], committee=4)
     capsys.readouterr()
     assert main(["evaluate", str(committee_run / "potentials" / "omp_t10.h5"), "--data",
                  str(small_data / "test.xyz"), "--no-progress", "--json",
