@@ -972,6 +972,12 @@ def _cross_checks(cfg, ctx) -> None:
             _check_subbasis_degrees(ctx, f"solvers[{i}]", solver, basis)
         if solver.get("patience") is not None:
             _check_patience(ctx, f"solvers[{i}].patience", solver, validation)
+    if not basis["rin"] < basis["rcut"]:
+        ctx.error("basis.rin", f"{_found(basis['rin'])}; allowed: a distance below "
+                  f"basis.rcut = {basis['rcut']}")
+    elif basis["r0"] is not None and not basis["rin"] < basis["r0"] < basis["rcut"]:
+        ctx.error("basis.r0", f"{_found(basis['r0'])}; allowed: a distance between basis.rin "
+                  f"= {basis['rin']} and basis.rcut = {basis['rcut']}")
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")

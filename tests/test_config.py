@@ -188,6 +188,16 @@ def test_agnesi_exponents_must_be_ordered(tmp_path):
                                           "transform_q: 3}\n"))
 
 
+def test_radial_distances_must_be_ordered(tmp_path):
+    """rin < r0 < rcut is a config error naming the key, not a failure of the basis."""
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {rcut: 4.5, r0: 9.0}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.r0"]
+    assert "between basis.rin = 0.0 and basis.rcut = 4.5" in found[0][1]
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {rcut: 4.5, rin: 4.5}\n"))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.rin"]
+    load_config(write(tmp_path, MINIMAL + "basis: {rcut: 4.5, rin: 1.0, r0: 2.5}\n"))
+
+
 def test_transform_exponents_reach_the_radial_basis(tmp_path):
     from acefit.pipeline import build_basis
 
