@@ -245,18 +245,23 @@ class ValidationReport:
             sd = any("max_energy_sd_meV_atom" in r for r in self.md)
             out += ["### NVT stability", "",
                     "| config | atoms | T (K) | dt (fs) | steps | stable | reason | "
-                    "min dist (Å) | max ΔE (eV/atom) |" + (" max E SD (meV/atom) |" if sd else ""),
-                    "|---|---|---|---|---|---|---|---|---|" + ("---|" if sd else "")]
+                    "min dist (Å) | max ΔE (eV/atom) |"
+                    + (" max E SD (meV/atom) | max F SD (eV/Å) |" if sd else ""),
+                    "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if sd else "")]
             for r in self.md:
                 out.append(f"| {r['config']} | {r['n_atoms']} | {r['temperature']:g} | "
                            f"{r['timestep']:g} | {r['steps_done']}/{r['steps']} | "
                            f"{'yes' if r['stable'] else 'NO'} | {r['reason'] or ''} | "
                            f"{_fmt(r['min_distance'])} | {_fmt(r['max_energy_rise'])} |"
-                           + (f" {_fmt(r.get('max_energy_sd_meV_atom'))} |" if sd else ""))
+                           + (f" {_fmt(r.get('max_energy_sd_meV_atom'))} | "
+                              f"{_fmt(r.get('max_force_sd_eV_A'))} |" if sd else ""))
             if sd:
                 out += ["", "max E SD: the largest energy spread of the potential's "
-                            "committee at the checks of the run, per atom; a value far above "
-                            "that of the test set marks a run that left the training data."]
+                            "committee at the checks of the run, per atom; max F SD: the "
+                            "largest spread of an atom's force (the root of the summed "
+                            "variances of its three components, the force deviation active "
+                            "learning thresholds). A value far above that of the test set "
+                            "marks a run that left the training data."]
             out.append("")
         if self.nve:
             out += ["### NVE energy drift", "",
@@ -367,16 +372,19 @@ def _committee_of(calc):
     return pot if getattr(pot, "committee", None) is not None else None
 
 
-def _energy_sd(atoms, pot) -> float:
-    """The committee's energy SD per atom (meV/atom); the site values only, at checks."""
-    spread, _, _ = pot.committee_spread(atoms)
-    return 1e3 * float(np.std(spread, ddof=1)) / len(atoms)
+def _committee_sds(atoms, pot) -> tuple[float, float]:
+    """The committee's energy SD per atom (meV/atom) and its largest atomic force SD
+    (eV/Å: max over atoms of sqrt(Σ_xyz var of the members' force), the force deviation
+    active learning thresholds), at a check."""
+    energy, forces, _ = pot.committee_spread(atoms, forces=True)
+    force_sd = np.sqrt(np.var(forces, axis=0, ddof=1).sum(axis=1))
+    return 1e3 * float(np.std(energy, ddof=1)) / len(atoms), float(force_sd.max())
 
 
 def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_total=False):
     """Run ``steps`` MD steps with periodic checks; returns a result dict (with a
-    committee, also the largest energy SD per atom met at a check, in meV/atom: how far
-    the run went from the training data)."""
+    committee, also the largest energy SD per atom, in meV/atom, and the largest atomic
+    force SD, in eV/Å, met at a check: how far the run went from the training data)."""
     atoms.calc = calc
     n = len(atoms)
     reason, steps_done = None, 0
@@ -388,7 +396,7 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
                                            f"{exc})"[:160], "steps_done": 0,
                 "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
     committee = _committee_of(calc)
-    sd = [_energy_sd(atoms, committee)] if committee is not None else []
+    sd = [_committee_sds(atoms, committee)] if committee is not None else []
     dmin = _min_distance(atoms, 3.0 * s.min_distance)
     max_rise = 0.0
     totals = [(0.0, atoms.get_total_energy() / n)] if track_total else []
@@ -412,7 +420,7 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
         dmin = min(dmin, _min_distance(atoms, 3.0 * s.min_distance))
         max_rise = max(max_rise, epot - e_start)
         if committee is not None:
-            sd.append(_energy_sd(atoms, committee))
+            sd.append(_committee_sds(atoms, committee))
         if track_total:
             totals.append((dyn.get_time() / (1000 * units.fs), atoms.get_total_energy() / n))
         if dmin < s.min_distance:
@@ -425,7 +433,8 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
     out = {"stable": reason is None, "reason": reason, "steps_done": steps_done,
            "min_distance": dmin, "max_energy_rise": max_rise, "energies": totals}
     if sd:
-        out["max_energy_sd_meV_atom"] = max(sd)
+        out["max_energy_sd_meV_atom"] = max(e for e, _ in sd)
+        out["max_force_sd_eV_A"] = max(f for _, f in sd)
     return out
 
 

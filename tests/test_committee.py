@@ -363,12 +363,25 @@ def test_validate_reports_how_far_md_went_from_the_data(committee_run):
     energies, _, _ = pot.committee_predictions(start)
     at_start = 1e3 * np.std(energies, ddof=1) / len(start)      # the first check
     assert run["max_energy_sd_meV_atom"] >= at_start * (1 - 1e-12) > 0
+    assert run["max_force_sd_eV_A"] > 0      # zero by symmetry at the start, not in MD
     report = validate(pot, [start], settings)
-    assert "max E SD (meV/atom)" in report.to_markdown()
+    assert "max E SD (meV/atom) | max F SD (eV/Å) |" in report.to_markdown()
+    # the force SD is the force deviation of active learning: per atom, the root of the
+    # summed variances of its components over the members; the largest atom's
+    from acefit.validate import _committee_sds
+
+    rattled = start.copy()
+    rattled.rattle(0.05, seed=3)
+    _, forces, _ = pot.committee_predictions(rattled, forces=True)
+    per_atom = np.sqrt(np.var(forces, axis=0, ddof=1).sum(axis=1))
+    energy_sd, force_sd = _committee_sds(rattled, pot)
+    assert force_sd == pytest.approx(per_atom.max(), rel=1e-9)
+    energies, _, _ = pot.committee_predictions(rattled)
+    assert energy_sd == pytest.approx(1e3 * np.std(energies, ddof=1) / len(rattled), rel=1e-9)
     plain = Potential(pot.basis, pot.coefficients, e0=pot.e0, prune=False,
                       repulsion=pot.repulsion)
     (run,) = validate(plain, [start], settings).md
-    assert "max_energy_sd_meV_atom" not in run
+    assert "max_energy_sd_meV_atom" not in run and "max_force_sd_eV_A" not in run
 
 
 def test_rows_that_symmetry_zeroes_do_not_decide_the_calibration():
