@@ -330,6 +330,28 @@ def test_export_overrides_the_committee_size(committee_run, tmp_path, capsys):
         capsys.readouterr().err
 
 
+def test_a_test_set_too_small_for_some_statistics_still_gets_its_report(tmp_path,
+                                                                      small_data):  # noqa: F811
+    """Two test configurations give no rank correlation of the energies (NaN, null in
+    report.json); the report shows '–' there (it had stopped the run with a TypeError)."""
+    import ase.io
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.xyz").write_text((small_data / "train.xyz").read_text())
+    ase.io.write(data / "test.xyz", ase.io.read(small_data / "test.xyz", ":2"))
+    config = tiny_config(tmp_path, data, solvers=["{name: omp, max_active: 10}"],
+                         extra="export: {committee: 4}\n")
+    assert fit(config, tmp_path / "run") == EXIT_OK
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    (sel,) = report["selection"]["selected"]
+    assert sel["committee"]["test"]["E"]["rank_correlation"] is None
+    assert "| omp ≤ 10 | E |" in (tmp_path / "run" / "report.md").read_text()
+    row = next(line for line in (tmp_path / "run" / "report.md").read_text().splitlines()
+               if line.startswith("| omp ≤ 10 | E |"))
+    assert row.split(" | ")[7] == "–"
+
+
 def test_the_spread_grows_away_from_the_training_data(committee_run):
     """The quickstart data are near the EMT lattice constants (Cu 3.6 Å); a crystal
     compressed by 11 % is far from them, and the committee says so."""
