@@ -36,8 +36,8 @@ from scipy.linalg.lapack import dtpqrt
 from acefit import cache
 from acefit.basis.neighbours import neighbour_pairs
 from acefit.data import check_elements
-from acefit.design import (DesignBlock, ReferenceEnergies, config_rows, design_block,
-                           reference_energies, resolve_weights, row_count)
+from acefit.design import (ROW_KINDS, DesignBlock, ReferenceEnergies, config_rows,
+                           design_block, reference_energies, resolve_weights, row_count)
 from acefit.lsq import LeastSquaresProblem
 
 
@@ -678,7 +678,7 @@ def _load_problem(cache_dir, key):
     arrays, attrs = found
     problem = LeastSquaresProblem.from_reduced(arrays["R"], arrays["qty"], float(attrs["yty"]),
                                                int(attrs["m"]))
-    counts = {k: int(attrs[f"rows_{k}"]) for k in ("E", "F", "V")}
+    counts = {k: int(attrs[f"rows_{k}"]) for k in ROW_KINDS}
     return problem, counts
 
 

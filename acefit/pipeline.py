@@ -45,6 +45,7 @@ import yaml
 from acefit import __version__
 from acefit.atomic import flock, json_ready, read_json, write_json, write_text
 from acefit.checkpoint_errors import evaluate_errors
+from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger
 from acefit.selection import (METRIC_KEYS, headline, record_of_test_errors,
                               resolution_on_test_set, select_checkpoints)
@@ -844,7 +845,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         system = assemble_system(cfg, data, basis, cache_dir, progress=progress)
         timings["assemble"] = time.perf_counter() - t
         log.info("assembled %d x %d (rows E/F/V %s)%s in %.1f s", system.train.m, len(basis),
-                 "/".join(str(system.row_counts[k]) for k in ("E", "F", "V")),
+                 "/".join(str(system.row_counts[k]) for k in ROW_KINDS),
                  " from the cache" if system.cache_hit else "", timings["assemble"])
         if system.train_rows:
             log.info("training rows kept in %s for the errors stage: %.2f GiB", cache_dir,

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plan", "plan_text"]
+from acefit.design import ROW_KINDS
 
-_KINDS = ("E", "F", "V")
+__all__ = ["plan", "plan_text"]
 
 
 def _rows(configs, weights) -> tuple[dict, dict]:
     """Rows of ``configs`` per kind: all of them, and those with a nonzero weight."""
     from acefit.design import row_weights
 
-    every, weighted = dict.fromkeys(_KINDS, 0), dict.fromkeys(_KINDS, 0)
+    every, weighted = dict.fromkeys(ROW_KINDS, 0), dict.fromkeys(ROW_KINDS, 0)
     for cfg in configs:
         for kind, w in row_weights(cfg, weights).items():
             every[kind] += len(w)
@@ -90,7 +90,7 @@ def plan_text(p: dict) -> str:
         return sum(rows[split].values())
 
     def kinds(split):
-        return "/".join(str(rows[split][k]) for k in _KINDS)
+        return "/".join(str(rows[split][k]) for k in ROW_KINDS)
 
     dropped = count("train_all") - count("train")
     if p["remote_workers"]:

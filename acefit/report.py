@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from acefit.atomic import json_ready
+from acefit.design import ROW_KINDS
 
 __all__ = ["build_report", "write_report", "summary_table", "load_report"]
 
@@ -228,7 +229,7 @@ def to_markdown(report: dict) -> str:
             f"{k} {v:.4f} eV" for k, v in report["e0"]["values"].items()),
         _repulsion_line(report.get("repulsion")),
         f"- least squares: {report['assembly']['rows']} weighted rows (E/F/V "
-        + "/".join(str(report["assembly"]["row_counts"][k]) for k in ("E", "F", "V"))
+        + "/".join(str(report["assembly"]["row_counts"][k]) for k in ROW_KINDS)
         + f"){', from the cache' if report['assembly']['cache_hit'] else ''}",
         "",
         "## Solver paths",
