@@ -237,21 +237,23 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
         NaN below three rows). The last three leave out the rows where the spread is
         rounding (:func:`rows_with_spread`), counted in ``without_spread``.
     """
-    return _calibration(*_committee_rows(block, predictions, members), block.kind)
+    return _calibration(*committee_rows(block, predictions, members), block.kind)
 
 
 def committee_calibration_by_config_type(block: DesignBlock, predictions, members) -> dict:
     """:func:`committee_calibration` of each ``config_type``'s rows, ``{name: {...}}`` in
     sorted order: where a committee is cautious and where it is overconfident. Which rows
     have a spread is decided over all rows (:func:`rows_with_spread`), as in the total."""
-    rows = _committee_rows(block, predictions, members)
+    rows = committee_rows(block, predictions, members)
     return {name: _calibration(*rows, block.kind, block.config_type == name)
             for name in sorted(set(block.config_type.tolist()))}
 
 
-def _committee_rows(block: DesignBlock, predictions, members):
-    """The model's error, the members' SD and :func:`rows_with_spread` of every row, in the
-    units of :func:`errors`."""
+def committee_rows(block: DesignBlock, predictions, members):
+    """Per row of ``block``, in the units of :func:`errors`: the model's error, the members'
+    SD and whether that SD is more than rounding (:func:`rows_with_spread`); the rows the
+    statistics of :func:`committee_calibration` are made of. ``predictions`` (n_rows,),
+    ``members`` (n_rows, K >= 2), as there."""
     members = np.asarray(members, dtype=float)
     predictions = np.asarray(predictions, dtype=float).reshape(-1, 1)
     if members.ndim != 2 or members.shape[0] != predictions.shape[0] or members.shape[1] < 2:

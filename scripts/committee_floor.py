@@ -29,7 +29,7 @@ import json
 import numpy as np
 import scipy.optimize
 
-from acefit.metrics import QUANTITY_OF_KIND, report_unit_residuals, rows_with_spread
+from acefit.metrics import QUANTITY_OF_KIND, committee_rows
 
 
 def scale_and_floor(error, sd) -> tuple[float, float]:
@@ -82,14 +82,14 @@ def checkpoint_rows(coef, system, gamma, members: int) -> tuple[dict, dict]:
     from acefit.pipeline import posterior_committee
 
     committee, record = posterior_committee(coef, system, gamma, members)
+    active = np.flatnonzero(coef)
     rows = {}
     for split, block in (("val", system.val), ("test", system.test)):
         if block is None:
             continue
-        prediction = block.A @ coef
-        error = report_unit_residuals(block, prediction[:, None])[:, 0]
-        sd = np.std(report_unit_residuals(block, (block.A @ committee.T)), axis=1, ddof=1)
-        seen = rows_with_spread(block.kind, sd)
+        values = block.A[:, active]
+        error, sd, seen = committee_rows(block, values @ coef[active],
+                                         values @ committee[:, active].T)
         rows[split] = {q: (error[block.kind == k], sd[block.kind == k], seen[block.kind == k])
                        for k, q in QUANTITY_OF_KIND.items() if np.any(block.kind == k)}
     return rows, record
