@@ -398,11 +398,10 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         raise ValueError(f"committee: found {committee}, but only the acefit format (.h5) "
                          f"stores a committee and the formats are {formats}; allowed: 0, or "
                          "add the acefit format")
-    # the run's own committee goes where it can be stored: not into a .yace alone
-    size = (export_cfg["committee"] if "acefit" in formats else 0) if committee is None \
-        else committee
+    if committee is None:   # the run's own, where a file stores it: not in a .yace alone
+        committee = export_cfg["committee"] if "acefit" in formats else 0
     potential, info = checkpoint_potential(run_dir, label, step=step, active=active,
-                                           budget=budget, run=run, committee=size)
+                                           budget=budget, run=run, committee=committee)
     target = Path(output) if output is not None else \
         run.directory / "potentials" / f"{info['label']}_step{info['step']}"
     target.parent.mkdir(parents=True, exist_ok=True)
