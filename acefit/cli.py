@@ -1,9 +1,11 @@
-"""The ``acefit`` command: ``fit``, ``compare``, ``export``, ``evaluate`` and ``validate``.
+"""The ``acefit`` command: ``init``, ``fit``, ``compare``, ``export``, ``evaluate`` and
+``validate``.
 
-Exit status: 0 on success, 2 for a bad config or command line (nothing was
-run: also a file or run directory named there that does not exist, and for
-``export`` a solver path, step or size that the run does not have), 3 when the output directory holds a finished run and
-``--force`` was not given (or another ``acefit fit`` is using it), 1 for any other error, 130 when interrupted (the run can be resumed by
+Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
+file or run directory named there that does not exist, and for ``export`` a solver path,
+step or size that the run does not have), 3 when the output directory holds a finished run
+and ``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the
+config file exists), 1 for any other error, 130 when interrupted (the run can be resumed by
 running the same command again), 141 when the reader of the output went away (``| head``).
 """
 
@@ -28,6 +30,27 @@ def _parser() -> argparse.ArgumentParser:
         description="Fit fast, sparse, linear ACE interatomic potentials from DFT data.")
     parser.add_argument("--version", action="version", version=f"acefit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = sub.add_parser("init", help="write a first config for your data",
+                          description="Read labelled configurations and write a config for "
+                                      "them, with a comment on each choice: where the labels "
+                                      "are, the elements, a cutoff from the nearest-neighbour "
+                                      "distance, a core repulsion below the shortest distance, "
+                                      "and the total degree of a basis of about --functions "
+                                      "functions.")
+    init.add_argument("train", nargs="+", type=Path, metavar="TRAIN",
+                      help="training configurations (any file ase.io.read reads)")
+    init.add_argument("--test", nargs="+", type=Path, default=[], metavar="FILE",
+                      help="test configurations")
+    init.add_argument("-o", "--output", type=Path, default=Path("acefit.yaml"),
+                      help="config file to write (default: ./acefit.yaml)")
+    init.add_argument("--functions", type=_basis_size, default=2000, metavar="N",
+                      help="size of the starting basis to aim for (default 2000; the sparse "
+                           "solvers select up to a fifth of it)")
+    init.add_argument("--order", type=int, default=3, choices=(1, 2, 3, 4),
+                      help="correlation order, body order + 1 (default 3)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    _add_verbosity(init)
 
     fit = sub.add_parser("fit", help="run a fit described by a YAML config",
                          description="Load data, assemble, run every solver path "
@@ -151,6 +174,17 @@ def _committee_size(text: str) -> int:
     return size
 
 
+def _basis_size(text: str) -> int:
+    """``--functions N``: an integer >= 10 (argparse names the option on an error)."""
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if size < 10:
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: an integer >= 10")
+    return size
+
+
 def _add_verbosity(p):
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     p.add_argument("-v", "--verbose", action="store_true", help="log every step")
@@ -170,6 +204,8 @@ def main(argv=None) -> int:
     setup_logging(None, verbose=args.verbose, quiet=args.quiet)
     progress = False if args.no_progress else None
     try:
+        if args.command == "init":
+            return _init(args)
         if args.command == "fit":
             return _fit(args, progress)
         if args.command == "compare":
@@ -200,7 +236,7 @@ def main(argv=None) -> int:
         if isinstance(exc, ConfigError):
             print(f"acefit: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-        if isinstance(exc, RunExistsError):
+        if isinstance(exc, (RunExistsError, FileExistsError)):
             print(f"acefit: {exc}", file=sys.stderr)
             return EXIT_EXISTS
         if isinstance(exc, FileNotFoundError):   # a path the command line or config named
@@ -213,6 +249,39 @@ def main(argv=None) -> int:
         return EXIT_ERROR
     finally:
         close_logging()
+
+
+def _init(args) -> int:
+    import math
+
+    from acefit.starter import write_starter_config
+
+    facts = write_starter_config(args.output, args.train, test=args.test,
+                                 functions=args.functions, order=args.order,
+                                 overwrite=args.force)
+    s = facts["survey"]
+    print(f"{s.n_configs} configurations, {s.n_atoms} atoms, elements {', '.join(s.elements)}; "
+          + ", ".join(f"{count} with {label}" for label, count in s.labelled.items()))
+    changed = {k: v for k, v in facts["keys"].items() if v is not None and v != k}
+    if changed:
+        print("labels read from: " + ", ".join(f"{k} <- {v}" for k, v in changed.items()))
+    if len(s.config_types) > 1:
+        print(f"config_type groups: {len(s.config_types)} (listed in the config, for weights)")
+    near = f"{s.nearest:.2f} Å" if math.isfinite(s.nearest) else "none (no atoms within 6 Å)"
+    print(f"median nearest-neighbour distance {near} -> rcut {facts['rcut']:g} Å")
+    if facts["repulsion"]:
+        pair, (dmin, where) = next(iter(s.shortest.items()))
+        print(f"shortest distance {dmin:.2f} Å ({pair}, {where}) -> ZBL repulsion zero from "
+              f"{facts['repulsion'][1]:.1f} Å on")
+    print(f"order {args.order}, total degree {facts['totaldegree']}: {facts['n_functions']} "
+          f"functions; ASP and OMP paths to {facts['max_active']}, budgets "
+          + ", ".join(map(str, facts["budgets"])))
+    if s.rows < 5 * facts["n_functions"]:
+        print(f"note: {s.rows} labels for {facts['n_functions']} functions; the full-basis "
+              "fits (blr) will lean on the prior; fewer --functions or more data")
+    print(f"wrote {args.output}\nnext: acefit fit {args.output} --plan   (its size), then "
+          f"acefit fit {args.output}")
+    return EXIT_OK
 
 
 def _fit(args, progress) -> int:

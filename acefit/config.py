@@ -1077,6 +1077,7 @@ A run is described by one YAML file: `acefit fit CONFIG.yaml`. It is checked aga
 schema before any work starts; every problem is reported with its file, line and key path.
 Unknown keys are errors. Relative paths are resolved against the folder of the config file.
 Only `data.train` and `solvers` are required; everything else has the default shown.
+`acefit init TRAIN.xyz` writes a first config for your data, with a comment on each choice.
 
 A minimal config:
 

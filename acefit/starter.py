@@ -1,0 +1,413 @@
+"""A first config written from the data: ``acefit init TRAIN.xyz``.
+
+The settings a new user cannot guess without looking at the data are read off it:
+
+* where the labels are (``energy`` or ``REF_energy``, a stress or a virial, ...);
+* the elements, and the configuration groups to weight;
+* a cutoff scaled to the nearest-neighbour distance;
+* a core repulsion that stops just below the shortest distance in the data, so that
+  it keeps atoms apart in MD without changing the fit;
+* the total degree that gives a basis of about the size asked for, and path lengths
+  and size budgets in proportion to it.
+
+The rest are the defaults of ``docs/config.md``. The config is written with a comment
+on each choice, then read back through :func:`acefit.config.load_config`, so that what
+is written is a valid config.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from acefit.data import LABEL_KEYS
+
+__all__ = ["DataSurvey", "detect_label_keys", "survey", "totaldegree_for", "starter_config",
+           "write_starter_config"]
+
+NEIGHBOUR_SEARCH = 6.0
+"""Å: the distances the survey looks at (every first-neighbour distance in a condensed
+phase is shorter)."""
+RCUT_PER_NEAREST = 2.3
+"""The cutoff in units of the data's median nearest-neighbour distance: the Zuo Mo tuning's
+6.0 Å is 2.3 times that of its data (2.58 Å; thermal motion puts it below the bcc crystal's
+2.73 Å); past the third neighbour shell of a bcc or fcc crystal."""
+RCUT_RANGE = (4.5, 7.0)
+MAX_ACTIVE = 1000
+"""The sparse paths run to half the starting basis, and to at most this many functions (the
+sparse-ACE protocol's 1000 of ~5000)."""
+SMALL_BUDGET = 0.3
+"""The smaller size budget per path length: the protocol's 300 of 1000."""
+
+_CANDIDATES = {
+    # label: (where the key can be, the word its name contains, the shapes it can have)
+    "energy": (("calculator results", "info"), "energy", ((),)),
+    "forces": (("calculator results", "arrays"), "force", (("n", 3),)),
+    "stress": (("calculator results", "info"), "stress", ((6,), (9,), (3, 3))),
+    "virial": (("info",), "virial", ((6,), (9,), (3, 3))),
+}
+
+
+@dataclass
+class DataSurvey:
+    """What :func:`survey` found in the training configurations.
+
+    Attributes
+    ----------
+    n_configs, n_atoms : int
+    elements : list of str
+        By atomic number.
+    config_types : dict
+        Configurations per ``config_type``.
+    labelled : dict
+        Configurations with an energy, forces and a stress.
+    rows : int
+        Label rows: one per energy, three per atom with forces, six per stress.
+    nearest : float
+        Median over the atoms with a neighbour within :data:`NEIGHBOUR_SEARCH` of the
+        distance to their nearest neighbour, Å (NaN: no atom has one).
+    shortest : dict
+        Element pair ("Cu-Au") → (shortest distance in Å, the configuration's
+        ``where``), shortest first.
+    """
+
+    n_configs: int
+    n_atoms: int
+    elements: list
+    config_types: dict
+    labelled: dict
+    rows: int
+    nearest: float
+    shortest: dict = field(default_factory=dict)
+
+
+def detect_label_keys(files) -> tuple[dict, dict]:
+    """Where the labels of ``files`` are, for :func:`acefit.data.read_configurations`.
+
+    A label's default key (:data:`acefit.data.LABEL_KEYS`) is kept when some frame has
+    it. Otherwise a key whose name contains the label's word (``REF_energy``,
+    ``dft_forces``, ``virial``) and whose values have the label's shape is taken; of
+    several, one whose name says ``dft`` or ``ref``, then the first in sorted order.
+
+    Returns
+    -------
+    keys : dict
+        Label → key (None: no such label in the files). A virial found without a
+        stress is read in its place.
+    others : dict
+        Label → the other candidate keys that were not taken (for the config's comments).
+    """
+    import ase.io
+
+    from acefit.data import _label_keys
+
+    frames = []
+    for f in files:
+        if not Path(f).is_file():
+            raise FileNotFoundError(f"configuration file not found: {f}")
+        try:
+            read = ase.io.read(str(f), index=":")
+        except Exception as exc:    # ase raises many types; name the file
+            raise ValueError(f"cannot read configurations from {f}: {exc}") from exc
+        frames += read if isinstance(read, list) else [read]
+    present = _label_keys(frames)
+    keys, others = dict(LABEL_KEYS), {}
+    for label, (places, word, shapes) in _CANDIDATES.items():
+        default = LABEL_KEYS[label]
+        if default is not None and any(default in present[p] for p in places):
+            continue
+        found = sorted({k for p in places for k in present[p]
+                        if isinstance(k, str) and word in k.lower()
+                        and _has_shape(frames, k, shapes)})
+        found.sort(key=lambda k: not any(tag in k.lower() for tag in ("dft", "ref")))
+        keys[label] = found[0] if found else None
+        others[label] = found[1:]
+    if keys["virial"] is not None and keys["stress"] is not None:
+        keys["virial"] = None       # a stress where there is one: no conversion
+    if keys["config_type"] not in present["info"]:
+        keys["config_type"] = LABEL_KEYS["config_type"]     # harmless: every frame "default"
+    return keys, others
+
+
+def _has_shape(frames, key, shapes) -> bool:
+    """Whether the first frame that has ``key`` holds numbers of one of ``shapes``
+    ("n": the number of atoms)."""
+    for atoms in frames:
+        results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+        for store in (results, atoms.info, atoms.arrays):
+            if key in store:
+                try:
+                    value = np.asarray(store[key], dtype=float)
+                except (TypeError, ValueError):
+                    return False
+                return any(value.shape == tuple(len(atoms) if s == "n" else s for s in shape)
+                           for shape in shapes)
+    return False
+
+
+def survey(configs) -> DataSurvey:
+    """Elements, groups, labels and interatomic distances of ``configs``
+    (:class:`acefit.data.LabelledConfig`)."""
+    from ase.data import chemical_symbols
+
+    from acefit.basis.neighbours import neighbour_pairs
+
+    numbers, nearest, shortest = set(), [], {}
+    groups, labelled, rows = {}, {"energy": 0, "forces": 0, "stress": 0}, 0
+    for cfg in configs:
+        z = cfg.atoms.numbers
+        numbers |= set(int(x) for x in np.unique(z))
+        groups[cfg.config_type] = groups.get(cfg.config_type, 0) + 1
+        for label in labelled:
+            labelled[label] += getattr(cfg, label) is not None
+        rows += (cfg.energy is not None) + 3 * cfg.n_atoms * (cfg.forces is not None) \
+            + 6 * (cfg.stress is not None)
+        i, j, _, d = neighbour_pairs(cfg.atoms, NEIGHBOUR_SEARCH)
+        if not len(d):
+            continue
+        first = np.full(cfg.n_atoms, np.inf)
+        np.minimum.at(first, i, d)
+        nearest.append(first[np.isfinite(first)])
+        zi, zj = np.minimum(z[i], z[j]), np.maximum(z[i], z[j])
+        for a, b in set(zip(zi.tolist(), zj.tolist())):
+            pair = f"{chemical_symbols[a]}-{chemical_symbols[b]}"
+            dmin = float(d[(zi == a) & (zj == b)].min())
+            if pair not in shortest or dmin < shortest[pair][0]:
+                shortest[pair] = (dmin, cfg.where)
+    return DataSurvey(
+        n_configs=len(configs), n_atoms=sum(c.n_atoms for c in configs),
+        elements=[chemical_symbols[z] for z in sorted(numbers)], config_types=groups,
+        labelled=labelled, rows=rows,
+        nearest=float(np.median(np.concatenate(nearest))) if nearest else math.nan,
+        shortest=dict(sorted(shortest.items(), key=lambda item: item[1][0])))
+
+
+def totaldegree_for(elements, order: int, functions: int) -> tuple[int, int]:
+    """The total degree D (the same for every correlation order, as in "order 3, total
+    degree 25") whose basis of ``elements`` has the number of functions nearest to
+    ``functions`` (by ratio), and that number."""
+    from acefit.basis import ACEBasis
+
+    best, previous = None, None
+    for degree in range(1, 61):
+        n = len(ACEBasis(elements, order=order, totaldegree=degree))
+        if best is None or abs(math.log(n / functions)) < abs(math.log(best[1] / functions)):
+            best = (degree, n)
+        if n >= functions or n == previous and degree > 20:
+            break
+        previous = n
+    return best
+
+
+def _round(x: float, step: float, down: bool = False) -> float:
+    k = math.floor(x / step + 1e-9) if down else round(x / step)
+    return round(k * step, 10)
+
+
+def _q(text) -> str:
+    """A string as a YAML scalar (JSON's double-quoted strings are YAML's)."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _relative(path, start: Path) -> str:
+    """``path`` relative to ``start`` when it is near (at most two levels up), else
+    absolute."""
+    path = Path(path).resolve()
+    try:
+        relative = os.path.relpath(path, start.resolve())
+    except ValueError:                                  # another drive (Windows)
+        return str(path)
+    return str(path) if relative.startswith(os.path.join("..", "..", "..")) else relative
+
+
+def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int = 2000,
+                   order: int = 3) -> tuple[str, dict]:
+    """The text of a first config for the data in ``train`` (and ``test``), and the facts
+    it was made from.
+
+    Parameters
+    ----------
+    train, test : sequence of str or Path
+        Labelled configuration files.
+    config_path : str or Path
+        Where the config will be written: its paths are relative to this file's folder,
+        and the run directory is ``runs/<its stem>`` there.
+    functions : int
+        Size of the starting basis to aim for (the solvers select from it).
+    order : int
+        Correlation order (body order + 1), 1 to 4.
+
+    Returns
+    -------
+    text : str
+        The YAML config, with comments.
+    facts : dict
+        ``survey`` (:class:`DataSurvey`), ``keys``, ``other_keys``, ``totaldegree``,
+        ``n_functions``, ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
+        ``budgets``.
+
+    Raises
+    ------
+    ValueError
+        No file, no labels, an element of a test file missing from the training data,
+        and what :func:`acefit.data.read_configurations` raises for (naming file and
+        frame).
+    FileNotFoundError
+        A data file that does not exist.
+    """
+    from acefit.data import check_elements, read_configurations
+
+    train, test = [Path(f) for f in train], [Path(f) for f in test]
+    if not train:
+        raise ValueError("no training file given")
+    if not 1 <= int(order) <= 4:
+        raise ValueError(f"order {order}: allowed 1 to 4")
+    if int(functions) < 10:
+        raise ValueError(f"functions {functions}: allowed an integer >= 10")
+    keys, others = detect_label_keys(train + test)
+    if keys["energy"] is None and keys["forces"] is None:
+        raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
+                         "named like energy in the calculator results or atoms.info, or like "
+                         "force in atoms.arrays)")
+    configs = read_configurations(train, keys)
+    facts = {"survey": survey(configs), "keys": keys, "other_keys": others}
+    s = facts["survey"]
+    if test:
+        check_elements(read_configurations(test, keys), s.elements)
+
+    degree, n = totaldegree_for(s.elements, order, functions)
+    near = s.nearest if math.isfinite(s.nearest) else 2.5
+    rcut = min(max(_round(RCUT_PER_NEAREST * near, 0.1), RCUT_RANGE[0]), RCUT_RANGE[1])
+    repulsion = None
+    if s.shortest:
+        dmin, where = next(iter(s.shortest.values()))
+        outer = _round(dmin - 0.05, 0.1, down=True)
+        if outer >= 0.2:
+            repulsion = (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
+    max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
+    budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
+    facts.update(totaldegree=degree, n_functions=n, rcut=rcut, max_active=max_active,
+                 budgets=budgets, repulsion=repulsion[:2] if repulsion else None)
+
+    here = Path(config_path).resolve().parent
+    run = Path(config_path).name
+    lines = [
+        f"# acefit config written by `acefit init` on {datetime.date.today()} from "
+        f"{s.n_configs} configurations ({s.n_atoms} atoms).",
+        "# Every key is in docs/config.md; each choice made from the data says why.",
+        f"# Its size first: acefit fit {run} --plan        Then: acefit fit {run}",
+        "",
+        "data:",
+        "  train: " + _flow(_relative(f, here) for f in train),
+        "  test: " + (_flow(_relative(f, here) for f in test) if test else
+                      "null    # a test file: test errors, and paired comparisons of models"),
+        "  validation: {fraction: 0.1, seed: 0}    # seeded 10 % of train; selects checkpoints",
+    ]
+    changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
+    if changed:
+        lines += ["  # where the labels are in these files"
+                  + "".join(f"; other {label} keys there: {', '.join(alt)}"
+                            for label, alt in others.items() if alt),
+                  "  keys: {" + ", ".join(f"{label}: {'null' if key is None else _q(key)}"
+                                          for label, key in changed.items()) + "}"]
+    lines += ["  weights:"]
+    if not s.labelled["stress"]:
+        lines += ["    # no stresses in these files: V weighs nothing"]
+    lines += ["    default: {E: 30.0, F: 1.0, V: 1.0}"]
+    if len(s.config_types) > 1:
+        lines += ["    # overrides per config_type; the groups in these files:"]
+        width = max(len(_q(t)) for t in s.config_types)
+        lines += [f"    #   {_q(group) + ':':<{width + 1}} {{E: 30.0, F: 1.0, V: 1.0}}"
+                  f"    # {count} configurations"
+                  for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])]
+        lines += ["    config_type: {}"]
+    lines += [
+        "  e0: fit                                 # a reference energy per element, fitted",
+        "",
+        "basis:",
+        "  elements: [" + ", ".join(s.elements) + "]",
+        f"  order: {order}                                # up to {order + 1}-body terms",
+        f"  # {n} functions; `acefit init --functions N` aims at another size",
+        f"  totaldegree: {degree}",
+        ("  # the median nearest-neighbour distance in these files is "
+         f"{s.nearest:.2f} Å; rcut is {RCUT_PER_NEAREST:g} times it"
+         if math.isfinite(s.nearest) else
+         f"  # no two atoms closer than {NEIGHBOUR_SEARCH:g} Å in these files"),
+        f"  rcut: {rcut:.1f}",
+        "",
+    ]
+    if repulsion:
+        inner, outer, dmin, where = repulsion
+        lines += [
+            "# ZBL core repulsion, to keep atoms apart in MD. It is zero from outer on, "
+            "below the",
+            f"# shortest distance in these files, {dmin:.2f} Å ({next(iter(s.shortest))}), "
+            "so the fit is the one without it;",
+            f"# that distance is in {_relative_where(where, here)}.",
+            f"repulsion: {{kind: zbl, inner: {inner:.1f}, outer: {outer:.1f}}}",
+            "",
+        ]
+    lines += [
+        "prior: {kind: algebraic, p: 4}          # smoothness prior: high degrees cost more",
+        "",
+        "solvers:",
+        f"  - {{name: asp, max_active: {max_active}}}",
+        f"  - {{name: omp, max_active: {max_active}}}",
+        "  - {name: blr, sizes: 8}               # Bayesian, on 8 nested sub-bases by prior cost",
+        "",
+        "selection:",
+        "  metric: loss                          # the weighted validation error",
+        "  # per budget t, the best checkpoint of at most t functions",
+        "  budgets: [" + ", ".join(str(b) for b in budgets) + "]",
+        "",
+        "output:",
+        f"  directory: {_q('runs/' + Path(config_path).stem)}",
+        "",
+        "export:",
+        "  formats: [acefit, yace]               # .h5 for ASE, .yace for LAMMPS ML-PACE",
+        "  committee: 32                         # posterior draws in the .h5: energy_std, "
+        "forces_std",
+    ]
+    return "\n".join(lines) + "\n", facts
+
+
+def _relative_where(where: str, start: Path) -> str:
+    """A configuration's ``where`` ("FILE, frame I") with FILE as the config gives it."""
+    file, _, frame = where.rpartition(", frame ")
+    return f"{_relative(file, start)}, frame {frame}" if file else where
+
+
+def _flow(items) -> str:
+    items = [_q(x) for x in items]
+    return items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
+
+
+def write_starter_config(path, train, *, test=(), functions: int = 2000, order: int = 3,
+                         overwrite: bool = False) -> dict:
+    """Write :func:`starter_config`'s config to ``path`` (atomically) after checking it
+    with :func:`acefit.config.load_config`; returns its facts.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and not ``overwrite``.
+    """
+    from acefit.atomic import atomic_path
+    from acefit.config import load_config
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists (--force overwrites it)")
+    text, facts = starter_config(train, test=test, config_path=path, functions=functions,
+                                 order=order)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+        load_config(tmp)            # the written text is a valid config, or nothing is written
+    return facts

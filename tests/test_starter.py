@@ -1,0 +1,163 @@
+"""`acefit init`: a first config read off the data (acefit.starter)."""
+
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+
+from acefit.basis import ACEBasis
+from acefit.cli import EXIT_CONFIG, EXIT_EXISTS, EXIT_OK, main
+from acefit.config import load_config
+from acefit.data import read_configurations
+from acefit.starter import (detect_label_keys, starter_config, survey, totaldegree_for,
+                            write_starter_config)
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "datasets" / "quickstart"
+
+
+def _frames(n=6, seed=0, elements="Cu"):
+    """Rattled, strained EMT cells, with their labels still on the calculator."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for k in range(n):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 1, 1))
+        if elements != "Cu":
+            atoms.symbols[0] = elements
+        atoms.set_cell(atoms.cell * (1 + 0.01 * k), scale_atoms=True)
+        atoms.rattle(0.05, seed=seed + k)
+        atoms.calc = EMT()
+        atoms.get_potential_energy(), atoms.get_forces(), atoms.get_stress()
+        atoms.info["config_type"] = "md" if k % 2 else "strain"
+        frames.append(atoms)
+    rng.shuffle(frames)
+    return frames
+
+
+def _ref_keyed(frames, path):
+    """The frames with their labels under ACEpotentials-style keys, no calculator."""
+    out = []
+    for atoms in frames:
+        plain = atoms.copy()
+        plain.info["REF_energy"] = atoms.get_potential_energy()
+        plain.info["dft_energy_note"] = "not a number"
+        plain.info["energy_xc"] = 0.5 * atoms.get_potential_energy()
+        plain.arrays["REF_forces"] = atoms.get_forces()
+        plain.info["REF_virial"] = -atoms.get_volume() * atoms.get_stress(voigt=False).ravel()
+        out.append(plain)
+    ase.io.write(path, out, format="extxyz")
+    return out
+
+
+def test_quickstart_config_is_valid_and_its_choices_follow_the_data(tmp_path):
+    config = tmp_path / "cu.yaml"
+    facts = write_starter_config(config, [QUICKSTART / "train.xyz"],
+                                 test=[QUICKSTART / "test.xyz"], functions=700)
+    cfg = load_config(config)
+    s = facts["survey"]
+    assert s.elements == ["Cu", "Au"] == cfg["basis"]["elements"]
+    assert s.n_configs == 149 and sum(s.config_types.values()) == 149
+    assert set(s.config_types) == {"md", "strain", "surface", "vacancy"}
+    assert s.labelled == {"energy": 149, "forces": 149, "stress": 149}
+    # the repulsion stops below the shortest distance, on a 0.1 Å grid
+    dmin = next(iter(s.shortest.values()))[0]
+    assert cfg["repulsion"]["outer"] < dmin <= cfg["repulsion"]["outer"] + 0.15
+    assert cfg["repulsion"]["inner"] < cfg["repulsion"]["outer"]
+    assert cfg["basis"]["rcut"] == pytest.approx(round(2.3 * s.nearest, 1))
+    assert cfg["basis"]["totaldegree"] == facts["totaldegree"]
+    assert len(ACEBasis(["Cu", "Au"], totaldegree=facts["totaldegree"])) == facts["n_functions"]
+    assert cfg["selection"]["budgets"] == facts["budgets"]
+    assert facts["budgets"][-1] == facts["max_active"] == round(facts["n_functions"] / 20) * 10
+    assert [x["name"] for x in cfg["solvers"]] == ["asp", "omp", "blr"]
+    assert cfg["data"]["test"] and cfg["output"]["directory"] == str(tmp_path / "runs" / "cu")
+    text = config.read_text()
+    assert '#   "surface": {E: 30.0, F: 1.0, V: 1.0}' in text        # groups, for weights
+    assert "keys:" not in text                                     # the defaults were found
+
+
+def test_totaldegree_is_the_nearest_size_by_ratio():
+    degree, n = totaldegree_for(["Mo"], 3, 5000)
+    assert (degree, n) == (25, 5317)            # the sparse-ACE protocol's starting basis
+    below = len(ACEBasis(["Mo"], order=3, totaldegree=degree - 1))
+    assert below < 5000 < n and abs(np.log(n / 5000)) <= abs(np.log(below / 5000))
+    assert totaldegree_for(["Mo"], 3, 4000)[0] == 24
+
+
+def test_label_keys_are_found_under_other_names(tmp_path):
+    frames = _frames()
+    path = tmp_path / "ref.xyz"
+    _ref_keyed(frames, path)
+    keys, others = detect_label_keys([path])
+    assert keys["energy"] == "REF_energy" and others["energy"] == ["energy_xc"]
+    assert keys["forces"] == "REF_forces" and keys["virial"] == "REF_virial"
+    assert keys["stress"] is None                          # the virial is read instead
+    text, _ = starter_config([path], config_path=tmp_path / "ref.yaml", functions=50)
+    assert 'keys: {energy: "REF_energy", forces: "REF_forces", stress: null, ' \
+           'virial: "REF_virial"}' in text
+    assert "other energy keys there: energy_xc" in text
+    config = tmp_path / "ref.yaml"
+    write_starter_config(config, [path], functions=50)
+    cfg = load_config(config)
+    configs = read_configurations([path], {k: v for k, v in cfg["data"]["keys"].items()})
+    for cfg_, atoms in zip(configs, frames):
+        assert cfg_.energy == pytest.approx(atoms.get_potential_energy())
+        np.testing.assert_allclose(cfg_.forces, atoms.get_forces(), atol=1e-7)  # 8 decimals
+        np.testing.assert_allclose(cfg_.stress, atoms.get_stress(), atol=1e-9)
+
+
+def test_survey_distances_and_rows():
+    frames = _frames(n=2)
+    configs = read_configurations_from(frames)
+    s = survey(configs)
+    d = min(a.get_all_distances(mic=True)[np.triu_indices(len(a), 1)].min() for a in frames)
+    assert next(iter(s.shortest.values()))[0] == pytest.approx(d)
+    assert s.rows == sum(1 + 3 * len(a) + 6 for a in frames)
+    assert 2.4 < s.nearest < 2.7                     # fcc Cu: a / sqrt(2) = 2.55 Å
+
+
+def read_configurations_from(frames):
+    from acefit.data import LabelledConfig
+
+    return [LabelledConfig(atoms=a, energy=a.get_potential_energy(), forces=a.get_forces(),
+                           stress=a.get_stress(), config_type=a.info["config_type"],
+                           source="mem.xyz", index=i) for i, a in enumerate(frames)]
+
+
+def test_bad_data_is_named(tmp_path):
+    bare = tmp_path / "bare.xyz"
+    ase.io.write(bare, [bulk("Cu", "fcc", a=3.6)], format="extxyz")
+    with pytest.raises(ValueError, match="bare.xyz: no energies or forces found"):
+        starter_config([bare])
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    ase.io.write(train, _frames(n=3), format="extxyz")
+    ase.io.write(test, _frames(n=2, elements="Au"), format="extxyz")
+    with pytest.raises(ValueError, match=r"test.xyz, frame \d: element\(s\) Au not in the basis"):
+        starter_config([train], test=[test])
+    with pytest.raises(FileNotFoundError, match="missing.xyz"):
+        starter_config([tmp_path / "missing.xyz"])
+
+
+def test_cli_writes_once_and_the_config_fits(tmp_path, capsys):
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, _frames(n=24), format="extxyz")
+    config = tmp_path / "cfg" / "run.yaml"
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"wrote {config}" in out and "24 configurations" in out
+    before = config.read_text()
+    assert main(["init", str(train), "-o", str(config)]) == EXIT_EXISTS
+    assert "exists (--force overwrites it)" in capsys.readouterr().err
+    assert config.read_text() == before
+    assert main(["init", str(tmp_path / "nope.xyz"), "-o", str(tmp_path / "x.yaml")]) \
+        == EXIT_CONFIG
+    assert "nope.xyz" in capsys.readouterr().err and not (tmp_path / "x.yaml").exists()
+    with pytest.raises(SystemExit) as stop:
+        main(["init", str(train), "-o", str(tmp_path / "y.yaml"), "--functions", "3"])
+    assert stop.value.code == EXIT_CONFIG
+    assert "--functions: found '3'; allowed: an integer >= 10" in capsys.readouterr().err
+    # the written config runs as it is
+    assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
+    assert (tmp_path / "cfg" / "runs" / "run" / "potential.h5").is_file()
