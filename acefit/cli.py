@@ -32,12 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     init = sub.add_parser("init", help="write a first config for your data",
-                          description="Read labelled configurations and write a config for "
-                                      "them, with a comment on each choice: where the labels "
-                                      "are, the elements, a cutoff from the nearest-neighbour "
-                                      "distance, a core repulsion below the shortest distance, "
-                                      "and the total degree of a basis of about --functions "
-                                      "functions.")
+                          description="Write a config for labelled configurations, each "
+                                      "choice made from the data commented (docs/config.md).")
     init.add_argument("train", nargs="+", type=Path, metavar="TRAIN",
                       help="training configurations (any file ase.io.read reads)")
     init.add_argument("--test", nargs="+", type=Path, default=[], metavar="FILE",
@@ -46,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="config file to write (default: ./acefit.yaml)")
     init.add_argument("--functions", type=_basis_size, default=2000, metavar="N",
                       help="size of the starting basis to aim for (default 2000; the sparse "
-                           "solvers select up to a fifth of it)")
+                           "paths run to half of it, at most 1000)")
     init.add_argument("--order", type=int, default=3, choices=(1, 2, 3, 4),
                       help="correlation order, body order + 1 (default 3)")
     init.add_argument("--force", action="store_true", help="overwrite an existing config file")

@@ -157,6 +157,7 @@ def survey(configs) -> DataSurvey:
     from ase.data import chemical_symbols
 
     from acefit.basis.neighbours import neighbour_pairs
+    from acefit.design import row_count
 
     numbers, nearest, shortest = set(), [], {}
     groups, labelled, rows = {}, {"energy": 0, "forces": 0, "stress": 0}, 0
@@ -166,8 +167,7 @@ def survey(configs) -> DataSurvey:
         groups[cfg.config_type] = groups.get(cfg.config_type, 0) + 1
         for label in labelled:
             labelled[label] += getattr(cfg, label) is not None
-        rows += (cfg.energy is not None) + 3 * cfg.n_atoms * (cfg.forces is not None) \
-            + 6 * (cfg.stress is not None)
+        rows += row_count(cfg)
         i, j, _, d = neighbour_pairs(cfg.atoms, NEIGHBOUR_SEARCH)
         if not len(d):
             continue
