@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
                           "the memory and disk the run will take, and stop (nothing assembled)")
     fit.add_argument("-o", "--output", type=Path, default=None,
                      help="run directory (overrides output.directory)")
+    fit.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=YAML",
+                     help="change one config key for this run, e.g. --set basis.rcut=5.5 or "
+                          "--set 'solvers=[{name: omp, max_active: 300}]' (repeatable; "
+                          "config.yaml in the run directory records the result)")
     _add_verbosity(fit)
 
     compare = sub.add_parser("compare", help="compare the checkpoints of finished runs",
@@ -286,7 +291,7 @@ def _fit(args, progress) -> int:
     from acefit.config import ConfigError, load_config
 
     try:
-        cfg = load_config(args.config)
+        cfg = load_config(args.config, args.overrides)
     except FileNotFoundError as exc:
         raise ConfigError([(str(args.config), str(exc))], str(args.config)) from None
     if args.output is not None:

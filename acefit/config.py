@@ -24,7 +24,8 @@ import yaml
 
 from acefit.data import LABEL_KEYS
 
-__all__ = ["ConfigError", "load_config", "validate_config", "render_markdown", "SCHEMA",
+__all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "render_markdown",
+           "SCHEMA",
            "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
@@ -843,13 +844,16 @@ SCHEMA = Section(doc="A run configuration.", keys={
 # Loading.
 # ---------------------------------------------------------------------------------------
 
-def load_config(path) -> dict:
+def load_config(path, overrides=()) -> dict:
     """Read, validate and complete a YAML config file.
 
     Parameters
     ----------
     path : str or Path
         The YAML file. Relative paths inside it are resolved against its folder.
+    overrides : sequence of str
+        ``dotted.key=YAML`` assignments applied to the file's content before it is
+        validated (:func:`apply_override`; ``acefit fit --set``).
 
     Returns
     -------
@@ -879,11 +883,50 @@ def load_config(path) -> dict:
         raise ConfigError([(str(path), f"not valid YAML: {exc}")], str(path)) from None
     except _DuplicateKey as exc:
         raise ConfigError([(f"{path}:{exc.line}: {exc.path}", "duplicate key")], str(path)) from None
+    for assignment in overrides:
+        apply_override(raw, assignment, lines)
     cfg = validate_config(raw, base_dir=path.resolve().parent, source=str(path), lines=lines)
     if cfg["name"] is None:
         cfg["name"] = path.stem
     cfg["config_file"] = str(path.resolve())
     return cfg
+
+
+def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
+    """Set one ``dotted.key=YAML`` in a parsed config mapping, e.g. ``basis.rcut=5.5`` or
+    ``'solvers=[{name: omp, max_active: 300}]'``; the value is YAML. Mappings on the way
+    are made where missing; what the key names is checked when the config is validated.
+
+    ``lines`` (key path -> line, from the parser) loses the key and everything under it,
+    so that a problem with the new value is not reported at the file's old line.
+
+    Raises
+    ------
+    ConfigError
+        An assignment that is not ``key=value``, a value that is not YAML, or a key under
+        something that is not a mapping.
+    """
+    key, sep, value = assignment.partition("=")
+    key = key.strip()
+    where = f"--set {assignment}"
+    if not sep or not key or any(not name for name in key.split(".")):
+        raise ConfigError([(where, "allowed: dotted.key=value, e.g. basis.rcut=5.5")], where)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise ConfigError([(where, f"the value is not valid YAML: {exc}")], where) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([(where, "the config is not a mapping")], where)
+    *parents, last = key.split(".")
+    node = raw
+    for depth, name in enumerate(parents):
+        node = node.setdefault(name, {})
+        if not isinstance(node, dict):
+            path = ".".join(parents[:depth + 1])
+            raise ConfigError([(where, f"{path} is {_found(node)}, not a mapping")], where)
+    node[last] = parsed
+    for path in [p for p in (lines or {}) if p == key or p.startswith((key + ".", key + "["))]:
+        del lines[path]
 
 
 def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict:

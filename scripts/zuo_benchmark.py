@@ -119,29 +119,15 @@ def _quick_data(raw: dict, out: Path) -> None:
         raw["data"][key] = str(dst)
 
 
-def _override(raw: dict, assignment: str) -> None:
-    """Apply one ``--set dotted.key=YAML`` to the raw config mapping."""
-    key, sep, value = assignment.partition("=")
-    if not sep or not key:
-        raise ValueError(f"--set expects dotted.key=value, got {assignment!r}")
-    *parents, last = key.split(".")
-    node = raw
-    for name in parents:
-        node = node.setdefault(name, {})
-        if not isinstance(node, dict):
-            raise ValueError(f"--set {key}: {name} is not a mapping in the config")
-    node[last] = yaml.safe_load(value)
-
-
 def element_config(element: str, out: Path, *, quick: bool, workers: int | None,
                    overrides=(), cache: Path | None = None) -> dict:
     """The validated config of one element, with the output folder and overrides."""
-    from acefit.config import validate_config
+    from acefit.config import apply_override, validate_config
 
     path = CONFIGS[element]
     raw = yaml.safe_load(path.read_text())
     for assignment in overrides:
-        _override(raw, assignment)
+        apply_override(raw, assignment)
     base = path.resolve().parent
     for key in ("train", "test"):
         raw["data"][key] = str((base / raw["data"][key]).resolve())

@@ -666,3 +666,15 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
     stray = run / ".paths.h5.k1ll3d.tmp"
     stray.write_bytes(b"partial")
     assert fit(config, run, "--force") == EXIT_OK and not stray.exists()
+
+
+def test_fit_set_overrides_a_key(tmp_path, capsys):
+    (tmp_path / "train.xyz").write_text("placeholder")
+    config = tmp_path / "run.yaml"
+    config.write_text("data:\n  train: train.xyz\nsolvers:\n  - {name: asp, max_active: 50}\n")
+    assert main(["fit", str(config), "--check", "--set", "basis.rcut=5.5",
+                 "--set", "selection.budgets=[10, 50]"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "rcut: 5.5" in out and "budgets:\n  - 10\n  - 50\n" in out
+    assert main(["fit", str(config), "--check", "--set", "basis.rcut=-1"]) == EXIT_CONFIG
+    assert f"{config}: basis.rcut: found -1" in capsys.readouterr().err

@@ -293,3 +293,33 @@ def test_shipped_validation_settings_are_valid():
     raw = yaml.safe_load((ROOT / "configs" / "zuo_validate.yaml").read_text())
     settings = ValidationSettings.from_dict(raw)
     assert settings.timesteps == [5.0] and settings.temperatures == [300.0, 500.0]
+
+
+def test_overrides_change_keys_before_validation(tmp_path):
+    path = write(tmp_path, MINIMAL + "basis:\n  rcut: 6.0\n  order: 2\n")
+    cfg = load_config(path, ["basis.rcut=5.5", "prior={kind: none}",
+                             "solvers=[{name: omp, max_active: 20}]"])
+    assert cfg["basis"]["rcut"] == 5.5 and cfg["basis"]["order"] == 2     # the rest stays
+    assert cfg["prior"] == {"kind": "none"}
+    assert [(s["name"], s["max_active"]) for s in cfg["solvers"]] == [("omp", 20)]
+    # a bad value is checked like any other, but not reported at the file's old line
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["basis.rcut=-1"])
+    (where, msg), = info.value.problems
+    assert where == f"{path}: basis.rcut" and "found -1" in msg
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["basis.rcutt=4"])
+    assert "did you mean 'rcut'" in str(info.value)
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("basis.rcut", "allowed: dotted.key=value"),
+    ("basis..rcut=1", "allowed: dotted.key=value"),
+    ("basis.rcut=[1, 2", "the value is not valid YAML"),
+    ("basis.rcut.x=1", "basis.rcut is found 6.0 (number), not a mapping"),
+])
+def test_malformed_overrides_are_named(tmp_path, assignment, message):
+    path = write(tmp_path, MINIMAL + "basis:\n  rcut: 6.0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, [assignment])
+    assert f"--set {assignment}" in str(info.value) and message in str(info.value)
