@@ -176,13 +176,17 @@ def _committee_size(text: str) -> int:
 
 
 def _basis_size(text: str) -> int:
-    """``--functions N``: an integer >= 10 (argparse names the option on an error)."""
+    """``--functions N`` within the sizes `acefit init` aims at (argparse names the option
+    on an error)."""
+    from acefit.starter import MAX_FUNCTIONS, MIN_FUNCTIONS
+
     try:
         size = int(text)
     except ValueError:
         size = 0
-    if size < 10:
-        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: an integer >= 10")
+    if not MIN_FUNCTIONS <= size <= MAX_FUNCTIONS:
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: an integer in "
+                                         f"[{MIN_FUNCTIONS}, {MAX_FUNCTIONS}]")
     return size
 
 

@@ -39,6 +39,8 @@ RCUT_PER_NEAREST = 2.3
 6.0 Å is 2.3 times that of its data (2.58 Å; thermal motion puts it below the bcc crystal's
 2.73 Å); past the third neighbour shell of a bcc or fcc crystal."""
 RCUT_RANGE = (4.5, 7.0)
+MIN_FUNCTIONS, MAX_FUNCTIONS = 10, 50_000
+"""The basis sizes `acefit init` aims at (R of 50 000 functions takes 19 GiB)."""
 MAX_ACTIVE = 1000
 """The sparse paths run to half the starting basis, and to at most this many functions (the
 sparse-ACE protocol's 1000 of ~5000)."""
@@ -268,8 +270,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         raise ValueError("no training file given")
     if not 1 <= int(order) <= 4:
         raise ValueError(f"order {order}: allowed 1 to 4")
-    if int(functions) < 10:
-        raise ValueError(f"functions {functions}: allowed an integer >= 10")
+    if not MIN_FUNCTIONS <= int(functions) <= MAX_FUNCTIONS:
+        raise ValueError(f"functions {functions}: allowed an integer in [{MIN_FUNCTIONS}, "
+                         f"{MAX_FUNCTIONS}]")
     keys, others = detect_label_keys(train + test)
     if keys["energy"] is None and keys["forces"] is None:
         raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
@@ -336,7 +339,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         f"  # {n} functions; `acefit init --functions N` aims at another size",
         f"  totaldegree: {degree}",
         ("  # the median nearest-neighbour distance in these files is "
-         f"{s.nearest:.2f} Å; rcut is {RCUT_PER_NEAREST:g} times it"
+         f"{s.nearest:.2f} Å; rcut is {RCUT_PER_NEAREST:g} times it, within "
+         f"{RCUT_RANGE[0]:g}-{RCUT_RANGE[1]:g} Å"
          if math.isfinite(s.nearest) else
          f"  # no two atoms closer than {NEIGHBOUR_SEARCH:g} Å in these files"),
         f"  rcut: {rcut:.1f}",
