@@ -1,5 +1,5 @@
-"""The ``acefit`` command: ``init``, ``fit``, ``compare``, ``export``, ``evaluate`` and
-``validate``.
+"""The ``acefit`` command: ``init``, ``fit``, ``compare``, ``export``, ``evaluate``,
+``validate`` and ``query``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
 file or run directory named there that does not exist, and for ``export`` a solver path,
@@ -160,6 +160,31 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("-o", "--output", type=Path, default=None,
                      help="folder for validation.md/.json (default: next to the potential)")
     _add_verbosity(val)
+
+    q = sub.add_parser("query", help="the configurations of a pool to label next",
+                       description="Query by committee: write the configurations of a pool "
+                                   "on which a potential's committee disagrees most.")
+    q.add_argument("potential", type=Path, metavar="POTENTIAL",
+                   help="potential file (.h5) with a committee, or a run directory")
+    q.add_argument("--pool", nargs="+", type=Path, required=True, metavar="FILE",
+                   help="candidate configurations (any file ase.io.read reads)")
+    q.add_argument("-o", "--output", type=Path, required=True, metavar="XYZ",
+                   help="where to write the chosen configurations (extended XYZ, with their "
+                        "scores and pool file and frame in atoms.info)")
+    q.add_argument("-n", type=int, default=None, metavar="N",
+                   help="choose at most N (default 10, or every frame over --threshold)")
+    q.add_argument("--threshold", type=float, default=None, metavar="X",
+                   help="choose only frames scoring above X (eV/Å with --by force, meV/atom "
+                        "with --by energy)")
+    q.add_argument("--by", choices=("force", "energy"), default="force",
+                   help="score: the largest atomic force SD of the members (default), or "
+                        "their energy SD per atom")
+    q.add_argument("--every", type=int, default=1, metavar="K",
+                   help="read every K-th frame of each pool file (default 1)")
+    q.add_argument("--gap", type=int, default=0, metavar="G",
+                   help="chosen frames of one pool file are more than G frames apart "
+                        "(neighbouring MD frames are nearly the same configuration)")
+    _add_verbosity(q)
     return parser
 
 
@@ -219,6 +244,8 @@ def main(argv=None) -> int:
             return _export(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "query":
+            return _query(args, progress)
         return _validate(args, progress)
     except KeyboardInterrupt:
         print("acefit: interrupted; run the same command again to resume", file=sys.stderr)
@@ -477,6 +504,71 @@ def potential_labels(paths) -> list[str]:
     if len(set(qualified)) == len(qualified):
         return qualified
     return [f"{j}_{n}" for j, n in enumerate(names)]
+
+
+def _query(args, progress) -> int:
+    import ase.io
+    import numpy as np
+
+    from acefit.potential import Potential
+    from acefit.query import QUERY_SCORES, query
+
+    if args.every < 1 or (args.n is not None and args.n < 1) or args.gap < 0:
+        raise ValueError(f"-n {args.n}, --every {args.every}, --gap {args.gap}; allowed: "
+                         "-n and --every integers >= 1, --gap an integer >= 0")
+    n = 10 if args.n is None and args.threshold is None else args.n
+    target = _potential_file(args.potential)
+    if not target.is_file():
+        raise FileNotFoundError(f"potential file {target} not found")
+    potential = Potential.load(target)
+    if potential.committee is None:
+        raise ValueError(f"{target} has no committee to query; allowed: a potential fitted "
+                         "with export.committee >= 2, or one written by `acefit export RUN "
+                         "--budget T --committee 32`")
+    chosen, scored = [], 0
+    for f in args.pool:
+        if not f.is_file():
+            raise FileNotFoundError(f"pool file {f} not found")
+        try:
+            frames = ase.io.read(str(f), index=f"::{args.every}")
+        except Exception as exc:  # ase raises many types; name the file
+            raise ValueError(f"cannot read configurations from {f}: {exc}") from exc
+        frames = frames if isinstance(frames, list) else [frames]
+        try:
+            result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
+                           gap=max(0, (args.gap + args.every - 1) // args.every),
+                           progress=progress)
+        except ValueError as exc:                  # a frame's elements: name the file
+            raise ValueError(f"{f}, {exc}") from None
+        scored += len(frames)
+        for i in result.chosen:
+            atoms = frames[i].copy()
+            atoms.calc = None
+            atoms.info.update(pool_file=str(f), pool_frame=int(i) * args.every,
+                              **{QUERY_SCORES["force"]: float(result.force_sd[i]),
+                                 QUERY_SCORES["energy"]: float(result.energy_sd[i])})
+            chosen.append((float(result.scores[i]), atoms))
+        print(f"{f}: {len(frames)} frames scored; largest atomic force SD (eV/Å) median "
+              f"{np.median(result.force_sd):.4f}, max {result.force_sd.max():.4f}; energy SD "
+              f"(meV/atom) median {np.median(result.energy_sd):.3f}, max "
+              f"{result.energy_sd.max():.3f}")
+    chosen.sort(key=lambda item: -item[0])
+    chosen = [atoms for _, atoms in chosen[:n]] if n is not None else \
+        [atoms for _, atoms in chosen]
+    from acefit.atomic import atomic_path
+
+    with atomic_path(args.output) as tmp:
+        ase.io.write(str(tmp), chosen, format="extxyz")
+    if chosen:
+        print("\n| pool file | frame | atoms | force SD (eV/Å) | energy SD (meV/atom) |\n"
+              "|---|---:|---:|---:|---:|")
+        for atoms in chosen:
+            print(f"| {atoms.info['pool_file']} | {atoms.info['pool_frame']} | {len(atoms)} | "
+                  f"{atoms.info[QUERY_SCORES['force']]:.4f} | "
+                  f"{atoms.info[QUERY_SCORES['energy']]:.3f} |")
+    print(f"\nwrote {args.output}: {len(chosen)} of {scored} frames, by {args.by} SD"
+          + (f" above {args.threshold:g}" if args.threshold is not None else ""))
+    return EXIT_OK
 
 
 def _validate(args, progress) -> int:

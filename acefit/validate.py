@@ -34,6 +34,7 @@ from ase import units
 from ase.data import atomic_numbers, reference_states
 
 from acefit.atomic import json_ready, json_text, write_text
+from acefit.query import committee_deviation
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
@@ -372,15 +373,6 @@ def _committee_of(calc):
     return pot if getattr(pot, "committee", None) is not None else None
 
 
-def _committee_sds(atoms, pot) -> tuple[float, float]:
-    """The committee's energy SD per atom (meV/atom) and its largest atomic force SD
-    (eV/Å: max over atoms of sqrt(Σ_xyz var of the members' force), the force deviation
-    active learning thresholds), at a check."""
-    energy, forces, _ = pot.committee_spread(atoms, forces=True)
-    force_sd = np.sqrt(np.var(forces, axis=0, ddof=1).sum(axis=1))
-    return 1e3 * float(np.std(energy, ddof=1)) / len(atoms), float(force_sd.max())
-
-
 def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_total=False):
     """Run ``steps`` MD steps with periodic checks; returns a result dict (with a
     committee, also the largest energy SD per atom, in meV/atom, and the largest atomic
@@ -396,7 +388,7 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
                                            f"{exc})"[:160], "steps_done": 0,
                 "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
     committee = _committee_of(calc)
-    sd = [_committee_sds(atoms, committee)] if committee is not None else []
+    sd = [committee_deviation(atoms, committee)] if committee is not None else []
     dmin = _min_distance(atoms, 3.0 * s.min_distance)
     max_rise = 0.0
     totals = [(0.0, atoms.get_total_energy() / n)] if track_total else []
@@ -420,7 +412,7 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
         dmin = min(dmin, _min_distance(atoms, 3.0 * s.min_distance))
         max_rise = max(max_rise, epot - e_start)
         if committee is not None:
-            sd.append(_committee_sds(atoms, committee))
+            sd.append(committee_deviation(atoms, committee))
         if track_total:
             totals.append((dyn.get_time() / (1000 * units.fs), atoms.get_total_energy() / n))
         if dmin < s.min_distance:

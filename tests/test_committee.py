@@ -390,13 +390,13 @@ def test_validate_reports_how_far_md_went_from_the_data(committee_run):
     assert "max E SD (meV/atom) | max F SD (eV/Å) |" in report.to_markdown()
     # the force SD is the force deviation of active learning: per atom, the root of the
     # summed variances of its components over the members; the largest atom's
-    from acefit.validate import _committee_sds
+    from acefit.query import committee_deviation
 
     rattled = start.copy()
     rattled.rattle(0.05, seed=3)
     _, forces, _ = pot.committee_predictions(rattled, forces=True)
     per_atom = np.sqrt(np.var(forces, axis=0, ddof=1).sum(axis=1))
-    energy_sd, force_sd = _committee_sds(rattled, pot)
+    energy_sd, force_sd = committee_deviation(rattled, pot)
     assert force_sd == pytest.approx(per_atom.max(), rel=1e-9)
     energies, _, _ = pot.committee_predictions(rattled)
     assert energy_sd == pytest.approx(1e3 * np.std(energies, ddof=1) / len(rattled), rel=1e-9)

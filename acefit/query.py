@@ -1,0 +1,129 @@
+"""Which configurations to label next: query by committee (``acefit query``).
+
+A potential with a committee (``export.committee``) carries K coefficient vectors drawn
+from its posterior, their spread scaled to the validation errors. Where the members
+disagree, the training data did not pin the model down. Active-learning loops therefore
+run MD with the potential, score its frames by the members' spread, and send the most
+uncertain ones to DFT. This module is the scoring and the choice:
+
+* :func:`committee_deviation` scores one configuration: the members' energy SD per atom
+  and the largest atomic force SD, the force deviation that such loops threshold;
+* :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
+  above a threshold, a few per group of neighbouring frames at most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["committee_deviation", "Query", "query", "QUERY_SCORES"]
+
+QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
+"""What a pool can be ranked by, and the ``atoms.info`` key of each score."""
+
+
+def committee_deviation(atoms, potential) -> tuple[float, float]:
+    """The committee's energy SD per atom (meV/atom) and its largest atomic force SD (eV/Å:
+    the maximum over atoms of sqrt(Σ_xyz var of the members' force)) on ``atoms``.
+
+    Raises
+    ------
+    ValueError
+        The potential has no committee.
+    """
+    energy, forces, _ = potential.committee_spread(atoms, forces=True)
+    force_sd = np.sqrt(np.var(forces, axis=0, ddof=1).sum(axis=1))
+    return 1e3 * float(np.std(energy, ddof=1)) / len(atoms), float(force_sd.max())
+
+
+@dataclass
+class Query:
+    """The scored pool and the frames chosen from it.
+
+    Attributes
+    ----------
+    energy_sd : ndarray (n_frames,)
+        The committee's energy SD per atom of each pool frame, meV/atom.
+    force_sd : ndarray (n_frames,)
+        Its largest atomic force SD, eV/Å.
+    chosen : ndarray of int
+        Pool indices of the chosen frames, most uncertain first.
+    by : str
+        The score they were ranked by, a key of :data:`QUERY_SCORES`.
+    """
+
+    energy_sd: np.ndarray
+    force_sd: np.ndarray
+    chosen: np.ndarray
+    by: str
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.force_sd if self.by == "force" else self.energy_sd
+
+
+def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
+          by: str = "force", gap: int = 0, progress=None) -> Query:
+    """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
+    choose the most uncertain.
+
+    Parameters
+    ----------
+    potential : acefit.Potential
+        With a committee.
+    frames : sequence of ase.Atoms
+        Of the potential's elements.
+    n : int, optional
+        Choose at most this many (default: every frame over ``threshold``).
+    threshold : float, optional
+        Choose only frames whose score is above it (eV/Å for ``by="force"``, meV/atom for
+        ``"energy"``).
+    by : {"force", "energy"}
+        The largest atomic force SD, or the energy SD per atom.
+    gap : int
+        Chosen frames are more than ``gap`` pool indices apart: consecutive MD frames are
+        nearly the same configuration, and one of them teaches the fit what the others
+        would (0: no such rule).
+    progress : bool, optional
+        Draw a progress bar (None: when stderr is a terminal).
+
+    Raises
+    ------
+    ValueError
+        No committee, an unknown ``by``, a negative ``n`` or ``gap``, or a frame with an
+        element the potential does not have (naming the frame).
+    """
+    from acefit.progress import bar
+
+    if potential.committee is None:
+        raise ValueError("the potential has no committee to query; allowed: one fitted with "
+                         "export.committee >= 2, or `acefit export RUN --budget T "
+                         "--committee 32`")
+    if by not in QUERY_SCORES:
+        raise ValueError(f"by={by!r}; allowed: {', '.join(QUERY_SCORES)}")
+    if (n is not None and n < 0) or gap < 0:
+        raise ValueError(f"n={n}, gap={gap}; allowed: integers >= 0")
+    known = set(int(z) for z in potential.basis.numbers)
+    energy_sd, force_sd = np.empty(len(frames)), np.empty(len(frames))
+    with bar(len(frames), "committee on the pool", unit="frame", enabled=progress) as progress_bar:
+        for i, atoms in enumerate(frames):
+            unknown = sorted(set(int(z) for z in atoms.numbers) - known)
+            if unknown:
+                from ase.data import chemical_symbols
+
+                raise ValueError(f"frame {i}: element(s) "
+                                 f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
+                                 f"the potential (elements: {', '.join(potential.elements)})")
+            energy_sd[i], force_sd[i] = committee_deviation(atoms, potential)
+            progress_bar.update(1)
+    scores = force_sd if by == "force" else energy_sd
+    chosen = []
+    for i in np.argsort(-scores, kind="stable"):
+        if (n is not None and len(chosen) >= n) or \
+                (threshold is not None and scores[i] <= threshold):
+            break
+        if all(abs(int(i) - j) > gap for j in chosen):
+            chosen.append(int(i))
+    return Query(energy_sd, force_sd, np.array(chosen, dtype=int), by)

@@ -1,0 +1,123 @@
+"""Query by committee: scoring a pool by a committee's spread and choosing what to label
+(acefit.query, `acefit query`)."""
+
+import ase.io
+import numpy as np
+import pytest
+from ase.build import bulk
+from test_cli import EXIT_ERROR, EXIT_OK, fit, main, small_data, tiny_config  # noqa: F401
+
+from acefit import ACECalculator, Potential
+from acefit.query import QUERY_SCORES, committee_deviation, query
+
+
+@pytest.fixture(scope="module")
+def potential(tmp_path_factory, small_data):  # noqa: F811
+    folder = tmp_path_factory.mktemp("query")
+    config = tiny_config(folder, small_data, extra="export: {committee: 8}\n")
+    assert fit(config, folder / "run") == EXIT_OK
+    return folder / "run" / "potential.h5"
+
+
+def _pool(n_near=6):
+    """Rattled fcc Cu near the quickstart's lattice constant, then a crystal compressed
+    far beyond the training data (neighbours at 2.2 Å; the data start at 2.06 Å only in
+    a few strained cells)."""
+    frames = []
+    for k in range(n_near):
+        atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 1))
+        atoms.rattle(0.03, seed=k)
+        frames.append(atoms)
+    squeezed = bulk("Cu", "fcc", a=3.61 * 0.86, cubic=True).repeat((2, 2, 1))
+    squeezed.rattle(0.03, seed=99)
+    return frames + [squeezed]
+
+
+def test_deviation_is_the_calculators_committee_spread(potential):
+    pot = Potential.load(potential)
+    atoms = _pool()[0]
+    energy_sd, force_sd = committee_deviation(atoms, pot)
+    calc = ACECalculator(pot, committee=True)
+    atoms.calc = calc
+    atoms.get_potential_energy()
+    assert energy_sd == pytest.approx(1e3 * calc.results["energy_std"] / len(atoms), rel=1e-10)
+    per_atom = np.sqrt((calc.get_property("forces_std", atoms) ** 2).sum(axis=1))
+    assert force_sd == pytest.approx(per_atom.max(), rel=1e-10)
+
+
+def test_the_configuration_unlike_the_data_is_chosen_first(potential):
+    pot = Potential.load(potential)
+    pool = _pool()
+    for by in ("force", "energy"):
+        result = query(pot, pool, n=2, by=by)
+        assert result.chosen[0] == len(pool) - 1, by
+        assert result.scores[len(pool) - 1] > 1.4 * result.scores[:-1].max(), by
+        assert list(result.chosen) == list(np.argsort(-result.scores)[:2])
+    # a threshold keeps only what is above it; a gap keeps chosen frames apart
+    result = query(pot, pool, threshold=float(np.sort(query(pot, pool).force_sd)[-3]))
+    assert len(result.chosen) == 2
+    spread = query(pot, pool, n=3, gap=2).chosen
+    assert all(abs(a - b) > 2 for a in spread for b in spread if a != b)
+
+
+def test_bad_requests_are_named(potential):
+    pot = Potential.load(potential)
+    with pytest.raises(ValueError, match="by='stress'; allowed: force, energy"):
+        query(pot, _pool(), by="stress")
+    alien = bulk("Al", "fcc", a=4.05, cubic=True)
+    with pytest.raises(ValueError, match=r"frame 7: element\(s\) Al not in the potential"):
+        query(pot, _pool() + [alien])
+    plain = Potential(pot.basis, pot.coefficients, prune=False)
+    with pytest.raises(ValueError, match="no committee to query"):
+        query(plain, _pool())
+
+
+def test_cli_writes_the_chosen_frames_with_their_scores(potential, tmp_path, capsys):
+    pool = tmp_path / "pool.xyz"
+    ase.io.write(pool, _pool(), format="extxyz")
+    out = tmp_path / "label_me.xyz"
+    assert main(["query", str(potential.parent), "--pool", str(pool), "-n", "2",
+                 "-o", str(out), "--no-progress"]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert f"wrote {out}: 2 of 7 frames, by force SD" in text
+    chosen = ase.io.read(out, ":")
+    assert [a.info["pool_frame"] for a in chosen][0] == 6
+    assert chosen[0].info[QUERY_SCORES["force"]] >= chosen[1].info[QUERY_SCORES["force"]]
+    assert chosen[0].info["pool_file"] == str(pool)
+    # --every reads a thinned pool; frames keep their index in the file
+    assert main(["query", str(potential), "--pool", str(pool), "--every", "2", "-n", "1",
+                 "-o", str(out), "--no-progress"]) == EXIT_OK
+    assert ase.io.read(out).info["pool_frame"] == 6 and "1 of 4 frames" in \
+        capsys.readouterr().out
+    # a potential without a committee is refused, naming it, and nothing is written
+    plain = tmp_path / "plain.h5"
+    pot = Potential.load(potential)
+    Potential(pot.basis, pot.coefficients, prune=False).save(plain)
+    assert main(["query", str(plain), "--pool", str(pool), "-o", str(tmp_path / "x.xyz"),
+                 "--no-progress"]) == EXIT_ERROR
+    assert "plain.h5 has no committee to query" in capsys.readouterr().err
+    assert not (tmp_path / "x.xyz").exists()
+
+
+def test_query_check_script_compares_the_ranking_with_the_errors(potential, tmp_path, capsys):
+    from _scripts import load_script
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    script = load_script("query_check")
+    pot = Potential.load(potential)
+    frames = _pool()
+    for atoms in frames:               # labels from the model itself, but for the last frame
+        atoms.calc = ACECalculator(pot)
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        shift = 1.0 if atoms is frames[-1] else 0.0
+        atoms.calc = SinglePointCalculator(atoms, energy=energy + shift * len(atoms),
+                                           forces=forces + shift)
+    data = tmp_path / "labelled.xyz"
+    ase.io.write(data, frames, format="extxyz")
+    assert script.main([str(potential), "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    # only the squeezed crystal has an error, and it is the most uncertain: top 1 of 7
+    force_row = next(line for line in out.splitlines() if line.startswith("| largest"))
+    cells = [c.strip() for c in force_row.split("|")[1:-1]]
+    assert cells[3] == "1 (1.3)"                            # top 3 holds the worst one
+    assert float(cells[4].split(" / ")[0]) == pytest.approx(np.sqrt(3) / 3, rel=1e-3)
