@@ -71,6 +71,7 @@ def test_quickstart_config_is_valid_and_its_choices_follow_the_data(tmp_path):
     assert cfg["selection"]["budgets"] == facts["budgets"]
     assert facts["budgets"][-1] == facts["max_active"] == round(facts["n_functions"] / 20) * 10
     assert [x["name"] for x in cfg["solvers"]] == ["asp", "omp", "blr"]
+    assert cfg["solvers"][2]["patience"] == 2 and cfg["solvers"][2]["sizes"] == 8
     assert cfg["data"]["test"] and cfg["output"]["directory"] == str(tmp_path / "runs" / "cu")
     text = config.read_text()
     assert '#   "surface": {E: 30.0, F: 1.0, V: 1.0}' in text        # groups, for weights
