@@ -11,7 +11,7 @@ cheap (numba kernels compile only when a basis is first evaluated).
 
 from importlib import import_module
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "ACEBasis": "acefit.basis",

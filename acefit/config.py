@@ -559,8 +559,12 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "transform": Key(Str(choices=("agnesi", "polynomial")), "agnesi",
                      "Distance transform of the radial basis (`polynomial` is the one LAMMPS "
                      "ML-PACE evaluates, needed for `.yace` export)."),
-    "envelope": Key(Nullable(Str(choices=("y", "x"))), None, "Many-body radial envelope "
-                    "(null: `y` for agnesi, `x` for polynomial)."),
+    "envelope": Key(Nullable(Str(choices=("y", "x"))), "x", "Many-body radial envelope: "
+                    "`x`, (x - 1)^2 as in LAMMPS ML-PACE, or `y`, the y^2 (y - y_cut)^2 of "
+                    "Torabi et al. (App. A). `x` had the lower validation errors on every "
+                    "data set measured (Zuo Mo and Si, the quickstart: docs/zuo_tuning.md, "
+                    "docs/benchmarks.md); null: `x` (before acefit 0.3, null was `y` with "
+                    "the Agnesi transform)."),
     "pair_envelope": Key(Str(choices=("repulsive", "y", "x")), "repulsive",
                          "Envelope of the pair functions."),
     "pure2b": Key(Bool(), False, "Remove the two-body part (all ν neighbours the same "
@@ -1066,6 +1070,8 @@ def _cross_checks(cfg, ctx) -> None:
 
 
 def _fill_derived(cfg) -> None:
+    if cfg["basis"]["envelope"] is None:
+        cfg["basis"]["envelope"] = "x"      # written out, so that a run's config.yaml says it
     for solver in cfg["solvers"]:
         solver["label"] = solver["label"] or solver["name"]
 

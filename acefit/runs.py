@@ -65,6 +65,10 @@ def run_config(run_dir) -> dict:
     path = Path(run_dir) / "config.yaml"
     raw = yaml.safe_load(path.read_text())
     raw.pop("config_file", None)            # provenance, not a setting
+    basis = raw.get("basis")
+    if isinstance(basis, dict) and basis.get("envelope") is None:
+        # written by acefit < 0.3, whose null envelope was "y" with the Agnesi transform
+        basis["envelope"] = "y" if basis.get("transform", "agnesi") == "agnesi" else "x"
     return validate_config(raw, base_dir=path.parent, source=str(path))
 
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from acefit.config import ConfigError, SCHEMA, SOLVER, load_config, render_markdown
 
@@ -40,6 +41,7 @@ def test_minimal_config_gets_every_default(tmp_path):
     assert cfg["data"]["weights"]["default"] == {"E": 30.0, "F": 1.0, "V": 1.0}
     assert cfg["data"]["e0"] == "fit"
     assert cfg["basis"]["order"] == 3 and cfg["basis"]["rcut"] == 5.0
+    assert cfg["basis"]["envelope"] == "x"          # spelled out: a run's config.yaml says it
     assert cfg["prior"] == {"kind": "algebraic", "p": 4.0, "wL": 1.0, "offset": 0.0}
     solver = cfg["solvers"][0]
     assert solver["label"] == "asp" and solver["max_active"] == 50
@@ -323,3 +325,18 @@ def test_malformed_overrides_are_named(tmp_path, assignment, message):
     with pytest.raises(ConfigError) as info:
         load_config(path, [assignment])
     assert f"--set {assignment}" in str(info.value) and message in str(info.value)
+
+
+@pytest.mark.parametrize("transform, envelope", [("agnesi", "y"), ("polynomial", "x")])
+def test_runs_of_acefit_before_0_3_keep_their_null_envelope(tmp_path, transform, envelope):
+    """A run's config.yaml with `envelope: null` was written by acefit < 0.3, whose null
+    was "y" with the Agnesi transform: `acefit export` must rebuild that basis."""
+    from acefit.runs import run_config
+
+    cfg = load_config(write(tmp_path, MINIMAL))
+    cfg["basis"].update(envelope=None, transform=transform)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert run_config(tmp_path)["basis"]["envelope"] == envelope
+    cfg["basis"]["envelope"] = "x"                  # spelled out: as it was fitted
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert run_config(tmp_path)["basis"]["envelope"] == "x"

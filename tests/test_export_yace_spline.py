@@ -48,9 +48,10 @@ def _compare(pot, path, configs, rtol=1e-8, spline_rtol=1e-9):
 
 
 @pytest.mark.parametrize("kw", [
-    {},                                                     # Agnesi, y envelope, repulsive pairs
+    {},                                                     # Agnesi, x envelope, repulsive pairs
+    {"envelope": "y"},                                      # the envelope of Torabi et al.
     {"rin": 0.8},                                           # distances clamped below rin
-    {"radial_orthonormal": True, "envelope": "x"},
+    {"radial_orthonormal": True, "envelope": "y"},
     {"transform": "polynomial", "pair_envelope": "x", "p": 3},
 ])
 def test_any_radial_basis_reproduces_acefit(tmp_path, kw):

@@ -106,7 +106,7 @@ class ACEBasis:
         Distance transform (``"polynomial"`` is exportable to ML-PACE .yace).
     p, q, a : transform parameters (see :class:`acefit.basis.radial.RadialBasis`).
     envelope : {"y", "x"}, optional
-        Many-body envelope (default "y" for Agnesi, "x" for polynomial).
+        Many-body envelope (default "x").
     pair_envelope : {"repulsive", "y", "x"}
         Envelope of the pair functions (default the repulsive one of App. A).
     pure2b : bool

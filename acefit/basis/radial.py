@@ -30,10 +30,10 @@ ACEpotentials.jl)::
 
 with two envelopes:
 
-* ``"y"`` (default for Agnesi; the paper's y^2 (y - y_cut)^2): x_l is the x of
-  y = 0 (r -> infinity), p_l = p_r = 2;
-* ``"x"`` (default for the polynomial transform; ML-PACE's ``(x - x_r)^pcut``):
-  p_l = 0, p_r = 2.
+* ``"x"`` (the default; ML-PACE's ``(x - x_r)^pcut``): p_l = 0, p_r = 2;
+* ``"y"`` (the paper's y^2 (y - y_cut)^2; the default for Agnesi before acefit 0.3): x_l
+  is the x of y = 0 (r -> infinity), p_l = p_r = 2. It gave higher validation errors than
+  ``"x"`` on every data set measured (docs/zuo_tuning.md, docs/benchmarks.md).
 
 s_E normalises E(-1) = 1.  The envelope reaches zero with zero slope at rcut.
 
@@ -213,7 +213,7 @@ class RadialBasis:
     p, q, a : transform parameters; ``p`` defaults to 2, ``q`` to 4 (Agnesi only),
         ``a`` to the value maximising |dx/dr| at r0 per pair (Agnesi only).
     envelope : {"y", "x"} or None
-        Many-body envelope (default "y" for Agnesi, "x" for polynomial).
+        Many-body envelope (default "x").
     pair_envelope : {"repulsive", "y", "x"}
         Envelope of the pair functions (the repulsive one of App. A by default).
     diagonal : dict {int: int}, optional
@@ -232,7 +232,7 @@ class RadialBasis:
         self.elements = tuple(int(z) for z in elements)
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
-        envelope = envelope or ("y" if transform == "agnesi" else "x")
+        envelope = envelope or "x"
         if envelope not in ENVELOPES:
             raise ValueError(f"envelope must be one of {ENVELOPES}, got {envelope!r}")
         if pair_envelope not in ("repulsive",) + ENVELOPES:
