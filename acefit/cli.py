@@ -536,7 +536,7 @@ def _query(args, progress) -> int:
         frames = frames if isinstance(frames, list) else [frames]
         try:
             result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
-                           gap=max(0, (args.gap + args.every - 1) // args.every),
+                           gap=args.gap // args.every,    # read frames are K file frames apart
                            progress=progress)
         except ValueError as exc:                  # a frame's elements: name the file
             raise ValueError(f"{f}, {exc}") from None

@@ -89,6 +89,11 @@ def test_cli_writes_the_chosen_frames_with_their_scores(potential, tmp_path, cap
                  "-o", str(out), "--no-progress"]) == EXIT_OK
     assert ase.io.read(out).info["pool_frame"] == 6 and "1 of 4 frames" in \
         capsys.readouterr().out
+    # --gap counts frames of the file: read frames 2 apart are more than 1 apart
+    assert main(["query", str(potential), "--pool", str(pool), "--every", "2", "--gap", "1",
+                 "-n", "3", "-o", str(out), "--no-progress"]) == EXIT_OK
+    assert len(ase.io.read(out, ":")) == 3
+    capsys.readouterr()
     # a potential without a committee is refused, naming it, and nothing is written
     plain = tmp_path / "plain.h5"
     pot = Potential.load(potential)
