@@ -132,8 +132,6 @@ def detect_label_keys(files) -> tuple[dict, dict]:
         others[label] = found[1:]
     if keys["virial"] is not None and keys["stress"] is not None:
         keys["virial"] = None       # a stress where there is one: no conversion
-    if keys["config_type"] not in present["info"]:
-        keys["config_type"] = LABEL_KEYS["config_type"]     # harmless: every frame "default"
     return keys, others
 
 
