@@ -77,6 +77,10 @@ class DataSurvey:
     shortest : dict
         Element pair ("Cu-Au") → (shortest distance in Å, the configuration's
         ``where``), shortest first.
+    isolated : dict
+        Element → (energy in eV, ``where``) of the first configuration that is one atom
+        of it with an energy and no neighbour within :data:`NEIGHBOUR_SEARCH`: the
+        isolated-atom reference of ``data.e0``.
     """
 
     n_configs: int
@@ -87,6 +91,7 @@ class DataSurvey:
     rows: int
     nearest: float
     shortest: dict = field(default_factory=dict)
+    isolated: dict = field(default_factory=dict)
 
 
 def detect_label_keys(files) -> tuple[dict, dict]:
@@ -159,7 +164,7 @@ def survey(configs) -> DataSurvey:
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.design import row_count
 
-    numbers, nearest, shortest = set(), [], {}
+    numbers, nearest, shortest, isolated = set(), [], {}, {}
     groups, labelled, rows = {}, {"energy": 0, "forces": 0, "stress": 0}, 0
     for cfg in configs:
         z = cfg.atoms.numbers
@@ -170,6 +175,9 @@ def survey(configs) -> DataSurvey:
         rows += row_count(cfg)
         i, j, _, d = neighbour_pairs(cfg.atoms, NEIGHBOUR_SEARCH)
         if not len(d):
+            symbol = chemical_symbols[int(z[0])] if cfg.n_atoms == 1 else None
+            if symbol and cfg.energy is not None and symbol not in isolated:
+                isolated[symbol] = (float(cfg.energy), cfg.where)
             continue
         first = np.full(cfg.n_atoms, np.inf)
         np.minimum.at(first, i, d)
@@ -185,7 +193,8 @@ def survey(configs) -> DataSurvey:
         elements=[chemical_symbols[z] for z in sorted(numbers)], config_types=groups,
         labelled=labelled, rows=rows,
         nearest=float(np.median(np.concatenate(nearest))) if nearest else math.nan,
-        shortest=dict(sorted(shortest.items(), key=lambda item: item[1][0])))
+        shortest=dict(sorted(shortest.items(), key=lambda item: item[1][0])),
+        isolated=isolated)
 
 
 def totaldegree_for(elements, order: int, functions: int) -> tuple[int, int]:
@@ -328,8 +337,17 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                   f"    # {count} configurations"
                   for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])]
         lines += ["    config_type: {}"]
+    if s.isolated and set(s.isolated) == set(s.elements):
+        where = "; ".join(f"{e} {_relative_where(w, here)}" for e, (_, w) in s.isolated.items())
+        lines += [f"  # the isolated atoms in these files: {where}",
+                  "  e0: {" + ", ".join(f"{e}: {s.isolated[e][0]!r}" for e in s.elements) + "}"]
+    else:
+        if s.isolated:
+            lines += ["  # isolated atoms in these files for " + ", ".join(s.isolated)
+                      + " only, so E0 is fitted for every element"]
+        lines += ["  e0: fit                                 # a reference energy per element, "
+                  "fitted"]
     lines += [
-        "  e0: fit                                 # a reference energy per element, fitted",
         "",
         "basis:",
         "  elements: [" + ", ".join(s.elements) + "]",

@@ -162,3 +162,27 @@ def test_cli_writes_once_and_the_config_fits(tmp_path, capsys):
     # the written config runs as it is
     assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
     assert (tmp_path / "cfg" / "runs" / "run" / "potential.h5").is_file()
+
+
+def test_isolated_atoms_give_e0(tmp_path):
+    from ase import Atoms
+
+    frames = _frames(n=4)
+    single = Atoms("Cu", positions=[[0.0, 0.0, 0.0]], cell=[12.0] * 3, pbc=False)
+    single.calc = EMT()
+    single.get_potential_energy(), single.get_forces()
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, frames[:2] + [single] + frames[2:], format="extxyz")
+    config = tmp_path / "e0.yaml"
+    facts = write_starter_config(config, [train], functions=50)
+    assert facts["survey"].isolated["Cu"][1] == f"{train}, frame 2"
+    assert load_config(config)["data"]["e0"] == {"Cu": pytest.approx(
+        single.get_potential_energy(), abs=1e-8)}
+    assert "the isolated atoms in these files: Cu train.xyz, frame 2" in config.read_text()
+    # an isolated atom of one element of two: E0 is fitted, and the comment says why
+    alloy = _frames(n=3, elements="Au")
+    ase.io.write(train, alloy + [single], format="extxyz")
+    text, facts = starter_config([train], config_path=config, functions=50)
+    assert set(facts["survey"].elements) == {"Cu", "Au"}
+    assert "isolated atoms in these files for Cu only, so E0 is fitted" in text
+    assert "  e0: fit" in text
