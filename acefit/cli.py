@@ -181,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
                         "their energy SD per atom")
     q.add_argument("--every", type=int, default=1, metavar="K",
                    help="read every K-th frame of each pool file (default 1)")
+    q.add_argument("--species", nargs="+", default=None, metavar="EL",
+                   help="the elements of LAMMPS atom types 1, 2, ... for a dump without "
+                        "element or mass columns (ASE's specorder)")
     q.add_argument("--gap", type=int, default=0, metavar="G",
                    help="chosen frames of one pool file are more than G frames apart "
                         "(neighbouring MD frames are nearly the same configuration)")
@@ -530,7 +533,8 @@ def _query(args, progress) -> int:
         if not f.is_file():
             raise FileNotFoundError(f"pool file {f} not found")
         try:
-            frames = ase.io.read(str(f), index=f"::{args.every}")
+            frames = ase.io.read(str(f), index=f"::{args.every}",
+                                 **({"specorder": args.species} if args.species else {}))
         except Exception as exc:  # ase raises many types; name the file
             raise ValueError(f"cannot read configurations from {f}: {exc}") from exc
         frames = frames if isinstance(frames, list) else [frames]

@@ -126,3 +126,26 @@ def test_query_check_script_compares_the_ranking_with_the_errors(potential, tmp_
     cells = [c.strip() for c in force_row.split("|")[1:-1]]
     assert cells[3] == "1 (1.3)"                            # top 3 holds the worst one
     assert float(cells[4].split(" / ")[0]) == pytest.approx(np.sqrt(3) / 3, rel=1e-3)
+
+
+def test_a_lammps_dump_with_atom_types_is_read_with_species(potential, tmp_path, capsys):
+    pool = _pool()
+    lines = []
+    for step, atoms in enumerate(pool):
+        lengths = atoms.cell.lengths()
+        lines += ["ITEM: TIMESTEP", str(step), "ITEM: NUMBER OF ATOMS", str(len(atoms)),
+                  "ITEM: BOX BOUNDS pp pp pp"] + [f"0.0 {float(x)!r}" for x in lengths]
+        lines += ["ITEM: ATOMS id type x y z"] + [
+            f"{k + 1} 1 {x:.10f} {y:.10f} {z:.10f}" for k, (x, y, z) in enumerate(atoms.positions)]
+    dump = tmp_path / "md.lammpstrj"
+    dump.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "picked.xyz"
+    assert main(["query", str(potential), "--pool", str(dump), "--species", "Cu", "-n", "1",
+                 "-o", str(out), "--no-progress"]) == EXIT_OK
+    picked = ase.io.read(out)
+    assert picked.info["pool_frame"] == len(pool) - 1 and set(picked.get_chemical_symbols()) \
+        == {"Cu"}
+    # without --species, type 1 is hydrogen, which the potential refuses by name
+    assert main(["query", str(potential), "--pool", str(dump), "-o", str(out),
+                 "--no-progress"]) == EXIT_ERROR
+    assert "md.lammpstrj, frame 0: element(s) H not in the potential" in capsys.readouterr().err
