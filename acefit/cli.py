@@ -289,7 +289,7 @@ def main(argv=None) -> int:
 def _init(args) -> int:
     import math
 
-    from acefit.starter import write_starter_config
+    from acefit.starter import NEIGHBOUR_SEARCH, write_starter_config
 
     facts = write_starter_config(args.output, args.train, test=args.test,
                                  functions=args.functions, order=args.order,
@@ -297,12 +297,14 @@ def _init(args) -> int:
     s = facts["survey"]
     print(f"{s.n_configs} configurations, {s.n_atoms} atoms, elements {', '.join(s.elements)}; "
           + ", ".join(f"{count} with {label}" for label, count in s.labelled.items()))
-    changed = {k: v for k, v in facts["keys"].items() if v is not None and v != k}
+    changed = facts["changed_keys"]
     if changed:
-        print("labels read from: " + ", ".join(f"{k} <- {v}" for k, v in changed.items()))
+        print("labels read from: " + ", ".join(f"{k} <- {v}" for k, v in changed.items()
+                                               if v is not None))
     if len(s.config_types) > 1:
         print(f"config_type groups: {len(s.config_types)} (listed in the config, for weights)")
-    near = f"{s.nearest:.2f} Å" if math.isfinite(s.nearest) else "none (no atoms within 6 Å)"
+    near = f"{s.nearest:.2f} Å" if math.isfinite(s.nearest) else \
+        f"none (no atoms within {NEIGHBOUR_SEARCH:g} Å)"
     print(f"median nearest-neighbour distance {near} -> rcut {facts['rcut']:g} Å")
     if facts["repulsion"]:
         pair, (dmin, where) = next(iter(s.shortest.items()))
@@ -557,8 +559,7 @@ def _query(args, progress) -> int:
               f"(meV/atom) median {np.median(result.energy_sd):.3f}, max "
               f"{result.energy_sd.max():.3f}")
     chosen.sort(key=lambda item: -item[0])
-    chosen = [atoms for _, atoms in chosen[:n]] if n is not None else \
-        [atoms for _, atoms in chosen]
+    chosen = [atoms for _, atoms in chosen[:n]]         # n None: all
     from acefit.atomic import atomic_path
 
     with atomic_path(args.output) as tmp:

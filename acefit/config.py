@@ -25,8 +25,7 @@ import yaml
 from acefit.data import LABEL_KEYS
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "render_markdown",
-           "SCHEMA",
-           "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
+           "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
 class ConfigError(ValueError):

@@ -257,7 +257,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     text : str
         The YAML config, with comments.
     facts : dict
-        ``survey`` (:class:`DataSurvey`), ``keys``, ``other_keys``, ``totaldegree``,
+        ``survey`` (:class:`DataSurvey`), ``keys``, ``changed_keys`` (those of ``keys``
+        that are not the defaults, the config's ``data.keys``), ``other_keys``, ``totaldegree``,
         ``n_functions``, ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
         ``budgets``.
 
@@ -286,7 +287,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                          "named like energy in the calculator results or atoms.info, or like "
                          "force in atoms.arrays)")
     configs = read_configurations(train, keys)
-    facts = {"survey": survey(configs), "keys": keys, "other_keys": others}
+    changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
+    facts = {"survey": survey(configs), "keys": keys, "changed_keys": changed,
+             "other_keys": others}
     s = facts["survey"]
     if test:
         check_elements(read_configurations(test, keys), s.elements)
@@ -319,7 +322,6 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                       "null    # a test file: test errors, and paired comparisons of models"),
         "  validation: {fraction: 0.1, seed: 0}    # seeded 10 % of train; selects checkpoints",
     ]
-    changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
     if changed:
         lines += ["  # where the labels are in these files"
                   + "".join(f"; other {label} keys there: {', '.join(alt)}"
