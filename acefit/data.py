@@ -19,7 +19,7 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from acefit.basis.neighbours import validate_atoms
+from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit.elements import atomic_number
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
@@ -314,6 +314,7 @@ def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
               config_type_key, force_weight_key):
     where = f"{source}, frame {i}"
     validate_atoms(atoms, where)    # here the message can name the file and frame
+    check_distinct_positions(atoms, where)
     n = len(atoms)
     energy = _label(atoms, energy_key, where)
     forces = _label(atoms, forces_key, where)

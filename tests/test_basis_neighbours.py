@@ -7,7 +7,8 @@ import pytest
 from ase import Atoms
 from ase.neighborlist import neighbor_list
 
-from acefit.basis.neighbours import neighbour_pairs, stress_volume, validate_atoms
+from acefit.basis.neighbours import (check_distinct_positions, neighbour_pairs,
+                                     stress_volume, validate_atoms)
 
 
 def _canonical(i, j, D):
@@ -45,3 +46,24 @@ def test_validation_messages():
     slab = Atoms("Cu", cell=[[2.5, 0, 0], [0, 2.5, 0], [0, 0, 0]], pbc=[True, True, False])
     validate_atoms(slab)
     assert stress_volume(slab) is None
+
+
+def test_distinct_positions_across_periodic_images_only_where_periodic():
+    cell = [[3.0, 0, 0], [0.5, 3.0, 0], [0, 0, 4.0]]
+    # atom 1 is atom 0 moved by a cell vector, less a rounding error: one point
+    atoms = Atoms("Cu3", cell=cell, pbc=True,
+                  positions=[[0, 0, 0], [3.5 - 1e-12, 3.0, 0], [1.5, 1.5, 2.0]])
+    with pytest.raises(ValueError, match=r"where: atoms 0 and 1 sit on one point .*periodic "
+                                         r"images"):
+        check_distinct_positions(atoms, "where")
+    atoms.pbc = [False, True, True]     # not periodic along a: 3 Å apart
+    check_distinct_positions(atoms)
+    slab = Atoms("Cu2", cell=[[2.5, 0, 0], [0, 2.5, 0], [0, 0, 0]], pbc=[True, True, False],
+                 positions=[[0, 0, 1], [2.5, 0, 1]])
+    with pytest.raises(ValueError, match="atoms 0 and 1"):
+        check_distinct_positions(slab)
+    slab.positions[1, 2] += 1e-4        # 0.1 mÅ apart is allowed: the basis evaluates it
+    check_distinct_positions(slab)
+    with pytest.raises(ValueError, match="atoms 1 and 2 sit on one point \\(\\[1.0, 2.0, 3.0\\]\\); "):
+        check_distinct_positions(Atoms("Cu3", positions=[[0, 0, 0], [1, 2, 3], [1, 2, 3]]))
+    check_distinct_positions(Atoms("Cu"))

@@ -120,6 +120,18 @@ def test_nan_position_names_file_and_frame(tmp_path, frames):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
 
 
+def test_atoms_on_one_point_name_file_and_frame(tmp_path, frames):
+    """Caught at reading, so that the run stops before the assembly (found in session 25:
+    the basis said only "atoms: two atoms coincide", during the assembly)."""
+    frames = _custom_frames(frames)
+    frames[2].positions[3] = frames[2].positions[1] + frames[2].cell[0]   # a periodic image
+    path = tmp_path / "overlap.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"overlap\.xyz, frame 2: atoms 1 and 3 sit on one "
+                                         r"point .*allowed: atoms at distinct positions"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
 def test_forces_shape_mismatch(tmp_path, frames):
     frames = _custom_frames(frames)
     for a in frames:

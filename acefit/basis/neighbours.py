@@ -32,6 +32,31 @@ def validate_atoms(atoms, what="atoms"):
                              "are zero or linearly dependent")
 
 
+def check_distinct_positions(atoms, what="atoms", tol=1e-6):
+    """Raise ValueError naming two atoms that sit on one point (to about ``tol`` Å, or on
+    each other's periodic images): a structure no potential can evaluate."""
+    pos = np.asarray(atoms.positions, dtype=float)
+    if len(pos) < 2:
+        return
+    pbc = np.asarray(atoms.pbc, dtype=bool)
+    cell = _search_cell(np.asarray(atoms.cell.array, dtype=float), pbc, pos, 0.0)
+    frac = np.linalg.solve(cell.T, pos.T).T
+    lengths = np.linalg.norm(cell, axis=1)
+    # wrapped along the periodic directions, on a grid of tol Å (a point a rounding
+    # error below 1 wraps to 0 with the rest)
+    grid = np.maximum(np.round(lengths / tol), 1.0)
+    key = np.round(frac * grid)
+    key[:, pbc] = np.mod(key[:, pbc], grid[pbc])
+    _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    if np.any(counts > 1):
+        i = int(first[np.argmax(counts > 1)])
+        same = np.nonzero(np.all(key == key[i], axis=1))[0]
+        raise ValueError(f"{what}: atoms {same[0]} and {same[1]} sit on one point "
+                         f"({pos[same[0]].round(6).tolist()}"
+                         + (", or on periodic images of each other" if pbc.any() else "")
+                         + "); allowed: atoms at distinct positions")
+
+
 def stress_volume(atoms):
     """Cell volume for the stress, or None when stress is undefined (no pbc / zero volume)."""
     if not np.any(atoms.pbc):
