@@ -310,11 +310,20 @@ def _largest_remainder(sizes, total):
     return quotas
 
 
+def check_atoms(atoms, where: str) -> None:
+    """ValueError, naming ``where`` (a file and frame), for a structure no potential can
+    evaluate: no atoms, non-finite positions or cell, a periodic cell without volume, two
+    atoms on one point. Every reader of configurations calls it."""
+    if len(atoms) == 0:
+        raise ValueError(f"{where}: no atoms; allowed: a structure of at least one atom")
+    validate_atoms(atoms, where)
+    check_distinct_positions(atoms, where)
+
+
 def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
               config_type_key, force_weight_key):
     where = f"{source}, frame {i}"
-    validate_atoms(atoms, where)    # here the message can name the file and frame
-    check_distinct_positions(atoms, where)
+    check_atoms(atoms, where)       # here the message can name the file and frame
     n = len(atoms)
     energy = _label(atoms, energy_key, where)
     forces = _label(atoms, forces_key, where)
@@ -433,4 +442,4 @@ def _frame_indices(index, n_frames):
     return [start + step * k for k in range(n_frames)]
 
 
-__all__ = ["LabelledConfig", "load_configurations", "check_elements", "split"]
+__all__ = ["LabelledConfig", "load_configurations", "check_atoms", "check_elements", "split"]
