@@ -53,9 +53,8 @@ class RunData:
 def load_run(directory, cfg: dict | None = None) -> RunData:
     """Read a run directory written by ``acefit fit`` (finished or interrupted); ``cfg``:
     its config when the caller has read it already (else ``config.yaml`` is read)."""
-    import yaml
-
     from acefit.checkpoints import read_paths
+    from acefit.config import read_yaml
 
     directory = Path(directory)
     paths_file = directory / "paths.h5"
@@ -63,7 +62,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
         raise FileNotFoundError(f"{directory} is not an acefit run directory (no paths.h5)")
     state = _read_json(directory / "run.json") or {}
     if cfg is None:
-        cfg = yaml.safe_load((directory / "config.yaml").read_text()) \
+        cfg = read_yaml(directory / "config.yaml") \
             if (directory / "config.yaml").is_file() else {}
     paths = read_paths(paths_file)
     errors = {}

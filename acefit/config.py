@@ -24,7 +24,8 @@ import yaml
 
 from acefit.data import LABEL_KEYS
 
-__all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "render_markdown",
+__all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "read_yaml",
+           "yaml_problem", "render_markdown",
            "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
@@ -187,6 +188,22 @@ class Str(_Type):
         if not isinstance(value, str) or (self.choices and value not in self.choices):
             return self.fail(value, path, ctx)
         if not self.choices and not value.strip():
+            return self.fail(value, path, ctx)
+        return value
+
+
+class FileName(Str):
+    """A string that names files and HDF5 groups of the run (a run, a solver path)."""
+
+    def describe(self):
+        return "a name without '/', other than '.' and '..'"
+
+    def allowed(self):
+        return "no `/`"
+
+    def check(self, value, path, ctx):
+        if not isinstance(value, str) or "/" in value or "\0" in value \
+                or value.strip() in ("", ".", ".."):
             return self.fail(value, path, ctx)
         return value
 
@@ -444,6 +461,7 @@ class Tagged(_Type):
 
     tag: str = "name"
     variants: dict = field(default_factory=dict)
+    default: str | None = None      # the variant of a mapping without the tag
     doc_type = "mapping"
 
     def describe(self):
@@ -452,7 +470,7 @@ class Tagged(_Type):
     def check(self, value, path, ctx):
         if not isinstance(value, dict):
             return self.fail(value, path, ctx)
-        kind = value.get(self.tag)
+        kind = value.get(self.tag, self.default)
         if kind not in self.variants:
             sub = f"{path}.{self.tag}"
             what = "missing" if self.tag not in value else _found(kind)
@@ -595,7 +613,7 @@ _PRIOR_VARIANTS = {
         "sigma_n": Key(Float(0), 2.0, "Rate in n²."),
     }),
 }
-PRIOR = Tagged(tag="kind", variants=_PRIOR_VARIANTS)
+PRIOR = Tagged(tag="kind", variants=_PRIOR_VARIANTS, default="algebraic")
 
 _REPULSION_VARIANTS = {
     "none": Section(doc="No core repulsion: the fitted model alone.", keys={}),
@@ -618,7 +636,7 @@ REPULSION = Tagged(tag="kind", variants=_REPULSION_VARIANTS)
 
 # Keys every solver takes.
 _COMMON = {
-    "label": Key(Nullable(Str()), None, "Name of this path in checkpoints, reports and plots "
+    "label": Key(Nullable(FileName()), None, "Name of this path in checkpoints, reports and plots "
                  "(null: the solver name; must be unique)."),
     "prior": Key(Bool(), True, "Scale columns by the `prior` section's Γ."),
 }
@@ -826,7 +844,7 @@ EXPORT = Section(doc="Files written for the selected potential(s).", keys={
 })
 
 SCHEMA = Section(doc="A run configuration.", keys={
-    "name": Key(Nullable(Str()), None, "Name of the run (null: the config file's name "
+    "name": Key(Nullable(FileName()), None, "Name of the run (null: the config file's name "
                 "without extension)."),
     "data": Key(DATA, doc=DATA.doc),
     "basis": Key(BASIS, doc=BASIS.doc),
@@ -883,7 +901,8 @@ def load_config(path, overrides=()) -> dict:
     try:
         raw, lines = _parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {exc}")], str(path)) from None
+        raise ConfigError([(str(path), f"not valid YAML: {yaml_problem(exc)}")],
+                          str(path)) from None
     except _DuplicateKey as exc:
         raise ConfigError([(f"{path}:{exc.line}: {exc.path}", "duplicate key")], str(path)) from None
     for assignment in overrides:
@@ -917,7 +936,8 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError as exc:
-        raise ConfigError([(where, f"the value is not valid YAML: {exc}")], where) from None
+        raise ConfigError([(where, f"the value is not valid YAML: {yaml_problem(exc)}")],
+                          where) from None
     if not isinstance(raw, dict):
         raise ConfigError([(where, "the config is not a mapping")], where)
     *parents, last = key.split(".")
@@ -1061,6 +1081,10 @@ def _cross_checks(cfg, ctx) -> None:
         ctx.error("export.committee", f"found {committee}, but only the acefit format "
                   "(`.h5`) stores a committee and export.formats lacks it; allowed: add "
                   "'acefit' to export.formats, or committee: 0")
+    default = cfg["data"]["weights"]["default"]
+    if not cfg["data"]["weights"]["config_type"] and all(default[k] == 0 for k in "EFV"):
+        ctx.error("data.weights.default", f"found {default} and no config_type weights: no "
+                  "row would weigh anything; allowed: at least one positive weight")
     keys = cfg["data"]["keys"]
     if keys["energy"] is None and keys["forces"] is None and keys["stress"] is None \
             and keys["virial"] is None:
@@ -1078,6 +1102,26 @@ def _fill_derived(cfg) -> None:
 class _DuplicateKey(Exception):
     def __init__(self, path, line):
         self.path, self.line = path, line
+
+
+def read_yaml(path):
+    """The YAML file ``path`` as plain objects; a ConfigError naming the file, line and
+    column when it is not YAML."""
+    path = Path(path)
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError([(str(path), f"not valid YAML: {yaml_problem(exc)}")],
+                          str(path)) from None
+
+
+def yaml_problem(exc) -> str:
+    """A YAML parser error in one line: where (line, column) and what, without the
+    parser's own context lines."""
+    mark = getattr(exc, "problem_mark", None)
+    what = getattr(exc, "problem", None) or str(exc).splitlines()[-1]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + what
 
 
 def _parse_yaml(text: str):

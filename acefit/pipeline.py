@@ -173,13 +173,19 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
     if elements is None:
         zs = sorted({int(z) for c in train for z in np.unique(c.atoms.numbers)})
         elements = [chemical_symbols[z] for z in zs]
-    return ACEBasis(elements, order=b["order"], totaldegree=b["totaldegree"], wL=b["wL"],
-                    maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
-                    rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
-                    p=b["transform_p"], q=b["transform_q"],
-                    envelope=b["envelope"], pair_envelope=b["pair_envelope"],
-                    pure2b=b["pure2b"], one_body=b["one_body"],
-                    radial_orthonormal=b["radial_orthonormal"], mirrored=mirrored)
+    try:
+        return ACEBasis(elements, order=b["order"], totaldegree=b["totaldegree"], wL=b["wL"],
+                        maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
+                        rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
+                        p=b["transform_p"], q=b["transform_q"],
+                        envelope=b["envelope"], pair_envelope=b["pair_envelope"],
+                        pure2b=b["pure2b"], one_body=b["one_body"],
+                        radial_orthonormal=b["radial_orthonormal"], mirrored=mirrored)
+    except ValueError as exc:    # what the schema cannot see: e.g. rcut below a default r0
+        from acefit.config import ConfigError
+        raise ConfigError([("basis", f"{exc} (elements {elements}; a null basis.r0 is each "
+                            "pair's reference nearest-neighbour distance)")],
+                          cfg.get("config_file", "<config>")) from exc
 
 
 def weight_table(cfg: dict) -> dict:

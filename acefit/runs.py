@@ -58,12 +58,13 @@ class RunFiles:
 def run_config(run_dir) -> dict:
     """A run's resolved ``config.yaml``, validated again (runs of older versions lack
     newer keys, which get their defaults)."""
-    import yaml
-
-    from acefit.config import validate_config
+    from acefit.config import ConfigError, read_yaml, validate_config
 
     path = Path(run_dir) / "config.yaml"
-    raw = yaml.safe_load(path.read_text())
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError([(str(path), f"found {type(raw).__name__}; allowed: the mapping "
+                            "`acefit fit` wrote")], str(path))
     raw.pop("config_file", None)            # provenance, not a setting
     basis = raw.get("basis")
     if isinstance(basis, dict) and basis.get("envelope") is None:

@@ -257,6 +257,47 @@ def test_one_body_reaches_the_basis(tmp_path):
     assert [w.split(": ", 1)[1] for w, _ in found] == ["basis.one_body"]
 
 
+def test_bad_input_found_by_fuzzing_session_25(tmp_path):
+    """Each was accepted, refused under another key, or refused late with a raw message."""
+    from acefit.pipeline import build_basis
+    from acefit.runs import run_config
+
+    def found_for(extra):
+        return [(w.split(": ", 1)[1], msg) for w, msg in problems(write(tmp_path,
+                                                                         MINIMAL + extra))[0]]
+
+    # a prior without its kind is the default kind's, as docs/config.md says
+    assert load_config(write(tmp_path, MINIMAL + "prior: {p: 3}\n"))["prior"] == {
+        "kind": "algebraic", "p": 3.0, "wL": 1.0, "offset": 0.0}
+    assert [k for k, _ in found_for("prior: {p: -2}\n")] == ["prior.p"]
+    # names that become file names and HDF5 groups
+    (key, msg), = found_for("  - {name: omp, label: a/b}\n")
+    assert key == "solvers[1].label" and "without '/'" in msg
+    (key, msg), = found_for("name: ..\n")
+    assert key == "name" and "other than '.' and '..'" in msg
+    # no row would weigh anything (refused after the assembly before)
+    zero = MINIMAL.replace("train.xyz\n", "train.xyz\n  weights: {default: {E: 0, F: 0, V: 0}}\n")
+    (key, msg), = [(w.split(": ", 1)[1], m) for w, m in problems(write(tmp_path, zero))[0]]
+    assert key == "data.weights.default" and "at least one positive weight" in msg
+    # YAML errors: line and column, not the parser's "<unicode string>" context
+    _, text = problems(write(tmp_path, MINIMAL + "test: [a.xyz\nbasis: {order: 2}\n"))
+    assert "not valid YAML: line 6, column 6: expected ',' or ']'" in text
+    assert "unicode string" not in text
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("data: [\n")
+    with pytest.raises(ConfigError, match=r"run/config.yaml: not valid YAML: line 2"):
+        run_config(run)
+    (run / "config.yaml").write_text("- a list\n")
+    with pytest.raises(ConfigError, match=r"run/config.yaml: found list; allowed: the "):
+        run_config(run)
+    # what only the basis can check is named as the basis section
+    cfg = load_config(write(tmp_path, MINIMAL + "basis: {elements: [Cu], rcut: 0.5}\n"))
+    with pytest.raises(ConfigError, match=r"basis: need 0 <= rin < r0 < rcut .* a null "
+                                          r"basis.r0 is each pair's reference"):
+        build_basis(cfg)
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
     sub = tmp_path / "configs"
     sub.mkdir()
