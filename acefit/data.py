@@ -320,6 +320,28 @@ def check_atoms(atoms, where: str) -> None:
     check_distinct_positions(atoms, where)
 
 
+def repeated_structures(configs) -> list[tuple[str, str]]:
+    """(``where`` of a configuration, ``where`` of the first one with the same structure)
+    for every repeat in ``configs``: same species, positions, cell and periodicity to
+    1e-6 Å. A structure in both a fitted and a held-out set makes its held-out errors
+    measure the fit, not the prediction."""
+    import hashlib
+
+    first, out = {}, []
+    for c in configs:
+        a = c.atoms
+        h = hashlib.sha1()
+        for part in (a.numbers.astype(np.int64), np.round(a.positions, 6),
+                     np.round(np.asarray(a.cell.array), 6), a.pbc.astype(np.int8)):
+            h.update(np.ascontiguousarray(part).tobytes())
+        key = h.hexdigest()
+        if key in first:
+            out.append((c.where, first[key]))
+        else:
+            first[key] = c.where
+    return out
+
+
 def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
               config_type_key, force_weight_key):
     where = f"{source}, frame {i}"
@@ -408,9 +430,19 @@ def _voigt(value, key, where):
     raise ValueError(f"{where}: {key!r} must have 6, 9 or 3x3 entries, got shape {v.shape}")
 
 
+LABEL_LIMIT = 1e12
+"""The largest label magnitude read (eV, eV/Å, eV/Å³): the total energy of a million heavy
+atoms is about 1e11 eV, and larger values (a unit or format error) would overflow the
+squared norms of the fit."""
+
+
 def _finite(x, key, where):
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{where}: label {key!r} contains NaN or inf")
+    largest = float(np.max(np.abs(x)))
+    if largest > LABEL_LIMIT:
+        raise ValueError(f"{where}: label {key!r} has a value of magnitude {largest:.3g}; "
+                         f"allowed: magnitudes up to {LABEL_LIMIT:g} (eV, eV/Å, eV/Å³)")
 
 
 def _volume(atoms) -> float:

@@ -949,12 +949,37 @@ def check_against_data(cfg: dict, data, basis) -> None:
                 f"found {metric!r}, but the {name} data have no {quantity} to score it; "
                 f"allowed: 'loss', or a metric of a quantity they have"))],
                 cfg.get("config_file", "<config>"))
+    _warn_repeated_structures(data)
     present = {c.config_type for c in data.train}
     unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
     if unused:
         get_logger().warning(
             "data.weights.config_type: %s match no training configuration (their weights are "
             "unused); config_types in the training data: %s", unused, sorted(present))
+
+
+def _warn_repeated_structures(data) -> None:
+    """Warn about structures that appear twice: within the training data (weighted twice)
+    and, worse, in training and a held-out set (held-out errors that measure the fit)."""
+    from acefit.data import repeated_structures
+
+    log = get_logger()
+    parts = {"training": data.train, "validation": data.val, "test": data.test}
+    seen = {id(c): name for name, part in parts.items() for c in part}
+    where = {c.where: seen[id(c)] for part in parts.values() for c in part}
+    repeats = repeated_structures([c for part in parts.values() for c in part])
+    groups = {}
+    for a, b in repeats:
+        groups.setdefault((where[a], where[b]), []).append((a, b))
+    for (held, fitted), pairs in groups.items():
+        if held == fitted:
+            log.warning("%d %s configurations repeat an earlier one (first: %s = %s)%s",
+                        len(pairs), held, *pairs[0], "; each copy is fitted as another "
+                        "configuration" if held == "training" else "")
+        else:
+            log.warning("%d %s configurations are also in the %s data (first: %s = %s): "
+                        "their errors measure the fit, not the prediction", len(pairs), held,
+                        fitted, *pairs[0])
 
 
 def basis_elements(basis) -> list[str]:

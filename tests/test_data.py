@@ -275,3 +275,44 @@ def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
                             option=lambda label: f"data.keys.{label}")
     with pytest.raises(ValueError, match="unknown label 'force'; allowed: energy, forces"):
         read_configurations(files, {"force": "REF_forces"})
+
+
+def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
+    """Found by fuzzing (session 25): a training frame copied into the validation split
+    was fitted and then scored as held out, without a word."""
+    import logging
+    from types import SimpleNamespace
+
+    from acefit.data import repeated_structures
+    from acefit.pipeline import _warn_repeated_structures
+
+    def configs(atoms_list, name):
+        return [LabelledConfig(a, energy=0.0, source=name, index=i)
+                for i, a in enumerate(atoms_list)]
+
+    train = configs(frames[:4] + [frames[1].copy()], "train.xyz")
+    moved = frames[2].copy()
+    moved.positions[0, 0] += 1e-3          # another structure
+    val = configs([frames[3].copy(), moved], "val.xyz")
+    test = configs([frames[3].copy()], "test.xyz")
+    assert repeated_structures(train) == [("train.xyz, frame 4", "train.xyz, frame 1")]
+    assert repeated_structures(val) == []
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        _warn_repeated_structures(SimpleNamespace(train=train, val=val, test=test))
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0].startswith("1 training configurations repeat an earlier one (first: "
+                                  "train.xyz, frame 4 = train.xyz, frame 1); each copy")
+    assert messages[1].startswith("1 validation configurations are also in the training "
+                                  "data (first: val.xyz, frame 0 = train.xyz, frame 3)")
+    assert messages[2].startswith("1 test configurations are also in the training data")
+    assert len(messages) == 3
+
+
+def test_labels_beyond_any_dft_value_are_refused(tmp_path, frames):
+    frames = _custom_frames(frames)
+    frames[1].info["REF_energy"] = 1e300       # finite, and its square overflows
+    path = tmp_path / "huge.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"huge\.xyz, frame 1: label 'REF_energy' has a value "
+                                         r"of magnitude 1e\+300; allowed: magnitudes up to"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
