@@ -30,8 +30,10 @@ def atomic_path(path):
     ...         f["x"] = 1
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; allowed: a file path")
     folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
@@ -45,6 +47,17 @@ def atomic_path(path):
         except OSError:
             pass
         raise
+
+
+def make_folder(path, what: str = "folder") -> Path:
+    """``path`` as a folder, made with its parents if missing; a clear error when it is
+    an existing file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{what} {path} is an existing file; allowed: a folder, or "
+                                 "a path that does not exist yet")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def write_text(path, text: str) -> Path:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import read_json, write_json, write_png, write_text
+from acefit.atomic import make_folder, read_json, write_json, write_png, write_text
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
@@ -425,8 +425,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
                        or entry_stat(e, "test", "E") is not None
                        for r in runs for entries in r.errors.values() for e in entries[-1:])
         split = "test" if has_test else "val"
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_folder(out_dir, "output folder")
     rows = comparison_rows(runs, budgets)
     table = markdown_table(rows, many_runs=len(runs) > 1)
     paired = paired_rows(runs)

@@ -224,19 +224,26 @@ class Element(_Type):
 
 @dataclass
 class File(_Type):
-    """A path, resolved against the config folder; ``must_exist`` checks it is a file."""
+    """A path, resolved against the config folder; ``must_exist`` checks it is a file,
+    ``folder`` that it is not a file (a folder, or nothing yet)."""
 
     must_exist: bool = True
+    folder: bool = False
     doc_type = "path"
 
     def describe(self):
         return "a path (relative to the config file's folder)" + (
-            " to an existing file" if self.must_exist else "")
+            " to an existing file" if self.must_exist else
+            " of a folder (made if missing)" if self.folder else "")
 
     def check(self, value, path, ctx):
         if not isinstance(value, str) or not value.strip():
             return self.fail(value, path, ctx)
         resolved = (ctx.base_dir / Path(value).expanduser()).resolve()
+        if self.folder and resolved.exists() and not resolved.is_dir():
+            ctx.error(path, f"{value!r} is an existing file (resolved to {resolved}); "
+                            f"allowed: {self.describe()}")
+            return None
         if self.must_exist and not resolved.is_file():
             reason = "is a folder" if resolved.is_dir() else "does not exist"
             ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
@@ -786,9 +793,9 @@ SELECTION = Section(doc="Which checkpoint(s) become the exported potential(s).",
 })
 
 OUTPUT = Section(doc="Where the run is written.", keys={
-    "directory": Key(Nullable(File(must_exist=False)), None,
+    "directory": Key(Nullable(File(must_exist=False, folder=True)), None,
                      "Run directory (null: `runs/<config name>` in the current directory)."),
-    "cache": Key(Nullable(File(must_exist=False)), None,
+    "cache": Key(Nullable(File(must_exist=False, folder=True)), None,
                  "Design-matrix cache folder, shareable between runs (null: `<directory>/cache`)."),
     "train_rows_gib": Key(Float(0), 4.0,
                           "Also keep the dense training rows in the cache when they take at most "

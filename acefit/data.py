@@ -126,21 +126,13 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         On an unreadable or empty file, or a frame with no label, a NaN/inf
         label, or a label of the wrong shape; the message names file and frame.
     """
-    import ase.io
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"configuration file not found: {path}")
     if virial_key is not None:
         stress_key = None
-    try:
-        frames = ase.io.read(str(path), index=index)
-    except StopIteration:
-        frames = []
-    except Exception as exc:  # ase raises many types; name the file
-        raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
-    if isinstance(frames, Atoms):
-        frames = [frames]
+    frames = read_frames(path, index)
     if len(frames) == 0:
         raise ValueError(f"no configurations in {path} (index={index!r})")
     indices = _frame_indices(index, len(frames))
@@ -158,6 +150,25 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
                       config_type_key, force_weight_key)
             for atoms, i in zip(frames, indices)]
+
+
+def read_frames(path, index=":") -> list:
+    """``ase.io.read(path, index)`` as a list, with a ValueError naming the file (and, for
+    a format ASE does not know, what it reads) for whatever ASE raises."""
+    import ase.io
+    from ase.io.formats import UnknownFileTypeError
+
+    try:
+        frames = ase.io.read(str(path), index=index)
+    except StopIteration:
+        return []
+    except UnknownFileTypeError as exc:
+        raise ValueError(f"cannot read configurations from {path}: ASE does not know its "
+                         f"format ({exc}); allowed: a file ase.io.read reads, such as extended "
+                         "XYZ (.xyz), an ASE trajectory (.traj) or a VASP OUTCAR") from exc
+    except Exception as exc:  # ase raises many types; name the file
+        raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
+    return [frames] if isinstance(frames, Atoms) else list(frames)
 
 
 def _key_argument(label: str) -> str:

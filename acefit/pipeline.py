@@ -43,7 +43,7 @@ import numpy as np
 import yaml
 
 from acefit import __version__
-from acefit.atomic import flock, json_ready, read_json, write_json, write_text
+from acefit.atomic import flock, json_ready, make_folder, read_json, write_json, write_text
 from acefit.checkpoint_errors import evaluate_errors
 from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger
@@ -709,7 +709,7 @@ class _RunLock:
     def __init__(self, run_dir: Path):
         self.file = None
         self.created = not (run_dir / _LOCK_NAME).exists()
-        run_dir.mkdir(parents=True, exist_ok=True)
+        make_folder(run_dir, "run directory")
         handle = open(run_dir / _LOCK_NAME, "a+")
         held = flock(handle, wait=False)
         if held is False:

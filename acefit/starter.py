@@ -110,19 +110,13 @@ def detect_label_keys(files) -> tuple[dict, dict]:
     others : dict
         Label → the other candidate keys that were not taken (for the config's comments).
     """
-    import ase.io
-
-    from acefit.data import _label_keys
+    from acefit.data import _label_keys, read_frames
 
     frames = []
     for f in files:
         if not Path(f).is_file():
             raise FileNotFoundError(f"configuration file not found: {f}")
-        try:
-            read = ase.io.read(str(f), index=":")
-        except Exception as exc:    # ase raises many types; name the file
-            raise ValueError(f"cannot read configurations from {f}: {exc}") from exc
-        frames += read if isinstance(read, list) else [read]
+        frames += read_frames(f)
     present = _label_keys(frames)
     keys, others = dict(LABEL_KEYS), {}
     for label, (places, word, shapes) in _CANDIDATES.items():

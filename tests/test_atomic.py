@@ -28,3 +28,18 @@ def test_interrupted_writer_keeps_the_old_file(tmp_path):
             raise KeyboardInterrupt
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model.h5"]
+
+
+def test_a_folder_where_a_file_goes_and_a_file_where_a_folder_goes_are_named(tmp_path):
+    """Found by fuzzing (session 25): OSError texts naming a temporary file."""
+    from acefit.atomic import make_folder, write_text
+
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError, match="folder: it is a folder; allowed: a file path"):
+        write_text(tmp_path / "folder", "x")
+    assert list((tmp_path / "folder").iterdir()) == []
+    (tmp_path / "file").write_text("keep")
+    with pytest.raises(NotADirectoryError, match=r"run directory .*file is an existing file"):
+        make_folder(tmp_path / "file", "run directory")
+    assert (tmp_path / "file").read_text() == "keep"
+    assert make_folder(tmp_path / "a" / "b").is_dir()

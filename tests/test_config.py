@@ -291,6 +291,9 @@ def test_bad_input_found_by_fuzzing_session_25(tmp_path):
     (run / "config.yaml").write_text("- a list\n")
     with pytest.raises(ConfigError, match=r"run/config.yaml: found list; allowed: the "):
         run_config(run)
+    # an existing file where the run or its cache goes
+    (key, msg), = found_for("output: {cache: train.xyz}\n")
+    assert key == "output.cache" and "is an existing file" in msg
     # what only the basis can check is named as the basis section
     cfg = load_config(write(tmp_path, MINIMAL + "basis: {elements: [Cu], rcut: 0.5}\n"))
     with pytest.raises(ConfigError, match=r"basis: need 0 <= rin < r0 < rcut .* a null "

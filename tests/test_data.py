@@ -316,3 +316,11 @@ def test_labels_beyond_any_dft_value_are_refused(tmp_path, frames):
     with pytest.raises(ValueError, match=r"huge\.xyz, frame 1: label 'REF_energy' has a value "
                                          r"of magnitude 1e\+300; allowed: magnitudes up to"):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
+def test_a_format_ase_does_not_know_is_named(tmp_path):
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(ValueError, match=r"data\.bin: ASE does not know its format .*allowed: "
+                                         r"a file ase\.io\.read reads"):
+        load_configurations(path)
