@@ -170,20 +170,24 @@ def _parser() -> argparse.ArgumentParser:
                    help="candidate configurations (any file ase.io.read reads)")
     q.add_argument("-o", "--output", type=Path, required=True, metavar="XYZ",
                    help="where to write the chosen configurations (extended XYZ, with their "
-                        "scores and pool file and frame in atoms.info)")
+                        "scores and pool file and frame in atoms.info); not a pool file")
     q.add_argument("-n", type=int, default=None, metavar="N",
                    help="choose at most N (default 10, or every frame over --threshold)")
-    q.add_argument("--threshold", type=float, default=None, metavar="X",
-                   help="choose only frames scoring above X (eV/Å with --by force, meV/atom "
-                        "with --by energy)")
+    from acefit.query import species_argument, threshold_argument
+
+    q.add_argument("--threshold", type=threshold_argument, default=None, metavar="X",
+                   help="choose only frames scoring above X, a finite number (eV/Å with "
+                        "--by force, meV/atom with --by energy)")
     q.add_argument("--by", choices=("force", "energy"), default="force",
                    help="score: the largest atomic force SD of the members (default), or "
                         "their energy SD per atom")
     q.add_argument("--every", type=int, default=1, metavar="K",
                    help="read every K-th frame of each pool file (default 1)")
-    q.add_argument("--species", nargs="+", default=None, metavar="EL",
+    q.add_argument("--species", nargs="+", type=species_argument, default=None, metavar="EL",
                    help="the elements of LAMMPS atom types 1, 2, ... for a dump without "
-                        "element or mass columns (ASE's specorder)")
+                        "element or mass columns (ASE's specorder); used for LAMMPS dump "
+                        "pool files only, ignored with a note for others (they name their "
+                        "elements)")
     q.add_argument("--gap", type=int, default=0, metavar="G",
                    help="chosen frames of one pool file are more than G frames apart "
                         "(neighbouring MD frames are nearly the same configuration)")
@@ -251,7 +255,8 @@ def main(argv=None) -> int:
             return _query(args, progress)
         return _validate(args, progress)
     except KeyboardInterrupt:
-        print("acefit: interrupted; run the same command again to resume", file=sys.stderr)
+        resume = "; run the same command again to resume" if args.command == "fit" else ""
+        print(f"acefit: interrupted{resume}", file=sys.stderr)  # only a fit resumes
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader of the output went away (`acefit evaluate ... | head`): stop quietly,
@@ -516,11 +521,22 @@ def _query(args, progress) -> int:
     import numpy as np
 
     from acefit.potential import Potential
-    from acefit.query import QUERY_SCORES, query
+    from acefit.query import QUERY_SCORES, query, read_pool
 
     if args.every < 1 or (args.n is not None and args.n < 1) or args.gap < 0:
         raise ValueError(f"-n {args.n}, --every {args.every}, --gap {args.gap}; allowed: "
                          "-n and --every integers >= 1, --gap an integer >= 0")
+    # the paths before any work: the output must not replace a pool file (the user's data)
+    if args.output.is_dir():
+        raise ValueError(f"-o {args.output} is a folder; allowed: the path of a file to write")
+    for f in args.pool:
+        if not f.is_file():
+            raise FileNotFoundError(f"pool file {f} not found")
+        if args.output.resolve() == f.resolve() or \
+                (args.output.exists() and os.path.samefile(args.output, f)):
+            raise ValueError(f"-o {args.output} is the pool file {f}: writing the chosen "
+                             "frames there would overwrite the pool; allowed: an output path "
+                             "that is none of the --pool files")
     n = 10 if args.n is None and args.threshold is None else args.n
     target = _potential_file(args.potential)
     if not target.is_file():
@@ -532,20 +548,11 @@ def _query(args, progress) -> int:
                          "--budget T --committee 32`")
     chosen, scored = [], 0
     for f in args.pool:
-        if not f.is_file():
-            raise FileNotFoundError(f"pool file {f} not found")
-        try:
-            frames = ase.io.read(str(f), index=f"::{args.every}",
-                                 **({"specorder": args.species} if args.species else {}))
-        except Exception as exc:  # ase raises many types; name the file
-            raise ValueError(f"cannot read configurations from {f}: {exc}") from exc
-        frames = frames if isinstance(frames, list) else [frames]
-        try:
-            result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
-                           gap=args.gap // args.every,    # read frames are K file frames apart
-                           progress=progress)
-        except ValueError as exc:                  # a frame's elements: name the file
-            raise ValueError(f"{f}, {exc}") from None
+        frames = read_pool(f, every=args.every, species=args.species)   # names file, frame
+        result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
+                       gap=args.gap // args.every,    # read frames are K file frames apart
+                       progress=progress,
+                       names=[f"{f}, frame {i * args.every}" for i in range(len(frames))])
         scored += len(frames)
         for i in result.chosen:
             atoms = frames[i].copy()
@@ -579,7 +586,7 @@ def _query(args, progress) -> int:
 def _validate(args, progress) -> int:
     import yaml
 
-    from acefit.validate import ValidationSettings, validate
+    from acefit.validate import ValidationSettings, read_structures, validate
 
     target = _potential_file(args.potential)
     if not target.is_file():
@@ -600,12 +607,8 @@ def _validate(args, progress) -> int:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{args.settings}: {exc}") from None
     configs = []
-    if args.structures is not None:
-        import ase.io
-
-        if not args.structures.is_file():
-            raise FileNotFoundError(f"structures file {args.structures} not found")
-        configs = ase.io.read(str(args.structures), ":")
+    if args.structures is not None:   # each structure checked, naming the file and frame
+        configs = read_structures(args.structures)
     report = validate(str(target), configs, settings)
     out_dir = args.output or target.parent
     out_dir.mkdir(parents=True, exist_ok=True)

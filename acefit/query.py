@@ -9,19 +9,30 @@ uncertain ones to DFT. This module is the scoring and the choice:
 * :func:`committee_deviation` scores one configuration: the members' energy SD per atom
   and the largest atomic force SD, the force deviation that such loops threshold;
 * :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
-  above a threshold, a few per group of neighbouring frames at most.
+  above a threshold, a few per group of neighbouring frames at most;
+* :func:`read_pool` reads a pool file, each frame checked, and :func:`species_argument`
+  and :func:`threshold_argument` check the command line's ``--species`` and
+  ``--threshold``.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["committee_deviation", "Query", "query", "QUERY_SCORES"]
+__all__ = ["committee_deviation", "Query", "query", "read_pool", "QUERY_SCORES",
+           "SPECORDER_FORMATS"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
+
+SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
+"""The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
+2, ...); every other format names the elements itself."""
 
 
 def committee_deviation(atoms, potential) -> tuple[float, float]:
@@ -65,7 +76,7 @@ class Query:
 
 
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
-          by: str = "force", gap: int = 0, progress=None) -> Query:
+          by: str = "force", gap: int = 0, progress=None, names=None) -> Query:
     """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
     choose the most uncertain.
 
@@ -88,6 +99,9 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         would (0: no such rule).
     progress : bool, optional
         Draw a progress bar (None: when stderr is a terminal).
+    names : sequence of str, optional
+        How an error names each frame (default ``"frame {i}"``), e.g. its file and its
+        frame number in that file when every K-th frame was read.
 
     Raises
     ------
@@ -105,6 +119,9 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         raise ValueError(f"by={by!r}; allowed: {', '.join(QUERY_SCORES)}")
     if (n is not None and n < 0) or gap < 0:
         raise ValueError(f"n={n}, gap={gap}; allowed: integers >= 0")
+    if threshold is not None and not math.isfinite(threshold):
+        # no score is above NaN, yet `score <= nan` is False: every frame would be chosen
+        raise ValueError(f"threshold={threshold}; allowed: a finite number")
     known = set(int(z) for z in potential.basis.numbers)
     energy_sd, force_sd = np.empty(len(frames)), np.empty(len(frames))
     with bar(len(frames), "committee on the pool", unit="frame", enabled=progress) as progress_bar:
@@ -113,7 +130,8 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
             if unknown:
                 from ase.data import chemical_symbols
 
-                raise ValueError(f"frame {i}: element(s) "
+                where = f"frame {i}" if names is None else names[i]
+                raise ValueError(f"{where}: element(s) "
                                  f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
                                  f"the potential (elements: {', '.join(potential.elements)})")
             energy_sd[i], force_sd[i] = committee_deviation(atoms, potential)
@@ -127,3 +145,88 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         if all(abs(int(i) - j) > gap for j in chosen):
             chosen.append(int(i))
     return Query(energy_sd, force_sd, np.array(chosen, dtype=int), by)
+
+
+def read_pool(path, every: int = 1, species=None) -> list:
+    """Every ``every``-th frame of a pool file, each checked with
+    :func:`acefit.data.check_atoms`.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file ``ase.io.read`` reads.
+    every : int
+        Read every K-th frame: frame i of the result is frame ``i * every`` of the file.
+    species : sequence of str, optional
+        The elements of LAMMPS atom types 1, 2, ... (ASE's ``specorder``), for a LAMMPS
+        dump (:data:`SPECORDER_FORMATS`). A file of any other format names its elements;
+        for it ``species`` is ignored, with a logged note.
+
+    Returns
+    -------
+    list of ase.Atoms
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is not a file.
+    ValueError
+        The file cannot be read or holds no frame, or a frame no potential can evaluate
+        (no atoms, non-finite positions or cell, a periodic cell without volume, two atoms
+        on one point); the message names the file and the frame.
+    """
+    import ase.io
+    from ase.io.formats import filetype
+
+    from acefit.data import check_atoms, read_frames
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pool file {path} not found")
+    options = {}
+    if species:
+        try:
+            fmt = filetype(str(path))
+        except Exception:  # noqa: BLE001 - an unknown format: ase.io.read names it below
+            fmt = None
+        if fmt in SPECORDER_FORMATS:
+            options["specorder"] = list(species)
+        elif fmt is not None:   # other readers refuse specorder; their files name elements
+            from acefit.progress import get_logger
+
+            get_logger().info("note: --species ignored for %s: its format (%s) names the "
+                              "elements; --species is for LAMMPS dumps", path, fmt)
+    if options:     # a LAMMPS dump (a format ASE knows); read_frames passes no options
+        try:
+            frames = ase.io.read(str(path), index=f"::{every}", **options)
+        except Exception as exc:  # ase raises many types; name the file
+            raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
+        frames = frames if isinstance(frames, list) else [frames]
+    else:
+        frames = read_frames(path, f"::{every}")
+    if not frames:
+        raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
+    for i, atoms in enumerate(frames):
+        check_atoms(atoms, f"{path}, frame {i * every}")
+    return frames
+
+
+def species_argument(text: str) -> str:
+    """``--species EL``: a chemical symbol (argparse names the option on an error)."""
+    from ase.data import atomic_numbers
+
+    if atomic_numbers.get(text, 0) < 1:    # 0: 'X', ASE's dummy atom, is no element
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: chemical symbols such "
+                                         "as Cu or Au, capital first letter")
+    return text
+
+
+def threshold_argument(text: str) -> float:
+    """``--threshold X``: a finite number (argparse names the option on an error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: a finite number")
+    return value

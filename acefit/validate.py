@@ -34,11 +34,13 @@ from ase import units
 from ase.data import atomic_numbers, reference_states
 
 from acefit.atomic import json_ready, json_text, write_text
+from acefit.data import check_atoms, read_frames
 from acefit.query import committee_deviation
 
-__all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
-           "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
-           "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES"]
+__all__ = ["ValidationSettings", "ValidationReport", "validate", "read_structures",
+           "crystal_properties", "dimer_curve", "dimer_check", "dimer_checks",
+           "compression_check", "PROPERTY_KEYS", "CUBIC_STRUCTURES", "DIMER_DISTANCES",
+           "COMPRESSION_SCALES"]
 
 CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
 #: property keys (units in the name); reference values use the same keys
@@ -345,11 +347,13 @@ def _progress(total, desc, enabled):
 
 def _min_distance(atoms, cutoff):
     """Smallest interatomic distance below ``cutoff`` (inf when none)."""
-    from matscipy.neighbours import neighbour_list
+    from acefit.basis.neighbours import neighbour_pairs
 
     if len(atoms) < 2:
         return math.inf
-    d = neighbour_list("d", atoms, cutoff)
+    # not matscipy's neighbour_list directly: it needs an invertible cell, and a molecule
+    # (pbc False, no cell) has none
+    d = neighbour_pairs(atoms, cutoff)[3]
     return float(d.min()) if len(d) else math.inf
 
 
@@ -383,7 +387,8 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
     try:
         e_start = atoms.get_potential_energy() / n
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        # the start structure itself (e.g. coinciding atoms), before any MD step
+        # the start structure itself (validate refuses the structures check_atoms does;
+        # a calculator may still fail on others), before any MD step
         return {"stable": False, "reason": f"start not evaluable ({type(exc).__name__}: "
                                            f"{exc})"[:160], "steps_done": 0,
                 "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
@@ -658,6 +663,12 @@ def validate(calc_or_potential, configs=(), settings=None):
     Returns
     -------
     ValidationReport
+
+    Raises
+    ------
+    ValueError
+        Bad settings, or a start structure that no potential can evaluate (see
+        :func:`acefit.data.check_atoms`) or with elements the potential does not cover.
     """
     s = settings if isinstance(settings, ValidationSettings) \
         else ValidationSettings.from_dict(settings)
@@ -667,6 +678,9 @@ def validate(calc_or_potential, configs=(), settings=None):
     for k, a in enumerate(configs):
         if not hasattr(a, "get_positions"):
             raise ValueError(f"configs[{k}] is not an ase.Atoms ({type(a).__name__})")
+        # no atoms (a periodic cell was repeated towards min_atoms forever), atoms on one
+        # point, a NaN cell: no potential evaluates them, and no MD run reports them better
+        check_atoms(a, f"structure {k}")
     pot = getattr(calc, "potential", None)
     if pot is not None and hasattr(pot, "elements"):
         # a structure the potential cannot evaluate is bad input, not an unstable run
@@ -727,6 +741,39 @@ def validate(calc_or_potential, configs=(), settings=None):
                     continue
             report.compression.append(compression_check(calc, el, spec["structure"], a0))
     return report
+
+
+def read_structures(path) -> list:
+    """The start structures of :func:`validate` in a file, each checked with
+    :func:`acefit.data.check_atoms`.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file ``ase.io.read`` reads.
+
+    Returns
+    -------
+    list of ase.Atoms
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is not a file.
+    ValueError
+        The file cannot be read or holds no structure, or a structure no potential can
+        evaluate; the message names the file and the frame.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"structures file {path} not found")
+    frames = read_frames(path)     # any error of ASE's, naming the file
+    if not frames:
+        raise ValueError(f"no configurations in {path}; allowed: a file of at least one "
+                         "structure")
+    for i, atoms in enumerate(frames):
+        check_atoms(atoms, f"{path}, frame {i}")
+    return frames
 
 
 def _config_name(atoms, k):

@@ -1,14 +1,18 @@
 """Query by committee: scoring a pool by a committee's spread and choosing what to label
 (acefit.query, `acefit query`)."""
 
+import os
+import re
+
 import ase.io
 import numpy as np
 import pytest
+from ase import Atoms
 from ase.build import bulk
 from test_cli import EXIT_ERROR, EXIT_OK, fit, main, small_data, tiny_config  # noqa: F401
 
 from acefit import ACECalculator, Potential
-from acefit.query import QUERY_SCORES, committee_deviation, query
+from acefit.query import QUERY_SCORES, committee_deviation, query, read_pool
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +153,102 @@ def test_a_lammps_dump_with_atom_types_is_read_with_species(potential, tmp_path,
     assert main(["query", str(potential), "--pool", str(dump), "-o", str(out),
                  "--no-progress"]) == EXIT_ERROR
     assert "md.lammpstrj, frame 0: element(s) H not in the potential" in capsys.readouterr().err
+
+
+def _query(potential, pools, out, *extra):
+    return main(["query", str(potential), "--pool", *map(str, pools), "-o", str(out),
+                 "--no-progress", *extra])
+
+
+def test_pool_frames_no_potential_can_evaluate_are_named(potential, tmp_path, capsys):
+    pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    overlap = _pool()
+    overlap[2].positions[1] = overlap[2].positions[0]
+    empty = _pool()[:3] + [Atoms(cell=[3.61] * 3, pbc=True)]   # was 'float division by zero'
+    for frames, message in ((overlap, "frame 2: atoms 0 and 1 sit on one point"),
+                            (empty, ("frame 3: no atoms; allowed: a structure of at least "
+                                     "one atom"))):
+        ase.io.write(pool, frames, format="extxyz")
+        assert _query(potential, [pool], out) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert f"{pool}, {message}" in err and "(run with --debug" not in err
+        assert not out.exists()
+    # frames are named by their number in the file, also when every K-th is read
+    ase.io.write(pool, _pool()[:4] + [bulk("Al", "fcc", a=4.05, cubic=True)], format="extxyz")
+    assert _query(potential, [pool], out, "--every", "2") == EXIT_ERROR
+    assert f"{pool}, frame 4: element(s) Al not in the potential" in capsys.readouterr().err
+    nan_cell = _pool()
+    nan_cell[4].cell[0, 0] = np.nan
+    ase.io.write(pool, nan_cell, format="extxyz")
+    with pytest.raises(ValueError, match=re.escape(f"{pool}, frame 4: the cell has "
+                                                   "non-finite entries")):
+        read_pool(pool, every=2)
+    assert len(read_pool(pool, every=3)) == 3      # frames 0, 3 and 6
+    pool.write_bytes(np.random.default_rng(0).bytes(512))
+    with pytest.raises(ValueError, match=re.escape(f"cannot read configurations from {pool}: ")):
+        read_pool(pool)
+
+
+def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
+    pool, other = tmp_path / "pool.xyz", tmp_path / "other.xyz"
+    ase.io.write(pool, _pool(), format="extxyz")
+    ase.io.write(other, _pool()[:2], format="extxyz")
+    data = pool.read_bytes()
+    (tmp_path / "sub").mkdir()
+    os.link(pool, tmp_path / "hard.xyz")
+    os.symlink(pool, tmp_path / "soft.xyz")
+    for out, pools in ((pool, [other, pool]), (tmp_path / "sub" / ".." / "pool.xyz", [pool]),
+                       (tmp_path / "hard.xyz", [pool]), (pool, [tmp_path / "soft.xyz"])):
+        assert _query(potential, pools, out, "-n", "2") == EXIT_ERROR
+        captured = capsys.readouterr()
+        assert f"-o {out} is the pool file {pools[-1]}: writing the chosen frames there would " \
+               "overwrite the pool; allowed: an output path that is none of the --pool " \
+               "files" in captured.err
+        assert "frames scored" not in captured.out            # refused before any work
+        assert pool.read_bytes() == data
+    assert _query(potential, [pool], tmp_path / "sub", "-n", "2") == EXIT_ERROR
+    assert f"-o {tmp_path / 'sub'} is a folder" in capsys.readouterr().err
+
+
+def _usage_error(argv, capsys) -> str:
+    """argparse's message for a bad command line, after checking it exits with 2."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2, argv
+    return capsys.readouterr().err
+
+
+def test_species_serve_lammps_dumps_and_must_be_elements(potential, tmp_path, capsys):
+    pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    ase.io.write(pool, _pool(), format="extxyz")
+    # an XYZ file names its elements: --species, for LAMMPS dumps, is ignored with a note
+    # (ase's XYZ reader refused the specorder it was given)
+    assert _query(potential, [pool], out, "--species", "Cu", "Au", "-n", "1") == EXIT_OK
+    captured = capsys.readouterr()
+    assert f"note: --species ignored for {pool}: its format (extxyz) names the elements" in \
+        captured.err and "1 of 7 frames" in captured.out
+    out.unlink()
+    argv = ["query", str(potential), "--pool", str(pool), "-o", str(out), "--species"]
+    for bad, name in ((["Xx", "Yy"], "Xx"), (["Cu", "au"], "au"), (["X"], "X")):
+        assert f"argument --species: found {name!r}; allowed: chemical symbols such as Cu " \
+               "or Au" in _usage_error(argv + bad, capsys), bad
+    assert not out.exists()
+
+
+def test_a_threshold_is_a_finite_number(potential, tmp_path, capsys):
+    pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    ase.io.write(pool, _pool(), format="extxyz")
+    argv = ["query", str(potential), "--pool", str(pool), "-o", str(out)]
+    for bad in (["--threshold", "nan"], ["--threshold", "inf"], ["--threshold=-inf"],
+                ["--threshold", "high"]):
+        text = bad[-1].split("=")[-1]
+        assert f"argument --threshold: found {text!r}; allowed: a finite number" in \
+            _usage_error(argv + bad, capsys), bad
+    with pytest.raises(ValueError, match="threshold=nan; allowed: a finite number"):
+        query(Potential.load(potential), _pool(), threshold=float("nan"))
+    # the bounds of -n, --every and --gap hold
+    for bad in (["-n", "0"], ["-n", "-2"], ["--every", "0"], ["--gap", "-1"]):
+        assert _query(potential, [pool], out, *bad) == EXIT_ERROR
+        assert "allowed: -n and --every integers >= 1, --gap an integer >= 0" in \
+            capsys.readouterr().err
+    assert not out.exists()

@@ -1,11 +1,14 @@
 """validate: MD stability verdicts, NVE drift, cubic properties against direct computations."""
 
 import json
+import re
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from ase import units
+from ase import Atoms, units
 from ase.build import bulk, fcc100, fcc111
 from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.emt import EMT
@@ -15,6 +18,7 @@ from ase.io import read
 from ase.optimize import FIRE
 
 from acefit import ACEBasis, Potential
+from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, main
 from acefit.validate import ValidationSettings, crystal_properties, validate
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "datasets" / "quickstart" / "train.xyz"
@@ -188,9 +192,8 @@ def test_fitted_potential_runs_stable_md():
         validate(pot, [start, bulk("Ni", "fcc", a=3.52, cubic=True)], FAST)
     overlap = start.copy()
     overlap.positions[1] = overlap.positions[0]
-    (run,) = validate(pot, [overlap], dict(FAST, nve_steps=0, min_atoms=1)).md
-    assert run["reason"].startswith("start not evaluable (ValueError: ") and \
-        "coincide" in run["reason"]
+    with pytest.raises(ValueError, match="structure 0: atoms 0 and 1 sit on one point"):
+        validate(pot, [overlap], dict(FAST, nve_steps=0, min_atoms=1))
 
 
 def test_short_range_tells_a_repulsive_core_from_a_collapse(monkeypatch):
@@ -263,4 +266,132 @@ def test_short_range_tells_a_repulsive_core_from_a_collapse(monkeypatch):
     assert row["a_A"] == pytest.approx(2 ** (1 / 6) * 2.3 * np.sqrt(2), rel=0.03)
     assert "### Compressed crystals" in report.to_markdown()
     assert validate(lj, [], FAST).short_range_ok is None  # not checked
+
+
+@contextmanager
+def _no_hang(seconds=60):
+    """A TimeoutError instead of a hang: a loop that never ends fails the test."""
+    def stop(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _cu_molecule():
+    """Cu32 with no cell and pbc False (a molecule, as an XYZ file without a Lattice)."""
+    crystal = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+    return Atoms(crystal.symbols, positions=crystal.positions)
+
+
+def test_start_structures_no_potential_can_evaluate_are_refused(tmp_path):
+    import ase.io
+
+    from acefit.validate import read_structures
+
+    cu = bulk("Cu", "fcc", a=3.6, cubic=True)
+    empty = Atoms(cell=[3.6] * 3, pbc=True)   # was repeated towards min_atoms forever
+    with _no_hang(), pytest.raises(ValueError, match="structure 1: no atoms; allowed: a "
+                                                     "structure of at least one atom"):
+        validate(EMT(), [cu, empty], FAST)
+    # read from a file, every structure is checked, naming file and frame
+    path = tmp_path / "start.xyz"
+    ase.io.write(path, [cu, cu, empty], format="extxyz")
+    with pytest.raises(ValueError, match=re.escape(f"{path}, frame 2: no atoms")):
+        read_structures(path)
+    nan_cell = cu.copy()
+    nan_cell.cell[0, 0] = np.nan
+    ase.io.write(path, [cu, nan_cell], format="extxyz")
+    with pytest.raises(ValueError, match=re.escape(f"{path}, frame 1: the cell has "
+                                                   "non-finite entries")):
+        read_structures(path)
+    assert len(read_structures(QUICKSTART)) == len(read(QUICKSTART, ":"))
+
+
+def test_a_molecule_starts_md_without_a_cell():
+    # the shortest distance came from matscipy's neighbour list, which needs an
+    # invertible cell: 'Singular matrix'
+    molecule = _cu_molecule()
+    (run,) = validate(EMT(), [molecule], FAST).md
+    assert run["stable"] and run["n_atoms"] == len(molecule)   # not repeated: no pbc
+    assert 2.0 < run["min_distance"] < 3.6 / np.sqrt(2) + 0.3
+
+
+@pytest.fixture(scope="module")
+def cli_validate(tmp_path_factory):
+    """``acefit validate`` of a small Cu potential with 5-step runs, on a structures file."""
+    folder = tmp_path_factory.mktemp("validate_cli")
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
+    coef = np.zeros(len(basis))
+    coef[0] = 0.1
+    potential = folder / "potential.h5"
+    Potential(basis, coef).save(potential)
+    settings = folder / "small.yaml"
+    settings.write_text("md_steps: 5\nnve_steps: 5\ncheck_every: 1\nproperties: false\n"
+                        "short_range: false\n")
+
+    def run(structures, out):
+        return main(["validate", str(potential), "--structures", str(structures),
+                     "--settings", str(settings), "-o", str(out), "--no-progress"])
+    return run
+
+
+def test_cli_refuses_a_start_structure_without_atoms(cli_validate, tmp_path, capsys):
+    import ase.io
+
+    zero = tmp_path / "zero.xyz"
+    ase.io.write(zero, Atoms(cell=[3.6] * 3, pbc=True), format="extxyz")
+    with _no_hang():                  # hung in _prepare, repeating the cell to min_atoms
+        assert cli_validate(zero, tmp_path / "out") == EXIT_ERROR
+    assert f"{zero}, frame 0: no atoms; allowed: a structure of at least one atom" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_validates_a_molecule(cli_validate, tmp_path, capsys):
+    import ase.io
+
+    molecule = tmp_path / "molecule.xyz"
+    ase.io.write(molecule, _cu_molecule(), format="extxyz")
+    assert cli_validate(molecule, tmp_path / "out") == EXIT_OK, capsys.readouterr().err
+    report = json.loads((tmp_path / "out" / "validation.json").read_text())
+    assert [(r["n_atoms"], r["steps_done"]) for r in report["md"] + report["nve"]] == \
+        [(32, 5), (32, 5)]
+
+
+def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys):
+    garbage = tmp_path / "garbage.xyz"
+    garbage.write_bytes(np.random.default_rng(0).bytes(512))
+    assert cli_validate(garbage, tmp_path / "out") == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"cannot read configurations from {garbage}: " in err and "(run with" not in err
+    empty = tmp_path / "empty.xyz"
+    empty.write_text("")
+    assert cli_validate(empty, tmp_path / "out") == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"cannot read configurations from {empty}: " in err and "(run with" not in err
+    assert cli_validate(tmp_path / "none.xyz", tmp_path / "out") == EXIT_CONFIG
+
+
+@pytest.mark.parametrize("argv, resumes", [
+    (["fit", "acefit.yaml"], True),
+    (["validate", "potential.h5"], False),
+    (["query", "potential.h5", "--pool", "md.xyz", "-o", "next.xyz"], False),
+    (["evaluate", "potential.h5", "--data", "test.xyz"], False),
+    (["export", "run", "--step", "1"], False),
+])
+def test_only_an_interrupted_fit_is_told_to_resume(monkeypatch, capsys, argv, resumes):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"acefit.cli._{argv[0]}", interrupted)
+    assert main(argv) == EXIT_INTERRUPTED
+    err = capsys.readouterr().err
+    assert err == ("acefit: interrupted; run the same command again to resume\n" if resumes
+                   else "acefit: interrupted\n")
 
