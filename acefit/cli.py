@@ -5,8 +5,8 @@ Exit status: 0 on success, 2 for a bad config or command line (nothing was run: 
 file or run directory named there that does not exist, and for ``export`` a solver path,
 step or size that the run does not have), 3 when the output directory holds a finished run
 and ``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the
-config file exists), 1 for any other error, 130 when interrupted (the run can be resumed by
-running the same command again), 141 when the reader of the output went away (``| head``).
+config file exists), 1 for any other error, 130 when interrupted (a fit resumes when the
+same command runs again), 141 when the reader of the output went away (``| head``).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="step index I of the path (negative: from its end, -1 is the last)")
     which.add_argument("--active", type=int, metavar="N",
                        help="the best-validation step with exactly N active functions")
-    which.add_argument("--budget", type=int, metavar="T",
+    which.add_argument("--budget", type=_positive_int, metavar="T",
                        help="the best-validation step with at most T active functions (the "
                             "fit's selection for budget T)")
     export.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
@@ -143,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
                          "force and stress components")
     ev.add_argument("--json", type=Path, default=None, metavar="FILE",
                     help="write the errors as JSON")
-    ev.add_argument("--worst", type=int, default=5, metavar="N",
+    ev.add_argument("--worst", type=_count, default=5, metavar="N",
                     help="list the N configurations with the largest energy error per atom "
                          "of the first potential (default 5; 0: none)")
     ev.add_argument("--resamples", type=int, default=10000,
@@ -207,6 +207,22 @@ def _committee_size(text: str) -> int:
     return size
 
 
+def _integer_from(low: int):
+    """An argparse type: an integer >= ``low`` (argparse names the option on an error)."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"found {text!r}; allowed: an integer >= {low}")
+        return value
+    return convert
+
+
+_positive_int, _count = _integer_from(1), _integer_from(0)
+
+
 def _basis_size(text: str) -> int:
     """``--functions N`` within the sizes `acefit init` aims at (argparse names the option
     on an error)."""
@@ -236,7 +252,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_CONFIG
-    from acefit.progress import close_logging, setup_logging
+    from acefit.progress import catching_interrupts, close_logging, setup_logging
 
     setup_logging(None, verbose=args.verbose, quiet=args.quiet)
     progress = False if args.no_progress else None
@@ -244,7 +260,8 @@ def main(argv=None) -> int:
         if args.command == "init":
             return _init(args)
         if args.command == "fit":
-            return _fit(args, progress)
+            with catching_interrupts():     # a Ctrl-C during a solver path is never lost
+                return _fit(args, progress)
         if args.command == "compare":
             return _compare(args)
         if args.command == "export":
@@ -432,6 +449,19 @@ def _key_option(label: str) -> str:
     return f"--{label.replace('_', '-')}-key"
 
 
+def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
+    """ValueError, before any work, when the file ``option`` names is one of the files
+    ``input_option`` names (also through a link): it would replace the user's data."""
+    if output is None:
+        return
+    for f in inputs:
+        if Path(output).resolve() == Path(f).resolve() or (
+                Path(output).exists() and Path(f).exists() and os.path.samefile(output, f)):
+            raise ValueError(f"{option} {output} is the {input_option} file {f}: writing there "
+                             f"would overwrite it; allowed: a path that is none of the "
+                             f"{input_option} files")
+
+
 def _evaluate(args) -> int:
     from acefit.data import changed_label_keys, read_configurations
     from acefit.evaluate import (committee_by_config_type_table, committee_table, errors_table,
@@ -439,6 +469,8 @@ def _evaluate(args) -> int:
                                  write_predictions)
     from acefit.potential import Potential
 
+    for option in ("--predictions", "--plot", "--json"):
+        _refuse_overwriting(option, getattr(args, option[2:]), "--data", args.data)
     files = [_potential_file(p) for p in args.potentials]
     for f in files:
         if f.suffix == ".yace":
@@ -532,11 +564,7 @@ def _query(args, progress) -> int:
     for f in args.pool:
         if not f.is_file():
             raise FileNotFoundError(f"pool file {f} not found")
-        if args.output.resolve() == f.resolve() or \
-                (args.output.exists() and os.path.samefile(args.output, f)):
-            raise ValueError(f"-o {args.output} is the pool file {f}: writing the chosen "
-                             "frames there would overwrite the pool; allowed: an output path "
-                             "that is none of the --pool files")
+    _refuse_overwriting("-o", args.output, "--pool", args.pool)
     n = 10 if args.n is None and args.threshold is None else args.n
     target = _potential_file(args.potential)
     if not target.is_file():

@@ -46,7 +46,7 @@ from acefit import __version__
 from acefit.atomic import flock, json_ready, make_folder, read_json, write_json, write_text
 from acefit.checkpoint_errors import evaluate_errors
 from acefit.design import ROW_KINDS
-from acefit.progress import bar, get_logger
+from acefit.progress import bar, get_logger, raise_if_interrupted
 from acefit.selection import (METRIC_KEYS, headline, record_of_test_errors,
                               resolution_on_test_set, select_checkpoints)
 
@@ -373,6 +373,7 @@ class _StepSink:
         return True
 
     def __call__(self, step):
+        raise_if_interrupted()     # a Ctrl-C that Python swallowed stops the path here
         if self.debiaser is not None:
             if not self._kept(step):
                 self.skipped = step

@@ -8,12 +8,16 @@ when stderr is a terminal, unless forced.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-__all__ = ["get_logger", "setup_logging", "close_logging", "bar"]
+__all__ = ["get_logger", "setup_logging", "close_logging", "bar", "catching_interrupts",
+           "raise_if_interrupted"]
 
 LOGGER_NAME = "acefit"
 
@@ -69,3 +73,42 @@ def bar(total=None, desc: str = "", *, unit: str = "it", enabled: bool | None = 
         enabled = sys.stderr.isatty()
     return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=True,
                 dynamic_ncols=True, file=sys.stderr)
+
+
+_INTERRUPTED = threading.Event()
+
+
+@contextmanager
+def catching_interrupts():
+    """Ctrl-C that is never lost. Python swallows a KeyboardInterrupt raised inside a
+    garbage-collection callback (it prints "Exception ignored in ..." and goes on), so
+    within this block a SIGINT is also remembered, and :func:`raise_if_interrupted`
+    (called at every solver step) raises it again; the swallowed one is not printed.
+    The main thread only (signal handlers live there); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    def hook(unraisable):
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous_hook(unraisable)
+
+    _INTERRUPTED.clear()
+    previous_handler = signal.signal(signal.SIGINT, handler)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, hook
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+        sys.unraisablehook = previous_hook
+        _INTERRUPTED.clear()
+
+
+def raise_if_interrupted() -> None:
+    """KeyboardInterrupt when a SIGINT arrived within :func:`catching_interrupts`."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt

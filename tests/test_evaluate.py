@@ -208,6 +208,16 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
     yace = run / "potentials" / "asp_t10.yace"
     assert main(["evaluate", str(yace), "--data", data]) == EXIT_ERROR
     assert "asp_t10.h5 beside it" in capsys.readouterr().err
+    # found by fuzzing (session 25): --predictions replaced the data it read
+    before = (small_data / "test.xyz").read_bytes()
+    assert main(["evaluate", str(run), "--data", data, "--predictions", data]) == EXIT_ERROR
+    assert f"--predictions {data} is the --data file {data}: writing there would " \
+           "overwrite it" in capsys.readouterr().err
+    assert (small_data / "test.xyz").read_bytes() == before
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", str(run), "--data", data, "--worst", "-3"])
+    assert exit_.value.code == EXIT_CONFIG and "--worst: found '-3'; allowed: an integer >= 0" \
+        in capsys.readouterr().err
 
 
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811

@@ -180,6 +180,11 @@ def test_the_default_path_is_the_headline_potentials(run, capsys):
     assert f"path {head['label']}: that of the run's potential.h5 (--path for {others})" in out
     assert f"step {head['step']}:" in out
     assert Potential.load(run.parent / "head.h5").metadata["label"] == head["label"]
+    # found by fuzzing (session 25): --budget 0 wrote a potential without functions
+    with pytest.raises(SystemExit) as exit_:
+        export(run, "--budget", 0)
+    assert exit_.value.code == EXIT_CONFIG
+    assert "--budget: found '0'; allowed: an integer >= 1" in capsys.readouterr().err
 
 
 def test_select_checkpoints_from_the_files_is_the_fits_selection(run):
@@ -244,8 +249,7 @@ BAD_INPUT = {
                                     "nearest sizes: below 20 (from step 20), none above",
     "{run} --path blr --active 8": "{run}: path 'blr' has no step with 8 active functions; "
                                    "nearest sizes: below 4 (from step 0), above 12 (from step 1)",
-    "{run} --path omp --budget -1": "{run}: path 'omp': budget -1 is below its smallest step "
-                                    "(0 active functions)",
+    "{run} --path omp --budget -1": "--budget: found '-1'; allowed: an integer >= 1",
     "{run} --path blr --budget 3": "{run}: path 'blr': budget 3 is below its smallest step "
                                    "(4 active functions)",
     "{run} --path omp": "error: one of the arguments --step --active --budget is required",

@@ -201,9 +201,8 @@ def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
                        (tmp_path / "hard.xyz", [pool]), (pool, [tmp_path / "soft.xyz"])):
         assert _query(potential, pools, out, "-n", "2") == EXIT_ERROR
         captured = capsys.readouterr()
-        assert f"-o {out} is the pool file {pools[-1]}: writing the chosen frames there would " \
-               "overwrite the pool; allowed: an output path that is none of the --pool " \
-               "files" in captured.err
+        assert f"-o {out} is the --pool file {pools[-1]}: writing there would overwrite it; " \
+               "allowed: a path that is none of the --pool files" in captured.err
         assert "frames scored" not in captured.out            # refused before any work
         assert pool.read_bytes() == data
     assert _query(potential, [pool], tmp_path / "sub", "-n", "2") == EXIT_ERROR
