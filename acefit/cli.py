@@ -614,6 +614,7 @@ def _query(args, progress) -> int:
 def _validate(args, progress) -> int:
     import yaml
 
+    from acefit.config import yaml_problem
     from acefit.validate import ValidationSettings, read_structures, validate
 
     target = _potential_file(args.potential)
@@ -626,7 +627,8 @@ def _validate(args, progress) -> int:
         try:
             raw = yaml.safe_load(args.settings.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{args.settings}: not valid YAML: {exc}") from None
+            what = yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else exc
+            raise ValueError(f"{args.settings}: not valid YAML: {what}") from None
         if not isinstance(raw, dict):
             raise ValueError(f"{args.settings}: expected a mapping of validation settings")
     raw.setdefault("progress", sys.stderr.isatty() if progress is None else progress)
