@@ -12,6 +12,7 @@ same command runs again), 141 when the reader of the output went away (``| head`
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -173,9 +174,8 @@ def _parser() -> argparse.ArgumentParser:
                         "scores and pool file and frame in atoms.info); not a pool file")
     q.add_argument("-n", type=int, default=None, metavar="N",
                    help="choose at most N (default 10, or every frame over --threshold)")
-    from acefit.query import species_argument, threshold_argument
 
-    q.add_argument("--threshold", type=threshold_argument, default=None, metavar="X",
+    q.add_argument("--threshold", type=_finite_number, default=None, metavar="X",
                    help="choose only frames scoring above X, a finite number (eV/Å with "
                         "--by force, meV/atom with --by energy)")
     q.add_argument("--by", choices=("force", "energy"), default="force",
@@ -183,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
                         "their energy SD per atom")
     q.add_argument("--every", type=int, default=1, metavar="K",
                    help="read every K-th frame of each pool file (default 1)")
-    q.add_argument("--species", nargs="+", type=species_argument, default=None, metavar="EL",
+    q.add_argument("--species", nargs="+", type=_element, default=None, metavar="EL",
                    help="the elements of LAMMPS atom types 1, 2, ... for a dump without "
                         "element or mass columns (ASE's specorder); used for LAMMPS dump "
                         "pool files only, ignored with a note for others (they name their "
@@ -221,6 +221,27 @@ def _integer_from(low: int):
 
 
 _positive_int, _count = _integer_from(1), _integer_from(0)
+
+
+def _element(text: str) -> str:
+    """A chemical symbol (``--species EL``; argparse names the option on an error)."""
+    from ase.data import atomic_numbers
+
+    if atomic_numbers.get(text, 0) < 1:    # 0: 'X', ASE's dummy atom, is no element
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: chemical symbols such "
+                                         "as Cu or Au, capital first letter")
+    return text
+
+
+def _finite_number(text: str) -> float:
+    """A finite number (``--threshold X``; argparse names the option on an error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: a finite number")
+    return value
 
 
 def _basis_size(text: str) -> int:

@@ -10,14 +10,11 @@ uncertain ones to DFT. This module is the scoring and the choice:
   and the largest atomic force SD, the force deviation that such loops threshold;
 * :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
   above a threshold, a few per group of neighbouring frames at most;
-* :func:`read_pool` reads a pool file, each frame checked, and :func:`species_argument`
-  and :func:`threshold_argument` check the command line's ``--species`` and
-  ``--threshold``.
+* :func:`read_pool` reads a pool file, each frame checked.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,24 +206,3 @@ def read_pool(path, every: int = 1, species=None) -> list:
     for i, atoms in enumerate(frames):
         check_atoms(atoms, f"{path}, frame {i * every}")
     return frames
-
-
-def species_argument(text: str) -> str:
-    """``--species EL``: a chemical symbol (argparse names the option on an error)."""
-    from ase.data import atomic_numbers
-
-    if atomic_numbers.get(text, 0) < 1:    # 0: 'X', ASE's dummy atom, is no element
-        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: chemical symbols such "
-                                         "as Cu or Au, capital first letter")
-    return text
-
-
-def threshold_argument(text: str) -> float:
-    """``--threshold X``: a finite number (argparse names the option on an error)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: a finite number")
-    return value
