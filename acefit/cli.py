@@ -636,7 +636,8 @@ def _validate(args, progress) -> int:
     import yaml
 
     from acefit.config import yaml_problem
-    from acefit.validate import ValidationSettings, read_structures, validate
+    from acefit.data import read_structures
+    from acefit.validate import ValidationSettings, validate
 
     target = _potential_file(args.potential)
     if not target.is_file():

@@ -152,14 +152,14 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
             for atoms, i in zip(frames, indices)]
 
 
-def read_frames(path, index=":") -> list:
-    """``ase.io.read(path, index)`` as a list, with a ValueError naming the file (and, for
-    a format ASE does not know, what it reads) for whatever ASE raises."""
+def read_frames(path, index=":", **options) -> list:
+    """``ase.io.read(path, index, **options)`` as a list, with a ValueError naming the file
+    (and, for a format ASE does not know, what it reads) for whatever ASE raises."""
     import ase.io
     from ase.io.formats import UnknownFileTypeError
 
     try:
-        frames = ase.io.read(str(path), index=index)
+        frames = ase.io.read(str(path), index=index, **options)
     except StopIteration:
         return []
     except UnknownFileTypeError as exc:
@@ -169,6 +169,41 @@ def read_frames(path, index=":") -> list:
     except Exception as exc:  # ase raises many types; name the file
         raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
     return [frames] if isinstance(frames, Atoms) else list(frames)
+
+
+def read_structures(path, *, name="structures file", every: int = 1, **options) -> list:
+    """Every ``every``-th frame of ``path`` (unlabelled structures: an MD pool, start
+    structures), at least one, each checked with :func:`check_atoms`.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file ``ase.io.read`` reads.
+    name : str
+        What the file is, for the messages ("pool file").
+    every : int
+        Frame i of the result is frame ``i * every`` of the file.
+    **options
+        Passed to ``ase.io.read`` (e.g. ``specorder`` for a LAMMPS dump).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is not a file.
+    ValueError
+        The file cannot be read or holds no frame, or a frame no potential can evaluate
+        (no atoms, non-finite positions or cell, a periodic cell without volume, two atoms
+        on one point); the message names the file and the frame.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} {path} not found")
+    frames = read_frames(path, f"::{every}", **options)
+    if not frames:
+        raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
+    for i, atoms in enumerate(frames):
+        check_atoms(atoms, f"{path}, frame {i * every}")
+    return frames
 
 
 def _key_argument(label: str) -> str:
@@ -485,4 +520,5 @@ def _frame_indices(index, n_frames):
     return [start + step * k for k in range(n_frames)]
 
 
-__all__ = ["LabelledConfig", "load_configurations", "check_atoms", "check_elements", "split"]
+__all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",
+           "check_atoms", "check_elements", "split"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -162,29 +161,17 @@ def read_pool(path, every: int = 1, species=None) -> list:
     Returns
     -------
     list of ase.Atoms
-
-    Raises
-    ------
-    FileNotFoundError
-        ``path`` is not a file.
-    ValueError
-        The file cannot be read or holds no frame, or a frame no potential can evaluate
-        (no atoms, non-finite positions or cell, a periodic cell without volume, two atoms
-        on one point); the message names the file and the frame.
+        As :func:`acefit.data.read_structures` reads them (and raises for).
     """
-    import ase.io
     from ase.io.formats import filetype
 
-    from acefit.data import check_atoms, read_frames
+    from acefit.data import read_structures
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"pool file {path} not found")
     options = {}
     if species:
         try:
             fmt = filetype(str(path))
-        except Exception:  # noqa: BLE001 - an unknown format: ase.io.read names it below
+        except Exception:  # noqa: BLE001 - no file, or a format ASE does not know: named below
             fmt = None
         if fmt in SPECORDER_FORMATS:
             options["specorder"] = list(species)
@@ -193,16 +180,4 @@ def read_pool(path, every: int = 1, species=None) -> list:
 
             get_logger().info("note: --species ignored for %s: its format (%s) names the "
                               "elements; --species is for LAMMPS dumps", path, fmt)
-    if options:     # a LAMMPS dump (a format ASE knows); read_frames passes no options
-        try:
-            frames = ase.io.read(str(path), index=f"::{every}", **options)
-        except Exception as exc:  # ase raises many types; name the file
-            raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
-        frames = frames if isinstance(frames, list) else [frames]
-    else:
-        frames = read_frames(path, f"::{every}")
-    if not frames:
-        raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
-    for i, atoms in enumerate(frames):
-        check_atoms(atoms, f"{path}, frame {i * every}")
-    return frames
+    return read_structures(path, name="pool file", every=every, **options)

@@ -34,13 +34,12 @@ from ase import units
 from ase.data import atomic_numbers, reference_states
 
 from acefit.atomic import json_ready, json_text, write_text
-from acefit.data import check_atoms, read_frames
+from acefit.data import check_atoms
 from acefit.query import committee_deviation
 
-__all__ = ["ValidationSettings", "ValidationReport", "validate", "read_structures",
-           "crystal_properties", "dimer_curve", "dimer_check", "dimer_checks",
-           "compression_check", "PROPERTY_KEYS", "CUBIC_STRUCTURES", "DIMER_DISTANCES",
-           "COMPRESSION_SCALES"]
+__all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
+           "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
+           "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES"]
 
 CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
 #: property keys (units in the name); reference values use the same keys
@@ -741,39 +740,6 @@ def validate(calc_or_potential, configs=(), settings=None):
                     continue
             report.compression.append(compression_check(calc, el, spec["structure"], a0))
     return report
-
-
-def read_structures(path) -> list:
-    """The start structures of :func:`validate` in a file, each checked with
-    :func:`acefit.data.check_atoms`.
-
-    Parameters
-    ----------
-    path : path-like
-        Any file ``ase.io.read`` reads.
-
-    Returns
-    -------
-    list of ase.Atoms
-
-    Raises
-    ------
-    FileNotFoundError
-        ``path`` is not a file.
-    ValueError
-        The file cannot be read or holds no structure, or a structure no potential can
-        evaluate; the message names the file and the frame.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"structures file {path} not found")
-    frames = read_frames(path)     # any error of ASE's, naming the file
-    if not frames:
-        raise ValueError(f"no configurations in {path}; allowed: a file of at least one "
-                         "structure")
-    for i, atoms in enumerate(frames):
-        check_atoms(atoms, f"{path}, frame {i}")
-    return frames
 
 
 def _config_name(atoms, k):

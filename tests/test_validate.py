@@ -292,7 +292,7 @@ def _cu_molecule():
 def test_start_structures_no_potential_can_evaluate_are_refused(tmp_path):
     import ase.io
 
-    from acefit.validate import read_structures
+    from acefit.data import read_structures
 
     cu = bulk("Cu", "fcc", a=3.6, cubic=True)
     empty = Atoms(cell=[3.6] * 3, pbc=True)   # was repeated towards min_atoms forever
