@@ -172,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", type=Path, required=True, metavar="XYZ",
                    help="where to write the chosen configurations (extended XYZ, with their "
                         "scores and pool file and frame in atoms.info); not a pool file")
-    q.add_argument("-n", type=int, default=None, metavar="N",
+    q.add_argument("-n", type=_positive_int, default=None, metavar="N",
                    help="choose at most N (default 10, or every frame over --threshold)")
 
     q.add_argument("--threshold", type=_finite_number, default=None, metavar="X",
@@ -181,14 +181,14 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--by", choices=("force", "energy"), default="force",
                    help="score: the largest atomic force SD of the members (default), or "
                         "their energy SD per atom")
-    q.add_argument("--every", type=int, default=1, metavar="K",
+    q.add_argument("--every", type=_positive_int, default=1, metavar="K",
                    help="read every K-th frame of each pool file (default 1)")
     q.add_argument("--species", nargs="+", type=_element, default=None, metavar="EL",
                    help="the elements of LAMMPS atom types 1, 2, ... for a dump without "
                         "element or mass columns (ASE's specorder); used for LAMMPS dump "
                         "pool files only, ignored with a note for others (they name their "
                         "elements)")
-    q.add_argument("--gap", type=int, default=0, metavar="G",
+    q.add_argument("--gap", type=_count, default=0, metavar="G",
                    help="chosen frames of one pool file are more than G frames apart "
                         "(neighbouring MD frames are nearly the same configuration)")
     _add_verbosity(q)
@@ -576,9 +576,6 @@ def _query(args, progress) -> int:
     from acefit.potential import Potential
     from acefit.query import QUERY_SCORES, query, read_pool
 
-    if args.every < 1 or (args.n is not None and args.n < 1) or args.gap < 0:
-        raise ValueError(f"-n {args.n}, --every {args.every}, --gap {args.gap}; allowed: "
-                         "-n and --every integers >= 1, --gap an integer >= 0")
     # the paths before any work: the output must not replace a pool file (the user's data)
     if args.output.is_dir():
         raise ValueError(f"-o {args.output} is a folder; allowed: the path of a file to write")

@@ -245,9 +245,9 @@ def test_a_threshold_is_a_finite_number(potential, tmp_path, capsys):
             _usage_error(argv + bad, capsys), bad
     with pytest.raises(ValueError, match="threshold=nan; allowed: a finite number"):
         query(Potential.load(potential), _pool(), threshold=float("nan"))
-    # the bounds of -n, --every and --gap hold
-    for bad in (["-n", "0"], ["-n", "-2"], ["--every", "0"], ["--gap", "-1"]):
-        assert _query(potential, [pool], out, *bad) == EXIT_ERROR
-        assert "allowed: -n and --every integers >= 1, --gap an integer >= 0" in \
-            capsys.readouterr().err
+    # the bounds of -n, --every and --gap hold, at the command line (exit 2)
+    for bad, low in ((["-n", "0"], 1), (["-n", "-2"], 1), (["--every", "0"], 1),
+                     (["--gap", "-1"], 0)):
+        assert f"argument {bad[0]}: found {bad[1]!r}; allowed: an integer >= {low}" in \
+            _usage_error(argv + bad, capsys), bad
     assert not out.exists()
