@@ -658,12 +658,12 @@ def _validate(args, progress) -> int:
     configs = []
     if args.structures is not None:   # each structure checked, naming the file and frame
         configs = read_structures(args.structures)
+    from acefit.atomic import make_folder, write_text
+
+    out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
     report = validate(str(target), configs, settings)
-    out_dir = args.output or target.parent
-    out_dir.mkdir(parents=True, exist_ok=True)
     report.to_json(out_dir / "validation.json")
     md = report.to_markdown()
-    from acefit.atomic import write_text
 
     write_text(out_dir / "validation.md", md)
     print(md)

@@ -192,20 +192,31 @@ class Str(_Type):
         return value
 
 
+@dataclass
 class FileName(Str):
-    """A string that names files and HDF5 groups of the run (a run, a solver path)."""
+    """A string that names files and HDF5 groups of the run (a solver path: no ``/``), or
+    with ``folders`` a relative path of folders under ``runs/`` (a run name), which may
+    not climb out of it."""
+
+    folders: bool = False
 
     def describe(self):
+        if self.folders:
+            return "a relative path without '..' (folders under runs/)"
         return "a name without '/', other than '.' and '..'"
 
     def allowed(self):
-        return "no `/`"
+        return "relative, no `..`" if self.folders else "no `/`, not `.` or `..`"
 
     def check(self, value, path, ctx):
-        if not isinstance(value, str) or "/" in value or "\0" in value \
-                or value.strip() in ("", ".", ".."):
+        if not isinstance(value, str) or "\0" in value or not value.strip():
             return self.fail(value, path, ctx)
-        return value
+        parts = value.split("/")
+        if self.folders:
+            bad = value.startswith("/") or ".." in parts
+        else:
+            bad = len(parts) > 1 or value.strip() in (".", "..")
+        return self.fail(value, path, ctx) if bad else value
 
 
 @dataclass
@@ -851,8 +862,9 @@ EXPORT = Section(doc="Files written for the selected potential(s).", keys={
 })
 
 SCHEMA = Section(doc="A run configuration.", keys={
-    "name": Key(Nullable(FileName()), None, "Name of the run (null: the config file's name "
-                "without extension)."),
+    "name": Key(Nullable(FileName(folders=True)), None, "Name of the run (null: the config "
+                "file's name without extension); without `output.directory`, the run goes "
+                "to `runs/<name>`."),
     "data": Key(DATA, doc=DATA.doc),
     "basis": Key(BASIS, doc=BASIS.doc),
     "prior": Key(PRIOR, {"kind": "algebraic"}, "Smoothness prior Γ; `kind` picks the "
@@ -1112,11 +1124,14 @@ class _DuplicateKey(Exception):
 
 
 def read_yaml(path):
-    """The YAML file ``path`` as plain objects; a ConfigError naming the file, line and
-    column when it is not YAML."""
+    """The YAML file ``path`` as plain objects; a ConfigError naming the file (and line and
+    column) when it is not UTF-8 text or not YAML."""
     path = Path(path)
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError([(str(path), f"not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                            f"at position {exc.start})")], str(path)) from None
     except yaml.YAMLError as exc:
         raise ConfigError([(str(path), f"not valid YAML: {yaml_problem(exc)}")],
                           str(path)) from None

@@ -163,6 +163,8 @@ def read_frames(path, index=":", **options) -> list:
     except StopIteration:
         return []
     except UnknownFileTypeError as exc:
+        if Path(path).stat().st_size == 0:      # ASE says so for an empty file of any name
+            raise ValueError(f"no configurations in {path}: the file is empty") from exc
         raise ValueError(f"cannot read configurations from {path}: ASE does not know its "
                          f"format ({exc}); allowed: a file ase.io.read reads, such as extended "
                          "XYZ (.xyz), an ASE trajectory (.traj) or a VASP OUTCAR") from exc
@@ -366,15 +368,15 @@ def check_atoms(atoms, where: str) -> None:
     check_distinct_positions(atoms, where)
 
 
-def repeated_structures(configs) -> list[tuple[str, str]]:
-    """(``where`` of a configuration, ``where`` of the first one with the same structure)
-    for every repeat in ``configs``: same species, positions, cell and periodicity to
-    1e-6 Å. A structure in both a fitted and a held-out set makes its held-out errors
-    measure the fit, not the prediction."""
+def repeated_structures(configs) -> list[tuple[int, int]]:
+    """(index of a configuration, index of the first one with the same structure) for
+    every repeat in ``configs``: same species, positions, cell and periodicity to 1e-6 Å.
+    A structure in both a fitted and a held-out set makes its held-out errors measure the
+    fit, not the prediction."""
     import hashlib
 
     first, out = {}, []
-    for c in configs:
+    for k, c in enumerate(configs):
         a = c.atoms
         h = hashlib.sha1()
         for part in (a.numbers.astype(np.int64), np.round(a.positions, 6),
@@ -382,9 +384,9 @@ def repeated_structures(configs) -> list[tuple[str, str]]:
             h.update(np.ascontiguousarray(part).tobytes())
         key = h.hexdigest()
         if key in first:
-            out.append((c.where, first[key]))
+            out.append((k, first[key]))
         else:
-            first[key] = c.where
+            first[key] = k
     return out
 
 
@@ -488,7 +490,7 @@ def _finite(x, key, where):
     largest = float(np.max(np.abs(x)))
     if largest > LABEL_LIMIT:
         raise ValueError(f"{where}: label {key!r} has a value of magnitude {largest:.3g}; "
-                         f"allowed: magnitudes up to {LABEL_LIMIT:g} (eV, eV/Å, eV/Å³)")
+                         f"allowed: magnitudes up to {LABEL_LIMIT:g}")
 
 
 def _volume(atoms) -> float:
@@ -521,4 +523,4 @@ def _frame_indices(index, n_frames):
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",
-           "check_atoms", "check_elements", "split"]
+           "check_atoms", "check_elements", "repeated_structures", "split"]

@@ -966,12 +966,13 @@ def _warn_repeated_structures(data) -> None:
 
     log = get_logger()
     parts = {"training": data.train, "validation": data.val, "test": data.test}
-    seen = {id(c): name for name, part in parts.items() for c in part}
-    where = {c.where: seen[id(c)] for part in parts.values() for c in part}
-    repeats = repeated_structures([c for part in parts.values() for c in part])
+    configs = [c for part in parts.values() for c in part]
+    # by position: one file can be both training and test data, its frames named alike
+    part_of = [name for name, part in parts.items() for _ in part]
     groups = {}
-    for a, b in repeats:
-        groups.setdefault((where[a], where[b]), []).append((a, b))
+    for k, first in repeated_structures(configs):
+        groups.setdefault((part_of[k], part_of[first]), []).append(
+            (configs[k].where, configs[first].where))
     for (held, fitted), pairs in groups.items():
         if held == fitted:
             log.warning("%d %s configurations repeat an earlier one (first: %s = %s)%s",
@@ -979,8 +980,8 @@ def _warn_repeated_structures(data) -> None:
                         "configuration" if held == "training" else "")
         else:
             log.warning("%d %s configurations are also in the %s data (first: %s = %s): "
-                        "their errors measure the fit, not the prediction", len(pairs), held,
-                        fitted, *pairs[0])
+                        "their errors measure the %s, not the prediction", len(pairs), held,
+                        fitted, *pairs[0], "fit" if fitted == "training" else "selection")
 
 
 def basis_elements(basis) -> list[str]:

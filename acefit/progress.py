@@ -84,9 +84,11 @@ def catching_interrupts():
     garbage-collection callback (it prints "Exception ignored in ..." and goes on), so
     within this block a SIGINT is also remembered, and :func:`raise_if_interrupted`
     (called at every solver step) raises it again; the swallowed one is not printed.
-    The main thread only (signal handlers live there); elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    The main thread only (signal handlers live there), and only where SIGINT has Python's
+    default handler; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield       # SIGINT ignored (a background job) or handled by the caller: theirs
         return
 
     def handler(signum, frame):

@@ -67,3 +67,20 @@ def test_distinct_positions_across_periodic_images_only_where_periodic():
     with pytest.raises(ValueError, match="atoms 1 and 2 sit on one point \\(\\[1.0, 2.0, 3.0\\]\\); "):
         check_distinct_positions(Atoms("Cu3", positions=[[0, 0, 0], [1, 2, 3], [1, 2, 3]]))
     check_distinct_positions(Atoms("Cu"))
+
+
+def test_close_atoms_are_found_across_grid_lines_and_cell_faces():
+    """Found in review: rounding to a grid split a pair 5e-9 Å apart across a grid line."""
+    from ase.build import bulk
+
+    cases = [([1.0000005, 0.5, 0.5], [5e-9, 0, 0]),           # across a 1e-6 Å grid line
+             ([0.0, 0.3, 0.3], [3.6 - 1e-9, 0, 0]),           # across a face: an image
+             ([0.0, 0.0, 0.0], [3.6, 3.6, 3.6 - 2e-7])]       # across three faces
+    for at, offset in cases:
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+        atoms.positions[1] = at
+        atoms.positions[0] = np.add(at, offset)
+        with pytest.raises(ValueError, match="atoms 0 and 1 sit on one point"):
+            check_distinct_positions(atoms)
+        atoms.positions[0] = np.add(at, [0.01, 0, 0])          # 0.01 Å apart: allowed
+        check_distinct_positions(atoms)

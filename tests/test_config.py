@@ -273,8 +273,10 @@ def test_bad_input_found_by_fuzzing_session_25(tmp_path):
     # names that become file names and HDF5 groups
     (key, msg), = found_for("  - {name: omp, label: a/b}\n")
     assert key == "solvers[1].label" and "without '/'" in msg
-    (key, msg), = found_for("name: ..\n")
-    assert key == "name" and "other than '.' and '..'" in msg
+    for name in ("..", "../../escape", "/abs", "a/../../b"):
+        (key, msg), = found_for(f"name: {name}\n")
+        assert key == "name" and "a relative path without '..'" in msg, name
+    assert load_config(write(tmp_path, MINIMAL + "name: Cu/asp_v1\n"))["name"] == "Cu/asp_v1"
     # no row would weigh anything (refused after the assembly before)
     zero = MINIMAL.replace("train.xyz\n", "train.xyz\n  weights: {default: {E: 0, F: 0, V: 0}}\n")
     (key, msg), = [(w.split(": ", 1)[1], m) for w, m in problems(write(tmp_path, zero))[0]]

@@ -295,7 +295,7 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     moved.positions[0, 0] += 1e-3          # another structure
     val = configs([frames[3].copy(), moved], "val.xyz")
     test = configs([frames[3].copy()], "test.xyz")
-    assert repeated_structures(train) == [("train.xyz, frame 4", "train.xyz, frame 1")]
+    assert repeated_structures(train) == [(4, 1)]
     assert repeated_structures(val) == []
     with caplog.at_level(logging.WARNING, logger="acefit"):
         _warn_repeated_structures(SimpleNamespace(train=train, val=val, test=test))
@@ -303,7 +303,8 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     assert messages[0].startswith("1 training configurations repeat an earlier one (first: "
                                   "train.xyz, frame 4 = train.xyz, frame 1); each copy")
     assert messages[1].startswith("1 validation configurations are also in the training "
-                                  "data (first: val.xyz, frame 0 = train.xyz, frame 3)")
+                                  "data (first: val.xyz, frame 0 = train.xyz, frame 3): their "
+                                  "errors measure the fit")
     assert messages[2].startswith("1 test configurations are also in the training data")
     assert len(messages) == 3
 
@@ -323,4 +324,28 @@ def test_a_format_ase_does_not_know_is_named(tmp_path):
     path.write_bytes(bytes(range(256)))
     with pytest.raises(ValueError, match=r"data\.bin: ASE does not know its format .*allowed: "
                                          r"a file ase\.io\.read reads"):
+        load_configurations(path)
+
+
+def test_one_file_as_training_and_test_data_is_named_so(frames, caplog):
+    """Found in review: frames of one file have the same ``where`` in both sets."""
+    import logging
+    from types import SimpleNamespace
+
+    from acefit.pipeline import _warn_repeated_structures
+
+    same = [LabelledConfig(a, energy=0.0, source="all.xyz", index=i) for i, a in
+            enumerate(frames)]
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        _warn_repeated_structures(SimpleNamespace(train=same[:3], val=[], test=same))
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith("3 test configurations are also in the "
+                              "training data (first: all.xyz, frame 0 = all.xyz, frame 0)")
+
+
+def test_an_empty_file_is_called_empty(tmp_path):
+    path = tmp_path / "empty.xyz"
+    path.write_text("")
+    with pytest.raises(ValueError, match=r"no configurations in .*empty\.xyz: the file is "
+                                         r"empty"):
         load_configurations(path)

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from test_cli import small_data  # noqa: F401  (a fixture)
+
 from acefit.progress import catching_interrupts, raise_if_interrupted
 
 
@@ -31,3 +33,26 @@ def test_a_swallowed_interrupt_is_raised_again_and_only_within_the_block():
         assert signal.getsignal(signal.SIGINT) is before_handler
     finally:
         sys.unraisablehook = before_hook
+
+
+def test_a_remembered_interrupt_stops_a_fit_at_its_next_solver_step(tmp_path, small_data,  # noqa: F811
+                                                                   monkeypatch):
+    import json
+
+    import acefit.progress
+    from test_cli import fit, tiny_config
+
+    from acefit.cli import EXIT_INTERRUPTED
+
+    class Remembered:       # as if a SIGINT had arrived and Python had swallowed it
+        def is_set(self):
+            return True
+
+        def clear(self):
+            pass
+
+    monkeypatch.setattr(acefit.progress, "_INTERRUPTED", Remembered())
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 20}"])
+    assert fit(config, tmp_path / "run") == EXIT_INTERRUPTED
+    state = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert state["status"] != "finished"

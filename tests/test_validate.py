@@ -374,7 +374,7 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
     empty.write_text("")
     assert cli_validate(empty, tmp_path / "out") == EXIT_ERROR
     err = capsys.readouterr().err
-    assert f"cannot read configurations from {empty}: " in err and "(run with" not in err
+    assert f"no configurations in {empty}: the file is empty" in err and "(run with" not in err
     assert cli_validate(tmp_path / "none.xyz", tmp_path / "out") == EXIT_CONFIG
 
 

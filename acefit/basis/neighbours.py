@@ -33,28 +33,34 @@ def validate_atoms(atoms, what="atoms"):
 
 
 def check_distinct_positions(atoms, what="atoms", tol=1e-6):
-    """Raise ValueError naming two atoms that sit on one point (to about ``tol`` Å, or on
-    each other's periodic images): a structure no potential can evaluate."""
+    """Raise ValueError naming two atoms closer than ``tol`` Å (or an atom and a periodic
+    image of another): a structure no potential can evaluate."""
+    from itertools import product
+
+    from scipy.spatial import cKDTree
+
     pos = np.asarray(atoms.positions, dtype=float)
     if len(pos) < 2:
         return
     pbc = np.asarray(atoms.pbc, dtype=bool)
     cell = _search_cell(np.asarray(atoms.cell.array, dtype=float), pbc, pos, 0.0)
     frac = np.linalg.solve(cell.T, pos.T).T
-    lengths = np.linalg.norm(cell, axis=1)
-    # wrapped along the periodic directions, on a grid of tol Å (a point a rounding
-    # error below 1 wraps to 0 with the rest)
-    grid = np.maximum(np.round(lengths / tol), 1.0)
-    key = np.round(frac * grid)
-    key[:, pbc] = np.mod(key[:, pbc], grid[pbc])
-    _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
-    if np.any(counts > 1):
-        i = int(first[np.argmax(counts > 1)])
-        same = np.nonzero(np.all(key == key[i], axis=1))[0]
-        raise ValueError(f"{what}: atoms {same[0]} and {same[1]} sit on one point "
-                         f"({pos[same[0]].round(6).tolist()}"
-                         + (", or on periodic images of each other" if pbc.any() else "")
-                         + "); allowed: atoms at distinct positions")
+    # wrapped into the cell along the periodic directions, once as is and, where an atom is
+    # within tol of a face, shifted by half a cell: a pair the wrap splits is whole there
+    wrapped = np.mod(frac[:, pbc], 1.0)
+    gap = np.minimum(wrapped, 1.0 - wrapped) * np.linalg.norm(cell[pbc], axis=1)
+    split = pbc.copy()
+    split[pbc] = np.any(gap < tol, axis=0)
+    for shift in product(*[(0.0, 0.5) if p else (0.0,) for p in split]):
+        wrapped = frac.copy()
+        wrapped[:, pbc] = np.mod(frac[:, pbc] + np.asarray(shift)[pbc], 1.0)
+        pairs = cKDTree(wrapped @ cell).query_pairs(tol, output_type="ndarray")
+        if len(pairs):
+            i, j = sorted(int(k) for k in pairs[0])
+            raise ValueError(f"{what}: atoms {i} and {j} sit on one point "
+                             f"({pos[i].round(6).tolist()}"
+                             + (", or on periodic images of each other" if pbc.any() else "")
+                             + "); allowed: atoms at distinct positions")
 
 
 def stress_volume(atoms):
