@@ -13,6 +13,9 @@ from acefit.progress import catching_interrupts, raise_if_interrupted
 
 
 def test_a_swallowed_interrupt_is_raised_again_and_only_within_the_block():
+    # Python's own handler, as in a terminal (a job started without job control, as CI may
+    # start the tests, inherits SIGINT ignored, and then catching_interrupts leaves it so)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
     before_handler, before_hook = signal.getsignal(signal.SIGINT), sys.unraisablehook
     seen = []
     sys.unraisablehook = seen.append
@@ -33,6 +36,20 @@ def test_a_swallowed_interrupt_is_raised_again_and_only_within_the_block():
         assert signal.getsignal(signal.SIGINT) is before_handler
     finally:
         sys.unraisablehook = before_hook
+        signal.signal(signal.SIGINT, outer)
+
+
+def test_an_ignored_sigint_stays_ignored():
+    """Found in review: a background fit (SIGINT ignored) was killed by its shell's Ctrl-C."""
+    outer = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with catching_interrupts():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)         # nothing happens
+            raise_if_interrupted()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, outer)
 
 
 def test_a_remembered_interrupt_stops_a_fit_at_its_next_solver_step(tmp_path, small_data,  # noqa: F811
