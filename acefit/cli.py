@@ -334,6 +334,8 @@ def _init(args) -> int:
 
     from acefit.starter import NEIGHBOUR_SEARCH, write_starter_config
 
+    # --force replaces a config, never the data it is read from (found by fuzzing)
+    _refuse_overwriting("-o", args.output, "data", [*args.train, *(args.test or [])])
     facts = write_starter_config(args.output, args.train, test=args.test,
                                  functions=args.functions, order=args.order,
                                  overwrite=args.force)
@@ -356,7 +358,10 @@ def _init(args) -> int:
     print(f"order {args.order}, total degree {facts['totaldegree']}: {facts['n_functions']} "
           f"functions; ASP and OMP paths to {facts['max_active']}, budgets "
           + ", ".join(map(str, facts["budgets"])))
-    if s.rows < 5 * facts["n_functions"]:
+    if args.functions > facts["most_functions"]:
+        print(f"note: {s.rows} label rows allow at most {facts['most_functions']} functions "
+              f"(half of those left after the validation split), not {args.functions}")
+    elif s.rows < 5 * facts["n_functions"]:
         print(f"note: {s.rows} labels for {facts['n_functions']} functions; the full-basis "
               "fits (blr) will lean on the prior; fewer --functions or more data")
     print(f"wrote {args.output}\nnext: acefit fit {args.output} --plan   (its size), then "

@@ -489,7 +489,7 @@ def _finite(x, key, where):
         raise ValueError(f"{where}: label {key!r} contains NaN or inf")
     largest = float(np.max(np.abs(x)))
     if largest > LABEL_LIMIT:
-        raise ValueError(f"{where}: label {key!r} has a value of magnitude {largest:.3g}; "
+        raise ValueError(f"{where}: label {key!r} has a value of magnitude {largest:.10g}; "
                          f"allowed: magnitudes up to {LABEL_LIMIT:g}")
 
 

@@ -950,6 +950,15 @@ def check_against_data(cfg: dict, data, basis) -> None:
                 f"found {metric!r}, but the {name} data have no {quantity} to score it; "
                 f"allowed: 'loss', or a metric of a quantity they have"))],
                 cfg.get("config_file", "<config>"))
+    from acefit.plan import row_counts
+
+    m = sum(row_counts(data.train, weight_table(cfg))[1].values())
+    if m < len(basis):      # the reduced form needs m >= n (found by fuzzing `acefit init`)
+        raise ConfigError([("basis", (
+            f"{len(basis)} functions, but the training data give only {m} weighted rows "
+            f"(a fit needs at least one per function); allowed: a basis of at most {m} "
+            "functions (a lower basis.totaldegree or order), or more training data"))],
+            cfg.get("config_file", "<config>"))
     _warn_repeated_structures(data)
     present = {c.config_type for c in data.train}
     unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)

@@ -14,10 +14,10 @@ import numpy as np
 
 from acefit.design import ROW_KINDS
 
-__all__ = ["plan", "plan_text"]
+__all__ = ["plan", "plan_text", "row_counts"]
 
 
-def _rows(configs, weights) -> tuple[dict, dict]:
+def row_counts(configs, weights) -> tuple[dict, dict]:
     """Rows of ``configs`` per kind: all of them, and those with a nonzero weight."""
     from acefit.design import row_weights
 
@@ -56,9 +56,9 @@ def plan(cfg: dict) -> dict:
     basis = build_basis(cfg, data.train)
     check_against_data(cfg, data, basis)        # what the fit would stop at
     weights = weight_table(cfg)
-    train_all, train = _rows(data.train, weights)
-    val, _ = _rows(data.val, weights)
-    test, _ = _rows(data.test, weights)
+    train_all, train = row_counts(data.train, weights)
+    val, _ = row_counts(data.val, weights)
+    test, _ = row_counts(data.test, weights)
     n = len(basis)
     splits = {"train": data.train, "val": data.val, "test": data.test}
     return {

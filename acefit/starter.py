@@ -191,20 +191,28 @@ def survey(configs) -> DataSurvey:
         isolated=isolated)
 
 
-def totaldegree_for(elements, order: int, functions: int) -> tuple[int, int]:
+def totaldegree_for(elements, order: int, functions: int, at_most: int | None = None
+                    ) -> tuple[int, int]:
     """The total degree D (the same for every correlation order, as in "order 3, total
     degree 25") whose basis of ``elements`` has the number of functions nearest to
-    ``functions`` (by ratio), and that number."""
+    ``functions`` (by ratio) and at most ``at_most``, and that number; ValueError when
+    even D = 1 has more than ``at_most``."""
     from acefit.basis import ACEBasis
 
     best, previous = None, None
     for degree in range(1, 61):
         n = len(ACEBasis(elements, order=order, totaldegree=degree))
+        if at_most is not None and n > at_most:
+            break
         if best is None or abs(math.log(n / functions)) < abs(math.log(best[1] / functions)):
             best = (degree, n)
         if n >= functions or n == previous and degree > 20:
             break
         previous = n
+    if best is None:
+        raise ValueError(f"the smallest basis of order {order} ({n} functions, total degree "
+                         f"1) needs more than the {at_most} it can have with these data; "
+                         "allowed: a lower --order, or more training data")
     return best
 
 
@@ -253,7 +261,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     facts : dict
         ``survey`` (:class:`DataSurvey`), ``keys``, ``changed_keys`` (those of ``keys``
         that are not the defaults, the config's ``data.keys``), ``other_keys``, ``totaldegree``,
-        ``n_functions``, ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
+        ``n_functions``, ``most_functions`` (half the training rows: the cap on the basis),
+        ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
         ``budgets``.
 
     Raises
@@ -288,7 +297,10 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     if test:
         check_elements(read_configurations(test, keys), s.elements)
 
-    degree, n = totaldegree_for(s.elements, order, functions)
+    # a fit needs a weighted row per function: at most half of the rows the 10 %
+    # validation split leaves, so that the paths and the prior have room
+    cap = int(0.9 * s.rows) // 2
+    degree, n = totaldegree_for(s.elements, order, min(functions, max(cap, 1)), at_most=cap)
     near = s.nearest if math.isfinite(s.nearest) else 2.5
     rcut = min(max(_round(RCUT_PER_NEAREST * near, 0.1), RCUT_RANGE[0]), RCUT_RANGE[1])
     repulsion = None
@@ -299,8 +311,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
             repulsion = (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
-    facts.update(totaldegree=degree, n_functions=n, rcut=rcut, max_active=max_active,
-                 budgets=budgets, repulsion=repulsion[:2] if repulsion else None)
+    facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut,
+                 max_active=max_active, budgets=budgets,
+                 repulsion=repulsion[:2] if repulsion else None)
 
     here = Path(config_path).resolve().parent
     run = Path(config_path).name
@@ -348,7 +361,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         "basis:",
         "  elements: [" + ", ".join(s.elements) + "]",
         f"  order: {order}                                # up to {order + 1}-body terms",
-        f"  # {n} functions; `acefit init --functions N` aims at another size",
+        f"  # {n} functions; `acefit init --functions N` aims at another size"
+        + (f" (at most {cap} here: half of the training rows)" if functions > cap else ""),
         f"  totaldegree: {degree}",
         ("  # the median nearest-neighbour distance in these files is "
          f"{s.nearest:.2f} Å; rcut is {RCUT_PER_NEAREST:g} times it, within "

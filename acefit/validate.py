@@ -307,6 +307,9 @@ class ValidationReport:
             out += [f"### {el} ({props.get('structure', '')})", "",
                     "| property | acefit | reference | error |", "|---|---|---|---|"]
             ref = props.get("reference", {})
+            if "error" in props:
+                out += [f"| (none) | {props['error']} | | |", ""]
+                continue
             for key in PROPERTY_KEYS:
                 if key not in props:
                     continue
@@ -722,7 +725,10 @@ def validate(calc_or_potential, configs=(), settings=None):
     with _progress(len(crystals), "crystal properties", s.progress) as bar:
         for el, spec in crystals.items():
             bar.set_postfix_str(el)
-            props = crystal_properties(calc, el, spec["structure"], float(spec["a"]), s)
+            try:
+                props = crystal_properties(calc, el, spec["structure"], float(spec["a"]), s)
+            except RuntimeError as exc:     # no minimum: a verdict on the potential, which
+                props = {"structure": spec["structure"], "error": str(exc)}   # ends no run
             props["reference"] = dict((s.reference or {}).get(el, {}))
             report.properties[el] = props
             bar.update(1)

@@ -24,3 +24,24 @@ def test_rows_over_the_limit_or_on_remote_workers_are_not_kept():
     remote = plan_text(_plan(2**20, 4 * 2**30, remote=True))
     assert "(not kept with remote workers" in remote
     assert "(kept: within output.train_rows_gib" in plan_text(_plan(2**20, 4 * 2**30))
+
+
+def test_fewer_weighted_rows_than_functions_is_refused_before_the_assembly(tmp_path, capsys):
+    """Found by fuzzing (session 25): the assembly refused it, after its work."""
+    import ase.io
+    from test_cli import QUICKSTART, tiny_config
+
+    from acefit.cli import EXIT_CONFIG, main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    frames = ase.io.read(QUICKSTART / "train.xyz", ":2")
+    ase.io.write(data / "train.xyz", frames)
+    ase.io.write(data / "test.xyz", frames[:1])
+    config = tiny_config(tmp_path, data, degrees="[12, 10]")
+    for extra in (["--plan"], ["-o", str(tmp_path / "run"), "--no-progress"]):
+        assert main(["fit", str(config), *extra]) == EXIT_CONFIG
+        err = capsys.readouterr().err
+        assert "basis: " in err and "but the training data give only" in err
+        assert "allowed: a basis of at most" in err
+    assert not (tmp_path / "run" / "cache").exists()

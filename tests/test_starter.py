@@ -84,6 +84,11 @@ def test_totaldegree_is_the_nearest_size_by_ratio():
     below = len(ACEBasis(["Mo"], order=3, totaldegree=degree - 1))
     assert below < 5000 < n and abs(np.log(n / 5000)) <= abs(np.log(below / 5000))
     assert totaldegree_for(["Mo"], 3, 4000)[0] == 24
+    # at most a given size: the largest basis within it, when the nearest is above
+    assert totaldegree_for(["Mo"], 3, 5000, at_most=5000) == (24, below)
+    with pytest.raises(ValueError, match=r"the smallest basis of order 3 \(\d+ functions, "
+                                         r"total degree 1\) needs more than the 0"):
+        totaldegree_for(["Mo"], 3, 10, at_most=0)
 
 
 def test_label_keys_are_found_under_other_names(tmp_path):
@@ -162,6 +167,27 @@ def test_cli_writes_once_and_the_config_fits(tmp_path, capsys):
     # the written config runs as it is
     assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
     assert (tmp_path / "cfg" / "runs" / "run" / "potential.h5").is_file()
+    # found by fuzzing (session 25): --force wrote the config over the training data
+    data = train.read_bytes()
+    assert main(["init", str(train), "-o", str(train), "--force"]) == 1
+    assert f"-o {train} is the data file {train}" in capsys.readouterr().err
+    assert train.read_bytes() == data
+
+
+def test_the_basis_fits_the_data(tmp_path, capsys):
+    """Found by fuzzing (session 25): 2000 functions for 20 configurations, which `acefit
+    fit` then refused after its assembly (fewer weighted rows than functions)."""
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, _frames(n=4), format="extxyz")
+    config = tmp_path / "small.yaml"
+    assert main(["init", str(train), "-o", str(config)]) == EXIT_OK
+    rows = survey(read_configurations([train])).rows
+    out = capsys.readouterr().out
+    assert f"note: {rows} label rows allow at most {int(0.9 * rows) // 2} functions" in out
+    cfg = load_config(config)
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    n = int(capsys.readouterr().out.split("- basis: ")[1].split()[0])
+    assert n <= int(0.9 * rows) // 2 and cfg["basis"]["totaldegree"] >= 1
 
 
 def test_isolated_atoms_give_e0(tmp_path):

@@ -258,6 +258,12 @@ def test_short_range_tells_a_repulsive_core_from_a_collapse(monkeypatch):
     assert "### Dimers (0.5-3 Å)" in md and "| Cu-Cu |" in md and "| NO |" in md
     assert "Not compressed (no cubic reference crystal; give one in `crystals`): Cu (no" in md
     assert json.loads(report.to_json())["dimers"][0]["repulsive_core"] is False
+    # with the crystal properties asked for too, a crystal without a minimum is a verdict
+    # in the report, not an error that loses the rest of it (found by fuzzing)
+    report = validate(ACECalculator(Potential(basis, -coef)), [],
+                      dict(FAST, short_range=True, properties=True))
+    assert report.properties["Cu"]["error"].startswith("Cu: no energy minimum within ±15 %")
+    assert "| (none) | Cu: no energy minimum" in report.to_markdown() and report.dimers
     # without properties, the crystal is compressed from the potential's own a
     report = validate(lj, [], dict(FAST, short_range=True, crystals={"Cu": {"structure": "fcc",
                                                                            "a": 3.3}}))
