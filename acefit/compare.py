@@ -64,6 +64,8 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     if cfg is None:
         cfg = read_yaml(directory / "config.yaml") \
             if (directory / "config.yaml").is_file() else {}
+        if not isinstance(cfg, dict):       # an emptied or foreign config.yaml
+            cfg = {}
     paths = read_paths(paths_file)
     errors = {}
     for label in list(paths):
