@@ -360,10 +360,14 @@ def _largest_remainder(sizes, total):
 
 def check_atoms(atoms, where: str) -> None:
     """ValueError, naming ``where`` (a file and frame), for a structure no potential can
-    evaluate: no atoms, non-finite positions or cell, a periodic cell without volume, two
-    atoms on one point. Every reader of configurations calls it."""
+    evaluate: no atoms, ASE's dummy element X, non-finite positions or cell, a periodic
+    cell without volume, two atoms on one point. Every reader of configurations calls it."""
     if len(atoms) == 0:
         raise ValueError(f"{where}: no atoms; allowed: a structure of at least one atom")
+    dummy = np.flatnonzero(np.asarray(atoms.numbers) <= 0)
+    if len(dummy):
+        raise ValueError(f"{where}: atoms {dummy[:10].tolist()} are ASE's dummy element X; "
+                         "allowed: chemical elements")
     validate_atoms(atoms, where)
     check_distinct_positions(atoms, where)
 

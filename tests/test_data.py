@@ -349,3 +349,14 @@ def test_an_empty_file_is_called_empty(tmp_path):
     with pytest.raises(ValueError, match=r"no configurations in .*empty\.xyz: the file is "
                                          r"empty"):
         load_configurations(path)
+
+
+def test_the_dummy_element_is_named(tmp_path, frames):
+    """Found by fuzzing (session 25): `acefit init` named its temporary config instead."""
+    frames = _custom_frames(frames)
+    frames[1].numbers[2] = 0
+    path = tmp_path / "dummy.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    with pytest.raises(ValueError, match=r"dummy\.xyz, frame 1: atoms \[2\] are ASE's dummy "
+                                         r"element X; allowed: chemical elements"):
+        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
