@@ -168,6 +168,10 @@ def read_frames(path, index=":", **options) -> list:
         raise ValueError(f"cannot read configurations from {path}: ASE does not know its "
                          f"format ({exc}); allowed: a file ase.io.read reads, such as extended "
                          "XYZ (.xyz), an ASE trajectory (.traj) or a VASP OUTCAR") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"cannot read configurations from {path}: not text in the format "
+                         f"its name says (byte {exc.object[exc.start]:#04x} at position "
+                         f"{exc.start}); allowed: a file ase.io.read reads") from exc
     except Exception as exc:  # ase raises many types; name the file
         raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
     return [frames] if isinstance(frames, Atoms) else list(frames)

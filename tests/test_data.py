@@ -360,3 +360,11 @@ def test_the_dummy_element_is_named(tmp_path, frames):
     with pytest.raises(ValueError, match=r"dummy\.xyz, frame 1: atoms \[2\] are ASE's dummy "
                                          r"element X; allowed: chemical elements"):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
+def test_bytes_that_are_not_text_are_named(tmp_path):
+    path = tmp_path / "garbage.xyz"
+    path.write_bytes(bytes([0x81, 0xC3, 0x28]) * 100)
+    with pytest.raises(ValueError, match=r"garbage\.xyz: not text in the format its name says "
+                                         r"\(byte 0x81 at position 0\)"):
+        load_configurations(path)
