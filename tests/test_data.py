@@ -1,5 +1,6 @@
 """Reading labelled configurations, validation and splits (acefit.data)."""
 
+import re
 from pathlib import Path
 
 import ase.io
@@ -309,24 +310,6 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     assert len(messages) == 3
 
 
-def test_labels_beyond_any_dft_value_are_refused(tmp_path, frames):
-    frames = _custom_frames(frames)
-    frames[1].info["REF_energy"] = 1e300       # finite, and its square overflows
-    path = tmp_path / "huge.xyz"
-    ase.io.write(path, frames, format="extxyz")
-    with pytest.raises(ValueError, match=r"huge\.xyz, frame 1: label 'REF_energy' has a value "
-                                         r"of magnitude 1e\+300; allowed: magnitudes up to"):
-        load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
-
-
-def test_a_format_ase_does_not_know_is_named(tmp_path):
-    path = tmp_path / "data.bin"
-    path.write_bytes(bytes(range(256)))
-    with pytest.raises(ValueError, match=r"data\.bin: ASE does not know its format .*allowed: "
-                                         r"a file ase\.io\.read reads"):
-        load_configurations(path)
-
-
 def test_one_file_as_training_and_test_data_is_named_so(frames, caplog):
     """Found in review: frames of one file have the same ``where`` in both sets."""
     import logging
@@ -343,28 +326,37 @@ def test_one_file_as_training_and_test_data_is_named_so(frames, caplog):
                               "training data (first: all.xyz, frame 0 = all.xyz, frame 0)")
 
 
-def test_an_empty_file_is_called_empty(tmp_path):
-    path = tmp_path / "empty.xyz"
-    path.write_text("")
-    with pytest.raises(ValueError, match=r"no configurations in .*empty\.xyz: the file is "
-                                         r"empty"):
-        load_configurations(path)
+def _huge_energy(frame):
+    frame.info["REF_energy"] = 1e300        # finite, and its square overflows
 
 
-def test_the_dummy_element_is_named(tmp_path, frames):
-    """Found by fuzzing (session 25): `acefit init` named its temporary config instead."""
+def _dummy_atom(frame):
+    frame.numbers[2] = 0                    # ASE's X (found by fuzzing: init named its tmp file)
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (_huge_energy, r"label 'REF_energy' has a value of magnitude 1e\+300; allowed: magnitudes "
+                   r"up to"),
+    (_dummy_atom, r"atoms \[2\] are ASE's dummy element X; allowed: chemical elements"),
+])
+def test_frames_found_by_fuzzing_name_file_and_frame(tmp_path, frames, spoil, message):
     frames = _custom_frames(frames)
-    frames[1].numbers[2] = 0
-    path = tmp_path / "dummy.xyz"
+    spoil(frames[1])
+    path = tmp_path / "bad.xyz"
     ase.io.write(path, frames, format="extxyz")
-    with pytest.raises(ValueError, match=r"dummy\.xyz, frame 1: atoms \[2\] are ASE's dummy "
-                                         r"element X; allowed: chemical elements"):
+    with pytest.raises(ValueError, match=r"bad\.xyz, frame 1: " + message):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
 
 
-def test_bytes_that_are_not_text_are_named(tmp_path):
-    path = tmp_path / "garbage.xyz"
-    path.write_bytes(bytes([0x81, 0xC3, 0x28]) * 100)
-    with pytest.raises(ValueError, match=r"garbage\.xyz: not text in the format its name says "
-                                         r"\(byte 0x81 at position 0\)"):
+@pytest.mark.parametrize("name, content, message", [
+    ("data.bin", bytes(range(256)), r"ASE does not know its format .*allowed: a file "
+                                    r"ase\.io\.read reads"),
+    ("empty.xyz", b"", r"the file is empty"),
+    ("garbage.xyz", bytes([0x81, 0xC3, 0x28]) * 100, r"not text in the format its name says "
+                                                     r"\(byte 0x81 at position 0\)"),
+])
+def test_files_ase_cannot_read_are_named(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(name) + ".*" + message):
         load_configurations(path)
