@@ -660,13 +660,14 @@ def _validate(args, progress) -> int:
         settings = ValidationSettings.from_dict(raw)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{args.settings}: {exc}") from None
-    configs = []
+    configs, where = [], None
     if args.structures is not None:   # each structure checked, naming the file and frame
         configs = read_structures(args.structures)
+        where = [f"{args.structures}, frame {i}" for i in range(len(configs))]
     from acefit.atomic import make_folder, write_text
 
     out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
-    report = validate(str(target), configs, settings)
+    report = validate(str(target), configs, settings, where=where)
     report.to_json(out_dir / "validation.json")
     md = report.to_markdown()
 

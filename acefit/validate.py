@@ -650,7 +650,7 @@ def _crystals(elements, s: ValidationSettings):
 
 
 # ------------------------------------------------------------------------ main
-def validate(calc_or_potential, configs=(), settings=None):
+def validate(calc_or_potential, configs=(), settings=None, *, where=None):
     """Validate a potential: MD stability, NVE drift and cubic-crystal properties.
 
     Parameters
@@ -661,6 +661,9 @@ def validate(calc_or_potential, configs=(), settings=None):
         ``atoms.info["name"]``; small periodic ones are repeated to ``min_atoms``.
     settings : ValidationSettings or dict, optional
         See :class:`ValidationSettings` for every key.
+    where : sequence of str, optional
+        How an error names each of ``configs`` (default ``"structure {k}"``), e.g. its file
+        and frame.
 
     Returns
     -------
@@ -682,14 +685,15 @@ def validate(calc_or_potential, configs=(), settings=None):
             raise ValueError(f"configs[{k}] is not an ase.Atoms ({type(a).__name__})")
         # no atoms (a periodic cell was repeated towards min_atoms forever), atoms on one
         # point, a NaN cell: no potential evaluates them, and no MD run reports them better
-        check_atoms(a, f"structure {k}")
+        check_atoms(a, f"structure {k}" if where is None else where[k])
     pot = getattr(calc, "potential", None)
     if pot is not None and hasattr(pot, "elements"):
         # a structure the potential cannot evaluate is bad input, not an unstable run
         for k, a in enumerate(configs):
             unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements))
             if unknown:
-                raise ValueError(f"structure {k} ({_config_name(a, k)}) contains elements "
+                name = f"structure {k}" if where is None else where[k]
+                raise ValueError(f"{name} ({_config_name(a, k)}) contains elements "
                                  f"{unknown} that the potential does not cover (it covers "
                                  f"{sorted(pot.elements)})")
     names = [_config_name(a, k) for k, a in enumerate(configs)]

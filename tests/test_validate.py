@@ -371,6 +371,8 @@ def test_cli_validates_a_molecule(cli_validate, tmp_path, capsys):
 
 
 def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys):
+    import ase.io
+
     garbage = tmp_path / "garbage.xyz"
     garbage.write_bytes(np.random.default_rng(0).bytes(512))
     assert cli_validate(garbage, tmp_path / "out") == EXIT_ERROR
@@ -382,6 +384,12 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"no configurations in {empty}: the file is empty" in err and "(run with" not in err
     assert cli_validate(tmp_path / "none.xyz", tmp_path / "out") == EXIT_CONFIG
+    # an element the potential lacks, named by file and frame (found by fuzzing)
+    gold = tmp_path / "gold.xyz"
+    ase.io.write(gold, [_cu_molecule(), bulk("Au", "fcc", a=4.08, cubic=True)],
+                 format="extxyz")
+    assert cli_validate(gold, tmp_path / "out") == EXIT_ERROR
+    assert f"{gold}, frame 1 (" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, resumes", [
