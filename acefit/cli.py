@@ -603,7 +603,7 @@ def _query(args, progress) -> int:
         result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
                        gap=args.gap // args.every,    # read frames are K file frames apart
                        progress=progress,
-                       names=[f"{f}, frame {i * args.every}" for i in range(len(frames))])
+                       where=[f"{f}, frame {i * args.every}" for i in range(len(frames))])
         scored += len(frames)
         for i in result.chosen:
             atoms = frames[i].copy()

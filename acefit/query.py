@@ -72,7 +72,7 @@ class Query:
 
 
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
-          by: str = "force", gap: int = 0, progress=None, names=None) -> Query:
+          by: str = "force", gap: int = 0, progress=None, where=None) -> Query:
     """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
     choose the most uncertain.
 
@@ -95,9 +95,10 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         would (0: no such rule).
     progress : bool, optional
         Draw a progress bar (None: when stderr is a terminal).
-    names : sequence of str, optional
+    where : sequence of str, optional
         How an error names each frame (default ``"frame {i}"``), e.g. its file and its
-        frame number in that file when every K-th frame was read.
+        frame number in that file when every K-th frame was read (as
+        :func:`acefit.validate.validate` takes it).
 
     Raises
     ------
@@ -126,8 +127,8 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
             if unknown:
                 from ase.data import chemical_symbols
 
-                where = f"frame {i}" if names is None else names[i]
-                raise ValueError(f"{where}: element(s) "
+                name = f"frame {i}" if where is None else where[i]
+                raise ValueError(f"{name}: element(s) "
                                  f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
                                  f"the potential (elements: {', '.join(potential.elements)})")
             energy_sd[i], force_sd[i] = committee_deviation(atoms, potential)
