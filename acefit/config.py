@@ -911,17 +911,11 @@ def load_config(path, overrides=()) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError([(str(path), f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-                            f"position {exc.start}); save the file as UTF-8")],
-                          str(path)) from None
+    text = _yaml_text(path)
     try:
         raw, lines = _parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {yaml_problem(exc)}")],
-                          str(path)) from None
+        raise _not_yaml(path, exc) from None
     except _DuplicateKey as exc:
         raise ConfigError([(f"{path}:{exc.line}: {exc.path}", "duplicate key")], str(path)) from None
     for assignment in overrides:
@@ -1127,14 +1121,25 @@ def read_yaml(path):
     """The YAML file ``path`` as plain objects; a ConfigError naming the file (and line and
     column) when it is not UTF-8 text or not YAML."""
     path = Path(path)
+    text = _yaml_text(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError([(str(path), f"not UTF-8 text (byte {exc.object[exc.start]:#04x} "
-                            f"at position {exc.start})")], str(path)) from None
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {yaml_problem(exc)}")],
+        raise _not_yaml(path, exc) from None
+
+
+def _yaml_text(path: Path) -> str:
+    """The text of a YAML file; a ConfigError naming it when it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([(str(path), f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                            f"position {exc.start}); save the file as UTF-8")],
                           str(path)) from None
+
+
+def _not_yaml(path: Path, exc) -> ConfigError:
+    return ConfigError([(str(path), f"not valid YAML: {yaml_problem(exc)}")], str(path))
 
 
 def yaml_problem(exc) -> str:

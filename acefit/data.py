@@ -126,7 +126,6 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         On an unreadable or empty file, or a frame with no label, a NaN/inf
         label, or a label of the wrong shape; the message names file and frame.
     """
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"configuration file not found: {path}")
