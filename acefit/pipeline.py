@@ -189,12 +189,15 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
 
 
 def weight_table(cfg: dict) -> dict:
-    """The config's weights in :func:`acefit.design.resolve_weights` form."""
+    """The config's weights, completed by :func:`acefit.design.resolve_weights` (a
+    config_type entry may give only some of E, F, V)."""
+    from acefit.design import resolve_weights
+
     w = cfg["data"]["weights"]
     table = {"default": dict(w["default"])}
     for name, entry in w["config_type"].items():
         table[name] = {k: v for k, v in entry.items() if v is not None}
-    return table
+    return resolve_weights(table)
 
 
 def cache_dir_of(cfg: dict, run_dir: Path) -> Path:

@@ -327,6 +327,26 @@ def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
     assert fit(bad, tmp_path / "bad_run") == EXIT_OK
 
 
+def test_config_type_weights_may_give_some_of_e_f_v(tmp_path, small_data, capsys):
+    """`data.weights.config_type: {strain: {V: 0}}` keeps the default E and F of strain
+    frames, in the plan and in the fit (acefit 0.3.0 stopped both with "error: 'E'")."""
+    config = tiny_config(tmp_path, small_data, extra="")
+    config.write_text(config.read_text().replace(
+        "  validation: {fraction: 0.2, seed: 1}\n",
+        "  validation: {fraction: 0.2, seed: 1}\n"
+        "  weights: {config_type: {strain: {V: 0.0}}}\n"))
+    from acefit.config import load_config
+    from acefit.plan import plan
+
+    p = plan(load_config(config))
+    assert 0 < p["rows"]["train"]["V"] < p["rows"]["train_all"]["V"]   # strain stresses out
+    assert p["rows"]["train"]["E"] == p["rows"]["train_all"]["E"]       # their energies in
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    report = json.loads((run / "report.json").read_text())
+    assert report["assembly"]["row_counts"] == p["rows"]["train"]
+
+
 def test_plan_counts_what_the_fit_then_assembles(tmp_path, small_data, capsys):
     """`acefit fit --plan` reads the data and builds the basis only; its counts are the
     fit's. Stress rows of weight 0 are left out of the fit but kept for the errors."""
