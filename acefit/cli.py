@@ -355,6 +355,10 @@ def _init(args) -> int:
         pair, (dmin, where) = next(iter(s.shortest.items()))
         print(f"shortest distance {dmin:.2f} Å ({pair}, {where}) -> ZBL repulsion zero from "
               f"{facts['repulsion'][1]:.1f} Å on")
+    for check in facts["stress_checks"]:
+        if check.verdict in ("inconsistent", "unclear"):
+            print(("note: " if check.verdict == "unclear" else "stresses not fitted (V 0): ")
+                  + check.describe())
     print(f"order {args.order}, total degree {facts['totaldegree']}: {facts['n_functions']} "
           f"functions; ASP and OMP paths to {facts['max_active']}, budgets "
           + ", ".join(map(str, facts["budgets"])))

@@ -963,6 +963,7 @@ def check_against_data(cfg: dict, data, basis) -> None:
             "functions (a lower basis.totaldegree or order), or more training data"))],
             cfg.get("config_file", "<config>"))
     _warn_repeated_structures(data)
+    _warn_inconsistent_stresses(cfg, data)
     present = {c.config_type for c in data.train}
     unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
     if unused:
@@ -994,6 +995,22 @@ def _warn_repeated_structures(data) -> None:
             log.warning("%d %s configurations are also in the %s data (first: %s = %s): "
                         "their errors measure the %s, not the prediction", len(pairs), held,
                         fitted, *pairs[0], "fit" if fitted == "training" else "selection")
+
+
+def _warn_inconsistent_stresses(cfg, data) -> None:
+    """Warn about fitted stresses that disagree with their energies (an error of sign,
+    Voigt order or units in the labels; :mod:`acefit.consistency`)."""
+    from acefit.consistency import check_stresses
+    from acefit.design import weights_for
+
+    table = weight_table(cfg)
+    for check in check_stresses([*data.train, *(data.val or [])]):
+        weight = weights_for(table, check.config_type)["V"]
+        if check.verdict == "inconsistent" and weight > 0:
+            get_logger().warning(
+                "%s; they are fitted with V %g: fix the labels, or set "
+                "data.weights.config_type: {%s: {V: 0.0}}", check.describe(), weight,
+                check.config_type)
 
 
 def basis_elements(basis) -> list[str]:

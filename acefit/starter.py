@@ -263,7 +263,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         that are not the defaults, the config's ``data.keys``), ``other_keys``, ``totaldegree``,
         ``n_functions``, ``most_functions`` (half the training rows: the cap on the basis),
         ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
-        ``budgets``.
+        ``budgets``, ``stress_checks`` (:class:`acefit.consistency.StressCheck` per
+        config_type with stresses; the inconsistent ones get V 0 in the config).
 
     Raises
     ------
@@ -274,6 +275,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     FileNotFoundError
         A data file that does not exist.
     """
+    from acefit.consistency import MISS, check_stresses
     from acefit.data import check_elements, read_configurations
 
     train, test = [Path(f) for f in train], [Path(f) for f in test]
@@ -309,10 +311,12 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         outer = _round(dmin - 0.05, 0.1, down=True)
         if outer >= 0.2:
             repulsion = (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
+    checks = check_stresses(configs) if s.labelled["stress"] else []
+    unfit = {c.config_type: c for c in checks if c.verdict == "inconsistent"}
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
     facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut,
-                 max_active=max_active, budgets=budgets,
+                 max_active=max_active, budgets=budgets, stress_checks=checks,
                  repulsion=repulsion[:2] if repulsion else None)
 
     here = Path(config_path).resolve().parent
@@ -338,14 +342,23 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     lines += ["  weights:"]
     if not s.labelled["stress"]:
         lines += ["    # no stresses in these files: V weighs nothing"]
-    lines += ["    default: {E: 30.0, F: 1.0, V: 1.0}"]
+    if unfit:
+        lines += ["    # stresses that disagree with their energies are not fitted (V 0):"]
+        lines += [f"    #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE "
+                  f"by > {100 * MISS:.0f} %"
+                  + (f"; with {c.reading}, {c.reading_bad} do" if c.reading else "")
+                  for c in unfit.values()]
+    every_stress_unfit = set(unfit) == set(s.config_types)
+    lines += ["    default: {E: 30.0, F: 1.0, V: " + ("0.0}" if every_stress_unfit else "1.0}")]
     if len(s.config_types) > 1:
         lines += ["    # overrides per config_type; the groups in these files:"]
         width = max(len(_q(t)) for t in s.config_types)
         lines += [f"    #   {_q(group) + ':':<{width + 1}} {{E: 30.0, F: 1.0, V: 1.0}}"
                   f"    # {count} configurations"
                   for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])]
-        lines += ["    config_type: {}"]
+        lines += ["    config_type: {"
+                  + ("" if every_stress_unfit else
+                     ", ".join(f"{_q(group)}: {{V: 0.0}}" for group in unfit)) + "}"]
     if s.isolated and set(s.isolated) == set(s.elements):
         where = "; ".join(f"{e} {_relative_where(w, here)}" for e, (_, w) in s.isolated.items())
         lines += [f"  # the isolated atoms in these files: {where}",

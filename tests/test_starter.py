@@ -212,3 +212,63 @@ def test_isolated_atoms_give_e0(tmp_path):
     assert set(facts["survey"].elements) == {"Cu", "Au"}
     assert "isolated atoms in these files for Cu only, so E0 is fitted" in text
     assert "  e0: fit" in text
+
+
+def _strain_series(n=12, swap=True, config_type="Elastic"):
+    """Clamped-ion EMT strains of Cu (acefit.consistency finds pairs in them), their
+    yz and xz stresses swapped, as a converter can do."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    rng = np.random.default_rng(7)
+    frames = []
+    for _ in range(n):
+        atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
+        eps = rng.uniform(-0.02, 0.02, (3, 3))
+        atoms.set_cell(atoms.cell.array @ (np.eye(3) + 0.5 * (eps + eps.T)), scale_atoms=True)
+        atoms.calc = EMT()
+        stress = atoms.get_stress()
+        if swap:
+            stress[[3, 4]] = stress[[4, 3]]
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(),
+                                           forces=atoms.get_forces(), stress=stress)
+        atoms.info["config_type"] = config_type
+        frames.append(atoms)
+    return frames
+
+
+def test_stresses_that_disagree_with_their_energies_are_not_fitted(tmp_path, capsys):
+    """Zuo Si's Elastic stresses have yz and xz swapped (found in session 26): init gives
+    their config_type V 0 and says why; a fit that weighs them warns."""
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, _frames(n=24) + _strain_series(), format="extxyz")
+    config = tmp_path / "run.yaml"
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "stresses not fitted (V 0): Elastic: stresses inconsistent with the energies" in out
+    assert "with yz and xz swapped, 0 do: check how these stresses were converted" in out
+    text = config.read_text()
+    assert 'config_type: {"Elastic": {V: 0.0}}' in text and "with yz and xz swapped" in text
+    cfg = load_config(config)
+    assert cfg["data"]["weights"]["default"]["V"] == 1.0
+    assert cfg["data"]["weights"]["config_type"]["Elastic"]["V"] == 0.0
+    # as written, the fit does not warn; with the stresses weighed, it does
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert "inconsistent" not in capsys.readouterr().err
+    assert main(["fit", str(config), "--plan", "--set", "data.weights.config_type={}"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "Elastic: stresses inconsistent with the energies" in err
+    assert "they are fitted with V 1: fix the labels, or set data.weights.config_type: " \
+           "{Elastic: {V: 0.0}}" in err
+    # one group only: the default weight is the one to change; consistent labels stay fitted
+    alone = tmp_path / "alone.xyz"
+    ase.io.write(alone, _strain_series(), format="extxyz")
+    text, facts = starter_config([alone], config_path=tmp_path / "alone.yaml", functions=60,
+                                 order=2)
+    assert "default: {E: 30.0, F: 1.0, V: 0.0}" in text
+    assert [c.verdict for c in facts["stress_checks"]] == ["inconsistent"]
+    ase.io.write(alone, _strain_series(swap=False), format="extxyz")
+    text, facts = starter_config([alone], config_path=tmp_path / "alone.yaml", functions=60,
+                                 order=2)
+    assert "default: {E: 30.0, F: 1.0, V: 1.0}" in text and "not fitted" not in text
+    assert [c.verdict for c in facts["stress_checks"]] == ["consistent"]

@@ -1,0 +1,88 @@
+"""Stresses against energies on strain pairs (acefit.consistency)."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+
+from acefit.consistency import STRESS_READINGS, check_stresses, pair_miss, strain_pairs
+from acefit.data import LabelledConfig
+
+
+def emt_frames(n=12, seed=0, max_strain=0.02, rattle=0.0, config_type="strain"):
+    """Cu, 32 atoms, random homogeneous strains (and a rattle), EMT labels."""
+    rng = np.random.default_rng(seed)
+    base = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(2)
+    frames = []
+    for k in range(n):
+        atoms = base.copy()
+        eps = rng.uniform(-max_strain, max_strain, (3, 3))
+        atoms.set_cell(atoms.cell.array @ (np.eye(3) + 0.5 * (eps + eps.T)), scale_atoms=True)
+        if rattle:
+            atoms.positions += rng.uniform(-rattle, rattle, atoms.positions.shape)
+        atoms.calc = EMT()
+        frames.append(LabelledConfig(
+            atoms=atoms.copy(), energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
+            stress=atoms.get_stress(), config_type=config_type, source="emt.xyz", index=k))
+    return frames
+
+
+def relabel(frames, reading):
+    return [LabelledConfig(atoms=f.atoms, energy=f.energy, forces=f.forces,
+                           stress=reading(f.stress), config_type=f.config_type,
+                           source=f.source, index=f.index) for f in frames]
+
+
+def test_consistent_labels_pass_and_the_trapezoid_is_accurate():
+    frames = emt_frames()
+    pairs = strain_pairs(frames)
+    assert len(pairs) >= 20
+    misses = [abs(pair_miss(frames[i], frames[j])) for i, j in pairs]
+    assert np.median(misses) < 0.05 and max(misses) < 0.15
+    (check,) = check_stresses(frames)
+    assert check.verdict == "consistent" and check.bad == 0 and check.reading is None
+
+
+def test_forces_enter_where_atoms_move():
+    """Rattled frames: the force work is needed (without it the pairs miss)."""
+    frames = emt_frames(rattle=0.03, max_strain=0.01, seed=1)
+    (check,) = check_stresses(frames)
+    assert check.pairs >= 10 and check.verdict == "consistent"
+    no_forces = [LabelledConfig(atoms=f.atoms, energy=f.energy, forces=np.zeros_like(f.forces),
+                                stress=f.stress, config_type=f.config_type) for f in frames]
+    assert check_stresses(no_forces)[0].verdict != "consistent"
+
+
+@pytest.mark.parametrize("reading", ["yz and xz swapped", "yz and xy swapped",
+                                     "the opposite sign"])
+def test_a_wrong_convention_is_found_and_named(reading):
+    frames = relabel(emt_frames(), STRESS_READINGS[reading])   # each reading is its inverse
+    (check,) = check_stresses(frames)
+    assert check.verdict == "inconsistent" and check.reading == reading
+    assert check.reading_bad == 0 and check.bad >= 0.1 * check.pairs
+    assert "emt.xyz, frame" in check.examples[0]
+    assert f"with {reading}, 0 do" in check.describe()
+
+
+def test_wrong_units_are_inconsistent_without_a_reading():
+    frames = relabel(emt_frames(), lambda s: 160.21766208 * np.asarray(s))   # GPa as eV/Å³
+    (check,) = check_stresses(frames)
+    assert check.verdict == "inconsistent" and check.reading is None
+
+
+def test_fixed_cell_frames_and_other_atoms_make_no_pairs():
+    frames = emt_frames(n=4, max_strain=0.0, rattle=0.05)            # one cell: an NVT run
+    assert strain_pairs(frames) == []
+    assert check_stresses(frames)[0].verdict == "untested"
+    far = emt_frames(n=4, max_strain=0.2, seed=3)                    # steps beyond 5 %
+    assert strain_pairs(far) == []
+    other = emt_frames(n=4)
+    other[1].atoms.numbers[[0, 1]] = [79, 79]                       # other atoms
+    assert all(1 not in pair for pair in strain_pairs(other))
+
+
+def test_groups_are_checked_apart():
+    good = emt_frames(config_type="good")
+    bad = relabel(emt_frames(seed=5, config_type="bad"), STRESS_READINGS["the opposite sign"])
+    checks = {c.config_type: c for c in check_stresses(good + bad)}
+    assert checks["good"].verdict == "consistent" and checks["bad"].verdict == "inconsistent"
