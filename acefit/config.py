@@ -499,14 +499,26 @@ class Tagged(_Type):
         rest = {k: v for k, v in value.items() if k != self.tag}
         for k in rest:
             if k not in section.keys:
-                others = [n for n, s in self.variants.items() if k in s.keys]
-                extra = (f" ({k!r} is a parameter of {', '.join(others)})" if others
-                         else _close_match(k, section.keys))
-                ctx.error(f"{path}.{k}", f"unknown key {k!r} for {self.tag} {kind!r}{extra}; "
-                                         f"allowed keys for {kind}: "
-                                         + ", ".join([self.tag] + list(section.keys)))
+                ctx.error(f"{path}.{k}", self._unknown_key(k, kind, path,
+                                                           tagged=self.tag in value))
         checked = section.check({k: v for k, v in rest.items() if k in section.keys}, path, ctx)
         return {self.tag: kind, **checked}
+
+    def _unknown_key(self, key, kind, path, *, tagged: bool) -> str:
+        """The problem with ``key``, not one of ``kind``'s. Without the tag, the mapping was
+        read as the default variant, which the user may not know: a key of another variant
+        then asks for that variant's tag."""
+        keys = ", ".join(self.variants[kind].keys)
+        others = [n for n, s in self.variants.items() if key in s.keys]
+        if others and not tagged:
+            return (f"key {key!r} belongs to {self.tag} " + " or ".join(map(repr, others))
+                    + "; add " + " or ".join(f"`{self.tag}: {n}`" for n in others)
+                    + f" (a {path} without {self.tag} is {kind}, whose keys are "
+                    + (keys or "none") + ")")
+        extra = (f" ({key!r} is a parameter of {', '.join(others)})" if others
+                 else _close_match(key, self.variants[kind].keys))
+        return (f"unknown key {key!r} for {self.tag} {kind!r}{extra}; allowed keys for {kind}: "
+                + ", ".join([self.tag, *self.variants[kind].keys]))
 
 
 # ---------------------------------------------------------------------------------------

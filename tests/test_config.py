@@ -84,6 +84,19 @@ def test_solver_parameter_out_of_range_and_foreign_parameter(tmp_path):
     assert "'min_lambda' is a parameter of asp, lars, cd, ista" in list(messages.values())[1]
 
 
+def test_a_key_of_another_kind_without_the_kind_asks_for_the_kind(tmp_path):
+    """A prior without kind is algebraic; `{sigma_l: 3}` said only whose parameter sigma_l
+    was, not that `kind: gaussian` was missing (found by fuzzing, session 25)."""
+    (where, msg), = problems(write(tmp_path, MINIMAL + "prior: {sigma_l: 3}\n"))[0]
+    assert where.endswith(": prior.sigma_l")
+    assert msg == ("key 'sigma_l' belongs to kind 'gaussian'; add `kind: gaussian` (a prior "
+                   "without kind is algebraic, whose keys are p, wL, offset)")
+    # with the kind written, the key is foreign to the kind the user chose
+    (_, msg), = problems(write(tmp_path, MINIMAL + "prior: {kind: algebraic, a_l: 1}\n"))[0]
+    assert msg.startswith("unknown key 'a_l' for kind 'algebraic' ('a_l' is a parameter of "
+                          "exponential)")
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     text = MINIMAL + "selection: {metric: best}\nprior: {kind: gaussian, p: 2}\nfoo: 1\n"
     found, text_out = problems(write(tmp_path, text))
