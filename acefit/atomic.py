@@ -1,5 +1,6 @@
 """Atomic file writes: a file is either its old self or complete, never half-written.
-(And :func:`write_json` / :func:`json_text` / :func:`read_json`: strict JSON out, a damaged file named.)
+(And :func:`write_json` / :func:`json_text` / :func:`read_json`: strict JSON out, a damaged file named;
+:func:`write_figure` in the format its suffix names.)
 
 Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
 through :func:`atomic_path`: the content is written to a temporary file in the
@@ -67,14 +68,46 @@ def write_text(path, text: str) -> Path:
     return Path(path)
 
 
-def write_png(fig, path, dpi: int) -> Path:
-    """Write a matplotlib figure as PNG atomically, and release it."""
+def figure_suffixes() -> list[str]:
+    """The file suffixes a figure can be written as: the formats matplotlib's Agg canvas
+    writes (``.pgf`` only where the TeX system it runs is installed)."""
+    import shutil
+
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    kinds = FigureCanvasAgg.get_supported_filetypes()
+    if shutil.which(matplotlib.rcParams["pgf.texsystem"]) is None:
+        kinds.pop("pgf", None)      # else refused only after the figure is drawn
+    return sorted(f".{k}" for k in kinds)
+
+
+def check_figure_path(path) -> str:
+    """The matplotlib format of a figure file ``path``, from its suffix; a ValueError naming
+    the path and the allowed suffixes when it has none or one of no format (the command
+    line checks before any figure is computed)."""
+    suffix = Path(path).suffix.lower()      # matplotlib reads .PDF as pdf
+    allowed = figure_suffixes()
+    if suffix not in allowed:
+        found = (f"suffix {Path(path).suffix} is no figure format matplotlib writes" if suffix
+                 else "no suffix to name the figure format")
+        raise ValueError(f"{path}: {found}; allowed: a file name ending in "
+                         + ", ".join(allowed))
+    return suffix[1:]
+
+
+def write_figure(fig, path, dpi: int) -> Path:
+    """Write a matplotlib figure atomically, in the format its suffix names
+    (:func:`check_figure_path`; ``dpi`` matters for raster formats), and release it."""
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    plt.close(fig)
+    try:
+        fmt = check_figure_path(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=fmt)
+    finally:
+        plt.close(fig)
     return path
 
 

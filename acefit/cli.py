@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from acefit import __version__
+from acefit.atomic import check_figure_path
 
 __all__ = ["main"]
 
@@ -139,9 +140,11 @@ def _parser() -> argparse.ArgumentParser:
                     help="write the configurations with their labels and every potential's "
                          "predictions (extended XYZ: <label>_energy, <label>_forces, "
                          "<label>_stress)")
-    ev.add_argument("--plot", type=Path, default=None, metavar="PNG",
+    ev.add_argument("--plot", type=_output_file(check_figure_path), default=None,
+                    metavar="FILE",
                     help="write parity plots: predicted against reference energy per atom, "
-                         "force and stress components")
+                         "force and stress components, in the format the suffix names (.png, "
+                         ".pdf, .svg, ...)")
     ev.add_argument("--json", type=Path, default=None, metavar="FILE",
                     help="write the errors as JSON")
     ev.add_argument("--worst", type=_count, default=5, metavar="N",
@@ -193,6 +196,18 @@ def _parser() -> argparse.ArgumentParser:
                         "(neighbouring MD frames are nearly the same configuration)")
     _add_verbosity(q)
     return parser
+
+
+def _output_file(check):
+    """An argparse type: the path of a file to write, its suffix checked by ``check`` (a
+    ValueError naming what is allowed) before any work (argparse names the option)."""
+    def convert(text: str) -> Path:
+        try:
+            check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return Path(text)
+    return convert
 
 
 def _committee_size(text: str) -> int:
@@ -495,7 +510,7 @@ def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
 def _evaluate(args) -> int:
     from acefit.data import changed_label_keys, read_configurations
     from acefit.evaluate import (committee_by_config_type_table, committee_table, errors_table,
-                                 evaluate, paired_table, parity_png, worst_table,
+                                 evaluate, paired_table, parity_plot, worst_table,
                                  write_predictions)
     from acefit.potential import Potential
 
@@ -546,7 +561,7 @@ def _evaluate(args) -> int:
     if args.predictions is not None:
         written.append(write_predictions(args.predictions, result))
     if args.plot is not None:
-        written.append(parity_png(args.plot, result))
+        written.append(parity_plot(args.plot, result))
     if args.json is not None:
         from acefit.atomic import write_json
 

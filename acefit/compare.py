@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import make_folder, read_json, write_json, write_png, write_text
+from acefit.atomic import make_folder, read_json, write_figure, write_json, write_text
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
@@ -281,7 +281,7 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle("Learning curves (bands: ± bootstrap standard error over the configurations)")
-    return write_png(fig, out / "learning_curve.png", dpi=120)
+    return write_figure(fig, out / "learning_curve.png", dpi=120)
 
 
 def entry_sizes(path, n_functions: int) -> np.ndarray:
@@ -384,7 +384,7 @@ def basis_selection_png(runs, out: Path) -> Path:
         bar = fig.colorbar(image, ax=axes, shrink=0.8)
         bar.set_label("active functions when first selected")
     fig.suptitle("Basis selection along the path (grey: available, never selected)")
-    return write_png(fig, out / "basis_selection.png", dpi=110)
+    return write_figure(fig, out / "basis_selection.png", dpi=110)
 
 
 # ---------------------------------------------------------------------------- entry point

@@ -28,7 +28,7 @@ from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_dif
                             errors_of_predictions, interval_text)
 from acefit.progress import bar
 
-__all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_png",
+__all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
            "errors_table", "paired_table", "worst_table", "committee_table",
            "committee_by_config_type_table", "committee_spread_rows"]
 
@@ -255,15 +255,16 @@ def write_predictions(path, evaluation: Evaluation) -> Path:
     return path
 
 
-def parity_png(path, evaluation: Evaluation) -> Path:
+def parity_plot(path, evaluation: Evaluation) -> Path:
     """Predicted against reference values, one panel per quantity present (energy per atom,
     force components, stress components), one colour per potential, its MAE in the
-    legend (written atomically)."""
+    legend; written atomically, in the format the suffix of ``path`` names (.png, .pdf,
+    .svg, ...: :func:`acefit.atomic.write_figure`)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from acefit.atomic import write_png
+    from acefit.atomic import write_figure
 
     rows = evaluation.rows
     # report units, without subtracting anything: E in eV/atom, stress in GPa
@@ -289,7 +290,7 @@ def parity_png(path, evaluation: Evaluation) -> Path:
         ax.set_ylabel(f"predicted {title}")
         ax.legend(fontsize=7, markerscale=2)
         ax.grid(True, alpha=0.3)
-    return write_png(fig, path, dpi=120)
+    return write_figure(fig, path, dpi=120)
 
 
 def _cell(stats, digits) -> str:

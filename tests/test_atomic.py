@@ -43,3 +43,39 @@ def test_a_folder_where_a_file_goes_and_a_file_where_a_folder_goes_are_named(tmp
         make_folder(tmp_path / "file", "run directory")
     assert (tmp_path / "file").read_text() == "keep"
     assert make_folder(tmp_path / "a" / "b").is_dir()
+
+
+@pytest.mark.parametrize("name, magic", [("f.png", b"\x89PNG"), ("f.PDF", b"%PDF"),
+                                         ("f.svg", b"<?xml"), ("f.eps", b"%!PS")])
+def test_a_figure_is_written_in_the_format_its_suffix_names(tmp_path, name, magic):
+    """Found by fuzzing (session 25): --plot p.pdf wrote PNG bytes into p.pdf."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from acefit.atomic import write_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    assert write_figure(fig, tmp_path / name, dpi=50).read_bytes().startswith(magic)
+    assert not plt.get_fignums()           # released
+
+
+@pytest.mark.parametrize("name, found", [("f.bmp", "suffix .bmp is no figure format "
+                                                   "matplotlib writes"),
+                                         ("f", "no suffix to name the figure format")])
+def test_a_figure_file_without_a_figure_suffix_is_refused(tmp_path, name, found):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from acefit.atomic import check_figure_path, figure_suffixes, write_figure
+
+    assert {".png", ".pdf", ".svg", ".eps", ".ps"} <= set(figure_suffixes())
+    with pytest.raises(ValueError, match=rf"f{name[1:]}: {found}; allowed: a file name ending "
+                                         r"in .*\.pdf, .*\.png, .*\.svg"):
+        check_figure_path(tmp_path / name)
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match=found):
+        write_figure(fig, tmp_path / name, dpi=50)
+    assert list(tmp_path.iterdir()) == [] and not plt.get_fignums()

@@ -700,3 +700,23 @@ def test_fit_set_overrides_a_key(tmp_path, capsys):
     assert "rcut: 5.5" in out and "budgets:\n  - 10\n  - 50\n" in out
     assert main(["fit", str(config), "--check", "--set", "basis.rcut=-1"]) == EXIT_CONFIG
     assert f"{config}: basis.rcut: found -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "pot.h5", "--data", "d.xyz", "--plot", "p.bmp"],
+     "argument --plot: p.bmp: suffix .bmp is no figure format matplotlib writes; allowed: "
+     "a file name ending in "),
+    (["evaluate", "pot.h5", "--data", "d.xyz", "--plot", "parity"],
+     "argument --plot: parity: no suffix to name the figure format; allowed: "),
+])
+def test_an_output_file_whose_suffix_names_another_format_is_refused_first(argv, message,
+                                                                          tmp_path, capsys,
+                                                                          monkeypatch):
+    """Found by fuzzing (session 25): --plot p.pdf wrote PNG bytes into p.pdf. Refused on
+    the command line, before any file is read (none exists here)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == EXIT_CONFIG and message in err, err
+    assert list(tmp_path.iterdir()) == []

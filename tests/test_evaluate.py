@@ -12,8 +12,8 @@ from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
-from acefit.evaluate import (errors_table, evaluate, paired_table, parity_png, worst_table,
-                             write_predictions)
+from acefit.evaluate import (errors_table, evaluate, paired_table, parity_plot,
+                             worst_table, write_predictions)
 from acefit.metrics import bootstrap_errors, configuration_errors, errors
 from acefit.repulsion import ZBL
 
@@ -110,8 +110,8 @@ def test_parity_plot_has_a_panel_per_quantity_present(tmp_path, configs, basis):
     forces_only = [cfg.__class__(atoms=cfg.atoms, forces=cfg.forces, config_type="x")
                    for cfg in configs[:3]]
     one = evaluate([pot], forces_only, resamples=20)
-    wide = matplotlib.image.imread(parity_png(tmp_path / "all.png", both))
-    narrow = matplotlib.image.imread(parity_png(tmp_path / "f.png", one))
+    wide = matplotlib.image.imread(parity_plot(tmp_path / "all.png", both))
+    narrow = matplotlib.image.imread(parity_plot(tmp_path / "f.png", one))
     assert wide.shape[1] == pytest.approx(3 * narrow.shape[1], abs=3)   # E, F, S against F
 
 
