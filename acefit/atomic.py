@@ -1,6 +1,6 @@
 """Atomic file writes: a file is either its old self or complete, never half-written.
 (And :func:`write_json` / :func:`json_text` / :func:`read_json`: strict JSON out, a damaged file named;
-:func:`write_figure` in the format its suffix names.)
+:func:`write_figure` in the format its suffix names, :func:`write_extxyz` to .xyz only.)
 
 Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
 through :func:`atomic_path`: the content is written to a temporary file in the
@@ -108,6 +108,35 @@ def write_figure(fig, path, dpi: int) -> Path:
             fig.savefig(tmp, dpi=dpi, format=fmt)
     finally:
         plt.close(fig)
+    return path
+
+
+EXTXYZ_SUFFIXES = (".xyz", ".extxyz")
+
+
+def check_extxyz_path(path) -> Path:
+    """``path`` as a file to write extended XYZ to; a ValueError when its suffix is not
+    .xyz or .extxyz. The frames acefit writes carry per-atom arrays and info keys
+    (predictions, scores, where a frame came from) that only extended XYZ keeps (ASE's
+    .traj keeps the info but no other per-atom array), and a file named .traj, .cif, ...
+    should hold that format."""
+    suffix = Path(path).suffix
+    if suffix.lower() not in EXTXYZ_SUFFIXES:
+        found = f"suffix {suffix} names another format" if suffix else \
+            "no suffix to name its format"
+        raise ValueError(f"{path}: {found}; the file is extended XYZ, the one format that "
+                         "keeps its per-atom arrays and info keys; allowed: a file name "
+                         "ending in .xyz or .extxyz")
+    return Path(path)
+
+
+def write_extxyz(path, frames) -> Path:
+    """Write ``frames`` (ASE Atoms) as extended XYZ atomically (:func:`check_extxyz_path`)."""
+    import ase.io
+
+    path = check_extxyz_path(path)
+    with atomic_path(path) as tmp:
+        ase.io.write(tmp, frames, format="extxyz")
     return path
 
 

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from acefit import __version__
-from acefit.atomic import check_figure_path
+from acefit.atomic import check_extxyz_path, check_figure_path
 
 __all__ = ["main"]
 
@@ -136,16 +136,17 @@ def _parser() -> argparse.ArgumentParser:
         ev.add_argument(_key_option(label), default=default, metavar="KEY",
                         help=f"where the {label} labels are (default: "
                              f"{default or 'none; read instead of the stress when given'})")
-    ev.add_argument("--predictions", type=Path, default=None, metavar="XYZ",
+    ev.add_argument("--predictions", type=_output_file(check_extxyz_path), default=None,
+                    metavar="XYZ",
                     help="write the configurations with their labels and every potential's "
-                         "predictions (extended XYZ: <label>_energy, <label>_forces, "
-                         "<label>_stress)")
+                         "predictions (extended XYZ, a .xyz or .extxyz file: <label>_energy, "
+                         "<label>_forces, <label>_stress)")
     ev.add_argument("--plot", type=_output_file(check_figure_path), default=None,
                     metavar="FILE",
                     help="write parity plots: predicted against reference energy per atom, "
                          "force and stress components, in the format the suffix names (.png, "
                          ".pdf, .svg, ...)")
-    ev.add_argument("--json", type=Path, default=None, metavar="FILE",
+    ev.add_argument("--json", type=_output_file(), default=None, metavar="FILE",
                     help="write the errors as JSON")
     ev.add_argument("--worst", type=_count, default=5, metavar="N",
                     help="list the N configurations with the largest energy error per atom "
@@ -172,9 +173,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="potential file (.h5) with a committee, or a run directory")
     q.add_argument("--pool", nargs="+", type=Path, required=True, metavar="FILE",
                    help="candidate configurations (any file ase.io.read reads)")
-    q.add_argument("-o", "--output", type=Path, required=True, metavar="XYZ",
-                   help="where to write the chosen configurations (extended XYZ, with their "
-                        "scores and pool file and frame in atoms.info); not a pool file")
+    q.add_argument("-o", "--output", type=_output_file(check_extxyz_path), required=True,
+                   metavar="XYZ",
+                   help="where to write the chosen configurations (extended XYZ, a .xyz or "
+                        ".extxyz file, with their scores and pool file and frame in "
+                        "atoms.info); not a pool file")
     q.add_argument("-n", type=_positive_int, default=None, metavar="N",
                    help="choose at most N (default 10, or every frame over --threshold)")
 
@@ -198,12 +201,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _output_file(check):
-    """An argparse type: the path of a file to write, its suffix checked by ``check`` (a
-    ValueError naming what is allowed) before any work (argparse names the option)."""
+def _output_file(check=None):
+    """An argparse type: the path of a file to write, not a folder, its suffix checked by
+    ``check`` (a ValueError naming what is allowed), before any work (argparse names the
+    option on an error)."""
     def convert(text: str) -> Path:
+        if Path(text).is_dir():
+            raise argparse.ArgumentTypeError(f"{text} is a folder; allowed: the path of a "
+                                             "file to write")
         try:
-            check(text)
+            if check is not None:
+                check(text)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
         return Path(text)
@@ -594,7 +602,6 @@ def potential_labels(paths) -> list[str]:
 
 
 def _query(args, progress) -> int:
-    import ase.io
     import numpy as np
 
     from acefit.potential import Potential
@@ -637,10 +644,9 @@ def _query(args, progress) -> int:
               f"{result.energy_sd.max():.3f}")
     chosen.sort(key=lambda item: -item[0])
     chosen = [atoms for _, atoms in chosen[:n]]         # n None: all
-    from acefit.atomic import atomic_path
+    from acefit.atomic import write_extxyz
 
-    with atomic_path(args.output) as tmp:
-        ase.io.write(str(tmp), chosen, format="extxyz")
+    write_extxyz(args.output, chosen)
     if chosen:
         print("\n| pool file | frame | atoms | force SD (eV/Å) | energy SD (meV/atom) |\n"
               "|---|---:|---:|---:|---:|")

@@ -222,11 +222,10 @@ def write_predictions(path, evaluation: Evaluation) -> Path:
     """Extended XYZ of the configurations with their labels and every potential's
     predictions, for parity plots elsewhere: ``<label>_energy`` (eV), ``<label>_stress``
     (eV/Å³, Voigt) in ``info``, ``<label>_forces`` (eV/Å) in ``arrays`` (written
-    atomically)."""
-    import ase.io
+    atomically; ``path`` ends in .xyz or .extxyz: :func:`acefit.atomic.write_extxyz`)."""
+    from acefit.atomic import check_extxyz_path, write_extxyz
 
-    from acefit.atomic import atomic_path
-
+    check_extxyz_path(path)             # before the frames are made
     rows = evaluation.rows
     frames = []
     for i, cfg in enumerate(evaluation.configs):
@@ -249,10 +248,7 @@ def write_predictions(path, evaluation: Evaluation) -> Path:
             if cfg.stress is not None:
                 atoms.info[f"{label}_stress"] = -pred[kind == "V"] / cfg.volume
         frames.append(atoms)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        ase.io.write(tmp, frames, format="extxyz")
-    return path
+    return write_extxyz(path, frames)
 
 
 def parity_plot(path, evaluation: Evaluation) -> Path:

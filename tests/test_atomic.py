@@ -79,3 +79,25 @@ def test_a_figure_file_without_a_figure_suffix_is_refused(tmp_path, name, found)
     with pytest.raises(ValueError, match=found):
         write_figure(fig, tmp_path / name, dpi=50)
     assert list(tmp_path.iterdir()) == [] and not plt.get_fignums()
+
+
+def test_extended_xyz_goes_only_to_an_xyz_file(tmp_path):
+    """Found by fuzzing (session 25): `acefit query -o x.traj` wrote extended XYZ into it."""
+    import ase.io
+    import numpy as np
+    from ase.build import bulk
+
+    from acefit.atomic import write_extxyz
+
+    atoms = bulk("Cu", cubic=True)
+    atoms.arrays["fit_forces"] = np.ones((4, 3))
+    atoms.info["score"] = 0.5
+    for name in ("a.xyz", "b.extxyz", "c.XYZ"):
+        back = ase.io.read(write_extxyz(tmp_path / name, [atoms]))
+        assert back.info["score"] == 0.5 and back.arrays["fit_forces"].shape == (4, 3)
+    for name, found in (("d.traj", "suffix .traj names another format"),
+                        ("e", "no suffix to name its format")):
+        with pytest.raises(ValueError, match=rf"{name}: {found}; the file is extended XYZ.*"
+                                             r"allowed: a file name ending in .xyz or .extxyz"):
+            write_extxyz(tmp_path / name, [atoms])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.xyz", "b.extxyz", "c.XYZ"]

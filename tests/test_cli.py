@@ -708,12 +708,25 @@ def test_fit_set_overrides_a_key(tmp_path, capsys):
      "a file name ending in "),
     (["evaluate", "pot.h5", "--data", "d.xyz", "--plot", "parity"],
      "argument --plot: parity: no suffix to name the figure format; allowed: "),
+    (["evaluate", "pot.h5", "--data", "d.xyz", "--predictions", "p.traj"],
+     "argument --predictions: p.traj: suffix .traj names another format; the file is "
+     "extended XYZ, the one format that keeps its per-atom arrays and info keys; allowed: a "
+     "file name ending in .xyz or .extxyz"),
+    (["query", "pot.h5", "--pool", "md.xyz", "-o", "next"],
+     "argument -o/--output: next: no suffix to name its format; the file is extended XYZ"),
+    (["query", "pot.h5", "--pool", "md.xyz", "-o", "next.traj"],
+     "argument -o/--output: next.traj: suffix .traj names another format"),
+    (["evaluate", "pot.h5", "--data", "d.xyz", "--json", "."],
+     "argument --json: . is a folder; allowed: the path of a file to write"),
+    (["evaluate", "pot.h5", "--data", "d.xyz", "--plot", "."],
+     "argument --plot: . is a folder; allowed: the path of a file to write"),
 ])
 def test_an_output_file_whose_suffix_names_another_format_is_refused_first(argv, message,
                                                                           tmp_path, capsys,
                                                                           monkeypatch):
-    """Found by fuzzing (session 25): --plot p.pdf wrote PNG bytes into p.pdf. Refused on
-    the command line, before any file is read (none exists here)."""
+    """Found by fuzzing (session 25): --plot p.pdf wrote PNG bytes into p.pdf, and
+    --predictions and query -o extended XYZ into x.traj. Refused on the command line,
+    before any file is read (none exists here)."""
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_:
         main(argv)

@@ -102,6 +102,14 @@ def test_predictions_file_holds_labels_and_predictions(tmp_path, configs, basis)
         assert frame.info["config_type"] == cfg.config_type
 
 
+def test_predictions_go_only_to_an_extended_xyz_file(tmp_path, configs, basis):
+    pot, _ = _potential(basis, 5)
+    result = evaluate([pot], configs[:2], ["fit"], resamples=20)
+    with pytest.raises(ValueError, match="pred.traj: suffix .traj names another format"):
+        write_predictions(tmp_path / "pred.traj", result)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_parity_plot_has_a_panel_per_quantity_present(tmp_path, configs, basis):
     import matplotlib.image
 

@@ -205,8 +205,11 @@ def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
                "allowed: a path that is none of the --pool files" in captured.err
         assert "frames scored" not in captured.out            # refused before any work
         assert pool.read_bytes() == data
-    assert _query(potential, [pool], tmp_path / "sub", "-n", "2") == EXIT_ERROR
-    assert f"-o {tmp_path / 'sub'} is a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:      # on the command line: before any work
+        _query(potential, [pool], tmp_path / "sub", "-n", "2")
+    assert stop.value.code == 2
+    assert f"-o/--output: {tmp_path / 'sub'} is a folder; allowed: the path of a file to " \
+        "write" in capsys.readouterr().err
 
 
 def _usage_error(argv, capsys) -> str:
