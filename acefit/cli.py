@@ -104,8 +104,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="the best-validation step with at most T active functions (the "
                             "fit's selection for budget T)")
     export.add_argument("-o", "--output", type=Path, default=None, metavar="OUT",
-                        help="output path stem; each format sets its suffix, .h5 or .yace "
-                             "(default: RUN/potentials/<label>_step<I>)")
+                        help="output path stem; each format adds its suffix, .h5 or .yace, "
+                             "in place of one of these on OUT (default: "
+                             "RUN/potentials/<label>_step<I>)")
     export.add_argument("--format", dest="formats", nargs="+", choices=("acefit", "yace"),
                         default=None, help="file formats (default: the run's export.formats)")
     export.add_argument("--yace-radial", choices=("spline", "recurrence"), default=None,

@@ -671,21 +671,34 @@ def _one_body_energies(basis, coef) -> dict:
             if f.kind == "onebody"}
 
 
+FORMAT_SUFFIXES = {"acefit": ".h5", "yace": ".yace"}
+
+
+def format_path(target, fmt: str) -> Path:
+    """The file of format ``fmt`` for the path stem ``target``: a format's suffix on the
+    stem is replaced (``pot.h5`` -> pot.h5, pot.yace), any other kept, since it is part of
+    the name (a solver label ``omp.a``: ``omp.a_t10.h5``, not ``omp.h5``)."""
+    target = Path(target)
+    if target.suffix in FORMAT_SUFFIXES.values():
+        return target.with_suffix(FORMAT_SUFFIXES[fmt])
+    return target.with_name(target.name + FORMAT_SUFFIXES[fmt])
+
+
 def write_format(potential, target: Path, fmt: str, export_cfg: dict):
-    """Write one format; ``export_cfg`` is the validated config's ``export`` section,
-    whose yace options go to :func:`~acefit.export.yace.export_yace`."""
+    """Write one format to :func:`format_path` of ``target``; ``export_cfg`` is the
+    validated config's ``export`` section, whose yace options go to
+    :func:`~acefit.export.yace.export_yace`."""
     log = get_logger()
+    path = format_path(target, fmt)
     if fmt == "acefit":
-        path = target.with_suffix(".h5")
         potential.save(path)
         return path
     try:
         from acefit.export.lammps import write_pair_commands
         from acefit.export.yace import export_yace
     except ImportError as exc:
-        log.warning("yace export unavailable (%s); skipped %s", exc, target.name)
+        log.warning("yace export unavailable (%s); skipped %s", exc, path.name)
         return None
-    path = target.with_suffix(".yace")
     names = {"yace_radial": "radial", "spline_rtol": "spline_rtol", "spline_rmin": "spline_rmin"}
     options = {names[k]: v for k, v in export_cfg.items() if k in names}
     try:

@@ -371,8 +371,9 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
     run_dir, label, step, active, budget
         As for :func:`checkpoint_potential`.
     output : str or Path, optional
-        Output path stem; each format replaces its suffix (``.h5`` for ``acefit``,
-        ``.yace``). Default: ``RUN/potentials/<label>_step<I>``.
+        Output path stem; each format adds its suffix (``.h5`` for ``acefit``,
+        ``.yace``), in place of one of these on the stem
+        (:func:`acefit.pipeline.format_path`). Default: ``RUN/potentials/<label>_step<I>``.
     formats : list of str, optional
         ``acefit`` and/or ``yace`` (default: the run's ``export.formats``).
     yace_radial : {"spline", "recurrence"}, optional

@@ -171,6 +171,21 @@ def test_formats_and_the_yace_file(run, small_data, tmp_path):  # noqa: F811
     np.testing.assert_allclose(a.get_forces(), b.get_forces(), rtol=1e-9, atol=1e-10)
 
 
+def test_dots_in_a_name_are_kept(run, tmp_path, capsys):
+    """`-o cu_v1.5` wrote cu_v1.h5, and a fit's solver labels omp.a and omp.b both wrote
+    potentials/omp.h5, each replacing the other (found in session 26)."""
+    assert export(run, "--path", "omp", "--step", 8, "-o", tmp_path / "cu_v1.5",
+                  "--format", "acefit") == EXIT_OK
+    assert f"wrote {tmp_path / 'cu_v1.5.h5'}\n" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["cu_v1.5.h5"]
+    from acefit.pipeline import format_path
+
+    assert format_path(tmp_path / "omp.a_t10", "yace") == tmp_path / "omp.a_t10.yace"
+    # a format's suffix on the stem is replaced: -o pot.h5 writes pot.h5 and pot.yace
+    assert [format_path("pot.h5", f).name for f in ("acefit", "yace")] == ["pot.h5", "pot.yace"]
+    assert format_path("pot.yace", "acefit").name == "pot.h5"
+
+
 def test_the_default_path_is_the_headline_potentials(run, capsys):
     head = next(s for s in _report(run)["selection"]["selected"]
                 if s["best"] and "potential.h5" in s["files"]["acefit"])
