@@ -81,8 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--budgets", type=int, nargs="+", default=None,
                          help="size budgets t (default: the runs' selection budgets)")
     compare.add_argument("--set", dest="split", choices=("test", "val", "train"), default=None,
-                         help="errors shown in the learning curve (default: test if present, "
-                              "else validation)")
+                         help="errors shown in the learning curve; runs without them are left "
+                              "off it with a note (default: test if every run has it, else "
+                              "validation, else training)")
     _add_verbosity(compare)
 
     export = sub.add_parser("export", help="write any checkpoint of a run as a potential file",
@@ -440,6 +441,8 @@ def _compare(args) -> int:
     out = compare_runs(args.runs, args.output, budgets=args.budgets, split=args.split)
     print(out["table"])
     print()
+    for note in out["notes"]:
+        print(f"note: {note}")
     for f in out["files"]:
         print(f"wrote {f}")
     return EXIT_OK

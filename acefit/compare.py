@@ -104,6 +104,39 @@ def entry_stat(entry, split, q, stat="mae"):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+SPLITS = {"test": "test", "val": "validation", "train": "training"}   # --set: its name
+
+
+def run_splits(run: RunData) -> list[str]:
+    """The splits (``SPLITS`` keys, in that order) a run has errors on: energy or force
+    errors at the last checkpoint of a path (no test set: no test errors)."""
+    return [s for s in SPLITS
+            if any(entry_stat(e, s, q) is not None for entries in run.errors.values()
+                   for e in entries[-1:] for q in ("E", "F"))]
+
+
+def curve_split(runs, split=None) -> tuple[str, list[str]]:
+    """The split of the learning curves and a note for each run left off them.
+
+    ``split`` None: the first of test, validation, training that every run has. A split
+    some runs lack leaves those off with a note (as the table shows – for them); one
+    that no run has is a :class:`acefit.runs.RunSelectionError` that names what each run
+    has."""
+    from acefit.runs import RunSelectionError
+
+    have = [run_splits(r) for r in runs]
+    if split is None:
+        split = next((s for s in SPLITS if all(s in h for h in have)), "train")
+    lacking = [(r, h) for r, h in zip(runs, have) if split not in h]
+    if len(lacking) == len(runs):
+        some = [s for s in SPLITS if any(s in h for h in have)]
+        raise RunSelectionError(f"set {split!r}: no run has {SPLITS[split]} errors ("
+                                + "; ".join(f"{r.name} has {', '.join(h)}" for r, h in lacking)
+                                + "); allowed: " + " or ".join(some))
+    return split, [f"{r.name} has no {SPLITS[split]} errors (it has {', '.join(h)}): not on "
+                   "the learning curves" for r, h in lacking]
+
+
 def selection_split(entries) -> str:
     """The split a path's checkpoints are selected on: validation when it was scored."""
     return "val" if any(e.get("val_loss") is not None for e in entries) else "train"
@@ -276,10 +309,11 @@ def learning_curve_png(runs, out: Path, split: str) -> Path:
     units = {"E": "energy MAE (meV/atom)", "F": "force MAE (eV/Å)"}
     for ax, q in zip(axes, ("E", "F")):
         ax.set_xlabel("number of active basis functions")
-        ax.set_ylabel(f"{'test' if split == 'test' else 'validation'} {units[q]}")
+        ax.set_ylabel(f"{SPLITS[split]} {units[q]}")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    if axes[0].get_legend_handles_labels()[0]:      # a line to name (not every path has one)
+        axes[0].legend(fontsize=8)
     fig.suptitle("Learning curves (bands: ± bootstrap standard error over the configurations)")
     return write_figure(fig, out / "learning_curve.png", dpi=120)
 
@@ -402,12 +436,15 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     budgets : list of int, optional
         Size budgets (default: the union of the runs' selection budgets, plus no limit).
     split : {"test", "val", "train"}, optional
-        Errors on the learning curve (default: test when every run has a test set).
+        Errors on the learning curve (default: test when every run has a test set, else
+        validation when every run has one, else training); runs without them are left
+        off the curves with a note (:func:`curve_split`), and refused when none has them.
 
     Returns
     -------
     dict
-        ``{"table": markdown, "rows": [...], "paired": [...], "files": [paths]}``.
+        ``{"table": markdown, "rows": [...], "paired": [...], "files": [paths],
+        "notes": [the runs left off the learning curves]}``.
     """
 
     runs = [load_run(d) for d in run_dirs]
@@ -422,11 +459,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         if bad:
             raise ValueError(f"budgets must be integers >= 1, got {bad}")
         budgets = sorted(set(budgets))
-    if split is None:
-        has_test = all(entry_stat(e, "test", "F") is not None
-                       or entry_stat(e, "test", "E") is not None
-                       for r in runs for entries in r.errors.values() for e in entries[-1:])
-        split = "test" if has_test else "val"
+    split, notes = curve_split(runs, split)     # before anything is written
     out = make_folder(out_dir, "output folder")
     rows = comparison_rows(runs, budgets)
     table = markdown_table(rows, many_runs=len(runs) > 1)
@@ -453,8 +486,8 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
            paired_table(paired), ""] if paired else []),
         f"![learning curves]({curve.name})",
         "",
-        f"Learning curves: {'test' if split == 'test' else split} errors against the number "
-        "of active functions.",
+        f"Learning curves: {SPLITS[split]} errors against the number of active functions."
+        + "".join(f" Note: {note}." for note in notes),
         "",
         f"![basis selection]({selection.name})",
         "",
@@ -469,4 +502,4 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     write_json(json_path, {"runs": [str(r.directory) for r in runs], "split": split,
                            "rows": rows, "paired": paired})
     return {"table": table, "rows": rows, "paired": paired,
-            "files": [md_path, json_path, curve, selection]}
+            "files": [md_path, json_path, curve, selection], "notes": notes}

@@ -78,6 +78,59 @@ def test_runs_on_one_test_set_are_compared_pairwise(two_runs, tmp_path):
     assert "Paired on the same" not in (tmp_path / "cmp2" / "compare.md").read_text()
 
 
+def test_runs_without_the_errors_of_the_learning_curve(two_runs, tmp_path, capsys):
+    """`compare --set test` on a run without a test set drew an empty learning curve, with
+    matplotlib's 'No artists with labels found to put in legend' (found by fuzzing,
+    session 25)."""
+    import shutil
+    import warnings
+
+    no_test = tmp_path / "no_test"          # as a run without data.test writes it
+    shutil.copytree(two_runs[0], no_test)
+    (no_test / "test_errors.json").unlink()
+    for f in (no_test / "errors").glob("*.json"):
+        record = json.loads(f.read_text())
+        for entry in record["steps"]:
+            entry["test"] = None
+        f.write_text(json.dumps(record))
+    # no run has them: refused, before anything is written
+    assert main(["compare", str(no_test), "--set", "test", "-o", str(tmp_path / "c1")]) == 2
+    assert capsys.readouterr().err == ("acefit: error: set 'test': no run has test errors "
+                                       "(sparse has val, train); allowed: val or train\n")
+    assert not (tmp_path / "c1").exists()
+    # some have them: the others are left off the curves, with a note
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["compare", str(no_test), str(two_runs[1]), "--set", "test", "-o",
+                     str(tmp_path / "c2")]) == EXIT_OK
+    assert not [w for w in caught if "legend" in str(w.message)]
+    note = "sparse has no test errors (it has val, train): not on the learning curves"
+    assert f"\nnote: {note}\n" in capsys.readouterr().out
+    assert f"Note: {note}." in (tmp_path / "c2" / "compare.md").read_text()
+    # by default the first set every run has
+    assert main(["compare", str(no_test), str(two_runs[1]), "-o", str(tmp_path / "c3")]) == 0
+    assert json.loads((tmp_path / "c3" / "compare.json").read_text())["split"] == "val"
+    assert "note:" not in capsys.readouterr().out
+
+
+def test_the_learning_curves_name_their_set(two_runs, tmp_path, monkeypatch):
+    """Training errors were labelled validation errors."""
+    import matplotlib.pyplot as plt
+
+    from acefit import compare
+
+    labels = []
+
+    def write_figure(fig, path, dpi):
+        labels.append([ax.get_ylabel() for ax in fig.axes])
+        plt.close(fig)
+        return path
+
+    monkeypatch.setattr(compare, "write_figure", write_figure)
+    compare.compare_runs(two_runs[:1], tmp_path / "c", split="train")
+    assert labels[0] == ["training energy MAE (meV/atom)", "training force MAE (eV/Å)"]
+
+
 def test_learning_curves_carry_the_standard_error_where_stored():
     from acefit.compare import _curve
 
