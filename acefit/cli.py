@@ -2,8 +2,9 @@
 ``validate`` and ``query``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
-file or run directory named there that does not exist, and for ``export`` a solver path,
-step or size that the run does not have), 3 when the output directory holds a finished run
+file or run directory named there that does not exist, an output file whose suffix names
+another format, for ``export`` a solver path, step or size that the run does not have,
+and for ``compare`` a ``--set`` that no run has), 3 when the output directory holds a finished run
 and ``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the
 config file exists), 1 for any other error, 130 when interrupted (a fit resumes when the
 same command runs again), 141 when the reader of the output went away (``| head``).

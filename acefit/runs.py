@@ -29,7 +29,8 @@ __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_chec
 
 class RunSelectionError(ValueError):
     """The request does not match the run: no such run directory, solver path, step or
-    size (``acefit export`` exits with status 2 for these)."""
+    size, or (``acefit compare --set``) errors on a set that no run has (the command exits
+    with status 2 for these)."""
 
 
 @dataclass
