@@ -12,6 +12,7 @@ order xx yy zz yz xz xy. A virial label W is converted as stress = -W / volume.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,14 +154,16 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
 
 def read_frames(path, index=":", **options) -> list:
     """``ase.io.read(path, index, **options)`` as a list, with a ValueError naming the file
-    (and, for a format ASE does not know, what it reads) for whatever ASE raises."""
+    (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the
+    frame, for a file that ends inside one (truncated) or an error after earlier frames were
+    read (before, ASE's extended XYZ reader scans the whole file: any frame's error)."""
     import ase.io
     from ase.io.formats import UnknownFileTypeError
 
-    try:
-        frames = ase.io.read(str(path), index=index, **options)
-    except StopIteration:
-        return []
+    frames = []
+    try:        # frame by frame: an error comes after the frames read before it
+        for atoms in ase.io.iread(str(path), index=index, **options):
+            frames.append(atoms)
     except UnknownFileTypeError as exc:
         if Path(path).stat().st_size == 0:      # ASE says so for an empty file of any name
             raise ValueError(f"no configurations in {path}: the file is empty") from exc
@@ -172,8 +175,19 @@ def read_frames(path, index=":", **options) -> list:
                          f"its name says (byte {exc.object[exc.start]:#04x} at position "
                          f"{exc.start}); allowed: a file ase.io.read reads") from exc
     except Exception as exc:  # ase raises many types; name the file
-        raise ValueError(f"cannot read configurations from {path}: {exc}") from exc
-    return [frames] if isinstance(frames, Atoms) else list(frames)
+        frame = _frame_number(index, len(frames))
+        short = _TRUNCATED.search(str(exc))
+        if short and frame is not None:
+            raise ValueError(f"{path}, frame {frame}: the file ends after {short[1]} of the "
+                             f"frame's {short[2]} atom lines: it looks truncated; allowed: "
+                             f"complete frames") from exc
+        where = f", frame {frame}" if frames and frame is not None else ""
+        raise ValueError(f"cannot read configurations from {path}{where}: {exc}") from exc
+    return frames
+
+
+_TRUNCATED = re.compile(r"Frame has (\d+) atoms, expected (\d+)")
+"""ASE's extended XYZ reader at the end of the file before a frame's last atom line."""
 
 
 def read_structures(path, *, name="structures file", every: int = 1, **options) -> list:
@@ -505,28 +519,39 @@ def _volume(atoms) -> float:
     return vol if vol > 1e-12 else float("nan")
 
 
-def _frame_indices(index, n_frames):
-    """Frame numbers in the file of the frames ``ase.io.read`` returned."""
-    if isinstance(index, int):
-        return [index]
+def _selection(index):
+    """(start, step) of the frames ``index`` selects, as ``ase.io.read`` takes it (one frame:
+    its number, negative from the file's end); None for a slice counted from the file's
+    end, or an index not parsed here."""
     if isinstance(index, str):
         if index.strip() in (":", ""):
-            return list(range(n_frames))
+            return 0, 1
         try:
             parts = [int(p) if p.strip() else None for p in index.split(":")]
         except ValueError:
-            return list(range(n_frames))
-        if len(parts) == 1:
-            return [parts[0]]
-        sl = slice(*parts)
-    elif isinstance(index, slice):
-        sl = index
-    else:
-        return list(range(n_frames))
-    start, step = sl.start or 0, sl.step or 1
-    if start < 0 or step < 0:
+            return None
+        index = parts[0] if len(parts) == 1 else slice(*parts)
+    if isinstance(index, int):
+        return index, 1
+    if not isinstance(index, slice):
+        return None
+    start, step = index.start or 0, index.step or 1
+    return (start, step) if start >= 0 and step > 0 else None
+
+
+def _frame_indices(index, n_frames):
+    """Frame numbers in the file of the frames ``ase.io.read`` returned."""
+    first = _selection(index)
+    if first is None:
         return list(range(n_frames))  # relative to the file end; keep positions
-    return [start + step * k for k in range(n_frames)]
+    return [first[0] + first[1] * k for k in range(n_frames)]
+
+
+def _frame_number(index, k):
+    """The frame number in the file of frame ``k`` of those ``ase.io.read`` returns for
+    ``index`` (None when that counts from the file's end)."""
+    first = _selection(index)
+    return None if first is None else first[0] + first[1] * k
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from _toy_basis import emt_configs
 
-from acefit.data import LabelledConfig, check_elements, load_configurations, split
+from acefit.data import (LabelledConfig, check_elements, load_configurations, read_structures,
+                         split)
 
 
 @pytest.fixture
@@ -360,3 +361,21 @@ def test_files_ase_cannot_read_are_named(tmp_path, name, content, message):
     path.write_bytes(content)
     with pytest.raises(ValueError, match=re.escape(name) + ".*" + message):
         load_configurations(path)
+
+
+def test_a_truncated_file_names_the_frame_it_ends_in(xyz):
+    """Found by fuzzing: ASE's 'Frame has 3 atoms, expected 4' named the file only."""
+    lines = xyz.read_text().splitlines(keepends=True)
+    xyz.write_text("".join(lines[:-1]))         # the last frame (5, of 4 atoms) loses an atom
+    with pytest.raises(ValueError, match=re.escape(f"{xyz}, frame 5: the file ends after 3 of "
+                                                   "the frame's 4 atom lines: it looks "
+                                                   "truncated; allowed: complete frames")):
+        load_configurations(xyz)
+    with pytest.raises(ValueError, match=re.escape(f"{xyz}, frame 5: the file ends")):
+        read_structures(xyz, every=5)
+    assert len(read_structures(xyz, every=2)) == 3      # frames 0, 2 and 4: whole
+    lines[9] = lines[9].replace(lines[9].split()[1], "1.2.3", 1)   # frame 1, atom 1
+    xyz.write_text("".join(lines))
+    with pytest.raises(ValueError, match=re.escape(f"cannot read configurations from {xyz}, "
+                                                   "frame 1: could not convert string")):
+        load_configurations(xyz)
