@@ -162,7 +162,8 @@ def read_frames(path, index=":", **options) -> list:
 
     frames = []
     try:        # frame by frame: an error comes after the frames read before it
-        for atoms in ase.io.iread(str(path), index=index, **options):
+        source, fmt = _without_byte_order_mark(path)
+        for atoms in ase.io.iread(source, index=index, format=fmt, **options):
             frames.append(atoms)
     except UnknownFileTypeError as exc:
         if Path(path).stat().st_size == 0:      # ASE says so for an empty file of any name
@@ -184,6 +185,30 @@ def read_frames(path, index=":", **options) -> list:
         where = f", frame {frame}" if frames and frame is not None else ""
         raise ValueError(f"cannot read configurations from {path}{where}: {exc}") from exc
     return frames
+
+
+_BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+
+
+def _without_byte_order_mark(path):
+    """``path`` and its format as ``ase.io`` reads them: its name and None (ASE finds the
+    format), or for a text file that starts with a UTF-8 byte order mark (Windows editors
+    write one; ASE reads it as part of the first line) its text without the mark."""
+    from io import StringIO
+
+    from ase.io.formats import filetype, ioformats
+
+    with open(path, "rb") as handle:
+        if handle.read(len(_BYTE_ORDER_MARK)) != _BYTE_ORDER_MARK:
+            return str(path), None
+    try:
+        fmt = filetype(str(path))
+    except Exception:  # noqa: BLE001 - a format ASE does not know: its reader says so
+        return str(path), None
+    if ioformats[fmt].isbinary or not ioformats[fmt].acceptsfd:
+        return str(path), None
+    # decoded whole and the mark (U+FEFF) cut off: a bad byte's position is the file's
+    return StringIO(Path(path).read_bytes().decode("utf-8")[1:]), fmt
 
 
 _TRUNCATED = re.compile(r"Frame has (\d+) atoms, expected (\d+)")

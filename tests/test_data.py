@@ -379,3 +379,18 @@ def test_a_truncated_file_names_the_frame_it_ends_in(xyz):
     with pytest.raises(ValueError, match=re.escape(f"cannot read configurations from {xyz}, "
                                                    "frame 1: could not convert string")):
         load_configurations(xyz)
+
+
+def test_a_utf8_byte_order_mark_is_read_past(tmp_path, xyz):
+    """Found by fuzzing: a file saved by a Windows editor, with the mark before its first
+    line, was refused with ASE's "Expected xyz header but got: ... '\\ufeff4'"."""
+    marked = tmp_path / "marked.xyz"
+    marked.write_bytes(b"\xef\xbb\xbf" + xyz.read_bytes())
+    plain, read = load_configurations(xyz), load_configurations(marked)
+    assert len(read) == len(plain) == 6
+    for a, b in zip(plain, read):
+        assert (a.atoms.numbers == b.atoms.numbers).all() and a.config_type == b.config_type
+        for x, y in ((a.atoms.positions, b.atoms.positions), (a.atoms.cell, b.atoms.cell),
+                     (a.energy, b.energy), (a.forces, b.forces), (a.stress, b.stress)):
+            assert np.array_equal(x, y)
+    assert len(read_structures(marked, every=2)) == 3
