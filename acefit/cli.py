@@ -194,9 +194,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="read every K-th frame of each pool file (default 1)")
     q.add_argument("--species", nargs="+", type=_element, default=None, metavar="EL",
                    help="the elements of LAMMPS atom types 1, 2, ... for a dump without "
-                        "element or mass columns (ASE's specorder); used for LAMMPS dump "
-                        "pool files only, ignored with a note for others (they name their "
-                        "elements)")
+                        "element or mass columns, which needs them (ASE's specorder); "
+                        "ignored with a note for pool files that name their elements")
     q.add_argument("--gap", type=_count, default=0, metavar="G",
                    help="chosen frames of one pool file are more than G frames apart "
                         "(neighbouring MD frames are nearly the same configuration)")

@@ -25,6 +25,9 @@ from acefit.elements import atomic_number
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 DEFAULT_CONFIG_TYPE = "default"
+SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
+"""The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
+2, ...); every other format names the elements itself."""
 LABEL_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress", "virial": None,
               "config_type": "config_type", "force_weight": None}
 """Where each label is looked for unless told otherwise (None: not read)."""
@@ -152,17 +155,31 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
             for atoms, i in zip(frames, indices)]
 
 
-def read_frames(path, index=":", **options) -> list:
+def read_frames(path, index=":", *, species=None, **options) -> list:
     """``ase.io.read(path, index, **options)`` as a list, with a ValueError naming the file
     (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the
     frame, for a file that ends inside one (truncated) or an error after earlier frames were
-    read (before, ASE's extended XYZ reader scans the whole file: any frame's error)."""
+    read (before, ASE's extended XYZ reader scans the whole file: any frame's error).
+
+    A LAMMPS dump of atom types without element names (:func:`types_only`) needs
+    ``species``, the elements of types 1, 2, ... in order (ASE's ``specorder``; ASE alone
+    reads the types as H, He, ...), and each frame's types must be 1 to ``len(species)``;
+    a file that names its elements ignores ``species``, as ASE does.
+    """
     import ase.io
     from ase.io.formats import UnknownFileTypeError
 
+    fmt = _format(path)
+    by_type = types_only(path, fmt)
+    if by_type and not species:
+        raise ValueError(f"{path}: a LAMMPS dump of atom types without element names (no "
+                         "element or mass column): ASE would read types 1, 2, ... as H, He, "
+                         "...; allowed: the elements of its types, one per type in type order "
+                         "(acefit query --species), or a dump that names them (LAMMPS "
+                         "dump_modify element)")
     frames = []
     try:        # frame by frame: an error comes after the frames read before it
-        source, fmt = _without_byte_order_mark(path)
+        source = _source(path, fmt)
         for atoms in ase.io.iread(source, index=index, format=fmt, **options):
             frames.append(atoms)
     except UnknownFileTypeError as exc:
@@ -184,38 +201,93 @@ def read_frames(path, index=":", **options) -> list:
                              f"complete frames") from exc
         where = f", frame {frame}" if frames and frame is not None else ""
         raise ValueError(f"cannot read configurations from {path}{where}: {exc}") from exc
+    if by_type:
+        _elements_of_types(frames, species, [f"{path}, frame {i}" for i in
+                                             _frame_indices(index, len(frames))])
     return frames
+
+
+def types_only(path, fmt=None) -> bool:
+    """Whether ``path`` is a LAMMPS dump (:data:`SPECORDER_FORMATS`) whose atoms have types
+    but no element names: no ``element`` or ``mass`` column in its first frame (a text
+    dump), or a binary dump (ASE reads its columns as id type x y z ...).
+
+    Parameters
+    ----------
+    path : path-like
+    fmt : str, optional
+        Its ``ase.io`` format, when known (else found as ASE finds it).
+    """
+    fmt = fmt or _format(path)
+    if fmt not in SPECORDER_FORMATS:
+        return False
+    if fmt == "lammps-dump-binary":
+        return True
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.startswith(b"ITEM: ATOMS"):
+                columns = line.split()[2:]
+                return b"element" not in columns and b"mass" not in columns
+    return False        # no atoms: ASE's reader says so
+
+
+def _elements_of_types(frames, species, where) -> None:
+    """Give the atoms of ``frames`` (read from a dump of types, ASE's numbers being the
+    types) the elements ``species`` of their types; ValueError naming ``where`` (each
+    frame's file and frame) for a type that is not 1 to ``len(species)``."""
+    numbers = np.array([atomic_number(s) for s in species])
+    given = f"{len(species)} species given ({', '.join(species)})"
+    for atoms, name in zip(frames, where):
+        types = np.asarray(atoms.numbers)
+        if not len(types):      # no atoms: check_atoms says so
+            continue
+        if types.max() > len(species):
+            raise ValueError(f"{name}: LAMMPS atom type {types.max()}, but {given}; allowed: "
+                             f"one element per type, in type order, for types 1 to "
+                             f"{types.max()}")
+        if types.min() < 1:
+            raise ValueError(f"{name}: LAMMPS atom type {types.min()}; allowed: types 1 to "
+                             f"{len(species)}, those of the {given}")
+        atoms.numbers = numbers[types - 1]
 
 
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 
 
-def _without_byte_order_mark(path):
-    """``path`` and its format as ``ase.io`` reads them: its name and None (ASE finds the
-    format), or for a text file that starts with a UTF-8 byte order mark (Windows editors
-    write one; ASE reads it as part of the first line) its text without the mark."""
+def _format(path):
+    """The ``ase.io`` format of ``path`` as ASE finds it (None: one it does not know; its
+    reader then says so)."""
+    from ase.io.formats import filetype, get_ioformat
+
+    try:
+        return get_ioformat(filetype(str(path))).name   # filetype may give a suffix only
+    except Exception:  # noqa: BLE001 - named where ASE reads it
+        return None
+
+
+def _source(path, fmt):
+    """What ``ase.io`` reads for ``path`` of format ``fmt``: the file's name, or for a text
+    file that starts with a UTF-8 byte order mark (Windows editors write one; ASE reads it
+    as part of the first line) its text without the mark."""
     from io import StringIO
 
-    from ase.io.formats import filetype, ioformats
+    from ase.io.formats import ioformats
 
+    if fmt is None or ioformats[fmt].isbinary or not ioformats[fmt].acceptsfd:
+        return str(path)
     with open(path, "rb") as handle:
         if handle.read(len(_BYTE_ORDER_MARK)) != _BYTE_ORDER_MARK:
-            return str(path), None
-    try:
-        fmt = filetype(str(path))
-    except Exception:  # noqa: BLE001 - a format ASE does not know: its reader says so
-        return str(path), None
-    if ioformats[fmt].isbinary or not ioformats[fmt].acceptsfd:
-        return str(path), None
+            return str(path)
     # decoded whole and the mark (U+FEFF) cut off: a bad byte's position is the file's
-    return StringIO(Path(path).read_bytes().decode("utf-8")[1:]), fmt
+    return StringIO(Path(path).read_bytes().decode("utf-8")[1:])
 
 
 _TRUNCATED = re.compile(r"Frame has (\d+) atoms, expected (\d+)")
 """ASE's extended XYZ reader at the end of the file before a frame's last atom line."""
 
 
-def read_structures(path, *, name="structures file", every: int = 1, **options) -> list:
+def read_structures(path, *, name="structures file", every: int = 1, species=None,
+                    **options) -> list:
     """Every ``every``-th frame of ``path`` (unlabelled structures: an MD pool, start
     structures), at least one, each checked with :func:`check_atoms`.
 
@@ -227,8 +299,11 @@ def read_structures(path, *, name="structures file", every: int = 1, **options) 
         What the file is, for the messages ("pool file").
     every : int
         Frame i of the result is frame ``i * every`` of the file.
+    species : sequence of str, optional
+        The elements of LAMMPS atom types 1, 2, ..., for a dump of types (see
+        :func:`read_frames`).
     **options
-        Passed to ``ase.io.read`` (e.g. ``specorder`` for a LAMMPS dump).
+        Passed to ``ase.io.read``.
 
     Raises
     ------
@@ -242,7 +317,7 @@ def read_structures(path, *, name="structures file", every: int = 1, **options) 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{name} {path} not found")
-    frames = read_frames(path, f"::{every}", **options)
+    frames = read_frames(path, f"::{every}", species=species, **options)
     if not frames:
         raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
     for i, atoms in enumerate(frames):
@@ -580,4 +655,5 @@ def _frame_number(index, k):
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",
+           "types_only", "SPECORDER_FORMATS",
            "check_atoms", "check_elements", "repeated_structures", "split"]

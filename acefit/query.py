@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from acefit.data import SPECORDER_FORMATS
 
 __all__ = ["committee_deviation", "Query", "query", "read_pool", "QUERY_SCORES",
            "SPECORDER_FORMATS"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
-
-SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
-"""The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
-2, ...); every other format names the elements itself."""
 
 
 def committee_deviation(atoms, potential) -> tuple[float, float]:
@@ -156,29 +155,20 @@ def read_pool(path, every: int = 1, species=None) -> list:
         Read every K-th frame: frame i of the result is frame ``i * every`` of the file.
     species : sequence of str, optional
         The elements of LAMMPS atom types 1, 2, ... (ASE's ``specorder``), for a LAMMPS
-        dump (:data:`SPECORDER_FORMATS`). A file of any other format names its elements;
-        for it ``species`` is ignored, with a logged note.
+        dump of types without element names (:func:`acefit.data.types_only`), which needs
+        them. A file that names its elements ignores them, with a logged note.
 
     Returns
     -------
     list of ase.Atoms
         As :func:`acefit.data.read_structures` reads them (and raises for).
     """
-    from ase.io.formats import filetype
+    from acefit.data import read_structures, types_only
 
-    from acefit.data import read_structures
+    if species and Path(path).is_file() and not types_only(path):
+        from acefit.progress import get_logger
 
-    options = {}
-    if species:
-        try:
-            fmt = filetype(str(path))
-        except Exception:  # noqa: BLE001 - no file, or a format ASE does not know: named below
-            fmt = None
-        if fmt in SPECORDER_FORMATS:
-            options["specorder"] = list(species)
-        elif fmt is not None:   # other readers refuse specorder; their files name elements
-            from acefit.progress import get_logger
-
-            get_logger().info("note: --species ignored for %s: its format (%s) names the "
-                              "elements; --species is for LAMMPS dumps", path, fmt)
-    return read_structures(path, name="pool file", every=every, **options)
+        get_logger().info("note: --species ignored for %s: it names its elements; --species "
+                          "is for LAMMPS dumps of atom types only", path)
+        species = None
+    return read_structures(path, name="pool file", every=every, species=species)

@@ -1,6 +1,7 @@
 """Query by committee: scoring a pool by a committee's spread and choosing what to label
 (acefit.query, `acefit query`)."""
 
+import logging
 import os
 import re
 
@@ -132,27 +133,38 @@ def test_query_check_script_compares_the_ranking_with_the_errors(potential, tmp_
     assert float(cells[4].split(" / ")[0]) == pytest.approx(np.sqrt(3) / 3, rel=1e-3)
 
 
+def _dump(path, frames, columns="id type x y z", types=None):
+    """``frames`` as a LAMMPS text dump (orthogonal cells) with these columns; ``types``:
+    each atom's type (default: 1, 2, ... by element, in order of appearance)."""
+    lines = []
+    for k, atoms in enumerate(frames):
+        kinds = list(dict.fromkeys(atoms.get_chemical_symbols()))
+        atom_types = types or [kinds.index(s) + 1 for s in atoms.get_chemical_symbols()]
+        lines += ["ITEM: TIMESTEP", str(100 * k), "ITEM: NUMBER OF ATOMS", str(len(atoms)),
+                  "ITEM: BOX BOUNDS pp pp pp",
+                  *(f"0 {length}" for length in atoms.cell.lengths()), f"ITEM: ATOMS {columns}"]
+        for i, (atom, t) in enumerate(zip(atoms, atom_types)):
+            value = {"id": i + 1, "type": t, "element": atom.symbol, "x": atom.position[0],
+                     "y": atom.position[1], "z": atom.position[2]}
+            lines.append(" ".join(str(value[c]) for c in columns.split()))
+    path.write_text("\n".join(lines) + "\n")
+
+
 def test_a_lammps_dump_with_atom_types_is_read_with_species(potential, tmp_path, capsys):
     pool = _pool()
-    lines = []
-    for step, atoms in enumerate(pool):
-        lengths = atoms.cell.lengths()
-        lines += ["ITEM: TIMESTEP", str(step), "ITEM: NUMBER OF ATOMS", str(len(atoms)),
-                  "ITEM: BOX BOUNDS pp pp pp"] + [f"0.0 {float(x)!r}" for x in lengths]
-        lines += ["ITEM: ATOMS id type x y z"] + [
-            f"{k + 1} 1 {x:.10f} {y:.10f} {z:.10f}" for k, (x, y, z) in enumerate(atoms.positions)]
     dump = tmp_path / "md.lammpstrj"
-    dump.write_text("\n".join(lines) + "\n")
+    _dump(dump, pool)
     out = tmp_path / "picked.xyz"
     assert main(["query", str(potential), "--pool", str(dump), "--species", "Cu", "-n", "1",
                  "-o", str(out), "--no-progress"]) == EXIT_OK
     picked = ase.io.read(out)
     assert picked.info["pool_frame"] == len(pool) - 1 and set(picked.get_chemical_symbols()) \
         == {"Cu"}
-    # without --species, type 1 is hydrogen, which the potential refuses by name
+    # without --species, not read as hydrogen (ASE's reading of type 1), but refused
     assert main(["query", str(potential), "--pool", str(dump), "-o", str(out),
                  "--no-progress"]) == EXIT_ERROR
-    assert "md.lammpstrj, frame 0: element(s) H not in the potential" in capsys.readouterr().err
+    assert "md.lammpstrj: a LAMMPS dump of atom types without element names" in \
+        capsys.readouterr().err
 
 
 def _query(potential, pools, out, *extra):
@@ -227,14 +239,53 @@ def test_species_serve_lammps_dumps_and_must_be_elements(potential, tmp_path, ca
     # (ase's XYZ reader refused the specorder it was given)
     assert _query(potential, [pool], out, "--species", "Cu", "Au", "-n", "1") == EXIT_OK
     captured = capsys.readouterr()
-    assert f"note: --species ignored for {pool}: its format (extxyz) names the elements" in \
-        captured.err and "1 of 7 frames" in captured.out
+    assert f"note: --species ignored for {pool}: it names its elements; --species is for " \
+        "LAMMPS dumps of atom types only" in captured.err and "1 of 7 frames" in captured.out
     out.unlink()
     argv = ["query", str(potential), "--pool", str(pool), "-o", str(out), "--species"]
     for bad, name in ((["Xx", "Yy"], "Xx"), (["Cu", "au"], "au"), (["X"], "X")):
         assert f"argument --species: found {name!r}; allowed: chemical symbols such as Cu " \
                "or Au" in _usage_error(argv + bad, capsys), bad
     assert not out.exists()
+
+
+def test_lammps_dumps_of_types_need_their_species(tmp_path, caplog):
+    """Found by fuzzing: a dump of types only was read as H, He, ... without --species,
+    and with too few species stopped with ASE's 'list index out of range'."""
+    frames = []
+    for atoms in _pool(4):
+        atoms.symbols[[1, 2]] = "Au"
+        frames.append(atoms)
+    dump = tmp_path / "md.dump"
+    _dump(dump, frames)
+    read = read_pool(dump, species=["Cu", "Au"])
+    assert [a.get_chemical_symbols() for a in read] == [a.get_chemical_symbols() for a in frames]
+    assert np.allclose(read[3].positions, frames[3].positions)
+    assert read_pool(dump, species=["Au", "Cu"])[0].get_chemical_symbols()[:3] == ["Au", "Cu", "Cu"]
+    with pytest.raises(ValueError, match=re.escape(
+            f"{dump}: a LAMMPS dump of atom types without element names (no element or mass "
+            "column): ASE would read types 1, 2, ... as H, He, ...; allowed: the elements of "
+            "its types, one per type in type order (acefit query --species)")):
+        read_pool(dump)
+    _dump(dump, frames[:2])
+    _dump(tmp_path / "last.dump", frames[2:], types=[1, 2, 3, 2] * 4)  # frames 2, 3: type 3
+    dump.write_text(dump.read_text() + (tmp_path / "last.dump").read_text())
+    with pytest.raises(ValueError, match=re.escape(
+            f"{dump}, frame 2: LAMMPS atom type 3, but 2 species given (Cu, Au); allowed: one "
+            "element per type, in type order, for types 1 to 3")):
+        read_pool(dump, every=2, species=["Cu", "Au"])
+    _dump(dump, frames, types=[1, 0, 1, 1] * 4)
+    with pytest.raises(ValueError, match=re.escape(f"{dump}, frame 0: LAMMPS atom type 0; "
+                                                   "allowed: types 1 to 2")):
+        read_pool(dump, species=["Cu", "Au"])
+    # a dump that names its elements needs no species, and ignores them (as ASE does)
+    _dump(dump, frames, columns="id type element x y z", types=[1] * 16)
+    for species in (None, ["Ag"]):
+        with caplog.at_level(logging.INFO, logger="acefit"):
+            read = read_pool(dump, species=species)
+        assert [a.get_chemical_symbols() for a in read] == \
+            [a.get_chemical_symbols() for a in frames]
+    assert f"note: --species ignored for {dump}: it names its elements" in caplog.text
 
 
 def test_a_threshold_is_a_finite_number(potential, tmp_path, capsys):
