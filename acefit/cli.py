@@ -608,6 +608,7 @@ def potential_labels(paths) -> list[str]:
 def _query(args, progress) -> int:
     import numpy as np
 
+    from acefit.data import check_file
     from acefit.potential import Potential
     from acefit.query import QUERY_SCORES, query, read_pool
 
@@ -615,8 +616,7 @@ def _query(args, progress) -> int:
     if args.output.is_dir():
         raise ValueError(f"-o {args.output} is a folder; allowed: the path of a file to write")
     for f in args.pool:
-        if not f.is_file():
-            raise FileNotFoundError(f"pool file {f} not found")
+        check_file(f, "pool file")
     _refuse_overwriting("-o", args.output, "--pool", args.pool)
     n = 10 if args.n is None and args.threshold is None else args.n
     target = _potential_file(args.potential)

@@ -250,16 +250,24 @@ class File(_Type):
     def check(self, value, path, ctx):
         if not isinstance(value, str) or not value.strip():
             return self.fail(value, path, ctx)
-        resolved = (ctx.base_dir / Path(value).expanduser()).resolve()
+        given = ctx.base_dir / Path(value).expanduser()
+        try:
+            resolved = given.resolve()
+        except (OSError, RuntimeError):     # links in a loop (RuntimeError before Python 3.13)
+            resolved = given
         if self.folder and resolved.exists() and not resolved.is_dir():
             ctx.error(path, f"{value!r} is an existing file (resolved to {resolved}); "
                             f"allowed: {self.describe()}")
             return None
-        if self.must_exist and not resolved.is_file():
-            reason = "is a folder" if resolved.is_dir() else "does not exist"
-            ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
-                            "a path to an existing file, relative to the config file's folder")
-            return None
+        if self.must_exist:
+            from acefit.data import path_problem
+
+            reason = path_problem(resolved)     # a folder, a FIFO, /dev/null: no data file
+            if reason is not None:
+                ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
+                                "a path to an existing regular file, relative to the config "
+                                "file's folder")
+                return None
         return str(resolved)
 
 

@@ -125,14 +125,12 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     Raises
     ------
     FileNotFoundError
-        If ``path`` does not exist.
+        If ``path`` is not a regular file (:func:`check_file`).
     ValueError
         On an unreadable or empty file, or a frame with no label, a NaN/inf
         label, or a label of the wrong shape; the message names file and frame.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"configuration file not found: {path}")
     if virial_key is not None:
         stress_key = None
     frames = read_frames(path, index)
@@ -155,8 +153,10 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
             for atoms, i in zip(frames, indices)]
 
 
-def read_frames(path, index=":", *, species=None, **options) -> list:
-    """``ase.io.read(path, index, **options)`` as a list, with a ValueError naming the file
+def read_frames(path, index=":", *, name="configuration file", species=None,
+                **options) -> list:
+    """``ase.io.read(path, index, **options)`` as a list, after :func:`check_file` (``name``
+    says what the file is, for its message), with a ValueError naming the file
     (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the
     frame, for a file that ends inside one (truncated) or an error after earlier frames were
     read (before, ASE's extended XYZ reader scans the whole file: any frame's error).
@@ -169,6 +169,7 @@ def read_frames(path, index=":", *, species=None, **options) -> list:
     import ase.io
     from ase.io.formats import UnknownFileTypeError
 
+    check_file(path, name)
     fmt = _format(path)
     by_type = types_only(path, fmt)
     if by_type and not species:
@@ -205,6 +206,41 @@ def read_frames(path, index=":", *, species=None, **options) -> list:
         _elements_of_types(frames, species, [f"{path}, frame {i}" for i in
                                              _frame_indices(index, len(frames))])
     return frames
+
+
+def path_problem(path) -> str | None:
+    """Why ``path`` is no file to read, as words that follow it ("does not exist", "is a
+    folder", "is a named pipe (FIFO)", ...), or None for a regular file or a link to one.
+    The path is looked at, never opened: reading a FIFO waits for a writer."""
+    import errno
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "is a symbolic link to nothing" if os.path.islink(path) else "does not exist"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a loop of symbolic links"
+        if exc.errno == errno.ENOTDIR:
+            return "does not exist (a folder on its path is a file)"
+        return f"cannot be looked at ({exc.strerror})"
+    kinds = ((stat.S_ISREG, None), (stat.S_ISDIR, "is a folder"),
+             (stat.S_ISFIFO, "is a named pipe (FIFO)"), (stat.S_ISCHR, "is a device"),
+             (stat.S_ISBLK, "is a device"), (stat.S_ISSOCK, "is a socket"))
+    return next((what for kind, what in kinds if kind(mode)), "is not a regular file")
+
+
+def check_file(path, name="file") -> Path:
+    """``path`` as a Path if it is a regular file (or a link to one); otherwise a
+    FileNotFoundError naming ``name`` (what the file is, "pool file") and ``path``, and
+    saying what is there (:func:`path_problem`)."""
+    problem = path_problem(path)
+    if problem is not None:
+        allowed = "" if problem == "does not exist" else "; allowed: a regular file"
+        raise FileNotFoundError(f"{name} {path} {problem}{allowed}")
+    return Path(path)
 
 
 def types_only(path, fmt=None) -> bool:
@@ -308,16 +344,14 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
     Raises
     ------
     FileNotFoundError
-        ``path`` is not a file.
+        ``path`` is not a regular file (:func:`check_file`).
     ValueError
         The file cannot be read or holds no frame, or a frame no potential can evaluate
         (no atoms, non-finite positions or cell, a periodic cell without volume, two atoms
         on one point); the message names the file and the frame.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{name} {path} not found")
-    frames = read_frames(path, f"::{every}", species=species, **options)
+    frames = read_frames(path, f"::{every}", name=name, species=species, **options)
     if not frames:
         raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
     for i, atoms in enumerate(frames):
@@ -655,5 +689,5 @@ def _frame_number(index, k):
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",
-           "types_only", "SPECORDER_FORMATS",
+           "check_file", "path_problem", "types_only", "SPECORDER_FORMATS",
            "check_atoms", "check_elements", "repeated_structures", "split"]

@@ -114,8 +114,6 @@ def detect_label_keys(files) -> tuple[dict, dict]:
 
     frames = []
     for f in files:
-        if not Path(f).is_file():
-            raise FileNotFoundError(f"configuration file not found: {f}")
         frames += read_frames(f)
     present = _label_keys(frames)
     keys, others = dict(LABEL_KEYS), {}

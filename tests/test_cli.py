@@ -471,7 +471,7 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     assert "unicode string" not in err      # not the parser's own context lines
     assert main(["validate", str(run), "--structures", str(tmp_path / "none.xyz")]) == \
         EXIT_CONFIG     # a path the command line names that does not exist
-    assert f"structures file {tmp_path / 'none.xyz'} not found" in capsys.readouterr().err
+    assert f"structures file {tmp_path / 'none.xyz'} does not exist" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "no_run")]) == EXIT_CONFIG
     assert "not found" in capsys.readouterr().err
 

@@ -1,5 +1,6 @@
 """The YAML schema: validation messages, defaults, paths, and the generated docs."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,18 @@ def test_missing_file_is_reported_with_its_resolved_path(tmp_path):
     (where, msg), = problems(path)[0]
     assert where.endswith(":2: data.train")
     assert "does not exist" in msg and str(tmp_path / "nope" / "train.xyz") in msg
+
+
+def test_data_paths_that_are_no_files_are_named(tmp_path):
+    """Found by fuzzing: a FIFO and /dev/null 'did not exist', a link loop stopped the
+    config check with the system's 'Symlink loop from ...'."""
+    os.mkfifo(tmp_path / "fifo.xyz")
+    (tmp_path / "loop.xyz").symlink_to(tmp_path / "loop.xyz")
+    for value, what in (("fifo.xyz", "is a named pipe (FIFO)"),
+                        ("loop.xyz", "is a loop of symbolic links"), (os.devnull, "is a device")):
+        _, msg = problems(write(tmp_path, MINIMAL.replace("train.xyz", value)))
+        assert f"data.train: file {value!r} {what} (resolved to " in msg, value
+        assert "allowed: a path to an existing regular file" in msg
 
 
 def test_solver_parameter_out_of_range_and_foreign_parameter(tmp_path):

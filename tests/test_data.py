@@ -1,5 +1,6 @@
 """Reading labelled configurations, validation and splits (acefit.data)."""
 
+import os
 import re
 from pathlib import Path
 
@@ -394,3 +395,32 @@ def test_a_utf8_byte_order_mark_is_read_past(tmp_path, xyz):
                      (a.energy, b.energy), (a.forces, b.forces), (a.stress, b.stress)):
             assert np.array_equal(x, y)
     assert len(read_structures(marked, every=2)) == 3
+
+
+def _link_loop(path):
+    path.symlink_to(path)           # a link to itself
+    return path
+
+
+def _fifo(path):
+    os.mkfifo(path)                 # reading it would wait for a writer for ever
+    return path
+
+
+def _folder(path):
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("make, what", [
+    (_link_loop, "is a loop of symbolic links"), (_fifo, "is a named pipe (FIFO)"),
+    (_folder, "is a folder"), (lambda path: Path(os.devnull), "is a device"),
+])
+def test_paths_that_are_no_data_files_are_named(tmp_path, make, what):
+    """Found by fuzzing: each was 'not found', or the system's 'Symlink loop from ...'."""
+    path = make(tmp_path / "data.xyz")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"configuration file {path} {what}; "
+                                                          "allowed: a regular file")):
+        load_configurations(path)
+    with pytest.raises(FileNotFoundError, match=re.escape(f"pool file {path} {what}")):
+        read_structures(path, name="pool file")

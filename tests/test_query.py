@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
-from test_cli import EXIT_ERROR, EXIT_OK, fit, main, small_data, tiny_config  # noqa: F401
+from test_cli import (EXIT_CONFIG, EXIT_ERROR, EXIT_OK, fit, main, small_data,  # noqa: F401
+                      tiny_config)
 
 from acefit import ACECalculator, Potential
 from acefit.query import QUERY_SCORES, committee_deviation, query, read_pool
@@ -222,6 +223,17 @@ def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
     assert stop.value.code == 2
     assert f"-o/--output: {tmp_path / 'sub'} is a folder; allowed: the path of a file to " \
         "write" in capsys.readouterr().err
+
+
+def test_pool_paths_that_are_no_files_exit_2_before_any_work(potential, tmp_path, capsys):
+    """Found by fuzzing: a FIFO, a folder or /dev/null as a pool file was 'not found'."""
+    pool, out, fifo = tmp_path / "pool.xyz", tmp_path / "next.xyz", tmp_path / "md.fifo"
+    ase.io.write(pool, _pool(), format="extxyz")
+    os.mkfifo(fifo)
+    assert _query(potential, [pool, fifo], out) == EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert f"pool file {fifo} is a named pipe (FIFO); allowed: a regular file" in captured.err
+    assert "frames scored" not in captured.out and not out.exists()
 
 
 def _usage_error(argv, capsys) -> str:
