@@ -511,14 +511,16 @@ def _largest_remainder(sizes, total):
 
 def check_atoms(atoms, where: str) -> None:
     """ValueError, naming ``where`` (a file and frame), for a structure no potential can
-    evaluate: no atoms, ASE's dummy element X, non-finite positions or cell, a periodic
-    cell without volume, two atoms on one point. Every reader of configurations calls it."""
+    evaluate: no atoms, ASE's dummy element X, non-finite positions or cell, coordinates
+    beyond :data:`COORDINATE_LIMIT`, a periodic cell without volume, two atoms on one
+    point. Every reader of configurations calls it."""
     if len(atoms) == 0:
         raise ValueError(f"{where}: no atoms; allowed: a structure of at least one atom")
     dummy = np.flatnonzero(np.asarray(atoms.numbers) <= 0)
     if len(dummy):
         raise ValueError(f"{where}: atoms {dummy[:10].tolist()} are ASE's dummy element X; "
                          "allowed: chemical elements")
+    _check_coordinates(atoms, where)     # before the cell's rank test, whose tolerance grows
     validate_atoms(atoms, where)
     check_distinct_positions(atoms, where)
 
@@ -639,6 +641,28 @@ atoms is about 1e11 eV, and larger values (a unit or format error) would overflo
 squared norms of the fit."""
 
 
+COORDINATE_LIMIT = 1e6
+"""The largest magnitude of a position or periodic cell vector component read (Å). DFT
+cells, slabs with their vacuum and MD positions unwrapped over a long run span 1e2-1e3 Å,
+and float64 resolves 1e-10 Å at 1e6 Å; at 1e12 Å it resolves 1e-4 Å (atoms 1e-6 Å apart
+are one point), and the neighbour search of one small cell took seconds."""
+
+
+def _check_coordinates(atoms, where):
+    """ValueError for a coordinate beyond :data:`COORDINATE_LIMIT` (NaN and inf are
+    :func:`acefit.basis.neighbours.validate_atoms`' to name)."""
+    positions = np.asarray(atoms.positions, dtype=float)
+    far = np.where(np.isfinite(positions), np.abs(positions), 0.0).max(axis=1)
+    if far.max() > COORDINATE_LIMIT:
+        i = int(np.argmax(far))
+        raise ValueError(f"{where}: atom {i} is at {positions[i].tolist()} Å; allowed: "
+                         f"coordinates of magnitude up to {COORDINATE_LIMIT:g} Å")
+    periodic = np.asarray(atoms.cell.array, dtype=float)[np.asarray(atoms.pbc, dtype=bool)]
+    if np.any(np.abs(periodic[np.isfinite(periodic)]) > COORDINATE_LIMIT):
+        raise ValueError(f"{where}: periodic cell vectors {periodic.tolist()} Å; allowed: "
+                         f"components of magnitude up to {COORDINATE_LIMIT:g} Å")
+
+
 def _finite(x, key, where):
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{where}: label {key!r} contains NaN or inf")
@@ -690,4 +714,5 @@ def _frame_number(index, k):
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",
            "check_file", "path_problem", "types_only", "SPECORDER_FORMATS",
+           "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "repeated_structures", "split"]

@@ -336,10 +336,22 @@ def _dummy_atom(frame):
     frame.numbers[2] = 0                    # ASE's X (found by fuzzing: init named its tmp file)
 
 
+def _far_atom(frame):
+    frame.positions[2] = [1e12, 0.0, 0.0]   # found by fuzzing: the assembly crawled
+
+
+def _long_cell(frame):
+    frame.cell[2] = [0.0, 0.0, 1e9]         # its rank test called it a zero-volume cell
+
+
 @pytest.mark.parametrize("spoil, message", [
     (_huge_energy, r"label 'REF_energy' has a value of magnitude 1e\+300; allowed: magnitudes "
                    r"up to"),
     (_dummy_atom, r"atoms \[2\] are ASE's dummy element X; allowed: chemical elements"),
+    (_far_atom, r"atom 2 is at \[1000000000000\.0, 0\.0, 0\.0\] Å; allowed: coordinates of "
+                r"magnitude up to 1e\+06 Å"),
+    (_long_cell, r"periodic cell vectors \[\[.*\], \[0\.0, 0\.0, 1000000000\.0\]\] Å; "
+                 r"allowed: components of magnitude up to 1e\+06 Å"),
 ])
 def test_frames_found_by_fuzzing_name_file_and_frame(tmp_path, frames, spoil, message):
     frames = _custom_frames(frames)
