@@ -35,6 +35,27 @@ def test_non_periodic_without_cell_and_far_atoms():
     assert stress_volume(atoms) is None
 
 
+@pytest.mark.parametrize("pbc, far", [
+    ((False, False, False), [1e4, 0.0, 0.0]), ((False, False, False), [1e6, -1e6, 3e5]),
+    ((True, True, False), [1.0, 2.0, 1e6]), ((True, False, False), [0.5, -1e5, 1e5]),
+])
+def test_an_atom_far_from_the_others_is_searched_quietly(pbc, far):
+    """Found by fuzzing: an atom 1e4 Å from a cluster made matscipy bin the space between,
+    warn "Ratio of simulation cell size to cutoff is very large" and take 5 s."""
+    import warnings
+
+    rng = np.random.default_rng(1)
+    near = Atoms("Cu6", positions=rng.uniform(0, 4, (6, 3)), cell=np.diag([4.0, 4.5, 5.0]),
+                 pbc=pbc)
+    atoms = near + Atoms("Au2", positions=[far, np.add(far, [0.0, 2.4, 0.0])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        i, j, D, d = neighbour_pairs(atoms, 5.0)
+    ri, rj, rD = neighbor_list("ijD", atoms, 5.0)
+    np.testing.assert_array_equal(_canonical(i, j, D), _canonical(ri, rj, rD))
+    assert {(6, 7), (7, 6)} <= set(zip(i.tolist(), j.tolist()))     # the far pair too
+
+
 def test_validation_messages():
     with pytest.raises(ValueError, match="non-finite positions for atom indices \\[1\\]"):
         validate_atoms(Atoms("Cu2", positions=[[0, 0, 0], [np.inf, 0, 0]]))

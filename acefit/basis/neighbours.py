@@ -3,8 +3,9 @@
 Handles periodic, non-periodic and mixed boundary conditions with any cell:
 cell vectors along non-periodic directions are irrelevant to the neighbours, so
 they are replaced by long vectors orthogonal to the periodic ones (matscipy needs
-an invertible cell); the atoms are translated into that box.  Pair vectors are
-unchanged by this.
+an invertible cell); the atoms are translated into that box, and gaps between them
+wider than the cutoff along those directions narrowed (matscipy bins the whole box).
+Pair vectors are unchanged by this.
 """
 
 from __future__ import annotations
@@ -71,15 +72,34 @@ def stress_volume(atoms):
     return volume if volume > 1e-10 else None
 
 
+def _complement(cell, pbc):
+    """Orthonormal rows spanning the directions the periodic cell vectors do not."""
+    periodic = cell[pbc]
+    if not len(periodic):
+        return np.eye(3)
+    return np.linalg.svd(periodic)[2][len(periodic):]
+
+
+def _close_gaps(positions, directions, cutoff):
+    """``positions`` with every gap between atoms wider than ``cutoff`` + 1 Å along each of
+    ``directions`` (orthonormal, and orthogonal to the periodic cell vectors) narrowed to
+    that: the same pairs within ``cutoff``, with the same vectors, and a search box no
+    larger than the atoms need (an atom 1e4 Å from a cluster made matscipy bin the space
+    between, warn that the cell is large and take seconds)."""
+    for u in directions:
+        along = positions @ u
+        order = np.argsort(along, kind="stable")
+        excess = np.maximum(np.diff(along[order]) - (cutoff + 1.0), 0.0)
+        if excess.any():        # else unchanged, to the last bit
+            shift = np.empty(len(along))
+            shift[order] = np.concatenate(([0.0], np.cumsum(excess)))
+            positions = positions - np.outer(shift, u)
+    return positions
+
+
 def _search_cell(cell, pbc, positions, cutoff):
     """Invertible cell: periodic vectors kept, non-periodic ones orthogonal and long."""
-    periodic = cell[pbc]
-    # orthonormal complement of the periodic span
-    if len(periodic):
-        _, _, vt = np.linalg.svd(periodic)
-        complement = vt[len(periodic):]
-    else:
-        complement = np.eye(3)
+    complement = _complement(cell, pbc)
     extent = np.ptp(positions, axis=0).max() if len(positions) else 0.0
     length = extent + 2.0 * cutoff + 1.0
     new = cell.copy()
@@ -111,7 +131,9 @@ def neighbour_pairs(atoms, cutoff):
     if n == 0:
         return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0))
     pbc = np.asarray(atoms.pbc, dtype=bool)
-    cell = _search_cell(np.asarray(atoms.cell.array, dtype=float), pbc, pos, cutoff)
+    cell = np.asarray(atoms.cell.array, dtype=float)
+    pos = _close_gaps(pos, _complement(cell, pbc), cutoff)
+    cell = _search_cell(cell, pbc, pos, cutoff)
     # move atoms inside the box along the non-periodic directions
     frac = pos @ np.linalg.inv(cell)
     shift = np.where(pbc, 0.0, 0.5 - frac.mean(axis=0))
