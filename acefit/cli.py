@@ -175,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("potential", type=Path, metavar="POTENTIAL",
                    help="potential file (.h5) with a committee, or a run directory")
     q.add_argument("--pool", nargs="+", type=Path, required=True, metavar="FILE",
-                   help="candidate configurations (any file ase.io.read reads)")
+                   help="candidate configurations (any files ase.io.read reads, each once)")
     q.add_argument("-o", "--output", type=_output_file(check_extxyz_path), required=True,
                    metavar="XYZ",
                    help="where to write the chosen configurations (extended XYZ, a .xyz or "
@@ -608,15 +608,12 @@ def potential_labels(paths) -> list[str]:
 def _query(args, progress) -> int:
     import numpy as np
 
-    from acefit.data import check_file
     from acefit.potential import Potential
-    from acefit.query import QUERY_SCORES, query, read_pool
+    from acefit.query import QUERY_SCORES, check_pool_files, query, read_pool
 
-    # the paths before any work: the output must not replace a pool file (the user's data)
-    if args.output.is_dir():
-        raise ValueError(f"-o {args.output} is a folder; allowed: the path of a file to write")
-    for f in args.pool:
-        check_file(f, "pool file")
+    # the paths before any work (-o is no folder: argparse): the output must not replace a
+    # pool file (the user's data)
+    check_pool_files(args.pool)
     _refuse_overwriting("-o", args.output, "--pool", args.pool)
     n = 10 if args.n is None and args.threshold is None else args.n
     target = _potential_file(args.potential)

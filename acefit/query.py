@@ -10,7 +10,8 @@ uncertain ones to DFT. This module is the scoring and the choice:
   and the largest atomic force SD, the force deviation that such loops threshold;
 * :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
   above a threshold, a few per group of neighbouring frames at most;
-* :func:`read_pool` reads a pool file, each frame checked.
+* :func:`read_pool` reads a pool file, each frame checked; :func:`check_pool_files`
+  checks the files of a pool before any is read.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import numpy as np
 
 from acefit.data import SPECORDER_FORMATS
 
-__all__ = ["committee_deviation", "Query", "query", "read_pool", "QUERY_SCORES",
-           "SPECORDER_FORMATS"]
+__all__ = ["committee_deviation", "Query", "query", "read_pool", "check_pool_files",
+           "QUERY_SCORES", "SPECORDER_FORMATS"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
@@ -172,3 +173,31 @@ def read_pool(path, every: int = 1, species=None) -> list:
                           "is for LAMMPS dumps of atom types only", path)
         species = None
     return read_structures(path, name="pool file", every=every, species=species)
+
+
+def check_pool_files(paths) -> None:
+    """Check the files of a pool before any is read: each a regular file
+    (:func:`acefit.data.check_file`), and none of them an earlier one again, by the same
+    name or another path (a link, ``..``): its frames would be scored twice, and one could
+    be chosen twice.
+
+    Raises
+    ------
+    FileNotFoundError
+        A path that is not a regular file.
+    ValueError
+        A file named twice.
+    """
+    import os
+
+    from acefit.data import check_file
+
+    seen = {}
+    for path in paths:
+        status = os.stat(check_file(path, "pool file"))
+        key = (status.st_dev, status.st_ino)     # one file, by any path (os.path.samefile)
+        if key in seen:
+            again = "named twice" if str(seen[key]) == str(path) else f"{seen[key]} again"
+            raise ValueError(f"pool file {path} is {again}: its frames would be scored twice, "
+                             "and one could be chosen twice; allowed: each pool file once")
+        seen[key] = path

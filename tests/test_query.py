@@ -236,6 +236,22 @@ def test_pool_paths_that_are_no_files_exit_2_before_any_work(potential, tmp_path
     assert "frames scored" not in captured.out and not out.exists()
 
 
+def test_a_pool_file_named_twice_is_refused(potential, tmp_path, capsys):
+    """Found by fuzzing: `--pool f f` scored every frame twice and could choose one twice."""
+    pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    ase.io.write(pool, _pool(), format="extxyz")
+    (tmp_path / "sub").mkdir()
+    os.symlink(pool, tmp_path / "link.xyz")
+    for pools, again in (([pool, pool], "named twice"),
+                         ([pool, tmp_path / "sub" / ".." / "pool.xyz"], f"{pool} again"),
+                         ([tmp_path / "link.xyz", pool], f"{tmp_path / 'link.xyz'} again")):
+        assert _query(potential, pools, out, "-n", "3") == EXIT_ERROR
+        captured = capsys.readouterr()
+        assert f"pool file {pools[1]} is {again}: its frames would be scored twice, and one " \
+               "could be chosen twice; allowed: each pool file once" in captured.err
+        assert "frames scored" not in captured.out and not out.exists()
+
+
 def _usage_error(argv, capsys) -> str:
     """argparse's message for a bad command line, after checking it exits with 2."""
     with pytest.raises(SystemExit) as stop:
