@@ -7,7 +7,8 @@
   closer than ``min_distance``), ``"energy_blowup"`` (potential energy per atom rose
   more than ``energy_blowup`` eV/atom above its start), or ``"non_finite"``;
 * NVE runs with the energy drift per atom per ps (slope of a linear fit of the total
-  energy per atom against time) and the largest deviation;
+  energy per atom against time) and the largest deviation (none for a single atom, at
+  rest once its centre-of-mass motion is removed: reported as skipped, with the reason);
 * for cubic elements (fcc, bcc, diamond, sc): equilibrium lattice constant, C11, C12,
   C44 (``matscipy.elasticity.fit_elastic_constants``), relaxed vacancy formation
   energy and (100)/(110)/(111) surface energies, each next to a reference value
@@ -271,6 +272,10 @@ class ValidationReport:
                     "max abs ΔE (meV/atom) | stable |",
                     "|---|---|---|---|---|---|---|"]
             for r in self.nve:
+                if r["stable"] is None:     # not run
+                    out.append(f"| {r['config']} | {r['n_atoms']} | {r['timestep']:g} | - | "
+                               f"- | - | skipped: {r['reason']} |")
+                    continue
                 out.append(f"| {r['config']} | {r['n_atoms']} | {r['timestep']:g} | "
                            f"{_fmt(r['length_ps'])} | {_fmt(1e3 * r['drift_eV_atom_ps'])} | "
                            f"{_fmt(1e3 * r['max_deviation_eV_atom'])} | "
@@ -453,6 +458,20 @@ def _nvt(atoms, calc, T, dt, s, rng, bar):
                                  friction=s.friction / units.fs, fixcm=False,
                                  rng=rng)
     return _md_run(atoms, calc, factory, s.md_steps, s, bar)
+
+
+_ONE_ATOM = ("one atom: at rest once its centre-of-mass motion is removed, it has no "
+             "motion to integrate")
+"""Why a start structure of one atom gets no NVE run (its momentum, removed, left ASE's
+Maxwell-Boltzmann rescaling dividing by zero: a 'non_finite' run)."""
+
+
+def _not_run(reason, steps, bar):
+    """The result of an MD run not made: ``stable`` None, with the reason."""
+    bar.update(steps)
+    return {"stable": None, "reason": reason, "steps_done": 0, "min_distance": math.nan,
+            "max_energy_rise": math.nan, "drift_eV_atom_ps": math.nan,
+            "max_deviation_eV_atom": math.nan, "length_ps": 0.0}
 
 
 def _nve(atoms, calc, s, rng, bar):
@@ -718,7 +737,8 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None):
         if s.nve_steps:
             for k, a in enumerate(configs):
                 atoms = _prepare(a, s.min_atoms)
-                res = _nve(atoms, calc, s, rng, bar)
+                res = _nve(atoms, calc, s, rng, bar) if len(atoms) > 1 else \
+                    _not_run(_ONE_ATOM, s.nve_steps, bar)
                 report.nve.append({"config": names[k],
                                    "n_atoms": len(atoms), "timestep": s.nve_timestep,
                                    "steps": s.nve_steps, **res})

@@ -319,6 +319,23 @@ def test_start_structures_no_potential_can_evaluate_are_refused(tmp_path):
     assert len(read_structures(QUICKSTART)) == len(read(QUICKSTART, ":"))
 
 
+def test_one_atom_gets_no_nve_run_and_the_report_says_why():
+    """Found by fuzzing: an isolated atom's NVE run was reported 'NO: non_finite', after
+    ASE's Maxwell-Boltzmann rescaling divided by its zero kinetic energy."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = validate(EMT(), [Atoms("Cu"), bulk("Cu", "fcc", a=3.6, cubic=True)],
+                          dict(FAST, md_steps=20, nve_steps=20))
+    one, crystal = report.nve
+    assert one["stable"] is None and one["steps_done"] == 0 and crystal["stable"]
+    assert "| 0 Cu | 1 | 1 | - | - | - | skipped: one atom: at rest once its centre-of-mass " \
+           "motion is removed, it has no motion to integrate |" in report.to_markdown()
+    assert json.loads(report.to_json())["nve"][0]["stable"] is None
+    assert all(r["stable"] for r in report.md)      # NVT moves it: a run, and stable
+
+
 def test_a_molecule_starts_md_without_a_cell():
     # the shortest distance came from matscipy's neighbour list, which needs an
     # invertible cell: 'Singular matrix'
