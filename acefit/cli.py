@@ -512,7 +512,8 @@ def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
     if output is None:
         return
     for f in inputs:
-        if Path(output).resolve() == Path(f).resolve() or (
+        # realpath, not Path.resolve: a loop of links is left to the reader to name
+        if os.path.realpath(output) == os.path.realpath(f) or (
                 Path(output).exists() and Path(f).exists() and os.path.samefile(output, f)):
             raise ValueError(f"{option} {output} is the {input_option} file {f}: writing there "
                              f"would overwrite it; allowed: a path that is none of the "
