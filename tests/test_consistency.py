@@ -86,3 +86,13 @@ def test_groups_are_checked_apart():
     bad = relabel(emt_frames(seed=5, config_type="bad"), STRESS_READINGS["the opposite sign"])
     checks = {c.config_type: c for c in check_stresses(good + bad)}
     assert checks["good"].verdict == "consistent" and checks["bad"].verdict == "inconsistent"
+
+
+def test_a_large_group_is_checked_on_evenly_spaced_frames(monkeypatch):
+    import acefit.consistency as consistency
+
+    frames = relabel(emt_frames(n=12), STRESS_READINGS["the opposite sign"])
+    monkeypatch.setattr(consistency, "MAX_FRAMES", 6)
+    (check,) = check_stresses(frames)
+    assert check.verdict == "inconsistent" and check.pairs <= 15      # pairs of 6 frames
+    assert len(strain_pairs(frames[::2])) == check.pairs
