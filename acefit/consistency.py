@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StressCheck", "check_stresses", "strain_pairs", "pair_miss",
+__all__ = ["StressCheck", "check_stresses", "strain_pairs", "pair_miss", "end_derivatives",
            "STRESS_READINGS"]
 
 MAX_STRAIN = 0.05      # largest |h_a⁻¹ h_b − 1| of a pair: the trapezoid needs small steps
@@ -82,12 +82,20 @@ def _step(a, b):
     return b.atoms.cell.array - a.atoms.cell.array, ds - np.round(ds)
 
 
-def pair_miss(a, b, reading=STRESS_READINGS["as labelled"]) -> float | None:
-    """Relative miss of the trapezoid estimate of E_b − E_a from ``a``'s and ``b``'s
-    forces and stresses (:class:`acefit.data.LabelledConfig`, stresses read through
-    ``reading``); None when the pair's energy scale is below ``MIN_WORK`` per atom."""
+def end_derivatives(a, b, reading=STRESS_READINGS["as labelled"]) -> tuple[float, float]:
+    """dE/dt (eV) at ``a`` and at ``b`` (:class:`acefit.data.LabelledConfig`) along the
+    straight path from ``a`` to ``b``, from their forces and stresses (read through
+    ``reading``); their mean is the trapezoid estimate of E_b − E_a."""
     dh, ds = _step(a, b)
-    ends = [_end_derivative(c.atoms, c.forces, reading(c.stress), dh, ds) for c in (a, b)]
+    first, last = (_end_derivative(c.atoms, c.forces, reading(c.stress), dh, ds)
+                   for c in (a, b))
+    return first, last
+
+
+def pair_miss(a, b, reading=STRESS_READINGS["as labelled"]) -> float | None:
+    """Relative miss of the trapezoid estimate of E_b − E_a (:func:`end_derivatives`);
+    None when the pair's energy scale is below ``MIN_WORK`` per atom."""
+    ends = end_derivatives(a, b, reading)
     d_energy = b.energy - a.energy
     scale = max(abs(ends[0]), abs(ends[1]), abs(d_energy))
     if scale < MIN_WORK * a.n_atoms:
