@@ -849,7 +849,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("basis: %d functions (%s)", len(basis), basis_summary(basis))
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
-        check_against_data(cfg, data, basis)
+        stress_checks = check_against_data(cfg, data, basis)
         _log_repulsion_reach(cfg, data)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
         write_json(run_dir / RUN_FILES["functions"], {
@@ -904,7 +904,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         state.update(status="finished", finished=timestamp(), wall_time_s=wall)
         report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
                               paths=paths, errors=errs, selected=exported, timings=timings,
-                              wall_time=wall, resumed=resumed)
+                              wall_time=wall, resumed=resumed, stress_checks=stress_checks)
         write_report(report, run_dir)
         write_json(run_dir / RUN_FILES["state"], state)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])
@@ -946,12 +946,14 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
                     ", ".join(beyond), n_functions)
 
 
-def check_against_data(cfg: dict, data, basis) -> None:
+def check_against_data(cfg: dict, data, basis) -> list:
     """What the loaded data and the config cannot do together, found before the assembly
     (so that a corrected config reuses the run directory): an error for an element the
     basis lacks (naming the file and frame), an error for a selection metric whose
     quantity the selecting set lacks (nothing would be exported), a warning for
-    config_type weights that match no training configuration (typos)."""
+    config_type weights that match no training configuration (typos), and for weighed
+    stresses that disagree with their energies. Returns the stress checks
+    (:func:`acefit.consistency.check_stresses`) of the training and validation data."""
     from acefit.config import ConfigError
     from acefit.data import check_elements
 
@@ -976,13 +978,14 @@ def check_against_data(cfg: dict, data, basis) -> None:
             "functions (a lower basis.totaldegree or order), or more training data"))],
             cfg.get("config_file", "<config>"))
     _warn_repeated_structures(data)
-    _warn_inconsistent_stresses(cfg, data)
+    checks = _warn_inconsistent_stresses(cfg, data)
     present = {c.config_type for c in data.train}
     unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
     if unused:
         get_logger().warning(
             "data.weights.config_type: %s match no training configuration (their weights are "
             "unused); config_types in the training data: %s", unused, sorted(present))
+    return checks
 
 
 def _warn_repeated_structures(data) -> None:
@@ -1010,20 +1013,22 @@ def _warn_repeated_structures(data) -> None:
                         fitted, *pairs[0], "fit" if fitted == "training" else "selection")
 
 
-def _warn_inconsistent_stresses(cfg, data) -> None:
+def _warn_inconsistent_stresses(cfg, data) -> list:
     """Warn about fitted stresses that disagree with their energies (an error of sign,
-    Voigt order or units in the labels; :mod:`acefit.consistency`)."""
+    Voigt order or units in the labels; :mod:`acefit.consistency`); the checks."""
     from acefit.consistency import check_stresses
     from acefit.design import weights_for
 
     table = weight_table(cfg)
-    for check in check_stresses([*data.train, *(data.val or [])]):
+    checks = check_stresses([*data.train, *(data.val or [])])
+    for check in checks:
         weight = weights_for(table, check.config_type)["V"]
         if check.verdict == "inconsistent" and weight > 0:
             get_logger().warning(
                 "%s; they are fitted with V %g: fix the labels, or set "
                 "data.weights.config_type: {%s: {V: 0.0}}", check.describe(), weight,
                 check.config_type)
+    return checks
 
 
 def basis_elements(basis) -> list[str]:

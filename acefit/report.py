@@ -19,8 +19,9 @@ REPORT_VERSION = 1
 
 
 def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, timings,
-                 wall_time, resumed=False) -> dict:
-    """Everything worth knowing about a finished run, as JSON-ready dicts."""
+                 wall_time, resumed=False, stress_checks=()) -> dict:
+    """Everything worth knowing about a finished run, as JSON-ready dicts;
+    ``stress_checks``: :class:`acefit.consistency.StressCheck` of the fitted data."""
     from acefit import __version__
     from acefit.environment import environment
     from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp
@@ -63,7 +64,10 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                  "n_atoms": {"train": sum(c.n_atoms for c in data.train),
                              "val": sum(c.n_atoms for c in data.val),
                              "test": sum(c.n_atoms for c in data.test)},
-                 "config_types": dict(sorted(config_types.items()))},
+                 "config_types": dict(sorted(config_types.items())),
+                 "stress_checks": [{"config_type": c.config_type, "verdict": c.verdict,
+                                    "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
+                                    "reading_bad": c.reading_bad} for c in stress_checks]},
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
                   "composition": basis_summary(basis), "settings": cfg["basis"]},
         "e0": {"values": system.e0.as_symbols(), "method": system.e0.method},
@@ -223,6 +227,7 @@ def to_markdown(report: dict) -> str:
         "- config types: " + ", ".join(f"{k} ({v['train']}/{v['val']}/{v['test']})"
                                        for k, v in d["config_types"].items())
         + " (train/val/test)",
+        *_stress_check_lines(d.get("stress_checks", [])),
         f"- basis: {report['basis']['n_functions']} functions of {', '.join(report['basis']['elements'])} "
         f"({report['basis']['composition']})",
         "- E0 (" + report["e0"]["method"] + "): " + ", ".join(
@@ -278,6 +283,20 @@ def to_markdown(report: dict) -> str:
     lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]
     lines += [f"| total | {report['wall_time_s']:.1f} |", ""]
     return "\n".join(lines)
+
+
+def _stress_check_lines(checks) -> list[str]:
+    """The stress checks of the groups that had strain pairs to test, as one line."""
+    from acefit.consistency import MISS
+
+    tested = [c for c in checks if c["verdict"] != "untested"]
+    if not tested:
+        return []
+    return ["- stresses against energies on strain pairs (pairs missing ΔE by > "
+            f"{100 * MISS:.0f} %): " + "; ".join(
+                f"{c['config_type']} {c['verdict']} ({c['bad']} of {c['pairs']}"
+                + (f"; with {c['reading']}, {c['reading_bad']})" if c["reading"] else ")")
+                for c in tested)]
 
 
 def write_report(report: dict, run_dir) -> None:

@@ -260,6 +260,15 @@ def test_stresses_that_disagree_with_their_energies_are_not_fitted(tmp_path, cap
     assert "Elastic: stresses inconsistent with the energies" in err
     assert "they are fitted with V 1: fix the labels, or set data.weights.config_type: " \
            "{Elastic: {V: 0.0}}" in err
+    # the report says it too
+    assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
+    report = (tmp_path / "runs" / "run" / "report.md").read_text()
+    assert "- stresses against energies on strain pairs (pairs missing ΔE by > 25 %): " \
+           "Elastic inconsistent (" in report and "; with yz and xz swapped, 0)" in report
+    import json
+    checks = json.loads((tmp_path / "runs" / "run" / "report.json").read_text())["data"][
+        "stress_checks"]
+    assert {c["config_type"]: c["reading"] for c in checks}["Elastic"] == "yz and xz swapped"
     # one group only: the default weight is the one to change; consistent labels stay fitted
     alone = tmp_path / "alone.xyz"
     ase.io.write(alone, _strain_series(), format="extxyz")
