@@ -380,7 +380,18 @@ def _init(args) -> int:
         pair, (dmin, where) = next(iter(s.shortest.items()))
         print(f"shortest distance {dmin:.2f} Å ({pair}, {where}) -> ZBL repulsion zero from "
               f"{facts['repulsion'][1]:.1f} Å on")
-    for check in facts["stress_checks"]:
+    from acefit.consistency import MIN_PAIRS
+
+    checks = facts["stress_checks"]
+    if checks:
+        untested = [c.config_type for c in checks if c.verdict == "untested"]
+        print("stresses against energies on strain pairs: " + "; ".join(
+            f"{c.config_type} {c.verdict} ({c.bad} of {c.pairs} pairs miss)"
+            for c in checks if c.verdict != "untested")
+            + ("; " if len(untested) < len(checks) and untested else "")
+            + (f"not tested (fewer than {MIN_PAIRS} strain pairs): {', '.join(untested)}"
+               if untested else ""))
+    for check in checks:
         if check.verdict in ("inconsistent", "unclear"):
             print(("note: " if check.verdict == "unclear" else "stresses not fitted (V 0): ")
                   + check.describe())

@@ -31,6 +31,7 @@ finished run is never overwritten unless ``force=True``.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -1027,7 +1028,7 @@ def _warn_inconsistent_stresses(cfg, data) -> list:
             get_logger().warning(
                 "%s; they are fitted with V %g: fix the labels, or set "
                 "data.weights.config_type: {%s: {V: 0.0}}", check.describe(), weight,
-                check.config_type)
+                json.dumps(check.config_type))
     return checks
 
 

@@ -351,8 +351,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     if len(s.config_types) > 1:
         lines += ["    # overrides per config_type; the groups in these files:"]
         width = max(len(_q(t)) for t in s.config_types)
-        lines += [f"    #   {_q(group) + ':':<{width + 1}} {{E: 30.0, F: 1.0, V: 1.0}}"
-                  f"    # {count} configurations"
+        lines += [f"    #   {_q(group) + ':':<{width + 1}} {{E: 30.0, F: 1.0, "
+                  f"V: {0.0 if group in unfit else 1.0}}}    # {count} configurations"
                   for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])]
         lines += ["    config_type: {"
                   + ("" if every_stress_unfit else

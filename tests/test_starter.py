@@ -247,8 +247,10 @@ def test_stresses_that_disagree_with_their_energies_are_not_fitted(tmp_path, cap
     out = capsys.readouterr().out
     assert "stresses not fitted (V 0): Elastic: stresses inconsistent with the energies" in out
     assert "with yz and xz swapped, 0 do: check how these stresses were converted" in out
+    assert "stresses against energies on strain pairs: Elastic inconsistent (" in out
     text = config.read_text()
     assert 'config_type: {"Elastic": {V: 0.0}}' in text and "with yz and xz swapped" in text
+    assert '#   "Elastic": {E: 30.0, F: 1.0, V: 0.0}' in text     # the template agrees
     cfg = load_config(config)
     assert cfg["data"]["weights"]["default"]["V"] == 1.0
     assert cfg["data"]["weights"]["config_type"]["Elastic"]["V"] == 0.0
@@ -259,7 +261,7 @@ def test_stresses_that_disagree_with_their_energies_are_not_fitted(tmp_path, cap
     err = capsys.readouterr().err
     assert "Elastic: stresses inconsistent with the energies" in err
     assert "they are fitted with V 1: fix the labels, or set data.weights.config_type: " \
-           "{Elastic: {V: 0.0}}" in err
+           '{"Elastic": {V: 0.0}}' in err
     # the report says it too
     assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
     report = (tmp_path / "runs" / "run" / "report.md").read_text()
