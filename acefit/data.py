@@ -259,7 +259,9 @@ def types_only(path, fmt=None) -> bool:
         return False
     if fmt == "lammps-dump-binary":
         return True
-    with open(path, "rb") as handle:
+    from ase.io.formats import open_with_compression
+
+    with open_with_compression(str(path), "rb") as handle:      # as ASE reads md.dump.gz
         for line in handle:
             if line.startswith(b"ITEM: ATOMS"):
                 columns = line.split()[2:]

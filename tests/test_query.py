@@ -314,6 +314,16 @@ def test_lammps_dumps_of_types_need_their_species(tmp_path, caplog):
         assert [a.get_chemical_symbols() for a in read] == \
             [a.get_chemical_symbols() for a in frames]
     assert f"note: --species ignored for {dump}: it names its elements" in caplog.text
+    # compressed, as ASE reads it (found by review: a .gz dump was read as H, He, ...)
+    import gzip
+
+    _dump(dump, frames)
+    packed = tmp_path / "md.lammpstrj.gz"
+    packed.write_bytes(gzip.compress(dump.read_bytes()))
+    read = read_pool(packed, species=["Cu", "Au"])
+    assert [a.get_chemical_symbols() for a in read] == [a.get_chemical_symbols() for a in frames]
+    with pytest.raises(ValueError, match="a LAMMPS dump of atom types without element names"):
+        read_pool(packed)
 
 
 def test_a_threshold_is_a_finite_number(potential, tmp_path, capsys):
