@@ -38,6 +38,8 @@ def test_non_periodic_without_cell_and_far_atoms():
 @pytest.mark.parametrize("pbc, far", [
     ((False, False, False), [1e4, 0.0, 0.0]), ((False, False, False), [1e6, -1e6, 3e5]),
     ((True, True, False), [1.0, 2.0, 1e6]), ((True, False, False), [0.5, -1e5, 1e5]),
+    # far along a periodic direction (found by review: the box across it grew that long)
+    ((False, False, True), [0.0, 0.0, 1e5]), ((True, False, False), [1e5, 0.5, 0.5]),
 ])
 def test_an_atom_far_from_the_others_is_searched_quietly(pbc, far):
     """Found by fuzzing: an atom 1e4 Å from a cluster made matscipy bin the space between,
@@ -105,3 +107,15 @@ def test_close_atoms_are_found_across_grid_lines_and_cell_faces():
             check_distinct_positions(atoms)
         atoms.positions[0] = np.add(at, [0.01, 0, 0])          # 0.01 Å apart: allowed
         check_distinct_positions(atoms)
+
+
+def test_the_search_box_spans_the_atoms_across_the_periodic_directions_only():
+    """Found by review (session 26): an atom 1e5 Å along a periodic direction made the box
+    1e5 Å wide across it too (3.8 s a search, and at 3e5 Å no memory for the bins)."""
+    from acefit.basis.neighbours import _search_cell
+
+    cell = np.diag([4.0, 4.5, 5.0])
+    positions = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 3.0], [0.5, 0.5, 1e5]])
+    box = _search_cell(cell, np.array([False, False, True]), positions, 5.0)
+    assert np.allclose(box[2], cell[2])                          # the periodic vector kept
+    assert np.linalg.norm(box[:2], axis=1).max() <= 2.0 + 2 * 5.0 + 1.0 + 1e-9

@@ -100,7 +100,11 @@ def _close_gaps(positions, directions, cutoff):
 def _search_cell(cell, pbc, positions, cutoff):
     """Invertible cell: periodic vectors kept, non-periodic ones orthogonal and long."""
     complement = _complement(cell, pbc)
-    extent = np.ptp(positions, axis=0).max() if len(positions) else 0.0
+    # the atoms' span across the periodic directions only: along them an atom may sit many
+    # cells away (unwrapped MD), and a box that long binned nothing but empty space
+    if not len(complement) or not len(positions):
+        return cell.copy()
+    extent = np.ptp(positions @ complement.T, axis=0).max()
     length = extent + 2.0 * cutoff + 1.0
     new = cell.copy()
     new[~pbc] = complement * length
