@@ -680,9 +680,9 @@ def format_path(target, fmt: str) -> Path:
     stem is replaced (``pot.h5`` -> pot.h5, pot.yace), any other kept, since it is part of
     the name (a solver label ``omp.a``: ``omp.a_t10.h5``, not ``omp.h5``)."""
     target = Path(target)
-    if target.suffix in FORMAT_SUFFIXES.values():
+    if target.suffix.lower() in FORMAT_SUFFIXES.values():      # pot.H5 too
         return target.with_suffix(FORMAT_SUFFIXES[fmt])
-    return target.with_name(target.name + FORMAT_SUFFIXES[fmt])
+    return target.with_name(target.name.rstrip(".") + FORMAT_SUFFIXES[fmt])
 
 
 def write_format(potential, target: Path, fmt: str, export_cfg: dict):

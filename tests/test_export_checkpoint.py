@@ -184,6 +184,9 @@ def test_dots_in_a_name_are_kept(run, tmp_path, capsys):
     # a format's suffix on the stem is replaced: -o pot.h5 writes pot.h5 and pot.yace
     assert [format_path("pot.h5", f).name for f in ("acefit", "yace")] == ["pot.h5", "pot.yace"]
     assert format_path("pot.yace", "acefit").name == "pot.h5"
+    # found by review: pot.H5 gave pot.H5.h5, and pot. gave pot..h5
+    assert [format_path("pot.H5", f).name for f in ("acefit", "yace")] == ["pot.h5", "pot.yace"]
+    assert format_path("pot.", "acefit").name == "pot.h5"
 
 
 def test_the_default_path_is_the_headline_potentials(run, capsys):
