@@ -200,8 +200,12 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
             raise ValueError(f"{path}, frame {frame}: the file ends after {short[1]} of the "
                              f"frame's {short[2]} atom lines: it looks truncated; allowed: "
                              f"complete frames") from exc
+        if "StopIteration" in str(exc) and frame is not None:    # cut after a count line
+            raise ValueError(f"{path}, frame {frame}: the file ends inside the frame: it looks "
+                             "truncated; allowed: complete frames") from exc
         where = f", frame {frame}" if frames and frame is not None else ""
-        raise ValueError(f"cannot read configurations from {path}{where}: {exc}") from exc
+        detail = str(exc) or f"{type(exc).__name__} in ASE's reader, without a message"
+        raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
     if by_type:
         _elements_of_types(frames, species, [f"{path}, frame {i}" for i in
                                              _frame_indices(index, len(frames))])

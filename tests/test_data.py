@@ -387,6 +387,10 @@ def test_a_truncated_file_names_the_frame_it_ends_in(xyz):
     with pytest.raises(ValueError, match=re.escape(f"{xyz}, frame 5: the file ends")):
         read_structures(xyz, every=5)
     assert len(read_structures(xyz, every=2)) == 3      # frames 0, 2 and 4: whole
+    xyz.write_text("".join(lines[:-5]))         # found by review: cut after frame 5's count
+    with pytest.raises(ValueError, match=re.escape(f"{xyz}, frame 5: the file ends inside the "
+                                                   "frame: it looks truncated")):
+        load_configurations(xyz)
     lines[9] = lines[9].replace(lines[9].split()[1], "1.2.3", 1)   # frame 1, atom 1
     xyz.write_text("".join(lines))
     with pytest.raises(ValueError, match=re.escape(f"cannot read configurations from {xyz}, "
@@ -446,3 +450,16 @@ def test_commands_with_an_output_name_a_loop_of_links_as_data(tmp_path, capsys):
     loop = _link_loop(tmp_path / "data.xyz")
     assert main(["init", str(loop), "-o", str(tmp_path / "x.yaml")]) == EXIT_CONFIG
     assert f"configuration file {loop} is a loop of symbolic links" in capsys.readouterr().err
+
+
+def test_a_reader_error_without_a_message_is_named(tmp_path, frames):
+    """Found by review: ASE's database readers raise a bare AssertionError for a slice with
+    a step, and the message ended in ': ' with nothing after it."""
+    from acefit.data import read_frames
+
+    path = tmp_path / "frames.json"
+    ase.io.write(path, frames, format="json")
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot read configurations from {path}: AssertionError in ASE's reader, "
+            "without a message")):
+        read_frames(path, "::2")
