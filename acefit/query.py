@@ -22,10 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.data import SPECORDER_FORMATS
-
 __all__ = ["committee_deviation", "Query", "query", "read_pool", "check_pool_files",
-           "QUERY_SCORES", "SPECORDER_FORMATS"]
+           "QUERY_SCORES"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
