@@ -18,7 +18,8 @@ quickstart) no pair of steps up to 5 % misses by more than 19 %; a stress in the
 convention misses by 30-190 % on a strain series. Pairs whose forces do most of the work
 (variable-cell MD) test the forces rather than the stresses and are left out. A config_type's verdict is the share of its pairs that miss by more than
 ``MISS``. Where the labels miss, the same test is run on the stresses read in other
-conventions (two shear components swapped, the opposite sign), to say what went wrong.
+conventions (two shear components swapped, the opposite sign, GPa or kbar for eV/Å³), to
+say what went wrong.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from acefit.metrics import EV_PER_A3_TO_GPA
 
 __all__ = ["StressCheck", "check_stresses", "strain_pairs", "pair_miss", "end_derivatives",
            "STRESS_READINGS"]
@@ -67,6 +70,11 @@ STRESS_READINGS = {
     "yz and xy swapped": _swap(3, 5),
     "xz and xy swapped": _swap(4, 5),
     "the opposite sign": lambda v: -np.asarray(v, dtype=float),
+    "the values in GPa (not eV/Å³)": lambda v: np.asarray(v, dtype=float) / EV_PER_A3_TO_GPA,
+    "the values in kbar (not eV/Å³)":
+        lambda v: np.asarray(v, dtype=float) / (10 * EV_PER_A3_TO_GPA),
+    "the values in kbar and the opposite sign (VASP's OUTCAR)":
+        lambda v: -np.asarray(v, dtype=float) / (10 * EV_PER_A3_TO_GPA),
 }
 
 

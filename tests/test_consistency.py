@@ -91,8 +91,19 @@ def test_a_wrong_convention_is_found_and_named(reading):
     assert f"with {reading}, 0 do" in check.describe()
 
 
-def test_wrong_units_are_inconsistent_without_a_reading():
-    frames = relabel(emt_frames(), lambda s: 160.21766208 * np.asarray(s))   # GPa as eV/Å³
+@pytest.mark.parametrize("factor, reading", [
+    (160.21766208, "the values in GPa (not eV/Å³)"),
+    (1602.1766208, "the values in kbar (not eV/Å³)"),
+    (-1602.1766208, "the values in kbar and the opposite sign (VASP's OUTCAR)"),
+])
+def test_wrong_units_are_found_and_named(factor, reading):
+    frames = relabel(emt_frames(), lambda s: factor * np.asarray(s))
+    (check,) = check_stresses(frames)
+    assert check.verdict == "inconsistent" and check.reading == reading
+
+
+def test_an_error_no_reading_explains_is_inconsistent_without_one():
+    frames = relabel(emt_frames(), lambda s: 3.0 * np.asarray(s))
     (check,) = check_stresses(frames)
     assert check.verdict == "inconsistent" and check.reading is None
 

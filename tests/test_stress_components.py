@@ -35,10 +35,15 @@ def test_the_reading_the_potential_follows_is_named(tmp_path, capsys):
     pot_file = tmp_path / "pot.h5"
     pot.save(pot_file)
     script.main([str(pot_file), str(data)])
-    out = capsys.readouterr().out
-    rows = {line.split("|")[1].strip(): line.split("|") for line in out.splitlines()[2:]}
+    lines = capsys.readouterr().out.splitlines()
+    header = [cell.strip() for cell in lines[0].split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.split("|")]
+        rows[cells[1]] = dict(zip(header, cells))
     assert set(rows) == {"right", "swapped"}
-    assert rows["right"][8].strip() == "as labelled"
-    assert rows["swapped"][8].strip() == "yz and xz swapped"
-    assert float(rows["right"][3]) < 1e-9 and float(rows["swapped"][4]) < 1e-9   # MAE, GPa
-    assert float(rows["swapped"][10]) > 0.99                # r(pred yz, label xz)
+    assert rows["right"]["lowest"] == "as labelled"
+    assert rows["swapped"]["lowest"] == "yz and xz swapped"
+    assert float(rows["right"]["MAE as labelled (GPa)"]) < 1e-9
+    assert float(rows["swapped"]["MAE yz and xz swapped (GPa)"]) < 1e-9
+    assert float(rows["swapped"]["r(pred yz, label xz)"]) > 0.99
