@@ -384,13 +384,12 @@ def _init(args) -> int:
 
     checks = facts["stress_checks"]
     if checks:
+        parts = [c.summary() for c in checks if c.verdict != "untested"]
         untested = [c.config_type for c in checks if c.verdict == "untested"]
-        print("stresses against energies on strain pairs: " + "; ".join(
-            f"{c.config_type} {c.verdict} ({c.bad} of {c.pairs} pairs miss)"
-            for c in checks if c.verdict != "untested")
-            + ("; " if len(untested) < len(checks) and untested else "")
-            + (f"not tested (fewer than {MIN_PAIRS} strain pairs): {', '.join(untested)}"
-               if untested else ""))
+        if untested:
+            parts.append(f"not tested (fewer than {MIN_PAIRS} strain pairs): "
+                         + ", ".join(untested))
+        print("stresses against energies on strain pairs: " + "; ".join(parts))
     for check in checks:
         if check.verdict in ("inconsistent", "unclear"):
             print(("note: " if check.verdict == "unclear" else "stresses not fitted (V 0): ")

@@ -24,9 +24,10 @@ say what went wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from ase.stress import voigt_6_to_full_3x3_stress
 
 from acefit.metrics import EV_PER_A3_TO_GPA
 
@@ -48,11 +49,6 @@ MAX_PAIRS = 200        # per config_type: enough for a share, bounded cost
 CANDIDATES = 20        # closest cells offered per frame
 MAX_FRAMES = 2000      # per config_type, evenly spaced: the pair search is O(frames²)
                        # (0.5 s at 2000 frames, 5 s at 8000); elastic series are small
-
-
-def _voigt_tensor(v):
-    xx, yy, zz, yz, xz, xy = v
-    return np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
 
 
 def _swap(i, j):
@@ -82,7 +78,7 @@ def _end_parts(atoms, forces, stress, dh, ds) -> tuple[float, float]:
     """dE/dt at one end of the path (eV): the work of its forces, and of its stress (Voigt)."""
     h = atoms.cell.array
     force_work = 0.0 if forces is None else -float(np.sum(forces * (ds @ h)))
-    stress_work = atoms.get_volume() * float(np.sum(_voigt_tensor(stress)
+    stress_work = atoms.get_volume() * float(np.sum(voigt_6_to_full_3x3_stress(stress)
                                                     * np.linalg.solve(h, dh)))
     return force_work, stress_work
 
@@ -189,6 +185,12 @@ class StressCheck:
             return "untested"
         return _verdict(self.bad, self.pairs)
 
+    def summary(self) -> str:
+        """Its verdict in a few words: ``Elastic inconsistent (71 of 200 pairs miss; with
+        yz and xz swapped, 0)``."""
+        return (f"{self.config_type} {self.verdict} ({self.bad} of {self.pairs} pairs miss"
+                + (f"; with {self.reading}, {self.reading_bad})" if self.reading else ")"))
+
     def describe(self) -> str:
         """One line for a person: what was tested and what it found."""
         if self.verdict == "untested":
@@ -247,7 +249,6 @@ def check_stresses(configs) -> list[StressCheck]:
                       for name, read in STRESS_READINGS.items() if name != "as labelled"}
             name = min(others, key=others.get)
             if _verdict(others[name], len(misses)) == "consistent":
-                check = StressCheck(config_type, check.pairs, check.bad, check.examples,
-                                    name, others[name])
+                check = replace(check, reading=name, reading_bad=others[name])
         checks.append(check)
     return checks

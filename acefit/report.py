@@ -286,17 +286,16 @@ def to_markdown(report: dict) -> str:
 
 
 def _stress_check_lines(checks) -> list[str]:
-    """The stress checks of the groups that had strain pairs to test, as one line."""
-    from acefit.consistency import MISS
+    """The stress checks (report.json's records) of the groups that had strain pairs to
+    test, as one line."""
+    from acefit.consistency import MISS, StressCheck
 
-    tested = [c for c in checks if c["verdict"] != "untested"]
+    tested = [StressCheck(**{k: v for k, v in c.items() if k != "verdict"})
+              for c in checks if c["verdict"] != "untested"]
     if not tested:
         return []
     return ["- stresses against energies on strain pairs (pairs missing ΔE by > "
-            f"{100 * MISS:.0f} %): " + "; ".join(
-                f"{c['config_type']} {c['verdict']} ({c['bad']} of {c['pairs']}"
-                + (f"; with {c['reading']}, {c['reading_bad']})" if c["reading"] else ")")
-                for c in tested)]
+            f"{100 * MISS:.0f} %): " + "; ".join(c.summary() for c in tested)]
 
 
 def write_report(report: dict, run_dir) -> None:
