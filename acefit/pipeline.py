@@ -971,7 +971,8 @@ def check_against_data(cfg: dict, data, basis) -> list:
                 cfg.get("config_file", "<config>"))
     from acefit.plan import row_counts
 
-    m = sum(row_counts(data.train, weight_table(cfg))[1].values())
+    table = weight_table(cfg)
+    m = sum(row_counts(data.train, table)[1].values())
     if m < len(basis):      # the reduced form needs m >= n (found by fuzzing `acefit init`)
         raise ConfigError([("basis", (
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
@@ -979,7 +980,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
             "functions (a lower basis.totaldegree or order), or more training data"))],
             cfg.get("config_file", "<config>"))
     _warn_repeated_structures(data)
-    checks = _warn_inconsistent_stresses(cfg, data)
+    checks = _warn_inconsistent_stresses(table, data)
     present = {c.config_type for c in data.train}
     unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
     if unused:
@@ -1014,13 +1015,13 @@ def _warn_repeated_structures(data) -> None:
                         fitted, *pairs[0], "fit" if fitted == "training" else "selection")
 
 
-def _warn_inconsistent_stresses(cfg, data) -> list:
-    """Warn about fitted stresses that disagree with their energies (an error of sign,
-    Voigt order or units in the labels; :mod:`acefit.consistency`); the checks."""
+def _warn_inconsistent_stresses(table: dict, data) -> list:
+    """Warn about stresses weighed in ``table`` (:func:`weight_table`) that disagree with
+    their energies (an error of sign, Voigt order or units in the labels;
+    :mod:`acefit.consistency`); the checks."""
     from acefit.consistency import check_stresses
     from acefit.design import weights_for
 
-    table = weight_table(cfg)
     checks = check_stresses([*data.train, *(data.val or [])])
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]

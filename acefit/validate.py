@@ -699,20 +699,20 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None):
     s.check()
     calc = _as_calculator(calc_or_potential)
     configs = list(configs)
+    where = where or [f"structure {k}" for k in range(len(configs))]
     for k, a in enumerate(configs):
         if not hasattr(a, "get_positions"):
             raise ValueError(f"configs[{k}] is not an ase.Atoms ({type(a).__name__})")
         # no atoms (a periodic cell was repeated towards min_atoms forever), atoms on one
         # point, a NaN cell: no potential evaluates them, and no MD run reports them better
-        check_atoms(a, f"structure {k}" if where is None else where[k])
+        check_atoms(a, where[k])
     pot = getattr(calc, "potential", None)
     if pot is not None and hasattr(pot, "elements"):
         # a structure the potential cannot evaluate is bad input, not an unstable run
         for k, a in enumerate(configs):
             unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements))
             if unknown:
-                name = f"structure {k}" if where is None else where[k]
-                raise ValueError(f"{name} ({_config_name(a, k)}) contains elements "
+                raise ValueError(f"{where[k]} ({_config_name(a, k)}) contains elements "
                                  f"{unknown} that the potential does not cover (it covers "
                                  f"{sorted(pot.elements)})")
     names = [_config_name(a, k) for k, a in enumerate(configs)]
