@@ -139,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
         ev.add_argument(_key_option(label), default=default, metavar="KEY",
                         help=f"where the {label} labels are (default: "
                              f"{default or 'none; read instead of the stress when given'})")
+    ev.add_argument("--stress-reading", type=_stress_reading, action="append", default=[],
+                    metavar="[CONFIG_TYPE=]NAME",
+                    help="read the stresses of every configuration, or of one config_type, "
+                         "in another convention, as the config's data.stress_reading (e.g. "
+                         "Elastic=swap_yz_xz, kbar); repeat for several groups")
     ev.add_argument("--predictions", type=_output_file(check_extxyz_path), default=None,
                     metavar="XYZ",
                     help="write the configurations with their labels and every potential's "
@@ -230,6 +235,19 @@ def _committee_size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"found {text!r}; allowed: 0 (none) or an integer "
                                          ">= 2 (a spread needs two members)")
     return size
+
+
+def _stress_reading(text: str) -> tuple:
+    """``--stress-reading [GROUP=]NAME``: (group or None, a name of
+    ``acefit.consistency.STRESS_READINGS``)."""
+    from acefit.consistency import STRESS_READINGS
+
+    group, _, name = text.rpartition("=")
+    if name not in STRESS_READINGS or (_ and not group):
+        raise argparse.ArgumentTypeError(
+            f"found {text!r}; allowed: NAME or CONFIG_TYPE=NAME, NAME one of "
+            + ", ".join(STRESS_READINGS))
+    return group or None, name
 
 
 def _integer_from(low: int):
@@ -391,9 +409,11 @@ def _init(args) -> int:
                          + ", ".join(untested))
         print("stresses against energies on strain pairs: " + "; ".join(parts))
     for check in checks:
-        if check.verdict in ("inconsistent", "unclear"):
-            print(("note: " if check.verdict == "unclear" else "stresses not fitted (V 0): ")
-                  + check.describe())
+        if check.verdict == "unclear":
+            print("note: " + check.describe())
+        elif check.verdict == "inconsistent":
+            print((f"stresses read with {check.reading_description}: " if check.reading
+                   else "stresses not fitted (V 0): ") + check.describe())
     print(f"order {args.order}, total degree {facts['totaldegree']}: {facts['n_functions']} "
           f"functions; ASP and OMP paths to {facts['max_active']}, budgets "
           + ", ".join(map(str, facts["budgets"])))
@@ -531,6 +551,7 @@ def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
 
 
 def _evaluate(args) -> int:
+    from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations
     from acefit.evaluate import (committee_by_config_type_table, committee_table, errors_table,
                                  evaluate, paired_table, parity_plot, worst_table,
@@ -549,6 +570,13 @@ def _evaluate(args) -> int:
     keys = {label: getattr(args, f"{label}_key") for label in _EVALUATE_LABELS}
     configs = read_configurations(args.data, keys, require=changed_label_keys(keys),
                                   option=_key_option)
+    readings = dict(args.stress_reading)
+    default = readings.pop(None, "as_labelled")
+    groups = {c.config_type for c in configs}
+    if set(readings) - groups:
+        raise ValueError(f"--stress-reading: config_type {sorted(set(readings) - groups)} is "
+                         f"in no configuration of --data; allowed: {sorted(groups)}")
+    configs = read_stresses(configs, default, readings)
     result = evaluate(potentials, configs, labels, resamples=args.resamples,
                       progress=False if args.no_progress else None)
     n_atoms = sum(cfg.n_atoms for cfg in configs)

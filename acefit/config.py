@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from acefit.consistency import STRESS_READINGS
 from acefit.data import LABEL_KEYS
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "read_yaml",
@@ -534,6 +535,7 @@ class Tagged(_Type):
 # ---------------------------------------------------------------------------------------
 
 _LABEL_KEY = Nullable(Str())
+_STRESS_READING = Str(choices=tuple(STRESS_READINGS))
 _DEFAULT_TOTALDEGREE = (20, 16, 12, 10)   # ACEBasis' default (a test checks they agree)
 _WEIGHT = Section(keys={
     "E": Key(Float(0), 30.0, "Weight of energy rows: w_E / √N on the total energy of an "
@@ -583,6 +585,17 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
         "config_type": Key(MapOf(key=Str(), value=_WEIGHT_OVERRIDE), {},
                            "Per-config_type overrides, e.g. `{surface: {E: 10}}`."),
     }), doc="Row weights E, F, V; per config_type overrides."),
+    "stress_reading": Key(Section(keys={
+        "default": Key(_STRESS_READING, "as_labelled", "How every group's stresses are read."),
+        "config_type": Key(MapOf(key=Str(), value=_STRESS_READING), {},
+                           "Per-config_type readings, e.g. `{Elastic: swap_yz_xz}`."),
+    }), doc="How the stress labels are read, for labels converted with a wrong sign, "
+        "Voigt order or unit: `as_labelled`; `swap_yz_xz`, `swap_yz_xy`, `swap_xz_xy` (two "
+        "shear components swapped); `negated` (compressive positive); `gpa`, `kbar` (in "
+        "those units, not eV/Å³); `kbar_negated` (VASP's OUTCAR). Applies to training, "
+        "validation and test data alike. `acefit init` and `acefit fit` test the stresses "
+        "against the energies per config_type and name the reading under which they agree "
+        "(docs/fitting.md)."),
     "e0": Key(Either(options=(Str(choices=("fit", "zero")), MapOf(key=Element(), value=Float()))),
               "fit", "Isolated-atom reference energy per element (eV): `fit` (fitted constant "
               "per element), `zero`, or a mapping such as `{Cu: -0.1, Au: -0.2}`."),

@@ -24,7 +24,9 @@ say what went wrong.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 from ase.stress import voigt_6_to_full_3x3_stress
@@ -32,7 +34,7 @@ from ase.stress import voigt_6_to_full_3x3_stress
 from acefit.metrics import EV_PER_A3_TO_GPA
 
 __all__ = ["StressCheck", "check_stresses", "strain_pairs", "pair_miss", "end_derivatives",
-           "STRESS_READINGS"]
+           "read_stresses", "StressReading", "STRESS_READINGS"]
 
 MAX_STRAIN = 0.05      # largest |h_a⁻¹ h_b − 1| of a pair: the trapezoid needs small steps
 MIN_STRAIN = 1e-4      # below this the cells are the same (an MD run at fixed volume)
@@ -59,19 +61,57 @@ def _swap(i, j):
     return read
 
 
-# ways stresses get mislabelled, each a map of the Voigt 6-vector (xx yy zz yz xz xy)
+@dataclass(frozen=True)
+class StressReading:
+    """A way stresses get mislabelled: what went wrong, and the map of the labelled
+    Voigt 6-vector (xx yy zz yz xz xy) to the stress in eV/Å³, tensile positive (each
+    map of a swap or sign is its own inverse)."""
+
+    description: str
+    read: Callable[[np.ndarray], np.ndarray]
+
+    def __call__(self, voigt) -> np.ndarray:
+        return self.read(voigt)
+
+
+# by their names in the config (data.stress_reading)
 STRESS_READINGS = {
-    "as labelled": lambda v: np.asarray(v, dtype=float),
-    "yz and xz swapped": _swap(3, 4),
-    "yz and xy swapped": _swap(3, 5),
-    "xz and xy swapped": _swap(4, 5),
-    "the opposite sign": lambda v: -np.asarray(v, dtype=float),
-    "the values in GPa (not eV/Å³)": lambda v: np.asarray(v, dtype=float) / EV_PER_A3_TO_GPA,
-    "the values in kbar (not eV/Å³)":
-        lambda v: np.asarray(v, dtype=float) / (10 * EV_PER_A3_TO_GPA),
-    "the values in kbar and the opposite sign (VASP's OUTCAR)":
-        lambda v: -np.asarray(v, dtype=float) / (10 * EV_PER_A3_TO_GPA),
+    "as_labelled": StressReading("as labelled", lambda v: np.asarray(v, dtype=float)),
+    "swap_yz_xz": StressReading("yz and xz swapped", _swap(3, 4)),
+    "swap_yz_xy": StressReading("yz and xy swapped", _swap(3, 5)),
+    "swap_xz_xy": StressReading("xz and xy swapped", _swap(4, 5)),
+    "negated": StressReading("the opposite sign", lambda v: -np.asarray(v, dtype=float)),
+    "gpa": StressReading("the values in GPa (not eV/Å³)",
+                         lambda v: np.asarray(v, dtype=float) / EV_PER_A3_TO_GPA),
+    "kbar": StressReading("the values in kbar (not eV/Å³)",
+                          lambda v: np.asarray(v, dtype=float) / (10 * EV_PER_A3_TO_GPA)),
+    "kbar_negated": StressReading(
+        "the values in kbar and the opposite sign (VASP's OUTCAR)",
+        lambda v: -np.asarray(v, dtype=float) / (10 * EV_PER_A3_TO_GPA)),
 }
+AS_LABELLED = STRESS_READINGS["as_labelled"]
+
+
+def describe_reading(name: str) -> str:
+    """What the reading ``name`` says of the labels (a name it does not know, as it is:
+    the reports of acefit 0.3 stored the description)."""
+    return STRESS_READINGS[name].description if name in STRESS_READINGS else name
+
+
+def read_stresses(configs, default: str = "as_labelled", config_type=None) -> list:
+    """``configs`` (:class:`acefit.data.LabelledConfig`) with their stresses read as
+    ``STRESS_READINGS[name]``: ``config_type`` maps a group to its reading's name,
+    ``default`` names the reading of every other group. Configurations without a
+    stress, or read as labelled, are returned as they are."""
+    config_type = config_type or {}
+    out = []
+    for c in configs:
+        name = config_type.get(c.config_type, default)
+        if c.stress is None or name == "as_labelled":
+            out.append(c)
+        else:
+            out.append(replace(c, stress=STRESS_READINGS[name](c.stress)))
+    return out
 
 
 def _end_parts(atoms, forces, stress, dh, ds) -> tuple[float, float]:
@@ -89,7 +129,7 @@ def _step(a, b):
     return b.atoms.cell.array - a.atoms.cell.array, ds - np.round(ds)
 
 
-def end_derivatives(a, b, reading=STRESS_READINGS["as labelled"]) -> tuple[float, float]:
+def end_derivatives(a, b, reading=AS_LABELLED) -> tuple[float, float]:
     """dE/dt (eV) at ``a`` and at ``b`` (:class:`acefit.data.LabelledConfig`) along the
     straight path from ``a`` to ``b``, from their forces and stresses (read through
     ``reading``); their mean is the trapezoid estimate of E_b − E_a."""
@@ -99,7 +139,7 @@ def end_derivatives(a, b, reading=STRESS_READINGS["as labelled"]) -> tuple[float
     return first, last
 
 
-def pair_miss(a, b, reading=STRESS_READINGS["as labelled"]) -> float | None:
+def pair_miss(a, b, reading=AS_LABELLED) -> float | None:
     """Relative miss of the trapezoid estimate of E_b − E_a (:func:`end_derivatives`);
     None when the pair says little about the stresses: its energy scale is below
     ``MIN_WORK`` per atom, or the forces do more than ``FORCE_SHARE`` of it (as in a
@@ -164,8 +204,8 @@ class StressCheck:
     examples : tuple of str
         Up to three of those pairs, by file and frame.
     reading : str or None
-        Where the labels disagree: the other reading of ``STRESS_READINGS`` under which
-        they agree, if one does.
+        Where the labels disagree: the name of the other reading (``STRESS_READINGS``)
+        under which they agree, if one does.
     reading_bad : int
         Pairs that still miss under ``reading``.
     """
@@ -189,7 +229,21 @@ class StressCheck:
         """Its verdict in a few words: ``Elastic inconsistent (71 of 200 pairs miss; with
         yz and xz swapped, 0)``."""
         return (f"{self.config_type} {self.verdict} ({self.bad} of {self.pairs} pairs miss"
-                + (f"; with {self.reading}, {self.reading_bad})" if self.reading else ")"))
+                + (f"; with {self.reading_description}, {self.reading_bad})"
+                   if self.reading else ")"))
+
+    @property
+    def reading_description(self) -> str | None:
+        """What ``reading`` says went wrong: ``yz and xz swapped``."""
+        return describe_reading(self.reading) if self.reading else None
+
+    @property
+    def reading_setting(self) -> str | None:
+        """The config setting that reads this group's stresses so, as YAML."""
+        if not self.reading:
+            return None
+        group = json.dumps(self.config_type)
+        return f"data.stress_reading: {{config_type: {{{group}: {self.reading}}}}}"
 
     def describe(self) -> str:
         """One line for a person: what was tested and what it found."""
@@ -202,8 +256,8 @@ class StressCheck:
         if self.examples:
             text += f" (e.g. {'; '.join(self.examples[:1])})"
         if self.reading:
-            text += (f"; with {self.reading}, {self.reading_bad} do: check how these "
-                     "stresses were converted")
+            text += (f"; with {self.reading_description}, {self.reading_bad} do: check how "
+                     f"these stresses were converted, or read them so ({self.reading_setting})")
         return text
 
 
@@ -239,14 +293,14 @@ def check_stresses(configs) -> list[StressCheck]:
         pairs = [(i, j) for i, j in strain_pairs(group)
                  if (group[i].forces is not None and group[j].forces is not None)
                  or np.abs(_step(group[i], group[j])[1]).max() < STILL]
-        misses = _misses(group, pairs, STRESS_READINGS["as labelled"])
+        misses = _misses(group, pairs, AS_LABELLED)
         bad = sorted((m for m in misses if m[0] > MISS), reverse=True)
         check = StressCheck(config_type, len(misses), len(bad), tuple(
             f"{group[i].where} to frame {group[j].index}: {100 * m:.0f} %"
             for m, i, j in bad[:3]))
         if check.verdict == "inconsistent":
             others = {name: sum(m > MISS for m, _, _ in _misses(group, pairs, read))
-                      for name, read in STRESS_READINGS.items() if name != "as labelled"}
+                      for name, read in STRESS_READINGS.items() if name != "as_labelled"}
             name = min(others, key=others.get)
             if _verdict(others[name], len(misses)) == "consistent":
                 check = replace(check, reading=name, reading_bad=others[name])

@@ -106,6 +106,9 @@ def config_hash(cfg: dict) -> str:
                                                          "name")}
     if relevant.get("repulsion") == {"kind": "none"}:  # as before the key existed: such runs resume
         del relevant["repulsion"]
+    data = relevant.get("data", {})
+    if data.get("stress_reading") == {"default": "as_labelled", "config_type": {}}:   # ditto
+        relevant["data"] = {k: v for k, v in data.items() if k != "stress_reading"}
     return stable_hash(relevant)
 
 
@@ -136,14 +139,18 @@ def _report_missing_labels(configs, name: str) -> None:
 
 def load_data(cfg: dict) -> Data:
     """Training, validation and test configurations as the config describes them."""
+    from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations, split
 
     data = cfg["data"]
     keys = data["keys"]
 
+    reading = data["stress_reading"]
+
     def read(files, require=()):
-        return read_configurations(files or [], keys, require,
-                                   option=lambda label: f"data.keys.{label}")
+        return read_stresses(read_configurations(files or [], keys, require,
+                                                 option=lambda label: f"data.keys.{label}"),
+                             reading["default"], reading["config_type"])
 
     # keys set on purpose must match something in the training data (typos)
     train = read(data["train"], require=changed_label_keys(keys))
@@ -982,11 +989,13 @@ def check_against_data(cfg: dict, data, basis) -> list:
     _warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data)
     present = {c.config_type for c in data.train}
-    unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
-    if unused:
-        get_logger().warning(
-            "data.weights.config_type: %s match no training configuration (their weights are "
-            "unused); config_types in the training data: %s", unused, sorted(present))
+    for key, what in (("weights", "weights"), ("stress_reading", "readings")):
+        unused = sorted(set(cfg["data"][key]["config_type"]) - present)
+        if unused:
+            get_logger().warning(
+                "data.%s.config_type: %s match no training configuration (their %s are "
+                "unused); config_types in the training data: %s", key, unused, what,
+                sorted(present))
     return checks
 
 

@@ -65,6 +65,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                              "val": sum(c.n_atoms for c in data.val),
                              "test": sum(c.n_atoms for c in data.test)},
                  "config_types": dict(sorted(config_types.items())),
+                 "stress_reading": cfg["data"]["stress_reading"],
                  "stress_checks": [{"config_type": c.config_type, "verdict": c.verdict,
                                     "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
                                     "reading_bad": c.reading_bad} for c in stress_checks]},
@@ -227,6 +228,7 @@ def to_markdown(report: dict) -> str:
         "- config types: " + ", ".join(f"{k} ({v['train']}/{v['val']}/{v['test']})"
                                        for k, v in d["config_types"].items())
         + " (train/val/test)",
+        *_stress_reading_lines(d.get("stress_reading")),
         *_stress_check_lines(d.get("stress_checks", [])),
         f"- basis: {report['basis']['n_functions']} functions of {', '.join(report['basis']['elements'])} "
         f"({report['basis']['composition']})",
@@ -283,6 +285,21 @@ def to_markdown(report: dict) -> str:
     lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]
     lines += [f"| total | {report['wall_time_s']:.1f} |", ""]
     return "\n".join(lines)
+
+
+def _stress_reading_lines(reading) -> list[str]:
+    """The stresses read otherwise than as labelled (``data.stress_reading``), as one line."""
+    from acefit.consistency import describe_reading
+
+    if not reading:
+        return []
+    groups = [f"{name}: {describe_reading(r)}" for name, r in reading["config_type"].items()
+              if r != "as_labelled"]
+    if reading["default"] != "as_labelled":
+        groups.append(("every other group: " if reading["config_type"] else "every group: ")
+                      + describe_reading(reading["default"]))
+    return (["- stresses read otherwise than as labelled (data.stress_reading): "
+             + "; ".join(groups)] if groups else [])
 
 
 def _stress_check_lines(checks) -> list[str]:

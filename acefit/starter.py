@@ -262,7 +262,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         ``n_functions``, ``most_functions`` (half the training rows: the cap on the basis),
         ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
         ``budgets``, ``stress_checks`` (:class:`acefit.consistency.StressCheck` per
-        config_type with stresses; the inconsistent ones get V 0 in the config).
+        config_type with stresses; an inconsistent one is read in the convention under
+        which it agrees, ``data.stress_reading``, or gets V 0 where none does).
 
     Raises
     ------
@@ -310,7 +311,10 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         if outer >= 0.2:
             repulsion = (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
     checks = check_stresses(configs) if s.labelled["stress"] else []
-    unfit = {c.config_type: c for c in checks if c.verdict == "inconsistent"}
+    # a group whose stresses agree in another convention is read so; the rest get V 0
+    inconsistent = [c for c in checks if c.verdict == "inconsistent"]
+    reread = {c.config_type: c for c in inconsistent if c.reading}
+    unfit = {c.config_type: c for c in inconsistent if not c.reading}
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
     facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut,
@@ -337,15 +341,25 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                             for label, alt in others.items() if alt),
                   "  keys: {" + ", ".join(f"{label}: {'null' if key is None else _q(key)}"
                                           for label, key in changed.items()) + "}"]
+    if reread:
+        lines += ["  # stresses that agree with their energies only when read in another convention"
+                  " (remove to fit them as labelled):"]
+        lines += [f"  #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE by > "
+                  f"{100 * MISS:.0f} %; with {c.reading_description}, {c.reading_bad} do"
+                  for c in reread.values()]
+        common = {c.reading for c in reread.values()}
+        if set(reread) == set(s.config_types) and len(common) == 1:
+            lines += ["  stress_reading: {default: " + common.pop() + "}"]
+        else:
+            lines += ["  stress_reading: {config_type: {" + ", ".join(
+                f"{_q(group)}: {c.reading}" for group, c in reread.items()) + "}}"]
     lines += ["  weights:"]
     if not s.labelled["stress"]:
         lines += ["    # no stresses in these files: V weighs nothing"]
     if unfit:
         lines += ["    # stresses that disagree with their energies are not fitted (V 0):"]
         lines += [f"    #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE "
-                  f"by > {100 * MISS:.0f} %"
-                  + (f"; with {c.reading}, {c.reading_bad} do" if c.reading else "")
-                  for c in unfit.values()]
+                  f"by > {100 * MISS:.0f} %, and in no other convention tried" for c in unfit.values()]
     every_stress_unfit = set(unfit) == set(s.config_types)
     lines += ["    default: {E: 30.0, F: 1.0, V: " + ("0.0}" if every_stress_unfit else "1.0}")]
     if len(s.config_types) > 1:

@@ -5,7 +5,8 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from acefit.consistency import STRESS_READINGS, check_stresses, pair_miss, strain_pairs
+from acefit.consistency import (STRESS_READINGS, check_stresses, pair_miss, read_stresses,
+                                 strain_pairs)
 from acefit.data import LabelledConfig
 
 
@@ -61,14 +62,14 @@ def test_pairs_where_the_forces_do_the_work_do_not_test_the_stresses():
     """Found by review (session 26): in variable-cell MD the forces' work dwarfs the
     stresses', and sign-flipped stresses passed as consistent; such pairs are left out,
     and MD frames in the group do not crowd out its strain series."""
-    flip = STRESS_READINGS["the opposite sign"]
+    flip = STRESS_READINGS["negated"]
     md = relabel(emt_frames(n=40, rattle=0.05, max_strain=0.003, seed=2), flip)
     (check,) = check_stresses(md)
     assert check.verdict == "untested"
     assert "whose forces do less than half the work" in check.describe()
     series = relabel(emt_frames(n=8, seed=3), flip)
     (check,) = check_stresses(md + series)
-    assert check.verdict == "inconsistent" and check.reading == "the opposite sign"
+    assert check.verdict == "inconsistent" and check.reading == "negated"
 
 
 def test_frames_without_forces_test_pure_strains():
@@ -80,21 +81,23 @@ def test_frames_without_forces_test_pure_strains():
     assert check.verdict == "consistent" and check.pairs >= 20
 
 
-@pytest.mark.parametrize("reading", ["yz and xz swapped", "yz and xy swapped",
-                                     "the opposite sign"])
+@pytest.mark.parametrize("reading", ["swap_yz_xz", "swap_yz_xy", "swap_xz_xy", "negated"])
 def test_a_wrong_convention_is_found_and_named(reading):
     frames = relabel(emt_frames(), STRESS_READINGS[reading])   # each reading is its inverse
     (check,) = check_stresses(frames)
     assert check.verdict == "inconsistent" and check.reading == reading
     assert check.reading_bad == 0 and check.bad >= 0.1 * check.pairs
     assert "emt.xyz, frame" in check.examples[0]
-    assert f"with {reading}, 0 do" in check.describe()
+    described = STRESS_READINGS[reading].description
+    assert f"with {described}, 0 do" in check.describe()
+    assert f"data.stress_reading: {{config_type: {{\"strain\": {reading}}}}}" in check.describe()
+    # read so, they agree
+    (check,) = check_stresses(read_stresses(frames, config_type={"strain": reading}))
+    assert check.verdict == "consistent" and check.bad == 0
 
 
 @pytest.mark.parametrize("factor, reading", [
-    (160.21766208, "the values in GPa (not eV/Å³)"),
-    (1602.1766208, "the values in kbar (not eV/Å³)"),
-    (-1602.1766208, "the values in kbar and the opposite sign (VASP's OUTCAR)"),
+    (160.21766208, "gpa"), (1602.1766208, "kbar"), (-1602.1766208, "kbar_negated"),
 ])
 def test_wrong_units_are_found_and_named(factor, reading):
     frames = relabel(emt_frames(), lambda s: factor * np.asarray(s))
@@ -121,7 +124,7 @@ def test_fixed_cell_frames_and_other_atoms_make_no_pairs():
 
 def test_groups_are_checked_apart():
     good = emt_frames(config_type="good")
-    bad = relabel(emt_frames(seed=5, config_type="bad"), STRESS_READINGS["the opposite sign"])
+    bad = relabel(emt_frames(seed=5, config_type="bad"), STRESS_READINGS["negated"])
     checks = {c.config_type: c for c in check_stresses(good + bad)}
     assert checks["good"].verdict == "consistent" and checks["bad"].verdict == "inconsistent"
 
@@ -129,8 +132,22 @@ def test_groups_are_checked_apart():
 def test_a_large_group_is_checked_on_evenly_spaced_frames(monkeypatch):
     import acefit.consistency as consistency
 
-    frames = relabel(emt_frames(n=12), STRESS_READINGS["the opposite sign"])
+    frames = relabel(emt_frames(n=12), STRESS_READINGS["negated"])
     monkeypatch.setattr(consistency, "MAX_FRAMES", 6)
     (check,) = check_stresses(frames)
     assert check.verdict == "inconsistent" and check.pairs <= 15      # pairs of 6 frames
     assert len(strain_pairs(frames[::2])) == check.pairs
+
+
+def test_read_stresses_maps_each_group_by_its_reading():
+    frames = emt_frames(n=3, config_type="a") + emt_frames(n=2, seed=4, config_type="b")
+    frames.append(LabelledConfig(atoms=frames[0].atoms, energy=1.0, config_type="a"))
+    read = read_stresses(frames, default="gpa", config_type={"a": "swap_yz_xz"})
+    for before, after in zip(frames[:3], read[:3]):
+        np.testing.assert_array_equal(after.stress, before.stress[[0, 1, 2, 4, 3, 5]])
+        assert after.atoms is before.atoms and after.energy == before.energy
+    for before, after in zip(frames[3:5], read[3:5]):
+        np.testing.assert_allclose(after.stress * 160.21766208, before.stress)
+    assert read[5] is frames[5]                        # no stress: as it was
+    assert read_stresses(frames) == frames             # as labelled: the same objects
+    assert all(a is b for a, b in zip(read_stresses(frames), frames))

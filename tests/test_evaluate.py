@@ -228,6 +228,34 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
         in capsys.readouterr().err
 
 
+def test_cli_reads_stresses_in_another_convention(tmp_path, run, small_data, capsys):  # noqa: F811
+    data = str(small_data / "test.xyz")
+    scores = {}
+    for extra in ([], ["--stress-reading", "negated"]):
+        assert main(["evaluate", str(run), "--data", data, "--resamples", "10", "--json",
+                     str(tmp_path / "e.json")] + extra) == EXIT_OK
+        record = json.loads((tmp_path / "e.json").read_text())
+        scores[len(extra)] = record["potentials"][0]["errors"]["all"]
+    capsys.readouterr()
+    assert scores[0]["E"] == scores[2]["E"] and scores[0]["F"] == scores[2]["F"]
+    assert scores[2]["S"]["mae"] > 1.5 * scores[0]["S"]["mae"]      # labels of the other sign
+    group = load_configurations(small_data / "test.xyz")[0].config_type
+    assert main(["evaluate", str(run), "--data", data, "--resamples", "10", "--stress-reading",
+                 f"{group}=negated", "--json", str(tmp_path / "e.json")]) == EXIT_OK
+    capsys.readouterr()
+    assert json.loads((tmp_path / "e.json").read_text())["potentials"][0]["errors"][
+        "all"]["S"]["mae"] != scores[0]["S"]["mae"]
+    assert main(["evaluate", str(run), "--data", data, "--stress-reading", "bulkk=kbar"]) \
+        == EXIT_ERROR
+    assert "--stress-reading: config_type ['bulkk'] is in no configuration of --data" \
+        in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", str(run), "--data", data, "--stress-reading", "kbars"])
+    assert exit_.value.code == EXIT_CONFIG
+    assert "--stress-reading: found 'kbars'; allowed: NAME or CONFIG_TYPE=NAME, NAME one of " \
+           "as_labelled, swap_yz_xz" in capsys.readouterr().err
+
+
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811
     import subprocess
     import sys

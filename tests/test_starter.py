@@ -236,50 +236,86 @@ def _strain_series(n=12, swap=True, config_type="Elastic"):
     return frames
 
 
-def test_stresses_that_disagree_with_their_energies_are_not_fitted(tmp_path, capsys):
-    """Zuo Si's Elastic stresses have yz and xz swapped (found in session 26): init gives
-    their config_type V 0 and says why; a fit that weighs them warns."""
+def test_stresses_that_agree_in_another_convention_are_read_so(tmp_path, capsys):
+    """Zuo Si's Elastic stresses have yz and xz swapped (found in session 26): init reads
+    their config_type so (data.stress_reading) and says why; the fit then finds them
+    consistent, and warns when they are weighed as labelled."""
     train = tmp_path / "train.xyz"
     ase.io.write(train, _frames(n=24) + _strain_series(), format="extxyz")
     config = tmp_path / "run.yaml"
     assert main(["init", str(train), "-o", str(config), "--functions", "60",
                  "--order", "2"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "stresses not fitted (V 0): Elastic: stresses inconsistent with the energies" in out
+    assert ("stresses read with yz and xz swapped: Elastic: stresses inconsistent with the "
+            "energies") in out
     assert "with yz and xz swapped, 0 do: check how these stresses were converted" in out
     assert "stresses against energies on strain pairs: Elastic inconsistent (" in out
     text = config.read_text()
-    assert 'config_type: {"Elastic": {V: 0.0}}' in text and "with yz and xz swapped" in text
-    assert '#   "Elastic": {E: 30.0, F: 1.0, V: 0.0}' in text     # the template agrees
+    assert 'stress_reading: {config_type: {"Elastic": swap_yz_xz}}' in text
+    assert "with yz and xz swapped, 0 do" in text and "V: 0.0" not in text
     cfg = load_config(config)
+    assert cfg["data"]["stress_reading"] == {"default": "as_labelled",
+                                             "config_type": {"Elastic": "swap_yz_xz"}}
     assert cfg["data"]["weights"]["default"]["V"] == 1.0
-    assert cfg["data"]["weights"]["config_type"]["Elastic"]["V"] == 0.0
-    # as written, the fit does not warn; with the stresses weighed, it does
+    assert cfg["data"]["weights"]["config_type"] == {}
+    # as written, the fit does not warn; with the stresses weighed as labelled, it does
     assert main(["fit", str(config), "--plan"]) == EXIT_OK
     assert "inconsistent" not in capsys.readouterr().err
-    assert main(["fit", str(config), "--plan", "--set", "data.weights.config_type={}"]) == EXIT_OK
+    assert main(["fit", str(config), "--plan", "--set",
+                 "data.stress_reading.config_type={}"]) == EXIT_OK
     err = capsys.readouterr().err
     assert "Elastic: stresses inconsistent with the energies" in err
+    assert 'or read them so (data.stress_reading: {config_type: {"Elastic": swap_yz_xz}})' in err
     assert "they are fitted with V 1: fix the labels, or set data.weights.config_type: " \
            '{"Elastic": {V: 0.0}}' in err
-    # the report says it too
+    # a reading of a group the data lack is a typo
+    assert main(["fit", str(config), "--plan", "--set",
+                 "data.stress_reading.config_type={Elastik: swap_yz_xz}"]) == EXIT_OK
+    assert "data.stress_reading.config_type: ['Elastik'] match no training configuration" \
+        in capsys.readouterr().err
+    # the report says how the stresses were read, and that they agree so
     assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
     report = (tmp_path / "runs" / "run" / "report.md").read_text()
+    assert ("- stresses read otherwise than as labelled (data.stress_reading): Elastic: yz "
+            "and xz swapped") in report
     assert "- stresses against energies on strain pairs (pairs missing ΔE by > 25 %): " \
-           "Elastic inconsistent (" in report and "; with yz and xz swapped, 0)" in report
+           "Elastic consistent (0 of " in report
     import json
-    checks = json.loads((tmp_path / "runs" / "run" / "report.json").read_text())["data"][
-        "stress_checks"]
-    assert {c["config_type"]: c["reading"] for c in checks}["Elastic"] == "yz and xz swapped"
-    # one group only: the default weight is the one to change; consistent labels stay fitted
+    data = json.loads((tmp_path / "runs" / "run" / "report.json").read_text())["data"]
+    assert data["stress_reading"]["config_type"] == {"Elastic": "swap_yz_xz"}
+    # one group only: the default reading is the one to set
     alone = tmp_path / "alone.xyz"
     ase.io.write(alone, _strain_series(), format="extxyz")
     text, facts = starter_config([alone], config_path=tmp_path / "alone.yaml", functions=60,
                                  order=2)
-    assert "default: {E: 30.0, F: 1.0, V: 0.0}" in text
+    assert "stress_reading: {default: swap_yz_xz}" in text
+    assert "default: {E: 30.0, F: 1.0, V: 1.0}" in text
     assert [c.verdict for c in facts["stress_checks"]] == ["inconsistent"]
     ase.io.write(alone, _strain_series(swap=False), format="extxyz")
     text, facts = starter_config([alone], config_path=tmp_path / "alone.yaml", functions=60,
                                  order=2)
     assert "default: {E: 30.0, F: 1.0, V: 1.0}" in text and "not fitted" not in text
+    assert "stress_reading" not in text
     assert [c.verdict for c in facts["stress_checks"]] == ["consistent"]
+
+
+def test_stresses_that_agree_in_no_convention_are_not_fitted(tmp_path, capsys):
+    """Stresses off by a factor no reading explains: init gives their config_type V 0."""
+    frames = _frames(n=24) + _strain_series(swap=False)
+    for atoms in frames[24:]:
+        atoms.calc.results["stress"] = 3.0 * atoms.calc.results["stress"]
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, frames, format="extxyz")
+    config = tmp_path / "run.yaml"
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    assert "stresses not fitted (V 0): Elastic: stresses inconsistent with the energies" \
+        in capsys.readouterr().out
+    text = config.read_text()
+    assert 'config_type: {"Elastic": {V: 0.0}}' in text and "in no other convention" in text
+    assert '#   "Elastic": {E: 30.0, F: 1.0, V: 0.0}' in text     # the template agrees
+    assert "stress_reading" not in text
+    cfg = load_config(config)
+    assert cfg["data"]["weights"]["config_type"]["Elastic"]["V"] == 0.0
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert "inconsistent" not in capsys.readouterr().err

@@ -42,8 +42,8 @@ def test_the_reading_the_potential_follows_is_named(tmp_path, capsys):
         cells = [cell.strip() for cell in line.split("|")]
         rows[cells[1]] = dict(zip(header, cells))
     assert set(rows) == {"right", "swapped"}
-    assert rows["right"]["lowest"] == "as labelled"
-    assert rows["swapped"]["lowest"] == "yz and xz swapped"
-    assert float(rows["right"]["MAE as labelled (GPa)"]) < 1e-9
-    assert float(rows["swapped"]["MAE yz and xz swapped (GPa)"]) < 1e-9
+    assert rows["right"]["lowest"] == "as_labelled"
+    assert rows["swapped"]["lowest"] == "swap_yz_xz"
+    assert float(rows["right"]["MAE as_labelled (GPa)"]) < 1e-9
+    assert float(rows["swapped"]["MAE swap_yz_xz (GPa)"]) < 1e-9
     assert float(rows["swapped"]["r(pred yz, label xz)"]) > 0.99
