@@ -340,7 +340,9 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
     name : str
         What the file is, for the messages ("pool file").
     every : int
-        Frame i of the result is frame ``i * every`` of the file.
+        Frame i of the result is frame ``i * every`` of the file. The frames after the last
+        one kept are read too (and dropped), so that a file whose last frame is cut off
+        (truncated) is refused whatever ``every`` is.
     species : sequence of str, optional
         The elements of LAMMPS atom types 1, 2, ..., for a dump of types (see
         :func:`read_frames`).
@@ -360,6 +362,9 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
     frames = read_frames(path, f"::{every}", name=name, species=species, **options)
     if not frames:
         raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
+    if every > 1:       # ASE skips frames unparsed: a cut last frame would pass unseen
+        read_frames(path, f"{(len(frames) - 1) * every + 1}:", name=name, species=species,
+                    **options)
     for i, atoms in enumerate(frames):
         check_atoms(atoms, f"{path}, frame {i * every}")
     return frames

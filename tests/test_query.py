@@ -202,6 +202,21 @@ def test_pool_frames_no_potential_can_evaluate_are_named(potential, tmp_path, ca
         read_pool(pool)
 
 
+def test_a_pool_cut_off_in_its_last_frame_is_refused_whatever_every_is(tmp_path):
+    """Found by review: with --every 2 or 3 the cut frame 6, never read, was dropped unseen
+    while --every 1 refused the file."""
+    pool = tmp_path / "md.xyz"
+    ase.io.write(pool, _pool(), format="extxyz")
+    lines = pool.read_text().splitlines(keepends=True)
+    pool.write_text("".join(lines[:-2]))        # frame 6 loses its last two atoms
+    for every in (1, 2, 3, 4):
+        with pytest.raises(ValueError, match=re.escape(f"{pool}, frame 6: the file ends after "
+                                                       "14 of the frame's 16 atom lines")):
+            read_pool(pool, every=every)
+    pool.write_text("".join(lines[:-18]))       # frame 6 gone whole: frames 0 to 5 are read
+    assert len(read_pool(pool, every=4)) == 2   # frames 0 and 4
+
+
 def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
     pool, other = tmp_path / "pool.xyz", tmp_path / "other.xyz"
     ase.io.write(pool, _pool(), format="extxyz")
