@@ -54,7 +54,8 @@ class LabelledConfig:
     source : str
         File the configuration was read from ("" if built in memory).
     index : int
-        Frame index in ``source``.
+        Frame index in ``source`` (negative: counted from its end, -1 the last, for a
+        frame read by a selection that counts from the end, e.g. ``index=-1``).
     """
 
     atoms: Atoms
@@ -74,7 +75,7 @@ class LabelledConfig:
     @property
     def where(self) -> str:
         """Human-readable location for error messages."""
-        return f"{self.source or '<memory>'}, frame {self.index}"
+        return f"{self.source or '<memory>'}, {_frame_name(self.index)}"
 
     @property
     def volume(self) -> float:
@@ -195,19 +196,20 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
                          f"{exc.start}); allowed: a file ase.io.read reads") from exc
     except Exception as exc:  # ase raises many types; name the file
         frame = _frame_number(index, len(frames))
+        cut = -1 if frame is None else frame    # a file ends in its last frame
         short = _TRUNCATED.search(str(exc))
-        if short and frame is not None:
-            raise ValueError(f"{path}, frame {frame}: the file ends after {short[1]} of the "
-                             f"frame's {short[2]} atom lines: it looks truncated; allowed: "
+        if short:
+            raise ValueError(f"{path}, {_frame_name(cut)}: the file ends after {short[1]} of "
+                             f"the frame's {short[2]} atom lines: it looks truncated; allowed: "
                              f"complete frames") from exc
-        if "StopIteration" in str(exc) and frame is not None:    # cut after a count line
-            raise ValueError(f"{path}, frame {frame}: the file ends inside the frame: it looks "
-                             "truncated; allowed: complete frames") from exc
-        where = f", frame {frame}" if frames and frame is not None else ""
+        if "StopIteration" in str(exc):     # cut after a count line
+            raise ValueError(f"{path}, {_frame_name(cut)}: the file ends inside the frame: it "
+                             "looks truncated; allowed: complete frames") from exc
+        where = f", {_frame_name(frame)}" if frames and frame is not None else ""
         detail = str(exc) or f"{type(exc).__name__} in ASE's reader, without a message"
         raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
     if by_type:
-        _elements_of_types(frames, species, [f"{path}, frame {i}" for i in
+        _elements_of_types(frames, species, [f"{path}, {_frame_name(i)}" for i in
                                              _frame_indices(index, len(frames))])
     return frames
 
@@ -560,7 +562,7 @@ def repeated_structures(configs) -> list[tuple[int, int]]:
 
 def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
               config_type_key, force_weight_key):
-    where = f"{source}, frame {i}"
+    where = f"{source}, {_frame_name(i)}"
     check_atoms(atoms, where)       # here the message can name the file and frame
     n = len(atoms)
     energy = _label(atoms, energy_key, where)
@@ -688,10 +690,12 @@ def _volume(atoms) -> float:
     return vol if vol > 1e-12 else float("nan")
 
 
-def _selection(index):
-    """(start, step) of the frames ``index`` selects, as ``ase.io.read`` takes it (one frame:
-    its number, negative from the file's end); None for a slice counted from the file's
-    end, or an index not parsed here."""
+def _selection(index, n_frames=None):
+    """(start, step) of the frames ``index`` selects, as ``ase.io.read`` takes it, numbers
+    counted from the file's end negative (-1 the last): one frame's number, or for a slice
+    of step 1 from the end, given the number ``n_frames`` it selected, the number of the
+    first of them (they are the last before its stop). None for another slice counted from
+    the file's end, or an index not parsed here."""
     if isinstance(index, str):
         if index.strip() in (":", ""):
             return 0, 1
@@ -704,15 +708,18 @@ def _selection(index):
         return index, 1
     if not isinstance(index, slice):
         return None
-    start, step = index.start or 0, index.step or 1
-    return (start, step) if start >= 0 and step > 0 else None
+    start, step, stop = index.start or 0, index.step or 1, index.stop or 0
+    if start >= 0 and step > 0:
+        return start, step
+    return (stop - n_frames, 1) if step == 1 and stop <= 0 and n_frames is not None else None
 
 
 def _frame_indices(index, n_frames):
-    """Frame numbers in the file of the frames ``ase.io.read`` returned."""
-    first = _selection(index)
+    """Frame numbers in the file of the frames ``ase.io.read`` returned (negative: counted
+    from its end)."""
+    first = _selection(index, n_frames)
     if first is None:
-        return list(range(n_frames))  # relative to the file end; keep positions
+        return list(range(n_frames))  # a stepped slice from the end: places in it
     return [first[0] + first[1] * k for k in range(n_frames)]
 
 
@@ -721,6 +728,16 @@ def _frame_number(index, k):
     ``index`` (None when that counts from the file's end)."""
     first = _selection(index)
     return None if first is None else first[0] + first[1] * k
+
+
+def _frame_name(i) -> str:
+    """Frame ``i`` of a file in words: "frame 4", or counted from the end (``i`` < 0)
+    "the last frame", "the 2nd frame from the end"."""
+    if i >= 0:
+        return f"frame {i}"
+    k = -i
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return "the last frame" if k == 1 else f"the {k}{suffix} frame from the end"
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",

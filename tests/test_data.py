@@ -82,6 +82,28 @@ def test_index_selection_keeps_frame_numbers(xyz):
     assert load_configurations(xyz, index=3)[0].index == 3
 
 
+def test_frames_selected_from_the_end_are_named_from_the_end(tmp_path, frames):
+    """Found by review: index=-1 named its frame "frame -1", and index="-2:" numbered its
+    frames 0 and 1 (their places in the selection) rather than 4 and 5 of the file."""
+    frames[4].calc.results["energy"] = frames[5].calc.results["energy"] = float("nan")
+    path = tmp_path / "nan.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    for index, where in ((-1, "the last frame"), ("-2", "the 2nd frame from the end"),
+                         ("-2:", "the 2nd frame from the end"), (slice(-1, None), "the last "
+                                                                "frame")):
+        with pytest.raises(ValueError, match=re.escape(f"{path}, {where}: label 'energy'")):
+            load_configurations(path, index=index)
+    configs = load_configurations(path, index="-4:-2")
+    assert [c.index for c in configs] == [-4, -3]
+    assert configs[1].where == f"{path}, the 3rd frame from the end"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]))        # the last frame loses an atom
+    for index in (-1, "-3:"):
+        with pytest.raises(ValueError, match=re.escape(f"{path}, the last frame: the file "
+                                                       "ends after 3 of the frame's 4")):
+            load_configurations(path, index=index)
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.xyz"):
         load_configurations(tmp_path / "nope.xyz")
