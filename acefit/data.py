@@ -310,14 +310,16 @@ def _format(path):
 
 
 def _source(path, fmt):
-    """What ``ase.io`` reads for ``path`` of format ``fmt``: the file's name, or for a text
-    file that starts with a UTF-8 byte order mark (Windows editors write one; ASE reads it
-    as part of the first line) its text without the mark."""
+    """What ``ase.io`` reads for ``path`` of format ``fmt``: the file's name, or for a file
+    that starts with a UTF-8 byte order mark (Windows editors write one; ASE reads it as
+    part of the first line) its text without the mark, for any format whose reader takes
+    an open file (text formats, and CIF, which ASE opens as bytes and also reads as
+    text)."""
     from io import StringIO
 
     from ase.io.formats import ioformats
 
-    if fmt is None or ioformats[fmt].isbinary or not ioformats[fmt].acceptsfd:
+    if fmt is None or not ioformats[fmt].acceptsfd:
         return str(path)
     with open(path, "rb") as handle:
         if handle.read(len(_BYTE_ORDER_MARK)) != _BYTE_ORDER_MARK:

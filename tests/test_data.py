@@ -8,6 +8,7 @@ import ase.io
 import numpy as np
 import pytest
 from _toy_basis import emt_configs
+from ase.build import bulk
 
 from acefit.data import (LabelledConfig, check_elements, load_configurations, read_structures,
                          split)
@@ -435,6 +436,18 @@ def test_a_utf8_byte_order_mark_is_read_past(tmp_path, xyz):
                      (a.energy, b.energy), (a.forces, b.forces), (a.stress, b.stress)):
             assert np.array_equal(x, y)
     assert len(read_structures(marked, every=2)) == 3
+
+
+def test_a_cif_file_with_a_utf8_byte_order_mark_is_read(tmp_path):
+    """Found by review: ASE opens CIF files as bytes, so the mark stayed and ASE's CIF
+    parser stopped at it with an AssertionError without a message."""
+    plain, marked = tmp_path / "plain.cif", tmp_path / "marked.cif"
+    ase.io.write(plain, bulk("Cu", "fcc", a=3.61, cubic=True), format="cif")
+    text = "# fcc Cu, a = 3.61 Å\n" + plain.read_text()
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    (a,), (b,) = read_structures(plain), read_structures(marked)
+    assert (a.numbers == b.numbers).all() and np.array_equal(a.cell, b.cell)
+    assert np.allclose(a.positions, b.positions)
 
 
 def _link_loop(path):
