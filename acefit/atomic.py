@@ -52,11 +52,14 @@ def atomic_path(path):
 
 def make_folder(path, what: str = "folder") -> Path:
     """``path`` as a folder, made with its parents if missing; a clear error when it is
-    an existing file."""
+    an existing file, a loop of links, ... (:func:`acefit.data.folder_problem`)."""
+    from acefit.data import folder_problem
+
     path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(f"{what} {path} is an existing file; allowed: a folder, or "
-                                 "a path that does not exist yet")
+    problem = folder_problem(path)
+    if problem is not None:
+        raise NotADirectoryError(f"{what} {path} {problem}; allowed: a folder, or a path "
+                                 "that does not exist yet")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

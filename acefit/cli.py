@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--plan", action="store_true",
                      help="read the data and build the basis, print the rows, basis size and "
                           "the memory and disk the run will take, and stop (nothing assembled)")
-    fit.add_argument("-o", "--output", type=Path, default=None,
+    fit.add_argument("-o", "--output", type=_output_folder, default=None,
                      help="run directory (overrides output.directory)")
     fit.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=YAML",
@@ -206,6 +206,20 @@ def _parser() -> argparse.ArgumentParser:
                         "(neighbouring MD frames are nearly the same configuration)")
     _add_verbosity(q)
     return parser
+
+
+def _output_folder(text: str) -> Path:
+    """An argparse type: the path of a folder to write in (made if missing), its links
+    followed as for ``output.directory``; an error, before any work, for a path that can
+    hold no folder (:func:`acefit.data.folder_problem`)."""
+    from acefit.data import folder_problem
+
+    path = Path(os.path.realpath(text))     # Path.resolve raises for a loop of links
+    problem = folder_problem(path)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(f"{text} {problem}; allowed: a folder, or a path "
+                                         "that does not exist yet")
+    return path
 
 
 def _output_file(check=None):
@@ -438,7 +452,7 @@ def _fit(args, progress) -> int:
     except FileNotFoundError as exc:
         raise ConfigError([(str(args.config), str(exc))], str(args.config)) from None
     if args.output is not None:
-        cfg["output"]["directory"] = str(args.output.resolve())
+        cfg["output"]["directory"] = str(args.output)
     if args.check:
         print(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), end="")
         print(f"# {args.config}: valid", file=sys.stderr)

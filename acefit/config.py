@@ -256,13 +256,15 @@ class File(_Type):
             resolved = given.resolve()
         except (OSError, RuntimeError):     # links in a loop (RuntimeError before Python 3.13)
             resolved = given
-        if self.folder and resolved.exists() and not resolved.is_dir():
-            ctx.error(path, f"{value!r} is an existing file (resolved to {resolved}); "
-                            f"allowed: {self.describe()}")
-            return None
-        if self.must_exist:
-            from acefit.data import path_problem
+        from acefit.data import folder_problem, path_problem
 
+        if self.folder:
+            reason = folder_problem(resolved)   # a file, a FIFO, a loop of links: no folder
+            if reason is not None:
+                ctx.error(path, f"{value!r} {reason} (resolved to {resolved}); allowed: "
+                                f"{self.describe()}")
+                return None
+        if self.must_exist:
             reason = path_problem(resolved)     # a folder, a FIFO, /dev/null: no data file
             if reason is not None:
                 ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "

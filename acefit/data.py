@@ -238,6 +238,16 @@ def path_problem(path) -> str | None:
     return next((what for kind, what in kinds if kind(mode)), "is not a regular file")
 
 
+def folder_problem(path) -> str | None:
+    """Why ``path`` can hold no folder to write in, in the words of :func:`path_problem`
+    ("is an existing file", "is a loop of symbolic links", ...), or None for a folder or
+    a path where one can be made."""
+    problem = path_problem(path)
+    if problem in ("is a folder", "does not exist"):
+        return None
+    return problem or "is an existing file"
+
+
 def check_file(path, name="file") -> Path:
     """``path`` as a Path if it is a regular file (or a link to one); otherwise a
     FileNotFoundError naming ``name`` (what the file is, "pool file") and ``path``, and
@@ -743,6 +753,6 @@ def _frame_name(i) -> str:
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",
-           "check_file", "path_problem", "types_only", "SPECORDER_FORMATS",
+           "check_file", "path_problem", "folder_problem", "types_only", "SPECORDER_FORMATS",
            "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "repeated_structures", "split"]

@@ -43,6 +43,10 @@ def test_a_folder_where_a_file_goes_and_a_file_where_a_folder_goes_are_named(tmp
         make_folder(tmp_path / "file", "run directory")
     assert (tmp_path / "file").read_text() == "keep"
     assert make_folder(tmp_path / "a" / "b").is_dir()
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")    # was the system's 'File exists'
+    with pytest.raises(NotADirectoryError, match=r"output folder .*loop is a loop of symbolic "
+                                                 r"links; allowed: a folder, or a path"):
+        make_folder(tmp_path / "loop", "output folder")
 
 
 @pytest.mark.parametrize("name, magic", [("f.png", b"\x89PNG"), ("f.PDF", b"%PDF"),

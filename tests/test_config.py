@@ -87,6 +87,28 @@ def test_data_paths_that_are_no_files_are_named(tmp_path):
         assert "allowed: a path to an existing regular file" in msg
 
 
+def test_output_folders_that_can_be_no_folder_are_named(tmp_path, capsys):
+    """Found by review: a loop of links as output.directory passed the config check, and
+    the fit stopped with the system's '[Errno 17] File exists' (exit 3, as for a finished
+    run); `fit -o` with one, with Python's 'Symlink loop from ...'."""
+    from acefit.cli import EXIT_CONFIG, main
+
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    os.mkfifo(tmp_path / "fifo")
+    for key in ("directory", "cache"):
+        for value, what in (("loop", "is a loop of symbolic links"),
+                            ("fifo", "is a named pipe (FIFO)")):
+            (where, msg), = problems(write(tmp_path, MINIMAL + f"output: {{{key}: {value}}}\n"))[0]
+            assert where.endswith(f": output.{key}")
+            assert msg.startswith(f"{value!r} {what} (resolved to {tmp_path / value}); "
+                                  "allowed: null or a path"), msg
+    with pytest.raises(SystemExit) as exited:    # argparse names the option
+        main(["fit", str(write(tmp_path, MINIMAL)), "--check", "-o", str(tmp_path / "loop")])
+    assert exited.value.code == EXIT_CONFIG
+    assert (f"argument -o/--output: {tmp_path / 'loop'} is a loop of symbolic links; "
+            "allowed: a folder, or a path that does not exist yet") in capsys.readouterr().err
+
+
 def test_solver_parameter_out_of_range_and_foreign_parameter(tmp_path):
     text = MINIMAL + "  - {name: omp, max_active: 0}\n  - {name: omp, label: o2, min_lambda: 1}\n"
     found, _ = problems(write(tmp_path, text))
