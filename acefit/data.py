@@ -88,7 +88,7 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
                         virial_key=LABEL_KEYS["virial"],
                         config_type_key=LABEL_KEYS["config_type"],
                         force_weight_key=LABEL_KEYS["force_weight"], index=":", require=(),
-                        found=None) -> list[LabelledConfig]:
+                        found=None, frames=None) -> list[LabelledConfig]:
     """Read labelled configurations from a file.
 
     Parameters
@@ -118,6 +118,9 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         the labels whose key this file has, ``found["keys"]`` (a list) a line on the
         keys it has; :func:`check_required_keys` then checks all files together
         (:func:`read_configurations` does both).
+    frames : list of ase.Atoms, optional
+        The frames of ``path`` that ``index`` selects, read already (:func:`read_frames`):
+        not read again.
 
     Returns
     -------
@@ -134,7 +137,7 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     path = Path(path)
     if virial_key is not None:
         stress_key = None
-    frames = read_frames(path, index)
+    frames = read_frames(path, index) if frames is None else frames
     if len(frames) == 0:
         raise ValueError(f"no configurations in {path} (index={index!r})")
     indices = _frame_indices(index, len(frames))
@@ -388,8 +391,8 @@ def _key_argument(label: str) -> str:
     return f"{label}_key"
 
 
-def read_configurations(files, keys=None, require=(),
-                        option=_key_argument) -> list[LabelledConfig]:
+def read_configurations(files, keys=None, require=(), option=_key_argument,
+                        frames=None) -> list[LabelledConfig]:
     """The labelled configurations of several files, in order.
 
     Parameters
@@ -404,6 +407,10 @@ def read_configurations(files, keys=None, require=(),
         The name of a label's key option in error messages, e.g.
         ``lambda label: f"data.keys.{label}"`` (default: the argument of
         :func:`load_configurations`, ``forces_key``).
+    frames : dict, optional
+        Every frame of some of the files, read already (:func:`read_frames`), by the file
+        as ``files`` names it: those files are not read again, and their frames are taken
+        out of ``frames`` as they are labelled (so that their memory is freed).
 
     Returns
     -------
@@ -423,7 +430,7 @@ def read_configurations(files, keys=None, require=(),
     out, found = [], {}
     for f in files:
         out += load_configurations(f, **{f"{label}_key": key for label, key in keys.items()},
-                                   found=found)
+                                   found=found, frames=(frames or {}).pop(f, None))
     check_required_keys(require, keys, found, option)
     return out
 

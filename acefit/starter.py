@@ -94,13 +94,20 @@ class DataSurvey:
     isolated: dict = field(default_factory=dict)
 
 
-def detect_label_keys(files) -> tuple[dict, dict]:
+def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
     """Where the labels of ``files`` are, for :func:`acefit.data.read_configurations`.
 
     A label's default key (:data:`acefit.data.LABEL_KEYS`) is kept when some frame has
     it. Otherwise a key whose name contains the label's word (``REF_energy``,
     ``dft_forces``, ``virial``) and whose values have the label's shape is taken; of
     several, one whose name says ``dft`` or ``ref``, then the first in sorted order.
+
+    Parameters
+    ----------
+    files : sequence of str or Path
+    frames : dict, optional
+        Filled with the frames of each file (file → list of ase.Atoms), for
+        :func:`acefit.data.read_configurations` to label without reading them again.
 
     Returns
     -------
@@ -112,10 +119,11 @@ def detect_label_keys(files) -> tuple[dict, dict]:
     """
     from acefit.data import _label_keys, read_frames
 
-    frames = []
+    by_file = {} if frames is None else frames
     for f in files:
-        frames += read_frames(f)
-    present = _label_keys(frames)
+        by_file[f] = read_frames(f)
+    every = [atoms for f in files for atoms in by_file[f]]
+    present = _label_keys(every)
     keys, others = dict(LABEL_KEYS), {}
     for label, (places, word, shapes) in _CANDIDATES.items():
         default = LABEL_KEYS[label]
@@ -123,7 +131,7 @@ def detect_label_keys(files) -> tuple[dict, dict]:
             continue
         found = sorted({k for p in places for k in present[p]
                         if isinstance(k, str) and word in k.lower()
-                        and _has_shape(frames, k, shapes)})
+                        and _has_shape(every, k, shapes)})
         found.sort(key=lambda k: not any(tag in k.lower() for tag in ("dft", "ref")))
         keys[label] = found[0] if found else None
         others[label] = found[1:]
@@ -285,18 +293,19 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     if not MIN_FUNCTIONS <= int(functions) <= MAX_FUNCTIONS:
         raise ValueError(f"functions {functions}: allowed an integer in [{MIN_FUNCTIONS}, "
                          f"{MAX_FUNCTIONS}]")
-    keys, others = detect_label_keys(train + test)
+    frames = {}     # each file read once: for its label keys, then its labels
+    keys, others = detect_label_keys(train + test, frames)
     if keys["energy"] is None and keys["forces"] is None:
         raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
                          "named like energy in the calculator results or atoms.info, or like "
                          "force in atoms.arrays)")
-    configs = read_configurations(train, keys)
+    configs = read_configurations(train, keys, frames=frames)
     changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
     facts = {"survey": survey(configs), "keys": keys, "changed_keys": changed,
              "other_keys": others}
     s = facts["survey"]
     if test:
-        check_elements(read_configurations(test, keys), s.elements)
+        check_elements(read_configurations(test, keys, frames=frames), s.elements)
 
     # a fit needs a weighted row per function: at most half of the rows the 10 %
     # validation split leaves, so that the paths and the prior have room

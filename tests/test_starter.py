@@ -113,6 +113,27 @@ def test_label_keys_are_found_under_other_names(tmp_path):
         np.testing.assert_allclose(cfg_.stress, atoms.get_stress(), atol=1e-9)
 
 
+def test_each_data_file_is_read_once(tmp_path, monkeypatch):
+    """Found by review: init read every file twice, for its label keys and for its labels
+    (on 3000 frames, 6.4 s of which 1.1 s the second read)."""
+    import acefit.data
+
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    _ref_keyed(_frames(), train)
+    _ref_keyed(_frames(3, seed=7), test)
+    reads, read_frames = [], acefit.data.read_frames
+
+    def counted(path, *args, **kwargs):
+        reads.append(Path(path).name)
+        return read_frames(path, *args, **kwargs)
+
+    monkeypatch.setattr(acefit.data, "read_frames", counted)
+    _, facts = starter_config([train], test=[test], config_path=tmp_path / "a.yaml",
+                              functions=50)
+    assert sorted(reads) == ["test.xyz", "train.xyz"]
+    assert facts["survey"].n_configs == 6 and facts["keys"]["energy"] == "REF_energy"
+
+
 def test_survey_distances_and_rows():
     frames = _frames(n=2)
     configs = read_configurations_from(frames)
