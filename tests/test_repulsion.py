@@ -300,10 +300,11 @@ def test_shipped_configs_switch_the_repulsion_off_before_their_data_begin(name):
 
     from acefit.config import load_config
 
-    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml")
+    root = Path(__file__).resolve().parents[1]
+    if name.startswith("zuo") and not (root.parent / "shared" / "datasets" / "zuo2020").is_dir():
+        pytest.skip(f"data of {name} not present")     # load_config refuses missing files
+    cfg = load_config(root / "configs" / f"{name}.yaml")
     files = [Path(f) for key in ("train", "test") for f in cfg["data"][key]]
-    if not all(f.exists() for f in files):
-        pytest.skip(f"data of {name} not present")
     outer = cfg["repulsion"]["outer"]
     shortest = min(neighbour_list("d", atoms, outer + 0.5).min(initial=np.inf)
                    for f in files for atoms in ase.io.read(f, ":"))
