@@ -143,9 +143,7 @@ def load_data(cfg: dict) -> Data:
     from acefit.data import changed_label_keys, read_configurations, split
 
     data = cfg["data"]
-    keys = data["keys"]
-
-    reading = data["stress_reading"]
+    keys, reading = data["keys"], data["stress_reading"]
 
     def read(files, require=()):
         return read_stresses(read_configurations(files or [], keys, require,
@@ -987,7 +985,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
             "functions (a lower basis.totaldegree or order), or more training data"))],
             cfg.get("config_file", "<config>"))
     _warn_repeated_structures(data)
-    checks = _warn_inconsistent_stresses(table, data)
+    checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     present = {c.config_type for c in data.train}
     for key, what in (("weights", "weights"), ("stress_reading", "readings")):
         unused = sorted(set(cfg["data"][key]["config_type"]) - present)
@@ -1024,21 +1022,30 @@ def _warn_repeated_structures(data) -> None:
                         fitted, *pairs[0], "fit" if fitted == "training" else "selection")
 
 
-def _warn_inconsistent_stresses(table: dict, data) -> list:
+def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     """Warn about stresses weighed in ``table`` (:func:`weight_table`) that disagree with
     their energies (an error of sign, Voigt order or units in the labels;
-    :mod:`acefit.consistency`); the checks."""
-    from acefit.consistency import check_stresses
+    :mod:`acefit.consistency`) as ``readings`` (``data.stress_reading``) reads them; the
+    checks."""
+    from acefit.consistency import check_stresses, describe_reading
     from acefit.design import weights_for
 
     checks = check_stresses([*data.train, *(data.val or [])])
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]
-        if check.verdict == "inconsistent" and weight > 0:
-            get_logger().warning(
-                "%s; they are fitted with V %g: fix the labels, or set "
-                "data.weights.config_type: {%s: {V: 0.0}}", check.describe(), weight,
-                json.dumps(check.config_type))
+        if check.verdict != "inconsistent" or weight == 0:
+            continue
+        reading = readings["config_type"].get(check.config_type, readings["default"])
+        if reading == "as_labelled":
+            what = check.describe()
+        else:   # a reading found now would be one on top of the configured one
+            what = (f"{check.config_type}: stresses read with {describe_reading(reading)} "
+                    f"(data.stress_reading: {reading}) inconsistent with the energies: "
+                    f"{check.bad} of {check.pairs} strain pairs miss ΔE; check that reading")
+        get_logger().warning(
+            "%s; they are fitted with V %g: fix the labels, or set "
+            "data.weights.config_type: {%s: {V: 0.0}}", what, weight,
+            json.dumps(check.config_type))
     return checks
 
 

@@ -289,6 +289,13 @@ def test_stresses_that_agree_in_another_convention_are_read_so(tmp_path, capsys)
     assert 'or read them so (data.stress_reading: {config_type: {"Elastic": swap_yz_xz}})' in err
     assert "they are fitted with V 1: fix the labels, or set data.weights.config_type: " \
            '{"Elastic": {V: 0.0}}' in err
+    # a reading that makes them disagree is named, not suggested again on top
+    assert main(["fit", str(config), "--plan", "--set",
+                 "data.stress_reading.config_type={Elastic: negated}"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert ("Elastic: stresses read with the opposite sign (data.stress_reading: negated) "
+            "inconsistent with the energies") in err and "check that reading" in err
+    assert "or read them so" not in err
     # a reading of a group the data lack is a typo
     assert main(["fit", str(config), "--plan", "--set",
                  "data.stress_reading.config_type={Elastik: swap_yz_xz}"]) == EXIT_OK
