@@ -151,3 +151,19 @@ def test_read_stresses_maps_each_group_by_its_reading():
     assert read[5] is frames[5]                        # no stress: as it was
     assert read_stresses(frames) == frames             # as labelled: the same objects
     assert all(a is b for a, b in zip(read_stresses(frames), frames))
+
+
+def test_reading_stresses_as_labelled_leaves_the_config_hash_of_earlier_versions():
+    """Runs interrupted before data.stress_reading existed resume with an unchanged config;
+    a reading is part of the hash (it changes the labels)."""
+    from pathlib import Path
+
+    from acefit.config import load_config
+    from acefit.pipeline import config_hash
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
+    assert cfg["data"]["stress_reading"] == {"default": "as_labelled", "config_type": {}}
+    earlier = {**cfg, "data": {k: v for k, v in cfg["data"].items() if k != "stress_reading"}}
+    assert config_hash(cfg) == config_hash(earlier)
+    cfg["data"]["stress_reading"] = {"default": "kbar", "config_type": {}}
+    assert config_hash(cfg) != config_hash(earlier)
