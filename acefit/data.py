@@ -169,12 +169,17 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
     ``species``, the elements of types 1, 2, ... in order (ASE's ``specorder``; ASE alone
     reads the types as H, He, ...), and each frame's types must be 1 to ``len(species)``;
     a file that names its elements ignores ``species``, as ASE does.
+
+    A LAMMPS text dump whose last frame is cut off is refused whatever ``index`` selects
+    (:func:`_check_dump_end`): ASE's reader reads it with the atoms it finds.
     """
     import ase.io
     from ase.io.formats import UnknownFileTypeError
 
     check_file(path, name)
     fmt = _format(path)
+    if fmt == "lammps-dump-text":
+        _check_dump_end(path)
     by_type = types_only(path, fmt)
     if by_type and not species:
         raise ValueError(f"{path}: a LAMMPS dump of atom types without element names (no "
@@ -202,12 +207,9 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
         cut = -1 if frame is None else frame    # a file ends in its last frame
         short = _TRUNCATED.search(str(exc))
         if short:
-            raise ValueError(f"{path}, {_frame_name(cut)}: the file ends after {short[1]} of "
-                             f"the frame's {short[2]} atom lines: it looks truncated; allowed: "
-                             f"complete frames") from exc
+            raise _truncated(path, cut, _atom_lines(int(short[1]), int(short[2]))) from exc
         if "StopIteration" in str(exc):     # cut after a count line
-            raise ValueError(f"{path}, {_frame_name(cut)}: the file ends inside the frame: it "
-                             "looks truncated; allowed: complete frames") from exc
+            raise _truncated(path, cut, "inside the frame") from exc
         where = f", {_frame_name(frame)}" if frames and frame is not None else ""
         detail = str(exc) or f"{type(exc).__name__} in ASE's reader, without a message"
         raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
@@ -345,6 +347,88 @@ _TRUNCATED = re.compile(r"Frame has (\d+) atoms, expected (\d+)")
 """ASE's extended XYZ reader at the end of the file before a frame's last atom line."""
 
 
+def _truncated(path, frame, ends) -> ValueError:
+    """The error for a file that ends inside its frame ``frame`` (cut off while it was
+    written or copied); ``ends`` says where ("after 3 of the frame's 4 atom lines")."""
+    return ValueError(f"{path}, {_frame_name(frame)}: the file ends {ends}: it looks "
+                      "truncated; allowed: complete frames")
+
+
+def _atom_lines(found, expected, half=False) -> str:
+    """Where a frame of ``expected`` atom lines ends, after ``found`` complete ones and,
+    if ``half``, inside the next (a line without its end: cut while written)."""
+    inside = f", inside the {_ordinal(found + 1)}" if half else ""
+    return f"after {found} of the frame's {expected} atom lines{inside}"
+
+
+def _blocks(path, size=1 << 22):
+    """The bytes of ``path`` in blocks of ``size``, decompressed as ASE reads it (.gz,
+    .bz2, .xz)."""
+    from ase.io.formats import open_with_compression
+
+    with open_with_compression(str(path), "rb") as handle:
+        while block := handle.read(size):
+            yield block
+
+
+_DUMP_FRAME = b"ITEM: TIMESTEP"
+"""The line that starts each frame of a LAMMPS text dump (ASE's reader splits the file
+at each line holding it)."""
+
+
+def _dump_end(path) -> tuple[int, bytes]:
+    """(the number of frames, the text of the last one from its ``ITEM: TIMESTEP``) of
+    the LAMMPS text dump ``path``, in one pass over its bytes (C-speed searches: no line
+    is parsed)."""
+    count, tail = 0, bytearray()
+    for block in _blocks(path):
+        start = max(len(tail) - len(_DUMP_FRAME) + 1, 0)   # a marker across two blocks
+        tail += block
+        found = tail.count(_DUMP_FRAME, start)
+        count += found
+        if found:
+            del tail[:tail.rindex(_DUMP_FRAME)]
+        elif not count:     # no frame yet: only a marker's start can matter
+            del tail[:-len(_DUMP_FRAME)]
+    return count, bytes(tail)
+
+
+def _dump_frame_end(text: bytes) -> str | None:
+    """Where the LAMMPS text dump frame ``text`` (its lines from ``ITEM: TIMESTEP`` to
+    the file's end) ends, for :func:`_truncated`, if before its last atom line; None for
+    a complete frame, or one whose header its reader refuses (no atom count)."""
+    lines = text.split(b"\n")
+    rest = lines.pop()      # after the last line end: nothing, or a line cut short
+    atoms = next((k for k, line in enumerate(lines) if line.startswith(b"ITEM: ATOMS")), None)
+    if atoms is None:
+        return "inside the frame's header, before its atom lines"
+    counts = [lines[k + 1] for k, line in enumerate(lines[:atoms])
+              if line.startswith(b"ITEM: NUMBER OF ATOMS")]
+    try:
+        expected = int(counts[0])
+    except (IndexError, ValueError):
+        return None
+    found = sum(1 for line in lines[atoms + 1:] if line.strip())
+    # a last line without its end is whole if it has every column (LAMMPS ends each line;
+    # a file written by hand may not), else cut while written
+    half = bool(rest.strip()) and len(rest.split()) != len(lines[atoms].split()) - 2
+    found += bool(rest.strip()) and not half
+    return None if found >= expected else _atom_lines(found, expected, half)
+
+
+def _check_dump_end(path) -> None:
+    """ValueError for the LAMMPS text dump ``path`` if its last frame is cut off (fewer
+    atom lines than its ``ITEM: NUMBER OF ATOMS``, a half-written last line, or an end
+    inside its header), naming the frame. ASE's reader reads atom lines missing at the
+    file's end as none (fewer atoms, silently) and stops in a cut header with an error
+    naming no frame. Only the last frame can be cut: in one before it the next frame's
+    lines would be read as atom lines, which ASE refuses."""
+    frames, last = _dump_end(path)
+    ends = _dump_frame_end(last) if frames else None
+    if ends:
+        raise _truncated(path, frames - 1, ends)
+
+
 def read_structures(path, *, name="structures file", every: int = 1, species=None,
                     **options) -> list:
     """Every ``every``-th frame of ``path`` (unlabelled structures: an MD pool, start
@@ -359,7 +443,8 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
     every : int
         Frame i of the result is frame ``i * every`` of the file. The frames after the last
         one kept are read too (and dropped), so that a file whose last frame is cut off
-        (truncated) is refused whatever ``every`` is.
+        (truncated) is refused whatever ``every`` is (a LAMMPS text dump's last frame is
+        checked by :func:`read_frames` without them).
     species : sequence of str, optional
         The elements of LAMMPS atom types 1, 2, ..., for a dump of types (see
         :func:`read_frames`).
@@ -379,7 +464,9 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
     frames = read_frames(path, f"::{every}", name=name, species=species, **options)
     if not frames:
         raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
-    if every > 1:       # ASE skips frames unparsed: a cut last frame would pass unseen
+    # ASE skips frames unparsed: a cut last frame would pass unseen (read_frames checks a
+    # LAMMPS text dump's last frame itself)
+    if every > 1 and _format(path) != "lammps-dump-text":
         read_frames(path, f"{(len(frames) - 1) * every + 1}:", name=name, species=species,
                     **options)
     for i, atoms in enumerate(frames):
@@ -754,9 +841,13 @@ def _frame_name(i) -> str:
     "the last frame", "the 2nd frame from the end"."""
     if i >= 0:
         return f"frame {i}"
-    k = -i
+    return "the last frame" if i == -1 else f"the {_ordinal(-i)} frame from the end"
+
+
+def _ordinal(k) -> str:
+    """``k`` > 0 as an ordinal: "1st", "2nd", "11th", "23rd"."""
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return "the last frame" if k == 1 else f"the {k}{suffix} frame from the end"
+    return f"{k}{suffix}"
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_frames", "read_structures",

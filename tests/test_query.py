@@ -217,6 +217,45 @@ def test_a_pool_cut_off_in_its_last_frame_is_refused_whatever_every_is(tmp_path)
     assert len(read_pool(pool, every=4)) == 2   # frames 0 and 4
 
 
+@pytest.mark.parametrize("name", ["md.dump", "md.lammpstrj.gz"])
+def test_a_lammps_dump_cut_off_in_its_last_frame_is_refused(tmp_path, name):
+    """ASE's dump reader read a last frame cut in its atom lines with the atoms it found
+    (silently), and one cut in its header with its own errors ('list index out of range',
+    'Incomplete LAMMPS dump text chunk', ...), naming no frame."""
+    import gzip
+
+    dump, species = tmp_path / name, ["Cu"]
+    _dump(dump, _pool())                    # 7 frames of 9 header lines and 16 atom lines
+    lines = dump.read_text().splitlines(keepends=True)
+    last = 6 * 25                           # frame 6's first line
+
+    def write(text):
+        dump.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+
+    def refused(text, ends):
+        write(text)
+        for every in (1, 2, 3, 4):
+            with pytest.raises(ValueError, match=re.escape(f"{dump}, frame 6: the file ends "
+                                                           f"{ends}: it looks truncated; "
+                                                           "allowed: complete frames")):
+                read_pool(dump, every=every, species=species)
+
+    refused("".join(lines[:-2]), "after 14 of the frame's 16 atom lines")
+    refused("".join(lines[:-2]) + lines[-2][:6], "after 14 of the frame's 16 atom lines, "
+                                                 "inside the 15th")
+    refused("".join(lines[:-1]) + lines[-1].rsplit(" ", 1)[0], "after 15 of the frame's 16 "
+                                                               "atom lines, inside the 16th")
+    refused("".join(lines[:last + 9]), "after 0 of the frame's 16 atom lines")
+    for header in range(1, 9):              # the frame's ITEM: TIMESTEP line to its box
+        refused("".join(lines[:last + header]), "inside the frame's header, before its "
+                                                "atom lines")
+    refused("".join(lines[:last + 8]) + lines[last + 8][:8], "inside the frame's header, "
+                                                             "before its atom lines")
+    # a complete last line without its line end is read, as in any other format
+    write("".join(lines)[:-1])
+    assert [len(atoms) for atoms in read_pool(dump, species=species)] == [16] * 7
+
+
 def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
     pool, other = tmp_path / "pool.xyz", tmp_path / "other.xyz"
     ase.io.write(pool, _pool(), format="extxyz")
