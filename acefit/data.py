@@ -207,7 +207,9 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
         cut = -1 if frame is None else frame    # a file ends in its last frame
         short = _TRUNCATED.search(str(exc))
         if short:
-            raise _truncated(path, cut, _atom_lines(int(short[1]), int(short[2]))) from exc
+            # ASE counts the last line it read, which has no line end, as an atom line
+            read, half = int(short[1]), int(short[1]) > 0 and not _ends_a_line(path)
+            raise _truncated(path, cut, _atom_lines(read - half, int(short[2]), half)) from exc
         if "StopIteration" in str(exc):     # cut after a count line
             raise _truncated(path, cut, "inside the frame") from exc
         where = f", {_frame_name(frame)}" if frames and frame is not None else ""
@@ -369,6 +371,15 @@ def _blocks(path, size=1 << 22):
     with open_with_compression(str(path), "rb") as handle:
         while block := handle.read(size):
             yield block
+
+
+def _ends_a_line(path) -> bool:
+    """Whether ``path`` (decompressed) ends with a line end, as a writer leaves a file it
+    finished; read through (it is read only when the file is found cut off)."""
+    last = b""
+    for block in _blocks(path):
+        last = block[-1:]
+    return last == b"\n"
 
 
 _DUMP_FRAME = b"ITEM: TIMESTEP"

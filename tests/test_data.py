@@ -423,6 +423,18 @@ def test_a_truncated_file_names_the_frame_it_ends_in(xyz):
         load_configurations(xyz)
 
 
+def test_a_half_written_atom_line_is_not_counted(xyz):
+    """ASE counts the last line read, without its line end, as an atom line: a file
+    ending after 2 of frame 5's 4 atom lines and part of the 3rd was said to end after 3."""
+    lines = xyz.read_text().splitlines(keepends=True)
+    for cut, ends in ((lines[-2][:10], "after 2 of the frame's 4 atom lines, inside the 3rd"),
+                      (lines[-2][:-1], "after 2 of the frame's 4 atom lines, inside the 3rd"),
+                      ("", "after 2 of the frame's 4 atom lines: it")):
+        xyz.write_text("".join(lines[:-2]) + cut)
+        with pytest.raises(ValueError, match=re.escape(f"{xyz}, frame 5: the file ends {ends}")):
+            load_configurations(xyz)
+
+
 def test_a_utf8_byte_order_mark_is_read_past(tmp_path, xyz):
     """Found by fuzzing: a file saved by a Windows editor, with the mark before its first
     line, was refused with ASE's "Expected xyz header but got: ... '\\ufeff4'"."""
