@@ -462,6 +462,36 @@ def test_a_cif_file_with_a_utf8_byte_order_mark_is_read(tmp_path):
     assert np.allclose(a.positions, b.positions)
 
 
+@pytest.mark.parametrize("opener", ["gzip", "bz2", "lzma"])
+def test_a_compressed_file_is_read_as_the_plain_one(tmp_path, xyz, opener, monkeypatch):
+    """ASE's readers seek back in a compressed stream, which decompresses from the start
+    each time (2000 frames of .xyz.gz took 52 s against 1 s plain): acefit hands them a
+    decompressed copy, which goes when the file is read; a mark before the first line goes
+    too, and a frame cut off at the end is named as in the plain file."""
+    import importlib
+    import tempfile
+
+    module = importlib.import_module(opener)
+    suffix = {"gzip": ".gz", "bz2": ".bz2", "lzma": ".xz"}[opener]
+    packed = tmp_path / f"frames.xyz{suffix}"
+    with module.open(packed, "wb") as handle:
+        handle.write(b"\xef\xbb\xbf" + xyz.read_bytes())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    plain, read = load_configurations(xyz), load_configurations(packed)
+    assert len(read) == len(plain) == 6
+    for a, b in zip(plain, read):
+        assert np.array_equal(a.atoms.positions, b.atoms.positions) and a.energy == b.energy
+        assert np.array_equal(a.forces, b.forces) and b.where == f"{packed}, frame {b.index}"
+    assert len(read_structures(packed, every=4)) == 2
+    cut = tmp_path / f"cut.xyz{suffix}"
+    with module.open(cut, "wb") as handle:
+        handle.write(xyz.read_bytes()[:-200])
+    with pytest.raises(ValueError, match=rf"{re.escape(str(cut))}, frame 5: the file ends"):
+        load_configurations(cut)
+    assert list((tmp_path / "tmp").iterdir()) == []          # no copy left behind
+
+
 def _link_loop(path):
     path.symlink_to(path)           # a link to itself
     return path
