@@ -178,6 +178,10 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
     from ase.io.formats import UnknownFileTypeError
 
     check_file(path, name)
+    size = Path(path).stat().st_size
+    if size == 0 or _empty(path):
+        raise ValueError(f"no configurations in {path}: the file is empty"
+                         + (" once decompressed" if size else ""))
     fmt = _format(path)
     if fmt == "lammps-dump-text":
         _check_dump_end(path)
@@ -193,9 +197,9 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
         with _readable(path, fmt) as source:
             for atoms in ase.io.iread(source, index=index, format=fmt, **options):
                 frames.append(atoms)
+    except CompressedFileError:     # named already (by the decompressed copy)
+        raise
     except UnknownFileTypeError as exc:
-        if Path(path).stat().st_size == 0:      # ASE says so for an empty file of any name
-            raise ValueError(f"no configurations in {path}: the file is empty") from exc
         raise ValueError(f"cannot read configurations from {path}: ASE does not know its "
                          f"format ({exc}); allowed: a file ase.io.read reads, such as extended "
                          "XYZ (.xyz), an ASE trajectory (.traj) or a VASP OUTCAR") from exc
@@ -283,9 +287,7 @@ def types_only(path, fmt=None) -> bool:
         return False
     if fmt == "lammps-dump-binary":
         return True
-    from ase.io.formats import open_with_compression
-
-    with open_with_compression(str(path), "rb") as handle:      # as ASE reads md.dump.gz
+    with _decompressed(path) as handle:      # as ASE reads md.dump.gz
         for line in handle:
             if line.startswith(b"ITEM: ATOMS"):
                 columns = line.split()[2:]
@@ -323,8 +325,68 @@ def _format(path):
 
     try:
         return get_ioformat(filetype(str(path))).name   # filetype may give a suffix only
-    except Exception:  # noqa: BLE001 - named where ASE reads it
+    except Exception as exc:  # noqa: BLE001 - named where ASE reads it
+        if _decompression_failed(path, exc):    # ASE would say it again, naming nothing
+            raise CompressedFileError(path, exc) from exc
         return None
+
+
+def _compression(path) -> str | None:
+    """The compression ASE reads ``path`` with, by its name (``gz``, ``bz2``, ``xz``), or
+    None."""
+    from ase.io.formats import get_compression
+
+    return get_compression(str(path))[1]
+
+
+class CompressedFileError(ValueError):
+    """A compressed data file whose data do not decompress (cut off, damaged, or not
+    compressed as its name says); the message names the file and the check to run."""
+
+    _TOOLS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}
+
+    def __init__(self, path, exc):
+        kind = _compression(path)
+        tool = self._TOOLS.get(kind, kind)
+        why = ("its compressed data end before their end marker: the file looks truncated"
+               if isinstance(exc, EOFError) else
+               f"its data are not valid {tool} data ({exc or type(exc).__name__})")
+        super().__init__(f"cannot decompress {path}: {why}; allowed: a complete {tool} file "
+                         f"(`{tool} -t {path}` checks one), or the file uncompressed")
+
+
+def _decompression_failed(path, exc) -> bool:
+    """Whether ``exc`` is a decompressor's complaint about the data of the compressed
+    file ``path``: gzip, bz2 and lzma raise EOFError, zlib.error, lzma.LZMAError, or an
+    OSError without an errno (the system's errors, such as a full disk, have one)."""
+    import lzma
+    import zlib
+
+    return bool(_compression(path)) and (
+        isinstance(exc, (EOFError, zlib.error, lzma.LZMAError))
+        or (isinstance(exc, OSError) and exc.errno is None))
+
+
+@contextmanager
+def _decompressed(path):
+    """``path`` open for reading bytes, decompressed as ASE reads it (.gz, .bz2, .xz);
+    a failure to decompress in the block is a :class:`CompressedFileError`."""
+    from ase.io.formats import open_with_compression
+
+    try:
+        with open_with_compression(str(path), "rb") as handle:
+            yield handle
+    except Exception as exc:
+        if _decompression_failed(path, exc):
+            raise CompressedFileError(path, exc) from exc
+        raise
+
+
+def _empty(path) -> bool:
+    """Whether ``path`` holds no bytes, decompressed (a compressed file of nothing is
+    not empty on disk)."""
+    with _decompressed(path) as handle:
+        return not handle.read(1)
 
 
 @contextmanager
@@ -346,12 +408,12 @@ def _readable(path, fmt):
     import tempfile
     from io import StringIO
 
-    from ase.io.formats import get_compression, ioformats, open_with_compression
+    from ase.io.formats import get_compression, ioformats
 
     root, compression = get_compression(str(path))
     if fmt is not None and compression:
         with tempfile.NamedTemporaryFile(prefix="acefit-", suffix=Path(root).suffix) as copy:
-            with open_with_compression(str(path), "rb") as handle:
+            with _decompressed(path) as handle:
                 head = handle.read(len(_BYTE_ORDER_MARK))
                 copy.write(b"" if head == _BYTE_ORDER_MARK else head)
                 shutil.copyfileobj(handle, copy, 1 << 22)
@@ -389,9 +451,7 @@ def _atom_lines(found, expected, half=False) -> str:
 def _blocks(path, size=1 << 22):
     """The bytes of ``path`` in blocks of ``size``, decompressed as ASE reads it (.gz,
     .bz2, .xz)."""
-    from ase.io.formats import open_with_compression
-
-    with open_with_compression(str(path), "rb") as handle:
+    with _decompressed(path) as handle:
         while block := handle.read(size):
             yield block
 

@@ -1,5 +1,8 @@
 """Reading labelled configurations, validation and splits (acefit.data)."""
 
+import bz2
+import gzip
+import lzma
 import os
 import re
 from pathlib import Path
@@ -490,6 +493,67 @@ def test_a_compressed_file_is_read_as_the_plain_one(tmp_path, xyz, opener, monke
     with pytest.raises(ValueError, match=rf"{re.escape(str(cut))}, frame 5: the file ends"):
         load_configurations(cut)
     assert list((tmp_path / "tmp").iterdir()) == []          # no copy left behind
+
+
+def _dump_text(frames=3000) -> bytes:
+    """A LAMMPS text dump of two Cu atoms a frame, their elements named."""
+    frame = ("ITEM: TIMESTEP\n{}\nITEM: NUMBER OF ATOMS\n2\nITEM: BOX BOUNDS pp pp pp\n"
+             "0 3.6\n0 3.6\n0 3.6\nITEM: ATOMS id element x y z\n1 Cu 0 0 0\n2 Cu 1.8 1.8 0\n")
+    return "".join(frame.format(k) for k in range(frames)).encode()
+
+
+def _bad_crc(data: bytes) -> bytes:
+    """``data`` gzipped, the checksum in its trailer wrong (a bit flipped in a copy)."""
+    packed = bytearray(gzip.compress(data))
+    packed[-8] ^= 0xFF
+    return bytes(packed)
+
+
+TRUNCATED = "its compressed data end before their end marker: the file looks truncated"
+
+
+@pytest.mark.parametrize("name, pack, message", [
+    ("cut.xyz.gz", lambda text: gzip.compress(text)[:-300], TRUNCATED + "; allowed: a "
+     "complete gzip file (`gzip -t {path}` checks one), or the file uncompressed"),
+    ("cut.xyz.bz2", lambda text: bz2.compress(text)[:-300], TRUNCATED + "; allowed: a "
+     "complete bzip2 file (`bzip2 -t {path}` checks one)"),
+    ("cut.xyz.xz", lambda text: lzma.compress(text)[:-300], TRUNCATED + "; allowed: a "
+     "complete xz file (`xz -t {path}` checks one)"),
+    ("plain.xyz.gz", lambda text: text, "its data are not valid gzip data (Not a gzipped "
+     "file (b'4\\n')); allowed: a complete gzip file"),
+    ("md.lammpstrj.gz", lambda text: _bad_crc(_dump_text()), "its data are not valid gzip "
+     "data (CRC check failed"),
+], ids=["gz cut", "bz2 cut", "xz cut", "not gzip", "dump bad checksum"])
+def test_a_compressed_file_that_does_not_decompress_is_named(tmp_path, xyz, name, pack,
+                                                              message, monkeypatch):
+    """Found by review: a cut or damaged .gz, .bz2, .xz stopped with the decompressor's
+    words ('Compressed file ended before the end-of-stream marker was reached'); a LAMMPS
+    dump.gz with a wrong checksum with 'acefit: error: CRC check failed 0x... != 0x...',
+    naming no file. Each names the file, what is wrong and the check to run."""
+    import tempfile
+
+    path = tmp_path / name
+    path.write_bytes(pack(xyz.read_bytes()))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    expected = re.escape(f"cannot decompress {path}: " + message.format(path=path))
+    with pytest.raises(ValueError, match=expected):
+        load_configurations(path)
+    with pytest.raises(ValueError, match=expected):
+        read_structures(path, name="pool file", every=2)
+    assert list((tmp_path / "tmp").iterdir()) == []          # no copy left behind
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"", "the file is empty"), (lzma.compress(b""), "the file is empty once decompressed"),
+], ids=["no bytes", "xz of nothing"])
+def test_an_empty_compressed_file_is_named_empty(tmp_path, content, said):
+    """Found by review: an empty .xz said 'Compressed file ended before the end-of-stream
+    marker was reached', an xz file of nothing that ASE does not know its format."""
+    path = tmp_path / "frames.xyz.xz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=re.escape(f"no configurations in {path}: {said}") + "$"):
+        load_configurations(path)
 
 
 def _link_loop(path):
