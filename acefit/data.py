@@ -197,7 +197,7 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
         with _readable(path, fmt) as source:
             for atoms in ase.io.iread(source, index=index, format=fmt, **options):
                 frames.append(atoms)
-    except CompressedFileError:     # named already (by the decompressed copy)
+    except CompressedFileError:     # named already (the decompressed copy's)
         raise
     except UnknownFileTypeError as exc:
         raise ValueError(f"cannot read configurations from {path}: ASE does not know its "
@@ -327,7 +327,7 @@ def _format(path):
         return get_ioformat(filetype(str(path))).name   # filetype may give a suffix only
     except Exception as exc:  # noqa: BLE001 - named where ASE reads it
         if _decompression_failed(path, exc):    # ASE would say it again, naming nothing
-            raise CompressedFileError(path, exc) from exc
+            raise _undecompressible(path, exc) from exc
         return None
 
 
@@ -340,19 +340,22 @@ def _compression(path) -> str | None:
 
 
 class CompressedFileError(ValueError):
-    """A compressed data file whose data do not decompress (cut off, damaged, or not
-    compressed as its name says); the message names the file and the check to run."""
+    """A compressed data file that cannot be read decompressed; the message names it."""
 
-    _TOOLS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}
 
-    def __init__(self, path, exc):
-        kind = _compression(path)
-        tool = self._TOOLS.get(kind, kind)
-        why = ("its compressed data end before their end marker: the file looks truncated"
-               if isinstance(exc, EOFError) else
-               f"its data are not valid {tool} data ({exc or type(exc).__name__})")
-        super().__init__(f"cannot decompress {path}: {why}; allowed: a complete {tool} file "
-                         f"(`{tool} -t {path}` checks one), or the file uncompressed")
+_TOOLS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}
+
+
+def _undecompressible(path, exc) -> CompressedFileError:
+    """The error for the compressed file ``path`` whose data do not decompress (cut off,
+    damaged, or not compressed as its name says; ``exc`` the decompressor's complaint),
+    naming the check to run."""
+    tool = _TOOLS.get(_compression(path), _compression(path))
+    why = ("its compressed data end before their end marker: the file looks truncated"
+           if isinstance(exc, EOFError) else
+           f"its data are not valid {tool} data ({exc or type(exc).__name__})")
+    return CompressedFileError(f"cannot decompress {path}: {why}; allowed: a complete {tool} "
+                               f"file (`{tool} -t {path}` checks one), or the file uncompressed")
 
 
 def _decompression_failed(path, exc) -> bool:
@@ -378,7 +381,7 @@ def _decompressed(path):
             yield handle
     except Exception as exc:
         if _decompression_failed(path, exc):
-            raise CompressedFileError(path, exc) from exc
+            raise _undecompressible(path, exc) from exc
         raise
 
 
@@ -404,20 +407,13 @@ def _readable(path, fmt):
       whose reader takes an open file (text formats, and CIF, which ASE opens as bytes
       and also reads as text). A compressed file's copy leaves the mark out too.
     """
-    import shutil
-    import tempfile
     from io import StringIO
 
     from ase.io.formats import get_compression, ioformats
 
     root, compression = get_compression(str(path))
     if fmt is not None and compression:
-        with tempfile.NamedTemporaryFile(prefix="acefit-", suffix=Path(root).suffix) as copy:
-            with _decompressed(path) as handle:
-                head = handle.read(len(_BYTE_ORDER_MARK))
-                copy.write(b"" if head == _BYTE_ORDER_MARK else head)
-                shutil.copyfileobj(handle, copy, 1 << 22)
-            copy.flush()
+        with _decompressed_copy(path, Path(root).suffix) as copy:
             yield copy.name
         return
     if fmt is not None and ioformats[fmt].acceptsfd:
@@ -428,6 +424,35 @@ def _readable(path, fmt):
             yield StringIO(Path(path).read_bytes().decode("utf-8")[1:])
             return
     yield str(path)
+
+
+def _decompressed_copy(path, suffix):
+    """A temporary file (``tempfile.NamedTemporaryFile``, gone when closed) of name
+    ending ``suffix`` that holds the compressed file ``path`` decompressed, without a
+    UTF-8 byte order mark at its start. A temporary folder without room for it (the
+    decompressed data can be ten times the file) is a :class:`CompressedFileError`
+    naming that folder: the system's 'No space left on device' names none."""
+    import shutil
+    import tempfile
+
+    copy = None
+    try:
+        copy = tempfile.NamedTemporaryFile(prefix="acefit-", suffix=suffix)
+        with _decompressed(path) as handle:
+            head = handle.read(len(_BYTE_ORDER_MARK))
+            copy.write(b"" if head == _BYTE_ORDER_MARK else head)
+            shutil.copyfileobj(handle, copy, 1 << 22)
+        copy.flush()
+    except BaseException as exc:
+        if copy is not None:
+            copy.close()
+        if isinstance(exc, OSError):    # the system's: decompression errors are named already
+            raise CompressedFileError(
+                f"cannot decompress {path} into a temporary file in {tempfile.gettempdir()}: "
+                f"{exc.strerror or exc}; allowed: TMPDIR set to a folder with room for the "
+                f"decompressed data, or {path} decompressed beforehand") from exc
+        raise
+    return copy
 
 
 _TRUNCATED = re.compile(r"Frame has (\d+) atoms, expected (\d+)")

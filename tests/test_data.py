@@ -544,6 +544,34 @@ def test_a_compressed_file_that_does_not_decompress_is_named(tmp_path, xyz, name
     assert list((tmp_path / "tmp").iterdir()) == []          # no copy left behind
 
 
+def test_a_temporary_folder_without_room_for_the_decompressed_copy_is_named(
+        tmp_path, xyz, monkeypatch):
+    """Found by review: a full temporary folder stopped the read with 'cannot read
+    configurations from frames.xyz.gz: [Errno 28] No space left on device', which blames
+    the data file and names no folder; the half-written copy goes."""
+    import errno
+    import shutil
+    import tempfile
+
+    packed = tmp_path / "frames.xyz.gz"
+    packed.write_bytes(gzip.compress(xyz.read_bytes()))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def full(source, target, length=0):
+        target.write(source.read(100))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot decompress {packed} into a temporary file in {scratch}: No space left on "
+            f"device; allowed: TMPDIR set to a folder with room for the decompressed data, or "
+            f"{packed} decompressed beforehand")):
+        load_configurations(packed)
+    assert list(scratch.iterdir()) == []
+
+
 @pytest.mark.parametrize("content, said", [
     (b"", "the file is empty"), (lzma.compress(b""), "the file is empty once decompressed"),
 ], ids=["no bytes", "xz of nothing"])
