@@ -957,8 +957,8 @@ def check_against_data(cfg: dict, data, basis) -> list:
     (so that a corrected config reuses the run directory): an error for an element the
     basis lacks (naming the file and frame), an error for a selection metric whose
     quantity the selecting set lacks (nothing would be exported), a warning for
-    config_type weights that match no training configuration (typos), and for weighed
-    stresses that disagree with their energies. Returns the stress checks
+    config_type weights that match no training configuration and stress readings that
+    read no stress (typos), and for weighed stresses that disagree with their energies. Returns the stress checks
     (:func:`acefit.consistency.check_stresses`) of the training and validation data."""
     from acefit.config import ConfigError
     from acefit.data import check_elements
@@ -987,14 +987,36 @@ def check_against_data(cfg: dict, data, basis) -> list:
     _warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     present = {c.config_type for c in data.train}
-    for key, what in (("weights", "weights"), ("stress_reading", "readings")):
-        unused = sorted(set(cfg["data"][key]["config_type"]) - present)
-        if unused:
-            get_logger().warning(
-                "data.%s.config_type: %s match no training configuration (their %s are "
-                "unused); config_types in the training data: %s", key, unused, what,
-                sorted(present))
+    unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
+    if unused:
+        get_logger().warning(
+            "data.weights.config_type: %s match no training configuration (their weights "
+            "are unused); config_types in the training data: %s", unused, sorted(present))
+    _warn_unused_readings(data, cfg["data"]["stress_reading"])
     return checks
+
+
+def _warn_unused_readings(data, readings: dict) -> None:
+    """Warn about stress readings (``data.stress_reading``) that read no stress: of a
+    config_type with no stress in the training, validation or test data (a typo, or a
+    group whose stresses are not read), or a default that every group with stresses
+    overrides. Readings apply to every set: a group of the validation or test data only
+    is read too."""
+    stressed = {c.config_type for part in (data.train, data.val, data.test) for c in part
+                if c.stress is not None}
+    by_group = readings["config_type"]
+    unused = sorted(set(by_group) - stressed)
+    if unused:
+        get_logger().warning(
+            "data.stress_reading.config_type: %s match no configuration with a stress in the "
+            "training, validation or test data (their readings read nothing); config_types "
+            "with stresses: %s", unused, sorted(stressed))
+    if readings["default"] != "as_labelled" and not stressed - set(by_group):
+        get_logger().warning(
+            "data.stress_reading.default: %s reads no stress (%s); it applies to the "
+            "config_types not in data.stress_reading.config_type", readings["default"],
+            f"every config_type with stresses has its own reading: {sorted(stressed)}"
+            if stressed else "no configuration has a stress")
 
 
 def _warn_repeated_structures(data) -> None:

@@ -299,8 +299,8 @@ def test_stresses_that_agree_in_another_convention_are_read_so(tmp_path, capsys)
     # a reading of a group the data lack is a typo
     assert main(["fit", str(config), "--plan", "--set",
                  "data.stress_reading.config_type={Elastik: swap_yz_xz}"]) == EXIT_OK
-    assert "data.stress_reading.config_type: ['Elastik'] match no training configuration" \
-        in capsys.readouterr().err
+    assert "data.stress_reading.config_type: ['Elastik'] match no configuration with a " \
+           "stress in the training, validation or test data" in capsys.readouterr().err
     # the report says how the stresses were read, and that they agree so
     assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
     report = (tmp_path / "runs" / "run" / "report.md").read_text()
@@ -325,6 +325,42 @@ def test_stresses_that_agree_in_another_convention_are_read_so(tmp_path, capsys)
     assert "default: {E: 30.0, F: 1.0, V: 1.0}" in text and "not fitted" not in text
     assert "stress_reading" not in text
     assert [c.verdict for c in facts["stress_checks"]] == ["consistent"]
+
+
+def test_readings_of_groups_held_out_are_used_and_of_groups_without_stresses_named(
+        tmp_path, capsys):
+    """Found by review: a reading of a config_type of the validation file only was said to
+    be unused ('match no training configuration'), though it reads those stresses (the fit
+    checks them so), and one of a group without stresses passed unremarked."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    bare = _frames(n=4, seed=3)
+    for atoms in bare:
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(),
+                                           forces=atoms.get_forces())
+        atoms.info["config_type"] = "bare"
+    train, val = tmp_path / "train.xyz", tmp_path / "val.xyz"
+    ase.io.write(train, _frames(n=24) + bare, format="extxyz")
+    ase.io.write(val, _strain_series(), format="extxyz")
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data: {{train: {train}, validation: {{file: {val}}}}}\n"
+                      "basis: {order: 2, totaldegree: 6}\nsolvers: [{name: omp}]\n")
+
+    def plan(reading):
+        assert main(["fit", str(config), "--plan", "--set",
+                     f"data.stress_reading={reading}"]) == EXIT_OK
+        return capsys.readouterr().err
+
+    err = plan("{config_type: {Elastic: swap_yz_xz}}")
+    assert "stress_reading" not in err and "inconsistent" not in err
+    assert "Elastic: stresses inconsistent" in plan("{}")        # it was read, then
+    err = plan("{config_type: {Elastic: swap_yz_xz, bare: kbar}}")
+    assert ("data.stress_reading.config_type: ['bare'] match no configuration with a stress "
+            "in the training, validation or test data (their readings read nothing); "
+            "config_types with stresses: ['Elastic', 'md', 'strain']") in err
+    err = plan("{default: kbar, config_type: {Elastic: swap_yz_xz, md: gpa, strain: gpa}}")
+    assert ("data.stress_reading.default: kbar reads no stress (every config_type with "
+            "stresses has its own reading: ['Elastic', 'md', 'strain'])") in err
 
 
 def test_stresses_that_agree_in_no_convention_are_not_fitted(tmp_path, capsys):
