@@ -264,6 +264,19 @@ def _stress_reading(text: str) -> tuple:
     return group or None, name
 
 
+def _stress_readings(given) -> dict:
+    """The ``--stress-reading`` options (:func:`_stress_reading`'s pairs) as config_type
+    (None: the default) -> reading; a ValueError for a group given two readings (the
+    last one would win unseen)."""
+    readings = {}
+    for group, name in given:
+        if readings.setdefault(group, name) != name:
+            what = "the default" if group is None else f"config_type {group!r}"
+            raise ValueError(f"--stress-reading: {what} given two readings, "
+                             f"{readings[group]} and {name}; allowed: one reading each")
+    return readings
+
+
 def _integer_from(low: int):
     """An argparse type: an integer >= ``low`` (argparse names the option on an error)."""
     def convert(text: str) -> int:
@@ -579,13 +592,13 @@ def _evaluate(args) -> int:
         if f.suffix == ".yace":
             raise ValueError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
                              f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
+    readings = _stress_readings(args.stress_reading)
+    default = readings.pop(None, "as_labelled")
     potentials = [Potential.load(f) for f in files]
     labels = potential_labels(args.potentials)
     keys = {label: getattr(args, f"{label}_key") for label in _EVALUATE_LABELS}
     configs = read_configurations(args.data, keys, require=changed_label_keys(keys),
                                   option=_key_option)
-    readings = dict(args.stress_reading)
-    default = readings.pop(None, "as_labelled")
     groups = {c.config_type for c in configs}
     if set(readings) - groups:
         raise ValueError(f"--stress-reading: config_type {sorted(set(readings) - groups)} is "

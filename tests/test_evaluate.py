@@ -249,6 +249,14 @@ def test_cli_reads_stresses_in_another_convention(tmp_path, run, small_data, cap
         == EXIT_ERROR
     assert "--stress-reading: config_type ['bulkk'] is in no configuration of --data" \
         in capsys.readouterr().err
+    # found by review: the last of two readings of one group won unseen
+    for twice, what in ((["kbar", "gpa"], "the default"),
+                        ([f"{group}=kbar", f"{group}=negated"], f"config_type {group!r}")):
+        assert main(["evaluate", str(run), "--data", data, "--stress-reading", twice[0],
+                     "--stress-reading", twice[1]]) == EXIT_ERROR
+        assert (f"--stress-reading: {what} given two readings, {twice[0].split('=')[-1]} and "
+                f"{twice[1].split('=')[-1]}; allowed: one reading each") \
+            in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["evaluate", str(run), "--data", data, "--stress-reading", "kbars"])
     assert exit_.value.code == EXIT_CONFIG
