@@ -441,6 +441,11 @@ def _init(args) -> int:
         elif check.verdict == "inconsistent":
             print((f"stresses read with {check.reading_description}: " if check.reading
                    else "stresses not fitted (V 0): ") + check.describe())
+    unchecked, converted = facts["unchecked_stresses"]
+    if unchecked:
+        print(f"stresses not fitted (V 0): {', '.join(unchecked)}: not tested (no strain "
+              f"pairs), in files whose tested groups are read as {', '.join(converted)}; if "
+              "theirs are too, read them so in the config and fit them")
     print(f"order {args.order}, total degree {facts['totaldegree']}: {facts['n_functions']} "
           f"functions; ASP and OMP paths to {facts['max_active']}, budgets "
           + ", ".join(map(str, facts["budgets"])))

@@ -271,7 +271,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
         ``budgets``, ``stress_checks`` (:class:`acefit.consistency.StressCheck` per
         config_type with stresses; an inconsistent one is read in the convention under
-        which it agrees, ``data.stress_reading``, or gets V 0 where none does).
+        which it agrees, ``data.stress_reading``, or gets V 0 where none does),
+        ``unchecked_stresses`` ((groups, readings): the untested groups given V 0
+        because tested ones needed a converter's reading, ``CONVERTER_READINGS``).
 
     Raises
     ------
@@ -282,7 +284,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     FileNotFoundError
         A data file that does not exist.
     """
-    from acefit.consistency import MISS, check_stresses
+    from acefit.consistency import CONVERTER_READINGS, MISS, check_stresses
     from acefit.data import check_elements, read_configurations
 
     train, test = [Path(f) for f in train], [Path(f) for f in test]
@@ -324,10 +326,16 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     inconsistent = [c for c in checks if c.verdict == "inconsistent"]
     reread = {c.config_type: c for c in inconsistent if c.reading}
     unfit = {c.config_type: c for c in inconsistent if not c.reading}
+    # a converter's error found in the tested groups is likely in the untested ones too,
+    # where 1602x (kbar) or the wrong sign would go unseen: those are not fitted either
+    converted = sorted({c.reading for c in reread.values()} & set(CONVERTER_READINGS))
+    unchecked = [c.config_type for c in checks if c.verdict == "untested"] if converted else []
+    no_stress = set(unfit) | set(unchecked)
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
     facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut,
                  max_active=max_active, budgets=budgets, stress_checks=checks,
+                 unchecked_stresses=(unchecked, converted),
                  repulsion=repulsion[:2] if repulsion else None)
 
     here = Path(config_path).resolve().parent
@@ -369,17 +377,23 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         lines += ["    # stresses that disagree with their energies are not fitted (V 0):"]
         lines += [f"    #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE "
                   f"by > {100 * MISS:.0f} %, and in no other convention tried" for c in unfit.values()]
-    every_stress_unfit = set(unfit) == set(s.config_types)
+    if unchecked:
+        lines += [f"    # stresses not tested (no strain pairs) in files whose tested groups are "
+                  f"read as {', '.join(converted)}: not fitted (V 0) in",
+                  f"    #   {', '.join(map(_q, unchecked))}; if they are in that convention "
+                  "too, read them so (stress_reading) and fit them"]
+    every_stress_unfit = no_stress == set(s.config_types)
     lines += ["    default: {E: 30.0, F: 1.0, V: " + ("0.0}" if every_stress_unfit else "1.0}")]
     if len(s.config_types) > 1:
         lines += ["    # overrides per config_type; the groups in these files:"]
         width = max(len(_q(t)) for t in s.config_types)
         lines += [f"    #   {_q(group) + ':':<{width + 1}} {{E: 30.0, F: 1.0, "
-                  f"V: {0.0 if group in unfit else 1.0}}}    # {count} configurations"
+                  f"V: {0.0 if group in no_stress else 1.0}}}    # {count} configurations"
                   for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])]
         lines += ["    config_type: {"
                   + ("" if every_stress_unfit else
-                     ", ".join(f"{_q(group)}: {{V: 0.0}}" for group in unfit)) + "}"]
+                     ", ".join(f"{_q(group)}: {{V: 0.0}}" for group in sorted(no_stress)))
+                  + "}"]
     if s.isolated and set(s.isolated) == set(s.elements):
         where = "; ".join(f"{e} {_relative_where(w, here)}" for e, (_, w) in s.isolated.items())
         lines += [f"  # the isolated atoms in these files: {where}",

@@ -363,6 +363,39 @@ def test_readings_of_groups_held_out_are_used_and_of_groups_without_stresses_nam
             "stresses has its own reading: ['Elastic', 'md', 'strain'])") in err
 
 
+def test_groups_untested_beside_a_converter_error_are_not_fitted(tmp_path, capsys):
+    """Found by review: with every stress in kbar, init read the tested group in kbar and
+    fitted the untested MD groups' kbar stresses as eV/Å³ (1602x), unremarked."""
+    frames = _frames(n=24) + _strain_series(swap=False)
+    for atoms in frames:
+        atoms.calc.results["stress"] = 1602.1766208 * atoms.calc.results["stress"]
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, frames, format="extxyz")
+    config = tmp_path / "run.yaml"
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    text = config.read_text()
+    cfg = load_config(config)
+    checks = {c.config_type: c.verdict for c in starter_config(
+        [train], config_path=config, functions=60, order=2)[1]["stress_checks"]}
+    untested = sorted(group for group, verdict in checks.items() if verdict == "untested")
+    assert checks["Elastic"] == "inconsistent" and untested == ["md", "strain"]
+    assert cfg["data"]["stress_reading"]["config_type"] == {"Elastic": "kbar"}
+    assert {group: w["V"] for group, w in cfg["data"]["weights"]["config_type"].items()} == \
+        {"md": 0.0, "strain": 0.0}
+    assert cfg["data"]["weights"]["default"]["V"] == 1.0
+    assert 'not fitted (V 0) in\n    #   "md", "strain"; if they are in that convention' in text
+    assert ("stresses not fitted (V 0): md, strain: not tested (no strain pairs), in files "
+            "whose tested groups are read as kbar") in out
+    # a swap is a series' error, not the converter's: untested groups stay fitted
+    frames = _frames(n=24) + _strain_series()
+    ase.io.write(train, frames, format="extxyz")
+    text, facts = starter_config([train], config_path=config, functions=60, order=2)
+    assert facts["unchecked_stresses"] == ([], [])
+    assert "V: 0.0}" not in text.split("config_type: {")[-1].split("\n")[0]
+
+
 def test_stresses_that_agree_in_no_convention_are_not_fitted(tmp_path, capsys):
     """Stresses off by a factor no reading explains: init gives their config_type V 0."""
     frames = _frames(n=24) + _strain_series(swap=False)
