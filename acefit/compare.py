@@ -48,6 +48,7 @@ class RunData:
     finished: bool
     metric: str = "loss"  # the fit's selection.metric, which compare selects by too
     test_errors: dict | None = None  # test_errors.json: per-configuration test errors
+    stress_reading: dict | None = None  # data.stress_reading (None: as labelled)
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
@@ -81,12 +82,16 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     if funcs is None:
         raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
     selection = cfg.get("selection") or {}
+    reading = (cfg.get("data") or {}).get("stress_reading") or None
+    if reading == {"default": "as_labelled", "config_type": {}}:
+        reading = None
     return RunData(name=cfg.get("name") or directory.name, directory=directory, paths=paths,
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
                    budgets=list(selection.get("budgets") or []),
                    finished=state.get("status") == "finished",
                    metric=selection.get("metric") or "loss",
-                   test_errors=_read_json(directory / "test_errors.json"))
+                   test_errors=_read_json(directory / "test_errors.json"),
+                   stress_reading=reading)
 
 
 def _read_json(path: Path):
@@ -187,6 +192,26 @@ def _rule_text(runs) -> str:
 
     rules = list(dict.fromkeys(one(r) for r in runs))
     return rules[0] if len(rules) == 1 else "; ".join(f"{r.name}: {one(r)}" for r in runs)
+
+
+def _reading_note(runs) -> list[str]:
+    """A note when the runs read their stress labels differently (``data.stress_reading``):
+    their S errors are against different labels."""
+    readings = [r.stress_reading for r in runs]
+    if all(x == readings[0] for x in readings):
+        return []
+    return ["Note: the runs read their stress labels differently (data.stress_reading: "
+            + "; ".join(f"`{r.name}` {_reading_text(r.stress_reading)}" for r in runs)
+            + "), so their S errors are against different labels.", ""]
+
+
+def _reading_text(reading) -> str:
+    if not reading:
+        return "as labelled"
+    parts = [f"{group}: {name}" for group, name in sorted(reading["config_type"].items())]
+    if reading["default"] != "as_labelled":
+        parts.append(f"default: {reading['default']}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _fmt(v, digits):
@@ -478,6 +503,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         "",
         table,
         "",
+        *(_reading_note(runs)),
         *([f"Paired on the same {len(runs[0].test_errors['configurations'])} test "
            f"configurations: each run's selected checkpoint minus `{runs[0].name}`'s (same "
            "budget and solver), test MAE difference ± bootstrap standard error [95 % "

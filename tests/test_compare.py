@@ -194,3 +194,26 @@ def test_compare_selects_as_the_fit_did(tmp_path, small_data):  # noqa: F811
     by_loss = {(t, label): best_checkpoint(entries, t)
                for t in (10, 30) for label, entries in load_run(run).errors.items()}
     assert by_loss != fitted
+
+
+def test_runs_that_read_their_stresses_differently_are_noted(two_runs, tmp_path):
+    """Found by review: their S errors stood side by side without a word."""
+    import shutil
+
+    import yaml
+
+    from acefit.compare import compare_runs
+
+    compare_runs(two_runs, tmp_path / "same")
+    assert "read their stress labels differently" not in \
+        (tmp_path / "same" / "compare.md").read_text()
+    other = tmp_path / "run_b"
+    shutil.copytree(two_runs[1], other)
+    cfg = yaml.safe_load((other / "config.yaml").read_text())
+    cfg["data"]["stress_reading"] = {"default": "negated", "config_type": {}}
+    (other / "config.yaml").write_text(yaml.safe_dump(cfg))
+    compare_runs([two_runs[0], other], tmp_path / "differ")
+    text = (tmp_path / "differ" / "compare.md").read_text()
+    assert ("Note: the runs read their stress labels differently (data.stress_reading: "
+            "`sparse` as labelled; `dense` {default: negated}), so their S errors are against "
+            "different labels") in text
