@@ -293,11 +293,12 @@ def _stress_reading_lines(reading) -> list[str]:
 
     if not reading:
         return []
-    groups = [f"{name}: {describe_reading(r)}" for name, r in reading["config_type"].items()
-              if r != "as_labelled"]
-    if reading["default"] != "as_labelled":
-        groups.append(("every other group: " if reading["config_type"] else "every group: ")
-                      + describe_reading(reading["default"]))
+    default = reading["default"]
+    own = {name: r for name, r in reading["config_type"].items() if r != default}
+    groups = [f"{name}: {describe_reading(r)}" for name, r in own.items()]
+    if default != "as_labelled":
+        groups.append(("every other group: " if own else "every group: ")
+                      + describe_reading(default))
     return (["- stresses read otherwise than as labelled (data.stress_reading): "
              + "; ".join(groups)] if groups else [])
 

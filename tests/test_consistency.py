@@ -167,3 +167,19 @@ def test_reading_stresses_as_labelled_leaves_the_config_hash_of_earlier_versions
     assert config_hash(cfg) == config_hash(earlier)
     cfg["data"]["stress_reading"] = {"default": "kbar", "config_type": {}}
     assert config_hash(cfg) != config_hash(earlier)
+
+
+def test_the_report_names_each_reading_once():
+    from acefit.report import _stress_reading_lines
+
+    assert _stress_reading_lines(None) == []
+    assert _stress_reading_lines({"default": "as_labelled", "config_type": {}}) == []
+    line = "- stresses read otherwise than as labelled (data.stress_reading): "
+    assert _stress_reading_lines({"default": "as_labelled",
+                                  "config_type": {"Elastic": "swap_yz_xz"}}) == [
+        line + "Elastic: yz and xz swapped"]
+    # found by review: groups read as the default were called "other" groups
+    assert _stress_reading_lines({"default": "kbar", "config_type": {"md": "kbar"}}) == [
+        line + "every group: the values in kbar (not eV/Å³)"]
+    assert _stress_reading_lines({"default": "kbar", "config_type": {"md": "as_labelled"}}) \
+        == [line + "md: as labelled; every other group: the values in kbar (not eV/Å³)"]
