@@ -363,17 +363,23 @@ def test_readings_of_groups_held_out_are_used_and_of_groups_without_stresses_nam
             "stresses has its own reading: ['Elastic', 'md', 'strain'])") in err
 
 
+def _init_scaled(tmp_path, factor, first=0):
+    """``acefit init`` on 24 EMT frames and a strain series, the stresses from frame
+    ``first`` on ``factor`` times the right ones; (training file, config file)."""
+    frames = _frames(n=24) + _strain_series(swap=False)
+    for atoms in frames[first:]:
+        atoms.calc.results["stress"] = factor * atoms.calc.results["stress"]
+    train, config = tmp_path / "train.xyz", tmp_path / "run.yaml"
+    ase.io.write(train, frames, format="extxyz")
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    return train, config
+
+
 def test_groups_untested_beside_a_converter_error_are_not_fitted(tmp_path, capsys):
     """Found by review: with every stress in kbar, init read the tested group in kbar and
     fitted the untested MD groups' kbar stresses as eV/Å³ (1602x), unremarked."""
-    frames = _frames(n=24) + _strain_series(swap=False)
-    for atoms in frames:
-        atoms.calc.results["stress"] = 1602.1766208 * atoms.calc.results["stress"]
-    train = tmp_path / "train.xyz"
-    ase.io.write(train, frames, format="extxyz")
-    config = tmp_path / "run.yaml"
-    assert main(["init", str(train), "-o", str(config), "--functions", "60",
-                 "--order", "2"]) == EXIT_OK
+    train, config = _init_scaled(tmp_path, 1602.1766208)
     out = capsys.readouterr().out
     text = config.read_text()
     cfg = load_config(config)
@@ -398,14 +404,7 @@ def test_groups_untested_beside_a_converter_error_are_not_fitted(tmp_path, capsy
 
 def test_stresses_that_agree_in_no_convention_are_not_fitted(tmp_path, capsys):
     """Stresses off by a factor no reading explains: init gives their config_type V 0."""
-    frames = _frames(n=24) + _strain_series(swap=False)
-    for atoms in frames[24:]:
-        atoms.calc.results["stress"] = 3.0 * atoms.calc.results["stress"]
-    train = tmp_path / "train.xyz"
-    ase.io.write(train, frames, format="extxyz")
-    config = tmp_path / "run.yaml"
-    assert main(["init", str(train), "-o", str(config), "--functions", "60",
-                 "--order", "2"]) == EXIT_OK
+    _, config = _init_scaled(tmp_path, 3.0, first=24)
     assert "stresses not fitted (V 0): Elastic: stresses inconsistent with the energies" \
         in capsys.readouterr().out
     text = config.read_text()
