@@ -52,8 +52,8 @@ def atomic_path(path):
 
 def make_folder(path, what: str = "folder") -> Path:
     """``path`` as a folder, made with its parents if missing; a clear error when it is
-    an existing file, a loop of links, ... (:func:`acefit.data.folder_problem`)."""
-    from acefit.data import folder_problem
+    an existing file, a loop of links, ... (:func:`acefit.readers.folder_problem`)."""
+    from acefit.readers import folder_problem
 
     path = Path(path)
     problem = folder_problem(path)

@@ -211,8 +211,8 @@ def _parser() -> argparse.ArgumentParser:
 def _output_folder(text: str) -> Path:
     """An argparse type: the path of a folder to write in (made if missing), its links
     followed as for ``output.directory``; an error, before any work, for a path that can
-    hold no folder (:func:`acefit.data.folder_problem`)."""
-    from acefit.data import folder_problem
+    hold no folder (:func:`acefit.readers.folder_problem`)."""
+    from acefit.readers import folder_problem
 
     path = Path(os.path.realpath(text))     # Path.resolve raises for a loop of links
     problem = folder_problem(path)

@@ -256,7 +256,7 @@ class File(_Type):
             resolved = given.resolve()
         except (OSError, RuntimeError):     # links in a loop (RuntimeError before Python 3.13)
             resolved = given
-        from acefit.data import folder_problem, path_problem
+        from acefit.readers import folder_problem, path_problem
 
         if self.folder:
             reason = folder_problem(resolved)   # a file, a FIFO, a loop of links: no folder

@@ -154,7 +154,7 @@ def read_pool(path, every: int = 1, species=None) -> list:
         Read every K-th frame: frame i of the result is frame ``i * every`` of the file.
     species : sequence of str, optional
         The elements of LAMMPS atom types 1, 2, ... (ASE's ``specorder``), for a LAMMPS
-        dump of types without element names (:func:`acefit.data.types_only`), which needs
+        dump of types without element names (:func:`acefit.readers.types_only`), which needs
         them. A file that names its elements ignores them, with a logged note.
 
     Returns
@@ -162,7 +162,8 @@ def read_pool(path, every: int = 1, species=None) -> list:
     list of ase.Atoms
         As :func:`acefit.data.read_structures` reads them (and raises for).
     """
-    from acefit.data import read_structures, types_only
+    from acefit.data import read_structures
+    from acefit.readers import types_only
 
     if species and Path(path).is_file() and not types_only(path):
         from acefit.progress import get_logger
@@ -175,7 +176,7 @@ def read_pool(path, every: int = 1, species=None) -> list:
 
 def check_pool_files(paths) -> None:
     """Check the files of a pool before any is read: each a regular file
-    (:func:`acefit.data.check_file`), and none of them an earlier one again, by the same
+    (:func:`acefit.readers.check_file`), and none of them an earlier one again, by the same
     name or another path (a link, ``..``): its frames would be scored twice, and one could
     be chosen twice.
 
@@ -188,7 +189,7 @@ def check_pool_files(paths) -> None:
     """
     import os
 
-    from acefit.data import check_file
+    from acefit.readers import check_file
 
     seen = {}
     for path in paths:

@@ -117,7 +117,8 @@ def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
     others : dict
         Label → the other candidate keys that were not taken (for the config's comments).
     """
-    from acefit.data import _label_keys, read_frames
+    from acefit.data import _label_keys
+    from acefit.readers import read_frames
 
     by_file = {} if frames is None else frames
     for f in files:

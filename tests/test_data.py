@@ -626,7 +626,7 @@ def test_commands_with_an_output_name_a_loop_of_links_as_data(tmp_path, capsys):
 def test_a_reader_error_without_a_message_is_named(tmp_path, frames):
     """Found by review: ASE's database readers raise a bare AssertionError for a slice with
     a step, and the message ended in ': ' with nothing after it."""
-    from acefit.data import read_frames
+    from acefit.readers import read_frames
 
     path = tmp_path / "frames.json"
     ase.io.write(path, frames, format="json")

@@ -116,18 +116,18 @@ def test_label_keys_are_found_under_other_names(tmp_path):
 def test_each_data_file_is_read_once(tmp_path, monkeypatch):
     """Found by review: init read every file twice, for its label keys and for its labels
     (on 3000 frames, 6.4 s of which 1.1 s the second read)."""
-    import acefit.data
+    import acefit.readers
 
     train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
     _ref_keyed(_frames(), train)
     _ref_keyed(_frames(3, seed=7), test)
-    reads, read_frames = [], acefit.data.read_frames
+    reads, read_frames = [], acefit.readers.read_frames
 
     def counted(path, *args, **kwargs):
         reads.append(Path(path).name)
         return read_frames(path, *args, **kwargs)
 
-    monkeypatch.setattr(acefit.data, "read_frames", counted)
+    monkeypatch.setattr(acefit.readers, "read_frames", counted)
     _, facts = starter_config([train], test=[test], config_path=tmp_path / "a.yaml",
                               functions=50)
     assert sorted(reads) == ["test.xyz", "train.xyz"]
