@@ -1,4 +1,5 @@
-"""Labelled configurations: reading, validation and train/validation splits.
+"""Labelled configurations: labels read off the frames :mod:`acefit.readers` gives,
+validation and train/validation splits.
 
 A :class:`LabelledConfig` is one atomic configuration with whatever DFT labels it
 carries (energy, forces, stress). Labels are read from any file ``ase.io.read``
