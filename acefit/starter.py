@@ -39,6 +39,11 @@ RCUT_PER_NEAREST = 2.3
 6.0 Å is 2.3 times that of its data (2.58 Å; thermal motion puts it below the bcc crystal's
 2.73 Å); past the third neighbour shell of a bcc or fcc crystal."""
 RCUT_RANGE = (4.5, 7.0)
+R0_PER_NEAREST = 1.45
+"""The Agnesi centre r0 in units of the data's median nearest-neighbour distance, for one
+element: validation errors of Zuo Mo and Si fell from the crystal's nearest-neighbour
+distance (the basis default) to 1.35-1.55 times it (docs/zuo_tuning.md, session 2; the Mo
+tuning's 3.7 Å is 1.45 times its data's 2.58 Å)."""
 MIN_FUNCTIONS, MAX_FUNCTIONS = 10, 50_000
 """The basis sizes `acefit init` aims at (R of 50 000 functions takes 19 GiB)."""
 MAX_ACTIVE = 1000
@@ -269,7 +274,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         ``survey`` (:class:`DataSurvey`), ``keys``, ``changed_keys`` (those of ``keys``
         that are not the defaults, the config's ``data.keys``), ``other_keys``, ``totaldegree``,
         ``n_functions``, ``most_functions`` (half the training rows: the cap on the basis),
-        ``rcut``, ``repulsion`` ((inner, outer) or None), ``max_active``,
+        ``rcut``, ``r0`` (one element: ``R0_PER_NEAREST`` times the median
+        nearest-neighbour distance; else None, each pair's default), ``repulsion``
+        ((inner, outer) or None), ``max_active``,
         ``budgets``, ``stress_checks`` (:class:`acefit.consistency.StressCheck` per
         config_type with stresses; an inconsistent one is read in the convention under
         which it agrees, ``data.stress_reading``, or gets V 0 where none does),
@@ -316,6 +323,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     degree, n = totaldegree_for(s.elements, order, min(functions, max(cap, 1)), at_most=cap)
     near = s.nearest if math.isfinite(s.nearest) else 2.5
     rcut = min(max(_round(RCUT_PER_NEAREST * near, 0.1), RCUT_RANGE[0]), RCUT_RANGE[1])
+    # one r0 serves every element pair: for several elements each pair's own default
+    r0 = _round(min(R0_PER_NEAREST * s.nearest, 0.75 * rcut), 0.1) \
+        if len(s.elements) == 1 and math.isfinite(s.nearest) else None   # (inside rcut)
     repulsion = None
     if s.shortest:
         dmin, where = next(iter(s.shortest.values()))
@@ -334,7 +344,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     no_stress = set(unfit) | set(unchecked)
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
-    facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut,
+    facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut, r0=r0,
                  max_active=max_active, budgets=budgets, stress_checks=checks,
                  unchecked_stresses=(unchecked, converted),
                  repulsion=repulsion[:2] if repulsion else None)
@@ -419,6 +429,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
          if math.isfinite(s.nearest) else
          f"  # no two atoms closer than {NEIGHBOUR_SEARCH:g} Å in these files"),
         f"  rcut: {rcut:.1f}",
+        (f"  r0: {r0:.1f}                                 # distance-transform centre: "
+         f"{R0_PER_NEAREST:g} x that distance" if r0 else
+         "  # r0: each element pair's reference nearest-neighbour distance (the default)"),
         "",
     ]
     if repulsion:

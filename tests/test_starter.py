@@ -66,6 +66,9 @@ def test_quickstart_config_is_valid_and_its_choices_follow_the_data(tmp_path):
     assert cfg["repulsion"]["outer"] < dmin <= cfg["repulsion"]["outer"] + 0.15
     assert cfg["repulsion"]["inner"] < cfg["repulsion"]["outer"]
     assert cfg["basis"]["rcut"] == pytest.approx(round(2.3 * s.nearest, 1))
+    # two elements: one r0 would not fit both pairs, so each keeps its default
+    assert cfg["basis"]["r0"] is None and facts["r0"] is None
+    assert "# r0: each element pair's reference nearest-neighbour distance" in config.read_text()
     assert cfg["basis"]["totaldegree"] == facts["totaldegree"]
     assert len(ACEBasis(["Cu", "Au"], totaldegree=facts["totaldegree"])) == facts["n_functions"]
     assert cfg["selection"]["budgets"] == facts["budgets"]
@@ -76,6 +79,19 @@ def test_quickstart_config_is_valid_and_its_choices_follow_the_data(tmp_path):
     text = config.read_text()
     assert '#   "surface": {E: 30.0, F: 1.0, V: 1.0}' in text        # groups, for weights
     assert "keys:" not in text                                     # the defaults were found
+
+
+def test_one_element_gets_r0_from_its_nearest_neighbours(tmp_path):
+    """Validation errors of Zuo Mo and Si fell from the crystal's nearest-neighbour
+    distance to 1.35-1.55 times it (tuning log, session 2; init measured in session 27)."""
+    train = tmp_path / "cu.xyz"
+    ase.io.write(train, _frames(n=12), format="extxyz")
+    text, facts = starter_config([train], config_path=tmp_path / "cu.yaml", functions=50)
+    s = facts["survey"]
+    assert s.elements == ["Cu"] and 2.4 < s.nearest < 2.7
+    assert facts["r0"] == pytest.approx(round(1.45 * s.nearest, 1))
+    assert f"  r0: {facts['r0']:.1f}" in text
+    assert facts["r0"] < facts["rcut"]
 
 
 def test_totaldegree_is_the_nearest_size_by_ratio():
