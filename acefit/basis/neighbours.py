@@ -97,9 +97,11 @@ def _close_gaps(positions, directions, cutoff):
     return positions
 
 
-def _search_cell(cell, pbc, positions, cutoff):
-    """Invertible cell: periodic vectors kept, non-periodic ones orthogonal and long."""
-    complement = _complement(cell, pbc)
+def _search_cell(cell, pbc, positions, cutoff, complement=None):
+    """Invertible cell: periodic vectors kept, non-periodic ones along ``complement``
+    (:func:`_complement`, computed when not given) and long."""
+    if complement is None:
+        complement = _complement(cell, pbc)
     # the atoms' span across the periodic directions only: along them an atom may sit many
     # cells away (unwrapped MD), and a box that long binned nothing but empty space
     if not len(complement) or not len(positions):
@@ -136,8 +138,9 @@ def neighbour_pairs(atoms, cutoff):
         return (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0))
     pbc = np.asarray(atoms.pbc, dtype=bool)
     cell = np.asarray(atoms.cell.array, dtype=float)
-    pos = _close_gaps(pos, _complement(cell, pbc), cutoff)
-    cell = _search_cell(cell, pbc, pos, cutoff)
+    complement = _complement(cell, pbc)
+    pos = _close_gaps(pos, complement, cutoff)
+    cell = _search_cell(cell, pbc, pos, cutoff, complement)
     # move atoms inside the box along the non-periodic directions
     frac = pos @ np.linalg.inv(cell)
     shift = np.where(pbc, 0.0, 0.5 - frac.mean(axis=0))
