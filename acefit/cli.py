@@ -256,8 +256,8 @@ def _stress_reading(text: str) -> tuple:
     ``acefit.consistency.STRESS_READINGS``)."""
     from acefit.consistency import STRESS_READINGS
 
-    group, _, name = text.rpartition("=")
-    if name not in STRESS_READINGS or (_ and not group):
+    group, equals, name = text.rpartition("=")
+    if name not in STRESS_READINGS or (equals and not group):
         raise argparse.ArgumentTypeError(
             f"found {text!r}; allowed: NAME or CONFIG_TYPE=NAME, NAME one of "
             + ", ".join(STRESS_READINGS))

@@ -56,6 +56,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     its config when the caller has read it already (else ``config.yaml`` is read)."""
     from acefit.checkpoints import read_paths
     from acefit.config import read_yaml
+    from acefit.consistency import reads_as_labelled
 
     directory = Path(directory)
     paths_file = directory / "paths.h5"
@@ -82,16 +83,14 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     if funcs is None:
         raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
     selection = cfg.get("selection") or {}
-    reading = (cfg.get("data") or {}).get("stress_reading") or None
-    if reading == {"default": "as_labelled", "config_type": {}}:
-        reading = None
+    reading = (cfg.get("data") or {}).get("stress_reading")
     return RunData(name=cfg.get("name") or directory.name, directory=directory, paths=paths,
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
                    budgets=list(selection.get("budgets") or []),
                    finished=state.get("status") == "finished",
                    metric=selection.get("metric") or "loss",
                    test_errors=_read_json(directory / "test_errors.json"),
-                   stress_reading=reading)
+                   stress_reading=None if reads_as_labelled(reading) else reading)
 
 
 def _read_json(path: Path):

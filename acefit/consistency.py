@@ -34,7 +34,8 @@ from ase.stress import voigt_6_to_full_3x3_stress
 from acefit.metrics import EV_PER_A3_TO_GPA
 
 __all__ = ["StressCheck", "check_stresses", "strain_pairs", "pair_miss", "end_derivatives",
-           "read_stresses", "StressReading", "STRESS_READINGS", "CONVERTER_READINGS"]
+           "read_stresses", "reads_as_labelled", "StressReading", "STRESS_READINGS",
+           "CONVERTER_READINGS"]
 
 MAX_STRAIN = 0.05      # largest |h_a⁻¹ h_b − 1| of a pair: the trapezoid needs small steps
 MIN_STRAIN = 1e-4      # below this the cells are the same (an MD run at fixed volume)
@@ -93,6 +94,12 @@ AS_LABELLED = STRESS_READINGS["as_labelled"]
 # errors of a converter (units, sign), so likely of every group it wrote, unlike a swap,
 # which the Zuo Si data show in one series only
 CONVERTER_READINGS = ("negated", "gpa", "kbar", "kbar_negated")
+
+
+def reads_as_labelled(reading) -> bool:
+    """Whether ``reading`` (a config's ``data.stress_reading``, or None) is the default,
+    which reads every stress as labelled."""
+    return not reading or reading == {"default": "as_labelled", "config_type": {}}
 
 
 def describe_reading(name: str) -> str:

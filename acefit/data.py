@@ -20,8 +20,8 @@ import numpy as np
 from ase import Atoms
 from ase.data import chemical_symbols
 
-from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit import readers
+from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit.elements import atomic_number
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))

@@ -101,13 +101,14 @@ def timestamp() -> str:
 def config_hash(cfg: dict) -> str:
     """Hash of everything in the config that can change the results."""
     from acefit.cache import stable_hash
+    from acefit.consistency import reads_as_labelled
 
     relevant = {k: v for k, v in cfg.items() if k not in ("output", "parallel", "config_file",
                                                          "name")}
     if relevant.get("repulsion") == {"kind": "none"}:  # as before the key existed: such runs resume
         del relevant["repulsion"]
     data = relevant.get("data", {})
-    if data.get("stress_reading") == {"default": "as_labelled", "config_type": {}}:   # ditto
+    if "stress_reading" in data and reads_as_labelled(data["stress_reading"]):   # ditto
         relevant["data"] = {k: v for k, v in data.items() if k != "stress_reading"}
     return stable_hash(relevant)
 
@@ -958,8 +959,9 @@ def check_against_data(cfg: dict, data, basis) -> list:
     basis lacks (naming the file and frame), an error for a selection metric whose
     quantity the selecting set lacks (nothing would be exported), a warning for
     config_type weights that match no training configuration and stress readings that
-    read no stress (typos), and for weighed stresses that disagree with their energies. Returns the stress checks
-    (:func:`acefit.consistency.check_stresses`) of the training and validation data."""
+    read no stress (typos), and for weighed stresses that disagree with their energies.
+    Returns the stress checks (:func:`acefit.consistency.check_stresses`) of the training
+    and validation data."""
     from acefit.config import ConfigError
     from acefit.data import check_elements
 
