@@ -234,6 +234,25 @@ class Element(_Type):
         return value
 
 
+class ElementPair(_Type):
+    """An unordered element pair written ``"Cu-Au"``, or ``default``."""
+
+    doc_type = "element pair"
+
+    def describe(self):
+        return "an element pair such as 'Cu-Au', or 'default'"
+
+    def check(self, value, path, ctx):
+        if value == "default":
+            return value
+        parts = value.split("-") if isinstance(value, str) else ()
+        if len(parts) != 2 or any(Element().check(e, path, _Context(ctx.base_dir, ctx.lines,
+                                                                   ctx.source)) is None
+                                  for e in parts):
+            return self.fail(value, path, ctx)
+        return value
+
+
 @dataclass
 class File(_Type):
     """A path, resolved against the config folder; ``must_exist`` checks it is a file,
@@ -617,9 +636,12 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "pair_degree": Key(Nullable(Int(0)), None, "Pair radial functions per unordered species "
                        "pair, on the lighter centre (0: no pair basis; null: D_1)."),
     "rcut": Key(Float(0, lo_open=True), 5.0, "Cutoff radius (Å)."),
-    "r0": Key(Nullable(Float(0, lo_open=True)), None, "Bond length r0 (Å) of the distance "
-              "transform; null: the nearest-neighbour distance of each element's reference "
-              "crystal, averaged over the pair."),
+    "r0": Key(Nullable(Either(options=(Float(0, lo_open=True),
+                                       MapOf(key=ElementPair(), value=Float(0, lo_open=True))))),
+              None, "Bond length r0 (Å) of the distance transform: one for every element "
+              "pair, or one per pair, such as `{Cu-Cu: 3.7, Cu-Au: 3.8, default: 3.9}` (a pair "
+              "left out takes `default`, else its null value); null: the nearest-neighbour "
+              "distance of each element's reference crystal, averaged over the pair."),
     "rin": Key(Float(0), 0.0, "Inner radius (Å) of the distance map."),
     "transform_p": Key(Float(0, lo_open=True), 2.0, "Exponent p of the distance transform: "
                        "polynomial y = ((1 + r0)/(1 + r))^p; Agnesi y ~ s^-p / a for r >> r0 "
@@ -1045,6 +1067,31 @@ def _check_subbasis_degrees(ctx, where: str, solver: dict, basis: dict) -> None:
         previous = degrees
 
 
+def _check_r0(ctx, basis):
+    """``basis.r0`` (one distance or one per element pair) between rin and rcut, its
+    pairs of the basis' elements (when it names them), each pair once."""
+    r0 = basis["r0"]
+    if r0 is None:
+        return
+    given = r0.items() if isinstance(r0, dict) else [(None, r0)]
+    seen = {}
+    for pair, value in given:
+        path = "basis.r0" if pair is None else f"basis.r0.{pair}"
+        if value is not None and not basis["rin"] < value < basis["rcut"]:
+            ctx.error(path, f"{_found(value)}; allowed: a distance between basis.rin = "
+                      f"{basis['rin']} and basis.rcut = {basis['rcut']}")
+        if pair in (None, "default"):
+            continue
+        elements = frozenset(pair.split("-"))
+        if basis["elements"] is not None and not elements <= set(basis["elements"]):
+            ctx.error(path, f"names an element not in basis.elements {basis['elements']}; "
+                      "allowed: pairs of those elements")
+        if elements in seen:
+            ctx.error(path, f"the pair of basis.r0.{seen[elements]} again (the order of a "
+                      "pair's elements does not matter); allowed: each pair once")
+        seen.setdefault(elements, pair)
+
+
 def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
     """`patience` stops a path of several sizes, by a validation set."""
     if solver.get("sizes") is None and solver.get("totaldegrees") is None:
@@ -1089,9 +1136,8 @@ def _cross_checks(cfg, ctx) -> None:
     if not basis["rin"] < basis["rcut"]:
         ctx.error("basis.rin", f"{_found(basis['rin'])}; allowed: a distance below "
                   f"basis.rcut = {basis['rcut']}")
-    elif basis["r0"] is not None and not basis["rin"] < basis["r0"] < basis["rcut"]:
-        ctx.error("basis.r0", f"{_found(basis['r0'])}; allowed: a distance between basis.rin "
-                  f"= {basis['rin']} and basis.rcut = {basis['rcut']}")
+    else:
+        _check_r0(ctx, basis)
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")

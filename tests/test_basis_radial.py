@@ -94,6 +94,9 @@ def test_per_pair_parameters():
                      r0={(CU, CU): 2.5, (AU, AU): 2.9, (CU, AU): 2.7})
     assert rb.rcut[0, 1] == rb.rcut[1, 0] == 4.0 and rb.rcut[0, 0] == 5.0
     assert rb.r0[1, 1] == 2.9 and rb.r0[0, 1] == 2.7
+    # the config's form, "Cu-Au", names the same pairs
+    assert RadialBasis((CU, AU), nmax=3, rcut=5.0, r0={"Cu-Cu": 2.5, "Au-Au": 2.9,
+                                                       "Au-Cu": 2.7}).r0.tolist() == rb.r0.tolist()
     R, _ = rb.evaluate(np.array([4.5, 4.5]), np.array([0, 0]), np.array([0, 1]))
     assert R[0].any() and not R[1].any()
     # round trip
@@ -117,6 +120,8 @@ def test_default_r0_is_a_bond_length():
     (dict(rcut={("Cu", "Ag"): 5.0}), "not in the basis"),
     (dict(rcut={"default": float("nan")}), "finite"),
     (dict(rcut="5"), "rcut"),
+    (dict(rcut={"Cu-Cu": 5.0, ("Cu", "Cu"): 4.0}), "given twice"),
+    (dict(rcut={"Cu-Cu-Cu": 5.0}), "element pairs like"),
 ])
 def test_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):

@@ -248,6 +248,25 @@ def test_radial_distances_must_be_ordered(tmp_path):
     load_config(write(tmp_path, MINIMAL + "basis: {rcut: 4.5, rin: 1.0, r0: 2.5}\n"))
 
 
+def test_r0_per_element_pair_reaches_the_basis_and_bad_pairs_are_named(tmp_path):
+    from acefit.pipeline import build_basis
+
+    basis = "basis: {elements: [Cu, Au], order: 2, totaldegree: 6, rcut: 5.0, r0: %s}\n"
+    cfg = load_config(write(tmp_path, MINIMAL + basis % "{Au-Au: 3.9, Cu-Au: 3.8, default: 3.6}"))
+    assert cfg["basis"]["r0"] == {"Au-Au": 3.9, "Cu-Au": 3.8, "default": 3.6}
+    assert build_basis(cfg).radial.r0.tolist() == [[3.6, 3.8], [3.8, 3.9]]   # Cu, Au
+    for r0, key, message in [
+            ("{Cu-Au: 3.8, Au-Cu: 3.7}", "basis.r0.Au-Cu", "the pair of basis.r0.Cu-Au again"),
+            ("{Cu-Ag: 3.8}", "basis.r0.Cu-Ag", "not in basis.elements ['Cu', 'Au']"),
+            ("{Cu-Cu: 5.5}", "basis.r0.Cu-Cu", "between basis.rin = 0.0 and basis.rcut = 5.0"),
+            ("{default: 0.0}", "basis.r0.default", "allowed: a number > 0"),
+            ("{CuAu: 3.8}", "basis.r0.CuAu", "allowed: an element pair such as 'Cu-Au', or "
+                                             "'default'"),
+            ("{Cu-Xx: 3.8}", "basis.r0.Cu-Xx", "an element pair such as 'Cu-Au'")]:
+        found, _ = problems(write(tmp_path, MINIMAL + basis % r0))
+        assert [(w.split(": ", 1)[1], message in m) for w, m in found] == [(key, True)], r0
+
+
 def test_transform_exponents_reach_the_radial_basis(tmp_path):
     from acefit.pipeline import build_basis
 

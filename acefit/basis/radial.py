@@ -137,7 +137,8 @@ def default_r0(zi, zj):
 
 
 def _pair_table(elements, value, name, default=None):
-    """(n_el, n_el) symmetric table from a scalar or {(a, b): value} mapping."""
+    """(n_el, n_el) symmetric table from a scalar or a mapping from element pairs,
+    ``(a, b)`` or ``"a-b"`` (``"Cu-Au"``, the config's form), and ``"default"``."""
     nel = len(elements)
     index = {z: k for k, z in enumerate(elements)}
     table = np.full((nel, nel), np.nan)
@@ -157,13 +158,17 @@ def _pair_table(elements, value, name, default=None):
         for key, v in value.items():
             if key == "default":
                 continue
-            if not (isinstance(key, (tuple, list)) and len(key) == 2):
+            pair = key.split("-") if isinstance(key, str) else key
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
                 raise ValueError(f"{name}: keys must be element pairs like ('Cu', 'Au') or "
-                                 f"'default', got {key!r}")
-            za, zb = (parse_elements([k])[0] for k in key)
+                                 f"'Cu-Au', or 'default', got {key!r}")
+            za, zb = (parse_elements([k])[0] for k in pair)
             if za not in index or zb not in index:
                 raise ValueError(f"{name}: pair {key!r} names an element not in the basis "
                                  f"{[chemical_symbols[z] for z in elements]}")
+            if not np.isnan(table[index[za], index[zb]]):
+                raise ValueError(f"{name}: pair {key!r} is given twice (the order of a "
+                                 "pair's elements does not matter)")
             table[index[za], index[zb]] = table[index[zb], index[za]] = float(v)
         missing = np.isnan(table)
         if missing.any():
