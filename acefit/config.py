@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from acefit.consistency import STRESS_READINGS
-from acefit.data import LABEL_KEYS
+from acefit.data import LABEL_KEYS, config_type_name
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "read_yaml",
            "yaml_problem", "render_markdown",
@@ -191,6 +191,31 @@ class Str(_Type):
         if not self.choices and not value.strip():
             return self.fail(value, path, ctx)
         return value
+
+
+@dataclass
+class GroupName(Str):
+    """A ``config_type`` name, the key of per-group weights and stress readings. An
+    unquoted ``1:`` is an integer to YAML and ``config_type=1`` one to ASE: a number
+    names the group :func:`acefit.data.config_type_name` names the frames' number by,
+    so that ``1:`` and ``'1':`` are one key. A boolean or null is refused, not named:
+    YAML 1.1 reads yes, no, on and off as booleans too, and ``str`` of the boolean
+    would not be the word that was written."""
+
+    doc_type = "config_type name"
+
+    def describe(self):
+        return "a config_type name (a string, or a number such as 1)"
+
+    def check(self, value, path, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return config_type_name(value)
+        if isinstance(value, bool) or value is None:
+            ctx.error(path, f"{_found(value)}, as YAML reads an unquoted true, false, yes, "
+                            "no, on, off, null or ~; allowed: "
+                            f"{self.describe()}; quote a name such as 'yes'")
+            return None
+        return super().check(value, path, ctx)
 
 
 @dataclass
@@ -430,10 +455,15 @@ class MapOf(_Type):
     def check(self, value, path, ctx):
         if not isinstance(value, dict):
             return self.fail(value, path, ctx)
-        out = {}
+        out, written = {}, {}
         for k, v in value.items():
             sub = f"{path}.{k}"
             kk = self.key.check(k, sub, ctx)
+            first = written.setdefault(kk, k)
+            if kk is not None and first is not k:   # e.g. 1 and '1': one key once checked
+                ctx.error(sub, f"found the keys {_show(first)} ({_type_name(first)}) and "
+                               f"{_show(k)} ({_type_name(k)}), which are both {kk!r}; "
+                               "allowed: one of them")
             out[kk if kk is not None else k] = self.value.check(v, sub, ctx)
         return out
 
@@ -557,6 +587,8 @@ class Tagged(_Type):
 
 _LABEL_KEY = Nullable(Str())
 _STRESS_READING = Str(choices=tuple(STRESS_READINGS))
+_GROUP_KEYS = ("A number names the group of that `config_type` in the data, quoted or not "
+               "(`1:` is `'1':`); yes, no, on, off, true, false and null need quotes.")
 _DEFAULT_TOTALDEGREE = (20, 16, 12, 10)   # ACEBasis' default (a test checks they agree)
 _WEIGHT = Section(keys={
     "E": Key(Float(0), 30.0, "Weight of energy rows: w_E / √N on the total energy of an "
@@ -603,13 +635,15 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
     }), doc="Where the labels are in each frame."),
     "weights": Key(Section(keys={
         "default": Key(_WEIGHT, doc="Weights of every configuration."),
-        "config_type": Key(MapOf(key=Str(), value=_WEIGHT_OVERRIDE), {},
-                           "Per-config_type overrides, e.g. `{surface: {E: 10}}`."),
+        "config_type": Key(MapOf(key=GroupName(), value=_WEIGHT_OVERRIDE), {},
+                           "Per-config_type overrides, e.g. `{surface: {E: 10}}`. "
+                           + _GROUP_KEYS),
     }), doc="Row weights E, F, V; per config_type overrides."),
     "stress_reading": Key(Section(keys={
         "default": Key(_STRESS_READING, "as_labelled", "How every group's stresses are read."),
-        "config_type": Key(MapOf(key=Str(), value=_STRESS_READING), {},
-                           "Per-config_type readings, e.g. `{Elastic: swap_yz_xz}`."),
+        "config_type": Key(MapOf(key=GroupName(), value=_STRESS_READING), {},
+                           "Per-config_type readings, e.g. `{Elastic: swap_yz_xz}`. "
+                           + _GROUP_KEYS),
     }), doc="How the stress labels are read, for labels converted with a wrong sign, "
         "Voigt order or unit: `as_labelled`; `swap_yz_xz`, `swap_yz_xy`, `swap_xz_xy` (two "
         "shear components swapped); `negated` (compressive positive); `gpa`, `kbar` (in "

@@ -31,6 +31,28 @@ LABEL_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress", "viria
 """Where each label is looked for unless told otherwise (None: not read)."""
 
 
+def config_type_name(value) -> str:
+    """The group name of a ``config_type`` value, as weights, stress readings and
+    per-group errors key it.
+
+    ASE reads ``config_type=1`` of an extended XYZ comment line as an integer (numpy's),
+    and YAML an unquoted key ``1:`` as one too: both name the group ``"1"``. The config's
+    keys (:mod:`acefit.config`) and the frames' values pass through this one function,
+    so that the two agree for every scalar.
+
+    Parameters
+    ----------
+    value : str, int, float or bool
+        As ASE or YAML read it.
+
+    Returns
+    -------
+    str
+        ``str(value)``: ``"1"`` for 1 and numpy's int64 1, ``"1.5"`` for 1.5.
+    """
+    return str(value)
+
+
 @dataclass
 class LabelledConfig:
     """One configuration and its reference labels.
@@ -437,7 +459,7 @@ def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
         _finite(weights, force_weight_key, where)
         if np.any(weights < 0):
             raise ValueError(f"{where}: force weights {force_weight_key!r} must be >= 0")
-    config_type = str(atoms.info.get(config_type_key, DEFAULT_CONFIG_TYPE))
+    config_type = config_type_name(atoms.info.get(config_type_key, DEFAULT_CONFIG_TYPE))
     bare = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     return LabelledConfig(atoms=bare, energy=energy, forces=forces, stress=stress,
                           config_type=config_type, force_weights=weights, source=source,
@@ -523,4 +545,4 @@ def _volume(atoms) -> float:
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_structures", "COORDINATE_LIMIT",
-           "check_atoms", "check_elements", "repeated_structures", "split"]
+           "check_atoms", "check_elements", "config_type_name", "repeated_structures", "split"]

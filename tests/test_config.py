@@ -453,3 +453,37 @@ def test_runs_of_acefit_before_0_3_keep_their_null_envelope(tmp_path, transform,
     cfg["basis"]["envelope"] = "x"                  # spelled out: as it was fitted
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     assert run_config(tmp_path)["basis"]["envelope"] == "x"
+
+
+def test_numbers_as_config_type_keys_name_their_groups(tmp_path):
+    """An unquoted `1:` is an integer to YAML (and `config_type=1` one to ASE): it names
+    the group '1', as the quoted key does; refused as no string before."""
+    def data(weights, readings):
+        return load_config(write(tmp_path, MINIMAL.replace("train.xyz\n", (
+            f"train.xyz\n  weights: {{config_type: {weights}}}\n"
+            f"  stress_reading: {{config_type: {readings}}}\n"))))["data"]
+
+    unquoted = data("{1: {E: 10}, 2.5: {V: 0}, md: {F: 2}}", "{1: negated, 2.5: gpa}")
+    quoted = data("{'1': {E: 10}, '2.5': {V: 0}, md: {F: 2}}", "{'1': negated, '2.5': gpa}")
+    assert unquoted == quoted       # one config, one cache key
+    assert list(unquoted["weights"]["config_type"]) == ["1", "2.5", "md"]
+    assert unquoted["stress_reading"]["config_type"] == {"1": "negated", "2.5": "gpa"}
+
+
+def test_config_type_keys_that_are_one_name_or_no_name_are_refused(tmp_path):
+    def found_for(weights):
+        path = write(tmp_path, MINIMAL.replace("train.xyz\n", "train.xyz\n  weights:\n"
+                                               "    config_type:\n" + weights))
+        return [(w.removeprefix(f"{path}:"), msg) for w, msg in problems(path)[0]]
+
+    (where, msg), = found_for("      1: {E: 1}\n      '1': {E: 2}\n")
+    assert where == "6: data.weights.config_type.1"
+    assert msg == ("found the keys 1 (integer) and '1' (string), which are both '1'; "
+                   "allowed: one of them")
+    # YAML 1.1 reads yes, on, ... as booleans: str(True) is not the name written
+    (where, msg), = found_for("      yes: {E: 1}\n")
+    assert where == "5: data.weights.config_type.True"
+    assert "found True (boolean), as YAML reads an unquoted true, false, yes" in msg
+    assert "quote a name such as 'yes'" in msg
+    (where, _), = found_for("      ~: {E: 1}\n")
+    assert where == "5: data.weights.config_type.None"
