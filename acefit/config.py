@@ -1008,7 +1008,7 @@ def load_config(path, overrides=()) -> dict:
     except yaml.YAMLError as exc:
         raise _not_yaml(path, exc) from None
     except _DuplicateKey as exc:
-        raise ConfigError([(f"{path}:{exc.line}: {exc.path}", "duplicate key")], str(path)) from None
+        raise ConfigError([(f"{path}:{exc.line}: {exc.path}", exc.message)], str(path)) from None
     for assignment in overrides:
         apply_override(raw, assignment, lines)
     cfg = validate_config(raw, base_dir=path.resolve().parent, source=str(path), lines=lines)
@@ -1228,8 +1228,16 @@ def _fill_derived(cfg) -> None:
 
 
 class _DuplicateKey(Exception):
-    def __init__(self, path, line):
+    """A mapping key given twice: ``again`` (written ``text``) at ``line`` equals the
+    earlier key ``first``, perhaps of another type (``1`` and ``on``, which is True)."""
+
+    def __init__(self, path, line, first, again, text):
         self.path, self.line = path, line
+        self.message = "duplicate key"
+        if type(first) is not type(again):     # 1, 1.0 and true are one key to Python
+            self.message += (f": {text} ({_type_name(again)} {again!r}) equals the key "
+                             f"{first!r} ({_type_name(first)}) before it; allowed: distinct "
+                             f"keys, e.g. '{text}' quoted")
 
 
 def read_yaml(path):
@@ -1286,7 +1294,9 @@ def _parse_yaml(text: str):
                 lines.pop(path + ".<key>", None)
                 sub = f"{path}.{key}" if path else str(key)
                 if key in out:
-                    raise _DuplicateKey(sub, key_node.start_mark.line + 1)
+                    first = next(k for k in out if k == key)
+                    raise _DuplicateKey(sub, key_node.start_mark.line + 1, first, key,
+                                        key_node.value)
                 lines[sub] = key_node.start_mark.line + 1
                 out[key] = build(value_node, sub)
             return out

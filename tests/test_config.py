@@ -487,3 +487,8 @@ def test_config_type_keys_that_are_one_name_or_no_name_are_refused(tmp_path):
     assert "quote a name such as 'yes'" in msg
     (where, _), = found_for("      ~: {E: 1}\n")
     assert where == "5: data.weights.config_type.None"
+    # keys Python cannot tell apart are named as written, not as 'duplicate key' of True
+    (where, msg), = found_for("      1: {E: 1}\n      on: {E: 2}\n")
+    assert where == "6: data.weights.config_type.True"
+    assert msg == ("duplicate key: on (boolean True) equals the key 1 (integer) before it; "
+                   "allowed: distinct keys, e.g. 'on' quoted")
