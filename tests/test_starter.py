@@ -431,3 +431,53 @@ def test_stresses_that_agree_in_no_convention_are_not_fitted(tmp_path, capsys):
     assert cfg["data"]["weights"]["config_type"]["Elastic"]["V"] == 0.0
     assert main(["fit", str(config), "--plan"]) == EXIT_OK
     assert "inconsistent" not in capsys.readouterr().err
+
+
+def test_groups_named_by_numbers_in_the_data_match_unquoted_keys(tmp_path, capsys):
+    """extxyz `config_type=1` is an integer to ASE and an unquoted `1:` one to YAML: both
+    name the group '1', through init's config, weights, stress readings, warnings, the
+    report and `acefit evaluate`'s per-config_type table."""
+    import json
+
+    from acefit.design import weights_for
+    from acefit.pipeline import load_data, weight_table
+
+    frames = _frames(n=24) + _strain_series(config_type=3)
+    for atoms in frames[:24]:
+        atoms.info["config_type"] = 1 if atoms.info["config_type"] == "md" else 2
+    train, config = tmp_path / "train.xyz", tmp_path / "run.yaml"
+    ase.io.write(train, frames, format="extxyz")
+    assert "config_type=3" in train.read_text()
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    text = config.read_text()
+    assert 'stress_reading: {config_type: {"3": swap_yz_xz}}' in text
+    assert '#   "1": ' in text and '#   "2": ' in text
+    assert load_config(config)["data"]["stress_reading"]["config_type"] == {"3": "swap_yz_xz"}
+    # the same config with unquoted keys, and weights of groups 1 and 3
+    unquoted = text.replace('{"3": swap_yz_xz}', "{3: swap_yz_xz}").replace(
+        "    config_type: {}", "    config_type: {1: {E: 0.0}, 3: {V: 0.0}}")
+    assert unquoted != text
+    config.write_text(unquoted)
+    cfg = load_config(config)
+    data, table = load_data(cfg), weight_table(cfg)
+    by_group = {}
+    for c in data.train + data.val:
+        by_group.setdefault(c.config_type, c)
+        assert weights_for(table, c.config_type) == {
+            "1": {"E": 0.0, "F": 1.0, "V": 1.0}, "3": {"E": 30.0, "F": 1.0, "V": 0.0}}.get(
+            c.config_type, {"E": 30.0, "F": 1.0, "V": 1.0})
+    assert sorted(by_group) == ["1", "2", "3"]
+    strained = by_group["3"]
+    labelled = frames[strained.index].get_stress()
+    assert np.allclose(strained.stress, labelled[[0, 1, 2, 4, 3, 5]])     # read swapped
+    assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "match no" not in err and "inconsistent" not in err
+    run = tmp_path / "runs" / "run"
+    report = json.loads((run / "report.json").read_text())
+    assert report["data"]["config_types"].keys() == {"1", "2", "3"}
+    assert main(["evaluate", str(run / "potential.h5"), "--data", str(train),
+                 "--stress-reading", "3=swap_yz_xz"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert all(f"\n| {group} | " in out for group in "123")
