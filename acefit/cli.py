@@ -427,9 +427,10 @@ def _init(args) -> int:
               f"{facts['repulsion'][1]:.1f} Å on")
     from acefit.consistency import MIN_PAIRS
 
-    checks = facts["stress_checks"]
+    checks, test_only = facts["stress_checks"], facts["test_only_stresses"]
     if checks:
-        parts = [c.summary() for c in checks if c.verdict != "untested"]
+        parts = [c.summary() + " [test files only]" * (c.config_type in test_only)
+                 for c in checks if c.verdict != "untested"]
         untested = [c.config_type for c in checks if c.verdict == "untested"]
         if untested:
             parts.append(f"not tested (fewer than {MIN_PAIRS} strain pairs): "
@@ -440,6 +441,8 @@ def _init(args) -> int:
             print("note: " + check.describe())
         elif check.verdict == "inconsistent":
             print((f"stresses read with {check.reading_description}: " if check.reading
+                   else "stresses of the test files only, whose test errors measure these "
+                   "labels: " if check.config_type in test_only
                    else "stresses not fitted (V 0): ") + check.describe())
     unchecked, converted = facts["unchecked_stresses"]
     if unchecked:

@@ -278,10 +278,13 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         nearest-neighbour distance; else None, each pair's default), ``repulsion``
         ((inner, outer) or None), ``max_active``,
         ``budgets``, ``stress_checks`` (:class:`acefit.consistency.StressCheck` per
-        config_type with stresses; an inconsistent one is read in the convention under
-        which it agrees, ``data.stress_reading``, or gets V 0 where none does),
-        ``unchecked_stresses`` ((groups, readings): the untested groups given V 0
-        because tested ones needed a converter's reading, ``CONVERTER_READINGS``).
+        config_type with stresses, on its frames of the training and test files
+        together; an inconsistent one is read in the convention under which it agrees,
+        ``data.stress_reading``, or gets V 0 where none does), ``unchecked_stresses``
+        ((groups, readings): the untested training groups given V 0 because tested ones
+        needed a converter's reading, ``CONVERTER_READINGS``), ``test_only_stresses``
+        (the config_types with stresses in the test files only: read like the others,
+        but with no V to set).
 
     Raises
     ------
@@ -314,8 +317,12 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     facts = {"survey": survey(configs), "keys": keys, "changed_keys": changed,
              "other_keys": others}
     s = facts["survey"]
-    if test:
-        check_elements(read_configurations(test, keys, frames=frames), s.elements)
+    # a training file given as a test file too adds nothing to check (and would double
+    # its strain pairs)
+    trained = {f.resolve() for f in train}
+    held_out = read_configurations([f for f in test if f.resolve() not in trained], keys,
+                                   frames=frames) if test else []
+    check_elements(held_out, s.elements)
 
     # a fit needs a weighted row per function: at most half of the rows the 10 %
     # validation split leaves, so that the paths and the prior have room
@@ -332,21 +339,32 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         outer = _round(dmin - 0.05, 0.1, down=True)
         if outer >= 0.2:
             repulsion = (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
-    checks = check_stresses(configs) if s.labelled["stress"] else []
+    # a reading applies to a group's test frames as well, so it is decided on all of them
+    # (pairs across the files too); a group of the test files only needs one just as
+    # much, for its test stress errors
+    stressed = [c for c in (*configs, *held_out) if c.stress is not None]
+    checks = check_stresses(stressed)
+    fitted = {c.config_type for c in configs if c.stress is not None}
+    test_only = sorted({c.config_type for c in stressed} - fitted)
     # a group whose stresses agree in another convention is read so; the rest get V 0
     inconsistent = [c for c in checks if c.verdict == "inconsistent"]
     reread = {c.config_type: c for c in inconsistent if c.reading}
-    unfit = {c.config_type: c for c in inconsistent if not c.reading}
+    # only the training groups have a V to set to 0; the others are named in comments
+    unfit = {c.config_type: c for c in inconsistent if not c.reading and c.config_type in fitted}
+    unfit_held = [c for c in inconsistent if not c.reading and c.config_type in test_only]
     # a converter's error found in the tested groups is likely in the untested ones too,
     # where 1602x (kbar) or the wrong sign would go unseen: those are not fitted either
     converted = sorted({c.reading for c in reread.values()} & set(CONVERTER_READINGS))
-    unchecked = [c.config_type for c in checks if c.verdict == "untested"] if converted else []
+    untested = [c.config_type for c in checks if c.verdict == "untested"] if converted else []
+    unchecked = [group for group in untested if group in fitted]
+    unchecked_held = [group for group in untested if group in test_only]
     no_stress = set(unfit) | set(unchecked)
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
     facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut, r0=r0,
                  max_active=max_active, budgets=budgets, stress_checks=checks,
                  unchecked_stresses=(unchecked, converted),
+                 test_only_stresses=test_only,
                  repulsion=repulsion[:2] if repulsion else None)
 
     here = Path(config_path).resolve().parent
@@ -371,16 +389,28 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                                           for label, key in changed.items()) + "}"]
     if reread:
         lines += ["  # stresses that agree with their energies only when read in another convention"
-                  " (remove to fit them as labelled):"]
-        lines += [f"  #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE by > "
+                  " (remove to read them as labelled):"]
+        lines += [f"  #   {_q(c.config_type)}{' (test files only)' * (c.config_type in test_only)}"
+                  f": {c.bad} of {c.pairs} strain pairs miss ΔE by > "
                   f"{100 * MISS:.0f} %; with {c.reading_description}, {c.reading_bad} do"
                   for c in reread.values()]
         common = {c.reading for c in reread.values()}
-        if set(reread) == set(s.config_types) and len(common) == 1:
+        groups = set(s.config_types) | {c.config_type for c in held_out}
+        if set(reread) == groups and len(common) == 1:
             lines += ["  stress_reading: {default: " + common.pop() + "}"]
         else:
             lines += ["  stress_reading: {config_type: {" + ", ".join(
                 f"{_q(group)}: {c.reading}" for group, c in reread.items()) + "}}"]
+    if unfit_held:
+        lines += ["  # stresses of the test files only that disagree with their energies (their "
+                  "test errors measure the labels):"]
+        lines += [f"  #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE by > "
+                  f"{100 * MISS:.0f} %, and in no other convention tried" for c in unfit_held]
+    if unchecked_held:
+        lines += [f"  # stresses of the test files only not tested (no strain pairs), beside "
+                  f"groups read as {', '.join(converted)}:",
+                  f"  #   {', '.join(map(_q, unchecked_held))}; if they are in that convention too, "
+                  "read them so (stress_reading) for their test errors"]
     lines += ["  weights:"]
     if not s.labelled["stress"]:
         lines += ["    # no stresses in these files: V weighs nothing"]

@@ -251,12 +251,12 @@ def test_isolated_atoms_give_e0(tmp_path):
     assert "  e0: fit" in text
 
 
-def _strain_series(n=12, swap=True, config_type="Elastic"):
+def _strain_series(n=12, swap=True, config_type="Elastic", seed=7):
     """Clamped-ion EMT strains of Cu (acefit.consistency finds pairs in them), their
     yz and xz stresses swapped, as a converter can do."""
     from ase.calculators.singlepoint import SinglePointCalculator
 
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     frames = []
     for _ in range(n):
         atoms = bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 1, 1))
@@ -481,3 +481,75 @@ def test_groups_named_by_numbers_in_the_data_match_unquoted_keys(tmp_path, capsy
                  "--stress-reading", "3=swap_yz_xz"]) == EXIT_OK
     out = capsys.readouterr().out
     assert all(f"\n| {group} | " in out for group in "123")
+
+
+def _test_only_groups(tmp_path):
+    """A training file of EMT frames and a consistent strain series, and a test file of two
+    strain series of config_types the training file lacks: "Held", its yz and xz stresses
+    swapped, and "Odd", its stresses three times the right ones (no reading explains
+    that); (training file, test file)."""
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    ase.io.write(train, _frames(n=24) + _strain_series(swap=False), format="extxyz")
+    odd = _strain_series(swap=False, config_type="Odd", seed=9)
+    for atoms in odd:
+        atoms.calc.results["stress"] = 3.0 * atoms.calc.results["stress"]
+    ase.io.write(test, _strain_series(config_type="Held", seed=8) + odd, format="extxyz")
+    return train, test
+
+
+def test_init_checks_the_stresses_of_groups_in_the_test_files_only(tmp_path, capsys):
+    """Found by review (session 28): init checked the stresses of the training files only,
+    so a group of the test files only in the wrong convention went unnoticed, and the
+    reported test stress errors measured its labels."""
+    train, test = _test_only_groups(tmp_path)
+    config = tmp_path / "run.yaml"
+    assert main(["init", str(train), "--test", str(test), "-o", str(config), "--functions",
+                 "60", "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Held inconsistent (" in out and ") [test files only]" in out
+    assert "stresses read with yz and xz swapped: Held: stresses inconsistent" in out
+    assert ("stresses of the test files only, whose test errors measure these labels: Odd: "
+            "stresses inconsistent with the energies") in out
+    text = config.read_text()
+    assert 'stress_reading: {config_type: {"Held": swap_yz_xz}}' in text
+    assert '#   "Held" (test files only): ' in text
+    assert '#   "Odd": ' in text and "in no other convention tried" in text
+    cfg = load_config(config)
+    assert cfg["data"]["stress_reading"]["config_type"] == {"Held": "swap_yz_xz"}
+    assert cfg["data"]["weights"]["config_type"] == {}      # no weight of a group not fitted
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "Held" not in err and "match no training configuration" not in err
+
+
+def test_a_group_is_checked_on_its_training_and_test_frames_together(tmp_path):
+    """A group's reading applies to its test frames as well: init decides it on all of
+    its frames (strain pairs across the files too), and writes it as the default only
+    when it is the reading of every group, those of the test files included."""
+    series = _strain_series()
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    ase.io.write(train, _frames(n=24) + series[:2], format="extxyz")
+    ase.io.write(test, series[2:], format="extxyz")
+    config = tmp_path / "run.yaml"
+    text, facts = starter_config([train], config_path=config, functions=60, order=2)
+    assert "stress_reading" not in text         # two frames: too few pairs to tell
+    text, facts = starter_config([train], test=[test], config_path=config, functions=60,
+                                 order=2)
+    assert 'stress_reading: {config_type: {"Elastic": swap_yz_xz}}' in text
+    assert {c.config_type: c.verdict for c in facts["stress_checks"]}["Elastic"] == \
+        "inconsistent"
+    # one reading for the training group would misread the test group as the default
+    ase.io.write(train, series, format="extxyz")
+    ase.io.write(test, _strain_series(swap=False, config_type="Other", seed=8),
+                 format="extxyz")
+    text, facts = starter_config([train], test=[test], config_path=config, functions=60,
+                                 order=2)
+    assert 'stress_reading: {config_type: {"Elastic": swap_yz_xz}}' in text
+    assert [(c.config_type, c.verdict) for c in facts["stress_checks"]] == [
+        ("Elastic", "inconsistent"), ("Other", "consistent")]
+    # a training file given as a test file too is checked once
+    alone = starter_config([train], config_path=config, functions=60, order=2)[1]
+    both = starter_config([train], test=[train], config_path=config, functions=60,
+                          order=2)[1]
+    assert both["stress_checks"] == alone["stress_checks"]
+
