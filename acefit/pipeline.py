@@ -959,9 +959,10 @@ def check_against_data(cfg: dict, data, basis) -> list:
     basis lacks (naming the file and frame), an error for a selection metric whose
     quantity the selecting set lacks (nothing would be exported), a warning for
     config_type weights that match no training configuration and stress readings that
-    read no stress (typos), and for weighed stresses that disagree with their energies.
-    Returns the stress checks (:func:`acefit.consistency.check_stresses`) of the training
-    and validation data."""
+    read no stress (typos), and for stresses that disagree with their energies: weighed,
+    or of the test data only. Returns the stress checks
+    (:func:`acefit.consistency.check_stresses`) of the training, validation and test
+    data."""
     from acefit.config import ConfigError
     from acefit.data import check_elements
 
@@ -1047,17 +1048,22 @@ def _warn_repeated_structures(data) -> None:
 
 
 def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
-    """Warn about stresses weighed in ``table`` (:func:`weight_table`) that disagree with
-    their energies (an error of sign, Voigt order or units in the labels;
-    :mod:`acefit.consistency`) as ``readings`` (``data.stress_reading``) reads them; the
-    checks."""
+    """Warn about stresses that disagree with their energies (an error of sign, Voigt
+    order or units in the labels; :mod:`acefit.consistency`) as ``readings``
+    (``data.stress_reading``) reads them: those weighed in ``table``
+    (:func:`weight_table`), and those of groups of the test data only, whose test stress
+    errors they make meaningless. A group is checked on its frames of every set together
+    (a reading applies to them all); the checks."""
     from acefit.consistency import check_stresses, describe_reading
     from acefit.design import weights_for
 
-    checks = check_stresses([*data.train, *(data.val or [])])
+    checks = check_stresses([*data.train, *(data.val or []), *(data.test or [])])
+    weighed = {c.config_type for part in (data.train, data.val) for c in part
+               if c.stress is not None}
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]
-        if check.verdict != "inconsistent" or weight == 0:
+        held = check.config_type not in weighed
+        if check.verdict != "inconsistent" or (weight == 0 and not held):
             continue
         reading = readings["config_type"].get(check.config_type, readings["default"])
         if reading == "as_labelled":
@@ -1066,10 +1072,15 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             what = (f"{check.config_type}: stresses read with {describe_reading(reading)} "
                     f"(data.stress_reading: {reading}) inconsistent with the energies: "
                     f"{check.bad} of {check.pairs} strain pairs miss ΔE; check that reading")
-        get_logger().warning(
-            "%s; they are fitted with V %g: fix the labels, or set "
-            "data.weights.config_type: {%s: {V: 0.0}}", what, weight,
-            json.dumps(check.config_type))
+        if held:    # no weight silences it: these labels enter the test errors only
+            get_logger().warning(
+                "%s; they are in the test data only: the test stress errors (in total and "
+                "of %s) measure these labels, not the fit", what, check.config_type)
+        else:
+            get_logger().warning(
+                "%s; they are fitted with V %g: fix the labels, or set "
+                "data.weights.config_type: {%s: {V: 0.0}}", what, weight,
+                json.dumps(check.config_type))
     return checks
 
 

@@ -21,7 +21,8 @@ REPORT_VERSION = 1
 def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, timings,
                  wall_time, resumed=False, stress_checks=()) -> dict:
     """Everything worth knowing about a finished run, as JSON-ready dicts;
-    ``stress_checks``: :class:`acefit.consistency.StressCheck` of the fitted data."""
+    ``stress_checks``: :class:`acefit.consistency.StressCheck` of the training, validation
+    and test data."""
     from acefit import __version__
     from acefit.environment import environment
     from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp

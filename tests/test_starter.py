@@ -553,3 +553,32 @@ def test_a_group_is_checked_on_its_training_and_test_frames_together(tmp_path):
                           order=2)[1]
     assert both["stress_checks"] == alone["stress_checks"]
 
+
+def test_fit_checks_the_stresses_of_the_test_data_too(tmp_path, capsys):
+    """Found by review (session 28): the fit checked the stresses of the training and
+    validation data only, so a reading that misreads a group of the test data only passed
+    unremarked, and the report's verdicts said nothing of the test data."""
+    train, test = _test_only_groups(tmp_path)
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data: {{train: {train}, test: {test}, validation: {{fraction: 0.1}}, "
+                      "stress_reading: {config_type: {Held: swap_yz_xz}}}\n"
+                      "basis: {order: 2, totaldegree: 6}\nsolvers: [{name: omp}]\n"
+                      f"output: {{directory: {tmp_path / 'run'}}}\n")
+
+    def plan(*settings):
+        assert main(["fit", str(config), "--plan", *settings]) == EXIT_OK
+        return capsys.readouterr().err
+
+    err = plan()
+    assert "Held" not in err
+    assert ("Odd: stresses inconsistent with the energies" in err
+            and "they are in the test data only: the test stress errors" in err)
+    err = plan("--set", "data.stress_reading.config_type={}")
+    assert 'or read them so (data.stress_reading: {config_type: {"Held": swap_yz_xz}})' in err
+    assert err.count("they are in the test data only") == 2
+    assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
+    import json
+    checks = json.loads((tmp_path / "run" / "report.json").read_text())["data"]["stress_checks"]
+    assert {c["config_type"]: c["verdict"] for c in checks if c["verdict"] != "untested"} \
+        == {"Elastic": "consistent", "Held": "consistent", "Odd": "inconsistent"}
+    assert "Held consistent (0 of " in (tmp_path / "run" / "report.md").read_text()
