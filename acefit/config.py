@@ -649,8 +649,9 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
         "shear components swapped); `negated` (compressive positive); `gpa`, `kbar` (in "
         "those units, not eV/Å³); `kbar_negated` (VASP's OUTCAR). Applies to training, "
         "validation and test data alike. `acefit init` and `acefit fit` test the stresses "
-        "against the energies per config_type and name the reading under which they agree "
-        "(docs/fitting.md)."),
+        "against the energies per config_type, on its frames of every data file together "
+        "(groups of the test files only included), and name the reading under which they "
+        "agree (docs/fitting.md)."),
     "e0": Key(Either(options=(Str(choices=("fit", "zero")), MapOf(key=Element(), value=Float()))),
               "fit", "Isolated-atom reference energy per element (eV): `fit` (fitted constant "
               "per element), `zero`, or a mapping such as `{Cu: -0.1, Au: -0.2}`."),
