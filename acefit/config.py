@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from acefit.consistency import STRESS_READINGS
-from acefit.data import LABEL_KEYS, config_type_name
+from acefit.data import DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "read_yaml",
            "yaml_problem", "render_markdown",
@@ -634,7 +634,8 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
                             "per-atom force weight multipliers."),
     }), doc="Where the labels are in each frame."),
     "weights": Key(Section(keys={
-        "default": Key(_WEIGHT, doc="Weights of every configuration."),
+        "default": Key(_WEIGHT, doc="Weights of every configuration (its group not listed "
+                       "in `config_type`, or it has no config_type)."),
         "config_type": Key(MapOf(key=GroupName(), value=_WEIGHT_OVERRIDE), {},
                            "Per-config_type overrides, e.g. `{surface: {E: 10}}`. "
                            + _GROUP_KEYS),
@@ -1211,6 +1212,11 @@ def _cross_checks(cfg, ctx) -> None:
                   "(`.h5`) stores a committee and export.formats lacks it; allowed: add "
                   "'acefit' to export.formats, or committee: 0")
     default = cfg["data"]["weights"]["default"]
+    if DEFAULT_CONFIG_TYPE in cfg["data"]["weights"]["config_type"]:
+        ctx.error(f"data.weights.config_type.{DEFAULT_CONFIG_TYPE}", "found; it is the group "
+                  "of the configurations without a config_type, which data.weights.default "
+                  "weighs together with every group not listed; allowed: their weights in "
+                  "data.weights.default, and the other groups' here")
     if not cfg["data"]["weights"]["config_type"] and all(default[k] == 0 for k in "EFV"):
         ctx.error("data.weights.default", f"found {default} and no config_type weights: no "
                   "row would weigh anything; allowed: at least one positive weight")

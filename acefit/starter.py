@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acefit.data import LABEL_KEYS
+from acefit.data import DEFAULT_CONFIG_TYPE, LABEL_KEYS
 
 __all__ = ["DataSurvey", "detect_label_keys", "survey", "totaldegree_for", "starter_config",
            "write_starter_config"]
@@ -423,18 +423,24 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                   f"read as {', '.join(converted)}: not fitted (V 0) in",
                   f"    #   {', '.join(map(_q, unchecked))}; if they are in that convention "
                   "too, read them so (stress_reading) and fit them"]
-    every_stress_unfit = no_stress == set(s.config_types)
-    lines += ["    default: {E: 30.0, F: 1.0, V: " + ("0.0}" if every_stress_unfit else "1.0}")]
+    # the frames without a config_type are weighted by the default, so when theirs are
+    # not fitted the default is V 0 and the groups that are get V 1
+    default_v0 = no_stress == set(s.config_types) or DEFAULT_CONFIG_TYPE in no_stress
+    overrides = sorted(set(s.config_types) - no_stress - {DEFAULT_CONFIG_TYPE}) if default_v0 \
+        else sorted(no_stress)
+    lines += ["    default: {E: 30.0, F: 1.0, V: " + ("0.0}" if default_v0 else "1.0}")
+              + ("    # also the configurations without a config_type"
+                 if DEFAULT_CONFIG_TYPE in s.config_types and len(s.config_types) > 1 else "")]
     if len(s.config_types) > 1:
         lines += ["    # overrides per config_type; the groups in these files:"]
         width = max(len(_q(t)) for t in s.config_types)
         lines += [f"    #   {_q(group) + ':':<{width + 1}} {{E: 30.0, F: 1.0, "
                   f"V: {0.0 if group in no_stress else 1.0}}}    # {count} configurations"
-                  for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])]
-        lines += ["    config_type: {"
-                  + ("" if every_stress_unfit else
-                     ", ".join(f"{_q(group)}: {{V: 0.0}}" for group in sorted(no_stress)))
-                  + "}"]
+                  for group, count in sorted(s.config_types.items(), key=lambda g: -g[1])
+                  if group != DEFAULT_CONFIG_TYPE]
+        lines += ["    config_type: {" + ", ".join(
+            f"{_q(group)}: {{V: {0.0 if group in no_stress else 1.0}}}" for group in overrides)
+            + "}"]
     if s.isolated and set(s.isolated) == set(s.elements):
         where = "; ".join(f"{e} {_relative_where(w, here)}" for e, (_, w) in s.isolated.items())
         lines += [f"  # the isolated atoms in these files: {where}",

@@ -248,6 +248,16 @@ def test_radial_distances_must_be_ordered(tmp_path):
     load_config(write(tmp_path, MINIMAL + "basis: {rcut: 4.5, rin: 1.0, r0: 2.5}\n"))
 
 
+def test_a_weight_entry_for_the_group_default_is_refused(tmp_path):
+    """Found by review (session 28): `config_type: {default: {E: 10}}` replaced the
+    default weights of every unlisted group, not those of the frames without a
+    config_type alone."""
+    weights = "  weights:\n    default: {E: 5, F: 2, V: 3}\n    config_type: {default: {E: 10}}\n"
+    found, _ = problems(write(tmp_path, MINIMAL.replace("solvers:", weights + "solvers:")))
+    assert [w.split(": ", 1)[1] for w, _ in found] == ["data.weights.config_type.default"]
+    assert "their weights in data.weights.default" in found[0][1]
+
+
 def test_r0_per_element_pair_reaches_the_basis_and_bad_pairs_are_named(tmp_path):
     from acefit.pipeline import build_basis
 

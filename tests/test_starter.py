@@ -433,6 +433,35 @@ def test_stresses_that_agree_in_no_convention_are_not_fitted(tmp_path, capsys):
     assert "inconsistent" not in capsys.readouterr().err
 
 
+def test_stresses_of_frames_without_a_config_type_not_fitted_through_the_default(
+        tmp_path, capsys):
+    """Frames without a config_type are the group 'default', weighted by
+    data.weights.default: when their stresses are not fitted, the default is V 0 and the
+    groups whose stresses are get V 1 (a config_type entry 'default' would set the
+    default of every group; the config refuses it)."""
+    from acefit.design import weights_for
+    from acefit.pipeline import weight_table
+
+    series = _strain_series(swap=False)
+    for atoms in series:
+        del atoms.info["config_type"]
+        atoms.calc.results["stress"] = 3.0 * atoms.calc.results["stress"]
+    train, config = tmp_path / "train.xyz", tmp_path / "run.yaml"
+    ase.io.write(train, _frames(n=24) + series, format="extxyz")
+    assert main(["init", str(train), "-o", str(config), "--functions", "60",
+                 "--order", "2"]) == EXIT_OK
+    text = config.read_text()
+    assert "default: {E: 30.0, F: 1.0, V: 0.0}    # also the configurations without a " \
+           "config_type" in text
+    assert 'config_type: {"md": {V: 1.0}, "strain": {V: 1.0}}' in text
+    assert '#   "default": {E' not in text                       # not offered as an override
+    table = weight_table(load_config(config))
+    assert [weights_for(table, group)["V"] for group in ("default", "md", "strain")] == \
+        [0.0, 1.0, 1.0]
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert "inconsistent" not in capsys.readouterr().err
+
+
 def test_groups_named_by_numbers_in_the_data_match_unquoted_keys(tmp_path, capsys):
     """extxyz `config_type=1` is an integer to ASE and an unquoted `1:` one to YAML: both
     name the group '1', through init's config, weights, stress readings, warnings, the
