@@ -420,7 +420,8 @@ def _init(args) -> int:
         print(f"config_type groups: {len(s.config_types)} (listed in the config, for weights)")
     near = f"{s.nearest:.2f} Å" if math.isfinite(s.nearest) else \
         f"none (no atoms within {NEIGHBOUR_SEARCH:g} Å)"
-    print(f"median nearest-neighbour distance {near} -> rcut {facts['rcut']:g} Å")
+    r0 = f", r0 {facts['r0']:g} Å" if facts["r0"] else ""
+    print(f"median nearest-neighbour distance {near} -> rcut {facts['rcut']:g} Å{r0}")
     if facts["repulsion"]:
         pair, (dmin, where) = next(iter(s.shortest.items()))
         print(f"shortest distance {dmin:.2f} Å ({pair}, {where}) -> ZBL repulsion zero from "

@@ -190,6 +190,8 @@ def test_cli_writes_once_and_the_config_fits(tmp_path, capsys):
                  "--order", "2"]) == EXIT_OK
     out = capsys.readouterr().out
     assert f"wrote {config}" in out and "24 configurations" in out
+    r0 = load_config(config)["basis"]["r0"]
+    assert f"Å -> rcut {load_config(config)['basis']['rcut']:g} Å, r0 {r0:g} Å\n" in out
     before = config.read_text()
     assert main(["init", str(train), "-o", str(config)]) == EXIT_EXISTS
     assert "exists (--force overwrites it)" in capsys.readouterr().err
