@@ -330,7 +330,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     degree, n = totaldegree_for(s.elements, order, min(functions, max(cap, 1)), at_most=cap)
     near = s.nearest if math.isfinite(s.nearest) else 2.5
     rcut = min(max(_round(RCUT_PER_NEAREST * near, 0.1), RCUT_RANGE[0]), RCUT_RANGE[1])
-    # one r0 serves every element pair: for several elements each pair's own default
+    # one element: r0 from the data; several: each pair's default, since 1.45 times each
+    # pair's own distance made the small models of EMT CuAu 2x worse (benchmarks.md)
     r0 = _round(min(R0_PER_NEAREST * s.nearest, 0.75 * rcut), 0.1) \
         if len(s.elements) == 1 and math.isfinite(s.nearest) else None   # (inside rcut)
     repulsion = None
