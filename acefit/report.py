@@ -71,7 +71,9 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                                     "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
                                     "reading_bad": c.reading_bad} for c in stress_checks]},
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
-                  "composition": basis_summary(basis), "settings": cfg["basis"]},
+                  "composition": basis_summary(basis), "settings": cfg["basis"],
+                  "radial": {name: basis.radial.pair_values(name)
+                             for name in ("rcut", "r0", "rin")}},
         "e0": {"values": system.e0.as_symbols(), "method": system.e0.method},
         "repulsion": cfg["repulsion"],
         "assembly": {"rows": system.train.m, "row_counts": system.row_counts,
@@ -233,6 +235,7 @@ def to_markdown(report: dict) -> str:
         *_stress_check_lines(d.get("stress_checks", [])),
         f"- basis: {report['basis']['n_functions']} functions of {', '.join(report['basis']['elements'])} "
         f"({report['basis']['composition']})",
+        *_radial_lines(report["basis"]),
         "- E0 (" + report["e0"]["method"] + "): " + ", ".join(
             f"{k} {v:.4f} eV" for k, v in report["e0"]["values"].items()),
         _repulsion_line(report.get("repulsion")),
@@ -286,6 +289,25 @@ def to_markdown(report: dict) -> str:
     lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]
     lines += [f"| total | {report['wall_time_s']:.1f} |", ""]
     return "\n".join(lines)
+
+
+def _radial_lines(basis: dict) -> list:
+    """The distances of the radial functions, as the basis resolved them (a null r0 is
+    each pair's reference crystal distance); none for a report without them."""
+    radial, settings = basis.get("radial"), basis["settings"]
+    if not radial:
+        return []
+
+    def per_pair(values):
+        if len(set(values.values())) == 1:
+            return f"{next(iter(values.values())):.4g} Å"
+        return ", ".join(f"{pair} {v:.4g}" for pair, v in values.items()) + " Å"
+
+    rin = "" if not any(radial["rin"].values()) else f", rin {per_pair(radial['rin'])}"
+    return [f"- radial functions: {settings['transform']} transform, {settings['envelope']} "
+            f"envelope; rcut {per_pair(radial['rcut'])}, r0 {per_pair(radial['r0'])}"
+            + (" (each pair's reference crystal distance)" if settings["r0"] is None else "")
+            + rin]
 
 
 def _stress_reading_lines(reading) -> list[str]:

@@ -94,6 +94,7 @@ def test_per_pair_parameters():
                      r0={(CU, CU): 2.5, (AU, AU): 2.9, (CU, AU): 2.7})
     assert rb.rcut[0, 1] == rb.rcut[1, 0] == 4.0 and rb.rcut[0, 0] == 5.0
     assert rb.r0[1, 1] == 2.9 and rb.r0[0, 1] == 2.7
+    assert rb.pair_values("r0") == {"Cu-Cu": 2.5, "Cu-Au": 2.7, "Au-Au": 2.9}
     # the config's form, "Cu-Au", names the same pairs
     assert RadialBasis((CU, AU), nmax=3, rcut=5.0, r0={"Cu-Cu": 2.5, "Au-Au": 2.9,
                                                        "Au-Cu": 2.7}).r0.tolist() == rb.r0.tolist()

@@ -106,6 +106,12 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     assert mae == pytest.approx(best[0]["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
     md = (run / "report.md").read_text()
     assert "## Selected potentials" in md and "| md | test |" in md
+    # the radial distances as the basis resolved them (a null r0: the reference crystals')
+    from acefit.basis.radial import default_r0
+    r0 = {"Cu-Cu": default_r0(29, 29), "Cu-Au": default_r0(29, 79), "Au-Au": default_r0(79, 79)}
+    assert report["basis"]["radial"]["r0"] == r0
+    assert ("r0 " + ", ".join(f"{pair} {v:.4g}" for pair, v in r0.items())
+            + " Å (each pair's reference crystal distance)") in md
     # How precisely the test set measures them: bootstrap over its configurations, and the
     # paired difference to the headline potential.
     assert "How precisely the test set (" in md and "| (headline) | (headline) |" in md

@@ -461,6 +461,14 @@ class RadialBasis:
     def max_cutoff(self):
         return float(self.rcut.max())
 
+    def pair_values(self, name: str) -> dict:
+        """``"rcut"``, ``"r0"`` or ``"rin"`` per element pair, ``{"Cu-Au": value}`` (the
+        config's form), pairs by atomic number."""
+        table = getattr(self, name)
+        return {f"{chemical_symbols[za]}-{chemical_symbols[zb]}": float(table[a, b])
+                for a, za in enumerate(self.elements)
+                for b, zb in enumerate(self.elements) if b >= a}
+
     # -- serialisation ----------------------------------------------------------------
     def to_dict(self):
         d = {"transform": self.transform, "envelope": self.envelope,
