@@ -671,7 +671,12 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "maxn": Key(Nullable(Int(1)), None, "Cap on each radial index n (null: none)."),
     "pair_degree": Key(Nullable(Int(0)), None, "Pair radial functions per unordered species "
                        "pair, on the lighter centre (0: no pair basis; null: D_1)."),
-    "rcut": Key(Float(0, lo_open=True), 5.0, "Cutoff radius (Å)."),
+    "rcut": Key(Either(options=(Float(0, lo_open=True),
+                                MapOf(key=ElementPair(), value=Float(0, lo_open=True)))),
+                5.0, "Cutoff radius (Å): one for every element pair, or one per pair, such "
+                "as `{Cu-Cu: 5.0, Cu-Au: 5.5, default: 6.0}` (a pair left out takes "
+                "`default`, needed unless every pair is given); an atom's neighbours of "
+                "each element are those within that pair's cutoff."),
     "r0": Key(Nullable(Either(options=(Float(0, lo_open=True),
                                        MapOf(key=ElementPair(), value=Float(0, lo_open=True))))),
               None, "Bond length r0 (Å) of the distance transform: one for every element "
@@ -1103,29 +1108,110 @@ def _check_subbasis_degrees(ctx, where: str, solver: dict, basis: dict) -> None:
         previous = degrees
 
 
-def _check_r0(ctx, basis):
-    """``basis.r0`` (one distance or one per element pair) between rin and rcut, its
-    pairs of the basis' elements (when it names them), each pair once."""
-    r0 = basis["r0"]
-    if r0 is None:
-        return
-    given = r0.items() if isinstance(r0, dict) else [(None, r0)]
-    seen = {}
-    for pair, value in given:
-        path = "basis.r0" if pair is None else f"basis.r0.{pair}"
-        if value is not None and not basis["rin"] < value < basis["rcut"]:
-            ctx.error(path, f"{_found(value)}; allowed: a distance between basis.rin = "
-                      f"{basis['rin']} and basis.rcut = {basis['rcut']}")
-        if pair in (None, "default"):
+def _pair_values(ctx, basis, key, elements, elements_from):
+    """``basis.<key>``, one value (or null) or one per element pair with an optional
+    ``default``, as ``(named, rest)``: ``{frozenset(pair): (path, value)}`` of the pairs
+    it names and the ``(path, value)`` of every other pair (None when it has none). Its
+    pairs must be of ``elements`` (when known; ``elements_from`` names them) and each
+    given once."""
+    value = basis[key]
+    if not isinstance(value, dict):
+        return {}, (f"basis.{key}", value)
+    named = {}
+    for pair, v in value.items():
+        if pair == "default":
             continue
-        elements = frozenset(pair.split("-"))
-        if basis["elements"] is not None and not elements <= set(basis["elements"]):
-            ctx.error(path, f"names an element not in basis.elements {basis['elements']}; "
+        path, members = f"basis.{key}.{pair}", frozenset(pair.split("-"))
+        if elements is not None and not members <= set(elements):
+            ctx.error(path, f"names an element not in {elements_from} {list(elements)}; "
                       "allowed: pairs of those elements")
-        if elements in seen:
-            ctx.error(path, f"the pair of basis.r0.{seen[elements]} again (the order of a "
-                      "pair's elements does not matter); allowed: each pair once")
-        seen.setdefault(elements, pair)
+        elif members in named:
+            ctx.error(path, f"the pair of {named[members][0]} again (the order of a pair's "
+                      "elements does not matter); allowed: each pair once")
+        else:
+            named[members] = (path, v)
+    return named, ((f"basis.{key}.default", value["default"]) if "default" in value else None)
+
+
+def _check_radial_pairs(ctx, basis, elements, elements_from="basis.elements",
+                        reference_r0=None):
+    """rin < r0 < rcut for every element pair, ``basis.rcut`` and ``basis.r0`` each one
+    distance or one per pair: the pairs of ``elements`` when known, else those named and
+    one standing for all the rest (their defaults). ``reference_r0(a, b)``: the r0 of a
+    pair that basis.r0 leaves to the reference crystals (without it those pairs are left
+    to the basis, which checks them). A value out of range is named once, against the
+    smallest cutoff it meets."""
+    rcuts, rcut_rest = _pair_values(ctx, basis, "rcut", elements, elements_from)
+    r0s, r0_rest = _pair_values(ctx, basis, "r0", elements, elements_from)
+    if elements is None:
+        pairs = [(None, p) for p in dict.fromkeys([*rcuts, *r0s])] + [(None, None)]
+    else:
+        pairs = [((a, b), frozenset((a, b))) for i, a in enumerate(elements)
+                 for b in elements[i:]]
+    rin, missing, worst = basis["rin"], [], {}   # worst: path -> (cutoff, message)
+
+    def blame(path, rcut, message):
+        worst[path] = min(worst.get(path, (math.inf, "")), (rcut, message))
+
+    for names, pair in pairs:
+        rcut_path, rcut = rcuts.get(pair, rcut_rest) or (None, None)
+        if rcut is None:
+            if names is not None:
+                missing.append("-".join(names))
+            continue
+        if not rin < rcut:
+            blame("basis.rin", rcut, f"{_found(rin)}; allowed: a distance below {rcut_path} "
+                                     f"= {rcut}")
+            continue
+        r0_path, r0 = r0s.get(pair, r0_rest) or (None, None)
+        if r0 is not None and not rin < r0 < rcut:
+            blame(r0_path, rcut, f"{_found(r0)}; allowed: a distance between basis.rin = "
+                                 f"{rin} and {rcut_path} = {rcut}")
+        elif r0 is None and reference_r0 is not None and names is not None:
+            r0 = reference_r0(*names)
+            if not r0 < rcut:
+                blame(rcut_path, rcut, f"{_found(rcut)}; allowed: a distance above "
+                      f"{'-'.join(names)}'s r0 = {r0:.4g} Å, the reference crystals' "
+                      "nearest-neighbour distance (basis.r0 gives none for the pair), or "
+                      "an r0 for the pair in basis.r0")
+    if missing:
+        ctx.error("basis.rcut", f"no value for the pair{'s' * (len(missing) > 1)} "
+                  f"{', '.join(missing)}; allowed: one for every pair of {elements_from}, "
+                  "or a `default`")
+    for path, (_, message) in worst.items():
+        ctx.error(path, message)
+
+
+def check_radial_pairs(cfg, elements) -> None:
+    """Check the config's per-pair distances against the basis' elements, which may come
+    from the training data (``basis.elements: null``).
+
+    Parameters
+    ----------
+    cfg : dict
+        A config from :func:`load_config`.
+    elements : sequence of str
+        Chemical symbols of the basis.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key (``basis.rcut.Cu-Au``): a pair without a cutoff, a pair of
+        another element, a cutoff at or below the r0 a pair takes from its reference
+        crystals (``basis.r0`` null or without the pair).
+    """
+    from ase.data import atomic_numbers
+
+    from acefit.basis.radial import default_r0
+
+    source = cfg.get("config_file", "<config>")
+    ctx = _Context(Path("."), {}, source)
+    from_data = cfg["basis"]["elements"] is None
+    _check_radial_pairs(ctx, cfg["basis"], list(elements),
+                        "the training data's elements" if from_data else "basis.elements",
+                        lambda a, b: default_r0(atomic_numbers[a], atomic_numbers[b]))
+    if ctx.problems:
+        raise ConfigError(ctx.problems, source)
 
 
 def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
@@ -1169,11 +1255,7 @@ def _cross_checks(cfg, ctx) -> None:
             _check_subbasis_degrees(ctx, f"solvers[{i}]", solver, basis)
         if solver.get("patience") is not None:
             _check_patience(ctx, f"solvers[{i}].patience", solver, validation)
-    if not basis["rin"] < basis["rcut"]:
-        ctx.error("basis.rin", f"{_found(basis['rin'])}; allowed: a distance below "
-                  f"basis.rcut = {basis['rcut']}")
-    else:
-        _check_r0(ctx, basis)
+    _check_radial_pairs(ctx, basis, basis["elements"])
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")

@@ -180,6 +180,9 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
     if elements is None:
         zs = sorted({int(z) for c in train for z in np.unique(c.atoms.numbers)})
         elements = [chemical_symbols[z] for z in zs]
+    from acefit.config import ConfigError, check_radial_pairs
+
+    check_radial_pairs(cfg, elements)    # per pair, keys named: the elements are known now
     try:
         return ACEBasis(elements, order=b["order"], totaldegree=b["totaldegree"], wL=b["wL"],
                         maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
@@ -188,10 +191,8 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
                         envelope=b["envelope"], pair_envelope=b["pair_envelope"],
                         pure2b=b["pure2b"], one_body=b["one_body"],
                         radial_orthonormal=b["radial_orthonormal"], mirrored=mirrored)
-    except ValueError as exc:    # what the schema cannot see: e.g. rcut below a default r0
-        from acefit.config import ConfigError
-        raise ConfigError([("basis", f"{exc} (elements {elements}; a null basis.r0 is each "
-                            "pair's reference nearest-neighbour distance)")],
+    except ValueError as exc:    # what the checks above cannot see
+        raise ConfigError([("basis", f"{exc} (elements {elements})")],
                           cfg.get("config_file", "<config>")) from exc
 
 

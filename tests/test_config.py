@@ -277,6 +277,70 @@ def test_r0_per_element_pair_reaches_the_basis_and_bad_pairs_are_named(tmp_path)
         assert [(w.split(": ", 1)[1], message in m) for w, m in found] == [(key, True)], r0
 
 
+def test_rcut_per_element_pair_reaches_the_basis_and_bad_pairs_are_named(tmp_path):
+    from acefit.pipeline import build_basis
+
+    basis = "basis: {elements: [Cu, Au], order: 2, totaldegree: 6, rcut: %s, r0: %s}\n"
+    cfg = load_config(write(tmp_path, MINIMAL + basis % ("{Cu-Cu: 5.0, Au-Cu: 4.5, "
+                                                         "default: 6.0}", "null")))
+    assert cfg["basis"]["rcut"] == {"Cu-Cu": 5.0, "Au-Cu": 4.5, "default": 6.0}
+    radial = build_basis(cfg).radial
+    assert radial.rcut.tolist() == [[5.0, 4.5], [4.5, 6.0]]      # Cu, Au
+    for rcut, r0, key, message in [
+            ("{Cu-Au: 4.8, Au-Cu: 4.7, default: 6}", "null", "basis.rcut.Au-Cu",
+             "the pair of basis.rcut.Cu-Au again"),
+            ("{Cu-Ag: 4.8, default: 6}", "null", "basis.rcut.Cu-Ag",
+             "not in basis.elements ['Cu', 'Au']"),
+            ("{Cu-Cu: 0, default: 6}", "null", "basis.rcut.Cu-Cu", "allowed: a number > 0"),
+            ("{Cu Au: 4.8}", "null", "basis.rcut.Cu Au", "an element pair such as 'Cu-Au'"),
+            ("{Cu-Cu: 5.0, Cu-Au: 5.5}", "null", "basis.rcut",
+             "no value for the pair Au-Au; allowed: one for every pair of basis.elements"),
+            # r0 against the cutoff of each pair it applies to, the smallest named
+            ("{Cu-Cu: 4.0, Au-Au: 3.5, default: 6}", "3.8", "basis.r0",
+             "between basis.rin = 0.0 and basis.rcut.Au-Au = 3.5"),
+            ("{Cu-Au: 3.5, default: 6}", "{Cu-Cu: 3.7, default: 3.6}", "basis.r0.default",
+             "between basis.rin = 0.0 and basis.rcut.Cu-Au = 3.5"),
+            ("5.0", "{Au-Au: 5.5}", "basis.r0.Au-Au",
+             "between basis.rin = 0.0 and basis.rcut = 5.0"),
+            ("{Cu-Cu: 3.6, default: 6}", "{Cu-Cu: 3.7}", "basis.r0.Cu-Cu",
+             "between basis.rin = 0.0 and basis.rcut.Cu-Cu = 3.6")]:
+        found, _ = problems(write(tmp_path, MINIMAL + basis % (rcut, r0)))
+        assert [(w.split(": ", 1)[1], message in m) for w, m in found] == [(key, True)], \
+            (rcut, r0, found)
+    found, _ = problems(write(tmp_path, MINIMAL + "basis: {rin: 4.0, rcut: {Cu-Cu: 4.0, "
+                                                  "default: 6.0}}\n"))
+    assert [(w.split(": ", 1)[1], m) for w, m in found] == [
+        ("basis.rin", "found 4.0 (number); allowed: a distance below basis.rcut.Cu-Cu = 4.0")]
+
+
+def test_rcut_pairs_of_the_datas_elements_are_checked_when_the_basis_is_built(tmp_path):
+    """With basis.elements null the pairs are known only from the data; a null r0 is
+    each pair's reference crystal distance, known only then too."""
+    from types import SimpleNamespace
+
+    from ase import Atoms
+
+    from acefit.basis.radial import default_r0
+    from acefit.pipeline import build_basis
+
+    train = [SimpleNamespace(atoms=Atoms("Cu2Au"))]
+    basis = "basis: {order: 2, totaldegree: 6, rcut: %s}\n"
+    for rcut, key, message in [
+            ("{Cu-Cu: 5.0, Cu-Au: 5.5}", "basis.rcut", "no value for the pair Au-Au"),
+            ("{Cu-Ag: 5.0, default: 6}", "basis.rcut.Cu-Ag",
+             "not in the training data's elements ['Cu', 'Au']"),
+            ("{Cu-Au: 2.5, default: 6}", "basis.rcut.Cu-Au",
+             f"r0 = {default_r0(29, 79):.4g} Å, the reference crystals'")]:
+        cfg = load_config(write(tmp_path, MINIMAL + basis % rcut))
+        with pytest.raises(ConfigError) as info:
+            build_basis(cfg, train)
+        found = info.value.problems
+        assert [(w.split(": ", 1)[1], message in m) for w, m in found] == [(key, True)], \
+            (rcut, found)
+    cfg = load_config(write(tmp_path, MINIMAL + basis % "{Au-Au: 6.0, default: 5.0}"))
+    assert build_basis(cfg, train).radial.rcut.tolist() == [[5.0, 5.0], [5.0, 6.0]]
+
+
 def test_transform_exponents_reach_the_radial_basis(tmp_path):
     from acefit.pipeline import build_basis
 
@@ -373,10 +437,10 @@ def test_bad_input_found_by_fuzzing_session_25(tmp_path):
     # an existing file where the run or its cache goes
     (key, msg), = found_for("output: {cache: train.xyz}\n")
     assert key == "output.cache" and "is an existing file" in msg
-    # what only the basis can check is named as the basis section
+    # what only the built basis knows (a null r0: the reference crystal's) names the key
     cfg = load_config(write(tmp_path, MINIMAL + "basis: {elements: [Cu], rcut: 0.5}\n"))
-    with pytest.raises(ConfigError, match=r"basis: need 0 <= rin < r0 < rcut .* a null "
-                                          r"basis.r0 is each pair's reference"):
+    with pytest.raises(ConfigError, match=r"basis.rcut: found 0.5 .*allowed: a distance "
+                                          r"above Cu-Cu's r0 = 2.553 Å, the reference"):
         build_basis(cfg)
 
 
