@@ -281,10 +281,10 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         config_type with stresses, on its frames of the training and test files
         together; an inconsistent one is read in the convention under which it agrees,
         ``data.stress_reading``, or gets V 0 where none does), ``unchecked_stresses``
-        ((groups, readings): the untested training groups given V 0 because tested ones
-        needed a converter's reading, ``CONVERTER_READINGS``), ``test_only_stresses``
-        (the config_types with stresses in the test files only: read like the others,
-        but with no V to set).
+        ((groups, readings): the untested training groups given V 0 because tested groups
+        with training stresses needed a converter's reading, ``CONVERTER_READINGS``),
+        ``test_only_stresses`` (the config_types with stresses in the test files only:
+        read like the others, but with no V to set).
 
     Raises
     ------
@@ -354,17 +354,23 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     unfit = {c.config_type: c for c in inconsistent if not c.reading and c.config_type in fitted}
     unfit_held = [c for c in inconsistent if not c.reading and c.config_type in test_only]
     # a converter's error found in the tested groups is likely in the untested ones too,
-    # where 1602x (kbar) or the wrong sign would go unseen: those are not fitted either
-    converted = sorted({c.reading for c in reread.values()} & set(CONVERTER_READINGS))
-    untested = [c.config_type for c in checks if c.verdict == "untested"] if converted else []
-    unchecked = [group for group in untested if group in fitted]
-    unchecked_held = [group for group in untested if group in test_only]
+    # where 1602x (kbar) or the wrong sign would go unseen: those are not fitted either.
+    # A training group's V follows the training groups' readings only: a test file may
+    # come from another converter
+    def converters(groups):
+        return sorted({c.reading for c in reread.values() if c.config_type in groups}
+                      & set(CONVERTER_READINGS))
+
+    converted, trained_converted = converters(reread), converters(fitted)
+    untested = [c.config_type for c in checks if c.verdict == "untested"]
+    unchecked = [group for group in untested if group in fitted] if trained_converted else []
+    unchecked_held = [group for group in untested if group in test_only] if converted else []
     no_stress = set(unfit) | set(unchecked)
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
     facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut, r0=r0,
                  max_active=max_active, budgets=budgets, stress_checks=checks,
-                 unchecked_stresses=(unchecked, converted),
+                 unchecked_stresses=(unchecked, trained_converted),
                  test_only_stresses=test_only,
                  repulsion=repulsion[:2] if repulsion else None)
 
@@ -421,7 +427,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                   f"by > {100 * MISS:.0f} %, and in no other convention tried" for c in unfit.values()]
     if unchecked:
         lines += [f"    # stresses not tested (no strain pairs) in files whose tested groups are "
-                  f"read as {', '.join(converted)}: not fitted (V 0) in",
+                  f"read as {', '.join(trained_converted)}: not fitted (V 0) in",
                   f"    #   {', '.join(map(_q, unchecked))}; if they are in that convention "
                   "too, read them so (stress_reading) and fit them"]
     # the frames without a config_type are weighted by the default, so when theirs are

@@ -553,6 +553,28 @@ def test_init_checks_the_stresses_of_groups_in_the_test_files_only(tmp_path, cap
     assert "Held" not in err and "match no training configuration" not in err
 
 
+def test_a_converter_error_of_the_test_files_only_leaves_the_training_groups_fitted(
+        tmp_path, capsys):
+    """Found by fuzzing (session 28): a group of the test files only in kbar gave every
+    untested training group V 0 ("in files whose tested groups are read as kbar"), though
+    the training file's own strain series agrees as labelled: the test file's converter
+    is not evidence against the training file's."""
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    ase.io.write(train, _frames(n=24) + _strain_series(swap=False), format="extxyz")
+    held = _strain_series(swap=False, config_type="Held", seed=8)
+    for atoms in held:
+        atoms.calc.results["stress"] = 1602.1766208 * atoms.calc.results["stress"]
+    ase.io.write(test, held, format="extxyz")
+    config = tmp_path / "run.yaml"
+    assert main(["init", str(train), "--test", str(test), "-o", str(config), "--functions",
+                 "60", "--order", "2"]) == EXIT_OK
+    assert "stresses not fitted (V 0)" not in capsys.readouterr().out
+    cfg = load_config(config)
+    assert cfg["data"]["stress_reading"]["config_type"] == {"Held": "kbar"}
+    assert cfg["data"]["weights"]["config_type"] == {}
+    assert cfg["data"]["weights"]["default"]["V"] == 1.0
+
+
 def test_a_group_is_checked_on_its_training_and_test_frames_together(tmp_path):
     """A group's reading applies to its test frames as well: init decides it on all of
     its frames (strain pairs across the files too), and writes it as the default only
