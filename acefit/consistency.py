@@ -292,10 +292,17 @@ def check_stresses(configs) -> list[StressCheck]:
     (:class:`acefit.data.LabelledConfig`) with periodic frames that carry an energy
     and a stress, sorted by config_type. Forces enter where scaled positions change;
     a frame without forces is used only where they do not. A group of more than
-    ``MAX_FRAMES`` frames is checked on that many, evenly spaced."""
+    ``MAX_FRAMES`` frames is checked on that many, evenly spaced. A structure given more
+    than once (a training file that is the test file too) is checked once."""
+    from acefit.data import repeated_structures
+
+    usable = [c for c in configs
+              if c.energy is not None and c.stress is not None and c.atoms.pbc.all()]
+    # a repeat would pair with its original's partners, counting their pairs again
+    repeats = {k for k, _ in repeated_structures(usable)}
     groups = {}
-    for c in configs:
-        if c.energy is not None and c.stress is not None and c.atoms.pbc.all():
+    for k, c in enumerate(usable):
+        if k not in repeats:
             groups.setdefault(c.config_type, []).append(c)
     checks = []
     for config_type, group in sorted(groups.items()):

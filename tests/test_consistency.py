@@ -183,3 +183,13 @@ def test_the_report_names_each_reading_once():
         line + "every group: the values in kbar (not eV/Å³)"]
     assert _stress_reading_lines({"default": "kbar", "config_type": {"md": "as_labelled"}}) \
         == [line + "md: as labelled; every other group: the values in kbar (not eV/Å³)"]
+
+
+def test_a_structure_given_twice_is_checked_once():
+    """Found by fuzzing (session 28): the fit checks the training, validation and test
+    data together, so a training file given as the test file too counted each strain pair
+    up to four times, and one pair of two frames made a verdict (MIN_PAIRS is 3)."""
+    frames = emt_frames()
+    assert check_stresses(frames + frames) == check_stresses(frames)
+    two = relabel(emt_frames(n=2), STRESS_READINGS["negated"])
+    assert [c.verdict for c in check_stresses(two + two)] == ["untested"]
