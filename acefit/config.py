@@ -1011,11 +1011,12 @@ def load_config(path, overrides=()) -> dict:
         raise FileNotFoundError(f"config file not found: {path}")
     text = _yaml_text(path)
     try:
-        raw, lines = _parse_yaml(text)
+        raw, lines = _parse_yaml(text, empty={})
     except yaml.YAMLError as exc:
         raise _not_yaml(path, exc) from None
-    except _DuplicateKey as exc:
-        raise ConfigError([(f"{path}:{exc.line}: {exc.path}", exc.message)], str(path)) from None
+    except _KeyProblem as exc:
+        raise ConfigError([(f"{path}:{exc.line}: {exc.path or '<top level>'}", exc.message)],
+                          str(path)) from None
     for assignment in overrides:
         apply_override(raw, assignment, lines)
     cfg = validate_config(raw, base_dir=path.resolve().parent, source=str(path), lines=lines)
@@ -1316,17 +1317,23 @@ def _fill_derived(cfg) -> None:
         solver["label"] = solver["label"] or solver["name"]
 
 
-class _DuplicateKey(Exception):
-    """A mapping key given twice: ``again`` (written ``text``) at ``line`` equals the
-    earlier key ``first``, perhaps of another type (``1`` and ``on``, which is True)."""
+class _KeyProblem(Exception):
+    """A mapping key YAML reads but a config cannot hold, at ``path`` (the mapping's key
+    path, or the key's when given twice) and ``line``: ``message`` says why."""
 
-    def __init__(self, path, line, first, again, text):
-        self.path, self.line = path, line
-        self.message = "duplicate key"
-        if type(first) is not type(again):     # 1, 1.0 and true are one key to Python
-            self.message += (f": {text} ({_type_name(again)} {again!r}) equals the key "
-                             f"{first!r} ({_type_name(first)}) before it; allowed: distinct "
-                             f"keys, e.g. '{text}' quoted")
+    def __init__(self, path, line, message):
+        self.path, self.line, self.message = path, line, message
+
+
+def _duplicate_key(first, again, text) -> str:
+    """The message for a key ``again`` (written ``text``) equal to the earlier key
+    ``first``, perhaps of another type (``1`` and ``on``, which is True)."""
+    if type(first) is type(again):
+        return "duplicate key"
+    # 1, 1.0 and true are one key to Python
+    return (f"duplicate key: {text} ({_type_name(again)} {again!r}) equals the key "
+            f"{first!r} ({_type_name(first)}) before it; allowed: distinct keys, e.g. "
+            f"'{text}' quoted")
 
 
 def read_yaml(path):
@@ -1363,8 +1370,17 @@ def yaml_problem(exc) -> str:
     return where + what
 
 
-def _parse_yaml(text: str):
-    """Plain Python objects from YAML, plus the line number of every key path."""
+def _parse_yaml(text: str, empty=None):
+    """Plain Python objects from YAML (``empty`` for a text without any), plus the line
+    number of every key path.
+
+    Raises
+    ------
+    yaml.YAMLError
+        Text that is not YAML.
+    _KeyProblem
+        A key given twice, or a list or mapping as a key (which Python cannot hold).
+    """
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -1372,7 +1388,7 @@ def _parse_yaml(text: str):
         loader.dispose()
     lines: dict[str, int] = {}
     if node is None:
-        return {}, lines
+        return empty, lines
 
     def build(node, path):
         lines.setdefault(path, node.start_mark.line + 1)
@@ -1381,11 +1397,15 @@ def _parse_yaml(text: str):
             for key_node, value_node in node.value:
                 key = build(key_node, path + ".<key>")
                 lines.pop(path + ".<key>", None)
+                if isinstance(key, (list, dict)):
+                    raise _KeyProblem(path, key_node.start_mark.line + 1,
+                                      f"found the key {_show(key)} ({_type_name(key)}); "
+                                      "allowed: a name or a number as a key")
                 sub = f"{path}.{key}" if path else str(key)
                 if key in out:
                     first = next(k for k in out if k == key)
-                    raise _DuplicateKey(sub, key_node.start_mark.line + 1, first, key,
-                                        key_node.value)
+                    raise _KeyProblem(sub, key_node.start_mark.line + 1,
+                                      _duplicate_key(first, key, key_node.value))
                 lines[sub] = key_node.start_mark.line + 1
                 out[key] = build(value_node, sub)
             return out

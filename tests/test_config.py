@@ -162,6 +162,18 @@ def test_duplicate_key_and_bad_yaml(tmp_path):
     assert "not valid YAML" in found[0][1]
 
 
+def test_a_list_or_mapping_as_a_key_is_named(tmp_path):
+    """Found by fuzzing (session 28): YAML allows a list as a mapping key, as in a pair
+    written `rcut: {[Cu, Au]: 5.5}`, which Python cannot hold: `acefit: error: unhashable
+    type: 'list'`, naming neither the file nor the key."""
+    found, _ = problems(write(tmp_path, MINIMAL + "basis:\n  rcut: {[Cu, Au]: 5.5}\n"))
+    assert found == [(f"{tmp_path / 'run.yaml'}:6: basis.rcut",
+                      "found the key [Cu, Au] (list); allowed: a name or a number as a key")]
+    found, _ = problems(write(tmp_path, MINIMAL + "basis:\n  ? {a: 1}\n  : 5\n"))
+    assert found == [(f"{tmp_path / 'run.yaml'}:6: basis",
+                      "found the key {a: 1} (mapping); allowed: a name or a number as a key")]
+
+
 def test_cross_checks(tmp_path):
     text = MINIMAL + ("  - {name: asp}\n"                         # label clash
                       "basis: {order: 2, totaldegree: [10, 8, 6]}\n"
