@@ -1046,10 +1046,13 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
     if not sep or not key or any(not name for name in key.split(".")):
         raise ConfigError([(where, "allowed: dotted.key=value, e.g. basis.rcut=5.5")], where)
     try:
-        parsed = yaml.safe_load(value)
+        parsed = _parse_yaml(value)[0]      # as the file is: no key given twice
     except yaml.YAMLError as exc:
         raise ConfigError([(where, f"the value is not valid YAML: {yaml_problem(exc)}")],
                           where) from None
+    except _KeyProblem as exc:
+        raise ConfigError([(f"{where}: {key}" + (f".{exc.path}" if exc.path else ""),
+                            exc.message)], where) from None
     if not isinstance(raw, dict):
         raise ConfigError([(where, "the config is not a mapping")], where)
     *parents, last = key.split(".")

@@ -174,6 +174,23 @@ def test_a_list_or_mapping_as_a_key_is_named(tmp_path):
                       "found the key {a: 1} (mapping); allowed: a name or a number as a key")]
 
 
+@pytest.mark.parametrize("value, where, message", [
+    ("{Cu-Au: 5, Au-Au: 4, Cu-Au: 6}", "basis.rcut.Cu-Au", "duplicate key"),
+    ("{[Cu, Au]: 5}", "basis.rcut", "found the key [Cu, Au] (list)"),
+])
+def test_an_override_is_parsed_as_the_file_is(tmp_path, value, where, message):
+    """Found by fuzzing (session 28): `--set 'basis.rcut={Cu-Au: 5, Cu-Au: 6}'` kept the
+    last value unremarked (the file refuses a duplicate key), and a list as a key was
+    PyYAML's 'found unhashable key'."""
+    path = write(tmp_path, MINIMAL + "basis:\n  rcut: 6.0\n")
+    assignment = f"basis.rcut={value}"
+    with pytest.raises(ConfigError) as info:
+        load_config(path, [assignment])
+    (found, msg), = info.value.problems
+    assert found == f"--set {assignment}: {where}" and msg.startswith(message)
+    assert load_config(path, ["basis.rcut=5", "basis.r0="])["basis"]["r0"] is None
+
+
 def test_cross_checks(tmp_path):
     text = MINIMAL + ("  - {name: asp}\n"                         # label clash
                       "basis: {order: 2, totaldegree: [10, 8, 6]}\n"
