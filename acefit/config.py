@@ -76,7 +76,21 @@ def _show(value) -> str:
 
 
 def _found(value) -> str:
-    return f"found {_show(value)} ({_type_name(value)})"
+    return f"found {_show(value)} ({_type_name(value)}{_text_number(value)})"
+
+
+def _text_number(value) -> str:
+    """Why a number such as ``1e-6`` is a string, and how to write it: YAML 1.1's floats
+    need a '.' and a signed exponent (YAML 1.2's and Python's do not)."""
+    if not isinstance(value, str) or not any(e in value for e in "eE"):
+        return ""
+    try:
+        number = float(value)
+    except ValueError:
+        return ""
+    written = yaml.safe_dump(number).splitlines()[0]
+    return (", as YAML 1.1 reads a number with an exponent but without a '.' or the "
+            f"exponent's sign; the number is written {written}")
 
 
 def _show_numbers(values) -> str:

@@ -162,6 +162,22 @@ def test_duplicate_key_and_bad_yaml(tmp_path):
     assert "not valid YAML" in found[0][1]
 
 
+@pytest.mark.parametrize("text, where, written", [
+    ("basis:\n  rcut: 1e1\n", "basis.rcut", "10.0"),
+    ("basis:\n  rcut: {Cu-Cu: 5.5e0, default: 5}\n", "basis.rcut.Cu-Cu", "5.5"),
+    ("prior: {kind: algebraic, p: 2E+0}\n", "prior.p", "2.0"),
+    ("repulsion: {kind: zbl, inner: 1e-1, outer: 2.0}\n", "repulsion.inner", "0.1"),
+])
+def test_a_number_yaml_reads_as_text_is_named_so(tmp_path, text, where, written):
+    """Found by fuzzing (session 28): PyYAML (YAML 1.1) reads 1e1, 5.0e1 and 2E+0 as
+    strings, so `rcut: 1e1` was "found '1e1' (string); allowed: a number > 0", a
+    number refused as not a number."""
+    (found, msg), = problems(write(tmp_path, MINIMAL + text))[0]
+    assert found.endswith(f": {where}")
+    assert ("(string, as YAML 1.1 reads a number with an exponent but without a '.' or the "
+            f"exponent's sign; the number is written {written})") in msg
+
+
 def test_a_list_or_mapping_as_a_key_is_named(tmp_path):
     """Found by fuzzing (session 28): YAML allows a list as a mapping key, as in a pair
     written `rcut: {[Cu, Au]: 5.5}`, which Python cannot hold: `acefit: error: unhashable
