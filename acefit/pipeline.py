@@ -958,7 +958,9 @@ def check_against_data(cfg: dict, data, basis) -> list:
     """What the loaded data and the config cannot do together, found before the assembly
     (so that a corrected config reuses the run directory): an error for an element the
     basis lacks (naming the file and frame), an error for a selection metric whose
-    quantity the selecting set lacks (nothing would be exported), a warning for
+    quantity the selecting set lacks (nothing would be exported), an error for cutoffs
+    no two training atoms are within and a warning for a pair's cutoff within none of its
+    distances (:func:`_check_cutoff_reach`), a warning for
     config_type weights that match no training configuration and stress readings that
     read no stress (typos), and for stresses that disagree with their energies: weighed,
     or of the test data only. Returns the stress checks
@@ -988,6 +990,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
             "functions (a lower basis.totaldegree or order), or more training data"))],
             cfg.get("config_file", "<config>"))
+    _check_cutoff_reach(cfg, data.train, basis)
     _warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     present = {c.config_type for c in data.train}
@@ -998,6 +1001,45 @@ def check_against_data(cfg: dict, data, basis) -> list:
             "are unused); config_types in the training data: %s", unused, sorted(present))
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
     return checks
+
+
+def _check_cutoff_reach(cfg: dict, train, basis) -> None:
+    """Refuse cutoffs that no two training atoms are within (every function but the
+    constants would see nothing), and warn about a pair whose training atoms come closer
+    than the largest cutoff but never within the pair's own (its functions see nothing:
+    a ``basis.rcut`` entry too short)."""
+    from acefit.basis.neighbours import neighbour_pairs
+    from acefit.config import ConfigError
+
+    radial = basis.radial
+    index = {z: k for k, z in enumerate(radial.elements)}
+    inside, closest = set(), {}      # pairs (a, b) of element indices, a <= b
+    for c in train:
+        i, j, _, d = neighbour_pairs(c.atoms, radial.max_cutoff)
+        if not len(d):
+            continue
+        kind = np.array([index[z] for z in c.atoms.numbers])
+        a, b = np.minimum(kind[i], kind[j]), np.maximum(kind[i], kind[j])
+        within = d < radial.rcut[a, b]
+        inside.update(zip(a[within].tolist(), b[within].tolist()))
+        for pair in set(zip(a[~within].tolist(), b[~within].tolist())) - inside:
+            near = (a == pair[0]) & (b == pair[1])
+            closest[pair] = min(closest.get(pair, np.inf), float(d[near].min()))
+    names = {(a, b): f"{basis.elements[a]}-{basis.elements[b]}" for a, b in closest}
+    if not inside:
+        # (only now: how close the atoms do come, for the message)
+        shortest = min((float(d.min()) for c in train
+                        for d in [neighbour_pairs(c.atoms, 8.0)[3]] if len(d)), default=None)
+        raise ConfigError([("basis.rcut", (
+            f"found {cfg['basis']['rcut']}, and no two atoms of the training data are that "
+            f"close{f' (the closest are {shortest:.3g} Å apart)' if shortest else ''}: the "
+            "basis functions would see nothing; allowed: cutoffs beyond the neighbour "
+            "distances of the data"))], cfg.get("config_file", "<config>"))
+    for pair in sorted(set(closest) - inside):
+        get_logger().warning(
+            "basis.rcut: no %s pair of the training data is within its cutoff %g Å (the "
+            "closest are %.3g Å apart), so its functions see nothing and are not fitted",
+            names[pair], float(radial.rcut[pair]), closest[pair])
 
 
 def _warn_unused_readings(data, readings: dict) -> None:

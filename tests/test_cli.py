@@ -697,6 +697,20 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     log = (tmp_path / "weights" / "run2" / "acefit.log").read_text()
     assert "data.weights.config_type: ['surfce'] match no training configuration" in log
     assert "solvers[0].max_active 5000: more than the" in log
+    # a cutoff no two atoms are within (found by fuzzing: a 0-function fit, exit 0)
+    config = tiny_config(tmp_path / "rcut", small_data, rcut="1.5")
+    config.write_text(config.read_text().replace("rcut: 1.5", "rcut: 1.5\n  r0: 1.0"))
+    assert fit(config, tmp_path / "rcut" / "run") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "basis.rcut: found 1.5, and no two atoms of the training data are that close" in err
+    assert not (tmp_path / "rcut" / "run" / "cache").exists()
+    # ... and a pair's cutoff within none of its distances: its functions see nothing
+    config = tiny_config(tmp_path / "pair", small_data,
+                         rcut="{Cu-Cu: 4.5, Au-Au: 4.5, Cu-Au: 2.1}")
+    config.write_text(config.read_text().replace("rcut: {", "r0: 1.5\n  rcut: {"))
+    assert fit(config, tmp_path / "pair" / "run", "-v") == EXIT_OK
+    log = (tmp_path / "pair" / "run" / "acefit.log").read_text()
+    assert "no Cu-Au pair of the training data is within its cutoff 2.1 Å" in log
 
 
 def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, capsys):
