@@ -1003,6 +1003,11 @@ def check_against_data(cfg: dict, data, basis) -> list:
     return checks
 
 
+MAX_NEIGHBOURS = 5000
+"""Neighbours per atom a cutoff may reach in a periodic training cell (about 25 Å in a
+metal; the Zuo cutoffs reach about 60)."""
+
+
 def _check_cutoff_reach(cfg: dict, train, basis) -> None:
     """Refuse cutoffs that no two training atoms are within (every function but the
     constants would see nothing), and warn about a pair whose training atoms come closer
@@ -1012,6 +1017,17 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
     from acefit.config import ConfigError
 
     radial = basis.radial
+    # before any search: a cutoff of many shells would not fit in memory (1000 Å: one
+    # allocation failure, named nowhere)
+    for c in train:
+        if c.atoms.pbc.all():
+            crowd = c.n_atoms / c.atoms.get_volume() * 4 / 3 * np.pi * radial.max_cutoff ** 3
+            if crowd > MAX_NEIGHBOURS:
+                raise ConfigError([("basis.rcut", (
+                    f"found {cfg['basis']['rcut']}, which puts about {crowd:.3g} neighbours "
+                    f"around each atom of {c.where}; allowed: a cutoff of a few neighbour "
+                    f"shells, at most {MAX_NEIGHBOURS} neighbours (ACE uses 4-8 Å)"))],
+                    cfg.get("config_file", "<config>"))
     index = {z: k for k, z in enumerate(radial.elements)}
     inside, closest = set(), {}      # pairs (a, b) of element indices, a <= b
     for c in train:

@@ -704,6 +704,11 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     err = capsys.readouterr().err
     assert "basis.rcut: found 1.5, and no two atoms of the training data are that close" in err
     assert not (tmp_path / "rcut" / "run" / "cache").exists()
+    # a cutoff of hundreds of shells: an allocation failure deep in the neighbour search
+    config = tiny_config(tmp_path / "far", small_data, rcut="1000.0")
+    assert fit(config, tmp_path / "far" / "run", "--plan") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "basis.rcut: found 1000.0, which puts about" in err and "train.xyz" in err
     # ... and a pair's cutoff within none of its distances: its functions see nothing
     config = tiny_config(tmp_path / "pair", small_data,
                          rcut="{Cu-Cu: 4.5, Au-Au: 4.5, Cu-Au: 2.1}")
