@@ -304,9 +304,19 @@ def _radial_lines(basis: dict) -> list:
         return ", ".join(f"{pair} {v:.4g}" for pair, v in values.items()) + " Å"
 
     rin = "" if not any(radial["rin"].values()) else f", rin {per_pair(radial['rin'])}"
+    r0 = settings["r0"]
+    if r0 is None:
+        reference = list(radial["r0"])
+    elif not isinstance(r0, dict) or "default" in r0:
+        reference = []
+    else:   # the pairs the mapping leaves out (it may name them in either order)
+        named = {frozenset(pair.split("-")) for pair in r0}
+        reference = [pair for pair in radial["r0"] if frozenset(pair.split("-")) not in named]
+    note = ("" if not reference else " (each pair's reference crystal distance)"
+            if len(reference) == len(radial["r0"]) else
+            f" ({', '.join(reference)}: the reference crystals' distance)")
     return [f"- radial functions: {settings['transform']} transform, {settings['envelope']} "
-            f"envelope; rcut {per_pair(radial['rcut'])}, r0 {per_pair(radial['r0'])}"
-            + (" (each pair's reference crystal distance)" if settings["r0"] is None else "")
+            f"envelope; rcut {per_pair(radial['rcut'])}, r0 {per_pair(radial['r0'])}{note}"
             + rin]
 
 

@@ -144,6 +144,25 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     assert fit(config, run, "--force") == EXIT_OK
 
 
+def test_the_report_names_the_pairs_whose_r0_comes_from_the_reference_crystals():
+    """Found by review: a basis.r0 mapping without a default leaves pairs to their
+    reference crystals; the report said so only for a null basis.r0."""
+    from acefit.report import _radial_lines
+
+    radial = {"rcut": dict.fromkeys(("Cu-Cu", "Cu-Au", "Au-Au"), 5.0),
+              "r0": {"Cu-Cu": 2.6, "Cu-Au": 2.719, "Au-Au": 2.885},
+              "rin": dict.fromkeys(("Cu-Cu", "Cu-Au", "Au-Au"), 0.0)}
+
+    def line(r0):
+        return _radial_lines({"radial": radial, "settings": {
+            "transform": "agnesi", "envelope": "x", "r0": r0}})[0]
+
+    assert line(None).endswith("Au-Au 2.885 Å (each pair's reference crystal distance)")
+    assert line({"Cu-Cu": 2.6}).endswith("(Cu-Au, Au-Au: the reference crystals' distance)")
+    for given in (2.6, {"Cu-Cu": 2.6, "default": 2.8}, {"Au-Cu": 2.7, "Cu-Cu": 2.6, "Au-Au": 2.9}):
+        assert line(given).endswith("Au-Au 2.885 Å"), given
+
+
 def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     """basis.rcut per pair end to end: the report shows each pair's cutoff, the exported
     potential.h5 reproduces the reported test MAE through ASE, and the .yace export (the
