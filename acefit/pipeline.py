@@ -1117,8 +1117,8 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     from acefit.design import weights_for
 
     checks = check_stresses([*data.train, *(data.val or []), *(data.test or [])])
-    weighed = {c.config_type for part in (data.train, data.val) for c in part
-               if c.stress is not None}
+    fitted = {c.config_type for c in data.train if c.stress is not None}
+    weighed = fitted | {c.config_type for c in data.val or [] if c.stress is not None}
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]
         held = check.config_type not in weighed
@@ -1135,10 +1135,12 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             get_logger().warning(
                 "%s; they are in the test data only: the test stress errors (in total and "
                 "of %s) measure these labels, not the fit", what, check.config_type)
-        else:
+        else:   # validation rows are not fitted, but their loss selects the checkpoints
+            how = "fitted" if check.config_type in fitted else \
+                "in the validation data only, which select the checkpoints,"
             get_logger().warning(
-                "%s; they are fitted with V %g: fix the labels, or set "
-                "data.weights.config_type: {%s: {V: 0.0}}", what, weight,
+                "%s; they are %s with V %g: fix the labels, or set "
+                "data.weights.config_type: {%s: {V: 0.0}}", what, how, weight,
                 json.dumps(check.config_type))
     return checks
 

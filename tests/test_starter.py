@@ -635,3 +635,10 @@ def test_fit_checks_the_stresses_of_the_test_data_too(tmp_path, capsys):
     assert {c["config_type"]: c["verdict"] for c in checks if c["verdict"] != "untested"} \
         == {"Elastic": "consistent", "Held": "consistent", "Odd": "inconsistent"}
     assert "Held consistent (0 of " in (tmp_path / "run" / "report.md").read_text()
+    # the same groups as a validation file: not fitted, but they weigh the selection
+    config.write_text(config.read_text().replace(f"test: {test}, validation: {{fraction: 0.1}}",
+                                                 f"validation: {{file: {test}}}"))
+    err = plan("--set", "data.stress_reading.config_type={}")
+    assert "they are in the validation data only, which select the checkpoints, with V 1: " \
+        "fix the labels" in err and err.count("validation data only") == 2
+    assert "fitted with V" not in err
