@@ -266,11 +266,14 @@ class Element(_Type):
     def describe(self):
         return "a chemical symbol such as 'Cu'"
 
-    def check(self, value, path, ctx):
+    @staticmethod
+    def symbol(value) -> bool:
+        """Whether ``value`` is a chemical symbol (not ASE's placeholder 'X')."""
         from ase.data import atomic_numbers
-        if not isinstance(value, str) or value not in atomic_numbers or value == "X":
-            return self.fail(value, path, ctx)
-        return value
+        return isinstance(value, str) and value in atomic_numbers and value != "X"
+
+    def check(self, value, path, ctx):
+        return value if self.symbol(value) else self.fail(value, path, ctx)
 
 
 class ElementPair(_Type):
@@ -285,9 +288,7 @@ class ElementPair(_Type):
         if value == "default":
             return value
         parts = value.split("-") if isinstance(value, str) else ()
-        if len(parts) != 2 or any(Element().check(e, path, _Context(ctx.base_dir, ctx.lines,
-                                                                   ctx.source)) is None
-                                  for e in parts):
+        if len(parts) != 2 or not all(map(Element.symbol, parts)):
             return self.fail(value, path, ctx)
         return value
 
