@@ -1041,7 +1041,6 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
         for pair in set(zip(a[~within].tolist(), b[~within].tolist())) - inside:
             near = (a == pair[0]) & (b == pair[1])
             closest[pair] = min(closest.get(pair, np.inf), float(d[near].min()))
-    names = {(a, b): f"{basis.elements[a]}-{basis.elements[b]}" for a, b in closest}
     if not inside:
         # (only now: how close the atoms do come, for the message)
         shortest = min((float(d.min()) for c in train
@@ -1051,11 +1050,11 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
             f"close{f' (the closest are {shortest:.3g} Å apart)' if shortest else ''}: the "
             "basis functions would see nothing; allowed: cutoffs beyond the neighbour "
             "distances of the data"))], cfg.get("config_file", "<config>"))
-    for pair in sorted(set(closest) - inside):
+    for a, b in sorted(set(closest) - inside):
         get_logger().warning(
-            "basis.rcut: no %s pair of the training data is within its cutoff %g Å (the "
+            "basis.rcut: no %s-%s pair of the training data is within its cutoff %g Å (the "
             "closest are %.3g Å apart), so its functions see nothing and are not fitted",
-            names[pair], float(radial.rcut[pair]), closest[pair])
+            basis.elements[a], basis.elements[b], float(radial.rcut[a, b]), closest[a, b])
 
 
 def _warn_unused_readings(data, readings: dict) -> None:
