@@ -34,8 +34,9 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
     """``ase.io.read(path, index, **options)`` as a list, after :func:`check_file` (``name``
     says what the file is, for its message), with a ValueError naming the file
     (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the
-    frame, for a file that ends inside one (truncated) or an error after earlier frames were
-    read (before, ASE's extended XYZ reader scans the whole file: any frame's error).
+    frame, for a file that ends inside one (truncated) or an error in a frame ASE was
+    reading; for an extended XYZ file whose frame does not start with its atom count (ASE
+    finds that in its scan for frames, before it reads any), the line and frame.
 
     A LAMMPS dump of atom types without element names (:func:`types_only`) needs
     ``species``, the elements of types 1, 2, ... in order (ASE's ``specorder``; ASE alone
@@ -88,8 +89,14 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
             raise _truncated(path, cut, _atom_lines(read - half, int(short[2]), half)) from exc
         if "StopIteration" in str(exc):     # cut after a count line
             raise _truncated(path, cut, "inside the frame") from exc
-        where = f", {frame_name(frame)}" if frames and frame is not None else ""
         detail = str(exc) or f"{type(exc).__name__} in ASE's reader, without a message"
+        if fmt == "extxyz" and _XYZ_HEADER in str(exc):     # met in ASE's scan for frames
+            raise ValueError(f"cannot read configurations from {path}"
+                             f"{_xyz_count_problem(path)}: {detail}") from exc
+        # ASE's extended XYZ reader scans every frame's count line before it yields one,
+        # so an error before the first frame read is still that frame's
+        named = frames or fmt == "extxyz"
+        where = f", {frame_name(frame)}" if named and frame is not None else ""
         raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
     if by_type:
         _elements_of_types(frames, species, [f"{path}, {frame_name(i)}" for i in
@@ -328,6 +335,36 @@ def _decompressed_copy(path, suffix):
 
 _TRUNCATED = re.compile(r"Frame has (\d+) atoms, expected (\d+)")
 """ASE's extended XYZ reader at the end of the file before a frame's last atom line."""
+
+
+_XYZ_HEADER = "Expected xyz header"
+"""ASE's extended XYZ reader, where a frame's first line is not its atom count."""
+
+
+def _xyz_count_problem(path) -> str:
+    """Where in the extended XYZ file ``path`` a frame's first line is not its atom count,
+    found as ASE's reader scans for frames (count, comment, that many atom lines, then any
+    ``VEC`` lines; a blank line ends the file): ", line 9, the first line of frame 2 (after
+    frame 1's 2 atoms): 'x2' where its atom count should be"; "" if every count reads."""
+    frame, natoms, skip = 0, None, 0
+    with _decompressed(path) as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.decode("utf-8", "replace").lstrip("\ufeff")
+            if skip:
+                skip -= 1
+            elif natoms is not None and line.lstrip().startswith("VEC"):
+                continue
+            elif not line.strip():
+                return ""
+            else:
+                try:
+                    count = int(line)
+                except ValueError:
+                    after = "" if natoms is None else f" (after frame {frame - 1}'s {natoms} atoms)"
+                    return (f", line {number}, the first line of {frame_name(frame)}{after}: "
+                            f"{line.strip()[:60]!r} where its atom count should be")
+                frame, natoms, skip = frame + 1, count, count + 1
+    return ""
 
 
 def _truncated(path, frame, ends) -> ValueError:

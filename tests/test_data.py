@@ -426,6 +426,31 @@ def test_a_truncated_file_names_the_frame_it_ends_in(xyz):
         load_configurations(xyz)
 
 
+def test_an_error_before_any_frame_is_read_names_the_frame_or_line(xyz):
+    """ASE's extended XYZ reader scans every frame's count line before it reads frame 0,
+    so an error in frame 0, or in any frame's count line, named the file only."""
+    lines = xyz.read_text().splitlines(keepends=True)
+    bad = list(lines)
+    bad[1] = bad[1].rstrip("\n") + ' stress="1 2 3 4 5 6"\n'     # frame 0's comment line
+    xyz.write_text("".join(bad))
+    with pytest.raises(ValueError, match=re.escape(f"cannot read configurations from {xyz}, "
+                                                   "frame 0: Got info item stress")):
+        load_configurations(xyz)
+    bad = list(lines)
+    bad.insert(8, bad[7])     # frame 1 (lines 7-12, 4 atoms) gets a 5th atom line
+    xyz.write_text("".join(bad))
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot read configurations from {xyz}, line 13, the first line of frame 2 "
+            f"(after frame 1's 4 atoms): {bad[12].strip()[:60]!r} where its atom count "
+            "should be: ase.io.extxyz: Expected xyz header")):
+        load_configurations(xyz)
+    packed = xyz.with_suffix(".xyz.gz")
+    packed.write_bytes(gzip.compress(xyz.read_bytes()))
+    with pytest.raises(ValueError, match=re.escape(f"{packed}, line 13, the first line of "
+                                                   "frame 2 (after frame 1's 4 atoms)")):
+        read_structures(packed)
+
+
 def test_a_half_written_atom_line_is_not_counted(xyz):
     """ASE counts the last line read, without its line end, as an atom line: a file
     ending after 2 of frame 5's 4 atom lines and part of the 3rd was said to end after 3."""
