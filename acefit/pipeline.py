@@ -1109,8 +1109,8 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     """Warn about stresses that disagree with their energies (an error of sign, Voigt
     order or units in the labels; :mod:`acefit.consistency`) as ``readings``
     (``data.stress_reading``) reads them: those weighed in ``table``
-    (:func:`weight_table`), and those of groups of the test data only, whose test stress
-    errors they make meaningless. A group is checked on its frames of every set together
+    (:func:`weight_table`), and those of groups in the test data, unweighed or of the test
+    data only, whose test stress errors they make meaningless. A group is checked on its frames of every set together
     (a reading applies to them all); the checks."""
     from acefit.consistency import check_stresses, describe_reading
     from acefit.design import weights_for
@@ -1118,10 +1118,11 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     checks = check_stresses([*data.train, *(data.val or []), *(data.test or [])])
     fitted = {c.config_type for c in data.train if c.stress is not None}
     weighed = fitted | {c.config_type for c in data.val or [] if c.stress is not None}
+    tested = {c.config_type for c in data.test or [] if c.stress is not None}
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]
         held = check.config_type not in weighed
-        if check.verdict != "inconsistent" or (weight == 0 and not held):
+        if check.verdict != "inconsistent" or (weight == 0 and check.config_type not in tested):
             continue
         reading = readings["config_type"].get(check.config_type, readings["default"])
         if reading == "as_labelled":
@@ -1134,6 +1135,11 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             get_logger().warning(
                 "%s; they are in the test data only: the test stress errors (in total and "
                 "of %s) measure these labels, not the fit", what, check.config_type)
+        elif weight == 0:   # out of the fit, but not out of the test errors
+            get_logger().warning(
+                "%s; V 0 keeps them out of the fit, but the test data have them too: the "
+                "test stress errors (in total and of %s) include these labels", what,
+                check.config_type)
         else:   # validation rows are not fitted, but their loss selects the checkpoints
             how = "fitted" if check.config_type in fitted else \
                 "in the validation data only, which select the checkpoints,"

@@ -642,3 +642,28 @@ def test_fit_checks_the_stresses_of_the_test_data_too(tmp_path, capsys):
     assert "they are in the validation data only, which select the checkpoints, with V 1: " \
         "fix the labels" in err and err.count("validation data only") == 2
     assert "fitted with V" not in err
+
+
+def test_a_group_kept_out_of_the_fit_but_tested_is_named(tmp_path, capsys):
+    """Found in session 28, left then: a group whose stresses disagree, given V 0 in
+    training, still entered the test stress errors when the test file had it too, with
+    no word; V 0 silenced the warning for both."""
+    odd = _strain_series(swap=False, config_type="Odd", seed=9)
+    for atoms in odd:
+        atoms.calc.results["stress"] = 3.0 * atoms.calc.results["stress"]
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    ase.io.write(train, _frames(n=24) + odd[:8], format="extxyz")
+    ase.io.write(test, odd[8:], format="extxyz")
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data: {{train: {train}, test: {test}, validation: {{fraction: 0.1}}, "
+                      "weights: {config_type: {Odd: {V: 0.0}}}}\n"
+                      "basis: {order: 2, totaldegree: 6}\nsolvers: [{name: omp}]\n"
+                      f"output: {{directory: {tmp_path / 'run'}}}\n")
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert ("Odd: stresses inconsistent with the energies" in err and "V 0 keeps them out of "
+            "the fit, but the test data have them too: the test stress errors (in total and "
+            "of Odd) include these labels" in err)
+    ase.io.write(test, _frames(n=4), format="extxyz")
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert "Odd" not in capsys.readouterr().err
