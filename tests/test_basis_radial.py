@@ -1,5 +1,7 @@
 """Radial basis: transforms, envelopes, recurrence, derivatives, per-pair parameters."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -127,6 +129,18 @@ def test_default_r0_is_a_bond_length():
 def test_bad_parameters(kw, match):
     with pytest.raises(ValueError, match=match):
         RadialBasis((CU,), nmax=3, **kw)
+
+
+def test_a_bad_distance_names_its_pair():
+    """The error listed the three pair tables whole, numbered by position (found in
+    session 28: only configs were checked pair by pair, with key names)."""
+    with pytest.raises(ValueError, match=re.escape(
+            "need 0 <= rin < r0 < rcut for every element pair (r0: each pair's "
+            "reference-crystal distance); found Cu-Cu: rin 0, r0 2.553, rcut 2.5") + "$"):
+        RadialBasis((CU, AU), nmax=3, rcut={"Cu-Cu": 2.5, "default": 5.0})
+    with pytest.raises(ValueError, match=re.escape("element pair; found Cu-Au: rin 1, r0 0.9, "
+                                                   "rcut 5")):
+        RadialBasis((CU, AU), nmax=3, rcut=5.0, rin=1.0, r0={"Cu-Au": 0.9, "default": 3.0})
 
 
 # -- orthonormal families (ACE1/ACE1x's transformed_jacobi) ----------------------------

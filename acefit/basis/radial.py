@@ -258,11 +258,13 @@ class RadialBasis:
         self.rcut = _pair_table(self.elements, rcut, "rcut")
         self.r0 = _pair_table(self.elements, r0, "r0", default=default_r0)
         self.rin = _pair_table(self.elements, rin, "rin")
-        if np.any(self.rcut <= 0) or np.any(self.rin < 0) or np.any(self.rin >= self.r0) \
-                or np.any(self.r0 >= self.rcut):
-            raise ValueError("need 0 <= rin < r0 < rcut for every element pair; got "
-                             f"rin={self.rin.tolist()}, r0={self.r0.tolist()}, "
-                             f"rcut={self.rcut.tolist()}")
+        rin_, r0_, rcut_ = (self.pair_values(name) for name in ("rin", "r0", "rcut"))
+        bad = [f"{pair}: rin {rin_[pair]:.4g}, r0 {r0_[pair]:.4g}, rcut {rcut_[pair]:.4g}"
+               for pair in rcut_ if not 0 <= rin_[pair] < r0_[pair] < rcut_[pair]]
+        if bad:
+            origin = " (r0: each pair's reference-crystal distance)" if r0 is None else ""
+            raise ValueError(f"need 0 <= rin < r0 < rcut for every element pair{origin}; "
+                             "found " + "; ".join(bad))
         if transform == "agnesi":
             self.a = (self._default_a() if a is None
                       else _pair_table(self.elements, a, "a"))
