@@ -41,6 +41,22 @@ class ConfigError(ValueError):
         super().__init__("\n  ".join([head] + lines))
 
 
+_KEY_LINES: dict[str, dict] = {}
+"""The line of each key path in the config files :func:`load_config` read (after their
+``--set`` overrides, whose keys have none), by absolute path: for :func:`config_error`."""
+
+
+def config_error(cfg: dict, problems: list[tuple[str, str]]) -> ConfigError:
+    """The ConfigError of ``problems`` ((key path, message) pairs) found in the loaded
+    config ``cfg`` once the data or the basis are known, each named with its file and line
+    as :func:`load_config` names the problems it finds."""
+    source = cfg.get("config_file", "<config>")
+    ctx = _Context(Path("."), _KEY_LINES.get(source, {}), source)
+    for key, message in problems:
+        ctx.error(key, message)
+    return ConfigError(ctx.problems, source)
+
+
 # ---------------------------------------------------------------------------------------
 # Value types. Each checks (and normalises) one value and says in words what it allows.
 # ---------------------------------------------------------------------------------------
@@ -1038,6 +1054,7 @@ def load_config(path, overrides=()) -> dict:
     if cfg["name"] is None:
         cfg["name"] = path.stem
     cfg["config_file"] = str(path.resolve())
+    _KEY_LINES[cfg["config_file"]] = lines
     return cfg
 
 
@@ -1224,7 +1241,7 @@ def check_radial_pairs(cfg, elements) -> None:
     from acefit.basis.radial import default_r0
 
     source = cfg.get("config_file", "<config>")
-    ctx = _Context(Path("."), {}, source)
+    ctx = _Context(Path("."), _KEY_LINES.get(source, {}), source)
     from_data = cfg["basis"]["elements"] is None
     _check_radial_pairs(ctx, cfg["basis"], list(elements),
                         "the training data's elements" if from_data else "basis.elements",

@@ -180,7 +180,7 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
     if elements is None:
         zs = sorted({int(z) for c in train for z in np.unique(c.atoms.numbers)})
         elements = [chemical_symbols[z] for z in zs]
-    from acefit.config import ConfigError, check_radial_pairs
+    from acefit.config import check_radial_pairs, config_error
 
     check_radial_pairs(cfg, elements)    # per pair, keys named: the elements are known now
     try:
@@ -192,8 +192,7 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
                         pure2b=b["pure2b"], one_body=b["one_body"],
                         radial_orthonormal=b["radial_orthonormal"], mirrored=mirrored)
     except ValueError as exc:    # what the checks above cannot see
-        raise ConfigError([("basis", f"{exc} (elements {elements})")],
-                          cfg.get("config_file", "<config>")) from exc
+        raise config_error(cfg, [("basis", f"{exc} (elements {elements})")]) from exc
 
 
 def weight_table(cfg: dict) -> dict:
@@ -935,7 +934,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 def _check_sizes(cfg: dict, n_functions: int) -> None:
     """Sizes beyond the basis: a-priori sub-bases and ARD targets fail before assembly,
     not after it; budgets and max_active beyond it (no limit, then) are logged."""
-    from acefit.config import ConfigError
+    from acefit.config import config_error
 
     problems = [(f"solvers[{i}].sizes", (f"found {max(spec['sizes'])}; allowed: at most the "
                  f"{n_functions} functions of the basis"
@@ -943,7 +942,7 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
                 for i, spec in enumerate(cfg["solvers"])
                 if isinstance(spec.get("sizes"), list) and max(spec["sizes"]) > n_functions]
     if problems:
-        raise ConfigError(problems, cfg.get("config_file", "<config>"))
+        raise config_error(cfg, problems)
     log = get_logger()
     beyond = [f"selection.budgets {b}" for b in cfg["selection"]["budgets"] if b > n_functions]
     beyond += [f"solvers[{i}].max_active {spec['max_active']}"
@@ -966,7 +965,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
     or of the test data only. Returns the stress checks
     (:func:`acefit.consistency.check_stresses`) of the training, validation and test
     data."""
-    from acefit.config import ConfigError
+    from acefit.config import config_error
     from acefit.data import check_elements
 
     for part in (data.train, data.val, data.test):
@@ -976,20 +975,18 @@ def check_against_data(cfg: dict, data, basis) -> list:
         quantity = {"E": "energy", "F": "forces"}[METRIC_KEYS[metric][0]]
         on, name = (data.val, "validation") if data.val else (data.train, "training")
         if all(getattr(c, quantity) is None for c in on):
-            raise ConfigError([("selection.metric", (
+            raise config_error(cfg, [("selection.metric", (
                 f"found {metric!r}, but the {name} data have no {quantity} to score it; "
-                f"allowed: 'loss', or a metric of a quantity they have"))],
-                cfg.get("config_file", "<config>"))
+                f"allowed: 'loss', or a metric of a quantity they have"))])
     from acefit.plan import row_counts
 
     table = weight_table(cfg)
     m = sum(row_counts(data.train, table)[1].values())
     if m < len(basis):      # the reduced form needs m >= n (found by fuzzing `acefit init`)
-        raise ConfigError([("basis", (
+        raise config_error(cfg, [("basis", (
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
-            "functions (a lower basis.totaldegree or order), or more training data"))],
-            cfg.get("config_file", "<config>"))
+            "functions (a lower basis.totaldegree or order), or more training data"))])
     _check_cutoff_reach(cfg, data.train, basis)
     _warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
@@ -1014,7 +1011,7 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
     than the largest cutoff but never within the pair's own (its functions see nothing:
     a ``basis.rcut`` entry too short)."""
     from acefit.basis.neighbours import neighbour_pairs
-    from acefit.config import ConfigError
+    from acefit.config import config_error
 
     radial = basis.radial
     # before any search: a cutoff of many shells would not fit in memory (1000 Å: one
@@ -1023,11 +1020,10 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
         if c.atoms.pbc.all():
             crowd = c.n_atoms / c.atoms.get_volume() * 4 / 3 * np.pi * radial.max_cutoff ** 3
             if crowd > MAX_NEIGHBOURS:
-                raise ConfigError([("basis.rcut", (
+                raise config_error(cfg, [("basis.rcut", (
                     f"found {cfg['basis']['rcut']}, which puts about {crowd:.3g} neighbours "
                     f"around each atom of {c.where}; allowed: a cutoff of a few neighbour "
-                    f"shells, at most {MAX_NEIGHBOURS} neighbours (ACE uses 4-8 Å)"))],
-                    cfg.get("config_file", "<config>"))
+                    f"shells, at most {MAX_NEIGHBOURS} neighbours (ACE uses 4-8 Å)"))])
     index = {z: k for k, z in enumerate(radial.elements)}
     inside, closest = set(), {}      # pairs (a, b) of element indices, a <= b
     for c in train:
@@ -1045,11 +1041,11 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
         # (only now: how close the atoms do come, for the message)
         shortest = min((float(d.min()) for c in train
                         for d in [neighbour_pairs(c.atoms, 8.0)[3]] if len(d)), default=None)
-        raise ConfigError([("basis.rcut", (
+        raise config_error(cfg, [("basis.rcut", (
             f"found {cfg['basis']['rcut']}, and no two atoms of the training data are that "
             f"close{f' (the closest are {shortest:.3g} Å apart)' if shortest else ''}: the "
             "basis functions would see nothing; allowed: cutoffs beyond the neighbour "
-            "distances of the data"))], cfg.get("config_file", "<config>"))
+            "distances of the data"))])
     for a, b in sorted(set(closest) - inside):
         get_logger().warning(
             "basis.rcut: no %s-%s pair of the training data is within its cutoff %g Å (the "

@@ -722,6 +722,7 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     assert fit(config, tmp_path / "rcut" / "run") == EXIT_CONFIG
     err = capsys.readouterr().err
     assert "basis.rcut: found 1.5, and no two atoms of the training data are that close" in err
+    assert f"{config.resolve()}:{_line_of(config, 'rcut: 1.5')}: basis.rcut: found 1.5" in err
     assert not (tmp_path / "rcut" / "run" / "cache").exists()
     # a cutoff of hundreds of shells: an allocation failure deep in the neighbour search
     config = tiny_config(tmp_path / "far", small_data, rcut="1000.0")
@@ -735,6 +736,11 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     assert fit(config, tmp_path / "pair" / "run", "-v") == EXIT_OK
     log = (tmp_path / "pair" / "run" / "acefit.log").read_text()
     assert "no Cu-Au pair of the training data is within its cutoff 2.1 Å" in log
+
+
+def _line_of(path, text) -> int:
+    """The number of the first line of the file ``path`` that holds ``text``."""
+    return next(k for k, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
 def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, capsys):

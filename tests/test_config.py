@@ -382,6 +382,14 @@ def test_rcut_pairs_of_the_datas_elements_are_checked_when_the_basis_is_built(tm
         found = info.value.problems
         assert [(w.split(": ", 1)[1], message in m) for w, m in found] == [(key, True)], \
             (rcut, found)
+        # named with its line, as at load time (the basis line holds the flow mapping)
+        line = len(MINIMAL.splitlines()) + 1
+        assert found[0][0].startswith(f"{cfg['config_file']}:{line}: "), found
+        # ... and without one for a value given by --set, which has none in the file
+        cfg = load_config(cfg["config_file"], [f"basis.rcut={rcut}"])
+        with pytest.raises(ConfigError) as info:
+            build_basis(cfg, train)
+        assert info.value.problems[0][0] == f"{cfg['config_file']}: {key}"
     cfg = load_config(write(tmp_path, MINIMAL + basis % "{Au-Au: 6.0, default: 5.0}"))
     assert build_basis(cfg, train).radial.rcut.tolist() == [[5.0, 5.0], [5.0, 6.0]]
 
