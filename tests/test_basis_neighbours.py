@@ -119,3 +119,23 @@ def test_the_search_box_spans_the_atoms_across_the_periodic_directions_only():
     box = _search_cell(cell, np.array([False, False, True]), positions, 5.0)
     assert np.allclose(box[2], cell[2])                          # the periodic vector kept
     assert np.linalg.norm(box[:2], axis=1).max() <= 2.0 + 2 * 5.0 + 1.0 + 1e-9
+
+
+def test_a_strongly_skewed_cell_is_searched_as_its_reduced_lattice():
+    """Found in session 29: matscipy's time grows steeply with the skew of the cell it is
+    given; four atoms in a cubic cell with c tilted by 50 lengths along a and b took 6 s
+    (1 ms unskewed), tilted by 200 over 10 minutes. The same lattice, reduced, gives the
+    same pairs."""
+    import time
+
+    from ase.build import bulk
+
+    atoms = bulk("Cu", "fcc", a=3.7, cubic=True)
+    atoms.rattle(0.05, seed=3)
+    want = _canonical(*neighbour_pairs(atoms, 4.2)[:3])
+    a, b, c = atoms.cell[:]
+    atoms.set_cell([a, b + 60 * a, c + 60 * (a + b)], scale_atoms=False)
+    start = time.perf_counter()
+    i, j, D, _ = neighbour_pairs(atoms, 4.2)
+    assert time.perf_counter() - start < 1.0        # 10 s and more unreduced
+    np.testing.assert_array_equal(_canonical(i, j, D), want)
