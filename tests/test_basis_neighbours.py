@@ -139,3 +139,22 @@ def test_a_strongly_skewed_cell_is_searched_as_its_reduced_lattice():
     i, j, D, _ = neighbour_pairs(atoms, 4.2)
     assert time.perf_counter() - start < 1.0        # 10 s and more unreduced
     np.testing.assert_array_equal(_canonical(i, j, D), want)
+
+
+def test_an_atom_far_out_along_a_periodic_direction_keeps_its_neighbours():
+    """Found in session 29: an atom 1e10 Å out along a periodic direction (an unwrapped
+    trajectory gone wrong) lost its pairs in matscipy, silently (72 of 168 pairs; 1.8 eV
+    off for a 4-atom cell) and in 3.5 s; atoms are now wrapped into the cell first."""
+    from ase.build import bulk
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    atoms.rattle(0.05, seed=1)
+    i0, _, _, d0 = neighbour_pairs(atoms, 5.0)
+    for cells in (10**3, 2.7e9, -10**12):       # 3.6e3, 9.7e9 and -3.6e12 Å out
+        far = atoms.copy()
+        far.positions[0] += cells * far.cell[0]
+        i, _, _, d = neighbour_pairs(far, 5.0)
+        np.testing.assert_array_equal(np.bincount(i, minlength=4), np.bincount(i0))
+        # the same distances, to the precision the far coordinate has
+        precision = np.spacing(abs(far.positions[0, 0]))
+        np.testing.assert_allclose(np.sort(d), np.sort(d0), rtol=0, atol=4 * precision)
