@@ -118,3 +118,82 @@ def test_used_calculator_pickles_and_deep_copies(potential):
         clone.calc.reset()
         np.testing.assert_array_equal(clone.get_forces(), forces)
         assert clone.calc._openmp is not None          # the thread limit is back in use
+
+
+def test_cells_smaller_than_the_cutoff(potential):
+    """A 1-atom fcc cell (2.5 Å vectors, rcut 4.2 Å: the atom sees its own images) is
+    one n-th of its supercells in energy, with the same stress and no forces; so is a
+    3-atom wire of period 2.5 Å. With the core repulsion on, self-image pairs inside it
+    count as other pairs do."""
+    from acefit.repulsion import ZBL
+
+    squeezed = Potential(potential.basis, potential.coefficients, e0=potential.e0,
+                         repulsion=ZBL(1.0, 2.0), prune=False)
+    wire = Atoms("CuAuCu", positions=[[0, 0, 0], [1.3, 1.5, 0.2], [0.2, 2.6, 1.4]],
+                 cell=[2.5, 8.0, 8.0], pbc=[True, False, False])
+    for model, small in ((potential, bulk("Cu", "fcc", a=3.6)),
+                         (squeezed, bulk("Cu", "fcc", a=2.6)),     # neighbours at 1.84 Å
+                         (potential, wire)):
+        small.calc = ACECalculator(model)
+        reps = (2, 3, 1) if small.pbc.all() else (3, 1, 1)
+        big = small.repeat(reps)
+        big.calc = ACECalculator(model)
+        n = len(big) // len(small)
+        assert big.get_potential_energy() == pytest.approx(n * small.get_potential_energy(),
+                                                           rel=1e-13, abs=1e-13)
+        np.testing.assert_allclose(big.get_stress(), small.get_stress(), rtol=0, atol=1e-14)
+        np.testing.assert_allclose(big.get_forces(), np.tile(small.get_forces(), (n, 1)),
+                                   rtol=0, atol=1e-13)
+    strained = bulk("Cu", "fcc", a=3.6)
+    strained.set_cell(strained.cell[:] @ (np.eye(3) + [[0.02, 0.01, 0], [0, -0.01, 0.03],
+                                                       [0, 0, 0.01]]), scale_atoms=True)
+    strained.calc = ACECalculator(potential)
+    np.testing.assert_allclose(strained.get_stress(),
+                               calculate_numerical_stress(strained, eps=1e-6), atol=2e-8)
+
+
+def test_atoms_at_and_beyond_the_cutoff(potential):
+    """Atoms farther apart than the cutoff feel nothing: the energy is the sum of E0,
+    forces are zero; at the cutoff the pair term has gone to zero with its slope."""
+    e0 = potential.e0["Cu"] + potential.e0["Au"]
+    for r, pbc in ((10.0, False), (10.0, True), (4.2, False), (4.2 + 1e-12, False)):
+        dimer = Atoms("CuAu", positions=[[0, 0, 0], [r, 0, 0]], cell=[20, 20, 20], pbc=pbc)
+        dimer.calc = ACECalculator(potential)
+        assert dimer.get_potential_energy() == e0
+        np.testing.assert_array_equal(dimer.get_forces(), 0.0)
+        np.testing.assert_array_equal(dimer.get_potential_energies(), [-0.3, -0.7])
+    single = Atoms("Au", cell=[5, 5, 5], pbc=True)
+    single.calc = ACECalculator(potential)
+    assert single.get_potential_energy() == -0.7
+    np.testing.assert_array_equal(single.get_stress(), 0.0)
+    inside = Atoms("CuAu", positions=[[0, 0, 0], [4.2 - 1e-6, 0, 0]])
+    inside.calc = ACECalculator(potential)
+    assert abs(inside.get_potential_energy() - e0) < 1e-12
+    assert np.abs(inside.get_forces()).max() < 1e-6
+
+
+def test_a_reused_calculator_follows_every_change(potential):
+    """One calculator on atoms whose positions, cell, pbc or elements change between
+    calls recomputes each time: it gives what a fresh calculator gives."""
+    atoms = _alloy()
+    atoms.calc = calc = ACECalculator(potential)
+
+    def fresh():
+        return ACECalculator(potential).get_potential_energy(atoms.copy())
+
+    first = atoms.get_potential_energy()
+    changes = [lambda: atoms.positions.__setitem__((0, 0), atoms.positions[0, 0] + 0.1),
+               lambda: atoms.set_cell(atoms.cell * 1.02),
+               lambda: atoms.set_pbc([True, True, False]),
+               lambda: atoms.numbers.__setitem__(1, 79 if atoms.numbers[1] == 29 else 29)]
+    for change in changes:
+        before = atoms.get_potential_energy()
+        change()
+        assert atoms.get_potential_energy() != before
+        assert atoms.get_potential_energy() == fresh()
+    assert calc.get_property("energies").sum() == pytest.approx(calc.get_property("energy"),
+                                                                 rel=1e-14)
+    assert atoms.get_potential_energy() != first
+    atoms.positions[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite positions for atom indices \[2\]"):
+        atoms.get_forces()
