@@ -662,8 +662,12 @@ def _evaluate(args) -> int:
 
 
 def _potential_file(path: Path) -> Path:
-    """A potential file named as it is, or the headline potential of a run directory."""
-    return path / "potential.h5" if path.is_dir() else path
+    """A potential file named as it is, or the headline potential of a run directory;
+    a FileNotFoundError that says what is there when it is no regular file (a loop of
+    links, a FIFO), before any work."""
+    from acefit.readers import check_file
+
+    return check_file(path / "potential.h5" if path.is_dir() else path, "potential file")
 
 
 def potential_labels(paths) -> list[str]:
@@ -692,8 +696,6 @@ def _query(args, progress) -> int:
     _refuse_overwriting("-o", args.output, "--pool", args.pool)
     n = 10 if args.n is None and args.threshold is None else args.n
     target = _potential_file(args.potential)
-    if not target.is_file():
-        raise FileNotFoundError(f"potential file {target} not found")
     potential = Potential.load(target)
     if potential.committee is None:
         raise ValueError(f"{target} has no committee to query; allowed: a potential fitted "
@@ -743,8 +745,6 @@ def _validate(args, progress) -> int:
     from acefit.validate import ValidationSettings, validate
 
     target = _potential_file(args.potential)
-    if not target.is_file():
-        raise FileNotFoundError(f"potential file {target} not found")
     raw = {}
     if args.settings is not None:
         if not args.settings.is_file():
@@ -766,9 +766,11 @@ def _validate(args, progress) -> int:
         configs = read_structures(args.structures)
         where = [f"{args.structures}, frame {i}" for i in range(len(configs))]
     from acefit.atomic import make_folder, write_text
+    from acefit.potential import Potential
 
+    potential = Potential.load(target)      # a damaged file is named before -o is made
     out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
-    report = validate(str(target), configs, settings, where=where)
+    report = validate(potential, configs, settings, where=where)
     report.to_json(out_dir / "validation.json")
     md = report.to_markdown()
 

@@ -326,16 +326,16 @@ class Potential:
         Raises
         ------
         FileNotFoundError
-            If ``path`` does not exist.
+            If ``path`` does not exist or is no regular file (a folder, a loop of links).
         PotentialFileError
             If the file is truncated or corrupt, is not an acefit potential, or was
             written by a newer format version.
         """
         import h5py
 
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"potential file {str(path)!r} does not exist")
+        from acefit.readers import check_file
+
+        path = check_file(path, "potential file")
         try:
             f = h5py.File(path, "r")
         except OSError as exc:
@@ -349,7 +349,11 @@ class Potential:
             if fmt != FORMAT_NAME:
                 raise PotentialFileError(f"{str(path)!r} is an HDF5 file but not an acefit "
                                          f"potential (format attribute {fmt!r})")
-            version = int(f.attrs.get("format_version", -1))
+            version = f.attrs.get("format_version", -1)
+            if not isinstance(version, (int, np.integer)):
+                raise PotentialFileError(f"{str(path)!r}: format_version attribute {version!r}; "
+                                         "allowed: an integer")
+            version = int(version)
             if version > FORMAT_VERSION:
                 raise PotentialFileError(
                     f"{str(path)!r} has potential format version {version}, newer than "
@@ -357,23 +361,22 @@ class Potential:
             if version < 1:
                 raise PotentialFileError(f"{str(path)!r}: invalid format_version {version}")
             try:
-                text = f["header"][()]
-                coef = np.asarray(f["coefficients"][()], dtype=float)
+                text = _dataset(f, "header", path)
+                coef = _dataset(f, "coefficients", path)
                 want_c = f.attrs["coefficients_sha256"]
                 want_h = f.attrs["header_sha256"]
                 committee = None
-                if "committee" in f:
-                    committee = np.asarray(f["committee"][()], dtype=float)
+                if "committee" in f or "committee_sha256" in f.attrs:
+                    committee = _dataset(f, "committee", path)
                     if _sha256(committee) != f.attrs["committee_sha256"]:
                         raise PotentialFileError(f"{str(path)!r} is corrupt: committee "
                                                  "checksum mismatch")
             except (KeyError, OSError) as exc:
                 raise PotentialFileError(f"{str(path)!r} is incomplete or corrupt: "
                                          f"{exc}") from None
-        text = text.decode() if isinstance(text, bytes) else str(text)
         if hashlib.sha256(text.encode()).hexdigest() != want_h or _sha256(coef) != want_c:
             raise PotentialFileError(f"{str(path)!r} is corrupt: checksum mismatch")
-        header = json.loads(text, object_hook=_json_hook)
+        header = _header(text, path)
         from acefit.basis import ACEBasis
 
         try:
@@ -397,3 +400,52 @@ class Potential:
         except (TypeError, ValueError) as exc:
             raise PotentialFileError(f"{str(path)!r}: invalid header: {exc}") from exc
         return potential
+
+
+# what save writes: (dimensions, numpy kinds, in words) per dataset
+_DATASETS = {"header": (0, "SOU", "JSON text"),
+             "coefficients": (1, "f", "a vector of floats"),
+             "committee": (2, "f", "a (K, n) array of floats")}
+
+
+def _dataset(f, name, path):
+    """Dataset ``name`` of an open potential file as :meth:`Potential.save` wrote it (the
+    header as text); a PotentialFileError naming the file when it is missing, or no
+    dataset of the dimensions and kind written (an edited or foreign file would else
+    fail deep in numpy or h5py)."""
+    import h5py
+
+    ndim, kinds, allowed = _DATASETS[name]
+    item = f.get(name)
+    if item is None:
+        raise PotentialFileError(f"{str(path)!r} is incomplete: no {name!r} dataset")
+    found = ("a group" if not isinstance(item, h5py.Dataset)
+             else None if item.ndim == ndim and item.dtype.kind in kinds
+             else f"a {item.ndim}-dimensional dataset of {item.dtype}")
+    if found is not None:
+        raise PotentialFileError(f"{str(path)!r}: {name!r} is {found}; allowed: {allowed}")
+    value = item[()]
+    if name == "header":
+        return value.decode() if isinstance(value, bytes) else str(value)
+    return np.asarray(value, dtype=float)
+
+
+def _header(text, path) -> dict:
+    """The JSON header of a potential file, its mappings checked (a PotentialFileError
+    naming the file, not a KeyError or AttributeError later)."""
+    try:
+        header = json.loads(text, object_hook=_json_hook)
+    except (ValueError, TypeError, KeyError) as exc:   # an ndarray of no known dtype
+        raise PotentialFileError(f"{str(path)!r}: the header is not the JSON acefit "
+                                 f"writes ({exc})") from None
+    if not isinstance(header, dict):
+        raise PotentialFileError(f"{str(path)!r}: the header is {type(header).__name__}; "
+                                 "allowed: a JSON object")
+    for key in ("basis", "e0", "metadata", "committee_scale"):
+        required = key != "committee_scale"
+        if (key in header or required) and not isinstance(header.get(key), dict):
+            found = "missing" if key not in header else \
+                f"{type(header[key]).__name__} {json.dumps(header[key])[:40]}"
+            raise PotentialFileError(f"{str(path)!r}: header key {key!r} is {found}; "
+                                     "allowed: a mapping")
+    return header

@@ -540,7 +540,7 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
         EXIT_CONFIG     # a path the command line names that does not exist
     assert f"structures file {tmp_path / 'none.xyz'} does not exist" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "no_run")]) == EXIT_CONFIG
-    assert "not found" in capsys.readouterr().err
+    assert f"potential file {tmp_path / 'no_run'} does not exist" in capsys.readouterr().err
 
 
 def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_ones(
@@ -825,3 +825,24 @@ def test_an_output_file_whose_suffix_names_another_format_is_refused_first(argv,
     err = capsys.readouterr().err
     assert exit_.value.code == EXIT_CONFIG and message in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_potential_file_is_named_by_evaluate_validate_and_query(tmp_path, capsys):
+    """Found by fuzzing: validate made its -o folder before reading the potential, and a
+    loop of links as the potential was 'not found' to query and validate."""
+    pot = tmp_path / "pot.h5"
+    pot.write_bytes(b"")
+    data = Path(__file__).resolve().parents[1] / "datasets" / "quickstart" / "test.xyz"
+    for argv in (["evaluate", str(pot), "--data", str(data)],
+                 ["validate", str(pot), "-o", str(tmp_path / "out")],
+                 ["query", str(pot), "--pool", str(data), "-o", str(tmp_path / "q.xyz")]):
+        assert main(argv) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert f"'{pot}' is not a readable acefit potential (HDF5) file" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pot.h5"]
+    loop = tmp_path / "loop.h5"
+    loop.symlink_to(loop)
+    for argv in (["validate", str(loop)],
+                 ["query", str(loop), "--pool", str(data), "-o", str(tmp_path / "q.xyz")]):
+        assert main(argv) == EXIT_CONFIG
+        assert f"potential file {loop} is a loop of symbolic links" in capsys.readouterr().err

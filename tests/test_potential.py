@@ -106,6 +106,81 @@ def test_load_errors_name_the_file(tmp_path, basis, coef):
         Potential.load(tmp_path / "missing.h5")
 
 
+def _rewrite_header(f, change):
+    """Change the header of an open potential file and store its new checksum (as an
+    edit by hand or another tool would: only the structure is wrong)."""
+    import hashlib
+
+    header = json.loads(f["header"][()])
+    change(header)
+    text = json.dumps(header)
+    del f["header"]
+    f["header"] = text
+    f.attrs["header_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replace(name, value):
+    def change(f):
+        del f[name]
+        if value is None:
+            f.create_group(name)
+        else:
+            f[name] = value
+    return change
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_replace("coefficients", None), "'coefficients' is a group; allowed: a vector of floats"),
+    (_replace("coefficients", 1.0), "'coefficients' is a 0-dimensional dataset of float64"),
+    (_replace("coefficients", "abc"), "'coefficients' is a 0-dimensional dataset of object"),
+    (_replace("coefficients", np.ones((2, 3))), "'coefficients' is a 2-dimensional dataset"),
+    (_replace("coefficients", np.ones(3, dtype=complex)), "dataset of complex128"),
+    (_replace("header", None), "'header' is a group; allowed: JSON text"),
+    (_replace("committee", np.ones(4)), "'committee' is a 1-dimensional dataset"),
+    (lambda f: f.__delitem__("committee"), "is incomplete: no 'committee' dataset"),
+    (lambda f: f.__delitem__("header"), "is incomplete: no 'header' dataset"),
+    (lambda f: f.attrs.__setitem__("format_version", "two"),
+     "format_version attribute 'two'; allowed: an integer"),
+    (lambda f: f.attrs.__setitem__("format_version", np.array([1, 1])),
+     "format_version attribute array"),
+    (lambda f: _rewrite_header(f, lambda h: h.pop("e0")), "header key 'e0' is missing"),
+    (lambda f: _rewrite_header(f, lambda h: h.pop("metadata")),
+     "header key 'metadata' is missing"),
+    (lambda f: _rewrite_header(f, lambda h: h.update(e0=[1, 2])),
+     "header key 'e0' is list [1, 2]; allowed: a mapping"),
+    (lambda f: _rewrite_header(f, lambda h: h.update(metadata={"__ndarray__": [1],
+                                                               "dtype": "nope"})),
+     "the header is not the JSON acefit writes"),
+    (lambda f: _rewrite_header(f, lambda h: h.clear()), "header key 'basis' is missing"),
+])
+def test_load_names_the_file_of_a_damaged_dataset_or_header(tmp_path, basis, coef, damage,
+                                                             message):
+    """Found by fuzzing: a dataset replaced by a group, of another shape or kind, a
+    committee removed, a header without e0 or metadata were a TypeError, KeyError or
+    AttributeError naming no file, or (committee removed) loaded without the committee."""
+    active = np.flatnonzero(coef)
+    members = np.zeros((2, len(coef)))
+    members[:, active] = coef[active] * [[0.9], [1.1]]
+    path = Potential(basis, coef, committee=members).save(tmp_path / "damaged.h5")
+    with h5py.File(path, "a") as f:
+        damage(f)
+    with pytest.raises(PotentialFileError, match="damaged.h5") as err:
+        Potential.load(path)
+    assert message in str(err.value)
+
+
+def test_load_says_what_is_there_when_no_file(tmp_path, basis, coef):
+    """Found by fuzzing: a loop of links was 'does not exist', a folder an HDF5 error of
+    several lines."""
+    (tmp_path / "folder.h5").mkdir()
+    loop = tmp_path / "loop.h5"
+    loop.symlink_to(loop)
+    with pytest.raises(FileNotFoundError, match="folder.h5 is a folder; allowed: a regular"):
+        Potential.load(tmp_path / "folder.h5")
+    with pytest.raises(FileNotFoundError, match="loop.h5 is a loop of symbolic links"):
+        Potential.load(loop)
+
+
 def test_failed_save_leaves_old_file(tmp_path, basis, coef, monkeypatch):
     pot = Potential(basis, coef)
     path = pot.save(tmp_path / "model.h5")
