@@ -417,6 +417,7 @@ def read_paths(file, *, require_complete: bool = False) -> dict[str, CheckpointP
 def _read_run(file, run, g, require_complete) -> CheckpointPath:
     where = f"checkpoint file {file}, run '{run}'"
     try:
+        solver = str(g.attrs["solver"])
         complete = bool(g.attrs.get("complete", False))
         n_steps = int(g.attrs["n_steps"])
         saved = [] if complete else _saved_records(_step_folder(file, run), n_steps)
@@ -429,14 +430,15 @@ def _read_run(file, run, g, require_complete) -> CheckpointPath:
         steps = []
         for i in range(n_steps):
             try:
-                record = _read_record(g["steps"][_step_name(i)])
+                steps.append(_step_of(_read_record(g["steps"][_step_name(i)]), n))
             except CheckpointError as exc:
                 raise CheckpointError(f"{where}: step {i} {exc}") from None
-            steps.append(_step_of(record, n))
+            except (KeyError, OSError, ValueError, IndexError) as exc:
+                raise CheckpointError(f"{where}: step {i} is damaged: {exc}") from None
         steps += [_step_of(record, n) for record, _ in saved]
     except CheckpointError:
         raise
     except (KeyError, OSError, ValueError, IndexError) as exc:
         raise CheckpointError(f"{where} is damaged: {exc}") from None
-    return CheckpointPath(solver=str(g.attrs["solver"]), params=params, steps=steps,
+    return CheckpointPath(solver=solver, params=params, steps=steps,
                           complete=complete, file=str(file), run=run)

@@ -263,8 +263,26 @@ def test_errors_name_the_file(tmp_path):
         CheckpointWriter(good, "omp")
     with h5py.File(good, "a") as h:          # damaged: a counted step lost its data
         del h["runs/omp/steps/000000/coef"]
-    with pytest.raises(CheckpointError, match="good.h5.*damaged"):
+    with pytest.raises(CheckpointError, match="good.h5, run 'omp': step 0 is damaged"):
         read_path(good)
+
+
+def test_a_run_without_its_solver_or_a_step_of_bad_indices_names_file_run_and_step(tmp_path):
+    """Found by fuzzing: a run group without its solver attribute was a KeyError naming
+    nothing (acefit export and compare), and a step's active columns beyond the path's
+    width named no step."""
+    good = tmp_path / "paths.h5"
+    write_path(good, Path("omp", {}, [Step(np.array([0]), np.array([1.0, 0.0]))] * 2))
+    with h5py.File(good, "a") as h:
+        del h["runs/omp/steps/000001/active"]
+        h["runs/omp/steps/000001/active"] = np.array([7])
+    with pytest.raises(CheckpointError, match="paths.h5, run 'omp': step 1 is damaged: "
+                                              "index 7 is out of bounds"):
+        read_path(good)
+    with h5py.File(good, "a") as h:
+        del h["runs/omp"].attrs["solver"]
+    with pytest.raises(CheckpointError, match="paths.h5, run 'omp' is damaged: .*'solver'"):
+        read_paths(good)
 
 
 def test_writer_rejects_steps_that_break_the_contract(tmp_path):
