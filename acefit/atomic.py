@@ -1,5 +1,6 @@
 """Atomic file writes: a file is either its old self or complete, never half-written.
 (And :func:`write_json` / :func:`json_text` / :func:`read_json`: strict JSON out, a damaged file named;
+:func:`write_error`: a folder acefit cannot write in named, not its temporary file;
 :func:`write_figure` in the format its suffix names, :func:`write_extxyz` to .xyz only.)
 
 Every file acefit writes (potentials, checkpoints, caches, reports, exports) goes
@@ -35,7 +36,10 @@ def atomic_path(path):
         raise IsADirectoryError(f"cannot write {path}: it is a folder; allowed: a file path")
     folder = path.parent if str(path.parent) else Path(".")
     make_folder(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:      # else named by the temporary file's random name
+        raise write_error(exc, f"write {path}") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -60,8 +64,20 @@ def make_folder(path, what: str = "folder") -> Path:
     if problem is not None:
         raise NotADirectoryError(f"{what} {path} {problem}; allowed: a folder, or a path "
                                  "that does not exist yet")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, f"make {what} {path}") from None
     return path
+
+
+def write_error(exc: OSError, action: str) -> OSError:
+    """``exc``, raised as acefit made or wrote something, as an error of its type that
+    says ``action`` ("write runs/x/report.md"), not the temporary or lock file the system
+    named, and what is allowed when the folder is read-only or not the user's."""
+    denied = exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+    return type(exc)(f"cannot {action}: {exc.strerror or exc}"
+                     + ("; allowed: a folder you can write in" if denied else ""))
 
 
 def write_text(path, text: str) -> Path:

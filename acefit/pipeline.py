@@ -44,7 +44,8 @@ import numpy as np
 import yaml
 
 from acefit import __version__
-from acefit.atomic import flock, json_ready, make_folder, read_json, write_json, write_text
+from acefit.atomic import (flock, json_ready, make_folder, read_json, write_error, write_json,
+                           write_text)
 from acefit.checkpoint_errors import evaluate_errors
 from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger, raise_if_interrupted
@@ -734,7 +735,10 @@ class _RunLock:
         self.file = None
         self.created = not (run_dir / _LOCK_NAME).exists()
         make_folder(run_dir, "run directory")
-        handle = open(run_dir / _LOCK_NAME, "a+")
+        try:
+            handle = open(run_dir / _LOCK_NAME, "a+")
+        except OSError as exc:      # a read-only run directory: named, not the lock file
+            raise write_error(exc, f"write in run directory {run_dir}") from None
         held = flock(handle, wait=False)
         if held is False:
             handle.seek(0)

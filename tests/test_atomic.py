@@ -49,6 +49,37 @@ def test_a_folder_where_a_file_goes_and_a_file_where_a_folder_goes_are_named(tmp
         make_folder(tmp_path / "loop", "output folder")
 
 
+def test_a_folder_that_cannot_be_written_in_is_named_not_the_temporary_file(tmp_path,
+                                                                             monkeypatch):
+    """Found by fuzzing: a read-only output folder (evaluate --json, query -o, export -o,
+    a run's potentials/) said "[Errno 13] Permission denied: '.e.json.rk3cl9vp.tmp'",
+    and a read-only run directory named its lock file."""
+    import errno
+    import tempfile
+
+    from acefit.atomic import make_folder
+    from acefit.pipeline import _RunLock
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".x.tmp"))
+
+    run = make_folder(tmp_path / "run")
+    with monkeypatch.context() as m:
+        m.setattr("acefit.pipeline.open", denied, raising=False)
+        with pytest.raises(PermissionError, match=f"^cannot write in run directory {run}: "):
+            _RunLock(run)
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(PermissionError, match=f"^cannot write {tmp_path / 'e.json'}: "
+                                              "Permission denied; allowed: a folder you "
+                                              "can write in$"):
+        write_text(tmp_path / "e.json", "{}")
+    monkeypatch.setattr("pathlib.Path.mkdir", denied)
+    with pytest.raises(PermissionError, match=f"^cannot make output folder {tmp_path / 'o'}: "
+                                              "Permission denied; allowed"):
+        make_folder(tmp_path / "o", "output folder")
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
 @pytest.mark.parametrize("name, magic", [("f.png", b"\x89PNG"), ("f.PDF", b"%PDF"),
                                          ("f.svg", b"<?xml"), ("f.eps", b"%!PS")])
 def test_a_figure_is_written_in_the_format_its_suffix_names(tmp_path, name, magic):
