@@ -186,14 +186,27 @@ def write_json(path, obj, indent: int | None = 1) -> Path:
     return write_text(path, json_text(obj, indent))
 
 
-def read_json(path):
-    """The content of a JSON file; a damaged one (edited by hand, disk trouble) is a
-    ValueError that names it."""
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number",
+               float: "a number", bool: "a boolean", type(None): "null"}
+
+
+def read_json(path, keys=()) -> dict:
+    """The JSON object of a file acefit wrote, with at least ``keys``; a damaged one
+    (edited by hand, disk trouble, another tool's file) is a ValueError that names it,
+    not a TypeError or KeyError where its content is used."""
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(content, dict):
+        raise ValueError(f"{path} holds {_JSON_TYPES[type(content)]}; allowed: the JSON "
+                         "object acefit writes")
+    missing = [key for key in keys if key not in content]
+    if missing:
+        raise ValueError(f"{path} has no {', '.join(map(repr, missing))}; allowed: the JSON "
+                         "object acefit writes")
+    return content
 
 
 def flock(handle, *, wait: bool):

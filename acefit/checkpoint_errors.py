@@ -77,7 +77,7 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
                  "coef_hash": _coef_hash(path)}
         if file.exists():
             try:
-                stored = read_json(file)
+                stored = read_json(file, ("steps",))
             except ValueError:
                 stored = {}  # damaged: evaluated again
             if stored.get("stamp") == stamp:

@@ -71,7 +71,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     paths = read_paths(paths_file)
     errors = {}
     for label in list(paths):
-        stored = _read_json(directory / "errors" / f"{label}.json")
+        stored = _read_json(directory / "errors" / f"{label}.json", ("steps",))
         if stored is None or len(stored["steps"]) != len(paths[label]):
             del paths[label]  # interrupted before its errors were evaluated
             continue
@@ -79,7 +79,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     if not paths:
         raise ValueError(f"{directory}: no solver path with evaluated errors yet "
                          "(run `acefit fit` until it reaches the error stage)")
-    funcs = _read_json(directory / "basis_functions.json")
+    funcs = _read_json(directory / "basis_functions.json", ("functions", "elements"))
     if funcs is None:
         raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
     selection = cfg.get("selection") or {}
@@ -93,8 +93,8 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
                    stress_reading=None if reads_as_labelled(reading) else reading)
 
 
-def _read_json(path: Path):
-    return read_json(path) if path.is_file() else None
+def _read_json(path: Path, keys=()):
+    return read_json(path, keys) if path.is_file() else None
 
 
 def entry_stat(entry, split, q, stat="mae"):

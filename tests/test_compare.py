@@ -164,15 +164,40 @@ def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "missing")]) == 2
 
 
-def test_a_damaged_json_file_of_a_run_is_named(two_runs, tmp_path, capsys):
+@pytest.mark.parametrize("file, content, message", [
+    ("errors/omp.json", '{"broken', "is not valid JSON"),
+    # found by fuzzing: valid JSON of another shape was a TypeError or KeyError naming no file
+    ("errors/omp.json", "[1]", "holds an array; allowed: the JSON object acefit writes"),
+    ("basis_functions.json", '{"elements": ["Cu"]}', "has no 'functions'; allowed: the JSON"),
+    ("test_errors.json", "null", "holds null; allowed"),
+])
+def test_a_damaged_json_file_of_a_run_is_named(two_runs, tmp_path, capsys, file, content,
+                                               message):
     import shutil
 
     run = tmp_path / "damaged"
     shutil.copytree(two_runs[0], run)
-    (run / "errors" / "omp.json").write_text('{"broken')
+    (run / file).write_text(content)
     assert main(["compare", str(run), "-o", str(tmp_path / "cmp")]) == 1
     err = capsys.readouterr().err
-    assert f"{run / 'errors' / 'omp.json'} is not valid JSON" in err
+    assert f"{run / file} {message}" in err, err
+    assert main(["export", str(run), "--step", "1", "--path", "omp", "-o",
+                 str(tmp_path / "x")]) == 1
+    assert f"{run / file} {message}" in capsys.readouterr().err
+
+
+def test_a_resumed_fit_evaluates_an_errors_file_of_another_shape_again(two_runs, tmp_path):
+    """Found by fuzzing: errors/<label>.json holding an array stopped every resume with
+    "'list' object has no attribute 'get'"; one that is no JSON was evaluated again."""
+    import shutil
+
+    run = tmp_path / "resumed"
+    shutil.copytree(two_runs[0], run)
+    state = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**state, "status": "running"}))
+    (run / "errors" / "omp.json").write_text("[1]")
+    assert main(["fit", state["config_file"], "-o", str(run), "--no-progress"]) == EXIT_OK
+    assert json.loads((run / "errors" / "omp.json").read_text())["steps"]
 
 
 def test_compare_selects_as_the_fit_did(tmp_path, small_data):  # noqa: F811
