@@ -320,22 +320,32 @@ def _saved_records(folder: FsPath, first: int) -> list[tuple[dict, int]]:
     the first one missing or unreadable."""
     out = []
     i = first
-    while True:
-        file = folder / _step_name(i, ".npz")
-        if not file.is_file():
-            return out
-        try:
-            with np.load(file, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"][()]))
-                record = {"active": z["active"], "coef": z["coef"],
-                          "arrays": {k.split(":", 1)[1]: z[k] for k in z.files
-                                     if k.startswith("array:")}}
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
-            return out     # a step file cut short by a power loss: the steps before it stand
+    while (saved := _saved_record(folder / _step_name(i, ".npz"))) is not None:
+        out.append(saved)
+        i += 1
+    return out
+
+
+def _saved_record(file: FsPath) -> tuple[dict, int] | None:
+    """``(record, n_features)`` of one saved step, or None when it is missing or does not
+    read as a step: a file cut short or emptied by a power loss or a full disk (EOFError
+    for an empty one), or one whose arrays do not make a step; the steps before it
+    stand, and a resumed fit computes the path again."""
+    if not file.is_file():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"][()]))
+            record = {"active": z["active"], "coef": z["coef"],
+                      "arrays": {k.split(":", 1)[1]: z[k] for k in z.files
+                                 if k.startswith("array:")}}
         n_features = int(meta.pop("n_features"))
         record.update(meta)
-        out.append((record, n_features))
-        i += 1
+        _step_of(record, n_features)        # its arrays make a step of the path's width
+    except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError,
+            zipfile.BadZipFile):
+        return None
+    return record, n_features
 
 
 def _step_of(record: dict, n_features: int) -> Step:

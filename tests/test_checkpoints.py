@@ -1,5 +1,6 @@
 """HDF5 path files: round trip for every solver, interrupted runs, errors, selection rules."""
 
+import json
 import math
 import os
 import signal
@@ -235,6 +236,48 @@ def test_half_written_step_is_ignored(tmp_path):
     w(Step(active=np.array([1]), coef=np.array([0, 2.0, 0])))   # overwrites the debris
     w.close()
     assert len(read_path(f, require_complete=True)) == 2
+
+
+def _resave(change):
+    """Rewrite a saved step file with ``change(arrays)`` applied."""
+    def damage(file):
+        arrays = dict(np.load(file, allow_pickle=False))
+        change(arrays)
+        with open(file, "wb") as fh:
+            np.savez(fh, **arrays)
+    return damage
+
+
+def _meta(change):
+    def arrays(z):
+        meta = json.loads(str(z["meta"][()]))
+        change(meta)
+        z["meta"] = np.array(json.dumps(meta))
+    return _resave(arrays)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda file: file.write_bytes(b""),                        # emptied: EOFError
+    lambda file: file.write_bytes(file.read_bytes()[:100]),    # cut short
+    _meta(lambda m: m.pop("n_features")),
+    _meta(lambda m: m.pop("info")),
+    _resave(lambda z: z.__setitem__("meta", np.array("[1]"))),
+    _resave(lambda z: z.__setitem__("coef", np.ones(7))),
+    _resave(lambda z: z.__setitem__("active", np.array([10**6]))),
+], ids=["empty", "cut", "no-n_features", "no-info", "meta-array", "coef-length",
+        "active-beyond-width"])
+def test_a_saved_step_that_does_not_read_ends_the_saved_steps(tmp_path, damage):
+    """Found by fuzzing: an emptied step file of a killed run (a power loss, a full disk)
+    was 'No data left in file' (EOFError) to acefit export and compare and stopped
+    every resume of the fit; steps whose arrays do not make a step named no step."""
+    f = tmp_path / "paths.h5"
+    w = CheckpointWriter(f, "omp", n_features=4)
+    for k in range(4):                      # never closed: the steps of a killed run
+        w(Step(active=np.array([k]), coef=np.eye(4)[k], lam=float(k)))
+    damage(tmp_path / "paths.h5.steps" / "omp" / "000002.npz")
+    path = read_path(f)
+    assert not path.complete and [s.lam for s in path] == [0.0, 1.0]
+    assert list_runs(f)["omp"]["n_steps"] == 2
 
 
 def test_errors_name_the_file(tmp_path):
