@@ -426,7 +426,7 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
               subbases=None) -> dict:
     """Every configured solver path, reusing finished ones; ``{label: Path}``.
     ``subbases``: :func:`all_subbasis_masks` of the config, when already made."""
-    from acefit.checkpoints import CheckpointWriter, list_runs, read_path
+    from acefit.checkpoints import CheckpointWriter, read_path
 
     log = get_logger()
     # column-major, as every solver takes it
@@ -434,22 +434,21 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
     costs = _apriori_costs(cfg, basis, gamma)
     if subbases is None:  # before any path runs: a bad `totaldegrees` stops the run at once
         subbases = all_subbasis_masks(cfg, basis)
-    existing = list_runs(paths_file) if paths_file.exists() else {}
+    stored = _stored_paths(paths_file, [spec["label"] for spec in cfg["solvers"]])
     paths = {}
     for spec in cfg["solvers"]:
         label = spec["label"]
         params = _solver_params(spec, system.key, gamma if spec["prior"] else None)
-        if label in existing and existing[label]["complete"]:
-            done = read_path(paths_file, label)
+        done = stored.get(label)
+        if done is not None and done.complete:
             if json_ready(done.params.get("acefit")) == json_ready(params):
                 log.info("solver %s: finished path read back from %s (%d steps)", label,
                          paths_file.name, len(done))
                 paths[label] = done
                 continue
             log.info("solver %s: stored path was made with other settings; recomputing", label)
-        interrupted = None
-        if label in existing and not existing[label]["complete"]:
-            interrupted = read_path(paths_file, label)
+        interrupted = done if done is not None and not done.complete else None
+        if interrupted is not None:
             log.info("solver %s: resuming an interrupted path (%d finished steps); "
                      "recomputing it", label, len(interrupted))
         total = spec.get("max_active") or len(basis)
@@ -477,6 +476,23 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
             log.warning("solver %s: the path ended early, at %d active functions: %s", label,
                         sizes[-1], _STOP_REASONS.get(stop, stop))
     return paths
+
+
+def _stored_paths(paths_file: Path, labels) -> dict:
+    """The solver paths of ``labels`` that a run being resumed has stored, finished or
+    interrupted. A damaged path file stops the resume with its name and the way on
+    (--force), instead of the same error at every later attempt."""
+    from acefit.checkpoints import CheckpointError, list_runs, read_path
+
+    if not paths_file.exists():
+        return {}
+    try:
+        return {label: read_path(paths_file, label) for label in list_runs(paths_file)
+                if label in labels}
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}; the run cannot be resumed from it: pass --force to "
+                              "compute its solver paths again (the assembled problem is "
+                              "read from the cache)") from None
 
 
 def _check_reproduced(label, old, new) -> None:

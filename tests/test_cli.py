@@ -317,6 +317,25 @@ def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_dat
     assert pick(report) == pick(ref_report)
 
 
+def test_a_damaged_path_file_stops_the_resume_with_the_way_on(tmp_path, small_data, capsys):
+    """Found by fuzzing: a truncated paths.h5 of an interrupted run stopped every resume,
+    after the assembly, with the HDF5 error alone: --force computes the paths again."""
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    state = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**state, "status": "running"}))
+    data = (run / "paths.h5").read_bytes()
+    (run / "paths.h5").write_bytes(data[: len(data) // 2])
+    capsys.readouterr()
+    assert fit(config, run) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"checkpoint file {run / 'paths.h5'} cannot be opened as HDF5" in err
+    assert "the run cannot be resumed from it: pass --force to compute its solver paths " \
+           "again (the assembled problem is read from the cache)" in err
+    assert fit(config, run, "--force") == EXIT_OK
+
+
 def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
     from acefit.checkpoints import read_paths
 
