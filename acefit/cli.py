@@ -596,11 +596,11 @@ def _evaluate(args) -> int:
 
     for option in ("--predictions", "--plot", "--json"):
         _refuse_overwriting(option, getattr(args, option[2:]), "--data", args.data)
-    files = [_potential_file(p) for p in args.potentials]
-    for f in files:
+    for f in args.potentials:       # the format first: said also where the file is not
         if f.suffix == ".yace":
             raise ValueError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
                              f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
+    files = [_potential_file(p) for p in args.potentials]
     readings = _stress_readings(args.stress_reading)
     default = readings.pop(None, "as_labelled")
     potentials = [Potential.load(f) for f in files]
