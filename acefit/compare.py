@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from acefit.atomic import make_folder, read_json, write_figure, write_json, write_text
+from acefit.progress import get_logger
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
@@ -69,13 +70,24 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
         if not isinstance(cfg, dict):       # an emptied or foreign config.yaml
             cfg = {}
     paths = read_paths(paths_file)
-    errors = {}
+    errors, left_out = {}, {}
     for label in list(paths):
         stored = _read_json(directory / "errors" / f"{label}.json", ("steps",))
         if stored is None or len(stored["steps"]) != len(paths[label]):
             del paths[label]  # interrupted before its errors were evaluated
+            left_out[label] = ("no errors evaluated" if stored is None else
+                               f"errors of {len(stored['steps'])} of its {len(paths[label])} steps")
             continue
         errors[label] = stored["steps"]
+    configured = [s.get("label") or s.get("name") for s in cfg.get("solvers") or []
+                  if isinstance(s, dict)]
+    left_out.update({label: "no path in paths.h5" for label in configured
+                     if label and label not in paths and label not in left_out})
+    if left_out and paths:
+        get_logger().warning(
+            "%s: solver paths left out of the comparison (the run stopped before they were "
+            "evaluated; `acefit fit` resumes it): %s", directory,
+            "; ".join(f"{label} ({why})" for label, why in left_out.items()))
     if not paths:
         raise ValueError(f"{directory}: no solver path with evaluated errors yet "
                          "(run `acefit fit` until it reaches the error stage)")

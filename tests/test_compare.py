@@ -200,6 +200,28 @@ def test_a_resumed_fit_evaluates_an_errors_file_of_another_shape_again(two_runs,
     assert json.loads((run / "errors" / "omp.json").read_text())["steps"]
 
 
+def test_paths_left_out_of_a_comparison_are_named(two_runs, tmp_path, capsys):
+    """Found by fuzzing (session 29): a solver whose errors were not evaluated, or whose
+    path is missing from paths.h5, was left out of compare with exit 0 and no word."""
+    import shutil
+
+    import h5py
+
+    run = tmp_path / "stopped"
+    shutil.copytree(two_runs[0], run)
+    assert main(["compare", str(run), "-o", str(tmp_path / "all")]) == EXIT_OK
+    assert "left out" not in capsys.readouterr().err
+    (run / "errors" / "omp.json").unlink()
+    assert main(["compare", str(run), "-o", str(tmp_path / "cmp")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"{run}: solver paths left out of the comparison" in err
+    assert "omp (no errors evaluated)" in err
+    with h5py.File(run / "paths.h5", "a") as f:
+        del f["runs"]["omp"]
+    assert main(["compare", str(run), "-o", str(tmp_path / "cmp2")]) == EXIT_OK
+    assert "omp (no path in paths.h5)" in capsys.readouterr().err
+
+
 def test_compare_selects_as_the_fit_did(tmp_path, small_data):  # noqa: F811
     """With selection.metric other than loss, compare showed checkpoints the fit never
     selected (found by review)."""
