@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from acefit.atomic import json_ready, read_json
+from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
            "open_run", "run_basis", "run_config", "run_e0"]
@@ -155,16 +156,23 @@ def run_basis(run: RunFiles):
 
 
 def _check_exported_basis(run: RunFiles, basis) -> None:
-    """The rebuilt basis against that of the first potential file the fit exported
-    (its active functions: ``metadata.active_indices``); nothing to check without one."""
-    from acefit.potential import Potential, basis_hash
+    """The rebuilt basis against that of the first potential file the fit exported that
+    reads (its active functions: ``metadata.active_indices``); a damaged one is passed
+    over with a warning, since any checkpoint can be exported without it; nothing to
+    check without one."""
+    from acefit.potential import Potential, PotentialFileError, basis_hash
 
     selected = ((run.report or {}).get("selection") or {}).get("selected") or []
     files = [run.directory / f for s in selected for f in s.get("files", {}).get("acefit", [])]
-    file = next((f for f in files if f.is_file()), None)
-    if file is None:
+    for file in (f for f in files if f.is_file()):
+        try:
+            stored = Potential.load(file)
+            break
+        except PotentialFileError as exc:
+            get_logger().warning("%s; passed over in the check of the rebuilt basis (the "
+                                 "export does not read it)", exc)
+    else:
         return
-    stored = Potential.load(file)
     mine = basis.subset(stored.metadata["active_indices"]).to_dict()
     theirs = stored.basis.to_dict()
     differ = [k for k in sorted(set(mine) | set(theirs))

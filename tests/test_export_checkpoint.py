@@ -252,6 +252,25 @@ def test_the_basis_check_fires_when_the_config_changed(run, tmp_path, capsys, ke
     assert not (copy / "potentials" / "omp_step3.h5").exists()
 
 
+def test_a_damaged_exported_potential_does_not_block_the_export(run, tmp_path, capsys):
+    """Found by fuzzing (session 29): export checks the rebuilt basis against the first
+    potential file the fit exported, and a damaged one stopped the export of every
+    checkpoint; the check now passes it over, with a warning, for the next."""
+    copy = _copy(run, tmp_path / "damaged")
+    first = copy / "potentials" / "asp_t10.h5"
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])
+    assert export(copy, "--path", "omp", "--step", 3) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"{first}" in err and "passed over in the check of the rebuilt basis" in err
+    # ... and the check still fires against the next file
+    config = copy / "config.yaml"
+    cfg = yaml.safe_load(config.read_text())
+    cfg["basis"]["rcut"] = 5.0
+    config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    assert export(copy, "--path", "omp", "--step", 4) == EXIT_ERROR
+    assert "does not match that of potentials/" in capsys.readouterr().err
+
+
 # The command line after `acefit export` -> its one error line; each exits with status 2.
 BAD_INPUT = {
     "{tmp}/absent --step 1": "run directory {tmp}/absent does not exist",
