@@ -432,7 +432,8 @@ def _init(args) -> int:
     if checks:
         parts = [c.summary() + " [test files only]" * (c.config_type in test_only)
                  for c in checks if c.verdict != "untested"]
-        untested = [c.config_type for c in checks if c.verdict == "untested"]
+        untested = [c.config_type + " [test files only]" * (c.config_type in test_only)
+                    for c in checks if c.verdict == "untested"]
         if untested:
             parts.append(f"not tested (fewer than {MIN_PAIRS} strain pairs): "
                          + ", ".join(untested))
@@ -450,6 +451,11 @@ def _init(args) -> int:
         print(f"stresses not fitted (V 0): {', '.join(unchecked)}: not tested (no strain "
               f"pairs), in files whose tested groups are read as {', '.join(converted)}; if "
               "theirs are too, read them so in the config and fit them")
+    unchecked_held, converted = facts["unchecked_test_stresses"]
+    if unchecked_held:
+        print(f"stresses of the test files only not tested (no strain pairs): "
+              f"{', '.join(unchecked_held)}, beside groups read as {', '.join(converted)}; if "
+              "theirs are too, read them so (data.stress_reading) for their test errors")
     print(f"order {args.order}, total degree {facts['totaldegree']}: {facts['n_functions']} "
           f"functions; ASP and OMP paths to {facts['max_active']}, budgets "
           + ", ".join(map(str, facts["budgets"])))

@@ -284,7 +284,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         ((groups, readings): the untested training groups given V 0 because tested groups
         with training stresses needed a converter's reading, ``CONVERTER_READINGS``),
         ``test_only_stresses`` (the config_types with stresses in the test files only:
-        read like the others, but with no V to set).
+        read like the others, but with no V to set), ``unchecked_test_stresses``
+        ((groups, readings): those of them untested beside tested groups read with a
+        converter's reading, whose test stress errors may measure a converter's error).
 
     Raises
     ------
@@ -368,6 +370,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut, r0=r0,
                  max_active=max_active, budgets=budgets, stress_checks=checks,
                  unchecked_stresses=(unchecked, trained_converted),
+                 unchecked_test_stresses=(unchecked_held, converted),
                  test_only_stresses=test_only,
                  repulsion=repulsion[:2] if repulsion else None)
 

@@ -394,6 +394,26 @@ def _init_scaled(tmp_path, factor, first=0):
     return train, config
 
 
+def test_init_prints_untested_groups_of_the_test_files(tmp_path, capsys):
+    """Left in session 28: init named the untested groups of the test files only in the
+    config's comments; its printed summary listed them as any other untested group."""
+    series = _strain_series(swap=False)
+    held = _frames(n=2, seed=5)
+    for atoms in series + held:
+        atoms.calc.results["stress"] = 1602.1766208 * atoms.calc.results["stress"]
+    for atoms in held:
+        atoms.info["config_type"] = "Held"
+    train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
+    ase.io.write(train, _frames(n=24) + series, format="extxyz")
+    ase.io.write(test, held, format="extxyz")
+    assert main(["init", str(train), "--test", str(test), "-o", str(tmp_path / "run.yaml"),
+                 "--functions", "60", "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Held [test files only]" in out.split("not tested (fewer than")[1].splitlines()[0]
+    assert ("stresses of the test files only not tested (no strain pairs): Held, beside "
+            "groups read as kbar; if theirs are too, read them so") in out
+
+
 def test_groups_untested_beside_a_converter_error_are_not_fitted(tmp_path, capsys):
     """Found by review: with every stress in kbar, init read the tested group in kbar and
     fitted the untested MD groups' kbar stresses as eV/Å³ (1602x), unremarked."""
