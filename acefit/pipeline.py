@@ -31,6 +31,7 @@ finished run is never overwritten unless ``force=True``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -979,7 +980,8 @@ def check_against_data(cfg: dict, data, basis) -> list:
     basis lacks (naming the file and frame), an error for a selection metric whose
     quantity the selecting set lacks (nothing would be exported), an error for cutoffs
     no two training atoms are within and a warning for a pair's cutoff within none of its
-    distances (:func:`_check_cutoff_reach`), a warning for
+    distances, an element in no training configuration or a pair of elements never near
+    each other (:func:`_check_cutoff_reach`), a warning for
     config_type weights that match no training configuration and stress readings that
     read no stress (typos), and for stresses that disagree with their energies: weighed,
     or of the test data only. Returns the stress checks
@@ -1029,7 +1031,9 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
     """Refuse cutoffs that no two training atoms are within (every function but the
     constants would see nothing), and warn about a pair whose training atoms come closer
     than the largest cutoff but never within the pair's own (its functions see nothing:
-    a ``basis.rcut`` entry too short)."""
+    a ``basis.rcut`` entry too short), a basis element in no training configuration and
+    a pair of elements that no training configuration brings within its cutoff (their
+    functions are not fitted: binary data of a ternary basis)."""
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.config import config_error
 
@@ -1071,6 +1075,25 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
             "basis.rcut: no %s-%s pair of the training data is within its cutoff %g Å (the "
             "closest are %.3g Å apart), so its functions see nothing and are not fitted",
             basis.elements[a], basis.elements[b], float(radial.rcut[a, b]), closest[a, b])
+    # elements, and pairs of elements, that no training configuration brings within the
+    # largest cutoff (with three elements, binary data leave a pair out)
+    present = sorted({index[z] for c in train for z in set(c.atoms.numbers.tolist())})
+    absent = [basis.elements[k] for k in range(len(index)) if k not in present]
+    if absent:
+        names = ", ".join(absent)
+        e0 = (", nor is E0 (data.e0: fit gives it 0)" if cfg["data"]["e0"] == "fit"
+              else "")
+        get_logger().warning(
+            "basis.elements: no training configuration holds %s, so the functions of %s are "
+            "not fitted (zero)%s: the potential cannot describe atoms of %s", names, names,
+            e0, names)
+    for a, b in itertools.combinations_with_replacement(present, 2):
+        if (a, b) not in inside and (a, b) not in closest:
+            get_logger().warning(
+                "no %s-%s pair of the training data is within the cutoff %g Å (no training "
+                "configuration has them near each other), so its functions see nothing and "
+                "are not fitted", basis.elements[a], basis.elements[b],
+                float(radial.rcut[a, b]))
 
 
 def _warn_unused_readings(data, readings: dict) -> None:

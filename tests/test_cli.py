@@ -757,6 +757,50 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     assert "no Cu-Au pair of the training data is within its cutoff 2.1 Å" in log
 
 
+def emt_frames(symbols, seed=0, a=3.7, repeat=(2, 1, 1)):
+    """Rattled fcc cells labelled by ASE's EMT (energy, forces, stress), one per entry of
+    ``symbols``: a list of each cell's element symbols (4 per conventional cell)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    out = []
+    for k, names in enumerate(symbols):
+        atoms = bulk("Cu", "fcc", a=a, cubic=True).repeat(repeat)
+        atoms.set_chemical_symbols(list(names))
+        atoms.rattle(0.1, seed=seed + k)
+        atoms.calc = EMT()
+        labels = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces(),
+                  "stress": atoms.get_stress()}
+        atoms.calc = SinglePointCalculator(atoms, **labels)
+        out.append(atoms)
+    return out
+
+
+def test_elements_and_pairs_the_training_data_never_show_are_named(tmp_path, capsys):
+    """Found with a ternary data set: an element of basis.elements in no training
+    configuration (its functions unfitted, its fitted E0 the least-squares minimum norm,
+    0), or two elements that never come within a cutoff of each other (Au only in pure Au
+    cells: the Cu-Au and Ni-Au functions unfitted) passed without a word, and the test
+    errors of configurations that mix them were those of an unfitted model."""
+    import ase.io
+
+    rng = np.random.default_rng(0)
+    mixed = [rng.choice(["Cu", "Ni"], 8) for _ in range(6)]
+    train = emt_frames(mixed + [["Au"] * 8] * 2)
+    ase.io.write(tmp_path / "train.xyz", train)
+    ase.io.write(tmp_path / "test.xyz", emt_frames(mixed[:2], seed=50))
+    config = tiny_config(tmp_path, tmp_path, degrees="[4, 2]")
+    config.write_text(config.read_text().replace("[Cu, Au]", "[Cu, Ni, Au, Pd]"))
+    assert fit(config, tmp_path / "run", "--plan") == EXIT_OK
+    err = capsys.readouterr().err
+    assert "basis.elements: no training configuration holds Pd, so" in err
+    assert "no Cu-Au pair of the training data is within the cutoff 4.5 Å" in err
+    assert "no Ni-Au pair of the training data is within the cutoff 4.5 Å" in err
+    for fitted in ("Cu-Ni", "Ni-Cu", "Cu-Cu", "Ni-Ni", "Au-Au", "-Pd", "Pd-"):
+        assert f"{fitted} pair" not in err, fitted
+
+
 def _line_of(path, text) -> int:
     """The number of the first line of the file ``path`` that holds ``text``."""
     return next(k for k, line in enumerate(path.read_text().splitlines(), 1) if text in line)
