@@ -801,6 +801,82 @@ def test_elements_and_pairs_the_training_data_never_show_are_named(tmp_path, cap
         assert f"{fitted} pair" not in err, fitted
 
 
+def test_a_ternary_fit_keeps_every_element_pair_apart(tmp_path, capsys):
+    """Three elements end to end, where two hide pair-indexing slips (a table filled only
+    for (0, 1), an order that coincides): the config lists the elements out of order and
+    cuts Ni-Au short, so that only Ni-Au loses its interactions beyond 3.2 Å; each
+    dimer's energy through potential.h5 says whether its pair's cutoff reached it; the
+    reported test MAE is that of potential.h5 through ASE; the .yace (the independent
+    reference evaluator) evaluates as potential.h5 on ternary cells; the .lammps lines
+    name the .yace's species order and a ZBL line of the right atomic numbers for every
+    pair of types, and that ZBL is what potential.h5 adds to the .yace on a close
+    dimer of each mixed pair."""
+    import re
+
+    import ase.io
+    from _yace_reference import YaceReference
+    from ase import Atoms
+
+    from acefit.calculator import ACECalculator
+    from acefit.repulsion import zbl_pair
+
+    rng = np.random.default_rng(3)
+    train = emt_frames([rng.choice(["Cu", "Ni", "Au"], 8) for _ in range(24)])
+    test = emt_frames([rng.choice(["Cu", "Ni", "Au"], 8) for _ in range(5)], seed=100)
+    ase.io.write(tmp_path / "train.xyz", train)
+    ase.io.write(tmp_path / "test.xyz", test)
+    config = tiny_config(tmp_path, tmp_path, rcut="{Au-Ni: 3.2, default: 4.5}",
+                         extra="export: {formats: [acefit, yace]}\n"
+                               "repulsion: {kind: zbl, inner: 1.0, outer: 1.8}\n")
+    config.write_text(config.read_text().replace("[Cu, Au]", "[Au, Cu, Ni]"))
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    capsys.readouterr()
+    report = json.loads((run / "report.json").read_text())
+    assert report["basis"]["radial"]["rcut"] == {
+        "Ni-Ni": 4.5, "Ni-Cu": 4.5, "Ni-Au": 3.2, "Cu-Cu": 4.5, "Cu-Au": 4.5, "Au-Au": 4.5}
+    calc = ACECalculator(run / "potential.h5")
+
+    def bond(a, b, r):      # a dimer's energy less that of its atoms apart
+        def energy(d):
+            return calc.get_potential_energy(Atoms(
+                [a, b], positions=[[0, 0, 0], [d, 0.3, 0.2]], cell=[20] * 3, pbc=False))
+        return energy(r) - energy(10.0)
+
+    for a, b in [("Ni", "Au"), ("Au", "Ni"), ("Cu", "Ni"), ("Cu", "Au"), ("Ni", "Ni"),
+                 ("Au", "Au")]:
+        cut = {"Au", "Ni"} == {a, b}
+        assert (bond(a, b, 3.6) == 0.0) == cut, (a, b)
+        assert bond(a, b, 2.6) != 0.0, (a, b)
+    best = next(s for s in report["selection"]["selected"] if s["best"])
+    mae = np.mean([abs(calc.get_potential_energy(a.copy()) - a.get_potential_energy())
+                   / len(a) for a in test]) * 1e3
+    assert mae == pytest.approx(best["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
+    ref = YaceReference(run / "potential.yace")
+    for atoms in test[:3]:
+        a, b = atoms.copy(), atoms.copy()
+        a.calc, b.calc = calc, ref
+        e = a.get_potential_energies()
+        np.testing.assert_allclose(b.get_potential_energies(), e, rtol=0,
+                                   atol=1e-5 * np.abs(e).max())
+        f = a.get_forces()
+        np.testing.assert_allclose(b.get_forces(), f, rtol=0, atol=1e-5 * np.abs(f).max())
+    lammps = (run / "potential.lammps").read_text()
+    species = re.search(r"pair_coeff \* \* pace potential.yace (.*)", lammps).group(1).split()
+    assert species == ["Ni", "Cu", "Au"] == ref.elements
+    numbers = {k + 1: z for k, z in enumerate((28, 29, 79))}
+    lines = {(int(i), int(j)): (int(zi), int(zj)) for i, j, zi, zj in
+             re.findall(r"pair_coeff (\d+) (\d+) zbl (\d+) (\d+)", lammps)}
+    assert lines == {(i, j): (numbers[i], numbers[j])
+                     for i in (1, 2, 3) for j in (1, 2, 3) if i <= j}
+    for a, b in [("Ni", "Au"), ("Cu", "Ni"), ("Au", "Cu")]:
+        pair = tuple(sorted((species.index(a) + 1, species.index(b) + 1)))
+        dimer = Atoms([a, b], positions=[[0, 0, 0], [1.4, 0, 0]], cell=[20] * 3, pbc=False)
+        core = zbl_pair(1.4, *lines[pair], 1.0, 1.8)[0]
+        assert calc.get_potential_energy(dimer) == pytest.approx(
+            ref.get_potential_energy(dimer.copy()) + core, abs=1e-6)
+
+
 def _line_of(path, text) -> int:
     """The number of the first line of the file ``path`` that holds ``text``."""
     return next(k for k, line in enumerate(path.read_text().splitlines(), 1) if text in line)
