@@ -169,11 +169,8 @@ def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     independent reference evaluator of the ML-PACE format) evaluates as acefit does. Cu-Au
     is cut shorter than the others, with Cu-Au distances in the data between the two, so
     each pair's own cutoff matters."""
-    from _yace_reference import YaceReference
     from ase.io import read
     from matscipy.neighbours import neighbour_list
-
-    from acefit.calculator import ACECalculator
 
     config = tiny_config(tmp_path, small_data, rcut="{Cu-Cu: 4.5, Au-Au: 4.5, Au-Cu: 3.8}",
                          extra="export: {formats: [acefit, yace]}\n")
@@ -188,14 +185,25 @@ def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     report = json.loads((run / "report.json").read_text())
     assert report["basis"]["radial"]["rcut"] == {"Cu-Cu": 4.5, "Cu-Au": 3.8, "Au-Au": 4.5}
     assert "rcut Cu-Cu 4.5, Cu-Au 3.8, Au-Au 4.5 Å" in (run / "report.md").read_text()
+    calc, _ = _check_exported(run, report, frames, 4)
+    assert calc.potential.cutoff == 4.5
+
+
+def _check_exported(run, report, test, n_yace):
+    """potential.h5 through ASE gives the report's test energy MAE on the frames ``test``,
+    and potential.yace (the reference evaluator) its energies and forces on the first
+    ``n_yace`` of them; returns the two calculators."""
+    from _yace_reference import YaceReference
+
+    from acefit.calculator import ACECalculator
+
     best = next(s for s in report["selection"]["selected"] if s["best"])
     calc = ACECalculator(run / "potential.h5")
-    assert calc.potential.cutoff == 4.5
     mae = np.mean([abs(calc.get_potential_energy(a.copy()) - a.get_potential_energy())
-                   / len(a) for a in frames]) * 1e3
+                   / len(a) for a in test]) * 1e3
     assert mae == pytest.approx(best["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
     ref = YaceReference(run / "potential.yace")
-    for atoms in frames[:4]:
+    for atoms in test[:n_yace]:
         a, b = atoms.copy(), atoms.copy()
         a.calc, b.calc = calc, ref
         e = a.get_potential_energies()
@@ -203,6 +211,7 @@ def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
                                    atol=1e-5 * np.abs(e).max())
         f = a.get_forces()
         np.testing.assert_allclose(b.get_forces(), f, rtol=0, atol=1e-5 * np.abs(f).max())
+    return calc, ref
 
 
 @pytest.mark.parametrize("edit, where, what", [
@@ -814,10 +823,8 @@ def test_a_ternary_fit_keeps_every_element_pair_apart(tmp_path, capsys):
     import re
 
     import ase.io
-    from _yace_reference import YaceReference
     from ase import Atoms
 
-    from acefit.calculator import ACECalculator
     from acefit.repulsion import zbl_pair
 
     rng = np.random.default_rng(3)
@@ -835,7 +842,7 @@ def test_a_ternary_fit_keeps_every_element_pair_apart(tmp_path, capsys):
     report = json.loads((run / "report.json").read_text())
     assert report["basis"]["radial"]["rcut"] == {
         "Ni-Ni": 4.5, "Ni-Cu": 4.5, "Ni-Au": 3.2, "Cu-Cu": 4.5, "Cu-Au": 4.5, "Au-Au": 4.5}
-    calc = ACECalculator(run / "potential.h5")
+    calc, ref = _check_exported(run, report, test, 3)
 
     def bond(a, b, r):      # a dimer's energy less that of its atoms apart
         def energy(d):
@@ -848,19 +855,6 @@ def test_a_ternary_fit_keeps_every_element_pair_apart(tmp_path, capsys):
         cut = {"Au", "Ni"} == {a, b}
         assert (bond(a, b, 3.6) == 0.0) == cut, (a, b)
         assert bond(a, b, 2.6) != 0.0, (a, b)
-    best = next(s for s in report["selection"]["selected"] if s["best"])
-    mae = np.mean([abs(calc.get_potential_energy(a.copy()) - a.get_potential_energy())
-                   / len(a) for a in test]) * 1e3
-    assert mae == pytest.approx(best["errors"]["test"]["all"]["E"]["mae"], rel=1e-6)
-    ref = YaceReference(run / "potential.yace")
-    for atoms in test[:3]:
-        a, b = atoms.copy(), atoms.copy()
-        a.calc, b.calc = calc, ref
-        e = a.get_potential_energies()
-        np.testing.assert_allclose(b.get_potential_energies(), e, rtol=0,
-                                   atol=1e-5 * np.abs(e).max())
-        f = a.get_forces()
-        np.testing.assert_allclose(b.get_forces(), f, rtol=0, atol=1e-5 * np.abs(f).max())
     lammps = (run / "potential.lammps").read_text()
     species = re.search(r"pair_coeff \* \* pace potential.yace (.*)", lammps).group(1).split()
     assert species == ["Ni", "Cu", "Au"] == ref.elements
