@@ -691,7 +691,9 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
 
 BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys={
     "elements": Key(Nullable(ListOf(Element(), min_len=1, unique=True)), None,
-                    "Chemical symbols; null: every element in the training data."),
+                    "Chemical symbols, in any order (the basis, its exports and LAMMPS' atom "
+                    "types 1, 2, ... take them by atomic number); null: every element in the "
+                    "training data."),
     "order": Key(Int(1, 4), 3, "Maximal correlation order ν (body order ν + 1)."),
     "totaldegree": Key(Nullable(Either(options=(Float(1), ListOf(Float(1), min_len=1)))), None,
                        "Total degree D_ν: one number, or one per order ν = 1..order; a function "
