@@ -531,3 +531,36 @@ def test_mirrored_order_one_functions_are_the_same_column(options):
     for k in range(len(basis)):
         same = np.all(np.isclose(both, both[:, [k]], rtol=1e-12, atol=1e-12 * scale[k]), axis=0)
         assert same.sum() == 1, [basis.functions[j] for j in np.flatnonzero(same)]
+
+
+def test_pairs_sorted_by_centre_and_species_and_chunks_change_no_bit(cuau_pure2b, monkeypatch):
+    """The pair tables of an evaluation (filtered to each species pair's cutoff, ordered
+    by centre and then neighbour species, each array replaced in turn to bound the peak
+    memory) are the reference lexsort's, and a chunk of a few pairs gives every value of
+    one chunk to the last bit."""
+    import acefit.basis.ace as ace
+    from acefit.basis.neighbours import neighbour_pairs
+
+    atoms = bulk("Cu", "fcc", 3.7, cubic=True).repeat((2, 2, 2))
+    atoms.numbers[np.random.default_rng(0).random(len(atoms)) < 0.4] = 79
+    atoms.rattle(0.1, seed=1)
+    site_sp, site_ptr, j, D, d, zj = cuau_pure2b._prepare(atoms)
+    i0, j0, D0, d0 = neighbour_pairs(atoms, cuau_pure2b.rcut)
+    sp = np.where(atoms.numbers == 29, 0, 1)
+    keep = np.nonzero(d0 < cuau_pure2b.radial.rcut[sp[i0], sp[j0]])[0]
+    assert 0 < len(keep) < len(d0)          # the Cu-Cu cutoff leaves pairs out
+    keep = keep[np.lexsort((sp[j0][keep], i0[keep]))]
+    assert np.array_equal(site_ptr, np.searchsorted(i0[keep], np.arange(len(atoms) + 1)))
+    for got, want in ((j, j0[keep]), (D, D0[keep]), (d, d0[keep]), (zj, sp[j0][keep])):
+        assert np.array_equal(got, want)
+    coef = np.random.default_rng(2).normal(size=len(cuau_pure2b))
+    whole = (cuau_pure2b.energy_forces_stress(atoms, coef), cuau_pure2b.evaluate(atoms),
+             cuau_pure2b.site_values(atoms))
+    monkeypatch.setattr(ace, "_PAIRS_PER_CHUNK", 7)
+    chunked = (cuau_pure2b.energy_forces_stress(atoms, coef), cuau_pure2b.evaluate(atoms),
+               cuau_pure2b.site_values(atoms))
+    for a, b in zip(whole[0][1:], chunked[0][1:]):
+        assert np.array_equal(a, b)
+    for name in ("energy", "forces", "stress", "site_values"):
+        assert np.array_equal(getattr(whole[1], name), getattr(chunked[1], name))
+    assert np.array_equal(whole[2], chunked[2])

@@ -179,6 +179,7 @@ def neighbour_pairs(atoms, cutoff):
     pos = (frac + shift) @ cell
     i, j, D, d = neighbour_list("ijDd", positions=pos, cell=cell, pbc=pbc,
                                 cutoff=float(cutoff))
-    order = np.argsort(i, kind="stable")
-    return (i[order].astype(np.int64), j[order].astype(np.int64),
-            np.ascontiguousarray(D[order]), d[order])
+    if not np.all(i[1:] >= i[:-1]):     # matscipy lists them by i: no copies then
+        order = np.argsort(i, kind="stable")
+        i, j, D, d = i[order], j[order], D[order], d[order]
+    return i.astype(np.int64), j.astype(np.int64), np.ascontiguousarray(D), d
