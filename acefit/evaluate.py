@@ -23,14 +23,14 @@ import numpy as np
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, committee_calibration,
-                            committee_calibration_by_config_type, configuration_errors,
-                            errors_of_predictions, interval_text)
+                            bootstrap_errors, calibration_of_rows, committee_sd,
+                            configuration_errors, errors_of_predictions, interval_text,
+                            report_unit_residuals)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
            "errors_table", "paired_table", "worst_table", "committee_table",
-           "committee_by_config_type_table", "committee_spread_rows"]
+           "committee_by_config_type_table", "committee_spread_rows", "committee_row_sd"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
 
@@ -189,11 +189,10 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
             committee.append(None)
             committee_by_type.append(None)
             continue
-        spread = committee_spread_rows(pot, configs)
-        members = rows.A[:, j, None] + spread.A
-        committee.append(committee_calibration(spread, rows.A[:, j], members))
-        committee_by_type.append(committee_calibration_by_config_type(spread, rows.A[:, j],
-                                                                      members))
+        error = report_unit_residuals(rows, rows.A[:, j, None])[:, 0]
+        sd = committee_row_sd(pot, configs, rows.A[:, j])
+        committee.append(calibration_of_rows(rows, error, sd))
+        committee_by_type.append(calibration_of_rows(rows, error, sd, by_config_type=True))
     return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom,
                       committee, committee_by_type)
 
@@ -202,10 +201,28 @@ def committee_spread_rows(potential, configs) -> DesignBlock:
     """The rows of ``configs`` with, in ``A``, each committee member's difference to
     ``potential``'s prediction (the model is not evaluated again: a member's prediction is
     the potential's column of the prediction rows plus its spread)."""
+    return DesignBlock.concatenate(list(_committee_spread_blocks(potential, configs)))
+
+
+def committee_row_sd(potential, configs, predictions) -> np.ndarray:
+    """Per row of the prediction rows of ``configs`` (:func:`prediction_rows`), the SD of
+    ``potential``'s committee members in report units (:func:`acefit.metrics.committee_sd`),
+    given the potential's column ``predictions`` of those rows: a configuration at a time,
+    never the (rows, K) spread of :func:`committee_spread_rows` (10^4 frames of 8-32 atoms
+    and 32 members: 180 MB each, and the calibration made several)."""
+    sds, start = [], 0
+    for block in _committee_spread_blocks(potential, configs):
+        stop = start + len(block.y)
+        sds.append(committee_sd(block, predictions[start:stop, None] + block.A))
+        start = stop
+    return np.concatenate(sds) if sds else np.zeros(0)
+
+
+def _committee_spread_blocks(potential, configs):
+    """The rows of :func:`committee_spread_rows`, one configuration's block at a time."""
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in potential.basis.numbers},
                                  method="given")
     weights = resolve_weights(None)
-    blocks = []
     for i, cfg in enumerate(configs):
         design = cfg.forces is not None or cfg.stress is not None
         energy, forces, stress = potential.committee_spread(cfg.atoms, forces=design)
@@ -214,8 +231,7 @@ def committee_spread_rows(potential, configs) -> DesignBlock:
             energy=energy,
             forces=forces.transpose(1, 2, 0) if design else np.zeros((cfg.n_atoms, 3, k)),
             stress=stress.T if design else np.zeros((6, k)))
-        blocks.append(config_rows(values, cfg, weights, as_given, i))
-    return DesignBlock.concatenate(blocks)      # rows are linear in the values
+        yield config_rows(values, cfg, weights, as_given, i)   # rows are linear in values
 
 
 def write_predictions(path, evaluation: Evaluation) -> Path:

@@ -237,15 +237,26 @@ def committee_calibration(block: DesignBlock, predictions, members) -> dict:
         NaN below three rows). The last three leave out the rows where the spread is
         rounding (:func:`rows_with_spread`), counted in ``without_spread``.
     """
-    return _calibration(*committee_rows(block, predictions, members), block.kind)
+    return calibration_of_rows(block, *committee_rows(block, predictions, members)[:2])
 
 
 def committee_calibration_by_config_type(block: DesignBlock, predictions, members) -> dict:
     """:func:`committee_calibration` of each ``config_type``'s rows, ``{name: {...}}`` in
     sorted order: where a committee is cautious and where it is overconfident. Which rows
     have a spread is decided over all rows (:func:`rows_with_spread`), as in the total."""
-    rows = committee_rows(block, predictions, members)
-    return {name: _calibration(*rows, block.kind, block.config_type == name)
+    return calibration_of_rows(block, *committee_rows(block, predictions, members)[:2],
+                               by_config_type=True)
+
+
+def calibration_of_rows(block: DesignBlock, error, sd, *, by_config_type=False) -> dict:
+    """:func:`committee_calibration` (or, ``by_config_type``, its per-group form) from
+    each row's error and members' SD (:func:`committee_rows`), for a caller that has them
+    without the members' (rows, K) predictions (:func:`committee_sd`, one configuration
+    at a time)."""
+    seen = rows_with_spread(block.kind, sd)
+    if not by_config_type:
+        return _calibration(error, sd, seen, block.kind)
+    return {name: _calibration(error, sd, seen, block.kind, block.config_type == name)
             for name in sorted(set(block.config_type.tolist()))}
 
 
@@ -260,9 +271,15 @@ def committee_rows(block: DesignBlock, predictions, members):
         raise ValueError(f"members must have shape ({predictions.shape[0]}, K >= 2), got "
                          f"{members.shape}")
     error = report_unit_residuals(block, predictions)[:, 0]
-    member_errors = report_unit_residuals(block, members)   # labels cancel in the spread
-    sd = np.std(member_errors, axis=1, ddof=1)
+    sd = committee_sd(block, members)
     return error, sd, rows_with_spread(block.kind, sd)
+
+
+def committee_sd(block: DesignBlock, members) -> np.ndarray:
+    """Per row of ``block``, the SD of the members' predictions ``members`` (n_rows, K) in
+    the units of :func:`errors`; row by row, so rows taken in parts give the same bits."""
+    member_errors = report_unit_residuals(block, members)   # labels cancel in the spread
+    return np.std(member_errors, axis=1, ddof=1)
 
 
 def _calibration(error, sd, spread, kinds, mask=None) -> dict:

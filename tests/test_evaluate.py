@@ -275,3 +275,23 @@ def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: 
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141
     assert "rror" not in err and "Traceback" not in err, err
+
+
+def test_committee_calibration_one_configuration_at_a_time_is_the_whole_arrays(configs,
+                                                                                basis):
+    """`evaluate` takes a committee's SDs a configuration at a time (no (rows, K) array):
+    the same bits as the calibration of the whole spread rows."""
+    from acefit.evaluate import committee_spread_rows, prediction_rows
+    from acefit.metrics import committee_calibration, committee_calibration_by_config_type
+
+    model, c = _potential(basis, 5)
+    members = c + 0.003 * np.random.default_rng(6).standard_normal((4, len(c))) * (c != 0)
+    pot = Potential(basis, c, e0=model.e0, committee=members, committee_scale={"F": 2.0})
+    result = evaluate([model, pot], configs, resamples=20, progress=False)
+    assert result.committee[0] is None
+    rows = prediction_rows([pot], configs, progress=False)
+    spread = committee_spread_rows(pot, configs)
+    whole = rows.A[:, 0, None] + spread.A
+    assert result.committee[1] == committee_calibration(spread, rows.A[:, 0], whole)
+    assert result.committee_by_config_type[1] == committee_calibration_by_config_type(
+        spread, rows.A[:, 0], whole)
