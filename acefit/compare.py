@@ -74,9 +74,10 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     for label in list(paths):
         stored = _read_json(directory / "errors" / f"{label}.json", ("steps",))
         if stored is None or len(stored["steps"]) != len(paths[label]):
-            del paths[label]  # interrupted before its errors were evaluated
+            # interrupted before its errors were evaluated
+            steps = len(paths.pop(label))
             left_out[label] = ("no errors evaluated" if stored is None else
-                               f"errors of {len(stored['steps'])} of its {len(paths[label])} steps")
+                               f"errors of {len(stored['steps'])} of its {steps} steps")
             continue
         errors[label] = stored["steps"]
     configured = [s.get("label") or s.get("name") for s in cfg.get("solvers") or []

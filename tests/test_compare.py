@@ -211,6 +211,15 @@ def test_paths_left_out_of_a_comparison_are_named(two_runs, tmp_path, capsys):
     shutil.copytree(two_runs[0], run)
     assert main(["compare", str(run), "-o", str(tmp_path / "all")]) == EXIT_OK
     assert "left out" not in capsys.readouterr().err
+    # found by review: a path longer than its evaluated errors was a KeyError
+    evaluated = (run / "errors" / "asp.json").read_text()
+    errors = json.loads(evaluated)
+    n_steps = len(errors["steps"])
+    (run / "errors" / "asp.json").write_text(json.dumps({**errors,
+                                                         "steps": errors["steps"][:-1]}))
+    assert main(["compare", str(run), "-o", str(tmp_path / "cmp1")]) == EXIT_OK
+    assert f"asp (errors of {n_steps - 1} of its {n_steps} steps)" in capsys.readouterr().err
+    (run / "errors" / "asp.json").write_text(evaluated)
     (run / "errors" / "omp.json").unlink()
     assert main(["compare", str(run), "-o", str(tmp_path / "cmp")]) == EXIT_OK
     err = capsys.readouterr().err
