@@ -1070,14 +1070,24 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
             f"close{f' (the closest are {shortest:.3g} Å apart)' if shortest else ''}: the "
             "basis functions would see nothing; allowed: cutoffs beyond the neighbour "
             "distances of the data"))])
-    for a, b in sorted(set(closest) - inside):
-        get_logger().warning(
-            "basis.rcut: no %s-%s pair of the training data is within its cutoff %g Å (the "
-            "closest are %.3g Å apart), so its functions see nothing and are not fitted",
-            basis.elements[a], basis.elements[b], float(radial.rcut[a, b]), closest[a, b])
-    # elements, and pairs of elements, that no training configuration brings within the
-    # largest cutoff (with three elements, binary data leave a pair out)
+    # elements, and pairs of elements, whose functions see nothing (with three elements,
+    # binary data leave a pair out)
     present = sorted({index[z] for c in train for z in set(c.atoms.numbers.tolist())})
+    for a, b in itertools.combinations_with_replacement(present, 2):
+        if (a, b) in inside:
+            continue
+        if (a, b) in closest:   # near, but not within the pair's own cutoff
+            get_logger().warning(
+                "basis.rcut: no %s-%s pair of the training data is within its cutoff %g Å "
+                "(the closest are %.3g Å apart), so its functions see nothing and are not "
+                "fitted", basis.elements[a], basis.elements[b], float(radial.rcut[a, b]),
+                closest[a, b])
+        else:
+            get_logger().warning(
+                "no %s-%s pair of the training data is within the cutoff %g Å (no training "
+                "configuration has them near each other), so its functions see nothing and "
+                "are not fitted", basis.elements[a], basis.elements[b],
+                float(radial.rcut[a, b]))
     absent = [basis.elements[k] for k in range(len(index)) if k not in present]
     if absent:
         names = ", ".join(absent)
@@ -1087,13 +1097,6 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
             "basis.elements: no training configuration holds %s, so the functions of %s are "
             "not fitted (zero)%s: the potential cannot describe atoms of %s", names, names,
             e0, names)
-    for a, b in itertools.combinations_with_replacement(present, 2):
-        if (a, b) not in inside and (a, b) not in closest:
-            get_logger().warning(
-                "no %s-%s pair of the training data is within the cutoff %g Å (no training "
-                "configuration has them near each other), so its functions see nothing and "
-                "are not fitted", basis.elements[a], basis.elements[b],
-                float(radial.rcut[a, b]))
 
 
 def _warn_unused_readings(data, readings: dict) -> None:
@@ -1149,8 +1152,8 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     order or units in the labels; :mod:`acefit.consistency`) as ``readings``
     (``data.stress_reading``) reads them: those weighed in ``table``
     (:func:`weight_table`), and those of groups in the test data, unweighed or of the test
-    data only, whose test stress errors they make meaningless. A group is checked on its frames of every set together
-    (a reading applies to them all); the checks."""
+    data only, whose test stress errors they make meaningless. A group is checked on its
+    frames of every set together (a reading applies to them all); the checks."""
     from acefit.consistency import check_stresses, describe_reading
     from acefit.design import weights_for
 
