@@ -50,11 +50,16 @@ def config_error(cfg: dict, problems: list[tuple[str, str]]) -> ConfigError:
     """The ConfigError of ``problems`` ((key path, message) pairs) found in the loaded
     config ``cfg`` once the data or the basis are known, each named with its file and line
     as :func:`load_config` names the problems it finds."""
-    source = cfg.get("config_file", "<config>")
-    ctx = _Context(Path("."), _KEY_LINES.get(source, {}), source)
+    ctx = _loaded_context(cfg)
     for key, message in problems:
         ctx.error(key, message)
-    return ConfigError(ctx.problems, source)
+    return ConfigError(ctx.problems, ctx.source)
+
+
+def _loaded_context(cfg: dict) -> "_Context":
+    """A checking context for the loaded config ``cfg``: its file and key lines."""
+    source = cfg.get("config_file", "<config>")
+    return _Context(Path("."), _KEY_LINES.get(source, {}), source)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1242,14 +1247,13 @@ def check_radial_pairs(cfg, elements) -> None:
 
     from acefit.basis.radial import default_r0
 
-    source = cfg.get("config_file", "<config>")
-    ctx = _Context(Path("."), _KEY_LINES.get(source, {}), source)
+    ctx = _loaded_context(cfg)
     from_data = cfg["basis"]["elements"] is None
     _check_radial_pairs(ctx, cfg["basis"], list(elements),
                         "the training data's elements" if from_data else "basis.elements",
                         lambda a, b: default_r0(atomic_numbers[a], atomic_numbers[b]))
     if ctx.problems:
-        raise ConfigError(ctx.problems, source)
+        raise ConfigError(ctx.problems, ctx.source)
 
 
 def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
