@@ -5,10 +5,10 @@ cell vectors along non-periodic directions are irrelevant to the neighbours, so
 they are replaced by long vectors orthogonal to the periodic ones (matscipy needs
 an invertible cell); the atoms are translated into that box, and gaps between them
 wider than the cutoff along those directions narrowed (matscipy bins the whole box).
-The periodic vectors are Minkowski-reduced (the same lattice: matscipy's time grows
-steeply with the skew of the cell it is given), and atoms are wrapped into the cell
-along them (matscipy lost the pairs of an atom 1e10 Å out, silently, in 3.5 s). Pair
-vectors are unchanged by this.
+Periodic vectors skewed beyond :data:`SKEW_LIMIT` are Minkowski-reduced (the same
+lattice: matscipy's time grows steeply with the skew of the cell it is given), and atoms
+are wrapped into the cell along them (matscipy lost the pairs of an atom 1e10 Å out,
+silently, in 3.5 s). Pair vectors are unchanged by this, up to rounding.
 """
 
 from __future__ import annotations
