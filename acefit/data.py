@@ -23,6 +23,7 @@ from ase.data import chemical_symbols
 from acefit import readers
 from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit.elements import atomic_number
+from acefit.progress import get_logger
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 DEFAULT_CONFIG_TYPE = "default"
@@ -51,6 +52,64 @@ def config_type_name(value) -> str:
         ``str(value)``: ``"1"`` for 1 and numpy's int64 1, ``"1.5"`` for 1.5.
     """
     return str(value)
+
+
+def extxyz_reading(text: str):
+    """What ASE's extended XYZ reader makes of ``config_type=<text>`` in a frame's comment
+    line: a number for ``1``, ``010`` (10), ``1e3`` or ``nan``, a boolean for ``T``, ``F``,
+    ``true``, ``False``, ..., a list for ``1 2``, else the text. Quoted or not alike: ASE
+    converts ``config_type="1e3"`` too.
+
+    Parameters
+    ----------
+    text : str
+        The value as written (quotes and backslashes in it are escaped for ASE's reader).
+
+    Returns
+    -------
+    str, numpy number, bool, list or ndarray
+        As ASE's reader puts it in ``atoms.info`` (:func:`config_type_name` names it).
+    """
+    from ase.io.extxyz import key_val_str_to_dict
+
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return key_val_str_to_dict(f'config_type="{escaped}"')["config_type"]
+
+
+def converted_reading(value) -> str | None:
+    """What a ``config_type`` that was not read as text is, in words ("the number 1000.0",
+    "the boolean True", "the list [1 2]"); None for a string or an integer, whose name is
+    as written (``1``; ASE also reads ``010`` as 10, which this cannot see)."""
+    if isinstance(value, str):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return f"the boolean {bool(value)}"
+    if isinstance(value, (int, np.integer)):
+        return None
+    if isinstance(value, (float, np.floating)):
+        return f"the number {config_type_name(value)}"
+    return f"the list {config_type_name(value)}"     # ASE's array of "1 2" or "T F"
+
+
+def _warn_converted_config_types(configs, path, key) -> None:
+    """Warn, once per group, about the frames of ``path`` whose ``config_type`` (``key``
+    of ``atoms.info``) ASE read as a number that is not an integer, a boolean or a list
+    (:func:`converted_reading`): the group's name is then not what the file says (1e3 is
+    '1000.0', T is 'True'), and the config's keys must write that name."""
+    found = {}
+    for c in configs:
+        what = converted_reading(c.info.get(key, DEFAULT_CONFIG_TYPE))
+        if what is not None:
+            found.setdefault(c.config_type, (what, []))[1].append(c.index)
+    for name, (what, frames) in found.items():
+        more = f" and {len(frames) - 1} more frames" if len(frames) > 1 else ""
+        get_logger().warning(
+            "%s, %s%s: config_type is %s to ASE, not text (its extended XYZ reader reads "
+            "a value that looks like numbers, T, F, true or false as such, quoted or not), "
+            "so its group is named '%s': data.weights.config_type and "
+            "data.stress_reading.config_type write it so, quoted; to keep a name as "
+            "written, give it a letter (config_type=set_1e3)",
+            path, readers.frame_name(frames[0]), more, what, name)
 
 
 @dataclass
@@ -145,6 +204,9 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     Returns
     -------
     list of LabelledConfig
+        Each named by its ``config_type`` (:func:`config_type_name`); frames whose
+        config_type ASE read as a non-integer number, a boolean or a list (``1e3``, ``T``)
+        are warned about, once per group (:func:`converted_reading`).
 
     Raises
     ------
@@ -172,9 +234,11 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     record.setdefault("keys", []).append(f"{path}: {_describe_keys(present)}")
     if found is None:
         check_required_keys(require, keys, record)
-    return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
-                      config_type_key, force_weight_key)
-            for atoms, i in zip(frames, indices)]
+    configs = [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key,
+                         virial_key, config_type_key, force_weight_key)
+               for atoms, i in zip(frames, indices)]
+    _warn_converted_config_types(configs, path, config_type_key)
+    return configs
 
 
 def read_structures(path, *, name="structures file", every: int = 1, species=None,

@@ -659,3 +659,52 @@ def test_a_reader_error_without_a_message_is_named(tmp_path, frames):
             f"cannot read configurations from {path}: AssertionError in ASE's reader, "
             "without a message")):
         read_frames(path, "::2")
+
+
+# config_type=<as written>: ASE's reading, the group's name, warned?
+_XYZ_CONFIG_TYPES = [
+    ("bulk", "bulk", False), ("1", "1", False), ("-1", "-1", False),
+    ("1.5", "1.5", True), ("1e3", "1000.0", True), ('"1e3"', "1000.0", True),
+    ("1.0e+3", "1000.0", True), ("nan", "nan", True),
+    ("T", "True", True), ('"T"', "True", True), ("F", "False", True),
+    ("true", "True", True), ("False", "False", True), ('"1 2"', "[1 2]", True),
+    ("t", "t", False), ("yes", "yes", False), ("0x10", "0x10", False),
+]
+
+
+def _one_frame(config_type):
+    return (f"1\nconfig_type={config_type} energy=-1.0 pbc=\"F F F\" "
+            "Properties=species:S:1:pos:R:3\nH 0 0 0\n")
+
+
+@pytest.mark.parametrize("written, name, warned", _XYZ_CONFIG_TYPES)
+def test_config_types_ase_reads_as_numbers_or_booleans_are_named_and_warned_about(
+        tmp_path, caplog, written, name, warned):
+    """ASE's extended XYZ reader reads config_type=1e3 as 1000.0 and T as True, quoted or
+    not: the group is then '1000.0' or 'True', not what the file says, and weights keyed
+    1e3 or T would silently miss it. Such frames are warned about, naming the file, the
+    frame, the value as read and the name to write."""
+    path = tmp_path / "t.xyz"
+    path.write_text(_one_frame("bulk") + _one_frame(written) * 3)
+    with caplog.at_level("WARNING", logger="acefit"):
+        configs = load_configurations(path)
+    assert [c.config_type for c in configs] == ["bulk"] + [name] * 3
+    if not warned:
+        assert caplog.text == ""
+        return
+    (record,) = caplog.records         # once per group, not per frame
+    assert record.getMessage().startswith(f"{path}, frame 1 and 2 more frames: config_type "
+                                          "is the ")
+    assert f"so its group is named '{name}'" in record.getMessage()
+    assert "give it a letter (config_type=set_1e3)" in record.getMessage()
+
+
+@pytest.mark.parametrize("written, name, _", _XYZ_CONFIG_TYPES)
+def test_extxyz_reading_is_the_readers(tmp_path, written, name, _):
+    """:func:`extxyz_reading` (which the config's keys are checked with) reads a value as
+    the frames' reader does."""
+    from acefit.data import config_type_name, extxyz_reading
+
+    text = written[1:-1] if written.startswith('"') else written
+    assert config_type_name(extxyz_reading(text)) == name
+    assert extxyz_reading('a "b" c\\d') == 'a "b" c\\d'       # escaped for ASE's reader
