@@ -23,7 +23,8 @@ from typing import Any
 import yaml
 
 from acefit.consistency import STRESS_READINGS
-from acefit.data import DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name
+from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name,
+                         converted_reading, extxyz_reading)
 
 __all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "read_yaml",
            "yaml_problem", "render_markdown",
@@ -235,7 +236,10 @@ class GroupName(Str):
     names the group :func:`acefit.data.config_type_name` names the frames' number by,
     so that ``1:`` and ``'1':`` are one key. A boolean or null is refused, not named:
     YAML 1.1 reads yes, no, on and off as booleans too, and ``str`` of the boolean
-    would not be the word that was written."""
+    would not be the word that was written. So is an unquoted key that YAML 1.1 and
+    ASE's extended XYZ reader (:func:`acefit.data.extxyz_reading`) name differently:
+    ``010`` (8 to YAML, 10 to ASE), ``0x10``, ``1e3`` (text to YAML, 1000.0 to ASE),
+    ``T`` (text to YAML, True to ASE); the message names both quoted names."""
 
     doc_type = "config_type name"
 
@@ -243,14 +247,56 @@ class GroupName(Str):
         return "a config_type name (a string, or a number such as 1)"
 
     def check(self, value, path, ctx):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return config_type_name(value)
+        written = getattr(ctx.lines, "plain", {}).get(path)
         if isinstance(value, bool) or value is None:
-            ctx.error(path, f"{_found(value)}, as YAML reads an unquoted true, false, yes, "
-                            "no, on, off, null or ~; allowed: "
-                            f"{self.describe()}; quote a name such as 'yes'")
+            if written is None:
+                found, quote = _found(value), "a name such as 'yes'"
+            else:
+                what = "null" if value is None else f"the boolean {value}"
+                found = f"found the unquoted key {written}, which is {what}"
+                quote = f"the name: {_quoted_names(written)}"
+            ctx.error(path, f"{found}, as YAML 1.1 reads an unquoted true, false, yes, no, on, "
+                            f"off, null or ~; allowed: {self.describe()}; quote {quote}")
             return None
-        return super().check(value, path, ctx)
+        if isinstance(value, (int, float)):
+            name = config_type_name(value)
+        else:
+            name = super().check(value, path, ctx)
+        if written is None or name is None:
+            return name
+        by_ase = extxyz_reading(written)
+        if config_type_name(by_ase) != name:
+            ctx.error(path, f"found the unquoted key {written}, which YAML 1.1 reads as the "
+                            f"{_type_name(value)} {value!r} (the group {name!r}) and ASE's "
+                            f"extended XYZ reader as {_ase_words(by_ase)} (the group "
+                            f"{config_type_name(by_ase)!r}); allowed: the group's name "
+                            f"quoted: {_quoted_names(written)}")
+            return None
+        return name
+
+
+def _ase_words(value) -> str:
+    """What ASE's extended XYZ reader read, in words: "the number 1000.0", "the text
+    '0x10'"."""
+    converted = converted_reading(value)
+    if converted is not None:
+        return converted
+    return f"the text {value!r}" if isinstance(value, str) else f"the integer {value}"
+
+
+def _quoted_names(written: str) -> str:
+    """The quoted key of each group the unquoted key ``written`` may mean: the group of
+    ``config_type=<written>`` as ASE's extended XYZ reader names it, and a group named
+    ``written`` as text (of a file that keeps text, such as an ASE trajectory)."""
+    def quoted(name):
+        return "'" + name.replace("'", "''") + "'"
+
+    by_ase = config_type_name(extxyz_reading(written))
+    if by_ase == written:
+        return quoted(written)
+    return (f"{quoted(by_ase)} for the frames of config_type={written} in an extended XYZ "
+            f"file (as ASE reads it), or {quoted(written)} for a group named {written} as "
+            "text (from a file that keeps it, such as an ASE trajectory)")
 
 
 @dataclass
@@ -624,7 +670,11 @@ class Tagged(_Type):
 _LABEL_KEY = Nullable(Str())
 _STRESS_READING = Str(choices=tuple(STRESS_READINGS))
 _GROUP_KEYS = ("A number names the group of that `config_type` in the data, quoted or not "
-               "(`1:` is `'1':`); yes, no, on, off, true, false and null need quotes.")
+               "(`1:` is `'1':`); yes, no, on, off, true, false and null need quotes, and so "
+               "does an unquoted key that YAML 1.1 and ASE's extended XYZ reader read "
+               "differently: `010` (8 to YAML, 10 to ASE), `0x10`, `1e3` (text to YAML, "
+               "the group `'1000.0'` to ASE), `T` (the group `'True'` to ASE); the error names "
+               "the quoted name of each reading.")
 _DEFAULT_TOTALDEGREE = (20, 16, 12, 10)   # ACEBasis' default (a test checks they agree)
 _WEIGHT = Section(keys={
     "E": Key(Float(0), 30.0, "Weight of energy rows: w_E / √N on the total energy of an "
@@ -1085,7 +1135,7 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
     if not sep or not key or any(not name for name in key.split(".")):
         raise ConfigError([(where, "allowed: dotted.key=value, e.g. basis.rcut=5.5")], where)
     try:
-        parsed = _parse_yaml(value)[0]      # as the file is: no key given twice
+        parsed, parsed_lines = _parse_yaml(value)      # as the file is: no key given twice
     except yaml.YAMLError as exc:
         raise ConfigError([(where, f"the value is not valid YAML: {yaml_problem(exc)}")],
                           where) from None
@@ -1102,8 +1152,11 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
             path = ".".join(parents[:depth + 1])
             raise ConfigError([(where, f"{path} is {_found(node)}, not a mapping")], where)
     node[last] = parsed
-    for path in [p for p in (lines or {}) if p == key or p.startswith((key + ".", key + "["))]:
-        del lines[path]
+    plain = getattr(lines, "plain", {})
+    for known in (lines or {}, plain):
+        for path in [p for p in known if p == key or p.startswith((key + ".", key + "["))]:
+            del known[path]
+    plain.update((f"{key}.{path}", text) for path, text in parsed_lines.plain.items())
 
 
 def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict:
@@ -1411,9 +1464,19 @@ def yaml_problem(exc) -> str:
     return where + what
 
 
+class _KeyLines(dict):
+    """The line of every key path of a YAML text, and in ``plain`` the text of every key
+    written without quotes (``010``, which YAML 1.1 reads as 8): :class:`GroupName`
+    compares it with what YAML and ASE read."""
+
+    def __init__(self):
+        super().__init__()
+        self.plain: dict[str, str] = {}
+
+
 def _parse_yaml(text: str, empty=None):
     """Plain Python objects from YAML (``empty`` for a text without any), plus the line
-    number of every key path.
+    number of every key path (a :class:`_KeyLines`).
 
     Raises
     ------
@@ -1427,7 +1490,7 @@ def _parse_yaml(text: str, empty=None):
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    lines: dict[str, int] = {}
+    lines = _KeyLines()
     if node is None:
         return empty, lines
 
@@ -1448,6 +1511,8 @@ def _parse_yaml(text: str, empty=None):
                     raise _KeyProblem(sub, key_node.start_mark.line + 1,
                                       _duplicate_key(first, key, key_node.value))
                 lines[sub] = key_node.start_mark.line + 1
+                if isinstance(key_node, yaml.ScalarNode) and key_node.style is None:
+                    lines.plain[sub] = key_node.value
                 out[key] = build(value_node, sub)
             return out
         if isinstance(node, yaml.SequenceNode):

@@ -610,8 +610,9 @@ def test_config_type_keys_that_are_one_name_or_no_name_are_refused(tmp_path):
     # YAML 1.1 reads yes, on, ... as booleans: str(True) is not the name written
     (where, msg), = found_for("      yes: {E: 1}\n")
     assert where == "5: data.weights.config_type.True"
-    assert "found True (boolean), as YAML reads an unquoted true, false, yes" in msg
-    assert "quote a name such as 'yes'" in msg
+    assert msg.startswith("found the unquoted key yes, which is the boolean True, as YAML 1.1 "
+                          "reads an unquoted true, false, yes")
+    assert msg.endswith("; quote the name: 'yes'")
     (where, _), = found_for("      ~: {E: 1}\n")
     assert where == "5: data.weights.config_type.None"
     # keys Python cannot tell apart are named as written, not as 'duplicate key' of True
@@ -619,3 +620,54 @@ def test_config_type_keys_that_are_one_name_or_no_name_are_refused(tmp_path):
     assert where == "6: data.weights.config_type.True"
     assert msg == ("duplicate key: on (boolean True) equals the key 1 (integer) before it; "
                    "allowed: distinct keys, e.g. 'on' quoted")
+
+
+# an unquoted key: the group YAML 1.1 names, the group ASE's extended XYZ reader names
+# config_type=<key> (a name: the two agree on it, the key is taken)
+_UNQUOTED_GROUP_KEYS = [
+    ("md", "md"), ("1", "1"), ("1.5", "1.5"), ("1.50", "1.5"), ("1_000", "1000"),
+    ("1.0e+3", "1000.0"), ("nan", "nan"), ("bulk fcc", "bulk fcc"),
+    ("010", ("integer 8", "'8'", "the integer 10", "'10'")),
+    ("0x10", ("integer 16", "'16'", "the text '0x10'", "'0x10'")),
+    ("1e3", ("string '1e3'", "'1e3'", "the number 1000.0", "'1000.0'")),
+    ("T", ("string 'T'", "'T'", "the boolean True", "'True'")),
+    (".inf", ("number inf", "'inf'", "the text '.inf'", "'.inf'")),
+]
+
+
+@pytest.mark.parametrize("key, readings", _UNQUOTED_GROUP_KEYS)
+def test_unquoted_group_keys_yaml_and_ase_read_differently_are_refused(tmp_path, key,
+                                                                         readings):
+    """YAML 1.1 reads an unquoted 010 as the octal 8 and keeps 1e3 and T as text, while
+    ASE reads config_type=010 as 10, 1e3 as 1000.0 and T as True: such a key would weigh
+    no frame of the group it was written for. Refused with the key's line, naming each
+    reading and the quoted names to write; a key both read alike is taken."""
+    path = write(tmp_path, MINIMAL.replace("train.xyz\n", (
+        "train.xyz\n  weights:\n    config_type:\n      " + key + ": {E: 1}\n")))
+    if isinstance(readings, str):
+        assert list(load_config(path)["data"]["weights"]["config_type"]) == [readings]
+        return
+    yaml_reads, yaml_name, ase_reads, ase_name = readings
+    (where, msg), = problems(path)[0]
+    assert where == f"{path}:5: data.weights.config_type.{yaml_name[1:-1]}"
+    assert msg.startswith(f"found the unquoted key {key}, which YAML 1.1 reads as the "
+                          f"{yaml_reads} (the group {yaml_name}) and ASE's extended XYZ "
+                          f"reader as {ase_reads} (the group {ase_name}); allowed: the "
+                          f"group's name quoted: {ase_name}")
+    if ase_name != f"'{key}'":
+        assert msg.endswith(f"or '{key}' for a group named {key} as text (from a file that "
+                            "keeps it, such as an ASE trajectory)")
+    quoted = load_config(write(tmp_path, MINIMAL.replace("train.xyz\n", (
+        f"train.xyz\n  weights:\n    config_type:\n      {ase_name}: {{E: 1}}\n"))))
+    assert list(quoted["data"]["weights"]["config_type"]) == [ase_name[1:-1]]
+
+
+def test_unquoted_group_keys_of_overrides_are_checked_as_the_files(tmp_path):
+    """``--set`` keys are YAML too; a key it replaces loses its text (so that a quoted
+    override of an unquoted key is taken)."""
+    path = write(tmp_path, MINIMAL.replace("train.xyz\n", (
+        "train.xyz\n  weights:\n    config_type:\n      T: {E: 1}\n")))
+    with pytest.raises(ConfigError, match="found the unquoted key 010, which YAML 1.1"):
+        load_config(path, ["data.weights.config_type={010: {E: 2}}"])
+    cfg = load_config(path, ["data.weights.config_type={'T': {E: 2}}"])
+    assert cfg["data"]["weights"]["config_type"] == {"T": {"E": 2.0, "F": None, "V": None}}
