@@ -710,11 +710,13 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None):
     if pot is not None and hasattr(pot, "elements"):
         # a structure the potential cannot evaluate is bad input, not an unstable run
         for k, a in enumerate(configs):
-            unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements))
+            # by atomic number, as the basis and acefit evaluate's message list them
+            unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements),
+                             key=atomic_numbers.get)
             if unknown:
                 raise ValueError(f"{where[k]} ({_config_name(a, k)}) contains elements "
                                  f"{unknown} that the potential does not cover (it covers "
-                                 f"{sorted(pot.elements)})")
+                                 f"{list(pot.elements)})")
     names = [_config_name(a, k) for k, a in enumerate(configs)]
     if s.max_md_configs is not None and len(configs) > s.max_md_configs:
         # spread over the list (data files are often grouped by kind)

@@ -295,3 +295,24 @@ def test_committee_calibration_one_configuration_at_a_time_is_the_whole_arrays(c
     assert result.committee[1] == committee_calibration(spread, rows.A[:, 0], whole)
     assert result.committee_by_config_type[1] == committee_calibration_by_config_type(
         spread, rows.A[:, 0], whole)
+
+
+def test_evaluate_and_validate_list_elements_in_one_order():
+    """A structure with elements a potential lacks: acefit evaluate and acefit validate
+    name them, and the potential's, by atomic number, the basis' order (Zn before Ag,
+    Ni before Au), not one of them alphabetically (found by an earlier session)."""
+    from ase.build import bulk
+
+    from acefit.data import LabelledConfig
+    from acefit.validate import validate
+
+    basis = ACEBasis(["Au", "Ni"], order=2, totaldegree=4, rcut=4.0)
+    pot = Potential(basis, np.zeros(len(basis)))
+    atoms = bulk("Ni", "fcc", a=3.52, cubic=True)
+    atoms.numbers[:3] = [47, 30, 79]        # Ag, Zn, Au
+    with pytest.raises(ValueError, match=r"element\(s\) Zn, Ag not in the basis \(basis "
+                                         r"elements: Ni, Au\)"):
+        evaluate([pot], [LabelledConfig(atoms, energy=0.0, source="x.xyz")])
+    with pytest.raises(ValueError, match=r"contains elements \['Zn', 'Ag'\] that the potential "
+                                         r"does not cover \(it covers \['Ni', 'Au'\]\)"):
+        validate(pot, [atoms])
