@@ -471,9 +471,7 @@ def _init(args) -> int:
 
 
 def _fit(args, progress) -> int:
-    import yaml
-
-    from acefit.config import ConfigError, load_config
+    from acefit.config import ConfigError, dump_config, load_config
 
     try:
         cfg = load_config(args.config, args.overrides)
@@ -482,7 +480,7 @@ def _fit(args, progress) -> int:
     if args.output is not None:
         cfg["output"]["directory"] = str(args.output)
     if args.check:
-        print(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), end="")
+        print(dump_config(cfg), end="")
         print(f"# {args.config}: valid", file=sys.stderr)
         return EXIT_OK
     if args.plan:

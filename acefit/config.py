@@ -26,7 +26,7 @@ from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name,
                          converted_reading, extxyz_reading)
 
-__all__ = ["ConfigError", "load_config", "validate_config", "apply_override", "read_yaml",
+__all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override", "read_yaml",
            "yaml_problem", "render_markdown",
            "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
@@ -1113,6 +1113,30 @@ def load_config(path, overrides=()) -> dict:
     cfg["config_file"] = str(path.resolve())
     _KEY_LINES[cfg["config_file"]] = lines
     return cfg
+
+
+class _ConfigDumper(yaml.SafeDumper):
+    """Quotes a string that ASE's extended XYZ reader would read as another group
+    (``1e3``, ``T``): written plain, :class:`GroupName` would refuse it as a key."""
+
+
+def _represent_str(dumper, text):
+    quote = "'" if config_type_name(extxyz_reading(text)) != text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=quote)
+
+
+_ConfigDumper.add_representer(str, _represent_str)
+
+
+def dump_config(cfg: dict) -> str:
+    """A completed config (:func:`load_config`) as YAML that :func:`load_config` reads back
+    to the same settings: without the provenance key ``config_file``, and with group
+    names such as ``'1e3'`` quoted. Paths are absolute, so it is read alike from any
+    folder."""
+    from acefit.atomic import json_ready
+
+    settings = json_ready({k: v for k, v in cfg.items() if k != "config_file"})
+    return yaml.dump(settings, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True)
 
 
 def apply_override(raw, assignment: str, lines: dict | None = None) -> None:

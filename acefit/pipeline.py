@@ -42,12 +42,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from acefit import __version__
 from acefit.atomic import (flock, json_ready, make_folder, read_json, write_error, write_json,
                            write_text)
 from acefit.checkpoint_errors import evaluate_errors
+from acefit.config import dump_config
 from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger, raise_if_interrupted
 from acefit.selection import (METRIC_KEYS, headline, record_of_test_errors,
@@ -860,8 +860,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
         write_json(run_dir / RUN_FILES["state"], state)
-        write_text(run_dir / RUN_FILES["config"],
-                      yaml.safe_dump(json_ready(cfg), sort_keys=False, allow_unicode=True))
+        write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
         log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
                  " (resuming)" if resumed else "")
 

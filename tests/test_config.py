@@ -671,3 +671,26 @@ def test_unquoted_group_keys_of_overrides_are_checked_as_the_files(tmp_path):
         load_config(path, ["data.weights.config_type={010: {E: 2}}"])
     cfg = load_config(path, ["data.weights.config_type={'T': {E: 2}}"])
     assert cfg["data"]["weights"]["config_type"] == {"T": {"E": 2.0, "F": None, "V": None}}
+
+
+def test_a_completed_config_is_read_back_to_the_same_settings(tmp_path):
+    """The run's config.yaml and `acefit fit --check` print dump_config: `acefit fit` must
+    take it as it is (it was refused for its provenance key config_file, and would be for
+    a plain 1e3 or T group key), from another folder too (paths are absolute)."""
+    from acefit.config import dump_config
+
+    path = write(tmp_path, MINIMAL.replace(
+        "  train: train.xyz\n",
+        "  train: train.xyz\n  weights:\n    config_type: {'1e3': {E: 3.0}, 'T': {F: 2.0}, "
+        "'1000.0': {E: 4.0}, md: {V: 0.0}}\n"))
+    cfg = load_config(path, ["basis.rcut=5.5"])
+    elsewhere = tmp_path / "run" / "config.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(dump_config(cfg))
+    text = elsewhere.read_text()
+    assert "config_file" not in text and "'1e3':" in text and "'T':" in text
+    again = load_config(elsewhere)
+    assert again.pop("config_file") == str(elsewhere.resolve())
+    assert cfg.pop("config_file") == str(path.resolve())
+    assert again == cfg
+    assert list(again["data"]["weights"]["config_type"]) == ["1e3", "T", "1000.0", "md"]
