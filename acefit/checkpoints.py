@@ -417,11 +417,13 @@ def read_path(file, run: str | None = None, *, require_complete: bool = False) -
         return _read_run(file, run, runs[run], require_complete)
 
 
-def read_paths(file, *, require_complete: bool = False) -> dict[str, CheckpointPath]:
-    """Read every run of a path file, keyed by run name."""
+def read_paths(file, runs=None, *, require_complete: bool = False) -> dict[str, CheckpointPath]:
+    """Read the runs of a path file, keyed by run name: those named in ``runs`` that the
+    file holds (every run by default), each with its saved steps read once."""
     file = FsPath(file)
     with _open(file, "r") as f:
-        return {name: _read_run(file, name, g, require_complete) for name, g in f["runs"].items()}
+        return {name: _read_run(file, name, g, require_complete) for name, g in f["runs"].items()
+                if runs is None or name in runs}
 
 
 def _read_run(file, run, g, require_complete) -> CheckpointPath:

@@ -483,13 +483,12 @@ def _stored_paths(paths_file: Path, labels) -> dict:
     """The solver paths of ``labels`` that a run being resumed has stored, finished or
     interrupted. A damaged path file stops the resume with its name and the way on
     (--force), instead of the same error at every later attempt."""
-    from acefit.checkpoints import CheckpointError, list_runs, read_path
+    from acefit.checkpoints import CheckpointError, read_paths
 
     if not paths_file.exists():
         return {}
-    try:
-        return {label: read_path(paths_file, label) for label in list_runs(paths_file)
-                if label in labels}
+    try:    # one read: listing the runs first loaded an interrupted run's saved steps too
+        return read_paths(paths_file, set(labels))
     except CheckpointError as exc:
         raise CheckpointError(f"{exc}; the run cannot be resumed from it: pass --force to "
                               "compute its solver paths again (the assembled problem is "

@@ -280,6 +280,38 @@ def test_a_saved_step_that_does_not_read_ends_the_saved_steps(tmp_path, damage):
     assert list_runs(f)["omp"]["n_steps"] == 2
 
 
+def test_a_resume_reads_each_saved_step_of_the_interrupted_paths_once(tmp_path, monkeypatch):
+    """The stored paths of a resumed fit are read in one pass: listing the runs first
+    loaded an interrupted run's saved steps a second time (1000 steps of 5317 functions:
+    0.54 s, then 0.27 s). Runs not asked for are not read."""
+    import acefit.checkpoints as checkpoints
+    from acefit.pipeline import _stored_paths
+
+    f = tmp_path / "paths.h5"
+    eye = np.eye(4)
+    write_path(f, Path(solver="omp", params={"a": 1},
+                       steps=[Step(active=np.array([k]), coef=eye[k], lam=1.0) for k in range(2)]))
+    for run in ("asp", "old"):
+        w = CheckpointWriter(f, "asp", n_features=4, run=run)
+        for k in range(3):                  # never closed: the steps of a killed run
+            w(Step(active=np.array([k]), coef=eye[k], lam=float(k)))
+    loaded = []
+    real = checkpoints._saved_record
+
+    def counted(file):
+        if file.is_file():
+            loaded.append(file.relative_to(tmp_path).as_posix())
+        return real(file)
+
+    monkeypatch.setattr(checkpoints, "_saved_record", counted)
+    stored = _stored_paths(f, ["omp", "asp"])
+    assert sorted(loaded) == [f"paths.h5.steps/asp/{k:06d}.npz" for k in range(3)]
+    assert set(stored) == {"omp", "asp"} and not stored["asp"].complete
+    for label in stored:
+        _assert_same_path(stored[label], read_path(f, label))
+    assert set(read_paths(f, ["old"])) == {"old"} and set(read_paths(f)) == {"omp", "asp", "old"}
+
+
 def test_errors_name_the_file(tmp_path):
     missing = tmp_path / "nope.h5"
     with pytest.raises(CheckpointError, match="nope.h5.*does not exist"):
