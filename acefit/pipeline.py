@@ -24,7 +24,8 @@ Resuming: a finished solver path whose problem and parameters are unchanged is
 read back from ``paths.h5``, not recomputed; an interrupted path is recomputed
 (paths are deterministic, so the result equals an uninterrupted run; the log says
 whether it reproduced every checkpoint the interrupted run had written); errors
-already evaluated are read back; the cache makes re-assembly a file read. A
+already evaluated are read back; the cache makes re-assembly a file read. The stored
+paths are read first, so that a damaged ``paths.h5`` stops the resume before any work. A
 finished run is never overwritten unless ``force=True``.
 """
 
@@ -424,9 +425,10 @@ def _solver_params(spec, problem_key, gamma) -> dict:
 
 
 def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
-              subbases=None) -> dict:
+              subbases=None, stored=None) -> dict:
     """Every configured solver path, reusing finished ones; ``{label: Path}``.
-    ``subbases``: :func:`all_subbasis_masks` of the config, when already made."""
+    ``subbases``: :func:`all_subbasis_masks` of the config, when already made;
+    ``stored``: :func:`_stored_paths` of ``paths_file``, when already read."""
     from acefit.checkpoints import CheckpointWriter, read_path
 
     log = get_logger()
@@ -435,7 +437,8 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
     costs = _apriori_costs(cfg, basis, gamma)
     if subbases is None:  # before any path runs: a bad `totaldegrees` stops the run at once
         subbases = all_subbasis_masks(cfg, basis)
-    stored = _stored_paths(paths_file, [spec["label"] for spec in cfg["solvers"]])
+    if stored is None:
+        stored = _stored_paths(paths_file, _labels(cfg))
     paths = {}
     for spec in cfg["solvers"]:
         label = spec["label"]
@@ -481,8 +484,9 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
 
 def _stored_paths(paths_file: Path, labels) -> dict:
     """The solver paths of ``labels`` that a run being resumed has stored, finished or
-    interrupted. A damaged path file stops the resume with its name and the way on
-    (--force), instead of the same error at every later attempt."""
+    interrupted ({} without a path file). A damaged path file stops the resume with its
+    name and the way on (--force), instead of the same error at every later attempt;
+    :func:`run_fit` reads them before the data and the assembly, so it stops at once."""
     from acefit.checkpoints import CheckpointError, read_paths
 
     if not paths_file.exists():
@@ -493,6 +497,10 @@ def _stored_paths(paths_file: Path, labels) -> dict:
         raise CheckpointError(f"{exc}; the run cannot be resumed from it: pass --force to "
                               "compute its solver paths again (the assembled problem is "
                               "read from the cache)") from None
+
+
+def _labels(cfg: dict) -> list:
+    return [spec["label"] for spec in cfg["solvers"]]
 
 
 def _check_reproduced(label, old, new) -> None:
@@ -862,6 +870,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
         log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
                  " (resuming)" if resumed else "")
+        # first: a damaged path file found after the data, basis and assembly cost minutes
+        stored = _stored_paths(run_dir / RUN_FILES["paths"], _labels(cfg))
 
         t = time.perf_counter()
         data = load_data(cfg)
@@ -903,7 +913,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
         t = time.perf_counter()
         paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],
-                          progress=progress, subbases=subbases)
+                          progress=progress, subbases=subbases, stored=stored)
+        del stored  # the paths run_paths kept are in `paths`
         timings["solvers"] = time.perf_counter() - t
 
         t = time.perf_counter()
