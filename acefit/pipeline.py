@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import math
 import os
 import shutil
 import time
@@ -246,25 +245,30 @@ def repulsion_setting(cfg: dict):
     return repulsion_from_dict(cfg["repulsion"])
 
 
-def _log_repulsion_reach(cfg: dict, data) -> None:
-    """Say how far into the training data the core repulsion reaches: where it does, the
-    fit learns the labels less the repulsion; where it does not, the fit is unchanged."""
+def _shortest_distances(configs, cutoff: float) -> np.ndarray:
+    """Each configuration's shortest interatomic distance below ``cutoff`` (inf: none)."""
     from acefit.basis.neighbours import neighbour_pairs
 
+    return np.array([d.min() if len(d) else np.inf
+                     for d in (neighbour_pairs(c.atoms, cutoff)[3] for c in configs)])
+
+
+def _log_repulsion_reach(cfg: dict, data, nearest=None) -> None:
+    """Say how far into the training data the core repulsion reaches: where it does, the
+    fit learns the labels less the repulsion; where it does not, the fit is unchanged.
+    ``nearest``: :attr:`DataChecks.nearest`, whose search serves when the repulsion ends
+    within its cutoff (no second search of the training data)."""
     repulsion = repulsion_setting(cfg)
     if repulsion is None:
         return
-    shortest, reached = math.inf, 0
-    for c in data.train:
-        distances = neighbour_pairs(c.atoms, repulsion.outer)[3]
-        if len(distances):
-            reached += 1
-            shortest = min(shortest, float(distances.min()))
-    if reached:
+    if nearest is None or repulsion.outer > nearest[0]:
+        nearest = (repulsion.outer, _shortest_distances(data.train, repulsion.outer))
+    inside = nearest[1][nearest[1] < repulsion.outer]
+    if len(inside):
         get_logger().info("core repulsion %s: inside %g Å in %d of %d training configurations "
                           "(shortest distance %.2f Å); the fit learns their labels less it",
-                          repulsion.kind.upper(), repulsion.outer, reached, len(data.train),
-                          shortest)
+                          repulsion.kind.upper(), repulsion.outer, len(inside),
+                          len(data.train), float(inside.min()))
     else:
         get_logger().info("core repulsion %s: no training pair inside %g Å, so the fit is the "
                           "one without it", repulsion.kind.upper(), repulsion.outer)
@@ -885,8 +889,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("basis: %d functions (%s)", len(basis), basis_summary(basis))
         gamma = prior_scale(cfg, basis)  # a prior that overflows fails here, before assembly
         _check_sizes(cfg, len(basis))
-        stress_checks = check_against_data(cfg, data, basis)
-        _log_repulsion_reach(cfg, data)
+        checks = check_against_data(cfg, data, basis)
+        _log_repulsion_reach(cfg, data, checks.nearest)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
         write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
@@ -941,7 +945,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         state.update(status="finished", finished=timestamp(), wall_time_s=wall)
         report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
                               paths=paths, errors=errs, selected=exported, timings=timings,
-                              wall_time=wall, resumed=resumed, stress_checks=stress_checks)
+                              wall_time=wall, resumed=resumed, stress_checks=checks.stress)
         write_report(report, run_dir)
         write_json(run_dir / RUN_FILES["state"], state)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])
@@ -983,7 +987,19 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
                     ", ".join(beyond), n_functions)
 
 
-def check_against_data(cfg: dict, data, basis) -> list:
+@dataclass
+class DataChecks:
+    """What :func:`check_against_data` found that a fit uses later: ``stress``, the
+    stress checks (:func:`acefit.consistency.check_stresses`) of the training, validation
+    and test data; ``nearest``, a cutoff and each training configuration's shortest
+    interatomic distance below it (inf where none is), from the cutoff check's neighbour
+    search."""
+
+    stress: list
+    nearest: tuple
+
+
+def check_against_data(cfg: dict, data, basis) -> DataChecks:
     """What the loaded data and the config cannot do together, found before the assembly
     (so that a corrected config reuses the run directory): an error for an element the
     basis lacks (naming the file and frame), an error for a selection metric whose
@@ -993,9 +1009,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
     each other (:func:`_check_cutoff_reach`), a warning for
     config_type weights that match no training configuration and stress readings that
     read no stress (typos), and for stresses that disagree with their energies: weighed,
-    or of the test data only. Returns the stress checks
-    (:func:`acefit.consistency.check_stresses`) of the training, validation and test
-    data."""
+    or of the test data only. Returns the :class:`DataChecks`."""
     from acefit.config import config_error
     from acefit.data import check_elements
 
@@ -1018,7 +1032,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
             "functions (a lower basis.totaldegree or order), or more training data"))])
-    _check_cutoff_reach(cfg, data.train, basis)
+    nearest = _check_cutoff_reach(cfg, data.train, basis)
     _warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     present = {c.config_type for c in data.train}
@@ -1028,7 +1042,7 @@ def check_against_data(cfg: dict, data, basis) -> list:
             "data.weights.config_type: %s match no training configuration (their weights "
             "are unused); config_types in the training data: %s", unused, sorted(present))
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
-    return checks
+    return DataChecks(stress=checks, nearest=nearest)
 
 
 MAX_NEIGHBOURS = 5000
@@ -1036,13 +1050,14 @@ MAX_NEIGHBOURS = 5000
 metal; the Zuo cutoffs reach about 60)."""
 
 
-def _check_cutoff_reach(cfg: dict, train, basis) -> None:
+def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
     """Refuse cutoffs that no two training atoms are within (every function but the
     constants would see nothing), and warn about a pair whose training atoms come closer
     than the largest cutoff but never within the pair's own (its functions see nothing:
     a ``basis.rcut`` entry too short), a basis element in no training configuration and
     a pair of elements that no training configuration brings within its cutoff (their
-    functions are not fitted: binary data of a ternary basis)."""
+    functions are not fitted: binary data of a ternary basis). Returns the largest
+    cutoff and each training configuration's shortest distance below it (inf: none)."""
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.config import config_error
 
@@ -1059,10 +1074,12 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
                     f"shells, at most {MAX_NEIGHBOURS} neighbours (ACE uses 4-8 Å)"))])
     index = {z: k for k, z in enumerate(radial.elements)}
     inside, closest = set(), {}      # pairs (a, b) of element indices, a <= b
-    for c in train:
+    shortest = np.full(len(train), np.inf)
+    for k, c in enumerate(train):
         i, j, _, d = neighbour_pairs(c.atoms, radial.max_cutoff)
         if not len(d):
             continue
+        shortest[k] = d.min()
         kind = np.array([index[z] for z in c.atoms.numbers])
         a, b = np.minimum(kind[i], kind[j]), np.maximum(kind[i], kind[j])
         within = d < radial.rcut[a, b]
@@ -1072,11 +1089,10 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
             closest[pair] = min(closest.get(pair, np.inf), float(d[near].min()))
     if not inside:
         # (only now: how close the atoms do come, for the message)
-        shortest = min((float(d.min()) for c in train
-                        for d in [neighbour_pairs(c.atoms, 8.0)[3]] if len(d)), default=None)
+        apart = float(_shortest_distances(train, 8.0).min(initial=np.inf))
         raise config_error(cfg, [("basis.rcut", (
             f"found {cfg['basis']['rcut']}, and no two atoms of the training data are that "
-            f"close{f' (the closest are {shortest:.3g} Å apart)' if shortest else ''}: the "
+            f"close{f' (the closest are {apart:.3g} Å apart)' if apart < np.inf else ''}: the "
             "basis functions would see nothing; allowed: cutoffs beyond the neighbour "
             "distances of the data"))])
     # elements, and pairs of elements, whose functions see nothing (with three elements,
@@ -1106,6 +1122,7 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> None:
             "basis.elements: no training configuration holds %s, so the functions of %s are "
             "not fitted (zero)%s: the potential cannot describe atoms of %s", names, names,
             e0, names)
+    return radial.max_cutoff, shortest
 
 
 def _warn_unused_readings(data, readings: dict) -> None:

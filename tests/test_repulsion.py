@@ -361,3 +361,46 @@ def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog)
         verdicts = dimer_verdicts(Potential(basis, coef, repulsion=ZBL(1.0, 2.0)))
         warn_without_core(verdicts)
     assert verdicts["Cu-Cu"]["repulsive_core"] and "repulsive core" not in caplog.text
+
+
+@pytest.mark.parametrize("outer, searches", [(2.4, [4.5]), (5.0, [4.5, 5.0])])
+def test_the_repulsion_reach_is_read_from_the_cutoff_check_search(tmp_path, monkeypatch, caplog,
+                                                                  outer, searches):
+    """Before the assembly the training data are searched for neighbours once, by the
+    cutoff check, whose shortest distances say how far the repulsion reaches (its own
+    search, at repulsion.outer, was 15 ms of the Zuo Mo fit's 0.8 s before the assembly);
+    a repulsion beyond the largest cutoff is searched for on its own. The log line is
+    the one of its own search."""
+    import logging
+
+    import ase.io
+    from test_cli import QUICKSTART, tiny_config
+
+    import acefit.basis.neighbours as neighbours
+    from acefit.config import load_config
+    from acefit.pipeline import _log_repulsion_reach, build_basis, check_against_data, load_data
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("train.xyz", "test.xyz"):
+        ase.io.write(folder / name, ase.io.read(QUICKSTART / name, ":8"))
+    cfg = load_config(tiny_config(tmp_path, folder, extra=f"repulsion: {{kind: zbl, inner: "
+                                  f"1.6, outer: {outer}}}\n"))
+    data = load_data(cfg)
+    basis = build_basis(cfg, data.train)
+    real, cutoffs = neighbours.neighbour_pairs, []
+
+    def counted(atoms, cutoff):
+        cutoffs.append(cutoff)
+        return real(atoms, cutoff)
+
+    monkeypatch.setattr(neighbours, "neighbour_pairs", counted)
+    with caplog.at_level(logging.INFO, logger="acefit"):
+        _log_repulsion_reach(cfg, data, check_against_data(cfg, data, basis).nearest)
+        assert sorted(set(cutoffs)) == searches
+        assert len(cutoffs) == len(searches) * len(data.train)
+        shared = [r.getMessage() for r in caplog.records if "core repulsion" in r.getMessage()]
+        caplog.clear()
+        _log_repulsion_reach(cfg, data)
+        own = [r.getMessage() for r in caplog.records if "core repulsion" in r.getMessage()]
+    assert shared == own and f"inside {outer:g} Å in " in own[0]
