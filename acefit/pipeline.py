@@ -989,14 +989,16 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
 
 @dataclass
 class DataChecks:
-    """What :func:`check_against_data` found that a fit uses later: ``stress``, the
-    stress checks (:func:`acefit.consistency.check_stresses`) of the training, validation
-    and test data; ``nearest``, a cutoff and each training configuration's shortest
-    interatomic distance below it (inf where none is), from the cutoff check's neighbour
-    search."""
+    """What :func:`check_against_data` found that a fit or its plan uses later:
+    ``stress``, the stress checks (:func:`acefit.consistency.check_stresses`) of the
+    training, validation and test data; ``nearest``, a cutoff and each training
+    configuration's shortest interatomic distance below it (inf where none is), from the
+    cutoff check's neighbour search; ``train_rows``, the training rows per kind, all of
+    them and those with a nonzero weight (:func:`acefit.plan.row_counts`)."""
 
     stress: list
     nearest: tuple
+    train_rows: tuple
 
 
 def check_against_data(cfg: dict, data, basis) -> DataChecks:
@@ -1026,7 +1028,8 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     from acefit.plan import row_counts
 
     table = weight_table(cfg)
-    m = sum(row_counts(data.train, table)[1].values())
+    train_rows = row_counts(data.train, table)
+    m = sum(train_rows[1].values())
     if m < len(basis):      # the reduced form needs m >= n (found by fuzzing `acefit init`)
         raise config_error(cfg, [("basis", (
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
@@ -1042,7 +1045,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             "data.weights.config_type: %s match no training configuration (their weights "
             "are unused); config_types in the training data: %s", unused, sorted(present))
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
-    return DataChecks(stress=checks, nearest=nearest)
+    return DataChecks(stress=checks, nearest=nearest, train_rows=train_rows)
 
 
 MAX_NEIGHBOURS = 5000

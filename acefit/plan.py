@@ -54,9 +54,9 @@ def plan(cfg: dict) -> dict:
 
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
-    check_against_data(cfg, data, basis)        # what the fit would stop at
+    checks = check_against_data(cfg, data, basis)    # what the fit would stop at
     weights = weight_table(cfg)
-    train_all, train = row_counts(data.train, weights)
+    train_all, train = checks.train_rows
     val, _ = row_counts(data.val, weights)
     test, _ = row_counts(data.test, weights)
     n = len(basis)

@@ -45,3 +45,29 @@ def test_fewer_weighted_rows_than_functions_is_refused_before_the_assembly(tmp_p
         assert "basis: " in err and "but the training data give only" in err
         assert "allowed: a basis of at most" in err
     assert not (tmp_path / "run" / "cache").exists()
+
+
+def test_the_plan_counts_the_rows_of_each_set_once(tmp_path, monkeypatch):
+    """The training rows counted by the check of m >= n are the plan's (it counted them
+    a second time)."""
+    import ase.io
+    from test_cli import QUICKSTART, tiny_config
+
+    import acefit.plan
+    from acefit.config import load_config
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("train.xyz", "test.xyz"):
+        ase.io.write(data / name, ase.io.read(QUICKSTART / name, ":10"))
+    cfg = load_config(tiny_config(tmp_path, data))
+    real, counted = acefit.plan.row_counts, []
+
+    def counting(configs, weights):
+        counted.append(len(configs))
+        return real(configs, weights)
+
+    monkeypatch.setattr(acefit.plan, "row_counts", counting)
+    p = acefit.plan.plan(cfg)
+    assert counted == [p["configs"]["train"], p["configs"]["val"], p["configs"]["test"]]
+    assert sum(p["rows"]["train"].values()) <= sum(p["rows"]["train_all"].values())
