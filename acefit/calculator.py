@@ -4,7 +4,8 @@
 the coefficients with the basis first and gets forces and stress from the adjoint
 (``basis.energy_forces_stress``); no design rows are built. With ``committee=True``
 (a potential that carries a committee) each calculation also gives the members'
-energies and their spread; their forces and stresses cost the design rows, so they are
+energies and their spread; their forces and stresses cost a contraction of the K
+members' coefficients with the basis (no design rows: memory O(K x atoms)), so they are
 computed only when asked for.
 """
 
@@ -50,8 +51,9 @@ class ACECalculator(Calculator):
     ``energy_std`` their standard deviation (eV; ``atoms.calc.results`` after any
     calculation); ``forces_committee`` (K, n_atoms, 3), ``forces_std`` (n_atoms, 3, eV/Å)
     and ``stress_std`` (6, eV/Å³; periodic cells) when any of them is asked for
-    (``calc.get_property("forces_std", atoms)``), at the cost of the design rows (about
-    3x a plain evaluation, docs/benchmarks.md).
+    (``calc.get_property("forces_std", atoms)``), at the cost of the K members contracted
+    at once (about 2x a plain evaluation for K = 8, 2.5x for K = 32; no design rows,
+    docs/benchmarks.md).
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]

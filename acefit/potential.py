@@ -242,9 +242,10 @@ class Potential:
         None without ``forces``.
 
         A member differs from the model only in its coefficients, so this is the basis
-        values times the difference, scaled by ``committee_scale`` per quantity: the
-        energy needs only the site values (cheap), forces and stress the design rows. The
-        model itself is not evaluated.
+        contracted with the difference, scaled by ``committee_scale`` per quantity: the
+        energy needs only the site values (cheap), forces and stress the K differences
+        contracted at once (:meth:`acefit.ACEBasis.energy_forces_stress_many`: no design
+        rows, memory O(K x atoms)). The model itself is not evaluated.
 
         Raises
         ------
@@ -259,10 +260,8 @@ class Potential:
         if not forces:
             basis_energy = self.basis.site_values(atoms).sum(axis=0)
             return scale["E"] * (deviations @ basis_energy), None, None
-        values = self.basis.evaluate(atoms)
-        return (scale["E"] * (deviations @ values.energy),
-                scale["F"] * np.einsum("iak,mk->mia", values.forces, deviations),
-                scale["S"] * (deviations @ values.stress.T))
+        energy, member_forces, stress = self.basis.energy_forces_stress_many(atoms, deviations)
+        return scale["E"] * energy, scale["F"] * member_forces, scale["S"] * stress
 
     def committee_predictions(self, atoms, *, forces: bool = False, fit=None):
         """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) and stress (K, 6) of

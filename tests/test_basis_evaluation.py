@@ -279,6 +279,43 @@ def test_contracted_evaluation_equals_contracted_rows(cuau_basis):
         cuau_basis.energy_forces_stress(atoms, coef[:-1])
 
 
+@pytest.mark.parametrize("which", ["mo", "cuau", "cuau_pure2b"])
+def test_many_models_at_once_equal_the_design_rows_and_one_model_each(
+        which, mo_basis, cuau_basis, cuau_pure2b, monkeypatch):
+    """energy_forces_stress_many: K models contracted at once are the design rows times
+    each coefficient vector, and each model's own contracted evaluation, also when the
+    sites come in chunks of a few pairs; no periodic cell, NaN stresses."""
+    import acefit.basis.ace as ace
+
+    basis = _basis(which, mo_basis, cuau_basis, cuau_pure2b)
+    atoms = _mo(3) if which == "mo" else _cuau(3)
+    coefs = np.random.default_rng(4).normal(size=(3, len(basis)))
+    coefs[1, ::2] = 0.0
+    rows = basis.evaluate(atoms)
+    energy, forces, stress = basis.energy_forces_stress_many(atoms, coefs)
+    assert forces.shape == (3, len(atoms), 3) and stress.shape == (3, 6)
+    _close(energy, coefs @ rows.energy, 1e-12)
+    _close(forces, np.einsum("iak,mk->mia", rows.forces, coefs), 1e-12)
+    _close(stress, coefs @ rows.stress.T, 1e-12)
+    for m in range(3):
+        e, _, f, st = basis.energy_forces_stress(atoms, coefs[m])
+        _close(energy[m], e, 1e-12)
+        _close(forces[m], f, 1e-12)
+        _close(stress[m], st, 1e-12)
+    monkeypatch.setattr(ace, "_PAIRS_PER_CHUNK", 7)
+    chunked = basis.energy_forces_stress_many(atoms, coefs)
+    for a, b in zip((energy, forces, stress), chunked):
+        _close(a, b, 1e-13)
+    cluster = atoms.copy()
+    cluster.pbc = False
+    _, forces, stress = basis.energy_forces_stress_many(cluster, coefs[:2])
+    assert np.isfinite(forces).all() and np.isnan(stress).all() and stress.shape == (2, 6)
+    with pytest.raises(ValueError, match=r"coefs must have shape \(K, " + str(len(basis))):
+        basis.energy_forces_stress_many(atoms, coefs[:, :-1])
+    with pytest.raises(ValueError, match="coefs contains non-finite"):
+        basis.energy_forces_stress_many(atoms, np.full((2, len(basis)), np.nan))
+
+
 def test_subset_equals_column_selection(cuau_basis):
     atoms = _cuau(2)
     idx = np.array([len(cuau_basis) - 1, 3, 0, 17, 40])

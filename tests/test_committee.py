@@ -99,6 +99,21 @@ def test_member_predictions_are_those_of_the_members_as_potentials(model, atoms)
         np.testing.assert_allclose(stress[k], st, rtol=1e-9, atol=1e-14)
 
 
+def test_committee_forces_need_no_design_rows(model, atoms, monkeypatch):
+    """The members' forces and stresses are contracted (memory O(K x atoms)), never the
+    (atoms, 3, functions) design rows, in the potential and in the calculator."""
+    want = model.committee_predictions(atoms, forces=True)
+
+    def no_rows(*args, **kwargs):
+        raise AssertionError("design rows built")
+
+    monkeypatch.setattr(type(model.basis), "evaluate", no_rows)
+    for got, expected in zip(model.committee_predictions(atoms, forces=True), want):
+        np.testing.assert_array_equal(got, expected)
+    atoms.calc = ACECalculator(model, committee=True)
+    np.testing.assert_array_equal(atoms.calc.get_property("forces_committee", atoms), want[1])
+
+
 def test_committee_scale_widens_each_quantity_on_its_own(model, atoms):
     scale = {"E": 2.0, "F": 3.0, "S": 0.5}
     scaled = Potential(model.basis, model.coefficients, e0=model.e0, prune=False,

@@ -383,18 +383,13 @@ class ACEBasis:
 
         Stress is NaN when the configuration has no periodic direction or zero volume.
         """
-        coef = np.asarray(coef, dtype=float)
-        if coef.shape != (len(self),):
-            raise ValueError(f"coef must have shape ({len(self)},), got {coef.shape}")
-        if not np.all(np.isfinite(coef)):
-            raise ValueError("coef contains non-finite values")
+        coef = self._check_coef(coef, "coef", (len(self),))
         prep = self._prepare(atoms)
         t = self._tables
         n_atoms = len(atoms)
         energies = np.zeros(n_atoms)
         forces = np.zeros((n_atoms, 3))
         virial = np.zeros(6)
-        coef = np.ascontiguousarray(coef)
         for i0, i1 in self._chunks(prep[1]):
             ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
             kernels.contracted_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
@@ -405,6 +400,53 @@ class ACEBasis:
         volume = stress_volume(atoms)
         stress = virial / volume if volume is not None else np.full(6, np.nan)
         return float(energies.sum()), energies, forces, stress
+
+    def energy_forces_stress_many(self, atoms, coefs):
+        """K contracted models at once: energies (K,), forces (K, n_atoms, 3) and
+        stresses (K, 6), e.g. a committee's members or their differences to a model.
+
+        As K calls of :meth:`energy_forces_stress` (to rounding), without design rows:
+        the neighbour list, the radial and angular tables and each function's value and
+        derivative are computed once for all K; memory is O(K x atoms), not
+        O(atoms x functions) as :meth:`evaluate` is.
+
+        Parameters
+        ----------
+        coefs : array_like, shape (K, len(basis))
+            One coefficient vector a row.
+        """
+        coefs = self._check_coef(coefs, "coefs", (None, len(self)))
+        prep = self._prepare(atoms)
+        t = self._tables
+        n_models = len(coefs)
+        energy = np.zeros(n_models)
+        forces = np.zeros((n_models, len(atoms), 3))
+        virial = np.zeros((n_models, 6))
+        coef_t = np.ascontiguousarray(coefs.T)
+        for i0, i1 in self._chunks(prep[1]):
+            ptr, j, zj, D, d, R, dR, Y, dY = self._pair_data(prep, i0, i1, gradients=True)
+            kernels.multi_contracted_kernel(i0, i1, prep[0], ptr, j, zj, D, d, R, dR, Y, dY,
+                                            t["v_rad"], t["v_lm"], t["sp_v_ptr"],
+                                            t["centre_ptr"], t["centre_k"],
+                                            t["term_order"], t["term_ptr"], t["term_coef"],
+                                            t["term_v"], t["term_dpos"], t["d_ptr"],
+                                            t["d_col"], coef_t, energy, forces, virial)
+        volume = stress_volume(atoms)
+        stress = virial / volume if volume is not None else np.full((n_models, 6), np.nan)
+        return energy, forces, stress
+
+    @staticmethod
+    def _check_coef(coef, name, shape):
+        """``coef`` as a contiguous float array of ``shape`` (None: any length), finite."""
+        coef = np.ascontiguousarray(coef, dtype=float)
+        if coef.ndim != len(shape) or any(want is not None and got != want
+                                          for got, want in zip(coef.shape, shape)):
+            want = ", ".join("K" if w is None else str(w) for w in shape)
+            raise ValueError(f"{name} must have shape ({want}{',' * (len(shape) == 1)}), "
+                             f"got {coef.shape}")
+        if not np.all(np.isfinite(coef)):
+            raise ValueError(f"{name} contains non-finite values")
+        return coef
 
 
 # ---------------------------------------------------------------------------------------

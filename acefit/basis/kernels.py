@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["site_values_kernel", "design_kernel", "contracted_kernel"]
+__all__ = ["site_values_kernel", "design_kernel", "contracted_kernel",
+           "multi_contracted_kernel"]
 
 
 @njit(cache=True, nogil=True)
@@ -259,3 +260,77 @@ def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R,
             virial[3] += 0.5 * (ry * gz + rz * gy)
             virial[4] += 0.5 * (rx * gz + rz * gx)
             virial[5] += 0.5 * (rx * gy + ry * gx)
+
+
+@njit(cache=True, nogil=True)
+def multi_contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
+                            Y, dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, term_order,
+                            term_ptr, term_coef, term_v, term_dpos, d_ptr, d_col, coef_t,
+                            energy, forces, virial):
+    """:func:`contracted_kernel` of K models at once: ``coef_t`` (n, K) holds their
+    coefficients by column; adds to ``energy`` (K,), ``forces`` (K, n_atoms, 3) and
+    ``virial`` (K, 6).
+
+    Each function's value and sparse row of dB_k/dA_v are computed once per site (as in
+    :func:`design_kernel`) and scattered into the K adjoints W[v, m]; each pair's
+    d phi_v / d r_ij once, contracted with the K adjoints.
+    """
+    n_v = len(v_rad)
+    n_models = coef_t.shape[1]
+    A = np.zeros(n_v)
+    W = np.zeros((n_v, n_models))
+    Dval = np.zeros(len(d_col))
+    g = np.zeros((n_models, 3))
+    prefix = np.empty(5)  # scratch for _value_and_derivative (max order 4, plus one)
+    for i in range(i0, i1):
+        _densities(A, i, pair_ptr, i0, pair_sp, R, Y, v_rad, v_lm, sp_v_ptr)
+        zi = site_sp[i]
+        W[:, :] = 0.0  # W[v, m] = sum_k c_mk dB_k/dA_v
+        for kk in range(centre_ptr[zi], centre_ptr[zi + 1]):
+            k = centre_k[kk]
+            for q in range(d_ptr[k], d_ptr[k + 1]):
+                Dval[q] = 0.0
+            b = _value_and_derivative(k, A, term_order, term_ptr, term_coef, term_v,
+                                      term_dpos, Dval, 1.0, prefix)
+            ck = coef_t[k]
+            for m in range(n_models):
+                energy[m] += ck[m] * b
+            for q in range(d_ptr[k], d_ptr[k + 1]):
+                dv = Dval[q]
+                Wv = W[d_col[q]]
+                for m in range(n_models):
+                    Wv[m] += ck[m] * dv
+        for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):
+            j = pair_j[p]
+            zj = pair_sp[p]
+            inv = 1.0 / dist[p]
+            rx, ry, rz = Dvec[p, 0], Dvec[p, 1], Dvec[p, 2]
+            ux, uy, uz = rx * inv, ry * inv, rz * inv
+            g[:, :] = 0.0
+            for v in range(sp_v_ptr[zj], sp_v_ptr[zj + 1]):
+                rv = R[p, v_rad[v]]
+                lm = v_lm[v]
+                radial = dR[p, v_rad[v]] * Y[p, lm]
+                px = radial * ux + rv * dY[p, 0, lm]
+                py = radial * uy + rv * dY[p, 1, lm]
+                pz = radial * uz + rv * dY[p, 2, lm]
+                Wv = W[v]
+                for m in range(n_models):
+                    w = Wv[m]
+                    g[m, 0] += w * px
+                    g[m, 1] += w * py
+                    g[m, 2] += w * pz
+            for m in range(n_models):
+                gx, gy, gz = g[m, 0], g[m, 1], g[m, 2]
+                forces[m, j, 0] -= gx
+                forces[m, j, 1] -= gy
+                forces[m, j, 2] -= gz
+                forces[m, i, 0] += gx
+                forces[m, i, 1] += gy
+                forces[m, i, 2] += gz
+                virial[m, 0] += rx * gx
+                virial[m, 1] += ry * gy
+                virial[m, 2] += rz * gz
+                virial[m, 3] += 0.5 * (ry * gz + rz * gy)
+                virial[m, 4] += 0.5 * (rx * gz + rz * gx)
+                virial[m, 5] += 0.5 * (rx * gy + ry * gx)
