@@ -692,7 +692,7 @@ def _query(args, progress) -> int:
     import numpy as np
 
     from acefit.potential import Potential
-    from acefit.query import QUERY_SCORES, check_pool_files, query, read_pool
+    from acefit.query import QUERY_SCORES, check_pool_files, iter_pool, query
 
     # the paths before any work (-o is no folder: argparse): the output must not replace a
     # pool file (the user's data)
@@ -705,27 +705,23 @@ def _query(args, progress) -> int:
         raise ValueError(f"{target} has no committee to query; allowed: a potential fitted "
                          "with export.committee >= 2, or one written by `acefit export RUN "
                          "--budget T --committee 32`")
-    chosen, scored = [], 0
+    picks, scored = [], 0       # (score, pool file, frame number, force SD, energy SD)
     for f in args.pool:
-        frames = read_pool(f, every=args.every, species=args.species)   # names file, frame
+        # streamed: each frame scored as it is read (and checked, naming file and frame);
+        # read frame i is frame i * every of the file
+        frames = (atoms for _, atoms in iter_pool(f, every=args.every, species=args.species))
         result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
                        gap=args.gap // args.every,    # read frames are K file frames apart
-                       progress=progress,
-                       where=[f"{f}, frame {i * args.every}" for i in range(len(frames))])
-        scored += len(frames)
-        for i in result.chosen:
-            atoms = frames[i].copy()
-            atoms.calc = None
-            atoms.info.update(pool_file=str(f), pool_frame=int(i) * args.every,
-                              **{QUERY_SCORES["force"]: float(result.force_sd[i]),
-                                 QUERY_SCORES["energy"]: float(result.energy_sd[i])})
-            chosen.append((float(result.scores[i]), atoms))
-        print(f"{f}: {len(frames)} frames scored; largest atomic force SD (eV/Å) median "
+                       progress=progress, where=lambda i: f"{f}, frame {i * args.every}")
+        scored += len(result.scores)
+        picks += [(float(result.scores[i]), f, int(i) * args.every, float(result.force_sd[i]),
+                   float(result.energy_sd[i])) for i in result.chosen]
+        print(f"{f}: {len(result.scores)} frames scored; largest atomic force SD (eV/Å) median "
               f"{np.median(result.force_sd):.4f}, max {result.force_sd.max():.4f}; energy SD "
               f"(meV/atom) median {np.median(result.energy_sd):.3f}, max "
               f"{result.energy_sd.max():.3f}")
-    chosen.sort(key=lambda item: -item[0])
-    chosen = [atoms for _, atoms in chosen[:n]]         # n None: all
+    picks.sort(key=lambda pick: -pick[0])
+    chosen = _chosen_frames(picks[:n], args.every, args.species)   # n None: all
     from acefit.atomic import write_extxyz
 
     write_extxyz(args.output, chosen)
@@ -739,6 +735,36 @@ def _query(args, progress) -> int:
     print(f"\nwrote {args.output}: {len(chosen)} of {scored} frames, by {args.by} SD"
           + (f" above {args.threshold:g}" if args.threshold is not None else ""))
     return EXIT_OK
+
+
+def _chosen_frames(picks, every, species) -> list:
+    """The atoms of the chosen frames ``picks`` (score, pool file, frame number, force SD,
+    energy SD), in that order, read again from their files (the scoring kept no frame),
+    each file up to its last chosen frame; their scores, pool file and frame in
+    ``atoms.info``."""
+    from acefit.query import QUERY_SCORES, iter_pool
+
+    wanted = {}
+    for k, (_, f, frame, _, _) in enumerate(picks):
+        wanted.setdefault(f, {})[frame] = k
+    chosen = [None] * len(picks)
+    for f, frames in wanted.items():
+        last = max(frames)
+        for frame, atoms in iter_pool(f, every=every, species=species):
+            if frame in frames:
+                _, _, _, force_sd, energy_sd = picks[frames[frame]]
+                atoms.calc = None
+                atoms.info.update(pool_file=str(f), pool_frame=frame,
+                                  **{QUERY_SCORES["force"]: force_sd,
+                                     QUERY_SCORES["energy"]: energy_sd})
+                chosen[frames[frame]] = atoms
+            if frame >= last:
+                break
+        else:
+            raise ValueError(f"pool file {f} has no frame {last} any more: it changed while "
+                             "it was scored; allowed: a pool file left as it is until "
+                             "acefit query ends")
+    return chosen
 
 
 def _validate(args, progress) -> int:

@@ -243,8 +243,17 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
 
 def read_structures(path, *, name="structures file", every: int = 1, species=None,
                     **options) -> list:
+    """The frames of :func:`iter_structures` as a list."""
+    return [atoms for _, atoms in iter_structures(path, name=name, every=every,
+                                                  species=species, **options)]
+
+
+def iter_structures(path, *, name="structures file", every: int = 1, species=None,
+                    **options):
     """Every ``every``-th frame of ``path`` (unlabelled structures: an MD pool, start
-    structures), at least one, each checked with :func:`check_atoms`.
+    structures), at least one, each checked with :func:`check_atoms`, as
+    ``(frame number in the file, atoms)`` while they are read (a generator: a pool of any
+    length in the memory of one frame).
 
     Parameters
     ----------
@@ -261,7 +270,7 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
         The elements of LAMMPS atom types 1, 2, ..., for a dump of types (see
         :func:`read_frames`).
     **options
-        Passed to ``ase.io.read``.
+        Passed to ``ase.io.iread``.
 
     Raises
     ------
@@ -270,20 +279,24 @@ def read_structures(path, *, name="structures file", every: int = 1, species=Non
     ValueError
         The file cannot be read or holds no frame, or a frame no potential can evaluate
         (no atoms, non-finite positions or cell, a periodic cell without volume, two atoms
-        on one point); the message names the file and the frame.
+        on one point); the message names the file and the frame. A frame's error comes
+        after the frames before it were yielded.
     """
     path = Path(path)
-    frames = readers.read_frames(path, f"::{every}", name=name, species=species, **options)
-    if not frames:
+    count = 0
+    for i, atoms in enumerate(readers.iter_frames(path, f"::{every}", name=name,
+                                                  species=species, **options)):
+        check_atoms(atoms, f"{path}, frame {i * every}")
+        count += 1
+        yield i * every, atoms
+    if not count:
         raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
     # ASE skips frames unparsed: a cut last frame would pass unseen (read_frames checks a
     # LAMMPS text dump's last frame itself)
     if every > 1 and readers.file_format(path) != "lammps-dump-text":
-        readers.read_frames(path, f"{(len(frames) - 1) * every + 1}:", name=name,
-                            species=species, **options)
-    for i, atoms in enumerate(frames):
-        check_atoms(atoms, f"{path}, frame {i * every}")
-    return frames
+        for _ in readers.iter_frames(path, f"{(count - 1) * every + 1}:", name=name,
+                                     species=species, **options):
+            pass
 
 
 def _key_argument(label: str) -> str:

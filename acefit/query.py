@@ -10,8 +10,9 @@ uncertain ones to DFT. This module is the scoring and the choice:
   and the largest atomic force SD, the force deviation that such loops threshold;
 * :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
   above a threshold, a few per group of neighbouring frames at most;
-* :func:`read_pool` reads a pool file, each frame checked; :func:`check_pool_files`
-  checks the files of a pool before any is read.
+* :func:`iter_pool` reads a pool file frame by frame, each frame checked (so a pool is
+  scored in the memory of one frame), :func:`read_pool` all of it;
+  :func:`check_pool_files` checks the files of a pool before any is read.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["committee_deviation", "Query", "query", "read_pool", "check_pool_files",
-           "QUERY_SCORES"]
+__all__ = ["committee_deviation", "Query", "query", "iter_pool", "read_pool",
+           "check_pool_files", "QUERY_SCORES"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
@@ -72,13 +73,14 @@ class Query:
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
           by: str = "force", gap: int = 0, progress=None, where=None) -> Query:
     """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
-    choose the most uncertain.
+    choose the most uncertain. Only the scores are kept: ``frames`` may be a generator
+    (:func:`iter_pool`), read while it is scored.
 
     Parameters
     ----------
     potential : acefit.Potential
         With a committee.
-    frames : sequence of ase.Atoms
+    frames : iterable of ase.Atoms
         Of the potential's elements.
     n : int, optional
         Choose at most this many (default: every frame over ``threshold``).
@@ -93,10 +95,11 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         would (0: no such rule).
     progress : bool, optional
         Draw a progress bar (None: when stderr is a terminal).
-    where : sequence of str, optional
+    where : sequence of str or callable, optional
         How an error names each frame (default ``"frame {i}"``), e.g. its file and its
         frame number in that file when every K-th frame was read (as
-        :func:`acefit.validate.validate` takes it).
+        :func:`acefit.validate.validate` takes it); a callable takes the frame's index
+        in ``frames`` (for a generator, whose length is not known beforehand).
 
     Raises
     ------
@@ -118,19 +121,22 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         # no score is above NaN, yet `score <= nan` is False: every frame would be chosen
         raise ValueError(f"threshold={threshold}; allowed: a finite number")
     known = set(int(z) for z in potential.basis.numbers)
-    energy_sd, force_sd = np.empty(len(frames)), np.empty(len(frames))
-    with bar(len(frames), "committee on the pool", unit="frame", enabled=progress) as progress_bar:
+    name = (lambda i: f"frame {i}") if where is None else \
+        where if callable(where) else where.__getitem__
+    total = len(frames) if hasattr(frames, "__len__") else None
+    scores = []
+    with bar(total, "committee on the pool", unit="frame", enabled=progress) as progress_bar:
         for i, atoms in enumerate(frames):
             unknown = sorted(set(int(z) for z in atoms.numbers) - known)
             if unknown:
                 from ase.data import chemical_symbols
 
-                name = f"frame {i}" if where is None else where[i]
-                raise ValueError(f"{name}: element(s) "
+                raise ValueError(f"{name(i)}: element(s) "
                                  f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
                                  f"the potential (elements: {', '.join(potential.elements)})")
-            energy_sd[i], force_sd[i] = committee_deviation(atoms, potential)
+            scores.append(committee_deviation(atoms, potential))
             progress_bar.update(1)
+    energy_sd, force_sd = np.array(scores, dtype=float).reshape(-1, 2).T
     scores = force_sd if by == "force" else energy_sd
     chosen = []
     for i in np.argsort(-scores, kind="stable"):
@@ -142,9 +148,10 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
     return Query(energy_sd, force_sd, np.array(chosen, dtype=int), by)
 
 
-def read_pool(path, every: int = 1, species=None) -> list:
-    """Every ``every``-th frame of a pool file, each checked with
-    :func:`acefit.data.check_atoms`.
+def iter_pool(path, every: int = 1, species=None):
+    """Every ``every``-th frame of a pool file as ``(frame number in the file, atoms)``,
+    each checked with :func:`acefit.data.check_atoms`, while they are read (a generator:
+    :func:`acefit.data.iter_structures`, which names the file and frame of what it raises).
 
     Parameters
     ----------
@@ -156,13 +163,8 @@ def read_pool(path, every: int = 1, species=None) -> list:
         The elements of LAMMPS atom types 1, 2, ... (ASE's ``specorder``), for a LAMMPS
         dump of types without element names (:func:`acefit.readers.types_only`), which needs
         them. A file that names its elements ignores them, with a logged note.
-
-    Returns
-    -------
-    list of ase.Atoms
-        As :func:`acefit.data.read_structures` reads them (and raises for).
     """
-    from acefit.data import read_structures
+    from acefit.data import iter_structures
     from acefit.readers import types_only
 
     if species and Path(path).is_file() and not types_only(path):
@@ -171,7 +173,13 @@ def read_pool(path, every: int = 1, species=None) -> list:
         get_logger().info("note: --species ignored for %s: it names its elements; --species "
                           "is for LAMMPS dumps of atom types only", path)
         species = None
-    return read_structures(path, name="pool file", every=every, species=species)
+    return iter_structures(path, name="pool file", every=every, species=species)
+
+
+def read_pool(path, every: int = 1, species=None) -> list:
+    """The frames of :func:`iter_pool` as a list of ase.Atoms (frame i of it is frame
+    ``i * every`` of the file)."""
+    return [atoms for _, atoms in iter_pool(path, every, species)]
 
 
 def check_pool_files(paths) -> None:

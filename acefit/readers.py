@@ -31,7 +31,12 @@ SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
 
 def read_frames(path, index=":", *, name="configuration file", species=None,
                 **options) -> list:
-    """``ase.io.read(path, index, **options)`` as a list, after :func:`check_file` (``name``
+    """The frames of :func:`iter_frames` as a list."""
+    return list(iter_frames(path, index, name=name, species=species, **options))
+
+
+def iter_frames(path, index=":", *, name="configuration file", species=None, **options):
+    """``ase.io.iread(path, index, **options)``, after :func:`check_file` (``name``
     says what the file is, for its message), with a ValueError naming the file
     (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the
     frame, for a file that ends inside one (truncated) or an error in a frame ASE was
@@ -45,10 +50,10 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
 
     A LAMMPS text dump whose last frame is cut off is refused whatever ``index`` selects
     (:func:`_check_dump_end`): ASE's reader reads it with the atoms it finds.
-    """
-    import ase.io
-    from ase.io.formats import UnknownFileTypeError
 
+    A generator: each frame is yielded as ASE reads it (a pool of any length in the memory
+    of one frame), and the checks before the first frame run at the first ``next``.
+    """
     check_file(path, name)
     size = Path(path).stat().st_size
     if size == 0 or _empty(path):
@@ -64,11 +69,34 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
                          "...; allowed: the elements of its types, one per type in type order "
                          "(acefit query --species), or a dump that names them (LAMMPS "
                          "dump_modify element)")
-    frames = []
+    frames = _ase_frames(path, fmt, index, options)
+    if not by_type:
+        yield from frames
+    elif _selection(index) is None:     # counted from the file's end: named once all are read
+        frames = list(frames)
+        _elements_of_types(frames, species, [f"{path}, {frame_name(i)}" for i in
+                                             frame_indices(index, len(frames))])
+        yield from frames
+    else:
+        for k, atoms in enumerate(frames):
+            _elements_of_types([atoms], species,
+                               [f"{path}, {frame_name(_frame_number(index, k))}"])
+            yield atoms
+
+
+def _ase_frames(path, fmt, index, options):
+    """The frames ``ase.io.iread`` reads from ``path`` (of format ``fmt``), as they are
+    read; whatever ASE raises is a ValueError naming the file, and the frame where it
+    can be told (:func:`iter_frames`)."""
+    import ase.io
+    from ase.io.formats import UnknownFileTypeError
+
+    n_read = 0
     try:        # frame by frame: an error comes after the frames read before it
         with _readable(path, fmt) as source:
             for atoms in ase.io.iread(source, index=index, format=fmt, **options):
-                frames.append(atoms)
+                n_read += 1
+                yield atoms
     except CompressedFileError:     # named already (the decompressed copy's)
         raise
     except UnknownFileTypeError as exc:
@@ -80,7 +108,7 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
                          f"its name says (byte {exc.object[exc.start]:#04x} at position "
                          f"{exc.start}); allowed: a file ase.io.read reads") from exc
     except Exception as exc:  # ase raises many types; name the file
-        frame = _frame_number(index, len(frames))
+        frame = _frame_number(index, n_read)
         cut = -1 if frame is None else frame    # a file ends in its last frame
         short = _TRUNCATED.search(str(exc))
         if short:
@@ -95,13 +123,9 @@ def read_frames(path, index=":", *, name="configuration file", species=None,
                              f"{_xyz_count_problem(path)}: {detail}") from exc
         # ASE's extended XYZ reader scans every frame's count line before it yields one,
         # so an error before the first frame read is still that frame's
-        named = frames or fmt == "extxyz"
+        named = n_read or fmt == "extxyz"
         where = f", {frame_name(frame)}" if named and frame is not None else ""
         raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
-    if by_type:
-        _elements_of_types(frames, species, [f"{path}, {frame_name(i)}" for i in
-                                             frame_indices(index, len(frames))])
-    return frames
 
 
 def path_problem(path) -> str | None:

@@ -397,3 +397,94 @@ def test_a_threshold_is_a_finite_number(potential, tmp_path, capsys):
         assert f"argument {bad[0]}: found {bad[1]!r}; allowed: an integer >= {low}" in \
             _usage_error(argv + bad, capsys), bad
     assert not out.exists()
+
+
+def test_a_generator_pool_is_scored_as_a_list_is(potential):
+    pot = Potential.load(potential)
+    listed = query(pot, _pool(), n=3, gap=1)
+    streamed = query(pot, (atoms for atoms in _pool()), n=3, gap=1)
+    assert list(streamed.chosen) == list(listed.chosen)
+    np.testing.assert_array_equal(streamed.force_sd, listed.force_sd)
+    np.testing.assert_array_equal(streamed.energy_sd, listed.energy_sd)
+    alien = (atoms for atoms in _pool()[:2] + [bulk("Al", "fcc", a=4.05, cubic=True)])
+    with pytest.raises(ValueError, match=r"md.xyz, frame 4: element\(s\) Al not in"):
+        query(pot, alien, where=lambda i: f"md.xyz, frame {2 * i}")
+
+
+def test_the_cli_scores_a_pool_one_frame_at_a_time(potential, tmp_path, capsys, monkeypatch):
+    """`acefit query` keeps no pool in memory: while a frame is scored, the frames scored
+    before it are gone (it read the whole pool first, all 7 frames alive); the chosen
+    frames are read again for writing, from several files, with --every."""
+    import gc
+    import weakref
+
+    import acefit.query
+
+    pools = [tmp_path / "a.xyz", tmp_path / "b.xyz"]
+    ase.io.write(pools[0], _pool(), format="extxyz")
+    ase.io.write(pools[1], _pool()[::-1], format="extxyz")
+    seen, alive = [], []        # Atoms are unhashable: no WeakSet
+    score = acefit.query.committee_deviation
+
+    def counting(atoms, pot):
+        seen.append(weakref.ref(atoms))
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in seen))
+        return score(atoms, pot)
+
+    monkeypatch.setattr(acefit.query, "committee_deviation", counting)
+    out = tmp_path / "next.xyz"
+    assert _query(potential, pools, out, "-n", "3") == EXIT_OK
+    assert len(alive) == 14 and max(alive) <= 2
+    chosen = ase.io.read(out, ":")
+    assert [(a.info["pool_file"], a.info["pool_frame"]) for a in chosen][:2] == \
+        [(str(pools[0]), 6), (str(pools[1]), 0)]
+    want = _pool()
+    assert np.allclose(chosen[0].positions, want[6].positions)
+    assert "wrote" in capsys.readouterr().out
+    assert _query(potential, pools, out, "-n", "2", "--every", "3") == EXIT_OK
+    assert [a.info["pool_frame"] for a in ase.io.read(out, ":")] == [6, 0]
+    # a pool file cut short between the scoring and the writing is named
+    calls = []
+    iter_pool = acefit.query.iter_pool
+
+    def cut_on_second_read(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 2:
+            ase.io.write(path, _pool()[:3], format="extxyz")
+        return iter_pool(path, *args, **kwargs)
+
+    monkeypatch.setattr(acefit.query, "iter_pool", cut_on_second_read)
+    assert _query(potential, pools[:1], out, "-n", "1") == EXIT_ERROR
+    assert f"pool file {pools[0]} has no frame 6 any more: it changed while it was scored" \
+        in capsys.readouterr().err
+
+
+def test_frames_are_yielded_before_a_later_frame_fails(tmp_path):
+    from acefit.query import iter_pool
+
+    pool = tmp_path / "md.xyz"
+    frames = _pool()
+    frames[5].positions[1] = frames[5].positions[0]
+    ase.io.write(pool, frames, format="extxyz")
+    read = []
+    with pytest.raises(ValueError, match=re.escape(f"{pool}, frame 5: atoms 0 and 1 sit on")):
+        for number, atoms in iter_pool(pool):
+            read.append(number)
+    assert read == [0, 1, 2, 3, 4]
+    assert [number for number, _ in iter_pool(pool, every=2)][:2] == [0, 2]
+    # a dump of types names a bad type's frame as it is read, and counted from the file's
+    # end once all are read
+    from acefit.readers import iter_frames
+
+    dump = tmp_path / "md.dump"
+    _dump(dump, _pool(3)[:2])
+    _dump(tmp_path / "last.dump", _pool(1)[:1], types=[1, 2] * 8)
+    dump.write_text(dump.read_text() + (tmp_path / "last.dump").read_text())
+    frames = iter_frames(dump, "::2", species=["Cu"])
+    assert len(next(frames)) == 16          # the frame before is yielded first
+    with pytest.raises(ValueError, match=re.escape(f"{dump}, frame 2: LAMMPS atom type 2")):
+        next(frames)
+    with pytest.raises(ValueError, match=re.escape(f"{dump}, the last frame: LAMMPS atom "
+                                                   "type 2")):
+        next(iter_frames(dump, "-2:", species=["Cu"]))
