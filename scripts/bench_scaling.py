@@ -13,10 +13,20 @@ own peak during the call is tracemalloc's (a second, untimed call).
 2. ``evaluate``: ``acefit evaluate`` on an extended XYZ of N small EMT-labelled frames
    (8-32 atoms).
 3. ``query``: ``acefit query`` on an unlabelled pool of N such frames.
+4. ``committee``: in one process, the committee's force and stress spread of K members
+   from the design rows (as ``Potential.committee_spread`` did before it contracted the
+   K members at once) and contracted (``ACEBasis.energy_forces_stress_many``), on
+   rattled bcc Mo cells of 54, 432 and 5488 atoms with a Zuo Mo checkpoint-sized model
+   (order 3, totaldegree 25, rcut 6 Å, 1000 random active functions); seconds,
+   tracemalloc peak and the largest relative difference.
+5. ``pool``: ``acefit query`` on a pool of N frames of a 100-atom cell (fresh process,
+   peak - base RSS); run it with PYTHONPATH at two trees to compare them.
 
 Run:  python scripts/bench_scaling.py calculator --potential runs/quickstart/potential.h5 [--committee]
       python scripts/bench_scaling.py calculator --random 2000 --atoms 1000 10000 100000
       python scripts/bench_scaling.py files --potential runs/quickstart/potential.h5 --frames 1000 10000
+      python scripts/bench_scaling.py committee --members 8 32
+      python scripts/bench_scaling.py pool --potential runs/quickstart/potential.h5 --frames 2000
 """
 
 from __future__ import annotations
@@ -109,6 +119,83 @@ def child_calculator(args):
             "traced_mib": traced}
 
 
+def _mo_cell(k, seed=0):
+    """Rattled bcc Mo, k^3 cubic cells (2 k^3 atoms)."""
+    from ase.build import bulk
+
+    atoms = bulk("Mo", "bcc", a=3.16, cubic=True).repeat(k)
+    atoms.positions += 0.05 * np.random.default_rng(seed).normal(size=atoms.positions.shape)
+    return atoms
+
+
+def _spread_from_rows(basis, atoms, deviations):
+    """Energies, forces and stresses of K coefficient vectors from the design rows."""
+    rows = basis.evaluate(atoms)
+    return (deviations @ rows.energy, np.einsum("iak,mk->mia", rows.forces, deviations),
+            deviations @ rows.stress.T)
+
+
+def _timed_and_traced(fn, *args):
+    """(result, seconds, tracemalloc peak MiB of a second call)."""
+    import tracemalloc
+
+    start = time.perf_counter()
+    result = fn(*args)
+    seconds = time.perf_counter() - start
+    tracemalloc.start()
+    fn(*args)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return result, seconds, peak
+
+
+def committee(args):
+    """The committee spread from the design rows against contracted, in this process."""
+    from acefit import ACEBasis
+
+    basis = ACEBasis(["Mo"], order=3, totaldegree=25, rcut=6.0, r0=3.7, envelope="x")
+    rng = np.random.default_rng(1)
+    active = basis.subset(np.sort(rng.choice(len(basis), size=args.random, replace=False)))
+    print(f"{len(active)} active functions of {len(basis)}\n\n| atoms | K | design rows s | "
+          "contracted s | ratio | plain E+F+S s | design rows MiB | contracted MiB | "
+          "max rel. diff |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    coef = 1e-3 * rng.normal(size=len(active))
+    warm = _mo_cell(1)
+    for members in args.members:
+        deviations = 1e-4 * rng.normal(size=(members, len(active)))
+        _spread_from_rows(active, warm, deviations)         # numba compiled
+        active.energy_forces_stress_many(warm, deviations)
+        active.energy_forces_stress(warm, coef)
+        for k in args.cells:
+            atoms = _mo_cell(k)
+            old, t_old, m_old = _timed_and_traced(_spread_from_rows, active, atoms, deviations)
+            new, t_new, m_new = _timed_and_traced(active.energy_forces_stress_many, atoms,
+                                                  deviations)
+            start = time.perf_counter()
+            active.energy_forces_stress(atoms, coef)
+            t_plain = time.perf_counter() - start
+            diff = max(float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(old, new))
+            print(f"| {len(atoms)} | {members} | {t_old:.3f} | {t_new:.3f} | "
+                  f"{t_new / t_old:.2f} | {t_plain:.3f} | {m_old:.0f} | {m_new:.0f} | "
+                  f"{diff:.1e} |", flush=True)
+
+
+def write_pool(path, n_frames, seed=0):
+    """``n_frames`` rattled 100-atom fcc Cu cells with 20 % Au (5 x 5 x 1 cubic cells)."""
+    from ase.build import bulk
+    from ase.io import write
+
+    rng = np.random.default_rng(seed)
+    cell = bulk("Cu", "fcc", a=3.7, cubic=True).repeat((5, 5, 1))
+    frames = []
+    for _ in range(n_frames):
+        atoms = cell.copy()
+        atoms.numbers[rng.random(len(atoms)) < 0.2] = 79
+        atoms.positions += 0.05 * rng.normal(size=atoms.positions.shape)
+        frames.append(atoms)
+    write(path, frames, format="extxyz")
+
+
 def write_frames(path, n_frames, labelled, seed=0):
     """``n_frames`` rattled fcc/bcc Cu-Au cells of 8-32 atoms, EMT-labelled if asked."""
     from ase.build import bulk
@@ -140,11 +227,16 @@ def write_frames(path, n_frames, labelled, seed=0):
 
 
 def child_command(args):
-    """One ``acefit evaluate`` or ``acefit query`` in this process; time and peak memory."""
+    """One ``acefit evaluate`` or ``acefit query`` in this process; time and peak memory
+    (``--traced``: also tracemalloc's peak, what Python and numpy allocated)."""
+    import tracemalloc
+
     from acefit.cli import main
 
     argv = args.argv
     base = _maxrss_mib()
+    if args.traced:
+        tracemalloc.start()
     start = time.perf_counter()
     with open(os.devnull, "w") as null:
         stdout, sys.stdout = sys.stdout, null
@@ -152,8 +244,10 @@ def child_command(args):
             code = main(argv)
         finally:
             sys.stdout = stdout
-    return {"seconds": time.perf_counter() - start, "base_mib": base,
-            "peak_mib": _maxrss_mib(), "code": code}
+    seconds = time.perf_counter() - start
+    traced = tracemalloc.get_traced_memory()[1] / 2**20 if args.traced else None
+    return {"seconds": seconds, "base_mib": base, "peak_mib": _maxrss_mib(), "code": code,
+            "traced_mib": traced}
 
 
 def run_child(*argv):
@@ -164,18 +258,23 @@ def run_child(*argv):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["calculator", "files"])
+    parser.add_argument("what", choices=["calculator", "files", "committee", "pool"])
     parser.add_argument("--potential", help="potential file (else a random model)")
-    parser.add_argument("--random", type=int, default=2000,
-                        help="random model: active functions (default 2000)")
+    parser.add_argument("--random", type=int, default=None,
+                        help="random model: active functions (default 2000; committee: 1000)")
     parser.add_argument("--degree", type=float, nargs="+", default=[20, 16, 12],
                         help="random model: totaldegree of its order-3 basis")
     parser.add_argument("--committee", action="store_true",
                         help="calculator: also forces_std of the potential's committee")
     parser.add_argument("--atoms", type=int, nargs="+", default=[1000, 10000, 100000, 400000])
     parser.add_argument("--frames", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--members", type=int, nargs="+", default=[8, 32],
+                        help="committee: members K")
+    parser.add_argument("--cells", type=int, nargs="+", default=[3, 6, 14],
+                        help="committee: bcc Mo cells of 2 k^3 atoms")
     parser.add_argument("--scratch", default="/tmp/acefit_bench_scaling")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else list(argv)
     rest = argv[argv.index("--") + 1:] if "--" in argv else []
     args = parser.parse_args(argv[:len(argv) - len(rest) - bool(rest)] if rest else argv)
@@ -184,6 +283,10 @@ def main(argv=None):
         result = child_calculator(args) if args.what == "calculator" else child_command(args)
         print(json.dumps(result))
         return
+    if args.what == "committee":
+        args.random = args.random or 1000
+        return committee(args)
+    args.random = args.random or 2000
     model = ["--potential", args.potential] if args.potential else \
         ["--random", str(args.random), "--degree", *map(str, args.degree)]
     if args.what == "calculator":
@@ -207,6 +310,8 @@ def main(argv=None):
         raise SystemExit("files: --potential (with a committee) is needed")
     scratch = Path(args.scratch)
     scratch.mkdir(parents=True, exist_ok=True)
+    if args.what == "pool":
+        return query_pool(args, scratch)
     print("| command | frames | atoms | s | ms/frame | base MiB | peak MiB | peak − base |\n"
           "|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.frames:
@@ -227,6 +332,21 @@ def main(argv=None):
             print(f"| {name} | {n} | {n_atoms} | {r['seconds']:.1f} | "
                   f"{1e3 * r['seconds'] / n:.2f} | {r['base_mib']:.0f} | {r['peak_mib']:.0f} "
                   f"| {r['peak_mib'] - r['base_mib']:.0f} |", flush=True)
+
+
+def query_pool(args, scratch):
+    """``acefit query`` on pools of 100-atom frames, in a fresh process each."""
+    print("| frames | atoms | s | ms/frame | base MiB | peak MiB | peak − base | traced MiB |\n"
+          "|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in args.frames:
+        path = scratch / f"pool100_{n}.xyz"
+        if not path.exists():
+            write_pool(path, n)
+        r = run_child("files", "--traced", "--", "query", args.potential, "--pool", str(path), "-o",
+                      str(scratch / f"chosen100_{n}.xyz"), "-n", "10", "--no-progress")
+        print(f"| {n} | {100 * n} | {r['seconds']:.1f} | {1e3 * r['seconds'] / n:.2f} | "
+              f"{r['base_mib']:.0f} | {r['peak_mib']:.0f} | {r['peak_mib'] - r['base_mib']:.0f} "
+              f"| {r['traced_mib']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

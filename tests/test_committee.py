@@ -459,3 +459,15 @@ def test_a_committee_on_every_column_uses_the_system_as_it_is(problem):
     np.testing.assert_allclose(members, coef + deviations, rtol=1e-12)
     assert record["scale"] == {"E": 1.0, "F": 1.0, "S": 1.0}     # no validation set
     assert posterior_committee(np.zeros_like(coef), system, None, 5) == (None, None)
+
+
+def test_bench_scaling_compares_the_rows_with_the_contraction(capsys):
+    """scripts/bench_scaling.py committee: both ways agree to rounding in its table."""
+    from _scripts import load_script
+
+    load_script("bench_scaling").main(["committee", "--members", "2", "--cells", "1",
+                                       "--random", "40"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 2 |")]
+    assert len(rows) == 1
+    cells = [c.strip() for c in rows[0].split("|")[1:-1]]
+    assert cells[1] == "2" and float(cells[-1]) < 1e-12
