@@ -91,6 +91,24 @@ def site_values_kernel(i0, i1, site_sp, pair_ptr, pair_sp, R, Y, v_rad, v_lm, sp
             out[i, k] = _value(k, A, term_order, term_ptr, term_coef, term_v)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _add_pair_gradient(forces, virial, i, j, rx, ry, rz, gx, gy, gz):
+    """Add the pair (i, j) of vector r_ij = (rx, ry, rz), whose energy gradient with
+    respect to r_ij is (gx, gy, gz), to ``forces`` (n_atoms, 3) and ``virial`` (6,)."""
+    forces[j, 0] -= gx
+    forces[j, 1] -= gy
+    forces[j, 2] -= gz
+    forces[i, 0] += gx
+    forces[i, 1] += gy
+    forces[i, 2] += gz
+    virial[0] += rx * gx
+    virial[1] += ry * gy
+    virial[2] += rz * gz
+    virial[3] += 0.5 * (ry * gz + rz * gy)
+    virial[4] += 0.5 * (rx * gz + rz * gx)
+    virial[5] += 0.5 * (rx * gy + ry * gx)
+
+
 @njit(cache=True, nogil=True)
 def _gradients(G, i, pair_ptr, i0, pair_sp, Dvec, dist, R, dR, Y, dY, v_rad, v_lm,
                sp_v_ptr):
@@ -248,18 +266,7 @@ def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R,
                 gx += radial * ux + ang * dY[p, 0, lm]
                 gy += radial * uy + ang * dY[p, 1, lm]
                 gz += radial * uz + ang * dY[p, 2, lm]
-            forces[j, 0] -= gx
-            forces[j, 1] -= gy
-            forces[j, 2] -= gz
-            forces[i, 0] += gx
-            forces[i, 1] += gy
-            forces[i, 2] += gz
-            virial[0] += rx * gx
-            virial[1] += ry * gy
-            virial[2] += rz * gz
-            virial[3] += 0.5 * (ry * gz + rz * gy)
-            virial[4] += 0.5 * (rx * gz + rz * gx)
-            virial[5] += 0.5 * (rx * gy + ry * gx)
+            _add_pair_gradient(forces, virial, i, j, rx, ry, rz, gx, gy, gz)
 
 
 @njit(cache=True, nogil=True)
@@ -322,15 +329,4 @@ def multi_contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, di
                     g[m, 2] += w * pz
             for m in range(n_models):
                 gx, gy, gz = g[m, 0], g[m, 1], g[m, 2]
-                forces[m, j, 0] -= gx
-                forces[m, j, 1] -= gy
-                forces[m, j, 2] -= gz
-                forces[m, i, 0] += gx
-                forces[m, i, 1] += gy
-                forces[m, i, 2] += gz
-                virial[m, 0] += rx * gx
-                virial[m, 1] += ry * gy
-                virial[m, 2] += rz * gz
-                virial[m, 3] += 0.5 * (ry * gz + rz * gy)
-                virial[m, 4] += 0.5 * (rx * gz + rz * gx)
-                virial[m, 5] += 0.5 * (rx * gy + ry * gx)
+                _add_pair_gradient(forces[m], virial[m], i, j, rx, ry, rz, gx, gy, gz)
