@@ -24,7 +24,7 @@ import yaml
 
 from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name,
-                         converted_reading, extxyz_reading)
+                         extxyz_reading, reading_in_words)
 
 __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override", "read_yaml",
            "yaml_problem", "render_markdown",
@@ -268,20 +268,11 @@ class GroupName(Str):
         if config_type_name(by_ase) != name:
             ctx.error(path, f"found the unquoted key {written}, which YAML 1.1 reads as the "
                             f"{_type_name(value)} {value!r} (the group {name!r}) and ASE's "
-                            f"extended XYZ reader as {_ase_words(by_ase)} (the group "
+                            f"extended XYZ reader as {reading_in_words(by_ase)} (the group "
                             f"{config_type_name(by_ase)!r}); allowed: the group's name "
                             f"quoted: {_quoted_names(written)}")
             return None
         return name
-
-
-def _ase_words(value) -> str:
-    """What ASE's extended XYZ reader read, in words: "the number 1000.0", "the text
-    '0x10'"."""
-    converted = converted_reading(value)
-    if converted is not None:
-        return converted
-    return f"the text {value!r}" if isinstance(value, str) else f"the integer {value}"
 
 
 def _quoted_names(written: str) -> str:
@@ -1115,17 +1106,24 @@ def load_config(path, overrides=()) -> dict:
     return cfg
 
 
+class _GroupKey(str):
+    """A config_type key in :func:`dump_config`'s output."""
+
+
 class _ConfigDumper(yaml.SafeDumper):
-    """Quotes a string that ASE's extended XYZ reader would read as another group
-    (``1e3``, ``T``): written plain, :class:`GroupName` would refuse it as a key."""
+    """Quotes a config_type key that ASE's extended XYZ reader would read as another group
+    (``1e3``, ``T``): written plain, :class:`GroupName` would refuse it."""
 
 
-def _represent_str(dumper, text):
-    quote = "'" if config_type_name(extxyz_reading(text)) != text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=quote)
+def _represent_group_key(dumper, key):
+    quote = "'" if config_type_name(extxyz_reading(key)) != key else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(key), style=quote)
 
 
-_ConfigDumper.add_representer(str, _represent_str)
+_ConfigDumper.add_representer(_GroupKey, _represent_group_key)
+
+_GROUP_MAPS = (("data", "weights", "config_type"), ("data", "stress_reading", "config_type"))
+"""Where the config's config_type keys are (:class:`GroupName`)."""
 
 
 def dump_config(cfg: dict) -> str:
@@ -1136,6 +1134,11 @@ def dump_config(cfg: dict) -> str:
     from acefit.atomic import json_ready
 
     settings = json_ready({k: v for k, v in cfg.items() if k != "config_file"})
+    for path in _GROUP_MAPS:
+        parent = settings
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = {_GroupKey(k): v for k, v in parent[path[-1]].items()}
     return yaml.dump(settings, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True)
 
 

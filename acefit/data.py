@@ -23,7 +23,6 @@ from ase.data import chemical_symbols
 from acefit import readers
 from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit.elements import atomic_number
-from acefit.progress import get_logger
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 DEFAULT_CONFIG_TYPE = "default"
@@ -76,40 +75,31 @@ def extxyz_reading(text: str):
     return key_val_str_to_dict(f'config_type="{escaped}"')["config_type"]
 
 
-def converted_reading(value) -> str | None:
-    """What a ``config_type`` that was not read as text is, in words ("the number 1000.0",
-    "the boolean True", "the list [1 2]"); None for a string or an integer, whose name is
-    as written (``1``; ASE also reads ``010`` as 10, which this cannot see)."""
+def reading_in_words(value) -> str:
+    """A ``config_type`` as a reader gave it, in words: "the number 1000.0", "the boolean
+    True", "the list [1 2]", "the integer 10", "the text '0x10'"."""
     if isinstance(value, str):
-        return None
+        return f"the text {value!r}"
     if isinstance(value, (bool, np.bool_)):
         return f"the boolean {bool(value)}"
     if isinstance(value, (int, np.integer)):
-        return None
+        return f"the integer {int(value)}"
     if isinstance(value, (float, np.floating)):
         return f"the number {config_type_name(value)}"
     return f"the list {config_type_name(value)}"     # ASE's array of "1 2" or "T F"
 
 
-def _warn_converted_config_types(configs, path, key) -> None:
-    """Warn, once per group, about the frames of ``path`` whose ``config_type`` (``key``
-    of ``atoms.info``) ASE read as a number that is not an integer, a boolean or a list
-    (:func:`converted_reading`): the group's name is then not what the file says (1e3 is
-    '1000.0', T is 'True'), and the config's keys must write that name."""
-    found = {}
-    for c in configs:
-        what = converted_reading(c.info.get(key, DEFAULT_CONFIG_TYPE))
-        if what is not None:
-            found.setdefault(c.config_type, (what, []))[1].append(c.index)
-    for name, (what, frames) in found.items():
-        more = f" and {len(frames) - 1} more frames" if len(frames) > 1 else ""
-        get_logger().warning(
-            "%s, %s%s: config_type is %s to ASE, not text (its extended XYZ reader reads "
-            "a value that looks like numbers, T, F, true or false as such, quoted or not), "
-            "so its group is named '%s': data.weights.config_type and "
-            "data.stress_reading.config_type write it so, quoted; to keep a name as "
-            "written, give it a letter (config_type=set_1e3)",
-            path, readers.frame_name(frames[0]), more, what, name)
+def ase_group_hints(keys, groups) -> str:
+    """For the config_type ``keys`` that name no group of the data, the group ASE's
+    extended XYZ reader names each of them (``'1e3'`` is ``'1000.0'``: it reads
+    ``config_type=1e3`` as a number), where that group is among ``groups``; "" when none
+    is. Appended to the warnings about keys that match nothing."""
+    hints = [f"; config_type={key} of an extended XYZ file is the group '{name}' (ASE "
+             f"reads it as {reading_in_words(reading)}): key it so"
+             for key in keys
+             for reading in [extxyz_reading(key)]
+             for name in [config_type_name(reading)] if name != key and name in groups]
+    return "".join(hints)
 
 
 @dataclass
@@ -204,9 +194,7 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     Returns
     -------
     list of LabelledConfig
-        Each named by its ``config_type`` (:func:`config_type_name`); frames whose
-        config_type ASE read as a non-integer number, a boolean or a list (``1e3``, ``T``)
-        are warned about, once per group (:func:`converted_reading`).
+        Each named by its ``config_type`` (:func:`config_type_name`).
 
     Raises
     ------
@@ -234,11 +222,9 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     record.setdefault("keys", []).append(f"{path}: {_describe_keys(present)}")
     if found is None:
         check_required_keys(require, keys, record)
-    configs = [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key,
-                         virial_key, config_type_key, force_weight_key)
-               for atoms, i in zip(frames, indices)]
-    _warn_converted_config_types(configs, path, config_type_key)
-    return configs
+    return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
+                      config_type_key, force_weight_key)
+            for atoms, i in zip(frames, indices)]
 
 
 def read_structures(path, *, name="structures file", every: int = 1, species=None,

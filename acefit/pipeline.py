@@ -48,6 +48,7 @@ from acefit.atomic import (flock, json_ready, make_folder, read_json, write_erro
                            write_text)
 from acefit.checkpoint_errors import evaluate_errors
 from acefit.config import dump_config
+from acefit.data import ase_group_hints
 from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger, raise_if_interrupted
 from acefit.selection import (METRIC_KEYS, headline, record_of_test_errors,
@@ -1043,7 +1044,8 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     if unused:
         get_logger().warning(
             "data.weights.config_type: %s match no training configuration (their weights "
-            "are unused); config_types in the training data: %s", unused, sorted(present))
+            "are unused); config_types in the training data: %s%s", unused, sorted(present),
+            ase_group_hints(unused, present))
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
     return DataChecks(stress=checks, nearest=nearest, train_rows=train_rows)
 
@@ -1142,7 +1144,7 @@ def _warn_unused_readings(data, readings: dict) -> None:
         get_logger().warning(
             "data.stress_reading.config_type: %s match no configuration with a stress in the "
             "training, validation or test data (their readings read nothing); config_types "
-            "with stresses: %s", unused, sorted(stressed))
+            "with stresses: %s%s", unused, sorted(stressed), ase_group_hints(unused, stressed))
     if readings["default"] != "as_labelled" and not stressed - set(by_group):
         get_logger().warning(
             "data.stress_reading.default: %s reads no stress (%s); it applies to the "

@@ -689,6 +689,7 @@ def test_a_completed_config_is_read_back_to_the_same_settings(tmp_path):
     elsewhere.write_text(dump_config(cfg))
     text = elsewhere.read_text()
     assert "config_file" not in text and "'1e3':" in text and "'T':" in text
+    assert "'F':" not in text and "\n      F: 1.0\n" in text    # only group names quoted
     again = load_config(elsewhere)
     assert again.pop("config_file") == str(elsewhere.resolve())
     assert cfg.pop("config_file") == str(path.resolve())
