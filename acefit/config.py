@@ -1184,6 +1184,8 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
         for path in [p for p in known if p == key or p.startswith((key + ".", key + "["))]:
             del known[path]
     plain.update((f"{key}.{path}", text) for path, text in parsed_lines.plain.items())
+    names = key.split(".")    # unquoted text, as the same keys written plain in the file
+    plain.update((".".join(names[:depth + 1]), names[depth]) for depth in range(len(names)))
 
 
 def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict:

@@ -671,6 +671,12 @@ def test_unquoted_group_keys_of_overrides_are_checked_as_the_files(tmp_path):
         load_config(path, ["data.weights.config_type={010: {E: 2}}"])
     cfg = load_config(path, ["data.weights.config_type={'T': {E: 2}}"])
     assert cfg["data"]["weights"]["config_type"] == {"T": {"E": 2.0, "F": None, "V": None}}
+    # a dotted key is unquoted text too (found by review: it was taken as the group '1e3')
+    with pytest.raises(ConfigError, match="found the unquoted key 1e3, which YAML 1.1"):
+        load_config(path, ["data.weights.config_type.1e3.E=2"])
+    cfg = load_config(path, ["data.weights.config_type={'T': {E: 2}}",
+                             "data.weights.config_type.md.E=2", "basis.rcut=5.5"])
+    assert cfg["data"]["weights"]["config_type"]["md"]["E"] == 2.0
 
 
 def test_a_completed_config_is_read_back_to_the_same_settings(tmp_path):
