@@ -692,7 +692,7 @@ def _query(args, progress) -> int:
     import numpy as np
 
     from acefit.potential import Potential
-    from acefit.query import QUERY_SCORES, check_pool_files, iter_pool, query
+    from acefit.query import QUERY_SCORES, check_pool_files, iter_pool, pool_species, query
 
     # the paths before any work (-o is no folder: argparse): the output must not replace a
     # pool file (the user's data)
@@ -706,10 +706,11 @@ def _query(args, progress) -> int:
                          "with export.committee >= 2, or one written by `acefit export RUN "
                          "--budget T --committee 32`")
     picks, scored = [], 0       # (score, pool file, frame number, force SD, energy SD)
+    species = {f: pool_species(f, args.species) for f in args.pool}   # one note per file
     for f in args.pool:
         # streamed: each frame scored as it is read (and checked, naming file and frame);
         # read frame i is frame i * every of the file
-        frames = (atoms for _, atoms in iter_pool(f, every=args.every, species=args.species))
+        frames = (atoms for _, atoms in iter_pool(f, every=args.every, species=species[f]))
         result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
                        gap=args.gap // args.every,    # read frames are K file frames apart
                        progress=progress, where=lambda i: f"{f}, frame {i * args.every}")
@@ -721,7 +722,7 @@ def _query(args, progress) -> int:
               f"(meV/atom) median {np.median(result.energy_sd):.3f}, max "
               f"{result.energy_sd.max():.3f}")
     picks.sort(key=lambda pick: -pick[0])
-    chosen = _chosen_frames(picks[:n], args.every, args.species)   # n None: all
+    chosen = _chosen_frames(picks[:n], args.every, species)   # n None: all
     from acefit.atomic import write_extxyz
 
     write_extxyz(args.output, chosen)
@@ -741,7 +742,7 @@ def _chosen_frames(picks, every, species) -> list:
     """The atoms of the chosen frames ``picks`` (score, pool file, frame number, force SD,
     energy SD), in that order, read again from their files (the scoring kept no frame),
     each file up to its last chosen frame; their scores, pool file and frame in
-    ``atoms.info``."""
+    ``atoms.info``. ``species``: per pool file, :func:`acefit.query.pool_species`."""
     from acefit.query import QUERY_SCORES, iter_pool
 
     wanted = {}
@@ -750,7 +751,7 @@ def _chosen_frames(picks, every, species) -> list:
     chosen = [None] * len(picks)
     for f, frames in wanted.items():
         last = max(frames)
-        for frame, atoms in iter_pool(f, every=every, species=species):
+        for frame, atoms in iter_pool(f, every=every, species=species[f]):
             if frame in frames:
                 _, _, _, force_sd, energy_sd = picks[frames[frame]]
                 atoms.calc = None

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["committee_deviation", "Query", "query", "iter_pool", "read_pool",
+__all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
            "check_pool_files", "QUERY_SCORES"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
@@ -165,6 +165,14 @@ def iter_pool(path, every: int = 1, species=None):
         them. A file that names its elements ignores them, with a logged note.
     """
     from acefit.data import iter_structures
+
+    return iter_structures(path, name="pool file", every=every,
+                           species=pool_species(path, species))
+
+
+def pool_species(path, species):
+    """``species`` for a LAMMPS dump of atom types (:func:`acefit.readers.types_only`),
+    None for a file that names its elements, with a logged note that they are ignored."""
     from acefit.readers import types_only
 
     if species and Path(path).is_file() and not types_only(path):
@@ -172,8 +180,8 @@ def iter_pool(path, every: int = 1, species=None):
 
         get_logger().info("note: --species ignored for %s: it names its elements; --species "
                           "is for LAMMPS dumps of atom types only", path)
-        species = None
-    return iter_structures(path, name="pool file", every=every, species=species)
+        return None
+    return species
 
 
 def read_pool(path, every: int = 1, species=None) -> list:

@@ -323,6 +323,7 @@ def test_species_serve_lammps_dumps_and_must_be_elements(potential, tmp_path, ca
     captured = capsys.readouterr()
     assert f"note: --species ignored for {pool}: it names its elements; --species is for " \
         "LAMMPS dumps of atom types only" in captured.err and "1 of 7 frames" in captured.out
+    assert captured.err.count("--species ignored") == 1    # not again when the chosen are read
     out.unlink()
     argv = ["query", str(potential), "--pool", str(pool), "-o", str(out), "--species"]
     for bad, name in ((["Xx", "Yy"], "Xx"), (["Cu", "au"], "au"), (["X"], "X")):
