@@ -418,8 +418,12 @@ def read_path(file, run: str | None = None, *, require_complete: bool = False) -
 
 
 def read_paths(file, runs=None, *, require_complete: bool = False) -> dict[str, CheckpointPath]:
-    """Read the runs of a path file, keyed by run name: those named in ``runs`` that the
-    file holds (every run by default), each with its saved steps read once."""
+    """Read the runs of a path file, keyed by run name: those named in ``runs`` (a
+    collection of names) that the file holds (every run by default), each with its saved
+    steps read once."""
+    if isinstance(runs, str):   # `name in runs` would match its substrings
+        raise TypeError(f"runs must be a collection of run names, not the string {runs!r}; "
+                        f"allowed: e.g. [{runs!r}], or read_path(file, {runs!r}) for one run")
     file = FsPath(file)
     with _open(file, "r") as f:
         return {name: _read_run(file, name, g, require_complete) for name, g in f["runs"].items()

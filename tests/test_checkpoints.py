@@ -310,6 +310,8 @@ def test_a_resume_reads_each_saved_step_of_the_interrupted_paths_once(tmp_path, 
     for label in stored:
         _assert_same_path(stored[label], read_path(f, label))
     assert set(read_paths(f, ["old"])) == {"old"} and set(read_paths(f)) == {"omp", "asp", "old"}
+    with pytest.raises(TypeError, match=r"not the string .old.; allowed: e.g. \[.old.\]"):
+        read_paths(f, "old")      # a string would select the runs named by its substrings
 
 
 def test_errors_name_the_file(tmp_path):
