@@ -52,7 +52,7 @@ class ACECalculator(Calculator):
     calculation); ``forces_committee`` (K, n_atoms, 3), ``forces_std`` (n_atoms, 3, eV/Å)
     and ``stress_std`` (6, eV/Å³; periodic cells) when any of them is asked for
     (``calc.get_property("forces_std", atoms)``), at the cost of the K members contracted
-    at once (about 2x a plain evaluation for K = 8, 3x for K = 32; no design rows,
+    at once (1.4–1.7 plain evaluations for K = 8, 2.6–4 for K = 32 as measured; no design rows,
     docs/benchmarks.md).
     """
 
