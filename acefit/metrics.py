@@ -76,6 +76,138 @@ def errors_of_predictions(block: DesignBlock, predictions) -> list:
             for j in range(predictions.shape[1])]
 
 
+def force_row_numbers(block: DesignBlock, configs) -> np.ndarray:
+    """The atomic number of the atom of each force row of ``block`` (0 for other rows).
+
+    Parameters
+    ----------
+    block : DesignBlock
+        Rows whose ``config`` indexes ``configs`` (as :func:`acefit.design.design_block`
+        numbers them).
+    configs : sequence of LabelledConfig
+        The configurations the rows were built from, in the same order.
+
+    Raises
+    ------
+    ValueError
+        A force row whose configuration is not in ``configs``, or whose configuration
+        there has another number of atoms or another config_type than the row says: the
+        rows were built from other configurations, or from these in another order.
+    """
+    rows = np.flatnonzero(block.kind == "F")
+    out = np.zeros(len(block), dtype=np.int64)
+    if not rows.size:
+        return out
+    config, atom = block.config[rows], block.atom[rows]
+    if config.min() < 0 or config.max() >= len(configs):
+        raise ValueError(f"force rows of configuration {int(config.max())} (or "
+                         f"{int(config.min())}); allowed: 0 to {len(configs) - 1}, the "
+                         f"{len(configs)} configurations given")
+    sizes = np.array([cfg.n_atoms for cfg in configs], dtype=np.int64)
+    types = np.array([cfg.config_type for cfg in configs], dtype=str)
+    bad = ((sizes[config] != block.n_atoms[rows]) | (atom < 0) | (atom >= sizes[config])
+           | (types[config] != block.config_type[rows]))
+    if bad.any():
+        i = int(config[bad][0])
+        raise ValueError(f"force rows of configuration {i} (atom {int(atom[bad][0])} of "
+                         f"{int(block.n_atoms[rows][bad][0])}, config_type "
+                         f"{block.config_type[rows][bad][0]!r}) do not match "
+                         f"{configs[i].where} ({configs[i].n_atoms} atoms, config_type "
+                         f"{configs[i].config_type!r}): rows and configurations differ")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    numbers = np.concatenate([np.asarray(cfg.atoms.numbers, dtype=np.int64) for cfg in configs])
+    out[rows] = numbers[starts[config] + atom]
+    return out
+
+
+@dataclass
+class ElementForceErrors:
+    """Force errors of k models summed per element (eV/Å): what :func:`errors_by_element`
+    reports, in a form that adds up over disjoint row blocks (``a + b``).
+
+    Attributes
+    ----------
+    numbers : tuple of int
+        The elements' atomic numbers, increasing.
+    abs_sums, square_sums : ndarray, shape (len(numbers), k)
+        Summed absolute and squared errors of the force components of each element's atoms.
+    counts : ndarray of int, shape (len(numbers),)
+        The force components summed.
+    """
+
+    numbers: tuple
+    abs_sums: np.ndarray
+    square_sums: np.ndarray
+    counts: np.ndarray
+
+    def __add__(self, other: "ElementForceErrors") -> "ElementForceErrors":
+        if self.numbers != other.numbers or self.abs_sums.shape[1] != other.abs_sums.shape[1]:
+            raise ValueError("force errors of other elements or models cannot be added")
+        return ElementForceErrors(self.numbers, self.abs_sums + other.abs_sums,
+                                  self.square_sums + other.square_sums,
+                                  self.counts + other.counts)
+
+    def stats(self) -> list:
+        """Per model, ``{symbol: {"F": {"mae", "rmse", "n"}}}`` by increasing atomic
+        number (NaN and ``n = 0`` for an element without force rows)."""
+        from ase.data import chemical_symbols
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mae = self.abs_sums / self.counts[:, None]
+            rmse = np.sqrt(self.square_sums / self.counts[:, None])
+        return [{chemical_symbols[z]: {"F": {"mae": float(mae[e, j]), "rmse": float(rmse[e, j]),
+                                             "n": int(self.counts[e])}}
+                 for e, z in enumerate(self.numbers)} for j in range(mae.shape[1])]
+
+
+def element_force_errors(block: DesignBlock, predictions, configs,
+                         numbers=None) -> ElementForceErrors:
+    """The force errors of each model (column of ``predictions``, shape (n_rows, k)) summed
+    per element of the rows' atoms (:func:`force_row_numbers`); ``numbers``: the elements
+    to report (default: those of ``configs``), which must cover the rows'."""
+    scaled = report_unit_residuals(block, predictions)
+    row_numbers = force_row_numbers(block, configs)
+    if numbers is None:
+        numbers = set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs))
+    numbers = tuple(sorted(int(z) for z in numbers))
+    rows = np.flatnonzero(block.kind == "F")
+    missing = sorted(set(row_numbers[rows].tolist()) - set(numbers))
+    if missing:
+        raise ValueError(f"force rows of elements {missing}; allowed: {list(numbers)}")
+    index = np.searchsorted(numbers, row_numbers[rows])
+    # a sparse element-by-row indicator sums all elements in one product
+    member = scipy.sparse.csr_matrix((np.ones(rows.size), (index, np.arange(rows.size))),
+                                     shape=(len(numbers), rows.size))
+    values = scaled[rows]
+    return ElementForceErrors(numbers, np.asarray(member @ np.abs(values)),
+                              np.asarray(member @ values ** 2),
+                              np.bincount(index, minlength=len(numbers)).astype(np.int64))
+
+
+def errors_by_element(block: DesignBlock, predictions, configs, numbers=None) -> list:
+    """Force MAE and RMSE per element of the force rows' atoms, for many models at once.
+
+    Parameters
+    ----------
+    block : DesignBlock
+    predictions : array_like, shape (n_rows, k)
+        As in :func:`errors_of_predictions`.
+    configs : sequence of LabelledConfig
+        The configurations ``block`` was built from, in its order (``block.config``
+        indexes them).
+    numbers : iterable of int, optional
+        The elements to report (default: those of ``configs``).
+
+    Returns
+    -------
+    list of dict
+        Per model, ``{symbol: {"F": {"mae", "rmse", "n"}}}`` by increasing atomic number,
+        in eV/Å over Cartesian components (the ``by_config_type`` entries' form); ``n``
+        counts force components, three per atom.
+    """
+    return element_force_errors(block, predictions, configs, numbers).stats()
+
+
 @dataclass
 class ConfigurationErrors:
     """Absolute errors of k models summed per configuration, in the units of :func:`errors`:

@@ -9,7 +9,8 @@ from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
                             bootstrap_errors, bootstrap_standard_errors, config_errors,
-                            configuration_errors, errors, errors_of_predictions)
+                            configuration_errors, element_force_errors, errors,
+                            errors_by_element, errors_of_predictions, force_row_numbers)
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
 
@@ -225,3 +226,74 @@ def test_standard_errors_alone_are_those_of_the_full_bootstrap(setup):
     no_energy = configuration_errors(block.select(block.kind != "E"),
                                      block.select(block.kind != "E").A @ coefs)
     assert np.isnan(bootstrap_standard_errors(no_energy, resamples=50)["E"]).all()
+
+
+def _direct_by_element(configs, basis, coefs):
+    """Force errors per element, atom by atom: {z: (k models, components) residuals}."""
+    out = {}
+    for cfg in configs:
+        v = basis.evaluate(cfg.atoms)
+        for a, z in enumerate(cfg.atoms.numbers):
+            residual = v.forces[a] @ coefs - cfg.forces[a][:, None]      # (3, k)
+            out.setdefault(int(z), []).append(residual)
+    return {z: np.concatenate(r) for z, r in out.items()}
+
+
+def test_force_errors_per_element_match_an_atom_by_atom_computation(setup):
+    configs, basis, coef = setup
+    coefs = np.stack([coef, 0.5 * coef], axis=1)
+    block = design_block(basis, configs, None, E0)
+    got = errors_by_element(block, block.A @ coefs, configs)
+    direct = _direct_by_element(configs, basis, coefs)
+    assert sorted(direct) == [29, 79] and len(got) == 2
+    for j, by_element in enumerate(got):
+        assert list(by_element) == ["Cu", "Au"]       # by atomic number, not by name
+        for symbol, z in (("Cu", 29), ("Au", 79)):
+            d = direct[z][:, j]
+            f = by_element[symbol]["F"]
+            assert f["n"] == d.size
+            assert f["mae"] == pytest.approx(np.mean(np.abs(d)), rel=1e-10)
+            assert f["rmse"] == pytest.approx(np.sqrt(np.mean(d ** 2)), rel=1e-10)
+    # the elements together are the total
+    total = errors_of_predictions(block, block.A @ coefs)[0]["all"]["F"]
+    cu, au = got[0]["Cu"]["F"], got[0]["Au"]["F"]
+    assert (cu["mae"] * cu["n"] + au["mae"] * au["n"]) / total["n"] == pytest.approx(
+        total["mae"], rel=1e-12)
+    # an element asked for without atoms: no rows, NaN; one the rows have is required
+    silver = errors_by_element(block, block.A @ coefs, configs, numbers=[29, 47, 79])[0]
+    assert list(silver) == ["Cu", "Ag", "Au"] and silver["Ag"]["F"]["n"] == 0
+    assert np.isnan(silver["Ag"]["F"]["mae"])
+    with pytest.raises(ValueError, match=r"elements \[79\]; allowed: \[29\]"):
+        errors_by_element(block, block.A @ coefs, configs, numbers=[29])
+
+
+def test_force_errors_per_element_add_up_over_blocks_numbered_as_the_whole(setup):
+    # the kept training rows come in parts whose config indices number the whole set
+    configs, basis, coef = setup
+    coefs = coef[:, None]
+    whole = design_block(basis, configs, None, E0)
+    first = design_block(basis, configs[:3], None, E0)
+    rest = design_block(basis, configs[3:], None, E0, first_index=3)
+    parts = (element_force_errors(first, first.A @ coefs, configs)
+             + element_force_errors(rest, rest.A @ coefs, configs))
+    one = element_force_errors(whole, whole.A @ coefs, configs)
+    assert parts.numbers == one.numbers == (29, 79)
+    np.testing.assert_array_equal(parts.counts, one.counts)
+    np.testing.assert_allclose(parts.abs_sums, one.abs_sums, rtol=1e-12)
+    np.testing.assert_allclose(parts.square_sums, one.square_sums, rtol=1e-12)
+
+
+def test_rows_of_other_configurations_are_refused(setup):
+    # rows looked up in configurations of another order would put errors on other atoms
+    configs, basis, coef = setup
+    block = design_block(basis, configs, None, E0)
+    z = force_row_numbers(block, configs)
+    assert np.all(z[block.kind != "F"] == 0)
+    forces = block.kind == "F"
+    expected = np.concatenate([cfg.atoms.numbers.repeat(3) for cfg in configs])
+    np.testing.assert_array_equal(z[forces], expected)
+    swapped = [configs[1], configs[0], *configs[2:]]     # alloy and pure: other config_type
+    with pytest.raises(ValueError, match="do not match .*emt.xyz.*rows and configurations"):
+        force_row_numbers(block, swapped)
+    with pytest.raises(ValueError, match="allowed: 0 to 2, the 3 configurations"):
+        force_row_numbers(block, configs[:3])
