@@ -593,9 +593,9 @@ def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
 def _evaluate(args) -> int:
     from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations
-    from acefit.evaluate import (committee_by_config_type_table, committee_table, errors_table,
-                                 evaluate, paired_table, parity_plot, worst_table,
-                                 write_predictions)
+    from acefit.evaluate import (committee_by_config_type_table, committee_table,
+                                 element_table, errors_table, evaluate, paired_table,
+                                 parity_plot, worst_table, write_predictions)
     from acefit.potential import Potential
 
     for option in ("--predictions", "--plot", "--json"):
@@ -630,6 +630,9 @@ def _evaluate(args) -> int:
               + (f", {solver}" if solver else "")
               + f"; energy, forces and stress in {result.ms_per_atom[j]:.3f} ms/atom here)\n")
         print(errors_table(result, j))
+        by_element = element_table(result, j)
+        if by_element:
+            print(f"\nForces per element ({label}):\n\n{by_element}")
     worst = worst_table(result, args.worst) if args.worst > 0 else ""
     if worst:
         print(f"\nLargest errors (ΔE: prediction − label, meV/atom; F MAE eV/Å):\n\n{worst}")

@@ -24,12 +24,12 @@ from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
                             bootstrap_errors, calibration_of_rows, committee_sd,
-                            configuration_errors, errors_of_predictions, interval_text,
-                            report_unit_residuals)
+                            configuration_errors, errors_by_element, errors_of_predictions,
+                            force_row_numbers, interval_text, report_unit_residuals)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
-           "errors_table", "paired_table", "worst_table", "committee_table",
+           "errors_table", "element_table", "paired_table", "worst_table", "committee_table",
            "committee_by_config_type_table", "committee_spread_rows", "committee_row_sd"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
@@ -48,9 +48,11 @@ class Evaluation:
         The labels (``y``: total energy, forces, virial −V·σ) and, in ``A`` (rows ×
         potentials), each potential's prediction of them.
     errors : list of dict
-        Per potential, :func:`acefit.metrics.errors` form (``all``, ``by_config_type``);
-        each MAE entry also has ``se``, ``low``, ``high`` (bootstrap over the group's
-        configurations).
+        Per potential, :func:`acefit.metrics.errors` form (``all``, ``by_config_type``)
+        and ``by_element``, the force errors per element of the data
+        (:func:`acefit.metrics.errors_by_element`); each MAE entry also has ``se``,
+        ``low``, ``high`` (bootstrap over the configurations of the group, or with atoms
+        of the element).
     per_config : ConfigurationErrors
         The potentials' absolute errors summed per configuration (what the bootstrap and
         the list of the largest errors are computed from).
@@ -179,6 +181,7 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
             stats = err["all"] if name == "all" else err["by_config_type"][name]
             for q, b in boot.items():
                 stats[q].update({k: b[k] for k in ("se", "low", "high")})
+    _add_errors_by_element(errors, rows, configs, resamples, seed)
     paired = []
     if len(potentials) > 1:
         paired = bootstrap_differences(per_config, [(j, 0) for j in range(1, len(potentials))],
@@ -195,6 +198,26 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
         committee_by_type.append(calibration_of_rows(rows, error, sd, by_config_type=True))
     return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom,
                       committee, committee_by_type)
+
+
+def _add_errors_by_element(errors, rows, configs, resamples, seed) -> None:
+    """Each potential's ``by_element`` force errors, with the bootstrap over the
+    configurations that have force rows of the element (as per config_type)."""
+    from ase.data import chemical_symbols
+
+    numbers = sorted(set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs)))
+    for err, by_element in zip(errors, errors_by_element(rows, rows.A, configs, numbers)):
+        err["by_element"] = by_element
+    row_numbers = force_row_numbers(rows, configs)
+    for z in numbers:
+        mine = row_numbers == z
+        if not mine.any():
+            continue
+        per_config = configuration_errors(rows.select(mine), rows.A[mine])
+        for err, boot in zip(errors, bootstrap_errors(per_config, resamples=resamples,
+                                                      seed=seed)):
+            err["by_element"][chemical_symbols[z]]["F"].update(
+                {k: boot["F"][k] for k in ("se", "low", "high")})
 
 
 def committee_spread_rows(potential, configs) -> DesignBlock:
@@ -331,6 +354,21 @@ def errors_table(evaluation: Evaluation, j: int = 0) -> str:
             cells += [_cell(stats[q], digits), rmse]
         head.append(f"| {name} | {n_configs} | " + " | ".join(cells) + " |")
     return "\n".join(head)
+
+
+def element_table(evaluation: Evaluation, j: int = 0) -> str:
+    """Markdown: potential j's force MAE ± bootstrap SE and RMSE per element (atoms: those
+    with force labels); empty for data of one element."""
+    by_element = evaluation.errors[j].get("by_element") or {}
+    if len(by_element) < 2:
+        return ""
+    digits = dict(QUANTITY_DIGITS)["F"]
+    lines = ["| element | atoms | F MAE | F RMSE |", "|---|---:|---:|---:|"]
+    for symbol, stats in by_element.items():
+        f = stats["F"]
+        rmse = f"{f['rmse']:.{digits}f}" if f["n"] else "–"
+        lines.append(f"| {symbol} | {f['n'] // 3} | {_cell(f, digits)} | {rmse} |")
+    return "\n".join(lines)
 
 
 def paired_table(evaluation: Evaluation) -> str:

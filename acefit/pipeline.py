@@ -585,6 +585,54 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
     return records
 
 
+def selected_errors_by_element(system, paths, selected, data, basis) -> list:
+    """Force errors per element (:func:`acefit.metrics.errors_by_element`, the basis'
+    elements) of each selected checkpoint, ``{"train", "val", "test"}``; none (an empty
+    list) for a basis of one element. The training rows are those the assembly kept; a
+    run without them has no training entry (None) rather than the basis evaluated again."""
+    from acefit.elements import atomic_number
+    from acefit.metrics import errors_by_element
+
+    if len(basis.elements) < 2 or not selected:
+        return []
+    t = time.perf_counter()
+    numbers = [atomic_number(e) for e in basis.elements]
+    coefs = np.stack([paths[s["label"]].steps[s["step"]].coef for s in selected], axis=1)
+    splits = {name: (None if block is None else
+                     errors_by_element(block, block.A @ coefs, configs, numbers))
+              for name, block, configs in (("val", system.val, data.val),
+                                           ("test", system.test, data.test))}
+    splits["train"] = _train_errors_by_element(system.train_rows, coefs, data.train, numbers)
+    get_logger().info("force errors per element of %d selected potential(s) in %.3f s",
+                      len(selected), time.perf_counter() - t)
+    return [{name: None if splits[name] is None else splits[name][j]
+             for name in ("train", "val", "test")} for j in range(len(selected))]
+
+
+def _train_errors_by_element(files, coefs, train, numbers):
+    """:func:`selected_errors_by_element` of the kept training rows ``files`` (their
+    ``config`` indexes ``train``, as the assembly numbered it), or None without them."""
+    from acefit.assembly import train_row_blocks
+    from acefit.metrics import element_force_errors
+
+    log = get_logger()
+    if files is None:
+        log.info("no force errors per element on the training set: its rows were not kept "
+                 "(output.train_rows_gib)")
+        return None
+    total = None
+    try:
+        for block, _ in train_row_blocks(files):
+            if block is not None:
+                part = element_force_errors(block, block.A @ coefs, train, numbers)
+                total = part if total is None else total + part
+    except (OSError, KeyError, ValueError) as exc:      # e.g. removed by another run
+        log.warning("no force errors per element on the training set: the kept training "
+                    "rows could not be read (%s)", exc)
+        return None
+    return None if total is None else total.stats()
+
+
 def posterior_committee(coef, system, gamma, size: int):
     """A committee of ``size`` members for the checkpoint ``coef`` of the fit ``system``.
 
@@ -941,6 +989,9 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         if per_config is not None:
             write_json(run_dir / RUN_FILES["test_errors"],
                        record_of_test_errors(per_config, exported, data.test))
+        for sel, entry in zip(exported, selected_errors_by_element(system, paths, exported,
+                                                                   data, basis)):
+            sel["errors_by_element"] = entry
 
         wall = time.perf_counter() - t0
         state.update(status="finished", finished=timestamp(), wall_time_s=wall)

@@ -2,7 +2,8 @@
 
 Errors follow :mod:`acefit.metrics`: energy per atom in meV/atom, force
 components in eV/Å, stress components in GPa, as MAE and RMSE, in total and
-per config_type.
+per config_type; for a basis of several elements also the selected potentials' force
+errors per element.
 """
 
 from __future__ import annotations
@@ -207,6 +208,24 @@ def _config_type_table(sel: dict) -> str:
     return "\n".join(rows)
 
 
+def _element_table(sel: dict) -> str:
+    """The force errors per element of a selected potential (``errors_by_element``): one
+    row per element, the atoms with force labels and the MAE of each set, the test RMSE."""
+    by_split = sel["errors_by_element"]
+    symbols = next(e for e in by_split.values() if e)
+    rows = ["| element | atoms (train/val/test) | F MAE train | F MAE val | F MAE test "
+            "| F RMSE test |", "|---|---:|---:|---:|---:|---:|"]
+    for symbol in symbols:
+        stats = {split: (by_split.get(split) or {}).get(symbol, {}).get("F")
+                 for split in ("train", "val", "test")}
+        atoms = "/".join("–" if f is None else str(f["n"] // 3) for f in stats.values())
+        cells = [_num(None if f is None or not f["n"] else f["mae"], 4) for f in stats.values()]
+        test = stats["test"]
+        rows.append(f"| {symbol} | {atoms} | " + " | ".join(cells)
+                    + f" | {_num(None if test is None or not test['n'] else test['rmse'], 4)} |")
+    return "\n".join(rows)
+
+
 def to_markdown(report: dict) -> str:
     from acefit.environment import environment_line
     from acefit.pipeline import pairs_without_core
@@ -284,6 +303,9 @@ def to_markdown(report: dict) -> str:
     if headline:
         lines += [f"## Errors per config_type of the headline potential ({headline['label']}, "
                   f"{headline['n_active']} functions)", "", _config_type_table(headline), ""]
+    if headline and any((headline.get("errors_by_element") or {}).values()):
+        lines += [f"## Force errors per element of the headline potential ({headline['label']}; "
+                  "eV/Å, atoms with force labels)", "", _element_table(headline), ""]
     t = report["timings_s"]
     lines += ["## Timings", "", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]

@@ -138,10 +138,46 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
             head = best[0]["errors"]["test"]["all"]
             assert d["E"]["mae"] == pytest.approx(test["E"]["mae"] - head["E"]["mae"], abs=1e-10)
 
+    by_element = _check_errors_by_element(config, run, report, calc)
+    assert "## Force errors per element of the headline potential" in md
+    assert f"| Au | {by_element['train']['Au']['F']['n'] // 3}/" in md
+
     # A finished run is never overwritten without --force.
     assert fit(config, run) == EXIT_EXISTS
     assert "--force" in capsys.readouterr().err
     assert fit(config, run, "--force") == EXIT_OK
+    # again from the cache (problem, validation and test rows, kept training rows)
+    again = json.loads((run / "report.json").read_text())
+    assert again["assembly"]["cache_hit"]
+    assert next(s for s in again["selection"]["selected"] if s["best"])[
+        "errors_by_element"] == by_element
+
+
+def _check_errors_by_element(config, run, report, calc):
+    """The headline potential's force errors per element in ``report`` against its forces
+    atom by atom on the run's own training, validation and test configurations (the
+    rows' configuration indices must name these, in this order)."""
+    from acefit.config import load_config
+    from acefit.pipeline import load_data
+
+    best = next(s for s in report["selection"]["selected"] if s["best"])
+    by_element = best["errors_by_element"]
+    assert all(len(s["errors_by_element"]) == 3 for s in report["selection"]["selected"])
+    data = load_data(load_config(config))
+    for split, configs in (("train", data.train), ("val", data.val), ("test", data.test)):
+        residuals = {"Cu": [], "Au": []}
+        for cfg in configs:
+            atoms = cfg.atoms.copy()
+            atoms.calc = calc
+            for symbol, r in zip(atoms.get_chemical_symbols(), atoms.get_forces() - cfg.forces):
+                residuals[symbol].extend(r)
+        assert list(by_element[split]) == ["Cu", "Au"]
+        for symbol, d in residuals.items():
+            f = by_element[split][symbol]["F"]
+            assert f["n"] == len(d) > 0
+            assert f["mae"] == pytest.approx(np.mean(np.abs(d)), rel=1e-6)
+            assert f["rmse"] == pytest.approx(np.sqrt(np.mean(np.square(d))), rel=1e-6)
+    return by_element
 
 
 def test_the_report_names_the_pairs_whose_r0_comes_from_the_reference_crystals():
@@ -579,6 +615,28 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     assert f"structures file {tmp_path / 'none.xyz'} does not exist" in capsys.readouterr().err
     assert main(["validate", str(tmp_path / "no_run")]) == EXIT_CONFIG
     assert f"potential file {tmp_path / 'no_run'} does not exist" in capsys.readouterr().err
+
+
+def test_force_errors_per_element_need_two_elements_and_the_kept_training_rows(caplog,
+                                                                               monkeypatch):
+    import logging
+    from types import SimpleNamespace
+
+    from acefit.pipeline import selected_errors_by_element
+
+    step = SimpleNamespace(coef=np.zeros(3))
+    paths = {"omp": SimpleNamespace(steps=[step])}
+    chosen = [{"label": "omp", "step": 0}]
+    system = SimpleNamespace(val=None, test=None, train_rows=None)
+    data = SimpleNamespace(train=[], val=[], test=[])
+    one = SimpleNamespace(elements=["Cu"])
+    assert selected_errors_by_element(system, paths, chosen, data, one) == []
+    monkeypatch.setattr(logging.getLogger("acefit"), "propagate", True)
+    with caplog.at_level("INFO", logger="acefit"):
+        entries = selected_errors_by_element(system, paths, chosen, data,
+                                             SimpleNamespace(elements=["Cu", "Au"]))
+    assert entries == [{"train": None, "val": None, "test": None}]
+    assert "its rows were not kept (output.train_rows_gib)" in caplog.text
 
 
 def test_training_errors_from_kept_rows_and_on_two_workers_equal_the_in_process_ones(

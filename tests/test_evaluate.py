@@ -12,7 +12,7 @@ from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
-from acefit.evaluate import (errors_table, evaluate, paired_table, parity_plot,
+from acefit.evaluate import (element_table, errors_table, evaluate, paired_table, parity_plot,
                              worst_table, write_predictions)
 from acefit.metrics import bootstrap_errors, configuration_errors, errors
 from acefit.repulsion import ZBL
@@ -79,6 +79,46 @@ def test_bootstrap_and_paired_differences(configs, basis):
     table = paired_table(result)
     assert "| b |" in table and "| a2 | +0.00 ± 0.00" in table
     assert errors_table(result, 1).splitlines()[2].startswith("| all | 10 |")
+
+
+def test_force_errors_per_element_atom_by_atom(configs, basis):
+    a, _ = _potential(basis, 1)
+    b, _ = _potential(basis, 2)
+    result = evaluate([a, b], configs, ["a", "b"], resamples=300, seed=2)
+    for j, pot in enumerate((a, b)):
+        residuals = {29: [], 79: []}
+        for cfg in configs:
+            forces = pot.energy_forces_stress(cfg.atoms)[2]
+            for z, r in zip(cfg.atoms.numbers, forces - cfg.forces):
+                residuals[int(z)].extend(r)
+        by_element = result.errors[j]["by_element"]
+        assert list(by_element) == ["Cu", "Au"]
+        for symbol, z in (("Cu", 29), ("Au", 79)):
+            d, f = np.array(residuals[z]), by_element[symbol]["F"]
+            assert f["n"] == d.size
+            assert f["mae"] == pytest.approx(np.mean(np.abs(d)), rel=1e-9)
+            assert f["rmse"] == pytest.approx(np.sqrt(np.mean(d ** 2)), rel=1e-9)
+            assert f["low"] <= f["mae"] <= f["high"] and f["se"] > 0
+    # Au's SE: a bootstrap over the configurations with Au atoms, as per config_type
+    rows = result.rows
+    au = np.zeros(len(rows), dtype=bool)
+    for i, cfg in enumerate(configs):
+        mine = (rows.config == i) & (rows.kind == "F")
+        au[mine] = np.repeat(cfg.atoms.numbers == 79, 3)
+    (boot,) = bootstrap_errors(configuration_errors(rows.select(au), rows.A[au][:, [1]]),
+                               resamples=300, seed=2)
+    assert result.errors[1]["by_element"]["Au"]["F"]["se"] == pytest.approx(boot["F"]["se"])
+    table = element_table(result, 1).splitlines()
+    assert table[0] == "| element | atoms | F MAE | F RMSE |"
+    au_stats = result.errors[1]["by_element"]["Au"]["F"]
+    assert table[3] == (f"| Au | {au_stats['n'] // 3} | {au_stats['mae']:.4f} ± "
+                        f"{au_stats['se']:.4f} | {au_stats['rmse']:.4f} |")
+    assert result.to_dict()["potentials"][1]["errors"]["by_element"]["Au"]["F"]["n"] == \
+        au_stats["n"]
+    # data of one element: no table (its one row would be the total)
+    pure = [cfg for cfg in configs if cfg.config_type == "pure"]
+    one = evaluate([a], pure, resamples=50)
+    assert list(one.errors[0]["by_element"]) == ["Cu"] and element_table(one) == ""
 
 
 def test_predictions_file_holds_labels_and_predictions(tmp_path, configs, basis):
@@ -189,7 +229,11 @@ def test_cli_reproduces_the_fit_test_errors(tmp_path, run, small_data, capsys): 
     out = capsys.readouterr().out
     assert "| potential | E MAE − run |" in out and "wrote" in out and "ms/atom here" in out
     assert "Largest errors" in out
+    # a force table per element after each potential's per config_type table
+    assert out.count("Forces per element") == 2 and "| Au | " in out
+    assert out.index("| config_type |") < out.index("Forces per element (run)")
     record = json.loads((tmp_path / "ev.json").read_text(), parse_constant=pytest.fail)
+    assert list(record["potentials"][0]["errors"]["by_element"]) == ["Cu", "Au"]
     best = next(s for s in selected.values() if s["best"])
     for entry, sel in zip(record["potentials"], [best, selected["asp"]]):
         for q in ("E", "F"):
