@@ -1088,6 +1088,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
             "functions (a lower basis.totaldegree or order), or more training data"))])
     nearest = _check_cutoff_reach(cfg, data.train, basis)
+    _warn_underdetermined_centres(data.train, table, basis)
     _warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     present = {c.config_type for c in data.train}
@@ -1179,6 +1180,37 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
             "not fitted (zero)%s: the potential cannot describe atoms of %s", names, names,
             e0, names)
     return radial.max_cutoff, shortest
+
+
+def _warn_underdetermined_centres(train, table, basis) -> None:
+    """Warn about an element whose own functions outnumber the rows that can see them: a
+    function centred on element X is nonzero only on the rows of training configurations
+    holding X, so with fewer such rows (weighted: nonzero weight) than functions centred
+    on X, the data cannot determine them all, whatever the rest of the data (a rare
+    dopant, few frames of a phase). One element: the fit's own rows-against-functions
+    check says it."""
+    from acefit.design import row_weights
+    from acefit.elements import atomic_number
+
+    if len(basis.elements) < 2:
+        return
+    centres = np.array([f.centre for f in basis.functions])
+    for symbol in basis_elements(basis):
+        z = atomic_number(symbol)
+        holding = [c for c in train if z in c.atoms.numbers]
+        if not holding:
+            continue            # _check_cutoff_reach names an element in no configuration
+        rows = sum(int(np.count_nonzero(w)) for c in holding
+                   for w in row_weights(c, table).values())
+        functions = int(np.count_nonzero(centres == z))
+        if rows < functions:
+            get_logger().warning(
+                "basis.elements: the %d training configuration(s) holding %s give %d weighted "
+                "rows, fewer than the %d functions centred on %s, which only those rows see: "
+                "the data cannot determine them all (a sparse solver chooses among them, a "
+                "dense one leans on its prior); allowed: more training data with %s, or a "
+                "smaller basis (basis.totaldegree, basis.order)", len(holding), symbol, rows,
+                functions, symbol, symbol)
 
 
 def _warn_unused_readings(data, readings: dict) -> None:

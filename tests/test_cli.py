@@ -876,6 +876,32 @@ def test_elements_and_pairs_the_training_data_never_show_are_named(tmp_path, cap
     assert "no Ni-Au pair of the training data is within the cutoff 4.5 Å" in err
     for fitted in ("Cu-Ni", "Ni-Cu", "Cu-Cu", "Ni-Ni", "Au-Au", "-Pd", "Pd-"):
         assert f"{fitted} pair" not in err, fitted
+    assert "functions centred on" not in err    # each element present has rows enough
+
+
+def test_an_element_with_fewer_rows_than_its_functions_is_named(tmp_path, capsys):
+    """A function centred on Au is zero on every row of a configuration without Au: one
+    16-atom CuAu frame among pure Cu ones gives 55 rows for the Au-centred functions, which
+    cannot determine more than 55 of them; the fit said nothing."""
+    import ase.io
+
+    frames = ase.io.read(QUICKSTART / "train.xyz", ":")
+    cu = [a for a in frames if set(a.get_chemical_symbols()) == {"Cu"}]
+    mixed = next(a for a in frames if "Au" in a.get_chemical_symbols() and len(a) == 16)
+    ase.io.write(tmp_path / "train.xyz", cu[:20] + [mixed])
+    ase.io.write(tmp_path / "test.xyz", cu[20:25])
+    config = tiny_config(tmp_path, tmp_path, degrees="[10, 8]")
+    config.write_text(config.read_text().replace(      # the Au frame stays in training
+        "{fraction: 0.2, seed: 1}", f"{{file: {tmp_path / 'test.xyz'}}}"))
+    assert fit(config, tmp_path / "run", "--plan") == EXIT_OK
+    err = capsys.readouterr().err
+    au = "basis.elements: the 1 training configuration(s) holding Au give 55 weighted rows, " \
+         "fewer than the "
+    assert au in err and "functions centred on Au, which only those rows see" in err
+    assert "holding Cu" not in err
+    config.write_text(config.read_text().replace("[10, 8]", "[4, 2]"))
+    assert fit(config, tmp_path / "run2", "--plan") == EXIT_OK
+    assert "functions centred on" not in capsys.readouterr().err
 
 
 def test_a_ternary_fit_keeps_every_element_pair_apart(tmp_path, capsys):
