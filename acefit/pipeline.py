@@ -1194,22 +1194,25 @@ def _warn_underdetermined_centres(train, table, basis) -> None:
 
     if len(basis.elements) < 2:
         return
+    holding, rows = {}, {}      # per atomic number: configurations, weighted rows
+    for c in train:             # each configuration's rows counted once, for all its elements
+        weighted = sum(int(np.count_nonzero(w)) for w in row_weights(c, table).values())
+        for z in np.unique(c.atoms.numbers).tolist():
+            holding[z] = holding.get(z, 0) + 1
+            rows[z] = rows.get(z, 0) + weighted
     centres = np.array([f.centre for f in basis.functions])
     for symbol in basis_elements(basis):
         z = atomic_number(symbol)
-        holding = [c for c in train if z in c.atoms.numbers]
-        if not holding:
+        if z not in holding:
             continue            # _check_cutoff_reach names an element in no configuration
-        rows = sum(int(np.count_nonzero(w)) for c in holding
-                   for w in row_weights(c, table).values())
         functions = int(np.count_nonzero(centres == z))
-        if rows < functions:
+        if rows[z] < functions:
             get_logger().warning(
                 "basis.elements: the %d training configuration(s) holding %s give %d weighted "
                 "rows, fewer than the %d functions centred on %s, which only those rows see: "
                 "the data cannot determine them all (a sparse solver chooses among them, a "
                 "dense one leans on its prior); allowed: more training data with %s, or a "
-                "smaller basis (basis.totaldegree, basis.order)", len(holding), symbol, rows,
+                "smaller basis (basis.totaldegree, basis.order)", holding[z], symbol, rows[z],
                 functions, symbol, symbol)
 
 
