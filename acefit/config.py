@@ -26,8 +26,8 @@ from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name,
                          extxyz_reading, reading_in_words)
 
-__all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override", "read_yaml",
-           "yaml_problem", "render_markdown",
+__all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override",
+           "read_yaml", "yaml_problem", "render_markdown",
            "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
