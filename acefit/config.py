@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from acefit.consistency import STRESS_READINGS
-from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name,
+from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extxyz_group,
                          extxyz_reading, reading_in_words)
 
 __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override",
@@ -264,13 +264,13 @@ class GroupName(Str):
             name = super().check(value, path, ctx)
         if written is None or name is None:
             return name
-        by_ase = extxyz_reading(written)
-        if config_type_name(by_ase) != name:
+        by_ase = extxyz_group(written)
+        if by_ase != name:
+            reading = reading_in_words(extxyz_reading(written))
             ctx.error(path, f"found the unquoted key {written}, which YAML 1.1 reads as the "
                             f"{_type_name(value)} {value!r} (the group {name!r}) and ASE's "
-                            f"extended XYZ reader as {reading_in_words(by_ase)} (the group "
-                            f"{config_type_name(by_ase)!r}); allowed: the group's name "
-                            f"quoted: {_quoted_names(written)}")
+                            f"extended XYZ reader as {reading} (the group {by_ase!r}); "
+                            f"allowed: the group's name quoted: {_quoted_names(written)}")
             return None
         return name
 
@@ -282,7 +282,7 @@ def _quoted_names(written: str) -> str:
     def quoted(name):
         return "'" + name.replace("'", "''") + "'"
 
-    by_ase = config_type_name(extxyz_reading(written))
+    by_ase = extxyz_group(written)
     if by_ase == written:
         return quoted(written)
     return (f"{quoted(by_ase)} for the frames of config_type={written} in an extended XYZ "
@@ -1116,7 +1116,7 @@ class _ConfigDumper(yaml.SafeDumper):
 
 
 def _represent_group_key(dumper, key):
-    quote = "'" if config_type_name(extxyz_reading(key)) != key else None
+    quote = "'" if extxyz_group(key) != key else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", str(key), style=quote)
 
 

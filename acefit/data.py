@@ -75,6 +75,13 @@ def extxyz_reading(text: str):
     return key_val_str_to_dict(f'config_type="{escaped}"')["config_type"]
 
 
+def extxyz_group(text: str) -> str:
+    """The group of the frames of ``config_type=<text>`` in an extended XYZ file: the
+    :func:`config_type_name` of ASE's :func:`extxyz_reading` of it (``'1000.0'`` for
+    ``1e3``, ``'True'`` for ``T``, ``text`` itself for most names)."""
+    return config_type_name(extxyz_reading(text))
+
+
 def reading_in_words(value) -> str:
     """A ``config_type`` as a reader gave it, in words: "the number 1000.0", "the boolean
     True", "the list [1 2]", "the integer 10", "the text '0x10'"."""
@@ -95,10 +102,9 @@ def ase_group_hints(keys, groups) -> str:
     ``config_type=1e3`` as a number), where that group is among ``groups``; "" when none
     is. Appended to the warnings about keys that match nothing."""
     hints = [f"; config_type={key} of an extended XYZ file is the group '{name}' (ASE "
-             f"reads it as {reading_in_words(reading)}): key it so"
+             f"reads it as {reading_in_words(extxyz_reading(key))}): key it so"
              for key in keys
-             for reading in [extxyz_reading(key)]
-             for name in [config_type_name(reading)] if name != key and name in groups]
+             for name in [extxyz_group(key)] if name != key and name in groups]
     return "".join(hints)
 
 
@@ -608,4 +614,5 @@ def _volume(atoms) -> float:
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_structures", "COORDINATE_LIMIT",
-           "check_atoms", "check_elements", "config_type_name", "repeated_structures", "split"]
+           "check_atoms", "check_elements", "config_type_name", "extxyz_group",
+           "repeated_structures", "split"]
