@@ -25,7 +25,7 @@ from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_w
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
                             bootstrap_errors, calibration_of_rows, committee_sd,
                             configuration_errors, errors_by_element, errors_of_predictions,
-                            force_row_numbers, interval_text, report_unit_residuals)
+                            interval_text, report_unit_residuals)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
@@ -203,21 +203,9 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
 def _add_errors_by_element(errors, rows, configs, resamples, seed) -> None:
     """Each potential's ``by_element`` force errors, with the bootstrap over the
     configurations that have force rows of the element (as per config_type)."""
-    from ase.data import chemical_symbols
-
-    numbers = sorted(set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs)))
-    for err, by_element in zip(errors, errors_by_element(rows, rows.A, configs, numbers)):
+    for err, by_element in zip(errors, errors_by_element(rows, rows.A, configs,
+                                                         resamples=resamples, seed=seed)):
         err["by_element"] = by_element
-    row_numbers = force_row_numbers(rows, configs)
-    for z in numbers:
-        mine = row_numbers == z
-        if not mine.any():
-            continue
-        per_config = configuration_errors(rows.select(mine), rows.A[mine])
-        for err, boot in zip(errors, bootstrap_errors(per_config, resamples=resamples,
-                                                      seed=seed)):
-            err["by_element"][chemical_symbols[z]]["F"].update(
-                {k: boot["F"][k] for k in ("se", "low", "high")})
 
 
 def committee_spread_rows(potential, configs) -> DesignBlock:

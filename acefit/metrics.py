@@ -133,38 +133,57 @@ class ElementForceErrors:
         Summed absolute and squared errors of the force components of each element's atoms.
     counts : ndarray of int, shape (len(numbers),)
         The force components summed.
+    per_config : tuple of ConfigurationErrors
+        Per element, its absolute force errors summed per configuration with force rows
+        of it (what the bootstrap of :meth:`stats` draws from).
     """
 
     numbers: tuple
     abs_sums: np.ndarray
     square_sums: np.ndarray
     counts: np.ndarray
+    per_config: tuple
 
     def __add__(self, other: "ElementForceErrors") -> "ElementForceErrors":
         if self.numbers != other.numbers or self.abs_sums.shape[1] != other.abs_sums.shape[1]:
             raise ValueError("force errors of other elements or models cannot be added")
         return ElementForceErrors(self.numbers, self.abs_sums + other.abs_sums,
                                   self.square_sums + other.square_sums,
-                                  self.counts + other.counts)
+                                  self.counts + other.counts,
+                                  tuple(ConfigurationErrors.concatenate([a, b])
+                                        for a, b in zip(self.per_config, other.per_config)))
 
-    def stats(self) -> list:
+    def stats(self, *, resamples: int | None = None, seed: int = 0) -> list:
         """Per model, ``{symbol: {"F": {"mae", "rmse", "n"}}}`` by increasing atomic
-        number (NaN and ``n = 0`` for an element without force rows)."""
+        number (NaN and ``n = 0`` for an element without force rows); with ``resamples``,
+        each element's MAE also has the ``se``, ``low`` and ``high`` of
+        :func:`bootstrap_errors` over the configurations with force rows of it."""
         from ase.data import chemical_symbols
 
         with np.errstate(invalid="ignore", divide="ignore"):
             mae = self.abs_sums / self.counts[:, None]
             rmse = np.sqrt(self.square_sums / self.counts[:, None])
-        return [{chemical_symbols[z]: {"F": {"mae": float(mae[e, j]), "rmse": float(rmse[e, j]),
-                                             "n": int(self.counts[e])}}
-                 for e, z in enumerate(self.numbers)} for j in range(mae.shape[1])]
+        out = [{chemical_symbols[z]: {"F": {"mae": float(mae[e, j]), "rmse": float(rmse[e, j]),
+                                            "n": int(self.counts[e])}}
+                for e, z in enumerate(self.numbers)} for j in range(mae.shape[1])]
+        if resamples is None:
+            return out
+        for e, z in enumerate(self.numbers):
+            if not self.counts[e]:
+                continue
+            for stats, boot in zip(out, bootstrap_errors(self.per_config[e],
+                                                         resamples=resamples, seed=seed)):
+                stats[chemical_symbols[z]]["F"].update(
+                    {k: boot["F"][k] for k in ("se", "low", "high")})
+        return out
 
 
 def element_force_errors(block: DesignBlock, predictions, configs,
                          numbers=None) -> ElementForceErrors:
     """The force errors of each model (column of ``predictions``, shape (n_rows, k)) summed
-    per element of the rows' atoms (:func:`force_row_numbers`); ``numbers``: the elements
-    to report (default: those of ``configs``), which must cover the rows'."""
+    per element of the rows' atoms (:func:`force_row_numbers`), in total and per
+    configuration; ``numbers``: the elements to report (default: those of ``configs``),
+    which must cover the rows'."""
     scaled = report_unit_residuals(block, predictions)
     row_numbers = force_row_numbers(block, configs)
     if numbers is None:
@@ -179,12 +198,18 @@ def element_force_errors(block: DesignBlock, predictions, configs,
     member = scipy.sparse.csr_matrix((np.ones(rows.size), (index, np.arange(rows.size))),
                                      shape=(len(numbers), rows.size))
     values = scaled[rows]
+    config, kinds = block.config[rows], block.kind[rows]
+    per_config = tuple(_configuration_sums(config[index == e], kinds[index == e],
+                                           np.abs(values[index == e]))
+                       for e in range(len(numbers)))
     return ElementForceErrors(numbers, np.asarray(member @ np.abs(values)),
                               np.asarray(member @ values ** 2),
-                              np.bincount(index, minlength=len(numbers)).astype(np.int64))
+                              np.bincount(index, minlength=len(numbers)).astype(np.int64),
+                              per_config)
 
 
-def errors_by_element(block: DesignBlock, predictions, configs, numbers=None) -> list:
+def errors_by_element(block: DesignBlock, predictions, configs, numbers=None, *,
+                      resamples: int | None = None, seed: int = 0) -> list:
     """Force MAE and RMSE per element of the force rows' atoms, for many models at once.
 
     Parameters
@@ -197,15 +222,20 @@ def errors_by_element(block: DesignBlock, predictions, configs, numbers=None) ->
         indexes them).
     numbers : iterable of int, optional
         The elements to report (default: those of ``configs``).
+    resamples, seed : optional
+        Of a bootstrap of each MAE over the configurations with force rows of the element
+        (:func:`bootstrap_errors`); none without ``resamples``.
 
     Returns
     -------
     list of dict
         Per model, ``{symbol: {"F": {"mae", "rmse", "n"}}}`` by increasing atomic number,
         in eV/Å over Cartesian components (the ``by_config_type`` entries' form); ``n``
-        counts force components, three per atom.
+        counts force components, three per atom. With ``resamples``, an element with force
+        rows has ``se``, ``low`` and ``high`` too.
     """
-    return element_force_errors(block, predictions, configs, numbers).stats()
+    return element_force_errors(block, predictions, configs, numbers).stats(
+        resamples=resamples, seed=seed)
 
 
 @dataclass
@@ -238,6 +268,21 @@ class ConfigurationErrors:
                                    {q: v[mask] for q, v in self.counts.items()})
 
     @classmethod
+    def concatenate(cls, parts) -> "ConfigurationErrors":
+        """The configurations of several parts of the same models together, in increasing
+        order (as :func:`configuration_errors` of their rows at once gives them); the
+        parts must hold different configurations (blocks of whole configurations)."""
+        parts = list(parts)
+        configs = np.concatenate([p.configs for p in parts])
+        order = np.argsort(configs, kind="stable")
+        if np.any(np.diff(configs[order]) == 0):
+            raise ValueError("configuration errors of parts that share configurations "
+                             "cannot be concatenated")
+        return cls(configs[order],
+                   {q: np.concatenate([p.sums[q] for p in parts])[order] for q in QUANTITIES},
+                   {q: np.concatenate([p.counts[q] for p in parts])[order] for q in QUANTITIES})
+
+    @classmethod
     def join(cls, parts) -> "ConfigurationErrors":
         """The models of several parts side by side; they must cover the same rows."""
         parts = list(parts)
@@ -253,16 +298,22 @@ class ConfigurationErrors:
 def configuration_errors(block: DesignBlock, predictions) -> ConfigurationErrors:
     """Absolute errors of each model (column of ``predictions``, shape (n_rows, k)) summed
     per configuration of ``block``."""
-    scaled = np.abs(report_unit_residuals(block, predictions))
-    configs, index = np.unique(block.config, return_inverse=True)
+    return _configuration_sums(block.config, block.kind,
+                               np.abs(report_unit_residuals(block, predictions)))
+
+
+def _configuration_sums(config, kinds, scaled) -> ConfigurationErrors:
+    """:func:`configuration_errors` of rows of the configurations ``config`` and kinds
+    ``kinds`` whose absolute errors in report units are ``scaled``, shape (n_rows, k)."""
+    configs, index = np.unique(config, return_inverse=True)
     sums, counts = {}, {}
     for kind, label in QUANTITY_OF_KIND.items():
-        rows = np.flatnonzero(block.kind == kind)
+        rows = np.flatnonzero(kinds == kind)
         # a sparse configuration-by-row indicator sums the rows far faster than np.add.at
         member = scipy.sparse.csr_matrix(
             (np.ones(rows.size), (index[rows], np.arange(rows.size))),
             shape=(len(configs), rows.size))
-        sums[label] = np.asarray(member @ scaled[rows]).reshape(len(configs), -1)
+        sums[label] = np.asarray(member @ scaled[rows]).reshape(len(configs), scaled.shape[1])
         counts[label] = np.bincount(index[rows], minlength=len(configs)).astype(float)
     return ConfigurationErrors(configs, sums, counts)
 

@@ -281,6 +281,13 @@ def test_force_errors_per_element_add_up_over_blocks_numbered_as_the_whole(setup
     np.testing.assert_array_equal(parts.counts, one.counts)
     np.testing.assert_allclose(parts.abs_sums, one.abs_sums, rtol=1e-12)
     np.testing.assert_allclose(parts.square_sums, one.square_sums, rtol=1e-12)
+    # the configurations of the parts together: the same bootstrap draws as the whole's
+    (together,), (whole,) = parts.stats(resamples=50), one.stats(resamples=50)
+    for symbol in ("Cu", "Au"):
+        assert together[symbol]["F"] == pytest.approx(whole[symbol]["F"], rel=1e-12)
+        assert whole[symbol]["F"]["se"] > 0
+    with pytest.raises(ValueError, match="share configurations"):
+        parts + parts
 
 
 def test_rows_of_other_configurations_are_refused(setup):
