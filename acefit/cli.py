@@ -605,9 +605,9 @@ def _evaluate(args) -> int:
             raise ValueError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
                              f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
     files = [_potential_file(p) for p in args.potentials]
+    potentials = [Potential.load(f) for f in files]     # each named if no regular file
     readings = _stress_readings(args.stress_reading)
     default = readings.pop(None, "as_labelled")
-    potentials = [Potential.load(f) for f in files]
     labels = potential_labels(args.potentials)
     keys = {label: getattr(args, f"{label}_key") for label in _EVALUATE_LABELS}
     configs = read_configurations(args.data, keys, require=changed_label_keys(keys),
@@ -669,12 +669,10 @@ def _evaluate(args) -> int:
 
 
 def _potential_file(path: Path) -> Path:
-    """A potential file named as it is, or the headline potential of a run directory;
-    a FileNotFoundError that says what is there when it is no regular file (a loop of
-    links, a FIFO), before any work."""
-    from acefit.readers import check_file
-
-    return check_file(path / "potential.h5" if path.is_dir() else path, "potential file")
+    """A potential file named as it is, or the headline potential of a run directory
+    (:meth:`acefit.potential.Potential.load` says what is there when it is no regular
+    file: a loop of links, a FIFO)."""
+    return path / "potential.h5" if path.is_dir() else path
 
 
 def potential_labels(paths) -> list[str]:
@@ -776,9 +774,11 @@ def _validate(args, progress) -> int:
 
     from acefit.config import yaml_problem
     from acefit.data import read_structures
+    from acefit.potential import Potential
     from acefit.validate import ValidationSettings, validate
 
     target = _potential_file(args.potential)
+    potential = Potential.load(target)      # before any work, and before -o is made
     raw = {}
     if args.settings is not None:
         if not args.settings.is_file():
@@ -800,9 +800,7 @@ def _validate(args, progress) -> int:
         configs = read_structures(args.structures)
         where = [f"{args.structures}, frame {i}" for i in range(len(configs))]
     from acefit.atomic import make_folder, write_text
-    from acefit.potential import Potential
 
-    potential = Potential.load(target)      # a damaged file is named before -o is made
     out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
     report = validate(potential, configs, settings, where=where)
     report.to_json(out_dir / "validation.json")
