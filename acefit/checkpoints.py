@@ -213,7 +213,7 @@ class CheckpointWriter:
             steps = g["steps"]
             first = int(g.attrs["n_steps"])
             records = _saved_records(folder, first)
-            for i, (record, _) in enumerate(records, start=first):
+            for i, (record, *_) in enumerate(records, start=first):
                 _write_record(steps, _step_name(i), record)
             g.attrs["n_steps"] = first + len(records)
             if self.n_features is not None:
@@ -315,9 +315,9 @@ def _save_record(file: FsPath, record: dict, n_features: int) -> None:
         np.savez(fh, **payload)
 
 
-def _saved_records(folder: FsPath, first: int) -> list[tuple[dict, int]]:
-    """``(record, n_features)`` of the saved steps ``first``, ``first + 1``, ... up to
-    the first one missing or unreadable."""
+def _saved_records(folder: FsPath, first: int) -> list[tuple[dict, int, Step]]:
+    """``(record, n_features, step)`` of the saved steps ``first``, ``first + 1``, ... up
+    to the first one missing or unreadable."""
     out = []
     i = first
     while (saved := _saved_record(folder / _step_name(i, ".npz"))) is not None:
@@ -326,11 +326,11 @@ def _saved_records(folder: FsPath, first: int) -> list[tuple[dict, int]]:
     return out
 
 
-def _saved_record(file: FsPath) -> tuple[dict, int] | None:
-    """``(record, n_features)`` of one saved step, or None when it is missing or does not
-    read as a step: a file cut short or emptied by a power loss or a full disk (EOFError
-    for an empty one), or one whose arrays do not make a step; the steps before it
-    stand, and a resumed fit computes the path again."""
+def _saved_record(file: FsPath) -> tuple[dict, int, Step] | None:
+    """``(record, n_features, step)`` of one saved step, or None when it is missing or
+    does not read as a step: a file cut short or emptied by a power loss or a full disk
+    (EOFError for an empty one), or one whose arrays do not make a step; the steps
+    before it stand, and a resumed fit computes the path again."""
     if not file.is_file():
         return None
     try:
@@ -341,11 +341,11 @@ def _saved_record(file: FsPath) -> tuple[dict, int] | None:
                                  if k.startswith("array:")}}
         n_features = int(meta.pop("n_features"))
         record.update(meta)
-        _step_of(record, n_features)        # its arrays make a step of the path's width
+        step = _step_of(record, n_features)     # its arrays make a step of the path's width
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError,
             zipfile.BadZipFile):
         return None
-    return record, n_features
+    return record, n_features, step
 
 
 def _step_of(record: dict, n_features: int) -> Step:
@@ -451,7 +451,9 @@ def _read_run(file, run, g, require_complete) -> CheckpointPath:
                 raise CheckpointError(f"{where}: step {i} {exc}") from None
             except (KeyError, OSError, ValueError, IndexError) as exc:
                 raise CheckpointError(f"{where}: step {i} is damaged: {exc}") from None
-        steps += [_step_of(record, n) for record, _ in saved]
+        # each saved step was made a Step when read (to check it): made again only for
+        # another width than the file's
+        steps += [step if width == n else _step_of(record, n) for record, width, step in saved]
     except CheckpointError:
         raise
     except (KeyError, OSError, ValueError, IndexError) as exc:

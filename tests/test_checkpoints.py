@@ -304,8 +304,12 @@ def test_a_resume_reads_each_saved_step_of_the_interrupted_paths_once(tmp_path, 
         return real(file)
 
     monkeypatch.setattr(checkpoints, "_saved_record", counted)
+    built = []
+    real_step = checkpoints._step_of
+    monkeypatch.setattr(checkpoints, "_step_of", lambda *a: built.append(1) or real_step(*a))
     stored = _stored_paths(f, ["omp", "asp"])
     assert sorted(loaded) == [f"paths.h5.steps/asp/{k:06d}.npz" for k in range(3)]
+    assert len(built) == 2 + 3      # each step made once: omp's stored, asp's saved
     assert set(stored) == {"omp", "asp"} and not stored["asp"].complete
     for label in stored:
         _assert_same_path(stored[label], read_path(f, label))
