@@ -367,15 +367,14 @@ def entry_sizes(path, n_functions: int) -> np.ndarray:
 
 def _two_body_grid(functions, entry, elements):
     """Rows: (centre, neighbour, kind); columns: n. Value: earliest entry size (NaN: none)."""
-    from ase.data import chemical_symbols
+    from acefit.elements import pair_name
 
     cells = {}
     for (centre, order, factors, kind, *_), e in zip(functions, entry):
         if order != 1 or len(factors) != 1:
             continue
         z, n, _l = factors[0]
-        row = f"{_sym(centre, chemical_symbols)}-{_sym(z, chemical_symbols)}" + (
-            " pair" if kind == "pair" else "")
+        row = pair_name(centre, z) + (" pair" if kind == "pair" else "")
         cells.setdefault(row, {})
         cur = cells[row].get(n, np.nan)
         if e > 0:
@@ -407,10 +406,6 @@ def _three_body_grid(functions, entry):
         if e > 0:
             grid[l, n] = e if np.isnan(grid[l, n]) else min(grid[l, n], e)
     return grid, exists
-
-
-def _sym(z, table):
-    return z if isinstance(z, str) else table[int(z)]
 
 
 def basis_selection_png(runs, out: Path) -> Path:

@@ -25,6 +25,7 @@ import yaml
 from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extxyz_group,
                          extxyz_reading, reading_in_words)
+from acefit.elements import pair_name
 
 __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override",
            "read_yaml", "yaml_problem", "render_markdown",
@@ -1282,7 +1283,7 @@ def _check_radial_pairs(ctx, basis, elements, elements_from="basis.elements",
         rcut_path, rcut = rcuts.get(pair, rcut_rest) or (None, None)
         if rcut is None:
             if names is not None:
-                missing.append("-".join(names))
+                missing.append(pair_name(*names))
             continue
         if not rin < rcut:
             blame("basis.rin", rcut, f"{_found(rin)}; allowed: a distance below {rcut_path} "
@@ -1296,7 +1297,7 @@ def _check_radial_pairs(ctx, basis, elements, elements_from="basis.elements",
             r0 = reference_r0(*names)
             if not r0 < rcut:
                 blame(rcut_path, rcut, f"{_found(rcut)}; allowed: a distance above "
-                      f"{'-'.join(names)}'s r0 = {r0:.4g} Å, the reference crystals' "
+                      f"{pair_name(*names)}'s r0 = {r0:.4g} Å, the reference crystals' "
                       "nearest-neighbour distance (basis.r0 gives none for the pair), or "
                       "an r0 for the pair in basis.r0")
     if missing:

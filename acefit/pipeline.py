@@ -1117,6 +1117,7 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
     cutoff and each training configuration's shortest distance below it (inf: none)."""
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.config import config_error
+    from acefit.elements import pair_name
 
     radial = basis.radial
     # before any search: a cutoff of many shells would not fit in memory (1000 Å: one
@@ -1158,18 +1159,17 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
     for a, b in itertools.combinations_with_replacement(present, 2):
         if (a, b) in inside:
             continue
+        pair = pair_name(basis.elements[a], basis.elements[b])
         if (a, b) in closest:   # near, but not within the pair's own cutoff
             get_logger().warning(
-                "basis.rcut: no %s-%s pair of the training data is within its cutoff %g Å "
+                "basis.rcut: no %s pair of the training data is within its cutoff %g Å "
                 "(the closest are %.3g Å apart), so its functions see nothing and are not "
-                "fitted", basis.elements[a], basis.elements[b], float(radial.rcut[a, b]),
-                closest[a, b])
+                "fitted", pair, float(radial.rcut[a, b]), closest[a, b])
         else:
             get_logger().warning(
-                "no %s-%s pair of the training data is within the cutoff %g Å (no training "
+                "no %s pair of the training data is within the cutoff %g Å (no training "
                 "configuration has them near each other), so its functions see nothing and "
-                "are not fitted", basis.elements[a], basis.elements[b],
-                float(radial.rcut[a, b]))
+                "are not fitted", pair, float(radial.rcut[a, b]))
     absent = [basis.elements[k] for k in range(len(index)) if k not in present]
     if absent:
         names = ", ".join(absent)

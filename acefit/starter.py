@@ -169,6 +169,7 @@ def survey(configs) -> DataSurvey:
 
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.design import row_count
+    from acefit.elements import pair_name
 
     numbers, nearest, shortest, isolated = set(), [], {}, {}
     groups, labelled, rows = {}, {"energy": 0, "forces": 0, "stress": 0}, 0
@@ -190,7 +191,7 @@ def survey(configs) -> DataSurvey:
         nearest.append(first[np.isfinite(first)])
         zi, zj = np.minimum(z[i], z[j]), np.maximum(z[i], z[j])
         for a, b in set(zip(zi.tolist(), zj.tolist())):
-            pair = f"{chemical_symbols[a]}-{chemical_symbols[b]}"
+            pair = pair_name(a, b)
             dmin = float(d[(zi == a) & (zj == b)].min())
             if pair not in shortest or dmin < shortest[pair][0]:
                 shortest[pair] = (dmin, cfg.where)

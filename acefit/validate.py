@@ -36,6 +36,7 @@ from ase.data import atomic_numbers, reference_states
 
 from acefit.atomic import json_ready, json_text, write_text
 from acefit.data import check_atoms
+from acefit.elements import pair_name
 from acefit.query import committee_deviation
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
@@ -622,7 +623,7 @@ def dimer_check(calc, a, b):
     wall = int(np.argmin(rising)) if not rising.all() else len(rising)
     limit = 0.55 * float(covalent_radii[atomic_numbers[a]] + covalent_radii[atomic_numbers[b]])
     inside = int(np.searchsorted(r, limit, side="right")) - 1  # the last r <= limit
-    return {"pair": f"{a}-{b}", "distances_A": r, "energies_eV": e,
+    return {"pair": pair_name(a, b), "distances_A": r, "energies_eV": e,
             "lowest_eV": float(e[lowest]), "lowest_at_A": float(r[lowest]),
             "shortest_eV": float(e[0]),
             "rises_inwards_from_A": float(r[wall]) if wall > 0 else None,

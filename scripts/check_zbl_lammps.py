@@ -21,6 +21,7 @@ import sys
 import numpy as np
 from ase import Atoms
 
+from acefit.elements import pair_name
 from acefit.repulsion import ZBL
 
 ELEMENTS = ("Cu", "Au")
@@ -105,7 +106,7 @@ def main(argv=None):
                 atoms.calc = lammps_calculator(args.inner, args.outer, ELEMENTS)
                 e = float(atoms.get_potential_energy())
                 slope = float(-atoms.get_forces()[1, 2])
-                print(f"{pair[0]}-{pair[1]}  {r:5.2f}  {e!r}  {slope!r}")
+                print(f"{pair_name(*pair)}  {r:5.2f}  {e!r}  {slope!r}")
     ok = max(worst.values()) <= args.rtol
     print("PASS" if ok else f"FAIL: above rtol {args.rtol}")
     return 0 if ok else 1

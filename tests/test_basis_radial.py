@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from acefit.basis.radial import RadialBasis, default_r0, legendre_recurrence, polynomials
+from acefit.elements import pair_name
 
 CU, AU = 29, 79
 
@@ -97,6 +98,7 @@ def test_per_pair_parameters():
     assert rb.rcut[0, 1] == rb.rcut[1, 0] == 4.0 and rb.rcut[0, 0] == 5.0
     assert rb.r0[1, 1] == 2.9 and rb.r0[0, 1] == 2.7
     assert rb.pair_values("r0") == {"Cu-Cu": 2.5, "Cu-Au": 2.7, "Au-Au": 2.9}
+    assert pair_name(CU, "Au") == pair_name("Cu", np.int64(AU)) == "Cu-Au"    # the keys' form
     # the config's form, "Cu-Au", names the same pairs
     assert RadialBasis((CU, AU), nmax=3, rcut=5.0, r0={"Cu-Cu": 2.5, "Au-Au": 2.9,
                                                        "Au-Cu": 2.7}).r0.tolist() == rb.r0.tolist()

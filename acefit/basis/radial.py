@@ -74,6 +74,8 @@ from numbers import Real
 import numpy as np
 from ase.data import chemical_symbols, covalent_radii
 
+from acefit.elements import pair_name
+
 __all__ = ["RadialBasis", "legendre_recurrence", "default_r0"]
 
 TRANSFORMS = ("agnesi", "polynomial")
@@ -467,7 +469,7 @@ class RadialBasis:
         """``"rcut"``, ``"r0"`` or ``"rin"`` per element pair, ``{"Cu-Au": value}`` (the
         config's form), pairs by atomic number."""
         table = getattr(self, name)
-        return {f"{chemical_symbols[za]}-{chemical_symbols[zb]}": float(table[a, b])
+        return {pair_name(za, zb): float(table[a, b])
                 for a, za in enumerate(self.elements)
                 for b, zb in enumerate(self.elements) if b >= a}
 
