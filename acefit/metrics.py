@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse
 
-from acefit.design import DesignBlock, design_block
+if TYPE_CHECKING:
+    from acefit.design import DesignBlock
 
+# scipy and acefit.design are imported where used: the quantities here are read by
+# acefit.potential, whose import must stay light (an ASE calculator's)
 UNITS = {"E": "meV/atom", "F": "eV/Å", "S": "GPa"}
 QUANTITIES = ("E", "F", "S")
 QUANTITY_OF_KIND = {"E": "E", "F": "F", "V": "S"}   # row kind -> reported quantity
@@ -193,6 +196,8 @@ def element_force_errors(block: DesignBlock, predictions, configs,
     missing = sorted(set(row_numbers[rows].tolist()) - set(numbers))
     if missing:
         raise ValueError(f"force rows of elements {missing}; allowed: {list(numbers)}")
+    import scipy.sparse
+
     index = np.searchsorted(numbers, row_numbers[rows])
     # a sparse element-by-row indicator sums all elements in one product
     member = scipy.sparse.csr_matrix((np.ones(rows.size), (index, np.arange(rows.size))),
@@ -305,6 +310,8 @@ def configuration_errors(block: DesignBlock, predictions) -> ConfigurationErrors
 def _configuration_sums(config, kinds, scaled) -> ConfigurationErrors:
     """:func:`configuration_errors` of rows of the configurations ``config`` and kinds
     ``kinds`` whose absolute errors in report units are ``scaled``, shape (n_rows, k)."""
+    import scipy.sparse
+
     configs, index = np.unique(config, return_inverse=True)
     sums, counts = {}, {}
     for kind, label in QUANTITY_OF_KIND.items():
@@ -573,6 +580,8 @@ def report_unit_residuals(block: DesignBlock, predictions) -> np.ndarray:
 
 def config_errors(basis, configs, coef, e0) -> dict:
     """:func:`errors` of configurations evaluated with ``basis`` (E0 as ReferenceEnergies)."""
+    from acefit.design import design_block
+
     return errors(design_block(basis, configs, None, e0), coef)
 
 

@@ -20,12 +20,12 @@ import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
 from acefit.atomic import atomic_path
+from acefit.metrics import QUANTITIES
 
 __all__ = ["Potential", "PotentialFileError", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "acefit-potential"
 FORMAT_VERSION = 2  # 2: the header may hold a core repulsion; files without one stay version 1
-COMMITTEE_QUANTITIES = ("E", "F", "S")
 
 
 class PotentialFileError(ValueError):
@@ -79,16 +79,17 @@ def _check_committee(committee, coef):
 
 
 def _check_committee_scale(scale) -> dict:
-    """``{"E", "F", "S"}``: positive finite scales, 1 where not given."""
+    """Per quantity of :data:`acefit.metrics.QUANTITIES` (``"E", "F", "S"``): positive
+    finite scales, 1 where not given."""
     scale = dict(scale or {})
-    unknown = sorted(set(scale) - set(COMMITTEE_QUANTITIES))
+    unknown = sorted(set(scale) - set(QUANTITIES))
     if unknown:
         raise ValueError(f"committee_scale: unknown quantities {unknown}; allowed: "
-                         f"{list(COMMITTEE_QUANTITIES)}")
+                         f"{list(QUANTITIES)}")
     for q, value in scale.items():
         if not isinstance(value, Real) or not np.isfinite(value) or value <= 0:
             raise ValueError(f"committee_scale[{q!r}] must be a positive number, got {value!r}")
-    return {q: float(scale.get(q, 1.0)) for q in COMMITTEE_QUANTITIES}
+    return {q: float(scale.get(q, 1.0)) for q in QUANTITIES}
 
 
 def basis_hash(basis_dict):
