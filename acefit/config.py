@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from acefit.basis.radial import DEFAULT_ENVELOPE, ENVELOPES
 from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extxyz_group,
                          extxyz_reading, reading_in_words)
@@ -772,13 +773,14 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
     "transform": Key(Str(choices=("agnesi", "polynomial")), "agnesi",
                      "Distance transform of the radial basis (`polynomial` is the one LAMMPS "
                      "ML-PACE evaluates, needed for `.yace` export)."),
-    "envelope": Key(Nullable(Str(choices=("y", "x"))), "x", "Many-body radial envelope: "
-                    "`x`, (x - 1)^2 as in LAMMPS ML-PACE, or `y`, the y^2 (y - y_cut)^2 of "
-                    "Torabi et al. (App. A). `x` had the lower validation errors on every "
-                    "data set measured (Zuo Mo and Si, the quickstart: docs/zuo_tuning.md, "
-                    "docs/benchmarks.md); null: `x` (before acefit 0.3, null was `y` with "
-                    "the Agnesi transform)."),
-    "pair_envelope": Key(Str(choices=("repulsive", "y", "x")), "repulsive",
+    "envelope": Key(Nullable(Str(choices=ENVELOPES)), DEFAULT_ENVELOPE,
+                    "Many-body radial envelope: `x`, (x - 1)^2 as in LAMMPS ML-PACE, or `y`, "
+                    "the y^2 (y - y_cut)^2 of Torabi et al. (App. A). `x` had the lower "
+                    "validation errors on every data set measured (Zuo Mo and Si, the "
+                    "quickstart: docs/zuo_tuning.md, docs/benchmarks.md); null: "
+                    f"`{DEFAULT_ENVELOPE}` (before acefit 0.3, null was `y` with the Agnesi "
+                    "transform)."),
+    "pair_envelope": Key(Str(choices=("repulsive",) + ENVELOPES), "repulsive",
                          "Envelope of the pair functions."),
     "pure2b": Key(Bool(), False, "Remove the two-body part (all ν neighbours the same "
                   "atom) from every many-body function of order ν ≥ 2, as ACE1x's `pure2b`: "
@@ -1436,7 +1438,7 @@ def _cross_checks(cfg, ctx) -> None:
 
 def _fill_derived(cfg) -> None:
     if cfg["basis"]["envelope"] is None:
-        cfg["basis"]["envelope"] = "x"      # written out, so that a run's config.yaml says it
+        cfg["basis"]["envelope"] = DEFAULT_ENVELOPE     # written out: a run's config.yaml says it
     for solver in cfg["solvers"]:
         solver["label"] = solver["label"] or solver["name"]
 

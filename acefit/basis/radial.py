@@ -80,6 +80,7 @@ __all__ = ["RadialBasis", "legendre_recurrence", "default_r0"]
 
 TRANSFORMS = ("agnesi", "polynomial")
 ENVELOPES = ("y", "x")
+DEFAULT_ENVELOPE = "x"      # the many-body envelope of a config or basis that names none
 
 
 def legendre_recurrence(nmax):
@@ -239,7 +240,7 @@ class RadialBasis:
         self.elements = tuple(int(z) for z in elements)
         if transform not in TRANSFORMS:
             raise ValueError(f"transform must be one of {TRANSFORMS}, got {transform!r}")
-        envelope = envelope or "x"
+        envelope = envelope or DEFAULT_ENVELOPE
         if envelope not in ENVELOPES:
             raise ValueError(f"envelope must be one of {ENVELOPES}, got {envelope!r}")
         if pair_envelope not in ("repulsive",) + ENVELOPES:
