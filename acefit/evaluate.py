@@ -30,7 +30,8 @@ from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
            "errors_table", "element_table", "paired_table", "worst_table", "committee_table",
-           "committee_by_config_type_table", "committee_spread_rows", "committee_row_sd"]
+           "committee_by_config_type_table", "committee_spread_rows", "committee_row_sd",
+           "mae_cell", "without_force_labels"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
 
@@ -316,7 +317,9 @@ def parity_plot(path, evaluation: Evaluation) -> Path:
     return write_figure(fig, path, dpi=120)
 
 
-def _cell(stats, digits) -> str:
+def mae_cell(stats, digits) -> str:
+    """A table cell of an error entry: "MAE ± SE" (the SE where a bootstrap gave one),
+    "–" without rows."""
     if not stats["n"]:
         return "–"
     text = f"{stats['mae']:.{digits}f}"
@@ -339,24 +342,34 @@ def errors_table(evaluation: Evaluation, j: int = 0) -> str:
         cells = []
         for q, digits in QUANTITY_DIGITS:
             rmse = f"{stats[q]['rmse']:.{digits}f}" if stats[q]["n"] else "–"
-            cells += [_cell(stats[q], digits), rmse]
+            cells += [mae_cell(stats[q], digits), rmse]
         head.append(f"| {name} | {n_configs} | " + " | ".join(cells) + " |")
     return "\n".join(head)
 
 
 def element_table(evaluation: Evaluation, j: int = 0) -> str:
     """Markdown: potential j's force MAE ± bootstrap SE and RMSE per element (atoms: those
-    with force labels); empty for data of one element."""
+    with force labels; an element without any is named below the table, not given a
+    row); empty for data of one element, or without force labels."""
     by_element = evaluation.errors[j].get("by_element") or {}
-    if len(by_element) < 2:
+    labelled = [symbol for symbol, stats in by_element.items() if stats["F"]["n"]]
+    if len(by_element) < 2 or not labelled:
         return ""
     digits = dict(QUANTITY_DIGITS)["F"]
     lines = ["| element | atoms | F MAE | F RMSE |", "|---|---:|---:|---:|"]
-    for symbol, stats in by_element.items():
-        f = stats["F"]
-        rmse = f"{f['rmse']:.{digits}f}" if f["n"] else "–"
-        lines.append(f"| {symbol} | {f['n'] // 3} | {_cell(f, digits)} | {rmse} |")
-    return "\n".join(lines)
+    for symbol in labelled:
+        f = by_element[symbol]["F"]
+        lines.append(f"| {symbol} | {f['n'] // 3} | {mae_cell(f, digits)} | "
+                     f"{f['rmse']:.{digits}f} |")
+    return "\n".join(lines) + without_force_labels(s for s in by_element if s not in labelled)
+
+
+def without_force_labels(symbols) -> str:
+    """The note below a table of force errors per element that names the elements left
+    out of it, having no force labels ("" when there are none)."""
+    symbols = list(symbols)
+    return (f"\n\nNo force labels on the {', '.join(symbols)} atoms (no row)." if symbols
+            else "")
 
 
 def paired_table(evaluation: Evaluation) -> str:

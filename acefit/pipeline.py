@@ -51,7 +51,7 @@ from acefit.config import dump_config
 from acefit.data import ase_group_hints
 from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger, raise_if_interrupted
-from acefit.selection import (METRIC_KEYS, headline, record_of_test_errors,
+from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, headline, record_of_test_errors,
                               resolution_on_test_set, select_checkpoints)
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
@@ -587,9 +587,12 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path) -> lis
 
 def selected_errors_by_element(system, paths, selected, data, basis) -> list:
     """Force errors per element (:func:`acefit.metrics.errors_by_element`, the basis'
-    elements) of each selected checkpoint, ``{"train", "val", "test"}``; none (an empty
-    list) for a basis of one element. The training rows are those the assembly kept; a
-    run without them has no training entry (None) rather than the basis evaluated again."""
+    elements) of each selected checkpoint, ``{"train", "val", "test"}``, each MAE with
+    the bootstrap over the configurations with force rows of its element (``se``,
+    ``low``, ``high``; ``SE_RESAMPLES`` draws, as ``acefit evaluate`` gives them); none
+    (an empty list) for a basis of one element. The training rows are those the assembly
+    kept; a run without them has no training entry (None) rather than the basis
+    evaluated again."""
     from acefit.elements import atomic_number
     from acefit.metrics import errors_by_element
 
@@ -599,7 +602,8 @@ def selected_errors_by_element(system, paths, selected, data, basis) -> list:
     numbers = [atomic_number(e) for e in basis.elements]
     coefs = np.stack([paths[s["label"]].steps[s["step"]].coef for s in selected], axis=1)
     splits = {name: (None if block is None else
-                     errors_by_element(block, block.A @ coefs, configs, numbers))
+                     errors_by_element(block, block.A @ coefs, configs, numbers,
+                                       resamples=SE_RESAMPLES))
               for name, block, configs in (("val", system.val, data.val),
                                            ("test", system.test, data.test))}
     splits["train"] = _train_errors_by_element(system.train_rows, coefs, data.train, numbers)
@@ -630,7 +634,7 @@ def _train_errors_by_element(files, coefs, train, numbers):
         log.warning("no force errors per element on the training set: the kept training "
                     "rows could not be read (%s)", exc)
         return None
-    return None if total is None else total.stats()
+    return None if total is None else total.stats(resamples=SE_RESAMPLES)
 
 
 def posterior_committee(coef, system, gamma, size: int):

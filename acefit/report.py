@@ -210,20 +210,30 @@ def _config_type_table(sel: dict) -> str:
 
 def _element_table(sel: dict) -> str:
     """The force errors per element of a selected potential (``errors_by_element``): one
-    row per element, the atoms with force labels and the MAE of each set, the test RMSE."""
+    row per element with force labels in any set, the atoms with force labels and the
+    MAE ± bootstrap SE of each set, the test RMSE; the elements without any named once
+    below; "" when no element has any."""
+    from acefit.evaluate import mae_cell, without_force_labels
+
     by_split = sel["errors_by_element"]
-    symbols = next(e for e in by_split.values() if e)
+    symbols = next((e for e in by_split.values() if e), {})
     rows = ["| element | atoms (train/val/test) | F MAE train | F MAE val | F MAE test "
             "| F RMSE test |", "|---|---:|---:|---:|---:|---:|"]
+    unlabelled = []
     for symbol in symbols:
         stats = {split: (by_split.get(split) or {}).get(symbol, {}).get("F")
                  for split in ("train", "val", "test")}
+        if not any(f and f["n"] for f in stats.values()):
+            unlabelled.append(symbol)
+            continue
         atoms = "/".join("–" if f is None else str(f["n"] // 3) for f in stats.values())
-        cells = [_num(None if f is None or not f["n"] else f["mae"], 4) for f in stats.values()]
+        cells = ["–" if f is None else mae_cell(f, 4) for f in stats.values()]
         test = stats["test"]
         rows.append(f"| {symbol} | {atoms} | " + " | ".join(cells)
                     + f" | {_num(None if test is None or not test['n'] else test['rmse'], 4)} |")
-    return "\n".join(rows)
+    if len(rows) == 2:
+        return ""
+    return "\n".join(rows) + without_force_labels(unlabelled)
 
 
 def to_markdown(report: dict) -> str:
@@ -303,9 +313,12 @@ def to_markdown(report: dict) -> str:
     if headline:
         lines += [f"## Errors per config_type of the headline potential ({headline['label']}, "
                   f"{headline['n_active']} functions)", "", _config_type_table(headline), ""]
-    if headline and any((headline.get("errors_by_element") or {}).values()):
+    elements = (headline and any((headline.get("errors_by_element") or {}).values())
+                and _element_table(headline))
+    if elements:
         lines += [f"## Force errors per element of the headline potential ({headline['label']}; "
-                  "eV/Å, atoms with force labels)", "", _element_table(headline), ""]
+                  "eV/Å, MAE ± bootstrap standard error over configurations, atoms with force "
+                  "labels)", "", elements, ""]
     t = report["timings_s"]
     lines += ["## Timings", "", "| stage | seconds |", "|---|---:|"]
     lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]

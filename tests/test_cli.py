@@ -140,7 +140,9 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
 
     by_element = _check_errors_by_element(config, run, report, calc)
     assert "## Force errors per element of the headline potential" in md
-    assert f"| Au | {by_element['train']['Au']['F']['n'] // 3}/" in md
+    au = {split: by_element[split]["Au"]["F"] for split in ("train", "val", "test")}
+    assert (f"| Au | {au['train']['n'] // 3}/{au['val']['n'] // 3}/{au['test']['n'] // 3} | "
+            + " | ".join(f"{au[s]['mae']:.4f} ± {au[s]['se']:.4f}" for s in au)) in md
 
     # A finished run is never overwritten without --force.
     assert fit(config, run) == EXIT_EXISTS
@@ -156,9 +158,13 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
 def _check_errors_by_element(config, run, report, calc):
     """The headline potential's force errors per element in ``report`` against its forces
     atom by atom on the run's own training, validation and test configurations (the
-    rows' configuration indices must name these, in this order)."""
+    rows' configuration indices must name these, in this order), and their bootstrap SEs
+    against those `acefit evaluate` gives (the same draws)."""
     from acefit.config import load_config
+    from acefit.evaluate import evaluate
     from acefit.pipeline import load_data
+    from acefit.potential import Potential
+    from acefit.selection import SE_RESAMPLES
 
     best = next(s for s in report["selection"]["selected"] if s["best"])
     by_element = best["errors_by_element"]
@@ -172,12 +178,40 @@ def _check_errors_by_element(config, run, report, calc):
             for symbol, r in zip(atoms.get_chemical_symbols(), atoms.get_forces() - cfg.forces):
                 residuals[symbol].extend(r)
         assert list(by_element[split]) == ["Cu", "Au"]
+        evaluated = evaluate([Potential.load(run / "potential.h5")], configs,
+                             resamples=SE_RESAMPLES).errors[0]["by_element"]
         for symbol, d in residuals.items():
             f = by_element[split][symbol]["F"]
             assert f["n"] == len(d) > 0
             assert f["mae"] == pytest.approx(np.mean(np.abs(d)), rel=1e-6)
             assert f["rmse"] == pytest.approx(np.sqrt(np.mean(np.square(d))), rel=1e-6)
+            assert f["low"] <= f["mae"] <= f["high"] and f["se"] > 0
+            for key in ("se", "low", "high"):
+                assert f[key] == pytest.approx(evaluated[symbol]["F"][key], rel=1e-6)
     return by_element
+
+
+def test_the_report_leaves_out_an_element_without_force_labels():
+    """Two elements, force labels on frames of one only: the other is named once below
+    the table of force errors per element, not given a row "0/0/0 | – | – | –"."""
+    from acefit.report import _element_table
+
+    def entry(n, mae=0.01, se=0.002):
+        return {"F": {"n": n, "mae": mae if n else None, "rmse": 0.02 if n else None,
+                      **({"se": se, "low": mae - se, "high": mae + se} if n else {})}}
+
+    split = {"Cu": entry(30), "Au": entry(0), "Ag": entry(0)}
+    sel = {"errors_by_element": {"train": split, "val": split, "test": split}}
+    table = _element_table(sel)
+    assert table.splitlines()[2] == ("| Cu | 10/10/10 | 0.0100 ± 0.0020 | 0.0100 ± 0.0020 | "
+                                     "0.0100 ± 0.0020 | 0.0200 |")
+    assert len(table.splitlines()) == 5 and "| Au |" not in table and "| Ag |" not in table
+    assert table.endswith("No force labels on the Au, Ag atoms (no row).")
+    # labels in one set only: a row, "–" where a set has none of them
+    sel["errors_by_element"]["train"] = {**split, "Au": entry(6)}
+    assert "| Au | 2/0/0 | 0.0100 ± 0.0020 | – | – | – |" in _element_table(sel)
+    none = {"Cu": entry(0), "Au": entry(0)}
+    assert _element_table({"errors_by_element": {"train": none, "val": none, "test": None}}) == ""
 
 
 def test_the_report_names_the_pairs_whose_r0_comes_from_the_reference_crystals():

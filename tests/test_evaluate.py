@@ -1,5 +1,6 @@
 """acefit.evaluate and `acefit evaluate`: potentials scored on labelled files."""
 
+import dataclasses
 import json
 
 import ase.io
@@ -119,6 +120,21 @@ def test_force_errors_per_element_atom_by_atom(configs, basis):
     pure = [cfg for cfg in configs if cfg.config_type == "pure"]
     one = evaluate([a], pure, resamples=50)
     assert list(one.errors[0]["by_element"]) == ["Cu"] and element_table(one) == ""
+
+
+def test_an_element_without_force_labels_has_no_row(configs, basis):
+    """Two elements, force labels only on frames of one (the Au frames have none): Au is
+    named once below the table, not given a row of 0 atoms and no errors."""
+    a, _ = _potential(basis, 1)
+    unlabelled = [dataclasses.replace(cfg, forces=None) if 79 in cfg.atoms.numbers else cfg
+                  for cfg in configs]
+    result = evaluate([a], unlabelled, resamples=50)
+    assert result.errors[0]["by_element"]["Au"]["F"]["n"] == 0     # still in the JSON
+    table = element_table(result)
+    assert "| Au |" not in table and "| Cu |" in table
+    assert table.count("Au") == 1 and table.endswith("No force labels on the Au atoms (no row).")
+    no_forces = [dataclasses.replace(cfg, forces=None) for cfg in configs]
+    assert element_table(evaluate([a], no_forces, resamples=50)) == ""
 
 
 def test_predictions_file_holds_labels_and_predictions(tmp_path, configs, basis):
