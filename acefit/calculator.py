@@ -92,8 +92,11 @@ class ACECalculator(Calculator):
             raise ValueError(f"atoms contain elements {unknown} that the potential does not "
                              f"cover (it covers {sorted(allowed)})")
         with self._thread_limit():
-            fit = self.potential.energy_forces_stress(atoms)
-            spread = self._committee_results(atoms, properties, fit) if self.committee else {}
+            # the members' energies need the site values summed: the model's pass finds them
+            site_sum = np.zeros(len(self.potential.basis)) if self.committee else None
+            fit = self.potential.energy_forces_stress(atoms, site_sum=site_sum)
+            spread = (self._committee_results(atoms, properties, fit, site_sum)
+                      if self.committee else {})
         energy, energies, forces, stress = fit
         self.results = {
             "energy": energy,
@@ -105,11 +108,11 @@ class ACECalculator(Calculator):
         if np.all(np.isfinite(stress)):  # the basis gives NaN where stress is undefined
             self.results["stress"] = stress
 
-    def _committee_results(self, atoms, properties, fit) -> dict:
+    def _committee_results(self, atoms, properties, fit, site_sum) -> dict:
         with_forces = any(p in ("forces_committee", "forces_std", "stress_std")
                           for p in properties)
         energy, forces, stress = self.potential.committee_predictions(
-            atoms, forces=with_forces, fit=fit)
+            atoms, forces=with_forces, fit=fit, site_sum=site_sum)
         out = {"energy_committee": energy, "energy_std": float(np.std(energy, ddof=1))}
         if with_forces:
             out.update(forces_committee=forces, forces_std=np.std(forces, axis=0, ddof=1))

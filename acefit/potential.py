@@ -219,14 +219,16 @@ class Potential:
                 table[z] = value
         return table[np.asarray(numbers)]
 
-    def energy_forces_stress(self, atoms):
+    def energy_forces_stress(self, atoms, *, site_sum=None):
         """Energy, per-atom energies, forces and stress (ASE units and sign).
 
         Contracts the coefficients with the basis (no design rows), then adds E0 and
-        the core repulsion; stress is NaN when the cell has no volume.
+        the core repulsion; stress is NaN when the cell has no volume. ``site_sum``: see
+        :meth:`acefit.ACEBasis.energy_forces_stress` (what :meth:`committee_spread` needs
+        for the members' energies).
         """
         energy, energies, forces, stress = self.basis.energy_forces_stress(
-            atoms, self.coefficients)
+            atoms, self.coefficients, site_sum=site_sum)
         e0 = self.e0_array(atoms.numbers)
         energy = float(energy) + float(e0.sum())
         energies = np.asarray(energies, dtype=float) + e0
@@ -237,16 +239,18 @@ class Potential:
             energies, forces, stress = energies + core[1], forces + core[2], stress + core[3]
         return energy, energies, forces, stress
 
-    def committee_spread(self, atoms, *, forces: bool = False):
+    def committee_spread(self, atoms, *, forces: bool = False, site_sum=None):
         """Each member's prediction less the model's: energy (K,) and, with ``forces``,
         forces (K, n_atoms, 3) and stress (K, 6); ``(energy, forces, stress)``, the last two
         None without ``forces``.
 
         A member differs from the model only in its coefficients, so this is the basis
         contracted with the difference, scaled by ``committee_scale`` per quantity: the
-        energy needs only the site values (cheap), forces and stress the K differences
-        contracted at once (:meth:`acefit.ACEBasis.energy_forces_stress_many`: no design
-        rows, memory O(K x atoms)). The model itself is not evaluated.
+        energy needs only the site values summed over the atoms (``site_sum``, from the
+        model's own :meth:`energy_forces_stress`, or one pass of the basis without it),
+        forces and stress the K differences contracted at once
+        (:meth:`acefit.ACEBasis.energy_forces_stress_many`: no design rows, memory
+        O(K x atoms)). The model itself is not evaluated.
 
         Raises
         ------
@@ -259,18 +263,23 @@ class Potential:
         deviations = self.committee - self.coefficients
         scale = self.committee_scale
         if not forces:
-            basis_energy = self.basis.site_values(atoms).sum(axis=0)
-            return scale["E"] * (deviations @ basis_energy), None, None
+            if site_sum is None:
+                site_sum = self.basis.site_values(atoms).sum(axis=0)
+            return scale["E"] * (deviations @ site_sum), None, None
         energy, member_forces, stress = self.basis.energy_forces_stress_many(atoms, deviations)
         return scale["E"] * energy, scale["F"] * member_forces, scale["S"] * stress
 
-    def committee_predictions(self, atoms, *, forces: bool = False, fit=None):
+    def committee_predictions(self, atoms, *, forces: bool = False, fit=None, site_sum=None):
         """Energy (K,) and, with ``forces``, forces (K, n_atoms, 3) and stress (K, 6) of
         each member: the model's prediction plus :meth:`committee_spread`. ``fit``: the
-        model's :meth:`energy_forces_stress` of ``atoms``, when the caller has it.
-        Returns ``(energy, forces, stress)``, the last two None without ``forces``."""
-        energy, member_forces, member_stress = self.committee_spread(atoms, forces=forces)
-        fit = self.energy_forces_stress(atoms) if fit is None else fit
+        model's :meth:`energy_forces_stress` of ``atoms``, when the caller has it, and
+        ``site_sum`` the one it filled on the way (else the energies take a pass of their
+        own). Returns ``(energy, forces, stress)``, the last two None without ``forces``."""
+        if fit is None:
+            site_sum = np.zeros(len(self.basis))
+            fit = self.energy_forces_stress(atoms, site_sum=site_sum)
+        energy, member_forces, member_stress = self.committee_spread(
+            atoms, forces=forces, site_sum=site_sum)
         if not forces:
             return fit[0] + energy, None, None
         return fit[0] + energy, fit[2][None] + member_forces, fit[3][None] + member_stress

@@ -18,8 +18,9 @@ calls, CPU and wall time, positions perturbed before each call so nothing is cac
 7. the cost of a ZBL core repulsion (inner 1.0, outer 2.0 Å, as the quickstart) on the
    models of 5. and of the 319-function basis of 4.
 8. the cost of a 32-member committee (``ACECalculator(..., committee=True)``) on the
-   sparse model of 4.: its energy spread (every call), and its force spread too (on
-   request: the design rows of the active functions).
+   sparse model of 4.: its energy spread (every call: the site values summed in the
+   model's own pass), and its force spread too (on request: the 32 differences
+   contracted at once).
 
 Run:  python scripts/bench_calculator.py [--repeat 5] [--size 3]
 """

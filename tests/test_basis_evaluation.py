@@ -279,6 +279,33 @@ def test_contracted_evaluation_equals_contracted_rows(cuau_basis):
         cuau_basis.energy_forces_stress(atoms, coef[:-1])
 
 
+def test_contracted_evaluation_sums_the_site_values_of_its_functions(cuau_basis, monkeypatch):
+    """site_sum gains sum_i B_k(i) for every k with c_k != 0 (the energy of any other
+    coefficients on them), leaves the rest alone, and leaves the model as it was; also
+    with the sites in chunks."""
+    import acefit.basis.ace as ace
+
+    atoms = _cuau(7)
+    coef = np.random.default_rng(1).normal(size=len(cuau_basis))
+    coef[::3] = 0.0
+    plain = cuau_basis.energy_forces_stress(atoms, coef)
+    sums = np.full(len(cuau_basis), 5.0)
+    got = cuau_basis.energy_forces_stress(atoms, coef, site_sum=sums)
+    for a, b in zip(plain, got):
+        np.testing.assert_array_equal(a, b)
+    expected = 5.0 + cuau_basis.site_values(atoms).sum(axis=0)
+    _close(sums[coef != 0], expected[coef != 0], 1e-13)
+    assert np.all(sums[coef == 0] == 5.0)
+    monkeypatch.setattr(ace, "_PAIRS_PER_CHUNK", 7)
+    chunked = np.zeros(len(cuau_basis))
+    cuau_basis.energy_forces_stress(atoms, coef, site_sum=chunked)
+    _close(chunked, np.where(coef != 0, sums - 5.0, 0.0), 1e-13)
+    for bad in (np.zeros(len(cuau_basis) - 1), np.zeros(len(cuau_basis), dtype=np.float32),
+                list(sums)):
+        with pytest.raises(ValueError, match="site_sum must be a float64 array of shape"):
+            cuau_basis.energy_forces_stress(atoms, coef, site_sum=bad)
+
+
 @pytest.mark.parametrize("which", ["mo", "cuau", "cuau_pure2b"])
 def test_many_models_at_once_equal_the_design_rows_and_one_model_each(
         which, mo_basis, cuau_basis, cuau_pure2b, monkeypatch):

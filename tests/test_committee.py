@@ -114,6 +114,25 @@ def test_committee_forces_need_no_design_rows(model, atoms, monkeypatch):
     np.testing.assert_array_equal(atoms.calc.get_property("forces_committee", atoms), want[1])
 
 
+def test_committee_energies_come_from_the_models_own_pass(model, atoms, monkeypatch):
+    """The members' energies need the site values summed over the atoms; the model's
+    contracted pass finds them, so neither the potential nor the calculator takes a
+    second pass of the basis for them."""
+    want = model.committee_spread(atoms)[0]
+
+    def second_pass(*args, **kwargs):
+        raise AssertionError("site values computed in a pass of their own")
+
+    monkeypatch.setattr(type(model.basis), "site_values", second_pass)
+    fit = model.energy_forces_stress(atoms)
+    np.testing.assert_allclose(model.committee_predictions(atoms)[0] - fit[0], want,
+                               rtol=1e-12, atol=1e-14)
+    atoms.calc = ACECalculator(model, committee=True)
+    atoms.get_potential_energy()
+    np.testing.assert_allclose(atoms.calc.results["energy_committee"] - fit[0], want,
+                               rtol=1e-12, atol=1e-14)
+
+
 def test_committee_scale_widens_each_quantity_on_its_own(model, atoms):
     scale = {"E": 2.0, "F": 3.0, "S": 0.5}
     scaled = Potential(model.basis, model.coefficients, e0=model.e0, prune=False,

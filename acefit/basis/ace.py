@@ -378,12 +378,29 @@ class ACEBasis:
         stress = virial_t.T / volume if volume is not None else np.full((6, n), np.nan)
         return BasisValues(values.sum(axis=0), forces, stress, values)
 
-    def energy_forces_stress(self, atoms, coef):
+    def energy_forces_stress(self, atoms, coef, *, site_sum=None):
         """Contracted model: E, per-atom energies, forces (n_atoms, 3), stress (6,).
 
         Stress is NaN when the configuration has no periodic direction or zero volume.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+        coef : array_like, shape (len(basis),)
+        site_sum : ndarray (len(basis),), optional
+            Output: gains sum_i B_k(i) for every function with a nonzero ``coef``, found
+            on the way (other entries untouched), so that ``d @ site_sum`` is the energy
+            of coefficients ``d`` on those functions, e.g. a committee's (at no extra cost,
+            where :meth:`site_values` is a second pass).
         """
         coef = self._check_coef(coef, "coef", (len(self),))
+        if site_sum is None:
+            site_sum = np.empty(0)
+        elif (not isinstance(site_sum, np.ndarray) or site_sum.shape != (len(self),)
+              or site_sum.dtype != np.float64):
+            raise ValueError(f"site_sum must be a float64 array of shape ({len(self)},), "
+                             f"got {getattr(site_sum, 'dtype', type(site_sum).__name__)} of "
+                             f"shape {np.shape(site_sum)}")
         prep = self._prepare(atoms)
         t = self._tables
         n_atoms = len(atoms)
@@ -396,7 +413,7 @@ class ACEBasis:
                                       t["v_rad"], t["v_lm"], t["sp_v_ptr"],
                                       t["centre_ptr"], t["centre_k"], t["term_order"],
                                       t["term_ptr"], t["term_coef"], t["term_v"], coef,
-                                      energies, forces, virial)
+                                      energies, forces, virial, site_sum)
         volume = stress_volume(atoms)
         stress = virial / volume if volume is not None else np.full(6, np.nan)
         return float(energies.sum()), energies, forces, stress

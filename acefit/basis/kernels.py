@@ -227,8 +227,13 @@ def design_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR,
 @njit(cache=True, nogil=True)
 def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R, dR, Y,
                       dY, v_rad, v_lm, sp_v_ptr, centre_ptr, centre_k, term_order, term_ptr,
-                      term_coef, term_v, coef, energies, forces, virial):
-    """Energy sum_k c_k B_k(i), forces and virial of the contracted model (adjoint)."""
+                      term_coef, term_v, coef, energies, forces, virial, site_sum):
+    """Energy sum_k c_k B_k(i), forces and virial of the contracted model (adjoint).
+
+    A non-empty ``site_sum`` (n_functions,) gains sum_i B_k(i) for every k with c_k != 0:
+    the energy of any other coefficients on those functions, at no extra pass.
+    """
+    sums = site_sum.size > 0
     n_v = len(v_rad)
     A = np.zeros(n_v)
     W = np.zeros(n_v)
@@ -243,8 +248,11 @@ def contracted_kernel(i0, i1, site_sp, pair_ptr, pair_j, pair_sp, Dvec, dist, R,
             c = coef[k]
             if c == 0.0:
                 continue
-            e += c * _value_and_derivative(k, A, term_order, term_ptr, term_coef, term_v,
-                                           term_v, W, c, prefix)
+            b = _value_and_derivative(k, A, term_order, term_ptr, term_coef, term_v, term_v,
+                                      W, c, prefix)
+            e += c * b
+            if sums:
+                site_sum[k] += b
         energies[i] += e
         for p in range(pair_ptr[i - i0], pair_ptr[i - i0 + 1]):
             j = pair_j[p]
