@@ -204,6 +204,11 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--gap", type=_count, default=0, metavar="G",
                    help="chosen frames of one pool file are more than G frames apart "
                         "(neighbouring MD frames are nearly the same configuration)")
+    q.add_argument("--labelled", nargs="*", type=Path, default=None, metavar="FILE",
+                   help="labelled configurations: a pool frame that is one of them (same "
+                        "species, positions and cell) is not chosen; default for a run "
+                        "directory: its training, validation and test files (--labelled "
+                        "with no file: none)")
     _add_verbosity(q)
     return parser
 
@@ -693,12 +698,15 @@ def _query(args, progress) -> int:
     import numpy as np
 
     from acefit.potential import Potential
-    from acefit.query import QUERY_SCORES, check_pool_files, iter_pool, pool_species, query
+    from acefit.query import (QUERY_SCORES, check_pool_files, iter_pool, labelled_structures,
+                              pool_species, query)
 
     # the paths before any work (-o is no folder: argparse): the output must not replace a
     # pool file (the user's data)
     check_pool_files(args.pool)
     _refuse_overwriting("-o", args.output, "--pool", args.pool)
+    labelled_files = _labelled_files(args)
+    _refuse_overwriting("-o", args.output, "--labelled", labelled_files)
     n = 10 if args.n is None and args.threshold is None else args.n
     target = _potential_file(args.potential)
     potential = Potential.load(target)
@@ -706,7 +714,9 @@ def _query(args, progress) -> int:
         raise ValueError(f"{target} has no committee to query; allowed: a potential fitted "
                          "with export.committee >= 2, or one written by `acefit export RUN "
                          "--budget T --committee 32`")
+    labelled = labelled_structures(labelled_files)
     picks, scored = [], 0       # (score, pool file, frame number, force SD, energy SD)
+    known = []                  # (pool file, frame number) of the labelled pool frames
     species = {f: pool_species(f, args.species) for f in args.pool}   # one note per file
     for f in args.pool:
         # streamed: each frame scored as it is read (and checked, naming file and frame);
@@ -714,14 +724,20 @@ def _query(args, progress) -> int:
         frames = (atoms for _, atoms in iter_pool(f, every=args.every, species=species[f]))
         result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
                        gap=args.gap // args.every,    # read frames are K file frames apart
-                       progress=progress, where=lambda i: f"{f}, frame {i * args.every}")
+                       progress=progress, where=lambda i: f"{f}, frame {i * args.every}",
+                       labelled=labelled)
         scored += len(result.scores)
+        known += [(f, int(i) * args.every) for i in np.flatnonzero(result.labelled)]
         picks += [(float(result.scores[i]), f, int(i) * args.every, float(result.force_sd[i]),
                    float(result.energy_sd[i])) for i in result.chosen]
         print(f"{f}: {len(result.scores)} frames scored; largest atomic force SD (eV/Å) median "
               f"{np.median(result.force_sd):.4f}, max {result.force_sd.max():.4f}; energy SD "
               f"(meV/atom) median {np.median(result.energy_sd):.3f}, max "
               f"{result.energy_sd.max():.3f}")
+    if known:
+        print(f"{len(known)} pool frame(s) are labelled already (in "
+              f"{', '.join(map(str, labelled_files))}) and were not chosen (first: "
+              f"{known[0][0]}, frame {known[0][1]})")
     picks.sort(key=lambda pick: -pick[0])
     chosen = _chosen_frames(picks[:n], args.every, species)   # n None: all
     from acefit.atomic import write_extxyz
@@ -737,6 +753,30 @@ def _query(args, progress) -> int:
     print(f"\nwrote {args.output}: {len(chosen)} of {scored} frames, by {args.by} SD"
           + (f" above {args.threshold:g}" if args.threshold is not None else ""))
     return EXIT_OK
+
+
+def _labelled_files(args) -> list:
+    """The files of ``acefit query --labelled``; without the option, a run directory's
+    data files (training, validation, test) that are still there, with a warning for each
+    that is not (its frames could be chosen again)."""
+    if args.labelled is not None:
+        return list(args.labelled)
+    if not args.potential.is_dir():
+        return []
+    from acefit.progress import get_logger
+    from acefit.runs import run_config
+
+    data = run_config(args.potential)["data"]
+    files = []
+    for entry in (data["train"], data["validation"]["file"], data["test"]):
+        files += [] if entry is None else [entry] if isinstance(entry, str) else list(entry)
+    there = [Path(f) for f in files if Path(f).is_file()]
+    for f in files:
+        if not Path(f).is_file():
+            get_logger().warning("the run's data file %s is not there any more: a pool frame "
+                                 "that is one of its configurations may be chosen (name the "
+                                 "labelled files with --labelled)", f)
+    return there
 
 
 def _chosen_frames(picks, every, species) -> list:

@@ -461,21 +461,26 @@ def check_atoms(atoms, where: str) -> None:
     check_distinct_positions(atoms, where)
 
 
-def repeated_structures(configs) -> list[tuple[int, int]]:
-    """(index of a configuration, index of the first one with the same structure) for
-    every repeat in ``configs``: same species, positions, cell and periodicity to 1e-6 Å.
-    A structure in both a fitted and a held-out set makes its held-out errors measure the
-    fit, not the prediction."""
+def structure_key(atoms) -> str:
+    """A hash of a structure: species, positions, cell and periodicity to 1e-6 Å (labels,
+    info and calculators aside). Two frames with one key are one configuration."""
     import hashlib
 
+    h = hashlib.sha1()
+    for part in (atoms.numbers.astype(np.int64), np.round(atoms.positions, 6),
+                 np.round(np.asarray(atoms.cell.array), 6), atoms.pbc.astype(np.int8)):
+        h.update(np.ascontiguousarray(part).tobytes())
+    return h.hexdigest()
+
+
+def repeated_structures(configs) -> list[tuple[int, int]]:
+    """(index of a configuration, index of the first one with the same structure) for
+    every repeat in ``configs``: the same :func:`structure_key`. A structure in both a
+    fitted and a held-out set makes its held-out errors measure the fit, not the
+    prediction."""
     first, out = {}, []
     for k, c in enumerate(configs):
-        a = c.atoms
-        h = hashlib.sha1()
-        for part in (a.numbers.astype(np.int64), np.round(a.positions, 6),
-                     np.round(np.asarray(a.cell.array), 6), a.pbc.astype(np.int8)):
-            h.update(np.ascontiguousarray(part).tobytes())
-        key = h.hexdigest()
+        key = structure_key(c.atoms)
         if key in first:
             out.append((k, first[key]))
         else:
@@ -615,4 +620,4 @@ def _volume(atoms) -> float:
 
 __all__ = ["LabelledConfig", "load_configurations", "read_structures", "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "config_type_name", "extxyz_group",
-           "repeated_structures", "split"]
+           "repeated_structures", "structure_key", "split"]

@@ -9,7 +9,9 @@ uncertain ones to DFT. This module is the scoring and the choice:
 * :func:`committee_deviation` scores one configuration: the members' energy SD per atom
   and the largest atomic force SD, the force deviation that such loops threshold;
 * :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
-  above a threshold, a few per group of neighbouring frames at most;
+  above a threshold, a few per group of neighbouring frames at most, never one that is
+  labelled already (:func:`labelled_structures`: e.g. the training data, from which an MD
+  pool often starts);
 * :func:`iter_pool` reads a pool file frame by frame, each frame checked (so a pool is
   scored in the memory of one frame), :func:`read_pool` all of it;
   :func:`check_pool_files` checks the files of a pool before any is read.
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
-           "check_pool_files", "QUERY_SCORES"]
+           "check_pool_files", "labelled_structures", "QUERY_SCORES"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
@@ -58,12 +60,16 @@ class Query:
         Pool indices of the chosen frames, most uncertain first.
     by : str
         The score they were ranked by, a key of :data:`QUERY_SCORES`.
+    labelled : ndarray of bool (n_frames,)
+        The frames that are labelled already (``query``'s ``labelled``): scored, never
+        chosen.
     """
 
     energy_sd: np.ndarray
     force_sd: np.ndarray
     chosen: np.ndarray
     by: str
+    labelled: np.ndarray
 
     @property
     def scores(self) -> np.ndarray:
@@ -71,7 +77,8 @@ class Query:
 
 
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
-          by: str = "force", gap: int = 0, progress=None, where=None) -> Query:
+          by: str = "force", gap: int = 0, progress=None, where=None,
+          labelled=frozenset()) -> Query:
     """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
     choose the most uncertain. Only the scores are kept: ``frames`` may be a generator
     (:func:`iter_pool`), read while it is scored.
@@ -100,6 +107,10 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         frame number in that file when every K-th frame was read (as
         :func:`acefit.validate.validate` takes it); a callable takes the frame's index
         in ``frames`` (for a generator, whose length is not known beforehand).
+    labelled : set of str
+        :func:`acefit.data.structure_key` of configurations that have labels already
+        (:func:`labelled_structures`): a pool frame with one of them is not chosen (a
+        second DFT calculation of it teaches the fit nothing).
 
     Raises
     ------
@@ -124,7 +135,9 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
     name = (lambda i: f"frame {i}") if where is None else \
         where if callable(where) else where.__getitem__
     total = len(frames) if hasattr(frames, "__len__") else None
-    scores = []
+    from acefit.data import structure_key
+
+    scores, known_frames = [], []
     with bar(total, "committee on the pool", unit="frame", enabled=progress) as progress_bar:
         for i, atoms in enumerate(frames):
             unknown = sorted(set(int(z) for z in atoms.numbers) - known)
@@ -135,17 +148,19 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
                                  f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
                                  f"the potential (elements: {', '.join(potential.elements)})")
             scores.append(committee_deviation(atoms, potential))
+            known_frames.append(bool(labelled) and structure_key(atoms) in labelled)
             progress_bar.update(1)
     energy_sd, force_sd = np.array(scores, dtype=float).reshape(-1, 2).T
+    known_frames = np.array(known_frames, dtype=bool)
     scores = force_sd if by == "force" else energy_sd
     chosen = []
     for i in np.argsort(-scores, kind="stable"):
         if (n is not None and len(chosen) >= n) or \
                 (threshold is not None and scores[i] <= threshold):
             break
-        if all(abs(int(i) - j) > gap for j in chosen):
+        if not known_frames[i] and all(abs(int(i) - j) > gap for j in chosen):
             chosen.append(int(i))
-    return Query(energy_sd, force_sd, np.array(chosen, dtype=int), by)
+    return Query(energy_sd, force_sd, np.array(chosen, dtype=int), by, known_frames)
 
 
 def iter_pool(path, every: int = 1, species=None):
@@ -182,6 +197,16 @@ def pool_species(path, species):
                           "is for LAMMPS dumps of atom types only", path)
         return None
     return species
+
+
+def labelled_structures(paths, name="labelled file") -> set:
+    """:func:`acefit.data.structure_key` of every frame of ``paths`` (files of labelled
+    configurations, e.g. a run's training and test data; read as structures, labels
+    aside), for :func:`query`'s ``labelled``."""
+    from acefit.data import iter_structures, structure_key
+
+    return {structure_key(atoms) for path in paths
+            for _, atoms in iter_structures(path, name=name)}
 
 
 def read_pool(path, every: int = 1, species=None) -> list:

@@ -489,3 +489,44 @@ def test_frames_are_yielded_before_a_later_frame_fails(tmp_path):
     with pytest.raises(ValueError, match=re.escape(f"{dump}, the last frame: LAMMPS atom "
                                                    "type 2")):
         next(iter_frames(dump, "-2:", species=["Cu"]))
+
+
+def test_labelled_frames_are_scored_but_never_chosen(potential):
+    pot = Potential.load(potential)
+    pool = _pool()
+    from acefit.data import structure_key
+
+    result = query(pot, pool, n=2, labelled={structure_key(pool[-1])})
+    assert list(result.labelled) == [False] * (len(pool) - 1) + [True]
+    assert len(result.chosen) == 2 and len(pool) - 1 not in result.chosen
+    assert result.scores[-1] > result.scores[:-1].max()      # the one it would have chosen
+    assert list(result.chosen) == list(np.argsort(-result.scores[:-1])[:2])
+
+
+def test_the_cli_leaves_out_the_runs_own_data(potential, small_data, tmp_path,  # noqa: F811
+                                              capsys):
+    """With a run directory, the frames of the run's data files are labelled already;
+    --labelled names other files, or none."""
+    labelled = ase.io.read(small_data / "test.xyz", ":")
+    pool = tmp_path / "pool.xyz"
+    ase.io.write(pool, labelled + _pool(), format="extxyz")
+    out = tmp_path / "label_me.xyz"
+    every = ["-n", "100", "-o", str(out), "--no-progress"]
+    assert main(["query", str(potential.parent), "--pool", str(pool), *every]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert f"{len(labelled)} pool frame(s) are labelled already" in text
+    assert f"(first: {pool}, frame 0)" in text
+    assert sorted(a.info["pool_frame"] for a in ase.io.read(out, ":")) == \
+        list(range(len(labelled), len(labelled) + len(_pool())))
+    for none in (["--labelled"], []):
+        target = potential.parent if none else potential       # a file: no run data
+        assert main(["query", str(target), "--pool", str(pool), *none, *every]) == EXIT_OK
+        assert "labelled already" not in capsys.readouterr().out
+        assert len(ase.io.read(out, ":")) == len(labelled) + len(_pool())
+    assert main(["query", str(potential), "--pool", str(pool), "--labelled",
+                 str(small_data / "test.xyz"), *every]) == EXIT_OK
+    assert f"{len(labelled)} pool frame(s) are labelled already" in capsys.readouterr().out
+    # the output is never a labelled file
+    assert main(["query", str(potential), "--pool", str(pool), "--labelled", str(out),
+                 "-o", str(out), "--no-progress"]) == EXIT_ERROR
+    assert "is the --labelled file" in capsys.readouterr().err
