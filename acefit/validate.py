@@ -41,7 +41,7 @@ from acefit.query import committee_deviation
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
-           "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES"]
+           "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES", "NEAREST_NEIGHBOUR"]
 
 CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
 #: property keys (units in the name); reference values use the same keys
@@ -50,6 +50,8 @@ PROPERTY_KEYS = ("a0_A", "C11_GPa", "C12_GPa", "C44_GPa", "E_vac_eV",
 _EV_A2_TO_J_M2 = units._e * 1e20
 DIMER_DISTANCES = tuple(round(0.5 + 0.05 * k, 2) for k in range(51))  # 0.5 ... 3.0 Å
 COMPRESSION_SCALES = (0.6, 0.7, 0.8, 0.9)
+#: nearest-neighbour distance of each cubic structure per unit lattice constant
+NEAREST_NEIGHBOUR = {"fcc": 0.5 ** 0.5, "bcc": 0.75 ** 0.5, "diamond": 0.1875 ** 0.5, "sc": 1.0}
 
 
 @dataclass
@@ -640,13 +642,28 @@ def dimer_checks(calc, elements):
 def compression_check(calc, symbol, structure, a, scales=COMPRESSION_SCALES):
     """Energy per atom of a cubic crystal compressed to ``scales`` of ``a`` (its
     equilibrium lattice constant), relative to ``a``; it holds when no compression
-    lowers the energy and each costs at least as much as a milder one."""
+    lowers the energy and each costs at least as much as a milder one.
+
+    Returns
+    -------
+    dict
+        ``element``, ``structure``, ``a_A``, ``scales``, ``energies_eV_atom``,
+        ``nearest_A`` (the nearest-neighbour distance at each scale), ``holds``, and
+        ``fails_at``: the mildest scale whose energy is below that of the milder one
+        (below E(a) for the mildest), None when it holds.
+    """
     ref = _energy_per_atom(calc, symbol, structure, a)
     e = np.array([_energy_per_atom(calc, symbol, structure, a * f) - ref for f in scales])
-    ordered = np.argsort(scales)  # from the most compressed
-    holds = bool(e.min() >= 0 and np.all(np.diff(e[ordered]) <= 0))
+    fails_at, milder = None, 0.0
+    for k in np.argsort(scales)[::-1]:  # from the mildest; NaN fails too
+        if not e[k] >= milder:
+            fails_at = float(scales[k])
+            break
+        milder = e[k]
     return {"element": symbol, "structure": structure, "a_A": float(a),
-            "scales": list(scales), "energies_eV_atom": e, "holds": holds}
+            "scales": list(scales), "energies_eV_atom": e,
+            "nearest_A": [float(a * f * NEAREST_NEIGHBOUR[structure]) for f in scales],
+            "holds": fails_at is None, "fails_at": fails_at}
 
 
 def _crystals(elements, s: ValidationSettings):

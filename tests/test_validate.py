@@ -206,7 +206,9 @@ def test_short_range_tells_a_repulsive_core_from_a_collapse(monkeypatch):
     assert good["repulsive_core"] and abs(good["lowest_at_A"] - r_min) <= 0.025
     assert good["rises_inwards_from_A"] == good["lowest_at_A"]
     assert good["shortest_eV"] > 1e3 and good["lowest_eV"] == pytest.approx(-0.4, abs=0.01)
-    assert compression_check(lj, "Cu", "fcc", 3.6)["holds"]
+    held = compression_check(lj, "Cu", "fcc", 3.6)
+    assert held["holds"] and held["fails_at"] is None
+    assert held["nearest_A"] == pytest.approx([3.6 * f / np.sqrt(2) for f in held["scales"]])
 
     # a fitted potential whose many-body terms fall at short range ...
     basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
@@ -222,6 +224,12 @@ def test_short_range_tells_a_repulsive_core_from_a_collapse(monkeypatch):
     assert core["repulsive_core"] and core["shortest_eV"] > bare["shortest_eV"] + 1e3
     collapse = compression_check(ACECalculator(Potential(basis, -coef)), "Cu", "fcc", 3.6)
     assert not collapse["holds"] and collapse["energies_eV_atom"][0] < 0
+    # the mildest compression that lowers the energy (below E(a) for the mildest)
+    e = dict(zip(collapse["scales"], collapse["energies_eV_atom"]))
+    fails = collapse["fails_at"]
+    assert e[fails] < (0.0 if fails == max(e) else e[min(f for f in e if f > fails)])
+    assert all(e[f] >= (0.0 if f == max(e) else e[min(g for g in e if g > f)])
+               for f in e if f > fails)
 
     # a lowest point far inside any bond is no repulsive core, however steep below it
     inside = dimer_check(ACECalculator(Potential(basis, -coef, repulsion=ZBL(0.5, 1.2))),
