@@ -310,6 +310,8 @@ def to_markdown(report: dict) -> str:
                      "every pair has a repulsive core") + ", "
                   + ", ".join(f"{pair} {v['shortest_eV']:.4g} eV at 0.5 Å"
                               for pair, v in dimers.items()) + ".", ""]
+    if headline and headline.get("compression"):
+        lines += [*_compression_lines(headline["compression"]), ""]
     if headline:
         lines += [f"## Errors per config_type of the headline potential ({headline['label']}, "
                   f"{headline['n_active']} functions)", "", _config_type_table(headline), ""]
@@ -324,6 +326,24 @@ def to_markdown(report: dict) -> str:
     lines += [f"| {k} | {v:.1f} |" for k, v in t.items()]
     lines += [f"| total | {report['wall_time_s']:.1f} |", ""]
     return "\n".join(lines)
+
+
+def _compression_lines(verdicts: dict) -> list[str]:
+    """The headline potential's compressed crystals (``compression``): one line, and one
+    more per crystal that collapses."""
+    from acefit.pipeline import collapse_text
+
+    held = [f"{v['structure']} {el}" for el, v in verdicts.items() if v["holds"]]
+    bad = [(el, v) for el, v in verdicts.items() if v["holds"] is False]
+    skipped = [f"{el} ({v['reason']})" for el, v in verdicts.items() if v["holds"] is None]
+    head = ("Compressed crystals of the headline potential (60-90 % of its lattice "
+            "constant a; `acefit validate` shows the energies): "
+            + "; ".join(part for part in (
+                f"{', '.join(held)} hold{'s' if len(held) == 1 else ''}" if held else "",
+                f"not compressed: {', '.join(skipped)}" if skipped else "",
+                f"**{len(bad)} collapse{'s' if len(bad) == 1 else ''}**" if bad else "")
+                if part) + (":" if bad else "."))
+    return [head, *[f"- {collapse_text(el, v)}" for el, v in bad]]
 
 
 def _radial_lines(basis: dict) -> list:

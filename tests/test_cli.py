@@ -233,6 +233,54 @@ def test_the_report_names_the_pairs_whose_r0_comes_from_the_reference_crystals()
         assert line(given).endswith("Au-Au 2.885 Å"), given
 
 
+def _collapsing_cu(calc, symbol, structure, a):
+    """Energy per atom of a crystal that holds for Au (minimum at 4.08 Å) and, for Cu
+    (minimum at 3.6 Å), rises to 0.8 a and falls far below the crystal from 0.75 a in."""
+    a0 = {"Cu": 3.6, "Au": 4.08}[symbol]
+    return -3.0 if symbol == "Cu" and a < 0.75 * a0 else 5.0 * (a / a0 - 1.0) ** 2
+
+
+def test_the_fit_compresses_the_crystals_of_its_headline_potential(tmp_path, small_data,
+                                                                  monkeypatch):
+    """Found by a user's walk-through: the headline potential collapsed at 85 % of its
+    lattice constant, and only `acefit validate` said so; the fit runs the same check
+    on it, warns with the first scale that fails, its nearest-neighbour distance and the
+    training data's shortest distance of the element, and records it in the report."""
+    from ase.neighborlist import neighbor_list
+
+    from acefit.config import load_config
+    from acefit.pipeline import load_data
+
+    monkeypatch.setattr("acefit.validate._energy_per_atom", _collapsing_cu)
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    report = json.loads((run / "report.json").read_text())
+    selected = report["selection"]["selected"]
+    best = next(s for s in selected if s["best"])
+    assert all("compression" not in s for s in selected if s is not best)  # headline only
+    cu, au = best["compression"]["Cu"], best["compression"]["Au"]
+    assert au["holds"] and au["fails_at"] is None and au["structure"] == "fcc"
+    assert au["a_A"] == pytest.approx(4.08, rel=1e-5)
+    assert cu["holds"] is False and cu["fails_at"] == 0.7
+    assert cu["nearest_A"] == pytest.approx(0.7 * 3.6 / np.sqrt(2), rel=1e-5)
+    # the shortest Cu-Cu distance of the training configurations (the validation split's
+    # are not among them)
+    shortest = min(d[(a.numbers[i] == 29) & (a.numbers[j] == 29)].min(initial=np.inf)
+                   for a in (c.atoms for c in load_data(load_config(config)).train)
+                   for i, j, d in [neighbor_list("ijd", a, 4.5)])
+    assert cu["train_nearest_A"] == pytest.approx(shortest, abs=1e-9)
+    words = (f"fcc Cu at 0.7 a (nearest neighbours 1.78 Å; the training data's shortest "
+             f"Cu-Cu distance: {shortest:.2f} Å): -3 eV/atom against +0.2 at 0.8 a")
+    log = (run / "acefit.log").read_text()
+    assert f"the selected potential collapses under compression: {words}. MD" in log
+    assert "add training data of compressed cells or short distances" in log
+    md = (run / "report.md").read_text()
+    assert ("Compressed crystals of the headline potential (60-90 % of its lattice constant "
+            f"a; `acefit validate` shows the energies): fcc Au holds; **1 collapses**:\n"
+            f"- {words}\n") in md
+
+
 def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     """basis.rcut per pair end to end: the report shows each pair's cutoff, the exported
     potential.h5 reproduces the reported test MAE through ASE, and the .yace export (the
