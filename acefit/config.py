@@ -980,7 +980,9 @@ SELECTION = Section(doc="Which checkpoint(s) become the exported potential(s).",
                   "RMS residual of the fit; the others are physical errors."),
     "budgets": Key(ListOf(Int(1), increasing=True), [],
                    "Sizes t: for each, the best checkpoint with at most t active functions "
-                   "(per solver) is selected and exported. Empty: the best of any size."),
+                   "(per solver) is selected and exported. Empty: the best of any size. When "
+                   "the best checkpoint of any size is larger than the largest t, `report.md` "
+                   "names it with the `acefit export` command that writes it."),
 })
 
 OUTPUT = Section(doc="Where the run is written.", keys={

@@ -51,8 +51,9 @@ from acefit.config import dump_config
 from acefit.data import ase_group_hints
 from acefit.design import ROW_KINDS
 from acefit.progress import bar, get_logger, raise_if_interrupted
-from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, headline, record_of_test_errors,
-                              resolution_on_test_set, select_checkpoints)
+from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, best_outside, headline,
+                              record_of_test_errors, resolution_on_test_set,
+                              select_checkpoints)
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
            "RUN_FILES"]
@@ -979,6 +980,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         If the output directory holds a finished run (or another config's run)
         and ``force`` is False.
     """
+    from acefit.potential import Potential
     from acefit.report import build_report, write_report
 
     t0 = time.perf_counter()
@@ -1062,6 +1064,11 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         t = time.perf_counter()
         exported = export_potentials(selected, paths, basis, system, cfg, run_dir,
                                      train_pairs=checks.pairs)
+        outside = best_outside(exported, paths, errs, cfg, has_val)
+        if outside is not None:     # what `acefit export` of it would say of its dimers
+            outside["dimers"] = dimer_verdicts(Potential(
+                basis, paths[outside["label"]].steps[outside["step"]].coef,
+                e0=system.e0.as_symbols(), repulsion=system.e0.repulsion))
         timings["export"] = time.perf_counter() - t
         resolution, per_config = resolution_on_test_set(system, paths, exported)
         for sel, entry in zip(exported, resolution):
@@ -1077,7 +1084,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         state.update(status="finished", finished=timestamp(), wall_time_s=wall)
         report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
                               paths=paths, errors=errs, selected=exported, timings=timings,
-                              wall_time=wall, resumed=resumed, stress_checks=checks.stress)
+                              wall_time=wall, resumed=resumed, stress_checks=checks.stress,
+                              best_any_size=outside)
         write_report(report, run_dir)
         write_json(run_dir / RUN_FILES["state"], state)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])

@@ -9,6 +9,7 @@ errors per element.
 from __future__ import annotations
 
 import math
+import shlex
 from pathlib import Path
 
 from acefit.atomic import json_ready
@@ -20,10 +21,12 @@ REPORT_VERSION = 1
 
 
 def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, timings,
-                 wall_time, resumed=False, stress_checks=()) -> dict:
+                 wall_time, resumed=False, stress_checks=(), best_any_size=None) -> dict:
     """Everything worth knowing about a finished run, as JSON-ready dicts;
     ``stress_checks``: :class:`acefit.consistency.StressCheck` of the training, validation
-    and test data."""
+    and test data; ``best_any_size``: the checkpoint of the best score over every size
+    when no budget selects it (:func:`acefit.selection.best_outside`), which the report
+    names with the ``acefit export`` command that writes it."""
     from acefit import __version__
     from acefit.environment import environment
     from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp
@@ -41,12 +44,18 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                           "max_active": max(sizes, default=0),
                           "complete": bool(getattr(path, "complete", True)),
                           "stop": path.steps[-1].info.get("stop") if len(path) else None}
-    chosen = []
-    for sel in selected:
+    def with_errors(sel):
         entry = errors[sel["label"]][sel["step"]]
-        chosen.append({**sel, "lam": entry.get("lam"), "train_loss": entry.get("train_loss"),
-                       "val_loss": entry.get("val_loss"),
-                       "errors": {k: entry.get(k) for k in ("train", "val", "test")}})
+        return {**sel, "lam": entry.get("lam"), "train_loss": entry.get("train_loss"),
+                "val_loss": entry.get("val_loss"),
+                "errors": {k: entry.get(k) for k in ("train", "val", "test")}}
+
+    chosen = [with_errors(sel) for sel in selected]
+    outside = None
+    if best_any_size is not None:
+        outside = {**with_errors(best_any_size), "export_command": (
+            f"acefit export {shlex.quote(str(run_dir))} --path "
+            f"{shlex.quote(best_any_size['label'])} --step {best_any_size['step']}")}
     return json_ready({
         "report_version": REPORT_VERSION,
         "run": cfg["name"],
@@ -84,7 +93,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         "selection": {"metric": cfg["selection"]["metric"],
                       "budgets": cfg["selection"]["budgets"],
                       "on": "validation" if system.val is not None else "training",
-                      "selected": chosen},
+                      "selected": chosen, "best_any_size": outside},
         "units": {"E": "meV/atom", "F": "eV/Å", "S": "GPa"},
     })
 
@@ -129,6 +138,25 @@ def summary_table(report: dict) -> str:
                          (("train", "mae"), ("val", "mae"), ("test", "mae"), ("test", "rmse")))
             + f" | {_num(_err(sel, 'test', 'S'), 3)} |")
     return "\n".join(rows)
+
+
+def _best_any_size_lines(selection: dict) -> list[str]:
+    """One line on the checkpoint of the best score over every size when the table does
+    not hold it (``best_any_size``), with the command that exports it; none otherwise."""
+    best = selection.get("best_any_size")
+    if not best:
+        return []
+    budgets = [b for b in selection["budgets"] if b is not None]
+    where = f", above the largest budget ({max(budgets)})" if budgets else ""
+    test = [(q, _err(best, "test", q), k) for q, k in (("E", 2), ("F", 4), ("S", 3))]
+    test = (", test MAE " + ", ".join(f"{q} {_num(v, k)}" for q, v, k in test)
+            if any(v is not None for _, v, _ in test) else "")
+    core = _no_core(best) or ("; dimers: every pair has a repulsive core"
+                              if best.get("dimers") else "")
+    return [f"Best {selection['metric']} on the {selection['on']} set at any size: "
+            f"{best['label']} step {best['step']}, {best['n_active']} active functions"
+            f"{where}: {selection['metric']} {best['score']:.4g}{test}{core}. Export it with "
+            f"`{best['export_command']}`.", ""]
 
 
 def _resolution_table(selected) -> str:
@@ -289,6 +317,7 @@ def to_markdown(report: dict) -> str:
         "",
         summary_table(report),
         "",
+        *_best_any_size_lines(sel),
     ]
     resolution = _resolution_table(sel["selected"])
     if resolution:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "best_step",
-           "select_checkpoints", "headline", "select", "select_index",
+           "select_checkpoints", "best_outside", "headline", "select", "select_index",
            "checkpoint_test_errors", "resolution_on_test_set", "record_of_test_errors"]
 
 SE_RESAMPLES = 2000
@@ -62,16 +62,18 @@ def best_step(scores, sizes, allowed=None) -> int | None:
     return int(idx[np.lexsort((idx, sizes[idx], scores[idx]))[0]])
 
 
-def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]:
+def select_checkpoints(paths, errors_by_label, cfg, has_val: bool,
+                       budgets=None) -> list[dict]:
     """The selected checkpoints: per budget, one per solver plus the overall best.
 
     Returns a list of ``{"budget", "label", "step", "n_active", "score", "best"}``;
     ``best`` marks the overall choice of each budget. Without a validation set the
-    score is the training one (and the log says so).
+    score is the training one (and the log says so). ``budgets``: these instead of the
+    config's ``selection.budgets`` (None in them: any size).
     """
     metric = cfg["selection"]["metric"]
     split = "val" if has_val else "train"
-    budgets = cfg["selection"]["budgets"] or [None]
+    budgets = budgets or cfg["selection"]["budgets"] or [None]
     chosen = []
     for budget in budgets:
         group = []
@@ -87,6 +89,19 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool) -> list[dict]
             min(group, key=lambda g: (g["score"], g["n_active"]))["best"] = True
         chosen += group
     return chosen
+
+
+def best_outside(selected, paths, errors_by_label, cfg, has_val: bool):
+    """The checkpoint with the best score over every size of every path (the fit's rule
+    with no budget, as ``acefit compare``'s "any" rows), when ``selected``
+    (:func:`select_checkpoints`) does not hold it, as one entry of theirs (``budget``
+    None); else None. Such a checkpoint is larger than the largest budget."""
+    best = next((s for s in select_checkpoints(paths, errors_by_label, cfg, has_val, [None])
+                 if s["best"]), None)
+    if best is None or any((s["label"], s["step"]) == (best["label"], best["step"])
+                           for s in selected):
+        return None
+    return best
 
 
 def checkpoint_test_errors(system, paths, chosen):

@@ -281,6 +281,42 @@ def test_the_fit_compresses_the_crystals_of_its_headline_potential(tmp_path, sma
             f"- {words}\n") in md
 
 
+def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, capsys):
+    """Found by a user's walk-through: the checkpoint of the best validation loss, larger
+    than the largest budget, was in no report; report.md names it with the export command
+    that writes it (budget 10 here, paths to 20 functions)."""
+    import shlex
+
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    report = json.loads((run / "report.json").read_text())
+    losses = {label: [s["val_loss"] for s in json.loads(
+        (run / "errors" / f"{label}.json").read_text())["steps"]] for label in ("asp", "omp")}
+    label = min(losses, key=lambda k: min(losses[k]))
+    step = int(np.argmin(losses[label]))
+    best = report["selection"]["best_any_size"]
+    assert (best["label"], best["step"], best["score"]) == (label, step, min(losses[label]))
+    assert best["n_active"] > 10 and set(best["dimers"]) == {"Cu-Cu", "Cu-Au", "Au-Au"}
+    command = f"acefit export {run} --path {label} --step {step}"
+    assert best["export_command"] == command
+    test = best["errors"]["test"]["all"]
+    line = next(line for line in (run / "report.md").read_text().splitlines()
+                if line.startswith("Best loss on the validation set at any size: "))
+    assert (f"{label} step {step}, {best['n_active']} active functions, above the largest "
+            f"budget (10): loss {best['score']:.4g}, test MAE E {test['E']['mae']:.2f}, "
+            f"F {test['F']['mae']:.4f}, S {test['S']['mae']:.3f}") in line
+    assert line.endswith(f"Export it with `{command}`.")
+    capsys.readouterr()
+    assert main(shlex.split(command)[1:]) == EXIT_OK      # the command as written
+    assert f"{best['n_active']} active functions" in capsys.readouterr().out
+    # a budget that holds it: the table has it, and no line
+    assert fit(config, run, "--force", "--set", "selection.budgets=[10, 40]") == EXIT_OK
+    report = json.loads((run / "report.json").read_text())
+    assert report["selection"]["best_any_size"] is None
+    assert "at any size" not in (run / "report.md").read_text()
+
+
 def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     """basis.rcut per pair end to end: the report shows each pair's cutoff, the exported
     potential.h5 reproduces the reported test MAE through ASE, and the .yace export (the

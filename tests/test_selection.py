@@ -69,3 +69,27 @@ def test_best_step_is_the_rule_of_best_val():
                               lam=1.0, train_error=0.0, val_error=None if np.isnan(v) else v)
                          for k, v in zip(sizes, scores)])
     assert select_index(p, "best_val", max_active=4) == 3
+
+
+def test_the_best_checkpoint_of_any_size_when_no_budget_holds_it():
+    """The fit's rule with no budget (``acefit compare``'s "any" rows) over every path:
+    named when the selected checkpoints lack it, None when one of them is it."""
+    from acefit.selection import best_outside, select_checkpoints
+
+    big = _hand_path()                    # its best: 0.19 at 6 functions
+    small = _hand_path()
+    for step, v in zip(small.steps, (0.6, 0.4, 0.3, 0.22, 0.23, 0.24)):
+        step.val_error = v
+    paths = {"omp": big, "asp": small}
+    errors = {label: [{"val_loss": s.val_error, "n_active": s.n_active} for s in p.steps]
+              for label, p in paths.items()}
+
+    def outside(budgets):
+        cfg = {"selection": {"metric": "loss", "budgets": budgets}}
+        return best_outside(select_checkpoints(paths, errors, cfg, True), paths, errors, cfg,
+                            True)
+
+    best = outside([4])
+    assert (best["label"], best["step"], best["n_active"], best["budget"]) == ("omp", 5, 6, None)
+    assert best["score"] == 0.19
+    assert outside([4, 6]) is None and outside([]) is None
