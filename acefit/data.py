@@ -30,6 +30,16 @@ LABEL_KEYS = {"energy": "energy", "forces": "forces", "stress": "stress", "viria
               "config_type": "config_type", "force_weight": None}
 """Where each label is looked for unless told otherwise (None: not read)."""
 
+LABEL_SHAPES = {
+    # label: (where its key can be, the word a key named for it contains, its shapes)
+    "energy": (("calculator results", "info"), "energy", ((),)),
+    "forces": (("calculator results", "arrays"), "force", (("n", 3),)),
+    "stress": (("calculator results", "info"), "stress", ((6,), (9,), (3, 3))),
+    "virial": (("info",), "virial", ((6,), (9,), (3, 3))),
+}
+"""What a key that holds a label looks like ("n": the number of atoms)."""
+_ASE_ARRAYS = {"numbers", "positions", "momenta"}      # never labels
+
 
 def config_type_name(value) -> str:
     """The group name of a ``config_type`` value, as weights, stress readings and
@@ -163,7 +173,7 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
                         virial_key=LABEL_KEYS["virial"],
                         config_type_key=LABEL_KEYS["config_type"],
                         force_weight_key=LABEL_KEYS["force_weight"], index=":", require=(),
-                        found=None, frames=None) -> list[LabelledConfig]:
+                        found=None, frames=None, option=None) -> list[LabelledConfig]:
     """Read labelled configurations from a file.
 
     Parameters
@@ -196,6 +206,9 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     frames : list of ase.Atoms, optional
         The frames of ``path`` that ``index`` selects, read already (:func:`read_frames`):
         not read again.
+    option : callable, optional
+        The name of a label's key option in error messages (as for
+        :func:`read_configurations`; default: this function's argument, ``forces_key``).
 
     Returns
     -------
@@ -207,8 +220,9 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     FileNotFoundError
         If ``path`` is not a regular file (:func:`check_file`).
     ValueError
-        On an unreadable or empty file, or a frame with no label, a NaN/inf
-        label, or a label of the wrong shape; the message names file and frame.
+        On an unreadable or empty file, or a frame with no label (naming the keys of the
+        frame that look like labels, and ``option`` of each), a NaN/inf label, or a label
+        of the wrong shape; the message names file and frame.
     """
     path = Path(path)
     if virial_key is not None:
@@ -227,9 +241,8 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         label for label, key in keys.items() if key is not None and key in anywhere)
     record.setdefault("keys", []).append(f"{path}: {_describe_keys(present)}")
     if found is None:
-        check_required_keys(require, keys, record)
-    return [_labelled(atoms, str(path), i, energy_key, forces_key, stress_key, virial_key,
-                      config_type_key, force_weight_key)
+        check_required_keys(require, keys, record, option or _key_argument)
+    return [_labelled(atoms, str(path), i, keys, option or _key_argument)
             for atoms, i in zip(frames, indices)]
 
 
@@ -334,7 +347,8 @@ def read_configurations(files, keys=None, require=(), option=_key_argument,
     out, found = [], {}
     for f in files:
         out += load_configurations(f, **{f"{label}_key": key for label, key in keys.items()},
-                                   found=found, frames=(frames or {}).pop(f, None))
+                                   found=found, frames=(frames or {}).pop(f, None),
+                                   option=option)
     check_required_keys(require, keys, found, option)
     return out
 
@@ -488,8 +502,11 @@ def repeated_structures(configs) -> list[tuple[int, int]]:
     return out
 
 
-def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
-              config_type_key, force_weight_key):
+def _labelled(atoms, source, i, keys, option):
+    """Frame ``i`` of ``source`` labelled with its ``keys`` (label -> key, as in
+    :func:`load_configurations`); ``option`` names a key's option in the errors."""
+    energy_key, forces_key, stress_key, virial_key, config_type_key, force_weight_key = (
+        keys[label] for label in LABEL_KEYS)
     where = f"{source}, {readers.frame_name(i)}"
     check_atoms(atoms, where)       # here the message can name the file and frame
     n = len(atoms)
@@ -521,9 +538,7 @@ def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
     if stress is not None and not np.isfinite(_volume(atoms)):
         raise ValueError(f"{where}: stress {stress_key!r} given but the cell has no volume")
     if energy is None and forces is None and stress is None:
-        keys = [k for k in (energy_key, forces_key, stress_key, virial_key) if k]
-        raise ValueError(f"{where}: no label found (looked for {keys} in calculator results, "
-                         f"info and arrays)")
+        raise ValueError(_no_label(atoms, where, keys, option))
     weights = None
     if force_weight_key is not None and force_weight_key in atoms.arrays:
         weights = _numbers(atoms.arrays[force_weight_key], "force weights", force_weight_key,
@@ -538,6 +553,83 @@ def _labelled(atoms, source, i, energy_key, forces_key, stress_key, virial_key,
     return LabelledConfig(atoms=bare, energy=energy, forces=forces, stress=stress,
                           config_type=config_type, force_weights=weights, source=source,
                           index=i, info=dict(atoms.info))
+
+
+def _no_label(atoms, where, keys, option) -> str:
+    """The error for a frame in which none of the label ``keys`` is: the keys looked for,
+    those of the frame that look like labels (:func:`label_candidates`), and the options
+    (``option``) that would read them."""
+    looked = ", ".join(f"{label} {keys[label]!r}" for label in LABEL_SHAPES if keys[label])
+    text = (f"{where}: no label found (looked for {looked or 'none: every key is null'} in "
+            "calculator results, info and arrays)")
+    found = {label: k for label, k in label_candidates([atoms], named=False).items() if k}
+    if "stress" in found:
+        found.pop("virial", None)       # read in place of the stress: one of them
+    if not found:
+        return (f"{text}; no key of this frame holds numbers of a label's shape "
+                f"({_describe_keys(_label_keys([atoms]))}); allowed: frames with an energy, "
+                "forces or a stress")
+    shown = "; ".join(f"{label}: {', '.join(k[:4])}{', ...' * (len(k) > 4)}"
+                      for label, k in found.items())
+    use = ", ".join(f"{option(label)} = {k[0]!r}" for label, k in found.items())
+    return f"{text}; keys of this frame that look like labels: {shown}; allowed: {use}"
+
+
+def label_candidates(frames, named: bool = True) -> dict:
+    """The keys of ``frames`` that can hold each label of :data:`LABEL_SHAPES`, best first.
+
+    A key can hold a label when it is where that label can be (calculator results,
+    ``atoms.info``, ``atoms.arrays``) and the first frame that has it holds numbers of the
+    label's shape; the label's default key (:data:`LABEL_KEYS`) whenever it is there.
+
+    Parameters
+    ----------
+    frames : list of ase.Atoms
+    named : bool
+        Only keys whose name contains the label's word (``REF_energy``, ``dft_forces``,
+        ``virial``). Otherwise any key of the shape whose name contains no other label's
+        word (a virial: only by its name).
+
+    Returns
+    -------
+    dict
+        Label -> keys: the default key first, then those named for the label, then those
+        whose name says ``dft`` or ``ref``, then in sorted order.
+    """
+    present = _label_keys(frames)
+    out = {}
+    for label, (places, word, shapes) in LABEL_SHAPES.items():
+        default = LABEL_KEYS[label]
+        keys = {k for p in places for k in present[p]
+                if isinstance(k, str) and k not in _ASE_ARRAYS}
+        fits = [k for k in keys if k == default or (
+            _named_for(k, label) if named or label == "virial" else
+            not any(_named_for(k, other) for other in LABEL_SHAPES if other != label))
+            and _has_shape(frames, k, shapes)]
+        out[label] = sorted(fits, key=lambda k: (
+            k != default, not _named_for(k, label),
+            not any(tag in k.lower() for tag in ("dft", "ref")), k))
+    return out
+
+
+def _named_for(key: str, label: str) -> bool:
+    return LABEL_SHAPES[label][1] in key.lower()
+
+
+def _has_shape(frames, key, shapes) -> bool:
+    """Whether the first frame that has ``key`` holds numbers of one of ``shapes``
+    ("n": the number of atoms)."""
+    for atoms in frames:
+        results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+        for store in (results, atoms.info, atoms.arrays):
+            if key in store:
+                try:
+                    value = np.asarray(store[key], dtype=float)
+                except (TypeError, ValueError):
+                    return False
+                return any(value.shape == tuple(len(atoms) if s == "n" else s for s in shape)
+                           for shape in shapes)
+    return False
 
 
 def _label(atoms, key, where):
@@ -620,4 +712,4 @@ def _volume(atoms) -> float:
 
 __all__ = ["LabelledConfig", "load_configurations", "read_structures", "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "config_type_name", "extxyz_group",
-           "repeated_structures", "structure_key", "split"]
+           "label_candidates", "repeated_structures", "structure_key", "split"]

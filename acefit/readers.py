@@ -29,13 +29,13 @@ SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
 2, ...); every other format names the elements itself."""
 
 
-def read_frames(path, index=":", *, name="configuration file", species=None,
+def read_frames(path, index=":", *, name="data file", species=None,
                 **options) -> list:
     """The frames of :func:`iter_frames` as a list."""
     return list(iter_frames(path, index, name=name, species=species, **options))
 
 
-def iter_frames(path, index=":", *, name="configuration file", species=None, **options):
+def iter_frames(path, index=":", *, name="data file", species=None, **options):
     """``ase.io.iread(path, index, **options)``, after :func:`check_file` (``name``
     says what the file is, for its message), with a ValueError naming the file
     (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the

@@ -13,8 +13,8 @@ import pytest
 from _toy_basis import emt_configs
 from ase.build import bulk
 
-from acefit.data import (LabelledConfig, check_elements, load_configurations, read_structures,
-                         split)
+from acefit.data import (LabelledConfig, check_elements, load_configurations,
+                         read_configurations, read_structures, split)
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_frames_selected_from_the_end_are_named_from_the_end(tmp_path, frames):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.xyz"):
+    with pytest.raises(FileNotFoundError, match="data file .*nope.xyz does not exist"):
         load_configurations(tmp_path / "nope.xyz")
 
 
@@ -181,6 +181,37 @@ def test_frame_without_any_label(tmp_path, frames):
     with pytest.raises(ValueError, match=r"nolabel\.xyz, frame 5: no label"):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces",
                             virial_key="REF_virial")
+
+
+def test_a_frame_without_labels_names_the_keys_it_has_and_the_options(tmp_path, frames):
+    """Found by the session 31 walk-through: `acefit evaluate` on REF_* data said only
+    "no label found (looked for ['energy', 'forces', 'stress'] ...)"."""
+    custom = _custom_frames(frames)
+    for atoms in custom:
+        atoms.info["step"] = 7                          # a number, not named like a label
+        atoms.info["dft_energy_note"] = "text"          # named like one, not a number
+        atoms.arrays["momenta"] = np.zeros((len(atoms), 3))        # ASE's, never a label
+    path = tmp_path / "ref.xyz"
+    ase.io.write(path, custom, format="extxyz")
+    with pytest.raises(ValueError) as err:
+        load_configurations(path)
+    assert str(err.value) == (
+        f"{path}, frame 0: no label found (looked for energy 'energy', forces 'forces', "
+        "stress 'stress' in calculator results, info and arrays); keys of this frame that "
+        "look like labels: energy: REF_energy, step; forces: REF_forces; virial: REF_virial; "
+        "allowed: energy_key = 'REF_energy', forces_key = 'REF_forces', virial_key = "
+        "'REF_virial'")
+    # named as the caller's options are (a config's data.keys, evaluate's --energy-key)
+    with pytest.raises(ValueError, match=r"allowed: data\.keys\.energy = 'REF_energy', "
+                                         r"data\.keys\.forces = 'REF_forces'"):
+        read_configurations([path], option=lambda label: f"data.keys.{label}")
+    bare = tmp_path / "bare.xyz"
+    ase.io.write(bare, [bulk("Cu", "fcc", a=3.6)], format="extxyz")
+    with pytest.raises(ValueError, match=r"bare\.xyz, frame 0: no label found .*; no key of "
+                                         r"this frame holds numbers of a label's shape "
+                                         r"\(calculator results: \(none\); info: \(none\); "
+                                         r"arrays: \(none\)\)"):
+        load_configurations(bare)
 
 
 def test_element_not_in_basis(xyz):
@@ -280,8 +311,6 @@ def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
     """A training set split over files, one holding only energies (isolated atoms): an
     explicit forces key must be in some file, not in each (found by review)."""
     from ase import Atoms
-
-    from acefit.data import read_configurations
 
     bulk_frames = []
     for a in frames:
@@ -631,7 +660,7 @@ def _folder(path):
 def test_paths_that_are_no_data_files_are_named(tmp_path, make, what):
     """Found by fuzzing: each was 'not found', or the system's 'Symlink loop from ...'."""
     path = make(tmp_path / "data.xyz")
-    with pytest.raises(FileNotFoundError, match=re.escape(f"configuration file {path} {what}; "
+    with pytest.raises(FileNotFoundError, match=re.escape(f"data file {path} {what}; "
                                                           "allowed: a regular file")):
         load_configurations(path)
     with pytest.raises(FileNotFoundError, match=re.escape(f"pool file {path} {what}")):
@@ -645,7 +674,7 @@ def test_commands_with_an_output_name_a_loop_of_links_as_data(tmp_path, capsys):
 
     loop = _link_loop(tmp_path / "data.xyz")
     assert main(["init", str(loop), "-o", str(tmp_path / "x.yaml")]) == EXIT_CONFIG
-    assert f"configuration file {loop} is a loop of symbolic links" in capsys.readouterr().err
+    assert f"data file {loop} is a loop of symbolic links" in capsys.readouterr().err
 
 
 def test_a_reader_error_without_a_message_is_named(tmp_path, frames):
