@@ -1181,7 +1181,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             "functions (a lower basis.totaldegree or order), or more training data"))])
     *nearest, pairs = _check_cutoff_reach(cfg, data.train, basis)
     _warn_underdetermined_centres(data.train, table, basis)
-    _warn_repeated_structures(data)
+    warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     present = {c.config_type for c in data.train}
     unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
@@ -1339,9 +1339,10 @@ def _warn_unused_readings(data, readings: dict) -> None:
             if stressed else "no configuration has a stress")
 
 
-def _warn_repeated_structures(data) -> None:
+def warn_repeated_structures(data) -> None:
     """Warn about structures that appear twice: within the training data (weighted twice)
-    and, worse, in training and a held-out set (held-out errors that measure the fit)."""
+    and, worse, in training and a held-out set (held-out errors that measure the fit).
+    ``data``: a :class:`Data` (``acefit init`` gives its training and test files)."""
     from acefit.data import repeated_structures
 
     log = get_logger()

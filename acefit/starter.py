@@ -52,15 +52,6 @@ sparse-ACE protocol's 1000 of ~5000)."""
 SMALL_BUDGET = 0.3
 """The smaller size budget per path length: the protocol's 300 of 1000."""
 
-_CANDIDATES = {
-    # label: (where the key can be, the word its name contains, the shapes it can have)
-    "energy": (("calculator results", "info"), "energy", ((),)),
-    "forces": (("calculator results", "arrays"), "force", (("n", 3),)),
-    "stress": (("calculator results", "info"), "stress", ((6,), (9,), (3, 3))),
-    "virial": (("info",), "virial", ((6,), (9,), (3, 3))),
-}
-
-
 @dataclass
 class DataSurvey:
     """What :func:`survey` found in the training configurations.
@@ -102,10 +93,12 @@ class DataSurvey:
 def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
     """Where the labels of ``files`` are, for :func:`acefit.data.read_configurations`.
 
-    A label's default key (:data:`acefit.data.LABEL_KEYS`) is kept when some frame has
-    it. Otherwise a key whose name contains the label's word (``REF_energy``,
-    ``dft_forces``, ``virial``) and whose values have the label's shape is taken; of
-    several, one whose name says ``dft`` or ``ref``, then the first in sorted order.
+    Each file's candidate keys of each label are found
+    (:func:`acefit.data.label_candidates`: a label's default key, or one whose name
+    contains the label's word, such as ``REF_energy``, ``dft_forces`` or ``virial``, with
+    values of the label's shape), and of the keys every file with the label has, the first
+    is taken: the default, then one whose name says ``dft`` or ``ref``, then the first in
+    sorted order. A stress is taken before a virial, which is read in its place.
 
     Parameters
     ----------
@@ -117,49 +110,65 @@ def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
     Returns
     -------
     keys : dict
-        Label → key (None: no such label in the files). A virial found without a
-        stress is read in its place.
+        Label → key (None: no such label in the files).
     others : dict
         Label → the other candidate keys that were not taken (for the config's comments).
+
+    Raises
+    ------
+    ValueError
+        Files that keep a label under different keys, no key of which all of them have
+        (a config reads every file with one ``data.keys``): each file's keys named.
     """
-    from acefit.data import _label_keys
+    from acefit.data import label_candidates
     from acefit.readers import read_frames
 
     by_file = {} if frames is None else frames
     for f in files:
         by_file[f] = read_frames(f)
-    every = [atoms for f in files for atoms in by_file[f]]
-    present = _label_keys(every)
-    keys, others = dict(LABEL_KEYS), {}
-    for label, (places, word, shapes) in _CANDIDATES.items():
-        default = LABEL_KEYS[label]
-        if default is not None and any(default in present[p] for p in places):
-            continue
-        found = sorted({k for p in places for k in present[p]
-                        if isinstance(k, str) and word in k.lower()
-                        and _has_shape(every, k, shapes)})
-        found.sort(key=lambda k: not any(tag in k.lower() for tag in ("dft", "ref")))
-        keys[label] = found[0] if found else None
-        others[label] = found[1:]
-    if keys["virial"] is not None and keys["stress"] is not None:
-        keys["virial"] = None       # a stress where there is one: no conversion
+    found = {f: label_candidates(by_file[f]) for f in files}
+    keys, others, clashes = dict(LABEL_KEYS), {}, []
+    for group in _KEY_GROUPS:
+        having = [options for f in files if (options := _options(found[f], group))]
+        common = [o for o in having[0] if all(o in x for x in having[1:])] if having else []
+        keys.update(dict.fromkeys(group))
+        if common:
+            keys[common[0][0]] = common[0][1]
+        elif having:
+            clashes.append(group)
+        for label in group:
+            others[label] = sorted({k for x in having for lab, k in x if lab == label}
+                                   - {keys[label]})
+    if clashes:
+        raise ValueError(_key_clash(files, found, clashes))
     return keys, others
 
 
-def _has_shape(frames, key, shapes) -> bool:
-    """Whether the first frame that has ``key`` holds numbers of one of ``shapes``
-    ("n": the number of atoms)."""
-    for atoms in frames:
-        results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
-        for store in (results, atoms.info, atoms.arrays):
-            if key in store:
-                try:
-                    value = np.asarray(store[key], dtype=float)
-                except (TypeError, ValueError):
-                    return False
-                return any(value.shape == tuple(len(atoms) if s == "n" else s for s in shape)
-                           for shape in shapes)
-    return False
+_KEY_GROUPS = (("energy",), ("forces",), ("stress", "virial"))
+"""Labels of which one key is read: a virial is read in place of a stress."""
+
+
+def _options(found: dict, group) -> list:
+    """(label, key) of a file's candidates (``found``) for the labels of ``group``, best
+    first."""
+    return [(label, key) for label in group for key in found[label]]
+
+
+def _key_clash(files, found, clashes) -> str:
+    """The error for files that keep the labels of the groups ``clashes`` under keys no
+    one of which they all have: each file's best key per label (files alike together)."""
+    sets = {}
+    for f in files:
+        best = [_options(found[f], group)[:1] for group in _KEY_GROUPS]
+        text = ", ".join(f"{label} <- {key}" for pick in best for label, key in pick)
+        sets.setdefault(text or "no labels", []).append(str(f))
+    labels = ", ".join("/".join(group) for group in clashes)
+    held = "; ".join(f"{', '.join(names)}: {text}" for text, names in sets.items())
+    return (f"the data files keep their labels under different keys ({held}); they share no "
+            f"key for {labels}, and a config reads every file, training and test, with one "
+            "data.keys; allowed: files that keep each label under one key "
+            "(write one set again with the others' keys: ase.io.read, the labels put into "
+            "atoms.info or atoms.arrays under those keys, ase.io.write), or a config per set")
 
 
 def survey(configs) -> DataSurvey:
@@ -300,6 +309,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     """
     from acefit.consistency import CONVERTER_READINGS, MISS, check_stresses
     from acefit.data import check_elements, read_configurations
+    from acefit.pipeline import Data, warn_repeated_structures
 
     train, test = [Path(f) for f in train], [Path(f) for f in test]
     if not train:
@@ -315,14 +325,15 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
                          "named like energy in the calculator results or atoms.info, or like "
                          "force in atoms.arrays)")
-    configs = read_configurations(train, keys, frames=frames)
+    configs = read_configurations(train, keys, frames=frames, option=_config_key)
     changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
     facts = {"survey": survey(configs), "keys": keys, "changed_keys": changed,
              "other_keys": others}
     s = facts["survey"]
     # (a training file given as a test file too: check_stresses drops the repeats)
-    held_out = read_configurations(test, keys, frames=frames) if test else []
+    held_out = read_configurations(test, keys, frames=frames, option=_config_key) if test else []
     check_elements(held_out, s.elements)
+    warn_repeated_structures(Data(configs, [], held_out))      # as the fit will
 
     # a fit needs a weighted row per function: at most half of the rows the 10 %
     # validation split leaves, so that the paths and the prior have room
@@ -513,6 +524,10 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         "forces_std",
     ]
     return "\n".join(lines) + "\n", facts
+
+
+def _config_key(label: str) -> str:
+    return f"data.keys.{label}"
 
 
 def _relative_where(where: str, start: Path) -> str:

@@ -342,7 +342,7 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     from types import SimpleNamespace
 
     from acefit.data import repeated_structures
-    from acefit.pipeline import _warn_repeated_structures
+    from acefit.pipeline import warn_repeated_structures
 
     def configs(atoms_list, name):
         return [LabelledConfig(a, energy=0.0, source=name, index=i)
@@ -356,7 +356,7 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     assert repeated_structures(train) == [(4, 1)]
     assert repeated_structures(val) == []
     with caplog.at_level(logging.WARNING, logger="acefit"):
-        _warn_repeated_structures(SimpleNamespace(train=train, val=val, test=test))
+        warn_repeated_structures(SimpleNamespace(train=train, val=val, test=test))
     messages = [r.getMessage() for r in caplog.records]
     assert messages[0].startswith("1 training configurations repeat an earlier one (first: "
                                   "train.xyz, frame 4 = train.xyz, frame 1); each copy")
@@ -372,12 +372,12 @@ def test_one_file_as_training_and_test_data_is_named_so(frames, caplog):
     import logging
     from types import SimpleNamespace
 
-    from acefit.pipeline import _warn_repeated_structures
+    from acefit.pipeline import warn_repeated_structures
 
     same = [LabelledConfig(a, energy=0.0, source="all.xyz", index=i) for i, a in
             enumerate(frames)]
     with caplog.at_level(logging.WARNING, logger="acefit"):
-        _warn_repeated_structures(SimpleNamespace(train=same[:3], val=[], test=same))
+        warn_repeated_structures(SimpleNamespace(train=same[:3], val=[], test=same))
     (message,) = [r.getMessage() for r in caplog.records]
     assert message.startswith("3 test configurations are also in the "
                               "training data (first: all.xyz, frame 0 = all.xyz, frame 0)")

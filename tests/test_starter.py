@@ -150,6 +150,45 @@ def test_each_data_file_is_read_once(tmp_path, monkeypatch):
     assert facts["survey"].n_configs == 6 and facts["keys"]["energy"] == "REF_energy"
 
 
+def test_files_with_different_label_keys_are_named_with_their_keys(tmp_path):
+    """Found by the session 31 walk-through: REF_* files and files of ASE calculator
+    results stopped init with "no label found" in the first file, naming no key."""
+    ref, plain, more = tmp_path / "ref.xyz", tmp_path / "plain.xyz", tmp_path / "more.xyz"
+    _ref_keyed(_frames(), ref)
+    ase.io.write(plain, _frames(3, seed=5), format="extxyz")
+    ase.io.write(more, _frames(2, seed=9), format="extxyz")
+    for train, test in (([ref, plain, more], []), ([ref], [plain, more])):
+        with pytest.raises(ValueError) as err:
+            starter_config(train, test=test, config_path=tmp_path / "a.yaml", functions=50)
+        assert str(err.value).startswith(
+            f"the data files keep their labels under different keys ({ref}: energy <- "
+            f"REF_energy, forces <- REF_forces, virial <- REF_virial; {plain}, {more}: energy "
+            "<- energy, forces <- forces, stress <- stress); they share no key for energy, "
+            "forces, stress/virial, and a config reads every file, training and test, with "
+            "one data.keys; allowed: files that keep each label under one key")
+    # a key that every file has is taken, though one file has the default too
+    both = tmp_path / "both.xyz"
+    frames = _ref_keyed(_frames(3, seed=5), tmp_path / "unused.xyz")
+    for atoms, labelled in zip(frames, _frames(3, seed=5)):
+        atoms.calc = labelled.calc
+    ase.io.write(both, frames, format="extxyz")
+    keys, _ = detect_label_keys([both, ref])
+    assert (keys["energy"], keys["forces"], keys["virial"]) == (
+        "REF_energy", "REF_forces", "REF_virial") and keys["stress"] is None
+    assert detect_label_keys([both, plain])[0]["energy"] == "energy"
+
+
+def test_init_warns_about_test_data_that_are_training_data(tmp_path, capsys):
+    """Found by the session 31 walk-through: `fit --plan` warned, init did not."""
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, _frames(n=8), format="extxyz")
+    assert main(["init", str(train), "--test", str(train), "-o", str(tmp_path / "a.yaml"),
+                 "--functions", "20"]) == EXIT_OK
+    assert (f"8 test configurations are also in the training data (first: {train}, frame 0 "
+            f"= {train}, frame 0): their errors measure the fit, not the prediction") \
+        in capsys.readouterr().err
+
+
 def test_survey_distances_and_rows():
     frames = _frames(n=2)
     configs = read_configurations_from(frames)
@@ -198,7 +237,9 @@ def test_cli_writes_once_and_the_config_fits(tmp_path, capsys):
     assert config.read_text() == before
     assert main(["init", str(tmp_path / "nope.xyz"), "-o", str(tmp_path / "x.yaml")]) \
         == EXIT_CONFIG
-    assert "nope.xyz" in capsys.readouterr().err and not (tmp_path / "x.yaml").exists()
+    # found by the session 31 walk-through: "configuration file", read as the YAML config
+    assert f"data file {tmp_path / 'nope.xyz'} does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "x.yaml").exists()
     with pytest.raises(SystemExit) as stop:
         main(["init", str(train), "-o", str(tmp_path / "y.yaml"), "--functions", "3"])
     assert stop.value.code == EXIT_CONFIG
