@@ -131,13 +131,17 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("potentials", nargs="+", type=Path, metavar="POTENTIAL",
                     help="potential file (.h5) or run directory (its potential.h5)")
     ev.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE",
-                    help="labelled configurations (extended XYZ, ASE trajectory, ...)")
+                    help="labelled configurations (extended XYZ, ASE trajectory, ...), read "
+                         "with the label keys the potentials were fitted with (their run's "
+                         "data.keys, where known; of several, those of the first whose keys "
+                         "are known: all are scored on the same labels, and one fitted with "
+                         "other keys is named); each --*-key given replaces its own label's")
     from acefit.data import LABEL_KEYS
 
     for label in _EVALUATE_LABELS:
         default = LABEL_KEYS[label]
-        ev.add_argument(_key_option(label), default=default, metavar="KEY",
-                        help=f"where the {label} labels are (default: "
+        ev.add_argument(_key_option(label), default=None, metavar="KEY",
+                        help=f"where the {label} labels are (default: the fit's key, else "
                              f"{default or 'none; read instead of the stress when given'})")
     ev.add_argument("--stress-reading", type=_stress_reading, action="append", default=[],
                     metavar="[CONFIG_TYPE=]NAME",
@@ -614,8 +618,10 @@ def _evaluate(args) -> int:
     readings = _stress_readings(args.stress_reading)
     default = readings.pop(None, "as_labelled")
     labels = potential_labels(args.potentials)
-    keys = {label: getattr(args, f"{label}_key") for label in _EVALUATE_LABELS}
-    configs = read_configurations(args.data, keys, require=changed_label_keys(keys),
+    given = {label: key for label in _EVALUATE_LABELS
+             if (key := getattr(args, f"{label}_key")) is not None}
+    keys, notes = _evaluate_keys(args.potentials, potentials, given)
+    configs = read_configurations(args.data, keys, require=changed_label_keys(given),
                                   option=_key_option)
     groups = {c.config_type for c in configs}
     if set(readings) - groups:
@@ -629,6 +635,8 @@ def _evaluate(args) -> int:
           + ", ".join(str(f) for f in args.data)
           + ". MAE ± bootstrap standard error over the configurations, and RMSE: "
             "E meV/atom, F eV/Å, S GPa.")
+    for note in notes:
+        print(note)
     for j, (label, pot, f) in enumerate(zip(labels, potentials, files)):
         solver = pot.metadata.get("solver")
         print(f"\n{label}: {f} ({len(pot)} active functions"
@@ -671,6 +679,38 @@ def _evaluate(args) -> int:
     if written:
         print("\n" + "\n".join(f"wrote {path}" for path in written))
     return EXIT_OK
+
+
+def _evaluate_keys(paths, potentials, given: dict) -> tuple[dict, list]:
+    """The label keys ``evaluate`` reads its data with: each of ``given`` (the --*-key
+    options), else the key the first of ``potentials`` whose fit's keys are known was
+    fitted with (:func:`acefit.runs.fitted_label_keys`), else the default; and lines that
+    say where they came from and name a potential fitted with other keys."""
+    from acefit.data import LABEL_KEYS
+    from acefit.runs import fitted_label_keys
+
+    known = [(path, *found) for path, pot in zip(paths, potentials)
+             if (found := fitted_label_keys(path, pot)) is not None]
+    default = {label: LABEL_KEYS[label] for label in _EVALUATE_LABELS}
+    fitted = {label: known[0][1][label] for label in _EVALUATE_LABELS} if known else default
+    keys = {**fitted, **given}
+    if "stress" in given and "virial" not in given:
+        keys["virial"] = None       # a fit's virial would be read in place of the stress
+    notes, taken = [], {label: key for label, key in fitted.items()
+                        if label not in given and key != default[label]}
+    if taken:
+        notes.append(f"Labels read as {known[0][0]} was fitted ({known[0][2]}): "
+                     + ", ".join(f"{label} <- {key}" for label, key in taken.items())
+                     + "; --energy-key and the like override.")
+    for path, other, source in known[1:]:
+        differ = {label: other[label] for label in _EVALUATE_LABELS
+                  if label not in given and other[label] != fitted[label]}
+        if differ:
+            notes.append(f"note: {path} was fitted with other label keys ("
+                         + ", ".join(f"{label} <- {key}" for label, key in differ.items())
+                         + f", {source}); every potential is scored on the labels read as "
+                           f"{known[0][0]} was fitted.")
+    return keys, notes
 
 
 def _potential_file(path: Path) -> Path:

@@ -711,7 +711,9 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
                            "configuration group (weights, per-group errors)."),
         "force_weight": Key(_LABEL_KEY, LABEL_KEYS["force_weight"], "`atoms.arrays` key of "
                             "per-atom force weight multipliers."),
-    }), doc="Where the labels are in each frame."),
+    }), doc="Where the labels are in each frame: one key per label for every data file "
+        "(training, validation and test). The potentials the fit writes carry them, and "
+        "`acefit evaluate` reads new data with them."),
     "weights": Key(Section(keys={
         "default": Key(_WEIGHT, doc="Weights of every configuration (its group not listed "
                        "in `config_type`, or it has no config_type)."),

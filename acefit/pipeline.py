@@ -819,11 +819,13 @@ def warn_collapse(verdicts) -> None:
 
 def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:
     """The metadata of a checkpoint's potential file: ``solver``, the ``label``, ``step``,
-    ``n_active`` and ``budget`` of ``sel``, the config hash, the run name and the
+    ``n_active`` and ``budget`` of ``sel``, the config hash, the run name, the label keys
+    of its data (``data_keys``: ``acefit evaluate`` reads new data with them) and the
     provenance (acefit version, time, training files, and the ``provenance`` items)."""
     return {"solver": solver, "label": sel["label"], "step": sel["step"],
             "n_active": sel["n_active"], "budget": sel["budget"],
             "config_hash": config_hash(cfg), "run": cfg["name"],
+            "data_keys": dict(cfg["data"]["keys"]),
             "provenance": {"acefit": __version__, "created": timestamp(),
                            "train": cfg["data"]["train"], **provenance}}
 

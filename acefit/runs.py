@@ -25,7 +25,7 @@ from acefit.atomic import json_ready, read_json
 from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
-           "open_run", "run_basis", "run_config", "run_e0"]
+           "fitted_label_keys", "open_run", "run_basis", "run_config", "run_e0"]
 
 
 class RunSelectionError(ValueError):
@@ -73,6 +73,66 @@ def run_config(run_dir) -> dict:
         # written by acefit < 0.3, whose null envelope was "y" with the Agnesi transform
         basis["envelope"] = "y" if basis.get("transform", "agnesi") == "agnesi" else "x"
     return validate_config(raw, base_dir=path.parent, source=str(path))
+
+
+def fitted_label_keys(path, potential) -> tuple[dict, str] | None:
+    """The label keys (``data.keys``) that a potential was fitted with, and where they
+    were read; None when that is not known.
+
+    Parameters
+    ----------
+    path : path-like
+        A run directory or a potential file, as given.
+    potential : Potential
+        The potential ``path`` names (a run directory's ``potential.h5``).
+
+    Returns
+    -------
+    (keys, source) or None
+        ``keys`` label -> key (or None) for every label of
+        :data:`acefit.data.LABEL_KEYS`. From the potential's metadata (``data_keys``,
+        written by fits since session 31), else (older files) from the ``config.yaml`` of
+        the run directory that ``path`` is or lies in (``RUN/potential.h5``,
+        ``RUN/potentials/NAME.h5``), when the metadata name no other run.
+
+    Raises
+    ------
+    ValueError
+        ``data_keys`` or the config's ``data.keys`` that are no mapping of labels to keys
+        (strings or null), naming the file.
+    """
+    from acefit.config import read_yaml
+
+    path = Path(path)
+    meta = potential.metadata
+    if "data_keys" in meta:
+        source = f"the metadata of {path / 'potential.h5' if path.is_dir() else path}"
+        return _label_keys(meta["data_keys"], source), source
+    folders = [path] if path.is_dir() else [path.parent] + (
+        [path.parent.parent] if path.parent.name == "potentials" else [])
+    for folder in folders:
+        config = folder / "config.yaml"
+        if not (config.is_file() and (folder / "run.json").is_file()):
+            continue
+        raw = read_yaml(config)
+        raw = raw if isinstance(raw, dict) else {}
+        if meta.get("run") not in (None, raw.get("name")):
+            continue        # a potential of another run, put there
+        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
+        return _label_keys(data.get("keys") or {}, f"{config}, data.keys"), str(config)
+    return None
+
+
+def _label_keys(given, where: str) -> dict:
+    """``given`` (label -> key) over the defaults :data:`acefit.data.LABEL_KEYS`; a
+    ValueError naming ``where`` for anything else."""
+    from acefit.data import LABEL_KEYS
+
+    if not isinstance(given, dict) or set(given) - set(LABEL_KEYS) or not all(
+            key is None or isinstance(key, str) for key in given.values()):
+        raise ValueError(f"{where}: label keys {given!r}; allowed: a mapping of "
+                         f"{', '.join(LABEL_KEYS)} to keys (strings or null)")
+    return {**LABEL_KEYS, **given}
 
 
 def open_run(run_dir) -> RunFiles:

@@ -324,6 +324,93 @@ def test_cli_reads_stresses_in_another_convention(tmp_path, run, small_data, cap
            "as_labelled, swap_yz_xz" in capsys.readouterr().err
 
 
+def _ref_keyed(source, path):
+    """The frames of ``source`` with their labels under REF_* keys, no calculator."""
+    frames = ase.io.read(source, ":")
+    for atoms in frames:
+        results, atoms.calc = atoms.calc.results, None
+        atoms.info["REF_energy"] = results["energy"]
+        atoms.arrays["REF_forces"] = results["forces"]
+        if "stress" in results:
+            atoms.info["REF_stress"] = results["stress"]
+    ase.io.write(path, frames, format="extxyz")
+    return path
+
+
+def _scores(args, json_file, capsys):
+    """`acefit evaluate` run with ``args`` and ``--json json_file``: (the first potential's
+    errors in total, the printed text)."""
+    assert main([*map(str, args), "--resamples", "10", "--worst", "0", "--json",
+                 str(json_file)]) == EXIT_OK
+    record = json.loads(json_file.read_text())
+    return record["potentials"][0]["errors"]["all"], capsys.readouterr().out
+
+
+def test_potentials_carry_the_label_keys_of_their_fit(run):  # noqa: F811
+    import yaml
+
+    keys = yaml.safe_load((run / "config.yaml").read_text())["data"]["keys"]
+    for f in (run / "potential.h5", run / "potentials" / "asp_t10.h5"):
+        assert Potential.load(f).metadata["data_keys"] == keys
+
+
+def test_cli_reads_the_labels_with_the_keys_of_the_fit(tmp_path, run, small_data,  # noqa: F811
+                                                       capsys):
+    """Found by the session 31 walk-through: `acefit evaluate RUN --data test.xyz` on data
+    labelled as the run's (REF_energy, ...) found no label, and `--energy-key REF_energy`
+    alone scored the energies only."""
+    import shutil
+
+    import yaml
+
+    ref = _ref_keyed(small_data / "test.xyz", tmp_path / "ref.xyz")
+    out_json = tmp_path / "e.json"
+    plain, _ = _scores(["evaluate", run, "--data", small_data / "test.xyz"], out_json, capsys)
+    pot = Potential.load(run / "potential.h5")
+    ref_keys = {"energy": "REF_energy", "forces": "REF_forces", "stress": "REF_stress"}
+    pot.metadata["data_keys"] = {**pot.metadata["data_keys"], **ref_keys}
+    fitted = tmp_path / "fitted" / "ref_pot.h5"
+    fitted.parent.mkdir()
+    pot.save(fitted)
+    scores, out = _scores(["evaluate", fitted, "--data", ref], out_json, capsys)
+    assert f"Labels read as {fitted} was fitted (the metadata of {fitted}): energy <- " \
+           "REF_energy, forces <- REF_forces, stress <- REF_stress; --energy-key and the " \
+           "like override." in out
+    assert scores == plain
+    # one key given: the other labels keep the fit's keys
+    scores, out = _scores(["evaluate", fitted, "--data", ref, "--energy-key", "REF_energy"],
+                          out_json, capsys)
+    assert scores == plain and "forces <- REF_forces, stress <- REF_stress;" in out
+    # a potential whose keys are not known: the error names the frame's keys and options
+    del pot.metadata["data_keys"]
+    pot.save(tmp_path / "bare.h5")
+    assert main(["evaluate", str(tmp_path / "bare.h5"), "--data", str(ref)]) == EXIT_ERROR
+    assert "keys of this frame that look like labels: energy: REF_energy; forces: " \
+           "REF_forces; stress: REF_stress; allowed: --energy-key = 'REF_energy', " \
+           "--forces-key = 'REF_forces', --stress-key = 'REF_stress'" in capsys.readouterr().err
+    # an older run (no keys in its files' metadata): its config.yaml
+    old = tmp_path / "old"
+    (old / "potentials").mkdir(parents=True)
+    shutil.copy(run / "run.json", old)
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    cfg["data"]["keys"].update(ref_keys)
+    (old / "config.yaml").write_text(yaml.safe_dump(cfg))
+    pot.save(old / "potential.h5")
+    pot.save(old / "potentials" / "asp_t10.h5")
+    for target in (old, old / "potentials" / "asp_t10.h5"):
+        scores, out = _scores(["evaluate", target, "--data", ref], out_json, capsys)
+        assert scores == plain and f"({old / 'config.yaml'}): energy <- REF_energy" in out
+    cfg["name"] = "another"         # a potential put into another run's folder
+    (old / "config.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["evaluate", str(old), "--data", str(ref)]) == EXIT_ERROR
+    assert "no label found" in capsys.readouterr().err
+    # potentials fitted with other keys: the labels read as the first was fitted, a note
+    _, out = _scores(["evaluate", fitted, run, "--data", ref], out_json, capsys)
+    assert f"note: {run} was fitted with other label keys (energy <- energy, forces <- " \
+           f"forces, stress <- stress, the metadata of {run / 'potential.h5'}); every " \
+           f"potential is scored on the labels read as {fitted} was fitted." in out
+
+
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811
     import subprocess
     import sys
