@@ -637,6 +637,10 @@ def _evaluate(args) -> int:
             "E meV/atom, F eV/Å, S GPa.")
     for note in notes:
         print(note)
+    if all(cfg.forces is None for cfg in configs):
+        print("No forces scored: " + (f"no frame has a force label under {keys['forces']!r} "
+                                      "(--forces-key names another)." if keys["forces"] else
+                                      "the forces key is null."))
     for j, (label, pot, f) in enumerate(zip(labels, potentials, files)):
         solver = pot.metadata.get("solver")
         print(f"\n{label}: {f} ({len(pot)} active functions"

@@ -411,6 +411,21 @@ def test_cli_reads_the_labels_with_the_keys_of_the_fit(tmp_path, run, small_data
            f"potential is scored on the labels read as {fitted} was fitted." in out
 
 
+def test_cli_without_force_labels_says_so_once(tmp_path, run, small_data,  # noqa: F811
+                                               capsys):
+    """Found by the session 31 walk-through: a force table per element of 0 atoms each."""
+    frames = ase.io.read(small_data / "test.xyz", ":")
+    for atoms in frames:
+        atoms.calc.results.pop("forces")
+    ase.io.write(tmp_path / "no_forces.xyz", frames, format="extxyz")
+    scores, out = _scores(["evaluate", run, run / "potentials" / "asp_t10.h5", "--data",
+                           tmp_path / "no_forces.xyz"], tmp_path / "e.json", capsys)
+    assert scores["F"]["n"] == 0 and scores["E"]["n"] == len(frames)
+    assert out.count("No forces scored: no frame has a force label under 'forces' "
+                     "(--forces-key names another).") == 1
+    assert "Forces per element" not in out
+
+
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811
     import subprocess
     import sys
