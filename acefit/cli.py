@@ -498,12 +498,14 @@ def _fit(args, progress) -> int:
         print(plan_text(plan(cfg)))
         return EXIT_OK
     from acefit.pipeline import run_fit
-    from acefit.report import summary_table
+    from acefit.report import best_any_size_lines, summary_table
 
     result = run_fit(cfg, force=args.force, progress=progress)
     print()
     print(summary_table(result.report))
     print()
+    for line in best_any_size_lines(result.report["selection"]):
+        print(line)
     head = [s for s in result.report["selection"]["selected"] if s["best"]]
     files = head[-1].get("files", {}) if head else {}
     print(f"Run directory: {result.run_dir}  (report.md, report.json, acefit.log)")

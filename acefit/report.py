@@ -15,7 +15,7 @@ from pathlib import Path
 from acefit.atomic import json_ready
 from acefit.design import ROW_KINDS
 
-__all__ = ["build_report", "write_report", "summary_table", "load_report"]
+__all__ = ["build_report", "write_report", "summary_table", "best_any_size_lines", "load_report"]
 
 REPORT_VERSION = 1
 
@@ -140,7 +140,7 @@ def summary_table(report: dict) -> str:
     return "\n".join(rows)
 
 
-def _best_any_size_lines(selection: dict) -> list[str]:
+def best_any_size_lines(selection: dict) -> list[str]:
     """One line on the checkpoint of the best score over every size when the table does
     not hold it (``best_any_size``), with the command that exports it; none otherwise."""
     best = selection.get("best_any_size")
@@ -317,7 +317,7 @@ def to_markdown(report: dict) -> str:
         "",
         summary_table(report),
         "",
-        *_best_any_size_lines(sel),
+        *best_any_size_lines(sel),
     ]
     resolution = _resolution_table(sel["selected"])
     if resolution:

@@ -290,6 +290,7 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
     config = tiny_config(tmp_path, small_data)
     run = tmp_path / "run"
     assert fit(config, run) == EXIT_OK
+    printed = capsys.readouterr().out
     report = json.loads((run / "report.json").read_text())
     losses = {label: [s["val_loss"] for s in json.loads(
         (run / "errors" / f"{label}.json").read_text())["steps"]] for label in ("asp", "omp")}
@@ -307,7 +308,7 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
             f"budget (10): loss {best['score']:.4g}, test MAE E {test['E']['mae']:.2f}, "
             f"F {test['F']['mae']:.4f}, S {test['S']['mae']:.3f}") in line
     assert line.endswith(f"Export it with `{command}`.")
-    capsys.readouterr()
+    assert f"\n\n{line}\n\nRun directory: " in printed      # under the fit's table too
     assert main(shlex.split(command)[1:]) == EXIT_OK      # the command as written
     assert f"{best['n_active']} active functions" in capsys.readouterr().out
     # a budget that holds it: the table has it, and no line
@@ -315,6 +316,7 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
     report = json.loads((run / "report.json").read_text())
     assert report["selection"]["best_any_size"] is None
     assert "at any size" not in (run / "report.md").read_text()
+    assert "at any size" not in capsys.readouterr().out
 
 
 def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
