@@ -639,6 +639,8 @@ def _evaluate(args) -> int:
             "E meV/atom, F eV/Å, S GPa.")
     for note in notes:
         print(note)
+    for line in _stress_check_notes(configs):
+        print(line)
     if all(cfg.forces is None for cfg in configs):
         print("No forces scored: " + (f"no frame has a force label under {keys['forces']!r} "
                                       "(--forces-key names another)." if keys["forces"] else
@@ -685,6 +687,28 @@ def _evaluate(args) -> int:
     if written:
         print("\n" + "\n".join(f"wrote {path}" for path in written))
     return EXIT_OK
+
+
+def _stress_check_notes(configs) -> list[str]:
+    """A line for each config_type of ``configs`` whose stresses, as read, disagree with
+    their energies (:func:`acefit.consistency.check_stresses`): its stress errors measure
+    the labels, not the potentials; with the reading under which they agree, if one does."""
+    import shlex
+
+    from acefit.consistency import check_stresses
+
+    lines = []
+    for check in check_stresses(configs):
+        if check.verdict != "inconsistent":
+            continue
+        line = (f"note: {check.summary()}: the stress errors of {check.config_type} measure "
+                "these labels, not the potentials")
+        if check.reading:
+            option = shlex.quote(f"{check.config_type}={check.reading}")
+            line += (f"; they agree with the energies read with {check.reading_description}: "
+                     f"--stress-reading {option}")
+        lines.append(line + ".")
+    return lines
 
 
 def _evaluate_keys(paths, potentials, given: dict) -> tuple[dict, list]:

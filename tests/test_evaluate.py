@@ -7,7 +7,7 @@ import ase.io
 import numpy as np
 import pytest
 from _toy_basis import emt_configs
-from test_cli import fitted_run, small_data  # noqa: F401  (fixture)
+from test_cli import QUICKSTART, fitted_run, small_data  # noqa: F401  (fixture)
 
 from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
@@ -478,3 +478,25 @@ def test_evaluate_and_validate_list_elements_in_one_order():
     with pytest.raises(ValueError, match=r"contains elements \['Zn', 'Ag'\] that the potential "
                                          r"does not cover \(it covers \['Ni', 'Au'\]\)"):
         validate(pot, [atoms])
+
+
+def test_cli_names_stresses_that_disagree_with_their_energies(tmp_path, run, capsys):  # noqa: F811
+    """Found by a user's walk-through: stresses in another convention gave a stress MAE of
+    thousands of GPa and no hint; evaluate checks them against the energies as init and
+    fit do, and names the reading under which they agree."""
+    frames = ase.io.read(QUICKSTART / "train.xyz", ":")
+    for atoms in frames:
+        if "stress" in atoms.calc.results:
+            atoms.calc.results["stress"] = -atoms.calc.results["stress"]
+    flipped = tmp_path / "flipped.xyz"
+    ase.io.write(flipped, frames)
+    assert main(["evaluate", str(run), "--data", str(flipped), "--resamples", "10"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert ("note: strain inconsistent (17 of 18 pairs miss; with the opposite sign, 0): the "
+            "stress errors of strain measure these labels, not the potentials; they agree "
+            "with the energies read with the opposite sign: --stress-reading strain=negated."
+            ) in out
+    assert out.count("note: ") == 1     # the other groups have no strain pairs
+    assert main(["evaluate", str(run), "--data", str(flipped), "--resamples", "10",
+                 "--stress-reading", "strain=negated"]) == EXIT_OK
+    assert "inconsistent" not in capsys.readouterr().out
