@@ -420,7 +420,10 @@ def _init(args) -> int:
                                  overwrite=args.force)
     s = facts["survey"]
     print(f"{s.n_configs} configurations, {s.n_atoms} atoms, elements {', '.join(s.elements)}; "
-          + ", ".join(f"{count} with {label}" for label, count in s.labelled.items()))
+          + ", ".join(f"{count} with {label}" for label, count in s.labelled.items())
+          + (f" ({len(s.unstressed)} periodic in all three directions without one: "
+             + "; ".join(s.unstressed[:3]) + ("; ..." if len(s.unstressed) > 3 else "") + ")"
+             if s.unstressed else ""))
     changed = facts["changed_keys"]
     if changed:
         print("labels read from: " + ", ".join(f"{k} <- {v}" for k, v in changed.items()

@@ -167,6 +167,13 @@ class LabelledConfig:
         """Cell volume in Å³ (NaN when the cell is not three-dimensional)."""
         return _volume(self.atoms)
 
+    @property
+    def fully_periodic(self) -> bool:
+        """Whether the cell is periodic in all three directions: only such a
+        configuration can lack a stress (a cluster, an isolated atom or a slab, pbc T T F,
+        has none to give)."""
+        return bool(self.atoms.pbc.all())
+
 
 def load_configurations(path, energy_key=LABEL_KEYS["energy"],
                         forces_key=LABEL_KEYS["forces"], stress_key=LABEL_KEYS["stress"],

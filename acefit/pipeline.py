@@ -131,19 +131,32 @@ class Data:
     test: list
 
 
-def _report_missing_labels(configs, name: str) -> None:
-    """Warn when some configurations of a set lack a label that others in it have."""
+def _report_missing_labels(configs, name: str, quiet: bool = False) -> None:
+    """Warn when some configurations of a set lack a label that others in it have (a
+    stress: only those periodic in all three directions, the rest cannot have one);
+    ``quiet``: to the log only (the data of a finished run, whose fit said it)."""
     log = get_logger()
-    for label, attr in (("energy", "energy"), ("forces", "forces"), ("stress", "stress")):
-        missing = [c for c in configs if getattr(c, attr) is None]
-        if missing and len(missing) < len(configs):
-            shown = ", ".join(c.where for c in missing[:3]) + (", ..." if len(missing) > 3 else "")
-            log.warning("%s data: %d of %d configurations have no %s (%s): they add no %s rows",
-                        name, len(missing), len(configs), label, shown, label)
+    say = log.debug if quiet else log.warning
+    for label in ("energy", "forces", "stress"):
+        # clusters and slabs first in a file would hide the periodic frames that lack one
+        among = [c for c in configs if label != "stress" or c.fully_periodic]
+        missing = [c for c in among if getattr(c, label) is None]
+        if missing and len(missing) < len(among):
+            shown = "; ".join(c.where for c in missing[:3]) + ("; ..." if len(missing) > 3 else "")
+            aside = ""
+            others = sum(getattr(c, label) is None for c in configs) - len(missing)
+            if others:
+                aside = (f" ({others} more, not periodic in all three directions, have none "
+                         "to give)")
+            say("%s data: %d of %d %sconfigurations have no %s (%s): they add no %s rows%s",
+                name, len(missing), len(among), "periodic " if label == "stress" else "",
+                label, shown, label, aside)
 
 
-def load_data(cfg: dict) -> Data:
-    """Training, validation and test configurations as the config describes them."""
+def load_data(cfg: dict, *, quiet: bool = False) -> Data:
+    """Training, validation and test configurations as the config describes them;
+    ``quiet``: the notes on labels some configurations lack to the log only (a finished
+    run read again: its fit gave them)."""
     from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations, split
 
@@ -157,7 +170,7 @@ def load_data(cfg: dict) -> Data:
 
     # keys set on purpose must match something in the training data (typos)
     train = read(data["train"], require=changed_label_keys(keys))
-    _report_missing_labels(train, "training")
+    _report_missing_labels(train, "training", quiet)
     v = data["validation"]
     if v["file"]:
         val = read(v["file"])

@@ -49,11 +49,11 @@ class RunFiles:
 
     def data(self):
         """The run's training / validation / test data (:func:`acefit.pipeline.load_data`),
-        read on first use."""
+        read on first use (quietly: the run's fit said what they lack)."""
         if self._data is None:
             from acefit.pipeline import load_data
 
-            self._data = load_data(self.cfg)
+            self._data = load_data(self.cfg, quiet=True)
         return self._data
 
 

@@ -77,6 +77,9 @@ class DataSurvey:
         Element → (energy in eV, ``where``) of the first configuration that is one atom
         of it with an energy and no neighbour within :data:`NEIGHBOUR_SEARCH`: the
         isolated-atom reference of ``data.e0``.
+    unstressed : list
+        ``where`` of the configurations periodic in all three directions without a
+        stress, when others have one (the rest cannot have one).
     """
 
     n_configs: int
@@ -88,6 +91,7 @@ class DataSurvey:
     nearest: float
     shortest: dict = field(default_factory=dict)
     isolated: dict = field(default_factory=dict)
+    unstressed: list = field(default_factory=list)
 
 
 def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
@@ -210,7 +214,9 @@ def survey(configs) -> DataSurvey:
         labelled=labelled, rows=rows,
         nearest=float(np.median(np.concatenate(nearest))) if nearest else math.nan,
         shortest=dict(sorted(shortest.items(), key=lambda item: item[1][0])),
-        isolated=isolated)
+        isolated=isolated,
+        unstressed=[c.where for c in configs if c.fully_periodic and c.stress is None]
+        if labelled["stress"] else [])
 
 
 def totaldegree_for(elements, order: int, functions: int, at_most: int | None = None

@@ -1,0 +1,116 @@
+"""What the fit and init say about the data before fitting (session 31, a user's
+walk-through): stresses missing from periodic frames only, a validation set too small to
+select on, config_type keys that match no group, slabs left out of the stress check."""
+
+import logging
+from pathlib import Path
+
+import ase.io
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk, fcc111
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+
+from acefit.cli import EXIT_OK, main
+from acefit.data import LabelledConfig
+
+
+def _labelled(atoms, config_type, stress=True):
+    """``atoms`` with EMT's energy and forces (and stress) as a single-point result."""
+    atoms.calc = EMT()
+    results = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces()}
+    if stress:
+        results["stress"] = atoms.get_stress()
+    atoms.calc = SinglePointCalculator(atoms, **results)
+    atoms.info["config_type"] = config_type
+    return atoms
+
+
+def _frames(n_bulk=12, n_cluster=2, n_surface=3, bulk_type="bulk"):
+    """Clusters and an isolated atom first (no stress), then periodic Cu cells with
+    stresses, slabs (pbc T T F) with stresses, and last a periodic cell without one."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for k in range(n_cluster):
+        cluster = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+        cluster.pbc, cluster.cell = False, [0, 0, 0]
+        cluster.rattle(0.05, seed=k)
+        frames.append(_labelled(cluster, "cluster", stress=False))
+    frames.append(_labelled(Atoms("Cu", positions=[[0, 0, 0]]), "isolated_atom",
+                            stress=False))
+    for k in range(n_bulk):
+        cell = bulk("Cu", "fcc", a=3.6 * (1 + rng.uniform(-0.02, 0.02)), cubic=True)
+        cell = cell.repeat((2, 1, 1))
+        cell.rattle(0.05, seed=10 + k)
+        frames.append(_labelled(cell, bulk_type))
+    for k in range(n_surface):
+        slab = fcc111("Cu", (2, 2, 3), a=3.6, vacuum=5.0)
+        slab.rattle(0.05, seed=20 + k)
+        frames.append(_labelled(slab, "surface"))
+    last = bulk("Cu", "fcc", a=3.62, cubic=True).repeat((2, 1, 1))
+    last.rattle(0.05, seed=99)
+    frames.append(_labelled(last, bulk_type, stress=False))
+    return frames
+
+
+def _config(tmp_path, frames, *, validation="{fraction: 0.0}", test_frames=None, extra=""):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    train = tmp_path / "train.xyz"
+    ase.io.write(train, frames, format="extxyz")
+    test = ""
+    if test_frames:
+        ase.io.write(tmp_path / "test.xyz", test_frames, format="extxyz")
+        test = f"  test: {tmp_path / 'test.xyz'}\n"
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data:\n  train: {train}\n{test}  validation: {validation}\n{extra}"
+                      "basis: {elements: [Cu], order: 2, totaldegree: 6, rcut: 4.5}\n"
+                      "solvers: [{name: omp, max_active: 10}]\n"
+                      "selection: {budgets: [5]}\nparallel: {workers: 1}\n"
+                      f"output: {{directory: {tmp_path / 'run'}}}\n")
+    return config, train
+
+
+def test_missing_stresses_are_counted_among_the_periodic_frames(tmp_path, capsys, caplog):
+    """The walk-through's warning counted clusters and isolated atoms as frames without a
+    stress, and named three of them, hiding the two periodic frames that lacked one."""
+    frames = _frames()
+    config, train = _config(tmp_path, frames)
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert (f"training data: 1 of 13 periodic configurations have no stress ({train}, frame "
+            f"{len(frames) - 1}): they add no stress rows (3 more, not periodic in all three "
+            "directions, have none to give)") in err
+    # a finished run's data read again (acefit export) say it to the log only: the fit
+    # said it once
+    from acefit.config import load_config
+    from acefit.runs import RunFiles
+
+    run = RunFiles(directory=tmp_path, cfg=load_config(config), paths={}, errors={},
+                   functions=[], elements=["Cu"], report=None)
+    with caplog.at_level(logging.DEBUG, logger="acefit"):
+        assert len(run.data().train) == len(frames)
+    said = [r for r in caplog.records if "have no stress" in r.getMessage()]
+    assert said and all(r.levelno == logging.DEBUG for r in said)
+    # init names them too, beside its count of stresses
+    assert main(["init", str(train), "-o", str(tmp_path / "init.yaml"), "--functions",
+                 "20", "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert (f"{len(frames) - 4} with stress (1 periodic in all three directions without one: "
+            f"{train}, frame {len(frames) - 1})") in out
+
+
+def _configs(sizes: dict, single=()):
+    """In-memory configurations: ``sizes`` per config_type, one-atom crystal cells (an
+    isolated atom each of ``single``)."""
+    atoms = bulk("Cu", "fcc", a=3.6)
+    return [LabelledConfig(atoms=Atoms("Cu") if t in single else atoms, energy=0.0,
+                           config_type=t, index=k)
+            for t, n in sizes.items() for k in range(n)]
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)         # init writes relative paths; runs/ stays here
+    yield Path(tmp_path)
