@@ -667,7 +667,8 @@ _GROUP_KEYS = ("A number names the group of that `config_type` in the data, quot
                "does an unquoted key that YAML 1.1 and ASE's extended XYZ reader read "
                "differently: `010` (8 to YAML, 10 to ASE), `0x10`, `1e3` (text to YAML, "
                "the group `'1000.0'` to ASE), `T` (the group `'True'` to ASE); the error names "
-               "the quoted name of each reading.")
+               "the quoted name of each reading. A key that names no group of the training, "
+               "validation or test data is an error (a typo), found before the assembly.")
 _DEFAULT_TOTALDEGREE = (20, 16, 12, 10)   # ACEBasis' default (a test checks they agree)
 _WEIGHT = Section(keys={
     "E": Key(Float(0), 30.0, "Weight of energy rows: w_E / √N on the total energy of an "

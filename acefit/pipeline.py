@@ -1167,15 +1167,17 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     quantity the selecting set lacks (nothing would be exported), an error for cutoffs
     no two training atoms are within and a warning for a pair's cutoff within none of its
     distances, an element in no training configuration or a pair of elements never near
-    each other (:func:`_check_cutoff_reach`), a warning for
-    config_type weights that match no training configuration and stress readings that
-    read no stress (typos), and for stresses that disagree with their energies: weighed,
-    or of the test data only. Returns the :class:`DataChecks`."""
+    each other (:func:`_check_cutoff_reach`), an error for config_type weights and stress
+    readings that match no group of any data set (typos, :func:`_check_group_keys`), a
+    warning for weights of groups with no training configuration and readings that read
+    no stress, and for stresses that disagree with their energies: weighed, or of the
+    test data only. Returns the :class:`DataChecks`."""
     from acefit.config import config_error
     from acefit.data import check_elements
 
     for part in (data.train, data.val, data.test):
         check_elements(part, basis.elements)
+    _check_group_keys(cfg, data)
     metric = cfg["selection"]["metric"]
     if metric in METRIC_KEYS:
         quantity = {"E": "energy", "F": "forces"}[METRIC_KEYS[metric][0]]
@@ -1198,13 +1200,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     _warn_underdetermined_centres(data.train, table, basis)
     warn_repeated_structures(data)
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
-    present = {c.config_type for c in data.train}
-    unused = sorted(set(cfg["data"]["weights"]["config_type"]) - present)
-    if unused:
-        get_logger().warning(
-            "data.weights.config_type: %s match no training configuration (their weights "
-            "are unused); config_types in the training data: %s%s", unused, sorted(present),
-            ase_group_hints(unused, present))
+    _warn_unfitted_weights(cfg, data)
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
     return DataChecks(stress=checks, nearest=tuple(nearest), train_rows=train_rows,
                       pairs=pairs)
@@ -1329,6 +1325,43 @@ def _warn_underdetermined_centres(train, table, basis) -> None:
                 "dense one leans on its prior); allowed: more training data with %s, or a "
                 "smaller basis (basis.totaldegree, basis.order)", holding[z], symbol, rows[z],
                 functions, symbol, symbol)
+
+
+def _check_group_keys(cfg: dict, data) -> None:
+    """Refuse a config_type key of ``data.weights`` or ``data.stress_reading`` that names
+    no group of the training, validation or test data: a typo, which would otherwise
+    weigh or read nothing for a whole run. The error names the key's line, the groups
+    there are, and the group ASE makes of a key it reads as a number."""
+    from acefit.config import _close_match, config_error
+
+    groups = {c.config_type for part in (data.train, data.val, data.test) for c in part}
+    problems = [(f"data.{setting}.config_type.{key}", (
+        f"found the config_type {key!r}{_close_match(key, sorted(groups))}, which no "
+        "configuration of the training, validation or test data has; allowed: "
+        f"{', '.join(map(repr, sorted(groups)))}"
+        + ase_group_hints([key], groups)))
+        for setting in ("weights", "stress_reading")
+        for key in cfg["data"][setting]["config_type"] if key not in groups]
+    if problems:
+        raise config_error(cfg, problems)
+
+
+def _warn_unfitted_weights(cfg: dict, data) -> None:
+    """Warn about config_type weights of groups with no training configuration: of the
+    validation data, they weigh only the loss that selects the checkpoints; of the test
+    data only, nothing (:func:`_check_group_keys` refuses those of no group)."""
+    fitted = {c.config_type for c in data.train}
+    held = {c.config_type for c in data.val}
+    unfitted = sorted(set(cfg["data"]["weights"]["config_type"]) - fitted)
+    for names, what in (
+            ([k for k in unfitted if k in held], "they weigh only the validation loss that "
+             "selects the checkpoints"),
+            ([k for k in unfitted if k not in held], "of the test data only, where no weight "
+             "enters, they are unused")):
+        if names:
+            get_logger().warning(
+                "data.weights.config_type: %s match no training configuration (%s); "
+                "config_types in the training data: %s", names, what, sorted(fitted))
 
 
 def _warn_unused_readings(data, readings: dict) -> None:

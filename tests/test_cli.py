@@ -923,14 +923,23 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     code, err = run("ard", solvers=["{name: ard, sizes: [5000]}"])
     assert code == EXIT_CONFIG and "solvers[0].sizes: found 5000" in err
     assert not (tmp_path / "ard" / "run" / "cache").exists()
-    # a weight for a config_type that is not in the data, and budgets beyond the basis
+    # a weight for a config_type that is in no data file: a typo, refused before the
+    # assembly with its line (it was a warning, and the run went on: found by a user)
     config = tiny_config(tmp_path / "weights", small_data,
                          solvers=["{name: omp, max_active: 5000}"])
     config.write_text(config.read_text().replace(
         "  validation:", "  weights: {config_type: {surfce: {E: 100}}}\n  validation:"))
+    assert fit(config, tmp_path / "weights" / "run2", "-v") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert (f"{config.resolve()}:{_line_of(config, 'surfce')}: data.weights.config_type.surfce: "
+            "found the config_type 'surfce' (did you mean 'surface'?), which no "
+            "configuration of the training, validation or test data has; allowed: 'md', "
+            "'strain', 'surface', 'vacancy'") in err
+    assert not (tmp_path / "weights" / "run2" / "cache").exists()
+    # ... and budgets beyond the basis (the corrected config reuses the directory)
+    config.write_text(config.read_text().replace("surfce", "surface"))
     assert fit(config, tmp_path / "weights" / "run2", "-v") == EXIT_OK
     log = (tmp_path / "weights" / "run2" / "acefit.log").read_text()
-    assert "data.weights.config_type: ['surfce'] match no training configuration" in log
     assert "solvers[0].max_active 5000: more than the" in log
     # a cutoff no two atoms are within (found by fuzzing: a 0-function fit, exit 0)
     config = tiny_config(tmp_path / "rcut", small_data, rcut="1.5")

@@ -13,7 +13,7 @@ from ase.build import bulk, fcc111
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from acefit.cli import EXIT_OK, main
+from acefit.cli import EXIT_CONFIG, EXIT_OK, main
 from acefit.data import LabelledConfig
 
 
@@ -108,6 +108,45 @@ def _configs(sizes: dict, single=()):
     return [LabelledConfig(atoms=Atoms("Cu") if t in single else atoms, energy=0.0,
                            config_type=t, index=k)
             for t, n in sizes.items() for k in range(n)]
+
+
+def test_config_type_keys_that_match_no_group_stop_the_fit_before_assembly(tmp_path, capsys):
+    """A misspelt weight was a warning, and the run went on (exit 0): it is a config
+    error, named by its line; a weight of groups of the held-out data only stays a
+    warning, which says what it weighs."""
+    frames = _frames()
+    held = _frames(n_bulk=2, n_cluster=0, n_surface=0, bulk_type="held")[1:]
+    config, _ = _config(tmp_path, frames, test_frames=held, extra=(
+        "  weights: {config_type: {'1e3': {E: 10}, held: {E: 10}}}\n"
+        "  stress_reading: {config_type: {surfce: kbar}}\n"))
+    assert main(["fit", str(config), "--plan"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    lines = config.read_text().splitlines()
+    line = next(k for k, text in enumerate(lines, 1) if "surfce" in text)
+    assert (f"{config}:{line}: data.stress_reading.config_type.surfce: found the config_type "
+            "'surfce' (did you mean 'surface'?), which no configuration of the training, "
+            "validation or test data has; allowed: 'bulk', 'cluster', 'held', "
+            "'isolated_atom', 'surface'") in err
+    assert "data.weights.config_type.1e3: found the config_type '1e3'" in err
+    # ASE reads config_type=1e3 as the group '1000.0': the error says so
+    for atoms in frames[3:6]:
+        atoms.info["config_type"] = 1000.0
+    config, _ = _config(tmp_path, frames, test_frames=held, extra=(
+        "  weights: {config_type: {'1e3': {E: 10}, held: {E: 10}}}\n"))
+    assert main(["fit", str(config), "--plan"]) == EXIT_CONFIG
+    assert "config_type=1e3 of an extended XYZ file is the group '1000.0'" in \
+        capsys.readouterr().err
+    config.write_text(config.read_text().replace("'1e3'", "'1000.0'"))
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert ("data.weights.config_type: ['held'] match no training configuration (of the "
+            "test data only, where no weight enters, they are unused)") in capsys.readouterr().err
+    # of the validation data only, a weight weighs the loss that selects
+    ase.io.write(tmp_path / "val.xyz", held, format="extxyz")
+    config.write_text(config.read_text().replace(
+        "validation: {fraction: 0.0}", f"validation: {{file: {tmp_path / 'val.xyz'}}}"))
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert ("data.weights.config_type: ['held'] match no training configuration (they weigh "
+            "only the validation loss that selects the checkpoints)") in capsys.readouterr().err
 
 
 @pytest.fixture(autouse=True)

@@ -355,11 +355,12 @@ def test_stresses_that_agree_in_another_convention_are_read_so(tmp_path, capsys)
     assert ("Elastic: stresses read with the opposite sign (data.stress_reading: negated) "
             "inconsistent with the energies") in err and "check that reading" in err
     assert "or read them so" not in err
-    # a reading of a group the data lack is a typo
+    # a reading of a group the data lack is a typo: refused before the assembly
     assert main(["fit", str(config), "--plan", "--set",
-                 "data.stress_reading.config_type={Elastik: swap_yz_xz}"]) == EXIT_OK
-    assert "data.stress_reading.config_type: ['Elastik'] match no configuration with a " \
-           "stress in the training, validation or test data" in capsys.readouterr().err
+                 "data.stress_reading.config_type={Elastik: swap_yz_xz}"]) == EXIT_CONFIG
+    assert "data.stress_reading.config_type.Elastik: found the config_type 'Elastik' (did " \
+           "you mean 'Elastic'?), which no configuration of the training, validation or " \
+           "test data has; allowed: 'Elastic', 'md', 'strain'" in capsys.readouterr().err
     # the report says how the stresses were read, and that they agree so
     assert main(["fit", str(config), "--no-progress", "-q"]) == EXIT_OK
     report = (tmp_path / "runs" / "run" / "report.md").read_text()
