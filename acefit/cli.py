@@ -430,6 +430,9 @@ def _init(args) -> int:
                                                if v is not None))
     if len(s.config_types) > 1:
         print(f"config_type groups: {len(s.config_types)} (listed in the config, for weights)")
+    if facts["validation_missed"]:
+        print("validation split stratified by config_type: a random 10 % would hold none of "
+              + ", ".join(facts["validation_missed"]))
     near = f"{s.nearest:.2f} Å" if math.isfinite(s.nearest) else \
         f"none (no atoms within {NEIGHBOUR_SEARCH:g} Å)"
     r0 = f", r0 {facts['r0']:g} Å" if facts["r0"] else ""

@@ -1170,10 +1170,11 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     each other (:func:`_check_cutoff_reach`), an error for config_type weights and stress
     readings that match no group of any data set (typos, :func:`_check_group_keys`), a
     warning for weights of groups with no training configuration and readings that read
-    no stress, and for stresses that disagree with their energies: weighed, or of the
-    test data only. Returns the :class:`DataChecks`."""
+    no stress, for stresses that disagree with their energies (weighed, or of the test
+    data only), and for a validation set too small to select on
+    (:func:`acefit.data.validation_coverage`). Returns the :class:`DataChecks`."""
     from acefit.config import config_error
-    from acefit.data import check_elements
+    from acefit.data import check_elements, validation_coverage
 
     for part in (data.train, data.val, data.test):
         check_elements(part, basis.elements)
@@ -1202,6 +1203,9 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     _warn_unfitted_weights(cfg, data)
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
+    coverage = validation_coverage(data.train, data.val, cfg["data"]["validation"])
+    if coverage:
+        get_logger().warning(coverage)
     return DataChecks(stress=checks, nearest=tuple(nearest), train_rows=train_rows,
                       pairs=pairs)
 

@@ -28,6 +28,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     when no budget selects it (:func:`acefit.selection.best_outside`), which the report
     names with the ``acefit export`` command that writes it."""
     from acefit import __version__
+    from acefit.data import validation_coverage
     from acefit.environment import environment
     from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp
 
@@ -76,6 +77,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                              "val": sum(c.n_atoms for c in data.val),
                              "test": sum(c.n_atoms for c in data.test)},
                  "config_types": dict(sorted(config_types.items())),
+                 "validation_note": validation_coverage(data.train, data.val,
+                                                        cfg["data"]["validation"]),
                  "stress_reading": cfg["data"]["stress_reading"],
                  "stress_checks": [{"config_type": c.config_type, "verdict": c.verdict,
                                     "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
@@ -288,6 +291,7 @@ def to_markdown(report: dict) -> str:
         "- config types: " + ", ".join(f"{k} ({v['train']}/{v['val']}/{v['test']})"
                                        for k, v in d["config_types"].items())
         + " (train/val/test)",
+        *([f"- **note**: {d['validation_note']}"] if d.get("validation_note") else []),
         *_stress_reading_lines(d.get("stress_reading")),
         *_stress_check_lines(d.get("stress_checks", [])),
         f"- basis: {report['basis']['n_functions']} functions of {', '.join(report['basis']['elements'])} "

@@ -14,7 +14,7 @@ from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from acefit.cli import EXIT_CONFIG, EXIT_OK, main
-from acefit.data import LabelledConfig
+from acefit.data import LabelledConfig, split
 
 
 def _labelled(atoms, config_type, stress=True):
@@ -108,6 +108,71 @@ def _configs(sizes: dict, single=()):
     return [LabelledConfig(atoms=Atoms("Cu") if t in single else atoms, energy=0.0,
                            config_type=t, index=k)
             for t, n in sizes.items() for k in range(n)]
+
+
+def test_a_validation_set_too_small_to_select_on_is_named_with_a_split_that_is_not():
+    from acefit.data import (SMALL_VALIDATION, missing_groups, stratified_quotas,
+                             validation_coverage)
+
+    configs = _configs({"bulk": 40, "md": 9, "rare": 4, "isolated_atom": 2},
+                       single={"isolated_atom"})
+    setting = {"fraction": 0.1, "seed": 0, "stratify": False, "file": None, "key": None}
+    train, val = split(configs, val_fraction=0.1, seed=0)
+    assert len(val) == 6 and missing_groups(train, val) == ["rare"]
+    assert validation_coverage(train, val, setting) == (
+        "the validation set, which selects the checkpoints, has only 6 of the 55 "
+        "configurations and none of the config_type(s) 'rare'; data.validation.stratify: "
+        "true and data.validation.fraction: 0.2 would hold 11 configurations, with 'rare' (a "
+        "larger fraction trains on fewer)")
+    # what it suggests does what it says; isolated atoms (E0 references) are not asked for
+    train, val = split(configs, val_fraction=0.2, seed=0, stratify=True)
+    assert len(val) >= SMALL_VALIDATION and missing_groups(train, val) == []
+    assert stratified_quotas({"bulk": 40, "md": 9, "rare": 4, "isolated_atom": 2}, 0.2) == \
+        {"bulk": 8, "isolated_atom": 0, "md": 2, "rare": 1}
+    assert validation_coverage(train, val, dict(setting, fraction=0.2, stratify=True)) is None
+    # stratified already: only the fraction is left to suggest
+    train, val = split(configs, val_fraction=0.1, seed=0, stratify=True)
+    assert "; data.validation.fraction: 0.2 would hold 11" in validation_coverage(
+        train, val, dict(setting, stratify=True))
+    # a validation file or key is the user's to extend
+    assert validation_coverage(train, val[:3], dict(setting, file=["val.xyz"])).endswith(
+        "add configurations of every group to data.validation.file, at least 10 in all")
+    assert validation_coverage(train, [], setting) is None          # no validation set
+
+
+def test_the_fit_and_its_report_name_a_small_validation_set(tmp_path, capsys):
+    config, _ = _config(tmp_path, _frames(), validation="{fraction: 0.2, seed: 0}")
+    assert main(["fit", str(config), "--no-progress"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "the validation set, which selects the checkpoints, has only 4 of the 19 " \
+           "configurations" in err
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "- **note**: the validation set, which selects the checkpoints, has only 4 of " \
+           "the 19 configurations" in report
+
+
+def test_init_stratifies_the_split_when_a_random_one_misses_a_group(tmp_path, capsys):
+    frames = _frames(n_bulk=12, n_cluster=0, n_surface=3)
+    config, train = _config(tmp_path, frames)
+    from acefit.config import load_config
+    from acefit.data import missing_groups, read_configurations
+
+    # the seeded random 10 % of these frames misses the three slabs
+    assert missing_groups(*split(read_configurations([train]), val_fraction=0.1, seed=0)) == \
+        ["surface"]
+    written = tmp_path / "init.yaml"
+    assert main(["init", str(train), "-o", str(written), "--functions", "20", "--order",
+                 "2"]) == EXIT_OK
+    assert "validation split stratified by config_type: a random 10 % would hold none of " \
+           "surface" in capsys.readouterr().out
+    text = written.read_text()
+    assert '  # stratified: a random 10 % would hold none of "surface"\n' in text
+    assert load_config(written)["data"]["validation"]["stratify"] is True
+    # one group: nothing to stratify
+    _, alone = _config(tmp_path / "alone", _frames(n_cluster=0, n_surface=0)[1:])
+    assert main(["init", str(alone), "-o", str(tmp_path / "alone.yaml"), "--functions", "20",
+                 "--order", "2"]) == EXIT_OK
+    assert "stratify" not in (tmp_path / "alone.yaml").read_text()
 
 
 def test_config_type_keys_that_match_no_group_stop_the_fit_before_assembly(tmp_path, capsys):
