@@ -441,17 +441,18 @@ def _init(args) -> int:
         pair, (dmin, where) = next(iter(s.shortest.items()))
         print(f"shortest distance {dmin:.2f} Å ({pair}, {where}) -> ZBL repulsion zero from "
               f"{facts['repulsion'][1]:.1f} Å on")
-    from acefit.consistency import MIN_PAIRS
+    from acefit.consistency import MIN_PAIRS, NOT_PERIODIC
 
     checks, test_only = facts["stress_checks"], facts["test_only_stresses"]
     if checks:
         parts = [c.summary() + " [test files only]" * (c.config_type in test_only)
                  for c in checks if c.verdict != "untested"]
-        untested = [c.config_type + " [test files only]" * (c.config_type in test_only)
-                    for c in checks if c.verdict == "untested"]
-        if untested:
-            parts.append(f"not tested (fewer than {MIN_PAIRS} strain pairs): "
-                         + ", ".join(untested))
+        for periodic, why in ((True, f"fewer than {MIN_PAIRS} strain pairs"),
+                              (False, NOT_PERIODIC)):
+            untested = [c.config_type + " [test files only]" * (c.config_type in test_only)
+                        for c in checks if c.verdict == "untested" and c.periodic == periodic]
+            if untested:
+                parts.append(f"not tested ({why}): " + ", ".join(untested))
         print("stresses against energies on strain pairs: " + "; ".join(parts))
     for check in checks:
         if check.verdict == "unclear":

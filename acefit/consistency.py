@@ -218,6 +218,9 @@ class StressCheck:
         under which they agree, if one does.
     reading_bad : int
         Pairs that still miss under ``reading``.
+    periodic : bool
+        False: none of the group's frames with a stress is periodic in all three
+        directions (slabs, pbc T T F), so it has no strain pairs to test.
     """
 
     config_type: str
@@ -226,6 +229,7 @@ class StressCheck:
     examples: tuple = ()
     reading: str | None = None
     reading_bad: int = 0
+    periodic: bool = True
 
     @property
     def verdict(self) -> str:
@@ -257,6 +261,8 @@ class StressCheck:
 
     def describe(self) -> str:
         """One line for a person: what was tested and what it found."""
+        if not self.periodic:
+            return (f"{self.config_type}: stresses not tested ({NOT_PERIODIC})")
         if self.verdict == "untested":
             return (f"{self.config_type}: stresses not tested ({self.pairs} strain pairs "
                     f"whose forces do less than half the work; needs {MIN_PAIRS})")
@@ -269,6 +275,11 @@ class StressCheck:
             text += (f"; with {self.reading_description}, {self.reading_bad} do: check how "
                      f"these stresses were converted, or read them so ({self.reading_setting})")
         return text
+
+
+NOT_PERIODIC = "frames not periodic in all three directions, such as slabs"
+"""Why a group with stresses has no :class:`StressCheck` pairs: strain pairs need cells
+periodic in all three directions."""
 
 
 def _verdict(bad: int, pairs: int) -> str:
@@ -289,15 +300,16 @@ def _misses(configs, pairs, reading) -> list:
 
 def check_stresses(configs) -> list[StressCheck]:
     """:class:`StressCheck` of every config_type of ``configs``
-    (:class:`acefit.data.LabelledConfig`) with periodic frames that carry an energy
-    and a stress, sorted by config_type. Forces enter where scaled positions change;
-    a frame without forces is used only where they do not. A group of more than
+    (:class:`acefit.data.LabelledConfig`) with frames that carry an energy and a stress,
+    sorted by config_type: tested on those periodic in all three directions (a group with
+    none, such as slabs, is untested, ``periodic`` False). Forces enter where scaled
+    positions change; a frame without forces is used only where they do not. A group of more than
     ``MAX_FRAMES`` frames is checked on that many, evenly spaced. A structure given more
     than once (a training file that is the test file too) is checked once."""
     from acefit.data import repeated_structures
 
-    usable = [c for c in configs
-              if c.energy is not None and c.stress is not None and c.atoms.pbc.all()]
+    labelled = [c for c in configs if c.energy is not None and c.stress is not None]
+    usable = [c for c in labelled if c.atoms.pbc.all()]
     # a repeat would pair with its original's partners, counting their pairs again
     repeats = {k for k, _ in repeated_structures(usable)}
     groups = {}
@@ -322,4 +334,7 @@ def check_stresses(configs) -> list[StressCheck]:
             if _verdict(others[name], len(misses)) == "consistent":
                 check = replace(check, reading=name, reading_bad=others[name])
         checks.append(check)
-    return checks
+    # named, not left out: "not tested" must list every group whose stresses are not
+    slabs = {c.config_type for c in labelled} - set(groups)
+    checks += [StressCheck(config_type, 0, periodic=False) for config_type in slabs]
+    return sorted(checks, key=lambda check: check.config_type)

@@ -82,7 +82,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                  "stress_reading": cfg["data"]["stress_reading"],
                  "stress_checks": [{"config_type": c.config_type, "verdict": c.verdict,
                                     "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
-                                    "reading_bad": c.reading_bad} for c in stress_checks]},
+                                    "reading_bad": c.reading_bad, "periodic": c.periodic}
+                                   for c in stress_checks]},
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
                   "composition": basis_summary(basis), "settings": cfg["basis"],
                   "radial": {name: basis.radial.pair_values(name)

@@ -101,6 +101,26 @@ def test_missing_stresses_are_counted_among_the_periodic_frames(tmp_path, capsys
             f"{train}, frame {len(frames) - 1})") in out
 
 
+def test_slabs_are_named_among_the_groups_whose_stresses_are_not_tested(tmp_path, capsys):
+    """``check_stresses`` keeps frames periodic in all three directions only, and init's
+    "not tested" list left the slabs' group out without a word."""
+    from acefit.consistency import check_stresses
+    from acefit.data import read_configurations
+
+    frames = _frames()
+    config, train = _config(tmp_path, frames)
+    checks = {c.config_type: c for c in check_stresses(read_configurations([train]))}
+    assert sorted(checks) == ["bulk", "surface"]
+    assert not checks["surface"].periodic and checks["surface"].verdict == "untested"
+    assert checks["bulk"].periodic
+    assert checks["surface"].describe() == ("surface: stresses not tested (frames not "
+                                            "periodic in all three directions, such as slabs)")
+    assert main(["init", str(train), "-o", str(tmp_path / "init.yaml"), "--functions",
+                 "20", "--order", "2"]) == EXIT_OK
+    assert ("not tested (frames not periodic in all three directions, such as slabs): "
+            "surface") in capsys.readouterr().out
+
+
 def _configs(sizes: dict, single=()):
     """In-memory configurations: ``sizes`` per config_type, one-atom crystal cells (an
     isolated atom each of ``single``)."""
