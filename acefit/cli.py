@@ -168,10 +168,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_verbosity(ev)
 
     val = sub.add_parser("validate", help="MD stability, NVE drift and crystal properties "
-                                          "of a fitted potential")
+                                          "of a fitted potential",
+                         description="Check a fitted potential beyond its test errors: the "
+                                     "short range (every dimer from 0.5 to 3 Å, cubic "
+                                     "crystals compressed to 60-90 %), cubic crystal "
+                                     "properties (lattice constant, elastic constants, "
+                                     "vacancy and surface energies) and, from the frames of "
+                                     "--structures only, NVT stability and NVE energy drift. "
+                                     "Writes validation.md and validation.json.")
     val.add_argument("potential", type=Path, help="potential file (.h5) or a run directory")
     val.add_argument("--structures", type=Path, default=None,
-                     help="start configurations for MD (any ase-readable file)")
+                     help="start configurations for MD (any ase-readable file; without "
+                          "them, no MD runs)")
     val.add_argument("--settings", type=Path, default=None,
                      help="YAML file of ValidationSettings keys")
     val.add_argument("-o", "--output", type=Path, default=None,
@@ -919,7 +927,7 @@ def _validate(args, progress) -> int:
     from acefit.atomic import make_folder, write_text
 
     out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
-    report = validate(potential, configs, settings, where=where)
+    report = validate(potential, configs, settings, where=where, name=str(target))
     report.to_json(out_dir / "validation.json")
     md = report.to_markdown()
 

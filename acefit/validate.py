@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
 from os import PathLike
 from pathlib import Path
 
@@ -221,6 +222,8 @@ class ValidationReport:
     compression: list = field(default_factory=list)
     not_compressed: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    potential: str = ""     # what was validated: a file, or a calculator's class
+    date: str = ""          # when, UTC
 
     @property
     def all_stable(self):
@@ -246,7 +249,12 @@ class ValidationReport:
         return text
 
     def to_markdown(self):
-        out = []
+        out = [f"# Validation of `{self.potential or 'a potential'}`", "",
+               f"Validated {self.date or '(no date)'}; settings: "
+               f"{_settings_text(self.settings)}.", ""]
+        if not self.md and not self.nve:
+            out += ["No MD: no start structures were given (`acefit validate POTENTIAL "
+                    "--structures FILE` runs NVT and NVE from the frames of FILE).", ""]
         if self.md:
             sd = any("max_energy_sd_meV_atom" in r for r in self.md)
             out += ["### NVT stability", "",
@@ -326,6 +334,16 @@ class ValidationReport:
                 out.append(f"| {key} | {_fmt(val)} | {'' if rv is None else _fmt(rv)} | {err} |")
             out.append("")
         return "\n".join(out)
+
+
+def _settings_text(settings: dict) -> str:
+    """The settings (:class:`ValidationSettings`, as a dict) that differ from the
+    defaults, as text; the MD ones only where MD ran."""
+    default = asdict(ValidationSettings())
+    changed = [f"{key} {value}" for key, value in settings.items()
+               if key != "progress" and key in default and value != default[key]]
+    return ("the defaults" if not changed else
+            "the defaults but " + ", ".join(changed)) + " (validation.json lists them all)"
 
 
 def _fmt(x):
@@ -687,7 +705,7 @@ def _crystals(elements, s: ValidationSettings):
 
 
 # ------------------------------------------------------------------------ main
-def validate(calc_or_potential, configs=(), settings=None, *, where=None):
+def validate(calc_or_potential, configs=(), settings=None, *, where=None, name=None):
     """Validate a potential: MD stability, NVE drift and cubic-crystal properties.
 
     Parameters
@@ -701,6 +719,9 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None):
     where : sequence of str, optional
         How an error names each of ``configs`` (default ``"structure {k}"``), e.g. its file
         and frame.
+    name : str, optional
+        How the report names the potential (default: the path given, else the
+        calculator's class).
 
     Returns
     -------
@@ -741,7 +762,11 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None):
         keep = np.unique(np.linspace(0, len(configs) - 1, s.max_md_configs).round().astype(int))
         configs, names = [configs[k] for k in keep], [names[k] for k in keep]
     rng = np.random.default_rng(s.seed)
-    report = ValidationReport(settings=asdict(s))
+    if name is None:
+        name = str(calc_or_potential) if isinstance(calc_or_potential, (str, PathLike)) \
+            else type(calc).__name__
+    report = ValidationReport(settings=asdict(s), potential=name, date=datetime.now(
+        timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
 
     runs = [(k, T, dt) for k in range(len(configs)) for T in s.temperatures
             for dt in s.timesteps]

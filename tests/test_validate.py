@@ -417,6 +417,36 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
     assert f"{gold}, frame 1 (" in capsys.readouterr().err
 
 
+def test_validation_md_says_what_was_validated_when_and_that_no_md_ran(tmp_path, capsys):
+    """Found by a user (session 31): validation.md started at its first table, with no
+    potential, date or settings, and without --structures no MD ran without a word; and
+    ``acefit validate --help`` was the only subcommand help without a description."""
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
+    potential = tmp_path / "potential.h5"
+    Potential(basis, np.full(len(basis), 0.01)).save(potential)
+    settings = tmp_path / "small.yaml"
+    settings.write_text("properties: false\nshort_range: false\nmd_steps: 5\n")
+    assert main(["validate", str(potential), "--settings", str(settings), "-o",
+                 str(tmp_path / "out"), "--no-progress"]) == EXIT_OK
+    text = (tmp_path / "out" / "validation.md").read_text()
+    lines = text.splitlines()
+    assert lines[0] == f"# Validation of `{potential}`"
+    assert re.fullmatch(r"Validated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; settings: the "
+                        r"defaults but md_steps 5, properties False, short_range False "
+                        r"\(validation\.json lists them all\)\.", lines[2]), lines[2]
+    assert text.count("No MD: no start structures were given (`acefit validate POTENTIAL "
+                      "--structures FILE`") == 1
+    assert capsys.readouterr().out.count("No MD: no start structures") == 1
+    report = json.loads((tmp_path / "out" / "validation.json").read_text())
+    assert report["potential"] == str(potential) and report["date"] == lines[2][10:30]
+    # with start structures, MD runs and nothing says it did not
+    md = validate(EMT(), [bulk("Cu", "fcc", a=3.6, cubic=True)], FAST).to_markdown()
+    assert md.startswith("# Validation of `EMT`") and "No MD" not in md
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    assert "Check a fitted potential beyond its test errors" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, resumes", [
     (["fit", "acefit.yaml"], True),
     (["validate", "potential.h5"], False),
