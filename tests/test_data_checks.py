@@ -24,6 +24,7 @@ def _labelled(atoms, config_type, stress=True):
     if stress:
         results["stress"] = atoms.get_stress()
     atoms.calc = SinglePointCalculator(atoms, **results)
+    atoms.info.pop("adsorbate_info", None)      # fcc111's, which extended XYZ cannot write
     atoms.info["config_type"] = config_type
     return atoms
 
