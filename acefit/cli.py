@@ -843,25 +843,33 @@ def _query(args, progress) -> int:
 def _labelled_files(args) -> list:
     """The files of ``acefit query --labelled``; without the option, a run directory's
     data files (training, validation, test) that are still there, with a warning for each
-    that is not (its frames could be chosen again)."""
+    that is not (its frames could be chosen again). The run's ``config.yaml`` is read as
+    written, not validated again: a run whose data have moved, or a folder holding only a
+    potential.h5, is queried all the same."""
     if args.labelled is not None:
         return list(args.labelled)
-    if not args.potential.is_dir():
+    config = args.potential / "config.yaml"
+    if not args.potential.is_dir() or not config.is_file():
         return []
+    from acefit.config import read_yaml
     from acefit.progress import get_logger
-    from acefit.runs import run_config
 
-    data = run_config(args.potential)["data"]
+    def mapping(value):
+        return value if isinstance(value, dict) else {}
+
+    data = mapping(mapping(read_yaml(config)).get("data"))
     files = []
-    for entry in (data["train"], data["validation"]["file"], data["test"]):
+    for entry in (data.get("train"), mapping(data.get("validation")).get("file"),
+                  data.get("test")):
         files += [] if entry is None else [entry] if isinstance(entry, str) else list(entry)
-    there = [Path(f) for f in files if Path(f).is_file()]
+    # the fit wrote them resolved; a relative one is the run folder's, as runs.run_config
+    files = [args.potential / str(f) for f in files]
     for f in files:
-        if not Path(f).is_file():
+        if not f.is_file():
             get_logger().warning("the run's data file %s is not there any more: a pool frame "
                                  "that is one of its configurations may be chosen (name the "
                                  "labelled files with --labelled)", f)
-    return there
+    return [f for f in files if f.is_file()]
 
 
 def _chosen_frames(picks, every, species) -> list:

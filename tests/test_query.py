@@ -530,3 +530,36 @@ def test_the_cli_leaves_out_the_runs_own_data(potential, small_data, tmp_path,  
     assert main(["query", str(potential), "--pool", str(pool), "--labelled", str(out),
                  "-o", str(out), "--no-progress"]) == EXIT_ERROR
     assert "is the --labelled file" in capsys.readouterr().err
+
+
+def test_the_cli_queries_a_run_whose_data_have_moved(potential, small_data, tmp_path,  # noqa: F811
+                                                     capsys):
+    """A run directory whose data files are gone (a run copied to another machine), or
+    a folder holding only a potential.h5, is queried: its config is not validated again
+    (a missing data file stopped the query with a config error), and a data file that is
+    gone is warned about."""
+    import shutil
+
+    import yaml
+
+    pool = tmp_path / "pool.xyz"
+    ase.io.write(pool, ase.io.read(small_data / "test.xyz", ":") + _pool(), format="extxyz")
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for name in ("potential.h5", "run.json"):
+        shutil.copy(potential.parent / name, moved)
+    cfg = yaml.safe_load((potential.parent / "config.yaml").read_text())
+    test = cfg["data"]["test"]
+    cfg["data"]["train"] = [str(tmp_path / "gone.xyz")]
+    (moved / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "label_me.xyz"
+    every = ["--pool", str(pool), "-n", "100", "-o", str(out), "--no-progress"]
+    assert main(["query", str(moved), *every]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert f"the run's data file {tmp_path / 'gone.xyz'} is not there any more" in captured.err
+    # the test file that is still there is left out of the choice
+    n_test = len(ase.io.read(test[0] if isinstance(test, list) else test, ":"))
+    assert f"{n_test} pool frame(s) are labelled already" in captured.out
+    (moved / "config.yaml").unlink()
+    assert main(["query", str(moved), *every]) == EXIT_OK
+    assert "labelled already" not in capsys.readouterr().out
