@@ -535,7 +535,9 @@ def validation_coverage(train, val, validation: dict) -> str | None:
 def _validation_advice(groups: dict, missing: list, validation: dict) -> str:
     """What to set for :func:`validation_coverage`: for a random split, the smallest
     fraction (from the configured one, in steps of 0.05 up to 0.3) whose stratified split
-    holds ``SMALL_VALIDATION`` configurations and one of each group it can hold."""
+    holds ``SMALL_VALIDATION`` configurations and one of each group it can hold; a
+    validation file or more data where none does and no missing group would be held
+    (stratifying one group changes nothing)."""
     if validation.get("file"):
         return ("add configurations of every group to data.validation.file, "
                 f"at least {SMALL_VALIDATION} in all")
@@ -545,22 +547,31 @@ def _validation_advice(groups: dict, missing: list, validation: dict) -> str:
     sizes = {t: len(cs) for t, cs in groups.items()}
     wanted = [t for t in sizes if not unsplittable(groups[t])]
     fraction = float(validation["fraction"])
-    steps = [fraction] + [f / 100 for f in range(15, 35, 5) if f / 100 > fraction]
-    fits = [(f, stratified_quotas(sizes, f)) for f in steps]
+    fractions = [fraction] + [f / 100 for f in range(15, 35, 5) if f / 100 > fraction]
+    fits = [(f, stratified_quotas(sizes, f)) for f in fractions]
     for f, quotas in fits:
         if sum(quotas.values()) >= SMALL_VALIDATION and all(quotas[t] for t in wanted):
             break
     else:
         f, quotas = next(((f, q) for f, q in fits if all(q[t] for t in wanted)), fits[-1])
+    too_few = (f"a validation file (data.validation.file) of at least {SMALL_VALIDATION} "
+               "configurations covering every group, or more training data")
+    held = [t for t in missing if quotas[t]]
+    if not held and sum(quotas.values()) < SMALL_VALIDATION:
+        # no split of these data does: a setting that changes nothing is no advice
+        return (f"a split of at most {fractions[-1]:g} of these {sum(sizes.values())} "
+                f"configurations holds fewer than {SMALL_VALIDATION}: {too_few}")
     settings = ([] if validation.get("stratify") else ["data.validation.stratify: true"]) \
         + ([f"data.validation.fraction: {f:g}"] if f != fraction else [])
     if not settings:
         return ("the groups are too small for a stratified split to hold them: more "
                 "configurations of them, or a validation file")
-    held = [t for t in missing if quotas[t]]
-    return (f"{' and '.join(settings)} would hold {sum(quotas.values())} configurations"
+    total = sum(quotas.values())
+    return (f"{' and '.join(settings)} would hold {total} configuration{'s' * (total != 1)}"
             + (f", with {', '.join(map(repr, held))}" if held else "")
-            + (" (a larger fraction trains on fewer)" if f != fraction else ""))
+            + (" (a larger fraction trains on fewer)" if f != fraction else "")
+            + (f"; still fewer than {SMALL_VALIDATION}: {too_few}"
+               if total < SMALL_VALIDATION else ""))
 
 
 def _largest_remainder(sizes, total):

@@ -239,3 +239,29 @@ def test_config_type_keys_that_match_no_group_stop_the_fit_before_assembly(tmp_p
 def _in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)         # init writes relative paths; runs/ stays here
     yield Path(tmp_path)
+
+
+def test_a_validation_set_no_split_can_enlarge_is_not_given_a_setting_that_changes_nothing():
+    """Nine configurations of one group: the advice was "data.validation.stratify: true
+    would hold 1 configurations" (stratifying one group changes nothing), and, stratified
+    already, that the groups were too small, where the data are."""
+    from acefit.data import validation_coverage
+
+    configs = _configs({"bulk": 9})
+    train, val = split(configs, val_fraction=0.1, seed=0)
+    for stratify in (False, True):
+        setting = {"fraction": 0.1, "seed": 0, "stratify": stratify, "file": None, "key": None}
+        assert validation_coverage(train, val, setting) == (
+            "the validation set, which selects the checkpoints, has only 1 of the 9 "
+            "configurations; a split of at most 0.3 of these 9 configurations holds fewer "
+            "than 10: a validation file (data.validation.file) of at least 10 configurations "
+            "covering every group, or more training data")
+    # a setting that holds a missing group is named, and that it is still too few
+    configs = _configs({"bulk": 5, "rare": 2})
+    train, val = split(configs, val_fraction=0.1, seed=0)
+    setting = {"fraction": 0.1, "seed": 0, "stratify": False, "file": None, "key": None}
+    assert validation_coverage(train, val, setting).endswith(
+        "data.validation.stratify: true and data.validation.fraction: 0.25 would hold 2 "
+        "configurations, with 'rare' (a larger fraction trains on fewer); still fewer than "
+        "10: a validation file (data.validation.file) of at least 10 configurations covering "
+        "every group, or more training data")
