@@ -338,7 +338,7 @@ class ValidationReport:
 
 def _settings_text(settings: dict) -> str:
     """The settings (:class:`ValidationSettings`, as a dict) that differ from the
-    defaults, as text; the MD ones only where MD ran."""
+    defaults, as text (the MD ones too where no MD ran: they are what was asked for)."""
     default = asdict(ValidationSettings())
     changed = [f"{key} {value}" for key, value in settings.items()
                if key != "progress" and key in default and value != default[key]]
