@@ -683,7 +683,8 @@ def _labelled(atoms, source, i, keys, option):
 def _no_label(atoms, where, keys, option) -> str:
     """The error for a frame in which none of the label ``keys`` is: the keys looked for,
     those of the frame that look like labels (:func:`label_candidates`), and the options
-    (``option``) that would read them."""
+    (``option``) that would read those named for their label (``REF_energy``; not a
+    ``step`` of an energy's shape)."""
     looked = ", ".join(f"{label} {keys[label]!r}" for label in LABEL_SHAPES if keys[label])
     text = (f"{where}: no label found (looked for {looked or 'none: every key is null'} in "
             "calculator results, info and arrays)")
@@ -696,7 +697,15 @@ def _no_label(atoms, where, keys, option) -> str:
                 "forces or a stress")
     shown = "; ".join(f"{label}: {', '.join(k[:4])}{', ...' * (len(k) > 4)}"
                       for label, k in found.items())
-    use = ", ".join(f"{option(label)} = {k[0]!r}" for label, k in found.items())
+    # only a key named for its label is offered as one: an MD frame's step or time has
+    # an energy's shape, its velocities the forces'
+    use = ", ".join(f"{option(label)} = {k[0]!r}" for label, k in found.items()
+                    if k[0] == LABEL_KEYS[label] or _named_for(k[0], label))
+    if not use:
+        return (f"{text}; keys of this frame of a label's shape, none named like a label "
+                f"(a frame of MD or of a pool holds none): {shown}; allowed: frames with an "
+                f"energy, forces or a stress, their keys named with "
+                f"{', '.join(option(label) for label in found)}")
     return f"{text}; keys of this frame that look like labels: {shown}; allowed: {use}"
 
 

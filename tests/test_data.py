@@ -214,6 +214,29 @@ def test_a_frame_without_labels_names_the_keys_it_has_and_the_options(tmp_path, 
         load_configurations(bare)
 
 
+def test_a_frame_without_labels_is_not_told_to_read_its_md_step_as_an_energy(tmp_path):
+    """An MD frame (a pool file given as data) has a step, a time and velocities, of an
+    energy's and the forces' shapes: they were offered as "allowed: energy_key = 'step',
+    forces_key = 'velocities_x'"."""
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    atoms.info.update(step=10, time=5.0)
+    atoms.arrays["velocities_x"] = np.zeros((len(atoms), 3))
+    path = tmp_path / "md.xyz"
+    ase.io.write(path, atoms, format="extxyz")
+    with pytest.raises(ValueError) as err:
+        load_configurations(path)
+    assert str(err.value).endswith(
+        "keys of this frame of a label's shape, none named like a label (a frame of MD or "
+        "of a pool holds none): energy: step, time; forces: velocities_x; allowed: frames "
+        "with an energy, forces or a stress, their keys named with energy_key, forces_key")
+    # beside a key named for its label, only that one is offered
+    atoms.info["REF_energy"] = -3.0
+    ase.io.write(path, atoms, format="extxyz")
+    with pytest.raises(ValueError, match=r"energy: REF_energy, step, time; forces: "
+                                         r"velocities_x; allowed: energy_key = 'REF_energy'$"):
+        load_configurations(path)
+
+
 def test_element_not_in_basis(xyz):
     configs = load_configurations(xyz)
     check_elements(configs, ["Cu", "Au"])
