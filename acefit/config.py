@@ -690,8 +690,10 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
                         "at random for validation (0: none). Ignored when `file` or `key` is set."),
         "seed": Key(Int(0), 0, "Seed of the random validation split."),
         "stratify": Key(Bool(), False, "Draw the random fraction within each `config_type`, "
-                        "in proportion to its size, so that every large enough group is "
-                        "represented in validation."),
+                        "in proportion to its size, and at least one configuration of every "
+                        "group of two or more (isolated atoms aside), so that every group is "
+                        "represented in validation (which may hold a few more than the "
+                        "fraction)."),
         "file": Key(Nullable(OneOrList(File())), None, "Validation configurations from their "
                     "own file(s) instead of a split of the training set."),
         "key": Key(Nullable(Str()), None, "Hold out the training configurations whose "

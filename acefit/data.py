@@ -414,8 +414,9 @@ def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
     Exactly one of ``val_fraction`` (a seeded random fraction) and ``val_key``
     (configurations whose ``atoms.info[val_key] == val_value`` go to validation)
     must be given. With ``stratify``, the random fraction is drawn within each
-    ``config_type`` (largest-remainder quotas summing to the unstratified count),
-    so that every group large enough is represented in validation. A validation
+    ``config_type`` (:func:`stratified_quotas`: largest-remainder quotas summing to the
+    unstratified count, and at least one of every group that can be represented, which
+    may add a few), so that every group is represented in validation. A validation
     set from a separate file is simply a second :func:`load_configurations`.
     Order within each part is preserved.
 
@@ -439,10 +440,12 @@ def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
         n_val = _validation_count(len(configs), val_fraction)
         rng = np.random.default_rng(seed)
         if stratify:
-            groups = [np.flatnonzero([c.config_type == t for c in configs])
-                      for t in sorted({c.config_type for c in configs})]
-            quotas = _largest_remainder([len(g) for g in groups], n_val)
-            chosen = np.concatenate([rng.permutation(g)[:k] for g, k in zip(groups, quotas)])
+            members = _groups(configs)
+            quotas = stratified_quotas({t: len(cs) for t, cs in members.items()}, val_fraction,
+                                       [t for t, cs in members.items() if not unsplittable(cs)])
+            groups = [np.flatnonzero([c.config_type == t for c in configs]) for t in quotas]
+            chosen = np.concatenate([rng.permutation(g)[:k]
+                                     for g, k in zip(groups, quotas.values())])
         else:
             chosen = rng.permutation(len(configs))[:n_val]
         is_val = np.zeros(len(configs), dtype=bool)
@@ -463,13 +466,18 @@ def _validation_count(n: int, fraction: float) -> int:
     return n_val
 
 
-def stratified_quotas(sizes: dict, fraction: float) -> dict:
+def stratified_quotas(sizes: dict, fraction: float, splittable=()) -> dict:
     """The validation configurations per config_type of a stratified split
-    (:func:`split` with ``stratify``) of groups of ``sizes`` (config_type → count)."""
+    (:func:`split` with ``stratify``) of groups of ``sizes`` (config_type → count), in
+    sorted order: largest-remainder quotas of the random split's count, raised to one for
+    each group of ``splittable`` (those not :func:`unsplittable`) that they leave out: a
+    stratified split that misses a group would not be one (10 % of 53 configurations in 6
+    groups is 5)."""
     names = sorted(sizes)
     quotas = _largest_remainder([sizes[t] for t in names],
                                 _validation_count(sum(sizes.values()), fraction))
-    return dict(zip(names, quotas.tolist()))
+    splittable = set(splittable)
+    return {t: max(int(k), int(t in splittable and fraction > 0)) for t, k in zip(names, quotas)}
 
 
 SMALL_VALIDATION = 10
@@ -548,7 +556,7 @@ def _validation_advice(groups: dict, missing: list, validation: dict) -> str:
     wanted = [t for t in sizes if not unsplittable(groups[t])]
     fraction = float(validation["fraction"])
     fractions = [fraction] + [f / 100 for f in range(15, 35, 5) if f / 100 > fraction]
-    fits = [(f, stratified_quotas(sizes, f)) for f in fractions]
+    fits = [(f, stratified_quotas(sizes, f, wanted)) for f in fractions]
     for f, quotas in fits:
         if sum(quotas.values()) >= SMALL_VALIDATION and all(quotas[t] for t in wanted):
             break

@@ -161,6 +161,27 @@ def test_a_validation_set_too_small_to_select_on_is_named_with_a_split_that_is_n
     assert validation_coverage(train, [], setting) is None          # no validation set
 
 
+def test_a_stratified_split_holds_every_group_it_can():
+    """Found by a review: init wrote stratify: true because a random 10 % of 53
+    configurations missed a group, and the stratified 10 % (5 configurations, 6 groups)
+    missed another, which the fit then warned about. Every group of two or more (but
+    isolated atoms) gets one; the rest is the random split's count, as before."""
+    from acefit.data import missing_groups, stratified_quotas
+
+    sizes = {"bulk": 20, "md": 12, "vacancy": 6, "surface": 6, "cluster": 6, "rare": 2,
+             "single": 1, "isolated_atom": 2}
+    configs = _configs(sizes, single={"isolated_atom"})
+    for seed in range(5):
+        train, val = split(configs, val_fraction=0.1, seed=seed, stratify=True)
+        assert missing_groups(train, val) == []
+        assert {c.config_type for c in val} == set(sizes) - {"single", "isolated_atom"}
+        assert len(val) == 7         # round(0.1 * 55) = 6, and one of 'rare'
+    quotas = {"bulk": 2, "cluster": 1, "isolated_atom": 0, "md": 1, "rare": 0, "single": 0,
+              "surface": 1, "vacancy": 1}       # largest remainders of 6
+    assert stratified_quotas(sizes, 0.1) == quotas
+    assert stratified_quotas(sizes, 0.1, ["rare", "bulk"]) == dict(quotas, rare=1)
+
+
 def test_the_fit_and_its_report_name_a_small_validation_set(tmp_path, capsys):
     config, _ = _config(tmp_path, _frames(), validation="{fraction: 0.2, seed: 0}")
     assert main(["fit", str(config), "--no-progress"]) == EXIT_OK
@@ -261,7 +282,6 @@ def test_a_validation_set_no_split_can_enlarge_is_not_given_a_setting_that_chang
     train, val = split(configs, val_fraction=0.1, seed=0)
     setting = {"fraction": 0.1, "seed": 0, "stratify": False, "file": None, "key": None}
     assert validation_coverage(train, val, setting).endswith(
-        "data.validation.stratify: true and data.validation.fraction: 0.25 would hold 2 "
-        "configurations, with 'rare' (a larger fraction trains on fewer); still fewer than "
-        "10: a validation file (data.validation.file) of at least 10 configurations covering "
-        "every group, or more training data")
+        "data.validation.stratify: true would hold 2 configurations, with 'rare'; still fewer "
+        "than 10: a validation file (data.validation.file) of at least 10 configurations "
+        "covering every group, or more training data")
