@@ -656,10 +656,12 @@ def _evaluate(args) -> int:
         print(note)
     for line in _stress_check_notes(configs):
         print(line)
-    if all(cfg.forces is None for cfg in configs):
-        print("No forces scored: " + (f"no frame has a force label under {keys['forces']!r} "
-                                      "(--forces-key names another)." if keys["forces"] else
-                                      "the forces key is null."))
+    for label, plural in (("energy", "energies"), ("forces", "forces")):
+        if all(getattr(cfg, label) is None for cfg in configs):
+            print(f"No {plural} scored: " + (
+                f"no frame has {'an energy' if label == 'energy' else 'a force'} label under "
+                f"{keys[label]!r} ({_key_option(label)} names another)." if keys[label] else
+                f"the {label} key is null."))
     for j, (label, pot, f) in enumerate(zip(labels, potentials, files)):
         solver = pot.metadata.get("solver")
         print(f"\n{label}: {f} ({len(pot)} active functions"

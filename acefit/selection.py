@@ -95,7 +95,11 @@ def best_outside(selected, paths, errors_by_label, cfg, has_val: bool):
     """The checkpoint with the best score over every size of every path (the fit's rule
     with no budget, as ``acefit compare``'s "any" rows), when ``selected``
     (:func:`select_checkpoints`) does not hold it, as one entry of theirs (``budget``
-    None); else None. Such a checkpoint is larger than the largest budget."""
+    None); else None. Such a checkpoint is larger than the largest budget. None without a
+    validation set (``has_val`` False): the best training score of any size is that of
+    the largest checkpoint, no choice to point to."""
+    if not has_val:
+        return None
     best = next((s for s in select_checkpoints(paths, errors_by_label, cfg, has_val, [None])
                  if s["best"]), None)
     if best is None or any((s["label"], s["step"]) == (best["label"], best["step"])

@@ -424,6 +424,16 @@ def test_cli_without_force_labels_says_so_once(tmp_path, run, small_data,  # noq
     assert out.count("No forces scored: no frame has a force label under 'forces' "
                      "(--forces-key names another).") == 1
     assert "Forces per element" not in out
+    assert "No energies scored" not in out
+    # nor energies (a review: the data's energy under another key than the fit's)
+    for atoms in frames:
+        atoms.info["dft_energy"] = atoms.calc.results.pop("energy")
+    ase.io.write(tmp_path / "no_energies.xyz", frames, format="extxyz")
+    scores, out = _scores(["evaluate", run, "--data", tmp_path / "no_energies.xyz"],
+                          tmp_path / "e.json", capsys)
+    assert scores["E"]["n"] == 0
+    assert out.count("No energies scored: no frame has an energy label under 'energy' "
+                     "(--energy-key names another).") == 1
 
 
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811

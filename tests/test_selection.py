@@ -93,3 +93,6 @@ def test_the_best_checkpoint_of_any_size_when_no_budget_holds_it():
     assert (best["label"], best["step"], best["n_active"], best["budget"]) == ("omp", 5, 6, None)
     assert best["score"] == 0.19
     assert outside([4, 6]) is None and outside([]) is None
+    cfg = {"selection": {"metric": "loss", "budgets": [4]}}      # scored on training data
+    assert best_outside(select_checkpoints(paths, errors, cfg, False), paths, errors, cfg,
+                        False) is None
