@@ -375,7 +375,7 @@ class File(_Type):
             resolved = given.resolve()
         except (OSError, RuntimeError):     # links in a loop (RuntimeError before Python 3.13)
             resolved = given
-        from acefit.readers import folder_problem, path_problem
+        from acefit.readers import folder_problem, index_suffix_note, path_problem
 
         if self.folder:
             reason = folder_problem(resolved)   # a file, a FIFO, a loop of links: no folder
@@ -388,7 +388,7 @@ class File(_Type):
             if reason is not None:
                 ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
                                 "a path to an existing regular file, relative to the config "
-                                "file's folder")
+                                "file's folder" + index_suffix_note(resolved))
                 return None
         return str(resolved)
 
@@ -684,7 +684,8 @@ _WEIGHT_OVERRIDE = Section(keys={
 
 DATA = Section(doc="Where the labelled configurations are, and how rows are weighted.", keys={
     "train": Key(OneOrList(File()), doc="Training configurations: any file `ase.io.read` "
-                 "reads (extended XYZ, ...), or a list of files."),
+                 "reads (extended XYZ, ...; an ASE database with its key_value_pairs), or a "
+                 "list of files, each read whole (not ASE's `file@index`)."),
     "validation": Key(Section(keys={
         "fraction": Key(Float(0, 0.9), 0.1, "Fraction of the training configurations held out "
                         "at random for validation (0: none). Ignored when `file` or `key` is set."),

@@ -7,7 +7,9 @@ is opened: a FIFO would wait), a compressed file (read from a decompressed copy:
 seeks back in the stream, which decompresses it again each time), a UTF-8 byte order
 mark, a file cut off in its last frame (ASE reads a LAMMPS dump's missing atom lines as
 none), a LAMMPS dump of atom types without element names, and frames counted from a
-file's end. :mod:`acefit.data` labels the frames.
+file's end. An ASE database (.db, .json) is read row by row here, each row's
+key_value_pairs and data put where an extended XYZ frame keeps them (ASE's reader leaves
+them out). :mod:`acefit.data` labels the frames.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from acefit.elements import atomic_number
 
 __all__ = ["read_frames", "check_file", "path_problem", "folder_problem", "types_only",
            "file_format", "frame_indices", "frame_name", "CompressedFileError",
-           "SPECORDER_FORMATS"]
+           "index_suffix_note", "SPECORDER_FORMATS", "DATABASE_FORMATS"]
 
 SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
 """The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
 2, ...); every other format names the elements itself."""
+
+DATABASE_FORMATS = ("db", "json")
+"""The ``ase.io`` formats of ASE databases (SQLite, JSON), read by :func:`_database_rows`."""
 
 
 def read_frames(path, index=":", *, name="data file", species=None,
@@ -50,6 +55,9 @@ def iter_frames(path, index=":", *, name="data file", species=None, **options):
 
     A LAMMPS text dump whose last frame is cut off is refused whatever ``index`` selects
     (:func:`_check_dump_end`): ASE's reader reads it with the atoms it finds.
+
+    An ASE database's rows (:data:`DATABASE_FORMATS`) come with their key_value_pairs
+    and data (:func:`_database_rows`), and a slice of any step selects them.
 
     A generator: each frame is yielded as ASE reads it (a pool of any length in the memory
     of one frame), and the checks before the first frame run at the first ``next``.
@@ -94,7 +102,11 @@ def _ase_frames(path, fmt, index, options):
     n_read = 0
     try:        # frame by frame: an error comes after the frames read before it
         with _readable(path, fmt) as source:
-            for atoms in ase.io.iread(source, index=index, format=fmt, **options):
+            # a name with an '@' is a file's name: ASE would cut it there (file@index)
+            frames = _database_rows(source, fmt, index, options) if fmt in DATABASE_FORMATS \
+                else ase.io.iread(source, index=index, format=fmt,
+                                  do_not_split_by_at_sign=True, **options)
+            for atoms in frames:
                 n_read += 1
                 yield atoms
     except CompressedFileError:     # named already (the decompressed copy's)
@@ -126,6 +138,55 @@ def _ase_frames(path, fmt, index, options):
         named = n_read or fmt == "extxyz"
         where = f", {frame_name(frame)}" if named and frame is not None else ""
         raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
+
+
+def _database_rows(path, fmt, index, options):
+    """The rows of the ASE database ``path`` (of format ``fmt``) that ``index`` selects, as
+    ``ase.io.read`` selects them, and slices of any step (ASE's reader takes step 1 only,
+    which ``acefit query --every`` is not), each as atoms (:func:`_row_atoms`) with its
+    key_value_pairs and data. ASE's reader calls ``row.toatoms()``, which leaves both out,
+    and with them a config_type or a label kept there."""
+    import itertools
+
+    import ase.db
+    from ase.io.formats import string2index
+
+    selection = string2index(index) if isinstance(index, str) else index
+    if isinstance(selection, int):
+        selection = slice(selection, selection + 1 or None)
+    with ase.db.connect(str(path), type=fmt, serial=True, **options) as db:
+        numbers = range(*selection.indices(db.count()))
+        if not numbers:
+            return
+        first = min(numbers)
+        rows = db.select(offset=first, limit=max(numbers) - first + 1)
+        if numbers.step < 0:
+            rows = reversed(list(rows))
+        for row in itertools.islice(rows, 0, None, abs(numbers.step)):
+            yield _row_atoms(row)
+
+
+_TENSOR_SHAPES = ((6,), (9,), (3, 3))
+"""The shapes of a stress or virial: a frame of 6, 9 or 3 atoms can hold one in a
+database's data that looks like one row per atom."""
+
+
+def _row_atoms(row):
+    """An ASE database row as atoms, its key_value_pairs and data where an extended XYZ
+    frame keeps them: each key_value_pair in ``info``; a data array of one row per atom in
+    ``arrays`` (a per-atom column), the other data in ``info`` (one of a stress's shape in
+    both: a frame of 6 atoms may hold a Voigt stress or six per-atom values). A
+    key_value_pair comes before a data entry of its name in ``info``."""
+    atoms = row.toatoms()
+    atoms.info.update(row.key_value_pairs)
+    for key, value in (row.get("data") or {}).items():
+        per_atom = (isinstance(value, np.ndarray) and value.ndim > 0
+                    and len(value) == len(atoms) and key not in atoms.arrays)
+        if per_atom:
+            atoms.new_array(key, value)
+        if not per_atom or value.shape in _TENSOR_SHAPES:
+            atoms.info.setdefault(key, value)
+    return atoms
 
 
 def path_problem(path) -> str | None:
@@ -168,9 +229,36 @@ def check_file(path, name="file") -> Path:
     saying what is there (:func:`path_problem`)."""
     problem = path_problem(path)
     if problem is not None:
-        allowed = "" if problem == "does not exist" else "; allowed: a regular file"
+        allowed = index_suffix_note(path) if problem == "does not exist" else \
+            "; allowed: a regular file"
         raise FileNotFoundError(f"{name} {path} {problem}{allowed}")
     return Path(path)
+
+
+def index_suffix_note(path) -> str:
+    """For a path that names an existing file before its last ``@`` (ASE's ``file@index``
+    selection: ``train.xyz@:100``, ``data.db@config_type=bulk``), the words, after a "does
+    not exist", that say acefit reads whole files and how to select frames; "" for any
+    other path."""
+    from ase.io.formats import string2index
+
+    head, at, selection = str(path).rpartition("@")
+    if not at or "/" in selection or path_problem(head) is not None:
+        return ""
+    try:
+        database = file_format(head) in DATABASE_FORMATS
+    except CompressedFileError:
+        database = False
+    try:        # a query of ASE's database is returned as text
+        rows = selection if isinstance(string2index(selection), str) else "--offset N --limit M"
+    except ValueError:
+        rows = "QUERY"
+    subset = (f"`ase db {head} {rows} --insert-into subset.db`, which keeps the rows' "
+              "key_value_pairs" if database else
+              f"`ase convert -n {selection} {head} subset.xyz`")
+    return (f"; {head} exists, but acefit reads whole files, not ASE's file@index selection "
+            f"(@{selection}); allowed: the whole file, or the frames written to a file of "
+            f"their own ({subset}); a query pool can be thinned with acefit query --every K")
 
 
 def types_only(path, fmt=None) -> bool:
