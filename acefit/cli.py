@@ -432,6 +432,8 @@ def _init(args) -> int:
           + (f" ({len(s.unstressed)} periodic in all three directions without one: "
              + "; ".join(s.unstressed[:3]) + ("; ..." if len(s.unstressed) > 3 else "") + ")"
              if s.unstressed else ""))
+    if facts["energy_choice"]:
+        print(f"{facts['energy_choice']['note']}; {facts['energy_choice']['why']}")
     changed = facts["changed_keys"]
     if changed:
         print("labels read from: " + ", ".join(f"{k} <- {v}" for k, v in changed.items()

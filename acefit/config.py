@@ -704,7 +704,9 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
                 "select; errors are reported)."),
     "keys": Key(Section(keys={
         "energy": Key(_LABEL_KEY, LABEL_KEYS["energy"], "Total energy (eV): calculator "
-                      "result or `atoms.info` key; null to ignore energies."),
+                      "result or `atoms.info` key; null to ignore energies. Of a smeared DFT "
+                      "run, `free_energy` is the one the forces and stresses belong to (`acefit "
+                      "init` takes it where the two differ)."),
         "forces": Key(_LABEL_KEY, LABEL_KEYS["forces"], "Forces (eV/Å): calculator result "
                       "or `atoms.arrays` key; null to ignore forces."),
         "stress": Key(_LABEL_KEY, LABEL_KEYS["stress"], "Stress (eV/Å³, tensile positive); "

@@ -40,6 +40,15 @@ LABEL_SHAPES = {
 """What a key that holds a label looks like ("n": the number of atoms)."""
 _ASE_ARRAYS = {"numbers", "positions", "momenta"}      # never labels
 
+ENERGY_KEYS = ("energy", "free_energy")
+"""ASE's two energies of a DFT run with smeared occupations (VASP's OUTCAR and vasprun.xml
+through ASE): ``energy`` is extrapolated to zero smearing (VASP's ``energy(sigma->0)``),
+``free_energy`` is the electronic free energy (VASP's TOTEN, ``F=``), whose derivatives the
+forces and stress are (ASE's ``get_potential_energy(force_consistent=True)``)."""
+ENERGY_GAP = 1e-6
+"""eV/atom: ``energy`` and ``free_energy`` further apart than this differ (1e-3 meV/atom,
+far below a fit's errors)."""
+
 
 def config_type_name(value) -> str:
     """The group name of a ``config_type`` value, as weights, stress readings and
@@ -247,10 +256,55 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     record.setdefault("labels", set()).update(
         label for label, key in keys.items() if key is not None and key in anywhere)
     record.setdefault("keys", []).append(f"{path}: {_describe_keys(present)}")
+    if energy_key in ENERGY_KEYS:
+        record.setdefault("energy_gaps", []).append(energy_gap(frames, path, indices))
     if found is None:
         check_required_keys(require, keys, record, option or _key_argument)
     return [_labelled(atoms, str(path), i, keys, option or _key_argument)
             for atoms, i in zip(frames, indices)]
+
+
+def energy_gap(frames, source, indices) -> dict:
+    """How the ``energy`` and ``free_energy`` (:data:`ENERGY_KEYS`) of ``frames``, frames
+    ``indices`` of the file ``source``, compare.
+
+    Returns
+    -------
+    dict
+        ``energy``: frames with an ``energy``; ``both``: frames with both; ``differ``: of
+        those, the frames whose two are more than :data:`ENERGY_GAP` per atom apart;
+        ``largest``: (the largest difference in eV/atom, the frame's ``where``), or None
+        when none differs.
+    """
+    gap = {"energy": 0, "both": 0, "differ": 0, "largest": None}
+    for atoms, i in zip(frames, indices):
+        values = [_label(atoms, key, "") for key in ENERGY_KEYS]
+        gap["energy"] += values[0] is not None
+        try:
+            difference = abs(float(values[0]) - float(values[1])) / max(len(atoms), 1)
+        except (TypeError, ValueError):     # one missing, or not a number (named when read)
+            continue
+        gap["both"] += 1
+        if difference > ENERGY_GAP:
+            gap["differ"] += 1
+            if gap["largest"] is None or difference > gap["largest"][0]:
+                gap["largest"] = (difference, f"{source}, {readers.frame_name(i)}")
+    return gap
+
+
+def energy_gap_note(gaps, key: str) -> str | None:
+    """What the frames of :func:`energy_gap`'s ``gaps`` (one per file) hold beside the
+    energy key ``key`` read ("energy" or "free_energy"): the other, where they differ, and
+    by how much; None when they never differ."""
+    differ = sum(g["differ"] for g in gaps)
+    if not differ:
+        return None
+    both = sum(g["both"] for g in gaps)
+    largest, where = max((g["largest"] for g in gaps if g["largest"]), key=lambda x: x[0])
+    other = ENERGY_KEYS[1 - ENERGY_KEYS.index(key)]
+    return (f"energies read from {key!r}; the frames also carry {other!r}, which differs from "
+            f"it in {differ} of the {both} configurations with both, by up to "
+            f"{1000 * largest:.3g} meV/atom ({where})")
 
 
 def read_structures(path, *, name="structures file", every: int = 1, species=None,
@@ -316,7 +370,7 @@ def _key_argument(label: str) -> str:
 
 
 def read_configurations(files, keys=None, require=(), option=_key_argument,
-                        frames=None) -> list[LabelledConfig]:
+                        frames=None, found=None) -> list[LabelledConfig]:
     """The labelled configurations of several files, in order.
 
     Parameters
@@ -335,6 +389,10 @@ def read_configurations(files, keys=None, require=(), option=_key_argument,
         Every frame of some of the files, read already (:func:`read_frames`), by the file
         as ``files`` names it: those files are not read again, and their frames are taken
         out of ``frames`` as they are labelled (so that their memory is freed).
+    found : dict, optional
+        Filled with what :func:`load_configurations` records of the files (the labels
+        found, their keys, and, for an energy key of :data:`ENERGY_KEYS`, ``energy_gaps``:
+        one :func:`energy_gap` per file).
 
     Returns
     -------
@@ -351,7 +409,7 @@ def read_configurations(files, keys=None, require=(), option=_key_argument,
     if unknown:
         raise ValueError(f"unknown label {unknown[0]!r}; allowed: {', '.join(LABEL_KEYS)}")
     keys = {**LABEL_KEYS, **(keys or {})}
-    out, found = [], {}
+    out, found = [], {} if found is None else found
     for f in files:
         out += load_configurations(f, **{f"{label}_key": key for label, key in keys.items()},
                                    found=found, frames=(frames or {}).pop(f, None),

@@ -153,6 +153,28 @@ def _report_missing_labels(configs, name: str, quiet: bool = False) -> None:
                 label, shown, label, aside)
 
 
+def _report_energy_choice(gaps, key, quiet: bool = False) -> None:
+    """Say once which of ASE's two energies (:data:`acefit.data.ENERGY_KEYS`) the fit
+    reads, when the training frames (``gaps``, :func:`acefit.data.energy_gap` per file)
+    carry both and they differ: a warning for ``energy``, whose derivatives the forces
+    and stresses are not, a note for ``free_energy``; ``quiet``: to the log only."""
+    from acefit.data import energy_gap_note
+
+    note = energy_gap_note(gaps, key)
+    if note is None:
+        return
+    log = get_logger()
+    if key == "free_energy":
+        (log.debug if quiet else log.info)(
+            "training data: %s; free_energy is the energy whose derivatives the forces and "
+            "stresses are", note)
+    else:
+        (log.debug if quiet else log.warning)(
+            "training data: %s; the forces and stresses of a smeared DFT run are the "
+            "derivatives of free_energy, not of energy (extrapolated to zero smearing): "
+            "data.keys.energy: free_energy fits the energy they belong to", note)
+
+
 def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     """Training, validation and test configurations as the config describes them;
     ``quiet``: the notes on labels some configurations lack to the log only (a finished
@@ -163,14 +185,17 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     data = cfg["data"]
     keys, reading = data["keys"], data["stress_reading"]
 
-    def read(files, require=()):
+    def read(files, require=(), found=None):
         return read_stresses(read_configurations(files or [], keys, require,
-                                                 option=lambda label: f"data.keys.{label}"),
+                                                 option=lambda label: f"data.keys.{label}",
+                                                 found=found),
                              reading["default"], reading["config_type"])
 
     # keys set on purpose must match something in the training data (typos)
-    train = read(data["train"], require=changed_label_keys(keys))
+    found = {}
+    train = read(data["train"], require=changed_label_keys(keys), found=found)
     _report_missing_labels(train, "training", quiet)
+    _report_energy_choice(found.get("energy_gaps", []), keys["energy"], quiet)
     v = data["validation"]
     if v["file"]:
         val = read(v["file"])

@@ -148,6 +148,39 @@ def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
     return keys, others
 
 
+def energy_choice(files, frames, keys) -> dict | None:
+    """Which of ASE's two energies (:data:`acefit.data.ENERGY_KEYS`) a config of ``files``
+    reads, when their ``frames`` (file -> every frame) carry both and they differ; None when
+    they do not (or ``keys``, :func:`detect_label_keys`'s, read another key).
+
+    ``free_energy`` is taken when every frame with an ``energy`` has one: it is the energy
+    whose derivatives the forces and stresses are (VASP's TOTEN; ASE's ``energy`` of a
+    smeared run is extrapolated to zero smearing), and a fit of energies, forces and
+    stresses together reads them as one function's values and derivatives. VASP's
+    machine-learned force fields fit it too (their isolated-atom references are its ``F=``).
+
+    Returns
+    -------
+    dict
+        ``key`` (the one to read), ``note`` (:func:`acefit.data.energy_gap_note`, what
+        the frames hold beside it) and ``why`` (the choice in words).
+    """
+    from acefit.data import ENERGY_KEYS, energy_gap, energy_gap_note
+
+    if keys["energy"] not in ENERGY_KEYS:
+        return None
+    gaps = [energy_gap(frames[f], f, range(len(frames[f]))) for f in files]
+    if not any(g["differ"] for g in gaps):
+        return None
+    lacking = sum(g["energy"] - g["both"] for g in gaps)
+    key = "energy" if lacking else "free_energy"
+    why = (f"energy kept: {lacking} frames with an energy have no free_energy, and a config "
+           "reads every frame with one key" if lacking else
+           "free_energy, not energy: the forces and stresses are its derivatives (energy is "
+           "extrapolated to zero smearing); energy: \"energy\" fits the extrapolated one")
+    return {"key": key, "note": energy_gap_note(gaps, key), "why": why}
+
+
 _KEY_GROUPS = (("energy",), ("forces",), ("stress", "virial"))
 """Labels of which one key is read: a virial is read in place of a stress."""
 
@@ -288,7 +321,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         The YAML config, with comments.
     facts : dict
         ``survey`` (:class:`DataSurvey`), ``keys``, ``changed_keys`` (those of ``keys``
-        that are not the defaults, the config's ``data.keys``), ``other_keys``, ``totaldegree``,
+        that are not the defaults, the config's ``data.keys``), ``other_keys``,
+        ``energy_choice`` (:func:`energy_choice`: the frames' ``energy`` and
+        ``free_energy`` differ, or None), ``totaldegree``,
         ``n_functions``, ``most_functions`` (half the training rows: the cap on the basis),
         ``rcut``, ``r0`` (one element: ``R0_PER_NEAREST`` times the median
         nearest-neighbour distance; else None, each pair's default), ``repulsion``
@@ -330,6 +365,10 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                          f"{MAX_FUNCTIONS}]")
     frames = {}     # each file read once: for its label keys, then its labels
     keys, others = detect_label_keys(train + test, frames)
+    smeared = energy_choice(train + test, frames, keys)
+    if smeared:
+        others["energy"] = sorted((set(others["energy"]) | {keys["energy"]}) - {smeared["key"]})
+        keys["energy"] = smeared["key"]
     if keys["energy"] is None and keys["forces"] is None:
         raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
                          "named like energy in the calculator results or atoms.info, or like "
@@ -337,7 +376,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     configs = read_configurations(train, keys, frames=frames, option=_config_key)
     changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
     facts = {"survey": survey(configs), "keys": keys, "changed_keys": changed,
-             "other_keys": others}
+             "other_keys": others, "energy_choice": smeared}
     s = facts["survey"]
     # (a training file given as a test file too: check_stresses drops the repeats)
     held_out = read_configurations(test, keys, frames=frames, option=_config_key) if test else []
@@ -422,6 +461,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     else:
         lines += ["  validation: {fraction: 0.1, seed: 0}    # seeded 10 % of train; selects "
                   "checkpoints"]
+    if smeared:
+        lines += [f"  # {smeared['note']}", f"  # {smeared['why']}"]
     if changed:
         lines += ["  # where the labels are in these files"
                   + "".join(f"; other {label} keys there: {', '.join(alt)}"

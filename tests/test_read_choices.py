@@ -1,5 +1,7 @@
-"""What the readers keep of a file: an ASE database's key_value_pairs and data, ASE's
-`file@index` names."""
+"""What the readers keep of a file, and which of its labels they take: an ASE database's
+key_value_pairs and data, ASE's `file@index` names, `energy` against `free_energy`."""
+
+import logging
 
 import ase.db
 import ase.io
@@ -13,6 +15,7 @@ from acefit.cli import EXIT_CONFIG, EXIT_OK, main
 from acefit.config import ConfigError, load_config
 from acefit.pipeline import load_data
 from acefit.readers import iter_frames, read_frames
+from acefit.starter import write_starter_config
 
 
 def _cells(n=8, smear=0.0):
@@ -108,3 +111,59 @@ def test_ase_file_at_index_names_say_that_acefit_reads_whole_files(tmp_path, cap
     named = tmp_path / "x@1.xyz"
     ase.io.write(named, _cells(n=2))
     assert len(read_frames(named)) == 2
+
+
+def test_init_takes_free_energy_where_it_differs_from_energy_and_says_why(tmp_path, capsys):
+    train = tmp_path / "smeared.traj"
+    ase.io.write(train, _cells(n=12, smear=0.002))
+    config = tmp_path / "s.yaml"
+    assert main(["init", str(train), "-o", str(config), "--functions", "40",
+                 "--order", "2"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "energies read from 'free_energy'; the frames also carry 'energy', which differs " \
+           "from it in 12 of the 12 configurations with both, by up to 2 meV/atom" in out
+    assert "free_energy, not energy: the forces and stresses are its derivatives" in out
+    text = config.read_text()
+    assert "keys: {energy: \"free_energy\"}" in text
+    assert "  # free_energy, not energy: the forces and stresses are its derivatives" in text
+    assert load_config(config)["data"]["keys"]["energy"] == "free_energy"
+    # equal energies (extended XYZ of EMT, most converters): nothing said, energy read
+    plain = tmp_path / "plain.xyz"
+    ase.io.write(plain, _cells(n=12))
+    facts = write_starter_config(tmp_path / "p.yaml", [plain], functions=40, order=2)
+    assert facts["energy_choice"] is None and facts["keys"]["energy"] == "energy"
+    # a file without free_energy beside one with: energy is kept, and the config says why
+    mixed = tmp_path / "mixed.yaml"
+    no_free = tmp_path / "no_free.xyz"
+    frames = _cells(n=4)
+    for atoms in frames:
+        del atoms.calc.results["free_energy"]
+    ase.io.write(no_free, frames)
+    facts = write_starter_config(mixed, [train, no_free], functions=40, order=2)
+    assert facts["keys"]["energy"] == "energy"
+    assert "energy kept: 4 frames with an energy have no free_energy" in mixed.read_text()
+
+
+def test_the_fit_says_which_energy_it_read_when_the_two_differ(tmp_path, caplog):
+    train = tmp_path / "smeared.traj"
+    ase.io.write(train, _cells(n=12, smear=0.002))
+    config = tmp_path / "s.yaml"
+    solvers = "solvers: [{name: qr}]\n"
+    config.write_text(f"data:\n  train: {train.name}\n{solvers}")
+    with caplog.at_level(logging.INFO, logger="acefit"):
+        load_data(load_config(config))
+    warned = [r for r in caplog.records if "the frames also carry" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    assert "energies read from 'energy'; the frames also carry 'free_energy'" in \
+        warned[0].getMessage()
+    assert "data.keys.energy: free_energy fits the energy they belong to" in \
+        warned[0].getMessage()
+    caplog.clear()
+    config.write_text(f"data:\n  train: {train.name}\n  keys: {{energy: free_energy}}\n"
+                      + solvers)
+    with caplog.at_level(logging.INFO, logger="acefit"):
+        data = load_data(load_config(config))
+    noted = [r for r in caplog.records if "the frames also carry" in r.getMessage()]
+    assert len(noted) == 1 and noted[0].levelno == logging.INFO
+    frames = ase.io.read(train, ":")
+    assert {c.energy for c in data.train} <= {a.calc.results["free_energy"] for a in frames}
