@@ -343,7 +343,8 @@ def to_markdown(report: dict) -> str:
                   + (f"**no repulsive core for {', '.join(bad)}**" if bad else
                      "every pair has a repulsive core") + ", "
                   + ", ".join(f"{pair} {v['shortest_eV']:.4g} eV at 0.5 Å"
-                              for pair, v in dimers.items()) + ".", ""]
+                              for pair, v in dimers.items()) + "."
+                  + _alternatives(sel, headline), ""]
     if headline and headline.get("compression"):
         lines += [*_compression_lines(headline["compression"]), ""]
     if headline:
@@ -445,6 +446,16 @@ def write_report(report: dict, run_dir) -> None:
     run_dir = Path(run_dir)
     write_json(run_dir / "report.json", report)
     write_text(run_dir / "report.md", to_markdown(report))
+
+
+def _alternatives(selection: dict, headline: dict) -> str:
+    """The selected potentials with a repulsive core for every pair, named when the
+    headline has none for some pair (" " and a sentence, or "")."""
+    from acefit.pipeline import alternatives_text, cored_alternatives
+
+    text = alternatives_text(cored_alternatives(selection["selected"], headline),
+                             selection["metric"], selection["on"], headline)
+    return f" {text}." if text else ""
 
 
 def _no_core(selected) -> str:

@@ -53,6 +53,8 @@ DIMER_DISTANCES = tuple(round(0.5 + 0.05 * k, 2) for k in range(51))  # 0.5 ... 
 COMPRESSION_SCALES = (0.6, 0.7, 0.8, 0.9)
 #: nearest-neighbour distance of each cubic structure per unit lattice constant
 NEAREST_NEIGHBOUR = {"fcc": 0.5 ** 0.5, "bcc": 0.75 ** 0.5, "diamond": 0.1875 ** 0.5, "sc": 1.0}
+#: nearest neighbours of an atom in each cubic structure
+COORDINATION = {"fcc": 12, "bcc": 8, "diamond": 4, "sc": 6}
 
 
 @dataclass

@@ -281,6 +281,79 @@ def test_the_fit_compresses_the_crystals_of_its_headline_potential(tmp_path, sma
             f"- {words}\n") in md
 
 
+def test_crystals_that_collapse_within_the_data_s_distances_ask_for_dense_data(monkeypatch,
+                                                                            caplog):
+    """Found by a user's walk-through: the warning quoted the training data's shortest
+    Al-Al distance, 0.36 Å, and then asked for short distances. Where the data reach
+    below the crystal's failing nearest-neighbour distance, it asks for compressed
+    crystals and counts the training configurations as dense as the failing crystal."""
+    import logging
+    from types import SimpleNamespace
+
+    from ase import Atoms
+    from ase.build import bulk
+
+    from acefit import ACEBasis, Potential
+    from acefit.pipeline import compression_verdicts, warn_collapse
+
+    monkeypatch.setattr("acefit.validate._energy_per_atom", _collapsing_cu)
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+    train = [SimpleNamespace(atoms=a) for a in (
+        bulk("Cu", "fcc", a=0.68 * 3.6, cubic=True),     # 12 neighbours at 1.73 Å
+        Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 1.0]]),  # closer, but not dense
+        bulk("Au", "fcc", a=4.08))]
+    verdicts = compression_verdicts(Potential(basis, np.zeros(len(basis))),
+                                    {"Cu-Cu": 1.0, "Au-Au": 2.88}, train)
+    cu = verdicts["Cu"]
+    assert cu["fails_at"] == 0.7 and cu["train_nearest_A"] == 1.0
+    assert cu["dense_train"] == {"configs": 1, "of": 3, "neighbours": 12}
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        warn_collapse(verdicts)
+    assert ("fcc Cu at 0.7 a (nearest neighbours 1.78 Å; the training data's shortest Cu-Cu "
+            "distance: 1.00 Å; 1 of 3 training configurations hold Cu atoms with 12 "
+            "neighbours that close)") in caplog.text
+    assert ("would collapse too: add training data of compressed crystals of Cu (dense "
+            "environments: the training data's distances are short enough already) "
+            "(acefit validate") in caplog.text
+    assert "short distances" not in caplog.text
+
+
+def test_a_headline_without_a_core_names_the_selected_potential_with_one(tmp_path, small_data,
+                                                                          monkeypatch):
+    """Found by a user's walk-through: the headline potential had no repulsive core and
+    exploded in MD, while the fit's smaller pick had a core for every pair and ran stable;
+    nothing pointed to it. The warning and report.md name it, with its file and score,
+    and the headline stays the one the selection rule picks."""
+    from acefit.potential import Potential
+
+    def verdicts(potential):     # a Cu-Cu core for the OMP pick only
+        entry = {"repulsive_core": True, "lowest_eV": -1.0, "lowest_at_A": 2.4,
+                 "shortest_eV": 9.0}
+        bad = {} if potential.metadata.get("label") == "omp" else {
+            "repulsive_core": False, "lowest_eV": -30.0, "lowest_at_A": 1.0,
+            "inner_minimum_A": 1.0, "inner_minimum_eV": -30.0}
+        return {"Cu-Cu": {**entry, **bad}, "Cu-Au": entry, "Au-Au": entry}
+
+    monkeypatch.setattr("acefit.pipeline.dimer_verdicts", verdicts)
+    config = tiny_config(tmp_path, small_data, solvers=[
+        "{name: asp, max_active: 20}", "{name: omp, max_active: 3}"])
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    selected = json.loads((run / "report.json").read_text())["selection"]["selected"]
+    best = next(s for s in selected if s["best"])
+    omp = next(s for s in selected if s["label"] == "omp")
+    assert best["label"] == "asp" and best["score"] < omp["score"]   # the rule's headline
+    assert Potential.load(run / "potential.h5").metadata["label"] == "asp"
+    words = (f"`potentials/omp_t10.h5` (omp, {omp['n_active']} functions, validation loss "
+             f"{omp['score']:.4g} "
+             f"against the headline's {best['score']:.4g}) has a repulsive core for every "
+             "pair: use it for MD, after `acefit validate`")
+    log = (run / "acefit.log").read_text()
+    assert "no repulsive core for Cu-Cu:" in log and words in log
+    md = (run / "report.md").read_text()
+    assert "**no repulsive core for Cu-Cu**" in md and words in md
+
+
 def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, capsys):
     """Found by a user's walk-through: the checkpoint of the best validation loss, larger
     than the largest budget, was in no report; report.md names it with the export command

@@ -363,6 +363,49 @@ def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog)
     assert verdicts["Cu-Cu"]["repulsive_core"] and "repulsive core" not in caplog.text
 
 
+@pytest.mark.parametrize("seen, hint", [
+    (2.06, "Cu-Cu near 1.3 Å, the data's closest: 2.06 Å"),
+    (0.9, "Cu-Cu near 1.3 Å with few neighbours, as dimers or small clusters: the data's "
+          "Cu-Cu pairs come to 0.90 Å already"),
+    (None, "Cu-Cu near 1.3 Å, none in the data")])
+def test_a_fit_under_a_repulsion_says_where_its_fitted_part_overwhelms_it(caplog, seen, hint):
+    """Found by a user's walk-through: under the ZBL that init wrote, the warning advised
+    putting a core repulsion under the fit. Now it says where the dimer falls (its
+    innermost minimum), what the repulsion and the fitted part give there, and which
+    training data would reach that distance (not more short distances when the data's
+    reach it already)."""
+    import logging
+
+    from acefit import ACEBasis, Potential
+    from acefit.calculator import ACECalculator
+    from acefit.pipeline import dimer_verdicts, warn_without_core
+    from acefit.validate import dimer_curve
+
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
+    coef = np.zeros(len(basis))
+    coef[0] = -1000.0   # far below the ZBL closer than 1.45 Å (0.55 of the radii's sum)
+    potential = Potential(basis, coef, repulsion=ZBL(1.0, 2.0))
+    verdicts = dimer_verdicts(potential)
+    v = verdicts["Cu-Cu"]
+    assert not v["repulsive_core"] and v["inner_minimum_A"] == 1.3
+    total = dimer_curve(ACECalculator(potential), "Cu", "Cu", [1.25, 1.3, 1.35])
+    assert v["inner_minimum_eV"] == pytest.approx(total[1])
+    assert total[1] < min(total[0], total[2])   # a minimum of the curve
+    core = ZBL(1.0, 2.0).pair(1.3, 29, 29)[0]
+    assert v["repulsion_eV"] == pytest.approx(core)
+    with caplog.at_level(logging.WARNING, logger="acefit"):
+        warn_without_core(verdicts, potential.repulsion,
+                          {} if seen is None else {"Cu-Cu": seen})
+    text = caplog.text
+    assert "put a core repulsion" not in text and "kind: zbl" not in text
+    assert (f"no repulsive core for Cu-Cu: its fitted part overwhelms the core repulsion "
+            f"(ZBL, 1-2 Å) closer than any bond: Cu-Cu {total[1]:+.4g} eV at 1.3 Å, where "
+            f"the repulsion gives {core:+.4g} eV and the fitted part "
+            f"{total[1] - core:+.4g}") in text
+    assert (f"add training data at short distances first of all ({hint}), and a repulsion "
+            "reaching further out (a larger repulsion.outer)") in text
+
+
 @pytest.mark.parametrize("outer, searches", [(2.4, [4.5]), (5.0, [4.5, 5.0])])
 def test_the_repulsion_reach_is_read_from_the_cutoff_check_search(tmp_path, monkeypatch, caplog,
                                                                   outer, searches):
