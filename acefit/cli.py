@@ -221,6 +221,11 @@ def _parser() -> argparse.ArgumentParser:
                         "species, positions and cell) is not chosen; default for a run "
                         "directory: its training, validation and test files (--labelled "
                         "with no file: none)")
+    q.add_argument("--min-distance", type=_distance, default=None, metavar="D",
+                   help="a pool frame with two atoms closer than D Å is scored but not "
+                        "chosen (an MD that collapsed; DFT of it fails or is wasted); "
+                        "default: half the shortest distance in the labelled "
+                        "configurations, else 0.5 Å; 0: none")
     _add_verbosity(q)
     return parser
 
@@ -328,6 +333,16 @@ def _finite_number(text: str) -> float:
         value = math.nan
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"found {text!r}; allowed: a finite number")
+    return value
+
+
+def _distance(text: str) -> float:
+    """A finite number >= 0 (``--min-distance D``, Å; argparse names the option on an
+    error)."""
+    value = _finite_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"found {text!r}; allowed: a finite number >= 0 "
+                                         "(Å)")
     return value
 
 
@@ -787,8 +802,8 @@ def _query(args, progress) -> int:
     import numpy as np
 
     from acefit.potential import Potential
-    from acefit.query import (QUERY_SCORES, check_pool_files, iter_pool, labelled_structures,
-                              pool_species, query)
+    from acefit.query import (check_pool_files, default_min_distance, iter_pool,
+                              pool_species, query, read_labelled)
 
     # the paths before any work (-o is no folder: argparse): the output must not replace a
     # pool file (the user's data)
@@ -803,9 +818,12 @@ def _query(args, progress) -> int:
         raise ValueError(f"{target} has no committee to query; allowed: a potential fitted "
                          "with export.committee >= 2, or one written by `acefit export RUN "
                          "--budget T --committee 32`")
-    labelled = labelled_structures(labelled_files)
+    labelled = read_labelled(labelled_files)
+    limit, why = (args.min_distance, "--min-distance") if args.min_distance is not None \
+        else default_min_distance(labelled if labelled_files else None)
     picks, scored = [], 0       # (score, pool file, frame number, force SD, energy SD)
     known = []                  # (pool file, frame number) of the labelled pool frames
+    close = []                  # (pool file, frame number, distance) of frames too close
     species = {f: pool_species(f, args.species) for f in args.pool}   # one note per file
     for f in args.pool:
         # streamed: each frame scored as it is read (and checked, naming file and frame);
@@ -814,9 +832,11 @@ def _query(args, progress) -> int:
         result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
                        gap=args.gap // args.every,    # read frames are K file frames apart
                        progress=progress, where=lambda i: f"{f}, frame {i * args.every}",
-                       labelled=labelled)
+                       labelled=labelled.keys, min_distance=limit)
         scored += len(result.scores)
         known += [(f, int(i) * args.every) for i in np.flatnonzero(result.labelled)]
+        close += [(f, int(i) * args.every, float(result.shortest[i]))
+                  for i in np.flatnonzero(result.too_close)]
         picks += [(float(result.scores[i]), f, int(i) * args.every, float(result.force_sd[i]),
                    float(result.energy_sd[i])) for i in result.chosen]
         print(f"{f}: {len(result.scores)} frames scored; largest atomic force SD (eV/Å) median "
@@ -827,21 +847,44 @@ def _query(args, progress) -> int:
         print(f"{len(known)} pool frame(s) are labelled already (in "
               f"{', '.join(map(str, labelled_files))}) and were not chosen (first: "
               f"{known[0][0]}, frame {known[0][1]})")
+    if close:
+        print(f"{len(close)} pool frame(s) have two atoms closer than {limit:.2f} Å ({why}) "
+              f"and were not chosen (first: {close[0][0]}, frame {close[0][1]}, "
+              f"{close[0][2]:.2f} Å; --min-distance sets the limit, 0: none)")
     picks.sort(key=lambda pick: -pick[0])
     chosen = _chosen_frames(picks[:n], args.every, species)   # n None: all
     from acefit.atomic import write_extxyz
 
     write_extxyz(args.output, chosen)
-    if chosen:
-        print("\n| pool file | frame | atoms | force SD (eV/Å) | energy SD (meV/atom) |\n"
-              "|---|---:|---:|---:|---:|")
-        for atoms in chosen:
-            print(f"| {atoms.info['pool_file']} | {atoms.info['pool_frame']} | {len(atoms)} | "
-                  f"{atoms.info[QUERY_SCORES['force']]:.4f} | "
-                  f"{atoms.info[QUERY_SCORES['energy']]:.3f} |")
+    _print_chosen(chosen, labelled)
     print(f"\nwrote {args.output}: {len(chosen)} of {scored} frames, by {args.by} SD"
           + (f" above {args.threshold:g}" if args.threshold is not None else ""))
     return EXIT_OK
+
+
+def _print_chosen(chosen, labelled) -> None:
+    """The table of the chosen frames: scores and shortest interatomic distance; and a
+    note on those whose atoms are closer than in any ``labelled`` configuration
+    (:class:`acefit.query.Labelled`)."""
+    from acefit.basis.neighbours import shortest_distance
+    from acefit.query import QUERY_SCORES, SHORTEST_SEARCH
+
+    if not chosen:
+        return
+    print("\n| pool file | frame | atoms | force SD (eV/Å) | energy SD (meV/atom) | "
+          "shortest (Å) |\n|---|---:|---:|---:|---:|---:|")
+    nearer = 0
+    for atoms in chosen:
+        d = shortest_distance(atoms, SHORTEST_SEARCH)
+        nearer += d < labelled.shortest
+        print(f"| {atoms.info['pool_file']} | {atoms.info['pool_frame']} | {len(atoms)} | "
+              f"{atoms.info[QUERY_SCORES['force']]:.4f} | "
+              f"{atoms.info[QUERY_SCORES['energy']]:.3f} | "
+              + (f"{d:.2f} |" if d < SHORTEST_SEARCH else f"> {SHORTEST_SEARCH:g} |"))
+    if nearer and math.isfinite(labelled.shortest):
+        print(f"\nnote: {nearer} chosen frame(s) have atoms closer than any labelled "
+              f"configuration ({labelled.shortest:.2f} Å, {labelled.where}): their labels "
+              "take the data to shorter distances; check that their calculations converge")
 
 
 def _labelled_files(args) -> list:
@@ -852,22 +895,12 @@ def _labelled_files(args) -> list:
     potential.h5, is queried all the same."""
     if args.labelled is not None:
         return list(args.labelled)
-    config = args.potential / "config.yaml"
-    if not args.potential.is_dir() or not config.is_file():
+    if not args.potential.is_dir() or not (args.potential / "config.yaml").is_file():
         return []
-    from acefit.config import read_yaml
     from acefit.progress import get_logger
+    from acefit.runs import run_data_files
 
-    def mapping(value):
-        return value if isinstance(value, dict) else {}
-
-    data = mapping(mapping(read_yaml(config)).get("data"))
-    files = []
-    for entry in (data.get("train"), mapping(data.get("validation")).get("file"),
-                  data.get("test")):
-        files += [] if entry is None else [entry] if isinstance(entry, str) else list(entry)
-    # the fit wrote them resolved; a relative one is the run folder's, as runs.run_config
-    files = [args.potential / str(f) for f in files]
+    files = run_data_files(args.potential)
     for f in files:
         if not f.is_file():
             get_logger().warning("the run's data file %s is not there any more: a pool frame "

@@ -11,7 +11,10 @@ uncertain ones to DFT. This module is the scoring and the choice:
 * :func:`query` scores a pool and keeps the most uncertain frames, optionally only those
   above a threshold, a few per group of neighbouring frames at most, never one that is
   labelled already (:func:`labelled_structures`: e.g. the training data, from which an MD
-  pool often starts);
+  pool often starts), nor one with two atoms far closer than any labelled configuration
+  has (``min_distance``, :func:`default_min_distance`): an MD that collapsed is most
+  uncertain where its atoms overlap, and DFT of such a frame fails or teaches the fit a
+  region no simulation should reach;
 * :func:`iter_pool` reads a pool file frame by frame, each frame checked (so a pool is
   scored in the memory of one frame), :func:`read_pool` all of it;
   :func:`check_pool_files` checks the files of a pool before any is read.
@@ -26,10 +29,30 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
-           "check_pool_files", "labelled_structures", "QUERY_SCORES"]
+           "check_pool_files", "labelled_structures", "read_labelled", "Labelled",
+           "default_min_distance", "QUERY_SCORES", "MIN_DISTANCE_FRACTION",
+           "MIN_DISTANCE_FLOOR"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
+
+MIN_DISTANCE_FRACTION = 0.5
+"""A pool frame with two atoms closer than this fraction of the labelled data's shortest
+distance is not chosen. MD at any temperature a potential is made for comes nowhere near
+it (thermal motion shortens the nearest-neighbour distance by some 10-20 %, compressed
+crystals of the data by as much), so atoms that close mean a simulation that collapsed:
+their energies are tens to thousands of eV, DFT of them fails or is wasted, and their
+labels spoil the next fit (the session 31 walk-through: frames at 0.07-0.8 Å, beside data
+from 2.35 Å, cost the refit's fcc Al its compression curve). Each round of a learning loop
+that labels frames nearer than the data lowers the limit with them."""
+
+MIN_DISTANCE_FLOOR = 0.5
+"""The limit, in Å, when no labelled data give a shortest distance: below every bond
+length (H2's 0.74 Å is the shortest), so no real configuration is left out."""
+
+SHORTEST_SEARCH = 6.0
+"""Å: the labelled data's shortest distance is looked for up to here (none closer, e.g.
+isolated atoms only: the floor holds)."""
 
 
 def committee_deviation(atoms, potential) -> tuple[float, float]:
@@ -63,6 +86,10 @@ class Query:
     labelled : ndarray of bool (n_frames,)
         The frames that are labelled already (``query``'s ``labelled``): scored, never
         chosen.
+    shortest : ndarray (n_frames,)
+        Each frame's shortest interatomic distance, Å, where it is below ``query``'s
+        ``min_distance`` (inf elsewhere: the search goes no further); those frames
+        (:attr:`too_close`) are scored, never chosen.
     """
 
     energy_sd: np.ndarray
@@ -70,15 +97,21 @@ class Query:
     chosen: np.ndarray
     by: str
     labelled: np.ndarray
+    shortest: np.ndarray
 
     @property
     def scores(self) -> np.ndarray:
         return self.force_sd if self.by == "force" else self.energy_sd
 
+    @property
+    def too_close(self) -> np.ndarray:
+        """The frames with two atoms closer than ``min_distance``."""
+        return np.isfinite(self.shortest)
+
 
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
           by: str = "force", gap: int = 0, progress=None, where=None,
-          labelled=frozenset()) -> Query:
+          labelled=frozenset(), min_distance: float | None = None) -> Query:
     """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
     choose the most uncertain. Only the scores are kept: ``frames`` may be a generator
     (:func:`iter_pool`), read while it is scored.
@@ -111,12 +144,15 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         :func:`acefit.data.structure_key` of configurations that have labels already
         (:func:`labelled_structures`): a pool frame with one of them is not chosen (a
         second DFT calculation of it teaches the fit nothing).
+    min_distance : float, optional
+        Å: a frame with two atoms closer than this is scored but not chosen
+        (:func:`default_min_distance`; None or 0: no such rule).
 
     Raises
     ------
     ValueError
-        No committee, an unknown ``by``, a negative ``n`` or ``gap``, or a frame with an
-        element the potential does not have (naming the frame).
+        No committee, an unknown ``by``, a negative ``n``, ``gap`` or ``min_distance``, or
+        a frame with an element the potential does not have (naming the frame).
     """
     from acefit.progress import bar
 
@@ -131,13 +167,16 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
     if threshold is not None and not math.isfinite(threshold):
         # no score is above NaN, yet `score <= nan` is False: every frame would be chosen
         raise ValueError(f"threshold={threshold}; allowed: a finite number")
+    if min_distance is not None and not 0 <= min_distance < math.inf:
+        raise ValueError(f"min_distance={min_distance}; allowed: a finite number >= 0 (Å)")
     known = set(int(z) for z in potential.basis.numbers)
     name = (lambda i: f"frame {i}") if where is None else \
         where if callable(where) else where.__getitem__
     total = len(frames) if hasattr(frames, "__len__") else None
+    from acefit.basis.neighbours import shortest_distance
     from acefit.data import structure_key
 
-    scores, known_frames = [], []
+    scores, known_frames, shortest = [], [], []
     with bar(total, "committee on the pool", unit="frame", enabled=progress) as progress_bar:
         for i, atoms in enumerate(frames):
             unknown = sorted(set(int(z) for z in atoms.numbers) - known)
@@ -149,18 +188,24 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
                                  f"the potential (elements: {', '.join(potential.elements)})")
             scores.append(committee_deviation(atoms, potential))
             known_frames.append(bool(labelled) and structure_key(atoms) in labelled)
+            # searched only up to the limit: a few neighbours, beside the committee's
+            # evaluation out to the cutoff
+            shortest.append(shortest_distance(atoms, min_distance) if min_distance
+                            else math.inf)
             progress_bar.update(1)
     energy_sd, force_sd = np.array(scores, dtype=float).reshape(-1, 2).T
-    known_frames = np.array(known_frames, dtype=bool)
-    scores = force_sd if by == "force" else energy_sd
+    result = Query(energy_sd, force_sd, np.zeros(0, dtype=int), by,
+                   np.array(known_frames, dtype=bool), np.array(shortest, dtype=float))
+    skipped = result.labelled | result.too_close
     chosen = []
-    for i in np.argsort(-scores, kind="stable"):
+    for i in np.argsort(-result.scores, kind="stable"):
         if (n is not None and len(chosen) >= n) or \
-                (threshold is not None and scores[i] <= threshold):
+                (threshold is not None and result.scores[i] <= threshold):
             break
-        if not known_frames[i] and all(abs(int(i) - j) > gap for j in chosen):
+        if not skipped[i] and all(abs(int(i) - j) > gap for j in chosen):
             chosen.append(int(i))
-    return Query(energy_sd, force_sd, np.array(chosen, dtype=int), by, known_frames)
+    result.chosen = np.array(chosen, dtype=int)
+    return result
 
 
 def iter_pool(path, every: int = 1, species=None):
@@ -203,10 +248,57 @@ def labelled_structures(paths, name="labelled file") -> set:
     """:func:`acefit.data.structure_key` of every frame of ``paths`` (files of labelled
     configurations, e.g. a run's training and test data; read as structures, labels
     aside), for :func:`query`'s ``labelled``."""
+    return read_labelled(paths, name, distances=False).keys
+
+
+@dataclass
+class Labelled:
+    """What :func:`query` needs of the labelled configurations.
+
+    Attributes
+    ----------
+    keys : set of str
+        Their :func:`acefit.data.structure_key` (``query``'s ``labelled``).
+    shortest : float
+        Their shortest interatomic distance, Å (inf: none within
+        :data:`SHORTEST_SEARCH`, or not searched).
+    where : str or None
+        The file and frame that have it.
+    """
+
+    keys: set
+    shortest: float = math.inf
+    where: str | None = None
+
+
+def read_labelled(paths, name="labelled file", distances: bool = True) -> Labelled:
+    """The structure keys of every frame of ``paths`` and, with ``distances``, their
+    shortest interatomic distance (for :func:`default_min_distance`), in one reading."""
+    from acefit.basis.neighbours import shortest_distance
     from acefit.data import iter_structures, structure_key
 
-    return {structure_key(atoms) for path in paths
-            for _, atoms in iter_structures(path, name=name)}
+    found = Labelled(set())
+    for path in paths:
+        for i, atoms in iter_structures(path, name=name):
+            found.keys.add(structure_key(atoms))
+            if distances:
+                # no wider than the closest pair so far: most frames then search a
+                # little beyond their nearest neighbours only
+                d = shortest_distance(atoms, min(found.shortest, SHORTEST_SEARCH))
+                if d < found.shortest:
+                    found.shortest, found.where = d, f"{path}, frame {i}"
+    return found
+
+
+def default_min_distance(labelled: Labelled | None) -> tuple[float, str]:
+    """:func:`query`'s ``min_distance`` when none is given, and why: a fraction
+    (:data:`MIN_DISTANCE_FRACTION`) of the labelled data's shortest distance, or the floor
+    (:data:`MIN_DISTANCE_FLOOR`) when they give none."""
+    if labelled is not None and math.isfinite(labelled.shortest):
+        return (MIN_DISTANCE_FRACTION * labelled.shortest,
+                f"{MIN_DISTANCE_FRACTION:g} × the labelled data's shortest distance, "
+                f"{labelled.shortest:.2f} Å in {labelled.where}")
+    return MIN_DISTANCE_FLOOR, "no labelled data give a shortest distance"
 
 
 def read_pool(path, every: int = 1, species=None) -> list:

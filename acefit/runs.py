@@ -25,7 +25,8 @@ from acefit.atomic import json_ready, read_json
 from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
-           "fitted_label_keys", "open_run", "run_basis", "run_config", "run_e0"]
+           "fitted_label_keys", "open_run", "run_basis", "run_config", "run_data_files",
+           "run_e0"]
 
 
 class RunSelectionError(ValueError):
@@ -121,6 +122,29 @@ def fitted_label_keys(path, potential) -> tuple[dict, str] | None:
         data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
         return _label_keys(data.get("keys") or {}, f"{config}, data.keys"), str(config)
     return None
+
+
+def run_data_files(run_dir, splits=("train", "validation", "test")) -> list[Path]:
+    """The data files a run's ``config.yaml`` names, of ``splits``: the training files,
+    the validation file (none when the validation set is a fraction or a key of the
+    training data, which the training files hold) and the test files; each resolved
+    against the config's folder as the config does, whether it is there or not (the
+    config is read as written, not validated again, which would stop at a missing file).
+    """
+    from acefit.config import read_yaml
+
+    config = Path(run_dir) / "config.yaml"
+    raw = read_yaml(config)
+    data = raw.get("data") if isinstance(raw, dict) else None
+    data = data if isinstance(data, dict) else {}
+    validation = data.get("validation")
+    entries = {"train": data.get("train"), "test": data.get("test"),
+               "validation": validation.get("file") if isinstance(validation, dict) else None}
+    files = []
+    for split in splits:
+        entry = entries[split]
+        files += [] if entry is None else [entry] if isinstance(entry, str) else list(entry)
+    return [config.parent / Path(f).expanduser() for f in files]
 
 
 def _label_keys(given, where: str) -> dict:

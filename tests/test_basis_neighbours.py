@@ -180,3 +180,15 @@ def test_an_atom_far_out_along_a_periodic_direction_keeps_its_neighbours():
         # the same distances, to the precision the far coordinate has
         precision = np.spacing(abs(far.positions[0, 0]))
         np.testing.assert_allclose(np.sort(d), np.sort(d0), rtol=0, atol=4 * precision)
+
+
+def test_shortest_distance_counts_periodic_images_and_searches_no_further():
+    from ase.build import bulk
+
+    from acefit.basis.neighbours import shortest_distance
+
+    one = bulk("Cu", "fcc", a=3.61)                 # one atom: its images are neighbours
+    assert shortest_distance(one, 3.0) == pytest.approx(3.61 / np.sqrt(2))
+    assert shortest_distance(one, 2.5) == np.inf    # none below the cutoff
+    dimer = Atoms("Cu2", positions=[[0, 0, 0], [0, 0, 0.3]])    # no cell
+    assert shortest_distance(dimer, 1.0) == pytest.approx(0.3)

@@ -563,3 +563,79 @@ def test_the_cli_queries_a_run_whose_data_have_moved(potential, small_data, tmp_
     (moved / "config.yaml").unlink()
     assert main(["query", str(moved), *every]) == EXIT_OK
     assert "labelled already" not in capsys.readouterr().out
+
+def _collapsed(d=0.3):
+    """A frame of the pool whose atoms 0 and 1 are ``d`` Å apart: an MD that collapsed."""
+    atoms = _pool()[0]
+    atoms.positions[1] = atoms.positions[0] + [d, 0.0, 0.0]
+    return atoms
+
+
+def test_frames_with_atoms_too_close_are_scored_but_never_chosen(potential):
+    """Found by the session 31 walk-through (finding 4): query chose first the frames of
+    an MD that had collapsed (atoms 0.07-0.8 Å apart), whose DFT fails and whose labels
+    spoiled the next fit."""
+    pot = Potential.load(potential)
+    pool = _pool() + [_collapsed()]
+    free = query(pot, pool, n=2)
+    assert free.chosen[0] == len(pool) - 1 and not free.too_close.any()
+    result = query(pot, pool, n=2, min_distance=1.0)
+    assert list(result.too_close) == [False] * (len(pool) - 1) + [True]
+    assert result.shortest[-1] == pytest.approx(0.3)
+    assert len(pool) - 1 not in result.chosen and len(result.chosen) == 2
+    np.testing.assert_array_equal(result.force_sd, free.force_sd)      # scored all the same
+    assert list(result.chosen) == list(np.argsort(-result.scores[:-1], kind="stable")[:2])
+    assert not query(pot, pool, n=2, min_distance=0.25).too_close.any()
+    with pytest.raises(ValueError, match=r"min_distance=-1; allowed: a finite number >= 0"):
+        query(pot, pool, min_distance=-1)
+
+
+def _shortest(frames) -> float:
+    from ase.neighborlist import neighbor_list
+
+    return min(neighbor_list("d", atoms, 6.0).min() for atoms in frames)
+
+
+def test_the_cli_leaves_out_frames_far_closer_than_the_labelled_data(
+        potential, small_data, tmp_path, capsys):  # noqa: F811
+    """The limit: half the labelled data's shortest distance (a run directory's files, or
+    --labelled), else 0.5 Å; --min-distance sets it. The chosen frames' table shows each
+    one's shortest distance."""
+    pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    frames = [*_pool()[:3], _collapsed(0.3), _collapsed(0.8), _pool()[-1]]
+    ase.io.write(pool, frames, format="extxyz")
+    data = [small_data / "train.xyz", small_data / "test.xyz"]
+    shortest = _shortest(atoms for f in data for atoms in ase.io.read(f, ":"))
+    assert shortest / 2 > 0.8          # the 0.8 Å frame is far closer too
+    run, every = potential.parent, ["-n", "10"]
+    assert _query(run, [pool], out, *every) == EXIT_OK
+    text = capsys.readouterr().out
+    assert (f"2 pool frame(s) have two atoms closer than {shortest / 2:.2f} Å (0.5 × the "
+            f"labelled data's shortest distance, {shortest:.2f} Å in ") in text
+    assert f"not chosen (first: {pool}, frame 3, 0.30 Å; --min-distance sets the limit" in text
+    assert sorted(a.info["pool_frame"] for a in ase.io.read(out, ":")) == [0, 1, 2, 5]
+    assert f"| {pool} | 5 | 16 | " in text and f" | {_shortest(frames[5:]):.2f} |" in text
+    assert _shortest(frames[5:]) < shortest     # the squeezed crystal: beyond the data
+    assert f"note: 1 chosen frame(s) have atoms closer than any labelled configuration " \
+           f"({shortest:.2f} Å, " in text
+    # the same from --labelled files
+    assert _query(potential, [pool], out, *every, "--labelled", *map(str, data)) == EXIT_OK
+    assert f"2 pool frame(s) have two atoms closer than {shortest / 2:.2f} Å" in \
+        capsys.readouterr().out
+    # a potential file alone: no labelled data, the floor
+    assert _query(potential, [pool], out, *every) == EXIT_OK
+    assert "1 pool frame(s) have two atoms closer than 0.50 Å (no labelled data give a " \
+           "shortest distance)" in capsys.readouterr().out
+    assert 4 in [a.info["pool_frame"] for a in ase.io.read(out, ":")]
+    assert _query(run, [pool], out, *every, "--min-distance", "0.5") == EXIT_OK
+    assert "1 pool frame(s) have two atoms closer than 0.50 Å (--min-distance)" in \
+        capsys.readouterr().out
+    assert _query(run, [pool], out, *every, "--min-distance", "0") == EXIT_OK
+    text = capsys.readouterr().out
+    assert "two atoms closer" not in text and "| 0.30 |" in text and "| 0.80 |" in text
+    assert len(ase.io.read(out, ":")) == len(frames)
+    for bad in ("-1", "nan"):
+        assert "allowed: a finite number" in _usage_error(
+            ["query", str(run), "--pool", str(pool), "-o", str(out), "--min-distance", bad],
+            capsys)
+
