@@ -669,7 +669,7 @@ def _evaluate(args) -> int:
           + ", ".join(str(f) for f in args.data)
           + ". MAE ± bootstrap standard error over the configurations, and RMSE: "
             "E meV/atom, F eV/Å, S GPa.")
-    for note in notes:
+    for note in notes + _fitted_data_notes(args.potentials, potentials, labels, configs):
         print(note)
     for line in _stress_check_notes(configs):
         print(line)
@@ -721,6 +721,40 @@ def _evaluate(args) -> int:
     if written:
         print("\n" + "\n".join(f"wrote {path}" for path in written))
     return EXIT_OK
+
+
+def _fitted_data_notes(paths, potentials, labels, configs, shown: int = 3) -> list[str]:
+    """A line per run of ``potentials`` (where known, :func:`acefit.runs.potential_run`)
+    whose training or validation files hold configurations of ``configs`` (the same
+    structure, :func:`acefit.data.structure_key`): their errors measure the fit, not the
+    prediction. How many, and the first ``shown`` by file and frame."""
+    from acefit.data import structure_key
+    from acefit.query import labelled_structures
+    from acefit.runs import potential_run, run_data_files
+
+    runs = {}       # real path -> (the run directory as first named, its potentials)
+    for path, pot, label in zip(paths, potentials, labels):
+        run = potential_run(path, pot)
+        if run is not None:
+            runs.setdefault(os.path.realpath(run), (run, []))[1].append(label)
+    lines, keys = [], None
+    for run, names in runs.values():
+        files = run_data_files(run, ("train", "validation"))
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            lines.append(f"note: the data of run {run} ({', '.join(missing)}) are not there "
+                         "any more: whether --data holds its configurations is not known.")
+            continue
+        fitted = labelled_structures(files, name="data file of the run")
+        keys = keys or [structure_key(cfg.atoms) for cfg in configs]
+        seen = [cfg.where for cfg, key in zip(configs, keys) if key in fitted]
+        if seen:
+            lines.append(f"note: {len(seen)} of {len(configs)} configurations of --data are "
+                         f"training or validation data of run {run} ({', '.join(names)}): "
+                         "their errors measure the fit, not the prediction (first: "
+                         + "; ".join(seen[:shown]) + ("; ..." if len(seen) > shown else "")
+                         + ").")
+    return lines
 
 
 def _stress_check_notes(configs) -> list[str]:

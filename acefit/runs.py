@@ -25,8 +25,8 @@ from acefit.atomic import json_ready, read_json
 from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
-           "fitted_label_keys", "open_run", "run_basis", "run_config", "run_data_files",
-           "run_e0"]
+           "fitted_label_keys", "open_run", "potential_run", "run_basis", "run_config",
+           "run_data_files", "run_e0"]
 
 
 class RunSelectionError(ValueError):
@@ -109,6 +109,24 @@ def fitted_label_keys(path, potential) -> tuple[dict, str] | None:
     if "data_keys" in meta:
         source = f"the metadata of {path / 'potential.h5' if path.is_dir() else path}"
         return _label_keys(meta["data_keys"], source), source
+    run = potential_run(path, potential)
+    if run is None:
+        return None
+    config = run / "config.yaml"
+    raw = read_yaml(config)         # as written: older runs' keys, not validated again
+    data = raw.get("data") if isinstance(raw, dict) and isinstance(raw.get("data"), dict) \
+        else {}
+    return _label_keys(data.get("keys") or {}, f"{config}, data.keys"), str(config)
+
+
+def potential_run(path, potential) -> Path | None:
+    """The run directory of a potential: ``path`` itself when it is a run directory, or
+    the one its file lies in (``RUN/potential.h5``, ``RUN/potentials/NAME.h5``), when the
+    potential's metadata name no other run (a potential put there); None when there is
+    none."""
+    from acefit.config import read_yaml
+
+    path = Path(path)
     folders = [path] if path.is_dir() else [path.parent] + (
         [path.parent.parent] if path.parent.name == "potentials" else [])
     for folder in folders:
@@ -116,11 +134,9 @@ def fitted_label_keys(path, potential) -> tuple[dict, str] | None:
         if not (config.is_file() and (folder / "run.json").is_file()):
             continue
         raw = read_yaml(config)
-        raw = raw if isinstance(raw, dict) else {}
-        if meta.get("run") not in (None, raw.get("name")):
-            continue        # a potential of another run, put there
-        data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-        return _label_keys(data.get("keys") or {}, f"{config}, data.keys"), str(config)
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if potential.metadata.get("run") in (None, name):
+            return folder
     return None
 
 

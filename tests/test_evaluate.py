@@ -506,7 +506,44 @@ def test_cli_names_stresses_that_disagree_with_their_energies(tmp_path, run, cap
             "stress errors of strain measure these labels, not the potentials; they agree "
             "with the energies read with the opposite sign: --stress-reading strain=negated."
             ) in out
-    assert out.count("note: ") == 1     # the other groups have no strain pairs
+    assert out.count("measure these labels") == 1   # the other groups have no strain pairs
     assert main(["evaluate", str(run), "--data", str(flipped), "--resamples", "10",
                  "--stress-reading", "strain=negated"]) == EXIT_OK
     assert "inconsistent" not in capsys.readouterr().out
+
+
+def test_cli_says_when_the_data_are_the_runs_own(tmp_path, run, small_data, capsys):  # noqa: F811
+    """Found by the session 31 walk-through (finding 9): `acefit evaluate RUN --data` of
+    the run's own training data gave a table that looked like a test score."""
+    import shutil
+
+    train = ase.io.read(small_data / "train.xyz", ":")
+    test = ase.io.read(small_data / "test.xyz", ":")
+    mixed = tmp_path / "mixed.xyz"
+    ase.io.write(mixed, test[:2] + train[3:7])
+    asp = run / "potentials" / "asp_t10.h5"
+    args = ["--resamples", "10", "--worst", "0"]
+    assert main(["evaluate", str(run), str(asp), "--data", str(mixed), *args]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.count("training or validation data") == 1    # once per run
+    assert (f"note: 4 of 6 configurations of --data are training or validation data of run "
+            f"{run} (run, asp_t10): their errors measure the fit, not the prediction (first: "
+            f"{mixed}, frame 2; {mixed}, frame 3; {mixed}, frame 4; ...).") in out
+    # the run's test data, or a potential whose run is not known: nothing to say
+    assert main(["evaluate", str(run), "--data", str(small_data / "test.xyz"), *args]) == 0
+    assert "training or validation data" not in capsys.readouterr().out
+    alone = tmp_path / "alone.h5"
+    shutil.copy(asp, alone)
+    assert main(["evaluate", str(alone), "--data", str(mixed), *args]) == EXIT_OK
+    assert "training or validation data" not in capsys.readouterr().out
+    # a run whose data files are gone: said, not guessed
+    moved = tmp_path / "moved"
+    shutil.copytree(run, moved, ignore=shutil.ignore_patterns("cache"))
+    text = (moved / "config.yaml").read_text()
+    (moved / "config.yaml").write_text(text.replace(str(small_data / "train.xyz"),
+                                                    str(tmp_path / "gone.xyz")))
+    assert main(["evaluate", str(moved / "potentials" / "asp_t10.h5"), "--data", str(mixed),
+                 *args]) == EXIT_OK
+    assert f"note: the data of run {moved} ({tmp_path / 'gone.xyz'}) are not there any " \
+           "more: whether --data holds its configurations is not known." in \
+           capsys.readouterr().out
