@@ -67,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="run directory (overrides output.directory)")
     fit.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=YAML",
-                     help="change one config key for this run, e.g. --set basis.rcut=5.5 or "
+                     help="change one config key for this run, e.g. --set basis.rcut=5.5, "
+                          "--set 'solvers[0].max_active=300' (a list item by its index) or "
                           "--set 'solvers=[{name: omp, max_active: 300}]' (repeatable; "
                           "config.yaml in the run directory records the result)")
     _add_verbosity(fit)

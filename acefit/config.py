@@ -15,6 +15,8 @@ keys and duplicate keys are errors, never silently ignored.
 from __future__ import annotations
 
 import math
+import re
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +85,14 @@ class _Context:
 
     def where(self, path: str) -> str:
         line = self.lines.get(path)
-        loc = f"{self.source}:{line}" if line else self.source
+        loc = f"{self.source}:{line}" if line else self._override(path) or self.source
         return f"{loc}: {path or '<top level>'}"
+
+    def _override(self, path: str) -> str | None:
+        """The ``--set`` option that gave ``path`` its value (the innermost, if nested)."""
+        given = getattr(self.lines, "overrides", {})
+        keys = [k for k in given if path == k or path.startswith((k + ".", k + "["))]
+        return given[max(keys, key=len)] if keys else None
 
     def error(self, path: str, message: str) -> None:
         self.problems.append((self.where(path), message))
@@ -1155,50 +1163,122 @@ def dump_config(cfg: dict) -> str:
     return yaml.dump(settings, Dumper=_ConfigDumper, sort_keys=False, allow_unicode=True)
 
 
+def _set_option(assignment: str) -> str:
+    """``--set`` and ``assignment`` as a shell would take it back, quoted: a problem names
+    it so, and the quotes keep a value's own ``: `` apart from the message's."""
+    if "'" not in assignment:
+        return f"--set '{assignment}'"
+    if not any(c in assignment for c in '"$`\\!'):
+        return f'--set "{assignment}"'
+    return f"--set {shlex.quote(assignment)}"
+
+
+_KEY_PART = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)")
+
+
+def _key_steps(key: str) -> list | None:
+    """The names and list indices of an override's key, ``solvers[0].max_active`` ->
+    ``['solvers', 0, 'max_active']``; None when it is not such a key."""
+    steps: list = []
+    for part in key.split("."):
+        match = _KEY_PART.fullmatch(part)
+        if match is None:
+            return None
+        steps += [match[1], *map(int, re.findall(r"\d+", match[2]))]
+    return steps
+
+
+def _key_path(path: str, step) -> str:
+    """The key path of ``step`` (a name, or a list index) under ``path``, as the
+    problems name it: ``solvers[0].max_active``."""
+    if isinstance(step, int):
+        return f"{path}[{step}]"
+    if step.startswith("["):     # a parsed value's own key path, under the override's key
+        return path + step
+    return f"{path}.{step}" if path else step
+
+
+def _override_target(raw, steps, where):
+    """The mapping or list that the last of ``steps`` sets an item of, mappings made where
+    missing; a ConfigError naming what is in the way (a list index out of range names
+    the list's length)."""
+    def fail(message):
+        raise ConfigError([(where, message)], where)
+
+    node, path = raw, ""
+    for depth, step in enumerate(steps):
+        if isinstance(step, int):
+            if not isinstance(node, list):
+                fail(f"{path} is {_found(node)}, not a list")
+            if step >= len(node):
+                items = f"{len(node)} item{'s' * (len(node) != 1)}"
+                fail(f"{path} has {items}, so no {_key_path(path, step)}; allowed: "
+                     + (f"an index 0 to {len(node) - 1}, or " if node else "")
+                     + f"the whole list, {path}=[...]")
+        elif isinstance(node, list) and step.isdigit():
+            fail(f"{path} is a list, not a mapping; allowed: an item by its index, "
+                 f"{_key_path(path, int(step))}")
+        elif not isinstance(node, dict):
+            fail(f"{path} is {_found(node)}, not a mapping")
+        if depth == len(steps) - 1:
+            return node
+        if isinstance(step, str) and step not in node:
+            if isinstance(steps[depth + 1], int):
+                fail(f"{_key_path(path, step)} is not in the config, so it has no items; "
+                     f"allowed: the whole list, {_key_path(path, step)}=[...]")
+            node[step] = {}
+        node, path = node[step], _key_path(path, step)
+
+
 def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
-    """Set one ``dotted.key=YAML`` in a parsed config mapping, e.g. ``basis.rcut=5.5`` or
-    ``'solvers=[{name: omp, max_active: 300}]'``; the value is YAML. Mappings on the way
-    are made where missing; what the key names is checked when the config is validated.
+    """Set one ``dotted.key=YAML`` in a parsed config mapping, e.g. ``basis.rcut=5.5``,
+    ``'solvers=[{name: omp, max_active: 300}]'`` or, an item of a list by its index as the
+    problems name it, ``solvers[0].max_active=300``; the value is YAML. Mappings on the
+    way are made where missing (list items are not); what the key names is checked when
+    the config is validated.
 
     ``lines`` (key path -> line, from the parser) loses the key and everything under it,
-    so that a problem with the new value is not reported at the file's old line.
+    so that a problem with the new value is not reported at the file's old line, and its
+    ``overrides`` (key path -> assignment) names the assignment instead.
 
     Raises
     ------
     ConfigError
-        An assignment that is not ``key=value``, a value that is not YAML, or a key under
-        something that is not a mapping.
+        An assignment that is not ``key=value``, a value that is not YAML, a key under
+        something that is not a mapping, or a list index that is not in the list.
     """
     key, sep, value = assignment.partition("=")
-    key = key.strip()
-    where = f"--set {assignment}"
-    if not sep or not key or any(not name for name in key.split(".")):
-        raise ConfigError([(where, "allowed: dotted.key=value, e.g. basis.rcut=5.5")], where)
+    where = _set_option(assignment)
+    steps = _key_steps(key.strip())
+    if not sep or steps is None:
+        raise ConfigError([(where, "allowed: dotted.key=value, e.g. basis.rcut=5.5 or "
+                                   "solvers[0].max_active=300")], where)
+    key = ""
+    for step in steps:
+        key = _key_path(key, step)
     try:
         parsed, parsed_lines = _parse_yaml(value)      # as the file is: no key given twice
     except yaml.YAMLError as exc:
         raise ConfigError([(where, f"the value is not valid YAML: {yaml_problem(exc)}")],
                           where) from None
     except _KeyProblem as exc:
-        raise ConfigError([(f"{where}: {key}" + (f".{exc.path}" if exc.path else ""),
+        raise ConfigError([(f"{where}: {_key_path(key, exc.path) if exc.path else key}",
                             exc.message)], where) from None
     if not isinstance(raw, dict):
         raise ConfigError([(where, "the config is not a mapping")], where)
-    *parents, last = key.split(".")
-    node = raw
-    for depth, name in enumerate(parents):
-        node = node.setdefault(name, {})
-        if not isinstance(node, dict):
-            path = ".".join(parents[:depth + 1])
-            raise ConfigError([(where, f"{path} is {_found(node)}, not a mapping")], where)
-    node[last] = parsed
+    _override_target(raw, steps, where)[steps[-1]] = parsed
     plain = getattr(lines, "plain", {})
-    for known in (lines or {}, plain):
+    overrides = getattr(lines, "overrides", {})
+    for known in (lines or {}, plain, overrides):
         for path in [p for p in known if p == key or p.startswith((key + ".", key + "["))]:
             del known[path]
-    plain.update((f"{key}.{path}", text) for path, text in parsed_lines.plain.items())
-    names = key.split(".")    # unquoted text, as the same keys written plain in the file
-    plain.update((".".join(names[:depth + 1]), names[depth]) for depth in range(len(names)))
+    overrides[key] = _set_option(assignment)
+    plain.update((_key_path(key, path), text) for path, text in parsed_lines.plain.items())
+    path = ""       # the key's names are unquoted text, as the same keys written plain
+    for step in steps:
+        path = _key_path(path, step)
+        if isinstance(step, str):
+            plain[path] = step
 
 
 def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict:
@@ -1514,6 +1594,7 @@ class _KeyLines(dict):
     def __init__(self):
         super().__init__()
         self.plain: dict[str, str] = {}
+        self.overrides: dict[str, str] = {}     # key path -> the --set that gave its value
 
 
 def _parse_yaml(text: str, empty=None):
@@ -1594,6 +1675,13 @@ solvers:
 ```
 
 Units follow ASE: eV, Å, eV/Å³. See `configs/` for complete examples.
+
+`acefit fit CONFIG.yaml --set KEY=YAML` changes one key for one run without editing the
+file (repeatable): `--set basis.rcut=5.5`, `--set 'data.weights.config_type.md.F=2'`
+(mappings on the way are made), `--set 'solvers[0].max_active=300'` (an item of a list by
+its index, as the errors name it; the item must exist) or the whole list,
+`--set 'solvers=[{name: omp, max_active: 300}]'`. A problem with a value given so is
+named by its option, `--set 'solvers[0].max_active=0': solvers[0].max_active: ...`.
 """
 
 

@@ -1220,7 +1220,7 @@ def test_fit_set_overrides_a_key(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "rcut: 5.5" in out and "budgets:\n  - 10\n  - 50\n" in out
     assert main(["fit", str(config), "--check", "--set", "basis.rcut=-1"]) == EXIT_CONFIG
-    assert f"{config}: basis.rcut: found -1" in capsys.readouterr().err
+    assert "--set 'basis.rcut=-1': basis.rcut: found -1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -203,7 +203,7 @@ def test_an_override_is_parsed_as_the_file_is(tmp_path, value, where, message):
     with pytest.raises(ConfigError) as info:
         load_config(path, [assignment])
     (found, msg), = info.value.problems
-    assert found == f"--set {assignment}: {where}" and msg.startswith(message)
+    assert found == f"--set '{assignment}': {where}" and msg.startswith(message)
     assert load_config(path, ["basis.rcut=5", "basis.r0="])["basis"]["r0"] is None
 
 
@@ -385,11 +385,11 @@ def test_rcut_pairs_of_the_datas_elements_are_checked_when_the_basis_is_built(tm
         # named with its line, as at load time (the basis line holds the flow mapping)
         line = len(MINIMAL.splitlines()) + 1
         assert found[0][0].startswith(f"{cfg['config_file']}:{line}: "), found
-        # ... and without one for a value given by --set, which has none in the file
+        # ... and a value given by --set, which has none in the file, with its option
         cfg = load_config(cfg["config_file"], [f"basis.rcut={rcut}"])
         with pytest.raises(ConfigError) as info:
             build_basis(cfg, train)
-        assert info.value.problems[0][0] == f"{cfg['config_file']}: {key}"
+        assert info.value.problems[0][0] == f"--set 'basis.rcut={rcut}': {key}"
     cfg = load_config(write(tmp_path, MINIMAL + basis % "{Au-Au: 6.0, default: 5.0}"))
     assert build_basis(cfg, train).radial.rcut.tolist() == [[5.0, 5.0], [5.0, 6.0]]
 
@@ -544,11 +544,12 @@ def test_overrides_change_keys_before_validation(tmp_path):
     assert cfg["basis"]["rcut"] == 5.5 and cfg["basis"]["order"] == 2     # the rest stays
     assert cfg["prior"] == {"kind": "none"}
     assert [(s["name"], s["max_active"]) for s in cfg["solvers"]] == [("omp", 20)]
-    # a bad value is checked like any other, but not reported at the file's old line
+    # a bad value is checked like any other, but reported against its --set option, not
+    # at the file's old line or as if the file held it (walk-through 2, finding 8)
     with pytest.raises(ConfigError) as info:
         load_config(path, ["basis.rcut=-1"])
     (where, msg), = info.value.problems
-    assert where == f"{path}: basis.rcut" and "found -1" in msg
+    assert where == "--set 'basis.rcut=-1': basis.rcut" and "found -1" in msg
     with pytest.raises(ConfigError) as info:
         load_config(path, ["basis.rcutt=4"])
     assert "did you mean 'rcut'" in str(info.value)
@@ -564,7 +565,73 @@ def test_malformed_overrides_are_named(tmp_path, assignment, message):
     path = write(tmp_path, MINIMAL + "basis:\n  rcut: 6.0\n")
     with pytest.raises(ConfigError) as info:
         load_config(path, [assignment])
-    assert f"--set {assignment}" in str(info.value) and message in str(info.value)
+    assert f"--set '{assignment}'" in str(info.value) and message in str(info.value)
+
+
+TWO_SOLVERS = """\
+data:
+  train: [train.xyz, train.xyz]
+solvers:
+  - {name: asp, max_active: 50}
+  - {name: omp, max_active: 50}
+"""
+
+
+def test_an_override_sets_a_list_item_as_the_problems_name_it(tmp_path):
+    """Walk-through 2, finding 8: the problems name keys `solvers[1].max_active`, and
+    `--set 'solvers[0].max_active=100'` was an unknown key 'solvers[0]'."""
+    path = write(tmp_path, TWO_SOLVERS)
+    cfg = load_config(path, ["solvers[1].max_active=100", "data.train[1]=train.xyz"])
+    assert [(s["name"], s["max_active"]) for s in cfg["solvers"]] == [("asp", 50), ("omp", 100)]
+    cfg = load_config(path, ["solvers[0]={name: omp, label: first, max_active: 7}"])
+    assert [(s["label"], s["max_active"]) for s in cfg["solvers"]] == [("first", 7), ("omp", 50)]
+    # a problem of the item's value is its option's, named by the key the problems use
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["solvers[1].max_activ=100"])
+    (where, msg), = info.value.problems
+    assert where == "--set 'solvers[1].max_activ=100': solvers[1].max_activ"
+    assert "did you mean 'max_active'" in msg
+
+
+SET_SYNTAX = "allowed: dotted.key=value, e.g. basis.rcut=5.5 or solvers[0].max_active=300"
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("solvers[2].max_active=1", "solvers has 2 items, so no solvers[2]; allowed: an index 0 "
+                                "to 1, or the whole list, solvers=[...]"),
+    ("solvers.0.max_active=1", "solvers is a list, not a mapping; allowed: an item by its "
+                               "index, solvers[0]"),
+    ("basis.rcut[0]=1", "basis.rcut is found 6.0 (number), not a list"),
+    ("data.test[0]=train.xyz", "data.test is not in the config, so it has no items; allowed: "
+                               "the whole list, data.test=[...]"),
+    ("solvers[x]=1", SET_SYNTAX),
+    ("solvers[0]max_active=1", SET_SYNTAX),
+])
+def test_list_items_out_of_reach_are_named(tmp_path, assignment, message):
+    path = write(tmp_path, TWO_SOLVERS + "basis:\n  rcut: 6.0\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, [assignment])
+    (where, msg), = info.value.problems
+    assert (where, msg) == (f"--set '{assignment}'", message)
+
+
+def test_a_bad_override_value_is_blamed_on_its_option(tmp_path):
+    """Walk-through 2, finding 8: `--set data.weights.default.E=abc` was reported as
+    'run.yaml: data.weights.default.E', as if the file held it. The option is quoted as
+    the shell takes it back (a value's own ': ' apart from the message's), and a later
+    --set inside an earlier one's value is named for what it set."""
+    path = write(tmp_path, MINIMAL)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ["data.weights={default: {E: abc}}", "data.weights.default.F=x",
+                           "data.weights.config_type={'T': {E: -1}}"])
+    assert info.value.problems == [
+        ("--set 'data.weights={default: {E: abc}}': data.weights.default.E",
+         "found 'abc' (string); allowed: a number >= 0"),
+        ("--set 'data.weights.default.F=x': data.weights.default.F",
+         "found 'x' (string); allowed: a number >= 0"),
+        ('--set "data.weights.config_type={\'T\': {E: -1}}": data.weights.config_type.T.E',
+         "found -1 (integer); allowed: null or a number >= 0"),
+    ]
 
 
 @pytest.mark.parametrize("transform, envelope", [("agnesi", "y"), ("polynomial", "x")])
