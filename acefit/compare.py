@@ -6,9 +6,11 @@ Writes into the output folder:
   every (run, solver) that its fit selects (the run's ``selection.metric`` on
   validation, or training without a validation set) among those with at most t
   active functions, with its validation and test errors; the best value of each
-  error column within a budget is in bold; and, for runs on the same test set, each run's
-  selected checkpoints minus the first run's, paired on the test configurations
-  (``test_errors.json``) with their bootstrap standard error;
+  error column within a budget is in bold, among the runs on one validation (or test)
+  set only (``run.json``'s ``data_sets``), with a note when the runs' sets differ; and,
+  for runs on the same test set, each run's selected checkpoints minus the first run's,
+  paired on the test configurations (``test_errors.json``) with their bootstrap standard
+  error;
 * ``learning_curve.png``: test (or validation) energy and force MAE against the
   number of active functions, one line per (run, solver) (Torabi et al., Figs. 1,
   4, 6);
@@ -17,13 +19,20 @@ Writes into the output folder:
   they first entered (Figs. 2, 3).
 
 Only files in the run directories are read (``paths.h5``, ``errors/*.json``,
-``basis_functions.json``, ``report.json``/``config.yaml``, ``test_errors.json``); no
+``basis_functions.json``, ``run.json``, ``config.yaml``, ``test_errors.json``); no
 model is evaluated again.
+
+Runs are named by their folders, not by their configs' ``name``: the runs one compares
+are most often one config fitted with other ``--set`` options into other folders (``-o``),
+all under the config's name; the folder is what tells them apart and what the other
+commands take. Folders of one name are told apart by their paths as given.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +59,9 @@ class RunData:
     metric: str = "loss"  # the fit's selection.metric, which compare selects by too
     test_errors: dict | None = None  # test_errors.json: per-configuration test errors
     stress_reading: dict | None = None  # data.stress_reading (None: as labelled)
+    data_sets: dict | None = None  # run.json's validation and test sets (hash, count)
+    data: dict | None = None       # the config's data section (for runs without data_sets)
+    config_name: str | None = None  # the config's name, which the run is not named by
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
@@ -97,13 +109,16 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
         raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
     selection = cfg.get("selection") or {}
     reading = (cfg.get("data") or {}).get("stress_reading")
-    return RunData(name=cfg.get("name") or directory.name, directory=directory, paths=paths,
+    return RunData(name=Path(os.path.abspath(directory)).name, directory=directory,
+                   paths=paths,
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
                    budgets=list(selection.get("budgets") or []),
                    finished=state.get("status") == "finished",
                    metric=selection.get("metric") or "loss",
                    test_errors=_read_json(directory / "test_errors.json"),
-                   stress_reading=None if reads_as_labelled(reading) else reading)
+                   stress_reading=None if reads_as_labelled(reading) else reading,
+                   data_sets=state.get("data_sets"), data=cfg.get("data") or {},
+                   config_name=cfg.get("name"))
 
 
 def _read_json(path: Path, keys=()):
@@ -226,11 +241,59 @@ def _reading_text(reading) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def set_groups(runs, split: str) -> tuple[list[int], bool]:
+    """Which runs have one ``split`` set ("val" or "test"): per run, the index of the
+    first run with the same configurations and labels (``run.json``'s ``data_sets``),
+    and whether the configs had to tell it instead, for runs that predate that record:
+    the same data files, validation settings (fraction, seed, stratify, file, key) and
+    label keys."""
+    name = SPLITS[split]
+    from_configs = not all(r.data_sets and name in r.data_sets for r in runs)
+    if from_configs:
+        fields = ("train", "validation", "keys") if split == "val" else ("test", "keys")
+        keys = [json.dumps([(r.data or {}).get(f) for f in fields], sort_keys=True,
+                           default=str) for r in runs]
+    else:
+        keys = [r.data_sets[name]["hash"] for r in runs]
+    return [keys.index(k) for k in keys], from_configs
+
+
+def _set_notes(runs, groups: dict) -> list[str]:
+    """A note for each split whose sets differ between the runs (``groups``: split ->
+    :func:`set_groups`): their errors on it are not comparable."""
+    notes = []
+    for split, (group, from_configs) in groups.items():
+        if len(set(group)) == 1:
+            continue
+        what = SPLITS[split]
+        sets = {}
+        for run, g in zip(runs, group):
+            sets.setdefault(g, []).append(run)
+        listed = "; ".join(", ".join(f"`{r.name}`" for r in same) + _set_size(same[0], what)
+                           for same in sets.values())
+        files = "data.train, data.validation" if split == "val" else "data.test"
+        told = (f" (told by their configs' {files} and data.keys: a run.json written before "
+                "acefit recorded the sets holds none)" if from_configs else "")
+        notes.append(f"the runs' {what} sets differ (by set: {listed}){told}, so their "
+                     f"{what} errors are not comparable: bold in the {what} columns marks the "
+                     "best among the runs on one set"
+                     + ("; no paired differences" if split == "test" else ""))
+    return notes
+
+
+def _set_size(run, what) -> str:
+    n = ((run.data_sets or {}).get(what) or {}).get("configurations")
+    return "" if n is None else f": {n} configurations"
+
+
 def _fmt(v, digits):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
-def markdown_table(rows, many_runs: bool) -> str:
+def markdown_table(rows, many_runs: bool, sets: dict | None = None) -> str:
+    """The comparison table; in bold the best of each error column in a budget, among the
+    rows of the runs on one set (``sets``: run name -> {split: its :func:`set_groups`
+    index}; None: every run on one)."""
     head = ["budget"] + (["run"] if many_runs else []) + ["solver", "active", "val loss",
                                                           "E MAE val", "E MAE test",
                                                           "E RMSE test", "F MAE val",
@@ -242,15 +305,22 @@ def markdown_table(rows, many_runs: bool) -> str:
     digits = {"E": 2, "F": 4, "S": 3}
     for budget in dict.fromkeys(r["budget"] for r in rows):
         group = [r for r in rows if r["budget"] == budget]
-        best = {k: min((r[k] for r in group if r[k] is not None), default=None) for k in keys}
+        best, count = {}, {}          # (column, set) -> the best value, and of how many
+        for r in group:
+            for (s, _, _), k in zip(_COLUMNS, keys):
+                at = (k, (sets or {}).get(r["run"], {}).get(s))
+                if r[k] is not None:
+                    best[at] = min(best.get(at, r[k]), r[k])
+                    count[at] = count.get(at, 0) + 1
         for r in group:
             cells = ["any" if budget is None else f"≤ {budget}"]
             cells += [r["run"]] if many_runs else []
             cells += [r["solver"], str(r["n_active"]), _fmt(r["val_loss"], 5)]
             for (s, q, st), k in zip(_COLUMNS, keys):
                 text = _fmt(r[k], digits[q])
-                cells.append(f"**{text}**" if r[k] is not None and r[k] == best[k]
-                             and len(group) > 1 else text)
+                at = (k, (sets or {}).get(r["run"], {}).get(s))
+                cells.append(f"**{text}**" if r[k] is not None and r[k] == best[at]
+                             and count[at] > 1 else text)
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -264,7 +334,8 @@ def paired_rows(runs, *, resamples: int = 10000) -> list[dict]:
     from acefit.metrics import ConfigurationErrors, bootstrap_differences
 
     records = [r.test_errors for r in runs]
-    if len(runs) < 2 or any(rec is None for rec in records):
+    if len(runs) < 2 or any(rec is None for rec in records) \
+            or len(set(set_groups(runs, "test")[0])) > 1:
         return []
     first = records[0]
     if any(rec["configurations"] != first["configurations"] or rec["counts"] != first["counts"]
@@ -476,12 +547,13 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     -------
     dict
         ``{"table": markdown, "rows": [...], "paired": [...], "files": [paths],
-        "notes": [the runs left off the learning curves]}``.
+        "notes": [...]}``: the notes say whose validation or test sets differ
+        (:func:`set_groups`) and which runs the learning curves leave off.
     """
 
     runs = [load_run(d) for d in run_dirs]
     names = [r.name for r in runs]
-    if len(set(names)) != len(names):  # two runs with one name: tell them apart by folder
+    if len(set(names)) != len(names):  # folders of one name: tell them apart by their paths
         for r in runs:
             r.name = str(r.directory)
     if budgets is None:
@@ -494,7 +566,11 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     split, notes = curve_split(runs, split)     # before anything is written
     out = make_folder(out_dir, "output folder")
     rows = comparison_rows(runs, budgets)
-    table = markdown_table(rows, many_runs=len(runs) > 1)
+    groups = {which: set_groups(runs, which) for which in ("val", "test")}
+    set_notes = _set_notes(runs, groups)
+    table = markdown_table(rows, many_runs=len(runs) > 1,
+                           sets={r.name: {which: groups[which][0][i] for which in groups}
+                                 for i, r in enumerate(runs)})
     paired = paired_rows(runs)
     curve = learning_curve_png(runs, out, split)
     selection = basis_selection_png(runs, out)
@@ -502,14 +578,19 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         "# acefit compare",
         "",
         "Runs: " + ", ".join(f"`{r.name}` ({r.directory}"
+                             + ("" if r.config_name in (None, r.name)
+                                else f", its config's name {r.config_name!r}")
                              + ("" if r.finished else ", unfinished") + ")" for r in runs),
         "",
         "For each size budget, every solver's checkpoint that its fit selects: the best "
         f"{_rule_text(runs)} among those with at most that many active functions. Bold: best "
-        "in the budget. Units: E meV/atom, F eV/Å (per component), S GPa.",
+        "in the budget" + (" among the runs on one set" if set_notes else "") + ". Units: "
+        "E meV/atom, F eV/Å (per component), S GPa.",
         "",
         table,
         "",
+        *[f"Note: {note}." for note in set_notes],
+        *([""] if set_notes else []),
         *(_reading_note(runs)),
         *([f"Paired on the same {len(runs[0].test_errors['configurations'])} test "
            f"configurations: each run's selected checkpoint minus `{runs[0].name}`'s (same "
@@ -520,7 +601,9 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         f"![learning curves]({curve.name})",
         "",
         f"Learning curves: {SPLITS[split]} errors against the number of active functions."
-        + "".join(f" Note: {note}." for note in notes),
+        + "".join(f" Note: {note}." for note in notes)
+        + (f" Note: the runs' {SPLITS[split]} sets differ (see the note under the table)."
+           if split in groups and len(set(groups[split][0])) > 1 else ""),
         "",
         f"![basis selection]({selection.name})",
         "",
@@ -533,6 +616,6 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     write_text(md_path, md)
     json_path = out / "compare.json"
     write_json(json_path, {"runs": [str(r.directory) for r in runs], "split": split,
-                           "rows": rows, "paired": paired})
+                           "rows": rows, "paired": paired, "notes": set_notes + notes})
     return {"table": table, "rows": rows, "paired": paired,
-            "files": [md_path, json_path, curve, selection], "notes": notes}
+            "files": [md_path, json_path, curve, selection], "notes": set_notes + notes}

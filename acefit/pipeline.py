@@ -7,7 +7,8 @@ Stages, each resumable (an interrupted run continues where it stopped)::
 
 Run directory (``output.directory``)::
 
-    run.json            status (running / finished), config hash, times
+    run.json            status (running / finished), config hash, times, and which
+                        validation and test configurations the run has (their hash)
     config.yaml         the validated config with every default filled
     basis_functions.json  (centre, order, factors (z, n, l), kind) of every basis column
     acefit.log          everything that happened, with times
@@ -100,6 +101,16 @@ def timestamp() -> str:
     """Now, in UTC, as ISO 8601 with milliseconds (the run's and report's stamps)."""
     # milliseconds: runs started side by side must be orderable by their stamps
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def data_set_record(data) -> dict:
+    """The validation and test configurations of a run, in ``run.json``: their number
+    and the hash of their structures and labels (:func:`acefit.cache.configs_hash`), so
+    that ``acefit compare`` compares the errors only of runs on one set."""
+    from acefit.cache import configs_hash
+
+    return {name: {"configurations": len(configs), "hash": configs_hash(configs)}
+            for name, configs in (("validation", data.val), ("test", data.test))}
 
 
 def config_hash(cfg: dict) -> str:
@@ -1198,6 +1209,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         timings["load"] = time.perf_counter() - t
         log.info("data: %d training, %d validation, %d test configurations", len(data.train),
                  len(data.val), len(data.test))
+        state["data_sets"] = data_set_record(data)      # for compare: which runs share a set
+        write_json(run_dir / RUN_FILES["state"], state)
 
         t = time.perf_counter()
         basis = build_basis(cfg, data.train)

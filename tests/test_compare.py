@@ -35,11 +35,14 @@ def test_compare_two_runs_writes_png_and_markdown(two_runs, tmp_path, capsys):
         data = (out / png).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 10_000
     md = (out / "compare.md").read_text()
-    assert "![learning curves](learning_curve.png)" in md and "| ≤ 5 | sparse | asp |" in md
-    assert "| ≤ 10 | dense | blr |" in md and printed.startswith("| budget | run | solver |")
+    assert "![learning curves](learning_curve.png)" in md and "| ≤ 5 | run_a | asp |" in md
+    assert "| ≤ 10 | run_b | blr |" in md and printed.startswith("| budget | run | solver |")
+    # named by their folders, the config's name beside (walk-through 2, finding 6: a run
+    # fitted with -o runs/alcu2 was 'alcu', its config's name)
+    assert f"`run_a` ({two_runs[0]}, its config's name 'sparse')" in md
     rows = json.loads((out / "compare.json").read_text())["rows"]
-    assert {(r["run"], r["solver"]) for r in rows} == {("sparse", "asp"), ("sparse", "omp"),
-                                                      ("dense", "omp"), ("dense", "blr")}
+    assert {(r["run"], r["solver"]) for r in rows} == {("run_a", "asp"), ("run_a", "omp"),
+                                                      ("run_b", "omp"), ("run_b", "blr")}
     assert all(r["n_active"] <= r["budget"] for r in rows)
     # the bold entry of each error column is the smallest in its budget
     for budget in (5, 10):
@@ -61,13 +64,13 @@ def test_runs_on_one_test_set_are_compared_pairwise(two_runs, tmp_path):
     shared = sorted(set(selected[0]) & set(selected[1]), key=str)
     assert shared and [(r["budget"], r["solver"]) for r in out["paired"]] == shared
     for r in out["paired"]:
-        assert (r["run"], r["reference"]) == ("dense", "sparse")
+        assert (r["run"], r["reference"]) == ("run_b", "run_a")
         b, a = (sel[r["budget"], r["solver"]]["errors"]["test"]["all"] for sel in selected[::-1])
         for q in ("E", "F"):
             assert r[q]["mae"] == pytest.approx(b[q]["mae"] - a[q]["mae"], abs=1e-9)
             assert r[q]["se"] > 0 and r[q]["low"] <= r[q]["mae"] <= r[q]["high"]
     md = (tmp_path / "cmp" / "compare.md").read_text()
-    assert "Paired on the same" in md and "| ≤ 10 | omp | dense |" in md
+    assert "Paired on the same" in md and "| ≤ 10 | omp | run_b |" in md
     # another test set (here: one configuration renamed) is not paired
     other = tmp_path / "other"
     shutil.copytree(two_runs[1], other)
@@ -96,7 +99,7 @@ def test_runs_without_the_errors_of_the_learning_curve(two_runs, tmp_path, capsy
     # no run has them: refused, before anything is written
     assert main(["compare", str(no_test), "--set", "test", "-o", str(tmp_path / "c1")]) == 2
     assert capsys.readouterr().err == ("acefit: error: set 'test': no run has test errors "
-                                       "(sparse has val, train); allowed: val or train\n")
+                                       "(no_test has val, train); allowed: val or train\n")
     assert not (tmp_path / "c1").exists()
     # some have them: the others are left off the curves, with a note
     with warnings.catch_warnings(record=True) as caught:
@@ -104,7 +107,7 @@ def test_runs_without_the_errors_of_the_learning_curve(two_runs, tmp_path, capsy
         assert main(["compare", str(no_test), str(two_runs[1]), "--set", "test", "-o",
                      str(tmp_path / "c2")]) == EXIT_OK
     assert not [w for w in caught if "legend" in str(w.message)]
-    note = "sparse has no test errors (it has val, train): not on the learning curves"
+    note = "no_test has no test errors (it has val, train): not on the learning curves"
     assert f"\nnote: {note}\n" in capsys.readouterr().out
     assert f"Note: {note}." in (tmp_path / "c2" / "compare.md").read_text()
     # by default the first set every run has
@@ -271,5 +274,97 @@ def test_runs_that_read_their_stresses_differently_are_noted(two_runs, tmp_path)
     compare_runs([two_runs[0], other], tmp_path / "differ")
     text = (tmp_path / "differ" / "compare.md").read_text()
     assert ("Note: the runs read their stress labels differently (data.stress_reading: "
-            "`sparse` as labelled; `dense` {default: negated}), so their S errors are against "
+            "`run_a` as labelled; `run_b` {default: negated}), so their S errors are against "
             "different labels") in text
+
+
+def _bold_cells(md, column):
+    """{(budget, run, solver): whether the comparison table's ``column`` cell is bold}."""
+    table = md.split("\n\n| budget | run | solver |", 1)[1].split("\n\n", 1)[0]
+    lines = ("| budget | run | solver |" + table).splitlines()
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    out = {}
+    for line in lines[2:]:
+        cells = dict(zip(head, (c.strip() for c in line.strip("|").split("|"))))
+        out[cells["budget"], cells["run"], cells["solver"]] = cells[column].startswith("**")
+    return out
+
+
+def test_runs_on_other_validation_sets_are_not_ranked_together(two_runs, small_data,  # noqa: F811
+                                                                tmp_path):
+    """Walk-through 2, finding 6: runs validated on other configurations stood in one
+    table with the best validation error in bold across them, without a word."""
+    import shutil
+
+    from acefit.compare import compare_runs
+
+    seed2 = tmp_path / "seed2"
+    assert fit(tiny_config(tmp_path, small_data), seed2, "--set",
+               "data.validation.seed=2") == EXIT_OK
+    sets = [json.loads((run / "run.json").read_text())["data_sets"]
+            for run in (*two_runs, seed2)]
+    assert sets[0] == sets[1] and sets[0]["test"] == sets[2]["test"]
+    assert sets[0]["validation"]["hash"] != sets[2]["validation"]["hash"]
+    n = sets[0]["validation"]["configurations"]
+    assert n == sets[2]["validation"]["configurations"] > 0
+
+    out = compare_runs([two_runs[0], seed2], tmp_path / "cmp")
+    note = (f"the runs' validation sets differ (by set: `run_a`: {n} configurations; "
+            f"`seed2`: {n} configurations), so their validation errors are not comparable: "
+            "bold in the validation columns marks the best among the runs on one set")
+    assert out["notes"] == [note]
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert f"Note: {note}." in md and "Note: the runs' validation sets differ (see" not in md
+    assert out["paired"]                                # one test set: still paired
+    # the best of each run in the validation columns, of both in the test columns
+    for column, key, per_run in (("E MAE val", "val_E_mae", True),
+                                 ("F MAE val", "val_F_mae", True),
+                                 ("E MAE test", "test_E_mae", False)):
+        bold = _bold_cells(md, column)
+        for r in out["rows"]:
+            rivals = [o[key] for o in out["rows"] if o["budget"] == r["budget"]
+                      and (o["run"] == r["run"] or not per_run)]
+            budget = "any" if r["budget"] is None else f"≤ {r['budget']}"
+            assert bold[budget, r["run"], r["solver"]] == (r[key] == min(rivals)), (column, r)
+    # on one set (the fixture's runs: other solvers, one split), no note
+    assert compare_runs(two_runs, tmp_path / "same")["notes"] == []
+
+    # runs from before run.json recorded the sets: their configs tell
+    old = []
+    for run in (two_runs[0], two_runs[1], seed2):
+        copy = tmp_path / "old" / run.name
+        shutil.copytree(run, copy)
+        state = json.loads((copy / "run.json").read_text())
+        del state["data_sets"]
+        (copy / "run.json").write_text(json.dumps(state))
+        old.append(copy)
+    assert compare_runs(old[:2], tmp_path / "old_same")["notes"] == []
+    out = compare_runs([old[0], old[2]], tmp_path / "old_differ")
+    assert out["notes"] == [
+        "the runs' validation sets differ (by set: `run_a`; `seed2`) (told by their configs' "
+        "data.train, data.validation and data.keys: a run.json written before acefit "
+        "recorded the sets holds none), so their validation errors are not comparable: bold "
+        "in the validation columns marks the best among the runs on one set"]
+    assert out["paired"]
+
+
+def test_runs_on_other_test_sets_are_not_ranked_or_paired(two_runs, tmp_path):
+    """A test set of other labels under the same file and frame names (test_errors.json
+    alike) is another test set: no bold across the runs, no paired differences."""
+    import shutil
+
+    from acefit.compare import compare_runs
+
+    other = tmp_path / "relabelled"
+    shutil.copytree(two_runs[1], other)
+    state = json.loads((other / "run.json").read_text())
+    state["data_sets"]["test"]["hash"] = "another"
+    (other / "run.json").write_text(json.dumps(state))
+    out = compare_runs([two_runs[0], other], tmp_path / "cmp")
+    n = state["data_sets"]["test"]["configurations"]
+    assert out["paired"] == [] and out["notes"] == [
+        f"the runs' test sets differ (by set: `run_a`: {n} configurations; `relabelled`: "
+        f"{n} configurations), so their test errors are not comparable: bold in the test "
+        "columns marks the best among the runs on one set; no paired differences"]
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "Note: the runs' test sets differ (see the note under the table)." in md
