@@ -368,3 +368,19 @@ def test_runs_on_other_test_sets_are_not_ranked_or_paired(two_runs, tmp_path):
         "columns marks the best among the runs on one set; no paired differences"]
     md = (tmp_path / "cmp" / "compare.md").read_text()
     assert "Note: the runs' test sets differ (see the note under the table)." in md
+
+
+def test_a_stress_reading_leaves_the_sets_one(small_data, tmp_path):  # noqa: F811
+    """data.stress_reading changes the stress labels on purpose (compare notes it): the
+    runs' validation and test sets stay one, their E and F errors comparable and paired;
+    another seed makes another validation set."""
+    from acefit.config import load_config
+    from acefit.pipeline import data_set_record, load_data
+
+    config = tiny_config(tmp_path, small_data)
+    plain = data_set_record(load_data(load_config(config)))
+    negated = load_data(load_config(config, ["data.stress_reading={default: negated}"]))
+    assert any(c.stress is not None for c in negated.test)
+    assert data_set_record(negated) == plain
+    other = data_set_record(load_data(load_config(config, ["data.validation.seed=2"])))
+    assert other["test"] == plain["test"] and other["validation"] != plain["validation"]
