@@ -300,10 +300,9 @@ def repulsion_setting(cfg: dict):
 
 def _shortest_distances(configs, cutoff: float) -> np.ndarray:
     """Each configuration's shortest interatomic distance below ``cutoff`` (inf: none)."""
-    from acefit.basis.neighbours import neighbour_pairs
+    from acefit.basis.neighbours import shortest_distance
 
-    return np.array([d.min() if len(d) else np.inf
-                     for d in (neighbour_pairs(c.atoms, cutoff)[3] for c in configs)])
+    return np.array([shortest_distance(c.atoms, cutoff) for c in configs])
 
 
 def _log_repulsion_reach(cfg: dict, data, nearest=None) -> None:
