@@ -578,9 +578,11 @@ def _export(args) -> int:
     print(f"{out['run']}: path {label}{solver}, step {out['step']}: "
           f"{out['n_active']} active functions")
     entry = out["entry"]
-    for q, unit, digits in (("E", "meV/atom", 3), ("F", "eV/Å", 4)):
-        print(f"  {q} MAE ({unit}): " + ", ".join(
-            f"{split} {_mae(entry, split, q, digits)}" for split in ("train", "val", "test")))
+    splits = ("train", "val", "test")
+    for q, unit, digits in (("E", "meV/atom", 3), ("F", "eV/Å", 4), ("S", "GPa", 3)):
+        maes = [_mae(entry, split, q, digits) for split in splits]
+        if q != "S" or any(m != "–" for m in maes):    # S only for a fit with stress rows
+            print(f"  {q} MAE ({unit}): " + ", ".join(map(" ".join, zip(splits, maes))))
     if out["e0_source"] != "report.json":
         print(f"  E0 {out['e0_source']}")
     if out["committee"]:

@@ -115,6 +115,29 @@ def test_a_negative_step_counts_from_the_end(run):
     assert (run / "potentials" / f"omp_step{info['step']}.h5").is_file()
 
 
+def test_the_printed_errors_include_the_stress_where_the_fit_has_stress_rows(run, tmp_path,
+                                                                            capsys):
+    """Walk-through 2 (session 31): export printed E and F MAE, not the S of report.md."""
+    entry = _steps(run, "omp")[8]
+    assert entry["val"]["all"]["S"]["n"] > 0
+    assert export(run, "--path", "omp", "--step", 8, "-o", tmp_path / "s") == EXIT_OK
+    out = capsys.readouterr().out
+    stress = {split: entry[split]["all"]["S"] for split in ("train", "val", "test")}
+    assert "  S MAE (GPa): " + ", ".join(
+        f"{split} {s['mae']:.3f}" + (f" ± {s['mae_se']:.3f}" if "mae_se" in s else "")
+        for split, s in stress.items()) in out
+    # a fit without stress rows: no S line (not one of dashes)
+    copy = _copy(run, tmp_path / "unstressed")
+    errors = json.loads((copy / "errors" / "omp.json").read_text())
+    for step in errors["steps"]:
+        for split in ("train", "val", "test"):
+            step[split]["all"]["S"] = {"mae": None, "rmse": None, "n": 0}
+    (copy / "errors" / "omp.json").write_text(json.dumps(errors))
+    assert export(copy, "--path", "omp", "--step", 8, "-o", tmp_path / "u") == EXIT_OK
+    out = capsys.readouterr().out
+    assert "  F MAE (eV/Å): " in out and "S MAE" not in out
+
+
 def test_a_step_not_selected_reproduces_its_test_errors_through_ase(run, small_data):  # noqa: F811
     chosen = {(s["label"], s["step"]) for s in _report(run)["selection"]["selected"]}
     step = 15
