@@ -151,9 +151,12 @@ def _parser() -> argparse.ArgumentParser:
                          "Elastic=swap_yz_xz, kbar); repeat for several groups")
     ev.add_argument("--predictions", type=_output_file(check_extxyz_path), default=None,
                     metavar="XYZ",
-                    help="write the configurations with their labels and every potential's "
-                         "predictions (extended XYZ, a .xyz or .extxyz file: <label>_energy, "
-                         "<label>_forces, <label>_stress)")
+                    help="write the configurations with their labels (ref_energy, "
+                         "ref_forces, ref_stress) and every potential's predictions, also of "
+                         "what a frame has no label of: <label>_energy (eV), <label>_forces "
+                         "(eV/Å) and, for every frame whose cell has a volume along a "
+                         "periodic direction, <label>_stress (eV/Å³, ASE sign, Voigt) "
+                         "(extended XYZ, a .xyz or .extxyz file)")
     ev.add_argument("--plot", type=_output_file(check_figure_path), default=None,
                     metavar="FILE",
                     help="write parity plots: predicted against reference energy per atom, "

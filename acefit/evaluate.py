@@ -71,6 +71,11 @@ class Evaluation:
     committee_by_config_type : list of (dict or None)
         The same per ``config_type``
         (:func:`acefit.metrics.committee_calibration_by_config_type`).
+    unlabelled : list of dict
+        Per configuration, the potentials' predictions of what it has no label of (none
+        in ``rows``), a column per potential: ``energy`` (k,) eV, ``forces`` (atoms, 3, k)
+        eV/Å, ``stress`` (6, k) eV/Å³ (ASE sign, Voigt; NaN where the cell has no volume:
+        no periodic direction), for :func:`write_predictions`.
     """
 
     labels: list
@@ -82,6 +87,7 @@ class Evaluation:
     ms_per_atom: list
     committee: list
     committee_by_config_type: list
+    unlabelled: list
 
     def to_dict(self) -> dict:
         return {"units": self.errors[0]["units"], "potentials": [
@@ -95,13 +101,16 @@ class Evaluation:
             "configurations": [cfg.where for cfg in self.configs]}
 
 
-def prediction_rows(potentials, configs, seconds=None, progress=None) -> DesignBlock:
+def prediction_rows(potentials, configs, seconds=None, progress=None,
+                    unlabelled=None) -> DesignBlock:
     """Rows of ``configs`` whose column j is potential j's prediction of each label.
 
     ``y`` holds the labels as they are (total energy, forces, virial) and ``A`` the
     predictions of the whole models, so ``A[:, j] - y`` is potential j's residual.
     ``seconds``, a list with one number per potential, gains the wall time of each
     potential's calls. ``progress``: a progress bar (None: when stderr is a terminal).
+    ``unlabelled``, a list, gains per configuration the predictions of what it has no
+    label of (:attr:`Evaluation.unlabelled`).
     """
     configs = list(configs)
     if not configs:
@@ -117,12 +126,14 @@ def prediction_rows(potentials, configs, seconds=None, progress=None) -> DesignB
     blocks = []
     with bar(len(configs), "evaluate", unit="cfg", enabled=progress) as pbar:
         for i, cfg in enumerate(configs):
-            blocks.append(_config_predictions(potentials, cfg, i, as_given, weights, seconds))
+            blocks.append(_config_predictions(potentials, cfg, i, as_given, weights, seconds,
+                                              unlabelled))
             pbar.update(1)
     return DesignBlock.concatenate(blocks)
 
 
-def _config_predictions(potentials, cfg, index, as_given, weights, seconds) -> DesignBlock:
+def _config_predictions(potentials, cfg, index, as_given, weights, seconds,
+                        unlabelled) -> DesignBlock:
     """The rows of one configuration, a column per potential (:func:`prediction_rows`)."""
     if cfg.energy is None and cfg.forces is None and cfg.stress is None:
         raise ValueError(f"{cfg.where}: no energy, forces or stress label to compare with")
@@ -135,6 +146,10 @@ def _config_predictions(potentials, cfg, index, as_given, weights, seconds) -> D
     values = SimpleNamespace(energy=np.array([p[0] for p in predicted]),
                              forces=np.stack([p[2] for p in predicted], axis=-1),
                              stress=np.stack([p[3] for p in predicted], axis=-1))
+    if unlabelled is not None:      # no copy of what the rows hold (forces: the bulk)
+        unlabelled.append({name: getattr(values, name)
+                           for name in ("energy", "forces", "stress")
+                           if getattr(cfg, name) is None})
     return config_rows(values, cfg, weights, as_given, index)
 
 
@@ -167,8 +182,8 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     if len(labels) != len(potentials):
         raise ValueError(f"{len(labels)} labels for {len(potentials)} potentials")
     configs = list(configs)
-    seconds = [0.0] * len(potentials)
-    rows = prediction_rows(potentials, configs, seconds, progress)
+    seconds, unlabelled = [0.0] * len(potentials), []
+    rows = prediction_rows(potentials, configs, seconds, progress, unlabelled)
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     ms_per_atom = [1e3 * t / n_atoms for t in seconds]
     errors = errors_of_predictions(rows, rows.A)
@@ -198,7 +213,7 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
         committee.append(calibration_of_rows(rows, error, sd))
         committee_by_type.append(calibration_of_rows(rows, error, sd, by_config_type=True))
     return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom,
-                      committee, committee_by_type)
+                      committee, committee_by_type, unlabelled)
 
 
 def _add_errors_by_element(errors, rows, configs, resamples, seed) -> None:
@@ -249,8 +264,10 @@ def _committee_spread_blocks(potential, configs):
 def write_predictions(path, evaluation: Evaluation) -> Path:
     """Extended XYZ of the configurations with their labels and every potential's
     predictions, for parity plots elsewhere: ``<label>_energy`` (eV), ``<label>_stress``
-    (eV/Å³, Voigt) in ``info``, ``<label>_forces`` (eV/Å) in ``arrays`` (written
-    atomically; ``path`` ends in .xyz or .extxyz: :func:`acefit.atomic.write_extxyz`)."""
+    (eV/Å³, ASE sign, Voigt) in ``info``, ``<label>_forces`` (eV/Å) in ``arrays``;
+    predictions also of what a configuration has no label of (a stress wherever the cell
+    has a volume along a periodic direction). Written atomically; ``path`` ends in .xyz
+    or .extxyz (:func:`acefit.atomic.write_extxyz`)."""
     from acefit.atomic import check_extxyz_path, write_extxyz
 
     check_extxyz_path(path)             # before the frames are made
@@ -266,15 +283,18 @@ def write_predictions(path, evaluation: Evaluation) -> Path:
         if cfg.stress is not None:
             atoms.info["ref_stress"] = np.asarray(cfg.stress, dtype=float)
         mine = rows.config == i
+        kind, unlabelled = rows.kind[mine], evaluation.unlabelled[i]
         for j, label in enumerate(evaluation.labels):
             pred = rows.A[mine, j]
-            kind = rows.kind[mine]
-            if cfg.energy is not None:
-                atoms.info[f"{label}_energy"] = float(pred[kind == "E"][0])
-            if cfg.forces is not None:
-                atoms.arrays[f"{label}_forces"] = pred[kind == "F"].reshape(-1, 3)
-            if cfg.stress is not None:
-                atoms.info[f"{label}_stress"] = -pred[kind == "V"] / cfg.volume
+            energy = unlabelled["energy"][j] if "energy" in unlabelled \
+                else pred[kind == "E"][0]
+            atoms.info[f"{label}_energy"] = float(energy)
+            atoms.arrays[f"{label}_forces"] = unlabelled["forces"][..., j] \
+                if "forces" in unlabelled else pred[kind == "F"].reshape(-1, 3)
+            stress = unlabelled["stress"][:, j] if "stress" in unlabelled \
+                else -pred[kind == "V"] / cfg.volume
+            if np.all(np.isfinite(stress)):       # NaN: a cell without a volume
+                atoms.info[f"{label}_stress"] = stress
         frames.append(atoms)
     return write_extxyz(path, frames)
 

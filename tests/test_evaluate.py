@@ -138,23 +138,37 @@ def test_an_element_without_force_labels_has_no_row(configs, basis):
 
 
 def test_predictions_file_holds_labels_and_predictions(tmp_path, configs, basis):
+    """Every potential's energy, forces and (where the cell has a volume) stress, also of
+    frames without that label (walk-through 2: a periodic frame without a stress label got
+    no model stress)."""
     pot, _ = _potential(basis, 5, repulsion=ZBL(inner=1.0, outer=2.3))
-    result = evaluate([pot], configs, ["fit"], resamples=50)
+    cluster = configs[0].atoms.copy()
+    cluster.pbc = False       # a cell, but no periodic direction: no stress
+    mixed = [*configs, dataclasses.replace(configs[1], forces=None),
+             dataclasses.replace(configs[2], energy=None, stress=None),
+             dataclasses.replace(configs[0], atoms=cluster, stress=None)]
+    assert configs[4].stress is None
+    result = evaluate([pot], mixed, ["fit"], resamples=50)
     frames = ase.io.read(write_predictions(tmp_path / "pred.xyz", result), ":")
-    assert len(frames) == len(configs)
-    for cfg, frame in zip(configs, frames):
+    assert len(frames) == len(mixed)
+    for cfg, frame in zip(mixed, frames):
         atoms = cfg.atoms.copy()
         atoms.calc = ACECalculator(pot)
         assert frame.info["fit_energy"] == pytest.approx(atoms.get_potential_energy(), rel=1e-12)
         # per-atom arrays: extended XYZ's fixed format, 8 decimals
         np.testing.assert_allclose(frame.arrays["fit_forces"], atoms.get_forces(), atol=1e-8)
-        assert frame.info["ref_energy"] == pytest.approx(cfg.energy, rel=1e-14)
-        np.testing.assert_allclose(frame.arrays["ref_forces"], cfg.forces, atol=1e-8)
-        if cfg.stress is None:
-            assert "fit_stress" not in frame.info
-        else:
+        for key, label in (("ref_energy", cfg.energy), ("ref_forces", cfg.forces),
+                           ("ref_stress", cfg.stress)):
+            stored = frame.arrays.get(key, frame.info.get(key))
+            if label is None:
+                assert stored is None
+            else:
+                np.testing.assert_allclose(stored, label, rtol=1e-14, atol=1e-8)
+        if atoms.pbc.any():
             np.testing.assert_allclose(frame.info["fit_stress"], atoms.get_stress(),
                                        rtol=1e-9, atol=1e-14)
+        else:
+            assert "fit_stress" not in frame.info
         assert frame.info["config_type"] == cfg.config_type
 
 
