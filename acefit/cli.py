@@ -163,7 +163,9 @@ def _parser() -> argparse.ArgumentParser:
                          "force and stress components, in the format the suffix names (.png, "
                          ".pdf, .svg, ...)")
     ev.add_argument("--json", type=_output_file(), default=None, metavar="FILE",
-                    help="write the errors as JSON")
+                    help="write the errors as JSON; per potential whose run is known, also "
+                         "the configurations of --data that are the run's training or "
+                         "validation data (fitted_data: run, count, configurations)")
     ev.add_argument("--worst", type=_count, default=5, metavar="N",
                     help="list the N configurations with the largest energy error per atom "
                          "of the first potential (default 5; 0: none)")
@@ -675,7 +677,8 @@ def _evaluate(args) -> int:
           + ", ".join(str(f) for f in args.data)
           + ". MAE ± bootstrap standard error over the configurations, and RMSE: "
             "E meV/atom, F eV/Å, S GPa.")
-    for note in notes + _fitted_data_notes(args.potentials, potentials, labels, configs):
+    fitted_data = _fitted_data(args.potentials, potentials, configs)
+    for note in notes + _fitted_data_notes(fitted_data, labels, len(configs)):
         print(note)
     for line in _stress_check_notes(configs):
         print(line)
@@ -721,41 +724,60 @@ def _evaluate(args) -> int:
         from acefit.atomic import write_json
 
         record = result.to_dict()
-        record["potentials"] = [{"file": str(f), **p}
-                                for f, p in zip(files, record["potentials"])]
+        record["potentials"] = [{"file": str(f), **p, "fitted_data": d}
+                                for f, p, d in zip(files, record["potentials"], fitted_data)]
         written.append(write_json(args.json, record))
     if written:
         print("\n" + "\n".join(f"wrote {path}" for path in written))
     return EXIT_OK
 
 
-def _fitted_data_notes(paths, potentials, labels, configs, shown: int = 3) -> list[str]:
-    """A line per run of ``potentials`` (where known, :func:`acefit.runs.potential_run`)
-    whose training or validation files hold configurations of ``configs`` (the same
-    structure, :func:`acefit.data.structure_key`): their errors measure the fit, not the
-    prediction. How many, and the first ``shown`` by file and frame."""
+def _fitted_data(paths, potentials, configs) -> list:
+    """Per potential, None where its run is not known (:func:`acefit.runs.potential_run`),
+    else the record of its run (one dict shared by the potentials of a run): ``run``,
+    ``count`` and ``configurations`` (file and frame) of ``configs`` that are the run's
+    training or validation data (the same structure, :func:`acefit.data.structure_key`),
+    both None when ``missing_files`` names data files of the run that are gone."""
     from acefit.data import structure_key
     from acefit.query import labelled_structures
     from acefit.runs import potential_run, run_data_files
 
-    runs = {}       # real path -> (the run directory as first named, its potentials)
-    for path, pot, label in zip(paths, potentials, labels):
+    found, runs, keys = [], {}, None     # runs: real path -> record
+    for path, pot in zip(paths, potentials):
         run = potential_run(path, pot)
-        if run is not None:
-            runs.setdefault(os.path.realpath(run), (run, []))[1].append(label)
-    lines, keys = [], None
-    for run, names in runs.values():
-        files = run_data_files(run, ("train", "validation"))
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing:
-            lines.append(f"note: the data of run {run} ({', '.join(missing)}) are not there "
-                         "any more: whether --data holds its configurations is not known.")
+        if run is None:
+            found.append(None)
             continue
-        fitted = labelled_structures(files, name="data file of the run")
-        keys = keys or [structure_key(cfg.atoms) for cfg in configs]
-        seen = [cfg.where for cfg, key in zip(configs, keys) if key in fitted]
-        if seen:
-            lines.append(f"note: {len(seen)} of {len(configs)} configurations of --data are "
+        if os.path.realpath(run) not in runs:
+            files = run_data_files(run, ("train", "validation"))
+            missing = [str(f) for f in files if not f.is_file()]
+            seen = None
+            if not missing:
+                fitted = labelled_structures(files, name="data file of the run")
+                keys = keys or [structure_key(cfg.atoms) for cfg in configs]
+                seen = [cfg.where for cfg, key in zip(configs, keys) if key in fitted]
+            runs[os.path.realpath(run)] = {
+                "run": str(run), "count": None if seen is None else len(seen),
+                "configurations": seen, "missing_files": missing}
+        found.append(runs[os.path.realpath(run)])
+    return found
+
+
+def _fitted_data_notes(found, labels, n_configs: int, shown: int = 3) -> list[str]:
+    """A line per run of :func:`_fitted_data`'s records ``found`` (one per potential, named
+    by ``labels``) whose training or validation files hold configurations of the
+    ``n_configs`` of --data: their errors measure the fit, not the prediction. How many,
+    and the first ``shown`` by file and frame; or that the run's data files are gone."""
+    lines = []
+    for record in {id(r): r for r in found if r is not None}.values():
+        names = [label for label, r in zip(labels, found) if r is record]
+        run, seen = record["run"], record["configurations"]
+        if seen is None:
+            lines.append(f"note: the data of run {run} ({', '.join(record['missing_files'])}) "
+                         "are not there any more: whether --data holds its configurations "
+                         "is not known.")
+        elif seen:
+            lines.append(f"note: {len(seen)} of {n_configs} configurations of --data are "
                          f"training or validation data of run {run} ({', '.join(names)}): "
                          "their errors measure the fit, not the prediction (first: "
                          + "; ".join(seen[:shown]) + ("; ..." if len(seen) > shown else "")

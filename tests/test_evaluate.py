@@ -537,19 +537,28 @@ def test_cli_says_when_the_data_are_the_runs_own(tmp_path, run, small_data, caps
     ase.io.write(mixed, test[:2] + train[3:7])
     asp = run / "potentials" / "asp_t10.h5"
     args = ["--resamples", "10", "--worst", "0"]
-    assert main(["evaluate", str(run), str(asp), "--data", str(mixed), *args]) == EXIT_OK
+    record = tmp_path / "errors.json"
+    assert main(["evaluate", str(run), str(asp), "--data", str(mixed), *args,
+                 "--json", str(record)]) == EXIT_OK
     out = capsys.readouterr().out
     assert out.count("training or validation data") == 1    # once per run
     assert (f"note: 4 of 6 configurations of --data are training or validation data of run "
             f"{run} (run, asp_t10): their errors measure the fit, not the prediction (first: "
             f"{mixed}, frame 2; {mixed}, frame 3; {mixed}, frame 4; ...).") in out
+    # and in the JSON (walk-through 2: only the terminal said so)
+    expected = {"run": str(run), "count": 4, "missing_files": [],
+                "configurations": [f"{mixed}, frame {i}" for i in range(2, 6)]}
+    assert [p["fitted_data"] for p in json.loads(record.read_text())["potentials"]] \
+        == [expected, expected]
     # the run's test data, or a potential whose run is not known: nothing to say
     assert main(["evaluate", str(run), "--data", str(small_data / "test.xyz"), *args]) == 0
     assert "training or validation data" not in capsys.readouterr().out
     alone = tmp_path / "alone.h5"
     shutil.copy(asp, alone)
-    assert main(["evaluate", str(alone), "--data", str(mixed), *args]) == EXIT_OK
+    assert main(["evaluate", str(alone), "--data", str(mixed), *args,
+                 "--json", str(record)]) == EXIT_OK
     assert "training or validation data" not in capsys.readouterr().out
+    assert json.loads(record.read_text())["potentials"][0]["fitted_data"] is None
     # a run whose data files are gone: said, not guessed
     moved = tmp_path / "moved"
     shutil.copytree(run, moved, ignore=shutil.ignore_patterns("cache"))
@@ -557,7 +566,10 @@ def test_cli_says_when_the_data_are_the_runs_own(tmp_path, run, small_data, caps
     (moved / "config.yaml").write_text(text.replace(str(small_data / "train.xyz"),
                                                     str(tmp_path / "gone.xyz")))
     assert main(["evaluate", str(moved / "potentials" / "asp_t10.h5"), "--data", str(mixed),
-                 *args]) == EXIT_OK
+                 *args, "--json", str(record)]) == EXIT_OK
     assert f"note: the data of run {moved} ({tmp_path / 'gone.xyz'}) are not there any " \
            "more: whether --data holds its configurations is not known." in \
            capsys.readouterr().out
+    assert json.loads(record.read_text())["potentials"][0]["fitted_data"] == {
+        "run": str(moved), "count": None, "configurations": None,
+        "missing_files": [str(tmp_path / "gone.xyz")]}
