@@ -369,6 +369,17 @@ def _key_argument(label: str) -> str:
     return f"{label}_key"
 
 
+def _key_setting(name: str, key: str) -> str:
+    """The key option ``name`` set to ``key`` in that option's own syntax: a command
+    line's (``--energy-key REF_energy``), a config's (``data.keys.energy: REF_energy``) or
+    a keyword argument's (``energy_key='REF_energy'``)."""
+    if name.startswith("--"):
+        import shlex
+
+        return f"{name} {shlex.quote(key)}"
+    return f"{name}: {key}" if "." in name else f"{name}={key!r}"
+
+
 def read_configurations(files, keys=None, require=(), option=_key_argument,
                         frames=None, found=None) -> list[LabelledConfig]:
     """The labelled configurations of several files, in order.
@@ -431,7 +442,7 @@ def check_required_keys(require, keys: dict, found: dict, option=_key_argument) 
     for label in require:
         if keys.get(label) is not None and label not in found.get("labels", ()):
             where = "; ".join(found.get("keys", []))
-            raise ValueError(f"{option(label)} = {keys[label]!r} is in no frame; "
+            raise ValueError(f"{option(label)}: key {keys[label]!r} is in no frame; "
                              f"keys there: {where}")
 
 
@@ -765,7 +776,7 @@ def _no_label(atoms, where, keys, option) -> str:
                       for label, k in found.items())
     # only a key named for its label is offered as one: an MD frame's step or time has
     # an energy's shape, its velocities the forces'
-    use = ", ".join(f"{option(label)} = {k[0]!r}" for label, k in found.items()
+    use = ", ".join(_key_setting(option(label), k[0]) for label, k in found.items()
                     if k[0] == LABEL_KEYS[label] or _named_for(k[0], label))
     if not use:
         return (f"{text}; keys of this frame of a label's shape, none named like a label "

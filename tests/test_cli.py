@@ -978,7 +978,7 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
         "  validation:", "  keys: {forces: force}\n  validation:"))
     assert fit(config, tmp_path / "forces" / "run") == EXIT_ERROR
     err = capsys.readouterr().err
-    assert "data.keys.forces = 'force' is in no frame" in err and "train.xyz" in err
+    assert "data.keys.forces: key 'force' is in no frame" in err and "train.xyz" in err
     assert "calculator results: energy, forces, stress" in err
     # a selection metric of a quantity the validation data lack: nothing would be exported
     config = tiny_config(tmp_path / "metric", small_data)

@@ -199,12 +199,16 @@ def test_a_frame_without_labels_names_the_keys_it_has_and_the_options(tmp_path, 
         f"{path}, frame 0: no label found (looked for energy 'energy', forces 'forces', "
         "stress 'stress' in calculator results, info and arrays); keys of this frame that "
         "look like labels: energy: REF_energy, step; forces: REF_forces; virial: REF_virial; "
-        "allowed: energy_key = 'REF_energy', forces_key = 'REF_forces', virial_key = "
-        "'REF_virial'")
-    # named as the caller's options are (a config's data.keys, evaluate's --energy-key)
-    with pytest.raises(ValueError, match=r"allowed: data\.keys\.energy = 'REF_energy', "
-                                         r"data\.keys\.forces = 'REF_forces'"):
+        "allowed: energy_key='REF_energy', forces_key='REF_forces', "
+        "virial_key='REF_virial'")
+    # named as the caller's options are, in their own syntax (a config's data.keys,
+    # evaluate's --energy-key: not "--energy-key = 'REF_energy'", walk-through 2)
+    with pytest.raises(ValueError, match=r"allowed: data\.keys\.energy: REF_energy, "
+                                         r"data\.keys\.forces: REF_forces, "):
         read_configurations([path], option=lambda label: f"data.keys.{label}")
+    with pytest.raises(ValueError, match=r"allowed: --energy-key REF_energy, --forces-key "
+                                         r"REF_forces, --virial-key REF_virial$"):
+        read_configurations([path], option=lambda label: f"--{label}-key")
     bare = tmp_path / "bare.xyz"
     ase.io.write(bare, [bulk("Cu", "fcc", a=3.6)], format="extxyz")
     with pytest.raises(ValueError, match=r"bare\.xyz, frame 0: no label found .*; no key of "
@@ -233,7 +237,7 @@ def test_a_frame_without_labels_is_not_told_to_read_its_md_step_as_an_energy(tmp
     atoms.info["REF_energy"] = -3.0
     ase.io.write(path, atoms, format="extxyz")
     with pytest.raises(ValueError, match=r"energy: REF_energy, step, time; forces: "
-                                         r"velocities_x; allowed: energy_key = 'REF_energy'$"):
+                                         r"velocities_x; allowed: energy_key='REF_energy'$"):
         load_configurations(path)
 
 
@@ -299,7 +303,7 @@ def test_split_by_key(tmp_path, frames):
 
 def test_keys_set_on_purpose_must_match_something(xyz):
     # the quickstart-like frames carry energy/forces/stress as calculator results
-    with pytest.raises(ValueError, match=r"forces_key = 'force' is in no frame.*"
+    with pytest.raises(ValueError, match=r"forces_key: key 'force' is in no frame.*"
                                          r"calculator results: energy, forces, stress"):
         load_configurations(xyz, forces_key="force", require=["forces"])
     assert load_configurations(xyz, forces_key="force")[0].forces is None  # not required
@@ -350,7 +354,8 @@ def test_required_keys_are_checked_over_all_training_files(tmp_path, frames):
     files = [tmp_path / "bulk.xyz", tmp_path / "iso.xyz"]
     configs = read_configurations(files, keys, require={"energy", "forces"})
     assert len(configs) == len(frames) + 1 and configs[-1].forces is None
-    with pytest.raises(ValueError, match=r"data.keys.forces = 'REF_forces' is in no frame; "
+    with pytest.raises(ValueError, match=r"data.keys.forces: key 'REF_forces' is in no "
+                                         r"frame; "
                                          r"keys there: .*iso.xyz"):
         read_configurations(files[1:], keys, require={"forces"},
                             option=lambda label: f"data.keys.{label}")

@@ -283,10 +283,10 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
     assert main(["evaluate", str(run), "--data", str(tmp_path / "none.xyz")]) == EXIT_CONFIG
     assert "none.xyz" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_ERROR
-    assert "--energy-key = 'dft_e' is in no frame" in capsys.readouterr().err
+    assert "--energy-key: key 'dft_e' is in no frame" in capsys.readouterr().err
     # named as the option is spelled
     assert main(["evaluate", str(run), "--data", data, "--config-type-key", "ct"]) == EXIT_ERROR
-    assert "--config-type-key = 'ct' is in no frame" in capsys.readouterr().err
+    assert "--config-type-key: key 'ct' is in no frame" in capsys.readouterr().err
     yace = run / "potentials" / "asp_t10.yace"
     assert main(["evaluate", str(yace), "--data", data]) == EXIT_ERROR
     assert "asp_t10.h5 beside it" in capsys.readouterr().err
@@ -400,8 +400,8 @@ def test_cli_reads_the_labels_with_the_keys_of_the_fit(tmp_path, run, small_data
     pot.save(tmp_path / "bare.h5")
     assert main(["evaluate", str(tmp_path / "bare.h5"), "--data", str(ref)]) == EXIT_ERROR
     assert "keys of this frame that look like labels: energy: REF_energy; forces: " \
-           "REF_forces; stress: REF_stress; allowed: --energy-key = 'REF_energy', " \
-           "--forces-key = 'REF_forces', --stress-key = 'REF_stress'" in capsys.readouterr().err
+           "REF_forces; stress: REF_stress; allowed: --energy-key REF_energy, " \
+           "--forces-key REF_forces, --stress-key REF_stress" in capsys.readouterr().err
     # an older run (no keys in its files' metadata): its config.yaml
     old = tmp_path / "old"
     (old / "potentials").mkdir(parents=True)
