@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="write a first config for your data",
                           description="Write a config for labelled configurations, each "
-                                      "choice made from the data commented (docs/config.md).")
+                                      "choice made from the data commented (docs/config.md), "
+                                      "the label keys too: those the files have, one per "
+                                      "label for every frame (data.keys in the config).")
     init.add_argument("train", nargs="+", type=Path, metavar="TRAIN",
                       help="training configurations (any file ase.io.read reads)")
     init.add_argument("--test", nargs="+", type=Path, default=[], metavar="FILE",

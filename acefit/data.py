@@ -761,7 +761,8 @@ def _no_label(atoms, where, keys, option) -> str:
     """The error for a frame in which none of the label ``keys`` is: the keys looked for,
     those of the frame that look like labels (:func:`label_candidates`), and the options
     (``option``) that would read those named for their label (``REF_energy``; not a
-    ``step`` of an energy's shape)."""
+    ``step`` of an energy's shape); ``option`` None for every label: the keys were read
+    off the files (``acefit init``), and no option sets them."""
     looked = ", ".join(f"{label} {keys[label]!r}" for label in LABEL_SHAPES if keys[label])
     text = (f"{where}: no label found (looked for {looked or 'none: every key is null'} in "
             "calculator results, info and arrays)")
@@ -776,14 +777,21 @@ def _no_label(atoms, where, keys, option) -> str:
                       for label, k in found.items())
     # only a key named for its label is offered as one: an MD frame's step or time has
     # an energy's shape, its velocities the forces'
-    use = ", ".join(_key_setting(option(label), k[0]) for label, k in found.items()
-                    if k[0] == LABEL_KEYS[label] or _named_for(k[0], label))
-    if not use:
+    named = {label: k[0] for label, k in found.items()
+             if k[0] == LABEL_KEYS[label] or _named_for(k[0], label)}
+    options = {label: option(label) for label in found}
+    if not named:
         return (f"{text}; keys of this frame of a label's shape, none named like a label "
                 f"(a frame of MD or of a pool holds none): {shown}; allowed: frames with an "
-                f"energy, forces or a stress, their keys named with "
-                f"{', '.join(option(label) for label in found)}")
-    return f"{text}; keys of this frame that look like labels: {shown}; allowed: {use}"
+                "energy, forces or a stress" + (
+                    f", their keys named with {', '.join(options.values())}"
+                    if all(options.values()) else ""))
+    if not all(options.values()):
+        return (f"{text}; keys of this frame that look like labels: {shown}; the keys looked "
+                "for were found in the files, one per label for every frame; allowed: this "
+                "frame's labels under those keys, or the files without this frame")
+    return (f"{text}; keys of this frame that look like labels: {shown}; allowed: "
+            + ", ".join(_key_setting(options[label], key) for label, key in named.items()))
 
 
 def label_candidates(frames, named: bool = True) -> dict:

@@ -373,13 +373,15 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
                          "named like energy in the calculator results or atoms.info, or like "
                          "force in atoms.arrays)")
-    configs = read_configurations(train, keys, frames=frames, option=_config_key)
+    # the keys were read off the files and init has no option to set one: a frame
+    # without them is named with the keys it has, no option offered
+    configs = read_configurations(train, keys, frames=frames, option=_no_option)
     changed = {label: key for label, key in keys.items() if key != LABEL_KEYS[label]}
     facts = {"survey": survey(configs), "keys": keys, "changed_keys": changed,
              "other_keys": others, "energy_choice": smeared}
     s = facts["survey"]
     # (a training file given as a test file too: check_stresses drops the repeats)
-    held_out = read_configurations(test, keys, frames=frames, option=_config_key) if test else []
+    held_out = read_configurations(test, keys, frames=frames, option=_no_option) if test else []
     check_elements(held_out, s.elements)
     warn_repeated_structures(Data(configs, [], held_out))      # as the fit will
 
@@ -589,8 +591,9 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     return "\n".join(lines) + "\n", facts
 
 
-def _config_key(label: str) -> str:
-    return f"data.keys.{label}"
+def _no_option(label: str) -> None:
+    """No option sets ``label``'s key: ``init`` reads the keys off the files."""
+    return None
 
 
 def _relative_where(where: str, start: Path) -> str:

@@ -9,7 +9,7 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from acefit.basis import ACEBasis
-from acefit.cli import EXIT_CONFIG, EXIT_EXISTS, EXIT_OK, main
+from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK, main
 from acefit.config import load_config
 from acefit.data import read_configurations
 from acefit.starter import (detect_label_keys, starter_config, survey, totaldegree_for,
@@ -176,6 +176,36 @@ def test_files_with_different_label_keys_are_named_with_their_keys(tmp_path):
     assert (keys["energy"], keys["forces"], keys["virial"]) == (
         "REF_energy", "REF_forces", "REF_virial") and keys["stress"] is None
     assert detect_label_keys([both, plain])[0]["energy"] == "energy"
+
+
+def test_a_frame_under_other_keys_is_not_told_to_set_data_keys(tmp_path, capsys):
+    """Found by the session 31 walk-through: init's error for a frame without the labels
+    of the others offered data.keys.energy, which init cannot set (it has no key option:
+    it reads the keys off the files)."""
+    frames = _frames(4)
+    _ref_keyed(frames[3:], tmp_path / "one.xyz")
+    mixed = tmp_path / "mixed.xyz"
+    ase.io.write(mixed, frames[:3] + ase.io.read(tmp_path / "one.xyz", ":"), format="extxyz")
+    for test in ([], [mixed]):      # the test files are read alike
+        train = [mixed] if not test else [tmp_path / "plain.xyz"]
+        ase.io.write(tmp_path / "plain.xyz", frames[:3], format="extxyz")
+        assert main(["init", *map(str, train), *(["--test", str(mixed)] if test else []),
+                     "-o", str(tmp_path / "a.yaml"), "--functions", "20"]) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert f"{mixed}, frame 3: no label found" in err and "data.keys" not in err
+        assert err.rstrip().endswith(
+            "keys of this frame that look like labels: energy: REF_energy, energy_xc; "
+            "forces: REF_forces; virial: REF_virial; the keys looked for were found in the files, "
+            "one per label for every frame; allowed: this frame's labels under those keys, "
+            "or the files without this frame")
+    # a frame of MD (a step, no label): no key option named either
+    bare = frames[3].copy()
+    bare.info["step"] = 7
+    ase.io.write(mixed, frames[:3] + [bare], format="extxyz")
+    assert main(["init", str(mixed), "-o", str(tmp_path / "a.yaml")]) == EXIT_ERROR
+    assert capsys.readouterr().err.rstrip().endswith(
+        "(a frame of MD or of a pool holds none): energy: step; allowed: frames with an "
+        "energy, forces or a stress")
 
 
 def test_init_warns_about_test_data_that_are_training_data(tmp_path, capsys):
