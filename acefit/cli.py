@@ -188,8 +188,12 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--structures", type=Path, default=None,
                      help="start configurations for MD (any ase-readable file; without "
                           "them, no MD runs)")
-    val.add_argument("--settings", type=Path, default=None,
-                     help="YAML file of ValidationSettings keys")
+    from acefit.validate import settings_help
+
+    val.add_argument("--settings", type=Path, default=None, metavar="FILE",
+                     help="YAML mapping of validation settings, every key optional, an "
+                          "unknown key an error (docs/validation.md says what each does); "
+                          f"the keys and their defaults: {settings_help()}")
     val.add_argument("-o", "--output", type=Path, default=None,
                      help="folder for validation.md/.json (default: next to the potential)")
     _add_verbosity(val)

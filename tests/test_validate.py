@@ -1,5 +1,6 @@
 """validate: MD stability verdicts, NVE drift, cubic properties against direct computations."""
 
+import dataclasses
 import json
 import re
 import signal
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from ase import Atoms, units
 from ase.build import bulk, fcc100, fcc111
 from ase.calculators.calculator import Calculator, all_changes
@@ -135,7 +137,8 @@ def test_unstable_runs_report_the_reason(calc, settings, reason):
 
 
 def test_settings_are_validated():
-    with pytest.raises(ValueError, match="unknown validation settings.*'md_step'"):
+    with pytest.raises(ValueError, match="unknown validation setting 'md_step' \\(did you "
+                                         "mean 'md_steps'\\?\\); allowed: temperatures, "):
         ValidationSettings.from_dict({"md_step": 10})
     with pytest.raises(ValueError, match="timesteps"):
         ValidationSettings.from_dict({"timesteps": [0.0]})
@@ -415,6 +418,45 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
                  format="extxyz")
     assert cli_validate(gold, tmp_path / "out") == EXIT_ERROR
     assert f"{gold}, frame 1 (" in capsys.readouterr().err
+
+
+def test_the_settings_keys_are_documented_and_an_unknown_one_named(tmp_path, capsys):
+    """Walk-through 2 (session 31): the --settings keys were in a docstring only."""
+    from acefit.validate import render_markdown, settings_reference
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "docs" / "validation.md").read_text(encoding="utf-8") == \
+        render_markdown(), "docs/validation.md is out of date: run `python -m " \
+                           "acefit.validate > docs/validation.md`"
+    keys = [f.name for f in dataclasses.fields(ValidationSettings)]
+    reference = settings_reference()
+    assert [key for key, _, _ in reference] == keys
+    assert all(meaning for _, _, meaning in reference)      # every key has its doc
+    assert ("md_steps", "1000", "Steps per NVT run.") in reference
+    # the example of docs/validation.md is a valid settings file
+    example = render_markdown().split("```yaml\n")[1].split("```")[0]
+    assert ValidationSettings.from_dict(yaml.safe_load(example)).md_steps == 2000
+    assert "docs/validation.md" in (root / "README.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["validate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "docs/validation.md" in text
+    assert all(f"{key}: {default}" in text for key, default, _ in reference)
+    # an unknown key: the file, the key (and the nearest allowed one) and every key
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("temperature: [300]\nmd_steps: 10\n")
+    assert main(["validate", str(tmp_path / "none.h5"), "--settings", str(typo)]) \
+        == EXIT_CONFIG        # the potential is looked at first
+    capsys.readouterr()
+    potential = tmp_path / "potential.h5"
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5)
+    Potential(basis, np.zeros(len(basis))).save(potential)
+    assert main(["validate", str(potential), "--settings", str(typo), "-o",
+                 str(tmp_path / "out")]) == EXIT_ERROR
+    assert capsys.readouterr().err.strip() == (
+        f"acefit: error: {typo}: unknown validation setting 'temperature' (did you mean "
+        f"'temperatures'?); allowed: {', '.join(keys)}")
+    assert not (tmp_path / "out").exists()
 
 
 def test_validation_md_says_what_was_validated_when_and_that_no_md_ran(tmp_path, capsys):
