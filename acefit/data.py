@@ -179,8 +179,9 @@ class LabelledConfig:
     @property
     def fully_periodic(self) -> bool:
         """Whether the cell is periodic in all three directions: only such a
-        configuration can lack a stress (a cluster, an isolated atom or a slab, pbc T T F,
-        has none to give)."""
+        configuration is expected to carry a stress, and counted when it lacks one (a
+        cluster, an isolated atom or a slab, pbc T T F, may carry one, from a calculation
+        in a box, or not)."""
         return bool(self.atoms.pbc.all())
 
 

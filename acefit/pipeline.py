@@ -146,8 +146,9 @@ class Data:
 
 def _report_missing_labels(configs, name: str, quiet: bool = False) -> None:
     """Warn when some configurations of a set lack a label that others in it have (a
-    stress: only those periodic in all three directions, the rest cannot have one);
-    ``quiet``: to the log only (the data of a finished run, whose fit said it)."""
+    stress: counted only among those periodic in all three directions, the only ones
+    expected to carry one); ``quiet``: to the log only (the data of a finished run, whose
+    fit said it)."""
     log = get_logger()
     say = log.debug if quiet else log.warning
     for label in ("energy", "forces", "stress"):
@@ -159,8 +160,8 @@ def _report_missing_labels(configs, name: str, quiet: bool = False) -> None:
             aside = ""
             others = sum(getattr(c, label) is None for c in configs) - len(missing)
             if others:
-                aside = (f" ({others} more, not periodic in all three directions, have none "
-                         "to give)")
+                aside = (f" ({others} more, not periodic in all three directions, are not "
+                         "counted: a stress is expected only of those that are)")
             say("%s data: %d of %d %sconfigurations have no %s (%s): they add no %s rows%s",
                 name, len(missing), len(among), "periodic " if label == "stress" else "",
                 label, shown, label, aside)

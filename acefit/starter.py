@@ -79,7 +79,7 @@ class DataSurvey:
         isolated-atom reference of ``data.e0``.
     unstressed : list
         ``where`` of the configurations periodic in all three directions without a
-        stress, when others have one (the rest cannot have one).
+        stress, when others have one (only those are expected to carry one).
     """
 
     n_configs: int

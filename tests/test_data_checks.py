@@ -82,7 +82,7 @@ def test_missing_stresses_are_counted_among_the_periodic_frames(tmp_path, capsys
     err = capsys.readouterr().err
     assert (f"training data: 1 of 13 periodic configurations have no stress ({train}, frame "
             f"{len(frames) - 1}): they add no stress rows (3 more, not periodic in all three "
-            "directions, have none to give)") in err
+            "directions, are not counted: a stress is expected only of those that are)") in err
     # a finished run's data read again (acefit export) say it to the log only: the fit
     # said it once
     from acefit.config import load_config
