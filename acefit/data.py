@@ -465,8 +465,12 @@ def _describe_keys(present: dict) -> str:
                      for where, k in shown.items())
 
 
-def check_elements(configs, elements) -> None:
-    """Raise ValueError naming file and frame if a configuration has an element outside ``elements``."""
+def check_elements(configs, elements, *, of="the basis", advice="") -> None:
+    """Raise ValueError naming file and frame if a configuration has an element outside ``elements``.
+
+    ``of`` names what ``elements`` are the elements of, and ``advice``, appended to the
+    message, what to do about it (the caller knows: a config key, a refit, other data).
+    """
     allowed = {atomic_number(e) for e in elements}
     for cfg in configs:
         present = set(int(z) for z in np.unique(cfg.atoms.numbers))
@@ -474,7 +478,9 @@ def check_elements(configs, elements) -> None:
         if extra:
             names = ", ".join(chemical_symbols[z] for z in sorted(extra))
             known = ", ".join(chemical_symbols[z] for z in sorted(allowed))
-            raise ValueError(f"{cfg.where}: element(s) {names} not in the basis (basis elements: {known})")
+            raise ValueError(f"{cfg.where}: element(s) {names} not in {of} "
+                             f"({of.removeprefix('the ')} elements: {known})"
+                             + (f": {advice}" if advice else ""))
 
 
 def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,

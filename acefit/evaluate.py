@@ -116,7 +116,8 @@ def prediction_rows(potentials, configs, seconds=None, progress=None,
     if not configs:
         raise ValueError("no configurations to evaluate")
     for pot in potentials:
-        check_elements(configs, pot.elements)
+        check_elements(configs, pot.elements, of="the potential",
+                       advice="a potential predicts only the elements it was fitted with")
     if seconds is not None:          # compile the kernels outside the timing
         for pot in potentials:
             pot.energy_forces_stress(configs[0].atoms)

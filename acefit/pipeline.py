@@ -1362,8 +1362,11 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     from acefit.config import config_error
     from acefit.data import check_elements, validation_coverage
 
-    for part in (data.train, data.val, data.test):
-        check_elements(part, basis.elements)
+    try:
+        for part in (data.train, data.val, data.test):
+            check_elements(part, basis.elements, advice="add them to basis.elements")
+    except ValueError as exc:
+        raise config_error(cfg, [("basis.elements", str(exc))]) from None
     _check_group_keys(cfg, data)
     metric = cfg["selection"]["metric"]
     if metric in METRIC_KEYS:

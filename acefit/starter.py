@@ -382,7 +382,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     s = facts["survey"]
     # (a training file given as a test file too: check_stresses drops the repeats)
     held_out = read_configurations(test, keys, frames=frames, option=_no_option) if test else []
-    check_elements(held_out, s.elements)
+    check_elements(held_out, s.elements, of="the training data",
+                   advice="a fit cannot predict an element it has no training data of")
     warn_repeated_structures(Data(configs, [], held_out))      # as the fit will
 
     # a fit needs a weighted row per function: at most half of the rows the 10 %

@@ -715,7 +715,10 @@ def test_plan_counts_what_the_fit_then_assembles(tmp_path, small_data, capsys):
     config.write_text(config.read_text().replace("elements: [Cu, Au]", "elements: [Cu]"))
     assert main(["fit", str(config), "-o", str(tmp_path / "cu"), "--plan"]) != EXIT_OK
     err = capsys.readouterr().err
-    assert "frame" in err and "element(s) Au not in the basis (basis elements: Cu)" in err
+    assert "frame" in err and "element(s) Au not in the basis (basis elements: Cu): add them " \
+        "to basis.elements" in err
+    line = config.read_text().splitlines().index("  elements: [Cu]") + 1
+    assert f"{config}:{line}: basis.elements:" in err         # the key to change, and where
     # the fit stops there too, before the assembly, so the corrected config reuses the run
     assert fit(config, tmp_path / "cu") != EXIT_OK
     assert "element(s) Au not in the basis" in capsys.readouterr().err

@@ -219,7 +219,7 @@ def test_worst_configurations_come_first(configs, basis):
 
 def test_bad_input_names_the_frame(configs, basis):
     cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
-    with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the basis"):
+    with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the potential"):
         evaluate([cu_only], configs)
     bare = configs[0].__class__(atoms=configs[0].atoms, source="x.xyz", index=7)
     pot, _ = _potential(basis, 0)
@@ -496,8 +496,9 @@ def test_evaluate_and_validate_list_elements_in_one_order():
     pot = Potential(basis, np.zeros(len(basis)))
     atoms = bulk("Ni", "fcc", a=3.52, cubic=True)
     atoms.numbers[:3] = [47, 30, 79]        # Ag, Zn, Au
-    with pytest.raises(ValueError, match=r"element\(s\) Zn, Ag not in the basis \(basis "
-                                         r"elements: Ni, Au\)"):
+    with pytest.raises(ValueError, match=r"element\(s\) Zn, Ag not in the potential "
+                                         r"\(potential elements: Ni, Au\): a potential "
+                                         r"predicts only the elements it was fitted with"):
         evaluate([pot], [LabelledConfig(atoms, energy=0.0, source="x.xyz")])
     with pytest.raises(ValueError, match=r"contains elements \['Zn', 'Ag'\] that the potential "
                                          r"does not cover \(it covers \['Ni', 'Au'\]\)"):

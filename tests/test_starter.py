@@ -245,7 +245,8 @@ def test_bad_data_is_named(tmp_path):
     train, test = tmp_path / "train.xyz", tmp_path / "test.xyz"
     ase.io.write(train, _frames(n=3), format="extxyz")
     ase.io.write(test, _frames(n=2, elements="Au"), format="extxyz")
-    with pytest.raises(ValueError, match=r"test.xyz, frame \d: element\(s\) Au not in the basis"):
+    with pytest.raises(ValueError, match=r"test.xyz, frame \d: element\(s\) Au not in the training "
+                                         r"data \(training data elements: Cu\): a fit cannot"):
         starter_config([train], test=[test])
     with pytest.raises(FileNotFoundError, match="missing.xyz"):
         starter_config([tmp_path / "missing.xyz"])
