@@ -449,6 +449,9 @@ def _row_writer(rows_to, indexed):
             logging.getLogger(__name__).warning("training rows not kept: %s", exc)
 
 
+#: Matrix entries of a block of training rows read back (or evaluated again) for the
+#: errors stage: 191 MiB as float64.
+BLOCK_FLOATS = 2.5e7
 #: Free disk space the kept training rows must leave behind them.
 ROWS_DISK_MARGIN = 2 * 2 ** 30
 _ROWS = "trainrows"  # cache prefix of the kept training rows (part files)
@@ -529,7 +532,7 @@ def _exact_cover(parts, n_configs):
     return search(0, frozenset(), [])
 
 
-def train_row_blocks(files, max_floats=2.5e7):
+def train_row_blocks(files, max_floats=BLOCK_FLOATS):
     """Read kept training rows back: yields ``(DesignBlock, configurations)`` of whole
     configurations, at most ``max_floats`` matrix entries per block (or one
     configuration); ``configurations`` counts those finished with the block."""
@@ -555,6 +558,7 @@ def train_row_blocks(files, max_floats=2.5e7):
                 n = int(np.unique(block.config).size)
                 done += n
                 yield block, n + (total - done if stop == len(config) else 0)
+                del block   # not held while the next is read (the caller drops its own)
                 start = stop
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from acefit.assembly import BLOCK_FLOATS
 from acefit.atomic import json_ready, read_json, write_json
 from acefit.design import row_count
 from acefit.progress import bar, get_logger
@@ -24,27 +25,39 @@ from acefit.selection import SE_RESAMPLES
 
 __all__ = ["evaluate_errors", "column_errors", "train_errors"]
 
-def _merge_stats(parts: list[dict]) -> dict:
-    """Combine :func:`acefit.metrics.errors` results of disjoint row blocks exactly."""
-    def combine(stats_list):
-        out = {}
-        for q in ("E", "F", "S"):
-            n = sum(s[q]["n"] for s in stats_list)
-            if n == 0:
-                out[q] = {"mae": float("nan"), "rmse": float("nan"), "n": 0}
-                continue
-            sa = sum(s[q]["mae"] * s[q]["n"] for s in stats_list if s[q]["n"])
-            ss = sum(s[q]["rmse"] ** 2 * s[q]["n"] for s in stats_list if s[q]["n"])
-            out[q] = {"mae": sa / n, "rmse": float(np.sqrt(ss / n)), "n": n}
-        return out
-
-    names = sorted({k for p in parts for k in p["by_config_type"]})
-    return {"units": parts[0]["units"], "all": combine([p["all"] for p in parts]),
-            "by_config_type": {k: combine([p["by_config_type"][k] for p in parts
-                                           if k in p["by_config_type"]]) for k in names}}
+#: Checkpoints scored by one matrix product (:func:`column_errors`).
+BATCH = 256
 
 
-def _train_chunks(train, n_features, max_floats=2.5e7):
+class _Sums:
+    """Running sums of one model's :func:`acefit.metrics.errors` results on disjoint row
+    blocks (its total MAE and RMSE exactly, in the order the blocks come), so that a
+    block's results can go before the next block is scored."""
+
+    def __init__(self):
+        self.units, self.groups = None, {}
+
+    def add(self, stats: dict) -> None:
+        self.units = self.units or stats["units"]
+        for name, entry in (("all", stats["all"]), *stats["by_config_type"].items()):
+            group = self.groups.setdefault(name, {q: [0, 0, 0] for q in ("E", "F", "S")})
+            for q, (sa, ss, n) in group.items():
+                if entry[q]["n"]:
+                    group[q] = [sa + entry[q]["mae"] * entry[q]["n"],
+                                ss + entry[q]["rmse"] ** 2 * entry[q]["n"], n + entry[q]["n"]]
+
+    def stats(self) -> dict:
+        def combine(group):
+            return {q: {"mae": float("nan"), "rmse": float("nan"), "n": 0} if n == 0 else
+                    {"mae": sa / n, "rmse": float(np.sqrt(ss / n)), "n": n}
+                    for q, (sa, ss, n) in group.items()}
+
+        return {"units": self.units, "all": combine(self.groups["all"]),
+                "by_config_type": {k: combine(self.groups[k])
+                                   for k in sorted(self.groups) if k != "all"}}
+
+
+def _train_chunks(train, n_features, max_floats=BLOCK_FLOATS):
     """Groups of training configurations whose dense rows stay below ``max_floats``."""
     chunk, rows = [], 0
     for cfg in train:
@@ -128,8 +141,10 @@ def train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, s
     if rows is not None:
         def kept():
             for block, n_configs in train_row_blocks(rows):
-                if block is not None:
-                    yield column_errors(block, matrix)
+                errors = None if block is None else column_errors(block, matrix)
+                del block   # not held while the next block is read
+                if errors is not None:
+                    yield errors
                 if progress is not None:
                     progress(n_configs)
         try:
@@ -147,7 +162,7 @@ def train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, s
 
 def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> list:
     """Errors of every column of ``matrix`` on some training configurations, one
-    entry per column (:func:`_merge_stats` combines those of disjoint parts)."""
+    entry per column (:func:`_merge_columns` combines those of disjoint parts)."""
     from acefit.design import design_block
 
     def chunk_errors():
@@ -160,12 +175,18 @@ def _train_errors_task(basis, indexed, weights, e0, matrix, progress=None) -> li
 
 
 def _merge_columns(blocks) -> list:
-    """Per column, :func:`_merge_stats` of its errors on disjoint row blocks; ``blocks``
-    yields one list per block with one entry per column."""
-    return [_merge_stats(list(parts)) for parts in zip(*blocks)]
+    """Per column, its errors on the union of disjoint row blocks; ``blocks`` yields one
+    list per block with one entry per column, summed as it comes (a block's list of
+    nested dicts per checkpoint, tens of MiB for thousands of checkpoints, is not kept)."""
+    sums = None
+    for stats in blocks:
+        sums = sums or [_Sums() for _ in stats]
+        for total, st in zip(sums, stats):
+            total.add(st)
+    return [total.stats() for total in sums or ()]
 
 
-def column_errors(block, matrix, batch: int = 256) -> list:
+def column_errors(block, matrix, batch: int = BATCH) -> list:
     """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k), each
     total MAE with its bootstrap standard error over the block's configurations
     (``mae_se``, from ``SE_RESAMPLES`` draws, the same for every model).

@@ -698,6 +698,7 @@ def _train_errors_by_element(files, coefs, train, numbers):
             if block is not None:
                 part = element_force_errors(block, block.A @ coefs, train, numbers)
                 total = part if total is None else total + part
+            del block   # not held while the next block is read
     except (OSError, KeyError, ValueError) as exc:      # e.g. removed by another run
         log.warning("no force errors per element on the training set: the kept training "
                     "rows could not be read (%s)", exc)
