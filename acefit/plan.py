@@ -1,20 +1,59 @@
 """What a run will hold, before it runs: ``acefit fit CONFIG --plan``.
 
 A fit's size is set by its rows and basis functions: the reduced training system R is
-n x n whatever the data, the path solvers add the Gram matrix (as large again), the
-validation and test rows stay in memory (one float per row and function), and the
-training rows are kept on disk for the errors stage when small enough. All of these
-follow from the data and the basis alone, so the plan reads the data and builds the
-basis (seconds), counts the rows the assembly will make, and assembles nothing.
+n x n whatever the data, the validation and test rows stay in memory (one float per row
+and function), and the training rows are kept on disk for the errors stage when small
+enough. All of these follow from the data and the basis alone, so the plan reads the
+data and builds the basis (seconds), counts the rows the assembly will make, and
+assembles nothing.
+
+The peak memory (:func:`memory_estimate`) is the largest of the stages' sums: what stays
+held (R, the validation and test rows, the checkpoints' coefficients) plus what the stage
+itself holds: the assembly R twice, or the validation and test rows as they are built;
+each solver its working set (the Gram matrix and a scaled copy of R for a path, an SVD
+of n x n for BLR: about 7 R); the errors stage every checkpoint's coefficients again, a
+block of training rows and its predictions. The coefficients per solver were measured on
+reduced problems of 800 and 1600 functions (tracemalloc), the fixed overhead
+(interpreter, libraries, compiled kernels) on the quickstart and a 1698-function fit;
+docs/benchmarks.md, "Memory of a fit", has the measurements and the commands.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from acefit.assembly import BLOCK_FLOATS
+from acefit.checkpoint_errors import BATCH
 from acefit.design import ROW_KINDS
 
-__all__ = ["plan", "plan_text", "row_counts"]
+__all__ = ["plan", "plan_text", "row_counts", "memory_estimate", "solver_memory",
+           "checkpoint_count"]
+
+#: The fit's process besides its arrays: interpreter, numpy/scipy/numba/ASE, the compiled
+#: kernels, the configurations, and the assembly's memory freed but not returned to the
+#: system (RSS at the start of the errors stage less the arrays held then: 292 MiB on the
+#: quickstart, 342 on a 1698-function fit and on Zuo Mo's 5317).
+OVERHEAD_BYTES = 320 * 2**20
+#: The errors stage's records of one checkpoint (nested dicts of every set and group).
+CHECKPOINT_RECORD_BYTES = 20 * 2**10
+#: Arrays of one batch's predictions alive at once in the errors stage (residuals, their
+#: scaled and absolute values, the rows of a group): measured 5.9.
+PREDICTION_COPIES = 6
+#: Working set of the dense solvers in units of s x s floats (s: the basis they fit),
+#: measured with tracemalloc at s = 800 and 1600 (the same to 1 %): the scaled copy
+#: of R, the SVD's factors and LAPACK's workspace (blr, tsvd), Q and R (qr), the Gram
+#: matrix and the posterior (ard).
+DENSE_SQUARES = {"blr": 7.0, "tsvd": 7.0, "qr": 8.0, "rrqr": 3.0, "ard": 5.0}
+#: The sparse paths: n x n floats (the Gram matrix, the scaled R, half of them
+#: transient), and n x k per active function (the QR of the active columns, grown
+#: by doubling): asp/omp/ard_path measured 2.5-4.4 n^2 with k = n/8 to 3n/8;
+#: lars and cd call scikit-learn (its copies measured 4-6 n^2, without its import).
+SPARSE_SQUARES = {"asp": 2.5, "omp": 2.5, "ard_path": 2.5, "ista": 2.0, "lars": 4.0,
+                  "cd": 4.0}
+SPARSE_PER_ACTIVE = 4.0
+#: Checkpoints per active function of a path (measured: asp 3.3 on a 1698-function
+#: fit, ard_path 1.5 on Zuo Mo; one per function for omp).
+STEPS_PER_ACTIVE = {"asp": 3.0, "lars": 3.0, "ard_path": 1.5, "omp": 1.0}
 
 
 def row_counts(configs, weights) -> tuple[dict, dict]:
@@ -27,6 +66,126 @@ def row_counts(configs, weights) -> tuple[dict, dict]:
             every[kind] += len(w)
             weighted[kind] += int(np.count_nonzero(w))
     return every, weighted
+
+
+def _listed(value) -> int:
+    """How many values a solver setting gives (one per checkpoint and sub-basis)."""
+    return len(value) if isinstance(value, (list, tuple)) else 1
+
+
+def _fitted_sizes(spec: dict, n: int) -> list:
+    """The sizes of the sub-bases a dense solver fits (the full basis: ``[n]``; ARD's
+    ``sizes`` are targets, each reached by fits of the full basis)."""
+    if spec["name"] == "ard":
+        return [n] * _listed(spec.get("sizes"))
+    if spec.get("subbasis_sizes"):
+        return spec["subbasis_sizes"]
+    sizes = spec.get("sizes")
+    if isinstance(sizes, int):      # that many nested sub-bases, the full basis last
+        return [n] * sizes
+    return [min(int(s), n) for s in sizes] if sizes else [n]
+
+
+def checkpoint_count(spec: dict, n: int) -> int:
+    """About how many checkpoints the solver ``spec`` (a config's entry) writes for a basis
+    of ``n`` functions: per active function of a path (``STEPS_PER_ACTIVE``; ASP and LARS
+    also step at every exit, so their count is an estimate), one per λ of a grid (cd,
+    ista), one per sub-basis and λ or rtol of a dense solver; a de-biased path only
+    every ``debias_every``-th size."""
+    name = spec["name"]
+    k = min(spec.get("max_active") or n, n)
+    if name in STEPS_PER_ACTIVE:
+        steps = STEPS_PER_ACTIVE[name] * k
+    elif name in SPARSE_SQUARES:                     # a λ grid
+        steps = spec.get("n_lams", 100)
+    else:
+        values = spec.get("rtol") if name in ("rrqr", "tsvd") else spec.get("lam")
+        steps = len(_fitted_sizes(spec, n)) * _listed(values)
+    if spec.get("debias", "none") != "none":
+        steps /= spec.get("debias_every", 1)
+    return int(np.ceil(steps)) + 1
+
+
+def solver_memory(spec: dict, n: int) -> tuple[int, str]:
+    """Bytes the solver ``spec`` holds beyond R, the rows and the checkpoints, and what
+    they scale with: ``SPARSE_SQUARES`` n^2 + ``SPARSE_PER_ACTIVE`` n·k for a path (k:
+    ``max_active``), ``DENSE_SQUARES`` s^2 for a dense fit of s functions (the largest
+    sub-basis; a sub-basis' problem, n x s, besides); a de-biased path the refit of its
+    k active functions besides (their QR, n x k, and a TSVD's 7 k^2)."""
+    name = spec["name"]
+    if name in SPARSE_SQUARES:
+        k = min(spec.get("max_active") or n, n)
+        floats = SPARSE_SQUARES[name] * n * n + SPARSE_PER_ACTIVE * n * k
+        scale = f"{SPARSE_SQUARES[name]:g} n^2 + {SPARSE_PER_ACTIVE:g} n·max_active"
+        if spec.get("debias", "none") != "none":
+            tsvd = spec["debias"] == "tsvd"
+            floats += 2 * n * k + (DENSE_SQUARES["tsvd"] * k * k if tsvd else 0)
+            scale = (f"{SPARSE_SQUARES[name]:g} n^2 + {SPARSE_PER_ACTIVE + 2:g} n·max_active"
+                     + (" + 7 max_active^2" if tsvd else ""))
+        return int(8 * floats), scale
+    s = max(_fitted_sizes(spec, n))
+    floats = DENSE_SQUARES[name] * s * s + (2 * n * s if s < n else 0)
+    return int(8 * floats), (f"{DENSE_SQUARES[name]:g} n^2" if s == n
+                             else f"{DENSE_SQUARES[name]:g} s^2 + 2 n·s, s = {s}")
+
+
+def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solvers,
+                    *, rows_kept: bool = True, largest_config_rows: int = 0) -> dict:
+    """The fit's peak resident memory, stage by stage, in one process (one assembly
+    worker; more workers are processes of their own).
+
+    Parameters
+    ----------
+    n : int
+        Basis functions.
+    val_rows, test_rows, train_rows : int
+        Rows of the validation and test sets, and every training row.
+    solvers : list of dict
+        The config's solvers (``subbasis_sizes``: the sizes of a ``totaldegrees`` path's
+        sub-bases, when it has them).
+    rows_kept : bool
+        The training rows are read back for the errors stage (else evaluated again, each
+        block built from its configurations' rows: twice its size).
+    largest_config_rows : int
+        Rows of the largest training configuration (a block holds at least one).
+
+    Returns
+    -------
+    dict
+        ``overhead`` (``OVERHEAD_BYTES``), ``checkpoints`` (:func:`checkpoint_count`
+        summed), ``stages``: a list of ``{"stage", "bytes", "scales"}``, each stage's
+        peak with the overhead and the arrays held through it; ``peak``: their maximum,
+        and ``peak_stage``.
+    """
+    f = 8      # bytes per float
+    R, val, test = f * n * n, f * n * val_rows, f * n * test_rows
+    held = OVERHEAD_BYTES + R + val + test
+    stages = [{"stage": "assembly", "bytes": OVERHEAD_BYTES + max(
+        2 * R, R + val + test + max(val, test)),
+        "scales": "R twice (2 n^2), or R and the validation and test rows, the larger "
+                  "twice as built"}]
+    done = 0      # checkpoints of the paths before, read back and held
+    for spec in solvers:
+        work, scale = solver_memory(spec, n)
+        k = checkpoint_count(spec, n)
+        stages.append({"stage": f"solver {spec['label']}",
+                       "bytes": held + val + f * n * (done + k) + work,
+                       "scales": f"{scale}; the validation rows again; the coefficients "
+                                 f"of ~{done + k} checkpoints so far"})
+        done += k
+    block = min(train_rows, max(int(BLOCK_FLOATS // max(n, 1)), largest_config_rows))
+    errors = (f * n * block * (1 if rows_kept else 2)
+              + f * PREDICTION_COPIES * block * min(BATCH, max(done, 1)))
+    stages.append({"stage": "errors",
+                   "bytes": held + 2 * f * n * done + done * CHECKPOINT_RECORD_BYTES + errors,
+                   "scales": f"the coefficients of ~{done} checkpoints twice, and their "
+                             f"errors; {block} training rows x n at a time"
+                             + ("" if rows_kept else ", built twice")
+                             + f", and {PREDICTION_COPIES} x their predictions of {BATCH} "
+                               f"checkpoints"})
+    top = max(stages, key=lambda st: st["bytes"])
+    return {"overhead": OVERHEAD_BYTES, "checkpoints": done, "stages": stages,
+            "peak": top["bytes"], "peak_stage": top["stage"]}
 
 
 def plan(cfg: dict) -> dict:
@@ -47,10 +206,12 @@ def plan(cfg: dict) -> dict:
         validation and test rows (``val``, ``test``); ``bytes``: the reduced system R
         (the path solvers' Gram matrix is as large), the kept training rows and the
         validation and test rows, as float64; ``train_rows_limit_bytes``: ``output.train_rows_gib``;
-        ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept).
+        ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept);
+        ``workers``: ``parallel.workers``; ``memory``: :func:`memory_estimate`.
     """
-    from acefit.pipeline import (basis_summary, build_basis, check_against_data, load_data,
-                                 weight_table)
+    from acefit.design import row_count
+    from acefit.pipeline import (all_subbasis_masks, basis_summary, build_basis,
+                                 check_against_data, load_data, weight_table)
 
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)
@@ -61,6 +222,16 @@ def plan(cfg: dict) -> dict:
     test, _ = row_counts(data.test, weights)
     n = len(basis)
     splits = {"train": data.train, "val": data.val, "test": data.test}
+    remote = cfg["parallel"]["scheduler"] is not None
+    limit = int(cfg["output"]["train_rows_gib"] * 2**30)
+    subbases = all_subbasis_masks(cfg, basis)
+    solvers = [dict(spec, subbasis_sizes=None if subbases[spec["label"]] is None
+                    else [int(np.count_nonzero(m)) for m in subbases[spec["label"]]])
+               for spec in cfg["solvers"]]
+    rows_kept = not remote and 8 * n * sum(train_all.values()) <= limit
+    memory = memory_estimate(n, sum(val.values()), sum(test.values()),
+                             sum(train_all.values()), solvers, rows_kept=rows_kept,
+                             largest_config_rows=max(map(row_count, data.train), default=0))
     return {
         "run": cfg["name"],
         "configs": {k: len(v) for k, v in splits.items()},
@@ -70,8 +241,10 @@ def plan(cfg: dict) -> dict:
         "bytes": {"reduced_system": 8 * n * n,
                   "train_rows": 8 * n * sum(train_all.values()),
                   "val_rows": 8 * n * sum(val.values()), "test_rows": 8 * n * sum(test.values())},
-        "train_rows_limit_bytes": int(cfg["output"]["train_rows_gib"] * 2**30),
-        "remote_workers": cfg["parallel"]["scheduler"] is not None,
+        "train_rows_limit_bytes": limit,
+        "remote_workers": remote,
+        "workers": cfg["parallel"]["workers"],
+        "memory": memory,
     }
 
 
@@ -112,4 +285,24 @@ def plan_text(p: dict) -> str:
         f"{_size(size['train_rows'])} on disk {kept}",
         f"- validation and test rows in memory: {count('val')} and {count('test')} x {n}, "
         f"{_size(size['val_rows'])} and {_size(size['test_rows'])}",
+        *memory_text(p),
     ])
+
+
+def memory_text(p: dict) -> list:
+    """The lines of :func:`plan_text` on the peak memory (:func:`memory_estimate`)."""
+    mem = p["memory"]
+    lines = [f"- peak memory: about {_size(mem['peak'])} in the fit's process, in stage "
+             f"'{mem['peak_stage']}' (with {_size(mem['overhead'])} of interpreter, "
+             f"libraries and kernels; an estimate, 0.9-1.2x the peaks measured). Per stage, "
+             f"with what it scales (n = {p['basis']['n_functions']} functions):"]
+    lines += [f"  - {st['stage']}: {_size(st['bytes'])} ({st['scales']})"
+              for st in mem["stages"]]
+    workers = p.get("workers")
+    if not p["remote_workers"] and workers != 1:
+        n = p["basis"]["n_functions"]
+        lines.append(f"  - {workers or 'each of the'} assembly worker process(es) "
+                     f"{'each ' if workers else ''}hold about "
+                     f"{_size(OVERHEAD_BYTES + 8 * (n + 1) ** 2)} more (R of its part), "
+                     f"while this process merges the parts (3 n^2)")
+    return lines

@@ -1,6 +1,14 @@
-"""The text of `acefit fit --plan` for the cases a small fit does not reach."""
+"""The text of `acefit fit --plan` for the cases a small fit does not reach, and its
+memory estimate: each stage's terms scale as the text says, and a fit holds no more
+arrays than the estimate allows."""
 
-from acefit.plan import plan_text
+import pytest
+
+from acefit.plan import (CHECKPOINT_RECORD_BYTES, DENSE_SQUARES, OVERHEAD_BYTES,
+                         SPARSE_PER_ACTIVE, SPARSE_SQUARES, checkpoint_count, memory_estimate,
+                         plan_text, solver_memory)
+
+OMP = {"name": "omp", "label": "omp", "max_active": 100}
 
 
 def _plan(train_rows_bytes, limit, remote=False):
@@ -12,7 +20,8 @@ def _plan(train_rows_bytes, limit, remote=False):
             "bytes": {"reduced_system": 8 * 5000**2,
                       "train_rows": train_rows_bytes, "val_rows": 3 * 2**20,
                       "test_rows": 512},
-            "train_rows_limit_bytes": limit, "remote_workers": remote}
+            "train_rows_limit_bytes": limit, "remote_workers": remote, "workers": 1,
+            "memory": memory_estimate(5000, 370, 370, 370, [OMP])}
 
 
 def test_rows_over_the_limit_or_on_remote_workers_are_not_kept():
@@ -71,3 +80,96 @@ def test_the_plan_counts_the_rows_of_each_set_once(tmp_path, monkeypatch):
     p = acefit.plan.plan(cfg)
     assert counted == [p["configs"]["train"], p["configs"]["val"], p["configs"]["test"]]
     assert sum(p["rows"]["train"].values()) <= sum(p["rows"]["train_all"].values())
+
+
+def test_the_plan_names_the_peak_and_every_stage():
+    text = plan_text(_plan(2**20, 4 * 2**30))
+    assert "- peak memory: about " in text and "in stage 'solver omp'" in text
+    for stage in ("assembly", "solver omp", "errors"):
+        assert f"  - {stage}: " in text
+    assert "assembly worker" not in text                   # one worker: in this process
+    many = _plan(2**20, 4 * 2**30)
+    many["workers"] = 2
+    assert "2 assembly worker process(es) each hold about" in plan_text(many)
+
+
+def test_each_solver_holds_its_measured_multiple_of_the_basis():
+    n, k = 1000, 100
+    for name, squares in DENSE_SQUARES.items():
+        assert solver_memory({"name": name}, n)[0] == 8 * squares * n * n
+        assert solver_memory({"name": name}, 2 * n)[0] == 4 * solver_memory({"name": name}, n)[0]
+    for name, squares in SPARSE_SQUARES.items():
+        one = solver_memory({"name": name, "max_active": k}, n)[0]
+        two = solver_memory({"name": name, "max_active": 2 * k}, n)[0]
+        assert one == 8 * (squares * n * n + SPARSE_PER_ACTIVE * n * k)
+        assert two - one == 8 * SPARSE_PER_ACTIVE * n * k          # linear in max_active
+    # a sub-basis of s functions: s^2 for its fit, n x s for its problem
+    sub = solver_memory({"name": "blr", "sizes": [100, 300]}, n)
+    assert sub[0] == 8 * (7 * 300**2 + 2 * n * 300) and "s = 300" in sub[1]
+    # a de-biased path refits its active functions too
+    plain = solver_memory({"name": "asp", "max_active": k}, n)[0]
+    assert solver_memory({"name": "asp", "max_active": k, "debias": "tsvd"}, n)[0] == \
+        plain + 8 * (2 * n * k + 7 * k * k)
+
+
+def test_checkpoints_are_counted_per_size_value_and_debiased_size():
+    assert checkpoint_count(OMP, 5000) == 101
+    assert checkpoint_count(dict(OMP, max_active=None), 50) == 51        # capped at n
+    assert checkpoint_count({"name": "asp", "max_active": 100, "debias": "ls",
+                             "debias_every": 10}, 5000) == 31
+    assert checkpoint_count({"name": "rrqr", "subbasis_sizes": [50, 80],
+                             "rtol": [1e-6, 1e-8, 1e-10]}, 100) == 7
+    assert checkpoint_count({"name": "blr", "sizes": 8}, 100) == 9
+    assert checkpoint_count({"name": "cd", "n_lams": 40}, 100) == 41
+
+
+def test_each_stage_scales_as_it_says():
+    def stages(n=1000, val=2000, test=3000, train=50_000, solvers=(OMP,), **kw):
+        est = memory_estimate(n, val, test, train, list(solvers), **kw)
+        return {st["stage"]: st["bytes"] for st in est["stages"]}
+
+    base = stages()
+    # the validation rows: once held and once as the solvers' copy, once in the rest
+    more_val = stages(val=3000)
+    assert more_val["solver omp"] - base["solver omp"] == 2 * 8 * 1000 * 1000
+    assert more_val["errors"] - base["errors"] == 8 * 1000 * 1000
+    # every checkpoint: its coefficients (twice in the errors stage) and its record
+    more = stages(solvers=[dict(OMP, max_active=400)])   # 300 more checkpoints
+    assert more["solver omp"] - base["solver omp"] == 8 * 1000 * 300 + 8 * SPARSE_PER_ACTIVE * \
+        1000 * 300
+    assert more["errors"] - base["errors"] == pytest.approx(
+        300 * (2 * 8 * 1000 + CHECKPOINT_RECORD_BYTES), abs=8 * 6 * 25_000 * 300)
+    # the errors stage reads a block of training rows, all of them when fewer
+    few = stages(train=1000)
+    assert base["errors"] - few["errors"] > 8 * 1000 * (25_000 - 1000)
+    assert stages(rows_kept=False)["errors"] - base["errors"] == 8 * 1000 * 25_000
+    # the assembly holds R twice, or R and the rows, the larger twice
+    assert stages(val=0, test=0)["assembly"] == OVERHEAD_BYTES + 2 * 8 * 1000**2
+    assert base["assembly"] == OVERHEAD_BYTES + 8 * 1000 * (1000 + 2000 + 2 * 3000)
+    est = memory_estimate(1000, 2000, 3000, 50_000, [OMP])
+    assert est["peak"] == max(base.values()) == base[est["peak_stage"]]
+
+
+def test_a_fit_holds_no_more_arrays_than_the_estimate(tmp_path):
+    """Generous: the traced peak (Python and numpy allocations) of a whole fit of the
+    quickstart data, from reading the data on, against the estimate less its fixed
+    overhead."""
+    import tracemalloc
+
+    from test_cli import QUICKSTART, tiny_config
+
+    from acefit.config import load_config
+    from acefit.pipeline import run_fit
+    from acefit.plan import plan
+
+    config = tiny_config(tmp_path, QUICKSTART, degrees="[10, 8]", solvers=[
+        "{name: asp, max_active: 60}", "{name: omp, max_active: 60}", "{name: blr}"])
+    cfg = load_config(config, overrides=[f"output.directory={tmp_path / 'run'}"])
+    estimate = plan(cfg)["memory"]
+    tracemalloc.start()
+    try:
+        run_fit(cfg, progress=False)
+        traced = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert traced <= estimate["peak"] - OVERHEAD_BYTES     # 79 and 98 MiB (session 32)
