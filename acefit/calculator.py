@@ -11,11 +11,12 @@ computed only when asked for.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from os import PathLike
 
 import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
+
+from acefit.basis.angular import EVALUATION_THREADS, thread_limit
 
 __all__ = ["ACECalculator"]
 
@@ -29,10 +30,11 @@ class ACECalculator(Calculator):
         The potential, or a file written by ``Potential.save``.
     num_threads : int or None
         OpenMP threads inside one evaluation (used by sphericart only; the numba
-        kernels are serial). The default 1 avoids OpenMP start-up and spinning,
-        which on small MD cells and busy machines costs more than it gains
-        (measured 3-4x on a 32-atom cell, see docs/benchmarks.md). ``None`` leaves
-        the process setting alone.
+        kernels are serial). The default 1
+        (:data:`acefit.basis.angular.EVALUATION_THREADS`, as in ``acefit evaluate`` and
+        ``acefit query``) avoids OpenMP start-up and spinning, which on small MD cells
+        and busy machines costs more than it gains (measured 3-4x on a 32-atom cell, see
+        docs/benchmarks.md). ``None`` leaves the process setting alone.
     committee : bool, default False
         Also give the committee properties (below); needs a potential with a committee
         (``export.committee`` in the fit's config).
@@ -60,7 +62,7 @@ class ACECalculator(Calculator):
     committee_properties = ["energy_committee", "energy_std", "forces_committee",
                             "forces_std", "stress_std"]
 
-    def __init__(self, potential, num_threads=1, committee=False, **kwargs):
+    def __init__(self, potential, num_threads=EVALUATION_THREADS, committee=False, **kwargs):
         from acefit.potential import Potential
 
         if isinstance(potential, (str, PathLike)):
@@ -81,7 +83,6 @@ class ACECalculator(Calculator):
             self.implemented_properties = (type(self).implemented_properties
                                            + self.committee_properties)
         self.num_threads = num_threads
-        self._openmp = None
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -91,7 +92,7 @@ class ACECalculator(Calculator):
         if unknown:
             raise ValueError(f"atoms contain elements {unknown} that the potential does not "
                              f"cover (it covers {sorted(allowed)})")
-        with self._thread_limit():
+        with thread_limit(self.num_threads):
             # the members' energies need the site values summed: the model's pass finds them
             site_sum = np.zeros(len(self.potential.basis)) if self.committee else None
             fit = self.potential.energy_forces_stress(atoms, site_sum=site_sum)
@@ -119,27 +120,3 @@ class ACECalculator(Calculator):
             if np.all(np.isfinite(stress)):
                 out["stress_std"] = np.std(stress, axis=0, ddof=1)
         return out
-
-    def __getstate__(self):
-        # the threadpoolctl controller holds ctypes handles (unpicklable); rebuilt on use
-        state = self.__dict__.copy()
-        state["_openmp"] = None
-        return state
-
-    def _thread_limit(self):
-        """Context limiting OpenMP threads (a no-op without threadpoolctl)."""
-        if self.num_threads is None:
-            return nullcontext()
-        if self._openmp is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ImportError:
-                self._openmp = False
-            else:
-                from acefit.basis.angular import real_sph_harm
-
-                real_sph_harm(np.ones((1, 3)), 1)  # loads sphericart's OpenMP runtime
-                self._openmp = ThreadpoolController().select(user_api="openmp")
-        if self._openmp is False:
-            return nullcontext()
-        return self._openmp.limit(limits=self.num_threads)

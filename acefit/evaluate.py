@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from acefit.basis.angular import thread_limit
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
@@ -118,14 +119,15 @@ def prediction_rows(potentials, configs, seconds=None, progress=None,
     for pot in potentials:
         check_elements(configs, pot.elements, of="the potential",
                        advice="a potential predicts only the elements it was fitted with")
-    if seconds is not None:          # compile the kernels outside the timing
-        for pot in potentials:
-            pot.energy_forces_stress(configs[0].atoms)
     numbers = set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs))
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in numbers}, method="given")
     weights = resolve_weights(None)
     blocks = []
-    with bar(len(configs), "evaluate", unit="cfg", enabled=progress) as pbar:
+    # the calculator's thread policy, so that the timing is what MD costs
+    with thread_limit(), bar(len(configs), "evaluate", unit="cfg", enabled=progress) as pbar:
+        if seconds is not None:          # compile the kernels outside the timing
+            for pot in potentials:
+                pot.energy_forces_stress(configs[0].atoms)
         for i, cfg in enumerate(configs):
             blocks.append(_config_predictions(potentials, cfg, i, as_given, weights, seconds,
                                               unlabelled))
@@ -253,7 +255,8 @@ def _committee_spread_blocks(potential, configs):
     weights = resolve_weights(None)
     for i, cfg in enumerate(configs):
         design = cfg.forces is not None or cfg.stress is not None
-        energy, forces, stress = potential.committee_spread(cfg.atoms, forces=design)
+        with thread_limit():
+            energy, forces, stress = potential.committee_spread(cfg.atoms, forces=design)
         k = len(energy)
         values = SimpleNamespace(
             energy=energy,

@@ -64,7 +64,10 @@ def committee_deviation(atoms, potential) -> tuple[float, float]:
     ValueError
         The potential has no committee.
     """
-    energy, forces, _ = potential.committee_spread(atoms, forces=True)
+    from acefit.basis.angular import thread_limit
+
+    with thread_limit():        # the calculator's thread policy (MD's)
+        energy, forces, _ = potential.committee_spread(atoms, forces=True)
     force_sd = np.sqrt(np.var(forces, axis=0, ddof=1).sum(axis=1))
     return 1e3 * float(np.std(energy, ddof=1)) / len(atoms), float(force_sd.max())
 

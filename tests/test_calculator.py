@@ -117,7 +117,7 @@ def test_used_calculator_pickles_and_deep_copies(potential):
         assert clone.calc is not atoms.calc
         clone.calc.reset()
         np.testing.assert_array_equal(clone.get_forces(), forces)
-        assert clone.calc._openmp is not None          # the thread limit is back in use
+        assert clone.calc.num_threads == 1
 
 
 def test_cells_smaller_than_the_cutoff(potential):
@@ -197,3 +197,40 @@ def test_a_reused_calculator_follows_every_change(potential):
     atoms.positions[2, 1] = np.nan
     with pytest.raises(ValueError, match=r"non-finite positions for atom indices \[2\]"):
         atoms.get_forces()
+
+
+def test_evaluate_and_query_run_with_the_calculators_threads(potential, monkeypatch):
+    """`acefit evaluate` (its timing and the committee's calibration) and `acefit query`
+    evaluate the model with the OpenMP threads the calculator uses in MD, whatever the
+    process allows: otherwise evaluate's ms/atom is not what MD costs."""
+    from threadpoolctl import threadpool_limits
+
+    from acefit.basis import angular
+    from acefit.data import LabelledConfig
+    from acefit.evaluate import evaluate
+    from acefit.query import query
+
+    if angular._omp_max_threads_function() is None:
+        pytest.skip("no OpenMP runtime that threadpoolctl finds")
+    rng = np.random.default_rng(3)
+    committee = potential.coefficients + 0.01 * rng.normal(size=(4, len(potential.basis)))
+    pot = Potential(potential.basis, potential.coefficients, e0=potential.e0,
+                    committee=committee * (potential.coefficients != 0))
+    seen = []
+
+    def recording(method):
+        def wrapped(*args, **kwargs):
+            seen.append(angular._omp_threads())
+            return method(*args, **kwargs)
+        return wrapped
+
+    for name in ("energy_forces_stress", "committee_spread"):
+        monkeypatch.setattr(Potential, name, recording(getattr(Potential, name)))
+    atoms = _alloy()
+    config = LabelledConfig(atoms, energy=0.0, forces=np.zeros((len(atoms), 3)))
+    with threadpool_limits(limits=2, user_api="openmp"):
+        assert angular._omp_threads() == 2
+        evaluate([pot], [config], resamples=10)
+        query(pot, [atoms], n=1)
+        assert angular._omp_threads() == 2            # the limit ends with them
+    assert len(seen) >= 4 and set(seen) == {angular.EVALUATION_THREADS}

@@ -7,11 +7,18 @@ respect to the (unnormalised) input vectors.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["real_sph_harm", "n_lm"]
+__all__ = ["real_sph_harm", "n_lm", "thread_limit", "EVALUATION_THREADS"]
+
+EVALUATION_THREADS = 1
+"""OpenMP threads inside one evaluation of a model (sphericart's; the numba kernels are
+serial): the calculator's default, and what ``acefit evaluate`` and ``acefit query`` use, so
+that evaluate's ms/atom is what MD costs. One thread avoids OpenMP's start-up and spinning,
+which on small cells and busy machines cost more than they gain (docs/benchmarks.md)."""
 
 
 def n_lm(lmax):
@@ -50,6 +57,28 @@ def _omp_max_threads_function():
     function = ctypes.CDLL(paths[0]).omp_get_max_threads
     function.restype = ctypes.c_int
     return function
+
+
+@lru_cache(maxsize=1)
+def _openmp_controller():
+    """threadpoolctl's controller of the OpenMP runtimes loaded once sphericart's is, or
+    None without threadpoolctl."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    real_sph_harm(np.ones((1, 3)), 1)  # loads sphericart's OpenMP runtime
+    return ThreadpoolController().select(user_api="openmp")
+
+
+def thread_limit(num_threads=EVALUATION_THREADS):
+    """Context in which OpenMP runs at most ``num_threads`` threads: wrap model evaluations
+    in it (:data:`EVALUATION_THREADS`). ``None`` leaves the process setting alone; a no-op
+    without threadpoolctl."""
+    controller = None if num_threads is None else _openmp_controller()
+    if controller is None:
+        return nullcontext()
+    return controller.limit(limits=num_threads)
 
 
 def _omp_threads():
