@@ -48,6 +48,9 @@ def _compare(pot, path, configs):
 
 def test_one_element(tmp_path):
     _compare(_potential(["Cu"]), tmp_path / "cu.yace", cu_au_configurations(False))
+    # its units, as a YAML comment that python-ace (ML-PACE's reader) just read past
+    assert (tmp_path / "cu.yace").read_text().startswith(
+        "# acefit: Units: eV and Å; the LAMMPS input needs `units metal`")
 
 
 def test_export_from_potential_file(tmp_path):

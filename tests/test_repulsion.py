@@ -251,7 +251,7 @@ def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, ca
     assert "pair_coeff * * pace potential.yace Cu Au" in lammps
     assert {"pair_coeff 1 1 zbl 29 29", "pair_coeff 1 2 zbl 29 79",
             "pair_coeff 2 2 zbl 79 79"} <= set(lammps)
-    assert (run / "potential.yace").read_text().startswith(
+    assert (run / "potential.yace").read_text().splitlines()[1].startswith(
         "# acefit: this file holds the fitted part only; the model also has a ZBL core")
     assert best["files"]["lammps"][-1] == "potential.lammps"
     assert "`potential.lammps`" in (run / "report.md").read_text()
@@ -322,6 +322,8 @@ def test_pair_commands_quote_a_file_name_with_spaces():
     text = pair_commands(core, "pot.yace")
     assert "pair_style hybrid/overlay pace zbl 1 1.8\npair_coeff * * pace pot.yace Mo\n" \
            "pair_coeff 1 1 zbl 42 42\n" in text
+    for commands in (text, pair_commands(plain, "pot.yace")):     # and their units
+        assert "\n# Units: eV and Å; the LAMMPS input needs `units metal`" in commands
 
 
 def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():

@@ -20,7 +20,11 @@ from ase.data import atomic_numbers
 
 from acefit.atomic import write_text
 
-__all__ = ["pair_commands", "pair_commands_path", "write_pair_commands"]
+__all__ = ["pair_commands", "pair_commands_path", "write_pair_commands", "UNITS_NOTE"]
+
+UNITS_NOTE = ("Units: eV and Å; the LAMMPS input needs `units metal` (current ML-PACE "
+              "stops otherwise; an older one would read them in the input's units).")
+"""The comment line of the ``.lammps`` and ``.yace`` files on their units."""
 
 
 def pair_commands(potential, yace_file) -> str:
@@ -37,7 +41,8 @@ def pair_commands(potential, yace_file) -> str:
     head = [f"# LAMMPS pair commands for {Path(yace_file).name} (written by acefit); "
             "`include` this file after the box is defined.",
             f"# Atom types 1-{len(elements)} must be {symbols}, in this order; the .yace path "
-            "is relative to where LAMMPS runs."]
+            "is relative to where LAMMPS runs.",
+            f"# {UNITS_NOTE}"]
     repulsion = potential.repulsion
     if repulsion is None:
         return "\n".join(head + ["pair_style pace", f"pair_coeff * * {yace_file} {symbols}"]) + "\n"

@@ -581,7 +581,7 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
         which settings are exportable), the spline accuracy cannot be reached, or
         ``path`` does not end in ``.yace``.
     """
-    from acefit.export.lammps import pair_commands_path
+    from acefit.export.lammps import UNITS_NOTE, pair_commands_path
     from acefit.potential import Potential
 
     if not hasattr(potential, "basis"):
@@ -591,11 +591,12 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
         raise ValueError(f"yace output {str(path)!r} must end in '.yace' (LAMMPS and "
                          "python-ace recognise the format by it)")
     d = yace_dict(potential, radial, spline_rtol=spline_rtol, spline_rmin=spline_rmin)
-    head = ""
+    # YAML comments: ML-PACE and python-ace skip them (yaml-cpp)
+    head = f"# acefit: {UNITS_NOTE}\n"
     repulsion = getattr(potential, "repulsion", None)
-    if repulsion is not None:  # a YAML comment: ML-PACE and python-ace skip it
-        head = (f"# acefit: this file holds the fitted part only; the model also has a "
-                f"{repulsion.kind.upper()} core repulsion ({repulsion.to_dict()}).\n"
-                f"# Run it with the pair commands of {pair_commands_path(path).name} "
-                "(pair_style hybrid/overlay pace zbl).\n")
+    if repulsion is not None:
+        head += (f"# acefit: this file holds the fitted part only; the model also has a "
+                 f"{repulsion.kind.upper()} core repulsion ({repulsion.to_dict()}).\n"
+                 f"# Run it with the pair commands of {pair_commands_path(path).name} "
+                 "(pair_style hybrid/overlay pace zbl).\n")
     return write_text(path, head + yace_text(d))
