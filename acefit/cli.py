@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="size of the starting basis to aim for (default 2000; the sparse "
                            "paths run to half of it, at most 1000)")
     init.add_argument("--order", type=int, default=3, choices=(1, 2, 3, 4),
-                      help="correlation order, body order + 1 (default 3)")
+                      help="correlation order ν of the basis: up to (ν + 1)-body terms, e.g. "
+                           "3: up to 4-body (default 3)")
     init.add_argument("--force", action="store_true", help="overwrite an existing config file")
     _add_verbosity(init)
 

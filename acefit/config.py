@@ -758,7 +758,7 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
                     "Chemical symbols, in any order (the basis, its exports and LAMMPS' atom "
                     "types 1, 2, ... take them by atomic number); null: every element in the "
                     "training data."),
-    "order": Key(Int(1, 4), 3, "Maximal correlation order ν (body order ν + 1)."),
+    "order": Key(Int(1, 4), 3, "Maximal correlation order ν: terms up to (ν + 1)-body (3: up to 4-body)."),
     "totaldegree": Key(Nullable(Either(options=(Float(1), ListOf(Float(1), min_len=1)))), None,
                        "Total degree D_ν: one number, or one per order ν = 1..order; a function "
                        "is admitted when Σ(n + wL·l) ≤ D_ν (null: the first `order` of "

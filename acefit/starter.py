@@ -313,7 +313,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     functions : int
         Size of the starting basis to aim for (the solvers select from it).
     order : int
-        Correlation order (body order + 1), 1 to 4.
+        Correlation order ν, 1 to 4: up to (ν + 1)-body terms.
 
     Returns
     -------

@@ -1278,3 +1278,12 @@ def test_a_damaged_potential_file_is_named_by_evaluate_validate_and_query(tmp_pa
                  ["query", str(loop), "--pool", str(data), "-o", str(tmp_path / "q.xyz")]):
         assert main(argv) == EXIT_CONFIG
         assert f"potential file {loop} is a loop of symbolic links" in capsys.readouterr().err
+
+
+def test_init_help_says_what_the_order_means(capsys):
+    """--order is the correlation order ν: terms up to (ν + 1)-body, as the quickstart's
+    `order: 3  # up to 4-body`; "body order + 1" read backwards."""
+    with pytest.raises(SystemExit):
+        main(["init", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "3: up to 4-body" in text and "body order + 1" not in text
