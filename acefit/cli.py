@@ -228,7 +228,8 @@ def _parser() -> argparse.ArgumentParser:
                         "ignored with a note for pool files that name their elements")
     q.add_argument("--gap", type=_count, default=0, metavar="G",
                    help="chosen frames of one pool file are more than G frames apart "
-                        "(neighbouring MD frames are nearly the same configuration)")
+                        "(neighbouring MD frames are nearly the same configuration); "
+                        "default 0: no such rule")
     q.add_argument("--labelled", nargs="*", type=Path, default=None, metavar="FILE",
                    help="labelled configurations: a pool frame that is one of them (same "
                         "species, positions and cell) is not chosen; default for a run "
@@ -891,6 +892,7 @@ def _query(args, progress) -> int:
     limit, why = (args.min_distance, "--min-distance") if args.min_distance is not None \
         else default_min_distance(labelled if labelled_files else None)
     picks, scored = [], 0       # (score, pool file, frame number, force SD, energy SD)
+    candidates = below = 0      # frames neither labelled, too close nor below --threshold
     known = []                  # (pool file, frame number) of the labelled pool frames
     close = []                  # (pool file, frame number, distance) of frames too close
     species = {f: pool_species(f, args.species) for f in args.pool}   # one note per file
@@ -903,6 +905,11 @@ def _query(args, progress) -> int:
                        progress=progress, where=lambda i: f"{f}, frame {i * args.every}",
                        labelled=labelled.keys, min_distance=limit)
         scored += len(result.scores)
+        eligible = ~(result.labelled | result.too_close)
+        if args.threshold is not None:
+            below += int((eligible & (result.scores <= args.threshold)).sum())
+            eligible &= result.scores > args.threshold
+        candidates += int(eligible.sum())
         known += [(f, int(i) * args.every) for i in np.flatnonzero(result.labelled)]
         close += [(f, int(i) * args.every, float(result.shortest[i]))
                   for i in np.flatnonzero(result.too_close)]
@@ -927,8 +934,32 @@ def _query(args, progress) -> int:
     write_extxyz(args.output, chosen)
     _print_chosen(chosen, labelled)
     print(f"\nwrote {args.output}: {len(chosen)} of {scored} frames, by {args.by} SD"
-          + (f" above {args.threshold:g}" if args.threshold is not None else ""))
+          + (f" above {args.threshold:g}" if args.threshold is not None else "")
+          + _query_shortfall(n, len(chosen), {"scored": scored, "candidates": candidates,
+                                               "labelled": len(known), "too close": len(close),
+                                               "below": below}, args))
     return EXIT_OK
+
+
+def _query_shortfall(n, chosen: int, counts: dict, args) -> str:
+    """Why ``acefit query`` chose fewer than the ``n`` frames asked for ("" when it did not):
+    too few candidates (``counts``: frames ``scored``, ``candidates`` among them, and those
+    left out as ``labelled``, ``too close`` or ``below`` --threshold), or --gap, which keeps
+    the other candidates out as neighbours of chosen frames."""
+    if n is None or chosen >= n:
+        return ""
+    asked = f"-n {n} asked for" if args.n is not None else f"-n {n} by default"
+    if counts["candidates"] > chosen:
+        return (f" ({asked}; --gap {args.gap} left out the other "
+                f"{counts['candidates'] - chosen} candidate(s), each within {args.gap} "
+                "frames of a more uncertain one chosen: a smaller --gap chooses more)")
+    threshold = f"at or below --threshold {args.threshold:g}" if args.threshold is not None \
+        else ""
+    out = [f"{counts[key]} {what}" for key, what in (("labelled", "labelled already"),
+                                                     ("too close", "with atoms too close"),
+                                                     ("below", threshold)) if counts[key]]
+    return (f" ({asked}; only {counts['candidates']} of the {counts['scored']} frames are "
+            "candidates" + (f": {', '.join(out)}" if out else "") + ")")
 
 
 def _print_chosen(chosen, labelled) -> None:

@@ -1287,3 +1287,44 @@ def test_init_help_says_what_the_order_means(capsys):
         main(["init", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "3: up to 4-body" in text and "body order + 1" not in text
+
+
+def test_query_says_why_it_chose_fewer_frames_than_asked(tmp_path, capsys):
+    """`-n 20 --gap 10` returned 3 frames without a word: the summary says how many were
+    asked for and what kept the others out (--gap, or too few candidates)."""
+    from ase.build import bulk
+
+    from acefit import ACEBasis, Potential
+
+    basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 5], rcut=4.0)
+    rng = np.random.default_rng(0)
+    c = 0.05 * rng.normal(size=len(basis))
+    path = Potential(basis, c, e0={"Cu": -0.3},
+                     committee=c + 0.01 * rng.normal(size=(4, len(basis)))).save(
+        tmp_path / "pot.h5")
+    import ase.io
+
+    frames = []
+    for k in range(12):
+        atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
+        atoms.rattle(0.02 * (k + 1), seed=k)
+        frames.append(atoms)
+    ase.io.write(tmp_path / "pool.xyz", frames)
+
+    def summary(*extra):
+        assert main(["query", str(path), "--pool", str(tmp_path / "pool.xyz"), "-o",
+                     str(tmp_path / "out.xyz"), "--labelled", "--no-progress",
+                     *extra]) == EXIT_OK
+        return capsys.readouterr().out.strip().splitlines()[-1]
+
+    text = summary("-n", "5", "--gap", "4")
+    chosen = int(text.split(": ")[1].split()[0])
+    assert chosen < 5 and f"(-n 5 asked for; --gap 4 left out the other {12 - chosen} " \
+        "candidate(s)" in text
+    assert summary("-n", "5", "--threshold", "1e6").endswith(
+        "(-n 5 asked for; only 0 of the 12 frames are candidates: 12 at or below "
+        "--threshold 1e+06)")
+    assert summary("-n", "5").endswith("5 of 12 frames, by force SD")     # nothing to explain
+    with pytest.raises(SystemExit):
+        main(["query", "--help"])
+    assert "default 0: no such rule" in " ".join(capsys.readouterr().out.split())
