@@ -437,7 +437,9 @@ class ListOf(_Type):
 
     def describe(self):
         adjectives = ["non-empty"] * bool(self.min_len) + ["increasing"] * self.increasing
-        return f"a {', '.join(adjectives + ['list'])}, each item {self.item.describe()}"
+        kind = ", ".join(adjectives + ["list"]).replace(", list", " list")
+        article = "an" if kind[0] in "aeiou" else "a"
+        return f"{article} {kind}, each item {self.item.describe()}"
 
     @property
     def doc_type(self):

@@ -52,6 +52,17 @@ def test_minimal_config_gets_every_default(tmp_path):
     assert set(cfg) == set(SCHEMA.keys) | {"config_file"}
 
 
+def test_list_types_are_described_in_english(tmp_path):
+    """'allowed: a increasing, list' and 'a non-empty, list' were the builder's grammar."""
+    path = write(tmp_path, MINIMAL + "selection:\n  budgets: [20, 10]\n")
+    (where, msg), = problems(path)[0]
+    assert where.endswith(":6: selection.budgets")
+    assert "allowed: an increasing list, each item an integer >= 1" in msg
+    path = write(tmp_path, MINIMAL + "basis:\n  elements: []\n")
+    assert "allowed: null or a non-empty list, each item a chemical symbol" in problems(path)[1]
+    assert ", list" not in render_markdown()
+
+
 def test_unknown_key_is_an_error_with_line_and_suggestion(tmp_path):
     path = write(tmp_path, MINIMAL + "basis:\n  totaldegre: 10\n")
     found, text = problems(path)
