@@ -148,8 +148,8 @@ class _Type:
     def check(self, value, path, ctx):  # pragma: no cover - interface
         raise NotImplementedError
 
-    def fail(self, value, path, ctx):
-        ctx.error(path, f"{_found(value)}; allowed: {self.describe()}")
+    def fail(self, value, path, ctx, hint=""):
+        ctx.error(path, f"{_found(value)}{hint}; allowed: {self.describe()}")
         return None
 
 
@@ -232,8 +232,10 @@ class Str(_Type):
         return ", ".join(f"`{c}`" for c in self.choices) if self.choices else ""
 
     def check(self, value, path, ctx):
-        if not isinstance(value, str) or (self.choices and value not in self.choices):
+        if not isinstance(value, str):
             return self.fail(value, path, ctx)
+        if self.choices and value not in self.choices:
+            return self.fail(value, path, ctx, _close_match(value, self.choices))
         if not self.choices and not value.strip():
             return self.fail(value, path, ctx)
         return value
@@ -341,7 +343,11 @@ class Element(_Type):
         return isinstance(value, str) and value in atomic_numbers and value != "X"
 
     def check(self, value, path, ctx):
-        return value if self.symbol(value) else self.fail(value, path, ctx)
+        if self.symbol(value):
+            return value
+        # 'cu' for 'Cu'; a symbol is not guessed from a misspelling
+        near = [value.capitalize()] if isinstance(value, str) else []
+        return self.fail(value, path, ctx, _close_match(value, filter(self.symbol, near)))
 
 
 class ElementPair(_Type):
@@ -613,9 +619,21 @@ def _default(key: Key, path, ctx):
 
 
 def _close_match(name, options) -> str:
+    """`` (did you mean 'X'?)`` for the option ``name`` likely stands for, else "": the one
+    that differs in case only ('OMP' for 'omp', 'e' for 'E'), the one that it begins
+    (an abbreviation: 'dir' for 'directory'; two letters at least, and no other option
+    begins so), else the closest spelling, case aside (difflib)."""
     import difflib
-    match = difflib.get_close_matches(str(name), list(options), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+
+    text = str(name).lower()
+    by_lower = {str(o).lower(): o for o in options}
+    if text in by_lower:
+        match = by_lower[text]
+    else:
+        begun = [o for lower, o in by_lower.items() if len(text) >= 2 and lower.startswith(text)]
+        close = difflib.get_close_matches(text, list(by_lower), n=1)
+        match = begun[0] if len(begun) == 1 else by_lower[close[0]] if close else None
+    return f" (did you mean {match!r}?)" if match is not None else ""
 
 
 @dataclass

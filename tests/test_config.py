@@ -63,6 +63,31 @@ def test_list_types_are_described_in_english(tmp_path):
     assert ", list" not in render_markdown()
 
 
+def test_suggestions_ignore_case_and_complete_abbreviations(tmp_path):
+    """'e' for 'E', 'OMP' for 'omp', 'cu' for 'Cu' and 'dir' for 'directory' got no hint."""
+    text = problems(write(tmp_path, """\
+data:
+  train: train.xyz
+  weights:
+    default: {e: 30.0}
+basis:
+  elements: [cu]
+solvers:
+  - {name: OMP}
+  - {name: omp, debias: LS}
+output:
+  dir: runs
+"""))[1]
+    for hint in ("unknown key 'e' (did you mean 'E'?)", "found 'cu' (string) (did you mean "
+                 "'Cu'?)", "found 'OMP' (string) (did you mean 'omp'?)",
+                 "found 'LS' (string) (did you mean 'ls'?)",
+                 "unknown key 'dir' (did you mean 'directory'?)"):
+        assert hint in text
+    # no symbol is guessed from a misspelling, nor a key from one letter it begins
+    text = problems(write(tmp_path, MINIMAL + "basis:\n  elements: [Cux]\noutput:\n  c: 1\n"))[1]
+    assert "'Cux' (string); allowed" in text and "unknown key 'c';" in text
+
+
 def test_unknown_key_is_an_error_with_line_and_suggestion(tmp_path):
     path = write(tmp_path, MINIMAL + "basis:\n  totaldegre: 10\n")
     found, text = problems(path)
