@@ -458,7 +458,8 @@ class ListOf(_Type):
         if not isinstance(value, list) or len(value) < self.min_len:
             return self.fail(value, path, ctx)
         out = [self.item.check(v, f"{path}[{i}]", ctx) for i, v in enumerate(value)]
-        if self.unique and len({_freeze(v) for v in out}) != len(out):
+        valid = [v for v in out if v is not None]      # the invalid are named already
+        if self.unique and len({_freeze(v) for v in valid}) != len(valid):
             ctx.error(path, f"{_found(value)}; allowed: {self.describe()} without repeats")
         if self.increasing and any(b is not None and a is not None and b <= a
                                    for a, b in zip(out, out[1:])):

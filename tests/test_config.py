@@ -71,7 +71,7 @@ data:
   weights:
     default: {e: 30.0}
 basis:
-  elements: [cu]
+  elements: [cu, au]
 solvers:
   - {name: OMP}
   - {name: omp, debias: LS}
@@ -83,6 +83,9 @@ output:
                  "found 'LS' (string) (did you mean 'ls'?)",
                  "unknown key 'dir' (did you mean 'directory'?)"):
         assert hint in text
+    assert "without repeats" not in text        # two invalid items are no repeat
+    repeated = MINIMAL + "basis:\n  elements: [Cu, Cu]\n"
+    assert "without repeats" in problems(write(tmp_path, repeated))[1]
     # no symbol is guessed from a misspelling, nor a key from one letter it begins
     text = problems(write(tmp_path, MINIMAL + "basis:\n  elements: [Cux]\noutput:\n  c: 1\n"))[1]
     assert "'Cux' (string); allowed" in text and "unknown key 'c';" in text
