@@ -357,7 +357,8 @@ def iter_structures(path, *, name="structures file", every: int = 1, species=Non
         count += 1
         yield i * every, atoms
     if not count:
-        raise ValueError(f"no configurations in {path}; allowed: a file of at least one frame")
+        raise readers.EmptyFileError(f"no configurations in {path}; allowed: a file of at "
+                                     "least one frame")
     # ASE skips frames unparsed: a cut last frame would pass unseen (read_frames checks a
     # LAMMPS text dump's last frame itself)
     if every > 1 and readers.file_format(path) != "lammps-dump-text":
@@ -443,8 +444,17 @@ def check_required_keys(require, keys: dict, found: dict, option=_key_argument) 
     for label in require:
         if keys.get(label) is not None and label not in found.get("labels", ()):
             where = "; ".join(found.get("keys", []))
-            raise ValueError(f"{option(label)}: key {keys[label]!r} is in no frame; "
-                             f"keys there: {where}")
+            raise MissingKeyError(label, option, f"key {keys[label]!r} is in no frame; keys "
+                                  f"there: {where}")
+
+
+class MissingKeyError(ValueError):
+    """A label key set on purpose that no frame has: ``label``, and ``detail`` (the key and
+    the keys the files have), after the option's name (``option(label)``) in the message."""
+
+    def __init__(self, label: str, option, detail: str):
+        super().__init__(f"{option(label)}: {detail}")
+        self.label, self.detail = label, detail
 
 
 def _label_keys(frames) -> dict:
@@ -937,6 +947,6 @@ def _volume(atoms) -> float:
 
 
 __all__ = ["LabelledConfig", "load_configurations", "read_structures", "COORDINATE_LIMIT",
-           "check_atoms", "check_elements", "config_type_name", "extxyz_group",
+           "check_atoms", "check_elements", "config_type_name", "extxyz_group", "MissingKeyError",
            "label_candidates", "repeated_structures", "structure_key", "split",
            "missing_groups", "stratified_quotas", "validation_coverage", "SMALL_VALIDATION"]

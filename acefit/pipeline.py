@@ -196,14 +196,23 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations, split
 
+    from acefit.config import config_error
+    from acefit.data import MissingKeyError
+    from acefit.readers import EmptyFileError
+
     data = cfg["data"]
     keys, reading = data["keys"], data["stress_reading"]
 
-    def read(files, require=(), found=None):
-        return read_stresses(read_configurations(files or [], keys, require,
-                                                 option=lambda label: f"data.keys.{label}",
-                                                 found=found),
-                             reading["default"], reading["config_type"])
+    def read(files, require=(), found=None, key="data.train"):
+        # a key in no frame, or a file without one, named at its config line
+        try:
+            configs = read_configurations(files or [], keys, require, found=found,
+                                          option=lambda label: f"data.keys.{label}")
+        except MissingKeyError as exc:
+            raise config_error(cfg, [(f"data.keys.{exc.label}", exc.detail)]) from None
+        except EmptyFileError as exc:
+            raise config_error(cfg, [(key, str(exc))]) from None
+        return read_stresses(configs, reading["default"], reading["config_type"])
 
     # keys set on purpose must match something in the training data (typos)
     found = {}
@@ -212,7 +221,7 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     _report_energy_choice(found.get("energy_gaps", []), keys["energy"], quiet)
     v = data["validation"]
     if v["file"]:
-        val = read(v["file"])
+        val = read(v["file"], key="data.validation.file")
     elif v["key"]:
         train, val = split(train, val_key=v["key"])
     elif v["fraction"] > 0:
@@ -220,7 +229,7 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
                            stratify=v["stratify"])
     else:
         val = []
-    test = read(data["test"])
+    test = read(data["test"], key="data.test")
     return Data(train=train, val=val, test=test)
 
 

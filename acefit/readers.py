@@ -24,7 +24,7 @@ from acefit.elements import atomic_number
 
 __all__ = ["read_frames", "check_file", "path_problem", "folder_problem", "types_only",
            "file_format", "frame_indices", "frame_name", "CompressedFileError",
-           "index_suffix_note", "SPECORDER_FORMATS", "DATABASE_FORMATS"]
+           "EmptyFileError", "index_suffix_note", "SPECORDER_FORMATS", "DATABASE_FORMATS"]
 
 SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
 """The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
@@ -65,7 +65,7 @@ def iter_frames(path, index=":", *, name="data file", species=None, **options):
     check_file(path, name)
     size = Path(path).stat().st_size
     if size == 0 or _empty(path):
-        raise ValueError(f"no configurations in {path}: the file is empty"
+        raise EmptyFileError(f"no configurations in {path}: the file is empty"
                          + (" once decompressed" if size else ""))
     fmt = file_format(path)
     if fmt == "lammps-dump-text":
@@ -331,6 +331,10 @@ def _compression(path) -> str | None:
 
 class CompressedFileError(ValueError):
     """A compressed data file that cannot be read decompressed; the message names it."""
+
+
+class EmptyFileError(ValueError):
+    """A data file without a frame; the message names it (a fit names its config key)."""
 
 
 _TOOLS = {"gz": "gzip", "bz2": "bzip2", "xz": "xz"}

@@ -979,10 +979,19 @@ def test_config_entries_the_data_cannot_serve(tmp_path, small_data, capsys):
     config = tiny_config(tmp_path / "forces", small_data)
     config.write_text(config.read_text().replace(
         "  validation:", "  keys: {forces: force}\n  validation:"))
-    assert fit(config, tmp_path / "forces" / "run") == EXIT_ERROR
+    assert fit(config, tmp_path / "forces" / "run") == EXIT_CONFIG
     err = capsys.readouterr().err
-    assert "data.keys.forces: key 'force' is in no frame" in err and "train.xyz" in err
-    assert "calculator results: energy, forces, stress" in err
+    # at its config line, as every other config problem
+    assert "tiny.yaml:4: data.keys.forces: key 'force' is in no frame" in err
+    assert "train.xyz" in err and "calculator results: energy, forces, stress" in err
+    # an empty data file: its key and line too
+    (tmp_path / "empty.xyz").write_text("")
+    config = tiny_config(tmp_path / "empty", small_data)
+    config.write_text(config.read_text().replace(str(small_data / "test.xyz"),
+                                                 str(tmp_path / "empty.xyz")))
+    assert fit(config, tmp_path / "empty" / "run") == EXIT_CONFIG
+    assert (f"tiny.yaml:3: data.test: no configurations in {tmp_path / 'empty.xyz'}: the "
+            "file is empty") in capsys.readouterr().err
     # a selection metric of a quantity the validation data lack: nothing would be exported
     config = tiny_config(tmp_path / "metric", small_data)
     config.write_text(config.read_text().replace("  validation:", "  keys: {forces: null}\n"
