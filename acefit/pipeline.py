@@ -1155,8 +1155,9 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
                 "pass --force to overwrite it, or set output.directory to a new folder")
         elif state.get("config_hash") != chash:
             raise RunExistsError(
-                f"{run_dir} holds an unfinished run of a different configuration; pass "
-                "--force to discard it, or set output.directory to a new folder")
+                f"{run_dir} holds an unfinished run of a different configuration"
+                f"{_differing_keys(run_dir / RUN_FILES['config'], cfg)}; pass --force to "
+                "discard it, or set output.directory to a new folder")
         else:
             resumed = True
     elif run_dir.exists() and any(p.name not in ("cache", _LOCK_NAME) for p in run_dir.iterdir()) \
@@ -1165,6 +1166,59 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
                              "another output.directory or pass --force")
     run_dir.mkdir(parents=True, exist_ok=True)
     return resumed
+
+
+def _differing_keys(run_config: Path, cfg: dict, shown: int = 4) -> str:
+    """The keys that can change the results (:func:`config_hash`'s) in which ``cfg``
+    differs from the run's ``config.yaml``, ``shown`` at most, each with both values when
+    they are short: " (it differs in prior.p: 4.0 there, 3.0 here)"; "" when the run's
+    config cannot be read."""
+    import yaml
+
+    from acefit.atomic import json_ready
+
+    try:
+        old = yaml.safe_load(run_config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return ""
+    if not isinstance(old, dict):
+        return ""
+    skip = ("output", "parallel", "config_file", "name")
+    old, new = ({k: v for k, v in c.items() if k not in skip} for c in (old, json_ready(cfg)))
+    before, after = _leaves(old), _leaves(new)
+    keys = [k for k in {**before, **after} if before.get(k, _ABSENT) != after.get(k, _ABSENT)]
+    if not keys:
+        return ""
+
+    def value(leaves, key):
+        text = "not set" if key not in leaves else repr(leaves[key])
+        return text if len(text) <= 30 else None
+
+    parts = []
+    for key in keys[:shown]:
+        there, here = value(before, key), value(after, key)
+        parts.append(f"{key}: {there} there, {here} here" if there and here else key)
+    more = f"; and {len(keys) - shown} more" if len(keys) > shown else ""
+    return f" (it differs in {'; '.join(parts)}{more})"
+
+
+_ABSENT = object()
+
+
+def _leaves(value, path: str = "") -> dict:
+    """The values of a nested config by key path (``prior.p``, ``solvers[0].max_active``): a
+    list of mappings item by item, any other list whole."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_leaves(v, f"{path}.{k}" if path else str(k)))
+        return out
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_leaves(v, f"{path}[{i}]"))
+        return out
+    return {path: value}
 
 
 def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> FitResult:

@@ -1337,3 +1337,36 @@ def test_query_says_why_it_chose_fewer_frames_than_asked(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["query", "--help"])
     assert "default 0: no such rule" in " ".join(capsys.readouterr().out.split())
+
+
+def test_an_unfinished_run_of_another_config_names_the_keys_that_differ(tmp_path, small_data,
+                                                                         capsys):
+    """"holds an unfinished run of a different configuration" said not which keys."""
+    from acefit.config import dump_config, load_config
+
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    run.mkdir()
+    old = load_config(config)
+    old["prior"]["p"] = 3.0
+    old["solvers"][1]["max_active"] = 30
+    old["output"]["directory"] = "elsewhere"        # no key of the results: not named
+    (run / "config.yaml").write_text(dump_config(old))
+    (run / "run.json").write_text(json.dumps({"status": "running", "config_hash": "x"}))
+    assert fit(config, run) == EXIT_EXISTS
+    err = capsys.readouterr().err
+    assert ("holds an unfinished run of a different configuration (it differs in prior.p: "
+            "3.0 there, 4.0 here; solvers[1].max_active: 30 there, 20 here); pass --force") \
+        in err
+    # many keys: four named, the rest counted; a long value named by its key only
+    old["basis"].update(order=3, rcut=6.0, totaldegree=[12, 10, 8])
+    old["data"]["train"] = [str(tmp_path / ("a_long_file_name_" * 3 + ".xyz"))]
+    (run / "config.yaml").write_text(dump_config(old))
+    assert fit(config, run) == EXIT_EXISTS
+    err = " ".join(capsys.readouterr().err.split())
+    assert "(it differs in data.train; basis.order: 3 there, 2 here; " in err and \
+        "; and 2 more); pass --force" in err      # prior.p and solvers[1].max_active
+    # a run's config that does not read names no key
+    (run / "config.yaml").write_text("{")
+    assert fit(config, run) == EXIT_EXISTS
+    assert "different configuration; pass --force" in capsys.readouterr().err
