@@ -1370,3 +1370,12 @@ def test_an_unfinished_run_of_another_config_names_the_keys_that_differ(tmp_path
     (run / "config.yaml").write_text("{")
     assert fit(config, run) == EXIT_EXISTS
     assert "different configuration; pass --force" in capsys.readouterr().err
+
+
+def test_the_readme_query_pool_is_written_by_its_ase_snippet():
+    """The README's `acefit query --pool md.traj` needs the file that its ASE MD snippet
+    writes (the recipe was run as written: 41 frames, 3 chosen with --gap 10)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    snippet = text.split("### In ASE")[1].split("```python\n")[1].split("```")[0]
+    pool = text.split("acefit query runs/quickstart --pool ")[1].split()[0]
+    assert f'Trajectory("{pool}", "w", atoms).write' in snippet
