@@ -86,9 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--budgets", type=int, nargs="+", default=None,
                          help="size budgets t (default: the runs' selection budgets)")
     compare.add_argument("--set", dest="split", choices=("test", "val", "train"), default=None,
-                         help="errors shown in the learning curve; runs without them are left "
-                              "off it with a note (default: test if every run has it, else "
-                              "validation, else training)")
+                         help="the data set whose errors the learning curves show (test, "
+                              "validation or training data; not a config key as in `acefit "
+                              "fit --set KEY=YAML`: compare reads finished runs); runs "
+                              "without them are left off it with a note (default: test if "
+                              "every run has it, else validation, else training)")
     _add_verbosity(compare)
 
     export = sub.add_parser("export", help="write any checkpoint of a run as a potential file",

@@ -1379,3 +1379,13 @@ def test_the_readme_query_pool_is_written_by_its_ase_snippet():
     snippet = text.split("### In ASE")[1].split("```python\n")[1].split("```")[0]
     pool = text.split("acefit query runs/quickstart --pool ")[1].split()[0]
     assert f'Trajectory("{pool}", "w", atoms).write' in snippet
+
+
+def test_compare_help_says_its_set_is_a_data_set(capsys):
+    """compare --set {test,val,train} shares its name with fit --set KEY=YAML, not its
+    meaning: the help says which it is."""
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the data set whose errors the learning curves show" in text
+    assert "not a config key as in `acefit fit --set KEY=YAML`" in text
