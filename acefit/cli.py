@@ -240,8 +240,10 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--min-distance", type=_distance, default=None, metavar="D",
                    help="a pool frame with two atoms closer than D Å is scored but not "
                         "chosen (an MD that collapsed; DFT of it fails or is wasted); "
-                        "default: half the shortest distance in the labelled "
-                        "configurations, else 0.5 Å; 0: none")
+                        "default: one limit per element pair, half the pair's shortest "
+                        "distance in the labelled configurations, at most half of 1.25 "
+                        "times its covalent radii's sum (the limit of a pair they lack); "
+                        "D: one limit for every pair; 0: none")
     _add_verbosity(q)
     return parser
 
@@ -874,8 +876,8 @@ def _query(args, progress) -> int:
     import numpy as np
 
     from acefit.potential import Potential
-    from acefit.query import (check_pool_files, default_min_distance, iter_pool,
-                              pool_species, query, read_labelled)
+    from acefit.query import (PairLimits, check_pool_files, default_min_distance,
+                              iter_pool, pool_species, query, read_labelled)
 
     # the paths before any work (-o is no folder: argparse): the output must not replace a
     # pool file (the user's data)
@@ -891,12 +893,13 @@ def _query(args, progress) -> int:
                          "with export.committee >= 2, or one written by `acefit export RUN "
                          "--budget T --committee 32`")
     labelled = read_labelled(labelled_files)
-    limit, why = (args.min_distance, "--min-distance") if args.min_distance is not None \
-        else default_min_distance(labelled if labelled_files else None)
+    limits = PairLimits(default=args.min_distance, default_reason="--min-distance") \
+        if args.min_distance is not None else \
+        default_min_distance(labelled if labelled_files else None, potential.basis.numbers)
     picks, scored = [], 0       # (score, pool file, frame number, force SD, energy SD)
     candidates = below = 0      # frames neither labelled, too close nor below --threshold
     known = []                  # (pool file, frame number) of the labelled pool frames
-    close = []                  # (pool file, frame number, distance) of frames too close
+    close = []                  # (pool file, frame number, distance, pair) of frames too close
     species = {f: pool_species(f, args.species) for f in args.pool}   # one note per file
     for f in args.pool:
         # streamed: each frame scored as it is read (and checked, naming file and frame);
@@ -905,7 +908,7 @@ def _query(args, progress) -> int:
         result = query(potential, frames, n=n, threshold=args.threshold, by=args.by,
                        gap=args.gap // args.every,    # read frames are K file frames apart
                        progress=progress, where=lambda i: f"{f}, frame {i * args.every}",
-                       labelled=labelled.keys, min_distance=limit)
+                       labelled=labelled.keys, min_distance=limits)
         scored += len(result.scores)
         eligible = ~(result.labelled | result.too_close)
         if args.threshold is not None:
@@ -913,7 +916,7 @@ def _query(args, progress) -> int:
             eligible &= result.scores > args.threshold
         candidates += int(eligible.sum())
         known += [(f, int(i) * args.every) for i in np.flatnonzero(result.labelled)]
-        close += [(f, int(i) * args.every, float(result.shortest[i]))
+        close += [(f, int(i) * args.every, float(result.shortest[i]), result.pairs[i])
                   for i in np.flatnonzero(result.too_close)]
         picks += [(float(result.scores[i]), f, int(i) * args.every, float(result.force_sd[i]),
                    float(result.energy_sd[i])) for i in result.chosen]
@@ -926,15 +929,19 @@ def _query(args, progress) -> int:
               f"{', '.join(map(str, labelled_files))}) and were not chosen (first: "
               f"{known[0][0]}, frame {known[0][1]})")
     if close:
-        print(f"{len(close)} pool frame(s) have two atoms closer than {limit:.2f} Å ({why}) "
-              f"and were not chosen (first: {close[0][0]}, frame {close[0][1]}, "
-              f"{close[0][2]:.2f} Å; --min-distance sets the limit, 0: none)")
+        from acefit.elements import pair_name
+
+        first, frame, d, pair = close[0]
+        print(f"{len(close)} pool frame(s) have two atoms closer than their pair's limit and "
+              f"were not chosen (first: {first}, frame {frame}, {pair_name(*pair)} {d:.2f} Å "
+              f"against {limits.limit(*pair):.2f} Å). Limits: {limits.text()}; "
+              "--min-distance D sets one for every pair, 0: none")
     picks.sort(key=lambda pick: -pick[0])
     chosen = _chosen_frames(picks[:n], args.every, species)   # n None: all
     from acefit.atomic import write_extxyz
 
     write_extxyz(args.output, chosen)
-    _print_chosen(chosen, labelled)
+    _print_chosen(chosen, labelled, limits if args.min_distance != 0 else None)
     print(f"\nwrote {args.output}: {len(chosen)} of {scored} frames, by {args.by} SD"
           + (f" above {args.threshold:g}" if args.threshold is not None else "")
           + _query_shortfall(n, len(chosen), {"scored": scored, "candidates": candidates,
@@ -964,29 +971,49 @@ def _query_shortfall(n, chosen: int, counts: dict, args) -> str:
             "candidates" + (f": {', '.join(out)}" if out else "") + ")")
 
 
-def _print_chosen(chosen, labelled) -> None:
-    """The table of the chosen frames: scores and shortest interatomic distance; and a
-    note on those whose atoms are closer than in any ``labelled`` configuration
-    (:class:`acefit.query.Labelled`)."""
-    from acefit.basis.neighbours import shortest_distance
+def _print_chosen(chosen, labelled, limits) -> None:
+    """The table of the chosen frames: scores and each one's closest pair of atoms relative
+    to its pair's limit (``limits``, :class:`acefit.query.PairLimits`; None: the closest
+    pair); and a note on those with a pair closer than any ``labelled`` configuration
+    has it (:class:`acefit.query.Labelled`)."""
+    from acefit.basis.neighbours import shortest_by_pair
+    from acefit.elements import pair_name
     from acefit.query import QUERY_SCORES, SHORTEST_SEARCH
 
     if not chosen:
         return
+    head = "closest pair (Å, × its limit)" if limits else "closest pair (Å)"
     print("\n| pool file | frame | atoms | force SD (eV/Å) | energy SD (meV/atom) | "
-          "shortest (Å) |\n|---|---:|---:|---:|---:|---:|")
-    nearer = 0
+          f"{head} |\n|---|---:|---:|---:|---:|---:|")
+    nearer = []     # (frame, pair, distance) of each chosen frame that goes beyond the data
     for atoms in chosen:
-        d = shortest_distance(atoms, SHORTEST_SEARCH)
-        nearer += d < labelled.shortest
+        pairs = shortest_by_pair(atoms, SHORTEST_SEARCH)
+        if not pairs:
+            cell = f"> {SHORTEST_SEARCH:g}"
+        elif limits:
+            d, ratio, pair = limits.closest(pairs)
+            cell = f"{pair_name(*pair)} {d:.2f} ({ratio:.2f}×)"
+        else:
+            pair, d = min(pairs.items(), key=lambda item: item[1])
+            cell = f"{pair_name(*pair)} {d:.2f}"
+        # the pair furthest beyond the data, relative to their shortest
+        beyond = min(pairs.items(), key=lambda item: item[1] / labelled.shortest(*item[0])[0],
+                     default=None)
+        if beyond and beyond[1] < labelled.shortest(*beyond[0])[0]:
+            nearer.append((atoms, *beyond))
         print(f"| {atoms.info['pool_file']} | {atoms.info['pool_frame']} | {len(atoms)} | "
               f"{atoms.info[QUERY_SCORES['force']]:.4f} | "
-              f"{atoms.info[QUERY_SCORES['energy']]:.3f} | "
-              + (f"{d:.2f} |" if d < SHORTEST_SEARCH else f"> {SHORTEST_SEARCH:g} |"))
-    if nearer and math.isfinite(labelled.shortest):
-        print(f"\nnote: {nearer} chosen frame(s) have atoms closer than any labelled "
-              f"configuration ({labelled.shortest:.2f} Å, {labelled.where}): their labels "
-              "take the data to shorter distances; check that their calculations converge")
+              f"{atoms.info[QUERY_SCORES['energy']]:.3f} | {cell} |")
+    if nearer and labelled.pairs:
+        atoms, pair, d = nearer[0]
+        seen, where = labelled.shortest(*pair)
+        data = (f"the labelled data's shortest: {seen:.2f} Å, {where}" if where else
+                f"none in the labelled data within {seen:.2f} Å")
+        print(f"\nnote: {len(nearer)} chosen frame(s) have a pair of atoms closer than any "
+              f"labelled configuration (first: {atoms.info['pool_file']}, frame "
+              f"{atoms.info['pool_frame']}, {pair_name(*pair)} {d:.2f} Å; {data}): their "
+              "labels take the data to shorter distances; check that their calculations "
+              "converge")
 
 
 def _labelled_files(args) -> list:

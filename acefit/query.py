@@ -12,9 +12,10 @@ uncertain ones to DFT. This module is the scoring and the choice:
   above a threshold, a few per group of neighbouring frames at most, never one that is
   labelled already (:func:`labelled_structures`: e.g. the training data, from which an MD
   pool often starts), nor one with two atoms far closer than any labelled configuration
-  has (``min_distance``, :func:`default_min_distance`): an MD that collapsed is most
-  uncertain where its atoms overlap, and DFT of such a frame fails or teaches the fit a
-  region no simulation should reach;
+  has them (``min_distance``: :class:`PairLimits`, one limit per element pair,
+  :func:`default_min_distance`): an MD that collapsed is most uncertain where its atoms
+  overlap, and DFT of such a frame fails or teaches the fit a region no simulation should
+  reach;
 * :func:`iter_pool` reads a pool file frame by frame, each frame checked (so a pool is
   scored in the memory of one frame), :func:`read_pool` all of it;
   :func:`check_pool_files` checks the files of a pool before any is read.
@@ -22,37 +23,42 @@ uncertain ones to DFT. This module is the scoring and the choice:
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
            "check_pool_files", "labelled_structures", "read_labelled", "Labelled",
-           "default_min_distance", "QUERY_SCORES", "MIN_DISTANCE_FRACTION",
-           "MIN_DISTANCE_FLOOR"]
+           "PairLimits", "default_min_distance", "bond_reach", "QUERY_SCORES",
+           "MIN_DISTANCE_FRACTION", "BOND_REACH"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
 
 MIN_DISTANCE_FRACTION = 0.5
 """A pool frame with two atoms closer than this fraction of the labelled data's shortest
-distance is not chosen. MD at any temperature a potential is made for comes nowhere near
-it (thermal motion shortens the nearest-neighbour distance by some 10-20 %, compressed
-crystals of the data by as much), so atoms that close mean a simulation that collapsed:
+distance of their element pair is not chosen (:func:`default_min_distance`). MD at any
+temperature a potential is made for comes nowhere near it (thermal motion shortens the
+nearest-neighbour distance by some 10-20 %, compressed crystals of the data by as much),
+so atoms that close mean a simulation that collapsed:
 their energies are tens to thousands of eV, DFT of them fails or is wasted, and their
 labels spoil the next fit (the session 31 walk-through: frames at 0.07-0.8 Å, beside data
 from 2.35 Å, cost the refit's fcc Al its compression curve). Each round of a learning loop
-that labels frames nearer than the data lowers the limit with them."""
+that labels frames nearer than the data lowers the limit with them. One limit per pair,
+since one for all lets collapsed metal-metal pairs through beside short H-metal bonds, or
+rejects those bonds beside metal data."""
 
-MIN_DISTANCE_FLOOR = 0.5
-"""The limit, in Å, when no labelled data give a shortest distance: below every bond
-length (H2's 0.74 Å is the shortest), so no real configuration is left out."""
+BOND_REACH = 1.25
+"""A pair's distances in the labelled data count up to this many bond lengths, the sum of
+the two covalent radii (``ase.data.covalent_radii``, Cordero et al. 2008: within some
+10 % of a single bond); a pair they never bring closer has no bond labelled, and its
+limit is :data:`MIN_DISTANCE_FRACTION` of that reach (:func:`default_min_distance`)."""
 
 SHORTEST_SEARCH = 6.0
-"""Å: the labelled data's shortest distance is looked for up to here (none closer, e.g.
-isolated atoms only: the floor holds)."""
+"""Å: how far the table of chosen frames looks for each one's closest pair."""
 
 
 def committee_deviation(atoms, potential) -> tuple[float, float]:
@@ -90,9 +96,13 @@ class Query:
         The frames that are labelled already (``query``'s ``labelled``): scored, never
         chosen.
     shortest : ndarray (n_frames,)
-        Each frame's shortest interatomic distance, Å, where it is below ``query``'s
-        ``min_distance`` (inf elsewhere: the search goes no further); those frames
-        (:attr:`too_close`) are scored, never chosen.
+        Where a frame has a pair of atoms closer than its limit (``query``'s
+        ``min_distance``), their distance, Å, of the pair furthest below its limit (inf
+        elsewhere: the search goes no further); those frames (:attr:`too_close`) are
+        scored, never chosen.
+    pairs : list
+        That pair's atomic numbers ``(za, zb)``, za <= zb, per frame (None where none is
+        too close).
     """
 
     energy_sd: np.ndarray
@@ -101,6 +111,7 @@ class Query:
     by: str
     labelled: np.ndarray
     shortest: np.ndarray
+    pairs: list = field(default_factory=list)
 
     @property
     def scores(self) -> np.ndarray:
@@ -108,8 +119,71 @@ class Query:
 
     @property
     def too_close(self) -> np.ndarray:
-        """The frames with two atoms closer than ``min_distance``."""
+        """The frames with two atoms closer than their pair's limit (``min_distance``)."""
         return np.isfinite(self.shortest)
+
+
+@dataclass
+class PairLimits:
+    """How close the atoms of each element pair of a pool frame may come before the frame
+    is not chosen (:func:`query`'s ``min_distance``).
+
+    Attributes
+    ----------
+    limits : dict
+        ``{(za, zb): Å}``, atomic numbers za <= zb.
+    reasons : dict
+        Why each limit, in words, by the same keys.
+    default : float
+        The limit of a pair not in ``limits``, Å (``--min-distance D``: one for every
+        pair; 0: none).
+    default_reason : str
+        Why ``default``.
+    """
+
+    limits: dict = field(default_factory=dict)
+    reasons: dict = field(default_factory=dict)
+    default: float = 0.0
+    default_reason: str = ""
+
+    def limit(self, za: int, zb: int) -> float:
+        return self.limits.get((min(za, zb), max(za, zb)), self.default)
+
+    @property
+    def reach(self) -> float:
+        """The largest limit, Å: no pair farther apart is too close."""
+        return max([*self.limits.values(), self.default])
+
+    def closest(self, pairs) -> tuple[float, float, tuple | None]:
+        """Of the shortest distance of each element pair ``pairs``
+        (:func:`acefit.basis.neighbours.shortest_by_pair`), the one nearest its limit,
+        relative to it: ``(distance, distance / limit, pair)``; ``(inf, inf, None)`` for
+        no pairs (a pair without a limit has the ratio inf)."""
+        best = (math.inf, math.inf, None)
+        for pair, d in sorted(pairs.items()):
+            limit = self.limit(*pair)
+            ratio = d / limit if limit > 0 else math.inf
+            if ratio < best[1] or best[2] is None:
+                best = (d, ratio, pair)
+        return best
+
+    def violation(self, atoms) -> tuple[float, tuple | None]:
+        """The distance and pair of the atoms of ``atoms`` furthest below their pair's
+        limit, ``(inf, None)`` when none is: searched no further than :attr:`reach` (a
+        few neighbours, beside the committee's evaluation out to the cutoff)."""
+        from acefit.basis.neighbours import shortest_by_pair
+
+        d, ratio, pair = self.closest(shortest_by_pair(atoms, self.reach))
+        return (d, pair) if ratio < 1 else (math.inf, None)
+
+    def text(self) -> str:
+        """The limits and why, in words."""
+        from acefit.elements import pair_name
+
+        if not self.limits:
+            return f"{self.default:.2f} Å for every pair ({self.default_reason})"
+        return "; ".join(f"{pair_name(*pair)} {limit:.2f} Å ({self.reasons[pair]})"
+                         for pair, limit in sorted(self.limits.items()))
 
 
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
@@ -147,9 +221,10 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         :func:`acefit.data.structure_key` of configurations that have labels already
         (:func:`labelled_structures`): a pool frame with one of them is not chosen (a
         second DFT calculation of it teaches the fit nothing).
-    min_distance : float, optional
-        Å: a frame with two atoms closer than this is scored but not chosen
-        (:func:`default_min_distance`; None or 0: no such rule).
+    min_distance : float or PairLimits, optional
+        A frame with two atoms closer than this (Å, for every pair), or than their
+        element pair's limit (:func:`default_min_distance`), is scored but not chosen
+        (None or 0: no such rule).
 
     Raises
     ------
@@ -170,16 +245,20 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
     if threshold is not None and not math.isfinite(threshold):
         # no score is above NaN, yet `score <= nan` is False: every frame would be chosen
         raise ValueError(f"threshold={threshold}; allowed: a finite number")
-    if min_distance is not None and not 0 <= min_distance < math.inf:
-        raise ValueError(f"min_distance={min_distance}; allowed: a finite number >= 0 (Å)")
+    if isinstance(min_distance, (int, float)):
+        if not 0 <= min_distance < math.inf:
+            raise ValueError(f"min_distance={min_distance}; allowed: a finite number >= 0 "
+                             "(Å), or PairLimits")
+        min_distance = PairLimits(default=float(min_distance))
+    if min_distance is not None and min_distance.reach <= 0:
+        min_distance = None
     known = set(int(z) for z in potential.basis.numbers)
     name = (lambda i: f"frame {i}") if where is None else \
         where if callable(where) else where.__getitem__
     total = len(frames) if hasattr(frames, "__len__") else None
-    from acefit.basis.neighbours import shortest_distance
     from acefit.data import structure_key
 
-    scores, known_frames, shortest = [], [], []
+    scores, known_frames, close = [], [], []
     with bar(total, "committee on the pool", unit="frame", enabled=progress) as progress_bar:
         for i, atoms in enumerate(frames):
             unknown = sorted(set(int(z) for z in atoms.numbers) - known)
@@ -191,14 +270,12 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
                                  f"the potential (elements: {', '.join(potential.elements)})")
             scores.append(committee_deviation(atoms, potential))
             known_frames.append(bool(labelled) and structure_key(atoms) in labelled)
-            # searched only up to the limit: a few neighbours, beside the committee's
-            # evaluation out to the cutoff
-            shortest.append(shortest_distance(atoms, min_distance) if min_distance
-                            else math.inf)
+            close.append(min_distance.violation(atoms) if min_distance else (math.inf, None))
             progress_bar.update(1)
     energy_sd, force_sd = np.array(scores, dtype=float).reshape(-1, 2).T
     result = Query(energy_sd, force_sd, np.zeros(0, dtype=int), by,
-                   np.array(known_frames, dtype=bool), np.array(shortest, dtype=float))
+                   np.array(known_frames, dtype=bool),
+                   np.array([d for d, _ in close], dtype=float), [p for _, p in close])
     skipped = result.labelled | result.too_close
     chosen = []
     for i in np.argsort(-result.scores, kind="stable"):
@@ -262,46 +339,84 @@ class Labelled:
     ----------
     keys : set of str
         Their :func:`acefit.data.structure_key` (``query``'s ``labelled``).
-    shortest : float
-        Their shortest interatomic distance, Å (inf: none within
-        :data:`SHORTEST_SEARCH`, or not searched).
-    where : str or None
-        The file and frame that have it.
+    pairs : dict
+        ``{(za, zb): (Å, where)}``, atomic numbers za <= zb: each element pair's shortest
+        distance in them and the file and frame that have it; a pair they never bring
+        within its :func:`bond_reach` is left out (as are all when not searched).
     """
 
     keys: set
-    shortest: float = math.inf
-    where: str | None = None
+    pairs: dict = field(default_factory=dict)
+
+    def shortest(self, za: int, zb: int) -> tuple[float, str | None]:
+        """The shortest distance of a pair and where, or its :func:`bond_reach` and None
+        when it is not in :attr:`pairs` (they come no closer)."""
+        pair = (min(za, zb), max(za, zb))
+        return self.pairs.get(pair, (bond_reach(*pair), None))
+
+
+def bond_reach(za: int, zb: int) -> float:
+    """:data:`BOND_REACH` bond lengths of a pair of elements (atomic numbers), Å: the
+    farthest its labelled distances count for its limit."""
+    from ase.data import covalent_radii
+
+    return BOND_REACH * float(covalent_radii[za] + covalent_radii[zb])
 
 
 def read_labelled(paths, name="labelled file", distances: bool = True) -> Labelled:
-    """The structure keys of every frame of ``paths`` and, with ``distances``, their
-    shortest interatomic distance (for :func:`default_min_distance`), in one reading."""
-    from acefit.basis.neighbours import shortest_distance
+    """The structure keys of every frame of ``paths`` and, with ``distances``, each element
+    pair's shortest distance within its :func:`bond_reach` (for
+    :func:`default_min_distance`), in one reading."""
+    from acefit.basis.neighbours import shortest_by_pair
     from acefit.data import iter_structures, structure_key
 
     found = Labelled(set())
     for path in paths:
         for i, atoms in iter_structures(path, name=name):
             found.keys.add(structure_key(atoms))
-            if distances:
-                # no wider than the closest pair so far: most frames then search a
-                # little beyond their nearest neighbours only
-                d = shortest_distance(atoms, min(found.shortest, SHORTEST_SEARCH))
-                if d < found.shortest:
-                    found.shortest, found.where = d, f"{path}, frame {i}"
+            if not distances:
+                continue
+            # no wider than each pair's closest so far: most frames then search a little
+            # beyond their nearest neighbours only
+            elements = sorted(set(atoms.numbers.tolist()))
+            radius = max(found.shortest(a, b)[0]
+                         for a, b in itertools.combinations_with_replacement(elements, 2))
+            for pair, d in shortest_by_pair(atoms, radius).items():
+                if d < found.shortest(*pair)[0]:
+                    found.pairs[pair] = (d, f"{path}, frame {i}")
     return found
 
 
-def default_min_distance(labelled: Labelled | None) -> tuple[float, str]:
-    """:func:`query`'s ``min_distance`` when none is given, and why: a fraction
-    (:data:`MIN_DISTANCE_FRACTION`) of the labelled data's shortest distance, or the floor
-    (:data:`MIN_DISTANCE_FLOOR`) when they give none."""
-    if labelled is not None and math.isfinite(labelled.shortest):
-        return (MIN_DISTANCE_FRACTION * labelled.shortest,
-                f"{MIN_DISTANCE_FRACTION:g} × the labelled data's shortest distance, "
-                f"{labelled.shortest:.2f} Å in {labelled.where}")
-    return MIN_DISTANCE_FLOOR, "no labelled data give a shortest distance"
+def default_min_distance(labelled: Labelled | None, numbers) -> PairLimits:
+    """:func:`query`'s ``min_distance`` when none is given, for the element pairs of
+    ``numbers`` (atomic numbers, e.g. the potential's): :data:`MIN_DISTANCE_FRACTION` of
+    the labelled data's shortest distance of the pair, or of its :func:`bond_reach` where
+    the data bring it no closer (or there are none).
+
+    The reach caps a limit read off data that show a pair only far apart: the H-H pairs of
+    a hydride come no closer than some 2 Å, and half of that would leave out a frame in
+    which two H atoms make an H2 molecule (0.74 Å). A pair the data never bring within
+    its reach has no bond labelled, and the data tell nothing of how short its bonds are;
+    the covalent radii (whose sum is within some 10 % of a single bond) put its limit at
+    0.625 bond lengths, where a real configuration of the pair comes no closer than some
+    0.8 (a crystal compressed to 80 %), and collapsed ones are far closer (0.07-0.8 Å for
+    the metals of the session 31 walk-through). The elements' own pairs would say little
+    there: H-H in H2 is 0.74 Å, in a hydride over 2 Å."""
+    from acefit.elements import pair_name
+
+    limits, reasons = {}, {}
+    frac = f"{MIN_DISTANCE_FRACTION:g} ×"
+    for a, b in itertools.combinations_with_replacement(sorted(set(numbers)), 2):
+        d, where = (labelled or Labelled(set())).shortest(a, b)
+        limits[a, b] = MIN_DISTANCE_FRACTION * d
+        if where is not None:
+            reasons[a, b] = (f"{frac} the labelled data's shortest {pair_name(a, b)}, "
+                             f"{d:.2f} Å in {where}")
+        else:
+            reasons[a, b] = (f"{frac} {BOND_REACH:g} × the sum of covalent radii, {d:.2f} Å: "
+                             + ("no labelled data" if labelled is None else
+                                "none closer in the labelled data"))
+    return PairLimits(limits, reasons)
 
 
 def read_pool(path, every: int = 1, species=None) -> list:

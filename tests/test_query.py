@@ -581,13 +581,21 @@ def test_frames_with_atoms_too_close_are_scored_but_never_chosen(potential):
     assert free.chosen[0] == len(pool) - 1 and not free.too_close.any()
     result = query(pot, pool, n=2, min_distance=1.0)
     assert list(result.too_close) == [False] * (len(pool) - 1) + [True]
-    assert result.shortest[-1] == pytest.approx(0.3)
+    assert result.shortest[-1] == pytest.approx(0.3) and result.pairs[-1] == (29, 29)
+    assert result.pairs[:-1] == [None] * (len(pool) - 1)
     assert len(pool) - 1 not in result.chosen and len(result.chosen) == 2
     np.testing.assert_array_equal(result.force_sd, free.force_sd)      # scored all the same
     assert list(result.chosen) == list(np.argsort(-result.scores[:-1], kind="stable")[:2])
     assert not query(pot, pool, n=2, min_distance=0.25).too_close.any()
     with pytest.raises(ValueError, match=r"min_distance=-1; allowed: a finite number >= 0"):
         query(pot, pool, min_distance=-1)
+    # per pair: the limit of the frame's own pair
+    from acefit.query import PairLimits
+
+    assert query(pot, pool, n=2, min_distance=PairLimits({(29, 29): 1.0}, {(29, 29): ""})
+                 ).too_close[-1]
+    assert not query(pot, pool, n=2, min_distance=PairLimits({(13, 29): 1.0}, {(13, 29): ""})
+                     ).too_close.any()
 
 
 def _shortest(frames) -> float:
@@ -598,9 +606,10 @@ def _shortest(frames) -> float:
 
 def test_the_cli_leaves_out_frames_far_closer_than_the_labelled_data(
         potential, small_data, tmp_path, capsys):  # noqa: F811
-    """The limit: half the labelled data's shortest distance (a run directory's files, or
-    --labelled), else 0.5 Å; --min-distance sets it. The chosen frames' table shows each
-    one's shortest distance."""
+    """The limit of a pair: half the labelled data's shortest distance of the pair (a run
+    directory's files, or --labelled), else half of 1.25 times its covalent radii's sum;
+    --min-distance sets one for every pair. The chosen frames' table shows each one's
+    closest pair, relative to its limit."""
     pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
     frames = [*_pool()[:3], _collapsed(0.3), _collapsed(0.8), _pool()[-1]]
     ase.io.write(pool, frames, format="extxyz")
@@ -610,32 +619,123 @@ def test_the_cli_leaves_out_frames_far_closer_than_the_labelled_data(
     run, every = potential.parent, ["-n", "10"]
     assert _query(run, [pool], out, *every) == EXIT_OK
     text = capsys.readouterr().out
-    assert (f"2 pool frame(s) have two atoms closer than {shortest / 2:.2f} Å (0.5 × the "
-            f"labelled data's shortest distance, {shortest:.2f} Å in ") in text
-    assert f"not chosen (first: {pool}, frame 3, 0.30 Å; --min-distance sets the limit" in text
+    assert (f"2 pool frame(s) have two atoms closer than their pair's limit and were not "
+            f"chosen (first: {pool}, frame 3, Cu-Cu 0.30 Å against {shortest / 2:.2f} Å). "
+            f"Limits: Cu-Cu {shortest / 2:.2f} Å (0.5 × the labelled data's shortest Cu-Cu, "
+            f"{shortest:.2f} Å in ") in text
+    assert "--min-distance D sets one for every pair, 0: none" in text
     assert sorted(a.info["pool_frame"] for a in ase.io.read(out, ":")) == [0, 1, 2, 5]
-    assert f"| {pool} | 5 | 16 | " in text and f" | {_shortest(frames[5:]):.2f} |" in text
-    assert _shortest(frames[5:]) < shortest     # the squeezed crystal: beyond the data
-    assert f"note: 1 chosen frame(s) have atoms closer than any labelled configuration " \
-           f"({shortest:.2f} Å, " in text
+    d = _shortest(frames[5:])
+    assert f"| {pool} | 5 | 16 | " in text and \
+        f" | Cu-Cu {d:.2f} ({d / (shortest / 2):.2f}×) |" in text
+    assert d < shortest     # the squeezed crystal: beyond the data
+    assert f"note: 1 chosen frame(s) have a pair of atoms closer than any labelled " \
+           f"configuration (first: {pool}, frame 5, Cu-Cu {d:.2f} Å; the labelled data's " \
+           f"shortest: {shortest:.2f} Å, " in text
     # the same from --labelled files
     assert _query(potential, [pool], out, *every, "--labelled", *map(str, data)) == EXIT_OK
-    assert f"2 pool frame(s) have two atoms closer than {shortest / 2:.2f} Å" in \
-        capsys.readouterr().out
-    # a potential file alone: no labelled data, the floor
+    assert f"Cu-Cu 0.30 Å against {shortest / 2:.2f} Å" in capsys.readouterr().out
+    # a potential file alone: no labelled data, half of 1.25 times the covalent bond
     assert _query(potential, [pool], out, *every) == EXIT_OK
-    assert "1 pool frame(s) have two atoms closer than 0.50 Å (no labelled data give a " \
-           "shortest distance)" in capsys.readouterr().out
-    assert 4 in [a.info["pool_frame"] for a in ase.io.read(out, ":")]
+    reach = 1.25 * 2 * 1.32
+    assert (f"2 pool frame(s) have two atoms closer than their pair's limit and were not "
+            f"chosen (first: {pool}, frame 3, Cu-Cu 0.30 Å against {reach / 2:.2f} Å). "
+            f"Limits: Cu-Cu {reach / 2:.2f} Å (0.5 × 1.25 × the sum of covalent radii, "
+            f"{reach:.2f} Å: no labelled data)") in capsys.readouterr().out
     assert _query(run, [pool], out, *every, "--min-distance", "0.5") == EXIT_OK
-    assert "1 pool frame(s) have two atoms closer than 0.50 Å (--min-distance)" in \
-        capsys.readouterr().out
+    assert "1 pool frame(s) have two atoms closer than their pair's limit and were not " \
+           f"chosen (first: {pool}, frame 3, Cu-Cu 0.30 Å against 0.50 Å). Limits: 0.50 Å " \
+           "for every pair (--min-distance)" in capsys.readouterr().out
+    assert 4 in [a.info["pool_frame"] for a in ase.io.read(out, ":")]
     assert _query(run, [pool], out, *every, "--min-distance", "0") == EXIT_OK
     text = capsys.readouterr().out
-    assert "two atoms closer" not in text and "| 0.30 |" in text and "| 0.80 |" in text
+    assert "two atoms closer" not in text and "| Cu-Cu 0.30 |" in text \
+        and "| Cu-Cu 0.80 |" in text and "closest pair (Å) |" in text
     assert len(ase.io.read(out, ":")) == len(frames)
     for bad in ("-1", "nan"):
         assert "allowed: a finite number" in _usage_error(
             ["query", str(run), "--pool", str(pool), "-o", str(out), "--min-distance", bad],
             capsys)
 
+
+
+def _alcu(a=4.05, swap=(0, 5), seed=0, scale=1.0):
+    """An fcc Al cell of 32 atoms with Cu on the sites ``swap``, rattled, scaled by
+    ``scale``, labelled by EMT."""
+    from ase.calculators.emt import EMT
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    atoms = bulk("Al", "fcc", a=a, cubic=True).repeat(2)
+    atoms.numbers[list(swap)] = 29
+    atoms.rattle(0.05, seed=seed)
+    atoms.set_cell(atoms.cell * scale, scale_atoms=True)
+    atoms.calc = EMT()
+    atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(),
+                                       forces=atoms.get_forces())
+    return atoms
+
+
+def _pair_shortest(frames) -> dict:
+    """Each element pair's shortest distance, by ASE's own neighbour list."""
+    from ase.neighborlist import neighbor_list
+
+    out = {}
+    for atoms in frames:
+        i, j, d = neighbor_list("ijd", atoms, 6.0)
+        z = atoms.numbers
+        for a, b, x in zip(np.minimum(z[i], z[j]), np.maximum(z[i], z[j]), d):
+            out[int(a), int(b)] = min(out.get((int(a), int(b)), np.inf), float(x))
+    return out
+
+
+def test_each_element_pair_has_its_own_limit(tmp_path):
+    """Al-Cu (EMT): half the labelled data's shortest distance of each pair, not one limit
+    for all, which let a collapsed Cu-Cu pair through beside compressed Al-Al data; a
+    frame is judged by its pair furthest below its own limit; a pair the data bring no
+    closer than 1.25 covalent bonds gets half of that."""
+    from acefit.basis.neighbours import shortest_by_pair
+    from acefit.query import bond_reach, default_min_distance, read_labelled
+
+    # the Al-Al pairs of a compressed cell come closer than any Cu pair
+    frames = [_alcu(swap=(0, 1), seed=1), _alcu(swap=(0, 5), seed=2),
+              _alcu(swap=(3, 9), seed=3, scale=0.85)]
+    files = [tmp_path / "a.xyz", tmp_path / "b.traj"]
+    ase.io.write(files[0], frames[:2], format="extxyz")
+    ase.io.write(files[1], frames[2:])
+    expected = _pair_shortest(frames)
+    for atoms in frames:
+        assert shortest_by_pair(atoms, 6.0) == pytest.approx(_pair_shortest([atoms]))
+    labelled = read_labelled(files)
+    assert {p: d for p, (d, _) in labelled.pairs.items()} == pytest.approx(expected)
+    assert labelled.pairs[13, 13][1] == f"{files[1]}, frame 0"
+    limits = default_min_distance(labelled, [13, 29])
+    assert limits.limits == pytest.approx({p: d / 2 for p, d in expected.items()})
+    assert limits.limit(29, 13) == limits.limits[13, 29]
+    assert expected[13, 13] < expected[29, 29] and expected[13, 13] < expected[13, 29]
+    # a Cu-Cu pair closer than its own limit, though farther apart than half the
+    # shortest distance of all (the one limit before): out
+    collapsed = _alcu(swap=(0, 1), seed=4)
+    d_cu = 0.5 * (expected[13, 13] / 2 + expected[29, 29] / 2)
+    collapsed.positions[1] = collapsed.positions[0] + [d_cu, 0, 0]
+    assert d_cu > expected[13, 13] / 2
+    d, pair = limits.violation(collapsed)
+    assert pair == (29, 29) and d == pytest.approx(d_cu)
+    # an Al-Al pair as close is within its limit
+    near_al = _alcu(swap=(0, 1), seed=4)
+    near_al.positions[3] = near_al.positions[2] + [1.02 * expected[13, 13] / 2, 0, 0]
+    assert limits.violation(near_al) == (np.inf, None)
+    # judged relative to each limit: Cu-Cu at 0.8 of its limit before Al-Al at 0.9
+    both = _alcu(swap=(0, 1), seed=5)
+    both.positions[1] = both.positions[0] + [0.8 * limits.limits[29, 29], 0, 0]
+    both.positions[3] = both.positions[2] + [0.9 * limits.limits[13, 13], 0, 0]
+    assert limits.violation(both)[1] == (29, 29)
+    # Cu atoms only 4 Å apart: no Cu-Cu bond labelled, the covalent reach
+    dilute = tmp_path / "dilute.xyz"
+    ase.io.write(dilute, [_alcu(swap=(0, 10))], format="extxyz")
+    assert _pair_shortest(ase.io.read(dilute, ":"))[29, 29] > bond_reach(29, 29)
+    limits = default_min_distance(read_labelled([dilute]), [13, 29])
+    assert limits.limits[29, 29] == pytest.approx(0.5 * 1.25 * 2 * 1.32)
+    assert "none closer in the labelled data" in limits.reasons[29, 29]
+    assert "the labelled data's shortest Al-Cu" in limits.reasons[13, 29]
+    assert default_min_distance(None, [29, 13]).limits == pytest.approx(
+        {(13, 13): 0.625 * 2.42, (13, 29): 0.625 * 2.53, (29, 29): 0.625 * 2.64})

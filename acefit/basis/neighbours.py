@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["validate_atoms", "neighbour_pairs", "shortest_distance", "stress_volume"]
+__all__ = ["validate_atoms", "neighbour_pairs", "shortest_distance", "shortest_by_pair",
+           "stress_volume"]
 
 
 def validate_atoms(atoms, what="atoms"):
@@ -190,3 +191,18 @@ def shortest_distance(atoms, cutoff) -> float:
     search no wider than the question needs (its cost grows with ``cutoff`` cubed)."""
     d = neighbour_pairs(atoms, cutoff)[3]
     return float(d.min()) if len(d) else float("inf")
+
+
+def shortest_by_pair(atoms, cutoff) -> dict:
+    """The shortest interatomic distance of each element pair of ``atoms`` below
+    ``cutoff``: ``{(za, zb): Å}`` with atomic numbers za <= zb (pairs none of whose atoms
+    are that close left out)."""
+    i, j, _, d = neighbour_pairs(atoms, cutoff)
+    if not len(d):
+        return {}
+    z = np.asarray(atoms.numbers)
+    code = np.minimum(z[i], z[j]) * 256 + np.maximum(z[i], z[j])   # atomic numbers < 256
+    pairs, which = np.unique(code, return_inverse=True)
+    low = np.full(len(pairs), np.inf)
+    np.minimum.at(low, which, d)
+    return {(int(c) // 256, int(c) % 256): float(m) for c, m in zip(pairs, low)}
