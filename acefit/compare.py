@@ -10,7 +10,10 @@ Writes into the output folder:
   set only (``run.json``'s ``data_sets``), with a note when the runs' sets differ; and,
   for runs on the same test set, each run's selected checkpoints minus the first run's,
   paired on the test configurations (``test_errors.json``) with their bootstrap standard
-  error;
+  error; each checkpoint's dimer verdict (a repulsive core for every pair, or the pairs
+  without one) and each run's headline potential's compressed crystals, where its fit
+  checked them (``report.json``: the selected potentials' dimers, the headline's
+  crystals; – elsewhere);
 * ``learning_curve.png``: test (or validation) energy and force MAE against the
   number of active functions, one line per (run, solver) (Torabi et al., Figs. 1,
   4, 6);
@@ -19,8 +22,8 @@ Writes into the output folder:
   they first entered (Figs. 2, 3).
 
 Only files in the run directories are read (``paths.h5``, ``errors/*.json``,
-``basis_functions.json``, ``run.json``, ``config.yaml``, ``test_errors.json``); no
-model is evaluated again.
+``basis_functions.json``, ``run.json``, ``config.yaml``, ``test_errors.json``,
+``report.json``); no model is evaluated again.
 
 Runs are named by their folders, not by their configs' ``name``: the runs one compares
 are most often one config fitted with other ``--set`` options into other folders (``-o``),
@@ -62,6 +65,7 @@ class RunData:
     data_sets: dict | None = None  # run.json's validation and test sets (hash, count)
     data: dict | None = None       # the config's data section (for runs without data_sets)
     config_name: str | None = None  # the config's name, which the run is not named by
+    short_range: dict | None = None  # report.json's short-range checks (short_range_checks)
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
@@ -118,7 +122,57 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
                    test_errors=_read_json(directory / "test_errors.json"),
                    stress_reading=None if reads_as_labelled(reading) else reading,
                    data_sets=state.get("data_sets"), data=cfg.get("data") or {},
-                   config_name=cfg.get("name"))
+                   config_name=cfg.get("name"),
+                   short_range=short_range_checks(_read_json(directory / "report.json")))
+
+
+def short_range_checks(report) -> dict:
+    """The short-range checks a fit recorded in its ``report.json`` (``report``; None: no
+    report): ``{"dimers": {(label, step, n_active): verdicts}, "headline": entry}``, the
+    dimer verdicts of each selected checkpoint (and of the best of any size) and the
+    headline's report entry, with its ``compression`` where the fit checked its crystals.
+    Checks a fit did not record (one older than them) are left out."""
+    from acefit.selection import headline
+
+    selection = (report or {}).get("selection") or {}
+    selected = [s for s in selection.get("selected") or [] if isinstance(s, dict)]
+    extra = selection.get("best_any_size")
+    dimers = {(s.get("label"), s.get("step"), s.get("n_active")): s["dimers"]
+              for s in selected + ([extra] if isinstance(extra, dict) else [])
+              if s.get("dimers")}
+    try:
+        top = headline(selected)
+    except (KeyError, StopIteration):       # a report of another shape: no headline known
+        top = None
+    return {"dimers": dimers, "headline": top}
+
+
+def core_text(verdicts) -> str | None:
+    """A checkpoint's dimer verdicts in a word: "yes" (a repulsive core for every pair),
+    "no: Al-Al, Cu-Cu"; None when not checked."""
+    from acefit.pipeline import pairs_without_core
+
+    if not verdicts:
+        return None
+    bad = pairs_without_core(verdicts)
+    return f"no: {', '.join(bad)}" if bad else "yes"
+
+
+def compression_text(verdicts) -> str:
+    """A headline potential's compressed crystals (``compression`` of its report entry) in
+    a few words: "fcc Al collapses at 0.9 a (2.54 Å), fcc Cu holds to 0.6 a"."""
+    parts = []
+    for el, v in verdicts.items():
+        name = f"{v['structure']} {el}" if v.get("structure") else el
+        if v.get("holds") is None:
+            parts.append(f"{name} not compressed ({v.get('reason')})")
+        elif v["holds"]:
+            parts.append(f"{name} holds to {min(v['scales']):g} a")
+        else:
+            parts.append(f"{name} collapses at {v['fails_at']:g} a "
+                         f"({v['nearest_A']:.2f} Å)" if "nearest_A" in v else
+                         f"{name} collapses at {v['fails_at']:g} a")
+    return ", ".join(parts)
 
 
 def _read_json(path: Path, keys=()):
@@ -201,11 +255,14 @@ def comparison_rows(runs, budgets) -> list[dict]:
                 if i is None:
                     continue
                 e = entries[i]
+                dimers = (run.short_range or {}).get("dimers", {}).get(
+                    (label, i, e["n_active"]))
                 rows.append({"budget": budget, "run": run.name, "solver": label,
                              "method": run.paths[label].solver, "step": i,
                              "n_active": e["n_active"], "val_loss": e.get("val_loss"),
                              **{f"{s}_{q}_{st}": entry_stat(e, s, q, st)
-                                for s, q, st in _COLUMNS}})
+                                for s, q, st in _COLUMNS},
+                             "repulsive_core": core_text(dimers)})
     return rows
 
 
@@ -286,6 +343,35 @@ def _set_size(run, what) -> str:
     return "" if n is None else f": {n} configurations"
 
 
+def crystal_verdicts(runs) -> list[dict]:
+    """Per run, its headline potential and the compressed crystals its fit checked
+    (``compression``: None where it did not, or no report.json)."""
+    out = []
+    for r in runs:
+        top = (r.short_range or {}).get("headline") or {}
+        out.append({"run": r.name, "label": top.get("label"), "budget": top.get("budget"),
+                    "n_active": top.get("n_active"), "compression": top.get("compression")})
+    return out
+
+
+def _short_range_lines(runs, crystals) -> list[str]:
+    """What the table's core column means, and each run's headline crystals."""
+    def one(c):
+        if not c["compression"]:
+            return f"- `{c['run']}`: –"
+        budget = "any size" if c["budget"] is None else f"≤ {c['budget']}"
+        return (f"- `{c['run']}` ({c['label']} {budget}, {c['n_active']} functions): "
+                f"{compression_text(c['compression'])}")
+
+    return ["Short range, as each fit checked it (report.json; `acefit validate` for more). "
+            "Core: whether every pair's dimer has a repulsive core (no lowest point, and "
+            "the energy rising at every step inwards, closer than 0.55 of the covalent "
+            "bond), or the pairs without one, for the checkpoints the fit selected (– for "
+            "the others, and for fits before the check). Compressed crystals (60-90 % of "
+            "the lattice constant a) of each run's headline potential:", "",
+            *(one(c) for c in crystals), ""]
+
+
 def _fmt(v, digits):
     return "–" if v is None else f"{v:.{digits}f}"
 
@@ -298,9 +384,9 @@ def markdown_table(rows, many_runs: bool, sets: dict | None = None) -> str:
                                                           "E MAE val", "E MAE test",
                                                           "E RMSE test", "F MAE val",
                                                           "F MAE test", "F RMSE test",
-                                                          "S MAE test"]
+                                                          "S MAE test", "core"]
     lines = ["| " + " | ".join(head) + " |",
-             "|" + "|".join(["---"] * (len(head) - 9) + ["---:"] * 9) + "|"]
+             "|" + "|".join(["---"] * (len(head) - 10) + ["---:"] * 9 + ["---"]) + "|"]
     keys = [f"{s}_{q}_{st}" for s, q, st in _COLUMNS]
     digits = {"E": 2, "F": 4, "S": 3}
     for budget in dict.fromkeys(r["budget"] for r in rows):
@@ -321,6 +407,7 @@ def markdown_table(rows, many_runs: bool, sets: dict | None = None) -> str:
                 at = (k, (sets or {}).get(r["run"], {}).get(s))
                 cells.append(f"**{text}**" if r[k] is not None and r[k] == best[at]
                              and count[at] > 1 else text)
+            cells.append(r.get("repulsive_core") or "–")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -572,6 +659,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
                            sets={r.name: {which: groups[which][0][i] for which in groups}
                                  for i, r in enumerate(runs)})
     paired = paired_rows(runs)
+    crystals = crystal_verdicts(runs)
     curve = learning_curve_png(runs, out, split)
     selection = basis_selection_png(runs, out)
     md = "\n".join([
@@ -592,6 +680,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         *[f"Note: {note}." for note in set_notes],
         *([""] if set_notes else []),
         *(_reading_note(runs)),
+        *_short_range_lines(runs, crystals),
         *([f"Paired on the same {len(runs[0].test_errors['configurations'])} test "
            f"configurations: each run's selected checkpoint minus `{runs[0].name}`'s (same "
            "budget and solver), test MAE difference ± bootstrap standard error [95 % "
@@ -616,6 +705,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
     write_text(md_path, md)
     json_path = out / "compare.json"
     write_json(json_path, {"runs": [str(r.directory) for r in runs], "split": split,
-                           "rows": rows, "paired": paired, "notes": set_notes + notes})
+                           "rows": rows, "paired": paired, "crystals": crystals,
+                           "notes": set_notes + notes})
     return {"table": table, "rows": rows, "paired": paired,
             "files": [md_path, json_path, curve, selection], "notes": set_notes + notes}

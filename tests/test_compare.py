@@ -384,3 +384,60 @@ def test_a_stress_reading_leaves_the_sets_one(small_data, tmp_path):  # noqa: F8
     assert data_set_record(negated) == plain
     other = data_set_record(load_data(load_config(config, ["data.validation.seed=2"])))
     assert other["test"] == plain["test"] and other["validation"] != plain["validation"]
+
+
+def test_the_fits_short_range_checks_are_shown_per_run(two_runs, tmp_path):
+    """A user picking among runs saw no word of their dimers or compressed crystals,
+    which each fit checks and keeps in report.json: the selected checkpoints' dimer
+    verdict in a column, the headline's crystals in a note per run; – where a fit
+    recorded none (an older run)."""
+    import shutil
+
+    from acefit.compare import compare_runs
+    from acefit.pipeline import pairs_without_core
+    from acefit.selection import headline
+
+    old = tmp_path / "old"
+    shutil.copytree(two_runs[1], old)
+    report = json.loads((old / "report.json").read_text())
+    for s in report["selection"]["selected"] + [report["selection"]["best_any_size"] or {}]:
+        s.pop("dimers", None)
+        s.pop("compression", None)
+    (old / "report.json").write_text(json.dumps(report))
+    bare = tmp_path / "bare"
+    shutil.copytree(two_runs[1], bare)
+    (bare / "report.json").unlink()
+    result = compare_runs([two_runs[0], old, bare], tmp_path / "cmp")
+    selection = json.loads((two_runs[0] / "report.json").read_text())["selection"]
+    fitted = selection["selected"]
+    verdicts = {(s["label"], s["step"]): s["dimers"]
+                for s in fitted + [selection["best_any_size"] or {"label": None, "step": None,
+                                                                  "dimers": None}]}
+    assert all(v for k, v in verdicts.items() if k[0])
+    shown = 0
+    for r in result["rows"]:
+        dimers = verdicts.get((r["solver"], r["step"])) if r["run"] == "run_a" else None
+        bad = pairs_without_core(dimers)
+        assert r["repulsive_core"] == (None if dimers is None else
+                                       f"no: {', '.join(bad)}" if bad else "yes"), r
+        shown += dimers is not None
+    assert shown and any(r["repulsive_core"] is None for r in result["rows"])
+    md = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "| S MAE test | core |" in md
+    table = [line for line in md.splitlines() if line.count("|") == 14]     # 13 columns
+    assert all(line.endswith("| – |") for line in table
+               if "| old |" in line or "| bare |" in line)
+    assert any(line.endswith(("| yes |", "| no: Cu-Cu |")) for line in table
+               if "| run_a |" in line)
+    top = headline(fitted)
+    assert top["compression"]
+    line = next(line for line in md.splitlines() if line.startswith(
+        f"- `run_a` ({top['label']} ≤ {top['budget']}, {top['n_active']} functions): "))
+    for el, v in top["compression"].items():
+        words = (f"not compressed ({v['reason']})" if v["holds"] is None else
+                 "holds to 0.6 a" if v["holds"] else f"collapses at {v['fails_at']:g} a")
+        assert f"{v['structure']} {el} {words}" in line
+    assert "- `old`: –" in md and "- `bare`: –" in md
+    crystals = json.loads((tmp_path / "cmp" / "compare.json").read_text())["crystals"]
+    assert [c["run"] for c in crystals] == ["run_a", "old", "bare"]
+    assert crystals[0]["compression"] == top["compression"] and crystals[1]["compression"] is None
