@@ -241,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="a pool frame with two atoms closer than D Å is scored but not "
                         "chosen (an MD that collapsed; DFT of it fails or is wasted); "
                         "default: one limit per element pair, half the pair's shortest "
-                        "distance in the labelled configurations, at most half of 1.25 "
+                        "distance in the labelled configurations, at most half of 1.1 "
                         "times its covalent radii's sum (the limit of a pair they lack); "
                         "D: one limit for every pair; 0: none")
     _add_verbosity(q)

@@ -51,11 +51,13 @@ that labels frames nearer than the data lowers the limit with them. One limit pe
 since one for all lets collapsed metal-metal pairs through beside short H-metal bonds, or
 rejects those bonds beside metal data."""
 
-BOND_REACH = 1.25
+BOND_REACH = 1.1
 """A pair's distances in the labelled data count up to this many bond lengths, the sum of
 the two covalent radii (``ase.data.covalent_radii``, Cordero et al. 2008: within some
 10 % of a single bond); a pair they never bring closer has no bond labelled, and its
-limit is :data:`MIN_DISTANCE_FRACTION` of that reach (:func:`default_min_distance`)."""
+limit is :data:`MIN_DISTANCE_FRACTION` of that reach (:func:`default_min_distance`):
+0.55 of the sum, the limit inside which ``acefit validate`` asks a dimer for a repulsive
+core (:func:`acefit.validate.dimer_check`), inside every measured dimer bond."""
 
 SHORTEST_SEARCH = 6.0
 """Å: how far the table of chosen frames looks for each one's closest pair."""
@@ -188,7 +190,7 @@ class PairLimits:
 
 def query(potential, frames, *, n: int | None = None, threshold: float | None = None,
           by: str = "force", gap: int = 0, progress=None, where=None,
-          labelled=frozenset(), min_distance: float | None = None) -> Query:
+          labelled=frozenset(), min_distance: float | PairLimits | None = None) -> Query:
     """Score ``frames`` (a pool of ``ase.Atoms``) by the committee of ``potential`` and
     choose the most uncertain. Only the scores are kept: ``frames`` may be a generator
     (:func:`iter_pool`), read while it is scored.
@@ -379,8 +381,9 @@ def read_labelled(paths, name="labelled file", distances: bool = True) -> Labell
             # no wider than each pair's closest so far: most frames then search a little
             # beyond their nearest neighbours only
             elements = sorted(set(atoms.numbers.tolist()))
-            radius = max(found.shortest(a, b)[0]
-                         for a, b in itertools.combinations_with_replacement(elements, 2))
+            radius = max((found.shortest(a, b)[0]
+                          for a, b in itertools.combinations_with_replacement(elements, 2)),
+                         default=0.0)
             for pair, d in shortest_by_pair(atoms, radius).items():
                 if d < found.shortest(*pair)[0]:
                     found.pairs[pair] = (d, f"{path}, frame {i}")
@@ -398,10 +401,14 @@ def default_min_distance(labelled: Labelled | None, numbers) -> PairLimits:
     which two H atoms make an H2 molecule (0.74 Å). A pair the data never bring within
     its reach has no bond labelled, and the data tell nothing of how short its bonds are;
     the covalent radii (whose sum is within some 10 % of a single bond) put its limit at
-    0.625 bond lengths, where a real configuration of the pair comes no closer than some
-    0.8 (a crystal compressed to 80 %), and collapsed ones are far closer (0.07-0.8 Å for
-    the metals of the session 31 walk-through). The elements' own pairs would say little
-    there: H-H in H2 is 0.74 Å, in a hydride over 2 Å."""
+    0.55 of their sum, inside every measured dimer bond (the shortest, multiply bonded
+    Cr2 and Mo2, at 0.60 and 0.63 of it; fcc Cu and Al compressed to 80 %, 0.77 and 0.95),
+    where collapsed frames are far closer (0.07-0.8 Å for the metals of the session 31
+    walk-through, 0.03-0.3 of it). The elements' own pairs would say little there: H-H in
+    H2 is 0.74 Å, in a hydride over 2 Å. A reach of 1.1 bonds leaves the data's rule
+    to every pair they show at its bond length or closer (the nearest neighbours of
+    compressed or rattled crystals; fcc Al's 2.86 Å at equilibrium is 1.18 bonds, and
+    its limit then 1.33 Å rather than 1.43)."""
     from acefit.elements import pair_name
 
     limits, reasons = {}, {}

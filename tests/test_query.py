@@ -607,7 +607,7 @@ def _shortest(frames) -> float:
 def test_the_cli_leaves_out_frames_far_closer_than_the_labelled_data(
         potential, small_data, tmp_path, capsys):  # noqa: F811
     """The limit of a pair: half the labelled data's shortest distance of the pair (a run
-    directory's files, or --labelled), else half of 1.25 times its covalent radii's sum;
+    directory's files, or --labelled), else half of 1.1 times its covalent radii's sum;
     --min-distance sets one for every pair. The chosen frames' table shows each one's
     closest pair, relative to its limit."""
     pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
@@ -635,12 +635,12 @@ def test_the_cli_leaves_out_frames_far_closer_than_the_labelled_data(
     # the same from --labelled files
     assert _query(potential, [pool], out, *every, "--labelled", *map(str, data)) == EXIT_OK
     assert f"Cu-Cu 0.30 Å against {shortest / 2:.2f} Å" in capsys.readouterr().out
-    # a potential file alone: no labelled data, half of 1.25 times the covalent bond
+    # a potential file alone: no labelled data, half of 1.1 times the covalent bond
     assert _query(potential, [pool], out, *every) == EXIT_OK
-    reach = 1.25 * 2 * 1.32
+    reach = 1.1 * 2 * 1.32
     assert (f"2 pool frame(s) have two atoms closer than their pair's limit and were not "
             f"chosen (first: {pool}, frame 3, Cu-Cu 0.30 Å against {reach / 2:.2f} Å). "
-            f"Limits: Cu-Cu {reach / 2:.2f} Å (0.5 × 1.25 × the sum of covalent radii, "
+            f"Limits: Cu-Cu {reach / 2:.2f} Å (0.5 × 1.1 × the sum of covalent radii, "
             f"{reach:.2f} Å: no labelled data)") in capsys.readouterr().out
     assert _query(run, [pool], out, *every, "--min-distance", "0.5") == EXIT_OK
     assert "1 pool frame(s) have two atoms closer than their pair's limit and were not " \
@@ -692,7 +692,7 @@ def test_each_element_pair_has_its_own_limit(tmp_path):
     """Al-Cu (EMT): half the labelled data's shortest distance of each pair, not one limit
     for all, which let a collapsed Cu-Cu pair through beside compressed Al-Al data; a
     frame is judged by its pair furthest below its own limit; a pair the data bring no
-    closer than 1.25 covalent bonds gets half of that."""
+    closer than 1.1 covalent bonds gets half of that."""
     from acefit.basis.neighbours import shortest_by_pair
     from acefit.query import bond_reach, default_min_distance, read_labelled
 
@@ -734,8 +734,36 @@ def test_each_element_pair_has_its_own_limit(tmp_path):
     ase.io.write(dilute, [_alcu(swap=(0, 10))], format="extxyz")
     assert _pair_shortest(ase.io.read(dilute, ":"))[29, 29] > bond_reach(29, 29)
     limits = default_min_distance(read_labelled([dilute]), [13, 29])
-    assert limits.limits[29, 29] == pytest.approx(0.5 * 1.25 * 2 * 1.32)
+    assert limits.limits[29, 29] == pytest.approx(0.5 * 1.1 * 2 * 1.32)
     assert "none closer in the labelled data" in limits.reasons[29, 29]
     assert "the labelled data's shortest Al-Cu" in limits.reasons[13, 29]
     assert default_min_distance(None, [29, 13]).limits == pytest.approx(
-        {(13, 13): 0.625 * 2.42, (13, 29): 0.625 * 2.53, (29, 29): 0.625 * 2.64})
+        {(13, 13): 0.55 * 2.42, (13, 29): 0.55 * 2.53, (29, 29): 0.55 * 2.64})
+
+
+def test_the_cli_judges_each_pair_by_its_own_limit(potential, small_data, tmp_path,  # noqa: F811
+                                                   capsys):
+    """Cu-Au: an Au-Au pair closer than half the data's shortest Au-Au distance is left
+    out, though farther apart than half the data's shortest distance of any pair (the one
+    limit before, which let it through); a Cu-Cu pair as close is within its own."""
+    from acefit.query import default_min_distance, read_labelled
+
+    data = [small_data / "train.xyz", small_data / "test.xyz"]
+    limits = default_min_distance(read_labelled(data), [29, 79])
+    cu, au = limits.limits[29, 29], limits.limits[79, 79]
+    assert min(limits.limits.values()) == cu < 0.95 * au
+    frames = []
+    for k, (pair, d) in enumerate((((2, 3), (cu + au) / 2), ((0, 1), (cu + au) / 2))):
+        atoms = _pool()[k]
+        atoms.numbers[[2, 3]] = 79
+        atoms.positions[pair[1]] = atoms.positions[pair[0]] + [d, 0, 0]
+        frames.append(atoms)
+    pool, out = tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    ase.io.write(pool, frames, format="extxyz")
+    assert _query(potential.parent, [pool], out, "-n", "10") == EXIT_OK
+    text = capsys.readouterr().out
+    assert (f"1 pool frame(s) have two atoms closer than their pair's limit and were not "
+            f"chosen (first: {pool}, frame 0, Au-Au {(cu + au) / 2:.2f} Å against "
+            f"{au:.2f} Å)") in text
+    assert [a.info["pool_frame"] for a in ase.io.read(out, ":")] == [1]
+    assert f"| Cu-Cu {(cu + au) / 2:.2f} ({(cu + au) / 2 / cu:.2f}×) |" in text
