@@ -248,11 +248,12 @@ def plan(cfg: dict) -> dict:
     }
 
 
-def _size(n_bytes: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
-        if n_bytes >= scale:
-            return f"{n_bytes / scale:.2f} {unit}"
-    return f"{n_bytes / 2**10:.1f} KiB"
+def _size(n_bytes: int, estimate: bool = False) -> str:
+    """``n_bytes`` in GiB, MiB or KiB; an ``estimate`` to three significant figures."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n_bytes >= scale or unit == "KiB":
+            return f"{n_bytes / scale:.3g} {unit}" if estimate else \
+                f"{n_bytes / scale:.{1 if unit == 'KiB' else 2}f} {unit}"
 
 
 def plan_text(p: dict) -> str:
@@ -292,17 +293,17 @@ def plan_text(p: dict) -> str:
 def memory_text(p: dict) -> list:
     """The lines of :func:`plan_text` on the peak memory (:func:`memory_estimate`)."""
     mem = p["memory"]
-    lines = [f"- peak memory: about {_size(mem['peak'])} in the fit's process, in stage "
-             f"'{mem['peak_stage']}' (with {_size(mem['overhead'])} of interpreter, "
+    lines = [f"- peak memory: about {_size(mem['peak'], True)} in the fit's process, in stage "
+             f"'{mem['peak_stage']}' (with {_size(mem['overhead'], True)} of interpreter, "
              f"libraries and kernels; an estimate, 0.9-1.2x the peaks measured). Per stage, "
              f"with what it scales (n = {p['basis']['n_functions']} functions):"]
-    lines += [f"  - {st['stage']}: {_size(st['bytes'])} ({st['scales']})"
+    lines += [f"  - {st['stage']}: {_size(st['bytes'], True)} ({st['scales']})"
               for st in mem["stages"]]
     workers = p.get("workers")
     if not p["remote_workers"] and workers != 1:
         n = p["basis"]["n_functions"]
         lines.append(f"  - {workers or 'each of the'} assembly worker process(es) "
                      f"{'each ' if workers else ''}hold about "
-                     f"{_size(OVERHEAD_BYTES + 8 * (n + 1) ** 2)} more (R of its part), "
+                     f"{_size(OVERHEAD_BYTES + 8 * (n + 1) ** 2, True)} more (R of its part), "
                      f"while this process merges the parts (3 n^2)")
     return lines
