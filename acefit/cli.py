@@ -60,7 +60,14 @@ def _parser() -> argparse.ArgumentParser:
                                      "Re-running an interrupted fit resumes it.")
     fit.add_argument("config", type=Path, help="YAML config (see docs/config.md)")
     fit.add_argument("--force", action="store_true",
-                     help="overwrite a finished run in the output directory")
+                     help="replace the run in the output directory (finished, or unfinished "
+                          "with another config). Nothing there changes until the new run's "
+                          "config, data and basis checks pass; then a finished run's results "
+                          "move to previous-run/ in the directory, deleted when the new run "
+                          "finishes, and an unfinished run is deleted (acefit.log and cache/ "
+                          "stay). In a folder that is not an acefit run, the run is written "
+                          "beside the files there, and refused if any has a name a run "
+                          "writes")
     fit.add_argument("--check", action="store_true",
                      help="only validate the config and print it with defaults filled")
     fit.add_argument("--plan", action="store_true",

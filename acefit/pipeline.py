@@ -20,6 +20,8 @@ Run directory (``output.directory``)::
                         with its pair commands in .lammps)
     potential.h5        the overall choice (and potential.yace, potential.lammps)
     report.md, report.json
+    previous-run/       with --force, the finished run being replaced, until its
+                        replacement finishes (run.json's ``previous_run``)
 
 Resuming: a finished solver path whose problem and parameters are unchanged is
 read back from ``paths.h5``, not recomputed; an interrupted path is recomputed
@@ -27,7 +29,8 @@ read back from ``paths.h5``, not recomputed; an interrupted path is recomputed
 whether it reproduced every checkpoint the interrupted run had written); errors
 already evaluated are read back; the cache makes re-assembly a file read. The stored
 paths are read first, so that a damaged ``paths.h5`` stops the resume before any work. A
-finished run is never overwritten unless ``force=True``.
+finished run is never overwritten unless ``force=True``, and then only once the new
+run has passed its config, data and basis checks.
 """
 
 from __future__ import annotations
@@ -63,9 +66,11 @@ RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
              "functions": "basis_functions.json",
              "paths": "paths.h5", "errors": "errors", "potentials": "potentials",
              "report_md": "report.md", "report_json": "report.json",
-             "test_errors": "test_errors.json"}
-_FORCE_REMOVES = ("state", "config", "functions", "paths", "errors", "potentials", "report_md",
-                  "report_json", "test_errors")
+             "test_errors": "test_errors.json", "previous": "previous-run"}
+# what --force sets aside of the run it replaces (acefit.log and cache/ stay: the log goes
+# on, and the new run reads what it can from the cache)
+_FORCE_REPLACES = ("state", "config", "functions", "paths", "errors", "potentials",
+                   "report_md", "report_json", "test_errors")
 
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
@@ -1131,41 +1136,84 @@ class _RunLock:
             self.file = None
 
 
-def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> bool:
-    """Create or check the run directory; returns True when resuming."""
+def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> tuple[bool, dict | None]:
+    """Check the run directory; returns (resuming, the ``run.json`` of the run that
+    ``force`` replaces or None). Nothing is removed here: the replaced run stays whole
+    until the new run passes its checks (:func:`_set_aside`)."""
     state_file = run_dir / RUN_FILES["state"]
     chash = config_hash(cfg)
-    resumed = False
     if state_file.exists():
         state = read_json(state_file)
         if force:
-            for key in _FORCE_REMOVES:
-                target = run_dir / RUN_FILES[key]
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
-            for extra in run_dir.glob("potential.*"):
-                extra.unlink()
-        elif state.get("status") == "invalid":
-            pass  # stopped by its config or data before any work: start afresh
-        elif state.get("status") == "finished":
+            return False, state
+        if state.get("status") == "invalid":
+            return False, None  # stopped by its config or data before any work: start afresh
+        if state.get("status") == "finished":
             raise RunExistsError(
                 f"{run_dir} holds a finished run (finished {state.get('finished', '?')}); "
-                "pass --force to overwrite it, or set output.directory to a new folder")
-        elif state.get("config_hash") != chash:
+                "pass --force to replace it (its results are kept in "
+                f"{RUN_FILES['previous']}/ until the new run finishes), or set "
+                "output.directory to a new folder")
+        if state.get("config_hash") != chash:
             raise RunExistsError(
                 f"{run_dir} holds an unfinished run of a different configuration"
                 f"{_differing_keys(run_dir / RUN_FILES['config'], cfg)}; pass --force to "
                 "discard it, or set output.directory to a new folder")
-        else:
-            resumed = True
-    elif run_dir.exists() and any(p.name not in ("cache", _LOCK_NAME) for p in run_dir.iterdir()) \
-            and not force:
-        raise RunExistsError(f"{run_dir} exists and is not an acefit run directory; choose "
-                             "another output.directory or pass --force")
+        return True, None
+    if run_dir.exists():
+        theirs = sorted(p.name for p in run_dir.iterdir() if p.name not in ("cache", _LOCK_NAME))
+        written = set(RUN_FILES.values()) | {"paths.h5.steps"}
+        clash = [n for n in theirs if n in written or n.startswith("potential.")]
+        if clash:       # files acefit did not write: never replaced, --force or not
+            raise RunExistsError(
+                f"{run_dir} is not an acefit run directory (no run.json) and holds files a "
+                f"run would write over: {_names(clash)}; move them away, or set "
+                "output.directory to another folder (--force replaces only acefit's runs)")
+        if theirs and not force:
+            raise RunExistsError(
+                f"{run_dir} exists and is not an acefit run directory (it holds "
+                f"{_names(theirs)}); pass --force to write the run beside these files (none "
+                "is replaced), or set output.directory to another folder")
     run_dir.mkdir(parents=True, exist_ok=True)
-    return resumed
+    return False, None
+
+
+def _earlier_state(run_dir: Path) -> dict:
+    """The ``run.json`` in ``run_dir`` before this run writes its own, or {}."""
+    path = run_dir / RUN_FILES["state"]
+    return read_json(path) if path.exists() else {}
+
+
+def _names(names: list, shown: int = 6) -> str:
+    """``names`` for a message, at most ``shown`` of them and how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def _set_aside(run_dir: Path, old: dict) -> Path | None:
+    """Make room for the run that replaces ``old`` (its ``run.json``), once that run has
+    passed its checks: a finished run's files move to ``previous-run/`` (deleted when the
+    new run finishes, so that a failed or interrupted replacement loses no potentials),
+    an unfinished one's are deleted. Returns the ``previous-run`` folder that holds the
+    last finished run, or None."""
+    names = [RUN_FILES[k] for k in _FORCE_REPLACES] + ["paths.h5.steps"] \
+        + sorted(p.name for p in run_dir.glob("potential.*"))
+    present = [run_dir / n for n in names if (run_dir / n).exists()]
+    previous = run_dir / RUN_FILES["previous"]
+    if old.get("status") == "finished":
+        if previous.exists():
+            shutil.rmtree(previous)
+        previous.mkdir()
+        for path in present:       # renames in one folder: no copy, whatever the size
+            os.replace(path, previous / path.name)
+        return previous
+    for path in present:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    # an unfinished replacement of a finished run: that run is still the one to keep
+    return previous if old.get("previous_run") and previous.is_dir() else None
 
 
 def _differing_keys(run_config: Path, cfg: dict, shown: int = 4) -> str:
@@ -1229,7 +1277,10 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     cfg : dict
         The completed config.
     force : bool
-        Overwrite a finished run in the output directory.
+        Replace the run in the output directory (finished, or unfinished with another
+        config). It stays whole until the new run's config, data and basis checks pass;
+        then a finished run moves to ``previous-run/`` in the directory, deleted when
+        the new run finishes, and an unfinished one is deleted.
     progress : bool, optional
         Draw progress bars (default: when stderr is a terminal).
 
@@ -1250,7 +1301,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     run_dir = run_dir_of(cfg)
     lock = _RunLock(run_dir)
     try:
-        resumed = _prepare_run_dir(run_dir, cfg, force)
+        resumed, replaced = _prepare_run_dir(run_dir, cfg, force)
         for stray in run_dir.glob(".*.tmp"):  # half-written copies of a killed run (locked)
             stray.unlink(missing_ok=True)
     except BaseException:
@@ -1263,12 +1314,18 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         _add_file_handler(run_dir / RUN_FILES["log"])
         state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
                  "acefit_version": __version__, "config_file": cfg.get("config_file")}
-        write_json(run_dir / RUN_FILES["state"], state)
-        write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
+        if replaced is None:   # else the replaced run's run.json stays until _set_aside
+            before = _earlier_state(run_dir)
+            if before.get("previous_run"):  # a replacement resumed: it still owns that folder
+                state["previous_run"] = before["previous_run"]
+            write_json(run_dir / RUN_FILES["state"], state)
+            write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
         log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
-                 " (resuming)" if resumed else "")
+                 " (resuming)" if resumed else " (replacing the run there once the checks "
+                 "pass)" if replaced is not None else "")
         # first: a damaged path file found after the data, basis and assembly cost minutes
-        stored = _stored_paths(run_dir / RUN_FILES["paths"], _labels(cfg))
+        stored = {} if replaced is not None else \
+            _stored_paths(run_dir / RUN_FILES["paths"], _labels(cfg))
 
         t = time.perf_counter()
         data = load_data(cfg)
@@ -1276,7 +1333,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.info("data: %d training, %d validation, %d test configurations", len(data.train),
                  len(data.val), len(data.test))
         state["data_sets"] = data_set_record(data)      # for compare: which runs share a set
-        write_json(run_dir / RUN_FILES["state"], state)
+        if replaced is None:
+            write_json(run_dir / RUN_FILES["state"], state)
 
         t = time.perf_counter()
         basis = build_basis(cfg, data.train)
@@ -1287,6 +1345,17 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         checks = check_against_data(cfg, data, basis)
         _log_repulsion_reach(cfg, data, checks.nearest)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
+        if replaced is not None:    # the checks passed: the new run starts for real
+            previous = _set_aside(run_dir, replaced)
+            if previous is not None:
+                state["previous_run"] = previous.name
+                log.info("--force: the finished run replaced is in %s until this run finishes",
+                         previous)
+            else:
+                log.info("--force: the unfinished run there was discarded")
+            replaced = None
+            write_json(run_dir / RUN_FILES["state"], state)
+            write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
         write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
@@ -1352,18 +1421,24 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                               wall_time=wall, resumed=resumed, stress_checks=checks.stress,
                               best_any_size=outside)
         write_report(report, run_dir)
+        previous = state.pop("previous_run", None)
         write_json(run_dir / RUN_FILES["state"], state)
+        if previous is not None:    # replaced now: its potentials have successors
+            shutil.rmtree(run_dir / previous, ignore_errors=True)
+            log.info("deleted %s, the run this one replaced", run_dir / previous)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])
         return FitResult(run_dir=run_dir, report=report, wall_time=wall, resumed=resumed,
                          timings=timings)
     except BaseException as exc:
         log.debug("run stopped by %s: %s", type(exc).__name__, exc)
-        if not assembling and not resumed and isinstance(exc, (ValueError, OSError)):
+        if not assembling and not resumed and replaced is None \
+                and isinstance(exc, (ValueError, OSError)):
             # nothing was computed: a corrected config may reuse the directory
             with contextlib.suppress(OSError):  # the original error is the one to report
                 write_json(run_dir / RUN_FILES["state"], {
                     "status": "invalid", "reason": f"{type(exc).__name__}: {exc}",
-                    "config_hash": config_hash(cfg), "stopped": timestamp()})
+                    "config_hash": config_hash(cfg), "stopped": timestamp(),
+                    **{k: state[k] for k in ("previous_run",) if k in state}})
         raise
     finally:
         _remove_file_handler(run_dir / RUN_FILES["log"])

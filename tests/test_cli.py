@@ -1223,6 +1223,77 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
     assert fit(config, run, "--force") == EXIT_OK and not stray.exists()
 
 
+def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, small_data,
+                                                                   capsys, monkeypatch):
+    """Walk-through 3, finding 1: --force deleted the finished run before the new run's
+    checks, so a config or data error (or a Ctrl-C while the data were read) left no
+    potentials. The old run now stays whole until the checks pass, then waits in
+    previous-run/ until its replacement finishes; a folder that is not a run never has
+    its files written over."""
+    import acefit.pipeline as pipeline
+    from acefit.cli import EXIT_INTERRUPTED
+
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    old = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()
+           and p.name not in ("acefit.log", ".acefit.lock")}
+    assert {"run.json", "potential.h5", "report.md", "paths.h5"} <= set(old)
+
+    def unchanged(folder):
+        return all((folder / n).read_bytes() == b for n, b in old.items()) \
+            and (folder / "potentials").is_dir() and (folder / "errors").is_dir()
+
+    # the data check fails: nothing of the old run is touched
+    assert fit(config, run, "--force", "--set", "basis.elements=[Cu]") != EXIT_OK
+    assert "element(s) Au not in the basis" in capsys.readouterr().err
+    assert unchanged(run) and not (run / "previous-run").exists()
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:    # a Ctrl-C while the data are read
+        patch.setattr(pipeline, "load_data", interrupt)
+        assert fit(config, run, "--force") == EXIT_INTERRUPTED
+    assert unchanged(run)
+    # a Ctrl-C in the assembly: the checks passed, the old run waits in previous-run/
+    for attempt in range(2):    # a second --force keeps the finished run, not the first try
+        with monkeypatch.context() as patch:
+            patch.setattr(pipeline, "assemble_system", interrupt)
+            assert fit(config, run, "--force") == EXIT_INTERRUPTED
+        assert unchanged(run / "previous-run") and not (run / "potential.h5").exists()
+        state = json.loads((run / "run.json").read_text())
+        assert state["status"] == "running" and state["previous_run"] == "previous-run"
+    log = (run / "acefit.log").read_text()
+    assert f"the finished run replaced is in {run / 'previous-run'} until this run " \
+           "finishes" in log
+    # the replacement finishes (resumed without --force): previous-run/ goes
+    assert fit(config, run) == EXIT_OK
+    assert not (run / "previous-run").exists() and (run / "potential.h5").exists()
+    assert "previous_run" not in json.loads((run / "run.json").read_text())
+
+    # a folder that is not a run: its files keep their bytes, --force or not
+    mine = tmp_path / "mine"
+    (mine / "potentials").mkdir(parents=True)
+    for name in ("report.md", "potential.h5", "notes.txt"):
+        (mine / name).write_text(f"my {name}")
+    capsys.readouterr()
+    assert fit(config, mine, "--force") == EXIT_EXISTS
+    assert "not an acefit run directory (no run.json) and holds files a run would write " \
+           "over: potential.h5, potentials, report.md; move them away" \
+           in capsys.readouterr().err
+    assert all((mine / n).read_text() == f"my {n}"
+               for n in ("report.md", "potential.h5", "notes.txt"))
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    assert fit(config, notes) == EXIT_EXISTS
+    assert "(it holds notes.txt); pass --force to write the run beside these files (none " \
+           "is replaced)" in capsys.readouterr().err
+    assert fit(config, notes, "--force") == EXIT_OK
+    assert (notes / "notes.txt").read_text() == "mine" and (notes / "potential.h5").exists()
+
+
 def test_fit_set_overrides_a_key(tmp_path, capsys):
     (tmp_path / "train.xyz").write_text("placeholder")
     config = tmp_path / "run.yaml"
