@@ -5,7 +5,8 @@ its contents. It is written to a temporary file in the same directory, marked
 complete as the very last write, then moved into place with ``os.replace``; a
 reader accepts only a file whose completion marker and key match. An
 interrupted writer therefore leaves at most a stray temporary file, never an
-entry that loads.
+entry that loads; the next run that uses the folder deletes it
+(:func:`remove_stale_temporaries`).
 
 Reading an entry marks it used (its modification time is set to now), so that
 :func:`prune` can bound the folder's size by deleting the least recently used
@@ -14,6 +15,7 @@ entries first.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -32,7 +34,7 @@ _COMPLETE = "acefit_complete"
 _CHECKSUM = "acefit_checksum"  # of the arrays of a saved entry
 # entries are <prefix>-<32 hex>[-<part>].h5; a writer's temporary is .<entry name>.<random>.tmp
 _ENTRY = re.compile(r"[a-z]+-([0-9a-f]{32})(-\d+)?\.h5")
-_TEMPORARY = re.compile(r"\.[a-z]+-[0-9a-f]{32}(-\d+)?\.h5\..+\.tmp")
+_TEMPORARY = re.compile(r"\.[a-z]+-([0-9a-f]{32})(-\d+)?\.h5\..+\.tmp")
 _LOCK = re.compile(r"\.lock-([0-9a-f]{32})")
 STALE_TEMPORARY_S = 3600.0  # a live writer keeps its temporary file fresher than this
 
@@ -231,6 +233,51 @@ def prune(cache_dir, max_bytes: float, *, keep_since: float) -> tuple[list[Path]
         total -= size
     _remove_orphan_locks(folder, keep_since)
     return removed, total
+
+
+def remove_stale_temporaries(cache_dir) -> tuple[list[Path], int]:
+    """Delete the temporary files that killed writers left in ``cache_dir`` (a ``kill -9``
+    in an assembly leaves the kept training rows' part files: up to a GiB each), whatever
+    the folder's size, never one a live writer is writing.
+
+    The assembled problem and its kept training rows are written under their entry's
+    lock (:func:`entry_lock`): while this function holds that lock, no writer of the key
+    is alive, so all its temporaries go. Those of a key without a usable lock go once no
+    writer has touched them for ``STALE_TEMPORARY_S``.
+
+    Returns
+    -------
+    removed : list of Path
+    freed : int
+        Their bytes.
+    """
+    folder = Path(cache_dir)
+    if not folder.is_dir():
+        return [], 0
+    keys = {m.group(1) for p in folder.iterdir() if (m := _TEMPORARY.fullmatch(p.name))}
+    removed, freed = [], 0
+    for key in sorted(keys):
+        with contextlib.ExitStack() as stack:
+            held = None
+            lock = folder / f".lock-{key}"
+            if lock.exists():
+                with contextlib.suppress(OSError):
+                    held = flock(stack.enter_context(open(lock, "a+")), wait=False)
+            if held is False:
+                continue        # a run is assembling this key: its temporaries are live
+            now = time.time()   # listed again under the lock: no writer started meanwhile
+            for path in folder.glob(f".*-{key}*.tmp"):
+                try:
+                    st = path.stat()
+                    if not _TEMPORARY.fullmatch(path.name) \
+                            or not (held or now - st.st_mtime > STALE_TEMPORARY_S):
+                        continue
+                    path.unlink()
+                except OSError:
+                    continue    # gone meanwhile
+                removed.append(path)
+                freed += st.st_size
+    return removed, freed
 
 
 def _remove_orphan_locks(folder: Path, keep_since: float) -> None:

@@ -1362,6 +1362,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             "functions": [function_record(f) for f in basis.functions]})
 
         cache_dir = cache_dir_of(cfg, run_dir)
+        _remove_stale_temporaries(cache_dir)
         assembling = True
         started = time.time()
         t = time.perf_counter()
@@ -1805,6 +1806,17 @@ def function_record(f) -> list:
 
 #: Cache entries used this recently are never pruned: another run may be using them.
 CACHE_IN_USE_S = 1800.0
+
+
+def _remove_stale_temporaries(cache_dir: Path) -> None:
+    """Delete what killed runs left half-written in the cache, whatever the folder's size
+    (:func:`acefit.cache.remove_stale_temporaries`): hidden files no entry ever reads."""
+    from acefit import cache
+
+    removed, freed = cache.remove_stale_temporaries(cache_dir)
+    if removed:
+        get_logger().info("deleted %d temporary file(s) of killed runs in %s (%.1f MiB)",
+                          len(removed), cache_dir, freed / 2 ** 20)
 
 
 def _prune_cache(cache_dir: Path, cap_gib, since: float) -> None:

@@ -481,6 +481,40 @@ def test_prune_deletes_the_locks_of_gone_entries_unless_held(tmp_path):
     assert not locks[held].exists()
 
 
+def test_the_temporaries_of_killed_writers_go_whatever_the_folder_size(tmp_path):
+    """Walk-through 3, finding 4: a kill -9 in an assembly left its kept training rows'
+    temporaries (up to a GiB each, hidden) in the cache, and the successful resume kept
+    them: prune removed them only when the folder was over output.cache_gib. A key's
+    temporaries go when its lock is free (no writer of it is alive), those of a key
+    without a lock once an hour old; a live writer's are kept."""
+    from acefit.atomic import flock
+
+    killed, live, unlocked = "a" * 32, "b" * 32, "c" * 32
+    for key in (killed, live):
+        (tmp_path / f".lock-{key}").touch()
+
+    def temporary(name, age=0.0):
+        path = tmp_path / name
+        path.write_bytes(b"x" * 10)
+        os.utime(path, (time.time() - age,) * 2)
+        return path
+
+    gone = [temporary(f".trainrows-{killed}-000001.h5.qve2vrz8.tmp"),
+            temporary(f".train-{killed}.h5.k1ll3d.tmp"),
+            temporary(f".rows-{unlocked}.h5.old.tmp", age=2 * cache.STALE_TEMPORARY_S)]
+    kept = [temporary(f".trainrows-{live}-000001.h5.wr1t1ng.tmp"),
+            temporary(f".rows-{unlocked}.h5.fresh.tmp", age=60),
+            temporary(f"trainrows-{killed}-000001.h5"),       # an entry
+            temporary(f".notes-{killed}.tmp")]                # not a cache temporary
+    with open(tmp_path / f".lock-{live}", "a+") as handle:   # a run assembling `live`
+        if flock(handle, wait=False) is None:
+            pytest.skip("no file locks on this file system")
+        removed, freed = cache.remove_stale_temporaries(tmp_path)
+    assert sorted(removed) == sorted(gone) and freed == 30
+    assert all(p.exists() for p in kept)
+    assert cache.remove_stale_temporaries(tmp_path / "missing") == ([], 0)
+
+
 def test_reading_an_entry_marks_it_used(tmp_path):
     path = cache.save(tmp_path / f"train-{'a' * 32}.h5", "k", {"a": np.ones(2)})
     os.utime(path, (1000.0, 1000.0))

@@ -1217,10 +1217,18 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
     assert fit(config, foreign) == EXIT_EXISTS
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
     capsys.readouterr()
-    # a killed run's half-written temporary copies are removed by the next one
-    stray = run / ".paths.h5.k1ll3d.tmp"
-    stray.write_bytes(b"partial")
-    assert fit(config, run, "--force") == EXIT_OK and not stray.exists()
+    # a killed run's half-written temporary copies are removed by the next one, those in
+    # its cache too (walk-through 3, finding 4: kill -9 in an assembly)
+    key = "0123456789abcdef" * 2
+    (run / "cache" / f".lock-{key}").touch()
+    strays = [run / ".paths.h5.k1ll3d.tmp",
+              run / "cache" / f".trainrows-{key}-000001.h5.qve2vrz8.tmp"]
+    for stray in strays:
+        stray.write_bytes(b"partial")
+    assert fit(config, run, "--force") == EXIT_OK
+    assert not any(stray.exists() for stray in strays)
+    assert f"deleted 1 temporary file(s) of killed runs in {run / 'cache'}" \
+        in (run / "acefit.log").read_text()
 
 
 def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, small_data,
