@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import time
 import warnings
 from dataclasses import dataclass, field, fields
@@ -603,7 +604,19 @@ def _client(client, scheduler, n_workers):
             yield c
         return
     with local_cluster(n_workers) as cluster, Client(cluster) as c:
-        yield c
+        try:
+            yield c
+        except KeyboardInterrupt:
+            _stop_workers(cluster)
+            raise
+
+
+def _stop_workers(cluster) -> None:
+    """End the worker processes of ``cluster`` at once: their work is void, and a worker
+    busy in a reduction, asked to close, printed the scheduler's going as errors."""
+    for nanny in list(cluster.workers.values()):
+        with contextlib.suppress(Exception):   # gone already
+            os.kill(nanny.pid, signal.SIGKILL)
 
 
 # Dask settings for the reduction's own cluster: a few long tasks, no dashboard.
@@ -641,13 +654,20 @@ def local_cluster(n_workers: int):
     workers and Dask's periodic housekeeping slowed down or off, since a reduction
     is one long task per worker with no dashboard. On the two cores of the benchmark
     machine that housekeeping otherwise takes CPU time from the workers.
+
+    A Ctrl-C is the parent's (:func:`acefit.progress.starting_workers`, and
+    :func:`acefit.progress.dask_setup` as their preload): the terminal sends it to the
+    workers too, which printed their tracebacks.
     """
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(_LOCAL_CLUSTER_CONFIG):
+    from acefit.progress import starting_workers
+
+    with dask.config.set(_LOCAL_CLUSTER_CONFIG), starting_workers():
         return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, silence_logs=logging.ERROR)
+                            dashboard_address=None, silence_logs=logging.ERROR,
+                            preload=["acefit.progress"])    # a Ctrl-C is the parent's
 
 
 @contextlib.contextmanager

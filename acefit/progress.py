@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 __all__ = ["get_logger", "setup_logging", "close_logging", "bar", "catching_interrupts",
-           "raise_if_interrupted"]
+           "raise_if_interrupted", "starting_workers"]
 
 LOGGER_NAME = "acefit"
 
@@ -108,6 +108,37 @@ def catching_interrupts():
         signal.signal(signal.SIGINT, previous_handler)
         sys.unraisablehook = previous_hook
         _INTERRUPTED.clear()
+
+
+@contextmanager
+def starting_workers():
+    """The block in which acefit's own Dask workers start: SIGINT ignored, so that the
+    worker processes are born ignoring it (their preload, :func:`dask_setup`, comes
+    only after seconds of imports). A terminal's Ctrl-C reaches the whole process group:
+    a worker interrupted in its imports printed its traceback, and the parent, stopped
+    inside Dask's cluster start, left a cluster that Dask's exit hook failed to close
+    with another. A Ctrl-C in these one or two seconds is lost: press it again. The
+    main thread only (signal handlers live there); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def dask_setup(worker) -> None:
+    """Run in each worker process of acefit's own Dask clusters (their ``preload``): a
+    Ctrl-C, which the terminal sends to the whole process group, is left to the parent,
+    which stops the workers. Handled in the workers too, it printed each one's traceback
+    chains (78 lines for two workers) above the parent's one-line message. Workers born
+    in :func:`starting_workers` ignore it already; this covers those Dask restarts."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to change
+        pass
 
 
 def raise_if_interrupted() -> None:

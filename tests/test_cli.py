@@ -1,5 +1,6 @@
 """``acefit fit`` end to end on a tiny config: outputs, refusal to overwrite, resume, bad configs."""
 
+import contextlib
 import json
 import os
 import signal
@@ -502,6 +503,94 @@ def _wait_for(path: Path, text: str, proc, timeout=120.0):
             return False
         time.sleep(0.02)
     return False
+
+
+def _worker_pids(parent: int) -> list:
+    """The Dask worker processes (multiprocessing spawns) among ``parent``'s children."""
+    pids = []
+    for task in Path(f"/proc/{parent}/task").glob("*"):
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                    pids.append(int(child))
+    return pids
+
+
+def _ignores_sigint(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    return False
+
+
+def _parallel_fit(tmp_path):
+    """A quickstart fit on two workers, started in its own session (a terminal's process
+    group) with Python's SIGINT handler; returns it, with its stderr file, once both
+    workers run the assembly, or None (with the process ended) when it never got there.
+    Its basis (676 functions) keeps the assembly going for seconds."""
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("needs /proc")
+    config = tmp_path / "parallel.yaml"
+    config.write_text(
+        f"data: {{train: {QUICKSTART / 'train.xyz'}, test: {QUICKSTART / 'test.xyz'}}}\n"
+        "basis: {elements: [Cu, Au], order: 3, totaldegree: [12, 10, 8], rcut: 5.0}\n"
+        "solvers: [{name: omp, max_active: 50}]\nselection: {budgets: [50]}\n"
+        "parallel: {workers: 2}\n")
+    err = tmp_path / "stderr.txt"
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from acefit.cli import main; sys.exit(main(sys.argv[1:]))")
+    with open(err, "wb") as handle:
+        proc = subprocess.Popen([sys.executable, "-c", code, "fit", str(config), "-o",
+                                 str(tmp_path / "run"), "--no-progress"],
+                                stdout=subprocess.DEVNULL, stderr=handle,
+                                start_new_session=True,
+                                env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    end, seen = time.monotonic() + 120, None
+    while time.monotonic() < end and proc.poll() is None:
+        workers = _worker_pids(proc.pid)
+        if len(workers) == 2:
+            seen = seen or time.monotonic()
+            # ignored by the workers and handled by the parent again: the cluster is up
+            # (workers that handle it themselves: signalled once surely started)
+            if all(_ignores_sigint(w) for w in workers) and not _ignores_sigint(proc.pid) \
+                    or time.monotonic() > seen + 3:
+                return proc, err, workers
+        if "assembled" in err.read_text(errors="replace"):
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return None, err, []
+
+
+def _stop(proc):
+    """The exit status of ``proc``; killed (with its group) after a minute."""
+    try:
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_ctrl_c_in_a_parallel_assembly_prints_one_line(tmp_path):
+    """Walk-through 3, finding 3: a Ctrl-C, which the terminal sends to the whole process
+    group, printed each Dask worker's traceback chains (78 lines for two) above the one
+    line that says what to do. The workers leave it to the parent, which stops them."""
+    from acefit.cli import EXIT_INTERRUPTED
+
+    proc, err, workers = _parallel_fit(tmp_path)
+    assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
+    os.killpg(proc.pid, signal.SIGINT)
+    assert _stop(proc) == EXIT_INTERRUPTED
+    text = err.read_text()
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert text.splitlines()[-1] == "acefit: interrupted; run the same command again to resume"
+    time.sleep(0.5)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()
+                and "zombie" not in Path(f"/proc/{w}/status").read_text()]
 
 
 def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_data):
