@@ -664,10 +664,13 @@ def local_cluster(n_workers: int):
 
     from acefit.progress import starting_workers
 
-    with dask.config.set(_LOCAL_CLUSTER_CONFIG), starting_workers():
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                            dashboard_address=None, silence_logs=logging.ERROR,
-                            preload=["acefit.progress"])    # a Ctrl-C is the parent's
+    with dask.config.set(_LOCAL_CLUSTER_CONFIG), starting_workers() as stopped:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR,
+                               preload=["acefit.progress"])    # a Ctrl-C is the parent's
+        if stopped():   # a SIGTERM held while it started: closed before that goes on
+            cluster.close()
+    return cluster
 
 
 @contextlib.contextmanager

@@ -7,7 +7,9 @@ another format, for ``export`` a solver path, step or size that the run does not
 and for ``compare`` a ``--set`` that no run has), 3 when the output directory holds a finished run
 and ``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the
 config file exists), 1 for any other error, 130 when interrupted (a fit resumes when the
-same command runs again), 141 when the reader of the output went away (``| head``).
+same command runs again), 143 when a fit was ended by SIGTERM (a batch system's time
+limit, ``kill``, ``timeout``; it resumes as after a Ctrl-C), 141 when the reader of the
+output went away (``| head``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from acefit.atomic import check_extxyz_path, check_figure_path
 __all__ = ["main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
+EXIT_TERMINATED = 143     # 128 + SIGTERM, as a shell reports a process it ended
 _EVALUATE_LABELS = ("energy", "forces", "stress", "virial", "config_type")
 
 
@@ -419,8 +422,13 @@ def main(argv=None) -> int:
         if args.command == "query":
             return _query(args, progress)
         return _validate(args, progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from acefit.progress import Terminated
+
         resume = "; run the same command again to resume" if args.command == "fit" else ""
+        if isinstance(exc, Terminated):     # a fit's only: the others keep the default
+            print(f"acefit: terminated (SIGTERM){resume}", file=sys.stderr)
+            return EXIT_TERMINATED
         print(f"acefit: interrupted{resume}", file=sys.stderr)  # only a fit resumes
         return EXIT_INTERRUPTED
     except BrokenPipeError:

@@ -7,8 +7,9 @@ Stages, each resumable (an interrupted run continues where it stopped)::
 
 Run directory (``output.directory``)::
 
-    run.json            status (running / finished), config hash, times, and which
-                        validation and test configurations the run has (their hash)
+    run.json            status (running / interrupted / finished / invalid), config
+                        hash, times, and which validation and test configurations
+                        the run has (their hash)
     config.yaml         the validated config with every default filled
     basis_functions.json  (centre, order, factors (z, n, l), kind) of every basis column
     acefit.log          everything that happened, with times
@@ -54,7 +55,7 @@ from acefit.checkpoint_errors import evaluate_errors
 from acefit.config import dump_config
 from acefit.data import ase_group_hints
 from acefit.design import ROW_KINDS
-from acefit.progress import bar, get_logger, raise_if_interrupted
+from acefit.progress import bar, get_logger, interruption, raise_if_interrupted
 from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, best_outside, headline,
                               record_of_test_errors, resolution_on_test_set,
                               select_checkpoints)
@@ -1178,6 +1179,20 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> tuple[bool, dict 
     return False, None
 
 
+def _mark_interrupted(run_dir: Path, state: dict, exc: KeyboardInterrupt) -> None:
+    """``run.json`` and the log of a run stopped by a Ctrl-C or a SIGTERM (a batch time
+    limit): status ``interrupted``, with the signal; the same command resumes it."""
+    from acefit.progress import Terminated
+
+    name = "SIGTERM" if isinstance(exc, Terminated) else "SIGINT"
+    get_logger().warning("%s (%s); run the same command again to resume",
+                         "terminated" if name == "SIGTERM" else "interrupted", name,
+                         extra={"file_only": True})     # the terminal gets acefit's own line
+    with contextlib.suppress(OSError):  # the interruption is the one to report
+        write_json(run_dir / RUN_FILES["state"],
+                   {**state, "status": "interrupted", "signal": name, "stopped": timestamp()})
+
+
 def _earlier_state(run_dir: Path) -> dict:
     """The ``run.json`` in ``run_dir`` before this run writes its own, or {}."""
     path = run_dir / RUN_FILES["state"]
@@ -1310,10 +1325,10 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     log = get_logger()
     timings = {}
     assembling = False
+    state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
+             "acefit_version": __version__, "config_file": cfg.get("config_file")}
     try:
         _add_file_handler(run_dir / RUN_FILES["log"])
-        state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
-                 "acefit_version": __version__, "config_file": cfg.get("config_file")}
         if replaced is None:   # else the replaced run's run.json stays until _set_aside
             before = _earlier_state(run_dir)
             if before.get("previous_run"):  # a replacement resumed: it still owns that folder
@@ -1432,6 +1447,12 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                          timings=timings)
     except BaseException as exc:
         log.debug("run stopped by %s: %s", type(exc).__name__, exc)
+        stop = exc if isinstance(exc, KeyboardInterrupt) else interruption()
+        if stop is not None:
+            if replaced is None:
+                _mark_interrupted(run_dir, state, stop)
+            if stop is not exc:     # e.g. a task cancelled as its worker died of the signal
+                raise stop from None
         if not assembling and not resumed and replaced is None \
                 and isinstance(exc, (ValueError, OSError)):
             # nothing was computed: a corrected config may reuse the directory

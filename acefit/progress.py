@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 __all__ = ["get_logger", "setup_logging", "close_logging", "bar", "catching_interrupts",
-           "raise_if_interrupted", "starting_workers"]
+           "raise_if_interrupted", "starting_workers", "Terminated", "interruption"]
 
 LOGGER_NAME = "acefit"
 
@@ -46,6 +46,7 @@ def setup_logging(log_file: Path | None = None, *, verbose: bool = False,
     console = _TqdmHandler(sys.stderr)
     console.setLevel(logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO))
     console.setFormatter(logging.Formatter("%(message)s"))
+    console.addFilter(lambda record: not getattr(record, "file_only", False))
     log.addHandler(console)
     if log_file is not None:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
@@ -75,39 +76,57 @@ def bar(total=None, desc: str = "", *, unit: str = "it", enabled: bool | None = 
                 dynamic_ncols=True, file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM within :func:`catching_interrupts` (a batch system's time limit,
+    ``kill PID``, ``timeout``): it stops a fit as a Ctrl-C does, so it is one (every
+    clean-up for a Ctrl-C runs), and ``acefit`` says so and exits with 143 (128 + 15)."""
+
+
 _INTERRUPTED = threading.Event()
+_RECEIVED = []   # the signal that set _INTERRUPTED
+
+
+def _interruption(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
 @contextmanager
 def catching_interrupts():
-    """Ctrl-C that is never lost. Python swallows a KeyboardInterrupt raised inside a
-    garbage-collection callback (it prints "Exception ignored in ..." and goes on), so
-    within this block a SIGINT is also remembered, and :func:`raise_if_interrupted`
-    (called at every solver step) raises it again; the swallowed one is not printed.
-    The main thread only (signal handlers live there), and only where SIGINT has Python's
-    default handler; elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield       # SIGINT ignored (a background job) or handled by the caller: theirs
+    """Ctrl-C and SIGTERM that are never lost. Python swallows a KeyboardInterrupt
+    raised inside a garbage-collection callback (it prints "Exception ignored in ..." and
+    goes on), so within this block a SIGINT is also remembered, and
+    :func:`raise_if_interrupted` (called at every solver step) raises it again; the
+    swallowed one is not printed. A SIGTERM raises :class:`Terminated` the same way
+    (without a handler it ended the process at once: no message, no log line). The main
+    thread only (signal handlers live there), and only where a signal has its default
+    handling; elsewhere the caller's (SIGINT ignored: a background job)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    ours = [s for s, default in defaults.items() if signal.getsignal(s) is default]
 
     def handler(signum, frame):
+        _RECEIVED[:] = [signum]
         _INTERRUPTED.set()
-        raise KeyboardInterrupt
+        raise _interruption(signum)
 
     def hook(unraisable):
         if not isinstance(unraisable.exc_value, KeyboardInterrupt):
             previous_hook(unraisable)
 
     _INTERRUPTED.clear()
-    previous_handler = signal.signal(signal.SIGINT, handler)
+    _RECEIVED.clear()
+    previous = {s: signal.signal(s, handler) for s in ours}
     previous_hook, sys.unraisablehook = sys.unraisablehook, hook
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous_handler)
+        for s, old in previous.items():
+            signal.signal(s, old)
         sys.unraisablehook = previous_hook
         _INTERRUPTED.clear()
+        _RECEIVED.clear()
 
 
 @contextmanager
@@ -117,16 +136,30 @@ def starting_workers():
     only after seconds of imports). A terminal's Ctrl-C reaches the whole process group:
     a worker interrupted in its imports printed its traceback, and the parent, stopped
     inside Dask's cluster start, left a cluster that Dask's exit hook failed to close
-    with another. A Ctrl-C in these one or two seconds is lost: press it again. The
-    main thread only (signal handlers live there); elsewhere a no-op."""
+    with another. A Ctrl-C in these one or two seconds is lost: press it again. A
+    SIGTERM with a Python handler is held to the block's end (workers are stopped by
+    it, as Dask closes them); the block sees whether one came through the function it
+    is given, to close what it started first. The main thread only (signal handlers
+    live there); elsewhere a no-op."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: False
         return
+    held = []
+    term = signal.getsignal(signal.SIGTERM)
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if callable(term):
+        signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
     try:
-        yield
+        yield lambda: bool(held)
+    except Exception:
+        if not held:
+            raise       # else the workers died of the signal too (Slurm signals them all)
     finally:
         signal.signal(signal.SIGINT, previous)
+        if callable(term):
+            signal.signal(signal.SIGTERM, term)
+    if held:
+        term(held[0], None)     # raises as the signal would have
 
 
 def dask_setup(worker) -> None:
@@ -141,7 +174,16 @@ def dask_setup(worker) -> None:
         pass
 
 
+def interruption() -> KeyboardInterrupt | None:
+    """The interruption (:class:`Terminated` for a SIGTERM) that the last
+    :func:`catching_interrupts` block received, else None: an error can come first when
+    the signal reached the workers too (a batch system signals every process of a job,
+    and a worker that dies cancels its task), and is then the signal's doing."""
+    return _interruption(_RECEIVED[0]) if _RECEIVED else None
+
+
 def raise_if_interrupted() -> None:
-    """KeyboardInterrupt when a SIGINT arrived within :func:`catching_interrupts`."""
+    """KeyboardInterrupt (:class:`Terminated` for a SIGTERM) when a signal arrived within
+    :func:`catching_interrupts`."""
     if _INTERRUPTED.is_set():
-        raise KeyboardInterrupt
+        raise _interruption(_RECEIVED[0] if _RECEIVED else signal.SIGINT)

@@ -593,6 +593,27 @@ def test_ctrl_c_in_a_parallel_assembly_prints_one_line(tmp_path):
                 and "zombie" not in Path(f"/proc/{w}/status").read_text()]
 
 
+def test_sigterm_stops_a_fit_as_ctrl_c_does(tmp_path):
+    """Walk-through 3, finding 5: a SIGTERM (a batch system's time limit, kill PID,
+    timeout) ended a fit at once, with exit 143 and no word: no message, no log line,
+    run.json left "running". It now stops the fit as a Ctrl-C does, the Dask workers
+    with it, says so, and marks the run interrupted; the exit status stays 143."""
+    proc, err, workers = _parallel_fit(tmp_path)
+    assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
+    os.kill(proc.pid, signal.SIGTERM)          # the parent alone, as kill PID does
+    assert _stop(proc) == 143, err.read_text()     # not -15: killed by the signal
+    text = err.read_text()
+    assert "Traceback" not in text, text
+    line = "terminated (SIGTERM); run the same command again to resume"
+    assert text.splitlines()[-1] == f"acefit: {line}"
+    assert line in (tmp_path / "run" / "acefit.log").read_text()
+    state = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert state["status"] == "interrupted" and state["signal"] == "SIGTERM"
+    time.sleep(0.5)
+    assert not [w for w in workers if Path(f"/proc/{w}").exists()
+                and "zombie" not in Path(f"/proc/{w}/status").read_text()]
+
+
 def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_data):
     from acefit.checkpoints import list_runs, read_path
 
@@ -1360,10 +1381,10 @@ def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, s
             assert fit(config, run, "--force") == EXIT_INTERRUPTED
         assert unchanged(run / "previous-run") and not (run / "potential.h5").exists()
         state = json.loads((run / "run.json").read_text())
-        assert state["status"] == "running" and state["previous_run"] == "previous-run"
+        assert state["status"] == "interrupted" and state["previous_run"] == "previous-run"
     log = (run / "acefit.log").read_text()
     assert f"the finished run replaced is in {run / 'previous-run'} until this run " \
-           "finishes" in log
+           "finishes" in log and "interrupted (SIGINT); run the same command again" in log
     # the replacement finishes (resumed without --force): previous-run/ goes
     assert fit(config, run) == EXIT_OK
     assert not (run / "previous-run").exists() and (run / "potential.h5").exists()
