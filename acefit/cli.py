@@ -77,13 +77,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="read the data and build the basis, print the rows, basis size and "
                           "the memory and disk the run will take, and stop (nothing assembled)")
     fit.add_argument("-o", "--output", type=_output_folder, default=None,
-                     help="run directory (overrides output.directory)")
+                     help="run directory (overrides output.directory), relative to the "
+                          "current folder")
     fit.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=YAML",
                      help="change one config key for this run, e.g. --set basis.rcut=5.5, "
                           "--set 'solvers[0].max_active=300' (a list item by its index) or "
-                          "--set 'solvers=[{name: omp, max_active: 300}]' (repeatable; "
-                          "config.yaml in the run directory records the result)")
+                          "--set 'solvers=[{name: omp, max_active: 300}]' (repeatable; a "
+                          "path, as data.train, is relative to the config's folder, as in "
+                          "the file; config.yaml in the run directory records the result)")
     _add_verbosity(fit)
 
     compare = sub.add_parser("compare", help="compare the checkpoints of finished runs",
