@@ -108,7 +108,16 @@ def _show(value) -> str:
 
 
 def _found(value) -> str:
-    return f"found {_show(value)} ({_type_name(value)}{_text_number(value)})"
+    return f"found {_show(value)} ({_type_name(value)}{_text_number(value)}{_yaml_boolean(value)})"
+
+
+def _yaml_boolean(value) -> str:
+    """Where a boolean may have been meant as a word: YAML 1.1 reads yes, no, on, off,
+    true and false (any case) as booleans."""
+    if not isinstance(value, bool):
+        return ""
+    return ", as YAML 1.1 reads yes, no, on, off, true and false; a word meant as text " \
+        "is quoted, as 'no'"
 
 
 def _text_number(value) -> str:

@@ -217,6 +217,16 @@ def test_a_number_yaml_reads_as_text_is_named_so(tmp_path, text, where, written)
             f"exponent's sign; the number is written {written})") in msg
 
 
+def test_a_word_yaml_reads_as_a_boolean_is_named_so(tmp_path):
+    """Found by the solver audit (session 32): `debias: yes` was "found True (boolean)",
+    with no word of why a word became a boolean."""
+    text = MINIMAL.replace("max_active: 50}", "max_active: 50, debias: yes}")
+    (found, msg), = problems(write(tmp_path, text))[0]
+    assert found.endswith(": solvers[0].debias")
+    assert "found True (boolean, as YAML 1.1 reads yes, no, on, off, true and false; a word " \
+        "meant as text is quoted, as 'no'); allowed: one of 'none', 'ls', 'tsvd'" in msg
+
+
 def test_a_list_or_mapping_as_a_key_is_named(tmp_path):
     """Found by fuzzing (session 28): YAML allows a list as a mapping key, as in a pair
     written `rcut: {[Cu, Au]: 5.5}`, which Python cannot hold: `acefit: error: unhashable
