@@ -111,7 +111,8 @@ def test_path_steps_and_max_active():
         assert s.train_error == pytest.approx(np.sqrt(np.mean(r ** 2)), rel=1e-6)
         assert np.all(np.delete(s.coef, s.active) == 0)
     short = ard_path(A, y, max_iter=4)
-    assert short.steps[-1].info["event"] == "max_iter" and short.steps[-1].info["n_iter"] == 4
+    assert short.steps[-1].info["event"] == short.steps[-1].info["stop"] == "max_iter"
+    assert short.steps[-1].info["n_iter"] == 4 and "stop" not in path.steps[-1].info
     assert short.sizes[-1] <= 4
     # every step adds or removes one function
     assert np.all(np.abs(np.diff(path.sizes[:-1])) == 1)
@@ -158,3 +159,26 @@ def test_degenerate_input():
         ard_path(A, y, max_active=0)
     with pytest.raises(ValueError, match="beta_init must be a finite number > 0"):
         ard_path(A, y, beta_init=-1.0)
+
+
+@pytest.mark.parametrize("shape", [(40, 20, 20, 0.0), (10, 30, 3, 0.05)])
+def test_exact_fit_ends_the_path_on_a_finite_model(shape, monkeypatch):
+    """Noise-free data or more functions than rows: rss -> 0 and beta -> inf. The path
+    stops "exact_fit" before beta overflows; with that check off, at the first non-finite
+    posterior, on the last finite model ("noise_precision_diverged"). Never a NaN step."""
+    m, n, k, noise = shape
+    A, y, _ = random_problem(m=m, n=n, k=k, noise=noise, seed=2)
+    path = ard_path(A, y)
+    last = path.steps[-1]
+    assert last.info["event"] == last.info["stop"] == "exact_fit"
+    assert all(np.all(np.isfinite(s.coef)) and np.isfinite(s.train_error) for s in path)
+    assert last.train_error < 1e-4 * np.sqrt(np.mean(y ** 2))
+    import acefit.solvers.sequential_ard as sequential_ard
+    monkeypatch.setattr(sequential_ard, "_EXACT_FIT", -1.0)
+    with np.errstate(all="ignore"):
+        broken = ard_path(A, y)
+    end = broken.steps[-1]
+    assert end.info["stop"] == "noise_precision_diverged"
+    assert all(np.all(np.isfinite(s.coef)) and np.isfinite(s.train_error) for s in broken)
+    assert list(end.active) == list(broken.steps[-2].active)
+    np.testing.assert_array_equal(end.coef, broken.steps[-2].coef)

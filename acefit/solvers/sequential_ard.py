@@ -53,6 +53,9 @@ from acefit.solvers.path import Path
 __all__ = ["ard_path"]
 
 _DRIFT_TOL = 1e-9
+# rss at most this fraction of y'y: y lies in the model's span (to the rounding of the
+# rss from the Gram matrix), the noise precision has no finite fixed point
+_EXACT_FIT = 1e-12
 
 
 class _Posterior:
@@ -181,6 +184,10 @@ class _Posterior:
         r = self.beta * (self.G_SS @ self.mu) + self.alpha * self.mu - rhs
         return float(np.linalg.norm(r) / max(np.linalg.norm(rhs), np.finfo(float).tiny))
 
+    def finite(self) -> bool:
+        """Whether beta and the posterior mean are finite (beta -> inf breaks them)."""
+        return bool(np.isfinite(self.beta) and np.all(np.isfinite(self.mu)))
+
     def noise_update(self, yty: float, m: int) -> float:
         """The fixed point of beta for the current precisions."""
         gamma = 1.0 - self.alpha * np.diag(self.Sigma)
@@ -265,9 +272,14 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
     Path
         ``solver="ard_path"``. Step 0 is the zero model; then one step per addition or
         deletion, and the converged model last. ``lam`` is NaN; ``info`` has the
-        ``event`` ("add", "delete", "converged" or "max_iter"), the column ``index``,
+        ``event`` ("add", "delete", "converged", or a stop below), the column ``index``,
         ``beta``, the ``precisions`` of the active functions (solver variables) and the
-        move count ``n_iter``.
+        move count ``n_iter``. A last step that is not converged says why in
+        ``info["stop"]`` (as the other paths do): "max_iter" (the move limit);
+        "exact_fit" (the rss fell to 1e-12 y'y, noise-free data or more functions than
+        rows: beta would grow without bound, to inf and NaN); "noise_precision_diverged"
+        (beta or the mean became non-finite all the same: the path ends on a copy of its
+        last finite step). No step has non-finite coefficients.
 
     Notes
     -----
@@ -289,11 +301,16 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
     max_iter = 20 * n if max_iter is None else max_iter
     post = _Posterior(G, b, beta, capacity=min(limit, 64))
 
+    last = {}  # the last recorded model: the end of a path whose posterior broke
+
     def record(event, index, it, final=False):
         info = {"event": event, "index": int(index), "beta": float(post.beta), "n_iter": it}
         if final:
             info["precisions"] = post.alpha.copy()
-        setup.step(list(post.active), post.mu, rss=post.rss(yty), info=info)
+            if event != "converged":
+                info["stop"] = event
+        last.update(active=list(post.active), coef=post.mu.copy(), rss=post.rss(yty), info=info)
+        setup.step(last["active"], last["coef"], rss=last["rss"], info=info)
 
     record("start", -1, 0)
     if yty == 0.0 or not np.any(b):
@@ -301,12 +318,19 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
     it, since_refresh, event = 0, 0, "max_iter"
     drift_floor, beta_only = 0.0, 0
     while it < max_iter and beta_only < max_iter:  # beta_only: noise updates with no move
+        if not post.finite():
+            event = "noise_precision_diverged"
+            break
         gain, alpha_new = _gains(post, len(post.active) < limit, dependence_tol, tol)
         j = int(np.argmax(gain))
         stalled = not gain[j] > 0.0
         # a small model gets beta every k / 4 moves: the recompute, O(n k^2), costs ~ a move then
         if stalled or since_refresh >= min(refresh, max(1, len(post.active) // 4)):
             beta_old = post.beta
+            # y in the model's span: beta = (m - gamma) / rss grows without bound, to inf/NaN
+            if post.active and post.rss(yty) <= _EXACT_FIT * yty:
+                event = "exact_fit"
+                break
             beta_new = post.noise_update(yty, m) if post.active else beta_old
             post.recompute(beta_new)
             drift_floor, since_refresh = post.drift(), 0
@@ -327,8 +351,14 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         if post.drift() > max(_DRIFT_TOL, 10.0 * drift_floor):
             post.recompute(post.beta)
             drift_floor = post.drift()
-        if moved:
+        if moved and post.finite():  # else the check above ends the path
             record(moved, j, it)
-    if post.active:
+    if not post.finite():
+        event = "noise_precision_diverged"
+    if event == "noise_precision_diverged":  # the posterior broke: end on the last finite model
+        if last["active"]:
+            info = dict(last["info"], event=event, index=-1, n_iter=it, stop=event)
+            setup.step(last["active"], last["coef"], rss=last["rss"], info=info)
+    elif post.active:
         record(event, -1, it, final=True)
     return setup.path
