@@ -969,7 +969,8 @@ _SOLVER_VARIANTS = {
     "qr": _solver("Tikhonov-regularised least squares min ‖y − Ac‖² + λ‖Γc‖² by QR.",
                   **_APRIORI,
                   lam=Key(_SCALAR_OR_LIST, 0.0, "Tikhonov λ; a list gives one checkpoint "
-                          "per λ (and sub-basis).")),
+                          "per λ (and sub-basis). 0 on a rank-deficient system: the "
+                          "minimum-norm least-squares fit (λ → 0⁺), with a warning.")),
     "rrqr": _solver("Rank-revealing (column-pivoted) QR, truncated at rtol.", **_APRIORI,
                     rtol=Key(Nullable(_POSITIVE_OR_LIST), None, "Truncation |R_kk| ≤ "
                              "rtol·|R_11|; a list gives one checkpoint per value (null: from "

@@ -88,11 +88,20 @@ def test_qr_matches_normal_equations_with_and_without_prior(data):
         np.testing.assert_allclose(s.coef, expect, rtol=1e-10)
 
 
-def test_qr_without_lam_rejects_rank_deficiency():
+def test_qr_without_lam_on_rank_deficiency_gives_the_minimum_norm_fit(caplog):
+    """lam = 0 (the documented default) on a singular matrix: the lam -> 0+ limit, the
+    minimum-norm least-squares fit, with a warning; it raised (and stopped a whole fit)."""
     A, y, _ = _problem()
     A[:, 4] = A[:, 2]
-    with pytest.raises(ValueError, match=r"rank deficient \(column 4 lies in the span"):
-        qr(A, y, lam=0.0)
+    gamma = np.linspace(0.5, 3.0, A.shape[1])
+    with caplog.at_level("WARNING", logger="acefit.solvers.dense"):
+        path = qr(A, y, lam=[0.0, 1e-3], prior=gamma)
+    assert "rank deficient (column 4 lies in the span" in caplog.text
+    s = path.steps[0]
+    assert s.info["min_norm"] and s.info["rank"] == A.shape[1] - 1
+    expect = np.linalg.lstsq(A / gamma, y, rcond=None)[0] / gamma
+    np.testing.assert_allclose(s.coef, expect, rtol=1e-8)
+    assert "min_norm" not in path.steps[1].info
     # with lam > 0 the duplicated pair shares the weight equally
     s = qr(A, y, lam=1e-3).steps[0]
     assert s.coef[4] == pytest.approx(s.coef[2], rel=1e-8)
@@ -414,8 +423,9 @@ def test_underdetermined_dense_problems():
                                rtol=1e-9)
     r = rrqr(A, y, rtol=1e-10).steps[0]
     assert r.info["rank"] == 12 and r.train_error < 1e-10
-    with pytest.raises(ValueError, match="at least as many rows"):
-        qr(A, y, lam=0.0)
+    wide = qr(A, y, lam=0.0).steps[0]  # the minimum-norm fit, as tsvd with rtol 0
+    np.testing.assert_allclose(wide.coef, np.linalg.pinv(A) @ y, rtol=1e-9)
+    assert wide.info["rank"] == 12
 
 
 @pytest.mark.parametrize("n, block", [(1, 512), (7, 3), (50, 16), (64, 16)])

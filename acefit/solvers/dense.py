@@ -35,8 +35,11 @@ Sketching (``rrqr``)
 
 Degenerate inputs
     NaN/inf anywhere raises ValueError. ``qr`` with ``lam = 0`` on a rank-deficient
-    (scaled) matrix raises ValueError naming the first dependent column; with
-    ``lam > 0`` it is always well posed. ``rrqr`` never keeps a zero column and
+    (scaled) matrix, or one with fewer rows than columns, gives the minimum-norm
+    least-squares fit (the limit lam -> 0+ of its Tikhonov solution; singular values
+    at most eps max(shape) s_1 count as zero, as in ``lstsq``), ``info["rank"] < n``
+    and ``info["min_norm"]``, and logs a warning naming the first dependent column;
+    with ``lam > 0`` it is always well posed. ``rrqr`` never keeps a zero column and
     keeps one of two duplicated columns; ``qr`` (lam > 0) and ``tsvd`` give an
     exactly-zero column an exactly-zero coefficient (never active) and split a
     duplicated column's weight equally. ``y = 0`` gives zero coefficients.
@@ -50,6 +53,7 @@ for ``qr`` and ``tsvd`` in general, the kept pivots for ``rrqr``).
 
 from __future__ import annotations
 
+import logging
 from typing import Sequence
 
 import numpy as np
@@ -119,12 +123,11 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
     Returns
     -------
     Path
-        ``solver="qr"``; ``step.lam`` is lam; ``step.info`` has ``{"rank": n}``.
-
-    Raises
-    ------
-    ValueError
-        For lam = 0 on a rank-deficient matrix (use lam > 0, ``rrqr`` or ``tsvd``).
+        ``solver="qr"``; ``step.lam`` is lam; ``step.info`` has ``{"rank": n}``. For
+        lam = 0 on a rank-deficient matrix (or fewer rows than columns) the step is the
+        minimum-norm least-squares fit, with the numerical ``rank`` and ``min_norm``
+        True in ``info`` (a warning is logged; lam > 0, ``rrqr`` or ``tsvd`` choose
+        the truncation deliberately).
     """
     lams = _values(lam, "lam")
     setup = prepare(A, y, solver="qr", params={"lam": _param(lams)}, prior=prior,
@@ -136,11 +139,10 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
         if lam_k > 0:
             stacked = np.vstack([P.A, np.sqrt(lam_k) * np.eye(n)])
             rhs = np.concatenate([P.y, np.zeros(n)])
+        elif P.A.shape[0] < n:
+            _min_norm(setup, P, zero, reason=f"{P.A.shape[0]} rows < {n} columns")
+            continue
         else:
-            if P.A.shape[0] < n:
-                raise ValueError(
-                    f"qr with lam = 0 needs at least as many rows as columns "
-                    f"({P.A.shape[0]} < {n}); use lam > 0, rrqr or tsvd")
             stacked, rhs = P.A, P.y
         Q, R = scipy.linalg.qr(stacked, mode="economic")
         # |R_kk| is column k's distance to the span of the columns before it: compared
@@ -148,15 +150,29 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
         # decades) do not read as rank deficiency
         norms = np.linalg.norm(stacked, axis=0)
         tiny = np.abs(np.diag(R)) <= n * np.finfo(float).eps * norms
-        if np.any(tiny):
+        if np.any(tiny):  # only at lam = 0: the lam > 0 rows make every column independent
             k = int(np.flatnonzero(tiny)[0])
             what = "is zero" if norms[k] == 0 else "lies in the span of the columns before it"
-            raise ValueError(
-                f"qr with lam = {lam_k:g}: the matrix is rank deficient (column {k} {what}); "
-                f"use lam > 0, rrqr or tsvd")
+            _min_norm(setup, P, zero, reason=f"column {k} {what}")
+            continue
         d = scipy.linalg.solve_triangular(R, Q.T @ rhs)
         _finish(setup, d, lam=lam_k, info={"rank": n}, zero=zero)
     return setup.path
+
+
+def _min_norm(setup, P, zero, *, reason: str) -> None:
+    """qr's lam = 0 step on a rank-deficient matrix: the minimum-norm least-squares fit
+    (minimum ||Gamma c||), the limit of the Tikhonov solution as lam -> 0+. Singular
+    values at most eps max(shape) s_1 count as zero, as in ``lstsq``."""
+    U, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
+    keep = s > np.finfo(float).eps * max(P.A.shape) * (s[0] if s.size else 0.0)
+    d = Vt[keep].T @ ((U[:, keep].T @ P.y) / s[keep])
+    rank = int(keep.sum())
+    logging.getLogger(__name__).warning(
+        "qr with lam = 0: the matrix is rank deficient (%s; numerical rank %d of %d): "
+        "the minimum-norm least-squares fit (lam -> 0); a lam > 0, rrqr or tsvd "
+        "controls the truncation", reason, rank, P.n_features)
+    _finish(setup, d, lam=0.0, info={"rank": rank, "min_norm": True}, zero=zero)
 
 
 def tsvd(A, y=None, *, rtol: float | Sequence[float] = 1e-6, prior=None, validation=None,
