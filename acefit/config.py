@@ -890,12 +890,14 @@ _DEBIAS = {"debias": Key(Str(choices=("none", "ls", "tsvd")), "none",
                          "truncation is chosen per step by the validation error when there is "
                          "a validation set, else σ > 1e-6 σ₁); `none` keeps the shrunk "
                          "coefficients."),
-           "debias_every": Key(Int(1), 1, "With `debias`: refit (and keep as checkpoints) "
+           "debias_every": Key(Int(1), 1, "With `debias` (> 1 without it is an error): refit "
+                               "(and keep as checkpoints) "
                                "only the steps whose active set first reaches a multiple of "
                                "this many functions, as ACEfit keeps ~100 checkpoints; a "
                                "TSVD refit costs one SVD per kept step."),
            "tsvd_truncation": Key(Str(choices=("thresholds", "rank")), "thresholds",
-                                  "With `debias: tsvd` and a validation set, the truncations "
+                                  "With `debias: tsvd` (`rank` without it is an error) and a "
+                                  "validation set, the truncations "
                                   "the validation error chooses among: σ > ε σ₁ for ε ∈ "
                                   "{1e-12, …, 1e-1, 0} (`thresholds`), or every rank 1 … |S| "
                                   "(`rank`, as ACEfit's post-ASP TSVD).")}
@@ -1472,6 +1474,18 @@ def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
                   "(data.validation.fraction is 0); allowed: null, or a validation set")
 
 
+def _check_debias_keys(ctx, key: str, solver: dict) -> None:
+    """`debias_every` and `tsvd_truncation` act only through `debias`: set (to other than
+    their defaults: a run's resolved config.yaml writes those out) without it, they were
+    accepted and silently ignored."""
+    needs = {"debias_every": (1, ("ls", "tsvd")), "tsvd_truncation": ("thresholds", ("tsvd",))}
+    for name, (default, methods) in needs.items():
+        if solver.get(name, default) != default and solver["debias"] not in methods:
+            ctx.error(f"{key}.{name}", f"{_found(solver[name])} with {key}.debias: "
+                      f"{solver['debias']!r}, which ignores it; allowed: {key}.debias: "
+                      f"{' or '.join(repr(m) for m in methods)}, or leave `{name}` out")
+
+
 def _cross_checks(cfg, ctx) -> None:
     """Rules that involve more than one key."""
     basis = cfg["basis"]
@@ -1503,6 +1517,8 @@ def _cross_checks(cfg, ctx) -> None:
             _check_subbasis_degrees(ctx, f"solvers[{i}]", solver, basis)
         if solver.get("patience") is not None:
             _check_patience(ctx, f"solvers[{i}].patience", solver, validation)
+        if "debias" in solver:
+            _check_debias_keys(ctx, f"solvers[{i}]", solver)
     _check_radial_pairs(ctx, basis, basis["elements"])
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "

@@ -317,6 +317,27 @@ def test_apriori_patience_needs_a_path_and_a_validation_set(tmp_path):
                       + "  - {name: blr, sizes: 3, patience: 1}\n"))
 
 
+def test_debias_options_without_debias_are_errors(tmp_path):
+    """tsvd_truncation without debias: tsvd, debias_every without debias: accepted and
+    ignored before; an error naming both keys. Their defaults stay allowed (a run's
+    config.yaml spells them out)."""
+    def found_for(solver):
+        return [(w.split(": ", 1)[1], msg)
+                for w, msg in problems(write(tmp_path, MINIMAL + f"  - {solver}\n"))[0]]
+
+    (key, msg), = found_for("{name: asp, label: a, tsvd_truncation: rank}")
+    assert key == "solvers[1].tsvd_truncation"
+    assert "solvers[1].debias: 'none'" in msg and "solvers[1].debias: 'tsvd'" in msg
+    (key, msg), = found_for("{name: omp, debias: ls, tsvd_truncation: rank}")
+    assert key == "solvers[1].tsvd_truncation" and "'ls'" in msg
+    (key, msg), = found_for("{name: omp, debias_every: 10}")
+    assert key == "solvers[1].debias_every" and "'ls' or 'tsvd'" in msg
+    cfg = load_config(write(tmp_path, MINIMAL + "  - {name: omp, tsvd_truncation: thresholds, "
+                            "debias_every: 1}\n  - {name: asp, label: a, debias: tsvd, "
+                            "debias_every: 4, tsvd_truncation: rank}\n"))
+    assert cfg["solvers"][2]["tsvd_truncation"] == "rank"
+
+
 def test_default_totaldegree_matches_the_basis():
     from acefit.basis.ace import _DEFAULT_DEGREES
     from acefit.config import _DEFAULT_TOTALDEGREE
