@@ -83,7 +83,7 @@ _STOP_REASONS = {
                          "rank-deficient; see acefit.solvers.asp)",
     "stalled": "more breakpoints at one λ than columns (ties that rounding decides)",
     "degenerate": "scikit-learn's LARS met a degenerate active set (rounding)",
-    "max_iter": "the move limit (max_iter) was reached before ARD converged",
+    "max_iter": "the iteration limit (max_iter) was reached before ARD converged",
     "exact_fit": "the model fits the data exactly (to rounding): ARD's noise precision has no "
                  "finite optimum",
     "noise_precision_diverged": "ARD's noise precision diverged; the path ends on the last "

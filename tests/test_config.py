@@ -838,3 +838,22 @@ def test_a_completed_config_is_read_back_to_the_same_settings(tmp_path):
     assert cfg.pop("config_file") == str(path.resolve())
     assert again == cfg
     assert list(again["data"]["weights"]["config_type"]) == ["1e3", "T", "1000.0", "md"]
+
+
+def test_solver_defaults_match_the_python_functions():
+    """A key of a solver's config section defaults to what its Python function does
+    (ard's were 300 / 1e-8 against the function's 1000 / 1e-5: it stopped unconverged
+    and hardly pruned). Known, deliberate differences are listed."""
+    import inspect
+
+    from acefit.pipeline import _solver_function
+
+    deliberate = {"prior",          # config: whether to scale; Python: the scales
+                  "max_active",     # config: 1000 bounds a path's cost (null: the basis)
+                  "debias",         # 'none' is the function's None
+                  ("ista", "n_lams")}   # another change's
+    for name, section in SOLVER.variants.items():
+        params = inspect.signature(_solver_function(name)).parameters
+        for key, spec in section.keys.items():
+            if key in params and key not in deliberate and (name, key) not in deliberate:
+                assert spec.default == params[key].default, (name, key)

@@ -239,6 +239,18 @@ def test_ard_matches_sklearn_and_is_sparse(data):
         np.testing.assert_allclose(s.info["precisions"], ref.lambda_[s.active], rtol=1e-5)
     assert set(np.flatnonzero(c)) <= set(s.active) and s.n_active <= np.count_nonzero(c) + 2
     assert ard(A, y, threshold_lambda=1e-3).steps[0].n_active == 0
+    assert "stop" not in s.info
+
+
+def test_ard_says_when_it_ran_out_of_iterations(data):
+    """Unconverged ARD was only info["converged"] False: the pipeline's log and report.md
+    (which read info["stop"], as for the other paths) said nothing."""
+    A, y, _, _ = data
+    s = ard(A, y, max_iter=2).steps[0]
+    assert not s.info["converged"] and s.info["stop"] == "max_iter"
+    assert "stop" not in ard(A, y).steps[0].info
+    # all pruned: the fit ended, not ran out
+    assert "stop" not in ard(A, y, threshold_lambda=1e-3, max_iter=2).steps[0].info
 
 
 # ------------------------------------------------------------------ degenerate inputs

@@ -354,7 +354,8 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         ``solver="ard"``, one step; ``active`` are the kept columns with a nonzero
         coefficient, in index order; ``lam`` is NaN; ``info`` has ``beta``,
         ``precisions`` (array over ``active``), ``threshold_lambda``, ``n_iter``,
-        ``converged``. When every coefficient is pruned the step is empty (c = 0).
+        ``converged``, and ``stop = "max_iter"`` when the iterations ran out first.
+        When every coefficient is pruned the step is empty (c = 0).
     """
     a1, a2, l1, l2 = _hyper(hyperprior)
     threshold = check_nonnegative(threshold_lambda, "threshold_lambda", allow_none=False,
@@ -421,5 +422,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     active = np.flatnonzero(d)
     info = {"beta": float(beta), "precisions": prec[active].copy(),
             "threshold_lambda": threshold, "n_iter": it, "converged": converged}
+    if not converged and it == max_iter and keep.any():
+        info["stop"] = "max_iter"   # said in the log and report.md, as other paths' stops
     setup.step(active, d[active], lam=float("nan"), info=info)
     return setup.path
