@@ -1021,7 +1021,9 @@ def _print_chosen(chosen, labelled, limits) -> None:
         print(f"| {atoms.info['pool_file']} | {atoms.info['pool_frame']} | {len(atoms)} | "
               f"{atoms.info[QUERY_SCORES['force']]:.4f} | "
               f"{atoms.info[QUERY_SCORES['energy']]:.3f} | {cell} |")
-    if nearer and labelled.pairs:
+    # labelled data that bring no pair within its reach record none (fcc Al at
+    # equilibrium), and a frame closer than that reach is still beyond them
+    if nearer and labelled.keys:
         atoms, pair, d = nearer[0]
         seen, where = labelled.shortest(*pair)
         data = (f"the labelled data's shortest: {seen:.2f} Å, {where}" if where else

@@ -767,3 +767,26 @@ def test_the_cli_judges_each_pair_by_its_own_limit(potential, small_data, tmp_pa
             f"{au:.2f} Å)") in text
     assert [a.info["pool_frame"] for a in ase.io.read(out, ":")] == [1]
     assert f"| Cu-Cu {(cu + au) / 2:.2f} ({(cu + au) / 2 / cu:.2f}×) |" in text
+
+
+def test_the_note_on_frames_beyond_the_data_needs_no_pair_within_reach(
+        potential, tmp_path, capsys):
+    """Labelled data whose every pair is farther apart than its covalent reach (an
+    expanded Cu crystal, like fcc Al at equilibrium: 1.18 bonds) record no pair, yet a
+    chosen frame closer than that reach is beyond them: the note says so (it was left out
+    whenever no labelled pair came within its reach)."""
+    from acefit.query import bond_reach
+
+    labelled, pool, out = tmp_path / "wide.xyz", tmp_path / "pool.xyz", tmp_path / "next.xyz"
+    wide = bulk("Cu", "fcc", a=4.2, cubic=True).repeat(2)       # neighbours 2.97 Å
+    assert 4.2 / np.sqrt(2) > bond_reach(29, 29)
+    ase.io.write(labelled, [wide], format="extxyz")
+    ase.io.write(pool, _pool(), format="extxyz")
+    assert _query(potential, [pool], out, "-n", "10", "--labelled", str(labelled)) == EXIT_OK
+    text = capsys.readouterr().out
+    assert re.search(r"note: \d+ chosen frame\(s\) have a pair of atoms closer than any "
+                     r"labelled configuration \(first: .*Cu-Cu \d\.\d\d Å; none in the "
+                     rf"labelled data within {bond_reach(29, 29):.2f} Å\)", text)
+    # no labelled data at all: nothing to be beyond
+    assert _query(potential, [pool], out, "-n", "10", "--labelled") == EXIT_OK
+    assert "closer than any labelled" not in capsys.readouterr().out
