@@ -249,11 +249,15 @@ def plan(cfg: dict) -> dict:
 
 
 def _size(n_bytes: int, estimate: bool = False) -> str:
-    """``n_bytes`` in GiB, MiB or KiB; an ``estimate`` to three significant figures."""
+    """``n_bytes`` in GiB, MiB or KiB; an ``estimate`` to three significant figures (1000
+    to 1023 MiB whole: ``.3g`` writes them as 1e+03)."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n_bytes >= scale or unit == "KiB":
-            return f"{n_bytes / scale:.3g} {unit}" if estimate else \
-                f"{n_bytes / scale:.{1 if unit == 'KiB' else 2}f} {unit}"
+            value = n_bytes / scale
+            if not estimate:
+                return f"{value:.{1 if unit == 'KiB' else 2}f} {unit}"
+            text = f"{value:.3g}"
+            return f"{value:.0f} {unit}" if "e" in text else f"{text} {unit}"
 
 
 def plan_text(p: dict) -> str:

@@ -173,3 +173,17 @@ def test_a_fit_holds_no_more_arrays_than_the_estimate(tmp_path):
     finally:
         tracemalloc.stop()
     assert traced <= estimate["peak"] - OVERHEAD_BYTES     # 79 and 98 MiB (session 32)
+
+
+def test_the_estimate_reads_as_a_plain_number():
+    """Three significant figures, never in exponent form: a peak of 1010 MiB (between
+    999.5 and 1024 MiB, as walk-through 2's big.yaml nearly has, 995 MiB) read
+    "about 1.01e+03 MiB"."""
+    p = _plan(2**20, 4 * 2**30)
+    for mib, shown in ((1010, "1010 MiB"), (999.6, "1000 MiB"), (995, "995 MiB"),
+                       (501.48, "501 MiB"), (2.44 * 1024, "2.44 GiB")):
+        p["memory"]["peak"] = int(mib * 2**20)
+        text = plan_text(p)
+        assert f"- peak memory: about {shown} in the fit's process" in text
+    p["memory"]["stages"][0]["bytes"] = 1010 * 2**20
+    assert "  - assembly: 1010 MiB (" in plan_text(p)
