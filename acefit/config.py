@@ -107,8 +107,11 @@ def _show(value) -> str:
     return repr(value)
 
 
-def _found(value) -> str:
-    return f"found {_show(value)} ({_type_name(value)}{_text_number(value)}{_yaml_boolean(value)})"
+def _found(value, words: bool = False) -> str:
+    """``found <value> (<type>)``, and why YAML read it so; ``words``: the value wanted
+    may be a word, so a boolean may have been one (:func:`_yaml_boolean`)."""
+    boolean = _yaml_boolean(value) if words else ""
+    return f"found {_show(value)} ({_type_name(value)}{_text_number(value)}{boolean})"
 
 
 def _yaml_boolean(value) -> str:
@@ -158,7 +161,8 @@ class _Type:
         raise NotImplementedError
 
     def fail(self, value, path, ctx, hint=""):
-        ctx.error(path, f"{_found(value)}{hint}; allowed: {self.describe()}")
+        ctx.error(path, f"{_found(value, _wants_words(self))}{hint}; allowed: "
+                        f"{self.describe()}")
         return None
 
 
@@ -531,6 +535,16 @@ class Either(_Type):
             if _accepts_type(option, value):
                 return option.check(value, path, ctx)
         return self.fail(value, path, ctx)
+
+
+def _wants_words(kind: _Type) -> bool:
+    """Whether ``kind`` takes text (a name, a choice, a path): where a boolean was found,
+    a quoted word may have been meant; not where a number or a list was."""
+    if isinstance(kind, Nullable):
+        return _wants_words(kind.inner)
+    if isinstance(kind, Either):
+        return any(map(_wants_words, kind.options))
+    return isinstance(kind, (Str, Element, File))
 
 
 def _accepts_type(option, value) -> bool:

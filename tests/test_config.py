@@ -857,3 +857,15 @@ def test_solver_defaults_match_the_python_functions():
         for key, spec in section.keys.items():
             if key in params and key not in deliberate and (name, key) not in deliberate:
                 assert spec.default == params[key].default, (name, key)
+
+
+def test_a_boolean_for_a_number_is_not_told_to_be_quoted(tmp_path):
+    """Quoting a word is the remedy where a word is wanted (`debias: yes`); where a number
+    is (`max_active: yes`, `committee: on`) a quoted 'yes' is as wrong, and the hint of
+    2ffc4b2 misled."""
+    text = MINIMAL.replace("max_active: 50}", "max_active: yes}") + "export: {committee: on}\n"
+    found = problems(write(tmp_path, text))[0]
+    assert [key.rsplit(": ", 1)[-1] for key, _ in found] == ["solvers[0].max_active",
+                                                             "export.committee"]
+    for _, msg in found:
+        assert msg.startswith("found True (boolean); allowed: ") and "quoted" not in msg
