@@ -35,12 +35,18 @@ class _Sums:
     block's results can go before the next block is scored."""
 
     def __init__(self):
-        self.units, self.groups = None, {}
+        self.units, self.total, self.groups = None, self._empty(), {}
+
+    @staticmethod
+    def _empty() -> dict:
+        return {q: [0, 0, 0] for q in ("E", "F", "S")}
 
     def add(self, stats: dict) -> None:
         self.units = self.units or stats["units"]
-        for name, entry in (("all", stats["all"]), *stats["by_config_type"].items()):
-            group = self.groups.setdefault(name, {q: [0, 0, 0] for q in ("E", "F", "S")})
+        # the total apart from the groups: a config_type may be named "all"
+        for group, entry in ((self.total, stats["all"]),
+                             *((self.groups.setdefault(name, self._empty()), e)
+                               for name, e in stats["by_config_type"].items())):
             for q, (sa, ss, n) in group.items():
                 if entry[q]["n"]:
                     group[q] = [sa + entry[q]["mae"] * entry[q]["n"],
@@ -52,9 +58,8 @@ class _Sums:
                     {"mae": sa / n, "rmse": float(np.sqrt(ss / n)), "n": n}
                     for q, (sa, ss, n) in group.items()}
 
-        return {"units": self.units, "all": combine(self.groups["all"]),
-                "by_config_type": {k: combine(self.groups[k])
-                                   for k in sorted(self.groups) if k != "all"}}
+        return {"units": self.units, "all": combine(self.total),
+                "by_config_type": {k: combine(self.groups[k]) for k in sorted(self.groups)}}
 
 
 def _train_chunks(train, n_features, max_floats=BLOCK_FLOATS):

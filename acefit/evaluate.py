@@ -192,12 +192,12 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     errors = errors_of_predictions(rows, rows.A)
     per_config = configuration_errors(rows, rows.A)
     types = np.array([configs[c].config_type for c in per_config.configs])
-    groups = {"all": np.ones(len(types), dtype=bool)}
-    groups.update({name: types == name for name in errors[0]["by_config_type"]})
-    for name, mask in groups.items():
+    groups = [(None, np.ones(len(types), dtype=bool))]     # None: the total
+    groups += [(name, types == name) for name in errors[0]["by_config_type"]]
+    for name, mask in groups:
         boots = bootstrap_errors(per_config.select(mask), resamples=resamples, seed=seed)
         for err, boot in zip(errors, boots):
-            stats = err["all"] if name == "all" else err["by_config_type"][name]
+            stats = err["all"] if name is None else err["by_config_type"][name]
             for q, b in boot.items():
                 stats[q].update({k: b[k] for k in ("se", "low", "high")})
     _add_errors_by_element(errors, rows, configs, resamples, seed)

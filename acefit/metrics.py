@@ -69,13 +69,12 @@ def errors_of_predictions(block: DesignBlock, predictions) -> list:
     """
     scaled = report_unit_residuals(block, predictions)
     kind = block.kind
-    groups = {"all": np.ones(len(kind), dtype=bool)}
-    groups.update({name: block.config_type == name
-                   for name in sorted(set(block.config_type.tolist()))})
-    stats = {name: _stats(scaled[mask], kind[mask]) for name, mask in groups.items()}
-    return [{"units": dict(UNITS), "all": _pick(stats["all"], j),
-             "by_config_type": {name: _pick(st, j) for name, st in stats.items()
-                                if name != "all"}}
+    total = _stats(scaled, kind)        # apart from the groups: a config_type may be "all"
+    stats = {name: _stats(scaled[mask], kind[mask])
+             for name in sorted(set(block.config_type.tolist()))
+             for mask in [block.config_type == name]}
+    return [{"units": dict(UNITS), "all": _pick(total, j),
+             "by_config_type": {name: _pick(st, j) for name, st in stats.items()}}
             for j in range(predictions.shape[1])]
 
 

@@ -22,3 +22,28 @@ def test_blocks_merge_as_the_rows_together_whatever_groups_each_holds():
     assert merged["by_config_type"]["a"]["E"] == {"mae": 4.0, "rmse": 2.0, "n": 1}
     assert merged["units"] == {"E": "meV/atom"}
     assert _merge_columns(iter([])) == []
+
+
+def test_a_config_type_named_all_is_a_group_beside_the_total():
+    """Found in review (session 32): the total was kept under the group key "all", so a
+    config_type named "all" took the total's place: 4 frames, 1 meV/atom off on the one
+    typed "all", gave the total n=1, mae=1.0 and no "all" group."""
+    import numpy as np
+
+    from acefit.design import DesignBlock
+    from acefit.metrics import errors_of_predictions
+
+    k = 4
+    block = DesignBlock(A=np.zeros((k, 1)), y=np.zeros(k), w=np.ones(k), config=np.arange(k),
+                        kind=np.array(["E"] * k), atom=-np.ones(k, int),
+                        component=-np.ones(k, int), n_atoms=np.ones(k, int),
+                        volume=np.full(k, np.nan),
+                        config_type=np.array(["all", "bulk", "bulk", "bulk"]))
+    (e,) = errors_of_predictions(block, np.array([[1e-3], [0.0], [0.0], [0.0]]))
+    assert e["all"]["E"]["n"] == 4 and math.isclose(e["all"]["E"]["mae"], 0.25)
+    assert e["by_config_type"]["all"]["E"]["n"] == 1
+    assert math.isclose(e["by_config_type"]["all"]["E"]["mae"], 1.0)
+    (merged,) = _merge_columns(iter([[e], [e]]))       # the errors stage's sums
+    assert merged["all"]["E"]["n"] == 8 and math.isclose(merged["all"]["E"]["mae"], 0.25)
+    assert merged["by_config_type"]["all"]["E"]["n"] == 2
+    assert sorted(merged["by_config_type"]) == ["all", "bulk"]
