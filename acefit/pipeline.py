@@ -91,6 +91,22 @@ _STOP_REASONS = {
 }
 
 
+def unconverged_steps(path) -> int:
+    """Steps of a cd/ista ``path`` whose iterations stopped at max_iter (``info["converged"]``
+    False). blr/ard carry the flag too; an ard fit says so by its stop reason instead."""
+    if path.solver not in ("cd", "cd_lasso", "ista"):  # config and function names
+        return 0
+    return sum(1 for s in path.steps if s.info.get("converged") is False)
+
+
+def stop_text(stop: str | None, unconverged: int, n_steps: int) -> str:
+    """Why a path ended early and how many of its steps did not converge, in words."""
+    parts = [_STOP_REASONS.get(stop, stop)] if stop else []
+    if unconverged:
+        parts.append(f"{unconverged} of {n_steps} λ steps unconverged (max_iter reached)")
+    return "; ".join(parts)
+
+
 class RunExistsError(RuntimeError):
     """The output directory holds a finished (or different) run and --force was not given."""
 
@@ -556,6 +572,11 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
         elif stop:
             log.warning("solver %s: the path ended early, at %d active functions: %s", label,
                         sizes[-1], _STOP_REASONS.get(stop, stop))
+        unconverged = unconverged_steps(paths[label])
+        if unconverged:
+            log.warning("solver %s: %d of %d λ steps stopped at max_iter without converging "
+                        "(their coefficients are approximate; raise max_iter)", label,
+                        unconverged, len(sizes))
     return paths
 
 

@@ -30,7 +30,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     from acefit import __version__
     from acefit.data import validation_coverage
     from acefit.environment import environment
-    from acefit.pipeline import basis_elements, basis_summary, config_hash, timestamp
+    from acefit.pipeline import (basis_elements, basis_summary, config_hash, timestamp,
+                                 unconverged_steps)
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
@@ -44,7 +45,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                           "min_active": min(sizes, default=0),
                           "max_active": max(sizes, default=0),
                           "complete": bool(getattr(path, "complete", True)),
-                          "stop": path.steps[-1].info.get("stop") if len(path) else None}
+                          "stop": path.steps[-1].info.get("stop") if len(path) else None,
+                          "unconverged": unconverged_steps(path)}
     def with_errors(sel):
         entry = errors[sel["label"]][sel["step"]]
         return {**sel, "lam": entry.get("lam"), "train_loss": entry.get("train_loss"),
@@ -270,7 +272,7 @@ def _element_table(sel: dict) -> str:
 
 def to_markdown(report: dict) -> str:
     from acefit.environment import environment_line
-    from acefit.pipeline import pairs_without_core
+    from acefit.pipeline import pairs_without_core, stop_text
 
     sel = report["selection"]
     best = [s for s in sel["selected"] if s["best"]]
@@ -312,7 +314,8 @@ def to_markdown(report: dict) -> str:
     ]
     for label, s in report["solvers"].items():
         lines.append(f"| {label} | {s['solver']} | {s['n_checkpoints']} | "
-                     f"{s['min_active']}–{s['max_active']} | {s.get('stop') or ''} |")
+                     f"{s['min_active']}–{s['max_active']} | "
+                     f"{stop_text(s.get('stop'), s.get('unconverged', 0), s['n_checkpoints'])} |")
     lines += [
         "",
         "## Selected potentials",

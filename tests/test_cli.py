@@ -731,6 +731,28 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
     assert all(s["n_active"] <= 15 for s in report["selection"]["selected"])
 
 
+def test_unconverged_lasso_steps_are_logged_and_reported(tmp_path, small_data):
+    """A cd/ista step that stopped at max_iter says so: one warning per path with the
+    count, and the report's "ended early" column (solver audit S, findings 1 and 4)."""
+    solvers = ["{name: cd, max_active: 12, n_lams: 6, max_iter: 1}",
+               "{name: ista, max_active: 12, n_lams: 6, max_iter: 1}"]
+    config = tiny_config(tmp_path, small_data, solvers=solvers)
+    assert fit(config, tmp_path / "run") == EXIT_OK
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    warned = [line.split("WARNING ", 1)[-1] for line in
+              (tmp_path / "run" / "acefit.log").read_text().splitlines()
+              if "without converging" in line]
+    md = (tmp_path / "run" / "report.md").read_text()
+    for label, line in zip(("cd", "ista"), warned, strict=True):
+        s = report["solvers"][label]
+        assert 0 < s["unconverged"] < s["n_checkpoints"]  # lam_max needs no iteration
+        assert line == (f"solver {label}: {s['unconverged']} of {s['n_checkpoints']} λ steps "
+                        "stopped at max_iter without converging (their coefficients are "
+                        "approximate; raise max_iter)")
+        assert (f"{s['unconverged']} of {s['n_checkpoints']} λ steps unconverged "
+                "(max_iter reached) |") in md
+
+
 def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
     """`totaldegrees`: the sub-bases of smaller degrees, from the assembled columns; a
     sub-basis that adds nothing stops the run before any path."""

@@ -562,3 +562,14 @@ def test_a_problem_built_directly_is_checked_too(name):
         SOLVERS[name](LeastSquaresProblem(A=bad, y=y, m=len(y)))
     with pytest.raises(ValueError, match="one entry per row"):
         SOLVERS[name](LeastSquaresProblem(A=A, y=y[:-1], m=len(y)))
+
+
+# --- convergence flags and the lambda grid (solver audit S, findings 1, 4) -------------
+
+@pytest.mark.parametrize("solve", [cd_lasso, ista])
+def test_cd_and_ista_steps_say_whether_they_converged(solve):
+    A, y = correlated_problem()
+    capped = solve(A, y, n_lams=10, max_iter=1)
+    flags = [s.info["converged"] for s in capped.steps]
+    assert flags[0] and not all(flags)  # lam_max needs no iteration; the rest one is too few
+    assert all(s.info["converged"] for s in solve(A, y, n_lams=10).steps)

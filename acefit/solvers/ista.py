@@ -164,8 +164,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
     Returns
     -------
     Path
-        One step per lam. ``info``: ``n_iter``, ``converged``, ``objective`` (F at the
-        l1 solution), ``loss``.
+        One step per lam. ``info``: ``n_iter``, ``converged`` (False: ``max_iter`` was
+        reached first), ``objective`` (F at the l1 solution), ``loss``.
 
     Notes
     -----

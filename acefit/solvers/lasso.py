@@ -275,7 +275,9 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     -------
     Path
         One step per lam; ``info["n_iter"]`` is the number of CD sweeps and
-        ``info["gap"]`` the duality gap of the result (:func:`lasso_gap`, our convention).
+        ``info["gap"]`` the duality gap of the result (:func:`lasso_gap`, our convention),
+        ``info["converged"]`` False where the sweeps reached ``max_iter`` before the gap
+        reached ``cd_tol``.
 
     Notes
     -----
@@ -314,7 +316,7 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
             coef[:] = 0.0
             n_iter, gap = 0, 0.0  # zero is optimal
         else:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings():  # an unconverged step says so in its info
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 _, coefs, gaps, iters = enet_path(
                     X, yv, l1_ratio=1.0, alphas=[lam_k / rows], precompute=Gc, Xy=np.ascontiguousarray(b),
@@ -327,7 +329,7 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
         xs = coef[active]
         rss = rss_from_gram(yty, b[active], xs, G[np.ix_(active, active)] @ xs)
         setup.step(active, xs, lam=float(lam_k), rss=rss,
-                   info={"n_iter": n_iter, "gap": gap})
+                   info={"n_iter": n_iter, "gap": gap, "converged": n_iter < max_iter})
         if (max_active is not None and len(active) >= max_active) or \
                 (tol > 0 and np.sqrt(rss) <= tol * y_norm):
             break
