@@ -954,7 +954,10 @@ _RES_TOL = {"tol": Key(Float(0), 0.0, "Stop once the residual norm ‖r‖ ≤ t
 _GRID = {
     "n_lams": Key(Int(2), 100, "Number of λ values on the geometric grid from λ_max."),
     "lam_ratio": Key(Float(0, 1, lo_open=True, hi_open=True), 1e-3,
-                     "Smallest λ of the grid as a fraction of λ_max."),
+                     "Smallest λ of the grid as a fraction of λ_max; with max_active the "
+                     "grid goes on below it, at the same ratio per step, until max_active, "
+                     "a factor min(lam_ratio, 1e-3) in λ without a new function, or "
+                     "min_lambda (default 1e-12 λ_max)."),
 }
 _SCALAR_OR_LIST = Either(options=(Float(0), ListOf(Float(0), min_len=1)))
 _POSITIVE_OR_LIST = Either(options=(Float(0, lo_open=True),

@@ -88,6 +88,11 @@ _STOP_REASONS = {
                  "finite optimum",
     "noise_precision_diverged": "ARD's noise precision diverged; the path ends on the last "
                                 "finite model",
+    "grid_end": "the given λ values ended first",
+    "no_growth": "the active set stopped growing below the λ grid (over a factor "
+                 "min(lam_ratio, 1e-3) in λ)",
+    "lambda_floor": "the λ grid, extended below lam_ratio, reached min_lambda "
+                    "(default 1e-12 λ_max)",
 }
 
 

@@ -751,6 +751,12 @@ def test_unconverged_lasso_steps_are_logged_and_reported(tmp_path, small_data):
                         "approximate; raise max_iter)")
         assert (f"{s['unconverged']} of {s['n_checkpoints']} λ steps unconverged "
                 "(max_iter reached) |") in md
+    # a grid that ended short of max_active says why, in words (finding 3)
+    from acefit.report import to_markdown
+
+    report["solvers"]["cd"].update(stop="no_growth", unconverged=0)
+    assert ("| the active set stopped growing below the λ grid (over a factor "
+            "min(lam_ratio, 1e-3) in λ) |") in to_markdown(report)
 
 
 def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):

@@ -564,7 +564,7 @@ def test_a_problem_built_directly_is_checked_too(name):
         SOLVERS[name](LeastSquaresProblem(A=A, y=y[:-1], m=len(y)))
 
 
-# --- convergence flags and the lambda grid (solver audit S, findings 1, 4) -------------
+# --- convergence flags and the lambda grid (solver audit S, findings 1, 3, 4) -------------
 
 @pytest.mark.parametrize("solve", [cd_lasso, ista])
 def test_cd_and_ista_steps_say_whether_they_converged(solve):
@@ -573,3 +573,25 @@ def test_cd_and_ista_steps_say_whether_they_converged(solve):
     flags = [s.info["converged"] for s in capped.steps]
     assert flags[0] and not all(flags)  # lam_max needs no iteration; the rest one is too few
     assert all(s.info["converged"] for s in solve(A, y, n_lams=10).steps)
+
+
+@pytest.mark.parametrize("solve", [cd_lasso, ista])
+def test_default_grid_goes_on_below_lam_ratio_until_max_active(solve):
+    A, y, _ = random_problem()
+    short = solve(A, y, n_lams=5, lam_ratio=0.5)  # no max_active: the grid as asked
+    assert len(short) == 5 and short.lams[-1] == pytest.approx(0.5 * short.lams[0])
+    target = max(s.n_active for s in short.steps) + 5
+    path = solve(A, y, n_lams=5, lam_ratio=0.5, max_active=target)
+    assert path.steps[-1].n_active >= target and "stop" not in path.steps[-1].info
+    ratios = path.lams[1:] / path.lams[:-1]
+    np.testing.assert_allclose(ratios[1:], 0.5 ** 0.25)  # the same ratio on below the grid
+    # more than the columns can give: the active set stops growing, and the path says so
+    n = A.shape[1]
+    full = solve(A, y, n_lams=5, lam_ratio=0.5, max_active=n + 1)
+    assert full.steps[-1].info["stop"] == "no_growth"
+    assert not any("stop" in s.info for s in full.steps[:-1])
+    floor = solve(A, y, n_lams=5, lam_ratio=0.5, max_active=n + 1, min_lambda=1e-3 * full.lams[0])
+    assert floor.steps[-1].info["stop"] == "lambda_floor"
+    assert floor.lams[-1] == pytest.approx(1e-3 * full.lams[0])
+    given = solve(A, y, lams=short.lams[:3], max_active=target)
+    assert len(given) == 3 and given.steps[-1].info["stop"] == "grid_end"

@@ -28,7 +28,7 @@ import numpy as np
 
 from acefit.solvers import debias as _debias
 from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
-from acefit.solvers.lasso import resolve_grid
+from acefit.solvers.lasso import GridWalk
 from acefit.solvers.path import Path
 
 __all__ = ["ista", "soft_threshold"]
@@ -136,7 +136,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
         Solve at these values, sorted decreasing, each warm-started from the last.
     n_lams, lam_ratio : int, float
         Otherwise a geometric grid of ``n_lams`` values from lam_max down to
-        ``lam_ratio * lam_max`` (cut at ``min_lambda``).
+        ``lam_ratio * lam_max`` (cut at ``min_lambda``), extended below it to reach
+        ``max_active`` (:class:`acefit.solvers.lasso.GridWalk`).
     loss : {"squared", "huber"}
         The data term (see the module docstring).
     delta : float, default 1.0
@@ -165,7 +166,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
     -------
     Path
         One step per lam. ``info``: ``n_iter``, ``converged`` (False: ``max_iter`` was
-        reached first), ``objective`` (F at the l1 solution), ``loss``.
+        reached first), ``objective`` (F at the l1 solution), ``loss``; on the last step
+        of a path that ends short of ``max_active``, ``stop`` (see ``GridWalk``).
 
     Notes
     -----
@@ -199,15 +201,16 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
     f = _Loss(setup, loss, delta)
     n = setup.n_features
     lmax = float(np.abs(f.grad(np.zeros(n))).max())
-    grid = resolve_grid(lmax, lam=lam, lams=lams, n_lams=n_lams, lam_ratio=lam_ratio,
-                        min_lambda=min_lambda)
+    walk = GridWalk(lmax, lam=lam, lams=lams, n_lams=n_lams, lam_ratio=lam_ratio,
+                    min_lambda=min_lambda, max_active=max_active)
 
     L = f.lipschitz()
     scale = kkt_tol * (lmax if lmax > 0 else 1.0)
     x = np.zeros(n)
     entry = EntryOrder(n)
     y_norm = np.sqrt(setup.yty)
-    for lam_k in grid:
+    lam_k = walk.lam
+    while lam_k is not None:
         if lam_k >= lmax or L == 0.0:
             x, n_iter, mapping = np.zeros(n), 0, 0.0
         else:
@@ -217,17 +220,22 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
         info = {"n_iter": n_iter, "converged": bool(mapping <= scale), "loss": loss,
                 "objective": f.value(x) + float(lam_k) * float(np.abs(x).sum())}
         if debias is None:
-            step = setup.step(active, x[active], lam=float(lam_k), info=info)
+            coef, scaled = x[active], True
         else:
             l1 = setup.problem.rss(setup.unscale(x))
             coef, extra = debias(setup.problem, active)
+            coef, scaled = np.asarray(coef)[active], False
             info.update({k: v for k, v in extra.items() if np.isscalar(v)})
             info["debias"] = getattr(debias, "__name__", "callable")
             info["l1_train_error"] = setup.train_error(l1)
-            step = setup.step(active, np.asarray(coef)[active], lam=float(lam_k), info=info,
-                              scaled=False)
-        rss = step.train_error ** 2 * setup.m
-        if (max_active is not None and len(active) >= max_active) or \
-                (tol > 0 and np.sqrt(rss) <= tol * y_norm):
-            break
+        # the stopping rules need the step's error, the step its stop reason: peek first
+        full = setup.unscale(x)
+        if not scaled:
+            full = np.zeros(n)
+            full[active] = coef
+        rss = setup._rss(full, active)
+        lam_now, lam_k = lam_k, walk.next(len(active), tol > 0 and np.sqrt(rss) <= tol * y_norm)
+        if walk.stop:
+            info["stop"] = walk.stop
+        setup.step(active, coef, lam=float(lam_now), rss=rss, info=info, scaled=scaled)
     return setup.path

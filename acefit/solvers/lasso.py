@@ -23,7 +23,13 @@ from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, 
                                     rss_from_gram)
 from acefit.solvers.path import Path
 
-__all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "resolve_grid", "lasso_gap"]
+__all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "resolve_grid", "lasso_gap",
+           "GridWalk"]
+
+# Lowest lam, as a fraction of lam_max, that an extended default grid goes to, and the
+# factor in lam over which its active set must grow (or lam_ratio, if smaller).
+FLOOR_RATIO = 1e-12
+GROWTH_SPAN = 1e-3
 
 
 def lambda_max(aty: np.ndarray) -> float:
@@ -55,6 +61,61 @@ def resolve_grid(lam_max: float, *, lam=None, lams=None, n_lams: int = 100,
     if lam_max <= 0:
         return np.array([0.0])
     return lambda_grid(lam_max, n_lams, lam_ratio, min_lambda)
+
+class GridWalk:
+    """The lam values of a pathwise grid solver (cd, ista), extended to reach ``max_active``.
+
+    Start at :attr:`lam`; after each step call :meth:`next` with its active count. The
+    grid is :func:`resolve_grid`'s. When it is the default grid and ``max_active`` is set
+    but not reached at its end, it goes on geometrically with the same ratio per step
+    until ``max_active`` is reached, or the largest active count has not grown while lam
+    fell by a factor ``min(lam_ratio, GROWTH_SPAN)`` (three decades), or lam reaches
+    ``min_lambda`` (default ``FLOOR_RATIO * lam_max``). A path that ends short of ``max_active`` says
+    why in :attr:`stop` ("grid_end", "no_growth" or "lambda_floor"), set by the
+    :meth:`next` that returns None, so the last step can carry it.
+    """
+
+    def __init__(self, lam_max: float, *, lam=None, lams=None, n_lams: int = 100,
+                 lam_ratio: float = 1e-4, min_lambda: float | None = None,
+                 max_active: int | None = None):
+        self.grid = resolve_grid(lam_max, lam=lam, lams=lams, n_lams=n_lams,
+                                 lam_ratio=lam_ratio, min_lambda=min_lambda)
+        self.extend = lam is None and lams is None and max_active is not None and lam_max > 0
+        self.floor = min_lambda if min_lambda is not None else FLOOR_RATIO * lam_max
+        self.max_active = max_active
+        self.factor = lam_ratio ** (1.0 / (n_lams - 1)) if n_lams > 1 else lam_ratio
+        self.patience = int(np.ceil(np.log(min(lam_ratio, GROWTH_SPAN)) / np.log(self.factor)))
+        self.lam = float(self.grid[0]) if self.grid.size else None  # min_lambda >= lam_max
+        self.stop = None
+        self._k, self._best, self._since = 0, -1, 0
+
+    def next(self, n_active: int, done: bool = False) -> float | None:
+        """The lam after a step with ``n_active`` functions; None ends the path
+        (``done``: the caller's own stopping rule was met)."""
+        if n_active > self._best:
+            self._best, self._since = n_active, 0
+        else:
+            self._since += 1
+        reached = self.max_active is not None and n_active >= self.max_active
+        self._k += 1
+        if done or reached:
+            return None
+        if self._k < self.grid.size:
+            self.lam = float(self.grid[self._k])
+            return self.lam
+        if self.max_active is None or self.lam <= 0:
+            return None
+        if not self.extend:
+            self.stop = "grid_end"
+        elif self.lam <= self.floor * (1 + 1e-12):
+            self.stop = "lambda_floor"
+        elif self._since >= self.patience:
+            self.stop = "no_growth"
+        else:
+            self.lam = max(self.lam * self.factor, self.floor)
+            return self.lam
+        return None
+
 
 def lasso_gap(G: np.ndarray, aty: np.ndarray, yty: float, coef: np.ndarray, lam: float) -> float:
     """Duality gap of min ||y - A c||^2 / 2 + lam ||c||_1 at ``coef``, from the Gram matrix.
@@ -259,11 +320,12 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
         Solve at these lam values (sorted decreasing), warm-starting each from the last.
     n_lams, lam_ratio : int, float
         Otherwise a geometric grid of ``n_lams`` values from lam_max = ||A'y||_inf
-        down to ``lam_ratio * lam_max`` (cut at ``min_lambda``).
+        down to ``lam_ratio * lam_max`` (cut at ``min_lambda``), extended below it
+        to reach ``max_active`` (:class:`GridWalk`).
     max_active : int, optional
         Stop at the first grid point with at least this many non-zero coefficients.
     min_lambda : float, optional
-        Lower end of the default grid.
+        Lower end of the default grid and of its extension.
     tol : float, default 0
         Stop once the residual norm is at most ``tol * ||y||``.
     cd_tol, max_iter : float, int
@@ -277,7 +339,8 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
         One step per lam; ``info["n_iter"]`` is the number of CD sweeps and
         ``info["gap"]`` the duality gap of the result (:func:`lasso_gap`, our convention),
         ``info["converged"]`` False where the sweeps reached ``max_iter`` before the gap
-        reached ``cd_tol``.
+        reached ``cd_tol``. A path that ends short of ``max_active`` has
+        ``info["stop"]`` on its last step (:class:`GridWalk`).
 
     Notes
     -----
@@ -301,8 +364,8 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
                     on_step=on_step, params=dict(max_active=max_active, tol=tol))
     G, b, yty = setup.gram(), setup.aty(), setup.yty
     lmax = lambda_max(b)
-    grid = resolve_grid(lmax, lam=lam, lams=lams, n_lams=n_lams, lam_ratio=lam_ratio,
-                        min_lambda=min_lambda)
+    walk = GridWalk(lmax, lam=lam, lams=lams, n_lams=n_lams, lam_ratio=lam_ratio,
+                    min_lambda=min_lambda, max_active=max_active)
 
     X = setup.scaled.A  # only its shape is used on the Gram route
     yv = np.ascontiguousarray(setup.scaled.y)
@@ -311,7 +374,8 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     coef = np.zeros(len(b))
     y_norm = np.sqrt(yty)
     entry = EntryOrder(len(b))
-    for lam_k in grid:
+    lam_k = walk.lam
+    while lam_k is not None:
         if lam_k >= lmax:
             coef[:] = 0.0
             n_iter, gap = 0, 0.0  # zero is optimal
@@ -328,9 +392,9 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
         active = entry.support(coef)
         xs = coef[active]
         rss = rss_from_gram(yty, b[active], xs, G[np.ix_(active, active)] @ xs)
-        setup.step(active, xs, lam=float(lam_k), rss=rss,
-                   info={"n_iter": n_iter, "gap": gap, "converged": n_iter < max_iter})
-        if (max_active is not None and len(active) >= max_active) or \
-                (tol > 0 and np.sqrt(rss) <= tol * y_norm):
-            break
+        info = {"n_iter": n_iter, "gap": gap, "converged": n_iter < max_iter}
+        lam_now, lam_k = lam_k, walk.next(len(active), tol > 0 and np.sqrt(rss) <= tol * y_norm)
+        if walk.stop:
+            info["stop"] = walk.stop
+        setup.step(active, xs, lam=float(lam_now), rss=rss, info=info)
     return setup.path
