@@ -595,3 +595,26 @@ def test_default_grid_goes_on_below_lam_ratio_until_max_active(solve):
     assert floor.lams[-1] == pytest.approx(1e-3 * full.lams[0])
     given = solve(A, y, lams=short.lams[:3], max_active=target)
     assert len(given) == 3 and given.steps[-1].info["stop"] == "grid_end"
+
+
+def test_fista_gradient_from_the_gram_rows_of_a_sparse_iterate():
+    """The squared loss's gradient for a sparse c uses only c's rows of G (finding 4: the
+    same iterates, 2.7 times faster on the quickstart)."""
+    from acefit.solvers._common import prepare
+    from acefit.solvers.ista import _Loss
+
+    A, y, _ = random_problem()
+    f = _Loss(prepare(A, y, solver="ista"), "squared", 1.0)
+    c = np.zeros(A.shape[1])
+    c[[3, 17]] = [1.5, -2.0]
+    calls = []
+    f.G = np.asarray(f.G).view(_RowCounter)
+    f.G.calls = calls
+    np.testing.assert_allclose(f.grad(c), A.T @ (A @ c - y), rtol=1e-12, atol=1e-12)
+    assert calls == [2]  # two rows read, not the whole Gram matrix
+
+
+class _RowCounter(np.ndarray):
+    def __getitem__(self, key):
+        self.calls.append(len(key))
+        return np.asarray(self)[key]

@@ -68,6 +68,9 @@ class _Loss:
 
     def grad(self, c) -> np.ndarray:
         if self.use_gram:
+            nz = np.flatnonzero(c)
+            if 2 * nz.size < c.size:  # sparse iterates: only their rows of G (symmetric)
+                return c[nz] @ self.G[nz] - self.b
             return self.G @ c - self.b
         return -(self.A.T @ self.psi(self.y - self.A @ c))
 
