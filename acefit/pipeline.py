@@ -574,6 +574,11 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
             log.info("solver %s: stopped at size %d, after %d sizes in a row did not lower the "
                      "validation loss (patience)", label, paths[label].steps[-1].info["size"],
                      spec["patience"])
+        elif stop == "max_iter" and sizes[-1] == spec.get("max_active"):
+            # not early: the path reached its size, then ran out of moves refining it
+            log.warning("solver %s: the path reached max_active (%d functions), then the "
+                        "iteration limit (max_iter) before ARD converged: its last models are "
+                        "approximate", label, sizes[-1])
         elif stop:
             log.warning("solver %s: the path ended early, at %d active functions: %s", label,
                         sizes[-1], _STOP_REASONS.get(stop, stop))

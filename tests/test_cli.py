@@ -759,6 +759,26 @@ def test_unconverged_lasso_steps_are_logged_and_reported(tmp_path, small_data):
             "min(lam_ratio, 1e-3) in λ) |") in to_markdown(report)
 
 
+def test_an_ard_path_out_of_moves_at_its_size_is_not_said_to_end_early(tmp_path, small_data):
+    """The Zuo ARD paths reach max_active, then refine the model until max_iter: the log
+    said "the path ended early, at 1000 active functions" (session 32)."""
+    from acefit.checkpoints import read_paths
+
+    for max_iter in (11, 12, 14, 18, 25):
+        config = tiny_config(tmp_path, small_data, solvers=[
+            f"{{name: ard_path, max_active: 10, max_iter: {max_iter}}}"])
+        run = tmp_path / f"run{max_iter}"
+        assert fit(config, run) == EXIT_OK
+        last = read_paths(run / "paths.h5", require_complete=True)["ard_path"].steps[-1]
+        log = (run / "acefit.log").read_text()
+        if last.info.get("stop") == "max_iter" and last.n_active == 10:
+            assert "solver ard_path: the path reached max_active (10 functions), then the " \
+                "iteration limit (max_iter) before ARD converged" in log
+            assert "ended early" not in log
+            return
+    pytest.fail("no ard_path reached max_active and then max_iter")
+
+
 def test_apriori_path_over_smaller_total_degrees(tmp_path, small_data, capsys):
     """`totaldegrees`: the sub-bases of smaller degrees, from the assembled columns; a
     sub-basis that adds nothing stops the run before any path."""
