@@ -269,15 +269,9 @@ class Setup:
             Solver-specific scalars.
         """
         active = np.asarray(active, dtype=np.intp).reshape(-1)
-        values = np.asarray(values, dtype=float).reshape(-1)
-        if values.shape != active.shape:
-            raise ValueError(f"{len(values)} coefficient values for {len(active)} active columns")
-        coef = np.zeros(self.n_features)
-        if scaled and self.scale is not None:
-            values = values / self.scale[active]
-        coef[active] = values
+        coef = self.coef_vector(active, values, scaled=scaled)
         if rss is None:
-            rss = self._rss(coef, active)
+            rss = self.rss(coef, active)
         step = Step(active=active.copy(), coef=coef, lam=float(lam),
                     train_error=self.train_error(rss),
                     val_error=self.val_error(coef, active),
@@ -285,7 +279,22 @@ class Setup:
         self.path.append(step, self.on_step)
         return step
 
-    def _rss(self, coef, active) -> float:
+    def coef_vector(self, active, values, *, scaled: bool = True) -> np.ndarray:
+        """The full coefficient vector, in the caller's variables, of ``values`` on the
+        columns ``active`` (solver variables d where ``scaled``, as :meth:`step` takes them)."""
+        active = np.asarray(active, dtype=np.intp).reshape(-1)
+        values = np.asarray(values, dtype=float).reshape(-1)
+        if values.shape != active.shape:
+            raise ValueError(f"{len(values)} coefficient values for {len(active)} active columns")
+        coef = np.zeros(self.n_features)
+        if scaled and self.scale is not None:
+            values = values / self.scale[active]
+        coef[active] = values
+        return coef
+
+    def rss(self, coef, active) -> float:
+        """Residual sum of squares of the original problem at the caller-variable ``coef``,
+        non-zero on ``active`` only."""
         p = self.problem
         if len(active) == 0:
             return p.yty

@@ -232,11 +232,7 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
             info["debias"] = getattr(debias, "__name__", "callable")
             info["l1_train_error"] = setup.train_error(l1)
         # the stopping rules need the step's error, the step its stop reason: peek first
-        full = setup.unscale(x)
-        if not scaled:
-            full = np.zeros(n)
-            full[active] = coef
-        rss = setup._rss(full, active)
+        rss = setup.rss(setup.coef_vector(active, coef, scaled=scaled), active)
         lam_now, lam_k = lam_k, walk.next(len(active), tol > 0 and np.sqrt(rss) <= tol * y_norm)
         if walk.stop:
             info["stop"] = walk.stop
