@@ -150,6 +150,12 @@ def data_set_record(data) -> dict:
 def config_hash(cfg: dict) -> str:
     """Hash of everything in the config that can change the results."""
     from acefit.cache import stable_hash
+
+    return stable_hash(_results_part(cfg))
+
+
+def _results_part(cfg: dict) -> dict:
+    """The part of ``cfg`` that can change the results (:func:`config_hash`'s)."""
     from acefit.consistency import reads_as_labelled
 
     relevant = {k: v for k, v in cfg.items() if k not in ("output", "parallel", "config_file",
@@ -159,7 +165,7 @@ def config_hash(cfg: dict) -> str:
     data = relevant.get("data", {})
     if "stress_reading" in data and reads_as_labelled(data["stress_reading"]):   # ditto
         relevant["data"] = {k: v for k, v in data.items() if k != "stress_reading"}
-    return stable_hash(relevant)
+    return relevant
 
 
 def run_dir_of(cfg: dict) -> Path:
@@ -1282,9 +1288,7 @@ def _differing_keys(run_config: Path, cfg: dict, shown: int = 4) -> str:
         return ""
     if not isinstance(old, dict):
         return ""
-    skip = ("output", "parallel", "config_file", "name")
-    old, new = ({k: v for k, v in c.items() if k not in skip} for c in (old, json_ready(cfg)))
-    before, after = _leaves(old), _leaves(new)
+    before, after = _leaves(_results_part(old)), _leaves(_results_part(json_ready(cfg)))
     keys = [k for k in {**before, **after} if before.get(k, _ABSENT) != after.get(k, _ABSENT)]
     if not keys:
         return ""
