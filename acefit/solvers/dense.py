@@ -164,10 +164,7 @@ def _min_norm(setup, P, zero, *, reason: str) -> None:
     """qr's lam = 0 step on a rank-deficient matrix: the minimum-norm least-squares fit
     (minimum ||Gamma c||), the limit of the Tikhonov solution as lam -> 0+. Singular
     values at most eps max(shape) s_1 count as zero, as in ``lstsq``."""
-    U, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
-    keep = s > np.finfo(float).eps * max(P.A.shape) * (s[0] if s.size else 0.0)
-    d = Vt[keep].T @ ((U[:, keep].T @ P.y) / s[keep])
-    rank = int(keep.sum())
+    (d, rank), = _truncated_svd_fits(P, [np.finfo(float).eps * max(P.A.shape)])
     logging.getLogger(__name__).warning(
         "qr with lam = 0: the matrix is rank deficient (%s; numerical rank %d of %d): "
         "the minimum-norm least-squares fit (lam -> 0); a lam > 0, rrqr or tsvd "
@@ -202,16 +199,21 @@ def tsvd(A, y=None, *, rtol: float | Sequence[float] = 1e-6, prior=None, validat
     setup = prepare(A, y, solver="tsvd", params={"rtol": _param(rtols)}, prior=prior,
                     validation=validation, on_step=on_step)
     P = compact(setup.scaled)
+    zero = zero_columns(P)
+    for r, (d, rank) in zip(rtols, _truncated_svd_fits(P, rtols)):
+        _finish(setup, d, lam=float("nan"), info={"rtol": float(r), "rank": rank}, zero=zero)
+    return setup.path
+
+
+def _truncated_svd_fits(P, rtols):
+    """The minimum-norm least-squares fits of the problem ``P`` on the singular directions
+    with sigma_i > rtol * sigma_1, one ``(d, rank)`` per value of ``rtols``, from one SVD."""
     U, s, Vt = scipy.linalg.svd(P.A, full_matrices=False, lapack_driver="gesdd")
     uty = U.T @ P.y
     s1 = s[0] if s.size else 0.0
-    zero = zero_columns(P)
     for r in rtols:
         keep = s > max(r * s1, 0.0)
-        d = Vt[keep].T @ (uty[keep] / s[keep])
-        _finish(setup, d, lam=float("nan"), info={"rtol": float(r), "rank": int(keep.sum())},
-                zero=zero)
-    return setup.path
+        yield Vt[keep].T @ (uty[keep] / s[keep]), int(keep.sum())
 
 
 def rrqr(A, y=None, *, rtol: float | Sequence[float] | None = None,
