@@ -1031,7 +1031,11 @@ _SOLVER_VARIANTS = {
                    tol=Key(Float(0, lo_open=True), 1e-5, "Relative change of the "
                            "coefficients that stops the iterations."),
                    threshold_lambda=Key(Float(0, lo_open=True), 1e4, "Precision above which "
-                                        "a function is pruned (smaller: sparser)."),
+                                        "a function is pruned (smaller: sparser): that of its "
+                                        "coefficient in the fit's own units, with a prior "
+                                        "(α_k γ_k²) or without, as scikit-learn's "
+                                        "ARDRegression (1/threshold_lambda is about the "
+                                        "smallest squared coefficient kept)."),
                    beta_init=Key(Nullable(Float(0, lo_open=True)), None, "Starting noise "
                                  "precision (null: m/‖y‖²)."),
                    sizes=Key(Nullable(ListOf(Int(1), min_len=1, increasing=True)), None,

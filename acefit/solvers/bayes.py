@@ -9,7 +9,8 @@ N(0, beta^-1 I) over the m data rows, and a Gaussian prior on the coefficients.
   ``BayesianRidge``, with the same Gamma hyper-priors (shape/rate 1e-6 by default).
 * :func:`ard`: per-coefficient precisions alpha_k, updated by the same fixed
   point; coefficients with alpha_k >= ``threshold_lambda`` are pruned (as in
-  ``ARDRegression``), which gives sparse solutions.
+  ``ARDRegression``), which gives sparse solutions. The cut is on the precisions of
+  the caller's coefficients c, with a prior or without.
 
 Everything is computed from A^T A, A^T y, the residual sum of squares and m, so
 the reduced form (R, Q^T y, ||y||^2, m) gives the same answer as the full (A, y):
@@ -338,10 +339,19 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     Parameters
     ----------
     A, y, prior, validation, on_step : as for :func:`blr`
-        With a prior, the precisions (and ``threshold_lambda``) refer to the scaled
-        coefficients Gamma c.
+        With a prior the iteration runs on the scaled coefficients d = Gamma c, whose
+        precisions are those of c over gamma_k^2.
     threshold_lambda : float
-        Pruning threshold on the precisions (> 0); smaller gives sparser models.
+        Pruning threshold (> 0) on the precisions of the caller's coefficients c:
+        alpha_k gamma_k^2 with a prior, alpha_k without, so a threshold prunes the
+        same coefficients whether the problem comes scaled or not, as scikit-learn's
+        (alpha_k = g_k / c_k^2 at the fixed point, g_k in [0, 1]: a c_k^2 below about
+        1 / threshold goes). Smaller gives sparser
+        models. A cut on the scaled d instead kept rough functions (large gamma_k,
+        large d_k) and pruned next to nothing: on the quickstart's system (676
+        functions, algebraic prior p = 2) 1e4 kept 668 (val loss 0.00586) where this
+        cut keeps 343 (val loss 0.00662; test MAEs E 0.115 meV/atom and F 0.0036
+        eV/A against 0.116 and 0.0035).
     beta_init : float, optional
         Starting noise precision (default m / ||y||^2; precisions start at 1).
     max_iter, tol, hyperprior : as for :func:`blr`
@@ -353,8 +363,9 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     Path
         ``solver="ard"``, one step; ``active`` are the kept columns with a nonzero
         coefficient, in index order; ``lam`` is NaN; ``info`` has ``beta``,
-        ``precisions`` (array over ``active``), ``threshold_lambda``, ``n_iter``,
-        ``converged``, and ``stop = "max_iter"`` when the iterations ran out first.
+        ``precisions`` (array over ``active``; with a prior those of the scaled d, the
+        solver's variables, as :func:`~acefit.solvers.ard_path`'s), ``threshold_lambda``,
+        ``n_iter``, ``converged``, and ``stop = "max_iter"`` when the iterations ran out first.
         When every coefficient is pruned the step is empty (c = 0).
     """
     a1, a2, l1, l2 = _hyper(hyperprior)
@@ -370,6 +381,8 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
     m, n = P.m, P.n_features
     G, aty = setup.gram(), setup.aty()
     beta = initial_beta(P, beta_init)
+    # precisions of d = Gamma c are those of c over gamma^2: the cut on c's, the user's
+    cut = threshold if setup.scale is None else threshold / setup.scale ** 2
     prec = np.ones(n)
     keep = np.ones(n, dtype=bool)
     d = np.zeros(n)
@@ -406,7 +419,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         g = 1.0 - prec[idx] * sigma_diag
         prec[idx] = (g + 2 * l1) / (d[idx] ** 2 + 2 * l2)
         beta = (m - g.sum() + 2 * a1) / (rss + 2 * a2)
-        keep = prec < threshold
+        keep = prec < cut
         d[~keep] = 0.0
         if d_old is not None and _converged(d_old, d, tol):
             converged = True
