@@ -49,6 +49,9 @@ def test_rank_one_updates_agree_with_a_fresh_posterior():
     np.testing.assert_allclose(Sigma, post.Sigma, atol=1e-12)
     np.testing.assert_allclose(E, post.E, atol=1e-10)
     assert len(post.active) == 11 and post.E.shape == (40, 11)
+    L = post._L[:11, :11]   # the Cholesky factor of G_SS, through additions and deletions
+    np.testing.assert_allclose(np.tril(L) @ np.tril(L).T, post.G_SS, rtol=1e-12,
+                               atol=1e-12 * np.abs(post.G_SS).max())
 
 
 def test_converged_model_is_a_maximum_of_the_evidence():
@@ -161,11 +164,32 @@ def test_degenerate_input():
         ard_path(A, y, beta_init=-1.0)
 
 
+def test_no_column_in_the_model_span_enters():
+    """S_i <= dependence_tol beta a_i'a_i let in columns inside the span: S_i counts the
+    precisions too, and a copy 2 a_3 of an active column has S_i ~ alpha_3 / (beta a_3'a_3)
+    of beta a_i'a_i. Columns 3 and 2 * col 3 were both active, and 10 x 30 paths held 11
+    functions on 10 rows."""
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((40, 8))
+    A[:, 5] = 2 * A[:, 3]
+    y = A @ rng.standard_normal(8) + 0.01 * rng.standard_normal(40)
+    assert not any(3 in s.active and 5 in s.active for s in ard_path(A, y))
+    for seed in (2, 5, 9, 12):
+        rng = np.random.default_rng(seed)
+        A, y = rng.standard_normal((10, 30)), rng.standard_normal(10)
+        path = ard_path(A, y)
+        assert path.sizes.max() == 10 and path.steps[-1].info["event"] == "exact_fit"
+        for s in path.steps[1:]:
+            assert np.linalg.matrix_rank(A[:, s.active]) == s.n_active
+
+
 @pytest.mark.parametrize("shape", [(40, 20, 20, 0.0), (10, 30, 3, 0.05)])
 def test_exact_fit_ends_the_path_on_a_finite_model(shape, monkeypatch):
     """Noise-free data or more functions than rows: rss -> 0 and beta -> inf. The path
     stops "exact_fit" before beta overflows; with that check off, at the first non-finite
-    posterior, on the last finite model ("noise_precision_diverged"). Never a NaN step."""
+    posterior, on the last finite model ("noise_precision_diverged"). Never a NaN step.
+    (The 10 x 30 path diverged so once it had added an 11th function; with at most 10
+    it now runs out of moves instead.)"""
     m, n, k, noise = shape
     A, y, _ = random_problem(m=m, n=n, k=k, noise=noise, seed=2)
     path = ard_path(A, y)
@@ -178,7 +202,10 @@ def test_exact_fit_ends_the_path_on_a_finite_model(shape, monkeypatch):
     with np.errstate(all="ignore"):
         broken = ard_path(A, y)
     end = broken.steps[-1]
-    assert end.info["stop"] == "noise_precision_diverged"
     assert all(np.all(np.isfinite(s.coef)) and np.isfinite(s.train_error) for s in broken)
+    if n > m:
+        assert end.info["stop"] == "max_iter" and broken.sizes.max() <= m
+        return
+    assert end.info["stop"] == "noise_precision_diverged"
     assert list(end.active) == list(broken.steps[-2].active)
     np.testing.assert_array_equal(end.coef, broken.steps[-2].coef)

@@ -33,11 +33,18 @@ and whenever no move would raise the evidence, beta is re-estimated, beta = (m -
 sum_k gamma_k) / rss with gamma_k = 1 - alpha_k Sigma_kk, and Sigma, mu, E, S and Q
 are recomputed from a Cholesky factor. The same recompute follows any move after
 which mu leaves a relative residual above 1e-9 (or ten times that of the last
-recompute) in (diag(alpha) + beta G_SS) mu = beta b_S. A column whose S_i is at
-most ``dependence_tol`` times beta a_i'a_i, i.e. whose part outside the model is
-that small, is not added: with 1e-10 instead of 1e-6, such additions on the Zuo Mo
-design (5317 functions, k ~ 900) left steps whose training error was 1.5-2.3 times
-that of the next step.
+recompute) in (diag(alpha) + beta G_SS) mu = beta b_S. A column whose part
+outside the model's span is at most ``dependence_tol`` of it (squared norms) is not
+added: with 1e-10 instead of 1e-6, such additions on the Zuo Mo design (5317
+functions, k ~ 900) left steps whose training error was 1.5-2.3 times that of the
+next step. S_i <= ``dependence_tol`` beta a_i'a_i, checked for every column at once,
+implies it, but S_i also counts the precisions: a copy of an active function j has
+S_i / (beta a_i'a_i) ~ alpha_j / (beta a_j'a_j), and entered (so did an 11th function
+on 10 rows). So the addition chosen is checked itself, on a Cholesky factor of G_SS
+kept beside Sigma (O(k^2) per addition): no model has more functions than its
+columns' rank. On the quickstart's system (676 functions) this refused 17 columns
+(20 without its prior) with 1e-9 to 1e-6 of them outside the span, whose S_i / (beta
+a_i'a_i) was 1.0-2.3e-6, from a model of 130 functions on.
 """
 
 from __future__ import annotations
@@ -69,6 +76,8 @@ class _Posterior:
         self.alpha = np.empty(0)
         self.Sigma = np.empty((0, 0))
         self.G_SS = np.empty((0, 0))  # G over the model, kept beside Sigma: no gather per move
+        self._L = np.empty((max(capacity, 1),) * 2)  # Cholesky factor of G_SS, model order
+        self._outside = (-1, None, 0.0)  # the last column outside() measured
         self.mu = np.empty(0)
         self._E = np.empty((n, max(capacity, 1)), order="F")
         self.S = beta * self.g_diag
@@ -88,8 +97,36 @@ class _Posterior:
             q[idx] = self.alpha * self.Q[idx] / denom
         return s, q
 
+    def outside(self, i: int) -> float:
+        """The part of column i outside the model's span, ||a_i - P a_i||^2 / ||a_i||^2
+        (from the Cholesky factor of G_SS; 0 for a zero column)."""
+        k, g_ii = len(self.active), self.g_diag[i]
+        if g_ii <= 0.0:
+            return 0.0
+        l = scipy.linalg.solve_triangular(self._L[:k, :k], self.G[self.active, i], lower=True,
+                                          check_finite=False) if k else np.empty(0)
+        r = (g_ii - l @ l) / g_ii
+        self._outside = (i, l, r)
+        return r
+
+    def _extend_factor(self, i: int) -> None:
+        """Column i's row of the Cholesky factor of G_SS, appended."""
+        k = len(self.active)
+        if k == self._L.shape[0]:
+            L = np.empty((2 * k, 2 * k))
+            L[:k, :k] = self._L[:k, :k]
+            self._L = L
+        if self._outside[0] != i:
+            self.outside(i)
+        _, l, r = self._outside
+        self._L[k, :k] = l
+        self._L[:k, k] = 0.0
+        self._L[k, k] = np.sqrt(max(r, 0.0) * self.g_diag[i])
+        self._outside = (-1, None, 0.0)
+
     def add(self, i: int, alpha_i: float) -> None:
         k = len(self.active)
+        self._extend_factor(i)
         if k == self._E.shape[1]:
             E = np.empty((self._E.shape[0], 2 * k), order="F")
             E[:, :k] = self._E
@@ -149,6 +186,8 @@ class _Posterior:
         self.mu = self.mu[keep]
         self.alpha = self.alpha[keep]
         self._E[:, p:k - 1] = self._E[:, p + 1:k]
+        _drop_cholesky(self._L, p, k)
+        self._outside = (-1, None, 0.0)
         del self.active[p]
 
     def recompute(self, beta: float) -> None:
@@ -200,6 +239,22 @@ class _Posterior:
         return rss_from_gram(yty, self.b[idx], self.mu, self.G_SS @ self.mu)
 
 
+def _drop_cholesky(L: np.ndarray, p: int, k: int) -> None:
+    """Row and column p out of the k x k lower Cholesky factor L[:k, :k], in place: the
+    rows below move up, and their block takes the rank-one update by its lost column,
+    L33 L33' + l32 l32' (rotations: stable, O((k - p)^2))."""
+    x = L[p + 1:k, p].copy()
+    L[p:k - 1, :p] = L[p + 1:k, :p]
+    T = L[p + 1:k, p + 1:k].copy()
+    for j in range(len(x)):
+        r = np.hypot(T[j, j], x[j])
+        c, s = r / T[j, j], x[j] / T[j, j]
+        T[j, j] = r
+        T[j + 1:, j] = (T[j + 1:, j] + s * x[j + 1:]) / c
+        x[j + 1:] = c * x[j + 1:] - s * T[j + 1:, j]
+    L[p:k - 1, p:k - 1] = T
+
+
 def _gains(post: _Posterior, can_add: bool, dependence_tol: float, tol: float):
     """Log-evidence gain of the best move for every column, and the new precision.
 
@@ -230,6 +285,19 @@ def _gains(post: _Posterior, can_add: bool, dependence_tol: float, tol: float):
             g = np.where(re, g_re, g_del if len(idx) > 1 else -np.inf)  # keep one function
             gain[idx] = np.where(np.isfinite(g), g, -np.inf)
     return 0.5 * gain, alpha_new
+
+
+def _best_move(gain: np.ndarray, post: _Posterior, dependent: np.ndarray, tol: float) -> int:
+    """The column of the largest gain whose move is allowed: an addition only of a column
+    with more than ``tol`` of it outside the model's span. Those found inside are marked
+    in ``dependent`` (and their gains set to -inf)."""
+    gain[dependent] = -np.inf
+    while True:
+        j = int(np.argmax(gain))
+        if not gain[j] > 0.0 or j in post.active or post.outside(j) > tol:
+            return j
+        dependent[j] = True
+        gain[j] = -np.inf
 
 
 def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation=None,
@@ -265,7 +333,9 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         Re-estimate beta and recompute the posterior from scratch every this many moves
         (every k / 4 moves while the model has fewer than 4 ``refresh`` functions).
     dependence_tol : float, default 1e-6
-        Columns whose S_i is at most this fraction of beta a_i'a_i are not added.
+        A column with at most this fraction of it (squared norms) outside the span of
+        the model's columns is not added, so no model has more functions than their
+        rank.
 
     Returns
     -------
@@ -317,12 +387,13 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         return setup.path
     it, since_refresh, event = 0, 0, "max_iter"
     drift_floor, beta_only = 0.0, 0
+    dependent = np.zeros(n, dtype=bool)  # in the model's span: no addition while it grows
     while it < max_iter and beta_only < max_iter:  # beta_only: noise updates with no move
         if not post.finite():
             event = "noise_precision_diverged"
             break
         gain, alpha_new = _gains(post, len(post.active) < limit, dependence_tol, tol)
-        j = int(np.argmax(gain))
+        j = _best_move(gain, post, dependent, dependence_tol)
         stalled = not gain[j] > 0.0
         # a small model gets beta every k / 4 moves: the recompute, O(n k^2), costs ~ a move then
         if stalled or since_refresh >= min(refresh, max(1, len(post.active) // 4)):
@@ -344,6 +415,8 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         if j in post.active:
             post.reestimate(post.active.index(j), alpha_new[j])
             moved = "delete" if np.isinf(alpha_new[j]) else None
+            if moved:
+                dependent[:] = False    # the span shrank
         else:
             post.add(j, alpha_new[j])
             moved = "add"
