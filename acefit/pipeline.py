@@ -96,10 +96,15 @@ _STOP_REASONS = {
 }
 
 
+# paths whose steps carry info["converged"] (False: max_iter ran out); config and function
+# names (a stored path has its config name: an ard sweep's is "ard")
+_CONVERGENCE_FLAGGED = ("cd", "cd_lasso", "ista", "blr", "blr_apriori", "ard", "ard_sweep")
+
+
 def unconverged_steps(path) -> int:
-    """Steps of a cd/ista ``path`` whose iterations stopped at max_iter (``info["converged"]``
-    False). blr/ard carry the flag too; an ard fit says so by its stop reason instead."""
-    if path.solver not in ("cd", "cd_lasso", "ista"):  # config and function names
+    """Steps of a cd/ista/blr/ard path whose iterations stopped at max_iter
+    (``info["converged"]`` False)."""
+    if path.solver not in _CONVERGENCE_FLAGGED:
         return 0
     return sum(1 for s in path.steps if s.info.get("converged") is False)
 
@@ -108,7 +113,7 @@ def stop_text(stop: str | None, unconverged: int, n_steps: int) -> str:
     """Why a path ended early and how many of its steps did not converge, in words."""
     parts = [_STOP_REASONS.get(stop, stop)] if stop else []
     if unconverged:
-        parts.append(f"{unconverged} of {n_steps} λ steps unconverged (max_iter reached)")
+        parts.append(f"{unconverged} of {n_steps} steps unconverged (max_iter reached)")
     return "; ".join(parts)
 
 
@@ -590,7 +595,7 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
                         sizes[-1], _STOP_REASONS.get(stop, stop))
         unconverged = unconverged_steps(paths[label])
         if unconverged:
-            log.warning("solver %s: %d of %d λ steps stopped at max_iter without converging "
+            log.warning("solver %s: %d of %d steps stopped at max_iter without converging "
                         "(their coefficients are approximate; raise max_iter)", label,
                         unconverged, len(sizes))
     return paths

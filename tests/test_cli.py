@@ -731,26 +731,48 @@ def test_every_solver_kind_runs_through_the_pipeline(tmp_path, small_data):
     assert all(s["n_active"] <= 15 for s in report["selection"]["selected"])
 
 
-def test_unconverged_lasso_steps_are_logged_and_reported(tmp_path, small_data):
-    """A cd/ista step that stopped at max_iter says so: one warning per path with the
-    count, and the report's "ended early" column (solver audit S, findings 1 and 4)."""
-    solvers = ["{name: cd, max_active: 12, n_lams: 6, max_iter: 1}",
-               "{name: ista, max_active: 12, n_lams: 6, max_iter: 1}"]
-    config = tiny_config(tmp_path, small_data, solvers=solvers)
+def _unconverged_reported(tmp_path, data, solvers, labels) -> dict:
+    """Fit ``solvers``; check that each of ``labels`` has unconverged steps, in one warning
+    with their count and in report.md's "ended early" column; return report.json."""
+    config = tiny_config(tmp_path, data, solvers=solvers)
     assert fit(config, tmp_path / "run") == EXIT_OK
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     warned = [line.split("WARNING ", 1)[-1] for line in
               (tmp_path / "run" / "acefit.log").read_text().splitlines()
               if "without converging" in line]
     md = (tmp_path / "run" / "report.md").read_text()
-    for label, line in zip(("cd", "ista"), warned, strict=True):
+    for label, line in zip(labels, warned, strict=True):
         s = report["solvers"][label]
-        assert 0 < s["unconverged"] < s["n_checkpoints"]  # lam_max needs no iteration
-        assert line == (f"solver {label}: {s['unconverged']} of {s['n_checkpoints']} λ steps "
+        assert s["unconverged"] > 0
+        assert line == (f"solver {label}: {s['unconverged']} of {s['n_checkpoints']} steps "
                         "stopped at max_iter without converging (their coefficients are "
                         "approximate; raise max_iter)")
-        assert (f"{s['unconverged']} of {s['n_checkpoints']} λ steps unconverged "
+        assert (f"| {s['unconverged']} of {s['n_checkpoints']} steps unconverged "
                 "(max_iter reached) |") in md
+    return report
+
+
+def test_unconverged_bayesian_fits_are_logged_and_reported(tmp_path, small_data):
+    """blr's fixed point, and the ard fits of a sweep, that hit max_iter say so as cd/ista's
+    steps do: a blr fit's info["converged"] False was reported nowhere, and a sweep said only
+    its last fit's, as the path having "ended early"."""
+    solvers = ["{name: blr, max_iter: 1}",
+               "{name: blr, label: blr_apriori, sizes: 2, max_iter: 1}",
+               "{name: ard, sizes: [5, 10], max_iter: 2}"]
+    report = _unconverged_reported(tmp_path, small_data, solvers, ("blr", "blr_apriori", "ard"))
+    for s in report["solvers"].values():
+        assert s["unconverged"] == s["n_checkpoints"] and s["stop"] is None
+
+
+def test_unconverged_lasso_steps_are_logged_and_reported(tmp_path, small_data):
+    """A cd/ista step that stopped at max_iter says so: one warning per path with the
+    count, and the report's "ended early" column (solver audit S, findings 1 and 4)."""
+    solvers = ["{name: cd, max_active: 12, n_lams: 6, max_iter: 1}",
+               "{name: ista, max_active: 12, n_lams: 6, max_iter: 1}"]
+    report = _unconverged_reported(tmp_path, small_data, solvers, ("cd", "ista"))
+    for label in ("cd", "ista"):
+        s = report["solvers"][label]
+        assert 0 < s["unconverged"] < s["n_checkpoints"]  # lam_max needs no iteration
     # a grid that ended short of max_active says why, in words (finding 3)
     from acefit.report import to_markdown
 

@@ -365,8 +365,8 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         coefficient, in index order; ``lam`` is NaN; ``info`` has ``beta``,
         ``precisions`` (array over ``active``; with a prior those of the scaled d, the
         solver's variables, as :func:`~acefit.solvers.ard_path`'s), ``threshold_lambda``,
-        ``n_iter``, ``converged``, and ``stop = "max_iter"`` when the iterations ran out first.
-        When every coefficient is pruned the step is empty (c = 0).
+        ``n_iter`` and ``converged`` (False: the iterations ran out first). When every
+        coefficient is pruned the step is empty (c = 0), and converged.
     """
     a1, a2, l1, l2 = _hyper(hyperprior)
     threshold = check_nonnegative(threshold_lambda, "threshold_lambda", allow_none=False,
@@ -426,6 +426,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
             break
         d_old = d.copy()
         if not keep.any():
+            converged = True    # every function pruned: the iteration has ended
             break
     if keep.any():
         d = posterior(beta, prec, keep)[2]
@@ -433,9 +434,8 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         d = np.zeros(n)
     d[zero_columns(P)] = 0.0        # exact posterior mean of an unseen column
     active = np.flatnonzero(d)
+    # converged False: said in the log and report.md (pipeline.unconverged_steps)
     info = {"beta": float(beta), "precisions": prec[active].copy(),
             "threshold_lambda": threshold, "n_iter": it, "converged": converged}
-    if not converged and it == max_iter and keep.any():
-        info["stop"] = "max_iter"   # said in the log and report.md, as other paths' stops
     setup.step(active, d[active], lam=float("nan"), info=info)
     return setup.path
