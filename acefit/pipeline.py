@@ -23,6 +23,9 @@ Run directory (``output.directory``)::
     report.md, report.json
     previous-run/       with --force, the finished run being replaced, until its
                         replacement finishes (run.json's ``previous_run``)
+    .acefit-trash-*     what a run is deleting (renamed first, so that no half-deleted
+                        folder keeps its name); one left by an interrupted deletion
+                        goes at the next fit
 
 Resuming: a finished solver path whose problem and parameters are unchanged is
 read back from ``paths.h5``, not recomputed; an interrupted path is recomputed
@@ -42,6 +45,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,7 +59,8 @@ from acefit.checkpoint_errors import evaluate_errors
 from acefit.config import dump_config
 from acefit.data import ase_group_hints
 from acefit.design import ROW_KINDS
-from acefit.progress import bar, get_logger, interruption, raise_if_interrupted
+from acefit.progress import (bar, get_logger, holding_interrupts, interruption,
+                             raise_if_interrupted)
 from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, best_outside, headline,
                               record_of_test_errors, resolution_on_test_set,
                               select_checkpoints)
@@ -72,6 +77,7 @@ RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
 # on, and the new run reads what it can from the cache)
 _FORCE_REPLACES = ("state", "config", "functions", "paths", "errors", "potentials",
                    "report_md", "report_json", "test_errors")
+_TRASH = ".acefit-trash-"   # + a unique suffix: a folder being deleted (_to_trash)
 
 # Config keys of each solver that are not keyword arguments of the solver function.
 _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_truncation", "sizes",
@@ -1209,7 +1215,8 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> tuple[bool, dict 
                 "discard it, or set output.directory to a new folder")
         return True, None
     if run_dir.exists():
-        theirs = sorted(p.name for p in run_dir.iterdir() if p.name not in ("cache", _LOCK_NAME))
+        theirs = sorted(p.name for p in run_dir.iterdir()
+                        if p.name not in ("cache", _LOCK_NAME) and not p.name.startswith(_TRASH))
         written = set(RUN_FILES.values()) | {"paths.h5.steps"}
         clash = [n for n in theirs if n in written or n.startswith("potential.")]
         if clash:       # files acefit did not write: never replaced, --force or not
@@ -1256,26 +1263,50 @@ def _set_aside(run_dir: Path, old: dict) -> Path | None:
     """Make room for the run that replaces ``old`` (its ``run.json``), once that run has
     passed its checks: a finished run's files move to ``previous-run/`` (deleted when the
     new run finishes, so that a failed or interrupted replacement loses no potentials),
-    an unfinished one's are deleted. Returns the ``previous-run`` folder that holds the
-    last finished run, or None."""
+    an unfinished one's to a trash folder (:func:`_to_trash`; the caller deletes it).
+    Renames in one folder only: no copy or deletion, whatever the size, so that the
+    caller can hold a Ctrl-C until they and the new ``run.json`` are done. Returns the
+    ``previous-run`` folder that holds the last finished run, or None."""
     names = [RUN_FILES[k] for k in _FORCE_REPLACES] + ["paths.h5.steps"] \
         + sorted(p.name for p in run_dir.glob("potential.*"))
     present = [run_dir / n for n in names if (run_dir / n).exists()]
     previous = run_dir / RUN_FILES["previous"]
     if old.get("status") == "finished":
-        if previous.exists():
-            shutil.rmtree(previous)
+        if previous.exists():   # left by an older run: no run.json names it
+            _to_trash(run_dir, previous)
         previous.mkdir()
-        for path in present:       # renames in one folder: no copy, whatever the size
-            os.replace(path, previous / path.name)
-        return previous
+        folder = previous
+    else:
+        folder = _to_trash(run_dir)
     for path in present:
-        if path.is_dir():
-            shutil.rmtree(path)
+        os.replace(path, folder / path.name)
+    if folder == previous or old.get("previous_run") and previous.is_dir():
+        # (an unfinished replacement of a finished run: that run is still the one to keep)
+        return previous
+    return None
+
+
+def _to_trash(run_dir: Path, path: Path | None = None) -> Path:
+    """``path`` in ``run_dir`` renamed to a new trash name there (None: a new empty trash
+    folder), which is returned. A rename is atomic: whatever stops the deletion that
+    follows (:func:`_delete_trash`), nothing half-deleted is left under a name that a run
+    reads or that blocks a fit, and the next fit deletes the rest."""
+    trash = run_dir / f"{_TRASH}{uuid.uuid4().hex[:12]}"
+    if path is None:
+        trash.mkdir()
+    else:
+        os.replace(path, trash)
+    return trash
+
+
+def _delete_trash(run_dir: Path) -> None:
+    """Delete what :func:`_to_trash` set aside in ``run_dir``: this run's, and what an
+    interrupted deletion left."""
+    for trash in run_dir.glob(f"{_TRASH}*"):
+        if trash.is_dir() and not trash.is_symlink():
+            shutil.rmtree(trash, ignore_errors=True)
         else:
-            path.unlink()
-    # an unfinished replacement of a finished run: that run is still the one to keep
-    return previous if old.get("previous_run") and previous.is_dir() else None
+            trash.unlink(missing_ok=True)
 
 
 def _differing_keys(run_config: Path, cfg: dict, shown: int = 4) -> str:
@@ -1364,12 +1395,13 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         resumed, replaced = _prepare_run_dir(run_dir, cfg, force)
         for stray in run_dir.glob(".*.tmp"):  # half-written copies of a killed run (locked)
             stray.unlink(missing_ok=True)
+        _delete_trash(run_dir)     # what an interrupted deletion left
     except BaseException:
         lock.release(discard=True)  # a refused directory keeps no lock file of ours
         raise
     log = get_logger()
     timings = {}
-    assembling = False
+    assembling = finished = False
     state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
              "acefit_version": __version__, "config_file": cfg.get("config_file")}
     try:
@@ -1406,16 +1438,19 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         _log_repulsion_reach(cfg, data, checks.nearest)
         subbases = all_subbasis_masks(cfg, basis)  # an entry adding nothing fails here
         if replaced is not None:    # the checks passed: the new run starts for real
-            previous = _set_aside(run_dir, replaced)
+            with holding_interrupts():  # no folder half the old run's, half the new one's
+                previous = _set_aside(run_dir, replaced)
+                if previous is not None:
+                    state["previous_run"] = previous.name
+                replaced = None
+                write_json(run_dir / RUN_FILES["state"], state)
+                write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
             if previous is not None:
-                state["previous_run"] = previous.name
                 log.info("--force: the finished run replaced is in %s until this run finishes",
                          previous)
             else:
                 log.info("--force: the unfinished run there was discarded")
-            replaced = None
-            write_json(run_dir / RUN_FILES["state"], state)
-            write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
+            _delete_trash(run_dir)
         write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
@@ -1482,11 +1517,23 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                               wall_time=wall, resumed=resumed, stress_checks=checks.stress,
                               best_any_size=outside)
         write_report(report, run_dir)
-        previous = state.pop("previous_run", None)
-        write_json(run_dir / RUN_FILES["state"], state)
-        if previous is not None:    # replaced now: its potentials have successors
-            shutil.rmtree(run_dir / previous, ignore_errors=True)
-            log.info("deleted %s, the run this one replaced", run_dir / previous)
+        state.pop("previous_run", None)
+        previous = run_dir / RUN_FILES["previous"]
+        with holding_interrupts():
+            write_json(run_dir / RUN_FILES["state"], state)
+            finished = True
+            # replaced now: its potentials have successors (and a previous-run/ that no
+            # run.json named is an older run's leftover)
+            trash = _to_trash(run_dir, previous) if previous.exists() else None
+        if trash is not None:
+            try:
+                _delete_trash(run_dir)
+            except KeyboardInterrupt:
+                log.warning("the run finished, but deleting %s, the run it replaced, was "
+                            "interrupted: the next fit in %s deletes the rest", previous,
+                            run_dir)
+                raise
+            log.info("deleted %s, the run this one replaced", previous)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])
         return FitResult(run_dir=run_dir, report=report, wall_time=wall, resumed=resumed,
                          timings=timings)
@@ -1494,7 +1541,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         log.debug("run stopped by %s: %s", type(exc).__name__, exc)
         stop = exc if isinstance(exc, KeyboardInterrupt) else interruption()
         if stop is not None:
-            if replaced is None:
+            if replaced is None and not finished:
                 _mark_interrupted(run_dir, state, stop)
             if stop is not exc:     # e.g. a task cancelled as its worker died of the signal
                 raise stop from None

@@ -17,7 +17,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 __all__ = ["get_logger", "setup_logging", "close_logging", "bar", "catching_interrupts",
-           "raise_if_interrupted", "starting_workers", "Terminated", "interruption"]
+           "raise_if_interrupted", "starting_workers", "holding_interrupts", "Terminated",
+           "interruption"]
 
 LOGGER_NAME = "acefit"
 
@@ -160,6 +161,30 @@ def starting_workers():
             signal.signal(signal.SIGTERM, term)
     if held:
         term(held[0], None)     # raises as the signal would have
+
+
+@contextmanager
+def holding_interrupts():
+    """A few quick steps that must all happen or none (the renames that replace one run's
+    files with another's, and the new ``run.json``): a Ctrl-C or SIGTERM that comes
+    within the block is held, and raised as it would have been at the block's end. Only
+    signals with a Python handler (SIGINT's default one, or :func:`catching_interrupts`'s),
+    in the main thread (signal handlers live there); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {s: h for s, h in handlers.items() if callable(h)}
+    for s in handlers:
+        signal.signal(s, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        if held:    # raises as the signal would have (over an error of the block: not lost)
+            handlers[held[0]](held[0], None)
 
 
 def dask_setup(worker) -> None:

@@ -1482,6 +1482,49 @@ def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, s
     assert (notes / "notes.txt").read_text() == "mine" and (notes / "potential.h5").exists()
 
 
+def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path, small_data,
+                                                                       monkeypatch):
+    """Session 33: a Ctrl-C while the finished run's replacement deleted previous-run/ left
+    part of it there, and the finished run was marked interrupted. The folder is renamed
+    to a hidden trash folder first (atomic), the run stays finished, and the next fit
+    deletes what is left; a trash folder never blocks a fit."""
+    import shutil
+
+    import acefit.pipeline as pipeline
+    from acefit.cli import EXIT_INTERRUPTED
+
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    rmtree = shutil.rmtree
+
+    def interrupted(path, *args, **kwargs):     # one file deleted, then the Ctrl-C
+        if not Path(path).name.startswith(".acefit-trash-"):
+            return rmtree(path, *args, **kwargs)
+        next(p for p in Path(path).rglob("*") if p.is_file()).unlink()
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline.shutil, "rmtree", interrupted)
+        assert fit(config, run, "--force") == EXIT_INTERRUPTED
+    state = json.loads((run / "run.json").read_text())
+    assert state["status"] == "finished" and "previous_run" not in state
+    assert (run / "potential.h5").exists() and not (run / "previous-run").exists()
+    trash = list(run.glob(".acefit-trash-*"))
+    assert len(trash) == 1 and (trash[0] / "run.json").exists()
+    assert "deleting " + str(run / "previous-run") + ", the run it replaced, was " \
+           "interrupted: the next fit in" in (run / "acefit.log").read_text()
+    # an older acefit's half-deleted previous-run/, named by no run.json, goes too
+    (run / "previous-run" / "potentials").mkdir(parents=True)
+    assert fit(config, run, "--force") == EXIT_OK
+    assert not list(run.glob(".acefit-trash-*")) and not (run / "previous-run").exists()
+    # a folder holding only a trash folder is no foreign folder: the fit runs, and deletes it
+    other = tmp_path / "other"
+    (other / ".acefit-trash-0123456789ab" / "errors").mkdir(parents=True)
+    assert fit(config, other) == EXIT_OK
+    assert not list(other.glob(".acefit-trash-*"))
+
+
 def test_fit_set_overrides_a_key(tmp_path, capsys):
     (tmp_path / "train.xyz").write_text("placeholder")
     config = tmp_path / "run.yaml"

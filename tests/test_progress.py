@@ -9,7 +9,8 @@ import pytest
 
 from test_cli import small_data  # noqa: F401  (a fixture)
 
-from acefit.progress import catching_interrupts, raise_if_interrupted
+from acefit.progress import (Terminated, catching_interrupts, holding_interrupts,
+                             raise_if_interrupted)
 
 
 def test_a_swallowed_interrupt_is_raised_again_and_only_within_the_block():
@@ -73,3 +74,24 @@ def test_a_remembered_interrupt_stops_a_fit_at_its_next_solver_step(tmp_path, sm
     assert fit(config, tmp_path / "run") == EXIT_INTERRUPTED
     state = json.loads((tmp_path / "run" / "run.json").read_text())
     assert state["status"] != "finished"
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt),
+                                            (signal.SIGTERM, Terminated)])
+def test_an_interrupt_within_holding_interrupts_comes_at_its_end(signum, raised):
+    """Session 33: the renames that replace a run's files, and its new run.json, happen
+    all or none; the signal is raised as it would have been, once they are done."""
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with catching_interrupts():
+            done = []
+            with pytest.raises(raised):
+                with holding_interrupts():
+                    os.kill(os.getpid(), signum)
+                    done.append("after the signal")
+            assert done == ["after the signal"]
+            assert signal.getsignal(signum) not in (signal.SIG_DFL, signal.SIG_IGN)
+            with pytest.raises(raised):
+                raise_if_interrupted()      # and remembered, as any other
+    finally:
+        signal.signal(signal.SIGINT, outer)
