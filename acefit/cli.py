@@ -2,7 +2,7 @@
 ``validate`` and ``query``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
-file or run directory named there that does not exist, an output file whose suffix names
+file or run directory named there that does not exist, ``validate``'s bad ``--settings``, an output file whose suffix names
 another format, for ``export`` a solver path, step or size that the run does not have,
 and for ``compare`` a ``--set`` that no run has), 3 when the output directory holds a finished run
 and ``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the
@@ -1088,9 +1088,7 @@ def _chosen_frames(picks, every, species) -> list:
 
 
 def _validate(args, progress) -> int:
-    import yaml
-
-    from acefit.config import yaml_problem
+    from acefit.config import ConfigError, read_yaml
     from acefit.data import read_structures
     from acefit.potential import Potential
     from acefit.validate import ValidationSettings, validate
@@ -1101,18 +1099,15 @@ def _validate(args, progress) -> int:
     if args.settings is not None:
         if not args.settings.is_file():
             raise FileNotFoundError(f"validation settings file {args.settings} not found")
-        try:
-            raw = yaml.safe_load(args.settings.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            what = yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else exc
-            raise ValueError(f"{args.settings}: not valid YAML: {what}") from None
+        raw = read_yaml(args.settings) or {}    # not YAML: named by line and column
+    try:    # a bad settings file exits 2, as a bad fit config does
         if not isinstance(raw, dict):
-            raise ValueError(f"{args.settings}: expected a mapping of validation settings")
-    raw.setdefault("progress", sys.stderr.isatty() if progress is None else progress)
-    try:
+            raise ValueError(f"found {type(raw).__name__}; allowed: a mapping of validation "
+                             "settings (docs/validation.md)")
+        raw.setdefault("progress", sys.stderr.isatty() if progress is None else progress)
         settings = ValidationSettings.from_dict(raw)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{args.settings}: {exc}") from None
+        raise ConfigError([(str(args.settings), str(exc))], str(args.settings)) from None
     configs, where = [], None
     if args.structures is not None:   # each structure checked, naming the file and frame
         configs = read_structures(args.structures)

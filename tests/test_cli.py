@@ -978,11 +978,11 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     report = json.loads((run / "validation.json").read_text())
     assert report["md"] and all(r["stable"] and r["steps_done"] == 20 for r in report["md"])
     assert report["nve"] and all(r["stable"] for r in report["nve"])
-    settings.write_text("md_stepz: 20\n")
-    assert main(["validate", str(run), "--settings", str(settings)]) == 1
+    settings.write_text("md_stepz: 20\n")     # a bad settings file exits 2 (session 33)
+    assert main(["validate", str(run), "--settings", str(settings)]) == EXIT_CONFIG
     assert "md_stepz" in capsys.readouterr().err
     settings.write_text("md_steps: [20\n")
-    assert main(["validate", str(run), "--settings", str(settings)]) == 1
+    assert main(["validate", str(run), "--settings", str(settings)]) == EXIT_CONFIG
     err = capsys.readouterr().err
     assert f"{settings}: not valid YAML: line 2, column 1: expected ',' or ']'" in err
     assert "unicode string" not in err      # not the parser's own context lines

@@ -451,12 +451,23 @@ def test_the_settings_keys_are_documented_and_an_unknown_one_named(tmp_path, cap
     potential = tmp_path / "potential.h5"
     basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5)
     Potential(basis, np.zeros(len(basis))).save(potential)
+    # a bad settings file exits 2 (session 33: it was 1), as a bad fit config does
     assert main(["validate", str(potential), "--settings", str(typo), "-o",
-                 str(tmp_path / "out")]) == EXIT_ERROR
+                 str(tmp_path / "out")]) == EXIT_CONFIG
     assert capsys.readouterr().err.strip() == (
-        f"acefit: error: {typo}: unknown validation setting 'temperature' (did you mean "
-        f"'temperatures'?); allowed: {', '.join(keys)}")
+        f"acefit: invalid config {typo} (1 problem):\n  {typo}: unknown validation setting "
+        f"'temperature' (did you mean 'temperatures'?); allowed: {', '.join(keys)}")
     assert not (tmp_path / "out").exists()
+    for text, problem in (("md_steps: [10\n", "not valid YAML: line 2, column 1"),
+                          ("- md_steps\n", "found list; allowed: a mapping of validation"),
+                          ("md_steps: -1\n", "validation setting md_steps must be")):
+        typo.write_text(text)
+        assert main(["validate", str(potential), "--settings", str(typo), "-o",
+                     str(tmp_path / "out")]) == EXIT_CONFIG, text
+        assert f"{typo}: {problem}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:     # argparse's own errors exit 2 too
+        main(["validate", str(potential), "--no-such-option"])
+    assert stop.value.code == EXIT_CONFIG and not (tmp_path / "out").exists()
 
 
 def test_validation_md_says_what_was_validated_when_and_that_no_md_ran(tmp_path, capsys):
