@@ -794,7 +794,9 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
         "agree (docs/fitting.md)."),
     "e0": Key(Either(options=(Str(choices=("fit", "zero")), MapOf(key=Element(), value=Float()))),
               "fit", "Isolated-atom reference energy per element (eV): `fit` (fitted constant "
-              "per element), `zero`, or a mapping such as `{Cu: -0.1, Au: -0.2}`."),
+              "per element), `zero`, or a mapping such as `{Cu: -0.1, Au: -0.2}`: a value "
+              "for every element of the basis, and any others (one table for many fits: "
+              "the fit logs those it does not use)."),
 })
 
 BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys={
@@ -1483,13 +1485,43 @@ def check_radial_pairs(cfg, elements) -> None:
 
     from acefit.basis.radial import default_r0
 
+    _against_elements(cfg, lambda ctx, source: _check_radial_pairs(
+        ctx, cfg["basis"], list(elements), source,
+        lambda a, b: default_r0(atomic_numbers[a], atomic_numbers[b])))
+
+
+def check_e0(cfg, elements) -> list:
+    """The elements of a ``data.e0`` table that the basis lacks: allowed, and unused (one
+    table serves fits of subsets of its elements); a ConfigError naming ``data.e0`` (and
+    its line) for an element of the basis without a value. ``elements``: as
+    :func:`check_radial_pairs` takes them."""
+    return _against_elements(cfg, lambda ctx, source: _check_e0(ctx, cfg["data"]["e0"],
+                                                                list(elements), source))
+
+
+def _against_elements(cfg, check):
+    """``check(ctx, source)``'s result, run in the checking context of the loaded config
+    ``cfg``, ``source`` naming where the basis' elements come from (for the messages); a
+    ConfigError for the problems it found."""
     ctx = _loaded_context(cfg)
-    from_data = cfg["basis"]["elements"] is None
-    _check_radial_pairs(ctx, cfg["basis"], list(elements),
-                        "the training data's elements" if from_data else "basis.elements",
-                        lambda a, b: default_r0(atomic_numbers[a], atomic_numbers[b]))
+    result = check(ctx, "the training data's elements" if cfg["basis"]["elements"] is None
+                   else "basis.elements")
     if ctx.problems:
         raise ConfigError(ctx.problems, ctx.source)
+    return result
+
+
+def _check_e0(ctx, e0, elements, elements_from="basis.elements") -> list:
+    """:func:`check_e0` in a checking context: an error for each element of ``elements``
+    that an ``e0`` table has no value for; the table's other elements, returned."""
+    if not isinstance(e0, dict):    # fit, zero: every element has one
+        return []
+    missing = [e for e in elements if e not in e0]
+    if missing:
+        ctx.error("data.e0", f"no value for {', '.join(missing)} of {elements_from} "
+                             f"[{', '.join(elements)}]; allowed: a value for every element "
+                             "of the basis (other elements may have one too: unused)")
+    return [e for e in e0 if e not in elements]
 
 
 def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
@@ -1524,13 +1556,8 @@ def _cross_checks(cfg, ctx) -> None:
     validation = cfg["data"]["validation"]
     if validation["file"] is not None and validation["key"] is not None:
         ctx.error("data.validation", "both `file` and `key` are set; allowed: at most one")
-    e0 = cfg["data"]["e0"]
-    if isinstance(e0, dict) and basis["elements"] is not None:
-        missing = [e for e in basis["elements"] if e not in e0]
-        extra = [e for e in e0 if e not in basis["elements"]]
-        if missing or extra:
-            ctx.error("data.e0", f"elements {sorted(e0)} do not match basis.elements "
-                                 f"{basis['elements']}; allowed: one value per basis element")
+    if basis["elements"] is not None:   # else once the data give them (check_e0)
+        _check_e0(ctx, cfg["data"]["e0"], basis["elements"])
     labels = {}
     for i, solver in enumerate(cfg["solvers"]):
         label = solver["label"] or solver["name"]

@@ -130,7 +130,8 @@ def reference_energies(e0, configs, elements, repulsion=None) -> ReferenceEnergi
     ----------
     e0 : dict or None or "auto"
         ``{element (symbol or atomic number): E0 in eV}`` for every element of
-        ``elements``; ``None``/``"auto"`` fits E0 by least squares:
+        ``elements`` (others ignored: one table for many fits); ``None``/``"auto"`` fits
+        E0 by least squares:
         min Σ_c (E_c − E_rep,c − Σ_z N_{c,z} E0_z)² over the configurations with an
         energy (E_rep the core repulsion's energy, if any).
     configs : list of LabelledConfig

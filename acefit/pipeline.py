@@ -1602,7 +1602,9 @@ class DataChecks:
 def check_against_data(cfg: dict, data, basis) -> DataChecks:
     """What the loaded data and the config cannot do together, found before the assembly
     (so that a corrected config reuses the run directory): an error for an element the
-    basis lacks (naming the file and frame), an error for a selection metric whose
+    basis lacks (naming the file and frame), an error for a basis element without a
+    ``data.e0`` value (and a note of those it has for no basis element), an error for a
+    selection metric whose
     quantity the selecting set lacks (nothing would be exported), an error for cutoffs
     no two training atoms are within and a warning for a pair's cutoff within none of its
     distances, an element in no training configuration or a pair of elements never near
@@ -1612,7 +1614,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     no stress, for stresses that disagree with their energies (weighed, or of the test
     data only), and for a validation set too small to select on
     (:func:`acefit.data.validation_coverage`). Returns the :class:`DataChecks`."""
-    from acefit.config import config_error
+    from acefit.config import check_e0, config_error
     from acefit.data import check_elements, validation_coverage
 
     try:
@@ -1620,6 +1622,10 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             check_elements(part, basis.elements, advice="add them to basis.elements")
     except ValueError as exc:
         raise config_error(cfg, [("basis.elements", str(exc))]) from None
+    unused = check_e0(cfg, basis.elements)  # before the assembly, which needs each one
+    if unused:
+        get_logger().info("data.e0: the values of %s are not used (no such element in the "
+                          "basis)", ", ".join(unused))
     _check_group_keys(cfg, data)
     metric = cfg["selection"]["metric"]
     if metric in METRIC_KEYS:

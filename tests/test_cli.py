@@ -1525,6 +1525,43 @@ def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path
     assert not list(other.glob(".acefit-trash-*"))
 
 
+def test_an_e0_table_may_hold_elements_the_basis_lacks(tmp_path, small_data, capsys):
+    """Session 33: one E0 table serves fits of subsets of its elements. An element that the
+    basis lacks was refused; it is allowed and logged as unused. A basis element without a
+    value is still refused before the assembly, also where the data give the elements (it
+    failed in the assembly, leaving the run unfinished), and so is a key that is no
+    element."""
+    from acefit.potential import Potential
+
+    def config(e0, elements="[Cu, Au]", name="e0.yaml"):
+        path = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"],
+                           name=name)
+        text = path.read_text().replace("seed: 1}\n", f"seed: 1}}\n  e0: {e0}\n")
+        path.write_text(text.replace("elements: [Cu, Au]", f"elements: {elements}"))
+        return path
+
+    table = "{Cu: -0.1, Au: -0.2, Ni: -0.3, H: -13.6}"
+    run = tmp_path / "run"
+    assert main(["fit", str(config(table)), "-o", str(run), "--plan", "--no-progress"]) \
+        == EXIT_OK
+    assert "data.e0: the values of Ni, H are not used (no such element in the basis)" \
+        in capsys.readouterr().err
+    assert fit(config(table, "null"), run) == EXIT_OK
+    assert Potential.load(run / "potential.h5").e0 == {"Cu": -0.1, "Au": -0.2}
+    assert "data.e0: the values of Ni, H are not used" in (run / "acefit.log").read_text()
+    capsys.readouterr()
+    for elements, source in (("[Cu, Au]", "basis.elements"),
+                             ("null", "the training data's elements")):
+        out = tmp_path / f"missing_{elements}"
+        assert fit(config("{Cu: -0.1, Ni: -0.3}", elements), out) == EXIT_CONFIG
+        assert f"e0.yaml:5: data.e0: no value for Au of {source} [Cu, Au]; allowed: a value " \
+               "for every element of the basis" in capsys.readouterr().err
+    assert json.loads((out / "run.json").read_text())["status"] == "invalid"
+    assert fit(config("{Cu: -0.1, Au: -0.2, Nx: 1.0}"), tmp_path / "typo") == EXIT_CONFIG
+    assert "data.e0.Nx: found 'Nx' (string); allowed: a chemical symbol" \
+        in capsys.readouterr().err
+
+
 def test_fit_set_overrides_a_key(tmp_path, capsys):
     (tmp_path / "train.xyz").write_text("placeholder")
     config = tmp_path / "run.yaml"
