@@ -700,7 +700,8 @@ def _evaluate(args) -> int:
                          f"in no configuration of --data; allowed: {sorted(groups)}")
     configs = read_stresses(configs, default, readings)
     result = evaluate(potentials, configs, labels, resamples=args.resamples,
-                      progress=False if args.no_progress else None)
+                      progress=False if args.no_progress else None,
+                      unlabelled=args.predictions is not None)  # else nothing reads them
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     print(f"{len(configs)} configurations ({n_atoms} atoms) from "
           + ", ".join(str(f) for f in args.data)

@@ -72,11 +72,12 @@ class Evaluation:
     committee_by_config_type : list of (dict or None)
         The same per ``config_type``
         (:func:`acefit.metrics.committee_calibration_by_config_type`).
-    unlabelled : list of dict
+    unlabelled : list of dict or None
         Per configuration, the potentials' predictions of what it has no label of (none
         in ``rows``), a column per potential: ``energy`` (k,) eV, ``forces`` (atoms, 3, k)
         eV/Å, ``stress`` (6, k) eV/Å³ (ASE sign, Voigt; NaN where the cell has no volume:
-        no periodic direction), for :func:`write_predictions`.
+        no periodic direction), for :func:`write_predictions`; None where
+        :func:`evaluate` was asked not to keep them.
     """
 
     labels: list
@@ -157,7 +158,8 @@ def _config_predictions(potentials, cfg, index, as_given, weights, seconds,
 
 
 def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
-             resamples: int = 10000, seed: int = 0, progress=None) -> Evaluation:
+             resamples: int = 10000, seed: int = 0, progress=None,
+             unlabelled: bool = True) -> Evaluation:
     """Score ``potentials`` (:class:`acefit.Potential`) on labelled ``configs``.
 
     Parameters
@@ -171,6 +173,11 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
         Of the bootstrap over configurations (:func:`acefit.metrics.bootstrap_errors`).
     progress : bool, optional
         A progress bar over the configurations (default: when stderr is a terminal).
+    unlabelled : bool
+        Keep the predictions of what the configurations have no label of
+        (:attr:`Evaluation.unlabelled`), which only :func:`write_predictions` reads: a
+        periodic frame's stress without a stress label, and every force of frames
+        without force labels (False: ``acefit evaluate`` without ``--predictions``).
 
     Raises
     ------
@@ -185,7 +192,7 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
     if len(labels) != len(potentials):
         raise ValueError(f"{len(labels)} labels for {len(potentials)} potentials")
     configs = list(configs)
-    seconds, unlabelled = [0.0] * len(potentials), []
+    seconds, unlabelled = [0.0] * len(potentials), [] if unlabelled else None
     rows = prediction_rows(potentials, configs, seconds, progress, unlabelled)
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     ms_per_atom = [1e3 * t / n_atoms for t in seconds]
@@ -275,6 +282,9 @@ def write_predictions(path, evaluation: Evaluation) -> Path:
     from acefit.atomic import check_extxyz_path, write_extxyz
 
     check_extxyz_path(path)             # before the frames are made
+    if evaluation.unlabelled is None:
+        raise ValueError("this evaluation kept no predictions of what the configurations "
+                         "have no label of; allowed: one from evaluate(..., unlabelled=True)")
     rows = evaluation.rows
     frames = []
     for i, cfg in enumerate(evaluation.configs):

@@ -450,6 +450,37 @@ def test_cli_without_force_labels_says_so_once(tmp_path, run, small_data,  # noq
                      "(--energy-key names another).") == 1
 
 
+def test_cli_keeps_unlabelled_predictions_only_for_predictions(tmp_path, run, small_data,  # noqa: F811
+                                                               monkeypatch, capsys):
+    """Session 33: `acefit evaluate` kept the predictions of what the frames have no label
+    of (every force of a frame without force labels) without --predictions, which alone
+    reads them."""
+    import acefit.evaluate
+
+    frames = ase.io.read(small_data / "test.xyz", ":")
+    for atoms in frames:
+        atoms.calc.results.pop("forces")
+    ase.io.write(tmp_path / "no_forces.xyz", frames, format="extxyz")
+    kept, evaluate_all = [], acefit.evaluate.evaluate
+
+    def evaluate_kept(*args, **kwargs):
+        kept.append(evaluate_all(*args, **kwargs))
+        return kept[-1]
+
+    monkeypatch.setattr(acefit.evaluate, "evaluate", evaluate_kept)
+    args = ["evaluate", str(run), "--data", str(tmp_path / "no_forces.xyz"), "--resamples",
+            "20"]
+    assert main(args) == EXIT_OK
+    assert main(args + ["--predictions", str(tmp_path / "p.xyz")]) == EXIT_OK
+    assert kept[0].unlabelled is None
+    assert [u["forces"].shape for u in kept[1].unlabelled] == \
+        [(len(atoms), 3, 1) for atoms in frames]
+    assert json.dumps(kept[0].errors) == json.dumps(kept[1].errors)     # NaN: no label
+    capsys.readouterr()
+    with pytest.raises(ValueError, match="kept no predictions of what the configurations"):
+        write_predictions(tmp_path / "q.xyz", kept[0])
+
+
 def test_cli_stops_quietly_when_the_reader_goes_away(run, small_data):  # noqa: F811
     import subprocess
     import sys
