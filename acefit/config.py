@@ -31,7 +31,7 @@ from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extx
 from acefit.elements import pair_name
 
 __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override",
-           "read_yaml", "yaml_problem", "render_markdown",
+           "read_yaml", "yaml_problem", "render_markdown", "close_match",
            "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
@@ -248,7 +248,7 @@ class Str(_Type):
         if not isinstance(value, str):
             return self.fail(value, path, ctx)
         if self.choices and value not in self.choices:
-            return self.fail(value, path, ctx, _close_match(value, self.choices))
+            return self.fail(value, path, ctx, close_match(value, self.choices))
         if not self.choices and not value.strip():
             return self.fail(value, path, ctx)
         return value
@@ -360,7 +360,7 @@ class Element(_Type):
             return value
         # 'cu' for 'Cu'; a symbol is not guessed from a misspelling
         near = [value.capitalize()] if isinstance(value, str) else []
-        return self.fail(value, path, ctx, _close_match(value, filter(self.symbol, near)))
+        return self.fail(value, path, ctx, close_match(value, filter(self.symbol, near)))
 
 
 class ElementPair(_Type):
@@ -617,7 +617,7 @@ class Section(_Type):
         for k in value:
             if k not in self.keys:
                 sub = f"{path}.{k}" if path else str(k)
-                hint = _close_match(k, self.keys)
+                hint = close_match(k, self.keys)
                 ctx.error(sub, f"unknown key {k!r}{hint}; allowed keys here: "
                                + ", ".join(self.keys))
         for name, key in self.keys.items():
@@ -642,7 +642,7 @@ def _default(key: Key, path, ctx):
     return key.default
 
 
-def _close_match(name, options) -> str:
+def close_match(name, options) -> str:
     """`` (did you mean 'X'?)`` for the option ``name`` likely stands for, else "": the one
     that differs in case only ('OMP' for 'omp', 'e' for 'E'), the one that it begins
     (an abbreviation: 'dir' for 'directory'; two letters at least, and no other option
@@ -679,7 +679,7 @@ class Tagged(_Type):
         if kind not in self.variants:
             sub = f"{path}.{self.tag}"
             what = "missing" if self.tag not in value else _found(kind)
-            ctx.error(sub, f"{what}{_close_match(kind, self.variants) if kind else ''}; "
+            ctx.error(sub, f"{what}{close_match(kind, self.variants) if kind else ''}; "
                            f"allowed: one of " + ", ".join(self.variants))
             return None
         section = self.variants[kind]
@@ -703,7 +703,7 @@ class Tagged(_Type):
                     + f" (a {path} without {self.tag} is {kind}, whose keys are "
                     + (keys or "none") + ")")
         extra = (f" ({key!r} is a parameter of {', '.join(others)})" if others
-                 else _close_match(key, self.variants[kind].keys))
+                 else close_match(key, self.variants[kind].keys))
         return (f"unknown key {key!r} for {self.tag} {kind!r}{extra}; allowed keys for {kind}: "
                 + ", ".join([self.tag, *self.variants[kind].keys]))
 

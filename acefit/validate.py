@@ -145,14 +145,14 @@ class ValidationSettings:
     def from_dict(cls, d):
         """Settings from a plain dict; an unknown key raises ValueError naming it (with
         the allowed key it is closest to) and every allowed key."""
-        from acefit.config import _close_match
+        from acefit.config import close_match
 
         d = dict(d or {})
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(d) - set(known), key=str)
         if unknown:
             raise ValueError(f"unknown validation setting {unknown[0]!r}"
-                             f"{_close_match(unknown[0], known)}"
+                             f"{close_match(unknown[0], known)}"
                              + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
                              + f"; allowed: {', '.join(known)}")
         s = cls(**d)

@@ -869,3 +869,19 @@ def test_a_boolean_for_a_number_is_not_told_to_be_quoted(tmp_path):
                                                              "export.committee"]
     for _, msg in found:
         assert msg.startswith("found True (boolean); allowed: ") and "quoted" not in msg
+
+
+def test_close_match_is_the_one_did_you_mean():
+    """Session 33: acefit.validate and the pipeline imported the private _close_match;
+    it is public, one helper for every unknown name."""
+    import acefit.pipeline
+    import acefit.validate
+    from acefit.config import close_match
+
+    options = ["directory", "cache", "omp", "E"]
+    assert close_match("OMP", options) == " (did you mean 'omp'?)"     # case only
+    assert close_match("dir", options) == " (did you mean 'directory'?)"   # begun
+    assert close_match("cahce", options) == " (did you mean 'cache'?)"   # spelling
+    assert close_match("zzz", options) == ""
+    for module in (acefit.validate, acefit.pipeline):
+        assert "_close_match" not in Path(module.__file__).read_text(encoding="utf-8")
