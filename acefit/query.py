@@ -32,7 +32,7 @@ import numpy as np
 
 __all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
            "check_pool_files", "labelled_structures", "read_labelled", "Labelled",
-           "PairLimits", "default_min_distance", "bond_reach", "QUERY_SCORES",
+           "PairLimits", "default_min_distance", "bond_reach", "pair_key", "QUERY_SCORES",
            "MIN_DISTANCE_FRACTION", "BOND_REACH"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
@@ -149,7 +149,7 @@ class PairLimits:
     default_reason: str = ""
 
     def limit(self, za: int, zb: int) -> float:
-        return self.limits.get((min(za, zb), max(za, zb)), self.default)
+        return self.limits.get(pair_key(za, zb), self.default)
 
     @property
     def reach(self) -> float:
@@ -353,8 +353,15 @@ class Labelled:
     def shortest(self, za: int, zb: int) -> tuple[float, str | None]:
         """The shortest distance of a pair and where, or its :func:`bond_reach` and None
         when it is not in :attr:`pairs` (they come no closer)."""
-        pair = (min(za, zb), max(za, zb))
+        pair = pair_key(za, zb)
         return self.pairs.get(pair, (bond_reach(*pair), None))
+
+
+def pair_key(za: int, zb: int) -> tuple:
+    """The key of an element pair in :class:`PairLimits` and :class:`Labelled`, as
+    :func:`acefit.basis.neighbours.shortest_by_pair` keys its pairs: the atomic numbers,
+    the smaller first."""
+    return (min(za, zb), max(za, zb))
 
 
 def bond_reach(za: int, zb: int) -> float:

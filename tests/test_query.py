@@ -790,3 +790,19 @@ def test_the_note_on_frames_beyond_the_data_needs_no_pair_within_reach(
     # no labelled data at all: nothing to be beyond
     assert _query(potential, [pool], out, "-n", "10", "--labelled") == EXIT_OK
     assert "closer than any labelled" not in capsys.readouterr().out
+
+
+def test_an_element_pair_is_keyed_in_one_place():
+    """Session 33: PairLimits and Labelled each wrote the pair key out; one function, in
+    the order shortest_by_pair keys the pairs."""
+    from acefit.basis.neighbours import shortest_by_pair
+    from acefit.query import Labelled, PairLimits, bond_reach, pair_key
+
+    assert pair_key(79, 29) == pair_key(29, 79) == (29, 79)
+    atoms = Atoms("AuCu", positions=[[0, 0, 0], [2.5, 0, 0]])
+    assert list(shortest_by_pair(atoms, 3.0)) == [pair_key(79, 29)]
+    limits = PairLimits({pair_key(79, 29): 1.2}, default=0.5)
+    assert limits.limit(79, 29) == limits.limit(29, 79) == 1.2 and limits.limit(29, 29) == 0.5
+    seen = Labelled(set(), {pair_key(29, 79): (2.5, "f, frame 0")})
+    assert seen.shortest(79, 29) == (2.5, "f, frame 0")
+    assert seen.shortest(79, 79) == (bond_reach(79, 79), None)
