@@ -83,8 +83,7 @@ class Terminated(KeyboardInterrupt):
     clean-up for a Ctrl-C runs), and ``acefit`` says so and exits with 143 (128 + 15)."""
 
 
-_INTERRUPTED = threading.Event()
-_RECEIVED = []   # the signal that set _INTERRUPTED
+_RECEIVED = []   # the signal received within catching_interrupts; empty: none
 
 
 def _interruption(signum: int) -> KeyboardInterrupt:
@@ -109,14 +108,12 @@ def catching_interrupts():
 
     def handler(signum, frame):
         _RECEIVED[:] = [signum]
-        _INTERRUPTED.set()
         raise _interruption(signum)
 
     def hook(unraisable):
         if not isinstance(unraisable.exc_value, KeyboardInterrupt):
             previous_hook(unraisable)
 
-    _INTERRUPTED.clear()
     _RECEIVED.clear()
     previous = {s: signal.signal(s, handler) for s in ours}
     previous_hook, sys.unraisablehook = sys.unraisablehook, hook
@@ -126,7 +123,6 @@ def catching_interrupts():
         for s, old in previous.items():
             signal.signal(s, old)
         sys.unraisablehook = previous_hook
-        _INTERRUPTED.clear()
         _RECEIVED.clear()
 
 
@@ -210,5 +206,6 @@ def interruption() -> KeyboardInterrupt | None:
 def raise_if_interrupted() -> None:
     """KeyboardInterrupt (:class:`Terminated` for a SIGTERM) when a signal arrived within
     :func:`catching_interrupts`."""
-    if _INTERRUPTED.is_set():
-        raise _interruption(_RECEIVED[0] if _RECEIVED else signal.SIGINT)
+    stop = interruption()
+    if stop is not None:
+        raise stop

@@ -62,14 +62,12 @@ def test_a_remembered_interrupt_stops_a_fit_at_its_next_solver_step(tmp_path, sm
 
     from acefit.cli import EXIT_INTERRUPTED
 
-    class Remembered:       # as if a SIGINT had arrived and Python had swallowed it
-        def is_set(self):
-            return True
-
-        def clear(self):
+    class Remembered(list):     # as if a SIGINT had arrived and Python had swallowed it
+        def clear(self):        # (catching_interrupts clears it as the fit starts)
             pass
 
-    monkeypatch.setattr(acefit.progress, "_INTERRUPTED", Remembered())
+    # one state: the signal received (session 33: a flag and the signal were two)
+    monkeypatch.setattr(acefit.progress, "_RECEIVED", Remembered([signal.SIGINT]))
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 20}"])
     assert fit(config, tmp_path / "run") == EXIT_INTERRUPTED
     state = json.loads((tmp_path / "run" / "run.json").read_text())
