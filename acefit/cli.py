@@ -428,6 +428,8 @@ def main(argv=None) -> int:
         from acefit.progress import Terminated
 
         resume = "; run the same command again to resume" if args.command == "fit" else ""
+        if getattr(exc, "__notes__", None):     # e.g. a fit that had finished
+            resume = "; " + "; ".join(exc.__notes__)
         if isinstance(exc, Terminated):     # a fit's only: the others keep the default
             print(f"acefit: terminated (SIGTERM){resume}", file=sys.stderr)
             return EXIT_TERMINATED

@@ -1528,10 +1528,11 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         if trash is not None:
             try:
                 _delete_trash(run_dir)
-            except KeyboardInterrupt:
-                log.warning("the run finished, but deleting %s, the run it replaced, was "
-                            "interrupted: the next fit in %s deletes the rest", previous,
-                            run_dir)
+            except KeyboardInterrupt as stop:
+                note = (f"the run finished, but deleting {previous}, the run it replaced, "
+                        f"was interrupted: the next fit in {run_dir} deletes the rest")
+                log.warning(note, extra={"file_only": True})
+                stop.add_note(note)     # what acefit says in place of "resume"
                 raise
             log.info("deleted %s, the run this one replaced", previous)
         log.info("finished in %.1f s; report: %s", wall, run_dir / RUN_FILES["report_md"])

@@ -1483,7 +1483,7 @@ def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, s
 
 
 def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path, small_data,
-                                                                       monkeypatch):
+                                                                       monkeypatch, capsys):
     """Session 33: a Ctrl-C while the finished run's replacement deleted previous-run/ left
     part of it there, and the finished run was marked interrupted. The folder is renamed
     to a hidden trash folder first (atomic), the run stays finished, and the next fit
@@ -1507,6 +1507,9 @@ def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path
     with monkeypatch.context() as patch:
         patch.setattr(pipeline.shutil, "rmtree", interrupted)
         assert fit(config, run, "--force") == EXIT_INTERRUPTED
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (   # not "... to resume"
+        f"acefit: interrupted; the run finished, but deleting {run / 'previous-run'}, the "
+        f"run it replaced, was interrupted: the next fit in {run} deletes the rest")
     state = json.loads((run / "run.json").read_text())
     assert state["status"] == "finished" and "previous_run" not in state
     assert (run / "potential.h5").exists() and not (run / "previous-run").exists()
