@@ -2,14 +2,18 @@
 ``validate`` and ``query``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
-file or run directory named there that does not exist, ``validate``'s bad ``--settings``, an output file whose suffix names
-another format, for ``export`` a solver path, step or size that the run does not have,
-and for ``compare`` a ``--set`` that no run has), 3 when the output directory holds a finished run
-and ``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the
-config file exists), 1 for any other error, 130 when interrupted (a fit resumes when the
-same command runs again), 143 when a fit was ended by SIGTERM (a batch system's time
-limit, ``kill``, ``timeout``; it resumes as after a Ctrl-C), 141 when the reader of the
-output went away (``| head``).
+file or run directory named there that does not exist or holds no frame, a label key
+option that no frame has, ``validate``'s bad
+``--settings``, an output file whose suffix names another format or that is one of the
+input files, a ``.yace`` given to ``evaluate``, a potential without a committee given to
+``query``, ``--stress-reading`` values that clash or name no group of ``--data``, for
+``export`` a solver path, step or size that the run does not have, and for ``compare`` a
+``--set`` that no run has), 3 when the output directory holds a finished run and
+``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the config
+file exists), 1 for any other error, 130 when interrupted (a fit resumes when the same
+command runs again), 143 when a fit was ended by SIGTERM (a batch system's time limit,
+``kill``, ``timeout``; it resumes as after a Ctrl-C), 141 when the reader of the output
+went away (``| head``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from pathlib import Path
 from acefit import __version__
 from acefit.atomic import check_extxyz_path, check_figure_path
 
-__all__ = ["main"]
+__all__ = ["main", "UsageError"]
+
+
+class UsageError(ValueError):
+    """A command-line value that argparse let through but the command cannot use (two
+    readings for one group, an input file given as the output, a ``.yace`` where an
+    acefit potential is read, a potential without the committee the command needs):
+    nothing was run, exit 2."""
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
 EXIT_TERMINATED = 143     # 128 + SIGTERM, as a shell reports a process it ended
@@ -324,7 +335,7 @@ def _stress_readings(given) -> dict:
     for group, name in given:
         if readings.setdefault(group, name) != name:
             what = "the default" if group is None else f"config_type {group!r}"
-            raise ValueError(f"--stress-reading: {what} given two readings, "
+            raise UsageError(f"--stress-reading: {what} given two readings, "
                              f"{readings[group]} and {name}; allowed: one reading each")
     return readings
 
@@ -442,12 +453,15 @@ def main(argv=None) -> int:
         return EXIT_PIPE
     except Exception as exc:  # every failure ends with one clear line, not a traceback
         from acefit.config import ConfigError
+        from acefit.data import MissingKeyError
         from acefit.pipeline import RunExistsError
+        from acefit.readers import EmptyFileError
         from acefit.runs import RunSelectionError
 
         if args.debug:
             raise
-        if isinstance(exc, RunSelectionError):
+        if isinstance(exc, (RunSelectionError, UsageError, EmptyFileError,
+                            MissingKeyError)):
             print(f"acefit: error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         if isinstance(exc, ConfigError):
@@ -659,7 +673,7 @@ def _key_option(label: str) -> str:
 
 
 def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
-    """ValueError, before any work, when the file ``option`` names is one of the files
+    """UsageError, before any work, when the file ``option`` names is one of the files
     ``input_option`` names (also through a link): it would replace the user's data."""
     if output is None:
         return
@@ -667,7 +681,7 @@ def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
         # realpath, not Path.resolve: a loop of links is left to the reader to name
         if os.path.realpath(output) == os.path.realpath(f) or (
                 Path(output).exists() and Path(f).exists() and os.path.samefile(output, f)):
-            raise ValueError(f"{option} {output} is the {input_option} file {f}: writing there "
+            raise UsageError(f"{option} {output} is the {input_option} file {f}: writing there "
                              f"would overwrite it; allowed: a path that is none of the "
                              f"{input_option} files")
 
@@ -684,7 +698,7 @@ def _evaluate(args) -> int:
         _refuse_overwriting(option, getattr(args, option[2:]), "--data", args.data)
     for f in args.potentials:       # the format first: said also where the file is not
         if f.suffix == ".yace":
-            raise ValueError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
+            raise UsageError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
                              f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
     files = [_potential_file(p) for p in args.potentials]
     potentials = [Potential.load(f) for f in files]     # each named if no regular file
@@ -698,7 +712,7 @@ def _evaluate(args) -> int:
                                   option=_key_option)
     groups = {c.config_type for c in configs}
     if set(readings) - groups:
-        raise ValueError(f"--stress-reading: config_type {sorted(set(readings) - groups)} is "
+        raise UsageError(f"--stress-reading: config_type {sorted(set(readings) - groups)} is "
                          f"in no configuration of --data; allowed: {sorted(groups)}")
     configs = read_stresses(configs, default, readings)
     result = evaluate(potentials, configs, labels, resamples=args.resamples,
@@ -909,7 +923,7 @@ def _query(args, progress) -> int:
     target = _potential_file(args.potential)
     potential = Potential.load(target)
     if potential.committee is None:
-        raise ValueError(f"{target} has no committee to query; allowed: a potential fitted "
+        raise UsageError(f"{target} has no committee to query; allowed: a potential fitted "
                          "with export.committee >= 2, or one written by `acefit export RUN "
                          "--budget T --committee 32`")
     labelled = read_labelled(labelled_files)

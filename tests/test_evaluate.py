@@ -282,17 +282,17 @@ def test_cli_bad_input(tmp_path, run, small_data, capsys):  # noqa: F811
     assert "none.h5" in capsys.readouterr().err
     assert main(["evaluate", str(run), "--data", str(tmp_path / "none.xyz")]) == EXIT_CONFIG
     assert "none.xyz" in capsys.readouterr().err
-    assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_ERROR
+    assert main(["evaluate", str(run), "--data", data, "--energy-key", "dft_e"]) == EXIT_CONFIG
     assert "--energy-key: key 'dft_e' is in no frame" in capsys.readouterr().err
     # named as the option is spelled
-    assert main(["evaluate", str(run), "--data", data, "--config-type-key", "ct"]) == EXIT_ERROR
+    assert main(["evaluate", str(run), "--data", data, "--config-type-key", "ct"]) == EXIT_CONFIG
     assert "--config-type-key: key 'ct' is in no frame" in capsys.readouterr().err
     yace = run / "potentials" / "asp_t10.yace"
-    assert main(["evaluate", str(yace), "--data", data]) == EXIT_ERROR
+    assert main(["evaluate", str(yace), "--data", data]) == EXIT_CONFIG
     assert "asp_t10.h5 beside it" in capsys.readouterr().err
     # found by fuzzing (session 25): --predictions replaced the data it read
     before = (small_data / "test.xyz").read_bytes()
-    assert main(["evaluate", str(run), "--data", data, "--predictions", data]) == EXIT_ERROR
+    assert main(["evaluate", str(run), "--data", data, "--predictions", data]) == EXIT_CONFIG
     assert f"--predictions {data} is the --data file {data}: writing there would " \
            "overwrite it" in capsys.readouterr().err
     assert (small_data / "test.xyz").read_bytes() == before
@@ -320,14 +320,14 @@ def test_cli_reads_stresses_in_another_convention(tmp_path, run, small_data, cap
     assert json.loads((tmp_path / "e.json").read_text())["potentials"][0]["errors"][
         "all"]["S"]["mae"] != scores[0]["S"]["mae"]
     assert main(["evaluate", str(run), "--data", data, "--stress-reading", "bulkk=kbar"]) \
-        == EXIT_ERROR
+        == EXIT_CONFIG
     assert "--stress-reading: config_type ['bulkk'] is in no configuration of --data" \
         in capsys.readouterr().err
     # found by review: the last of two readings of one group won unseen
     for twice, what in ((["kbar", "gpa"], "the default"),
                         ([f"{group}=kbar", f"{group}=negated"], f"config_type {group!r}")):
         assert main(["evaluate", str(run), "--data", data, "--stress-reading", twice[0],
-                     "--stress-reading", twice[1]]) == EXIT_ERROR
+                     "--stress-reading", twice[1]]) == EXIT_CONFIG
         assert (f"--stress-reading: {what} given two readings, {twice[0].split('=')[-1]} and "
                 f"{twice[1].split('=')[-1]}; allowed: one reading each") \
             in capsys.readouterr().err

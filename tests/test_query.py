@@ -105,7 +105,7 @@ def test_cli_writes_the_chosen_frames_with_their_scores(potential, tmp_path, cap
     pot = Potential.load(potential)
     Potential(pot.basis, pot.coefficients, prune=False).save(plain)
     assert main(["query", str(plain), "--pool", str(pool), "-o", str(tmp_path / "x.xyz"),
-                 "--no-progress"]) == EXIT_ERROR
+                 "--no-progress"]) == EXIT_CONFIG
     assert "plain.h5 has no committee to query" in capsys.readouterr().err
     assert not (tmp_path / "x.xyz").exists()
 
@@ -266,7 +266,7 @@ def test_the_output_never_replaces_a_pool_file(potential, tmp_path, capsys):
     os.symlink(pool, tmp_path / "soft.xyz")
     for out, pools in ((pool, [other, pool]), (tmp_path / "sub" / ".." / "pool.xyz", [pool]),
                        (tmp_path / "hard.xyz", [pool]), (pool, [tmp_path / "soft.xyz"])):
-        assert _query(potential, pools, out, "-n", "2") == EXIT_ERROR
+        assert _query(potential, pools, out, "-n", "2") == EXIT_CONFIG
         captured = capsys.readouterr()
         assert f"-o {out} is the --pool file {pools[-1]}: writing there would overwrite it; " \
                "allowed: a path that is none of the --pool files" in captured.err
@@ -528,7 +528,7 @@ def test_the_cli_leaves_out_the_runs_own_data(potential, small_data, tmp_path,  
     assert f"{len(labelled)} pool frame(s) are labelled already" in capsys.readouterr().out
     # the output is never a labelled file
     assert main(["query", str(potential), "--pool", str(pool), "--labelled", str(out),
-                 "-o", str(out), "--no-progress"]) == EXIT_ERROR
+                 "-o", str(out), "--no-progress"]) == EXIT_CONFIG
     assert "is the --labelled file" in capsys.readouterr().err
 
 

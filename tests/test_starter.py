@@ -280,7 +280,7 @@ def test_cli_writes_once_and_the_config_fits(tmp_path, capsys):
     assert (tmp_path / "cfg" / "runs" / "run" / "potential.h5").is_file()
     # found by fuzzing (session 25): --force wrote the config over the training data
     data = train.read_bytes()
-    assert main(["init", str(train), "-o", str(train), "--force"]) == 1
+    assert main(["init", str(train), "-o", str(train), "--force"]) == 2
     assert f"-o {train} is the data file {train}" in capsys.readouterr().err
     assert train.read_bytes() == data
 

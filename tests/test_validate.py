@@ -517,3 +517,13 @@ def test_only_an_interrupted_fit_is_told_to_resume(monkeypatch, capsys, argv, re
     assert err == ("acefit: interrupted; run the same command again to resume\n" if resumes
                    else "acefit: interrupted\n")
 
+
+
+def test_cli_names_an_empty_structures_file_as_a_bad_command_line(cli_validate, tmp_path,
+                                                                    capsys):
+    # exit 2, as fit does for an empty data file: nothing was run (it exited 1)
+    empty = tmp_path / "empty.xyz"
+    empty.write_text("")
+    assert cli_validate(empty, tmp_path / "out") == EXIT_CONFIG
+    assert f"no configurations in {empty}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
