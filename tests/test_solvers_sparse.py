@@ -77,7 +77,10 @@ def test_lars_lasso_marks_critical_values():
     assert np.all(np.diff(sizes[critical]) > 0)
     for k in critical:  # below a critical value the support is always larger
         assert np.all(sizes[k + 1:] > sizes[k])
-    assert path.steps[-1].lam > 0 and not path.steps[-1].info["critical"]  # unknown below
+    # the whole path, to lam = 0 with every column active, as asp (scikit-learn's absolute
+    # floor, lam <= 1.2e-7 rows, ended it at 149 of 150 columns, "degenerate")
+    assert path.steps[-1].lam == 0 and path.steps[-1].info["critical"]
+    assert path.steps[-1].n_active == A.shape[1] and "stop" not in path.steps[-1].info
     for k in set(range(len(path) - 1)) - set(critical):
         assert np.any(sizes[k + 1:] <= sizes[k]) or any(
             np.count_nonzero(path.steps[j].coef + path.steps[j + 1].coef) <= sizes[k]
@@ -545,12 +548,44 @@ def test_lars_says_when_it_ends_early():
     y = A @ c + 0.1 * rng.standard_normal(40)
     A *= np.logspace(-8, 8, 10)          # 16 decades of column scale: scikit-learn gives up
     last = lars_lasso(A, y, max_active=10).steps[-1]
-    assert last.n_active < 10 and last.lam > 0 and last.info["stop"] == "degenerate"
+    # its Cholesky pivot test (absolute, 1e-7) sets the shortest column aside; the path
+    # then ends at lam = 0 with that column inactive, which is no zero of the lasso path
+    assert last.n_active < 10 and last.info["stop"] == "degenerate"
     assert asp(A, y).sizes.max() == 10
     full = lars_lasso(*random_problem()[:2])
     assert full.steps[-1].lam == 0 and "stop" not in full.steps[-1].info
     capped = lars_lasso(*random_problem()[:2], max_active=3)
     assert capped.steps[-1].n_active == 3 and "stop" not in capped.steps[-1].info
+
+
+@pytest.mark.parametrize("factor", [1e-6, 2.0 ** -30])
+def test_lars_path_is_the_same_for_scaled_targets(factor):
+    # scikit-learn's LARS ends at lam <= 1.2e-7 rows, whatever lam_max: y / 1e6 stopped
+    # at 6 of 40 columns (and the prior-scaled quickstart at 213 of the 300 asked for)
+    A, y, _ = random_problem()
+    ref, path = lars_lasso(A, y), lars_lasso(A, factor * y)
+    assert len(path) == len(ref) and path.steps[-1].info == ref.steps[-1].info
+    assert path.steps[-1].lam == 0 and path.steps[-1].n_active == A.shape[1]
+    for s, r in zip(path, ref):
+        assert list(s.active) == list(r.active) and s.info == r.info
+        np.testing.assert_allclose(s.coef, factor * r.coef, rtol=1e-9, atol=1e-12 * factor)
+        assert s.lam == pytest.approx(factor * r.lam, rel=1e-9, abs=1e-14 * factor)
+
+
+def test_lars_ends_at_lambda_zero_once_the_fit_is_exact():
+    # more columns than rows: at 30 active columns y is fitted exactly and what scikit-learn
+    # computes below is rounding (it went on adding columns); an exact rank-deficient fit
+    rng = np.random.default_rng(1)
+    A, y = rng.standard_normal((30, 80)), rng.standard_normal(30)
+    B = rng.standard_normal((50, 20))
+    B[:, 5] = B[:, 2] + B[:, 3]
+    for A, y, rank in ((A, y, 30), (B, B[:, 8:16] @ rng.standard_normal(8), 8)):
+        path = lars_lasso(A, y)
+        last = path.steps[-1]
+        assert last.lam == 0 and last.info["event"] == "zero_lambda" and "stop" not in last.info
+        assert last.n_active == rank and path.sizes.max() == rank
+        ref = asp(A, y).steps[-1]
+        assert last.train_error == pytest.approx(ref.train_error, rel=1e-6, abs=1e-9 * np.sqrt(y @ y))
 
 
 @pytest.mark.parametrize("name", list(SOLVERS))

@@ -15,6 +15,7 @@ lam as :func:`acefit.solvers.asp`).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -172,6 +173,51 @@ def _distinct_columns(G: np.ndarray, cos_tol: float = 1e-10) -> np.ndarray:
     return np.flatnonzero(nonzero & ~beaten)
 
 
+# A LARS knot with lam at most this fraction of ||y|| times the largest norm of an
+# inactive column is lam = 0: the correlations of those columns are rounding there.
+# (Random exact fits: 1e-19..6e-14; the prior-scaled quickstart's knots: 1e-11 and up.)
+_LARS_ZERO = 1e-12
+
+
+def _zero_knot(coefs: np.ndarray, lams: np.ndarray, norms: np.ndarray, y_norm: float):
+    """The first knot past the start whose lam is zero to rounding (see _LARS_ZERO),
+    or None.
+
+    In exact arithmetic an inactive column's correlation a_j'r is at most ||a_j|| ||r||,
+    and once y lies in the span of the active columns (an exact fit, or the rank
+    reached) it is computed to about eps ||a_j|| ||y||: relative to the inactive
+    columns' own norms, not to lam_max, since on columns of very different norms the
+    path goes on far below eps lam_max.
+    """
+    inactive = np.where(coefs == 0, norms[:, None], 0.0).max(axis=0, initial=0.0)
+    zero = np.flatnonzero(lams[1:] <= _LARS_ZERO * y_norm * inactive[1:])
+    return int(zero[0]) + 1 if zero.size else None
+
+
+def _set_aside_knot(caught) -> int | None:
+    """The knot at which scikit-learn first set a column aside as degenerate (its
+    Cholesky pivot below 1e-7, an absolute test: a dependent column, or only a short
+    one), from its warnings; None if it did not."""
+    knots = [int(m.group(1)) if m else 0 for m in (
+        re.search(r"after (\d+) iterations", str(w.message)) for w in caught
+        if str(w.message).startswith("Regressors in active set degenerate"))]
+    return min(knots) if knots else None
+
+
+def _alpha_scale(floor: float, rows: int) -> float:
+    """The power of two to multiply A'y by, so that scikit-learn's floor on lam lies
+    at most ``floor`` above ``min_lambda``.
+
+    scikit-learn ends its path at alpha <= alpha_min + float32 eps, alpha = lam / rows:
+    an absolute floor, lam <= 1.2e-7 rows (9e-9 lam_max on the prior-scaled
+    quickstart: 213 active functions where the path goes on past 300). Every other
+    step of its LARS is homogeneous in A'y, so A'y times 2^k gives the same knots and
+    coefficients times 2^k, bit for bit, and the floor over 2^k.
+    """
+    eps32 = float(np.finfo(np.float32).eps)
+    return float(2.0 ** np.clip(np.ceil(np.log2(rows * eps32 / floor)), -900, 900))
+
+
 def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
                tol: float = 0.0, prior=None, validation=None, on_step=None,
                max_iter: int | None = None) -> Path:
@@ -215,10 +261,21 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     -----
     Degenerate input: zero columns never enter, nor do parallel columns but the
     longest of each group; y = 0 (or A'y = 0) gives a single zero step with lam = 0;
-    NaN/inf or mismatched shapes raise ValueError naming the array. When
-    scikit-learn ends the path early on a degenerate active set (rounding), the last
-    step says so: ``info["stop"] = "degenerate"`` (a path that reaches
-    ``max_active``, ``tol``, ``min_lambda`` or lam = 0 does not).
+    NaN/inf or mismatched shapes raise ValueError naming the array.
+
+    The path ends at lam = 0 (event ``"zero_lambda"``) at the first knot whose lam
+    is at most 1e-12 ||y|| times the largest norm of an inactive column, where their
+    correlations are rounding (y in the span of the active columns), not at
+    scikit-learn's absolute floor (lam = 1.2e-7 times the row count, which stopped
+    the prior-scaled quickstart at 9e-9 lam_max with 213 active functions); the path
+    is the same for y and for y times any scale. When scikit-learn ends the path
+    early above that, the last step says why: ``info["stop"] = "unresolved_lambda"``
+    where lam rose at the last knot (its correlations, updated in place, no longer
+    resolve lam: scikit-learn's "early stopping"), else ``"degenerate"``; also
+    ``"degenerate"`` when scikit-learn set a column aside on the way (a Cholesky
+    pivot below 1e-7, an absolute test that a short column fails too), after which
+    its knots may be those of the problem without it. A path that reaches
+    ``max_active``, ``tol`` or ``min_lambda`` has none.
     """
     from sklearn.exceptions import ConvergenceWarning  # deferred: scikit-learn imports slowly
     from sklearn.linear_model import lars_path_gram
@@ -241,30 +298,50 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     # scikit-learn's Gram route mishandles zero and parallel columns: leave them out.
     keep = _distinct_columns(G)
     Gk, bk = G[np.ix_(keep, keep)], b[keep]
+    norms = np.sqrt(np.diag(G))
+    y_norm = np.sqrt(yty)
+    # scikit-learn's floor below every knot's zero test: _zero_knot ends the path
+    scale = _alpha_scale(_LARS_ZERO * y_norm * norms[keep].min(), rows)
+    alpha_min = (min_lambda or 0.0) / rows * scale
     while True:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
             alphas, _, coefs_kept = lars_path_gram(
-                bk, Gk, n_samples=rows, max_iter=max_iter, method="lasso",
-                alpha_min=(min_lambda or 0.0) / rows)
+                bk * scale, Gk, n_samples=rows, max_iter=max_iter, method="lasso",
+                alpha_min=alpha_min)
         coefs = np.zeros((n, coefs_kept.shape[1]))
-        coefs[keep] = coefs_kept
-        lams = alphas * rows
+        coefs[keep] = coefs_kept / scale
+        lams = alphas * rows / scale
+        # scikit-learn's own test: the path reached alpha_min (or came within its floor)
+        at_floor = alphas[-1] <= alpha_min + np.finfo(np.float32).eps
+        zero = _zero_knot(coefs, lams, norms, y_norm)
+        if zero is not None:  # what follows is rounding
+            coefs, lams, at_floor = coefs[:, : zero + 1], lams[: zero + 1], False
+            lams[zero] = 0.0
+        set_aside = _set_aside_knot(caught)
         sizes = (coefs != 0).sum(axis=0)
-        finished = len(lams) <= max_iter or lams[-1] <= (min_lambda or 0.0)
+        finished = len(lams) <= max_iter or at_floor or zero is not None
         if max_active is None or sizes.max() >= max_active or finished or max_iter >= 8 * n:
             break
         max_iter *= 2  # drops used up the knots: ask for more
 
     critical_knots = _critical(coefs, lams)
-    floor = min_lambda or 0.0
 
-    def stop_reached(k, active, rss):
-        """Did knot k reach a requested end (size, residual, lam)?"""
+    def requested(k, active, rss):
+        """Did knot k reach a requested end (size, residual, min_lambda)?"""
         return ((max_active is not None and len(active) >= max_active)
-                or (tol > 0 and np.sqrt(rss) <= tol * y_norm) or lams[k] <= floor * (1 + 1e-12))
+                or (tol > 0 and np.sqrt(rss) <= tol * y_norm)
+                or (min_lambda is not None and lams[k] <= min_lambda * (1 + 1e-12)))
+
+    def stop_reason(k):
+        """Why the path ended at its last knot k, short of a requested end (or None)."""
+        if set_aside is not None and set_aside <= k:
+            return "degenerate"  # the knots since may be those of fewer columns
+        if at_floor or lams[k] == 0:
+            return None
+        # lam rising at the last knot is scikit-learn's test that rounding swamps lam
+        return "unresolved_lambda" if k and lams[k] > lams[k - 1] else "degenerate"
     entry = EntryOrder(n)
-    y_norm = np.sqrt(yty)
     last = len(lams) - 1
     prev = np.zeros(n, dtype=bool)
     for k in range(len(lams)):
@@ -286,16 +363,15 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
             event = "zero_lambda" if lams[k] == 0 else "min_lambda" if \
                 min_lambda is not None and np.isclose(lams[k], min_lambda) else "end"
             index = -1
-        stop = stop_reached(k, active, rss) or k == last
+        done = requested(k, active, rss)
         critical = bool(critical_knots[k])
         info = {"event": event, "index": index, "critical": critical}
-        if k == last and not stop_reached(k, active, rss) and len(lams) <= max_iter:
-            # scikit-learn ended the path by itself above lam = 0 (degenerate active
-            # sets, rounding), saying so at most by a warning
-            info["stop"] = "degenerate"
+        if k == last and not done and len(lams) <= max_iter and stop_reason(k):
+            # scikit-learn ended the path by itself, saying so at most by a warning
+            info["stop"] = stop_reason(k)
         setup.step(active, xs, lam=float(lams[k]), rss=rss, info=info)
         prev = nz
-        if stop:
+        if done or k == last:
             break
     return setup.path
 
