@@ -235,6 +235,28 @@ def test_asp_stops_where_rounding_swamps_lambda():
     assert np.all(np.diff(path.lams) <= 0)
 
 
+@pytest.mark.parametrize("case", ["duplicates", "low_rank"])
+def test_asp_ends_at_lambda_zero_once_the_active_set_spans_the_columns(case):
+    # Once the active set spans every column (the rank of duplicated or dependent columns),
+    # no column can bind before lam = 0; ASP went on to breakpoints made of rounding, at
+    # ~1e-16 lam_max, and ended "unresolved_lambda" there
+    rng = np.random.default_rng(6 if case == "duplicates" else 50)
+    B = rng.standard_normal((20 if case == "duplicates" else 10, 8))
+    if case == "duplicates":   # a prior makes each pair parallel, of different lengths
+        A, prior = np.column_stack([B, B]), np.linspace(1, 5, 16)
+        y = B[:, :2] @ [1.0, -2.0] + 0.01 * rng.standard_normal(20)
+    else:
+        A, prior = B @ rng.standard_normal((8, 16)), None
+        y = B @ rng.standard_normal(8)
+    path = asp(A, y, prior=prior)
+    last = path.steps[-1]
+    assert last.info == {"event": "zero_lambda", "index": -1} and last.lam == 0
+    assert last.n_active == np.linalg.matrix_rank(A) == 8
+    assert np.all(path.lams[1:-1] > 1e-12 * path.lams[0])
+    rms = np.sqrt(np.mean((y - A @ np.linalg.lstsq(A, y, rcond=None)[0]) ** 2))
+    assert last.train_error == pytest.approx(rms, rel=1e-9, abs=1e-12)
+
+
 def test_cd_and_ista_at_lambda_match_the_lasso_path():
     A, y, _ = random_problem()
     knots = asp(A, y).lams
