@@ -610,6 +610,26 @@ def test_lars_ends_at_lambda_zero_once_the_fit_is_exact():
         assert last.train_error == pytest.approx(ref.train_error, rel=1e-6, abs=1e-9 * np.sqrt(y @ y))
 
 
+@pytest.mark.parametrize("noise", [0.3, 1e-5])
+def test_a_long_column_orthogonal_to_the_data_changes_no_path(noise):
+    # a_40 (norm 1e8) is orthogonal to y and to every other column: its correlation is 0,
+    # computed to ~eps 1e8 ||y||, and it must never enter. Neither may its norm set the
+    # scale at which the other columns' knots count as zero
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((60, 40))
+    y = A[:, :5] @ np.ones(5) + noise * rng.standard_normal(60)
+    h = rng.standard_normal(60)
+    Ay = np.column_stack([A, y])
+    h -= Ay @ np.linalg.lstsq(Ay, h, rcond=None)[0]
+    long = np.column_stack([A, 1e8 * h / np.linalg.norm(h)])
+    for solve in (lars_lasso, asp):
+        ref, path = solve(A, y), solve(long, y)
+        assert len(path) == len(ref) and path.sizes.max() == 40
+        assert path.steps[-1].lam == 0 and path.steps[-1].info["event"] == "zero_lambda"
+        assert "stop" not in path.steps[-1].info
+        np.testing.assert_allclose(path.lams, ref.lams, rtol=1e-9, atol=1e-12 * ref.lams[0])
+
+
 @pytest.mark.parametrize("name", list(SOLVERS))
 def test_a_problem_built_directly_is_checked_too(name):
     A, y, _ = random_problem()
