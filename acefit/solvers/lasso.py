@@ -191,8 +191,10 @@ def _zero_knot(coefs: np.ndarray, lams: np.ndarray, scales: np.ndarray, reach: f
     goes on far below eps lam_max. ``scales`` are ||a_j|| ||y||; a knot where the
     support does not change is not tested, and the last knot is compared with ``reach``.
     """
-    nz = coefs != 0
-    moving = np.where(nz[:, :-1] != nz[:, 1:], scales[:, None], 0.0).max(axis=0, initial=0.0)
+    order = np.argsort(-scales, kind="stable")  # longest first: the first change is the longest
+    nz = (coefs != 0)[order]
+    changes = nz[:, :-1] != nz[:, 1:]  # booleans, not a float copy of the path
+    moving = np.where(changes.any(axis=0), scales[order][changes.argmax(axis=0)], 0.0)
     zero = np.flatnonzero(lams[1:] <= np.append(_LARS_ZERO * moving[1:], reach))
     return int(zero[0]) + 1 if zero.size else None
 
@@ -314,7 +316,8 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
                 bk * scale, Gk, n_samples=rows, max_iter=max_iter, method="lasso",
                 alpha_min=alpha_min)
         coefs = np.zeros((n, coefs_kept.shape[1]))
-        coefs[keep] = coefs_kept / scale
+        coefs[keep] = coefs_kept
+        coefs /= scale  # exact: a power of two
         lams = alphas * rows / scale
         # scikit-learn's own test: the path reached alpha_min (or came within its floor)
         at_floor = alphas[-1] <= alpha_min + np.finfo(np.float32).eps
