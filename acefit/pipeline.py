@@ -86,9 +86,10 @@ _PIPELINE_KEYS = {"name", "label", "prior", "debias", "debias_every", "tsvd_trun
 
 _STOP_REASONS = {
     "unresolved_lambda": "rounding no longer resolves λ on this system (numerically "
-                         "rank-deficient; see acefit.solvers.asp)",
+                         "rank-deficient; see acefit.solvers.asp, acefit.solvers.lasso.lars_lasso)",
     "stalled": "more breakpoints at one λ than columns (ties that rounding decides)",
-    "degenerate": "scikit-learn's LARS met a degenerate active set (rounding)",
+    "degenerate": "scikit-learn's LARS set an active column aside as dependent on the others "
+                  "(rounding); asp goes on where it stops",
     "max_iter": "the iteration limit (max_iter) was reached before ARD converged",
     "exact_fit": "the model fits the data exactly (to rounding): ARD's noise precision has no "
                  "finite optimum",
