@@ -407,8 +407,8 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
     err = capsys.readouterr().err
     assert f"cannot read configurations from {garbage}: " in err and "(run with" not in err
     empty = tmp_path / "empty.xyz"
-    empty.write_text("")
-    assert cli_validate(empty, tmp_path / "out") == EXIT_ERROR
+    empty.write_text("")    # nothing was run: exit 2, as fit's empty data file
+    assert cli_validate(empty, tmp_path / "out") == EXIT_CONFIG
     err = capsys.readouterr().err
     assert f"no configurations in {empty}: the file is empty" in err and "(run with" not in err
     assert cli_validate(tmp_path / "none.xyz", tmp_path / "out") == EXIT_CONFIG
@@ -518,12 +518,3 @@ def test_only_an_interrupted_fit_is_told_to_resume(monkeypatch, capsys, argv, re
                    else "acefit: interrupted\n")
 
 
-
-def test_cli_names_an_empty_structures_file_as_a_bad_command_line(cli_validate, tmp_path,
-                                                                    capsys):
-    # exit 2, as fit does for an empty data file: nothing was run (it exited 1)
-    empty = tmp_path / "empty.xyz"
-    empty.write_text("")
-    assert cli_validate(empty, tmp_path / "out") == EXIT_CONFIG
-    assert f"no configurations in {empty}" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
