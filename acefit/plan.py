@@ -51,9 +51,17 @@ DENSE_SQUARES = {"blr": 7.0, "tsvd": 7.0, "qr": 8.0, "rrqr": 3.0, "ard": 5.0}
 SPARSE_SQUARES = {"asp": 2.5, "omp": 2.5, "ard_path": 2.5, "ista": 2.0, "lars": 4.0,
                   "cd": 4.0}
 SPARSE_PER_ACTIVE = 4.0
-#: Checkpoints per active function of a path (measured: asp 3.3 on a 1698-function
-#: fit, ard_path 1.5 on Zuo Mo; one per function for omp).
-STEPS_PER_ACTIVE = {"asp": 3.0, "lars": 3.0, "ard_path": 1.5, "omp": 1.0}
+#: Checkpoints per active function of a path, its zero model besides, measured: asp 2.0,
+#: 2.4, 2.4 and 3.2 on the quickstart (n = 676) at max_active 100, 200, 300 and none, 2.7
+#: on a 1698-function fit at 850 (3.3 in session 32), 1.7 on a 230-function fit at 40;
+#: lars 2.0 (quickstart, 100), and 2.45 per function reached on a path that ended early
+#: (degenerate, at 213 of 300); ard_path 1.05-1.2 (quickstart, 100 and 300), 1.5 on Zuo
+#: Mo; omp 1.
+STEPS_PER_ACTIVE = {"asp": 2.5, "lars": 2.0, "ard_path": 1.25, "omp": 1.0}
+#: Steps of a λ grid (cd, ista) with a ``max_active``, in units of the grid's ``n_lams``:
+#: the grid goes on below its end until the path has that many functions (quickstart,
+#: n_lams 100: 174-262 steps for max_active 100 and 300).
+GRID_EXTENSION = 2.0
 
 
 def row_counts(configs, weights) -> tuple[dict, dict]:
@@ -82,28 +90,41 @@ def _fitted_sizes(spec: dict, n: int) -> list:
         return spec["subbasis_sizes"]
     sizes = spec.get("sizes")
     if isinstance(sizes, int):      # that many nested sub-bases, the full basis last
-        return [n] * sizes
+        from acefit.solvers.apriori import nested_sizes
+
+        return [int(s) for s in nested_sizes(n, sizes)]
     return [min(int(s), n) for s in sizes] if sizes else [n]
 
 
 def checkpoint_count(spec: dict, n: int) -> int:
     """About how many checkpoints the solver ``spec`` (a config's entry) writes for a basis
-    of ``n`` functions: per active function of a path (``STEPS_PER_ACTIVE``; ASP and LARS
-    also step at every exit, so their count is an estimate), one per λ of a grid (cd,
-    ista), one per sub-basis and λ or rtol of a dense solver; a de-biased path only
-    every ``debias_every``-th size."""
+    of ``n`` functions.
+
+    A dense solver writes one per sub-basis and ``lam`` (qr), ``rtol`` or ``lam`` (rrqr),
+    ``rtol`` (tsvd) or target size (ard): exactly that many (fewer with ``patience``). A
+    path writes its zero model and ``STEPS_PER_ACTIVE`` per active function up to
+    ``max_active`` (at most ``max_steps`` or ``max_iter`` moves; it may end early), a λ
+    grid (cd, ista) ``n_lams`` steps, or ``GRID_EXTENSION`` times as many with a
+    ``max_active``, which extends the grid until it is reached; those counts are
+    estimates. A path de-biased every k-th size keeps the first step of each size that is
+    a multiple of k (the zero model too) and its last.
+    """
     name = spec["name"]
+    if name in DENSE_SQUARES:
+        key = "lam" if name == "qr" or (name == "rrqr" and spec.get("rtol") is None) else "rtol"
+        return len(_fitted_sizes(spec, n)) * _listed(spec.get(key))
     k = min(spec.get("max_active") or n, n)
     if name in STEPS_PER_ACTIVE:
-        steps = STEPS_PER_ACTIVE[name] * k
-    elif name in SPARSE_SQUARES:                     # a λ grid
-        steps = spec.get("n_lams", 100)
-    else:
-        values = spec.get("rtol") if name in ("rrqr", "tsvd") else spec.get("lam")
-        steps = len(_fitted_sizes(spec, n)) * _listed(values)
-    if spec.get("debias", "none") != "none":
-        steps /= spec.get("debias_every", 1)
-    return int(np.ceil(steps)) + 1
+        steps = STEPS_PER_ACTIVE[name] * k + 1
+        cap = spec.get("max_steps" if name == "asp" else "max_iter")
+        if cap is not None and name != "lars":      # lars asks for more knots as it needs
+            steps = min(steps, cap + 1)
+    else:                                           # a λ grid
+        steps = spec.get("n_lams", 100) * (GRID_EXTENSION if spec.get("max_active") else 1)
+    every = spec.get("debias_every", 1)
+    if spec.get("debias", "none") != "none" and every > 1:
+        steps = min(steps, k // every + 1 + (k % every != 0))
+    return int(np.ceil(steps))
 
 
 def solver_memory(spec: dict, n: int) -> tuple[int, str]:
