@@ -1,7 +1,7 @@
 """Peak memory of an ``acefit fit`` run, stage by stage, against its ``--plan`` estimate.
 
-The fit runs in this process (``acefit.pipeline.run_fit``; one assembly worker, as the
-configs here set it), and the pipeline's stages (data, basis and checks, assembly, each
+The fit runs in this process (``acefit.pipeline.run_fit``; its assembly workers, when
+``parallel.workers`` is above 1, are processes of their own), and the pipeline's stages (data, basis and checks, assembly, each
 solver path, errors, export, test resolution, per-element errors, report) are marked by
 wrapping their functions. Each stage's peak resident set size is the kernel's high-water
 mark (``VmHWM``), reset at the stage's start (``/proc/self/clear_refs``, Linux): exact,
@@ -9,11 +9,15 @@ where a sampling thread misses the peaks inside LAPACK calls that hold the GIL (
 SVD: 1.7 GiB sampled, 2.4 GiB held, on Zuo Mo). With ``--tracemalloc`` the peak of the
 memory Python and numpy allocate is also taken per stage (it slows the data reading;
 numba's own allocations are not traced). Printed: per stage the RSS at its start, its
-peak and its end, the run's peak (``ru_maxrss``), and the plan's estimate.
+peak and its end, the run's peak (``ru_maxrss``), and the plan's estimate; with
+``parallel.workers`` above 1, each assembly worker's peak RSS (its ``VmHWM``, sampled).
 
 Usage (from the repository root)::
 
     python scripts/bench_memory.py configs/quickstart.yaml --out /tmp/mem_qs
+    python scripts/bench_memory.py configs/quickstart.yaml --out /tmp/mem_qs2 \
+        --set parallel.workers=2 --set 'solvers=[{name: rrqr, rtol: 1.0e-6}]'
+    acefit init datasets/quickstart/train.xyz --test datasets/quickstart/test.xyz -o big.yaml
     python scripts/bench_memory.py big.yaml --out /tmp/mem_big --set output.cache=/tmp/c
     python scripts/bench_memory.py configs/quickstart.yaml --plan-only
 """
@@ -23,8 +27,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import resource
 import sys
+import threading
 import time
 import tracemalloc
 
@@ -36,12 +42,49 @@ STAGES = {   # acefit.pipeline function -> stage name (run_solver: its spec's la
 }
 
 
-def _status(key: str) -> int:
-    with open("/proc/self/status") as fh:
+def _status(key: str, pid="self") -> int:
+    with open(f"/proc/{pid}/status") as fh:
         for line in fh:
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     raise KeyError(key)
+
+
+class Workers:
+    """The peak RSS of this process' descendants (the assembly workers), sampled from their
+    own high-water marks (``VmHWM``: exact up to the last sample before a worker ends)."""
+
+    def __init__(self, every=0.05):
+        self.peaks, self.every = {}, every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _descendants(pid):
+        try:
+            kids = [int(k) for tid in os.listdir(f"/proc/{pid}/task")
+                    for k in open(f"/proc/{pid}/task/{tid}/children").read().split()]
+        except OSError:
+            return []
+        return kids + [d for k in kids for d in Workers._descendants(k)]
+
+    def _watch(self):
+        while not self.done.wait(self.every):
+            for pid in self._descendants(os.getpid()):
+                with contextlib.suppress(OSError, KeyError):
+                    if pid not in self.peaks:      # multiprocessing's helper is no worker
+                        with open(f"/proc/{pid}/cmdline") as fh:
+                            helper = "resource_tracker" in fh.read()
+                        self.peaks[pid] = None if helper else 0
+                    if self.peaks[pid] is not None:
+                        self.peaks[pid] = max(self.peaks[pid], _status("VmHWM", pid))
+
+    def stop(self) -> list:
+        self.done.set()
+        self.thread.join()
+        # a worker imports numpy and acefit; below that, a process caught as it started
+        return [v for v in self.peaks.values() if v and v > 32 * 2**20]
 
 
 def _rss() -> int:
@@ -132,9 +175,11 @@ def main(argv=None):
     _wrap(acefit.report, "build_report", recorder)
     if args.tracemalloc:
         tracemalloc.start()
+    workers = Workers()
     t = time.perf_counter()
     pipeline.run_fit(cfg, force=True, progress=False)
     wall = time.perf_counter() - t
+    worker_peaks = workers.stop()
     # ru_maxrss is reset with VmHWM: the run's peak is the largest stage's
     peak = max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
                + [row["peak_rss"] for row in recorder.rows])
@@ -150,9 +195,15 @@ def main(argv=None):
         print(line)
     print(f"peak RSS: {_mib(peak).strip()} MiB; the plan's estimate: "
           f"{_mib(estimate['memory']['peak']).strip()} MiB")
+    if worker_peaks:
+        worker = estimate["memory"]["worker"]
+        print(f"assembly workers' peak RSS: {', '.join(_mib(v).strip() for v in worker_peaks)} "
+              f"MiB; the plan's estimate: "
+              f"{'-' if worker is None else _mib(worker['bytes']).strip()} MiB each")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"stages": recorder.rows, "peak_rss": peak, "base_rss": base,
+                       "worker_peak_rss": worker_peaks,
                        "imported_rss": imported, "plan": estimate}, fh, indent=1, default=str)
     return 0
 
