@@ -9,13 +9,14 @@ assembles nothing.
 
 The peak memory (:func:`memory_estimate`) is the largest of the stages' sums: what stays
 held (R, the validation and test rows, the checkpoints' coefficients) plus what the stage
-itself holds: the assembly R twice, or the validation and test rows as they are built;
-each solver its working set (the Gram matrix and a scaled copy of R for a path, an SVD
-of n x n for BLR: about 7 R); the errors stage every checkpoint's coefficients again, a
-block of training rows and its predictions. The coefficients per solver were measured on
-reduced problems of 800 and 1600 functions (tracemalloc), the fixed overhead
-(interpreter, libraries, compiled kernels) on the quickstart and a 1698-function fit;
-docs/benchmarks.md, "Memory of a fit", has the measurements and the commands.
+itself holds: the assembly R twice (three times while it merges the parts of several
+workers), or the validation and test rows as they are built; each solver its working
+set (the Gram matrix and a scaled copy of R for a path, an SVD of n x n for BLR: about
+7 R); the errors stage every checkpoint's coefficients again, a block of training rows
+and its predictions. The coefficients per solver were measured on reduced problems of
+800 and 1600 functions (tracemalloc), the overhead (interpreter, libraries, compiled
+kernels, freed memory the process keeps) on the quickstart, a 1698-function fit and Zuo
+Mo; docs/benchmarks.md, "Memory of a fit", has the measurements and the commands.
 """
 
 from __future__ import annotations
@@ -30,10 +31,24 @@ __all__ = ["plan", "plan_text", "row_counts", "memory_estimate", "solver_memory"
            "checkpoint_count"]
 
 #: The fit's process besides its arrays: interpreter, numpy/scipy/numba/ASE, the compiled
-#: kernels, the configurations, and the assembly's memory freed but not returned to the
-#: system (RSS at the start of the errors stage less the arrays held then: 292 MiB on the
-#: quickstart, 342 on a 1698-function fit and on Zuo Mo's 5317).
-OVERHEAD_BYTES = 320 * 2**20
+#: kernels and the configurations (RSS at the start of the errors stage less the arrays
+#: held then: 233-239 MiB on the quickstart, n = 676, with one worker) ...
+BASE_BYTES = 224 * 2**20
+#: ... and the n x n arrays of the assembly and the solvers, freed but kept in the heap:
+#: glibc hands a freed block back to the system only from its mmap threshold on, which
+#: rises to 32 MiB. Six R, at most 120 MiB: the overhead of a 1698-function fit and of Zuo
+#: Mo's 5317 functions, 343 and 342 MiB, against the quickstart's 239.
+RETAINED_SQUARES = 6
+RETAINED_BYTES = 120 * 2**20
+#: Libraries only some fits import: scikit-learn (lars, cd), 89 MiB of RSS, and
+#: dask.distributed with its local cluster in the fit's process (the quickstart with two
+#: assembly workers: 24 MiB more at the errors stage than with one).
+SKLEARN_BYTES = 89 * 2**20
+DASK_BYTES = 24 * 2**20
+#: A local assembly worker besides its arrays: interpreter, libraries, kernels, its part
+#: of the configurations (peak RSS less R: 216 MiB on the quickstart, 218 MiB on a
+#: 1698-function fit, two workers).
+WORKER_BYTES = 216 * 2**20
 #: The errors stage's records of one checkpoint (nested dicts of every set and group).
 CHECKPOINT_RECORD_BYTES = 20 * 2**10
 #: Arrays of one batch's predictions alive at once in the errors stage (residuals, their
@@ -150,10 +165,21 @@ def solver_memory(spec: dict, n: int) -> tuple[int, str]:
                              else f"{DENSE_SQUARES[name]:g} s^2 + 2 n·s, s = {s}")
 
 
+def overhead_bytes(n: int, solvers, parallel: bool = False) -> int:
+    """The fit's process besides its arrays, for a basis of ``n`` functions and the
+    config's ``solvers``, with a Dask cluster for the assembly (``parallel``) or not:
+    ``BASE_BYTES``, the freed n x n arrays the heap keeps (``RETAINED_SQUARES`` R, at
+    most ``RETAINED_BYTES``), scikit-learn's import for lars and cd, Dask's."""
+    retained = min(RETAINED_SQUARES * 8 * n * n, RETAINED_BYTES)
+    sklearn = any(spec["name"] in ("lars", "cd") for spec in solvers)
+    return BASE_BYTES + retained + SKLEARN_BYTES * sklearn + DASK_BYTES * parallel
+
+
 def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solvers,
-                    *, rows_kept: bool = True, largest_config_rows: int = 0) -> dict:
-    """The fit's peak resident memory, stage by stage, in one process (one assembly
-    worker; more workers are processes of their own).
+                    *, rows_kept: bool = True, largest_config_rows: int = 0,
+                    workers: int = 1, remote: bool = False) -> dict:
+    """The fit's peak resident memory, stage by stage, in its own process, and that of
+    each local assembly worker.
 
     Parameters
     ----------
@@ -169,22 +195,35 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
         block built from its configurations' rows: twice its size).
     largest_config_rows : int
         Rows of the largest training configuration (a block holds at least one).
+    workers : int
+        Local assembly workers (1: the assembly runs in the fit's process). More write
+        the kept training rows in as many parts, and a block read back holds one part's
+        rows at most; the rows evaluated again are evaluated in the workers.
+    remote : bool
+        The workers are a ``parallel.scheduler``'s (``workers`` is then ignored).
 
     Returns
     -------
     dict
-        ``overhead`` (``OVERHEAD_BYTES``), ``checkpoints`` (:func:`checkpoint_count`
+        ``overhead`` (:func:`overhead_bytes`), ``checkpoints`` (:func:`checkpoint_count`
         summed), ``stages``: a list of ``{"stage", "bytes", "scales"}``, each stage's
         peak with the overhead and the arrays held through it; ``peak``: their maximum,
-        and ``peak_stage``.
+        and ``peak_stage``; ``worker``: each local worker's peak, ``{"bytes", "scales"}``
+        (None without them).
     """
     f = 8      # bytes per float
+    parallel = remote or workers > 1
+    overhead = overhead_bytes(n, solvers, parallel)
     R, val, test = f * n * n, f * n * val_rows, f * n * test_rows
-    held = OVERHEAD_BYTES + R + val + test
-    stages = [{"stage": "assembly", "bytes": OVERHEAD_BYTES + max(
-        2 * R, R + val + test + max(val, test)),
-        "scales": "R twice (2 n^2), or R and the validation and test rows, the larger "
-                  "twice as built"}]
+    held = overhead + R + val + test
+    # a merge of the workers' parts holds the merged factor, a part's as Dask received it
+    # and its aligned copy; an assembly in this process the factor and R copied out of it
+    factors = ("R three times (3 n^2: the merged factor, a part's as received, its copy)"
+               if parallel else "R twice (2 n^2)")
+    stages = [{"stage": "assembly", "bytes": overhead + max(
+        (3 if parallel else 2) * R, R + val + test + max(val, test)),
+        "scales": f"{factors}, or R and the validation and test rows, the larger twice "
+                  f"as built"}]
     done = 0      # checkpoints of the paths before, read back and held
     for spec in solvers:
         work, scale = solver_memory(spec, n)
@@ -194,19 +233,37 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
                        "scales": f"{scale}; the validation rows again; the coefficients "
                                  f"of ~{done + k} checkpoints so far"})
         done += k
-    block = min(train_rows, max(int(BLOCK_FLOATS // max(n, 1)), largest_config_rows))
-    errors = (f * n * block * (1 if rows_kept else 2)
-              + f * PREDICTION_COPIES * block * min(BATCH, max(done, 1)))
+    # a block holds whole configurations of one local worker's part (rows kept on disk
+    # or evaluated again), at most BLOCK_FLOATS entries, at least one configuration
+    part = train_rows if remote else -(-train_rows // workers)
+    block = min(max(int(BLOCK_FLOATS // max(n, 1)), largest_config_rows),
+                max(part, largest_config_rows), train_rows)
+    # its rows (built twice when evaluated again) and its predictions
+    rows_work = (f * n * block * (1 if rows_kept else 2)
+                 + f * PREDICTION_COPIES * block * min(BATCH, max(done, 1)))
+    in_workers = parallel and not rows_kept
+    # the workers' errors come back as records: a part's, their merge and the results
+    records = done * CHECKPOINT_RECORD_BYTES * (3 if in_workers else 1)
+    where = ("the training rows evaluated in the workers, their records of errors thrice"
+             if in_workers else
+             f"{block} training rows x n at a time" + ("" if rows_kept else ", built twice")
+             + f", and {PREDICTION_COPIES} x their predictions of {min(BATCH, max(done, 1))} "
+               f"checkpoints")
     stages.append({"stage": "errors",
-                   "bytes": held + 2 * f * n * done + done * CHECKPOINT_RECORD_BYTES + errors,
+                   "bytes": held + 2 * f * n * done + records + (0 if in_workers else rows_work),
                    "scales": f"the coefficients of ~{done} checkpoints twice, and their "
-                             f"errors; {block} training rows x n at a time"
-                             + ("" if rows_kept else ", built twice")
-                             + f", and {PREDICTION_COPIES} x their predictions of {BATCH} "
-                               f"checkpoints"})
+                             f"errors; {where}"})
     top = max(stages, key=lambda st: st["bytes"])
-    return {"overhead": OVERHEAD_BYTES, "checkpoints": done, "stages": stages,
-            "peak": top["bytes"], "peak_stage": top["stage"]}
+    worker = None
+    if parallel and not remote:
+        errors = f * n * done + rows_work + done * CHECKPOINT_RECORD_BYTES
+        worker = {"bytes": WORKER_BYTES + max(f * (n + 1) ** 2, errors if in_workers else 0),
+                  "scales": "R of its part" + (
+                      f"; in the errors stage the coefficients of ~{done} checkpoints, "
+                      f"{block} training rows x n built twice, their predictions and errors"
+                      if in_workers else "")}
+    return {"overhead": overhead, "checkpoints": done, "stages": stages,
+            "peak": top["bytes"], "peak_stage": top["stage"], "worker": worker}
 
 
 def plan(cfg: dict) -> dict:
@@ -230,6 +287,7 @@ def plan(cfg: dict) -> dict:
         ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept);
         ``workers``: ``parallel.workers``; ``memory``: :func:`memory_estimate`.
     """
+    from acefit.assembly import default_workers
     from acefit.design import row_count
     from acefit.pipeline import (all_subbasis_masks, basis_summary, build_basis,
                                  check_against_data, load_data, weight_table)
@@ -252,7 +310,9 @@ def plan(cfg: dict) -> dict:
     rows_kept = not remote and 8 * n * sum(train_all.values()) <= limit
     memory = memory_estimate(n, sum(val.values()), sum(test.values()),
                              sum(train_all.values()), solvers, rows_kept=rows_kept,
-                             largest_config_rows=max(map(row_count, data.train), default=0))
+                             largest_config_rows=max(map(row_count, data.train), default=0),
+                             workers=cfg["parallel"]["workers"] or default_workers(),
+                             remote=remote)
     return {
         "run": cfg["name"],
         "configs": {k: len(v) for k, v in splits.items()},
@@ -320,15 +380,15 @@ def memory_text(p: dict) -> list:
     mem = p["memory"]
     lines = [f"- peak memory: about {_size(mem['peak'], True)} in the fit's process, in stage "
              f"'{mem['peak_stage']}' (with {_size(mem['overhead'], True)} of interpreter, "
-             f"libraries and kernels; an estimate, 0.9-1.2x the peaks measured). Per stage, "
-             f"with what it scales (n = {p['basis']['n_functions']} functions):"]
+             f"libraries, kernels and freed memory the process keeps; an estimate, "
+             f"0.95-1.1x the peaks measured). Per stage, with what it scales "
+             f"(n = {p['basis']['n_functions']} functions):"]
     lines += [f"  - {st['stage']}: {_size(st['bytes'], True)} ({st['scales']})"
               for st in mem["stages"]]
-    workers = p.get("workers")
-    if not p["remote_workers"] and workers != 1:
-        n = p["basis"]["n_functions"]
+    worker = mem.get("worker")
+    if worker is not None:
+        workers = p.get("workers")
         lines.append(f"  - {workers or 'each of the'} assembly worker process(es) "
-                     f"{'each ' if workers else ''}hold about "
-                     f"{_size(OVERHEAD_BYTES + 8 * (n + 1) ** 2, True)} more (R of its part), "
-                     f"while this process merges the parts (3 n^2)")
+                     f"{'each ' if workers else ''}hold about {_size(worker['bytes'], True)} "
+                     f"more ({worker['scales']})")
     return lines
