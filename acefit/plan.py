@@ -27,8 +27,8 @@ from acefit.assembly import BLOCK_FLOATS
 from acefit.checkpoint_errors import BATCH
 from acefit.design import ROW_KINDS
 
-__all__ = ["plan", "plan_text", "row_counts", "memory_estimate", "solver_memory",
-           "checkpoint_count"]
+__all__ = ["plan", "plan_text", "row_counts", "memory_estimate", "overhead_bytes",
+           "solver_memory", "checkpoint_count"]
 
 #: The fit's process besides its arrays: interpreter, numpy/scipy/numba/ASE, the compiled
 #: kernels and the configurations (RSS at the start of the errors stage less the arrays
