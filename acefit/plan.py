@@ -69,10 +69,10 @@ SPARSE_PER_ACTIVE = 4.0
 #: Checkpoints per active function of a path, its zero model besides, measured: asp 2.0,
 #: 2.4, 2.4 and 3.2 on the quickstart (n = 676) at max_active 100, 200, 300 and none, 2.7
 #: on a 1698-function fit at 850 (3.3 in session 32), 1.7 on a 230-function fit at 40;
-#: lars 2.0 (quickstart, 100), and 2.45 per function reached on a path that ended early
-#: (degenerate, at 213 of 300); ard_path 1.05-1.2 (quickstart, 100 and 300), 1.5 on Zuo
-#: Mo; omp 1.
-STEPS_PER_ACTIVE = {"asp": 2.5, "lars": 2.0, "ard_path": 1.25, "omp": 1.0}
+#: lars, the same lasso path at its knots, 2.0 and 2.4 (quickstart, 100 and 300), 2.6 per
+#: function reached to the full basis (ends at 488); ard_path 1.1-1.2 (quickstart, 100
+#: and 300), 1.5 on Zuo Mo; omp 1.
+STEPS_PER_ACTIVE = {"asp": 2.5, "lars": 2.5, "ard_path": 1.25, "omp": 1.0}
 #: Steps of a λ grid (cd, ista) with a ``max_active``, in units of the grid's ``n_lams``:
 #: the grid goes on below its end until the path has that many functions (quickstart,
 #: n_lams 100: 174-262 steps for max_active 100 and 300).

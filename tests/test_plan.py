@@ -151,8 +151,8 @@ def test_each_solver_writes_the_checkpoints_counted(tmp_path):
     :func:`checkpoint_count`: the dense solvers' counts exactly (one per sub-basis and
     value: qr's lam list, rrqr's lam list, tsvd's rtol list on totaldegrees sub-bases,
     blr's sizes, ard's targets), a de-biased path's kept sizes exactly, and the paths' and
-    grids' estimates within 0.8-1.6x (they were 1.75x for asp, 4x for LARS to the full
-    basis, 2x for a grid extended to max_active)."""
+    grids' estimates within 0.8-1.6x (the counts before were 1.75x for asp, and half for a
+    grid extended to max_active)."""
     from test_cli import QUICKSTART, tiny_config
     from threadpoolctl import threadpool_limits
 
