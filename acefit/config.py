@@ -29,6 +29,8 @@ from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extxyz_group,
                          extxyz_reading, reading_in_words)
 from acefit.elements import pair_name
+from acefit.solvers.ista import LOSSES, ista
+from acefit.solvers.lasso import cd_lasso
 
 __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "apply_override",
            "read_yaml", "yaml_problem", "render_markdown", "close_match",
@@ -953,14 +955,29 @@ def _solver(doc, **keys):
 _MIN_LAMBDA = {"min_lambda": Key(Nullable(Float(0)), None, "Stop the path at this λ "
                                   "(null: no limit).")}
 _RES_TOL = {"tol": Key(Float(0), 0.0, "Stop once the residual norm ‖r‖ ≤ tol·‖y‖.")}
-_GRID = {
-    "n_lams": Key(Int(2), 100, "Number of λ values on the geometric grid from λ_max."),
-    "lam_ratio": Key(Float(0, 1, lo_open=True, hi_open=True), 1e-3,
-                     "Smallest λ of the grid as a fraction of λ_max; with max_active the "
-                     "grid goes on below it, at the same ratio per step, until max_active, "
-                     "a factor min(lam_ratio, 1e-3) in λ without a new function, or "
-                     "min_lambda (default 1e-12 λ_max)."),
-}
+def _defaults(function) -> dict:
+    """The keyword defaults of a solver function: its config keys default to them (one
+    set of defaults, in the function's signature)."""
+    import inspect
+
+    return {name: p.default for name, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _grid(defaults: dict) -> dict:
+    """The λ-grid keys of cd and ista, with the defaults of the solver's function."""
+    return {
+        "n_lams": Key(Int(2), defaults["n_lams"], "Number of λ values on the geometric grid "
+                      "from λ_max."),
+        "lam_ratio": Key(Float(0, 1, lo_open=True, hi_open=True), defaults["lam_ratio"],
+                         "Smallest λ of the grid as a fraction of λ_max; with max_active the "
+                         "grid goes on below it, at the same ratio per step, until max_active, "
+                         "a factor min(lam_ratio, 1e-3) in λ without a new function, or "
+                         "min_lambda (default 1e-12 λ_max)."),
+    }
+
+
+_CD, _ISTA = _defaults(cd_lasso), _defaults(ista)
 _SCALAR_OR_LIST = Either(options=(Float(0), ListOf(Float(0), min_len=1)))
 _POSITIVE_OR_LIST = Either(options=(Float(0, lo_open=True),
                                     ListOf(Float(0, lo_open=True), min_len=1)))
@@ -977,16 +994,31 @@ _SOLVER_VARIANTS = {
                     max_iter=Key(Nullable(Int(1)), None, "Number of knots to compute "
                                  "(null: enough for max_active).")),
     "cd": _solver("Coordinate-descent lasso on a geometric λ grid, warm-started.",
-                  **_MAX_ACTIVE, **_MIN_LAMBDA, **_GRID, **_RES_TOL, **_DEBIAS,
-                  cd_tol=Key(Float(0, lo_open=True), 1e-10, "Duality-gap tolerance."),
-                  max_iter=Key(Int(1), 10_000, "Maximal sweeps per λ.")),
+                  **_MAX_ACTIVE, **_MIN_LAMBDA, **_grid(_CD), **_RES_TOL, **_DEBIAS,
+                  cd_tol=Key(Float(0, lo_open=True), _CD["cd_tol"], "Duality-gap tolerance."),
+                  max_iter=Key(Int(1), _CD["max_iter"], "Maximal sweeps per λ.")),
     "ista": _solver("ISTA / FISTA proximal gradient on a geometric λ grid, warm-started.",
-                    **_MAX_ACTIVE, **_MIN_LAMBDA, **_GRID, **_RES_TOL, **_DEBIAS,
-                    accelerate=Key(Bool(), True, "FISTA momentum with adaptive restart "
-                                   "(false: plain ISTA)."),
-                    kkt_tol=Key(Float(0, lo_open=True), 1e-8, "Stop iterating when the "
-                                "gradient mapping is at most kkt_tol·λ_max."),
-                    max_iter=Key(Int(1), 20_000, "Iteration limit per λ.")),
+                    **_MAX_ACTIVE, **_MIN_LAMBDA, **_grid(_ISTA), **_RES_TOL, **_DEBIAS,
+                    loss=Key(Str(choices=LOSSES), _ISTA["loss"], "The data term: "
+                             "`least_squares` ½‖r‖², or `huber`, a non-quadratic loss for ISTA "
+                             "(Flaschel et al. §3.3-3.4): ½r² for a weighted residual r within "
+                             "±delta, growing linearly (slope delta) beyond, so that a few "
+                             "outlying labels pull the fit less. Huber acts on the rows, not "
+                             "on the reduced system: the path runs on the dense weighted "
+                             "training rows (read from the cache, else evaluated again), held "
+                             "in memory while the path runs (8·m·n bytes, twice with `prior`), "
+                             "at most output.train_rows_gib. The steps' training error and "
+                             "`debias` stay least squares."),
+                    delta=Key(Nullable(Float(0, lo_open=True)), _ISTA["delta"], "With "
+                              "`loss: huber` (required; an error otherwise): the residual "
+                              "beyond which the loss grows linearly, in the units of the "
+                              "weighted residuals (weight × label error, e.g. 0.1 for force "
+                              "errors of 0.1 eV/Å at weight 1)."),
+                    accelerate=Key(Bool(), _ISTA["accelerate"], "FISTA momentum with adaptive "
+                                   "restart (false: plain ISTA)."),
+                    kkt_tol=Key(Float(0, lo_open=True), _ISTA["kkt_tol"], "Stop iterating when "
+                                "the gradient mapping is at most kkt_tol·λ_max."),
+                    max_iter=Key(Int(1), _ISTA["max_iter"], "Iteration limit per λ.")),
     "qr": _solver("Tikhonov-regularised least squares min ‖y − Ac‖² + λ‖Γc‖² by QR.",
                   **_APRIORI,
                   lam=Key(_SCALAR_OR_LIST, 0.0, "Tikhonov λ; a list gives one checkpoint "
@@ -1546,6 +1578,19 @@ def _check_debias_keys(ctx, key: str, solver: dict) -> None:
                       f"{' or '.join(repr(m) for m in methods)}, or leave `{name}` out")
 
 
+def _check_huber_keys(ctx, key: str, solver: dict) -> None:
+    """ista's `delta` is the Huber threshold: needed with `loss: huber`, and nothing
+    without it (a delta beside least squares would be silently ignored)."""
+    if solver["loss"] == "huber" and solver["delta"] is None:
+        ctx.error(f"{key}.delta", f"found null with {key}.loss: 'huber', which needs it; "
+                  "allowed: a number > 0, the residual beyond which the loss grows linearly "
+                  "(in weighted-residual units)")
+    elif solver["loss"] != "huber" and solver["delta"] is not None:
+        ctx.error(f"{key}.delta", f"{_found(solver['delta'])} with {key}.loss: "
+                  f"{solver['loss']!r}, which ignores it; allowed: {key}.loss: 'huber', or "
+                  "leave `delta` out")
+
+
 def _cross_checks(cfg, ctx) -> None:
     """Rules that involve more than one key."""
     basis = cfg["basis"]
@@ -1574,6 +1619,8 @@ def _cross_checks(cfg, ctx) -> None:
             _check_patience(ctx, f"solvers[{i}].patience", solver, validation)
         if "debias" in solver:
             _check_debias_keys(ctx, f"solvers[{i}]", solver)
+        if solver["name"] == "ista":
+            _check_huber_keys(ctx, f"solvers[{i}]", solver)
     _check_radial_pairs(ctx, basis, basis["elements"])
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
         ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "

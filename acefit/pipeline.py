@@ -541,10 +541,12 @@ def _solver_params(spec, problem_key, gamma) -> dict:
 
 
 def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
-              subbases=None, stored=None) -> dict:
+              subbases=None, stored=None, train=None) -> dict:
     """Every configured solver path, reusing finished ones; ``{label: Path}``.
     ``subbases``: :func:`all_subbasis_masks` of the config, when already made;
-    ``stored``: :func:`_stored_paths` of ``paths_file``, when already read."""
+    ``stored``: :func:`_stored_paths` of ``paths_file``, when already read; ``train``: the
+    training configurations, whose rows a Huber path evaluates again when the assembly
+    did not keep them (:func:`dense_training_problem`)."""
     from acefit.checkpoints import CheckpointWriter, read_path
 
     log = get_logger()
@@ -556,7 +558,8 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
     if stored is None:
         stored = _stored_paths(paths_file, _labels(cfg))
     paths = {}
-    for spec in cfg["solvers"]:
+    dense = None    # the weighted training rows, read once for the Huber paths
+    for k, spec in enumerate(cfg["solvers"]):
         label = spec["label"]
         params = _solver_params(spec, system.key, gamma if spec["prior"] else None)
         done = stored.get(label)
@@ -577,8 +580,15 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
                 CheckpointWriter(paths_file, spec["name"], {"acefit": params},
                                  n_features=len(basis), run=label, overwrite=True) as writer:
             sink = _StepSink(writer, spec, system.train, gamma, validation, pbar)
-            run_solver(spec, system.train, gamma=gamma, validation=validation, costs=costs,
+            problem = system.train
+            if spec.get("loss") == "huber":     # a loss of the rows, not of (R, Q'y)
+                dense = dense_training_problem(system, basis, train) if dense is None else dense
+                problem = dense
+            run_solver(spec, problem, gamma=gamma, validation=validation, costs=costs,
                        on_step=sink, subbases=subbases[label])
+            del problem
+            if not any(later.get("loss") == "huber" for later in cfg["solvers"][k + 1:]):
+                dense = None    # no later path needs the rows
             sink.finish()
         paths[label] = read_path(paths_file, label, require_complete=True)
         if interrupted is not None:
@@ -606,6 +616,66 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
                         "(their coefficients are approximate; raise max_iter)", label,
                         unconverged, len(sizes))
     return paths
+
+
+def dense_training_problem(system, basis, train=None):
+    """The weighted training rows of ``system`` as a dense LeastSquaresProblem, for a
+    loss that acts on each row (ista's Huber; the reduced (R, Q'y) mixes the rows): those
+    the assembly kept in the cache, else evaluated again in this process from ``train``
+    (the configurations the assembly numbered). Rows of weight 0 are left out, as in R.
+    Holds 8·m·n bytes (:func:`huber_rows_problem` bounds them before the assembly)."""
+    from acefit.assembly import train_row_blocks
+    from acefit.design import design_block
+    from acefit.lsq import LeastSquaresProblem
+
+    log = get_logger()
+    m, n = system.train.m, system.train.n_features
+    t = time.perf_counter()
+
+    def fill(blocks):
+        A, y, k = np.empty((m, n), order="F"), np.empty(m), 0
+        for block in blocks:
+            if block is None:
+                continue
+            Ab, yb = block.select(block.w != 0).weighted()
+            if k + len(yb) <= m:
+                A[k:k + len(yb)], y[k:k + len(yb)] = Ab, yb
+            k += len(yb)
+        if k != m:
+            raise ValueError(f"{k} weighted training rows where the assembly folded {m}")
+        return A, y
+
+    A = None
+    if system.train_rows is not None:
+        try:
+            A, y = fill(block for block, _ in train_row_blocks(system.train_rows))
+            source = "read from the cache"
+        except (OSError, KeyError, ValueError) as exc:     # e.g. removed by another run
+            log.warning("the kept training rows could not be read (%s); evaluating them "
+                        "again", exc)
+    if A is None:
+        if train is None:
+            raise ValueError("the training rows were not kept in the cache and no training "
+                             "configurations were given to evaluate them again")
+        A, y = fill(design_block(basis, [cfg], system.weights, system.e0, first_index=i)
+                    for i, cfg in enumerate(train))
+        source = "evaluated again"
+    log.info("dense training rows for the Huber loss: %d x %d (%.2f GiB), %s in %.1f s",
+             m, n, A.nbytes / 2 ** 30, source, time.perf_counter() - t)
+    return LeastSquaresProblem.from_dense(A, y)
+
+
+def huber_rows_problem(cfg: dict, m: int, n: int) -> list:
+    """(key, message) of each ista solver with ``loss: huber`` whose dense training rows,
+    ``m`` x ``n``, exceed ``output.train_rows_gib``: that path holds them in memory."""
+    limit = cfg["output"]["train_rows_gib"]
+    gib = 8.0 * m * n / 2 ** 30
+    return [(f"solvers[{i}].loss", f"found 'huber', which fits the {m} x {n} dense weighted "
+             f"training rows ({gib:.2f} GiB in memory) instead of the reduced system, above "
+             f"output.train_rows_gib = {limit}; allowed: output.train_rows_gib of at least "
+             f"{gib:.2f}, or loss: 'least_squares'")
+            for i, spec in enumerate(cfg["solvers"])
+            if spec.get("loss") == "huber" and gib > limit]
 
 
 def _stored_paths(paths_file: Path, labels) -> dict:
@@ -1478,7 +1548,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
 
         t = time.perf_counter()
         paths = run_paths(cfg, system, basis, gamma, run_dir / RUN_FILES["paths"],
-                          progress=progress, subbases=subbases, stored=stored)
+                          progress=progress, subbases=subbases, stored=stored,
+                          train=data.train)
         del stored  # the paths run_paths kept are in `paths`
         timings["solvers"] = time.perf_counter() - t
 
@@ -1647,6 +1718,9 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
             "functions (a lower basis.totaldegree or order), or more training data"))])
+    huber = huber_rows_problem(cfg, m, len(basis))
+    if huber:
+        raise config_error(cfg, huber)
     *nearest, pairs = _check_cutoff_reach(cfg, data.train, basis)
     _warn_underdetermined_centres(data.train, table, basis)
     warn_repeated_structures(data)

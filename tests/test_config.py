@@ -850,8 +850,7 @@ def test_solver_defaults_match_the_python_functions():
 
     deliberate = {"prior",          # config: whether to scale; Python: the scales
                   "max_active",     # config: 1000 bounds a path's cost (null: the basis)
-                  "debias",         # 'none' is the function's None
-                  ("ista", "n_lams")}   # another change's
+                  "debias"}         # 'none' is the function's None
     for name, section in SOLVER.variants.items():
         params = inspect.signature(_solver_function(name)).parameters
         for key, spec in section.keys.items():

@@ -346,19 +346,26 @@ def test_huber_ista_resists_corrupted_labels():
     y = A @ x + 0.05 * rng.standard_normal(m)
     y[:10] += rng.choice([-1, 1], 10) * 30.0  # 5 % grossly wrong labels
     err = {}
-    for loss in ("squared", "huber"):
-        path = ista(A, y, loss=loss, delta=0.2, n_lams=30)
+    for loss, delta in (("least_squares", None), ("huber", 0.2)):
+        path = ista(A, y, loss=loss, delta=delta, n_lams=30)
         err[loss] = min(np.linalg.norm(s.coef - x) for s in path)
     assert err["huber"] < 0.1
-    assert err["huber"] < 0.1 * err["squared"]
+    assert err["huber"] < 0.1 * err["least_squares"]
 
 
 def test_huber_needs_dense_problem():
     A, y, _ = random_problem()
     with pytest.raises(ValueError, match="Huber"):
-        ista(LeastSquaresProblem.from_dense(A, y, reduce=True), loss="huber")
+        ista(LeastSquaresProblem.from_dense(A, y, reduce=True), loss="huber", delta=1.0)
     with pytest.raises(ValueError, match="loss"):
         ista(A, y, loss="absolute")
+    # delta, the Huber threshold: needed with Huber, refused without it (as in the config)
+    with pytest.raises(ValueError, match="delta with loss='huber' is required"):
+        ista(A, y, loss="huber")
+    with pytest.raises(ValueError, match="delta with loss='huber' must be a finite number > 0"):
+        ista(A, y, loss="huber", delta=0.0)
+    with pytest.raises(ValueError, match="allowed: loss='huber', or delta=None"):
+        ista(A, y, delta=1.0)
 
 
 def test_ista_ls_debias_refits_active_set():
@@ -681,7 +688,7 @@ def test_fista_gradient_from_the_gram_rows_of_a_sparse_iterate():
     from acefit.solvers.ista import _Loss
 
     A, y, _ = random_problem()
-    f = _Loss(prepare(A, y, solver="ista"), "squared", 1.0)
+    f = _Loss(prepare(A, y, solver="ista"), "least_squares", None)
     c = np.zeros(A.shape[1])
     c[[3, 17]] = [1.5, -2.0]
     calls = []

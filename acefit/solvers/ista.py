@@ -4,7 +4,7 @@ Flaschel et al. §3.3-3.4. The problem is
 
     min_c  F(c) = sum_i rho(r_i) + lam ||c||_1,    r = y - A c,
 
-with rho(r) = r^2 / 2 (``loss="squared"``: the lasso in the same lam convention
+with rho(r) = r^2 / 2 (``loss="least_squares"``: the lasso in the same lam convention
 as :func:`acefit.solvers.asp`) or the Huber function rho(r) = r^2 / 2 for
 |r| <= delta and delta (|r| - delta / 2) beyond (``loss="huber"``), which grows
 only linearly in large residuals and so resists outliers in the labels.
@@ -33,7 +33,7 @@ from acefit.solvers.path import Path
 
 __all__ = ["ista", "soft_threshold"]
 
-LOSSES = ("squared", "huber")
+LOSSES = ("least_squares", "huber")
 
 
 def soft_threshold(v: np.ndarray, t) -> np.ndarray:
@@ -42,26 +42,26 @@ def soft_threshold(v: np.ndarray, t) -> np.ndarray:
 
 
 class _Loss:
-    """rho and its gradient in c for the chosen loss, using A or (for squared) G."""
+    """rho and its gradient in c for the chosen loss, using A or (least squares) G."""
 
     def __init__(self, setup, loss: str, delta: float):
         self.loss = loss
         self.delta = delta
         prob = setup.scaled
         self.A, self.y, self.offset = prob.A, prob.y, prob.offset
-        # Squared loss: work on the Gram matrix when it is the smaller operator.
-        self.use_gram = loss == "squared" and prob.A.shape[0] >= prob.A.shape[1]
+        # least squares: work on the Gram matrix when it is the smaller operator
+        self.use_gram = loss == "least_squares" and prob.A.shape[0] >= prob.A.shape[1]
         if self.use_gram:
             self.G, self.b, self.yty = setup.gram(), setup.aty(), prob.yty
 
     def psi(self, r):
-        return r if self.loss == "squared" else np.clip(r, -self.delta, self.delta)
+        return r if self.loss == "least_squares" else np.clip(r, -self.delta, self.delta)
 
     def value(self, c) -> float:
         if self.use_gram:
             return 0.5 * max(float(self.yty - 2 * c @ self.b + c @ (self.G @ c)), 0.0)
         r = self.y - self.A @ c
-        if self.loss == "squared":
+        if self.loss == "least_squares":
             return 0.5 * float(r @ r + self.offset)
         a = np.abs(r)
         return float(np.where(a <= self.delta, 0.5 * r * r, self.delta * (a - 0.5 * self.delta)).sum())
@@ -120,8 +120,8 @@ def _fista(loss: _Loss, lam: float, x0: np.ndarray, L: float, *, accelerate: boo
     return x, max_iter, mapping
 
 
-def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
-         lam_ratio: float = 1e-3, loss: str = "squared", delta: float = 1.0,
+def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
+         lam_ratio: float = 1e-3, loss: str = "least_squares", delta: float | None = None,
          accelerate: bool = True, max_active: int | None = None,
          min_lambda: float | None = None, tol: float = 0.0, kkt_tol: float = 1e-8,
          max_iter: int = 20000, debias=None, prior=None, validation=None,
@@ -141,10 +141,11 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
         Otherwise a geometric grid of ``n_lams`` values from lam_max down to
         ``lam_ratio * lam_max`` (cut at ``min_lambda``), extended below it to reach
         ``max_active`` (:class:`acefit.solvers.lasso.GridWalk`).
-    loss : {"squared", "huber"}
+    loss : {"least_squares", "huber"}
         The data term (see the module docstring).
-    delta : float, default 1.0
-        Huber threshold, in the units of the (weighted) residuals.
+    delta : float, optional
+        Huber threshold, in the units of the (weighted) residuals: required with
+        ``loss="huber"``, an error with least squares.
     accelerate : bool, default True
         FISTA momentum with adaptive restart; False gives plain ISTA.
     max_active : int, optional
@@ -181,7 +182,12 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 50,
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    delta = check_nonnegative(delta, "delta", allow_none=False, positive=True)
+    if loss == "huber":
+        delta = check_nonnegative(delta, "delta with loss='huber'", allow_none=False,
+                                  positive=True)
+    elif delta is not None:
+        raise ValueError(f"delta = {delta!r} is the Huber threshold; allowed: loss='huber', "
+                         "or delta=None")
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
     tol = check_nonnegative(tol, "tol", allow_none=False)
