@@ -993,11 +993,15 @@ _SOLVER_VARIANTS = {
                     **_MAX_ACTIVE, **_MIN_LAMBDA, **_RES_TOL, **_DEBIAS,
                     max_iter=Key(Nullable(Int(1)), None, "Number of knots to compute "
                                  "(null: enough for max_active).")),
-    "cd": _solver("Coordinate-descent lasso on a geometric λ grid, warm-started.",
+    "cd": _solver("Coordinate-descent lasso on a geometric λ grid, warm-started. A λ that "
+                  "CD does not converge within a tenth of max_iter is solved exactly on an "
+                  "active set (feature-sign search), and the λ after it try that first.",
                   **_MAX_ACTIVE, **_MIN_LAMBDA, **_grid(_CD), **_RES_TOL, **_DEBIAS,
                   cd_tol=Key(Float(0, lo_open=True), _CD["cd_tol"], "Duality-gap tolerance."),
                   max_iter=Key(Int(1), _CD["max_iter"], "Maximal sweeps per λ.")),
-    "ista": _solver("ISTA / FISTA proximal gradient on a geometric λ grid, warm-started.",
+    "ista": _solver("ISTA / FISTA proximal gradient on a geometric λ grid, warm-started. "
+                    "With least squares, a λ that FISTA does not converge within a tenth of "
+                    "max_iter is solved exactly on an active set, as with `cd`.",
                     **_MAX_ACTIVE, **_MIN_LAMBDA, **_grid(_ISTA), **_RES_TOL, **_DEBIAS,
                     loss=Key(Str(choices=LOSSES), _ISTA["loss"], "The data term: "
                              "`least_squares` ½‖r‖², or `huber`, a non-quadratic loss for ISTA "

@@ -12,11 +12,13 @@ reads them (the assembly from the cache), and each solver path runs as the pipel
 runs it (prior-scaled, with the validation rows), without checkpoints.
 
 Per path: wall time, λ steps, steps on the extended grid (below ``lam_ratio·λ_max``),
-unconverged steps (``info["converged"]`` False), iterations (CD sweeps or FISTA
-iterations) in all and on unconverged steps, the last step's active count, λ/λ_max and
-training error, and the stop reason. ``--md5`` prints instead one line per step with
-the md5 of its coefficients, λ and training error, to show that a change leaves a path
-bit-identical.
+unconverged steps (``info["converged"]`` False), steps solved on their active set
+(``info["exact"]``), iterations (CD sweeps or FISTA iterations) in all and on
+unconverged steps, the last step's active count, λ/λ_max and training error, the stop
+reason, and the best validation error (the RMS weighted residual) among the steps of at
+most 25, 50, 100, 200 and 300 active functions. ``--md5`` prints instead one line per
+step with the md5 of its coefficients, λ and training error, to show that a change
+leaves a path bit-identical.
 """
 
 from __future__ import annotations
@@ -60,11 +62,15 @@ def summary(name: str, path, seconds: float, settings: dict) -> str:
     unconverged = [s for s in steps if s.info.get("converged") is False]
     iters = sum(s.info.get("n_iter", 0) for s in steps)
     wasted = sum(s.info.get("n_iter", 0) for s in unconverged)
+    exact = sum(1 for s in steps if s.info.get("exact"))
     last = steps[-1]
+    best = "  ".join(f"≤{t}: {min(s.val_error for s in steps if s.n_active <= t):.5f}"
+                     for t in (25, 50, 100, 200, 300)) if last.val_error is not None else "-"
     return (f"{name:5s} {seconds:7.1f} s  {len(steps):4d} steps ({extended} extended)  "
-            f"{len(unconverged):4d} unconverged  iterations {iters} ({wasted} unconverged)  "
-            f"last: {last.n_active} active, λ/λ_max {last.lam / lam_max:.2e}, train "
-            f"{last.train_error:.5f}, stop {last.info.get('stop')}")
+            f"{len(unconverged):4d} unconverged, {exact} solved exactly  "
+            f"iterations {iters} ({wasted} unconverged)  last: {last.n_active} active, "
+            f"λ/λ_max {last.lam / lam_max:.2e}, train {last.train_error:.5f}, stop "
+            f"{last.info.get('stop')}\n      best validation error by size {best}")
 
 
 def digests(name: str, path) -> list[str]:

@@ -1,5 +1,7 @@
 """Sparse path solvers: ASP, OMP, LARS-LASSO, CD lasso, ISTA/FISTA."""
 
+import sys
+
 import numpy as np
 import pytest
 from _problems import correlated_problem, random_problem
@@ -702,3 +704,88 @@ class _RowCounter(np.ndarray):
     def __getitem__(self, key):
         self.calls.append(len(key))
         return np.asarray(self)[key]
+
+
+# --- exact completion of steps that CD/FISTA cannot converge (session 33, task B) ---------
+
+def _ill_conditioned(m=120, n=40, seed=3):
+    """Singular values from 1 down to 1e-5 (condition 1e5): CD and FISTA crawl at small lam."""
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = (U * np.geomspace(1.0, 1e-5, n)) @ V.T
+    x = rng.standard_normal(n)
+    return A, A @ x + 1e-4 * rng.standard_normal(m)
+
+
+def test_exact_lasso_is_the_lasso_solution_from_any_start():
+    from acefit.solvers.lasso import exact_lasso
+
+    A, y = correlated_problem()
+    G, b = A.T @ A, A.T @ y
+    exact = asp(A, y, max_active=30)
+    rng = np.random.default_rng(0)
+    for s in exact.steps[5::5]:
+        for start in (np.zeros(A.shape[1]), exact.steps[1].coef,
+                      s.coef + 0.01 * rng.standard_normal(A.shape[1])):
+            found = exact_lasso(G, b, start, s.lam, max_moves=300)
+            assert kkt_violation(A, y, found, s.lam) < 1e-7
+            np.testing.assert_allclose(found, s.coef, atol=1e-7)
+    # a start on a set of dependent columns: the solve fails, None
+    twin = np.column_stack([A[:, :5], A[:, :1]])
+    start = np.array([1.0, 0, 0, 0, 0, 1.0])
+    assert exact_lasso(twin.T @ twin, twin.T @ y, start, 1e-3) is None
+
+
+@pytest.mark.parametrize("solve", [cd_lasso, ista])
+def test_steps_that_cannot_converge_are_solved_exactly(solve):
+    """On an ill-conditioned problem CD and FISTA reach max_iter at small lam: such a step
+    is solved on its active set instead (info["exact"]), the lasso solution that asp
+    finds, and the steps after it start with that solve."""
+    A, y = _ill_conditioned()
+    path = solve(A, y, n_lams=30, lam_ratio=1e-6, max_iter=500)
+    exact = [s for s in path.steps if s.info.get("exact")]
+    assert len(exact) > 5 and all(s.info["converged"] for s in path.steps)
+    first = next(k for k, s in enumerate(path.steps) if s.info.get("exact"))
+    assert all(s.info.get("exact") or s.info["n_iter"] > 0 for s in path.steps[first:])
+    assert all(s.info["n_iter"] == 0 for s in path.steps[first + 1:] if s.info.get("exact"))
+    for s in exact:
+        reference = asp(A, y, min_lambda=s.lam).steps[-1]
+        assert reference.lam == pytest.approx(s.lam)
+        np.testing.assert_allclose(s.coef, reference.coef, atol=1e-6 * np.abs(reference.coef).max())
+    # without the exact solve: many steps sweep to max_iter and stay unconverged
+    from acefit.solvers import lasso
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lasso, "exact_lasso", lambda *a, **k: None)
+        patch.setattr(sys.modules["acefit.solvers.ista"], "exact_lasso", lambda *a, **k: None)
+        plain = solve(A, y, n_lams=30, lam_ratio=1e-6, max_iter=500)
+    assert sum(not s.info["converged"] for s in plain.steps) >= 10
+
+
+@pytest.mark.parametrize("solve", [cd_lasso, ista])
+def test_paths_converged_within_the_first_iterations_are_as_before(solve):
+    """The exact solve fires only on a step not converged within CHUNK_SHARE of max_iter:
+    a path without one is, bit for bit, the path of one uninterrupted call per step
+    (CHUNK_SHARE 1), with a prior and validation too."""
+    from acefit.solvers import lasso
+
+    A, y, _ = random_problem()
+    gamma = np.linspace(0.5, 2.0, A.shape[1])
+    kwargs = dict(n_lams=25, max_active=20, prior=gamma, validation=(A[:10], y[:10]))
+    path = solve(A, y, **kwargs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(lasso, "CHUNK_SHARE", 1.0)
+        patch.setattr(sys.modules["acefit.solvers.ista"], "CHUNK_SHARE", 1.0)
+        before = solve(A, y, **kwargs)
+    assert not any(s.info.get("exact") for s in path.steps)
+    assert len(path) == len(before)
+    for a, b in zip(path.steps, before.steps, strict=True):
+        assert np.array_equal(a.coef, b.coef) and a.lam == b.lam and a.info == b.info
+
+
+def test_huber_paths_never_take_the_exact_solve():
+    A, y = _ill_conditioned()
+    path = ista(A, y, loss="huber", delta=1e-3, n_lams=10, lam_ratio=1e-4, max_iter=200)
+    assert not any(s.info.get("exact") for s in path.steps)
+    assert not all(s.info["converged"] for s in path.steps)

@@ -20,6 +20,9 @@ The pathwise version solves on a geometric grid from lam_max = ||A'psi(y)||_inf
 (the smallest lam with solution 0) downwards, each lam warm-started from the
 previous solution; optionally each step is de-biased by an unregularised
 least-squares refit on its active set (Flaschel), see :mod:`acefit.solvers.debias`.
+With least squares, a lam that FISTA has not converged within a tenth of max_iter is
+solved exactly on an active set, as in cd_lasso: on an ill-conditioned system, such
+as the prior-scaled ACE basis, FISTA crawls at small lam.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 from acefit.solvers import debias as _debias
 from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
-from acefit.solvers.lasso import GridWalk
+from acefit.solvers.lasso import CHUNK_SHARE, GridWalk, exact_lasso
 from acefit.solvers.path import Path
 
 __all__ = ["ista", "soft_threshold"]
@@ -94,13 +97,21 @@ class _Loss:
 
 
 def _fista(loss: _Loss, lam: float, x0: np.ndarray, L: float, *, accelerate: bool,
-           max_iter: int, kkt_tol: float) -> tuple[np.ndarray, int, float]:
-    """Minimise f + lam ||.||_1 from x0; returns (x, iterations, final gradient mapping)."""
+           max_iter: int, kkt_tol: float, exact=None,
+           exact_at: int = 0) -> tuple[np.ndarray, int, float, bool]:
+    """Minimise f + lam ||.||_1 from x0; returns (x, iterations, final gradient mapping,
+    whether ``exact``, called with the iterate once ``exact_at`` iterations have not
+    converged, gave the solution, which is then returned); the iterations are those of
+    a run without ``exact`` until then, and after it where it gives None."""
     x = x0.copy()
     v = x.copy()
     t = 1.0
     mapping = np.inf
     for it in range(1, max_iter + 1):
+        if it == exact_at + 1 and exact is not None:
+            solution = exact(x)
+            if solution is not None:
+                return solution, it - 1, _mapping(loss, solution, lam, L), True
         x_new = soft_threshold(v - loss.grad(v) / L, lam / L)
         mapping = L * float(np.abs(x_new - v).max())
         if accelerate:
@@ -116,8 +127,29 @@ def _fista(loss: _Loss, lam: float, x0: np.ndarray, L: float, *, accelerate: boo
         x = x_new
         v = v_next
         if mapping <= kkt_tol:
-            return x, it, mapping
-    return x, max_iter, mapping
+            return x, it, mapping, False
+    return x, max_iter, mapping, False
+
+
+def _mapping(loss: _Loss, x: np.ndarray, lam: float, L: float) -> float:
+    """The gradient mapping L ||x+ - x||_inf of a proximal step from ``x``."""
+    return L * float(np.abs(soft_threshold(x - loss.grad(x) / L, lam / L) - x).max())
+
+
+def _exact_solver(loss: _Loss, lam: float, warm: np.ndarray):
+    """``solve(iterate)``: the lasso solution at ``lam`` by :func:`exact_lasso` from the
+    warm start ``warm`` or from ``iterate``, or None; None for a loss without the Gram
+    matrix (Huber, or a wide problem), whose paths stay plain FISTA."""
+    if not loss.use_gram:
+        return None
+
+    def solve(iterate):
+        for start in (warm, iterate):
+            solution = exact_lasso(loss.G, loss.b, start, lam)
+            if solution is not None:
+                return solution
+        return None
+    return solve
 
 
 def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
@@ -170,8 +202,12 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
     -------
     Path
         One step per lam. ``info``: ``n_iter``, ``converged`` (False: ``max_iter`` was
-        reached first), ``objective`` (F at the l1 solution), ``loss``; on the last step
-        of a path that ends short of ``max_active``, ``stop`` (see ``GridWalk``).
+        reached first), ``objective`` (F at the l1 solution), ``loss``; ``exact`` where
+        the step was solved on an active set (:func:`acefit.solvers.lasso.exact_lasso`,
+        least squares on the Gram matrix only): a step not converged within
+        ``CHUNK_SHARE`` of ``max_iter`` iterations is, and once one was, the steps after
+        it try that first (FISTA after it where it fails); on the last step of a path
+        that ends short of ``max_active``, ``stop`` (see ``GridWalk``).
 
     Notes
     -----
@@ -219,15 +255,26 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
     entry = EntryOrder(n)
     y_norm = np.sqrt(setup.yty)
     lam_k = walk.lam
+    exact_first = False     # a step before was solved exactly: try that first
     while lam_k is not None:
+        exact = False
         if lam_k >= lmax or L == 0.0:
             x, n_iter, mapping = np.zeros(n), 0, 0.0
         else:
-            x, n_iter, mapping = _fista(f, float(lam_k), x, L, accelerate=accelerate,
-                                        max_iter=max_iter, kkt_tol=scale)
+            solve = _exact_solver(f, float(lam_k), x)
+            solution = solve(x) if exact_first and solve is not None else None
+            if solution is not None:
+                x, n_iter, mapping, exact = solution, 0, _mapping(f, solution, lam_k, L), True
+            else:
+                x, n_iter, mapping, exact = _fista(
+                    f, float(lam_k), x, L, accelerate=accelerate, max_iter=max_iter,
+                    kkt_tol=scale, exact=solve, exact_at=max(1, int(CHUNK_SHARE * max_iter)))
+            exact_first = exact_first or exact
         active = entry.support(x)
-        info = {"n_iter": n_iter, "converged": bool(mapping <= scale), "loss": loss,
+        info = {"n_iter": n_iter, "converged": bool(exact or mapping <= scale), "loss": loss,
                 "objective": f.value(x) + float(lam_k) * float(np.abs(x).sum())}
+        if exact:
+            info["exact"] = True
         if debias is None:
             coef, scaled = x[active], True
         else:

@@ -19,13 +19,14 @@ import re
 import warnings
 
 import numpy as np
+import scipy.linalg
 
 from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, prepare,
                                     rss_from_gram)
 from acefit.solvers.path import Path
 
 __all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "resolve_grid", "lasso_gap",
-           "GridWalk"]
+           "GridWalk", "exact_lasso"]
 
 # Lowest lam, as a fraction of lam_max, that an extended default grid goes to, and the
 # factor in lam over which its active set must grow (or lam_ratio, if smaller).
@@ -116,6 +117,70 @@ class GridWalk:
             self.lam = max(self.lam * self.factor, self.floor)
             return self.lam
         return None
+
+
+# Iterations (CD sweeps, FISTA steps) a λ step runs before an unconverged one is solved
+# exactly on an active set (exact_lasso), as a share of max_iter.
+CHUNK_SHARE = 0.1
+
+
+def exact_lasso(G: np.ndarray, aty: np.ndarray, x: np.ndarray, lam: float,
+                max_moves: int | None = None) -> np.ndarray | None:
+    """The lasso solution at ``lam`` by feature-sign search (Lee et al., NIPS 2007) from
+    ``x``, or None when it fails: a singular active Gram matrix (to rounding), or more
+    than ``max_moves`` solves (default 2 |support| + 20).
+
+    Each move solves the KKT equations on the active set S with signs s,
+    G_SS c = A_S'y - lam s, and goes from x towards c as far as the objective falls,
+    dropping a coefficient whose sign changes on the way; once a solve keeps every sign,
+    the zero coefficient that violates |A_j'r| <= lam most enters with the sign of A_j'r.
+    It ends where none does: the KKT conditions hold, to the rounding of the solves.
+    From a nearby solution (the previous λ's, a CD iterate) it takes a few moves of
+    O(|S|^3). An iterative solver's stopping test may never be met where its tolerance
+    is below that rounding: on the prior-scaled quickstart the exact homotopy (asp) has
+    a duality gap above 1e-10 ||y||^2 (cd's default) at 471 of its 588 knots below
+    1e-6 lam_max.
+    """
+    x = np.array(x, dtype=float)
+    signs = np.sign(x)
+    max_moves = 2 * int(np.count_nonzero(x)) + 20 if max_moves is None else max_moves
+    optimal = not signs.any()    # the nonzero coefficients solve their KKT equations
+    for _ in range(max_moves):
+        if optimal:
+            on = np.flatnonzero(x)
+            grad = aty - G[:, on] @ x[on]
+            violation = np.where(signs == 0, np.abs(grad), 0.0)
+            j = int(np.argmax(violation))
+            if violation[j] <= lam:
+                return x
+            signs[j] = np.sign(grad[j])
+        S = np.flatnonzero(signs)
+        G_SS = G[np.ix_(S, S)]
+        try:
+            factor = scipy.linalg.cho_factor(G_SS, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        target = scipy.linalg.cho_solve(factor, aty[S] - lam * signs[S], check_finite=False)
+        if not np.all(np.isfinite(target)):
+            return None
+        start, step = x[S], target - x[S]
+        # the objective on the segment start + t step: a quadratic in t plus lam |.|_1
+        g_start, g_step = G_SS @ start, G_SS @ step
+        quad = (0.5 * start @ g_start - aty[S] @ start, step @ g_start - aty[S] @ step,
+                0.5 * step @ g_step)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossings = -start / step
+        best = None
+        for t in sorted(set(crossings[(crossings > 0) & (crossings < 1)].tolist()) | {1.0}):
+            value = quad[0] + t * (quad[1] + t * quad[2]) + \
+                lam * float(np.abs(start + t * step).sum())
+            if best is None or value < best[0]:
+                best = (value, t)
+        t = best[1]
+        x[S] = np.where(crossings == t, 0.0, start + t * step)  # a crossing lands on 0
+        optimal = t == 1.0 and np.array_equal(np.sign(x[S]), signs[S])
+        signs = np.sign(x)
+    return None
 
 
 def lasso_gap(G: np.ndarray, aty: np.ndarray, yty: float, coef: np.ndarray, lam: float) -> float:
@@ -221,6 +286,40 @@ def _alpha_scale(floor: float, rows: int) -> float:
     """
     eps32 = float(np.finfo(np.float32).eps)
     return float(2.0 ** np.clip(np.ceil(np.log2(rows * eps32 / floor)), -900, 900))
+
+
+def _cd_at(sweep, G, b, yty, x, lam, max_iter, tol, info, exact_first):
+    """One λ step of cd_lasso from ``x``: (coefficients, sweeps, gap, converged).
+
+    ``sweep(x, lam, k)`` runs up to k CD sweeps, which stop at scikit-learn's duality-gap
+    test (``tol``, absolute). A step not converged within ``CHUNK_SHARE`` of ``max_iter``
+    sweeps is solved by :func:`exact_lasso` from the previous λ's solution or from the CD
+    iterate (``info["exact"]``), else swept on to ``max_iter``; with ``exact_first`` (a
+    step before was solved so) the exact solve comes first. A step converged within
+    those first sweeps is the single scikit-learn call it was before.
+    """
+    def exact(*starts):
+        for start in starts:
+            solution = exact_lasso(G, b, start, lam)
+            if solution is not None:
+                info["exact"] = True
+                return solution, lasso_gap(G, b, yty, solution, lam)
+        return None, None
+
+    if exact_first:
+        solution, gap = exact(x)
+        if solution is not None:
+            return solution, 0, gap, True
+    chunk = max(1, int(CHUNK_SHARE * max_iter))
+    first, n = sweep(x, lam, min(chunk, max_iter))
+    gap = lasso_gap(G, b, yty, first, lam)
+    if n < chunk or n == max_iter or gap <= tol:
+        return first, n, gap, n < max_iter or gap <= tol
+    solution, gap = exact(x, first)
+    if solution is not None:
+        return solution, n, gap, True
+    swept, more = sweep(first, lam, max_iter - n)
+    return swept, n + more, lasso_gap(G, b, yty, swept, lam), more < max_iter - n
 
 
 def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
@@ -422,8 +521,13 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
         One step per lam; ``info["n_iter"]`` is the number of CD sweeps and
         ``info["gap"]`` the duality gap of the result (:func:`lasso_gap`, our convention),
         ``info["converged"]`` False where the sweeps reached ``max_iter`` before the gap
-        reached ``cd_tol``. A path that ends short of ``max_active`` has
-        ``info["stop"]`` on its last step (:class:`GridWalk`).
+        reached ``cd_tol``. ``info["exact"]``: the step was solved on an active set
+        (:func:`exact_lasso`): a step not converged within ``CHUNK_SHARE`` of
+        ``max_iter`` sweeps is, and once one was, the steps after it try that first
+        (CD after it where it fails). Its gap may exceed ``cd_tol`` where that is below
+        the rounding of the problem (as for :func:`acefit.solvers.asp`); it counts as
+        converged. A path that ends short of ``max_active`` has ``info["stop"]`` on its
+        last step (:class:`GridWalk`).
 
     Notes
     -----
@@ -458,24 +562,33 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     y_norm = np.sqrt(yty)
     entry = EntryOrder(len(b))
     lam_k = walk.lam
+    Xy = np.ascontiguousarray(b)
+    exact_first = False
+
+    def sweep(x0, lam, sweeps):
+        """scikit-learn's CD from ``x0``: (coefficients, sweeps run)."""
+        with warnings.catch_warnings():  # an unconverged step says so in its info
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            _, coefs, _, iters = enet_path(
+                X, yv, l1_ratio=1.0, alphas=[lam / rows], precompute=Gc, Xy=Xy,
+                coef_init=x0, check_input=False, return_n_iter=True, tol=cd_tol,
+                max_iter=sweeps)
+        return coefs[:, 0].copy(), int(iters[0])
+
     while lam_k is not None:
+        info = {}
         if lam_k >= lmax:
             coef[:] = 0.0
-            n_iter, gap = 0, 0.0  # zero is optimal
+            n_iter, gap, converged = 0, 0.0, True  # zero is optimal
         else:
-            with warnings.catch_warnings():  # an unconverged step says so in its info
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                _, coefs, gaps, iters = enet_path(
-                    X, yv, l1_ratio=1.0, alphas=[lam_k / rows], precompute=Gc, Xy=np.ascontiguousarray(b),
-                    coef_init=coef, check_input=False, return_n_iter=True,
-                    tol=cd_tol, max_iter=max_iter)
-            coef = coefs[:, 0].copy()
-            n_iter = int(iters[0])
-            gap = lasso_gap(G, b, yty, coef, float(lam_k))
+            coef, n_iter, gap, converged = _cd_at(sweep, G, b, yty, coef, float(lam_k),
+                                                  max_iter, cd_tol * float(yv @ yv), info,
+                                                  exact_first)
+            exact_first = exact_first or info.get("exact", False)
         active = entry.support(coef)
         xs = coef[active]
         rss = rss_from_gram(yty, b[active], xs, G[np.ix_(active, active)] @ xs)
-        info = {"n_iter": n_iter, "gap": gap, "converged": n_iter < max_iter}
+        info = {"n_iter": n_iter, "gap": gap, "converged": converged, **info}
         lam_now, lam_k = lam_k, walk.next(len(active), tol > 0 and np.sqrt(rss) <= tol * y_norm)
         if walk.stop:
             info["stop"] = walk.stop
