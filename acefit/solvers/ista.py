@@ -136,15 +136,15 @@ def _mapping(loss: _Loss, x: np.ndarray, lam: float, L: float) -> float:
     return L * float(np.abs(soft_threshold(x - loss.grad(x) / L, lam / L) - x).max())
 
 
-def _exact_solver(loss: _Loss, lam: float, warm: np.ndarray):
+def _exact_solver(loss: _Loss, lam: float, warm: np.ndarray | None):
     """``solve(iterate)``: the lasso solution at ``lam`` by :func:`exact_lasso` from the
-    warm start ``warm`` or from ``iterate``, or None; None for a loss without the Gram
-    matrix (Huber, or a wide problem), whose paths stay plain FISTA."""
+    warm start ``warm`` (unless None) or from ``iterate``, or None; None for a loss
+    without the Gram matrix (Huber, or a wide problem), whose paths stay plain FISTA."""
     if not loss.use_gram:
         return None
 
     def solve(iterate):
-        for start in (warm, iterate):
+        for start in (iterate,) if warm is None else (warm, iterate):
             solution = exact_lasso(loss.G, loss.b, start, lam)
             if solution is not None:
                 return solution
@@ -266,6 +266,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
             if solution is not None:
                 x, n_iter, mapping, exact = solution, 0, _mapping(f, solution, lam_k, L), True
             else:
+                if exact_first:     # the warm start was tried
+                    solve = _exact_solver(f, float(lam_k), None)
                 x, n_iter, mapping, exact = _fista(
                     f, float(lam_k), x, L, accelerate=accelerate, max_iter=max_iter,
                     kkt_tol=scale, exact=solve, exact_at=max(1, int(CHUNK_SHARE * max_iter)))

@@ -315,7 +315,7 @@ def _cd_at(sweep, G, b, yty, x, lam, max_iter, tol, info, exact_first):
     gap = lasso_gap(G, b, yty, first, lam)
     if n < chunk or n == max_iter or gap <= tol:
         return first, n, gap, n < max_iter or gap <= tol
-    solution, gap = exact(x, first)
+    solution, gap = exact(first) if exact_first else exact(x, first)    # x was tried
     if solution is not None:
         return solution, n, gap, True
     swept, more = sweep(first, lam, max_iter - n)
