@@ -189,7 +189,8 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
         Rows of the validation and test sets, and every training row.
     solvers : list of dict
         The config's solvers (``subbasis_sizes``: the sizes of a ``totaldegrees`` path's
-        sub-bases, when it has them).
+        sub-bases, when it has them); an ista path of ``loss: huber`` holds the dense
+        training rows besides (twice with its prior: the scaled copy).
     rows_kept : bool
         The training rows are read back for the errors stage (else evaluated again, each
         block built from its configurations' rows: twice its size).
@@ -227,6 +228,11 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
     done = 0      # checkpoints of the paths before, read back and held
     for spec in solvers:
         work, scale = solver_memory(spec, n)
+        if spec.get("loss") == "huber":     # fits the dense rows (pipeline.dense_training_problem)
+            copies = 2 if spec.get("prior", True) else 1    # and their prior-scaled copy
+            work += copies * f * n * train_rows
+            scale += (f"; the dense weighted training rows ({train_rows} x n"
+                      + (", and their prior-scaled copy)" if copies == 2 else ")"))
         k = checkpoint_count(spec, n)
         stages.append({"stage": f"solver {spec['label']}",
                        "bytes": held + val + f * n * (done + k) + work,
