@@ -98,17 +98,32 @@ def test_the_plan_names_the_peak_and_every_stage():
     assert "assembly worker" not in plan_text(_plan(2**20, 4 * 2**30, remote=True, workers=2))
 
 
+def _traced_peak(run) -> int:
+    """The traced peak of ``run()``'s numpy and Python allocations (tracemalloc, one BLAS
+    thread, after a first call for imports and caches)."""
+    import tracemalloc
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        run()
+        tracemalloc.start()
+        try:
+            run()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+
 def test_each_solver_holds_about_its_estimated_working_set(tmp_path):
     """Every solver kind on a random reduced problem of 400 functions (a validation set of
     800 rows, max_active 133): the traced peak of its numpy and Python allocations
     (tracemalloc, after a first run for imports and caches) against :func:`solver_memory`
     and the coefficients of its counted checkpoints: 0.74 (rrqr) to 1.87 (cd, whose
     scikit-learn copies were 4-6 n^2 at n = 800-1600), the dense solvers' 0.99-1.07."""
-    import tracemalloc
 
     import numpy as np
     from test_cli import QUICKSTART, tiny_config
-    from threadpoolctl import threadpool_limits
 
     from acefit.config import SOLVER_KINDS, load_config
     from acefit.lsq import LeastSquaresProblem
@@ -134,14 +149,7 @@ def test_each_solver_holds_about_its_estimated_working_set(tmp_path):
             return run_solver(spec, problem, gamma=np.geomspace(1, 10, n), validation=validation,
                               costs=np.arange(n), on_step=None)
 
-        with threadpool_limits(limits=1):
-            run()
-            tracemalloc.start()
-            try:
-                run()
-                traced = tracemalloc.get_traced_memory()[1]
-            finally:
-                tracemalloc.stop()
+        traced = _traced_peak(run)
         estimate = solver_memory(spec, n)[0] + 8 * n * checkpoint_count(spec, n)
         assert 0.6 <= estimate / traced <= 2.2, (spec["label"], estimate, traced)
 
@@ -259,11 +267,9 @@ def test_a_huber_path_is_estimated_with_its_dense_rows(tmp_path):
     """ista with ``loss: huber`` fits the dense weighted rows (m x n, built for it by the
     pipeline) with their prior-scaled copy: traced here from the rows' build on, against
     the stage's estimate less the same stage of a least-squares ista (measured 0.92)."""
-    import tracemalloc
 
     import numpy as np
     from test_cli import QUICKSTART, tiny_config
-    from threadpoolctl import threadpool_limits
 
     from acefit.config import load_config
     from acefit.lsq import LeastSquaresProblem
@@ -282,14 +288,7 @@ def test_a_huber_path_is_estimated_with_its_dense_rows(tmp_path):
         return run_solver(huber, problem, gamma=np.geomspace(1, 10, n), validation=None,
                           costs=np.arange(n), on_step=None)
 
-    with threadpool_limits(limits=1):
-        run()
-        tracemalloc.start()
-        try:
-            run()
-            traced = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    traced = _traced_peak(run)
     stages = [memory_estimate(n, 0, 0, m, [spec])["stages"][1] for spec in (huber, squares)]
     assert "dense weighted training rows" in stages[0]["scales"]
     assert 0.5 <= (stages[0]["bytes"] - stages[1]["bytes"]) / traced <= 2.0, traced
