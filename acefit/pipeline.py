@@ -174,9 +174,14 @@ def _results_part(cfg: dict) -> dict:
                                                          "name")}
     if relevant.get("repulsion") == {"kind": "none"}:  # as before the key existed: such runs resume
         del relevant["repulsion"]
-    data = relevant.get("data", {})
+    data = dict(relevant.get("data", {}))
     if "stress_reading" in data and reads_as_labelled(data["stress_reading"]):   # ditto
-        relevant["data"] = {k: v for k, v in data.items() if k != "stress_reading"}
+        del data["stress_reading"]
+    elements = relevant.get("basis", {}).get("elements")
+    if isinstance(data.get("e0"), dict) and elements is not None:   # unused values change nothing
+        data["e0"] = {e: v for e, v in data["e0"].items() if e in elements}
+    if data:
+        relevant["data"] = data
     return relevant
 
 

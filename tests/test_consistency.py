@@ -193,3 +193,20 @@ def test_a_structure_given_twice_is_checked_once():
     assert check_stresses(frames + frames) == check_stresses(frames)
     two = relabel(emt_frames(n=2), STRESS_READINGS["negated"])
     assert [c.verdict for c in check_stresses(two + two)] == ["untested"]
+
+
+def test_an_e0_value_of_an_element_outside_the_basis_leaves_the_config_hash():
+    """A data.e0 table may hold elements the basis lacks (unused): editing one of those
+    changes no result, so an unfinished run resumes; a used value is part of the hash."""
+    from pathlib import Path
+
+    from acefit.config import load_config
+    from acefit.pipeline import config_hash
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
+    assert cfg["basis"]["elements"] == ["Cu", "Au"]
+    cfg["data"]["e0"] = {"Cu": -0.1, "Au": -0.2}
+    wider = {**cfg, "data": {**cfg["data"], "e0": {"Cu": -0.1, "Au": -0.2, "Ag": -0.3}}}
+    assert config_hash(cfg) == config_hash(wider)
+    used = {**cfg, "data": {**cfg["data"], "e0": {"Cu": -0.1, "Au": -0.25}}}
+    assert config_hash(cfg) != config_hash(used)
