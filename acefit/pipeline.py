@@ -91,6 +91,9 @@ _STOP_REASONS = {
     "degenerate": "scikit-learn's LARS set an active column aside as dependent on the others "
                   "(rounding); asp goes on where it stops",
     "max_iter": "the iteration limit (max_iter) was reached before ARD converged",
+    "max_iter_at_max_active": "none: it reached max_active, then the iteration limit "
+                              "(max_iter) before ARD converged (its last models are "
+                              "approximate)",
     "exact_fit": "the model fits the data exactly (to rounding): ARD's noise precision has no "
                  "finite optimum",
     "noise_precision_diverged": "ARD's noise precision diverged; the path ends on the last "
@@ -114,6 +117,16 @@ def unconverged_steps(path) -> int:
     if path.solver not in _CONVERGENCE_FLAGGED:
         return 0
     return sum(1 for s in path.steps if s.info.get("converged") is False)
+
+
+def path_stop(path, spec: dict) -> str | None:
+    """Why the path of solver ``spec`` ended (its last step's ``info["stop"]``), with
+    ``max_iter_at_max_active`` for a path that reached ``max_active`` and then ran out of
+    moves refining it: not an early end (an ARD path's)."""
+    stop = path.steps[-1].info.get("stop") if len(path) else None
+    if stop == "max_iter" and int(path.sizes[-1]) == spec.get("max_active"):
+        return "max_iter_at_max_active"
+    return stop
 
 
 def stop_text(stop: str | None, unconverged: int, n_steps: int) -> str:
@@ -602,13 +615,12 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
         log.info("solver %s: %d checkpoints, %s active functions, %.1f s", label,
                  len(sizes), f"{sizes.min()}..{sizes.max()}" if len(sizes) else "no",
                  time.perf_counter() - t)
-        stop = paths[label].steps[-1].info.get("stop") if len(sizes) else None
+        stop = path_stop(paths[label], spec)
         if stop == "patience":
             log.info("solver %s: stopped at size %d, after %d sizes in a row did not lower the "
                      "validation loss (patience)", label, paths[label].steps[-1].info["size"],
                      spec["patience"])
-        elif stop == "max_iter" and sizes[-1] == spec.get("max_active"):
-            # not early: the path reached its size, then ran out of moves refining it
+        elif stop == "max_iter_at_max_active":
             log.warning("solver %s: the path reached max_active (%d functions), then the "
                         "iteration limit (max_iter) before ARD converged: its last models are "
                         "approximate", label, sizes[-1])

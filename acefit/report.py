@@ -30,8 +30,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     from acefit import __version__
     from acefit.data import validation_coverage
     from acefit.environment import environment
-    from acefit.pipeline import (basis_elements, basis_summary, config_hash, timestamp,
-                                 unconverged_steps)
+    from acefit.pipeline import (basis_elements, basis_summary, config_hash, path_stop,
+                                 timestamp, unconverged_steps)
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
@@ -39,13 +39,14 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
             config_types.setdefault(c.config_type, {"train": 0, "val": 0, "test": 0})
             config_types[c.config_type][name] += 1
     solvers = {}
+    specs = {spec["label"]: spec for spec in cfg["solvers"]}
     for label, path in paths.items():
         sizes = [int(s) for s in path.sizes]
         solvers[label] = {"solver": path.solver, "n_checkpoints": len(path),
                           "min_active": min(sizes, default=0),
                           "max_active": max(sizes, default=0),
                           "complete": bool(getattr(path, "complete", True)),
-                          "stop": path.steps[-1].info.get("stop") if len(path) else None,
+                          "stop": path_stop(path, specs[label]),
                           "unconverged": unconverged_steps(path)}
     def with_errors(sel):
         entry = errors[sel["label"]][sel["step"]]

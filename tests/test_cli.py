@@ -797,6 +797,9 @@ def test_an_ard_path_out_of_moves_at_its_size_is_not_said_to_end_early(tmp_path,
             assert "solver ard_path: the path reached max_active (10 functions), then the " \
                 "iteration limit (max_iter) before ARD converged" in log
             assert "ended early" not in log
+            # and report.md's "ended early" column says the same (it gave the plain max_iter)
+            assert "| none: it reached max_active, then the iteration limit (max_iter) " \
+                "before ARD converged" in (run / "report.md").read_text()
             return
     pytest.fail("no ard_path reached max_active and then max_iter")
 
