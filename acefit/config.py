@@ -1576,8 +1576,9 @@ def _check_debias_keys(ctx, key: str, solver: dict) -> None:
     """`debias_every` and `tsvd_truncation` act only through `debias`: set (to other than
     their defaults: a run's resolved config.yaml writes those out) without it, they were
     accepted and silently ignored."""
-    needs = {"debias_every": (1, ("ls", "tsvd")), "tsvd_truncation": ("thresholds", ("tsvd",))}
-    for name, (default, methods) in needs.items():
+    needs = {"debias_every": ("ls", "tsvd"), "tsvd_truncation": ("tsvd",)}
+    for name, methods in needs.items():
+        default = _DEBIAS[name].default
         if solver.get(name, default) != default and solver["debias"] not in methods:
             ctx.error(f"{key}.{name}", f"{_found(solver[name])} with {key}.debias: "
                       f"{solver['debias']!r}, which ignores it; allowed: {key}.debias: "
