@@ -290,6 +290,8 @@ def plan(cfg: dict) -> dict:
         validation and test rows (``val``, ``test``); ``bytes``: the reduced system R
         (the path solvers' Gram matrix is as large), the kept training rows and the
         validation and test rows, as float64; ``train_rows_limit_bytes``: ``output.train_rows_gib``;
+        ``rows_kept``: the training rows are kept on disk for the errors stage (within
+        that limit, no remote workers);
         ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept);
         ``workers``: ``parallel.workers``; ``memory``: :func:`memory_estimate`.
     """
@@ -329,6 +331,7 @@ def plan(cfg: dict) -> dict:
                   "train_rows": 8 * n * sum(train_all.values()),
                   "val_rows": 8 * n * sum(val.values()), "test_rows": 8 * n * sum(test.values())},
         "train_rows_limit_bytes": limit,
+        "rows_kept": rows_kept,
         "remote_workers": remote,
         "workers": cfg["parallel"]["workers"],
         "memory": memory,
@@ -360,7 +363,7 @@ def plan_text(p: dict) -> str:
     dropped = count("train_all") - count("train")
     if p["remote_workers"]:
         kept = "(not kept with remote workers: evaluated again for the errors)"
-    elif size["train_rows"] > p["train_rows_limit_bytes"]:
+    elif not p["rows_kept"]:
         kept = "(over output.train_rows_gib: not kept, evaluated again for the errors)"
     else:
         kept = "(kept: within output.train_rows_gib, if 2 GiB of the disk stay free)"

@@ -12,6 +12,7 @@ OMP = {"name": "omp", "label": "omp", "max_active": 100}
 
 def _plan(train_rows_bytes, limit, remote=False, workers=1):
     rows = {"E": 10, "F": 300, "V": 60}
+    kept = not remote and train_rows_bytes <= limit     # as plan() decides
     return {"run": "big", "configs": {"train": 10, "val": 2, "test": 3},
             "atoms": {"train": 100, "val": 20, "test": 30},
             "basis": {"n_functions": 5000, "composition": "nu=1: 20"},
@@ -19,9 +20,10 @@ def _plan(train_rows_bytes, limit, remote=False, workers=1):
             "bytes": {"reduced_system": 8 * 5000**2,
                       "train_rows": train_rows_bytes, "val_rows": 3 * 2**20,
                       "test_rows": 512},
-            "train_rows_limit_bytes": limit, "remote_workers": remote, "workers": workers,
+            "train_rows_limit_bytes": limit, "rows_kept": kept, "remote_workers": remote,
+            "workers": workers,
             "memory": memory_estimate(5000, 370, 370, 370, [OMP], workers=workers,
-                                      remote=remote, rows_kept=train_rows_bytes <= limit)}
+                                      remote=remote, rows_kept=kept)}
 
 
 def test_rows_over_the_limit_or_on_remote_workers_are_not_kept():
