@@ -1492,14 +1492,18 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
     assembling = finished = False
     state = {"status": "running", "config_hash": config_hash(cfg), "started": timestamp(),
              "acefit_version": __version__, "config_file": cfg.get("config_file")}
+
+    def claim_folder():     # the folder is this run's from here on
+        write_json(run_dir / RUN_FILES["state"], state)
+        write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
+
     try:
         _add_file_handler(run_dir / RUN_FILES["log"])
         if replaced is None:   # else the replaced run's run.json stays until _set_aside
             before = _earlier_state(run_dir)
             if before.get("previous_run"):  # a replacement resumed: it still owns that folder
                 state["previous_run"] = before["previous_run"]
-            write_json(run_dir / RUN_FILES["state"], state)
-            write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
+            claim_folder()
         log.info("acefit %s: run '%s' in %s%s", __version__, cfg["name"], run_dir,
                  " (resuming)" if resumed else " (replacing the run there once the checks "
                  "pass)" if replaced is not None else "")
@@ -1531,8 +1535,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
                 if previous is not None:
                     state["previous_run"] = previous.name
                 replaced = None
-                write_json(run_dir / RUN_FILES["state"], state)
-                write_text(run_dir / RUN_FILES["config"], dump_config(cfg))
+                claim_folder()
             if previous is not None:
                 log.info("--force: the finished run replaced is in %s until this run finishes",
                          previous)
