@@ -190,6 +190,10 @@ def _results_part(cfg: dict) -> dict:
     data = dict(relevant.get("data", {}))
     if "stress_reading" in data and reads_as_labelled(data["stress_reading"]):   # ditto
         del data["stress_reading"]
+    if "solvers" in relevant:   # ista's loss keys at their defaults: as before they existed
+        relevant["solvers"] = [{k: v for k, v in spec.items()
+                                if (k, v) not in (("loss", "least_squares"), ("delta", None))}
+                               for spec in relevant["solvers"]]
     elements = relevant.get("basis", {}).get("elements")
     if isinstance(data.get("e0"), dict) and elements is not None:   # unused values change nothing
         data["e0"] = {e: v for e, v in data["e0"].items() if e in elements}
@@ -551,11 +555,21 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.5g}"
 
 
+# Solvers whose paths changed for the same config: a finished path stored by an earlier
+# revision is computed again when its run resumes (0.3, session 33: ard's threshold under
+# a prior, ard_path's dependence check, lars past scikit-learn's floor, cd/ista's exact
+# steps).
+SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 1, "cd": 1, "ista": 1}
+
+
 def _solver_params(spec, problem_key, gamma) -> dict:
     from acefit.cache import stable_hash
 
-    return {"config": spec, "problem_key": problem_key,
-            "prior_hash": None if gamma is None else stable_hash(np.asarray(gamma))}
+    params = {"config": spec, "problem_key": problem_key,
+              "prior_hash": None if gamma is None else stable_hash(np.asarray(gamma))}
+    if spec["name"] in SOLVER_REVISIONS:    # the others' stored paths stay as they were
+        params["revision"] = SOLVER_REVISIONS[spec["name"]]
+    return params
 
 
 def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,

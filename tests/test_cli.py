@@ -1734,3 +1734,41 @@ def test_compare_help_says_its_set_is_a_data_set(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "the data set whose errors the learning curves show" in text
     assert "not a config key as in `acefit fit --set KEY=YAML`" in text
+
+
+def test_a_resumed_run_recomputes_a_finished_path_of_an_earlier_solver_revision(
+        tmp_path, small_data, monkeypatch):
+    """A solver whose paths changed (pipeline.SOLVER_REVISIONS) does not reuse a finished
+    path stored before the change (review, session 33: a resumed run mixed old and new
+    lars paths); the other solvers' finished paths are read back."""
+    import acefit.pipeline
+
+    solvers = ["{name: omp, max_active: 10}", "{name: lars, max_active: 10}"]
+    config = tiny_config(tmp_path, small_data, solvers=solvers)
+    run = tmp_path / "run"
+    monkeypatch.setattr(acefit.pipeline, "SOLVER_REVISIONS",
+                        {**acefit.pipeline.SOLVER_REVISIONS, "lars": 0})
+    assert fit(config, run) == EXIT_OK
+    state = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**state, "status": "running"}))  # unfinished
+    monkeypatch.undo()
+    assert fit(config, run) == EXIT_OK
+    log = (run / "acefit.log").read_text()
+    assert "solver omp: finished path read back" in log
+    assert "solver lars: stored path was made with other settings; recomputing" in log
+
+
+def test_an_ista_config_of_an_earlier_version_hashes_as_it_did():
+    """ista's loss and delta (session 33) at their defaults leave the config hash: a run
+    left unfinished before they existed resumes (review, session 33)."""
+    from acefit.config import load_config
+    from acefit.pipeline import config_hash
+
+    cfg = load_config(ROOT / "configs" / "quickstart.yaml",
+                      overrides=["solvers=[{name: ista, max_active: 5}]"])
+    assert cfg["solvers"][0]["loss"] == "least_squares" and cfg["solvers"][0]["delta"] is None
+    earlier = {**cfg, "solvers": [{k: v for k, v in cfg["solvers"][0].items()
+                                   if k not in ("loss", "delta")}]}
+    assert config_hash(cfg) == config_hash(earlier)
+    huber = {**cfg, "solvers": [{**cfg["solvers"][0], "loss": "huber", "delta": 0.5}]}
+    assert config_hash(huber) != config_hash(earlier)
