@@ -343,8 +343,8 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         precisions are those of c over gamma_k^2.
     threshold_lambda : float
         Pruning threshold (> 0) on the precisions of the caller's coefficients c:
-        alpha_k gamma_k^2 with a prior, alpha_k without, so a threshold prunes the
-        same coefficients whether the problem comes scaled or not, as scikit-learn's
+        alpha_k gamma_k^2 with a prior, alpha_k without: a threshold on the
+        coefficients the model is made of, with a prior as without, as scikit-learn's
         (alpha_k = g_k / c_k^2 at the fixed point, g_k in [0, 1]: a c_k^2 below about
         1 / threshold goes). Smaller gives sparser
         models. A cut on the scaled d instead kept rough functions (large gamma_k,

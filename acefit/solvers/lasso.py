@@ -127,7 +127,8 @@ CHUNK_SHARE = 0.1
 def exact_lasso(G: np.ndarray, aty: np.ndarray, x: np.ndarray, lam: float,
                 max_moves: int | None = None) -> np.ndarray | None:
     """The lasso solution at ``lam`` by feature-sign search (Lee et al., NIPS 2007) from
-    ``x``, or None when it fails: a singular active Gram matrix (to rounding), or more
+    ``x``, or None when it fails: an active Gram matrix that Cholesky finds not positive
+    definite (a nearly singular one is solved, and the KKT check decides), or more
     than ``max_moves`` solves (default 2 |support| + 20).
 
     Each move solves the KKT equations on the active set S with signs s,
