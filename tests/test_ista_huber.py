@@ -119,3 +119,71 @@ def test_huber_rows_beyond_train_rows_gib_stop_the_fit_before_assembly(tmp_path,
         in err
     state = json.loads((tmp_path / "run" / "run.json").read_text())
     assert state["status"] == "invalid" and not (tmp_path / "run" / "cache").exists()
+
+
+def _ill_conditioned_huber_problem(seed=1, m=200, n=40, condition=1e4):
+    """Rows of condition ``condition``, a sparse model, small noise and ten outliers."""
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = U @ np.diag(np.geomspace(1.0, 1.0 / condition, n)) @ V.T
+    truth = np.zeros(n)
+    truth[:8] = 10.0 * rng.standard_normal(8)
+    y = A @ truth + 0.01 * rng.standard_normal(m)
+    y[:10] += 1.0
+    return A, y
+
+
+def _huber_kkt_violation(A, y, coef, lam, delta):
+    """The largest violation of the Huber-lasso optimality conditions, relative to lam:
+    A_j'psi(r) = lam sign(c_j) where c_j != 0, |A_j'psi(r)| <= lam where c_j = 0."""
+    g = A.T @ np.clip(y - A @ coef, -delta, delta)
+    on = coef != 0
+    return max(float(np.abs(g[on] - lam * np.sign(coef[on])).max(initial=0.0)),
+               float(np.maximum(np.abs(g[~on]) - lam, 0.0).max(initial=0.0))) / lam
+
+
+def test_an_unconverged_huber_step_is_solved_exactly_and_matches_a_long_fista_run():
+    """FISTA crawls on ill-conditioned rows; a step it has not solved within a tenth of
+    max_iter is finished by the active-set Newton method (exact_huber_lasso), to the
+    minimiser a long FISTA run reaches, and to the optimality conditions."""
+    from acefit.solvers import ista
+
+    A, y = _ill_conditioned_huber_problem()
+    delta = 0.02
+    reference = ista(A, y, loss="huber", delta=delta, n_lams=30, max_iter=200_000,
+                     kkt_tol=1e-12)
+    assert all(s.info["converged"] and "exact" not in s.info for s in reference.steps)
+    fast = ista(A, y, loss="huber", delta=delta, n_lams=30, max_iter=300)
+    assert len(fast) == len(reference)
+    assert all(s.info["converged"] for s in fast.steps)
+    assert sum(bool(s.info.get("exact")) for s in fast.steps) >= len(fast) // 2
+    for a, b in zip(reference.steps, fast.steps, strict=True):
+        assert b.lam == a.lam
+        assert b.info["objective"] == pytest.approx(a.info["objective"], rel=1e-9)
+        np.testing.assert_allclose(b.coef, a.coef, atol=1e-7 * np.abs(a.coef).max(initial=1))
+        assert _huber_kkt_violation(A, y, b.coef, b.lam, delta) < 1e-8
+
+
+def test_exact_huber_lasso_from_zero_and_its_line_search():
+    """From a cold start too; the exact line minimum of a convex piecewise quadratic."""
+    from acefit.solvers.ista import _line_minimum, exact_huber_lasso
+
+    A, y = _ill_conditioned_huber_problem(seed=2, condition=1e3)
+    delta = 0.05
+    lam = 0.02 * float(np.abs(A.T @ np.clip(y, -delta, delta)).max())
+    coef = exact_huber_lasso(A, y, np.zeros(A.shape[1]), lam, delta, tol=1e-12 * lam,
+                             max_moves=500)
+    assert coef is not None and np.count_nonzero(coef) > 3
+    assert _huber_kkt_violation(A, y, coef, lam, delta) < 1e-9
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        r = rng.standard_normal(50)
+        d = r * rng.uniform(0.2, 3) + 0.3 * rng.standard_normal(50)
+        x, p = np.array([0.0, 0.1, -0.2]), rng.standard_normal(3)
+        ts = np.linspace(0, 1, 100_001)
+        rt = r[None, :] - ts[:, None] * d[None, :]
+        a = np.abs(rt)
+        phi = np.where(a <= 0.3, 0.5 * rt * rt, 0.3 * (a - 0.15)).sum(axis=1) + \
+            0.5 * np.abs(x[None, :] + ts[:, None] * p[None, :]).sum(axis=1)
+        assert _line_minimum(r, d, x, p, 0.5, 0.3) == pytest.approx(ts[np.argmin(phi)], abs=2e-5)

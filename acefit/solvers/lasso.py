@@ -26,7 +26,7 @@ from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, 
 from acefit.solvers.path import Path
 
 __all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "resolve_grid", "lasso_gap",
-           "GridWalk", "exact_lasso"]
+           "GridWalk", "exact_lasso", "enter_violator"]
 
 # Lowest lam, as a fraction of lam_max, that an extended default grid goes to, and the
 # factor in lam over which its active set must grow (or lam_ratio, if smaller).
@@ -124,6 +124,19 @@ class GridWalk:
 CHUNK_SHARE = 0.1
 
 
+def enter_violator(grad: np.ndarray, signs: np.ndarray, lam: float) -> bool:
+    """The entering move of a feature-sign search: the zero coefficient (``signs`` 0)
+    whose ``grad`` (A_j'r, or A_j'psi(r)) exceeds ``lam`` most gets the sign of its
+    ``grad`` in ``signs`` (in place); False where none exceeds it (the KKT conditions
+    of the zero coefficients hold)."""
+    violation = np.where(signs == 0, np.abs(grad), 0.0)
+    j = int(np.argmax(violation))
+    if violation[j] <= lam:
+        return False
+    signs[j] = np.sign(grad[j])
+    return True
+
+
 def exact_lasso(G: np.ndarray, aty: np.ndarray, x: np.ndarray, lam: float,
                 max_moves: int | None = None) -> np.ndarray | None:
     """The lasso solution at ``lam`` by feature-sign search (Lee et al., NIPS 2007) from
@@ -149,12 +162,8 @@ def exact_lasso(G: np.ndarray, aty: np.ndarray, x: np.ndarray, lam: float,
     for _ in range(max_moves):
         if optimal:
             on = np.flatnonzero(x)
-            grad = aty - G[:, on] @ x[on]
-            violation = np.where(signs == 0, np.abs(grad), 0.0)
-            j = int(np.argmax(violation))
-            if violation[j] <= lam:
+            if not enter_violator(aty - G[:, on] @ x[on], signs, lam):
                 return x
-            signs[j] = np.sign(grad[j])
         S = np.flatnonzero(signs)
         G_SS = G[np.ix_(S, S)]
         try:
