@@ -5,6 +5,7 @@ Usage::
     OPENBLAS_NUM_THREADS=1 python scripts/bench_grid_paths.py RUN            # cd and ista
     python scripts/bench_grid_paths.py RUN --solvers cd --max-active 300 --set max_iter=2000
     python scripts/bench_grid_paths.py RUN --md5 > before.txt               # step digests
+    python scripts/bench_grid_paths.py RUN --solvers ista --huber 0.1       # loss: huber
 
 ``RUN`` is a run directory of ``acefit fit`` (its ``config.yaml`` and ``cache/``): its
 data, basis, prior and assembled (reduced) training problem are read back as the fit
@@ -18,7 +19,10 @@ unconverged steps, the last step's active count, λ/λ_max and training error, t
 reason, and the best validation error (the RMS weighted residual) among the steps of at
 most 25, 50, 100, 200 and 300 active functions. ``--md5`` prints instead one line per
 step with the md5 of its coefficients, λ and training error, to show that a change
-leaves a path bit-identical.
+leaves a path bit-identical. ``--huber DELTA`` runs ``ista`` with ``loss: huber`` on the
+dense weighted training rows, as the pipeline does (``pipeline.dense_training_problem``:
+the rows kept in the cache, else evaluated again), and adds to its summary the largest
+violation of the Huber-lasso optimality conditions among its steps, relative to λ_max.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from pathlib import Path
 import yaml
 
 
-def load_system(run: Path):
-    """(problem, gamma, validation) of the run, as run_paths hands them to a solver."""
-    from acefit.pipeline import (assemble_system, build_basis, cache_dir_of, load_data,
-                                 prior_scale)
+def load_system(run: Path, dense: bool = False):
+    """(problem, gamma, validation) of the run, as run_paths hands them to a solver;
+    ``dense``: the dense weighted training rows in place of the reduced system."""
+    from acefit.pipeline import (assemble_system, build_basis, cache_dir_of,
+                                 dense_training_problem, load_data, prior_scale)
     from acefit.runs import run_config
 
     cfg = run_config(run)
@@ -42,7 +47,26 @@ def load_system(run: Path):
     basis = build_basis(cfg, data.train)
     system = assemble_system(cfg, data, basis, cache_dir_of(cfg, run), progress=False)
     validation = system.val.weighted(order="F") if system.val is not None else None
-    return system.train, prior_scale(cfg, basis), validation
+    problem = dense_training_problem(system, basis, data.train) if dense else system.train
+    return problem, prior_scale(cfg, basis), validation
+
+
+def huber_kkt(problem, gamma, path, delta: float) -> float:
+    """The largest violation among the steps of the Huber-lasso optimality conditions in
+    the prior-scaled coefficients, relative to λ_max (ista's ``kkt_tol``, 1e-8, is on that
+    scale): (A'psi(r))_j / gamma_j equals λ sign(c_j) where c_j is non-zero, and is at
+    most λ in size elsewhere."""
+    import numpy as np
+
+    worst = 0.0
+    for step in path.steps[1:]:
+        g = problem.A.T @ np.clip(problem.y - problem.A @ step.coef, -delta, delta) / (
+            1.0 if gamma is None else gamma)
+        on = step.coef != 0
+        excess = np.concatenate([np.abs(g[on] - step.lam * np.sign(step.coef[on])),
+                                 np.abs(g[~on]) - step.lam])
+        worst = max(worst, float(excess.max()) / path.steps[0].lam)
+    return worst
 
 
 def run_path(name: str, problem, gamma, validation, settings: dict):
@@ -86,18 +110,25 @@ def main(argv=None):
     parser.add_argument("--set", action="append", default=[], metavar="KEY=YAML",
                         help="a keyword argument of the solver functions, e.g. max_iter=2000")
     parser.add_argument("--md5", action="store_true", help="print step digests instead")
+    parser.add_argument("--huber", type=float, metavar="DELTA",
+                        help="ista with loss: huber and this delta, on the dense rows")
     args = parser.parse_args(argv)
     settings = {"max_active": args.max_active}
     for item in args.set:
         key, _, value = item.partition("=")
         settings[key] = yaml.safe_load(value)
-    problem, gamma, validation = load_system(args.run)
+    if args.huber is not None:
+        settings.update(loss="huber", delta=args.huber)
+        args.solvers = ["ista"]
+    problem, gamma, validation = load_system(args.run, dense=args.huber is not None)
     if not args.md5:
         print(f"system {problem.m} x {problem.n_features}, settings {settings}")
     for name in args.solvers:
         path, seconds = run_path(name, problem, gamma, validation, settings)
         print("\n".join(digests(name, path)) if args.md5 else
               summary(name, path, seconds, settings), flush=True)
+        if args.huber is not None and not args.md5:
+            print(f"      largest KKT violation / λ_max {huber_kkt(problem, gamma, path, args.huber):.1e}")
     return 0
 
 
