@@ -3,17 +3,17 @@
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
 file or run directory named there that does not exist or holds no frame, a label key
-option that no frame has, ``validate``'s bad
-``--settings``, an output file whose suffix names another format or that is one of the
-input files, a ``.yace`` given to ``evaluate``, a potential without a committee given to
-``query``, ``--stress-reading`` values that clash or name no group of ``--data``, for
-``export`` a solver path, step or size that the run does not have, and for ``compare`` a
-``--set`` that no run has), 3 when the output directory holds a finished run and
-``--force`` was not given (or another ``acefit fit`` is using it; for ``init``: the config
-file exists), 1 for any other error, 130 when interrupted (a fit resumes when the same
-command runs again), 143 when a fit was ended by SIGTERM (a batch system's time limit,
-``kill``, ``timeout``; it resumes as after a Ctrl-C), 141 when the reader of the output
-went away (``| head``).
+option that no frame has, ``validate``'s bad ``--settings``, an output file whose suffix
+names another format or that is one of the input files, a pool file given twice, a
+``.yace`` given to ``evaluate``, a potential without a committee given to ``query``,
+``--stress-reading`` values that clash or name no group of ``--data``, for ``export`` a
+solver path, step or size that the run does not have, and for ``compare`` a ``--set``
+that no run has), 3 when the output directory holds a finished run and ``--force`` was
+not given (or another ``acefit fit`` is using it; for ``init``: the config file exists),
+1 for any other error, 130 when interrupted (a fit resumes when the same command runs
+again), 143 when a fit was ended by SIGTERM (a batch system's time limit, ``kill``,
+``timeout``; it resumes as after a Ctrl-C), 141 when the reader of the output went away
+(``| head``).
 """
 
 from __future__ import annotations
@@ -915,7 +915,10 @@ def _query(args, progress) -> int:
 
     # the paths before any work (-o is no folder: argparse): the output must not replace a
     # pool file (the user's data)
-    check_pool_files(args.pool)
+    try:
+        check_pool_files(args.pool)
+    except ValueError as exc:   # a file named twice: the command line's
+        raise UsageError(str(exc)) from None
     _refuse_overwriting("-o", args.output, "--pool", args.pool)
     labelled_files = _labelled_files(args)
     _refuse_overwriting("-o", args.output, "--labelled", labelled_files)

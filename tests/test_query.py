@@ -299,7 +299,7 @@ def test_a_pool_file_named_twice_is_refused(potential, tmp_path, capsys):
     for pools, again in (([pool, pool], "named twice"),
                          ([pool, tmp_path / "sub" / ".." / "pool.xyz"], f"{pool} again"),
                          ([tmp_path / "link.xyz", pool], f"{tmp_path / 'link.xyz'} again")):
-        assert _query(potential, pools, out, "-n", "3") == EXIT_ERROR
+        assert _query(potential, pools, out, "-n", "3") == EXIT_CONFIG
         captured = capsys.readouterr()
         assert f"pool file {pools[1]} is {again}: its frames would be scored twice, and one " \
                "could be chosen twice; allowed: each pool file once" in captured.err
