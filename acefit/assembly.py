@@ -607,16 +607,32 @@ def _client(client, scheduler, n_workers):
         try:
             yield c
         except KeyboardInterrupt:
-            _stop_workers(cluster)
+            _stop_workers(cluster, c)
             raise
 
 
-def _stop_workers(cluster) -> None:
-    """End the worker processes of ``cluster`` at once: their work is void, and a worker
-    busy in a reduction, asked to close, printed the scheduler's going as errors."""
+def _stop_workers(cluster, client) -> None:
+    """End the worker processes of ``cluster`` at once (their work is void, and a worker
+    busy in a reduction, asked to close, printed the scheduler's going as errors), then
+    close ``client`` and ``cluster`` with Dask's log silenced. The cluster's own
+    silencing (``silence_logs``) ends as it closes, before its event loop does: under
+    load the scheduler's comms to the killed workers logged their end there (a
+    ``CommClosedError`` traceback at INFO above the one-line message)."""
     for nanny in list(cluster.workers.values()):
         with contextlib.suppress(Exception):   # gone already
             os.kill(nanny.pid, signal.SIGKILL)
+    names = [n for n in logging.root.manager.loggerDict
+             if n == "distributed" or n.startswith("distributed.")]
+    levels = {n: logging.getLogger(n).level for n in names}   # distributed.client's too
+    for n in names:
+        logging.getLogger(n).setLevel(logging.CRITICAL + 1)
+    try:
+        with contextlib.suppress(Exception):   # the interrupt is what the caller reports
+            client.close()
+            cluster.close()     # also stops the event loop: nothing of it logs afterwards
+    finally:
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
 
 
 # Dask settings for the reduction's own cluster: a few long tasks, no dashboard.
