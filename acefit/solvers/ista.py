@@ -34,7 +34,8 @@ import scipy.linalg
 
 from acefit.solvers import debias as _debias
 from acefit.solvers._common import EntryOrder, check_count, check_nonnegative, prepare
-from acefit.solvers.lasso import CHUNK_SHARE, GridWalk, enter_violator, exact_lasso
+from acefit.solvers.lasso import (CHUNK_SHARE, GridWalk, enter_violator, exact_lasso,
+                                  first_solution)
 from acefit.solvers.path import Path
 
 __all__ = ["ista", "soft_threshold", "exact_huber_lasso"]
@@ -154,11 +155,7 @@ def _exact_solver(loss: _Loss, lam: float, warm: np.ndarray | None, tol: float):
         return None
 
     def solve(iterate):
-        for start in (iterate,) if warm is None else (warm, iterate):
-            solution = exact(start)
-            if solution is not None:
-                return solution
-        return None
+        return first_solution(exact, (iterate,) if warm is None else (warm, iterate))
     return solve
 
 

@@ -26,7 +26,7 @@ from acefit.solvers._common import (EntryOrder, check_count, check_nonnegative, 
 from acefit.solvers.path import Path
 
 __all__ = ["lars_lasso", "cd_lasso", "lambda_max", "lambda_grid", "resolve_grid", "lasso_gap",
-           "GridWalk", "exact_lasso", "enter_violator"]
+           "GridWalk", "exact_lasso", "enter_violator", "first_solution"]
 
 # Lowest lam, as a fraction of lam_max, that an extended default grid goes to, and the
 # factor in lam over which its active set must grow (or lam_ratio, if smaller).
@@ -298,6 +298,16 @@ def _alpha_scale(floor: float, rows: int) -> float:
     return float(2.0 ** np.clip(np.ceil(np.log2(rows * eps32 / floor)), -900, 900))
 
 
+def first_solution(solve, starts):
+    """The first ``solve(start)`` over ``starts`` that is not None (an exact solve from
+    several warm starts: cd_lasso's and ista's steps), else None."""
+    for start in starts:
+        solution = solve(start)
+        if solution is not None:
+            return solution
+    return None
+
+
 def _cd_at(sweep, G, b, yty, x, lam, max_iter, tol, info, exact_first):
     """One λ step of cd_lasso from ``x``: (coefficients, sweeps, gap, converged).
 
@@ -309,12 +319,11 @@ def _cd_at(sweep, G, b, yty, x, lam, max_iter, tol, info, exact_first):
     those first sweeps is the single scikit-learn call it was before.
     """
     def exact(*starts):
-        for start in starts:
-            solution = exact_lasso(G, b, start, lam)
-            if solution is not None:
-                info["exact"] = True
-                return solution, lasso_gap(G, b, yty, solution, lam)
-        return None, None
+        solution = first_solution(lambda start: exact_lasso(G, b, start, lam), starts)
+        if solution is None:
+            return None, None
+        info["exact"] = True
+        return solution, lasso_gap(G, b, yty, solution, lam)
 
     if exact_first:
         solution, gap = exact(x)
