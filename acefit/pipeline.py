@@ -179,26 +179,44 @@ def config_hash(cfg: dict) -> str:
     return stable_hash(_results_part(cfg))
 
 
-def _results_part(cfg: dict) -> dict:
-    """The part of ``cfg`` that can change the results (:func:`config_hash`'s)."""
+def _reads_as_labelled(reading) -> bool:
     from acefit.consistency import reads_as_labelled
 
+    return reads_as_labelled(reading)
+
+
+# Keys added after runs were stored: at these values a config means what it did without
+# the key, so they stay out of the hash and such runs still resume. The next such key
+# gets a line here: (section, key or None for the section itself, whether a value is one
+# that changes nothing); a key of the solvers' list is looked up in each solver's entry.
+_KEYS_ADDED_AT_DEFAULT = (
+    ("repulsion", None, lambda v: v == {"kind": "none"}),
+    ("data", "stress_reading", _reads_as_labelled),
+    ("solvers", "loss", lambda v: v == "least_squares"),      # ista's
+    ("solvers", "delta", lambda v: v is None),
+)
+
+
+def _results_part(cfg: dict) -> dict:
+    """The part of ``cfg`` that can change the results (:func:`config_hash`'s)."""
     relevant = {k: v for k, v in cfg.items() if k not in ("output", "parallel", "config_file",
                                                          "name")}
-    if relevant.get("repulsion") == {"kind": "none"}:  # as before the key existed: such runs resume
-        del relevant["repulsion"]
-    data = dict(relevant.get("data", {}))
-    if "stress_reading" in data and reads_as_labelled(data["stress_reading"]):   # ditto
-        del data["stress_reading"]
-    if "solvers" in relevant:   # ista's loss keys at their defaults: as before they existed
-        relevant["solvers"] = [{k: v for k, v in spec.items()
-                                if (k, v) not in (("loss", "least_squares"), ("delta", None))}
-                               for spec in relevant["solvers"]]
+
+    def without(entry, key, unchanged):
+        return {k: v for k, v in entry.items() if not (k == key and unchanged(v))}
+
+    for section, key, unchanged in _KEYS_ADDED_AT_DEFAULT:
+        value = relevant.get(section)
+        if key is None and section in relevant and unchanged(value):
+            del relevant[section]
+        elif key is not None and isinstance(value, list):
+            relevant[section] = [without(entry, key, unchanged) for entry in value]
+        elif key is not None and isinstance(value, dict):
+            relevant[section] = without(value, key, unchanged)
     elements = relevant.get("basis", {}).get("elements")
+    data = relevant.get("data", {})
     if isinstance(data.get("e0"), dict) and elements is not None:   # unused values change nothing
-        data["e0"] = {e: v for e, v in data["e0"].items() if e in elements}
-    if data:
-        relevant["data"] = data
+        relevant["data"] = {**data, "e0": {e: v for e, v in data["e0"].items() if e in elements}}
     return relevant
 
 
