@@ -637,8 +637,10 @@ def _export(args) -> int:
         print(f"  E0 {out['e0_source']}")
     if out["committee"]:
         c = out["committee"]
-        print(f"  committee: {c['members']} members, spread scaled to the validation errors by "
-              + ", ".join(f"{q} {v:.3g}" for q, v in c["scale"].items()) + "".join(
+        scaled = ("spread scaled to the validation errors by " + ", ".join(
+            f"{q} {v:.3g}" for q, v in c["scale"].items()) if "val" in c else
+            "spread not scaled (the run has no validation set)")
+        print(f"  committee: {c['members']} members, {scaled}" + "".join(
                   f"; test {q}: RMS error / SD {v['z_rms']:.2f}, {100 * v['within_2sd']:.0f} % "
                   "within 2 SD" for q, v in c.get("test", {}).items()))
     bad = pairs_without_core(out["dimers"])

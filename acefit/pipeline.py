@@ -788,6 +788,8 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
     overall = headline(selected)
     size = cfg["export"]["committee"]
     gamma = prior_scale(cfg, basis) if size else None
+    if size:
+        warn_unscaled_committee(system)
     records, top = [], None
     dimers = {}  # (label, step): budgets that select one step share its dimer curves
     committees = {}  # and its committee
@@ -944,6 +946,18 @@ def posterior_committee(coef, system, gamma, size: int):
     members = np.zeros((size, len(coef)))
     members[:, active] = coef[active] + deviations
     return members, info
+
+
+def warn_unscaled_committee(system) -> None:
+    """Warn that a committee of ``system``'s fit keeps the posterior's own spread when
+    the fit has no validation set to scale it to (:func:`committee_scales` gives 1)."""
+    if system.val is None:
+        get_logger().warning(
+            "export.committee: the run has no validation set, so the committee's spread is "
+            "not scaled to the errors (scale 1: the posterior's own, which knows the noise "
+            "of the training residuals, not the model's error; RMS error / SD 8-29 on "
+            "the quickstart's test set): energy_std, forces_std and acefit query read it as it "
+            "is; set data.validation (a fraction or a file) to calibrate it")
 
 
 def committee_scales(block, predictions, spreads) -> dict:

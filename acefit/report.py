@@ -208,10 +208,14 @@ def _committee_text(selected) -> str:
                             [s["committee"]["scale"] for s in rows])
     if not table:
         return ""
+    spread = ("the spread of each quantity scaled to its validation errors" if
+              all("val" in s["committee"] for s in rows) else
+              "their spread the posterior's own, **not scaled** to the errors: the run has "
+              "no validation set (scale 1; set data.validation to calibrate it)")
     text = (f"Committees of {rows[0]['committee']['members']} members: BLR posterior draws on "
-            "each potential's functions, the spread of each quantity scaled to its "
-            "validation errors. On the test set (calibrated: RMS of error / SD near 1, 95 % "
-            "within 2 SD; E per configuration, F and S per component):\n\n" + table)
+            f"each potential's functions, {spread}. On the test set (calibrated: RMS of "
+            "error / SD near 1, 95 % within 2 SD; E per configuration, F and S per "
+            "component):\n\n" + table)
     headline = [s for s in rows if s["best"]][-1:]
     by_type = headline and committee_by_config_type_table(
         [_budget_label(headline[0])], [headline[0]["committee"].get("test_by_config_type")],

@@ -440,7 +440,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         The basis built from the config no longer matches the run's.
     """
     from acefit.pipeline import (assemble_system, cache_dir_of, posterior_committee,
-                                 potential_metadata, prior_scale, repulsion_setting)
+                                 potential_metadata, prior_scale, repulsion_setting,
+                                 warn_unscaled_committee)
     from acefit.potential import Potential
     from acefit.selection import score
 
@@ -458,6 +459,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     if committee and np.any(path.steps[i].coef):      # not assembled for the zero model
         system = assemble_system(run.cfg, run.data(), basis,
                                  cache_dir_of(run.cfg, run.directory), progress=False)
+        warn_unscaled_committee(system)
         members, record = posterior_committee(path.steps[i].coef, system,
                                               prior_scale(run.cfg, basis), committee)
         meta["committee"] = record

@@ -300,6 +300,32 @@ def test_fit_stores_a_committee_calibrated_on_the_validation_set(committee_run):
         assert f"| {headline['label']} ≤ 10, {name} | F |" in text
 
 
+def test_a_committee_without_validation_data_says_its_spread_is_not_scaled(
+        tmp_path, small_data, capsys):  # noqa: F811
+    """Walk-through 5 (session 34), M2: without a validation set the committee kept the
+    posterior's own spread (scale 1), several times below the errors, while report.md
+    said it was scaled to the validation errors, and nothing warned."""
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 10}"],
+                         extra=f"export: {{committee: {K}}}\n")
+    config.write_text(config.read_text().replace("{fraction: 0.2, seed: 1}", "{fraction: 0}"))
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    record = json.loads((run / "report.json").read_text())["selection"]["selected"][0][
+        "committee"]
+    assert set(record["scale"].values()) == {1.0} and "val" not in record
+    log = (run / "acefit.log").read_text()
+    assert "export.committee: the run has no validation set, so the committee's spread " \
+           "is not scaled" in log
+    text = (run / "report.md").read_text()
+    assert "**not scaled** to the errors: the run has no validation set" in text
+    assert "scaled to its validation errors" not in text
+    capsys.readouterr()
+    assert main(["export", str(run), "--budget", "10", "--committee", "3", "-o",
+                 str(tmp_path / "p.h5")]) == EXIT_OK
+    assert "committee: 3 members, spread not scaled (the run has no validation set)" in \
+        capsys.readouterr().out
+
+
 def test_export_and_evaluate_use_the_same_committee(committee_run, tmp_path, small_data,  # noqa: F811
                                                     capsys):
     assert main(["export", str(committee_run), "--path", "omp", "--budget", "10",
