@@ -88,6 +88,9 @@ _STOP_REASONS = {
     "unresolved_lambda": "rounding no longer resolves λ on this system (numerically "
                          "rank-deficient; see acefit.solvers.asp, acefit.solvers.lasso.lars_lasso)",
     "stalled": "more breakpoints at one λ than columns (ties that rounding decides)",
+    "spanned": "no column could enter: each one left lies (numerically, to omp's "
+               "dependence_tol) in the span of the selected ones, or is orthogonal to the "
+               "residual; this is the system's numerical rank",
     "degenerate": "scikit-learn's LARS set an active column aside as dependent on the others "
                   "(rounding); asp goes on where it stops",
     "max_iter": "the iteration limit (max_iter) was reached before ARD converged",

@@ -259,6 +259,22 @@ def test_asp_ends_at_lambda_zero_once_the_active_set_spans_the_columns(case):
     assert last.train_error == pytest.approx(rms, rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("max_active", [12, None])
+def test_omp_says_why_it_ends_short_of_max_active(max_active):
+    # Walk-through 5 (session 34), L2: the quickstart's OMP asked for 5000 functions ended
+    # at 641 of 676 (the numerical rank) with no stop reason. Without max_active, the end
+    # of the columns that can enter is the path's documented end, not an early one.
+    rng = np.random.default_rng(3)
+    B = rng.standard_normal((30, 8))
+    A = B @ rng.standard_normal((8, 16))
+    y = rng.standard_normal(30)
+    path = omp(A, y, max_active=max_active)
+    assert path.steps[-1].n_active == np.linalg.matrix_rank(A) == 8
+    assert path.steps[-1].info.get("stop") == ("spanned" if max_active else None)
+    assert all("stop" not in s.info for s in path.steps[:-1])
+    assert "stop" not in omp(A, y, max_active=5).steps[-1].info   # reached: not early
+
+
 def test_cd_and_ista_at_lambda_match_the_lasso_path():
     A, y, _ = random_problem()
     knots = asp(A, y).lams

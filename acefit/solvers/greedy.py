@@ -76,7 +76,11 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         Step k has k selected columns and their least-squares coefficients; ``lam``
         is NaN (OMP has no regularisation parameter) and ``info`` holds the
         ``index`` of the selected column and the correlation ``corr`` = |a_i'r| at
-        which it was selected. Step 0 is the zero model.
+        which it was selected. Step 0 is the zero model. A path that ends short of
+        ``max_active`` because no column can enter (each one left is, to
+        ``dependence_tol``, in the span of the selected ones, or orthogonal to the
+        residual: the system's numerical rank) has ``info["stop"] = "spanned"`` on its
+        last step.
 
     Notes
     -----
@@ -104,15 +108,19 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
                   capacity=min(limit, 64))
     corr = b.copy()
     rss = setup.yty
-    setup.step([], [], lam=float("nan"), rss=rss, info={"event": "start", "index": -1})
+    # each step is handed on once the next column has entered, or the path has ended:
+    # the last one then says why it ended short of max_active
+    pending = dict(active=[], values=[], rss=rss, info={"event": "start", "index": -1})
     y_norm = np.sqrt(rss)
+    stop = None
     while len(qr) < limit:
         if tol > 0 and np.sqrt(rss) <= tol * y_norm:
             break
         score = np.where(eligible, np.abs(corr), -1.0)
         j = int(np.argmax(score))
         if score[j] <= 0.0:
-            break  # the residual is orthogonal to every column that could enter
+            stop = "spanned"   # the residual is orthogonal to every column that could enter
+            break
         eligible[j] = False
         if not qr.append(j):
             continue
@@ -121,6 +129,10 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         else:
             corr -= qr.z[-1] * qr.P.cols[:, -1]
         rss = float(qr.r @ qr.r) + offset
-        setup.step(list(qr.active), qr.coef, rss=rss,
-                   info={"event": "add", "index": j, "corr": float(score[j])})
+        setup.step(lam=float("nan"), **pending)
+        pending = dict(active=list(qr.active), values=qr.coef, rss=rss,
+                       info={"event": "add", "index": j, "corr": float(score[j])})
+    if stop and max_active is not None:    # short of what was asked
+        pending["info"]["stop"] = stop
+    setup.step(lam=float("nan"), **pending)
     return setup.path
