@@ -1340,9 +1340,12 @@ def _prepare_run_dir(run_dir: Path, cfg: dict, force: bool) -> tuple[bool, dict 
         if state.get("status") == "invalid":
             return False, None  # stopped by its config or data before any work: start afresh
         if state.get("status") == "finished":
+            other = "" if state.get("config_hash") == chash else (
+                " of a different configuration"
+                + _differing_keys(run_dir / RUN_FILES["config"], cfg))
             raise RunExistsError(
-                f"{run_dir} holds a finished run (finished {state.get('finished', '?')}); "
-                "pass --force to replace it (its results are kept in "
+                f"{run_dir} holds a finished run (finished {state.get('finished', '?')})"
+                f"{other}; pass --force to replace it (its results are kept in "
                 f"{RUN_FILES['previous']}/ until the new run finishes), or set "
                 "output.directory to a new folder")
         if state.get("config_hash") != chash:

@@ -1684,6 +1684,29 @@ def test_query_says_why_it_chose_fewer_frames_than_asked(tmp_path, capsys):
     assert "default 0: no such rule" in " ".join(capsys.readouterr().out.split())
 
 
+def test_a_finished_run_of_another_config_names_the_keys_that_differ(tmp_path, small_data,
+                                                                       capsys):
+    """Walk-through 5 (session 34), L3: a finished run met with a changed config was
+    refused as if the config were the same; an unfinished one named the keys."""
+    from acefit.config import dump_config, load_config
+    from acefit.pipeline import config_hash
+
+    config = tiny_config(tmp_path, small_data)
+    run = tmp_path / "run"
+    run.mkdir()
+    old = load_config(config)
+    (run / "config.yaml").write_text(dump_config(old))
+    (run / "run.json").write_text(json.dumps({"status": "finished", "finished": "t",
+                                              "config_hash": config_hash(old)}))
+    assert fit(config, run) == EXIT_EXISTS
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{run} holds a finished run (finished t); pass --force" in err
+    assert fit(config, run, "--set", "prior.p=3") == EXIT_EXISTS
+    err = " ".join(capsys.readouterr().err.split())
+    assert (f"{run} holds a finished run (finished t) of a different configuration (it "
+            "differs in prior.p: 4.0 there, 3.0 here); pass --force") in err
+
+
 def test_an_unfinished_run_of_another_config_names_the_keys_that_differ(tmp_path, small_data,
                                                                          capsys):
     """"holds an unfinished run of a different configuration" said not which keys."""
