@@ -498,6 +498,11 @@ def _init(args) -> int:
           + (f" ({len(s.unstressed)} periodic in all three directions without one: "
              + "; ".join(s.unstressed[:3]) + ("; ..." if len(s.unstressed) > 3 else "") + ")"
              if s.unstressed else ""))
+    for symbol, atoms, configs, where in s.rare_elements():
+        print(f"note: {symbol} is in {configs} of {s.n_configs} configurations ({atoms} atom"
+              f"{'s' * (atoms > 1)}; first {where}); the basis gives it functions of its own "
+              "and of its pairs, for which the total degree makes room: if it is a mistake, "
+              "leave out those frames")
     if facts["energy_choice"]:
         print(f"{facts['energy_choice']['note']}; {facts['energy_choice']['why']}")
     changed = facts["changed_keys"]

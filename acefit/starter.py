@@ -80,6 +80,8 @@ class DataSurvey:
     unstressed : list
         ``where`` of the configurations periodic in all three directions without a
         stress, when others have one (only those are expected to carry one).
+    element_counts : dict
+        Element → (atoms, configurations, ``where`` of the first configuration with it).
     """
 
     n_configs: int
@@ -92,6 +94,15 @@ class DataSurvey:
     shortest: dict = field(default_factory=dict)
     isolated: dict = field(default_factory=dict)
     unstressed: list = field(default_factory=list)
+    element_counts: dict = field(default_factory=dict)
+
+    def rare_elements(self) -> list:
+        """The elements in at most two configurations and under 1 % of the atoms, each as
+        (symbol, atoms, configurations, where it first is): a typo or a stray frame gives
+        the basis an element's functions and pairs all the same."""
+        return [(e, atoms, configs, where)
+                for e, (atoms, configs, where) in self.element_counts.items()
+                if len(self.elements) > 1 and configs <= 2 and atoms < 0.01 * self.n_atoms]
 
 
 def detect_label_keys(files, frames=None) -> tuple[dict, dict]:
@@ -217,11 +228,13 @@ def survey(configs) -> DataSurvey:
     from acefit.design import row_count
     from acefit.elements import pair_name
 
-    numbers, nearest, shortest, isolated = set(), [], {}, {}
+    nearest, shortest, isolated, counts = [], {}, {}, {}
     groups, labelled, rows = {}, {"energy": 0, "forces": 0, "stress": 0}, 0
     for cfg in configs:
         z = cfg.atoms.numbers
-        numbers |= set(int(x) for x in np.unique(z))
+        for number, atoms in zip(*np.unique(z, return_counts=True)):
+            before = counts.get(int(number), (0, 0, cfg.where))
+            counts[int(number)] = (before[0] + int(atoms), before[1] + 1, before[2])
         groups[cfg.config_type] = groups.get(cfg.config_type, 0) + 1
         for label in labelled:
             labelled[label] += getattr(cfg, label) is not None
@@ -243,13 +256,14 @@ def survey(configs) -> DataSurvey:
                 shortest[pair] = (dmin, cfg.where)
     return DataSurvey(
         n_configs=len(configs), n_atoms=sum(c.n_atoms for c in configs),
-        elements=[chemical_symbols[z] for z in sorted(numbers)], config_types=groups,
+        elements=[chemical_symbols[z] for z in sorted(counts)], config_types=groups,
         labelled=labelled, rows=rows,
         nearest=float(np.median(np.concatenate(nearest))) if nearest else math.nan,
         shortest=dict(sorted(shortest.items(), key=lambda item: item[1][0])),
         isolated=isolated,
         unstressed=[c.where for c in configs if c.fully_periodic and c.stress is None]
-        if labelled["stress"] else [])
+        if labelled["stress"] else [],
+        element_counts={chemical_symbols[z]: counts[z] for z in sorted(counts)})
 
 
 def totaldegree_for(elements, order: int, functions: int, at_most: int | None = None

@@ -219,6 +219,21 @@ def test_init_warns_about_test_data_that_are_training_data(tmp_path, capsys):
         in capsys.readouterr().err
 
 
+def test_init_notes_an_element_of_a_stray_frame(tmp_path, capsys):
+    """Walk-through 5 (session 34), L1: one Cu atom in 1 of 134 Al-Ni frames gave the
+    basis Cu's functions and pairs, and a lower total degree, without a word."""
+    train = tmp_path / "train.xyz"
+    frames = _frames(n=30)
+    frames[7] = _frames(n=1, seed=7, elements="Au")[0]
+    ase.io.write(train, frames, format="extxyz")
+    assert main(["init", str(train), "-o", str(tmp_path / "a.yaml"), "--functions", "40"]) \
+        == EXIT_OK
+    assert (f"note: Au is in 1 of 30 configurations (1 atom; first {train}, frame 7); the "
+            "basis gives it functions of its own and of its pairs") in capsys.readouterr().out
+    alloy = [_frames(n=1, seed=k, elements="Au" if k % 2 else "Cu")[0] for k in range(30)]
+    assert survey(read_configurations_from(alloy)).rare_elements() == []
+
+
 def test_survey_distances_and_rows():
     frames = _frames(n=2)
     configs = read_configurations_from(frames)
