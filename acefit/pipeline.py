@@ -1215,7 +1215,8 @@ def warn_collapse(verdicts) -> None:
     bad = [collapse_text(el, v) for el, v in (verdicts or {}).items() if v["holds"] is False]
     if bad:
         get_logger().warning(
-            "the selected potential collapses under compression: %s. MD that presses atoms "
+            "the selected potential's energy falls again under compression, so a crystal "
+            "pressed that far would collapse: %s. MD that presses atoms "
             "this close (high pressure, collisions) would collapse too: %s (acefit validate "
             "shows the curves)", "; ".join(bad), collapse_advice(verdicts))
 
