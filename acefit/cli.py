@@ -1134,7 +1134,8 @@ def _validate(args, progress) -> int:
         raw.setdefault("progress", sys.stderr.isatty() if progress is None else progress)
         settings = ValidationSettings.from_dict(raw)
     except (TypeError, ValueError) as exc:
-        raise ConfigError([(str(args.settings), str(exc))], str(args.settings)) from None
+        raise ConfigError([(str(args.settings), str(exc))], str(args.settings),
+                          what="validation settings") from None
     configs, where = [], None
     if args.structures is not None:   # each structure checked, naming the file and frame
         configs = read_structures(args.structures)

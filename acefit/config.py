@@ -40,11 +40,12 @@ __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "appl
 class ConfigError(ValueError):
     """A config that cannot be run; ``problems`` lists every (where, message) found."""
 
-    def __init__(self, problems: list[tuple[str, str]], source: str = "<config>"):
+    def __init__(self, problems: list[tuple[str, str]], source: str = "<config>",
+                 what: str = "config"):
         self.problems = problems
         self.source = source
         lines = [f"{where}: {msg}" for where, msg in problems]
-        head = f"invalid config {source} ({len(problems)} problem{'s' * (len(problems) != 1)}):"
+        head = f"invalid {what} {source} ({len(problems)} problem{'s' * (len(problems) != 1)}):"
         super().__init__("\n  ".join([head] + lines))
 
 

@@ -151,10 +151,9 @@ class ValidationSettings:
         known = [f.name for f in fields(cls)]
         unknown = sorted(set(d) - set(known), key=str)
         if unknown:
-            raise ValueError(f"unknown validation setting {unknown[0]!r}"
-                             f"{close_match(unknown[0], known)}"
-                             + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
-                             + f"; allowed: {', '.join(known)}")
+            named = ", ".join(f"{k!r}{close_match(k, known)}" for k in unknown)
+            raise ValueError(f"unknown validation setting{'s' * (len(unknown) > 1)} {named}; "
+                             f"allowed: {', '.join(known)}")
         s = cls(**d)
         s.check()
         return s

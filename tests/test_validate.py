@@ -455,9 +455,17 @@ def test_the_settings_keys_are_documented_and_an_unknown_one_named(tmp_path, cap
     assert main(["validate", str(potential), "--settings", str(typo), "-o",
                  str(tmp_path / "out")]) == EXIT_CONFIG
     assert capsys.readouterr().err.strip() == (
-        f"acefit: invalid config {typo} (1 problem):\n  {typo}: unknown validation setting "
-        f"'temperature' (did you mean 'temperatures'?); allowed: {', '.join(keys)}")
+        f"acefit: invalid validation settings {typo} (1 problem):\n  {typo}: unknown "
+        f"validation setting 'temperature' (did you mean 'temperatures'?); allowed: "
+        f"{', '.join(keys)}")
     assert not (tmp_path / "out").exists()
+    # walk-through 5 (session 34), L6: the second unknown key was "(and 1 more)"
+    typo.write_text("temperature: [300]\nmd_step: 10\nfoo: 1\n")
+    assert main(["validate", str(potential), "--settings", str(typo), "-o",
+                 str(tmp_path / "out")]) == EXIT_CONFIG
+    assert (f"{typo}: unknown validation settings 'foo', 'md_step' (did you mean "
+            "'md_steps'?), 'temperature' (did you mean 'temperatures'?); allowed: ") \
+        in capsys.readouterr().err
     for text, problem in (("md_steps: [10\n", "not valid YAML: line 2, column 1"),
                           ("- md_steps\n", "found list; allowed: a mapping of validation"),
                           ("md_steps: -1\n", "validation setting md_steps must be")):
