@@ -2005,13 +2005,16 @@ def warn_repeated_structures(data) -> None:
             (configs[k].where, configs[first].where))
     for (held, fitted), pairs in groups.items():
         if held == fitted:
-            log.warning("%d %s configurations repeat an earlier one (first: %s = %s)%s",
-                        len(pairs), held, *pairs[0], "; each copy is fitted as another "
-                        "configuration" if held == "training" else "")
+            log.warning("%d %s configuration%s an earlier one (first: %s = %s)%s",
+                        len(pairs), held, " repeats" if len(pairs) == 1 else "s repeat",
+                        *pairs[0], "; each copy is fitted as another configuration"
+                        if held == "training" else "")
         else:
-            log.warning("%d %s configurations are also in the %s data (first: %s = %s): "
-                        "their errors measure the %s, not the prediction", len(pairs), held,
-                        fitted, *pairs[0], "fit" if fitted == "training" else "selection")
+            log.warning("%d %s configuration%s also in the %s data (first: %s = %s): "
+                        "%s the %s, not the prediction", len(pairs), held,
+                        " is" if len(pairs) == 1 else "s are", fitted, *pairs[0],
+                        "its error measures" if len(pairs) == 1 else "their errors measure",
+                        "fit" if fitted == "training" else "selection")
 
 
 def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:

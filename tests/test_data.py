@@ -386,12 +386,12 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     with caplog.at_level(logging.WARNING, logger="acefit"):
         warn_repeated_structures(SimpleNamespace(train=train, val=val, test=test))
     messages = [r.getMessage() for r in caplog.records]
-    assert messages[0].startswith("1 training configurations repeat an earlier one (first: "
+    assert messages[0].startswith("1 training configuration repeats an earlier one (first: "
                                   "train.xyz, frame 4 = train.xyz, frame 1); each copy")
-    assert messages[1].startswith("1 validation configurations are also in the training "
-                                  "data (first: val.xyz, frame 0 = train.xyz, frame 3): their "
-                                  "errors measure the fit")
-    assert messages[2].startswith("1 test configurations are also in the training data")
+    assert messages[1].startswith("1 validation configuration is also in the training "
+                                  "data (first: val.xyz, frame 0 = train.xyz, frame 3): its "
+                                  "error measures the fit")
+    assert messages[2].startswith("1 test configuration is also in the training data")
     assert len(messages) == 3
 
 
