@@ -1265,7 +1265,6 @@ def write_format(potential, target: Path, fmt: str, export_cfg: dict):
         potential.save(path)
         return path
     try:
-        from acefit.export.lammps import write_pair_commands
         from acefit.export.yace import export_yace
     except ImportError as exc:
         log.warning("yace export unavailable (%s); skipped %s", exc, path.name)
@@ -1273,8 +1272,7 @@ def write_format(potential, target: Path, fmt: str, export_cfg: dict):
     names = {"yace_radial": "radial", "spline_rtol": "spline_rtol", "spline_rmin": "spline_rmin"}
     options = {names[k]: v for k, v in export_cfg.items() if k in names}
     try:
-        export_yace(potential, path, **options)
-        write_pair_commands(potential, path)  # with a core repulsion, the .yace is half the model
+        export_yace(potential, path, **options)    # and its LAMMPS pair commands
     except Exception as exc:  # an export problem must not cost the finished fit
         log.warning("cannot write %s: %s: %s", path.name, type(exc).__name__, exc)
         return None

@@ -326,6 +326,23 @@ def test_pair_commands_quote_a_file_name_with_spaces():
         assert "\n# Units: eV and Å; the LAMMPS input needs `units metal`" in commands
 
 
+def test_export_yace_writes_the_pair_commands_that_add_the_repulsion(tmp_path):
+    """Session 34 review: the Python export_yace wrote the fitted part alone, its header
+    naming a .lammps file that only acefit fit wrote; a Cu-Au dimer at 1 Å was then
+    attractive (-0.95 eV against 224 eV with the ZBL core) under pair_style pace."""
+    from acefit import ACEBasis, Potential
+    from acefit.export.yace import export_yace
+
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+    coef = np.random.default_rng(0).normal(size=len(basis)) * 1e-2
+    path = export_yace(Potential(basis, coef, repulsion=ZBL(1.2, 2.4)), tmp_path / "core.yace")
+    assert path == tmp_path / "core.yace"
+    assert "pair_style hybrid/overlay pace zbl 1.2 2.4\npair_coeff * * pace core.yace Cu Au\n" \
+        in (tmp_path / "core.lammps").read_text()
+    export_yace(Potential(basis, coef), tmp_path / "plain.yace")
+    assert "pair_style pace" in (tmp_path / "plain.lammps").read_text()
+
+
 def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():
     """Runs interrupted before the repulsion existed resume with an unchanged config."""
     from pathlib import Path

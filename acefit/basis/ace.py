@@ -127,7 +127,7 @@ class ACEBasis:
         Orthonormalise each radial family over x in [-1, 1], as ACE1/ACE1x's
         ``transformed_jacobi`` (see :class:`acefit.basis.radial.RadialBasis`): the same
         span, other functions for the sparse solvers and the prior. Not with ``pure2b``;
-        not exportable to ``.yace``.
+        exported to ``.yace`` by the spline dialect only (not ``recurrence``).
     mirrored : bool
         Also make the mirror image of every order-1 function of two species (acefit
         0.1's basis, kept so that runs fitted then can be exported; see above).

@@ -554,7 +554,10 @@ def yace_text(d):
 
 
 def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=0.5):
-    """Write ``potential`` as an ML-PACE ``.yace`` file (LAMMPS ``pair_style pace``).
+    """Write ``potential`` as an ML-PACE ``.yace`` file (LAMMPS ``pair_style pace``), and
+    its LAMMPS pair commands beside it (:func:`acefit.export.lammps.write_pair_commands`,
+    ``<stem>.lammps``): with a core repulsion the ``.yace`` holds the fitted part only, and
+    those commands add the repulsion (``pair_style hybrid/overlay pace zbl``).
 
     Parameters
     ----------
@@ -573,6 +576,7 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
     Returns
     -------
     pathlib.Path
+        The ``.yace`` file.
 
     Raises
     ------
@@ -581,7 +585,7 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
         which settings are exportable), the spline accuracy cannot be reached, or
         ``path`` does not end in ``.yace``.
     """
-    from acefit.export.lammps import UNITS_NOTE, pair_commands_path
+    from acefit.export.lammps import UNITS_NOTE, pair_commands_path, write_pair_commands
     from acefit.potential import Potential
 
     if not hasattr(potential, "basis"):
@@ -599,4 +603,6 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
                  f"{repulsion.kind.upper()} core repulsion ({repulsion.to_dict()}).\n"
                  f"# Run it with the pair commands of {pair_commands_path(path).name} "
                  "(pair_style hybrid/overlay pace zbl).\n")
-    return write_text(path, head + yace_text(d))
+    write_text(path, head + yace_text(d))
+    write_pair_commands(potential, path)    # with a core repulsion, the .yace is half the model
+    return path
