@@ -733,7 +733,7 @@ def _evaluate(args) -> int:
     fitted_data = _fitted_data(args.potentials, potentials, configs)
     for note in notes + _fitted_data_notes(fitted_data, labels, len(configs)):
         print(note)
-    for line in _stress_check_notes(configs):
+    for line in _stress_check_notes(configs) + _own_prediction_notes(result):
         print(line)
     for label, plural in (("energy", "energies"), ("forces", "forces")):
         if all(getattr(cfg, label) is None for cfg in configs):
@@ -835,6 +835,30 @@ def _fitted_data_notes(found, labels, n_configs: int, shown: int = 3) -> list[st
                          "their errors measure the fit, not the prediction (first: "
                          + "; ".join(seen[:shown]) + ("; ..." if len(seen) > shown else "")
                          + ").")
+    return lines
+
+
+def _own_prediction_notes(result, shown: int = 3) -> list[str]:
+    """A warning per potential of ``result`` (:class:`acefit.evaluate.Evaluation`) whose
+    own predictions some configurations carry as labels (``own_predictions``): a
+    trajectory written with it, whose errors are zero by construction. They stay in the
+    scores (another potential's errors on them are its differences to this one, and
+    ``--predictions`` writes them), named with how many and the first ``shown``."""
+    from acefit.evaluate import OWN_RTOL
+
+    lines = []
+    for label, own in zip(result.labels, result.own_predictions):
+        if own:
+            where = [result.configs[i].where for i in own]
+            lines.append(
+                f"warning: {len(own)} of {len(result.configs)} configurations of --data carry "
+                f"labels equal to the predictions of {label} (every label, to {OWN_RTOL:g} "
+                "relative): written with this potential (ASE stores its calculator's "
+                "results as a frame's labels, as in an MD trajectory), they are not reference "
+                f"data: its errors on them are zero by construction, and they are scored with "
+                "the others (first: " + "; ".join(where[:shown])
+                + ("; ..." if len(where) > shown else "") + "). Label them with the reference "
+                "method to score the potential on them.")
     return lines
 
 

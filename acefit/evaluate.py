@@ -32,9 +32,18 @@ from acefit.progress import bar
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
            "errors_table", "element_table", "paired_table", "worst_table", "committee_table",
            "committee_by_config_type_table", "committee_spread_rows", "committee_row_sd",
-           "mae_cell", "without_force_labels"]
+           "mae_cell", "without_force_labels", "own_prediction_configs", "OWN_RTOL"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
+
+OWN_RTOL = 1e-6
+"""Labels within this of a potential's predictions, relative to the frame's largest label of
+their kind (at least 1 eV, eV/Å), are that potential's own: a frame that ASE wrote with
+its calculator (MD with :class:`acefit.ACECalculator`) holds the results bit for bit in a
+``.traj``, and to 1.3e-7 in extended XYZ (forces and positions written to 8 decimals;
+measured on 21 frames of the README's MD), while a fit to reference data misses a force by
+1e-3 of the largest or more. Only frames with a nonzero force or stress are named: an
+energy alone (an isolated atom, whose E0 may come from the label) is no such evidence."""
 
 
 @dataclass
@@ -78,6 +87,10 @@ class Evaluation:
         eV/Å, ``stress`` (6, k) eV/Å³ (ASE sign, Voigt; NaN where the cell has no volume:
         no periodic direction), for :func:`write_predictions`; None where
         :func:`evaluate` was asked not to keep them.
+    own_predictions : list of list of int
+        Per potential, the configurations whose labels are its own predictions
+        (:func:`own_prediction_configs`: a trajectory it wrote), scored like the others;
+        its errors on them are zero by construction.
     """
 
     labels: list
@@ -90,6 +103,7 @@ class Evaluation:
     committee: list
     committee_by_config_type: list
     unlabelled: list
+    own_predictions: list = None
 
     def to_dict(self) -> dict:
         return {"units": self.errors[0]["units"], "potentials": [
@@ -100,6 +114,8 @@ class Evaluation:
             "ms_per_atom": dict(zip(self.labels, self.ms_per_atom)),
             "committee": dict(zip(self.labels, self.committee)),
             "committee_by_config_type": dict(zip(self.labels, self.committee_by_config_type)),
+            "own_predictions": {label: [self.configs[i].where for i in own] for label, own
+                                in zip(self.labels, self.own_predictions or [])},
             "configurations": [cfg.where for cfg in self.configs]}
 
 
@@ -223,7 +239,31 @@ def evaluate(potentials, configs: list[LabelledConfig], labels=None, *,
         committee.append(calibration_of_rows(rows, error, sd))
         committee_by_type.append(calibration_of_rows(rows, error, sd, by_config_type=True))
     return Evaluation(labels, configs, rows, errors, per_config, paired, ms_per_atom,
-                      committee, committee_by_type, unlabelled)
+                      committee, committee_by_type, unlabelled,
+                      own_prediction_configs(potentials, configs, rows))
+
+
+def own_prediction_configs(potentials, configs, rows: DesignBlock) -> list[list[int]]:
+    """Per potential, the indices of ``configs`` whose every label in ``rows``
+    (:func:`prediction_rows`) is its prediction to :data:`OWN_RTOL`, a force or stress among
+    them nonzero: labels that ASE stored from this potential's calculator (an MD trajectory
+    it ran), not reference data."""
+    n = len(configs)
+    scale = np.ones(len(rows.y))
+    for kind in np.unique(rows.kind):
+        mask = rows.kind == kind
+        largest = np.ones(n)
+        np.maximum.at(largest, rows.config[mask], np.abs(rows.y[mask]))
+        scale[mask] = largest[rows.config[mask]]
+    tol = OWN_RTOL * scale
+    moving = np.bincount(rows.config, (rows.kind != "E") & (np.abs(rows.y) > tol),
+                         minlength=n) > 0
+    found = []
+    for j in range(len(potentials)):
+        missed = np.bincount(rows.config, np.abs(rows.A[:, j] - rows.y) > tol,
+                             minlength=n) > 0
+        found.append(np.flatnonzero(moving & ~missed).tolist())
+    return found
 
 
 def _add_errors_by_element(errors, rows, configs, resamples, seed) -> None:

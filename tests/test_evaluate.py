@@ -605,3 +605,79 @@ def test_cli_says_when_the_data_are_the_runs_own(tmp_path, run, small_data, caps
     assert json.loads(record.read_text())["potentials"][0]["fitted_data"] == {
         "run": str(moved), "count": None, "configurations": None,
         "missing_files": [str(tmp_path / "gone.xyz")]}
+
+
+
+def _own_trajectory(pot, atoms, path, steps):
+    """``steps`` frames of MD of ``atoms`` (rattled: they move) under ``pot``'s calculator,
+    written by ASE as the README's snippet writes them (the calculator's results as the
+    labels)."""
+    from ase import units
+    from ase.io.trajectory import Trajectory
+    from ase.md.verlet import VelocityVerlet
+
+    atoms = atoms.copy()
+    atoms.calc = ACECalculator(pot)
+    dyn = VelocityVerlet(atoms, 1 * units.fs)
+    with Trajectory(path, "w", atoms) as traj:
+        dyn.attach(traj.write, interval=1)
+        dyn.run(steps - 1)
+    return path
+
+
+def test_labels_that_are_a_potentials_own_predictions_are_named(tmp_path, configs, basis):
+    """Found by a user's walk-through: a trajectory of MD with the potential itself (the
+    README's snippet) scored every MAE 0.00 with no note. Its frames are named as the
+    own predictions of that potential, and of no other, also as extended XYZ rounds
+    them; reference frames are not, nor frames whose only evidence is an energy (an
+    isolated atom: E0, which may come from the label; a crystal without force or stress)."""
+    from ase import Atoms
+    from ase.build import bulk
+
+    from acefit.data import LabelledConfig
+    from acefit.evaluate import own_prediction_configs
+
+    a, _ = _potential(basis, 1)
+    b, _ = _potential(basis, 2)
+    traj = _own_trajectory(a, configs[1].atoms, tmp_path / "md.traj", 4)
+    md = load_configurations(traj)
+    assert len(md) == 4 and all(cfg.stress is not None for cfg in md)
+    crystal = bulk("Cu", "fcc", a=3.7, cubic=True)
+    own = []
+    for k, (x, stress) in enumerate(((Atoms("Cu"), False), (crystal, False), (crystal, True))):
+        energy, _, forces, sigma = a.energy_forces_stress(x)
+        own.append(LabelledConfig(x, energy=energy, forces=forces, source="x.xyz", index=k,
+                                  stress=sigma if stress else None))
+    assert np.abs(own[1].forces).max() < 1e-12        # forces say nothing here
+    data = [*configs[:3], *md, *own]
+    result = evaluate([b, a], data, ["b", "a"], resamples=20)
+    assert result.own_predictions == [[], [3, 4, 5, 6, 9]]
+    assert result.errors[1]["by_config_type"][md[0].config_type]["F"]["n"] > 0  # still scored
+    assert result.to_dict()["own_predictions"]["a"][0] == f"{traj}, frame 0"
+    # written as extended XYZ (8 decimals), still the potential's own; a miss of 1e-5 eV/Å
+    # in one force component is not (a fit gets nowhere that close)
+    ase.io.write(tmp_path / "md.xyz", ase.io.read(traj, ":"))
+    rounded = load_configurations(tmp_path / "md.xyz")
+    assert not np.array_equal(rounded[1].forces, md[1].forces)
+    missed = rounded[2].forces.copy()
+    missed[0, 1] += 1e-5
+    rounded[2] = dataclasses.replace(rounded[2], forces=missed)
+    rows = evaluate([a], rounded, resamples=20).rows
+    assert own_prediction_configs([a], rounded, rows) == [[0, 1, 3]]
+
+
+def test_cli_warns_of_a_trajectory_written_with_the_potential(tmp_path, run, capsys):  # noqa: F811
+    """`acefit evaluate RUN --data md.traj` of the README's MD: a warning that names how
+    many configurations are the potential's own and says they are no reference data."""
+    pot = Potential.load(run / "potential.h5")
+    start = ase.io.read(QUICKSTART / "test.xyz", 0)
+    traj = _own_trajectory(pot, start, tmp_path / "md.traj", 3)
+    assert main(["evaluate", str(run), "--data", str(traj), "--resamples", "10"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert ("warning: 3 of 3 configurations of --data carry labels equal to the predictions "
+            "of run (every label, to 1e-06 relative): written with this potential") in out
+    assert (f"and they are scored with the others (first: {traj}, frame 0; {traj}, frame 1; "
+            f"{traj}, frame 2)") in out
+    assert main(["evaluate", str(run), "--data", str(QUICKSTART / "test.xyz"),
+                 "--resamples", "10"]) == EXIT_OK
+    assert "equal to the predictions" not in capsys.readouterr().out
