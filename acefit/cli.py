@@ -586,13 +586,14 @@ def _fit(args, progress) -> int:
         print(plan_text(plan(cfg)))
         return EXIT_OK
     from acefit.pipeline import run_fit
-    from acefit.report import best_any_size_lines, summary_table
+    from acefit.report import best_any_size_lines, stress_note_lines, summary_table
 
     result = run_fit(cfg, force=args.force, progress=progress)
     print()
     print(summary_table(result.report))
     print()
-    for line in best_any_size_lines(result.report["selection"]):
+    for line in (stress_note_lines(result.report)
+                 + best_any_size_lines(result.report["selection"])):
         print(line)
     head = [s for s in result.report["selection"]["selected"] if s["best"]]
     files = head[-1].get("files", {}) if head else {}
@@ -733,7 +734,10 @@ def _evaluate(args) -> int:
     fitted_data = _fitted_data(args.potentials, potentials, configs)
     for note in notes + _fitted_data_notes(fitted_data, labels, len(configs)):
         print(note)
-    for line in _stress_check_notes(configs) + _own_prediction_notes(result):
+    stress_notes = _stress_check_notes(configs) + _untested_stress_notes(
+        configs, {"default": default, "config_type": readings},
+        {r["run"] for r in fitted_data if r is not None}, args.data)
+    for line in stress_notes + _own_prediction_notes(result):
         print(line)
     for label, plural in (("energy", "energies"), ("forces", "forces")):
         if all(getattr(cfg, label) is None for cfg in configs):
@@ -882,6 +886,50 @@ def _stress_check_notes(configs) -> list[str]:
                      f"--stress-reading {option}")
         lines.append(line + ".")
     return lines
+
+
+def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
+    """A line naming the config_types of ``configs`` whose stresses are scored as labelled
+    (``readings``, the --stress-reading options) but no strain pair tested, when a
+    converter's error of sign or units is known beside them (the same error would go
+    unseen in them): found in other groups of ``configs``
+    (:func:`acefit.consistency.converter_errors`), or corrected by the
+    ``data.stress_reading`` of a potential's run (``runs``, their directories) that read
+    one of ``files`` (--data) itself; a run's reading says nothing of other files, which
+    may come from another converter. None without such an error."""
+    import shlex
+
+    from acefit.consistency import (CONVERTER_READINGS, check_stresses, converter_errors,
+                                    converter_text, untested_beside_converters)
+    from acefit.runs import run_data_files, run_stress_reading
+
+    checks = check_stresses(configs)
+    here = converter_errors(checks, readings)
+    found = dict(here)
+    given = {os.path.realpath(f) for f in files}
+    for run in runs:
+        if not given & {os.path.realpath(f) for f in run_data_files(run)}:
+            continue
+        fitted = run_stress_reading(run)
+        groups = {"": fitted["default"], **fitted["config_type"]}
+        found.update({f"the {group}{' ' * bool(group)}stresses that run {run} read from "
+                      "--data": reading
+                      for group, reading in groups.items() if reading in CONVERTER_READINGS})
+    untested = untested_beside_converters(checks, readings, found)
+    if not untested:
+        return []
+    common = set(found.values())
+    stressed = {c.config_type for c in configs if c.stress is not None}
+    # one reading for all when the groups it leaves as labelled are none
+    advice = ("with --stress-reading " + (
+        min(common) if stressed <= set(untested) | set(here) else
+        " --stress-reading ".join(shlex.quote(f"{group}={min(common)}") for group in untested))
+        if len(common) == 1 else "with --stress-reading GROUP=NAME")
+    return [f"note: the stresses of {', '.join(untested)} are scored as labelled, but fewer "
+            "than 3 strain pairs tested them against their energies, beside a converter's "
+            f"error of sign or units in {converter_text(found)}: the same error would go "
+            "unseen in them, and their stress errors would measure it, not the potentials; "
+            f"if they are in that convention too, read them so ({advice})."]
 
 
 def _evaluate_keys(paths, potentials, given: dict) -> tuple[dict, list]:

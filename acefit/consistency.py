@@ -35,7 +35,8 @@ from acefit.metrics import EV_PER_A3_TO_GPA
 
 __all__ = ["StressCheck", "check_stresses", "strain_pairs", "pair_miss", "end_derivatives",
            "read_stresses", "reads_as_labelled", "StressReading", "STRESS_READINGS",
-           "CONVERTER_READINGS"]
+           "CONVERTER_READINGS", "converter_errors", "untested_beside_converters",
+           "converter_text"]
 
 MAX_STRAIN = 0.05      # largest |h_a⁻¹ h_b − 1| of a pair: the trapezoid needs small steps
 MIN_STRAIN = 1e-4      # below this the cells are the same (an MD run at fixed volume)
@@ -338,3 +339,40 @@ def check_stresses(configs) -> list[StressCheck]:
     slabs = {c.config_type for c in labelled} - set(groups)
     checks += [StressCheck(config_type, 0, periodic=False) for config_type in slabs]
     return sorted(checks, key=lambda check: check.config_type)
+
+
+def converter_errors(checks, readings=None) -> dict:
+    """Where ``checks`` (:class:`StressCheck`) show a converter's error of sign or units
+    (:data:`CONVERTER_READINGS`): config_type -> reading, of the groups read in one
+    (``readings``, a config's ``data.stress_reading``: it was found before) and of those
+    that agree with their energies only in one."""
+    readings = readings or {"default": "as_labelled", "config_type": {}}
+    found = {}
+    for check in checks:
+        reading = readings["config_type"].get(check.config_type, readings["default"])
+        if reading not in CONVERTER_READINGS and check.verdict == "inconsistent":
+            reading = check.reading
+        if reading in CONVERTER_READINGS:
+            found[check.config_type] = reading
+    return found
+
+
+def untested_beside_converters(checks, readings=None, found=None) -> list[str]:
+    """The config_types of ``checks`` whose stresses no strain pair tested, read as
+    labelled (``readings``), when a converter's error was found in others
+    (:func:`converter_errors`, and ``found``: more of the same, config_type -> reading):
+    the same error would go unseen in them (1602x for kbar, the opposite sign). None
+    without such an error: an untested stress is no doubt by itself."""
+    readings = readings or {"default": "as_labelled", "config_type": {}}
+    if not {**converter_errors(checks, readings), **(found or {})}:
+        return []
+    return [check.config_type for check in checks if check.verdict == "untested"
+            and readings["config_type"].get(check.config_type, readings["default"])
+            == "as_labelled"]
+
+
+def converter_text(found: dict) -> str:
+    """``found`` (:func:`converter_errors`) in words: ``strain (the opposite sign)``."""
+    return "; ".join(f"{group} ({describe_reading(reading)})"
+                     for group, reading in sorted(found.items()))
+

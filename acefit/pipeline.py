@@ -1756,7 +1756,8 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     readings that match no group of any data set (typos, :func:`_check_group_keys`), a
     warning for weights of groups with no training configuration and readings that read
     no stress, for stresses that disagree with their energies (weighed, or of the test
-    data only), and for a validation set too small to select on
+    data only) or are untested beside a converter's error (not fitted, but of the test
+    data), and for a validation set too small to select on
     (:func:`acefit.data.validation_coverage`). Returns the :class:`DataChecks`."""
     from acefit.config import check_e0, config_error
     from acefit.data import check_elements, validation_coverage
@@ -2020,15 +2021,16 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     order or units in the labels; :mod:`acefit.consistency`) as ``readings``
     (``data.stress_reading``) reads them: those weighed in ``table``
     (:func:`weight_table`), and those of groups in the test data, unweighed or of the test
-    data only, whose test stress errors they make meaningless. A group is checked on its
-    frames of every set together (a reading applies to them all); the checks."""
-    from acefit.consistency import check_stresses, describe_reading
+    data only, whose test stress errors they make meaningless; and about the groups
+    untested beside a converter's error, not fitted but in the test data
+    (:func:`doubtful_test_stresses`), whose test stresses are scored as labelled. A group
+    is checked on its frames of every set together (a reading applies to them all); the
+    checks."""
+    from acefit.consistency import MIN_PAIRS, check_stresses, converter_text, describe_reading
     from acefit.design import weights_for
 
     checks = check_stresses([*data.train, *(data.val or []), *(data.test or [])])
-    fitted = {c.config_type for c in data.train if c.stress is not None}
-    weighed = fitted | {c.config_type for c in data.val or [] if c.stress is not None}
-    tested = {c.config_type for c in data.test or [] if c.stress is not None}
+    fitted, weighed, tested = _stressed_groups(data)
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]
         held = check.config_type not in weighed
@@ -2057,7 +2059,55 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
                 "%s; they are %s with V %g: fix the labels, or set "
                 "data.weights.config_type: {%s: {V: 0.0}}", what, how, weight,
                 json.dumps(check.config_type))
+    doubt = doubtful_test_stresses(table, data, readings, checks)
+    untested = [group for group, why in doubt["groups"].items() if why == "untested"]
+    if untested:    # the inconsistent ones were warned of above
+        held = [group for group in untested if group not in weighed]
+        get_logger().warning(
+            "%s: stresses not tested against their energies (fewer than %d strain pairs), "
+            "beside a converter's error of sign or units found in %s, which would go unseen "
+            "in these; not fitted (%s), but the test stress errors (in total and of each) "
+            "include them as labelled: if they are in that convention too, read them so "
+            "(data.stress_reading)", ", ".join(untested), MIN_PAIRS,
+            converter_text(doubt["found"]),
+            "V 0" if not held else "in the test data only" if held == untested else
+            f"V 0; {', '.join(held)} in the test data only")
     return checks
+
+
+def _stressed_groups(data) -> tuple[set, set, set]:
+    """The config_types with stresses: fitted (training data), weighed (training or
+    validation data: the validation loss selects the checkpoints) and tested (test
+    data)."""
+    def stressed(part):
+        return {c.config_type for c in part or [] if c.stress is not None}
+
+    fitted = stressed(data.train)
+    return fitted, fitted | stressed(data.val), stressed(data.test)
+
+
+def doubtful_test_stresses(table: dict, data, readings: dict, checks) -> dict:
+    """The config_types whose test stresses are scored, although they are not fitted (V 0
+    in ``table``, or in the test data only) and their labels are in doubt, as
+    ``readings`` (``data.stress_reading``) reads them: inconsistent with their energies
+    (``checks``, :func:`acefit.consistency.check_stresses`), or untested beside a
+    converter's error of sign or units found in other groups
+    (:func:`acefit.consistency.untested_beside_converters`), where that error would go
+    unseen. ``{"groups": {config_type: "inconsistent" or "untested"}, "found":
+    {config_type: reading}}`` (the converter's errors), for the fit's warning and the
+    note beside report.md's stress errors."""
+    from acefit.consistency import converter_errors, untested_beside_converters
+    from acefit.design import weights_for
+
+    _, weighed, tested = _stressed_groups(data)
+    untested = untested_beside_converters(checks, readings)
+    groups = {check.config_type: "inconsistent" if check.verdict == "inconsistent"
+              else "untested" for check in checks
+              if (check.verdict == "inconsistent" or check.config_type in untested)
+              and check.config_type in tested
+              and (check.config_type not in weighed
+                   or weights_for(table, check.config_type)["V"] == 0)}
+    return {"groups": groups, "found": converter_errors(checks, readings) if groups else {}}
 
 
 def basis_elements(basis) -> list[str]:

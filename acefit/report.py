@@ -15,7 +15,8 @@ from pathlib import Path
 from acefit.atomic import json_ready
 from acefit.design import ROW_KINDS
 
-__all__ = ["build_report", "write_report", "summary_table", "best_any_size_lines", "load_report"]
+__all__ = ["build_report", "write_report", "summary_table", "stress_note_lines",
+           "best_any_size_lines", "load_report"]
 
 REPORT_VERSION = 1
 
@@ -26,12 +27,14 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     ``stress_checks``: :class:`acefit.consistency.StressCheck` of the training, validation
     and test data; ``best_any_size``: the checkpoint of the best score over every size
     when no budget selects it (:func:`acefit.selection.best_outside`), which the report
-    names with the ``acefit export`` command that writes it."""
+    names with the ``acefit export`` command that writes it. ``data.doubtful_test_stresses``:
+    :func:`acefit.pipeline.doubtful_test_stresses`, the note beside the stress errors."""
     from acefit import __version__
     from acefit.data import validation_coverage
     from acefit.environment import environment
-    from acefit.pipeline import (basis_elements, basis_summary, config_hash, path_stop,
-                                 timestamp, unconverged_steps)
+    from acefit.pipeline import (basis_elements, basis_summary, config_hash,
+                                 doubtful_test_stresses, path_stop, timestamp,
+                                 unconverged_steps, weight_table)
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
@@ -86,7 +89,9 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                  "stress_checks": [{"config_type": c.config_type, "verdict": c.verdict,
                                     "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
                                     "reading_bad": c.reading_bad, "periodic": c.periodic}
-                                   for c in stress_checks]},
+                                   for c in stress_checks],
+                 "doubtful_test_stresses": doubtful_test_stresses(
+                     weight_table(cfg), data, cfg["data"]["stress_reading"], stress_checks)},
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
                   "composition": basis_summary(basis), "settings": cfg["basis"],
                   "radial": {name: basis.radial.pair_values(name)
@@ -145,6 +150,40 @@ def summary_table(report: dict) -> str:
                          (("train", "mae"), ("val", "mae"), ("test", "mae"), ("test", "rmse")))
             + f" | {_num(_err(sel, 'test', 'S'), 3)} |")
     return "\n".join(rows)
+
+
+def stress_note_lines(report: dict) -> list[str]:
+    """The note below the table of selected potentials on their test stress errors, when
+    they include stresses that are not fitted and whose labels are in doubt (report.json's
+    ``data.doubtful_test_stresses``): the groups and why, and the headline potential's S
+    MAE test without them; none otherwise (and for reports written before)."""
+    from acefit.consistency import MIN_PAIRS, converter_text
+
+    doubt = report["data"].get("doubtful_test_stresses") or {}
+    groups = doubt.get("groups")
+    if not groups:
+        return []
+    why = []
+    untested = sorted(g for g, kind in groups.items() if kind == "untested")
+    inconsistent = sorted(g for g, kind in groups.items() if kind == "inconsistent")
+    if untested:
+        why.append(f"{', '.join(untested)}: not tested against their energies (fewer than "
+                   f"{MIN_PAIRS} strain pairs), beside a converter's error of sign or units "
+                   f"in {converter_text(doubt['found'])} that would go unseen in them")
+    if inconsistent:
+        why.append(f"{', '.join(inconsistent)}: inconsistent with their energies")
+    line = ("**Note on S**: the test stress errors include labels that are not fitted (V 0, "
+            "or in the test data only) and are in doubt, as read: " + "; ".join(why) + ".")
+    best = [s for s in report["selection"]["selected"] if s["best"]]
+    test = ((best[-1].get("errors") or {}).get("test") or {}) if best else {}
+    rest = {name: stats["S"] for name, stats in test.get("by_config_type", {}).items()
+            if name not in groups and stats["S"]["n"]}
+    if test:
+        n = sum(stats["n"] for stats in rest.values())
+        line += (f" Without them, the headline potential's S MAE test is "
+                 f"{sum(stats['mae'] * stats['n'] for stats in rest.values()) / n:.3f} GPa "
+                 f"({', '.join(rest)})." if n else " No other group has test stresses.")
+    return [line, ""]
 
 
 def best_any_size_lines(selection: dict) -> list[str]:
@@ -330,6 +369,7 @@ def to_markdown(report: dict) -> str:
         "",
         summary_table(report),
         "",
+        *stress_note_lines(report),
         *best_any_size_lines(sel),
     ]
     resolution = _resolution_table(sel["selected"])

@@ -26,7 +26,7 @@ from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
            "fitted_label_keys", "open_run", "potential_run", "run_basis", "run_config",
-           "run_data_files", "run_e0"]
+           "run_data_files", "run_e0", "run_stress_reading"]
 
 
 class RunSelectionError(ValueError):
@@ -161,6 +161,22 @@ def run_data_files(run_dir, splits=("train", "validation", "test")) -> list[Path
         entry = entries[split]
         files += [] if entry is None else [entry] if isinstance(entry, str) else list(entry)
     return [config.parent / Path(f).expanduser() for f in files]
+
+
+def run_stress_reading(run_dir) -> dict:
+    """How a run read its stresses: its ``config.yaml``'s ``data.stress_reading`` as
+    written (``{"default": name, "config_type": {group: name}}``; as labelled where it has
+    none, as runs before the setting existed, or none of that form)."""
+    from acefit.config import read_yaml
+
+    raw = read_yaml(Path(run_dir) / "config.yaml")
+    data = raw.get("data") if isinstance(raw, dict) else None
+    reading = data.get("stress_reading") if isinstance(data, dict) else None
+    reading = reading if isinstance(reading, dict) else {}
+    groups = reading.get("config_type")
+    return {"default": str(reading.get("default", "as_labelled")),
+            "config_type": {str(g): str(r) for g, r in groups.items()}
+            if isinstance(groups, dict) else {}}
 
 
 def _label_keys(given, where: str) -> dict:

@@ -8,6 +8,7 @@ from ase.calculators.emt import EMT
 from acefit.consistency import (STRESS_READINGS, check_stresses, pair_miss, read_stresses,
                                  strain_pairs)
 from acefit.data import LabelledConfig
+from acefit.metrics import EV_PER_A3_TO_GPA
 
 
 def emt_frames(n=12, seed=0, max_strain=0.02, rattle=0.0, config_type="strain"):
@@ -210,3 +211,35 @@ def test_an_e0_value_of_an_element_outside_the_basis_leaves_the_config_hash():
     assert config_hash(cfg) == config_hash(wider)
     used = {**cfg, "data": {**cfg["data"], "e0": {"Cu": -0.1, "Au": -0.25}}}
     assert config_hash(cfg) != config_hash(used)
+
+
+def test_untested_groups_are_named_only_beside_a_converters_error():
+    """An untested group read as labelled is in doubt only where a converter's error of
+    sign or units was found beside it (init gives such groups V 0; fit and evaluate name
+    their test stresses): in another group's labels, or a reading that corrects one."""
+    from acefit.consistency import (StressCheck, converter_errors, converter_text,
+                                    untested_beside_converters)
+    from acefit.report import stress_note_lines
+
+    tested = emt_frames(config_type="strain")
+    untested = [LabelledConfig(atoms=f.atoms, energy=f.energy, forces=f.forces, stress=f.stress,
+                               config_type="md", source="md.xyz", index=f.index)
+                for f in emt_frames(n=1, seed=5)]
+    as_labelled = {"default": "as_labelled", "config_type": {}}
+    checks = check_stresses(tested + untested)
+    assert converter_errors(checks) == {} and untested_beside_converters(checks) == []
+    # swapped shear components are a writer's error, not a converter's
+    swapped = check_stresses(relabel(tested, STRESS_READINGS["swap_yz_xz"]) + untested)
+    assert untested_beside_converters(swapped, as_labelled) == []
+    kbar = check_stresses(relabel(tested, lambda s: s * 10 * EV_PER_A3_TO_GPA) + untested)
+    assert converter_errors(kbar) == {"strain": "kbar"}
+    assert untested_beside_converters(kbar, as_labelled) == ["md"]
+    assert converter_text(converter_errors(kbar)) == "strain (the values in kbar (not eV/Å³))"
+    # a reading that corrects strain is the same evidence; md read so too: no doubt left
+    negated = {"default": "as_labelled", "config_type": {"strain": "negated"}}
+    assert untested_beside_converters(checks, negated) == ["md"]
+    assert untested_beside_converters(checks, {"default": "negated", "config_type": {}}) == []
+    assert untested_beside_converters(checks, as_labelled, {"strain of run r": "gpa"}) == ["md"]
+    assert untested_beside_converters([StressCheck("md", 0)], as_labelled) == []
+    # reports written before the note existed have none
+    assert stress_note_lines({"data": {}, "selection": {"selected": []}}) == []

@@ -7,7 +7,7 @@ import ase.io
 import numpy as np
 import pytest
 from _toy_basis import emt_configs
-from test_cli import QUICKSTART, fitted_run, small_data  # noqa: F401  (fixture)
+from test_cli import QUICKSTART, fit, fitted_run, small_data, tiny_config  # noqa: F401
 
 from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
@@ -681,3 +681,59 @@ def test_cli_warns_of_a_trajectory_written_with_the_potential(tmp_path, run, cap
     assert main(["evaluate", str(run), "--data", str(QUICKSTART / "test.xyz"),
                  "--resamples", "10"]) == EXIT_OK
     assert "equal to the predictions" not in capsys.readouterr().out
+
+
+def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_data, capsys):  # noqa: F811
+    """Found by a user's walk-through: every stress negated, init reads strain (tested)
+    negated and gives the untested groups V 0, but their test stresses were scored as
+    labelled, the headline's S MAE test 3.19 GPa against 0.023 on the clean data, with no
+    word; evaluate on the test file alone (too few strain pairs) said nothing either.
+    Named now by the fit's warning, report.md's note beside the S errors (with the MAE
+    without them), and evaluate's note where the run read --data itself."""
+    data = tmp_path / "neg"
+    data.mkdir()
+    for name in ("train.xyz", "test.xyz"):
+        frames = ase.io.read(small_data / name, ":")
+        for atoms in frames:
+            atoms.calc.results["stress"] = -atoms.calc.results["stress"]
+        ase.io.write(data / name, frames)
+    config = tiny_config(tmp_path, data)
+    v0 = "data.weights.config_type={md: {V: 0.0}, surface: {V: 0.0}, vacancy: {V: 0.0}}"
+    reading = "data.stress_reading.config_type={strain: negated}"
+    assert fit(config, tmp_path / "run", "--set", v0, "--set", reading) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert ("md, surface, vacancy: stresses not tested against their energies (fewer than 3 "
+            "strain pairs), beside a converter's error of sign or units found in strain (the "
+            "opposite sign), which would go unseen in these; not fitted (V 0), but the test "
+            "stress errors (in total and of each) include them as labelled") in err
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["data"]["doubtful_test_stresses"] == {
+        "groups": {"md": "untested", "surface": "untested", "vacancy": "untested"},
+        "found": {"strain": "negated"}}
+    headline = [s for s in report["selection"]["selected"] if s["best"]][-1]
+    strain = headline["errors"]["test"]["by_config_type"]["strain"]["S"]["mae"]
+    note = ("**Note on S**: the test stress errors include labels that are not fitted (V 0, or "
+            "in the test data only) and are in doubt, as read: md, surface, vacancy: not "
+            "tested against their energies (fewer than 3 strain pairs), beside a converter's "
+            "error of sign or units in strain (the opposite sign) that would go unseen in "
+            f"them. Without them, the headline potential's S MAE test is {strain:.3f} GPa "
+            "(strain).")
+    assert note in out and note in (tmp_path / "run" / "report.md").read_text()
+    # fitted (V 1), or no converter's error beside them: no warning (an untested stress is
+    # no doubt by itself)
+    for extra in (["--set", reading], []):
+        assert main(["fit", str(config), "--plan", *extra]) == EXIT_OK
+        assert "not tested against their energies" not in capsys.readouterr().err
+    # evaluate: the run read the test file itself with strain negated; a copy of it is
+    # another file, whose converter the run says nothing of
+    copy = tmp_path / "copy.xyz"
+    copy.write_bytes((data / "test.xyz").read_bytes())
+    for given, named in ((data / "test.xyz", True), (copy, False)):
+        assert main(["evaluate", str(tmp_path / "run"), "--data", str(given),
+                     "--resamples", "10"]) == EXIT_OK
+        out = capsys.readouterr().out
+        assert ("note: the stresses of md, strain, surface, vacancy are scored as labelled, "
+                "but fewer than 3 strain pairs tested them against their energies, beside a "
+                "converter's error of sign or units in the strain stresses that run "
+                f"{tmp_path / 'run'} read from --data (the opposite sign)" in out) is named, given
+        assert "(with --stress-reading negated)." in out or not named
