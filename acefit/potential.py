@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -98,6 +99,25 @@ def basis_hash(basis_dict):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _fixed_part(e0, repulsion):
+    """``(E0 mapping, repulsion)`` of :class:`Potential`'s ``e0`` and ``repulsion``
+    arguments: a ReferenceEnergies gives both (a ``repulsion`` given as well must be
+    its own)."""
+    from acefit.design import ReferenceEnergies
+
+    if isinstance(e0, ReferenceEnergies):
+        if repulsion is not None and repulsion != e0.repulsion:
+            raise ValueError(f"repulsion: found {repulsion}, but e0, the fit's "
+                             f"ReferenceEnergies, holds {e0.repulsion}; allowed: the same, "
+                             "or None (taken from e0)")
+        return e0.values, e0.repulsion
+    if e0 is not None and not isinstance(e0, Mapping):
+        raise ValueError(f"e0: found {type(e0).__name__}; allowed: a mapping of element "
+                         "(symbol or atomic number) to energy (eV), or the fit's "
+                         "acefit.design.ReferenceEnergies (AssembledSystem.e0)")
+    return e0 or {}, repulsion
+
+
 class Potential:
     """Linear ACE potential: basis + coefficients + E0 + metadata.
 
@@ -107,9 +127,11 @@ class Potential:
         Basis the coefficients refer to (the full basis of a fit, or an active subset).
     coefficients : array_like, shape (len(basis),)
         Coefficients; zeros are dropped together with their basis functions.
-    e0 : dict, optional
-        Reference (isolated-atom) energy per element, ``{"Cu": -0.1}`` or ``{29: -0.1}``;
-        elements of the basis not listed get 0.
+    e0 : dict or acefit.design.ReferenceEnergies, optional
+        Reference (isolated-atom) energy per element of the basis, ``{"Cu": -0.1}`` or
+        ``{29: -0.1}``; elements of the basis not listed get 0. Or the fit's fixed part
+        (``AssembledSystem.e0``): its E0 values, and its core repulsion unless
+        ``repulsion`` is given (the potential then adds back all that the fit subtracted).
     metadata : dict, optional
         Free-form provenance, JSON-serialisable. Conventional keys: ``"provenance"``
         (data files, acefit version, date), ``"config_hash"``, ``"solver"``, ``"step"``
@@ -167,13 +189,18 @@ class Potential:
         if committee is not None:
             committee.setflags(write=False)
         self.committee_scale = _check_committee_scale(committee_scale)
+        e0, repulsion = _fixed_part(e0, repulsion_from_dict(repulsion))
         self.e0 = {}
-        for key, value in (e0 or {}).items():
+        for key, value in e0.items():
             if not isinstance(value, Real) or not np.isfinite(value):
                 raise ValueError(f"E0[{key!r}] must be a finite number, got {value!r}")
             self.e0[_symbol(key)] = float(value)
+        foreign = sorted(set(self.e0) - set(basis.elements))
+        if foreign:
+            raise ValueError(f"e0: found E0 of {', '.join(foreign)}, which the basis lacks; "
+                             f"allowed: its elements, {', '.join(basis.elements)}")
         self.metadata = metadata
-        self.repulsion = repulsion_from_dict(repulsion)
+        self.repulsion = repulsion
 
     @classmethod
     def from_step(cls, basis, step, e0=None, *, solver=None, step_index=None,

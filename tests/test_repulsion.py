@@ -326,6 +326,31 @@ def test_pair_commands_quote_a_file_name_with_spaces():
         assert "\n# Units: eV and Å; the LAMMPS input needs `units metal`" in commands
 
 
+def test_a_potential_of_the_fits_reference_energies_keeps_their_repulsion():
+    """Session 34 Python walk-through, D1/D2: Potential(basis, c, e0=system.e0) raised
+    AttributeError ('ReferenceEnergies' has no 'items'), and the natural mend,
+    e0=system.e0.values, dropped the ZBL core (a Cu-Cu dimer at 1.2 Å: 20.6 eV, not 67.9)."""
+    from acefit import ACEBasis, Potential
+    from acefit.design import ReferenceEnergies
+
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)
+    coef = np.random.default_rng(0).normal(size=len(basis)) * 1e-2
+    fixed = ReferenceEnergies(values={29: -0.5, 79: -0.2}, method="given",
+                              repulsion=ZBL(1.2, 2.4))
+    pot = Potential(basis, coef, e0=fixed)
+    assert pot.e0 == {"Cu": -0.5, "Au": -0.2} and pot.repulsion == ZBL(1.2, 2.4)
+    assert Potential(basis, coef, e0=fixed, repulsion=ZBL(1.2, 2.4)).repulsion == ZBL(1.2, 2.4)
+    with pytest.raises(ValueError, match="repulsion: found .*, but e0, the fit's "
+                                         "ReferenceEnergies, holds"):
+        Potential(basis, coef, e0=fixed, repulsion=ZBL(1.0, 2.0))
+    with pytest.raises(ValueError, match="e0: found list; allowed: a mapping of element"):
+        Potential(basis, coef, e0=[-0.5, -0.2])
+    # D10: an E0 of an element the basis lacks was stored without a word
+    with pytest.raises(ValueError, match="e0: found E0 of Ni, which the basis lacks; "
+                                         "allowed: its elements, Cu, Au"):
+        Potential(basis, coef, e0={"Ni": 1.0, "Cu": -0.5})
+
+
 def test_export_yace_writes_the_pair_commands_that_add_the_repulsion(tmp_path):
     """Session 34 review: the Python export_yace wrote the fitted part alone, its header
     naming a .lammps file that only acefit fit wrote; a Cu-Au dimer at 1 Å was then
