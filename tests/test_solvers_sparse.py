@@ -275,6 +275,21 @@ def test_omp_says_why_it_ends_short_of_max_active(max_active):
     assert "stop" not in omp(A, y, max_active=5).steps[-1].info   # reached: not early
 
 
+def test_path_gives_its_errors_per_step_and_select_picks_from_them():
+    # session 34 Python walk-through, D12: only sizes and lams were arrays
+    from acefit.selection import select
+
+    A, y, _ = random_problem()
+    rng = np.random.default_rng(0)
+    val = (rng.standard_normal((15, A.shape[1])), rng.standard_normal(15))
+    path = omp(A, y, max_active=8, validation=val)
+    np.testing.assert_array_equal(path.val_errors, [s.val_error for s in path.steps])
+    np.testing.assert_array_equal(path.train_errors, [s.train_error for s in path.steps])
+    k = int(np.argmin(np.where(path.sizes <= 5, path.val_errors, np.inf)))
+    assert select(path, "best_val", max_active=5) is path.steps[k]
+    assert np.isnan(omp(A, y, max_active=3).val_errors).all()
+
+
 def test_cd_and_ista_at_lambda_match_the_lasso_path():
     A, y, _ = random_problem()
     knots = asp(A, y).lams

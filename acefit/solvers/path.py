@@ -46,13 +46,28 @@ class Step:
 
 @dataclass
 class Path:
-    """The steps of one solver run, plus what produced them."""
+    """The steps of one solver run, plus what produced them.
+
+    Attributes
+    ----------
+    solver : str
+        The solver's name (``"asp"``, ``"omp"``, ...).
+    params : dict
+        The settings it ran with.
+    steps : list of Step
+        Its models, in the order it produced them.
+
+    Per-step arrays: :attr:`sizes`, :attr:`lams`, :attr:`train_errors`,
+    :attr:`val_errors`. Choosing a step (the best validation error within a size budget,
+    ...) is :func:`acefit.selection.select`'s: ``select(path, "best_val", max_active=300)``.
+    """
 
     solver: str
     params: dict = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
 
     def append(self, step: Step, on_step: Callable[[Step], None] | None = None) -> None:
+        """Add ``step`` and hand it to ``on_step`` (a checkpoint writer, a progress bar)."""
         self.steps.append(step)
         if on_step is not None:
             on_step(step)
@@ -65,8 +80,24 @@ class Path:
 
     @property
     def sizes(self) -> np.ndarray:
+        """Each step's number of active functions."""
         return np.array([s.n_active for s in self.steps], dtype=int)
 
     @property
     def lams(self) -> np.ndarray:
+        """Each step's regularisation value (NaN where none applies)."""
         return np.array([s.lam for s in self.steps], dtype=float)
+
+    @property
+    def train_errors(self) -> np.ndarray:
+        """Each step's RMS weighted training residual (NaN where not recorded)."""
+        return _floats(s.train_error for s in self.steps)
+
+    @property
+    def val_errors(self) -> np.ndarray:
+        """Each step's RMS weighted validation residual (NaN without a validation set)."""
+        return _floats(s.val_error for s in self.steps)
+
+
+def _floats(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
