@@ -805,8 +805,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
         members, committee = committees.get(key, (None, None))
         if committee:
             meta["committee"] = committee
-        potential = Potential(basis, step.coef, e0=system.e0.as_symbols(), metadata=meta,
-                              repulsion=system.e0.repulsion, committee=members,
+        potential = Potential(basis, step.coef, e0=system.e0, metadata=meta, committee=members,
                               committee_scale=committee and committee["scale"])
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
@@ -1640,8 +1639,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         outside = best_outside(exported, paths, errs, cfg, has_val)
         if outside is not None:     # what `acefit export` of it would say of its dimers
             outside["dimers"] = dimer_verdicts(Potential(
-                basis, paths[outside["label"]].steps[outside["step"]].coef,
-                e0=system.e0.as_symbols(), repulsion=system.e0.repulsion))
+                basis, paths[outside["label"]].steps[outside["step"]].coef, e0=system.e0))
         timings["export"] = time.perf_counter() - t
         resolution, per_config = resolution_on_test_set(system, paths, exported)
         for sel, entry in zip(exported, resolution):
