@@ -2070,6 +2070,18 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             converter_text(doubt["found"]),
             "V 0" if not held else "in the test data only" if held == untested else
             f"V 0; {', '.join(held)} in the test data only")
+    from acefit.consistency import converter_errors, untested_beside_converters
+
+    fitted_untested = [group for group in untested_beside_converters(checks, readings)
+                       if group in weighed and weights_for(table, group)["V"] > 0]
+    if fitted_untested:     # worse than scored: fitted
+        get_logger().warning(
+            "%s: stresses fitted as labelled (V > 0) but not tested against their energies "
+            "(fewer than %d strain pairs), beside a converter's error of sign or units found "
+            "in %s, which would go unseen in these: if they are in that convention too, read "
+            "them so (data.stress_reading); if unsure, give them V 0",
+            ", ".join(fitted_untested), MIN_PAIRS,
+            converter_text(converter_errors(checks, readings)))
     return checks
 
 
