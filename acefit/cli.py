@@ -737,7 +737,7 @@ def _evaluate(args) -> int:
     stress_notes = _stress_check_notes(configs) + _untested_stress_notes(
         configs, {"default": default, "config_type": readings},
         {r["run"] for r in fitted_data if r is not None}, args.data)
-    for line in stress_notes + _own_prediction_notes(result):
+    for line in stress_notes + _own_prediction_notes(result, fitted_data):
         print(line)
     for label, plural in (("energy", "energies"), ("forces", "forces")):
         if all(getattr(cfg, label) is None for cfg in configs):
@@ -842,27 +842,30 @@ def _fitted_data_notes(found, labels, n_configs: int, shown: int = 3) -> list[st
     return lines
 
 
-def _own_prediction_notes(result, shown: int = 3) -> list[str]:
+def _own_prediction_notes(result, fitted_data, shown: int = 3) -> list[str]:
     """A warning per potential of ``result`` (:class:`acefit.evaluate.Evaluation`) whose
     own predictions some configurations carry as labels (``own_predictions``): a
-    trajectory written with it, whose errors are zero by construction. They stay in the
-    scores (another potential's errors on them are its differences to this one, and
-    ``--predictions`` writes them), named with how many and the first ``shown``."""
+    trajectory written with it, or data it reproduces exactly, whose errors are zero by
+    construction. Configurations named already as its run's training or validation data
+    (``fitted_data``, :func:`_fitted_data`) are left out. They stay in the scores (another
+    potential's errors on them are its differences to this one, and ``--predictions``
+    writes them), named with how many and the first ``shown``."""
     from acefit.evaluate import OWN_RTOL
 
     lines = []
-    for label, own in zip(result.labels, result.own_predictions):
-        if own:
-            where = [result.configs[i].where for i in own]
+    for label, own, run in zip(result.labels, result.own_predictions, fitted_data):
+        known = set((run or {}).get("configurations") or ())
+        where = [result.configs[i].where for i in own if result.configs[i].where not in known]
+        if where:
             lines.append(
-                f"warning: {len(own)} of {len(result.configs)} configurations of --data carry "
-                f"labels equal to the predictions of {label} (every label, to {OWN_RTOL:g} "
-                "relative): written with this potential (ASE stores its calculator's "
-                "results as a frame's labels, as in an MD trajectory), they are not reference "
-                f"data: its errors on them are zero by construction, and they are scored with "
-                "the others (first: " + "; ".join(where[:shown])
-                + ("; ..." if len(where) > shown else "") + "). Label them with the reference "
-                "method to score the potential on them.")
+                f"warning: {len(where)} of {len(result.configs)} configurations of --data "
+                f"carry labels equal to the predictions of {label} (every label, to "
+                f"{OWN_RTOL:g} relative): written with it (ASE stores its calculator's results "
+                "as a frame's labels, as in an MD trajectory), or data it reproduces exactly; "
+                "its errors on them are zero by construction, and they are scored with the "
+                "others (first: " + "; ".join(where[:shown])
+                + ("; ..." if len(where) > shown else "") + "). If they were written with it, "
+                "label them with the reference method to score the potential on them.")
     return lines
 
 

@@ -675,12 +675,25 @@ def test_cli_warns_of_a_trajectory_written_with_the_potential(tmp_path, run, cap
     assert main(["evaluate", str(run), "--data", str(traj), "--resamples", "10"]) == EXIT_OK
     out = capsys.readouterr().out
     assert ("warning: 3 of 3 configurations of --data carry labels equal to the predictions "
-            "of run (every label, to 1e-06 relative): written with this potential") in out
+            "of run (every label, to 1e-06 relative): written with it") in out
     assert (f"and they are scored with the others (first: {traj}, frame 0; {traj}, frame 1; "
             f"{traj}, frame 2)") in out
     assert main(["evaluate", str(run), "--data", str(QUICKSTART / "test.xyz"),
                  "--resamples", "10"]) == EXIT_OK
     assert "equal to the predictions" not in capsys.readouterr().out
+    # its run's own training data, which it may reproduce exactly, are named as such already
+    # (session 34 review: a fit that interpolates its 3 frames was told to relabel them)
+    from types import SimpleNamespace
+
+    from acefit.cli import _own_prediction_notes
+
+    configs = [SimpleNamespace(where=f"t.xyz, frame {i}") for i in range(3)]
+    result = SimpleNamespace(labels=["run"], own_predictions=[[0, 2]], configs=configs)
+    assert _own_prediction_notes(result, [{"configurations": ["t.xyz, frame 0",
+                                                              "t.xyz, frame 2"]}]) == []
+    assert "warning: 1 of 3 configurations" in _own_prediction_notes(
+        result, [{"configurations": ["t.xyz, frame 0"]}])[0]
+    assert "warning: 2 of 3" in _own_prediction_notes(result, [None])[0]
 
 
 def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_data, capsys):  # noqa: F811
