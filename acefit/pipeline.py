@@ -88,9 +88,9 @@ _STOP_REASONS = {
     "unresolved_lambda": "rounding no longer resolves λ on this system (numerically "
                          "rank-deficient; see acefit.solvers.asp, acefit.solvers.lasso.lars_lasso)",
     "stalled": "more breakpoints at one λ than columns (ties that rounding decides)",
-    "spanned": "no column could enter: each one left lies (numerically, to omp's "
-               "dependence_tol) in the span of the selected ones, or is orthogonal to the "
-               "residual; this is the system's numerical rank",
+    "spanned": "no column could enter: each one left lies (numerically) in the span of the "
+               "selected ones, or is orthogonal to the residual (the system's numerical "
+               "rank, or a fit that is exact): more functions than that cannot be chosen",
     "degenerate": "scikit-learn's LARS set an active column aside as dependent on the others "
                   "(rounding); asp goes on where it stops",
     "max_iter": "the iteration limit (max_iter) was reached before ARD converged",
@@ -1462,7 +1462,10 @@ def _differing_keys(run_config: Path, cfg: dict, shown: int = 4) -> str:
         return ""
     if not isinstance(old, dict):
         return ""
-    before, after = _leaves(_results_part(old)), _leaves(_results_part(json_ready(cfg)))
+    try:
+        before, after = _leaves(_results_part(old)), _leaves(_results_part(json_ready(cfg)))
+    except (AttributeError, TypeError):     # a damaged config.yaml: sections of other types
+        return ""
     keys = [k for k in {**before, **after} if before.get(k, _ABSENT) != after.get(k, _ABSENT)]
     if not keys:
         return ""

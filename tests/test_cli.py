@@ -1706,6 +1706,12 @@ def test_a_finished_run_of_another_config_names_the_keys_that_differ(tmp_path, s
     err = " ".join(capsys.readouterr().err.split())
     assert (f"{run} holds a finished run (finished t) of a different configuration (it "
             "differs in prior.p: 4.0 there, 3.0 here); pass --force") in err
+    # a damaged config.yaml (a section of another type): refused without the keys, not a
+    # crash (session 34 review: exit 1, "'int' object has no attribute 'get'")
+    (run / "config.yaml").write_text("data: 3\nbasis: [1]\nsolvers: [asp]\n")
+    assert fit(config, run, "--set", "prior.p=3") == EXIT_EXISTS
+    assert (f"{run} holds a finished run (finished t) of a different configuration; pass "
+            "--force") in " ".join(capsys.readouterr().err.split())
 
 
 def test_an_unfinished_run_of_another_config_names_the_keys_that_differ(tmp_path, small_data,
