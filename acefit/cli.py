@@ -902,8 +902,8 @@ def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
     may come from another converter. None without such an error."""
     import shlex
 
-    from acefit.consistency import (CONVERTER_READINGS, check_stresses, converter_errors,
-                                    converter_text, untested_beside_converters)
+    from acefit.consistency import (CONVERTER_READINGS, MIN_PAIRS, check_stresses,
+                                    converter_errors, converter_text, untested_beside_converters)
     from acefit.runs import run_data_files, run_stress_reading
 
     checks = check_stresses(configs)
@@ -916,8 +916,8 @@ def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
         fitted = run_stress_reading(run)
         groups = {"": fitted["default"], **fitted["config_type"]}
         found.update({f"the {group}{' ' * bool(group)}stresses that run {run} read from "
-                      "--data": reading
-                      for group, reading in groups.items() if reading in CONVERTER_READINGS})
+                      "--data": reading for group, reading in groups.items()
+                      if reading in CONVERTER_READINGS and group not in here})
     untested = untested_beside_converters(checks, readings, found)
     if not untested:
         return []
@@ -929,9 +929,10 @@ def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
         " --stress-reading ".join(shlex.quote(f"{group}={min(common)}") for group in untested))
         if len(common) == 1 else "with --stress-reading GROUP=NAME")
     return [f"note: the stresses of {', '.join(untested)} are scored as labelled, but fewer "
-            "than 3 strain pairs tested them against their energies, beside a converter's "
-            f"error of sign or units in {converter_text(found)}: the same error would go "
-            "unseen in them, and their stress errors would measure it, not the potentials; "
+            f"than {MIN_PAIRS} strain pairs tested them against their energies, beside a "
+            f"converter's error of sign or units in {converter_text(found)}: the same error "
+            "would go unseen in them, and their stress errors would measure it, not the "
+            "potentials; "
             f"if they are in that convention too, read them so ({advice})."]
 
 
@@ -1201,7 +1202,10 @@ def _validate(args, progress) -> int:
     if args.settings is not None:
         if not args.settings.is_file():
             raise FileNotFoundError(f"validation settings file {args.settings} not found")
-        raw = read_yaml(args.settings) or {}    # not YAML: named by line and column
+        try:
+            raw = read_yaml(args.settings) or {}    # not YAML: named by line and column
+        except ConfigError as exc:
+            raise ConfigError(exc.problems, exc.source, what="validation settings") from None
     try:    # a bad settings file exits 2, as a bad fit config does
         if not isinstance(raw, dict):
             raise ValueError(f"found {type(raw).__name__}; allowed: a mapping of validation "

@@ -129,7 +129,8 @@ class Potential:
         Coefficients; zeros are dropped together with their basis functions.
     e0 : dict or acefit.design.ReferenceEnergies, optional
         Reference (isolated-atom) energy per element of the basis, ``{"Cu": -0.1}`` or
-        ``{29: -0.1}``; elements of the basis not listed get 0. Or the fit's fixed part
+        ``{29: -0.1}``; elements of the basis not listed get 0, others are left out. Or
+        the fit's fixed part
         (``AssembledSystem.e0``): its E0 values, and its core repulsion unless
         ``repulsion`` is given (the potential then adds back all that the fit subtracted).
     metadata : dict, optional
@@ -195,10 +196,8 @@ class Potential:
             if not isinstance(value, Real) or not np.isfinite(value):
                 raise ValueError(f"E0[{key!r}] must be a finite number, got {value!r}")
             self.e0[_symbol(key)] = float(value)
-        foreign = sorted(set(self.e0) - set(basis.elements))
-        if foreign:
-            raise ValueError(f"e0: found E0 of {', '.join(foreign)}, which the basis lacks; "
-                             f"allowed: its elements, {', '.join(basis.elements)}")
+        # one table for many potentials, as data.e0: what the basis lacks is not stored
+        self.e0 = {e: v for e, v in self.e0.items() if e in basis.elements}
         self.metadata = metadata
         self.repulsion = repulsion
 

@@ -472,7 +472,8 @@ def test_the_settings_keys_are_documented_and_an_unknown_one_named(tmp_path, cap
         typo.write_text(text)
         assert main(["validate", str(potential), "--settings", str(typo), "-o",
                      str(tmp_path / "out")]) == EXIT_CONFIG, text
-        assert f"{typo}: {problem}" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"{typo}: {problem}" in err and f"invalid validation settings {typo}" in err
     with pytest.raises(SystemExit) as stop:     # argparse's own errors exit 2 too
         main(["validate", str(potential), "--no-such-option"])
     assert stop.value.code == EXIT_CONFIG and not (tmp_path / "out").exists()
