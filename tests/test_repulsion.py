@@ -365,6 +365,13 @@ def test_export_yace_writes_the_pair_commands_that_add_the_repulsion(tmp_path):
         in (tmp_path / "core.lammps").read_text()
     export_yace(Potential(basis, coef), tmp_path / "plain.yace")
     assert "pair_style pace" in (tmp_path / "plain.lammps").read_text()
+    export_yace(Potential(basis, coef), tmp_path / "plain.yace")    # ours: written again
+    # a LAMMPS input of the user's named like the potential is never replaced
+    (tmp_path / "Cu.lammps").write_text("units metal\nread_data cu.data\n")
+    with pytest.raises(FileExistsError, match="Cu.lammps exists and acefit did not write it"):
+        export_yace(Potential(basis, coef), tmp_path / "Cu.yace")
+    assert (tmp_path / "Cu.lammps").read_text().startswith("units metal")
+    assert not (tmp_path / "Cu.yace").exists()      # nothing written
 
 
 def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():

@@ -22,6 +22,8 @@ from acefit.atomic import write_text
 
 __all__ = ["pair_commands", "pair_commands_path", "write_pair_commands", "UNITS_NOTE"]
 
+_HEAD = "# LAMMPS pair commands for "     # how a file of ours begins
+
 UNITS_NOTE = ("Units: eV and Å; the LAMMPS input needs `units metal` (current ML-PACE "
               "stops otherwise; an older one would read them in the input's units).")
 """The comment line of the ``.lammps`` and ``.yace`` files on their units."""
@@ -38,7 +40,7 @@ def pair_commands(potential, yace_file) -> str:
     yace_file = str(yace_file)
     if any(c.isspace() for c in yace_file):
         yace_file = f'"{yace_file}"'  # LAMMPS takes a quoted word whole
-    head = [f"# LAMMPS pair commands for {Path(yace_file).name} (written by acefit); "
+    head = [f"{_HEAD}{Path(yace_file).name} (written by acefit); "
             "`include` this file after the box is defined.",
             f"# Atom types 1-{len(elements)} must be {symbols}, in this order; the .yace path "
             "is relative to where LAMMPS runs.",
@@ -64,6 +66,17 @@ def pair_commands_path(yace_path) -> Path:
 
 
 def write_pair_commands(potential, yace_path) -> Path:
-    """Write :func:`pair_commands` beside ``yace_path`` (:func:`pair_commands_path`)."""
+    """Write :func:`pair_commands` beside ``yace_path`` (:func:`pair_commands_path`).
+
+    A file there that acefit did not write (a LAMMPS input of the user's own, named like
+    the potential) is never replaced: FileExistsError."""
     yace_path = Path(yace_path)
-    return write_text(pair_commands_path(yace_path), pair_commands(potential, yace_path.name))
+    target = pair_commands_path(yace_path)
+    if target.is_file():
+        with open(target, encoding="utf-8", errors="replace") as f:
+            ours = f.read(len(_HEAD)) == _HEAD
+        if not ours:
+            raise FileExistsError(
+                f"{target} exists and acefit did not write it (the pair commands of "
+                f"{yace_path.name} go there); move it away, or export to another name")
+    return write_text(target, pair_commands(potential, yace_path.name))

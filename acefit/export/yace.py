@@ -603,6 +603,5 @@ def export_yace(potential, path, radial="spline", spline_rtol=1e-6, spline_rmin=
                  f"{repulsion.kind.upper()} core repulsion ({repulsion.to_dict()}).\n"
                  f"# Run it with the pair commands of {pair_commands_path(path).name} "
                  "(pair_style hybrid/overlay pace zbl).\n")
-    write_text(path, head + yace_text(d))
     write_pair_commands(potential, path)    # with a core repulsion, the .yace is half the model
-    return path
+    return write_text(path, head + yace_text(d))
