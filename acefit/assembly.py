@@ -36,7 +36,7 @@ from scipy.linalg.lapack import dtpqrt
 
 from acefit import cache
 from acefit.basis.neighbours import neighbour_pairs
-from acefit.data import check_elements
+from acefit.data import check_elements, check_labels
 from acefit.design import (ROW_KINDS, DesignBlock, ReferenceEnergies, config_rows,
                            design_block, reference_energies, resolve_weights, row_count)
 from acefit.lsq import LeastSquaresProblem
@@ -128,11 +128,21 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
     Returns
     -------
     AssembledSystem
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a configuration that is not a valid :class:`acefit.data.LabelledConfig`
+        (:func:`acefit.data.check_labels`: a NaN label, forces of the wrong shape, ...),
+        or an element not in the basis; each names the configuration.
     """
     train = list(train)
     if not train:
         raise ValueError("no training configurations")
-    for part in (train, val or [], test or []):
+    val, test = list(val or []), list(test or [])
+    sets = {"training": train, "validation": val, "test": test}
+    for what, part in sets.items():
+        check_labels(part, what)        # hand-built configurations are checked here only
         check_elements(part, basis.elements)
     table = resolve_weights(weights)
     e0_values = reference_energies(e0, train, basis.elements, repulsion)

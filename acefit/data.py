@@ -13,6 +13,7 @@ order xx yy zz yz xz xy. A virial label W is converted as stress = -W / volume.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,13 @@ def ase_group_hints(keys, groups) -> str:
     return "".join(hints)
 
 
+def frame_where(source: str, index: int) -> str:
+    """Frame ``index`` of ``source`` in messages: "train.xyz, frame 3" (a file, or the
+    ``name`` of frames given in memory), or "frame 3 (in memory)" for ``source`` ""."""
+    frame = readers.frame_name(index)
+    return f"{source}, {frame}" if source else f"{frame} (in memory)"
+
+
 @dataclass
 class LabelledConfig:
     """One configuration and its reference labels.
@@ -146,10 +154,20 @@ class LabelledConfig:
     force_weights : ndarray, shape (n_atoms,), or None
         Optional per-atom multipliers of the force weight.
     source : str
-        File the configuration was read from ("" if built in memory).
+        File the configuration was read from, or the ``name`` given to
+        :func:`configurations_from_atoms` ("" if built in memory without one).
     index : int
         Frame index in ``source`` (negative: counted from its end, -1 the last, for a
         frame read by a selection that counts from the end, e.g. ``index=-1``).
+    info : dict
+        The frame's ``atoms.info`` as read.
+
+    Notes
+    -----
+    Built by hand, a configuration is not checked until it is assembled
+    (:func:`check_labels`, which :func:`acefit.assembly.assemble` calls): the readers
+    (:func:`load_configurations`, :func:`configurations_from_atoms`) check every frame as
+    they read it.
     """
 
     atoms: Atoms
@@ -168,8 +186,9 @@ class LabelledConfig:
 
     @property
     def where(self) -> str:
-        """Human-readable location for error messages."""
-        return f"{self.source or '<memory>'}, {readers.frame_name(self.index)}"
+        """Human-readable location for error messages: "train.xyz, frame 3", or
+        "frame 3 (in memory)" without a source."""
+        return frame_where(self.source, self.index)
 
     @property
     def volume(self) -> float:
@@ -192,6 +211,9 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
                         force_weight_key=LABEL_KEYS["force_weight"], index=":", require=(),
                         found=None, frames=None, option=None) -> list[LabelledConfig]:
     """Read labelled configurations from a file.
+
+    Frames held in memory (``ase.Atoms``, not a file) are read by
+    :func:`configurations_from_atoms`, with the same keys and checks.
 
     Parameters
     ----------
@@ -221,8 +243,8 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         keys it has; :func:`check_required_keys` then checks all files together
         (:func:`read_configurations` does both).
     frames : list of ase.Atoms, optional
-        The frames of ``path`` that ``index`` selects, read already (:func:`read_frames`):
-        not read again.
+        The frames of the file ``path`` that ``index`` selects, read already
+        (:func:`read_frames`): not read again.
     option : callable, optional
         The name of a label's key option in error messages (as for
         :func:`read_configurations`; default: this function's argument, ``forces_key``).
@@ -234,6 +256,8 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
 
     Raises
     ------
+    TypeError
+        If ``path`` is not a path (None, or frames: :func:`configurations_from_atoms`).
     FileNotFoundError
         If ``path`` is not a regular file (:func:`check_file`).
     ValueError
@@ -241,28 +265,120 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         frame that look like labels, and ``option`` of each), a NaN/inf label, or a label
         of the wrong shape; the message names file and frame.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"load_configurations: path must be a file's path (str or "
+                        f"pathlib.Path), got {_type_name(path)}; frames in memory "
+                        "(ase.Atoms): acefit.data.configurations_from_atoms(frames)")
     path = Path(path)
-    if virial_key is not None:
-        stress_key = None
     frames = readers.read_frames(path, index) if frames is None else frames
     if len(frames) == 0:
         raise ValueError(f"no configurations in {path} (index={index!r})")
-    indices = readers.frame_indices(index, len(frames))
     keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
             "virial": virial_key, "config_type": config_type_key,
             "force_weight": force_weight_key}
+    return _label_frames(frames, readers.frame_indices(index, len(frames)), str(path), keys,
+                         require, found, option)
+
+
+def configurations_from_atoms(frames, *, name=None, energy_key=LABEL_KEYS["energy"],
+                              forces_key=LABEL_KEYS["forces"],
+                              stress_key=LABEL_KEYS["stress"], virial_key=LABEL_KEYS["virial"],
+                              config_type_key=LABEL_KEYS["config_type"],
+                              force_weight_key=LABEL_KEYS["force_weight"],
+                              require=()) -> list[LabelledConfig]:
+    """Labelled configurations from frames held in memory, as :func:`load_configurations`
+    reads them from a file: the same label keys and the same checks of every frame.
+
+    Parameters
+    ----------
+    frames : ase.Atoms or sequence of ase.Atoms
+        Labelled by a calculator (e.g. a ``SinglePointCalculator`` with ``energy``,
+        ``forces``, ``stress``) or in ``atoms.info`` / ``atoms.arrays`` under the keys
+        below. Not changed: each configuration holds a copy of the structure (no
+        calculator) and of the labels.
+    name : str, optional
+        Names the frames in messages and in ``LabelledConfig.source``: "<name>, frame 3";
+        without it "frame 3 (in memory)". Frame k is ``frames[k]``.
+    energy_key, forces_key, stress_key, virial_key, config_type_key, force_weight_key
+        As for :func:`load_configurations` (a ``SinglePointCalculator``'s results are
+        found under the default keys).
+    require : collection of str
+        Labels whose key must be found in at least one frame (as for
+        :func:`load_configurations`).
+
+    Returns
+    -------
+    list of LabelledConfig
+        One per frame, in order.
+
+    Raises
+    ------
+    TypeError
+        If ``frames`` is not a sequence of ``ase.Atoms`` (naming the first item that is
+        not one).
+    ValueError
+        For no frames, a frame with no label, a NaN/inf label, a label of the wrong
+        shape, or a structure no potential can evaluate (:func:`check_atoms`); the
+        message names the frame.
+
+    Examples
+    --------
+    >>> from ase.build import bulk
+    >>> from ase.calculators.emt import EMT
+    >>> from ase.calculators.singlepoint import SinglePointCalculator
+    >>> atoms = bulk("Cu", cubic=True)
+    >>> atoms.calc = EMT()
+    >>> atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(),
+    ...                                    forces=atoms.get_forces())
+    >>> [c.n_atoms for c in configurations_from_atoms([atoms], name="emt")]
+    [4]
+    """
+    if isinstance(frames, Atoms):
+        frames = [frames]
+    if isinstance(frames, (str, bytes, os.PathLike)) or not hasattr(frames, "__iter__"):
+        raise TypeError(f"configurations_from_atoms: frames must be a sequence of ase.Atoms, "
+                        f"got {_type_name(frames)}; a file: load_configurations(path)")
+    frames = list(frames)
+    for k, atoms in enumerate(frames):
+        if not isinstance(atoms, Atoms):
+            raise TypeError(f"{frame_where(name or '', k)}: {_type_name(atoms)}; allowed: "
+                            "ase.Atoms")
+    if not frames:
+        raise ValueError(f"no configurations in {name or 'the frames given'}; allowed: at "
+                         "least one ase.Atoms")
+    keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
+            "virial": virial_key, "config_type": config_type_key,
+            "force_weight": force_weight_key}
+    return _label_frames(frames, range(len(frames)), name or "", keys, require, None, None)
+
+
+def _label_frames(frames, indices, source, keys, require, found, option):
+    """Frames ``indices`` of ``source`` (a file, a name or "") labelled with ``keys``
+    (label -> key), the keys of ``require`` checked unless ``found`` collects them (as in
+    :func:`load_configurations`)."""
+    if keys["virial"] is not None:
+        keys = {**keys, "stress": None}
     present = _label_keys(frames)
     anywhere = set().union(*present.values())
     record = {} if found is None else found
     record.setdefault("labels", set()).update(
         label for label, key in keys.items() if key is not None and key in anywhere)
-    record.setdefault("keys", []).append(f"{path}: {_describe_keys(present)}")
-    if energy_key in ENERGY_KEYS:
-        record.setdefault("energy_gaps", []).append(energy_gap(frames, path, indices))
+    record.setdefault("keys", []).append(f"{source or 'frames in memory'}: "
+                                         f"{_describe_keys(present)}")
+    if keys["energy"] in ENERGY_KEYS:
+        record.setdefault("energy_gaps", []).append(energy_gap(frames, source, indices))
     if found is None:
         check_required_keys(require, keys, record, option or _key_argument)
-    return [_labelled(atoms, str(path), i, keys, option or _key_argument)
+    return [_labelled(atoms, source, i, keys, option or _key_argument)
             for atoms, i in zip(frames, indices)]
+
+
+def _type_name(value) -> str:
+    """``value``'s type in a message: "None", "a list", "an ase.Atoms"."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
 
 
 def energy_gap(frames, source, indices) -> dict:
@@ -289,7 +405,7 @@ def energy_gap(frames, source, indices) -> dict:
         if difference > ENERGY_GAP:
             gap["differ"] += 1
             if gap["largest"] is None or difference > gap["largest"][0]:
-                gap["largest"] = (difference, f"{source}, {readers.frame_name(i)}")
+                gap["largest"] = (difference, frame_where(source, i))
     return gap
 
 
@@ -726,7 +842,7 @@ def _labelled(atoms, source, i, keys, option):
     :func:`load_configurations`); ``option`` names a key's option in the errors."""
     energy_key, forces_key, stress_key, virial_key, config_type_key, force_weight_key = (
         keys[label] for label in LABEL_KEYS)
-    where = f"{source}, {readers.frame_name(i)}"
+    where = frame_where(source, i)
     check_atoms(atoms, where)       # here the message can name the file and frame
     n = len(atoms)
     energy = _label(atoms, energy_key, where)
@@ -734,16 +850,9 @@ def _labelled(atoms, source, i, keys, option):
     stress = _label(atoms, stress_key, where)
     virial = _label(atoms, virial_key, where)
     if energy is not None:
-        energy = _numbers(energy, "energy", energy_key, where)
-        if energy.size != 1:
-            raise ValueError(f"{where}: energy {energy_key!r} must be a scalar, got shape {energy.shape}")
-        energy = float(energy.reshape(()))
-        _finite(energy, energy_key, where)
+        energy = _energy_label(energy, energy_key, where)
     if forces is not None:
-        forces = _numbers(forces, "forces", forces_key, where)
-        if forces.shape != (n, 3):
-            raise ValueError(f"{where}: forces {forces_key!r} must have shape ({n}, 3), got {forces.shape}")
-        _finite(forces, forces_key, where)
+        forces = _forces_label(forces, forces_key, n, where)
     if stress is not None:
         stress = _voigt(stress, stress_key, where)
         _finite(stress, stress_key, where)
@@ -754,24 +863,110 @@ def _labelled(atoms, source, i, keys, option):
         if not np.isfinite(vol):
             raise ValueError(f"{where}: virial {virial_key!r} given but the cell has no volume")
         stress = -virial / vol
-    if stress is not None and not np.isfinite(_volume(atoms)):
-        raise ValueError(f"{where}: stress {stress_key!r} given but the cell has no volume")
+    if stress is not None:
+        _check_volume(atoms, stress_key, where)
     if energy is None and forces is None and stress is None:
         raise ValueError(_no_label(atoms, where, keys, option))
     weights = None
     if force_weight_key is not None and force_weight_key in atoms.arrays:
-        weights = _numbers(atoms.arrays[force_weight_key], "force weights", force_weight_key,
-                           where).reshape(-1)
-        if weights.shape != (n,):
-            raise ValueError(f"{where}: force weights {force_weight_key!r} must have {n} entries")
-        _finite(weights, force_weight_key, where)
-        if np.any(weights < 0):
-            raise ValueError(f"{where}: force weights {force_weight_key!r} must be >= 0")
+        weights = _weights_label(atoms.arrays[force_weight_key], force_weight_key, n, where)
     config_type = config_type_name(atoms.info.get(config_type_key, DEFAULT_CONFIG_TYPE))
     bare = Atoms(numbers=atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     return LabelledConfig(atoms=bare, energy=energy, forces=forces, stress=stress,
                           config_type=config_type, force_weights=weights, source=source,
                           index=i, info=dict(atoms.info))
+
+
+def _energy_label(value, key, where) -> float:
+    """An energy label as a float: one finite number of magnitude up to
+    :data:`LABEL_LIMIT` (``key`` and ``where`` name it in the errors)."""
+    energy = _numbers(value, "energy", key, where)
+    if energy.size != 1:
+        raise ValueError(f"{where}: energy {key!r} must be a scalar, got shape {energy.shape}")
+    energy = float(energy.reshape(()))
+    _finite(energy, key, where)
+    return energy
+
+
+def _forces_label(value, key, n, where) -> np.ndarray:
+    """A forces label of ``n`` atoms as a float array of shape (n, 3), finite."""
+    forces = _numbers(value, "forces", key, where)
+    if forces.shape != (n, 3):
+        raise ValueError(f"{where}: forces {key!r} must have shape ({n}, 3), got {forces.shape}")
+    _finite(forces, key, where)
+    return forces
+
+
+def _weights_label(value, key, n, where) -> np.ndarray:
+    """Per-atom force weights of ``n`` atoms as a float array of shape (n,), finite, >= 0."""
+    weights = _numbers(value, "force weights", key, where).reshape(-1)
+    if weights.shape != (n,):
+        raise ValueError(f"{where}: force weights {key!r} must have {n} entries")
+    _finite(weights, key, where)
+    if np.any(weights < 0):
+        raise ValueError(f"{where}: force weights {key!r} must be >= 0")
+    return weights
+
+
+def _check_volume(atoms, key, where) -> None:
+    """A stress label needs a cell with a volume."""
+    if not np.isfinite(_volume(atoms)):
+        raise ValueError(f"{where}: stress {key!r} given but the cell has no volume")
+
+
+def check_labels(configs, what: str = "training") -> None:
+    """Check hand-built configurations as the readers check the frames they read: each a
+    :class:`LabelledConfig` of an ``ase.Atoms``, with at least one label, each label finite,
+    of magnitude up to :data:`LABEL_LIMIT` and of its shape (energy a scalar, forces
+    (n_atoms, 3), stress (6,), force weights (n_atoms,) and >= 0), a stress only with a
+    cell volume, and a ``config_type`` that is a str (:func:`config_type_name`).
+
+    :func:`acefit.assembly.assemble` calls it on every set: what the readers made passes.
+
+    Parameters
+    ----------
+    configs : sequence of LabelledConfig
+    what : str
+        What the set is ("training", "validation", "test"), for the messages.
+
+    Raises
+    ------
+    TypeError
+        For an item that is not a LabelledConfig (or whose ``atoms`` is no ``ase.Atoms``).
+    ValueError
+        For a label that fails; the message names the configuration (its position in
+        ``configs``, and its ``where`` when it has a ``source``) and the label.
+    """
+    for k, cfg in enumerate(configs):
+        if not isinstance(cfg, LabelledConfig):
+            raise TypeError(f"{what} configuration {k}: {_type_name(cfg)}; allowed: "
+                            "acefit.data.LabelledConfig (frames in memory: "
+                            "configurations_from_atoms(frames))")
+        # a hand-built one's index is no frame's: its place in ``configs`` names it
+        where = f"{what} configuration {k} " + (f"({cfg.where})" if cfg.source else "(in memory)")
+        if not isinstance(cfg.atoms, Atoms):
+            raise TypeError(f"{where}: atoms is {_type_name(cfg.atoms)}; allowed: ase.Atoms")
+        n = len(cfg.atoms)
+        if cfg.energy is not None:
+            _energy_label(cfg.energy, "energy", where)
+        if cfg.forces is not None:
+            _forces_label(cfg.forces, "forces", n, where)
+        if cfg.stress is not None:
+            stress = _numbers(cfg.stress, "stress", "stress", where)
+            if stress.shape != (6,):
+                raise ValueError(f"{where}: stress 'stress' must have shape (6,) (Voigt xx yy "
+                                 f"zz yz xz xy, eV/Å³), got {stress.shape}")
+            _finite(stress, "stress", where)
+            _check_volume(cfg.atoms, "stress", where)
+        if cfg.energy is None and cfg.forces is None and cfg.stress is None:
+            raise ValueError(f"{where}: no label (energy, forces and stress are None); "
+                             "allowed: a configuration with at least one")
+        if cfg.force_weights is not None:
+            _weights_label(cfg.force_weights, "force_weights", n, where)
+        if not isinstance(cfg.config_type, str):
+            raise ValueError(f"{where}: config_type {cfg.config_type!r} is "
+                             f"{_type_name(cfg.config_type)}; allowed: a str (the group's "
+                             f"name, {config_type_name(cfg.config_type)!r})")
 
 
 def _no_label(atoms, where, keys, option) -> str:
@@ -946,7 +1141,8 @@ def _volume(atoms) -> float:
     return vol if vol > 1e-12 else float("nan")
 
 
-__all__ = ["LabelledConfig", "load_configurations", "read_structures", "COORDINATE_LIMIT",
+__all__ = ["LabelledConfig", "load_configurations", "configurations_from_atoms",
+           "check_labels", "frame_where", "read_structures", "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "config_type_name", "extxyz_group", "MissingKeyError",
            "label_candidates", "repeated_structures", "structure_key", "split",
            "missing_groups", "stratified_quotas", "validation_coverage", "SMALL_VALIDATION"]

@@ -16,7 +16,7 @@ from _toy_basis import PairBasis, emt_configs
 import acefit.assembly as assembly
 from acefit import cache
 from acefit.assembly import StreamingQR, assemble, local_cluster, reduce_configurations
-from acefit.data import load_configurations
+from acefit.data import LabelledConfig, load_configurations
 from acefit.design import ReferenceEnergies, design_block
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
@@ -88,6 +88,21 @@ def test_underdetermined_training_set_is_refused(configs):
     big = PairBasis(K=60)  # 180 columns > rows of one configuration
     with pytest.raises(ValueError, match="needs at least as many rows as columns"):
         reduce_configurations(big, configs[:1], None, E0, n_workers=1)
+
+
+def test_hand_built_configurations_are_refused_at_assembly_naming_the_label(configs, basis):
+    """A NaN energy surfaced as "Q^T y contains NaN or inf", forces of shape (3, 3) on
+    4 atoms as numpy's IndexError: named by set, configuration and label, before any
+    evaluation."""
+    atoms = configs[0].atoms
+    with pytest.raises(ValueError, match=r"^training configuration 10 \(in memory\): label "
+                                         r"'energy' contains NaN or inf"):
+        assemble(basis, configs + [LabelledConfig(atoms, energy=np.nan)], e0=E0.as_symbols(),
+                 n_workers=1)
+    with pytest.raises(ValueError, match=r"^validation configuration 0 \(in memory\): forces "
+                                         r"'forces' must have shape \(4, 3\), got \(3, 3\)"):
+        assemble(basis, configs, val=[LabelledConfig(atoms, forces=np.zeros((3, 3)))],
+                 e0=E0.as_symbols(), n_workers=1)
 
 
 def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):

@@ -13,8 +13,9 @@ import pytest
 from _toy_basis import emt_configs
 from ase.build import bulk
 
-from acefit.data import (LabelledConfig, check_elements, load_configurations,
-                         read_configurations, read_structures, split)
+from acefit.data import (LabelledConfig, MissingKeyError, check_elements, check_labels,
+                         configurations_from_atoms, load_configurations, read_configurations,
+                         read_structures, split)
 
 
 @pytest.fixture
@@ -65,6 +66,88 @@ def test_custom_keys_and_virial(tmp_path, frames):
         np.testing.assert_allclose(cfg.forces, atoms.get_forces(), atol=1e-8)
         # virial = -stress * volume  <=>  stress = -virial / volume
         np.testing.assert_allclose(cfg.stress, atoms.get_stress(), atol=1e-9)
+
+
+def test_frames_in_memory_are_read_as_the_same_frames_from_a_file(xyz, frames):
+    """ase.Atoms in memory (a SinglePointCalculator, or info/arrays keys) are a documented
+    way in, with the file's labels; named by frame "in memory", or by the name given."""
+    read = load_configurations(xyz)
+    held = configurations_from_atoms(frames)
+    for a, b in zip(read, held, strict=True):       # the file keeps 8 decimals
+        assert (a.config_type, a.index) == (b.config_type, b.index)
+        assert b.energy == pytest.approx(a.energy, abs=1e-8)
+        np.testing.assert_allclose(b.forces, a.forces, atol=1e-8)
+        np.testing.assert_allclose(b.stress, a.stress, atol=1e-10)
+        assert b.atoms.calc is None and b.source == ""
+    assert held[3].where == "frame 3 (in memory)"
+    assert frames[3].calc is not None                   # the caller's frames are not changed
+    named = configurations_from_atoms(frames, name="emt")
+    assert [c.where for c in named[:2]] == ["emt, frame 0", "emt, frame 1"]
+    assert len(configurations_from_atoms(frames[0])) == 1     # one Atoms is one frame
+    custom = configurations_from_atoms(_custom_frames(frames), energy_key="REF_energy",
+                                       forces_key="REF_forces", virial_key="REF_virial")
+    for a, b in zip(read, custom, strict=True):
+        assert b.energy == pytest.approx(a.energy, abs=1e-10)
+        np.testing.assert_allclose(b.stress, a.stress, atol=1e-10)
+
+
+def test_frames_in_memory_are_checked_frame_by_frame_as_a_files(frames):
+    """A NaN energy or forces of the wrong shape are named by frame index, exactly as in
+    a file; what is not frames is named with the function that reads it."""
+    frames[2].calc.results["energy"] = np.nan
+    with pytest.raises(ValueError, match=r"^frame 2 \(in memory\): label 'energy' contains NaN"):
+        configurations_from_atoms(frames)
+    frames[2].calc.results["energy"] = 0.0
+    frames[4].calc.results["forces"] = np.zeros((3, 3))
+    with pytest.raises(ValueError, match=r"^emt, frame 4: forces 'forces' must have shape "
+                                         r"\(4, 3\), got \(3, 3\)"):
+        configurations_from_atoms(frames, name="emt")
+    with pytest.raises(TypeError, match=r"frame 1 \(in memory\): an int; allowed: ase\.Atoms"):
+        configurations_from_atoms([frames[0], 7])
+    with pytest.raises(TypeError, match=r"got a str; a file: load_configurations"):
+        configurations_from_atoms("train.xyz")
+    with pytest.raises(ValueError, match="no configurations in the frames given"):
+        configurations_from_atoms([])
+    with pytest.raises(MissingKeyError, match="energy_key: key 'REF_energy' is in no frame; "
+                                              "keys there: frames in memory: calculator"):
+        configurations_from_atoms(frames, energy_key="REF_energy", require=["energy"])
+    for path in (None, frames):     # was numpy's "expected str, bytes or os.PathLike"
+        with pytest.raises(TypeError, match=r"path must be a file's path .* frames in memory "
+                                            r"\(ase\.Atoms\): acefit\.data\."
+                                            r"configurations_from_atoms\(frames\)"):
+            load_configurations(path)
+
+
+def test_hand_built_configurations_are_checked_as_frames_are(frames):
+    """LabelledConfig objects built by hand: what the readers refuse, named by the
+    configuration's place in its set (and its file and frame when it has a source)."""
+    good = configurations_from_atoms(frames)
+    check_labels(good)
+    atoms = good[0].atoms
+    cases = [
+        (LabelledConfig(atoms, energy=np.nan), ValueError,
+         r"^training configuration 6 \(in memory\): label 'energy' contains NaN or inf"),
+        (LabelledConfig(atoms, forces=np.zeros((3, 3))), ValueError,
+         r"forces 'forces' must have shape \(4, 3\), got \(3, 3\)"),
+        (LabelledConfig(atoms, energy=1.0, stress=np.zeros((3, 3))), ValueError,
+         r"stress 'stress' must have shape \(6,\)"),
+        (LabelledConfig(atoms, energy=1.0, force_weights=-np.ones(4)), ValueError,
+         r"force weights 'force_weights' must be >= 0"),
+        (LabelledConfig(atoms), ValueError, r"no label \(energy, forces and stress are None\)"),
+        (LabelledConfig(atoms, energy=1.0, config_type=1), ValueError,
+         r"config_type 1 is an int; allowed: a str \(the group's name, '1'\)"),
+        (LabelledConfig(atoms, energy=1e13, source="x.xyz", index=4), ValueError,
+         r"^training configuration 6 \(x\.xyz, frame 4\): label 'energy' has a value of "
+         r"magnitude"),
+        (frames[0], TypeError, r"^training configuration 6: an Atoms; allowed: "
+                               r"acefit\.data\.LabelledConfig \(frames in memory: "
+                               r"configurations_from_atoms"),
+    ]
+    for bad, error, message in cases:
+        with pytest.raises(error, match=message):
+            check_labels(good + [bad])
+    with pytest.raises(ValueError, match=r"^test configuration 0 \(in memory\)"):
+        check_labels([LabelledConfig(atoms, energy=np.inf)], "test")
 
 
 def test_missing_label_per_frame(tmp_path, frames):
