@@ -36,7 +36,7 @@ from scipy.linalg.lapack import dtpqrt
 
 from acefit import cache
 from acefit.basis.neighbours import neighbour_pairs
-from acefit.data import check_elements, check_labels
+from acefit.data import check_elements, check_labels, unknown_group
 from acefit.design import (ROW_KINDS, DesignBlock, ReferenceEnergies, config_rows,
                            design_block, reference_energies, resolve_weights, row_count)
 from acefit.lsq import LeastSquaresProblem
@@ -97,7 +97,12 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
     val, test : list of LabelledConfig, optional
         Kept as dense :class:`DesignBlock` rows.
     weights : dict, optional
-        ``{config_type: {"E", "F", "V"}}`` (see :func:`acefit.design.resolve_weights`).
+        ``{config_type: {"E", "F", "V"}}`` (see :func:`acefit.design.resolve_weights`);
+        ``"default"`` weighs the groups not listed. Every other key must be the
+        ``config_type`` of a configuration of ``train``, ``val`` or ``test`` (as ``acefit
+        fit`` requires of ``data.weights.config_type``): a group of ``val`` only weighs
+        only the validation rows (the loss that selects checkpoints), one of ``test`` only
+        nothing.
     e0 : dict or None or "auto"
         Reference energies per element; None/"auto" fits them to ``train``.
     repulsion : acefit.repulsion.ZBL, optional
@@ -134,7 +139,8 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
     TypeError, ValueError
         For a configuration that is not a valid :class:`acefit.data.LabelledConfig`
         (:func:`acefit.data.check_labels`: a NaN label, forces of the wrong shape, ...),
-        or an element not in the basis; each names the configuration.
+        an element not in the basis, or a weight whose config_type no configuration has
+        (naming it and the groups there are); each names the configuration or the key.
     """
     train = list(train)
     if not train:
@@ -145,6 +151,10 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
         check_labels(part, what)        # hand-built configurations are checked here only
         check_elements(part, basis.elements)
     table = resolve_weights(weights)
+    groups = {c.config_type for part in sets.values() for c in part}
+    unknown = [key for key in table if key != "default" and key not in groups]
+    if unknown:         # a typo would weigh nothing, silently (acefit fit refuses it too)
+        raise ValueError(f"weights[{unknown[0]!r}]: {unknown_group(unknown[0], groups)}")
     e0_values = reference_energies(e0, train, basis.elements, repulsion)
     base = {"basis": basis.to_dict(), "weights": table,
             "e0": {str(z): v for z, v in e0_values.values.items()}, "version": cache.FORMAT_VERSION}

@@ -128,6 +128,18 @@ def ase_group_hints(keys, groups) -> str:
     return "".join(hints)
 
 
+def unknown_group(key, groups) -> str:
+    """Why the config_type key ``key`` (of weights or stress readings) is refused when no
+    configuration of the training, validation or test data, whose groups are ``groups``,
+    has it: the groups there are, the one ``key`` may be a misspelling of, and the group
+    ASE makes of a key it reads as a number (:func:`ase_group_hints`)."""
+    from acefit.config import close_match     # here: acefit.config imports this module
+
+    return (f"found the config_type {key!r}{close_match(key, sorted(groups))}, which no "
+            "configuration of the training, validation or test data has; allowed: "
+            f"{', '.join(map(repr, sorted(groups)))}" + ase_group_hints([key], groups))
+
+
 def frame_where(source: str, index: int) -> str:
     """Frame ``index`` of ``source`` in messages: "train.xyz, frame 3" (a file, or the
     ``name`` of frames given in memory), or "frame 3 (in memory)" for ``source`` ""."""
@@ -1142,7 +1154,7 @@ def _volume(atoms) -> float:
 
 
 __all__ = ["LabelledConfig", "load_configurations", "configurations_from_atoms",
-           "check_labels", "frame_where", "read_structures", "COORDINATE_LIMIT",
+           "check_labels", "frame_where", "unknown_group", "read_structures", "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "config_type_name", "extxyz_group", "MissingKeyError",
            "label_candidates", "repeated_structures", "structure_key", "split",
            "missing_groups", "stratified_quotas", "validation_coverage", "SMALL_VALIDATION"]

@@ -1933,16 +1933,13 @@ def _check_group_keys(cfg: dict, data) -> None:
     no group of the training, validation or test data: a typo, which would otherwise
     weigh or read nothing for a whole run. The error names the key's line, the groups
     there are, and the group ASE makes of a key it reads as a number."""
-    from acefit.config import close_match, config_error
+    from acefit.config import config_error
+    from acefit.data import unknown_group
 
     groups = {c.config_type for part in (data.train, data.val, data.test) for c in part}
-    problems = [(f"data.{setting}.config_type.{key}", (
-        f"found the config_type {key!r}{close_match(key, sorted(groups))}, which no "
-        "configuration of the training, validation or test data has; allowed: "
-        f"{', '.join(map(repr, sorted(groups)))}"
-        + ase_group_hints([key], groups)))
-        for setting in ("weights", "stress_reading")
-        for key in cfg["data"][setting]["config_type"] if key not in groups]
+    problems = [(f"data.{setting}.config_type.{key}", unknown_group(key, groups))
+                for setting in ("weights", "stress_reading")
+                for key in cfg["data"][setting]["config_type"] if key not in groups]
     if problems:
         raise config_error(cfg, problems)
 

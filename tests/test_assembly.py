@@ -105,6 +105,22 @@ def test_hand_built_configurations_are_refused_at_assembly_naming_the_label(conf
                  e0=E0.as_symbols(), n_workers=1)
 
 
+def test_weights_of_a_group_no_configuration_has_are_refused(configs, basis):
+    """``assemble(weights={"bulk_typo": ...})`` weighed nothing, silently; ``acefit fit``
+    stops on it. A group of the held-out data only is a group (it weighs the validation
+    loss, or nothing), as for the fit."""
+    weights = {"default": {"E": 30.0}, "puer": {"E": 1000.0}}
+    with pytest.raises(ValueError, match=r"^weights\['puer'\]: found the config_type 'puer' "
+                                         r"\(did you mean 'pure'\?\), which no configuration of "
+                                         r"the training, validation or test data has; allowed: "
+                                         r"'alloy', 'pure'$"):
+        assemble(basis, configs, weights=weights, e0=E0.as_symbols(), n_workers=1)
+    held = [LabelledConfig(configs[0].atoms, energy=configs[0].energy, config_type="held")]
+    system = assemble(basis, configs, test=held, weights={"held": {"E": 1000.0}},
+                      e0=E0.as_symbols(), n_workers=1)
+    assert system.weights["held"]["E"] == 1000.0
+
+
 def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):
     train, val = configs[:8], configs[8:]
     ticks = []
