@@ -103,8 +103,10 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
         fit`` requires of ``data.weights.config_type``): a group of ``val`` only weighs
         only the validation rows (the loss that selects checkpoints), one of ``test`` only
         nothing.
-    e0 : dict or None or "auto"
-        Reference energies per element; None/"auto" fits them to ``train``.
+    e0 : dict or None or "fit" or "auto"
+        Reference energies per element (``{"Cu": -3.7, ...}``; the config's ``data.e0:
+        zero`` is ``{"Cu": 0.0, ...}``); None, ``"fit"`` or ``"auto"`` fits them to
+        ``train`` by least squares (:func:`acefit.design.reference_energies`).
     repulsion : acefit.repulsion.ZBL, optional
         Core repulsion under the model: subtracted from every label (and before E0 is
         fitted); it ends up in ``AssembledSystem.e0.repulsion``.

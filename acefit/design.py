@@ -128,10 +128,10 @@ def reference_energies(e0, configs, elements, repulsion=None) -> ReferenceEnergi
 
     Parameters
     ----------
-    e0 : dict or None or "auto"
+    e0 : dict or None or "auto" or "fit"
         ``{element (symbol or atomic number): E0 in eV}`` for every element of
-        ``elements`` (others ignored: one table for many fits); ``None``/``"auto"`` fits
-        E0 by least squares:
+        ``elements`` (others ignored: one table for many fits); ``None``, ``"auto"`` or
+        ``"fit"`` (the config's word, ``data.e0: fit``) fits E0 by least squares:
         min Σ_c (E_c − E_rep,c − Σ_z N_{c,z} E0_z)² over the configurations with an
         energy (E_rep the core repulsion's energy, if any).
     configs : list of LabelledConfig
@@ -142,10 +142,11 @@ def reference_energies(e0, configs, elements, repulsion=None) -> ReferenceEnergi
         Core repulsion under the fitted model.
     """
     zs = sorted(atomic_number(e) for e in elements)
-    if e0 is None or (isinstance(e0, str) and e0 == "auto"):
+    if e0 is None or (isinstance(e0, str) and e0 in ("auto", "fit")):
         return fit_reference_energies(configs, zs, repulsion)
     if not isinstance(e0, dict):
-        raise ValueError(f"E0 must be a dict {{element: energy}} or 'auto', got {e0!r}")
+        raise ValueError(f"E0 must be a dict {{element: energy}}, 'fit' or 'auto' (fitted "
+                         f"by least squares), got {e0!r}")
     values = {}
     for key, value in e0.items():
         value = float(value)

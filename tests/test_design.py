@@ -54,6 +54,10 @@ def test_reference_energies_given_and_fitted(configs):
     assert fitted.method == "least-squares"
     assert fitted.values[29] == pytest.approx(-3.5) and fitted.values[79] == pytest.approx(-1.25)
     assert reference_energies("auto", fake, ["Au", "Cu"]).values == fitted.values
+    # the config's word (data.e0: fit) is Python's too
+    assert reference_energies("fit", fake, ["Au", "Cu"]).values == fitted.values
+    with pytest.raises(ValueError, match=r"a dict \{element: energy\}, 'fit' or 'auto'"):
+        reference_energies("zero", fake, ["Au", "Cu"])
     with pytest.raises(ValueError, match="no reference energy E0 for element"):
         fitted.total([29, 26])
 
