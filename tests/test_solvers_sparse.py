@@ -7,6 +7,7 @@ import pytest
 from _problems import correlated_problem, random_problem
 from sklearn.linear_model import lars_path, orthogonal_mp
 
+from acefit.design import DesignBlock
 from acefit.lsq import LeastSquaresProblem
 from acefit.solvers import asp, cd_lasso, ista, lars_lasso, omp
 
@@ -519,6 +520,14 @@ def test_bad_input_raises_clear_errors(name):
         solve(A, y, prior=np.ones(3))
     with pytest.raises(ValueError, match="validation A_val"):
         solve(A, y, validation=(A[:, :5], y))
+    # an assembled system's DesignBlock, not its weighted rows (Python walk-through)
+    block = DesignBlock(A=A, y=y, w=np.ones(len(y)), config=np.zeros(len(y), int),
+                        kind=np.full(len(y), "F"), atom=np.zeros(len(y), int),
+                        component=np.zeros(len(y), int), n_atoms=np.ones(len(y), int),
+                        volume=np.ones(len(y)), config_type=np.full(len(y), "default"))
+    with pytest.raises(ValueError, match=r"got DesignBlock; allowed: rows weighted as the "
+                                         r"training rows are, the block's \.weighted\(\)"):
+        solve(A, y, validation=block)
     with pytest.raises(ValueError, match="max_active"):
         solve(A, y, max_active=0)
 

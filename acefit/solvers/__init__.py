@@ -9,6 +9,13 @@ a-priori order) and :func:`ard_sweep` (ARD at target sparsities). De-biasing of
 any path: :func:`debias_path`.
 Every solver takes (A, y) or a :class:`~acefit.lsq.LeastSquaresProblem`, an
 optional ``prior``, ``validation`` and ``on_step``, and returns a Path.
+
+``validation=(A_val, y_val)`` gives every step its ``val_error``, the RMS residual of
+those rows, which the selection minimises (:func:`acefit.selection.select`). The rows must
+be weighted as the training rows are, (W A_val, W y_val): for an assembled system
+``system.val.weighted()`` (:meth:`acefit.design.DesignBlock.weighted`), as ``acefit fit``
+passes them. Unweighted rows, ``(system.val.A, system.val.y)``, are taken as any arrays are,
+but score another loss: the energies without their weight w_E/√N against the forces'.
 """
 
 from acefit.solvers.apriori import apriori_path, ard_sweep

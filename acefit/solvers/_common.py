@@ -60,7 +60,11 @@ def validate_validation(validation, n_features: int):
     try:
         A_val, y_val = validation
     except (TypeError, ValueError):
-        raise ValueError("validation must be a pair (A_val, y_val)") from None
+        block = hasattr(validation, "weighted")     # an assembled system's DesignBlock
+        raise ValueError(f"validation must be a pair (A_val, y_val), got "
+                         f"{type(validation).__name__}; allowed: rows weighted as the "
+                         "training rows are" + (", the block's .weighted()" if block else "")
+                         ) from None
     # column-major: every step gathers the active columns (6x faster than from rows)
     A_val = np.asfortranarray(A_val, dtype=float)
     y_val = np.asarray(y_val, dtype=float)
@@ -319,7 +323,9 @@ def prepare(A, y=None, *, solver: str, params: dict | None = None, prior=None,
     prior : array (n,), optional
         Positive diagonal prior gamma; the solver works on columns A[:, k] / gamma_k.
     validation : (A_val, y_val), optional
-        Validation data; each step then carries ``val_error``.
+        Validation rows weighted as the training rows are (``system.val.weighted()`` of
+        an assembled system, see :mod:`acefit.solvers`); each step then carries
+        ``val_error``.
     on_step : callable, optional
         ``on_step(step)`` is called as each step is finished.
 

@@ -189,7 +189,9 @@ def apriori_path(A, y=None, *, costs=None, sizes=10, subbases=None, solver: str 
     prior : array (n,), optional
         Diagonal Gamma passed (restricted to the sub-basis) to every fit.
     validation : (A_val, y_val), optional
-        Full-width validation data; each step gets its ``val_error``.
+        Full-width validation rows weighted as the training rows are
+        (``system.val.weighted()`` of an assembled system, see :mod:`acefit.solvers`);
+        each step gets its ``val_error``.
     on_step : callable, optional
         Called with each step as it is finished (e.g. a CheckpointWriter).
     patience : int, optional

@@ -89,7 +89,9 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
         Positive weights gamma: the penalty becomes lam * sum_k gamma_k |c_k|
         (solved on columns A[:, k] / gamma_k and mapped back).
     validation : (A_val, y_val), optional
-        Each step then carries the RMS validation residual.
+        Validation rows weighted as the training rows are (``system.val.weighted()`` of
+        an assembled system, see :mod:`acefit.solvers`); each step then carries their
+        RMS residual.
     on_step : callable, optional
         Called with each step as it is finished.
     max_steps : int, optional

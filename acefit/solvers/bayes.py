@@ -171,6 +171,9 @@ def blr(A, y=None, *, prior=None, validation=None, on_step=None, alpha_init: flo
     prior : array (n,), optional
         Diagonal Gamma: the prior is c ~ N(0, (alpha Gamma^2)^-1).
     validation : (A_val, y_val), optional
+        Validation rows weighted as the training rows are (``system.val.weighted()`` of
+        an assembled system, see :mod:`acefit.solvers`); the step then carries their RMS
+        residual.
     on_step : callable, optional
     alpha_init, beta_init : float, optional
         Starting precisions. Without ``alpha_init`` the iteration starts from 1

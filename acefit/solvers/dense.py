@@ -118,6 +118,9 @@ def qr(A, y=None, *, lam: float | Sequence[float] = 0.0, prior=None, validation=
     prior : array (n,), optional
         Diagonal Gamma (positive); with it the penalty is lam ||Gamma c||^2.
     validation : (A_val, y_val), optional
+        Validation rows weighted as the training rows are (``system.val.weighted()`` of
+        an assembled system, see :mod:`acefit.solvers`); the steps then carry their RMS
+        residual.
     on_step : callable, optional
 
     Returns

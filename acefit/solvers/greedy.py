@@ -54,7 +54,9 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         are mapped back, so the least-squares fits are unchanged; the prior only
         changes which column is picked).
     validation : (A_val, y_val), optional
-        Each step then carries the RMS validation residual.
+        Validation rows weighted as the training rows are (``system.val.weighted()`` of
+        an assembled system, see :mod:`acefit.solvers`); each step then carries their
+        RMS residual.
     on_step : callable, optional
         Called with each step as it is finished.
     dependence_tol : float, default 1e-10

@@ -318,7 +318,9 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         Positive gamma. The ARD evidence is invariant to column scales, so the prior
         leaves the fit unchanged; it is accepted for a uniform interface.
     validation : (A_val, y_val), optional
-        Each step then carries the RMS validation residual.
+        Validation rows weighted as the training rows are (``system.val.weighted()`` of
+        an assembled system, see :mod:`acefit.solvers`); each step then carries their
+        RMS residual.
     on_step : callable, optional
         Called with each step as it is finished.
     beta_init : float, optional
