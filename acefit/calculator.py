@@ -63,7 +63,7 @@ class ACECalculator(Calculator):
                             "forces_std", "stress_std"]
 
     def __init__(self, potential, num_threads=EVALUATION_THREADS, committee=False, **kwargs):
-        from acefit.potential import Potential
+        from acefit.potential import NO_COMMITTEE_HELP, Potential
 
         if isinstance(potential, (str, PathLike)):
             potential = Potential.load(potential)
@@ -75,7 +75,7 @@ class ACECalculator(Calculator):
                              f"{num_threads!r}")
         if committee and potential.committee is None:
             raise ValueError("committee=True needs a potential with a committee; this one "
-                             "has none (fit it with export.committee >= 2, docs/config.md)")
+                             f"has none; allowed: {NO_COMMITTEE_HELP}")
         super().__init__(**kwargs)
         self.potential = potential
         self.committee = bool(committee)

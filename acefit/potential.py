@@ -99,6 +99,12 @@ def basis_hash(basis_dict):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+NO_COMMITTEE_HELP = ("a potential fitted with export.committee >= 2 (docs/config.md), "
+                     "exported with `acefit export RUN ... --committee K`, or made in Python "
+                     "with pipeline.posterior_committee (docs/fitting.md, Committees)")
+"""Where a committee comes from, for the errors that need one."""
+
+
 def _fixed_part(e0, repulsion):
     """``(E0 mapping, repulsion)`` of :class:`Potential`'s ``e0`` and ``repulsion``
     arguments: a ReferenceEnergies gives both (a ``repulsion`` given as well must be
@@ -284,8 +290,7 @@ class Potential:
             The potential has no committee.
         """
         if self.committee is None:
-            raise ValueError("this potential has no committee; allowed: one fitted with "
-                             "export.committee >= 2 (docs/config.md)")
+            raise ValueError(f"this potential has no committee; allowed: {NO_COMMITTEE_HELP}")
         deviations = self.committee - self.coefficients
         scale = self.committee_scale
         if not forces:

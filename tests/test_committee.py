@@ -169,7 +169,9 @@ def test_calculator_gives_the_spread_only_when_asked(model, atoms):
     assert "energy_std" not in plain.results
     with pytest.raises(PropertyNotImplementedError):
         plain.get_property("energy_std", atoms)
-    with pytest.raises(ValueError, match="has none"):
+    with pytest.raises(ValueError, match="has none; allowed: a potential fitted with "
+                                         "export.committee >= 2 .* or made in Python with "
+                                         "pipeline.posterior_committee"):
         ACECalculator(Potential(model.basis, model.coefficients, prune=False), committee=True)
 
 
