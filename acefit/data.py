@@ -1153,8 +1153,10 @@ def _volume(atoms) -> float:
     return vol if vol > 1e-12 else float("nan")
 
 
-__all__ = ["LabelledConfig", "load_configurations", "configurations_from_atoms",
-           "check_labels", "frame_where", "unknown_group", "read_structures", "COORDINATE_LIMIT",
+__all__ = ["LabelledConfig", "load_configurations", "read_configurations",
+           "configurations_from_atoms", "iter_structures", "ase_group_hints", "energy_gap",
+           "LABEL_KEYS", "check_labels", "frame_where", "unknown_group", "read_structures",
+           "COORDINATE_LIMIT",
            "check_atoms", "check_elements", "config_type_name", "extxyz_group", "MissingKeyError",
            "label_candidates", "repeated_structures", "structure_key", "split",
            "missing_groups", "stratified_quotas", "validation_coverage", "SMALL_VALIDATION"]

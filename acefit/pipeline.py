@@ -285,7 +285,10 @@ def _report_energy_choice(gaps, key, quiet: bool = False) -> None:
 def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     """Training, validation and test configurations as the config describes them;
     ``quiet``: the notes on labels some configurations lack to the log only (a finished
-    run read again: its fit gave them)."""
+    run read again: its fit gave them). ``cfg`` is a completed config
+    (:func:`acefit.config.load_config`: every key, defaults filled); from Python without a
+    config, :func:`acefit.data.load_configurations` and :func:`acefit.data.split`
+    (docs/fitting.md, "Fitting from Python")."""
     from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations, split
 
@@ -328,7 +331,9 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
 
 def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
     """The ACE basis of the config; elements default to those in the training data.
-    ``mirrored``: acefit 0.1's basis (:class:`acefit.basis.ACEBasis`), for its runs."""
+    ``mirrored``: acefit 0.1's basis (:class:`acefit.basis.ACEBasis`), for its runs.
+    ``cfg`` is a completed config (:func:`acefit.config.load_config`); from Python
+    without one, :class:`acefit.basis.ACEBasis` itself."""
     from ase.data import chemical_symbols
 
     from acefit.basis import ACEBasis

@@ -67,7 +67,27 @@ def gaussian_prior(functions, sigma_l=2.0, sigma_n=2.0) -> np.ndarray:
 
 
 def smoothness_prior(functions, kind="algebraic", **params) -> np.ndarray:
-    """Dispatch by name: ``"algebraic"``, ``"exponential"`` or ``"gaussian"``."""
+    """The diagonal smoothness prior Γ of ``functions``, by name.
+
+    Parameters
+    ----------
+    functions : ACEBasis or sequence of BasisFunction
+        The basis (or its ``functions``).
+    kind : {"algebraic", "exponential", "gaussian"}
+        :func:`algebraic_prior`, :func:`exponential_prior` or :func:`gaussian_prior`.
+    **params
+        That prior's parameters (the config's ``prior`` keys other than ``kind``).
+
+    Returns
+    -------
+    ndarray, shape (n_functions,)
+        γ_k > 0 per function: the solvers' ``prior`` (columns scaled by 1 / γ_k).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind`` or parameter, naming the allowed ones.
+    """
     makers = {"algebraic": algebraic_prior, "exponential": exponential_prior,
               "gaussian": gaussian_prior}
     if kind not in makers:

@@ -225,5 +225,21 @@ def select_index(path, rule: str = "best_val", *, max_active: int | None = None,
 
 def select(path, rule: str = "best_val", *, max_active: int | None = None,
            factor: float = 1.05):
-    """The step chosen by ``rule`` (see :func:`select_index`)."""
+    """The step of ``path`` chosen by ``rule``.
+
+    Parameters
+    ----------
+    path : acefit.solvers.path.Path
+        A solver's path (its steps with validation errors, for the validation rules).
+    rule : {"final", "best_val", "sparsest_within"}
+        As for :func:`select_index`; ``"best_val"``: the smallest validation error.
+    max_active : int, optional
+        Only steps with at most this many active functions (a size budget).
+    factor : float
+        >= 1, for ``"sparsest_within"``.
+
+    Returns
+    -------
+    acefit.solvers.path.Step
+    """
     return path.steps[select_index(path, rule, max_active=max_active, factor=factor)]
