@@ -14,7 +14,8 @@ from __future__ import annotations
 from os import PathLike
 
 import numpy as np
-from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.calculator import (Calculator, PropertyNotImplementedError,
+                                         all_changes)
 
 from acefit.basis.angular import EVALUATION_THREADS, thread_limit
 
@@ -108,6 +109,11 @@ class ACECalculator(Calculator):
         }
         if np.all(np.isfinite(stress)):  # the basis gives NaN where stress is undefined
             self.results["stress"] = stress
+        elif "stress" in properties:    # ASE's own words would be "not present"
+            raise PropertyNotImplementedError(
+                f"stress: these atoms have no periodic direction (pbc {atoms.pbc.tolist()}), "
+                "so no volume to define a stress by; allowed: atoms periodic in at least one "
+                "direction, with a cell of volume there")
 
     def _committee_results(self, atoms, properties, fit, site_sum) -> dict:
         with_forces = any(p in ("forces_committee", "forces_std", "stress_std")
