@@ -147,16 +147,18 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
     train = list(train)
     if not train:
         raise ValueError("no training configurations")
-    val, test = list(val or []), list(test or [])
-    sets = {"training": train, "validation": val, "test": test}
-    for what, part in sets.items():
-        check_labels(part, what)        # hand-built configurations are checked here only
+    # hand-built configurations are checked here only, and their labels made the readers'
+    sets = {what: check_labels(part or [], what) for what, part in
+            (("training", train), ("validation", val), ("test", test))}
+    train, val, test = sets.values()
+    for part in sets.values():
         check_elements(part, basis.elements)
     table = resolve_weights(weights)
     groups = {c.config_type for part in sets.values() for c in part}
     unknown = [key for key in table if key != "default" and key not in groups]
     if unknown:         # a typo would weigh nothing, silently (acefit fit refuses it too)
-        raise ValueError(f"weights[{unknown[0]!r}]: {unknown_group(unknown[0], groups)}")
+        raise ValueError(f"weights[{unknown[0]!r}]: "
+                         f"{unknown_group(unknown[0], groups | {'default'})}")
     e0_values = reference_energies(e0, train, basis.elements, repulsion)
     base = {"basis": basis.to_dict(), "weights": table,
             "e0": {str(z): v for z, v in e0_values.values.items()}, "version": cache.FORMAT_VERSION}

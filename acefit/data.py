@@ -14,7 +14,7 @@ order xx yy zz yz xz xy. A virial label W is converted as stress = -W / volume.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -355,6 +355,7 @@ def configurations_from_atoms(frames, *, name=None, energy_key=LABEL_KEYS["energ
         if not isinstance(atoms, Atoms):
             raise TypeError(f"{frame_where(name or '', k)}: {_type_name(atoms)}; allowed: "
                             "ase.Atoms")
+        _check_current_results(atoms, frame_where(name or "", k))
     if not frames:
         raise ValueError(f"no configurations in {name or 'the frames given'}; allowed: at "
                          "least one ase.Atoms")
@@ -362,6 +363,21 @@ def configurations_from_atoms(frames, *, name=None, energy_key=LABEL_KEYS["energ
             "virial": virial_key, "config_type": config_type_key,
             "force_weight": force_weight_key}
     return _label_frames(frames, range(len(frames)), name or "", keys, require, None, None)
+
+
+def _check_current_results(atoms, where) -> None:
+    """Refuse a frame whose calculator's results belong to another structure (it moved
+    after they were computed): a file's frames carry their own, but a live calculator's
+    are read as they are, not computed again."""
+    calc = atoms.calc
+    if calc is None or not getattr(calc, "results", None) or getattr(calc, "atoms", None) is None:
+        return
+    changed = calc.check_state(atoms)
+    if changed:
+        raise ValueError(f"{where}: its calculator's results belong to another structure (the "
+                         f"frame's {', '.join(changed)} changed since); allowed: results of "
+                         "the frame as it is: compute them again (atoms.get_potential_energy(), "
+                         "get_forces()), or attach a SinglePointCalculator with them")
 
 
 def _label_frames(frames, indices, source, keys, require, found, option):
@@ -926,7 +942,7 @@ def _check_volume(atoms, key, where) -> None:
         raise ValueError(f"{where}: stress {key!r} given but the cell has no volume")
 
 
-def check_labels(configs, what: str = "training") -> None:
+def check_labels(configs, what: str = "training") -> list:
     """Check hand-built configurations as the readers check the frames they read: each a
     :class:`LabelledConfig` of an ``ase.Atoms``, with at least one label, each label finite,
     of magnitude up to :data:`LABEL_LIMIT` and of its shape (energy a scalar, forces
@@ -941,6 +957,13 @@ def check_labels(configs, what: str = "training") -> None:
     what : str
         What the set is ("training", "validation", "test"), for the messages.
 
+    Returns
+    -------
+    list of LabelledConfig
+        The configurations with their labels as the readers make them (energy a float,
+        the others float arrays): a list or a shape-(1,) energy passes, and goes on as
+        the assembly expects.
+
     Raises
     ------
     TypeError
@@ -949,6 +972,7 @@ def check_labels(configs, what: str = "training") -> None:
         For a label that fails; the message names the configuration (its position in
         ``configs``, and its ``where`` when it has a ``source``) and the label.
     """
+    checked = []
     for k, cfg in enumerate(configs):
         if not isinstance(cfg, LabelledConfig):
             raise TypeError(f"{what} configuration {k}: {_type_name(cfg)}; allowed: "
@@ -959,10 +983,11 @@ def check_labels(configs, what: str = "training") -> None:
         if not isinstance(cfg.atoms, Atoms):
             raise TypeError(f"{where}: atoms is {_type_name(cfg.atoms)}; allowed: ase.Atoms")
         n = len(cfg.atoms)
+        labels = {}
         if cfg.energy is not None:
-            _energy_label(cfg.energy, "energy", where)
+            labels["energy"] = _energy_label(cfg.energy, "energy", where)
         if cfg.forces is not None:
-            _forces_label(cfg.forces, "forces", n, where)
+            labels["forces"] = _forces_label(cfg.forces, "forces", n, where)
         if cfg.stress is not None:
             stress = _numbers(cfg.stress, "stress", "stress", where)
             if stress.shape != (6,):
@@ -970,15 +995,19 @@ def check_labels(configs, what: str = "training") -> None:
                                  f"zz yz xz xy, eV/Å³), got {stress.shape}")
             _finite(stress, "stress", where)
             _check_volume(cfg.atoms, "stress", where)
-        if cfg.energy is None and cfg.forces is None and cfg.stress is None:
+            labels["stress"] = stress
+        if not labels:
             raise ValueError(f"{where}: no label (energy, forces and stress are None); "
                              "allowed: a configuration with at least one")
         if cfg.force_weights is not None:
-            _weights_label(cfg.force_weights, "force_weights", n, where)
+            labels["force_weights"] = _weights_label(cfg.force_weights, "force_weights", n,
+                                                     where)
         if not isinstance(cfg.config_type, str):
             raise ValueError(f"{where}: config_type {cfg.config_type!r} is "
                              f"{_type_name(cfg.config_type)}; allowed: a str (the group's "
                              f"name, {config_type_name(cfg.config_type)!r})")
+        checked.append(replace(cfg, **labels))
+    return checked
 
 
 def _no_label(atoms, where, keys, option) -> str:

@@ -113,12 +113,31 @@ def test_weights_of_a_group_no_configuration_has_are_refused(configs, basis):
     with pytest.raises(ValueError, match=r"^weights\['puer'\]: found the config_type 'puer' "
                                          r"\(did you mean 'pure'\?\), which no configuration of "
                                          r"the training, validation or test data has; allowed: "
-                                         r"'alloy', 'pure'$"):
+                                         r"'alloy', 'default', 'pure'$"):
         assemble(basis, configs, weights=weights, e0=E0.as_symbols(), n_workers=1)
+    with pytest.raises(ValueError, match=r"^weights\['defualt'\]: .* \(did you mean "
+                                         r"'default'\?\)"):      # session 34 review
+        assemble(basis, configs, weights={"defualt": {"E": 1.0}}, e0=E0.as_symbols(),
+                 n_workers=1)
     held = [LabelledConfig(configs[0].atoms, energy=configs[0].energy, config_type="held")]
     system = assemble(basis, configs, test=held, weights={"held": {"E": 1000.0}},
                       e0=E0.as_symbols(), n_workers=1)
     assert system.weights["held"]["E"] == 1000.0
+
+
+def test_hand_built_labels_go_on_as_the_readers_make_them(configs, basis):
+    """Session 34 review: a list stress or force weights, or a shape-(1,) energy, passed
+    check_labels and then failed deep in the assembly, naming no configuration."""
+    import dataclasses
+
+    plain = assemble(basis, configs[:6], val=configs[6:8], e0=E0.as_symbols(), n_workers=1)
+    listed = [dataclasses.replace(c, energy=np.array([c.energy]),
+                                  forces=c.forces.tolist(),
+                                  stress=None if c.stress is None else c.stress.tolist(),
+                                  force_weights=[1.0] * c.n_atoms) for c in configs[:8]]
+    again = assemble(basis, listed[:6], val=listed[6:8], e0=E0.as_symbols(), n_workers=1)
+    np.testing.assert_array_equal(again.train.A, plain.train.A)
+    np.testing.assert_array_equal(again.val.y, plain.val.y)
 
 
 def test_cache_reused_and_invalidated(tmp_path, configs, basis, monkeypatch):

@@ -91,6 +91,26 @@ def test_frames_in_memory_are_read_as_the_same_frames_from_a_file(xyz, frames):
         np.testing.assert_allclose(b.stress, a.stress, atol=1e-10)
 
 
+def test_frames_in_memory_with_results_of_another_structure_are_refused():
+    """Session 34 review: a frame moved after its calculator ran gave the old energy and
+    forces as labels (a rattled fcc cell: -0.023 eV and zero forces, not +0.748 eV)."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from acefit.data import configurations_from_atoms
+
+    atoms = bulk("Cu", cubic=True)
+    atoms.calc = EMT()
+    atoms.get_potential_energy()
+    atoms.rattle(0.1, seed=1)
+    with pytest.raises(ValueError, match="emt, frame 0: its calculator's results belong to "
+                                         "another structure \\(the frame's positions "
+                                         "changed since\\)"):
+        configurations_from_atoms([atoms], name="emt")
+    atoms.get_forces()      # computed again: its own
+    assert configurations_from_atoms([atoms])[0].energy == pytest.approx(0.7479, abs=1e-4)
+
+
 def test_frames_in_memory_are_checked_frame_by_frame_as_a_files(frames):
     """A NaN energy or forces of the wrong shape are named by frame index, exactly as in
     a file; what is not frames is named with the function that reads it."""
