@@ -2029,7 +2029,8 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     (:func:`doubtful_test_stresses`), whose test stresses are scored as labelled. A group
     is checked on its frames of every set together (a reading applies to them all); the
     checks."""
-    from acefit.consistency import MIN_PAIRS, check_stresses, converter_text, describe_reading
+    from acefit.consistency import (MIN_PAIRS, check_stresses, converter_errors, converter_text,
+                                    describe_reading, untested_beside_converters)
     from acefit.design import weights_for
 
     checks = check_stresses([*data.train, *(data.val or []), *(data.test or [])])
@@ -2075,18 +2076,20 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             converter_text(doubt["found"]),
             "V 0" if not held else "in the test data only" if held == untested else
             f"V 0; {', '.join(held)} in the test data only")
-    from acefit.consistency import converter_errors, untested_beside_converters
-
-    fitted_untested = [group for group in untested_beside_converters(checks, readings)
-                       if group in weighed and weights_for(table, group)["V"] > 0]
-    if fitted_untested:     # worse than scored: fitted
+    weighed_untested = [group for group in untested_beside_converters(checks, readings)
+                        if group in weighed and weights_for(table, group)["V"] > 0]
+    if weighed_untested:     # worse than scored: fitted, or selecting the checkpoints
+        unfitted = [group for group in weighed_untested if group not in fitted]
         get_logger().warning(
-            "%s: stresses fitted as labelled (V > 0) but not tested against their energies "
+            "%s: stresses %s as labelled (V > 0) but not tested against their energies "
             "(fewer than %d strain pairs), beside a converter's error of sign or units found "
             "in %s, which would go unseen in these: if they are in that convention too, read "
             "them so (data.stress_reading); if unsure, give them V 0",
-            ", ".join(fitted_untested), MIN_PAIRS,
-            converter_text(converter_errors(checks, readings)))
+            ", ".join(weighed_untested), "fitted" if not unfitted else
+            "in the validation data only, which select the checkpoints, weighed"
+            if unfitted == weighed_untested else
+            f"fitted ({', '.join(unfitted)}: in the validation data only) and weighed",
+            MIN_PAIRS, converter_text(converter_errors(checks, readings)))
     return checks
 
 
