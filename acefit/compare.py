@@ -66,6 +66,7 @@ class RunData:
     data: dict | None = None       # the config's data section (for runs without data_sets)
     config_name: str | None = None  # the config's name, which the run is not named by
     short_range: dict | None = None  # report.json's short-range checks (short_range_checks)
+    doubtful_stresses: list | None = None  # report.json's test stresses in doubt (groups)
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
@@ -113,6 +114,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
         raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
     selection = cfg.get("selection") or {}
     reading = (cfg.get("data") or {}).get("stress_reading")
+    report = _read_json(directory / "report.json")
     return RunData(name=Path(os.path.abspath(directory)).name, directory=directory,
                    paths=paths,
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
@@ -123,7 +125,17 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
                    stress_reading=None if reads_as_labelled(reading) else reading,
                    data_sets=state.get("data_sets"), data=cfg.get("data") or {},
                    config_name=cfg.get("name"),
-                   short_range=short_range_checks(_read_json(directory / "report.json")))
+                   short_range=short_range_checks(report),
+                   doubtful_stresses=doubtful_test_stresses(report))
+
+
+def doubtful_test_stresses(report) -> list:
+    """The config_types whose test stresses a fit's ``report.json`` (``report``) holds in
+    doubt (``data.doubtful_test_stresses``, report.md's "Note on S"), sorted; none for a
+    report without the record."""
+    record = ((report or {}).get("data") or {}).get("doubtful_test_stresses") or {}
+    groups = record.get("groups") if isinstance(record, dict) else None
+    return sorted(groups) if isinstance(groups, dict) else []
 
 
 def short_range_checks(report) -> dict:
@@ -287,6 +299,18 @@ def _reading_note(runs) -> list[str]:
     return ["Note: the runs read their stress labels differently (data.stress_reading: "
             + "; ".join(f"`{r.name}` {_reading_text(r.stress_reading)}" for r in runs)
             + "), so their S errors are against different labels.", ""]
+
+
+def _doubtful_stress_note(runs) -> list[str]:
+    """A note naming the runs whose S test errors include stresses their fit held in
+    doubt (report.md's "Note on S")."""
+    named = [f"`{r.name}` ({', '.join(r.doubtful_stresses)})" for r in runs
+             if r.doubtful_stresses]
+    if not named:
+        return []
+    return ["Note: the S test errors of " + "; ".join(named) + " include stresses in doubt: "
+            "not fitted, and inconsistent with their energies or untested beside a "
+            "converter's error of sign or units (each run's report.md, Note on S).", ""]
 
 
 def _reading_text(reading) -> str:
@@ -680,6 +704,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         *[f"Note: {note}." for note in set_notes],
         *([""] if set_notes else []),
         *(_reading_note(runs)),
+        *_doubtful_stress_note(runs),
         *_short_range_lines(runs, crystals),
         *([f"Paired on the same {len(runs[0].test_errors['configurations'])} test "
            f"configurations: each run's selected checkpoint minus `{runs[0].name}`'s (same "

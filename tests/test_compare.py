@@ -278,6 +278,28 @@ def test_runs_that_read_their_stresses_differently_are_noted(two_runs, tmp_path)
             "different labels") in text
 
 
+def test_runs_whose_test_stresses_are_in_doubt_are_noted(two_runs, tmp_path):
+    """Session 34 (walk-through M1, left for compare): report.md's Note on S was the only
+    place that said a run's S test errors include stresses in doubt."""
+    import json
+    import shutil
+
+    from acefit.compare import compare_runs
+
+    compare_runs(two_runs, tmp_path / "same")
+    assert "stresses in doubt" not in (tmp_path / "same" / "compare.md").read_text()
+    other = tmp_path / "run_b"
+    shutil.copytree(two_runs[1], other)
+    report = json.loads((other / "report.json").read_text())
+    report["data"]["doubtful_test_stresses"] = {
+        "groups": {"md": "untested", "vacancy": "untested"}, "found": {"strain": "negated"}}
+    (other / "report.json").write_text(json.dumps(report))
+    compare_runs([two_runs[0], other], tmp_path / "doubt")
+    assert ("Note: the S test errors of `run_b` (md, vacancy) include stresses in doubt: not "
+            "fitted, and inconsistent with their energies or untested beside a converter's "
+            "error of sign or units") in (tmp_path / "doubt" / "compare.md").read_text()
+
+
 def _bold_cells(md, column):
     """{(budget, run, solver): whether the comparison table's ``column`` cell is bold}."""
     table = md.split("\n\n| budget | run | solver |", 1)[1].split("\n\n", 1)[0]
