@@ -48,7 +48,23 @@ class LeastSquaresProblem:
 
     @classmethod
     def from_dense(cls, A, y, *, reduce: bool = False) -> "LeastSquaresProblem":
-        """Validate (A, y); with ``reduce=True`` replace them by their QR reduction."""
+        """A problem of its rows.
+
+        Parameters
+        ----------
+        A : array_like, shape (m, n)
+            The (weighted) design matrix.
+        y : array_like, shape (m,)
+            The (weighted) targets.
+        reduce : bool
+            Replace (A, y) by their QR reduction (R, Q^T y): the same least-squares
+            problem in n rows.
+
+        Raises
+        ------
+        ValueError
+            For a shape that does not fit, or NaN/inf, naming the array.
+        """
         A = np.asarray(A, dtype=float)
         y = np.asarray(y, dtype=float)
         if A.ndim != 2:
@@ -63,7 +79,25 @@ class LeastSquaresProblem:
 
     @classmethod
     def from_reduced(cls, R, qty, yty: float, m: int) -> "LeastSquaresProblem":
-        """Build from the triangular factor R, Q^T y, ||y||^2 and the row count m."""
+        """A problem given by its QR reduction (what the assembly stores).
+
+        Parameters
+        ----------
+        R : array_like, shape (n, n)
+            The triangular factor of the weighted design matrix.
+        qty : array_like, shape (n,)
+            Q^T y.
+        yty : float
+            ||y||^2 of the weighted targets (the residual of the part of y outside Q's span
+            is ``yty - ||Q^T y||^2``).
+        m : int
+            The number of rows reduced (>= n).
+
+        Raises
+        ------
+        ValueError
+            For a shape that does not fit, NaN/inf, or an impossible ``yty`` or ``m``.
+        """
         R = np.asarray(R, dtype=float)
         qty = np.asarray(qty, dtype=float)
         if R.ndim != 2 or R.shape[0] != R.shape[1]:

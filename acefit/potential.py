@@ -341,7 +341,8 @@ class Potential:
         return 1 if self.repulsion is None else FORMAT_VERSION
 
     def save(self, path):
-        """Write the potential to ``path`` (HDF5, see docs/potential_format.md), atomically."""
+        """Write the potential to ``path`` (HDF5, see docs/potential_format.md), atomically
+        (a temporary file, then a rename); returns ``path`` as a ``pathlib.Path``."""
         import h5py
 
         path = Path(path)

@@ -67,11 +67,14 @@ class BasisFunction:
         return {"onebody": "one-body", "pair": "pair"}.get(self.kind, f"nu={self.order}")
 
     def to_list(self):
+        """``[centre, order, factors, kind, coupling]``, as JSON keeps a function
+        (``basis_functions.json``, potential files); :meth:`from_list` reads it back."""
         return [self.centre, self.order, [list(f) for f in self.factors], self.kind,
                 self.coupling]
 
     @classmethod
     def from_list(cls, item):
+        """The function of a :meth:`to_list` record."""
         centre, order, factors, kind, coupling = item
         return cls(int(centre), int(order), tuple(tuple(int(x) for x in f) for f in factors),
                    str(kind), int(coupling))
