@@ -734,8 +734,11 @@ def _evaluate(args) -> int:
     fitted_data = _fitted_data(args.potentials, potentials, configs)
     for note in notes + _fitted_data_notes(fitted_data, labels, len(configs)):
         print(note)
-    stress_notes = _stress_check_notes(configs) + _untested_stress_notes(
-        configs, {"default": default, "config_type": readings},
+    from acefit.consistency import check_stresses
+
+    checks = check_stresses(configs)    # once, for both kinds of note
+    stress_notes = _stress_check_notes(checks) + _untested_stress_notes(
+        configs, checks, {"default": default, "config_type": readings},
         {r["run"] for r in fitted_data if r is not None}, args.data)
     for line in stress_notes + _own_prediction_notes(result, fitted_data):
         print(line)
@@ -869,16 +872,15 @@ def _own_prediction_notes(result, fitted_data, shown: int = 3) -> list[str]:
     return lines
 
 
-def _stress_check_notes(configs) -> list[str]:
-    """A line for each config_type of ``configs`` whose stresses, as read, disagree with
-    their energies (:func:`acefit.consistency.check_stresses`): its stress errors measure
-    the labels, not the potentials; with the reading under which they agree, if one does."""
+def _stress_check_notes(checks) -> list[str]:
+    """A line for each config_type whose stresses, as read, disagree with their energies
+    (``checks``: :func:`acefit.consistency.check_stresses` of the data): its stress errors
+    measure the labels, not the potentials; with the reading under which they agree, if
+    one does."""
     import shlex
 
-    from acefit.consistency import check_stresses
-
     lines = []
-    for check in check_stresses(configs):
+    for check in checks:
         if check.verdict != "inconsistent":
             continue
         line = (f"note: {check.summary()}: the stress errors of {check.config_type} measure "
@@ -891,8 +893,9 @@ def _stress_check_notes(configs) -> list[str]:
     return lines
 
 
-def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
-    """A line naming the config_types of ``configs`` whose stresses are scored as labelled
+def _untested_stress_notes(configs, checks, readings: dict, runs, files) -> list[str]:
+    """A line naming the config_types of ``configs`` (``checks``: their
+    :func:`acefit.consistency.check_stresses`) whose stresses are scored as labelled
     (``readings``, the --stress-reading options) but no strain pair tested, when a
     converter's error of sign or units is known beside them (the same error would go
     unseen in them): found in other groups of ``configs``
@@ -902,11 +905,10 @@ def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
     may come from another converter. None without such an error."""
     import shlex
 
-    from acefit.consistency import (CONVERTER_READINGS, MIN_PAIRS, check_stresses,
-                                    converter_errors, converter_text, untested_beside_converters)
+    from acefit.consistency import (CONVERTER_READINGS, MIN_PAIRS, converter_errors,
+                                    converter_text, untested_beside_converters)
     from acefit.runs import run_data_files, run_stress_reading
 
-    checks = check_stresses(configs)
     here = converter_errors(checks, readings)
     found = dict(here)
     given = {os.path.realpath(f) for f in files}
@@ -932,8 +934,7 @@ def _untested_stress_notes(configs, readings: dict, runs, files) -> list[str]:
             f"than {MIN_PAIRS} strain pairs tested them against their energies, beside a "
             f"converter's error of sign or units in {converter_text(found)}: the same error "
             "would go unseen in them, and their stress errors would measure it, not the "
-            "potentials; "
-            f"if they are in that convention too, read them so ({advice})."]
+            f"potentials; if they are in that convention too, read them so ({advice})."]
 
 
 def _evaluate_keys(paths, potentials, given: dict) -> tuple[dict, list]:
