@@ -75,6 +75,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     from acefit.checkpoints import read_paths
     from acefit.config import read_yaml
     from acefit.consistency import reads_as_labelled
+    from acefit.report import doubtful_stresses
 
     directory = Path(directory)
     paths_file = directory / "paths.h5"
@@ -126,16 +127,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
                    data_sets=state.get("data_sets"), data=cfg.get("data") or {},
                    config_name=cfg.get("name"),
                    short_range=short_range_checks(report),
-                   doubtful_stresses=doubtful_test_stresses(report))
-
-
-def doubtful_test_stresses(report) -> list:
-    """The config_types whose test stresses a fit's ``report.json`` (``report``) holds in
-    doubt (``data.doubtful_test_stresses``, report.md's "Note on S"), sorted; none for a
-    report without the record."""
-    record = ((report or {}).get("data") or {}).get("doubtful_test_stresses") or {}
-    groups = record.get("groups") if isinstance(record, dict) else None
-    return sorted(groups) if isinstance(groups, dict) else []
+                   doubtful_stresses=sorted(doubtful_stresses(report).get("groups") or {}))
 
 
 def short_range_checks(report) -> dict:

@@ -16,6 +16,7 @@ from acefit.atomic import json_ready
 from acefit.design import ROW_KINDS
 
 __all__ = ["build_report", "write_report", "summary_table", "stress_note_lines",
+           "doubtful_stresses",
            "best_any_size_lines", "load_report"]
 
 REPORT_VERSION = 1
@@ -152,6 +153,14 @@ def summary_table(report: dict) -> str:
     return "\n".join(rows)
 
 
+def doubtful_stresses(report) -> dict:
+    """``report``'s record of the test stresses its fit held in doubt
+    (``data.doubtful_test_stresses``: ``groups`` and ``found``); {} for a report written
+    before the record, or none."""
+    record = ((report or {}).get("data") or {}).get("doubtful_test_stresses")
+    return record if isinstance(record, dict) else {}
+
+
 def stress_note_lines(report: dict) -> list[str]:
     """The note below the table of selected potentials on their test stress errors, when
     they include stresses that are not fitted and whose labels are in doubt (report.json's
@@ -159,7 +168,7 @@ def stress_note_lines(report: dict) -> list[str]:
     MAE test without them; none otherwise (and for reports written before)."""
     from acefit.consistency import MIN_PAIRS, converter_text
 
-    doubt = report["data"].get("doubtful_test_stresses") or {}
+    doubt = doubtful_stresses(report)
     groups = doubt.get("groups")
     if not groups:
         return []
