@@ -136,9 +136,9 @@ class Potential:
     e0 : dict or acefit.design.ReferenceEnergies, optional
         Reference (isolated-atom) energy per element of the basis, ``{"Cu": -0.1}`` or
         ``{29: -0.1}``; elements of the basis not listed get 0, others are left out. Or
-        the fit's fixed part
-        (``AssembledSystem.e0``): its E0 values, and its core repulsion unless
-        ``repulsion`` is given (the potential then adds back all that the fit subtracted).
+        the fit's fixed part (``AssembledSystem.e0``): its E0 values, and its core
+        repulsion unless ``repulsion`` is given (the potential then adds back all that the
+        fit subtracted).
     metadata : dict, optional
         Free-form provenance, JSON-serialisable. Conventional keys: ``"provenance"``
         (data files, acefit version, date), ``"config_hash"``, ``"solver"``, ``"step"``
@@ -201,9 +201,9 @@ class Potential:
         for key, value in e0.items():
             if not isinstance(value, Real) or not np.isfinite(value):
                 raise ValueError(f"E0[{key!r}] must be a finite number, got {value!r}")
-            self.e0[_symbol(key)] = float(value)
-        # one table for many potentials, as data.e0: what the basis lacks is not stored
-        self.e0 = {e: v for e, v in self.e0.items() if e in basis.elements}
+            symbol = _symbol(key)
+            if symbol in basis.elements:    # one table for many potentials, as data.e0
+                self.e0[symbol] = float(value)
         self.metadata = metadata
         self.repulsion = repulsion
 
