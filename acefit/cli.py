@@ -586,14 +586,16 @@ def _fit(args, progress) -> int:
         print(plan_text(plan(cfg)))
         return EXIT_OK
     from acefit.pipeline import run_fit
-    from acefit.report import best_any_size_lines, stress_note_lines, summary_table
+    from acefit.report import (best_any_size_lines, stress_note_lines, summary_table,
+                               unmet_budget_lines)
 
     result = run_fit(cfg, force=args.force, progress=progress)
     print()
     print(summary_table(result.report))
     print()
-    for line in (stress_note_lines(result.report)
-                 + best_any_size_lines(result.report["selection"])):
+    selection = result.report["selection"]
+    for line in (stress_note_lines(result.report) + best_any_size_lines(selection)
+                 + unmet_budget_lines(selection["unmet_budgets"], bool(selection["selected"]))):
         print(line)
     head = [s for s in result.report["selection"]["selected"] if s["best"]]
     files = head[-1].get("files", {}) if head else {}

@@ -63,7 +63,7 @@ from acefit.progress import (bar, get_logger, holding_interrupts, interruption,
                              raise_if_interrupted)
 from acefit.selection import (METRIC_KEYS, SE_RESAMPLES, best_outside, headline,
                               record_of_test_errors, resolution_on_test_set,
-                              select_checkpoints)
+                              select_checkpoints, unmet_budgets)
 
 __all__ = ["run_fit", "RunExistsError", "FitResult", "load_data", "build_basis", "assemble_system",
            "RUN_FILES"]
@@ -1532,7 +1532,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         and ``force`` is False.
     """
     from acefit.potential import Potential
-    from acefit.report import build_report, write_report
+    from acefit.report import build_report, unmet_budget_lines, write_report
 
     t0 = time.perf_counter()
     run_dir = run_dir_of(cfg)
@@ -1641,6 +1641,10 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         if not has_val:
             log.warning("no validation set: checkpoints are selected by their training error")
         selected = select_checkpoints(paths, errs, cfg, has_val)
+        unmet = unmet_budgets(selected, paths, cfg["selection"]["budgets"])
+        for line in filter(None, unmet_budget_lines(unmet, bool(selected))):
+            # a path above every budget is often meant (a full-basis BLR): news, not a fault
+            (log.info if selected else log.warning)(line)
         t = time.perf_counter()
         exported = export_potentials(selected, paths, basis, system, cfg, run_dir,
                                      train_pairs=checks.pairs, train=data.train)
@@ -1664,7 +1668,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
                               paths=paths, errors=errs, selected=exported, timings=timings,
                               wall_time=wall, resumed=resumed, stress_checks=checks.stress,
-                              best_any_size=outside)
+                              best_any_size=outside, unmet_budgets=unmet)
         write_report(report, run_dir)
         state.pop("previous_run", None)
         previous = run_dir / RUN_FILES["previous"]

@@ -17,18 +17,21 @@ from acefit.design import ROW_KINDS
 
 __all__ = ["build_report", "write_report", "summary_table", "stress_note_lines",
            "doubtful_stresses",
-           "best_any_size_lines", "load_report"]
+           "best_any_size_lines", "unmet_budget_lines", "load_report"]
 
 REPORT_VERSION = 1
 
 
 def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, timings,
-                 wall_time, resumed=False, stress_checks=(), best_any_size=None) -> dict:
+                 wall_time, resumed=False, stress_checks=(), best_any_size=None,
+                 unmet_budgets=()) -> dict:
     """Everything worth knowing about a finished run, as JSON-ready dicts;
     ``stress_checks``: :class:`acefit.consistency.StressCheck` of the training, validation
     and test data; ``best_any_size``: the checkpoint of the best score over every size
     when no budget selects it (:func:`acefit.selection.best_outside`), which the report
-    names with the ``acefit export`` command that writes it. ``data.doubtful_test_stresses``:
+    names with the ``acefit export`` command that writes it; ``unmet_budgets``: the
+    paths a budget holds no checkpoint of (:func:`acefit.selection.unmet_budgets`).
+    ``data.doubtful_test_stresses``:
     :func:`acefit.pipeline.doubtful_test_stresses`, the note beside the stress errors."""
     from acefit import __version__
     from acefit.data import validation_coverage
@@ -106,7 +109,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
         "selection": {"metric": cfg["selection"]["metric"],
                       "budgets": cfg["selection"]["budgets"],
                       "on": "validation" if system.val is not None else "training",
-                      "selected": chosen, "best_any_size": outside},
+                      "selected": chosen, "best_any_size": outside,
+                      "unmet_budgets": list(unmet_budgets)},
         "units": {"E": "meV/atom", "F": "eV/Å", "S": "GPa"},
     })
 
@@ -193,6 +197,30 @@ def stress_note_lines(report: dict) -> list[str]:
                  f"{sum(stats['mae'] * stats['n'] for stats in rest.values()) / n:.3f} GPa "
                  f"({', '.join(rest)})." if n else " No other group has test stresses.")
     return [line, ""]
+
+
+def unmet_budget_lines(unmet, any_selected: bool) -> list[str]:
+    """One line per budget that leaves paths out of the table, naming each with its
+    smallest checkpoint (``unmet``: :func:`acefit.selection.unmet_budgets`), and one
+    more when no budget selected anything (``any_selected`` False): no potential; then a
+    blank line, as the report's other paragraphs (none when every budget is met)."""
+    by_budget = {}
+    for u in unmet:
+        by_budget.setdefault(u["budget"], []).append(u)
+    lines = []
+    for budget, entries in by_budget.items():
+        why = [f"{u['label']} (smallest checkpoint: {u['smallest']} functions)"
+               if budget is not None and u["smallest"] > budget
+               else f"{u['label']} (no score of a checkpoint within it)" for u in entries]
+        lines.append(f"Budget {'any' if budget is None else f'≤ {budget}'}: "
+                     f"{' and '.join(why)} {'has' if len(why) == 1 else 'have'} no "
+                     f"checkpoint to select; the table leaves "
+                     f"{'it' if len(why) == 1 else 'them'} out.")
+    if unmet and not any_selected:
+        lines.append("No potential was exported: no budget holds a checkpoint. Raise "
+                     "selection.budgets above the smallest sizes, or export a checkpoint "
+                     "with `acefit export <run> --path <label> --step <n>`.")
+    return lines + [""] if lines else []
 
 
 def best_any_size_lines(selection: dict) -> list[str]:
@@ -380,6 +408,7 @@ def to_markdown(report: dict) -> str:
         "",
         *stress_note_lines(report),
         *best_any_size_lines(sel),
+        *unmet_budget_lines(sel.get("unmet_budgets", ()), bool(sel["selected"])),
     ]
     resolution = _resolution_table(sel["selected"])
     if resolution:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "best_step",
-           "select_checkpoints", "best_outside", "headline", "select", "select_index",
+           "select_checkpoints", "unmet_budgets", "best_outside", "headline", "select", "select_index",
            "checkpoint_test_errors", "resolution_on_test_set", "record_of_test_errors"]
 
 SE_RESAMPLES = 2000
@@ -89,6 +89,17 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool,
             min(group, key=lambda g: (g["score"], g["n_active"]))["best"] = True
         chosen += group
     return chosen
+
+
+def unmet_budgets(selected, paths, budgets) -> list[dict]:
+    """The paths each budget holds no checkpoint of (:func:`select_checkpoints` leaves
+    them out), as ``{"budget", "label", "smallest"}``: ``smallest`` is the fewest
+    active functions of the path's steps. Its steps are all larger than the budget, or
+    those within it have no score (``smallest`` at most the budget)."""
+    held = {(s["budget"], s["label"]) for s in selected}
+    return [{"budget": budget, "label": label, "smallest": int(np.min(path.sizes))}
+            for budget in (budgets or [None]) for label, path in paths.items()
+            if (budget, label) not in held and len(path.sizes)]
 
 
 def best_outside(selected, paths, errors_by_label, cfg, has_val: bool):

@@ -394,6 +394,28 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
     assert "at any size" not in capsys.readouterr().out
 
 
+def test_a_budget_below_every_checkpoint_is_reported(tmp_path, small_data, capsys):
+    """A path with no checkpoint within a budget is named with its smallest size, in the
+    log, report.md, report.json and the fit's summary; when no budget holds any
+    checkpoint, the fit says no potential was exported (it had said nothing)."""
+    config = tiny_config(tmp_path, small_data, solvers=["{name: blr, sizes: 2}"])
+    run = tmp_path / "run"
+    assert fit(config, run, "--set", "selection.budgets=[5]") == EXIT_OK
+    printed = capsys.readouterr()
+    report = json.loads((run / "report.json").read_text())
+    smallest = report["solvers"]["blr"]["min_active"]
+    assert smallest > 5 and report["selection"]["selected"] == []
+    assert report["selection"]["unmet_budgets"] == [
+        {"budget": 5, "label": "blr", "smallest": smallest}]
+    line = (f"Budget ≤ 5: blr (smallest checkpoint: {smallest} functions) has no checkpoint "
+            "to select; the table leaves it out.")
+    md = (run / "report.md").read_text()
+    for text in (md, printed.out, (run / "acefit.log").read_text()):
+        assert line in text and "No potential was exported" in text
+    assert "No potential was exported" in printed.err           # a warning, even with -q
+    assert not (run / "potential.h5").exists()
+
+
 def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     """basis.rcut per pair end to end: the report shows each pair's cutoff, the exported
     potential.h5 reproduces the reported test MAE through ASE, and the .yace export (the

@@ -96,3 +96,34 @@ def test_the_best_checkpoint_of_any_size_when_no_budget_holds_it():
     cfg = {"selection": {"metric": "loss", "budgets": [4]}}      # scored on training data
     assert best_outside(select_checkpoints(paths, errors, cfg, False), paths, errors, cfg,
                         False) is None
+
+
+def test_the_paths_a_budget_holds_no_checkpoint_of():
+    """A path whose every step is above a budget, or whose steps within it have no score,
+    is named with its smallest checkpoint; the report says so, and that no potential was
+    exported when no budget holds anything."""
+    from acefit.report import unmet_budget_lines
+    from acefit.selection import select_checkpoints, unmet_budgets
+
+    small = _hand_path()                                  # sizes 1..6
+    big = Path("blr", {}, [Step(active=np.arange(8), coef=np.ones(8), lam=1.0,
+                                train_error=0.1, val_error=0.1)])
+    unscored = _hand_path()
+    paths = {"omp": small, "blr": big, "ard": unscored}
+    errors = {label: [{"val_loss": None if label == "ard" and s.n_active <= 3 else s.val_error}
+                      for s in p.steps] for label, p in paths.items()}
+    cfg = {"selection": {"metric": "loss", "budgets": [3, 8]}}
+    selected = select_checkpoints(paths, errors, cfg, True)
+    unmet = unmet_budgets(selected, paths, [3, 8])
+    assert unmet == [{"budget": 3, "label": "blr", "smallest": 8},
+                     {"budget": 3, "label": "ard", "smallest": 1}]
+    lines = unmet_budget_lines(unmet, True)
+    assert lines == ["Budget ≤ 3: blr (smallest checkpoint: 8 functions) and ard (no score "
+                     "of a checkpoint within it) have no checkpoint to select; the table "
+                     "leaves them out.", ""]
+    assert unmet_budgets(selected, paths, [8]) == [] and unmet_budget_lines([], True) == []
+    lone = {"blr": big}
+    unmet = unmet_budgets(select_checkpoints(lone, errors, cfg, True), lone, [3])
+    lines = unmet_budget_lines(unmet, False)
+    assert lines[0].startswith("Budget ≤ 3: blr (smallest checkpoint: 8 functions) has no ")
+    assert lines[1].startswith("No potential was exported: no budget holds a checkpoint.")
