@@ -650,9 +650,32 @@ def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
     set from a separate file is simply a second :func:`load_configurations`.
     Order within each part is preserved.
 
+    Parameters
+    ----------
+    configs : iterable of LabelledConfig
+        The configurations to split.
+    val_fraction : float, optional
+        Fraction in [0, 1) drawn at random into validation: round(f·n), at least one and
+        at most n − 1 of n > 1 when f > 0.
+    seed : int, default 0
+        Seed of the random draw (``val_fraction`` only).
+    val_key : str, optional
+        Key of ``LabelledConfig.info`` (else ``atoms.info``) that marks validation
+        configurations.
+    val_value : object, default True
+        The value of ``val_key`` that marks one.
+    stratify : bool, default False
+        Draw ``val_fraction`` within each config_type.
+
     Returns
     -------
     train, val : list of LabelledConfig
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``val_fraction`` and ``val_key``; ``val_fraction`` outside
+        [0, 1); no configuration marked by ``val_key``; or no training configuration left.
     """
     configs = list(configs)
     if (val_fraction is None) == (val_key is None):

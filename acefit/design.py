@@ -140,6 +140,18 @@ def reference_energies(e0, configs, elements, repulsion=None) -> ReferenceEnergi
         The basis elements.
     repulsion : acefit.repulsion.ZBL, optional
         Core repulsion under the fitted model.
+
+    Returns
+    -------
+    ReferenceEnergies
+        E0 of each element of ``elements`` (no other), ``method`` ``"given"`` or
+        ``"least-squares"``, and ``repulsion``.
+
+    Raises
+    ------
+    ValueError
+        ``e0`` of another type, a value that is not finite, an element of ``elements``
+        missing from it, or (fitted) no configuration with an energy.
     """
     zs = sorted(atomic_number(e) for e in elements)
     if e0 is None or (isinstance(e0, str) and e0 in ("auto", "fit")):

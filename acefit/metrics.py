@@ -30,6 +30,10 @@ _BOOTSTRAP_CHUNK = 2 ** 22        # draw counts held at once (configurations × 
 def errors(block: DesignBlock, coef) -> dict:
     """MAE and RMSE of energies, forces and stresses, in total and per config_type.
 
+    Energies in meV/atom (each configuration's total energy error over its atoms),
+    forces in eV/Å (per Cartesian component), stresses in GPa (per Voigt component,
+    σ = −virial / V); the same units as ``UNITS``, which the result repeats.
+
     Parameters
     ----------
     block : DesignBlock
@@ -41,9 +45,9 @@ def errors(block: DesignBlock, coef) -> dict:
     -------
     dict
         ``{"units": {...}, "all": stats, "by_config_type": {name: stats}}`` where
-        ``stats = {"E": {"mae", "rmse", "n"}, "F": {...}, "S": {...}}``; a quantity
-        absent from the rows has ``n = 0`` and NaN errors. ``n`` counts
-        configurations for E, components for F and S.
+        ``stats = {"E": {"mae", "rmse", "n"}, "F": {...}, "S": {...}}``, E in meV/atom,
+        F in eV/Å, S in GPa; a quantity absent from the rows has ``n = 0`` and NaN
+        errors. ``n`` counts configurations for E, components for F and S.
     """
     coef = np.asarray(coef, dtype=float)
     if coef.shape != (block.n_features,):

@@ -377,8 +377,29 @@ def cache_dir_of(cfg: dict, run_dir: Path) -> Path:
 
 def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=None):
     """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
-    from ``cfg``), read from ``cache_dir`` when it is there. ``progress``: draw a bar
-    (None: when stderr is a terminal), as in the other stages."""
+    from ``cfg``), read from ``cache_dir`` when it is there.
+
+    Parameters
+    ----------
+    cfg : dict
+        The validated config (:func:`acefit.config.load_config`): its ``data.weights``,
+        ``data.e0``, ``repulsion``, ``parallel`` and ``output.train_rows_gib``.
+    data : Data
+        Training, validation and test configurations (either of the last two may be
+        empty).
+    basis : acefit.ACEBasis
+        The basis whose design rows are assembled.
+    cache_dir : pathlib.Path
+        Folder of the assembly cache (:func:`cache_dir_of`).
+    progress : bool, optional
+        Draw a bar (None: when stderr is a terminal), as in the other stages.
+
+    Returns
+    -------
+    acefit.assembly.AssembledSystem
+        The reduced training system, the dense validation and test blocks and the
+        reference energies.
+    """
     from acefit.assembly import assemble, quiet_dask
 
     n_configs = len(data.train) + len(data.val or []) + len(data.test or [])

@@ -213,7 +213,32 @@ class Potential:
         """Potential of one solver path step (``acefit.solvers.path.Step``).
 
         Records ``solver``, ``step`` (index on the path), ``lam``, ``n_active``,
-        ``train_error``/``val_error``, ``config_hash`` and ``provenance`` in the metadata.
+        ``train_error``/``val_error``, ``config_hash`` and ``provenance`` in the metadata
+        (those that are None are left out).
+
+        Parameters
+        ----------
+        basis : acefit.ACEBasis
+            The basis the path was fitted on.
+        step : acefit.solvers.path.Step
+            The step; its ``coef`` (full length, unscaled) become the coefficients.
+        e0 : dict or acefit.design.ReferenceEnergies, optional
+            ``{element: E0 in eV}``, or the fit's reference energies (E0 and core
+            repulsion in one), as :class:`Potential` takes them.
+        solver : str, optional
+            The path's solver, for the metadata.
+        step_index : int, optional
+            The step's index on its path, for the metadata.
+        config_hash, provenance : str, optional
+            The fit's config hash and provenance, for the metadata.
+        metadata : dict, optional
+            Further metadata; the keys above replace any of the same name.
+        repulsion : dict or acefit.repulsion.ZBL, optional
+            Core repulsion, as :class:`Potential` takes it.
+
+        Returns
+        -------
+        Potential
         """
         meta = dict(metadata or {})
         meta.update({"solver": solver, "step": step_index, "lam": float(step.lam),
