@@ -1689,6 +1689,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         report = build_report(cfg, run_dir=run_dir, basis=basis, data=data, system=system,
                               paths=paths, errors=errs, selected=exported, timings=timings,
                               wall_time=wall, resumed=resumed, stress_checks=checks.stress,
+                              doubtful_stresses=checks.doubtful_stresses,
                               best_any_size=outside, unmet_budgets=unmet)
         write_report(report, run_dir)
         state.pop("previous_run", None)
@@ -1760,7 +1761,9 @@ def _check_sizes(cfg: dict, n_functions: int) -> None:
 class DataChecks:
     """What :func:`check_against_data` found that a fit or its plan uses later:
     ``stress``, the stress checks (:func:`acefit.consistency.check_stresses`) of the
-    training, validation and test data; ``nearest``, a cutoff and each training
+    training, validation and test data; ``doubtful_stresses``, the test stresses scored
+    but in doubt (:func:`doubtful_test_stresses`: the fit's warning and report.md's note
+    from one record); ``nearest``, a cutoff and each training
     configuration's shortest interatomic distance below it (inf where none is), from the
     cutoff check's neighbour search; ``train_rows``, the training rows per kind, all of
     them and those with a nonzero weight (:func:`acefit.plan.row_counts`); ``pairs``,
@@ -1769,6 +1772,7 @@ class DataChecks:
     compression check of its headline potential quotes."""
 
     stress: list
+    doubtful_stresses: dict
     nearest: tuple
     train_rows: tuple
     pairs: dict = field(default_factory=dict)
@@ -1827,14 +1831,14 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     *nearest, pairs = _check_cutoff_reach(cfg, data.train, basis)
     _warn_underdetermined_centres(data.train, table, basis)
     warn_repeated_structures(data)
-    checks = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
+    checks, doubt = _warn_inconsistent_stresses(table, data, cfg["data"]["stress_reading"])
     _warn_unfitted_weights(cfg, data)
     _warn_unused_readings(data, cfg["data"]["stress_reading"])
     coverage = validation_coverage(data.train, data.val, cfg["data"]["validation"])
     if coverage:
         get_logger().warning(coverage)
-    return DataChecks(stress=checks, nearest=tuple(nearest), train_rows=train_rows,
-                      pairs=pairs)
+    return DataChecks(stress=checks, doubtful_stresses=doubt, nearest=tuple(nearest),
+                      train_rows=train_rows, pairs=pairs)
 
 
 MAX_NEIGHBOURS = 5000
@@ -2044,7 +2048,7 @@ def warn_repeated_structures(data) -> None:
                         "fit" if fitted == "training" else "selection")
 
 
-def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
+def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> tuple[list, dict]:
     """Warn about stresses that disagree with their energies (an error of sign, Voigt
     order or units in the labels; :mod:`acefit.consistency`) as ``readings``
     (``data.stress_reading``) reads them: those weighed in ``table``
@@ -2052,13 +2056,15 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
     data only, whose test stress errors they make meaningless; and about the groups
     untested beside a converter's error, not fitted but in the test data
     (:func:`doubtful_test_stresses`), whose test stresses are scored as labelled. A group
-    is checked on its frames of every set together (a reading applies to them all); the
-    checks."""
+    is checked on its frames of every set together (a reading applies to them all). The
+    checks, and the record of :func:`doubtful_test_stresses`."""
     from acefit.consistency import (MIN_PAIRS, check_stresses, converter_errors, converter_text,
                                     describe_reading, untested_beside_converters)
     from acefit.design import weights_for
 
     checks = check_stresses([*data.train, *(data.val or []), *(data.test or [])])
+    found = converter_errors(checks, readings)
+    beside = untested_beside_converters(checks, readings)
     fitted, weighed, tested = _stressed_groups(data)
     for check in checks:
         weight = weights_for(table, check.config_type)["V"]
@@ -2088,7 +2094,7 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
                 "%s; they are %s with V %g: fix the labels, or set "
                 "data.weights.config_type: {%s: {V: 0.0}}", what, how, weight,
                 json.dumps(check.config_type))
-    doubt = doubtful_test_stresses(table, data, readings, checks)
+    doubt = doubtful_test_stresses(table, data, checks, beside, found)
     untested = [group for group, why in doubt["groups"].items() if why == "untested"]
     if untested:    # the inconsistent ones were warned of above
         held = [group for group in untested if group not in weighed]
@@ -2101,8 +2107,7 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             converter_text(doubt["found"]),
             "V 0" if not held else "in the test data only" if held == untested else
             f"V 0; {', '.join(held)} in the test data only")
-    weighed_untested = [group for group in untested_beside_converters(checks, readings)
-                        if group in weighed and weights_for(table, group)["V"] > 0]
+    weighed_untested = [group for group in beside if group in weighed and weights_for(table, group)["V"] > 0]
     if weighed_untested:     # worse than scored: fitted, or selecting the checkpoints
         unfitted = [group for group in weighed_untested if group not in fitted]
         get_logger().warning(
@@ -2114,8 +2119,8 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> list:
             "in the validation data only, which select the checkpoints, weighed"
             if unfitted == weighed_untested else
             f"fitted ({', '.join(unfitted)}: in the validation data only) and weighed",
-            MIN_PAIRS, converter_text(converter_errors(checks, readings)))
-    return checks
+            MIN_PAIRS, converter_text(found))
+    return checks, doubt
 
 
 def _stressed_groups(data) -> tuple[set, set, set]:
@@ -2129,28 +2134,28 @@ def _stressed_groups(data) -> tuple[set, set, set]:
     return fitted, fitted | stressed(data.val), stressed(data.test)
 
 
-def doubtful_test_stresses(table: dict, data, readings: dict, checks) -> dict:
+def doubtful_test_stresses(table: dict, data, checks, untested, found) -> dict:
     """The config_types whose test stresses are scored, although they are not fitted (V 0
-    in ``table``, or in the test data only) and their labels are in doubt, as
-    ``readings`` (``data.stress_reading``) reads them: inconsistent with their energies
-    (``checks``, :func:`acefit.consistency.check_stresses`), or untested beside a
-    converter's error of sign or units found in other groups
+    in ``table``, or in the test data only) and their labels are in doubt, as the config's
+    ``data.stress_reading`` reads them: inconsistent with their energies (``checks``,
+    :func:`acefit.consistency.check_stresses`), or ``untested`` beside a converter's error
+    of sign or units found in other groups
     (:func:`acefit.consistency.untested_beside_converters`), where that error would go
     unseen. ``{"groups": {config_type: "inconsistent" or "untested"}, "found":
-    {config_type: reading}}`` (the converter's errors), for the fit's warning and the
-    note beside report.md's stress errors."""
-    from acefit.consistency import converter_errors, untested_beside_converters
+    {config_type: reading}}`` (``found``, the converter's errors,
+    :func:`acefit.consistency.converter_errors`; {} without such a group), for the fit's
+    warning and the note beside report.md's stress errors, once per fit
+    (:attr:`DataChecks.doubtful_stresses`)."""
     from acefit.design import weights_for
 
     _, weighed, tested = _stressed_groups(data)
-    untested = untested_beside_converters(checks, readings)
     groups = {check.config_type: "inconsistent" if check.verdict == "inconsistent"
               else "untested" for check in checks
               if (check.verdict == "inconsistent" or check.config_type in untested)
               and check.config_type in tested
               and (check.config_type not in weighed
                    or weights_for(table, check.config_type)["V"] == 0)}
-    return {"groups": groups, "found": converter_errors(checks, readings) if groups else {}}
+    return {"groups": groups, "found": dict(found) if groups else {}}
 
 
 def basis_elements(basis) -> list[str]:

@@ -23,22 +23,22 @@ REPORT_VERSION = 1
 
 
 def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, timings,
-                 wall_time, resumed=False, stress_checks=(), best_any_size=None,
-                 unmet_budgets=()) -> dict:
+                 wall_time, resumed=False, stress_checks=(), doubtful_stresses=None,
+                 best_any_size=None, unmet_budgets=()) -> dict:
     """Everything worth knowing about a finished run, as JSON-ready dicts;
     ``stress_checks``: :class:`acefit.consistency.StressCheck` of the training, validation
-    and test data; ``best_any_size``: the checkpoint of the best score over every size
+    and test data; ``doubtful_stresses``: their test stresses scored but in doubt,
+    :func:`acefit.pipeline.doubtful_test_stresses` (the fit's
+    :attr:`acefit.pipeline.DataChecks.doubtful_stresses`; None: none), the note beside the
+    stress errors; ``best_any_size``: the checkpoint of the best score over every size
     when no budget selects it (:func:`acefit.selection.best_outside`), which the report
     names with the ``acefit export`` command that writes it; ``unmet_budgets``: the
-    paths a budget holds no checkpoint of (:func:`acefit.selection.unmet_budgets`).
-    ``data.doubtful_test_stresses``:
-    :func:`acefit.pipeline.doubtful_test_stresses`, the note beside the stress errors."""
+    paths a budget holds no checkpoint of (:func:`acefit.selection.unmet_budgets`)."""
     from acefit import __version__
     from acefit.data import validation_coverage
     from acefit.environment import environment
-    from acefit.pipeline import (basis_elements, basis_summary, config_hash,
-                                 doubtful_test_stresses, path_stop, timestamp,
-                                 unconverged_steps, weight_table)
+    from acefit.pipeline import (basis_elements, basis_summary, config_hash, path_stop,
+                                 timestamp, unconverged_steps)
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
@@ -94,8 +94,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                                     "pairs": c.pairs, "bad": c.bad, "reading": c.reading,
                                     "reading_bad": c.reading_bad, "periodic": c.periodic}
                                    for c in stress_checks],
-                 "doubtful_test_stresses": doubtful_test_stresses(
-                     weight_table(cfg), data, cfg["data"]["stress_reading"], stress_checks)},
+                 "doubtful_test_stresses": doubtful_stresses or {"groups": {}, "found": {}}},
         "basis": {"n_functions": len(basis), "elements": basis_elements(basis),
                   "composition": basis_summary(basis), "settings": cfg["basis"],
                   "radial": {name: basis.radial.pair_values(name)

@@ -696,7 +696,8 @@ def test_cli_warns_of_a_trajectory_written_with_the_potential(tmp_path, run, cap
     assert "warning: 2 of 3" in _own_prediction_notes(result, [None])[0]
 
 
-def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_data, capsys):  # noqa: F811
+def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_data, capsys,  # noqa: F811
+                                                               monkeypatch):
     """Found by a user's walk-through: every stress negated, init reads strain (tested)
     negated and gives the untested groups V 0, but their test stresses were scored as
     labelled, the headline's S MAE test 3.19 GPa against 0.023 on the clean data, with no
@@ -713,7 +714,21 @@ def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_d
     config = tiny_config(tmp_path, data)
     v0 = "data.weights.config_type={md: {V: 0.0}, surface: {V: 0.0}, vacancy: {V: 0.0}}"
     reading = "data.stress_reading.config_type={strain: negated}"
+    # the record is found once per fit, for the warning and the report alike (it was
+    # found twice, and the groups beside the converter's error three times)
+    import acefit.consistency
+    import acefit.pipeline
+
+    calls = {"doubtful_test_stresses": 0, "untested_beside_converters": 0}
+    for module, name in ((acefit.pipeline, "doubtful_test_stresses"),
+                         (acefit.consistency, "untested_beside_converters")):
+        def counted(*args, _wrapped=getattr(module, name), _name=name, **kwargs):
+            calls[_name] += 1
+            return _wrapped(*args, **kwargs)
+        monkeypatch.setattr(module, name, counted)
     assert fit(config, tmp_path / "run", "--set", v0, "--set", reading) == EXIT_OK
+    assert calls == {"doubtful_test_stresses": 1, "untested_beside_converters": 1}
+    monkeypatch.undo()
     out, err = capsys.readouterr()
     assert ("md, surface, vacancy: stresses not tested against their energies (fewer than 3 "
             "strain pairs), beside a converter's error of sign or units found in strain (the "
