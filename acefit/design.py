@@ -157,8 +157,11 @@ def reference_energies(e0, configs, elements, repulsion=None) -> ReferenceEnergi
     if e0 is None or (isinstance(e0, str) and e0 in ("auto", "fit")):
         return fit_reference_energies(configs, zs, repulsion)
     if not isinstance(e0, dict):
-        raise ValueError(f"E0 must be a dict {{element: energy}}, 'fit' or 'auto' (fitted "
-                         f"by least squares), got {e0!r}")
+        zero = {chemical_symbols[z]: 0.0 for z in zs}
+        raise ValueError(f"e0: found {e0!r}; allowed: a dict {{element: E0 in eV}} with a "
+                         f"value for every basis element ({zero} for zero reference "
+                         "energies, the config's data.e0: zero), or None, 'fit' or 'auto' "
+                         "(fitted by least squares)")
     values = {}
     for key, value in e0.items():
         value = float(value)

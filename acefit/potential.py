@@ -119,7 +119,8 @@ def _fixed_part(e0, repulsion):
         return e0.values, e0.repulsion
     if e0 is not None and not isinstance(e0, Mapping):
         raise ValueError(f"e0: found {type(e0).__name__}; allowed: a mapping of element "
-                         "(symbol or atomic number) to energy (eV), or the fit's "
+                         "(symbol or atomic number) to energy (eV) (None or {element: 0.0} "
+                         "for zero reference energies), or the fit's "
                          "acefit.design.ReferenceEnergies (AssembledSystem.e0)")
     return e0 or {}, repulsion
 

@@ -1,5 +1,7 @@
 """Weighted rows, E0 and weights (acefit.design), checked against direct computations."""
 
+import re
+
 import ase.io
 import numpy as np
 import pytest
@@ -56,7 +58,11 @@ def test_reference_energies_given_and_fitted(configs):
     assert reference_energies("auto", fake, ["Au", "Cu"]).values == fitted.values
     # the config's word (data.e0: fit) is Python's too
     assert reference_energies("fit", fake, ["Au", "Cu"]).values == fitted.values
-    with pytest.raises(ValueError, match=r"a dict \{element: energy\}, 'fit' or 'auto'"):
+    # the config's other word (data.e0: zero) is not: the error shows the dict that is
+    with pytest.raises(ValueError, match=re.escape(
+            "e0: found 'zero'; allowed: a dict {element: E0 in eV} with a value for every "
+            "basis element ({'Cu': 0.0, 'Au': 0.0} for zero reference energies, the "
+            "config's data.e0: zero), or None, 'fit' or 'auto' (fitted by least squares)")):
         reference_energies("zero", fake, ["Au", "Cu"])
     with pytest.raises(ValueError, match="no reference energy E0 for element"):
         fitted.total([29, 26])

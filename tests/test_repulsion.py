@@ -345,6 +345,9 @@ def test_a_potential_of_the_fits_reference_energies_keeps_their_repulsion():
         Potential(basis, coef, e0=fixed, repulsion=ZBL(1.0, 2.0))
     with pytest.raises(ValueError, match="e0: found list; allowed: a mapping of element"):
         Potential(basis, coef, e0=[-0.5, -0.2])
+    with pytest.raises(ValueError, match=r"e0: found str; .*\(None or \{element: 0.0\} for "
+                                         r"zero reference energies\)"):
+        Potential(basis, coef, e0="zero")
     # D10: an E0 of an element the basis lacks was stored; one table for many potentials
     # (as data.e0), it is left out
     assert Potential(basis, coef, e0={"Ni": 1.0, "Cu": -0.5}).e0 == {"Cu": -0.5}
