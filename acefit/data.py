@@ -914,6 +914,9 @@ def _labelled(atoms, source, i, keys, option):
         if not np.isfinite(vol):
             raise ValueError(f"{where}: virial {virial_key!r} given but the cell has no volume")
         stress = -virial / vol
+        # a virial within the limit over a cell of under 1 Å³ can exceed it as a stress
+        _finite(stress, virial_key, where,
+                what=f"the stress (−virial / volume, {vol:.6g} Å³) of label")
     if stress is not None:
         _check_volume(atoms, stress_key, where)
     if energy is None and forces is None and stress is None:
@@ -1191,12 +1194,14 @@ def _check_coordinates(atoms, where):
                          f"components of magnitude up to {COORDINATE_LIMIT:g} Å")
 
 
-def _finite(x, key, where):
+def _finite(x, key, where, what="label"):
+    """ValueError naming ``where`` and ``what`` ``key`` unless ``x`` is finite and of
+    magnitude up to :data:`LABEL_LIMIT`."""
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{where}: label {key!r} contains NaN or inf")
+        raise ValueError(f"{where}: {what} {key!r} contains NaN or inf")
     largest = float(np.max(np.abs(x)))
     if largest > LABEL_LIMIT:
-        raise ValueError(f"{where}: label {key!r} has a value of magnitude {largest:.10g}; "
+        raise ValueError(f"{where}: {what} {key!r} has a value of magnitude {largest:.10g}; "
                          f"allowed: magnitudes up to {LABEL_LIMIT:g}")
 
 

@@ -11,6 +11,7 @@ import ase.io
 import numpy as np
 import pytest
 from _toy_basis import emt_configs
+from ase import Atoms
 from ase.build import bulk
 
 from acefit.data import (LabelledConfig, MissingKeyError, check_elements, check_labels,
@@ -546,6 +547,26 @@ def test_frames_found_by_fuzzing_name_file_and_frame(tmp_path, frames, spoil, me
     ase.io.write(path, frames, format="extxyz")
     with pytest.raises(ValueError, match=r"bad\.xyz, frame 1: " + message):
         load_configurations(path, energy_key="REF_energy", forces_key="REF_forces")
+
+
+def test_a_virial_over_a_tiny_cell_is_checked_as_the_stress_it_gives(tmp_path):
+    """A virial within the label limit over a cell of under 1 Å³ is a stress beyond it
+    (1e11 eV over 0.001 Å³: 1e14 eV/Å³): checked after the conversion, named by file,
+    frame and key, where the reader let it through to the assembly's check."""
+    def frame(edge):
+        atoms = Atoms("Cu", cell=np.eye(3) * edge, pbc=True)
+        atoms.info.update(REF_energy=1.0, REF_virial=np.eye(3) * 1e11)
+        return atoms
+
+    path = tmp_path / "tiny.xyz"
+    ase.io.write(path, [frame(100.0), frame(0.1)], format="extxyz")
+    with pytest.raises(ValueError, match=r"tiny\.xyz, frame 1: the stress \(−virial / volume, "
+                                         r"0\.001 Å³\) of label 'REF_virial' has a value of "
+                                         r"magnitude 1e\+14; allowed: magnitudes up to 1e\+12"):
+        load_configurations(path, energy_key="REF_energy", virial_key="REF_virial")
+    (big,) = load_configurations(path, index="0", energy_key="REF_energy",
+                                 virial_key="REF_virial")
+    np.testing.assert_allclose(big.stress, [-1e5] * 3 + [0.0] * 3)
 
 
 @pytest.mark.parametrize("name, content, message", [
