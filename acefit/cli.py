@@ -594,7 +594,8 @@ def _fit(args, progress) -> int:
     print(summary_table(result.report))
     print()
     selection = result.report["selection"]
-    for line in (stress_note_lines(result.report) + best_any_size_lines(selection)
+    for line in (stress_note_lines(result.report, markdown=False)
+                 + best_any_size_lines(selection)
                  + unmet_budget_lines(selection["unmet_budgets"], bool(selection["selected"]))):
         print(line)
     head = [s for s in result.report["selection"]["selected"] if s["best"]]

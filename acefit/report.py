@@ -164,11 +164,13 @@ def doubtful_stresses(report) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def stress_note_lines(report: dict) -> list[str]:
+def stress_note_lines(report: dict, markdown: bool = True) -> list[str]:
     """The note below the table of selected potentials on their test stress errors, when
     they include stresses that are not fitted and whose labels are in doubt (report.json's
     ``data.doubtful_test_stresses``): the groups and why, and the headline potential's S
-    MAE test without them; none otherwise (and for reports written before)."""
+    MAE test without them; none otherwise (and for reports written before). ``markdown``:
+    its title in bold, as report.md has it; else plain text (the fit's terminal
+    summary)."""
     from acefit.consistency import MIN_PAIRS, converter_text
 
     doubt = doubtful_stresses(report)
@@ -184,7 +186,8 @@ def stress_note_lines(report: dict) -> list[str]:
                    f"in {converter_text(doubt['found'])} that would go unseen in them")
     if inconsistent:
         why.append(f"{', '.join(inconsistent)}: inconsistent with their energies")
-    line = ("**Note on S**: the test stress errors include labels that are not fitted (V 0, "
+    title = "**Note on S**" if markdown else "Note on S"
+    line = (f"{title}: the test stress errors include labels that are not fitted (V 0, "
             "or in the test data only) and are in doubt, as read: " + "; ".join(why) + ".")
     best = [s for s in report["selection"]["selected"] if s["best"]]
     test = ((best[-1].get("errors") or {}).get("test") or {}) if best else {}
