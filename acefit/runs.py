@@ -517,8 +517,16 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         written), ``not_written`` (formats that could not be written; the log
         says why, as in ``acefit fit``) and ``dimers`` (whether each pair's dimer has a
         repulsive core, :func:`acefit.pipeline.dimer_verdicts`).
+
+    Raises
+    ------
+    FileExistsError
+        Before any file is written, when the ``.yace``'s LAMMPS pair commands would
+        replace a ``<stem>.lammps`` that acefit did not write
+        (:func:`acefit.export.lammps.check_pair_commands_path`).
     """
-    from acefit.pipeline import dimer_verdicts, write_format
+    from acefit.export.lammps import check_pair_commands_path
+    from acefit.pipeline import dimer_verdicts, format_path, write_format
 
     if committee is not None and (isinstance(committee, bool) or committee not in range(2**31)
                                   or committee == 1):
@@ -537,6 +545,10 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
                                            budget=budget, run=run, committee=committee)
     target = Path(output) if output is not None else \
         run.directory / "potentials" / f"{info['label']}_step{info['step']}"
+    if "yace" in formats:   # refused after the .h5 was written, it left half an export
+        check_pair_commands_path(format_path(target, "yace"), advice=(
+            "nothing was written; move it away, or give another output name (acefit "
+            "export -o)"))
     target.parent.mkdir(parents=True, exist_ok=True)
     files, not_written = {}, []
     if yace_radial is not None:

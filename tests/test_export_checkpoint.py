@@ -9,6 +9,7 @@ import yaml
 from test_cli import (  # noqa: F401  (small_data: a fixture)
     EXIT_CONFIG,
     EXIT_ERROR,
+    EXIT_EXISTS,
     EXIT_OK,
     fit,
     main,
@@ -344,6 +345,25 @@ def test_a_format_that_cannot_be_written_is_an_error(run, tmp_path, capsys, monk
     assert f"wrote {tmp_path / 'p.h5'}" in captured.out and (tmp_path / "p.h5").is_file()
     assert "cannot write p.yace: ValueError: not representable" in captured.err
     assert "acefit: error: yace not written (see the warning above)" in captured.err
+
+
+def test_a_foreign_lammps_file_is_refused_before_anything_is_written(run, tmp_path, capsys):
+    """`-o` into a folder holding a LAMMPS input of the user's named like the potential:
+    the .h5 was written, then the .yace refused with a warning, exit 1 (session 35). Now
+    refused before any file, as fit and init refuse a file in the way (exit 3)."""
+    (tmp_path / "Cu.lammps").write_text("units metal\nread_data cu.data\n")
+    assert export(run, "--path", "omp", "--step", 2, "-o", tmp_path / "Cu") == EXIT_EXISTS
+    captured = capsys.readouterr()
+    assert (f"acefit: {tmp_path / 'Cu.lammps'} exists and acefit did not write it (the pair "
+            "commands of Cu.yace go there); nothing was written; move it away, or give "
+            "another output name (acefit export -o)") in captured.err
+    assert "wrote" not in captured.out
+    assert [p.name for p in tmp_path.iterdir()] == ["Cu.lammps"]
+    assert (tmp_path / "Cu.lammps").read_text().startswith("units metal")
+    # the .h5 alone has no pair commands: written beside it
+    assert export(run, "--path", "omp", "--step", 2, "-o", tmp_path / "Cu",
+                  "--format", "acefit") == EXIT_OK
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Cu.h5", "Cu.lammps"]
 
 
 def test_a_run_of_the_mirrored_basis_is_still_exported(small_data, tmp_path, monkeypatch):  # noqa: F811

@@ -20,7 +20,8 @@ from ase.data import atomic_numbers
 
 from acefit.atomic import write_text
 
-__all__ = ["pair_commands", "pair_commands_path", "write_pair_commands", "UNITS_NOTE"]
+__all__ = ["pair_commands", "pair_commands_path", "check_pair_commands_path",
+           "write_pair_commands", "UNITS_NOTE"]
 
 _HEAD = "# LAMMPS pair commands for "     # how a file of ours begins
 
@@ -65,11 +66,10 @@ def pair_commands_path(yace_path) -> Path:
     return Path(yace_path).with_suffix(".lammps")
 
 
-def write_pair_commands(potential, yace_path) -> Path:
-    """Write :func:`pair_commands` beside ``yace_path`` (:func:`pair_commands_path`).
-
-    A file there that acefit did not write (a LAMMPS input of the user's own, named like
-    the potential) is never replaced: FileExistsError."""
+def check_pair_commands_path(yace_path, advice="move it away, or export to another name"):
+    """:func:`pair_commands_path` of ``yace_path``, unless a file there that acefit did not
+    write (a LAMMPS input of the user's own, named like the potential) would be replaced:
+    FileExistsError naming it, with ``advice`` (what the caller can do about it)."""
     yace_path = Path(yace_path)
     target = pair_commands_path(yace_path)
     if target.is_file():
@@ -78,5 +78,14 @@ def write_pair_commands(potential, yace_path) -> Path:
         if not ours:
             raise FileExistsError(
                 f"{target} exists and acefit did not write it (the pair commands of "
-                f"{yace_path.name} go there); move it away, or export to another name")
-    return write_text(target, pair_commands(potential, yace_path.name))
+                f"{yace_path.name} go there); {advice}")
+    return target
+
+
+def write_pair_commands(potential, yace_path) -> Path:
+    """Write :func:`pair_commands` beside ``yace_path`` (:func:`pair_commands_path`).
+
+    A file there that acefit did not write is never replaced
+    (:func:`check_pair_commands_path`: FileExistsError)."""
+    target = check_pair_commands_path(yace_path)
+    return write_text(target, pair_commands(potential, Path(yace_path).name))
