@@ -1784,7 +1784,8 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     basis lacks (naming the file and frame), an error for a basis element without a
     ``data.e0`` value (and a note of those it has for no basis element), an error for a
     selection metric whose
-    quantity the selecting set lacks (nothing would be exported), an error for cutoffs
+    quantity the selecting set lacks (nothing would be exported) or, for the loss, whose
+    validation rows all weigh 0 (it would select the empty model), an error for cutoffs
     no two training atoms are within and a warning for a pair's cutoff within none of its
     distances, an element in no training configuration or a pair of elements never near
     each other (:func:`_check_cutoff_reach`), an error for config_type weights and stress
@@ -1825,6 +1826,14 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
             "functions (a lower basis.totaldegree or order), or more training data"))])
+    if data.val and metric == "loss" and not any(row_counts(data.val, table)[1].values()):
+        groups = sorted({c.config_type for c in data.val})
+        raise config_error(cfg, [("selection.metric", (
+            f"found 'loss', but every row of the validation data weighs 0 (config_type(s) "
+            f"{groups} under data.weights), so the loss is 0 at every checkpoint and would "
+            "select the first, an empty model; allowed: a nonzero weight for a validation "
+            "group, or an unweighted metric (energy_mae, forces_mae, energy_rmse, "
+            "forces_rmse)"))])
     huber = huber_rows_problem(cfg, m, len(basis))
     if huber:
         raise config_error(cfg, huber)

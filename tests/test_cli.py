@@ -416,6 +416,30 @@ def test_a_budget_below_every_checkpoint_is_reported(tmp_path, small_data, capsy
     assert not (run / "potential.h5").exists()
 
 
+def test_a_validation_set_whose_rows_all_weigh_zero_is_refused(tmp_path, small_data, capsys):
+    """Validation data whose every row weighs 0 score a loss of 0 at every checkpoint, and
+    the selection took the first one, an empty model (found by a review: exit 0, a
+    potential of 0 functions). Refused before the assembly; an unweighted metric is fine."""
+    import ase.io
+
+    frames = ase.io.read(small_data / "test.xyz", ":")
+    for atoms in frames:
+        atoms.info["config_type"] = "heldout"
+    ase.io.write(tmp_path / "val.xyz", frames)
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 20}"])
+    config.write_text(config.read_text().replace(
+        "  validation: {fraction: 0.2, seed: 1}",
+        f"  validation: {{file: {tmp_path / 'val.xyz'}}}\n"
+        "  weights: {config_type: {heldout: {E: 0, F: 0, V: 0}}}"))
+    assert fit(config, tmp_path / "run") == EXIT_CONFIG
+    assert ("selection.metric: found 'loss', but every row of the validation data weighs 0 "
+            "(config_type(s) ['heldout'] under data.weights)") in capsys.readouterr().err
+    assert not (tmp_path / "run" / "cache").exists()
+    assert fit(config, tmp_path / "run", "--set", "selection.metric=forces_mae") == EXIT_OK
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["selection"]["selected"][0]["n_active"] > 0
+
+
 def test_fit_with_a_cutoff_per_element_pair(tmp_path, small_data):
     """basis.rcut per pair end to end: the report shows each pair's cutoff, the exported
     potential.h5 reproduces the reported test MAE through ASE, and the .yace export (the
