@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 from importlib import metadata
+from pathlib import Path
 
 __all__ = ["environment", "environment_line"]
 
@@ -44,14 +45,22 @@ def _blas() -> list[dict]:
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "version", "architecture", "num_threads")
-    return [{k: lib.get(k) for k in keys} for lib in threadpool_info()
-            if lib.get("user_api") == "blas"]
+    return [{"used_by": _blas_owner(lib.get("filepath", "")), **{k: lib.get(k) for k in keys}}
+            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+
+
+def _blas_owner(filepath: str) -> str | None:
+    """The package whose wheel ships a BLAS library (numpy and scipy each bring their own
+    OpenBLAS, ``numpy.libs/``, ``scipy.libs/``), or None for a system library."""
+    folder = Path(filepath).parent.name
+    return next((p for p in ("numpy", "scipy") if folder.startswith(p)), None)
 
 
 def environment() -> dict:
     """The processor, core count, Python, library versions and BLAS of this process.
 
-    ``blas`` lists each loaded BLAS with its version, the kernel it chose
+    ``blas`` lists each loaded BLAS with the package that brought it (``used_by``: numpy,
+    scipy, or None for a system library), its version, the kernel it chose
     (``architecture``, which ``OPENBLAS_CORETYPE`` overrides) and its thread count.
     """
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "system": platform.system(),
@@ -60,9 +69,14 @@ def environment() -> dict:
             "blas": _blas()}
 
 
+def _owner_text(blas: dict) -> str:
+    return f"{blas['used_by']}'s " if blas.get("used_by") else ""
+
+
 def environment_line(env: dict) -> str:
     """One line for a report: processor, cores, BLAS kernels and the numerical libraries."""
-    blas = ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']} kernel, "
+    blas = ", ".join(f"{_owner_text(b)}{b['internal_api']} {b['version']} "
+                     f"({b['architecture']} kernel, "
                      f"{b['num_threads']} thread{'s' if b['num_threads'] != 1 else ''})"
                      for b in env.get("blas", [])) or "unknown BLAS"
     packages = ", ".join(f"{p} {v}" for p, v in env.get("packages", {}).items() if v)

@@ -33,3 +33,21 @@ def test_environment_sees_the_thread_count_the_process_runs_with():
     assert all(b["num_threads"] == 1 for b in openblas)
     assert environment_line({"cpu": "x", "cores": 1, "blas": [], "packages": {}}) \
         .startswith("x (1 cores), unknown BLAS")
+
+
+def test_each_blas_is_named_by_the_package_that_brought_it():
+    """numpy's and scipy's wheels each ship an OpenBLAS, often of two versions: the report
+    line says whose is whose (it listed two versions with no owner)."""
+    from acefit.environment import _blas_owner
+
+    assert _blas_owner("/v/site-packages/numpy.libs/libscipy_openblas64_-32a4.so") == "numpy"
+    assert _blas_owner("/v/site-packages/scipy.libs/libscipy_openblas-6cdc.so") == "scipy"
+    assert _blas_owner("/usr/lib/x86_64-linux-gnu/libopenblas.so.0") is None
+    lib = {"internal_api": "openblas", "version": "0.3.30", "architecture": "Haswell",
+           "num_threads": 2}
+    line = environment_line({"cpu": "x", "cores": 2, "packages": {},
+                             "blas": [{"used_by": "scipy", **lib}, {"used_by": None, **lib},
+                                      lib]})      # the last: a report.json before the owner
+    assert line.startswith("x (2 cores), scipy's openblas 0.3.30 (Haswell kernel, 2 threads), "
+                           "openblas 0.3.30 (Haswell kernel, 2 threads), openblas 0.3.30 ")
+    assert all(b["used_by"] in ("numpy", "scipy", None) for b in environment()["blas"])
