@@ -1323,6 +1323,41 @@ def test_elements_and_pairs_the_training_data_never_show_are_named(tmp_path, cap
     assert "functions centred on" not in err    # each element present has rows enough
 
 
+def test_an_r0_far_below_the_training_distances_is_warned_of(tmp_path, small_data, capsys):
+    """A pair's r0 given as 0.272 Å for 2.72 (a user's decimal slip) passed without a
+    word and made the test errors 16-31x worse. A given r0 below half its pair's shortest
+    training distance is warned of; the default r0 and one near the bond are not."""
+    config = tiny_config(tmp_path, small_data)
+    assert fit(config, tmp_path / "run", "--plan", "--set", "basis.r0={Cu-Au: 0.272}") == EXIT_OK
+    err = capsys.readouterr().err
+    assert "basis.r0: Cu-Au has r0 0.272 Å, below 0.5 of the pair's shortest training " \
+           "distance (" in err and "decimal-point slip" in err
+    assert "Cu-Cu has r0" not in err and "Au-Au has r0" not in err
+    for fine in ("null", "{Cu-Au: 2.72}", "2.5"):
+        assert fit(config, tmp_path / "run", "--plan", "--set", f"basis.r0={fine}") == EXIT_OK
+        assert "basis.r0:" not in capsys.readouterr().err, fine
+
+
+def test_a_held_out_element_without_training_data_gets_held_out_advice(tmp_path, small_data,
+                                                                       capsys):
+    """An element of the test data only: adding it to basis.elements (the training
+    data's advice) gives unfitted functions that score it; the advice for held-out data
+    is to leave the frames out or to add training data with it."""
+    import ase.io
+
+    frames = ase.io.read(small_data / "test.xyz", ":")
+    frames[1][0].symbol = "Ag"
+    ase.io.write(tmp_path / "test_ag.xyz", frames)
+    config = tiny_config(tmp_path, small_data)
+    config.write_text(config.read_text().replace(str(small_data / "test.xyz"),
+                                                 str(tmp_path / "test_ag.xyz")))
+    assert fit(config, tmp_path / "run", "--plan") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "test_ag.xyz, frame 1: element(s) Ag not in the basis" in err
+    assert ("leave these configurations out of the file, or add training configurations "
+            "with them and add them to basis.elements") in err
+
+
 def test_an_element_with_fewer_rows_than_its_functions_is_named(tmp_path, capsys):
     """A function centred on Au is zero on every row of a configuration without Au: one
     16-atom CuAu frame among pure Cu ones gives 55 rows for the Au-centred functions, which
