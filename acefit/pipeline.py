@@ -1766,7 +1766,8 @@ class DataChecks:
     from one record); ``nearest``, a cutoff and each training
     configuration's shortest interatomic distance below it (inf where none is), from the
     cutoff check's neighbour search; ``train_rows``, the training rows per kind, all of
-    them and those with a nonzero weight (:func:`acefit.plan.row_counts`); ``pairs``,
+    them and those with a nonzero weight (:func:`acefit.plan.row_counts`), and
+    ``val_rows`` those of the validation data; ``pairs``,
     the shortest distance of each element pair in the training data from the same search
     (``{"Cu-Au": Å}``, pairs farther apart than every cutoff left out), which the fit's
     compression check of its headline potential quotes."""
@@ -1775,6 +1776,7 @@ class DataChecks:
     doubtful_stresses: dict
     nearest: tuple
     train_rows: tuple
+    val_rows: tuple
     pairs: dict = field(default_factory=dict)
 
 
@@ -1830,7 +1832,8 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             f"{len(basis)} functions, but the training data give only {m} weighted rows "
             f"(a fit needs at least one per function); allowed: a basis of at most {m} "
             "functions (a lower basis.totaldegree or order), or more training data"))])
-    if data.val and metric == "loss" and not any(row_counts(data.val, table)[1].values()):
+    val_rows = row_counts(data.val, table)
+    if data.val and metric == "loss" and not any(val_rows[1].values()):
         groups = sorted({c.config_type for c in data.val})
         raise config_error(cfg, [("selection.metric", (
             f"found 'loss', but every row of the validation data weighs 0 (config_type(s) "
@@ -1851,7 +1854,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     if coverage:
         get_logger().warning(coverage)
     return DataChecks(stress=checks, doubtful_stresses=doubt, nearest=tuple(nearest),
-                      train_rows=train_rows, pairs=pairs)
+                      train_rows=train_rows, val_rows=val_rows, pairs=pairs)
 
 
 R0_FLOOR = 0.5

@@ -305,7 +305,7 @@ def plan(cfg: dict) -> dict:
     checks = check_against_data(cfg, data, basis)    # what the fit would stop at
     weights = weight_table(cfg)
     train_all, train = checks.train_rows
-    val, _ = row_counts(data.val, weights)
+    val, _ = checks.val_rows
     test, _ = row_counts(data.test, weights)
     n = len(basis)
     splits = {"train": data.train, "val": data.val, "test": data.test}
