@@ -605,8 +605,8 @@ def _fmt(x) -> str:
 # Solvers whose paths changed for the same config: a finished path stored by an earlier
 # revision is computed again when its run resumes (0.3, session 33: ard's threshold under
 # a prior, ard_path's dependence check, lars past scikit-learn's floor, cd/ista's exact
-# steps).
-SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 1, "cd": 1, "ista": 1}
+# steps; session 35: lars's support at the knots where a column leaves).
+SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 2, "cd": 1, "ista": 1}
 
 
 def _solver_params(spec, problem_key, gamma) -> dict:

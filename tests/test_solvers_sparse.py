@@ -593,6 +593,22 @@ def test_asp_drop_steps_store_the_solution_on_the_smaller_set():
     assert drops >= 5
 
 
+def test_lars_support_leaves_out_the_column_leaving_at_a_knot():
+    # at knot 20 column 11 leaves; scikit-learn stores its coefficient there as 8.6e-20,
+    # not 0: the knot counted 20 functions and was event "end", the next one "drop"
+    rng = np.random.default_rng(7)
+    A, y = rng.standard_normal((60, 20)), rng.standard_normal(60)
+    lars, homotopy = lars_lasso(A, y), asp(A, y)
+    assert [s.info["event"] for s in lars] == [s.info["event"] for s in homotopy]
+    assert [s.info["index"] for s in lars] == [s.info["index"] for s in homotopy]
+    assert lars.sizes.tolist() == homotopy.sizes.tolist()
+    assert lars.steps[20].info["event"] == "drop" and 11 not in lars.steps[20].active
+    # the knot after the last one kept says so too
+    last = lars_lasso(A, y, max_iter=20).steps[-1]
+    assert len(lars_lasso(A, y, max_iter=20)) == 21
+    assert last.info["event"] == "drop" and last.n_active == 19 and last.coef[11] == 0
+
+
 def test_lars_keeps_the_longest_of_parallel_columns():
     # a_4 = 3 a_2: the lasso uses a_4 (the same fit for a third of the l1 cost)
     rng = np.random.default_rng(0)
