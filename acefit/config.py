@@ -990,7 +990,10 @@ _SOLVER_VARIANTS = {
                    max_steps=Key(Nullable(Int(1)), None, "Cap on breakpoints (null: 8n + 100).")),
     "omp": _solver("Orthogonal Matching Pursuit: one function added per step.",
                    **_MAX_ACTIVE, **_RES_TOL, **_DEBIAS),
-    "lars": _solver("LARS-lasso path at its knots (scikit-learn's lars_path_gram).",
+    "lars": _solver("LARS-lasso path at its knots (scikit-learn's lars_path_gram), each "
+                    "checked against the lasso optimality conditions: the path ends before "
+                    "the first knot that fails them (scikit-learn loses the path on columns "
+                    "that are exact combinations of others; asp solves it exactly).",
                     **_MAX_ACTIVE, **_MIN_LAMBDA, **_RES_TOL, **_DEBIAS,
                     max_iter=Key(Nullable(Int(1)), None, "Number of knots to compute "
                                  "(null: enough for max_active).")),

@@ -91,8 +91,12 @@ _STOP_REASONS = {
     "spanned": "no column could enter: each one left lies (numerically) in the span of the "
                "selected ones, or is orthogonal to the residual (the system's numerical "
                "rank, or a fit that is exact): more functions than that cannot be chosen",
-    "degenerate": "scikit-learn's LARS set an active column aside as dependent on the others "
-                  "(rounding); asp goes on where it stops",
+    "kkt_failed": "scikit-learn's LARS lost the lasso path at the next knot (it broke the "
+                  "lasso optimality conditions, as on columns that are exact combinations of "
+                  "others); the path ends at the last knot that meets them: asp solves the "
+                  "same path exactly",
+    "degenerate": "scikit-learn's LARS ended its path above λ = 0 without saying why (its "
+                  "knots meet the lasso optimality conditions); asp goes on where it stops",
     "max_iter": "the iteration limit (max_iter) was reached before ARD converged",
     "max_iter_at_max_active": "none: it reached max_active, then the iteration limit "
                               "(max_iter) before ARD converged (its last models are "
@@ -605,7 +609,8 @@ def _fmt(x) -> str:
 # Solvers whose paths changed for the same config: a finished path stored by an earlier
 # revision is computed again when its run resumes (0.3, session 33: ard's threshold under
 # a prior, ard_path's dependence check, lars past scikit-learn's floor, cd/ista's exact
-# steps; session 35: lars's support at the knots where a column leaves).
+# steps; session 35: lars's support at the knots where a column leaves, its end before a
+# knot that breaks the lasso optimality conditions).
 SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 2, "cd": 1, "ista": 1}
 
 

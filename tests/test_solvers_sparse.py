@@ -635,14 +635,34 @@ def test_lars_says_when_it_ends_early():
     y = A @ c + 0.1 * rng.standard_normal(40)
     A *= np.logspace(-8, 8, 10)          # 16 decades of column scale: scikit-learn gives up
     last = lars_lasso(A, y, max_active=10).steps[-1]
-    # its Cholesky pivot test (absolute, 1e-7) sets the shortest column aside; the path
-    # then ends at lam = 0 with that column inactive, which is no zero of the lasso path
-    assert last.n_active < 10 and last.info["stop"] == "degenerate"
+    # its Cholesky pivot test (absolute, 1e-7) sets the shortest column aside; its path
+    # then ends at lam = 0 with that column inactive, which is no zero of the lasso path:
+    # the path ends before the first knot that breaks the lasso optimality conditions
+    assert last.n_active < 10 and last.info["stop"] == "kkt_failed"
     assert asp(A, y).sizes.max() == 10
     full = lars_lasso(*random_problem()[:2])
     assert full.steps[-1].lam == 0 and "stop" not in full.steps[-1].info
     capped = lars_lasso(*random_problem()[:2], max_active=3)
     assert capped.steps[-1].n_active == 3 and "stop" not in capped.steps[-1].info
+
+
+def test_lars_ends_where_scikit_learn_loses_the_lasso_path():
+    # a_6 = (a_0 + a_1) / 2: scikit-learn's LARS gave knots 3.46, 1.74, 0.18 where the
+    # lasso path has 3.18, 1.53, 0.917, 0.882, with no warning, missing the optimality
+    # conditions by up to 8 lam, every knot marked critical
+    rng = np.random.default_rng(28)
+    B = rng.standard_normal((20, 6))
+    A = np.column_stack([B, 0.5 * (B[:, 0] + B[:, 1])])
+    y = rng.standard_normal(20)
+    lars, homotopy = lars_lasso(A, y), asp(A, y)
+    for step in lars.steps:
+        assert kkt_violation(A, y, step.coef, step.lam) < 1e-9
+    assert len(lars) == 2 and lars.steps[-1].info["stop"] == "kkt_failed"
+    np.testing.assert_allclose(lars.lams, homotopy.lams[:2], rtol=1e-12)
+    assert not lars.steps[-1].info["critical"]
+    # the pipeline names what happened, and the solver that follows the path
+    from acefit.pipeline import stop_text
+    assert "asp solves the same path exactly" in stop_text("kkt_failed", 0, 2)
 
 
 @pytest.mark.parametrize("factor", [1e-6, 2.0 ** -30])
