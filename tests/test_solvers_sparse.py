@@ -276,6 +276,21 @@ def test_omp_says_why_it_ends_short_of_max_active(max_active):
     assert "stop" not in omp(A, y, max_active=5).steps[-1].info   # reached: not early
 
 
+@pytest.mark.parametrize("reduced", [False, True])
+def test_omp_stops_once_the_fit_is_exact(reduced):
+    # y = 3 a_2 is fitted at step 1; OMP went on choosing columns by correlations of
+    # 1e-14 (rounding), with coefficients of 4e-16, and said nothing
+    rng = np.random.default_rng(7)
+    B = rng.standard_normal((40, 12))
+    problem = LeastSquaresProblem.from_dense(B, 3.0 * B[:, 2], reduce=reduced)
+    for prior in (None, np.linspace(0.5, 3.0, 12)):
+        path = omp(problem, max_active=5, prior=prior)
+        assert len(path) == 2 and list(path.steps[-1].active) == [2]
+        assert path.steps[-1].info["stop"] == "spanned"
+        assert path.steps[-1].coef[2] == pytest.approx(3.0, rel=1e-14)
+    assert len(omp(problem)) == 2   # without max_active the path ends there too
+
+
 def test_path_gives_its_errors_per_step_and_select_picks_from_them():
     # session 34 Python walk-through, D12: only sizes and lams were arrays
     from acefit.selection import select

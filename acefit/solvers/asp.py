@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acefit.solvers._common import check_count, check_nonnegative, prepare
+from acefit.solvers._common import check_count, check_nonnegative, prepare, spanned_reach
 from acefit.solvers._qr import ActiveQR
 from acefit.solvers.path import Path
 
@@ -59,11 +59,6 @@ __all__ = ["asp"]
 _ROUNDING = 1e-12  # a breakpoint this close (relative to lam) to lam = 0 is lam = 0
 _RESOLVE = 0.5  # active correlations further than this fraction of lam from lam
 _EXACT_EVERY = 8  # steps between exact recomputations of the correlations A'r
-# The active set spans every column once each |a_j'r_S| (r_S: the least-squares residual
-# on S) is at most this fraction of ||a_j|| ||y||: rounding. Measured: at most 3e-15
-# at the rank of duplicated or dependent columns; 8e-13 for a column 1e-9 off the
-# span (which still enters, by a swap); the quickstart's path stays above 1.3e-11.
-_SPANNED = 1e-13
 
 
 def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
@@ -178,7 +173,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     # Every tolerance is relative to the current lam, never to lam_max: with a prior
     # scaling the path legitimately spans more than 12 decades of lam.
     rank_limit = min(n, setup.m)  # no more than rank(A) columns can be active
-    reach = _SPANNED * y_norm * np.sqrt(np.diag(G))  # rounding of each a_j'r_S
+    reach = spanned_reach(G, y_norm)  # rounding of each a_j'r_S
 
     # w = R^{-T} s and a = P w follow every change of S: an append extends w by one
     # entry (R' is lower triangular) and a by one column of P times it; a delete

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from acefit.solvers._common import check_count, check_nonnegative, prepare
+from acefit.solvers._common import check_count, check_nonnegative, prepare, spanned_reach
 from acefit.solvers._qr import ActiveQR
 from acefit.solvers.path import Path
 
@@ -81,8 +81,9 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
         which it was selected. Step 0 is the zero model. A path that ends short of
         ``max_active`` because no column can enter (each one left is, to
         ``dependence_tol``, in the span of the selected ones, or orthogonal to the
-        residual: the system's numerical rank) has ``info["stop"] = "spanned"`` on its
-        last step.
+        residual to rounding, |a_j'r| <= 1e-13 ||a_j|| ||y|| as in
+        :func:`acefit.solvers.asp`: the system's numerical rank, or an exact fit) has
+        ``info["stop"] = "spanned"`` on its last step.
 
     Notes
     -----
@@ -114,15 +115,17 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     # the last one then says why it ended short of max_active
     pending = dict(active=[], values=[], rss=rss, info={"event": "start", "index": -1})
     y_norm = np.sqrt(rss)
+    # |a_j'r| up to this is rounding: after an exact fit the path went on choosing by it
+    reach = spanned_reach(G, y_norm)
     stop = None
     while len(qr) < limit:
         if tol > 0 and np.sqrt(rss) <= tol * y_norm:
             break
-        score = np.where(eligible, np.abs(corr), -1.0)
-        j = int(np.argmax(score))
-        if score[j] <= 0.0:
+        if not np.any(np.abs(corr[eligible]) > reach[eligible]):
             stop = "spanned"   # the residual is orthogonal to every column that could enter
             break
+        score = np.where(eligible, np.abs(corr), -1.0)
+        j = int(np.argmax(score))
         eligible[j] = False
         if not qr.append(j):
             continue
