@@ -460,6 +460,8 @@ def test_asp_min_lambda_above_lambda_max_gives_zero_step():
     A, y, _ = random_problem()
     path = asp(A, y, min_lambda=1e9)
     assert len(path) == 1 and path.steps[0].n_active == 0
+    # the solution at exactly min_lambda, as documented and as lars gives (it said lam_max)
+    assert path.steps[0].lam == 1e9 == lars_lasso(A, y, min_lambda=1e9).steps[-1].lam
 
 
 # --- degenerate input ------------------------------------------------------------------

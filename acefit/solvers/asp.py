@@ -105,7 +105,8 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     Returns
     -------
     Path
-        Steps at lam_max (all zero), then at each breakpoint. ``info`` holds
+        Steps at lam_max (all zero; the one step, at ``min_lambda``, when that is
+        larger), then at each breakpoint. ``info`` holds
         ``event`` ("start", "add", "drop", "swap", "min_lambda", "zero_lambda") and
         the ``index`` of the column added, dropped or swapped in (a swap also
         names the column that ``dropped``).
@@ -160,9 +161,10 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     if lam == 0.0:
         setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
         return setup.path
-    setup.step([], [], lam=lam, rss=yty, info={"event": "start", "index": -1})
-    if min_lambda is not None and lam <= min_lambda:
+    if min_lambda is not None and lam <= min_lambda:  # zero is the solution at min_lambda
+        setup.step([], [], lam=min_lambda, rss=yty, info={"event": "start", "index": -1})
         return setup.path
+    setup.step([], [], lam=lam, rss=yty, info={"event": "start", "index": -1})
 
     qr = ActiveQR(A, y_sq, G, dependence_tol=dependence_tol, refresh=refresh,
                   capacity=min(max_active or 64, n))
