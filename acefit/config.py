@@ -934,8 +934,11 @@ _APRIORI = {"sizes": Key(Nullable(Either(options=(Int(1), ListOf(Int(1), min_len
                                 "(instead of `sizes`): each entry is a `basis.totaldegree` (one "
                                 "number, or D_ν for ν = 1, 2, …; orders beyond the list are "
                                 "left out; pair functions up to n = D_1), nested and within "
-                                "the basis, e.g. [[20, 16, 12], [25, 21, 17]]; taken from "
-                                "the assembled basis, no new assembly."),
+                                "the basis: [[12, 10, 8], [16, 13, 10]] within the default "
+                                "basis ([20, 16, 12] at order 3); [[20, 16, 12], [25, 21, 17]] "
+                                "needs a basis at least as large, as the Zuo configs' "
+                                "`totaldegree: 25`. Taken from the assembled basis, no new "
+                                "assembly."),
             "patience": Key(Nullable(Int(1)), None,
                             "With `sizes` or `totaldegrees`: stop the a-priori path once this "
                             "many sizes in a row have not lowered the best validation loss (the "
