@@ -808,7 +808,7 @@ def _validation_advice(groups: dict, missing: list, validation: dict) -> str:
     sizes = {t: len(cs) for t, cs in groups.items()}
     wanted = [t for t in sizes if not unsplittable(groups[t])]
     fraction = float(validation["fraction"])
-    fractions = [fraction] + [f / 100 for f in range(15, 35, 5) if f / 100 > fraction]
+    fractions = [fraction] + [f / 100 for f in range(5, 35, 5) if f / 100 > fraction]
     fits = [(f, stratified_quotas(sizes, f, wanted)) for f in fractions]
     for f, quotas in fits:
         if sum(quotas.values()) >= SMALL_VALIDATION and all(quotas[t] for t in wanted):

@@ -161,6 +161,24 @@ def test_a_validation_set_too_small_to_select_on_is_named_with_a_split_that_is_n
     assert validation_coverage(train, [], setting) is None          # no validation set
 
 
+def test_the_suggested_fraction_is_the_smallest_from_the_configured_one_in_steps_of_5pc():
+    """Found by a walk-through: at fraction 0.05 the advice skipped 0.10 (its grid began
+    at 0.15) and suggested 0.15 (22 configurations of the quickstart) where a stratified
+    0.10 holds 15 and every group, as docs/fitting.md ("Splits") promises."""
+    from acefit.data import missing_groups, validation_coverage
+
+    configs = _configs({"bulk": 80, "md": 40, "rare": 5})
+    setting = {"fraction": 0.05, "seed": 0, "stratify": False, "file": None, "key": None}
+    train, val = split(configs, val_fraction=0.05, seed=0)
+    assert len(val) < 10
+    assert validation_coverage(train, val, setting) == (
+        "the validation set, which selects the checkpoints, has only 6 of the 125 "
+        "configurations; data.validation.stratify: true and data.validation.fraction: 0.1 "
+        "would hold 13 configurations (a larger fraction trains on fewer)")
+    train, val = split(configs, val_fraction=0.1, seed=0, stratify=True)
+    assert len(val) == 13 and missing_groups(train, val) == []
+
+
 def test_a_stratified_split_holds_every_group_it_can():
     """Found by a review: init wrote stratify: true because a random 10 % of 53
     configurations missed a group, and the stratified 10 % (5 configurations, 6 groups)
