@@ -29,6 +29,7 @@ from acefit.consistency import STRESS_READINGS
 from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extxyz_group,
                          extxyz_reading, reading_in_words)
 from acefit.elements import pair_name
+from acefit.prior import DEFAULTS as PRIOR_DEFAULTS
 from acefit.solvers.ista import LOSSES, ista
 from acefit.solvers.lasso import cd_lasso
 
@@ -863,17 +864,17 @@ BASIS = Section(doc="The starting ACE basis (the solvers select from it).", keys
 _PRIOR_VARIANTS = {
     "none": Section(doc="No prior (Γ = I).", keys={}),
     "algebraic": Section(doc="γ = offset + Σ_t (n_t^p + wL·l_t^p).", keys={
-        "p": Key(Float(0, lo_open=True), 4.0, "Exponent."),
-        "wL": Key(Float(0), 1.0, "Weight of the angular degree."),
-        "offset": Key(Float(0), 0.0, "Added to every γ."),
+        "p": Key(Float(0, lo_open=True), PRIOR_DEFAULTS["algebraic"]["p"], "Exponent."),
+        "wL": Key(Float(0), PRIOR_DEFAULTS["algebraic"]["wL"], "Weight of the angular degree."),
+        "offset": Key(Float(0), PRIOR_DEFAULTS["algebraic"]["offset"], "Added to every γ."),
     }),
     "exponential": Section(doc="γ = exp(a_l Σ l_t + a_n Σ n_t).", keys={
-        "a_l": Key(Float(0), 1.0, "Rate in l."),
-        "a_n": Key(Float(0), 1.0, "Rate in n."),
+        "a_l": Key(Float(0), PRIOR_DEFAULTS["exponential"]["a_l"], "Rate in l."),
+        "a_n": Key(Float(0), PRIOR_DEFAULTS["exponential"]["a_n"], "Rate in n."),
     }),
     "gaussian": Section(doc="γ = exp(σ_l Σ l_t² + σ_n Σ n_t²).", keys={
-        "sigma_l": Key(Float(0), 2.0, "Rate in l²."),
-        "sigma_n": Key(Float(0), 2.0, "Rate in n²."),
+        "sigma_l": Key(Float(0), PRIOR_DEFAULTS["gaussian"]["sigma_l"], "Rate in l²."),
+        "sigma_n": Key(Float(0), PRIOR_DEFAULTS["gaussian"]["sigma_n"], "Rate in n²."),
     }),
 }
 PRIOR = Tagged(tag="kind", variants=_PRIOR_VARIANTS, default="algebraic")

@@ -471,12 +471,14 @@ def prior_scale(cfg: dict, basis):
 
 
 def _apriori_costs(cfg, basis, gamma):
-    """Order of the a-priori paths: the prior's γ, or the default algebraic cost."""
+    """Order of the a-priori paths: the prior's γ, or (``prior: none``) the algebraic cost
+    with p = 2."""
     if gamma is not None:
         return gamma
     from acefit.prior import algebraic_prior
 
-    return algebraic_prior(basis.functions)
+    # p = 2, not the prior's default 4: the order runs without a prior have always had
+    return algebraic_prior(basis.functions, p=2.0)
 
 
 def _solver_function(name: str):

@@ -27,16 +27,24 @@ import numpy as np
 
 PRIORS = ("algebraic", "exponential", "gaussian")
 
+DEFAULTS = {"algebraic": {"p": 4.0, "wL": 1.0, "offset": 0.0},
+            "exponential": {"a_l": 1.0, "a_n": 1.0},
+            "gaussian": {"sigma_l": 2.0, "sigma_n": 2.0}}
+"""Each prior's parameters when not given: the defaults of the functions below and of the
+config's ``prior`` keys (``acefit.config`` reads them here), so that a prior from Python
+and one from YAML are the same prior."""
 
-def algebraic_prior(functions, p=2.0, wL=1.0, offset=0.0) -> np.ndarray:
+
+def algebraic_prior(functions, p=DEFAULTS["algebraic"]["p"], wL=DEFAULTS["algebraic"]["wL"],
+                    offset=DEFAULTS["algebraic"]["offset"]) -> np.ndarray:
     """γ_k = offset + Σ_t (n_t^p + wL·l_t^p).
 
     Parameters
     ----------
     functions : ACEBasis or sequence of BasisFunction
         Anything with ``factors`` per function (or a basis with ``.functions``).
-    p : float, default 2
-        Exponent (ACEpotentials default 2; 4 is a stronger prior).
+    p : float, default 4
+        Exponent (the config's default; ACEpotentials' is 2, a weaker prior).
     wL : float, default 1
         Weight of the angular degree relative to the radial index.
     offset : float, default 0
@@ -53,13 +61,15 @@ def algebraic_prior(functions, p=2.0, wL=1.0, offset=0.0) -> np.ndarray:
     return _prior(functions, lambda n, l: offset + np.sum(n ** p + wL * l ** p), "algebraic")
 
 
-def exponential_prior(functions, a_l=1.0, a_n=1.0) -> np.ndarray:
+def exponential_prior(functions, a_l=DEFAULTS["exponential"]["a_l"],
+                      a_n=DEFAULTS["exponential"]["a_n"]) -> np.ndarray:
     """γ_k = exp(a_l Σ_t l_t + a_n Σ_t n_t) (ACEpotentials ``al``, ``an``)."""
     _check_params(a_l=a_l, a_n=a_n)
     return _prior(functions, lambda n, l: np.exp(a_l * l.sum() + a_n * n.sum()), "exponential")
 
 
-def gaussian_prior(functions, sigma_l=2.0, sigma_n=2.0) -> np.ndarray:
+def gaussian_prior(functions, sigma_l=DEFAULTS["gaussian"]["sigma_l"],
+                   sigma_n=DEFAULTS["gaussian"]["sigma_n"]) -> np.ndarray:
     """γ_k = exp(σ_l Σ_t l_t² + σ_n Σ_t n_t²) (ACEpotentials ``σl``, ``σn``)."""
     _check_params(sigma_l=sigma_l, sigma_n=sigma_n)
     return _prior(functions, lambda n, l: np.exp(sigma_l * (l ** 2).sum() + sigma_n * (n ** 2).sum()),

@@ -81,3 +81,23 @@ def test_real_ace_basis_prior():
     g1 = algebraic_prior(with_one_body, p=4)
     k = [i for i, f in enumerate(with_one_body.functions) if f.kind == "onebody"]
     assert len(k) == 2 and np.all(g1[k] == 1.0) and g1.min() == 1.0
+
+
+def test_the_python_defaults_are_the_configs():
+    """Found by a walk-through: ``algebraic_prior`` defaulted to p = 2 where the config's
+    ``prior.p`` (and ``acefit init``) is 4: a prior from Python was not the YAML's."""
+    import inspect
+
+    from acefit.config import PRIOR
+    from acefit.prior import DEFAULTS
+
+    makers = {"algebraic": algebraic_prior, "exponential": exponential_prior,
+              "gaussian": gaussian_prior}
+    for kind, maker in makers.items():
+        signature = {k: v.default for k, v in inspect.signature(maker).parameters.items()
+                     if v.default is not inspect.Parameter.empty}
+        assert signature == DEFAULTS[kind]
+        section = PRIOR.variants[kind]
+        assert {k: key.default for k, key in section.keys.items()} == DEFAULTS[kind]
+    assert DEFAULTS["algebraic"]["p"] == 4.0
+    np.testing.assert_allclose(algebraic_prior(FUNCS), algebraic_prior(FUNCS, p=4))
