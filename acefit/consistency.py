@@ -299,6 +299,17 @@ def _misses(configs, pairs, reading) -> list:
     return out
 
 
+def file_order(configs) -> list:
+    """``configs`` by file, in the order their files first appear, and by frame index
+    within a file: a random validation split takes frames out of the training files'
+    order, and the first ``MAX_PAIRS`` strain pairs of a group depend on the frames' order
+    where candidates tie (a strain series whose atoms do not move)."""
+    rank = {}
+    for c in configs:
+        rank.setdefault(c.source, len(rank))
+    return sorted(configs, key=lambda c: (rank[c.source], c.index))
+
+
 def check_stresses(configs) -> list[StressCheck]:
     """:class:`StressCheck` of every config_type of ``configs``
     (:class:`acefit.data.LabelledConfig`) with frames that carry an energy and a stress,
@@ -306,10 +317,13 @@ def check_stresses(configs) -> list[StressCheck]:
     none, such as slabs, is untested, ``periodic`` False). Forces enter where scaled
     positions change; a frame without forces is used only where they do not. A group of more than
     ``MAX_FRAMES`` frames is checked on that many, evenly spaced. A structure given more
-    than once (a training file that is the test file too) is checked once."""
+    than once (a training file that is the test file too) is checked once. The frames
+    are taken in file order (:func:`file_order`), so that the same frames give the same
+    pairs however the caller arranged them (``acefit init``'s training and test files,
+    the fit's training, validation and test sets)."""
     from acefit.data import repeated_structures
 
-    labelled = [c for c in configs if c.energy is not None and c.stress is not None]
+    labelled = file_order([c for c in configs if c.energy is not None and c.stress is not None])
     usable = [c for c in labelled if c.atoms.pbc.all()]
     # a repeat would pair with its original's partners, counting their pairs again
     repeats = {k for k, _ in repeated_structures(usable)}
