@@ -92,13 +92,17 @@ def test_radial_recurrence_is_acefits(tmp_path):
     ({"transform": "polynomial", "p": 2.5, "pair_degree": 0}, "not an integer"),
     ({"transform": "polynomial", "rin": 0.5, "pair_degree": 0}, "rin > 0"),
     ({"transform": "polynomial", "pair_degree": 0, "pure2b": True}, "basis is pure2b"),
+    ({"transform": "polynomial", "pair_degree": 0, "radial_orthonormal": True},
+     "orthonormalised"),
 ])
 def test_refuses_inexpressible_models(tmp_path, kw, reason):
     basis = ACEBasis(["Cu"], order=2, totaldegree=[5, 4], **kw)
     pot = Potential(basis, np.ones(len(basis)))
     with pytest.raises(ValueError, match=reason) as info:
         export_yace(pot, tmp_path / "x.yace", radial="recurrence")
-    assert "transform: polynomial" in str(info.value)
+    # the advice names config keys that exist (it said `radial: {transform: polynomial}`)
+    assert "basis.transform: polynomial with an integer basis.transform_p" in str(info.value)
+    assert "radial: {" not in str(info.value)
     assert not (tmp_path / "x.yace").exists()
 
 

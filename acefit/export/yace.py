@@ -44,9 +44,11 @@ _SELF_CHECK_RTOL = 1e-11
 _EMBEDDING = {"ndensity": 1, "FS_parameters": [1.0, 1.0],
               "npoti": "FinnisSinclairShiftedScaled",
               "rho_core_cutoff": 100000.0, "drho_core_cutoff": 250.0}
-_HOW = ("models exportable with recurrence radials use `radial: {transform: "
-        "polynomial}` with an integer p, rin = 0, envelope 'x' or 'y', pair_envelope "
-        "'x' or 'y' (or no pair functions), and pure2b off")
+_HOW = ("models exportable with recurrence radials have basis.transform: polynomial with "
+        "an integer basis.transform_p, basis.rin: 0, basis.pair_envelope 'x' or 'y' (or no "
+        "pair function in the model), basis.radial_orthonormal: false and basis.pure2b: "
+        "false; the spline radials (export.yace_radial: spline, `acefit export "
+        "--yace-radial spline`, the default) hold any basis but pure2b")
 
 
 RADIAL_DIALECTS = ("spline", "recurrence")
@@ -65,7 +67,7 @@ def check_exportable(basis, radial="spline"):
     if radial == "recurrence":
         problems += _recurrence_problems(basis)
     if problems:
-        how = _HOW if radial == "recurrence" else "exportable models have pure2b off"
+        how = _HOW if radial == "recurrence" else "exportable models have basis.pure2b: false"
         raise ValueError(f"cannot export this potential to .yace ({radial} radials): "
                          + "; ".join(problems) + ". " + how)
 
