@@ -12,7 +12,10 @@ validation configuration then scores each size once). The chosen size n* <= t is
 up on the run's own path (an OMP path has one step per size), and the script prints its
 test errors beside those of the step the run selected::
 
-    OPENBLAS_NUM_THREADS=1 python scripts/cv_select.py RUN [--folds 5] [--seed 0]
+    OPENBLAS_NUM_THREADS=1 python scripts/cv_select.py RUN [--folds 5] [--seed 0] [--budgets 300,1000]
+
+The budgets are the run's own ``selection.budgets`` unless ``--budgets`` gives others (a
+run without budgets: the best size of any).
 
 The run's training rows must be in its cache (``output.train_rows_gib``). Each fold costs
 one QR of the other folds' rows and one OMP path to 1000 functions: about a minute on Zuo
@@ -70,8 +73,9 @@ def fold_curves(A, y, configs, *, folds: int, seed: int, spec: dict, gamma,
     return total, rows
 
 
-def choose(loss: dict[int, float], budget: int) -> int:
-    sizes = [n for n in loss if n <= budget]
+def choose(loss: dict[int, float], budget: int | None) -> int:
+    """The size of least ``loss`` within ``budget`` (None: any), the smaller on a tie."""
+    sizes = [n for n in loss if budget is None or n <= budget]
     return min(sizes, key=lambda n: (loss[n], n))
 
 
@@ -81,7 +85,8 @@ def main(argv=None) -> int:
     ap.add_argument("--label", default="omp", help="the OMP path's label in the run")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
-    ap.add_argument("--budgets", default="300,1000")
+    ap.add_argument("--budgets", default=None,
+                    help="size budgets, comma-separated (default: the run's selection.budgets)")
     args = ap.parse_args(argv)
     from acefit.checkpoints import read_paths
     from acefit.pipeline import prior_scale
@@ -96,7 +101,8 @@ def main(argv=None) -> int:
     path = read_paths(args.run / "paths.h5")[args.label]
     errors = json.loads((args.run / "errors" / f"{args.label}.json").read_text())["steps"]
     report = json.loads((args.run / "report.json").read_text())
-    budgets = [int(b) for b in args.budgets.split(",")]
+    budgets = ([int(b) for b in args.budgets.split(",")] if args.budgets
+               else cfg["selection"]["budgets"] or [None])
 
     A, y, _, configs = training_rows(system)
     print(f"{args.run}: {A.shape[0]} training rows of {np.unique(configs).size} configurations, "
@@ -129,7 +135,7 @@ def main(argv=None) -> int:
                 print(f"warning: the run selected step {selected[t]}, this rule step {step_of[n]}",
                       file=sys.stderr)
             val, test = e["val"]["all"], e["test"]["all"]
-            print(f"| ≤ {t} | {rule} | {n} | {e['val_loss']:.4f} | {val['E']['mae']:.3f} | "
+            print(f"| {'any' if t is None else f'≤ {t}'} | {rule} | {n} | {e['val_loss']:.4f} | {val['E']['mae']:.3f} | "
                   f"{val['F']['mae']:.4f} | {test['E']['mae']:.3f} | {test['F']['mae']:.4f} |",
                   flush=True)
     return 0

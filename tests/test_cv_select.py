@@ -58,3 +58,14 @@ def test_main_reproduces_the_runs_choice_and_prints_each_rule(cv, run, capsys):
     assert all(int(r.split(" | ")[2]) <= 5 for r in rows[:3])
     with pytest.raises(SystemExit, match="no OMP path labelled 'asp'"):
         cv.main([str(run), "--label", "asp"])
+
+
+def test_the_budgets_are_the_runs_own_by_default(cv, run, capsys):
+    """Found by a walk-through: --budgets defaulted to Zuo's "300,1000", not the run's
+    selection.budgets ([10] here), so every row was the best of sizes up to 12."""
+    assert cv.main([str(run), "--folds", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    rows = [line for line in captured.out.splitlines() if line.startswith("| ")][1:]
+    assert len(rows) == 3 and all(r.startswith("| ≤ 10 | ") for r in rows)
+    assert cv.choose({3: 1.0, 12: 0.5}, None) == 12 and cv.choose({3: 1.0, 12: 0.5}, 10) == 3
