@@ -1198,7 +1198,7 @@ def _validate(args, progress) -> int:
     from acefit.config import ConfigError, read_yaml
     from acefit.data import read_structures
     from acefit.potential import Potential
-    from acefit.validate import ValidationSettings, validate
+    from acefit.validate import REPORT_FILES, ValidationSettings, validate
 
     target = _potential_file(args.potential)
     potential = Potential.load(target)      # before any work, and before -o is made
@@ -1227,12 +1227,12 @@ def _validate(args, progress) -> int:
 
     out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
     report = validate(potential, configs, settings, where=where, name=str(target))
-    report.to_json(out_dir / "validation.json")
+    report.to_json(out_dir / REPORT_FILES["json"])
     md = report.to_markdown()
 
-    write_text(out_dir / "validation.md", md)
+    write_text(out_dir / REPORT_FILES["md"], md)
     print(md)
-    print(f"wrote {out_dir / 'validation.md'} and {out_dir / 'validation.json'}")
+    print(f"wrote {out_dir / REPORT_FILES['md']} and {out_dir / REPORT_FILES['json']}")
     return EXIT_OK
 
 

@@ -74,7 +74,8 @@ RUN_FILES = {"state": "run.json", "config": "config.yaml", "log": "acefit.log",
              "report_md": "report.md", "report_json": "report.json",
              "test_errors": "test_errors.json", "previous": "previous-run"}
 # what --force sets aside of the run it replaces (acefit.log and cache/ stay: the log goes
-# on, and the new run reads what it can from the cache)
+# on, and the new run reads what it can from the cache), with acefit validate's report of
+# its potential (validate.REPORT_FILES)
 _FORCE_REPLACES = ("state", "config", "functions", "paths", "errors", "potentials",
                    "report_md", "report_json", "test_errors")
 _TRASH = ".acefit-trash-"   # + a unique suffix: a folder being deleted (_to_trash)
@@ -1438,8 +1439,10 @@ def _set_aside(run_dir: Path, old: dict) -> Path | None:
     Renames in one folder only: no copy or deletion, whatever the size, so that the
     caller can hold a Ctrl-C until they and the new ``run.json`` are done. Returns the
     ``previous-run`` folder that holds the last finished run, or None."""
+    from acefit.validate import REPORT_FILES
+
     names = [RUN_FILES[k] for k in _FORCE_REPLACES] + ["paths.h5.steps"] \
-        + sorted(p.name for p in run_dir.glob("potential.*"))
+        + sorted(p.name for p in run_dir.glob("potential.*")) + list(REPORT_FILES.values())
     present = [run_dir / n for n in names if (run_dir / n).exists()]
     previous = run_dir / RUN_FILES["previous"]
     if old.get("status") == "finished":

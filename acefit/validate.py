@@ -42,7 +42,11 @@ from acefit.query import committee_deviation
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
-           "CUBIC_STRUCTURES", "DIMER_DISTANCES", "COMPRESSION_SCALES", "NEAREST_NEIGHBOUR"]
+           "CUBIC_STRUCTURES", "REPORT_FILES", "DIMER_DISTANCES", "COMPRESSION_SCALES", "NEAREST_NEIGHBOUR"]
+
+REPORT_FILES = {"md": "validation.md", "json": "validation.json"}
+"""What ``acefit validate`` writes beside the potential it checks (in a run directory,
+where ``acefit fit --force`` sets them aside with the potential they describe)."""
 
 CUBIC_STRUCTURES = ("fcc", "bcc", "diamond", "sc")
 #: property keys (units in the name); reference values use the same keys

@@ -1496,6 +1496,33 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
         in (run / "acefit.log").read_text()
 
 
+def test_force_sets_aside_the_validation_report_of_the_replaced_potential(tmp_path, small_data,
+                                                                           monkeypatch):
+    """Found by a walk-through: `acefit validate RUN` writes validation.md/.json beside
+    potential.h5; `fit --force` left them beside the new potential, which they do not
+    describe."""
+    import acefit.pipeline as pipeline
+    from acefit.cli import EXIT_INTERRUPTED
+
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    for name in ("validation.md", "validation.json"):
+        (run / name).write_text("the replaced potential's\n")
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:    # the replaced run waits in previous-run/
+        patch.setattr(pipeline, "assemble_system", interrupt)
+        assert fit(config, run, "--force") == EXIT_INTERRUPTED
+    for name in ("validation.md", "validation.json"):
+        assert not (run / name).exists()
+        assert (run / "previous-run" / name).read_text() == "the replaced potential's\n"
+    assert fit(config, run) == EXIT_OK
+    assert not (run / "validation.md").exists() and not (run / "previous-run").exists()
+
+
 def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, small_data,
                                                                    capsys, monkeypatch):
     """Walk-through 3, finding 1: --force deleted the finished run before the new run's
