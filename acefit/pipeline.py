@@ -659,8 +659,7 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
             log.info("solver %s: stored path was made with other settings; recomputing", label)
         interrupted = done if done is not None and not done.complete else None
         if interrupted is not None:
-            log.info("solver %s: resuming an interrupted path (%d finished steps); "
-                     "recomputing it", label, len(interrupted))
+            log.info("solver %s: %s", label, _resume_note(len(interrupted)))
         total = spec.get("max_active") or len(basis)
         t = time.perf_counter()
         with bar(total, f"{label:>8s}", unit="fn", enabled=progress) as pbar, \
@@ -785,11 +784,20 @@ def _labels(cfg: dict) -> list:
     return [spec["label"] for spec in cfg["solvers"]]
 
 
+def _resume_note(finished: int) -> str:
+    """What resuming a path that an interrupted run left with ``finished`` steps does."""
+    if not finished:
+        return "the interrupted run had finished no step of this path; computing it"
+    return (f"resuming an interrupted path ({finished} finished step{'s' * (finished != 1)}); "
+            "recomputing it")
+
+
 def _check_reproduced(label, old, new) -> None:
-    """Log whether a recomputed path reproduces the checkpoints of its interrupted run."""
+    """Log whether a recomputed path reproduces the checkpoints of its interrupted run
+    (nothing when that run had finished none)."""
     log = get_logger()
-    if old.params.get("acefit") != new.params.get("acefit"):
-        return  # other settings: nothing to compare
+    if old.params.get("acefit") != new.params.get("acefit") or not len(old) or not len(new):
+        return  # other settings, or no checkpoint to compare
     for i, (a, b) in enumerate(zip(old.steps, new.steps)):
         if not (np.array_equal(a.active, b.active)
                 and np.allclose(a.coef, b.coef, rtol=1e-9, atol=1e-12)):

@@ -712,6 +712,32 @@ def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_dat
     assert pick(report) == pick(ref_report)
 
 
+def test_a_resume_of_a_path_with_no_finished_step_says_so_plainly(tmp_path, small_data,
+                                                                    monkeypatch):
+    """Found by a walk-through: a SIGTERM as the first path began left it with no step,
+    and the resume said "resuming an interrupted path (0 finished steps)" and "reproduces
+    all 0 checkpoints of the interrupted run"."""
+    import acefit.pipeline as pipeline
+    from acefit.cli import EXIT_INTERRUPTED
+
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
+    run = tmp_path / "run"
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:    # stopped as the path's writer opens
+        patch.setattr(pipeline, "run_solver", interrupt)
+        assert fit(config, run) == EXIT_INTERRUPTED
+    assert fit(config, run) == EXIT_OK
+    log = (run / "acefit.log").read_text()
+    assert ("solver omp: the interrupted run had finished no step of this path; "
+            "computing it") in log
+    assert "0 finished steps" not in log and "reproduces all" not in log
+    assert pipeline._resume_note(1) == ("resuming an interrupted path (1 finished step); "
+                                        "recomputing it")
+
+
 def test_a_damaged_path_file_stops_the_resume_with_the_way_on(tmp_path, small_data, capsys,
                                                               monkeypatch):
     """Found by fuzzing: a truncated paths.h5 of an interrupted run stopped every resume,
