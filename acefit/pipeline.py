@@ -1802,7 +1802,8 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     """What the loaded data and the config cannot do together, found before the assembly
     (so that a corrected config reuses the run directory): an error for an element the
     basis lacks (naming the file and frame), an error for a basis element without a
-    ``data.e0`` value (and a note of those it has for no basis element), an error for a
+    ``data.e0`` value (and a note of those it has for no basis element) or for
+    ``data.e0: fit`` without a training energy, an error for a
     selection metric whose
     quantity the selecting set lacks (nothing would be exported) or, for the loss, whose
     validation rows all weigh 0 (it would select the empty model), an error for cutoffs
@@ -1828,6 +1829,12 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     except ValueError as exc:
         raise config_error(cfg, [("basis.elements", str(exc))]) from None
     unused = check_e0(cfg, basis.elements)  # before the assembly, which needs each one
+    if cfg["data"]["e0"] == "fit" and all(c.energy is None for c in data.train):
+        why = " (data.keys.energy is null)" if cfg["data"]["keys"]["energy"] is None else ""
+        raise config_error(cfg, [("data.e0", (
+            f"found 'fit', but no training configuration has an energy{why} to fit E0 to; "
+            "allowed: zero, or a mapping {element: eV} with a value for each element of "
+            f"the basis ({', '.join(basis.elements)})"))])
     if unused:
         get_logger().info("data.e0: the values of %s are not used (no such element in the "
                           "basis)", ", ".join(unused))

@@ -1703,6 +1703,24 @@ def test_an_e0_table_may_hold_elements_the_basis_lacks(tmp_path, small_data, cap
         in capsys.readouterr().err
 
 
+def test_e0_fit_without_a_training_energy_is_refused_before_the_assembly(tmp_path, small_data,
+                                                                         capsys):
+    """Found by a walk-through: data.keys.energy: null with data.e0: fit passed --plan
+    and failed in the assembly ("cannot estimate E0: no training configuration has an
+    energy"), naming no key and no fix."""
+    config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
+    run = tmp_path / "run"
+    for extra in ((), ("--plan",)):
+        assert fit(config, run, "--set", "data.keys.energy=null", *extra) == EXIT_CONFIG
+        assert ("data.e0: found 'fit', but no training configuration has an energy "
+                "(data.keys.energy is null) to fit E0 to; allowed: zero, or a mapping "
+                "{element: eV} with a value for each element of the basis (Cu, Au)") \
+            in capsys.readouterr().err
+    assert json.loads((run / "run.json").read_text())["status"] == "invalid"
+    assert fit(config, tmp_path / "plan", "--set", "data.keys.energy=null", "--set",
+               "data.e0=zero", "--plan") == EXIT_OK
+
+
 def test_fit_set_overrides_a_key(tmp_path, capsys):
     (tmp_path / "train.xyz").write_text("placeholder")
     config = tmp_path / "run.yaml"
