@@ -38,10 +38,14 @@ __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "appl
            "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
+NO_FILE = "<config>"
+"""The ``source`` of a config given as a mapping, not read from a file."""
+
+
 class ConfigError(ValueError):
     """A config that cannot be run; ``problems`` lists every (where, message) found."""
 
-    def __init__(self, problems: list[tuple[str, str]], source: str = "<config>",
+    def __init__(self, problems: list[tuple[str, str]], source: str = NO_FILE,
                  what: str = "config"):
         self.problems = problems
         self.source = source
@@ -67,7 +71,7 @@ def config_error(cfg: dict, problems: list[tuple[str, str]]) -> ConfigError:
 
 def _loaded_context(cfg: dict) -> "_Context":
     """A checking context for the loaded config ``cfg``: its file and key lines."""
-    source = cfg.get("config_file", "<config>")
+    source = cfg.get("config_file", NO_FILE)
     return _Context(Path("."), _KEY_LINES.get(source, {}), source)
 
 
@@ -76,6 +80,12 @@ def _loaded_context(cfg: dict) -> "_Context":
 # ---------------------------------------------------------------------------------------
 
 _REQUIRED = object()
+
+
+_CONFIG_FOLDER = "the config file's folder"
+"""What :class:`File` says relative paths are resolved against; a config without a file
+(``validate_config`` from Python) resolves them against its ``base_dir``, which its
+errors name instead (:meth:`_Context.error`)."""
 
 
 class _Context:
@@ -99,6 +109,8 @@ class _Context:
         return given[max(keys, key=len)] if keys else None
 
     def error(self, path: str, message: str) -> None:
+        if self.source == NO_FILE:
+            message = message.replace(_CONFIG_FOLDER, f"base_dir ({self.base_dir})")
         self.problems.append((self.where(path), message))
 
 
@@ -394,7 +406,7 @@ class File(_Type):
     doc_type = "path"
 
     def describe(self):
-        return "a path (relative to the config file's folder)" + (
+        return f"a path (relative to {_CONFIG_FOLDER})" + (
             " to an existing file" if self.must_exist else
             " of a folder (made if missing)" if self.folder else "")
 
@@ -418,8 +430,8 @@ class File(_Type):
             reason = path_problem(resolved)     # a folder, a FIFO, /dev/null: no data file
             if reason is not None:
                 ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
-                                "a path to an existing regular file, relative to the config "
-                                "file's folder" + index_suffix_note(resolved))
+                                f"a path to an existing regular file, relative to "
+                                f"{_CONFIG_FOLDER}" + index_suffix_note(resolved))
                 return None
         return str(resolved)
 
@@ -1392,7 +1404,7 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
             plain[path] = step
 
 
-def validate_config(raw, *, base_dir=".", source="<config>", lines=None) -> dict:
+def validate_config(raw, *, base_dir=".", source=NO_FILE, lines=None) -> dict:
     """Validate an already-parsed config mapping (see :func:`load_config`)."""
     ctx = _Context(Path(base_dir).resolve(), lines or {}, source)
     if not isinstance(raw, dict):

@@ -884,3 +884,25 @@ def test_close_match_is_the_one_did_you_mean():
     assert close_match("zzz", options) == ""
     for module in (acefit.validate, acefit.pipeline):
         assert "_close_match" not in Path(module.__file__).read_text(encoding="utf-8")
+
+
+def test_a_config_without_a_file_names_base_dir_for_its_relative_paths(tmp_path):
+    """Found by a walk-through: validate_config(mapping, base_dir=...) from Python said
+    "relative to the config file's folder", where there is no file."""
+    from acefit.config import validate_config
+
+    raw = {"data": {"train": "missing.xyz", "validation": {"file": 3}},
+           "solvers": [{"name": "omp"}]}
+    with pytest.raises(ConfigError) as info:
+        validate_config(raw, base_dir=tmp_path)
+    text = str(info.value)
+    assert (f"data.train: file 'missing.xyz' does not exist (resolved to "
+            f"{tmp_path.resolve() / 'missing.xyz'}); allowed: a path to an existing regular "
+            f"file, relative to base_dir ({tmp_path.resolve()})") in text
+    assert f"a path (relative to base_dir ({tmp_path.resolve()})) to an existing file" in text
+    assert "config file" not in text
+    # from a file, the file's folder
+    path = tmp_path / "run.yaml"
+    path.write_text("data: {train: missing.xyz}\nsolvers: [{name: omp}]\n")
+    with pytest.raises(ConfigError, match="relative to the config file's folder"):
+        load_config(path)
