@@ -6,7 +6,8 @@ Writes into the output folder:
   every (run, solver) that its fit selects (the run's ``selection.metric`` on
   validation, or training without a validation set) among those with at most t
   active functions, with its validation and test errors; the best value of each
-  error column within a budget is in bold, among the runs on one validation (or test)
+  error column within a budget (as printed: values printed equal are bold together) is in
+  bold, among the runs on one validation (or test)
   set only (``run.json``'s ``data_sets``), with a note when the runs' sets differ; and,
   for runs on the same test set, each run's selected checkpoints minus the first run's,
   paired on the test configurations (``test_errors.json``) with their bootstrap standard
@@ -392,6 +393,11 @@ def _fmt(v, digits):
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _printed(v, digits):
+    """``v`` as the table prints it, so that values printed equal tie for the bold."""
+    return None if v is None else float(_fmt(v, digits))
+
+
 def markdown_table(rows, many_runs: bool, sets: dict | None = None) -> str:
     """The comparison table; in bold the best of each error column in a budget, among the
     rows of the runs on one set (``sets``: run name -> {split: its :func:`set_groups`
@@ -409,10 +415,11 @@ def markdown_table(rows, many_runs: bool, sets: dict | None = None) -> str:
         group = [r for r in rows if r["budget"] == budget]
         best, count = {}, {}          # (column, set) -> the best value, and of how many
         for r in group:
-            for (s, _, _), k in zip(_COLUMNS, keys):
+            for (s, q, _), k in zip(_COLUMNS, keys):
                 at = (k, (sets or {}).get(r["run"], {}).get(s))
-                if r[k] is not None:
-                    best[at] = min(best.get(at, r[k]), r[k])
+                v = _printed(r[k], digits[q])
+                if v is not None:
+                    best[at] = min(best.get(at, v), v)
                     count[at] = count.get(at, 0) + 1
         for r in group:
             cells = ["any" if budget is None else f"≤ {budget}"]
@@ -421,7 +428,8 @@ def markdown_table(rows, many_runs: bool, sets: dict | None = None) -> str:
             for (s, q, st), k in zip(_COLUMNS, keys):
                 text = _fmt(r[k], digits[q])
                 at = (k, (sets or {}).get(r["run"], {}).get(s))
-                cells.append(f"**{text}**" if r[k] is not None and r[k] == best[at]
+                cells.append(f"**{text}**" if r[k] is not None
+                             and _printed(r[k], digits[q]) == best[at]
                              and count[at] > 1 else text)
             cells.append(r.get("repulsive_core") or "–")
             lines.append("| " + " | ".join(cells) + " |")

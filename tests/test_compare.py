@@ -463,3 +463,18 @@ def test_the_fits_short_range_checks_are_shown_per_run(two_runs, tmp_path):
     crystals = json.loads((tmp_path / "cmp" / "compare.json").read_text())["crystals"]
     assert [c["run"] for c in crystals] == ["run_a", "old", "bare"]
     assert crystals[0]["compression"] == top["compression"] and crystals[1]["compression"] is None
+
+
+def test_values_printed_equal_are_bold_together():
+    """Walk-through H, finding L2: of two E MAEs printed 0.67 and 0.67 (0.66505 and
+    0.66509 unrounded), only the smaller was bold; bold marks what the table shows."""
+    from acefit.compare import markdown_table
+
+    keys = ["val_E_mae", "test_E_mae", "test_E_rmse", "val_F_mae", "test_F_mae",
+            "test_F_rmse", "test_S_mae"]
+    rows = [{"budget": None, "run": run, "solver": "asp", "n_active": 10, "val_loss": 1.0,
+             **dict.fromkeys(keys), "val_E_mae": e}
+            for run, e in (("a", 0.6650501124928), ("b", 0.665093), ("c", 0.6771))]
+    cells = {line.split("|")[2].strip(): line.split("|")[6].strip()
+             for line in markdown_table(rows, many_runs=True).splitlines()[2:]}
+    assert cells == {"a": "**0.67**", "b": "**0.67**", "c": "0.68"}
