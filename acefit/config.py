@@ -387,12 +387,28 @@ class ElementPair(_Type):
     def describe(self):
         return "an element pair such as 'Cu-Au', or 'default'"
 
+    @staticmethod
+    def normalised(value) -> str | None:
+        """The pair or ``default`` that ``value`` likely stands for, written as the config
+        wants it, else None: case, dashes (en, em, minus), underscores and spaces between
+        the elements aside ('Cu-Au' for 'cu_au' or 'Cu – Au'; 'default' for 'Default')."""
+        if not isinstance(value, str):
+            return None
+        if value.strip().lower() == "default":
+            return "default"
+        parts = [p for p in re.split(r"[\s_\-\u2010-\u2015\u2212]+", value) if p]
+        parts = [p.capitalize() for p in parts]
+        return "-".join(parts) if len(parts) == 2 and all(map(Element.symbol, parts)) \
+            else None
+
     def check(self, value, path, ctx):
         if value == "default":
             return value
         parts = value.split("-") if isinstance(value, str) else ()
         if len(parts) != 2 or not all(map(Element.symbol, parts)):
-            return self.fail(value, path, ctx)
+            guess = self.normalised(value)
+            return self.fail(value, path, ctx, "" if guess is None else
+                             close_match(guess, [guess]))
         return value
 
 

@@ -91,6 +91,19 @@ output:
     assert "'Cux' (string); allowed" in text and "unknown key 'c';" in text
 
 
+@pytest.mark.parametrize("key, meant", [("Default", "default"), ("cu-au", "Cu-Au"),
+                                        ("Cu\u2013Au", "Cu-Au"), ("Cu_Au", "Cu-Au"),
+                                        ("Cu - Au", "Cu-Au"), ("au\u2212CU", "Au-Cu")])
+def test_a_misspelt_pair_key_gets_a_suggestion(tmp_path, key, meant):
+    """Walk-through H, finding L4: per-pair keys written in another case, or with an en
+    dash, an underscore or spaces, got no "(did you mean ...)"."""
+    rcut = f"basis:\n  rcut: {{default: 5.0, '{key}': 4.5}}\n"
+    text = problems(write(tmp_path, MINIMAL + rcut))[1]
+    assert f"basis.rcut.{key}: found '{key}' (string) (did you mean '{meant}'?)" in text
+    text = problems(write(tmp_path, MINIMAL + "basis:\n  r0: {'Xx-Au': 2.5, CuAu: 2.5}\n"))[1]
+    assert "found 'Xx-Au' (string); allowed" in text and "found 'CuAu' (string); allowed" in text
+
+
 def test_unknown_key_is_an_error_with_line_and_suggestion(tmp_path):
     path = write(tmp_path, MINIMAL + "basis:\n  totaldegre: 10\n")
     found, text = problems(path)
