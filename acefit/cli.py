@@ -568,7 +568,7 @@ def _init(args) -> int:
 
 
 def _fit(args, progress) -> int:
-    from acefit.config import ConfigError, dump_config, load_config
+    from acefit.config import ConfigError, dump_config, group_keys_to_check, load_config
 
     try:
         cfg = load_config(args.config, args.overrides)
@@ -578,7 +578,10 @@ def _fit(args, progress) -> int:
         cfg["output"]["directory"] = str(args.output)
     if args.check:
         print(dump_config(cfg), end="")
-        print(f"# {args.config}: valid", file=sys.stderr)
+        groups = group_keys_to_check(cfg)
+        unchecked = (f" (the config_type names in {' and '.join(groups)} are checked against "
+                     "the data by --plan and fit)") if groups else ""
+        print(f"# {args.config}: valid{unchecked}", file=sys.stderr)
         return EXIT_OK
     if args.plan:
         from acefit.plan import plan, plan_text

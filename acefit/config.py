@@ -1291,6 +1291,20 @@ _GROUP_MAPS = (("data", "weights", "config_type"), ("data", "stress_reading", "c
 """Where the config's config_type keys are (:class:`GroupName`)."""
 
 
+def group_keys_to_check(cfg: dict) -> list[str]:
+    """The keys of ``cfg`` (:func:`load_config`) that name config_types, as ``data.weights.
+    config_type``: only the data say whether their names are groups (``acefit fit --plan``
+    and ``acefit fit`` check them), so ``fit --check`` says it has not."""
+    found = []
+    for path in _GROUP_MAPS:
+        value = cfg
+        for key in path:
+            value = value.get(key) or {}
+        if value:
+            found.append(".".join(path))
+    return found
+
+
 def dump_config(cfg: dict) -> str:
     """A completed config (:func:`load_config`) as YAML that :func:`load_config` reads back
     to the same settings: without the provenance key ``config_file``, and with group

@@ -541,6 +541,25 @@ def test_missing_config_file_and_check_mode(tmp_path, small_data, capsys):
     assert "max_active: 20" in capsys.readouterr().out
 
 
+def test_check_says_config_type_names_are_left_to_the_data(tmp_path, capsys):
+    """Walk-through H, finding L5: `--check` said "valid" of a config_type weight that
+    matches no group; only --plan and fit read the data that name the groups."""
+    (tmp_path / "train.xyz").write_text("placeholder")
+    config = tmp_path / "run.yaml"
+    config.write_text("data:\n  train: train.xyz\nsolvers:\n  - {name: asp}\n")
+    assert main(["fit", str(config), "--check"]) == EXIT_OK
+    assert capsys.readouterr().err == f"# {config}: valid\n"
+    assert main(["fit", str(config), "--check", "--set",
+                 "data.weights.config_type={surfce: {E: 3}}"]) == EXIT_OK
+    assert capsys.readouterr().err == (
+        f"# {config}: valid (the config_type names in data.weights.config_type are checked "
+        "against the data by --plan and fit)\n")
+    assert main(["fit", str(config), "--check", "--set", "data.weights.config_type={a: {}}",
+                 "--set", "data.stress_reading.config_type={b: negated}"]) == EXIT_OK
+    assert "in data.weights.config_type and data.stress_reading.config_type are checked" \
+        in capsys.readouterr().err
+
+
 def _wait_for(path: Path, text: str, proc, timeout=120.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
