@@ -178,10 +178,17 @@ def assemble(basis, train, *, val=None, test=None, weights=None, e0=None, repuls
                     and rows_bytes <= float(train_rows_gib) * 2 ** 30
                     and _room_for(cache_dir, rows_bytes))
             t = time.perf_counter()
-            problem, counts = reduce_configurations(
-                basis, train, table, e0_values, n_workers=n_workers, scheduler=scheduler,
-                client=client, block_rows=block_rows, return_counts=True, progress=progress,
-                rows_to=(str(cache_dir), key) if keep else None)
+            try:
+                problem, counts = reduce_configurations(
+                    basis, train, table, e0_values, n_workers=n_workers, scheduler=scheduler,
+                    client=client, block_rows=block_rows, return_counts=True,
+                    progress=progress, rows_to=(str(cache_dir), key) if keep else None)
+            except BaseException:
+                # The workers, stopped, left their row files half-written (up to a GiB
+                # each): void, and under the key's lock no other writer's
+                if keep:
+                    cache.remove_temporaries(cache_dir, key)
+                raise
             timings["reduce"] = time.perf_counter() - t
             _save_problem(cache_dir, key, problem, counts)
 

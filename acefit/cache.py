@@ -6,7 +6,8 @@ complete as the very last write, then moved into place with ``os.replace``; a
 reader accepts only a file whose completion marker and key match. An
 interrupted writer therefore leaves at most a stray temporary file, never an
 entry that loads; the next run that uses the folder deletes it
-(:func:`remove_stale_temporaries`).
+(:func:`remove_stale_temporaries`), an interrupted assembly those of its own stopped
+workers at once (:func:`remove_temporaries`).
 
 Reading an entry marks it used (its modification time is set to now), so that
 :func:`prune` can bound the folder's size by deleting the least recently used
@@ -265,18 +266,37 @@ def remove_stale_temporaries(cache_dir) -> tuple[list[Path], int]:
                     held = flock(stack.enter_context(open(lock, "a+")), wait=False)
             if held is False:
                 continue        # a run is assembling this key: its temporaries are live
-            now = time.time()   # listed again under the lock: no writer started meanwhile
-            for path in folder.glob(f".*-{key}*.tmp"):
-                try:
-                    st = path.stat()
-                    if not _TEMPORARY.fullmatch(path.name) \
-                            or not (held or now - st.st_mtime > STALE_TEMPORARY_S):
-                        continue
-                    path.unlink()
-                except OSError:
-                    continue    # gone meanwhile
-                removed.append(path)
-                freed += st.st_size
+            # listed again under the lock: no writer started meanwhile
+            gone, size = _remove_temporaries(folder, key, None if held else STALE_TEMPORARY_S)
+            removed += gone
+            freed += size
+    return removed, freed
+
+
+def remove_temporaries(cache_dir, key: str) -> tuple[list[Path], int]:
+    """Delete every temporary file of ``key`` (a full key, as :func:`cache_path`'s) in
+    ``cache_dir``: those of the writers of an interrupted assembly, once they are
+    stopped. Only for the holder of the key's lock (:func:`entry_lock`), under which no
+    other writer of the key is alive. Returns the files removed and their bytes."""
+    folder = Path(cache_dir)
+    return _remove_temporaries(folder, key[:32], None) if folder.is_dir() else ([], 0)
+
+
+def _remove_temporaries(folder: Path, key: str, older_than: float | None):
+    """The temporaries of ``key`` in ``folder`` deleted (those untouched for ``older_than``
+    seconds only, unless None), as ``(paths, bytes)``."""
+    removed, freed, now = [], 0, time.time()
+    for path in folder.glob(f".*-{key}*.tmp"):
+        try:
+            st = path.stat()
+            if not _TEMPORARY.fullmatch(path.name) \
+                    or older_than is not None and now - st.st_mtime <= older_than:
+                continue
+            path.unlink()
+        except OSError:
+            continue    # gone meanwhile
+        removed.append(path)
+        freed += st.st_size
     return removed, freed
 
 

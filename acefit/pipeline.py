@@ -2238,13 +2238,15 @@ CACHE_IN_USE_S = 1800.0
 
 
 def _remove_stale_temporaries(cache_dir: Path) -> None:
-    """Delete what killed runs left half-written in the cache, whatever the folder's size
+    """Delete what killed runs (or interrupted ones that could not clean up) left
+    half-written in the cache, whatever the folder's size
     (:func:`acefit.cache.remove_stale_temporaries`): hidden files no entry ever reads."""
     from acefit import cache
 
     removed, freed = cache.remove_stale_temporaries(cache_dir)
     if removed:
-        get_logger().info("deleted %d temporary file(s) of killed runs in %s (%.1f MiB)",
+        get_logger().info("deleted %d temporary file(s) of interrupted or killed runs in %s "
+                          "(%.1f MiB)",
                           len(removed), cache_dir, freed / 2 ** 20)
 
 

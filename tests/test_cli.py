@@ -680,6 +680,23 @@ def test_sigterm_stops_a_fit_as_ctrl_c_does(tmp_path):
                 and "zombie" not in Path(f"/proc/{w}/status").read_text()]
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_parallel_assembly_removes_its_row_files(tmp_path, signum):
+    """Walk-through H, finding L1: after a Ctrl-C or SIGTERM in a 2-worker assembly the
+    workers' half-written training-row files (66-188 MB) stayed in the cache until the
+    next run. The parent, alive, removes them once it has stopped the workers."""
+    proc, err, _ = _parallel_fit(tmp_path)
+    assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
+    cache_dir = tmp_path / "run" / "cache"
+    end = time.monotonic() + 60
+    while not list(cache_dir.glob(".trainrows-*.tmp")) and time.monotonic() < end:
+        time.sleep(0.02)
+    assert list(cache_dir.glob(".trainrows-*.tmp")), err.read_text()
+    os.kill(proc.pid, signum)                   # the parent alone: the workers ignore it
+    assert _stop(proc) in (130, 143), err.read_text()
+    assert not list(cache_dir.glob(".*.tmp")), err.read_text()
+
+
 def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_data):
     from acefit.checkpoints import list_runs, read_path
 
@@ -1537,7 +1554,7 @@ def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, c
         stray.write_bytes(b"partial")
     assert fit(config, run, "--force") == EXIT_OK
     assert not any(stray.exists() for stray in strays)
-    assert f"deleted 1 temporary file(s) of killed runs in {run / 'cache'}" \
+    assert f"deleted 1 temporary file(s) of interrupted or killed runs in {run / 'cache'}" \
         in (run / "acefit.log").read_text()
 
 
