@@ -19,6 +19,7 @@ again), 143 when a fit was ended by SIGTERM (a batch system's time limit, ``kill
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -409,6 +410,29 @@ def _add_verbosity(p):
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
 
+@contextlib.contextmanager
+def _unfitted_elements_logged():
+    """A potential's :class:`acefit.potential.UnfittedElementWarning` (atoms of an element
+    its fit had no data of) as a line of the log, ``warning: ...``, not Python's
+    ``file:line: UnfittedElementWarning`` with a source line under it."""
+    import warnings
+
+    from acefit.potential import UnfittedElementWarning
+    from acefit.progress import get_logger
+
+    with warnings.catch_warnings():     # restores showwarning
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, UnfittedElementWarning):
+                get_logger().warning("warning: %s", message)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
 def main(argv=None) -> int:
     """Entry point of the ``acefit`` command; returns the exit status."""
     parser = _parser()
@@ -430,11 +454,12 @@ def main(argv=None) -> int:
             return _compare(args)
         if args.command == "export":
             return _export(args)
-        if args.command == "evaluate":
-            return _evaluate(args)
-        if args.command == "query":
-            return _query(args, progress)
-        return _validate(args, progress)
+        with _unfitted_elements_logged():
+            if args.command == "evaluate":
+                return _evaluate(args)
+            if args.command == "query":
+                return _query(args, progress)
+            return _validate(args, progress)
     except KeyboardInterrupt as exc:
         from acefit.progress import Terminated
 
@@ -656,9 +681,11 @@ def _export(args) -> int:
                   f"; test {q}: RMS error / SD {v['z_rms']:.2f}, {100 * v['within_2sd']:.0f} % "
                   "within 2 SD" for q, v in c.get("test", {}).items()))
     bad = pairs_without_core(out["dimers"])
+    blind = [pair for pair, v in out["dimers"].items() if v.get("no_training_data")]
     print("  dimers (0.5-3 Å): " + (f"NO repulsive core for {', '.join(bad)} (acefit validate "
                                      "shows the curves)" if bad else
-                                     "every pair has a repulsive core"))
+                                     "every pair has a repulsive core")
+          + (f"; no training data of {', '.join(blind)}" if blind else ""))
     for fmt, path in out["files"].items():
         print(f"wrote {path}")
         if fmt == "yace":

@@ -46,6 +46,7 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -836,6 +837,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
     if size:
         warn_unscaled_committee(system)
     records, top = [], None
+    unfitted = unfitted_elements(basis, train) if train is not None else None
     dimers = {}  # (label, step): budgets that select one step share its dimer curves
     committees = {}  # and its committee
     for sel in selected:
@@ -848,7 +850,8 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
         if committee:
             meta["committee"] = committee
         potential = Potential(basis, step.coef, e0=system.e0, metadata=meta, committee=members,
-                              committee_scale=committee and committee["scale"])
+                              committee_scale=committee and committee["scale"],
+                              unfitted_elements=unfitted)
         targets = [pot_dir / _potential_name(sel)]
         if sel is overall:
             targets.append(run_dir / "potential")
@@ -1034,15 +1037,23 @@ def dimer_verdicts(potential) -> dict:
     has ``inner_minimum_A`` and ``inner_minimum_eV``, the innermost point of its curve
     from which the energy rises inwards (the shortest distance checked when it still
     falls there), and, under a core repulsion, ``repulsion_eV``, what the repulsion gives
-    there (the fitted part gives the rest)."""
+    there (the fitted part gives the rest). A pair of an element without training data
+    (:attr:`acefit.Potential.unfitted_elements`: nothing of it is fitted) has
+    ``no_training_data`` True."""
     from acefit.calculator import ACECalculator
     from acefit.elements import atomic_number
+    from acefit.potential import UnfittedElementWarning
     from acefit.validate import dimer_checks
 
     out = {}
-    for check in dimer_checks(ACECalculator(potential), potential.elements):
+    with warnings.catch_warnings():     # the fit has said so
+        warnings.simplefilter("ignore", UnfittedElementWarning)
+        checks = dimer_checks(ACECalculator(potential), potential.elements)
+    for check in checks:
         entry = {k: check[k] for k in ("repulsive_core", "lowest_eV", "lowest_at_A",
                                        "shortest_eV")}
+        if set(check["pair"].split("-")) & set(potential.unfitted_elements):
+            entry["no_training_data"] = True
         if not check["repulsive_core"]:
             r = check["distances_A"]
             k = 0 if check["rises_inwards_from_A"] is None else \
@@ -1159,10 +1170,17 @@ def compression_verdicts(potential, train_pairs=None, train=None) -> dict:
     a lattice-constant search and five energies of a small cell per element (0.06 s
     for a 5317-function Mo potential), so the fit checks its headline potential only."""
     from acefit.calculator import ACECalculator
+    from acefit.potential import UnfittedElementWarning
+
+    with warnings.catch_warnings():     # the fit has said so
+        warnings.simplefilter("ignore", UnfittedElementWarning)
+        return _compression_verdicts(ACECalculator(potential), potential, train_pairs, train)
+
+
+def _compression_verdicts(calc, potential, train_pairs, train) -> dict:
     from acefit.validate import (COORDINATION, ValidationSettings, _crystals,
                                  _lattice_constant, compression_check)
 
-    calc = ACECalculator(potential)
     cubic = _crystals(list(potential.elements), ValidationSettings())
     out = {}
     for el in potential.elements:
@@ -1641,6 +1659,7 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             _delete_trash(run_dir)
         write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
+            "unfitted_elements": unfitted_elements(basis, data.train),    # for acefit export
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
             "functions": [function_record(f) for f in basis.functions]})
 
@@ -1690,7 +1709,8 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         outside = best_outside(exported, paths, errs, cfg, has_val)
         if outside is not None:     # what `acefit export` of it would say of its dimers
             outside["dimers"] = dimer_verdicts(Potential(
-                basis, paths[outside["label"]].steps[outside["step"]].coef, e0=system.e0))
+                basis, paths[outside["label"]].steps[outside["step"]].coef, e0=system.e0,
+                unfitted_elements=unfitted_elements(basis, data.train)))
         timings["export"] = time.perf_counter() - t
         resolution, per_config = resolution_on_test_set(system, paths, exported)
         for sel, entry in zip(exported, resolution):
@@ -2224,6 +2244,21 @@ def basis_elements(basis) -> list[str]:
     from ase.data import chemical_symbols
 
     return [z if isinstance(z, str) else chemical_symbols[int(z)] for z in basis.elements]
+
+
+def unfitted_elements(basis, train) -> list[str]:
+    """The elements of ``basis`` that no configuration of ``train`` holds: their functions
+    are not fitted (the fit warns; each exported potential records them,
+    :attr:`acefit.Potential.unfitted_elements`)."""
+    held = {int(z) for c in train for z in np.unique(c.atoms.numbers)}
+    names = basis_elements(basis)
+    return [name for name, z in zip(names, _basis_numbers(basis)) if z not in held]
+
+
+def _basis_numbers(basis) -> list[int]:
+    from acefit.elements import atomic_number
+
+    return [atomic_number(e) for e in basis.elements]
 
 
 def function_record(f) -> list:

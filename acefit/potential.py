@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
 from pathlib import Path
@@ -23,7 +24,8 @@ from ase.data import atomic_numbers, chemical_symbols
 from acefit.atomic import atomic_path
 from acefit.metrics import QUANTITIES
 
-__all__ = ["Potential", "PotentialFileError", "FORMAT_NAME", "FORMAT_VERSION"]
+__all__ = ["Potential", "PotentialFileError", "UnfittedElementWarning", "FORMAT_NAME",
+           "FORMAT_VERSION"]
 
 FORMAT_NAME = "acefit-potential"
 FORMAT_VERSION = 2  # 2: the header may hold a core repulsion; files without one stay version 1
@@ -31,6 +33,20 @@ FORMAT_VERSION = 2  # 2: the header may hold a core repulsion; files without one
 
 class PotentialFileError(ValueError):
     """A potential file that cannot be read (truncated, wrong kind, newer version)."""
+
+
+class UnfittedElementWarning(UserWarning):
+    """A potential evaluated on atoms of an element its fit had no training data of
+    (:attr:`Potential.unfitted_elements`): its functions of that element are zero."""
+
+
+def _check_unfitted(unfitted, elements) -> list:
+    """``unfitted`` as a list of symbols of ``elements``, in their order."""
+    unfitted = list(unfitted or ())
+    if any(not isinstance(e, str) for e in unfitted) or not set(unfitted) <= set(elements):
+        raise ValueError(f"unfitted_elements: found {unfitted}; allowed: symbols of the "
+                         f"basis' elements {list(elements)}")
+    return [e for e in elements if e in unfitted]
 
 
 def _symbol(key):
@@ -160,15 +176,20 @@ class Potential:
         ``{"E": s_E, "F": s_F, "S": s_S}``: each member's difference to the model is
         scaled by s_q in its predictions of energies, forces and stresses (calibrated
         spreads, ``docs/fitting.md``); a quantity not given has 1.
+    unfitted_elements : sequence of str, optional
+        Elements of the basis that the fit had no training data of: their functions are
+        zero, so atoms of them get E0 and the core repulsion only. Evaluating atoms of
+        one warns (:class:`UnfittedElementWarning`, once per element and potential).
 
     Attributes
     ----------
     basis, coefficients, e0, metadata, repulsion, committee (None without one),
-    committee_scale
+    committee_scale, unfitted_elements
     """
 
     def __init__(self, basis, coefficients, e0=None, metadata=None, *, prune=True,
-                 repulsion=None, committee=None, committee_scale=None):
+                 repulsion=None, committee=None, committee_scale=None,
+                 unfitted_elements=None):
         from acefit.repulsion import repulsion_from_dict
         coef = np.asarray(coefficients, dtype=float)
         if coef.ndim != 1 or len(coef) != len(basis):
@@ -207,6 +228,8 @@ class Potential:
                 self.e0[symbol] = float(value)
         self.metadata = metadata
         self.repulsion = repulsion
+        self.unfitted_elements = _check_unfitted(unfitted_elements, basis.elements)
+        self._warned = set()
 
     @classmethod
     def from_step(cls, basis, step, e0=None, *, solver=None, step_index=None,
@@ -295,7 +318,22 @@ class Potential:
             core = self.repulsion.energy_forces_stress(atoms)
             energy += core[0]
             energies, forces, stress = energies + core[1], forces + core[2], stress + core[3]
+        self._warn_unfitted(atoms)
         return energy, energies, forces, stress
+
+    def _warn_unfitted(self, atoms) -> None:
+        """Warn, once per element, of atoms of an element the fit had no data of."""
+        if not self.unfitted_elements:
+            return
+        present = set(atoms.get_chemical_symbols())
+        for element in self.unfitted_elements:
+            if element in present and element not in self._warned:
+                self._warned.add(element)
+                warnings.warn(
+                    f"atoms of {element}: the potential's fit had no training data of "
+                    f"{element}, so nothing of {element} is fitted: these atoms get their E0 "
+                    "and the core repulsion only (no forces but the repulsion's)",
+                    UnfittedElementWarning, stacklevel=3)
 
     def committee_spread(self, atoms, *, forces: bool = False, site_sum=None):
         """Each member's prediction less the model's: energy (K,) and, with ``forces``,
@@ -360,6 +398,8 @@ class Potential:
             header["repulsion"] = self.repulsion.to_dict()
         if self.committee is not None:
             header["committee_scale"] = self.committee_scale
+        if self.unfitted_elements:      # absent otherwise: files as before
+            header["unfitted_elements"] = self.unfitted_elements
         return header
 
     def _format_version(self):
@@ -463,7 +503,8 @@ class Potential:
         try:
             potential = cls(basis, coef, e0=header["e0"], metadata=header["metadata"],
                             prune=False, repulsion=repulsion, committee=committee,
-                            committee_scale=header.get("committee_scale"))
+                            committee_scale=header.get("committee_scale"),
+                            unfitted_elements=header.get("unfitted_elements"))
         except (TypeError, ValueError) as exc:
             raise PotentialFileError(f"{str(path)!r}: invalid header: {exc}") from exc
         return potential

@@ -431,6 +431,7 @@ def to_markdown(report: dict) -> str:
                   + (f"**no repulsive core for {', '.join(bad)}**" if bad else
                      "every pair has a repulsive core") + ", "
                   + ", ".join(f"{pair} {v['shortest_eV']:.4g} eV at 0.5 Å"
+                              + (" (no training data)" if v.get("no_training_data") else "")
                               for pair, v in dimers.items()) + "."
                   + _alternatives(sel, headline), ""]
     if headline and headline.get("compression"):

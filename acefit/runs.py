@@ -481,12 +481,20 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         meta["committee"] = record
     potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
                           repulsion=repulsion_setting(run.cfg), committee=members,
-                          committee_scale=record and record["scale"])
+                          committee_scale=record and record["scale"],
+                          unfitted_elements=run_unfitted_elements(run))
     info = {"run": str(run.directory), **sel, "solver": path.solver,
             "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths),
             "committee": record}
     return potential, info
+
+
+def run_unfitted_elements(run: RunFiles) -> list:
+    """The basis elements the run's training data did not hold, as its fit wrote them in
+    ``basis_functions.json`` (none for runs before it did)."""
+    record = read_json(run.directory / "basis_functions.json")
+    return list(record.get("unfitted_elements") or [])
 
 
 def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=None,

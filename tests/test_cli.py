@@ -1420,6 +1420,53 @@ def test_a_held_out_element_without_training_data_gets_held_out_advice(tmp_path,
             "with them and add them to basis.elements") in err
 
 
+def test_a_potential_records_the_elements_it_had_no_data_of(tmp_path, capsys):
+    """Walk-through H, finding M2: with Pd in basis.elements but in no configuration,
+    the fit warned once, but its potential "predicted" Pd silently (E0, forces 0), and
+    report.md called the Pd pairs' dimers cored (the core repulsion alone acts). The
+    potentials record the element; the calculator, evaluate and report say so."""
+    import re
+
+    import ase.io
+
+    from acefit.calculator import ACECalculator
+    from acefit.potential import Potential, UnfittedElementWarning
+
+    rng = np.random.default_rng(0)
+    mixed = [rng.choice(["Cu", "Ni", "Au"], 8) for _ in range(8)]
+    ase.io.write(tmp_path / "train.xyz", emt_frames(mixed))
+    ase.io.write(tmp_path / "test.xyz", emt_frames(mixed[:2], seed=50))
+    config = tiny_config(tmp_path, tmp_path, degrees="[4, 2]", extra=(
+        "repulsion: {kind: zbl, inner: 0.9, outer: 1.8}\nexport: {formats: [acefit]}\n"))
+    config.write_text(config.read_text().replace("[Cu, Au]", "[Cu, Ni, Au, Pd]"))
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_OK
+    capsys.readouterr()
+    potential = Potential.load(run / "potential.h5")
+    assert potential.unfitted_elements == ["Pd"]
+    dimers = next(line for line in (run / "report.md").read_text().splitlines()
+                  if line.startswith("Dimers of the headline potential"))
+    for pair in ("Cu-Pd", "Ni-Pd", "Au-Pd", "Pd-Pd"):
+        name = pair if pair in dimers else "-".join(reversed(pair.split("-")))
+        assert re.search(rf"{name} [^,]* eV at 0.5 Å \(no training data\)", dimers), dimers
+    assert dimers.count("(no training data)") == 4
+    pd = emt_frames([["Pd", "Cu"] * 4], seed=7)[0]
+    pd.calc = ACECalculator(potential)
+    with pytest.warns(UnfittedElementWarning, match="atoms of Pd"):
+        pd.get_potential_energy()
+    # acefit export of a checkpoint, and acefit evaluate of data with Pd
+    assert main(["export", str(run), "--budget", "10", "-o", str(tmp_path / "exp")]) \
+        == EXIT_OK
+    assert Potential.load(tmp_path / "exp.h5").unfitted_elements == ["Pd"]
+    ase.io.write(tmp_path / "pd.xyz", emt_frames([["Pd", "Cu"] * 4], seed=7))
+    capsys.readouterr()
+    assert main(["evaluate", str(run / "potential.h5"), "--data",
+                 str(tmp_path / "pd.xyz")]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "warning: atoms of Pd: the potential's fit had no training data of Pd" in err
+    assert "UnfittedElementWarning" not in err
+
+
 def test_an_element_with_fewer_rows_than_its_functions_is_named(tmp_path, capsys):
     """A function centred on Au is zero on every row of a configuration without Au: one
     16-atom CuAu frame among pure Cu ones gives 55 rows for the Au-centred functions, which

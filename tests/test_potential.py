@@ -67,6 +67,47 @@ def test_save_load_round_trip(tmp_path, basis, coef, atoms):
     assert header["n_functions"] == len(pot)
 
 
+def test_unfitted_elements_are_kept_in_the_file_and_warned_of(tmp_path, basis, coef, atoms):
+    """Walk-through H, finding M2: a basis element the fit had no data of (its functions
+    zero) gave a potential that "predicted" it silently: E0 only, forces 0."""
+    import warnings
+
+    from acefit import ACECalculator
+    from acefit.potential import UnfittedElementWarning
+
+    pot = Potential(basis, coef, e0={"Cu": -0.5, "Au": -1.25}, unfitted_elements=["Au"])
+    back = Potential.load(pot.save(tmp_path / "model.h5"))
+    assert back.unfitted_elements == ["Au"]
+    with h5py.File(tmp_path / "model.h5") as f:
+        assert json.loads(f["header"][()])["unfitted_elements"] == ["Au"]
+    calc = ACECalculator(back)
+    atoms.calc = calc
+    with pytest.warns(UnfittedElementWarning, match="atoms of Au: the potential's fit had "
+                                                    "no training data of Au"):
+        atoms.get_potential_energy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        atoms.rattle(0.01, seed=1)
+        atoms.get_forces()                          # once per element
+        cu = bulk("Cu", "fcc", a=3.65, cubic=True)
+        cu.calc = ACECalculator(back)
+        cu.get_potential_energy()                   # no atom of Au: no warning
+        # a potential without them writes no key: files as before, and read as before
+        plain = Potential(basis, coef).save(tmp_path / "plain.h5")
+        with h5py.File(plain) as f:
+            assert "unfitted_elements" not in json.loads(f["header"][()])
+        assert Potential.load(plain).unfitted_elements == []
+        atoms.calc = ACECalculator(plain)
+        atoms.get_potential_energy()
+    with pytest.raises(ValueError, match=r"unfitted_elements: found \['Pd'\]; allowed: "
+                                         r"symbols of the basis' elements \['Cu', 'Au'\]"):
+        Potential(basis, coef, unfitted_elements=["Pd"])
+    with h5py.File(tmp_path / "model.h5", "r+") as f:
+        _rewrite_header(f, lambda h: h.update(unfitted_elements="Au"))
+    with pytest.raises(PotentialFileError, match="model.h5'?: invalid header: unfitted"):
+        Potential.load(tmp_path / "model.h5")
+
+
 def test_load_errors_name_the_file(tmp_path, basis, coef):
     pot = Potential(basis, coef)
     good = pot.save(tmp_path / "good.h5")
