@@ -45,10 +45,16 @@ RETAINED_BYTES = 120 * 2**20
 #: assembly workers: 24 MiB more at the errors stage than with one).
 SKLEARN_BYTES = 89 * 2**20
 DASK_BYTES = 24 * 2**20
-#: A local assembly worker besides its arrays: interpreter, libraries, kernels, its part
-#: of the configurations (peak RSS less R: 216 MiB on the quickstart, 218 MiB on a
-#: 1698-function fit, two workers).
-WORKER_BYTES = 216 * 2**20
+#: A local assembly worker: interpreter, libraries, kernels and its part of the
+#: configurations (WORKER_BYTES), its factor R and a fifth more (WORKER_SQUARES (n+1)^2
+#: floats), and its block of rows, at least 512 as evaluated, selected and weighted
+#: (WORKER_ROWS x n floats). Fitted to the workers' peak RSS of 2-worker fits: 219-221 MiB
+#: at n = 676 (quickstart), 242-244 at 1260, 344-351 at 3231 (4 workers: 337-342) and
+#: 787-792 at 7377 (a ternary Cu-Au-Ni fit); the model gives 0.96-1.00x of them, where
+#: 216 MiB and R alone gave 0.80-0.94x at n >= 1260.
+WORKER_BYTES = 209 * 2**20
+WORKER_SQUARES = 1.21
+WORKER_ROWS = 1300
 #: The errors stage's records of one checkpoint (nested dicts of every set and group).
 CHECKPOINT_RECORD_BYTES = 20 * 2**10
 #: Arrays of one batch's predictions alive at once in the errors stage (residuals, their
@@ -210,7 +216,11 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
         summed), ``stages``: a list of ``{"stage", "bytes", "scales"}``, each stage's
         peak with the overhead and the arrays held through it; ``peak``: their maximum,
         and ``peak_stage``; ``worker``: each local worker's peak, ``{"bytes", "scales"}``
-        (None without them).
+        (None without them); ``machine``: the fit's process and its local workers
+        together, ``{"bytes", "stage"}``: the largest stage with ``workers`` times a
+        worker's peak added where the workers are alive (the assembly, and the errors
+        stage when they evaluate the training rows again); the fit's ``peak`` without
+        local workers.
     """
     f = 8      # bytes per float
     parallel = remote or workers > 1
@@ -263,13 +273,20 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
     worker = None
     if parallel and not remote:
         errors = f * n * done + rows_work + done * CHECKPOINT_RECORD_BYTES
-        worker = {"bytes": WORKER_BYTES + max(f * (n + 1) ** 2, errors if in_workers else 0),
-                  "scales": "R of its part" + (
+        assembly = f * (WORKER_SQUARES * (n + 1) ** 2 + WORKER_ROWS * n)
+        worker = {"bytes": int(WORKER_BYTES + max(assembly, errors if in_workers else 0)),
+                  "scales": f"R of its part and a fifth more, {WORKER_ROWS} rows x n" + (
                       f"; in the errors stage the coefficients of ~{done} checkpoints, "
                       f"{block} training rows x n built twice, their predictions and errors"
                       if in_workers else "")}
+    machine = {"bytes": top["bytes"], "stage": top["stage"]}
+    if worker is not None:
+        alive = ("assembly", "errors") if in_workers else ("assembly",)
+        machine = max(({"bytes": st["bytes"] + workers * worker["bytes"] * (st["stage"] in alive),
+                        "stage": st["stage"]} for st in stages), key=lambda m: m["bytes"])
     return {"overhead": overhead, "checkpoints": done, "stages": stages,
-            "peak": top["bytes"], "peak_stage": top["stage"], "worker": worker}
+            "peak": top["bytes"], "peak_stage": top["stage"], "worker": worker,
+            "machine": machine}
 
 
 def plan(cfg: dict) -> dict:
@@ -293,7 +310,9 @@ def plan(cfg: dict) -> dict:
         ``rows_kept``: the training rows are kept on disk for the errors stage (within
         that limit, no remote workers);
         ``remote_workers``: a ``parallel.scheduler`` is set (its rows are not kept);
-        ``workers``: ``parallel.workers``; ``memory``: :func:`memory_estimate`.
+        ``workers``: ``parallel.workers``; ``workers_used``: the local workers the
+        assembly starts (``parallel.workers``, or one per available CPU for null);
+        ``cpus``: the CPUs available to this process; ``memory``: :func:`memory_estimate`.
     """
     from acefit.assembly import default_workers
     from acefit.design import row_count
@@ -316,11 +335,11 @@ def plan(cfg: dict) -> dict:
                     else [int(np.count_nonzero(m)) for m in subbases[spec["label"]]])
                for spec in cfg["solvers"]]
     rows_kept = not remote and 8 * n * sum(train_all.values()) <= limit
+    workers = cfg["parallel"]["workers"] or default_workers()
     memory = memory_estimate(n, sum(val.values()), sum(test.values()),
                              sum(train_all.values()), solvers, rows_kept=rows_kept,
                              largest_config_rows=max(map(row_count, data.train), default=0),
-                             workers=cfg["parallel"]["workers"] or default_workers(),
-                             remote=remote)
+                             workers=workers, remote=remote)
     return {
         "run": cfg["name"],
         "configs": {k: len(v) for k, v in splits.items()},
@@ -334,6 +353,8 @@ def plan(cfg: dict) -> dict:
         "rows_kept": rows_kept,
         "remote_workers": remote,
         "workers": cfg["parallel"]["workers"],
+        "workers_used": workers,
+        "cpus": default_workers(),
         "memory": memory,
     }
 
@@ -396,8 +417,24 @@ def memory_text(p: dict) -> list:
               for st in mem["stages"]]
     worker = mem.get("worker")
     if worker is not None:
-        workers = p.get("workers")
-        lines.append(f"  - {workers or 'each of the'} assembly worker process(es) "
-                     f"{'each ' if workers else ''}hold about {_size(worker['bytes'], True)} "
-                     f"more ({worker['scales']})")
+        lines += _worker_lines(p, worker, mem["machine"])
+    return lines
+
+
+def _worker_lines(p: dict, worker: dict, machine: dict) -> list:
+    """The local assembly workers' lines of :func:`memory_text`: each one's peak, the
+    machine-wide peak with them, and their count against the CPUs."""
+    count = p.get("workers_used") or p["workers"]
+    chosen = "" if p["workers"] else " (parallel.workers null: one per available CPU)"
+    lines = [f"  - {count} assembly worker processes{chosen} each hold about "
+             f"{_size(worker['bytes'], True)} more ({worker['scales']})",
+             f"- machine-wide: at most about {_size(machine['bytes'], True)}, in stage "
+             f"'{machine['stage']}': the fit's process and its {count} workers together "
+             "(their peak resident sets added, as batch systems count memory; a bound, "
+             "since they do not all peak at once)"]
+    cpus = p.get("cpus")
+    if cpus is not None and count > cpus:
+        lines.append(f"- {count} workers on {cpus} available CPU(s): oversubscribed, they "
+                     f"take turns on the cores (no faster than {cpus}) while each holds its "
+                     f"memory; parallel.workers: {cpus} or fewer avoids it")
     return lines

@@ -10,7 +10,7 @@ from acefit.plan import (CHECKPOINT_RECORD_BYTES, DENSE_SQUARES, SPARSE_PER_ACTI
 OMP = {"name": "omp", "label": "omp", "max_active": 100}
 
 
-def _plan(train_rows_bytes, limit, remote=False, workers=1):
+def _plan(train_rows_bytes, limit, remote=False, workers=1, cpus=8, null=False):
     rows = {"E": 10, "F": 300, "V": 60}
     kept = not remote and train_rows_bytes <= limit     # as plan() decides
     return {"run": "big", "configs": {"train": 10, "val": 2, "test": 3},
@@ -21,7 +21,8 @@ def _plan(train_rows_bytes, limit, remote=False, workers=1):
                       "train_rows": train_rows_bytes, "val_rows": 3 * 2**20,
                       "test_rows": 512},
             "train_rows_limit_bytes": limit, "rows_kept": kept, "remote_workers": remote,
-            "workers": workers,
+            "workers": None if null else workers, "workers_used": workers,
+            "cpus": cpus,
             "memory": memory_estimate(5000, 370, 370, 370, [OMP], workers=workers,
                                       remote=remote, rows_kept=kept)}
 
@@ -91,13 +92,51 @@ def test_the_plan_names_the_peak_and_every_stage():
         assert f"  - {stage}: " in text
     assert "assembly worker" not in text                   # one worker: in this process
     many = plan_text(_plan(2**20, 4 * 2**30, workers=2))
-    assert "2 assembly worker process(es) each hold about 407 MiB more (R of its part)" in many
+    assert "2 assembly worker processes each hold about 489 MiB more (R of its part and a " \
+        "fifth more, 1300 rows x n)" in many
     assert "R three times (3 n^2" in many
     # rows not kept: the workers evaluate them again, this process holds none of them
     again = plan_text(_plan(5 * 2**30, 4 * 2**30, workers=2))
     assert "in the errors stage the coefficients of ~101 checkpoints" in again
     assert "the training rows evaluated in the workers" in again
     assert "assembly worker" not in plan_text(_plan(2**20, 4 * 2**30, remote=True, workers=2))
+
+
+def test_the_plan_adds_up_the_workers_and_names_their_count():
+    """Walk-through H, finding M5: the plan gave the fit's process and, apart, what "each
+    of the assembly worker process(es)" holds (parallel.workers null), with no total: 4
+    workers' process tree peaked at 1.9x the headline. It names the count, the
+    machine-wide peak, and workers beyond the CPUs."""
+    p = _plan(2**20, 4 * 2**30, workers=4, cpus=2, null=True)
+    mem = p["memory"]
+    assembly = next(st["bytes"] for st in mem["stages"] if st["stage"] == "assembly")
+    assert mem["machine"] == {"bytes": assembly + 4 * mem["worker"]["bytes"],
+                              "stage": "assembly"} and mem["machine"]["bytes"] > mem["peak"]
+    text = plan_text(p)
+    assert "  - 4 assembly worker processes (parallel.workers null: one per available CPU) " \
+           "each hold about 489 MiB more" in text
+    assert "- machine-wide: at most about 2.83 GiB, in stage 'assembly': the fit's " \
+           "process and its 4 workers together" in text
+    assert "- 4 workers on 2 available CPU(s): oversubscribed" in text
+    text = plan_text(_plan(2**20, 4 * 2**30, workers=2, cpus=2))
+    assert "oversubscribed" not in text and "parallel.workers null" not in text
+    assert "machine-wide" in text
+    assert "machine-wide" not in plan_text(_plan(2**20, 4 * 2**30))     # no workers
+    # rows evaluated again: the workers are alive in the errors stage too
+    again = _plan(5 * 2**30, 4 * 2**30, workers=2)["memory"]
+    errors = next(st["bytes"] for st in again["stages"] if st["stage"] == "errors")
+    assert again["machine"]["bytes"] >= errors + 2 * again["worker"]["bytes"]
+
+
+def test_a_worker_is_estimated_within_the_measured_peaks():
+    """Walk-through H, finding M5: a worker's estimate was 0.84-0.90x its measured peak on
+    a 3231-function ternary fit (216 MiB and R). The workers' peak RSS of 2-worker fits
+    (scripts/bench_memory.py, session 35): n -> MiB."""
+    measured = {676: (219, 221), 1260: (242, 244), 3231: (344, 351), 7377: (787, 792)}
+    for n, peaks in measured.items():
+        worker = memory_estimate(n, 100, 100, 1000, [OMP], workers=2)["worker"]["bytes"]
+        for peak in peaks:
+            assert 0.95 <= worker / 2**20 / peak <= 1.02, (n, worker / 2**20, peak)
 
 
 def _traced_peak(run) -> int:
