@@ -614,8 +614,11 @@ def _fmt(x) -> str:
 # revision is computed again when its run resumes (0.3, session 33: ard's threshold under
 # a prior, ard_path's dependence check, lars past scikit-learn's floor, cd/ista's exact
 # steps; session 35: lars's support at the knots where a column leaves, its end before a
-# knot that breaks the lasso optimality conditions).
-SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 2, "cd": 1, "ista": 1}
+# knot that breaks the lasso optimality conditions; omp's stop once the residual is
+# orthogonal to every column that could enter, asp's one step at a min_lambda >= lam_max:
+# their paths differ only in those corners, but a resume must give a fresh run's).
+SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 2, "cd": 1, "ista": 1, "omp": 1,
+                    "asp": 1}
 
 
 def _solver_params(spec, problem_key, gamma) -> dict:
@@ -1848,6 +1851,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
                 "configurations with them and add them to basis.elements"))
     except ValueError as exc:
         raise config_error(cfg, [("basis.elements", str(exc))]) from None
+    _warn_held_out_elements_without_training(data)
     unused = check_e0(cfg, basis.elements)  # before the assembly, which needs each one
     if cfg["data"]["e0"] == "fit" and all(c.energy is None for c in data.train):
         why = " (data.keys.energy is null)" if cfg["data"]["keys"]["energy"] is None else ""
@@ -1880,12 +1884,15 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     val_rows = row_counts(data.val, table)
     if data.val and metric == "loss" and not any(val_rows[1].values()):
         groups = sorted({c.config_type for c in data.val})
+        held = {q for q, quantity in (("E", "energy"), ("F", "forces"))
+                if any(getattr(c, quantity) is not None for c in data.val)}
+        unweighted = [m for m, (q, _) in METRIC_KEYS.items() if q in held]
         raise config_error(cfg, [("selection.metric", (
             f"found 'loss', but every row of the validation data weighs 0 (config_type(s) "
             f"{groups} under data.weights), so the loss is 0 at every checkpoint and would "
             "select the first, an empty model; allowed: a nonzero weight for a validation "
-            "group, or an unweighted metric (energy_mae, forces_mae, energy_rmse, "
-            "forces_rmse)"))])
+            "group" + (f", or an unweighted metric ({', '.join(unweighted)})"
+                       if unweighted else "")))])
     huber = huber_rows_problem(cfg, m, len(basis))
     if huber:
         raise config_error(cfg, huber)
@@ -2000,7 +2007,8 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
         by_default = given is None or (isinstance(given, dict) and "default" not in given and
                                        not {f"{names[a]}-{names[b]}",
                                             f"{names[b]}-{names[a]}"} & set(given))
-        if not by_default and radial.r0[a, b] < R0_FLOOR * by_pair[a, b]:
+        if not by_default and np.isfinite(by_pair[a, b]) \
+                and radial.r0[a, b] < R0_FLOOR * by_pair[a, b]:
             get_logger().warning(
                 "basis.r0: %s has r0 %g Å, below %g of the pair's shortest training distance "
                 "(%.3g Å): the distance transform then spends its resolution where no "
@@ -2042,6 +2050,25 @@ def _warn_underdetermined_centres(train, table, basis) -> None:
                 "dense one leans on its prior); allowed: more training data with %s, or a "
                 "smaller basis (basis.totaldegree, basis.order)", holding[z], symbol, rows[z],
                 functions, symbol, symbol)
+
+
+def _warn_held_out_elements_without_training(data) -> None:
+    """Warn about validation and test configurations holding a basis element that no
+    training configuration has: unfitted functions score them, and their errors enter the
+    headline's (an element outside the basis is refused with the same advice)."""
+    from ase.data import chemical_symbols
+
+    trained = {z for c in data.train for z in c.atoms.numbers.tolist()}
+    for name, part in (("validation", data.val), ("test", data.test)):
+        held = [c for c in part if set(c.atoms.numbers.tolist()) - trained]
+        if held:
+            missing = sorted({z for c in held for z in c.atoms.numbers.tolist()} - trained)
+            get_logger().warning(
+                "%d %s configuration(s) hold %s, which no training configuration has "
+                "(first: %s): unfitted functions score them, and their errors enter the "
+                "%s errors; leave them out of the file, or add training configurations with "
+                "%s", len(held), name, ", ".join(chemical_symbols[z] for z in missing),
+                held[0].where, name, "it" if len(missing) == 1 else "them")
 
 
 def _check_group_keys(cfg: dict, data) -> None:

@@ -435,6 +435,11 @@ def test_a_validation_set_whose_rows_all_weigh_zero_is_refused(tmp_path, small_d
     assert ("selection.metric: found 'loss', but every row of the validation data weighs 0 "
             "(config_type(s) ['heldout'] under data.weights)") in capsys.readouterr().err
     assert not (tmp_path / "run" / "cache").exists()
+    # without energies in the validation data, the energy metrics are not offered
+    assert fit(config, tmp_path / "run", "--set", "data.keys.energy=null",
+               "--set", "data.e0=zero") == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "or an unweighted metric (forces_mae, forces_rmse)" in err and "energy_mae" not in err
     assert fit(config, tmp_path / "run", "--set", "selection.metric=forces_mae") == EXIT_OK
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["selection"]["selected"][0]["n_active"] > 0
@@ -1398,6 +1403,12 @@ def test_an_r0_far_below_the_training_distances_is_warned_of(tmp_path, small_dat
     for fine in ("null", "{Cu-Au: 2.72}", "2.5"):
         assert fit(config, tmp_path / "run", "--plan", "--set", f"basis.r0={fine}") == EXIT_OK
         assert "basis.r0:" not in capsys.readouterr().err, fine
+    # a pair no training configuration brings together has no shortest distance: no word
+    # of r0 (it quoted '(inf Å)'), the element's own warning only
+    assert fit(config, tmp_path / "run", "--plan", "--set", "basis.r0=2.5",
+               "--set", "basis.elements=[Cu, Au, Ag]") == EXIT_OK
+    err = capsys.readouterr().err
+    assert "basis.r0:" not in err and "no training configuration holds Ag" in err
 
 
 def test_a_held_out_element_without_training_data_gets_held_out_advice(tmp_path, small_data,
@@ -1418,6 +1429,14 @@ def test_a_held_out_element_without_training_data_gets_held_out_advice(tmp_path,
     assert "test_ag.xyz, frame 1: element(s) Ag not in the basis" in err
     assert ("leave these configurations out of the file, or add training configurations "
             "with them and add them to basis.elements") in err
+    # with Ag in the basis but in no training configuration: scored by unfitted functions,
+    # which was said of the basis only, not of the test frames
+    assert fit(config, tmp_path / "run", "--plan", "--set",
+               "basis.elements=[Cu, Au, Ag]") == EXIT_OK
+    assert ("1 test configuration(s) hold Ag, which no training configuration has (first: "
+            f"{tmp_path / 'test_ag.xyz'}, frame 1): unfitted functions score them, and their "
+            "errors enter the test errors; leave them out of the file, or add training "
+            "configurations with it") in capsys.readouterr().err
 
 
 def test_a_potential_records_the_elements_it_had_no_data_of(tmp_path, capsys):
