@@ -42,6 +42,10 @@ class UnfittedElementWarning(UserWarning):
 
 def _check_unfitted(unfitted, elements) -> list:
     """``unfitted`` as a list of symbols of ``elements``, in their order."""
+    if isinstance(unfitted, str):       # list("Ag") would read two symbols, 'A' and 'g'
+        raise ValueError(f"unfitted_elements: found the string {unfitted!r}; allowed: a list "
+                         f"of symbols of the basis' elements {list(elements)}, e.g. "
+                         f"[{unfitted!r}]")
     unfitted = list(unfitted or ())
     if any(not isinstance(e, str) for e in unfitted) or not set(unfitted) <= set(elements):
         raise ValueError(f"unfitted_elements: found {unfitted}; allowed: symbols of the "
@@ -332,7 +336,8 @@ class Potential:
                 warnings.warn(
                     f"atoms of {element}: the potential's fit had no training data of "
                     f"{element}, so nothing of {element} is fitted: these atoms get their E0 "
-                    "and the core repulsion only (no forces but the repulsion's)",
+                    "and the core repulsion only (no forces but the repulsion's), and add "
+                    "nothing to a committee's spread (a query underrates frames with them)",
                     UnfittedElementWarning, stacklevel=3)
 
     def committee_spread(self, atoms, *, forces: bool = False, site_sum=None):
@@ -353,6 +358,7 @@ class Potential:
         ValueError
             The potential has no committee.
         """
+        self._warn_unfitted(atoms)
         if self.committee is None:
             raise ValueError(f"this potential has no committee; allowed: {NO_COMMITTEE_HELP}")
         deviations = self.committee - self.coefficients

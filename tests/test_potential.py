@@ -102,6 +102,14 @@ def test_unfitted_elements_are_kept_in_the_file_and_warned_of(tmp_path, basis, c
     with pytest.raises(ValueError, match=r"unfitted_elements: found \['Pd'\]; allowed: "
                                          r"symbols of the basis' elements \['Cu', 'Au'\]"):
         Potential(basis, coef, unfitted_elements=["Pd"])
+    with pytest.raises(ValueError, match=r"unfitted_elements: found the string 'Au'; "
+                                         r"allowed: a list .* e.g. \['Au'\]"):
+        Potential(basis, coef, unfitted_elements="Au")
+    # a committee's spread (acefit query's score) warns too: those atoms add nothing to it
+    draws = coef * (1 + 1e-3 * np.random.default_rng(0).standard_normal((4, len(coef))))
+    with_committee = Potential(basis, coef, committee=draws, unfitted_elements=["Au"])
+    with pytest.warns(UnfittedElementWarning, match="add nothing to a committee's spread"):
+        with_committee.committee_spread(atoms, forces=True)
     with h5py.File(tmp_path / "model.h5", "r+") as f:
         _rewrite_header(f, lambda h: h.update(unfitted_elements="Au"))
     with pytest.raises(PotentialFileError, match="model.h5'?: invalid header: unfitted"):
