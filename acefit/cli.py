@@ -619,9 +619,10 @@ def _fit(args, progress) -> int:
 
     result = run_fit(cfg, force=args.force, progress=progress)
     print()
-    print(summary_table(result.report))
-    print()
     selection = result.report["selection"]
+    if selection["selected"]:       # else the lines below say why the table is empty
+        print(summary_table(result.report))
+        print()
     for line in (stress_note_lines(result.report, markdown=False)
                  + best_any_size_lines(selection)
                  + unmet_budget_lines(selection["unmet_budgets"], bool(selection["selected"]))):

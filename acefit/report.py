@@ -406,8 +406,7 @@ def to_markdown(report: dict) -> str:
         f"Best {sel['metric']} on the {sel['on']} set per size budget; ★ = best across "
         f"solvers. Units: E meV/atom, F eV/Å, S GPa.",
         "",
-        summary_table(report),
-        "",
+        *([summary_table(report), ""] if sel["selected"] else []),
         *stress_note_lines(report),
         *best_any_size_lines(sel),
         *unmet_budget_lines(sel.get("unmet_budgets", ()), bool(sel["selected"])),

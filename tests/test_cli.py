@@ -414,6 +414,7 @@ def test_a_budget_below_every_checkpoint_is_reported(tmp_path, small_data, capsy
         assert line in text and "No potential was exported" in text
     assert "No potential was exported" in printed.err           # a warning, even with -q
     assert not (run / "potential.h5").exists()
+    assert "| budget | solver |" not in printed.out and "| budget | solver |" not in md
 
 
 def test_a_validation_set_whose_rows_all_weigh_zero_is_refused(tmp_path, small_data, capsys):
