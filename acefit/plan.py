@@ -411,7 +411,7 @@ def memory_text(p: dict) -> list:
     lines = [f"- peak memory: about {_size(mem['peak'], True)} in the fit's process, in stage "
              f"'{mem['peak_stage']}' (with {_size(mem['overhead'], True)} of interpreter, "
              f"libraries, kernels and freed memory the process keeps; an estimate, "
-             f"0.95-1.1x the peaks measured). Per stage, with what it scales "
+             f"0.95-1.2x the peaks measured). Per stage, with what it scales "
              f"(n = {p['basis']['n_functions']} functions):"]
     lines += [f"  - {st['stage']}: {_size(st['bytes'], True)} ({st['scales']})"
               for st in mem["stages"]]
