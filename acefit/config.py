@@ -103,10 +103,15 @@ class _Context:
         return f"{loc}: {path or '<top level>'}"
 
     def _override(self, path: str) -> str | None:
-        """The ``--set`` option that gave ``path`` its value (the innermost, if nested)."""
+        """The ``--set`` option that gave ``path`` its value (the innermost, if nested),
+        or, for a key the file does not hold, one that set a value inside it (a data
+        check names the config_type key of ``--set data.weights.config_type.bulk.E=3``)."""
         given = getattr(self.lines, "overrides", {})
         keys = [k for k in given if path == k or path.startswith((k + ".", k + "["))]
-        return given[max(keys, key=len)] if keys else None
+        if keys:
+            return given[max(keys, key=len)]
+        inner = [k for k in given if path and k.startswith((path + ".", path + "["))]
+        return given[inner[0]] if inner else None
 
     def error(self, path: str, message: str) -> None:
         if self.source == NO_FILE:

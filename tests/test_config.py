@@ -717,6 +717,21 @@ def test_a_bad_override_value_is_blamed_on_its_option(tmp_path):
     ]
 
 
+def test_a_data_check_names_the_option_that_set_a_value_inside_its_key(tmp_path):
+    """A walk-through: `--set data.weights.config_type.bulk.E=3` with no group 'bulk' was
+    refused as 'invalid config run.yaml: data.weights.config_type.bulk', as if the file
+    held the key; the check names the config_type key, the option set a value inside it."""
+    from acefit.config import config_error
+
+    cfg = load_config(write(tmp_path, MINIMAL), ["data.weights.config_type.bulk.E=3"])
+    error = config_error(cfg, [("data.weights.config_type.bulk", "no such group")])
+    assert error.problems == [("--set 'data.weights.config_type.bulk.E=3': "
+                               "data.weights.config_type.bulk", "no such group")]
+    # a key the file holds is still named by its line
+    error = config_error(cfg, [("data.train", "x")])
+    assert error.problems[0][0] == f"{cfg['config_file']}:2: data.train"
+
+
 @pytest.mark.parametrize("transform, envelope", [("agnesi", "y"), ("polynomial", "x")])
 def test_runs_of_acefit_before_0_3_keep_their_null_envelope(tmp_path, transform, envelope):
     """A run's config.yaml with `envelope: null` was written by acefit < 0.3, whose null
