@@ -820,11 +820,13 @@ def _potential_name(sel) -> str:
 
 
 def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
-                      train_pairs=None, train=None) -> list[dict]:
+                      train_pairs=None, train=None, unfitted=()) -> list[dict]:
     """Write the selected potentials; returns what was written (or why not) per selection,
     with each one's dimer verdicts and the headline potential's compressed crystals
     (``train_pairs``: :attr:`DataChecks.pairs`, and ``train``, the training
-    configurations, which their warnings quote). A headline potential without a
+    configurations, which their warnings quote); ``unfitted``: the basis elements the
+    training data lack (:func:`unfitted_elements`), which each potential records. A
+    headline potential without a
     repulsive core is warned of with the selected potentials that have one for every
     pair."""
     from acefit.export.lammps import pair_commands_path
@@ -840,7 +842,6 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
     if size:
         warn_unscaled_committee(system)
     records, top = [], None
-    unfitted = unfitted_elements(basis, train) if train is not None else None
     dimers = {}  # (label, step): budgets that select one step share its dimer curves
     committees = {}  # and its committee
     for sel in selected:
@@ -1660,9 +1661,10 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             else:
                 log.info("--force: the unfinished run there was discarded")
             _delete_trash(run_dir)
+        unfitted = unfitted_elements(basis, data.train)
         write_json(run_dir / RUN_FILES["functions"], {
             "elements": basis_elements(basis),
-            "unfitted_elements": unfitted_elements(basis, data.train),    # for acefit export
+            "unfitted_elements": unfitted,      # for acefit export
             "fields": ["centre", "order", "factors (z, n, l)", "kind", "coupling"],
             "functions": [function_record(f) for f in basis.functions]})
 
@@ -1708,12 +1710,13 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
             (log.info if selected else log.warning)(line)
         t = time.perf_counter()
         exported = export_potentials(selected, paths, basis, system, cfg, run_dir,
-                                     train_pairs=checks.pairs, train=data.train)
+                                     train_pairs=checks.pairs, train=data.train,
+                                     unfitted=unfitted)
         outside = best_outside(exported, paths, errs, cfg, has_val)
         if outside is not None:     # what `acefit export` of it would say of its dimers
             outside["dimers"] = dimer_verdicts(Potential(
                 basis, paths[outside["label"]].steps[outside["step"]].coef, e0=system.e0,
-                unfitted_elements=unfitted_elements(basis, data.train)))
+                unfitted_elements=unfitted))
         timings["export"] = time.perf_counter() - t
         resolution, per_config = resolution_on_test_set(system, paths, exported)
         for sel, entry in zip(exported, resolution):
@@ -1851,7 +1854,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
                 "configurations with them and add them to basis.elements"))
     except ValueError as exc:
         raise config_error(cfg, [("basis.elements", str(exc))]) from None
-    _warn_held_out_elements_without_training(data)
+    _warn_held_out_elements_without_training(data, basis)
     unused = check_e0(cfg, basis.elements)  # before the assembly, which needs each one
     if cfg["data"]["e0"] == "fit" and all(c.energy is None for c in data.train):
         why = " (data.keys.energy is null)" if cfg["data"]["keys"]["energy"] is None else ""
@@ -1929,8 +1932,8 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
     a pair of elements that no training configuration brings within its cutoff (their
     functions are not fitted: binary data of a ternary basis), and a given ``basis.r0``
     below ``R0_FLOOR`` of its pair's shortest training distance (a slip of the decimal
-    point). Returns the largest cutoff, each training configuration's shortest distance below it (inf: none) and
-    each element pair's (``{"Cu-Au": Å}``, basis order; pairs never that close left out)."""
+    point). Returns the largest cutoff, each training configuration's shortest distance
+    below it (inf: none) and each element pair's (``{"Cu-Au": Å}``, basis order; pairs never that close left out)."""
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.config import config_error
     from acefit.elements import pair_name
@@ -2001,9 +2004,9 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
     pairs = {f"{names[a]}-{names[b]}": float(by_pair[a, b])
              for a, b in itertools.combinations_with_replacement(range(len(index)), 2)
              if np.isfinite(by_pair[a, b])}
+    given = cfg["basis"]["r0"]
     for a, b in itertools.combinations_with_replacement(range(len(index)), 2):
         # the reference crystals' default can sit far below a dilute pair's distances
-        given = cfg["basis"]["r0"]
         by_default = given is None or (isinstance(given, dict) and "default" not in given and
                                        not {f"{names[a]}-{names[b]}",
                                             f"{names[b]}-{names[a]}"} & set(given))
@@ -2052,23 +2055,25 @@ def _warn_underdetermined_centres(train, table, basis) -> None:
                 functions, symbol, symbol)
 
 
-def _warn_held_out_elements_without_training(data) -> None:
+def _warn_held_out_elements_without_training(data, basis) -> None:
     """Warn about validation and test configurations holding a basis element that no
-    training configuration has: unfitted functions score them, and their errors enter the
-    headline's (an element outside the basis is refused with the same advice)."""
-    from ase.data import chemical_symbols
+    training configuration has (:func:`unfitted_elements`): unfitted functions score them,
+    and their errors enter the headline's (an element outside the basis is refused with
+    the same advice)."""
+    from acefit.elements import atomic_number
 
-    trained = {z for c in data.train for z in c.atoms.numbers.tolist()}
+    unfitted = set(unfitted_elements(basis, data.train))
     for name, part in (("validation", data.val), ("test", data.test)):
-        held = [c for c in part if set(c.atoms.numbers.tolist()) - trained]
+        held = [c for c in part if unfitted & set(c.atoms.get_chemical_symbols())]
         if held:
-            missing = sorted({z for c in held for z in c.atoms.numbers.tolist()} - trained)
+            present = {e for c in held for e in c.atoms.get_chemical_symbols()}
+            missing = sorted(unfitted & present, key=atomic_number)
             get_logger().warning(
                 "%d %s configuration(s) hold %s, which no training configuration has "
                 "(first: %s): unfitted functions score them, and their errors enter the "
                 "%s errors; leave them out of the file, or add training configurations with "
-                "%s", len(held), name, ", ".join(chemical_symbols[z] for z in missing),
-                held[0].where, name, "it" if len(missing) == 1 else "them")
+                "%s", len(held), name, ", ".join(missing), held[0].where, name,
+                "it" if len(missing) == 1 else "them")
 
 
 def _check_group_keys(cfg: dict, data) -> None:
@@ -2216,7 +2221,8 @@ def _warn_inconsistent_stresses(table: dict, data, readings: dict) -> tuple[list
             converter_text(doubt["found"]),
             "V 0" if not held else "in the test data only" if held == untested else
             f"V 0; {', '.join(held)} in the test data only")
-    weighed_untested = [group for group in beside if group in weighed and weights_for(table, group)["V"] > 0]
+    weighed_untested = [group for group in beside
+                        if group in weighed and weights_for(table, group)["V"] > 0]
     if weighed_untested:     # worse than scored: fitted, or selecting the checkpoints
         unfitted = [group for group in weighed_untested if group not in fitted]
         get_logger().warning(
