@@ -282,8 +282,9 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
     machine = {"bytes": top["bytes"], "stage": top["stage"]}
     if worker is not None:
         alive = ("assembly", "errors") if in_workers else ("assembly",)
-        machine = max(({"bytes": st["bytes"] + workers * worker["bytes"] * (st["stage"] in alive),
-                        "stage": st["stage"]} for st in stages), key=lambda m: m["bytes"])
+        machine = max(({"bytes": st["bytes"] + workers * worker["bytes"]
+                        * (st["stage"] in alive), "stage": st["stage"]} for st in stages),
+                      key=lambda m: m["bytes"])
     return {"overhead": overhead, "checkpoints": done, "stages": stages,
             "peak": top["bytes"], "peak_stage": top["stage"], "worker": worker,
             "machine": machine}
@@ -335,7 +336,8 @@ def plan(cfg: dict) -> dict:
                     else [int(np.count_nonzero(m)) for m in subbases[spec["label"]]])
                for spec in cfg["solvers"]]
     rows_kept = not remote and 8 * n * sum(train_all.values()) <= limit
-    workers = cfg["parallel"]["workers"] or default_workers()
+    cpus = default_workers()
+    workers = cfg["parallel"]["workers"] or cpus
     memory = memory_estimate(n, sum(val.values()), sum(test.values()),
                              sum(train_all.values()), solvers, rows_kept=rows_kept,
                              largest_config_rows=max(map(row_count, data.train), default=0),
@@ -354,7 +356,7 @@ def plan(cfg: dict) -> dict:
         "remote_workers": remote,
         "workers": cfg["parallel"]["workers"],
         "workers_used": workers,
-        "cpus": default_workers(),
+        "cpus": cpus,
         "memory": memory,
     }
 

@@ -327,7 +327,7 @@ class Potential:
 
     def _warn_unfitted(self, atoms) -> None:
         """Warn, once per element, of atoms of an element the fit had no data of."""
-        if not self.unfitted_elements:
+        if self._warned.issuperset(self.unfitted_elements):    # MD: nothing left to say
             return
         present = set(atoms.get_chemical_symbols())
         for element in self.unfitted_elements:

@@ -121,10 +121,11 @@ def omp(A, y=None, *, max_active: int | None = None, tol: float = 0.0, prior=Non
     while len(qr) < limit:
         if tol > 0 and np.sqrt(rss) <= tol * y_norm:
             break
-        if not np.any(np.abs(corr[eligible]) > reach[eligible]):
+        magnitude = np.abs(corr)
+        if not np.any(magnitude[eligible] > reach[eligible]):
             stop = "spanned"   # the residual is orthogonal to every column that could enter
             break
-        score = np.where(eligible, np.abs(corr), -1.0)
+        score = np.where(eligible, magnitude, -1.0)
         j = int(np.argmax(score))
         eligible[j] = False
         if not qr.append(j):

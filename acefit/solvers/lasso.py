@@ -292,7 +292,8 @@ def _leaving(coefs: np.ndarray) -> np.ndarray:
     there as 0.) False at the first and last knots."""
     out = np.zeros(coefs.shape, dtype=bool)
     here, before = coefs[:, 1:-1], coefs[:, :-2]
-    out[:, 1:-1] = (here != 0) & (coefs[:, 2:] == 0) & (np.abs(here) <= _LEAVING * np.abs(before))
+    out[:, 1:-1] = ((here != 0) & (coefs[:, 2:] == 0)
+                    & (np.abs(here) <= _LEAVING * np.abs(before)))
     return out
 
 
