@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +68,7 @@ class RunData:
     config_name: str | None = None  # the config's name, which the run is not named by
     short_range: dict | None = None  # report.json's short-range checks (short_range_checks)
     doubtful_stresses: list | None = None  # report.json's test stresses in doubt (groups)
+    unfitted_elements: list = field(default_factory=list)  # basis elements without data
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
@@ -120,6 +121,7 @@ def load_run(directory, cfg: dict | None = None) -> RunData:
     return RunData(name=Path(os.path.abspath(directory)).name, directory=directory,
                    paths=paths,
                    errors=errors, functions=funcs["functions"], elements=funcs["elements"],
+                   unfitted_elements=list(funcs.get("unfitted_elements") or []),
                    budgets=list(selection.get("budgets") or []),
                    finished=state.get("status") == "finished",
                    metric=selection.get("metric") or "loss",

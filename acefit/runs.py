@@ -46,6 +46,9 @@ class RunFiles:
     functions: list      # basis_functions.json records
     elements: list
     report: dict | None  # report.json (None: the run did not finish)
+    # the basis elements its training data lacked, as basis_functions.json has them (none
+    # for runs before the fit wrote them)
+    unfitted_elements: list = field(default_factory=list)
     _data: object = field(default=None, repr=False)
 
     def data(self):
@@ -221,7 +224,7 @@ def open_run(run_dir) -> RunFiles:
     report = read_json(report_file) if report_file.is_file() else None
     return RunFiles(directory=directory, cfg=cfg, paths=run.paths,
                     errors=run.errors, functions=run.functions, elements=run.elements,
-                    report=report)
+                    report=report, unfitted_elements=run.unfitted_elements)
 
 
 def run_basis(run: RunFiles):
@@ -482,19 +485,12 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     potential = Potential(basis, path.steps[i].coef, e0=e0, metadata=meta,
                           repulsion=repulsion_setting(run.cfg), committee=members,
                           committee_scale=record and record["scale"],
-                          unfitted_elements=run_unfitted_elements(run))
+                          unfitted_elements=run.unfitted_elements)
     info = {"run": str(run.directory), **sel, "solver": path.solver,
             "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths),
             "committee": record}
     return potential, info
-
-
-def run_unfitted_elements(run: RunFiles) -> list:
-    """The basis elements the run's training data did not hold, as its fit wrote them in
-    ``basis_functions.json`` (none for runs before it did)."""
-    record = read_json(run.directory / "basis_functions.json")
-    return list(record.get("unfitted_elements") or [])
 
 
 def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=None,
