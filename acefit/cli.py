@@ -27,18 +27,11 @@ from pathlib import Path
 
 from acefit import __version__
 from acefit.atomic import check_extxyz_path, check_figure_path
+from acefit.commands import (EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_INTERRUPTED, EXIT_OK,
+                             EXIT_PIPE, EXIT_TERMINATED, UsageError)
+from acefit.commands.paths import potential_file, refuse_overwriting
 
-__all__ = ["main", "UsageError"]
-
-
-class UsageError(ValueError):
-    """A command-line value that argparse let through but the command cannot use (two
-    readings for one group, an input file given as the output, a ``.yace`` where an
-    acefit potential is read, a potential without the committee the command needs):
-    nothing was run, exit 2."""
-
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG, EXIT_EXISTS, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 3, 130, 141
-EXIT_TERMINATED = 143     # 128 + SIGTERM, as a shell reports a process it ended
+__all__ = ["main"]
 _EVALUATE_LABELS = ("energy", "forces", "stress", "virial", "config_type")
 
 
@@ -513,7 +506,7 @@ def _init(args) -> int:
     from acefit.starter import NEIGHBOUR_SEARCH, write_starter_config
 
     # --force replaces a config, never the data it is read from (found by fuzzing)
-    _refuse_overwriting("-o", args.output, "data", [*args.train, *(args.test or [])])
+    refuse_overwriting("-o", args.output, "data", [*args.train, *(args.test or [])])
     facts = write_starter_config(args.output, args.train, test=args.test,
                                  functions=args.functions, order=args.order,
                                  overwrite=args.force)
@@ -714,20 +707,6 @@ def _key_option(label: str) -> str:
     return f"--{label.replace('_', '-')}-key"
 
 
-def _refuse_overwriting(option: str, output, input_option: str, inputs) -> None:
-    """UsageError, before any work, when the file ``option`` names is one of the files
-    ``input_option`` names (also through a link): it would replace the user's data."""
-    if output is None:
-        return
-    for f in inputs:
-        # realpath, not Path.resolve: a loop of links is left to the reader to name
-        if os.path.realpath(output) == os.path.realpath(f) or (
-                Path(output).exists() and Path(f).exists() and os.path.samefile(output, f)):
-            raise UsageError(f"{option} {output} is the {input_option} file {f}: writing there "
-                             f"would overwrite it; allowed: a path that is none of the "
-                             f"{input_option} files")
-
-
 def _evaluate(args) -> int:
     from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations
@@ -737,12 +716,12 @@ def _evaluate(args) -> int:
     from acefit.potential import Potential
 
     for option in ("--predictions", "--plot", "--json"):
-        _refuse_overwriting(option, getattr(args, option[2:]), "--data", args.data)
+        refuse_overwriting(option, getattr(args, option[2:]), "--data", args.data)
     for f in args.potentials:       # the format first: said also where the file is not
         if f.suffix == ".yace":
             raise UsageError(f"{f}: acefit evaluate reads acefit potential files (.h5), not "
                              f".yace; the fit wrote {f.with_suffix('.h5').name} beside it")
-    files = [_potential_file(p) for p in args.potentials]
+    files = [potential_file(p) for p in args.potentials]
     potentials = [Potential.load(f) for f in files]     # each named if no regular file
     readings = _stress_readings(args.stress_reading)
     default = readings.pop(None, "as_labelled")
@@ -1003,13 +982,6 @@ def _evaluate_keys(paths, potentials, given: dict) -> tuple[dict, list]:
     return keys, notes
 
 
-def _potential_file(path: Path) -> Path:
-    """A potential file named as it is, or the headline potential of a run directory
-    (:meth:`acefit.potential.Potential.load` says what is there when it is no regular
-    file: a loop of links, a FIFO)."""
-    return path / "potential.h5" if path.is_dir() else path
-
-
 def potential_labels(paths) -> list[str]:
     """Short distinct names of potential files or run directories, for tables and keys:
     the file stem (or the run directory's name), with its folder's name where two
@@ -1037,11 +1009,11 @@ def _query(args, progress) -> int:
         check_pool_files(args.pool)
     except ValueError as exc:   # a file named twice: the command line's
         raise UsageError(str(exc)) from None
-    _refuse_overwriting("-o", args.output, "--pool", args.pool)
+    refuse_overwriting("-o", args.output, "--pool", args.pool)
     labelled_files = _labelled_files(args)
-    _refuse_overwriting("-o", args.output, "--labelled", labelled_files)
+    refuse_overwriting("-o", args.output, "--labelled", labelled_files)
     n = 10 if args.n is None and args.threshold is None else args.n
-    target = _potential_file(args.potential)
+    target = potential_file(args.potential)
     potential = Potential.load(target)
     if potential.committee is None:
         raise UsageError(f"{target} has no committee to query; allowed: a potential fitted "
@@ -1231,7 +1203,7 @@ def _validate(args, progress) -> int:
     from acefit.potential import Potential
     from acefit.validate import REPORT_FILES, ValidationSettings, validate
 
-    target = _potential_file(args.potential)
+    target = potential_file(args.potential)
     potential = Potential.load(target)      # before any work, and before -o is made
     raw = {}
     if args.settings is not None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK, main
+from acefit.cli import main
+from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "datasets" / "quickstart"
@@ -651,7 +652,7 @@ def test_ctrl_c_in_a_parallel_assembly_prints_one_line(tmp_path):
     """Walk-through 3, finding 3: a Ctrl-C, which the terminal sends to the whole process
     group, printed each Dask worker's traceback chains (78 lines for two) above the one
     line that says what to do. The workers leave it to the parent, which stops them."""
-    from acefit.cli import EXIT_INTERRUPTED
+    from acefit.commands import EXIT_INTERRUPTED
 
     proc, err, workers = _parallel_fit(tmp_path)
     assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
@@ -760,7 +761,7 @@ def test_a_resume_of_a_path_with_no_finished_step_says_so_plainly(tmp_path, smal
     and the resume said "resuming an interrupted path (0 finished steps)" and "reproduces
     all 0 checkpoints of the interrupted run"."""
     import acefit.pipeline as pipeline
-    from acefit.cli import EXIT_INTERRUPTED
+    from acefit.commands import EXIT_INTERRUPTED
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
     run = tmp_path / "run"
@@ -1631,7 +1632,7 @@ def test_force_sets_aside_the_validation_report_of_the_replaced_potential(tmp_pa
     potential.h5; `fit --force` left them beside the new potential, which they do not
     describe."""
     import acefit.pipeline as pipeline
-    from acefit.cli import EXIT_INTERRUPTED
+    from acefit.commands import EXIT_INTERRUPTED
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
     run = tmp_path / "run"
@@ -1660,7 +1661,7 @@ def test_force_keeps_the_old_run_until_the_new_one_passes_its_checks(tmp_path, s
     previous-run/ until its replacement finishes; a folder that is not a run never has
     its files written over."""
     import acefit.pipeline as pipeline
-    from acefit.cli import EXIT_INTERRUPTED
+    from acefit.commands import EXIT_INTERRUPTED
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
     run = tmp_path / "run"
@@ -1732,7 +1733,7 @@ def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path
     import shutil
 
     import acefit.pipeline as pipeline
-    from acefit.cli import EXIT_INTERRUPTED
+    from acefit.commands import EXIT_INTERRUPTED
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
     run = tmp_path / "run"

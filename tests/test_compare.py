@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from acefit.cli import EXIT_OK, main
+from acefit.cli import main
+from acefit.commands import EXIT_OK
 from acefit.compare import best_checkpoint, entry_sizes, load_run
 from test_cli import fit, small_data, tiny_config  # noqa: F401  (fixture)
 

@@ -143,7 +143,8 @@ def test_output_folders_that_can_be_no_folder_are_named(tmp_path, capsys):
     """Found by review: a loop of links as output.directory passed the config check, and
     the fit stopped with the system's '[Errno 17] File exists' (exit 3, as for a finished
     run); `fit -o` with one, with Python's 'Symlink loop from ...'."""
-    from acefit.cli import EXIT_CONFIG, main
+    from acefit.cli import main
+    from acefit.commands import EXIT_CONFIG
 
     (tmp_path / "loop").symlink_to(tmp_path / "loop")
     os.mkfifo(tmp_path / "fifo")

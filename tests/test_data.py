@@ -822,7 +822,8 @@ def test_paths_that_are_no_data_files_are_named(tmp_path, make, what):
 def test_commands_with_an_output_name_a_loop_of_links_as_data(tmp_path, capsys):
     """init and evaluate compare their output with the data files first; a loop of links
     reached Python's 'Symlink loop from ...' there (found by review, session 26)."""
-    from acefit.cli import EXIT_CONFIG, main
+    from acefit.cli import main
+    from acefit.commands import EXIT_CONFIG
 
     loop = _link_loop(tmp_path / "data.xyz")
     assert main(["init", str(loop), "-o", str(tmp_path / "x.yaml")]) == EXIT_CONFIG

@@ -13,7 +13,8 @@ from ase.build import bulk, fcc111
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from acefit.cli import EXIT_CONFIG, EXIT_OK, main
+from acefit.cli import main
+from acefit.commands import EXIT_CONFIG, EXIT_OK
 from acefit.data import LabelledConfig, split
 
 

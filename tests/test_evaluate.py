@@ -10,7 +10,8 @@ from _toy_basis import emt_configs
 from test_cli import QUICKSTART, fit, fitted_run, small_data, tiny_config  # noqa: F401
 
 from acefit import ACEBasis, ACECalculator, Potential
-from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main, potential_labels
+from acefit.cli import main, potential_labels
+from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_OK
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
 from acefit.evaluate import (element_table, errors_table, evaluate, paired_table, parity_plot,

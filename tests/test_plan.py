@@ -43,7 +43,8 @@ def test_fewer_weighted_rows_than_functions_is_refused_before_the_assembly(tmp_p
     import ase.io
     from test_cli import QUICKSTART, tiny_config
 
-    from acefit.cli import EXIT_CONFIG, main
+    from acefit.cli import main
+    from acefit.commands import EXIT_CONFIG
 
     data = tmp_path / "data"
     data.mkdir()

@@ -60,7 +60,7 @@ def test_a_remembered_interrupt_stops_a_fit_at_its_next_solver_step(tmp_path, sm
     import acefit.progress
     from test_cli import fit, tiny_config
 
-    from acefit.cli import EXIT_INTERRUPTED
+    from acefit.commands import EXIT_INTERRUPTED
 
     class Remembered(list):     # as if a SIGINT had arrived and Python had swallowed it
         def clear(self):        # (catching_interrupts clears it as the fit starts)

@@ -11,7 +11,8 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
 
-from acefit.cli import EXIT_CONFIG, EXIT_OK, main
+from acefit.cli import main
+from acefit.commands import EXIT_CONFIG, EXIT_OK
 from acefit.config import ConfigError, load_config
 from acefit.pipeline import load_data
 from acefit.readers import iter_frames, read_frames

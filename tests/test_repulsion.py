@@ -208,7 +208,7 @@ def test_a_fit_with_zbl_subtracts_it_and_its_potentials_add_it_back(tmp_path, ca
     from test_cli import QUICKSTART, fit, tiny_config
 
     from acefit.calculator import ACECalculator
-    from acefit.cli import EXIT_OK
+    from acefit.commands import EXIT_OK
     from acefit.runs import export_checkpoint
 
     data = tmp_path / "data"

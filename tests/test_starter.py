@@ -9,7 +9,8 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from acefit.basis import ACEBasis
-from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK, main
+from acefit.cli import main
+from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK
 from acefit.config import load_config
 from acefit.data import read_configurations
 from acefit.starter import (detect_label_keys, starter_config, survey, totaldegree_for,

@@ -20,7 +20,8 @@ from ase.io import read
 from ase.optimize import FIRE
 
 from acefit import ACEBasis, Potential
-from acefit.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, main
+from acefit.cli import main
+from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
 from acefit.validate import ValidationSettings, crystal_properties, validate
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "datasets" / "quickstart" / "train.xyz"
