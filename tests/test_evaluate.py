@@ -10,8 +10,9 @@ from _toy_basis import emt_configs
 from test_cli import QUICKSTART, fit, fitted_run, small_data, tiny_config  # noqa: F401
 
 from acefit import ACEBasis, ACECalculator, Potential
-from acefit.cli import main, potential_labels
+from acefit.cli import main
 from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_OK
+from acefit.commands.evaluate import potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
 from acefit.evaluate import (element_table, errors_table, evaluate, paired_table, parity_plot,
@@ -686,7 +687,7 @@ def test_cli_warns_of_a_trajectory_written_with_the_potential(tmp_path, run, cap
     # (session 34 review: a fit that interpolates its 3 frames was told to relabel them)
     from types import SimpleNamespace
 
-    from acefit.cli import _own_prediction_notes
+    from acefit.commands.evaluate import _own_prediction_notes
 
     configs = [SimpleNamespace(where=f"t.xyz, frame {i}") for i in range(3)]
     result = SimpleNamespace(labels=["run"], own_predictions=[[0, 2]], configs=configs)

@@ -521,7 +521,7 @@ def test_only_an_interrupted_fit_is_told_to_resume(monkeypatch, capsys, argv, re
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(f"acefit.cli._{argv[0]}", interrupted)
+    monkeypatch.setattr(f"acefit.commands.{argv[0]}.run", interrupted)
     assert main(argv) == EXIT_INTERRUPTED
     err = capsys.readouterr().err
     assert err == ("acefit: interrupted; run the same command again to resume\n" if resumes
