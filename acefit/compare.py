@@ -230,17 +230,12 @@ def curve_split(runs, split=None) -> tuple[str, list[str]]:
                    "the learning curves" for r, h in lacking]
 
 
-def selection_split(entries) -> str:
-    """The split a path's checkpoints are selected on: validation when it was scored."""
-    return "val" if any(e.get("val_loss") is not None for e in entries) else "train"
-
-
 def best_checkpoint(entries, budget, metric: str = "loss"):
     """The fit's selection rule (:func:`acefit.selection.best_step`) on a path's error
     entries: the index of the best ``metric`` on validation (training without a
     validation set) among the checkpoints with at most ``budget`` functions; ties go
     to fewer functions, then the earlier step. None when none is scored."""
-    from acefit.selection import best_step, path_scores
+    from acefit.selection import best_step, path_scores, selection_split
 
     scores = path_scores(entries, metric, selection_split(entries))
     sizes = np.array([e["n_active"] for e in entries])
@@ -275,6 +270,8 @@ def comparison_rows(runs, budgets) -> list[dict]:
 
 def _rule_text(runs) -> str:
     """'validation loss', 'validation energy_mae', ... as the runs' fits selected."""
+    from acefit.selection import selection_split
+
     def one(run):
         splits = {selection_split(entries) for entries in run.errors.values()}
         where = "validation" if splits == {"val"} else "training" if splits == {"train"} \

@@ -358,7 +358,7 @@ def _headline_label(report):
 
 
 def _choose_step(run: RunFiles, label, step, active, budget) -> int:
-    from acefit.selection import best_step, path_scores
+    from acefit.selection import best_step, path_scores, selection_split
 
     given = [name for name, v in (("step", step), ("active", active), ("budget", budget))
              if v is not None]
@@ -374,7 +374,7 @@ def _choose_step(run: RunFiles, label, step, active, budget) -> int:
                                     f"end); found step {step}")
         return int(step) % n
     entries = run.errors[label]
-    scores = path_scores(entries, run.cfg["selection"]["metric"], _split(entries))
+    scores = path_scores(entries, run.cfg["selection"]["metric"], selection_split(entries))
     if active is not None:
         i = best_step(scores, sizes, sizes == active)
         if i is None:
@@ -394,12 +394,6 @@ def _choose_step(run: RunFiles, label, step, active, budget) -> int:
             f"functions)" if smallest is not None and budget < smallest
             else f"{where} has no scored step with at most {budget} active functions")
     return i
-
-
-def _split(entries) -> str:
-    """What selects checkpoints: the validation set, or the training set of a run
-    without one (as in ``acefit fit``)."""
-    return "val" if any(e.get("val") is not None for e in entries) else "train"
 
 
 def _first_step(sizes, n) -> str:
@@ -462,7 +456,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
                                  potential_metadata, prior_scale, repulsion_setting,
                                  warn_unscaled_committee)
     from acefit.potential import Potential
-    from acefit.selection import score
+    from acefit.selection import score, selection_split
 
     run = run if run is not None else open_run(run_dir)
     label = _choose_label(run, label)
@@ -486,8 +480,9 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
                           repulsion=repulsion_setting(run.cfg), committee=members,
                           committee_scale=record and record["scale"],
                           unfitted_elements=run.unfitted_elements)
+    split = selection_split(run.errors[label])
     info = {"run": str(run.directory), **sel, "solver": path.solver,
-            "score": score(entry, run.cfg["selection"]["metric"], _split(run.errors[label])),
+            "score": score(entry, run.cfg["selection"]["metric"], split),
             "entry": entry, "e0_source": e0_source, "labels": list(run.paths),
             "committee": record}
     return potential, info

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "best_step",
+__all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "selection_split",
+           "best_step",
            "select_checkpoints", "unmet_budgets", "best_outside", "headline", "select", "select_index",
            "checkpoint_test_errors", "resolution_on_test_set", "record_of_test_errors"]
 
@@ -47,6 +48,28 @@ def score(entry: dict, metric: str, split: str) -> float:
 def path_scores(entries, metric: str, split: str) -> np.ndarray:
     """The selection score (:func:`score`) of every checkpoint of one path."""
     return np.array([score(e, metric, split) for e in entries], dtype=float)
+
+
+def selection_split(entries) -> str:
+    """The split a path's checkpoints are selected on, read off its error entries.
+
+    The fit selects on the validation set when it has one, else on the training set
+    (``select_checkpoints``' ``has_val``). An entry's ``"val"`` holds the validation
+    set's errors and is None exactly when there is no validation set
+    (:func:`acefit.checkpoint_errors.evaluate_errors`), whatever the solver recorded as
+    its ``val_loss``: so the validation set's presence, not ``val_loss``, decides.
+
+    Parameters
+    ----------
+    entries : list of dict
+        One path's error entries (``errors/<label>.json``'s ``steps``).
+
+    Returns
+    -------
+    str
+        ``"val"`` when any entry has validation errors, else ``"train"``.
+    """
+    return "val" if any(e.get("val") is not None for e in entries) else "train"
 
 
 def best_step(scores, sizes, allowed=None) -> int | None:

@@ -127,3 +127,37 @@ def test_the_paths_a_budget_holds_no_checkpoint_of():
     lines = unmet_budget_lines(unmet, False)
     assert lines[0].startswith("Budget ≤ 3: blr (smallest checkpoint: 8 functions) has no ")
     assert lines[1].startswith("No potential was exported: no budget holds a checkpoint.")
+
+
+def _entry(n_active, train_mae, val_mae, val_loss):
+    def errors(mae):
+        return None if mae is None else {"all": {"E": {"mae": mae}, "F": {"mae": mae}}}
+    return {"n_active": n_active, "train": errors(train_mae), "val": errors(val_mae),
+            "train_loss": train_mae, "val_loss": val_loss}
+
+
+@pytest.mark.parametrize("entries, split, best", [
+    # validation errors stored but no solver val_loss: the fit had a validation set
+    ([_entry(2, 0.5, 0.1, None), _entry(4, 0.2, 0.3, None)], "val", 0),
+    # a solver val_loss but no validation errors: no validation set to select on
+    ([_entry(2, 0.5, None, 0.1), _entry(4, 0.2, None, 0.3)], "train", 1),
+])
+def test_runs_and_compare_read_the_selection_split_alike(entries, split, best):
+    """One rule, the fit's (``has_val``: a validation set): ``acefit export --budget`` and
+    ``acefit compare`` choose the same step, on the split :func:`selection_split` names,
+    as ``select_checkpoints`` does."""
+    from types import SimpleNamespace
+
+    from acefit.compare import best_checkpoint
+    from acefit.runs import _choose_step
+    from acefit.selection import select_checkpoints, selection_split
+
+    assert selection_split(entries) == split
+    cfg = {"selection": {"metric": "energy_mae", "budgets": [4]}}
+    sizes = np.array([e["n_active"] for e in entries])
+    run = SimpleNamespace(directory="run", cfg=cfg, errors={"omp": entries},
+                          paths={"omp": SimpleNamespace(sizes=sizes)})
+    fit = select_checkpoints(run.paths, run.errors, cfg, has_val=split == "val")
+    assert [s["step"] for s in fit] == [best]
+    assert best_checkpoint(entries, 4, "energy_mae") == best
+    assert _choose_step(run, "omp", None, None, 4) == best
