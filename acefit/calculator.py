@@ -18,6 +18,7 @@ from ase.calculators.calculator import (Calculator, PropertyNotImplementedError,
                                          all_changes)
 
 from acefit.basis.angular import EVALUATION_THREADS, thread_limit
+from acefit.basis.neighbours import no_stress_reason
 
 __all__ = ["ACECalculator"]
 
@@ -47,8 +48,9 @@ class ACECalculator(Calculator):
     Properties: ``energy`` (= ``free_energy``), ``energies`` (per atom, including
     E0), ``forces`` and ``stress`` (Voigt xx yy zz yz xz xy, eV/Å³, tensile
     positive). Any cell and any mix of periodic directions is accepted; where the
-    basis cannot define a stress (no periodic cell) requesting it raises
-    ``PropertyNotImplementedError``.
+    basis cannot define a stress, requesting it raises ``PropertyNotImplementedError``
+    that says why: no periodic direction, or a cell without volume (a zero cell vector,
+    such as a slab's along its non-periodic direction, or vectors in one plane).
 
     With ``committee``: ``energy_committee`` (K,) the members' energies and
     ``energy_std`` their standard deviation (eV; ``atoms.calc.results`` after any
@@ -111,9 +113,8 @@ class ACECalculator(Calculator):
             self.results["stress"] = stress
         elif "stress" in properties:    # ASE's own words would be "not present"
             raise PropertyNotImplementedError(
-                f"stress: these atoms have no periodic direction (pbc {atoms.pbc.tolist()}), "
-                "so no volume to define a stress by; allowed: atoms periodic in at least one "
-                "direction, with a cell of volume there")
+                f"stress: {no_stress_reason(atoms)}; allowed: atoms periodic in at least one "
+                "direction, with a cell of volume")
 
     def _committee_results(self, atoms, properties, fit, site_sum) -> dict:
         with_forces = any(p in ("forces_committee", "forces_std", "stress_std")

@@ -84,8 +84,9 @@ class Evaluation:
     unlabelled : list of dict or None
         Per configuration, the potentials' predictions of what it has no label of (none
         in ``rows``), a column per potential: ``energy`` (k,) eV, ``forces`` (atoms, 3, k)
-        eV/Å, ``stress`` (6, k) eV/Å³ (ASE sign, Voigt; NaN where the cell has no volume:
-        no periodic direction), for :func:`write_predictions`; None where
+        eV/Å, ``stress`` (6, k) eV/Å³ (ASE sign, Voigt; NaN where the atoms have no
+        periodic direction, or a cell without volume: a zero cell vector, such as a slab's
+        along its non-periodic direction), for :func:`write_predictions`; None where
         :func:`evaluate` was asked not to keep them.
     own_predictions : list of list of int
         Per potential, the configurations whose labels are its own predictions

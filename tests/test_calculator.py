@@ -63,11 +63,32 @@ def test_finite_differences(potential, pbc):
     if any(pbc):  # slabs too: homogeneous strain of the whole cell, vacuum included
         s_num = calculate_numerical_stress(atoms, eps=1e-6)
         np.testing.assert_allclose(atoms.get_stress(), s_num, atol=2e-8)
-    else:   # in words (session 34: ASE's 'stress not present in this calculation')
+    else:   # in words, where ASE's would be 'stress not present in this calculation'
         with pytest.raises(PropertyNotImplementedError, match="stress: these atoms have no "
                                                               "periodic direction"):
             atoms.get_stress()
         assert np.isfinite(atoms.get_potential_energy())
+
+
+@pytest.mark.parametrize("case, says", [
+    ("cluster", r"stress: these atoms have no periodic direction \(pbc \[False, False, False\]\)"),
+    ("slab without cell[2]", r"stress: the cell has no volume: cell\[2\] is zero \(pbc "
+                             r"\[True, True, False\]; a slab needs a cell vector along its "
+                             r"non-periodic direction"),
+    ("flat cell", r"stress: the cell has no volume: its vectors .* lie in one plane"),
+], ids=["cluster", "slab", "flat"])
+def test_no_stress_says_why(potential, case, says):
+    """A slab periodic in x and y whose third cell vector is zero has periodic
+    directions: the error names the zero vector, not a missing periodic direction."""
+    atoms = fcc111("Cu", (2, 2, 2), a=3.7)            # cell[2] = 0, pbc (T, T, F)
+    if case == "cluster":
+        atoms.pbc = False
+    elif case == "flat cell":
+        atoms.cell[2] = atoms.cell[0] + atoms.cell[1]
+    atoms.calc = ACECalculator(potential)
+    assert np.isfinite(atoms.get_potential_energy())
+    with pytest.raises(PropertyNotImplementedError, match=says):
+        atoms.get_stress()
 
 
 def test_energy_invariant_and_extensive(potential):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["validate_atoms", "neighbour_pairs", "shortest_distance", "shortest_by_pair",
-           "stress_volume"]
+           "stress_volume", "no_stress_reason"]
 
 
 def validate_atoms(atoms, what="atoms"):
@@ -74,6 +74,38 @@ def stress_volume(atoms):
         return None
     volume = abs(float(np.linalg.det(atoms.cell.array)))
     return volume if volume > 1e-10 else None
+
+
+def no_stress_reason(atoms) -> str | None:
+    """Why ``atoms`` have no stress (:func:`stress_volume` None), in words; None when they
+    have one.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+
+    Returns
+    -------
+    str or None
+        No periodic direction; or a cell without volume: its zero vectors named (a
+        slab's cell with no vector along its non-periodic direction), else the
+        vectors that span no volume.
+    """
+    if stress_volume(atoms) is not None:
+        return None
+    pbc = np.asarray(atoms.pbc, bool).tolist()
+    if not any(pbc):
+        return (f"these atoms have no periodic direction (pbc {pbc}), so no volume to "
+                "define a stress by")
+    cell = atoms.cell.array
+    zero = [i for i in range(3) if not np.any(cell[i])]
+    if zero:
+        which = " and ".join(f"cell[{i}]" for i in zero)
+        return (f"the cell has no volume: {which} {'is' if len(zero) == 1 else 'are'} zero "
+                f"(pbc {pbc}; a slab needs a cell vector along its non-periodic direction, "
+                "e.g. atoms.center(vacuum=..., axis=2))")
+    return (f"the cell has no volume: its vectors {np.round(cell, 6).tolist()} lie in one "
+            f"plane (pbc {pbc})")
 
 
 SKEW_LIMIT = 2.0
