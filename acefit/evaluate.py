@@ -23,10 +23,10 @@ import numpy as np
 from acefit.basis.angular import thread_limit
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
-from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, calibration_of_rows, committee_sd,
-                            configuration_errors, errors_by_element, errors_of_predictions,
-                            interval_text, report_unit_residuals)
+from acefit.metrics import (ConfigurationErrors, bootstrap_differences, bootstrap_errors,
+                            calibration_of_rows, committee_sd, configuration_errors,
+                            errors_by_element, errors_of_predictions, interval_text,
+                            report_unit_residuals, report_unit_scale)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
@@ -366,9 +366,7 @@ def parity_plot(path, evaluation: Evaluation) -> Path:
     from acefit.atomic import write_figure
 
     rows = evaluation.rows
-    # report units, without subtracting anything: E in eV/atom, stress in GPa
-    scale = np.where(rows.kind == "E", 1.0 / rows.n_atoms,
-                     np.where(rows.kind == "V", -EV_PER_A3_TO_GPA / rows.volume, 1.0))
+    scale = report_unit_scale(rows, energy="eV/atom")    # the labels' own scale, not meV
     panels = [(kind, q, title) for kind, q, title in
               (("E", "E", "energy (eV/atom)"), ("F", "F", "force components (eV/Å)"),
                ("V", "S", "stress components (GPa)")) if np.any(rows.kind == kind)]
@@ -505,8 +503,7 @@ def worst_table(evaluation: Evaluation, n: int = 5) -> str:
     rows, per_config = evaluation.rows, evaluation.per_config
     energy = rows.kind == "E"
     signed = np.full((len(evaluation.configs), rows.A.shape[1]), np.nan)
-    signed[rows.config[energy]] = ((rows.A[energy] - rows.y[energy, None])
-                                   * (1e3 / rows.n_atoms[energy])[:, None])
+    signed[rows.config[energy]] = report_unit_residuals(rows, rows.A)[energy]
     with np.errstate(invalid="ignore", divide="ignore"):
         force_mae = per_config.sums["F"][:, 0] / per_config.counts["F"]
     forces = np.full(len(evaluation.configs), np.nan)

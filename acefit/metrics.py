@@ -569,16 +569,54 @@ def _interval(value, boot, level, n_configs) -> dict:
             "high": float(high), "configs": n_configs}
 
 
+ENERGY_UNITS = {"meV/atom": 1e3, "eV/atom": 1.0}
+"""Per-atom energy units of :func:`report_unit_scale`: eV per atom times the factor."""
+
+
+def report_unit_scale(block: DesignBlock, energy: str = "meV/atom") -> np.ndarray:
+    """Per row of ``block``, the factor that takes its labels and predictions to report
+    units.
+
+    Parameters
+    ----------
+    block : DesignBlock
+        Rows of total energy (eV), force components (eV/Å) and virial components (eV).
+    energy : {"meV/atom", "eV/atom"}
+        The unit of energy rows (:data:`ENERGY_UNITS`).
+
+    Returns
+    -------
+    ndarray of float, shape (rows,)
+        Energy rows: the unit per eV over the atom count; force rows: 1; virial rows:
+        −1/volume in GPa per eV/Å³ (stress, tensile positive; NaN without a volume).
+    """
+    if energy not in ENERGY_UNITS:
+        raise ValueError(f"energy unit {energy!r}; allowed: {', '.join(ENERGY_UNITS)}")
+    kind = block.kind
+    return np.where(kind == "E", ENERGY_UNITS[energy] / block.n_atoms,
+                    np.where(kind == "V", -EV_PER_A3_TO_GPA / block.volume, 1.0))
+
+
 def report_unit_residuals(block: DesignBlock, predictions) -> np.ndarray:
-    """Residuals of the predictions in report units: meV/atom, eV/Å, GPa."""
+    """Residuals of the predictions in report units: meV/atom, eV/Å, GPa.
+
+    Parameters
+    ----------
+    block : DesignBlock
+        The rows and their labels ``y``.
+    predictions : array_like, shape (rows, k)
+        k models' predictions of the rows.
+
+    Returns
+    -------
+    ndarray, shape (rows, k)
+        Prediction less label, times :func:`report_unit_scale`.
+    """
     predictions = np.asarray(predictions, dtype=float)
     if predictions.ndim != 2 or predictions.shape[0] != len(block.y):
         raise ValueError(f"predictions must have shape ({len(block.y)}, k), "
                          f"got {predictions.shape}")
-    kind = block.kind
-    scale = np.where(kind == "E", 1e3 / block.n_atoms,
-                     np.where(kind == "V", -EV_PER_A3_TO_GPA / block.volume, 1.0))
-    return (predictions - block.y[:, None]) * scale[:, None]
+    return (predictions - block.y[:, None]) * report_unit_scale(block)[:, None]
 
 
 def config_errors(basis, configs, coef, e0) -> dict:

@@ -195,6 +195,37 @@ def test_parity_plot_has_a_panel_per_quantity_present(tmp_path, configs, basis):
     assert wide.shape[1] == pytest.approx(3 * narrow.shape[1], abs=3)   # E, F, S against F
 
 
+def test_parity_plot_and_residuals_in_report_units(monkeypatch, tmp_path, configs, basis):
+    """The parity plot's points are the labels and predictions in eV/atom, eV/Å and GPa
+    (stress tensile positive), and the report's residuals their difference with energies
+    in meV/atom: one conversion (:func:`acefit.metrics.report_unit_scale`) for both."""
+    import acefit.atomic
+    from acefit.metrics import EV_PER_A3_TO_GPA, report_unit_residuals, report_unit_scale
+
+    pot, _ = _potential(basis, 6)
+    evaluation = evaluate([pot], configs, ["p"], resamples=20)
+    figures = []
+    monkeypatch.setattr(acefit.atomic, "write_figure",
+                        lambda fig, path, **kw: figures.append(fig) or path)
+    parity_plot(tmp_path / "p.png", evaluation)
+    rows = evaluation.rows
+    hand = {"E": 1.0 / rows.n_atoms, "F": np.ones(len(rows.y)),
+            "V": -EV_PER_A3_TO_GPA / rows.volume}
+    for ax, kind in zip(figures[0].axes, "EFV"):
+        mine = rows.kind == kind
+        x, y = ax.lines[0].get_data()
+        np.testing.assert_array_equal(x, rows.y[mine] * hand[kind][mine])
+        np.testing.assert_array_equal(y, rows.A[mine, 0] * hand[kind][mine])
+    residual = report_unit_residuals(rows, rows.A)[:, 0]
+    hand["E"] = 1e3 / rows.n_atoms
+    for kind in "EFV":
+        mine = rows.kind == kind
+        np.testing.assert_array_equal(residual[mine],
+                                      (rows.A[mine, 0] - rows.y[mine]) * hand[kind][mine])
+    with pytest.raises(ValueError, match="energy unit 'kJ/mol'; allowed: meV/atom, eV/atom"):
+        report_unit_scale(rows, energy="kJ/mol")
+
+
 def test_worst_configurations_come_first(configs, basis):
     import dataclasses
 
