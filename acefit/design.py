@@ -356,7 +356,7 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
     )
 
 
-def design_block(basis, configs, weights=None, e0=None, first_index: int = 0) -> DesignBlock:
+def design_block(basis, configs, weights, e0, first_index: int = 0) -> DesignBlock:
     """Dense rows of several configurations (validation and test sets, small blocks).
 
     Parameters
@@ -364,11 +364,23 @@ def design_block(basis, configs, weights=None, e0=None, first_index: int = 0) ->
     basis : ACEBasis
     configs : list of LabelledConfig
     weights : dict or None
-        Weight table (validated with :func:`resolve_weights`).
+        Weight table (validated with :func:`resolve_weights`; None: its defaults).
     e0 : ReferenceEnergies
-        Required: validation/test sets use the training E0.
+        The training set's (:func:`reference_energies`): validation and test sets use
+        the training E0.
     first_index : int
         ``config`` metadata of the first configuration.
+
+    Returns
+    -------
+    DesignBlock
+        The configurations' rows, in order.
+
+    Raises
+    ------
+    ValueError
+        ``e0`` is not a :class:`ReferenceEnergies`, ``configs`` is empty, or a
+        configuration has an element the basis lacks or a label it cannot fit.
     """
     if not isinstance(e0, ReferenceEnergies):
         raise ValueError("design_block needs the ReferenceEnergies of the training set as e0")

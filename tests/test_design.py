@@ -191,3 +191,11 @@ def test_real_ace_basis_stress_rows_recover_the_generating_model(configs):
     WA, Wy = design_block(ace, synthetic, None, E0).weighted()
     # the generating coefficients fit every row exactly (E0, signs and virial form consistent)
     np.testing.assert_allclose(WA @ coef, Wy, rtol=0, atol=1e-9 * np.abs(Wy).max())
+
+
+def test_design_block_needs_the_training_e0(configs, basis):
+    """``e0`` has no default: without it a call fails at once, never with rows of no E0."""
+    with pytest.raises(TypeError, match="e0"):
+        design_block(basis, configs, None)
+    with pytest.raises(ValueError, match="ReferenceEnergies of the training set as e0"):
+        design_block(basis, configs, None, {"Cu": 0.0})
