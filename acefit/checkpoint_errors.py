@@ -82,10 +82,40 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
 
     Validation and test use the assembled dense rows; training errors are
     accumulated over chunks of the training set (its dense rows are never held
-    whole), on the assembly's workers (``n_workers``, ``scheduler``: as in
-    ``parallel``; None: one per CPU), since re-evaluating the basis there is most of
+    whole), on the assembly's workers, since re-evaluating the basis there is most of
     this stage's cost.
     Results are written to ``errors/<label>.json`` and reused.
+
+    Parameters
+    ----------
+    paths : dict of str to Path
+        The solver paths by label (:class:`acefit.solvers.path.Path`).
+    system : AssembledSystem
+        The assembly (:func:`acefit.assembly.assemble`): its dense ``val`` and ``test``
+        blocks (None without that set), weights, E0, kept training rows and ``key``.
+    basis : ACEBasis
+        The basis the training rows are evaluated with, where they were not kept.
+    data
+        The configurations, with ``train`` a list of
+        :class:`acefit.data.LabelledConfig`.
+    errors_dir : pathlib.Path
+        The folder of ``<label>.json``: a file whose stamp (problem key, step count,
+        coefficients' hash) matches is read instead of evaluated.
+    n_workers : int or None
+        Workers that evaluate the training rows again (None: one per CPU).
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler to evaluate them on (as in
+        :func:`acefit.assembly.assemble`; overrides ``n_workers``).
+    progress : bool or None
+        Show a progress bar (None: when stderr is a terminal).
+
+    Returns
+    -------
+    dict of str to list of dict
+        Per label, one entry per step: ``step``, ``n_active``, ``lam``, the solver's
+        ``train_loss`` and ``val_loss``, and ``train``, ``val`` and ``test`` in
+        :func:`acefit.metrics.errors` form (``val``/``test`` None without that set;
+        :func:`column_errors`).
     """
     log = get_logger()
     out, todo = {}, {}
@@ -135,10 +165,38 @@ def evaluate_errors(paths, system, basis, data, errors_dir: Path, *, n_workers=1
 
 def train_errors(basis, train, weights, e0, matrix, *, rows=None, n_workers=1, scheduler=None,
                   progress=None, source=None) -> list:
-    """Training errors of every column of ``matrix``: from the rows the assembly kept
-    (``rows``, see :func:`acefit.assembly.train_row_blocks`), or else with the rows
-    re-evaluated in parts on the workers (:func:`acefit.assembly.map_configurations`);
-    the errors of the parts are merged. ``source["rows"]`` (a dict, when given) says which."""
+    """Training errors of every column of ``matrix``: from the rows the assembly kept,
+    or else with the rows re-evaluated in parts on the workers
+    (:func:`acefit.assembly.map_configurations`); the errors of the parts are merged.
+
+    Parameters
+    ----------
+    basis : ACEBasis
+    train : list of LabelledConfig
+        The training configurations.
+    weights : dict
+        The weight table (:func:`acefit.design.resolve_weights`).
+    e0 : ReferenceEnergies
+        The training set's (:func:`acefit.design.reference_energies`).
+    matrix : ndarray, shape (n_features, k)
+        One model's coefficients a column.
+    rows : optional
+        The training rows the assembly kept (:func:`acefit.assembly.train_row_blocks`);
+        read where they can be, else the rows are evaluated again.
+    n_workers : int or None
+        Workers that evaluate the rows again (None: one per CPU).
+    scheduler : str, optional
+        Address of a ``dask.distributed`` scheduler to evaluate them on.
+    progress : callable, optional
+        Called with the number of configurations each finished part held.
+    source : dict, optional
+        Gains ``"rows"``: "read from the cache" or "evaluated again".
+
+    Returns
+    -------
+    list of dict
+        Per column, :func:`acefit.metrics.errors` form on the whole training set.
+    """
     from acefit.assembly import map_configurations, quiet_dask, train_row_blocks
 
     source = {} if source is None else source
@@ -192,14 +250,29 @@ def _merge_columns(blocks) -> list:
 
 
 def column_errors(block, matrix, batch: int = BATCH) -> list:
-    """:func:`acefit.metrics.errors` of every column of ``matrix`` (n_features, k), each
-    total MAE with its bootstrap standard error over the block's configurations
-    (``mae_se``, from ``SE_RESAMPLES`` draws, the same for every model).
+    """:func:`acefit.metrics.errors` of every column of ``matrix``, each total MAE with
+    its bootstrap standard error over the block's configurations.
 
     The predictions of a batch of models are one matrix product over the columns
     that any model of the batch uses (consecutive steps of a sparse path share most
     of their few active functions), and their errors are reduced together
     (:func:`acefit.metrics.errors_of_predictions`).
+
+    Parameters
+    ----------
+    block : DesignBlock or None
+        The rows (validation, test, or a part of the training set).
+    matrix : ndarray, shape (n_features, k)
+        One model's coefficients a column.
+    batch : int
+        Models per matrix product (:data:`BATCH`).
+
+    Returns
+    -------
+    list of dict or None
+        Per column, :func:`acefit.metrics.errors` form, each entry of ``"all"`` with
+        ``mae_se`` (from ``SE_RESAMPLES`` draws, the same for every model); k Nones
+        when ``block`` is None.
     """
     from acefit.metrics import (bootstrap_standard_errors, configuration_errors,
                                 errors_of_predictions)

@@ -360,7 +360,27 @@ def _step_of(record: dict, n_features: int) -> Step:
 
 def write_path(file, path: Path, *, run: str | None = None, n_features: int | None = None,
                overwrite: bool = False) -> str:
-    """Write a finished path as a complete run; returns the run name."""
+    """Write a finished path as a complete run.
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+        The path file (HDF5), created when absent; its other runs are kept.
+    path : Path
+        The steps to write.
+    run : str, optional
+        Run name (default: ``path.solver``).
+    n_features : int, optional
+        The coefficient vectors' length; required for a path without steps (else read
+        off its steps).
+    overwrite : bool
+        Replace a run of the same name (otherwise that is a :class:`CheckpointError`).
+
+    Returns
+    -------
+    str
+        The run name.
+    """
     if n_features is None and not path.steps:
         raise ValueError("n_features is required to write a path without steps")
     writer = CheckpointWriter(file, path.solver, path.params, n_features=n_features, run=run,
@@ -402,6 +422,16 @@ def read_path(file, run: str | None = None, *, require_complete: bool = False) -
     require_complete : bool
         Raise :class:`CheckpointError` for an interrupted run instead of returning
         its finished steps with ``complete = False``.
+
+    Returns
+    -------
+    CheckpointPath
+        The run's steps (those a running or killed run saved too), solver and params.
+
+    Raises
+    ------
+    CheckpointError
+        No such run, more than one run and none named, or a damaged run.
     """
     file = FsPath(file)
     with _open(file, "r") as f:
@@ -418,9 +448,21 @@ def read_path(file, run: str | None = None, *, require_complete: bool = False) -
 
 
 def read_paths(file, runs=None, *, require_complete: bool = False) -> dict[str, CheckpointPath]:
-    """Read the runs of a path file, keyed by run name: those named in ``runs`` (a
-    collection of names) that the file holds (every run by default), each with its saved
-    steps read once."""
+    """Read the runs of a path file, each with its saved steps read once.
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+    runs : collection of str, optional
+        The run names to read (those the file holds); default: every run.
+    require_complete : bool
+        As for :func:`read_path`.
+
+    Returns
+    -------
+    dict of str to CheckpointPath
+        Keyed by run name, in the file's order.
+    """
     if isinstance(runs, str):   # `name in runs` would match its substrings
         raise TypeError(f"runs must be a collection of run names, not the string {runs!r}; "
                         f"allowed: e.g. [{runs!r}], or read_path(file, {runs!r}) for one run")

@@ -36,7 +36,33 @@ DATABASE_FORMATS = ("db", "json")
 
 def read_frames(path, index=":", *, name="data file", species=None,
                 **options) -> list:
-    """The frames of :func:`iter_frames` as a list."""
+    """The frames of :func:`iter_frames` as a list.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file any ``ase.io`` reader reads (also ``.gz``, ``.bz2``, ``.xz``), or an ASE
+        database.
+    index : str or int
+        ASE's index: ``":"`` every frame, ``"-1"`` the last, ``"::2"``, ``3``, ...
+    name : str
+        What the file is, for the messages (``"data file"``).
+    species : list of str, optional
+        The elements of atom types 1, 2, ... of a LAMMPS dump that names none.
+    **options
+        Keywords of ASE's reader, passed to ``ase.io.iread`` (the format is the one
+        :func:`file_format` names).
+
+    Returns
+    -------
+    list of ase.Atoms
+
+    Raises
+    ------
+    ValueError
+        Named with the file (and frame, where there is one): see :func:`iter_frames`;
+        :class:`EmptyFileError` for a file without a frame.
+    """
     return list(iter_frames(path, index, name=name, species=species, **options))
 
 

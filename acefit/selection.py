@@ -35,7 +35,24 @@ METRIC_KEYS = {"energy_mae": ("E", "mae"), "forces_mae": ("F", "mae"),
 
 
 def score(entry: dict, metric: str, split: str) -> float:
-    """The selection score of one checkpoint's error entry (NaN when unavailable)."""
+    """The selection score of one checkpoint's error entry.
+
+    Parameters
+    ----------
+    entry : dict
+        One step's entry of ``errors/<label>.json``
+        (:func:`acefit.checkpoint_errors.evaluate_errors`).
+    metric : {"loss", "energy_mae", "forces_mae", "energy_rmse", "forces_rmse"}
+        ``selection.metric``: the solver's weighted loss (``<split>_loss``), or an error
+        of :data:`METRIC_KEYS`.
+    split : {"val", "train"}
+        The set scored (:func:`selection_split`).
+
+    Returns
+    -------
+    float
+        The score; NaN when the entry has none.
+    """
     if metric == "loss":
         v = entry.get(f"{split}_loss")
         return float("nan") if v is None else float(v)
@@ -46,7 +63,19 @@ def score(entry: dict, metric: str, split: str) -> float:
 
 
 def path_scores(entries, metric: str, split: str) -> np.ndarray:
-    """The selection score (:func:`score`) of every checkpoint of one path."""
+    """The selection score (:func:`score`) of every checkpoint of one path.
+
+    Parameters
+    ----------
+    entries : list of dict
+        The path's error entries, one per step.
+    metric, split : str
+        As for :func:`score`.
+
+    Returns
+    -------
+    ndarray of float, shape (len(entries),)
+    """
     return np.array([score(e, metric, split) for e in entries], dtype=float)
 
 
@@ -73,9 +102,23 @@ def selection_split(entries) -> str:
 
 
 def best_step(scores, sizes, allowed=None) -> int | None:
-    """The selection rule on one path: the index of the step with the smallest score,
-    then the fewest active functions, then the earliest, among the ``allowed`` ones
-    (a boolean mask; None: all) that have a score; None when there is no such step."""
+    """The selection rule on one path: the step with the smallest score, then the fewest
+    active functions, then the earliest, among the allowed ones that have a score.
+
+    Parameters
+    ----------
+    scores : ndarray of float
+        Per step, its score (NaN: none).
+    sizes : ndarray of int
+        Per step, its number of active functions.
+    allowed : ndarray of bool, optional
+        The steps to choose among (None: all).
+
+    Returns
+    -------
+    int or None
+        The index of the chosen step; None when no allowed step has a score.
+    """
     ok = ~np.isnan(scores)
     if allowed is not None:
         ok &= allowed
@@ -89,10 +132,26 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool,
                        budgets=None) -> list[dict]:
     """The selected checkpoints: per budget, one per solver plus the overall best.
 
-    Returns a list of ``{"budget", "label", "step", "n_active", "score", "best"}``;
-    ``best`` marks the overall choice of each budget. Without a validation set the
-    score is the training one (and the log says so). ``budgets``: these instead of the
-    config's ``selection.budgets`` (None in them: any size).
+    Parameters
+    ----------
+    paths : dict of str to Path
+        The solver paths by label (their ``sizes``).
+    errors_by_label : dict of str to list of dict
+        Their error entries (:func:`acefit.checkpoint_errors.evaluate_errors`).
+    cfg : dict
+        The run's config: ``selection.metric`` and ``selection.budgets``.
+    has_val : bool
+        Whether the run has a validation set; without one the score is the training
+        one (and the log says so).
+    budgets : list of (int or None), optional
+        These instead of the config's ``selection.budgets`` (None in them: any size).
+
+    Returns
+    -------
+    list of dict
+        ``{"budget", "label", "step", "n_active", "score", "best"}`` per budget and path
+        that has a scored step within it; ``best`` marks the overall choice of each
+        budget (the smallest score, then the fewest functions).
     """
     metric = cfg["selection"]["metric"]
     split = "val" if has_val else "train"
@@ -116,9 +175,24 @@ def select_checkpoints(paths, errors_by_label, cfg, has_val: bool,
 
 def unmet_budgets(selected, paths, budgets) -> list[dict]:
     """The paths each budget holds no checkpoint of (:func:`select_checkpoints` leaves
-    them out), as ``{"budget", "label", "smallest"}``: ``smallest`` is the fewest
-    active functions of the path's steps. Its steps are all larger than the budget, or
-    those within it have no score (``smallest`` at most the budget)."""
+    them out).
+
+    Parameters
+    ----------
+    selected : list of dict
+        :func:`select_checkpoints`' entries.
+    paths : dict of str to Path
+        The solver paths by label.
+    budgets : list of (int or None)
+        The budgets selected for (empty: one, any size).
+
+    Returns
+    -------
+    list of dict
+        ``{"budget", "label", "smallest"}``: ``smallest`` is the fewest active functions
+        of the path's steps. Its steps are all larger than the budget, or those within
+        it have no score (``smallest`` at most the budget).
+    """
     held = {(s["budget"], s["label"]) for s in selected}
     return [{"budget": budget, "label": label, "smallest": int(np.min(path.sizes))}
             for budget in (budgets or [None]) for label, path in paths.items()
@@ -127,11 +201,24 @@ def unmet_budgets(selected, paths, budgets) -> list[dict]:
 
 def best_outside(selected, paths, errors_by_label, cfg, has_val: bool):
     """The checkpoint with the best score over every size of every path (the fit's rule
-    with no budget, as ``acefit compare``'s "any" rows), when ``selected``
-    (:func:`select_checkpoints`) does not hold it, as one entry of theirs (``budget``
-    None); else None. Such a checkpoint is larger than the largest budget. None without a
-    validation set (``has_val`` False): the best training score of any size is that of
-    the largest checkpoint, no choice to point to."""
+    with no budget, as ``acefit compare``'s "any" rows), when ``selected`` does not hold
+    it. Such a checkpoint is larger than the largest budget.
+
+    Parameters
+    ----------
+    selected : list of dict
+        :func:`select_checkpoints`' entries.
+    paths, errors_by_label, cfg, has_val
+        As for :func:`select_checkpoints`.
+
+    Returns
+    -------
+    dict or None
+        One entry as :func:`select_checkpoints`' (``budget`` None); None when
+        ``selected`` holds it, when nothing is scored, or without a validation set
+        (``has_val`` False: the best training score of any size is that of the
+        largest checkpoint, no choice to point to).
+    """
     if not has_val:
         return None
     best = next((s for s in select_checkpoints(paths, errors_by_label, cfg, has_val, [None])
@@ -143,9 +230,23 @@ def best_outside(selected, paths, errors_by_label, cfg, has_val: bool):
 
 
 def checkpoint_test_errors(system, paths, chosen):
-    """The test set's errors per configuration (:class:`acefit.metrics.ConfigurationErrors`)
-    of checkpoints named by ``{"label": .., "step": ..}`` entries, one column each; None
-    without a test set or checkpoints."""
+    """The test set's errors per configuration of some checkpoints.
+
+    Parameters
+    ----------
+    system : AssembledSystem
+        Its dense ``test`` block (None without a test set).
+    paths : dict of str to Path
+        The solver paths by label.
+    chosen : list of dict
+        The checkpoints, as ``{"label": .., "step": ..}`` entries.
+
+    Returns
+    -------
+    ConfigurationErrors or None
+        :class:`acefit.metrics.ConfigurationErrors`, one column per entry of
+        ``chosen``; None without a test set or checkpoints.
+    """
     from acefit.metrics import configuration_errors
 
     if system.test is None or not chosen:
@@ -157,13 +258,27 @@ def checkpoint_test_errors(system, paths, chosen):
 def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAMPLES):
     """How precisely the test set measures each selected checkpoint's test MAEs.
 
-    Returns ``(entries, per_config)``. ``entries`` has per entry of ``selected`` (same
-    order) ``{"E": .., "F": .., "S": ..}`` from :func:`acefit.metrics.bootstrap_errors`
-    over the test configurations, plus ``"minus_headline"``: the paired difference to the
-    headline potential (:func:`acefit.metrics.bootstrap_differences`; None for the
-    headline itself). ``per_config``: the selected checkpoints' summed absolute errors per
-    test configuration (:class:`acefit.metrics.ConfigurationErrors`), from which other
-    comparisons can be paired (``acefit compare``). ``([], None)`` without a test set.
+    Parameters
+    ----------
+    system, paths
+        As for :func:`checkpoint_test_errors`.
+    selected : list of dict
+        :func:`select_checkpoints`' entries (one of them the :func:`headline`).
+    resamples : int
+        Bootstrap draws of the test configurations (:data:`SE_RESAMPLES`).
+
+    Returns
+    -------
+    entries : list of dict
+        Per entry of ``selected`` (same order) ``{"E": .., "F": .., "S": ..}`` from
+        :func:`acefit.metrics.bootstrap_errors` over the test configurations, plus
+        ``"minus_headline"``: the paired difference to the headline potential
+        (:func:`acefit.metrics.bootstrap_differences`; None for the headline itself).
+        Empty without a test set.
+    per_config : ConfigurationErrors or None
+        The selected checkpoints' summed absolute errors per test configuration
+        (:class:`acefit.metrics.ConfigurationErrors`), from which other comparisons can
+        be paired (``acefit compare``); None without a test set.
     """
     from acefit.metrics import bootstrap_differences, bootstrap_errors
 
@@ -180,8 +295,25 @@ def resolution_on_test_set(system, paths, selected, *, resamples: int = SE_RESAM
 
 def record_of_test_errors(per_config, selected, test_configs) -> dict:
     """``test_errors.json``: each selected checkpoint's summed absolute errors per test
-    configuration (named ``<file>:<frame>``), with the rows summed, so that runs on the
-    same test set can be compared pairwise."""
+    configuration, with the rows summed, so that runs on the same test set can be
+    compared pairwise.
+
+    Parameters
+    ----------
+    per_config : ConfigurationErrors
+        :func:`resolution_on_test_set`'s, one column per entry of ``selected``.
+    selected : list of dict
+        :func:`select_checkpoints`' entries.
+    test_configs : list of LabelledConfig
+        The test configurations (``per_config.configs`` indexes them).
+
+    Returns
+    -------
+    dict
+        ``configurations`` (named ``<file>:<frame>``), ``counts`` (rows per
+        configuration and quantity), ``units`` and, per selected checkpoint, its
+        ``budget``, ``label``, ``step``, ``n_active`` and ``abs_error_sums``.
+    """
     from acefit.metrics import UNITS
 
     return {"configurations": [f"{Path(test_configs[int(k)].source).name}:"
@@ -195,7 +327,19 @@ def record_of_test_errors(per_config, selected, test_configs) -> dict:
 
 
 def headline(selected):
-    """The best checkpoint of the largest budget (the run's headline potential)."""
+    """The best checkpoint of the largest budget (the run's headline potential).
+
+    Parameters
+    ----------
+    selected : list of dict
+        :func:`select_checkpoints`' entries.
+
+    Returns
+    -------
+    dict or None
+        The entry of the largest budget (None, any size, is the largest) marked
+        ``best``; None when ``selected`` is empty.
+    """
     if not selected:
         return None
     budgets = [s["budget"] for s in selected]

@@ -429,8 +429,16 @@ class ACEBasis:
 
         Parameters
         ----------
+        atoms : ase.Atoms
         coefs : array_like, shape (K, len(basis))
             One coefficient vector a row.
+
+        Returns
+        -------
+        energy : ndarray, shape (K,)
+        forces : ndarray, shape (K, n_atoms, 3)
+        stress : ndarray, shape (K, 6)
+            NaN when the configuration has no periodic direction or zero volume.
         """
         coefs = self._check_coef(coefs, "coefs", (None, len(self)))
         prep = self._prepare(atoms)

@@ -285,6 +285,14 @@ class Setup:
             knows it (e.g. from Gram updates); computed from the problem otherwise.
         info : dict, optional
             Solver-specific scalars.
+        scaled : bool, default True
+            Whether ``values`` are in solver variables d (divided by the prior scale γ
+            of their columns here) or already in the caller's variables.
+
+        Returns
+        -------
+        Step
+            The step appended to the path (and passed to ``on_step``).
         """
         active = np.asarray(active, dtype=np.intp).reshape(-1)
         coef = self.coef_vector(active, values, scaled=scaled)

@@ -230,10 +230,41 @@ class _IncrementalLS:
 class Debiaser:
     """Refits path steps one at a time, in path order (see :func:`debias_path`).
 
-    Parameters are those of :func:`debias_path` without the path; ``path_solver``
-    and ``params`` name the new path. ``debiaser(step)`` returns the refitted step
-    and appends it to ``debiaser.path``. With method "ls", consecutive calls reuse
-    one QR of the active columns.
+    ``debiaser(step)`` returns the refitted step and appends it to ``debiaser.path``.
+    With method "ls", consecutive calls reuse one QR of the active columns.
+
+    Parameters
+    ----------
+    problem : LeastSquaresProblem
+        The training problem the steps were computed from (dense or reduced).
+    method : {"ls", "tsvd"}
+        As for :func:`debias_path`.
+    path_solver : str
+        The solver of the steps' path: the new path's solver is
+        ``path_solver + "+" + method``.
+    params : dict, optional
+        The steps' path's parameters; the new path's are these plus ``debias`` (and,
+        for "tsvd", ``debias_rtol`` and, choosing among every rank,
+        ``debias_truncation``).
+    rtol : float, optional
+        TSVD threshold (default 1e-6 unless chosen by validation).
+    validation : (A_val, y_val), optional
+        Gives each new step its ``val_error``.
+    rtols : sequence of float, or "rank"
+        Candidates of the validation choice of the threshold (:func:`tsvd_refit`).
+    select_rtol_by_validation : bool, default False
+        Choose each step's TSVD threshold among ``rtols`` by the validation error;
+        needs method "tsvd", ``validation`` and no ``rtol``.
+    prior : array (n,), optional
+        Gamma for the TSVD scaling and the QR's dependence test.
+    on_step : callable, optional
+        Called with each new step as it is made.
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, a problem that is no :class:`LeastSquaresProblem`, or
+        ``select_rtol_by_validation`` without what it needs.
     """
 
     def __init__(self, problem: LeastSquaresProblem, method: str = "ls", *,
@@ -308,10 +339,18 @@ def debias_path(path: Path, problem: LeastSquaresProblem, method: str = "ls", *,
         Gives each new step its ``val_error``; with ``select_rtol_by_validation``
         (method "tsvd") it also chooses rtol per step among ``rtols``, in which
         case the reported validation error is the one minimised.
+    rtols : sequence of float, or "rank"
+        The candidates of the validation choice, as :func:`tsvd_refit` takes them:
+        thresholds in [0, 1] (default :data:`DEFAULT_RTOLS`), or ``"rank"`` for every
+        truncation rank. Read only with ``select_rtol_by_validation``.
+    select_rtol_by_validation : bool, default False
+        Choose the TSVD threshold of each step among ``rtols`` by the validation
+        error; needs method "tsvd", ``validation`` and no ``rtol``.
     prior : array (n,), optional
         Gamma for the TSVD scaling and for the QR's dependence test (the "ls"
         coefficients do not depend on it otherwise).
     on_step : callable, optional
+        Called with each new step as it is made (the checkpoint writer).
 
     Returns
     -------

@@ -317,6 +317,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
         FISTA momentum with adaptive restart; False gives plain ISTA.
     max_active : int, optional
         Stop at the first grid point with at least this many non-zero coefficients.
+    min_lambda : float, optional
+        Lower end of the default grid and of its extension.
     tol : float, default 0
         Stop once the residual norm is at most ``tol * ||y||``.
     kkt_tol : float, default 1e-8

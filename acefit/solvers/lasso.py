@@ -588,7 +588,10 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     tol : float, default 0
         Stop once the residual norm is at most ``tol * ||y||``.
     cd_tol, max_iter : float, int
-        scikit-learn's duality-gap tolerance (relative to ||y||^2) and sweep limit.
+        scikit-learn's duality-gap tolerance and sweep limit. The tolerance is relative
+        to the squared norm of the right-hand side scikit-learn is given: ||y||^2 of a
+        dense problem, ||Q'y||^2 of a reduced one (at most ||y||^2: smaller by the part
+        of y outside the range of A).
     prior, validation, on_step
         As for every solver.
 
