@@ -18,8 +18,8 @@ import numpy as np
 if TYPE_CHECKING:
     from acefit.design import DesignBlock
 
-# scipy and acefit.design are imported where used: the quantities here are read by
-# acefit.potential, whose import must stay light (an ASE calculator's)
+# scipy is imported where used: the quantities here are read by acefit.potential, whose
+# import must stay light (an ASE calculator's)
 UNITS = {"E": "meV/atom", "F": "eV/Å", "S": "GPa"}
 QUANTITIES = ("E", "F", "S")
 QUANTITY_OF_KIND = {"E": "E", "F": "F", "V": "S"}   # row kind -> reported quantity
@@ -617,13 +617,6 @@ def report_unit_residuals(block: DesignBlock, predictions) -> np.ndarray:
         raise ValueError(f"predictions must have shape ({len(block.y)}, k), "
                          f"got {predictions.shape}")
     return (predictions - block.y[:, None]) * report_unit_scale(block)[:, None]
-
-
-def config_errors(basis, configs, coef, e0) -> dict:
-    """:func:`errors` of configurations evaluated with ``basis`` (E0 as ReferenceEnergies)."""
-    from acefit.design import design_block
-
-    return errors(design_block(basis, configs, None, e0), coef)
 
 
 def _stats(values, kinds) -> dict:

@@ -17,7 +17,7 @@ from acefit.design import ROW_KINDS
 
 __all__ = ["build_report", "write_report", "summary_table", "stress_note_lines",
            "doubtful_stresses",
-           "best_any_size_lines", "unmet_budget_lines", "load_report"]
+           "best_any_size_lines", "unmet_budget_lines"]
 
 REPORT_VERSION = 1
 
@@ -112,16 +112,6 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                       "unmet_budgets": list(unmet_budgets)},
         "units": {"E": "meV/atom", "F": "eV/Å", "S": "GPa"},
     })
-
-
-def load_report(run_dir) -> dict:
-    """The report.json of a finished run."""
-    path = Path(run_dir) / "report.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: is {run_dir} a finished acefit run?")
-    from acefit.atomic import read_json
-
-    return read_json(path)
 
 
 def _num(x, digits=3) -> str:

@@ -8,9 +8,9 @@ from _toy_basis import PairBasis, emt_configs
 from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
 from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, bootstrap_standard_errors, config_errors,
-                            configuration_errors, element_force_errors, errors,
-                            errors_by_element, errors_of_predictions, force_row_numbers)
+                            bootstrap_errors, bootstrap_standard_errors, configuration_errors,
+                            element_force_errors, errors, errors_by_element,
+                            errors_of_predictions, force_row_numbers)
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
 
@@ -53,7 +53,7 @@ def test_errors_match_direct_computation(setup):
             assert stats[key]["mae"] == pytest.approx(np.mean(np.abs(d)), rel=1e-10)
             assert stats[key]["rmse"] == pytest.approx(np.sqrt(np.mean(d ** 2)), rel=1e-10)
     assert res["all"]["E"]["n"] == len(configs)
-    assert config_errors(basis, configs, coef, E0)["all"] == res["all"]
+    assert errors(design_block(basis, configs, None, E0), coef)["all"] == res["all"]
 
 
 def test_missing_quantities_and_bad_coef(setup):
