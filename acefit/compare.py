@@ -370,7 +370,7 @@ def crystal_verdicts(runs) -> list[dict]:
     return out
 
 
-def _short_range_lines(runs, crystals) -> list[str]:
+def _short_range_lines(crystals) -> list[str]:
     """What the table's core column means, and each run's headline crystals."""
     def one(c):
         if not c["compression"]:
@@ -546,7 +546,7 @@ def entry_sizes(path, n_functions: int) -> np.ndarray:
     return entry
 
 
-def _two_body_grid(functions, entry, elements):
+def _two_body_grid(functions, entry):
     """Rows: (centre, neighbour, kind); columns: n. Value: earliest entry size (NaN: none)."""
     from acefit.elements import pair_name
 
@@ -608,7 +608,7 @@ def basis_selection_png(runs, out: Path) -> Path:
     for (run, label), (ax2, ax3) in zip(panels, axes):
         entry = entry_sizes(run.paths[label], len(run.functions))
         name = f"{run.name}/{label}" if many else label
-        rows, grid, exists = _two_body_grid(run.functions, entry, run.elements)
+        rows, grid, exists = _two_body_grid(run.functions, entry)
         if grid.size:
             ax2.imshow(np.where(exists, 0.0, np.nan), cmap=grey, aspect="auto",
                        extent=(0.5, grid.shape[1] + 0.5, len(rows) - 0.5, -0.5))
@@ -704,7 +704,7 @@ def compare_runs(run_dirs, out_dir, *, budgets=None, split=None) -> dict:
         *([""] if set_notes else []),
         *(_reading_note(runs)),
         *_doubtful_stress_note(runs),
-        *_short_range_lines(runs, crystals),
+        *_short_range_lines(crystals),
         *([f"Paired on the same {len(runs[0].test_errors['configurations'])} test "
            f"configurations: each run's selected checkpoint minus `{runs[0].name}`'s (same "
            "budget and solver), test MAE difference ± bootstrap standard error [95 % "

@@ -423,7 +423,7 @@ def energy_gap(frames, source, indices) -> dict:
     """
     gap = {"energy": 0, "both": 0, "differ": 0, "largest": None}
     for atoms, i in zip(frames, indices):
-        values = [_label(atoms, key, "") for key in ENERGY_KEYS]
+        values = [_label(atoms, key) for key in ENERGY_KEYS]
         gap["energy"] += values[0] is not None
         try:
             difference = abs(float(values[0]) - float(values[1])) / max(len(atoms), 1)
@@ -896,10 +896,10 @@ def _labelled(atoms, source, i, keys, option):
     where = frame_where(source, i)
     check_atoms(atoms, where)       # here the message can name the file and frame
     n = len(atoms)
-    energy = _label(atoms, energy_key, where)
-    forces = _label(atoms, forces_key, where)
-    stress = _label(atoms, stress_key, where)
-    virial = _label(atoms, virial_key, where)
+    energy = _label(atoms, energy_key)
+    forces = _label(atoms, forces_key)
+    stress = _label(atoms, stress_key)
+    virial = _label(atoms, virial_key)
     if energy is not None:
         energy = _energy_label(energy, energy_key, where)
     if forces is not None:
@@ -1130,7 +1130,7 @@ def _has_shape(frames, key, shapes) -> bool:
     return False
 
 
-def _label(atoms, key, where):
+def _label(atoms, key):
     """A label from calculator results, info or arrays; None when absent."""
     if key is None:
         return None

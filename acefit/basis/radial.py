@@ -196,7 +196,7 @@ def _table_to_list(elements, table):
             for a in range(len(elements)) for b in range(a, len(elements))]
 
 
-def _table_from_list(elements, items):
+def _table_from_list(items):
     return {(int(a), int(b)): float(v) for a, b, v in items}
 
 
@@ -492,7 +492,7 @@ class RadialBasis:
 
     @classmethod
     def from_dict(cls, elements, d):
-        get = lambda k: _table_from_list(tuple(elements), d[k])  # noqa: E731
+        get = lambda k: _table_from_list(d[k])  # noqa: E731
         return cls(elements, d["nmax"], d["npair"], rcut=get("rcut"), r0=get("r0"),
                    rin=get("rin"), transform=d["transform"], p=d["p"], q=d["q"],
                    a=get("a") if "a" in d else None, envelope=d["envelope"],
