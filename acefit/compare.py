@@ -189,7 +189,8 @@ def _read_json(path: Path, keys=()):
 def entry_stat(entry, split, q, stat="mae"):
     """One statistic of a checkpoint's errors entry (``errors/<label>.json``), e.g. the
     test force MAE; None when the split has no such rows, the value is NaN, or the run
-    did not store it (``mae_se`` before session 18)."""
+    did not store it (``mae_se``: error entries written before acefit stored the MAEs'
+    bootstrap standard errors have none)."""
     e = entry.get(split)
     if not e or not e["all"][q]["n"]:
         return None

@@ -734,8 +734,8 @@ def stratified_quotas(sizes: dict, fraction: float, splittable=()) -> dict:
 
 
 SMALL_VALIDATION = 10
-"""Fewer validation configurations select checkpoints on noise: on the session 31
-walk-through's 53 EMT CuNi frames, the 5 of a 10 % split chose, at 80 functions, an OMP
+"""Fewer validation configurations select checkpoints on noise: on a user's 53 EMT CuNi
+frames (docs/fitting.md, "Splits"), the 5 of a 10 % split chose, at 80 functions, an OMP
 checkpoint whose test energy MAE was 0.85 meV/atom, where the BLR beside it, worse on
 those 5, had 0.60."""
 

@@ -4,7 +4,8 @@ Every solver is deterministic, so one machine reproduces a run bit for bit. Anot
 BLAS kernel rounds differently, and a path that decides by comparing nearly equal
 numbers can then take another turn: the Zuo Si ARD path gave other checkpoints under
 OpenBLAS' Haswell and SkylakeX kernels on one processor, while ASP and OMP gave the
-same (``docs/zuo_tuning.md``, session 21). The report records what is needed to tell.
+same (``docs/zuo_tuning.md``, "the BLAS kernel decides the Si ARD baseline"). The
+report records what is needed to tell.
 """
 
 from __future__ import annotations

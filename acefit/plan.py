@@ -74,7 +74,7 @@ SPARSE_SQUARES = {"asp": 2.5, "omp": 2.5, "ard_path": 2.5, "ista": 2.0, "lars": 
 SPARSE_PER_ACTIVE = 4.0
 #: Checkpoints per active function of a path, its zero model besides, measured: asp 2.0,
 #: 2.4, 2.4 and 3.2 on the quickstart (n = 676) at max_active 100, 200, 300 and none, 2.7
-#: on a 1698-function fit at 850 (3.3 in session 32), 1.7 on a 230-function fit at 40;
+#: on a 1698-function fit at 850, 1.7 on a 230-function fit at 40;
 #: lars, the same lasso path at its knots, 2.0 and 2.4 (quickstart, 100 and 300), 2.6 per
 #: function reached to the full basis (ends at 488); ard_path 1.1-1.2 (quickstart, 100
 #: and 300), 1.5 on Zuo Mo; omp 1.

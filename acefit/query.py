@@ -45,8 +45,8 @@ temperature a potential is made for comes nowhere near it (thermal motion shorte
 nearest-neighbour distance by some 10-20 %, compressed crystals of the data by as much),
 so atoms that close mean a simulation that collapsed:
 their energies are tens to thousands of eV, DFT of them fails or is wasted, and their
-labels spoil the next fit (the session 31 walk-through: frames at 0.07-0.8 Å, beside data
-from 2.35 Å, cost the refit's fcc Al its compression curve). Each round of a learning loop
+labels spoil the next fit (in one walk-through of a learning loop, frames at 0.07-0.8 Å
+labelled beside data from 2.35 Å cost the refit's fcc Al its compression curve). Each round of a learning loop
 that labels frames nearer than the data lowers the limit with them. One limit per pair,
 since one for all lets collapsed metal-metal pairs through beside short H-metal bonds, or
 rejects those bonds beside metal data."""
@@ -410,8 +410,8 @@ def default_min_distance(labelled: Labelled | None, numbers) -> PairLimits:
     the covalent radii (whose sum is within some 10 % of a single bond) put its limit at
     0.55 of their sum, inside every measured dimer bond (the shortest, multiply bonded
     Cr2 and Mo2, at 0.60 and 0.63 of it; fcc Cu and Al compressed to 80 %, 0.77 and 0.95),
-    where collapsed frames are far closer (0.07-0.8 Å for the metals of the session 31
-    walk-through, 0.03-0.3 of it). The elements' own pairs would say little there: H-H in
+    where collapsed frames are far closer (0.07-0.8 Å for the metals of the learning-loop
+    walk-through in the module's docstring, 0.03-0.3 of it). The elements' own pairs would say little there: H-H in
     H2 is 0.74 Å, in a hydride over 2 Å. A reach of 1.1 bonds leaves the data's rule
     to every pair they show at its bond length or closer (the nearest neighbours of
     compressed or rattled crystals; fcc Al's 2.86 Å at equilibrium is 1.18 bonds, and

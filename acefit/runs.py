@@ -94,8 +94,8 @@ def fitted_label_keys(path, potential) -> tuple[dict, str] | None:
     -------
     (keys, source) or None
         ``keys`` label -> key (or None) for every label of
-        :data:`acefit.data.LABEL_KEYS`. From the potential's metadata (``data_keys``,
-        written by fits since session 31), else (older files) from the ``config.yaml`` of
+        :data:`acefit.data.LABEL_KEYS`. From the potential's metadata (``data_keys``),
+        else (files written before fits stored them there) from the ``config.yaml`` of
         the run directory that ``path`` is or lies in (``RUN/potential.h5``,
         ``RUN/potentials/NAME.h5``), when the metadata name no other run.
 

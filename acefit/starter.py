@@ -42,8 +42,8 @@ RCUT_RANGE = (4.5, 7.0)
 R0_PER_NEAREST = 1.45
 """The Agnesi centre r0 in units of the data's median nearest-neighbour distance, for one
 element: validation errors of Zuo Mo and Si fell from the crystal's nearest-neighbour
-distance (the basis default) to 1.35-1.55 times it (docs/zuo_tuning.md, session 2; the Mo
-tuning's 3.7 Å is 1.45 times its data's 2.58 Å)."""
+distance (the basis default) to 1.35-1.55 times it (docs/zuo_tuning.md, "transform and
+r0"; the Mo tuning's 3.7 Å is 1.45 times its data's 2.58 Å)."""
 MIN_FUNCTIONS, MAX_FUNCTIONS = 10, 50_000
 """The basis sizes `acefit init` aims at (R of 50 000 functions takes 19 GiB)."""
 MAX_ACTIVE = 1000
@@ -452,7 +452,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                  repulsion=repulsion[:2] if repulsion else None)
 
     # a random split can miss a small group, whose errors then select nothing (found by a
-    # user, session 31): stratified, the 10 % holds a share of each group large enough.
+    # user): stratified, the 10 % holds a share of each group large enough.
     # On that user's 53 CuNi frames (6 groups) over seeds 0-4, the headline's test E MAE
     # was 0.46 meV/atom stratified against 0.67 random (F 0.0100 against 0.0131 eV/Å)
     missed = missing_groups(*split(configs, val_fraction=0.1, seed=0))
