@@ -36,6 +36,7 @@ from ase import units
 from ase.data import atomic_numbers, reference_states
 
 from acefit.atomic import json_ready, json_text, write_text
+from acefit.basis.neighbours import shortest_distance
 from acefit.data import check_atoms
 from acefit.elements import pair_name
 from acefit.query import committee_deviation
@@ -386,18 +387,6 @@ def _progress(total, desc, enabled):
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
 
 
-def _min_distance(atoms, cutoff):
-    """Smallest interatomic distance below ``cutoff`` (inf when none)."""
-    from acefit.basis.neighbours import neighbour_pairs
-
-    if len(atoms) < 2:
-        return math.inf
-    # not matscipy's neighbour_list directly: it needs an invertible cell, and a molecule
-    # (pbc False, no cell) has none
-    d = neighbour_pairs(atoms, cutoff)[3]
-    return float(d.min()) if len(d) else math.inf
-
-
 def _prepare(atoms, min_atoms):
     atoms = atoms.copy()
     atoms.calc = None
@@ -435,7 +424,7 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
                 "min_distance": math.nan, "max_energy_rise": math.nan, "energies": []}
     committee = _committee_of(calc)
     sd = [committee_deviation(atoms, committee)] if committee is not None else []
-    dmin = _min_distance(atoms, 3.0 * s.min_distance)
+    dmin = shortest_distance(atoms, 3.0 * s.min_distance)
     max_rise = 0.0
     totals = [(0.0, atoms.get_total_energy() / n)] if track_total else []
     dyn = dyn_factory(atoms)
@@ -455,7 +444,7 @@ def _md_run(atoms, calc, dyn_factory, steps, s: ValidationSettings, bar, track_t
         if not finite:
             reason = "non_finite"
             break
-        dmin = min(dmin, _min_distance(atoms, 3.0 * s.min_distance))
+        dmin = min(dmin, shortest_distance(atoms, 3.0 * s.min_distance))
         max_rise = max(max_rise, epot - e_start)
         if committee is not None:
             sd.append(committee_deviation(atoms, committee))

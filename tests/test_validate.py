@@ -357,6 +357,30 @@ def test_a_molecule_starts_md_without_a_cell():
     assert 2.0 < run["min_distance"] < 3.6 / np.sqrt(2) + 0.3
 
 
+@pytest.mark.parametrize("case", ["crystal", "molecule", "one atom"])
+def test_md_tracks_the_shortest_distance_of_its_atoms(case):
+    """An MD run's ``min_distance`` is :func:`acefit.basis.neighbours.shortest_distance`
+    (minimum image, no cell needed): a single atom's periodic images count, as in every
+    other search for the data's shortest distances."""
+    from types import SimpleNamespace
+
+    from acefit.validate import _md_run
+
+    if case == "crystal":
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+        atoms.rattle(0.1, seed=3)
+        want = np.min(atoms.get_all_distances(mic=True)[np.triu_indices(len(atoms), 1)])
+    elif case == "molecule":
+        atoms = _cu_molecule()
+        want = np.min(atoms.get_all_distances()[np.triu_indices(len(atoms), 1)])
+    else:
+        atoms = bulk("Cu", "sc", a=2.5)
+        want = 2.5
+    settings = ValidationSettings(**{**FAST, "min_distance": 1.0})
+    run = _md_run(atoms, EMT(), lambda a: None, 0, settings, SimpleNamespace(update=id))
+    assert run["min_distance"] == pytest.approx(want, rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def cli_validate(tmp_path_factory):
     """``acefit validate`` of a small Cu potential with 5-step runs, on a structures file."""
