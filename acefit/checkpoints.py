@@ -27,8 +27,9 @@ killed run loads its finished steps with ``complete = False`` (or raises with
 
 Round trip. ``read_path`` restores full-length coefficients (``n_features`` is
 stored), ``lam``, the errors (None stays None) and ``info``; JSON turns tuples
-into lists and numpy scalars into Python numbers; top-level ndarray values of
-``info`` are stored as datasets and come back as ndarrays.
+into lists and numpy scalars into Python numbers, and keeps NaN and inf (Python's
+JSON, not strict JSON); top-level ndarray values of ``info`` are stored as datasets
+and come back as ndarrays.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ class CheckpointPath(Path):
     run: str = ""
 
 
+# Not atomic.json_ready, the strict encoder of the files other tools read: a NaN or inf in
+# params or info (and lam's NaN, where no λ applies, in a saved step's meta) must come
+# back as itself, not as None, and these texts live inside HDF5 and .npz files only
+# acefit reads.
 def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()

@@ -61,6 +61,8 @@ def _symbol(key):
     raise ValueError(f"E0 keys must be element symbols or atomic numbers, got {key!r}")
 
 
+# Not atomic.json_ready: an ndarray comes back an ndarray of its dtype (_json_hook), and
+# basis_hash hashes this text, so another encoder would change every stored basis hash.
 def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}

@@ -226,6 +226,25 @@ def test_the_path_file_is_never_opened_for_writing_in_place(tmp_path, monkeypatc
     assert writes and all(name != f.resolve() for name, _ in writes)
 
 
+def test_nan_and_inf_come_back_from_saved_and_folded_steps(tmp_path):
+    """lam NaN (no λ applies) and NaN or inf in params and info come back as they were,
+    from a running path's saved ``.npz`` steps and from the HDF5 file they are folded
+    into: why these files keep Python's JSON and not acefit.atomic.json_ready's strict
+    JSON, which writes None for them."""
+    f = tmp_path / "p.h5"
+    nan, inf = float("nan"), float("inf")
+    info = {"gap": nan, "bound": -inf, "nested": [1.0, nan]}
+    w = CheckpointWriter(f, "qr", {"rtol": nan}, n_features=3)
+    w(Step(active=np.array([1]), coef=np.array([0.0, 2.0, 0.0]), lam=nan, info=info))
+    for folded in (False, True):
+        if folded:
+            w.close()
+        got = read_path(f)
+        assert got.complete is folded and len(got) == 1
+        assert _same_value({"rtol": nan}, got.params)
+        assert math.isnan(got.steps[0].lam) and _same_value(info, got.steps[0].info)
+
+
 def test_half_written_step_is_ignored(tmp_path):
     f = tmp_path / "half.h5"
     w = CheckpointWriter(f, "omp", n_features=3)
