@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from _toy_basis import PairBasis
 
+from acefit import ACEBasis
 from acefit.lsq import LeastSquaresProblem
 from acefit.prior import algebraic_prior, exponential_prior, gaussian_prior, smoothness_prior
 
@@ -67,8 +68,7 @@ def test_column_scaling_solves_the_prior_regularised_problem():
 
 
 def test_real_ace_basis_prior():
-    basis_module = pytest.importorskip("acefit.basis")
-    ace = basis_module.ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5)
+    ace = ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5)
     g = algebraic_prior(ace, p=2, wL=1.5)
     assert g.shape == (len(ace),) and np.all(g > 0)
     for gk, f in zip(g, ace.functions):
@@ -76,8 +76,7 @@ def test_real_ace_basis_prior():
         if f.kind == "pair":
             assert gk == f.factors[0][1] ** 2
     # one-body functions (no factors) get the smallest weight, 1
-    with_one_body = basis_module.ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5,
-                                          one_body=True)
+    with_one_body = ACEBasis(["Cu", "Au"], order=2, totaldegree=4, rcut=4.5, one_body=True)
     g1 = algebraic_prior(with_one_body, p=4)
     k = [i for i, f in enumerate(with_one_body.functions) if f.kind == "onebody"]
     assert len(k) == 2 and np.all(g1[k] == 1.0) and g1.min() == 1.0
