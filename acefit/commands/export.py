@@ -58,7 +58,8 @@ def run(args) -> int:
 
 def _mae(entry, split, q, digits) -> str:
     """The MAE, with its bootstrap SE over the split's configurations where the fit stored
-    one (validation and test, runs since session 18)."""
+    one (validation and test; error entries written before acefit stored the
+    MAEs' bootstrap SEs have none)."""
     from acefit.compare import entry_stat
 
     value = entry_stat(entry, split, q)
