@@ -2058,3 +2058,20 @@ def test_an_ista_config_of_an_earlier_version_hashes_as_it_did():
     assert config_hash(cfg) == config_hash(earlier)
     huber = {**cfg, "solvers": [{**cfg["solvers"][0], "loss": "huber", "delta": 0.5}]}
     assert config_hash(huber) != config_hash(earlier)
+
+
+def test_help_does_not_load_the_kernels():
+    """`acefit --help` and a subcommand's help build the parser only: numba and the basis
+    kernels (0.4 s of imports) load when a basis is built, not to print help."""
+    code = ("import sys, contextlib, io\n"
+            "from acefit.cli import main\n"
+            "for argv in (['--help'], ['fit', '--help'], ['evaluate', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try:\n"
+            "            main(argv)\n"
+            "        except SystemExit:\n"
+            "            pass\n"
+            "print(sorted(m for m in sys.modules if m == 'numba' or m == 'acefit.basis.kernels'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
