@@ -365,28 +365,13 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     FileNotFoundError
         A data file that does not exist.
     """
-    from acefit.consistency import CONVERTER_READINGS, MISS, check_stresses
     from acefit.data import check_elements, missing_groups, read_configurations, split
     from acefit.pipeline import Data, warn_repeated_structures
 
     train, test = [Path(f) for f in train], [Path(f) for f in test]
-    if not train:
-        raise ValueError("no training file given")
-    if not 1 <= int(order) <= 4:
-        raise ValueError(f"order {order}: allowed 1 to 4")
-    if not MIN_FUNCTIONS <= int(functions) <= MAX_FUNCTIONS:
-        raise ValueError(f"functions {functions}: allowed an integer in [{MIN_FUNCTIONS}, "
-                         f"{MAX_FUNCTIONS}]")
+    _check_request(train, order, functions)
     frames = {}     # each file read once: for its label keys, then its labels
-    keys, others = detect_label_keys(train + test, frames)
-    smeared = energy_choice(train + test, frames, keys)
-    if smeared:
-        others["energy"] = sorted((set(others["energy"]) | {keys["energy"]}) - {smeared["key"]})
-        keys["energy"] = smeared["key"]
-    if keys["energy"] is None and keys["forces"] is None:
-        raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
-                         "named like energy in the calculator results or atoms.info, or like "
-                         "force in atoms.arrays)")
+    keys, others, smeared = _label_keys(train, test, frames)
     # the keys were read off the files and init has no option to set one: a frame
     # without them is named with the keys it has, no option offered
     configs = read_configurations(train, keys, frames=frames, option=_no_option)
@@ -400,22 +385,159 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                    advice="a fit cannot predict an element it has no training data of")
     warn_repeated_structures(Data(configs, [], held_out))      # as the fit will
 
-    # a fit needs a weighted row per function: at most half of the rows the 10 %
-    # validation split leaves, so that the paths and the prior have room
-    cap = int(0.9 * s.rows) // 2
+    cap = _most_functions(s.rows)
     degree, n = totaldegree_for(s.elements, order, min(functions, max(cap, 1)), at_most=cap)
-    near = s.nearest if math.isfinite(s.nearest) else 2.5
-    rcut = min(max(_round(RCUT_PER_NEAREST * near, 0.1), RCUT_RANGE[0]), RCUT_RANGE[1])
-    # one element: r0 from the data; several: each pair's default, since 1.45 times each
-    # pair's own distance made the small models of EMT CuAu 2x worse (benchmarks.md)
-    r0 = _round(min(R0_PER_NEAREST * s.nearest, 0.75 * rcut), 0.1) \
-        if len(s.elements) == 1 and math.isfinite(s.nearest) else None   # (inside rcut)
-    repulsion = None
-    if s.shortest:
-        dmin, where = next(iter(s.shortest.values()))
-        outer = _round(dmin - 0.05, 0.1, down=True)
-        if outer >= 0.2:
-            repulsion = (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
+    rcut = _cutoff(s.nearest)
+    r0 = _transform_centre(s, rcut)
+    repulsion = _core_repulsion(s.shortest)
+    stresses = _stress_plan(configs, held_out)
+    max_active, budgets = _path_lengths(n)
+    facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut, r0=r0,
+                 max_active=max_active, budgets=budgets, stress_checks=stresses.checks,
+                 unchecked_stresses=(stresses.unchecked, stresses.trained_converted),
+                 unchecked_test_stresses=(stresses.unchecked_held, stresses.converted),
+                 test_only_stresses=stresses.test_only,
+                 repulsion=repulsion[:2] if repulsion else None)
+
+    # a random split can miss a small group, whose errors then select nothing (found by a
+    # user): stratified, the 10 % holds a share of each group large enough.
+    # On that user's 53 CuNi frames (6 groups) over seeds 0-4, the headline's test E MAE
+    # was 0.46 meV/atom stratified against 0.67 random (F 0.0100 against 0.0131 eV/Å)
+    facts["validation_missed"] = missing_groups(*split(configs, val_fraction=0.1, seed=0))
+
+    here = Path(config_path).resolve().parent
+    lines = [*_header_lines(s, config_path),
+             *_data_lines(train, test, here, facts),
+             *_stress_reading_lines(stresses),
+             *_weight_lines(s, stresses),
+             *_e0_lines(s, here),
+             *_basis_lines(s, facts, order, functions),
+             *_repulsion_lines(repulsion, s, here),
+             *_run_lines(config_path, max_active, budgets)]
+    return "\n".join(lines) + "\n", facts
+
+
+def _check_request(train: list, order, functions) -> None:
+    """Refuse what ``acefit init`` cannot aim at: no training file, a correlation ``order``
+    outside 1-4, or a basis size ``functions`` outside [:data:`MIN_FUNCTIONS`,
+    :data:`MAX_FUNCTIONS`] (ValueError naming the value and the allowed ones)."""
+    if not train:
+        raise ValueError("no training file given")
+    if not 1 <= int(order) <= 4:
+        raise ValueError(f"order {order}: allowed 1 to 4")
+    if not MIN_FUNCTIONS <= int(functions) <= MAX_FUNCTIONS:
+        raise ValueError(f"functions {functions}: allowed an integer in [{MIN_FUNCTIONS}, "
+                         f"{MAX_FUNCTIONS}]")
+
+
+def _label_keys(train: list, test: list, frames: dict) -> tuple[dict, dict, dict | None]:
+    """The label keys a config of ``train`` and ``test`` reads: :func:`detect_label_keys`'s,
+    with ASE's energy of :func:`energy_choice` where the frames' two differ.
+
+    ``frames`` is filled as for :func:`detect_label_keys`. Returns the keys, the other
+    candidate keys (the energy not taken among them) and the energy choice (or None);
+    ValueError when the training files have neither energies nor forces.
+    """
+    keys, others = detect_label_keys(train + test, frames)
+    smeared = energy_choice(train + test, frames, keys)
+    if smeared:
+        others["energy"] = sorted((set(others["energy"]) | {keys["energy"]}) - {smeared["key"]})
+        keys["energy"] = smeared["key"]
+    if keys["energy"] is None and keys["forces"] is None:
+        raise ValueError(f"{', '.join(map(str, train))}: no energies or forces found (no key "
+                         "named like energy in the calculator results or atoms.info, or like "
+                         "force in atoms.arrays)")
+    return keys, others, smeared
+
+
+def _most_functions(rows: int) -> int:
+    """The largest basis for ``rows`` training label rows: a fit needs a weighted row per
+    function, and at most half of the rows the 10 % validation split leaves gives the
+    paths and the prior room."""
+    return int(0.9 * rows) // 2
+
+
+def _cutoff(nearest: float) -> float:
+    """The cutoff, Å: :data:`RCUT_PER_NEAREST` times the median nearest-neighbour distance
+    ``nearest`` (2.5 Å when NaN), to 0.1 Å, within :data:`RCUT_RANGE`."""
+    near = nearest if math.isfinite(nearest) else 2.5
+    return min(max(_round(RCUT_PER_NEAREST * near, 0.1), RCUT_RANGE[0]), RCUT_RANGE[1])
+
+
+def _transform_centre(s: DataSurvey, rcut: float) -> float | None:
+    """The distance transform's centre r0, Å, for the survey ``s`` of one element:
+    :data:`R0_PER_NEAREST` times its nearest-neighbour distance, inside ``rcut`` (at most
+    0.75 of it), to 0.1 Å; None (each pair's default) for several elements or no
+    neighbours."""
+    # several elements: each pair's default, since 1.45 times each pair's own distance
+    # made the small models of EMT CuAu 2x worse (benchmarks.md)
+    return _round(min(R0_PER_NEAREST * s.nearest, 0.75 * rcut), 0.1) \
+        if len(s.elements) == 1 and math.isfinite(s.nearest) else None
+
+
+def _core_repulsion(shortest: dict) -> tuple | None:
+    """The ZBL core repulsion under the fit, from the survey's ``shortest`` distances
+    (:attr:`DataSurvey.shortest`, shortest first): (inner, outer, shortest distance, its
+    ``where``), outer 0.05 Å or more below the shortest distance (to 0.1 Å down), inner
+    half of it or 1 Å less; None without neighbours or with outer under 0.2 Å."""
+    if not shortest:
+        return None
+    dmin, where = next(iter(shortest.values()))
+    outer = _round(dmin - 0.05, 0.1, down=True)
+    if outer < 0.2:
+        return None
+    return (max(_round(outer / 2, 0.1), outer - 1.0), outer, dmin, where)
+
+
+@dataclass(frozen=True)
+class _StressPlan:
+    """How a config reads and weighs each group's stresses (:func:`_stress_plan`).
+
+    Attributes
+    ----------
+    checks : list
+        :class:`acefit.consistency.StressCheck` per config_type with stresses.
+    groups : set
+        The config_types of the training and test configurations.
+    test_only : list
+        The config_types with stresses in the test files only.
+    reread : dict
+        config_type → check of the inconsistent groups that agree in another reading.
+    unfit : dict
+        config_type → check of the inconsistent training groups that agree in none.
+    unfit_held : list
+        Checks of such groups of the test files only.
+    converted, trained_converted : list
+        The converters' readings (:data:`acefit.consistency.CONVERTER_READINGS`) of the
+        reread groups, all of them and the training groups'.
+    unchecked, unchecked_held : list
+        The untested training groups beside a training group's converter reading, and the
+        untested groups of the test files only beside any group's.
+    """
+
+    checks: list
+    groups: set
+    test_only: list
+    reread: dict
+    unfit: dict
+    unfit_held: list
+    converted: list
+    trained_converted: list
+    unchecked: list
+    unchecked_held: list
+
+    @property
+    def no_stress(self) -> set:
+        """The training groups whose stresses are not fitted (V 0)."""
+        return set(self.unfit) | set(self.unchecked)
+
+
+def _stress_plan(configs: list, held_out: list) -> _StressPlan:
+    """Which stresses of the training ``configs`` and test ``held_out`` configurations are
+    read in another convention, which are not fitted, and which are named in comments,
+    from :func:`acefit.consistency.check_stresses` on the frames of both."""
+    from acefit.consistency import check_stresses
+
     # a reading applies to a group's test frames as well, so it is decided on all of them
     # (pairs across the files too); a group of the test files only needs one just as
     # much, for its test stress errors
@@ -433,39 +555,54 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     # where 1602x (kbar) or the wrong sign would go unseen: those are not fitted either.
     # A training group's V follows the training groups' readings only: a test file may
     # come from another converter
-    def converters(groups):
-        return sorted({c.reading for c in reread.values() if c.config_type in groups}
-                      & set(CONVERTER_READINGS))
-
-    converted, trained_converted = converters(reread), converters(fitted)
+    converted = _converter_readings(reread, reread)
+    trained_converted = _converter_readings(reread, fitted)
     untested = [c.config_type for c in checks if c.verdict == "untested"]
     unchecked = [group for group in untested if group in fitted] if trained_converted else []
     unchecked_held = [group for group in untested if group in test_only] if converted else []
-    no_stress = set(unfit) | set(unchecked)
+    return _StressPlan(
+        checks=checks, groups={c.config_type for c in (*configs, *held_out)},
+        test_only=test_only, reread=reread, unfit=unfit, unfit_held=unfit_held,
+        converted=converted, trained_converted=trained_converted, unchecked=unchecked,
+        unchecked_held=unchecked_held)
+
+
+def _converter_readings(reread: dict, groups) -> list:
+    """The converters' readings (:data:`acefit.consistency.CONVERTER_READINGS`) among those
+    of the ``reread`` checks (config_type → check) of ``groups``, sorted."""
+    from acefit.consistency import CONVERTER_READINGS
+
+    return sorted({c.reading for c in reread.values() if c.config_type in groups}
+                  & set(CONVERTER_READINGS))
+
+
+def _path_lengths(n: int) -> tuple[int, list]:
+    """The sparse paths' length (half the ``n`` functions, to 10, within 10 and
+    :data:`MAX_ACTIVE`) and the size budgets (:data:`SMALL_BUDGET` of it, and it)."""
     max_active = min(MAX_ACTIVE, max(10, _round(n / 2, 10)))
     budgets = sorted({max(5, _round(SMALL_BUDGET * max_active, 10)), max_active})
-    facts.update(totaldegree=degree, n_functions=n, most_functions=cap, rcut=rcut, r0=r0,
-                 max_active=max_active, budgets=budgets, stress_checks=checks,
-                 unchecked_stresses=(unchecked, trained_converted),
-                 unchecked_test_stresses=(unchecked_held, converted),
-                 test_only_stresses=test_only,
-                 repulsion=repulsion[:2] if repulsion else None)
+    return max_active, budgets
 
-    # a random split can miss a small group, whose errors then select nothing (found by a
-    # user): stratified, the 10 % holds a share of each group large enough.
-    # On that user's 53 CuNi frames (6 groups) over seeds 0-4, the headline's test E MAE
-    # was 0.46 meV/atom stratified against 0.67 random (F 0.0100 against 0.0131 eV/Å)
-    missed = missing_groups(*split(configs, val_fraction=0.1, seed=0))
-    facts["validation_missed"] = missed
 
-    here = Path(config_path).resolve().parent
+def _header_lines(s: DataSurvey, config_path) -> list:
+    """The config's opening comments: when and from what it was written, and the commands
+    that run it."""
     run = Path(config_path).name
-    lines = [
+    return [
         f"# acefit config written by `acefit init` on {datetime.date.today()} from "
         f"{s.n_configs} configurations ({s.n_atoms} atoms).",
         "# Every key is in docs/config.md; each choice made from the data says why.",
         f"# Its size first: acefit fit {run} --plan        Then: acefit fit {run}",
         "",
+    ]
+
+
+def _data_lines(train: list, test: list, here: Path, facts: dict) -> list:
+    """The ``data`` section's files (relative to the config's folder ``here``), validation
+    split, energy choice and label keys, from :func:`starter_config`'s ``facts``."""
+    missed, smeared = facts["validation_missed"], facts["energy_choice"]
+    changed, others = facts["changed_keys"], facts["other_keys"]
+    lines = [
         "data:",
         "  train: " + _flow(_relative(f, here) for f in train),
         "  test: " + (_flow(_relative(f, here) for f in test) if test else
@@ -486,47 +623,62 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
                             for label, alt in others.items() if alt),
                   "  keys: {" + ", ".join(f"{label}: {'null' if key is None else _q(key)}"
                                           for label, key in changed.items()) + "}"]
-    if reread:
+    return lines
+
+
+def _stress_reading_lines(plan: _StressPlan) -> list:
+    """``data.stress_reading`` of the groups the stress ``plan`` reads in another
+    convention, and comments on the test files' groups it cannot weigh."""
+    from acefit.consistency import MISS
+
+    lines = []
+    if plan.reread:
         lines += ["  # stresses that agree with their energies only when read in another convention"
                   " (remove to read them as labelled):"]
+        test_only = plan.test_only
         lines += [f"  #   {_q(c.config_type)}{' (test files only)' * (c.config_type in test_only)}"
                   f": {c.bad} of {c.pairs} strain pairs miss ΔE by > "
                   f"{100 * MISS:.0f} %; with {c.reading_description}, {c.reading_bad} do"
-                  for c in reread.values()]
-        common = {c.reading for c in reread.values()}
-        groups = set(s.config_types) | {c.config_type for c in held_out}
-        if set(reread) == groups and len(common) == 1:
+                  for c in plan.reread.values()]
+        common = {c.reading for c in plan.reread.values()}
+        if set(plan.reread) == plan.groups and len(common) == 1:
             lines += ["  stress_reading: {default: " + common.pop() + "}"]
         else:
             lines += ["  stress_reading: {config_type: {" + ", ".join(
-                f"{_q(group)}: {c.reading}" for group, c in reread.items()) + "}}"]
-    if unfit_held:
+                f"{_q(group)}: {c.reading}" for group, c in plan.reread.items()) + "}}"]
+    if plan.unfit_held:
         lines += ["  # stresses of the test files only that disagree with their energies (their "
                   "test errors measure the labels):"]
         lines += [f"  #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE by > "
-                  f"{100 * MISS:.0f} %, and in no other convention tried" for c in unfit_held]
-    if unchecked_held:
+                  f"{100 * MISS:.0f} %, and in no other convention tried" for c in plan.unfit_held]
+    if plan.unchecked_held:
         lines += [f"  # stresses of the test files only not tested (no strain pairs), beside "
-                  f"groups read as {', '.join(converted)}:",
-                  f"  #   {', '.join(map(_q, unchecked_held))}; if they are in that convention too, "
-                  "read them so (stress_reading) for their test errors"]
-    lines += ["  weights:"]
+                  f"groups read as {', '.join(plan.converted)}:",
+                  f"  #   {', '.join(map(_q, plan.unchecked_held))}; if they are in that "
+                  "convention too, read them so (stress_reading) for their test errors"]
+    return lines
+
+
+def _weight_lines(s: DataSurvey, plan: _StressPlan) -> list:
+    """``data.weights``: the default, and V 0 for the groups of the survey ``s`` whose
+    stresses the stress ``plan`` does not fit, with the reasons and every group listed."""
+    from acefit.consistency import MISS
+
+    no_stress = plan.no_stress
+    lines = ["  weights:"]
     if not s.labelled["stress"]:
         lines += ["    # no stresses in these files: V weighs nothing"]
-    if unfit:
+    if plan.unfit:
         lines += ["    # stresses that disagree with their energies are not fitted (V 0):"]
         lines += [f"    #   {_q(c.config_type)}: {c.bad} of {c.pairs} strain pairs miss ΔE "
-                  f"by > {100 * MISS:.0f} %, and in no other convention tried" for c in unfit.values()]
-    if unchecked:
+                  f"by > {100 * MISS:.0f} %, and in no other convention tried"
+                  for c in plan.unfit.values()]
+    if plan.unchecked:
         lines += [f"    # stresses not tested (no strain pairs) in files whose tested groups are "
-                  f"read as {', '.join(trained_converted)}: not fitted (V 0) in",
-                  f"    #   {', '.join(map(_q, unchecked))}; if they are in that convention "
+                  f"read as {', '.join(plan.trained_converted)}: not fitted (V 0) in",
+                  f"    #   {', '.join(map(_q, plan.unchecked))}; if they are in that convention "
                   "too, read them so (stress_reading) and fit them"]
-    # the frames without a config_type are weighted by the default, so when theirs are
-    # not fitted the default is V 0 and the groups that are get V 1
-    default_v0 = no_stress == set(s.config_types) or DEFAULT_CONFIG_TYPE in no_stress
-    overrides = sorted(set(s.config_types) - no_stress - {DEFAULT_CONFIG_TYPE}) if default_v0 \
-        else sorted(no_stress)
+    default_v0, overrides = _stress_weights(s.config_types, no_stress)
     lines += ["    default: {E: 30.0, F: 1.0, V: " + ("0.0}" if default_v0 else "1.0}")
               + ("    # also the configurations without a config_type"
                  if DEFAULT_CONFIG_TYPE in s.config_types and len(s.config_types) > 1 else "")]
@@ -540,47 +692,81 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         lines += ["    config_type: {" + ", ".join(
             f"{_q(group)}: {{V: {0.0 if group in no_stress else 1.0}}}" for group in overrides)
             + "}"]
+    return lines
+
+
+def _stress_weights(config_types, no_stress: set) -> tuple[bool, list]:
+    """Whether the default weight's V is 0, and the ``config_types`` given their own V,
+    when the groups ``no_stress`` are not fitted."""
+    # the frames without a config_type are weighted by the default, so when theirs are
+    # not fitted the default is V 0 and the groups that are get V 1
+    default_v0 = no_stress == set(config_types) or DEFAULT_CONFIG_TYPE in no_stress
+    overrides = sorted(set(config_types) - no_stress - {DEFAULT_CONFIG_TYPE}) if default_v0 \
+        else sorted(no_stress)
+    return default_v0, overrides
+
+
+def _e0_lines(s: DataSurvey, here: Path) -> list:
+    """``data.e0``: the survey's isolated atoms when every element has one (named in the
+    config's folder ``here``), else fitted."""
     if s.isolated and set(s.isolated) == set(s.elements):
         where = "; ".join(f"{e} {_relative_where(w, here)}" for e, (_, w) in s.isolated.items())
-        lines += [f"  # the isolated atoms in these files: {where}",
-                  "  e0: {" + ", ".join(f"{e}: {s.isolated[e][0]!r}" for e in s.elements) + "}"]
-    else:
-        if s.isolated:
-            lines += ["  # isolated atoms in these files for " + ", ".join(s.isolated)
-                      + " only, so E0 is fitted for every element"]
-        lines += ["  e0: fit                                 # a reference energy per element, "
-                  "fitted"]
-    lines += [
+        return [f"  # the isolated atoms in these files: {where}",
+                "  e0: {" + ", ".join(f"{e}: {s.isolated[e][0]!r}" for e in s.elements) + "}"]
+    lines = []
+    if s.isolated:
+        lines += ["  # isolated atoms in these files for " + ", ".join(s.isolated)
+                  + " only, so E0 is fitted for every element"]
+    return lines + ["  e0: fit                                 # a reference energy per element, "
+                    "fitted"]
+
+
+def _basis_lines(s: DataSurvey, facts: dict, order: int, functions: int) -> list:
+    """The ``basis`` section: elements, ``order``, and the total degree, cutoff and r0 of
+    :func:`starter_config`'s ``facts`` with why (``functions``: the size asked for)."""
+    cap, r0 = facts["most_functions"], facts["r0"]
+    return [
         "",
         "basis:",
         "  elements: [" + ", ".join(s.elements) + "]",
         f"  order: {order}                                # up to {order + 1}-body terms",
-        f"  # {n} functions; `acefit init --functions N` aims at another size"
+        f"  # {facts['n_functions']} functions; `acefit init --functions N` aims at another size"
         + (f" (at most {cap} here: half of the training rows)" if functions > cap else ""),
-        f"  totaldegree: {degree}",
+        f"  totaldegree: {facts['totaldegree']}",
         ("  # the median nearest-neighbour distance in these files is "
          f"{s.nearest:.2f} Å; rcut is {RCUT_PER_NEAREST:g} times it, within "
          f"{RCUT_RANGE[0]:g}-{RCUT_RANGE[1]:g} Å"
          if math.isfinite(s.nearest) else
          f"  # no two atoms closer than {NEIGHBOUR_SEARCH:g} Å in these files"),
-        f"  rcut: {rcut:.1f}",
+        f"  rcut: {facts['rcut']:.1f}",
         (f"  r0: {r0:.1f}                                 # distance-transform centre: "
          f"{R0_PER_NEAREST:g} x that distance" if r0 else
          "  # r0: each element pair's reference nearest-neighbour distance (the default)"),
         "",
     ]
-    if repulsion:
-        inner, outer, dmin, where = repulsion
-        lines += [
-            "# ZBL core repulsion, to keep atoms apart in MD. It is zero from outer on, "
-            "below the",
-            f"# shortest distance in these files, {dmin:.2f} Å ({next(iter(s.shortest))}), "
-            "so the fit is the one without it;",
-            f"# that distance is in {_relative_where(where, here)}.",
-            f"repulsion: {{kind: zbl, inner: {inner:.1f}, outer: {outer:.1f}}}",
-            "",
-        ]
-    lines += [
+
+
+def _repulsion_lines(repulsion: tuple | None, s: DataSurvey, here: Path) -> list:
+    """The ``repulsion`` section of :func:`_core_repulsion`'s ``repulsion`` (none when
+    None), its shortest distance named by pair (the survey ``s``) and configuration."""
+    if not repulsion:
+        return []
+    inner, outer, dmin, where = repulsion
+    return [
+        "# ZBL core repulsion, to keep atoms apart in MD. It is zero from outer on, "
+        "below the",
+        f"# shortest distance in these files, {dmin:.2f} Å ({next(iter(s.shortest))}), "
+        "so the fit is the one without it;",
+        f"# that distance is in {_relative_where(where, here)}.",
+        f"repulsion: {{kind: zbl, inner: {inner:.1f}, outer: {outer:.1f}}}",
+        "",
+    ]
+
+
+def _run_lines(config_path, max_active: int, budgets: list) -> list:
+    """The prior, solvers (paths to ``max_active``), selection (``budgets``), output
+    (``runs/<the config's stem>``) and export sections."""
+    return [
         "prior: {kind: algebraic, p: 4}          # smoothness prior: high degrees cost more",
         "",
         "solvers:",
@@ -603,7 +789,6 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         "  committee: 32                         # posterior draws in the .h5: energy_std, "
         "forces_std",
     ]
-    return "\n".join(lines) + "\n", facts
 
 
 def _no_option(label: str) -> None:
