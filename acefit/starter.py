@@ -791,8 +791,10 @@ def _run_lines(config_path, max_active: int, budgets: list) -> list:
     ]
 
 
-def _no_option(label: str) -> None:
-    """No option sets ``label``'s key: ``init`` reads the keys off the files."""
+def _no_option(_label: str) -> None:
+    """The ``option`` of :func:`acefit.data.read_configurations` for ``init``: called
+    with a label as every option is, it names no option, since ``init`` reads the keys
+    off the files (a frame without them is named with the keys it has)."""
     return None
 
 
