@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import re
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1960,6 +1959,3 @@ def _doc_default(key: Key) -> str:
         return "`null`"
     return f"`{yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix('...').strip()}`"
 
-
-if __name__ == "__main__":
-    sys.stdout.write(render_markdown())
