@@ -17,16 +17,19 @@ from __future__ import annotations
 import math
 import re
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from acefit.basis.radial import DEFAULT_ENVELOPE, ENVELOPES
+from acefit.config.problems import (KEY_LINES, NO_FILE, ConfigError, Context, close_match,
+                                    found_text, loaded_context, show_value, type_name)
+from acefit.config.problems import config_error as config_error
+from acefit.config.types import (Bool, Either, Element, ElementPair, File, FileName, Float,
+                                 GroupName, Int, Key, ListOf, MapOf, Nullable, OneOrList, Section,
+                                 Str, Tagged)
 from acefit.consistency import STRESS_READINGS
-from acefit.data import (DEFAULT_CONFIG_TYPE, LABEL_KEYS, config_type_name, extxyz_group,
-                         extxyz_reading, reading_in_words)
+from acefit.data import DEFAULT_CONFIG_TYPE, LABEL_KEYS, extxyz_group
 from acefit.elements import pair_name
 from acefit.prior import DEFAULTS as PRIOR_DEFAULTS
 from acefit.solvers.ista import LOSSES, ista
@@ -37,716 +40,10 @@ __all__ = ["ConfigError", "load_config", "dump_config", "validate_config", "appl
            "SCHEMA", "SOLVER_KINDS", "SPARSE_SOLVERS", "DENSE_SOLVERS"]
 
 
-NO_FILE = "<config>"
-"""The ``source`` of a config given as a mapping, not read from a file."""
-
-
-class ConfigError(ValueError):
-    """A config that cannot be run; ``problems`` lists every (where, message) found."""
-
-    def __init__(self, problems: list[tuple[str, str]], source: str = NO_FILE,
-                 what: str = "config"):
-        self.problems = problems
-        self.source = source
-        lines = [f"{where}: {msg}" for where, msg in problems]
-        head = f"invalid {what} {source} ({len(problems)} problem{'s' * (len(problems) != 1)}):"
-        super().__init__("\n  ".join([head] + lines))
-
-
-_KEY_LINES: dict[str, dict] = {}
-"""The line of each key path in the config files :func:`load_config` read (after their
-``--set`` overrides, whose keys have none), by absolute path: for :func:`config_error`."""
-
-
-def config_error(cfg: dict, problems: list[tuple[str, str]]) -> ConfigError:
-    """The ConfigError of ``problems`` ((key path, message) pairs) found in the loaded
-    config ``cfg`` once the data or the basis are known, each named with its file and line
-    as :func:`load_config` names the problems it finds."""
-    ctx = _loaded_context(cfg)
-    for key, message in problems:
-        ctx.error(key, message)
-    return ConfigError(ctx.problems, ctx.source)
-
-
-def _loaded_context(cfg: dict) -> "_Context":
-    """A checking context for the loaded config ``cfg``: its file and key lines."""
-    source = cfg.get("config_file", NO_FILE)
-    return _Context(Path("."), _KEY_LINES.get(source, {}), source)
-
-
-# ---------------------------------------------------------------------------------------
-# Value types. Each checks (and normalises) one value and says in words what it allows.
-# ---------------------------------------------------------------------------------------
-
-_REQUIRED = object()
-
-
-_CONFIG_FOLDER = "the config file's folder"
-"""What :class:`File` says relative paths are resolved against; a config without a file
-(``validate_config`` from Python) resolves them against its ``base_dir``, which its
-errors name instead (:meth:`_Context.error`)."""
-
-
-class _Context:
-    """What checking needs besides the value: the config folder and the error sink."""
-
-    def __init__(self, base_dir: Path, lines: dict, source: str):
-        self.base_dir = base_dir
-        self.lines = lines
-        self.source = source
-        self.problems: list[tuple[str, str]] = []
-
-    def where(self, path: str) -> str:
-        line = self.lines.get(path)
-        loc = f"{self.source}:{line}" if line else self._override(path) or self.source
-        return f"{loc}: {path or '<top level>'}"
-
-    def _override(self, path: str) -> str | None:
-        """The ``--set`` option that gave ``path`` its value (the innermost, if nested),
-        or, for a key the file does not hold, one that set a value inside it (a data
-        check names the config_type key of ``--set data.weights.config_type.bulk.E=3``)."""
-        given = getattr(self.lines, "overrides", {})
-        keys = [k for k in given if path == k or path.startswith((k + ".", k + "["))]
-        if keys:
-            return given[max(keys, key=len)]
-        inner = [k for k in given if path and k.startswith((path + ".", path + "["))]
-        return given[inner[0]] if inner else None
-
-    def error(self, path: str, message: str) -> None:
-        if self.source == NO_FILE:
-            message = message.replace(_CONFIG_FOLDER, f"base_dir ({self.base_dir})")
-        self.problems.append((self.where(path), message))
-
-
-def _show(value) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, (dict, list)):
-        text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
-        return text if len(text) < 80 else text[:77] + "..."
-    return repr(value)
-
-
-def _found(value, words: bool = False) -> str:
-    """``found <value> (<type>)``, and why YAML read it so; ``words``: the value wanted
-    may be a word, so a boolean may have been one (:func:`_yaml_boolean`)."""
-    boolean = _yaml_boolean(value) if words else ""
-    return f"found {_show(value)} ({_type_name(value)}{_text_number(value)}{boolean})"
-
-
-def _yaml_boolean(value) -> str:
-    """Where a boolean may have been meant as a word: YAML 1.1 reads yes, no, on, off,
-    true and false (any case) as booleans."""
-    if not isinstance(value, bool):
-        return ""
-    return ", as YAML 1.1 reads yes, no, on, off, true and false; a word meant as text " \
-        "is quoted, as 'no'"
-
-
-def _text_number(value) -> str:
-    """Why a number such as ``1e-6`` is a string, and how to write it: YAML 1.1's floats
-    need a '.' and a signed exponent (YAML 1.2's and Python's do not)."""
-    if not isinstance(value, str) or not any(e in value for e in "eE"):
-        return ""
-    try:
-        number = float(value)
-    except ValueError:
-        return ""
-    written = yaml.safe_dump(number).splitlines()[0]
-    return (", as YAML 1.1 reads a number with an exponent but without a '.' or the "
-            f"exponent's sign; the number is written {written}")
-
-
 def _show_numbers(values) -> str:
     """A list of numbers as written (validation stores total degrees as floats)."""
     return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
-
-def _type_name(value) -> str:
-    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "mapping", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-class _Type:
-    doc_type = "value"
-
-    def describe(self) -> str:
-        return self.doc_type
-
-    def allowed(self) -> str:
-        """The 'allowed' column of the docs (empty when the type says it all)."""
-        return ""
-
-    def check(self, value, path, ctx):  # pragma: no cover - interface
-        raise NotImplementedError
-
-    def fail(self, value, path, ctx, hint=""):
-        ctx.error(path, f"{_found(value, _wants_words(self))}{hint}; allowed: "
-                        f"{self.describe()}")
-        return None
-
-
-@dataclass
-class Int(_Type):
-    lo: int | None = None
-    hi: int | None = None
-    doc_type = "integer"
-
-    def describe(self):
-        return "an integer" + _range_text(self.lo, self.hi, False, False)
-
-    def allowed(self):
-        return _range_text(self.lo, self.hi, False, False).strip()
-
-    def check(self, value, path, ctx):
-        if isinstance(value, bool) or not isinstance(value, int):
-            return self.fail(value, path, ctx)
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            return self.fail(value, path, ctx)
-        return value
-
-
-@dataclass
-class Float(_Type):
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    doc_type = "number"
-
-    def describe(self):
-        return "a number" + _range_text(self.lo, self.hi, self.lo_open, self.hi_open)
-
-    def allowed(self):
-        return _range_text(self.lo, self.hi, self.lo_open, self.hi_open).strip()
-
-    def check(self, value, path, ctx):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            return self.fail(value, path, ctx)
-        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
-            return self.fail(value, path, ctx)
-        if self.hi is not None and (value > self.hi or (self.hi_open and value == self.hi)):
-            return self.fail(value, path, ctx)
-        return float(value)
-
-
-def _range_text(lo, hi, lo_open, hi_open) -> str:
-    if lo is not None and hi is not None:
-        return f" in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-    if lo is not None:
-        return f" {'>' if lo_open else '>='} {lo}"
-    if hi is not None:
-        return f" {'<' if hi_open else '<='} {hi}"
-    return ""
-
-
-@dataclass
-class Bool(_Type):
-    doc_type = "boolean"
-
-    def describe(self):
-        return "true or false"
-
-    def check(self, value, path, ctx):
-        return value if isinstance(value, bool) else self.fail(value, path, ctx)
-
-
-@dataclass
-class Str(_Type):
-    choices: tuple | None = None
-    doc_type = "string"
-
-    def describe(self):
-        if self.choices:
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        return "a string"
-
-    def allowed(self):
-        return ", ".join(f"`{c}`" for c in self.choices) if self.choices else ""
-
-    def check(self, value, path, ctx):
-        if not isinstance(value, str):
-            return self.fail(value, path, ctx)
-        if self.choices and value not in self.choices:
-            return self.fail(value, path, ctx, close_match(value, self.choices))
-        if not self.choices and not value.strip():
-            return self.fail(value, path, ctx)
-        return value
-
-
-@dataclass
-class GroupName(Str):
-    """A ``config_type`` name, the key of per-group weights and stress readings. An
-    unquoted ``1:`` is an integer to YAML and ``config_type=1`` one to ASE: a number
-    names the group :func:`acefit.data.config_type_name` names the frames' number by,
-    so that ``1:`` and ``'1':`` are one key. A boolean or null is refused, not named:
-    YAML 1.1 reads yes, no, on and off as booleans too, and ``str`` of the boolean
-    would not be the word that was written. So is an unquoted key that YAML 1.1 and
-    ASE's extended XYZ reader (:func:`acefit.data.extxyz_reading`) name differently:
-    ``010`` (8 to YAML, 10 to ASE), ``0x10``, ``1e3`` (text to YAML, 1000.0 to ASE),
-    ``T`` (text to YAML, True to ASE); the message names both quoted names."""
-
-    doc_type = "config_type name"
-
-    def describe(self):
-        return "a config_type name (a string, or a number such as 1)"
-
-    def check(self, value, path, ctx):
-        written = getattr(ctx.lines, "plain", {}).get(path)
-        if isinstance(value, bool) or value is None:
-            if written is None:
-                found, quote = _found(value), "a name such as 'yes'"
-            else:
-                what = "null" if value is None else f"the boolean {value}"
-                found = f"found the unquoted key {written}, which is {what}"
-                quote = f"the name: {_quoted_names(written)}"
-            ctx.error(path, f"{found}, as YAML 1.1 reads an unquoted true, false, yes, no, on, "
-                            f"off, null or ~; allowed: {self.describe()}; quote {quote}")
-            return None
-        if isinstance(value, (int, float)):
-            name = config_type_name(value)
-        else:
-            name = super().check(value, path, ctx)
-        if written is None or name is None:
-            return name
-        by_ase = extxyz_group(written)
-        if by_ase != name:
-            reading = reading_in_words(extxyz_reading(written))
-            ctx.error(path, f"found the unquoted key {written}, which YAML 1.1 reads as the "
-                            f"{_type_name(value)} {value!r} (the group {name!r}) and ASE's "
-                            f"extended XYZ reader as {reading} (the group {by_ase!r}); "
-                            f"allowed: the group's name quoted: {_quoted_names(written)}")
-            return None
-        return name
-
-
-def _quoted_names(written: str) -> str:
-    """The quoted key of each group the unquoted key ``written`` may mean: the group of
-    ``config_type=<written>`` as ASE's extended XYZ reader names it, and a group named
-    ``written`` as text (of a file that keeps text, such as an ASE trajectory)."""
-    def quoted(name):
-        return "'" + name.replace("'", "''") + "'"
-
-    by_ase = extxyz_group(written)
-    if by_ase == written:
-        return quoted(written)
-    return (f"{quoted(by_ase)} for the frames of config_type={written} in an extended XYZ "
-            f"file (as ASE reads it), or {quoted(written)} for a group named {written} as "
-            "text (from a file that keeps it, such as an ASE trajectory)")
-
-
-@dataclass
-class FileName(Str):
-    """A string that names files and HDF5 groups of the run (a solver path: no ``/``), or
-    with ``folders`` a relative path of folders under ``runs/`` (a run name), which may
-    not climb out of it."""
-
-    folders: bool = False
-
-    def describe(self):
-        if self.folders:
-            return "a relative path without '..' (folders under runs/)"
-        return "a name without '/', other than '.' and '..'"
-
-    def allowed(self):
-        return "relative, no `..`" if self.folders else "no `/`, not `.` or `..`"
-
-    def check(self, value, path, ctx):
-        if not isinstance(value, str) or "\0" in value or not value.strip():
-            return self.fail(value, path, ctx)
-        parts = value.split("/")
-        if self.folders:
-            bad = value.startswith("/") or ".." in parts
-        else:
-            bad = len(parts) > 1 or value.strip() in (".", "..")
-        return self.fail(value, path, ctx) if bad else value
-
-
-@dataclass
-class Element(_Type):
-    doc_type = "element"
-
-    def describe(self):
-        return "a chemical symbol such as 'Cu'"
-
-    @staticmethod
-    def symbol(value) -> bool:
-        """Whether ``value`` is a chemical symbol (not ASE's placeholder 'X')."""
-        from ase.data import atomic_numbers
-        return isinstance(value, str) and value in atomic_numbers and value != "X"
-
-    def check(self, value, path, ctx):
-        if self.symbol(value):
-            return value
-        # 'cu' for 'Cu'; a symbol is not guessed from a misspelling
-        near = [value.capitalize()] if isinstance(value, str) else []
-        return self.fail(value, path, ctx, close_match(value, filter(self.symbol, near)))
-
-
-class ElementPair(_Type):
-    """An unordered element pair written ``"Cu-Au"``, or ``default``."""
-
-    doc_type = "element pair"
-
-    def describe(self):
-        return "an element pair such as 'Cu-Au', or 'default'"
-
-    @staticmethod
-    def normalised(value) -> str | None:
-        """The pair or ``default`` that ``value`` likely stands for, written as the config
-        wants it, else None: case, dashes (en, em, minus), underscores and spaces between
-        the elements aside ('Cu-Au' for 'cu_au' or 'Cu – Au'; 'default' for 'Default')."""
-        if not isinstance(value, str):
-            return None
-        if value.strip().lower() == "default":
-            return "default"
-        parts = [p for p in re.split(r"[\s_\-\u2010-\u2015\u2212]+", value) if p]
-        parts = [p.capitalize() for p in parts]
-        return "-".join(parts) if len(parts) == 2 and all(map(Element.symbol, parts)) \
-            else None
-
-    def check(self, value, path, ctx):
-        if value == "default":
-            return value
-        parts = value.split("-") if isinstance(value, str) else ()
-        if len(parts) != 2 or not all(map(Element.symbol, parts)):
-            guess = self.normalised(value)
-            return self.fail(value, path, ctx, "" if guess is None else
-                             close_match(guess, [guess]))
-        return value
-
-
-@dataclass
-class File(_Type):
-    """A path, resolved against the config folder; ``must_exist`` checks it is a file,
-    ``folder`` that it is not a file (a folder, or nothing yet)."""
-
-    must_exist: bool = True
-    folder: bool = False
-    doc_type = "path"
-
-    def describe(self):
-        return f"a path (relative to {_CONFIG_FOLDER})" + (
-            " to an existing file" if self.must_exist else
-            " of a folder (made if missing)" if self.folder else "")
-
-    def check(self, value, path, ctx):
-        if not isinstance(value, str) or not value.strip():
-            return self.fail(value, path, ctx)
-        given = ctx.base_dir / Path(value).expanduser()
-        try:
-            resolved = given.resolve()
-        except (OSError, RuntimeError):     # links in a loop (RuntimeError before Python 3.13)
-            resolved = given
-        from acefit.readers import folder_problem, index_suffix_note, path_problem
-
-        if self.folder:
-            reason = folder_problem(resolved)   # a file, a FIFO, a loop of links: no folder
-            if reason is not None:
-                ctx.error(path, f"{value!r} {reason} (resolved to {resolved}); allowed: "
-                                f"{self.describe()}")
-                return None
-        if self.must_exist:
-            reason = path_problem(resolved)     # a folder, a FIFO, /dev/null: no data file
-            if reason is not None:
-                ctx.error(path, f"file {value!r} {reason} (resolved to {resolved}); allowed: "
-                                f"a path to an existing regular file, relative to "
-                                f"{_CONFIG_FOLDER}" + index_suffix_note(resolved))
-                return None
-        return str(resolved)
-
-
-@dataclass
-class Nullable(_Type):
-    inner: _Type = None
-
-    def describe(self):
-        return f"null or {self.inner.describe()}"
-
-    @property
-    def doc_type(self):
-        return f"{self.inner.doc_type} or null"
-
-    def allowed(self):
-        return self.inner.allowed()
-
-    def check(self, value, path, ctx):
-        if value is None:
-            return None
-        probe = _Context(ctx.base_dir, ctx.lines, ctx.source)
-        out = self.inner.check(value, path, probe)
-        inner_allowed = f"allowed: {self.inner.describe()}"
-        for where, msg in probe.problems:  # say that null is allowed too
-            if where == ctx.where(path) and msg.endswith(inner_allowed):
-                msg = msg[: -len(inner_allowed)] + f"allowed: {self.describe()}"
-            ctx.problems.append((where, msg))
-        return out
-
-
-@dataclass
-class ListOf(_Type):
-    item: _Type = None
-    min_len: int = 0
-    unique: bool = False
-    increasing: bool = False
-
-    def describe(self):
-        adjectives = ["non-empty"] * bool(self.min_len) + ["increasing"] * self.increasing
-        kind = ", ".join(adjectives + ["list"]).replace(", list", " list")
-        article = "an" if kind[0] in "aeiou" else "a"
-        return f"{article} {kind}, each item {self.item.describe()}"
-
-    @property
-    def doc_type(self):
-        return f"list of {self.item.doc_type}"
-
-    def allowed(self):
-        return self.item.allowed()
-
-    def check(self, value, path, ctx):
-        if not isinstance(value, list) or len(value) < self.min_len:
-            return self.fail(value, path, ctx)
-        out = [self.item.check(v, f"{path}[{i}]", ctx) for i, v in enumerate(value)]
-        valid = [v for v in out if v is not None]      # the invalid are named already
-        if self.unique and len({_freeze(v) for v in valid}) != len(valid):
-            ctx.error(path, f"{_found(value)}; allowed: {self.describe()} without repeats")
-        if self.increasing and any(b is not None and a is not None and b <= a
-                                   for a, b in zip(out, out[1:])):
-            ctx.error(path, f"{_found(value)}; allowed: {self.describe()}")
-        return out
-
-
-def _freeze(v):
-    return tuple(v) if isinstance(v, list) else v
-
-
-@dataclass
-class OneOrList(_Type):
-    """One value or a list of them; always returned as a list."""
-
-    item: _Type = None
-
-    def describe(self):
-        return f"{self.item.describe()}, or a list of them"
-
-    @property
-    def doc_type(self):
-        return f"{self.item.doc_type} or list"
-
-    def allowed(self):
-        return self.item.allowed()
-
-    def check(self, value, path, ctx):
-        if isinstance(value, list):
-            if not value:
-                return self.fail(value, path, ctx)
-            return [self.item.check(v, f"{path}[{i}]", ctx) for i, v in enumerate(value)]
-        return [self.item.check(value, path, ctx)]
-
-
-@dataclass
-class Either(_Type):
-    """The first alternative whose type matches the value (by Python type) checks it."""
-
-    options: tuple = ()
-
-    def describe(self):
-        return " or ".join(o.describe() for o in self.options)
-
-    @property
-    def doc_type(self):
-        return " or ".join(o.doc_type for o in self.options)
-
-    def allowed(self):
-        return "; ".join(dict.fromkeys(a for a in (o.allowed() for o in self.options) if a))
-
-    def check(self, value, path, ctx):
-        for option in self.options:
-            probe = _Context(ctx.base_dir, ctx.lines, ctx.source)
-            out = option.check(value, path, probe)
-            if not probe.problems:
-                return out
-        # report through the option that takes this Python type, if any
-        for option in self.options:
-            if _accepts_type(option, value):
-                return option.check(value, path, ctx)
-        return self.fail(value, path, ctx)
-
-
-def _wants_words(kind: _Type) -> bool:
-    """Whether ``kind`` takes text (a name, a choice, a path): where a boolean was found,
-    a quoted word may have been meant; not where a number or a list was."""
-    if isinstance(kind, Nullable):
-        return _wants_words(kind.inner)
-    if isinstance(kind, Either):
-        return any(map(_wants_words, kind.options))
-    return isinstance(kind, (Str, Element, File))
-
-
-def _accepts_type(option, value) -> bool:
-    kinds = {Int: int, Float: (int, float), Str: str, Bool: bool, Element: str, File: str,
-             ListOf: list, MapOf: dict, Section: dict}
-    for cls, types in kinds.items():
-        if isinstance(option, cls):
-            return isinstance(value, types) and not (isinstance(value, bool) and cls is not Bool)
-    return False
-
-
-@dataclass
-class MapOf(_Type):
-    """A mapping with free keys (e.g. element -> E0)."""
-
-    key: _Type = None
-    value: _Type = None
-    doc_type = "mapping"
-
-    def describe(self):
-        return f"a mapping from {self.key.describe()} to {self.value.describe()}"
-
-    def check(self, value, path, ctx):
-        if not isinstance(value, dict):
-            return self.fail(value, path, ctx)
-        out, written = {}, {}
-        for k, v in value.items():
-            sub = f"{path}.{k}"
-            kk = self.key.check(k, sub, ctx)
-            first = written.setdefault(kk, k)
-            if kk is not None and first is not k:   # e.g. 1 and '1': one key once checked
-                ctx.error(sub, f"found the keys {_show(first)} ({_type_name(first)}) and "
-                               f"{_show(k)} ({_type_name(k)}), which are both {kk!r}; "
-                               "allowed: one of them")
-            out[kk if kk is not None else k] = self.value.check(v, sub, ctx)
-        return out
-
-
-@dataclass
-class Key:
-    """One key of a section: its type, default (or required) and documentation."""
-
-    type: _Type
-    default: Any = _REQUIRED
-    doc: str = ""
-
-    @property
-    def required(self) -> bool:
-        # a missing section is filled from its own defaults (reporting its required keys)
-        return self.default is _REQUIRED and not isinstance(self.type, Section)
-
-
-@dataclass
-class Section(_Type):
-    """A mapping with fixed keys; unknown keys are errors; missing keys take defaults."""
-
-    keys: dict = field(default_factory=dict)
-    doc: str = ""
-    doc_type = "mapping"
-
-    def describe(self):
-        return "a mapping with keys " + ", ".join(self.keys)
-
-    def check(self, value, path, ctx):
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            return self.fail(value, path, ctx)
-        out = {}
-        for k in value:
-            if k not in self.keys:
-                sub = f"{path}.{k}" if path else str(k)
-                hint = close_match(k, self.keys)
-                ctx.error(sub, f"unknown key {k!r}{hint}; allowed keys here: "
-                               + ", ".join(self.keys))
-        for name, key in self.keys.items():
-            sub = f"{path}.{name}" if path else name
-            if name in value:
-                out[name] = key.type.check(value[name], sub, ctx)
-            elif key.required:
-                ctx.error(sub, f"missing required key; allowed: {key.type.describe()}")
-                out[name] = None
-            else:
-                out[name] = _default(key, sub, ctx)
-        return out
-
-
-def _default(key: Key, path, ctx):
-    if isinstance(key.type, Section):
-        return key.type.check({}, path, ctx)
-    if isinstance(key.type, Tagged) and isinstance(key.default, dict):
-        return key.type.check(dict(key.default), path, ctx)
-    if isinstance(key.default, (list, dict)):
-        return yaml.safe_load(yaml.safe_dump(key.default))  # a fresh copy
-    return key.default
-
-
-def close_match(name, options) -> str:
-    """`` (did you mean 'X'?)`` for the option ``name`` likely stands for, else "": the one
-    that differs in case only ('OMP' for 'omp', 'e' for 'E'), the one that it begins
-    (an abbreviation: 'dir' for 'directory'; two letters at least, and no other option
-    begins so), else the closest spelling, case aside (difflib)."""
-    import difflib
-
-    text = str(name).lower()
-    by_lower = {str(o).lower(): o for o in options}
-    if text in by_lower:
-        match = by_lower[text]
-    else:
-        begun = [o for lower, o in by_lower.items() if len(text) >= 2 and lower.startswith(text)]
-        close = difflib.get_close_matches(text, list(by_lower), n=1)
-        match = begun[0] if len(begun) == 1 else by_lower[close[0]] if close else None
-    return f" (did you mean {match!r}?)" if match is not None else ""
-
-
-@dataclass
-class Tagged(_Type):
-    """A mapping whose ``tag`` key picks which section checks the rest (solvers, priors)."""
-
-    tag: str = "name"
-    variants: dict = field(default_factory=dict)
-    default: str | None = None      # the variant of a mapping without the tag
-    doc_type = "mapping"
-
-    def describe(self):
-        return f"a mapping with {self.tag}: one of " + ", ".join(self.variants)
-
-    def check(self, value, path, ctx):
-        if not isinstance(value, dict):
-            return self.fail(value, path, ctx)
-        kind = value.get(self.tag, self.default)
-        if kind not in self.variants:
-            sub = f"{path}.{self.tag}"
-            what = "missing" if self.tag not in value else _found(kind)
-            ctx.error(sub, f"{what}{close_match(kind, self.variants) if kind else ''}; "
-                           f"allowed: one of " + ", ".join(self.variants))
-            return None
-        section = self.variants[kind]
-        rest = {k: v for k, v in value.items() if k != self.tag}
-        for k in rest:
-            if k not in section.keys:
-                ctx.error(f"{path}.{k}", self._unknown_key(k, kind, path,
-                                                           tagged=self.tag in value))
-        checked = section.check({k: v for k, v in rest.items() if k in section.keys}, path, ctx)
-        return {self.tag: kind, **checked}
-
-    def _unknown_key(self, key, kind, path, *, tagged: bool) -> str:
-        """The problem with ``key``, not one of ``kind``'s. Without the tag, the mapping was
-        read as the default variant, which the user may not know: a key of another variant
-        then asks for that variant's tag."""
-        keys = ", ".join(self.variants[kind].keys)
-        others = [n for n, s in self.variants.items() if key in s.keys]
-        if others and not tagged:
-            return (f"key {key!r} belongs to {self.tag} " + " or ".join(map(repr, others))
-                    + "; add " + " or ".join(f"`{self.tag}: {n}`" for n in others)
-                    + f" (a {path} without {self.tag} is {kind}, whose keys are "
-                    + (keys or "none") + ")")
-        extra = (f" ({key!r} is a parameter of {', '.join(others)})" if others
-                 else close_match(key, self.variants[kind].keys))
-        return (f"unknown key {key!r} for {self.tag} {kind!r}{extra}; allowed keys for {kind}: "
-                + ", ".join([self.tag, *self.variants[kind].keys]))
-
-
-# ---------------------------------------------------------------------------------------
-# The schema.
-# ---------------------------------------------------------------------------------------
 
 _LABEL_KEY = Nullable(Str())
 _STRESS_READING = Str(choices=tuple(STRESS_READINGS))
@@ -1226,10 +523,6 @@ SCHEMA = Section(doc="A run configuration.", keys={
 })
 
 
-# ---------------------------------------------------------------------------------------
-# Loading.
-# ---------------------------------------------------------------------------------------
-
 def load_config(path, overrides=()) -> dict:
     """Read, validate and complete a YAML config file.
 
@@ -1271,7 +564,7 @@ def load_config(path, overrides=()) -> dict:
     if cfg["name"] is None:
         cfg["name"] = path.stem
     cfg["config_file"] = str(path.resolve())
-    _KEY_LINES[cfg["config_file"]] = lines
+    KEY_LINES[cfg["config_file"]] = lines
     return cfg
 
 
@@ -1371,7 +664,7 @@ def _override_target(raw, steps, where):
     for depth, step in enumerate(steps):
         if isinstance(step, int):
             if not isinstance(node, list):
-                fail(f"{path} is {_found(node)}, not a list")
+                fail(f"{path} is {found_text(node)}, not a list")
             if step >= len(node):
                 items = f"{len(node)} item{'s' * (len(node) != 1)}"
                 fail(f"{path} has {items}, so no {_key_path(path, step)}; allowed: "
@@ -1381,7 +674,7 @@ def _override_target(raw, steps, where):
             fail(f"{path} is a list, not a mapping; allowed: an item by its index, "
                  f"{_key_path(path, int(step))}")
         elif not isinstance(node, dict):
-            fail(f"{path} is {_found(node)}, not a mapping")
+            fail(f"{path} is {found_text(node)}, not a mapping")
         if depth == len(steps) - 1:
             return node
         if isinstance(step, str) and step not in node:
@@ -1445,9 +738,9 @@ def apply_override(raw, assignment: str, lines: dict | None = None) -> None:
 
 def validate_config(raw, *, base_dir=".", source=NO_FILE, lines=None) -> dict:
     """Validate an already-parsed config mapping (see :func:`load_config`)."""
-    ctx = _Context(Path(base_dir).resolve(), lines or {}, source)
+    ctx = Context(Path(base_dir).resolve(), lines or {}, source)
     if not isinstance(raw, dict):
-        ctx.error("", f"{_found(raw)}; allowed: a mapping with keys " + ", ".join(SCHEMA.keys))
+        ctx.error("", f"{found_text(raw)}; allowed: a mapping with keys " + ", ".join(SCHEMA.keys))
         raise ConfigError(ctx.problems, source)
     cfg = SCHEMA.check(raw, "", ctx)
     if not ctx.problems:
@@ -1540,17 +833,17 @@ def _check_radial_pairs(ctx, basis, elements, elements_from="basis.elements",
                 missing.append(pair_name(*names))
             continue
         if not rin < rcut:
-            blame("basis.rin", rcut, f"{_found(rin)}; allowed: a distance below {rcut_path} "
+            blame("basis.rin", rcut, f"{found_text(rin)}; allowed: a distance below {rcut_path} "
                                      f"= {rcut}")
             continue
         r0_path, r0 = r0s.get(pair, r0_rest) or (None, None)
         if r0 is not None and not rin < r0 < rcut:
-            blame(r0_path, rcut, f"{_found(r0)}; allowed: a distance between basis.rin = "
+            blame(r0_path, rcut, f"{found_text(r0)}; allowed: a distance between basis.rin = "
                                  f"{rin} and {rcut_path} = {rcut}")
         elif r0 is None and reference_r0 is not None and names is not None:
             r0 = reference_r0(*names)
             if not r0 < rcut:
-                blame(rcut_path, rcut, f"{_found(rcut)}; allowed: a distance above "
+                blame(rcut_path, rcut, f"{found_text(rcut)}; allowed: a distance above "
                       f"{pair_name(*names)}'s r0 = {r0:.4g} Å, the reference crystals' "
                       "nearest-neighbour distance (basis.r0 gives none for the pair), or "
                       "an r0 for the pair in basis.r0")
@@ -1602,7 +895,7 @@ def _against_elements(cfg, check):
     """``check(ctx, source)``'s result, run in the checking context of the loaded config
     ``cfg``, ``source`` naming where the basis' elements come from (for the messages); a
     ConfigError for the problems it found."""
-    ctx = _loaded_context(cfg)
+    ctx = loaded_context(cfg)
     result = check(ctx, "the training data's elements" if cfg["basis"]["elements"] is None
                    else "basis.elements")
     if ctx.problems:
@@ -1626,10 +919,10 @@ def _check_e0(ctx, e0, elements, elements_from="basis.elements") -> list:
 def _check_patience(ctx, key: str, solver: dict, validation: dict) -> None:
     """`patience` stops a path of several sizes, by a validation set."""
     if solver.get("sizes") is None and solver.get("totaldegrees") is None:
-        ctx.error(key, f"{_found(solver['patience'])} for a single fit on the full basis; "
+        ctx.error(key, f"{found_text(solver['patience'])} for a single fit on the full basis; "
                   "allowed: null, or set `sizes` or `totaldegrees` (an a-priori path)")
     if validation["fraction"] == 0 and validation["file"] is None and validation["key"] is None:
-        ctx.error(key, f"{_found(solver['patience'])} without a validation set "
+        ctx.error(key, f"{found_text(solver['patience'])} without a validation set "
                   "(data.validation.fraction is 0); allowed: null, or a validation set")
 
 
@@ -1641,7 +934,7 @@ def _check_debias_keys(ctx, key: str, solver: dict) -> None:
     for name, methods in needs.items():
         default = _DEBIAS[name].default
         if solver.get(name, default) != default and solver["debias"] not in methods:
-            ctx.error(f"{key}.{name}", f"{_found(solver[name])} with {key}.debias: "
+            ctx.error(f"{key}.{name}", f"{found_text(solver[name])} with {key}.debias: "
                       f"{solver['debias']!r}, which ignores it; allowed: {key}.debias: "
                       f"{' or '.join(repr(m) for m in methods)}, or leave `{name}` out")
 
@@ -1654,7 +947,7 @@ def _check_huber_keys(ctx, key: str, solver: dict) -> None:
                   "allowed: a number > 0, the residual beyond which the loss grows linearly "
                   "(in weighted-residual units)")
     elif solver["loss"] != "huber" and solver["delta"] is not None:
-        ctx.error(f"{key}.delta", f"{_found(solver['delta'])} with {key}.loss: "
+        ctx.error(f"{key}.delta", f"{found_text(solver['delta'])} with {key}.loss: "
                   f"{solver['loss']!r}, which ignores it; allowed: {key}.loss: 'huber', or "
                   "leave `delta` out")
 
@@ -1691,11 +984,11 @@ def _cross_checks(cfg, ctx) -> None:
             _check_huber_keys(ctx, f"solvers[{i}]", solver)
     _check_radial_pairs(ctx, basis, basis["elements"])
     if basis["transform"] == "agnesi" and basis["transform_q"] <= basis["transform_p"]:
-        ctx.error("basis.transform_q", f"{_found(basis['transform_q'])}; allowed: a number "
+        ctx.error("basis.transform_q", f"{found_text(basis['transform_q'])}; allowed: a number "
                   f"greater than basis.transform_p = {basis['transform_p']}")
     repulsion = cfg["repulsion"]
     if repulsion["kind"] == "zbl" and not repulsion["inner"] < repulsion["outer"]:
-        ctx.error("repulsion.outer", f"{_found(repulsion['outer'])}; allowed: a distance "
+        ctx.error("repulsion.outer", f"{found_text(repulsion['outer'])}; allowed: a distance "
                   f"greater than repulsion.inner = {repulsion['inner']}")
     if basis["pure2b"] and basis["radial_orthonormal"]:
         ctx.error("basis.radial_orthonormal", "true together with basis.pure2b: true; "
@@ -1764,8 +1057,8 @@ def _duplicate_key(first, again, text) -> str:
     if type(first) is type(again):
         return "duplicate key"
     # 1, 1.0 and true are one key to Python
-    return (f"duplicate key: {text} ({_type_name(again)} {again!r}) equals the key "
-            f"{first!r} ({_type_name(first)}) before it; allowed: distinct keys, e.g. "
+    return (f"duplicate key: {text} ({type_name(again)} {again!r}) equals the key "
+            f"{first!r} ({type_name(first)}) before it; allowed: distinct keys, e.g. "
             f"'{text}' quoted")
 
 
@@ -1843,7 +1136,7 @@ def _parse_yaml(text: str, empty=None):
                 lines.pop(path + ".<key>", None)
                 if isinstance(key, (list, dict)):
                     raise _KeyProblem(path, key_node.start_mark.line + 1,
-                                      f"found the key {_show(key)} ({_type_name(key)}); "
+                                      f"found the key {show_value(key)} ({type_name(key)}); "
                                       "allowed: a name or a number as a key")
                 sub = f"{path}.{key}" if path else str(key)
                 if key in out:
@@ -1861,10 +1154,6 @@ def _parse_yaml(text: str, empty=None):
 
     return build(node, ""), lines
 
-
-# ---------------------------------------------------------------------------------------
-# Documentation.
-# ---------------------------------------------------------------------------------------
 
 _DOC_HEAD = """\
 # Configuration reference
@@ -1958,4 +1247,3 @@ def _doc_default(key: Key) -> str:
     if value is None:
         return "`null`"
     return f"`{yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix('...').strip()}`"
-
