@@ -2,6 +2,6 @@
 
 import sys
 
-from acefit.config import render_markdown
+from acefit.config.markdown import render_markdown
 
 sys.stdout.write(render_markdown())
