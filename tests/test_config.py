@@ -354,9 +354,9 @@ def test_debias_options_without_debias_are_errors(tmp_path):
 
 def test_default_totaldegree_matches_the_basis():
     from acefit.basis.ace import _DEFAULT_DEGREES
-    from acefit.config import _DEFAULT_TOTALDEGREE
+    from acefit.config.schema import DEFAULT_TOTALDEGREE
 
-    assert tuple(_DEFAULT_TOTALDEGREE) == tuple(_DEFAULT_DEGREES)
+    assert tuple(DEFAULT_TOTALDEGREE) == tuple(_DEFAULT_DEGREES)
 
 
 def test_agnesi_exponents_must_be_ordered(tmp_path):

@@ -34,8 +34,6 @@ from acefit.config.schema import (BASIS as BASIS, DATA as DATA, EXPORT as EXPORT
                                   OUTPUT as OUTPUT, PARALLEL as PARALLEL, PRIOR as PRIOR,
                                   REPULSION as REPULSION, SELECTION as SELECTION,
                                   SOLVER as SOLVER)
-# as named before the split, which tests/test_config.py imports to compare with ACEBasis'
-from acefit.config.schema import DEFAULT_TOTALDEGREE as _DEFAULT_TOTALDEGREE  # noqa: F401
 from acefit.config.types import (Bool as Bool, Either as Either, Element as Element,
                                  ElementPair as ElementPair, File as File,
                                  FileName as FileName, Float as Float,
