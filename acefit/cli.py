@@ -456,7 +456,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # every failure ends with one clear line, not a traceback
         from acefit.config import ConfigError
         from acefit.data import MissingKeyError
-        from acefit.pipeline import RunExistsError
+        from acefit.run_folder import RunExistsError
         from acefit.readers import EmptyFileError
         from acefit.runs import RunSelectionError
 

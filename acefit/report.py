@@ -37,8 +37,8 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     from acefit import __version__
     from acefit.data import validation_coverage
     from acefit.environment import environment
-    from acefit.pipeline import (basis_elements, basis_summary, config_hash, path_stop,
-                                 timestamp, unconverged_steps)
+    from acefit.pipeline import basis_elements, basis_summary, path_stop, unconverged_steps
+    from acefit.run_folder import config_hash, timestamp
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):

@@ -452,10 +452,10 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     ValueError
         The basis built from the config no longer matches the run's.
     """
-    from acefit.pipeline import (assemble_system, cache_dir_of, posterior_committee,
-                                 potential_metadata, prior_scale, repulsion_setting,
-                                 warn_unscaled_committee)
+    from acefit.pipeline import (assemble_system, posterior_committee, potential_metadata,
+                                 prior_scale, repulsion_setting, warn_unscaled_committee)
     from acefit.potential import Potential
+    from acefit.run_folder import cache_dir_of
     from acefit.selection import score, selection_split
 
     run = run if run is not None else open_run(run_dir)

@@ -114,7 +114,8 @@ def floor_table(rows: dict, record: dict) -> list:
 
 
 def main(argv=None) -> int:
-    from acefit.pipeline import assemble_system, cache_dir_of, prior_scale
+    from acefit.pipeline import assemble_system, prior_scale
+    from acefit.run_folder import cache_dir_of
     from acefit.runs import open_run, run_basis
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

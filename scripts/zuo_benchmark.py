@@ -404,7 +404,8 @@ def main(argv=None) -> int:
 
     from acefit.atomic import write_json
     from acefit.environment import environment, environment_line
-    from acefit.pipeline import RunExistsError, run_fit
+    from acefit.pipeline import run_fit
+    from acefit.run_folder import RunExistsError
     from acefit.progress import setup_logging
 
     setup_logging(None, verbose=False, quiet=False)

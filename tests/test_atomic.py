@@ -58,16 +58,16 @@ def test_a_folder_that_cannot_be_written_in_is_named_not_the_temporary_file(tmp_
     import tempfile
 
     from acefit.atomic import make_folder
-    from acefit.pipeline import _RunLock
+    from acefit.run_folder import RunLock
 
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".x.tmp"))
 
     run = make_folder(tmp_path / "run")
     with monkeypatch.context() as m:
-        m.setattr("acefit.pipeline.open", denied, raising=False)
+        m.setattr("acefit.run_folder.open", denied, raising=False)
         with pytest.raises(PermissionError, match=f"^cannot write in run directory {run}: "):
-            _RunLock(run)
+            RunLock(run)
     monkeypatch.setattr(tempfile, "mkstemp", denied)
     with pytest.raises(PermissionError, match=f"^cannot write {tmp_path / 'e.json'}: "
                                               "Permission denied; allowed: a folder you "

@@ -1582,11 +1582,11 @@ def _line_of(path, text) -> int:
 def test_a_second_fit_on_a_live_run_directory_is_refused(tmp_path, small_data, capsys):
     """Two processes on one run directory would both resume it and write the same paths
     (found by review: both exited 0 with a truncated ASP path)."""
-    from acefit.pipeline import _RunLock
+    from acefit.run_folder import RunLock
 
     config = tiny_config(tmp_path, small_data)
     run = tmp_path / "run"
-    held = _RunLock(run)            # another live fit
+    held = RunLock(run)            # another live fit
     try:
         assert fit(config, run) == EXIT_EXISTS
         err = capsys.readouterr().err
@@ -1732,7 +1732,7 @@ def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path
     deletes what is left; a trash folder never blocks a fit."""
     import shutil
 
-    import acefit.pipeline as pipeline
+    import acefit.run_folder as run_folder
     from acefit.commands import EXIT_INTERRUPTED
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
@@ -1747,7 +1747,7 @@ def test_an_interrupted_deletion_of_the_replaced_run_leaves_no_half_run(tmp_path
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(pipeline.shutil, "rmtree", interrupted)
+        patch.setattr(run_folder.shutil, "rmtree", interrupted)
         assert fit(config, run, "--force") == EXIT_INTERRUPTED
     assert capsys.readouterr().err.strip().splitlines()[-1] == (   # not "... to resume"
         f"acefit: interrupted; the run finished, but deleting {run / 'previous-run'}, the "
@@ -1946,7 +1946,7 @@ def test_a_finished_run_of_another_config_names_the_keys_that_differ(tmp_path, s
     """Walk-through 5 (session 34), L3: a finished run met with a changed config was
     refused as if the config were the same; an unfinished one named the keys."""
     from acefit.config import dump_config, load_config
-    from acefit.pipeline import config_hash
+    from acefit.run_folder import config_hash
 
     config = tiny_config(tmp_path, small_data)
     run = tmp_path / "run"
@@ -2048,7 +2048,7 @@ def test_an_ista_config_of_an_earlier_version_hashes_as_it_did():
     """ista's loss and delta (session 33) at their defaults leave the config hash: a run
     left unfinished before they existed resumes (review, session 33)."""
     from acefit.config import load_config
-    from acefit.pipeline import config_hash
+    from acefit.run_folder import config_hash
 
     cfg = load_config(ROOT / "configs" / "quickstart.yaml",
                       overrides=["solvers=[{name: ista, max_active: 5}]"])

@@ -160,7 +160,7 @@ def test_reading_stresses_as_labelled_leaves_the_config_hash_of_earlier_versions
     from pathlib import Path
 
     from acefit.config import load_config
-    from acefit.pipeline import config_hash
+    from acefit.run_folder import config_hash
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     assert cfg["data"]["stress_reading"] == {"default": "as_labelled", "config_type": {}}
@@ -202,7 +202,7 @@ def test_an_e0_value_of_an_element_outside_the_basis_leaves_the_config_hash():
     from pathlib import Path
 
     from acefit.config import load_config
-    from acefit.pipeline import config_hash
+    from acefit.run_folder import config_hash
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     assert cfg["basis"]["elements"] == ["Cu", "Au"]

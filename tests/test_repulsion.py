@@ -382,7 +382,7 @@ def test_no_repulsion_leaves_the_config_hash_of_earlier_versions():
     from pathlib import Path
 
     from acefit.config import load_config
-    from acefit.pipeline import config_hash
+    from acefit.run_folder import config_hash
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     cfg["repulsion"] = {"kind": "none"}
