@@ -157,7 +157,7 @@ def short_range_checks(report) -> dict:
 def core_text(verdicts) -> str | None:
     """A checkpoint's dimer verdicts in a word: "yes" (a repulsive core for every pair),
     "no: Al-Al, Cu-Cu"; None when not checked."""
-    from acefit.pipeline import pairs_without_core
+    from acefit.short_range import pairs_without_core
 
     if not verdicts:
         return None

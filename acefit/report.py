@@ -345,7 +345,8 @@ def _element_table(sel: dict) -> str:
 
 def to_markdown(report: dict) -> str:
     from acefit.environment import environment_line
-    from acefit.pipeline import pairs_without_core, stop_text
+    from acefit.pipeline import stop_text
+    from acefit.short_range import pairs_without_core
 
     sel = report["selection"]
     best = [s for s in sel["selected"] if s["best"]]
@@ -444,7 +445,7 @@ def to_markdown(report: dict) -> str:
 def _compression_lines(verdicts: dict) -> list[str]:
     """The headline potential's compressed crystals (``compression``): one line, and one
     more per crystal that collapses."""
-    from acefit.pipeline import collapse_text
+    from acefit.short_range import collapse_text
 
     held = [f"{v['structure']} {el}" for el, v in verdicts.items() if v["holds"]]
     bad = [(el, v) for el, v in verdicts.items() if v["holds"] is False]
@@ -529,7 +530,7 @@ def write_report(report: dict, run_dir) -> None:
 def _alternatives(selection: dict, headline: dict) -> str:
     """The selected potentials with a repulsive core for every pair, named when the
     headline has none for some pair (" " and a sentence, or "")."""
-    from acefit.pipeline import alternatives_text, cored_alternatives
+    from acefit.short_range import alternatives_text, cored_alternatives
 
     text = alternatives_text(cored_alternatives(selection["selected"], headline),
                              selection["metric"], selection["on"], headline)
@@ -537,7 +538,7 @@ def _alternatives(selection: dict, headline: dict) -> str:
 
 
 def _no_core(selected) -> str:
-    from acefit.pipeline import pairs_without_core
+    from acefit.short_range import pairs_without_core
 
     bad = pairs_without_core(selected.get("dimers"))
     return f"; **no repulsive core for {', '.join(bad)}**" if bad else ""

@@ -515,7 +515,7 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         The ``info`` of :func:`checkpoint_potential` plus ``files`` (format -> path
         written), ``not_written`` (formats that could not be written; the log
         says why, as in ``acefit fit``) and ``dimers`` (whether each pair's dimer has a
-        repulsive core, :func:`acefit.pipeline.dimer_verdicts`).
+        repulsive core, :func:`acefit.short_range.dimer_verdicts`).
 
     Raises
     ------
@@ -525,7 +525,8 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         (:func:`acefit.export.lammps.check_pair_commands_path`).
     """
     from acefit.export.lammps import check_pair_commands_path
-    from acefit.pipeline import dimer_verdicts, format_path, write_format
+    from acefit.pipeline import format_path, write_format
+    from acefit.short_range import dimer_verdicts
 
     if committee is not None and (isinstance(committee, bool) or committee not in range(2**31)
                                   or committee == 1):

@@ -297,7 +297,7 @@ def test_crystals_that_collapse_within_the_data_s_distances_ask_for_dense_data(m
     from ase.build import bulk
 
     from acefit import ACEBasis, Potential
-    from acefit.pipeline import compression_verdicts, warn_collapse
+    from acefit.short_range import compression_verdicts, warn_collapse
 
     monkeypatch.setattr("acefit.validate._energy_per_atom", _collapsing_cu)
     basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[6, 4], rcut=4.5)

@@ -417,7 +417,7 @@ def test_the_fits_short_range_checks_are_shown_per_run(two_runs, tmp_path):
     import shutil
 
     from acefit.compare import compare_runs
-    from acefit.pipeline import pairs_without_core
+    from acefit.short_range import pairs_without_core
     from acefit.selection import headline
 
     old = tmp_path / "old"

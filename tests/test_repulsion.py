@@ -396,7 +396,7 @@ def test_a_fit_warns_when_its_potential_binds_atoms_on_top_of_each_other(caplog)
     import logging
 
     from acefit import ACEBasis, Potential
-    from acefit.pipeline import dimer_verdicts, warn_without_core
+    from acefit.short_range import dimer_verdicts, warn_without_core
 
     basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)
     coef = np.zeros(len(basis))
@@ -431,7 +431,7 @@ def test_a_fit_under_a_repulsion_says_where_its_fitted_part_overwhelms_it(caplog
 
     from acefit import ACEBasis, Potential
     from acefit.calculator import ACECalculator
-    from acefit.pipeline import dimer_verdicts, warn_without_core
+    from acefit.short_range import dimer_verdicts, warn_without_core
     from acefit.validate import dimer_curve
 
     basis = ACEBasis(["Cu"], order=2, totaldegree=[6, 4], rcut=4.5, pair_degree=0)

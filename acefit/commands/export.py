@@ -10,8 +10,8 @@ from acefit.commands import EXIT_ERROR, EXIT_OK
 def run(args) -> int:
     """Run ``acefit export`` for the parsed ``args``; the exit status."""
     from acefit.export.lammps import pair_commands_path
-    from acefit.pipeline import pairs_without_core
     from acefit.runs import export_checkpoint
+    from acefit.short_range import pairs_without_core
 
     out = export_checkpoint(args.run, args.label, step=args.step, active=args.active,
                             budget=args.budget, output=args.output, formats=args.formats,
