@@ -123,7 +123,7 @@ def basis_hash(basis_dict):
 
 NO_COMMITTEE_HELP = ("a potential fitted with export.committee >= 2 (docs/config.md), "
                      "exported with `acefit export RUN ... --committee K`, or made in Python "
-                     "with pipeline.posterior_committee (docs/fitting.md, Committees)")
+                     "with acefit.committee.posterior_committee (docs/fitting.md, Committees)")
 """Where a committee comes from, for the errors that need one."""
 
 

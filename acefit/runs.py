@@ -426,7 +426,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         ``open_run(run_dir)``, when the caller has it already.
     committee : int, default 0
         With K >= 2, give the potential a committee of K members, as the fit does with
-        ``export.committee: K`` (:func:`acefit.pipeline.posterior_committee`). It needs
+        ``export.committee: K`` (:func:`acefit.committee.posterior_committee`). It needs
         the run's assembled system: read from its cache, or assembled again when the
         cache no longer holds it (as long as the fit's assembly).
 
@@ -443,7 +443,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         (NaN when unavailable), ``entry`` (the step's ``errors/<label>.json`` entry:
         lam, losses and ``train``/``val``/``test`` errors), ``e0_source``,
         ``labels`` (every path of the run with evaluated errors) and ``committee`` (its
-        record, :func:`acefit.pipeline.posterior_committee`; None without one).
+        record, :func:`acefit.committee.posterior_committee`; None without one).
 
     Raises
     ------
@@ -452,8 +452,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     ValueError
         The basis built from the config no longer matches the run's.
     """
-    from acefit.pipeline import (assemble_system, posterior_committee, potential_metadata,
-                                 prior_scale, repulsion_setting, warn_unscaled_committee)
+    from acefit.committee import posterior_committee, warn_unscaled_committee
+    from acefit.pipeline import assemble_system, potential_metadata, prior_scale, repulsion_setting
     from acefit.potential import Potential
     from acefit.run_folder import cache_dir_of
     from acefit.selection import score, selection_split

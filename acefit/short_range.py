@@ -59,8 +59,9 @@ def warn_without_core(verdicts, repulsion=None, train_pairs=None, alternatives="
 
     Without a core ``repulsion`` the advice is to put one under the fit; under one, the
     warning says where its fitted part overwhelms it, and advises training data there
-    (``train_pairs``: :attr:`acefit.pipeline.DataChecks.pairs`, whether the data's distances reach that
-    close already) and a repulsion reaching further out. ``alternatives``: the text of
+    (``train_pairs``: :attr:`acefit.pipeline.DataChecks.pairs`, whether the data's
+    distances reach that close already) and a repulsion reaching further out.
+    ``alternatives``: the text of
     :func:`alternatives_text`, the selected potentials that do have a core.
     """
     bad = pairs_without_core(verdicts)
@@ -101,9 +102,10 @@ def _short_data_hint(pair, r, seen) -> str:
 
 
 def cored_alternatives(selected, headline_entry) -> list:
-    """The selected potentials (records of :func:`acefit.pipeline.export_potentials`, or report entries)
-    other than ``headline_entry``, with a file written and a repulsive core for every
-    pair: one per checkpoint, best score first. None when the headline has a core too."""
+    """The selected potentials (records of :func:`acefit.pipeline.export_potentials`, or
+    report entries) other than ``headline_entry``, with a file written and a repulsive core
+    for every pair: one per checkpoint, best score first. None when the headline has a core
+    too."""
     if not pairs_without_core(headline_entry.get("dimers")):
         return []
     seen, out = {(headline_entry["label"], headline_entry["step"])}, []
@@ -149,8 +151,8 @@ def compression_verdicts(potential, train_pairs=None, train=None) -> dict:
     ``scales``, ``energies_eV_atom``, ``holds`` and, where it does not hold, ``fails_at``
     (the mildest scale that lowers the energy) with ``nearest_A``, the nearest-neighbour
     distance there, and ``train_nearest_A``, the shortest distance of the element's
-    atoms in the training data (``train_pairs``: :attr:`acefit.pipeline.DataChecks.pairs`; None: not
-    known). Where the data's distances reach below ``nearest_A`` already, ``dense_train``
+    atoms in the training data (``train_pairs``:
+    :attr:`acefit.pipeline.DataChecks.pairs`; None: not known). Where the data's distances reach below ``nearest_A`` already, ``dense_train``
     says how many of the training configurations ``train`` are as dense there
     (:func:`dense_configurations`). An element not compressed has ``holds`` None and the
     ``reason``. It costs

@@ -2,7 +2,7 @@
 
 ``export.committee`` scales each quantity's spread once: SD_i = s_q σ_i, with σ_i the
 members' SD of row i and s_q the maximum-likelihood scale on the validation rows
-(:func:`acefit.pipeline.committee_scales`). A spread that follows the model's response
+(:func:`acefit.committee.committee_scales`). A spread that follows the model's response
 cannot cover an error the model hardly varies: a label's own noise, or a component that
 near-symmetry keeps near zero (the Zuo Mo (3,2,2) surface slab, ``docs/benchmarks.md``).
 This fits, by maximum likelihood of a Gaussian on the same validation rows, a scale and a
@@ -11,7 +11,7 @@ floor per quantity,
     SD_i² = s_q² σ_i² + f_q²,
 
 and prints, for every selected checkpoint of the run (a committee of ``--members`` drawn as
-the fit draws it, :func:`acefit.pipeline.posterior_committee`), the test set's RMS of
+the fit draws it, :func:`acefit.committee.posterior_committee`), the test set's RMS of
 error / SD and share within 2 SD with the scale in use and with scale and floor::
 
     python scripts/committee_floor.py RUN [--members 32]
@@ -79,7 +79,7 @@ def calibration(error, sd) -> tuple[float, float]:
 def checkpoint_rows(coef, system, gamma, members: int) -> tuple[dict, dict]:
     """Per split ("val", "test"), per quantity: the model's errors, the members' SD and
     whether each row has a spread (report units), with the fit's record of the committee."""
-    from acefit.pipeline import posterior_committee
+    from acefit.committee import posterior_committee
 
     committee, record = posterior_committee(coef, system, gamma, members)
     active = np.flatnonzero(coef)

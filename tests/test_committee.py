@@ -171,7 +171,7 @@ def test_calculator_gives_the_spread_only_when_asked(model, atoms):
         plain.get_property("energy_std", atoms)
     with pytest.raises(ValueError, match="has none; allowed: a potential fitted with "
                                          "export.committee >= 2 .* or made in Python with "
-                                         "pipeline.posterior_committee"):
+                                         "acefit.committee.posterior_committee"):
         ACECalculator(Potential(model.basis, model.coefficients, prune=False), committee=True)
 
 
@@ -495,7 +495,7 @@ def test_a_committee_on_every_column_uses_the_system_as_it_is(problem):
     sub-problem; its members are the posterior draws of the whole system."""
     from types import SimpleNamespace
 
-    from acefit.pipeline import posterior_committee
+    from acefit.committee import posterior_committee
 
     A, y = problem
     system = SimpleNamespace(train=LeastSquaresProblem.from_dense(A, y, reduce=True),
