@@ -238,7 +238,7 @@ def memory_estimate(n: int, val_rows: int, test_rows: int, train_rows: int, solv
     done = 0      # checkpoints of the paths before, read back and held
     for spec in solvers:
         work, scale = solver_memory(spec, n)
-        if spec.get("loss") == "huber":     # fits the dense rows (pipeline.dense_training_problem)
+        if spec.get("loss") == "huber":     # fits the dense rows (solver_runs.dense_training_problem)
             copies = 2 if spec.get("prior", True) else 1    # and their prior-scaled copy
             work += copies * f * n * train_rows
             scale += (f"; the dense weighted training rows ({train_rows} x n"
@@ -317,8 +317,9 @@ def plan(cfg: dict) -> dict:
     """
     from acefit.assembly import default_workers
     from acefit.design import row_count
-    from acefit.pipeline import (all_subbasis_masks, basis_summary, build_basis,
-                                 check_against_data, load_data, weight_table)
+    from acefit.pipeline import (basis_summary, build_basis, check_against_data, load_data,
+                                 weight_table)
+    from acefit.solver_runs import all_subbasis_masks
 
     data = load_data(cfg)
     basis = build_basis(cfg, data.train)

@@ -37,8 +37,9 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     from acefit import __version__
     from acefit.data import validation_coverage
     from acefit.environment import environment
-    from acefit.pipeline import basis_elements, basis_summary, path_stop, unconverged_steps
+    from acefit.pipeline import basis_elements, basis_summary
     from acefit.run_folder import config_hash, timestamp
+    from acefit.solver_runs import path_stop, unconverged_steps
 
     config_types = {}
     for name, part in (("train", data.train), ("val", data.val), ("test", data.test)):
@@ -345,8 +346,8 @@ def _element_table(sel: dict) -> str:
 
 def to_markdown(report: dict) -> str:
     from acefit.environment import environment_line
-    from acefit.pipeline import stop_text
     from acefit.short_range import pairs_without_core
+    from acefit.solver_runs import stop_text
 
     sel = report["selection"]
     best = [s for s in sel["selected"] if s["best"]]

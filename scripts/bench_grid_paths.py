@@ -20,7 +20,7 @@ reason, and the best validation error (the RMS weighted residual) among the step
 most 25, 50, 100, 200 and 300 active functions. ``--md5`` prints instead one line per
 step with the md5 of its coefficients, λ and training error, to show that a change
 leaves a path bit-identical. ``--huber DELTA`` runs ``ista`` with ``loss: huber`` on the
-dense weighted training rows, as the pipeline does (``pipeline.dense_training_problem``:
+dense weighted training rows, as the pipeline does (``solver_runs.dense_training_problem``:
 the rows kept in the cache, else evaluated again), and adds to its summary the largest
 violation of the Huber-lasso optimality conditions among its steps, relative to λ_max.
 """
@@ -38,10 +38,10 @@ import yaml
 def load_system(run: Path, dense: bool = False):
     """(problem, gamma, validation) of the run, as run_paths hands them to a solver;
     ``dense``: the dense weighted training rows in place of the reduced system."""
-    from acefit.pipeline import (assemble_system, build_basis, dense_training_problem,
-                                 load_data, prior_scale)
+    from acefit.pipeline import assemble_system, build_basis, load_data, prior_scale
     from acefit.run_folder import cache_dir_of
     from acefit.runs import run_config
+    from acefit.solver_runs import dense_training_problem
 
     cfg = run_config(run)
     data = load_data(cfg, quiet=True)

@@ -34,7 +34,8 @@ import threading
 import time
 import tracemalloc
 
-STAGES = {   # acefit.pipeline function -> stage name (run_solver: its spec's label)
+STAGES = {   # function -> stage name (run_solver: its spec's label), wrapped where the fit
+            # looks it up: acefit.pipeline, run_solver in acefit.solver_runs
     "load_data": "data", "build_basis": "basis", "check_against_data": "checks",
     "assemble_system": "assembly", "run_solver": None, "evaluate_errors": "errors",
     "export_potentials": "export", "resolution_on_test_set": "test resolution",
@@ -155,6 +156,7 @@ def main(argv=None):
 
     base = _rss()
     import acefit.pipeline as pipeline
+    import acefit.solver_runs as solver_runs
     from acefit.config import load_config
     from acefit.plan import plan, plan_text
     from acefit.progress import setup_logging
@@ -169,7 +171,7 @@ def main(argv=None):
         return 0
     recorder = Recorder(args.tracemalloc)
     for name in STAGES:
-        _wrap(pipeline, name, recorder)
+        _wrap(solver_runs if name == "run_solver" else pipeline, name, recorder)
     import acefit.report    # imported by run_fit when it reports
     STAGES["build_report"] = "report"
     _wrap(acefit.report, "build_report", recorder)

@@ -53,7 +53,7 @@ def fold_curves(A, y, configs, *, folds: int, seed: int, spec: dict, gamma,
     Each fold's path is the run's solver ``spec`` (its config entry) on the other folds;
     sizes every fold's path reached are kept."""
     from acefit.lsq import LeastSquaresProblem
-    from acefit.pipeline import run_solver
+    from acefit.solver_runs import run_solver
 
     ids = np.unique(configs)
     rng = np.random.default_rng(seed)

@@ -87,8 +87,8 @@ def main(argv=None) -> int:
         build_basis,
         load_data,
         prior_scale,
-        run_paths,
     )
+    from acefit.solver_runs import run_paths
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--element", choices=("Mo", "Si"), default="Mo")

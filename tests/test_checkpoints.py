@@ -304,7 +304,7 @@ def test_a_resume_reads_each_saved_step_of_the_interrupted_paths_once(tmp_path, 
     loaded an interrupted run's saved steps a second time (1000 steps of 5317 functions:
     0.54 s, then 0.27 s). Runs not asked for are not read."""
     import acefit.checkpoints as checkpoints
-    from acefit.pipeline import _stored_paths
+    from acefit.solver_runs import stored_paths
 
     f = tmp_path / "paths.h5"
     eye = np.eye(4)
@@ -326,7 +326,7 @@ def test_a_resume_reads_each_saved_step_of_the_interrupted_paths_once(tmp_path, 
     built = []
     real_step = checkpoints._step_of
     monkeypatch.setattr(checkpoints, "_step_of", lambda *a: built.append(1) or real_step(*a))
-    stored = _stored_paths(f, ["omp", "asp"])
+    stored = stored_paths(f, ["omp", "asp"])
     assert sorted(loaded) == [f"paths.h5.steps/asp/{k:06d}.npz" for k in range(3)]
     assert len(built) == 2 + 3      # each step made once: omp's stored, asp's saved
     assert set(stored) == {"omp", "asp"} and not stored["asp"].complete

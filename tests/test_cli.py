@@ -760,7 +760,7 @@ def test_a_resume_of_a_path_with_no_finished_step_says_so_plainly(tmp_path, smal
     """Found by a walk-through: a SIGTERM as the first path began left it with no step,
     and the resume said "resuming an interrupted path (0 finished steps)" and "reproduces
     all 0 checkpoints of the interrupted run"."""
-    import acefit.pipeline as pipeline
+    import acefit.solver_runs as solver_runs
     from acefit.commands import EXIT_INTERRUPTED
 
     config = tiny_config(tmp_path, small_data, solvers=["{name: omp, max_active: 8}"])
@@ -770,15 +770,15 @@ def test_a_resume_of_a_path_with_no_finished_step_says_so_plainly(tmp_path, smal
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:    # stopped as the path's writer opens
-        patch.setattr(pipeline, "run_solver", interrupt)
+        patch.setattr(solver_runs, "run_solver", interrupt)
         assert fit(config, run) == EXIT_INTERRUPTED
     assert fit(config, run) == EXIT_OK
     log = (run / "acefit.log").read_text()
     assert ("solver omp: the interrupted run had finished no step of this path; "
             "computing it") in log
     assert "0 finished steps" not in log and "reproduces all" not in log
-    assert pipeline._resume_note(1) == ("resuming an interrupted path (1 finished step); "
-                                        "recomputing it")
+    assert solver_runs._resume_note(1) == ("resuming an interrupted path (1 finished step); "
+                                           "recomputing it")
 
 
 def test_a_damaged_path_file_stops_the_resume_with_the_way_on(tmp_path, small_data, capsys,
@@ -2024,16 +2024,16 @@ def test_compare_help_says_its_set_is_a_data_set(capsys):
 
 def test_a_resumed_run_recomputes_a_finished_path_of_an_earlier_solver_revision(
         tmp_path, small_data, monkeypatch):
-    """A solver whose paths changed (pipeline.SOLVER_REVISIONS) does not reuse a finished
+    """A solver whose paths changed (solver_runs.SOLVER_REVISIONS) does not reuse a finished
     path stored before the change (review, session 33: a resumed run mixed old and new
     lars paths); the other solvers' finished paths are read back."""
-    import acefit.pipeline
+    import acefit.solver_runs
 
     solvers = ["{name: omp, max_active: 10}", "{name: lars, max_active: 10}"]
     config = tiny_config(tmp_path, small_data, solvers=solvers)
     run = tmp_path / "run"
-    monkeypatch.setattr(acefit.pipeline, "SOLVER_REVISIONS",
-                        {**acefit.pipeline.SOLVER_REVISIONS, "lars": 0})
+    monkeypatch.setattr(acefit.solver_runs, "SOLVER_REVISIONS",
+                        {**acefit.solver_runs.SOLVER_REVISIONS, "lars": 0})
     assert fit(config, run) == EXIT_OK
     state = json.loads((run / "run.json").read_text())
     (run / "run.json").write_text(json.dumps({**state, "status": "running"}))  # unfinished

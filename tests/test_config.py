@@ -875,7 +875,7 @@ def test_solver_defaults_match_the_python_functions():
     and hardly pruned). Known, deliberate differences are listed."""
     import inspect
 
-    from acefit.pipeline import _solver_function
+    from acefit.solver_runs import _solver_function
 
     deliberate = {"prior",          # config: whether to scale; Python: the scales
                   "max_active",     # config: 1000 bounds a path's cost (null: the basis)

@@ -169,7 +169,7 @@ def test_each_solver_holds_about_its_estimated_working_set(tmp_path):
 
     from acefit.config import SOLVER_KINDS, load_config
     from acefit.lsq import LeastSquaresProblem
-    from acefit.pipeline import run_solver
+    from acefit.solver_runs import run_solver
 
     n, k = 400, 133
     solvers = [f"{{name: {name}, max_active: {k}, max_iter: 200}}" for name in ("cd", "ista")]
@@ -206,7 +206,7 @@ def test_each_solver_writes_the_checkpoints_counted(tmp_path):
     from test_cli import QUICKSTART, tiny_config
     from threadpoolctl import threadpool_limits
 
-    from acefit import pipeline
+    from acefit import pipeline, solver_runs
     from acefit.config import SOLVER_KINDS, load_config
 
     solvers = ["{name: asp, max_active: 40}", "{name: omp, max_active: 40}",
@@ -224,10 +224,10 @@ def test_each_solver_writes_the_checkpoints_counted(tmp_path):
     data = pipeline.load_data(cfg, quiet=True)
     basis = pipeline.build_basis(cfg, data.train)
     system = pipeline.assemble_system(cfg, data, basis, tmp_path / "cache", progress=False)
-    masks = pipeline.all_subbasis_masks(cfg, basis)
+    masks = solver_runs.all_subbasis_masks(cfg, basis)
     with threadpool_limits(limits=1):    # two BLAS threads on a busy machine: 6x slower
-        paths = pipeline.run_paths(cfg, system, basis, pipeline.prior_scale(cfg, basis),
-                                   tmp_path / "paths.h5", progress=False, subbases=masks)
+        paths = solver_runs.run_paths(cfg, system, basis, pipeline.prior_scale(cfg, basis),
+                                      tmp_path / "paths.h5", progress=False, subbases=masks)
     for spec in cfg["solvers"]:
         sub = masks[spec["label"]]
         counted = checkpoint_count(dict(spec, subbasis_sizes=None if sub is None else
@@ -315,7 +315,7 @@ def test_a_huber_path_is_estimated_with_its_dense_rows(tmp_path):
 
     from acefit.config import load_config
     from acefit.lsq import LeastSquaresProblem
-    from acefit.pipeline import run_solver
+    from acefit.solver_runs import run_solver
 
     n, m = 150, 1200
     solvers = ["{name: ista, max_active: 20, n_lams: 10, max_iter: 50, loss: huber, delta: 0.5}",

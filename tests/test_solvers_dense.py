@@ -247,7 +247,7 @@ def test_ard_matches_sklearn_and_is_sparse(data):
 def test_ard_says_when_it_ran_out_of_iterations(data):
     """An ARD or BLR fit out of iterations is a step with info["converged"] False, which
     the pipeline's log and report.md count as they count cd/ista's."""
-    from acefit.pipeline import unconverged_steps
+    from acefit.solver_runs import unconverged_steps
 
     A, y, _, _ = data
     for fit in (ard, blr):

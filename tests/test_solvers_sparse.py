@@ -678,7 +678,7 @@ def test_lars_ends_where_scikit_learn_loses_the_lasso_path():
     np.testing.assert_allclose(lars.lams, homotopy.lams[:2], rtol=1e-12)
     assert not lars.steps[-1].info["critical"]
     # the pipeline names what happened, and the solver that follows the path
-    from acefit.pipeline import stop_text
+    from acefit.solver_runs import stop_text
     assert "asp solves the same path exactly" in stop_text("kkt_failed", 0, 2)
 
 

@@ -437,7 +437,7 @@ def ard(A, y=None, *, threshold_lambda: float = 1e4, prior=None, validation=None
         d = np.zeros(n)
     d[zero_columns(P)] = 0.0        # exact posterior mean of an unseen column
     active = np.flatnonzero(d)
-    # converged False: said in the log and report.md (pipeline.unconverged_steps)
+    # converged False: said in the log and report.md (solver_runs.unconverged_steps)
     info = {"beta": float(beta), "precisions": prec[active].copy(),
             "threshold_lambda": threshold, "n_iter": it, "converged": converged}
     setup.step(active, d[active], lam=float("nan"), info=info)
