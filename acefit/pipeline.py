@@ -35,6 +35,7 @@ from acefit.committee import posterior_committee, warn_unscaled_committee
 from acefit.config import dump_config
 from acefit.data import ase_group_hints
 from acefit.design import ROW_KINDS
+from acefit.fit_settings import e0_setting, prior_scale, repulsion_setting, weight_table
 from acefit.progress import bar, get_logger, holding_interrupts, interruption
 from acefit.run_folder import (RUN_FILES, RunLock, add_file_handler, cache_dir_of, config_hash,
                                delete_trash, earlier_state, mark_interrupted, prepare_run_dir,
@@ -205,18 +206,6 @@ def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
         raise config_error(cfg, [("basis", f"{exc} (elements {elements})")]) from exc
 
 
-def weight_table(cfg: dict) -> dict:
-    """The config's weights, completed by :func:`acefit.design.resolve_weights` (a
-    config_type entry may give only some of E, F, V)."""
-    from acefit.design import resolve_weights
-
-    w = cfg["data"]["weights"]
-    table = {"default": dict(w["default"])}
-    for name, entry in w["config_type"].items():
-        table[name] = {k: v for k, v in entry.items() if v is not None}
-    return resolve_weights(table)
-
-
 def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=None):
     """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
     from ``cfg``), read from ``cache_dir`` when it is there.
@@ -253,22 +242,6 @@ def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=N
                         train_rows_gib=cfg["output"]["train_rows_gib"], progress=pbar.update)
 
 
-def e0_setting(cfg: dict, elements):
-    e0 = cfg["data"]["e0"]
-    if e0 == "fit":
-        return None
-    if e0 == "zero":
-        return {e: 0.0 for e in elements}
-    return dict(e0)
-
-
-def repulsion_setting(cfg: dict):
-    """The config's core repulsion (None for ``kind: none``)."""
-    from acefit.repulsion import repulsion_from_dict
-
-    return repulsion_from_dict(cfg["repulsion"])
-
-
 def _shortest_distances(configs, cutoff: float) -> np.ndarray:
     """Each configuration's shortest interatomic distance below ``cutoff`` (inf: none)."""
     from acefit.basis.neighbours import shortest_distance
@@ -295,17 +268,6 @@ def _log_repulsion_reach(cfg: dict, data, nearest=None) -> None:
     else:
         get_logger().info("core repulsion %s: no training pair inside %g Å, so the fit is the "
                           "one without it", repulsion.kind.upper(), repulsion.outer)
-
-
-def prior_scale(cfg: dict, basis):
-    """The prior's γ per basis function (None for ``kind: none``)."""
-    from acefit.prior import smoothness_prior
-
-    params = dict(cfg["prior"])
-    kind = params.pop("kind")
-    if kind == "none":
-        return None
-    return smoothness_prior(basis.functions, kind, **params)
 
 
 def huber_rows_problem(cfg: dict, m: int, n: int) -> list:

@@ -320,7 +320,8 @@ def run_e0(run: RunFiles, basis) -> tuple[dict, str]:
     as good as a finished run's, without an export.
     """
     from acefit.design import reference_energies
-    from acefit.pipeline import basis_elements, e0_setting, repulsion_setting
+    from acefit.fit_settings import e0_setting, repulsion_setting
+    from acefit.pipeline import basis_elements
 
     if run.report is not None and (run.report.get("e0") or {}).get("values"):
         return dict(run.report["e0"]["values"]), "report.json"
@@ -453,7 +454,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         The basis built from the config no longer matches the run's.
     """
     from acefit.committee import posterior_committee, warn_unscaled_committee
-    from acefit.pipeline import assemble_system, potential_metadata, prior_scale, repulsion_setting
+    from acefit.fit_settings import prior_scale, repulsion_setting
+    from acefit.pipeline import assemble_system, potential_metadata
     from acefit.potential import Potential
     from acefit.run_folder import cache_dir_of
     from acefit.selection import score, selection_split

@@ -58,7 +58,8 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_info
 
     from acefit.config import load_config
-    from acefit.pipeline import assemble_system, build_basis, load_data, prior_scale
+    from acefit.fit_settings import prior_scale
+    from acefit.pipeline import assemble_system, build_basis, load_data
     from acefit.solvers import blr
     from acefit.solvers.apriori import apriori_path
 

@@ -38,7 +38,8 @@ import yaml
 def load_system(run: Path, dense: bool = False):
     """(problem, gamma, validation) of the run, as run_paths hands them to a solver;
     ``dense``: the dense weighted training rows in place of the reduced system."""
-    from acefit.pipeline import assemble_system, build_basis, load_data, prior_scale
+    from acefit.fit_settings import prior_scale
+    from acefit.pipeline import assemble_system, build_basis, load_data
     from acefit.run_folder import cache_dir_of
     from acefit.runs import run_config
     from acefit.solver_runs import dense_training_problem

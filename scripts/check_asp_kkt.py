@@ -25,7 +25,8 @@ import numpy as np
 from acefit import cache
 from acefit.config import load_config
 from acefit.lsq import LeastSquaresProblem
-from acefit.pipeline import build_basis, prior_scale
+from acefit.fit_settings import prior_scale
+from acefit.pipeline import build_basis
 from acefit.solvers import asp
 
 

@@ -114,7 +114,8 @@ def floor_table(rows: dict, record: dict) -> list:
 
 
 def main(argv=None) -> int:
-    from acefit.pipeline import assemble_system, prior_scale
+    from acefit.fit_settings import prior_scale
+    from acefit.pipeline import assemble_system
     from acefit.run_folder import cache_dir_of
     from acefit.runs import open_run, run_basis
 

@@ -92,7 +92,7 @@ def refit_arguments(ap, paths: str) -> None:
 def load_with_prior(run_dir: Path):
     """(data, system, gamma) of a finished run with a validation set: :func:`load` and
     the run's prior scale Γ (ones when it has none)."""
-    from acefit.pipeline import prior_scale
+    from acefit.fit_settings import prior_scale
 
     cfg, data, basis, system, _ = _load_run(run_dir)
     if system.val is None:
@@ -213,7 +213,7 @@ def main(argv=None) -> int:
           f"{args.run}:\n")
     print(residual_table(configs, block, checkpoints))
     if args.refit:
-        from acefit.pipeline import prior_scale
+        from acefit.fit_settings import prior_scale
 
         print(f"\nRefits of each checkpoint's active functions, {args.split} "
               "MAE (E meV/atom / F eV/Å):\n")

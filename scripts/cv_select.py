@@ -89,7 +89,7 @@ def main(argv=None) -> int:
                     help="size budgets, comma-separated (default: the run's selection.budgets)")
     args = ap.parse_args(argv)
     from acefit.checkpoints import read_paths
-    from acefit.pipeline import prior_scale
+    from acefit.fit_settings import prior_scale
 
     cfg, _, basis, system, _ = _load_run(args.run)
     solver = next((s for s in cfg["solvers"] if s.get("label", s["name"]) == args.label), None)

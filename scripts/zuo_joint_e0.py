@@ -82,12 +82,8 @@ def main(argv=None) -> int:
     from config_residuals import describe
     from zuo_benchmark import element_config
 
-    from acefit.pipeline import (
-        assemble_system,
-        build_basis,
-        load_data,
-        prior_scale,
-    )
+    from acefit.fit_settings import prior_scale
+    from acefit.pipeline import assemble_system, build_basis, load_data
     from acefit.solver_runs import run_paths
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -61,7 +61,8 @@ def test_the_run_table_has_every_selected_checkpoint(floor, tmp_path_factory, sm
     rows = [line for line in out if line.startswith("| omp ")]
     assert len(rows) == 3 * len(selected)
     # the scale in use is the one the fit would store (committee.committee_scales)
-    from acefit.pipeline import assemble_system, prior_scale
+    from acefit.fit_settings import prior_scale
+    from acefit.pipeline import assemble_system
     from acefit.run_folder import cache_dir_of
     from acefit.runs import open_run, run_basis
 

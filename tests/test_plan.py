@@ -206,7 +206,7 @@ def test_each_solver_writes_the_checkpoints_counted(tmp_path):
     from test_cli import QUICKSTART, tiny_config
     from threadpoolctl import threadpool_limits
 
-    from acefit import pipeline, solver_runs
+    from acefit import fit_settings, pipeline, solver_runs
     from acefit.config import SOLVER_KINDS, load_config
 
     solvers = ["{name: asp, max_active: 40}", "{name: omp, max_active: 40}",
@@ -226,7 +226,7 @@ def test_each_solver_writes_the_checkpoints_counted(tmp_path):
     system = pipeline.assemble_system(cfg, data, basis, tmp_path / "cache", progress=False)
     masks = solver_runs.all_subbasis_masks(cfg, basis)
     with threadpool_limits(limits=1):    # two BLAS threads on a busy machine: 6x slower
-        paths = solver_runs.run_paths(cfg, system, basis, pipeline.prior_scale(cfg, basis),
+        paths = solver_runs.run_paths(cfg, system, basis, fit_settings.prior_scale(cfg, basis),
                                       tmp_path / "paths.h5", progress=False, subbases=masks)
     for spec in cfg["solvers"]:
         sub = masks[spec["label"]]

@@ -551,7 +551,7 @@ def test_stresses_of_frames_without_a_config_type_not_fitted_through_the_default
     groups whose stresses are get V 1 (a config_type entry 'default' would set the
     default of every group; the config refuses it)."""
     from acefit.design import weights_for
-    from acefit.pipeline import weight_table
+    from acefit.fit_settings import weight_table
 
     series = _strain_series(swap=False)
     for atoms in series:
@@ -580,7 +580,8 @@ def test_groups_named_by_numbers_in_the_data_match_unquoted_keys(tmp_path, capsy
     import json
 
     from acefit.design import weights_for
-    from acefit.pipeline import load_data, weight_table
+    from acefit.fit_settings import weight_table
+    from acefit.pipeline import load_data
 
     frames = _frames(n=24) + _strain_series(config_type=3)
     for atoms in frames[:24]:
