@@ -317,8 +317,9 @@ def plan(cfg: dict) -> dict:
     """
     from acefit.assembly import default_workers
     from acefit.design import row_count
+    from acefit.data_checks import check_against_data
     from acefit.fit_settings import weight_table
-    from acefit.pipeline import basis_summary, build_basis, check_against_data, load_data
+    from acefit.pipeline import basis_summary, build_basis, load_data
     from acefit.solver_runs import all_subbasis_masks
 
     data = load_data(cfg)

@@ -28,16 +28,17 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     """Everything worth knowing about a finished run, as JSON-ready dicts;
     ``stress_checks``: :class:`acefit.consistency.StressCheck` of the training, validation
     and test data; ``doubtful_stresses``: their test stresses scored but in doubt,
-    :func:`acefit.pipeline.doubtful_test_stresses` (the fit's
-    :attr:`acefit.pipeline.DataChecks.doubtful_stresses`; None: none), the note beside the
-    stress errors; ``best_any_size``: the checkpoint of the best score over every size
+    :func:`acefit.data_checks.doubtful_test_stresses` (the fit's
+    :attr:`acefit.data_checks.DataChecks.doubtful_stresses`; None: none), the note beside
+    the stress errors; ``best_any_size``: the checkpoint of the best score over every size
     when no budget selects it (:func:`acefit.selection.best_outside`), which the report
     names with the ``acefit export`` command that writes it; ``unmet_budgets``: the
     paths a budget holds no checkpoint of (:func:`acefit.selection.unmet_budgets`)."""
     from acefit import __version__
     from acefit.data import validation_coverage
+    from acefit.data_checks import basis_elements
     from acefit.environment import environment
-    from acefit.pipeline import basis_elements, basis_summary
+    from acefit.pipeline import basis_summary
     from acefit.run_folder import config_hash, timestamp
     from acefit.solver_runs import path_stop, unconverged_steps
 

@@ -243,7 +243,8 @@ def run_basis(run: RunFiles):
         If the rebuilt basis differs from the run's (the config or the training data
         changed since the fit): its coefficients would then belong to other functions.
     """
-    from acefit.pipeline import basis_elements, build_basis, function_record
+    from acefit.data_checks import basis_elements
+    from acefit.pipeline import build_basis, function_record
 
     def records_of(b):
         return json_ready([function_record(f) for f in b.functions])
@@ -319,9 +320,9 @@ def run_e0(run: RunFiles, basis) -> tuple[dict, str]:
     unchanged. Failing instead would leave interrupted runs, whose checkpoints are
     as good as a finished run's, without an export.
     """
+    from acefit.data_checks import basis_elements
     from acefit.design import reference_energies
     from acefit.fit_settings import e0_setting, repulsion_setting
-    from acefit.pipeline import basis_elements
 
     if run.report is not None and (run.report.get("e0") or {}).get("values"):
         return dict(run.report["e0"]["values"]), "report.json"

@@ -59,7 +59,7 @@ def warn_without_core(verdicts, repulsion=None, train_pairs=None, alternatives="
 
     Without a core ``repulsion`` the advice is to put one under the fit; under one, the
     warning says where its fitted part overwhelms it, and advises training data there
-    (``train_pairs``: :attr:`acefit.pipeline.DataChecks.pairs`, whether the data's
+    (``train_pairs``: :attr:`acefit.data_checks.DataChecks.pairs`, whether the data's
     distances reach that close already) and a repulsion reaching further out.
     ``alternatives``: the text of
     :func:`alternatives_text`, the selected potentials that do have a core.
@@ -152,8 +152,9 @@ def compression_verdicts(potential, train_pairs=None, train=None) -> dict:
     (the mildest scale that lowers the energy) with ``nearest_A``, the nearest-neighbour
     distance there, and ``train_nearest_A``, the shortest distance of the element's
     atoms in the training data (``train_pairs``:
-    :attr:`acefit.pipeline.DataChecks.pairs`; None: not known). Where the data's distances reach below ``nearest_A`` already, ``dense_train``
-    says how many of the training configurations ``train`` are as dense there
+    :attr:`acefit.data_checks.DataChecks.pairs`; None: not known). Where the data's
+    distances reach below ``nearest_A`` already, ``dense_train`` says how many of the
+    training configurations ``train`` are as dense there
     (:func:`dense_configurations`). An element not compressed has ``holds`` None and the
     ``reason``. It costs
     a lattice-constant search and five energies of a small cell per element (0.06 s

@@ -325,7 +325,8 @@ def dense_training_problem(system, basis, train=None):
     loss that acts on each row (ista's Huber; the reduced (R, Q'y) mixes the rows): those
     the assembly kept in the cache, else evaluated again in this process from ``train``
     (the configurations the assembly numbered). Rows of weight 0 are left out, as in R.
-    Holds 8·m·n bytes (:func:`acefit.pipeline.huber_rows_problem` bounds them before the assembly)."""
+    Holds 8·m·n bytes (:func:`acefit.data_checks.huber_rows_problem` bounds them before
+    the assembly)."""
     from acefit.assembly import train_row_blocks
     from acefit.design import design_block
     from acefit.lsq import LeastSquaresProblem
@@ -371,7 +372,8 @@ def stored_paths(paths_file: Path, labels) -> dict:
     """The solver paths of ``labels`` that a run being resumed has stored, finished or
     interrupted ({} without a path file). A damaged path file stops the resume with its
     name and the way on (--force), instead of the same error at every later attempt;
-    :func:`acefit.pipeline.run_fit` reads them before the data and the assembly, so it stops at once."""
+    :func:`acefit.pipeline.run_fit` reads them before the data and the assembly, so it
+    stops at once."""
     from acefit.checkpoints import CheckpointError, read_paths
 
     if not paths_file.exists():

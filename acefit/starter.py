@@ -366,7 +366,8 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
         A data file that does not exist.
     """
     from acefit.data import check_elements, missing_groups, read_configurations, split
-    from acefit.pipeline import Data, warn_repeated_structures
+    from acefit.data_checks import warn_repeated_structures
+    from acefit.pipeline import Data
 
     train, test = [Path(f) for f in train], [Path(f) for f in test]
     _check_request(train, order, functions)

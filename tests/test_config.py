@@ -901,8 +901,15 @@ def test_a_boolean_for_a_number_is_not_told_to_be_quoted(tmp_path):
 
 def test_close_match_is_the_one_did_you_mean():
     """Session 33: acefit.validate and the pipeline imported the private _close_match;
-    it is public, one helper for every unknown name."""
+    it is public, one helper for every unknown name (the pipeline's modules checked
+    since its split)."""
+    import acefit.committee
+    import acefit.data_checks
+    import acefit.fit_settings
     import acefit.pipeline
+    import acefit.run_folder
+    import acefit.short_range
+    import acefit.solver_runs
     import acefit.validate
     from acefit.config import close_match
 
@@ -911,7 +918,8 @@ def test_close_match_is_the_one_did_you_mean():
     assert close_match("dir", options) == " (did you mean 'directory'?)"   # begun
     assert close_match("cahce", options) == " (did you mean 'cache'?)"   # spelling
     assert close_match("zzz", options) == ""
-    for module in (acefit.validate, acefit.pipeline):
+    for module in (acefit.validate, acefit.pipeline, acefit.run_folder, acefit.data_checks,
+                   acefit.short_range, acefit.committee, acefit.solver_runs, acefit.fit_settings):
         assert "_close_match" not in Path(module.__file__).read_text(encoding="utf-8")
 
 

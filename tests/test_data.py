@@ -474,7 +474,7 @@ def test_repeated_structures_are_found_within_and_across_sets(frames, caplog):
     from types import SimpleNamespace
 
     from acefit.data import repeated_structures
-    from acefit.pipeline import warn_repeated_structures
+    from acefit.data_checks import warn_repeated_structures
 
     def configs(atoms_list, name):
         return [LabelledConfig(a, energy=0.0, source=name, index=i)
@@ -504,7 +504,7 @@ def test_one_file_as_training_and_test_data_is_named_so(frames, caplog):
     import logging
     from types import SimpleNamespace
 
-    from acefit.pipeline import warn_repeated_structures
+    from acefit.data_checks import warn_repeated_structures
 
     same = [LabelledConfig(a, energy=0.0, source="all.xyz", index=i) for i, a in
             enumerate(frames)]

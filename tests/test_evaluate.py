@@ -750,10 +750,10 @@ def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_d
     # the record is found once per fit, for the warning and the report alike (it was
     # found twice, and the groups beside the converter's error three times)
     import acefit.consistency
-    import acefit.pipeline
+    import acefit.data_checks
 
     calls = {"doubtful_test_stresses": 0, "untested_beside_converters": 0}
-    for module, name in ((acefit.pipeline, "doubtful_test_stresses"),
+    for module, name in ((acefit.data_checks, "doubtful_test_stresses"),
                          (acefit.consistency, "untested_beside_converters")):
         def counted(*args, _wrapped=getattr(module, name), _name=name, **kwargs):
             calls[_name] += 1

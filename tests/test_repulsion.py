@@ -474,7 +474,8 @@ def test_the_repulsion_reach_is_read_from_the_cutoff_check_search(tmp_path, monk
 
     import acefit.basis.neighbours as neighbours
     from acefit.config import load_config
-    from acefit.pipeline import _log_repulsion_reach, build_basis, check_against_data, load_data
+    from acefit.data_checks import check_against_data, log_repulsion_reach
+    from acefit.pipeline import build_basis, load_data
 
     folder = tmp_path / "data"
     folder.mkdir()
@@ -492,11 +493,11 @@ def test_the_repulsion_reach_is_read_from_the_cutoff_check_search(tmp_path, monk
 
     monkeypatch.setattr(neighbours, "neighbour_pairs", counted)
     with caplog.at_level(logging.INFO, logger="acefit"):
-        _log_repulsion_reach(cfg, data, check_against_data(cfg, data, basis).nearest)
+        log_repulsion_reach(cfg, data, check_against_data(cfg, data, basis).nearest)
         assert sorted(set(cutoffs)) == searches
         assert len(cutoffs) == len(searches) * len(data.train)
         shared = [r.getMessage() for r in caplog.records if "core repulsion" in r.getMessage()]
         caplog.clear()
-        _log_repulsion_reach(cfg, data)
+        log_repulsion_reach(cfg, data)
         own = [r.getMessage() for r in caplog.records if "core repulsion" in r.getMessage()]
     assert shared == own and f"inside {outer:g} Å in " in own[0]

@@ -558,8 +558,9 @@ def test_asp_path_through_the_rank_deficient_quickstart_system():
 
     from acefit.assembly import assemble
     from acefit.config import load_config
+    from acefit.data_checks import basis_elements
     from acefit.fit_settings import e0_setting, prior_scale, weight_table
-    from acefit.pipeline import basis_elements, build_basis, load_data
+    from acefit.pipeline import build_basis, load_data
 
     cfg = load_config(FsPath(__file__).resolve().parents[1] / "configs" / "quickstart.yaml")
     # the quickstart's basis before session 14: polynomial radials and no pair basis, whose
