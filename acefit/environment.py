@@ -40,14 +40,18 @@ def _version(package: str) -> str | None:
 
 
 def _blas() -> list[dict]:
-    """The BLAS libraries numpy and scipy loaded, as threadpoolctl sees them."""
+    """The BLAS libraries numpy and scipy loaded, as threadpoolctl sees them, numpy's first
+    (threadpoolctl lists them in the order the process loaded them, which varies)."""
     import numpy  # noqa: F401  (loads its BLAS)
     import scipy.linalg  # noqa: F401
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "version", "architecture", "num_threads")
+    libs = sorted((lib for lib in threadpool_info() if lib.get("user_api") == "blas"),
+                  key=lambda lib: (_blas_owner(lib.get("filepath", "")) or "~",
+                                   lib.get("filepath") or ""))
     return [{"used_by": _blas_owner(lib.get("filepath", "")), **{k: lib.get(k) for k in keys}}
-            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+            for lib in libs]
 
 
 def _blas_owner(filepath: str) -> str | None:

@@ -51,3 +51,24 @@ def test_each_blas_is_named_by_the_package_that_brought_it():
     assert line.startswith("x (2 cores), scipy's openblas 0.3.30 (Haswell kernel, 2 threads), "
                            "openblas 0.3.30 (Haswell kernel, 2 threads), openblas 0.3.30 ")
     assert all(b["used_by"] in ("numpy", "scipy", None) for b in environment()["blas"])
+
+
+def test_blas_libraries_are_listed_in_one_order_whatever_loaded_first(monkeypatch):
+    """threadpoolctl lists the libraries in the order the process loaded them, so two runs
+    of one fit listed numpy's and scipy's OpenBLAS in opposite orders in report.md."""
+    import threadpoolctl
+
+    from acefit.environment import _blas
+
+    def lib(owner, version):
+        return {"user_api": "blas", "internal_api": "openblas", "version": version,
+                "architecture": "Haswell", "num_threads": 1,
+                "filepath": f"/v/site-packages/{owner}.libs/libscipy_openblas.so"}
+
+    libs = [lib("scipy", "0.3.30"), lib("numpy", "0.3.31"),
+            {"user_api": "openmp", "filepath": "/v/libgomp.so"}]
+    orders = []
+    for listed in (libs, libs[::-1]):
+        monkeypatch.setattr(threadpoolctl, "threadpool_info", lambda listed=listed: listed)
+        orders.append([(b["used_by"], b["version"]) for b in _blas()])
+    assert orders[0] == orders[1] == [("numpy", "0.3.31"), ("scipy", "0.3.30")]
