@@ -194,7 +194,8 @@ def _check_cutoff_reach(cfg: dict, train, basis) -> tuple:
     functions are not fitted: binary data of a ternary basis), and a given ``basis.r0``
     below ``R0_FLOOR`` of its pair's shortest training distance (a slip of the decimal
     point). Returns the largest cutoff, each training configuration's shortest distance
-    below it (inf: none) and each element pair's (``{"Cu-Au": Å}``, basis order; pairs never that close left out)."""
+    below it (inf: none) and each element pair's (``{"Cu-Au": Å}``, basis order; pairs
+    never that close left out)."""
     from acefit.basis.neighbours import neighbour_pairs
     from acefit.config import config_error
     from acefit.elements import pair_name

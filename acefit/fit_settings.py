@@ -21,6 +21,8 @@ def weight_table(cfg: dict) -> dict:
 
 
 def e0_setting(cfg: dict, elements):
+    """``data.e0`` as the assembly takes it: None to fit the reference energies with the
+    basis (``fit``), zeros (``zero``), or the given energy per element."""
     e0 = cfg["data"]["e0"]
     if e0 == "fit":
         return None

@@ -117,6 +117,8 @@ def _results_part(cfg: dict) -> dict:
 
 
 def run_dir_of(cfg: dict) -> Path:
+    """The run's folder: ``output.directory``, else ``runs/<name>`` under the working
+    directory."""
     directory = cfg["output"]["directory"]
     return Path(directory) if directory else Path.cwd() / "runs" / cfg["name"]
 
