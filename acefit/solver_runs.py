@@ -224,12 +224,13 @@ def _fmt(x) -> str:
 
 
 # Solvers whose paths changed for the same config: a finished path stored by an earlier
-# revision is computed again when its run resumes (0.3, session 33: ard's threshold under
-# a prior, ard_path's dependence check, lars past scikit-learn's floor, cd/ista's exact
-# steps; session 35: lars's support at the knots where a column leaves, its end before a
-# knot that breaks the lasso optimality conditions; omp's stop once the residual is
-# orthogonal to every column that could enter, asp's one step at a min_lambda >= lam_max:
-# their paths differ only in those corners, but a resume must give a fresh run's).
+# revision is computed again when its run resumes. Revision 1 of ard, ard_path, lars, cd
+# and ista: ard's threshold under a prior, ard_path's dependence check, lars past
+# scikit-learn's floor, cd/ista's exact steps. lars 2, omp 1, asp 1: lars's support at the
+# knots where a column leaves and its end before a knot that breaks the lasso optimality
+# conditions; omp's stop once the residual is orthogonal to every column that could enter;
+# asp's one step at a min_lambda >= lam_max. The paths differ only in those corners, but
+# a resume must give a fresh run's.
 SOLVER_REVISIONS = {"ard": 1, "ard_path": 1, "lars": 2, "cd": 1, "ista": 1, "omp": 1,
                     "asp": 1}
 

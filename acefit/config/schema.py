@@ -328,8 +328,8 @@ _SOLVER_VARIANTS = {
                              "at most output.train_rows_gib. The steps' training error and "
                              "`debias` stay least squares. Slower than least squares: on the "
                              "quickstart's rows (7634 x 676, delta 0.1) 18 s to 300 functions "
-                             "at the defaults (session 33), about 6 s of it the first λ's FISTA "
-                             "iterations."),
+                             "at the defaults on a shared 2-core machine, about 6 s of it the "
+                             "first λ's FISTA iterations."),
                     delta=Key(Nullable(Float(0, lo_open=True)), _ISTA["delta"], "With "
                               "`loss: huber` (required; an error otherwise): the residual "
                               "beyond which the loss grows linearly, in the units of the "
