@@ -218,6 +218,8 @@ class DesignBlock:
         ``"E"``, ``"F"`` or ``"V"``.
     atom : ndarray of int
         Atom index of force rows (−1 otherwise).
+    component : ndarray of int
+        0–2 (x y z) for forces, 0–5 (Voigt) for virials, −1 for energies.
     n_atoms : ndarray of int
         Atoms in the row's configuration.
     volume : ndarray of float
@@ -232,6 +234,7 @@ class DesignBlock:
     config: np.ndarray
     kind: np.ndarray
     atom: np.ndarray
+    component: np.ndarray
     n_atoms: np.ndarray
     volume: np.ndarray
     config_type: np.ndarray
@@ -316,16 +319,17 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
     w = row_weights(cfg, weights)
     energy = np.asarray(values.energy, dtype=float)
     n = energy.shape[0]
-    parts = []  # (A, y, w, kind, atom)
+    parts = []  # (A, y, w, kind, atom, component)
     core = e0.repulsion_labels(cfg.atoms)
     if cfg.energy is not None:
         y = cfg.energy - e0.total(cfg.atoms.numbers) - (core[0] if core else 0.0)
-        parts.append((energy[None, :], np.array([y]), w["E"], "E", np.array([-1])))
+        parts.append((energy[None, :], np.array([y]), w["E"], "E", np.array([-1]),
+                      np.array([-1])))
     if cfg.forces is not None:
         forces = np.asarray(values.forces, dtype=float).reshape(3 * n_atoms, n)
         labels = cfg.forces if core is None else cfg.forces - core[1]
         parts.append((forces, labels.reshape(-1), w["F"], "F",
-                      np.repeat(np.arange(n_atoms), 3)))
+                      np.repeat(np.arange(n_atoms), 3), np.tile(np.arange(3), n_atoms)))
     if cfg.stress is not None:
         stress = np.asarray(values.stress, dtype=float)
         if not np.all(np.isfinite(stress)):
@@ -333,7 +337,7 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
                              f"(pbc={cfg.atoms.pbc.tolist()}) but the frame has a stress label")
         vol = cfg.volume
         labels = cfg.stress if core is None else cfg.stress - core[2]
-        parts.append((-vol * stress, -vol * labels, w["V"], "V", np.full(6, -1)))
+        parts.append((-vol * stress, -vol * labels, w["V"], "V", np.full(6, -1), np.arange(6)))
     k = sum(len(p[1]) for p in parts)
     A = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, n))
     _check_finite_rows(A, cfg)
@@ -345,6 +349,7 @@ def config_rows(values, cfg, weights: dict, e0: ReferenceEnergies, config_index:
         kind=np.concatenate([np.full(len(p[1]), p[3]) for p in parts]).astype("U1")
         if parts else np.zeros(0, "U1"),
         atom=np.concatenate([p[4] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64),
+        component=np.concatenate([p[5] for p in parts]).astype(np.int64) if parts else np.zeros(0, np.int64),
         n_atoms=np.full(k, n_atoms, dtype=np.int64),
         volume=np.full(k, cfg.volume),
         config_type=np.full(k, cfg.config_type).astype(str),

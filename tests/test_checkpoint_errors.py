@@ -36,7 +36,7 @@ def test_a_config_type_named_all_is_a_group_beside_the_total():
     k = 4
     block = DesignBlock(A=np.zeros((k, 1)), y=np.zeros(k), w=np.ones(k), config=np.arange(k),
                         kind=np.array(["E"] * k), atom=-np.ones(k, int),
-                        n_atoms=np.ones(k, int),
+                        component=-np.ones(k, int), n_atoms=np.ones(k, int),
                         volume=np.full(k, np.nan),
                         config_type=np.array(["all", "bulk", "bulk", "bulk"]))
     (e,) = errors_of_predictions(block, np.array([[1e-3], [0.0], [0.0], [0.0]]))

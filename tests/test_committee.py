@@ -219,7 +219,7 @@ def test_calibration_statistics_match_a_direct_computation():
     kind = np.array(["E"] * 10 + ["F"] * 30)
     block = DesignBlock(A=np.zeros((n, 1)), y=rng.normal(size=n), w=np.ones(n),
                         config=np.repeat(np.arange(10), 4), kind=kind,
-                        atom=np.zeros(n, dtype=np.int64),
+                        atom=np.zeros(n, dtype=np.int64), component=np.zeros(n, dtype=np.int64),
                         n_atoms=np.full(n, 4), volume=np.full(n, 50.0),
                         config_type=np.full(n, "bulk"))
     predictions = block.y + rng.normal(size=n)
@@ -249,7 +249,7 @@ def test_calibration_per_config_type_splits_the_total():
     config_type = np.array(["bulk"] * 30 + ["slab"] * 30)
     block = DesignBlock(A=np.zeros((n, 1)), y=rng.normal(size=n), w=np.ones(n),
                         config=np.repeat(np.arange(12), 5), kind=kind,
-                        atom=np.zeros(n, dtype=np.int64),
+                        atom=np.zeros(n, dtype=np.int64), component=np.zeros(n, dtype=np.int64),
                         n_atoms=np.full(n, 4), volume=np.full(n, 50.0), config_type=config_type)
     predictions = block.y + rng.normal(size=n)
     width = rng.uniform(0.5, 2, (n, 1))
@@ -476,7 +476,7 @@ def test_rows_that_symmetry_zeroes_do_not_decide_the_calibration():
     n = 12
     block = DesignBlock(A=np.zeros((n, 1)), y=np.zeros(n), w=np.ones(n),
                         config=np.zeros(n, dtype=np.int64), kind=np.full(n, "F"),
-                        atom=np.zeros(n, dtype=np.int64),
+                        atom=np.zeros(n, dtype=np.int64), component=np.zeros(n, dtype=np.int64),
                         n_atoms=np.full(n, 4), volume=np.full(n, 50.0),
                         config_type=np.full(n, "bulk"))
     spread = np.tile([-1.0, 1.0], (n, 1)) * 0.1

@@ -86,7 +86,7 @@ def test_rows_of_one_configuration(configs, basis):
         i, a = divmod(r, 3)
         np.testing.assert_allclose(block.A[1 + r], values.forces[i, a])
         assert block.y[1 + r] == cfg.forces[i, a]
-        assert block.atom[1 + r] == i
+        assert (block.atom[1 + r], block.component[1 + r]) == (i, a)
     np.testing.assert_allclose(block.w[1:1 + 3 * N], 0.5)
     # virial rows: -V * stress, Voigt order
     for s, (a, b) in enumerate(VOIGT):
@@ -171,15 +171,12 @@ def test_element_not_in_basis_at_assembly(configs):
 def test_block_round_trip_and_select(configs, basis):
     block = design_block(basis, configs[:3], None, E0)
     again = DesignBlock.from_arrays(block.to_arrays())
-    for name in ("A", "y", "w", "config", "atom", "n_atoms", "volume"):
+    for name in ("A", "y", "w", "config", "atom", "component", "n_atoms", "volume"):
         np.testing.assert_array_equal(getattr(again, name), getattr(block, name))
     assert list(again.kind) == list(block.kind)
     assert list(again.config_type) == list(block.config_type)
     forces = block.select(block.kind == "F")
     assert len(forces) == 3 * sum(c.n_atoms for c in configs[:3])
-    # arrays stored before DesignBlock lost its unread `component` (cache entries) still load
-    old = {**block.to_arrays(), "component": np.zeros(len(block), np.int64)}
-    np.testing.assert_array_equal(DesignBlock.from_arrays(old).A, block.A)
 
 
 def test_real_ace_basis_stress_rows_recover_the_generating_model(configs):

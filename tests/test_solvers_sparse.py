@@ -540,7 +540,7 @@ def test_bad_input_raises_clear_errors(name):
     # an assembled system's DesignBlock, not its weighted rows (Python walk-through)
     block = DesignBlock(A=A, y=y, w=np.ones(len(y)), config=np.zeros(len(y), int),
                         kind=np.full(len(y), "F"), atom=np.zeros(len(y), int),
-                        n_atoms=np.ones(len(y), int),
+                        component=np.zeros(len(y), int), n_atoms=np.ones(len(y), int),
                         volume=np.ones(len(y)), config_type=np.full(len(y), "default"))
     with pytest.raises(ValueError, match=r"got DesignBlock; allowed: rows weighted as the "
                                          r"training rows are, the block's \.weighted\(\)"):
