@@ -1,5 +1,8 @@
 """ACECalculator: ASE protocol, agreement with basis rows, finite differences."""
 
+import ast
+import re
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -73,22 +76,36 @@ def test_finite_differences(potential, pbc):
 @pytest.mark.parametrize("case, says", [
     ("cluster", r"stress: these atoms have no periodic direction \(pbc \[False, False, False\]\)"),
     ("slab without cell[2]", r"stress: the cell has no volume: cell\[2\] is zero \(pbc "
-                             r"\[True, True, False\]; a slab needs a cell vector along its "
-                             r"non-periodic direction"),
+                             r"\[True, True, False\]; give each non-periodic direction a cell "
+                             r"vector, e\.g\. atoms\.center\(vacuum=\.\.\., axis=2\)\)"),
+    ("slab without cell[0]", r"cell\[0\] is zero \(pbc \[False, True, True\]; .* axis=0\)\)"),
+    ("wire", r"cell\[0\] and cell\[1\] are zero \(pbc \[False, False, True\]; "
+             r".* axis=\(0, 1\)\)\)"),
     ("flat cell", r"stress: the cell has no volume: its vectors .* lie in one plane"),
-], ids=["cluster", "slab", "flat"])
+], ids=["cluster", "slab", "x-slab", "wire", "flat"])
 def test_no_stress_says_why(potential, case, says):
     """A slab periodic in x and y whose third cell vector is zero has periodic
-    directions: the error names the zero vector, not a missing periodic direction."""
+    directions: the error names the zero vector, not a missing periodic direction, and the
+    ``atoms.center`` it suggests gives the atoms a stress."""
     atoms = fcc111("Cu", (2, 2, 2), a=3.7)            # cell[2] = 0, pbc (T, T, F)
     if case == "cluster":
         atoms.pbc = False
     elif case == "flat cell":
         atoms.cell[2] = atoms.cell[0] + atoms.cell[1]
+    elif case == "slab without cell[0]":            # the same slab, its normal along x
+        atoms = Atoms(atoms.numbers, positions=atoms.positions[:, [2, 0, 1]],
+                      cell=atoms.cell.array[[2, 0, 1]][:, [2, 0, 1]], pbc=[False, True, True])
+    elif case == "wire":
+        atoms = Atoms("Cu3", positions=[[0, 0, 0], [0, 0, 2.5], [0, 0, 5.0]],
+                      cell=[[0, 0, 0], [0, 0, 0], [0, 0, 7.5]], pbc=[False, False, True])
     atoms.calc = ACECalculator(potential)
     assert np.isfinite(atoms.get_potential_energy())
-    with pytest.raises(PropertyNotImplementedError, match=says):
+    with pytest.raises(PropertyNotImplementedError, match=says) as refused:
         atoms.get_stress()
+    suggested = re.search(r"axis=(\d|\(\d, \d\))", str(refused.value))
+    if suggested:
+        atoms.center(vacuum=5.0, axis=ast.literal_eval(suggested.group(1)))
+        assert np.all(np.isfinite(atoms.get_stress()))
 
 
 def test_energy_invariant_and_extensive(potential):

@@ -88,8 +88,8 @@ def no_stress_reason(atoms) -> str | None:
     -------
     str or None
         No periodic direction; or a cell without volume: its zero vectors named (a
-        slab's cell with no vector along its non-periodic direction), else the
-        vectors that span no volume.
+        slab's or a wire's cell with no vector along a non-periodic direction) with the
+        ``atoms.center`` axes that give them one, else the vectors that span no volume.
     """
     if stress_volume(atoms) is not None:
         return None
@@ -101,9 +101,10 @@ def no_stress_reason(atoms) -> str | None:
     zero = [i for i in range(3) if not np.any(cell[i])]
     if zero:
         which = " and ".join(f"cell[{i}]" for i in zero)
+        axis = zero[0] if len(zero) == 1 else tuple(zero)
         return (f"the cell has no volume: {which} {'is' if len(zero) == 1 else 'are'} zero "
-                f"(pbc {pbc}; a slab needs a cell vector along its non-periodic direction, "
-                "e.g. atoms.center(vacuum=..., axis=2))")
+                f"(pbc {pbc}; give each non-periodic direction a cell vector, "
+                f"e.g. atoms.center(vacuum=..., axis={axis}))")
     return (f"the cell has no volume: its vectors {np.round(cell, 6).tolist()} lie in one "
             f"plane (pbc {pbc})")
 
