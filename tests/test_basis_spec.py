@@ -141,3 +141,17 @@ def test_within_totaldegree_rejects_bad_degrees():
     basis = ACEBasis(["Mo"], order=2, totaldegree=[6, 5])
     with pytest.raises(ValueError, match="totaldegree"):
         within_totaldegree(basis.functions, [6, 0.5], wL=basis.spec.wL)
+
+
+def test_basis_package_names_and_submodules_resolve_lazily():
+    """acefit.basis imports its names on first use (acefit --help loads no numba), yet offers
+    them, and its submodules as attributes, as an eager package does."""
+    import subprocess
+    import sys
+
+    code = ("import acefit.basis as b, sys\n"
+            "assert 'acefit.basis.kernels' not in sys.modules\n"
+            "assert {'ACEBasis', 'BasisValues', 'BasisFunction', 'ace', 'spec'} <= set(dir(b))\n"
+            "assert b.ace.ACEBasis is b.ACEBasis and b.spec.BasisFunction is b.BasisFunction\n"
+            "assert b.neighbours.neighbour_pairs\n")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,7 +16,16 @@ _LAZY = {
 __all__ = ["ACEBasis", "BasisFunction", "BasisValues"]
 
 
+_SUBMODULES = ("ace", "angular", "coupling", "kernels", "neighbours", "radial", "spec")
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:    # ``acefit.basis.ace`` as an attribute, as before the lazy names
+        return import_module(f"acefit.basis.{name}")
     raise AttributeError(f"module 'acefit.basis' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
