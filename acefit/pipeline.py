@@ -41,16 +41,19 @@ from acefit.data_checks import (basis_elements, check_against_data, check_sizes,
 from acefit.design import ROW_KINDS
 from acefit.fit_settings import e0_setting, prior_scale, repulsion_setting, weight_table
 from acefit.progress import bar, get_logger, holding_interrupts, interruption
-from acefit.run_folder import (RUN_FILES, RunLock, add_file_handler, cache_dir_of, config_hash,
-                               delete_trash, earlier_state, mark_interrupted, prepare_run_dir,
-                               remove_file_handler, run_dir_of, set_aside, timestamp, to_trash)
+from acefit.run_folder import (RUN_FILES, RunExistsError, RunLock, add_file_handler,
+                               cache_dir_of, config_hash, delete_trash, earlier_state,
+                               mark_interrupted, prepare_run_dir, remove_file_handler,
+                               run_dir_of, set_aside, timestamp, to_trash)
 from acefit.selection import (SE_RESAMPLES, best_outside, headline, record_of_test_errors,
                               resolution_on_test_set, select_checkpoints, unmet_budgets)
 from acefit.short_range import (alternatives_text, compression_verdicts, cored_alternatives,
                                 dimer_verdicts, warn_collapse, warn_without_core)
 from acefit.solver_runs import all_subbasis_masks, run_paths, solver_labels, stored_paths
 
-__all__ = ["run_fit", "FitResult", "load_data", "build_basis", "assemble_system"]
+# RunExistsError lives with the run folder; run_fit raises it, so its callers find it here
+__all__ = ["run_fit", "FitResult", "RunExistsError", "load_data", "build_basis",
+           "assemble_system"]
 
 
 @dataclass

@@ -149,6 +149,10 @@ def test_fit_end_to_end(tmp_path, small_data, capsys):
     # A finished run is never overwritten without --force.
     assert fit(config, run) == EXIT_EXISTS
     assert "--force" in capsys.readouterr().err
+    from acefit.config import load_config
+    from acefit.pipeline import RunExistsError, run_fit   # from Python: where run_fit lives
+    with pytest.raises(RunExistsError):
+        run_fit(load_config(config, [f"output.directory={run}"]), progress=False)
     assert fit(config, run, "--force") == EXIT_OK
     # again from the cache (problem, validation and test rows, kept training rows)
     again = json.loads((run / "report.json").read_text())
