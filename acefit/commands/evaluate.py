@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from acefit.commands import EXIT_OK, UsageError
-from acefit.commands.paths import potential_file, refuse_overwriting
+from acefit.commands.files import potential_file, refuse_overwriting
 
 EVALUATE_LABELS = ("energy", "forces", "stress", "virial", "config_type")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from acefit.commands import EXIT_OK
-from acefit.commands.paths import refuse_overwriting
+from acefit.commands.files import refuse_overwriting
 
 
 def run(args) -> int:

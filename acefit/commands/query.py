@@ -5,7 +5,7 @@ written for labelling, with why fewer were chosen than asked for.
 from __future__ import annotations
 
 from acefit.commands import EXIT_OK, UsageError
-from acefit.commands.paths import potential_file, refuse_overwriting
+from acefit.commands.files import potential_file, refuse_overwriting
 
 
 def run(args, progress) -> int:

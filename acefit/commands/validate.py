@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 from acefit.commands import EXIT_OK
-from acefit.commands.paths import potential_file
+from acefit.commands.files import potential_file
 
 
 def run(args, progress) -> int:
