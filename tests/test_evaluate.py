@@ -11,7 +11,7 @@ from test_cli import QUICKSTART, fit, fitted_run, small_data, tiny_config  # noq
 
 from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import main
-from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_OK
+from acefit.commands import EXIT_CONFIG, EXIT_OK
 from acefit.commands.evaluate import potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
@@ -431,7 +431,8 @@ def test_cli_reads_the_labels_with_the_keys_of_the_fit(tmp_path, run, small_data
     # a potential whose keys are not known: the error names the frame's keys and options
     del pot.metadata["data_keys"]
     pot.save(tmp_path / "bare.h5")
-    assert main(["evaluate", str(tmp_path / "bare.h5"), "--data", str(ref)]) == EXIT_ERROR
+    # exit 2, as every problem of the command line, config or data found before any work
+    assert main(["evaluate", str(tmp_path / "bare.h5"), "--data", str(ref)]) == EXIT_CONFIG
     assert "keys of this frame that look like labels: energy: REF_energy; forces: " \
            "REF_forces; stress: REF_stress; allowed: --energy-key REF_energy, " \
            "--forces-key REF_forces, --stress-key REF_stress" in capsys.readouterr().err
@@ -449,7 +450,7 @@ def test_cli_reads_the_labels_with_the_keys_of_the_fit(tmp_path, run, small_data
         assert scores == plain and f"({old / 'config.yaml'}): energy <- REF_energy" in out
     cfg["name"] = "another"         # a potential put into another run's folder
     (old / "config.yaml").write_text(yaml.safe_dump(cfg))
-    assert main(["evaluate", str(old), "--data", str(ref)]) == EXIT_ERROR
+    assert main(["evaluate", str(old), "--data", str(ref)]) == EXIT_CONFIG
     assert "no label found" in capsys.readouterr().err
     # potentials fitted with other keys: the labels read as the first was fitted, a note
     _, out = _scores(["evaluate", fitted, run, "--data", ref], out_json, capsys)

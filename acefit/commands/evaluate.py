@@ -56,8 +56,11 @@ def run(args) -> int:
     given = {label: key for label in EVALUATE_LABELS
              if (key := getattr(args, f"{label}_key")) is not None}
     keys, notes = _evaluate_keys(args.potentials, potentials, given)
-    configs = read_configurations(args.data, keys, require=changed_label_keys(given),
-                                  option=key_option)
+    try:
+        configs = read_configurations(args.data, keys, require=changed_label_keys(given),
+                                      option=key_option)
+    except ValueError as exc:   # a frame of --data the readers refuse (it names it): exit 2
+        raise UsageError(str(exc)) from exc
     groups = {c.config_type for c in configs}
     if set(readings) - groups:
         raise UsageError(f"--stress-reading: config_type {sorted(set(readings) - groups)} is "
