@@ -1,7 +1,9 @@
 """Cold build time of all coupling coefficients of a one-element ACE basis.
 
 Run in a fresh process: python scripts/bench_coupling.py ORDER DEGREE (e.g. 3 25, 4 12)."""
-import sys, time
+import argparse
+import time
+
 from acefit.basis.coupling import coupling_coefficients
 
 def coupling_keys(order, degree, wl=1.5):
@@ -22,8 +24,19 @@ def coupling_keys(order, degree, wl=1.5):
     grow([], 0, 0.0)
     return sorted(keys)
 
-order, degree = int(sys.argv[1]), float(sys.argv[2])
-keys = coupling_keys(order, degree)
-t0 = time.perf_counter()
-n_q = sum(coupling_coefficients(ls, ident)[0].shape[0] for ls, ident in keys)
-print(f"order {order}, degree {degree:g}: {len(keys)} (ls, pattern) keys, cold build {time.perf_counter() - t0:.3f} s")
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("order", type=int, help="correlation order, e.g. 3")
+    p.add_argument("degree", type=float, help="total degree, e.g. 25")
+    args = p.parse_args(argv)
+    keys = coupling_keys(args.order, args.degree)
+    t0 = time.perf_counter()
+    for ls, ident in keys:
+        coupling_coefficients(ls, ident)
+    print(f"order {args.order}, degree {args.degree:g}: {len(keys)} (ls, pattern) keys, "
+          f"cold build {time.perf_counter() - t0:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
