@@ -426,17 +426,13 @@ def main(argv=None) -> int:
     progress = False if args.no_progress else None
     try:
         command = import_module(f"acefit.commands.{args.command}")   # its imports lazy
-        if args.command == "init":
+        if args.command in ("init", "compare", "export"):
             return command.run(args)
         if args.command == "fit":
             with catching_interrupts():     # a Ctrl-C during a solver path is never lost
                 return command.run(args, progress)
-        if args.command in ("compare", "export"):
-            return command.run(args)
         with _unfitted_elements_logged():
-            if args.command == "evaluate":
-                return command.run(args)
-            return command.run(args, progress)     # query, validate
+            return command.run(args, progress)     # evaluate, query, validate
     except KeyboardInterrupt as exc:
         from acefit.progress import Terminated
 

@@ -33,8 +33,9 @@ def _stress_readings(given) -> dict:
     return readings
 
 
-def run(args) -> int:
-    """Run ``acefit evaluate`` for the parsed ``args``; the exit status."""
+def run(args, progress) -> int:
+    """Run ``acefit evaluate`` for the parsed ``args``; the exit status.
+    ``progress``: False for no progress bars (--no-progress), else None."""
     from acefit.consistency import read_stresses
     from acefit.data import changed_label_keys, read_configurations
     from acefit.evaluate import (committee_by_config_type_table, committee_table,
@@ -66,8 +67,7 @@ def run(args) -> int:
         raise UsageError(f"--stress-reading: config_type {sorted(set(readings) - groups)} is "
                          f"in no configuration of --data; allowed: {sorted(groups)}")
     configs = read_stresses(configs, default, readings)
-    result = evaluate(potentials, configs, labels, resamples=args.resamples,
-                      progress=False if args.no_progress else None,
+    result = evaluate(potentials, configs, labels, resamples=args.resamples, progress=progress,
                       unlabelled=args.predictions is not None)  # else nothing reads them
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     print(f"{len(configs)} configurations ({n_atoms} atoms) from "
