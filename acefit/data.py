@@ -1077,7 +1077,8 @@ def label_candidates(frames, named: bool = True) -> dict:
     """The keys of ``frames`` that can hold each label of :data:`LABEL_SHAPES`, best first.
 
     A key can hold a label when it is where that label can be (calculator results,
-    ``atoms.info``, ``atoms.arrays``) and the first frame that has it holds numbers of the
+    ``atoms.info``, ``atoms.arrays``), its name does not end as a spread's or an error's
+    (:data:`SPREAD_SUFFIXES`), and the first frame that has it holds numbers of the
     label's shape; the label's default key (:data:`LABEL_KEYS`) whenever it is there.
 
     Parameters
@@ -1100,7 +1101,7 @@ def label_candidates(frames, named: bool = True) -> dict:
         default = LABEL_KEYS[label]
         keys = {k for p in places for k in present[p]
                 if isinstance(k, str) and k not in _ASE_ARRAYS}
-        fits = [k for k in keys if k == default or (
+        fits = [k for k in keys if k == default or not _is_spread(k) and (
             _named_for(k, label) if named or label == "virial" else
             not any(_named_for(k, other) for other in LABEL_SHAPES if other != label))
             and _has_shape(frames, k, shapes)]
@@ -1112,6 +1113,15 @@ def label_candidates(frames, named: bool = True) -> dict:
 
 def _named_for(key: str, label: str) -> bool:
     return LABEL_SHAPES[label][1] in key.lower()
+
+
+SPREAD_SUFFIXES = ("_sd", "_std", "_sigma", "_var", "_err", "_error", "_uncertainty")
+"""Endings of a key that holds a spread or an error of a label, never the label: acefit
+query's ``committee_energy_sd``, a committee's ``energy_std``."""
+
+
+def _is_spread(key: str) -> bool:
+    return key.lower().endswith(SPREAD_SUFFIXES)
 
 
 def _has_shape(frames, key, shapes) -> bool:

@@ -295,6 +295,8 @@ def test_a_frame_without_labels_names_the_keys_it_has_and_the_options(tmp_path, 
         atoms.info["step"] = 7                          # a number, not named like a label
         atoms.info["dft_energy_note"] = "text"          # named like one, not a number
         atoms.arrays["momenta"] = np.zeros((len(atoms), 3))        # ASE's, never a label
+        atoms.info["committee_energy_sd"] = 0.01        # acefit query's score: a spread
+        atoms.arrays["forces_std"] = np.zeros((len(atoms), 3))     # a committee's spread
     path = tmp_path / "ref.xyz"
     ase.io.write(path, custom, format="extxyz")
     with pytest.raises(ValueError) as err:
