@@ -47,11 +47,10 @@ def _blas() -> list[dict]:
     from threadpoolctl import threadpool_info
 
     keys = ("internal_api", "version", "architecture", "num_threads")
-    libs = sorted((lib for lib in threadpool_info() if lib.get("user_api") == "blas"),
-                  key=lambda lib: (_blas_owner(lib.get("filepath", "")) or "~",
-                                   lib.get("filepath") or ""))
-    return [{"used_by": _blas_owner(lib.get("filepath", "")), **{k: lib.get(k) for k in keys}}
-            for lib in libs]
+    found = [(_blas_owner(lib.get("filepath", "")), lib.get("filepath") or "", lib)
+             for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    found.sort(key=lambda f: (f[0] or "~", f[1]))      # a system library (None) last
+    return [{"used_by": owner, **{k: lib.get(k) for k in keys}} for owner, _, lib in found]
 
 
 def _blas_owner(filepath: str) -> str | None:

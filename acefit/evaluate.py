@@ -503,7 +503,8 @@ def worst_table(evaluation: Evaluation, n: int = 5) -> str:
     rows, per_config = evaluation.rows, evaluation.per_config
     energy = rows.kind == "E"
     signed = np.full((len(evaluation.configs), rows.A.shape[1]), np.nan)
-    signed[rows.config[energy]] = report_unit_residuals(rows, rows.A)[energy]
+    energies = rows.select(energy)
+    signed[energies.config] = report_unit_residuals(energies, energies.A)
     with np.errstate(invalid="ignore", divide="ignore"):
         force_mae = per_config.sums["F"][:, 0] / per_config.counts["F"]
     forces = np.full(len(evaluation.configs), np.nan)
