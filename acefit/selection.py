@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["METRIC_KEYS", "SE_RESAMPLES", "RULES", "score", "path_scores", "selection_split",
-           "best_step",
-           "select_checkpoints", "unmet_budgets", "best_outside", "headline", "select", "select_index",
-           "checkpoint_test_errors", "resolution_on_test_set", "record_of_test_errors"]
+           "best_step", "select_checkpoints", "unmet_budgets", "best_outside", "headline",
+           "select", "select_index", "checkpoint_test_errors", "resolution_on_test_set",
+           "record_of_test_errors"]
 
 SE_RESAMPLES = 2000
 """Bootstrap draws of the configurations behind every stored SE (``errors/*.json`` and

@@ -5,6 +5,7 @@ The names below are imported lazily, as ``acefit``'s are, so that a module that 
 does not load numba and the kernels.
 """
 
+import pkgutil
 from importlib import import_module
 
 _LAZY = {
@@ -16,7 +17,7 @@ _LAZY = {
 __all__ = ["ACEBasis", "BasisFunction", "BasisValues"]
 
 
-_SUBMODULES = ("ace", "angular", "coupling", "kernels", "neighbours", "radial", "spec")
+_SUBMODULES = tuple(m.name for m in pkgutil.iter_modules(__path__))
 
 
 def __getattr__(name):
