@@ -24,6 +24,7 @@ from ase.data import chemical_symbols
 from acefit import readers
 from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit.elements import atomic_number
+from acefit.spelling import close_match
 
 _VOIGT = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 DEFAULT_CONFIG_TYPE = "default"
@@ -133,8 +134,6 @@ def unknown_group(key, groups) -> str:
     configuration of the training, validation or test data, whose groups are ``groups``,
     has it: the groups there are, the one ``key`` may be a misspelling of, and the group
     ASE makes of a key it reads as a number (:func:`ase_group_hints`)."""
-    from acefit.config import close_match     # here: acefit.config imports this module
-
     return (f"found the config_type {key!r}{close_match(key, sorted(groups))}, which no "
             "configuration of the training, validation or test data has; allowed: "
             f"{', '.join(map(repr, sorted(groups)))}" + ase_group_hints([key], groups))

@@ -21,9 +21,10 @@ keys, and against the data's elements), ``loading`` (:func:`load_config`,
 from acefit.config.loading import dump_config, load_config, validate_config
 from acefit.config.markdown import render_markdown
 from acefit.config.overrides import apply_override
-from acefit.config.problems import ConfigError, close_match
+from acefit.config.problems import ConfigError
 from acefit.config.schema import DENSE_SOLVERS, SCHEMA, SOLVER_KINDS, SPARSE_SOLVERS
 from acefit.config.yaml_reading import read_yaml, yaml_problem
+from acefit.spelling import close_match
 
 # Public as in the one module acefit.config was, and left out of ``import *`` as there:
 # the checks that the pipeline runs once the data are known, the schema's parts, its types

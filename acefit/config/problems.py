@@ -3,8 +3,8 @@
 :class:`ConfigError` lists every problem found; the checking :class:`Context` names a
 key by its file and line, or by the ``--set`` option that gave its value, and does so
 for the problems found once the data are known (:func:`config_error`, from the key lines
-of the configs loaded). :func:`found_text` and :func:`close_match` are the words for a
-value found and for the option it likely stands for.
+of the configs loaded). :func:`found_text` is the words for a value found
+(:func:`acefit.spelling.close_match` those for the option it likely stands for).
 """
 
 from __future__ import annotations
@@ -130,21 +130,3 @@ def _text_number(value) -> str:
 def type_name(value) -> str:
     return {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
             dict: "mapping", type(None): "null"}.get(type(value), type(value).__name__)
-
-
-def close_match(name, options) -> str:
-    """`` (did you mean 'X'?)`` for the option ``name`` likely stands for, else "": the one
-    that differs in case only ('OMP' for 'omp', 'e' for 'E'), the one that it begins
-    (an abbreviation: 'dir' for 'directory'; two letters at least, and no other option
-    begins so), else the closest spelling, case aside (difflib)."""
-    import difflib
-
-    text = str(name).lower()
-    by_lower = {str(o).lower(): o for o in options}
-    if text in by_lower:
-        match = by_lower[text]
-    else:
-        begun = [o for lower, o in by_lower.items() if len(text) >= 2 and lower.startswith(text)]
-        close = difflib.get_close_matches(text, list(by_lower), n=1)
-        match = begun[0] if len(begun) == 1 else by_lower[close[0]] if close else None
-    return f" (did you mean {match!r}?)" if match is not None else ""

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from acefit.config.problems import (CONFIG_FOLDER, Context, close_match, found_text, show_value,
-                                    type_name)
+from acefit.config.problems import CONFIG_FOLDER, Context, found_text, show_value, type_name
 from acefit.data import config_type_name, extxyz_group, extxyz_reading, reading_in_words
+from acefit.spelling import close_match
 
 
 _REQUIRED = object()
