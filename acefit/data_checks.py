@@ -35,7 +35,7 @@ class DataChecks:
     from one record); ``nearest``, a cutoff and each training
     configuration's shortest interatomic distance below it (inf where none is), from the
     cutoff check's neighbour search; ``train_rows``, the training rows per kind, all of
-    them and those with a nonzero weight (:func:`acefit.plan.row_counts`), and
+    them and those with a nonzero weight (:func:`acefit.design.row_counts`), and
     ``val_rows`` those of the validation data; ``pairs``,
     the shortest distance of each element pair in the training data from the same search
     (``{"Cu-Au": Å}``, pairs farther apart than every cutoff left out), which the fit's
@@ -99,7 +99,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
             raise config_error(cfg, [("selection.metric", (
                 f"found {metric!r}, but the {name} data have no {quantity} to score it; "
                 f"allowed: 'loss', or a metric of a quantity they have"))])
-    from acefit.plan import row_counts
+    from acefit.design import row_counts
 
     table = weight_table(cfg)
     train_rows = row_counts(data.train, table)
@@ -426,7 +426,7 @@ def _warn_unused_readings(data, readings: dict) -> None:
 def warn_repeated_structures(data) -> None:
     """Warn about structures that appear twice: within the training data (weighted twice)
     and, worse, in training and a held-out set (held-out errors that measure the fit).
-    ``data``: a :class:`acefit.pipeline.Data` (``acefit init`` gives its training and test
+    ``data``: a :class:`acefit.fit_inputs.Data` (``acefit init`` gives its training and test
     files)."""
     from acefit.data import repeated_structures
 

@@ -284,6 +284,16 @@ def row_count(cfg) -> int:
             + 6 * (cfg.stress is not None))
 
 
+def row_counts(configs, weights) -> tuple[dict, dict]:
+    """Rows of ``configs`` per kind: all of them, and those with a nonzero weight."""
+    every, weighted = dict.fromkeys(ROW_KINDS, 0), dict.fromkeys(ROW_KINDS, 0)
+    for cfg in configs:
+        for kind, w in row_weights(cfg, weights).items():
+            every[kind] += len(w)
+            weighted[kind] += int(np.count_nonzero(w))
+    return every, weighted
+
+
 def row_weights(cfg, weights: dict) -> dict:
     """The weight of every row of ``cfg``, by kind, for the labels it has: ``E`` one row,
     w_E / sqrt(N); ``F`` 3N rows, w_F (times the frame's per-atom force weights); ``V`` six

@@ -1,11 +1,13 @@
 """The validated config read as the arguments of a fit's stages: the weight table of the
 assembly (:func:`weight_table`), E0 (:func:`e0_setting`), the core repulsion
-(:func:`repulsion_setting`) and the prior's γ (:func:`prior_scale`). ``cfg`` is a
-completed config (:func:`acefit.config.load_config`)."""
+(:func:`repulsion_setting`), the prior's γ (:func:`prior_scale`) and the metadata of a
+checkpoint's potential file (:func:`potential_metadata`). ``cfg`` is a completed config
+(:func:`acefit.config.load_config`)."""
 
 from __future__ import annotations
 
-__all__ = ["weight_table", "e0_setting", "repulsion_setting", "prior_scale"]
+__all__ = ["weight_table", "e0_setting", "repulsion_setting", "prior_scale",
+           "potential_metadata"]
 
 
 def weight_table(cfg: dict) -> dict:
@@ -47,3 +49,19 @@ def prior_scale(cfg: dict, basis):
     if kind == "none":
         return None
     return smoothness_prior(basis.functions, kind, **params)
+
+
+def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:
+    """The metadata of a checkpoint's potential file: ``solver``, the ``label``, ``step``,
+    ``n_active`` and ``budget`` of ``sel``, the config hash, the run name, the label keys
+    of its data (``data_keys``: ``acefit evaluate`` reads new data with them) and the
+    provenance (acefit version, time, training files, and the ``provenance`` items)."""
+    from acefit import __version__
+    from acefit.run_folder import config_hash, timestamp
+
+    return {"solver": solver, "label": sel["label"], "step": sel["step"],
+            "n_active": sel["n_active"], "budget": sel["budget"],
+            "config_hash": config_hash(cfg), "run": cfg["name"],
+            "data_keys": dict(cfg["data"]["keys"]),
+            "provenance": {"acefit": __version__, "created": timestamp(),
+                           "train": cfg["data"]["train"], **provenance}}

@@ -38,9 +38,12 @@ from acefit.committee import posterior_committee, warn_unscaled_committee
 from acefit.config import dump_config
 from acefit.data_checks import (basis_elements, check_against_data, check_sizes,
                                 log_repulsion_reach, unfitted_elements)
+from acefit.basis.spec import basis_summary, function_record
 from acefit.design import ROW_KINDS
-from acefit.fit_settings import e0_setting, prior_scale, repulsion_setting, weight_table
-from acefit.progress import bar, get_logger, holding_interrupts, interruption
+from acefit.export.formats import format_path, write_format
+from acefit.fit_inputs import Data, assemble_system, build_basis, load_data
+from acefit.fit_settings import potential_metadata, prior_scale
+from acefit.progress import get_logger, holding_interrupts, interruption
 from acefit.run_folder import (RUN_FILES, RunExistsError, RunLock, add_file_handler,
                                cache_dir_of, config_hash, delete_trash, earlier_state,
                                mark_interrupted, prepare_run_dir, remove_file_handler,
@@ -51,9 +54,10 @@ from acefit.short_range import (alternatives_text, compression_verdicts, cored_a
                                 dimer_verdicts, warn_collapse, warn_without_core)
 from acefit.solver_runs import all_subbasis_masks, run_paths, solver_labels, stored_paths
 
-# RunExistsError lives with the run folder; run_fit raises it, so its callers find it here
-__all__ = ["run_fit", "FitResult", "RunExistsError", "load_data", "build_basis",
-           "assemble_system"]
+# RunExistsError lives with the run folder; run_fit raises it, so its callers find it here;
+# the stages' inputs (acefit.fit_inputs) and format_path (acefit.export.formats) lived here
+__all__ = ["run_fit", "FitResult", "RunExistsError", "Data", "load_data", "build_basis",
+           "assemble_system", "format_path"]
 
 
 @dataclass
@@ -80,172 +84,6 @@ def data_set_record(data) -> dict:
     return {name: {"configurations": len(configs),
                    "hash": configs_hash([replace(c, stress=None) for c in configs])}
             for name, configs in (("validation", data.val), ("test", data.test))}
-
-
-# ---------------------------------------------------------------------------- stages
-
-@dataclass
-class Data:
-    train: list
-    val: list
-    test: list
-
-
-def _report_missing_labels(configs, name: str, quiet: bool = False) -> None:
-    """Warn when some configurations of a set lack a label that others in it have (a
-    stress: counted only among those periodic in all three directions, the only ones
-    expected to carry one); ``quiet``: to the log only (the data of a finished run, whose
-    fit said it)."""
-    log = get_logger()
-    say = log.debug if quiet else log.warning
-    for label in ("energy", "forces", "stress"):
-        # clusters and slabs first in a file would hide the periodic frames that lack one
-        among = [c for c in configs if label != "stress" or c.fully_periodic]
-        missing = [c for c in among if getattr(c, label) is None]
-        if missing and len(missing) < len(among):
-            shown = "; ".join(c.where for c in missing[:3]) + ("; ..." if len(missing) > 3 else "")
-            aside = ""
-            others = sum(getattr(c, label) is None for c in configs) - len(missing)
-            if others:
-                aside = (f" ({others} more, not periodic in all three directions, are not "
-                         "counted: a stress is expected only of those that are)")
-            say("%s data: %d of %d %sconfigurations have no %s (%s): they add no %s rows%s",
-                name, len(missing), len(among), "periodic " if label == "stress" else "",
-                label, shown, label, aside)
-
-
-def _report_energy_choice(gaps, key, quiet: bool = False) -> None:
-    """Say once which of ASE's two energies (:data:`acefit.data.ENERGY_KEYS`) the fit
-    reads, when the training frames (``gaps``, :func:`acefit.data.energy_gap` per file)
-    carry both and they differ: a warning for ``energy``, whose derivatives the forces
-    and stresses are not, a note for ``free_energy``; ``quiet``: to the log only."""
-    from acefit.data import energy_gap_note
-
-    note = energy_gap_note(gaps, key)
-    if note is None:
-        return
-    log = get_logger()
-    if key == "free_energy":
-        (log.debug if quiet else log.info)(
-            "training data: %s; free_energy is the energy whose derivatives the forces and "
-            "stresses are", note)
-    else:
-        (log.debug if quiet else log.warning)(
-            "training data: %s; the forces and stresses of a smeared DFT run are the "
-            "derivatives of free_energy, not of energy (extrapolated to zero smearing): "
-            "data.keys.energy: free_energy fits the energy they belong to", note)
-
-
-def load_data(cfg: dict, *, quiet: bool = False) -> Data:
-    """Training, validation and test configurations as the config describes them;
-    ``quiet``: the notes on labels some configurations lack to the log only (a finished
-    run read again: its fit gave them). ``cfg`` is a completed config
-    (:func:`acefit.config.load_config`: every key, defaults filled); from Python without a
-    config, :func:`acefit.data.load_configurations` and :func:`acefit.data.split`
-    (docs/fitting.md, "Fitting from Python")."""
-    from acefit.consistency import read_stresses
-    from acefit.data import changed_label_keys, read_configurations, split
-
-    from acefit.config import config_error
-    from acefit.data import MissingKeyError
-    from acefit.readers import EmptyFileError
-
-    data = cfg["data"]
-    keys, reading = data["keys"], data["stress_reading"]
-
-    def read(files, require=(), found=None, key="data.train"):
-        # a key in no frame, or a file without one, named at its config line
-        try:
-            configs = read_configurations(files or [], keys, require, found=found,
-                                          option=lambda label: f"data.keys.{label}")
-        except MissingKeyError as exc:
-            raise config_error(cfg, [(f"data.keys.{exc.label}", exc.detail)]) from None
-        except EmptyFileError as exc:
-            raise config_error(cfg, [(key, str(exc))]) from None
-        return read_stresses(configs, reading["default"], reading["config_type"])
-
-    # keys set on purpose must match something in the training data (typos)
-    found = {}
-    train = read(data["train"], require=changed_label_keys(keys), found=found)
-    _report_missing_labels(train, "training", quiet)
-    _report_energy_choice(found.get("energy_gaps", []), keys["energy"], quiet)
-    v = data["validation"]
-    if v["file"]:
-        val = read(v["file"], key="data.validation.file")
-    elif v["key"]:
-        train, val = split(train, val_key=v["key"])
-    elif v["fraction"] > 0:
-        train, val = split(train, val_fraction=v["fraction"], seed=v["seed"],
-                           stratify=v["stratify"])
-    else:
-        val = []
-    test = read(data["test"], key="data.test")
-    return Data(train=train, val=val, test=test)
-
-
-def build_basis(cfg: dict, train=(), *, mirrored: bool = False):
-    """The ACE basis of the config; elements default to those in the training data.
-    ``mirrored``: acefit 0.1's basis (:class:`acefit.basis.ACEBasis`), for its runs.
-    ``cfg`` is a completed config (:func:`acefit.config.load_config`); from Python
-    without one, :class:`acefit.basis.ACEBasis` itself."""
-    from ase.data import chemical_symbols
-
-    from acefit.basis import ACEBasis
-
-    b = cfg["basis"]
-    elements = b["elements"]
-    if elements is None:
-        zs = sorted({int(z) for c in train for z in np.unique(c.atoms.numbers)})
-        elements = [chemical_symbols[z] for z in zs]
-    from acefit.config import check_radial_pairs, config_error
-
-    check_radial_pairs(cfg, elements)    # per pair, keys named: the elements are known now
-    try:
-        return ACEBasis(elements, order=b["order"], totaldegree=b["totaldegree"], wL=b["wL"],
-                        maxl=b["maxl"], maxn=b["maxn"], pair_degree=b["pair_degree"],
-                        rcut=b["rcut"], r0=b["r0"], rin=b["rin"], transform=b["transform"],
-                        p=b["transform_p"], q=b["transform_q"],
-                        envelope=b["envelope"], pair_envelope=b["pair_envelope"],
-                        pure2b=b["pure2b"], one_body=b["one_body"],
-                        radial_orthonormal=b["radial_orthonormal"], mirrored=mirrored)
-    except ValueError as exc:    # what the checks above cannot see
-        raise config_error(cfg, [("basis", f"{exc} (elements {elements})")]) from exc
-
-
-def assemble_system(cfg: dict, data: Data, basis, cache_dir: Path, *, progress=None):
-    """The config's :class:`acefit.assembly.AssembledSystem` (weights, E0 and workers
-    from ``cfg``), read from ``cache_dir`` when it is there.
-
-    Parameters
-    ----------
-    cfg : dict
-        The validated config (:func:`acefit.config.load_config`): its ``data.weights``,
-        ``data.e0``, ``repulsion``, ``parallel`` and ``output.train_rows_gib``.
-    data : Data
-        Training, validation and test configurations (either of the last two may be
-        empty).
-    basis : acefit.ACEBasis
-        The basis whose design rows are assembled.
-    cache_dir : pathlib.Path
-        Folder of the assembly cache (:func:`acefit.run_folder.cache_dir_of`).
-    progress : bool, optional
-        Draw a bar (None: when stderr is a terminal), as in the other stages.
-
-    Returns
-    -------
-    acefit.assembly.AssembledSystem
-        The reduced training system, the dense validation and test blocks and the
-        reference energies.
-    """
-    from acefit.assembly import assemble, quiet_dask
-
-    n_configs = len(data.train) + len(data.val or []) + len(data.test or [])
-    with quiet_dask(), bar(n_configs, "assemble", unit="cfg", enabled=progress) as pbar:
-        return assemble(basis, data.train, val=data.val or None, test=data.test or None,
-                        weights=weight_table(cfg), e0=e0_setting(cfg, basis_elements(basis)),
-                        repulsion=repulsion_setting(cfg), n_workers=cfg["parallel"]["workers"],
-                        scheduler=cfg["parallel"]["scheduler"], cache_dir=cache_dir,
-                        train_rows_gib=cfg["output"]["train_rows_gib"], progress=pbar.update)
 
 
 # ---------------------------------------------------------------------------- export
@@ -382,62 +220,12 @@ def _train_errors_by_element(files, coefs, train, numbers):
     return None if total is None else total.stats(resamples=SE_RESAMPLES)
 
 
-def potential_metadata(cfg: dict, solver: str, sel: dict, **provenance) -> dict:
-    """The metadata of a checkpoint's potential file: ``solver``, the ``label``, ``step``,
-    ``n_active`` and ``budget`` of ``sel``, the config hash, the run name, the label keys
-    of its data (``data_keys``: ``acefit evaluate`` reads new data with them) and the
-    provenance (acefit version, time, training files, and the ``provenance`` items)."""
-    return {"solver": solver, "label": sel["label"], "step": sel["step"],
-            "n_active": sel["n_active"], "budget": sel["budget"],
-            "config_hash": config_hash(cfg), "run": cfg["name"],
-            "data_keys": dict(cfg["data"]["keys"]),
-            "provenance": {"acefit": __version__, "created": timestamp(),
-                           "train": cfg["data"]["train"], **provenance}}
-
-
 def _one_body_energies(basis, coef) -> dict:
     """{element: coefficient} of the basis's one-body functions (eV per atom on top of E0)."""
     from ase.data import chemical_symbols
 
     return {chemical_symbols[f.centre]: float(c) for f, c in zip(basis.functions, coef)
             if f.kind == "onebody"}
-
-
-FORMAT_SUFFIXES = {"acefit": ".h5", "yace": ".yace"}
-
-
-def format_path(target, fmt: str) -> Path:
-    """The file of format ``fmt`` for the path stem ``target``: a format's suffix on the
-    stem is replaced (``pot.h5`` -> pot.h5, pot.yace), any other kept, since it is part of
-    the name (a solver label ``omp.a``: ``omp.a_t10.h5``, not ``omp.h5``)."""
-    target = Path(target)
-    if target.suffix.lower() in FORMAT_SUFFIXES.values():      # pot.H5 too
-        return target.with_suffix(FORMAT_SUFFIXES[fmt])
-    return target.with_name(target.name.rstrip(".") + FORMAT_SUFFIXES[fmt])
-
-
-def write_format(potential, target: Path, fmt: str, export_cfg: dict):
-    """Write one format to :func:`format_path` of ``target``; ``export_cfg`` is the
-    validated config's ``export`` section, whose yace options go to
-    :func:`~acefit.export.yace.export_yace`."""
-    log = get_logger()
-    path = format_path(target, fmt)
-    if fmt == "acefit":
-        potential.save(path)
-        return path
-    try:
-        from acefit.export.yace import export_yace
-    except ImportError as exc:
-        log.warning("yace export unavailable (%s); skipped %s", exc, path.name)
-        return None
-    names = {"yace_radial": "radial", "spline_rtol": "spline_rtol", "spline_rmin": "spline_rmin"}
-    options = {names[k]: v for k, v in export_cfg.items() if k in names}
-    try:
-        export_yace(potential, path, **options)    # and its LAMMPS pair commands
-    except Exception as exc:  # an export problem must not cost the finished fit
-        log.warning("cannot write %s: %s: %s", path.name, type(exc).__name__, exc)
-        return None
-    return path
 
 
 # ---------------------------------------------------------------------------- the run
@@ -655,13 +443,6 @@ def run_fit(cfg: dict, *, force: bool = False, progress: bool | None = None) -> 
         lock.release()
 
 
-def function_record(f) -> list:
-    """One entry of ``basis_functions.json``: centre, order, factors (z, n, l), kind, coupling."""
-    if hasattr(f, "to_list"):
-        return f.to_list()
-    return [int(f.centre), int(f.order), [list(map(int, t)) for t in f.factors], str(f.kind), 0]
-
-
 #: Cache entries used this recently are never pruned: another run may be using them.
 CACHE_IN_USE_S = 1800.0
 
@@ -698,13 +479,3 @@ def _prune_cache(cache_dir: Path, cap_gib, since: float) -> None:
     if remaining > cap_gib * 2 ** 30:
         log.info("cache: %s holds %.2f GiB, above output.cache_gib %g, in files this run "
                  "uses", cache_dir, remaining / 2 ** 30, cap_gib)
-
-
-def basis_summary(basis) -> str:
-    """How many functions of each kind a basis has, as text for the log and report."""
-    kinds = {}
-    for f in basis.functions:
-        kinds[f.label] = kinds.get(f.label, 0) + 1
-    return ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
-
-

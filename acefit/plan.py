@@ -27,8 +27,8 @@ from acefit.assembly import BLOCK_FLOATS
 from acefit.checkpoint_errors import BATCH
 from acefit.design import ROW_KINDS
 
-__all__ = ["plan", "plan_text", "row_counts", "memory_estimate", "overhead_bytes",
-           "solver_memory", "checkpoint_count"]
+__all__ = ["plan", "plan_text", "memory_estimate", "overhead_bytes", "solver_memory",
+           "checkpoint_count"]
 
 #: The fit's process besides its arrays: interpreter, numpy/scipy/numba/ASE, the compiled
 #: kernels and the configurations (RSS at the start of the errors stage less the arrays
@@ -83,18 +83,6 @@ STEPS_PER_ACTIVE = {"asp": 2.5, "lars": 2.5, "ard_path": 1.25, "omp": 1.0}
 #: the grid goes on below its end until the path has that many functions (quickstart,
 #: n_lams 100: 174-262 steps for max_active 100 and 300).
 GRID_EXTENSION = 2.0
-
-
-def row_counts(configs, weights) -> tuple[dict, dict]:
-    """Rows of ``configs`` per kind: all of them, and those with a nonzero weight."""
-    from acefit.design import row_weights
-
-    every, weighted = dict.fromkeys(ROW_KINDS, 0), dict.fromkeys(ROW_KINDS, 0)
-    for cfg in configs:
-        for kind, w in row_weights(cfg, weights).items():
-            every[kind] += len(w)
-            weighted[kind] += int(np.count_nonzero(w))
-    return every, weighted
 
 
 def _listed(value) -> int:
@@ -316,10 +304,11 @@ def plan(cfg: dict) -> dict:
         ``cpus``: the CPUs available to this process; ``memory``: :func:`memory_estimate`.
     """
     from acefit.assembly import default_workers
-    from acefit.design import row_count
+    from acefit.basis.spec import basis_summary
     from acefit.data_checks import check_against_data
+    from acefit.design import row_count, row_counts
+    from acefit.fit_inputs import build_basis, load_data
     from acefit.fit_settings import weight_table
-    from acefit.pipeline import basis_summary, build_basis, load_data
     from acefit.solver_runs import all_subbasis_masks
 
     data = load_data(cfg)

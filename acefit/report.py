@@ -35,10 +35,10 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     names with the ``acefit export`` command that writes it; ``unmet_budgets``: the
     paths a budget holds no checkpoint of (:func:`acefit.selection.unmet_budgets`)."""
     from acefit import __version__
+    from acefit.basis.spec import basis_summary
     from acefit.data import validation_coverage
     from acefit.data_checks import basis_elements
     from acefit.environment import environment
-    from acefit.pipeline import basis_summary
     from acefit.run_folder import config_hash, timestamp
     from acefit.solver_runs import path_stop, unconverged_steps
 

@@ -52,10 +52,10 @@ class RunFiles:
     _data: object = field(default=None, repr=False)
 
     def data(self):
-        """The run's training / validation / test data (:func:`acefit.pipeline.load_data`),
+        """The run's training / validation / test data (:func:`acefit.fit_inputs.load_data`),
         read on first use (quietly: the run's fit said what they lack)."""
         if self._data is None:
-            from acefit.pipeline import load_data
+            from acefit.fit_inputs import load_data
 
             self._data = load_data(self.cfg, quiet=True)
         return self._data
@@ -243,8 +243,9 @@ def run_basis(run: RunFiles):
         If the rebuilt basis differs from the run's (the config or the training data
         changed since the fit): its coefficients would then belong to other functions.
     """
+    from acefit.basis.spec import function_record
     from acefit.data_checks import basis_elements
-    from acefit.pipeline import build_basis, function_record
+    from acefit.fit_inputs import build_basis
 
     def records_of(b):
         return json_ready([function_record(f) for f in b.functions])
@@ -455,8 +456,8 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
         The basis built from the config no longer matches the run's.
     """
     from acefit.committee import posterior_committee, warn_unscaled_committee
-    from acefit.fit_settings import prior_scale, repulsion_setting
-    from acefit.pipeline import assemble_system, potential_metadata
+    from acefit.fit_inputs import assemble_system
+    from acefit.fit_settings import potential_metadata, prior_scale, repulsion_setting
     from acefit.potential import Potential
     from acefit.run_folder import cache_dir_of
     from acefit.selection import score, selection_split
@@ -502,7 +503,7 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
     output : str or Path, optional
         Output path stem; each format adds its suffix (``.h5`` for ``acefit``,
         ``.yace``), in place of one of these on the stem
-        (:func:`acefit.pipeline.format_path`). Default: ``RUN/potentials/<label>_step<I>``.
+        (:func:`acefit.export.formats.format_path`). Default: ``RUN/potentials/<label>_step<I>``.
     formats : list of str, optional
         ``acefit`` and/or ``yace`` (default: the run's ``export.formats``).
     yace_radial : {"spline", "recurrence"}, optional
@@ -527,8 +528,8 @@ def export_checkpoint(run_dir, label=None, *, step=None, active=None, budget=Non
         replace a ``<stem>.lammps`` that acefit did not write
         (:func:`acefit.export.lammps.check_pair_commands_path`).
     """
+    from acefit.export.formats import format_path, write_format
     from acefit.export.lammps import check_pair_commands_path
-    from acefit.pipeline import format_path, write_format
     from acefit.short_range import dimer_verdicts
 
     if committee is not None and (isinstance(committee, bool) or committee not in range(2**31)

@@ -367,7 +367,7 @@ def starter_config(train, *, test=(), config_path="acefit.yaml", functions: int 
     """
     from acefit.data import check_elements, missing_groups, read_configurations, split
     from acefit.data_checks import warn_repeated_structures
-    from acefit.pipeline import Data
+    from acefit.fit_inputs import Data
 
     train, test = [Path(f) for f in train], [Path(f) for f in test]
     _check_request(train, order, functions)

@@ -202,7 +202,7 @@ def test_dots_in_a_name_are_kept(run, tmp_path, capsys):
                   "--format", "acefit") == EXIT_OK
     assert f"wrote {tmp_path / 'cu_v1.5.h5'}\n" in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir()] == ["cu_v1.5.h5"]
-    from acefit.pipeline import format_path
+    from acefit.export.formats import format_path
 
     assert format_path(tmp_path / "omp.a_t10", "yace") == tmp_path / "omp.a_t10.yace"
     # a format's suffix on the stem is replaced: -o pot.h5 writes pot.h5 and pot.yace

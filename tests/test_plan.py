@@ -66,6 +66,7 @@ def test_the_plan_counts_the_rows_of_each_set_once(tmp_path, monkeypatch):
     import ase.io
     from test_cli import QUICKSTART, tiny_config
 
+    import acefit.design
     import acefit.plan
     from acefit.config import load_config
 
@@ -74,13 +75,13 @@ def test_the_plan_counts_the_rows_of_each_set_once(tmp_path, monkeypatch):
     for name in ("train.xyz", "test.xyz"):
         ase.io.write(data / name, ase.io.read(QUICKSTART / name, ":10"))
     cfg = load_config(tiny_config(tmp_path, data))
-    real, counted = acefit.plan.row_counts, []
+    real, counted = acefit.design.row_counts, []
 
     def counting(configs, weights):
         counted.append(len(configs))
         return real(configs, weights)
 
-    monkeypatch.setattr(acefit.plan, "row_counts", counting)
+    monkeypatch.setattr(acefit.design, "row_counts", counting)
     p = acefit.plan.plan(cfg)
     assert counted == [p["configs"]["train"], p["configs"]["val"], p["configs"]["test"]]
     assert sum(p["rows"]["train"].values()) <= sum(p["rows"]["train_all"].values())

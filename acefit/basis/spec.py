@@ -25,8 +25,8 @@ import numpy as np
 
 from acefit.elements import atomic_number
 
-__all__ = ["BasisFunction", "BasisSpec", "enumerate_multisets", "parse_elements",
-           "within_totaldegree"]
+__all__ = ["BasisFunction", "BasisSpec", "basis_summary", "enumerate_multisets",
+           "function_record", "parse_elements", "within_totaldegree"]
 
 MAX_ORDER = 4
 
@@ -247,3 +247,18 @@ def enumerate_multisets(spec: BasisSpec):
         found.sort(key=lambda fs: (sum(f[1] + wL * f[2] for f in fs), fs))
         result[nu] = found
     return result
+
+
+def function_record(f) -> list:
+    """One entry of ``basis_functions.json``: centre, order, factors (z, n, l), kind, coupling."""
+    if hasattr(f, "to_list"):
+        return f.to_list()
+    return [int(f.centre), int(f.order), [list(map(int, t)) for t in f.factors], str(f.kind), 0]
+
+
+def basis_summary(basis) -> str:
+    """How many functions of each kind a basis has, as text for the log and report."""
+    kinds = {}
+    for f in basis.functions:
+        kinds[f.label] = kinds.get(f.label, 0) + 1
+    return ", ".join(f"{k}: {v}" for k, v in sorted(kinds.items()))
