@@ -37,97 +37,52 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
-from acefit.atomic import make_folder, read_json, write_figure, write_json, write_text
-from acefit.progress import get_logger
+from acefit.atomic import make_folder, write_figure, write_json, write_text
+from acefit.runs import RunFiles, RunSelectionError, read_run
 
 __all__ = ["compare_runs", "load_run", "RunData"]
 
 
 @dataclass
-class RunData:
-    """What compare needs from one run directory."""
+class RunData(RunFiles):
+    """A run directory's files (:func:`acefit.runs.read_run`) and what compare reads off
+    them."""
 
-    name: str
-    directory: Path
-    paths: dict          # label -> CheckpointPath
-    errors: dict         # label -> list of per-step error entries
-    functions: list      # (centre, order, factors, kind) per basis column
-    elements: list
-    budgets: list
-    finished: bool
+    name: str = ""
+    budgets: list = field(default_factory=list)
+    finished: bool = False
     metric: str = "loss"  # the fit's selection.metric, which compare selects by too
-    test_errors: dict | None = None  # test_errors.json: per-configuration test errors
     stress_reading: dict | None = None  # data.stress_reading (None: as labelled)
     data_sets: dict | None = None  # run.json's validation and test sets (hash, count)
-    data: dict | None = None       # the config's data section (for runs without data_sets)
+    data_config: dict | None = None  # the config's data section (for runs without data_sets)
     config_name: str | None = None  # the config's name, which the run is not named by
     short_range: dict | None = None  # report.json's short-range checks (short_range_checks)
     doubtful_stresses: list | None = None  # report.json's test stresses in doubt (groups)
-    unfitted_elements: list = field(default_factory=list)  # basis elements without data
 
 
 def load_run(directory, cfg: dict | None = None) -> RunData:
-    """Read a run directory written by ``acefit fit`` (finished or interrupted); ``cfg``:
-    its config when the caller has read it already (else ``config.yaml`` is read)."""
-    from acefit.checkpoints import read_paths
-    from acefit.config import read_yaml
+    """Read a run directory written by ``acefit fit`` (finished or interrupted,
+    :func:`acefit.runs.read_run`); ``cfg``: its config when the caller has read it
+    already (else ``config.yaml`` is read)."""
     from acefit.consistency import reads_as_labelled
     from acefit.report import doubtful_stresses
 
-    directory = Path(directory)
-    paths_file = directory / "paths.h5"
-    if not paths_file.is_file():
-        raise FileNotFoundError(f"{directory} is not an acefit run directory (no paths.h5)")
-    state = _read_json(directory / "run.json") or {}
-    if cfg is None:
-        cfg = read_yaml(directory / "config.yaml") \
-            if (directory / "config.yaml").is_file() else {}
-        if not isinstance(cfg, dict):       # an emptied or foreign config.yaml
-            cfg = {}
-    paths = read_paths(paths_file)
-    errors, left_out = {}, {}
-    for label in list(paths):
-        stored = _read_json(directory / "errors" / f"{label}.json", ("steps",))
-        if stored is None or len(stored["steps"]) != len(paths[label]):
-            # interrupted before its errors were evaluated
-            steps = len(paths.pop(label))
-            left_out[label] = ("no errors evaluated" if stored is None else
-                               f"errors of {len(stored['steps'])} of its {steps} steps")
-            continue
-        errors[label] = stored["steps"]
-    configured = [s.get("label") or s.get("name") for s in cfg.get("solvers") or []
-                  if isinstance(s, dict)]
-    left_out.update({label: "no path in paths.h5" for label in configured
-                     if label and label not in paths and label not in left_out})
-    if left_out and paths:
-        get_logger().warning(
-            "%s: solver paths left out of the comparison (the run stopped before they were "
-            "evaluated; `acefit fit` resumes it): %s", directory,
-            "; ".join(f"{label} ({why})" for label, why in left_out.items()))
-    if not paths:
-        raise ValueError(f"{directory}: no solver path with evaluated errors yet "
-                         "(run `acefit fit` until it reaches the error stage)")
-    funcs = _read_json(directory / "basis_functions.json", ("functions", "elements"))
-    if funcs is None:
-        raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
+    run = read_run(directory, cfg)
+    cfg, state, report = run.cfg, run.state, run.report
     selection = cfg.get("selection") or {}
     reading = (cfg.get("data") or {}).get("stress_reading")
-    report = _read_json(directory / "report.json")
-    return RunData(name=Path(os.path.abspath(directory)).name, directory=directory,
-                   paths=paths,
-                   errors=errors, functions=funcs["functions"], elements=funcs["elements"],
-                   unfitted_elements=list(funcs.get("unfitted_elements") or []),
+    return RunData(**{f.name: getattr(run, f.name) for f in fields(RunFiles)},
+                   name=Path(os.path.abspath(run.directory)).name,
                    budgets=list(selection.get("budgets") or []),
                    finished=state.get("status") == "finished",
                    metric=selection.get("metric") or "loss",
-                   test_errors=_read_json(directory / "test_errors.json"),
                    stress_reading=None if reads_as_labelled(reading) else reading,
-                   data_sets=state.get("data_sets"), data=cfg.get("data") or {},
+                   data_sets=state.get("data_sets"), data_config=cfg.get("data") or {},
                    config_name=cfg.get("name"),
                    short_range=short_range_checks(report),
                    doubtful_stresses=sorted(doubtful_stresses(report).get("groups") or {}))
@@ -182,10 +137,6 @@ def compression_text(verdicts) -> str:
     return ", ".join(parts)
 
 
-def _read_json(path: Path, keys=()):
-    return read_json(path, keys) if path.is_file() else None
-
-
 def entry_stat(entry, split, q, stat="mae"):
     """One statistic of a checkpoint's errors entry (``errors/<label>.json``), e.g. the
     test force MAE; None when the split has no such rows, the value is NaN, or the run
@@ -216,8 +167,6 @@ def curve_split(runs, split=None) -> tuple[str, list[str]]:
     some runs lack leaves those off with a note (as the table shows – for them); one
     that no run has is a :class:`acefit.runs.RunSelectionError` that names what each run
     has."""
-    from acefit.runs import RunSelectionError
-
     have = [run_splits(r) for r in runs]
     if split is None:
         split = next((s for s in SPLITS if all(s in h for h in have)), "train")
@@ -325,7 +274,7 @@ def set_groups(runs, split: str) -> tuple[list[int], bool]:
     from_configs = not all(r.data_sets and name in r.data_sets for r in runs)
     if from_configs:
         fields = ("train", "validation", "keys") if split == "val" else ("test", "keys")
-        keys = [json.dumps([(r.data or {}).get(f) for f in fields], sort_keys=True,
+        keys = [json.dumps([(r.data_config or {}).get(f) for f in fields], sort_keys=True,
                            default=str) for r in runs]
     else:
         keys = [r.data_sets[name]["hash"] for r in runs]

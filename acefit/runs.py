@@ -7,9 +7,10 @@ the same one the fit would have written for that step (``acefit export``)::
     potential, info = checkpoint_potential("runs/quickstart", "omp", active=250)
     export_checkpoint("runs/quickstart", "omp", step=120)       # writes the files
 
-What is read: ``config.yaml`` (validated again), ``paths.h5`` and ``errors/<label>.json``
-(through :func:`acefit.compare.load_run`), ``basis_functions.json`` and, when present,
-``report.json``; the data files only when the basis elements or E0 must come from
+What is read (:func:`read_run`, the one reader of a run directory, which ``acefit
+compare`` uses too): ``config.yaml`` (validated again), ``run.json``, ``paths.h5`` and
+``errors/<label>.json``, ``basis_functions.json`` and, when present, ``report.json`` and
+``test_errors.json``; the data files only when the basis elements or E0 must come from
 them. The basis is built again from the config and checked against
 ``basis_functions.json``; nothing is assembled or fitted.
 """
@@ -25,8 +26,8 @@ from acefit.atomic import json_ready, read_json
 from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
-           "fitted_label_keys", "open_run", "potential_run", "run_basis", "run_config",
-           "run_data_files", "run_e0", "run_stress_reading"]
+           "fitted_label_keys", "open_run", "potential_run", "read_run", "run_basis",
+           "run_config", "run_data_files", "run_e0", "run_stress_reading"]
 
 
 class RunSelectionError(ValueError):
@@ -37,10 +38,10 @@ class RunSelectionError(ValueError):
 
 @dataclass
 class RunFiles:
-    """A run directory's files, read: see :func:`open_run`."""
+    """A run directory's files, read: see :func:`read_run` and :func:`open_run`."""
 
     directory: Path
-    cfg: dict            # the resolved config, validated again
+    cfg: dict            # the resolved config (open_run: validated again; else as written)
     paths: dict          # label -> CheckpointPath (only paths with evaluated errors)
     errors: dict         # label -> list of per-step error entries (errors/<label>.json)
     functions: list      # basis_functions.json records
@@ -49,6 +50,8 @@ class RunFiles:
     # the basis elements its training data lacked, as basis_functions.json has them (none
     # for runs before the fit wrote them)
     unfitted_elements: list = field(default_factory=list)
+    state: dict = field(default_factory=dict)  # run.json (status, data_sets, ...)
+    test_errors: dict | None = None     # test_errors.json: per-configuration test errors
     _data: object = field(default=None, repr=False)
 
     def data(self):
@@ -194,9 +197,73 @@ def _label_keys(given, where: str) -> dict:
     return {**LABEL_KEYS, **given}
 
 
+def read_run(directory, cfg: dict | None = None) -> RunFiles:
+    """Read the files of a run directory written by ``acefit fit`` (finished or
+    interrupted): its solver paths with evaluated errors (the others are left out, with
+    a warning), its basis functions, ``run.json``, ``report.json`` and
+    ``test_errors.json``; ``cfg``: its config when the caller has read it already (else
+    ``config.yaml`` as written, or {} without one).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``paths.h5`` or ``basis_functions.json`` is missing.
+    ValueError
+        If no solver path has evaluated errors yet.
+    """
+    from acefit.checkpoints import read_paths
+    from acefit.config import read_yaml
+
+    directory = Path(directory)
+    paths_file = directory / "paths.h5"
+    if not paths_file.is_file():
+        raise FileNotFoundError(f"{directory} is not an acefit run directory (no paths.h5)")
+    state = _read_json(directory / "run.json") or {}
+    if cfg is None:
+        cfg = read_yaml(directory / "config.yaml") \
+            if (directory / "config.yaml").is_file() else {}
+        if not isinstance(cfg, dict):       # an emptied or foreign config.yaml
+            cfg = {}
+    paths = read_paths(paths_file)
+    errors, left_out = {}, {}
+    for label in list(paths):
+        stored = _read_json(directory / "errors" / f"{label}.json", ("steps",))
+        if stored is None or len(stored["steps"]) != len(paths[label]):
+            # interrupted before its errors were evaluated
+            steps = len(paths.pop(label))
+            left_out[label] = ("no errors evaluated" if stored is None else
+                               f"errors of {len(stored['steps'])} of its {steps} steps")
+            continue
+        errors[label] = stored["steps"]
+    configured = [s.get("label") or s.get("name") for s in cfg.get("solvers") or []
+                  if isinstance(s, dict)]
+    left_out.update({label: "no path in paths.h5" for label in configured
+                     if label and label not in paths and label not in left_out})
+    if left_out and paths:
+        get_logger().warning(
+            "%s: solver paths left out of the comparison (the run stopped before they were "
+            "evaluated; `acefit fit` resumes it): %s", directory,
+            "; ".join(f"{label} ({why})" for label, why in left_out.items()))
+    if not paths:
+        raise ValueError(f"{directory}: no solver path with evaluated errors yet "
+                         "(run `acefit fit` until it reaches the error stage)")
+    funcs = _read_json(directory / "basis_functions.json", ("functions", "elements"))
+    if funcs is None:
+        raise FileNotFoundError(f"{directory}: basis_functions.json is missing")
+    return RunFiles(directory=directory, cfg=cfg, paths=paths, errors=errors,
+                    functions=funcs["functions"], elements=funcs["elements"],
+                    unfitted_elements=list(funcs.get("unfitted_elements") or []),
+                    report=_read_json(directory / "report.json"), state=state,
+                    test_errors=_read_json(directory / "test_errors.json"))
+
+
+def _read_json(path: Path, keys=()):
+    return read_json(path, keys) if path.is_file() else None
+
+
 def open_run(run_dir) -> RunFiles:
     """Read a run directory written by ``acefit fit`` (finished, or interrupted after
-    the errors of some of its paths were evaluated).
+    the errors of some of its paths were evaluated), its config validated again.
 
     Raises
     ------
@@ -205,8 +272,6 @@ def open_run(run_dir) -> RunFiles:
     ValueError
         If no solver path has evaluated errors yet.
     """
-    from acefit.compare import load_run
-
     directory = Path(run_dir)
     if not directory.is_dir():
         raise RunSelectionError(f"run directory {directory} "
@@ -218,13 +283,7 @@ def open_run(run_dir) -> RunFiles:
         raise RunSelectionError(f"{directory} is not an acefit run directory (no "
                                 f"{', '.join(missing)}); give a directory written by "
                                 "`acefit fit`")
-    cfg = run_config(directory)
-    run = load_run(directory, cfg)
-    report_file = directory / "report.json"
-    report = read_json(report_file) if report_file.is_file() else None
-    return RunFiles(directory=directory, cfg=cfg, paths=run.paths,
-                    errors=run.errors, functions=run.functions, elements=run.elements,
-                    report=report, unfitted_elements=run.unfitted_elements)
+    return read_run(directory, run_config(directory))
 
 
 def run_basis(run: RunFiles):

@@ -149,6 +149,22 @@ def test_learning_curves_carry_the_standard_error_where_stored():
     assert np.isnan(old).all()
 
 
+def test_compare_and_export_read_a_run_folder_with_one_reader(two_runs):
+    """compare.load_run and runs.open_run each read the run folder's files (compare's
+    RunData half-duplicated runs' RunFiles, and each module imported the other): one
+    reader, runs.read_run, now; compare adds what it reads off it."""
+    from acefit.runs import RunFiles, open_run
+
+    seen, opened = load_run(two_runs[1]), open_run(two_runs[1])
+    assert isinstance(seen, RunFiles)
+    for name in ("functions", "elements", "errors", "report", "state", "test_errors",
+                 "unfitted_elements"):
+        assert getattr(seen, name) == getattr(opened, name), name
+    assert list(seen.paths) == list(opened.paths) == ["blr", "omp"]
+    assert seen.finished and seen.name == "run_b" and seen.config_name == "dense"
+    assert seen.data_config == seen.cfg["data"] and opened.cfg["data"]["keys"]
+
+
 def test_best_checkpoint_respects_the_budget_and_the_validation_loss(two_runs):
     run = load_run(two_runs[0])
     entries = run.errors["asp"]
