@@ -61,6 +61,262 @@ _RESOLVE = 0.5  # active correlations further than this fraction of lam from lam
 _EXACT_EVERY = 8  # steps between exact recomputations of the correlations A'r
 
 
+class _ActiveSet:
+    """The homotopy's state between breakpoints: the active set and the point on its segment.
+
+    ``qr`` factors A_S = Q R (its ``active`` is S, in the order of the factorisation),
+    ``sgn`` are the signs s of the binding constraints, ``w = R^{-T} s`` and ``a = P w``
+    (P = A'Q) the rate of change of the correlations per unit decrease of lam; ``lam``,
+    ``corr = A'r`` and ``x`` (the coefficients on S) are the current point, ``eligible``
+    the columns that may still enter (zero columns never do, nor a dependent column
+    that found nothing to swap with).
+
+    w and a follow every change of S: an append extends w by one entry (R' is lower
+    triangular) and a by one column of P times it; a delete rotates w with Q and takes
+    off the part along the direction that left. Both cost O(n), not a pass over P; a is
+    recomputed exactly every few steps (:meth:`recompute_correlations`).
+    """
+
+    def __init__(self, qr: ActiveQR, corr: np.ndarray, lam: float, eligible: np.ndarray):
+        n = len(corr)
+        self.qr = qr
+        self.sgn = np.zeros(0)
+        self.in_S = np.zeros(n, dtype=bool)
+        self.w = np.zeros(0)
+        self.a = np.zeros(n)
+        self.corr = corr
+        self.lam = lam
+        self.x = np.zeros(0)
+        self.eligible = eligible
+
+    @property
+    def S(self) -> list[int]:
+        return self.qr.active
+
+    def add(self, j: int, sign: float) -> bool:
+        """Append column j with sign ``sign``; False (nothing changes) if it is dependent."""
+        qr = self.qr
+        if not qr.append(j):
+            return False
+        self.in_S[j] = True
+        self.sgn = np.append(self.sgn, sign)
+        self.w = qr.solve(self.sgn, trans=True)
+        if qr.exact_products:  # P was just recomputed: a from the new P
+            self.a[:] = qr.P.cols @ self.w
+        else:
+            self.a += qr.P.cols[:, -1] * self.w[-1]
+        return True
+
+    def drop(self, p: int) -> None:
+        """Remove the p-th active column."""
+        self.in_S[self.S[p]] = False
+        column, (along,) = self.qr.delete(p, carry=(self.w,))
+        self.a -= column * along
+        self.sgn = np.delete(self.sgn, p)
+        self.w = self.qr.solve(self.sgn, trans=True)
+        if not self.S:
+            self.a[:] = 0.0
+
+    def leave(self, p: int, left: dict) -> int:
+        """Drop the p-th active column at a breakpoint, noting in ``left`` the bound it
+        left; returns the column. x becomes the solution on the smaller set, not x
+        without entry p: on an ill-conditioned set x_p is far from zero at the computed
+        breakpoint, and the rest with it."""
+        j = self.S[p]
+        left[j] = self.sgn[p]
+        self.drop(p)
+        self.x = self.solution()
+        return j
+
+    def swap_in(self, j: int, sign: float):
+        """Enter column j that lies numerically in span(A_S), at the same lam.
+
+        With a_j sign = A_S v, moving x -> x - t v, x_j = t sign keeps the fit, and
+        the l1 norm too (on the bound, 1 = s'v): the first coefficient to reach
+        zero leaves instead, a simplex-like ratio test. Returns (x, the column
+        that left, its sign), or None when none can leave.
+        """
+        x = self.x
+        v = sign * self.qr.coordinates(j)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(x * v > 0, x / v, np.inf)
+        if not len(t) or not np.isfinite(t.min()):
+            return None
+        p = int(np.argmin(t))
+        moved = x - t[p] * v
+        out, out_sign = self.S[p], self.sgn[p]
+        self.drop(p)
+        if self.add(j, sign):
+            return np.append(np.delete(moved, p), t[p] * sign), out, out_sign
+        self.add(out, out_sign)  # j is dependent on the rest too: undo (out moves to the end)
+        return None
+
+    def enter(self, j: int, sign: float):
+        """Add j at a breakpoint: (x, column that left or -1, its sign), or None."""
+        if self.add(j, sign):
+            return np.append(self.x, 0.0), -1, 0.0
+        return self.swap_in(j, sign) if self.S else None
+
+    def enter_most_correlated(self) -> int:
+        """Start a segment from the empty set: the most correlated eligible column enters
+        (x = 0 on it). Its index, or -1 when none can."""
+        score = np.where(self.eligible, np.abs(self.corr), 0.0)
+        j = int(np.argmax(score))
+        if not score[j] > 0.0 or not self.add(j, np.sign(self.corr[j])):
+            return -1
+        self.x = np.zeros(1)
+        return j
+
+    def recompute_correlations(self, b: np.ndarray) -> float:
+        """a and corr = A'r = b - P(z - lam w) recomputed exactly from P; returns the miss
+        max |(|a_j'r| - lam)| / lam over S, which measures how well lam is resolved."""
+        P = self.qr.P.cols
+        self.a = P @ self.w
+        self.corr = b - P @ (self.qr.z - self.lam * self.w)
+        return np.abs(np.abs(self.corr[self.S]) - self.lam).max(initial=0.0) / self.lam
+
+    def solution(self) -> np.ndarray:
+        """The coefficients on S at the current lam, x = R^{-1}(z - lam w)."""
+        return self.qr.solve(self.qr.z - self.lam * self.w)
+
+    def rss(self, offset: float) -> float:
+        """||r||^2 = ||y - Qz||^2 + lam^2 ||w||^2 (the two parts are orthogonal), plus
+        ``offset``."""
+        qr, lam, w = self.qr, self.lam, self.w
+        return float(qr.r @ qr.r + lam * lam * (w @ w)) + offset
+
+    def move(self, alpha: float) -> None:
+        """Decrease lam by alpha along the segment (corr is continuous at breakpoints)."""
+        self.lam -= alpha
+        self.corr -= alpha * self.a
+        self.x = self.solution()
+
+    def candidates(self, rank_limit: int, reach: np.ndarray) -> np.ndarray:
+        """The eligible inactive columns, which may bind on this segment; none once S has
+        ``rank_limit`` columns, or once S spans every eligible column: each
+        corr - lam a = A'r_S is then within ``reach`` (rounding, as with duplicates: the
+        numerical rank is reached) and an add there would be a breakpoint made of it."""
+        cand = self.eligible & ~self.in_S
+        if len(self.S) >= rank_limit or not cand.any():
+            return np.zeros(0, dtype=np.intp)
+        e = self.eligible
+        if np.all(np.abs(self.corr - self.lam * self.a)[e] <= reach[e]):
+            return np.zeros(0, dtype=np.intp)
+        return np.flatnonzero(cand)
+
+    def position(self, j: int) -> int:
+        """Position of column j in S, or -1 (j = -1 or not active)."""
+        return self.S.index(j) if j >= 0 and self.in_S[j] else -1
+
+
+def _step_to_binding(corr: np.ndarray, a: np.ndarray, lam: float, idx: np.ndarray,
+                     left: dict) -> tuple[float, int]:
+    """alpha^z: the decrease of lam at which the first inactive constraint of the columns
+    ``idx`` binds, |a_j'r| = lam, and that column.
+
+    Along the segment a_j'r = c_j - alpha a_j and the bound is lam - alpha. A column of
+    ``left`` (column -> sign of the bound it left at this lam) sits on that bound and,
+    c being linear in alpha, cannot meet it again on the next segment: only the
+    opposite bound counts (its coefficient may change sign at once). All of them, not
+    only the latest: at a tie of several dependent pairs, each re-entering by a swap as
+    soon as another left cycled at one lam.
+    """
+    c, ai = corr[idx], a[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(1.0 - ai > 1e-12, (lam - c) / (1.0 - ai), np.inf)
+        t2 = np.where(1.0 + ai > 1e-12, (lam + c) / (1.0 + ai), np.inf)
+    for col, sign in left.items():
+        q = idx == col
+        if sign > 0:
+            t1[q] = np.inf
+        else:
+            t2[q] = np.inf
+    t = np.minimum(t1, t2)
+    t[t < 0] = 0.0
+    k = int(np.argmin(t))
+    return float(t[k]), int(idx[k])
+
+
+def _step_to_zero(x: np.ndarray, dx: np.ndarray, sgn: np.ndarray,
+                  fresh: int) -> tuple[float, int]:
+    """alpha^x: the decrease of lam at which the first active coefficient reaches zero,
+    and its position in S ((inf, -1) when none does).
+
+    A coefficient moving towards the wrong side of zero (sgn dx < 0) leaves there, or at
+    once when it sits at or past zero. That is a column entered at a tie, whose
+    coefficient is zero up to rounding; the sign of that rounding must not decide (a
+    column entered at the same lam before it would otherwise leave at once and its
+    correlation then run past lam unchecked: seen on the quickstart design). The
+    column at position ``fresh`` (-1: none) was just added: it starts at zero, moving
+    away from it.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = np.where(sgn * dx < 0, np.maximum(-x / dx, 0.0), np.inf)
+    if fresh >= 0:
+        cross[fresh] = np.inf
+    if len(cross) and np.isfinite(cross.min()):
+        p = int(np.argmin(cross))
+        return float(cross[p]), p
+    return np.inf, -1
+
+
+def _breakpoint(alpha_add: float, alpha_drop: float, lam: float,
+                min_lambda: float | None) -> tuple[float, str]:
+    """The step alpha = min(alpha^z, alpha^x, lam), cut at ``min_lambda``, and its event:
+    "add", "drop", "zero_lambda" (a breakpoint within rounding of lam = 0 is lam = 0)
+    or "min_lambda"."""
+    alpha = min(alpha_add, alpha_drop, lam)
+    event = "add" if alpha == alpha_add else "drop" if alpha == alpha_drop else "zero_lambda"
+    if lam - alpha <= _ROUNDING * lam:
+        event = "zero_lambda"
+    if min_lambda is not None and lam - alpha <= min_lambda:
+        alpha, event = lam - min_lambda, "min_lambda"
+    if event == "zero_lambda":
+        alpha = lam
+    return alpha, event
+
+
+def _enter(h: _ActiveSet, j: int, left: dict, setup, rss: float) -> int:
+    """Column j binds at the breakpoint just recorded: it enters S, by a swap where it is
+    dependent (a step of its own, event "swap"; the column that left goes to ``left``),
+    or is refused for good where nothing can trade places with it. Returns j where it
+    entered at zero (the ratio test must not drop it at once), else -1."""
+    entered = h.enter(j, np.sign(h.corr[j]))
+    if entered is None:
+        h.eligible[j] = False  # dependent, with nothing to trade
+        # a failed swap may have reordered (or, if the column that left could not
+        # return, shrunk) the active set: x from the factorisation, in its order
+        h.x = h.solution()
+        return -1
+    h.x, out, out_sign = entered
+    if out < 0:
+        return j
+    # a swap: the same fit on another support, at the same lam; the column swapped in
+    # starts at a coefficient of its own, which the ratio test must watch
+    left[out] = out_sign
+    setup.step(list(h.S), h.x, lam=h.lam, rss=rss,
+               info={"event": "swap", "index": j, "dropped": out})
+    return -1
+
+
+def _finished(event: str, stop: str | None, n_active: int, rss: float, *,
+              max_active: int | None, tol: float, y_norm: float) -> bool:
+    """Does the path end at this breakpoint: lam reached its end (``min_lambda`` or 0),
+    rounding stopped it, or it reached ``max_active`` or the residual ``tol * ||y||``."""
+    return (event in ("min_lambda", "zero_lambda") or stop is not None
+            or (max_active is not None and n_active >= max_active)
+            or (tol > 0 and bool(np.sqrt(rss) <= tol * y_norm)))
+
+
+def _stop_reason(unresolved: bool, stalled: int, n: int) -> str | None:
+    """Why the path must end where rounding, not a request, ends it (or None)."""
+    if unresolved:
+        return "unresolved_lambda"
+    if stalled > n:
+        return "stalled"
+    return None
+
+
 def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
         tol: float = 0.0, prior=None, validation=None, on_step=None,
         max_steps: int | None = None, dependence_tol: float = 1e-14,
@@ -157,8 +413,7 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
     max_steps = max_steps or 8 * n + 100
 
     eligible = np.diag(G) > 0  # zero columns never enter
-    corr = b.copy()  # A'r, r = y - A x
-    lam = float(np.where(eligible, np.abs(corr), 0.0).max()) if n else 0.0
+    lam = float(np.where(eligible, np.abs(b), 0.0).max()) if n else 0.0
     if lam == 0.0:
         setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
         return setup.path
@@ -169,198 +424,54 @@ def asp(A, y=None, *, max_active: int | None = None, min_lambda: float | None = 
 
     qr = ActiveQR(A, y_sq, G, dependence_tol=dependence_tol, refresh=refresh,
                   capacity=min(max_active or 64, n))
-    S = qr.active  # the active columns, in the order of the factorisation
-    sgn = np.zeros(0)
-    in_S = np.zeros(n, dtype=bool)
+    h = _ActiveSet(qr, b.copy(), lam, eligible)  # corr = A'r, r = y - A x
+    S = h.S
     y_norm = np.sqrt(yty)
     # Every tolerance is relative to the current lam, never to lam_max: with a prior
     # scaling the path legitimately spans more than 12 decades of lam.
     rank_limit = min(n, setup.m)  # no more than rank(A) columns can be active
     reach = spanned_reach(G, y_norm)  # rounding of each a_j'r_S
 
-    # w = R^{-T} s and a = P w follow every change of S: an append extends w by one
-    # entry (R' is lower triangular) and a by one column of P times it; a delete
-    # rotates w with Q and takes off the part along the direction that left. Both
-    # cost O(n), not a pass over P; a is recomputed exactly every few steps.
-    w = np.zeros(0)
-    a = np.zeros(n)
-
-    def add(j: int, sign: float) -> bool:
-        nonlocal sgn, w, a
-        if not qr.append(j):
-            return False
-        in_S[j] = True
-        sgn = np.append(sgn, sign)
-        w = qr.solve(sgn, trans=True)
-        if qr.exact_products:  # P was just recomputed: a from the new P
-            a[:] = qr.P.cols @ w
-        else:
-            a += qr.P.cols[:, -1] * w[-1]
-        return True
-
-    def drop(p: int) -> None:
-        nonlocal sgn, w, a
-        in_S[S[p]] = False
-        column, (along,) = qr.delete(p, carry=(w,))
-        a -= column * along
-        sgn = np.delete(sgn, p)
-        w = qr.solve(sgn, trans=True)
-        if not S:
-            a[:] = 0.0
-
-    def swap_in(j: int, sign: float, x: np.ndarray):
-        """Enter column j that lies numerically in span(A_S), at the same lam.
-
-        With a_j sign = A_S v, moving x -> x - t v, x_j = t sign keeps the fit, and
-        the l1 norm too (on the bound, 1 = s'v): the first coefficient to reach
-        zero leaves instead, a simplex-like ratio test. Returns (x, the column
-        that left, its sign), or None when none can leave.
-        """
-        v = sign * qr.coordinates(j)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(x * v > 0, x / v, np.inf)
-        if not len(t) or not np.isfinite(t.min()):
-            return None
-        p = int(np.argmin(t))
-        moved = x - t[p] * v
-        out, out_sign = S[p], sgn[p]
-        drop(p)
-        if add(j, sign):
-            return np.append(np.delete(moved, p), t[p] * sign), out, out_sign
-        add(out, out_sign)  # j is dependent on the rest too: undo (out moves to the end)
-        return None
-
-    def enter(j: int, sign: float, x: np.ndarray):
-        """Add j at a breakpoint: (x, column that left or -1, its sign), or None."""
-        if add(j, sign):
-            return np.append(x, 0.0), -1, 0.0
-        return swap_in(j, sign, x) if S else None
-
     just_added = -1
     left = {}  # columns that left at the current lam -> the sign of the bound each left
     stalled = 0  # consecutive breakpoints at one lam
-    x = np.zeros(0)
     for it in range(max_steps):
-        if not S:  # at the start, or everything dropped: the most correlated column enters
-            score = np.where(eligible, np.abs(corr), 0.0)
-            j = int(np.argmax(score))
-            if not score[j] > 0.0 or not add(j, np.sign(corr[j])):
+        if not S:  # at the start, or everything dropped
+            just_added = h.enter_most_correlated()
+            if just_added < 0:
                 break
-            x, just_added = np.zeros(1), j
-        # lam Q w is the part of the residual in span(A_S); with P = A'Q, a = A'Qw is
-        # the rate of change of corr per unit decrease of lam. corr moves by -alpha a
-        # per step (it is continuous at breakpoints); both are recomputed exactly,
-        # corr = A'r = b - A'Q(z - lam w), every few steps.
-        dx = qr.solve(w)
+        # lam Q w is the part of the residual in span(A_S); corr moves by -alpha a per
+        # step and is recomputed exactly, with a, every few steps
+        dx = qr.solve(h.w)
         exact = it % _EXACT_EVERY == 0
         if exact:
-            P = qr.P.cols
-            a = P @ w
-            corr = b - P @ (qr.z - lam * w)
-            # on the active set |a_j'r| = lam: the miss is how well lam is resolved
-            miss = np.abs(np.abs(corr[S]) - lam).max(initial=0.0) / lam
+            miss = h.recompute_correlations(b)
 
-        # Breakpoints where an inactive constraint becomes binding.
-        cand = eligible & ~in_S
+        # the breakpoint: an inactive constraint binds (alpha^z) or an active
+        # coefficient reaches zero (alpha^x), whichever comes first
         alpha_add, j_add = np.inf, -1
-        # corr - lam a = A'r_S: where every one is rounding, S spans the columns (the
-        # numerical rank is reached, as with duplicates) and no column can bind before
-        # lam = 0; an add there would be a breakpoint made of rounding
-        spanned = bool(np.all(np.abs(corr - lam * a)[eligible] <= reach[eligible]))
-        if len(S) < rank_limit and cand.any() and not spanned:
-            idx = np.flatnonzero(cand)
-            c, ai = corr[idx], a[idx]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t1 = np.where(1.0 - ai > 1e-12, (lam - c) / (1.0 - ai), np.inf)
-                t2 = np.where(1.0 + ai > 1e-12, (lam + c) / (1.0 + ai), np.inf)
-            # A column that left at this lam sits on the bound it left and, c being
-            # linear in alpha, cannot meet that bound again on the next segment: only
-            # the opposite bound counts (its coefficient may change sign at once). All
-            # of them, not only the latest: at a tie of several dependent pairs, each
-            # re-entering by a swap as soon as another left cycled at one lam.
-            for col, sign in left.items():
-                q = idx == col
-                if sign > 0:
-                    t1[q] = np.inf
-                else:
-                    t2[q] = np.inf
-            t = np.minimum(t1, t2)
-            t[t < 0] = 0.0
-            k = int(np.argmin(t))
-            alpha_add, j_add = float(t[k]), int(idx[k])
-
-        # Breakpoints where an active coefficient reaches zero: one moving towards the
-        # wrong side of zero (sgn dx < 0) leaves there, or at once when it sits at or
-        # past zero. That is a column entered at a tie, whose coefficient is zero up to
-        # rounding; the sign of that rounding must not decide (a column entered at the
-        # same lam before it would otherwise leave at once and its correlation then run
-        # past lam unchecked: seen on the quickstart design).
-        alpha_drop, p_drop = np.inf, -1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cross = np.where(sgn * dx < 0, np.maximum(-x / dx, 0.0), np.inf)
-        if just_added >= 0 and in_S[just_added]:
-            cross[S.index(just_added)] = np.inf  # it starts at zero, moving away from it
-        if len(cross) and np.isfinite(cross.min()):
-            p_drop = int(np.argmin(cross))
-            alpha_drop = float(cross[p_drop])
-
-        alpha = min(alpha_add, alpha_drop, lam)
-        event = "add" if alpha == alpha_add else "drop" if alpha == alpha_drop else "zero_lambda"
-        if lam - alpha <= _ROUNDING * lam:  # a breakpoint within rounding of 0 is lam = 0
-            event = "zero_lambda"
-        if min_lambda is not None and lam - alpha <= min_lambda:
-            alpha, event = lam - min_lambda, "min_lambda"
-        if event == "zero_lambda":
-            alpha = lam
-        lam -= alpha
-        corr -= alpha * a
-        x = qr.solve(qr.z - lam * w)
-        # ||r||^2 = ||y - Qz||^2 + lam^2 ||w||^2 (the two parts are orthogonal); at a
-        # breakpoint the solution on S and on S after the add or drop coincide
-        rss = float(qr.r @ qr.r + lam * lam * (w @ w)) + offset
-        unresolved = exact and lam > 0 and miss > _RESOLVE
+        candidates = h.candidates(rank_limit, reach)
+        if candidates.size:
+            alpha_add, j_add = _step_to_binding(h.corr, h.a, h.lam, candidates, left)
+        alpha_drop, p_drop = _step_to_zero(h.x, dx, h.sgn, h.position(just_added))
+        alpha, event = _breakpoint(alpha_add, alpha_drop, h.lam, min_lambda)
+        h.move(alpha)
+        # at a breakpoint the solution on S and on S after the add or drop coincide
+        rss = h.rss(offset)
+        unresolved = exact and h.lam > 0 and miss > _RESOLVE
         stalled = stalled + 1 if alpha == 0.0 else 0
 
-        index = -1
-        just_added = -1
         if alpha > 0:
             left.clear()
+        index = j_add if event == "add" else -1
         if event == "drop":
-            index = S[p_drop]
-            left[index] = sgn[p_drop]
-            drop(p_drop)
-            # the solution on the smaller set, not x without entry p: on an ill-conditioned
-            # set x_p is far from zero at the computed breakpoint, and the rest with it
-            x = qr.solve(qr.z - lam * w)
-            rss = float(qr.r @ qr.r + lam * lam * (w @ w)) + offset
-        if event == "add":
-            index = j_add
-        info = {"event": event, "index": index}
-        if unresolved:
-            info["stop"] = "unresolved_lambda"
-        elif stalled > n:
-            info["stop"] = "stalled"
-        setup.step(list(S), x, lam=lam, rss=rss, info=info)
+            index = h.leave(p_drop, left)
+            rss = h.rss(offset)
+        stop = _stop_reason(unresolved, stalled, n)
+        info = {"event": event, "index": index, **({"stop": stop} if stop else {})}
+        setup.step(list(S), h.x, lam=h.lam, rss=rss, info=info)
 
-        done = event in ("min_lambda", "zero_lambda") or unresolved or stalled > n
-        done |= max_active is not None and len(S) >= max_active
-        done |= tol > 0 and np.sqrt(rss) <= tol * y_norm
-        if done:
+        if _finished(event, stop, len(S), rss, max_active=max_active, tol=tol, y_norm=y_norm):
             break
-        if event == "add":
-            entered = enter(j_add, np.sign(corr[j_add]), x)
-            if entered is None:
-                eligible[j_add] = False  # dependent, with nothing to trade
-                # a failed swap may have reordered (or, if the column that left could not
-                # return, shrunk) the active set: x from the factorisation, in its order
-                x = qr.solve(qr.z - lam * w)
-                continue
-            x, out, out_sign = entered
-            # an added column starts at zero, moving away from it; one swapped in starts
-            # at a coefficient of its own, which the ratio test must watch
-            just_added = j_add if out < 0 else -1
-            if out >= 0:  # a swap: the same fit on another support, at the same lam
-                left[out] = out_sign
-                setup.step(list(S), x, lam=lam, rss=rss,
-                           info={"event": "swap", "index": j_add, "dropped": out})
+        just_added = _enter(h, j_add, left, setup, rss) if event == "add" else -1
     return setup.path
