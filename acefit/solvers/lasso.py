@@ -16,6 +16,7 @@ lam as :func:`acefit.solvers.asp`).
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
@@ -383,6 +384,125 @@ def _cd_at(sweep, G, b, yty, x, lam, max_iter, tol, info, exact_first):
     return swept, n + more, lasso_gap(G, b, yty, swept, lam), more < max_iter - n
 
 
+@dataclass
+class _Knots:
+    """The knots of a LARS path as kept: coefficients (n, K) and lams (K,) in our
+    convention, and how the computed path ended: ``at_floor`` (it reached alpha_min, or
+    came within scikit-learn's floor of it), ``zero`` (the knot set to lam = 0, or None),
+    ``failed`` (the first knot that broke the KKT conditions, cut off, or None) and
+    ``asked`` (the number of knots requested of scikit-learn)."""
+
+    coefs: np.ndarray
+    lams: np.ndarray
+    at_floor: bool
+    zero: int | None
+    failed: int | None
+    asked: int
+
+    @property
+    def finished(self) -> bool:
+        """The path ended by itself, not for want of knots asked for."""
+        return (len(self.lams) <= self.asked or self.at_floor or self.zero is not None
+                or self.failed is not None)
+
+
+def _sklearn_knots(Gk, bk, keep, n, rows, scale, alpha_min, max_iter):
+    """scikit-learn's LARS-lasso knots on the kept columns, back in all n columns and in
+    our convention: (coefs (n, K), lams, leaving (n, K+1), at_floor). One knot more is
+    computed than kept: its support says which coefficients leave at the last knot kept
+    (the knots before are the same, bit for bit)."""
+    from sklearn.exceptions import ConvergenceWarning  # deferred: scikit-learn imports slowly
+    from sklearn.linear_model import lars_path_gram
+
+    with warnings.catch_warnings():  # the KKT test finds what its warnings name
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        alphas, _, coefs_kept = lars_path_gram(
+            bk * scale, Gk, n_samples=rows, max_iter=max_iter + 1, method="lasso",
+            alpha_min=alpha_min)
+    leaving = np.zeros((n, coefs_kept.shape[1]), dtype=bool)
+    leaving[keep] = _leaving(coefs_kept)
+    alphas, coefs_kept = alphas[: max_iter + 1], coefs_kept[:, : max_iter + 1]
+    coefs = np.zeros((n, coefs_kept.shape[1]))
+    coefs[keep] = coefs_kept
+    coefs /= scale  # exact: a power of two
+    lams = alphas * rows / scale
+    # scikit-learn's own test: the path reached alpha_min (or came within its floor)
+    at_floor = alphas[-1] <= alpha_min + np.finfo(np.float32).eps
+    return coefs, lams, leaving, at_floor
+
+
+def _trim_knots(coefs, lams, leaving, at_floor, G, b, scales, reach, asked) -> _Knots:
+    """The computed knots up to the lam = 0 knot (what follows is rounding) and before
+    the first that breaks the KKT conditions (scikit-learn lost the path there: what
+    follows is no lasso path), leaving coefficients set to 0."""
+    zero = _zero_knot(coefs, lams, scales, reach)
+    if zero is not None:
+        coefs, lams, at_floor = coefs[:, : zero + 1], lams[: zero + 1], False
+    coefs[leaving[:, : coefs.shape[1]]] = 0.0
+    # the zero knot is tested at the lam computed for it, whose rounding it is
+    failed = _kkt_failure(G, b, coefs, lams, scales)
+    if failed is not None:
+        coefs, lams, zero, at_floor = coefs[:, :failed], lams[:failed], None, False
+    if zero is not None:
+        lams[zero] = 0.0
+    return _Knots(coefs, lams, at_floor, zero, failed, asked)
+
+
+def _lars_knots(G, b, y_norm, rows, *, min_lambda, max_active, max_iter) -> _Knots:
+    """The lasso path's knots by scikit-learn's LARS, on the non-zero, non-parallel
+    columns (its Gram route mishandles the others), with ``max_iter`` knots asked for,
+    doubled while drops used them up short of ``max_active`` (up to 8 n)."""
+    n = len(b)
+    keep = _distinct_columns(G)
+    Gk, bk = G[np.ix_(keep, keep)], b[keep]
+    scales = np.sqrt(np.diag(G)) * y_norm  # ||a_j|| ||y||, the scale of a_j'r
+    # scikit-learn's floor at the smallest knot zero (_zero_knot ends the path there)
+    reach = _LARS_ZERO * scales[keep].min()
+    scale = _alpha_scale(reach, rows)
+    alpha_min = (min_lambda or 0.0) / rows * scale
+    while True:
+        knots = _trim_knots(*_sklearn_knots(Gk, bk, keep, n, rows, scale, alpha_min, max_iter),
+                            G, b, scales, reach, max_iter)
+        sizes = (knots.coefs != 0).sum(axis=0)
+        if max_active is None or sizes.max() >= max_active or knots.finished \
+                or max_iter >= 8 * n:
+            return knots
+        max_iter *= 2  # drops used up the knots: ask for more
+
+
+def _knot_event(coefs: np.ndarray, lams: np.ndarray, k: int, before: np.ndarray,
+                min_lambda: float | None) -> tuple[str, int]:
+    """What happens at knot k, as in asp: (event, column) -- a column leaves ("drop"),
+    or one enters just below ("add"), else "start", "zero_lambda", "min_lambda" or
+    "end" (column -1). ``before`` is the support at knot k - 1."""
+    nz = coefs[:, k] != 0
+    dropped = np.flatnonzero(before & ~nz)
+    last = coefs.shape[1] - 1
+    entering = np.flatnonzero((coefs[:, k + 1] != 0) & ~nz) if k < last else np.zeros(0, int)
+    if k == 0:
+        return "start", -1
+    if dropped.size:
+        return "drop", int(dropped[0])
+    if entering.size:
+        return "add", int(entering[0])
+    if lams[k] == 0:
+        return "zero_lambda", -1
+    if min_lambda is not None and np.isclose(lams[k], min_lambda):
+        return "min_lambda", -1
+    return "end", -1
+
+
+def _lars_stop(knots: _Knots, k: int) -> str | None:
+    """Why the path ended at its last knot k, short of a requested end (or None)."""
+    if knots.failed is not None:
+        return "kkt_failed"
+    lams = knots.lams
+    if knots.at_floor or lams[k] == 0:
+        return None
+    # lam rising at the last knot is scikit-learn's test that rounding swamps lam
+    return "unresolved_lambda" if k and lams[k] > lams[k - 1] else "degenerate"
+
+
 def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | None = None,
                tol: float = 0.0, prior=None, validation=None, on_step=None,
                max_iter: int | None = None) -> Path:
@@ -448,9 +568,6 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
     no reason it gives (met on no problem tried). A path that reaches
     ``max_active``, ``tol`` or ``min_lambda`` has none.
     """
-    from sklearn.exceptions import ConvergenceWarning  # deferred: scikit-learn imports slowly
-    from sklearn.linear_model import lars_path_gram
-
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
     tol = check_nonnegative(tol, "tol", allow_none=False)
@@ -460,100 +577,35 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
                                                  min_lambda=min_lambda, tol=tol))
     G, b, yty = setup.gram(), setup.aty(), setup.yty
     n = len(b)
-    rows = setup.scaled.A.shape[0]
     if lambda_max(b) == 0.0:
         setup.step([], [], lam=0.0, rss=yty, info={"event": "zero_lambda", "index": -1})
         return setup.path
     if max_iter is None:
         max_iter = 8 * n + 100 if max_active is None else int(1.2 * max_active) + 10
-    # scikit-learn's Gram route mishandles zero and parallel columns: leave them out.
-    keep = _distinct_columns(G)
-    Gk, bk = G[np.ix_(keep, keep)], b[keep]
     y_norm = np.sqrt(yty)
-    scales = np.sqrt(np.diag(G)) * y_norm  # ||a_j|| ||y||, the scale of a_j'r
-    # scikit-learn's floor at the smallest knot zero (_zero_knot ends the path there)
-    reach = _LARS_ZERO * scales[keep].min()
-    scale = _alpha_scale(reach, rows)
-    alpha_min = (min_lambda or 0.0) / rows * scale
-    while True:
-        with warnings.catch_warnings():  # the KKT test below finds what its warnings name
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            # one knot more than is kept: its support says which coefficients leave at
-            # the last knot kept (the knots before are the same, bit for bit)
-            alphas, _, coefs_kept = lars_path_gram(
-                bk * scale, Gk, n_samples=rows, max_iter=max_iter + 1, method="lasso",
-                alpha_min=alpha_min)
-        leaving = np.zeros((n, coefs_kept.shape[1]), dtype=bool)
-        leaving[keep] = _leaving(coefs_kept)
-        alphas, coefs_kept = alphas[: max_iter + 1], coefs_kept[:, : max_iter + 1]
-        coefs = np.zeros((n, coefs_kept.shape[1]))
-        coefs[keep] = coefs_kept
-        coefs /= scale  # exact: a power of two
-        lams = alphas * rows / scale
-        # scikit-learn's own test: the path reached alpha_min (or came within its floor)
-        at_floor = alphas[-1] <= alpha_min + np.finfo(np.float32).eps
-        zero = _zero_knot(coefs, lams, scales, reach)
-        if zero is not None:  # what follows is rounding
-            coefs, lams, at_floor = coefs[:, : zero + 1], lams[: zero + 1], False
-        coefs[leaving[:, : coefs.shape[1]]] = 0.0
-        # the zero knot is tested at the lam computed for it, whose rounding it is
-        failed = _kkt_failure(G, b, coefs, lams, scales)
-        if failed is not None:  # scikit-learn lost the path: what follows is no lasso path
-            coefs, lams, zero, at_floor = coefs[:, :failed], lams[:failed], None, False
-        if zero is not None:
-            lams[zero] = 0.0
-        sizes = (coefs != 0).sum(axis=0)
-        finished = len(lams) <= max_iter or at_floor or zero is not None or failed is not None
-        if max_active is None or sizes.max() >= max_active or finished or max_iter >= 8 * n:
-            break
-        max_iter *= 2  # drops used up the knots: ask for more
-
-    critical_knots = _critical(coefs, lams)
-
-    def requested(k, active, rss):
-        """Did knot k reach a requested end (size, residual, min_lambda)?"""
-        return ((max_active is not None and len(active) >= max_active)
-                or (tol > 0 and np.sqrt(rss) <= tol * y_norm)
-                or (min_lambda is not None and lams[k] <= min_lambda * (1 + 1e-12)))
-
-    def stop_reason(k):
-        """Why the path ended at its last knot k, short of a requested end (or None)."""
-        if failed is not None:
-            return "kkt_failed"
-        if at_floor or lams[k] == 0:
-            return None
-        # lam rising at the last knot is scikit-learn's test that rounding swamps lam
-        return "unresolved_lambda" if k and lams[k] > lams[k - 1] else "degenerate"
+    knots = _lars_knots(G, b, y_norm, setup.scaled.A.shape[0], min_lambda=min_lambda,
+                        max_active=max_active, max_iter=max_iter)
+    coefs, lams = knots.coefs, knots.lams
+    critical = _critical(coefs, lams)
     entry = EntryOrder(n)
     last = len(lams) - 1
-    prev = np.zeros(n, dtype=bool)
+    before = np.zeros(n, dtype=bool)
     for k in range(len(lams)):
         x = coefs[:, k]
-        nz = x != 0
         active = entry.support(x)
         xs = x[active]
         rss = rss_from_gram(yty, b[active], xs, G[np.ix_(active, active)] @ xs)
-        # as in asp: what happens at this knot (a column leaves, or one enters just below)
-        dropped = np.flatnonzero(prev & ~nz)
-        entering = np.flatnonzero((coefs[:, k + 1] != 0) & ~nz) if k < last else np.zeros(0, int)
-        if k == 0:
-            event, index = "start", -1
-        elif dropped.size:
-            event, index = "drop", int(dropped[0])
-        elif entering.size:
-            event, index = "add", int(entering[0])
-        else:
-            event = "zero_lambda" if lams[k] == 0 else "min_lambda" if \
-                min_lambda is not None and np.isclose(lams[k], min_lambda) else "end"
-            index = -1
-        done = requested(k, active, rss)
-        critical = bool(critical_knots[k])
-        info = {"event": event, "index": index, "critical": critical}
-        if k == last and not done and len(lams) <= max_iter and stop_reason(k):
+        event, index = _knot_event(coefs, lams, k, before, min_lambda)
+        # a requested end: size, residual, min_lambda
+        done = ((max_active is not None and len(active) >= max_active)
+                or (tol > 0 and np.sqrt(rss) <= tol * y_norm)
+                or (min_lambda is not None and lams[k] <= min_lambda * (1 + 1e-12)))
+        info = {"event": event, "index": index, "critical": bool(critical[k])}
+        if k == last and not done and len(lams) <= knots.asked and _lars_stop(knots, k):
             # scikit-learn ended the path by itself, saying so at most by a warning
-            info["stop"] = stop_reason(k)
+            info["stop"] = _lars_stop(knots, k)
         setup.step(active, xs, lam=float(lams[k]), rss=rss, info=info)
-        prev = nz
+        before = x != 0
         if done or k == last:
             break
     return setup.path
