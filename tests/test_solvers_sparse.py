@@ -464,6 +464,27 @@ def test_asp_min_lambda_above_lambda_max_gives_zero_step():
     assert path.steps[0].lam == 1e9 == lars_lasso(A, y, min_lambda=1e9).steps[-1].lam
 
 
+
+@pytest.mark.parametrize("name", ["lars_lasso", "cd_lasso", "ista"])
+@pytest.mark.parametrize("above", [2.0, 1e9])
+def test_min_lambda_above_lambda_max_gives_asp_zero_step(name, above):
+    """Every l1 path agrees with asp where min_lambda >= lam_max: one all-zero step at
+    min_lambda (cd and ista gave an empty path, no model at all; a fit then crashed)."""
+    A, y, _ = random_problem()
+    min_lambda = above * float(np.abs(A.T @ y).max())
+    reference = asp(A, y, min_lambda=min_lambda).steps
+    path = SOLVERS[name](A, y, min_lambda=min_lambda)
+    assert len(path) == len(reference) == 1
+    step = path.steps[0]
+    assert step.n_active == 0 and not step.coef.any() and step.lam == min_lambda
+    assert step.train_error == reference[0].train_error
+    assert "stop" not in step.info
+    if name != "lars_lasso":    # the zero model is the exact solution there
+        assert step.info["n_iter"] == 0 and step.info["converged"]
+        # short of max_active, the path says why: it stopped at its lam floor
+        capped = SOLVERS[name](A, y, min_lambda=min_lambda, max_active=5)
+        assert len(capped) == 1 and capped.steps[0].info["stop"] == "lambda_floor"
+
 # --- degenerate input ------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", list(SOLVERS))

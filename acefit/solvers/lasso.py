@@ -40,7 +40,14 @@ def lambda_max(aty: np.ndarray) -> float:
 
 
 def lambda_grid(lam_max: float, n_lams: int, lam_ratio: float, min_lambda: float | None = None):
-    """Geometric grid from lam_max down to lam_max * lam_ratio, cut at min_lambda."""
+    """Geometric grid from lam_max down to lam_max * lam_ratio, cut at min_lambda.
+
+    A ``min_lambda`` above lam_max gives the one value ``min_lambda``, where the zero
+    model is the solution: as :func:`acefit.solvers.asp`'s path, one all-zero step at
+    ``min_lambda``, never an empty grid (an empty path is no model to select).
+    """
+    if min_lambda is not None and min_lambda > lam_max:
+        return np.array([float(min_lambda)])
     grid = lam_max * np.geomspace(1.0, lam_ratio, n_lams)
     if min_lambda is not None:
         grid = grid[grid >= min_lambda]
@@ -87,7 +94,7 @@ class GridWalk:
         self.max_active = max_active
         self.factor = lam_ratio ** (1.0 / (n_lams - 1)) if n_lams > 1 else lam_ratio
         self.patience = int(np.ceil(np.log(min(lam_ratio, GROWTH_SPAN)) / np.log(self.factor)))
-        self.lam = float(self.grid[0]) if self.grid.size else None  # min_lambda >= lam_max
+        self.lam = float(self.grid[0])
         self.stop = None
         self._k, self._best, self._since = 0, -1, 0
 
