@@ -287,6 +287,61 @@ def exact_huber_lasso(A: np.ndarray, y: np.ndarray, x: np.ndarray, lam: float,
     return None
 
 
+def _check_loss(loss: str, delta) -> float | None:
+    """The Huber threshold ``delta`` checked against ``loss``: a positive number with
+    "huber", None with least squares."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if loss == "huber":
+        return check_nonnegative(delta, "delta with loss='huber'", allow_none=False,
+                                 positive=True)
+    if delta is not None:
+        raise ValueError(f"delta = {delta!r} is the Huber threshold; allowed: loss='huber', "
+                         "or delta=None")
+    return delta
+
+
+def _check_debias(debias):
+    """The refit of each step: None, :func:`acefit.solvers.debias.refit_ls` for "ls", or
+    the caller's callable."""
+    if debias == "ls":
+        return _debias.refit_ls
+    if debias is not None and not callable(debias):
+        raise ValueError(f"debias must be None, 'ls' or a callable, got {debias!r}")
+    return debias
+
+
+def _solve_at(f: _Loss, lam: float, x: np.ndarray, L: float, *, kkt_tol: float,
+              exact_first: bool, accelerate: bool, max_iter: int):
+    """One lam of the path from the warm start ``x``: (x, iterations, gradient mapping,
+    solved exactly). FISTA, solved exactly on an active set once it has not converged
+    within ``CHUNK_SHARE`` of ``max_iter`` iterations; with ``exact_first`` (a step
+    before was solved so) the exact solve from ``x`` is tried first."""
+    solve = _exact_solver(f, float(lam), x, kkt_tol)
+    solution = solve(x) if exact_first and solve is not None else None
+    if solution is not None:
+        return solution, 0, _mapping(f, solution, lam, L), True
+    if exact_first:     # the warm start was tried
+        solve = _exact_solver(f, float(lam), None, kkt_tol)
+    return _fista(f, float(lam), x, L, accelerate=accelerate, max_iter=max_iter,
+                  kkt_tol=kkt_tol, exact=solve, exact_at=max(1, int(CHUNK_SHARE * max_iter)))
+
+
+def _refit(setup, debias, x: np.ndarray, active: np.ndarray, info: dict):
+    """The step's coefficients on ``active``: the l1 solution ``x`` (solver variables),
+    or, with ``debias``, its refit on the active set (the caller's variables; ``info``
+    gets the refit's scalars, its name and ``l1_train_error``, the error before it).
+    Returns (coefficients, whether they are in solver variables)."""
+    if debias is None:
+        return x[active], True
+    l1 = setup.problem.rss(setup.unscale(x))
+    coef, extra = debias(setup.problem, active)
+    info.update({k: v for k, v in extra.items() if np.isscalar(v)})
+    info["debias"] = getattr(debias, "__name__", "callable")
+    info["l1_train_error"] = setup.train_error(l1)
+    return np.asarray(coef)[active], False
+
+
 def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
          lam_ratio: float = 1e-3, loss: str = "least_squares", delta: float | None = None,
          accelerate: bool = True, max_active: int | None = None,
@@ -354,14 +409,7 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
     the fit and the objective are); y = 0 gives a single zero step with lam = 0
     (unless ``lam``/``lams`` are given); NaN/inf raise ValueError.
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if loss == "huber":
-        delta = check_nonnegative(delta, "delta with loss='huber'", allow_none=False,
-                                  positive=True)
-    elif delta is not None:
-        raise ValueError(f"delta = {delta!r} is the Huber threshold; allowed: loss='huber', "
-                         "or delta=None")
+    delta = _check_loss(loss, delta)
     max_active = check_count(max_active, "max_active")
     min_lambda = check_nonnegative(min_lambda, "min_lambda")
     tol = check_nonnegative(tol, "tol", allow_none=False)
@@ -370,10 +418,7 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
     check_count(max_iter, "max_iter", allow_none=False)
     if not 0 < lam_ratio < 1:
         raise ValueError(f"lam_ratio must be in (0, 1), got {lam_ratio!r}")
-    if debias == "ls":
-        debias = _debias.refit_ls
-    elif debias is not None and not callable(debias):
-        raise ValueError(f"debias must be None, 'ls' or a callable, got {debias!r}")
+    debias = _check_debias(debias)
     setup = prepare(A, y, solver="ista", prior=prior, validation=validation, on_step=on_step,
                     params=dict(loss=loss, delta=delta, accelerate=bool(accelerate),
                                 max_active=max_active, tol=tol,
@@ -395,35 +440,19 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
     lam_k = walk.lam
     exact_first = False     # a step before was solved exactly: try that first
     while lam_k is not None:
-        exact = False
         if lam_k >= lmax or L == 0.0:
-            x, n_iter, mapping = np.zeros(n), 0, 0.0
+            x, n_iter, mapping, exact = np.zeros(n), 0, 0.0, False
         else:
-            solve = _exact_solver(f, float(lam_k), x, scale)
-            solution = solve(x) if exact_first and solve is not None else None
-            if solution is not None:
-                x, n_iter, mapping, exact = solution, 0, _mapping(f, solution, lam_k, L), True
-            else:
-                if exact_first:     # the warm start was tried
-                    solve = _exact_solver(f, float(lam_k), None, scale)
-                x, n_iter, mapping, exact = _fista(
-                    f, float(lam_k), x, L, accelerate=accelerate, max_iter=max_iter,
-                    kkt_tol=scale, exact=solve, exact_at=max(1, int(CHUNK_SHARE * max_iter)))
-            exact_first = exact_first or exact
+            x, n_iter, mapping, exact = _solve_at(f, lam_k, x, L, kkt_tol=scale,
+                                                  exact_first=exact_first,
+                                                  accelerate=accelerate, max_iter=max_iter)
+        exact_first = exact_first or exact
         active = entry.support(x)
         info = {"n_iter": n_iter, "converged": bool(exact or mapping <= scale), "loss": loss,
                 "objective": f.value(x) + float(lam_k) * float(np.abs(x).sum())}
         if exact:
             info["exact"] = True
-        if debias is None:
-            coef, scaled = x[active], True
-        else:
-            l1 = setup.problem.rss(setup.unscale(x))
-            coef, extra = debias(setup.problem, active)
-            coef, scaled = np.asarray(coef)[active], False
-            info.update({k: v for k, v in extra.items() if np.isscalar(v)})
-            info["debias"] = getattr(debias, "__name__", "callable")
-            info["l1_train_error"] = setup.train_error(l1)
+        coef, scaled = _refit(setup, debias, x, active, info)
         # the stopping rules need the step's error, the step its stop reason: peek first
         rss = setup.rss(setup.coef_vector(active, coef, scaled=scaled), active)
         lam_now, lam_k = lam_k, walk.next(len(active), tol > 0 and np.sqrt(rss) <= tol * y_norm)
