@@ -300,6 +300,62 @@ def _best_move(gain: np.ndarray, post: _Posterior, dependent: np.ndarray, tol: f
         gain[j] = -np.inf
 
 
+class _Recorder:
+    """Each model of the path as a step of ``setup``'s path, the last one kept: a path
+    whose posterior broke ends on a copy of it."""
+
+    def __init__(self, setup, post: _Posterior, yty: float):
+        self.setup, self.post, self.yty = setup, post, yty
+        self.last = {}
+
+    def record(self, event: str, index: int, it: int, final: bool = False) -> None:
+        """The current model as a step (``final``: the path's last, with the precisions
+        and, unless converged, ``stop``)."""
+        post = self.post
+        info = {"event": event, "index": int(index), "beta": float(post.beta), "n_iter": it}
+        if final:
+            info["precisions"] = post.alpha.copy()
+            if event != "converged":
+                info["stop"] = event
+        last = self.last
+        last.update(active=list(post.active), coef=post.mu.copy(), rss=post.rss(self.yty),
+                    info=info)
+        self.setup.step(last["active"], last["coef"], rss=last["rss"], info=info)
+
+    def end_on_last(self, event: str, it: int) -> None:
+        """End the path on a copy of the last recorded model (unless it is the empty one)."""
+        last = self.last
+        if last["active"]:
+            info = dict(last["info"], event=event, index=-1, n_iter=it, stop=event)
+            self.setup.step(last["active"], last["coef"], rss=last["rss"], info=info)
+
+
+def _renew_noise(post: _Posterior, yty: float, m: int, tol: float) -> bool | None:
+    """Re-estimate beta and recompute the posterior from scratch. True where beta changed
+    by at most ``tol`` of itself; None, with nothing recomputed, where y lies in the
+    model's span (beta = (m - gamma) / rss would grow without bound, to inf/NaN)."""
+    beta_old = post.beta
+    if post.active and post.rss(yty) <= _EXACT_FIT * yty:
+        return None
+    beta_new = post.noise_update(yty, m) if post.active else beta_old
+    post.recompute(beta_new)
+    return abs(beta_new - beta_old) <= tol * beta_old
+
+
+def _move(post: _Posterior, j: int, alpha_j: float, dependent: np.ndarray) -> str | None:
+    """Set column j's precision to ``alpha_j``: "add" (j enters), "delete" (alpha_j =
+    inf: j leaves, and the span shrinks, so no column is ``dependent`` any more) or None
+    (a re-estimate)."""
+    if j not in post.active:
+        post.add(j, alpha_j)
+        return "add"
+    post.reestimate(post.active.index(j), alpha_j)
+    if not np.isinf(alpha_j):
+        return None
+    dependent[:] = False
+    return "delete"
+
+
 def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation=None,
              on_step=None, beta_init: float | None = None, max_iter: int | None = None,
              tol: float = 1e-3, refresh: int = 50, dependence_tol: float = 1e-6) -> Path:
@@ -373,18 +429,8 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
     max_iter = 20 * n if max_iter is None else max_iter
     post = _Posterior(G, b, beta, capacity=min(limit, 64))
 
-    last = {}  # the last recorded model: the end of a path whose posterior broke
-
-    def record(event, index, it, final=False):
-        info = {"event": event, "index": int(index), "beta": float(post.beta), "n_iter": it}
-        if final:
-            info["precisions"] = post.alpha.copy()
-            if event != "converged":
-                info["stop"] = event
-        last.update(active=list(post.active), coef=post.mu.copy(), rss=post.rss(yty), info=info)
-        setup.step(last["active"], last["coef"], rss=last["rss"], info=info)
-
-    record("start", -1, 0)
+    rec = _Recorder(setup, post, yty)
+    rec.record("start", -1, 0)
     if yty == 0.0 or not np.any(b):
         return setup.path
     it, since_refresh, event = 0, 0, "max_iter"
@@ -399,41 +445,29 @@ def ard_path(A, y=None, *, max_active: int | None = None, prior=None, validation
         stalled = not gain[j] > 0.0
         # a small model gets beta every k / 4 moves: the recompute, O(n k^2), costs ~ a move then
         if stalled or since_refresh >= min(refresh, max(1, len(post.active) // 4)):
-            beta_old = post.beta
-            # y in the model's span: beta = (m - gamma) / rss grows without bound, to inf/NaN
-            if post.active and post.rss(yty) <= _EXACT_FIT * yty:
+            settled = _renew_noise(post, yty, m, tol)
+            if settled is None:
                 event = "exact_fit"
                 break
-            beta_new = post.noise_update(yty, m) if post.active else beta_old
-            post.recompute(beta_new)
             drift_floor, since_refresh = post.drift(), 0
-            if stalled and abs(beta_new - beta_old) <= tol * beta_old:
+            if stalled and settled:
                 event = "converged"
                 break
             beta_only += stalled
             continue  # the gains at the new beta
         it += 1
         since_refresh += 1
-        if j in post.active:
-            post.reestimate(post.active.index(j), alpha_new[j])
-            moved = "delete" if np.isinf(alpha_new[j]) else None
-            if moved:
-                dependent[:] = False    # the span shrank
-        else:
-            post.add(j, alpha_new[j])
-            moved = "add"
+        moved = _move(post, j, alpha_new[j], dependent)
         # a move next to a near-dependence can spoil the updated posterior: start afresh
         if post.drift() > max(_DRIFT_TOL, 10.0 * drift_floor):
             post.recompute(post.beta)
             drift_floor = post.drift()
         if moved and post.finite():  # else the check above ends the path
-            record(moved, j, it)
+            rec.record(moved, j, it)
     if not post.finite():
         event = "noise_precision_diverged"
     if event == "noise_precision_diverged":  # the posterior broke: end on the last finite model
-        if last["active"]:
-            info = dict(last["info"], event=event, index=-1, n_iter=it, stop=event)
-            setup.step(last["active"], last["coef"], rss=last["rss"], info=info)
+        rec.end_on_last(event, it)
     elif post.active:
-        record(event, -1, it, final=True)
+        rec.record(event, -1, it, final=True)
     return setup.path
