@@ -373,7 +373,8 @@ def ista(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 100,
     max_active : int, optional
         Stop at the first grid point with at least this many non-zero coefficients.
     min_lambda : float, optional
-        Lower end of the default grid and of its extension.
+        Lower end of the default grid and of its extension; above lam_max, the path is
+        one all-zero step at ``min_lambda`` (as :func:`acefit.solvers.asp`'s).
     tol : float, default 0
         Stop once the residual norm is at most ``tol * ||y||``.
     kkt_tol : float, default 1e-8

@@ -482,15 +482,14 @@ def _knot_event(coefs: np.ndarray, lams: np.ndarray, k: int, before: np.ndarray,
     """What happens at knot k, as in asp: (event, column) -- a column leaves ("drop"),
     or one enters just below ("add"), else "start", "zero_lambda", "min_lambda" or
     "end" (column -1). ``before`` is the support at knot k - 1."""
-    nz = coefs[:, k] != 0
-    dropped = np.flatnonzero(before & ~nz)
-    last = coefs.shape[1] - 1
-    entering = np.flatnonzero((coefs[:, k + 1] != 0) & ~nz) if k < last else np.zeros(0, int)
     if k == 0:
         return "start", -1
+    nz = coefs[:, k] != 0
+    dropped = np.flatnonzero(before & ~nz)
     if dropped.size:
         return "drop", int(dropped[0])
-    if entering.size:
+    entering = np.flatnonzero((coefs[:, k + 1] != 0) & ~nz) if k < coefs.shape[1] - 1 else []
+    if len(entering):
         return "add", int(entering[0])
     if lams[k] == 0:
         return "zero_lambda", -1
@@ -643,7 +642,8 @@ def cd_lasso(A, y=None, *, lam: float | None = None, lams=None, n_lams: int = 10
     max_active : int, optional
         Stop at the first grid point with at least this many non-zero coefficients.
     min_lambda : float, optional
-        Lower end of the default grid and of its extension.
+        Lower end of the default grid and of its extension; above lam_max, the path is
+        one all-zero step at ``min_lambda`` (as :func:`acefit.solvers.asp`'s).
     tol : float, default 0
         Stop once the residual norm is at most ``tol * ||y||``.
     cd_tol, max_iter : float, int
