@@ -2,7 +2,8 @@
 ``validate`` and ``query``.
 
 Exit status: 0 on success, 2 for a bad config or command line (nothing was run: also a
-file or run directory named there that does not exist or holds no frame, a label key
+file or run directory named there that does not exist or holds no frame, a data file or
+frame that cannot be read or used (:class:`acefit.readers.DataError`), a label key
 option that no frame has, ``validate``'s bad ``--settings``, an output file whose suffix
 names another format or that is one of the input files, a pool file given twice, a
 ``.yace`` given to ``evaluate``, a potential without a committee given to ``query``,
@@ -453,13 +454,12 @@ def main(argv=None) -> int:
         from acefit.config import ConfigError
         from acefit.data import MissingKeyError
         from acefit.run_folder import RunExistsError
-        from acefit.readers import EmptyFileError
+        from acefit.readers import DataError
         from acefit.runs import RunSelectionError
 
         if args.debug:
             raise
-        if isinstance(exc, (RunSelectionError, UsageError, EmptyFileError,
-                            MissingKeyError)):
+        if isinstance(exc, (RunSelectionError, UsageError, DataError, MissingKeyError)):
             print(f"acefit: error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         if isinstance(exc, ConfigError):

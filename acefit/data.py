@@ -22,6 +22,7 @@ from ase import Atoms
 from ase.data import chemical_symbols
 
 from acefit import readers
+from acefit.readers import DataError, EmptyFileError
 from acefit.basis.neighbours import check_distinct_positions, validate_atoms
 from acefit.elements import atomic_number
 from acefit.spelling import close_match
@@ -271,7 +272,7 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
         If ``path`` is not a path (None, or frames: :func:`configurations_from_atoms`).
     FileNotFoundError
         If ``path`` is not a regular file (:func:`check_file`).
-    ValueError
+    DataError
         On an unreadable or empty file, or a frame with no label (naming the keys of the
         frame that look like labels, and ``option`` of each), a NaN/inf label, or a label
         of the wrong shape; the message names file and frame.
@@ -283,7 +284,7 @@ def load_configurations(path, energy_key=LABEL_KEYS["energy"],
     path = Path(path)
     frames = readers.read_frames(path, index) if frames is None else frames
     if len(frames) == 0:
-        raise ValueError(f"no configurations in {path} (index={index!r})")
+        raise EmptyFileError(f"no configurations in {path} (index={index!r})")
     keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
             "virial": virial_key, "config_type": config_type_key,
             "force_weight": force_weight_key}
@@ -356,8 +357,8 @@ def configurations_from_atoms(frames, *, name=None, energy_key=LABEL_KEYS["energ
                             "ase.Atoms")
         _check_current_results(atoms, frame_where(name or "", k))
     if not frames:
-        raise ValueError(f"no configurations in {name or 'the frames given'}; allowed: at "
-                         "least one ase.Atoms")
+        raise DataError(f"no configurations in {name or 'the frames given'}; allowed: at "
+                        "least one ase.Atoms")
     keys = {"energy": energy_key, "forces": forces_key, "stress": stress_key,
             "virial": virial_key, "config_type": config_type_key,
             "force_weight": force_weight_key}
@@ -373,10 +374,10 @@ def _check_current_results(atoms, where) -> None:
         return
     changed = calc.check_state(atoms)
     if changed:
-        raise ValueError(f"{where}: its calculator's results belong to another structure (the "
-                         f"frame's {', '.join(changed)} changed since); allowed: results of "
-                         "the frame as it is: compute them again (atoms.get_potential_energy(), "
-                         "get_forces()), or attach a SinglePointCalculator with them")
+        raise DataError(f"{where}: its calculator's results belong to another structure (the "
+                        f"frame's {', '.join(changed)} changed since); allowed: results of "
+                        "the frame as it is: compute them again (atoms.get_potential_energy(), "
+                        "get_forces()), or attach a SinglePointCalculator with them")
 
 
 def _label_frames(frames, indices, source, keys, require, found, option):
@@ -486,7 +487,7 @@ def iter_structures(path, *, name="structures file", every: int = 1, species=Non
     ------
     FileNotFoundError
         ``path`` is not a regular file (:func:`check_file`).
-    ValueError
+    DataError
         The file cannot be read or holds no frame, or a frame no potential can evaluate
         (no atoms, non-finite positions or cell, a periodic cell without volume, two atoms
         on one point); the message names the file and the frame. A frame's error comes
@@ -500,8 +501,8 @@ def iter_structures(path, *, name="structures file", every: int = 1, species=Non
         count += 1
         yield i * every, atoms
     if not count:
-        raise readers.EmptyFileError(f"no configurations in {path}; allowed: a file of at "
-                                     "least one frame")
+        raise EmptyFileError(f"no configurations in {path}; allowed: a file of at "
+                             "least one frame")
     # ASE skips frames unparsed: a cut last frame would pass unseen (read_frames checks a
     # LAMMPS text dump's last frame itself)
     if every > 1 and readers.file_format(path) != "lammps-dump-text":
@@ -619,7 +620,8 @@ def _describe_keys(present: dict) -> str:
 
 
 def check_elements(configs, elements, *, of="the basis", advice="") -> None:
-    """Raise ValueError naming file and frame if a configuration has an element outside ``elements``.
+    """Raise DataError naming file and frame if a configuration has an element outside
+    ``elements``.
 
     ``of`` names what ``elements`` are the elements of, and ``advice``, appended to the
     message, what to do about it (the caller knows: a config key, a refit, other data).
@@ -631,9 +633,9 @@ def check_elements(configs, elements, *, of="the basis", advice="") -> None:
         if extra:
             names = ", ".join(chemical_symbols[z] for z in sorted(extra))
             known = ", ".join(chemical_symbols[z] for z in sorted(allowed))
-            raise ValueError(f"{cfg.where}: element(s) {names} not in {of} "
-                             f"({of.removeprefix('the ')} elements: {known})"
-                             + (f": {advice}" if advice else ""))
+            raise DataError(f"{cfg.where}: element(s) {names} not in {of} "
+                            f"({of.removeprefix('the ')} elements: {known})"
+                            + (f": {advice}" if advice else ""))
 
 
 def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,
@@ -845,19 +847,22 @@ def _largest_remainder(sizes, total):
 
 
 def check_atoms(atoms, where: str) -> None:
-    """ValueError, naming ``where`` (a file and frame), for a structure no potential can
+    """DataError, naming ``where`` (a file and frame), for a structure no potential can
     evaluate: no atoms, ASE's dummy element X, non-finite positions or cell, coordinates
     beyond :data:`COORDINATE_LIMIT`, a periodic cell without volume, two atoms on one
     point. Every reader of configurations calls it."""
     if len(atoms) == 0:
-        raise ValueError(f"{where}: no atoms; allowed: a structure of at least one atom")
+        raise DataError(f"{where}: no atoms; allowed: a structure of at least one atom")
     dummy = np.flatnonzero(np.asarray(atoms.numbers) <= 0)
     if len(dummy):
-        raise ValueError(f"{where}: atoms {dummy[:10].tolist()} are ASE's dummy element X; "
-                         "allowed: chemical elements")
+        raise DataError(f"{where}: atoms {dummy[:10].tolist()} are ASE's dummy element X; "
+                        "allowed: chemical elements")
     _check_coordinates(atoms, where)     # before the cell's rank test, whose tolerance grows
-    validate_atoms(atoms, where)
-    check_distinct_positions(atoms, where)
+    try:    # checks of any atoms (a calculator's too): here a frame of the data is wrong
+        validate_atoms(atoms, where)
+        check_distinct_positions(atoms, where)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
 def structure_key(atoms) -> str:
@@ -911,7 +916,7 @@ def _labelled(atoms, source, i, keys, option):
         _finite(virial, virial_key, where)
         vol = _volume(atoms)
         if not np.isfinite(vol):
-            raise ValueError(f"{where}: virial {virial_key!r} given but the cell has no volume")
+            raise DataError(f"{where}: virial {virial_key!r} given but the cell has no volume")
         stress = -virial / vol
         # a virial within the limit over a cell of under 1 Å³ can exceed it as a stress
         _finite(stress, virial_key, where,
@@ -919,7 +924,7 @@ def _labelled(atoms, source, i, keys, option):
     if stress is not None:
         _check_volume(atoms, stress_key, where)
     if energy is None and forces is None and stress is None:
-        raise ValueError(_no_label(atoms, where, keys, option))
+        raise DataError(_no_label(atoms, where, keys, option))
     weights = None
     if force_weight_key is not None and force_weight_key in atoms.arrays:
         weights = _weights_label(atoms.arrays[force_weight_key], force_weight_key, n, where)
@@ -935,7 +940,7 @@ def _energy_label(value, key, where) -> float:
     :data:`LABEL_LIMIT` (``key`` and ``where`` name it in the errors)."""
     energy = _numbers(value, "energy", key, where)
     if energy.size != 1:
-        raise ValueError(f"{where}: energy {key!r} must be a scalar, got shape {energy.shape}")
+        raise DataError(f"{where}: energy {key!r} must be a scalar, got shape {energy.shape}")
     energy = float(energy.reshape(()))
     _finite(energy, key, where)
     return energy
@@ -945,7 +950,7 @@ def _forces_label(value, key, n, where) -> np.ndarray:
     """A forces label of ``n`` atoms as a float array of shape (n, 3), finite."""
     forces = _numbers(value, "forces", key, where)
     if forces.shape != (n, 3):
-        raise ValueError(f"{where}: forces {key!r} must have shape ({n}, 3), got {forces.shape}")
+        raise DataError(f"{where}: forces {key!r} must have shape ({n}, 3), got {forces.shape}")
     _finite(forces, key, where)
     return forces
 
@@ -954,17 +959,17 @@ def _weights_label(value, key, n, where) -> np.ndarray:
     """Per-atom force weights of ``n`` atoms as a float array of shape (n,), finite, >= 0."""
     weights = _numbers(value, "force weights", key, where).reshape(-1)
     if weights.shape != (n,):
-        raise ValueError(f"{where}: force weights {key!r} must have {n} entries")
+        raise DataError(f"{where}: force weights {key!r} must have {n} entries")
     _finite(weights, key, where)
     if np.any(weights < 0):
-        raise ValueError(f"{where}: force weights {key!r} must be >= 0")
+        raise DataError(f"{where}: force weights {key!r} must be >= 0")
     return weights
 
 
 def _check_volume(atoms, key, where) -> None:
     """A stress label needs a cell with a volume."""
     if not np.isfinite(_volume(atoms)):
-        raise ValueError(f"{where}: stress {key!r} given but the cell has no volume")
+        raise DataError(f"{where}: stress {key!r} given but the cell has no volume")
 
 
 def check_labels(configs, what: str = "training") -> list:
@@ -1016,21 +1021,21 @@ def check_labels(configs, what: str = "training") -> list:
         if cfg.stress is not None:
             stress = _numbers(cfg.stress, "stress", "stress", where)
             if stress.shape != (6,):
-                raise ValueError(f"{where}: stress 'stress' must have shape (6,) (Voigt xx yy "
-                                 f"zz yz xz xy, eV/Å³), got {stress.shape}")
+                raise DataError(f"{where}: stress 'stress' must have shape (6,) (Voigt xx yy "
+                                f"zz yz xz xy, eV/Å³), got {stress.shape}")
             _finite(stress, "stress", where)
             _check_volume(cfg.atoms, "stress", where)
             labels["stress"] = stress
         if not labels:
-            raise ValueError(f"{where}: no label (energy, forces and stress are None); "
-                             "allowed: a configuration with at least one")
+            raise DataError(f"{where}: no label (energy, forces and stress are None); "
+                            "allowed: a configuration with at least one")
         if cfg.force_weights is not None:
             labels["force_weights"] = _weights_label(cfg.force_weights, "force_weights", n,
                                                      where)
         if not isinstance(cfg.config_type, str):
-            raise ValueError(f"{where}: config_type {cfg.config_type!r} is "
-                             f"{_type_name(cfg.config_type)}; allowed: a str (the group's "
-                             f"name, {config_type_name(cfg.config_type)!r})")
+            raise DataError(f"{where}: config_type {cfg.config_type!r} is "
+                            f"{_type_name(cfg.config_type)}; allowed: a str (the group's "
+                            f"name, {config_type_name(cfg.config_type)!r})")
         checked.append(replace(cfg, **labels))
     return checked
 
@@ -1159,8 +1164,8 @@ def _numbers(value, label, key, where) -> np.ndarray:
     try:
         return np.array(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: {label} {key!r} is not a number or array of numbers: "
-                         f"{value!r}") from None
+        raise DataError(f"{where}: {label} {key!r} is not a number or array of numbers: "
+                        f"{value!r}") from None
 
 
 def _voigt(value, key, where):
@@ -1170,9 +1175,9 @@ def _voigt(value, key, where):
     if v.shape in ((9,), (3, 3)):
         m = v.reshape(3, 3)
         if not np.allclose(m, m.T, rtol=1e-6, atol=1e-8):
-            raise ValueError(f"{where}: {key!r} is not symmetric: {m.tolist()}")
+            raise DataError(f"{where}: {key!r} is not symmetric: {m.tolist()}")
         return np.array([m[a, b] for a, b in _VOIGT])
-    raise ValueError(f"{where}: {key!r} must have 6, 9 or 3x3 entries, got shape {v.shape}")
+    raise DataError(f"{where}: {key!r} must have 6, 9 or 3x3 entries, got shape {v.shape}")
 
 
 LABEL_LIMIT = 1e12
@@ -1195,23 +1200,23 @@ def _check_coordinates(atoms, where):
     far = np.where(np.isfinite(positions), np.abs(positions), 0.0).max(axis=1)
     if far.max() > COORDINATE_LIMIT:
         i = int(np.argmax(far))
-        raise ValueError(f"{where}: atom {i} is at {positions[i].tolist()} Å; allowed: "
-                         f"coordinates of magnitude up to {COORDINATE_LIMIT:g} Å")
+        raise DataError(f"{where}: atom {i} is at {positions[i].tolist()} Å; allowed: "
+                        f"coordinates of magnitude up to {COORDINATE_LIMIT:g} Å")
     periodic = np.asarray(atoms.cell.array, dtype=float)[np.asarray(atoms.pbc, dtype=bool)]
     if np.any(np.abs(periodic[np.isfinite(periodic)]) > COORDINATE_LIMIT):
-        raise ValueError(f"{where}: periodic cell vectors {periodic.tolist()} Å; allowed: "
-                         f"components of magnitude up to {COORDINATE_LIMIT:g} Å")
+        raise DataError(f"{where}: periodic cell vectors {periodic.tolist()} Å; allowed: "
+                        f"components of magnitude up to {COORDINATE_LIMIT:g} Å")
 
 
 def _finite(x, key, where, what="label"):
     """ValueError naming ``where`` and ``what`` ``key`` unless ``x`` is finite and of
     magnitude up to :data:`LABEL_LIMIT`."""
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{where}: {what} {key!r} contains NaN or inf")
+        raise DataError(f"{where}: {what} {key!r} contains NaN or inf")
     largest = float(np.max(np.abs(x)))
     if largest > LABEL_LIMIT:
-        raise ValueError(f"{where}: {what} {key!r} has a value of magnitude {largest:.10g}; "
-                         f"allowed: magnitudes up to {LABEL_LIMIT:g}")
+        raise DataError(f"{where}: {what} {key!r} has a value of magnitude {largest:.10g}; "
+                        f"allowed: magnitudes up to {LABEL_LIMIT:g}")
 
 
 def _volume(atoms) -> float:

@@ -91,19 +91,19 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
 
     from acefit.config import config_error
     from acefit.data import MissingKeyError
-    from acefit.readers import EmptyFileError
+    from acefit.readers import DataError
 
     data = cfg["data"]
     keys, reading = data["keys"], data["stress_reading"]
 
     def read(files, require=(), found=None, key="data.train"):
-        # a key in no frame, or a file without one, named at its config line
+        # a key in no frame, or a file or frame that cannot be used, named at its config line
         try:
             configs = read_configurations(files or [], keys, require, found=found,
                                           option=lambda label: f"data.keys.{label}")
         except MissingKeyError as exc:
             raise config_error(cfg, [(f"data.keys.{exc.label}", exc.detail)]) from None
-        except EmptyFileError as exc:
+        except DataError as exc:
             raise config_error(cfg, [(key, str(exc))]) from None
         return read_stresses(configs, reading["default"], reading["config_type"])
 

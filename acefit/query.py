@@ -267,9 +267,11 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
             if unknown:
                 from ase.data import chemical_symbols
 
-                raise ValueError(f"{name(i)}: element(s) "
-                                 f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
-                                 f"the potential (elements: {', '.join(potential.elements)})")
+                from acefit.readers import DataError
+
+                raise DataError(f"{name(i)}: element(s) "
+                                f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
+                                f"the potential (elements: {', '.join(potential.elements)})")
             scores.append(committee_deviation(atoms, potential))
             known_frames.append(bool(labelled) and structure_key(atoms) in labelled)
             close.append(min_distance.violation(atoms) if min_distance else (math.inf, None))

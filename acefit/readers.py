@@ -24,7 +24,7 @@ from acefit.elements import atomic_number
 
 __all__ = ["read_frames", "check_file", "path_problem", "folder_problem", "types_only",
            "file_format", "frame_indices", "frame_name", "CompressedFileError",
-           "EmptyFileError", "index_suffix_note", "SPECORDER_FORMATS", "DATABASE_FORMATS"]
+           "DataError", "EmptyFileError", "index_suffix_note", "SPECORDER_FORMATS", "DATABASE_FORMATS"]
 
 SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
 """The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
@@ -59,7 +59,7 @@ def read_frames(path, index=":", *, name="data file", species=None,
 
     Raises
     ------
-    ValueError
+    DataError
         Named with the file (and frame, where there is one): see :func:`iter_frames`;
         :class:`EmptyFileError` for a file without a frame.
     """
@@ -68,7 +68,7 @@ def read_frames(path, index=":", *, name="data file", species=None,
 
 def iter_frames(path, index=":", *, name="data file", species=None, **options):
     """``ase.io.iread(path, index, **options)``, after :func:`check_file` (``name``
-    says what the file is, for its message), with a ValueError naming the file
+    says what the file is, for its message), with a DataError naming the file
     (and, for a format ASE does not know, what it reads) for whatever ASE raises; also the
     frame, for a file that ends inside one (truncated) or an error in a frame ASE was
     reading; for an extended XYZ file whose frame does not start with its atom count (ASE
@@ -98,7 +98,7 @@ def iter_frames(path, index=":", *, name="data file", species=None, **options):
         _check_dump_end(path)
     by_type = types_only(path, fmt)
     if by_type and not species:
-        raise ValueError(f"{path}: a LAMMPS dump of atom types without element names (no "
+        raise DataError(f"{path}: a LAMMPS dump of atom types without element names (no "
                          "element or mass column): ASE would read types 1, 2, ... as H, He, "
                          "...; allowed: the elements of its types, one per type in type order "
                          "(acefit query --species), or a dump that names them (LAMMPS "
@@ -120,7 +120,7 @@ def iter_frames(path, index=":", *, name="data file", species=None, **options):
 
 def _ase_frames(path, fmt, index, options):
     """The frames ``ase.io.iread`` reads from ``path`` (of format ``fmt``), as they are
-    read; whatever ASE raises is a ValueError naming the file, and the frame where it
+    read; whatever ASE raises is a DataError naming the file, and the frame where it
     can be told (:func:`iter_frames`)."""
     import ase.io
     from ase.io.formats import UnknownFileTypeError
@@ -138,11 +138,11 @@ def _ase_frames(path, fmt, index, options):
     except CompressedFileError:     # named already (the decompressed copy's)
         raise
     except UnknownFileTypeError as exc:
-        raise ValueError(f"cannot read configurations from {path}: ASE does not know its "
+        raise DataError(f"cannot read configurations from {path}: ASE does not know its "
                          f"format ({exc}); allowed: a file ase.io.read reads, such as extended "
                          "XYZ (.xyz), an ASE trajectory (.traj) or a VASP OUTCAR") from exc
     except UnicodeDecodeError as exc:
-        raise ValueError(f"cannot read configurations from {path}: not text in the format "
+        raise DataError(f"cannot read configurations from {path}: not text in the format "
                          f"its name says (byte {exc.object[exc.start]:#04x} at position "
                          f"{exc.start}); allowed: a file ase.io.read reads") from exc
     except Exception as exc:  # ase raises many types; name the file
@@ -155,15 +155,16 @@ def _ase_frames(path, fmt, index, options):
             raise _truncated(path, cut, _atom_lines(read - half, int(short[2]), half)) from exc
         if "StopIteration" in str(exc):     # cut after a count line
             raise _truncated(path, cut, "inside the frame") from exc
-        detail = str(exc) or f"{type(exc).__name__} in ASE's reader, without a message"
+        detail = _unknown_symbol(exc) or str(exc) \
+            or f"{type(exc).__name__} in ASE's reader, without a message"
         if fmt == "extxyz" and _XYZ_HEADER in str(exc):     # met in ASE's scan for frames
-            raise ValueError(f"cannot read configurations from {path}"
+            raise DataError(f"cannot read configurations from {path}"
                              f"{_xyz_count_problem(path)}: {detail}") from exc
         # ASE's extended XYZ reader scans every frame's count line before it yields one,
         # so an error before the first frame read is still that frame's
         named = n_read or fmt == "extxyz"
         where = f", {frame_name(frame)}" if named and frame is not None else ""
-        raise ValueError(f"cannot read configurations from {path}{where}: {detail}") from exc
+        raise DataError(f"cannot read configurations from {path}{where}: {detail}") from exc
 
 
 def _database_rows(path, fmt, index, options):
@@ -252,12 +253,18 @@ def folder_problem(path) -> str | None:
 def check_file(path, name="file") -> Path:
     """``path`` as a Path if it is a regular file (or a link to one); otherwise a
     FileNotFoundError naming ``name`` (what the file is, "pool file") and ``path``, and
-    saying what is there (:func:`path_problem`)."""
+    saying what is there (:func:`path_problem`); a DataError for a file this process may
+    not read."""
+    import os
+
     problem = path_problem(path)
     if problem is not None:
         allowed = index_suffix_note(path) if problem == "does not exist" else \
             "; allowed: a regular file"
         raise FileNotFoundError(f"{name} {path} {problem}{allowed}")
+    if not os.access(path, os.R_OK):    # else a PermissionError that names no file's role
+        raise DataError(f"{name} {path} cannot be read: no read permission; allowed: a file "
+                        f"you may read (`chmod u+r {path}`, or ask its owner)")
     return Path(path)
 
 
@@ -313,7 +320,7 @@ def types_only(path, fmt=None) -> bool:
 
 def _elements_of_types(frames, species, where) -> None:
     """Give the atoms of ``frames`` (read from a dump of types, ASE's numbers being the
-    types) the elements ``species`` of their types; ValueError naming ``where`` (each
+    types) the elements ``species`` of their types; DataError naming ``where`` (each
     frame's file and frame) for a type that is not 1 to ``len(species)``."""
     numbers = np.array([atomic_number(s) for s in species])
     given = f"{len(species)} species given ({', '.join(species)})"
@@ -322,11 +329,11 @@ def _elements_of_types(frames, species, where) -> None:
         if not len(types):      # no atoms: check_atoms says so
             continue
         if types.max() > len(species):
-            raise ValueError(f"{name}: LAMMPS atom type {types.max()}, but {given}; allowed: "
+            raise DataError(f"{name}: LAMMPS atom type {types.max()}, but {given}; allowed: "
                              f"one element per type, in type order, for types 1 to "
                              f"{types.max()}")
         if types.min() < 1:
-            raise ValueError(f"{name}: LAMMPS atom type {types.min()}; allowed: types 1 to "
+            raise DataError(f"{name}: LAMMPS atom type {types.min()}; allowed: types 1 to "
                              f"{len(species)}, those of the {given}")
         atoms.numbers = numbers[types - 1]
 
@@ -355,11 +362,17 @@ def _compression(path) -> str | None:
     return get_compression(str(path))[1]
 
 
-class CompressedFileError(ValueError):
+class DataError(ValueError):
+    """A data file, or a frame of one, that cannot be used (unreadable, cut off, a label or
+    structure no fit can use); the message names the file and the frame, where there is
+    one. A problem with the data, found before any work: ``acefit`` exits with 2."""
+
+
+class CompressedFileError(DataError):
     """A compressed data file that cannot be read decompressed; the message names it."""
 
 
-class EmptyFileError(ValueError):
+class EmptyFileError(DataError):
     """A data file without a frame; the message names it (a fit names its config key)."""
 
 
@@ -509,10 +522,23 @@ def _xyz_count_problem(path) -> str:
     return ""
 
 
-def _truncated(path, frame, ends) -> ValueError:
+def _unknown_symbol(exc) -> str | None:
+    """What ASE's reader meant by ``exc`` when it is the KeyError of its look-up of an atom's
+    symbol that names no element (its message is the symbol alone: 'Xx'); None for any
+    other error."""
+    from ase.data import atomic_numbers
+
+    key = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else None
+    if not isinstance(key, str) or key in atomic_numbers:
+        return None
+    return (f"an atom's species {key!r} is not an element symbol; allowed: chemical "
+            "symbols such as Cu or Mo")
+
+
+def _truncated(path, frame, ends) -> DataError:
     """The error for a file that ends inside its frame ``frame`` (cut off while it was
     written or copied); ``ends`` says where ("after 3 of the frame's 4 atom lines")."""
-    return ValueError(f"{path}, {frame_name(frame)}: the file ends {ends}: it looks "
+    return DataError(f"{path}, {frame_name(frame)}: the file ends {ends}: it looks "
                       "truncated; allowed: complete frames")
 
 
@@ -586,7 +612,7 @@ def _dump_frame_end(text: bytes) -> str | None:
 
 
 def _check_dump_end(path) -> None:
-    """ValueError for the LAMMPS text dump ``path`` if its last frame is cut off (fewer
+    """DataError for the LAMMPS text dump ``path`` if its last frame is cut off (fewer
     atom lines than its ``ITEM: NUMBER OF ATOMS``, a half-written last line, or an end
     inside its header), naming the frame. ASE's reader reads atom lines missing at the
     file's end as none (fewer atoms, silently) and stops in a cut header with an error

@@ -40,6 +40,7 @@ from acefit.basis.neighbours import shortest_distance
 from acefit.data import check_atoms
 from acefit.elements import pair_name
 from acefit.query import committee_deviation
+from acefit.readers import DataError
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
@@ -755,9 +756,9 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None, name=N
             unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements),
                              key=atomic_numbers.get)
             if unknown:
-                raise ValueError(f"{where[k]} ({_config_name(a, k)}) contains elements "
-                                 f"{unknown} that the potential does not cover (it covers "
-                                 f"{list(pot.elements)})")
+                raise DataError(f"{where[k]} ({_config_name(a, k)}) contains elements "
+                                f"{unknown} that the potential does not cover (it covers "
+                                f"{list(pot.elements)})")
     names = [_config_name(a, k) for k, a in enumerate(configs)]
     if s.max_md_configs is not None and len(configs) > s.max_md_configs:
         # spread over the list (data files are often grouped by kind)

@@ -2079,3 +2079,92 @@ def test_help_does_not_load_the_kernels():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def _bad_data_files(folder: Path) -> dict:
+    """Data files no command can use, by name: (path, what the message must say). Each
+    text file's frame 1 (of 2) holds the problem."""
+    text = (QUICKSTART / "test.xyz").read_text().splitlines()
+    first = text[:int(text[0]) + 2]
+    second = text[len(first):len(first) + int(text[len(first)]) + 2]
+
+    def frames(edit):
+        path = folder / f"{edit.__name__}.xyz"
+        path.write_text("\n".join(first + edit(list(second))) + "\n")
+        return path
+
+    def not_an_element(lines):
+        return lines[:2] + ["Xx" + lines[2][2:]] + lines[3:]
+
+    def nan_energy(lines):
+        import re
+        return [lines[0], re.sub(r"energy=\S+", "energy=nan", lines[1])] + lines[2:]
+
+    def ni_atom(lines):
+        return lines[:2] + ["Ni" + lines[2][2:]] + lines[3:]
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "garbage.xyz").write_bytes(b"garbage\x00\x01 not xyz\n")
+    (folder / "empty.xyz").write_bytes(b"")
+    (folder / "folder.xyz").mkdir()
+    (folder / "binary.xyz").write_bytes(bytes(range(256)) * 8)
+    (folder / "unreadable.xyz").write_text("\n".join(first) + "\n")
+    return {"garbage": (folder / "garbage.xyz", ("frame 0",)),
+            "empty": (folder / "empty.xyz", ("the file is empty",)),
+            "folder": (folder / "folder.xyz", ("is a folder",)),
+            "binary": (folder / "binary.xyz", ("not text",)),
+            "unreadable": (folder / "unreadable.xyz", ("no read permission",)),
+            "not an element": (frames(not_an_element), ("frame 1: an atom's species 'Xx' "
+                                                        "is not an element symbol",)),
+            "NaN energy": (frames(nan_energy), ("frame 1: label 'energy' contains NaN",)),
+            "unfitted element": (frames(ni_atom), ("frame 1", "Ni"))}
+
+
+@pytest.fixture(scope="module")
+def committee_potential(tmp_path_factory, small_data):
+    folder = tmp_path_factory.mktemp("committee")
+    config = tiny_config(folder, small_data, extra="export: {committee: 4}\n")
+    assert fit(config, folder / "run") == EXIT_OK
+    return folder / "run" / "potential.h5"
+
+
+def test_every_command_exits_2_for_a_data_file_it_cannot_use(tmp_path, small_data,
+                                                             committee_potential, capsys,
+                                                             monkeypatch):
+    """Found by review (session 37): init, query, validate, fit and fit --plan exited 1 for
+    a data file ASE cannot read or a frame with a NaN label or no element's symbol (evaluate
+    alone exited 2), and evaluate, query and validate for an element the potential was not
+    fitted for; a file without read permission was a PermissionError naming no role."""
+    import os
+
+    bad = _bad_data_files(tmp_path / "data")
+    unreadable = str(bad["unreadable"][0])
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: str(path) != unreadable
+                        and access(path, mode, **kw))   # the tests may run as root
+    pot, out = str(committee_potential), tmp_path / "out"
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("properties: false\nshort_range: false\nmd_steps: 2\nnve_steps: 2\n")
+    # which commands read which problem: a pool and MD start structures carry no labels,
+    # and init fits whatever elements the data have
+    skip = {"query": ("NaN energy",), "validate": ("NaN energy",), "init": ("unfitted element",)}
+    for problem, (path, says) in bad.items():
+        config = tiny_config(tmp_path / problem, small_data)    # the file as data.test
+        config.write_text(config.read_text().replace(str(small_data / "test.xyz"), str(path)))
+        commands = {
+            "init": ["init", str(path), "-o", str(out / "init.yaml")],
+            "evaluate": ["evaluate", pot, "--data", str(path)],
+            "query": ["query", pot, "--pool", str(path), "-o", str(out / "q.xyz")],
+            "validate": ["validate", pot, "--structures", str(path), "-o", str(out),
+                         "--settings", str(settings)],
+            "fit --plan": ["fit", str(config), "--plan"],
+            "fit": ["fit", str(config), "-o", str(tmp_path / problem / "run")]}
+        for command, argv in commands.items():
+            if problem in skip.get(command, ()):
+                continue
+            code = main(argv + ["--no-progress", "-q"])
+            err = capsys.readouterr().err
+            assert code == EXIT_CONFIG, (command, problem, err)
+            assert all(part in err for part in (path.name, *says)), (command, problem, err)
+            if command.startswith("fit"):       # at the config key
+                assert "tiny.yaml:3: data.test: " in err or "basis.elements" in err, err

@@ -163,7 +163,7 @@ def test_a_lammps_dump_with_atom_types_is_read_with_species(potential, tmp_path,
         == {"Cu"}
     # without --species, not read as hydrogen (ASE's reading of type 1), but refused
     assert main(["query", str(potential), "--pool", str(dump), "-o", str(out),
-                 "--no-progress"]) == EXIT_ERROR
+                 "--no-progress"]) == EXIT_CONFIG
     assert "md.lammpstrj: a LAMMPS dump of atom types without element names" in \
         capsys.readouterr().err
 
@@ -182,13 +182,13 @@ def test_pool_frames_no_potential_can_evaluate_are_named(potential, tmp_path, ca
                             (empty, ("frame 3: no atoms; allowed: a structure of at least "
                                      "one atom"))):
         ase.io.write(pool, frames, format="extxyz")
-        assert _query(potential, [pool], out) == EXIT_ERROR
+        assert _query(potential, [pool], out) == EXIT_CONFIG
         err = capsys.readouterr().err
         assert f"{pool}, {message}" in err and "(run with --debug" not in err
         assert not out.exists()
     # frames are named by their number in the file, also when every K-th is read
     ase.io.write(pool, _pool()[:4] + [bulk("Al", "fcc", a=4.05, cubic=True)], format="extxyz")
-    assert _query(potential, [pool], out, "--every", "2") == EXIT_ERROR
+    assert _query(potential, [pool], out, "--every", "2") == EXIT_CONFIG
     assert f"{pool}, frame 4: element(s) Al not in the potential" in capsys.readouterr().err
     nan_cell = _pool()
     nan_cell[4].cell[0, 0] = np.nan

@@ -10,7 +10,7 @@ from ase.calculators.emt import EMT
 
 from acefit.basis import ACEBasis
 from acefit.cli import main
-from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_EXISTS, EXIT_OK
+from acefit.commands import EXIT_CONFIG, EXIT_EXISTS, EXIT_OK
 from acefit.config import load_config
 from acefit.data import read_configurations
 from acefit.starter import (detect_label_keys, starter_config, survey, totaldegree_for,
@@ -191,7 +191,7 @@ def test_a_frame_under_other_keys_is_not_told_to_set_data_keys(tmp_path, capsys)
         train = [mixed] if not test else [tmp_path / "plain.xyz"]
         ase.io.write(tmp_path / "plain.xyz", frames[:3], format="extxyz")
         assert main(["init", *map(str, train), *(["--test", str(mixed)] if test else []),
-                     "-o", str(tmp_path / "a.yaml"), "--functions", "20"]) == EXIT_ERROR
+                     "-o", str(tmp_path / "a.yaml"), "--functions", "20"]) == EXIT_CONFIG
         err = capsys.readouterr().err
         assert f"{mixed}, frame 3: no label found" in err and "data.keys" not in err
         assert err.rstrip().endswith(
@@ -203,7 +203,7 @@ def test_a_frame_under_other_keys_is_not_told_to_set_data_keys(tmp_path, capsys)
     bare = frames[3].copy()
     bare.info["step"] = 7
     ase.io.write(mixed, frames[:3] + [bare], format="extxyz")
-    assert main(["init", str(mixed), "-o", str(tmp_path / "a.yaml")]) == EXIT_ERROR
+    assert main(["init", str(mixed), "-o", str(tmp_path / "a.yaml")]) == EXIT_CONFIG
     assert capsys.readouterr().err.rstrip().endswith(
         "(a frame of MD or of a pool holds none): energy: step; allowed: frames with an "
         "energy, forces or a stress")

@@ -21,7 +21,7 @@ from ase.optimize import FIRE
 
 from acefit import ACEBasis, Potential
 from acefit.cli import main
-from acefit.commands import EXIT_CONFIG, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK
+from acefit.commands import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_OK
 from acefit.validate import ValidationSettings, crystal_properties, validate
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "datasets" / "quickstart" / "train.xyz"
@@ -406,7 +406,7 @@ def test_cli_refuses_a_start_structure_without_atoms(cli_validate, tmp_path, cap
     zero = tmp_path / "zero.xyz"
     ase.io.write(zero, Atoms(cell=[3.6] * 3, pbc=True), format="extxyz")
     with _no_hang():                  # hung in _prepare, repeating the cell to min_atoms
-        assert cli_validate(zero, tmp_path / "out") == EXIT_ERROR
+        assert cli_validate(zero, tmp_path / "out") == EXIT_CONFIG
     assert f"{zero}, frame 0: no atoms; allowed: a structure of at least one atom" in \
         capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -428,7 +428,7 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
 
     garbage = tmp_path / "garbage.xyz"
     garbage.write_bytes(np.random.default_rng(0).bytes(512))
-    assert cli_validate(garbage, tmp_path / "out") == EXIT_ERROR
+    assert cli_validate(garbage, tmp_path / "out") == EXIT_CONFIG
     err = capsys.readouterr().err
     assert f"cannot read configurations from {garbage}: " in err and "(run with" not in err
     empty = tmp_path / "empty.xyz"
@@ -441,7 +441,7 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
     gold = tmp_path / "gold.xyz"
     ase.io.write(gold, [_cu_molecule(), bulk("Au", "fcc", a=4.08, cubic=True)],
                  format="extxyz")
-    assert cli_validate(gold, tmp_path / "out") == EXIT_ERROR
+    assert cli_validate(gold, tmp_path / "out") == EXIT_CONFIG
     assert f"{gold}, frame 1 (" in capsys.readouterr().err
 
 
