@@ -402,11 +402,16 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
 def test_a_budget_below_every_checkpoint_is_reported(tmp_path, small_data, capsys):
     """A path with no checkpoint within a budget is named with its smallest size, in the
     log, report.md, report.json and the fit's summary; when no budget holds any
-    checkpoint, the fit says no potential was exported (it had said nothing)."""
+    checkpoint, the fit says no potential was exported (it had said nothing) and exits 1
+    (it exited 0: a job's next step found no potential; session 37)."""
     config = tiny_config(tmp_path, small_data, solvers=["{name: blr, sizes: 2}"])
     run = tmp_path / "run"
-    assert fit(config, run, "--set", "selection.budgets=[5]") == EXIT_OK
+    assert fit(config, run, "--set", "selection.budgets=[5]") == EXIT_ERROR
     printed = capsys.readouterr()
+    assert printed.err.rstrip().endswith(
+        "acefit: error: no potential exported: no budget holds a checkpoint (above); the run "
+        f"in {run} is finished, its checkpoints there for `acefit export`")
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"
     report = json.loads((run / "report.json").read_text())
     smallest = report["solvers"]["blr"]["min_active"]
     assert smallest > 5 and report["selection"]["selected"] == []
@@ -420,6 +425,30 @@ def test_a_budget_below_every_checkpoint_is_reported(tmp_path, small_data, capsy
     assert "No potential was exported" in printed.err           # a warning, even with -q
     assert not (run / "potential.h5").exists()
     assert "| budget | solver |" not in printed.out and "| budget | solver |" not in md
+
+
+def test_a_format_the_fit_could_not_write_exits_1(tmp_path, small_data, capsys, monkeypatch):
+    """Found by review (session 37): a .yace the export could not write was a warning, and
+    the fit exited 0 with only the .h5 files; a LAMMPS job after it found no potential."""
+    import acefit.export.yace
+
+    def refuse(potential, path, **options):
+        raise ValueError("the spline misses rtol")
+
+    monkeypatch.setattr(acefit.export.yace, "export_yace", refuse)
+    config = tiny_config(tmp_path, small_data, extra="export: {formats: [acefit, yace]}\n")
+    run = tmp_path / "run"
+    assert fit(config, run) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "cannot write potential.yace: ValueError: the spline misses rtol" in err
+    n = len(json.loads((run / "report.json").read_text())["selection"]["selected"])
+    assert err.rstrip().endswith(
+        f"acefit: error: not written: yace of {n} of the {n} selected potential(s) "
+        "(export.formats: acefit, yace; the warnings above say why); the run in "
+        f"{run} is finished, its checkpoints there for `acefit export`")
+    assert (run / "potential.h5").is_file() and not (run / "potential.yace").exists()
+    monkeypatch.undo()      # every format written: exit 0
+    assert fit(config, run, "--force") == EXIT_OK and (run / "potential.yace").is_file()
 
 
 def test_a_validation_set_whose_rows_all_weigh_zero_is_refused(tmp_path, small_data, capsys):

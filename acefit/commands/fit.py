@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from acefit.commands import EXIT_OK
+from acefit.commands import EXIT_ERROR, EXIT_OK
 
 
 def run(args, progress) -> int:
@@ -51,4 +51,33 @@ def run(args, progress) -> int:
         what = "LAMMPS pair commands" if fmt == "lammps" else f"Potential ({fmt})"
         print(f"{what}: " + ", ".join(str(result.run_dir / p) for p in paths))
     print(f"Wall time: {result.wall_time:.1f} s")
+    problem = export_problem(selection["selected"], cfg["export"]["formats"], result.run_dir)
+    if problem:     # a job's next step (LAMMPS) would find no potential: not its work done
+        print(f"acefit: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def export_problem(selected, formats, run_dir) -> str | None:
+    """What the fit did not export of what ``export.formats`` asked for, or None when every
+    selected potential has each format.
+
+    Parameters
+    ----------
+    selected : list of dict
+        The report's ``selection.selected``: each with the ``files`` written by format.
+    formats : list of str
+        The config's ``export.formats`` (none asked for: nothing is missing).
+    run_dir : pathlib.Path
+    """
+    if not formats:
+        return None
+    finished = f"the run in {run_dir} is finished, its checkpoints there for `acefit export`"
+    if not selected:
+        return f"no potential exported: no budget holds a checkpoint (above); {finished}"
+    missing = {fmt: sum(fmt not in s["files"] for s in selected) for fmt in formats}
+    if not any(missing.values()):
+        return None
+    return ("not written: " + "; ".join(f"{fmt} of {n} of the {len(selected)} selected "
+                                         "potential(s)" for fmt, n in missing.items() if n)
+            + f" (export.formats: {', '.join(formats)}; the warnings above say why); {finished}")
