@@ -417,8 +417,12 @@ def _unfitted_elements_logged():
 
 def main(argv=None) -> int:
     """Entry point of the ``acefit`` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    try:    # the parser imports numpy and ASE (0.1-0.5 s): a Ctrl-C then is one line too
+        parser = _parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("acefit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.command is None:
         parser.print_help()
         return EXIT_CONFIG
