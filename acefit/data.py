@@ -14,6 +14,7 @@ order xx yy zz yz xz xy. A virial label W is converted as stress = -W / volume.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -1082,8 +1083,9 @@ def label_candidates(frames, named: bool = True) -> dict:
 
     A key can hold a label when it is where that label can be (calculator results,
     ``atoms.info``, ``atoms.arrays``), its name does not end as a spread's or an error's
-    (:data:`SPREAD_SUFFIXES`), and the first frame that has it holds numbers of the
-    label's shape; the label's default key (:data:`LABEL_KEYS`) whenever it is there.
+    (:data:`SPREAD_SUFFIXES`), it does not count (:func:`_is_index`), and the first frame
+    that has it holds numbers of the label's shape; the label's default key
+    (:data:`LABEL_KEYS`) whenever it is there.
 
     Parameters
     ----------
@@ -1108,7 +1110,7 @@ def label_candidates(frames, named: bool = True) -> dict:
         fits = [k for k in keys if k == default or not _is_spread(k) and (
             _named_for(k, label) if named or label == "virial" else
             not any(_named_for(k, other) for other in LABEL_SHAPES if other != label))
-            and _has_shape(frames, k, shapes)]
+            and _has_shape(frames, k, shapes) and not _is_index(frames, k)]
         out[label] = sorted(fits, key=lambda k: (
             k != default, not _named_for(k, label),
             not any(tag in k.lower() for tag in ("dft", "ref")), k))
@@ -1128,20 +1130,43 @@ def _is_spread(key: str) -> bool:
     return key.lower().endswith(SPREAD_SUFFIXES)
 
 
-def _has_shape(frames, key, shapes) -> bool:
-    """Whether the first frame that has ``key`` holds numbers of one of ``shapes``
-    ("n": the number of atoms)."""
+INDEX_WORDS = ("frame", "index", "idx", "id", "step", "timestep")
+"""Words of a key's name (between non-letters) that say it counts or names, never
+measures: acefit query's ``pool_frame``, an MD ``step``, a database ``id``."""
+
+
+def _is_index(frames, key) -> bool:
+    """Whether ``key`` counts rather than measures, so is no label: its name has a word of
+    :data:`INDEX_WORDS`, or the first frame that has it holds integers (or booleans)."""
+    if set(re.split(r"[^a-z]+", key.lower())) & set(INDEX_WORDS):
+        return True
+    value, _ = _first_value(frames, key)
+    return np.asarray(value).dtype.kind in "biu"
+
+
+def _first_value(frames, key):
+    """``key``'s value in the first of ``frames`` that has it (in its calculator results,
+    info or arrays), and that frame; (None, None) when none has it."""
     for atoms in frames:
         results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
         for store in (results, atoms.info, atoms.arrays):
             if key in store:
-                try:
-                    value = np.asarray(store[key], dtype=float)
-                except (TypeError, ValueError):
-                    return False
-                return any(value.shape == tuple(len(atoms) if s == "n" else s for s in shape)
-                           for shape in shapes)
-    return False
+                return store[key], atoms
+    return None, None
+
+
+def _has_shape(frames, key, shapes) -> bool:
+    """Whether the first frame that has ``key`` holds numbers of one of ``shapes``
+    ("n": the number of atoms)."""
+    value, atoms = _first_value(frames, key)
+    if atoms is None:
+        return False
+    try:
+        value = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return any(value.shape == tuple(len(atoms) if s == "n" else s for s in shape)
+               for shape in shapes)
 
 
 def _label(atoms, key):

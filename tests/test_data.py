@@ -15,8 +15,8 @@ from ase import Atoms
 from ase.build import bulk
 
 from acefit.data import (LabelledConfig, MissingKeyError, check_elements, check_labels,
-                         configurations_from_atoms, load_configurations, read_configurations,
-                         read_structures, split)
+                         configurations_from_atoms, label_candidates, load_configurations,
+                         read_configurations, read_structures, split)
 
 
 @pytest.fixture
@@ -292,7 +292,7 @@ def test_a_frame_without_labels_names_the_keys_it_has_and_the_options(tmp_path, 
     "no label found (looked for ['energy', 'forces', 'stress'] ...)"."""
     custom = _custom_frames(frames)
     for atoms in custom:
-        atoms.info["step"] = 7                          # a number, not named like a label
+        atoms.info["step"] = 7                          # a count: never a label
         atoms.info["dft_energy_note"] = "text"          # named like one, not a number
         atoms.arrays["momenta"] = np.zeros((len(atoms), 3))        # ASE's, never a label
         atoms.info["committee_energy_sd"] = 0.01        # acefit query's score: a spread
@@ -304,7 +304,7 @@ def test_a_frame_without_labels_names_the_keys_it_has_and_the_options(tmp_path, 
     assert str(err.value) == (
         f"{path}, frame 0: no label found (looked for energy 'energy', forces 'forces', "
         "stress 'stress' in calculator results, info and arrays); keys of this frame that "
-        "look like labels: energy: REF_energy, step; forces: REF_forces; virial: REF_virial; "
+        "look like labels: energy: REF_energy; forces: REF_forces; virial: REF_virial; "
         "allowed: energy_key='REF_energy', forces_key='REF_forces', "
         "virial_key='REF_virial'")
     # named as the caller's options are, in their own syntax (a config's data.keys,
@@ -337,14 +337,36 @@ def test_a_frame_without_labels_is_not_told_to_read_its_md_step_as_an_energy(tmp
         load_configurations(path)
     assert str(err.value).endswith(
         "keys of this frame of a label's shape, none named like a label (a frame of MD or "
-        "of a pool holds none): energy: step, time; forces: velocities_x; allowed: frames "
+        "of a pool holds none): energy: time; forces: velocities_x; allowed: frames "
         "with an energy, forces or a stress, their keys named with energy_key, forces_key")
     # beside a key named for its label, only that one is offered
     atoms.info["REF_energy"] = -3.0
     ase.io.write(path, atoms, format="extxyz")
-    with pytest.raises(ValueError, match=r"energy: REF_energy, step, time; forces: "
+    with pytest.raises(ValueError, match=r"energy: REF_energy, time; forces: "
                                          r"velocities_x; allowed: energy_key='REF_energy'$"):
         load_configurations(path)
+
+
+def test_a_count_is_never_offered_as_a_label(tmp_path):
+    """Found by review (session 37): acefit evaluate on acefit query's output listed its
+    integer pool_frame as an energy key ("energy: pool_frame"). A key of integers, or named
+    as a count or an index, is no label: the frame is said to hold none."""
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    atoms.info.update(pool_frame=29, n_scf=12, committee_energy_sd=0.3, md_step=4.0,
+                      frame_index=2.0)
+    atoms.arrays["tags_xyz"] = np.zeros((len(atoms), 3), dtype=int)
+    path = tmp_path / "picked.xyz"
+    ase.io.write(path, atoms, format="extxyz")
+    frames = ase.io.read(path, ":")
+    for named in (True, False):
+        assert label_candidates(frames, named=named) == {
+            "energy": [], "forces": [], "stress": [], "virial": []}
+    with pytest.raises(ValueError, match=r"picked\.xyz, frame 0: no label found .*; no key "
+                                         r"of this frame holds numbers of a label's shape"):
+        load_configurations(path)
+    atoms.info["energy_total"] = -3.5       # a float beside them is offered
+    ase.io.write(path, atoms, format="extxyz")
+    assert label_candidates(ase.io.read(path, ":"), named=False)["energy"] == ["energy_total"]
 
 
 def test_element_not_in_basis(xyz):

@@ -199,13 +199,14 @@ def test_a_frame_under_other_keys_is_not_told_to_set_data_keys(tmp_path, capsys)
             "forces: REF_forces; virial: REF_virial; the keys looked for were found in the files, "
             "one per label for every frame; allowed: this frame's labels under those keys, "
             "or the files without this frame")
-    # a frame of MD (a step, no label): no key option named either
+    # a frame of MD (its time, no label; a step is a count, never listed): no key option
+    # named either
     bare = frames[3].copy()
-    bare.info["step"] = 7
+    bare.info.update(step=7, time=3.5)
     ase.io.write(mixed, frames[:3] + [bare], format="extxyz")
     assert main(["init", str(mixed), "-o", str(tmp_path / "a.yaml")]) == EXIT_CONFIG
     assert capsys.readouterr().err.rstrip().endswith(
-        "(a frame of MD or of a pool holds none): energy: step; allowed: frames with an "
+        "(a frame of MD or of a pool holds none): energy: time; allowed: frames with an "
         "energy, forces or a stress")
 
 
