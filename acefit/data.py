@@ -620,23 +620,59 @@ def _describe_keys(present: dict) -> str:
                      for where, k in shown.items())
 
 
-def check_elements(configs, elements, *, of="the basis", advice="") -> None:
-    """Raise DataError naming file and frame if a configuration has an element outside
-    ``elements``.
+def check_elements(configs, elements, *, of="the basis", advice="", keep_hint=False) -> None:
+    """Raise DataError naming the configurations (file and frame) that have an element
+    outside ``elements``: the first with its elements, then up to
+    :data:`ELEMENT_FRAMES_LISTED` more, and how many there are in all.
 
     ``of`` names what ``elements`` are the elements of, and ``advice``, appended to the
     message, what to do about it (the caller knows: a config key, a refit, other data).
+    ``keep_hint``: end with the command that writes a file's frames of ``elements`` only
+    (:func:`keep_elements_command`), for a file read whole.
     """
     allowed = {atomic_number(e) for e in elements}
+    outside = []        # (configuration, its elements not in ``elements``)
     for cfg in configs:
-        present = set(int(z) for z in np.unique(cfg.atoms.numbers))
-        extra = present - allowed
+        extra = set(int(z) for z in np.unique(cfg.atoms.numbers)) - allowed
         if extra:
-            names = ", ".join(chemical_symbols[z] for z in sorted(extra))
-            known = ", ".join(chemical_symbols[z] for z in sorted(allowed))
-            raise DataError(f"{cfg.where}: element(s) {names} not in {of} "
-                            f"({of.removeprefix('the ')} elements: {known})"
-                            + (f": {advice}" if advice else ""))
+            outside.append((cfg, ", ".join(chemical_symbols[z] for z in sorted(extra))))
+    if not outside:
+        return
+    known = [chemical_symbols[z] for z in sorted(allowed)]
+    (first, names), more = outside[0], outside[1:]
+    listed = "; ".join(f"{cfg.where} ({extra})" for cfg, extra in more[:ELEMENT_FRAMES_LISTED])
+    others = (f"; also {listed}" + (f" and {len(more) - ELEMENT_FRAMES_LISTED} more"
+                                    if len(more) > ELEMENT_FRAMES_LISTED else "")
+              + f" ({len(outside)} of {len(configs)} configurations)") if more else ""
+    files = list(dict.fromkeys(cfg.source for cfg, _ in outside if cfg.source))
+    hint = (f"; to leave them out: `{keep_elements_command(files[0], known)}`"
+            + (f" (and alike for {', '.join(files[1:])})" if len(files) > 1 else "")
+            if keep_hint and files else "")
+    raise DataError(f"{first.where}: element(s) {names} not in {of} "
+                    f"({of.removeprefix('the ')} elements: {', '.join(known)})"
+                    + (f": {advice}" if advice else "") + others + hint)
+
+
+ELEMENT_FRAMES_LISTED = 5
+"""How many configurations with other elements :func:`check_elements` lists after the
+first."""
+
+
+def keep_elements_command(path, elements) -> str:
+    """A shell command (python and ASE) that writes the frames of ``path`` whose elements
+    are all in ``elements`` to a file beside it (``name_<elements>.xyz``, extended XYZ),
+    labels and info kept."""
+    import json
+    import shlex
+
+    path = Path(path)
+    stem = Path(path.stem).stem if path.suffix in (".gz", ".bz2", ".xz") else path.stem
+    out = path.with_name(f"{stem}_{''.join(elements)}.xyz")
+    # Python strings in double quotes: the command in single ones needs no escapes
+    keep = "{" + ", ".join(json.dumps(e) for e in elements) + "}"
+    code = (f"import ase.io; ase.io.write({json.dumps(str(out))}, [a for a in ase.io.read("
+            f"{json.dumps(str(path))}, \":\") if set(a.get_chemical_symbols()) <= {keep}])")
+    return f"python -c {shlex.quote(code)}"
 
 
 def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,

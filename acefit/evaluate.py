@@ -135,7 +135,7 @@ def prediction_rows(potentials, configs, seconds=None, progress=None,
     if not configs:
         raise ValueError("no configurations to evaluate")
     for pot in potentials:
-        check_elements(configs, pot.elements, of="the potential",
+        check_elements(configs, pot.elements, of="the potential", keep_hint=True,
                        advice="a potential predicts only the elements it was fitted with")
     numbers = set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs))
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in numbers}, method="given")

@@ -250,6 +250,42 @@ def test_worst_configurations_come_first(configs, basis):
     assert by_force[2].split(" | ")[3] == "–"          # no energy: ranked by force MAE
 
 
+def test_frames_of_elements_the_potential_lacks_are_listed_with_a_way_to_leave_them_out(
+        tmp_path, basis, capsys):
+    """Found by review (session 37): evaluate named the first such frame only, and said
+    nothing of how to evaluate the rest of the file. The message lists them (the first
+    five after the first, and the count), and the command it gives, run as written,
+    writes the file's other frames, which evaluate."""
+    import shlex
+    import subprocess
+    import sys
+
+    frames = emt_configs(12, seed=5)
+    for k, other in ((2, "Ni"), (5, "Fe"), (6, "Ni"), (7, "Ni"), (8, "Ni"), (9, "Ag"),
+                     (10, "Ni"), (11, "Ni")):
+        frames[k].symbols[0] = other
+    path = tmp_path / "mixed.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    pot, _ = _potential(basis, 0)
+    with pytest.raises(ValueError) as err:
+        evaluate([pot], load_configurations(path))
+    message = str(err.value)
+    assert message.startswith(
+        f"{path}, frame 2: element(s) Ni not in the potential (potential elements: Cu, Au): "
+        f"a potential predicts only the elements it was fitted with; also {path}, frame 5 "
+        f"(Fe); {path}, frame 6 (Ni); {path}, frame 7 (Ni); {path}, frame 8 (Ni); {path}, "
+        "frame 9 (Ag) and 2 more (8 of 12 configurations); to leave them out: `")
+    command = shlex.split(message.split("to leave them out: `")[1].rstrip("`"))
+    assert command[:2] == ["python", "-c"]
+    subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, check=True)
+    kept = tmp_path / "mixed_CuAu.xyz"
+    assert len(ase.io.read(kept, ":")) == 4
+    pot_file = tmp_path / "pot.h5"
+    pot.save(pot_file)
+    assert main(["evaluate", str(pot_file), "--data", str(kept), "--no-progress"]) == EXIT_OK
+    assert "4 configurations" in capsys.readouterr().out
+
+
 def test_bad_input_names_the_frame(configs, basis):
     cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
     with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the potential"):
