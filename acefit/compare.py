@@ -339,7 +339,11 @@ def _short_range_lines(crystals) -> list[str]:
 
 
 def _fmt(v, digits):
-    return "–" if v is None else f"{v:.{digits}f}"
+    from acefit.formatting import fixed
+
+    # keep_nan: a NaN val loss prints "nan", not the "–" of a run without validation data
+    # (the error columns hold no NaN: entry_stat)
+    return fixed(v, digits, keep_nan=True)
 
 
 def _printed(v, digits):

@@ -23,6 +23,7 @@ import numpy as np
 from acefit.basis.angular import thread_limit
 from acefit.data import LabelledConfig, check_elements
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
+from acefit.formatting import mae_text, number
 from acefit.metrics import (ConfigurationErrors, bootstrap_differences, bootstrap_errors,
                             calibration_of_rows, committee_sd, configuration_errors,
                             errors_by_element, errors_of_predictions, interval_text,
@@ -391,14 +392,11 @@ def parity_plot(path, evaluation: Evaluation) -> Path:
 
 
 def mae_cell(stats, digits) -> str:
-    """A table cell of an error entry: "MAE ± SE" (the SE where a bootstrap gave one),
-    "–" without rows."""
-    if not stats["n"]:
-        return "–"
-    text = f"{stats['mae']:.{digits}f}"
-    if stats.get("se") is not None and np.isfinite(stats["se"]) and stats["se"] > 0:
-        text += f" ± {stats['se']:.{digits}f}"
-    return text
+    """A table cell of an error entry: "MAE ± SE" (the SE where a bootstrap gave one:
+    not of a single configuration, whose SE is 0), "–" without rows."""
+    se = stats.get("se")
+    return mae_text(stats["mae"] if stats["n"] else None,
+                    se if se is not None and np.isfinite(se) and se > 0 else None, digits)
 
 
 def errors_table(evaluation: Evaluation, j: int = 0) -> str:
@@ -471,19 +469,11 @@ def committee_table(labels, calibrations, scales) -> str:
             digits = dict(QUANTITY_DIGITS)[q]
             within = None if c["within_2sd"] is None else 100 * c["within_2sd"]
             lines.append(f"| {label} | {q} | {scale[q]:.3g} | {c['rmse']:.{digits}f} | "
-                         f"{c['spread']:.{digits}f} | {_number(c['z_rms'], '.2f')} | "
-                         f"{_number(within, '.0f', ' %')} | "
-                         f"{_number(c['rank_correlation'], '.2f')} | "
+                         f"{c['spread']:.{digits}f} | {number(c['z_rms'], '.2f')} | "
+                         f"{number(within, '.0f', ' %')} | "
+                         f"{number(c['rank_correlation'], '.2f')} | "
                          f"{c['without_spread']} of {c['n']} |")
     return "\n".join(lines) if len(lines) > 2 else ""
-
-
-def _number(x, spec: str, suffix: str = "") -> str:
-    """``x`` formatted, or "–" where it does not exist (NaN; None in a report read back
-    from strict JSON)."""
-    if x is None or not np.isfinite(x):
-        return "–"
-    return f"{x:{spec}}{suffix}"
 
 
 def committee_by_config_type_table(labels, by_config_type, scales) -> str:
@@ -518,7 +508,7 @@ def worst_table(evaluation: Evaluation, n: int = 5) -> str:
              f"{evaluation.labels[0]} |", "|---|---|---:|" + "---:|" * (len(evaluation.labels) + 1)]
     for i in order:
         cfg = evaluation.configs[i]
-        cells = " | ".join("–" if not np.isfinite(v) else f"{v:+.2f}" for v in signed[i])
-        force = "–" if not np.isfinite(forces[i]) else f"{forces[i]:.4f}"
+        cells = " | ".join(number(v, "+.2f") for v in signed[i])
+        force = number(forces[i], ".4f")
         lines.append(f"| {cfg.where} | {cfg.config_type} | {cfg.n_atoms} | {cells} | {force} |")
     return "\n".join(lines)

@@ -8,12 +8,12 @@ errors per element.
 
 from __future__ import annotations
 
-import math
 import shlex
 from pathlib import Path
 
 from acefit.atomic import json_ready
 from acefit.design import ROW_KINDS
+from acefit.formatting import fixed
 
 __all__ = ["build_report", "write_report", "summary_table", "stress_note_lines",
            "doubtful_stresses",
@@ -116,12 +116,6 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     })
 
 
-def _num(x, digits=3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    return f"{x:.{digits}f}"
-
-
 def _err(entry, split, q, stat="mae"):
     e = (entry.get("errors") or {}).get(split)
     if not e:
@@ -139,12 +133,12 @@ def summary_table(report: dict) -> str:
         star = " ★" if sel["best"] else ""
         rows.append(
             f"| {budget} | {sel['label']}{star} | {sel['n_active']} | "
-            + " | ".join(_num(_err(sel, s, "E", st), 2) for s, st in
+            + " | ".join(fixed(_err(sel, s, "E", st), 2) for s, st in
                          (("train", "mae"), ("val", "mae"), ("test", "mae"), ("test", "rmse")))
             + " | "
-            + " | ".join(_num(_err(sel, s, "F", st), 4) for s, st in
+            + " | ".join(fixed(_err(sel, s, "F", st), 4) for s, st in
                          (("train", "mae"), ("val", "mae"), ("test", "mae"), ("test", "rmse")))
-            + f" | {_num(_err(sel, 'test', 'S'), 3)} |")
+            + f" | {fixed(_err(sel, 'test', 'S'), 3)} |")
     return "\n".join(rows)
 
 
@@ -226,7 +220,7 @@ def best_any_size_lines(selection: dict) -> list[str]:
     budgets = [b for b in selection["budgets"] if b is not None]
     where = f", above the largest budget ({max(budgets)})" if budgets else ""
     test = [(q, _err(best, "test", q), k) for q, k in (("E", 2), ("F", 4), ("S", 3))]
-    test = (", test MAE " + ", ".join(f"{q} {_num(v, k)}" for q, v, k in test)
+    test = (", test MAE " + ", ".join(f"{q} {fixed(v, k)}" for q, v, k in test)
             if any(v is not None for _, v, _ in test) else "")
     core = _no_core(best) or ("; dimers: every pair has a repulsive core"
                               if best.get("dimers") else "")
@@ -310,10 +304,10 @@ def _config_type_table(sel: dict) -> str:
         if not e:
             continue
         for name, stats in e["by_config_type"].items():
-            rows.append(f"| {name} | {split} | {_num(stats['E']['mae'], 2)} | "
-                        f"{_num(stats['E']['rmse'], 2)} | {_num(stats['F']['mae'], 4)} | "
-                        f"{_num(stats['F']['rmse'], 4)} | {_num(stats['S']['mae'], 3)} | "
-                        f"{_num(stats['S']['rmse'], 3)} |")
+            rows.append(f"| {name} | {split} | {fixed(stats['E']['mae'], 2)} | "
+                        f"{fixed(stats['E']['rmse'], 2)} | {fixed(stats['F']['mae'], 4)} | "
+                        f"{fixed(stats['F']['rmse'], 4)} | {fixed(stats['S']['mae'], 3)} | "
+                        f"{fixed(stats['S']['rmse'], 3)} |")
     return "\n".join(rows)
 
 
@@ -339,7 +333,7 @@ def _element_table(sel: dict) -> str:
         cells = ["–" if f is None else mae_cell(f, 4) for f in stats.values()]
         test = stats["test"]
         rows.append(f"| {symbol} | {atoms} | " + " | ".join(cells)
-                    + f" | {_num(None if test is None or not test['n'] else test['rmse'], 4)} |")
+                    + f" | {fixed(None if test is None or not test['n'] else test['rmse'], 4)} |")
     if len(rows) == 2:
         return ""
     return "\n".join(rows) + without_force_labels(unlabelled)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from acefit.atomic import json_ready
+from acefit.formatting import number
 from acefit.progress import bar, get_logger, raise_if_interrupted
 
 __all__ = ["run_paths", "run_solver", "stored_paths", "solver_labels", "subbasis_masks",
@@ -220,7 +221,8 @@ class _StepSink:
 
 
 def _fmt(x) -> str:
-    return "-" if x is None else f"{x:.5g}"
+    # ASCII "-" for a path without validation data, in a log line; a NaN error as "nan"
+    return number(x, ".5g", missing="-", keep_nan=True)
 
 
 # Solvers whose paths changed for the same config: a finished path stored by an earlier

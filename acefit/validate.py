@@ -39,6 +39,7 @@ from acefit.atomic import json_ready, json_text, write_text
 from acefit.basis.neighbours import shortest_distance
 from acefit.data import check_atoms
 from acefit.elements import pair_name
+from acefit.formatting import number
 from acefit.query import committee_deviation
 from acefit.readers import DataError
 
@@ -362,9 +363,8 @@ def _settings_text(settings: dict) -> str:
 
 
 def _fmt(x):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return str(x)
-    return f"{x:.4g}"
+    # NaN and inf as such (an MD that blew up); None as "None", as it always printed
+    return number(x, ".4g", missing="None", keep_nan=True)
 
 
 def _as_calculator(obj):

@@ -9,7 +9,9 @@ from acefit.commands import EXIT_ERROR, EXIT_OK
 
 def run(args) -> int:
     """Run ``acefit export`` for the parsed ``args``; the exit status."""
+    from acefit.compare import entry_stat
     from acefit.export.lammps import pair_commands_path
+    from acefit.formatting import mae_text
     from acefit.runs import export_checkpoint
     from acefit.short_range import pairs_without_core
 
@@ -26,7 +28,10 @@ def run(args) -> int:
     entry = out["entry"]
     splits = ("train", "val", "test")
     for q, unit, digits in (("E", "meV/atom", 3), ("F", "eV/Å", 4), ("S", "GPa", 3)):
-        maes = [_mae(entry, split, q, digits) for split in splits]
+        # the SE where the fit stored one (validation and test; error entries written
+        # before acefit stored the MAEs' bootstrap SEs have none)
+        maes = [mae_text(entry_stat(entry, split, q), entry_stat(entry, split, q, "mae_se"),
+                         digits) for split in splits]
         if q != "S" or any(m != "–" for m in maes):    # S only for a fit with stress rows
             print(f"  {q} MAE ({unit}): " + ", ".join(map(" ".join, zip(splits, maes))))
     if out["e0_source"] != "report.json":
@@ -55,15 +60,3 @@ def run(args) -> int:
         return EXIT_ERROR
     return EXIT_OK
 
-
-def _mae(entry, split, q, digits) -> str:
-    """The MAE, with its bootstrap SE over the split's configurations where the fit stored
-    one (validation and test; error entries written before acefit stored the
-    MAEs' bootstrap SEs have none)."""
-    from acefit.compare import entry_stat
-
-    value = entry_stat(entry, split, q)
-    if value is None:
-        return "–"
-    se = entry_stat(entry, split, q, "mae_se")
-    return f"{value:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
