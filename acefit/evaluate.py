@@ -33,7 +33,8 @@ from acefit.progress import bar
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
            "errors_table", "element_table", "paired_table", "worst_table", "committee_table",
            "committee_by_config_type_table", "committee_spread_rows", "committee_row_sd",
-           "mae_cell", "without_force_labels", "own_prediction_configs", "OWN_RTOL"]
+           "mae_cell", "without_force_labels", "own_prediction_configs", "OWN_RTOL",
+           "potential_labels", "evaluation_record"]
 
 QUANTITY_DIGITS = (("E", 2), ("F", 4), ("S", 3))
 
@@ -119,6 +120,32 @@ class Evaluation:
             "own_predictions": {label: [self.configs[i].where for i in own] for label, own
                                 in zip(self.labels, self.own_predictions or [])},
             "configurations": [cfg.where for cfg in self.configs]}
+
+
+def potential_labels(paths) -> list[str]:
+    """Short distinct names of potential files or run directories, for tables and keys
+    (:func:`evaluate`'s ``labels``): the file stem (or the run directory's name), with its
+    folder's name where two stems are the same, and a number where that is not enough."""
+    paths = [Path(p) for p in paths]
+    names = [p.name if p.is_dir() else p.stem for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    qualified = [f"{p.resolve().parent.name}_{n}" for p, n in zip(paths, names)]
+    if len(set(qualified)) == len(qualified):
+        return qualified
+    return [f"{j}_{n}" for j, n in enumerate(names)]
+
+
+def evaluation_record(evaluation: Evaluation, files, fitted=None) -> dict:
+    """:meth:`Evaluation.to_dict` with, per potential, its ``file`` (``files``, one per
+    potential) and ``fitted_data``: the configurations its run was fitted on
+    (:func:`acefit.evaluation_notes.fitted_data`; None where not known or not given), as
+    ``acefit evaluate --json`` writes it."""
+    record = evaluation.to_dict()
+    fitted = [None] * len(files) if fitted is None else fitted
+    record["potentials"] = [{"file": str(f), **p, "fitted_data": d}
+                            for f, p, d in zip(files, record["potentials"], fitted)]
+    return record
 
 
 def prediction_rows(potentials, configs, seconds=None, progress=None,

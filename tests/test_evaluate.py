@@ -12,11 +12,10 @@ from test_cli import QUICKSTART, fit, fitted_run, small_data, tiny_config  # noq
 from acefit import ACEBasis, ACECalculator, Potential
 from acefit.cli import main
 from acefit.commands import EXIT_CONFIG, EXIT_OK
-from acefit.commands.evaluate import potential_labels
 from acefit.data import load_configurations
 from acefit.design import design_block, reference_energies
 from acefit.evaluate import (element_table, errors_table, evaluate, paired_table, parity_plot,
-                             worst_table, write_predictions)
+                             potential_labels, worst_table, write_predictions)
 from acefit.metrics import bootstrap_errors, configuration_errors, errors
 from acefit.repulsion import ZBL
 
@@ -309,6 +308,10 @@ def test_labels_of_files_and_runs(tmp_path):
                              tmp_path / "r2" / "potential.h5"]) == ["r1_potential",
                                                                      "r2_potential"]
     assert potential_labels([tmp_path / "a.h5", tmp_path / "a.h5"]) == ["0_a", "1_a"]
+    # the name it had before it moved to the library
+    from acefit.commands.evaluate import potential_labels as command_labels
+
+    assert command_labels is potential_labels
 
 
 @pytest.fixture(scope="module")
@@ -678,6 +681,53 @@ def test_cli_says_when_the_data_are_the_runs_own(tmp_path, run, small_data, caps
 
 
 
+def test_the_notes_of_acefit_evaluate_from_python(tmp_path, run, small_data, capsys):  # noqa: F811
+    """What `acefit evaluate` prints beside its tables is the library's
+    (acefit.evaluation_notes): a script that scores a run's potentials gets the same notes
+    and the same JSON record, without the command."""
+    from acefit.data import read_configurations
+    from acefit.evaluate import evaluation_record
+    from acefit.evaluation_notes import (evaluation_notes, fitted_data, label_keys,
+                                         unscored_notes)
+
+    train = ase.io.read(small_data / "train.xyz", ":")
+    test = ase.io.read(small_data / "test.xyz", ":")
+    mixed = tmp_path / "mixed.xyz"
+    ase.io.write(mixed, test[:2] + train[3:7])
+    paths = [run, run / "potentials" / "asp_t10.h5"]
+    potentials = [Potential.load(run / "potential.h5"), Potential.load(paths[1])]
+    keys, key_notes = label_keys(paths, potentials, {})
+    assert keys["energy"] == "energy" and key_notes == []
+    assert label_keys(paths, potentials, {"stress": "s"})[0]["virial"] is None
+    configs = read_configurations([mixed], keys)
+    result = evaluate(potentials, configs, potential_labels(paths), resamples=10)
+    found = fitted_data(paths, potentials, configs)
+    assert found[0] is found[1] and found[0]["count"] == 4
+    readings = {"default": "as_labelled", "config_type": {}}
+    notes = evaluation_notes(result, found, keys, readings, [mixed])
+    assert notes == [f"note: 4 of 6 configurations of --data are training or validation data "
+                     f"of run {run} (run, asp_t10): their errors measure the fit, not the "
+                     f"prediction (first: {mixed}, frame 2; {mixed}, frame 3; {mixed}, "
+                     "frame 4; ...)."]
+    # the command prints the same lines, after its first one
+    assert main(["evaluate", *map(str, paths), "--data", str(mixed), "--resamples", "10",
+                 "--worst", "0", "--json", str(tmp_path / "e.json")]) == EXIT_OK
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[1:1 + len(notes)] == notes
+    record = evaluation_record(result, paths, found)
+    assert record["potentials"][1]["fitted_data"] == found[1]
+    assert record["potentials"][1]["file"] == str(paths[1])
+    assert [p["fitted_data"] for p in evaluation_record(result, paths)["potentials"]] \
+        == [None, None]
+    # no label of a kind: said, with the key looked under and the option that names another
+    unlabelled = [dataclasses.replace(c, energy=None) for c in configs]
+    assert unscored_notes(unlabelled, keys) == [
+        "No energies scored: no frame has an energy label under 'energy' (--energy-key names "
+        "another)."]
+    assert unscored_notes(unlabelled, {**keys, "energy": None}) == [
+        "No energies scored: the energy key is null."]
+
+
 def _own_trajectory(pot, atoms, path, steps):
     """``steps`` frames of MD of ``atoms`` (rattled: they move) under ``pot``'s calculator,
     written by ASE as the README's snippet writes them (the calculator's results as the
@@ -755,15 +805,15 @@ def test_cli_warns_of_a_trajectory_written_with_the_potential(tmp_path, run, cap
     # (session 34 review: a fit that interpolates its 3 frames was told to relabel them)
     from types import SimpleNamespace
 
-    from acefit.commands.evaluate import _own_prediction_notes
+    from acefit.evaluation_notes import own_prediction_notes
 
     configs = [SimpleNamespace(where=f"t.xyz, frame {i}") for i in range(3)]
     result = SimpleNamespace(labels=["run"], own_predictions=[[0, 2]], configs=configs)
-    assert _own_prediction_notes(result, [{"configurations": ["t.xyz, frame 0",
+    assert own_prediction_notes(result, [{"configurations": ["t.xyz, frame 0",
                                                               "t.xyz, frame 2"]}]) == []
-    assert "warning: 1 of 3 configurations" in _own_prediction_notes(
+    assert "warning: 1 of 3 configurations" in own_prediction_notes(
         result, [{"configurations": ["t.xyz, frame 0"]}])[0]
-    assert "warning: 2 of 3" in _own_prediction_notes(result, [None])[0]
+    assert "warning: 2 of 3" in own_prediction_notes(result, [None])[0]
 
 
 def test_untested_stresses_beside_a_converters_error_are_named(tmp_path, small_data, capsys,  # noqa: F811
