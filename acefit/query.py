@@ -18,7 +18,12 @@ uncertain ones to DFT. This module is the scoring and the choice:
   reach;
 * :func:`iter_pool` reads a pool file frame by frame, each frame checked (so a pool is
   scored in the memory of one frame), :func:`read_pool` all of it;
-  :func:`check_pool_files` checks the files of a pool before any is read.
+  :func:`check_pool_files` checks the files of a pool before any is read;
+* :func:`query_pool` scores the files of a pool one after the other and chooses across
+  them (``acefit query``), :func:`chosen_frames` reads the chosen frames again, and
+  :func:`file_summary`, :func:`left_out_notes`, :func:`chosen_table` and
+  :func:`chosen_summary` say what was scored, left out and chosen, and why fewer than
+  asked for.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ import numpy as np
 __all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
            "check_pool_files", "labelled_structures", "read_labelled", "Labelled",
            "PairLimits", "default_min_distance", "bond_reach", "pair_key", "QUERY_SCORES",
-           "MIN_DISTANCE_FRACTION", "BOND_REACH"]
+           "MIN_DISTANCE_FRACTION", "BOND_REACH", "PoolQuery", "query_pool", "file_summary",
+           "left_out_notes", "shortfall_text", "chosen_summary", "chosen_table",
+           "chosen_frames"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
@@ -467,3 +474,267 @@ def check_pool_files(paths) -> None:
             raise ValueError(f"pool file {path} is {again}: its frames would be scored twice, "
                              "and one could be chosen twice; allowed: each pool file once")
         seen[key] = path
+
+
+@dataclass
+class PoolQuery:
+    """The files of a pool scored one after the other (:func:`query_pool`), and the frames
+    chosen across them.
+
+    Attributes
+    ----------
+    picks : list of tuple
+        The chosen frames, most uncertain first (at most ``n``):
+        ``(score, pool file, frame number in the file, force SD, energy SD)``.
+    scored : int
+        Frames scored, in all files.
+    candidates : int
+        Frames that could be chosen: neither labelled, too close nor at or below the
+        threshold (``--gap`` may still leave some of them out).
+    below : int
+        Frames that were neither labelled nor too close but at or below the threshold.
+    known : list of tuple
+        ``(pool file, frame number)`` of the frames that are labelled already.
+    close : list of tuple
+        ``(pool file, frame number, distance Å, (za, zb))`` of the frames with two atoms
+        closer than their pair's limit.
+    species : dict
+        Per pool file, the ``species`` it is read with (:func:`pool_species`).
+    every : int
+        Every K-th frame of each file was read.
+    """
+
+    picks: list = field(default_factory=list)
+    scored: int = 0
+    candidates: int = 0
+    below: int = 0
+    known: list = field(default_factory=list)
+    close: list = field(default_factory=list)
+    species: dict = field(default_factory=dict)
+    every: int = 1
+
+    def counts(self) -> dict:
+        """How many frames were ``scored``, how many were ``candidates``, and how many
+        were left out as ``labelled``, ``too close`` or ``below`` the threshold."""
+        return {"scored": self.scored, "candidates": self.candidates,
+                "labelled": len(self.known), "too close": len(self.close),
+                "below": self.below}
+
+
+def query_pool(potential, files, *, n: int | None = None, threshold: float | None = None,
+               by: str = "force", gap: int = 0, every: int = 1, species=None,
+               labelled=frozenset(), min_distance: float | PairLimits | None = None,
+               progress=None, on_file=None) -> PoolQuery:
+    """Score the pool files ``files`` by the committee of ``potential`` (:func:`query`),
+    each streamed frame by frame (:func:`iter_pool`), and choose the ``n`` most uncertain
+    frames of them all (``acefit query``).
+
+    Parameters
+    ----------
+    potential : acefit.Potential
+        With a committee.
+    files : sequence of path-like
+        The pool files (:func:`check_pool_files` checks them beforehand).
+    n, threshold, by, labelled, min_distance, progress
+        As :func:`query`'s (``n`` None: every frame over ``threshold``).
+    gap : int
+        Chosen frames of one file are more than ``gap`` frames of the file apart (with
+        ``every``, ``gap // every`` frames read).
+    every : int
+        Read every K-th frame of each file.
+    species : sequence of str, optional
+        The elements of LAMMPS atom types (:func:`pool_species`).
+    on_file : callable, optional
+        Called with ``(file, Query)`` as each file has been scored (the frames are
+        numbered as read: frame i is frame ``i * every`` of the file).
+
+    Returns
+    -------
+    PoolQuery
+    """
+    found = PoolQuery(species={f: pool_species(f, species) for f in files},  # one note a file
+                      every=every)
+    for f in files:
+        # streamed: each frame scored as it is read (and checked, naming file and frame)
+        frames = (atoms for _, atoms in iter_pool(f, every=every, species=found.species[f]))
+        result = query(potential, frames, n=n, threshold=threshold, by=by,
+                       gap=gap // every,     # read frames are K file frames apart
+                       progress=progress, where=lambda i: f"{f}, frame {i * every}",
+                       labelled=labelled, min_distance=min_distance)
+        found.scored += len(result.scores)
+        eligible = ~(result.labelled | result.too_close)
+        if threshold is not None:
+            found.below += int((eligible & (result.scores <= threshold)).sum())
+            eligible &= result.scores > threshold
+        found.candidates += int(eligible.sum())
+        found.known += [(f, int(i) * every) for i in np.flatnonzero(result.labelled)]
+        found.close += [(f, int(i) * every, float(result.shortest[i]), result.pairs[i])
+                        for i in np.flatnonzero(result.too_close)]
+        found.picks += [(float(result.scores[i]), f, int(i) * every,
+                         float(result.force_sd[i]), float(result.energy_sd[i]))
+                        for i in result.chosen]
+        if on_file is not None:
+            on_file(f, result)
+    found.picks.sort(key=lambda pick: -pick[0])
+    found.picks = found.picks[:n]      # n None: all
+    return found
+
+
+def file_summary(path, result: Query) -> str:
+    """A line on the scores of one pool file (``result``: its :class:`Query`): how many
+    frames, and the median and largest force and energy SD."""
+    return (f"{path}: {len(result.scores)} frames scored; largest atomic force SD (eV/Å) "
+            f"median {np.median(result.force_sd):.4f}, max {result.force_sd.max():.4f}; "
+            f"energy SD (meV/atom) median {np.median(result.energy_sd):.3f}, max "
+            f"{result.energy_sd.max():.3f}")
+
+
+def left_out_notes(pool: PoolQuery, labelled_files, limits: PairLimits | None) -> list[str]:
+    """A line on the frames of ``pool`` that were not chosen because they are labelled
+    already (in ``labelled_files``), and one on those with two atoms too close (by
+    ``limits``, the :class:`PairLimits` the query used); none where there are none."""
+    lines = []
+    if pool.known:
+        first, frame = pool.known[0]
+        lines.append(f"{len(pool.known)} pool frame(s) are labelled already (in "
+                     f"{', '.join(map(str, labelled_files))}) and were not chosen (first: "
+                     f"{first}, frame {frame})")
+    if pool.close:
+        from acefit.elements import pair_name
+
+        first, frame, d, pair = pool.close[0]
+        lines.append(f"{len(pool.close)} pool frame(s) have two atoms closer than their "
+                     f"pair's limit and were not chosen (first: {first}, frame {frame}, "
+                     f"{pair_name(*pair)} {d:.2f} Å against {limits.limit(*pair):.2f} Å). "
+                     f"Limits: {limits.text()}; --min-distance D sets one for every pair, "
+                     "0: none")
+    return lines
+
+
+def shortfall_text(n: int | None, chosen: int, counts: dict, *, n_given: bool, gap: int,
+                   threshold: float | None) -> str:
+    """Why fewer than the ``n`` frames asked for were chosen ("" when they were not): too
+    few candidates (``counts``: :meth:`PoolQuery.counts`), or ``gap``, which keeps the
+    other candidates out as neighbours of chosen frames; worded with ``acefit query``'s
+    options (``n_given``: -n was given, not its default)."""
+    if n is None or chosen >= n:
+        return ""
+    asked = f"-n {n} asked for" if n_given else f"-n {n} by default"
+    if counts["candidates"] > chosen:
+        return (f" ({asked}; --gap {gap} left out the other "
+                f"{counts['candidates'] - chosen} candidate(s), each within {gap} "
+                "frames of a more uncertain one chosen: a smaller --gap chooses more)")
+    below = f"at or below --threshold {threshold:g}" if threshold is not None else ""
+    out = [f"{counts[key]} {what}" for key, what in (("labelled", "labelled already"),
+                                                     ("too close", "with atoms too close"),
+                                                     ("below", below)) if counts[key]]
+    return (f" ({asked}; only {counts['candidates']} of the {counts['scored']} frames are "
+            "candidates" + (f": {', '.join(out)}" if out else "") + ")")
+
+
+def chosen_summary(pool: PoolQuery, chosen: int, *, n: int | None, n_given: bool,
+                   by: str, gap: int, threshold: float | None) -> str:
+    """What was chosen, in words: ``chosen`` of the frames scored, by which SD, above
+    which threshold, and why fewer than ``n`` (:func:`shortfall_text`)."""
+    return (f"{chosen} of {pool.scored} frames, by {by} SD"
+            + (f" above {threshold:g}" if threshold is not None else "")
+            + shortfall_text(n, chosen, pool.counts(), n_given=n_given, gap=gap,
+                             threshold=threshold))
+
+
+def chosen_table(chosen, labelled: Labelled, limits: PairLimits | None) -> tuple[str, str]:
+    """The chosen frames (:func:`chosen_frames`) as a Markdown table, and a note on them.
+
+    Parameters
+    ----------
+    chosen : list of ase.Atoms
+        With their scores, pool file and frame in ``atoms.info``.
+    labelled : Labelled
+        The labelled configurations (:func:`read_labelled`).
+    limits : PairLimits or None
+        The limits the query used: each frame's closest pair is given relative to its
+        pair's limit (None: the closest pair, in Å).
+
+    Returns
+    -------
+    table : str
+        Scores and the closest pair of atoms of each frame ("" for no frames).
+    note : str
+        On the frames with a pair closer than any labelled configuration has it ("" for
+        none, or without labelled configurations).
+    """
+    from acefit.basis.neighbours import shortest_by_pair
+    from acefit.elements import pair_name
+
+    if not chosen:
+        return "", ""
+    head = "closest pair (Å, × its limit)" if limits else "closest pair (Å)"
+    lines = ["| pool file | frame | atoms | force SD (eV/Å) | energy SD (meV/atom) | "
+             f"{head} |", "|---|---:|---:|---:|---:|---:|"]
+    nearer = []     # (frame, pair, distance) of each chosen frame that goes beyond the data
+    for atoms in chosen:
+        pairs = shortest_by_pair(atoms, SHORTEST_SEARCH)
+        if not pairs:
+            cell = f"> {SHORTEST_SEARCH:g}"
+        elif limits:
+            d, ratio, pair = limits.closest(pairs)
+            cell = f"{pair_name(*pair)} {d:.2f} ({ratio:.2f}×)"
+        else:
+            pair, d = min(pairs.items(), key=lambda item: item[1])
+            cell = f"{pair_name(*pair)} {d:.2f}"
+        # the pair furthest beyond the data, relative to their shortest
+        beyond = min(pairs.items(), key=lambda item: item[1] / labelled.shortest(*item[0])[0],
+                     default=None)
+        if beyond and beyond[1] < labelled.shortest(*beyond[0])[0]:
+            nearer.append((atoms, *beyond))
+        lines.append(f"| {atoms.info['pool_file']} | {atoms.info['pool_frame']} | "
+                     f"{len(atoms)} | {atoms.info[QUERY_SCORES['force']]:.4f} | "
+                     f"{atoms.info[QUERY_SCORES['energy']]:.3f} | {cell} |")
+    # labelled data that bring no pair within its reach record none (fcc Al at
+    # equilibrium), and a frame closer than that reach is still beyond them
+    note = ""
+    if nearer and labelled.keys:
+        atoms, pair, d = nearer[0]
+        seen, where = labelled.shortest(*pair)
+        data = (f"the labelled data's shortest: {seen:.2f} Å, {where}" if where else
+                f"none in the labelled data within {seen:.2f} Å")
+        note = (f"note: {len(nearer)} chosen frame(s) have a pair of atoms closer than any "
+                f"labelled configuration (first: {atoms.info['pool_file']}, frame "
+                f"{atoms.info['pool_frame']}, {pair_name(*pair)} {d:.2f} Å; {data}): their "
+                "labels take the data to shorter distances; check that their calculations "
+                "converge")
+    return "\n".join(lines), note
+
+
+def chosen_frames(pool: PoolQuery) -> list:
+    """The atoms of the frames ``pool`` chose (:attr:`PoolQuery.picks`), in that order,
+    read again from their files (the scoring kept no frame), each file up to its last
+    chosen frame; their scores, pool file and frame in ``atoms.info``
+    (:data:`QUERY_SCORES`, ``pool_file``, ``pool_frame``).
+
+    Raises
+    ------
+    ValueError
+        A pool file that has fewer frames than when it was scored.
+    """
+    wanted = {}
+    for k, (_, f, frame, _, _) in enumerate(pool.picks):
+        wanted.setdefault(f, {})[frame] = k
+    chosen = [None] * len(pool.picks)
+    for f, frames in wanted.items():
+        last = max(frames)
+        for frame, atoms in iter_pool(f, every=pool.every, species=pool.species[f]):
+            if frame in frames:
+                _, _, _, force_sd, energy_sd = pool.picks[frames[frame]]
+                atoms.calc = None
+                atoms.info.update(pool_file=str(f), pool_frame=frame,
+                                  **{QUERY_SCORES["force"]: force_sd,
+                                     QUERY_SCORES["energy"]: energy_sd})
+                chosen[frames[frame]] = atoms
+            if frame >= last:
+                break
+        else:
+            raise ValueError(f"pool file {f} has no frame {last} any more: it changed while "
+                             "it was scored; allowed: a pool file left as it is until "
+                             "acefit query ends")
+    return chosen

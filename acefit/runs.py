@@ -27,7 +27,8 @@ from acefit.progress import get_logger
 
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
            "fitted_label_keys", "open_run", "potential_run", "read_run", "run_basis",
-           "run_config", "run_data_files", "run_e0", "run_stress_reading"]
+           "run_config", "run_data_files", "run_e0", "run_labelled_files",
+           "run_stress_reading"]
 
 
 class RunSelectionError(ValueError):
@@ -167,6 +168,25 @@ def run_data_files(run_dir, splits=("train", "validation", "test")) -> list[Path
         entry = entries[split]
         files += [] if entry is None else [entry] if isinstance(entry, str) else list(entry)
     return [config.parent / Path(f).expanduser() for f in files]
+
+
+def run_labelled_files(run_dir) -> list[Path]:
+    """A run directory's data files (training, validation, test) that are still there:
+    ``acefit query``'s default ``--labelled`` (:func:`acefit.query.read_labelled`), with a
+    logged warning for each that is not (its frames could be chosen again); none for a
+    folder without a run's ``config.yaml`` (one holding only a potential.h5). The config is
+    read as written, not validated again: a run whose data have moved is queried all the
+    same."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or not (run_dir / "config.yaml").is_file():
+        return []
+    files = run_data_files(run_dir)
+    for f in files:
+        if not f.is_file():
+            get_logger().warning("the run's data file %s is not there any more: a pool frame "
+                                 "that is one of its configurations may be chosen (name the "
+                                 "labelled files with --labelled)", f)
+    return [f for f in files if f.is_file()]
 
 
 def run_stress_reading(run_dir) -> dict:

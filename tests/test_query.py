@@ -110,6 +110,61 @@ def test_cli_writes_the_chosen_frames_with_their_scores(potential, tmp_path, cap
     assert not (tmp_path / "x.xyz").exists()
 
 
+def test_query_pool_from_python_is_what_the_command_prints(potential, small_data,  # noqa: F811
+                                                          tmp_path, capsys):
+    """`acefit query`'s scoring across files, its notes, table and summary are the
+    library's (acefit.query.query_pool and the text functions beside it): a script gets
+    the frames the command writes and the lines it prints."""
+    from acefit.query import (chosen_frames, chosen_summary, chosen_table,
+                              default_min_distance, file_summary, left_out_notes, query_pool,
+                              read_labelled)
+    from acefit.runs import run_labelled_files
+
+    pool = _pool()
+    a, b = tmp_path / "a.xyz", tmp_path / "b.xyz"
+    ase.io.write(a, pool[:4], format="extxyz")
+    train = ase.io.read(small_data / "train.xyz", 0)      # labelled: scored, never chosen
+    ase.io.write(b, pool[4:] + [train], format="extxyz")
+    run = potential.parent
+    files = run_labelled_files(run)
+    assert files and all(f.is_file() for f in files)
+    assert run_labelled_files(tmp_path) == []             # no run: no labelled files
+    pot = Potential.load(potential)
+    labelled = read_labelled(files)
+    limits = default_min_distance(labelled, pot.basis.numbers)
+    summaries = []
+    found = query_pool(pot, [a, b], n=5, gap=1, labelled=labelled.keys, min_distance=limits,
+                       progress=False,
+                       on_file=lambda f, result: summaries.append(file_summary(f, result)))
+    assert found.scored == 8 and found.known == [(b, 3)] and found.close == []
+    # the squeezed crystal first, then by score across the files, at most 5, 2 a file
+    # (--gap 1 of 4 and 3 read frames; the labelled one never)
+    scores = [score for score, *_ in found.picks]
+    assert found.picks[0][1:3] == (b, 2) and scores == sorted(scores, reverse=True)
+    assert len(found.picks) == 4 and (b, 3) not in [p[1:3] for p in found.picks]
+    assert found.counts() == {"scored": 8, "candidates": 7, "labelled": 1, "too close": 0,
+                              "below": 0}
+    chosen = chosen_frames(found)
+    assert [(x.info["pool_file"], x.info["pool_frame"]) for x in chosen] == [
+        (str(f), frame) for _, f, frame, _, _ in found.picks]
+    table, note = chosen_table(chosen, labelled, limits)
+    summary = chosen_summary(found, len(chosen), n=5, n_given=True, by="force", gap=1,
+                             threshold=None)
+    assert summary == ("4 of 8 frames, by force SD (-n 5 asked for; --gap 1 left out the "
+                       "other 3 candidate(s), each within 1 frames of a more uncertain one "
+                       "chosen: a smaller --gap chooses more)")
+    out = tmp_path / "chosen.xyz"
+    assert main(["query", str(run), "--pool", str(a), str(b), "-n", "5", "--gap", "1",
+                 "-o", str(out), "--no-progress"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    expected = "\n".join([*summaries, *left_out_notes(found, files, limits),
+                          "", table] + (["", note] if note else [])
+                         + ["", f"wrote {out}: {summary}"]) + "\n"
+    assert printed == expected
+    assert [x.info["pool_frame"] for x in ase.io.read(out, ":")] == [
+        frame for _, _, frame, _, _ in found.picks]
+
+
 def test_query_check_script_compares_the_ranking_with_the_errors(potential, tmp_path, capsys):
     from _scripts import load_script
     from ase.calculators.singlepoint import SinglePointCalculator
