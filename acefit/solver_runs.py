@@ -304,7 +304,12 @@ def run_paths(cfg, system, basis, gamma, paths_file: Path, *, progress=None,
                  len(sizes), f"{sizes.min()}..{sizes.max()}" if len(sizes) else "no",
                  time.perf_counter() - t)
         stop = path_stop(paths[label], spec)
-        if stop == "patience":
+        if len(sizes) and sizes.max() == 0 and spec.get("min_lambda") is not None:
+            # the stop reasons (min_lambda reached, the λ floor) would read as a path cut short
+            log.warning("solver %s: every checkpoint is zero, the model E0 and core only: "
+                        "min_lambda %g is at or above λ_max, where the first function "
+                        "enters; lower it (or leave it out)", label, spec["min_lambda"])
+        elif stop == "patience":
             log.info("solver %s: stopped at size %d, after %d sizes in a row did not lower the "
                      "validation loss (patience)", label, paths[label].steps[-1].info["size"],
                      spec["patience"])

@@ -930,6 +930,21 @@ def test_unconverged_lasso_steps_are_logged_and_reported(tmp_path, small_data):
             "min(lam_ratio, 1e-3) in λ) |") in to_markdown(report)
 
 
+def test_min_lambda_above_lambda_max_is_said_to_leave_a_zero_model(tmp_path, small_data):
+    """A min_lambda at or above λ_max leaves every checkpoint of a lasso path zero: the log
+    said only that the path "ended early, at 0 active functions" because the λ grid "reached
+    min_lambda", as if it had been cut short."""
+    config = tiny_config(tmp_path, small_data, solvers=[
+        "{name: cd, max_active: 10, min_lambda: 1.0e+9}", "{name: asp, min_lambda: 1.0e+9}",
+        "{name: omp, max_active: 10}"])
+    assert fit(config, tmp_path / "run") == EXIT_OK
+    log = (tmp_path / "run" / "acefit.log").read_text()
+    for label in ("cd", "asp"):
+        assert (f"solver {label}: every checkpoint is zero, the model E0 and core only: "
+                "min_lambda 1e+09 is at or above λ_max") in log
+    assert "ended early" not in log
+
+
 def test_an_ard_path_out_of_moves_at_its_size_is_not_said_to_end_early(tmp_path, small_data):
     """The Zuo ARD paths reach max_active, then refine the model until max_iter: the log
     said "the path ended early, at 1000 active functions" (session 32)."""
