@@ -1172,12 +1172,28 @@ measures: acefit query's ``pool_frame``, an MD ``step``, a database ``id``."""
 
 
 def _is_index(frames, key) -> bool:
-    """Whether ``key`` counts rather than measures, so is no label: its name has a word of
-    :data:`INDEX_WORDS`, or the first frame that has it holds integers (or booleans)."""
+    """Whether ``key`` counts rather than measures, so is no label: its name has no label's
+    word and either has a word of :data:`INDEX_WORDS` or every frame that has it holds
+    integers (or booleans). A key named for a label is one whatever it holds: a hand-written
+    ``REF_energy=1``, a stress of integer zeros (which extxyz reads as integers),
+    ``energy_step``."""
+    if any(_named_for(key, label) for label in LABEL_SHAPES):
+        return False
     if set(re.split(r"[^a-z]+", key.lower())) & set(INDEX_WORDS):
         return True
-    value, _ = _first_value(frames, key)
-    return np.asarray(value).dtype.kind in "biu"
+    kinds = [np.asarray(v).dtype.kind for v in _values(frames, key)]
+    return bool(kinds) and all(kind in "biu" for kind in kinds)
+
+
+def _values(frames, key):
+    """``key``'s value in each of ``frames`` that has it (calculator results, info or
+    arrays, the first of these that has it)."""
+    for atoms in frames:
+        results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
+        for store in (results, atoms.info, atoms.arrays):
+            if key in store:
+                yield store[key]
+                break
 
 
 def _first_value(frames, key):

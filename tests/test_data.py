@@ -369,6 +369,29 @@ def test_a_count_is_never_offered_as_a_label(tmp_path):
     assert label_candidates(ase.io.read(path, ":"), named=False)["energy"] == ["energy_total"]
 
 
+def test_a_key_named_for_a_label_is_offered_whatever_numbers_it_holds(tmp_path):
+    """Found by the review of the rule above: it read the first frame alone and words of
+    the name, so `acefit init` dropped REF_stress when the first frame's stress was integer
+    zeros (extxyz reads "0 0 0 0 0 0" as integers), REF_energy when a hand-written first
+    frame said REF_energy=1, and an energy_step key, without a word."""
+    frames = []
+    for i in range(3):
+        atoms = bulk("Cu", "fcc", a=3.6 + 0.01 * i, cubic=True)
+        atoms.info.update(REF_energy=1 if i == 0 else -3.5 + i, energy_step=-3.0 + i,
+                          REF_stress=np.zeros(6, dtype=int) if i == 0 else np.full(6, 0.1),
+                          n_scf=10 + i)
+        frames.append(atoms)
+    path = tmp_path / "hand.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    read = ase.io.read(path, ":")
+    assert np.asarray(read[0].info["REF_energy"]).dtype.kind == "i"
+    assert np.asarray(read[0].info["REF_stress"]).dtype.kind == "i"
+    found = label_candidates(read)
+    assert found["energy"] == ["REF_energy", "energy_step"]
+    assert found["stress"] == ["REF_stress"]
+    assert "n_scf" not in label_candidates(read, named=False)["energy"]
+
+
 def test_element_not_in_basis(xyz):
     configs = load_configurations(xyz)
     check_elements(configs, ["Cu", "Au"])
