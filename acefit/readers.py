@@ -145,6 +145,9 @@ def _ase_frames(path, fmt, index, options):
         raise DataError(f"cannot read configurations from {path}: not text in the format "
                          f"its name says (byte {exc.object[exc.start]:#04x} at position "
                          f"{exc.start}); allowed: a file ase.io.read reads") from exc
+    except (ImportError, MemoryError) as exc:   # the machine's, not the file's: not exit 2
+        raise RuntimeError(f"cannot read configurations from {path}: "
+                           f"{type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # ase raises many types; name the file
         frame = _frame_number(index, n_read)
         cut = -1 if frame is None else frame    # a file ends in its last frame

@@ -2188,6 +2188,25 @@ def committee_potential(tmp_path_factory, small_data):
     return folder / "run" / "potential.h5"
 
 
+def test_a_missing_reader_module_is_not_a_data_problem(tmp_path, small_data, capsys,
+                                                       monkeypatch):
+    """Found by this session's review: ASE's netCDF reader without netCDF4 installed (or a
+    MemoryError) read as a data problem, exit 2 "found before any work"; it is the
+    machine's, exit 1, the file still named."""
+    import ase.io
+
+    def iread(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'netCDF4'")
+        yield
+
+    monkeypatch.setattr(ase.io, "iread", iread)
+    path = small_data / "train.xyz"
+    assert main(["init", str(path), "-o", str(tmp_path / "init.yaml")]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert f"cannot read configurations from {path}: ModuleNotFoundError: No module named " \
+        "'netCDF4'" in err
+
+
 def test_every_command_exits_2_for_a_data_file_it_cannot_use(tmp_path, small_data,
                                                              committee_potential, capsys,
                                                              monkeypatch):
