@@ -936,8 +936,10 @@ def test_min_lambda_above_lambda_max_is_said_to_leave_a_zero_model(tmp_path, sma
     min_lambda", as if it had been cut short."""
     config = tiny_config(tmp_path, small_data, solvers=[
         "{name: cd, max_active: 10, min_lambda: 1.0e+9}", "{name: asp, min_lambda: 1.0e+9}",
-        "{name: omp, max_active: 10}"])
+        "{name: omp, max_active: 10}"], extra="export: {formats: [acefit, yace]}\n")
+    # the zero models have no .yace: not a format the fit failed to write (exit 1)
     assert fit(config, tmp_path / "run") == EXIT_OK
+    assert (tmp_path / "run" / "potential.yace").is_file()
     log = (tmp_path / "run" / "acefit.log").read_text()
     for label in ("cd", "asp"):
         assert (f"solver {label}: every checkpoint is zero, the model E0 and core only: "

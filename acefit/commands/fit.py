@@ -67,7 +67,8 @@ def export_problem(selected, formats, run_dir) -> str | None:
     selected : list of dict
         The report's ``selection.selected``: each with the ``files`` written by format.
     formats : list of str
-        The config's ``export.formats`` (none asked for: nothing is missing).
+        The config's ``export.formats`` (none asked for: nothing is missing). A potential of
+        no active function is missing only its ``acefit`` file: the others cannot hold it.
     run_dir : pathlib.Path
     """
     if not formats:
@@ -75,7 +76,10 @@ def export_problem(selected, formats, run_dir) -> str | None:
     finished = f"the run in {run_dir} is finished, its checkpoints there for `acefit export`"
     if not selected:
         return f"no potential exported: no budget holds a checkpoint (above); {finished}"
-    missing = {fmt: sum(fmt not in s["files"] for s in selected) for fmt in formats}
+    # a model of no active function (min_lambda at or above λ_max) has no .yace to write:
+    # the log said so, and that is not a format left unwritten
+    missing = {fmt: sum(fmt not in s["files"] and (s["n_active"] > 0 or fmt == "acefit")
+                        for s in selected) for fmt in formats}
     if not any(missing.values()):
         return None
     return ("not written: " + "; ".join(f"{fmt} of {n} of the {len(selected)} selected "
