@@ -13,9 +13,9 @@ that no run has), 3 when the output directory holds a finished run and ``--force
 not given (or another ``acefit fit`` is using it; for ``init``: the config file exists),
 1 for any other error (also a fit that selected no potential, or could not write a format
 ``export.formats`` names, once its report is written), 130 when interrupted (a fit resumes
-when the same command runs again), 143 when a fit was ended by SIGTERM (a batch system's time limit, ``kill``,
-``timeout``; it resumes as after a Ctrl-C), 141 when the reader of the output went away
-(``| head``).
+when the same command runs again), 143 when a fit was ended by SIGTERM (a batch system's
+time limit, ``kill``, ``timeout``; it resumes as after a Ctrl-C), 141 when the reader of
+the output went away (``| head``).
 """
 
 from __future__ import annotations
