@@ -660,18 +660,28 @@ first."""
 
 def keep_elements_command(path, elements) -> str:
     """A shell command (python and ASE) that writes the frames of ``path`` whose elements
-    are all in ``elements`` to a file beside it (``name_<elements>.xyz``, extended XYZ),
-    labels and info kept."""
+    are all in ``elements`` to a file beside it, labels and info kept: an ASE database's
+    rows to a database of its format (``name_<elements>.db``; extended XYZ would lose its
+    key-value pairs and data), any other file's frames to ``name_<elements>.xyz``
+    (extended XYZ)."""
     import json
     import shlex
 
+    from acefit.readers import DATABASE_FORMATS, file_format
+
     path = Path(path)
     stem = Path(path.stem).stem if path.suffix in (".gz", ".bz2", ".xz") else path.stem
-    out = path.with_name(f"{stem}_{''.join(elements)}.xyz")
     # Python strings in double quotes: the command in single ones needs no escapes
     keep = "{" + ", ".join(json.dumps(e) for e in elements) + "}"
-    code = (f"import ase.io; ase.io.write({json.dumps(str(out))}, [a for a in ase.io.read("
-            f"{json.dumps(str(path))}, \":\") if set(a.get_chemical_symbols()) <= {keep}])")
+    if file_format(path) in DATABASE_FORMATS:
+        out = json.dumps(str(path.with_name(f"{stem}_{''.join(elements)}{path.suffix}")))
+        code = (f"import ase.db; rows = ase.db.connect({json.dumps(str(path))}).select(); "
+                f"out = ase.db.connect({out}); "
+                f"[out.write(row) for row in rows if set(row.symbols) <= {keep}]")
+    else:
+        out = json.dumps(str(path.with_name(f"{stem}_{''.join(elements)}.xyz")))
+        code = (f"import ase.io; ase.io.write({out}, [a for a in ase.io.read("
+                f"{json.dumps(str(path))}, \":\") if set(a.get_chemical_symbols()) <= {keep}])")
     return f"python -c {shlex.quote(code)}"
 
 

@@ -285,6 +285,39 @@ def test_frames_of_elements_the_potential_lacks_are_listed_with_a_way_to_leave_t
     assert "4 configurations" in capsys.readouterr().out
 
 
+def test_the_command_that_leaves_frames_out_of_a_database_keeps_its_labels(
+        tmp_path, basis, capsys):
+    """Found by this session's review: for an ASE database the command wrote extended XYZ,
+    which lost the labels kept as the rows' key-value pairs and data: evaluate then found
+    none. It writes a database of the same format, rows whole."""
+    import shlex
+    import subprocess
+    import sys
+
+    import ase.db
+
+    path = tmp_path / "mixed.db"
+    with ase.db.connect(path) as db:
+        for k, atoms in enumerate(emt_configs(6, seed=3)):
+            energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+            if k in (1, 4):
+                atoms.symbols[0] = "Ni"
+            atoms.calc = None
+            db.write(atoms, REF_energy=energy, data={"REF_forces": forces})
+    pot, _ = _potential(basis, 0)
+    keys = dict(energy_key="REF_energy", forces_key="REF_forces")
+    with pytest.raises(ValueError) as err:
+        evaluate([pot], load_configurations(path, **keys))
+    command = shlex.split(str(err.value).split("to leave them out: `")[1].rstrip("`"))
+    subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, check=True)
+    kept = tmp_path / "mixed_CuAu.db"
+    pot_file = tmp_path / "pot.h5"
+    pot.save(pot_file)
+    assert main(["evaluate", str(pot_file), "--data", str(kept), "--energy-key", "REF_energy",
+                 "--forces-key", "REF_forces", "--no-progress"]) == EXIT_OK
+    assert "4 configurations" in capsys.readouterr().out
+
+
 def test_bad_input_names_the_frame(configs, basis):
     cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
     with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the potential"):
