@@ -40,7 +40,7 @@ from acefit.data_checks import (basis_elements, check_against_data, check_sizes,
                                 log_repulsion_reach, unfitted_elements)
 from acefit.basis.spec import basis_summary, function_record
 from acefit.design import ROW_KINDS
-from acefit.export.formats import format_path, write_format
+from acefit.export.formats import FORMAT_SUFFIXES, format_path, write_format  # noqa: F401
 from acefit.fit_inputs import Data, assemble_system, build_basis, load_data
 from acefit.fit_settings import potential_metadata, prior_scale
 from acefit.progress import get_logger, holding_interrupts, interruption

@@ -261,7 +261,7 @@ def read_run(directory, cfg: dict | None = None) -> RunFiles:
                      if label and label not in paths and label not in left_out})
     if left_out and paths:
         get_logger().warning(
-            "%s: solver paths left out of the comparison (the run stopped before they were "
+            "%s: solver paths without errors, left out (the run stopped before they were "
             "evaluated; `acefit fit` resumes it): %s", directory,
             "; ".join(f"{label} ({why})" for label, why in left_out.items()))
     if not paths:

@@ -243,7 +243,7 @@ def test_paths_left_out_of_a_comparison_are_named(two_runs, tmp_path, capsys):
     (run / "errors" / "omp.json").unlink()
     assert main(["compare", str(run), "-o", str(tmp_path / "cmp")]) == EXIT_OK
     err = capsys.readouterr().err
-    assert f"{run}: solver paths left out of the comparison" in err
+    assert f"{run}: solver paths without errors, left out" in err
     assert "omp (no errors evaluated)" in err
     with h5py.File(run / "paths.h5", "a") as f:
         del f["runs"]["omp"]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from acefit.spelling import close_match  # noqa: F401 - it lived here
+
 
 NO_FILE = "<config>"
 """The ``source`` of a config given as a mapping, not read from a file."""
