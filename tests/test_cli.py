@@ -367,6 +367,8 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
     that writes it (budget 10 here, paths to 20 functions)."""
     import shlex
 
+    from acefit.potential import Potential
+
     config = tiny_config(tmp_path, small_data)
     run = tmp_path / "run"
     assert fit(config, run) == EXIT_OK
@@ -395,6 +397,12 @@ def test_the_report_names_the_best_checkpoint_of_any_size(tmp_path, small_data, 
     assert fit(config, run, "--force", "--set", "selection.budgets=[10, 40]") == EXIT_OK
     report = json.loads((run / "report.json").read_text())
     assert report["selection"]["best_any_size"] is None
+    # potential.h5 (and .yace) is the best of the largest budget: the best of budget 10
+    # would be a smaller, worse model under the headline's name
+    top = next(s for s in report["selection"]["selected"] if s["budget"] == 40 and s["best"])
+    meta = Potential.load(run / "potential.h5").metadata
+    assert (meta["budget"], meta["label"], meta["step"]) == (40, top["label"], top["step"])
+    assert meta["n_active"] == best["n_active"] > 10
     assert "at any size" not in (run / "report.md").read_text()
     assert "at any size" not in capsys.readouterr().out
 

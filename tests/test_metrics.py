@@ -139,6 +139,25 @@ def test_bootstrap_se_of_energies_is_that_of_a_mean(setup):
     assert b["E"]["se"] == pytest.approx(e.std() / np.sqrt(len(e)), rel=0.03)
 
 
+@pytest.mark.parametrize("level", [0.95, 0.8])
+def test_bootstrap_interval_has_the_coverage_it_is_labelled_with(level):
+    """A 95 % interval is 95 %, not 90 %: the resampled MAE of 200 configurations of one
+    row each is close to normal, so the percentile interval is the MAE ± z·SE with z the
+    normal quantile of the level (1.96 at 95 %; a 90 % interval would give 1.645, a
+    width 16 % short, and paired differences that look significant when they are not)."""
+    from scipy.stats import norm
+
+    c = 200
+    e = np.random.default_rng(11).uniform(0.0, 2.0, (c, 1))
+    ones = np.ones(c, dtype=int)
+    ce = ConfigurationErrors(np.arange(c), {q: e for q in "EFS"}, {q: ones for q in "EFS"})
+    (b,) = bootstrap_errors(ce, resamples=40000, level=level, seed=2)
+    half_width = (b["E"]["high"] - b["E"]["low"]) / 2
+    assert half_width / b["E"]["se"] == pytest.approx(norm.ppf(0.5 + level / 2), rel=0.03)
+    assert b["E"]["mae"] == pytest.approx(e.mean())
+    assert b["E"]["low"] < b["E"]["mae"] < b["E"]["high"]
+
+
 def test_bootstrap_draws_whole_configurations(setup):
     """Forces of one configuration move together: with every component of configuration
     c wrong by c + 1, the spread is that of the per-configuration errors, not the far

@@ -93,9 +93,14 @@ def test_the_best_checkpoint_of_any_size_when_no_budget_holds_it():
     assert (best["label"], best["step"], best["n_active"], best["budget"]) == ("omp", 5, 6, None)
     assert best["score"] == 0.19
     assert outside([4, 6]) is None and outside([]) is None
-    cfg = {"selection": {"metric": "loss", "budgets": [4]}}      # scored on training data
-    assert best_outside(select_checkpoints(paths, errors, cfg, False), paths, errors, cfg,
-                        False) is None
+    # scored on training data: the best of any size is the largest checkpoint, no choice
+    # to point to. With training losses, so that a best outside budget 4 exists to refuse
+    trained = {label: [{**e, "train_loss": s.val_error} for e, s in zip(errors[label], p.steps)]
+               for label, p in paths.items()}
+    cfg = {"selection": {"metric": "loss", "budgets": [4]}}
+    chosen = select_checkpoints(paths, trained, cfg, False)
+    assert best_outside(chosen, paths, trained, cfg, True)["n_active"] == 6
+    assert best_outside(chosen, paths, trained, cfg, False) is None
 
 
 def test_the_paths_a_budget_holds_no_checkpoint_of():
@@ -161,3 +166,73 @@ def test_runs_and_compare_read_the_selection_split_alike(entries, split, best):
     assert [s["step"] for s in fit] == [best]
     assert best_checkpoint(entries, 4, "energy_mae") == best
     assert _choose_step(run, "omp", None, None, 4) == best
+
+
+def _sel(budget, label, step, n_active, score, best):
+    return {"budget": budget, "label": label, "step": step, "n_active": n_active,
+            "score": score, "best": best}
+
+
+def test_headline_is_the_best_of_the_largest_budget():
+    """The run's potential.h5/.yace is the best checkpoint of the largest budget; the best
+    of a smaller budget (listed first) would be a smaller model, worse on validation."""
+    from acefit.selection import headline
+
+    sel = [_sel(10, "omp", 3, 10, 0.2, True),
+           _sel(40, "asp", 7, 35, 0.3, False),
+           _sel(40, "omp", 9, 38, 0.1, True),
+           _sel(20, "omp", 5, 20, 0.15, True)]
+    assert headline(sel) is sel[2]
+    anysize = _sel(None, "asp", 12, 60, 0.05, True)       # None: any size, the largest
+    assert headline(sel + [anysize]) is anysize
+    assert headline([]) is None
+
+
+@pytest.mark.parametrize("metric", ["energy_mae", "forces_mae", "energy_rmse", "forces_rmse"])
+def test_score_reads_the_statistic_its_metric_names(metric):
+    """``selection.metric: forces_mae`` scores by the force MAE, not the force RMSE or an
+    energy error (each of the four numbers differs here)."""
+    from acefit.selection import score
+
+    entry = {"val": {"all": {"E": {"mae": 1.0, "rmse": 2.0}, "F": {"mae": 3.0, "rmse": 4.0}}},
+             "train": {"all": {"E": {"mae": 5.0, "rmse": 6.0},
+                               "F": {"mae": 7.0, "rmse": 8.0}}}}
+    q = {"energy": "E", "forces": "F"}[metric.split("_")[0]]
+    stat = metric.split("_")[1]
+    assert score(entry, metric, "val") == entry["val"]["all"][q][stat]
+    assert score(entry, metric, "train") == entry["train"]["all"][q][stat]
+
+
+def test_a_tie_across_paths_goes_to_the_smaller_model():
+    """Two paths whose best checkpoints score the same (``+ls`` paths reaching one
+    support): the overall choice of the budget is the one of fewer functions, whichever
+    path comes first."""
+    from acefit.selection import select_checkpoints
+
+    def path(n):
+        return Path("omp", {}, [Step(active=np.arange(n), coef=np.r_[np.ones(n), np.zeros(8 - n)],
+                                     lam=1.0, train_error=0.1, val_error=0.2)])
+
+    paths = {"big": path(5), "small": path(2)}
+    errors = {label: [{"val_loss": 0.2}] for label in paths}
+    cfg = {"selection": {"metric": "loss", "budgets": [8]}}
+    chosen = select_checkpoints(paths, errors, cfg, True)
+    assert [(s["label"], s["best"]) for s in chosen] == [("big", False), ("small", True)]
+
+
+def test_the_split_is_val_when_any_entry_has_validation_errors():
+    """Entries of which some lack validation errors still select on validation."""
+    from acefit.selection import selection_split
+
+    val = {"all": {"E": {"mae": 1.0}}}
+    assert selection_split([{"val": None}, {"val": val}]) == "val"
+    assert selection_split([{"val": val}, {"val": None}]) == "val"
+    assert selection_split([{"val": None}, {}]) == "train"
+
+
+def test_sparsest_within_a_factor_of_one_is_the_best():
+    """``factor=1``: the best step itself is within the factor (it was an IndexError with a
+    strict comparison)."""
+    p = _hand_path()
+    assert select_index(p, "sparsest_within", factor=1.0) == select_index(p, "best_val") == 5
+    assert select_index(p, "sparsest_within", factor=1.0, max_active=5) == 3
