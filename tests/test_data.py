@@ -616,6 +616,58 @@ def test_a_virial_over_a_tiny_cell_is_checked_as_the_stress_it_gives(tmp_path):
     np.testing.assert_allclose(big.stress, [-1e5] * 3 + [0.0] * 3)
 
 
+@pytest.mark.parametrize("key", ["REF_stress", "REF_virial"])
+def test_an_asymmetric_3x3_stress_or_virial_is_refused(tmp_path, key):
+    """A transposed or mis-parsed 3×3 tensor has no one Voigt form: reading its upper
+    triangle would give shear labels of the wrong value (2 eV/Å³ for a yz of 0 here)."""
+    atoms = Atoms("Cu", cell=np.eye(3) * 3.0, pbc=True)
+    atoms.info.update(REF_energy=1.0, **{key: np.array([[1.0, 2.0, 3.0],
+                                                         [0.0, 1.0, 0.0],
+                                                         [0.0, 0.0, 1.0]])})
+    path = tmp_path / "asym.xyz"
+    ase.io.write(path, [atoms], format="extxyz")
+    kind = key.split("_")[1]
+    with pytest.raises(ValueError, match=rf"asym\.xyz, frame 0: '{key}' is not symmetric"):
+        load_configurations(path, energy_key="REF_energy", **{f"{kind}_key": key})
+    atoms.info[key] = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 0.0], [3.0, 0.0, 1.0]])
+    ase.io.write(path, [atoms], format="extxyz")
+    (cfg,) = load_configurations(path, energy_key="REF_energy", **{f"{kind}_key": key})
+    sign = -1.0 / 27.0 if kind == "virial" else 1.0
+    np.testing.assert_allclose(cfg.stress, sign * np.array([1.0, 1.0, 1.0, 0.0, 3.0, 2.0]))
+
+
+def test_a_left_handed_cell_has_the_volume_of_its_right_handed_twin(tmp_path):
+    """A cell whose vectors are listed in left-handed order (det < 0) is the same crystal:
+    its volume is |det|, its stress label is read, and a virial label converts with
+    −W/|V| (a signed volume refused the frame as one "without volume")."""
+    from ase.calculators.emt import EMT
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    atoms.set_cell(atoms.cell.array[[1, 0, 2]], scale_atoms=False)
+    atoms.rattle(0.05, seed=1)
+    atoms.calc = EMT()
+    stress = atoms.get_stress()
+    det = float(np.linalg.det(atoms.cell.array))
+    assert det == pytest.approx(-3.6 ** 3)
+    (cfg,) = configurations_from_atoms(atoms)
+    assert cfg.volume == pytest.approx(-det)
+    np.testing.assert_allclose(cfg.stress, stress, atol=1e-12)
+    held = atoms.copy()
+    held.info.update(REF_energy=1.0, REF_virial=-atoms.get_stress(voigt=False) * -det)
+    (virial,) = configurations_from_atoms(held, energy_key="REF_energy", virial_key="REF_virial")
+    np.testing.assert_allclose(virial.stress, stress, atol=1e-12)
+
+
+def test_a_small_validation_fraction_still_draws_one_configuration(xyz):
+    """5 % of 6 configurations rounds to none: the split keeps at least one for validation
+    (with none, the fit selected the largest checkpoint by its training error)."""
+    configs = load_configurations(xyz)
+    train, val = split(configs, val_fraction=0.05, seed=0)
+    assert (len(train), len(val)) == (5, 1)
+    train, val = split(configs, val_fraction=0.05, seed=0, stratify=True)
+    assert len(val) >= 1 and len(train) + len(val) == 6
+
+
 @pytest.mark.parametrize("name, content, message", [
     ("data.bin", bytes(range(256)), r"ASE does not know its format .*allowed: a file "
                                     r"ase\.io\.read reads"),
