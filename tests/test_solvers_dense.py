@@ -366,6 +366,22 @@ def test_tsvd_refit_by_rtol_and_by_validation(data):
         tsvd_refit(red, active, rtol=0.1, validation=(A_val, y_val))
 
 
+def test_tsvd_refit_keeps_singular_values_above_1e_6_by_default():
+    """Without an rtol or a validation set, ``tsvd_refit`` truncates at its documented
+    1e-6 · σ₁: of singular values 1, 1e-4 and 1e-8 it keeps two (a threshold of 1e-3
+    would drop the second direction and its part of the fit)."""
+    rng = np.random.default_rng(3)
+    U = np.linalg.qr(rng.standard_normal((30, 3)))[0]
+    V = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    A = np.hstack([U @ np.diag([1.0, 1e-4, 1e-8]) @ V.T, rng.standard_normal((30, 2))])
+    y = rng.standard_normal(30)
+    for problem in (LeastSquaresProblem.from_dense(A, y),
+                    LeastSquaresProblem.from_dense(A, y, reduce=True)):
+        coef, info = tsvd_refit(problem, [0, 1, 2])
+        assert (info["rank"], info["rtol"], info["selected_by"]) == (2, 1e-6, "rtol")
+        assert np.all(coef[3:] == 0)
+
+
 def test_tsvd_refit_over_every_rank_is_the_best_truncation(data):
     """rtols="rank": the validation error chooses among all ranks 1..|S| (on the
     prior-scaled columns), computed block by block; brute force agrees."""
