@@ -67,6 +67,20 @@ def test_a_database_keeps_its_key_value_pairs_and_data(tmp_path):
     assert [a.info["row"] for a in iter_frames(db, 5)] == [5]
 
 
+def test_a_key_value_pair_comes_before_a_data_entry_of_its_name(tmp_path):
+    """A row with ``energy_ref`` both as a key_value_pair (1.0) and in its data (2.0):
+    the documented precedence labels the frame with the key_value_pair's 1 eV."""
+    from acefit.data import load_configurations
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+    with ase.db.connect(tmp_path / "both.db") as db:
+        db.write(atoms, energy_ref=1.0, data={"energy_ref": 2.0})
+    assert read_frames(tmp_path / "both.db")[0].info["energy_ref"] == 1.0
+    (cfg,) = load_configurations(tmp_path / "both.db", energy_key="energy_ref",
+                                 forces_key=None, stress_key=None)
+    assert cfg.energy == 1.0
+
+
 def test_six_values_in_the_data_of_a_six_atom_frame_are_kept_both_ways(tmp_path):
     atoms = bulk("Cu", "fcc", a=3.6, orthorhombic=True).repeat((1, 1, 3))[:6]
     atoms.calc = EMT()
