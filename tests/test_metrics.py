@@ -7,8 +7,8 @@ from _toy_basis import PairBasis, emt_configs
 
 from acefit.data import load_configurations
 from acefit.design import ReferenceEnergies, design_block
-from acefit.metrics import (EV_PER_A3_TO_GPA, ConfigurationErrors, bootstrap_differences,
-                            bootstrap_errors, bootstrap_standard_errors, configuration_errors,
+from acefit.metrics import (ConfigurationErrors, bootstrap_differences, bootstrap_errors,
+                            bootstrap_standard_errors, configuration_errors,
                             element_force_errors, errors, errors_by_element,
                             errors_of_predictions, force_row_numbers)
 
@@ -34,7 +34,7 @@ def _direct(configs, basis, coef, select=lambda c: True):
         e = v.energy @ coef + sum(E0.values[z] for z in cfg.atoms.numbers)
         de.append(1e3 * (e - cfg.energy) / cfg.n_atoms)
         df.extend((v.forces @ coef - cfg.forces).ravel())
-        ds.extend(EV_PER_A3_TO_GPA * (v.stress @ coef - cfg.stress))
+        ds.extend(160.21766208 * (v.stress @ coef - cfg.stress))     # eV/Å³ -> GPa
     return [np.array(x) for x in (de, df, ds)]
 
 
