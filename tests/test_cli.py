@@ -1505,6 +1505,7 @@ def test_a_potential_records_the_elements_it_had_no_data_of(tmp_path, capsys):
     report.md called the Pd pairs' dimers cored (the core repulsion alone acts). The
     potentials record the element; the calculator, evaluate and report say so."""
     import re
+    import warnings
 
     import ase.io
 
@@ -1539,8 +1540,10 @@ def test_a_potential_records_the_elements_it_had_no_data_of(tmp_path, capsys):
     assert Potential.load(tmp_path / "exp.h5").unfitted_elements == ["Pd"]
     ase.io.write(tmp_path / "pd.xyz", emt_frames([["Pd", "Cu"] * 4], seed=7))
     capsys.readouterr()
-    assert main(["evaluate", str(run / "potential.h5"), "--data",
-                 str(tmp_path / "pd.xyz")]) == EXIT_OK
+    with warnings.catch_warnings():     # the line, whatever filter -W or PYTHONWARNINGS set
+        warnings.simplefilter("always", UnfittedElementWarning)
+        assert main(["evaluate", str(run / "potential.h5"), "--data",
+                     str(tmp_path / "pd.xyz")]) == EXIT_OK
     err = capsys.readouterr().err
     assert "warning: atoms of Pd: the potential's fit had no training data of Pd" in err
     assert "UnfittedElementWarning" not in err
