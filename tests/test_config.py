@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _zuo_data import ABSENT, ZUO
 
 from acefit.config import ConfigError, SCHEMA, SOLVER, load_config, render_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-ZUO = ROOT.parent / "shared" / "datasets" / "zuo2020"
 
 
 def write(tmp_path, text, name="run.yaml"):
@@ -606,7 +606,7 @@ def test_docs_config_md_is_generated_from_the_schema():
 @pytest.mark.parametrize("name", ["quickstart.yaml", "zuo_mo.yaml", "zuo_si.yaml"])
 def test_shipped_configs_are_valid(name):
     if name.startswith("zuo") and not ZUO.is_dir():
-        pytest.skip("needs ../shared/datasets/zuo2020")
+        pytest.skip(ABSENT)
     cfg = load_config(ROOT / "configs" / name)
     assert cfg["solvers"]
 

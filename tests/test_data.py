@@ -11,6 +11,7 @@ import ase.io
 import numpy as np
 import pytest
 from _toy_basis import emt_configs
+from _zuo_data import ABSENT, ZUO
 from ase import Atoms
 from ase.build import bulk
 
@@ -472,11 +473,8 @@ def test_a_label_that_is_not_a_number_names_its_frame(tmp_path, frames):
         load_configurations(path, energy_key="REF_energy", forces_key=None, stress_key=None)
 
 
-ZUO = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "zuo2020"
-
-
 @pytest.mark.zuo
-@pytest.mark.skipif(not (ZUO / "Mo" / "test.xyz").is_file(), reason="Zuo et al. data not present")
+@pytest.mark.skipif(not (ZUO / "Mo" / "test.xyz").is_file(), reason=ABSENT)
 def test_reads_zuo_mo_test_split():
     configs = load_configurations(ZUO / "Mo" / "test.xyz")
     assert len(configs) == 23 and sum(c.n_atoms for c in configs) == 1189

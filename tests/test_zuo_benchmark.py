@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _zuo_data import ABSENT
+from _zuo_data import ZUO as DATA
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "datasets" / "zuo2020"
 
 pytestmark = pytest.mark.skipif(not (DATA / "Mo" / "train.xyz").is_file()
                                 or not (DATA / "Si" / "train.xyz").is_file(),
-                                reason=f"Zuo data not found at {DATA}")
+                                reason=ABSENT)
 
 
 def test_quick_benchmark_runs_both_elements_side_by_side(tmp_path):
