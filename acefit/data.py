@@ -13,6 +13,7 @@ order xx yy zz yz xz xy. A virial label W is converted as stress = -W / volume.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -1191,30 +1192,27 @@ def _is_index(frames, key) -> bool:
         return False
     if set(re.split(r"[^a-z]+", key.lower())) & set(INDEX_WORDS):
         return True
-    kinds = [np.asarray(v).dtype.kind for v in _values(frames, key)]
-    return bool(kinds) and all(kind in "biu" for kind in kinds)
+    values = _values(frames, key)
+    first = next(values, None)
+    return first is not None and all(np.asarray(v).dtype.kind in "biu"
+                                     for v, _ in itertools.chain([first], values))
 
 
 def _values(frames, key):
-    """``key``'s value in each of ``frames`` that has it (calculator results, info or
-    arrays, the first of these that has it)."""
+    """``key``'s value in each of ``frames`` that has it (in its calculator results, info
+    or arrays, the first of these that has it), with that frame."""
     for atoms in frames:
         results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
         for store in (results, atoms.info, atoms.arrays):
             if key in store:
-                yield store[key]
+                yield store[key], atoms
                 break
 
 
 def _first_value(frames, key):
-    """``key``'s value in the first of ``frames`` that has it (in its calculator results,
-    info or arrays), and that frame; (None, None) when none has it."""
-    for atoms in frames:
-        results = getattr(atoms.calc, "results", {}) if atoms.calc is not None else {}
-        for store in (results, atoms.info, atoms.arrays):
-            if key in store:
-                return store[key], atoms
-    return None, None
+    """``key``'s value in the first of ``frames`` that has it, and that frame; (None, None)
+    when none has it."""
+    return next(_values(frames, key), (None, None))
 
 
 def _has_shape(frames, key, shapes) -> bool:
