@@ -662,7 +662,7 @@ first."""
 def keep_elements_command(path, elements) -> str:
     """A shell command (python and ASE) that writes the frames of ``path`` whose elements
     are all in ``elements`` to a file beside it, labels and info kept: an ASE database's
-    rows to a database of its format (``name_<elements>.db``; extended XYZ would lose its
+    rows to a new database of its format (``name_<elements>.db``; extended XYZ would lose its
     key-value pairs and data), any other file's frames to ``name_<elements>.xyz``
     (extended XYZ)."""
     import json
@@ -677,7 +677,7 @@ def keep_elements_command(path, elements) -> str:
     if file_format(path) in DATABASE_FORMATS:
         out = json.dumps(str(path.with_name(f"{stem}_{''.join(elements)}{path.suffix}")))
         code = (f"import ase.db; rows = ase.db.connect({json.dumps(str(path))}).select(); "
-                f"out = ase.db.connect({out}); "
+                f"out = ase.db.connect({out}, append=False); "
                 f"[out.write(row) for row in rows if set(row.symbols) <= {keep}]")
     else:
         out = json.dumps(str(path.with_name(f"{stem}_{''.join(elements)}.xyz")))
