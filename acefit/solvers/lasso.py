@@ -607,9 +607,10 @@ def lars_lasso(A, y=None, *, max_active: int | None = None, min_lambda: float | 
                 or (tol > 0 and np.sqrt(rss) <= tol * y_norm)
                 or (min_lambda is not None and lams[k] <= min_lambda * (1 + 1e-12)))
         info = {"event": event, "index": index, "critical": bool(critical[k])}
-        if k == last and not done and len(lams) <= knots.asked and _lars_stop(knots, k):
+        if k == last and not done and len(lams) <= knots.asked \
+                and (stop := _lars_stop(knots, k)):
             # scikit-learn ended the path by itself, saying so at most by a warning
-            info["stop"] = _lars_stop(knots, k)
+            info["stop"] = stop
         setup.step(active, xs, lam=float(lams[k]), rss=rss, info=info)
         before = x != 0
         if done or k == last:
