@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from acefit.atomic import make_folder, write_figure, write_json, write_text
+from acefit.formatting import fixed
 from acefit.runs import RunFiles, RunSelectionError, read_run
 
 __all__ = ["compare_runs", "load_run", "RunData"]
@@ -339,8 +340,6 @@ def _short_range_lines(crystals) -> list[str]:
 
 
 def _fmt(v, digits):
-    from acefit.formatting import fixed
-
     # keep_nan: a NaN val loss prints "nan", not the "–" of a run without validation data
     # (the error columns hold no NaN: entry_stat)
     return fixed(v, digits, keep_nan=True)

@@ -24,7 +24,8 @@ from acefit.elements import atomic_number
 
 __all__ = ["read_frames", "check_file", "path_problem", "folder_problem", "types_only",
            "file_format", "frame_indices", "frame_name", "CompressedFileError",
-           "DataError", "EmptyFileError", "index_suffix_note", "SPECORDER_FORMATS", "DATABASE_FORMATS"]
+           "DataError", "EmptyFileError", "index_suffix_note", "SPECORDER_FORMATS",
+           "DATABASE_FORMATS"]
 
 SPECORDER_FORMATS = ("lammps-dump-text", "lammps-dump-binary")
 """The ``ase.io`` formats whose reader takes ``specorder`` (the elements of atom types 1,
