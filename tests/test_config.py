@@ -286,6 +286,21 @@ def test_cross_checks(tmp_path):
     assert "spline, recurrence" in found[0][1] or "'spline'" in found[0][1]
 
 
+def test_a_spline_tolerance_no_export_can_meet_is_refused_at_the_key(tmp_path):
+    """Found by review (session 38): export.spline_rtol took 1e-15, which no spline in
+    double precision meets (rounding stops the quickstart's at 1.1e-10): the fit ran, spent
+    some 10 s a potential doubling bins, and wrote no .yace (exit 1). The key says so
+    before any work, with the range allowed; the floor itself is still allowed."""
+    from acefit.export.yace import SPLINE_RTOL_MIN
+
+    found, text = problems(write(tmp_path, MINIMAL + "export: {spline_rtol: 1.0e-15}\n"))
+    (where, message), = found
+    assert where.endswith("export.spline_rtol")
+    assert message == "found 1e-15 (number); allowed: a number >= 1e-09"
+    ok = load_config(write(tmp_path, MINIMAL + "export: {spline_rtol: 1.0e-9}\n"))
+    assert ok["export"]["spline_rtol"] == SPLINE_RTOL_MIN == 1e-9
+
+
 def test_apriori_totaldegrees_are_checked_against_the_basis(tmp_path):
     def found_for(solver, basis="basis: {order: 3, totaldegree: [12, 10, 8]}\n"):
         text = MINIMAL + f"  - {solver}\n" + basis

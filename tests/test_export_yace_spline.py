@@ -143,3 +143,17 @@ def test_refusals(tmp_path):
             export_yace(Potential(plain, np.zeros(len(plain))), tmp_path / "e.yace",
                         radial=radial)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_tolerance_below_the_rounding_floor_is_refused_before_any_bin(tmp_path):
+    """Found by review (session 38): spline_rtol 1e-15 doubled the bins to max_bins (about
+    10 s for the quickstart's potential) and failed; it is refused at once, as
+    export.spline_rtol is in a config."""
+    import time
+
+    pot = _potential()
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"spline_rtol: found 1e-15; allowed: a number >= "
+                                         r"1e-09"):
+        export_yace(pot, tmp_path / "m.yace", spline_rtol=1e-15)
+    assert time.perf_counter() - start < 1.0 and not (tmp_path / "m.yace").exists()

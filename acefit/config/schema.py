@@ -11,6 +11,7 @@ from acefit.config.types import (Bool, Either, Element, ElementPair, File, FileN
                                  Str, Tagged)
 from acefit.consistency import STRESS_READINGS
 from acefit.data import LABEL_KEYS
+from acefit.export.yace import SPLINE_RTOL_MIN
 from acefit.prior import DEFAULTS as PRIOR_DEFAULTS
 from acefit.solvers.ista import LOSSES, ista
 from acefit.solvers.lasso import cd_lasso
@@ -457,9 +458,11 @@ EXPORT = Section(doc="Files written for the selected potential(s).", keys={
                        "`recurrence` (python-ace 0.4 and older ML-PACE; exact, but only for "
                        "`basis.transform: polynomial`, `rin: 0`, no repulsive pair envelope, "
                        "no orthonormal radials)."),
-    "spline_rtol": Key(Float(0, lo_open=True), 1e-6,
+    "spline_rtol": Key(Float(SPLINE_RTOL_MIN), 1e-6,
                        "Accuracy of every `.yace` radial spline, relative to the function's "
-                       "largest value, on [spline_rmin, rcut]; bins are doubled until it holds."),
+                       "largest value, on [spline_rmin, rcut]; bins are doubled until it holds. "
+                       "Below some 1e-10 rounding, not the bins, bounds the error (1e-9 took "
+                       "16000 bins and a 37 MB file for the quickstart's potential)."),
     "spline_rmin": Key(Float(0, lo_open=True), 0.5,
                        "Shortest distance (Å) where `spline_rtol` is required."),
     "committee": Key(Int(0), 0,
