@@ -21,7 +21,6 @@ the output went away (``| head``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
@@ -392,29 +391,6 @@ def _add_verbosity(p):
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
 
 
-@contextlib.contextmanager
-def _unfitted_elements_logged():
-    """A potential's :class:`acefit.potential.UnfittedElementWarning` (atoms of an element
-    its fit had no data of) as a line of the log, ``warning: ...``, not Python's
-    ``file:line: UnfittedElementWarning`` with a source line under it."""
-    import warnings
-
-    from acefit.potential import UnfittedElementWarning
-    from acefit.progress import get_logger
-
-    with warnings.catch_warnings():     # restores showwarning
-        previous = warnings.showwarning
-
-        def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, UnfittedElementWarning):
-                get_logger().warning("warning: %s", message)
-            else:
-                previous(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = show
-        yield
-
-
 def main(argv=None) -> int:
     """Entry point of the ``acefit`` command; returns the exit status."""
     try:    # the parser imports numpy and ASE (0.1-0.5 s): a Ctrl-C then is one line too
@@ -437,7 +413,13 @@ def main(argv=None) -> int:
         if args.command == "fit":
             with catching_interrupts():     # a Ctrl-C during a solver path is never lost
                 return command.run(args, progress)
-        with _unfitted_elements_logged():
+        from acefit.potential import unfitted_element_notices
+        from acefit.progress import get_logger
+
+        # the notice a potential gives of atoms it has no fit of, as a line of the log
+        # (not Python's `file:line: UnfittedElementWarning`), whatever the warnings filters
+        with unfitted_element_notices(lambda message: get_logger().warning("warning: %s",
+                                                                           message)):
             return command.run(args, progress)     # evaluate, query, validate
     except KeyboardInterrupt as exc:
         from acefit.progress import Terminated

@@ -11,6 +11,8 @@ Files: one HDF5 file with a JSON header and numeric datasets, described in
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import warnings
@@ -24,8 +26,8 @@ from ase.data import atomic_numbers, chemical_symbols
 from acefit.atomic import atomic_path
 from acefit.metrics import QUANTITIES
 
-__all__ = ["Potential", "PotentialFileError", "UnfittedElementWarning", "FORMAT_NAME",
-           "FORMAT_VERSION"]
+__all__ = ["Potential", "PotentialFileError", "UnfittedElementWarning",
+           "unfitted_element_notices", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "acefit-potential"
 FORMAT_VERSION = 2  # 2: the header may hold a core repulsion; files without one stay version 1
@@ -38,6 +40,26 @@ class PotentialFileError(ValueError):
 class UnfittedElementWarning(UserWarning):
     """A potential evaluated on atoms of an element its fit had no training data of
     (:attr:`Potential.unfitted_elements`): its functions of that element are zero."""
+
+
+_UNFITTED_NOTICE = contextvars.ContextVar("unfitted_notice", default=None)
+
+
+@contextlib.contextmanager
+def unfitted_element_notices(report):
+    """Within the block, a potential's notice of atoms of an element its fit had no data of
+    is ``report(message)`` instead of an :class:`UnfittedElementWarning`.
+
+    A library warns, and its user's warnings filters decide what is shown; a command must
+    say it whatever they are (``acefit evaluate``, ``validate`` and ``query`` log it, even
+    under ``PYTHONWARNINGS=ignore``), and a check that has said so already drops it
+    (``report`` a function that does nothing). The innermost block decides.
+    """
+    token = _UNFITTED_NOTICE.set(report)
+    try:
+        yield
+    finally:
+        _UNFITTED_NOTICE.reset(token)
 
 
 def _check_unfitted(unfitted, elements) -> list:
@@ -185,7 +207,8 @@ class Potential:
     unfitted_elements : sequence of str, optional
         Elements of the basis that the fit had no training data of: their functions are
         zero, so atoms of them get E0 and the core repulsion only. Evaluating atoms of
-        one warns (:class:`UnfittedElementWarning`, once per element and potential).
+        one warns (:class:`UnfittedElementWarning`, once per element and potential; within
+        :func:`unfitted_element_notices`, its ``report`` is called instead).
 
     Attributes
     ----------
@@ -328,19 +351,24 @@ class Potential:
         return energy, energies, forces, stress
 
     def _warn_unfitted(self, atoms) -> None:
-        """Warn, once per element, of atoms of an element the fit had no data of."""
+        """Warn, once per element, of atoms of an element the fit had no data of
+        (:func:`unfitted_element_notices` says to whom)."""
         if self._warned.issuperset(self.unfitted_elements):    # MD: nothing left to say
             return
         present = set(atoms.get_chemical_symbols())
         for element in self.unfitted_elements:
             if element in present and element not in self._warned:
                 self._warned.add(element)
-                warnings.warn(
+                message = (
                     f"atoms of {element}: the potential's fit had no training data of "
                     f"{element}, so nothing of {element} is fitted: these atoms get their E0 "
                     "and the core repulsion only (no forces but the repulsion's), and add "
-                    "nothing to a committee's spread (a query underrates frames with them)",
-                    UnfittedElementWarning, stacklevel=3)
+                    "nothing to a committee's spread (a query underrates frames with them)")
+                report = _UNFITTED_NOTICE.get()
+                if report is None:
+                    warnings.warn(message, UnfittedElementWarning, stacklevel=3)
+                else:
+                    report(message)
 
     def committee_spread(self, atoms, *, forces: bool = False, site_sum=None):
         """Each member's prediction less the model's: energy (K,) and, with ``forces``,

@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from acefit.progress import get_logger
@@ -16,6 +14,11 @@ from acefit.progress import get_logger
 __all__ = ["dimer_verdicts", "warn_without_core", "cored_alternatives", "alternatives_text",
            "pairs_without_core", "compression_verdicts", "dense_configurations",
            "collapse_text", "collapse_advice", "warn_collapse"]
+
+
+def _said_already(message) -> None:
+    """An unfitted element's notice (:func:`acefit.potential.unfitted_element_notices`)
+    dropped: the fit has said so."""
 
 
 def dimer_verdicts(potential) -> dict:
@@ -29,12 +32,11 @@ def dimer_verdicts(potential) -> dict:
     ``no_training_data`` True."""
     from acefit.calculator import ACECalculator
     from acefit.elements import atomic_number
-    from acefit.potential import UnfittedElementWarning
+    from acefit.potential import unfitted_element_notices
     from acefit.validate import dimer_checks
 
     out = {}
-    with warnings.catch_warnings():     # the fit has said so
-        warnings.simplefilter("ignore", UnfittedElementWarning)
+    with unfitted_element_notices(_said_already):
         checks = dimer_checks(ACECalculator(potential), potential.elements)
     for check in checks:
         entry = {k: check[k] for k in ("repulsive_core", "lowest_eV", "lowest_at_A",
@@ -160,10 +162,9 @@ def compression_verdicts(potential, train_pairs=None, train=None) -> dict:
     a lattice-constant search and five energies of a small cell per element (0.06 s
     for a 5317-function Mo potential), so the fit checks its headline potential only."""
     from acefit.calculator import ACECalculator
-    from acefit.potential import UnfittedElementWarning
+    from acefit.potential import unfitted_element_notices
 
-    with warnings.catch_warnings():     # the fit has said so
-        warnings.simplefilter("ignore", UnfittedElementWarning)
+    with unfitted_element_notices(_said_already):
         return _compression_verdicts(ACECalculator(potential), potential, train_pairs, train)
 
 

@@ -1549,6 +1549,39 @@ def test_a_potential_records_the_elements_it_had_no_data_of(tmp_path, capsys):
     assert "UnfittedElementWarning" not in err
 
 
+@pytest.mark.parametrize("action", ["ignore", "error"])
+def test_the_unfitted_element_line_is_shown_whatever_the_warnings_filters(
+        tmp_path, capsys, action):
+    """Found by review (session 38): the commands showed a potential's notice of atoms it
+    has no fit of through the warnings machinery, so PYTHONWARNINGS=ignore (or -W ignore)
+    hid it, and PYTHONWARNINGS=error ended evaluate with exit 1. The commands log it
+    themselves; the Python API still warns (UnfittedElementWarning)."""
+    import warnings
+
+    import ase.io
+
+    from acefit import ACEBasis
+    from acefit.potential import Potential, UnfittedElementWarning
+
+    basis = ACEBasis(["Cu", "Au"], order=2, totaldegree=[4, 2], rcut=4.0)
+    pot = Potential(basis, np.full(len(basis), 1e-3), unfitted_elements=["Au"])
+    pot.save(tmp_path / "pot.h5")
+    ase.io.write(tmp_path / "au.xyz", emt_frames([["Au", "Cu"] * 4], seed=7))
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("properties: false\nmd_steps: 2\nnve_steps: 0\n")
+    line = "warning: atoms of Au: the potential's fit had no training data of Au"
+    for argv in (["evaluate", str(tmp_path / "pot.h5"), "--data", str(tmp_path / "au.xyz")],
+                 ["validate", str(tmp_path / "pot.h5"), "--settings", str(settings),
+                  "-o", str(tmp_path / "out")]):
+        with warnings.catch_warnings():
+            warnings.simplefilter(action)       # what PYTHONWARNINGS=<action> sets
+            assert main(argv + ["--no-progress"]) == EXIT_OK, argv
+        err = capsys.readouterr().err
+        assert err.count(line) == 1 and "UnfittedElementWarning" not in err, (argv, err)
+    with pytest.warns(UnfittedElementWarning, match="atoms of Au"):
+        pot.energy_forces_stress(ase.io.read(tmp_path / "au.xyz"))
+
+
 def test_an_element_with_fewer_rows_than_its_functions_is_named(tmp_path, capsys):
     """A function centred on Au is zero on every row of a configuration without Au: one
     16-atom CuAu frame among pure Cu ones gives 55 rows for the Au-centred functions, which
