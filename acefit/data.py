@@ -623,40 +623,75 @@ def _describe_keys(present: dict) -> str:
 
 def check_elements(configs, elements, *, of="the basis", advice="", keep_hint=False) -> None:
     """Raise DataError naming the configurations (file and frame) that have an element
-    outside ``elements``: the first with its elements, then up to
-    :data:`ELEMENT_FRAMES_LISTED` more, and how many there are in all.
+    outside ``elements``: :func:`check_frame_elements` of :class:`LabelledConfig` objects."""
+    check_frame_elements(config_frames(configs), elements, of=of, advice=advice,
+                         keep_hint=keep_hint)
 
-    ``of`` names what ``elements`` are the elements of, and ``advice``, appended to the
-    message, what to do about it (the caller knows: a config key, a refit, other data).
-    ``keep_hint``: end with the command that writes a file's frames of ``elements`` only
-    (:func:`keep_elements_command`), for a file read whole.
+
+def config_frames(configs):
+    """:class:`LabelledConfig` objects as the frames :func:`check_frame_elements` takes."""
+    return ((cfg.where, cfg.atoms, cfg.source) for cfg in configs)
+
+
+def check_frame_elements(frames, elements, *, of="the basis", advice="",
+                         keep_hint=False) -> None:
+    """Raise DataError naming the frames that have an element outside ``elements``: the
+    first with its elements, then up to :data:`ELEMENT_FRAMES_LISTED` more, and how many
+    there are in all.
+
+    Parameters
+    ----------
+    frames : iterable of (str, ase.Atoms, path-like or None)
+        Each frame's name in messages (its file and frame), its atoms and the file it was
+        read from (None: in memory, or a file the command would not read as written). A
+        generator is read once, in the memory of one frame.
+    elements : sequence of str
+        The elements allowed.
+    of : str
+        What ``elements`` are the elements of.
+    advice : str
+        Appended to the message: what to do about it (the caller knows: a config key, a
+        refit, other data).
+    keep_hint : bool
+        End with the command that writes a file's frames of ``elements`` only
+        (:func:`keep_elements_command`), for files read whole.
     """
     allowed = {atomic_number(e) for e in elements}
-    outside = []        # (configuration, its elements not in ``elements``)
-    for cfg in configs:
-        extra = set(int(z) for z in np.unique(cfg.atoms.numbers)) - allowed
+    outside = []        # (where, its elements not in ``elements``, its file)
+    count = 0
+    for count, (where, atoms, source) in enumerate(frames, 1):
+        extra = set(int(z) for z in np.unique(atoms.numbers)) - allowed
         if extra:
-            outside.append((cfg, ", ".join(chemical_symbols[z] for z in sorted(extra))))
+            outside.append((where, ", ".join(chemical_symbols[z] for z in sorted(extra)),
+                            source))
     if not outside:
         return
     known = [chemical_symbols[z] for z in sorted(allowed)]
-    (first, names), more = outside[0], outside[1:]
-    listed = "; ".join(f"{cfg.where} ({extra})" for cfg, extra in more[:ELEMENT_FRAMES_LISTED])
+    (first, names, _), more = outside[0], outside[1:]
+    listed = "; ".join(f"{where} ({extra})" for where, extra, _ in more[:ELEMENT_FRAMES_LISTED])
     others = (f"; also {listed}" + (f" and {len(more) - ELEMENT_FRAMES_LISTED} more"
                                     if len(more) > ELEMENT_FRAMES_LISTED else "")
-              + f" ({len(outside)} of {len(configs)} configurations)") if more else ""
-    files = list(dict.fromkeys(cfg.source for cfg, _ in outside if cfg.source))
+              + f" ({len(outside)} of {count} configurations)") if more else ""
+    files = list(dict.fromkeys(str(source) for _, _, source in outside if source))
     hint = (f"; to leave them out: `{keep_elements_command(files[0], known)}`"
             + (f" (and alike for {', '.join(files[1:])})" if len(files) > 1 else "")
             if keep_hint and files else "")
-    raise DataError(f"{first.where}: element(s) {names} not in {of} "
+    raise DataError(f"{first}: element(s) {names} not in {of} "
                     f"({of.removeprefix('the ')} elements: {', '.join(known)})"
                     + (f": {advice}" if advice else "") + others + hint)
 
 
+def check_potential_elements(frames, elements) -> None:
+    """:func:`check_frame_elements` against a potential's ``elements``, as ``acefit
+    evaluate``, ``validate`` and ``query`` say it: every frame outside them listed, and the
+    command that writes a file without them (``frames`` as there)."""
+    check_frame_elements(frames, elements, of="the potential", keep_hint=True,
+                         advice="a potential predicts only the elements it was fitted with")
+
+
 ELEMENT_FRAMES_LISTED = 5
-"""How many configurations with other elements :func:`check_elements` lists after the
-first."""
+"""How many configurations with other elements :func:`check_frame_elements` lists after
+the first."""
 
 
 def keep_elements_command(path, elements) -> str:
@@ -1312,7 +1347,8 @@ def _volume(atoms) -> float:
 __all__ = ["LabelledConfig", "load_configurations", "read_configurations",
            "configurations_from_atoms", "iter_structures", "ase_group_hints", "energy_gap",
            "LABEL_KEYS", "check_labels", "frame_where", "unknown_group", "read_structures",
-           "COORDINATE_LIMIT",
-           "check_atoms", "check_elements", "config_type_name", "extxyz_group", "MissingKeyError",
-           "label_candidates", "repeated_structures", "structure_key", "split",
-           "missing_groups", "stratified_quotas", "validation_coverage", "SMALL_VALIDATION"]
+           "COORDINATE_LIMIT", "check_atoms", "check_elements", "check_frame_elements",
+           "check_potential_elements", "config_frames", "config_type_name", "extxyz_group",
+           "MissingKeyError", "label_candidates", "repeated_structures", "structure_key",
+           "split", "missing_groups", "stratified_quotas", "validation_coverage",
+           "SMALL_VALIDATION"]

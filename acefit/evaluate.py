@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from acefit.basis.angular import thread_limit
-from acefit.data import LabelledConfig, check_elements
+from acefit.data import LabelledConfig, check_potential_elements, config_frames
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.formatting import mae_text, number
 from acefit.metrics import (ConfigurationErrors, bootstrap_differences, bootstrap_errors,
@@ -163,8 +163,7 @@ def prediction_rows(potentials, configs, seconds=None, progress=None,
     if not configs:
         raise ValueError("no configurations to evaluate")
     for pot in potentials:
-        check_elements(configs, pot.elements, of="the potential", keep_hint=True,
-                       advice="a potential predicts only the elements it was fitted with")
+        check_potential_elements(config_frames(configs), pot.elements)
     numbers = set().union(*(set(cfg.atoms.numbers.tolist()) for cfg in configs))
     as_given = ReferenceEnergies(values={int(z): 0.0 for z in numbers}, method="given")
     weights = resolve_weights(None)

@@ -25,6 +25,7 @@ Results: :class:`ValidationReport` with ``to_markdown()``, ``to_dict()`` and
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -37,11 +38,10 @@ from ase.data import atomic_numbers, reference_states
 
 from acefit.atomic import json_ready, json_text, write_text
 from acefit.basis.neighbours import shortest_distance
-from acefit.data import check_atoms
+from acefit.data import check_atoms, check_potential_elements
 from acefit.elements import pair_name
 from acefit.formatting import number
 from acefit.query import committee_deviation
-from acefit.readers import DataError
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
@@ -751,14 +751,7 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None, name=N
     pot = getattr(calc, "potential", None)
     if pot is not None and hasattr(pot, "elements"):
         # a structure the potential cannot evaluate is bad input, not an unstable run
-        for k, a in enumerate(configs):
-            # by atomic number, as the basis and acefit evaluate's message list them
-            unknown = sorted(set(a.get_chemical_symbols()) - set(pot.elements),
-                             key=atomic_numbers.get)
-            if unknown:
-                raise DataError(f"{where[k]} ({_config_name(a, k)}) contains elements "
-                                f"{unknown} that the potential does not cover (it covers "
-                                f"{list(pot.elements)})")
+        check_potential_elements(zip(where, configs, itertools.repeat(None)), pot.elements)
     names = [_config_name(a, k) for k, a in enumerate(configs)]
     if s.max_md_configs is not None and len(configs) > s.max_md_configs:
         # spread over the list (data files are often grouped by kind)

@@ -191,8 +191,8 @@ def test_fitted_potential_runs_stable_md():
     assert report.md[0]["min_distance"] > 1.8
     assert abs(report.nve[0]["drift_eV_atom_ps"]) < 5e-3, report.to_markdown()
     # bad start structures are bad input, not unstable MD (found by review)
-    with pytest.raises(ValueError, match=r"structure 1 \(.*Ni.*\) contains elements \['Ni'\] "
-                                         r"that the potential does not cover"):
+    with pytest.raises(ValueError, match=r"structure 1: element\(s\) Ni not in the "
+                                         r"potential \(potential elements: Cu\)"):
         validate(pot, [start, bulk("Ni", "fcc", a=3.52, cubic=True)], FAST)
     overlap = start.copy()
     overlap.positions[1] = overlap.positions[0]
@@ -442,7 +442,35 @@ def test_cli_names_an_unreadable_structures_file(cli_validate, tmp_path, capsys)
     ase.io.write(gold, [_cu_molecule(), bulk("Au", "fcc", a=4.08, cubic=True)],
                  format="extxyz")
     assert cli_validate(gold, tmp_path / "out") == EXIT_CONFIG
-    assert f"{gold}, frame 1 (" in capsys.readouterr().err
+    assert f"{gold}, frame 1: element(s) Au not in the potential" in capsys.readouterr().err
+
+
+def test_cli_names_every_structure_of_a_foreign_element_before_making_its_folder(
+        cli_validate, tmp_path, capsys):
+    """Found by review (session 38): validate made the -o folder before it refused a
+    structure of an element the potential lacks, named the first such frame only, and in
+    other words than evaluate's. It checks every frame first and makes nothing; the message
+    is evaluate's, and its command writes the file without them, which validates."""
+    import shlex
+    import subprocess
+    import sys
+
+    import ase.io
+
+    path = tmp_path / "start.xyz"
+    gold = bulk("Au", "fcc", a=4.08, cubic=True)
+    ase.io.write(path, [_cu_molecule(), gold, _cu_molecule(), gold], format="extxyz")
+    out = tmp_path / "out"
+    assert cli_validate(path, out) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert not out.exists()
+    assert (f"{path}, frame 1: element(s) Au not in the potential (potential elements: Cu): "
+            "a potential predicts only the elements it was fitted with; also "
+            f"{path}, frame 3 (Au) (2 of 4 configurations); to leave them out: `") in err
+    command = shlex.split(err.split("to leave them out: `")[1].split("`")[0])
+    subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, check=True)
+    assert cli_validate(tmp_path / "start_Cu.xyz", out) == EXIT_OK
+    assert len(json.loads((out / "validation.json").read_text())["md"]) == 2
 
 
 def test_the_settings_keys_are_documented_and_an_unknown_one_named(tmp_path, capsys):

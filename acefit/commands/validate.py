@@ -4,6 +4,7 @@ validation.md and validation.json.
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 from acefit.commands import EXIT_OK
@@ -14,7 +15,7 @@ def run(args, progress) -> int:
     """Run ``acefit validate`` for the parsed ``args``; the exit status.
     ``progress``: False for no progress bars (--no-progress), else None."""
     from acefit.config import ConfigError, read_yaml
-    from acefit.data import read_structures
+    from acefit.data import check_potential_elements, frame_where, read_structures
     from acefit.potential import Potential
     from acefit.validate import REPORT_FILES, ValidationSettings, validate
 
@@ -40,7 +41,10 @@ def run(args, progress) -> int:
     configs, where = [], None
     if args.structures is not None:   # each structure checked, naming the file and frame
         configs = read_structures(args.structures)
-        where = [f"{args.structures}, frame {i}" for i in range(len(configs))]
+        where = [frame_where(str(args.structures), i) for i in range(len(configs))]
+        # every frame of an element the potential lacks, before -o is made
+        check_potential_elements(zip(where, configs, itertools.repeat(args.structures)),
+                                 potential.elements)
     from acefit.atomic import make_folder, write_text
 
     out_dir = make_folder(args.output or target.parent, "output folder")   # before the MD
