@@ -18,7 +18,8 @@ uncertain ones to DFT. This module is the scoring and the choice:
   reach;
 * :func:`iter_pool` reads a pool file frame by frame, each frame checked (so a pool is
   scored in the memory of one frame), :func:`read_pool` all of it;
-  :func:`check_pool_files` checks the files of a pool before any is read;
+  :func:`check_pool_files` checks the files of a pool before any is read, and
+  :func:`check_pool_elements` their frames' elements before any is scored;
 * :func:`query_pool` scores the files of a pool one after the other and chooses across
   them (``acefit query``), :func:`chosen_frames` reads the chosen frames again, and
   :func:`file_summary`, :func:`left_out_notes`, :func:`chosen_table` and
@@ -36,11 +37,11 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["committee_deviation", "Query", "query", "iter_pool", "pool_species", "read_pool",
-           "check_pool_files", "labelled_structures", "read_labelled", "Labelled",
-           "PairLimits", "default_min_distance", "bond_reach", "pair_key", "QUERY_SCORES",
-           "MIN_DISTANCE_FRACTION", "BOND_REACH", "PoolQuery", "query_pool", "file_summary",
-           "left_out_notes", "shortfall_text", "chosen_summary", "chosen_table",
-           "chosen_frames"]
+           "check_pool_files", "check_pool_elements", "labelled_structures", "read_labelled",
+           "Labelled", "PairLimits", "default_min_distance", "bond_reach", "pair_key",
+           "QUERY_SCORES", "MIN_DISTANCE_FRACTION", "BOND_REACH", "PoolQuery", "query_pool",
+           "file_summary", "left_out_notes", "shortfall_text", "chosen_summary",
+           "chosen_table", "chosen_frames"]
 
 QUERY_SCORES = {"force": "committee_max_force_sd", "energy": "committee_energy_sd"}
 """What a pool can be ranked by, and the ``atoms.info`` key of each score."""
@@ -239,7 +240,9 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
     ------
     ValueError
         No committee, an unknown ``by``, a negative ``n``, ``gap`` or ``min_distance``, or
-        a frame with an element the potential does not have (naming the frame).
+        frames with an element the potential does not have
+        (:func:`acefit.data.check_potential_elements`: those of a sequence all named
+        before any is scored, a generator's first as it is read).
     """
     from acefit.progress import bar
 
@@ -261,24 +264,19 @@ def query(potential, frames, *, n: int | None = None, threshold: float | None = 
         min_distance = PairLimits(default=float(min_distance))
     if min_distance is not None and min_distance.reach <= 0:
         min_distance = None
-    known = set(int(z) for z in potential.basis.numbers)
     name = (lambda i: f"frame {i}") if where is None else \
         where if callable(where) else where.__getitem__
     total = len(frames) if hasattr(frames, "__len__") else None
-    from acefit.data import structure_key
+    from acefit.data import check_potential_elements, structure_key
 
+    if total is not None:   # every frame named before any is scored; a generator's below
+        check_potential_elements(((name(i), a, None) for i, a in enumerate(frames)),
+                                 potential.elements)
     scores, known_frames, close = [], [], []
     with bar(total, "committee on the pool", unit="frame", enabled=progress) as progress_bar:
         for i, atoms in enumerate(frames):
-            unknown = sorted(set(int(z) for z in atoms.numbers) - known)
-            if unknown:
-                from ase.data import chemical_symbols
-
-                from acefit.readers import DataError
-
-                raise DataError(f"{name(i)}: element(s) "
-                                f"{', '.join(chemical_symbols[z] for z in unknown)} not in "
-                                f"the potential (elements: {', '.join(potential.elements)})")
+            if total is None:
+                check_potential_elements([(name(i), atoms, None)], potential.elements)
             scores.append(committee_deviation(atoms, potential))
             known_frames.append(bool(labelled) and structure_key(atoms) in labelled)
             close.append(min_distance.violation(atoms) if min_distance else (math.inf, None))
@@ -534,7 +532,8 @@ def query_pool(potential, files, *, n: int | None = None, threshold: float | Non
     potential : acefit.Potential
         With a committee.
     files : sequence of path-like
-        The pool files (:func:`check_pool_files` checks them beforehand).
+        The pool files (:func:`check_pool_files` checks them beforehand), read once for
+        their elements (:func:`check_pool_elements`) before any frame is scored.
     n, threshold, by, labelled, min_distance, progress
         As :func:`query`'s (``n`` None: every frame over ``threshold``).
     gap : int
@@ -554,6 +553,7 @@ def query_pool(potential, files, *, n: int | None = None, threshold: float | Non
     """
     found = PoolQuery(species={f: pool_species(f, species) for f in files},  # one note a file
                       every=every)
+    check_pool_elements(potential, files, every=every, species=found.species)
     for f in files:
         # streamed: each frame scored as it is read (and checked, naming file and frame)
         frames = (atoms for _, atoms in iter_pool(f, every=every, species=found.species[f]))
@@ -578,6 +578,22 @@ def query_pool(potential, files, *, n: int | None = None, threshold: float | Non
     found.picks.sort(key=lambda pick: -pick[0])
     found.picks = found.picks[:n]      # n None: all
     return found
+
+
+def check_pool_elements(potential, files, *, every: int = 1, species=None) -> None:
+    """Read the pool files ``files`` (:func:`iter_pool`, in the memory of one frame) and
+    raise DataError for frames of elements ``potential`` lacks, every one named
+    (:func:`acefit.data.check_potential_elements`), before any frame is scored: a query
+    that stopped at the first one would have scored the frames before it for nothing.
+    ``species``: per file, the ``species`` it is read with (:func:`pool_species`); the
+    command that writes a file without such frames is given for files that name their
+    elements (a dump of atom types read by another reader gets other elements)."""
+    from acefit.data import check_potential_elements
+
+    species = species or {}
+    frames = ((f"{f}, frame {i}", atoms, None if species.get(f) else f)
+              for f in files for i, atoms in iter_pool(f, every, species.get(f)))
+    check_potential_elements(frames, potential.elements)
 
 
 def file_summary(path, result: Query) -> str:

@@ -257,6 +257,35 @@ def test_pool_frames_no_potential_can_evaluate_are_named(potential, tmp_path, ca
         read_pool(pool)
 
 
+def test_frames_of_elements_the_potential_lacks_are_all_named_before_any_is_scored(
+        potential, tmp_path, capsys, monkeypatch):
+    """Found by review (session 38): query scored the frames before the first frame of an
+    element the potential lacks, then named that frame only, in words of its own. Every
+    file is checked first, every such frame named as evaluate names them, with the
+    command that writes a file without them; nothing is scored."""
+    import acefit.query
+
+    scored = []
+    score = acefit.query.committee_deviation
+    monkeypatch.setattr(acefit.query, "committee_deviation",
+                        lambda atoms, pot: scored.append(1) or score(atoms, pot))
+    aluminium = bulk("Al", "fcc", a=4.05, cubic=True)
+    pools, out = [tmp_path / "a.xyz", tmp_path / "b.xyz"], tmp_path / "next.xyz"
+    ase.io.write(pools[0], _pool() + [aluminium], format="extxyz")
+    ase.io.write(pools[1], _pool()[:2] + [aluminium], format="extxyz")
+    assert _query(potential, pools, out) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert (f"{pools[0]}, frame 7: element(s) Al not in the potential (potential elements: "
+            "Cu, Au): a potential predicts only the elements it was fitted with; also "
+            f"{pools[1]}, frame 2 (Al) (2 of 11 configurations); to leave them out: `python "
+            f"-c 'import ase.io; ase.io.write(\"{tmp_path / 'a_CuAu.xyz'}\"") in err
+    assert err.rstrip().endswith(f"(and alike for {pools[1]})")
+    assert not scored and not out.exists()
+    with pytest.raises(ValueError, match=r"frame 1: element\(s\) Al .* also frame 9 \(Al\)"):
+        query(Potential.load(potential), _pool()[:1] + [aluminium] + _pool() + [aluminium])
+    assert not scored
+
+
 def test_a_pool_cut_off_in_its_last_frame_is_refused_whatever_every_is(tmp_path):
     """Found by review: with --every 2 or 3 the cut frame 6, never read, was dropped unseen
     while --every 1 refused the file."""
@@ -500,17 +529,18 @@ def test_the_cli_scores_a_pool_one_frame_at_a_time(potential, tmp_path, capsys, 
     assert "wrote" in capsys.readouterr().out
     assert _query(potential, pools, out, "-n", "2", "--every", "3") == EXIT_OK
     assert [a.info["pool_frame"] for a in ase.io.read(out, ":")] == [6, 0]
-    # a pool file cut short between the scoring and the writing is named
+    # a pool file cut short between the scoring and the writing is named (read three
+    # times: for its elements, scored, its chosen frames written)
     calls = []
     iter_pool = acefit.query.iter_pool
 
-    def cut_on_second_read(path, *args, **kwargs):
+    def cut_on_third_read(path, *args, **kwargs):
         calls.append(path)
-        if len(calls) == 2:
+        if len(calls) == 3:
             ase.io.write(path, _pool()[:3], format="extxyz")
         return iter_pool(path, *args, **kwargs)
 
-    monkeypatch.setattr(acefit.query, "iter_pool", cut_on_second_read)
+    monkeypatch.setattr(acefit.query, "iter_pool", cut_on_third_read)
     assert _query(potential, pools[:1], out, "-n", "1") == EXIT_ERROR
     assert f"pool file {pools[0]} has no frame 6 any more: it changed while it was scored" \
         in capsys.readouterr().err
