@@ -699,7 +699,9 @@ def keep_elements_command(path, elements) -> str:
     are all in ``elements`` to a file beside it, labels and info kept: an ASE database's
     rows to a new database of its format (``name_<elements>.db``; extended XYZ would lose its
     key-value pairs and data), any other file's frames to ``name_<elements>.xyz``
-    (extended XYZ)."""
+    (extended XYZ). The name is one no file has now (:func:`unused_name`: ``-2``, ``-3``,
+    ... added): the command replaces its own output when run again, never a file that was
+    there when it was given."""
     import json
     import shlex
 
@@ -709,16 +711,28 @@ def keep_elements_command(path, elements) -> str:
     stem = Path(path.stem).stem if path.suffix in (".gz", ".bz2", ".xz") else path.stem
     # Python strings in double quotes: the command in single ones needs no escapes
     keep = "{" + ", ".join(json.dumps(e) for e in elements) + "}"
-    if file_format(path) in DATABASE_FORMATS:
-        out = json.dumps(str(path.with_name(f"{stem}_{''.join(elements)}{path.suffix}")))
+    database = file_format(path) in DATABASE_FORMATS
+    suffix = path.suffix if database else ".xyz"
+    out = json.dumps(str(unused_name(path.with_name(f"{stem}_{''.join(elements)}{suffix}"))))
+    if database:
         code = (f"import ase.db; rows = ase.db.connect({json.dumps(str(path))}).select(); "
                 f"out = ase.db.connect({out}, append=False); "
                 f"[out.write(row) for row in rows if set(row.symbols) <= {keep}]")
     else:
-        out = json.dumps(str(path.with_name(f"{stem}_{''.join(elements)}.xyz")))
         code = (f"import ase.io; ase.io.write({out}, [a for a in ase.io.read("
                 f"{json.dumps(str(path))}, \":\") if set(a.get_chemical_symbols()) <= {keep}])")
     return f"python -c {shlex.quote(code)}"
+
+
+def unused_name(path) -> Path:
+    """``path``, or the first of ``<stem>-2<suffix>``, ``<stem>-3<suffix>``, ... that names
+    no file (nor a dangling link)."""
+    path = candidate = Path(path)
+    k = 1
+    while candidate.exists() or candidate.is_symlink():
+        k += 1
+        candidate = path.with_name(f"{path.stem}-{k}{path.suffix}")
+    return candidate
 
 
 def split(configs, *, val_fraction=None, seed=0, val_key=None, val_value=True,

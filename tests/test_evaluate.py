@@ -320,6 +320,41 @@ def test_the_command_that_leaves_frames_out_of_a_database_keeps_its_labels(
     assert "4 configurations" in capsys.readouterr().out
 
 
+def test_the_command_that_leaves_frames_out_never_replaces_a_file_that_is_there(
+        tmp_path, basis):
+    """Found by review (session 38): the command wrote `<stem>_<elements>.xyz` (or `.db`)
+    over a file of that name, the user's own perhaps. It names a file that is not there,
+    `-2`, `-3`, ... added; run again, it replaces only what it wrote itself."""
+    import shlex
+    import subprocess
+    import sys
+
+    from acefit.data import keep_elements_command
+
+    frames = emt_configs(4, seed=2)
+    frames[1].symbols[0] = "Ni"
+    path = tmp_path / "mixed.xyz"
+    ase.io.write(path, frames, format="extxyz")
+    mine = tmp_path / "mixed_CuAu.xyz"
+    mine.write_text("the user's own file\n")
+    (tmp_path / "mixed_CuAu-2.xyz").symlink_to(tmp_path / "gone.xyz")   # a dangling link
+    pot, _ = _potential(basis, 0)
+    with pytest.raises(ValueError) as err:
+        evaluate([pot], load_configurations(path))
+    command = shlex.split(str(err.value).split("to leave them out: `")[1].rstrip("`"))
+    assert f'"{tmp_path / "mixed_CuAu-3.xyz"}"' in command[2]
+    for _ in range(2):
+        subprocess.run([sys.executable, *command[1:]], cwd=tmp_path, check=True)
+    assert mine.read_text() == "the user's own file\n"
+    assert len(ase.io.read(tmp_path / "mixed_CuAu-3.xyz", ":")) == 3
+    from ase.db import connect
+
+    connect(tmp_path / "x.db").write(frames[0])
+    (tmp_path / "x_CuAu.db").touch()
+    assert f'"{tmp_path / "x_CuAu-2.db"}"' in keep_elements_command(tmp_path / "x.db",
+                                                                   ["Cu", "Au"])
+
+
 def test_bad_input_names_the_frame(configs, basis):
     cu_only, _ = _potential(ACEBasis(["Cu"], order=2, totaldegree=[4, 3], rcut=4.0), 0)
     with pytest.raises(ValueError, match=r"frame 1: element\(s\) Au not in the potential"):
