@@ -617,6 +617,25 @@ def test_the_cli_leaves_out_the_runs_own_data(potential, small_data, tmp_path,  
     assert "is the --labelled file" in capsys.readouterr().err
 
 
+def test_a_query_that_chooses_nothing_writes_no_file(potential, small_data, tmp_path,  # noqa: F811
+                                                    capsys):
+    """New-user audit, L5: a pool of labelled frames only left a 0-byte extended XYZ file
+    (one ase.io.read refuses). No file now, and a file there from before is named as such."""
+    pool = tmp_path / "pool.xyz"
+    ase.io.write(pool, ase.io.read(small_data / "test.xyz", ":"), format="extxyz")
+    out = tmp_path / "label_me.xyz"
+    args = ["query", str(potential.parent), "--pool", str(pool), "-n", "5", "-o", str(out),
+            "--no-progress"]
+    assert main(args) == EXIT_OK
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith(f"{out} not written: 0 of ") and "earlier" not in last, last
+    assert not out.exists()
+    out.write_text("kept\n")
+    assert main(args) == EXIT_OK
+    assert "earlier one, left as it was" in capsys.readouterr().out
+    assert out.read_text() == "kept\n"
+
+
 def test_the_cli_queries_a_run_whose_data_have_moved(potential, small_data, tmp_path,  # noqa: F811
                                                      capsys):
     """A run directory whose data files are gone (a run copied to another machine), or

@@ -46,6 +46,11 @@ def run(args, progress) -> int:
     for line in left_out_notes(pool, labelled_files, limits):
         print(line)
     chosen = chosen_frames(pool)
+    summary = chosen_summary(pool, len(chosen), n=n, n_given=args.n is not None, by=args.by,
+                             gap=args.gap, threshold=args.threshold)
+    if not chosen:      # an empty extended XYZ file is one ase.io.read refuses
+        print(f"\n{args.output} not written: " + summary + _earlier_output(args.output))
+        return EXIT_OK
     from acefit.atomic import write_extxyz
 
     write_extxyz(args.output, chosen)
@@ -53,7 +58,10 @@ def run(args, progress) -> int:
     for text in (table, note):
         if text:
             print("\n" + text)
-    print(f"\nwrote {args.output}: " + chosen_summary(
-        pool, len(chosen), n=n, n_given=args.n is not None, by=args.by, gap=args.gap,
-        threshold=args.threshold))
+    print(f"\nwrote {args.output}: " + summary)
     return EXIT_OK
+
+
+def _earlier_output(path) -> str:
+    """A note that the file at ``path``, if any, is not this query's."""
+    return f"; the {path} there is an earlier one, left as it was" if path.exists() else ""
