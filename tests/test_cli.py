@@ -2026,9 +2026,11 @@ def test_query_says_why_it_chose_fewer_frames_than_asked(tmp_path, capsys):
     chosen = int(text.split(": ")[1].split()[0])
     assert chosen < 5 and f"(-n 5 asked for; --gap 4 left out the other {12 - chosen} " \
         "candidate(s)" in text
+    # none chosen: no file written, and the one there (the first query's) named as such
     assert summary("-n", "5", "--threshold", "1e6").endswith(
         "(-n 5 asked for; only 0 of the 12 frames are candidates: 12 at or below "
-        "--threshold 1e+06)")
+        f"--threshold 1e+06); the {tmp_path / 'out.xyz'} there is an earlier one, left as "
+        "it was")
     assert summary("-n", "5").endswith("5 of 12 frames, by force SD")     # nothing to explain
     with pytest.raises(SystemExit):
         main(["query", "--help"])
