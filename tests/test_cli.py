@@ -639,11 +639,10 @@ def _ignores_sigint(pid: int) -> bool:
     return False
 
 
-def _parallel_fit(tmp_path):
+def _start_parallel_fit(tmp_path, prelude=""):
     """A quickstart fit on two workers, started in its own session (a terminal's process
-    group) with Python's SIGINT handler; returns it, with its stderr file, once both
-    workers run the assembly, or None (with the process ended) when it never got there.
-    Its basis (676 functions) keeps the assembly going for seconds."""
+    group) with Python's SIGINT handler, after ``prelude`` (Python code); returns it and
+    its stderr file. Its basis (676 functions) keeps the assembly going for seconds."""
     if not Path("/proc/self/task").is_dir():
         pytest.skip("needs /proc")
     config = tmp_path / "parallel.yaml"
@@ -653,7 +652,8 @@ def _parallel_fit(tmp_path):
         "solvers: [{name: omp, max_active: 50}]\nselection: {budgets: [50]}\n"
         "parallel: {workers: 2}\n")
     err = tmp_path / "stderr.txt"
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    code = (f"{prelude}\nimport signal, sys; "
+            "signal.signal(signal.SIGINT, signal.default_int_handler); "
             "from acefit.cli import main; sys.exit(main(sys.argv[1:]))")
     with open(err, "wb") as handle:
         proc = subprocess.Popen([sys.executable, "-c", code, "fit", str(config), "-o",
@@ -661,50 +661,82 @@ def _parallel_fit(tmp_path):
                                 stdout=subprocess.DEVNULL, stderr=handle,
                                 start_new_session=True,
                                 env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
-    end, seen = time.monotonic() + 120, None
+    return proc, err
+
+
+def _parallel_fit(tmp_path):
+    """:func:`_start_parallel_fit`'s fit and its stderr file, once a worker writes its
+    part's training rows: the cluster is up, its workers leave a Ctrl-C to the parent,
+    and the assembly has seconds to go. None (the process ended) when it never got
+    there. (Session 38: it waited for signs that the workers had started and signalled
+    3 s after they appeared in any case: under load, while they still started.)"""
+    proc, err = _start_parallel_fit(tmp_path)
+    rows = tmp_path / "run" / "cache"
+    end = time.monotonic() + 120
     while time.monotonic() < end and proc.poll() is None:
-        workers = _worker_pids(proc.pid)
-        if len(workers) == 2:
-            seen = seen or time.monotonic()
-            # ignored by the workers and handled by the parent again: the cluster is up
-            # (workers that handle it themselves: signalled once surely started)
-            if all(_ignores_sigint(w) for w in workers) and not _ignores_sigint(proc.pid) \
-                    or time.monotonic() > seen + 3:
-                return proc, err, workers
-        if "assembled" in err.read_text(errors="replace"):
-            break
+        if list(rows.glob(".trainrows-*.tmp")):
+            workers = _worker_pids(proc.pid)
+            assert len(workers) == 2 and all(map(_ignores_sigint, workers)), workers
+            return proc, err
+        time.sleep(0.02)
+    _stop(proc, timeout=0)
+    return None, err
+
+
+def _session_left(proc, timeout=10.0) -> list:
+    """The processes still in the session of ``proc`` (a finished fit: none once the
+    resource tracker has seen it go)."""
+    end = time.monotonic() + timeout
+    while True:
+        left = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[3]) == proc.pid and fields[0] != "Z":   # session id, state
+                    left.append(int(stat.parent.name))
+        if not left or time.monotonic() > end:
+            return left
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    return None, err, []
 
 
-def _stop(proc):
-    """The exit status of ``proc``; killed (with its group) after a minute."""
+def _stop(proc, timeout=60):
+    """The exit status of ``proc``; killed (with its group) after ``timeout`` s."""
     try:
-        return proc.wait(timeout=60)
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
 
+def _stopped_once(proc, err, signum):
+    """Check that ``proc``, a fit in ``run`` beside ``err``, was stopped by ``signum`` as
+    by one Ctrl-C (or ``kill PID``): its exit status, no traceback, acefit's one line last
+    and in the log, run.json interrupted with the signal, and no process of it left."""
+    name = signal.Signals(signum).name
+    status, said = {"SIGINT": (130, "interrupted"), "SIGTERM": (143, "terminated")}[name]
+    assert _stop(proc) == status, err.read_text()   # 143, not -15: not killed by the signal
+    text = err.read_text()
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    line = f"{said}{' (SIGTERM)' if said == 'terminated' else ''}; run the same command again"
+    assert text.splitlines()[-1] == f"acefit: {line} to resume", text
+    run = err.parent / "run"
+    assert f"{said} ({name}); run the same command again" in (run / "acefit.log").read_text()
+    state = json.loads((run / "run.json").read_text())
+    assert (state["status"], state["signal"]) == ("interrupted", name)
+    assert not _session_left(proc)
+
+
 def test_ctrl_c_in_a_parallel_assembly_prints_one_line(tmp_path):
     """Walk-through 3, finding 3: a Ctrl-C, which the terminal sends to the whole process
     group, printed each Dask worker's traceback chains (78 lines for two) above the one
     line that says what to do. The workers leave it to the parent, which stops them."""
-    from acefit.commands import EXIT_INTERRUPTED
-
-    proc, err, workers = _parallel_fit(tmp_path)
+    proc, err = _parallel_fit(tmp_path)
     assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
     os.killpg(proc.pid, signal.SIGINT)
-    assert _stop(proc) == EXIT_INTERRUPTED
-    text = err.read_text()
-    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
-    assert text.splitlines()[-1] == "acefit: interrupted; run the same command again to resume"
-    time.sleep(0.5)
-    assert not [w for w in workers if Path(f"/proc/{w}").exists()
-                and "zombie" not in Path(f"/proc/{w}/status").read_text()]
+    _stopped_once(proc, err, signal.SIGINT)
 
 
 def test_sigterm_stops_a_fit_as_ctrl_c_does(tmp_path):
@@ -712,20 +744,10 @@ def test_sigterm_stops_a_fit_as_ctrl_c_does(tmp_path):
     timeout) ended a fit at once, with exit 143 and no word: no message, no log line,
     run.json left "running". It now stops the fit as a Ctrl-C does, the Dask workers
     with it, says so, and marks the run interrupted; the exit status stays 143."""
-    proc, err, workers = _parallel_fit(tmp_path)
+    proc, err = _parallel_fit(tmp_path)
     assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
     os.kill(proc.pid, signal.SIGTERM)          # the parent alone, as kill PID does
-    assert _stop(proc) == 143, err.read_text()     # not -15: killed by the signal
-    text = err.read_text()
-    assert "Traceback" not in text, text
-    line = "terminated (SIGTERM); run the same command again to resume"
-    assert text.splitlines()[-1] == f"acefit: {line}"
-    assert line in (tmp_path / "run" / "acefit.log").read_text()
-    state = json.loads((tmp_path / "run" / "run.json").read_text())
-    assert state["status"] == "interrupted" and state["signal"] == "SIGTERM"
-    time.sleep(0.5)
-    assert not [w for w in workers if Path(f"/proc/{w}").exists()
-                and "zombie" not in Path(f"/proc/{w}/status").read_text()]
+    _stopped_once(proc, err, signal.SIGTERM)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -733,16 +755,11 @@ def test_an_interrupted_parallel_assembly_removes_its_row_files(tmp_path, signum
     """Walk-through H, finding L1: after a Ctrl-C or SIGTERM in a 2-worker assembly the
     workers' half-written training-row files (66-188 MB) stayed in the cache until the
     next run. The parent, alive, removes them once it has stopped the workers."""
-    proc, err, _ = _parallel_fit(tmp_path)
+    proc, err = _parallel_fit(tmp_path)     # once the workers write their row files
     assert proc is not None, f"the assembly ended before the workers ran: {err.read_text()}"
-    cache_dir = tmp_path / "run" / "cache"
-    end = time.monotonic() + 60
-    while not list(cache_dir.glob(".trainrows-*.tmp")) and time.monotonic() < end:
-        time.sleep(0.02)
-    assert list(cache_dir.glob(".trainrows-*.tmp")), err.read_text()
     os.kill(proc.pid, signum)                   # the parent alone: the workers ignore it
     assert _stop(proc) in (130, 143), err.read_text()
-    assert not list(cache_dir.glob(".*.tmp")), err.read_text()
+    assert not list((tmp_path / "run" / "cache").glob(".*.tmp")), err.read_text()
 
 
 def test_resume_after_kill_mid_path_equals_uninterrupted_run(tmp_path, small_data):
