@@ -634,23 +634,31 @@ def _client(client, scheduler, n_workers):
         with Client(scheduler) as c:
             yield c
         return
-    with local_cluster(n_workers) as cluster, Client(cluster) as c:
-        try:
-            yield c
-        except KeyboardInterrupt:
-            _stop_workers(cluster, c)
-            raise
+    from acefit.progress import holding_interrupts
+
+    cluster, c = local_cluster(n_workers), None
+    try:
+        with holding_interrupts():  # after the client's start, not within Dask's sync()
+            c = Client(cluster)
+        yield c
+    except KeyboardInterrupt:
+        _stop_workers(cluster, c)
+        raise
+    finally:
+        if c is not None:
+            c.close()
+        cluster.close()
 
 
-def _stop_workers(cluster, client) -> None:
+def _stop_workers(cluster, client=None) -> None:
     """End the worker processes of ``cluster`` at once (their work is void, and a worker
     busy in a reduction, asked to close, printed the scheduler's going as errors), then
-    close ``client`` and ``cluster`` with Dask's log silenced. The cluster's own
+    close ``client`` (if any) and ``cluster`` with Dask's log silenced. The cluster's own
     silencing (``silence_logs``) ends as it closes, before its event loop does: under
     load the scheduler's comms to the killed workers logged their end there (a
     ``CommClosedError`` traceback at INFO above the one-line message)."""
     for nanny in list(cluster.workers.values()):
-        with contextlib.suppress(Exception):   # gone already
+        with contextlib.suppress(Exception):   # gone already, or not yet started
             os.kill(nanny.pid, signal.SIGKILL)
     names = [n for n in logging.root.manager.loggerDict
              if n == "distributed" or n.startswith("distributed.")]
@@ -659,7 +667,8 @@ def _stop_workers(cluster, client) -> None:
         logging.getLogger(n).setLevel(logging.CRITICAL + 1)
     try:
         with contextlib.suppress(Exception):   # the interrupt is what the caller reports
-            client.close()
+            if client is not None:
+                client.close()
             cluster.close()     # also stops the event loop: nothing of it logs afterwards
     finally:
         for n, level in levels.items():
@@ -704,19 +713,24 @@ def local_cluster(n_workers: int):
 
     A Ctrl-C is the parent's (:func:`acefit.progress.starting_workers`, and
     :func:`acefit.progress.dask_setup` as their preload): the terminal sends it to the
-    workers too, which printed their tracebacks.
+    workers too, which printed their tracebacks. A Ctrl-C or SIGTERM while the workers
+    start is raised once they are up, and stops them first.
     """
     import dask
     from distributed import LocalCluster
 
     from acefit.progress import starting_workers
 
-    with dask.config.set(_LOCAL_CLUSTER_CONFIG), starting_workers() as stopped:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
-                               preload=["acefit.progress"])    # a Ctrl-C is the parent's
-        if stopped():   # a SIGTERM held while it started: closed before that goes on
-            cluster.close()
+    cluster = None
+    try:
+        with dask.config.set(_LOCAL_CLUSTER_CONFIG), starting_workers():
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR,
+                                   preload=["acefit.progress"])    # a Ctrl-C is the parent's
+    except KeyboardInterrupt:   # held while the workers started
+        if cluster is not None:
+            _stop_workers(cluster)
+        raise
     return cluster
 
 

@@ -128,35 +128,33 @@ def catching_interrupts():
 
 @contextmanager
 def starting_workers():
-    """The block in which acefit's own Dask workers start: SIGINT ignored, so that the
-    worker processes are born ignoring it (their preload, :func:`dask_setup`, comes
-    only after seconds of imports). A terminal's Ctrl-C reaches the whole process group:
-    a worker interrupted in its imports printed its traceback, and the parent, stopped
-    inside Dask's cluster start, left a cluster that Dask's exit hook failed to close
-    with another. A Ctrl-C in these one or two seconds is lost: press it again. A
-    SIGTERM with a Python handler is held to the block's end (workers are stopped by
-    it, as Dask closes them); the block sees whether one came through the function it
-    is given, to close what it started first. The main thread only (signal handlers
-    live there); elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
+    """The block in which acefit's own Dask workers start: a Ctrl-C or SIGTERM that comes
+    meanwhile is held, as in :func:`holding_interrupts`, and raised at the block's end
+    (once the workers are up, for the caller to stop them): honoured once, not lost, and
+    not raised inside Dask's cluster start (which left a cluster that Dask's exit hook
+    failed to close). The workers must leave a Ctrl-C, which a terminal sends to the
+    whole process group, to the parent (one interrupted in its seconds of imports printed
+    its traceback), so SIGINT is blocked in this thread meanwhile: the threads Dask starts
+    here, and the worker processes they spawn, are born with it blocked (as CPython
+    starts its resource tracker) and it waits in them until their preload,
+    :func:`dask_setup`, ignores it, which discards it. In the parent it reaches another
+    thread or waits for this one, and is held either way. The main thread only (signal
+    handlers live there); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "pthread_sigmask"):
+        yield
         return
-    held = []
-    term = signal.getsignal(signal.SIGTERM)
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if callable(term):
-        signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum))
-    try:
-        yield lambda: bool(held)
-    except Exception:
-        if not held:
-            raise       # else the workers died of the signal too (Slurm signals them all)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if callable(term):
-            signal.signal(signal.SIGTERM, term)
-    if held:
-        term(held[0], None)     # raises as the signal would have
+    from multiprocessing import resource_tracker
+
+    # started within the block, it would unblock SIGINT in the thread that then spawns
+    # the first worker (it blocks and unblocks the signal around its own start)
+    resource_tracker.ensure_running()
+    with holding_interrupts():
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:    # a Ctrl-C that waited comes now, to holding_interrupts' handler
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 @contextmanager
@@ -187,8 +185,9 @@ def dask_setup(worker) -> None:
     """Run in each worker process of acefit's own Dask clusters (their ``preload``): a
     Ctrl-C, which the terminal sends to the whole process group, is left to the parent,
     which stops the workers. Handled in the workers too, it printed each one's traceback
-    chains (78 lines for two workers) above the parent's one-line message. Workers born
-    in :func:`starting_workers` ignore it already; this covers those Dask restarts."""
+    chains (78 lines for two workers) above the parent's one-line message. Workers are born
+    with it blocked (:func:`starting_workers`): ignored now, one that came meanwhile is
+    discarded."""
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:  # not the main thread: nothing to change

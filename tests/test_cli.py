@@ -750,6 +750,34 @@ def test_sigterm_stops_a_fit_as_ctrl_c_does(tmp_path):
     _stopped_once(proc, err, signal.SIGTERM)
 
 
+#: Launch code that sends the fit ``signum`` (to its process group, as a terminal's
+#: Ctrl-C, or to itself, as kill PID) just after Dask spawns its first worker process.
+_AT_WORKER_START = """
+import multiprocessing.popen_spawn_posix as spawn, os, signal
+launch = spawn.Popen._launch
+def _launch(self, process):
+    launch(self, process)
+    if not getattr(spawn, "signalled", False):
+        spawn.signalled = True
+        {send}({target}, {signum})
+spawn.Popen._launch = _launch
+"""
+
+
+@pytest.mark.parametrize("signum, send", [(signal.SIGINT, "os.killpg"),
+                                          (signal.SIGTERM, "os.kill")])
+def test_a_signal_while_the_workers_start_stops_the_fit_once(tmp_path, signum, send):
+    """Session 38: a Ctrl-C in the second or two while the Dask workers started was
+    ignored (the fit ran to its end: press it again), and a SIGTERM then once ended in a
+    Dask traceback. Either now stops the fit as soon as the workers are up, as anywhere
+    else: one line, exit 130 or 143, run.json interrupted, no worker left."""
+    target = "0" if send == "os.killpg" else "os.getpid()"
+    proc, err = _start_parallel_fit(
+        tmp_path, _AT_WORKER_START.format(send=send, target=target, signum=int(signum)))
+    _stopped_once(proc, err, signum)
+    assert "assembled" not in err.read_text()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_parallel_assembly_removes_its_row_files(tmp_path, signum):
     """Walk-through H, finding L1: after a Ctrl-C or SIGTERM in a 2-worker assembly the

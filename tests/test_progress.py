@@ -2,7 +2,9 @@
 
 import os
 import signal
+import subprocess
 import sys
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from test_cli import small_data  # noqa: F401  (a fixture)
 
 from acefit.progress import (Terminated, catching_interrupts, holding_interrupts,
-                             raise_if_interrupted)
+                             raise_if_interrupted, starting_workers)
 
 
 def test_a_swallowed_interrupt_is_raised_again_and_only_within_the_block():
@@ -93,3 +95,64 @@ def test_an_interrupt_within_holding_interrupts_comes_at_its_end(signum, raised)
                 raise_if_interrupted()      # and remembered, as any other
     finally:
         signal.signal(signal.SIGINT, outer)
+
+
+def _blocks_sigint() -> bool:
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, KeyboardInterrupt),
+                                            (signal.SIGTERM, Terminated)])
+def test_a_signal_while_workers_start_comes_at_the_end_and_they_are_born_blocking_sigint(
+        signum, raised):
+    """Session 38: a Ctrl-C while the Dask workers started was ignored (SIGINT ignored in
+    the parent, so that the workers were born ignoring it): the fit went on, and the
+    user had to press it again. It is now held and raised at the block's end; the
+    threads and processes started in the block are born with SIGINT blocked instead."""
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with catching_interrupts():
+            seen = {}
+
+            def start():    # as Dask's event loop thread spawns the worker processes
+                seen["thread"] = _blocks_sigint()
+                seen["process"] = subprocess.run(
+                    [sys.executable, "-c", "import signal; print(signal.SIGINT in "
+                     "signal.pthread_sigmask(signal.SIG_BLOCK, []))"],
+                    capture_output=True, text=True, check=True).stdout.strip()
+
+            with pytest.raises(raised):
+                with starting_workers():
+                    os.kill(os.getpid(), signum)
+                    thread = threading.Thread(target=start)
+                    thread.start()
+                    thread.join()
+                    seen["held"] = True
+            assert seen == {"thread": True, "process": "True", "held": True}
+            assert not _blocks_sigint()         # the main thread's mask is restored
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
+def test_an_error_while_workers_start_is_not_hidden_by_a_sigterm_handler_that_returns():
+    """Session 38: with a SIGTERM held, an error of the cluster's start was dropped (taken
+    for the signal's doing, as when a batch system signals the workers too); a caller's
+    handler that returned then left the start without its error or its cluster. The
+    error goes on when the handler returns; raised, the signal comes over it."""
+    calls = []
+    outer = signal.signal(signal.SIGTERM, lambda signum, frame: calls.append(signum))
+    try:
+        with pytest.raises(RuntimeError, match="the cluster did not start"):
+            with starting_workers():
+                os.kill(os.getpid(), signal.SIGTERM)
+                raise RuntimeError("the cluster did not start")
+        assert calls == [signal.SIGTERM]
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with catching_interrupts():
+            with pytest.raises(Terminated) as stop:
+                with starting_workers():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    raise RuntimeError("the cluster did not start")
+        assert isinstance(stop.value.__context__, RuntimeError)
+    finally:
+        signal.signal(signal.SIGTERM, outer)
