@@ -292,7 +292,7 @@ def map_configurations(task, basis, configs, *, n_workers=1, scheduler=None, cli
     if client is None and scheduler is None and n_workers == 1:
         yield task(basis, indexed, progress=progress, **arguments)
         return
-    with _client(client, scheduler, n_workers) as c:
+    with _sync_cancel_unlogged(), _client(client, scheduler, n_workers) as c:
         n_parts = max(1, min(len(indexed), len(c.scheduler_info().get("workers", {})) or 1))
         parts = [part for part in _balanced_parts(indexed, n_parts, getattr(basis, "rcut", None))
                  if part]  # rcut: optional
@@ -648,6 +648,32 @@ def _client(client, scheduler, n_workers):
         if c is not None:
             c.close()
         cluster.close()
+
+
+def _interrupted_sync(record) -> bool:
+    """False for the traceback that Dask logs when a Ctrl-C or SIGTERM interrupts its
+    ``sync()`` before the task it runs began: its ``cancel`` callback reads ``future``
+    before that is assigned (``NameError: cannot access free variable 'future'``, in
+    ``distributed/utils.py``). There is nothing to cancel; the interrupt is the news."""
+    error, traceback = (record.exc_info or (None, None, None))[1:]
+    if not isinstance(error, NameError) or getattr(error, "name", None) != "future":
+        return True
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback is None or traceback.tb_frame.f_code.co_name != "cancel"
+
+
+@contextlib.contextmanager
+def _sync_cancel_unlogged():
+    """Within the block, Dask's logger of event-loop callbacks drops
+    :func:`_interrupted_sync`'s traceback (the callback may run after the interrupt has
+    stopped the cluster, hence a block around the whole use of a client)."""
+    log = logging.getLogger("tornado.application")
+    log.addFilter(_interrupted_sync)
+    try:
+        yield
+    finally:
+        log.removeFilter(_interrupted_sync)
 
 
 def _stop_workers(cluster, client=None) -> None:

@@ -613,3 +613,36 @@ def test_a_second_run_waits_for_the_same_assembly_then_reads_it(tmp_path, config
     second.join(60)
     assert result["s"].cache_hit and result["s"].key == made.key
     np.testing.assert_array_equal(result["s"].train.A, made.train.A)
+
+
+def test_a_dask_sync_interrupted_before_its_task_began_logs_no_traceback():
+    """Session 38: a SIGTERM right after the workers started once printed a Dask
+    traceback under acefit's one line: distributed's sync(), interrupted before its task
+    began, cancels it from a callback that reads the task before it exists (NameError:
+    cannot access free variable 'future'). Within acefit's use of a client it is not
+    logged; the interrupt itself still comes."""
+    import logging
+    import threading
+
+    import distributed
+
+    from acefit.assembly import _sync_cancel_unlogged
+
+    logged = []
+    log = logging.getLogger("tornado.application")   # Dask's event-loop callbacks
+    handler = logging.Handler()
+    handler.emit = logged.append
+    log.addHandler(handler)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=None) \
+                as cluster, distributed.Client(cluster) as client, _sync_cancel_unlogged():
+            client.loop.add_callback(time.sleep, 0.5)   # the loop busy: sync's task waits
+            threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+            with pytest.raises(KeyboardInterrupt):
+                client.scatter(1)
+            client.run_on_scheduler(len, "")            # after the cancel callback
+    finally:
+        signal.signal(signal.SIGINT, outer)
+        log.removeHandler(handler)
+    assert not [r for r in logged if r.exc_info and isinstance(r.exc_info[1], NameError)]
