@@ -175,10 +175,27 @@ def holding_interrupts():
     try:
         yield
     finally:
-        for s, h in handlers.items():
-            signal.signal(s, h)
+        _put_back(handlers)
         if held:    # raises as the signal would have (over an error of the block: not lost)
             handlers[held[0]](held[0], None)
+
+
+def _put_back(handlers: dict) -> None:
+    """``signal.signal(s, h)`` for every ``s: h`` of ``handlers``, each one set even when a
+    signal whose handler is back already comes meanwhile: Python runs a pending signal's
+    handler before it sets another, and an interrupt it raised there left the next
+    signal with :func:`holding_interrupts`'s handler for good (later SIGTERMs were
+    dropped). The interrupt is raised once all are set."""
+    stop = None
+    for s, h in handlers.items():
+        while True:
+            try:
+                signal.signal(s, h)
+                break
+            except KeyboardInterrupt as exc:     # its handler ran; set this one again
+                stop = stop or exc
+    if stop is not None:
+        raise stop
 
 
 def dask_setup(worker) -> None:

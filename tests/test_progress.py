@@ -156,3 +156,38 @@ def test_an_error_while_workers_start_is_not_hidden_by_a_sigterm_handler_that_re
         assert isinstance(stop.value.__context__, RuntimeError)
     finally:
         signal.signal(signal.SIGTERM, outer)
+
+
+def test_a_signal_while_holding_interrupts_restores_its_handlers_loses_none(monkeypatch):
+    """Session 38: a Ctrl-C that came after holding_interrupts had put SIGINT's handler back
+    but before SIGTERM's was raised from that second signal.signal() (Python runs pending
+    handlers before it sets one), and SIGTERM kept the block's holding handler: every
+    later SIGTERM was dropped. Both are back now, and the Ctrl-C is raised after."""
+    term = []
+    outer = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+             signal.SIGTERM: signal.signal(signal.SIGTERM, lambda s, f: term.append(s))}
+    handler = signal.getsignal(signal.SIGTERM)
+    real = signal.signal
+
+    sent = []
+
+    def put(signum, action):     # a Ctrl-C just after SIGINT's own handler is back
+        previous = real(signum, action)
+        if signum == signal.SIGINT and action is signal.default_int_handler and not sent:
+            sent.append(signum)
+            os.kill(os.getpid(), signal.SIGINT)
+        return previous
+
+    try:
+        monkeypatch.setattr(signal, "signal", put)
+        with pytest.raises(KeyboardInterrupt):
+            with holding_interrupts():
+                pass
+        monkeypatch.undo()
+        assert sent and signal.getsignal(signal.SIGTERM) is handler
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert term == [signal.SIGTERM]
+    finally:
+        monkeypatch.undo()
+        for s, h in outer.items():
+            signal.signal(s, h)
