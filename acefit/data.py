@@ -397,6 +397,7 @@ def _label_frames(frames, indices, source, keys, require, found, option):
                                          f"{_describe_keys(present)}")
     if keys["energy"] in ENERGY_KEYS:
         record.setdefault("energy_gaps", []).append(energy_gap(frames, source, indices))
+    record.setdefault("candidates", []).append((source, label_candidates(frames)))
     if found is None:
         check_required_keys(require, keys, record, option or _key_argument)
     return [_labelled(atoms, source, i, keys, option or _key_argument)
@@ -592,6 +593,86 @@ def check_required_keys(require, keys: dict, found: dict, option=_key_argument) 
             where = "; ".join(found.get("keys", []))
             raise MissingKeyError(label, option, f"key {keys[label]!r} is in no frame; keys "
                                   f"there: {where}")
+
+
+FITTED_LABELS = ("energy", "forces", "stress")
+"""The labels a fit has rows of (a virial is read as a stress)."""
+
+
+def absent_labels(configs, keys: dict) -> list[str]:
+    """The labels of :data:`FITTED_LABELS` that no configuration of ``configs`` has though
+    ``keys`` (as for :func:`read_configurations`) reads them: a stress counted only among
+    the configurations periodic in all three directions, the only ones expected to carry
+    one (none of those: none expected, not absent)."""
+    absent = []
+    for label in FITTED_LABELS:
+        among = [c for c in configs if label != "stress" or c.fully_periodic]
+        if read_key(label, keys) is not None and among and all(getattr(c, label) is None
+                                                                for c in among):
+            absent.append(label)
+    return absent
+
+
+def read_key(label: str, keys: dict) -> str | None:
+    """The key ``label`` (of :data:`FITTED_LABELS`) is read from with ``keys`` (as for
+    :func:`read_configurations`): a stress's is the virial's when one is read."""
+    keys = {**LABEL_KEYS, **keys}
+    return keys["virial"] or keys["stress"] if label == "stress" else keys[label]
+
+
+def missing_labels(configs) -> list[tuple[str, str, str]]:
+    """``(label, what, aside)`` for each label of :data:`FITTED_LABELS` that some
+    configurations of ``configs`` lack while others have it (a stress: counted only among
+    those periodic in all three directions, the only ones expected to carry one): ``what``
+    says how many lack it, of how many, and names the first three ("1 of 26 configurations
+    have no forces (test.xyz, frame 3)"); ``aside`` how many more lack a stress but are not
+    counted ("" when none)."""
+    out = []
+    for label in FITTED_LABELS:
+        # clusters and slabs first in a file would hide the periodic frames that lack one
+        among = [c for c in configs if label != "stress" or c.fully_periodic]
+        missing = [c for c in among if getattr(c, label) is None]
+        if missing and len(missing) < len(among):
+            shown = "; ".join(c.where for c in missing[:3]) + "; ..." * (len(missing) > 3)
+            others = sum(getattr(c, label) is None for c in configs) - len(missing)
+            aside = (f" ({others} more, not periodic in all three directions, are not "
+                     "counted: a stress is expected only of those that are)") if others else ""
+            out.append((label, f"{len(missing)} of {len(among)} "
+                        f"{'periodic ' if label == 'stress' else ''}configurations have no "
+                        f"{label} ({shown})", aside))
+    return out
+
+
+def offered_keys(found: dict, label: str, keys: dict) -> list[tuple[str, str, list[str]]]:
+    """The keys of the files ``found`` describes (as :func:`read_configurations` fills it)
+    that look like ``label`` (:func:`label_candidates`), other than the key ``keys`` reads
+    it from, best first: ``(label they would be read as, key, the files that have it)``; a
+    virial is offered for a stress."""
+    keys = {**LABEL_KEYS, **keys}
+    offered = {}
+    for as_label in (label, "virial") if label == "stress" else (label,):
+        for source, candidates in found.get("candidates", []):
+            for key in candidates.get(as_label, []):
+                if key != keys[as_label]:
+                    offered.setdefault((as_label, key), []).append(source)
+    return [(as_label, key, files) for (as_label, key), files in offered.items()]
+
+
+def offered_text(offered, option=_key_argument) -> tuple[str, list[str]]:
+    """:func:`offered_keys`' ``offered`` in words ("'dft_forces' in a.xyz, which looks
+    like forces") and the settings that read each one, in the syntax of ``option``
+    (``data.keys.forces: dft_forces``, ``--forces-key dft_forces``)."""
+    shown = ", ".join(f"{key!r} in {', '.join(files[:2])}{', ...' * (len(files) > 2)}"
+                      for _, key, files in offered)
+    labels = {as_label for as_label, _, _ in offered}
+    what = " or ".join(_LABEL_WORDS[as_label] for as_label in sorted(labels))
+    verb = "looks" if len(offered) == 1 else "look"
+    return (f"{shown}, which {verb} like {what}",
+            [_key_setting(option(as_label), key) for as_label, key, _ in offered])
+
+
+_LABEL_WORDS = {"energy": "an energy", "forces": "forces", "stress": "a stress",
+                "virial": "a virial"}
 
 
 class MissingKeyError(ValueError):
@@ -1363,6 +1444,7 @@ __all__ = ["LabelledConfig", "load_configurations", "read_configurations",
            "LABEL_KEYS", "check_labels", "frame_where", "unknown_group", "read_structures",
            "COORDINATE_LIMIT", "check_atoms", "check_elements", "check_frame_elements",
            "check_potential_elements", "config_frames", "config_type_name", "extxyz_group",
-           "MissingKeyError", "label_candidates", "repeated_structures", "structure_key",
-           "split", "missing_groups", "stratified_quotas", "validation_coverage",
-           "SMALL_VALIDATION"]
+           "MissingKeyError", "label_candidates", "absent_labels", "missing_labels",
+           "offered_keys", "offered_text", "read_key", "FITTED_LABELS", "repeated_structures",
+           "structure_key", "split", "missing_groups", "stratified_quotas",
+           "validation_coverage", "SMALL_VALIDATION"]

@@ -68,7 +68,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     data), and for a validation set too small to select on
     (:func:`acefit.data.validation_coverage`). Returns the :class:`DataChecks`."""
     from acefit.config import check_e0, config_error
-    from acefit.data import check_elements, validation_coverage
+    from acefit.data import check_elements, offered_text, validation_coverage
 
     try:
         check_elements(data.train, basis.elements, advice="add them to basis.elements")
@@ -83,10 +83,14 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     unused = check_e0(cfg, basis.elements)  # before the assembly, which needs each one
     if cfg["data"]["e0"] == "fit" and all(c.energy is None for c in data.train):
         why = " (data.keys.energy is null)" if cfg["data"]["keys"]["energy"] is None else ""
+        shown, settings = offered_text(data.offered.get("energy", []),
+                                       lambda label: f"data.keys.{label}")
         raise config_error(cfg, [("data.e0", (
-            f"found 'fit', but no training configuration has an energy{why} to fit E0 to; "
-            "allowed: zero, or a mapping {element: eV} with a value for each element of "
-            f"the basis ({', '.join(basis.elements)})"))])
+            f"found 'fit', but no training configuration has an energy{why} to fit E0 to"
+            + (f", and the files carry {shown}" if settings else "") + "; allowed: zero, "
+            + "or " * (not settings) + "a mapping {element: eV} with a value for each element "
+            f"of the basis ({', '.join(basis.elements)})"
+            + "".join(f", or {setting}" for setting in settings)))])
     if unused:
         get_logger().info("data.e0: the values of %s are not used (no such element in the "
                           "basis)", ", ".join(unused))

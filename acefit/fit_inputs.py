@@ -12,7 +12,7 @@ assembled least-squares system (:func:`assemble_system`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,34 +27,98 @@ __all__ = ["Data", "load_data", "build_basis", "assemble_system"]
 @dataclass
 class Data:
     """A fit's training, validation and test configurations
-    (:class:`acefit.data.LabelledConfig`; either of the last two may be empty)."""
+    (:class:`acefit.data.LabelledConfig`; either of the last two may be empty), and
+    ``offered``: for each label of :data:`acefit.data.FITTED_LABELS` that no training
+    configuration has, the keys of the training files that look like it
+    (:func:`acefit.data.offered_keys`)."""
 
     train: list
     val: list
     test: list
+    offered: dict = field(default_factory=dict)
+
+
+_CONSEQUENCES = {"training": "they add no {label} rows",
+                "validation": "they add no {label} rows to the validation loss",
+                "test": "they add nothing to the test errors of {label}"}
+"""What a label that configurations of a data set lack costs, by the set's name."""
 
 
 def _report_missing_labels(configs, name: str, quiet: bool = False) -> None:
-    """Warn when some configurations of a set lack a label that others in it have (a
-    stress: counted only among those periodic in all three directions, the only ones
-    expected to carry one); ``quiet``: to the log only (the data of a finished run, whose
-    fit said it)."""
+    """Warn when some configurations of the ``name`` set (a key of :data:`_CONSEQUENCES`)
+    lack a label that others in it have (:func:`acefit.data.missing_labels`); ``quiet``:
+    to the log only (the data of a finished run, whose fit said it)."""
+    from acefit.data import missing_labels
+
     log = get_logger()
     say = log.debug if quiet else log.warning
-    for label in ("energy", "forces", "stress"):
-        # clusters and slabs first in a file would hide the periodic frames that lack one
-        among = [c for c in configs if label != "stress" or c.fully_periodic]
-        missing = [c for c in among if getattr(c, label) is None]
-        if missing and len(missing) < len(among):
-            shown = "; ".join(c.where for c in missing[:3]) + ("; ..." if len(missing) > 3 else "")
-            aside = ""
-            others = sum(getattr(c, label) is None for c in configs) - len(missing)
-            if others:
-                aside = (f" ({others} more, not periodic in all three directions, are not "
-                         "counted: a stress is expected only of those that are)")
-            say("%s data: %d of %d %sconfigurations have no %s (%s): they add no %s rows%s",
-                name, len(missing), len(among), "periodic " if label == "stress" else "",
-                label, shown, label, aside)
+    for label, what, aside in missing_labels(configs):
+        say("%s data: %s: %s%s", name, what, _CONSEQUENCES[name].format(label=label), aside)
+
+
+def _check_absent_labels(cfg: dict, train, found: dict, quiet: bool = False) -> dict:
+    """Refuse a label that no training configuration has under its key when a key of the
+    training files looks like it (the key was not set: the fit would silently have no rows
+    of it), naming the key looked for, those that look like it and the settings that read
+    them; warn of one that none looks like (a fit of energies alone, or without stresses,
+    is one to make on purpose). ``found``: what :func:`acefit.data.read_configurations`
+    recorded of the training files; ``quiet``: a finished run read again, to the log only.
+
+    Returns
+    -------
+    dict
+        The label -> :func:`acefit.data.offered_keys` of each label no training
+        configuration has (its key null too), for the checks that need the label
+        (``data.e0: fit``).
+    """
+    from acefit.config import config_error
+    from acefit.data import FITTED_LABELS, absent_labels, offered_keys, offered_text, read_key
+
+    keys = cfg["data"]["keys"]
+    offered = {label: offered_keys(found, label, keys) for label in FITTED_LABELS
+               if all(getattr(c, label) is None for c in train)}
+    log = get_logger()
+    for label in absent_labels(train, keys):
+        key = read_key(label, keys)
+        if not offered[label]:
+            (log.debug if quiet else log.warning)(
+                "training data: no configuration has %s under %r, and no key of the files "
+                "looks like %s: the fit has no %s rows (data.keys.%s names another key)",
+                label, key, label, label, label)
+            continue
+        shown, settings = offered_text(offered[label], _config_key)
+        text = (f"no training configuration has {label} under {key!r}, so the fit would have "
+                f"no {label} rows, but the files carry {shown}; allowed: "
+                + ", ".join(settings) + f", or data.keys.{label}: null for a fit without "
+                + label)
+        if quiet:
+            log.debug("training data: %s", text)
+        else:
+            raise config_error(cfg, [(f"data.keys.{label}", text)])
+    return offered
+
+
+def _report_absent_held_out_labels(configs, name: str, trained, found: dict,
+                                   keys: dict, quiet: bool = False) -> None:
+    """Warn of a label that the training configurations (``trained``) have and no
+    configuration of the held-out ``name`` set (a key of :data:`_CONSEQUENCES`), naming
+    the keys of its files that look like it (``found``: as
+    :func:`acefit.data.read_configurations` fills it); ``quiet``: to the log only."""
+    from acefit.data import absent_labels, offered_keys, offered_text, read_key
+
+    say = get_logger().debug if quiet else get_logger().warning
+    for label in absent_labels(configs, keys):
+        if all(getattr(c, label) is None for c in trained):
+            continue                    # the training data's own warning said it
+        offered = offered_keys(found, label, keys)
+        carry = (f"; its files carry {offered_text(offered)[0]}, but data.keys names one key "
+                 "for every file" if offered else "")
+        say("%s data: no configuration has %s under %r%s: %s", name, label,
+            read_key(label, keys), carry, _CONSEQUENCES[name].format(label=label))
+
+
+def _config_key(label: str) -> str:
+    return f"data.keys.{label}"
 
 
 def _report_energy_choice(gaps, key, quiet: bool = False) -> None:
@@ -80,9 +144,12 @@ def _report_energy_choice(gaps, key, quiet: bool = False) -> None:
 
 
 def load_data(cfg: dict, *, quiet: bool = False) -> Data:
-    """Training, validation and test configurations as the config describes them;
-    ``quiet``: the notes on labels some configurations lack to the log only (a finished
-    run read again: its fit gave them). ``cfg`` is a completed config
+    """Training, validation and test configurations as the config describes them, with
+    a warning for labels that some configurations of a set lack, or all of a held-out set,
+    and for a label that no training configuration has; a config error when a key of the
+    training files looks like that label (:func:`_check_absent_labels`). ``quiet``: those
+    to the log only, none an error (a finished run read again: its fit gave them).
+    ``cfg`` is a completed config
     (:func:`acefit.config.load_config`: every key, defaults filled); from Python without a
     config, :func:`acefit.data.load_configurations` and :func:`acefit.data.split`
     (docs/fitting.md, "Fitting from Python")."""
@@ -100,7 +167,7 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
         # a key in no frame, or a file or frame that cannot be used, named at its config line
         try:
             configs = read_configurations(files or [], keys, require, found=found,
-                                          option=lambda label: f"data.keys.{label}")
+                                          option=_config_key)
         except MissingKeyError as exc:
             raise config_error(cfg, [(f"data.keys.{exc.label}", exc.detail)]) from None
         except DataError as exc:
@@ -111,10 +178,14 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     found = {}
     train = read(data["train"], require=changed_label_keys(keys), found=found)
     _report_missing_labels(train, "training", quiet)
+    offered = _check_absent_labels(cfg, train, found, quiet)
     _report_energy_choice(found.get("energy_gaps", []), keys["energy"], quiet)
+    trained, held_out = train, []       # held out: (name, configurations, their files)
     v = data["validation"]
     if v["file"]:
-        val = read(v["file"], key="data.validation.file")
+        val_found = {}
+        val = read(v["file"], found=val_found, key="data.validation.file")
+        held_out.append(("validation", val, val_found))
     elif v["key"]:
         train, val = split(train, val_key=v["key"])
     elif v["fraction"] > 0:
@@ -122,8 +193,13 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
                            stratify=v["stratify"])
     else:
         val = []
-    test = read(data["test"], key="data.test")
-    return Data(train=train, val=val, test=test)
+    test_found = {}
+    test = read(data["test"], found=test_found, key="data.test")
+    held_out.append(("test", test, test_found))
+    for name, configs, files in held_out:
+        _report_missing_labels(configs, name, quiet)
+        _report_absent_held_out_labels(configs, name, trained, files, keys, quiet)
+    return Data(train=train, val=val, test=test, offered=offered)
 
 
 def build_basis(cfg: dict, train=(), *, mirrored: bool = False):

@@ -1955,10 +1955,12 @@ def test_e0_fit_without_a_training_energy_is_refused_before_the_assembly(tmp_pat
     run = tmp_path / "run"
     for extra in ((), ("--plan",)):
         assert fit(config, run, "--set", "data.keys.energy=null", *extra) == EXIT_CONFIG
+        # the files' energies, under the default key, are offered (session 38)
         assert ("data.e0: found 'fit', but no training configuration has an energy "
-                "(data.keys.energy is null) to fit E0 to; allowed: zero, or a mapping "
-                "{element: eV} with a value for each element of the basis (Cu, Au)") \
-            in capsys.readouterr().err
+                "(data.keys.energy is null) to fit E0 to, and the files carry 'energy' in "
+                f"{small_data / 'train.xyz'}, which looks like an energy; allowed: zero, a "
+                "mapping {element: eV} with a value for each element of the basis (Cu, Au), "
+                "or data.keys.energy: energy") in capsys.readouterr().err
     assert json.loads((run / "run.json").read_text())["status"] == "invalid"
     assert fit(config, tmp_path / "plan", "--set", "data.keys.energy=null", "--set",
                "data.e0=zero", "--plan") == EXIT_OK

@@ -393,6 +393,47 @@ def test_a_key_named_for_a_label_is_offered_whatever_numbers_it_holds(tmp_path):
     assert "n_scf" not in label_candidates(read, named=False)["energy"]
 
 
+def test_labels_no_frame_has_and_the_keys_that_look_like_them(tmp_path):
+    """The library under the fit's refusal of a label its files hold under another key:
+    which labels no configuration has (a stress only among periodic ones), and the keys of
+    each file that look like one, best first, a virial offered for a stress."""
+    from dataclasses import replace
+
+    from acefit.data import absent_labels, missing_labels, offered_keys, read_configurations
+
+    files = []
+    for k, (info, arrays) in enumerate([({"energy": -3.0, "dft_energy": -3.0,
+                                          "virial": np.eye(3)},
+                                         {"dft_forces": np.zeros((4, 3))}),
+                                        ({"energy": -3.1, "ref_energy": -3.1},
+                                         {"forces_dft": np.zeros((4, 3))})]):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True)
+        atoms.info.update(info)
+        for key, value in arrays.items():
+            atoms.new_array(key, value)
+        files.append(tmp_path / f"f{k}.xyz")
+        ase.io.write(files[-1], atoms, format="extxyz")
+    found = {}
+    configs = read_configurations(files, {}, found=found)
+    keys = {"energy": "energy", "forces": "forces", "stress": "stress", "virial": None}
+    assert absent_labels(configs, keys) == ["forces", "stress"]
+    assert missing_labels([replace(configs[0], energy=None), configs[1]]) == [
+        ("energy", f"1 of 2 configurations have no energy ({files[0]}, frame 0)", "")]
+    assert offered_keys(found, "forces", keys) == [("forces", "dft_forces", [str(files[0])]),
+                                                   ("forces", "forces_dft", [str(files[1])])]
+    assert offered_keys(found, "stress", keys) == [("virial", "virial", [str(files[0])])]
+    # the key read is not offered again; every one is, when the label's key is null
+    assert offered_keys(found, "energy", keys) == [("energy", "dft_energy", [str(files[0])]),
+                                                   ("energy", "ref_energy", [str(files[1])])]
+    assert [k for _, k, _ in offered_keys(found, "energy", {**keys, "energy": None})] == \
+        ["energy", "dft_energy", "ref_energy"]
+    assert absent_labels(configs, {**keys, "forces": None, "stress": None}) == []
+    # no periodic configuration: no stress expected of them
+    for c in configs:
+        c.atoms.pbc = False
+    assert absent_labels(configs, keys) == ["forces"]
+
+
 def test_element_not_in_basis(xyz):
     configs = load_configurations(xyz)
     check_elements(configs, ["Cu", "Au"])

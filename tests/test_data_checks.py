@@ -74,6 +74,20 @@ def _config(tmp_path, frames, *, validation="{fraction: 0.0}", test_frames=None,
     return config, train
 
 
+def _read_again(folder, config, caplog, n_train, said):
+    """The data of ``config``'s run read again, as a finished run's are (acefit export):
+    ``n_train`` training configurations, and ``said`` logged at debug level only."""
+    from acefit.config import load_config
+    from acefit.runs import RunFiles
+
+    run = RunFiles(directory=folder, cfg=load_config(config), paths={}, errors={},
+                   functions=[], elements=["Cu"], report=None)
+    with caplog.at_level(logging.DEBUG, logger="acefit"):
+        assert len(run.data().train) == n_train
+    records = [r for r in caplog.records if said in r.getMessage()]
+    assert records and all(r.levelno == logging.DEBUG for r in records)
+
+
 def test_missing_stresses_are_counted_among_the_periodic_frames(tmp_path, capsys, caplog):
     """The walk-through's warning counted clusters and isolated atoms as frames without a
     stress, and named three of them, hiding the two periodic frames that lacked one."""
@@ -86,15 +100,7 @@ def test_missing_stresses_are_counted_among_the_periodic_frames(tmp_path, capsys
             "directions, are not counted: a stress is expected only of those that are)") in err
     # a finished run's data read again (acefit export) say it to the log only: the fit
     # said it once
-    from acefit.config import load_config
-    from acefit.runs import RunFiles
-
-    run = RunFiles(directory=tmp_path, cfg=load_config(config), paths={}, errors={},
-                   functions=[], elements=["Cu"], report=None)
-    with caplog.at_level(logging.DEBUG, logger="acefit"):
-        assert len(run.data().train) == len(frames)
-    said = [r for r in caplog.records if "have no stress" in r.getMessage()]
-    assert said and all(r.levelno == logging.DEBUG for r in said)
+    _read_again(tmp_path, config, caplog, len(frames), "have no stress")
     # init names them too, beside its count of stresses
     assert main(["init", str(train), "-o", str(tmp_path / "init.yaml"), "--functions",
                  "20", "--order", "2"]) == EXIT_OK
@@ -304,3 +310,115 @@ def test_a_validation_set_no_split_can_enlarge_is_not_given_a_setting_that_chang
         "data.validation.stratify: true would hold 2 configurations, with 'rare'; still fewer "
         "than 10: a validation file (data.validation.file) of at least 10 configurations "
         "covering every group, or more training data")
+
+
+def _moved(frames, label, key):
+    """``frames`` with their ``label`` moved from the calculator's results to ``key``
+    (of ``atoms.arrays`` for forces, of ``atoms.info`` otherwise); a stress moved to
+    "virial" becomes the virial −σV (3x3, as extended XYZ writes one)."""
+    for atoms in frames:
+        value = atoms.calc.results.pop(label, None)
+        if value is None:
+            continue
+        if label == "forces":
+            atoms.new_array(key, value)
+        elif key == "virial":
+            from ase.stress import voigt_6_to_full_3x3_stress
+
+            atoms.info[key] = -voigt_6_to_full_3x3_stress(value) * atoms.get_volume()
+        else:
+            atoms.info[key] = value
+    return frames
+
+
+@pytest.mark.parametrize("label, key, keys_line, like, allowed", [
+    ("forces", "dft_forces", "", "forces", "data.keys.forces: dft_forces"),
+    ("forces", "dft_forces", "  keys: {forces: forces}\n", "forces",
+     "data.keys.forces: dft_forces"),
+    ("energy", "dft_energy", "", "an energy", "data.keys.energy: dft_energy"),
+    ("stress", "virial", "", "a virial", "data.keys.virial: virial")])
+def test_a_label_in_no_training_frame_that_a_key_looks_like_is_refused(
+        tmp_path, capsys, caplog, label, key, keys_line, like, allowed):
+    """Session 38's audit: forces under dft_forces, with the default data.keys (no line,
+    or one that sets the default), fitted energies and stresses only, without a word
+    (--plan: E/F/V 145/0/870); a key set to other than its default was refused already."""
+    frames = _moved(_frames(n_cluster=0)[1:], label, key)
+    config, train = _config(tmp_path, frames, extra=keys_line)
+    assert main(["fit", str(config), "--plan"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert (f"data.keys.{label}: no training configuration has {label} under {label!r}, so "
+            f"the fit would have no {label} rows, but the files carry {key!r} in {train}, "
+            f"which looks like {like}; allowed: {allowed}, or data.keys.{label}: null for a "
+            f"fit without {label}") in err
+    # named at the config's line of data.keys, if it has one
+    assert f"{config}{':4' if keys_line else ''}: data.keys.{label}: " in err
+    # either setting offered is taken
+    setting = allowed.replace(": ", "=")
+    assert main(["fit", str(config), "--plan", "--set", setting]) == EXIT_OK
+    assert main(["fit", str(config), "--plan", "--set", f"data.keys.{label}=null",
+                 "--set", "data.e0=zero"]) == EXIT_OK
+    assert "no training configuration" not in capsys.readouterr().err
+    # a finished run's data read again (acefit export) are not refused: to the log only
+    _read_again(tmp_path, config, caplog, len(frames), "no training configuration")
+
+
+def test_a_label_in_no_training_frame_and_under_no_other_key_is_warned_of(tmp_path, capsys):
+    """A fit without stresses (or forces) is one to make on purpose: said, not refused."""
+    frames = _frames(n_cluster=0)[1:]
+    for atoms in frames:
+        atoms.calc.results.pop("stress", None)
+    config, _ = _config(tmp_path, frames)
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert ("training data: no configuration has stress under 'stress', and no key of the "
+            "files looks like stress: the fit has no stress rows (data.keys.stress names "
+            "another key)") in err
+    assert "(E/F/V 16/420/0)" in out
+    # not when the key is null (chosen), nor for frames of which none is periodic
+    assert main(["fit", str(config), "--plan", "--set", "data.keys.stress=null"]) == EXIT_OK
+    clusters = _frames(n_bulk=0, n_cluster=3, n_surface=0)[:-1]   # the periodic one left out
+    config, _ = _config(tmp_path / "clusters", clusters)
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert "no stress rows" not in capsys.readouterr().err
+
+
+def test_labels_test_frames_lack_are_warned_of_as_training_frames_are(tmp_path, capsys):
+    """Session 38's audit: a test frame without forces passed without a word, where a
+    training frame gets a warning; and test files with the forces under another key than
+    the training files' were scored without forces, silently."""
+    frames = _frames(n_cluster=0)[1:]
+    held = _frames(n_bulk=3, n_cluster=0, n_surface=0, bulk_type="held")[1:]
+    held[0].calc.results.pop("forces")
+    config, _ = _config(tmp_path, frames, test_frames=held)
+    test = tmp_path / "test.xyz"
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert (f"test data: 1 of 4 configurations have no forces ({test}, frame 0): they add "
+            "nothing to the test errors of forces") in capsys.readouterr().err
+    config, _ = _config(tmp_path, frames, test_frames=_moved(held, "forces", "dft_forces"))
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert ("test data: no configuration has forces under 'forces'; its files carry "
+            f"'dft_forces' in {test}, which looks like forces, but data.keys names one key "
+            "for every file: they add nothing to the test errors of forces") \
+        in capsys.readouterr().err
+    # a validation file's: they weigh the loss that selects
+    ase.io.write(tmp_path / "val.xyz", held, format="extxyz")
+    config.write_text(config.read_text().replace(
+        "validation: {fraction: 0.0}", f"validation: {{file: {tmp_path / 'val.xyz'}}}"))
+    assert main(["fit", str(config), "--plan"]) == EXIT_OK
+    assert ("validation data: no configuration has forces under 'forces'; its files carry "
+            f"'dft_forces' in {tmp_path / 'val.xyz'}, which looks like forces, but data.keys "
+            "names one key for every file: they add no forces rows to the validation loss") \
+        in capsys.readouterr().err
+
+
+def test_e0_fit_without_a_training_energy_names_a_key_that_looks_like_one(tmp_path, capsys):
+    """Session 38's audit: data.e0: fit without an energy said nothing of the dft_energy
+    every frame had."""
+    frames = _moved(_frames(n_cluster=0)[1:], "energy", "dft_energy")
+    config, train = _config(tmp_path, frames, extra="  keys: {energy: null}\n")
+    assert main(["fit", str(config), "--plan"]) == EXIT_CONFIG
+    assert ("data.e0: found 'fit', but no training configuration has an energy "
+            "(data.keys.energy is null) to fit E0 to, and the files carry 'dft_energy' in "
+            f"{train}, which looks like an energy; allowed: zero, a mapping {{element: eV}} "
+            "with a value for each element of the basis (Cu), or data.keys.energy: "
+            "dft_energy") in capsys.readouterr().err

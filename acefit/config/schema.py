@@ -76,7 +76,12 @@ DATA = Section(doc="Where the labelled configurations are, and how rows are weig
                             "per-atom force weight multipliers."),
     }), doc="Where the labels are in each frame: one key per label for every data file "
         "(training, validation and test). The potentials the fit writes carry them, and "
-        "`acefit evaluate` reads new data with them."),
+        "`acefit evaluate` reads new data with them. A key set to other than its default "
+        "that no training frame has stops the fit (a typo); so does a default key that no "
+        "training frame has when the files have a key that looks like its label "
+        "(`dft_forces` for `forces`): the error names the setting that reads it. Otherwise "
+        "the fit warns that it has no rows of that label; null leaves a label out on "
+        "purpose, without a word."),
     "weights": Key(Section(keys={
         "default": Key(_WEIGHT, doc="Weights of every configuration (its group not listed "
                        "in `config_type`, or it has no config_type)."),
