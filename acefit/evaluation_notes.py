@@ -278,28 +278,38 @@ def stress_notes(configs, readings: dict, runs, files) -> list[str]:
                                                               runs, files)
 
 
-def unscored_notes(configs, keys: dict) -> list[str]:
+def unscored_notes(configs, keys: dict, offered=None) -> list[str]:
     """A line for energies and for forces when no configuration of ``configs`` has such a
-    label, naming the key they were looked for under (``keys``: :func:`label_keys`)."""
-    lines = []
-    for label, plural in (("energy", "energies"), ("forces", "forces")):
-        if all(getattr(cfg, label) is None for cfg in configs):
+    label, naming the key they were looked for under (``keys``: :func:`label_keys`) and
+    ``offered[label]``, the keys of the files that look like it and the options that read
+    them, when there are any (then a line for stresses too)."""
+    from acefit.data import read_key
+
+    lines, offered = [], offered or {}
+    for label, noun, plural in (("energy", "an energy", "energies"),
+                                ("forces", "a force", "forces"),
+                                ("stress", "a stress", "stresses")):
+        key = read_key(label, keys)
+        if all(getattr(cfg, label) is None for cfg in configs) and (
+                label != "stress" or label in offered):
             lines.append(f"No {plural} scored: " + (
-                f"no frame has {'an energy' if label == 'energy' else 'a force'} label under "
-                f"{keys[label]!r} ({key_option(label)} names another)." if keys[label] else
-                f"the {label} key is null."))
+                f"no frame has {noun} label under {key!r} "
+                f"({offered.get(label) or f'{key_option(label)} names another'})." if key
+                else f"the {label} key is null."))
     return lines
 
 
-def evaluation_notes(evaluation, found, keys: dict, readings: dict, files) -> list[str]:
+def evaluation_notes(evaluation, found, keys: dict, readings: dict, files,
+                     offered=None) -> list[str]:
     """Every note on ``evaluation`` (:class:`acefit.evaluate.Evaluation`) but those of
     :func:`label_keys`, in the order ``acefit evaluate`` prints them: configurations a
     potential was fitted on (``found``: :func:`fitted_data`), stresses
     (:func:`stress_notes`, ``readings`` and ``files`` as there), a potential's own
-    predictions, labels that no configuration has (``keys``: :func:`label_keys`)."""
+    predictions, labels that no configuration has (``keys``: :func:`label_keys`;
+    ``offered``: as for :func:`unscored_notes`)."""
     configs = evaluation.configs
     runs = {r["run"] for r in found if r is not None}
     return (fitted_data_notes(found, evaluation.labels, len(configs))
             + stress_notes(configs, readings, runs, files)
             + own_prediction_notes(evaluation, found)
-            + unscored_notes(configs, keys))
+            + unscored_notes(configs, keys, offered))

@@ -589,8 +589,50 @@ def test_cli_without_force_labels_says_so_once(tmp_path, run, small_data,  # noq
     scores, out = _scores(["evaluate", run, "--data", tmp_path / "no_energies.xyz"],
                           tmp_path / "e.json", capsys)
     assert scores["E"]["n"] == 0
-    assert out.count("No energies scored: no frame has an energy label under 'energy' "
-                     "(--energy-key names another).") == 1
+    # the key that looks like an energy named, with the option that reads it (s38 audit)
+    assert out.count("No energies scored: no frame has an energy label under 'energy' (the "
+                     f"files carry 'dft_energy' in {tmp_path / 'no_energies.xyz'}, which "
+                     "looks like an energy: --energy-key dft_energy reads it).") == 1
+
+
+def test_cli_names_the_keys_that_look_like_a_label_it_scored_none_of(
+        tmp_path, run, small_data, capsys):  # noqa: F811
+    """Session 38's audit: "no frame has a force label under 'forces'" did not name the
+    dft_forces every frame had; a stress under another key went without a word; and a
+    frame without forces among frames with them was not scored without a word."""
+    frames = ase.io.read(small_data / "test.xyz", ":")
+    for atoms in frames:
+        atoms.new_array("dft_forces", atoms.calc.results.pop("forces"))
+        atoms.info["dft_stress"] = atoms.calc.results.pop("stress")
+    data = tmp_path / "dft.xyz"
+    ase.io.write(data, frames, format="extxyz")
+    scores, out = _scores(["evaluate", run, "--data", data], tmp_path / "e.json", capsys)
+    assert scores["F"]["n"] == 0 and scores["S"]["n"] == 0
+    assert (f"No forces scored: no frame has a force label under 'forces' (the files carry "
+            f"'dft_forces' in {data}, which looks like forces: --forces-key dft_forces reads "
+            "it).") in out
+    assert (f"No stresses scored: no frame has a stress label under 'stress' (the files carry "
+            f"'dft_stress' in {data}, which looks like a stress: --stress-key dft_stress "
+            "reads it).") in out
+    scores, out = _scores(["evaluate", run, "--data", data, "--forces-key", "dft_forces",
+                           "--stress-key", "dft_stress"], tmp_path / "e.json", capsys)
+    assert scores["F"]["n"] > 0 and scores["S"]["n"] > 0 and "scored:" not in out
+    # some frames without forces: named, as the fit names training frames without them
+    frames = ase.io.read(small_data / "test.xyz", ":")
+    frames[2].calc.results.pop("forces")
+    ase.io.write(tmp_path / "some.xyz", frames, format="extxyz")
+    _, out = _scores(["evaluate", run, "--data", tmp_path / "some.xyz"], tmp_path / "e.json",
+                     capsys)
+    assert (f"note: 1 of {len(frames)} configurations have no forces "
+            f"({tmp_path / 'some.xyz'}, frame 2): they add nothing to the errors of "
+            "forces.") in out.splitlines()
+    # no stress is no note: many test sets have none
+    for atoms in frames:
+        atoms.calc.results.pop("stress")
+    ase.io.write(tmp_path / "no_stress.xyz", frames, format="extxyz")
+    _, out = _scores(["evaluate", run, "--data", tmp_path / "no_stress.xyz"],
+                     tmp_path / "e.json", capsys)
+    assert "No stresses scored" not in out and "have no stress" not in out
 
 
 def test_cli_keeps_unlabelled_predictions_only_for_predictions(tmp_path, run, small_data,  # noqa: F811
