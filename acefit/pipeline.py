@@ -42,7 +42,8 @@ from acefit.basis.spec import basis_summary, function_record
 from acefit.design import ROW_KINDS
 from acefit.export.formats import FORMAT_SUFFIXES, format_path, write_format  # noqa: F401
 from acefit.fit_inputs import Data, assemble_system, build_basis, load_data
-from acefit.fit_settings import potential_metadata, prior_scale
+from acefit.fit_settings import (isolated_atom_elements, potential_metadata, prior_scale,
+                                 separated_atoms)
 from acefit.progress import get_logger, holding_interrupts, interruption
 from acefit.run_folder import (RUN_FILES, RunExistsError, RunLock, add_file_handler,
                                cache_dir_of, config_hash, delete_trash, earlier_state,
@@ -112,6 +113,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
     overall = headline(selected)
     size = cfg["export"]["committee"]
     gamma = prior_scale(cfg, basis) if size else None
+    separated = separated_atoms(cfg, basis_elements(basis), isolated_atom_elements(train or ()))
     if size:
         warn_unscaled_committee(system)
     records, top = [], None
@@ -119,7 +121,7 @@ def export_potentials(selected, paths, basis, system, cfg, run_dir: Path,
     committees = {}  # and its committee
     for sel in selected:
         step = paths[sel["label"]].steps[sel["step"]]
-        meta = potential_metadata(cfg, paths[sel["label"]].solver, sel)
+        meta = potential_metadata(cfg, paths[sel["label"]].solver, sel, separated)
         key = (sel["label"], sel["step"])
         if size and key not in committees:
             committees[key] = posterior_committee(step.coef, system, gamma, size)

@@ -39,6 +39,7 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
     from acefit.data import validation_coverage
     from acefit.data_checks import basis_elements
     from acefit.environment import environment
+    from acefit.fit_settings import isolated_atom_elements, separated_atoms
     from acefit.run_folder import config_hash, timestamp
     from acefit.solver_runs import path_stop, unconverged_steps
 
@@ -101,7 +102,9 @@ def build_report(cfg, *, run_dir, basis, data, system, paths, errors, selected, 
                   "composition": basis_summary(basis), "settings": cfg["basis"],
                   "radial": {name: basis.radial.pair_values(name)
                              for name in ("rcut", "r0", "rin")}},
-        "e0": {"values": system.e0.as_symbols(), "method": system.e0.method},
+        "e0": {"values": system.e0.as_symbols(), "method": system.e0.method,
+               "separated_atoms": separated_atoms(cfg, basis_elements(basis),
+                                                  isolated_atom_elements(data.train))},
         "repulsion": cfg["repulsion"],
         "assembly": {"rows": system.train.m, "row_counts": system.row_counts,
                      "cache_hit": system.cache_hit, "key": system.key},
@@ -342,6 +345,7 @@ def _element_table(sel: dict) -> str:
 def to_markdown(report: dict) -> str:
     from acefit.environment import environment_line
     from acefit.short_range import pairs_without_core
+    from acefit.validate import separated_atoms_note
     from acefit.solver_runs import stop_text
 
     sel = report["selection"]
@@ -371,7 +375,8 @@ def to_markdown(report: dict) -> str:
         f"({report['basis']['composition']})",
         *_radial_lines(report["basis"]),
         "- E0 (" + report["e0"]["method"] + "): " + ", ".join(
-            f"{k} {v:.4f} eV" for k, v in report["e0"]["values"].items()),
+            f"{k} {v:.4f} eV" for k, v in report["e0"]["values"].items())
+        + _free_atoms_text(report["e0"].get("separated_atoms")),
         _repulsion_line(report.get("repulsion")),
         f"- least squares: {report['assembly']['rows']} weighted rows (E/F/V "
         + "/".join(str(report["assembly"]["row_counts"][k]) for k in ROW_KINDS)
@@ -419,7 +424,8 @@ def to_markdown(report: dict) -> str:
                   + ", ".join(f"{pair} {v['shortest_eV']:.4g} eV at 0.5 Å"
                               + (" (no training data)" if v.get("no_training_data") else "")
                               for pair, v in dimers.items()) + "."
-                  + _alternatives(sel, headline), ""]
+                  + _alternatives(sel, headline)
+                  + _prefixed(separated_atoms_note(report["e0"].get("separated_atoms"))), ""]
     if headline and headline.get("compression"):
         lines += [*_compression_lines(headline["compression"]), ""]
     if headline:
@@ -538,6 +544,20 @@ def _no_core(selected) -> str:
 
     bad = pairs_without_core(selected.get("dimers"))
     return f"; **no repulsive core for {', '.join(bad)}**" if bad else ""
+
+
+def _free_atoms_text(record) -> str:
+    """The E0 line's note on the separated atoms no free atom pins (a record of
+    :func:`acefit.fit_settings.separated_atoms`; "" for none)."""
+    if not record:
+        return ""
+    return (f" (not free atoms' energies: no isolated-atom frame pins "
+            f"{', '.join(record['elements'])}; energies relative to the separated atoms, "
+            "as the dimers', are not the data's)")
+
+
+def _prefixed(text: str) -> str:
+    return f" {text}" if text else ""
 
 
 def _one_body(selected) -> str:

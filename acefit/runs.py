@@ -28,7 +28,7 @@ from acefit.progress import get_logger
 __all__ = ["RunFiles", "RunSelectionError", "checkpoint_potential", "export_checkpoint",
            "fitted_label_keys", "open_run", "potential_run", "read_run", "run_basis",
            "run_config", "run_data_files", "run_e0", "run_labelled_files",
-           "run_stress_reading"]
+           "run_separated_atoms", "run_stress_reading"]
 
 
 class RunSelectionError(ValueError):
@@ -413,6 +413,24 @@ def run_e0(run: RunFiles, basis) -> tuple[dict, str]:
     return values, "computed again from the config and training data (no report.json)"
 
 
+def run_separated_atoms(run: RunFiles, basis):
+    """The run's elements whose separated-atom energy no free atom pins
+    (:func:`acefit.fit_settings.separated_atoms`): report.json's record, or, from a run
+    without one (interrupted, or reported before the record), found again from the config
+    and, only when an isolated atom could pin one, the training data."""
+    from acefit.data_checks import basis_elements
+    from acefit.fit_settings import isolated_atom_elements, separated_atoms
+
+    e0 = (run.report or {}).get("e0") or {}
+    if "separated_atoms" in e0:
+        return e0["separated_atoms"]
+    elements = basis_elements(basis)
+    unpinned = separated_atoms(run.cfg, elements)
+    if unpinned and run.cfg["basis"]["one_body"]:
+        unpinned = separated_atoms(run.cfg, elements, isolated_atom_elements(run.data().train))
+    return unpinned
+
+
 def _choose_label(run: RunFiles, label):
     labels = list(run.paths)
     if label is not None:
@@ -549,7 +567,7 @@ def checkpoint_potential(run_dir, label=None, *, step=None, active=None, budget=
     basis = run_basis(run)
     e0, e0_source = run_e0(run, basis)
     sel = {"label": label, "step": i, "n_active": int(path.sizes[i]), "budget": budget}
-    meta = potential_metadata(run.cfg, path.solver, sel,
+    meta = potential_metadata(run.cfg, path.solver, sel, run_separated_atoms(run, basis),
                               exported_from=str(run.directory.resolve()))
     members = record = None
     if committee and np.any(path.steps[i].coef):      # not assembled for the zero model

@@ -45,7 +45,8 @@ from acefit.query import committee_deviation
 
 __all__ = ["ValidationSettings", "ValidationReport", "validate", "crystal_properties",
            "dimer_curve", "dimer_check", "dimer_checks", "compression_check", "PROPERTY_KEYS",
-           "CUBIC_STRUCTURES", "REPORT_FILES", "DIMER_DISTANCES", "COMPRESSION_SCALES", "NEAREST_NEIGHBOUR"]
+           "CUBIC_STRUCTURES", "REPORT_FILES", "DIMER_DISTANCES", "COMPRESSION_SCALES", "NEAREST_NEIGHBOUR",
+           "separated_atoms_note"]
 
 REPORT_FILES = {"md": "validation.md", "json": "validation.json"}
 """What ``acefit validate`` writes beside the potential it checks (in a run directory,
@@ -238,6 +239,9 @@ class ValidationReport:
     compression: list = field(default_factory=list)
     not_compressed: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    # the potential's elements whose separated-atom energy no free atom pins (its metadata's
+    # record, acefit.fit_settings.separated_atoms): its dimers' absolute E mean nothing
+    separated_atoms: dict | None = None
     potential: str = ""     # what was validated: a file, or a calculator's class
     date: str = ""          # when, UTC
 
@@ -319,7 +323,9 @@ class ValidationReport:
                            f"{'yes' if r['repulsive_core'] else 'NO'} |")
             out += ["", "E relative to the separated atoms. A repulsive core rises at every "
                         "0.05 Å step inwards from the lowest point down to 0.5 Å, and that "
-                        "point is no closer than 0.55 of the sum of covalent radii.", ""]
+                        "point is no closer than 0.55 of the sum of covalent radii."
+                    + (f" {separated_atoms_note(self.separated_atoms)}"
+                       if self.separated_atoms else ""), ""]
         if self.compression:
             scales = self.compression[0]["scales"]
             out += ["### Compressed crystals", "",
@@ -624,6 +630,25 @@ def dimer_curve(calc, a, b, distances=DIMER_DISTANCES):
     return np.array([energy(r) - far for r in distances])
 
 
+def separated_atoms_note(record) -> str:
+    """What a record of :func:`acefit.fit_settings.separated_atoms` (the elements whose
+    separated-atom energy no free atom pins) means for the energies relative to the
+    separated atoms, as one sentence; "" for None."""
+    if not record:
+        return ""
+    names = ", ".join(record["elements"])
+    e0 = ("fitted (the mean energy per atom over the training compositions)"
+          if record["e0"] == "fit" else
+          "zero (the labels' zero, a free atom's energy only if the labels are measured "
+          "from the free atoms)")
+    return (f"The separated atoms' energy of {names} is not constrained by the data: E0 "
+            f"is {e0}, and no isolated-atom frame pins it (one in the training data, with "
+            "basis.one_body, or E0 given per element would). Absolute energies relative "
+            "to the separated atoms (a dimer's lowest E, a low-coordination structure's) "
+            "are therefore not meaningful; the shape of the dimer curves, and so the "
+            "repulsive-core verdict, is.")
+
+
 def dimer_check(calc, a, b):
     """The a-b dimer curve and whether it has a repulsive core.
 
@@ -799,6 +824,7 @@ def validate(calc_or_potential, configs=(), settings=None, *, where=None, name=N
             bar.update(1)
     if s.short_range:
         report.dimers = dimer_checks(calc, elements)
+        report.separated_atoms = (getattr(pot, "metadata", None) or {}).get("separated_atoms")
         report.not_compressed = [el for el in elements if el not in cubic]
         for el, spec in cubic.items():
             a0 = report.properties.get(el, {}).get("a0_A")

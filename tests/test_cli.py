@@ -1200,6 +1200,18 @@ def test_validate_a_fitted_run(tmp_path, small_data, capsys):
     report = json.loads((run / "validation.json").read_text())
     assert report["md"] and all(r["stable"] and r["steps_done"] == 20 for r in report["md"])
     assert report["nve"] and all(r["stable"] for r in report["nve"])
+    # data.e0: fit and no isolated atom: the dimers' absolute energies are not the data's,
+    # as the fit's report and the potential's validation say (session 38)
+    separated = {"e0": "fit", "elements": ["Cu", "Au"]}
+    assert report["separated_atoms"] == separated
+    assert "The separated atoms' energy of Cu, Au is not constrained by the data" in \
+        (run / "validation.md").read_text()
+    fitted = json.loads((run / "report.json").read_text())
+    assert fitted["e0"]["separated_atoms"] == separated
+    md = (run / "report.md").read_text()
+    assert "no isolated-atom frame pins Cu, Au" in md
+    assert "the shape of the dimer curves, and so the repulsive-core verdict, is" in next(
+        line for line in md.splitlines() if line.startswith("Dimers of the headline"))
     settings.write_text("md_stepz: 20\n")     # a bad settings file exits 2 (session 33)
     assert main(["validate", str(run), "--settings", str(settings)]) == EXIT_CONFIG
     assert "md_stepz" in capsys.readouterr().err

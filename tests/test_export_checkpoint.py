@@ -254,6 +254,11 @@ def test_an_interrupted_run_computes_e0_again(run, tmp_path, capsys):
         assert potential.e0[element] == pytest.approx(value, rel=1e-12, abs=1e-12)
     assert export(copy, "--path", "omp", "--step", 3) == EXIT_OK
     assert "E0 computed again" in capsys.readouterr().out
+    # and so is which separated atoms no free atom pins, as the fit's potentials record it
+    separated = {"e0": "fit", "elements": ["Cu", "Au"]}
+    assert _report(run)["e0"]["separated_atoms"] == separated
+    assert potential.metadata["separated_atoms"] == separated
+    assert checkpoint_potential(run, "omp", step=3)[0].metadata["separated_atoms"] == separated
 
 
 @pytest.mark.parametrize("key, before, after, message", [
