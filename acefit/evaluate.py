@@ -419,10 +419,11 @@ def parity_plot(path, evaluation: Evaluation) -> Path:
 
 def mae_cell(stats, digits) -> str:
     """A table cell of an error entry: "MAE ± SE" (the SE where a bootstrap gave one:
-    not of a single configuration, whose SE is 0), "–" without rows."""
+    none of a single configuration, :data:`acefit.metrics.MIN_SE_CONFIGS`), "–" without
+    rows."""
     se = stats.get("se")
     return mae_text(stats["mae"] if stats["n"] else None,
-                    se if se is not None and np.isfinite(se) and se > 0 else None, digits)
+                    se if se is not None and np.isfinite(se) else None, digits)
 
 
 def errors_table(evaluation: Evaluation, j: int = 0) -> str:

@@ -355,7 +355,8 @@ def bootstrap_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
         Per model, ``{"E": entry, "F": entry, "S": entry}`` in the units of
         :func:`errors`, with ``entry = {"mae", "se", "low", "high", "configs"}``
         (``configs``: configurations with rows of that quantity; NaN values and 0
-        when there are none).
+        when there are none; NaN ``se``, ``low`` and ``high`` of one configuration,
+        :data:`MIN_SE_CONFIGS`).
     """
     _check_level(level)
     draws = _bootstrap_maes(errors, resamples, seed)
@@ -366,11 +367,13 @@ def bootstrap_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
 def bootstrap_standard_errors(errors: ConfigurationErrors, *, resamples: int = 10000,
                               seed: int = 0) -> dict:
     """The standard errors of :func:`bootstrap_errors` alone, for many models at once:
-    ``{"E" | "F" | "S": (k,) array}`` (NaN for a quantity without rows)."""
+    ``{"E" | "F" | "S": (k,) array}`` (NaN for a quantity of fewer than
+    :data:`MIN_SE_CONFIGS` configurations)."""
     draws = _bootstrap_maes(errors, resamples, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)     # all-NaN: no such rows
-        return {q: np.nanstd(boot, axis=0, ddof=1) for q, (_, boot, _) in draws.items()}
+        return {q: np.nanstd(boot, axis=0, ddof=1) if n >= MIN_SE_CONFIGS
+                else np.full(errors.n_models, np.nan) for q, (_, boot, n) in draws.items()}
 
 
 def bootstrap_differences(errors: ConfigurationErrors, pairs, *, resamples: int = 10000,
@@ -518,15 +521,20 @@ def rows_with_spread(kinds, sd, rtol: float = 1e-6) -> np.ndarray:
     return out
 
 
-def interval_text(entry, digits: int, *, signed: bool = False) -> str:
+def interval_text(entry, digits: int, *, signed: bool = False, bounds: bool = True) -> str:
     """``mae ± se [low, high]`` of a :func:`bootstrap_errors` or
-    :func:`bootstrap_differences` entry (``signed``: with + on positive values), "–" for
-    a quantity without configurations."""
+    :func:`bootstrap_differences` entry (``signed``: with + on positive values;
+    ``bounds`` False: without the interval), the MAE alone of one configuration (no
+    spread to measure), "–" for a quantity without configurations."""
     if entry is None or not entry["configs"]:
         return "–"
     sign = "+" if signed else ""
-    return (f"{entry['mae']:{sign}.{digits}f} ± {entry['se']:.{digits}f} "
-            f"[{entry['low']:{sign}.{digits}f}, {entry['high']:{sign}.{digits}f}]")
+    mae = f"{entry['mae']:{sign}.{digits}f}"
+    if entry["configs"] < MIN_SE_CONFIGS:
+        return mae
+    return (f"{mae} ± {entry['se']:.{digits}f}"
+            + (f" [{entry['low']:{sign}.{digits}f}, {entry['high']:{sign}.{digits}f}]"
+               if bounds else ""))
 
 
 def _check_level(level) -> None:
@@ -559,10 +567,18 @@ def _bootstrap_maes(errors: ConfigurationErrors, resamples, seed) -> dict:
     return out
 
 
+MIN_SE_CONFIGS = 2
+"""Configurations a bootstrap standard error needs: of one, every draw is that one, and
+its SE is 0 or round-off (1e-16), which tables printed as "± 0.00" or not at all."""
+
+
 def _interval(value, boot, level, n_configs) -> dict:
+    nan = float("nan")
     if n_configs == 0:
-        nan = float("nan")
         return {"mae": nan, "se": nan, "low": nan, "high": nan, "configs": 0}
+    if n_configs < MIN_SE_CONFIGS:
+        return {"mae": float(value), "se": nan, "low": nan, "high": nan,
+                "configs": n_configs}
     tail = 50.0 * (1.0 - level)
     low, high = np.nanpercentile(boot, [tail, 100.0 - tail])
     return {"mae": float(value), "se": float(np.nanstd(boot, ddof=1)), "low": float(low),

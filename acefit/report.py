@@ -255,8 +255,7 @@ def _resolution_table(selected) -> str:
         d = r.get("minus_headline") or {}
         budget = "any" if sel["budget"] is None else f"≤ {sel['budget']}"
         star = " ★" if sel["best"] else ""
-        diff = [("(headline)" if not d else
-                 f"{d[q]['mae']:+.{k}f} ± {d[q]['se']:.{k}f}" if d[q]["configs"] else "–")
+        diff = ["(headline)" if not d else interval_text(d[q], k, signed=True, bounds=False)
                 for q, k in (("E", 2), ("F", 4))]
         out.append(f"| {budget} | {sel['label']}{star} | {interval_text(r['E'], 2)} | "
                    f"{interval_text(r['F'], 4)} "

@@ -83,6 +83,19 @@ def test_bootstrap_and_paired_differences(configs, basis):
     assert errors_table(result, 1).splitlines()[2].startswith("| all | 10 |")
 
 
+def test_a_group_of_one_configuration_has_no_standard_error(configs, basis):
+    """Its SE, 0 or round-off by potential, printed "± 0.00" or nothing (session 38)."""
+    one = next(c for c in configs if c.config_type == "alloy")
+    subset = [c for c in configs if c.config_type == "pure"] + [one]
+    result = evaluate([_potential(basis, 1)[0], _potential(basis, 2)[0]], subset,
+                      ["a", "b"], resamples=200)
+    for j in range(2):
+        alloy = next(line for line in errors_table(result, j).splitlines()
+                     if line.startswith("| alloy |"))
+        assert alloy.startswith("| alloy | 1 |") and "±" not in alloy
+        assert "±" in errors_table(result, j).splitlines()[2]     # all: several
+
+
 def test_force_errors_per_element_atom_by_atom(configs, basis):
     a, _ = _potential(basis, 1)
     b, _ = _potential(basis, 2)

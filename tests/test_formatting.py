@@ -54,8 +54,9 @@ def test_the_callers_keep_their_conventions():
     assert log_value(0.0123456) == "0.012346"
     assert validate_cell(None) == "None" and validate_cell(math.nan) == "nan"
     assert validate_cell(2.71828) == "2.718"
-    # evaluate's cells: no SE of 0 (one configuration) or NaN, a dash without rows
-    assert mae_cell({"n": 3, "mae": 0.5, "se": 0.0}, 2) == "0.50"
+    # evaluate's cells: no SE where the bootstrap gave none (NaN: one configuration,
+    # acefit.metrics.MIN_SE_CONFIGS), one of 0 over several, a dash without rows
+    assert mae_cell({"n": 3, "mae": 0.5, "se": 0.0}, 2) == "0.50 ± 0.00"
     assert mae_cell({"n": 3, "mae": 0.5, "se": math.nan}, 2) == "0.50"
     assert mae_cell({"n": 3, "mae": 0.5, "se": 0.25}, 2) == "0.50 ± 0.25"
     assert mae_cell({"n": 3, "mae": 0.5}, 2) == "0.50"

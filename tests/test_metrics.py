@@ -10,7 +10,7 @@ from acefit.design import ReferenceEnergies, design_block
 from acefit.metrics import (ConfigurationErrors, bootstrap_differences, bootstrap_errors,
                             bootstrap_standard_errors, configuration_errors,
                             element_force_errors, errors, errors_by_element,
-                            errors_of_predictions, force_row_numbers)
+                            errors_of_predictions, force_row_numbers, interval_text)
 
 E0 = ReferenceEnergies(values={29: -0.3, 79: -0.1}, method="given")
 
@@ -245,6 +245,31 @@ def test_standard_errors_alone_are_those_of_the_full_bootstrap(setup):
     no_energy = configuration_errors(block.select(block.kind != "E"),
                                      block.select(block.kind != "E").A @ coefs)
     assert np.isnan(bootstrap_standard_errors(no_energy, resamples=50)["E"]).all()
+
+
+def test_one_configuration_has_no_standard_error(setup):
+    """Every draw of one configuration is that one: its SE came out 0 or round-off
+    (1e-16), and tables printed "0.71 ± 0.00" for one potential and "1.31" for another
+    (session 38). Of one configuration there is none, and the MAE stands alone."""
+    configs, basis, _ = setup
+    block = design_block(basis, configs, None, E0)
+    one = block.select(block.config == block.config[0])
+    coefs = np.random.default_rng(10).standard_normal((len(basis), 2)) * 0.1
+    per_config = configuration_errors(one, one.A @ coefs)
+    for b in bootstrap_errors(per_config, resamples=50):
+        for q in ("E", "F", "S"):
+            assert b[q]["configs"] == 1 and b[q]["mae"] > 0
+            assert np.isnan([b[q]["se"], b[q]["low"], b[q]["high"]]).all()
+            assert interval_text(b[q], 2) == f"{b[q]['mae']:.2f}"
+    assert all(np.isnan(se).all() for se in bootstrap_standard_errors(per_config,
+                                                                      resamples=50).values())
+    (d,) = bootstrap_differences(per_config, [(1, 0)], resamples=50)
+    assert interval_text(d["E"], 2, signed=True) == f"{d['E']['mae']:+.2f}"
+    two = block.select(np.isin(block.config, block.config[:1]) | (block.config == 1))
+    (b,) = bootstrap_errors(configuration_errors(two, two.A @ coefs[:, :1]), resamples=50)
+    assert b["E"]["configs"] == 2 and b["E"]["se"] > 0
+    assert interval_text(b["E"], 2).count("±") == 1
+    assert interval_text(b["E"], 2, bounds=False) == f"{b['E']['mae']:.2f} ± {b['E']['se']:.2f}"
 
 
 def _direct_by_element(configs, basis, coefs):
