@@ -51,13 +51,16 @@ def stable_hash(obj) -> str:
     return h.hexdigest()
 
 
-def configs_hash(configs) -> str:
-    """Hash of labelled configurations: structure, labels, weights, config types."""
+def configs_hash(configs, labels: bool = True) -> str:
+    """Hash of labelled configurations: structure, labels, weights, config types; with
+    ``labels`` False, of their structures alone (atomic numbers, positions, cell, pbc)."""
     h = hashlib.sha256()
     for cfg in configs:
         a = cfg.atoms
         for arr in (a.numbers, a.positions, np.asarray(a.cell), a.pbc):
             _feed(h, np.ascontiguousarray(arr))
+        if not labels:
+            continue
         for label in (cfg.energy, cfg.forces, cfg.stress, cfg.force_weights):
             _feed(h, None if label is None else np.atleast_1d(np.asarray(label, dtype=float)))
         _feed(h, cfg.config_type)

@@ -293,16 +293,37 @@ def _set_notes(runs, groups: dict) -> list[str]:
         sets = {}
         for run, g in zip(runs, group):
             sets.setdefault(g, []).append(run)
-        listed = "; ".join(", ".join(f"`{r.name}`" for r in same) + _set_size(same[0], what)
+        records = [((r.data_sets or {}).get(what) or {}) for r in runs]
+        sizes = {rec.get("configurations") for rec in records}
+        one_size = len(sizes) == 1 and None not in sizes
+        listed = "; ".join(", ".join(f"`{r.name}`" for r in same)
+                           + ("" if one_size else _set_size(same[0], what))
                            for same in sets.values())
         files = "data.train, data.validation" if split == "val" else "data.test"
         told = (f" (told by their configs' {files} and data.keys: a run.json written before "
                 "acefit recorded the sets holds none)" if from_configs else "")
-        notes.append(f"the runs' {what} sets differ (by set: {listed}){told}, so their "
+        notes.append(f"the runs' {what} sets {_set_difference(records, one_size)} "
+                     f"(by set: {listed}){told}, so their "
                      f"{what} errors are not comparable: bold in the {what} columns marks the "
                      "best among the runs on one set"
                      + ("; no paired differences" if split == "test" else ""))
     return notes
+
+
+def _set_difference(records, one_size: bool) -> str:
+    """How sets of one split differ, from their run.json records (``data_sets``): in
+    size, in structures, or in labels alone (the records of a run.json written before
+    acefit hashed the structures apart cannot tell the last two apart)."""
+    if not one_size:
+        return "differ"
+    n = records[0]["configurations"]
+    structures = {rec.get("structures") for rec in records}
+    if None in structures:
+        return f"differ in their structures or labels ({n} configurations each)"
+    if len(structures) == 1:
+        return (f"hold the same {n} structures with other labels (energies, forces, force "
+                "weights or config_types)")
+    return f"differ in their structures ({n} configurations each)"
 
 
 def _set_size(run, what) -> str:

@@ -76,14 +76,16 @@ class FitResult:
 
 
 def data_set_record(data) -> dict:
-    """The validation and test configurations of a run, in ``run.json``: their number
-    and the hash of their structures and labels (:func:`acefit.cache.configs_hash`), so
-    that ``acefit compare`` compares the errors only of runs on one set. Stresses are
+    """The validation and test configurations of a run, in ``run.json``: their number,
+    the hash of their structures and labels (:func:`acefit.cache.configs_hash`), so
+    that ``acefit compare`` compares the errors only of runs on one set, and that of
+    their structures alone, so that it can say which of the two differs. Stresses are
     left out: ``data.stress_reading`` changes them on purpose, and compare notes it."""
     from acefit.cache import configs_hash
 
     return {name: {"configurations": len(configs),
-                   "hash": configs_hash([replace(c, stress=None) for c in configs])}
+                   "hash": configs_hash([replace(c, stress=None) for c in configs]),
+                   "structures": configs_hash(configs, labels=False)}
             for name, configs in (("validation", data.val), ("test", data.test))}
 
 

@@ -348,8 +348,8 @@ def test_runs_on_other_validation_sets_are_not_ranked_together(two_runs, small_d
     assert n == sets[2]["validation"]["configurations"] > 0
 
     out = compare_runs([two_runs[0], seed2], tmp_path / "cmp")
-    note = (f"the runs' validation sets differ (by set: `run_a`: {n} configurations; "
-            f"`seed2`: {n} configurations), so their validation errors are not comparable: "
+    note = (f"the runs' validation sets differ in their structures ({n} configurations "
+            "each) (by set: `run_a`; `seed2`), so their validation errors are not comparable: "
             "bold in the validation columns marks the best among the runs on one set")
     assert out["notes"] == [note]
     md = (tmp_path / "cmp" / "compare.md").read_text()
@@ -401,12 +401,30 @@ def test_runs_on_other_test_sets_are_not_ranked_or_paired(two_runs, tmp_path):
     (other / "run.json").write_text(json.dumps(state))
     out = compare_runs([two_runs[0], other], tmp_path / "cmp")
     n = state["data_sets"]["test"]["configurations"]
+    # the same structures: it was "differ (by set: `run_a`: 26 configurations; `key2`: 26
+    # configurations)", which read as a contradiction (session 38's audit)
+    rest = ("so their test errors are not comparable: bold in the test columns marks the "
+            "best among the runs on one set; no paired differences")
     assert out["paired"] == [] and out["notes"] == [
-        f"the runs' test sets differ (by set: `run_a`: {n} configurations; `relabelled`: "
-        f"{n} configurations), so their test errors are not comparable: bold in the test "
-        "columns marks the best among the runs on one set; no paired differences"]
+        f"the runs' test sets hold the same {n} structures with other labels (energies, "
+        f"forces, force weights or config_types) (by set: `run_a`; `relabelled`), {rest}"]
     md = (tmp_path / "cmp" / "compare.md").read_text()
     assert "Note: the runs' test sets differ (see the note under the table)." in md
+    # other structures; a run.json from before the structures' own hash; another size
+    for change, how in (({"structures": "other"}, f"differ in their structures ({n} "
+                                                  "configurations each) (by set: "),
+                        ({"structures": None}, f"differ in their structures or labels ({n} "
+                                               "configurations each) (by set: "),
+                        ({"configurations": n + 1}, f"differ (by set: `run_a`: {n} "
+                                                    "configurations; `relabelled`: "
+                                                    f"{n + 1} configurations), ")):
+        record = {**state["data_sets"]["test"], **change}
+        if record["structures"] is None:
+            del record["structures"]
+        (other / "run.json").write_text(json.dumps(
+            {**state, "data_sets": {**state["data_sets"], "test": record}}))
+        note = compare_runs([two_runs[0], other], tmp_path / f"cmp{len(how)}")["notes"][0]
+        assert note.startswith(f"the runs' test sets {how}"), note
 
 
 def test_a_stress_reading_leaves_the_sets_one(small_data, tmp_path):  # noqa: F811
