@@ -53,6 +53,11 @@ DASK_BYTES = 24 * 2**20
 #: 787-792 at 7377 (a ternary Cu-Au-Ni fit); the model gives 0.96-1.00x of them, where
 #: 216 MiB and R alone gave 0.80-0.94x at n >= 1260.
 WORKER_BYTES = 209 * 2**20
+#: The estimate over the fit's process' measured peak RSS (docs/benchmarks.md, "Memory of
+#: a fit"): 0.96-1.06 on the quickstart and Zuo fits, 0.94 on a 1698-function Ni-Al fit
+#: (870 MiB against 928), 1.11-1.18 on Cu-Au-Ni fits of 3231-7377 functions. The plan and
+#: README state it.
+MEASURED_RATIO = (0.94, 1.2)
 WORKER_SQUARES = 1.21
 WORKER_ROWS = 1300
 #: The errors stage's records of one checkpoint (nested dicts of every set and group).
@@ -404,7 +409,8 @@ def memory_text(p: dict) -> list:
     lines = [f"- peak memory: about {_size(mem['peak'], True)} in the fit's process, in stage "
              f"'{mem['peak_stage']}' (with {_size(mem['overhead'], True)} of interpreter, "
              f"libraries, kernels and freed memory the process keeps; an estimate, "
-             f"0.95-1.2x the peaks measured). Per stage, with what it scales "
+             f"{MEASURED_RATIO[0]:g}-{MEASURED_RATIO[1]:g}x the peaks measured). Per stage, "
+             f"with what it scales "
              f"(n = {p['basis']['n_functions']} functions):"]
     lines += [f"  - {st['stage']}: {_size(st['bytes'], True)} ({st['scales']})"
               for st in mem["stages"]]
