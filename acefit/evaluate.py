@@ -24,10 +24,10 @@ from acefit.basis.angular import thread_limit
 from acefit.data import LabelledConfig, check_potential_elements, config_frames
 from acefit.design import DesignBlock, ReferenceEnergies, config_rows, resolve_weights
 from acefit.formatting import mae_text, number
-from acefit.metrics import (ConfigurationErrors, bootstrap_differences, bootstrap_errors,
-                            calibration_of_rows, committee_sd, configuration_errors,
-                            errors_by_element, errors_of_predictions, interval_text,
-                            report_unit_residuals, report_unit_scale)
+from acefit.metrics import (SPREAD_RTOL, ConfigurationErrors, bootstrap_differences,
+                            bootstrap_errors, calibration_of_rows, committee_sd,
+                            configuration_errors, errors_by_element, errors_of_predictions,
+                            interval_text, report_unit_residuals, report_unit_scale)
 from acefit.progress import bar
 
 __all__ = ["Evaluation", "evaluate", "prediction_rows", "write_predictions", "parity_plot",
@@ -483,11 +483,20 @@ def paired_table(evaluation: Evaluation) -> str:
     return "\n".join(lines)
 
 
-def committee_table(labels, calibrations, scales) -> str:
+WITHOUT_SPREAD_NOTE = (
+    "Rows without spread: rows whose committee SD is rounding (at most "
+    f"{SPREAD_RTOL:.0e}".replace("e-0", "e-") + " of "
+    "the median SD of their quantity), as symmetry makes the forces of a perfect crystal "
+    "or the shear stresses of a cubic cell in every member alike; RMS of error / SD, "
+    "within 2 SD and the rank correlation leave them out.")
+
+
+def committee_table(labels, calibrations, scales, note: bool = True) -> str:
     """Markdown: per potential with a committee, how its spread compares with its errors
     (:func:`acefit.metrics.committee_calibration`, one per label, None without a
-    committee) and the scale of each quantity's spread (``Potential.committee_scale``);
-    empty when none has a committee."""
+    committee) and the scale of each quantity's spread (``Potential.committee_scale``),
+    and below it (``note``) what its last column counts; empty when none has a
+    committee."""
     lines = ["| potential | quantity | scale | RMSE | committee SD (RMS) | RMS of error / SD "
              "| within 2 SD | rank correlation SD ~ error | rows without spread |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -500,7 +509,9 @@ def committee_table(labels, calibrations, scales) -> str:
                          f"{number(within, '.0f', ' %')} | "
                          f"{number(c['rank_correlation'], '.2f')} | "
                          f"{c['without_spread']} of {c['n']} |")
-    return "\n".join(lines) if len(lines) > 2 else ""
+    if len(lines) == 2:
+        return ""
+    return "\n".join(lines) + (f"\n\n{WITHOUT_SPREAD_NOTE}" if note else "")
 
 
 def committee_by_config_type_table(labels, by_config_type, scales) -> str:
@@ -510,7 +521,7 @@ def committee_by_config_type_table(labels, by_config_type, scales) -> str:
     flat = [(f"{label}, {name}", calibration, scale)
             for label, groups, scale in zip(labels, by_config_type, scales)
             if groups and len(groups) > 1 for name, calibration in groups.items()]
-    return committee_table(*zip(*flat)) if flat else ""
+    return committee_table(*zip(*flat), note=False) if flat else ""
 
 
 def worst_table(evaluation: Evaluation, n: int = 5) -> str:

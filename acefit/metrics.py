@@ -505,7 +505,12 @@ def _calibration(error, sd, spread, kinds, mask=None) -> dict:
     return out
 
 
-def rows_with_spread(kinds, sd, rtol: float = 1e-6) -> np.ndarray:
+SPREAD_RTOL = 1e-6
+"""A committee SD at most this share of the median SD of its kind is rounding
+(:func:`rows_with_spread`)."""
+
+
+def rows_with_spread(kinds, sd, rtol: float = SPREAD_RTOL) -> np.ndarray:
     """Rows where a committee's SD is more than rounding: above ``rtol`` times the median
     SD of the rows of the same kind. Symmetry zeroes some rows in every member alike (the
     forces of a perfect crystal, the shear stresses of a cubic cell), so their SD is

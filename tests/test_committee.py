@@ -298,6 +298,11 @@ def test_fit_stores_a_committee_calibrated_on_the_validation_set(committee_run):
     headline = [s for s in report["selection"]["selected"] if s["best"]][-1]
     text = (committee_run / "report.md").read_text()
     assert "The headline potential's per config_type" in text
+    # its last column explained once, below the first table (session 38: report.md never
+    # said what "rows without spread" counts)
+    assert text.count("| rows without spread |") == 2
+    assert text.count("Rows without spread: rows whose committee SD is rounding (at most "
+                      "1e-6 of the median SD of their quantity)") == 1
     for name in headline["committee"]["test_by_config_type"]:
         assert f"| {headline['label']} ≤ 10, {name} | F |" in text
 
