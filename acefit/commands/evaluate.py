@@ -100,8 +100,8 @@ def run(args, progress) -> int:
     n_atoms = sum(cfg.n_atoms for cfg in configs)
     print(f"{len(configs)} configurations ({n_atoms} atoms) from "
           + ", ".join(str(f) for f in args.data)
-          + ". MAE ± bootstrap standard error over the configurations, and RMSE: "
-            "E meV/atom, F eV/Å, S GPa.")
+          + ". MAE ± bootstrap standard error over the configurations (none for a group "
+            "of one), and RMSE: E meV/atom, F eV/Å, S GPa.")
     fitted = fitted_data(args.potentials, potentials, configs)
     for note in key_notes + evaluation_notes(
             result, fitted, keys, {"default": default, "config_type": readings}, args.data,
