@@ -606,11 +606,18 @@ def absent_labels(configs, keys: dict) -> list[str]:
     one (none of those: none expected, not absent)."""
     absent = []
     for label in FITTED_LABELS:
-        among = [c for c in configs if label != "stress" or c.fully_periodic]
+        among = _expected_of(configs, label)
         if read_key(label, keys) is not None and among and all(getattr(c, label) is None
                                                                 for c in among):
             absent.append(label)
     return absent
+
+
+def _expected_of(configs, label: str) -> list:
+    """The configurations of ``configs`` expected to carry ``label``: all, and for a
+    stress those periodic in all three directions (clusters and slabs first in a file
+    would otherwise hide the periodic frames that lack one)."""
+    return [c for c in configs if label != "stress" or c.fully_periodic]
 
 
 def read_key(label: str, keys: dict) -> str | None:
@@ -629,8 +636,7 @@ def missing_labels(configs) -> list[tuple[str, str, str]]:
     counted ("" when none)."""
     out = []
     for label in FITTED_LABELS:
-        # clusters and slabs first in a file would hide the periodic frames that lack one
-        among = [c for c in configs if label != "stress" or c.fully_periodic]
+        among = _expected_of(configs, label)
         missing = [c for c in among if getattr(c, label) is None]
         if missing and len(missing) < len(among):
             shown = "; ".join(c.where for c in missing[:3]) + "; ..." * (len(missing) > 3)
