@@ -12,7 +12,8 @@ this module finds it, for the command and for a script alike:
   trajectory written with it, scored at zero error by construction;
 * stresses that disagree with their energies, or that no strain pair tested beside a
   converter's error found elsewhere (:func:`stress_notes`);
-* labels none of the data have (:func:`unscored_notes`).
+* labels none of the data have (:func:`unscored_notes`), with the keys of the files that
+  look like them (:func:`offered_labels`), and labels some lack (:func:`missing_label_notes`).
 
 :func:`evaluation_notes` gives them all, in the order ``acefit evaluate`` prints them
 after its first line. The notes name ``acefit evaluate``'s options (``--data``,
@@ -27,7 +28,7 @@ import shlex
 __all__ = ["EVALUATE_LABELS", "key_option", "label_keys", "fitted_data",
            "fitted_data_notes", "own_prediction_notes", "stress_notes",
            "stress_check_notes", "untested_stress_notes", "unscored_notes",
-           "evaluation_notes"]
+           "offered_labels", "missing_label_notes", "evaluation_notes"]
 
 EVALUATE_LABELS = ("energy", "forces", "stress", "virial", "config_type")
 """The labels whose keys ``acefit evaluate`` reads its data with (``--energy-key`` ...)."""
@@ -299,17 +300,46 @@ def unscored_notes(configs, keys: dict, offered=None) -> list[str]:
     return lines
 
 
+def offered_labels(configs, keys: dict, read: dict) -> dict:
+    """For each label that no configuration of ``configs`` has under its key (``keys``:
+    :func:`label_keys`), the keys of their files that look like it and the options that
+    read them, in words, as :func:`unscored_notes` takes them (``read``: what
+    :func:`acefit.data.read_configurations` recorded of the files, its ``found``)."""
+    from acefit.data import absent_labels, offered_keys, offered_text
+
+    out = {}
+    for label in absent_labels(configs, keys):
+        offered = offered_keys(read, label, keys)
+        if offered:
+            shown, settings = offered_text(offered, key_option)
+            out[label] = f"the files carry {shown}: {' or '.join(settings)} reads it"
+    return out
+
+
+def missing_label_notes(configs) -> list[str]:
+    """A note for each label that some configurations of ``configs`` lack while others
+    have it (:func:`acefit.data.missing_labels`), as the fit says it of its data."""
+    from acefit.data import missing_labels
+
+    return [f"note: {what}: they add nothing to the errors of {label}{aside}."
+            for label, what, aside in missing_labels(configs)]
+
+
 def evaluation_notes(evaluation, found, keys: dict, readings: dict, files,
-                     offered=None) -> list[str]:
+                     read=None) -> list[str]:
     """Every note on ``evaluation`` (:class:`acefit.evaluate.Evaluation`) but those of
     :func:`label_keys`, in the order ``acefit evaluate`` prints them: configurations a
     potential was fitted on (``found``: :func:`fitted_data`), stresses
     (:func:`stress_notes`, ``readings`` and ``files`` as there), a potential's own
-    predictions, labels that no configuration has (``keys``: :func:`label_keys`;
-    ``offered``: as for :func:`unscored_notes`)."""
+    predictions, labels that no configuration has (``keys``: :func:`label_keys`; ``read``,
+    what :func:`acefit.data.read_configurations` recorded of the files: the keys that
+    look like them, :func:`offered_labels`) and labels that some lack
+    (:func:`missing_label_notes`)."""
     configs = evaluation.configs
     runs = {r["run"] for r in found if r is not None}
+    offered = offered_labels(configs, keys, read) if read is not None else None
     return (fitted_data_notes(found, evaluation.labels, len(configs))
             + stress_notes(configs, readings, runs, files)
             + own_prediction_notes(evaluation, found)
-            + unscored_notes(configs, keys, offered))
+            + unscored_notes(configs, keys, offered)
+            + missing_label_notes(configs))

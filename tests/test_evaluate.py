@@ -812,7 +812,7 @@ def test_the_notes_of_acefit_evaluate_from_python(tmp_path, run, small_data, cap
     from acefit.data import read_configurations
     from acefit.evaluate import evaluation_record
     from acefit.evaluation_notes import (evaluation_notes, fitted_data, label_keys,
-                                         unscored_notes)
+                                         missing_label_notes, unscored_notes)
 
     train = ase.io.read(small_data / "train.xyz", ":")
     test = ase.io.read(small_data / "test.xyz", ":")
@@ -850,6 +850,13 @@ def test_the_notes_of_acefit_evaluate_from_python(tmp_path, run, small_data, cap
         "another)."]
     assert unscored_notes(unlabelled, {**keys, "energy": None}) == [
         "No energies scored: the energy key is null."]
+    # a label some configurations lack: the library's notes end with it, as the command's
+    partly = [dataclasses.replace(configs[0], forces=None), *configs[1:]]
+    note = (f"note: 1 of 6 configurations have no forces ({mixed}, frame 0): they add "
+            "nothing to the errors of forces.")
+    assert missing_label_notes(partly) == [note]
+    assert evaluation_notes(dataclasses.replace(result, configs=partly), found, keys,
+                            readings, [mixed])[-1] == note
 
 
 def _own_trajectory(pot, atoms, path, steps):

@@ -34,30 +34,6 @@ def _stress_readings(given) -> dict:
     return readings
 
 
-def _offered(configs, keys: dict, found: dict) -> dict:
-    """For each label that no configuration of ``--data`` has under its key, the keys of
-    its files that look like it and the options that read them, in words (``found``: what
-    :func:`acefit.data.read_configurations` recorded of the files)."""
-    from acefit.data import absent_labels, offered_keys, offered_text
-
-    out = {}
-    for label in absent_labels(configs, keys):
-        offered = offered_keys(found, label, keys)
-        if offered:
-            shown, settings = offered_text(offered, key_option)
-            out[label] = f"the files carry {shown}: {' or '.join(settings)} reads it"
-    return out
-
-
-def _missing_notes(configs) -> list[str]:
-    """A note for each label that some configurations of ``--data`` lack while others
-    have it (:func:`acefit.data.missing_labels`), as the fit says it of its data."""
-    from acefit.data import missing_labels
-
-    return [f"note: {what}: they add nothing to the errors of {label}{aside}."
-            for label, what, aside in missing_labels(configs)]
-
-
 def run(args, progress) -> int:
     """Run ``acefit evaluate`` for the parsed ``args``; the exit status.
     ``progress``: False for no progress bars (--no-progress), else None."""
@@ -84,10 +60,10 @@ def run(args, progress) -> int:
     given = {label: key for label in EVALUATE_LABELS
              if (key := getattr(args, f"{label}_key")) is not None}
     keys, key_notes = label_keys(args.potentials, potentials, given)
-    found = {}
+    read = {}       # what the reader saw of the files: the keys that look like labels
     try:
         configs = read_configurations(args.data, keys, require=changed_label_keys(given),
-                                      option=key_option, found=found)
+                                      option=key_option, found=read)
     except ValueError as exc:   # a frame of --data the readers refuse (it names it): exit 2
         raise UsageError(str(exc)) from exc
     groups = {c.config_type for c in configs}
@@ -105,7 +81,7 @@ def run(args, progress) -> int:
     fitted = fitted_data(args.potentials, potentials, configs)
     for note in key_notes + evaluation_notes(
             result, fitted, keys, {"default": default, "config_type": readings}, args.data,
-            offered=_offered(configs, keys, found)) + _missing_notes(configs):
+            read):
         print(note)
     for j, (label, pot, f) in enumerate(zip(labels, potentials, files)):
         solver = pot.metadata.get("solver")
