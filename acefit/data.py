@@ -518,6 +518,12 @@ def _key_argument(label: str) -> str:
     return f"{label}_key"
 
 
+def config_key(label: str) -> str:
+    """The config key that names ``label``'s key in the files (``data.keys.forces``): the
+    ``option`` of :func:`read_configurations` for a fit's config."""
+    return f"data.keys.{label}"
+
+
 def _key_setting(name: str, key: str) -> str:
     """The key option ``name`` set to ``key`` in that option's own syntax: a command
     line's (``--energy-key REF_energy``), a config's (``data.keys.energy: REF_energy``) or
@@ -543,7 +549,7 @@ def read_configurations(files, keys=None, require=(), option=_key_argument,
         may hold only energies, e.g. isolated atoms); see :func:`changed_label_keys`.
     option : callable
         The name of a label's key option in error messages, e.g.
-        ``lambda label: f"data.keys.{label}"`` (default: the argument of
+        :func:`config_key` (default: the argument of
         :func:`load_configurations`, ``forces_key``).
     frames : dict, optional
         Every frame of some of the files, read already (:func:`read_frames`), by the file
@@ -1451,6 +1457,6 @@ __all__ = ["LabelledConfig", "load_configurations", "read_configurations",
            "COORDINATE_LIMIT", "check_atoms", "check_elements", "check_frame_elements",
            "check_potential_elements", "config_frames", "config_type_name", "extxyz_group",
            "MissingKeyError", "label_candidates", "absent_labels", "missing_labels",
-           "offered_keys", "offered_text", "read_key", "FITTED_LABELS", "repeated_structures",
-           "structure_key", "split", "missing_groups", "stratified_quotas",
-           "validation_coverage", "SMALL_VALIDATION"]
+           "offered_keys", "offered_text", "read_key", "config_key", "FITTED_LABELS",
+           "repeated_structures", "structure_key", "split", "missing_groups",
+           "stratified_quotas", "validation_coverage", "SMALL_VALIDATION"]

@@ -68,7 +68,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     data), and for a validation set too small to select on
     (:func:`acefit.data.validation_coverage`). Returns the :class:`DataChecks`."""
     from acefit.config import check_e0, config_error
-    from acefit.data import check_elements, offered_text, validation_coverage
+    from acefit.data import check_elements, config_key, offered_text, validation_coverage
 
     try:
         check_elements(data.train, basis.elements, advice="add them to basis.elements")
@@ -83,8 +83,7 @@ def check_against_data(cfg: dict, data, basis) -> DataChecks:
     unused = check_e0(cfg, basis.elements)  # before the assembly, which needs each one
     if cfg["data"]["e0"] == "fit" and all(c.energy is None for c in data.train):
         why = " (data.keys.energy is null)" if cfg["data"]["keys"]["energy"] is None else ""
-        shown, settings = offered_text(data.offered.get("energy", []),
-                                       lambda label: f"data.keys.{label}")
+        shown, settings = offered_text(data.offered.get("energy", []), config_key)
         raise config_error(cfg, [("data.e0", (
             f"found 'fit', but no training configuration has an energy{why} to fit E0 to"
             + (f", and the files carry {shown}" if settings else "") + "; allowed: zero, "

@@ -72,7 +72,8 @@ def _check_absent_labels(cfg: dict, train, found: dict, quiet: bool = False) -> 
         (``data.e0: fit``).
     """
     from acefit.config import config_error
-    from acefit.data import FITTED_LABELS, absent_labels, offered_keys, offered_text, read_key
+    from acefit.data import (FITTED_LABELS, absent_labels, config_key, offered_keys,
+                             offered_text, read_key)
 
     keys = cfg["data"]["keys"]
     offered = {label: offered_keys(found, label, keys) for label in FITTED_LABELS
@@ -86,15 +87,15 @@ def _check_absent_labels(cfg: dict, train, found: dict, quiet: bool = False) -> 
                 "looks like %s: the fit has no %s rows (data.keys.%s names another key)",
                 label, key, label, label, label)
             continue
-        shown, settings = offered_text(offered[label], _config_key)
+        shown, settings = offered_text(offered[label], config_key)
         text = (f"no training configuration has {label} under {key!r}, so the fit would have "
                 f"no {label} rows, but the files carry {shown}; allowed: "
-                + ", ".join(settings) + f", or data.keys.{label}: null for a fit without "
+                + ", ".join(settings) + f", or {config_key(label)}: null for a fit without "
                 + label)
         if quiet:
             log.debug("training data: %s", text)
         else:
-            raise config_error(cfg, [(f"data.keys.{label}", text)])
+            raise config_error(cfg, [(config_key(label), text)])
     return offered
 
 
@@ -115,10 +116,6 @@ def _report_absent_held_out_labels(configs, name: str, trained, found: dict,
                  "for every file" if offered else "")
         say("%s data: no configuration has %s under %r%s: %s", name, label,
             read_key(label, keys), carry, _CONSEQUENCES[name].format(label=label))
-
-
-def _config_key(label: str) -> str:
-    return f"data.keys.{label}"
 
 
 def _report_energy_choice(gaps, key, quiet: bool = False) -> None:
@@ -154,7 +151,7 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
     config, :func:`acefit.data.load_configurations` and :func:`acefit.data.split`
     (docs/fitting.md, "Fitting from Python")."""
     from acefit.consistency import read_stresses
-    from acefit.data import changed_label_keys, read_configurations, split
+    from acefit.data import changed_label_keys, config_key, read_configurations, split
 
     from acefit.config import config_error
     from acefit.data import MissingKeyError
@@ -167,9 +164,9 @@ def load_data(cfg: dict, *, quiet: bool = False) -> Data:
         # a key in no frame, or a file or frame that cannot be used, named at its config line
         try:
             configs = read_configurations(files or [], keys, require, found=found,
-                                          option=_config_key)
+                                          option=config_key)
         except MissingKeyError as exc:
-            raise config_error(cfg, [(f"data.keys.{exc.label}", exc.detail)]) from None
+            raise config_error(cfg, [(config_key(exc.label), exc.detail)]) from None
         except DataError as exc:
             raise config_error(cfg, [(key, str(exc))]) from None
         return read_stresses(configs, reading["default"], reading["config_type"])
